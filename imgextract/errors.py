@@ -1,0 +1,94 @@
+"""One exception hierarchy for the whole product.
+
+Every class carries its process exit code; ``cli.py`` maps an exception to an exit code
+in exactly one place (``ImgExtractError.exit_code``).  Messages are one line and never
+contain credentials: build them from references and endpoints, never from request
+headers or URLs that may carry userinfo.
+"""
+
+from __future__ import annotations
+
+
+class ImgExtractError(Exception):
+    """Base class: an expected failure with a one-line message and an exit code."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, reference: str | None = None, endpoint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reference = reference
+        self.endpoint = endpoint
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        context = []
+        if self.reference:
+            context.append(f"reference {self.reference}")
+        if self.endpoint:
+            context.append(f"endpoint {self.endpoint}")
+        if context:
+            parts.append(f"({', '.join(context)})")
+        return " ".join(parts).replace("\n", " ")
+
+
+class UsageError(ImgExtractError):
+    """Bad flags, malformed reference, unreadable or invalid configuration file."""
+
+    exit_code = 2
+
+
+class ReferenceError_(UsageError):
+    """A malformed image reference (``class`` names the conformance error class)."""
+
+    def __init__(self, message: str, *, error_class: str = "invalid_format", reference: str | None = None) -> None:
+        super().__init__(message, reference=reference)
+        self.error_class = error_class
+
+
+# Public, friendlier name; the trailing underscore avoids shadowing the builtin ReferenceError.
+InvalidReference = ReferenceError_
+
+
+class ConfigError(UsageError):
+    """A configuration file (registries.conf, ICSP/IDMS/ITMS, auth file) is invalid or unreadable."""
+
+
+class AuthError(ImgExtractError):
+    """Authentication or authorisation failed (401/403 after trying the credentials we have)."""
+
+    exit_code = 3
+
+
+class NotFoundError(ImgExtractError):
+    """Repository, tag, digest, platform or path not present: every source answered 'not found'."""
+
+    exit_code = 4
+
+
+class IntegrityError(ImgExtractError):
+    """Digest/size/diff_id mismatch, or an unsafe or malformed layer, manifest or blob."""
+
+    exit_code = 5
+
+
+class LimitExceeded(IntegrityError):
+    """A decompression, header-size or entry-count cap was hit (bomb protection)."""
+
+
+class InvalidBundleError(ImgExtractError):
+    """Labels and annotations.yaml disagree, required metadata missing, output too large."""
+
+    exit_code = 6
+
+
+class UnreachableError(ImgExtractError):
+    """No source served the content and at least one failed at the network level or was blocked."""
+
+    exit_code = 7
+
+
+class RegistryError(ImgExtractError):
+    """An unexpected registry answer (5xx after retries, malformed response)."""
+
+    exit_code = 7
