@@ -9,4 +9,4 @@ _FIXTURES = Path(__file__).resolve().parent.parent / "registry-fixtures"
 if str(_FIXTURES) not in sys.path:
     sys.path.insert(0, str(_FIXTURES))
 
-pytest_plugins = ["regfix.pytest_plugin"]
+pytest_plugins = ["regfix.pytest_plugin"] if (_FIXTURES / "regfix" / "pytest_plugin.py").exists() else []
