@@ -1,0 +1,48 @@
+# bundle-extract: the two commands of README.md live here.
+#   make demo  - install into .venv, start a local registry with a sample bundle, pull it into ./demo-out
+#   make test  - install everything the tests need (apt packages included) and run the whole suite
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := docker-registry skopeo umoci
+APT_BINARIES := docker-registry skopeo umoci
+
+.PHONY: venv system-deps demo test lint unit nonroot clean bench
+
+$(BIN)/bundle-extract: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(BIN)/bundle-extract
+
+system-deps:
+	@missing=""; for b in $(APT_BINARIES); do command -v $$b >/dev/null || missing="$$missing $$b"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+
+demo: system-deps venv
+	$(BIN)/python registry-fixtures/demo.py --out demo-out
+
+lint: venv
+	$(BIN)/ruff check imgextract tests registry-fixtures benchmarks
+	$(BIN)/mypy
+
+test: system-deps venv lint
+	CI=$${CI:-} $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(MAKE) --no-print-directory nonroot
+
+# The layer applier must work unprivileged: rerun its tests as an ordinary user.
+nonroot:
+	@if [ "$$(id -u)" = 0 ]; then bash .ci/nonroot; else echo "not root: the whole suite already ran unprivileged"; fi
+
+bench: system-deps venv
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,262 @@
+"""The library's front door: ``pull``, ``inspect`` and ``explain_mirrors`` with typed settings in.
+
+Data flows one way: reference -> sources (mirrors) -> client -> manifest -> plan -> applier -> output.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imgextract import manifests as m
+from imgextract.auth import CredentialStore
+from imgextract.bundles import detect, registry_v1
+from imgextract.bundles.registry_v1 import BundleInfo
+from imgextract.errors import NotFoundError, UsageError
+from imgextract.layers.applier import Applier, Limits
+from imgextract.layers.pipeline import apply_blob
+from imgextract.layers.selection import PathSelection
+from imgextract.mirrors import MirrorSettings, load_mirror_config
+from imgextract.outputs.directory import StagingDir, atomic_write, force_rmtree
+from imgextract.progress import CountingReader, NoProgress, Progress
+from imgextract.reference import Reference, parse_reference
+from imgextract.registry.client import RegistryClient
+from imgextract.registry.transport import TransportSettings
+from imgextract.resolver import ClientPool, ResolvedImage, resolve
+from imgextract.settings import CommonSettings, PullSettings
+
+
+@dataclass
+class LayerReport:
+    digest: str
+    size: int
+    media_type: str
+    fetched: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"digest": self.digest, "size": self.size, "mediaType": self.media_type, "fetched": self.fetched}
+
+
+@dataclass
+class Result:
+    """What ``pull`` and ``inspect`` report (the ``--json`` object of shared/spec/cli.md)."""
+
+    reference: str
+    resolved: Reference
+    digest: str
+    source: str
+    media_type: str
+    platform: str | None
+    kind: str
+    bundle: BundleInfo | None
+    layers: list[LayerReport]
+    labels: dict[str, str] = field(default_factory=dict)
+    platforms: list[str] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    output: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "reference": self.reference,
+            "resolved": {"registry": self.resolved.registry, "repository": self.resolved.repository,
+                         "tag": self.resolved.tag, "digest": self.digest},
+            "source": self.source,
+            "mediaType": self.media_type,
+            "platform": self.platform,
+            "kind": self.kind,
+            "bundle": self.bundle.to_json() if self.bundle else None,
+            "layers": [layer.to_json() for layer in self.layers],
+            "files": self.files,
+            "bytes": self.bytes,
+            "output": self.output,
+        }
+        return out
+
+
+def mirror_settings(common: CommonSettings) -> MirrorSettings:
+    mo = common.mirrors
+    return MirrorSettings(icsp_files=list(mo.icsp_files), idms_files=list(mo.idms_files),
+                          itms_files=list(mo.itms_files), registries_conf=mo.registries_conf,
+                          registries_conf_dir=mo.registries_conf_dir, env=common.env)
+
+
+class Session:
+    """Everything resolved once from CommonSettings: mirror rules, credentials, one client per registry."""
+
+    def __init__(self, common: CommonSettings) -> None:
+        self.common = common
+        self.mirrors = load_mirror_config(mirror_settings(common))
+        a = common.auth
+        self.credentials = CredentialStore.from_settings(creds=a.creds, authfile=a.authfile,
+                                                         pull_secret=a.pull_secret, env=common.env)
+        t = common.transport
+        self.transport = TransportSettings(insecure_registries=t.insecure_registries, ca_file=t.ca_file,
+                                           cert_dir=t.cert_dir, timeout=t.timeout, retries=t.retries)
+        self.pool = ClientPool(self._make_client)
+        self.platform = m.Platform.parse(common.platform)
+
+    def _make_client(self, registry: str, insecure: bool) -> RegistryClient:
+        return RegistryClient(registry, self.transport, self.credentials,
+                              insecure=insecure or registry in self.transport.insecure_registries)
+
+    def resolve(self, ref: Reference) -> ResolvedImage:
+        logical = ref.pull_ref()
+        return resolve(logical, self.mirrors.pull_sources(logical), self.pool, self.platform)
+
+
+def _layer_pairs(image: ResolvedImage) -> list[tuple[m.Descriptor, str]]:
+    diff_ids = image.config.diff_ids
+    if len(diff_ids) != len(image.manifest.layers):
+        from imgextract.errors import IntegrityError
+        raise IntegrityError(f"manifest has {len(image.manifest.layers)} layers but config lists "
+                             f"{len(diff_ids)} diff_ids", endpoint=image.endpoint)
+    return list(zip(image.manifest.layers, diff_ids, strict=True))
+
+
+def _result(given: str, image: ResolvedImage, plan: detect.Plan, bundle: BundleInfo | None,
+            layers: list[LayerReport]) -> Result:
+    return Result(reference=given, resolved=image.reference, digest=image.digest, source=image.endpoint,
+                  media_type=image.media_type, platform=image.platform, kind=plan.kind, bundle=bundle,
+                  layers=layers, labels=dict(image.config.labels), platforms=image.platforms)
+
+
+def inspect(reference: str, common: CommonSettings) -> Result:
+    session = Session(common)
+    image = session.resolve(parse_reference(reference))
+    try:
+        plan = detect.plan(image.config.labels, all_paths=True)
+    except UsageError:
+        plan = detect.Plan("image", None)
+    layers = [LayerReport(d.digest, d.size, d.media_type, False) for d in image.manifest.layers]
+    bundle = None
+    if plan.kind in ("registry+v1", "plain+v0"):
+        from imgextract.bundles import labels as L
+        lab = image.config.labels
+        bundle = BundleInfo(lab.get(L.PACKAGE), registry_v1._channels(lab.get(L.CHANNELS)),
+                            lab.get(L.DEFAULT_CHANNEL), plan.manifests_dir, plan.metadata_dir, {})
+    return _result(reference, image, plan, bundle, layers)
+
+
+def _validate(root: Path, plan: detect.Plan) -> BundleInfo | None:
+    if plan.paths is not None:
+        missing = [p for p in plan.paths if not os.path.lexists(root / p)]
+        if missing and plan.kind not in ("registry+v1", "plain+v0"):
+            raise NotFoundError(f"path {missing[0]!r} not in image")
+    if plan.kind == "registry+v1":
+        return registry_v1.check(root, plan)
+    if plan.kind == "plain+v0":
+        return registry_v1.check_plain(root, plan)
+    return None
+
+
+def _count(root: Path) -> tuple[int, int]:
+    files = total = 0
+    for dirpath, _dirs, names in os.walk(root):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            if not os.path.islink(p):
+                files += 1
+                total += os.lstat(p).st_size
+    return files, total
+
+
+def extract(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullSettings,
+            progress: Progress) -> list[LayerReport]:
+    applier = Applier(root, PathSelection(list(plan.paths) if plan.paths is not None else None),
+                      Limits(max_uncompressed_bytes=settings.max_uncompressed_bytes,
+                             max_entries=settings.max_entries))
+    reports = []
+    for desc, diff_id in _layer_pairs(image):
+        progress.layer_started(desc.digest, desc.size)
+        with image.client.open_blob(image.repository, desc.digest, size=desc.size) as raw:
+            apply_blob(CountingReader(raw, progress, desc.digest), digest=desc.digest, size=desc.size,
+                       media_type=desc.media_type, diff_id=diff_id, applier=applier)
+        progress.layer_done(desc.digest, fetched=True)
+        reports.append(LayerReport(desc.digest, desc.size, desc.media_type, True))
+    applier.finalize()
+    return reports
+
+
+def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
+    progress = progress or NoProgress()
+    ref = parse_reference(settings.reference)
+    session = Session(settings.common)
+    image = session.resolve(ref)
+    plan = detect.plan(image.config.labels, paths=settings.paths, all_paths=settings.all)
+    if settings.format == "dir":
+        return _pull_to_dir(settings, image, plan, progress)
+    return _pull_to_configmap(settings, image, plan, progress)
+
+
+def _pull_to_dir(settings: PullSettings, image: ResolvedImage, plan: detect.Plan, progress: Progress) -> Result:
+    out = Path(settings.output)
+    staging = StagingDir(out, force=settings.force)
+    with staging as root:
+        layers = extract(image, plan, root, settings, progress)
+        bundle = _validate(root, plan)
+        files, nbytes = _count(root)
+        staging.commit()
+    result = _result(settings.reference, image, plan, bundle, layers)
+    result.files, result.bytes, result.output = files, nbytes, str(out)
+    return result
+
+
+def _pull_to_configmap(settings: PullSettings, image: ResolvedImage, plan: detect.Plan,
+                       progress: Progress) -> Result:
+    from imgextract.outputs import configmap
+
+    if plan.kind != "registry+v1":
+        raise UsageError(f"--format configmap needs a registry+v1 bundle, this image is {plan.kind}")
+    target = None if settings.output == "-" else Path(settings.output)
+    if target is not None and target.exists() and not settings.force:
+        raise UsageError(f"output {target} exists (use --force to replace it)")
+    scratch = Path(tempfile.mkdtemp(prefix="bundle-extract-"))
+    try:
+        layers = extract(image, plan, scratch, settings, progress)
+        bundle = _validate(scratch, plan)
+        assert bundle is not None and plan.manifests_dir and plan.metadata_dir
+        files = _bundle_files(scratch, [plan.manifests_dir, plan.metadata_dir])
+    finally:
+        force_rmtree(scratch)
+    opts = settings.configmap
+    name = opts.name or configmap.default_name(settings.reference)
+    cms = configmap.build_configmaps(files, name=name, namespace=opts.namespace, annotations=bundle.annotations,
+                                     source_image=settings.reference, resolved_digest=image.digest,
+                                     compress=opts.compress, split=opts.split, olm_labels=opts.olm_labels)
+    text = configmap.dump_yaml(cms)
+    if target is None:
+        import sys
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        atomic_write(target, text.encode())
+    result = _result(settings.reference, image, plan, bundle, layers)
+    result.files = len(files)
+    result.bytes = sum(len(v) for v in files.values())
+    result.output = settings.output
+    return result
+
+
+def _bundle_files(root: Path, dirs: list[str]) -> dict[str, bytes]:
+    """Regular files directly in the manifests and metadata dirs (as OLM reads them), by relative path."""
+    files: dict[str, bytes] = {}
+    for d in dirs:
+        base = root / d
+        if not base.is_dir():
+            continue
+        for p in sorted(base.iterdir()):
+            if p.is_file() and not p.is_symlink():
+                files[f"{d.rstrip('/')}/{p.name}"] = p.read_bytes()
+    return files
+
+
+def explain_mirrors(reference: str, common: CommonSettings) -> dict[str, Any]:
+    cfg = load_mirror_config(mirror_settings(common))
+    logical = parse_reference(reference).pull_ref()
+    return {"reference": str(logical),
+            "sources": [{"reference": str(s.reference), "insecure": s.insecure, "blocked": s.blocked,
+                         "rule": s.rule} for s in cfg.pull_sources(logical)]}

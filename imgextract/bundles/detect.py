@@ -1,0 +1,84 @@
+"""Decide from the image config what kind of image this is and which paths to extract.
+
+The labels let us plan before downloading anything; after extraction, ``registry_v1.check``
+cross-checks them with ``metadata/annotations.yaml`` (seed 000: unambiguous metadata dir).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from imgextract.bundles import labels as L
+from imgextract.errors import InvalidBundleError, UsageError
+
+Kind = Literal["registry+v1", "plain+v0", "fbc", "imgpkg", "image"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to extract: the kind, the selected paths (None = everything), bundle facts from labels."""
+
+    kind: Kind
+    paths: tuple[str, ...] | None
+    manifests_dir: str | None = None
+    metadata_dir: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+def clean_dir(value: str, *, what: str) -> str:
+    """Normalise a directory label (``/manifests``, ``manifests/``, ``./manifests``) to ``manifests/``."""
+    p = posixpath.normpath("/" + value.strip()).lstrip("/")
+    if not p or p == ".":
+        raise InvalidBundleError(f"{what} directory {value!r} names the image root")
+    return p + "/"
+
+
+def detect_kind(labels: Mapping[str, str]) -> Kind:
+    if L.SQLITE_INDEX in labels and L.FBC_CONFIGS not in labels:
+        raise InvalidBundleError("sqlite-based index images are no longer supported; use --path or --all")
+    if L.FBC_CONFIGS in labels:
+        return "fbc"
+    if L.IMGPKG_BUNDLE in labels:
+        return "imgpkg"
+    mediatype = labels.get(L.MEDIATYPE)
+    if mediatype == "registry+v1" or (mediatype is None and L.PACKAGE in labels):
+        return "registry+v1"
+    if mediatype in ("plain", "plain+v0"):
+        return "plain+v0"
+    return "image"
+
+
+def plan(labels: Mapping[str, str] | None, *, paths: Sequence[str] = (), all_paths: bool = False) -> Plan:
+    labels = dict(labels or {})
+    kind = detect_kind(labels)
+    if all_paths and paths:
+        raise UsageError("--all and --path are mutually exclusive")
+    manifests = metadata = None
+    if kind == "registry+v1":
+        manifests = clean_dir(labels.get(L.MANIFESTS, "manifests/"), what="manifests")
+        metadata = clean_dir(labels.get(L.METADATA, "metadata/"), what="metadata")
+    elif kind == "plain+v0":
+        manifests = clean_dir(labels.get(L.MANIFESTS, "manifests/"), what="manifests")
+    if all_paths or kind == "imgpkg":
+        return Plan(kind, None, manifests, metadata, labels)
+    if paths:
+        cleaned = tuple(_clean_path(p) for p in paths)
+        return Plan(kind, None if "." in cleaned else cleaned, manifests, metadata, labels)
+    if kind == "registry+v1":
+        assert manifests and metadata
+        return Plan(kind, (manifests.rstrip("/"), metadata.rstrip("/")), manifests, metadata, labels)
+    if kind == "plain+v0":
+        assert manifests
+        return Plan(kind, (manifests.rstrip("/"),), manifests, None, labels)
+    if kind == "fbc":
+        return Plan(kind, (clean_dir(labels[L.FBC_CONFIGS], what="catalog configs").rstrip("/"),), None, None,
+                    labels)
+    raise UsageError("image type could not be determined from its labels: pass --path P or --all")
+
+
+def _clean_path(p: str) -> str:
+    cleaned = posixpath.normpath("/" + p).lstrip("/")
+    return cleaned or "."

@@ -1,0 +1,217 @@
+"""The command line: parse flags, build settings, call ``api``, render results.
+
+No business logic here.  Errors are mapped to exit codes in exactly one place (``main``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from imgextract.errors import ImgExtractError
+
+log = logging.getLogger("imgextract")
+
+
+def _common_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    opts = [
+        click.option("--platform", default=None, help="os/arch[/variant] to select from an index (default: linux/<host arch>)."),
+        click.option("--icsp-file", multiple=True, type=click.Path(path_type=Path), help="ImageContentSourcePolicy YAML (repeatable)."),
+        click.option("--idms-file", multiple=True, type=click.Path(path_type=Path), help="ImageDigestMirrorSet YAML (repeatable)."),
+        click.option("--itms-file", multiple=True, type=click.Path(path_type=Path), help="ImageTagMirrorSet YAML (repeatable)."),
+        click.option("--registries-conf", type=click.Path(path_type=Path), default=None, help="containers-registries.conf(5) file."),
+        click.option("--registries-conf-dir", type=click.Path(path_type=Path), default=None, help="registries.conf.d drop-in directory."),
+        click.option("--authfile", type=click.Path(path_type=Path), default=None, help="auth.json / config.json to read credentials from."),
+        click.option("--pull-secret", type=click.Path(path_type=Path), default=None, help="Kubernetes pull Secret (YAML/JSON) or config.json."),
+        click.option("--creds", default=None, help="USER[:PASS] for the registry."),
+        click.option("--insecure-registry", multiple=True, help="HOST[:PORT] reachable over plain HTTP or unverified TLS (repeatable)."),
+        click.option("--ca-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None, help="extra CA bundle (PEM)."),
+        click.option("--cert-dir", type=click.Path(path_type=Path, file_okay=False), default=None, help="containers certs.d-style directory."),
+        click.option("--json", "json_output", is_flag=True, help="print one JSON object on stdout."),
+        click.option("-q", "--quiet", is_flag=True, help="no progress, no warnings."),
+        click.option("-v", "--verbose", count=True, help="more logging on stderr (repeatable)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _common(kw: dict[str, Any]) -> Any:
+    import os
+
+    from imgextract.settings import (
+        AuthOptions,
+        CommonSettings,
+        MirrorOptions,
+        TransportOptions,
+        host_platform,
+    )
+
+    _setup_logging(kw.pop("verbose"), kw.pop("quiet"))
+    return CommonSettings(
+        transport=TransportOptions(insecure_registries=frozenset(kw.pop("insecure_registry")),
+                                   ca_file=kw.pop("ca_file"), cert_dir=kw.pop("cert_dir")),
+        auth=AuthOptions(creds=kw.pop("creds"), authfile=kw.pop("authfile"), pull_secret=kw.pop("pull_secret")),
+        mirrors=MirrorOptions(icsp_files=tuple(kw.pop("icsp_file")), idms_files=tuple(kw.pop("idms_file")),
+                              itms_files=tuple(kw.pop("itms_file")), registries_conf=kw.pop("registries_conf"),
+                              registries_conf_dir=kw.pop("registries_conf_dir")),
+        platform=kw.pop("platform") or host_platform(),
+        env=dict(os.environ),
+    )
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    from imgextract.auth.redact import RedactingFilter
+
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    if verbose < 3:
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def _emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, sort_keys=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="bundle-extract")
+def cli() -> None:
+    """Pull container images from OCI registries and extract what matters, without a daemon."""
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("-o", "--output", required=True, help="directory to create; with --format configmap a file or '-'.")
+@click.option("--path", "paths", multiple=True, help="extract only this path of the image (repeatable).")
+@click.option("--all", "all_paths", is_flag=True, help="extract the whole root filesystem.")
+@click.option("--force", is_flag=True, help="replace OUT if it exists and is not empty.")
+@click.option("--format", "fmt", type=click.Choice(["dir", "configmap"]), default="dir", show_default=True)
+@click.option("--configmap-name", default=None, help="ConfigMap name (default: OLM's sha256 of the pull spec).")
+@click.option("--namespace", default=None, help="ConfigMap namespace.")
+@click.option("--compress", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("--split", is_flag=True, help="write several ConfigMaps when one would exceed 1 MiB.")
+@click.option("--olm-labels", is_flag=True, help="label the ConfigMap olm.managed=true.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory.")
+@click.option("--no-cache", is_flag=True, help="do not use the content cache.")
+@_common_options
+def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: bool, fmt: str,
+         configmap_name: str | None, namespace: str | None, compress: str, split: bool, olm_labels: bool,
+         cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
+    """Pull REF and extract it into OUT."""
+    from imgextract import api
+    from imgextract.progress import make_progress
+    from imgextract.settings import ConfigMapOptions, PullSettings
+
+    json_output, quiet = kw["json_output"], kw["quiet"]
+    common = _common(kw)
+    settings = PullSettings(reference=ref, output=output, common=common, paths=paths, all=all_paths, force=force,
+                            format=fmt,  # type: ignore[arg-type]
+                            configmap=ConfigMapOptions(name=configmap_name, namespace=namespace,
+                                                       compress=compress,  # type: ignore[arg-type]
+                                                       split=split, olm_labels=olm_labels))
+    progress = make_progress(0, quiet=quiet, json_output=json_output or output == "-")
+    try:
+        result = api.pull(settings, progress=progress)
+    finally:
+        progress.close()
+    if json_output:
+        _emit_json(result.to_json())
+    elif not quiet:
+        click.echo(f"{result.kind} {result.resolved.name}@{result.digest} from {result.source}: "
+                   f"{result.files} files, {result.bytes} bytes -> {result.output}", err=output == "-")
+
+
+@cli.command()
+@click.argument("ref")
+@_common_options
+def inspect(ref: str, **kw: Any) -> None:
+    """Show what would be pulled: digest, source, platforms, labels, layers, kind."""
+    from imgextract import api
+
+    json_output = kw["json_output"]
+    result = api.inspect(ref, _common(kw))
+    data = result.to_json()
+    data["labels"] = result.labels
+    data["platforms"] = result.platforms
+    if json_output:
+        _emit_json(data)
+        return
+    click.echo(f"Reference:  {data['reference']}")
+    click.echo(f"Resolved:   {result.resolved.name}@{result.digest}")
+    click.echo(f"Source:     {result.source}")
+    click.echo(f"Media type: {result.media_type}")
+    click.echo(f"Platform:   {result.platform}" + (f" (of {', '.join(result.platforms)})" if result.platforms else ""))
+    click.echo(f"Kind:       {result.kind}")
+    if result.bundle:
+        b = result.bundle
+        click.echo(f"Package:    {b.package}  channels: {','.join(b.channels)}  default: {b.default_channel}")
+    click.echo("Labels:")
+    for k, v in sorted(result.labels.items()):
+        click.echo(f"  {k}={v}")
+    click.echo("Layers:")
+    for layer in result.layers:
+        click.echo(f"  {layer.digest}  {layer.size:>12}  {layer.media_type}")
+
+
+@cli.command()
+@click.argument("ref")
+@_common_options
+def mirrors(ref: str, **kw: Any) -> None:
+    """Explain the ordered endpoints a pull of REF would try, and the rule behind each (no network)."""
+    from imgextract import api
+
+    json_output = kw["json_output"]
+    data = api.explain_mirrors(ref, _common(kw))
+    if json_output:
+        _emit_json(data)
+        return
+    click.echo(data["reference"])
+    for i, s in enumerate(data["sources"], 1):
+        flags = ", ".join(f for f, on in (("insecure", s["insecure"]), ("blocked", s["blocked"])) if on)
+        click.echo(f"  {i}. {s['reference']}" + (f" [{flags}]" if flags else "") + f"  <- {s['rule']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the click group, map our exceptions to exit codes, one line on stderr."""
+    try:
+        cli.main(args=argv, prog_name="bundle-extract", standalone_mode=False)
+    except ImgExtractError as exc:
+        from imgextract.auth.redact import redact
+
+        click.echo(f"bundle-extract: error: {redact(str(exc))}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("bundle-extract: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("bundle-extract: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the one place an unexpected bug becomes exit 1
+        from imgextract.auth.redact import redact
+
+        click.echo(f"bundle-extract: internal error: {type(exc).__name__}: {redact(str(exc))} "
+                   "(this is a bug, please report it)", err=True)
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        sys.exit(1)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

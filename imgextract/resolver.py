@@ -1,0 +1,141 @@
+"""Find the image: try each source (mirrors, then the primary) until one serves the manifest.
+
+Like containers/image: the first source whose manifest fetch succeeds serves every blob of
+the pull.  A source that fails at the network level, answers "not found", refuses us, or serves
+content whose digest does not verify is skipped; when all fail, one error lists every endpoint
+tried and why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from imgextract import manifests as m
+from imgextract.errors import (
+    AuthError,
+    ImgExtractError,
+    IntegrityError,
+    NotFoundError,
+    UnreachableError,
+)
+from imgextract.layers.verify import VerifyingReader
+from imgextract.mirrors import Source
+from imgextract.reference import Reference
+from imgextract.registry.client import RegistryClient
+
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
+class ClientPool:
+    """One RegistryClient (one requests.Session) per registry endpoint."""
+
+    def __init__(self, factory: object) -> None:
+        self._factory = factory
+        self._clients: dict[tuple[str, bool], RegistryClient] = {}
+
+    def get(self, registry: str, *, insecure: bool) -> RegistryClient:
+        key = (registry, insecure)
+        if key not in self._clients:
+            self._clients[key] = self._factory(registry, insecure)  # type: ignore[operator]
+        return self._clients[key]
+
+
+@dataclass
+class ResolvedImage:
+    reference: Reference          # the logical reference (as normalised for the pull)
+    source: Source                # the endpoint that served it
+    client: RegistryClient
+    digest: str                   # digest of what the reference points at (index or manifest)
+    media_type: str               # media type of that top-level object
+    manifest_digest: str          # the platform-specific manifest's digest
+    manifest: m.Manifest
+    config: m.ImageConfig
+    config_raw: bytes
+    platform: str | None
+    platforms: list[str] = field(default_factory=list)
+
+    @property
+    def repository(self) -> str:
+        return self.source.reference.repository
+
+    @property
+    def endpoint(self) -> str:
+        return self.source.reference.name
+
+
+@dataclass
+class Attempt:
+    endpoint: str
+    error: ImgExtractError
+
+
+def _read_config(client: RegistryClient, repository: str, desc: m.Descriptor) -> bytes:
+    if desc.size > MAX_CONFIG_BYTES:
+        raise IntegrityError(f"image config is {desc.size} bytes, more than the {MAX_CONFIG_BYTES} allowed")
+    with client.open_blob(repository, desc.digest, size=desc.size) as raw:
+        reader = VerifyingReader(raw, desc.digest, desc.size)
+        data = reader.read(MAX_CONFIG_BYTES + 1)
+        reader.finish()
+    return data
+
+
+def fetch_image(client: RegistryClient, source: Source, logical: Reference, platform: m.Platform) -> ResolvedImage:
+    phys = source.reference
+    top = client.get_manifest(phys.repository, phys.identifier)
+    platforms: list[str] = []
+    chosen: str | None = None
+    if m.is_index(top.media_type):
+        index = m.parse_index(top.raw, top.media_type)
+        platforms = [str(d.platform) for d in index.manifests if d.platform is not None]
+        desc = m.select_platform(index, platform)
+        resp = client.get_manifest(phys.repository, desc.digest)
+        chosen = str(desc.platform) if desc.platform else str(platform)
+    else:
+        resp = top
+    manifest = m.parse_manifest(resp.raw, resp.media_type)
+    config_raw = _read_config(client, phys.repository, manifest.config)
+    config = m.ImageConfig.parse(config_raw)
+    if chosen is None and config.os:
+        chosen = config.platform_string()
+    return ResolvedImage(logical, source, client, top.digest, top.media_type, resp.digest, manifest, config,
+                         config_raw, chosen, platforms)
+
+
+def resolve(logical: Reference, sources: list[Source], pool: ClientPool, platform: m.Platform) -> ResolvedImage:
+    attempts: list[Attempt] = []
+    for source in sources:
+        endpoint = source.reference.name
+        if source.blocked:
+            attempts.append(Attempt(endpoint, UnreachableError("blocked by registries policy", endpoint=endpoint)))
+            continue
+        client = pool.get(source.reference.registry, insecure=source.insecure)
+        try:
+            return fetch_image(client, source, logical, platform)
+        except (NotFoundError, UnreachableError, AuthError, IntegrityError) as exc:
+            attempts.append(Attempt(endpoint, exc))
+        except ImgExtractError as exc:
+            if exc.exit_code == 7:
+                attempts.append(Attempt(endpoint, exc))
+            else:
+                raise
+    raise _combined_error(logical, attempts)
+
+
+def _combined_error(logical: Reference, attempts: list[Attempt]) -> ImgExtractError:
+    if not attempts:
+        return UnreachableError("no source to pull from", reference=str(logical))
+    if len(attempts) == 1:
+        err = attempts[0].error
+        err.reference = err.reference or str(logical)
+        err.endpoint = err.endpoint or attempts[0].endpoint
+        return err
+    detail = "; ".join(f"{a.endpoint}: {a.error.message}" for a in attempts)
+    classes = {type(a.error) for a in attempts}
+    message = f"every source failed ({detail})"
+    if classes == {NotFoundError}:
+        return NotFoundError(message, reference=str(logical))
+    if all(issubclass(c, (NotFoundError, AuthError)) for c in classes) and AuthError in classes:
+        return AuthError(message, reference=str(logical))
+    if all(issubclass(c, (NotFoundError, IntegrityError)) for c in classes) and IntegrityError in classes:
+        return IntegrityError(message, reference=str(logical))
+    return UnreachableError(message, reference=str(logical))
