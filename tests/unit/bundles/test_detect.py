@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imgextract.bundles import detect, registry_v1
+from imgextract.bundles import labels as L
+from imgextract.errors import InvalidBundleError, UsageError
+
+V1 = {L.MEDIATYPE: "registry+v1", L.MANIFESTS: "manifests/", L.METADATA: "metadata/", L.PACKAGE: "etcd",
+      L.CHANNELS: "alpha,stable", L.DEFAULT_CHANNEL: "stable"}
+
+
+def test_kinds() -> None:
+    assert detect.detect_kind(V1) == "registry+v1"
+    assert detect.detect_kind({L.MEDIATYPE: "plain"}) == "plain+v0"
+    assert detect.detect_kind({L.FBC_CONFIGS: "/configs"}) == "fbc"
+    assert detect.detect_kind({L.IMGPKG_BUNDLE: "true"}) == "imgpkg"
+    assert detect.detect_kind({}) == "image"
+    with pytest.raises(InvalidBundleError, match="sqlite"):
+        detect.detect_kind({L.SQLITE_INDEX: "/database/index.db"})
+
+
+def test_plans() -> None:
+    p = detect.plan(V1)
+    assert p.paths == ("manifests", "metadata") and p.manifests_dir == "manifests/"
+    odd = detect.plan({**V1, L.MANIFESTS: "/deploy/manifests", L.METADATA: "./deploy/meta/"})
+    assert odd.paths == ("deploy/manifests", "deploy/meta")
+    assert detect.plan({L.FBC_CONFIGS: "/configs"}).paths == ("configs",)
+    assert detect.plan({L.MEDIATYPE: "plain"}).paths == ("manifests",)
+    assert detect.plan({}, paths=["/etc/../opt/x/"]).paths == ("opt/x",)
+    assert detect.plan({}, paths=["/"]).paths is None
+    assert detect.plan({}, all_paths=True).paths is None
+    assert detect.plan({L.IMGPKG_BUNDLE: "true"}).paths is None
+
+
+def test_generic_image_needs_a_path() -> None:
+    with pytest.raises(UsageError, match="--path"):
+        detect.plan({})
+    with pytest.raises(UsageError):
+        detect.plan({}, paths=["a"], all_paths=True)
+
+
+def test_label_naming_the_root_is_invalid() -> None:
+    with pytest.raises(InvalidBundleError):
+        detect.plan({**V1, L.MANIFESTS: "/"})
+
+
+def _bundle(root: Path, annotations: dict[str, str]) -> None:
+    (root / "manifests").mkdir()
+    (root / "manifests" / "csv.yaml").write_text("kind: ClusterServiceVersion\n")
+    (root / "metadata").mkdir()
+    body = "".join(f"  {k}: {v}\n" for k, v in annotations.items())
+    (root / "metadata" / "annotations.yaml").write_text("annotations:\n" + body)
+
+
+def test_check_agreeing_bundle(tmp_path: Path) -> None:
+    _bundle(tmp_path, {**V1, L.CHANNELS: "stable, alpha", L.MANIFESTS: "/manifests"})
+    info = registry_v1.check(tmp_path, detect.plan(V1))
+    assert info.package == "etcd" and set(info.channels) == {"alpha", "stable"}
+    assert info.to_json()["defaultChannel"] == "stable"
+
+
+@pytest.mark.parametrize(("key", "value"), [(L.PACKAGE, "other"), (L.METADATA, "meta/"), (L.CHANNELS, "beta")])
+def test_check_disagreement_names_both_values(tmp_path: Path, key: str, value: str) -> None:
+    _bundle(tmp_path, {**V1, key: value})
+    with pytest.raises(InvalidBundleError) as exc:
+        registry_v1.check(tmp_path, detect.plan(V1))
+    assert exc.value.exit_code == 6
+    assert repr(V1[key]) in str(exc.value) and repr(value) in str(exc.value)
+
+
+def test_check_missing_annotations(tmp_path: Path) -> None:
+    (tmp_path / "manifests").mkdir()
+    with pytest.raises(InvalidBundleError, match="annotations.yaml"):
+        registry_v1.check(tmp_path, detect.plan(V1))
+
+
+def test_check_bad_yaml(tmp_path: Path) -> None:
+    _bundle(tmp_path, V1)
+    (tmp_path / "metadata" / "annotations.yaml").write_text("annotations: [unclosed\n")
+    with pytest.raises(InvalidBundleError, match="not valid YAML"):
+        registry_v1.check(tmp_path, detect.plan(V1))
