@@ -1,0 +1,121 @@
+"""Find registries.conf and its drop-in directories, and merge them (containers/image rules).
+
+Main file: the explicit path (``--registries-conf``), else ``$CONTAINERS_REGISTRIES_CONF``, else
+``~/.config/containers/registries.conf`` when it exists, else ``/etc/containers/registries.conf``.
+An explicitly named file must exist; a missing default file means an empty configuration.
+
+Drop-ins (``*.conf`` only, not recursive, lexical order): the explicit ``--registries-conf-dir``
+alone; else, when the per-user registries.conf was chosen, ``~/.config/containers/registries.conf.d``
+alone; else ``/etc/containers/registries.conf.d`` then ``~/.config/containers/registries.conf.d``.
+Each drop-in replaces whole ``[[registry]]`` entries with the same prefix, replaces
+``unqualified-search-registries`` / ``credential-helpers`` / ``short-name-mode`` when it sets
+them, and overrides aliases one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imgextract.errors import ConfigError
+from imgextract.mirrors.conf_file import ParsedFile, load_file
+from imgextract.mirrors.model import Registry
+from imgextract.mirrors.shortnames import DEFAULT_SHORT_NAME_MODE, Alias
+
+SYSTEM_REGISTRIES_CONF = Path("/etc/containers/registries.conf")
+SYSTEM_REGISTRIES_CONF_DIR = Path("/etc/containers/registries.conf.d")
+USER_REGISTRIES_CONF = Path(".config/containers/registries.conf")  # relative to $HOME
+USER_REGISTRIES_CONF_DIR = Path(".config/containers/registries.conf.d")
+ENV_REGISTRIES_CONF = "CONTAINERS_REGISTRIES_CONF"
+AUTH_FILE_HELPER = "containers-auth.json"
+
+
+@dataclass(frozen=True)
+class ConfPaths:
+    """Which files to read: the main file (``must_exist`` when named explicitly) and drop-in dirs."""
+
+    config: Path
+    must_exist: bool
+    drop_in_dirs: tuple[Path, ...]
+
+
+@dataclass
+class RegistriesConf:
+    """The merged result of registries.conf and its drop-ins."""
+
+    registries: list[Registry] = field(default_factory=list)
+    unqualified_search_registries: list[str] = field(default_factory=list)
+    credential_helpers: list[str] = field(default_factory=lambda: [AUTH_FILE_HELPER])
+    short_name_mode: str = DEFAULT_SHORT_NAME_MODE
+    aliases: dict[str, Alias] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # files actually read, in order
+
+
+def resolve_paths(
+    explicit: Path | None,
+    explicit_dir: Path | None,
+    env: Mapping[str, str],
+    *,
+    home: Path | None = None,
+    system_conf: Path = SYSTEM_REGISTRIES_CONF,
+    system_dir: Path = SYSTEM_REGISTRIES_CONF_DIR,
+) -> ConfPaths:
+    """containers/image ``newConfigWrapperWithHomeDir``, with the env variable as podman sets it."""
+    if home is None:
+        home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    user_conf, user_dir = home / USER_REGISTRIES_CONF, home / USER_REGISTRIES_CONF_DIR
+    named = explicit or (Path(env[ENV_REGISTRIES_CONF]) if env.get(ENV_REGISTRIES_CONF) else None)
+    if named is None and user_conf.exists():
+        return ConfPaths(user_conf, False, (explicit_dir,) if explicit_dir else (user_dir,))
+    config = named or system_conf
+    dirs = (explicit_dir,) if explicit_dir else (system_dir, user_dir)
+    return ConfPaths(config, named is not None, dirs)
+
+
+def drop_in_files(dirs: tuple[Path, ...]) -> list[Path]:
+    files: list[Path] = []
+    for d in dirs:
+        try:
+            entries = sorted(d.iterdir(), key=lambda p: p.name)
+        except FileNotFoundError:
+            continue
+        except NotADirectoryError:
+            raise ConfigError(f'reading registries.conf.d: "{d}" is not a directory') from None
+        except OSError as e:
+            raise ConfigError(f'reading registries.conf.d "{d}": {e.strerror or e}') from None
+        files.extend(p for p in entries if p.name.endswith(".conf") and not p.is_dir())
+    return files
+
+
+def _merge(into: RegistriesConf, update: ParsedFile) -> None:
+    by_prefix = {r.prefix: r for r in into.registries}
+    by_prefix.update({r.prefix: r for r in update.registries})
+    into.registries = [by_prefix[p] for p in sorted(by_prefix)]
+    if update.unqualified_search_registries is not None:
+        into.unqualified_search_registries = update.unqualified_search_registries
+    if update.credential_helpers is not None:
+        into.credential_helpers = update.credential_helpers
+    if update.short_name_mode is not None:
+        into.short_name_mode = update.short_name_mode
+    into.aliases.update(update.aliases)
+    into.files.append(update.path)
+
+
+def load_registries_conf(paths: ConfPaths) -> RegistriesConf:
+    """Load the main file and the drop-ins; every error is a ConfigError naming the file."""
+    result = RegistriesConf(credential_helpers=[])
+    try:
+        _merge(result, load_file(paths.config))
+    except FileNotFoundError:
+        if paths.must_exist:
+            raise ConfigError(f'loading registries configuration "{paths.config}": '
+                              f"open {paths.config}: no such file or directory") from None
+    for path in drop_in_files(paths.drop_in_dirs):
+        try:
+            _merge(result, load_file(path, drop_in=True))
+        except FileNotFoundError:
+            continue  # removed between listing and reading: upstream ignores this race too
+    if not result.credential_helpers:
+        result.credential_helpers = [AUTH_FILE_HELPER]
+    return result

@@ -1,0 +1,176 @@
+"""Where to pull a reference from: registries.conf + ICSP/IDMS/ITMS, resolved like CRI-O on a node.
+
+How the two inputs combine (see docs/mirrors.md): the policies are applied to the loaded
+registries.conf the way the Machine Config Operator applies them to a node's base registries.conf
+(runtime-utils ``EditRegistriesConfig``), with one rule of ours: a ``[[registry]]`` entry whose
+scope IS a policy source keeps its own location/insecure/blocked settings but its mirrors are
+replaced by the policy's (the policy takes precedence for that scope; mixing both lists would
+also clash with ``mirror-by-digest-only``).  The combined entries are then validated and looked up
+exactly as containers/image does (longest prefix wins, no inheritance between entries).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imgextract.errors import ConfigError
+from imgextract.mirrors.conf_file import InvalidRegistries, check_wildcard_prefixes, post_process
+from imgextract.mirrors.conf_loader import (
+    SYSTEM_REGISTRIES_CONF,
+    SYSTEM_REGISTRIES_CONF_DIR,
+    RegistriesConf,
+    load_registries_conf,
+    resolve_paths,
+)
+from imgextract.mirrors.convert import ConversionError, edit_registries_config, split_policies
+from imgextract.mirrors.matching import RewriteError, find_registry, rewrite_reference
+from imgextract.mirrors.model import Endpoint, Registry
+from imgextract.mirrors.policies import ICSP, IDMS, ITMS, Policy, load_policy_file
+from imgextract.mirrors.shortnames import Alias
+from imgextract.reference import Reference
+
+PRIMARY_RULE = "primary"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One endpoint to try: the physical reference, its TLS setting, whether policy forbids it, and why."""
+
+    reference: Reference
+    insecure: bool
+    blocked: bool
+    rule: str
+
+
+@dataclass
+class MirrorSettings:
+    icsp_files: list[Path] = field(default_factory=list)
+    idms_files: list[Path] = field(default_factory=list)
+    itms_files: list[Path] = field(default_factory=list)
+    registries_conf: Path | None = None
+    registries_conf_dir: Path | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    # Where the system-wide files live (tests, or reading a node's root from outside).
+    system_registries_conf: Path = SYSTEM_REGISTRIES_CONF
+    system_registries_conf_dir: Path = SYSTEM_REGISTRIES_CONF_DIR
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    endpoint: Endpoint
+    is_primary: bool
+
+
+class MirrorConfig:
+    """The effective registries.conf entries; answers "which sources, in which order" per reference."""
+
+    def __init__(self, registries: list[Registry], *, conf: RegistriesConf | None = None,
+                 policies: tuple[Policy, ...] = ()) -> None:
+        self.registries: tuple[Registry, ...] = tuple(registries)
+        self.conf = conf or RegistriesConf()
+        self.policies = policies
+
+    @property
+    def unqualified_search_registries(self) -> list[str]:
+        return self.conf.unqualified_search_registries
+
+    @property
+    def credential_helpers(self) -> list[str]:
+        return self.conf.credential_helpers
+
+    @property
+    def short_name_mode(self) -> str:
+        return self.conf.short_name_mode
+
+    def alias(self, name: str) -> Alias | None:
+        return self.conf.aliases.get(name)
+
+    def find_registry(self, name: str) -> Registry | None:
+        """The entry with the longest prefix matching ``name`` (a host, repository name or reference)."""
+        return find_registry(self.registries, name)
+
+    def pull_sources(self, ref: Reference) -> list[Source]:
+        """Mirrors allowed for this reference kind (digest or tag), in order, then the primary.
+
+        ``ref`` is pulled as ``ref.pull_ref()`` (tag dropped when a digest is present, ``latest``
+        added when neither).  Blocked endpoints are included with ``blocked=True``; callers skip them.
+        """
+        ref = ref.pull_ref()
+        reg = self.find_registry(ref.name)
+        if reg is None:
+            return [Source(reference=ref, insecure=False, blocked=False, rule=PRIMARY_RULE)]
+        by_digest = ref.digest is not None
+        candidates = [_Candidate(m, False) for m in reg.allowed_mirrors(by_digest=by_digest)]
+        candidates.append(_Candidate(reg.primary(), True))
+        sources = []
+        for c in candidates:
+            try:
+                physical = rewrite_reference(str(ref), reg.prefix, c.endpoint.location)
+            except RewriteError as e:
+                rule = PRIMARY_RULE if c.is_primary else c.endpoint.origin
+                raise ConfigError(f"{rule}: {e} (entry {reg.origin})", reference=str(ref)) from None
+            blocker = self.find_registry(physical.name)
+            blocked = blocker is not None and blocker.blocked
+            rule = self._rule(reg, c, blocker if blocked else None)
+            sources.append(Source(reference=physical, insecure=c.endpoint.insecure, blocked=blocked, rule=rule))
+        return sources
+
+    @staticmethod
+    def _rule(reg: Registry, c: _Candidate, blocker: Registry | None) -> str:
+        if c.is_primary:
+            rewritten = reg.location not in ("", reg.prefix)
+            rule = f"{PRIMARY_RULE}, rewritten by {reg.origin}" if rewritten else PRIMARY_RULE
+        else:
+            rule = c.endpoint.origin
+        if blocker is not None:
+            rule += f"; blocked by {blocker.blocked_by or blocker.origin}"
+        return rule
+
+
+def mirrors_json(config: MirrorConfig, ref: Reference) -> dict[str, Any]:
+    """The ``bundle-extract mirrors REF --json`` document (shared/spec/cli.md)."""
+    return {
+        "reference": str(ref.pull_ref()),
+        "sources": [{"reference": str(s.reference), "insecure": s.insecure, "blocked": s.blocked, "rule": s.rule}
+                    for s in config.pull_sources(ref)],
+    }
+
+
+def combine(registries: list[Registry], policies: tuple[Policy, ...] | list[Policy]) -> list[Registry]:
+    """Apply the policies to registries.conf entries (see the module docstring); validated and sorted."""
+    digest_sets, tag_sets = split_policies(policies)
+    sources = {ms.source for ms in [*digest_sets, *tag_sets]}
+    for reg in registries:
+        if reg.scope in sources:
+            reg.mirrors = []
+            reg.mirror_by_digest_only = False
+    try:
+        edit_registries_config(registries, [], [], policies)
+        combined = post_process(registries)
+        check_wildcard_prefixes(combined)
+    except (ConversionError, InvalidRegistries) as e:
+        raise ConfigError(f"applying ICSP/IDMS/ITMS to registries.conf: {e}") from None
+    return combined
+
+
+def load_policies(settings: MirrorSettings) -> tuple[Policy, ...]:
+    policies: list[Policy] = []
+    for kind, files in ((ICSP, settings.icsp_files), (IDMS, settings.idms_files), (ITMS, settings.itms_files)):
+        for path in files:
+            policies.extend(load_policy_file(Path(path), kind))
+    return tuple(policies)
+
+
+def load_mirror_config(settings: MirrorSettings) -> MirrorConfig:
+    """Read registries.conf (+ drop-ins) and the policy files; every problem is a ConfigError."""
+    paths = resolve_paths(settings.registries_conf, settings.registries_conf_dir, settings.env,
+                          system_conf=settings.system_registries_conf,
+                          system_dir=settings.system_registries_conf_dir)
+    conf = load_registries_conf(paths)
+    policies = load_policies(settings)
+    registries = combine(list(conf.registries), policies) if policies else list(conf.registries)
+    return MirrorConfig(registries, conf=conf, policies=policies)
