@@ -1,0 +1,103 @@
+"""Credentials for one registry, and decoding of the entries found in auth files.
+
+``Credentials`` never shows a secret in ``repr``/``str``, and registers its secrets with
+:mod:`imgextract.auth.redact` when created, so every later message is redacted too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from imgextract.auth.redact import MASK, register_secret
+from imgextract.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What to authenticate with.
+
+    ``username``/``password``: HTTP Basic (also sent to the token endpoint).
+    ``identity_token``: an OAuth2 refresh token (``identitytoken`` in config.json).
+    ``registry_token``: a bearer token sent to the registry as is (``registrytoken``).
+    """
+
+    username: str = ""
+    password: str = ""
+    identity_token: str = ""
+    registry_token: str = ""
+
+    def __post_init__(self) -> None:
+        register_secret(self.password, username=self.username)
+        register_secret(self.identity_token)
+        register_secret(self.registry_token)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to authenticate with."""
+        return not (self.username or self.password or self.identity_token or self.registry_token)
+
+    def __repr__(self) -> str:
+        fields = [f"username={self.username!r}"]
+        for name in ("password", "identity_token", "registry_token"):
+            if getattr(self, name):
+                fields.append(f"{name}={MASK!r}")
+        return f"Credentials({', '.join(fields)})"
+
+    __str__ = __repr__
+
+
+def parse_creds_flag(value: str) -> Credentials:
+    """``--creds USER[:PASS]`` (split at the first ``:``; a password may contain ``:``)."""
+    username, _, password = value.partition(":")
+    if not username:
+        raise UsageError("--creds: the user name must not be empty (expected USER[:PASS])")
+    return Credentials(username=username, password=password)
+
+
+class MalformedEntry(ValueError):
+    """An auth-file entry that cannot be decoded; the message never contains its values."""
+
+
+def decode_entry(entry: Any) -> Credentials | None:
+    """Decode one ``auths`` entry of auth.json / config.json / .dockercfg / a pull secret.
+
+    ``auth`` (base64 ``user:password``) takes precedence over ``username``/``password``;
+    ``identitytoken`` and ``registrytoken`` are kept alongside.  Returns ``None`` for an
+    entry that holds nothing (``{}`` is what docker writes next to a credential helper).
+    Raises :class:`MalformedEntry` when the entry cannot be decoded.
+    """
+    if not isinstance(entry, Mapping):
+        raise MalformedEntry("entry is not an object")
+    fields: dict[str, str] = {}
+    for name in ("auth", "username", "password", "identitytoken", "registrytoken"):
+        value = entry.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise MalformedEntry(f"field {name!r} is not a string")
+        fields[name] = value
+    username = fields.get("username", "")
+    password = fields.get("password", "")
+    auth = fields.get("auth", "")
+    if auth:
+        # Register first: even an undecodable value may be a secret.
+        register_secret(auth)
+        try:
+            decoded = base64.b64decode(auth.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            raise MalformedEntry("field 'auth' is not base64 of 'user:password'") from None
+        user, sep, pw = decoded.partition(":")
+        if not sep:
+            raise MalformedEntry("field 'auth' does not decode to 'user:password' (no ':')") from None
+        username, password = user, pw.strip("\x00")
+    creds = Credentials(username=username, password=password,
+                        identity_token=fields.get("identitytoken", ""),
+                        registry_token=fields.get("registrytoken", ""))
+    return None if creds.is_empty else creds

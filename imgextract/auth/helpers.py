@@ -1,0 +1,79 @@
+"""Docker credential helpers: ``docker-credential-<name> get``.
+
+Protocol: the server URL on stdin; on success a JSON object ``{"ServerURL", "Username",
+"Secret"}`` on stdout.  ``Username == "<token>"`` means ``Secret`` is an identity token.
+A helper that does not know the server exits non-zero and prints
+``credentials not found in native keychain``: that is "no credentials", not an error.
+Any other failure is an :class:`~imgextract.errors.AuthError` whose message names the
+helper and the server, never the helper's output (it may hold a secret).
+
+A helper that is not installed is skipped with a warning: a ``credsStore`` left in
+``~/.docker/config.json`` by Docker Desktop must not break pulls of public images.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+
+from imgextract.auth.credentials import Credentials
+from imgextract.errors import AuthError, ConfigError
+
+log = logging.getLogger(__name__)
+
+HELPER_PREFIX = "docker-credential-"
+TOKEN_USERNAME = "<token>"
+NOT_FOUND_MESSAGE = "credentials not found"
+DEFAULT_TIMEOUT = 60.0
+
+
+def helper_executable(name: str, env: Mapping[str, str]) -> str | None:
+    """Absolute path of ``docker-credential-<name>`` on ``env['PATH']``, or None."""
+    if not name or "/" in name or os.sep in name or name.startswith("."):
+        raise ConfigError(f"invalid credential helper name {name!r}")
+    return shutil.which(HELPER_PREFIX + name, path=env.get("PATH", os.defpath))
+
+
+def run_helper(name: str, server_url: str, *, env: Mapping[str, str],
+               timeout: float = DEFAULT_TIMEOUT) -> Credentials | None:
+    """Ask helper ``name`` for the credentials of ``server_url``; None when it has none."""
+    exe = helper_executable(name, env)
+    program = HELPER_PREFIX + name
+    if exe is None:
+        log.warning("credential helper %s not found on PATH; ignoring it for %s", program, server_url)
+        return None
+    try:
+        proc = subprocess.run([exe, "get"], input=server_url.encode("utf-8"), capture_output=True,
+                              timeout=timeout, env=dict(env), check=False)
+    except subprocess.TimeoutExpired:
+        raise AuthError(f"credential helper {program} timed out after {timeout:g}s",
+                        endpoint=server_url) from None
+    except OSError as exc:
+        raise AuthError(f"credential helper {program} could not be run ({exc.strerror or type(exc).__name__})",
+                        endpoint=server_url) from None
+    if proc.returncode != 0:
+        output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+        if NOT_FOUND_MESSAGE in output.lower():
+            log.debug("credential helper %s has no credentials for %s", program, server_url)
+            return None
+        raise AuthError(f"credential helper {program} failed (exit status {proc.returncode})",
+                        endpoint=server_url)
+    try:
+        payload = json.loads(proc.stdout.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url) from None
+    if not isinstance(payload, dict):
+        raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url)
+    username = payload.get("Username") or ""
+    secret = payload.get("Secret") or ""
+    if not isinstance(username, str) or not isinstance(secret, str):
+        raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url)
+    if not secret:
+        return None
+    if username == TOKEN_USERNAME:
+        return Credentials(identity_token=secret)
+    return Credentials(username=username, password=secret)
