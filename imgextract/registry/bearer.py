@@ -1,0 +1,159 @@
+"""Bearer tokens (distribution token spec, OAuth2 refresh flow) with a per-scope cache.
+
+GET ``realm?service=S&scope=...[&account=USER]`` (Basic auth when we have a user name), or, with
+an identity token, POST ``grant_type=refresh_token`` and fall back to GET when the endpoint answers
+404.  A registry token is sent as the bearer token unchanged.  Tokens live ``expires_in`` seconds
+(at least and by default 60) and are shared by every request with the same scopes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import threading
+import time
+from collections.abc import Callable, Sequence
+from urllib.parse import urlsplit
+
+import requests
+
+from imgextract.auth.credentials import Credentials
+from imgextract.auth.redact import register_secret
+from imgextract.errors import AuthError, RegistryError
+from imgextract.registry.errors import endpoint_of, error_for_exception
+from imgextract.registry.retry import RetryPolicy, send_with_retry
+
+CLIENT_ID = "bundle-extract"
+MIN_EXPIRY = 60.0
+_TOKEN_BODY_LIMIT = 1024 * 1024
+
+
+def _non_public(host: str) -> bool:
+    """Loopback, private or link-local literal address, or ``localhost``."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def check_realm(realm: str, registry_host: str, *, insecure: bool) -> None:
+    """Refuse a token realm we must not send credentials to.
+
+    A plain-HTTP realm is accepted only for an insecure registry.  A loopback/private realm is
+    accepted only when the registry itself is that host or is itself loopback/private (a public
+    registry must not steer us into the local network).
+    """
+    parts = urlsplit(realm)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise AuthError(f"refusing token realm {endpoint_of(realm)!r}: not an http(s) URL", endpoint=registry_host)
+    if parts.scheme == "http" and not insecure:
+        raise AuthError(f"refusing plain-HTTP token realm {endpoint_of(realm)} for a secure registry",
+                        endpoint=registry_host)
+    registry_name = urlsplit(f"//{registry_host}").hostname or registry_host
+    if _non_public(parts.hostname) and parts.hostname != registry_name and not _non_public(registry_name):
+        raise AuthError(f"refusing token realm {endpoint_of(realm)} on a local address for a remote registry",
+                        endpoint=registry_host)
+
+
+class TokenSource:
+    """Bearer ``Authorization`` values for one registry's challenge, cached per scope set."""
+
+    def __init__(self, *, session: requests.Session, realm: str, service: str,
+                 credentials: Credentials | None, registry_host: str, insecure: bool, timeout: float,
+                 policy: RetryPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+        check_realm(realm, registry_host, insecure=insecure)
+        self.realm = realm
+        self.service = service
+        self._session = session
+        self._credentials = credentials
+        self._timeout = timeout
+        self._policy = policy
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, ...], tuple[str, float]] = {}
+        self.fetches = 0  # how many tokens were requested from the realm (observable in tests)
+
+    @staticmethod
+    def _key(scopes: Sequence[str]) -> tuple[str, ...]:
+        return tuple(sorted(set(scopes)))
+
+    def authorization(self, scopes: Sequence[str]) -> str:
+        creds = self._credentials
+        if creds is not None and creds.registry_token:
+            return f"Bearer {creds.registry_token}"
+        key = self._key(scopes)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and self._clock() < cached[1]:
+                return cached[0]
+            token, lifetime = self._fetch(key)
+            header = f"Bearer {token}"
+            self._cache[key] = (header, self._clock() + lifetime)
+            return header
+
+    def invalidate(self, scopes: Sequence[str]) -> None:
+        with self._lock:
+            self._cache.pop(self._key(scopes), None)
+
+    # --- token endpoint ---------------------------------------------------------------------------
+
+    def _fetch(self, scopes: tuple[str, ...]) -> tuple[str, float]:
+        self.fetches += 1
+        creds = self._credentials
+        if creds is not None and creds.identity_token:
+            response = self._send(lambda: self._session.post(
+                self.realm, data=self._refresh_form(creds.identity_token, scopes), timeout=self._timeout))
+            if response.status_code != 404:
+                return self._parse(response)
+            response.close()
+        response = self._send(lambda: self._session.get(
+            self.realm, params=self._query(scopes), auth=self._basic(), timeout=self._timeout))
+        return self._parse(response)
+
+    def _refresh_form(self, refresh_token: str, scopes: tuple[str, ...]) -> dict[str, str]:
+        return {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": CLIENT_ID,
+                "service": self.service, "scope": " ".join(scopes)}
+
+    def _query(self, scopes: tuple[str, ...]) -> list[tuple[str, str]]:
+        query = [("service", self.service)] if self.service else []
+        query += [("scope", s) for s in scopes]
+        creds = self._credentials
+        if creds is not None and creds.username:
+            query.append(("account", creds.username))
+        return query
+
+    def _basic(self) -> tuple[str, str] | None:
+        creds = self._credentials
+        if creds is None or not (creds.username or creds.password):
+            return None
+        return (creds.username, creds.password)
+
+    def _send(self, send: Callable[[], requests.Response]) -> requests.Response:
+        try:
+            return send_with_retry(send, self._policy)
+        except requests.RequestException as exc:
+            raise error_for_exception(exc, what="token request", url=self.realm, reference=None) from None
+
+    def _parse(self, response: requests.Response) -> tuple[str, float]:
+        endpoint = endpoint_of(self.realm)
+        status = response.status_code
+        body = response.content[:_TOKEN_BODY_LIMIT]
+        response.close()
+        if status in (401, 403):
+            raise AuthError(f"token endpoint refused the credentials ({status})", endpoint=endpoint)
+        if status != 200:
+            raise RegistryError(f"token endpoint answered {status}", endpoint=endpoint)
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise RegistryError("token endpoint answered with invalid JSON", endpoint=endpoint) from None
+        token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise RegistryError("token endpoint answer has no token", endpoint=endpoint)
+        register_secret(token)
+        expires = data.get("expires_in")
+        lifetime = float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else 0.0
+        return token, max(MIN_EXPIRY, lifetime)

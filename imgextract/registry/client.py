@@ -1,0 +1,233 @@
+"""RegistryClient: the distribution API operations bundle-extract needs, over one :class:`Requester`."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import requests
+
+from imgextract import manifests as m
+from imgextract.errors import IntegrityError, LimitExceeded, RegistryError
+from imgextract.registry import upload
+from imgextract.registry.authorizer import CredentialLookup
+from imgextract.registry.blobstream import BlobStream
+from imgextract.registry.digests import compute_digest, is_digest
+from imgextract.registry.errors import endpoint_of
+from imgextract.registry.requester import Requester
+from imgextract.registry.scopes import pull_scope, push_scope
+from imgextract.registry.transport import TransportSettings
+
+MANIFEST_LIMIT = 4 * 1024 * 1024
+BLOB_BUFFER = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ManifestResponse:
+    raw: bytes
+    media_type: str
+    digest: str
+
+
+class RegistryClient:
+    """One registry endpoint (``registry`` as written in references, e.g. ``docker.io``, ``localhost:5000``)."""
+
+    def __init__(self, registry: str, settings: TransportSettings, credentials: CredentialLookup | None, *,
+                 insecure: bool = False, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.http = Requester(registry, settings, credentials, insecure=insecure, sleep=sleep, clock=clock)
+
+    @property
+    def insecure(self) -> bool:
+        return self.http.insecure
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ref(self, repository: str, identifier: str | None = None) -> str:
+        base = f"{self.registry}/{repository}"
+        if identifier is None:
+            return base
+        return f"{base}@{identifier}" if ":" in identifier else f"{base}:{identifier}"
+
+    def ping(self) -> str:
+        """Contact ``/v2/``; returns the base URL that answered (``https://host`` or ``http://host``)."""
+        return self.http.base_url(reference=self.registry)
+
+    # --- manifests ------------------------------------------------------------------------------
+
+    def get_manifest(self, repository: str, identifier: str,
+                     accept: tuple[str, ...] = m.MANIFEST_ACCEPT) -> ManifestResponse:
+        reference = self._ref(repository, identifier)
+        response = self.http.request("GET", f"/v2/{repository}/manifests/{identifier}", repository=repository,
+                                     scopes=(pull_scope(repository),), what="manifest", reference=reference,
+                                     headers={"Accept": ", ".join(accept)}, follow_redirects=True)
+        if response.status_code != 200:
+            raise self.http.fail(response, what="manifest", reference=reference)
+        endpoint = endpoint_of(response.url)
+        with response:
+            raw = _read_capped(response, MANIFEST_LIMIT, what="manifest", reference=reference, endpoint=endpoint)
+            content_type = response.headers.get("Content-Type")
+        try:
+            media_type = m.sniff_media_type(raw, content_type)
+        except IntegrityError as exc:
+            raise IntegrityError(exc.message, reference=reference, endpoint=endpoint) from None
+        if ":" in identifier:
+            actual = compute_digest(raw, algorithm=identifier.split(":", 1)[0])
+            if actual != identifier:
+                raise IntegrityError(f"manifest digest mismatch: got {actual}", reference=reference,
+                                     endpoint=endpoint)
+            digest = identifier
+        else:
+            digest = compute_digest(raw)
+        return ManifestResponse(raw=raw, media_type=media_type, digest=digest)
+
+    def head_manifest(self, repository: str, identifier: str,
+                      accept: tuple[str, ...] = m.MANIFEST_ACCEPT) -> m.Descriptor | None:
+        """The manifest's descriptor from a HEAD, or None when it does not exist."""
+        reference = self._ref(repository, identifier)
+        response = self.http.request("HEAD", f"/v2/{repository}/manifests/{identifier}", repository=repository,
+                                     scopes=(pull_scope(repository),), what="manifest", reference=reference,
+                                     headers={"Accept": ", ".join(accept)}, follow_redirects=True)
+        if response.status_code == 404:
+            response.close()
+            return None
+        if response.status_code != 200:
+            raise self.http.fail(response, what="manifest", reference=reference)
+        response.close()
+        digest = response.headers.get("Docker-Content-Digest", "")
+        media_type = m.base_media_type(response.headers.get("Content-Type"))
+        size = response.headers.get("Content-Length", "")
+        if media_type in m.SCHEMA1_TYPES:
+            raise IntegrityError(m.SCHEMA1_MESSAGE, reference=reference)
+        if not is_digest(digest) or not size.isdigit() or media_type not in m.MANIFEST_TYPES | m.INDEX_TYPES:
+            got = self.get_manifest(repository, identifier, accept)
+            return m.Descriptor(media_type=got.media_type, digest=got.digest, size=len(got.raw))
+        if ":" in identifier and digest != identifier:
+            raise IntegrityError(f"registry reports digest {digest} for a manifest requested by digest",
+                                 reference=reference)
+        return m.Descriptor(media_type=media_type, digest=digest, size=int(size))
+
+    def put_manifest(self, repository: str, tag_or_digest: str, raw: bytes, media_type: str) -> str:
+        """PUT a manifest by tag or digest; returns its digest (checked against Docker-Content-Digest)."""
+        reference = self._ref(repository, tag_or_digest)
+        by_digest = ":" in tag_or_digest
+        digest = compute_digest(raw, algorithm=tag_or_digest.split(":", 1)[0] if by_digest else "sha256")
+        if by_digest and digest != tag_or_digest:
+            raise IntegrityError(f"manifest content has digest {digest}, not the one it is pushed as",
+                                 reference=reference)
+        response = self.http.request("PUT", f"/v2/{repository}/manifests/{tag_or_digest}", repository=repository,
+                                     scopes=(push_scope(repository),), what="manifest upload",
+                                     reference=reference, headers={"Content-Type": media_type}, data=raw)
+        if response.status_code not in (200, 201):
+            raise self.http.fail(response, what="manifest upload", reference=reference)
+        response.close()
+        reported = response.headers.get("Docker-Content-Digest")
+        if reported and reported.split(":", 1)[0] == digest.split(":", 1)[0] and reported != digest:
+            raise IntegrityError(f"registry stored the manifest as {reported}, expected {digest}",
+                                 reference=reference, endpoint=endpoint_of(response.url))
+        return digest
+
+    # --- blobs ------------------------------------------------------------------------------------
+
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        reference = self._ref(repository, digest)
+        response = self.http.request("HEAD", f"/v2/{repository}/blobs/{digest}", repository=repository,
+                                     scopes=(pull_scope(repository),), what="blob", reference=reference,
+                                     follow_redirects=True)
+        response.close()
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404:
+            return False
+        raise self.http.fail(response, what="blob", reference=reference)
+
+    @contextmanager
+    def open_blob(self, repository: str, digest: str, *, size: int | None = None,
+                  offset: int = 0) -> Iterator[BinaryIO]:
+        """Stream a blob (raw bytes, not yet verified), from ``offset`` when given.
+
+        Redirects are followed without ``Authorization`` on other origins; a dropped connection is
+        resumed with ``Range``.
+        """
+        reference = self._ref(repository, digest)
+        endpoint = f"{self.http.url(f'/v2/{repository}/blobs/{digest}', reference=reference)}"
+
+        def open_at(position: int) -> requests.Response:
+            headers = {"Accept-Encoding": "identity"}
+            if position:
+                headers["Range"] = f"bytes={position}-"
+            response = self.http.request("GET", f"/v2/{repository}/blobs/{digest}", repository=repository,
+                                         scopes=(pull_scope(repository),), what="blob", reference=reference,
+                                         headers=headers, follow_redirects=True)
+            expected = 206 if position else 200
+            if response.status_code not in (expected, 200):
+                raise self.http.fail(response, what="blob", reference=reference)
+            return response
+
+        stream = BlobStream(open_at, offset=offset, size=size, what="blob", reference=reference,
+                            endpoint=endpoint_of(endpoint))
+        reader = io.BufferedReader(stream, buffer_size=BLOB_BUFFER)
+        try:
+            yield reader
+        finally:
+            reader.close()
+
+    def read_blob(self, repository: str, digest: str, *, limit: int) -> bytes:
+        """A small blob (a config) read whole and verified; more than ``limit`` bytes -> LimitExceeded."""
+        reference = self._ref(repository, digest)
+        with self.open_blob(repository, digest) as stream:
+            data = stream.read(limit + 1)
+        if len(data) > limit:
+            raise LimitExceeded(f"blob larger than {limit} bytes", reference=reference)
+        actual = compute_digest(data, algorithm=digest.split(":", 1)[0])
+        if actual != digest:
+            raise IntegrityError(f"blob digest mismatch: got {actual}", reference=reference)
+        return data
+
+    # --- uploads ----------------------------------------------------------------------------------
+
+    def upload_blob(self, repository: str, stream: BinaryIO, digest: str, size: int, *,
+                    chunk_size: int | None = None) -> None:
+        """Push a blob unless it exists: monolithic up to ``chunk_size`` bytes, chunked (PATCH) beyond."""
+        if self.blob_exists(repository, digest):
+            return
+        chunk = chunk_size if chunk_size is not None else self.settings.chunk_size
+        upload.upload_blob(self.http, repository, stream, digest, size, chunk_size=chunk,
+                           reference=self._ref(repository, digest))
+
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
+        """Cross-repository mount; False when the registry (or our credentials) will not mount."""
+        return upload.mount_blob(self.http, repository, digest, from_repository,
+                                 reference=self._ref(repository, digest))
+
+
+def _read_capped(response: requests.Response, limit: int, *, what: str, reference: str,
+                 endpoint: str) -> bytes:
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > limit:
+        raise LimitExceeded(f"{what} is {length} bytes, more than the {limit}-byte limit", reference=reference,
+                            endpoint=endpoint)
+    data = bytearray()
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            data += chunk
+            if len(data) > limit:
+                raise LimitExceeded(f"{what} exceeds the {limit}-byte limit", reference=reference,
+                                    endpoint=endpoint)
+    except requests.RequestException as exc:
+        raise RegistryError(f"{what}: connection lost while reading ({exc.__class__.__name__})",
+                            reference=reference, endpoint=endpoint) from None
+    return bytes(data)

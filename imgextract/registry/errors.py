@@ -1,0 +1,105 @@
+"""Map HTTP answers and transport exceptions to the product's error hierarchy.
+
+Messages are one line, name the reference and the endpoint (scheme, host and path only: query
+strings may carry presigned signatures, and userinfo never appears), and pass the registry's own
+error text through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+
+from imgextract.auth.redact import redact
+from imgextract.errors import (
+    AuthError,
+    ImgExtractError,
+    IntegrityError,
+    NotFoundError,
+    RegistryError,
+    UnreachableError,
+)
+
+NOT_FOUND_CODES = frozenset({"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN"})
+AUTH_CODES = frozenset({"UNAUTHORIZED", "DENIED"})
+INTEGRITY_CODES = frozenset({"DIGEST_INVALID", "SIZE_INVALID", "MANIFEST_BLOB_UNKNOWN"})
+_ERROR_BODY_LIMIT = 64 * 1024
+
+
+def endpoint_of(url: str) -> str:
+    """``scheme://host[:port]/path`` of ``url``: no userinfo, no query, no fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _read_small(response: requests.Response) -> bytes:
+    data = bytearray()
+    try:
+        for chunk in response.iter_content(8192):
+            data += chunk
+            if len(data) >= _ERROR_BODY_LIMIT:
+                break
+    except (requests.RequestException, RuntimeError):
+        pass
+    finally:
+        response.close()
+    return bytes(data[:_ERROR_BODY_LIMIT])
+
+
+def registry_error_codes(body: bytes) -> list[tuple[str, str]]:
+    """``[(code, message)]`` from a distribution error body; empty when the body is not one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return []
+    out = []
+    for item in errors:
+        if isinstance(item, dict) and isinstance(item.get("code"), str):
+            message = item.get("message")
+            out.append((item["code"], message if isinstance(message, str) else ""))
+    return out
+
+
+def error_for_response(response: requests.Response, *, what: str, reference: str | None) -> ImgExtractError:
+    """The exception for a failed answer; ``what`` names the operation ("manifest", "blob upload", ...)."""
+    status = response.status_code
+    method = response.request.method if response.request is not None else "GET"
+    endpoint = endpoint_of(response.url or (response.request.url if response.request else "") or "")
+    codes = registry_error_codes(_read_small(response))
+    code_names = {c for c, _ in codes}
+    detail = "; ".join(f"{c}: {m}" if m else c for c, m in codes)
+    suffix = f" ({redact(detail)})" if detail else ""
+    line = f"{what}: {method} returned {status}{suffix}"
+    if status in (401, 403) or code_names & AUTH_CODES:
+        cls: type[ImgExtractError] = AuthError
+        line = f"{what}: access denied, {method} returned {status}{suffix}"
+    elif status == 404 or code_names & NOT_FOUND_CODES:
+        cls = NotFoundError
+        line = f"{what} not found: {method} returned {status}{suffix}"
+    elif code_names & INTEGRITY_CODES:
+        cls = IntegrityError
+    else:
+        cls = RegistryError
+    return cls(line.replace("\n", " "), reference=reference, endpoint=endpoint)
+
+
+def error_for_exception(exc: BaseException, *, what: str, url: str, reference: str | None) -> ImgExtractError:
+    """The exception for a network-level failure (DNS, refused, reset, timeout, TLS)."""
+    endpoint = endpoint_of(url)
+    if isinstance(exc, requests.exceptions.SSLError):
+        reason = "TLS handshake or certificate verification failed"
+    elif isinstance(exc, requests.Timeout):
+        reason = "timed out"
+    else:
+        reason = "connection failed"
+    return UnreachableError(f"{what}: {reason} ({exc.__class__.__name__})", reference=reference,
+                            endpoint=endpoint)

@@ -1,0 +1,46 @@
+"""Ping ``GET /v2/``: which scheme answers and which authentication the registry asks for.
+
+HTTPS first; plain HTTP is tried only for an insecure registry and only when HTTPS failed at the
+connection/TLS level.  200 means no authentication; 401 carries the ``WWW-Authenticate`` challenges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+
+from imgextract.auth.challenge import Challenge, parse_www_authenticate
+from imgextract.errors import ImgExtractError, RegistryError
+from imgextract.registry.errors import endpoint_of, error_for_exception
+from imgextract.registry.retry import RetryPolicy, send_with_retry
+
+
+@dataclass(frozen=True)
+class PingResult:
+    base_url: str  # scheme://host[:port], no trailing slash
+    challenges: tuple[Challenge, ...]  # empty: no authentication required
+
+
+def ping(session: requests.Session, host: str, *, insecure: bool, timeout: float, policy: RetryPolicy,
+         reference: str | None = None) -> PingResult:
+    schemes = ("https", "http") if insecure else ("https",)
+    first_error: ImgExtractError | None = None
+    for scheme in schemes:
+        url = f"{scheme}://{host}/v2/"
+        try:
+            response = send_with_retry(lambda u=url: session.get(u, timeout=timeout), policy)  # type: ignore[misc]
+        except requests.RequestException as exc:
+            first_error = first_error or error_for_exception(exc, what="registry ping", url=url,
+                                                             reference=reference)
+            continue
+        with response:
+            if response.status_code == 401:
+                header = response.headers.get("WWW-Authenticate", "")
+                return PingResult(f"{scheme}://{host}", tuple(parse_www_authenticate(header)))
+            if 200 <= response.status_code < 300:
+                return PingResult(f"{scheme}://{host}", ())
+            raise RegistryError(f"registry ping: GET /v2/ answered {response.status_code}, not a registry API",
+                                reference=reference, endpoint=endpoint_of(url))
+    assert first_error is not None
+    raise first_error

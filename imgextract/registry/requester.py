@@ -1,0 +1,123 @@
+"""One registry endpoint's HTTP: ping once, authorize, retry, follow redirects, map errors.
+
+Every registry operation goes through :meth:`Requester.request`, which returns the final response
+(status not yet checked: the caller decides which statuses are success) or raises an
+:class:`~imgextract.errors.ImgExtractError` for network-level failures.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import requests
+import urllib3
+
+from imgextract.errors import ImgExtractError, RegistryError
+from imgextract.reference import registry_api_host
+from imgextract.registry.authorizer import Authorizer, CredentialLookup
+from imgextract.registry.errors import error_for_exception, error_for_response
+from imgextract.registry.ping import ping
+from imgextract.registry.redirects import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    headers_for_hop,
+    redirect_target,
+    same_origin,
+)
+from imgextract.registry.retry import RetryPolicy, send_with_retry
+from imgextract.registry.transport import TransportSettings, new_session
+
+
+class Requester:
+    def __init__(self, registry: str, settings: TransportSettings, credentials: CredentialLookup | None, *,
+                 insecure: bool = False, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.registry = registry
+        self.host = registry_api_host(registry)
+        self.settings = settings
+        self.insecure = insecure or settings.is_insecure(registry, self.host)
+        self.policy = RetryPolicy(tries=max(1, settings.retries), base_delay=settings.retry_base_delay,
+                                  max_delay=settings.retry_max_delay, sleep=sleep)
+        self.session = new_session((registry, self.host), settings, insecure=self.insecure)
+        if self.insecure:
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+        self.authorizer = Authorizer(registry=registry, host=self.host, session=self.session,
+                                     credentials=credentials, insecure=self.insecure,
+                                     timeout=settings.timeout, policy=self.policy, clock=clock)
+        self._base_url: str | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def base_url(self, *, reference: str | None = None) -> str:
+        with self._lock:
+            if self._base_url is None:
+                result = ping(self.session, self.host, insecure=self.insecure, timeout=self.settings.timeout,
+                              policy=self.policy, reference=reference)
+                self.authorizer.set_challenges(result.challenges)
+                self._base_url = result.base_url
+            return self._base_url
+
+    def url(self, path: str, *, reference: str | None = None) -> str:
+        """Absolute URL for an API path (``/v2/...``) or a Location header value."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return redirect_target(self.base_url(reference=reference) + "/", path)
+
+    def request(self, method: str, path: str, *, repository: str, scopes: Sequence[str], what: str,
+                reference: str | None, headers: Mapping[str, str] | None = None, data: Any = None,
+                params: Mapping[str, str] | None = None, replayable: bool = True,
+                follow_redirects: bool = False) -> requests.Response:
+        url = self.url(path, reference=reference)
+        scopes = tuple(scopes)
+        for auth_try in range(2):
+            hdrs = dict(headers or {})
+            if same_origin(url, self.base_url()):
+                authorization = self.authorizer.authorization(repository, scopes)
+                if authorization:
+                    hdrs["Authorization"] = authorization
+            response = self._send(method, url, hdrs, data, params, replayable, what, reference)
+            if response.status_code == 401 and auth_try == 0 and replayable:
+                retry = self.authorizer.retry_scopes(response, repository, scopes)
+                if retry is not None:
+                    response.close()
+                    scopes = retry
+                    continue
+            if follow_redirects and response.status_code in REDIRECT_STATUSES:
+                return self._follow(response, method, url, hdrs, what, reference)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str], data: Any,
+              params: Mapping[str, str] | None, replayable: bool, what: str,
+              reference: str | None) -> requests.Response:
+        def send() -> requests.Response:
+            return self.session.request(method, url, headers=dict(headers), data=data, params=params,
+                                        stream=True, allow_redirects=False, timeout=self.settings.timeout)
+        try:
+            return send_with_retry(send, self.policy, replayable=replayable)
+        except requests.RequestException as exc:
+            raise error_for_exception(exc, what=what, url=url, reference=reference) from None
+
+    def _follow(self, response: requests.Response, method: str, url: str, headers: dict[str, str],
+                what: str, reference: str | None) -> requests.Response:
+        for _ in range(MAX_REDIRECTS):
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUSES or not location:
+                return response
+            response.close()
+            target = redirect_target(url, location)
+            headers = headers_for_hop(headers, url, target)
+            if response.status_code == 303:
+                method = "GET"
+            url = target
+            response = self._send(method, url, headers, None, None, True, what, reference)
+        response.close()
+        raise RegistryError(f"{what}: more than {MAX_REDIRECTS} redirects", reference=reference)
+
+    def fail(self, response: requests.Response, *, what: str, reference: str | None) -> ImgExtractError:
+        return error_for_response(response, what=what, reference=reference)

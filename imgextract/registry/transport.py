@@ -1,0 +1,67 @@
+"""Transport settings and the per-registry ``requests.Session`` factory.
+
+One session per registry host: connection pooling, TLS trust (``--ca-file``, ``certs.d``), the
+user agent.  Proxies come from the environment through requests' own ``trust_env``.  Insecure
+registries get unverified TLS (and, in :mod:`ping`, a plain-HTTP fallback).
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from imgextract.registry.tls import build_ssl_context, find_tls_material
+
+DEFAULT_USER_AGENT = "bundle-extract/0.1"
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    insecure_registries: frozenset[str] = frozenset()
+    ca_file: Path | None = None
+    cert_dir: Path | None = None
+    timeout: float = 60.0
+    retries: int = 5
+    user_agent: str = DEFAULT_USER_AGENT
+    retry_base_delay: float = 2.0
+    retry_max_delay: float = 60.0
+    chunk_size: int = 8 * 1024 * 1024
+
+    def is_insecure(self, *hosts: str) -> bool:
+        return any(h in self.insecure_registries for h in hosts)
+
+
+class _ContextAdapter(HTTPAdapter):
+    """An adapter whose pools use a prepared SSL context (extra CAs, client certificate)."""
+
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self._context = context
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        proxy_kwargs["ssl_context"] = self._context
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+
+def new_session(hosts: tuple[str, ...], settings: TransportSettings, *, insecure: bool) -> requests.Session:
+    """A session for one registry; ``hosts`` are the names to look up in ``certs.d`` (as written first)."""
+    session = requests.Session()
+    session.headers["User-Agent"] = settings.user_agent
+    material = find_tls_material(hosts, settings.ca_file, settings.cert_dir)
+    if insecure:
+        session.verify = False
+        if material.client_cert is not None:
+            cert, key = material.client_cert
+            session.cert = (str(cert), str(key))
+    elif not material.empty:
+        session.mount("https://", _ContextAdapter(build_ssl_context(material)))
+    return session
