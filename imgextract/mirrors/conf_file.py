@@ -10,6 +10,7 @@ Mixing v1 (``[registries.search]`` ...) and v2 keys is an error; drop-ins must b
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -42,6 +43,11 @@ class ParsedFile:
     credential_helpers: list[str] | None = None
     short_name_mode: str | None = None
     aliases: dict[str, Alias] = field(default_factory=dict)
+
+
+def _q(value: str) -> str:
+    """Go's %q for the ASCII strings found here (double quotes), so messages match upstream's."""
+    return json.dumps(value)
 
 
 def parse_location(value: str) -> str:
@@ -160,7 +166,7 @@ def post_process(registries: list[Registry], origin: str | None = None) -> list[
             if not reg.prefix.startswith(WILDCARD_PREFIX) and reg.location == "":
                 raise InvalidRegistries("invalid condition: location is unset and prefix is not in the format: *.example.com")
         if reg.pull_from_mirror != "":
-            raise InvalidRegistries(f"pull-from-mirror must not be set for a non-mirror registry {reg.prefix!r}")
+            raise InvalidRegistries(f"pull-from-mirror must not be set for a non-mirror registry {_q(reg.prefix)}")
         if origin is not None:
             reg.origin = f"{origin}: [[registry]] prefix={reg.prefix}"
         for i, mirror in enumerate(reg.mirrors, start=1):
@@ -168,11 +174,11 @@ def post_process(registries: list[Registry], origin: str | None = None) -> list[
             if mirror.location == "":
                 raise InvalidRegistries("invalid condition: mirror location is unset")
             if reg.mirror_by_digest_only and mirror.pull_from_mirror != "":
-                raise InvalidRegistries(f"cannot set mirror usage mirror-by-digest-only for the registry ({reg.prefix!r}) "
-                               f"and pull-from-mirror for per-mirror ({mirror.location!r}) at the same time")
+                raise InvalidRegistries(f"cannot set mirror usage mirror-by-digest-only for the registry ({_q(reg.prefix)}) "
+                               f"and pull-from-mirror for per-mirror ({_q(mirror.location)}) at the same time")
             if mirror.pull_from_mirror not in PULL_FROM_MIRROR_VALUES:
-                raise InvalidRegistries(f"unsupported pull-from-mirror value {mirror.pull_from_mirror!r} "
-                               f"for mirror {mirror.location!r}")
+                raise InvalidRegistries(f"unsupported pull-from-mirror value {_q(mirror.pull_from_mirror)} "
+                               f"for mirror {_q(mirror.location)}")
             if origin is not None:
                 mirror.origin = f"{reg.origin}, mirror {i}"
         by_key.setdefault(reg.location or reg.prefix, []).append(reg)
@@ -195,7 +201,7 @@ def validate_search_registries(entries: list[str]) -> list[str]:
     for entry in entries:
         registry = parse_location(entry)
         if not _ANCHORED_DOMAIN_RE.match(registry):
-            raise InvalidRegistries(f"Invalid unqualified-search-registries entry {registry!r}")
+            raise InvalidRegistries(f"Invalid unqualified-search-registries entry {_q(registry)}")
         result.append(registry)
     return result
 
@@ -204,7 +210,7 @@ def check_wildcard_prefixes(registries: list[Registry]) -> None:
     for reg in registries:
         if reg.prefix.startswith(WILDCARD_PREFIX) and any(c in reg.prefix for c in "/@:"):
             raise InvalidRegistries(f"Wildcarded prefix should be in the format: *.example.com. "
-                           f"Current prefix {reg.prefix!r} is incorrectly formatted")
+                           f"Current prefix {_q(reg.prefix)} is incorrectly formatted")
 
 
 def _parse_document(doc: dict[str, Any], path: str, *, force_v2: bool) -> ParsedFile:
@@ -233,7 +239,7 @@ def _parse_document(doc: dict[str, Any], path: str, *, force_v2: bool) -> Parsed
     if search is not None:
         search = validate_search_registries(search)
     if mode is not None and mode not in SHORT_NAME_MODES:
-        raise InvalidRegistries(f"invalid short-name mode: {mode!r}")
+        raise InvalidRegistries(f"invalid short-name mode: {_q(mode)}")
     check_wildcard_prefixes(registries)
     try:
         aliases = parse_aliases(alias_table, path)
