@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from imgextract.bundles.imgpkg_lock import ImageRef, ImagesLock
 from imgextract.bundles.imgpkg_locations import ImageLocation, ImageLocations, imgpkg_tag, locations_tag
+from imgextract.bundles.imgpkg_lock import ImageRef, ImagesLock
 from imgextract.errors import InvalidBundleError
 
 D1 = "sha256:" + "1" * 64
