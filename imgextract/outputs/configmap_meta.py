@@ -1,0 +1,49 @@
+"""Names shared by the ConfigMap writer and reader: annotation keys, labels, the size limit."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from imgextract.errors import UsageError
+
+# Kubernetes: the values of data + binaryData (binaryData counted decoded) may not exceed this.
+MAX_DATA_BYTES = 1024 * 1024
+# Kubernetes: all annotations of one object (keys + values) may not exceed this.
+MAX_ANNOTATION_BYTES = 256 * 1024
+
+BUNDLE_PREFIX = "operators.operatorframework.io.bundle."
+MEDIATYPE = BUNDLE_PREFIX + "mediatype.v1"
+MANIFESTS = BUNDLE_PREFIX + "manifests.v1"
+METADATA = BUNDLE_PREFIX + "metadata.v1"
+PACKAGE = BUNDLE_PREFIX + "package.v1"
+CHANNELS = BUNDLE_PREFIX + "channels.v1"
+CHANNEL_DEFAULT = BUNDLE_PREFIX + "channel.default.v1"
+BUNDLE_KEYS = (MEDIATYPE, MANIFESTS, METADATA, PACKAGE, CHANNELS, CHANNEL_DEFAULT)
+
+SOURCE_IMAGE = "olm.sourceImage"
+CONTENT_ENCODING = "olm.contentEncoding"
+GZIP_BASE64 = "gzip+base64"
+OLM_MANAGED = "olm.managed"
+
+RESOLVED_DIGEST = "bundle-extract/resolved-digest"
+FILE_NAMES = "bundle-extract/file-names"
+PART = "bundle-extract/part"
+
+MANIFESTS_DIR = "manifests"
+METADATA_DIR = "metadata"
+ANNOTATIONS_FILE = "annotations.yaml"
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def default_name(pull_spec: str) -> str:
+    """OLM's ConfigMap name for a bundle: the sha256 hex of the pull spec, cut to 63 characters."""
+    return hashlib.sha256(pull_spec.encode("utf-8")).hexdigest()[:63]
+
+
+def check_object_name(name: str, what: str = "ConfigMap name") -> str:
+    """A DNS-1123 subdomain (what Kubernetes requires of ConfigMap names), else UsageError."""
+    if not name or len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+        raise UsageError(f"invalid {what} {name!r}: must be a lowercase DNS-1123 subdomain of at most 253 characters")
+    return name
