@@ -41,9 +41,11 @@ class AuthFile:
             raise ConfigError(f"{origin}: expected a JSON object")
         if legacy:
             return cls(origin=origin, auths=data, legacy=True)
-        auths = data.get("auths") or {}
-        helpers = data.get("credHelpers") or {}
+        auths = data.get("auths")
+        helpers = data.get("credHelpers")
         store = data.get("credsStore") or None
+        auths = {} if auths is None else auths
+        helpers = {} if helpers is None else helpers
         if not isinstance(auths, dict):
             raise ConfigError(f"{origin}: 'auths' must be an object")
         if not isinstance(helpers, dict) or not all(isinstance(v, str) for v in helpers.values()):
