@@ -1,0 +1,14 @@
+"""Content cache: blobs and manifests by digest, resumable partial downloads, a per-layer index.
+
+Everything in the cache is addressed by a digest that is verified before it is committed, so an
+entry may be served whatever the mirror policy says (shared/spec/cli.md, "Caching").  Several
+processes may share one cache directory: partial downloads are guarded by ``fcntl`` locks and every
+committed file appears by an atomic rename.
+"""
+
+from imgextract.cache.layerindex import LayerIndexEntry, can_skip, plan_skips, selection_top_levels
+from imgextract.cache.store import ContentCache, PruneReport
+from imgextract.cache.writer import BlobWriter
+
+__all__ = ["BlobWriter", "ContentCache", "LayerIndexEntry", "PruneReport", "can_skip", "plan_skips",
+           "selection_top_levels"]

@@ -1,0 +1,63 @@
+"""Where things live under the cache root, and digest parsing for file names.
+
+    <root>/blobs/<alg>/<hex>            committed, verified blob (layers, configs)
+    <root>/blobs/<alg>/<hex>.partial    resumable download in progress (guarded by the lock)
+    <root>/manifests/<alg>/<hex>        "<media type>\\n" + raw manifest bytes (verified)
+    <root>/index/<alg>/<hex>.json       layer index entry (top-level paths a layer touches)
+    <root>/locks/<alg>/<hex>.lock       fcntl lock files
+    <root>/tmp/                         private temp files, renamed into place when complete
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from imgextract.errors import IntegrityError
+
+_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+_DIGEST = re.compile(r"^([a-z0-9]+):([a-f0-9]+)$")
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def split_digest(digest: str) -> tuple[str, str]:
+    """``sha256:<hex>`` -> ("sha256", hex); anything else (so any path trick) -> IntegrityError."""
+    match = _DIGEST.match(digest)
+    if not match or _HEX_LENGTHS.get(match.group(1)) != len(match.group(2)):
+        raise IntegrityError(f"not a supported digest: {digest[:80]!r}")
+    return match.group(1), match.group(2)
+
+
+class Layout:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _dir(self, *parts: str) -> Path:
+        path = self.root.joinpath(*parts)
+        os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+        return path
+
+    def blob(self, digest: str) -> Path:
+        alg, hexd = split_digest(digest)
+        return self._dir("blobs", alg) / hexd
+
+    def partial(self, digest: str) -> Path:
+        alg, hexd = split_digest(digest)
+        return self._dir("blobs", alg) / f"{hexd}.partial"
+
+    def manifest(self, digest: str) -> Path:
+        alg, hexd = split_digest(digest)
+        return self._dir("manifests", alg) / hexd
+
+    def index(self, digest: str) -> Path:
+        alg, hexd = split_digest(digest)
+        return self._dir("index", alg) / f"{hexd}.json"
+
+    def lock(self, digest: str) -> Path:
+        alg, hexd = split_digest(digest)
+        return self._dir("locks", alg) / f"{hexd}.lock"
+
+    def tmp(self) -> Path:
+        return self._dir("tmp")

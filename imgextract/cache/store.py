@@ -1,0 +1,202 @@
+"""ContentCache: the cache directory's front door (blobs, manifests, layer index, prune)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from imgextract.cache.layerindex import LayerIndexEntry
+from imgextract.cache.layout import Layout, split_digest
+from imgextract.cache.locks import FileLock
+from imgextract.cache.writer import BlobWriter, private_temp
+from imgextract.errors import IntegrityError
+
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+_STALE_TMP_SECONDS = 24 * 3600.0
+
+
+@dataclass
+class PruneReport:
+    files: int = 0
+    bytes: int = 0
+    busy: int = 0  # partial downloads left alone because another process holds their lock
+
+
+class ContentCache:
+    """Content-addressed store under ``root``; safe to share between concurrent processes."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._layout = Layout(self.root)
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
+
+    # blobs ---------------------------------------------------------------------------------------
+    def get_blob_path(self, digest: str) -> Path | None:
+        """The committed blob, or None.  Its bytes were verified when committed."""
+        path = self._layout.blob(digest)
+        try:
+            os.utime(path)  # recency for ``prune --max-age``
+        except FileNotFoundError:
+            return None
+        return path
+
+    def open_blob(self, digest: str) -> BinaryIO | None:
+        """Open the committed blob (an open file survives a concurrent prune), or None."""
+        path = self.get_blob_path(digest)
+        if path is None:
+            return None
+        try:
+            return open(path, "rb")  # noqa: SIM115 - the caller owns it
+        except FileNotFoundError:
+            return None
+
+    def blob_writer(self, digest: str, size: int | None) -> BlobWriter:
+        """A writer positioned after any partial download of ``digest`` (see ``BlobWriter.offset``)."""
+        return BlobWriter(self._layout, digest, size)
+
+    def put_blob(self, digest: str, data: bytes) -> Path:
+        with self.blob_writer(digest, len(data)) as writer:
+            writer.write(memoryview(data)[writer.offset:])  # a partial left by an earlier attempt is a prefix
+            return writer.commit()
+
+    def evict_blob(self, digest: str) -> None:
+        """Remove a committed blob (e.g. one that failed verification when read back)."""
+        try:
+            os.unlink(self._layout.blob(digest))
+        except FileNotFoundError:
+            pass
+
+    # manifests -----------------------------------------------------------------------------------
+    def get_manifest(self, digest: str) -> tuple[bytes, str] | None:
+        """(raw, media type) of a manifest or index stored by digest, re-verified on read."""
+        path = self._layout.manifest(digest)
+        try:
+            with open(path, "rb") as f:
+                data = f.read(MAX_MANIFEST_BYTES + 1024)
+            os.utime(path)
+        except FileNotFoundError:
+            return None
+        media_type, sep, raw = data.partition(b"\n")
+        if not sep or _digest_of(raw, digest) != digest:
+            self._unlink(path)
+            return None
+        return raw, media_type.decode("utf-8", "replace")
+
+    def put_manifest(self, digest: str, raw: bytes, media_type: str) -> None:
+        if _digest_of(raw, digest) != digest:
+            raise IntegrityError(f"manifest digest mismatch: expected {digest}")
+        if len(raw) > MAX_MANIFEST_BYTES or "\n" in media_type:
+            return
+        self._atomic_write(self._layout.manifest(digest), media_type.encode() + b"\n" + raw)
+
+    # layer index ---------------------------------------------------------------------------------
+    def get_layer_index(self, digest: str) -> LayerIndexEntry | None:
+        try:
+            raw = self._layout.index(digest).read_bytes()
+        except FileNotFoundError:
+            return None
+        return LayerIndexEntry.loads(raw)
+
+    def put_layer_index(self, digest: str, entry: LayerIndexEntry) -> None:
+        self._atomic_write(self._layout.index(digest), entry.dumps())
+
+    # prune ---------------------------------------------------------------------------------------
+    def prune(self, *, max_age: float | None = None, everything: bool = False,
+              now: float | None = None) -> PruneReport:
+        """Remove entries unused for ``max_age`` seconds (or ``everything``).
+
+        Partial downloads whose lock another process holds are left alone; committed files are
+        unlinked, which a reader that already opened them does not notice.
+        """
+        if max_age is None and not everything:
+            raise ValueError("prune needs max_age or everything=True")
+        cutoff = float("inf") if everything else (now if now is not None else time.time()) - (max_age or 0.0)
+        report = PruneReport()
+        for kind in ("blobs", "manifests", "index"):
+            for path in _files(self.root / kind):
+                if path.name.endswith(".partial"):
+                    self._prune_partial(path, cutoff, report)
+                elif _older(path, cutoff):
+                    self._unlink(path, report)
+        tmp_cutoff = cutoff if everything else min(cutoff, time.time() - _STALE_TMP_SECONDS)
+        for path in _files(self.root / "tmp"):
+            if _older(path, tmp_cutoff):
+                self._unlink(path, report)
+        for path in _files(self.root / "locks"):
+            self._prune_lock(path)
+        return report
+
+    def _prune_partial(self, path: Path, cutoff: float, report: PruneReport) -> None:
+        digest = f"{path.parent.name}:{path.name[: -len('.partial')]}"
+        try:
+            lock = FileLock(self._layout.lock(digest))
+        except IntegrityError:
+            self._unlink(path, report)
+            return
+        if not lock.acquire(blocking=False):
+            report.busy += 1
+            return
+        try:
+            if _older(path, cutoff):
+                self._unlink(path, report)
+        finally:
+            lock.release()
+
+    def _prune_lock(self, path: Path) -> None:
+        if not path.name.endswith(".lock"):
+            return
+        digest = f"{path.parent.name}:{path.name[: -len('.lock')]}"
+        try:
+            partial = self._layout.partial(digest)
+        except IntegrityError:
+            self._unlink(path)
+            return
+        lock = FileLock(path)
+        if lock.acquire(blocking=False):
+            lock.release(unlink=not partial.exists())
+
+    # helpers -------------------------------------------------------------------------------------
+    def _atomic_write(self, final: Path, data: bytes) -> None:
+        tmp, fd = private_temp(self._layout, final.name[:16])
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, final)
+        except BaseException:
+            self._unlink(tmp)
+            raise
+
+    @staticmethod
+    def _unlink(path: Path, report: PruneReport | None = None) -> None:
+        try:
+            size = path.lstat().st_size
+            os.unlink(path)
+        except FileNotFoundError:
+            return
+        if report is not None:
+            report.files += 1
+            report.bytes += size
+
+
+def _digest_of(raw: bytes, like: str) -> str:
+    algorithm, _hex = split_digest(like)
+    return f"{algorithm}:{hashlib.new(algorithm, raw).hexdigest()}"
+
+
+def _files(top: Path) -> list[Path]:
+    out: list[Path] = []
+    for dirpath, _dirs, names in os.walk(top):
+        out.extend(Path(dirpath) / n for n in names)
+    return out
+
+
+def _older(path: Path, cutoff: float) -> bool:
+    try:
+        return path.lstat().st_mtime < cutoff
+    except FileNotFoundError:
+        return False
+
