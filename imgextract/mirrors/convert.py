@@ -83,7 +83,7 @@ def mirrors_adjusted_for_nested_scope(mirrored_scope: str, sub_scope: str,
         raise ConversionError(f"internal error: unexpected scopes {mirrored_scope!r} and {sub_scope!r}")
     suffix = sub_scope[len(mirrored_scope):]
     return [Endpoint(location=m.location + suffix, insecure=m.insecure, pull_from_mirror=m.pull_from_mirror,
-                     origin=f"{m.origin} (inherited by nested scope {sub_scope})") for m in mirrors]
+                     origin=f"nested scope {sub_scope} inherits from {m.origin}") for m in mirrors]
 
 
 def merged_mirror_sets(entries: Sequence[MirrorEntry]) -> list[MergedMirrorSet]:
