@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from imgextract.auth.redact import forget_all_secrets
+
+
+@pytest.fixture(autouse=True)
+def _isolated_secrets() -> Iterator[None]:
+    """Secrets registered by one test (e.g. password "example") must not redact another's text."""
+    forget_all_secrets()
+    yield
+    forget_all_secrets()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from imgextract.auth import CredentialStore, Credentials
+from imgextract.auth import Credentials, CredentialStore
 from imgextract.auth.authfile import AuthFile
 from imgextract.auth.credentials import MalformedEntry, decode_entry
 from imgextract.auth.keys import (

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from imgextract.auth import CredentialStore, Credentials
+from imgextract.auth import Credentials, CredentialStore
 from imgextract.auth.helpers import run_helper
 from imgextract.auth.redact import redact
 from imgextract.errors import AuthError, ConfigError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from imgextract.auth import CredentialStore, Credentials
+from imgextract.auth import Credentials, CredentialStore
 from imgextract.auth.keyring import Keyring, normalize_key, urls_match
 from imgextract.auth.pullsecret import load_pull_secret, parse_pull_secret
 from imgextract.errors import ConfigError

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from imgextract.auth import CredentialStore, Credentials
+from imgextract.auth import Credentials, CredentialStore
 from imgextract.auth.store import auth_file_paths
 from imgextract.errors import ConfigError, UsageError
 
