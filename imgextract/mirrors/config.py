@@ -12,7 +12,7 @@ exactly as containers/image does (longest prefix wins, no inheritance between en
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,9 +48,9 @@ class Source:
 
 @dataclass
 class MirrorSettings:
-    icsp_files: list[Path] = field(default_factory=list)
-    idms_files: list[Path] = field(default_factory=list)
-    itms_files: list[Path] = field(default_factory=list)
+    icsp_files: Sequence[Path] = ()
+    idms_files: Sequence[Path] = ()
+    itms_files: Sequence[Path] = ()
     registries_conf: Path | None = None
     registries_conf_dir: Path | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))

@@ -177,5 +177,5 @@ def test_wildcard_policy_with_nested_registries_conf_entry_is_refused(tmp_path: 
     idms.write_text("apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata: {name: w}\n"
                     "spec:\n  imageDigestMirrors:\n  - source: '*.redhat.io'\n    mirrors: [mirror.local/redhat]\n")
     with pytest.raises(ConfigError, match="wildcard scope"):
-        load_mirror_config(MirrorSettings(idms_files=[idms], registries_conf=conf, registries_conf_dir=tmp_path,
+        load_mirror_config(MirrorSettings(idms_files=[idms], registries_conf=conf, registries_conf_dir=tmp_path / "d",
                                           env={}))
