@@ -1,0 +1,51 @@
+"""Two processes pulling the same blob into one cache at once (real processes, real flock)."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+from pathlib import Path
+from typing import Any
+
+from imgextract.cache import ContentCache
+
+SIZE = 4 * 1024 * 1024
+CHUNK = 64 * 1024
+
+
+def _writer(root: str, data_path: str, digest: str, start: Any, out: Any) -> None:
+    data = Path(data_path).read_bytes()
+    cache = ContentCache(Path(root))
+    start.wait()
+    with cache.blob_writer(digest, len(data)) as w:
+        shared, offset = w.shared, w.offset
+        start.wait()  # both writers exist before either writes: their downloads overlap
+        for i in range(offset, len(data), CHUNK):
+            w.write(data[i:i + CHUNK])
+            os.sched_yield()
+        path = w.commit()
+    out.put((shared, offset, str(path)))
+
+
+def test_two_processes_writing_same_blob(tmp_path: Path) -> None:
+    data = os.urandom(SIZE)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    src = tmp_path / "src"
+    src.write_bytes(data)
+    root = tmp_path / "cache"
+    ctx = mp.get_context("spawn")
+    start, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(str(root), str(src), digest, start, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    results = [out.get(timeout=5) for _ in procs]
+    # exactly one held the lock on the shared partial, the other wrote a private temp file
+    assert sorted(r[0] for r in results) == [False, True]
+    assert all(r[2] == results[0][2] for r in results)
+    assert Path(results[0][2]).read_bytes() == data
+    assert sorted(p.name for p in (root / "blobs" / "sha256").iterdir()) == [digest.split(":")[1]]
+    assert list((root / "tmp").iterdir()) == []

@@ -1,0 +1,193 @@
+"""ContentCache: commit only verified bytes, resume partials, manifests, prune."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from imgextract.cache import ContentCache
+from imgextract.errors import IntegrityError
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+BLOB = os.urandom(300_000)
+DIGEST = digest_of(BLOB)
+
+
+def test_blob_committed_only_after_digest_verifies(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    assert cache.get_blob_path(DIGEST) is None
+    with cache.blob_writer(DIGEST, len(BLOB)) as w:
+        assert w.offset == 0 and w.shared
+        w.write(BLOB[:1000])
+        assert cache.get_blob_path(DIGEST) is None  # nothing visible while writing
+        w.write(BLOB[1000:])
+        path = w.commit()
+    assert cache.get_blob_path(DIGEST) == path
+    assert path.read_bytes() == BLOB
+    assert not list((tmp_path / "blobs" / "sha256").glob("*.partial"))
+
+
+def test_corrupted_download_is_never_committed_and_partial_discarded(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    bad = bytearray(BLOB)
+    bad[5000] ^= 1
+    with cache.blob_writer(DIGEST, len(BLOB)) as w:
+        w.write(bytes(bad))
+        with pytest.raises(IntegrityError, match="digest mismatch"):
+            w.commit()
+    assert cache.get_blob_path(DIGEST) is None
+    assert list((tmp_path / "blobs" / "sha256").iterdir()) == []
+
+
+def test_oversized_download_rejected(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    with pytest.raises(IntegrityError, match="larger"):
+        with cache.blob_writer(DIGEST, len(BLOB)) as w:
+            w.write(BLOB + b"x")
+    assert cache.get_blob_path(DIGEST) is None
+    assert list((tmp_path / "blobs" / "sha256").iterdir()) == []
+
+
+def test_short_download_rejected(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    with cache.blob_writer(DIGEST, len(BLOB)) as w:
+        w.write(BLOB[:-1])
+        with pytest.raises(IntegrityError, match="bytes, expected"):
+            w.commit()
+    assert cache.get_blob_path(DIGEST) is None
+
+
+def test_interrupted_download_resumes_from_partial(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    with pytest.raises(ConnectionError):
+        with cache.blob_writer(DIGEST, len(BLOB)) as w:
+            w.write(BLOB[:123_456])
+            raise ConnectionError("dropped")
+    partial = tmp_path / "blobs" / "sha256" / (DIGEST.split(":")[1] + ".partial")
+    assert partial.stat().st_size == 123_456
+    # a new process/attempt picks up where it stopped and the digest covers the whole blob
+    with ContentCache(tmp_path).blob_writer(DIGEST, len(BLOB)) as w:
+        assert w.offset == 123_456
+        w.write(BLOB[w.offset:])
+        path = w.commit()
+    assert path.read_bytes() == BLOB
+    assert not partial.exists()
+
+
+def test_corrupt_partial_prefix_is_caught_at_commit(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    with cache.blob_writer(DIGEST, len(BLOB)) as w:
+        w.write(b"\0" * 1000)  # wrong bytes; left behind as if interrupted
+    with cache.blob_writer(DIGEST, len(BLOB)) as w:
+        assert w.offset == 1000
+        w.write(BLOB[1000:])
+        with pytest.raises(IntegrityError):
+            w.commit()
+    assert cache.get_blob_path(DIGEST) is None
+    with cache.blob_writer(DIGEST, len(BLOB)) as w:  # and the next attempt starts from scratch
+        assert w.offset == 0
+
+
+def test_partial_longer_than_blob_restarts(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    with cache.blob_writer(DIGEST, None) as w:
+        w.write(BLOB + b"junk")
+    with cache.blob_writer(DIGEST, len(BLOB)) as w:
+        assert w.offset == 0
+
+
+def test_second_writer_while_locked_uses_private_temp(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    with cache.blob_writer(DIGEST, len(BLOB)) as first:
+        first.write(BLOB[:10])
+        with cache.blob_writer(DIGEST, len(BLOB)) as second:
+            assert not second.shared and second.offset == 0
+            second.write(BLOB)
+            second.commit()
+        assert cache.get_blob_path(DIGEST) is not None
+        first.write(BLOB[10:])
+        assert first.commit().read_bytes() == BLOB
+    assert sorted(p.name for p in (tmp_path / "blobs" / "sha256").iterdir()) == [DIGEST.split(":")[1]]
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+def test_put_blob_and_open_blob(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    cache.put_blob(DIGEST, BLOB)
+    f = cache.open_blob(DIGEST)
+    assert f is not None
+    with f:
+        assert f.read() == BLOB
+    cache.evict_blob(DIGEST)
+    assert cache.open_blob(DIGEST) is None
+
+
+@pytest.mark.parametrize("bad", ["sha256:../../etc/passwd", "sha256:" + "A" * 64, "md5:" + "0" * 32, "sha256"])
+def test_digest_is_validated_before_becoming_a_path(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(IntegrityError):
+        ContentCache(tmp_path).get_blob_path(bad)
+
+
+def test_manifest_round_trip_and_tamper_detection(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    raw = b'{"schemaVersion":2}'
+    d = digest_of(raw)
+    with pytest.raises(IntegrityError):
+        cache.put_manifest(digest_of(b"other"), raw, "application/vnd.oci.image.manifest.v1+json")
+    cache.put_manifest(d, raw, "application/vnd.oci.image.manifest.v1+json")
+    assert cache.get_manifest(d) == (raw, "application/vnd.oci.image.manifest.v1+json")
+    stored = tmp_path / "manifests" / "sha256" / d.split(":")[1]
+    stored.write_bytes(stored.read_bytes() + b" ")
+    assert cache.get_manifest(d) is None  # re-verified on read; the bad file is dropped
+    assert not stored.exists()
+
+
+def test_prune_by_age_keeps_recent_entries(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    old, new = os.urandom(1000), os.urandom(2000)
+    cache.put_blob(digest_of(old), old)
+    cache.put_blob(digest_of(new), new)
+    past = time.time() - 10 * 86400
+    os.utime(tmp_path / "blobs" / "sha256" / digest_of(old).split(":")[1], (past, past))
+    report = cache.prune(max_age=86400)
+    assert report.files == 1 and report.bytes == 1000
+    assert cache.get_blob_path(digest_of(old)) is None
+    assert cache.get_blob_path(digest_of(new)) is not None
+
+
+def test_prune_everything_but_a_partial_in_use(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    cache.put_blob(DIGEST, BLOB)
+    raw = b"{}"
+    cache.put_manifest(digest_of(raw), raw, "m")
+    other = os.urandom(5000)
+    with cache.blob_writer(digest_of(other), len(other)) as w:
+        w.write(other[:100])
+        report = cache.prune(everything=True)
+        assert report.busy == 1
+        assert w.path.exists()  # the in-flight download is left alone
+        w.write(other[100:])
+        w.commit()
+    assert report.files == 2
+    assert cache.get_blob_path(DIGEST) is None and cache.get_manifest(digest_of(raw)) is None
+    assert cache.get_blob_path(digest_of(other)) is not None
+
+
+def test_prune_requires_a_policy(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        ContentCache(tmp_path).prune()
+
+
+def test_cache_files_are_private(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path / "c")
+    path = cache.put_blob(DIGEST, BLOB)
+    assert path.stat().st_mode & 0o077 == 0
+    assert path.parent.stat().st_mode & 0o077 == 0
