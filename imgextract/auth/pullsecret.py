@@ -33,8 +33,10 @@ _KEYS = {DOCKERCONFIGJSON: ".dockerconfigjson", DOCKERCFG: ".dockercfg"}
 
 
 def _payload(doc: Mapping[str, Any], key: str, origin: str) -> str | None:
-    string_data = doc.get("stringData") or {}
-    data = doc.get("data") or {}
+    string_data = doc.get("stringData")
+    data = doc.get("data")
+    string_data = {} if string_data is None else string_data
+    data = {} if data is None else data
     if not isinstance(string_data, Mapping) or not isinstance(data, Mapping):
         raise ConfigError(f"{origin}: Secret 'data'/'stringData' must be objects")
     if isinstance(string_data.get(key), str):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -71,6 +72,7 @@ class CredentialStore:
     def __init__(self, sources: list[tuple[str, Lookup]]) -> None:
         self._sources = sources
         self._cache: dict[tuple[str, str], Credentials | None] = {}
+        self._lock = threading.Lock()
 
     @property
     def source_names(self) -> list[str]:
@@ -123,9 +125,10 @@ class CredentialStore:
         None means anonymous.  Results are cached per (registry, repository).
         """
         key = (registry, repository)
-        if key not in self._cache:
-            self._cache[key] = self._first(registry, repository)
-        return self._cache[key]
+        with self._lock:  # one helper run per key even when called from several threads
+            if key not in self._cache:
+                self._cache[key] = self._first(registry, repository)
+            return self._cache[key]
 
     def _first(self, registry: str, repository: str) -> Credentials | None:
         for name, lookup in self._sources:

@@ -82,6 +82,7 @@ def test_multiple_documents_and_list() -> None:
     "kind: Secret\ntype: kubernetes.io/dockerconfigjson\ndata: {.dockerconfigjson: '!!!'}\n",
     "kind: Secret\ntype: kubernetes.io/dockerconfigjson\nstringData: {.dockerconfigjson: '{nope'}\n",
     "- just\n- a list\n",
+    "kind: Secret\ntype: kubernetes.io/dockerconfigjson\ndata: []\n",
     "key: [unclosed\n",
 ])
 def test_not_a_pull_secret_is_config_error(text: str) -> None:
