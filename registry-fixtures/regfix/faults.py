@@ -1,0 +1,346 @@
+"""Fault-injecting HTTP proxy in front of a real registry.
+
+THIS IS A HAND-WRITTEN FAKE. Use it only for faults a real registry cannot produce on demand: corrupted
+blob bytes, a connection dropped in the middle of a blob, 429 + Retry-After, blob redirects to another
+host (with a listener that records what the client sent there), and connection counting. Everything else
+is forwarded unchanged to the real registry behind it (auth challenges, tokens, manifests, uploads).
+
+    with FaultProxy(registry.url) as fp:
+        fp.plan.corrupt_blobs = True
+        client_for("http://" + fp.host) ...
+        fp.connections, fp.requests
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import secrets
+import socket
+import ssl
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+BLOB_GET = re.compile(r"^/v2/.+/blobs/(sha256:[0-9a-f]{64})(\?.*)?$")
+HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+    "transfer-encoding", "upgrade", "content-length",
+}
+
+
+@dataclass
+class FaultPlan:
+    """What to break. Counters (`*_times`) count down; None means every time. Mutate between requests."""
+
+    corrupt_blobs: bool | set[str] = False  # True = every blob GET, or the set of digests to corrupt
+    corrupt_offset: int = -1  # byte of the (possibly ranged) response body to flip; -1 = last byte
+    corrupt_times: int | None = None
+    drop_blob_after: int | None = None  # send this many body bytes of a blob GET, then close the socket
+    drop_times: int | None = 1
+    rate_limit_times: int = 0  # answer 429 to this many matching requests
+    rate_limit_path: str = r"^/v2/"  # regex (re.search) on the request path
+    retry_after: str | None = "1"
+    redirect_blobs: bool = False  # 307 blob GETs to the second listener (see FaultProxy.redirect_server)
+    redirect_host: str = "localhost"  # host name in Location: differs from 127.0.0.1 so clients see another host
+    redirect_status: int = 307
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    status: int
+    fault: str | None = None  # "corrupt" | "drop" | "429" | "redirect" | None
+
+
+@dataclass
+class _State:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    connections: int = 0
+    requests: list[SeenRequest] = field(default_factory=list)
+
+
+class RedirectTarget:
+    """Second loopback listener that serves blobs the proxy redirected to, recording request headers."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.seen: list[dict[str, str]] = []
+        self.lock = threading.Lock()
+        target = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                with target.lock:
+                    target.seen.append({k: v for k, v in self.headers.items()} | {":path": self.path})
+                    data = target.blobs.get(urlsplit(self.path).path.rsplit("/", 1)[-1])
+                if data is None:
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                start = 0
+                m = re.match(r"bytes=(\d+)-$", self.headers.get("Range", ""))
+                if m and int(m.group(1)) < len(data):
+                    start = int(m.group(1))
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data) - start))
+                self.end_headers()
+                self.wfile.write(data[start:])
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = int(self.httpd.server_address[1])
+        threading.Thread(target=self.httpd.serve_forever, name="regfix-redirect", daemon=True).start()
+
+    def add(self, data: bytes) -> str:
+        key = secrets.token_hex(12)
+        with self.lock:
+            self.blobs[key] = data
+        return key
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _CountingServer(ThreadingHTTPServer):
+    daemon_threads = True
+    proxy: FaultProxy
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        conn, addr = super().get_request()
+        with self.proxy._state.lock:
+            self.proxy._state.connections += 1
+        return conn, addr
+
+
+class FaultProxy:
+    """Plain-HTTP proxy on 127.0.0.1:<port> forwarding to `upstream` (http:// or https:// with ca_file)."""
+
+    def __init__(self, upstream: str, *, ca_file: Path | None = None, plan: FaultPlan | None = None) -> None:
+        u = urlsplit(upstream if "://" in upstream else "http://" + upstream)
+        self.upstream_scheme = u.scheme
+        self.upstream_netloc = u.netloc
+        self.ca_file = ca_file
+        self.plan = plan or FaultPlan()
+        self._state = _State()
+        self.redirect_server = RedirectTarget()
+        proxy = self
+
+        class Handler(_ProxyHandler):
+            fault_proxy = proxy
+
+        self.httpd = _CountingServer(("127.0.0.1", 0), Handler)
+        self.httpd.proxy = self
+        self.port = int(self.httpd.server_address[1])
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="regfix-faults", daemon=True)
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    @property
+    def connections(self) -> int:
+        with self._state.lock:
+            return self._state.connections
+
+    @property
+    def requests(self) -> list[SeenRequest]:
+        with self._state.lock:
+            return list(self._state.requests)
+
+    @property
+    def redirect_requests(self) -> list[dict[str, str]]:
+        """Headers (plus ":path") of every request that reached the redirect target."""
+        with self.redirect_server.lock:
+            return list(self.redirect_server.seen)
+
+    def reset(self) -> None:
+        with self._state.lock:
+            self._state.connections = 0
+            self._state.requests.clear()
+        with self.redirect_server.lock:
+            self.redirect_server.seen.clear()
+        self.plan = FaultPlan()
+
+    def start(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.redirect_server.stop()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -------------------------------------------------------------- decisions (under lock)
+    def _take(self, kind: str, path: str, digest: str | None) -> bool:
+        p = self.plan
+        with self._state.lock:
+            if kind == "429":
+                if p.rate_limit_times > 0 and re.search(p.rate_limit_path, path):
+                    p.rate_limit_times -= 1
+                    return True
+                return False
+            if digest is None:
+                return False
+            if kind == "redirect":
+                return p.redirect_blobs
+            if kind == "corrupt":
+                want = p.corrupt_blobs is True or (isinstance(p.corrupt_blobs, set) and digest in p.corrupt_blobs)
+                if not want or p.corrupt_times == 0:
+                    return False
+                if p.corrupt_times is not None:
+                    p.corrupt_times -= 1
+                return True
+            if kind == "drop":
+                if p.drop_blob_after is None or p.drop_times == 0:
+                    return False
+                if p.drop_times is not None:
+                    p.drop_times -= 1
+                return True
+        return False
+
+    def _record(self, req: SeenRequest) -> None:
+        with self._state.lock:
+            self._state.requests.append(req)
+
+    def _upstream(self) -> http.client.HTTPConnection:
+        if self.upstream_scheme == "https":
+            ctx = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+            return http.client.HTTPSConnection(self.upstream_netloc, timeout=30, context=ctx)
+        return http.client.HTTPConnection(self.upstream_netloc, timeout=30)
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    fault_proxy: FaultProxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def _read_body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            out = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return bytes(out)
+                out += self.rfile.read(size)
+                self.rfile.readline()
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else None
+
+    def _headers_in(self) -> dict[str, str]:
+        return {k: v for k, v in self.headers.items()}
+
+    def _send_simple(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _handle(self) -> None:
+        fp = self.fault_proxy
+        body = self._read_body()
+        seen_headers = self._headers_in()
+        m = BLOB_GET.match(self.path)
+        digest = m.group(1) if (m and self.command == "GET") else None
+
+        if fp._take("429", self.path, None):
+            hdrs = {"Content-Type": "application/json"}
+            if fp.plan.retry_after is not None:
+                hdrs["Retry-After"] = fp.plan.retry_after
+            self._send_simple(
+                429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"injected rate limit"}]}', hdrs
+            )
+            fp._record(SeenRequest(self.command, self.path, seen_headers, 429, "429"))
+            return
+
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers["X-Forwarded-Proto"] = "http"
+        conn = fp._upstream()
+        try:
+            conn.request(self.command, self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            out_headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
+
+            if digest and resp.status == 200 and fp._take("redirect", self.path, digest):
+                key = fp.redirect_server.add(resp.read())
+                loc = f"http://{fp.plan.redirect_host}:{fp.redirect_server.port}/blobs/{key}?digest={digest}"
+                self._send_simple(fp.plan.redirect_status, b"", {"Location": loc})
+                fp._record(SeenRequest(self.command, self.path, seen_headers, fp.plan.redirect_status, "redirect"))
+                return
+
+            length = resp.getheader("Content-Length")
+            stream = length is not None and self.command != "HEAD"
+            data = b"" if stream else resp.read()
+            corrupt = bool(digest) and resp.status in (200, 206) and fp._take("corrupt", self.path, digest)
+            drop_after = (
+                fp.plan.drop_blob_after
+                if digest and resp.status in (200, 206) and fp._take("drop", self.path, digest)
+                else None
+            )
+            fault = "corrupt" if corrupt else ("drop" if drop_after is not None else None)
+            total = int(length) if length is not None else len(data)
+
+            self.send_response(resp.status)
+            for k, v in out_headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(total))
+            self.end_headers()
+            fp._record(SeenRequest(self.command, self.path, seen_headers, resp.status, fault))
+            if self.command == "HEAD":
+                return
+            flip = (fp.plan.corrupt_offset % total) if (corrupt and total) else -1
+            sent = 0
+            while True:
+                chunk = resp.read(65536) if stream else (data if sent == 0 else b"")
+                if not chunk:
+                    break
+                if 0 <= flip - sent < len(chunk):
+                    i = flip - sent
+                    chunk = chunk[:i] + bytes([chunk[i] ^ 0xFF]) + chunk[i + 1 :]
+                if drop_after is not None and sent + len(chunk) >= drop_after:
+                    self.wfile.write(chunk[: max(0, drop_after - sent)])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        finally:
+            conn.close()
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle  # noqa: N815
