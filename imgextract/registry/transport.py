@@ -52,9 +52,20 @@ class _ContextAdapter(HTTPAdapter):
         return super().proxy_manager_for(proxy, **proxy_kwargs)
 
 
+class _Session(requests.Session):
+    """A session whose ``verify=False`` survives ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (requests #3829)."""
+
+    def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> Any:
+        settings: Any = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if self.verify is False and verify is None:
+            settings["verify"] = False
+        return settings
+
+
 def new_session(hosts: tuple[str, ...], settings: TransportSettings, *, insecure: bool) -> requests.Session:
     """A session for one registry; ``hosts`` are the names to look up in ``certs.d`` (as written first)."""
-    session = requests.Session()
+    session = _Session()
     session.headers["User-Agent"] = settings.user_agent
     material = find_tls_material(hosts, settings.ca_file, settings.cert_dir)
     if insecure:

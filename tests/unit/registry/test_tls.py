@@ -62,3 +62,12 @@ def test_sessions(tmp_path: Path) -> None:
     secure = new_session(("localhost:5000",), settings, insecure=False)
     assert secure.verify is True and secure.headers["User-Agent"] == "ua/1"
     assert type(secure.get_adapter("https://localhost:5000/")).__name__ == "_ContextAdapter"
+
+
+def test_insecure_session_ignores_ca_bundle_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "bundle.pem"))
+    session = new_session(("h",), TransportSettings(), insecure=True)
+    assert session.merge_environment_settings("https://h/v2/", {}, None, None, None)["verify"] is False
+    secure = new_session(("h",), TransportSettings(), insecure=False)
+    assert secure.merge_environment_settings("https://h/v2/", {}, None, None, None)["verify"] == str(
+        tmp_path / "bundle.pem")
