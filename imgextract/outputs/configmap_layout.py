@@ -16,6 +16,7 @@ import yaml
 from imgextract.errors import InvalidBundleError
 from imgextract.outputs.configmap_meta import MANIFESTS_DIR, METADATA_DIR
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _METADATA_KEYS = ("annotations", "dependencies", "properties")
 # Cheap pre-check: a metadata document has one of its keys at the top level.
 _CANDIDATE = re.compile(rb'^(annotations|dependencies|properties)\s*:|"(annotations|dependencies|properties)"\s*:',
@@ -27,7 +28,7 @@ def is_metadata(content: bytes) -> bool:
     if not _CANDIDATE.search(content):
         return False
     try:
-        doc: Any = yaml.safe_load(content)
+        doc: Any = yaml.load(content, Loader=_LOADER)  # noqa: S506 - a safe loader
     except (yaml.YAMLError, UnicodeDecodeError, ValueError):
         return False
     return isinstance(doc, dict) and "kind" not in doc and any(k in doc for k in _METADATA_KEYS)

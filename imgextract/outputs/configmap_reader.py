@@ -24,6 +24,8 @@ from imgextract.outputs.configmap_meta import (
     RESOLVED_DIGEST,
 )
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # Per-file cap on gzip expansion when reading (a ConfigMap is at most 1 MiB of stored bytes).
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
@@ -164,7 +166,7 @@ def load_yaml(text: str | bytes) -> list[dict[str, Any]]:
     """ConfigMaps from a YAML/JSON stream: several documents and ``kind: List`` flattened."""
     out: list[dict[str, Any]] = []
     try:
-        docs = list(yaml.safe_load_all(text))
+        docs = list(yaml.load_all(text, Loader=_LOADER))
     except yaml.YAMLError as e:
         raise InvalidBundleError(f"ConfigMap YAML does not parse: {str(e).splitlines()[0]}") from None
     for doc in docs:
