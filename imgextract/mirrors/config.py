@@ -111,8 +111,8 @@ class MirrorConfig:
             try:
                 physical = rewrite_reference(str(ref), reg.prefix, c.endpoint.location)
             except RewriteError as e:
-                rule = PRIMARY_RULE if c.is_primary else c.endpoint.origin
-                raise ConfigError(f"{rule}: {e} (entry {reg.origin})", reference=str(ref)) from None
+                where = f"{reg.origin}, primary location" if c.is_primary else c.endpoint.origin
+                raise ConfigError(f"{where}: {e}", reference=str(ref)) from None
             blocker = self.find_registry(physical.name)
             blocked = blocker is not None and blocker.blocked
             rule = self._rule(reg, c, blocker if blocked else None)
