@@ -1,0 +1,469 @@
+"""Apply layer tar streams, in order, to a staging root: the image filesystem, safely.
+
+Rules (shared/spec/layers.md, numbered as there):
+
+2  Names are cleaned: leading ``/`` and ``./`` and empty/``.`` components dropped.  A name with a
+   ``..`` component, a NUL byte, or an empty raw name is refused (``IntegrityError``).  A root
+   entry (``.``, ``./``, ``/``) must be a directory; it sets the root's metadata.
+3  dir over dir merges (the new entry's metadata wins); anything else replaces what was there:
+   a directory is removed recursively, a file/symlink is replaced by ``rename`` over it, never
+   followed.
+4  ``.wh.X`` removes X; ``.wh.`` / ``.wh..`` / ``.wh...`` are refused.
+5  Whiteouts hide lower layers only: paths written by the current layer (``upper``) survive a
+   whiteout in either order.  A whiteout of a directory that has same-layer descendants removes
+   only its lower content.
+6  ``D/.wh..wh..opq`` removes D's lower children (recursively), keeps D and this layer's
+   entries, wherever it appears in the layer.
+7  other ``.wh..wh.*`` names are ignored.
+8  Parents resolve inside the root (fsroot.py): absolute symlinks re-rooted, ``..`` stops at
+   the root, 40 hops max; the final component is never followed.
+9  Hard links: target resolved inside the root like a name (final component not followed), must
+   exist (this or a lower layer) and not be a directory.  Link entries carry no metadata.
+   Every write creates a new inode (temp name + rename), never opens an existing file for
+   writing, so rewriting one name of a link pair later leaves the other with the old content.
+10 Symlinks are created as given and never followed for writes, chmod or utime.
+11 Missing parents are created (final mode 0755).
+12/13 Ownership is not applied; xattrs (``SCHILY.xattr.*``, incl. security.capability, SELinux,
+   trusted.overlay.opaque) are ignored: not applied, not interpreted.
+14 PAX global headers are refused (tarstream.py).
+15 Devices, FIFOs (and unknown types) are not created; a device/FIFO entry still removes what
+   was at its name in lower layers (it occupies the name in the image).  setuid/setgid/sticky
+   are dropped.  Works unprivileged: directories stay 0700 while layers are applied, their final
+   modes are set by ``finalize()``, so a mode-000 directory with later children is fine.
+16 mtimes are applied (files and symlinks at once, directories in ``finalize``), clamped to
+   [0, year 9999]; atimes are set equal to mtimes.
+
+Output permission policy (every user can read the result): regular files get
+``(mode & 0o777) | 0o644``, directories ``(mode & 0o777) | 0o755`` (execute bits are kept,
+write bits beyond the owner's are kept as given, special bits dropped).
+
+Selection (selection.py): entries that are neither a selected path, below one, nor on the way
+to one are skipped, judged on both the name and where it resolves to.  A hard link whose
+target was skipped is an error (extract its target's path too).  Limitation: content reached
+only through a symlink that a *later* entry creates has already been skipped; ``finalize``
+refuses a selected path that resolves (by the kernel) outside the root.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from imgextract.errors import IntegrityError, LimitExceeded
+from imgextract.layers.fsroot import Parent, RootFS, lstat_at
+from imgextract.layers.selection import PathSelection
+from imgextract.layers.tarstream import TarReader
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE = ".wh..wh..opq"
+_MAX_MTIME = 253402300799  # 9999-12-31T23:59:59Z
+_REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
+_SPECIAL = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
+_ENVIRONMENTAL = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE, errno.ENOMEM}
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps for one extraction (all layers together)."""
+
+    max_uncompressed_bytes: int = 16 * 1024**3
+    max_entries: int = 1_000_000
+    max_header_bytes: int = 1024 * 1024
+
+
+@dataclass
+class LayerStats:
+    """What one layer did.  ``top_level``: first path components it touched (names as written
+    and as resolved; whiteouts and opaque markers included, ``.`` = the root itself)."""
+
+    entries: int = 0
+    files: int = 0
+    dirs: int = 0
+    symlinks: int = 0
+    hardlinks: int = 0
+    whiteouts: int = 0
+    skipped: int = 0          # not selected
+    ignored: int = 0          # devices, FIFOs, unknown types, other .wh..wh.* names
+    bytes_written: int = 0
+    top_level: set[str] = field(default_factory=set)
+    digest: str | None = None
+    diff_id: str | None = None
+    compressed_size: int = 0
+    uncompressed_size: int = 0
+
+
+def file_mode(mode: int) -> int:
+    return (mode & 0o777) | 0o644
+
+
+def dir_mode(mode: int) -> int:
+    return (mode & 0o777) | 0o755
+
+
+def _ns(mtime: float | int) -> int:
+    try:
+        seconds = float(mtime)
+    except (TypeError, ValueError):
+        return 0
+    if seconds != seconds or seconds < 0:
+        return 0
+    seconds = min(seconds, float(_MAX_MTIME))
+    return int(seconds) * 1_000_000_000 + int(round((seconds - int(seconds)) * 1e9)) % 1_000_000_000
+
+
+def split_name(name: str, *, what: str) -> list[str]:
+    """Clean a member name or link target into components (rule 2)."""
+    if "\0" in name:
+        raise IntegrityError(f"tar {what} {name!r} contains a NUL byte")
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise IntegrityError(f"tar {what} {name!r} contains '..'")
+    return parts
+
+
+class Applier:
+    """Applies layers to ``root`` (an existing, empty directory the caller owns)."""
+
+    def __init__(self, root: Path, selection: PathSelection | None = None, limits: Limits | None = None) -> None:
+        self.root = Path(root)
+        self.selection = selection if selection is not None else PathSelection(None)
+        self.limits = limits if limits is not None else Limits()
+        self.fs = RootFS(self.root)
+        self.fs.on_mkdir = self._implicit_dir
+        self.uncompressed_total = 0
+        self.entries_total = 0
+        self.layers: list[LayerStats] = []
+        self._dirs: dict[str, tuple[int, int]] = {}   # canonical dir path -> (mode, mtime ns)
+        self._upper: set[str] = set()                  # paths written by the current layer
+        self._upper_anc: set[str] = set()              # and their ancestors
+        self._tmp_counter = 0
+        self._alias_gen = -1
+        self._gen = 0                                  # bumps when symlinks/dirs change
+        self._finalized = False
+
+    # -- public -----------------------------------------------------------------------------
+
+    def remaining_bytes(self) -> int:
+        return max(0, self.limits.max_uncompressed_bytes - self.uncompressed_total)
+
+    def apply(self, tar_stream: BinaryIO) -> LayerStats:
+        """Apply one uncompressed layer tar.  Reads up to the end-of-archive marker only."""
+        if self._finalized:
+            raise RuntimeError("Applier.apply after finalize")
+        stats = LayerStats()
+        self._upper = set()
+        self._upper_anc = set()
+        reader = TarReader(tar_stream, max_header_bytes=self.limits.max_header_bytes)
+        for member in reader.members():
+            stats.entries += 1
+            self.entries_total += 1
+            if self.entries_total > self.limits.max_entries:
+                raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
+            try:
+                self._entry(reader, member, stats)
+            except OSError as e:
+                if e.errno in _ENVIRONMENTAL:
+                    raise
+                raise IntegrityError(f"cannot apply layer entry {member.name!r}: {e.strerror or e}") from None
+        self.layers.append(stats)
+        return stats
+
+    def finalize(self) -> None:
+        """Set directory modes and times (deepest first), check selected paths, release fds."""
+        if self._finalized:
+            return
+        self._finalized = True
+        try:
+            self.fs.walk_dirs_post(self._fix_dir)
+            self._check_selected_paths()
+        finally:
+            self.fs.close()
+
+    def close(self) -> None:
+        """Release the root fd without finalizing (on failure; the caller discards the root)."""
+        self.fs.close()
+
+    # -- entries ----------------------------------------------------------------------------
+
+    def _entry(self, reader: TarReader, m: tarfile.TarInfo, stats: LayerStats) -> None:
+        if not m.name:
+            raise IntegrityError("tar entry with an empty name")
+        parts = split_name(m.name, what="name")
+        if not parts:
+            if not m.isdir():
+                raise IntegrityError(f"root entry {m.name!r} is not a directory")
+            stats.top_level.add(".")
+            self._dirs[""] = (m.mode, _ns(m.mtime))
+            return
+        base = parts[-1]
+        if base.startswith(WHITEOUT_PREFIX):
+            self._whiteout(parts, stats)
+            return
+        stats.top_level.add(parts[0])
+        if not self._wanted(parts):
+            stats.skipped += 1
+            return
+        if m.type in _REGULAR or m.isdir() or m.issym() or m.islnk() or m.type in _SPECIAL:
+            with self._parent(parts) as parent:
+                stats.top_level.add(parent.child(base).split("/", 1)[0])
+                self._apply_typed(reader, m, parent, base, stats)
+        else:
+            stats.ignored += 1
+
+    def _apply_typed(self, reader: TarReader, m: tarfile.TarInfo, parent: Parent, base: str,
+                     stats: LayerStats) -> None:
+        path = parent.child(base)
+        if m.isdir():
+            st = lstat_at(parent.fd, base)
+            if st is None or not stat.S_ISDIR(st.st_mode):
+                if st is not None:
+                    self._remove(parent, base)
+                os.mkdir(base, 0o700, dir_fd=parent.fd)
+            self._dirs[path] = (m.mode, _ns(m.mtime))
+            stats.dirs += 1
+        elif m.type in _REGULAR:
+            self._write_file(reader, m, parent, base)
+            stats.files += 1
+            stats.bytes_written += m.size
+        elif m.issym():
+            self._symlink(m, parent, base)
+            stats.symlinks += 1
+        elif m.islnk():
+            self._hardlink(m, parent, base)
+            stats.hardlinks += 1
+        else:  # device or FIFO: not created, but it hides what lower layers had at this name
+            self._remove(parent, base)
+            stats.ignored += 1
+        self._mark_upper(path)
+
+    def _write_file(self, reader: TarReader, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
+        tmp, fd = self._new_temp(parent)
+        try:
+            try:
+                for chunk in reader.read_data(m):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view):]
+                os.fchmod(fd, file_mode(m.mode))
+                ns = _ns(m.mtime)
+                os.utime(fd, ns=(ns, ns))
+            finally:
+                os.close(fd)
+            self._replace(parent, tmp, base)
+        except BaseException:
+            self._discard(parent, tmp)
+            raise
+
+    def _symlink(self, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
+        target = m.linkname
+        if not target or "\0" in target:
+            raise IntegrityError(f"symlink {m.name!r} has an invalid target {target!r}")
+        tmp = self._temp_name(parent, lambda name: os.symlink(target, name, dir_fd=parent.fd))
+        try:
+            ns = _ns(m.mtime)
+            os.utime(tmp, ns=(ns, ns), dir_fd=parent.fd, follow_symlinks=False)
+            self._replace(parent, tmp, base)
+        except BaseException:
+            self._discard(parent, tmp)
+            raise
+        self._gen += 1
+
+    def _hardlink(self, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
+        tparts = split_name(m.linkname, what="hard link target")
+        if not tparts:
+            raise IntegrityError(f"hard link {m.name!r} points at the root")
+        tparent = self.fs.open_dir(tparts[:-1], create=False)
+        tst = lstat_at(tparent.fd, tparts[-1]) if tparent is not None else None
+        try:
+            if tparent is None or tst is None:
+                if not self._wanted(tparts):
+                    raise IntegrityError(f"hard link {m.name!r} -> {m.linkname!r}: the target is outside the "
+                                         "selected paths; select it too")
+                raise IntegrityError(f"hard link {m.name!r} -> {m.linkname!r}: target does not exist")
+            if stat.S_ISDIR(tst.st_mode):
+                raise IntegrityError(f"hard link {m.name!r} -> {m.linkname!r}: target is a directory")
+            existing = lstat_at(parent.fd, base)
+            if existing is not None and (existing.st_dev, existing.st_ino) == (tst.st_dev, tst.st_ino):
+                return
+            tfd, tname = tparent.fd, tparts[-1]
+            tmp = self._temp_name(parent, lambda name: os.link(tname, name, src_dir_fd=tfd, dst_dir_fd=parent.fd,
+                                                               follow_symlinks=False))
+            try:
+                self._replace(parent, tmp, base)
+            except BaseException:
+                self._discard(parent, tmp)
+                raise
+        finally:
+            if tparent is not None:
+                tparent.close()
+
+    # -- whiteouts --------------------------------------------------------------------------
+
+    def _whiteout(self, parts: list[str], stats: LayerStats) -> None:
+        base = parts[-1]
+        dir_parts = parts[:-1]
+        if base == OPAQUE:
+            stats.top_level.add(dir_parts[0] if dir_parts else ".")
+            if not self._wanted(dir_parts, is_dir=True):
+                stats.skipped += 1
+                return
+            d = self.fs.open_dir(dir_parts, create=True)
+            assert d is not None
+            with d:
+                fd = self.fs.open_subdir(d.fd, ".")
+                try:
+                    self._clear_lower(fd, d.path)
+                finally:
+                    os.close(fd)
+                self._mark_upper(d.path)
+            stats.whiteouts += 1
+            return
+        if base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
+            stats.ignored += 1
+            return
+        target = base[len(WHITEOUT_PREFIX):]
+        if target in ("", ".", ".."):
+            raise IntegrityError(f"invalid whiteout {'/'.join(parts)!r}")
+        tparts = [*dir_parts, target]
+        stats.top_level.add(tparts[0])
+        if not self._wanted(tparts):
+            stats.skipped += 1
+            return
+        stats.whiteouts += 1
+        parent = self.fs.open_dir(dir_parts, create=False)
+        if parent is None:
+            return
+        with parent:
+            path = parent.child(target)
+            stats.top_level.add(path.split("/", 1)[0])
+            if path in self._upper:
+                return
+            st = lstat_at(parent.fd, target)
+            if st is None:
+                return
+            if path in self._upper_anc and stat.S_ISDIR(st.st_mode):
+                fd = self.fs.open_subdir(parent.fd, target)
+                try:
+                    self._clear_lower(fd, path)
+                finally:
+                    os.close(fd)
+            else:
+                self._remove(parent, target)
+
+    def _clear_lower(self, dir_fd: int, path: str) -> None:
+        """Remove everything under ``dir_fd`` that the current layer did not write."""
+        with os.scandir(dir_fd) as it:
+            entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+        for name, is_dir in entries:
+            child = f"{path}/{name}" if path else name
+            if child in self._upper or child in self._upper_anc:
+                if is_dir:
+                    fd = self.fs.open_subdir(dir_fd, name)
+                    try:
+                        self._clear_lower(fd, child)
+                    finally:
+                        os.close(fd)
+                continue
+            self.fs.remove(dir_fd, name, child, self._dir_removed)
+            self._gen += 1
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _parent(self, parts: list[str]) -> Parent:
+        parent = self.fs.open_dir(parts[:-1], create=True)
+        assert parent is not None
+        return parent
+
+    def _wanted(self, parts: list[str], *, is_dir: bool = False) -> bool:
+        sel = self.selection
+        if sel.everything:
+            return True
+        if sel.wants("/".join(parts)):
+            return True
+        if self._alias_gen != self._gen:
+            self._alias_gen = self._gen
+            assert sel.paths is not None
+            sel.set_aliases(self.fs.canonical(p.split("/")) for p in sel.paths)
+            if sel.wants("/".join(parts)):
+                return True
+        return sel.wants(self.fs.canonical(parts, follow_final=is_dir))
+
+    def _mark_upper(self, path: str) -> None:
+        self._upper.add(path)
+        anc = path
+        while "/" in anc:
+            anc = anc.rsplit("/", 1)[0]
+            if anc in self._upper_anc:
+                break
+            self._upper_anc.add(anc)
+        self._upper_anc.add("")
+
+    def _implicit_dir(self, path: str) -> None:
+        self._gen += 1
+
+    def _dir_removed(self, path: str) -> None:
+        self._dirs.pop(path, None)
+
+    def _remove(self, parent: Parent, name: str) -> None:
+        self.fs.remove(parent.fd, name, parent.child(name), self._dir_removed)
+        self._gen += 1
+
+    def _replace(self, parent: Parent, tmp: str, base: str) -> None:
+        st = lstat_at(parent.fd, base)
+        if st is not None:
+            if stat.S_ISDIR(st.st_mode):
+                self._remove(parent, base)
+            elif stat.S_ISLNK(st.st_mode):
+                self._gen += 1
+        os.rename(tmp, base, src_dir_fd=parent.fd, dst_dir_fd=parent.fd)
+        self._discard(parent, tmp)  # rename between two names of one inode is a no-op
+
+    def _discard(self, parent: Parent, tmp: str) -> None:
+        try:
+            os.unlink(tmp, dir_fd=parent.fd)
+        except FileNotFoundError:
+            pass
+
+    def _next_tmp(self) -> str:
+        self._tmp_counter += 1
+        return f".imgextract-tmp-{os.getpid()}-{self._tmp_counter}"
+
+    def _temp_name(self, parent: Parent, create: object) -> str:
+        for _ in range(100):
+            name = self._next_tmp()
+            try:
+                create(name)  # type: ignore[operator]
+                return name
+            except FileExistsError:
+                continue
+        raise IntegrityError("cannot find a free temporary name")
+
+    def _new_temp(self, parent: Parent) -> tuple[str, int]:
+        for _ in range(100):
+            name = self._next_tmp()
+            try:
+                return name, os.open(name, _NEW_FILE, 0o600, dir_fd=parent.fd)
+            except FileExistsError:
+                continue
+        raise IntegrityError("cannot find a free temporary name")
+
+    def _fix_dir(self, fd: int, path: str) -> None:
+        meta = self._dirs.get(path)
+        os.fchmod(fd, dir_mode(meta[0]) if meta else 0o755)
+        if meta:
+            os.utime(fd, ns=(meta[1], meta[1]))
+
+    def _check_selected_paths(self) -> None:
+        if self.selection.paths is None:
+            return
+        root = os.path.realpath(self.root)
+        for p in self.selection.paths:
+            real = os.path.realpath(os.path.join(root, p))
+            if real != root and not real.startswith(root + os.sep):
+                raise IntegrityError(f"selected path {p!r} is a symlink (or below one) that leads outside the image")

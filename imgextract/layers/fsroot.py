@@ -1,0 +1,223 @@
+"""Filesystem operations confined to one directory, driven from directory file descriptors.
+
+Nothing here joins a path string onto the root and hands it to the kernel.  Every walk starts
+at the root's fd and opens one component at a time with ``O_PATH|O_NOFOLLOW|O_DIRECTORY``;
+symlinks met on the way are read and resolved *by us* inside the root, like
+``openat2(RESOLVE_IN_ROOT)``: absolute targets restart at the root, ``..`` stops at the root,
+at most ``MAX_HOPS`` symlinks per walk (more is a loop -> ``IntegrityError``).  The final
+component of a name is never followed; callers act on it with ``*at`` calls relative to the
+parent's fd (``dir_fd=``), so a symlink planted by a layer can never redirect a write, a
+chmod or a utime outside the root.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from imgextract.errors import IntegrityError
+
+MAX_HOPS = 40          # Linux's MAXSYMLINKS
+MAX_DEPTH = 512        # path components below the root (bounds recursion and open fds)
+_DIR_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
+_DIR_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def join(parts: Sequence[str]) -> str:
+    return "/".join(parts)
+
+
+class Parent:
+    """An open directory inside the root and its canonical path (components below the root)."""
+
+    def __init__(self, fd: int, parts: list[str], owned: bool) -> None:
+        self.fd = fd
+        self.parts = parts
+        self._owned = owned
+
+    def child(self, name: str) -> str:
+        return join([*self.parts, name])
+
+    @property
+    def path(self) -> str:
+        return join(self.parts)
+
+    def close(self) -> None:
+        if self._owned and self.fd >= 0:
+            os.close(self.fd)
+        self.fd = -1
+
+    def __enter__(self) -> Parent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def lstat_at(dir_fd: int, name: str) -> os.stat_result | None:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+class RootFS:
+    """A directory tree that layers are applied to; all access goes through ``root_fd``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root_fd = os.open(root, _DIR_READ)
+        self.on_mkdir: Callable[[str], None] | None = None
+
+    def close(self) -> None:
+        if self.root_fd >= 0:
+            os.close(self.root_fd)
+            self.root_fd = -1
+
+    # -- resolution -------------------------------------------------------------------------
+
+    def _walk(self, parts: Sequence[str], *, create: bool, follow_final: bool = True
+              ) -> tuple[int, list[str], list[str]]:
+        """Walk ``parts`` as directories.  Returns (fd, canonical parts, unresolved rest).
+
+        ``rest`` is non-empty only when ``create`` is false and a component is missing or not
+        a directory; then fd is the deepest directory reached.  The fd is owned by the caller
+        unless it is ``root_fd``.
+        """
+        fds: list[int] = [self.root_fd]
+        canon: list[str] = []
+        pending = list(reversed(parts))
+        hops = 0
+        try:
+            while pending:
+                c = pending.pop()
+                if c in ("", "."):
+                    continue
+                if c == "..":
+                    if canon:
+                        canon.pop()
+                        os.close(fds.pop())
+                    continue
+                cur = fds[-1]
+                try:
+                    fd = os.open(c, _DIR_PATH, dir_fd=cur)
+                except FileNotFoundError:
+                    if not create:
+                        return self._detach(fds), canon, [c, *reversed(pending)]
+                    if len(canon) >= MAX_DEPTH:
+                        raise IntegrityError(f"path deeper than {MAX_DEPTH} components") from None
+                    os.mkdir(c, 0o700, dir_fd=cur)
+                    if self.on_mkdir is not None:
+                        self.on_mkdir(join([*canon, c]))
+                    fd = os.open(c, _DIR_PATH, dir_fd=cur)
+                except (NotADirectoryError, OSError) as e:
+                    if not isinstance(e, NotADirectoryError) and e.errno != 40:  # ELOOP
+                        raise
+                    st = os.stat(c, dir_fd=cur, follow_symlinks=False)
+                    if not stat.S_ISLNK(st.st_mode) or (not follow_final and not pending):
+                        if not create:
+                            return self._detach(fds), canon, [c, *reversed(pending)]
+                        raise IntegrityError(f"{join([*canon, c])!r} is not a directory") from None
+                    hops += 1
+                    if hops > MAX_HOPS:
+                        raise IntegrityError(f"too many levels of symbolic links at {join([*canon, c])!r}") from None
+                    target = os.readlink(c, dir_fd=cur)
+                    if not target:
+                        raise IntegrityError(f"empty symlink {join([*canon, c])!r}") from None
+                    if target.startswith("/"):
+                        while len(fds) > 1:
+                            os.close(fds.pop())
+                        canon.clear()
+                    pending.extend(reversed(target.split("/")))
+                    continue
+                fds.append(fd)
+                canon.append(c)
+                if len(canon) > MAX_DEPTH:
+                    raise IntegrityError(f"path deeper than {MAX_DEPTH} components")
+            return self._detach(fds), canon, []
+        except BaseException:
+            for fd in fds[1:]:
+                os.close(fd)
+            raise
+
+    def _detach(self, fds: list[int]) -> int:
+        """Close all but the last fd of a walk and return it (ownership passes to the caller)."""
+        last = fds[-1]
+        for fd in fds[1:-1]:
+            os.close(fd)
+        del fds[1:]
+        return last
+
+    def open_dir(self, parts: Sequence[str], *, create: bool) -> Parent | None:
+        """The directory at ``parts`` (symlinks followed inside the root, the last one too).
+
+        With ``create`` missing directories are made (mode 0700 until finalize); without it
+        None is returned when the path does not exist or is not a directory.
+        """
+        fd, canon, rest = self._walk(parts, create=create)
+        if rest:
+            if fd != self.root_fd:
+                os.close(fd)
+            return None
+        return Parent(fd, canon, owned=fd != self.root_fd)
+
+    def canonical(self, parts: Sequence[str], *, follow_final: bool = True) -> str:
+        """Where ``parts`` lands inside the root right now (missing tail kept as written)."""
+        if not parts:
+            return ""
+        if follow_final:
+            fd, canon, rest = self._walk(parts, create=False)
+        else:
+            fd, canon, rest = self._walk(parts[:-1], create=False)
+            rest = [*rest, parts[-1]]
+        if fd != self.root_fd:
+            os.close(fd)
+        return join([*canon, *rest])
+
+    # -- removal ----------------------------------------------------------------------------
+
+    def remove(self, dir_fd: int, name: str, path: str, on_dir_removed: Callable[[str], None]) -> None:
+        """Remove ``name`` (never following it); directories recursively."""
+        st = lstat_at(dir_fd, name)
+        if st is None:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            self._rmtree(dir_fd, name, path, on_dir_removed)
+        else:
+            os.unlink(name, dir_fd=dir_fd)
+
+    def _rmtree(self, dir_fd: int, name: str, path: str, on_dir_removed: Callable[[str], None]) -> None:
+        fd = os.open(name, _DIR_READ, dir_fd=dir_fd)
+        try:
+            with os.scandir(fd) as it:
+                entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+            for child, is_dir in entries:
+                if is_dir:
+                    self._rmtree(fd, child, f"{path}/{child}" if path else child, on_dir_removed)
+                else:
+                    os.unlink(child, dir_fd=fd)
+        finally:
+            os.close(fd)
+        os.rmdir(name, dir_fd=dir_fd)
+        on_dir_removed(path)
+
+    def open_subdir(self, dir_fd: int, name: str) -> int:
+        """A readable fd of directory ``name`` in ``dir_fd`` (never a symlink)."""
+        return os.open(name, _DIR_READ, dir_fd=dir_fd)
+
+    def walk_dirs_post(self, visit: Callable[[int, str], None]) -> None:
+        """Call ``visit(fd, path)`` for every directory, children before parents, root last."""
+        self._post(self.root_fd, "", visit)
+
+    def _post(self, fd: int, path: str, visit: Callable[[int, str], None]) -> None:
+        with os.scandir(fd) as it:
+            subdirs = [e.name for e in it if e.is_dir(follow_symlinks=False)]
+        for name in subdirs:
+            sub = os.open(name, _DIR_READ, dir_fd=fd)
+            try:
+                self._post(sub, f"{path}/{name}" if path else name, visit)
+            finally:
+                os.close(sub)
+        visit(fd, path)

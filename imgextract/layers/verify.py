@@ -1,0 +1,98 @@
+"""Verify a stream's digest and size while it is read.
+
+``VerifyingReader`` hashes every byte that passes through it.  It fails as soon as more bytes
+arrive than the expected size, and on end of stream when the size or the digest differs.
+``finish()`` drains whatever the consumer left unread and performs the same check, so a
+consumer that stops early (a tar reader at its end-of-archive marker) still verifies the
+whole blob.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import BinaryIO
+
+from imgextract.errors import IntegrityError
+
+CHUNK = 1024 * 1024
+_DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
+
+
+def parse_digest(digest: str) -> tuple[str, str]:
+    """Split ``algo:hex``; only sha256 and sha512 (the OCI registered algorithms) are accepted."""
+    if not isinstance(digest, str) or not _DIGEST.match(digest):
+        raise IntegrityError(f"unsupported or malformed digest {digest!r}")
+    algo, hexdigest = digest.split(":", 1)
+    return algo, hexdigest
+
+
+class VerifyingReader:
+    """A read-only stream over ``raw`` that checks ``digest`` and ``size`` (None = unknown)."""
+
+    def __init__(self, raw: BinaryIO, digest: str, size: int | None) -> None:
+        algo, self._expected = parse_digest(digest)
+        if size is not None and size < 0:
+            raise IntegrityError(f"negative size {size} for {digest}")
+        self._raw = raw
+        self.digest = digest
+        self.size = size
+        self._hash = hashlib.new(algo)
+        self.count = 0
+        self._verified = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _read_once(self, n: int) -> bytes:
+        if self._verified:
+            return b""
+        data = self._raw.read(n)
+        if not data:
+            self._verify()
+            return b""
+        self.count += len(data)
+        if self.size is not None and self.count > self.size:
+            raise IntegrityError(f"{self.digest}: more than the expected {self.size} bytes")
+        self._hash.update(data)
+        return bytes(data)
+
+    def read(self, n: int = -1) -> bytes:
+        """Read up to ``n`` bytes (all when n < 0); short only at end of stream."""
+        if n is None or n < 0:
+            parts = []
+            while chunk := self._read_once(CHUNK):
+                parts.append(chunk)
+            return b"".join(parts)
+        first = self._read_once(n)
+        if len(first) >= n or not first:
+            return first
+        parts = [first]
+        got = len(first)
+        while got < n:
+            chunk = self._read_once(n - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
+    def _verify(self) -> None:
+        if self._verified:
+            return
+        if self.size is not None and self.count != self.size:
+            raise IntegrityError(f"{self.digest}: got {self.count} bytes, expected {self.size}")
+        actual = self._hash.hexdigest()
+        if actual != self._expected:
+            raise IntegrityError(f"digest mismatch: expected {self.digest}, got {self.digest.split(':')[0]}:{actual}")
+        self._verified = True
+
+    def finish(self) -> None:
+        """Drain the rest of the stream and verify; idempotent."""
+        while self._read_once(CHUNK):
+            pass
+        self._verify()
+
+    @property
+    def verified(self) -> bool:
+        return self._verified
