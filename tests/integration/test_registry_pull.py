@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from imgextract.registry import RegistryClient, TransportSettings
 
 regfix_oci = pytest.importorskip("regfix.oci")
 regfix_registry = pytest.importorskip("regfix.registry")
+regfix_push = pytest.importorskip("regfix.push")
 
 pytestmark = [pytest.mark.registry, pytest.mark.oracle]
 
@@ -25,16 +25,6 @@ FAST = {"retries": 2, "retry_base_delay": 0.0, "retry_max_delay": 0.0, "timeout"
 def _need_tools() -> None:
     if regfix_registry.registry_binary() is None or shutil.which("skopeo") is None:
         pytest.fail("docker-registry and skopeo are required for registry integration tests")
-
-
-def push(layout_dir: Path, tag: str, dest: str, *, tls_verify: bool = False, cert_dir: Path | None = None) -> None:
-    """skopeo (test oracle) copies an OCI layout into the registry, digests preserved."""
-    cmd = ["skopeo", "--insecure-policy", "copy", "--quiet", "--preserve-digests", "--all",
-           f"--dest-tls-verify={'true' if tls_verify else 'false'}"]
-    if cert_dir is not None:
-        cmd.append(f"--dest-cert-dir={cert_dir}")
-    subprocess.run([*cmd, f"oci:{layout_dir}:{tag}", f"docker://{dest}"], check=True, capture_output=True,
-                   timeout=120)
 
 
 def _image(name: str, arch: str = "amd64", variant: str | None = None) -> object:
@@ -50,11 +40,16 @@ def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, di
     tmp = tmp_path_factory.mktemp("plain")
     with regfix_registry.start_registry(tmp / "reg") as reg:
         single = regfix_oci.write_layout(tmp / "single", _image("single"), tag="v1")
-        push(single.path, "v1", f"{reg.host}/ns/single:v1")
+        regfix_push.push(single, reg, "ns/single", "v1")
         multi = regfix_oci.write_layout(tmp / "multi", [_image("multi", "amd64"), _image("multi", "arm64", "v8"),
                                                           _image("multi", "arm", "v7")], tag="v2")
-        push(multi.path, "v2", f"{reg.host}/ns/multi:v2")
-        yield reg, {"single": single, "multi": multi}
+        regfix_push.push(multi, reg, "ns/multi", "v2")
+        docker = regfix_oci.write_layout(tmp / "docker", [
+            regfix_oci.ImageSpec(layers=[[regfix_oci.File("d.txt", "docker")]], media="docker"),
+            regfix_oci.ImageSpec(layers=[[regfix_oci.File("d.txt", "docker")]], media="docker",
+                                 architecture="ppc64le")], tag="v3")
+        regfix_push.push(docker, reg, "ns/docker", "v3")
+        yield reg, {"single": single, "multi": multi, "docker": docker}
 
 
 def _client(host: str, **kw: object) -> RegistryClient:
@@ -92,6 +87,18 @@ def test_index_and_platform_selection(plain: tuple[object, dict[str, object]]) -
         assert config.labels == {"test.name": "multi"}
         with pytest.raises(NotFoundError, match="linux/amd64, linux/arm/v7, linux/arm64/v8"):
             m.select_platform(index, m.Platform.parse("linux/s390x"))
+
+
+def test_docker_manifest_list(plain: tuple[object, dict[str, object]]) -> None:
+    reg, layouts = plain
+    docker = layouts["docker"]
+    with _client(reg.host) as client:  # type: ignore[attr-defined]
+        top = client.get_manifest("ns/docker", "v3")
+        assert (top.media_type, top.digest) == (m.DOCKER_MANIFEST_LIST, docker.digest)  # type: ignore[attr-defined]
+        chosen = m.select_platform(m.parse_index(top.raw, top.media_type), m.Platform.parse("linux/ppc64le"))
+        got = client.get_manifest("ns/docker", chosen.digest)
+        manifest = m.parse_manifest(got.raw, got.media_type)
+        assert manifest.media_type == m.DOCKER_MANIFEST and manifest.config.media_type == m.DOCKER_CONFIG
 
 
 def test_blob_streaming_matches_digest(plain: tuple[object, dict[str, object]]) -> None:
@@ -143,10 +150,7 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, obje
     tmp = tmp_path_factory.mktemp("tls")
     with regfix_registry.start_registry(tmp / "reg", tls=True) as reg:
         layout = regfix_oci.write_layout(tmp / "img", _image("tls"), tag="v1")
-        certs = tmp / "skopeo-certs"
-        certs.mkdir()
-        shutil.copy(reg.ca_file, certs / "ca.crt")
-        push(layout.path, "v1", f"{reg.host}/tls/app:v1", tls_verify=True, cert_dir=certs)
+        regfix_push.push(layout, reg, "tls/app", "v1")
         yield reg, layout
 
 
