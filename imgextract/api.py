@@ -19,7 +19,7 @@ from imgextract.errors import NotFoundError, UsageError
 from imgextract.layers.applier import Applier, Limits
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
-from imgextract.mirrors import MirrorSettings, load_mirror_config
+from imgextract.mirrors import MirrorSettings, load_mirror_config, mirrors_json
 from imgextract.outputs.directory import StagingDir, atomic_write, force_rmtree
 from imgextract.progress import CountingReader, NoProgress, Progress
 from imgextract.reference import Reference, parse_reference
@@ -255,8 +255,4 @@ def _bundle_files(root: Path, dirs: list[str]) -> dict[str, bytes]:
 
 
 def explain_mirrors(reference: str, common: CommonSettings) -> dict[str, Any]:
-    cfg = load_mirror_config(mirror_settings(common))
-    logical = parse_reference(reference).pull_ref()
-    return {"reference": str(logical),
-            "sources": [{"reference": str(s.reference), "insecure": s.insecure, "blocked": s.blocked,
-                         "rule": s.rule} for s in cfg.pull_sources(logical)]}
+    return mirrors_json(load_mirror_config(mirror_settings(common)), parse_reference(reference))

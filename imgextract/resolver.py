@@ -18,7 +18,6 @@ from imgextract.errors import (
     NotFoundError,
     UnreachableError,
 )
-from imgextract.layers.verify import VerifyingReader
 from imgextract.mirrors import Source
 from imgextract.reference import Reference
 from imgextract.registry.client import RegistryClient
@@ -72,10 +71,9 @@ class Attempt:
 def _read_config(client: RegistryClient, repository: str, desc: m.Descriptor) -> bytes:
     if desc.size > MAX_CONFIG_BYTES:
         raise IntegrityError(f"image config is {desc.size} bytes, more than the {MAX_CONFIG_BYTES} allowed")
-    with client.open_blob(repository, desc.digest, size=desc.size) as raw:
-        reader = VerifyingReader(raw, desc.digest, desc.size)
-        data = reader.read(MAX_CONFIG_BYTES + 1)
-        reader.finish()
+    data = client.read_blob(repository, desc.digest, limit=MAX_CONFIG_BYTES)
+    if len(data) != desc.size:
+        raise IntegrityError(f"image config is {len(data)} bytes, the manifest says {desc.size}")
     return data
 
 
@@ -96,7 +94,7 @@ def fetch_image(client: RegistryClient, source: Source, logical: Reference, plat
     config_raw = _read_config(client, phys.repository, manifest.config)
     config = m.ImageConfig.parse(config_raw)
     if chosen is None and config.os:
-        chosen = config.platform_string()
+        chosen = str(config.platform)
     return ResolvedImage(logical, source, client, top.digest, top.media_type, resp.digest, manifest, config,
                          config_raw, chosen, platforms)
 
