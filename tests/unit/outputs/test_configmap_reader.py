@@ -69,7 +69,7 @@ def test_plain_binary_data_without_encoding_annotation() -> None:
 
 
 def test_metadata_classification_is_by_content_not_name() -> None:
-    # A manifest that merely mentions annotations, and a Kubernetes object with top-level "properties"? no kind -> metadata
+    # a Kubernetes object with metadata.annotations stays a manifest; a dependencies document is metadata
     odd = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  annotations:\n    a: b\n"
     cm = opm_configmap({"annotations-like.yaml": odd, "deps.yml": DEPS}, gzip_b64=False)
     assert read([cm]) == {"manifests/annotations-like.yaml": odd, "metadata/deps.yml": DEPS}
