@@ -97,7 +97,7 @@ def bundle_image(images: list[str], extra: dict[str, bytes] | None = None) -> Bu
 
 
 def push_index(client: RegistryClient, repo: str, tag: str) -> tuple[str, list[str]]:
-    children = []
+    children: list[dict[str, object]] = []
     for arch in ("amd64", "arm64"):
         img = build_image({f"bin/{arch}": arch.encode() * 100})
         push(client, repo, img, f"child-{arch}")
@@ -105,7 +105,7 @@ def push_index(client: RegistryClient, repo: str, tag: str) -> tuple[str, list[s
                          "platform": {"os": "linux", "architecture": arch}})
     raw = json.dumps({"schemaVersion": 2, "mediaType": m.DOCKER_MANIFEST_LIST, "manifests": children}).encode()
     digest = client.put_manifest(repo, tag, raw, m.DOCKER_MANIFEST_LIST)
-    return digest, [c["digest"] for c in children]
+    return digest, [str(c["digest"]) for c in children]
 
 
 @dataclass
