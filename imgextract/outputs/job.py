@@ -29,6 +29,7 @@ IMAGESTREAM_TAG = "bundle"
 CONTAINER = "bundle-extract"
 
 ImportMode = Literal["Legacy", "PreserveOriginal"]
+SecretType = Literal["dockerconfigjson", "dockercfg"]
 
 
 def _short_hash(text: str, n: int = 12) -> str:
@@ -80,12 +81,15 @@ def render_job(ref: str, *, namespace: str, image: str, service_account: str | N
                registry_host_override: str | None = None, extra_args: Sequence[str] = (),
                import_mode: ImportMode = "Legacy", job_name: str | None = None,
                active_deadline_seconds: int = 600, ttl_seconds_after_finished: int = 3600,
-               backoff_limit: int = 2, scratch_size: str = "2Gi") -> list[dict[str, Any]]:
+               backoff_limit: int = 2, scratch_size: str = "2Gi",
+               pull_secret_type: SecretType = "dockerconfigjson") -> list[dict[str, Any]]:
     """The manifests to apply, in order: ``[ImageStream,] Job``.
 
     ``image`` is the bundle-extract image (see the Containerfile). ``pull_secret_name`` names a
-    ``kubernetes.io/dockerconfigjson`` Secret, mounted read-only and used as the auth file
-    (``REGISTRY_AUTH_FILE``). ``configmap_name`` defaults to OLM's name for ``ref``
+    Secret mounted read-only: type ``dockerconfigjson`` (default) becomes the auth file
+    (``REGISTRY_AUTH_FILE``); type ``dockercfg`` (e.g. OpenShift's per-ServiceAccount
+    ``<sa>-dockercfg-*`` Secret, which holds credentials for the integrated registry) is mounted
+    as the legacy ``$HOME/.dockercfg``, the last file of the auth search. ``configmap_name`` defaults to OLM's name for ``ref``
     (computed from the reference as given, also when pulling through the ImageStream).
     ``import_mode``: ``Legacy`` for a single-manifest bundle, ``PreserveOriginal`` for a
     manifest list (Legacy would import one platform and the list digest would not resolve).
@@ -126,12 +130,19 @@ def render_job(ref: str, *, namespace: str, image: str, service_account: str | N
                                      {"name": "tmp", "emptyDir": {"sizeLimit": scratch_size}}]
     if pull_secret_name:
         check_object_name(pull_secret_name, "pull secret name")
-        env.append({"name": "REGISTRY_AUTH_FILE", "value": AUTH_FILE})
-        mounts.append({"name": "pull-secret", "mountPath": PULL_SECRET_DIR, "readOnly": True})
+        if pull_secret_type == "dockerconfigjson":
+            env.append({"name": "REGISTRY_AUTH_FILE", "value": AUTH_FILE})
+            mounts.append({"name": "pull-secret", "mountPath": PULL_SECRET_DIR, "readOnly": True})
+            item = {"key": ".dockerconfigjson", "path": "config.json"}
+        elif pull_secret_type == "dockercfg":
+            mounts.append({"name": "pull-secret", "mountPath": f"{SCRATCH}/.dockercfg", "subPath": ".dockercfg",
+                           "readOnly": True})
+            item = {"key": ".dockercfg", "path": ".dockercfg"}
+        else:
+            raise UsageError(f"invalid pull secret type {pull_secret_type!r}: expected dockerconfigjson or dockercfg")
         # 0444: the pod runs as an arbitrary non-root UID without fsGroup (OpenShift assigns both).
         volumes.append({"name": "pull-secret", "secret": {
-            "secretName": pull_secret_name, "defaultMode": 0o444,
-            "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}})
+            "secretName": pull_secret_name, "defaultMode": 0o444, "items": [item]}})
 
     container = {
         "name": CONTAINER,

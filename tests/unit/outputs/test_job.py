@@ -195,3 +195,24 @@ def test_manifests_dump_as_applyable_yaml() -> None:
     again = load_yaml(dump_yaml(objs))
     assert again == objs
     assert again[1]["spec"]["template"]["spec"]["volumes"][-1]["secret"]["defaultMode"] == 0o444
+
+
+def test_dockercfg_secret_is_the_legacy_home_file() -> None:
+    """OpenShift's <sa>-dockercfg-* Secret (legacy format) for the integrated registry."""
+    job = job_of(render_job(REF_DIGEST, namespace="b", image=IMAGE, via_imagestream=True,
+                            pull_secret_name="builder-dockercfg-x7k2p", pull_secret_type="dockercfg"))
+    validate(job)
+    assert_restricted(job)
+    c = container_of(job)
+    env = env_of(c)
+    assert "REGISTRY_AUTH_FILE" not in env  # it would replace the search that reads ~/.dockercfg
+    [mount] = [m for m in c["volumeMounts"] if m["name"] == "pull-secret"]
+    assert mount["mountPath"] == f"{env['HOME']}/.dockercfg" and mount["readOnly"] is True
+    [vol] = [v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == "pull-secret"]
+    assert vol["secret"]["items"] == [{"key": ".dockercfg", "path": mount["subPath"]}]
+
+
+def test_bad_pull_secret_type() -> None:
+    with pytest.raises(UsageError):
+        render_job(REF, namespace="b", image=IMAGE, pull_secret_name="p",
+                   pull_secret_type="opaque")  # type: ignore[arg-type]
