@@ -31,6 +31,27 @@ def _with_query(url: str, **params: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
+class SizedReader:
+    """A stream with a known length: requests sends it with ``Content-Length`` (not chunked),
+    reading at most ``size`` bytes from the source."""
+
+    def __init__(self, stream: BinaryIO, size: int) -> None:
+        self._stream = stream
+        self._remaining = size
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, n: int = -1) -> bytes:
+        if self._remaining <= 0:
+            return b""
+        want = self._remaining if n is None or n < 0 else min(n, self._remaining)
+        data = self._stream.read(want)
+        self._remaining -= len(data)
+        return data
+
+
 def _location(http: Requester, response: requests.Response, *, what: str, reference: str) -> str:
     location = response.headers.get("Location")
     response.close()
@@ -49,7 +70,7 @@ def _committed(range_header: str | None) -> int:
 def start_upload(http: Requester, repository: str, *, reference: str) -> str:
     response = http.request("POST", f"/v2/{repository}/blobs/uploads/", repository=repository,
                             scopes=(push_scope(repository),), what="blob upload", reference=reference,
-                            headers={"Content-Length": "0"})
+                            data=b"")
     if response.status_code != 202:
         raise http.fail(response, what="blob upload", reference=reference)
     return _location(http, response, what="blob upload", reference=reference)
@@ -57,11 +78,17 @@ def start_upload(http: Requester, repository: str, *, reference: str) -> str:
 
 def finish_upload(http: Requester, repository: str, location: str, digest: str, *, reference: str,
                   body: BinaryIO | bytes | None = None, size: int = 0) -> None:
-    headers = {"Content-Type": OCTET_STREAM, "Content-Length": str(size if body is not None else 0)}
+    headers = {"Content-Type": OCTET_STREAM}
+    data: bytes | SizedReader
+    if body is None:
+        data = b""
+    elif isinstance(body, bytes):
+        data = body
+    else:
+        data = SizedReader(body, size)
     response = http.request("PUT", _with_query(location, digest=digest), repository=repository,
                             scopes=(push_scope(repository),), what="blob upload", reference=reference,
-                            headers=headers, data=body if body is not None else b"",
-                            replayable=body is None or isinstance(body, bytes))
+                            headers=headers, data=data, replayable=isinstance(data, bytes))
     if response.status_code not in (201, 204):
         raise http.fail(response, what="blob upload", reference=reference)
     response.close()
@@ -90,8 +117,7 @@ def upload_chunks(http: Requester, repository: str, location: str, stream: Binar
         if not chunk:
             raise IntegrityError(f"blob stream ended at byte {position} of {size}", reference=reference)
         end = position + len(chunk) - 1
-        headers = {"Content-Type": OCTET_STREAM, "Content-Range": f"{position}-{end}",
-                   "Content-Length": str(len(chunk))}
+        headers = {"Content-Type": OCTET_STREAM, "Content-Range": f"{position}-{end}"}
         failure: ImgExtractError | None = None
         try:
             response = http.request("PATCH", location, repository=repository, scopes=(push_scope(repository),),
@@ -161,7 +187,7 @@ def mount_blob(http: Requester, repository: str, digest: str, from_repository: s
         response = http.request("POST", f"/v2/{repository}/blobs/uploads/", repository=repository,
                                 scopes=mount_scopes(repository, from_repository), what="blob mount",
                                 reference=reference, params={"mount": digest, "from": from_repository},
-                                headers={"Content-Length": "0"})
+                                data=b"")
     except AuthError:
         return False
     if response.status_code == 201:
