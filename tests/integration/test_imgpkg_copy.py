@@ -345,10 +345,17 @@ def test_interrupted_copy_leaves_no_locations_image(tmp_path: Path) -> None:
             faults.FaultProxy(reg_a.url) as proxy:
         w = world(proxy.host, reg_b.host)
         own = populate(w.client_for(proxy.host), proxy.host)
-        proxy.plan.drop_blob_after = 0
-        proxy.plan.drop_times = None
+
+        def client_for(registry: str) -> RegistryClient:
+            # copy_bundle asks for the destination client once the bundle tree is discovered: from then
+            # on every blob download through the proxy loses its connection
+            if registry == reg_b.host:
+                proxy.plan.drop_blob_after = 0
+                proxy.plan.drop_times = None
+            return w.client_for(registry)
+
         with pytest.raises(ImgExtractError):
-            copy_bundle(own.outer, f"{reg_b.host}/dst", client_for=w.client_for)
+            copy_bundle(own.outer, f"{reg_b.host}/dst", client_for=client_for)
         assert any(r.fault == "drop" for r in proxy.requests)
         for digest in (own.outer_digest, own.simple_digest):
             assert manifest_status(reg_b.host, "dst", locations_tag(digest)) == 404
@@ -357,6 +364,23 @@ def test_interrupted_copy_leaves_no_locations_image(tmp_path: Path) -> None:
         proxy.plan.drop_blob_after = None
         copy_bundle(own.outer, f"{reg_b.host}/dst", client_for=world(proxy.host, reg_b.host).client_for)
         assert manifest_status(reg_b.host, "dst", locations_tag(own.outer_digest)) == 200
+
+
+def test_corrupt_layer_mid_copy_leaves_no_locations_image(tmp_path: Path) -> None:
+    faults = pytest.importorskip("regfix.faults")
+    with regfix_registry.start_registry(tmp_path / "a") as reg_a, \
+            regfix_registry.start_registry(tmp_path / "b") as reg_b, \
+            faults.FaultProxy(reg_a.url) as proxy:
+        w = world(proxy.host, reg_b.host)
+        own = populate(w.client_for(proxy.host), proxy.host)
+        app = w.client_for(proxy.host).get_manifest("src/app", "v1")
+        layer = m.parse_manifest(app.raw, app.media_type).layers[0].digest
+        proxy.plan.corrupt_blobs = {layer}
+        with pytest.raises(ImgExtractError, match="digest"):
+            copy_bundle(own.outer, f"{reg_b.host}/dst", client_for=w.client_for, concurrency=1)
+        assert any(r.fault == "corrupt" for r in proxy.requests)
+        assert manifest_status(reg_b.host, "dst", locations_tag(own.outer_digest)) == 404
+        assert manifest_status(reg_b.host, "dst", locations_tag(own.simple_digest)) == 404
 
 
 def test_dropped_connection_once_is_resumed(tmp_path: Path) -> None:
