@@ -1,0 +1,342 @@
+"""Download layers ahead of the applier, a few at a time, into files the applier reads as they grow.
+
+Every layer is downloaded by a small pool of worker threads (in layer order, at most ``ahead`` layers
+started and not yet consumed) into a file: the content cache's ``<hex>.partial`` when caching is on
+(committed by atomic rename once the digest verifies), or an already-unlinked spool file otherwise.
+``open(desc)`` hands the applier a reader on that file which follows the download: it returns bytes as
+soon as they are on disk, waits for more, and reports end-of-file only once the whole blob is there
+(and, with the cache, verified).  So layer 0 is applied while it streams in, and layers 1..N download
+meanwhile.  Memory stays bounded (one chunk per worker plus read buffers); disk ahead of the applier is
+at most ``ahead`` layers when not caching.
+
+A worker's failure is raised by ``open`` (or by the reader, if it happens mid-layer); ``close`` stops
+the workers, keeps cache partials for a later Range resume, and joins the threads.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+from imgextract.errors import ImgExtractError, UnreachableError
+
+if TYPE_CHECKING:
+    from imgextract.cache import BlobWriter as _CacheWriter
+    from imgextract.cache import ContentCache
+
+CHUNK = 1024 * 1024
+READ_BUFFER = 256 * 1024
+
+
+class BlobSource(Protocol):
+    """What we need of ``RegistryClient``: a raw (unverified) blob stream from an offset."""
+
+    def open_blob(self, repository: str, digest: str, *, size: int | None = None,
+                  offset: int = 0) -> AbstractContextManager[BinaryIO]: ...
+
+
+class LayerDescriptor(Protocol):
+    @property
+    def digest(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+
+
+class PrefetchCancelled(ImgExtractError):
+    """The prefetcher was closed while a layer was still wanted."""
+
+
+@dataclass
+class LayerFetch:
+    """How a layer was obtained: from the cache, or ``fetched_bytes`` over the network."""
+
+    from_cache: bool = False
+    fetched_bytes: int = 0
+
+
+class _Slot:
+    def __init__(self, index: int, desc: LayerDescriptor) -> None:
+        self.index = index
+        self.desc = desc
+        self.read_fd: int | None = None   # owned here until a reader claims it
+        self.ready = False                # read_fd was set (and maybe already claimed)
+        self.written = 0                  # bytes on disk, readable through read_fd
+        self.done = False                 # all bytes there (and verified, when caching)
+        self.error: BaseException | None = None
+        self.opened = False
+        self.stats = LayerFetch()
+
+
+class _SpoolWriter:
+    """Not caching: a private file in ``spool_dir``, unlinked once both ends are open."""
+
+    shared = False
+    offset = 0
+
+    def __init__(self, spool_dir: Path) -> None:
+        fd, name = tempfile.mkstemp(prefix="bundle-extract-layer-", dir=spool_dir)
+        self.path = Path(name)
+        self._fd = fd
+        self.written = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(self._fd, view)
+            view = view[n:]
+        self.written += len(data)
+
+    def commit(self) -> Path:
+        self.abort()
+        return self.path
+
+    def abort(self, *, discard: bool = True) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> _SpoolWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abort()
+
+
+class _TailReader(io.RawIOBase):
+    """Reads a slot's file as the worker writes it; EOF only when the worker says the blob is complete."""
+
+    def __init__(self, owner: Prefetcher, slot: _Slot, fd: int) -> None:
+        super().__init__()
+        self._owner = owner
+        self._slot = slot
+        self._fd = fd
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        if not len(view):
+            return 0
+        cond, slot = self._owner._cond, self._slot
+        with cond:
+            while True:
+                if slot.error is not None:
+                    raise slot.error
+                avail = slot.written - self._pos
+                if avail > 0:
+                    break
+                if slot.done:
+                    return 0
+                if self._owner._cancelled:
+                    raise PrefetchCancelled(f"layer {slot.desc.digest}: download cancelled")
+                cond.wait()
+        n = os.preadv(self._fd, [view[: min(len(view), avail)]], self._pos)
+        if n <= 0:  # the file shrank under us: not something a download does
+            raise OSError(f"layer {slot.desc.digest}: spool file truncated at {self._pos}")
+        self._pos += n
+        return n
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        super().close()
+
+
+class Prefetcher:
+    """``with Prefetcher(client, repo, layers, cache=...) as pf: with pf.open(desc) as raw: ...``
+
+    ``layers`` are the descriptors that will be opened, in apply order (skipped layers left out).
+    """
+
+    def __init__(self, client: BlobSource, repository: str, layers: Sequence[LayerDescriptor], *,
+                 cache: ContentCache | None = None, spool_dir: Path | None = None, workers: int = 3,
+                 ahead: int | None = None, chunk_size: int = CHUNK, reopen_attempts: int = 2) -> None:
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self._client = client
+        self._repository = repository
+        self._slots = [_Slot(i, d) for i, d in enumerate(layers)]
+        self._cache = cache
+        self._spool_dir = Path(spool_dir) if spool_dir is not None else Path(tempfile.gettempdir())
+        self._workers = min(workers, max(1, len(self._slots)))
+        self._ahead = max(ahead if ahead is not None else workers + 1, 1)
+        self._chunk = chunk_size
+        self._reopen_attempts = reopen_attempts
+        self._cond = threading.Condition()
+        self._next = 0          # next slot a worker will start
+        self._consumed = 0      # slots whose reader was closed
+        self._cancelled = False
+        self._threads: list[threading.Thread] = []
+
+    # lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._threads:
+            return
+        for i in range(self._workers):
+            t = threading.Thread(target=self._work, name=f"prefetch-{i}", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def close(self) -> None:
+        """Stop downloading (partials stay in the cache for a later resume), join workers, free files."""
+        with self._cond:
+            self._cancelled = True
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join()
+        with self._cond:
+            for slot in self._slots:
+                if slot.read_fd is not None:
+                    os.close(slot.read_fd)
+                    slot.read_fd = None
+
+    def __enter__(self) -> Prefetcher:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # consumer side -------------------------------------------------------------------------------
+    @contextmanager
+    def open(self, desc: LayerDescriptor) -> Iterator[BinaryIO]:
+        """A reader on the next not-yet-opened layer with ``desc.digest``; raises the worker's error."""
+        self.start()
+        with self._cond:
+            slot = next((s for s in self._slots if not s.opened and s.desc.digest == desc.digest), None)
+            if slot is None:
+                raise KeyError(f"layer {desc.digest} was not given to the prefetcher (or already opened)")
+            slot.opened = True
+            try:
+                while True:
+                    if slot.error is not None:
+                        raise slot.error
+                    if self._cancelled:
+                        raise PrefetchCancelled(f"layer {desc.digest}: download cancelled")
+                    if slot.ready:
+                        break
+                    self._cond.wait()
+                fd, slot.read_fd = slot.read_fd, None
+                if fd is None:
+                    raise RuntimeError(f"layer {desc.digest}: reader already handed out")
+            except BaseException:
+                self._consume(slot)
+                raise
+        reader = io.BufferedReader(_TailReader(self, slot, fd), buffer_size=READ_BUFFER)
+        try:
+            yield reader
+        finally:
+            reader.close()
+            with self._cond:
+                self._consume(slot)
+
+    def _consume(self, slot: _Slot) -> None:
+        self._consumed += 1
+        self._cond.notify_all()
+
+    def stats(self, desc: LayerDescriptor) -> LayerFetch:
+        """How the first layer with ``desc.digest`` was obtained (valid once its reader hit EOF)."""
+        for slot in self._slots:
+            if slot.desc.digest == desc.digest:
+                return slot.stats
+        raise KeyError(desc.digest)
+
+    # worker side ---------------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._cancelled and self._next < len(self._slots) \
+                        and self._next >= self._consumed + self._ahead:
+                    self._cond.wait()
+                if self._cancelled or self._next >= len(self._slots):
+                    return
+                slot = self._slots[self._next]
+                self._next += 1
+            try:
+                self._fetch(slot)
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised in its thread
+                with self._cond:
+                    slot.error = exc
+                    self._cond.notify_all()
+
+    def _publish(self, slot: _Slot, fd: int, written: int, *, done: bool = False) -> None:
+        with self._cond:
+            if slot.read_fd is not None or slot.ready:
+                os.close(fd)
+                raise RuntimeError("slot published twice")
+            slot.read_fd, slot.ready, slot.written, slot.done = fd, True, written, done
+            self._cond.notify_all()
+
+    def _fetch(self, slot: _Slot) -> None:
+        desc = slot.desc
+        if self._cache is not None:
+            path = self._cache.get_blob_path(desc.digest)
+            if path is not None:
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                except FileNotFoundError:  # pruned just now: download it
+                    pass
+                else:
+                    slot.stats.from_cache = True
+                    self._publish(slot, fd, os.fstat(fd).st_size, done=True)
+                    return
+            writer: _SpoolWriter | _CacheWriter = self._cache.blob_writer(desc.digest, desc.size)
+        else:
+            writer = _SpoolWriter(self._spool_dir)
+        with writer:
+            # open the reading end before the file can be renamed (cache) or is unlinked (spool); hand it
+            # to the reader only once the registry has answered, so an error there is raised by ``open``
+            fd = os.open(writer.path, os.O_RDONLY | os.O_CLOEXEC)
+            if isinstance(writer, _SpoolWriter):
+                os.unlink(writer.path)
+            try:
+                self._download(slot, writer, lambda: self._publish(slot, fd, writer.offset))
+            finally:
+                if not slot.ready:
+                    os.close(fd)
+            with self._cond:
+                writer.commit()  # verifies digest+size when caching; raises IntegrityError otherwise
+                slot.done = True
+                self._cond.notify_all()
+
+    def _download(self, slot: _Slot, writer: _SpoolWriter | _CacheWriter, answered: Callable[[], None]) -> None:
+        desc = slot.desc
+        attempts = 0
+        while True:
+            try:
+                with self._client.open_blob(self._repository, desc.digest, size=desc.size,
+                                            offset=writer.written) as raw:
+                    if not slot.ready:
+                        answered()
+                    while True:
+                        if self._cancelled:
+                            raise PrefetchCancelled(f"layer {desc.digest}: download cancelled")
+                        chunk = raw.read(self._chunk)
+                        if not chunk:
+                            return
+                        writer.write(chunk)
+                        with self._cond:
+                            slot.written += len(chunk)
+                            slot.stats.fetched_bytes += len(chunk)
+                            self._cond.notify_all()
+            except UnreachableError:
+                # the client already resumed in-stream a few times; reopen from where we are
+                attempts += 1
+                if attempts > self._reopen_attempts or self._cancelled:
+                    raise
