@@ -9,6 +9,7 @@ Content is written for this project (shaped after what `operator-sdk` / `opm` pr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -52,12 +53,15 @@ class Fixture:
     absent: tuple[str, ...] = ()
 
 
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def _dump(obj: object) -> bytes:
-    return yaml.safe_dump(obj, sort_keys=False, width=100).encode()
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, width=100).encode()
 
 
 def _dump_all(objs: Sequence[object]) -> bytes:
-    return yaml.safe_dump_all(objs, sort_keys=False, width=100).encode()
+    return yaml.dump_all(objs, Dumper=_Dumper, sort_keys=False, width=100).encode()
 
 
 def _tree_entries(files: Mapping[str, bytes], mode: int = 0o644) -> list[Entry]:
@@ -118,6 +122,11 @@ def _simple_schema(kind: str, spec_props: Mapping[str, str]) -> dict[str, object
     }
 
 
+@functools.lru_cache(maxsize=4)
+def _large_crd_yaml(group: str, kind: str, plural: str, target_bytes: int) -> bytes:
+    return _dump(_crd(group, kind, plural, _large_schema(kind, target_bytes)))
+
+
 def _large_schema(kind: str, target_bytes: int) -> dict[str, object]:
     """A deep, wide openAPIV3Schema (like a CRD embedding PodTemplateSpec) of roughly target_bytes of YAML."""
 
@@ -137,15 +146,11 @@ def _large_schema(kind: str, target_bytes: int) -> dict[str, object]:
             d.update({"format": "int32", "minimum": 0, "maximum": 65535})
         return d
 
-    groups: dict[str, object] = {}
-    i = 0
-    while len(_dump(groups)) < target_bytes * 0.7:  # indentation in the final CRD adds ~40%
-        groups[f"ruleSet{i:03d}"] = {
+    def group(i: int) -> dict[str, object]:
+        return {
             "type": "object",
             "description": f"RuleSet{i:03d} groups related policy rules.",
-            "properties": {
-                f"field{j:02d}": leaf(i, j) for j in range(12)
-            }
+            "properties": {f"field{j:02d}": leaf(i, j) for j in range(12)}
             | {
                 "selectors": {
                     "type": "array",
@@ -162,7 +167,10 @@ def _large_schema(kind: str, target_bytes: int) -> dict[str, object]:
             },
             "x-kubernetes-preserve-unknown-fields": i % 5 == 0,
         }
-        i += 1
+
+    # indentation inside the final CRD adds ~40% to the size of the dumped groups
+    per_group = len(_dump({"ruleSet000": group(0)}))
+    groups = {f"ruleSet{i:03d}": group(i) for i in range(max(1, int(target_bytes * 0.7 / per_group)))}
     schema = _simple_schema(kind, {"enabled": "boolean"})
     spec = schema["properties"]["spec"]  # type: ignore[index]
     spec["properties"].update(groups)  # type: ignore[index]
@@ -309,12 +317,14 @@ def registry_v1_bundle(
         _crd(group, "WidgetBackup", "widgetbackups",
              _simple_schema("WidgetBackup", {"clusterName": "string", "schedule": "string", "retain": "integer"})),
     ]
-    if large_crd:
-        crds.append(_crd(group, "WidgetPolicy", "widgetpolicies", _large_schema("WidgetPolicy", large_crd_bytes)))
-    csv = _csv(package, version, crds, replaces=None)
+    csv_crds = crds + ([_crd(group, "WidgetPolicy", "widgetpolicies", {})] if large_crd else [])
+    csv = _csv(package, version, csv_crds, replaces=None)
     manifests = {f"manifests/{package}.clusterserviceversion.yaml": _dump(csv)}
     for c in crds:
         manifests[f"manifests/{c['metadata']['name']}.crd.yaml"] = _dump(c)
+    if large_crd:
+        manifests[f"manifests/widgetpolicies.{group}.crd.yaml"] = _large_crd_yaml(
+            group, "WidgetPolicy", "widgetpolicies", large_crd_bytes)
     manifests[f"manifests/{package}-metrics-service_v1_service.yaml"] = _dump(
         {"apiVersion": "v1", "kind": "Service",
          "metadata": {"name": f"{package}-metrics", "labels": {"control-plane": "controller-manager"}},

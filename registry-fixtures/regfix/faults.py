@@ -104,7 +104,7 @@ class RedirectTarget:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = int(self.httpd.server_address[1])
-        threading.Thread(target=self.httpd.serve_forever, name="regfix-redirect", daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="regfix-redirect", daemon=True).start()
 
     def add(self, data: bytes) -> str:
         key = secrets.token_hex(12)
@@ -147,7 +147,7 @@ class FaultProxy:
         self.httpd = _CountingServer(("127.0.0.1", 0), Handler)
         self.httpd.proxy = self
         self.port = int(self.httpd.server_address[1])
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="regfix-faults", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="regfix-faults", daemon=True)
 
     @property
     def host(self) -> str:
