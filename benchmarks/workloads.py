@@ -1,0 +1,248 @@
+"""Benchmark workloads, written as OCI layouts (streamed to disk, never whole in memory) and pushed with skopeo.
+
+* ``small``   - a registry+v1 operator bundle, one layer (regfix's fixture bundle).
+* ``catalog`` - a file-based catalog: two base layers (binaries, libraries) and a ``/configs`` layer;
+                ``catalog:v2`` differs from ``v1`` only in the configs layer (for the warm re-pull).
+* ``big``     - a four-layer image, ~320 MB uncompressed, half incompressible and half text-like files.
+
+Layouts are cached in the work directory by name and builder version, so a second run only pushes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+BUILDER_VERSION = "1"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+INDEX_CONFIGS = "operators.operatorframework.io.index.configs.v1"
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    digest: str
+    size: int
+    diff_id: str
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str            # workload name, also the repository under bench/
+    tag: str
+    layout: Path         # OCI layout directory
+    layers: tuple[LayerInfo, ...]
+    mode_flags: tuple[str, ...]  # what bundle-extract needs to extract the interesting part
+
+    @property
+    def compressed_bytes(self) -> int:
+        return sum(la.size for la in self.layers)
+
+
+# ------------------------------------------------------------------------------------------ content
+
+
+class _Hashing:
+    """File-like sink that hashes and counts what passes through."""
+
+    def __init__(self, sink: BinaryIO | None) -> None:
+        self.sink = sink
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        if self.sink is not None:
+            self.sink.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+FileSpec = tuple[str, int, Callable[[int], bytes]]  # path, size, content(size)
+
+
+def _text(rng: random.Random) -> Callable[[int], bytes]:
+    words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 10)))
+             for _ in range(2000)]
+
+    def make(size: int) -> bytes:
+        out = bytearray()
+        while len(out) < size:
+            out += b" ".join(rng.choices(words, k=64)) + b"\n"
+        return bytes(out[:size])
+    return make
+
+
+def _random(rng: random.Random) -> Callable[[int], bytes]:
+    return rng.randbytes
+
+
+def _write_layer(blobs: Path, files: Iterator[FileSpec]) -> LayerInfo:
+    blobs.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=blobs, suffix=".tmp")
+    with os.fdopen(fd, "wb") as raw:
+        outer = _Hashing(raw)
+        with gzip.GzipFile(fileobj=outer, mode="wb", compresslevel=6, mtime=0) as gz:
+            inner = _Hashing(gz)  # type: ignore[arg-type]
+            with tarfile.open(fileobj=inner, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
+                dirs: set[str] = set()
+                for path, size, content in files:
+                    parts = path.split("/")[:-1]
+                    for i in range(1, len(parts) + 1):
+                        d = "/".join(parts[:i])
+                        if d not in dirs:
+                            dirs.add(d)
+                            info = tarfile.TarInfo(d)
+                            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
+                            tar.addfile(info)
+                    info = tarfile.TarInfo(path)
+                    info.size, info.mode, info.mtime = size, 0o644, 1_700_000_000
+                    data = content(size)
+                    tar.addfile(info, _BytesReader(data))
+    digest = "sha256:" + outer.sha.hexdigest()
+    os.replace(tmp_name, blobs / outer.sha.hexdigest())
+    return LayerInfo(digest, outer.size, "sha256:" + inner.sha.hexdigest())
+
+
+class _BytesReader:
+    def __init__(self, data: bytes) -> None:
+        self._data, self._pos = data, 0
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self._data) if n < 0 else self._pos + n
+        out = self._data[self._pos:end]
+        self._pos += len(out)
+        return out
+
+
+def _put_json(blobs: Path, obj: object) -> tuple[str, int]:
+    raw = json.dumps(obj, separators=(",", ":")).encode()
+    hexd = hashlib.sha256(raw).hexdigest()
+    (blobs / hexd).write_bytes(raw)
+    return "sha256:" + hexd, len(raw)
+
+
+def _write_layout(path: Path, tag: str, layers: list[LayerInfo], labels: dict[str, str]) -> None:
+    blobs = path / "blobs" / "sha256"
+    config = {"architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
+              "config": {"Labels": labels, "Env": ["PATH=/usr/bin:/bin"]},
+              "rootfs": {"type": "layers", "diff_ids": [la.diff_id for la in layers]}}
+    cdigest, csize = _put_json(blobs, config)
+    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": OCI_CONFIG, "digest": cdigest, "size": csize},
+                "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": la.digest, "size": la.size} for la in layers]}
+    mdigest, msize = _put_json(blobs, manifest)
+    (path / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    index_path = path / "index.json"
+    entries = []
+    if index_path.exists():
+        entries = [m for m in json.loads(index_path.read_text())["manifests"]
+                   if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != tag]
+    entries.append({"mediaType": OCI_MANIFEST, "digest": mdigest, "size": msize,
+                    "annotations": {"org.opencontainers.image.ref.name": tag}})
+    index_path.write_text(json.dumps({"schemaVersion": 2, "manifests": entries}))
+
+
+# ------------------------------------------------------------------------------------------ workloads
+
+
+def _tree(rng: random.Random, prefix: str, total: int, sizes: tuple[int, int], text_share: float) -> Iterator[FileSpec]:
+    text, rand = _text(rng), _random(rng)
+    written, i = 0, 0
+    while written < total:
+        size = min(rng.randint(*sizes), total - written)
+        kind = text if rng.random() < text_share else rand
+        yield f"{prefix}/d{i // 50:03d}/f{i:05d}", size, kind
+        written += size
+        i += 1
+
+
+def _configs(rng: random.Random, total: int, revision: int) -> Iterator[FileSpec]:
+    text = _text(rng)
+    n = 200
+    for p in range(n):
+        def content(size: int, p: int = p) -> bytes:
+            head = json.dumps({"schema": "olm.package", "name": f"pkg-{p:03d}", "revision": revision}).encode()
+            return (head + b"\n" + text(size))[:size]
+        yield f"configs/pkg-{p:03d}/catalog.json", total // n, content
+
+
+def _cached(workdir: Path, name: str, build: Callable[[Path], list[Image]]) -> list[Image]:
+    path = workdir / "layouts" / f"{name}-v{BUILDER_VERSION}"
+    meta = path / "bench-images.json"
+    if meta.exists():
+        return [Image(d["name"], d["tag"], path, tuple(LayerInfo(**la) for la in d["layers"]),
+                      tuple(d["mode_flags"])) for d in json.loads(meta.read_text())]
+    shutil.rmtree(path, ignore_errors=True)
+    images = build(path)
+    meta.write_text(json.dumps([{"name": im.name, "tag": im.tag, "layers": [la.__dict__ for la in im.layers],
+                                 "mode_flags": list(im.mode_flags)} for im in images]))
+    return images
+
+
+def build_big(workdir: Path) -> list[Image]:
+    def build(path: Path) -> list[Image]:
+        blobs = path / "blobs" / "sha256"
+        layers = [_write_layer(blobs, _tree(random.Random(100 + n), f"layer{n}", 80 * MiB,
+                                            (4 * 1024, 4 * MiB), 0.5)) for n in range(4)]
+        _write_layout(path, "v1", layers, {})
+        return [Image("big", "v1", path, tuple(layers), ("--all",))]
+    return _cached(workdir, "big", build)
+
+
+def build_catalog(workdir: Path) -> list[Image]:
+    def build(path: Path) -> list[Image]:
+        blobs = path / "blobs" / "sha256"
+        base = _write_layer(blobs, _tree(random.Random(200), "usr/lib", 60 * MiB, (4 * 1024, 2 * MiB), 0.3))
+        opm = _write_layer(blobs, _tree(random.Random(201), "bin", 40 * MiB, (4 * MiB, 20 * MiB), 0.2))
+        images = []
+        for rev in (1, 2):
+            cfg = _write_layer(blobs, _configs(random.Random(300 + rev), 20 * MiB, rev))
+            layers = [base, opm, cfg]
+            _write_layout(path, f"v{rev}", layers, {INDEX_CONFIGS: "/configs"})
+            images.append(Image("catalog", f"v{rev}", path, tuple(layers), ()))
+        return images
+    return _cached(workdir, "catalog", build)
+
+
+def build_small(workdir: Path) -> list[Image]:
+    def build(path: Path) -> list[Image]:
+        from regfix.bundles import registry_v1_bundle
+        from regfix.oci import write_layout
+
+        layout = write_layout(path, registry_v1_bundle().spec, "v1")
+        layers = tuple(LayerInfo(la.digest, la.size, la.diff_id) for la in layout.image.layers)
+        return [Image("small", "v1", path, layers, ())]
+    return _cached(workdir, "small", build)
+
+
+BUILDERS: dict[str, Callable[[Path], list[Image]]] = {"small": build_small, "catalog": build_catalog,
+                                                      "big": build_big}
+
+
+def push(image: Image, host: str) -> str:
+    """skopeo copy the layout to ``host/bench/<name>:<tag>``; returns the reference."""
+    ref = f"{host}/bench/{image.name}:{image.tag}"
+    with tempfile.TemporaryDirectory(prefix="bench-skopeo-") as tmp:
+        auth = Path(tmp) / "auth.json"
+        auth.write_text('{"auths":{}}')
+        subprocess.run(["skopeo", "--insecure-policy", "copy", "-q", "--preserve-digests",
+                        "--dest-tls-verify=false", f"oci:{image.layout}:{image.tag}", f"docker://{ref}"],
+                       check=True, env=dict(os.environ, REGISTRY_AUTH_FILE=str(auth)))
+    return ref
