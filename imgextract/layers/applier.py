@@ -38,10 +38,15 @@ Output permission policy (every user can read the result): regular files get
 write bits beyond the owner's are kept as given, special bits dropped).
 
 Selection (selection.py): entries that are neither a selected path, below one, nor on the way
-to one are skipped, judged on both the name and where it resolves to.  A hard link whose
-target was skipped is an error (extract its target's path too).  Limitation: content reached
-only through a symlink that a *later* entry creates has already been skipped; ``finalize``
-refuses a selected path that resolves (by the kernel) outside the root.
+to one are skipped, judged on both the name and where it resolves to (aliases: where the
+selected paths resolve now, and every symlink passed on the way).  Exceptions, so that
+resolution is the same as in a full extraction: every symlink entry, whiteout and opaque marker
+is applied; a skipped entry still removes a symlink/directory at its name; ``finalize`` prunes
+the symlinks (and the directories left empty) that are not selected.  A hard link whose target
+was skipped is an error (select the target's path too).  Limitation: content reached only
+through a symlink that a *later* entry creates has already been skipped.  ``finalize`` refuses
+a selected path that the kernel would resolve outside the root (an absolute symlink, or ``..``
+climbing out, on the way to it): the output is read by tools that follow symlinks.
 """
 
 from __future__ import annotations
@@ -146,6 +151,7 @@ class Applier:
         self._alias_gen = -1
         self._gen = 0                                  # bumps when symlinks/dirs change
         self._finalized = False
+        self._prune = False                            # unselected symlinks were applied
 
     # -- public -----------------------------------------------------------------------------
 
@@ -180,6 +186,9 @@ class Applier:
             return
         self._finalized = True
         try:
+            if self._prune and not self.selection.everything:
+                self._refresh_aliases()
+                self._prune_unwanted(self.fs.root_fd, "")
             self.fs.walk_dirs_post(self._fix_dir)
             self._check_selected_paths()
         finally:
@@ -208,6 +217,13 @@ class Applier:
         stats.top_level.add(parts[0])
         if not self._wanted(parts):
             stats.skipped += 1
+            if m.issym():
+                # symlinks steer resolution (selection follows them): applied, pruned by finalize
+                self._prune = True
+                with self._parent(parts) as parent:
+                    self._apply_typed(reader, m, parent, base, stats)
+            elif self._prune:
+                self._clear_unwanted(parts)
             return
         if m.type in _REGULAR or m.isdir() or m.issym() or m.islnk() or m.type in _SPECIAL:
             with self._parent(parts) as parent:
@@ -310,9 +326,6 @@ class Applier:
         dir_parts = parts[:-1]
         if base == OPAQUE:
             stats.top_level.add(dir_parts[0] if dir_parts else ".")
-            if not self._wanted(dir_parts, is_dir=True):
-                stats.skipped += 1
-                return
             d = self.fs.open_dir(dir_parts, create=True)
             assert d is not None
             with d:
@@ -332,9 +345,6 @@ class Applier:
             raise IntegrityError(f"invalid whiteout {'/'.join(parts)!r}")
         tparts = [*dir_parts, target]
         stats.top_level.add(tparts[0])
-        if not self._wanted(tparts):
-            stats.skipped += 1
-            return
         stats.whiteouts += 1
         parent = self.fs.open_dir(dir_parts, create=False)
         if parent is None:
@@ -387,12 +397,50 @@ class Applier:
         if sel.wants("/".join(parts)):
             return True
         if self._alias_gen != self._gen:
-            self._alias_gen = self._gen
-            assert sel.paths is not None
-            sel.set_aliases(self.fs.canonical(p.split("/")) for p in sel.paths)
+            self._refresh_aliases()
             if sel.wants("/".join(parts)):
                 return True
         return sel.wants(self.fs.canonical(parts, follow_final=is_dir))
+
+    def _refresh_aliases(self) -> None:
+        """Where the selected paths resolve now, plus every symlink passed on the way there."""
+        sel = self.selection
+        assert sel.paths is not None
+        self._alias_gen = self._gen
+        aliases: list[str] = []
+        for p in sel.paths:
+            aliases.append(self.fs.canonical(p.split("/"), trace=aliases))
+        sel.set_aliases(aliases)
+
+    def _clear_unwanted(self, parts: list[str]) -> None:
+        """A skipped entry still replaces a (kept-for-resolution) symlink or directory at its name."""
+        parent = self.fs.open_dir(parts[:-1], create=False)
+        if parent is None:
+            return
+        with parent:
+            st = lstat_at(parent.fd, parts[-1])
+            if st is not None and (stat.S_ISLNK(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                self._remove(parent, parts[-1])
+
+    def _prune_unwanted(self, dir_fd: int, path: str) -> None:
+        """Remove the symlinks kept only for resolution, and directories left empty by that."""
+        with os.scandir(dir_fd) as it:
+            entries = [(e.name, e.is_dir(follow_symlinks=False), e.is_symlink()) for e in it]
+        for name, is_dir, is_link in entries:
+            child = f"{path}/{name}" if path else name
+            wanted = self.selection.wants(child)
+            if is_dir:
+                fd = self.fs.open_subdir(dir_fd, name)
+                try:
+                    self._prune_unwanted(fd, child)
+                    empty = not os.listdir(fd)
+                finally:
+                    os.close(fd)
+                if not wanted and empty:
+                    os.rmdir(name, dir_fd=dir_fd)
+                    self._dirs.pop(child, None)
+            elif is_link and not wanted:
+                os.unlink(name, dir_fd=dir_fd)
 
     def _mark_upper(self, path: str) -> None:
         self._upper.add(path)

@@ -78,8 +78,8 @@ class RootFS:
 
     # -- resolution -------------------------------------------------------------------------
 
-    def _walk(self, parts: Sequence[str], *, create: bool, follow_final: bool = True
-              ) -> tuple[int, list[str], list[str]]:
+    def _walk(self, parts: Sequence[str], *, create: bool, follow_final: bool = True,
+              trace: list[str] | None = None) -> tuple[int, list[str], list[str]]:
         """Walk ``parts`` as directories.  Returns (fd, canonical parts, unresolved rest).
 
         ``rest`` is non-empty only when ``create`` is false and a component is missing or not
@@ -120,6 +120,8 @@ class RootFS:
                         if not create:
                             return self._detach(fds), canon, [c, *reversed(pending)]
                         raise IntegrityError(f"{join([*canon, c])!r} is not a directory") from None
+                    if trace is not None:
+                        trace.append(join([*canon, c]))
                     hops += 1
                     if hops > MAX_HOPS:
                         raise IntegrityError(f"too many levels of symbolic links at {join([*canon, c])!r}") from None
@@ -163,14 +165,16 @@ class RootFS:
             return None
         return Parent(fd, canon, owned=fd != self.root_fd)
 
-    def canonical(self, parts: Sequence[str], *, follow_final: bool = True) -> str:
-        """Where ``parts`` lands inside the root right now (missing tail kept as written)."""
+    def canonical(self, parts: Sequence[str], *, follow_final: bool = True, trace: list[str] | None = None) -> str:
+        """Where ``parts`` lands inside the root right now (missing tail kept as written).
+
+        ``trace`` collects the canonical paths of the symlinks passed on the way."""
         if not parts:
             return ""
         if follow_final:
-            fd, canon, rest = self._walk(parts, create=False)
+            fd, canon, rest = self._walk(parts, create=False, trace=trace)
         else:
-            fd, canon, rest = self._walk(parts[:-1], create=False)
+            fd, canon, rest = self._walk(parts[:-1], create=False, trace=trace)
             rest = [*rest, parts[-1]]
         if fd != self.root_fd:
             os.close(fd)
