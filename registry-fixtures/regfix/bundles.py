@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
 
@@ -79,7 +80,7 @@ def _tree_entries(files: Mapping[str, bytes], mode: int = 0o644) -> list[Entry]:
 # --------------------------------------------------------------------------- Kubernetes content
 
 
-def _crd(group: str, kind: str, plural: str, schema: dict[str, object], *, versions: Sequence[str] = ("v1",)) -> dict:
+def _crd(group: str, kind: str, plural: str, schema: dict[str, object], *, versions: Sequence[str] = ("v1",)) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -172,12 +173,12 @@ def _large_schema(kind: str, target_bytes: int) -> dict[str, object]:
     per_group = len(_dump({"ruleSet000": group(0)}))
     groups = {f"ruleSet{i:03d}": group(i) for i in range(max(1, int(target_bytes * 0.7 / per_group)))}
     schema = _simple_schema(kind, {"enabled": "boolean"})
-    spec = schema["properties"]["spec"]  # type: ignore[index]
-    spec["properties"].update(groups)  # type: ignore[index]
+    props: Any = schema["properties"]
+    props["spec"]["properties"].update(groups)
     return schema
 
 
-def _csv(package: str, version: str, crds: Sequence[dict], replaces: str | None) -> dict:
+def _csv(package: str, version: str, crds: Sequence[dict[str, Any]], replaces: str | None) -> dict[str, Any]:
     owned = [
         {
             "name": c["metadata"]["name"],
