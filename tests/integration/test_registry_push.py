@@ -7,8 +7,7 @@ import io
 import json
 import os
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,10 +16,8 @@ from imgextract import manifests as m
 from imgextract.auth.credentials import Credentials
 from imgextract.registry import RegistryClient, TransportSettings
 
+pytest.importorskip("regfix.pytest_plugin")
 regfix_oci = pytest.importorskip("regfix.oci")
-regfix_registry = pytest.importorskip("regfix.registry")
-regfix_push = pytest.importorskip("regfix.push")
-regfix_token = pytest.importorskip("regfix.tokenserver")
 
 pytestmark = [pytest.mark.registry, pytest.mark.oracle]
 
@@ -41,16 +38,15 @@ ALICE = _Creds("alice", "alice-secret")
 BOB = _Creds("bob", "bob-secret")
 
 
-@pytest.fixture(scope="module")
-def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any, Any]]:
-    tmp = tmp_path_factory.mktemp("push")
-    with regfix_token.TokenServer(tmp / "ts") as ts, regfix_registry.start_registry(tmp / "reg", token=ts) as reg:
-        layout = regfix_oci.write_layout(tmp / "img", regfix_oci.ImageSpec(
-            layers=[[regfix_oci.File("x/one.txt", "one")], [regfix_oci.File("x/two.bin", os.urandom(70000))]],
-            labels={"k": "v"}), tag="v1")
-        regfix_push.push(layout, reg, "src/app", "v1", creds=("alice", "alice-secret"))
-        regfix_push.push(layout, reg, "private/app", "v1", creds=("alice", "alice-secret"))
-        yield reg, ts, layout
+@pytest.fixture
+def env(token_registry: Any, push_image: Callable[..., Any]) -> tuple[Any, Any, Any]:
+    """Token registry with one image at rc/src:v1 and private/rc-app:v1 (pushed by alice)."""
+    image = regfix_oci.ImageSpec(
+        layers=[[regfix_oci.File("x/one.txt", "one")], [regfix_oci.File("x/two.bin", os.urandom(70000))]],
+        labels={"k": "v"})
+    pushed = push_image(token_registry, image, "rc/src", creds=("alice", "alice-secret"))
+    push_image(token_registry, pushed.layout, "private/rc-app", creds=("alice", "alice-secret"))
+    return token_registry, token_registry.token_server, pushed.layout
 
 
 def _read(client: RegistryClient, repository: str, digest: str) -> bytes:
@@ -61,17 +57,17 @@ def _read(client: RegistryClient, repository: str, digest: str) -> bytes:
 def test_monolithic_upload(env: tuple[Any, Any, Any]) -> None:
     reg, _, _ = env
     with RegistryClient(reg.host, FAST, ALICE, insecure=True) as client:
-        assert not client.blob_exists("up/mono", BLOB_DIGEST)
-        client.upload_blob("up/mono", io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
-        assert client.blob_exists("up/mono", BLOB_DIGEST)
-        assert _read(client, "up/mono", BLOB_DIGEST) == BLOB
+        assert not client.blob_exists("rc/up-mono", BLOB_DIGEST)
+        client.upload_blob("rc/up-mono", io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB))
+        assert client.blob_exists("rc/up-mono", BLOB_DIGEST)
+        assert _read(client, "rc/up-mono", BLOB_DIGEST) == BLOB
 
 
 def test_chunked_upload(env: tuple[Any, Any, Any]) -> None:
     reg, _, _ = env
     with RegistryClient(reg.host, FAST, ALICE, insecure=True) as client:
-        client.upload_blob("up/chunked", io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB), chunk_size=64 * 1024)
-        assert _read(client, "up/chunked", BLOB_DIGEST) == BLOB
+        client.upload_blob("rc/up-chunked", io.BytesIO(BLOB), BLOB_DIGEST, len(BLOB), chunk_size=64 * 1024)
+        assert _read(client, "rc/up-chunked", BLOB_DIGEST) == BLOB
 
 
 def test_wrong_digest_upload_rejected_by_registry(env: tuple[Any, Any, Any]) -> None:
@@ -81,8 +77,8 @@ def test_wrong_digest_upload_rejected_by_registry(env: tuple[Any, Any, Any]) -> 
     wrong = "sha256:" + "5" * 64
     with RegistryClient(reg.host, FAST, ALICE, insecure=True) as client:
         with pytest.raises(IntegrityError):
-            client.upload_blob("up/bad", io.BytesIO(BLOB), wrong, len(BLOB))
-        assert not client.blob_exists("up/bad", wrong)
+            client.upload_blob("rc/up-bad", io.BytesIO(BLOB), wrong, len(BLOB))
+        assert not client.blob_exists("rc/up-bad", wrong)
 
 
 def test_mount(env: tuple[Any, Any, Any]) -> None:
@@ -90,47 +86,47 @@ def test_mount(env: tuple[Any, Any, Any]) -> None:
     layer = layout.image.layers[1]
     ts.reset()
     with RegistryClient(reg.host, FAST, ALICE, insecure=True) as client:
-        assert client.mount_blob("dst/app", layer.digest, "src/app") is True
-        assert client.blob_exists("dst/app", layer.digest)
-        assert ("repository:dst/app:pull,push", "repository:src/app:pull") in [r.scopes for r in ts.requests]
+        assert client.mount_blob("rc/dst", layer.digest, "rc/src") is True
+        assert client.blob_exists("rc/dst", layer.digest)
+        assert ("repository:rc/dst:pull,push", "repository:rc/src:pull") in [r.scopes for r in ts.requests]
         # Nothing to mount: the registry answers 202 and we report False (caller uploads instead).
-        assert client.mount_blob("dst/app", BLOB_DIGEST, "nowhere/app") is False
-        assert not client.blob_exists("dst/app", BLOB_DIGEST)
+        assert client.mount_blob("rc/dst", BLOB_DIGEST, "rc/nowhere") is False
+        assert not client.blob_exists("rc/dst", BLOB_DIGEST)
 
 
 def test_mount_without_source_access_falls_back(env: tuple[Any, Any, Any]) -> None:
     reg, _, layout = env
     layer = layout.image.layers[1]
     with RegistryClient(reg.host, FAST, BOB, insecure=True) as client:
-        # bob may push bob/* but not read src/app: the mount is refused, not an error
-        assert client.mount_blob("bob/copy", layer.digest, "src/app") is False
-        assert not client.blob_exists("bob/copy", layer.digest)
-        # bob may read private/app: mounting from there works
-        assert client.mount_blob("bob/copy", layer.digest, "private/app") is True
+        # bob may push bob/* but not read rc/src: the mount is refused, not an error
+        assert client.mount_blob("bob/rc-copy", layer.digest, "rc/src") is False
+        assert not client.blob_exists("bob/rc-copy", layer.digest)
+        # bob may read private/*: mounting from there works
+        assert client.mount_blob("bob/rc-copy", layer.digest, "private/rc-app") is True
 
 
 def test_copy_image_and_put_manifest_read_back(env: tuple[Any, Any, Any]) -> None:
     reg, _, layout = env
     with RegistryClient(reg.host, FAST, ALICE, insecure=True) as client:
-        src = client.get_manifest("src/app", "v1")
+        src = client.get_manifest("rc/src", "v1")
         manifest = m.parse_manifest(src.raw, src.media_type)
         for desc in (manifest.config, *manifest.layers):
-            with client.open_blob("src/app", desc.digest, size=desc.size) as stream:
-                client.upload_blob("copy/app", stream, desc.digest, desc.size, chunk_size=32 * 1024)
+            with client.open_blob("rc/src", desc.digest, size=desc.size) as stream:
+                client.upload_blob("rc/copy", stream, desc.digest, desc.size, chunk_size=32 * 1024)
         tag = "sha256-" + src.digest.split(":", 1)[1] + ".imgpkg"
-        assert client.put_manifest("copy/app", tag, src.raw, src.media_type) == layout.digest
-        head = client.head_manifest("copy/app", tag)
+        assert client.put_manifest("rc/copy", tag, src.raw, src.media_type) == layout.digest
+        head = client.head_manifest("rc/copy", tag)
         assert head is not None and head.digest == layout.digest
-        assert client.get_manifest("copy/app", layout.digest).raw == src.raw
-        assert client.put_manifest("copy/app", layout.digest, src.raw, src.media_type) == layout.digest
+        assert client.get_manifest("rc/copy", layout.digest).raw == src.raw
+        assert client.put_manifest("rc/copy", layout.digest, src.raw, src.media_type) == layout.digest
     # Oracle: skopeo reads what we pushed.
     out = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", "alice:alice-secret",
-                          f"docker://{reg.host}/copy/app:{tag}"], capture_output=True, timeout=60, check=True)
+                          f"docker://{reg.host}/rc/copy:{tag}"], capture_output=True, timeout=60, check=True)
     assert hashlib.sha256(out.stdout).hexdigest() == layout.digest.split(":", 1)[1]
     assert json.loads(out.stdout)["layers"][1]["digest"] == layout.image.layers[1].digest
 
 
-def test_put_manifest_missing_blob_rejected(env: tuple[Any, Any, Any], tmp_path: Path) -> None:
+def test_put_manifest_missing_blob_rejected(env: tuple[Any, Any, Any]) -> None:
     from imgextract.errors import IntegrityError, RegistryError
 
     reg, _, _ = env
@@ -139,5 +135,5 @@ def test_put_manifest_missing_blob_rejected(env: tuple[Any, Any, Any], tmp_path:
                       "layers": []}).encode()
     with RegistryClient(reg.host, FAST, ALICE, insecure=True) as client:
         with pytest.raises((IntegrityError, RegistryError)) as info:
-            client.put_manifest("up/orphan", "v1", raw, m.OCI_MANIFEST)
-        assert "up/orphan:v1" in str(info.value)
+            client.put_manifest("rc/up-orphan", "v1", raw, m.OCI_MANIFEST)
+        assert "rc/up-orphan:v1" in str(info.value)
