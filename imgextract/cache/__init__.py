@@ -6,9 +6,15 @@ processes may share one cache directory: partial downloads are guarded by ``fcnt
 committed file appears by an atomic rename.
 """
 
-from imgextract.cache.layerindex import LayerIndexEntry, can_skip, plan_skips, selection_top_levels
-from imgextract.cache.store import ContentCache, PruneReport
+from imgextract.cache.layerindex import (
+    LayerIndexEntry,
+    can_skip,
+    entry_from_stats,
+    plan_skips,
+    selection_top_levels,
+)
+from imgextract.cache.store import ContentCache, PruneReport, parse_max_age
 from imgextract.cache.writer import BlobWriter
 
-__all__ = ["BlobWriter", "ContentCache", "LayerIndexEntry", "PruneReport", "can_skip", "plan_skips",
-           "selection_top_levels"]
+__all__ = ["BlobWriter", "ContentCache", "LayerIndexEntry", "PruneReport", "can_skip", "entry_from_stats",
+           "parse_max_age", "plan_skips", "selection_top_levels"]

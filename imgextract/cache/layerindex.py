@@ -26,7 +26,7 @@ import json
 import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 INDEX_VERSION = 1
 _OPAQUE = ".wh..wh..opq"
@@ -175,3 +175,29 @@ def plan_skips(entries: Sequence[LayerIndexEntry | None], selection: frozenset[s
         unknown_below = unknown_below or entry is None
         skips.append(not unknown_below and can_skip(entry, closed))
     return skips
+
+
+class _StatsLike(Protocol):
+    top_level: set[str]
+    symlinks: int
+    hardlinks: int
+
+
+def entry_from_stats(stats: _StatsLike) -> LayerIndexEntry | None:
+    """Index entry from the applier's ``LayerStats``, or None when it cannot be made safely.
+
+    ``top_level`` holds the first component of every name the layer wrote or whited out, ``"."`` for
+    the root.  Until ``LayerStats`` also reports ``root_opaque`` (bool) and ``links`` (set of
+    (top level of link, top level of target, "" = root)), a ``"."`` counts as a root opaque marker and a
+    layer with any symlink or hardlink gets no entry: conservative, never wrong.
+    """
+    tops = set(stats.top_level)
+    opaque = getattr(stats, "root_opaque", None)
+    root_opaque = bool(opaque) if isinstance(opaque, bool) else "." in tops
+    tops.discard(".")
+    links = getattr(stats, "links", None)
+    if links is None:
+        if stats.symlinks or stats.hardlinks:
+            return None
+        links = set()
+    return LayerIndexEntry(frozenset(tops), root_opaque, frozenset((str(a), str(b)) for a, b in links))

@@ -182,6 +182,23 @@ class ContentCache:
             report.bytes += size
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_max_age(text: str) -> float:
+    """``"30d"``, ``"12h"``, ``"90m"``, ``"3600"`` (seconds) -> seconds; ValueError otherwise."""
+    value = text.strip().lower()
+    unit = value[-1:] if value[-1:] in _UNITS else "s"
+    number = value[:-1] if value[-1:] in _UNITS else value
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0 or seconds != seconds or seconds == float("inf"):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30d, 12h, 90m)")
+    return seconds
+
+
 def _digest_of(raw: bytes, like: str) -> str:
     algorithm, _hex = split_digest(like)
     return f"{algorithm}:{hashlib.new(algorithm, raw).hexdigest()}"

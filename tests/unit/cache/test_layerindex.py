@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 
 import pytest
 
-from imgextract.cache import ContentCache, LayerIndexEntry, can_skip, plan_skips, selection_top_levels
+from imgextract.cache import (
+    ContentCache,
+    LayerIndexEntry,
+    can_skip,
+    entry_from_stats,
+    plan_skips,
+    selection_top_levels,
+)
 from imgextract.cache.layerindex import IndexBuilder, close_selection
 
 
@@ -115,3 +124,28 @@ def test_index_store_round_trip(tmp_path: Path) -> None:
     assert cache.get_layer_index(d) == e
     (tmp_path / "index" / "sha256" / ("ab" * 32 + ".json")).write_bytes(b"{garbage")
     assert cache.get_layer_index(d) is None
+
+
+@dataclass
+class Stats:
+    top_level: set[str]
+    symlinks: int = 0
+    hardlinks: int = 0
+
+
+@dataclass
+class RichStats(Stats):
+    root_opaque: bool = False
+    links: set[tuple[str, str]] = dc_field(default_factory=set)
+
+
+def test_entry_from_current_layer_stats_is_conservative() -> None:
+    assert entry_from_stats(Stats({"usr", "etc"})) == entry("usr", "etc")
+    assert entry_from_stats(Stats({".", "usr"})) == entry("usr", opaque=True)  # "." might be a root opaque
+    assert entry_from_stats(Stats({"usr"}, symlinks=1)) is None                # links unknown: no index
+    assert entry_from_stats(Stats({"usr"}, hardlinks=2)) is None
+
+
+def test_entry_from_stats_that_report_links_and_opaque() -> None:
+    got = entry_from_stats(RichStats({".", "usr", "bin"}, symlinks=1, root_opaque=False, links={("bin", "usr")}))
+    assert got == entry("usr", "bin", links=(("bin", "usr"),))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from imgextract.cache import ContentCache
+from imgextract.cache import ContentCache, parse_max_age
 from imgextract.errors import IntegrityError
 
 
@@ -191,3 +191,15 @@ def test_cache_files_are_private(tmp_path: Path) -> None:
     path = cache.put_blob(DIGEST, BLOB)
     assert path.stat().st_mode & 0o077 == 0
     assert path.parent.stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30d", 30 * 86400), ("12h", 43200), ("90m", 5400), ("3600", 3600),
+                                               ("2w", 14 * 86400), ("0", 0)])
+def test_parse_max_age(text: str, seconds: float) -> None:
+    assert parse_max_age(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "d", "x", "-1d", "nan", "inf", "3y"])
+def test_parse_max_age_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_max_age(text)
