@@ -15,7 +15,7 @@ from imgextract import manifests as m
 from imgextract.auth import CredentialStore
 from imgextract.bundles import detect, registry_v1
 from imgextract.bundles.registry_v1 import BundleInfo
-from imgextract.errors import NotFoundError, UsageError
+from imgextract.errors import ImgExtractError, NotFoundError, UsageError
 from imgextract.layers.applier import Applier, Limits
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
@@ -186,10 +186,15 @@ def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
     ref = parse_reference(settings.reference)
     session = Session(settings.common)
     image = session.resolve(ref)
-    plan = detect.plan(image.config.labels, paths=settings.paths, all_paths=settings.all)
-    if settings.format == "dir":
-        return _pull_to_dir(settings, image, plan, progress)
-    return _pull_to_configmap(settings, image, plan, progress)
+    try:
+        plan = detect.plan(image.config.labels, paths=settings.paths, all_paths=settings.all)
+        if settings.format == "dir":
+            return _pull_to_dir(settings, image, plan, progress)
+        return _pull_to_configmap(settings, image, plan, progress)
+    except ImgExtractError as exc:
+        exc.reference = exc.reference or settings.reference
+        exc.endpoint = exc.endpoint or image.endpoint
+        raise
 
 
 def _pull_to_dir(settings: PullSettings, image: ResolvedImage, plan: detect.Plan, progress: Progress) -> Result:
