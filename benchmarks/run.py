@@ -3,7 +3,8 @@
     python benchmarks/run.py [--rounds 3] [--workloads small,catalog,big] [--workdir DIR] [--json FILE]
 
 Each contender runs as its own process; wall time is measured around it and peak RSS is the
-``ru_maxrss`` that ``os.wait4`` reports for it (for a shell pipeline: the largest process in it).
+``ru_maxrss`` that wait4 reports for it, taken by GNU time (or a minimal launcher) so that this
+Python process's own RSS does not leak into the figure (for a pipeline: its largest process).
 Contenders alternate within each round (the starting one rotates) and the medians are compared with
 the targets of issue 8.  Not part of the test suite: ``make bench``.
 """
@@ -58,17 +59,40 @@ class Contender:
         return statistics.median(got) if got else None
 
 
+# Peak RSS must be taken by a small parent: Linux carries a process's RSS high-water mark across
+# exec, so a command forked straight from this (40 MiB) Python process would inherit that figure.
+# GNU time forks the command from a ~2 MiB process and reports its wait4 ru_maxrss; without it, a
+# minimal Python launcher does the same with a higher floor (printed at start).
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def _wrapped(argv: list[str], rss_file: str) -> list[str]:
+    gnu_time = shutil.which("time") or ("/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None)
+    if gnu_time:
+        return [gnu_time, "-f", "%M", "-o", rss_file, *argv]
+    return [sys.executable, "-I", "-S", "-c", _LAUNCHER, rss_file, *argv]
+
+
 def measure(argv: list[str], log: Path) -> Sample:
-    with open(log, "ab") as out:
+    """Wall time around the whole command; peak RSS (KiB) of its largest process, via wait4."""
+    with tempfile.NamedTemporaryFile("r", prefix="bench-rss-", suffix=".txt") as rss, open(log, "ab") as out:
+        wrapped = _wrapped(argv, rss.name)
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(wrapped, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
         wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        lines = [ln for ln in open(rss.name).read().splitlines() if ln.strip()]
     if proc.returncode != 0:
         raise SystemExit(f"benchmark command failed ({proc.returncode}): {shlex.join(argv)}\n"
                          f"see {log}:\n{log.read_text(errors='replace')[-3000:]}")
-    return Sample(wall, usage.ru_maxrss)
+    return Sample(wall, int(lines[-1]))
 
 
 class RegistryLog:
@@ -174,7 +198,7 @@ def bench_small(images: list[Image], host: str, rounds: int, work: Path, log: Pa
     su = Contender("skopeo copy + umoci unpack", skopeo_umoci(ref, host))
     for r in range(rounds):
         run_round([be, su], r, work, log)
-    return report(f"small bundle ({im.compressed_bytes / 1024:.0f} KiB, {len(im.layers)} layer)", [be, su],
+    return report(f"small bundle ({im.compressed_bytes / 1024:.0f} KiB compressed, {len(im.layers)} layers)", [be, su],
                   [("wall bundle-extract / skopeo+umoci", be.median_wall() / su.median_wall(), 3.0)])
 
 
@@ -241,7 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     from regfix.registry import start_registry
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    print(f"host: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, workdir {args.workdir}")
+    print(f"host: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, workdir {args.workdir}, "
+          f"load average {os.getloadavg()[0]:.2f}")
+    floor = measure(["true"], Path(os.devnull))
+    print(f"RSS measurement floor (an empty command): {floor.rss_kib / 1024:.1f} MiB")
     built: dict[str, list[Image]] = {}
     for name in names:
         t = time.perf_counter()
