@@ -173,7 +173,7 @@ def extract(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullS
     for desc, diff_id in _layer_pairs(image):
         progress.layer_started(desc.digest, desc.size)
         with image.client.open_blob(image.repository, desc.digest, size=desc.size) as raw:
-            apply_blob(CountingReader(raw, progress, desc.digest), digest=desc.digest, size=desc.size,
+            apply_blob(CountingReader(raw, progress, desc.digest).as_binary(), digest=desc.digest, size=desc.size,
                        media_type=desc.media_type, diff_id=diff_id, applier=applier)
         progress.layer_done(desc.digest, fetched=True)
         reports.append(LayerReport(desc.digest, desc.size, desc.media_type, True))
@@ -228,9 +228,10 @@ def _pull_to_configmap(settings: PullSettings, image: ResolvedImage, plan: detec
     finally:
         force_rmtree(scratch)
     opts = settings.configmap
-    name = opts.name or configmap.default_name(settings.reference)
+    source_image = opts.source_image or settings.reference
+    name = opts.name or configmap.default_name(source_image)
     cms = configmap.build_configmaps(files, name=name, namespace=opts.namespace, annotations=bundle.annotations,
-                                     source_image=settings.reference, resolved_digest=image.digest,
+                                     source_image=source_image, resolved_digest=image.digest,
                                      compress=opts.compress, split=opts.split, olm_labels=opts.olm_labels)
     text = configmap.dump_yaml(cms)
     if target is None:

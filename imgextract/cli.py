@@ -102,12 +102,15 @@ def cli() -> None:
 @click.option("--compress", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @click.option("--split", is_flag=True, help="write several ConfigMaps when one would exceed 1 MiB.")
 @click.option("--olm-labels", is_flag=True, help="label the ConfigMap olm.managed=true.")
+@click.option("--source-image", default=None,
+              help="the reference to record as olm.sourceImage (and name the ConfigMap after), e.g. when "
+                   "pulling a staged copy.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory.")
 @click.option("--no-cache", is_flag=True, help="do not use the content cache.")
 @_common_options
 def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: bool, fmt: str,
          configmap_name: str | None, namespace: str | None, compress: str, split: bool, olm_labels: bool,
-         cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
+         source_image: str | None, cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
     """Pull REF and extract it into OUT."""
     from imgextract import api
     from imgextract.progress import make_progress
@@ -119,7 +122,8 @@ def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: 
                             format=fmt,  # type: ignore[arg-type]
                             configmap=ConfigMapOptions(name=configmap_name, namespace=namespace,
                                                        compress=compress,  # type: ignore[arg-type]
-                                                       split=split, olm_labels=olm_labels))
+                                                       split=split, olm_labels=olm_labels,
+                                                       source_image=source_image))
     progress = make_progress(0, quiet=quiet, json_output=json_output or output == "-")
     try:
         result = api.pull(settings, progress=progress)
@@ -180,6 +184,42 @@ def mirrors(ref: str, **kw: Any) -> None:
     for i, s in enumerate(data["sources"], 1):
         flags = ", ".join(f for f, on in (("insecure", s["insecure"]), ("blocked", s["blocked"])) if on)
         click.echo(f"  {i}. {s['reference']}" + (f" [{flags}]" if flags else "") + f"  <- {s['rule']}")
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--namespace", required=True, help="namespace of the Job (and the ConfigMap it prints).")
+@click.option("--image", required=True, help="the bundle-extract image to run (build it from the Containerfile).")
+@click.option("--service-account", default=None, help="ServiceAccount the pod runs as.")
+@click.option("--pull-secret-name", default=None, help="Secret (dockerconfigjson) mounted as the auth file.")
+@click.option("--pull-secret-type", type=click.Choice(["dockerconfigjson", "dockercfg"]), default="dockerconfigjson",
+              show_default=True)
+@click.option("--configmap-name", default=None, help="ConfigMap name (default: OLM's name for REF).")
+@click.option("--via-imagestream", is_flag=True,
+              help="OpenShift: stage REF (by digest) in the integrated registry through an ImageStream first.")
+@click.option("--imagestream-name", default=None)
+@click.option("--import-mode", type=click.Choice(["Legacy", "PreserveOriginal"]), default="Legacy", show_default=True)
+@click.option("--registry-host", default=None, help="integrated registry host (default: the in-cluster service).")
+@click.option("--active-deadline-seconds", type=int, default=600, show_default=True)
+@click.option("--ttl-seconds-after-finished", type=int, default=3600, show_default=True)
+@click.option("--pull-arg", "pull_args", multiple=True, help="extra argument for the pull command (repeatable).")
+def job(ref: str, namespace: str, image: str, service_account: str | None, pull_secret_name: str | None,
+        pull_secret_type: str, configmap_name: str | None, via_imagestream: bool, imagestream_name: str | None,
+        import_mode: str, registry_host: str | None, active_deadline_seconds: int,
+        ttl_seconds_after_finished: int, pull_args: tuple[str, ...]) -> None:
+    """Print a Kubernetes Job (restricted Pod Security) that runs `pull REF --format configmap` in a cluster."""
+    from imgextract.outputs.configmap import dump_yaml
+    from imgextract.outputs.job import render_job
+
+    objects = render_job(ref, namespace=namespace, image=image, service_account=service_account,
+                         pull_secret_name=pull_secret_name, configmap_name=configmap_name,
+                         via_imagestream=via_imagestream, imagestream_name=imagestream_name,
+                         registry_host_override=registry_host, extra_args=pull_args,
+                         import_mode=import_mode,  # type: ignore[arg-type]
+                         active_deadline_seconds=active_deadline_seconds,
+                         ttl_seconds_after_finished=ttl_seconds_after_finished,
+                         pull_secret_type=pull_secret_type)  # type: ignore[arg-type]
+    click.echo(dump_yaml(objects), nl=False)
 
 
 def main(argv: list[str] | None = None) -> None:

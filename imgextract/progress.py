@@ -5,6 +5,7 @@ rich is imported lazily, and only when stderr is a terminal; pipes and CI stay s
 
 from __future__ import annotations
 
+import io
 import sys
 from typing import Any, BinaryIO, Protocol
 
@@ -65,13 +66,17 @@ def make_progress(total: int, *, quiet: bool, json_output: bool) -> Progress:
     return RichProgress(total)
 
 
-class CountingReader:
+class CountingReader(io.RawIOBase):
     """Wraps a byte stream and reports every read to a Progress."""
 
     def __init__(self, raw: BinaryIO, progress: Progress, digest: str) -> None:
+        super().__init__()
         self._raw = raw
         self._progress = progress
         self._digest = digest
+
+    def readable(self) -> bool:
+        return True
 
     def read(self, n: int = -1) -> bytes:
         data = self._raw.read(n)
@@ -83,3 +88,6 @@ class CountingReader:
         data = self.read(len(buf))
         buf[: len(data)] = data
         return len(data)
+
+    def as_binary(self) -> BinaryIO:
+        return self  # type: ignore[return-value]

@@ -75,6 +75,7 @@ class ConfigMapOptions:
     compress: Compress = "auto"
     split: bool = False
     olm_labels: bool = False
+    source_image: str | None = None  # recorded as olm.sourceImage instead of the pulled reference
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,14 @@ _Base: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class _Dumper(_Base):
-    """Literal block style for multi-line strings (the emitter falls back to quoting when it must)."""
+    """Literal block style for multi-line strings (the emitter falls back to quoting when it must).
+
+    Never anchors and aliases: a manifest that shares a dict between two places (labels on a Job and
+    its pod template) is written out twice, as kubectl users expect to read it.
+    """
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

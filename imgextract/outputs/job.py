@@ -114,6 +114,7 @@ def render_job(ref: str, *, namespace: str, image: str, service_account: str | N
         objects.append(stream)
         digest = parse_reference(ref).digest
         pull_ref = f"{registry_host_override or INTERNAL_REGISTRY}/{namespace}/{is_name}@{digest}"
+        args_extra += ["--source-image", ref]
         if registry_host_override is None:
             args_extra += ["--ca-file", SERVICE_CA_FILE]
 
