@@ -243,3 +243,23 @@ def test_fault_proxy_redirects_blobs_and_records_headers(
     assert r.history[0].headers["Location"].startswith("http://localhost:")
     seen = fp.redirect_requests
     assert len(seen) == 1 and "Authorization" not in seen[0]  # requests strips auth across hosts
+
+
+def test_push_to_tls_and_htpasswd_registries(
+    tls_registry: Registry, htpasswd_registry: Registry, push_image: Callable[..., PushedImage],
+    proxy_registry: Callable[..., Registry],
+) -> None:
+    spec = ImageSpec(layers=[Layer([File("etc/hello", "tls\n")])])
+    img = push_image(tls_registry, spec, "tls/hello")
+    r = requests.get(f"{tls_registry.url}/v2/tls/hello/manifests/v1", headers={"Accept": ACCEPT},
+                     verify=str(tls_registry.ca_file), timeout=5)
+    assert sha256_digest(r.content) == img.digest
+    cache = proxy_registry(tls_registry)  # pull-through from a TLS upstream trusts its CA
+    r = requests.get(f"{cache.url}/v2/tls/hello/manifests/v1", headers={"Accept": ACCEPT}, timeout=10)
+    assert r.status_code == 200 and sha256_digest(r.content) == img.digest
+
+    img = push_image(htpasswd_registry, spec, "basic/hello", creds=HTPASSWD_USER)
+    url = f"{htpasswd_registry.url}/v2/basic/hello/manifests/v1"
+    assert requests.get(url, headers={"Accept": ACCEPT}, timeout=5).status_code == 401
+    r = requests.get(url, headers={"Accept": ACCEPT}, auth=HTPASSWD_USER, timeout=5)
+    assert sha256_digest(r.content) == img.digest
