@@ -13,7 +13,7 @@ Rules (shared/spec/layers.md, numbered as there):
    whiteout in either order.  A whiteout of a directory that has same-layer descendants removes
    only its lower content.
 6  ``D/.wh..wh..opq`` removes D's lower children (recursively), keeps D and this layer's
-   entries, wherever it appears in the layer.
+   entries, wherever it appears in the layer; no-op when D does not exist.
 7  other ``.wh..wh.*`` names are ignored.
 8  Parents resolve inside the root (fsroot.py): absolute symlinks re-rooted, ``..`` stops at
    the root, 40 hops max; the final component is never followed.
@@ -326,8 +326,10 @@ class Applier:
         dir_parts = parts[:-1]
         if base == OPAQUE:
             stats.top_level.add(dir_parts[0] if dir_parts else ".")
-            d = self.fs.open_dir(dir_parts, create=True)
-            assert d is not None
+            stats.whiteouts += 1
+            d = self.fs.open_dir(dir_parts, create=False)
+            if d is None:  # nothing below a directory that does not exist (as umoci)
+                return
             with d:
                 fd = self.fs.open_subdir(d.fd, ".")
                 try:
@@ -335,7 +337,6 @@ class Applier:
                 finally:
                     os.close(fd)
                 self._mark_upper(d.path)
-            stats.whiteouts += 1
             return
         if base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
             stats.ignored += 1
