@@ -28,8 +28,11 @@ def ping(session: requests.Session, host: str, *, insecure: bool, timeout: float
     first_error: ImgExtractError | None = None
     for scheme in schemes:
         url = f"{scheme}://{host}/v2/"
+
+        def send(url: str = url) -> requests.Response:
+            return session.get(url, timeout=timeout)
         try:
-            response = send_with_retry(lambda u=url: session.get(u, timeout=timeout), policy)  # type: ignore[misc]
+            response = send_with_retry(send, policy)
         except requests.RequestException as exc:
             first_error = first_error or error_for_exception(exc, what="registry ping", url=url,
                                                              reference=reference)

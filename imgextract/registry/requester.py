@@ -7,6 +7,7 @@ Every registry operation goes through :meth:`Requester.request`, which returns t
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +19,7 @@ import urllib3
 from imgextract.errors import ImgExtractError, RegistryError
 from imgextract.reference import registry_api_host
 from imgextract.registry.authorizer import Authorizer, CredentialLookup
-from imgextract.registry.errors import error_for_exception, error_for_response
+from imgextract.registry.errors import endpoint_of, error_for_exception, error_for_response
 from imgextract.registry.ping import ping
 from imgextract.registry.redirects import (
     MAX_REDIRECTS,
@@ -29,6 +30,8 @@ from imgextract.registry.redirects import (
 )
 from imgextract.registry.retry import RetryPolicy, send_with_retry
 from imgextract.registry.transport import TransportSettings, new_session
+
+log = logging.getLogger(__name__)
 
 
 class Requester:
@@ -99,9 +102,12 @@ class Requester:
             return self.session.request(method, url, headers=dict(headers), data=data, params=params,
                                         stream=True, allow_redirects=False, timeout=self.settings.timeout)
         try:
-            return send_with_retry(send, self.policy, replayable=replayable)
+            response = send_with_retry(send, self.policy, replayable=replayable)
         except requests.RequestException as exc:
+            log.debug("%s %s failed: %s", method, endpoint_of(url), exc.__class__.__name__)
             raise error_for_exception(exc, what=what, url=url, reference=reference) from None
+        log.debug("%s %s -> %s", method, endpoint_of(url), response.status_code)  # never headers or query
+        return response
 
     def _follow(self, response: requests.Response, method: str, url: str, headers: dict[str, str],
                 what: str, reference: str | None) -> requests.Response:

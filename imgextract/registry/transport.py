@@ -22,6 +22,10 @@ DEFAULT_USER_AGENT = "bundle-extract/0.1"
 
 @dataclass(frozen=True)
 class TransportSettings:
+    """``retries``: attempts (at least 1) for retryable failures (408/429/5xx, connection errors), with
+    backoff from ``retry_base_delay`` doubling up to ``retry_max_delay`` (``Retry-After`` wins, capped).
+    ``chunk_size``: uploads larger than this are sent in PATCH chunks of this size."""
+
     insecure_registries: frozenset[str] = frozenset()
     ca_file: Path | None = None
     cert_dir: Path | None = None
