@@ -12,9 +12,11 @@ from imgextract.cache.layerindex import (
     entry_from_stats,
     plan_skips,
     selection_top_levels,
+    selection_traverses_symlink,
 )
 from imgextract.cache.store import ContentCache, PruneReport, parse_max_age
 from imgextract.cache.writer import BlobWriter
 
 __all__ = ["BlobWriter", "ContentCache", "LayerIndexEntry", "PruneReport", "can_skip", "entry_from_stats",
-           "parse_max_age", "plan_skips", "selection_top_levels"]
+           "parse_max_age", "plan_skips", "selection_top_levels",
+           "selection_traverses_symlink"]

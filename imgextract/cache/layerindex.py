@@ -26,6 +26,7 @@ import json
 import posixpath
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 INDEX_VERSION = 1
@@ -201,3 +202,22 @@ def entry_from_stats(stats: _StatsLike) -> LayerIndexEntry | None:
             return None
         links = set()
     return LayerIndexEntry(frozenset(tops), root_opaque, frozenset((str(a), str(b)) for a, b in links))
+
+
+def selection_traverses_symlink(root: Path, paths: Sequence[str] | None) -> bool:
+    """After a pull that skipped layers: does any selected path (or one of its parents) in the
+    extracted ``root`` resolve through a symlink?  If so, a skipped layer may have held what the link
+    points at, and the caller redoes the pull without skipping."""
+    if paths is None:
+        return False
+    for p in paths:
+        current = root
+        for part in _clean(p).split("/"):
+            if not part:
+                continue
+            current = current / part
+            if current.is_symlink():
+                return True
+            if not current.exists():
+                break
+    return False

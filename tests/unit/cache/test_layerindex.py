@@ -15,6 +15,7 @@ from imgextract.cache import (
     entry_from_stats,
     plan_skips,
     selection_top_levels,
+    selection_traverses_symlink,
 )
 from imgextract.cache.layerindex import IndexBuilder, close_selection
 
@@ -149,3 +150,15 @@ def test_entry_from_current_layer_stats_is_conservative() -> None:
 def test_entry_from_stats_that_report_links_and_opaque() -> None:
     got = entry_from_stats(RichStats({".", "usr", "bin"}, symlinks=1, root_opaque=False, links={("bin", "usr")}))
     assert got == entry("usr", "bin", links=(("bin", "usr"),))
+
+
+def test_selection_traverses_symlink(tmp_path: Path) -> None:
+    (tmp_path / "configs" / "a").mkdir(parents=True)
+    (tmp_path / "data").mkdir()
+    assert not selection_traverses_symlink(tmp_path, ["/configs/a", "missing/x"])
+    assert not selection_traverses_symlink(tmp_path, None)
+    (tmp_path / "link").symlink_to("data")
+    assert selection_traverses_symlink(tmp_path, ["/link"])
+    (tmp_path / "configs" / "b").symlink_to("../data")
+    assert selection_traverses_symlink(tmp_path, ["configs/b/x"])
+    assert not selection_traverses_symlink(tmp_path, ["configs/a/x"])
