@@ -32,6 +32,10 @@ class ManifestResponse:
     media_type: str
     digest: str
 
+    @property
+    def descriptor(self) -> m.Descriptor:
+        return m.Descriptor(media_type=self.media_type, digest=self.digest, size=len(self.raw))
+
 
 class RegistryClient:
     """One registry endpoint (``registry`` as written in references, e.g. ``docker.io``, ``localhost:5000``)."""
@@ -113,8 +117,7 @@ class RegistryClient:
         if media_type in m.SCHEMA1_TYPES:
             raise IntegrityError(m.SCHEMA1_MESSAGE, reference=reference)
         if not is_digest(digest) or not size.isdigit() or media_type not in m.MANIFEST_TYPES | m.INDEX_TYPES:
-            got = self.get_manifest(repository, identifier, accept)
-            return m.Descriptor(media_type=got.media_type, digest=got.digest, size=len(got.raw))
+            return self.get_manifest(repository, identifier, accept).descriptor
         if ":" in identifier and digest != identifier:
             raise IntegrityError(f"registry reports digest {digest} for a manifest requested by digest",
                                  reference=reference)

@@ -84,7 +84,9 @@ class Requester:
                 if authorization:
                     hdrs["Authorization"] = authorization
             response = self._send(method, url, hdrs, data, params, replayable, what, reference)
-            if response.status_code == 401 and auth_try == 0 and replayable:
+            # A 401 means the body was not taken: resending is safe unless the body is a one-shot stream.
+            resendable = data is None or isinstance(data, bytes | bytearray)
+            if response.status_code == 401 and auth_try == 0 and resendable:
                 retry = self.authorizer.retry_scopes(response, repository, scopes)
                 if retry is not None:
                     response.close()

@@ -249,3 +249,37 @@ def test_put_manifest_asks_push_scope() -> None:
     client, _ = fake_client(reg)
     client.put_manifest("ns/app", "v1", b"{}", "application/vnd.oci.image.manifest.v1+json")
     assert _query(reg.token_requests[-1])["scope"] == ["repository:ns/app:pull,push"]
+
+
+def test_chunk_patch_retried_after_token_expiry() -> None:
+    """A PATCH answered 401 (token expired server-side) is resent once with a fresh token."""
+    import hashlib
+    import io
+
+    data = b"z" * 3000
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    reg = TokenRegistry()
+    received = bytearray()
+    expire_on_patch = [True]
+
+    def handler(req: requests.PreparedRequest) -> Reply:
+        url = req.url or ""
+        if url.startswith(REALM) or url.endswith("/v2/"):
+            return reg(req)
+        if req.method == "PATCH" and expire_on_patch[0]:
+            expire_on_patch[0] = False
+            reg.valid.clear()
+        if req.headers.get("Authorization", "").removeprefix("Bearer ") not in reg.valid:
+            return Reply(401, headers={"WWW-Authenticate": CHALLENGE})
+        if req.method == "HEAD":
+            return Reply(404)
+        if req.method == "POST":
+            return Reply(202, headers={"Location": "/v2/ns/app/blobs/uploads/u"})
+        if req.method == "PATCH":
+            received.extend(req.body if isinstance(req.body, bytes) else b"")
+            return Reply(202, headers={"Location": "/v2/ns/app/blobs/uploads/u", "Range": f"0-{len(received) - 1}"})
+        return Reply(201, headers={"Docker-Content-Digest": digest})
+    client, _ = fake_client(handler)
+    client.upload_blob("ns/app", io.BytesIO(data), digest, len(data), chunk_size=1000)
+    assert bytes(received) == data
+    assert reg.issued == 3  # pull (HEAD), push (POST), push again after the 401 on PATCH
