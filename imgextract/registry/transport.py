@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 
 from imgextract.registry.tls import build_ssl_context, find_tls_material
@@ -56,6 +57,14 @@ class _ContextAdapter(HTTPAdapter):
         return super().proxy_manager_for(proxy, **proxy_kwargs)
 
 
+class _NoNetrc(requests.auth.AuthBase):
+    """Session-level auth that adds nothing: its presence stops requests from applying ``~/.netrc``
+    credentials (which would override our ``Authorization`` and follow redirects to other hosts)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 class _Session(requests.Session):
     """A session whose ``verify=False`` survives ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (requests #3829)."""
 
@@ -70,6 +79,7 @@ class _Session(requests.Session):
 def new_session(hosts: tuple[str, ...], settings: TransportSettings, *, insecure: bool) -> requests.Session:
     """A session for one registry; ``hosts`` are the names to look up in ``certs.d`` (as written first)."""
     session = _Session()
+    session.auth = _NoNetrc()
     session.headers["User-Agent"] = settings.user_agent
     material = find_tls_material(hosts, settings.ca_file, settings.cert_dir)
     if insecure:

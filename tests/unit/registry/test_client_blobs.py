@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -261,3 +262,22 @@ def test_mount_refused_falls_back() -> None:
         return Reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
     client, _ = fake_client(handler)
     assert client.mount_blob("ns/app", DIGEST, "other/repo") is False
+
+
+def test_netrc_is_never_applied(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine reg.example login eve password netrc-pw\nmachine storage.example login eve password x\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    seen: dict[str, str | None] = {}
+
+    def inner(req: requests.PreparedRequest) -> Reply:
+        host = str(urlsplit(req.url or "").hostname)
+        seen[host] = req.headers.get("Authorization")
+        if host == "reg.example":
+            return Reply(307, headers={"Location": "https://storage.example/blob"})
+        return Reply(200, DATA)
+    client, _ = fake_client(_basic_registry(inner), credentials=BASIC)
+    with client.open_blob("ns/app", DIGEST) as stream:
+        assert stream.read() == DATA
+    assert seen == {"reg.example": BASIC_HEADER, "storage.example": None}
