@@ -5,6 +5,7 @@ Data flows one way: reference -> sources (mirrors) -> client -> manifest -> plan
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ from imgextract.reference import Reference, parse_reference
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.transport import TransportSettings
 from imgextract.resolver import ClientPool, ResolvedImage, resolve
-from imgextract.settings import CommonSettings, PullSettings
+from imgextract.settings import CommonSettings, CopySettings, PullSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -58,6 +61,7 @@ class Result:
     files: int = 0
     bytes: int = 0
     output: str | None = None
+    imgpkg: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -74,6 +78,8 @@ class Result:
             "bytes": self.bytes,
             "output": self.output,
         }
+        if self.imgpkg is not None:
+            out["imgpkg"] = self.imgpkg
         return out
 
 
@@ -189,7 +195,7 @@ def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
     try:
         plan = detect.plan(image.config.labels, paths=settings.paths, all_paths=settings.all)
         if settings.format == "dir":
-            return _pull_to_dir(settings, image, plan, progress)
+            return _pull_to_dir(settings, session, image, plan, progress)
         return _pull_to_configmap(settings, image, plan, progress)
     except ImgExtractError as exc:
         exc.reference = exc.reference or settings.reference
@@ -197,16 +203,36 @@ def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
         raise
 
 
-def _pull_to_dir(settings: PullSettings, image: ResolvedImage, plan: detect.Plan, progress: Progress) -> Result:
+def _localize_imgpkg(settings: PullSettings, session: Session, image: ResolvedImage, root: Path,
+                     progress: Progress) -> dict[str, Any]:
+    """imgpkg bundles: rewrite .imgpkg/images.yml to where the images are now (and pull nested bundles)."""
+    from imgextract.bundles import imgpkg
+
+    def extract_into(img: ResolvedImage, dest: Path) -> None:
+        extract(img, detect.plan(img.config.labels, all_paths=True), dest, settings, progress)
+
+    report = imgpkg.localize_pull(root, image, recursive=settings.recursive, resolve=session.resolve,
+                                  extract_into=extract_into)
+    if not report.relocation.rewritten:
+        log.warning("%s", report.relocation.message())
+    return report.to_json()
+
+
+def _pull_to_dir(settings: PullSettings, session: Session, image: ResolvedImage, plan: detect.Plan,
+                 progress: Progress) -> Result:
     out = Path(settings.output)
     staging = StagingDir(out, force=settings.force)
+    imgpkg_report = None
     with staging as root:
         layers = extract(image, plan, root, settings, progress)
+        if plan.kind == "imgpkg":
+            imgpkg_report = _localize_imgpkg(settings, session, image, root, progress)
         bundle = _validate(root, plan)
         files, nbytes = _count(root)
         staging.commit()
     result = _result(settings.reference, image, plan, bundle, layers)
     result.files, result.bytes, result.output = files, nbytes, str(out)
+    result.imgpkg = imgpkg_report
     return result
 
 
@@ -262,3 +288,13 @@ def _bundle_files(root: Path, dirs: list[str]) -> dict[str, bytes]:
 
 def explain_mirrors(reference: str, common: CommonSettings) -> dict[str, Any]:
     return mirrors_json(load_mirror_config(mirror_settings(common)), parse_reference(reference))
+
+
+def copy(settings: CopySettings) -> Any:
+    """Relocate an imgpkg bundle and all its images into ``settings.to_repo``; write the locations images."""
+    from imgextract.bundles import imgpkg
+
+    session = Session(settings.common)
+    return imgpkg.copy_bundle(settings.reference, imgpkg.parse_destination(settings.to_repo),
+                              client_for=lambda registry: session.pool.get(registry, insecure=False),
+                              concurrency=settings.concurrency, lock_output=settings.lock_output)

@@ -105,12 +105,13 @@ def cli() -> None:
 @click.option("--source-image", default=None,
               help="the reference to record as olm.sourceImage (and name the ConfigMap after), e.g. when "
                    "pulling a staged copy.")
+@click.option("-r", "--recursive", is_flag=True, help="imgpkg bundles: also pull nested bundles.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory.")
 @click.option("--no-cache", is_flag=True, help="do not use the content cache.")
 @_common_options
 def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: bool, fmt: str,
          configmap_name: str | None, namespace: str | None, compress: str, split: bool, olm_labels: bool,
-         source_image: str | None, cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
+         source_image: str | None, recursive: bool, cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
     """Pull REF and extract it into OUT."""
     from imgextract import api
     from imgextract.progress import make_progress
@@ -119,6 +120,7 @@ def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: 
     json_output, quiet = kw["json_output"], kw["quiet"]
     common = _common(kw)
     settings = PullSettings(reference=ref, output=output, common=common, paths=paths, all=all_paths, force=force,
+                            recursive=recursive,
                             format=fmt,  # type: ignore[arg-type]
                             configmap=ConfigMapOptions(name=configmap_name, namespace=namespace,
                                                        compress=compress,  # type: ignore[arg-type]
@@ -166,6 +168,29 @@ def inspect(ref: str, **kw: Any) -> None:
     click.echo("Layers:")
     for layer in result.layers:
         click.echo(f"  {layer.digest}  {layer.size:>12}  {layer.media_type}")
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--to-repo", required=True, help="destination repository (no tag or digest).")
+@click.option("--lock-output", type=click.Path(path_type=Path), default=None, help="write a BundleLock here.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=5, show_default=True,
+              help="parallel blob copies.")
+@_common_options
+def copy(ref: str, to_repo: str, lock_output: Path | None, concurrency: int, **kw: Any) -> None:
+    """Copy an imgpkg bundle and every image it references into REPO, and write its locations image."""
+    from imgextract import api
+    from imgextract.settings import CopySettings
+
+    json_output = kw["json_output"]
+    result = api.copy(CopySettings(reference=ref, to_repo=to_repo, common=_common(kw), lock_output=lock_output,
+                                   concurrency=concurrency))
+    data = result.to_json()
+    if json_output:
+        _emit_json(data)
+    else:
+        click.echo(f"copied {ref} -> {result.bundle_ref} ({data['images']} images, "
+                   f"{len(data['bundles'])} bundles, blobs {data['blobs']})")
 
 
 @cli.command()

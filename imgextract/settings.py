@@ -88,5 +88,15 @@ class PullSettings:
     force: bool = False
     format: OutputFormat = "dir"
     configmap: ConfigMapOptions = field(default_factory=ConfigMapOptions)
+    recursive: bool = False  # imgpkg: also pull nested bundles
     max_uncompressed_bytes: int = 16 * 1024**3
     max_entries: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class CopySettings:
+    reference: str
+    to_repo: str
+    common: CommonSettings = field(default_factory=CommonSettings)
+    lock_output: Path | None = None
+    concurrency: int = 5

@@ -1,0 +1,60 @@
+"""Issue 7 through the CLI: `copy` to a second registry with its own credentials, then `pull -r` from it."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from regfix import registry as regfix_registry
+
+from tests.e2e.cli import Run
+from tests.integration.test_imgpkg_copy import populate, world
+
+pytestmark = pytest.mark.registry
+
+USER, PASSWORD = "mover", "mover-Secret-42"
+
+
+def test_copy_then_pull_from_b_never_contacts_a(cli: Callable[..., Run], tmp_path: Path) -> None:
+    reg_a = regfix_registry.start_registry(tmp_path / "a")
+    try:
+        with regfix_registry.start_registry(tmp_path / "b", tls=True, htpasswd={USER: PASSWORD}) as reg_b:
+            src = populate(world(reg_a.host).client_for(reg_a.host), reg_a.host)
+            auth = tmp_path / "auth.json"
+            token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+            auth.write_text(json.dumps({"auths": {reg_b.host: {"auth": token}}}))
+            common = ["--authfile", str(auth), "--ca-file", str(reg_b.ca_file), "--insecure-registry", reg_a.host]
+            lock = tmp_path / "lock.yml"
+            r = cli("copy", src.outer, "--to-repo", f"{reg_b.host}/team/dst", "--lock-output", str(lock),
+                    "--json", *common)
+            assert r.code == 0, r.stderr
+            doc = r.json()
+            assert doc["digest"] == src.outer_digest and len(doc["bundles"]) == 2
+            assert PASSWORD not in r.stdout + r.stderr and token not in r.stdout + r.stderr
+            assert yaml.safe_load(lock.read_text())["kind"] == "BundleLock"
+
+            reg_a.stop()
+            out = tmp_path / "out"
+            r = cli("pull", f"{reg_b.host}/team/dst:bundle", "-o", str(out), "-r", "--json", *common)
+            assert r.code == 0, r.stderr
+            assert r.json()["kind"] == "imgpkg"
+            images = yaml.safe_load((out / ".imgpkg" / "images.yml").read_text())["images"]
+            assert [i["image"].split("@")[0] for i in images] == [f"{reg_b.host}/team/dst"] * 2
+            nested = out / ".imgpkg" / "bundles" / f"sha256-{src.simple_digest.split(':')[1]}"
+            nested_images = yaml.safe_load((nested / ".imgpkg" / "images.yml").read_text())["images"]
+            assert nested_images[0]["image"].startswith(f"{reg_b.host}/team/dst@")
+            assert (out / "README.md").read_text() == "outer\n"
+    finally:
+        reg_a.stop()
+
+
+def test_copy_of_a_plain_image_is_refused(cli: Callable[..., Run], tmp_path: Path) -> None:
+    with regfix_registry.start_registry(tmp_path / "a") as reg:
+        src = populate(world(reg.host).client_for(reg.host), reg.host)
+        r = cli("copy", src.app, "--to-repo", f"{reg.host}/dst", "--insecure-registry", reg.host)
+        assert r.code == 6, r.stderr
+        assert "bundle" in r.stderr
