@@ -2,6 +2,8 @@
 
     python benchmarks/run.py [--rounds 3] [--workloads small,catalog,big] [--workdir DIR] [--json FILE]
 
+bundle-extract runs as ``python -m imgextract`` from this checkout (the benchmark's parent directory).
+
 Each contender runs as its own process; wall time is measured around it and peak RSS is the
 ``ru_maxrss`` that wait4 reports for it, taken by GNU time (or a minimal launcher) so that this
 Python process's own RSS does not leak into the figure (for a pipeline: its largest process).
@@ -86,7 +88,7 @@ def measure(argv: list[str], log: Path) -> Sample:
     with tempfile.NamedTemporaryFile("r", prefix="bench-rss-", suffix=".txt") as rss, open(log, "ab") as out:
         wrapped = _wrapped(argv, rss.name)
         start = time.perf_counter()
-        proc = subprocess.run(wrapped, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.run(wrapped, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
         wall = time.perf_counter() - start
         lines = [ln for ln in open(rss.name).read().splitlines() if ln.strip()]
     if proc.returncode != 0:

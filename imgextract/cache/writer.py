@@ -91,7 +91,7 @@ class BlobWriter:
         final = self._layout.blob(self.digest)
         os.replace(self.path, final)
         self._committed = True
-        self._close()
+        self._close(unlink_lock=self.shared)  # nothing left to guard
         return final
 
     def abort(self, *, discard: bool = False) -> None:
@@ -103,13 +103,13 @@ class BlobWriter:
                 os.unlink(self.path)
             except FileNotFoundError:
                 pass
-        self._close()
+        self._close(unlink_lock=self.shared and discard)
 
-    def _close(self) -> None:
+    def _close(self, *, unlink_lock: bool = False) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-        self._lock.release()
+        self._lock.release(unlink=unlink_lock)
 
     def __enter__(self) -> BlobWriter:
         return self

@@ -203,3 +203,13 @@ def test_parse_max_age(text: str, seconds: float) -> None:
 def test_parse_max_age_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_max_age(text)
+
+
+def test_lock_files_do_not_accumulate(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    cache.put_blob(DIGEST, BLOB)
+    with cache.blob_writer(digest_of(b"x"), 1) as w:
+        w.write(b"y")
+        with pytest.raises(IntegrityError):
+            w.commit()
+    assert not list((tmp_path / "locks").rglob("*.lock"))
