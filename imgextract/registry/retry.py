@@ -36,10 +36,19 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """``tries``/``base_delay`` for answers that ask us to come back (429, 5xx).
+
+    A connection that fails outright (refused, reset, timed out) gets fewer, shorter tries
+    (``connect_tries``, ``connect_base_delay``): with mirrors configured the next source is a
+    better bet than waiting half a minute on one that is down.
+    """
+
     tries: int = 5
     base_delay: float = 2.0
     max_delay: float = 60.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+    connect_tries: int = 3
+    connect_base_delay: float = 0.5
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         """Delay before try number ``attempt + 1`` (``attempt`` counts from 0)."""
@@ -64,14 +73,17 @@ def send_with_retry(send: Callable[[], requests.Response], policy: RetryPolicy, 
     sent exactly once.
     """
     tries = max(1, policy.tries) if replayable else 1
+    connect_failures = 0
     for attempt in range(tries):
         last = attempt == tries - 1
         try:
             response = send()
         except RETRYABLE_EXCEPTIONS as exc:
-            if last or isinstance(exc, requests.exceptions.SSLError):  # a TLS failure will not heal
+            connect_failures += 1
+            if (last or connect_failures >= policy.connect_tries
+                    or isinstance(exc, requests.exceptions.SSLError)):  # a TLS failure will not heal
                 raise
-            policy.sleep(policy.delay(attempt))
+            policy.sleep(min(policy.connect_base_delay * (2 ** (connect_failures - 1)), policy.max_delay))
             continue
         if last or not policy.should_retry_status(response.status_code):
             return response

@@ -102,3 +102,17 @@ def test_non_replayable_sent_once() -> None:
         return _response(503)
     assert send_with_retry(send, policy, replayable=False).status_code == 503
     assert len(calls) == 1
+
+
+def test_connection_failures_get_fewer_shorter_tries() -> None:
+    """A source that is down must not hold up the next mirror for half a minute."""
+    calls: list[int] = []
+    slept: list[float] = []
+    policy = RetryPolicy(tries=5, base_delay=2.0, sleep=slept.append, connect_tries=3, connect_base_delay=0.5)
+
+    def send() -> requests.Response:
+        calls.append(1)
+        raise requests.ConnectionError("refused")
+    with pytest.raises(requests.ConnectionError):
+        send_with_retry(send, policy)
+    assert len(calls) == 3 and slept == [0.5, 1.0]
