@@ -176,7 +176,9 @@ def extract(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullS
                       Limits(max_uncompressed_bytes=settings.max_uncompressed_bytes,
                              max_entries=settings.max_entries))
     reports = []
-    for desc, diff_id in _layer_pairs(image):
+    pairs = _layer_pairs(image)
+    progress.begin(sum(desc.size for desc, _ in pairs))
+    for desc, diff_id in pairs:
         progress.layer_started(desc.digest, desc.size)
         with image.client.open_blob(image.repository, desc.digest, size=desc.size) as raw:
             apply_blob(CountingReader(raw, progress, desc.digest).as_binary(), digest=desc.digest, size=desc.size,

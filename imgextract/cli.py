@@ -126,7 +126,7 @@ def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: 
                                                        compress=compress,  # type: ignore[arg-type]
                                                        split=split, olm_labels=olm_labels,
                                                        source_image=source_image))
-    progress = make_progress(0, quiet=quiet, json_output=json_output or output == "-")
+    progress = make_progress(quiet=quiet, json_output=json_output or output == "-")
     try:
         result = api.pull(settings, progress=progress)
     finally:

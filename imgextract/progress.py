@@ -11,6 +11,7 @@ from typing import Any, BinaryIO, Protocol
 
 
 class Progress(Protocol):
+    def begin(self, total: int) -> None: ...
     def layer_started(self, digest: str, size: int | None) -> None: ...
     def advance(self, digest: str, nbytes: int) -> None: ...
     def layer_done(self, digest: str, *, fetched: bool) -> None: ...
@@ -18,6 +19,9 @@ class Progress(Protocol):
 
 
 class NoProgress:
+    def begin(self, total: int) -> None:
+        pass
+
     def layer_started(self, digest: str, size: int | None) -> None:
         pass
 
@@ -34,15 +38,18 @@ class NoProgress:
 class RichProgress:
     """Per-layer byte bars plus an overall bar, on stderr."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
         self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                                   TransferSpeedColumn(), console=Console(stderr=True), transient=True)
-        self._overall = self._progress.add_task("total", total=total or None)
+        self._overall = self._progress.add_task("total", total=None)
         self._tasks: dict[str, Any] = {}
         self._progress.start()
+
+    def begin(self, total: int) -> None:
+        self._progress.update(self._overall, total=total or None)
 
     def layer_started(self, digest: str, size: int | None) -> None:
         self._tasks[digest] = self._progress.add_task(digest.split(":")[-1][:12], total=size)
@@ -60,10 +67,10 @@ class RichProgress:
         self._progress.stop()
 
 
-def make_progress(total: int, *, quiet: bool, json_output: bool) -> Progress:
+def make_progress(*, quiet: bool, json_output: bool) -> Progress:
     if quiet or json_output or not sys.stderr.isatty():
         return NoProgress()
-    return RichProgress(total)
+    return RichProgress()
 
 
 class CountingReader(io.RawIOBase):
