@@ -14,21 +14,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from imgextract.bundles.labels import ANNOTATIONS_FILE, BUNDLE_KEYS, MANIFESTS, METADATA
 from imgextract.errors import InvalidBundleError, UsageError
 from imgextract.outputs import configmap_codec as codec
 from imgextract.outputs.configmap_keys import assign_keys
 from imgextract.outputs.configmap_layout import bundle_dir, check_relative_path, default_path
 from imgextract.outputs.configmap_meta import (
-    ANNOTATIONS_FILE,
-    BUNDLE_KEYS,
     CONTENT_ENCODING,
     FILE_NAMES,
     GZIP_BASE64,
-    MANIFESTS,
     MANIFESTS_DIR,
     MAX_ANNOTATION_BYTES,
     MAX_DATA_BYTES,
-    METADATA,
     METADATA_DIR,
     OLM_MANAGED,
     PART,

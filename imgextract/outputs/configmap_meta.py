@@ -12,14 +12,6 @@ MAX_DATA_BYTES = 1024 * 1024
 # Kubernetes: all annotations of one object (keys + values) may not exceed this.
 MAX_ANNOTATION_BYTES = 256 * 1024
 
-BUNDLE_PREFIX = "operators.operatorframework.io.bundle."
-MEDIATYPE = BUNDLE_PREFIX + "mediatype.v1"
-MANIFESTS = BUNDLE_PREFIX + "manifests.v1"
-METADATA = BUNDLE_PREFIX + "metadata.v1"
-PACKAGE = BUNDLE_PREFIX + "package.v1"
-CHANNELS = BUNDLE_PREFIX + "channels.v1"
-CHANNEL_DEFAULT = BUNDLE_PREFIX + "channel.default.v1"
-BUNDLE_KEYS = (MEDIATYPE, MANIFESTS, METADATA, PACKAGE, CHANNELS, CHANNEL_DEFAULT)
 
 SOURCE_IMAGE = "olm.sourceImage"
 CONTENT_ENCODING = "olm.contentEncoding"
@@ -32,7 +24,6 @@ PART = "bundle-extract/part"
 
 MANIFESTS_DIR = "manifests"
 METADATA_DIR = "metadata"
-ANNOTATIONS_FILE = "annotations.yaml"
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 

@@ -8,17 +8,15 @@ from typing import Any
 
 import yaml
 
+from imgextract.bundles.labels import ANNOTATIONS_FILE, BUNDLE_KEYS, METADATA
 from imgextract.errors import InvalidBundleError
 from imgextract.outputs import configmap_codec as codec
 from imgextract.outputs.configmap_keys import is_valid_key
 from imgextract.outputs.configmap_layout import bundle_dir, check_relative_path, default_path
 from imgextract.outputs.configmap_meta import (
-    ANNOTATIONS_FILE,
-    BUNDLE_KEYS,
     CONTENT_ENCODING,
     FILE_NAMES,
     GZIP_BASE64,
-    METADATA,
     METADATA_DIR,
     PART,
     RESOLVED_DIGEST,
