@@ -11,6 +11,11 @@ at most ``ahead`` layers when not caching.
 
 A worker's failure is raised by ``open`` (or by the reader, if it happens mid-layer); ``close`` stops
 the workers, keeps cache partials for a later Range resume, and joins the threads.
+
+``reader_verifies=True`` is for a reader that checks the digest of every byte it reads, from the
+start, and raises otherwise (``layers.pipeline.apply_blob`` does): the workers then do not hash, and
+a layer is committed to the cache when its ``open`` block exits cleanly after reading to EOF.  That
+saves one SHA-256 pass per layer, which matters on a machine whose cores are all busy applying.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from imgextract.errors import ImgExtractError, UnreachableError
+from imgextract.errors import ImgExtractError, IntegrityError, UnreachableError
 
 if TYPE_CHECKING:
     from imgextract.cache import BlobWriter as _CacheWriter
@@ -73,6 +78,7 @@ class _Slot:
         self.error: BaseException | None = None
         self.opened = False
         self.stats = LayerFetch()
+        self.pending: _CacheWriter | None = None  # downloaded, to commit once the reader verified it
 
 
 class _SpoolWriter:
@@ -123,6 +129,7 @@ class _TailReader(io.RawIOBase):
         self._slot = slot
         self._fd = fd
         self._pos = 0
+        self.eof = False
 
     def readable(self) -> bool:
         return True
@@ -140,6 +147,7 @@ class _TailReader(io.RawIOBase):
                 if avail > 0:
                     break
                 if slot.done:
+                    self.eof = True
                     return 0
                 if self._owner._cancelled:
                     raise PrefetchCancelled(f"layer {slot.desc.digest}: download cancelled")
@@ -165,7 +173,8 @@ class Prefetcher:
 
     def __init__(self, client: BlobSource, repository: str, layers: Sequence[LayerDescriptor], *,
                  cache: ContentCache | None = None, spool_dir: Path | None = None, workers: int = 3,
-                 ahead: int | None = None, chunk_size: int = CHUNK, reopen_attempts: int = 2) -> None:
+                 ahead: int | None = None, chunk_size: int = CHUNK, reopen_attempts: int = 2,
+                 reader_verifies: bool = False) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self._client = client
@@ -177,6 +186,7 @@ class Prefetcher:
         self._ahead = max(ahead if ahead is not None else workers + 1, 1)
         self._chunk = chunk_size
         self._reopen_attempts = reopen_attempts
+        self._reader_verifies = reader_verifies
         self._cond = threading.Condition()
         self._next = 0          # next slot a worker will start
         self._consumed = 0      # slots whose reader was closed
@@ -204,6 +214,9 @@ class Prefetcher:
                 if slot.read_fd is not None:
                     os.close(slot.read_fd)
                     slot.read_fd = None
+                if slot.pending is not None:
+                    slot.pending.abort()  # complete but unverified: kept, a later pull verifies it
+                    slot.pending = None
 
     def __enter__(self) -> Prefetcher:
         self.start()
@@ -238,13 +251,30 @@ class Prefetcher:
             except BaseException:
                 self._consume(slot)
                 raise
-        reader = io.BufferedReader(_TailReader(self, slot, fd), buffer_size=READ_BUFFER)
+        tail = _TailReader(self, slot, fd)
+        reader = io.BufferedReader(tail, buffer_size=READ_BUFFER)
         try:
             yield reader
+        except BaseException as exc:
+            self._settle(slot, verified=False, error=exc)
+            raise
+        else:
+            self._settle(slot, verified=tail.eof)
         finally:
             reader.close()
             with self._cond:
                 self._consume(slot)
+
+    def _settle(self, slot: _Slot, *, verified: bool, error: BaseException | None = None) -> None:
+        """With ``reader_verifies``: commit the layer to the cache once its reader got through it."""
+        with self._cond:
+            writer, slot.pending = slot.pending, None
+        if writer is None:
+            return
+        if verified:
+            writer.commit()
+        else:
+            writer.abort(discard=isinstance(error, IntegrityError))
 
     def _consume(self, slot: _Slot) -> None:
         self._consumed += 1
@@ -296,24 +326,34 @@ class Prefetcher:
                     slot.stats.from_cache = True
                     self._publish(slot, fd, os.fstat(fd).st_size, done=True)
                     return
-            writer: _SpoolWriter | _CacheWriter = self._cache.blob_writer(desc.digest, desc.size)
+            writer: _SpoolWriter | _CacheWriter = self._cache.blob_writer(
+                desc.digest, desc.size, verify=not self._reader_verifies)
         else:
             writer = _SpoolWriter(self._spool_dir)
-        with writer:
+        try:
             # open the reading end before the file can be renamed (cache) or is unlinked (spool); hand it
             # to the reader only once the registry has answered, so an error there is raised by ``open``
             fd = os.open(writer.path, os.O_RDONLY | os.O_CLOEXEC)
             if isinstance(writer, _SpoolWriter):
                 os.unlink(writer.path)
             try:
-                self._download(slot, writer, lambda: self._publish(slot, fd, writer.offset))
+                if writer.offset >= desc.size > 0:
+                    self._publish(slot, fd, writer.offset)  # an earlier pull got every byte already
+                else:
+                    self._download(slot, writer, lambda: self._publish(slot, fd, writer.offset))
             finally:
                 if not slot.ready:
                     os.close(fd)
-            with self._cond:
+        except BaseException as exc:
+            writer.abort(discard=isinstance(exc, IntegrityError))
+            raise
+        with self._cond:
+            if self._reader_verifies and not isinstance(writer, _SpoolWriter):
+                slot.pending = writer  # committed by _settle once the reader verified every byte
+            else:
                 writer.commit()  # verifies digest+size when caching; raises IntegrityError otherwise
-                slot.done = True
-                self._cond.notify_all()
+            slot.done = True
+            self._cond.notify_all()
 
     def _download(self, slot: _Slot, writer: _SpoolWriter | _CacheWriter, answered: Callable[[], None]) -> None:
         desc = slot.desc

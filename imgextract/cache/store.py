@@ -54,9 +54,9 @@ class ContentCache:
         except FileNotFoundError:
             return None
 
-    def blob_writer(self, digest: str, size: int | None) -> BlobWriter:
-        """A writer positioned after any partial download of ``digest`` (see ``BlobWriter.offset``)."""
-        return BlobWriter(self._layout, digest, size)
+    def blob_writer(self, digest: str, size: int | None, *, verify: bool = True) -> BlobWriter:
+        """A writer positioned after any partial download of ``digest`` (see ``BlobWriter``)."""
+        return BlobWriter(self._layout, digest, size, verify=verify)
 
     def put_blob(self, digest: str, data: bytes) -> Path:
         with self.blob_writer(digest, len(data)) as writer:

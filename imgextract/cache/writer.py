@@ -22,11 +22,17 @@ _HASH_CHUNK = 1024 * 1024
 
 
 class BlobWriter:
-    """``offset`` bytes are already on disk; ``write`` the rest from there, then ``commit``."""
+    """``offset`` bytes are already on disk; ``write`` the rest from there, then ``commit``.
 
-    def __init__(self, layout: Layout, digest: str, size: int | None) -> None:
+    ``verify=False`` skips hashing here: only for a caller that verifies the digest of every byte of
+    ``path`` itself (from offset 0, as the layer pipeline does when reading the prefetched file) and
+    calls ``commit`` only after that succeeded.  Size is always checked.
+    """
+
+    def __init__(self, layout: Layout, digest: str, size: int | None, *, verify: bool = True) -> None:
         self.digest = digest
         self.size = size
+        self.verify = verify
         self._layout = layout
         algorithm, self._hex = split_digest(digest)
         self._hasher = hashlib.new(algorithm)
@@ -52,6 +58,9 @@ class BlobWriter:
         if self.size is not None and have > self.size:
             os.ftruncate(self._fd, 0)
             return 0
+        if not self.verify:
+            os.lseek(self._fd, have, os.SEEK_SET)
+            return have
         done = 0
         while done < have:
             chunk = os.pread(self._fd, min(_HASH_CHUNK, have - done), done)
@@ -74,17 +83,18 @@ class BlobWriter:
         while view:
             n = os.write(self._fd, view)
             view = view[n:]
-        self._hasher.update(data)
+        if self.verify:
+            self._hasher.update(data)
         self.written += len(data)
 
     def commit(self) -> Path:
         """Verify size and digest, then rename into place; on mismatch the bytes are discarded."""
         if self._committed:
             return self._layout.blob(self.digest)
-        actual = f"{self._hasher.name}:{self._hasher.hexdigest()}"
         if self.size is not None and self.written != self.size:
             self.abort(discard=True)
             raise IntegrityError(f"blob {self.digest}: got {self.written} bytes, expected {self.size}")
+        actual = f"{self._hasher.name}:{self._hasher.hexdigest()}" if self.verify else self.digest
         if actual != self.digest:
             self.abort(discard=True)
             raise IntegrityError(f"blob digest mismatch: expected {self.digest}, got {actual}")

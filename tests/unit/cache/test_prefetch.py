@@ -268,3 +268,73 @@ def test_cancel_unblocks_stalled_workers(tmp_path: Path) -> None:
     partial = tmp_path / "cache" / "blobs" / "sha256" / (d0.digest.split(":")[1] + ".partial")
     assert partial.stat().st_size >= 50_000  # kept for a Range resume
     assert ContentCache(tmp_path / "cache").get_blob_path(d0.digest) is None
+
+
+def _blob_path(tmp_path: Path, d: Desc, suffix: str = "") -> Path:
+    return tmp_path / "cache" / "blobs" / "sha256" / (d.digest.split(":")[1] + suffix)
+
+
+def test_reader_verifies_commits_only_after_a_clean_read_to_eof(tmp_path: Path) -> None:
+    (d0, b0), (d1, b1) = make_layer(50_000), make_layer(50_000)
+    client = FakeClient({d0.digest: b0, d1.digest: b1})
+    with prefetcher(client, [d0, d1], tmp_path, "cache", reader_verifies=True) as pf:
+        with pf.open(d0) as raw:
+            assert raw.read() == b0
+            assert not _blob_path(tmp_path, d0).exists()  # not before the reader is done
+        assert _blob_path(tmp_path, d0).exists()
+        with pf.open(d1) as raw:
+            raw.read(10)  # stopped early: nothing vouches for the rest
+    assert not _blob_path(tmp_path, d1).exists()
+
+
+def test_reader_verifies_integrity_failure_discards(tmp_path: Path) -> None:
+    d0, b0 = make_layer(50_000)
+    client = FakeClient({d0.digest: b0})
+    with prefetcher(client, [d0], tmp_path, "cache", reader_verifies=True) as pf:
+        with pytest.raises(IntegrityError):
+            with pf.open(d0) as raw:
+                raw.read()
+                raise IntegrityError("digest mismatch (found by the reader)")
+    assert not _blob_path(tmp_path, d0).exists()
+    assert not _blob_path(tmp_path, d0, ".partial").exists()
+
+
+def test_reader_verifies_other_failure_keeps_the_complete_partial(tmp_path: Path) -> None:
+    d0, b0 = make_layer(50_000)
+    client = FakeClient({d0.digest: b0})
+    with prefetcher(client, [d0], tmp_path, "cache", reader_verifies=True) as pf:
+        with pytest.raises(OSError):
+            with pf.open(d0) as raw:
+                raw.read()
+                raise OSError("disk full while applying")
+    assert _blob_path(tmp_path, d0, ".partial").stat().st_size == 50_000
+    client.calls.clear()
+    with prefetcher(client, [d0], tmp_path, "cache", reader_verifies=True) as pf:
+        with pf.open(d0) as raw:
+            assert raw.read() == b0
+        assert pf.stats(d0).fetched_bytes == 0
+    assert client.calls == []  # every byte was there: no request at all
+    assert _blob_path(tmp_path, d0).read_bytes() == b0
+
+
+def test_complete_partial_is_verified_without_a_request(tmp_path: Path) -> None:
+    d0, b0 = make_layer(20_000)
+    with ContentCache(tmp_path / "cache").blob_writer(d0.digest, d0.size) as w:
+        w.write(b0)  # never committed, e.g. the process died right here
+    client = FakeClient({d0.digest: b0})
+    with prefetcher(client, [d0], tmp_path, "cache") as pf:
+        with pf.open(d0) as raw:
+            assert raw.read() == b0
+    assert client.calls == []
+    assert _blob_path(tmp_path, d0).exists()
+
+
+def test_unopened_pending_layers_are_kept_on_close(tmp_path: Path) -> None:
+    (d0, b0), (d1, b1) = make_layer(5000), make_layer(5000)
+    client = FakeClient({d0.digest: b0, d1.digest: b1})
+    pf = prefetcher(client, [d0, d1], tmp_path, "cache", reader_verifies=True)
+    with pf:
+        with pf._cond:
+            assert pf._cond.wait_for(lambda: all(s.done for s in pf._slots), WAIT)
+    assert not _blob_path(tmp_path, d1).exists()
+    assert _blob_path(tmp_path, d1, ".partial").stat().st_size == 5000
