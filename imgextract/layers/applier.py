@@ -294,6 +294,9 @@ class Applier:
         tparts = split_name(m.linkname, what="hard link target")
         if not tparts:
             raise IntegrityError(f"hard link {m.name!r} points at the root")
+        existing = lstat_at(parent.fd, base)
+        if existing is not None and stat.S_ISDIR(existing.st_mode):
+            self._remove(parent, base)  # the entry replaces the directory first (as umoci, containerd)
         tparent = self.fs.open_dir(tparts[:-1], create=False)
         tst = lstat_at(tparent.fd, tparts[-1]) if tparent is not None else None
         try:

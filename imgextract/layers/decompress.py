@@ -183,14 +183,15 @@ class _Gzip(DecompressedStream):
             if not self._input:
                 raise IntegrityError("truncated gzip stream")
         try:
-            out = self._d.decompress(self._input, max(n, 64 * 1024))
+            out = self._d.decompress(self._input, n)
         except zlib.error as e:
             raise IntegrityError(f"corrupt gzip stream: {e}") from None
-        self._input = self._d.unconsumed_tail
         if self._d.eof:
-            self._input = self._d.unused_data + self._input
-            self._d = _Finished(self._input)
+            # everything after the member's end is in unused_data (unconsumed_tail may repeat it)
+            self._d = _Finished(self._d.unused_data)
             self._input = b""
+        else:
+            self._input = self._d.unconsumed_tail
         return out
 
 
@@ -311,7 +312,7 @@ class _Zstd(DecompressedStream):
 
     def _produce(self, n: int) -> bytes:
         try:
-            data = self._reader.read(min(max(n, 64 * 1024), CHUNK))
+            data = self._reader.read(min(n, CHUNK))
         except zstandard.ZstdError as e:
             raise IntegrityError(f"corrupt zstd stream: {e}") from None
         if not data:

@@ -148,11 +148,14 @@ class TarReader:
         self._tf: Any = None
         self._stream = stream
         self._cls = cls
+        self._left = 0
 
     def members(self) -> Iterator[tarfile.TarInfo]:
         try:
-            self._tf = self._cls.open(fileobj=self._stream, mode="r|", bufsize=CHUNK, tarinfo=_SafeTarInfo,
-                                      encoding="utf-8", errors="surrogateescape")
+            # small bufsize: tarfile's stream buffer copies its remainder on every read, so a big
+            # buffer makes header reads quadratic; member data bypasses it (_read_direct).
+            self._tf = self._cls.open(fileobj=self._stream, mode="r|", bufsize=tarfile.RECORDSIZE,
+                                      tarinfo=_SafeTarInfo, encoding="utf-8", errors="surrogateescape")
         except tarfile.ReadError as e:
             if str(e) == "empty file":
                 return
@@ -168,22 +171,37 @@ class TarReader:
             if member is None:
                 return
             tf.members.clear()
+            self._left = member.size if _has_data(member) else 0
             yield member
+            for _ in self.read_data(member):  # skip what the consumer did not read
+                pass
+
+    def _read_direct(self, n: int) -> bytes:
+        """Read member data past tarfile's small stream buffer (same position bookkeeping)."""
+        s = self._tf.fileobj
+        if s.buf:
+            data, s.buf = s.buf[:n], s.buf[n:]
+        else:
+            data = s.fileobj.read(n)
+        s.pos += len(data)
+        return data
 
     def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes]:
-        """The data of a regular-file member, in chunks of at most 1 MiB."""
+        """The (rest of the) data of the current regular-file member, in chunks of at most 1 MiB."""
         assert self._tf is not None
-        fileobj = self._tf.fileobj
-        assert fileobj is not None
         try:
-            if fileobj.tell() != member.offset_data:
+            if self._left and self._tf.fileobj.tell() != member.offset_data + member.size - self._left:
                 raise IntegrityError(f"tar member {member.name!r}: data is not where the header says")
-            remaining = member.size
-            while remaining:
-                chunk = fileobj.read(min(remaining, CHUNK))
+            while self._left:
+                chunk = self._read_direct(min(self._left, CHUNK))
                 if not chunk:
                     raise IntegrityError(f"tar member {member.name!r} is truncated")
-                remaining -= len(chunk)
+                self._left -= len(chunk)
                 yield chunk
         except _CONVERTED as e:
             raise IntegrityError(f"invalid tar stream: {e}") from None
+
+
+def _has_data(member: tarfile.TarInfo) -> bool:
+    """Whether tarfile skips ``size`` bytes of data after this member's header."""
+    return member.isreg() or member.type not in tarfile.SUPPORTED_TYPES

@@ -27,6 +27,26 @@ def test_gzip_multi_member_all_members() -> None:
     assert read_all(blob) == PAYLOAD[:1000] + PAYLOAD
 
 
+@pytest.mark.parametrize("sizes", [[10240], [1 << 20], [512, 1 << 20, 7], [1, 3, 100_000]])
+@pytest.mark.parametrize("kind", ["gzip-members", "gzip-many-small-members", "zstd-frames"])
+def test_any_read_sizes_give_exactly_the_content(sizes: list[int], kind: str) -> None:
+    data = PAYLOAD[:300_000] if sizes[0] < 10 else PAYLOAD
+    if kind == "gzip-members":
+        blob = gzip.compress(data[:1536]) + gzip.compress(data[1536:200_000]) + gzip.compress(data[200_000:])
+    elif kind == "gzip-many-small-members":
+        blob = b"".join(gzip.compress(data[i:i + 5000]) for i in range(0, len(data), 5000))
+    else:
+        c = zstandard.ZstdCompressor()
+        blob = b"".join(SKIP + c.compress(data[i:i + 70_000]) for i in range(0, len(data), 70_000))
+    s = open_decompressed(io.BytesIO(blob), GZIP_MT)
+    parts, i = [], 0
+    while chunk := s.read(sizes[i % len(sizes)]):
+        assert len(chunk) <= sizes[i % len(sizes)]
+        parts.append(chunk)
+        i += 1
+    assert b"".join(parts) == data
+
+
 def test_zstd_all_frames_and_skippable_frames() -> None:
     c = zstandard.ZstdCompressor(write_checksum=True)
     blob = SKIP + c.compress(b"one") + SKIP + c.compress(PAYLOAD) + SKIP

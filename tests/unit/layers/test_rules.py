@@ -107,6 +107,11 @@ def test_rule9_hardlink_rules(out: Path) -> None:
         apply_tars(out, [[d("dir"), hard("l", "dir")]])
 
 
+def test_rule9_hardlink_replacing_its_targets_directory_fails(out: Path) -> None:
+    with pytest.raises(IntegrityError, match="does not exist"):
+        apply_tars(out, [[f("c/a", "1")], [hard("c", "c/a")]])
+
+
 def test_rule9_relink_same_inode_leaves_no_temp(out: Path) -> None:
     apply_tars(out, [[f("t", "x"), hard("l", "t"), hard("l", "t"), hard("t", "t")]])
     assert names(out) == ["l", "t"] and os.stat(out / "l").st_nlink == 2
