@@ -514,8 +514,6 @@ class Applier:
     def _check_selected_paths(self) -> None:
         if self.selection.paths is None:
             return
-        root = os.path.realpath(self.root)
         for p in self.selection.paths:
-            real = os.path.realpath(os.path.join(root, p))
-            if real != root and not real.startswith(root + os.sep):
+            if self.fs.escapes(p.split("/")):
                 raise IntegrityError(f"selected path {p!r} is a symlink (or below one) that leads outside the image")

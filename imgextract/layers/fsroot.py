@@ -180,6 +180,49 @@ class RootFS:
             os.close(fd)
         return join([*canon, *rest])
 
+    def escapes(self, parts: Sequence[str]) -> bool:
+        """Whether the kernel, resolving ``parts`` from the root the ordinary way (absolute
+        symlinks from the host's /, ``..`` above the root allowed), would leave the root."""
+        fds: list[int] = [self.root_fd]
+        depth = 0
+        pending = list(reversed(parts))
+        hops = 0
+        try:
+            while pending:
+                c = pending.pop()
+                if c in ("", "."):
+                    continue
+                if c == "..":
+                    if depth == 0:
+                        return True
+                    depth -= 1
+                    os.close(fds.pop())
+                    continue
+                try:
+                    fd = os.open(c, _DIR_PATH, dir_fd=fds[-1])
+                except FileNotFoundError:
+                    return False
+                except OSError as e:
+                    if not isinstance(e, NotADirectoryError) and e.errno != 40:  # ELOOP
+                        raise
+                    st = os.stat(c, dir_fd=fds[-1], follow_symlinks=False)
+                    if not stat.S_ISLNK(st.st_mode):
+                        return False
+                    hops += 1
+                    if hops > MAX_HOPS:
+                        return False  # the kernel stops with ELOOP
+                    target = os.readlink(c, dir_fd=fds[-1])
+                    if target.startswith("/"):
+                        return True
+                    pending.extend(reversed(target.split("/")))
+                    continue
+                fds.append(fd)
+                depth += 1
+            return False
+        finally:
+            for fd in fds[1:]:
+                os.close(fd)
+
     # -- removal ----------------------------------------------------------------------------
 
     def remove(self, dir_fd: int, name: str, path: str, on_dir_removed: Callable[[str], None]) -> None:

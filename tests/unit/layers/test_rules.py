@@ -261,6 +261,13 @@ def test_selection_absolute_symlink_on_a_selected_path_is_refused(out: Path) -> 
         apply_tars(out, [[sym("manifests", "/opt/m"), f("opt/m/c.yaml", "c")]], paths=["manifests"])
 
 
+@pytest.mark.parametrize("target", ["sub/../../x", "../out/m", "l2", "m/../.."])
+def test_selection_relative_symlink_climbing_out_is_refused(out: Path, target: str) -> None:
+    with pytest.raises(IntegrityError, match="outside"):
+        apply_tars(out, [[d("sub"), sym("l2", "/"), d("m"), sym("manifests", target), f("x/a.yaml", "a")]],
+                   paths=["manifests"])
+
+
 def test_selection_symlink_chain_outside_selection_is_kept_when_needed(out: Path) -> None:
     apply_tars(out, [[sym("manifests", "x/m"), sym("x", "y"), f("y/m/a.yaml", "a"), sym("unrelated", "y"),
                       f("y/other", "o")]], paths=["manifests"])
