@@ -261,7 +261,7 @@ def test_selection_absolute_symlink_on_a_selected_path_is_refused(out: Path) -> 
         apply_tars(out, [[sym("manifests", "/opt/m"), f("opt/m/c.yaml", "c")]], paths=["manifests"])
 
 
-@pytest.mark.parametrize("target", ["sub/../../x", "../out/m", "l2", "m/../.."])
+@pytest.mark.parametrize("target", ["../x", "../out/m", "l2", "./../../etc"])
 def test_selection_relative_symlink_climbing_out_is_refused(out: Path, target: str) -> None:
     with pytest.raises(IntegrityError, match="outside"):
         apply_tars(out, [[d("sub"), sym("l2", "/"), d("m"), sym("manifests", target), f("x/a.yaml", "a")]],
