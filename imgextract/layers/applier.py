@@ -43,8 +43,10 @@ selected paths resolve now, and every symlink passed on the way).  Exceptions, s
 resolution is the same as in a full extraction: every symlink entry, whiteout and opaque marker
 is applied; a skipped entry still removes a symlink/directory at its name; ``finalize`` prunes
 the symlinks (and the directories left empty) that are not selected.  A hard link whose target
-was skipped is an error (select the target's path too).  Limitation: content reached only
-through a symlink that a *later* entry creates has already been skipped.  ``finalize`` refuses
+was skipped is an error (select the target's path too).  Limitations: content reached only
+through a symlink that a *later* entry creates has already been skipped; a selected symlink
+whose target climbs (``..``) through directories that were not selected may be left dangling
+(never escaping).  ``finalize`` refuses
 a selected path that the kernel would resolve outside the root (an absolute symlink, or ``..``
 climbing out, on the way to it): the output is read by tools that follow symlinks.
 """
