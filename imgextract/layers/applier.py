@@ -309,6 +309,9 @@ class Applier:
                 raise IntegrityError(f"hard link {m.name!r} -> {m.linkname!r}: target does not exist")
             if stat.S_ISDIR(tst.st_mode):
                 raise IntegrityError(f"hard link {m.name!r} -> {m.linkname!r}: target is a directory")
+            if tparent.parts == parent.parts and tparts[-1] == base:
+                # replacing the name removes the target first (umoci, containerd fail the same way)
+                raise IntegrityError(f"hard link {m.name!r} points at itself")
             existing = lstat_at(parent.fd, base)
             if existing is not None and (existing.st_dev, existing.st_ino) == (tst.st_dev, tst.st_ino):
                 return

@@ -113,8 +113,14 @@ def test_rule9_hardlink_replacing_its_targets_directory_fails(out: Path) -> None
 
 
 def test_rule9_relink_same_inode_leaves_no_temp(out: Path) -> None:
-    apply_tars(out, [[f("t", "x"), hard("l", "t"), hard("l", "t"), hard("t", "t")]])
+    apply_tars(out, [[f("t", "x"), hard("l", "t"), hard("l", "t"), hard("t", "l")]])
     assert names(out) == ["l", "t"] and os.stat(out / "l").st_nlink == 2
+
+
+@pytest.mark.parametrize("link", [hard("t", "t"), hard("t", "/./t"), hard("d/t", "l/t")])
+def test_rule9_hardlink_to_itself_fails(out: Path, link: E) -> None:
+    with pytest.raises(IntegrityError, match="itself"):
+        apply_tars(out, [[f("t", "x"), f("d/t", "y"), sym("l", "d")], [link]])
 
 
 def test_rule9_hardlink_entry_metadata_not_applied(out: Path) -> None:
