@@ -42,6 +42,8 @@ class ContentCache:
             os.utime(path)  # recency for ``prune --max-age``
         except FileNotFoundError:
             return None
+        except OSError:  # read-only cache: still usable
+            return path if path.is_file() else None
         return path
 
     def open_blob(self, digest: str) -> BinaryIO | None:
@@ -102,7 +104,11 @@ class ContentCache:
         return LayerIndexEntry.loads(raw)
 
     def put_layer_index(self, digest: str, entry: LayerIndexEntry) -> None:
-        self._atomic_write(self._layout.index(digest), entry.dumps())
+        """Best effort: the index only ever saves work, so a cache we cannot write to is not an error."""
+        try:
+            self._atomic_write(self._layout.index(digest), entry.dumps())
+        except OSError:
+            pass
 
     # prune ---------------------------------------------------------------------------------------
     def prune(self, *, max_age: float | None = None, everything: bool = False,

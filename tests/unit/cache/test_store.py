@@ -213,3 +213,21 @@ def test_lock_files_do_not_accumulate(tmp_path: Path) -> None:
         with pytest.raises(IntegrityError):
             w.commit()
     assert not list((tmp_path / "locks").rglob("*.lock"))
+
+
+def test_read_only_cache_still_serves_and_index_writes_are_best_effort(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from imgextract.cache import LayerIndexEntry
+
+    cache = ContentCache(tmp_path)
+    cache.put_blob(DIGEST, BLOB)
+
+    def read_only(*_a: object, **_k: object) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(os, "utime", read_only)
+    monkeypatch.setattr(os, "replace", read_only)
+    cache.put_layer_index("sha256:" + "cd" * 32, LayerIndexEntry(frozenset({"usr"})))
+    assert cache.get_layer_index("sha256:" + "cd" * 32) is None
+    assert cache.get_blob_path(DIGEST) is not None
+    assert not list((tmp_path / "tmp").iterdir())  # the failed write left no temp file
