@@ -10,7 +10,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgextract import manifests as m
 from imgextract.auth import CredentialStore
@@ -28,6 +28,9 @@ from imgextract.registry.client import RegistryClient
 from imgextract.registry.transport import TransportSettings
 from imgextract.resolver import ClientPool, ResolvedImage, resolve
 from imgextract.settings import CommonSettings, CopySettings, PullSettings
+
+if TYPE_CHECKING:
+    from imgextract.cache import ContentCache
 
 log = logging.getLogger(__name__)
 
@@ -170,23 +173,72 @@ def _count(root: Path) -> tuple[int, int]:
     return files, total
 
 
+def _content_cache(common: CommonSettings) -> ContentCache | None:
+    if not common.use_cache:
+        return None
+    from imgextract.cache import ContentCache
+    from imgextract.settings import default_cache_dir
+
+    root = common.cache_dir or default_cache_dir(common.env)
+    try:
+        return ContentCache(root)
+    except OSError as exc:
+        log.warning("content cache %s unusable (%s): pulling without it", root, exc)
+        return None
+
+
 def extract(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullSettings,
             progress: Progress) -> list[LayerReport]:
+    """Apply the image's layers into ``root`` (empty).  Layers the cache's index shows cannot touch the
+    selection are skipped; if a selected path then resolves through a symlink, redo without skipping."""
+    from imgextract.cache import selection_traverses_symlink
+
+    cache = _content_cache(settings.common)
+    reports, skipped = _apply_layers(image, plan, root, settings, progress, cache, allow_skip=True)
+    if skipped and selection_traverses_symlink(root, plan.paths):
+        for child in list(root.iterdir()):
+            if child.is_dir() and not child.is_symlink():
+                force_rmtree(child)
+            else:
+                child.unlink()
+        reports, _ = _apply_layers(image, plan, root, settings, progress, cache, allow_skip=False)
+    return reports
+
+
+def _apply_layers(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullSettings,
+                  progress: Progress, cache: ContentCache | None, *,
+                  allow_skip: bool) -> tuple[list[LayerReport], bool]:
+    from imgextract.cache import entry_from_stats, plan_skips, selection_top_levels
+    from imgextract.prefetch import Prefetcher
+
     applier = Applier(root, PathSelection(list(plan.paths) if plan.paths is not None else None),
                       Limits(max_uncompressed_bytes=settings.max_uncompressed_bytes,
                              max_entries=settings.max_entries))
-    reports = []
     pairs = _layer_pairs(image)
-    progress.begin(sum(desc.size for desc, _ in pairs))
-    for desc, diff_id in pairs:
-        progress.layer_started(desc.digest, desc.size)
-        with image.client.open_blob(image.repository, desc.digest, size=desc.size) as raw:
-            apply_blob(CountingReader(raw, progress, desc.digest).as_binary(), digest=desc.digest, size=desc.size,
-                       media_type=desc.media_type, diff_id=diff_id, applier=applier)
-        progress.layer_done(desc.digest, fetched=True)
-        reports.append(LayerReport(desc.digest, desc.size, desc.media_type, True))
+    skips = [False] * len(pairs)
+    if cache is not None and allow_skip:
+        skips = plan_skips([cache.get_layer_index(d.digest) for d, _ in pairs], selection_top_levels(plan.paths))
+    wanted = [d for (d, _), skip in zip(pairs, skips, strict=True) if not skip]
+    reports = []
+    with Prefetcher(image.client, image.repository, wanted, cache=cache, spool_dir=root.parent,
+                    reader_verifies=True) as prefetch:
+        for (desc, diff_id), skip in zip(pairs, skips, strict=True):
+            if skip:
+                reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False))
+                continue
+            progress.layer_started(desc.digest, desc.size)
+            with prefetch.open(desc) as raw:
+                stats = apply_blob(CountingReader(raw, progress, desc.digest).as_binary(), digest=desc.digest,
+                                   size=desc.size, media_type=desc.media_type, diff_id=diff_id, applier=applier)
+            fetched = not prefetch.stats(desc).from_cache
+            if cache is not None:
+                entry = entry_from_stats(stats)
+                if entry is not None:
+                    cache.put_layer_index(desc.digest, entry)
+            progress.layer_done(desc.digest, fetched=fetched)
+            reports.append(LayerReport(desc.digest, desc.size, desc.media_type, fetched))
     applier.finalize()
-    return reports
+    return reports, any(skips)
 
 
 def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:

@@ -113,12 +113,14 @@ def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: 
          configmap_name: str | None, namespace: str | None, compress: str, split: bool, olm_labels: bool,
          source_image: str | None, recursive: bool, cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
     """Pull REF and extract it into OUT."""
+    import dataclasses
+
     from imgextract import api
     from imgextract.progress import make_progress
     from imgextract.settings import ConfigMapOptions, PullSettings
 
     json_output, quiet = kw["json_output"], kw["quiet"]
-    common = _common(kw)
+    common = dataclasses.replace(_common(kw), cache_dir=cache_dir, use_cache=not no_cache)
     settings = PullSettings(reference=ref, output=output, common=common, paths=paths, all=all_paths, force=force,
                             recursive=recursive,
                             format=fmt,  # type: ignore[arg-type]
@@ -245,6 +247,38 @@ def job(ref: str, namespace: str, image: str, service_account: str | None, pull_
                          ttl_seconds_after_finished=ttl_seconds_after_finished,
                          pull_secret_type=pull_secret_type)  # type: ignore[arg-type]
     click.echo(dump_yaml(objects), nl=False)
+
+
+@cli.group()
+def cache() -> None:
+    """Manage the content cache (blobs and manifests by digest)."""
+
+
+@cache.command("prune")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory.")
+@click.option("--max-age", default=None, help="remove entries unused for this long (e.g. 30d, 12h, 90m).")
+@click.option("--all", "everything", is_flag=True, help="remove everything (downloads in progress are kept).")
+def cache_prune(cache_dir: Path | None, max_age: str | None, everything: bool) -> None:
+    """Remove old entries from the content cache."""
+    import os
+
+    from imgextract.cache import ContentCache, parse_max_age
+    from imgextract.errors import UsageError
+    from imgextract.settings import default_cache_dir
+
+    if (max_age is None) == (not everything):
+        raise UsageError("cache prune needs exactly one of --max-age or --all")
+    try:
+        seconds = parse_max_age(max_age) if max_age is not None else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    root = cache_dir or default_cache_dir(os.environ)
+    if not root.is_dir():
+        click.echo(f"{root}: no cache")
+        return
+    report = ContentCache(root).prune(max_age=seconds, everything=everything)
+    busy = f"; {report.busy} download(s) in progress left alone" if report.busy else ""
+    click.echo(f"{root}: removed {report.files} files, {report.bytes} bytes{busy}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -64,7 +64,8 @@ class CommonSettings:
     auth: AuthOptions = field(default_factory=AuthOptions)
     mirrors: MirrorOptions = field(default_factory=MirrorOptions)
     platform: str = field(default_factory=host_platform)
-    cache_dir: Path | None = None
+    cache_dir: Path | None = None     # None: default_cache_dir(env)
+    use_cache: bool = True            # --no-cache
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 

@@ -1,0 +1,58 @@
+"""Issue 8 through the CLI: the content cache, warm re-pulls and `cache prune`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from regfix.oci import Dir, File, ImageSpec, Layer
+from regfix.pytest_plugin import PushedImage
+
+from tests.e2e.cli import Run
+
+pytestmark = pytest.mark.registry
+
+FBC = {"operators.operatorframework.io.index.configs.v1": "/configs"}
+
+
+def _catalog(version: str) -> ImageSpec:
+    base = [Dir("bin"), File("bin/opm", b"\x7fELF opm " * 20000, 0o755)]
+    configs = [Dir("configs"), Dir("configs/widget"),
+               File("configs/widget/catalog.yaml", f"schema: olm.package\nname: widget\n# {version}\n")]
+    return ImageSpec(layers=[Layer(base), Layer(configs)], labels=FBC)
+
+
+def test_warm_repull_fetches_only_changed_layer(cli: Callable[..., Run], registry: Any,
+                                                push_image: Callable[..., PushedImage], tmp_path: Path) -> None:
+    v1 = push_image(registry, _catalog("v1"), "cache/catalog", tag="v1")
+    v2 = push_image(registry, _catalog("v2"), "cache/catalog", tag="v2")
+    host = registry.host
+    r = cli("pull", v1.ref, "-o", str(tmp_path / "a"), "--insecure-registry", host, "--json")
+    assert r.code == 0, r.stderr
+    assert [layer["fetched"] for layer in r.json()["layers"]] == [True, True]
+    r = cli("pull", v2.ref, "-o", str(tmp_path / "b"), "--insecure-registry", host, "--json")
+    assert r.code == 0, r.stderr
+    layers = r.json()["layers"]
+    assert [layer["fetched"] for layer in layers] == [False, True]
+    assert (tmp_path / "b" / "configs" / "widget" / "catalog.yaml").read_text().endswith("# v2\n")
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["configs"]
+    # --no-cache fetches everything again
+    r = cli("pull", v2.ref, "-o", str(tmp_path / "c"), "--insecure-registry", host, "--json", "--no-cache")
+    assert r.code == 0, r.stderr
+    assert [layer["fetched"] for layer in r.json()["layers"]] == [True, True]
+
+
+def test_cache_prune(cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "o"), "--insecure-registry",
+            pushed_bundle.registry.host, "--cache-dir", str(cache))
+    assert r.code == 0, r.stderr
+    assert any(p.is_file() for p in cache.rglob("*"))
+    r = cli("cache", "prune", "--cache-dir", str(cache))
+    assert r.code == 2
+    r = cli("cache", "prune", "--cache-dir", str(cache), "--all")
+    assert r.code == 0, r.stderr
+    assert "removed" in r.stdout
+    assert not any(p.is_file() and "blobs" in p.parts for p in cache.rglob("*"))
