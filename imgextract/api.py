@@ -107,6 +107,7 @@ class Session:
                                            cert_dir=t.cert_dir, timeout=t.timeout, retries=t.retries)
         self.pool = ClientPool(self._make_client)
         self.platform = m.Platform.parse(common.platform)
+        self.cache = _content_cache(common)
 
     def _make_client(self, registry: str, insecure: bool) -> RegistryClient:
         return RegistryClient(registry, self.transport, self.credentials,
@@ -114,7 +115,7 @@ class Session:
 
     def resolve(self, ref: Reference) -> ResolvedImage:
         logical = ref.pull_ref()
-        return resolve(logical, self.mirrors.pull_sources(logical), self.pool, self.platform)
+        return resolve(logical, self.mirrors.pull_sources(logical), self.pool, self.platform, self.cache)
 
 
 def _layer_pairs(image: ResolvedImage) -> list[tuple[m.Descriptor, str]]:

@@ -8,7 +8,10 @@ tried and why.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from imgextract import manifests as m
 from imgextract.errors import (
@@ -20,7 +23,12 @@ from imgextract.errors import (
 )
 from imgextract.mirrors import Source
 from imgextract.reference import Reference
-from imgextract.registry.client import RegistryClient
+from imgextract.registry.client import ManifestResponse, RegistryClient
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from imgextract.cache import ContentCache
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
@@ -68,30 +76,60 @@ class Attempt:
     error: ImgExtractError
 
 
-def _read_config(client: RegistryClient, repository: str, desc: m.Descriptor) -> bytes:
+def _read_config(client: RegistryClient, repository: str, desc: m.Descriptor,
+                 cache: ContentCache | None) -> bytes:
     if desc.size > MAX_CONFIG_BYTES:
         raise IntegrityError(f"image config is {desc.size} bytes, more than the {MAX_CONFIG_BYTES} allowed")
-    data = client.read_blob(repository, desc.digest, limit=MAX_CONFIG_BYTES)
+    cached = cache.open_blob(desc.digest) if cache is not None else None
+    if cached is not None:
+        with cached:
+            data = cached.read(MAX_CONFIG_BYTES + 1)
+    else:
+        data = client.read_blob(repository, desc.digest, limit=MAX_CONFIG_BYTES)
     if len(data) != desc.size:
         raise IntegrityError(f"image config is {len(data)} bytes, the manifest says {desc.size}")
+    if cached is None and cache is not None:
+        _best_effort(lambda: cache.put_blob(desc.digest, data))
     return data
 
 
-def fetch_image(client: RegistryClient, source: Source, logical: Reference, platform: m.Platform) -> ResolvedImage:
+def _best_effort(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except OSError as exc:
+        log.debug("content cache write skipped: %s", exc)
+
+
+def _get_manifest(client: RegistryClient, repository: str, identifier: str,
+                  cache: ContentCache | None) -> ManifestResponse:
+    """A manifest by digest may come from the content cache (verified on read); tags always ask the source."""
+    by_digest = ":" in identifier
+    if cache is not None and by_digest:
+        hit = cache.get_manifest(identifier)
+        if hit is not None:
+            return ManifestResponse(hit[0], hit[1], identifier)
+    resp = client.get_manifest(repository, identifier)
+    if cache is not None:
+        _best_effort(lambda: cache.put_manifest(resp.digest, resp.raw, resp.media_type))
+    return resp
+
+
+def fetch_image(client: RegistryClient, source: Source, logical: Reference, platform: m.Platform,
+                cache: ContentCache | None = None) -> ResolvedImage:
     phys = source.reference
-    top = client.get_manifest(phys.repository, phys.identifier)
+    top = _get_manifest(client, phys.repository, phys.identifier, cache)
     platforms: list[str] = []
     chosen: str | None = None
     if m.is_index(top.media_type):
         index = m.parse_index(top.raw, top.media_type)
         platforms = [str(d.platform) for d in index.manifests if d.platform is not None]
         desc = m.select_platform(index, platform)
-        resp = client.get_manifest(phys.repository, desc.digest)
+        resp = _get_manifest(client, phys.repository, desc.digest, cache)
         chosen = str(desc.platform) if desc.platform else str(platform)
     else:
         resp = top
     manifest = m.parse_manifest(resp.raw, resp.media_type)
-    config_raw = _read_config(client, phys.repository, manifest.config)
+    config_raw = _read_config(client, phys.repository, manifest.config, cache)
     config = m.ImageConfig.parse(config_raw)
     if chosen is None and config.os:
         chosen = str(config.platform)
@@ -99,7 +137,8 @@ def fetch_image(client: RegistryClient, source: Source, logical: Reference, plat
                          config_raw, chosen, platforms)
 
 
-def resolve(logical: Reference, sources: list[Source], pool: ClientPool, platform: m.Platform) -> ResolvedImage:
+def resolve(logical: Reference, sources: list[Source], pool: ClientPool, platform: m.Platform,
+            cache: ContentCache | None = None) -> ResolvedImage:
     attempts: list[Attempt] = []
     for source in sources:
         endpoint = source.reference.name
@@ -108,7 +147,7 @@ def resolve(logical: Reference, sources: list[Source], pool: ClientPool, platfor
             continue
         client = pool.get(source.reference.registry, insecure=source.insecure)
         try:
-            return fetch_image(client, source, logical, platform)
+            return fetch_image(client, source, logical, platform, cache)
         except (NotFoundError, UnreachableError, AuthError, IntegrityError) as exc:
             attempts.append(Attempt(endpoint, exc))
         except ImgExtractError as exc:

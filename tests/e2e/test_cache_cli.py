@@ -56,3 +56,25 @@ def test_cache_prune(cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_pa
     assert r.code == 0, r.stderr
     assert "removed" in r.stdout
     assert not any(p.is_file() and "blobs" in p.parts for p in cache.rglob("*"))
+
+
+def test_digest_pull_served_from_cache_when_registry_is_gone(cli: Callable[..., Run],
+                                                             registry_factory: Callable[..., Any],
+                                                             push_image: Callable[..., PushedImage],
+                                                             tmp_path: Path) -> None:
+    """cli.md 'Caching': by digest, verified content may come from the cache; tags always ask a source."""
+    from regfix import bundles
+
+    reg = registry_factory()
+    img = push_image(reg, bundles.registry_v1_bundle(large_crd=False), "cache/offline")
+    host = reg.host
+    r = cli("pull", img.digest_ref, "-o", str(tmp_path / "a"), "--insecure-registry", host)
+    assert r.code == 0, r.stderr
+    reg.stop()
+    r = cli("pull", img.digest_ref, "-o", str(tmp_path / "b"), "--insecure-registry", host, "--json")
+    assert r.code == 0, r.stderr
+    assert not any(layer["fetched"] for layer in r.json()["layers"])
+    assert (tmp_path / "b" / "metadata" / "annotations.yaml").read_bytes() == \
+        (tmp_path / "a" / "metadata" / "annotations.yaml").read_bytes()
+    r = cli("pull", img.ref, "-o", str(tmp_path / "c"), "--insecure-registry", host)
+    assert r.code == 7, r.stderr
