@@ -87,7 +87,10 @@ class Limits:
 @dataclass
 class LayerStats:
     """What one layer did.  ``top_level``: first path components it touched (names as written
-    and as resolved; whiteouts and opaque markers included, ``.`` = the root itself)."""
+    and as resolved; whiteouts and opaque markers included, ``.`` = the root itself).
+    ``links``: for every symlink and hard link entry (selected or not), the first component of its
+    name and of its target, lexically (``..`` stops at the root, relative targets from the link's
+    directory), ``""`` when the target is the root: what a layer-skipping planner must close over."""
 
     entries: int = 0
     files: int = 0
@@ -99,6 +102,8 @@ class LayerStats:
     ignored: int = 0          # devices, FIFOs, unknown types, other .wh..wh.* names
     bytes_written: int = 0
     top_level: set[str] = field(default_factory=set)
+    root_opaque: bool = False  # an opaque marker for the root directory itself
+    links: set[tuple[str, str]] = field(default_factory=set)  # (top of link name, top of target; "" = root)
     digest: str | None = None
     diff_id: str | None = None
     compressed_size: int = 0
@@ -122,6 +127,18 @@ def _ns(mtime: float | int) -> int:
         return 0
     seconds = min(seconds, float(_MAX_MTIME))
     return int(seconds) * 1_000_000_000 + int(round((seconds - int(seconds)) * 1e9)) % 1_000_000_000
+
+
+def _link_top(dir_parts: list[str], target: str, *, hard: bool) -> str:
+    """First component of a link target, lexically; "" for the root."""
+    stack: list[str] = [] if hard or target.startswith("/") else list(dir_parts)
+    for c in target.split("/"):
+        if c == "..":
+            if stack:
+                stack.pop()
+        elif c not in ("", "."):
+            stack.append(c)
+    return stack[0] if stack else ""
 
 
 def split_name(name: str, *, what: str) -> list[str]:
@@ -216,6 +233,8 @@ class Applier:
         if base.startswith(WHITEOUT_PREFIX):
             self._whiteout(parts, stats)
             return
+        if m.issym() or m.islnk():
+            stats.links.add((parts[0], _link_top(parts[:-1], m.linkname, hard=m.islnk())))
         stats.top_level.add(parts[0])
         if not self._wanted(parts):
             stats.skipped += 1
@@ -334,6 +353,7 @@ class Applier:
         dir_parts = parts[:-1]
         if base == OPAQUE:
             stats.top_level.add(dir_parts[0] if dir_parts else ".")
+            stats.root_opaque = stats.root_opaque or not dir_parts
             stats.whiteouts += 1
             d = self.fs.open_dir(dir_parts, create=False)
             if d is None:  # nothing below a directory that does not exist (as umoci)

@@ -167,6 +167,15 @@ def test_stats_and_top_level_paths(out: Path) -> None:
     assert s0.digest and s0.diff_id and s0.uncompressed_size >= 10240
 
 
+def test_stats_links_and_root_opaque(out: Path) -> None:
+    _, stats = apply_tars(out, [[d("etc"), f("etc/a", "a"), sym("etc/l", "../usr/lib"), sym("bin", "/usr/bin"),
+                                 sym("r", "../../.."), hard("h", "/etc/a"), sym("s", "sub/x")],
+                                [opq(""), f("keep", "k")], [opq("etc")]],
+                           paths=None)
+    assert stats[0].links == {("etc", "usr"), ("bin", "usr"), ("r", ""), ("h", "etc"), ("s", "sub")}
+    assert not stats[0].root_opaque and stats[1].root_opaque and not stats[2].root_opaque
+
+
 def test_entry_cap(out: Path) -> None:
     with pytest.raises(LimitExceeded, match="entries"):
         apply_tars(out, [[f(f"f{i}") for i in range(6)]], limits=Limits(max_entries=5))
