@@ -10,40 +10,24 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from imgextract import manifests as m
 from imgextract.auth import CredentialStore
 from imgextract.bundles import detect, registry_v1
 from imgextract.bundles.registry_v1 import BundleInfo
 from imgextract.errors import ImgExtractError, NotFoundError, UsageError
-from imgextract.layers.applier import Applier, Limits
-from imgextract.layers.pipeline import apply_blob
-from imgextract.layers.selection import PathSelection
+from imgextract.extraction import LayerReport, content_cache, extract
 from imgextract.mirrors import MirrorSettings, load_mirror_config, mirrors_json
 from imgextract.outputs.directory import StagingDir, atomic_write, force_rmtree
-from imgextract.progress import CountingReader, NoProgress, Progress
+from imgextract.progress import NoProgress, Progress
 from imgextract.reference import Reference, parse_reference
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.transport import TransportSettings
 from imgextract.resolver import ClientPool, ResolvedImage, resolve
 from imgextract.settings import CommonSettings, CopySettings, PullSettings
 
-if TYPE_CHECKING:
-    from imgextract.cache import ContentCache
-
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class LayerReport:
-    digest: str
-    size: int
-    media_type: str
-    fetched: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {"digest": self.digest, "size": self.size, "mediaType": self.media_type, "fetched": self.fetched}
 
 
 @dataclass
@@ -107,7 +91,7 @@ class Session:
                                            cert_dir=t.cert_dir, timeout=t.timeout, retries=t.retries)
         self.pool = ClientPool(self._make_client)
         self.platform = m.Platform.parse(common.platform)
-        self.cache = _content_cache(common)
+        self.cache = content_cache(common)
 
     def _make_client(self, registry: str, insecure: bool) -> RegistryClient:
         return RegistryClient(registry, self.transport, self.credentials,
@@ -116,15 +100,6 @@ class Session:
     def resolve(self, ref: Reference) -> ResolvedImage:
         logical = ref.pull_ref()
         return resolve(logical, self.mirrors.pull_sources(logical), self.pool, self.platform, self.cache)
-
-
-def _layer_pairs(image: ResolvedImage) -> list[tuple[m.Descriptor, str]]:
-    diff_ids = image.config.diff_ids
-    if len(diff_ids) != len(image.manifest.layers):
-        from imgextract.errors import IntegrityError
-        raise IntegrityError(f"manifest has {len(image.manifest.layers)} layers but config lists "
-                             f"{len(diff_ids)} diff_ids", endpoint=image.endpoint)
-    return list(zip(image.manifest.layers, diff_ids, strict=True))
 
 
 def _result(given: str, image: ResolvedImage, plan: detect.Plan, bundle: BundleInfo | None,
@@ -172,74 +147,6 @@ def _count(root: Path) -> tuple[int, int]:
                 files += 1
                 total += os.lstat(p).st_size
     return files, total
-
-
-def _content_cache(common: CommonSettings) -> ContentCache | None:
-    if not common.use_cache:
-        return None
-    from imgextract.cache import ContentCache
-    from imgextract.settings import default_cache_dir
-
-    root = common.cache_dir or default_cache_dir(common.env)
-    try:
-        return ContentCache(root)
-    except OSError as exc:
-        log.warning("content cache %s unusable (%s): pulling without it", root, exc)
-        return None
-
-
-def extract(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullSettings,
-            progress: Progress) -> list[LayerReport]:
-    """Apply the image's layers into ``root`` (empty).  Layers the cache's index shows cannot touch the
-    selection are skipped; if a selected path then resolves through a symlink, redo without skipping."""
-    from imgextract.cache import selection_traverses_symlink
-
-    cache = _content_cache(settings.common)
-    reports, skipped = _apply_layers(image, plan, root, settings, progress, cache, allow_skip=True)
-    if skipped and selection_traverses_symlink(root, plan.paths):
-        for child in list(root.iterdir()):
-            if child.is_dir() and not child.is_symlink():
-                force_rmtree(child)
-            else:
-                child.unlink()
-        reports, _ = _apply_layers(image, plan, root, settings, progress, cache, allow_skip=False)
-    return reports
-
-
-def _apply_layers(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullSettings,
-                  progress: Progress, cache: ContentCache | None, *,
-                  allow_skip: bool) -> tuple[list[LayerReport], bool]:
-    from imgextract.cache import entry_from_stats, plan_skips, selection_top_levels
-    from imgextract.prefetch import Prefetcher
-
-    applier = Applier(root, PathSelection(list(plan.paths) if plan.paths is not None else None),
-                      Limits(max_uncompressed_bytes=settings.max_uncompressed_bytes,
-                             max_entries=settings.max_entries))
-    pairs = _layer_pairs(image)
-    skips = [False] * len(pairs)
-    if cache is not None and allow_skip:
-        skips = plan_skips([cache.get_layer_index(d.digest) for d, _ in pairs], selection_top_levels(plan.paths))
-    wanted = [d for (d, _), skip in zip(pairs, skips, strict=True) if not skip]
-    reports = []
-    with Prefetcher(image.client, image.repository, wanted, cache=cache, spool_dir=root.parent,
-                    reader_verifies=True) as prefetch:
-        for (desc, diff_id), skip in zip(pairs, skips, strict=True):
-            if skip:
-                reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False))
-                continue
-            progress.layer_started(desc.digest, desc.size)
-            with prefetch.open(desc) as raw:
-                stats = apply_blob(CountingReader(raw, progress, desc.digest).as_binary(), digest=desc.digest,
-                                   size=desc.size, media_type=desc.media_type, diff_id=diff_id, applier=applier)
-            fetched = not prefetch.stats(desc).from_cache
-            if cache is not None:
-                entry = entry_from_stats(stats)
-                if entry is not None:
-                    cache.put_layer_index(desc.digest, entry)
-            progress.layer_done(desc.digest, fetched=fetched)
-            reports.append(LayerReport(desc.digest, desc.size, desc.media_type, fetched))
-    applier.finalize()
-    return reports, any(skips)
 
 
 def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
