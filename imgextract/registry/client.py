@@ -13,7 +13,6 @@ import requests
 
 from imgextract import manifests as m
 from imgextract.errors import IntegrityError, LimitExceeded, RegistryError
-from imgextract.registry import upload
 from imgextract.registry.authorizer import CredentialLookup
 from imgextract.registry.blobstream import BlobStream
 from imgextract.registry.digests import compute_digest, is_digest
@@ -208,11 +207,15 @@ class RegistryClient:
         if self.blob_exists(repository, digest):
             return
         chunk = chunk_size if chunk_size is not None else self.settings.chunk_size
+        from imgextract.registry import upload  # push only: not loaded for pulls
+
         upload.upload_blob(self.http, repository, stream, digest, size, chunk_size=chunk,
                            reference=self._ref(repository, digest))
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         """Cross-repository mount; False when the registry (or our credentials) will not mount."""
+        from imgextract.registry import upload
+
         return upload.mount_blob(self.http, repository, digest, from_repository,
                                  reference=self._ref(repository, digest))
 
