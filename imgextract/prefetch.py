@@ -370,6 +370,9 @@ class Prefetcher:
                         chunk = raw.read(self._chunk)
                         if not chunk:
                             return
+                        if writer.written + len(chunk) > desc.size:  # the spool has no bound of its own
+                            raise IntegrityError(f"layer {desc.digest}: registry sent more than the "
+                                                 f"{desc.size} bytes the manifest gives")
                         writer.write(chunk)
                         with self._cond:
                             slot.written += len(chunk)
