@@ -24,6 +24,7 @@ from imgextract.errors import (
 from imgextract.mirrors import Source
 from imgextract.reference import Reference
 from imgextract.registry.client import ManifestResponse, RegistryClient
+from imgextract.registry.digests import compute_digest
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,12 @@ def _read_config(client: RegistryClient, repository: str, desc: m.Descriptor,
     if cached is not None:
         with cached:
             data = cached.read(MAX_CONFIG_BYTES + 1)
-    else:
+        if compute_digest(data, algorithm=desc.digest.split(":", 1)[0]) != desc.digest:
+            log.warning("content cache: blob %s does not match its digest; evicted", desc.digest)
+            assert cache is not None
+            _best_effort(lambda: cache.evict_blob(desc.digest))
+            cached = None
+    if cached is None:
         data = client.read_blob(repository, desc.digest, limit=MAX_CONFIG_BYTES)
     if len(data) != desc.size:
         raise IntegrityError(f"image config is {len(data)} bytes, the manifest says {desc.size}")
