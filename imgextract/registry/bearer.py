@@ -105,7 +105,8 @@ class TokenSource:
         creds = self._credentials
         if creds is not None and creds.identity_token:
             response = self._send(lambda: self._session.post(
-                self.realm, data=self._refresh_form(creds.identity_token, scopes), timeout=self._timeout))
+                self.realm, data=self._refresh_form(creds.identity_token, scopes), timeout=self._timeout,
+                allow_redirects=False))  # a 307/308 would resend the refresh token past check_realm
             if response.status_code != 404:
                 return self._parse(response)
             response.close()
