@@ -105,13 +105,13 @@ class TokenSource:
         creds = self._credentials
         if creds is not None and creds.identity_token:
             response = self._send(lambda: self._session.post(
-                self.realm, data=self._refresh_form(creds.identity_token, scopes), timeout=self._timeout,
+                self.realm, data=self._refresh_form(creds.identity_token, scopes), timeout=self._timeout, stream=True,
                 allow_redirects=False))  # a 307/308 would resend the refresh token past check_realm
             if response.status_code != 404:
                 return self._parse(response)
             response.close()
         response = self._send(lambda: self._session.get(
-            self.realm, params=self._query(scopes), auth=self._basic(), timeout=self._timeout))
+            self.realm, params=self._query(scopes), auth=self._basic(), timeout=self._timeout, stream=True))
         return self._parse(response)
 
     def _refresh_form(self, refresh_token: str, scopes: tuple[str, ...]) -> dict[str, str]:
@@ -141,8 +141,18 @@ class TokenSource:
     def _parse(self, response: requests.Response) -> tuple[str, float]:
         endpoint = endpoint_of(self.realm)
         status = response.status_code
-        body = response.content[:_TOKEN_BODY_LIMIT]
-        response.close()
+        body = b""
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > _TOKEN_BODY_LIMIT:
+                    break
+        except requests.RequestException as exc:
+            raise error_for_exception(exc, what="token request", url=self.realm, reference=None) from None
+        finally:
+            response.close()
+        if len(body) > _TOKEN_BODY_LIMIT:
+            raise RegistryError(f"token endpoint answer larger than {_TOKEN_BODY_LIMIT} bytes", endpoint=endpoint)
         if status in (401, 403):
             raise AuthError(f"token endpoint refused the credentials ({status})", endpoint=endpoint)
         if status != 200:

@@ -30,7 +30,7 @@ def ping(session: requests.Session, host: str, *, insecure: bool, timeout: float
         url = f"{scheme}://{host}/v2/"
 
         def send(url: str = url) -> requests.Response:
-            return session.get(url, timeout=timeout)
+            return session.get(url, timeout=timeout, stream=True)  # the body is never read
         try:
             response = send_with_retry(send, policy)
         except requests.RequestException as exc:
