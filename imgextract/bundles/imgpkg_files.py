@@ -7,18 +7,19 @@ whiteouts remove, as in an unpacked image.  Each wanted file is capped.
 from __future__ import annotations
 
 import posixpath
-import tarfile
 from collections.abc import Collection
 from typing import BinaryIO, cast
 
 from imgextract import manifests as m
-from imgextract.errors import IntegrityError, LimitExceeded
+from imgextract.errors import LimitExceeded
 from imgextract.layers.decompress import open_decompressed
+from imgextract.layers.tarstream import TarReader
 from imgextract.layers.verify import VerifyingReader
 from imgextract.registry.client import RegistryClient
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_LAYER_UNCOMPRESSED = 4 * 1024**3
+MAX_HEADER_BYTES = 1024 * 1024
 
 
 def clean_member_name(name: str) -> str:
@@ -42,28 +43,24 @@ def read_image_files(client: RegistryClient, repository: str, manifest: m.Manife
 
 
 def _scan_layer(stream: BinaryIO, wanted: set[str], found: dict[str, bytes], limit: int, digest: str) -> None:
-    try:
-        with tarfile.open(fileobj=stream, mode="r|") as tar:
-            for member in tar:
-                name = clean_member_name(member.name)
-                base = posixpath.basename(name)
-                parent = posixpath.dirname(name)
-                if base == ".wh..wh..opq":
-                    for w in [w for w in found if not parent or w.startswith(parent + "/")]:
-                        del found[w]
-                    continue
-                if base.startswith(".wh."):
-                    found.pop(posixpath.join(parent, base[4:]), None)
-                    continue
-                if name not in wanted:
-                    continue
-                if not member.isfile():
-                    found.pop(name, None)
-                    continue
-                if member.size > limit:
-                    raise LimitExceeded(f"{name} is {member.size} bytes, more than {limit}")
-                fh = tar.extractfile(member)
-                assert fh is not None
-                found[name] = fh.read(limit + 1)
-    except tarfile.TarError as exc:
-        raise IntegrityError(f"layer {digest} is not a valid tar archive ({exc})") from None
+    # TarReader: the extraction's hostile-input rules (bounded extension headers, no PAX global headers)
+    reader = TarReader(stream, max_header_bytes=MAX_HEADER_BYTES)
+    for member in reader.members():
+        name = clean_member_name(member.name)
+        base = posixpath.basename(name)
+        parent = posixpath.dirname(name)
+        if base == ".wh..wh..opq":
+            for w in [w for w in found if not parent or w.startswith(parent + "/")]:
+                del found[w]
+            continue
+        if base.startswith(".wh."):
+            found.pop(posixpath.join(parent, base[4:]), None)
+            continue
+        if name not in wanted:
+            continue
+        if not member.isfile():
+            found.pop(name, None)
+            continue
+        if member.size > limit:
+            raise LimitExceeded(f"{name} is {member.size} bytes, more than {limit}")
+        found[name] = b"".join(reader.read_data(member))
