@@ -16,6 +16,7 @@ import yaml
 from imgextract.bundles import labels as L
 from imgextract.bundles.detect import Plan, clean_dir
 from imgextract.errors import InvalidBundleError
+from imgextract.layers.fsroot import RootFS
 
 MAX_ANNOTATIONS_BYTES = 1024 * 1024
 
@@ -68,6 +69,13 @@ def check(root: Path, plan: Plan) -> BundleInfo:
     """Validate an extracted registry+v1 bundle under ``root`` against the labels in ``plan``."""
     assert plan.metadata_dir is not None and plan.manifests_dir is not None
     ann_path = root / plan.metadata_dir / L.ANNOTATIONS_FILE
+    fs = RootFS(root)
+    try:  # read through the kernel below: an absolute or climbing symlink would read a host file
+        escapes = fs.escapes([*plan.metadata_dir.split("/"), L.ANNOTATIONS_FILE])
+    finally:
+        fs.close()
+    if escapes:
+        raise InvalidBundleError(f"{plan.metadata_dir}{L.ANNOTATIONS_FILE} is a symlink that leads outside the image")
     if not ann_path.is_file():
         raise InvalidBundleError(
             f"registry+v1 bundle has no {plan.metadata_dir}{L.ANNOTATIONS_FILE} (metadata dir from image labels)")
