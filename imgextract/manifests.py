@@ -341,7 +341,8 @@ def select_platform(index: Index, platform: Platform) -> Descriptor:
         if descriptor.platform is not None and platform.matches(descriptor.platform):
             return descriptor
     available = _describe_platforms(index.platforms())
-    raise NotFoundError(f"no manifest for platform {platform} in index (available: {available})")
+    raise NotFoundError(f"no manifest for platform {platform} in index (available: {available}); "
+                        "choose one with --platform")
 
 
 def _describe_platforms(platforms: Iterable[Platform]) -> str:

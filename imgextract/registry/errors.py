@@ -81,7 +81,8 @@ def error_for_response(response: requests.Response, *, what: str, reference: str
     line = f"{what}: {method} returned {status}{suffix}"
     if status in (401, 403) or code_names & AUTH_CODES:
         cls: type[ImgExtractError] = AuthError
-        line = f"{what}: access denied, {method} returned {status}{suffix}"
+        line = (f"{what}: access denied, {method} returned {status}{suffix}; "
+                "check the credentials (--creds, --authfile, --pull-secret) and that they grant access to this repository")
     elif status == 404 or code_names & NOT_FOUND_CODES:
         cls = NotFoundError
         line = f"{what} not found: {method} returned {status}{suffix}"
@@ -95,11 +96,27 @@ def error_for_response(response: requests.Response, *, what: str, reference: str
 def error_for_exception(exc: BaseException, *, what: str, url: str, reference: str | None) -> ImgExtractError:
     """The exception for a network-level failure (DNS, refused, reset, timeout, TLS)."""
     endpoint = endpoint_of(url)
+    host = urlsplit(url).netloc.rpartition("@")[2]
+    text = str(exc)
+    hint = ""
     if isinstance(exc, requests.exceptions.SSLError):
         reason = "TLS handshake or certificate verification failed"
+        if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text or "HTTP_REQUEST" in text:
+            reason = "TLS handshake failed"
+            hint = f"; the server seems to speak plain HTTP: if so, pass --insecure-registry {host}"
+        elif "CERTIFICATE_VERIFY_FAILED" in text:
+            reason = "TLS certificate verification failed"
+            hint = (f"; trust its CA with --ca-file or --cert-dir, or skip verification with "
+                    f"--insecure-registry {host}")
     elif isinstance(exc, requests.Timeout):
         reason = "timed out"
+    elif "Connection refused" in text:
+        reason = "connection refused"
+        hint = "; check the host and port"
+    elif "NameResolutionError" in text or "Failed to resolve" in text or "Name or service not known" in text:
+        reason = "host name could not be resolved"
+        hint = "; check the registry name, DNS and proxy settings"
     else:
         reason = "connection failed"
-    return UnreachableError(f"{what}: {reason} ({exc.__class__.__name__})", reference=reference,
+    return UnreachableError(f"{what}: {reason} ({exc.__class__.__name__}){hint}", reference=reference,
                             endpoint=endpoint)

@@ -1,0 +1,152 @@
+"""What a skopeo/crane user runs into: error lines that say what to do, output directory edge cases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from regfix.pytest_plugin import PushedImage
+
+from tests.e2e.cli import REPO, Run
+
+pytestmark = pytest.mark.registry
+
+
+def _run_in(cwd: Path, home: Path, *args: str) -> Run:
+    """The CLI with ``cwd`` as the working directory (``-o .``)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "CONTAINERS_", "XDG_"))}
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-m", "imgextract", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=120, stdin=subprocess.DEVNULL)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _one_line(r: Run) -> str:
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert r.stdout == ""
+    return lines[0]
+
+
+def test_plain_http_registry_without_insecure_flag_says_which_flag(
+        cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path) -> None:
+    host = pushed_bundle.registry.host
+    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "out"))
+    assert r.code == 7
+    line = _one_line(r)
+    assert f"--insecure-registry {host}" in line and pushed_bundle.ref in line and f"https://{host}/v2/" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_untrusted_tls_registry_hints_at_ca_file(cli: Callable[..., Run], tls_registry: Any,
+                                                 tmp_path: Path) -> None:
+    r = cli("inspect", f"{tls_registry.host}/ux/none:v1")
+    assert r.code == 7
+    line = _one_line(r)
+    assert "certificate verification failed" in line and "--ca-file" in line
+
+
+def test_connection_refused_is_named(cli: Callable[..., Run], tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = cli("pull", f"127.0.0.1:{port}/ux/x:v1", "-o", str(tmp_path / "out"))
+    assert r.code == 7
+    assert "connection refused" in _one_line(r)
+
+
+@pytest.mark.parametrize("form", ["http://{host}", "{host}/", "https://{host}/"])
+def test_insecure_registry_tolerates_scheme_and_slash(cli: Callable[..., Run], pushed_bundle: PushedImage,
+                                                      tmp_path: Path, form: str) -> None:
+    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "out"), "-q",
+            "--insecure-registry", form.format(host=pushed_bundle.registry.host))
+    assert r.code == 0, r.stderr
+    assert (tmp_path / "out" / "manifests").is_dir()
+
+
+def test_insecure_registry_with_a_path_is_a_usage_error(cli: Callable[..., Run], pushed_bundle: PushedImage,
+                                                        tmp_path: Path) -> None:
+    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "out"),
+            "--insecure-registry", f"{pushed_bundle.registry.host}/regfix")
+    assert r.code == 2
+    assert "HOST[:PORT]" in _one_line(r)
+
+
+def test_json_with_configmap_on_stdout_is_refused(cli: Callable[..., Run], pushed_bundle: PushedImage) -> None:
+    r = cli("pull", pushed_bundle.ref, "--format", "configmap", "-o", "-", "--json",
+            "--insecure-registry", pushed_bundle.registry.host)
+    assert r.code == 2
+    assert "--json" in _one_line(r)
+
+
+def test_auth_failure_says_which_flags(cli: Callable[..., Run], htpasswd_registry: Any, tmp_path: Path) -> None:
+    host = htpasswd_registry.host
+    r = cli("pull", f"{host}/ux/private:v1", "-o", str(tmp_path / "out"), "--insecure-registry", host)
+    assert r.code == 3
+    line = _one_line(r)
+    assert "--creds" in line and "--authfile" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_platform_not_in_index_lists_platforms_and_flag(cli: Callable[..., Run],
+                                                        pushed_fixtures: dict[str, PushedImage]) -> None:
+    img = pushed_fixtures["multi-arch"]
+    r = cli("inspect", img.ref, "--platform", "linux/ppc64le", "--insecure-registry", img.registry.host)
+    assert r.code == 4
+    line = _one_line(r)
+    assert "linux/amd64" in line and "linux/arm64/v8" in line and "--platform" in line
+
+
+def test_pull_into_the_empty_current_directory(pushed_bundle: PushedImage, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    r = _run_in(work, home, "pull", pushed_bundle.ref, "-o", ".", "--insecure-registry",
+                pushed_bundle.registry.host)
+    assert r.code == 0, r.stderr
+    assert sorted(p.name for p in work.iterdir()) == ["manifests", "metadata"]  # no staging left inside
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "work"]  # nor beside
+
+
+def test_force_never_replaces_the_current_directory(pushed_bundle: PushedImage, tmp_path: Path) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    (work / "sub").mkdir(parents=True)
+    (work / "keep").write_text("mine")
+    for out, cwd in ((".", work), ("..", work / "sub")):
+        r = _run_in(cwd, home, "pull", pushed_bundle.ref, "-o", out, "--force", "--insecure-registry",
+                    pushed_bundle.registry.host)
+        assert r.code == 2, r.stderr
+        assert "current directory" in _one_line(r)
+    assert sorted(p.name for p in work.iterdir()) == ["keep", "sub"]
+    assert list((work / "sub").iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "work"]
+
+
+def test_failed_pull_into_an_existing_empty_dir_leaves_it_empty(
+        cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path) -> None:
+    img = pushed_fixtures["mismatched-labels"]
+    out = tmp_path / "out"
+    out.mkdir()
+    r = cli("pull", img.ref, "-o", str(out), "--insecure-registry", img.registry.host)
+    assert r.code == 6
+    _one_line(r)
+    assert list(out.iterdir()) == []
+
+
+def test_non_empty_output_is_refused_before_any_network(cli: Callable[..., Run], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x").write_text("x")
+    r = cli("pull", "127.0.0.1:1/ux/x:v1", "-o", str(out))  # nothing listens there: would be exit 7
+    assert r.code == 2
+    assert "--force" in _one_line(r)
+    assert [p.name for p in out.iterdir()] == ["x"]
