@@ -55,7 +55,7 @@ def _common(kw: dict[str, Any]) -> Any:
 
     _setup_logging(kw.pop("verbose"), kw.pop("quiet"))
     return CommonSettings(
-        transport=TransportOptions(insecure_registries=frozenset(kw.pop("insecure_registry")),
+        transport=TransportOptions(insecure_registries=_insecure_hosts(kw.pop("insecure_registry")),
                                    ca_file=kw.pop("ca_file"), cert_dir=kw.pop("cert_dir")),
         auth=AuthOptions(creds=kw.pop("creds"), authfile=kw.pop("authfile"), pull_secret=kw.pop("pull_secret")),
         mirrors=MirrorOptions(icsp_files=tuple(kw.pop("icsp_file")), idms_files=tuple(kw.pop("idms_file")),
@@ -64,6 +64,23 @@ def _common(kw: dict[str, Any]) -> Any:
         platform=kw.pop("platform") or host_platform(),
         env=dict(os.environ),
     )
+
+
+def _insecure_hosts(values: tuple[str, ...]) -> frozenset[str]:
+    """``--insecure-registry`` values as HOST[:PORT]; a scheme or trailing slash is tolerated, a path is not."""
+    from imgextract.errors import UsageError
+
+    hosts = set()
+    for value in values:
+        host = value.strip()
+        for scheme in ("http://", "https://"):
+            if host.lower().startswith(scheme):
+                host = host[len(scheme):]
+        host = host.rstrip("/")
+        if not host or "/" in host:
+            raise UsageError(f"--insecure-registry {value!r}: expected HOST[:PORT], e.g. localhost:5000")
+        hosts.add(host)
+    return frozenset(hosts)
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -116,10 +133,14 @@ def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: 
     import dataclasses
 
     from imgextract import api
+    from imgextract.errors import UsageError
     from imgextract.progress import make_progress
     from imgextract.settings import ConfigMapOptions, PullSettings
 
     json_output, quiet = kw["json_output"], kw["quiet"]
+    if json_output and output == "-":
+        raise UsageError("--json and -o - both write to stdout: write the ConfigMap to a file (-o FILE) "
+                         "or drop --json")
     common = dataclasses.replace(_common(kw), cache_dir=cache_dir, use_cache=not no_cache)
     settings = PullSettings(reference=ref, output=output, common=common, paths=paths, all=all_paths, force=force,
                             recursive=recursive,
