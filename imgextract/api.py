@@ -19,7 +19,7 @@ from imgextract.bundles.registry_v1 import BundleInfo
 from imgextract.errors import ImgExtractError, NotFoundError, UsageError
 from imgextract.extraction import LayerReport, content_cache, extract
 from imgextract.mirrors import MirrorSettings, load_mirror_config, mirrors_json
-from imgextract.outputs.directory import StagingDir, atomic_write, force_rmtree
+from imgextract.outputs.directory import StagingDir, atomic_write, check_output_dir, force_rmtree
 from imgextract.progress import NoProgress, Progress
 from imgextract.reference import Reference, parse_reference
 from imgextract.registry.client import RegistryClient
@@ -152,6 +152,8 @@ def _count(root: Path) -> tuple[int, int]:
 def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
     progress = progress or NoProgress()
     ref = parse_reference(settings.reference)
+    if settings.format == "dir":
+        check_output_dir(Path(settings.output), force=settings.force)  # fail before any network
     session = Session(settings.common)
     image = session.resolve(ref)
     try:

@@ -32,34 +32,67 @@ def force_rmtree(path: Path) -> None:
     shutil.rmtree(path)
 
 
+def _is_empty_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+
+
 def check_output_dir(out: Path, *, force: bool) -> None:
     """OUT must not exist, or be an empty directory, unless ``force``."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         if not force:
             raise UsageError(f"output {out} exists and is not a directory (use --force to replace it)")
-    elif out.is_dir() and any(out.iterdir()) and not force:
-        raise UsageError(f"output directory {out} is not empty (use --force to replace it)")
-    if not out.parent.is_dir():
-        raise UsageError(f"parent directory of {out} does not exist")
+    elif out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise UsageError(f"output directory {out} is not empty (use --force to replace it)")
+        absolute, cwd = Path(os.path.abspath(out)), Path.cwd()
+        if os.path.ismount(absolute):
+            raise UsageError(f"--force cannot replace {out}: it is a mount point; empty it first")
+        if absolute == cwd or absolute in cwd.parents:
+            raise UsageError(f"--force would replace {out}, which holds the current directory; "
+                             "choose another output directory")
+    if not Path(os.path.abspath(out)).parent.is_dir():
+        raise UsageError(f"parent directory of {out} does not exist; create it first")
 
 
 class StagingDir:
     """``with StagingDir(out, force) as root: ...; staging.commit()``."""
 
     def __init__(self, out: Path, *, force: bool = False) -> None:
-        self.out = out
+        self.out = Path(os.path.abspath(out))  # "." and "dir/.." have no usable name or parent
         self.force = force
         self.root: Path | None = None
         self.committed = False
+        self.in_place = False
 
     def __enter__(self) -> Path:
         check_output_dir(self.out, force=self.force)
-        self.root = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=self.out.parent))
+        # An existing empty OUT (a mount point, the current directory) is kept: stage inside it, on
+        # its filesystem, and move the result up on commit.
+        self.in_place = _is_empty_dir(self.out)
+        parent = self.out if self.in_place else self.out.parent
+        self.root = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=parent))
         os.chmod(self.root, 0o755)
         return self.root
 
+    def _commit_in_place(self) -> None:
+        assert self.root is not None
+        moved: list[Path] = []
+        try:
+            for entry in sorted(self.root.iterdir()):
+                os.rename(entry, self.out / entry.name)
+                moved.append(self.out / entry.name)
+            self.root.rmdir()
+        except BaseException:
+            for path in moved:
+                force_rmtree(path)
+            raise
+        self.committed = True
+
     def commit(self) -> None:
         assert self.root is not None
+        if self.in_place:
+            self._commit_in_place()
+            return
         out = self.out
         trash: Path | None = None
         if out.is_symlink() or out.exists():
