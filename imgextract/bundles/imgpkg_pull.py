@@ -16,6 +16,7 @@ from imgextract import manifests as m
 from imgextract.bundles.imgpkg_lock import IMAGES_LOCK_PATH, ImagesLock, parse_digest_ref
 from imgextract.bundles.imgpkg_relocate import Relocation, relocate_images_lock
 from imgextract.errors import InvalidBundleError
+from imgextract.layers.fsroot import RootFS
 from imgextract.reference import Reference
 from imgextract.registry.client import RegistryClient
 from imgextract.resolver import ResolvedImage
@@ -24,8 +25,20 @@ BUNDLE_LABEL = "dev.carvel.imgpkg.bundle"
 NESTED_DIR = ".imgpkg/bundles"
 
 
+def _check_inside(root: Path, rel: str) -> None:
+    """Refuse ``rel`` when the kernel would resolve it outside ``root`` (a symlink the image planted)."""
+    fs = RootFS(root)
+    try:
+        escapes = fs.escapes(rel.split("/"))
+    finally:
+        fs.close()
+    if escapes:
+        raise InvalidBundleError(f"imgpkg bundle: {rel} leads outside the bundle through a symlink")
+
+
 def read_local_lock(root: Path) -> ImagesLock:
     path = root / IMAGES_LOCK_PATH
+    _check_inside(root, IMAGES_LOCK_PATH)
     if path.is_symlink() or not path.is_file():
         raise InvalidBundleError(f"imgpkg bundle has no regular file {IMAGES_LOCK_PATH}")
     return ImagesLock.parse(path.read_bytes())
@@ -99,6 +112,7 @@ def pull_nested_bundles(root: Path, top: Relocation, *, resolve: Callable[[Refer
                 continue
             rel = f"{NESTED_DIR}/{digest.replace(':', '-')}"
             dest = root / rel
+            _check_inside(root, rel)
             dest.mkdir(parents=True, exist_ok=False)
             extract_into(image, dest)
             report = localize_bundle(dest, image.client, where_read(image))
