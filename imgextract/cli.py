@@ -314,6 +314,13 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("bundle-extract: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:  # one line, like every other error (cli.md)
+        if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):  # bare group: show its help
+            exc.show()
+            sys.exit(2)
+        see = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"bundle-extract: error: {exc.format_message()}{see}".replace("\n", " "), err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)

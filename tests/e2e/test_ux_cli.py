@@ -150,3 +150,18 @@ def test_non_empty_output_is_refused_before_any_network(cli: Callable[..., Run],
     assert r.code == 2
     assert "--force" in _one_line(r)
     assert [p.name for p in out.iterdir()] == ["x"]
+
+
+@pytest.mark.parametrize("args", [("pull", "--bogus", "x", "-o", "y"), ("pull",), ("copy", "x"),
+                                  ("pull", "x", "-o", "y", "--format", "zip"), ("nosuch",),
+                                  ("cache", "prune", "--foo")])
+def test_bad_flags_are_one_line_and_exit_2(cli: Callable[..., Run], args: tuple[str, ...]) -> None:
+    r = cli(*args)
+    assert r.code == 2
+    line = _one_line(r)
+    assert line.startswith("bundle-extract: error: ") and "--help" in line
+
+
+def test_bare_group_still_shows_its_help(cli: Callable[..., Run]) -> None:
+    r = cli("cache")
+    assert "prune" in r.stderr + r.stdout and "Usage:" in r.stderr + r.stdout
