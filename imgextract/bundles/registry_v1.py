@@ -47,6 +47,8 @@ def read_annotations(path: Path) -> dict[str, str]:
         raise InvalidBundleError(f"cannot read {path.name}: {exc.strerror}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("annotations"), dict):
         raise InvalidBundleError(f"{path.name} has no 'annotations' map")
+    if any(isinstance(v, list | dict) for v in doc["annotations"].values()):  # str() would expand alias bombs
+        raise InvalidBundleError(f"{path.name}: annotation values must be strings")
     return {str(k): "" if v is None else str(v) for k, v in doc["annotations"].items()}
 
 

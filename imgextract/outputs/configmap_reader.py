@@ -38,6 +38,8 @@ def _annotations(cm: Mapping[str, Any]) -> dict[str, str]:
     ann = meta.get("annotations") or {}
     if not isinstance(ann, Mapping):
         raise InvalidBundleError(f"{_label(cm)}: metadata.annotations is not a map")
+    if any(isinstance(v, list | dict) for v in ann.values()):  # str() would expand YAML alias bombs
+        raise InvalidBundleError(f"{_label(cm)}: metadata.annotations values must be strings")
     return {str(k): str(v) for k, v in ann.items()}
 
 
