@@ -21,7 +21,7 @@ log = logging.getLogger("imgextract")
 
 def _common_options(f: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
-        click.option("--platform", default=None, help="os/arch[/variant] to select from an index (default: linux/<host arch>)."),
+        click.option("--platform", default=None, metavar="OS/ARCH[/VARIANT]", help="os/arch[/variant] to select from an index (default: linux/<host arch>)."),
         click.option("--icsp-file", multiple=True, type=click.Path(path_type=Path), help="ImageContentSourcePolicy YAML (repeatable)."),
         click.option("--idms-file", multiple=True, type=click.Path(path_type=Path), help="ImageDigestMirrorSet YAML (repeatable)."),
         click.option("--itms-file", multiple=True, type=click.Path(path_type=Path), help="ImageTagMirrorSet YAML (repeatable)."),
@@ -29,8 +29,8 @@ def _common_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--registries-conf-dir", type=click.Path(path_type=Path), default=None, help="registries.conf.d drop-in directory."),
         click.option("--authfile", type=click.Path(path_type=Path), default=None, help="auth.json / config.json to read credentials from."),
         click.option("--pull-secret", type=click.Path(path_type=Path), default=None, help="Kubernetes pull Secret (YAML/JSON) or config.json."),
-        click.option("--creds", default=None, help="USER[:PASS] for the registry."),
-        click.option("--insecure-registry", multiple=True, help="HOST[:PORT] reachable over plain HTTP or unverified TLS (repeatable)."),
+        click.option("--creds", default=None, metavar="USER[:PASS]", help="USER[:PASS] for the registry."),
+        click.option("--insecure-registry", multiple=True, metavar="HOST[:PORT]", help="HOST[:PORT] reachable over plain HTTP or unverified TLS (repeatable)."),
         click.option("--ca-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None, help="extra CA bundle (PEM)."),
         click.option("--cert-dir", type=click.Path(path_type=Path, file_okay=False), default=None, help="containers certs.d-style directory."),
         click.option("--json", "json_output", is_flag=True, help="print one JSON object on stdout."),
@@ -104,19 +104,29 @@ def _emit_json(obj: Any) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="bundle-extract")
 def cli() -> None:
-    """Pull container images from OCI registries and extract what matters, without a daemon."""
+    """Pull container images from OCI registries and extract what matters, without a daemon.
+
+    \b
+    Exit codes: 0 ok, 1 internal error (a bug), 2 usage, 3 authentication,
+    4 not found, 5 integrity, 6 invalid bundle, 7 registry unreachable.
+    """
 
 
 @cli.command()
 @click.argument("ref")
-@click.option("-o", "--output", required=True, help="directory to create; with --format configmap a file or '-'.")
-@click.option("--path", "paths", multiple=True, help="extract only this path of the image (repeatable).")
+@click.option("-o", "--output", required=True, metavar="OUT",
+              help="directory to create (must not exist or be empty; --force replaces it); with --format "
+                   "configmap a file, or '-' for stdout.")
+@click.option("--path", "paths", multiple=True, metavar="PATH",
+              help="extract only this path of the image (repeatable).")
 @click.option("--all", "all_paths", is_flag=True, help="extract the whole root filesystem.")
 @click.option("--force", is_flag=True, help="replace OUT if it exists and is not empty.")
-@click.option("--format", "fmt", type=click.Choice(["dir", "configmap"]), default="dir", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["dir", "configmap"]), default="dir", show_default=True,
+              help="files under OUT, or a ConfigMap as OLM stores an unpacked registry+v1 bundle.")
 @click.option("--configmap-name", default=None, help="ConfigMap name (default: OLM's sha256 of the pull spec).")
 @click.option("--namespace", default=None, help="ConfigMap namespace.")
-@click.option("--compress", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.option("--compress", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="ConfigMap: gzip+base64 binaryData (auto: when not all UTF-8 or too large).")
 @click.option("--split", is_flag=True, help="write several ConfigMaps when one would exceed 1 MiB.")
 @click.option("--olm-labels", is_flag=True, help="label the ConfigMap olm.managed=true.")
 @click.option("--source-image", default=None,
@@ -129,7 +139,15 @@ def cli() -> None:
 def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: bool, fmt: str,
          configmap_name: str | None, namespace: str | None, compress: str, split: bool, olm_labels: bool,
          source_image: str | None, recursive: bool, cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
-    """Pull REF and extract it into OUT."""
+    """Pull REF and extract it into OUT.
+
+    REF is [registry[:port]/]repo[:tag][@digest], normalised as docker does (busybox means
+    docker.io/library/busybox:latest). What is extracted depends on the image: a registry+v1 bundle
+    gives its manifests and metadata directories, a plain+v0 bundle manifests/, a file-based catalog
+    the directory its configs label names, an imgpkg bundle its whole content; any other image needs
+    --path or --all.
+    On failure nothing is left at OUT.
+    """
     import dataclasses
 
     from imgextract import api
@@ -195,7 +213,7 @@ def inspect(ref: str, **kw: Any) -> None:
 
 @cli.command()
 @click.argument("ref")
-@click.option("--to-repo", required=True, help="destination repository (no tag or digest).")
+@click.option("--to-repo", required=True, metavar="REPO", help="destination repository (no tag or digest).")
 @click.option("--lock-output", type=click.Path(path_type=Path), default=None, help="write a BundleLock here.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=5, show_default=True,
               help="parallel blob copies.")
@@ -245,11 +263,14 @@ def mirrors(ref: str, **kw: Any) -> None:
 @click.option("--configmap-name", default=None, help="ConfigMap name (default: OLM's name for REF).")
 @click.option("--via-imagestream", is_flag=True,
               help="OpenShift: stage REF (by digest) in the integrated registry through an ImageStream first.")
-@click.option("--imagestream-name", default=None)
+@click.option("--imagestream-name", default=None,
+              help="with --via-imagestream: the ImageStream name (default: bundle-<hash of REF>).")
 @click.option("--import-mode", type=click.Choice(["Legacy", "PreserveOriginal"]), default="Legacy", show_default=True)
 @click.option("--registry-host", default=None, help="integrated registry host (default: the in-cluster service).")
-@click.option("--active-deadline-seconds", type=int, default=600, show_default=True)
-@click.option("--ttl-seconds-after-finished", type=int, default=3600, show_default=True)
+@click.option("--active-deadline-seconds", type=int, default=600, show_default=True,
+              help="the Job fails when it runs longer.")
+@click.option("--ttl-seconds-after-finished", type=int, default=3600, show_default=True,
+              help="the finished Job is deleted after this long.")
 @click.option("--pull-arg", "pull_args", multiple=True, help="extra argument for the pull command (repeatable).")
 def job(ref: str, namespace: str, image: str, service_account: str | None, pull_secret_name: str | None,
         pull_secret_type: str, configmap_name: str | None, via_imagestream: bool, imagestream_name: str | None,

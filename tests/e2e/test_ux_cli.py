@@ -165,3 +165,19 @@ def test_bad_flags_are_one_line_and_exit_2(cli: Callable[..., Run], args: tuple[
 def test_bare_group_still_shows_its_help(cli: Callable[..., Run]) -> None:
     r = cli("cache")
     assert "prune" in r.stderr + r.stdout and "Usage:" in r.stderr + r.stdout
+
+
+_COMMON = ["--insecure-registry", "--ca-file", "--cert-dir", "--authfile", "--pull-secret", "--creds", "--icsp-file",
+           "--idms-file", "--itms-file", "--registries-conf", "--registries-conf-dir", "--platform", "--json",
+           "--quiet", "--verbose"]
+
+
+@pytest.mark.parametrize(("command", "own"), [
+    ("pull", ["--output", "--path", "--all", "--force", "--format", "--configmap-name", "--namespace", "--compress",
+              "--cache-dir", "--no-cache"]),
+    ("inspect", []), ("copy", ["--to-repo", "--lock-output", "--concurrency"]), ("mirrors", [])])
+def test_help_lists_every_option_of_cli_md(cli: Callable[..., Run], command: str, own: list[str]) -> None:
+    r = cli(command, "--help")
+    assert r.code == 0
+    missing = [opt for opt in own + _COMMON if f"{opt} " not in r.stdout and f"{opt}\n" not in r.stdout]
+    assert missing == []
