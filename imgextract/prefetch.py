@@ -270,6 +270,11 @@ class Prefetcher:
         with self._cond:
             writer, slot.pending = slot.pending, None
         if writer is None:
+            if slot.stats.from_cache and isinstance(error, IntegrityError) and self._cache is not None:
+                try:  # rotted or tampered: do not fail every later pull
+                    self._cache.evict_blob(slot.desc.digest)
+                except OSError:
+                    pass  # read-only cache: the IntegrityError is what the caller sees
             return
         if verified:
             writer.commit()

@@ -65,3 +65,19 @@ def test_spooled_layer_stops_at_descriptor_size(tmp_path: Path) -> None:
             raw.read()
     assert client.stream.served < 1024 * 1024
     assert list(tmp_path.iterdir()) == []
+
+
+def test_corrupt_cached_layer_is_evicted_after_failing_verification(tmp_path: Path) -> None:
+    from imgextract.cache import ContentCache
+    from imgextract.layers.verify import VerifyingReader
+
+    data = b"layer bytes " * 1000
+    desc = Desc("sha256:" + hashlib.sha256(data).hexdigest(), len(data))
+    cache = ContentCache(tmp_path / "cache")
+    path = cache.put_blob(desc.digest, data)
+    path.chmod(0o600)
+    path.write_bytes(b"X" + data[1:])  # bit rot (or tampering) after the verified commit
+    with Prefetcher(OversizedClient(), "repo", [desc], cache=cache, spool_dir=tmp_path, reader_verifies=True) as pf:
+        with pytest.raises(IntegrityError), pf.open(desc) as raw:
+            VerifyingReader(raw, desc.digest, desc.size).finish()
+    assert cache.get_blob_path(desc.digest) is None  # the next pull downloads it again
