@@ -149,7 +149,8 @@ def resolve(logical: Reference, sources: list[Source], pool: ClientPool, platfor
     for source in sources:
         endpoint = source.reference.name
         if source.blocked:
-            attempts.append(Attempt(endpoint, UnreachableError("blocked by registries policy", endpoint=endpoint)))
+            why = f"blocked by registries policy ({source.rule}); 'bundle-extract mirrors' explains the sources"
+            attempts.append(Attempt(endpoint, UnreachableError(why, endpoint=endpoint)))
             continue
         client = pool.get(source.reference.registry, insecure=source.insecure)
         try:

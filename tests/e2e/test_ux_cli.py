@@ -181,3 +181,16 @@ def test_help_lists_every_option_of_cli_md(cli: Callable[..., Run], command: str
     assert r.code == 0
     missing = [opt for opt in own + _COMMON if f"{opt} " not in r.stdout and f"{opt}\n" not in r.stdout]
     assert missing == []
+
+
+def test_blocked_registry_names_the_rule(cli: Callable[..., Run], pushed_bundle: PushedImage,
+                                         tmp_path: Path) -> None:
+    host = pushed_bundle.registry.host
+    conf = tmp_path / "registries.conf"
+    conf.write_text(f'[[registry]]\nlocation = "{host}/regfix"\nblocked = true\n')
+    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "out"), "--registries-conf", str(conf),
+            "--insecure-registry", host)
+    assert r.code == 7
+    line = _one_line(r)
+    assert str(conf) in line and "mirrors" in line
+    assert not (tmp_path / "out").exists()
