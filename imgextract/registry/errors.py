@@ -77,6 +77,8 @@ def error_for_response(response: requests.Response, *, what: str, reference: str
     codes = registry_error_codes(_read_small(response))
     code_names = {c for c, _ in codes}
     detail = "; ".join(f"{c}: {m}" if m else c for c, m in codes)
+    # registry-chosen text: no terminal control sequences or bidi overrides on the user's stderr
+    detail = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in detail)
     suffix = f" ({redact(detail)})" if detail else ""
     line = f"{what}: {method} returned {status}{suffix}"
     if status in (401, 403) or code_names & AUTH_CODES:
