@@ -323,10 +323,27 @@ def cache_prune(cache_dir: Path | None, max_age: str | None, everything: bool) -
     click.echo(f"{root}: removed {report.files} files, {report.bytes} bytes{busy}")
 
 
+class _Terminated(BaseException):
+    """SIGTERM (kill, timeout, Kubernetes): unwind like Ctrl-C so staging directories are removed."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group, map our exceptions to exit codes, one line on stderr."""
+    import signal
+    import threading
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         cli.main(args=argv, prog_name="bundle-extract", standalone_mode=False)
+    except _Terminated:
+        click.echo("bundle-extract: terminated", err=True)
+        sys.exit(143)
     except ImgExtractError as exc:
         from imgextract.auth.redact import redact
 
@@ -358,6 +375,9 @@ def main(argv: list[str] | None = None) -> None:
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             raise
         sys.exit(1)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     sys.exit(0)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -194,3 +196,37 @@ def test_blocked_registry_names_the_rule(cli: Callable[..., Run], pushed_bundle:
     line = _one_line(r)
     assert str(conf) in line and "mirrors" in line
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def big_image(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> PushedImage:
+    """One uncompressed 128 MiB layer: a pull takes long enough to be interrupted."""
+    from regfix.oci import File, ImageSpec, Layer, write_layout
+    from regfix.push import push
+
+    spec = ImageSpec(layers=[Layer([File("big.bin", os.urandom(128 << 20))], compression="none")])
+    layout = write_layout(tmp_path_factory.mktemp("ux-big"), spec, "v1")
+    return PushedImage(push(layout, registry, "ux/big", "v1"), layout, None, registry)
+
+
+@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGINT, 130, "aborted"),
+                                                   (signal.SIGTERM, 143, "terminated")])
+def test_signal_mid_pull_leaves_nothing(big_image: PushedImage, tmp_path: Path, sig: int, code: int,
+                                        word: str) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "XDG_"))}
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "imgextract", "pull", big_image.ref, "-o", str(work / "out"),
+                             "--all", "--no-cache", "--insecure-registry", big_image.registry.host],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not any(work.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)  # the staging directory appears beside OUT once the manifest is resolved
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert out == "" and word in err
+    assert list(work.iterdir()) == []
