@@ -22,6 +22,21 @@ class PingResult:
     challenges: tuple[Challenge, ...]  # empty: no authentication required
 
 
+_BODY_LIMIT = 64 * 1024
+
+
+def _drain(response: requests.Response) -> None:
+    """Read a small body so the connection goes back to the pool; a bigger one is dropped unread."""
+    read = 0
+    try:
+        for chunk in response.iter_content(8192):
+            read += len(chunk)
+            if read > _BODY_LIMIT:
+                return
+    except requests.RequestException:
+        return
+
+
 def ping(session: requests.Session, host: str, *, insecure: bool, timeout: float, policy: RetryPolicy,
          reference: str | None = None) -> PingResult:
     schemes = ("https", "http") if insecure else ("https",)
@@ -30,7 +45,7 @@ def ping(session: requests.Session, host: str, *, insecure: bool, timeout: float
         url = f"{scheme}://{host}/v2/"
 
         def send(url: str = url) -> requests.Response:
-            return session.get(url, timeout=timeout, stream=True)  # the body is never read
+            return session.get(url, timeout=timeout, stream=True)  # the body is read capped
         try:
             response = send_with_retry(send, policy)
         except requests.RequestException as exc:
@@ -38,6 +53,7 @@ def ping(session: requests.Session, host: str, *, insecure: bool, timeout: float
                                                              reference=reference)
             continue
         with response:
+            _drain(response)
             if response.status_code == 401:
                 header = response.headers.get("WWW-Authenticate", "")
                 return PingResult(f"{scheme}://{host}", tuple(parse_www_authenticate(header)))

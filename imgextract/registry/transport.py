@@ -76,10 +76,18 @@ class _Session(requests.Session):
         return settings
 
 
+def _drop_redirect_body(response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    """requests reads a redirect's whole body before following it (unbounded): close it unread."""
+    if response.is_redirect:
+        response.close()
+    return response
+
+
 def new_session(hosts: tuple[str, ...], settings: TransportSettings, *, insecure: bool) -> requests.Session:
     """A session for one registry; ``hosts`` are the names to look up in ``certs.d`` (as written first)."""
     session = _Session()
     session.auth = _NoNetrc()
+    session.hooks["response"].append(_drop_redirect_body)
     session.headers["User-Agent"] = settings.user_agent
     material = find_tls_material(hosts, settings.ca_file, settings.cert_dir)
     if insecure:

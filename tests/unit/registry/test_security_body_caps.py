@@ -19,6 +19,7 @@ from imgextract.errors import ImgExtractError
 from imgextract.registry.bearer import TokenSource
 from imgextract.registry.ping import ping
 from imgextract.registry.retry import RetryPolicy
+from imgextract.registry.transport import TransportSettings, new_session
 
 HUGE = 256 * 1024 * 1024
 
@@ -89,4 +90,44 @@ def test_token_answer_is_capped_while_reading() -> None:
         source.authorization(["repository:a:pull"])
     except ImgExtractError:
         pass  # refusing an oversized answer is fine; reading all of it is not
+    assert sum(b.served for b in adapter.bodies) < 4 * 1024 * 1024
+
+
+class EndlessRedirectAdapter(EndlessAdapter):
+    """First answer: a redirect with an endless body; then ``final``."""
+
+    def __init__(self, final: EndlessAdapter) -> None:
+        super().__init__(302, {"Location": "/elsewhere"}, b"")
+        self.final = final
+        self.sent = 0
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        self.sent += 1
+        if self.sent > 1:
+            return self.final.send(request, stream, timeout, verify, cert, proxies)
+        return super().send(request, stream, timeout, verify, cert, proxies)
+
+
+def test_ping_redirect_body_is_not_buffered() -> None:
+    final = EndlessAdapter(401, {"WWW-Authenticate": 'Basic realm="x"'}, b"")
+    adapter = EndlessRedirectAdapter(final)
+    session = new_session(("reg.example",), TransportSettings(), insecure=False)
+    session.mount("https://", adapter)
+    ping(session, "reg.example", insecure=False, timeout=5.0, policy=RetryPolicy(tries=1, sleep=lambda _: None))
+    assert sum(b.served for b in adapter.bodies) < 4 * 1024 * 1024
+
+
+def test_token_redirect_body_is_not_buffered() -> None:
+    final = EndlessAdapter(200, {}, b'{"token": "abcdefgh"}')
+    adapter = EndlessRedirectAdapter(final)
+    session = new_session(("reg.example",), TransportSettings(), insecure=False)
+    session.mount("https://", adapter)
+    source = TokenSource(session=session, realm="https://auth.example/token", service="s", credentials=None,
+                         registry_host="reg.example", insecure=False, timeout=5.0,
+                         policy=RetryPolicy(tries=1, sleep=lambda _: None))
+    try:
+        source.authorization(["repository:a:pull"])
+    except ImgExtractError:
+        pass
     assert sum(b.served for b in adapter.bodies) < 4 * 1024 * 1024
