@@ -34,8 +34,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
      r"\1" + MASK),
     # scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1" + MASK + "@"),
-    # ?access_token=... &refresh_token=... &password=...
-    (re.compile(r"(?i)([?&](?:access_token|refresh_token|token|password|secret)=)[^&\s\"']+"), r"\1" + MASK),
+    # ?access_token=... &refresh_token=... &password=... and presigned-URL signatures (S3, GCS, Azure SAS)
+    (re.compile(r"(?i)([?&](?:access_token|refresh_token|token|password|secret|x-amz-signature|x-amz-security-token"
+                r"|x-amz-credential|x-goog-signature|x-goog-credential|signature|sig)=)[^&\s\"']+"), r"\1" + MASK),
     # JSON fields holding secrets: "token": "...", "Secret": "...", "auth": "..."
     (re.compile(r"(?i)(\"(?:token|access_token|refresh_token|password|secret|identitytoken|registrytoken|"
                 r"identity_token|registry_token|auth)\"\s*:\s*\")(?:[^\"\\]|\\.)*(\")"), r"\1" + MASK + r"\2"),
