@@ -83,6 +83,15 @@ def _insecure_hosts(values: tuple[str, ...]) -> frozenset[str]:
     return frozenset(hosts)
 
 
+def _check_ref(ref: str) -> None:
+    """skopeo-style transport prefixes are not references: say what to type instead."""
+    from imgextract.errors import UsageError
+
+    for prefix in ("docker://", "oci://", "http://", "https://"):
+        if ref.lower().startswith(prefix):
+            raise UsageError(f"REF takes no {prefix} prefix: use {ref[len(prefix):]}", reference=ref)
+
+
 def _setup_logging(verbose: int, quiet: bool) -> None:
     from imgextract.auth.redact import RedactingFilter
 
@@ -156,6 +165,9 @@ def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: 
     from imgextract.settings import ConfigMapOptions, PullSettings
 
     json_output, quiet = kw["json_output"], kw["quiet"]
+    _check_ref(ref)
+    if not output:
+        raise UsageError("-o/--output must not be empty")
     if json_output and output == "-":
         raise UsageError("--json and -o - both write to stdout: write the ConfigMap to a file (-o FILE) "
                          "or drop --json")
@@ -187,6 +199,7 @@ def inspect(ref: str, **kw: Any) -> None:
     from imgextract import api
 
     json_output = kw["json_output"]
+    _check_ref(ref)
     result = api.inspect(ref, _common(kw))
     data = result.to_json()
     data["labels"] = result.labels
@@ -224,6 +237,7 @@ def copy(ref: str, to_repo: str, lock_output: Path | None, concurrency: int, **k
     from imgextract.settings import CopySettings
 
     json_output = kw["json_output"]
+    _check_ref(ref)
     result = api.copy(CopySettings(reference=ref, to_repo=to_repo, common=_common(kw), lock_output=lock_output,
                                    concurrency=concurrency))
     data = result.to_json()
@@ -242,6 +256,7 @@ def mirrors(ref: str, **kw: Any) -> None:
     from imgextract import api
 
     json_output = kw["json_output"]
+    _check_ref(ref)
     data = api.explain_mirrors(ref, _common(kw))
     if json_output:
         _emit_json(data)

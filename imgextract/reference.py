@@ -200,7 +200,11 @@ def parse_reference(s: str) -> Reference:
     if remote_name.lower() != remote_name:
         raise InvalidReference("repository name must be lowercase", error_class="name_contains_uppercase",
                                reference=s)
-    raw = parse_raw(f"{domain}/{remainder}")
+    try:
+        raw = parse_raw(f"{domain}/{remainder}")
+    except InvalidReference as exc:
+        exc.reference = s  # as the user wrote it, not the half-normalised form
+        raise
     return Reference(registry=raw.domain, repository=raw.path, tag=raw.tag, digest=raw.digest)
 
 
