@@ -152,8 +152,10 @@ def _count(root: Path) -> tuple[int, int]:
 def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
     progress = progress or NoProgress()
     ref = parse_reference(settings.reference)
-    if settings.format == "dir":
-        check_output_dir(Path(settings.output), force=settings.force)  # fail before any network
+    if settings.format == "dir":  # fail before any network
+        check_output_dir(Path(settings.output), force=settings.force)
+    else:
+        _check_configmap_target(settings.output, force=settings.force)
     session = Session(settings.common)
     image = session.resolve(ref)
     try:
@@ -198,6 +200,19 @@ def _pull_to_dir(settings: PullSettings, session: Session, image: ResolvedImage,
     result.files, result.bytes, result.output = files, nbytes, str(out)
     result.imgpkg = imgpkg_report
     return result
+
+
+def _check_configmap_target(output: str, *, force: bool) -> None:
+    if output == "-":
+        return
+    target = Path(output)
+    if target.is_dir():
+        raise UsageError(f"output {target} is a directory: --format configmap writes a file (-o FILE, or -o - "
+                         "for stdout)")
+    if target.exists() and not force:
+        raise UsageError(f"output {target} exists (use --force to replace it)")
+    if not Path(os.path.abspath(target)).parent.is_dir():
+        raise UsageError(f"parent directory of {target} does not exist; create it first")
 
 
 def _pull_to_configmap(settings: PullSettings, image: ResolvedImage, plan: detect.Plan,

@@ -249,3 +249,13 @@ def test_empty_output_is_a_usage_error(cli: Callable[..., Run], tmp_path: Path) 
     r = cli("pull", "127.0.0.1:1/ux/x:v1", "-o", "")
     assert r.code == 2
     assert "--output" in _one_line(r)
+
+
+def test_configmap_output_to_a_directory_or_missing_parent_is_a_usage_error(cli: Callable[..., Run],
+                                                                           tmp_path: Path) -> None:
+    (tmp_path / "adir").mkdir()
+    for out, word in ((tmp_path / "adir", "is a directory"), (tmp_path / "nodir" / "cm.yaml", "does not exist")):
+        r = cli("pull", "127.0.0.1:1/ux/x:v1", "--format", "configmap", "-o", str(out), "--force")
+        assert r.code == 2  # before any network (nothing listens at 127.0.0.1:1), not an internal error
+        assert word in _one_line(r)
+    assert list((tmp_path / "adir").iterdir()) == [] and not (tmp_path / "nodir").exists()
