@@ -233,11 +233,16 @@ def inspect(ref: str, **kw: Any) -> None:
 @_common_options
 def copy(ref: str, to_repo: str, lock_output: Path | None, concurrency: int, **kw: Any) -> None:
     """Copy an imgpkg bundle and every image it references into REPO, and write its locations image."""
+    import os
+
     from imgextract import api
+    from imgextract.errors import UsageError
     from imgextract.settings import CopySettings
 
     json_output = kw["json_output"]
     _check_ref(ref)
+    if lock_output is not None and (lock_output.is_dir() or not Path(os.path.abspath(lock_output)).parent.is_dir()):
+        raise UsageError(f"--lock-output {lock_output}: is a directory, or its directory does not exist")
     result = api.copy(CopySettings(reference=ref, to_repo=to_repo, common=_common(kw), lock_output=lock_output,
                                    concurrency=concurrency))
     data = result.to_json()

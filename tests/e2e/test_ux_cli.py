@@ -259,3 +259,11 @@ def test_configmap_output_to_a_directory_or_missing_parent_is_a_usage_error(cli:
         assert r.code == 2  # before any network (nothing listens at 127.0.0.1:1), not an internal error
         assert word in _one_line(r)
     assert list((tmp_path / "adir").iterdir()) == [] and not (tmp_path / "nodir").exists()
+
+
+def test_copy_lock_output_in_a_missing_directory_fails_before_copying(cli: Callable[..., Run],
+                                                                      tmp_path: Path) -> None:
+    r = cli("copy", "127.0.0.1:1/ux/b:v1", "--to-repo", "127.0.0.1:1/ux/c",
+            "--lock-output", str(tmp_path / "nodir" / "lock.yml"))
+    assert r.code == 2  # not 7 from the unreachable source, nor a crash after the copy
+    assert "--lock-output" in _one_line(r)
