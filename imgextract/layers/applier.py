@@ -190,6 +190,7 @@ class Applier:
             self.entries_total += 1
             if self.entries_total > self.limits.max_entries:
                 raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
+            self.fs.fund_entry()
             try:
                 self._entry(reader, member, stats)
             except OSError as e:

@@ -17,10 +17,15 @@ import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from imgextract.errors import IntegrityError
+from imgextract.errors import IntegrityError, LimitExceeded
 
 MAX_HOPS = 40          # Linux's MAXSYMLINKS
 MAX_DEPTH = 512        # path components below the root (bounds recursion and open fds)
+# Resolution work: every entry is resolved from the root, one openat per component.  A layer of
+# many very deep names would cost depth x entries syscalls (1M entries at depth 500: ~an hour), so
+# the walk spends from a budget that grows by STEPS_PER_ENTRY per tar entry on top of BASE_STEPS.
+BASE_STEPS = 1_000_000
+STEPS_PER_ENTRY = 64
 _DIR_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 _DIR_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 
@@ -70,6 +75,17 @@ class RootFS:
         self.root = root
         self.root_fd = os.open(root, _DIR_READ)
         self.on_mkdir: Callable[[str], None] | None = None
+        self.steps_left = BASE_STEPS
+
+    def fund_entry(self) -> None:
+        """Grant the resolution budget of one more tar entry."""
+        self.steps_left += STEPS_PER_ENTRY
+
+    def _spend(self) -> None:
+        self.steps_left -= 1
+        if self.steps_left < 0:
+            raise LimitExceeded("path resolution work exceeded: entries nest too deep on average "
+                                f"(more than {STEPS_PER_ENTRY} directory lookups per entry)")
 
     def close(self) -> None:
         if self.root_fd >= 0:
@@ -95,6 +111,7 @@ class RootFS:
                 c = pending.pop()
                 if c in ("", "."):
                     continue
+                self._spend()
                 if c == "..":
                     if canon:
                         canon.pop()
@@ -192,6 +209,7 @@ class RootFS:
                 c = pending.pop()
                 if c in ("", "."):
                     continue
+                self._spend()
                 if c == "..":
                     if depth == 0:
                         return True
