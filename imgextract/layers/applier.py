@@ -34,8 +34,8 @@ Rules (shared/spec/layers.md, numbered as there):
    [0, year 9999]; atimes are set equal to mtimes.
 
 Output permission policy (every user can read the result): regular files get
-``(mode & 0o777) | 0o644``, directories ``(mode & 0o777) | 0o755`` (execute bits are kept,
-write bits beyond the owner's are kept as given, special bits dropped).
+``(mode & 0o755) | 0o644``, directories ``0o755`` (execute bits are kept; group and other
+never get write permission, so nobody else can change an extracted bundle; special bits dropped).
 
 Selection (selection.py): entries that are neither a selected path, below one, nor on the way
 to one are skipped, judged on both the name and where it resolves to (aliases: where the
@@ -111,11 +111,11 @@ class LayerStats:
 
 
 def file_mode(mode: int) -> int:
-    return (mode & 0o777) | 0o644
+    return (mode & 0o755) | 0o644
 
 
 def dir_mode(mode: int) -> int:
-    return (mode & 0o777) | 0o755
+    return (mode & 0o755) | 0o755
 
 
 def _ns(mtime: float | int) -> int:

@@ -258,9 +258,9 @@ def normalize_umoci(snap: dict[str, tuple[object, ...]], special_paths: set[str]
             continue
         kind = rec[0]
         if kind == "file":
-            out[rel] = (kind, (int(rec[1]) & 0o777) | 0o644, *rec[2:])  # type: ignore[call-overload]
+            out[rel] = (kind, (int(rec[1]) & 0o755) | 0o644, *rec[2:])  # type: ignore[call-overload]
         elif kind == "dir":
-            out[rel] = (kind, (int(rec[1]) & 0o777) | 0o755)  # type: ignore[call-overload]
+            out[rel] = (kind, (int(rec[1]) & 0o755) | 0o755)  # type: ignore[call-overload]
         else:
             out[rel] = rec
     return out

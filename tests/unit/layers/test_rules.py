@@ -53,7 +53,7 @@ def test_rule3_dir_merge_keeps_children_and_takes_new_metadata(out: Path) -> Non
     apply_tars(out, [[d("m", mode=0o700, mtime=100), f("m/a", "a")], [d("m", mode=0o775, mtime=200), f("m/b", "b")]])
     assert names(out) == ["m", "m/a", "m/b"]
     st = os.stat(out / "m")
-    assert stat.S_IMODE(st.st_mode) == 0o775 and st.st_mtime == 200
+    assert stat.S_IMODE(st.st_mode) == 0o755 and st.st_mtime == 200  # dirs are always 0755 (policy)
 
 
 @pytest.mark.parametrize(("lower", "upper", "kind"), [
@@ -148,7 +148,7 @@ def test_rule16_mtimes_and_clamping(out: Path) -> None:
 
 
 @pytest.mark.parametrize(("given", "fmode", "dmode"), [(0o000, 0o644, 0o755), (0o4755, 0o755, 0o755),
-                                                       (0o1777, 0o777, 0o777), (0o2750, 0o754, 0o755),
+                                                       (0o1777, 0o755, 0o755), (0o2750, 0o754, 0o755), (0o666, 0o644, 0o755),
                                                        (0o600, 0o644, 0o755)])
 def test_output_permission_policy(out: Path, given: int, fmode: int, dmode: int) -> None:
     assert file_mode(given) == fmode and dir_mode(given) == dmode
