@@ -393,7 +393,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"bundle-extract: internal error: {type(exc).__name__}: {redact(str(exc))} "
                    "(this is a bug, please report it)", err=True)
         if logging.getLogger().isEnabledFor(logging.DEBUG):
-            raise
+            import traceback
+
+            click.echo(redact(traceback.format_exc()), err=True, nl=False)  # never a raw traceback: it may hold secrets
         sys.exit(1)
     finally:
         if previous is not None:
