@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -179,7 +180,7 @@ def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: 
                                                        compress=compress,  # type: ignore[arg-type]
                                                        split=split, olm_labels=olm_labels,
                                                        source_image=source_image))
-    progress = make_progress(quiet=quiet, json_output=json_output or output == "-")
+    progress = _InterruptibleProgress(make_progress(quiet=quiet, json_output=json_output or output == "-"))
     try:
         result = api.pull(settings, progress=progress)
     finally:
@@ -347,18 +348,55 @@ class _Terminated(BaseException):
     """SIGTERM (kill, timeout, Kubernetes): unwind like Ctrl-C so staging directories are removed."""
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise _Terminated()
+_signalled: list[int] = []  # SIGINT/SIGTERM received (the exception may have been swallowed, see _reraise)
+
+
+def _on_signal(signum: int, frame: object) -> None:
+    _signalled.append(signum)
+    _reraise()
+
+
+def _reraise() -> None:
+    """Raise for a signal received earlier: CPython clears an exception raised while an IO object's
+    finalizer runs (urllib3 responses), so a Ctrl-C landing there would be lost and the pull completed."""
+    if _signalled:
+        raise KeyboardInterrupt() if _signalled[0] == signal.SIGINT else _Terminated()
+
+
+class _InterruptibleProgress:
+    """Progress callbacks (every chunk read by the applier) double as interrupt checkpoints."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def begin(self, total: int) -> None:
+        _reraise()
+        self.inner.begin(total)
+
+    def layer_started(self, digest: str, size: int | None) -> None:
+        _reraise()
+        self.inner.layer_started(digest, size)
+
+    def advance(self, digest: str, nbytes: int) -> None:
+        _reraise()
+        self.inner.advance(digest, nbytes)
+
+    def layer_done(self, digest: str, *, fetched: bool) -> None:
+        _reraise()
+        self.inner.layer_done(digest, fetched=fetched)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group, map our exceptions to exit codes, one line on stderr."""
-    import signal
     import threading
 
-    previous = None
+    previous: dict[int, Any] = {}
+    _signalled.clear()
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+        previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         cli.main(args=argv, prog_name="bundle-extract", standalone_mode=False)
     except _Terminated:
@@ -390,6 +428,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the one place an unexpected bug becomes exit 1
         from imgextract.auth.redact import redact
 
+        if _signalled:  # an interrupt turned into another exception (e.g. during a class definition)
+            click.echo("bundle-extract: " + ("aborted" if _signalled[0] == signal.SIGINT else "terminated"), err=True)
+            sys.exit(128 + _signalled[0])
+
         click.echo(f"bundle-extract: internal error: {type(exc).__name__}: {redact(str(exc))} "
                    "(this is a bug, please report it)", err=True)
         if logging.getLogger().isEnabledFor(logging.DEBUG):
@@ -398,8 +440,9 @@ def main(argv: list[str] | None = None) -> None:
             click.echo(redact(traceback.format_exc()), err=True, nl=False)  # never a raw traceback: it may hold secrets
         sys.exit(1)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
     sys.exit(0)
 
 

@@ -71,7 +71,11 @@ class StagingDir:
         self.in_place = _is_empty_dir(self.out)
         parent = self.out if self.in_place else self.out.parent
         self.root = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=parent))
-        os.chmod(self.root, 0o755)
+        try:
+            os.chmod(self.root, 0o755)
+        except BaseException:  # Ctrl-C here: __exit__ does not run when __enter__ raises
+            force_rmtree(self.root)
+            raise
         return self.root
 
     def _commit_in_place(self) -> None:
