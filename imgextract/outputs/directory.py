@@ -7,6 +7,7 @@ only replaced with ``--force``, and then only after the new content is complete)
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import stat
 import tempfile
@@ -70,13 +71,21 @@ class StagingDir:
         # its filesystem, and move the result up on commit.
         self.in_place = _is_empty_dir(self.out)
         parent = self.out if self.in_place else self.out.parent
-        self.root = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.staging-", dir=parent))
-        try:
-            os.chmod(self.root, 0o755)
-        except BaseException:  # Ctrl-C here: __exit__ does not run when __enter__ raises
-            force_rmtree(self.root)
-            raise
-        return self.root
+        # Named before it exists, so a Ctrl-C landing right after the mkdir (tempfile.mkdtemp runs Python
+        # code there) still finds it: __exit__ does not run when __enter__ raises.
+        while True:
+            root = parent / f".{self.out.name}.staging-{secrets.token_hex(6)}"
+            try:
+                os.mkdir(root, 0o700)
+                os.chmod(root, 0o755)
+                self.root = root
+                return root
+            except FileExistsError:
+                continue
+            except BaseException:
+                if os.path.isdir(root):
+                    force_rmtree(root)
+                raise
 
     def _commit_in_place(self) -> None:
         assert self.root is not None
