@@ -229,7 +229,9 @@ def test_signal_mid_pull_leaves_nothing(big_image: PushedImage, tmp_path: Path, 
     time.sleep(delay)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == code, err
+    # 128+N from our handler, or death by the signal itself when CPython re-delivers it while exiting
+    # (it does so when the interpreter ends on a KeyboardInterrupt): both tell the shell "interrupted".
+    assert proc.returncode in (code, -sig), err
     assert out == "" and err.strip() == f"bundle-extract: {word}"
     assert list(work.iterdir()) == []
 
