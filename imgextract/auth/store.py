@@ -28,7 +28,6 @@ from imgextract.auth.envcreds import imgpkg_env_keyring
 from imgextract.auth.helpers import run_helper
 from imgextract.auth.keyring import Keyring
 from imgextract.auth.keys import DOCKER_HUB_HOSTS, DOCKER_HUB_KEY
-from imgextract.auth.pullsecret import load_pull_secret
 from imgextract.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -94,6 +93,8 @@ class CredentialStore:
             flag_creds = parse_creds_flag(creds)
             sources.append(("--creds", lambda _r, _p: [flag_creds]))
         if pull_secret is not None:
+            from imgextract.auth.pullsecret import load_pull_secret  # YAML: only when a secret is given
+
             sources.append((f"pull secret {pull_secret}", _keyring_lookup(load_pull_secret(pull_secret))))
         explicit = authfile is not None or bool(env.get("REGISTRY_AUTH_FILE"))
         paths = auth_file_paths(env, authfile)
