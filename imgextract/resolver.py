@@ -139,6 +139,9 @@ def fetch_image(client: RegistryClient, source: Source, logical: Reference, plat
     config = m.ImageConfig.parse(config_raw)
     if chosen is None and config.os:
         chosen = str(config.platform)
+        if config.architecture and not config.platform.matches(platform):
+            # a single-platform image: nothing to choose, but say so, as podman does
+            log.warning("image platform (%s) does not match the requested platform (%s)", chosen, platform)
     return ResolvedImage(logical, source, client, top.digest, top.media_type, resp.digest, manifest, config,
                          config_raw, chosen, platforms)
 

@@ -271,3 +271,15 @@ def test_copy_lock_output_in_a_missing_directory_fails_before_copying(cli: Calla
             "--lock-output", str(tmp_path / "nodir" / "lock.yml"))
     assert r.code == 2  # not 7 from the unreachable source, nor a crash after the copy
     assert "--lock-output" in _one_line(r)
+
+
+def test_platform_mismatch_on_single_platform_image_warns(cli: Callable[..., Run], pushed_bundle: PushedImage,
+                                                          tmp_path: Path) -> None:
+    host = pushed_bundle.registry.host
+    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "a"), "--insecure-registry", host,
+            "--platform", "linux/s390x")
+    assert r.code == 0, r.stderr
+    assert "does not match the requested platform (linux/s390x)" in r.stderr
+    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "b"), "--insecure-registry", host,
+            "--platform", "linux/s390x", "-q")
+    assert r.code == 0 and r.stderr == ""
