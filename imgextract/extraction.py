@@ -70,7 +70,7 @@ def extract(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullS
     selection are skipped; if a selected path then resolves through a symlink, redo without skipping."""
     from imgextract.cache import selection_traverses_symlink
 
-    cache = content_cache(settings.common)
+    cache = image.cache
     reports, skipped = _apply_layers(image, plan, root, settings, progress, cache, allow_skip=True)
     if skipped and selection_traverses_symlink(root, plan.paths):
         for child in list(root.iterdir()):

@@ -61,6 +61,7 @@ class ResolvedImage:
     config_raw: bytes
     platform: str | None
     platforms: list[str] = field(default_factory=list)
+    cache: ContentCache | None = None  # the session's content cache, for this image's blobs too
 
     @property
     def repository(self) -> str:
@@ -143,7 +144,7 @@ def fetch_image(client: RegistryClient, source: Source, logical: Reference, plat
             # a single-platform image: nothing to choose, but say so, as podman does
             log.warning("image platform (%s) does not match the requested platform (%s)", chosen, platform)
     return ResolvedImage(logical, source, client, top.digest, top.media_type, resp.digest, manifest, config,
-                         config_raw, chosen, platforms)
+                         config_raw, chosen, platforms, cache)
 
 
 def resolve(logical: Reference, sources: list[Source], pool: ClientPool, platform: m.Platform,
