@@ -32,6 +32,7 @@ demo: system-deps venv
 
 lint: venv
 	$(BIN)/ruff check imgextract tests registry-fixtures benchmarks
+	$(BIN)/ruff format --check imgextract tests registry-fixtures benchmarks
 	$(BIN)/mypy
 
 test: system-deps venv lint

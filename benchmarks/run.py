@@ -46,7 +46,7 @@ class Sample:
 @dataclass
 class Contender:
     name: str
-    command: Callable[[Path], list[str]]      # scratch dir -> argv
+    command: Callable[[Path], list[str]]  # scratch dir -> argv
     prepare: Callable[[Path], None] | None = None
     samples: list[Sample] = field(default_factory=list)
 
@@ -88,12 +88,16 @@ def measure(argv: list[str], log: Path) -> Sample:
     with tempfile.NamedTemporaryFile("r", prefix="bench-rss-", suffix=".txt") as rss, open(log, "ab") as out:
         wrapped = _wrapped(argv, rss.name)
         start = time.perf_counter()
-        proc = subprocess.run(wrapped, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+        proc = subprocess.run(
+            wrapped, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd=REPO
+        )
         wall = time.perf_counter() - start
         lines = [ln for ln in open(rss.name).read().splitlines() if ln.strip()]
     if proc.returncode != 0:
-        raise SystemExit(f"benchmark command failed ({proc.returncode}): {shlex.join(argv)}\n"
-                         f"see {log}:\n{log.read_text(errors='replace')[-3000:]}")
+        raise SystemExit(
+            f"benchmark command failed ({proc.returncode}): {shlex.join(argv)}\n"
+            f"see {log}:\n{log.read_text(errors='replace')[-3000:]}"
+        )
     return Sample(wall, int(lines[-1]))
 
 
@@ -124,24 +128,41 @@ def env_prefix(host: str, tmp: Path) -> list[str]:
     return ["env", f"REGISTRY_AUTH_FILE={auth}"]
 
 
-def bundle_extract(ref: str, host: str, flags: Sequence[str], *, cache: str = "cold") -> Callable[[Path], list[str]]:
+def bundle_extract(
+    ref: str, host: str, flags: Sequence[str], *, cache: str = "cold"
+) -> Callable[[Path], list[str]]:
     def argv(scratch: Path) -> list[str]:
-        cmd = [sys.executable, "-m", "imgextract", "pull", ref, "-o", str(scratch / "out"), *flags,
-               "--insecure-registry", host, "-q"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "imgextract",
+            "pull",
+            ref,
+            "-o",
+            str(scratch / "out"),
+            *flags,
+            "--insecure-registry",
+            host,
+            "-q",
+        ]
         if cache == "off":
             cmd.append("--no-cache")
         else:
             cmd += ["--cache-dir", str(scratch / "cache")]
         return cmd
+
     return argv
 
 
 def skopeo_umoci(ref: str, host: str) -> Callable[[Path], list[str]]:
     def argv(scratch: Path) -> list[str]:
-        script = (f"skopeo --insecure-policy copy -q --src-tls-verify=false docker://{ref} "
-                  f"oci:{scratch}/layout:bench && umoci unpack --rootless --image {scratch}/layout:bench "
-                  f"{scratch}/bundle >/dev/null")
+        script = (
+            f"skopeo --insecure-policy copy -q --src-tls-verify=false docker://{ref} "
+            f"oci:{scratch}/layout:bench && umoci unpack --rootless --image {scratch}/layout:bench "
+            f"{scratch}/bundle >/dev/null"
+        )
         return [*env_prefix(host, scratch.parent), "sh", "-c", script]
+
     return argv
 
 
@@ -149,15 +170,19 @@ def curl_tar(image: Image, host: str) -> Callable[[Path], list[str]]:
     def argv(scratch: Path) -> list[str]:
         lines = ["set -e -o pipefail", f"mkdir -p {scratch}/out"]
         for la in image.layers:
-            lines.append(f"curl -sSf http://{host}/v2/bench/{image.name}/blobs/{la.digest} "
-                         f"| tar -xzf - -C {scratch}/out")
+            lines.append(
+                f"curl -sSf http://{host}/v2/bench/{image.name}/blobs/{la.digest} "
+                f"| tar -xzf - -C {scratch}/out"
+            )
         return ["bash", "-c", "\n".join(lines)]
+
     return argv
 
 
-def run_round(contenders: list[Contender], round_no: int, work: Path, log: Path,
-              reglog: RegistryLog | None = None) -> None:
-    order = contenders[round_no % len(contenders):] + contenders[:round_no % len(contenders)]
+def run_round(
+    contenders: list[Contender], round_no: int, work: Path, log: Path, reglog: RegistryLog | None = None
+) -> None:
+    order = contenders[round_no % len(contenders) :] + contenders[: round_no % len(contenders)]
     for c in order:
         scratch = Path(tempfile.mkdtemp(prefix=f"{c.name.split()[0]}-", dir=work))
         try:
@@ -173,7 +198,9 @@ def run_round(contenders: list[Contender], round_no: int, work: Path, log: Path,
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def report(title: str, contenders: list[Contender], targets: list[tuple[str, float, float]]) -> dict[str, object]:
+def report(
+    title: str, contenders: list[Contender], targets: list[tuple[str, float, float]]
+) -> dict[str, object]:
     print(f"\n== {title}")
     print(f"  {'contender':<34} {'wall (median)':>14} {'peak RSS':>10} {'runs':>30}")
     for c in contenders:
@@ -186,11 +213,20 @@ def report(title: str, contenders: list[Contender], targets: list[tuple[str, flo
         ok = value <= limit
         print(f"  target {label:<52} {value:8.3f} <= {limit:<6g} {'PASS' if ok else 'FAIL'}")
         results.append({"target": label, "value": round(value, 4), "limit": limit, "pass": ok})
-    return {"title": title, "targets": results,
-            "contenders": [{"name": c.name, "wall_median_s": round(c.median_wall(), 4),
-                            "rss_median_mib": round(c.median_rss_mib(), 1),
-                            "walls": [round(s.wall, 4) for s in c.samples],
-                            "fetched_median": c.median_fetched()} for c in contenders]}
+    return {
+        "title": title,
+        "targets": results,
+        "contenders": [
+            {
+                "name": c.name,
+                "wall_median_s": round(c.median_wall(), 4),
+                "rss_median_mib": round(c.median_rss_mib(), 1),
+                "walls": [round(s.wall, 4) for s in c.samples],
+                "fetched_median": c.median_fetched(),
+            }
+            for c in contenders
+        ],
+    }
 
 
 def bench_small(images: list[Image], host: str, rounds: int, work: Path, log: Path) -> dict[str, object]:
@@ -200,8 +236,11 @@ def bench_small(images: list[Image], host: str, rounds: int, work: Path, log: Pa
     su = Contender("skopeo copy + umoci unpack", skopeo_umoci(ref, host))
     for r in range(rounds):
         run_round([be, su], r, work, log)
-    return report(f"small bundle ({im.compressed_bytes / 1024:.0f} KiB compressed, {len(im.layers)} layers)", [be, su],
-                  [("wall bundle-extract / skopeo+umoci", be.median_wall() / su.median_wall(), 3.0)])
+    return report(
+        f"small bundle ({im.compressed_bytes / 1024:.0f} KiB compressed, {len(im.layers)} layers)",
+        [be, su],
+        [("wall bundle-extract / skopeo+umoci", be.median_wall() / su.median_wall(), 3.0)],
+    )
 
 
 def bench_big(images: list[Image], host: str, rounds: int, work: Path, log: Path) -> dict[str, object]:
@@ -214,16 +253,21 @@ def bench_big(images: list[Image], host: str, rounds: int, work: Path, log: Path
     everyone = [be, nc, su, ct]
     for r in range(rounds):
         run_round(everyone, r, work, log)
-    return report(f"{len(im.layers)}-layer image ({im.compressed_bytes / MiB:.0f} MiB compressed)", everyone, [
-        ("wall bundle-extract / skopeo+umoci", be.median_wall() / su.median_wall(), 0.6),
-        ("wall bundle-extract / curl|tar", be.median_wall() / ct.median_wall(), 1.1),
-        ("peak RSS bundle-extract (MiB)", be.median_rss_mib(), 100.0),
-        ("peak RSS bundle-extract --no-cache (MiB)", nc.median_rss_mib(), 100.0),
-    ])
+    return report(
+        f"{len(im.layers)}-layer image ({im.compressed_bytes / MiB:.0f} MiB compressed)",
+        everyone,
+        [
+            ("wall bundle-extract / skopeo+umoci", be.median_wall() / su.median_wall(), 0.6),
+            ("wall bundle-extract / curl|tar", be.median_wall() / ct.median_wall(), 1.1),
+            ("peak RSS bundle-extract (MiB)", be.median_rss_mib(), 100.0),
+            ("peak RSS bundle-extract --no-cache (MiB)", nc.median_rss_mib(), 100.0),
+        ],
+    )
 
 
-def bench_catalog(images: list[Image], host: str, rounds: int, work: Path, log: Path,
-                  reglog: RegistryLog) -> dict[str, object]:
+def bench_catalog(
+    images: list[Image], host: str, rounds: int, work: Path, log: Path, reglog: RegistryLog
+) -> dict[str, object]:
     v1, v2 = images
     ref1, ref2 = push(v1, host), push(v2, host)
     be = Contender("bundle-extract /configs (cold)", bundle_extract(ref1, host, v1.mode_flags))
@@ -234,7 +278,9 @@ def bench_catalog(images: list[Image], host: str, rounds: int, work: Path, log: 
         argv[argv.index("-o") + 1] = str(scratch / "out-v1")
         measure(argv, log)
 
-    warm = Contender("bundle-extract v1 -> v2 (warm)", bundle_extract(ref2, host, v2.mode_flags), prepare=warm_up)
+    warm = Contender(
+        "bundle-extract v1 -> v2 (warm)", bundle_extract(ref2, host, v2.mode_flags), prepare=warm_up
+    )
     for r in range(rounds):
         run_round([be, su], r, work, log)
         run_round([warm], 0, work, log, reglog)
@@ -242,18 +288,26 @@ def bench_catalog(images: list[Image], host: str, rounds: int, work: Path, log: 
     changed_bytes = sum(la.size for la in changed)
     fetched = warm.median_fetched() or 0.0
     print(f"\n  catalog v2 changed layer(s): {len(changed)}, {changed_bytes / MiB:.2f} MiB compressed")
-    return report(f"catalog ({v1.compressed_bytes / MiB:.0f} MiB compressed, /configs)", [be, su, warm], [
-        ("wall bundle-extract cold / skopeo+umoci", be.median_wall() / su.median_wall(), 0.6),
-        ("warm re-pull fetched / changed layer bytes", fetched / changed_bytes, 1.1),
-    ])
+    return report(
+        f"catalog ({v1.compressed_bytes / MiB:.0f} MiB compressed, /configs)",
+        [be, su, warm],
+        [
+            ("wall bundle-extract cold / skopeo+umoci", be.median_wall() / su.median_wall(), 0.6),
+            ("warm re-pull fetched / changed layer bytes", fetched / changed_bytes, 1.1),
+        ],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workloads", default="small,catalog,big")
-    p.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "bundle-extract-bench",
-                   help="built layouts are kept here between runs")
+    p.add_argument(
+        "--workdir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "bundle-extract-bench",
+        help="built layouts are kept here between runs",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     args = p.parse_args(argv)
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
@@ -267,8 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     from regfix.registry import start_registry
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    print(f"host: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, workdir {args.workdir}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"host: {os.cpu_count()} CPUs, python {sys.version.split()[0]}, workdir {args.workdir}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     floor = measure(["true"], Path(os.devnull))
     print(f"RSS measurement floor (an empty command): {floor.rss_kib / 1024:.1f} MiB")
     built: dict[str, list[Image]] = {}

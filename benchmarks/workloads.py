@@ -41,9 +41,9 @@ class LayerInfo:
 
 @dataclass(frozen=True)
 class Image:
-    name: str            # workload name, also the repository under bench/
+    name: str  # workload name, also the repository under bench/
     tag: str
-    layout: Path         # OCI layout directory
+    layout: Path  # OCI layout directory
     layers: tuple[LayerInfo, ...]
     mode_flags: tuple[str, ...]  # what bundle-extract needs to extract the interesting part
 
@@ -78,14 +78,17 @@ FileSpec = tuple[str, int, Callable[[int], bytes]]  # path, size, content(size)
 
 
 def _text(rng: random.Random) -> Callable[[int], bytes]:
-    words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 10)))
-             for _ in range(2000)]
+    words = [
+        bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 10)))
+        for _ in range(2000)
+    ]
 
     def make(size: int) -> bytes:
         out = bytearray()
         while len(out) < size:
             out += b" ".join(rng.choices(words, k=64)) + b"\n"
         return bytes(out[:size])
+
     return make
 
 
@@ -126,7 +129,7 @@ class _BytesReader:
 
     def read(self, n: int = -1) -> bytes:
         end = len(self._data) if n < 0 else self._pos + n
-        out = self._data[self._pos:end]
+        out = self._data[self._pos : end]
         self._pos += len(out)
         return out
 
@@ -140,29 +143,47 @@ def _put_json(blobs: Path, obj: object) -> tuple[str, int]:
 
 def _write_layout(path: Path, tag: str, layers: list[LayerInfo], labels: dict[str, str]) -> None:
     blobs = path / "blobs" / "sha256"
-    config = {"architecture": "amd64", "os": "linux", "created": "2026-01-01T00:00:00Z",
-              "config": {"Labels": labels, "Env": ["PATH=/usr/bin:/bin"]},
-              "rootfs": {"type": "layers", "diff_ids": [la.diff_id for la in layers]}}
+    config = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2026-01-01T00:00:00Z",
+        "config": {"Labels": labels, "Env": ["PATH=/usr/bin:/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": [la.diff_id for la in layers]},
+    }
     cdigest, csize = _put_json(blobs, config)
-    manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                "config": {"mediaType": OCI_CONFIG, "digest": cdigest, "size": csize},
-                "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": la.digest, "size": la.size} for la in layers]}
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": cdigest, "size": csize},
+        "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": la.digest, "size": la.size} for la in layers],
+    }
     mdigest, msize = _put_json(blobs, manifest)
     (path / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
     index_path = path / "index.json"
     entries = []
     if index_path.exists():
-        entries = [m for m in json.loads(index_path.read_text())["manifests"]
-                   if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != tag]
-    entries.append({"mediaType": OCI_MANIFEST, "digest": mdigest, "size": msize,
-                    "annotations": {"org.opencontainers.image.ref.name": tag}})
+        entries = [
+            m
+            for m in json.loads(index_path.read_text())["manifests"]
+            if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != tag
+        ]
+    entries.append(
+        {
+            "mediaType": OCI_MANIFEST,
+            "digest": mdigest,
+            "size": msize,
+            "annotations": {"org.opencontainers.image.ref.name": tag},
+        }
+    )
     index_path.write_text(json.dumps({"schemaVersion": 2, "manifests": entries}))
 
 
 # ------------------------------------------------------------------------------------------ workloads
 
 
-def _tree(rng: random.Random, prefix: str, total: int, sizes: tuple[int, int], text_share: float) -> Iterator[FileSpec]:
+def _tree(
+    rng: random.Random, prefix: str, total: int, sizes: tuple[int, int], text_share: float
+) -> Iterator[FileSpec]:
     text, rand = _text(rng), _random(rng)
     written, i = 0, 0
     while written < total:
@@ -177,9 +198,13 @@ def _configs(rng: random.Random, total: int, revision: int) -> Iterator[FileSpec
     text = _text(rng)
     n = 200
     for p in range(n):
+
         def content(size: int, p: int = p) -> bytes:
-            head = json.dumps({"schema": "olm.package", "name": f"pkg-{p:03d}", "revision": revision}).encode()
+            head = json.dumps(
+                {"schema": "olm.package", "name": f"pkg-{p:03d}", "revision": revision}
+            ).encode()
             return (head + b"\n" + text(size))[:size]
+
         yield f"configs/pkg-{p:03d}/catalog.json", total // n, content
 
 
@@ -187,22 +212,46 @@ def _cached(workdir: Path, name: str, build: Callable[[Path], list[Image]]) -> l
     path = workdir / "layouts" / f"{name}-v{BUILDER_VERSION}"
     meta = path / "bench-images.json"
     if meta.exists():
-        return [Image(d["name"], d["tag"], path, tuple(LayerInfo(**la) for la in d["layers"]),
-                      tuple(d["mode_flags"])) for d in json.loads(meta.read_text())]
+        return [
+            Image(
+                d["name"],
+                d["tag"],
+                path,
+                tuple(LayerInfo(**la) for la in d["layers"]),
+                tuple(d["mode_flags"]),
+            )
+            for d in json.loads(meta.read_text())
+        ]
     shutil.rmtree(path, ignore_errors=True)
     images = build(path)
-    meta.write_text(json.dumps([{"name": im.name, "tag": im.tag, "layers": [la.__dict__ for la in im.layers],
-                                 "mode_flags": list(im.mode_flags)} for im in images]))
+    meta.write_text(
+        json.dumps(
+            [
+                {
+                    "name": im.name,
+                    "tag": im.tag,
+                    "layers": [la.__dict__ for la in im.layers],
+                    "mode_flags": list(im.mode_flags),
+                }
+                for im in images
+            ]
+        )
+    )
     return images
 
 
 def build_big(workdir: Path) -> list[Image]:
     def build(path: Path) -> list[Image]:
         blobs = path / "blobs" / "sha256"
-        layers = [_write_layer(blobs, _tree(random.Random(100 + n), f"layer{n}", 80 * MiB,
-                                            (4 * 1024, 4 * MiB), 0.5)) for n in range(4)]
+        layers = [
+            _write_layer(
+                blobs, _tree(random.Random(100 + n), f"layer{n}", 80 * MiB, (4 * 1024, 4 * MiB), 0.5)
+            )
+            for n in range(4)
+        ]
         _write_layout(path, "v1", layers, {})
         return [Image("big", "v1", path, tuple(layers), ("--all",))]
+
     return _cached(workdir, "big", build)
 
 
@@ -218,6 +267,7 @@ def build_catalog(workdir: Path) -> list[Image]:
             _write_layout(path, f"v{rev}", layers, {INDEX_CONFIGS: "/configs"})
             images.append(Image("catalog", f"v{rev}", path, tuple(layers), ()))
         return images
+
     return _cached(workdir, "catalog", build)
 
 
@@ -229,11 +279,15 @@ def build_small(workdir: Path) -> list[Image]:
         layout = write_layout(path, registry_v1_bundle().spec, "v1")
         layers = tuple(LayerInfo(la.digest, la.size, la.diff_id) for la in layout.image.layers)
         return [Image("small", "v1", path, layers, ())]
+
     return _cached(workdir, "small", build)
 
 
-BUILDERS: dict[str, Callable[[Path], list[Image]]] = {"small": build_small, "catalog": build_catalog,
-                                                      "big": build_big}
+BUILDERS: dict[str, Callable[[Path], list[Image]]] = {
+    "small": build_small,
+    "catalog": build_catalog,
+    "big": build_big,
+}
 
 
 def push(image: Image, host: str) -> str:
@@ -242,7 +296,18 @@ def push(image: Image, host: str) -> str:
     with tempfile.TemporaryDirectory(prefix="bench-skopeo-") as tmp:
         auth = Path(tmp) / "auth.json"
         auth.write_text('{"auths":{}}')
-        subprocess.run(["skopeo", "--insecure-policy", "copy", "-q", "--preserve-digests",
-                        "--dest-tls-verify=false", f"oci:{image.layout}:{image.tag}", f"docker://{ref}"],
-                       check=True, env=dict(os.environ, REGISTRY_AUTH_FILE=str(auth)))
+        subprocess.run(
+            [
+                "skopeo",
+                "--insecure-policy",
+                "copy",
+                "-q",
+                "--preserve-digests",
+                "--dest-tls-verify=false",
+                f"oci:{image.layout}:{image.tag}",
+                f"docker://{ref}",
+            ],
+            check=True,
+            env=dict(os.environ, REGISTRY_AUTH_FILE=str(auth)),
+        )
     return ref

@@ -53,8 +53,12 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "reference": self.reference,
-            "resolved": {"registry": self.resolved.registry, "repository": self.resolved.repository,
-                         "tag": self.resolved.tag, "digest": self.digest},
+            "resolved": {
+                "registry": self.resolved.registry,
+                "repository": self.resolved.repository,
+                "tag": self.resolved.tag,
+                "digest": self.digest,
+            },
             "source": self.source,
             "mediaType": self.media_type,
             "platform": self.platform,
@@ -72,9 +76,14 @@ class Result:
 
 def mirror_settings(common: CommonSettings) -> MirrorSettings:
     mo = common.mirrors
-    return MirrorSettings(icsp_files=list(mo.icsp_files), idms_files=list(mo.idms_files),
-                          itms_files=list(mo.itms_files), registries_conf=mo.registries_conf,
-                          registries_conf_dir=mo.registries_conf_dir, env=common.env)
+    return MirrorSettings(
+        icsp_files=list(mo.icsp_files),
+        idms_files=list(mo.idms_files),
+        itms_files=list(mo.itms_files),
+        registries_conf=mo.registries_conf,
+        registries_conf_dir=mo.registries_conf_dir,
+        env=common.env,
+    )
 
 
 class Session:
@@ -84,29 +93,50 @@ class Session:
         self.common = common
         self.mirrors = load_mirror_config(mirror_settings(common))
         a = common.auth
-        self.credentials = CredentialStore.from_settings(creds=a.creds, authfile=a.authfile,
-                                                         pull_secret=a.pull_secret, env=common.env)
+        self.credentials = CredentialStore.from_settings(
+            creds=a.creds, authfile=a.authfile, pull_secret=a.pull_secret, env=common.env
+        )
         t = common.transport
-        self.transport = TransportSettings(insecure_registries=t.insecure_registries, ca_file=t.ca_file,
-                                           cert_dir=t.cert_dir, timeout=t.timeout, retries=t.retries)
+        self.transport = TransportSettings(
+            insecure_registries=t.insecure_registries,
+            ca_file=t.ca_file,
+            cert_dir=t.cert_dir,
+            timeout=t.timeout,
+            retries=t.retries,
+        )
         self.pool = ClientPool(self._make_client)
         self.platform = m.Platform.parse(common.platform)
         self.cache = content_cache(common)
 
     def _make_client(self, registry: str, insecure: bool) -> RegistryClient:
-        return RegistryClient(registry, self.transport, self.credentials,
-                              insecure=insecure or registry in self.transport.insecure_registries)
+        return RegistryClient(
+            registry,
+            self.transport,
+            self.credentials,
+            insecure=insecure or registry in self.transport.insecure_registries,
+        )
 
     def resolve(self, ref: Reference) -> ResolvedImage:
         logical = ref.pull_ref()
         return resolve(logical, self.mirrors.pull_sources(logical), self.pool, self.platform, self.cache)
 
 
-def _result(given: str, image: ResolvedImage, plan: detect.Plan, bundle: BundleInfo | None,
-            layers: list[LayerReport]) -> Result:
-    return Result(reference=given, resolved=image.reference, digest=image.digest, source=image.endpoint,
-                  media_type=image.media_type, platform=image.platform, kind=plan.kind, bundle=bundle,
-                  layers=layers, labels=dict(image.config.labels), platforms=image.platforms)
+def _result(
+    given: str, image: ResolvedImage, plan: detect.Plan, bundle: BundleInfo | None, layers: list[LayerReport]
+) -> Result:
+    return Result(
+        reference=given,
+        resolved=image.reference,
+        digest=image.digest,
+        source=image.endpoint,
+        media_type=image.media_type,
+        platform=image.platform,
+        kind=plan.kind,
+        bundle=bundle,
+        layers=layers,
+        labels=dict(image.config.labels),
+        platforms=image.platforms,
+    )
 
 
 def inspect(reference: str, common: CommonSettings) -> Result:
@@ -120,9 +150,16 @@ def inspect(reference: str, common: CommonSettings) -> Result:
     bundle = None
     if plan.kind in ("registry+v1", "plain+v0"):
         from imgextract.bundles import labels as L
+
         lab = image.config.labels
-        bundle = BundleInfo(lab.get(L.PACKAGE), registry_v1._channels(lab.get(L.CHANNELS)),
-                            lab.get(L.DEFAULT_CHANNEL), plan.manifests_dir, plan.metadata_dir, {})
+        bundle = BundleInfo(
+            lab.get(L.PACKAGE),
+            registry_v1._channels(lab.get(L.CHANNELS)),
+            lab.get(L.DEFAULT_CHANNEL),
+            plan.manifests_dir,
+            plan.metadata_dir,
+            {},
+        )
     return _result(reference, image, plan, bundle, layers)
 
 
@@ -169,23 +206,26 @@ def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
         raise
 
 
-def _localize_imgpkg(settings: PullSettings, session: Session, image: ResolvedImage, root: Path,
-                     progress: Progress) -> dict[str, Any]:
+def _localize_imgpkg(
+    settings: PullSettings, session: Session, image: ResolvedImage, root: Path, progress: Progress
+) -> dict[str, Any]:
     """imgpkg bundles: rewrite .imgpkg/images.yml to where the images are now (and pull nested bundles)."""
     from imgextract.bundles import imgpkg
 
     def extract_into(img: ResolvedImage, dest: Path) -> None:
         extract(img, detect.plan(img.config.labels, all_paths=True), dest, settings, progress)
 
-    report = imgpkg.localize_pull(root, image, recursive=settings.recursive, resolve=session.resolve,
-                                  extract_into=extract_into)
+    report = imgpkg.localize_pull(
+        root, image, recursive=settings.recursive, resolve=session.resolve, extract_into=extract_into
+    )
     if not report.relocation.rewritten:
         log.warning("%s", report.relocation.message())
     return report.to_json()
 
 
-def _pull_to_dir(settings: PullSettings, session: Session, image: ResolvedImage, plan: detect.Plan,
-                 progress: Progress) -> Result:
+def _pull_to_dir(
+    settings: PullSettings, session: Session, image: ResolvedImage, plan: detect.Plan, progress: Progress
+) -> Result:
     out = Path(settings.output)
     staging = StagingDir(out, force=settings.force)
     imgpkg_report = None
@@ -207,16 +247,18 @@ def _check_configmap_target(output: str, *, force: bool) -> None:
         return
     target = Path(output)
     if target.is_dir():
-        raise UsageError(f"output {target} is a directory: --format configmap writes a file (-o FILE, or -o - "
-                         "for stdout)")
+        raise UsageError(
+            f"output {target} is a directory: --format configmap writes a file (-o FILE, or -o - for stdout)"
+        )
     if target.exists() and not force:
         raise UsageError(f"output {target} exists (use --force to replace it)")
     if not Path(os.path.abspath(target)).parent.is_dir():
         raise UsageError(f"parent directory of {target} does not exist; create it first")
 
 
-def _pull_to_configmap(settings: PullSettings, image: ResolvedImage, plan: detect.Plan,
-                       progress: Progress) -> Result:
+def _pull_to_configmap(
+    settings: PullSettings, image: ResolvedImage, plan: detect.Plan, progress: Progress
+) -> Result:
     from imgextract.outputs import configmap
 
     if plan.kind != "registry+v1":
@@ -235,12 +277,21 @@ def _pull_to_configmap(settings: PullSettings, image: ResolvedImage, plan: detec
     opts = settings.configmap
     source_image = opts.source_image or settings.reference
     name = opts.name or configmap.default_name(source_image)
-    cms = configmap.build_configmaps(files, name=name, namespace=opts.namespace, annotations=bundle.annotations,
-                                     source_image=source_image, resolved_digest=image.digest,
-                                     compress=opts.compress, split=opts.split, olm_labels=opts.olm_labels)
+    cms = configmap.build_configmaps(
+        files,
+        name=name,
+        namespace=opts.namespace,
+        annotations=bundle.annotations,
+        source_image=source_image,
+        resolved_digest=image.digest,
+        compress=opts.compress,
+        split=opts.split,
+        olm_labels=opts.olm_labels,
+    )
     text = configmap.dump_yaml(cms)
     if target is None:
         import sys
+
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
@@ -274,6 +325,10 @@ def copy(settings: CopySettings) -> Any:
     from imgextract.bundles import imgpkg
 
     session = Session(settings.common)
-    return imgpkg.copy_bundle(settings.reference, imgpkg.parse_destination(settings.to_repo),
-                              client_for=lambda registry: session.pool.get(registry, insecure=False),
-                              concurrency=settings.concurrency, lock_output=settings.lock_output)
+    return imgpkg.copy_bundle(
+        settings.reference,
+        imgpkg.parse_destination(settings.to_repo),
+        client_for=lambda registry: session.pool.get(registry, insecure=False),
+        concurrency=settings.concurrency,
+        lock_output=settings.lock_output,
+    )

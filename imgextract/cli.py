@@ -22,18 +22,73 @@ log = logging.getLogger("imgextract")
 
 def _common_options(f: Callable[..., Any]) -> Callable[..., Any]:
     opts = [
-        click.option("--platform", default=None, metavar="OS/ARCH[/VARIANT]", help="os/arch[/variant] to select from an index (default: linux/<host arch>)."),
-        click.option("--icsp-file", multiple=True, type=click.Path(path_type=Path), help="ImageContentSourcePolicy YAML (repeatable)."),
-        click.option("--idms-file", multiple=True, type=click.Path(path_type=Path), help="ImageDigestMirrorSet YAML (repeatable)."),
-        click.option("--itms-file", multiple=True, type=click.Path(path_type=Path), help="ImageTagMirrorSet YAML (repeatable)."),
-        click.option("--registries-conf", type=click.Path(path_type=Path), default=None, help="containers-registries.conf(5) file."),
-        click.option("--registries-conf-dir", type=click.Path(path_type=Path), default=None, help="registries.conf.d drop-in directory."),
-        click.option("--authfile", type=click.Path(path_type=Path), default=None, help="auth.json / config.json to read credentials from."),
-        click.option("--pull-secret", type=click.Path(path_type=Path), default=None, help="Kubernetes pull Secret (YAML/JSON) or config.json."),
+        click.option(
+            "--platform",
+            default=None,
+            metavar="OS/ARCH[/VARIANT]",
+            help="os/arch[/variant] to select from an index (default: linux/<host arch>).",
+        ),
+        click.option(
+            "--icsp-file",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="ImageContentSourcePolicy YAML (repeatable).",
+        ),
+        click.option(
+            "--idms-file",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="ImageDigestMirrorSet YAML (repeatable).",
+        ),
+        click.option(
+            "--itms-file",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="ImageTagMirrorSet YAML (repeatable).",
+        ),
+        click.option(
+            "--registries-conf",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="containers-registries.conf(5) file.",
+        ),
+        click.option(
+            "--registries-conf-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="registries.conf.d drop-in directory.",
+        ),
+        click.option(
+            "--authfile",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="auth.json / config.json to read credentials from.",
+        ),
+        click.option(
+            "--pull-secret",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Kubernetes pull Secret (YAML/JSON) or config.json.",
+        ),
         click.option("--creds", default=None, metavar="USER[:PASS]", help="USER[:PASS] for the registry."),
-        click.option("--insecure-registry", multiple=True, metavar="HOST[:PORT]", help="HOST[:PORT] reachable over plain HTTP or unverified TLS (repeatable)."),
-        click.option("--ca-file", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None, help="extra CA bundle (PEM)."),
-        click.option("--cert-dir", type=click.Path(path_type=Path, file_okay=False), default=None, help="containers certs.d-style directory."),
+        click.option(
+            "--insecure-registry",
+            multiple=True,
+            metavar="HOST[:PORT]",
+            help="HOST[:PORT] reachable over plain HTTP or unverified TLS (repeatable).",
+        ),
+        click.option(
+            "--ca-file",
+            type=click.Path(path_type=Path, exists=True, dir_okay=False),
+            default=None,
+            help="extra CA bundle (PEM).",
+        ),
+        click.option(
+            "--cert-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=None,
+            help="containers certs.d-style directory.",
+        ),
         click.option("--json", "json_output", is_flag=True, help="print one JSON object on stdout."),
         click.option("-q", "--quiet", is_flag=True, help="no progress, no warnings."),
         click.option("-v", "--verbose", count=True, help="more logging on stderr (repeatable)."),
@@ -56,12 +111,21 @@ def _common(kw: dict[str, Any]) -> Any:
 
     _setup_logging(kw.pop("verbose"), kw.pop("quiet"))
     return CommonSettings(
-        transport=TransportOptions(insecure_registries=_insecure_hosts(kw.pop("insecure_registry")),
-                                   ca_file=kw.pop("ca_file"), cert_dir=kw.pop("cert_dir")),
-        auth=AuthOptions(creds=kw.pop("creds"), authfile=kw.pop("authfile"), pull_secret=kw.pop("pull_secret")),
-        mirrors=MirrorOptions(icsp_files=tuple(kw.pop("icsp_file")), idms_files=tuple(kw.pop("idms_file")),
-                              itms_files=tuple(kw.pop("itms_file")), registries_conf=kw.pop("registries_conf"),
-                              registries_conf_dir=kw.pop("registries_conf_dir")),
+        transport=TransportOptions(
+            insecure_registries=_insecure_hosts(kw.pop("insecure_registry")),
+            ca_file=kw.pop("ca_file"),
+            cert_dir=kw.pop("cert_dir"),
+        ),
+        auth=AuthOptions(
+            creds=kw.pop("creds"), authfile=kw.pop("authfile"), pull_secret=kw.pop("pull_secret")
+        ),
+        mirrors=MirrorOptions(
+            icsp_files=tuple(kw.pop("icsp_file")),
+            idms_files=tuple(kw.pop("idms_file")),
+            itms_files=tuple(kw.pop("itms_file")),
+            registries_conf=kw.pop("registries_conf"),
+            registries_conf_dir=kw.pop("registries_conf_dir"),
+        ),
         platform=kw.pop("platform") or host_platform(),
         env=dict(os.environ),
     )
@@ -76,7 +140,7 @@ def _insecure_hosts(values: tuple[str, ...]) -> frozenset[str]:
         host = value.strip()
         for scheme in ("http://", "https://"):
             if host.lower().startswith(scheme):
-                host = host[len(scheme):]
+                host = host[len(scheme) :]
         host = host.rstrip("/")
         if not host or "/" in host:
             raise UsageError(f"--insecure-registry {value!r}: expected HOST[:PORT], e.g. localhost:5000")
@@ -90,7 +154,7 @@ def _check_ref(ref: str) -> None:
 
     for prefix in ("docker://", "oci://", "http://", "https://"):
         if ref.lower().startswith(prefix):
-            raise UsageError(f"REF takes no {prefix} prefix: use {ref[len(prefix):]}", reference=ref)
+            raise UsageError(f"REF takes no {prefix} prefix: use {ref[len(prefix) :]}", reference=ref)
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -124,31 +188,68 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("ref")
-@click.option("-o", "--output", required=True, metavar="OUT",
-              help="directory to create (must not exist or be empty; --force replaces it); with --format "
-                   "configmap a file, or '-' for stdout.")
-@click.option("--path", "paths", multiple=True, metavar="PATH",
-              help="extract only this path of the image (repeatable).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="OUT",
+    help="directory to create (must not exist or be empty; --force replaces it); with --format "
+    "configmap a file, or '-' for stdout.",
+)
+@click.option(
+    "--path", "paths", multiple=True, metavar="PATH", help="extract only this path of the image (repeatable)."
+)
 @click.option("--all", "all_paths", is_flag=True, help="extract the whole root filesystem.")
 @click.option("--force", is_flag=True, help="replace OUT if it exists and is not empty.")
-@click.option("--format", "fmt", type=click.Choice(["dir", "configmap"]), default="dir", show_default=True,
-              help="files under OUT, or a ConfigMap as OLM stores an unpacked registry+v1 bundle.")
-@click.option("--configmap-name", default=None, help="ConfigMap name (default: OLM's sha256 of the pull spec).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["dir", "configmap"]),
+    default="dir",
+    show_default=True,
+    help="files under OUT, or a ConfigMap as OLM stores an unpacked registry+v1 bundle.",
+)
+@click.option(
+    "--configmap-name", default=None, help="ConfigMap name (default: OLM's sha256 of the pull spec)."
+)
 @click.option("--namespace", default=None, help="ConfigMap namespace.")
-@click.option("--compress", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-              help="ConfigMap: gzip+base64 binaryData (auto: when not all UTF-8 or too large).")
+@click.option(
+    "--compress",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="ConfigMap: gzip+base64 binaryData (auto: when not all UTF-8 or too large).",
+)
 @click.option("--split", is_flag=True, help="write several ConfigMaps when one would exceed 1 MiB.")
 @click.option("--olm-labels", is_flag=True, help="label the ConfigMap olm.managed=true.")
-@click.option("--source-image", default=None,
-              help="the reference to record as olm.sourceImage (and name the ConfigMap after), e.g. when "
-                   "pulling a staged copy.")
+@click.option(
+    "--source-image",
+    default=None,
+    help="the reference to record as olm.sourceImage (and name the ConfigMap after), e.g. when "
+    "pulling a staged copy.",
+)
 @click.option("-r", "--recursive", is_flag=True, help="imgpkg bundles: also pull nested bundles.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory.")
 @click.option("--no-cache", is_flag=True, help="do not use the content cache.")
 @_common_options
-def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: bool, fmt: str,
-         configmap_name: str | None, namespace: str | None, compress: str, split: bool, olm_labels: bool,
-         source_image: str | None, recursive: bool, cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
+def pull(
+    ref: str,
+    output: str,
+    paths: tuple[str, ...],
+    all_paths: bool,
+    force: bool,
+    fmt: str,
+    configmap_name: str | None,
+    namespace: str | None,
+    compress: str,
+    split: bool,
+    olm_labels: bool,
+    source_image: str | None,
+    recursive: bool,
+    cache_dir: Path | None,
+    no_cache: bool,
+    **kw: Any,
+) -> None:
     """Pull REF and extract it into OUT.
 
     REF is [registry[:port]/]repo[:tag][@digest], normalised as docker does (busybox means
@@ -170,16 +271,28 @@ def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: 
     if not output:
         raise UsageError("-o/--output must not be empty")
     if json_output and output == "-":
-        raise UsageError("--json and -o - both write to stdout: write the ConfigMap to a file (-o FILE) "
-                         "or drop --json")
+        raise UsageError(
+            "--json and -o - both write to stdout: write the ConfigMap to a file (-o FILE) or drop --json"
+        )
     common = dataclasses.replace(_common(kw), cache_dir=cache_dir, use_cache=not no_cache)
-    settings = PullSettings(reference=ref, output=output, common=common, paths=paths, all=all_paths, force=force,
-                            recursive=recursive,
-                            format=fmt,  # type: ignore[arg-type]
-                            configmap=ConfigMapOptions(name=configmap_name, namespace=namespace,
-                                                       compress=compress,  # type: ignore[arg-type]
-                                                       split=split, olm_labels=olm_labels,
-                                                       source_image=source_image))
+    settings = PullSettings(
+        reference=ref,
+        output=output,
+        common=common,
+        paths=paths,
+        all=all_paths,
+        force=force,
+        recursive=recursive,
+        format=fmt,  # type: ignore[arg-type]
+        configmap=ConfigMapOptions(
+            name=configmap_name,
+            namespace=namespace,
+            compress=compress,  # type: ignore[arg-type]
+            split=split,
+            olm_labels=olm_labels,
+            source_image=source_image,
+        ),
+    )
     progress = _InterruptibleProgress(make_progress(quiet=quiet, json_output=json_output or output == "-"))
     try:
         result = api.pull(settings, progress=progress)
@@ -188,8 +301,11 @@ def pull(ref: str, output: str, paths: tuple[str, ...], all_paths: bool, force: 
     if json_output:
         _emit_json(result.to_json())
     elif not quiet:
-        click.echo(f"{result.kind} {result.resolved.name}@{result.digest} from {result.source}: "
-                   f"{result.files} files, {result.bytes} bytes -> {result.output}", err=output == "-")
+        click.echo(
+            f"{result.kind} {result.resolved.name}@{result.digest} from {result.source}: "
+            f"{result.files} files, {result.bytes} bytes -> {result.output}",
+            err=output == "-",
+        )
 
 
 @cli.command()
@@ -212,7 +328,10 @@ def inspect(ref: str, **kw: Any) -> None:
     click.echo(f"Resolved:   {result.resolved.name}@{result.digest}")
     click.echo(f"Source:     {result.source}")
     click.echo(f"Media type: {result.media_type}")
-    click.echo(f"Platform:   {result.platform}" + (f" (of {', '.join(result.platforms)})" if result.platforms else ""))
+    click.echo(
+        f"Platform:   {result.platform}"
+        + (f" (of {', '.join(result.platforms)})" if result.platforms else "")
+    )
     click.echo(f"Kind:       {result.kind}")
     if result.bundle:
         b = result.bundle
@@ -229,8 +348,9 @@ def inspect(ref: str, **kw: Any) -> None:
 @click.argument("ref")
 @click.option("--to-repo", required=True, metavar="REPO", help="destination repository (no tag or digest).")
 @click.option("--lock-output", type=click.Path(path_type=Path), default=None, help="write a BundleLock here.")
-@click.option("--concurrency", type=click.IntRange(min=1), default=5, show_default=True,
-              help="parallel blob copies.")
+@click.option(
+    "--concurrency", type=click.IntRange(min=1), default=5, show_default=True, help="parallel blob copies."
+)
 @_common_options
 def copy(ref: str, to_repo: str, lock_output: Path | None, concurrency: int, **kw: Any) -> None:
     """Copy an imgpkg bundle and every image it references into REPO, and write its locations image."""
@@ -242,16 +362,27 @@ def copy(ref: str, to_repo: str, lock_output: Path | None, concurrency: int, **k
 
     json_output = kw["json_output"]
     _check_ref(ref)
-    if lock_output is not None and (lock_output.is_dir() or not Path(os.path.abspath(lock_output)).parent.is_dir()):
+    if lock_output is not None and (
+        lock_output.is_dir() or not Path(os.path.abspath(lock_output)).parent.is_dir()
+    ):
         raise UsageError(f"--lock-output {lock_output}: is a directory, or its directory does not exist")
-    result = api.copy(CopySettings(reference=ref, to_repo=to_repo, common=_common(kw), lock_output=lock_output,
-                                   concurrency=concurrency))
+    result = api.copy(
+        CopySettings(
+            reference=ref,
+            to_repo=to_repo,
+            common=_common(kw),
+            lock_output=lock_output,
+            concurrency=concurrency,
+        )
+    )
     data = result.to_json()
     if json_output:
         _emit_json(data)
     else:
-        click.echo(f"copied {ref} -> {result.bundle_ref} ({data['images']} images, "
-                   f"{len(data['bundles'])} bundles, blobs {data['blobs']})")
+        click.echo(
+            f"copied {ref} -> {result.bundle_ref} ({data['images']} images, "
+            f"{len(data['bundles'])} bundles, blobs {data['blobs']})"
+        )
 
 
 @cli.command()
@@ -276,39 +407,87 @@ def mirrors(ref: str, **kw: Any) -> None:
 @cli.command()
 @click.argument("ref")
 @click.option("--namespace", required=True, help="namespace of the Job (and the ConfigMap it prints).")
-@click.option("--image", required=True, help="the bundle-extract image to run (build it from the Containerfile).")
+@click.option(
+    "--image", required=True, help="the bundle-extract image to run (build it from the Containerfile)."
+)
 @click.option("--service-account", default=None, help="ServiceAccount the pod runs as.")
 @click.option("--pull-secret-name", default=None, help="Secret (dockerconfigjson) mounted as the auth file.")
-@click.option("--pull-secret-type", type=click.Choice(["dockerconfigjson", "dockercfg"]), default="dockerconfigjson",
-              show_default=True)
+@click.option(
+    "--pull-secret-type",
+    type=click.Choice(["dockerconfigjson", "dockercfg"]),
+    default="dockerconfigjson",
+    show_default=True,
+)
 @click.option("--configmap-name", default=None, help="ConfigMap name (default: OLM's name for REF).")
-@click.option("--via-imagestream", is_flag=True,
-              help="OpenShift: stage REF (by digest) in the integrated registry through an ImageStream first.")
-@click.option("--imagestream-name", default=None,
-              help="with --via-imagestream: the ImageStream name (default: bundle-<hash of REF>).")
-@click.option("--import-mode", type=click.Choice(["Legacy", "PreserveOriginal"]), default="Legacy", show_default=True)
-@click.option("--registry-host", default=None, help="integrated registry host (default: the in-cluster service).")
-@click.option("--active-deadline-seconds", type=int, default=600, show_default=True,
-              help="the Job fails when it runs longer.")
-@click.option("--ttl-seconds-after-finished", type=int, default=3600, show_default=True,
-              help="the finished Job is deleted after this long.")
-@click.option("--pull-arg", "pull_args", multiple=True, help="extra argument for the pull command (repeatable).")
-def job(ref: str, namespace: str, image: str, service_account: str | None, pull_secret_name: str | None,
-        pull_secret_type: str, configmap_name: str | None, via_imagestream: bool, imagestream_name: str | None,
-        import_mode: str, registry_host: str | None, active_deadline_seconds: int,
-        ttl_seconds_after_finished: int, pull_args: tuple[str, ...]) -> None:
+@click.option(
+    "--via-imagestream",
+    is_flag=True,
+    help="OpenShift: stage REF (by digest) in the integrated registry through an ImageStream first.",
+)
+@click.option(
+    "--imagestream-name",
+    default=None,
+    help="with --via-imagestream: the ImageStream name (default: bundle-<hash of REF>).",
+)
+@click.option(
+    "--import-mode", type=click.Choice(["Legacy", "PreserveOriginal"]), default="Legacy", show_default=True
+)
+@click.option(
+    "--registry-host", default=None, help="integrated registry host (default: the in-cluster service)."
+)
+@click.option(
+    "--active-deadline-seconds",
+    type=int,
+    default=600,
+    show_default=True,
+    help="the Job fails when it runs longer.",
+)
+@click.option(
+    "--ttl-seconds-after-finished",
+    type=int,
+    default=3600,
+    show_default=True,
+    help="the finished Job is deleted after this long.",
+)
+@click.option(
+    "--pull-arg", "pull_args", multiple=True, help="extra argument for the pull command (repeatable)."
+)
+def job(
+    ref: str,
+    namespace: str,
+    image: str,
+    service_account: str | None,
+    pull_secret_name: str | None,
+    pull_secret_type: str,
+    configmap_name: str | None,
+    via_imagestream: bool,
+    imagestream_name: str | None,
+    import_mode: str,
+    registry_host: str | None,
+    active_deadline_seconds: int,
+    ttl_seconds_after_finished: int,
+    pull_args: tuple[str, ...],
+) -> None:
     """Print a Kubernetes Job (restricted Pod Security) that runs `pull REF --format configmap` in a cluster."""
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.outputs.job import render_job
 
-    objects = render_job(ref, namespace=namespace, image=image, service_account=service_account,
-                         pull_secret_name=pull_secret_name, configmap_name=configmap_name,
-                         via_imagestream=via_imagestream, imagestream_name=imagestream_name,
-                         registry_host_override=registry_host, extra_args=pull_args,
-                         import_mode=import_mode,  # type: ignore[arg-type]
-                         active_deadline_seconds=active_deadline_seconds,
-                         ttl_seconds_after_finished=ttl_seconds_after_finished,
-                         pull_secret_type=pull_secret_type)  # type: ignore[arg-type]
+    objects = render_job(
+        ref,
+        namespace=namespace,
+        image=image,
+        service_account=service_account,
+        pull_secret_name=pull_secret_name,
+        configmap_name=configmap_name,
+        via_imagestream=via_imagestream,
+        imagestream_name=imagestream_name,
+        registry_host_override=registry_host,
+        extra_args=pull_args,
+        import_mode=import_mode,  # type: ignore[arg-type]
+        active_deadline_seconds=active_deadline_seconds,
+        ttl_seconds_after_finished=ttl_seconds_after_finished,
+        pull_secret_type=pull_secret_type,
+    )  # type: ignore[arg-type]
     click.echo(dump_yaml(objects), nl=False)
 
 
@@ -429,15 +608,22 @@ def main(argv: list[str] | None = None) -> None:
         from imgextract.auth.redact import redact
 
         if _signalled:  # an interrupt turned into another exception (e.g. during a class definition)
-            click.echo("bundle-extract: " + ("aborted" if _signalled[0] == signal.SIGINT else "terminated"), err=True)
+            click.echo(
+                "bundle-extract: " + ("aborted" if _signalled[0] == signal.SIGINT else "terminated"), err=True
+            )
             sys.exit(128 + _signalled[0])
 
-        click.echo(f"bundle-extract: internal error: {type(exc).__name__}: {redact(str(exc))} "
-                   "(this is a bug, please report it)", err=True)
+        click.echo(
+            f"bundle-extract: internal error: {type(exc).__name__}: {redact(str(exc))} "
+            "(this is a bug, please report it)",
+            err=True,
+        )
         if logging.getLogger().isEnabledFor(logging.DEBUG):
             import traceback
 
-            click.echo(redact(traceback.format_exc()), err=True, nl=False)  # never a raw traceback: it may hold secrets
+            click.echo(
+                redact(traceback.format_exc()), err=True, nl=False
+            )  # never a raw traceback: it may hold secrets
         sys.exit(1)
     finally:
         for sig, handler in previous.items():

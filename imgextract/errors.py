@@ -41,7 +41,9 @@ class UsageError(ImgExtractError):
 class ReferenceError_(UsageError):
     """A malformed image reference (``class`` names the conformance error class)."""
 
-    def __init__(self, message: str, *, error_class: str = "invalid_format", reference: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, error_class: str = "invalid_format", reference: str | None = None
+    ) -> None:
         super().__init__(message, reference=reference)
         self.error_class = error_class
 

@@ -37,17 +37,22 @@ class LayerReport:
     fetched: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"digest": self.digest, "size": self.size, "mediaType": self.media_type, "fetched": self.fetched}
-
+        return {
+            "digest": self.digest,
+            "size": self.size,
+            "mediaType": self.media_type,
+            "fetched": self.fetched,
+        }
 
 
 def _layer_pairs(image: ResolvedImage) -> list[tuple[m.Descriptor, str]]:
     diff_ids = image.config.diff_ids
     if len(diff_ids) != len(image.manifest.layers):
-        raise IntegrityError(f"manifest has {len(image.manifest.layers)} layers but config lists "
-                             f"{len(diff_ids)} diff_ids", endpoint=image.endpoint)
+        raise IntegrityError(
+            f"manifest has {len(image.manifest.layers)} layers but config lists {len(diff_ids)} diff_ids",
+            endpoint=image.endpoint,
+        )
     return list(zip(image.manifest.layers, diff_ids, strict=True))
-
 
 
 def content_cache(common: CommonSettings) -> ContentCache | None:
@@ -64,8 +69,9 @@ def content_cache(common: CommonSettings) -> ContentCache | None:
         return None
 
 
-def extract(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullSettings,
-            progress: Progress) -> list[LayerReport]:
+def extract(
+    image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullSettings, progress: Progress
+) -> list[LayerReport]:
     """Apply the image's layers into ``root`` (empty).  Layers the cache's index shows cannot touch the
     selection are skipped; if a selected path then resolves through a symlink, redo without skipping."""
     from imgextract.cache import selection_traverses_symlink
@@ -82,32 +88,50 @@ def extract(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullS
     return reports
 
 
-def _apply_layers(image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullSettings,
-                  progress: Progress, cache: ContentCache | None, *,
-                  allow_skip: bool) -> tuple[list[LayerReport], bool]:
+def _apply_layers(
+    image: ResolvedImage,
+    plan: detect.Plan,
+    root: Path,
+    settings: PullSettings,
+    progress: Progress,
+    cache: ContentCache | None,
+    *,
+    allow_skip: bool,
+) -> tuple[list[LayerReport], bool]:
     from imgextract.cache import entry_from_stats, plan_skips, selection_top_levels
     from imgextract.prefetch import Prefetcher
 
-    applier = Applier(root, PathSelection(list(plan.paths) if plan.paths is not None else None),
-                      Limits(max_uncompressed_bytes=settings.max_uncompressed_bytes,
-                             max_entries=settings.max_entries))
+    applier = Applier(
+        root,
+        PathSelection(list(plan.paths) if plan.paths is not None else None),
+        Limits(max_uncompressed_bytes=settings.max_uncompressed_bytes, max_entries=settings.max_entries),
+    )
     pairs = _layer_pairs(image)
     skips = [False] * len(pairs)
     if cache is not None and allow_skip:
-        skips = plan_skips([cache.get_layer_index(d.digest) for d, _ in pairs], selection_top_levels(plan.paths))
+        skips = plan_skips(
+            [cache.get_layer_index(d.digest) for d, _ in pairs], selection_top_levels(plan.paths)
+        )
     wanted = [d for (d, _), skip in zip(pairs, skips, strict=True) if not skip]
     reports = []
     try:
-        with Prefetcher(image.client, image.repository, wanted, cache=cache, spool_dir=root.parent,
-                        reader_verifies=True) as prefetch:
+        with Prefetcher(
+            image.client, image.repository, wanted, cache=cache, spool_dir=root.parent, reader_verifies=True
+        ) as prefetch:
             for (desc, diff_id), skip in zip(pairs, skips, strict=True):
                 if skip:
                     reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False))
                     continue
                 progress.layer_started(desc.digest, desc.size)
                 with prefetch.open(desc) as raw:
-                    stats = apply_blob(CountingReader(raw, progress, desc.digest).as_binary(), digest=desc.digest,
-                                       size=desc.size, media_type=desc.media_type, diff_id=diff_id, applier=applier)
+                    stats = apply_blob(
+                        CountingReader(raw, progress, desc.digest).as_binary(),
+                        digest=desc.digest,
+                        size=desc.size,
+                        media_type=desc.media_type,
+                        diff_id=diff_id,
+                        applier=applier,
+                    )
                 fetched = not prefetch.stats(desc).from_cache
                 if cache is not None:
                     entry = entry_from_stats(stats)

@@ -41,15 +41,24 @@ DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyj
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 SCHEMA1_TYPES = frozenset({DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED})
-NON_DISTRIBUTABLE_LAYER_TYPES = frozenset({
-    OCI_LAYER_NONDISTRIBUTABLE, OCI_LAYER_NONDISTRIBUTABLE_GZIP, OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
-    DOCKER_FOREIGN_LAYER,
-})
+NON_DISTRIBUTABLE_LAYER_TYPES = frozenset(
+    {
+        OCI_LAYER_NONDISTRIBUTABLE,
+        OCI_LAYER_NONDISTRIBUTABLE_GZIP,
+        OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
+        DOCKER_FOREIGN_LAYER,
+    }
+)
 
 # The Accept list sent when fetching a manifest: every type we can identify, schema 1 included so that
 # a schema-1-only registry answers with something we can name in the error instead of a 404.
 MANIFEST_ACCEPT: tuple[str, ...] = (
-    OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST, DOCKER_SCHEMA1_SIGNED, DOCKER_SCHEMA1,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    DOCKER_MANIFEST,
+    DOCKER_SCHEMA1_SIGNED,
+    DOCKER_SCHEMA1,
 )
 
 SCHEMA1_MESSAGE = "Docker schema1 manifests are not supported (re-push the image with a current client)"
@@ -75,6 +84,7 @@ def is_non_distributable(media_type: str) -> bool:
 
 
 # --- platforms ---------------------------------------------------------------------------------
+
 
 def _normalize_os(os_name: str) -> str:
     os_name = os_name.lower()
@@ -131,13 +141,23 @@ class Platform:
         features = data.get("os.features") or []
         if not isinstance(variant, str) or not isinstance(os_version, str) or not isinstance(features, list):
             raise IntegrityError("malformed descriptor: platform variant/os.version/os.features mistyped")
-        return cls(os=os_name, architecture=arch, variant=variant, os_version=os_version,
-                   os_features=tuple(str(f) for f in features))
+        return cls(
+            os=os_name,
+            architecture=arch,
+            variant=variant,
+            os_version=os_version,
+            os_features=tuple(str(f) for f in features),
+        )
 
     def normalized(self) -> Platform:
         arch, variant = _normalize_arch(self.architecture, self.variant)
-        return Platform(os=_normalize_os(self.os), architecture=arch, variant=variant,
-                        os_version=self.os_version, os_features=self.os_features)
+        return Platform(
+            os=_normalize_os(self.os),
+            architecture=arch,
+            variant=variant,
+            os_version=self.os_version,
+            os_features=self.os_features,
+        )
 
     def matches(self, other: Platform) -> bool:
         """containerd's exact matcher: os, architecture and variant equal after normalisation."""
@@ -149,6 +169,7 @@ class Platform:
 
 
 # --- descriptors, manifests, indexes -----------------------------------------------------------
+
 
 def _require(data: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
     value = data.get(key)
@@ -163,7 +184,9 @@ def _string_map(data: Mapping[str, Any], key: str, what: str) -> dict[str, str]:
     value = data.get(key)
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
         raise IntegrityError(f"malformed {what}: {key!r} must map strings to strings")
     return dict(value)
 
@@ -194,9 +217,15 @@ class Descriptor:
         artifact_type = data.get("artifactType") or ""
         if not isinstance(artifact_type, str):
             raise IntegrityError(f"malformed {what}: 'artifactType' must be a string")
-        return cls(media_type=media_type, digest=digest, size=size, urls=tuple(urls),
-                   annotations=_string_map(data, "annotations", what), platform=platform,
-                   artifact_type=artifact_type)
+        return cls(
+            media_type=media_type,
+            digest=digest,
+            size=size,
+            urls=tuple(urls),
+            annotations=_string_map(data, "annotations", what),
+            platform=platform,
+            artifact_type=artifact_type,
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
@@ -257,8 +286,9 @@ def _check_schema(data: Mapping[str, Any], what: str) -> None:
         raise IntegrityError(f"malformed {what}: schemaVersion must be 2, got {version!r}")
 
 
-def _document_type(data: Mapping[str, Any], content_type: str | None, allowed: frozenset[str],
-                   oci_default: str, what: str) -> str:
+def _document_type(
+    data: Mapping[str, Any], content_type: str | None, allowed: frozenset[str], oci_default: str, what: str
+) -> str:
     """The document's media type: ``mediaType`` in the body (optional for OCI), else the HTTP type."""
     declared = data.get("mediaType")
     if declared is not None and not isinstance(declared, str):
@@ -270,7 +300,9 @@ def _document_type(data: Mapping[str, Any], content_type: str | None, allowed: f
         if declared not in allowed:
             raise IntegrityError(f"malformed {what}: unexpected mediaType {declared!r}")
         if header in MANIFEST_TYPES | INDEX_TYPES and header != declared:
-            raise IntegrityError(f"malformed {what}: mediaType {declared!r} disagrees with Content-Type {header!r}")
+            raise IntegrityError(
+                f"malformed {what}: mediaType {declared!r} disagrees with Content-Type {header!r}"
+            )
         return declared
     if header in allowed:
         return header
@@ -294,9 +326,14 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     artifact_type = data.get("artifactType") or ""
     if not isinstance(artifact_type, str):
         raise IntegrityError("malformed manifest: 'artifactType' must be a string")
-    return Manifest(media_type=mt, config=config, layers=layers,
-                    annotations=_string_map(data, "annotations", what), artifact_type=artifact_type,
-                    subject=subject)
+    return Manifest(
+        media_type=mt,
+        config=config,
+        layers=layers,
+        annotations=_string_map(data, "annotations", what),
+        artifact_type=artifact_type,
+        subject=subject,
+    )
 
 
 def parse_index(raw: bytes, media_type: str | None = None) -> Index:
@@ -341,8 +378,9 @@ def select_platform(index: Index, platform: Platform) -> Descriptor:
         if descriptor.platform is not None and platform.matches(descriptor.platform):
             return descriptor
     available = _describe_platforms(index.platforms())
-    raise NotFoundError(f"no manifest for platform {platform} in index (available: {available}); "
-                        "choose one with --platform")
+    raise NotFoundError(
+        f"no manifest for platform {platform} in index (available: {available}); choose one with --platform"
+    )
 
 
 def _describe_platforms(platforms: Iterable[Platform]) -> str:
@@ -351,6 +389,7 @@ def _describe_platforms(platforms: Iterable[Platform]) -> str:
 
 
 # --- image config --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ImageConfig:
@@ -387,5 +426,10 @@ def parse_config(raw: bytes) -> ImageConfig:
     variant = data.get("variant") or ""
     if not all(isinstance(v, str) for v in (os_name, arch, variant)):
         raise IntegrityError("malformed image config: os/architecture/variant must be strings")
-    return ImageConfig(os=os_name, architecture=arch, variant=variant,
-                       labels=_string_map(config, "Labels", what), diff_ids=tuple(diff_ids))
+    return ImageConfig(
+        os=os_name,
+        architecture=arch,
+        variant=variant,
+        labels=_string_map(config, "Labels", what),
+        diff_ids=tuple(diff_ids),
+    )

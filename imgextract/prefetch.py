@@ -44,8 +44,9 @@ READ_BUFFER = 256 * 1024
 class BlobSource(Protocol):
     """What we need of ``RegistryClient``: a raw (unverified) blob stream from an offset."""
 
-    def open_blob(self, repository: str, digest: str, *, size: int | None = None,
-                  offset: int = 0) -> AbstractContextManager[BinaryIO]: ...
+    def open_blob(
+        self, repository: str, digest: str, *, size: int | None = None, offset: int = 0
+    ) -> AbstractContextManager[BinaryIO]: ...
 
 
 class LayerDescriptor(Protocol):
@@ -71,10 +72,10 @@ class _Slot:
     def __init__(self, index: int, desc: LayerDescriptor) -> None:
         self.index = index
         self.desc = desc
-        self.read_fd: int | None = None   # owned here until a reader claims it
-        self.ready = False                # read_fd was set (and maybe already claimed)
-        self.written = 0                  # bytes on disk, readable through read_fd
-        self.done = False                 # all bytes there (and verified, when caching)
+        self.read_fd: int | None = None  # owned here until a reader claims it
+        self.ready = False  # read_fd was set (and maybe already claimed)
+        self.written = 0  # bytes on disk, readable through read_fd
+        self.done = False  # all bytes there (and verified, when caching)
         self.error: BaseException | None = None
         self.opened = False
         self.stats = LayerFetch()
@@ -171,10 +172,20 @@ class Prefetcher:
     ``layers`` are the descriptors that will be opened, in apply order (skipped layers left out).
     """
 
-    def __init__(self, client: BlobSource, repository: str, layers: Sequence[LayerDescriptor], *,
-                 cache: ContentCache | None = None, spool_dir: Path | None = None, workers: int = 3,
-                 ahead: int | None = None, chunk_size: int = CHUNK, reopen_attempts: int = 2,
-                 reader_verifies: bool = False) -> None:
+    def __init__(
+        self,
+        client: BlobSource,
+        repository: str,
+        layers: Sequence[LayerDescriptor],
+        *,
+        cache: ContentCache | None = None,
+        spool_dir: Path | None = None,
+        workers: int = 3,
+        ahead: int | None = None,
+        chunk_size: int = CHUNK,
+        reopen_attempts: int = 2,
+        reader_verifies: bool = False,
+    ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self._client = client
@@ -188,8 +199,8 @@ class Prefetcher:
         self._reopen_attempts = reopen_attempts
         self._reader_verifies = reader_verifies
         self._cond = threading.Condition()
-        self._next = 0          # next slot a worker will start
-        self._consumed = 0      # slots whose reader was closed
+        self._next = 0  # next slot a worker will start
+        self._consumed = 0  # slots whose reader was closed
         self._cancelled = False
         self._threads: list[threading.Thread] = []
 
@@ -222,8 +233,9 @@ class Prefetcher:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     # consumer side -------------------------------------------------------------------------------
@@ -296,8 +308,11 @@ class Prefetcher:
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not self._cancelled and self._next < len(self._slots) \
-                        and self._next >= self._consumed + self._ahead:
+                while (
+                    not self._cancelled
+                    and self._next < len(self._slots)
+                    and self._next >= self._consumed + self._ahead
+                ):
                     self._cond.wait()
                 if self._cancelled or self._next >= len(self._slots):
                     return
@@ -332,7 +347,8 @@ class Prefetcher:
                     self._publish(slot, fd, os.fstat(fd).st_size, done=True)
                     return
             writer: _SpoolWriter | _CacheWriter = self._cache.blob_writer(
-                desc.digest, desc.size, verify=not self._reader_verifies)
+                desc.digest, desc.size, verify=not self._reader_verifies
+            )
         else:
             writer = _SpoolWriter(self._spool_dir)
         try:
@@ -360,13 +376,16 @@ class Prefetcher:
             slot.done = True
             self._cond.notify_all()
 
-    def _download(self, slot: _Slot, writer: _SpoolWriter | _CacheWriter, answered: Callable[[], None]) -> None:
+    def _download(
+        self, slot: _Slot, writer: _SpoolWriter | _CacheWriter, answered: Callable[[], None]
+    ) -> None:
         desc = slot.desc
         attempts = 0
         while True:
             try:
-                with self._client.open_blob(self._repository, desc.digest, size=desc.size,
-                                            offset=writer.written) as raw:
+                with self._client.open_blob(
+                    self._repository, desc.digest, size=desc.size, offset=writer.written
+                ) as raw:
                     if not slot.ready:
                         answered()
                     while True:
@@ -376,8 +395,10 @@ class Prefetcher:
                         if not chunk:
                             return
                         if writer.written + len(chunk) > desc.size:  # the spool has no bound of its own
-                            raise IntegrityError(f"layer {desc.digest}: registry sent more than the "
-                                                 f"{desc.size} bytes the manifest gives")
+                            raise IntegrityError(
+                                f"layer {desc.digest}: registry sent more than the "
+                                f"{desc.size} bytes the manifest gives"
+                            )
                         writer.write(chunk)
                         with self._cond:
                             slot.written += len(chunk)

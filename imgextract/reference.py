@@ -51,21 +51,30 @@ def validate_digest(value: str, *, reference: str | None = None) -> str:
     """Validate ``alg:hex`` as go-digest does; returns the digest unchanged."""
     algorithm, sep, encoded = value.partition(":")
     if not sep or not algorithm or not encoded:
-        raise InvalidReference(f"invalid digest format {value!r}", error_class="digest_invalid_format",
-                               reference=reference)
+        raise InvalidReference(
+            f"invalid digest format {value!r}", error_class="digest_invalid_format", reference=reference
+        )
     length = DIGEST_ALGORITHMS.get(algorithm)
     if length is None:
         if not _DIGEST_RE.match(value):
-            raise InvalidReference(f"invalid digest format {value!r}", error_class="digest_invalid_format",
-                                   reference=reference)
-        raise InvalidReference(f"unsupported digest algorithm {algorithm!r}", error_class="digest_unsupported",
-                               reference=reference)
+            raise InvalidReference(
+                f"invalid digest format {value!r}", error_class="digest_invalid_format", reference=reference
+            )
+        raise InvalidReference(
+            f"unsupported digest algorithm {algorithm!r}",
+            error_class="digest_unsupported",
+            reference=reference,
+        )
     if len(encoded) != length:
-        raise InvalidReference(f"invalid {algorithm} digest length in {value!r}",
-                               error_class="digest_invalid_length", reference=reference)
+        raise InvalidReference(
+            f"invalid {algorithm} digest length in {value!r}",
+            error_class="digest_invalid_length",
+            reference=reference,
+        )
     if not _HEX_RE.match(encoded):
-        raise InvalidReference(f"invalid digest format {value!r}", error_class="digest_invalid_format",
-                               reference=reference)
+        raise InvalidReference(
+            f"invalid digest format {value!r}", error_class="digest_invalid_format", reference=reference
+        )
     return value
 
 
@@ -87,15 +96,19 @@ def parse_raw(s: str) -> RawReference:
         if s == "":
             raise InvalidReference("empty reference", error_class="name_empty", reference=s)
         if _REFERENCE_RE.match(s.lower()):
-            raise InvalidReference("repository name must be lowercase", error_class="name_contains_uppercase",
-                                   reference=s)
+            raise InvalidReference(
+                "repository name must be lowercase", error_class="name_contains_uppercase", reference=s
+            )
         raise InvalidReference("invalid reference format", error_class="invalid_format", reference=s)
     name, tag, digest = m.group(1), m.group(2), m.group(3)
     nm = _ANCHORED_NAME_RE.match(name)
     domain, path = (nm.group(1) or "", nm.group(2)) if nm else ("", name)
     if len(path) > NAME_TOTAL_LENGTH_MAX:
-        raise InvalidReference(f"repository path must not be longer than {NAME_TOTAL_LENGTH_MAX} characters",
-                               error_class="name_too_long", reference=s)
+        raise InvalidReference(
+            f"repository path must not be longer than {NAME_TOTAL_LENGTH_MAX} characters",
+            error_class="name_too_long",
+            reference=s,
+        )
     if digest is not None:
         validate_digest(digest, reference=s)
     return RawReference(name=name, domain=domain, path=path, tag=tag, digest=digest)
@@ -107,7 +120,7 @@ def _split_docker_domain(name: str) -> tuple[str, str]:
     if i == -1 or (not any(c in first for c in ".:") and first != "localhost" and first.lower() == first):
         domain, remainder = DOCKER_HUB, name
     else:
-        domain, remainder = first, name[i + 1:]
+        domain, remainder = first, name[i + 1 :]
     if domain == LEGACY_DOCKER_HUB:
         domain = DOCKER_HUB
     if domain == DOCKER_HUB and "/" not in remainder:
@@ -155,7 +168,7 @@ class Reference:
 
     def familiar(self) -> str:
         """The short form docker prints (``docker.io/`` and ``library/`` stripped)."""
-        return _familiarize(self.registry, self.repository) + str(self)[len(self.name):]
+        return _familiarize(self.registry, self.repository) + str(self)[len(self.name) :]
 
     def familiar_name(self) -> str:
         return _familiarize(self.registry, self.repository)
@@ -165,7 +178,9 @@ class Reference:
 
     def with_tag(self, tag: str) -> Reference:
         if not _TAG_RE.match(tag):
-            raise InvalidReference(f"invalid tag {tag!r}", error_class="tag_invalid_format", reference=str(self))
+            raise InvalidReference(
+                f"invalid tag {tag!r}", error_class="tag_invalid_format", reference=str(self)
+            )
         return replace(self, tag=tag)
 
     def with_registry_repository(self, registry: str, repository: str) -> Reference:
@@ -179,8 +194,8 @@ class Reference:
 def _familiarize(registry: str, repository: str) -> str:
     if registry != DOCKER_HUB:
         return f"{registry}/{repository}"
-    if repository.startswith(OFFICIAL_PREFIX) and "/" not in repository[len(OFFICIAL_PREFIX):]:
-        return repository[len(OFFICIAL_PREFIX):]
+    if repository.startswith(OFFICIAL_PREFIX) and "/" not in repository[len(OFFICIAL_PREFIX) :]:
+        return repository[len(OFFICIAL_PREFIX) :]
     return repository
 
 
@@ -192,14 +207,18 @@ def registry_api_host(registry: str) -> str:
 def parse_reference(s: str) -> Reference:
     """Parse and normalise like ``docker pull`` (distribution ``ParseNormalizedNamed``)."""
     if _HEX64_RE.match(s):
-        raise InvalidReference("cannot use a 64-character hexadecimal string as a repository name",
-                               error_class="hex64_name", reference=s)
+        raise InvalidReference(
+            "cannot use a 64-character hexadecimal string as a repository name",
+            error_class="hex64_name",
+            reference=s,
+        )
     domain, remainder = _split_docker_domain(s)
     tag_sep = remainder.find(":")
     remote_name = remainder[:tag_sep] if tag_sep >= 0 else remainder
     if remote_name.lower() != remote_name:
-        raise InvalidReference("repository name must be lowercase", error_class="name_contains_uppercase",
-                               reference=s)
+        raise InvalidReference(
+            "repository name must be lowercase", error_class="name_contains_uppercase", reference=s
+        )
     try:
         raw = parse_raw(f"{domain}/{remainder}")
     except InvalidReference as exc:

@@ -50,12 +50,12 @@ class ClientPool:
 
 @dataclass
 class ResolvedImage:
-    reference: Reference          # the logical reference (as normalised for the pull)
-    source: Source                # the endpoint that served it
+    reference: Reference  # the logical reference (as normalised for the pull)
+    source: Source  # the endpoint that served it
     client: RegistryClient
-    digest: str                   # digest of what the reference points at (index or manifest)
-    media_type: str               # media type of that top-level object
-    manifest_digest: str          # the platform-specific manifest's digest
+    digest: str  # digest of what the reference points at (index or manifest)
+    media_type: str  # media type of that top-level object
+    manifest_digest: str  # the platform-specific manifest's digest
     manifest: m.Manifest
     config: m.ImageConfig
     config_raw: bytes
@@ -78,8 +78,9 @@ class Attempt:
     error: ImgExtractError
 
 
-def _read_config(client: RegistryClient, repository: str, desc: m.Descriptor,
-                 cache: ContentCache | None) -> bytes:
+def _read_config(
+    client: RegistryClient, repository: str, desc: m.Descriptor, cache: ContentCache | None
+) -> bytes:
     if desc.size > MAX_CONFIG_BYTES:
         raise IntegrityError(f"image config is {desc.size} bytes, more than the {MAX_CONFIG_BYTES} allowed")
     cached = cache.open_blob(desc.digest) if cache is not None else None
@@ -107,8 +108,9 @@ def _best_effort(action: Callable[[], object]) -> None:
         log.debug("content cache write skipped: %s", exc)
 
 
-def _get_manifest(client: RegistryClient, repository: str, identifier: str,
-                  cache: ContentCache | None) -> ManifestResponse:
+def _get_manifest(
+    client: RegistryClient, repository: str, identifier: str, cache: ContentCache | None
+) -> ManifestResponse:
     """A manifest by digest may come from the content cache (verified on read); tags always ask the source."""
     by_digest = ":" in identifier
     if cache is not None and by_digest:
@@ -121,8 +123,13 @@ def _get_manifest(client: RegistryClient, repository: str, identifier: str,
     return resp
 
 
-def fetch_image(client: RegistryClient, source: Source, logical: Reference, platform: m.Platform,
-                cache: ContentCache | None = None) -> ResolvedImage:
+def fetch_image(
+    client: RegistryClient,
+    source: Source,
+    logical: Reference,
+    platform: m.Platform,
+    cache: ContentCache | None = None,
+) -> ResolvedImage:
     phys = source.reference
     top = _get_manifest(client, phys.repository, phys.identifier, cache)
     platforms: list[str] = []
@@ -143,17 +150,36 @@ def fetch_image(client: RegistryClient, source: Source, logical: Reference, plat
         if config.architecture and not config.platform.matches(platform):
             # a single-platform image: nothing to choose, but say so, as podman does
             log.warning("image platform (%s) does not match the requested platform (%s)", chosen, platform)
-    return ResolvedImage(logical, source, client, top.digest, top.media_type, resp.digest, manifest, config,
-                         config_raw, chosen, platforms, cache)
+    return ResolvedImage(
+        logical,
+        source,
+        client,
+        top.digest,
+        top.media_type,
+        resp.digest,
+        manifest,
+        config,
+        config_raw,
+        chosen,
+        platforms,
+        cache,
+    )
 
 
-def resolve(logical: Reference, sources: list[Source], pool: ClientPool, platform: m.Platform,
-            cache: ContentCache | None = None) -> ResolvedImage:
+def resolve(
+    logical: Reference,
+    sources: list[Source],
+    pool: ClientPool,
+    platform: m.Platform,
+    cache: ContentCache | None = None,
+) -> ResolvedImage:
     attempts: list[Attempt] = []
     for source in sources:
         endpoint = source.reference.name
         if source.blocked:
-            why = f"blocked by registries policy ({source.rule}); 'bundle-extract mirrors' explains the sources"
+            why = (
+                f"blocked by registries policy ({source.rule}); 'bundle-extract mirrors' explains the sources"
+            )
             attempts.append(Attempt(endpoint, UnreachableError(why, endpoint=endpoint)))
             continue
         client = pool.get(source.reference.registry, insecure=source.insecure)

@@ -16,8 +16,16 @@ from typing import Literal
 OutputFormat = Literal["dir", "configmap"]
 Compress = Literal["auto", "always", "never"]
 
-_ARCH_ALIASES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
-                 "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}
+_ARCH_ALIASES = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv7l": "arm",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
 
 
 def host_platform() -> str:
@@ -64,8 +72,8 @@ class CommonSettings:
     auth: AuthOptions = field(default_factory=AuthOptions)
     mirrors: MirrorOptions = field(default_factory=MirrorOptions)
     platform: str = field(default_factory=host_platform)
-    cache_dir: Path | None = None     # None: default_cache_dir(env)
-    use_cache: bool = True            # --no-cache
+    cache_dir: Path | None = None  # None: default_cache_dir(env)
+    use_cache: bool = True  # --no-cache
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 

@@ -44,8 +44,9 @@ def main() -> int:
                 if p.is_file():
                     print(f"{p}  ({p.stat().st_size} bytes)")
             print(f"\n$ {exe} inspect {pushed.ref} --insecure-registry {reg.host}", flush=True)
-            subprocess.run([exe, "inspect", pushed.ref, "--insecure-registry", reg.host], check=False,
-                           env={**os.environ})
+            subprocess.run(
+                [exe, "inspect", pushed.ref, "--insecure-registry", reg.host], check=False, env={**os.environ}
+            )
         finally:
             reg.stop()
     return 0

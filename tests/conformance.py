@@ -1,62 +1,42 @@
-"""Locate the shared conformance vectors (../shared/conformance beside the repository).
+"""Load the conformance vectors kept in ``tests/data/conformance`` (see the README there).
 
-CI clones the repository with ``shared/`` beside it.  ``IMGEXTRACT_CONFORMANCE`` overrides the
-location.  When the vectors are missing the tests fail under CI (``CI=true``) and are skipped,
-with the reason said, on a developer machine.
+The vectors are part of the repository: a missing or empty vector file is a test failure, never a
+skip, so a clone that lost them cannot pass.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFORMANCE_DIR = Path(__file__).resolve().parent / "data" / "conformance"
 
 
 def conformance_dir() -> Path:
-    override = os.environ.get("IMGEXTRACT_CONFORMANCE")
-    candidates = [Path(override)] if override else []
-    candidates += [REPO_ROOT.parent / "shared" / "conformance", REPO_ROOT / "shared" / "conformance"]
-    for c in candidates:
-        if c.is_dir():
-            return c
-    msg = ("conformance vectors not found (looked in " + ", ".join(str(c) for c in candidates)
-           + "); set IMGEXTRACT_CONFORMANCE")
-    if os.environ.get("CI"):
-        pytest.fail(msg, pytrace=False)
-    pytest.skip(msg)
+    """The directory holding the vector files (fails loudly when it is missing)."""
+    if not CONFORMANCE_DIR.is_dir():
+        raise FileNotFoundError(f"conformance vectors missing: {CONFORMANCE_DIR}")
+    return CONFORMANCE_DIR
 
 
 def load_vectors(name: str) -> Any:
-    """Load one vector file at collection time; an empty dict when absent."""
-    try:
-        return json.loads((conformance_dir() / name).read_text())
-    except (pytest.skip.Exception, pytest.fail.Exception):
-        return {}
-
-
-MISSING = {"id": "vectors-missing"}
+    """Load one vector file at collection time; a missing file raises (collection error)."""
+    return json.loads((conformance_dir() / name).read_text())
 
 
 def cases(name: str, key: str) -> list[Any]:
-    """The cases under ``key`` of vector file ``name``, for ``pytest.mark.parametrize``.
-
-    When the file is absent this returns one ``MISSING`` placeholder: a test receiving it must call
-    ``require(case)``, which fails under CI and skips elsewhere, so an absent vector set never
-    passes silently.
-    """
+    """The cases under ``key`` of vector file ``name``, for ``pytest.mark.parametrize``."""
     found = load_vectors(name).get(key)
-    return list(found) if found else [MISSING]
+    if not found:
+        raise ValueError(f"conformance vector set {name}:{key} is missing or empty")
+    return list(found)
 
 
 def require(case: Any) -> None:
-    if case is MISSING:
-        conformance_dir()
-        pytest.fail("conformance vector set present but empty", pytrace=False)
+    """Kept for the tests' call sites: every case is real now (no placeholders)."""
+    assert isinstance(case, dict | list | str), case
 
 
 def case_id(case: Any) -> str:

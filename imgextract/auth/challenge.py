@@ -55,7 +55,7 @@ class _Parser:
         start = self.i
         while not self.at_end() and self.peek() in _TOKEN_CHARS:
             self.i += 1
-        return self.s[start:self.i]
+        return self.s[start : self.i]
 
     def quoted(self) -> str:
         self.i += 1  # opening quote
@@ -76,7 +76,7 @@ class _Parser:
         start = self.i
         while not self.at_end() and self.peek() not in (",", " ", "\t"):
             self.i += 1
-        return self.s[start:self.i]
+        return self.s[start : self.i]
 
     def skip_to_comma(self) -> None:
         while not self.at_end() and self.peek() != ",":
@@ -139,6 +139,7 @@ def find_challenge(challenges: Sequence[Challenge], scheme: str) -> Challenge | 
 
 
 # --- scopes ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Scope:

@@ -97,7 +97,10 @@ def decode_entry(entry: Any) -> Credentials | None:
         if not sep:
             raise MalformedEntry("field 'auth' does not decode to 'user:password' (no ':')") from None
         username, password = user, pw.strip("\x00")
-    creds = Credentials(username=username, password=password,
-                        identity_token=fields.get("identitytoken", ""),
-                        registry_token=fields.get("registrytoken", ""))
+    creds = Credentials(
+        username=username,
+        password=password,
+        identity_token=fields.get("identitytoken", ""),
+        registry_token=fields.get("registrytoken", ""),
+    )
     return None if creds.is_empty else creds

@@ -29,13 +29,13 @@ def imgpkg_env_keyring(env: Mapping[str, str]) -> Keyring:
     for name in sorted(env):
         if not name.startswith(PREFIX) or name in _IGNORED:
             continue
-        rest = name[len(PREFIX):]
+        rest = name[len(PREFIX) :]
         for fld in FIELDS:
             if rest == fld:
                 groups.setdefault("", {})[fld] = env[name]
                 break
             if rest.startswith(fld + "_"):
-                groups.setdefault(rest[len(fld) + 1:], {})[fld] = env[name]
+                groups.setdefault(rest[len(fld) + 1 :], {})[fld] = env[name]
                 break
         else:
             log.warning("ignoring unknown environment variable %s", name)
@@ -43,9 +43,12 @@ def imgpkg_env_keyring(env: Mapping[str, str]) -> Keyring:
     for suffix, values in sorted(groups.items()):
         label = PREFIX + "HOSTNAME" + (f"_{suffix}" if suffix else "")
         host = values.get("HOSTNAME", "").strip()
-        creds = Credentials(username=values.get("USERNAME", ""), password=values.get("PASSWORD", ""),
-                            identity_token=values.get("IDENTITY_TOKEN", ""),
-                            registry_token=values.get("REGISTRY_TOKEN", ""))
+        creds = Credentials(
+            username=values.get("USERNAME", ""),
+            password=values.get("PASSWORD", ""),
+            identity_token=values.get("IDENTITY_TOKEN", ""),
+            registry_token=values.get("REGISTRY_TOKEN", ""),
+        )
         if not host:
             log.warning("ignoring imgpkg credentials without %s", label)
             continue

@@ -38,8 +38,9 @@ def helper_executable(name: str, env: Mapping[str, str]) -> str | None:
     return shutil.which(HELPER_PREFIX + name, path=env.get("PATH", os.defpath))
 
 
-def run_helper(name: str, server_url: str, *, env: Mapping[str, str],
-               timeout: float = DEFAULT_TIMEOUT) -> Credentials | None:
+def run_helper(
+    name: str, server_url: str, *, env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT
+) -> Credentials | None:
     """Ask helper ``name`` for the credentials of ``server_url``; None when it has none."""
     exe = helper_executable(name, env)
     program = HELPER_PREFIX + name
@@ -47,21 +48,31 @@ def run_helper(name: str, server_url: str, *, env: Mapping[str, str],
         log.warning("credential helper %s not found on PATH; ignoring it for %s", program, server_url)
         return None
     try:
-        proc = subprocess.run([exe, "get"], input=server_url.encode("utf-8"), capture_output=True,
-                              timeout=timeout, env=dict(env), check=False)
+        proc = subprocess.run(
+            [exe, "get"],
+            input=server_url.encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            env=dict(env),
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise AuthError(f"credential helper {program} timed out after {timeout:g}s",
-                        endpoint=server_url) from None
+        raise AuthError(
+            f"credential helper {program} timed out after {timeout:g}s", endpoint=server_url
+        ) from None
     except OSError as exc:
-        raise AuthError(f"credential helper {program} could not be run ({exc.strerror or type(exc).__name__})",
-                        endpoint=server_url) from None
+        raise AuthError(
+            f"credential helper {program} could not be run ({exc.strerror or type(exc).__name__})",
+            endpoint=server_url,
+        ) from None
     if proc.returncode != 0:
         output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
         if NOT_FOUND_MESSAGE in output.lower():
             log.debug("credential helper %s has no credentials for %s", program, server_url)
             return None
-        raise AuthError(f"credential helper {program} failed (exit status {proc.returncode})",
-                        endpoint=server_url)
+        raise AuthError(
+            f"credential helper {program} failed (exit status {proc.returncode})", endpoint=server_url
+        )
     try:
         payload = json.loads(proc.stdout.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

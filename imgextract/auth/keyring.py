@@ -24,7 +24,7 @@ def _split_url(value: str) -> tuple[str, str]:
     """(host, path) of a scheme-less or http(s) URL; path keeps its leading ``/``."""
     for scheme in ("https://", "http://"):
         if value.startswith(scheme):
-            value = value[len(scheme):]
+            value = value[len(scheme) :]
             break
     for sep in "?#":
         value = value.split(sep, 1)[0]
@@ -44,8 +44,8 @@ def _split_host_port(host: str) -> tuple[str, str]:
     """Go ``net.SplitHostPort``, falling back to (host, "") when there is no valid port part."""
     if host.startswith("["):
         end = host.find("]")
-        if end != -1 and host[end + 1:end + 2] == ":" and host.count("]") == 1:
-            return host[1:end], host[end + 2:]
+        if end != -1 and host[end + 1 : end + 2] == ":" and host.count("]") == 1:
+            return host[1:end], host[end + 2 :]
         return host, ""
     if host.count(":") == 1:
         name, port = host.split(":")

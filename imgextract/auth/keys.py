@@ -38,7 +38,7 @@ def normalize_registry(host: str) -> str:
 def _strip_scheme(key: str) -> str:
     for scheme in ("http://", "https://"):
         if key.startswith(scheme):
-            return key[len(scheme):]
+            return key[len(scheme) :]
     return key
 
 
@@ -80,8 +80,9 @@ def candidate_keys(auths: Iterable[str], name: str, *, legacy: bool = False) -> 
     registry = name.split("/", 1)[0]
     exact = [k for k in lookup_order(name, legacy=legacy) if k in present]
     target = normalize_registry(registry)
-    host_level = [k for k in keys
-                  if k not in exact and normalize_registry(auth_key_host(k, legacy=legacy)) == target]
+    host_level = [
+        k for k in keys if k not in exact and normalize_registry(auth_key_host(k, legacy=legacy)) == target
+    ]
     host_level.sort(key=lambda k: (_host_rank(auth_key_host(k, legacy=legacy), registry), k))
     return exact + host_level
 
@@ -109,6 +110,7 @@ def validate_key(key: str) -> bool:
 
 # --- docker CLI -----------------------------------------------------------------------------
 
+
 def _join_host_port(host: str, port: str) -> str:
     if ":" in host:
         return f"[{host}]:{port}"
@@ -127,13 +129,13 @@ def convert_to_hostname(address: str) -> str:
         if authority.startswith("["):
             end = authority.find("]")
             if end != -1:
-                host, tail = authority[1:end], authority[end + 1:]
+                host, tail = authority[1:end], authority[end + 1 :]
                 port = tail[1:] if tail.startswith(":") else ""
         else:
             colon = authority.rfind(":")
-            port_text = authority[colon + 1:]
+            port_text = authority[colon + 1 :]
             if colon != -1 and (port_text.isdigit() or port_text == ""):
-                host, port = authority[:colon], authority[colon + 1:]
+                host, port = authority[:colon], authority[colon + 1 :]
         if host:
             return _join_host_port(host, port) if port else host
     return address.split("/", 1)[0]

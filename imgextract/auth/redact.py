@@ -30,16 +30,28 @@ _ordered: tuple[str, ...] = ()
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization / Proxy-Authorization header values (scheme kept, credentials dropped).
-    (re.compile(r"(?i)\b((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:basic|bearer)?\s*)[^\s\"',}]+"),
-     r"\1" + MASK),
+    (
+        re.compile(r"(?i)\b((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:basic|bearer)?\s*)[^\s\"',}]+"),
+        r"\1" + MASK,
+    ),
     # scheme://user:password@host
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1" + MASK + "@"),
     # ?access_token=... &refresh_token=... &password=... and presigned-URL signatures (S3, GCS, Azure SAS)
-    (re.compile(r"(?i)([?&](?:access_token|refresh_token|token|password|secret|x-amz-signature|x-amz-security-token"
-                r"|x-amz-credential|x-goog-signature|x-goog-credential|signature|sig)=)[^&\s\"']+"), r"\1" + MASK),
+    (
+        re.compile(
+            r"(?i)([?&](?:access_token|refresh_token|token|password|secret|x-amz-signature|x-amz-security-token"
+            r"|x-amz-credential|x-goog-signature|x-goog-credential|signature|sig)=)[^&\s\"']+"
+        ),
+        r"\1" + MASK,
+    ),
     # JSON fields holding secrets: "token": "...", "Secret": "...", "auth": "..."
-    (re.compile(r"(?i)(\"(?:token|access_token|refresh_token|password|secret|identitytoken|registrytoken|"
-                r"identity_token|registry_token|auth)\"\s*:\s*\")(?:[^\"\\]|\\.)*(\")"), r"\1" + MASK + r"\2"),
+    (
+        re.compile(
+            r"(?i)(\"(?:token|access_token|refresh_token|password|secret|identitytoken|registrytoken|"
+            r"identity_token|registry_token|auth)\"\s*:\s*\")(?:[^\"\\]|\\.)*(\")"
+        ),
+        r"\1" + MASK + r"\2",
+    ),
 )
 
 

@@ -54,7 +54,7 @@ def auth_file_paths(env: Mapping[str, str], authfile: Path | None = None) -> lis
         return [(Path(env["REGISTRY_AUTH_FILE"]), False, True)]
     home = Path(env.get("HOME") or str(Path.home()))
     runtime_dir = env.get("XDG_RUNTIME_DIR")
-    runtime = (Path(runtime_dir) if runtime_dir else Path(f"/run/containers/{os.getuid()}"))
+    runtime = Path(runtime_dir) if runtime_dir else Path(f"/run/containers/{os.getuid()}")
     config_home = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
     docker_dir = Path(env["DOCKER_CONFIG"]) if env.get("DOCKER_CONFIG") else home / ".docker"
     return [
@@ -79,8 +79,14 @@ class CredentialStore:
         return [name for name, _ in self._sources]
 
     @classmethod
-    def from_settings(cls, *, creds: str | None, authfile: Path | None, pull_secret: Path | None,
-                      env: Mapping[str, str] | None = None) -> CredentialStore:
+    def from_settings(
+        cls,
+        *,
+        creds: str | None,
+        authfile: Path | None,
+        pull_secret: Path | None,
+        env: Mapping[str, str] | None = None,
+    ) -> CredentialStore:
         """Build the store from the flags and environment; reads every file now.
 
         Raises ConfigError for an explicit file (``--authfile``, ``$REGISTRY_AUTH_FILE``,
@@ -165,6 +171,7 @@ def _load(path: Path, *, legacy: bool, required: bool) -> AuthFile | None:
 def _keyring_lookup(keyring: Keyring) -> Lookup:
     def lookup(registry: str, repository: str) -> list[Credentials]:
         return keyring.lookup(_image_name(registry, repository))
+
     return lookup
 
 
@@ -187,4 +194,5 @@ def _file_lookup(auth_file: AuthFile, env: Mapping[str, str]) -> Lookup:
                 return [found]
         entry = auth_file.lookup(_image_name(registry, repository))
         return [entry] if entry is not None else []
+
     return lookup

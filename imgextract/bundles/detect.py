@@ -74,8 +74,9 @@ def plan(labels: Mapping[str, str] | None, *, paths: Sequence[str] = (), all_pat
         assert manifests
         return Plan(kind, (manifests.rstrip("/"),), manifests, None, labels)
     if kind == "fbc":
-        return Plan(kind, (clean_dir(labels[L.FBC_CONFIGS], what="catalog configs").rstrip("/"),), None, None,
-                    labels)
+        return Plan(
+            kind, (clean_dir(labels[L.FBC_CONFIGS], what="catalog configs").rstrip("/"),), None, None, labels
+        )
     raise UsageError("image type could not be determined from its labels: pass --path P or --all")
 
 

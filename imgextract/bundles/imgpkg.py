@@ -20,8 +20,15 @@ from imgextract.bundles.imgpkg_relocate import Relocation, relocate_images_lock
 from imgextract.reference import Reference
 from imgextract.resolver import ResolvedImage
 
-__all__ = ["CopyResult", "PullReport", "Relocation", "copy_bundle", "localize_pull", "parse_destination",
-           "relocate_images_lock"]
+__all__ = [
+    "CopyResult",
+    "PullReport",
+    "Relocation",
+    "copy_bundle",
+    "localize_pull",
+    "parse_destination",
+    "relocate_images_lock",
+]
 
 
 @dataclass
@@ -35,9 +42,14 @@ class PullReport:
         return out
 
 
-def localize_pull(root: Path, image: ResolvedImage, *, recursive: bool = False,
-                  resolve: Callable[[Reference], ResolvedImage] | None = None,
-                  extract_into: Callable[[ResolvedImage, Path], None] | None = None) -> PullReport:
+def localize_pull(
+    root: Path,
+    image: ResolvedImage,
+    *,
+    recursive: bool = False,
+    resolve: Callable[[Reference], ResolvedImage] | None = None,
+    extract_into: Callable[[ResolvedImage, Path], None] | None = None,
+) -> PullReport:
     """Rewrite ``root/.imgpkg/images.yml`` against the repository ``image`` was read from.
 
     ``recursive`` needs ``resolve`` (reference -> ResolvedImage, e.g. ``Session.resolve``) and
@@ -47,5 +59,7 @@ def localize_pull(root: Path, image: ResolvedImage, *, recursive: bool = False,
     if recursive:
         if resolve is None or extract_into is None:
             raise ValueError("recursive imgpkg pull needs resolve and extract_into")
-        report.nested = pull_nested_bundles(root, report.relocation, resolve=resolve, extract_into=extract_into)
+        report.nested = pull_nested_bundles(
+            root, report.relocation, resolve=resolve, extract_into=extract_into
+        )
     return report

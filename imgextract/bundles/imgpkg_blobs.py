@@ -24,8 +24,9 @@ Outcome = Literal["present", "mounted", "streamed", "skipped"]
 DEFAULT_CONCURRENCY = 5
 
 
-def copy_blob(src: RegistryClient, src_repo: str, dst: RegistryClient, dst_repo: str,
-              desc: m.Descriptor) -> Outcome:
+def copy_blob(
+    src: RegistryClient, src_repo: str, dst: RegistryClient, dst_repo: str, desc: m.Descriptor
+) -> Outcome:
     """Make ``desc`` exist in ``dst/dst_repo``; returns how."""
     if dst.blob_exists(dst_repo, desc.digest):
         return "present"
@@ -63,7 +64,9 @@ class BlobCopier:
         with self._lock:
             if desc.digest in self._futures:
                 return
-            self._futures[desc.digest] = self._pool.submit(copy_blob, src, src_repo, self.dst, self.dst_repo, desc)
+            self._futures[desc.digest] = self._pool.submit(
+                copy_blob, src, src_repo, self.dst, self.dst_repo, desc
+            )
 
     def wait(self) -> Counter[str]:
         """Wait for every copy; the first failure is raised (after the others settled)."""

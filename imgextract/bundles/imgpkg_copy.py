@@ -35,12 +35,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class CopyResult:
     source: str
-    destination: str                       # registry/repository
-    digest: str                            # the root bundle's digest
-    tag: str | None                        # the source tag re-applied in the destination
-    images: dict[str, str] = field(default_factory=dict)       # digest -> original reference
-    bundles: list[str] = field(default_factory=list)           # bundle digests, root first
-    locations: dict[str, str] = field(default_factory=dict)    # bundle digest -> locations image digest
+    destination: str  # registry/repository
+    digest: str  # the root bundle's digest
+    tag: str | None  # the source tag re-applied in the destination
+    images: dict[str, str] = field(default_factory=dict)  # digest -> original reference
+    bundles: list[str] = field(default_factory=list)  # bundle digests, root first
+    locations: dict[str, str] = field(default_factory=dict)  # bundle digest -> locations image digest
     blobs: Counter[str] = field(default_factory=Counter)
     lock: BundleLock | None = None
 
@@ -49,9 +49,17 @@ class CopyResult:
         return ref_string(parse_reference(f"{self.destination}@{self.digest}"))
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "destination": self.destination, "bundle": self.bundle_ref,
-                "digest": self.digest, "tag": self.tag, "images": len(self.images), "bundles": self.bundles,
-                "locations": self.locations, "blobs": dict(self.blobs)}
+        return {
+            "source": self.source,
+            "destination": self.destination,
+            "bundle": self.bundle_ref,
+            "digest": self.digest,
+            "tag": self.tag,
+            "images": len(self.images),
+            "bundles": self.bundles,
+            "locations": self.locations,
+            "blobs": dict(self.blobs),
+        }
 
 
 def parse_destination(repo: str) -> Reference:
@@ -66,7 +74,7 @@ class _Put:
     client: RegistryClient
     repository: str
     response: ManifestResponse
-    tag: str | None                         # None: PUT by digest (an index child)
+    tag: str | None  # None: PUT by digest (an index child)
 
 
 def _manifest_tree(image: SourceImage) -> list[_Put]:
@@ -123,8 +131,14 @@ def write_bundle_lock(path: Path, lock: BundleLock) -> None:
         fh.write(lock.to_yaml())
 
 
-def copy_bundle(source: str | Reference, to_repo: str | Reference, *, client_for: ClientFor,
-                concurrency: int = DEFAULT_CONCURRENCY, lock_output: Path | None = None) -> CopyResult:
+def copy_bundle(
+    source: str | Reference,
+    to_repo: str | Reference,
+    *,
+    client_for: ClientFor,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    lock_output: Path | None = None,
+) -> CopyResult:
     """Copy the bundle ``source`` (tag or digest) and everything it references into ``to_repo``.
 
     ``client_for(registry)`` returns the client for a registry (credentials, TLS, insecure flags applied).
@@ -157,6 +171,12 @@ def copy_bundle(source: str | Reference, to_repo: str | Reference, *, client_for
     result.lock = BundleLock(result.bundle_ref, src.tag)
     if lock_output is not None:
         write_bundle_lock(lock_output, result.lock)
-    log.info("copied %s to %s (%d images, %d bundles, blobs %s)", src, dest.name, len(result.images),
-             len(result.bundles), dict(result.blobs))
+    log.info(
+        "copied %s to %s (%d images, %d bundles, blobs %s)",
+        src,
+        dest.name,
+        len(result.images),
+        len(result.bundles),
+        dict(result.blobs),
+    )
     return result

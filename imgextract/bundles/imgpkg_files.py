@@ -26,8 +26,14 @@ def clean_member_name(name: str) -> str:
     return posixpath.normpath("/" + name).lstrip("/")
 
 
-def read_image_files(client: RegistryClient, repository: str, manifest: m.Manifest, names: Collection[str],
-                     *, limit: int = MAX_FILE_BYTES) -> dict[str, bytes]:
+def read_image_files(
+    client: RegistryClient,
+    repository: str,
+    manifest: m.Manifest,
+    names: Collection[str],
+    *,
+    limit: int = MAX_FILE_BYTES,
+) -> dict[str, bytes]:
     """The files of ``names`` (image-relative paths) present in the image, by name."""
     wanted = {clean_member_name(n) for n in names}
     found: dict[str, bytes] = {}

@@ -31,7 +31,7 @@ class SourceImage:
     client: RegistryClient
     repository: str
     response: ManifestResponse
-    origin: str                     # the reference it was listed as (ImagesLock entry or the given source)
+    origin: str  # the reference it was listed as (ImagesLock entry or the given source)
 
     @property
     def digest(self) -> str:
@@ -45,7 +45,7 @@ class SourceImage:
 @dataclass
 class BundleNode:
     image: SourceImage
-    lock: ImagesLock                                   # as written in the bundle (original refs)
+    lock: ImagesLock  # as written in the bundle (original refs)
     relocation: Relocation
     is_bundle: dict[str, bool] = field(default_factory=dict)
 
@@ -53,8 +53,8 @@ class BundleNode:
 @dataclass
 class BundleGraph:
     root: SourceImage
-    bundles: dict[str, BundleNode] = field(default_factory=dict)   # by digest, root first
-    images: dict[str, SourceImage] = field(default_factory=dict)   # every top-level image, root first
+    bundles: dict[str, BundleNode] = field(default_factory=dict)  # by digest, root first
+    images: dict[str, SourceImage] = field(default_factory=dict)  # every top-level image, root first
 
 
 def bundle_labels(image: SourceImage) -> dict[str, str] | None:
@@ -105,8 +105,9 @@ def discover(source: Reference, client_for: ClientFor) -> BundleGraph:
             if image is None:
                 ref = parse_digest_ref(located.image)
                 client = bundle.client if ref.registry == bundle.client.registry else client_for(ref.registry)
-                image = SourceImage(client, ref.repository, client.get_manifest(ref.repository, digest),
-                                    original.image)
+                image = SourceImage(
+                    client, ref.repository, client.get_manifest(ref.repository, digest), original.image
+                )
                 graph.images[digest] = image
             flag = report.is_bundle.get(digest)
             if flag is None:

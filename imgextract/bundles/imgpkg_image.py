@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from imgextract import manifests as m
 
-ZERO_TIME = "0001-01-01T00:00:00Z"   # go-containerregistry's zero time in configs
+ZERO_TIME = "0001-01-01T00:00:00Z"  # go-containerregistry's zero time in configs
 
 
 def sha256(data: bytes) -> str:
@@ -69,8 +69,10 @@ def build_tar(files: Mapping[str, bytes]) -> bytes:
     clash = dirs & cleaned.keys()
     if clash:
         raise ValueError(f"{sorted(clash)[0]!r} is both a file and a directory")
-    entries = sorted([(tuple(p.split("/")), p, None) for p in dirs] +
-                     [(tuple(p.split("/")), p, c) for p, c in cleaned.items()])
+    entries = sorted(
+        [(tuple(p.split("/")), p, None) for p in dirs]
+        + [(tuple(p.split("/")), p, c) for p, c in cleaned.items()]
+    )
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         tar.addfile(_info(".", None))
@@ -104,18 +106,23 @@ def build_image(files: Mapping[str, bytes], *, labels: Mapping[str, str] | None 
     tar = build_tar(files)
     layer = gzip.compress(tar, compresslevel=9, mtime=0)
     diff_id = sha256(tar)
-    config = _json({
-        "architecture": "",
-        "config": {"Labels": dict(labels)} if labels else {},
-        "created": ZERO_TIME,
-        "history": [{"created": ZERO_TIME}],
-        "os": "",
-        "rootfs": {"diff_ids": [diff_id], "type": "layers"},
-    })
-    manifest = json.dumps({
-        "schemaVersion": 2,
-        "mediaType": m.DOCKER_MANIFEST,
-        "config": {"mediaType": m.DOCKER_CONFIG, "size": len(config), "digest": sha256(config)},
-        "layers": [{"mediaType": m.DOCKER_LAYER, "size": len(layer), "digest": sha256(layer)}],
-    }, separators=(",", ":")).encode()
+    config = _json(
+        {
+            "architecture": "",
+            "config": {"Labels": dict(labels)} if labels else {},
+            "created": ZERO_TIME,
+            "history": [{"created": ZERO_TIME}],
+            "os": "",
+            "rootfs": {"diff_ids": [diff_id], "type": "layers"},
+        }
+    )
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": m.DOCKER_MANIFEST,
+            "config": {"mediaType": m.DOCKER_CONFIG, "size": len(config), "digest": sha256(config)},
+            "layers": [{"mediaType": m.DOCKER_LAYER, "size": len(layer), "digest": sha256(layer)}],
+        },
+        separators=(",", ":"),
+    ).encode()
     return BuiltImage(manifest=manifest, config=config, layer=layer, diff_id=diff_id)

@@ -54,8 +54,10 @@ class ImageLocations:
     @classmethod
     def for_lock(cls, lock: ImagesLock, is_bundle: Mapping[str, bool]) -> ImageLocations:
         """One entry per ImagesLock entry (original normalised ref), sorted by image, de-duplicated."""
-        entries = {ref.normalized: ImageLocation(ref.normalized, bool(is_bundle.get(ref.digest, False)))
-                   for ref in lock.images}
+        entries = {
+            ref.normalized: ImageLocation(ref.normalized, bool(is_bundle.get(ref.digest, False)))
+            for ref in lock.images
+        }
         return cls(tuple(entries[k] for k in sorted(entries)))
 
     @classmethod
@@ -81,11 +83,13 @@ class ImageLocations:
         return None
 
     def to_yaml(self) -> bytes:
-        return imgpkg_yaml.dump({
-            "apiVersion": API_VERSION,
-            "kind": KIND,
-            "images": [{"image": e.image, "isBundle": e.is_bundle} for e in self.images],
-        })
+        return imgpkg_yaml.dump(
+            {
+                "apiVersion": API_VERSION,
+                "kind": KIND,
+                "images": [{"image": e.image, "isBundle": e.is_bundle} for e in self.images],
+            }
+        )
 
 
 def _parse_entry(item: Any, what: str) -> ImageLocation:

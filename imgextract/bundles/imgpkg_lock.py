@@ -66,7 +66,7 @@ def _strict_keys(data: Mapping[str, Any], allowed: set[str], what: str) -> None:
 
 @dataclass(frozen=True)
 class ImageRef:
-    image: str                                   # as written in the file
+    image: str  # as written in the file
     annotations: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -125,8 +125,9 @@ def _parse_image(item: Any, what: str) -> ImageRef:
     if not isinstance(image, str):
         raise InvalidBundleError(f"{what}: 'image' must be a string")
     annotations = item.get("annotations") or {}
-    if not isinstance(annotations, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                     for k, v in annotations.items()):
+    if not isinstance(annotations, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
+    ):
         raise InvalidBundleError(f"{what}: 'annotations' must map strings to strings")
     parse_digest_ref(image)
     return ImageRef(image, dict(annotations))

@@ -85,12 +85,17 @@ def where_read(image: ResolvedImage) -> Reference:
 @dataclass(frozen=True)
 class NestedBundle:
     digest: str
-    path: str                 # relative to the output root
+    path: str  # relative to the output root
     relocation: Relocation
 
 
-def pull_nested_bundles(root: Path, top: Relocation, *, resolve: Callable[[Reference], ResolvedImage],
-                        extract_into: Callable[[ResolvedImage, Path], None]) -> list[NestedBundle]:
+def pull_nested_bundles(
+    root: Path,
+    top: Relocation,
+    *,
+    resolve: Callable[[Reference], ResolvedImage],
+    extract_into: Callable[[ResolvedImage, Path], None],
+) -> list[NestedBundle]:
     """Pull every bundle reachable from ``top`` (breadth first) into ``root/.imgpkg/bundles/``.
 
     ``resolve`` finds an image by reference (mirrors and credentials applied); ``extract_into`` writes

@@ -32,12 +32,12 @@ Via = Literal["locations-image", "bundle-repository", "images-lock"]
 class Relocation:
     """The outcome for one bundle: the (possibly rewritten) lock and how it was decided."""
 
-    bundle: str                          # the bundle, repo@digest, where it was read from
-    lock: ImagesLock                     # rewritten, or the original when not rewritten
+    bundle: str  # the bundle, repo@digest, where it was read from
+    lock: ImagesLock  # rewritten, or the original when not rewritten
     via: Via
-    is_bundle: Mapping[str, bool] = field(default_factory=dict)   # digest -> flag, from the locations image
-    missing: str | None = None           # the first image not found in the bundle's repository
-    reason: str | None = None            # why it counts as missing
+    is_bundle: Mapping[str, bool] = field(default_factory=dict)  # digest -> flag, from the locations image
+    missing: str | None = None  # the first image not found in the bundle's repository
+    reason: str | None = None  # why it counts as missing
 
     @property
     def rewritten(self) -> bool:
@@ -50,12 +50,20 @@ class Relocation:
             return f"images.yml rewritten to {self.bundle.split('@')[0]} (every image found there)"
         if self.missing is None:
             return "images.yml kept: the bundle lists no images"
-        return (f"images.yml not rewritten: image {self.missing} not found in "
-                f"{self.bundle.split('@')[0]} ({self.reason}); keeping the ImagesLock locations")
+        return (
+            f"images.yml not rewritten: image {self.missing} not found in "
+            f"{self.bundle.split('@')[0]} ({self.reason}); keeping the ImagesLock locations"
+        )
 
     def to_json(self) -> dict[str, object]:
-        return {"bundle": self.bundle, "rewritten": self.rewritten, "via": self.via, "missing": self.missing,
-                "reason": self.reason, "message": self.message()}
+        return {
+            "bundle": self.bundle,
+            "rewritten": self.rewritten,
+            "via": self.via,
+            "missing": self.missing,
+            "reason": self.reason,
+            "message": self.message(),
+        }
 
 
 def _absent_reason(exc: Exception) -> str:
@@ -71,23 +79,31 @@ def read_locations(client: RegistryClient, repository: str, bundle_digest: str) 
         log.debug("no locations image %s/%s:%s: %s", client.registry, repository, tag, _absent_reason(exc))
         return None
     if not m.is_manifest(resp.media_type):
-        raise InvalidBundleError(f"locations image {client.registry}/{repository}:{tag} is not an image manifest")
+        raise InvalidBundleError(
+            f"locations image {client.registry}/{repository}:{tag} is not an image manifest"
+        )
     manifest = m.parse_manifest(resp.raw, resp.media_type)
     files = read_image_files(client, repository, manifest, LOCATIONS_FILES)
     for name in LOCATIONS_FILES:
         if name in files:
             return ImageLocations.parse(files[name], what=f"{client.registry}/{repository}:{tag} {name}")
-    raise InvalidBundleError(f"locations image {client.registry}/{repository}:{tag} has no "
-                             f"{LOCATIONS_FILES[0]}")
+    raise InvalidBundleError(
+        f"locations image {client.registry}/{repository}:{tag} has no {LOCATIONS_FILES[0]}"
+    )
 
 
 def _rewrite(lock: ImagesLock, bundle: Reference) -> ImagesLock:
-    return lock.with_images([ImageRef(relocated_ref(i.image, bundle.registry, bundle.repository), i.annotations)
-                             for i in lock.images])
+    return lock.with_images(
+        [
+            ImageRef(relocated_ref(i.image, bundle.registry, bundle.repository), i.annotations)
+            for i in lock.images
+        ]
+    )
 
 
-def relocate_images_lock(client: RegistryClient, bundle_repo_ref: Reference,
-                         lock: ImagesLock) -> tuple[ImagesLock, Relocation]:
+def relocate_images_lock(
+    client: RegistryClient, bundle_repo_ref: Reference, lock: ImagesLock
+) -> tuple[ImagesLock, Relocation]:
     """Rewrite ``lock`` to the bundle's repository when its images are there (see module doc).
 
     ``client`` serves ``bundle_repo_ref.registry``; ``bundle_repo_ref`` carries the bundle's digest.

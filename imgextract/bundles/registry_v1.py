@@ -31,8 +31,13 @@ class BundleInfo:
     annotations: Mapping[str, str]
 
     def to_json(self) -> dict[str, object]:
-        return {"package": self.package, "channels": list(self.channels), "defaultChannel": self.default_channel,
-                "manifestsDir": self.manifests_dir, "metadataDir": self.metadata_dir}
+        return {
+            "package": self.package,
+            "channels": list(self.channels),
+            "defaultChannel": self.default_channel,
+            "manifestsDir": self.manifests_dir,
+            "metadataDir": self.metadata_dir,
+        }
 
 
 def read_annotations(path: Path) -> dict[str, str]:
@@ -77,16 +82,20 @@ def check(root: Path, plan: Plan) -> BundleInfo:
     finally:
         fs.close()
     if escapes:
-        raise InvalidBundleError(f"{plan.metadata_dir}{L.ANNOTATIONS_FILE} is a symlink that leads outside the image")
+        raise InvalidBundleError(
+            f"{plan.metadata_dir}{L.ANNOTATIONS_FILE} is a symlink that leads outside the image"
+        )
     if not ann_path.is_file():
         raise InvalidBundleError(
-            f"registry+v1 bundle has no {plan.metadata_dir}{L.ANNOTATIONS_FILE} (metadata dir from image labels)")
+            f"registry+v1 bundle has no {plan.metadata_dir}{L.ANNOTATIONS_FILE} (metadata dir from image labels)"
+        )
     annotations = read_annotations(ann_path)
     for key in L.BUNDLE_KEYS:
         if key in plan.labels and key in annotations and not _same(key, plan.labels[key], annotations[key]):
             raise InvalidBundleError(
                 f"bundle label {key}={plan.labels[key]!r} disagrees with "
-                f"{plan.metadata_dir}{L.ANNOTATIONS_FILE} value {annotations[key]!r}")
+                f"{plan.metadata_dir}{L.ANNOTATIONS_FILE} value {annotations[key]!r}"
+            )
     package = annotations.get(L.PACKAGE) or plan.labels.get(L.PACKAGE)
     if not package:
         raise InvalidBundleError(f"bundle has no {L.PACKAGE} in labels or {L.ANNOTATIONS_FILE}")
@@ -104,5 +113,6 @@ def check_plain(root: Path, plan: Plan) -> BundleInfo:
     manifests = root / plan.manifests_dir
     if not manifests.is_dir() or not any(p.is_file() for p in manifests.iterdir()):
         raise InvalidBundleError(f"plain bundle manifests directory {plan.manifests_dir} is missing or empty")
-    return BundleInfo(plan.labels.get(L.PACKAGE), _channels(plan.labels.get(L.CHANNELS)), None,
-                      plan.manifests_dir, None, {})
+    return BundleInfo(
+        plan.labels.get(L.PACKAGE), _channels(plan.labels.get(L.CHANNELS)), None, plan.manifests_dir, None, {}
+    )

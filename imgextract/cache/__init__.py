@@ -17,6 +17,15 @@ from imgextract.cache.layerindex import (
 from imgextract.cache.store import ContentCache, PruneReport, parse_max_age
 from imgextract.cache.writer import BlobWriter
 
-__all__ = ["BlobWriter", "ContentCache", "LayerIndexEntry", "PruneReport", "can_skip", "entry_from_stats",
-           "parse_max_age", "plan_skips", "selection_top_levels",
-           "selection_traverses_symlink"]
+__all__ = [
+    "BlobWriter",
+    "ContentCache",
+    "LayerIndexEntry",
+    "PruneReport",
+    "can_skip",
+    "entry_from_stats",
+    "parse_max_age",
+    "plan_skips",
+    "selection_top_levels",
+    "selection_traverses_symlink",
+]

@@ -43,8 +43,12 @@ class LayerIndexEntry:
     links: frozenset[tuple[str, str]] = field(default_factory=frozenset)
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": INDEX_VERSION, "top_levels": sorted(self.top_levels),
-                "root_opaque": self.root_opaque, "links": sorted([a, b] for a, b in self.links)}
+        return {
+            "version": INDEX_VERSION,
+            "top_levels": sorted(self.top_levels),
+            "root_opaque": self.root_opaque,
+            "links": sorted([a, b] for a, b in self.links),
+        }
 
     def dumps(self) -> bytes:
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":")).encode()
@@ -92,7 +96,9 @@ class IndexBuilder:
         self._links: set[tuple[str, str]] = set()
         self._root_opaque = False
 
-    def add(self, name: str, *, symlink_target: str | None = None, hardlink_target: str | None = None) -> None:
+    def add(
+        self, name: str, *, symlink_target: str | None = None, hardlink_target: str | None = None
+    ) -> None:
         path = _clean(name)
         if not path:
             return  # the root directory entry itself: metadata of "/", not a top-level name
@@ -102,7 +108,7 @@ class IndexBuilder:
             self._root_opaque = True
             return
         if base.startswith(_WHITEOUT) and not parent:
-            path = base[len(_WHITEOUT):] or base  # ".wh.configs" touches "configs"
+            path = base[len(_WHITEOUT) :] or base  # ".wh.configs" touches "configs"
         top = _top(path)
         self._tops.add(top)
         if symlink_target is not None:
@@ -139,8 +145,9 @@ def can_skip(entry: LayerIndexEntry | None, selection: frozenset[str] | None) ->
     return entry.top_levels.isdisjoint(selection)
 
 
-def close_selection(entries: Iterable[LayerIndexEntry | None],
-                    selection: frozenset[str] | None) -> frozenset[str] | None:
+def close_selection(
+    entries: Iterable[LayerIndexEntry | None], selection: frozenset[str] | None
+) -> frozenset[str] | None:
     """The selection grown over every known link edge of the image; None (= everything) when a link
     targets the root itself."""
     if selection is None:

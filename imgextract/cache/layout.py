@@ -1,11 +1,11 @@
 """Where things live under the cache root, and digest parsing for file names.
 
-    <root>/blobs/<alg>/<hex>            committed, verified blob (layers, configs)
-    <root>/blobs/<alg>/<hex>.partial    resumable download in progress (guarded by the lock)
-    <root>/manifests/<alg>/<hex>        "<media type>\\n" + raw manifest bytes (verified)
-    <root>/index/<alg>/<hex>.json       layer index entry (top-level paths a layer touches)
-    <root>/locks/<alg>/<hex>.lock       fcntl lock files
-    <root>/tmp/                         private temp files, renamed into place when complete
+<root>/blobs/<alg>/<hex>            committed, verified blob (layers, configs)
+<root>/blobs/<alg>/<hex>.partial    resumable download in progress (guarded by the lock)
+<root>/manifests/<alg>/<hex>        "<media type>\\n" + raw manifest bytes (verified)
+<root>/index/<alg>/<hex>.json       layer index entry (top-level paths a layer touches)
+<root>/locks/<alg>/<hex>.lock       fcntl lock files
+<root>/tmp/                         private temp files, renamed into place when complete
 """
 
 from __future__ import annotations

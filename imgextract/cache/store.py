@@ -62,7 +62,9 @@ class ContentCache:
 
     def put_blob(self, digest: str, data: bytes) -> Path:
         with self.blob_writer(digest, len(data)) as writer:
-            writer.write(memoryview(data)[writer.offset:])  # a partial left by an earlier attempt is a prefix
+            writer.write(
+                memoryview(data)[writer.offset :]
+            )  # a partial left by an earlier attempt is a prefix
             return writer.commit()
 
     def evict_blob(self, digest: str) -> None:
@@ -111,8 +113,9 @@ class ContentCache:
             pass
 
     # prune ---------------------------------------------------------------------------------------
-    def prune(self, *, max_age: float | None = None, everything: bool = False,
-              now: float | None = None) -> PruneReport:
+    def prune(
+        self, *, max_age: float | None = None, everything: bool = False, now: float | None = None
+    ) -> PruneReport:
         """Remove entries unused for ``max_age`` seconds (or ``everything``).
 
         Partial downloads whose lock another process holds are left alone; committed files are
@@ -222,4 +225,3 @@ def _older(path: Path, cutoff: float) -> bool:
         return path.lstat().st_mtime < cutoff
     except FileNotFoundError:
         return False
-

@@ -71,7 +71,15 @@ OPAQUE = ".wh..wh..opq"
 _MAX_MTIME = 253402300799  # 9999-12-31T23:59:59Z
 _REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 _SPECIAL = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
-_ENVIRONMENTAL = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE, errno.ENOMEM}
+_ENVIRONMENTAL = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EIO,
+    errno.EROFS,
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.ENOMEM,
+}
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -98,8 +106,8 @@ class LayerStats:
     symlinks: int = 0
     hardlinks: int = 0
     whiteouts: int = 0
-    skipped: int = 0          # not selected
-    ignored: int = 0          # devices, FIFOs, unknown types, other .wh..wh.* names
+    skipped: int = 0  # not selected
+    ignored: int = 0  # devices, FIFOs, unknown types, other .wh..wh.* names
     bytes_written: int = 0
     top_level: set[str] = field(default_factory=set)
     root_opaque: bool = False  # an opaque marker for the root directory itself
@@ -154,7 +162,9 @@ def split_name(name: str, *, what: str) -> list[str]:
 class Applier:
     """Applies layers to ``root`` (an existing, empty directory the caller owns)."""
 
-    def __init__(self, root: Path, selection: PathSelection | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self, root: Path, selection: PathSelection | None = None, limits: Limits | None = None
+    ) -> None:
         self.root = Path(root)
         self.selection = selection if selection is not None else PathSelection(None)
         self.limits = limits if limits is not None else Limits()
@@ -163,14 +173,14 @@ class Applier:
         self.uncompressed_total = 0
         self.entries_total = 0
         self.layers: list[LayerStats] = []
-        self._dirs: dict[str, tuple[int, int]] = {}   # canonical dir path -> (mode, mtime ns)
-        self._upper: set[str] = set()                  # paths written by the current layer
-        self._upper_anc: set[str] = set()              # and their ancestors
+        self._dirs: dict[str, tuple[int, int]] = {}  # canonical dir path -> (mode, mtime ns)
+        self._upper: set[str] = set()  # paths written by the current layer
+        self._upper_anc: set[str] = set()  # and their ancestors
         self._tmp_counter = 0
         self._alias_gen = -1
-        self._gen = 0                                  # bumps when symlinks/dirs change
+        self._gen = 0  # bumps when symlinks/dirs change
         self._finalized = False
-        self._prune = False                            # unselected symlinks were applied
+        self._prune = False  # unselected symlinks were applied
 
     # -- public -----------------------------------------------------------------------------
 
@@ -254,8 +264,9 @@ class Applier:
         else:
             stats.ignored += 1
 
-    def _apply_typed(self, reader: TarReader, m: tarfile.TarInfo, parent: Parent, base: str,
-                     stats: LayerStats) -> None:
+    def _apply_typed(
+        self, reader: TarReader, m: tarfile.TarInfo, parent: Parent, base: str, stats: LayerStats
+    ) -> None:
         path = parent.child(base)
         if m.isdir():
             st = lstat_at(parent.fd, base)
@@ -287,7 +298,7 @@ class Applier:
                 for chunk in reader.read_data(m):
                     view = memoryview(chunk)
                     while view:
-                        view = view[os.write(fd, view):]
+                        view = view[os.write(fd, view) :]
                 os.fchmod(fd, file_mode(m.mode))
                 ns = _ns(m.mtime)
                 os.utime(fd, ns=(ns, ns))
@@ -324,8 +335,10 @@ class Applier:
         try:
             if tparent is None or tst is None:
                 if not self._wanted(tparts):
-                    raise IntegrityError(f"hard link {m.name!r} -> {m.linkname!r}: the target is outside the "
-                                         "selected paths; select it too")
+                    raise IntegrityError(
+                        f"hard link {m.name!r} -> {m.linkname!r}: the target is outside the "
+                        "selected paths; select it too"
+                    )
                 raise IntegrityError(f"hard link {m.name!r} -> {m.linkname!r}: target does not exist")
             if stat.S_ISDIR(tst.st_mode):
                 raise IntegrityError(f"hard link {m.name!r} -> {m.linkname!r}: target is a directory")
@@ -336,8 +349,12 @@ class Applier:
             if existing is not None and (existing.st_dev, existing.st_ino) == (tst.st_dev, tst.st_ino):
                 return
             tfd, tname = tparent.fd, tparts[-1]
-            tmp = self._temp_name(parent, lambda name: os.link(tname, name, src_dir_fd=tfd, dst_dir_fd=parent.fd,
-                                                               follow_symlinks=False))
+            tmp = self._temp_name(
+                parent,
+                lambda name: os.link(
+                    tname, name, src_dir_fd=tfd, dst_dir_fd=parent.fd, follow_symlinks=False
+                ),
+            )
             try:
                 self._replace(parent, tmp, base)
             except BaseException:
@@ -370,7 +387,7 @@ class Applier:
         if base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
             stats.ignored += 1
             return
-        target = base[len(WHITEOUT_PREFIX):]
+        target = base[len(WHITEOUT_PREFIX) :]
         if target in ("", ".", ".."):
             raise IntegrityError(f"invalid whiteout {'/'.join(parts)!r}")
         tparts = [*dir_parts, target]
@@ -542,4 +559,6 @@ class Applier:
             return
         for p in self.selection.paths:
             if self.fs.escapes(p.split("/")):
-                raise IntegrityError(f"selected path {p!r} is a symlink (or below one) that leads outside the image")
+                raise IntegrityError(
+                    f"selected path {p!r} is a symlink (or below one) that leads outside the image"
+                )

@@ -43,13 +43,15 @@ _MEDIA_TYPES: dict[str, str] = {
     "application/vnd.docker.image.rootfs.diff.tar.gzip": GZIP,
     "application/vnd.docker.image.rootfs.diff.tar.zstd": ZSTD,
 }
-NON_DISTRIBUTABLE = frozenset({
-    "application/vnd.oci.image.layer.nondistributable.v1.tar",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar",
-    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-})
+NON_DISTRIBUTABLE = frozenset(
+    {
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+    }
+)
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -63,8 +65,10 @@ class Readable(Protocol):
 def declared_compression(media_type: str) -> str | None:
     """The compression a layer media type declares (None when the type is not a known layer type)."""
     if media_type in NON_DISTRIBUTABLE:
-        raise IntegrityError(f"non-distributable (foreign) layer {media_type} is not supported: "
-                             "its content is not served by the registry")
+        raise IntegrityError(
+            f"non-distributable (foreign) layer {media_type} is not supported: "
+            "its content is not served by the registry"
+        )
     return _MEDIA_TYPES.get(media_type)
 
 
@@ -223,10 +227,10 @@ class _ZstdFrameChecker:
 
     def __init__(self, raw: Readable) -> None:
         self._raw = raw
-        self._need = 4          # bytes still wanted for the current header field
+        self._need = 4  # bytes still wanted for the current header field
         self._buf = b""
         self._state = "magic"
-        self._skip = 0          # body bytes to pass over
+        self._skip = 0  # body bytes to pass over
         self._checksum = False
         self.frames = 0
 
@@ -250,7 +254,7 @@ class _ZstdFrameChecker:
                     self._after_body()
                 continue
             take = min(self._need - len(self._buf), end - pos)
-            self._buf += bytes(data[pos:pos + take])
+            self._buf += bytes(data[pos : pos + take])
             pos += take
             if len(self._buf) == self._need:
                 field, self._buf = self._buf, b""
@@ -317,7 +321,8 @@ class _Zstd(DecompressedStream):
         self._checker = _ZstdFrameChecker(raw)
         source: Any = self._checker
         self._reader = zstandard.ZstdDecompressor().stream_reader(
-            source, read_size=CHUNK, read_across_frames=True)
+            source, read_size=CHUNK, read_across_frames=True
+        )
 
     def _produce(self, n: int) -> bytes:
         try:
@@ -334,7 +339,9 @@ class _Zstd(DecompressedStream):
         return data
 
 
-def open_decompressed(raw: BinaryIO | Readable, media_type: str, *, limit: int | None = None) -> DecompressedStream:
+def open_decompressed(
+    raw: BinaryIO | Readable, media_type: str, *, limit: int | None = None
+) -> DecompressedStream:
     """A stream of the uncompressed tar of a layer blob.
 
     ``limit`` caps the total uncompressed bytes (``LimitExceeded`` beyond it).  The compression

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from imgextract.errors import IntegrityError, LimitExceeded
 
-MAX_HOPS = 40          # Linux's MAXSYMLINKS
-MAX_DEPTH = 512        # path components below the root (bounds recursion and open fds)
+MAX_HOPS = 40  # Linux's MAXSYMLINKS
+MAX_DEPTH = 512  # path components below the root (bounds recursion and open fds)
 # Resolution work: every entry is resolved from the root, one openat per component.  A layer of
 # many very deep names would cost depth x entries syscalls (1M entries at depth 500: ~an hour), so
 # the walk spends from a budget that grows by STEPS_PER_ENTRY per tar entry on top of BASE_STEPS.
@@ -84,8 +84,10 @@ class RootFS:
     def _spend(self) -> None:
         self.steps_left -= 1
         if self.steps_left < 0:
-            raise LimitExceeded("path resolution work exceeded: entries nest too deep on average "
-                                f"(more than {STEPS_PER_ENTRY} directory lookups per entry)")
+            raise LimitExceeded(
+                "path resolution work exceeded: entries nest too deep on average "
+                f"(more than {STEPS_PER_ENTRY} directory lookups per entry)"
+            )
 
     def close(self) -> None:
         if self.root_fd >= 0:
@@ -94,8 +96,9 @@ class RootFS:
 
     # -- resolution -------------------------------------------------------------------------
 
-    def _walk(self, parts: Sequence[str], *, create: bool, follow_final: bool = True,
-              trace: list[str] | None = None) -> tuple[int, list[str], list[str]]:
+    def _walk(
+        self, parts: Sequence[str], *, create: bool, follow_final: bool = True, trace: list[str] | None = None
+    ) -> tuple[int, list[str], list[str]]:
         """Walk ``parts`` as directories.  Returns (fd, canonical parts, unresolved rest).
 
         ``rest`` is non-empty only when ``create`` is false and a component is missing or not
@@ -141,7 +144,9 @@ class RootFS:
                         trace.append(join([*canon, c]))
                     hops += 1
                     if hops > MAX_HOPS:
-                        raise IntegrityError(f"too many levels of symbolic links at {join([*canon, c])!r}") from None
+                        raise IntegrityError(
+                            f"too many levels of symbolic links at {join([*canon, c])!r}"
+                        ) from None
                     target = os.readlink(c, dir_fd=cur)
                     if not target:
                         raise IntegrityError(f"empty symlink {join([*canon, c])!r}") from None
@@ -182,7 +187,9 @@ class RootFS:
             return None
         return Parent(fd, canon, owned=fd != self.root_fd)
 
-    def canonical(self, parts: Sequence[str], *, follow_final: bool = True, trace: list[str] | None = None) -> str:
+    def canonical(
+        self, parts: Sequence[str], *, follow_final: bool = True, trace: list[str] | None = None
+    ) -> str:
         """Where ``parts`` lands inside the root right now (missing tail kept as written).
 
         ``trace`` collects the canonical paths of the symlinks passed on the way."""

@@ -18,8 +18,9 @@ from imgextract.layers.decompress import open_decompressed
 from imgextract.layers.verify import VerifyingReader, parse_digest
 
 
-def apply_blob(raw: BinaryIO, *, digest: str, size: int | None, media_type: str, diff_id: str,
-               applier: Applier) -> LayerStats:
+def apply_blob(
+    raw: BinaryIO, *, digest: str, size: int | None, media_type: str, diff_id: str, applier: Applier
+) -> LayerStats:
     """Apply one layer; ``IntegrityError`` on a digest/size/diff_id mismatch or a bad layer,
     ``LimitExceeded`` when the remaining uncompressed budget of ``applier.limits`` is exceeded."""
     parse_digest(diff_id)

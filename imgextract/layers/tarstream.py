@@ -31,7 +31,12 @@ CHUNK = 1024 * 1024
 MAX_EXTENSION_CHAIN = 16
 _PAX_NUMERIC = {"size"}
 
-_EXTENSION_TYPES = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
+_EXTENSION_TYPES = (
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+    tarfile.XHDTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+)
 # tarfile's extension points (_proc_member, _block, _apply_pax_info, ...) are private and untyped.
 _TarInfoBase: Any = tarfile.TarInfo
 _TarFileBase: Any = tarfile.TarFile
@@ -63,7 +68,9 @@ class _SafeTarInfo(_TarInfoBase):
         if self.size < 0:
             raise IntegrityError(f"tar member {self.name!r} has a negative size")
         if self.type == tarfile.XGLTYPE:
-            raise IntegrityError("tar stream contains a PAX global header (refused: it would rewrite later members)")
+            raise IntegrityError(
+                "tar stream contains a PAX global header (refused: it would rewrite later members)"
+            )
         if self.type == tarfile.GNUTYPE_SPARSE:
             raise IntegrityError(f"GNU sparse member {self.name!r} is not supported")
         if self.type in _EXTENSION_TYPES:
@@ -85,7 +92,7 @@ class _SafeTarInfo(_TarInfoBase):
         buf = tf.fileobj.read(padded)
         if len(buf) != padded:
             raise IntegrityError("truncated PAX header")
-        records = _parse_pax(buf[:self.size])
+        records = _parse_pax(buf[: self.size])
         if any(k.startswith("GNU.sparse.") for k in records):
             raise IntegrityError("GNU sparse members are not supported")
         binary = records.get("hdrcharset") == b"BINARY"
@@ -127,7 +134,7 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
         length = int(digits)
         if length <= len(digits) + 1 or pos + length > end or data[pos + length - 1] != 0x0A:
             raise IntegrityError("malformed PAX record")
-        record = data[sp + 1:pos + length - 1]
+        record = data[sp + 1 : pos + length - 1]
         eq = record.find(b"=")
         if eq <= 0:
             raise IntegrityError("malformed PAX record keyword")
@@ -135,7 +142,7 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
             key = record[:eq].decode("utf-8")
         except UnicodeDecodeError:
             raise IntegrityError("PAX keyword is not UTF-8") from None
-        out[key] = record[eq + 1:]
+        out[key] = record[eq + 1 :]
         pos += length
     return out
 
@@ -154,8 +161,14 @@ class TarReader:
         try:
             # small bufsize: tarfile's stream buffer copies its remainder on every read, so a big
             # buffer makes header reads quadratic; member data bypasses it (_read_direct).
-            self._tf = self._cls.open(fileobj=self._stream, mode="r|", bufsize=tarfile.RECORDSIZE,
-                                      tarinfo=_SafeTarInfo, encoding="utf-8", errors="surrogateescape")
+            self._tf = self._cls.open(
+                fileobj=self._stream,
+                mode="r|",
+                bufsize=tarfile.RECORDSIZE,
+                tarinfo=_SafeTarInfo,
+                encoding="utf-8",
+                errors="surrogateescape",
+            )
         except tarfile.ReadError as e:
             if str(e) == "empty file":
                 return

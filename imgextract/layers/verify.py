@@ -84,7 +84,9 @@ class VerifyingReader:
             raise IntegrityError(f"{self.digest}: got {self.count} bytes, expected {self.size}")
         actual = self._hash.hexdigest()
         if actual != self._expected:
-            raise IntegrityError(f"digest mismatch: expected {self.digest}, got {self.digest.split(':')[0]}:{actual}")
+            raise IntegrityError(
+                f"digest mismatch: expected {self.digest}, got {self.digest.split(':')[0]}:{actual}"
+            )
         self._verified = True
 
     def finish(self) -> None:

@@ -23,7 +23,8 @@ from imgextract.mirrors.shortnames import SHORT_NAME_MODES, Alias, AliasError, p
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _ANCHORED_DOMAIN_RE = re.compile(
-    rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$", re.ASCII)
+    rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$", re.ASCII
+)
 
 _V2_KEYS = ("registry", "unqualified-search-registries", "credential-helpers", "aliases")
 _V2_STRING_KEYS = ("short-name-mode", "additional-layer-store-auth-helper")
@@ -60,6 +61,7 @@ def parse_location(value: str) -> str:
 
 # --- typed access to the decoded TOML ---------------------------------------------------------
 
+
 def _get_str(table: dict[str, Any], key: str, where: str) -> str:
     value = table.get(key, "")
     if not isinstance(value, str):
@@ -92,6 +94,7 @@ def _get_tables(table: dict[str, Any], key: str, where: str) -> list[dict[str, A
 
 # --- v1 --------------------------------------------------------------------------------------
 
+
 def _v1_lists(doc: dict[str, Any]) -> dict[str, list[str] | None] | None:
     """The v1 ``[registries.search|insecure|block] registries = [...]`` lists, or None if absent."""
     v1 = doc.get("registries")
@@ -122,7 +125,9 @@ def _convert_v1(lists: dict[str, list[str] | None], origin: str) -> tuple[list[R
             location = parse_location(raw)
             reg = by_location.get(location)
             if reg is None:
-                reg = Registry(prefix=location, location=location, origin=f"{origin}: v1 [registries] {location}")
+                reg = Registry(
+                    prefix=location, location=location, origin=f"{origin}: v1 [registries] {location}"
+                )
                 by_location[location] = reg
             setattr(reg, flag, True)
     return list(by_location.values()), lists["search"]
@@ -130,13 +135,18 @@ def _convert_v1(lists: dict[str, list[str] | None], origin: str) -> tuple[list[R
 
 # --- v2 --------------------------------------------------------------------------------------
 
+
 def _registry_from_table(table: dict[str, Any], index: int) -> Registry:
     where = f"[[registry]] #{index}"
     mirrors = []
     for m in _get_tables(table, "mirror", where):
-        mirrors.append(Endpoint(location=_get_str(m, "location", f"{where} [[registry.mirror]]"),
-                                insecure=_get_bool(m, "insecure", f"{where} [[registry.mirror]]"),
-                                pull_from_mirror=_get_str(m, "pull-from-mirror", f"{where} [[registry.mirror]]")))
+        mirrors.append(
+            Endpoint(
+                location=_get_str(m, "location", f"{where} [[registry.mirror]]"),
+                insecure=_get_bool(m, "insecure", f"{where} [[registry.mirror]]"),
+                pull_from_mirror=_get_str(m, "pull-from-mirror", f"{where} [[registry.mirror]]"),
+            )
+        )
     return Registry(
         prefix=_get_str(table, "prefix", where),
         location=_get_str(table, "location", where),
@@ -164,9 +174,13 @@ def post_process(registries: list[Registry], origin: str | None = None) -> list[
         else:
             reg.prefix = parse_location(reg.prefix)
             if not reg.prefix.startswith(WILDCARD_PREFIX) and reg.location == "":
-                raise InvalidRegistries("invalid condition: location is unset and prefix is not in the format: *.example.com")
+                raise InvalidRegistries(
+                    "invalid condition: location is unset and prefix is not in the format: *.example.com"
+                )
         if reg.pull_from_mirror != "":
-            raise InvalidRegistries(f"pull-from-mirror must not be set for a non-mirror registry {_q(reg.prefix)}")
+            raise InvalidRegistries(
+                f"pull-from-mirror must not be set for a non-mirror registry {_q(reg.prefix)}"
+            )
         if origin is not None:
             reg.origin = f"{origin}: [[registry]] prefix={reg.prefix}"
         for i, mirror in enumerate(reg.mirrors, start=1):
@@ -174,11 +188,15 @@ def post_process(registries: list[Registry], origin: str | None = None) -> list[
             if mirror.location == "":
                 raise InvalidRegistries("invalid condition: mirror location is unset")
             if reg.mirror_by_digest_only and mirror.pull_from_mirror != "":
-                raise InvalidRegistries(f"cannot set mirror usage mirror-by-digest-only for the registry ({_q(reg.prefix)}) "
-                               f"and pull-from-mirror for per-mirror ({_q(mirror.location)}) at the same time")
+                raise InvalidRegistries(
+                    f"cannot set mirror usage mirror-by-digest-only for the registry ({_q(reg.prefix)}) "
+                    f"and pull-from-mirror for per-mirror ({_q(mirror.location)}) at the same time"
+                )
             if mirror.pull_from_mirror not in PULL_FROM_MIRROR_VALUES:
-                raise InvalidRegistries(f"unsupported pull-from-mirror value {_q(mirror.pull_from_mirror)} "
-                               f"for mirror {_q(mirror.location)}")
+                raise InvalidRegistries(
+                    f"unsupported pull-from-mirror value {_q(mirror.pull_from_mirror)} "
+                    f"for mirror {_q(mirror.location)}"
+                )
             if origin is not None:
                 mirror.origin = f"{reg.origin}, mirror {i}"
         by_key.setdefault(reg.location or reg.prefix, []).append(reg)
@@ -186,9 +204,13 @@ def post_process(registries: list[Registry], origin: str | None = None) -> list[
     for reg in registries:
         for other in by_key[reg.location or reg.prefix]:
             if reg.insecure != other.insecure:
-                raise InvalidRegistries(f"registry '{reg.location}' is defined multiple times with conflicting 'insecure' setting")
+                raise InvalidRegistries(
+                    f"registry '{reg.location}' is defined multiple times with conflicting 'insecure' setting"
+                )
             if reg.blocked != other.blocked:
-                raise InvalidRegistries(f"registry '{reg.location}' is defined multiple times with conflicting 'blocked' setting")
+                raise InvalidRegistries(
+                    f"registry '{reg.location}' is defined multiple times with conflicting 'blocked' setting"
+                )
 
     unique: dict[str, Registry] = {}
     for reg in registries:
@@ -209,8 +231,10 @@ def validate_search_registries(entries: list[str]) -> list[str]:
 def check_wildcard_prefixes(registries: list[Registry]) -> None:
     for reg in registries:
         if reg.prefix.startswith(WILDCARD_PREFIX) and any(c in reg.prefix for c in "/@:"):
-            raise InvalidRegistries(f"Wildcarded prefix should be in the format: *.example.com. "
-                           f"Current prefix {_q(reg.prefix)} is incorrectly formatted")
+            raise InvalidRegistries(
+                f"Wildcarded prefix should be in the format: *.example.com. "
+                f"Current prefix {_q(reg.prefix)} is incorrectly formatted"
+            )
 
 
 def _parse_document(doc: dict[str, Any], path: str, *, force_v2: bool) -> ParsedFile:
@@ -228,7 +252,9 @@ def _parse_document(doc: dict[str, Any], path: str, *, force_v2: bool) -> Parsed
         alias_table: dict[str, Any] = {}
         registries = post_process(registries)
     else:
-        registries = [_registry_from_table(t, i) for i, t in enumerate(_get_tables(doc, "registry", "file"), start=1)]
+        registries = [
+            _registry_from_table(t, i) for i, t in enumerate(_get_tables(doc, "registry", "file"), start=1)
+        ]
         search = _get_str_list(doc, "unqualified-search-registries", "file")
         helpers = _get_str_list(doc, "credential-helpers", "file")
         mode = _get_str(doc, "short-name-mode", "file") or None
@@ -245,8 +271,14 @@ def _parse_document(doc: dict[str, Any], path: str, *, force_v2: bool) -> Parsed
         aliases = parse_aliases(alias_table, path)
     except AliasError as e:
         raise InvalidRegistries(f"validating short-name aliases: {e}") from None
-    return ParsedFile(path=path, registries=registries, unqualified_search_registries=search,
-                      credential_helpers=helpers, short_name_mode=mode, aliases=aliases)
+    return ParsedFile(
+        path=path,
+        registries=registries,
+        unqualified_search_registries=search,
+        credential_helpers=helpers,
+        short_name_mode=mode,
+        aliases=aliases,
+    )
 
 
 def load_file(path: Path, *, drop_in: bool = False) -> ParsedFile:

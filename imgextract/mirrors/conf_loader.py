@@ -109,8 +109,10 @@ def load_registries_conf(paths: ConfPaths) -> RegistriesConf:
         _merge(result, load_file(paths.config))
     except FileNotFoundError:
         if paths.must_exist:
-            raise ConfigError(f'loading registries configuration "{paths.config}": '
-                              f"open {paths.config}: no such file or directory") from None
+            raise ConfigError(
+                f'loading registries configuration "{paths.config}": '
+                f"open {paths.config}: no such file or directory"
+            ) from None
     for path in drop_in_files(paths.drop_in_dirs):
         try:
             _merge(result, load_file(path, drop_in=True))

@@ -68,8 +68,13 @@ class _Candidate:
 class MirrorConfig:
     """The effective registries.conf entries; answers "which sources, in which order" per reference."""
 
-    def __init__(self, registries: list[Registry], *, conf: RegistriesConf | None = None,
-                 policies: tuple[Policy, ...] = ()) -> None:
+    def __init__(
+        self,
+        registries: list[Registry],
+        *,
+        conf: RegistriesConf | None = None,
+        policies: tuple[Policy, ...] = (),
+    ) -> None:
         self.registries: tuple[Registry, ...] = tuple(registries)
         self.conf = conf or RegistriesConf()
         self.policies = policies
@@ -116,7 +121,9 @@ class MirrorConfig:
             blocker = self.find_registry(physical.name)
             blocked = blocker is not None and blocker.blocked
             rule = self._rule(reg, c, blocker if blocked else None)
-            sources.append(Source(reference=physical, insecure=c.endpoint.insecure, blocked=blocked, rule=rule))
+            sources.append(
+                Source(reference=physical, insecure=c.endpoint.insecure, blocked=blocked, rule=rule)
+            )
         return sources
 
     @staticmethod
@@ -135,8 +142,10 @@ def mirrors_json(config: MirrorConfig, ref: Reference) -> dict[str, Any]:
     """The ``bundle-extract mirrors REF --json`` document (shared/spec/cli.md)."""
     return {
         "reference": str(ref.pull_ref()),
-        "sources": [{"reference": str(s.reference), "insecure": s.insecure, "blocked": s.blocked, "rule": s.rule}
-                    for s in config.pull_sources(ref)],
+        "sources": [
+            {"reference": str(s.reference), "insecure": s.insecure, "blocked": s.blocked, "rule": s.rule}
+            for s in config.pull_sources(ref)
+        ],
     }
 
 
@@ -159,7 +168,11 @@ def combine(registries: list[Registry], policies: tuple[Policy, ...] | list[Poli
 
 def load_policies(settings: MirrorSettings) -> tuple[Policy, ...]:
     policies: list[Policy] = []
-    for kind, files in ((ICSP, settings.icsp_files), (IDMS, settings.idms_files), (ITMS, settings.itms_files)):
+    for kind, files in (
+        (ICSP, settings.icsp_files),
+        (IDMS, settings.idms_files),
+        (ITMS, settings.itms_files),
+    ):
         for path in files:
             policies.extend(load_policy_file(Path(path), kind))
     return tuple(policies)
@@ -167,9 +180,13 @@ def load_policies(settings: MirrorSettings) -> tuple[Policy, ...]:
 
 def load_mirror_config(settings: MirrorSettings) -> MirrorConfig:
     """Read registries.conf (+ drop-ins) and the policy files; every problem is a ConfigError."""
-    paths = resolve_paths(settings.registries_conf, settings.registries_conf_dir, settings.env,
-                          system_conf=settings.system_registries_conf,
-                          system_dir=settings.system_registries_conf_dir)
+    paths = resolve_paths(
+        settings.registries_conf,
+        settings.registries_conf_dir,
+        settings.env,
+        system_conf=settings.system_registries_conf,
+        system_dir=settings.system_registries_conf_dir,
+    )
     conf = load_registries_conf(paths)
     policies = load_policies(settings)
     registries = combine(list(conf.registries), policies) if policies else list(conf.registries)

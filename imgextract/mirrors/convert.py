@@ -48,7 +48,11 @@ def scope_is_nested_inside_scope(sub_scope: str, super_scope: str) -> bool:
     """runtime-utils ``ScopeIsNestedInsideScope``."""
     if sub_scope == super_scope:
         return True
-    if len(sub_scope) > len(super_scope) and sub_scope.startswith(super_scope) and sub_scope[len(super_scope)] == "/":
+    if (
+        len(sub_scope) > len(super_scope)
+        and sub_scope.startswith(super_scope)
+        and sub_scope[len(super_scope)] == "/"
+    ):
         return True
     if super_scope.startswith(WILDCARD_PREFIX):
         if ":" in sub_scope:
@@ -71,19 +75,31 @@ def mirrors_contain_a_real_mirror(source: str, mirrors: Sequence[str]) -> bool:
     return any(m != source for m in mirrors)
 
 
-def mirrors_adjusted_for_nested_scope(mirrored_scope: str, sub_scope: str,
-                                      mirrors: Sequence[Endpoint]) -> list[Endpoint]:
+def mirrors_adjusted_for_nested_scope(
+    mirrored_scope: str, sub_scope: str, mirrors: Sequence[Endpoint]
+) -> list[Endpoint]:
     """Mirrors of ``mirrored_scope`` rewritten for the nested ``sub_scope`` (path suffix appended)."""
     if not scope_is_nested_inside_scope(sub_scope, mirrored_scope):
-        raise ConversionError(f"internal error: mirrors adjusted for {mirrored_scope!r} and non-subscope {sub_scope!r}")
+        raise ConversionError(
+            f"internal error: mirrors adjusted for {mirrored_scope!r} and non-subscope {sub_scope!r}"
+        )
     if mirrored_scope.startswith(WILDCARD_PREFIX):
-        raise ConversionError(f"mirrors of the wildcard scope {mirrored_scope!r} cannot be applied to the nested "
-                              f"scope {sub_scope!r} (runtime-utils refuses this configuration too)")
+        raise ConversionError(
+            f"mirrors of the wildcard scope {mirrored_scope!r} cannot be applied to the nested "
+            f"scope {sub_scope!r} (runtime-utils refuses this configuration too)"
+        )
     if not sub_scope.startswith(mirrored_scope):
         raise ConversionError(f"internal error: unexpected scopes {mirrored_scope!r} and {sub_scope!r}")
-    suffix = sub_scope[len(mirrored_scope):]
-    return [Endpoint(location=m.location + suffix, insecure=m.insecure, pull_from_mirror=m.pull_from_mirror,
-                     origin=f"nested scope {sub_scope} inherits from {m.origin}") for m in mirrors]
+    suffix = sub_scope[len(mirrored_scope) :]
+    return [
+        Endpoint(
+            location=m.location + suffix,
+            insecure=m.insecure,
+            pull_from_mirror=m.pull_from_mirror,
+            origin=f"nested scope {sub_scope} inherits from {m.origin}",
+        )
+        for m in mirrors
+    ]
 
 
 def merged_mirror_sets(entries: Sequence[MirrorEntry]) -> list[MergedMirrorSet]:
@@ -105,14 +121,22 @@ def merged_mirror_sets(entries: Sequence[MirrorEntry]) -> list[MergedMirrorSet]:
             ordered = ordered[:-1]
         origins = []
         for mirror in ordered:
-            origins.append("; ".join(f"{e.origin}, mirror {e.mirrors.index(mirror) + 1}"
-                                     for e in group if mirror in e.mirrors))
+            origins.append(
+                "; ".join(
+                    f"{e.origin}, mirror {e.mirrors.index(mirror) + 1}" for e in group if mirror in e.mirrors
+                )
+            )
         never = [e for e in group if e.never_contact_source]
-        result.append(MergedMirrorSet(
-            source=source, mirrors=tuple(ordered), never_contact_source=bool(never),
-            origin="; ".join(e.origin for e in group),
-            mirror_origins=tuple(origins),
-            blocked_by="; ".join(f"{e.origin}, mirrorSourcePolicy={NEVER_CONTACT_SOURCE}" for e in never)))
+        result.append(
+            MergedMirrorSet(
+                source=source,
+                mirrors=tuple(ordered),
+                never_contact_source=bool(never),
+                origin="; ".join(e.origin for e in group),
+                mirror_origins=tuple(origins),
+                blocked_by="; ".join(f"{e.origin}, mirrorSourcePolicy={NEVER_CONTACT_SOURCE}" for e in never),
+            )
+        )
     return result
 
 
@@ -123,8 +147,12 @@ def split_policies(policies: Sequence[Policy]) -> tuple[list[MergedMirrorSet], l
     return merged_mirror_sets(digest), merged_mirror_sets(tag)
 
 
-def edit_registries_config(registries: list[Registry], insecure_scopes: Sequence[str],
-                           blocked_scopes: Sequence[str], policies: Sequence[Policy]) -> None:
+def edit_registries_config(
+    registries: list[Registry],
+    insecure_scopes: Sequence[str],
+    blocked_scopes: Sequence[str],
+    policies: Sequence[Policy],
+) -> None:
     """Edit ``registries`` IN PLACE like runtime-utils ``EditRegistriesConfig``."""
 
     def get_entry(scope: str, origin: str) -> Registry:
@@ -139,7 +167,10 @@ def edit_registries_config(registries: list[Registry], insecure_scopes: Sequence
         return reg
 
     digest_sets, tag_sets = split_policies(policies)
-    for sets, pull_from in ((digest_sets, PULL_FROM_MIRROR_DIGEST_ONLY), (tag_sets, PULL_FROM_MIRROR_TAG_ONLY)):
+    for sets, pull_from in (
+        (digest_sets, PULL_FROM_MIRROR_DIGEST_ONLY),
+        (tag_sets, PULL_FROM_MIRROR_TAG_ONLY),
+    ):
         for ms in sets:
             reg = get_entry(ms.source, ms.origin)
             if ms.never_contact_source:
@@ -168,7 +199,10 @@ def edit_registries_config(registries: list[Registry], insecure_scopes: Sequence
     for ms in [*digest_sets, *tag_sets]:
         mirrored = get_entry(ms.source, ms.origin)
         for reg in registries:
-            if (reg.scope != mirrored.scope and scope_is_nested_inside_scope(reg.scope, mirrored.scope)
-                    and not reg.mirrors):
+            if (
+                reg.scope != mirrored.scope
+                and scope_is_nested_inside_scope(reg.scope, mirrored.scope)
+                and not reg.mirrors
+            ):
                 reg.mirror_by_digest_only = mirrored.mirror_by_digest_only
                 reg.mirrors = mirrors_adjusted_for_nested_scope(mirrored.scope, reg.scope, mirrored.mirrors)

@@ -66,7 +66,9 @@ def rewrite_reference(ref: str, prefix: str, location: str) -> Reference:
         raise RewriteError(f"invalid prefix {prefix!r} for reference {ref!r}")
     if location == "":
         if not prefix.startswith(WILDCARD_PREFIX):
-            raise RewriteError(f"invalid prefix {prefix!r} for empty location, should be in the format: *.example.com")
+            raise RewriteError(
+                f"invalid prefix {prefix!r} for empty location, should be in the format: *.example.com"
+            )
         rewritten = ref
     else:
         rewritten = location + ref[length:]

@@ -39,7 +39,11 @@ class Endpoint:
         return True
 
     def as_dict(self) -> dict[str, object]:
-        return {"location": self.location, "insecure": self.insecure, "pull_from_mirror": self.pull_from_mirror}
+        return {
+            "location": self.location,
+            "insecure": self.insecure,
+            "pull_from_mirror": self.pull_from_mirror,
+        }
 
 
 @dataclass

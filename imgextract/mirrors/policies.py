@@ -24,7 +24,11 @@ ICSP = "ImageContentSourcePolicy"
 IDMS = "ImageDigestMirrorSet"
 ITMS = "ImageTagMirrorSet"
 
-API_VERSIONS = {ICSP: "operator.openshift.io/v1alpha1", IDMS: "config.openshift.io/v1", ITMS: "config.openshift.io/v1"}
+API_VERSIONS = {
+    ICSP: "operator.openshift.io/v1alpha1",
+    IDMS: "config.openshift.io/v1",
+    ITMS: "config.openshift.io/v1",
+}
 SPEC_FIELDS = {ICSP: "repositoryDigestMirrors", IDMS: "imageDigestMirrors", ITMS: "imageTagMirrors"}
 SHORT_NAMES = {ICSP: "ICSP", IDMS: "IDMS", ITMS: "ITMS"}
 
@@ -87,30 +91,42 @@ def _entry(kind: str, item: Any, index: int, policy_desc: str, *, validate: bool
         raise PolicyError(f"{path} (source={source}).mirrors: must be a list of strings")
     policy = item.get("mirrorSourcePolicy")
     if kind == ICSP and policy is not None:
-        raise PolicyError(f"{path} (source={source}): mirrorSourcePolicy is not a field of {ICSP} "
-                          f"(use an {IDMS})")
+        raise PolicyError(
+            f"{path} (source={source}): mirrorSourcePolicy is not a field of {ICSP} (use an {IDMS})"
+        )
     if policy is not None and policy not in MIRROR_SOURCE_POLICIES:
-        raise PolicyError(f"{path} (source={source}).mirrorSourcePolicy: {policy!r} is not one of "
-                          + ", ".join(MIRROR_SOURCE_POLICIES))
+        raise PolicyError(
+            f"{path} (source={source}).mirrorSourcePolicy: {policy!r} is not one of "
+            + ", ".join(MIRROR_SOURCE_POLICIES)
+        )
     if validate:
         source_re = MIRROR_RE if kind == ICSP else SOURCE_RE
         if not source_re.fullmatch(source):
-            hint = " (wildcards are only allowed in IDMS/ITMS sources)" if "*" in source and kind == ICSP else ""
+            hint = (
+                " (wildcards are only allowed in IDMS/ITMS sources)" if "*" in source and kind == ICSP else ""
+            )
             raise PolicyError(f"{path}.source {source!r}: not a valid host[:port][/namespace...] scope{hint}")
         seen: set[str] = set()
         for i, mirror in enumerate(mirrors):
             if not MIRROR_RE.fullmatch(mirror):
-                raise PolicyError(f"{path} (source={source}).mirrors[{i}] {mirror!r}: "
-                                  "not a valid host[:port][/namespace...] (no scheme, no wildcard, lower-case path)")
+                raise PolicyError(
+                    f"{path} (source={source}).mirrors[{i}] {mirror!r}: "
+                    "not a valid host[:port][/namespace...] (no scheme, no wildcard, lower-case path)"
+                )
             if mirror in seen:
                 raise PolicyError(f"{path} (source={source}).mirrors[{i}] {mirror!r}: duplicate mirror")
             seen.add(mirror)
-    return MirrorEntry(source=source, mirrors=tuple(mirrors), never_contact_source=policy == NEVER_CONTACT_SOURCE,
-                       origin=f"{policy_desc}: source={source}")
+    return MirrorEntry(
+        source=source,
+        mirrors=tuple(mirrors),
+        never_contact_source=policy == NEVER_CONTACT_SOURCE,
+        origin=f"{policy_desc}: source={source}",
+    )
 
 
-def parse_policy(obj: Mapping[str, Any], *, file: str | None = None, validate: bool = True,
-                 index: int = 0) -> Policy:
+def parse_policy(
+    obj: Mapping[str, Any], *, file: str | None = None, validate: bool = True, index: int = 0
+) -> Policy:
     """Turn one Kubernetes object (a dict) into a Policy; raises PolicyError."""
     kind = obj.get("kind")
     if kind not in API_VERSIONS:
@@ -166,7 +182,9 @@ def load_policy_file(path: Path, kind: str) -> list[Policy]:
         policies = []
         for i, obj in enumerate(objects):
             if obj.get("kind") != kind:
-                raise PolicyError(f"object #{i + 1} has kind {obj.get('kind')!r}; this option expects {kind} objects")
+                raise PolicyError(
+                    f"object #{i + 1} has kind {obj.get('kind')!r}; this option expects {kind} objects"
+                )
             policies.append(parse_policy(obj, file=str(path), index=i))
     except yaml.YAMLError as e:
         raise ConfigError(f"{SHORT_NAMES[kind]} file {path}: invalid YAML: {e}".replace("\n", " ")) from None

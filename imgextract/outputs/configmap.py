@@ -83,12 +83,14 @@ def _pack(entries: list[_Entry], limit: int, split: bool, encoding: str) -> list
         detail = ", ".join(f"{e.path} ({e.stored.size} bytes)" for e in largest)
         raise InvalidBundleError(
             f"bundle needs {total} bytes of ConfigMap data ({encoding}), over the Kubernetes limit of {limit} "
-            f"bytes; largest: {detail}; use --split to write several ConfigMaps")
+            f"bytes; largest: {detail}; use --split to write several ConfigMaps"
+        )
     for e in entries:
         if e.stored.size > limit:
             raise InvalidBundleError(
                 f"file {e.path} needs {e.stored.size} bytes of ConfigMap data ({encoding}), over the Kubernetes "
-                f"limit of {limit} bytes for a single ConfigMap even when split")
+                f"limit of {limit} bytes for a single ConfigMap even when split"
+            )
     parts: list[list[_Entry]] = [[]]
     used = 0
     for e in entries:
@@ -106,16 +108,21 @@ def _annotations(base: dict[str, str], part: list[_Entry], index: int, count: in
         annotations[PART] = f"{index}/{count}"
     names = {e.key: e.path for e in part if e.recorded}
     if names:
-        annotations[FILE_NAMES] = json.dumps(dict(sorted(names.items())), separators=(",", ":"), ensure_ascii=False)
+        annotations[FILE_NAMES] = json.dumps(
+            dict(sorted(names.items())), separators=(",", ":"), ensure_ascii=False
+        )
     size = sum(len(k.encode()) + len(v.encode()) for k, v in annotations.items())
     if size > MAX_ANNOTATION_BYTES:
-        raise InvalidBundleError(f"ConfigMap annotations would take {size} bytes, over the Kubernetes limit of "
-                                 f"{MAX_ANNOTATION_BYTES} bytes (too many renamed files)")
+        raise InvalidBundleError(
+            f"ConfigMap annotations would take {size} bytes, over the Kubernetes limit of "
+            f"{MAX_ANNOTATION_BYTES} bytes (too many renamed files)"
+        )
     return annotations
 
 
-def _configmap(name: str, namespace: str | None, labels: dict[str, str], annotations: dict[str, str],
-               part: list[_Entry]) -> dict[str, Any]:
+def _configmap(
+    name: str, namespace: str | None, labels: dict[str, str], annotations: dict[str, str], part: list[_Entry]
+) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name}
     if namespace:
         metadata["namespace"] = namespace
@@ -124,7 +131,9 @@ def _configmap(name: str, namespace: str | None, labels: dict[str, str], annotat
     metadata["annotations"] = annotations
     cm: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata}
     data = {e.key: e.stored.value for e in sorted(part, key=lambda e: e.key) if e.stored.field == "data"}
-    binary = {e.key: e.stored.value for e in sorted(part, key=lambda e: e.key) if e.stored.field == "binaryData"}
+    binary = {
+        e.key: e.stored.value for e in sorted(part, key=lambda e: e.key) if e.stored.field == "binaryData"
+    }
     if data:
         cm["data"] = data
     if binary:
@@ -132,10 +141,19 @@ def _configmap(name: str, namespace: str | None, labels: dict[str, str], annotat
     return cm
 
 
-def build_configmaps(files: Mapping[str, bytes], *, name: str, namespace: str | None = None,
-                     annotations: Mapping[str, str], source_image: str, resolved_digest: str | None = None,
-                     compress: Compress = "auto", split: bool = False, olm_labels: bool = False,
-                     limit: int = MAX_DATA_BYTES) -> list[dict[str, Any]]:
+def build_configmaps(
+    files: Mapping[str, bytes],
+    *,
+    name: str,
+    namespace: str | None = None,
+    annotations: Mapping[str, str],
+    source_image: str,
+    resolved_digest: str | None = None,
+    compress: Compress = "auto",
+    split: bool = False,
+    olm_labels: bool = False,
+    limit: int = MAX_DATA_BYTES,
+) -> list[dict[str, Any]]:
     """The ConfigMap(s) holding a bundle's files (relative path -> content).
 
     One key per file except ``<metadata>/annotations.yaml`` (its six bundle keys become
@@ -159,9 +177,7 @@ def build_configmaps(files: Mapping[str, bytes], *, name: str, namespace: str | 
     use_gzip = _use_gzip(files, paths, compress, limit)
     encode = codec.encode_gzip_base64 if use_gzip else codec.encode_plain
     keys = assign_keys(paths)
-    entries = [
-        _Entry(p, keys[p], encode(files[p]), default_path(keys[p], files[p]) != p) for p in paths
-    ]
+    entries = [_Entry(p, keys[p], encode(files[p]), default_path(keys[p], files[p]) != p) for p in paths]
     encoding = "gzip+base64" if use_gzip else "uncompressed"
     parts = _pack(entries, limit, split, encoding)
 

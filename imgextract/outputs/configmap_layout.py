@@ -19,8 +19,9 @@ from imgextract.outputs.configmap_meta import MANIFESTS_DIR, METADATA_DIR
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _METADATA_KEYS = ("annotations", "dependencies", "properties")
 # Cheap pre-check: a metadata document has one of its keys at the top level.
-_CANDIDATE = re.compile(rb'^(annotations|dependencies|properties)\s*:|"(annotations|dependencies|properties)"\s*:',
-                        re.MULTILINE)
+_CANDIDATE = re.compile(
+    rb'^(annotations|dependencies|properties)\s*:|"(annotations|dependencies|properties)"\s*:', re.MULTILINE
+)
 
 
 def is_metadata(content: bytes) -> bool:
@@ -42,8 +43,13 @@ def default_path(key: str, content: bytes) -> str:
 def check_relative_path(path: str) -> str:
     """A normalised relative path with no ``..``, empty or absolute parts, else InvalidBundleError."""
     parts = path.split("/")
-    if (not path or path.startswith("/") or "\\" in path or "\x00" in path
-            or any(p in ("", ".", "..") for p in parts)):
+    if (
+        not path
+        or path.startswith("/")
+        or "\\" in path
+        or "\x00" in path
+        or any(p in ("", ".", "..") for p in parts)
+    ):
         raise InvalidBundleError(f"unsafe file path {path!r} in ConfigMap content")
     return path
 

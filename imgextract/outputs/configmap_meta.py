@@ -36,5 +36,7 @@ def default_name(pull_spec: str) -> str:
 def check_object_name(name: str, what: str = "ConfigMap name") -> str:
     """A DNS-1123 subdomain (what Kubernetes requires of ConfigMap names), else UsageError."""
     if not name or len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
-        raise UsageError(f"invalid {what} {name!r}: must be a lowercase DNS-1123 subdomain of at most 253 characters")
+        raise UsageError(
+            f"invalid {what} {name!r}: must be a lowercase DNS-1123 subdomain of at most 253 characters"
+        )
     return name

@@ -63,8 +63,10 @@ def _check_parts(configmaps: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
     parts = [_part(cm) for cm in configmaps]
     if all(p is None for p in parts):
         if len(configmaps) > 1:
-            raise InvalidBundleError(f"{len(configmaps)} ConfigMaps given but they are not parts of one split "
-                                     f"bundle (no {PART} annotation)")
+            raise InvalidBundleError(
+                f"{len(configmaps)} ConfigMaps given but they are not parts of one split "
+                f"bundle (no {PART} annotation)"
+            )
         return list(configmaps)
     if any(p is None for p in parts):
         raise InvalidBundleError(f"some ConfigMaps have a {PART} annotation and some do not")
@@ -75,8 +77,10 @@ def _check_parts(configmaps: Sequence[Mapping[str, Any]]) -> list[Mapping[str, A
     indices = sorted(p[0] for p in parts if p is not None)
     if indices != list(range(count)):
         missing = sorted(set(range(count)) - set(indices))
-        raise InvalidBundleError(f"incomplete or duplicated ConfigMap parts: have {indices} of {count}"
-                                 + (f", missing {missing}" if missing else ""))
+        raise InvalidBundleError(
+            f"incomplete or duplicated ConfigMap parts: have {indices} of {count}"
+            + (f", missing {missing}" if missing else "")
+        )
     digests = {_annotations(cm).get(RESOLVED_DIGEST) for cm in configmaps}
     if len(digests) > 1:
         raise InvalidBundleError(f"ConfigMap parts come from different images: {sorted(map(str, digests))}")
@@ -92,7 +96,9 @@ def _file_names(cm: Mapping[str, Any]) -> dict[str, str]:
         names = json.loads(raw)
     except ValueError:
         raise InvalidBundleError(f"{_label(cm)}: {FILE_NAMES} annotation is not JSON") from None
-    if not isinstance(names, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+    if not isinstance(names, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in names.items()
+    ):
         raise InvalidBundleError(f"{_label(cm)}: {FILE_NAMES} annotation must map keys to paths")
     return {k: check_relative_path(v) for k, v in names.items()}
 
@@ -115,8 +121,9 @@ def _values(cm: Mapping[str, Any]) -> dict[str, bytes]:
             raise InvalidBundleError(f"{what}: key {key!r} is in both data and binaryData")
         if not isinstance(value, str):
             raise InvalidBundleError(f"{what}: binaryData[{key!r}] is not a string")
-        out[str(key)] = codec.decode_binary(value, gzip_base64=gz, what=f"{what} key {key}",
-                                            max_bytes=MAX_FILE_BYTES)
+        out[str(key)] = codec.decode_binary(
+            value, gzip_base64=gz, what=f"{what} key {key}", max_bytes=MAX_FILE_BYTES
+        )
     for key in out:
         if not is_valid_key(key):
             raise InvalidBundleError(f"{what}: invalid key {key!r}")

@@ -31,5 +31,12 @@ _Dumper.add_representer(str, _str)
 
 def dump_yaml(objects: Iterable[dict[str, Any]]) -> str:
     """``---``-separated YAML documents, deterministic for the same input."""
-    return yaml.dump_all(list(objects), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                         allow_unicode=True, explicit_start=True, width=1 << 30)
+    return yaml.dump_all(
+        list(objects),
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        explicit_start=True,
+        width=1 << 30,
+    )

@@ -49,8 +49,10 @@ def check_output_dir(out: Path, *, force: bool) -> None:
         if os.path.ismount(absolute):
             raise UsageError(f"--force cannot replace {out}: it is a mount point; empty it first")
         if absolute == cwd or absolute in cwd.parents:
-            raise UsageError(f"--force would replace {out}, which holds the current directory; "
-                             "choose another output directory")
+            raise UsageError(
+                f"--force would replace {out}, which holds the current directory; "
+                "choose another output directory"
+            )
     if not Path(os.path.abspath(out)).parent.is_dir():
         raise UsageError(f"parent directory of {out} does not exist; create it first")
 
@@ -119,7 +121,9 @@ class StagingDir:
         if trash is not None:
             force_rmtree(trash)
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if not self.committed and self.root is not None:
             force_rmtree(self.root)
 

@@ -37,30 +37,42 @@ def _short_hash(text: str, n: int = 12) -> str:
 
 
 def _labels(ref: str) -> dict[str, str]:
-    return {"app.kubernetes.io/name": "bundle-extract", "app.kubernetes.io/component": "bundle-unpack",
-            "bundle-extract/reference-hash": _short_hash(ref, 40)}
+    return {
+        "app.kubernetes.io/name": "bundle-extract",
+        "app.kubernetes.io/component": "bundle-unpack",
+        "bundle-extract/reference-hash": _short_hash(ref, 40),
+    }
 
 
-def render_imagestream(ref: str, *, namespace: str, name: str, import_mode: ImportMode = "Legacy") -> dict[str, Any]:
+def render_imagestream(
+    ref: str, *, namespace: str, name: str, import_mode: ImportMode = "Legacy"
+) -> dict[str, Any]:
     """An ImageStream importing ``ref`` (which must carry a digest) with a Local reference policy."""
     parsed = parse_reference(ref)
     if parsed.digest is None:
-        raise UsageError("staging through an ImageStream needs a reference by digest "
-                         "(resolve it first, e.g. with `bundle-extract inspect`)", reference=ref)
+        raise UsageError(
+            "staging through an ImageStream needs a reference by digest "
+            "(resolve it first, e.g. with `bundle-extract inspect`)",
+            reference=ref,
+        )
     if import_mode not in ("Legacy", "PreserveOriginal"):
-        raise UsageError(f"invalid ImageStream import mode {import_mode!r}: expected Legacy or PreserveOriginal")
+        raise UsageError(
+            f"invalid ImageStream import mode {import_mode!r}: expected Legacy or PreserveOriginal"
+        )
     return {
         "apiVersion": "image.openshift.io/v1",
         "kind": "ImageStream",
         "metadata": {"name": name, "namespace": namespace, "labels": _labels(ref)},
         "spec": {
             "lookupPolicy": {"local": False},
-            "tags": [{
-                "name": IMAGESTREAM_TAG,
-                "from": {"kind": "DockerImage", "name": str(parsed.pull_ref())},
-                "importPolicy": {"importMode": import_mode, "scheduled": False},
-                "referencePolicy": {"type": "Local"},
-            }],
+            "tags": [
+                {
+                    "name": IMAGESTREAM_TAG,
+                    "from": {"kind": "DockerImage", "name": str(parsed.pull_ref())},
+                    "importPolicy": {"importMode": import_mode, "scheduled": False},
+                    "referencePolicy": {"type": "Local"},
+                }
+            ],
         },
     }
 
@@ -75,14 +87,26 @@ def _security_context() -> dict[str, Any]:
     }
 
 
-def render_job(ref: str, *, namespace: str, image: str, service_account: str | None = None,
-               pull_secret_name: str | None = None, configmap_name: str | None = None,
-               via_imagestream: bool = False, imagestream_name: str | None = None,
-               registry_host_override: str | None = None, extra_args: Sequence[str] = (),
-               import_mode: ImportMode = "Legacy", job_name: str | None = None,
-               active_deadline_seconds: int = 600, ttl_seconds_after_finished: int = 3600,
-               backoff_limit: int = 2, scratch_size: str = "2Gi",
-               pull_secret_type: SecretType = "dockerconfigjson") -> list[dict[str, Any]]:
+def render_job(
+    ref: str,
+    *,
+    namespace: str,
+    image: str,
+    service_account: str | None = None,
+    pull_secret_name: str | None = None,
+    configmap_name: str | None = None,
+    via_imagestream: bool = False,
+    imagestream_name: str | None = None,
+    registry_host_override: str | None = None,
+    extra_args: Sequence[str] = (),
+    import_mode: ImportMode = "Legacy",
+    job_name: str | None = None,
+    active_deadline_seconds: int = 600,
+    ttl_seconds_after_finished: int = 3600,
+    backoff_limit: int = 2,
+    scratch_size: str = "2Gi",
+    pull_secret_type: SecretType = "dockerconfigjson",
+) -> list[dict[str, Any]]:
     """The manifests to apply, in order: ``[ImageStream,] Job``.
 
     ``image`` is the bundle-extract image (see the Containerfile). ``pull_secret_name`` names a
@@ -100,8 +124,11 @@ def render_job(ref: str, *, namespace: str, image: str, service_account: str | N
     name = check_object_name(job_name or f"bundle-extract-{_short_hash(ref)}", "Job name")
     if len(name) > 63:
         raise UsageError(f"Job name {name!r} is longer than 63 characters (it becomes a Pod label value)")
-    for what, value in (("active_deadline_seconds", active_deadline_seconds),
-                        ("ttl_seconds_after_finished", ttl_seconds_after_finished), ("backoff_limit", backoff_limit)):
+    for what, value in (
+        ("active_deadline_seconds", active_deadline_seconds),
+        ("ttl_seconds_after_finished", ttl_seconds_after_finished),
+        ("backoff_limit", backoff_limit),
+    ):
         if value < 0 or (what == "active_deadline_seconds" and value == 0):
             raise UsageError(f"{what} must be {'positive' if what.startswith('active') else 'zero or more'}")
 
@@ -118,17 +145,34 @@ def render_job(ref: str, *, namespace: str, image: str, service_account: str | N
         if registry_host_override is None:
             args_extra += ["--ca-file", SERVICE_CA_FILE]
 
-    args = ["pull", pull_ref, "--format", "configmap", "-o", "-", "--configmap-name", cm_name,
-            "--namespace", namespace, "--quiet", *args_extra, *extra_args]
+    args = [
+        "pull",
+        pull_ref,
+        "--format",
+        "configmap",
+        "-o",
+        "-",
+        "--configmap-name",
+        cm_name,
+        "--namespace",
+        namespace,
+        "--quiet",
+        *args_extra,
+        *extra_args,
+    ]
     env = [
         {"name": "HOME", "value": SCRATCH},
         {"name": "XDG_CACHE_HOME", "value": f"{SCRATCH}/cache"},
         {"name": "TMPDIR", "value": "/tmp"},  # noqa: S108 - an emptyDir mounted in the pod
     ]
-    mounts: list[dict[str, Any]] = [{"name": "scratch", "mountPath": SCRATCH},
-                                    {"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108
-    volumes: list[dict[str, Any]] = [{"name": "scratch", "emptyDir": {"sizeLimit": scratch_size}},
-                                     {"name": "tmp", "emptyDir": {"sizeLimit": scratch_size}}]
+    mounts: list[dict[str, Any]] = [
+        {"name": "scratch", "mountPath": SCRATCH},
+        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir in the pod)
+    ]
+    volumes: list[dict[str, Any]] = [
+        {"name": "scratch", "emptyDir": {"sizeLimit": scratch_size}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": scratch_size}},
+    ]
     if pull_secret_name:
         check_object_name(pull_secret_name, "pull secret name")
         if pull_secret_type == "dockerconfigjson":
@@ -136,14 +180,26 @@ def render_job(ref: str, *, namespace: str, image: str, service_account: str | N
             mounts.append({"name": "pull-secret", "mountPath": PULL_SECRET_DIR, "readOnly": True})
             item = {"key": ".dockerconfigjson", "path": "config.json"}
         elif pull_secret_type == "dockercfg":
-            mounts.append({"name": "pull-secret", "mountPath": f"{SCRATCH}/.dockercfg", "subPath": ".dockercfg",
-                           "readOnly": True})
+            mounts.append(
+                {
+                    "name": "pull-secret",
+                    "mountPath": f"{SCRATCH}/.dockercfg",
+                    "subPath": ".dockercfg",
+                    "readOnly": True,
+                }
+            )
             item = {"key": ".dockercfg", "path": ".dockercfg"}
         else:
-            raise UsageError(f"invalid pull secret type {pull_secret_type!r}: expected dockerconfigjson or dockercfg")
+            raise UsageError(
+                f"invalid pull secret type {pull_secret_type!r}: expected dockerconfigjson or dockercfg"
+            )
         # 0444: the pod runs as an arbitrary non-root UID without fsGroup (OpenShift assigns both).
-        volumes.append({"name": "pull-secret", "secret": {
-            "secretName": pull_secret_name, "defaultMode": 0o444, "items": [item]}})
+        volumes.append(
+            {
+                "name": "pull-secret",
+                "secret": {"secretName": pull_secret_name, "defaultMode": 0o444, "items": [item]},
+            }
+        )
 
     container = {
         "name": CONTAINER,
@@ -168,16 +224,22 @@ def render_job(ref: str, *, namespace: str, image: str, service_account: str | N
     if service_account:
         pod_spec["serviceAccountName"] = check_object_name(service_account, "service account name")
     labels = _labels(ref)
-    objects.append({
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels,
-                     "annotations": {"bundle-extract/reference": ref, "bundle-extract/configmap": cm_name}},
-        "spec": {
-            "activeDeadlineSeconds": active_deadline_seconds,
-            "backoffLimit": backoff_limit,
-            "ttlSecondsAfterFinished": ttl_seconds_after_finished,
-            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
-        },
-    })
+    objects.append(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": labels,
+                "annotations": {"bundle-extract/reference": ref, "bundle-extract/configmap": cm_name},
+            },
+            "spec": {
+                "activeDeadlineSeconds": active_deadline_seconds,
+                "backoffLimit": backoff_limit,
+                "ttlSecondsAfterFinished": ttl_seconds_after_finished,
+                "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+            },
+        }
+    )
     return objects

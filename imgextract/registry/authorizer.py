@@ -39,9 +39,18 @@ def _pick(challenges: Sequence[Challenge]) -> Challenge | None:
 
 
 class Authorizer:
-    def __init__(self, *, registry: str, host: str, session: requests.Session,
-                 credentials: CredentialLookup | None, insecure: bool, timeout: float, policy: RetryPolicy,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        registry: str,
+        host: str,
+        session: requests.Session,
+        credentials: CredentialLookup | None,
+        insecure: bool,
+        timeout: float,
+        policy: RetryPolicy,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._registry = registry
         self._host = host
         self._session = session
@@ -78,9 +87,17 @@ class Authorizer:
         with self._lock:
             source = self._sources.get(key)
             if source is None:
-                source = TokenSource(session=self._session, realm=key[0], service=key[1], credentials=creds,
-                                     registry_host=self._host, insecure=self._insecure, timeout=self._timeout,
-                                     policy=self._policy, clock=self._clock)
+                source = TokenSource(
+                    session=self._session,
+                    realm=key[0],
+                    service=key[1],
+                    credentials=creds,
+                    registry_host=self._host,
+                    insecure=self._insecure,
+                    timeout=self._timeout,
+                    policy=self._policy,
+                    clock=self._clock,
+                )
                 self._sources[key] = source
             return source
 
@@ -94,8 +111,9 @@ class Authorizer:
             return basic_authorization(self.credentials_for(repository))
         return None
 
-    def retry_scopes(self, response: requests.Response, repository: str,
-                     scopes: Sequence[str]) -> tuple[str, ...] | None:
+    def retry_scopes(
+        self, response: requests.Response, repository: str, scopes: Sequence[str]
+    ) -> tuple[str, ...] | None:
         """After a 401: the scopes to retry with once, or None when retrying cannot help.
 
         ``insufficient_scope`` -> our scopes plus the server's; otherwise the cached token is

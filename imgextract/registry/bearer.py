@@ -48,22 +48,38 @@ def check_realm(realm: str, registry_host: str, *, insecure: bool) -> None:
     """
     parts = urlsplit(realm)
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise AuthError(f"refusing token realm {endpoint_of(realm)!r}: not an http(s) URL", endpoint=registry_host)
+        raise AuthError(
+            f"refusing token realm {endpoint_of(realm)!r}: not an http(s) URL", endpoint=registry_host
+        )
     if parts.scheme == "http" and not insecure:
-        raise AuthError(f"refusing plain-HTTP token realm {endpoint_of(realm)} for a secure registry",
-                        endpoint=registry_host)
+        raise AuthError(
+            f"refusing plain-HTTP token realm {endpoint_of(realm)} for a secure registry",
+            endpoint=registry_host,
+        )
     registry_name = urlsplit(f"//{registry_host}").hostname or registry_host
     if _non_public(parts.hostname) and parts.hostname != registry_name and not _non_public(registry_name):
-        raise AuthError(f"refusing token realm {endpoint_of(realm)} on a local address for a remote registry",
-                        endpoint=registry_host)
+        raise AuthError(
+            f"refusing token realm {endpoint_of(realm)} on a local address for a remote registry",
+            endpoint=registry_host,
+        )
 
 
 class TokenSource:
     """Bearer ``Authorization`` values for one registry's challenge, cached per scope set."""
 
-    def __init__(self, *, session: requests.Session, realm: str, service: str,
-                 credentials: Credentials | None, registry_host: str, insecure: bool, timeout: float,
-                 policy: RetryPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        session: requests.Session,
+        realm: str,
+        service: str,
+        credentials: Credentials | None,
+        registry_host: str,
+        insecure: bool,
+        timeout: float,
+        policy: RetryPolicy,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         check_realm(realm, registry_host, insecure=insecure)
         self.realm = realm
         self.service = service
@@ -104,19 +120,33 @@ class TokenSource:
         self.fetches += 1
         creds = self._credentials
         if creds is not None and creds.identity_token:
-            response = self._send(lambda: self._session.post(
-                self.realm, data=self._refresh_form(creds.identity_token, scopes), timeout=self._timeout, stream=True,
-                allow_redirects=False))  # a 307/308 would resend the refresh token past check_realm
+            response = self._send(
+                lambda: self._session.post(
+                    self.realm,
+                    data=self._refresh_form(creds.identity_token, scopes),
+                    timeout=self._timeout,
+                    stream=True,
+                    allow_redirects=False,
+                )
+            )  # a 307/308 would resend the refresh token past check_realm
             if response.status_code != 404:
                 return self._parse(response)
             response.close()
-        response = self._send(lambda: self._session.get(
-            self.realm, params=self._query(scopes), auth=self._basic(), timeout=self._timeout, stream=True))
+        response = self._send(
+            lambda: self._session.get(
+                self.realm, params=self._query(scopes), auth=self._basic(), timeout=self._timeout, stream=True
+            )
+        )
         return self._parse(response)
 
     def _refresh_form(self, refresh_token: str, scopes: tuple[str, ...]) -> dict[str, str]:
-        return {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": CLIENT_ID,
-                "service": self.service, "scope": " ".join(scopes)}
+        return {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": CLIENT_ID,
+            "service": self.service,
+            "scope": " ".join(scopes),
+        }
 
     def _query(self, scopes: tuple[str, ...]) -> list[tuple[str, str]]:
         query = [("service", self.service)] if self.service else []
@@ -152,7 +182,9 @@ class TokenSource:
         finally:
             response.close()
         if len(body) > _TOKEN_BODY_LIMIT:
-            raise RegistryError(f"token endpoint answer larger than {_TOKEN_BODY_LIMIT} bytes", endpoint=endpoint)
+            raise RegistryError(
+                f"token endpoint answer larger than {_TOKEN_BODY_LIMIT} bytes", endpoint=endpoint
+            )
         if status in (401, 403):
             raise AuthError(f"token endpoint refused the credentials ({status})", endpoint=endpoint)
         if status != 200:
@@ -166,5 +198,7 @@ class TokenSource:
             raise RegistryError("token endpoint answer has no token", endpoint=endpoint)
         register_secret(token)
         expires = data.get("expires_in")
-        lifetime = float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else 0.0
+        lifetime = (
+            float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else 0.0
+        )
         return token, max(MIN_EXPIRY, lifetime)

@@ -33,9 +33,17 @@ def range_start(content_range: str | None) -> int | None:
 class BlobStream(io.RawIOBase):
     """``open_at(offset)`` returns a response positioned at ``offset`` (206) or at 0 (200)."""
 
-    def __init__(self, open_at: Callable[[int], requests.Response], *, offset: int = 0,
-                 size: int | None = None, max_resumes: int = 3, what: str = "blob",
-                 reference: str | None = None, endpoint: str | None = None) -> None:
+    def __init__(
+        self,
+        open_at: Callable[[int], requests.Response],
+        *,
+        offset: int = 0,
+        size: int | None = None,
+        max_resumes: int = 3,
+        what: str = "blob",
+        reference: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
         super().__init__()
         self._open_at = open_at
         self._position = offset
@@ -60,16 +68,22 @@ class BlobStream(io.RawIOBase):
             start = range_start(response.headers.get("Content-Range"))
             if start != offset:
                 response.close()
-                raise IntegrityError(f"{self._what}: asked for bytes from {offset}, server sent a range "
-                                     f"starting at {start}", reference=self._reference, endpoint=self._endpoint)
+                raise IntegrityError(
+                    f"{self._what}: asked for bytes from {offset}, server sent a range starting at {start}",
+                    reference=self._reference,
+                    endpoint=self._endpoint,
+                )
         return response
 
     def _discard(self, response: requests.Response, count: int) -> None:
         while count:
             chunk = response.raw.read(min(count, _SKIP_CHUNK), decode_content=False)
             if not chunk:
-                raise IntegrityError(f"{self._what}: body ended while skipping to byte offset",
-                                     reference=self._reference, endpoint=self._endpoint)
+                raise IntegrityError(
+                    f"{self._what}: body ended while skipping to byte offset",
+                    reference=self._reference,
+                    endpoint=self._endpoint,
+                )
             count -= len(chunk)
 
     def readable(self) -> bool:
@@ -98,8 +112,11 @@ class BlobStream(io.RawIOBase):
             self._response = None
         if self._resumes_left <= 0:
             reason = cause.__class__.__name__ if cause is not None else "body ended early"
-            raise UnreachableError(f"{self._what}: connection lost at byte {self._position} ({reason})",
-                                   reference=self._reference, endpoint=self._endpoint)
+            raise UnreachableError(
+                f"{self._what}: connection lost at byte {self._position} ({reason})",
+                reference=self._reference,
+                endpoint=self._endpoint,
+            )
         self._resumes_left -= 1
         self._response = self._start(self._position)
 

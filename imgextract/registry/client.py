@@ -39,9 +39,16 @@ class ManifestResponse:
 class RegistryClient:
     """One registry endpoint (``registry`` as written in references, e.g. ``docker.io``, ``localhost:5000``)."""
 
-    def __init__(self, registry: str, settings: TransportSettings, credentials: CredentialLookup | None, *,
-                 insecure: bool = False, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        registry: str,
+        settings: TransportSettings,
+        credentials: CredentialLookup | None,
+        *,
+        insecure: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.registry = registry
         self.settings = settings
         self.http = Requester(registry, settings, credentials, insecure=insecure, sleep=sleep, clock=clock)
@@ -71,17 +78,27 @@ class RegistryClient:
 
     # --- manifests ------------------------------------------------------------------------------
 
-    def get_manifest(self, repository: str, identifier: str,
-                     accept: tuple[str, ...] = m.MANIFEST_ACCEPT) -> ManifestResponse:
+    def get_manifest(
+        self, repository: str, identifier: str, accept: tuple[str, ...] = m.MANIFEST_ACCEPT
+    ) -> ManifestResponse:
         reference = self._ref(repository, identifier)
-        response = self.http.request("GET", f"/v2/{repository}/manifests/{identifier}", repository=repository,
-                                     scopes=(pull_scope(repository),), what="manifest", reference=reference,
-                                     headers={"Accept": ", ".join(accept)}, follow_redirects=True)
+        response = self.http.request(
+            "GET",
+            f"/v2/{repository}/manifests/{identifier}",
+            repository=repository,
+            scopes=(pull_scope(repository),),
+            what="manifest",
+            reference=reference,
+            headers={"Accept": ", ".join(accept)},
+            follow_redirects=True,
+        )
         if response.status_code != 200:
             raise self.http.fail(response, what="manifest", reference=reference)
         endpoint = endpoint_of(response.url)
         with response:
-            raw = _read_capped(response, MANIFEST_LIMIT, what="manifest", reference=reference, endpoint=endpoint)
+            raw = _read_capped(
+                response, MANIFEST_LIMIT, what="manifest", reference=reference, endpoint=endpoint
+            )
             content_type = response.headers.get("Content-Type")
         try:
             media_type = m.sniff_media_type(raw, content_type)
@@ -90,20 +107,29 @@ class RegistryClient:
         if ":" in identifier:
             actual = compute_digest(raw, algorithm=identifier.split(":", 1)[0])
             if actual != identifier:
-                raise IntegrityError(f"manifest digest mismatch: got {actual}", reference=reference,
-                                     endpoint=endpoint)
+                raise IntegrityError(
+                    f"manifest digest mismatch: got {actual}", reference=reference, endpoint=endpoint
+                )
             digest = identifier
         else:
             digest = compute_digest(raw)
         return ManifestResponse(raw=raw, media_type=media_type, digest=digest)
 
-    def head_manifest(self, repository: str, identifier: str,
-                      accept: tuple[str, ...] = m.MANIFEST_ACCEPT) -> m.Descriptor | None:
+    def head_manifest(
+        self, repository: str, identifier: str, accept: tuple[str, ...] = m.MANIFEST_ACCEPT
+    ) -> m.Descriptor | None:
         """The manifest's descriptor from a HEAD, or None when it does not exist."""
         reference = self._ref(repository, identifier)
-        response = self.http.request("HEAD", f"/v2/{repository}/manifests/{identifier}", repository=repository,
-                                     scopes=(pull_scope(repository),), what="manifest", reference=reference,
-                                     headers={"Accept": ", ".join(accept)}, follow_redirects=True)
+        response = self.http.request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{identifier}",
+            repository=repository,
+            scopes=(pull_scope(repository),),
+            what="manifest",
+            reference=reference,
+            headers={"Accept": ", ".join(accept)},
+            follow_redirects=True,
+        )
         if response.status_code == 404:
             response.close()
             return None
@@ -118,8 +144,9 @@ class RegistryClient:
         if not is_digest(digest) or not size.isdigit() or media_type not in m.MANIFEST_TYPES | m.INDEX_TYPES:
             return self.get_manifest(repository, identifier, accept).descriptor
         if ":" in identifier and digest != identifier:
-            raise IntegrityError(f"registry reports digest {digest} for a manifest requested by digest",
-                                 reference=reference)
+            raise IntegrityError(
+                f"registry reports digest {digest} for a manifest requested by digest", reference=reference
+            )
         return m.Descriptor(media_type=media_type, digest=digest, size=int(size))
 
     def put_manifest(self, repository: str, tag_or_digest: str, raw: bytes, media_type: str) -> str:
@@ -128,27 +155,44 @@ class RegistryClient:
         by_digest = ":" in tag_or_digest
         digest = compute_digest(raw, algorithm=tag_or_digest.split(":", 1)[0] if by_digest else "sha256")
         if by_digest and digest != tag_or_digest:
-            raise IntegrityError(f"manifest content has digest {digest}, not the one it is pushed as",
-                                 reference=reference)
-        response = self.http.request("PUT", f"/v2/{repository}/manifests/{tag_or_digest}", repository=repository,
-                                     scopes=(push_scope(repository),), what="manifest upload",
-                                     reference=reference, headers={"Content-Type": media_type}, data=raw)
+            raise IntegrityError(
+                f"manifest content has digest {digest}, not the one it is pushed as", reference=reference
+            )
+        response = self.http.request(
+            "PUT",
+            f"/v2/{repository}/manifests/{tag_or_digest}",
+            repository=repository,
+            scopes=(push_scope(repository),),
+            what="manifest upload",
+            reference=reference,
+            headers={"Content-Type": media_type},
+            data=raw,
+        )
         if response.status_code not in (200, 201):
             raise self.http.fail(response, what="manifest upload", reference=reference)
         response.close()
         reported = response.headers.get("Docker-Content-Digest")
         if reported and reported.split(":", 1)[0] == digest.split(":", 1)[0] and reported != digest:
-            raise IntegrityError(f"registry stored the manifest as {reported}, expected {digest}",
-                                 reference=reference, endpoint=endpoint_of(response.url))
+            raise IntegrityError(
+                f"registry stored the manifest as {reported}, expected {digest}",
+                reference=reference,
+                endpoint=endpoint_of(response.url),
+            )
         return digest
 
     # --- blobs ------------------------------------------------------------------------------------
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         reference = self._ref(repository, digest)
-        response = self.http.request("HEAD", f"/v2/{repository}/blobs/{digest}", repository=repository,
-                                     scopes=(pull_scope(repository),), what="blob", reference=reference,
-                                     follow_redirects=True)
+        response = self.http.request(
+            "HEAD",
+            f"/v2/{repository}/blobs/{digest}",
+            repository=repository,
+            scopes=(pull_scope(repository),),
+            what="blob",
+            reference=reference,
+            follow_redirects=True,
+        )
         response.close()
         if response.status_code == 200:
             return True
@@ -157,8 +201,9 @@ class RegistryClient:
         raise self.http.fail(response, what="blob", reference=reference)
 
     @contextmanager
-    def open_blob(self, repository: str, digest: str, *, size: int | None = None,
-                  offset: int = 0) -> Iterator[BinaryIO]:
+    def open_blob(
+        self, repository: str, digest: str, *, size: int | None = None, offset: int = 0
+    ) -> Iterator[BinaryIO]:
         """Stream a blob (raw bytes, not yet verified), from ``offset`` when given.
 
         Redirects are followed without ``Authorization`` on other origins; a dropped connection is
@@ -171,16 +216,29 @@ class RegistryClient:
             headers = {"Accept-Encoding": "identity"}
             if position:
                 headers["Range"] = f"bytes={position}-"
-            response = self.http.request("GET", f"/v2/{repository}/blobs/{digest}", repository=repository,
-                                         scopes=(pull_scope(repository),), what="blob", reference=reference,
-                                         headers=headers, follow_redirects=True)
+            response = self.http.request(
+                "GET",
+                f"/v2/{repository}/blobs/{digest}",
+                repository=repository,
+                scopes=(pull_scope(repository),),
+                what="blob",
+                reference=reference,
+                headers=headers,
+                follow_redirects=True,
+            )
             expected = 206 if position else 200
             if response.status_code not in (expected, 200):
                 raise self.http.fail(response, what="blob", reference=reference)
             return response
 
-        stream = BlobStream(open_at, offset=offset, size=size, what="blob", reference=reference,
-                            endpoint=endpoint_of(endpoint))
+        stream = BlobStream(
+            open_at,
+            offset=offset,
+            size=size,
+            what="blob",
+            reference=reference,
+            endpoint=endpoint_of(endpoint),
+        )
         reader = io.BufferedReader(stream, buffer_size=BLOB_BUFFER)
         try:
             yield reader
@@ -201,39 +259,56 @@ class RegistryClient:
 
     # --- uploads ----------------------------------------------------------------------------------
 
-    def upload_blob(self, repository: str, stream: BinaryIO, digest: str, size: int, *,
-                    chunk_size: int | None = None) -> None:
+    def upload_blob(
+        self, repository: str, stream: BinaryIO, digest: str, size: int, *, chunk_size: int | None = None
+    ) -> None:
         """Push a blob unless it exists: monolithic up to ``chunk_size`` bytes, chunked (PATCH) beyond."""
         if self.blob_exists(repository, digest):
             return
         chunk = chunk_size if chunk_size is not None else self.settings.chunk_size
         from imgextract.registry import upload  # push only: not loaded for pulls
 
-        upload.upload_blob(self.http, repository, stream, digest, size, chunk_size=chunk,
-                           reference=self._ref(repository, digest))
+        upload.upload_blob(
+            self.http,
+            repository,
+            stream,
+            digest,
+            size,
+            chunk_size=chunk,
+            reference=self._ref(repository, digest),
+        )
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         """Cross-repository mount; False when the registry (or our credentials) will not mount."""
         from imgextract.registry import upload
 
-        return upload.mount_blob(self.http, repository, digest, from_repository,
-                                 reference=self._ref(repository, digest))
+        return upload.mount_blob(
+            self.http, repository, digest, from_repository, reference=self._ref(repository, digest)
+        )
 
 
-def _read_capped(response: requests.Response, limit: int, *, what: str, reference: str,
-                 endpoint: str) -> bytes:
+def _read_capped(
+    response: requests.Response, limit: int, *, what: str, reference: str, endpoint: str
+) -> bytes:
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > limit:
-        raise LimitExceeded(f"{what} is {length} bytes, more than the {limit}-byte limit", reference=reference,
-                            endpoint=endpoint)
+        raise LimitExceeded(
+            f"{what} is {length} bytes, more than the {limit}-byte limit",
+            reference=reference,
+            endpoint=endpoint,
+        )
     data = bytearray()
     try:
         for chunk in response.iter_content(64 * 1024):
             data += chunk
             if len(data) > limit:
-                raise LimitExceeded(f"{what} exceeds the {limit}-byte limit", reference=reference,
-                                    endpoint=endpoint)
+                raise LimitExceeded(
+                    f"{what} exceeds the {limit}-byte limit", reference=reference, endpoint=endpoint
+                )
     except requests.RequestException as exc:
-        raise RegistryError(f"{what}: connection lost while reading ({exc.__class__.__name__})",
-                            reference=reference, endpoint=endpoint) from None
+        raise RegistryError(
+            f"{what}: connection lost while reading ({exc.__class__.__name__})",
+            reference=reference,
+            endpoint=endpoint,
+        ) from None
     return bytes(data)

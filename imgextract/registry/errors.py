@@ -83,8 +83,10 @@ def error_for_response(response: requests.Response, *, what: str, reference: str
     line = f"{what}: {method} returned {status}{suffix}"
     if status in (401, 403) or code_names & AUTH_CODES:
         cls: type[ImgExtractError] = AuthError
-        line = (f"{what}: access denied, {method} returned {status}{suffix}; "
-                "check the credentials (--creds, --authfile, --pull-secret) and that they grant access to this repository")
+        line = (
+            f"{what}: access denied, {method} returned {status}{suffix}; "
+            "check the credentials (--creds, --authfile, --pull-secret) and that they grant access to this repository"
+        )
     elif status == 404 or code_names & NOT_FOUND_CODES:
         cls = NotFoundError
         line = f"{what} not found: {method} returned {status}{suffix}"
@@ -108,8 +110,10 @@ def error_for_exception(exc: BaseException, *, what: str, url: str, reference: s
             hint = f"; the server seems to speak plain HTTP: if so, pass --insecure-registry {host}"
         elif "CERTIFICATE_VERIFY_FAILED" in text:
             reason = "TLS certificate verification failed"
-            hint = (f"; trust its CA with --ca-file or --cert-dir, or skip verification with "
-                    f"--insecure-registry {host}")
+            hint = (
+                f"; trust its CA with --ca-file or --cert-dir, or skip verification with "
+                f"--insecure-registry {host}"
+            )
     elif isinstance(exc, requests.Timeout):
         reason = "timed out"
     elif "Connection refused" in text:
@@ -120,5 +124,6 @@ def error_for_exception(exc: BaseException, *, what: str, url: str, reference: s
         hint = "; check the registry name, DNS and proxy settings"
     else:
         reason = "connection failed"
-    return UnreachableError(f"{what}: {reason} ({exc.__class__.__name__}){hint}", reference=reference,
-                            endpoint=endpoint)
+    return UnreachableError(
+        f"{what}: {reason} ({exc.__class__.__name__}){hint}", reference=reference, endpoint=endpoint
+    )

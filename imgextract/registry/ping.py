@@ -37,8 +37,15 @@ def _drain(response: requests.Response) -> None:
         return
 
 
-def ping(session: requests.Session, host: str, *, insecure: bool, timeout: float, policy: RetryPolicy,
-         reference: str | None = None) -> PingResult:
+def ping(
+    session: requests.Session,
+    host: str,
+    *,
+    insecure: bool,
+    timeout: float,
+    policy: RetryPolicy,
+    reference: str | None = None,
+) -> PingResult:
     schemes = ("https", "http") if insecure else ("https",)
     first_error: ImgExtractError | None = None
     for scheme in schemes:
@@ -46,11 +53,13 @@ def ping(session: requests.Session, host: str, *, insecure: bool, timeout: float
 
         def send(url: str = url) -> requests.Response:
             return session.get(url, timeout=timeout, stream=True)  # the body is read capped
+
         try:
             response = send_with_retry(send, policy)
         except requests.RequestException as exc:
-            first_error = first_error or error_for_exception(exc, what="registry ping", url=url,
-                                                             reference=reference)
+            first_error = first_error or error_for_exception(
+                exc, what="registry ping", url=url, reference=reference
+            )
             continue
         with response:
             _drain(response)
@@ -59,7 +68,10 @@ def ping(session: requests.Session, host: str, *, insecure: bool, timeout: float
                 return PingResult(f"{scheme}://{host}", tuple(parse_www_authenticate(header)))
             if 200 <= response.status_code < 300:
                 return PingResult(f"{scheme}://{host}", ())
-            raise RegistryError(f"registry ping: GET /v2/ answered {response.status_code}, not a registry API",
-                                reference=reference, endpoint=endpoint_of(url))
+            raise RegistryError(
+                f"registry ping: GET /v2/ answered {response.status_code}, not a registry API",
+                reference=reference,
+                endpoint=endpoint_of(url),
+            )
     assert first_error is not None
     raise first_error

@@ -35,21 +35,39 @@ log = logging.getLogger(__name__)
 
 
 class Requester:
-    def __init__(self, registry: str, settings: TransportSettings, credentials: CredentialLookup | None, *,
-                 insecure: bool = False, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        registry: str,
+        settings: TransportSettings,
+        credentials: CredentialLookup | None,
+        *,
+        insecure: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.registry = registry
         self.host = registry_api_host(registry)
         self.settings = settings
         self.insecure = insecure or settings.is_insecure(registry, self.host)
-        self.policy = RetryPolicy(tries=max(1, settings.retries), base_delay=settings.retry_base_delay,
-                                  max_delay=settings.retry_max_delay, sleep=sleep)
+        self.policy = RetryPolicy(
+            tries=max(1, settings.retries),
+            base_delay=settings.retry_base_delay,
+            max_delay=settings.retry_max_delay,
+            sleep=sleep,
+        )
         self.session = new_session((registry, self.host), settings, insecure=self.insecure)
         if self.insecure:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        self.authorizer = Authorizer(registry=registry, host=self.host, session=self.session,
-                                     credentials=credentials, insecure=self.insecure,
-                                     timeout=settings.timeout, policy=self.policy, clock=clock)
+        self.authorizer = Authorizer(
+            registry=registry,
+            host=self.host,
+            session=self.session,
+            credentials=credentials,
+            insecure=self.insecure,
+            timeout=settings.timeout,
+            policy=self.policy,
+            clock=clock,
+        )
         self._base_url: str | None = None
         self._lock = threading.Lock()
 
@@ -59,8 +77,14 @@ class Requester:
     def base_url(self, *, reference: str | None = None) -> str:
         with self._lock:
             if self._base_url is None:
-                result = ping(self.session, self.host, insecure=self.insecure, timeout=self.settings.timeout,
-                              policy=self.policy, reference=reference)
+                result = ping(
+                    self.session,
+                    self.host,
+                    insecure=self.insecure,
+                    timeout=self.settings.timeout,
+                    policy=self.policy,
+                    reference=reference,
+                )
                 self.authorizer.set_challenges(result.challenges)
                 self._base_url = result.base_url
             return self._base_url
@@ -71,10 +95,21 @@ class Requester:
             return path
         return redirect_target(self.base_url(reference=reference) + "/", path)
 
-    def request(self, method: str, path: str, *, repository: str, scopes: Sequence[str], what: str,
-                reference: str | None, headers: Mapping[str, str] | None = None, data: Any = None,
-                params: Mapping[str, str] | None = None, replayable: bool = True,
-                follow_redirects: bool = False) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        repository: str,
+        scopes: Sequence[str],
+        what: str,
+        reference: str | None,
+        headers: Mapping[str, str] | None = None,
+        data: Any = None,
+        params: Mapping[str, str] | None = None,
+        replayable: bool = True,
+        follow_redirects: bool = False,
+    ) -> requests.Response:
         url = self.url(path, reference=reference)
         scopes = tuple(scopes)
         for auth_try in range(2):
@@ -97,12 +132,29 @@ class Requester:
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, method: str, url: str, headers: Mapping[str, str], data: Any,
-              params: Mapping[str, str] | None, replayable: bool, what: str,
-              reference: str | None) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        data: Any,
+        params: Mapping[str, str] | None,
+        replayable: bool,
+        what: str,
+        reference: str | None,
+    ) -> requests.Response:
         def send() -> requests.Response:
-            return self.session.request(method, url, headers=dict(headers), data=data, params=params,
-                                        stream=True, allow_redirects=False, timeout=self.settings.timeout)
+            return self.session.request(
+                method,
+                url,
+                headers=dict(headers),
+                data=data,
+                params=params,
+                stream=True,
+                allow_redirects=False,
+                timeout=self.settings.timeout,
+            )
+
         try:
             response = send_with_retry(send, self.policy, replayable=replayable)
         except requests.RequestException as exc:
@@ -111,8 +163,15 @@ class Requester:
         log.debug("%s %s -> %s", method, endpoint_of(url), response.status_code)  # never headers or query
         return response
 
-    def _follow(self, response: requests.Response, method: str, url: str, headers: dict[str, str],
-                what: str, reference: str | None) -> requests.Response:
+    def _follow(
+        self,
+        response: requests.Response,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        what: str,
+        reference: str | None,
+    ) -> requests.Response:
         for _ in range(MAX_REDIRECTS):
             location = response.headers.get("Location")
             if response.status_code not in REDIRECT_STATUSES or not location:

@@ -55,7 +55,7 @@ class RetryPolicy:
         hinted = parse_retry_after(retry_after)
         if hinted is not None:
             return min(hinted, self.max_delay)
-        return min(self.base_delay * (2 ** attempt), self.max_delay)
+        return min(self.base_delay * (2**attempt), self.max_delay)
 
     def should_retry_status(self, status: int) -> bool:
         return status in RETRYABLE_STATUSES
@@ -64,8 +64,9 @@ class RetryPolicy:
 RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (requests.ConnectionError, requests.Timeout)
 
 
-def send_with_retry(send: Callable[[], requests.Response], policy: RetryPolicy, *,
-                    replayable: bool = True) -> requests.Response:
+def send_with_retry(
+    send: Callable[[], requests.Response], policy: RetryPolicy, *, replayable: bool = True
+) -> requests.Response:
     """Call ``send`` until it answers with a non-retryable status or the tries run out.
 
     The last response (possibly still 429/5xx) is returned for the caller to map to an error;
@@ -80,8 +81,11 @@ def send_with_retry(send: Callable[[], requests.Response], policy: RetryPolicy, 
             response = send()
         except RETRYABLE_EXCEPTIONS as exc:
             connect_failures += 1
-            if (last or connect_failures >= policy.connect_tries
-                    or isinstance(exc, requests.exceptions.SSLError)):  # a TLS failure will not heal
+            if (
+                last
+                or connect_failures >= policy.connect_tries
+                or isinstance(exc, requests.exceptions.SSLError)
+            ):  # a TLS failure will not heal
                 raise
             policy.sleep(min(policy.connect_base_delay * (2 ** (connect_failures - 1)), policy.max_delay))
             continue

@@ -68,8 +68,9 @@ class _NoNetrc(requests.auth.AuthBase):
 class _Session(requests.Session):
     """A session whose ``verify=False`` survives ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` (requests #3829)."""
 
-    def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any,
-                                   cert: Any) -> Any:
+    def merge_environment_settings(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
         settings: Any = super().merge_environment_settings(url, proxies, stream, verify, cert)
         if self.verify is False and verify is None:
             settings["verify"] = False

@@ -56,8 +56,9 @@ def _location(http: Requester, response: requests.Response, *, what: str, refere
     location = response.headers.get("Location")
     response.close()
     if not location:
-        raise RegistryError(f"{what}: registry answered {response.status_code} without a Location",
-                            reference=reference)
+        raise RegistryError(
+            f"{what}: registry answered {response.status_code} without a Location", reference=reference
+        )
     return http.url(location)
 
 
@@ -68,16 +69,30 @@ def _committed(range_header: str | None) -> int:
 
 
 def start_upload(http: Requester, repository: str, *, reference: str) -> str:
-    response = http.request("POST", f"/v2/{repository}/blobs/uploads/", repository=repository,
-                            scopes=(push_scope(repository),), what="blob upload", reference=reference,
-                            data=b"")
+    response = http.request(
+        "POST",
+        f"/v2/{repository}/blobs/uploads/",
+        repository=repository,
+        scopes=(push_scope(repository),),
+        what="blob upload",
+        reference=reference,
+        data=b"",
+    )
     if response.status_code != 202:
         raise http.fail(response, what="blob upload", reference=reference)
     return _location(http, response, what="blob upload", reference=reference)
 
 
-def finish_upload(http: Requester, repository: str, location: str, digest: str, *, reference: str,
-                  body: BinaryIO | bytes | None = None, size: int = 0) -> None:
+def finish_upload(
+    http: Requester,
+    repository: str,
+    location: str,
+    digest: str,
+    *,
+    reference: str,
+    body: BinaryIO | bytes | None = None,
+    size: int = 0,
+) -> None:
     headers = {"Content-Type": OCTET_STREAM}
     data: bytes | SizedReader
     if body is None:
@@ -86,9 +101,17 @@ def finish_upload(http: Requester, repository: str, location: str, digest: str, 
         data = body
     else:
         data = SizedReader(body, size)
-    response = http.request("PUT", _with_query(location, digest=digest), repository=repository,
-                            scopes=(push_scope(repository),), what="blob upload", reference=reference,
-                            headers=headers, data=data, replayable=isinstance(data, bytes))
+    response = http.request(
+        "PUT",
+        _with_query(location, digest=digest),
+        repository=repository,
+        scopes=(push_scope(repository),),
+        what="blob upload",
+        reference=reference,
+        headers=headers,
+        data=data,
+        replayable=isinstance(data, bytes),
+    )
     if response.status_code not in (201, 204):
         raise http.fail(response, what="blob upload", reference=reference)
     response.close()
@@ -97,18 +120,36 @@ def finish_upload(http: Requester, repository: str, location: str, digest: str, 
         raise IntegrityError(f"registry stored the blob as {reported}", reference=reference)
 
 
-def upload_blob(http: Requester, repository: str, stream: BinaryIO, digest: str, size: int, *,
-                chunk_size: int, reference: str) -> None:
+def upload_blob(
+    http: Requester,
+    repository: str,
+    stream: BinaryIO,
+    digest: str,
+    size: int,
+    *,
+    chunk_size: int,
+    reference: str,
+) -> None:
     location = start_upload(http, repository, reference=reference)
     if size <= chunk_size:
         finish_upload(http, repository, location, digest, reference=reference, body=stream, size=size)
         return
-    location = upload_chunks(http, repository, location, stream, size, chunk_size=chunk_size, reference=reference)
+    location = upload_chunks(
+        http, repository, location, stream, size, chunk_size=chunk_size, reference=reference
+    )
     finish_upload(http, repository, location, digest, reference=reference)
 
 
-def upload_chunks(http: Requester, repository: str, location: str, stream: BinaryIO, size: int, *,
-                  chunk_size: int, reference: str) -> str:
+def upload_chunks(
+    http: Requester,
+    repository: str,
+    location: str,
+    stream: BinaryIO,
+    size: int,
+    *,
+    chunk_size: int,
+    reference: str,
+) -> str:
     """PATCH ``size`` bytes of ``stream`` in chunks; returns the location to finish the upload at."""
     position = 0
     resumes = MAX_CHUNK_RESUMES
@@ -120,9 +161,17 @@ def upload_chunks(http: Requester, repository: str, location: str, stream: Binar
         headers = {"Content-Type": OCTET_STREAM, "Content-Range": f"{position}-{end}"}
         failure: ImgExtractError | None = None
         try:
-            response = http.request("PATCH", location, repository=repository, scopes=(push_scope(repository),),
-                                    what="blob upload chunk", reference=reference, headers=headers,
-                                    data=chunk, replayable=False)
+            response = http.request(
+                "PATCH",
+                location,
+                repository=repository,
+                scopes=(push_scope(repository),),
+                what="blob upload chunk",
+                reference=reference,
+                headers=headers,
+                data=chunk,
+                replayable=False,
+            )
         except ImgExtractError as exc:  # network failure mid-chunk
             failure, response = exc, None
         if response is not None and response.status_code == 202:
@@ -151,21 +200,31 @@ def _rewind(stream: BinaryIO, committed: int, read_to: int, *, reference: str) -
     if committed == read_to:
         return committed
     if not stream.seekable():
-        raise RegistryError(f"blob upload: registry holds {committed} bytes, stream cannot seek back",
-                            reference=reference)
+        raise RegistryError(
+            f"blob upload: registry holds {committed} bytes, stream cannot seek back", reference=reference
+        )
     stream.seek(stream.tell() - (read_to - committed))
     return committed
 
 
 def upload_status(http: Requester, repository: str, location: str, *, reference: str) -> tuple[str, int]:
     """``GET <location>``: the upload session's location and how many bytes it holds."""
-    response = http.request("GET", location, repository=repository, scopes=(push_scope(repository),),
-                            what="blob upload status", reference=reference)
+    response = http.request(
+        "GET",
+        location,
+        repository=repository,
+        scopes=(push_scope(repository),),
+        what="blob upload status",
+        reference=reference,
+    )
     if response.status_code != 204:
         raise http.fail(response, what="blob upload status", reference=reference)
     committed = _committed(response.headers.get("Range"))
-    new_location = _location(http, response, what="blob upload status", reference=reference) \
-        if response.headers.get("Location") else location
+    new_location = (
+        _location(http, response, what="blob upload status", reference=reference)
+        if response.headers.get("Location")
+        else location
+    )
     response.close()
     return new_location, committed
 
@@ -173,21 +232,35 @@ def upload_status(http: Requester, repository: str, location: str, *, reference:
 def cancel_upload(http: Requester, repository: str, location: str, *, reference: str) -> None:
     """Best effort: an abandoned upload session is garbage-collected by the registry anyway."""
     try:
-        response = http.request("DELETE", location, repository=repository, scopes=(push_scope(repository),),
-                                what="blob upload cancel", reference=reference)
+        response = http.request(
+            "DELETE",
+            location,
+            repository=repository,
+            scopes=(push_scope(repository),),
+            what="blob upload cancel",
+            reference=reference,
+        )
         response.close()
     except ImgExtractError:
         pass
 
 
-def mount_blob(http: Requester, repository: str, digest: str, from_repository: str, *, reference: str) -> bool:
+def mount_blob(
+    http: Requester, repository: str, digest: str, from_repository: str, *, reference: str
+) -> bool:
     """True when mounted (201).  202 (not mountable here) and a refused mount (401/403, imgpkg #495)
     return False, so the caller streams the blob instead."""
     try:
-        response = http.request("POST", f"/v2/{repository}/blobs/uploads/", repository=repository,
-                                scopes=mount_scopes(repository, from_repository), what="blob mount",
-                                reference=reference, params={"mount": digest, "from": from_repository},
-                                data=b"")
+        response = http.request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/",
+            repository=repository,
+            scopes=mount_scopes(repository, from_repository),
+            what="blob mount",
+            reference=reference,
+            params={"mount": digest, "from": from_repository},
+            data=b"",
+        )
     except AuthError:
         return False
     if response.status_code == 201:
@@ -203,4 +276,3 @@ def mount_blob(http: Requester, repository: str, digest: str, from_repository: s
         response.close()
         return False
     raise http.fail(response, what="blob mount", reference=reference)
-

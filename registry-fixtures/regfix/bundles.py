@@ -80,11 +80,16 @@ def _tree_entries(files: Mapping[str, bytes], mode: int = 0o644) -> list[Entry]:
 # --------------------------------------------------------------------------- Kubernetes content
 
 
-def _crd(group: str, kind: str, plural: str, schema: dict[str, object], *, versions: Sequence[str] = ("v1",)) -> dict[str, Any]:
+def _crd(
+    group: str, kind: str, plural: str, schema: dict[str, object], *, versions: Sequence[str] = ("v1",)
+) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{group}", "annotations": {"controller-gen.kubebuilder.io/version": "v0.14.0"}},
+        "metadata": {
+            "name": f"{plural}.{group}",
+            "annotations": {"controller-gen.kubebuilder.io/version": "v0.14.0"},
+        },
         "spec": {
             "group": group,
             "names": {"kind": kind, "listKind": kind + "List", "plural": plural, "singular": kind.lower()},
@@ -109,15 +114,23 @@ def _simple_schema(kind: str, spec_props: Mapping[str, str]) -> dict[str, object
         "type": "object",
         "properties": {
             "apiVersion": {"type": "string", "description": "APIVersion defines the versioned schema."},
-            "kind": {"type": "string", "description": "Kind is a string value representing the REST resource."},
+            "kind": {
+                "type": "string",
+                "description": "Kind is a string value representing the REST resource.",
+            },
             "metadata": {"type": "object"},
             "spec": {
                 "type": "object",
-                "properties": {k: {"type": t, "description": f"{k} of the {kind}."} for k, t in spec_props.items()},
+                "properties": {
+                    k: {"type": t, "description": f"{k} of the {kind}."} for k, t in spec_props.items()
+                },
             },
             "status": {
                 "type": "object",
-                "properties": {"phase": {"type": "string"}, "observedGeneration": {"type": "integer", "format": "int64"}},
+                "properties": {
+                    "phase": {"type": "string"},
+                    "observedGeneration": {"type": "integer", "format": "int64"},
+                },
             },
         },
     }
@@ -216,7 +229,10 @@ def _csv(package: str, version: str, crds: Sequence[dict[str, Any]], replaces: s
                 "operators.operatorframework.io/builder": "operator-sdk-v1.33.0",
                 "operators.operatorframework.io/project_layout": "go.kubebuilder.io/v4",
             },
-            "labels": {"operatorframework.io/arch.amd64": "supported", "operatorframework.io/arch.arm64": "supported"},
+            "labels": {
+                "operatorframework.io/arch.amd64": "supported",
+                "operatorframework.io/arch.arm64": "supported",
+            },
         },
         "spec": {
             "displayName": package.replace("-", " ").title(),
@@ -228,7 +244,12 @@ def _csv(package: str, version: str, crds: Sequence[dict[str, Any]], replaces: s
             "maintainers": [{"name": "Acme Operators Team", "email": "operators@example.test"}],
             "links": [{"name": "Documentation", "url": f"https://docs.example.test/{package}"}],
             "keywords": ["widgets", "backup", "storage"],
-            "icon": [{"base64data": "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=", "mediatype": "image/svg+xml"}],
+            "icon": [
+                {
+                    "base64data": "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciLz4=",
+                    "mediatype": "image/svg+xml",
+                }
+            ],
             "installModes": [
                 {"type": "OwnNamespace", "supported": True},
                 {"type": "SingleNamespace", "supported": True},
@@ -244,10 +265,16 @@ def _csv(package: str, version: str, crds: Sequence[dict[str, Any]], replaces: s
                             "serviceAccountName": f"{package}-controller-manager",
                             "rules": [
                                 {"apiGroups": [group], "resources": ["*"], "verbs": ["*"]},
-                                {"apiGroups": [""], "resources": ["pods", "services", "configmaps", "secrets"],
-                                 "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-                                {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets"],
-                                 "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+                                {
+                                    "apiGroups": [""],
+                                    "resources": ["pods", "services", "configmaps", "secrets"],
+                                    "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+                                },
+                                {
+                                    "apiGroups": ["apps"],
+                                    "resources": ["deployments", "statefulsets"],
+                                    "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+                                },
                             ],
                         }
                     ],
@@ -262,16 +289,27 @@ def _csv(package: str, version: str, crds: Sequence[dict[str, Any]], replaces: s
                                     "metadata": {"labels": {"control-plane": "controller-manager"}},
                                     "spec": {
                                         "serviceAccountName": f"{package}-controller-manager",
-                                        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                                        "securityContext": {
+                                            "runAsNonRoot": True,
+                                            "seccompProfile": {"type": "RuntimeDefault"},
+                                        },
                                         "containers": [
                                             {
                                                 "name": "manager",
-                                                "image": f"quay.example.test/acme/{package}@sha256:" + "ab" * 32,
-                                                "args": ["--leader-elect", "--health-probe-bind-address=:8081"],
-                                                "resources": {"limits": {"cpu": "500m", "memory": "256Mi"},
-                                                              "requests": {"cpu": "10m", "memory": "64Mi"}},
-                                                "securityContext": {"allowPrivilegeEscalation": False,
-                                                                    "capabilities": {"drop": ["ALL"]}},
+                                                "image": f"quay.example.test/acme/{package}@sha256:"
+                                                + "ab" * 32,
+                                                "args": [
+                                                    "--leader-elect",
+                                                    "--health-probe-bind-address=:8081",
+                                                ],
+                                                "resources": {
+                                                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                                                    "requests": {"cpu": "10m", "memory": "64Mi"},
+                                                },
+                                                "securityContext": {
+                                                    "allowPrivilegeEscalation": False,
+                                                    "capabilities": {"drop": ["ALL"]},
+                                                },
                                             }
                                         ],
                                     },
@@ -281,7 +319,9 @@ def _csv(package: str, version: str, crds: Sequence[dict[str, Any]], replaces: s
                     ],
                 },
             },
-            "relatedImages": [{"name": "manager", "image": f"quay.example.test/acme/{package}@sha256:" + "ab" * 32}],
+            "relatedImages": [
+                {"name": "manager", "image": f"quay.example.test/acme/{package}@sha256:" + "ab" * 32}
+            ],
         },
     }
     if replaces:
@@ -312,11 +352,21 @@ def registry_v1_bundle(
     unless overridden separately."""
     group = "widgets.acme.example.test"
     crds = [
-        _crd(group, "WidgetCluster", "widgetclusters",
-             _simple_schema("WidgetCluster", {"size": "integer", "version": "string", "paused": "boolean"}),
-             versions=("v1alpha1", "v1")),
-        _crd(group, "WidgetBackup", "widgetbackups",
-             _simple_schema("WidgetBackup", {"clusterName": "string", "schedule": "string", "retain": "integer"})),
+        _crd(
+            group,
+            "WidgetCluster",
+            "widgetclusters",
+            _simple_schema("WidgetCluster", {"size": "integer", "version": "string", "paused": "boolean"}),
+            versions=("v1alpha1", "v1"),
+        ),
+        _crd(
+            group,
+            "WidgetBackup",
+            "widgetbackups",
+            _simple_schema(
+                "WidgetBackup", {"clusterName": "string", "schedule": "string", "retain": "integer"}
+            ),
+        ),
     ]
     csv_crds = crds + ([_crd(group, "WidgetPolicy", "widgetpolicies", {})] if large_crd else [])
     csv = _csv(package, version, csv_crds, replaces=None)
@@ -325,12 +375,19 @@ def registry_v1_bundle(
         manifests[f"manifests/{c['metadata']['name']}.crd.yaml"] = _dump(c)
     if large_crd:
         manifests[f"manifests/widgetpolicies.{group}.crd.yaml"] = _large_crd_yaml(
-            group, "WidgetPolicy", "widgetpolicies", large_crd_bytes)
+            group, "WidgetPolicy", "widgetpolicies", large_crd_bytes
+        )
     manifests[f"manifests/{package}-metrics-service_v1_service.yaml"] = _dump(
-        {"apiVersion": "v1", "kind": "Service",
-         "metadata": {"name": f"{package}-metrics", "labels": {"control-plane": "controller-manager"}},
-         "spec": {"ports": [{"name": "https", "port": 8443, "targetPort": "https"}],
-                  "selector": {"control-plane": "controller-manager"}}})
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": f"{package}-metrics", "labels": {"control-plane": "controller-manager"}},
+            "spec": {
+                "ports": [{"name": "https", "port": 8443, "targetPort": "https"}],
+                "selector": {"control-plane": "controller-manager"},
+            },
+        }
+    )
 
     annotations: dict[str, str] = {
         MEDIATYPE: "registry+v1",
@@ -353,22 +410,45 @@ def registry_v1_bundle(
                 target[k] = v
     metadata = {
         "metadata/annotations.yaml": _dump({"annotations": annotations}),
-        "metadata/dependencies.yaml": _dump({"dependencies": [
-            {"type": "olm.package", "value": {"packageName": "cert-manager", "version": ">=1.12.0"}},
-            {"type": "olm.gvk", "value": {"group": "storage.acme.example.test", "kind": "Volume", "version": "v1"}},
-        ]}),
+        "metadata/dependencies.yaml": _dump(
+            {
+                "dependencies": [
+                    {"type": "olm.package", "value": {"packageName": "cert-manager", "version": ">=1.12.0"}},
+                    {
+                        "type": "olm.gvk",
+                        "value": {"group": "storage.acme.example.test", "kind": "Volume", "version": "v1"},
+                    },
+                ]
+            }
+        ),
     }
     files = {**manifests, **metadata}
-    layers = [Layer(_tree_entries(manifests), compression=compression),
-              Layer(_tree_entries(metadata), compression=compression)]
+    layers = [
+        Layer(_tree_entries(manifests), compression=compression),
+        Layer(_tree_entries(metadata), compression=compression),
+    ]
     if scorecard:
-        sc = {"tests/scorecard/config.yaml": _dump({
-            "apiVersion": "scorecard.operatorframework.io/v1alpha3", "kind": "Configuration",
-            "metadata": {"name": "config"},
-            "stages": [{"parallel": True, "tests": [
-                {"entrypoint": ["scorecard-test", "basic-check-spec"],
-                 "image": "quay.example.test/operator-framework/scorecard-test:v1.33.0",
-                 "labels": {"suite": "basic", "test": "basic-check-spec-test"}}]}]})}
+        sc = {
+            "tests/scorecard/config.yaml": _dump(
+                {
+                    "apiVersion": "scorecard.operatorframework.io/v1alpha3",
+                    "kind": "Configuration",
+                    "metadata": {"name": "config"},
+                    "stages": [
+                        {
+                            "parallel": True,
+                            "tests": [
+                                {
+                                    "entrypoint": ["scorecard-test", "basic-check-spec"],
+                                    "image": "quay.example.test/operator-framework/scorecard-test:v1.33.0",
+                                    "labels": {"suite": "basic", "test": "basic-check-spec-test"},
+                                }
+                            ],
+                        }
+                    ],
+                }
+            )
+        }
         files.update(sc)
         layers.append(Layer(_tree_entries(sc), compression=compression))
     if extra_files:
@@ -391,49 +471,111 @@ def plain_v0_bundle(compression: Compression = "gzip") -> Fixture:
     """plain+v0 (rukpak style): flat manifests/ of ordinary Kubernetes objects, label mediatype "plain"."""
     ns = "gadget-system"
     manifests = {
-        "manifests/00-namespace.yaml": _dump({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
-        "manifests/10-rbac.yaml": _dump_all([
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "gadget", "namespace": ns}},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "gadget"},
-             "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}]},
-            {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "gadget"},
-             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "gadget"},
-             "subjects": [{"kind": "ServiceAccount", "name": "gadget", "namespace": ns}]},
-        ]),
-        "manifests/20-deployment.yaml": _dump({
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "gadget", "namespace": ns},
-            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "gadget"}},
-                     "template": {"metadata": {"labels": {"app": "gadget"}},
-                                  "spec": {"serviceAccountName": "gadget", "containers": [
-                                      {"name": "gadget", "image": "quay.example.test/acme/gadget:v0.3.0"}]}}}}),
+        "manifests/00-namespace.yaml": _dump(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+        ),
+        "manifests/10-rbac.yaml": _dump_all(
+            [
+                {
+                    "apiVersion": "v1",
+                    "kind": "ServiceAccount",
+                    "metadata": {"name": "gadget", "namespace": ns},
+                },
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRole",
+                    "metadata": {"name": "gadget"},
+                    "rules": [
+                        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}
+                    ],
+                },
+                {
+                    "apiVersion": "rbac.authorization.k8s.io/v1",
+                    "kind": "ClusterRoleBinding",
+                    "metadata": {"name": "gadget"},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": "gadget",
+                    },
+                    "subjects": [{"kind": "ServiceAccount", "name": "gadget", "namespace": ns}],
+                },
+            ]
+        ),
+        "manifests/20-deployment.yaml": _dump(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "gadget", "namespace": ns},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": {"app": "gadget"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "gadget"}},
+                        "spec": {
+                            "serviceAccountName": "gadget",
+                            "containers": [
+                                {"name": "gadget", "image": "quay.example.test/acme/gadget:v0.3.0"}
+                            ],
+                        },
+                    },
+                },
+            }
+        ),
     }
     labels = {MEDIATYPE: "plain", MANIFESTS: "manifests/"}
     spec = ImageSpec(layers=[Layer(_tree_entries(manifests), compression=compression)], labels=labels)
     return Fixture("plain+v0", spec, manifests, labels, {}, "gadget")
 
 
-def fbc_catalog(packages: Sequence[str] = ("widget-operator", "gadget-operator"),
-                compression: Compression = "gzip") -> Fixture:
+def fbc_catalog(
+    packages: Sequence[str] = ("widget-operator", "gadget-operator"), compression: Compression = "gzip"
+) -> Fixture:
     """File-based catalog: a base layer (like the opm base image) and /configs/<pkg>/catalog.yaml."""
     configs: dict[str, bytes] = {}
     for pkg in packages:
         docs: list[object] = [
-            {"schema": "olm.package", "name": pkg, "defaultChannel": "stable",
-             "description": f"{pkg} for tests", "icon": {"base64data": "PHN2Zy8+", "mediatype": "image/svg+xml"}},
-            {"schema": "olm.channel", "package": pkg, "name": "stable", "entries": [
-                {"name": f"{pkg}.v1.4.1"}, {"name": f"{pkg}.v1.4.2", "replaces": f"{pkg}.v1.4.1"}]},
+            {
+                "schema": "olm.package",
+                "name": pkg,
+                "defaultChannel": "stable",
+                "description": f"{pkg} for tests",
+                "icon": {"base64data": "PHN2Zy8+", "mediatype": "image/svg+xml"},
+            },
+            {
+                "schema": "olm.channel",
+                "package": pkg,
+                "name": "stable",
+                "entries": [
+                    {"name": f"{pkg}.v1.4.1"},
+                    {"name": f"{pkg}.v1.4.2", "replaces": f"{pkg}.v1.4.1"},
+                ],
+            },
         ]
         for v in ("1.4.1", "1.4.2"):
-            docs.append({
-                "schema": "olm.bundle", "name": f"{pkg}.v{v}", "package": pkg,
-                "image": f"quay.example.test/acme/{pkg}-bundle@sha256:" + ("1" if v.endswith("1") else "2") * 64,
-                "properties": [
-                    {"type": "olm.package", "value": {"packageName": pkg, "version": v}},
-                    {"type": "olm.gvk", "value": {"group": "widgets.acme.example.test", "kind": "WidgetCluster",
-                                                  "version": "v1"}},
-                ],
-                "relatedImages": [{"name": "manager", "image": f"quay.example.test/acme/{pkg}@sha256:" + "ab" * 32}],
-            })
+            docs.append(
+                {
+                    "schema": "olm.bundle",
+                    "name": f"{pkg}.v{v}",
+                    "package": pkg,
+                    "image": f"quay.example.test/acme/{pkg}-bundle@sha256:"
+                    + ("1" if v.endswith("1") else "2") * 64,
+                    "properties": [
+                        {"type": "olm.package", "value": {"packageName": pkg, "version": v}},
+                        {
+                            "type": "olm.gvk",
+                            "value": {
+                                "group": "widgets.acme.example.test",
+                                "kind": "WidgetCluster",
+                                "version": "v1",
+                            },
+                        },
+                    ],
+                    "relatedImages": [
+                        {"name": "manager", "image": f"quay.example.test/acme/{pkg}@sha256:" + "ab" * 32}
+                    ],
+                }
+            )
         configs[f"configs/{pkg}/catalog.yaml"] = _dump_all(docs)
     base = {
         "bin/opm": b"#!/bin/sh\necho 'opm (regfix placeholder)'\n",
@@ -444,8 +586,12 @@ def fbc_catalog(packages: Sequence[str] = ("widget-operator", "gadget-operator")
     base_entries = [File(e.info.name, e.data, 0o755) if e.info.name == "bin/opm" else e for e in base_entries]
     labels = {INDEX_CONFIGS: "/configs", "operators.operatorframework.io.index.cache.v1": "/var/cache/opm"}
     spec = ImageSpec(
-        layers=[Layer(base_entries, compression=compression), Layer(_tree_entries(configs), compression=compression)],
-        labels=labels, cmd=["serve", "/configs", "--cache-dir=/var/cache/opm"],
+        layers=[
+            Layer(base_entries, compression=compression),
+            Layer(_tree_entries(configs), compression=compression),
+        ],
+        labels=labels,
+        cmd=["serve", "/configs", "--cache-dir=/var/cache/opm"],
     )
     return Fixture("fbc", spec, {**base, **configs}, labels, {}, packages[0] if packages else "")
 
@@ -456,19 +602,38 @@ def generic_multilayer(compression: Compression = "gzip") -> Fixture:
     Final tree: see Fixture.files / symlinks / absent.
     """
     l1 = [
-        Dir("etc"), File("etc/os-release", "ID=regfix\nVERSION_ID=1\n"), File("etc/motd", "old motd\n"),
-        Dir("usr"), Dir("usr/bin"), File("usr/bin/tool", b"\x7fELF fake tool v1\n", 0o755),
-        Dir("var"), Dir("var/cache"), File("var/cache/a", "cache a\n"), File("var/cache/b", "cache b\n"),
-        Dir("opt"), Dir("opt/app"), File("opt/app/data.bin", bytes(range(256)) * 64),
+        Dir("etc"),
+        File("etc/os-release", "ID=regfix\nVERSION_ID=1\n"),
+        File("etc/motd", "old motd\n"),
+        Dir("usr"),
+        Dir("usr/bin"),
+        File("usr/bin/tool", b"\x7fELF fake tool v1\n", 0o755),
+        Dir("var"),
+        Dir("var/cache"),
+        File("var/cache/a", "cache a\n"),
+        File("var/cache/b", "cache b\n"),
+        Dir("opt"),
+        Dir("opt/app"),
+        File("opt/app/data.bin", bytes(range(256)) * 64),
     ]
     l2 = [
-        Dir("etc"), File("etc/motd", "new motd\n"), Whiteout("etc/os-release"),
-        Dir("var"), Dir("var/cache"), Opaque("var/cache"), File("var/cache/c", "cache c\n"),
-        Dir("usr"), Dir("usr/bin"), Symlink("usr/bin/tool-link", "tool"), Hardlink("usr/bin/tool-hard", "usr/bin/tool"),
+        Dir("etc"),
+        File("etc/motd", "new motd\n"),
+        Whiteout("etc/os-release"),
+        Dir("var"),
+        Dir("var/cache"),
+        Opaque("var/cache"),
+        File("var/cache/c", "cache c\n"),
+        Dir("usr"),
+        Dir("usr/bin"),
+        Symlink("usr/bin/tool-link", "tool"),
+        Hardlink("usr/bin/tool-hard", "usr/bin/tool"),
     ]
     l3 = [
-        Dir("etc"), File("etc/os-release", "ID=regfix\nVERSION_ID=3\n"),
-        Symlink("etc/localtime", "/usr/share/zoneinfo/UTC"), Whiteout("opt/app"),
+        Dir("etc"),
+        File("etc/os-release", "ID=regfix\nVERSION_ID=3\n"),
+        Symlink("etc/localtime", "/usr/share/zoneinfo/UTC"),
+        Whiteout("opt/app"),
     ]
     files = {
         "etc/os-release": b"ID=regfix\nVERSION_ID=3\n",
@@ -479,5 +644,8 @@ def generic_multilayer(compression: Compression = "gzip") -> Fixture:
     }
     symlinks = {"usr/bin/tool-link": "tool", "etc/localtime": "/usr/share/zoneinfo/UTC"}
     absent = ("var/cache/a", "var/cache/b", "opt/app", "opt/app/data.bin")
-    spec = ImageSpec(layers=[Layer(x, compression=compression) for x in (l1, l2, l3)], labels={"org.example.kind": "generic"})
+    spec = ImageSpec(
+        layers=[Layer(x, compression=compression) for x in (l1, l2, l3)],
+        labels={"org.example.kind": "generic"},
+    )
     return Fixture("generic", spec, files, dict(spec.labels), {}, "", symlinks, absent)

@@ -26,8 +26,15 @@ from urllib.parse import urlsplit
 
 BLOB_GET = re.compile(r"^/v2/.+/blobs/(sha256:[0-9a-f]{64})(\?.*)?$")
 HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "content-length",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
 }
 
 
@@ -44,7 +51,9 @@ class FaultPlan:
     rate_limit_path: str = r"^/v2/"  # regex (re.search) on the request path
     retry_after: str | None = "1"
     redirect_blobs: bool = False  # 307 blob GETs to the second listener (see FaultProxy.redirect_server)
-    redirect_host: str = "localhost"  # host name in Location: differs from 127.0.0.1 so clients see another host
+    redirect_host: str = (
+        "localhost"  # host name in Location: differs from 127.0.0.1 so clients see another host
+    )
     redirect_status: int = 307
 
 
@@ -104,7 +113,9 @@ class RedirectTarget:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = int(self.httpd.server_address[1])
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="regfix-redirect", daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever, args=(0.05,), name="regfix-redirect", daemon=True
+        ).start()
 
     def add(self, data: bytes) -> str:
         key = secrets.token_hex(12)
@@ -147,7 +158,9 @@ class FaultProxy:
         self.httpd = _CountingServer(("127.0.0.1", 0), Handler)
         self.httpd.proxy = self
         self.port = int(self.httpd.server_address[1])
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), name="regfix-faults", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(0.05,), name="regfix-faults", daemon=True
+        )
 
     @property
     def host(self) -> str:
@@ -210,7 +223,9 @@ class FaultProxy:
             if kind == "redirect":
                 return p.redirect_blobs
             if kind == "corrupt":
-                want = p.corrupt_blobs is True or (isinstance(p.corrupt_blobs, set) and digest in p.corrupt_blobs)
+                want = p.corrupt_blobs is True or (
+                    isinstance(p.corrupt_blobs, set) and digest in p.corrupt_blobs
+                )
                 if not want or p.corrupt_times == 0:
                     return False
                 if p.corrupt_times is not None:
@@ -297,7 +312,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 key = fp.redirect_server.add(resp.read())
                 loc = f"http://{fp.plan.redirect_host}:{fp.redirect_server.port}/blobs/{key}?digest={digest}"
                 self._send_simple(fp.plan.redirect_status, b"", {"Location": loc})
-                fp._record(SeenRequest(self.command, self.path, seen_headers, fp.plan.redirect_status, "redirect"))
+                fp._record(
+                    SeenRequest(self.command, self.path, seen_headers, fp.plan.redirect_status, "redirect")
+                )
                 return
 
             length = resp.getheader("Content-Length")

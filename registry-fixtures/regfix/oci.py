@@ -331,7 +331,9 @@ def build_image(store: BlobStore, spec: ImageSpec) -> BuiltImage:
     )
 
 
-def build_index(store: BlobStore, images: Sequence[BuiltImage], media: MediaFlavor = "oci") -> tuple[str, int, bytes]:
+def build_index(
+    store: BlobStore, images: Sequence[BuiltImage], media: MediaFlavor = "oci"
+) -> tuple[str, int, bytes]:
     index = {
         "schemaVersion": 2,
         "mediaType": DOCKER_LIST if media == "docker" else OCI_INDEX,
@@ -381,5 +383,7 @@ def write_layout(
         old = json.loads(index_path.read_text())
         manifests = [m for m in old.get("manifests", []) if m.get("annotations", {}).get(REF_NAME) != tag]
     manifests.append(top)
-    index_path.write_text(json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}, indent=2))
+    index_path.write_text(
+        json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}, indent=2)
+    )
     return Layout(path=path, tag=tag, digest=digest, media_type=media_type, images=built, index=idx_raw)

@@ -68,8 +68,16 @@ def skopeo_copy(
         (t / "auth.json").write_text('{"auths":{}}')
         (t / "registries.conf").write_text("")
         digestfile = t / "digest"
-        args = [skopeo, "--insecure-policy", "copy", "--preserve-digests", "--retry-times", "0",
-                "--digestfile", str(digestfile)]
+        args = [
+            skopeo,
+            "--insecure-policy",
+            "copy",
+            "--preserve-digests",
+            "--retry-times",
+            "0",
+            "--digestfile",
+            str(digestfile),
+        ]
         if layout.index is not None:
             args.append("--all")
         if ca_file is not None:
@@ -82,11 +90,18 @@ def skopeo_copy(
         if creds is not None:
             args += ["--dest-creds", f"{creds[0]}:{creds[1]}"]
         args += [layout.oci_ref, f"docker://{host}/{repository}:{tag}"]
-        env = dict(os.environ, REGISTRY_AUTH_FILE=str(t / "auth.json"),
-                   CONTAINERS_REGISTRIES_CONF=str(t / "registries.conf"))
+        env = dict(
+            os.environ,
+            REGISTRY_AUTH_FILE=str(t / "auth.json"),
+            CONTAINERS_REGISTRIES_CONF=str(t / "registries.conf"),
+        )
         proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout)
         if proc.returncode != 0:
-            shown = " ".join(a if not a.startswith(f"{creds[0]}:") else "<creds>" for a in args) if creds else " ".join(args)
+            shown = (
+                " ".join(a if not a.startswith(f"{creds[0]}:") else "<creds>" for a in args)
+                if creds
+                else " ".join(args)
+            )
             raise PushError(f"skopeo copy failed ({proc.returncode}): {shown}\n{proc.stderr}")
         digest = digestfile.read_text().strip()
     if digest != layout.digest:
@@ -94,13 +109,25 @@ def skopeo_copy(
     return Pushed(host, repository, tag, digest)
 
 
-def push(layout: Layout, registry: Registry, repository: str, tag: str | None = None,
-         *, creds: tuple[str, str] | None = None) -> Pushed:
+def push(
+    layout: Layout,
+    registry: Registry,
+    repository: str,
+    tag: str | None = None,
+    *,
+    creds: tuple[str, str] | None = None,
+) -> Pushed:
     """Push with skopeo when it can read the layout, else with http_push (Docker media types)."""
     docker = layout.media_type.startswith("application/vnd.docker.")
     if docker:
-        return http_push(layout, registry.url, repository, tag, auth=creds,
-                         verify=str(registry.ca_file) if registry.ca_file else True)
+        return http_push(
+            layout,
+            registry.url,
+            repository,
+            tag,
+            auth=creds,
+            verify=str(registry.ca_file) if registry.ca_file else True,
+        )
     return skopeo_copy(layout, registry.host, repository, tag, creds=creds, ca_file=registry.ca_file)
 
 
@@ -114,14 +141,16 @@ class _Client:
         self.s.verify = verify
         self.bearer: str | None = None
 
-    def call(self, method: str, url: str, data: bytes | None = None,
-             headers: dict[str, str] | None = None) -> requests.Response:
+    def call(
+        self, method: str, url: str, data: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> requests.Response:
         for attempt in range(2):
             h = dict(headers or {})
             if self.bearer:
                 h["Authorization"] = f"Bearer {self.bearer}"
-            r = self.s.request(method, url, data=data, headers=h,
-                               auth=self.auth if (self.auth and not self.bearer) else None)
+            r = self.s.request(
+                method, url, data=data, headers=h, auth=self.auth if (self.auth and not self.bearer) else None
+            )
             chal = r.headers.get("WWW-Authenticate", "")
             if r.status_code != 401 or not chal.lower().startswith("bearer ") or attempt:
                 return r
@@ -145,21 +174,36 @@ class _Client:
         if loc.startswith("/"):
             loc = self.base + loc
         sep = "&" if "?" in loc else "?"
-        r = self.call("PUT", f"{loc}{sep}digest={digest}", data=data,
-                      headers={"Content-Type": "application/octet-stream"})
+        r = self.call(
+            "PUT",
+            f"{loc}{sep}digest={digest}",
+            data=data,
+            headers={"Content-Type": "application/octet-stream"},
+        )
         if r.status_code != 201:
             raise PushError(f"blob upload {r.status_code}: {r.text}")
 
     def manifest(self, ref: str, raw: bytes, media_type: str) -> str:
-        r = self.call("PUT", f"{self.base}/v2/{self.repo}/manifests/{ref}", data=raw,
-                      headers={"Content-Type": media_type})
+        r = self.call(
+            "PUT",
+            f"{self.base}/v2/{self.repo}/manifests/{ref}",
+            data=raw,
+            headers={"Content-Type": media_type},
+        )
         if r.status_code != 201:
             raise PushError(f"manifest put {r.status_code}: {r.text}")
         return r.headers.get("Docker-Content-Digest", sha256_digest(raw))
 
 
-def http_push(layout: Layout, base_url: str, repository: str, tag: str | None = None,
-              *, auth: tuple[str, str] | None = None, verify: bool | str = True) -> Pushed:
+def http_push(
+    layout: Layout,
+    base_url: str,
+    repository: str,
+    tag: str | None = None,
+    *,
+    auth: tuple[str, str] | None = None,
+    verify: bool | str = True,
+) -> Pushed:
     """Upload every blob and manifest of `layout` as-is (monolithic uploads), then tag the top object."""
     c = _Client(base_url, repository, auth, verify)
     blobs = layout.path / "blobs" / "sha256"

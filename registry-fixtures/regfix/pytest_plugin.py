@@ -24,7 +24,10 @@ from regfix.tokenserver import TokenPolicy, TokenServer
 from regfix.umoci import umoci_binary
 
 HTPASSWD_USER = ("regfix", "regfix-pass")
-TOKEN_USER = ("alice", "alice-secret")  # full access in the default TokenPolicy; bob is limited, anonymous: public/*
+TOKEN_USER = (
+    "alice",
+    "alice-secret",
+)  # full access in the default TokenPolicy; bob is limited, anonymous: public/*
 
 
 def in_ci() -> bool:
@@ -41,7 +44,9 @@ def require(what: str, found: object, hint: str) -> None:
 
 
 def _need_registry() -> None:
-    require("docker-registry", registry_binary(), "apt install docker-registry (or set REGFIX_DOCKER_REGISTRY)")
+    require(
+        "docker-registry", registry_binary(), "apt install docker-registry (or set REGFIX_DOCKER_REGISTRY)"
+    )
 
 
 def _need_skopeo() -> None:
@@ -171,8 +176,9 @@ def proxy_registry(registry_factory: Callable[..., Registry]) -> Callable[..., R
 
     def make(upstream: Registry, username: str | None = None, password: str | None = None) -> Registry:
         env = {"SSL_CERT_FILE": str(upstream.ca_file)} if upstream.ca_file else None
-        return registry_factory(proxy_remote=upstream.url, proxy_username=username, proxy_password=password,
-                                extra_env=env)
+        return registry_factory(
+            proxy_remote=upstream.url, proxy_username=username, proxy_password=password, extra_env=env
+        )
 
     return make
 
@@ -204,8 +210,12 @@ def oci_layout_factory(tmp_path: Path) -> Callable[..., Layout]:
     -> Layout under tmp_path (same name = same layout dir, new tag)."""
     counter = iter(range(1_000_000))
 
-    def make(images: ImageSpec | Sequence[ImageSpec] | Sequence[Layer], tag: str = "latest",
-             name: str | None = None, index: bool | None = None) -> Layout:
+    def make(
+        images: ImageSpec | Sequence[ImageSpec] | Sequence[Layer],
+        tag: str = "latest",
+        name: str | None = None,
+        index: bool | None = None,
+    ) -> Layout:
         if isinstance(images, Sequence) and images and isinstance(images[0], Layer):
             images = ImageSpec(layers=list(images))  # type: ignore[arg-type]
         return write_layout(tmp_path / (name or f"layout-{next(counter)}"), images, tag, index=index)  # type: ignore[arg-type]
@@ -219,8 +229,13 @@ def push_image(tmp_path: Path) -> Callable[..., PushedImage]:
     _need_skopeo()
     counter = iter(range(1_000_000))
 
-    def do(reg: Registry, what: ImageSpec | Sequence[ImageSpec] | bundles.Fixture | Layout, repository: str,
-           tag: str = "v1", creds: tuple[str, str] | None = None) -> PushedImage:
+    def do(
+        reg: Registry,
+        what: ImageSpec | Sequence[ImageSpec] | bundles.Fixture | Layout,
+        repository: str,
+        tag: str = "v1",
+        creds: tuple[str, str] | None = None,
+    ) -> PushedImage:
         fixture = what if isinstance(what, bundles.Fixture) else None
         if isinstance(what, Layout):
             layout = what
@@ -232,9 +247,14 @@ def push_image(tmp_path: Path) -> Callable[..., PushedImage]:
     return do
 
 
-def _push_session(factory: pytest.TempPathFactory, reg: Registry, fixture: bundles.Fixture | ImageSpec
-                  | Sequence[ImageSpec], repository: str, tag: str,
-                  creds: tuple[str, str] | None = None) -> PushedImage:
+def _push_session(
+    factory: pytest.TempPathFactory,
+    reg: Registry,
+    fixture: bundles.Fixture | ImageSpec | Sequence[ImageSpec],
+    repository: str,
+    tag: str,
+    creds: tuple[str, str] | None = None,
+) -> PushedImage:
     _need_skopeo()
     fx = fixture if isinstance(fixture, bundles.Fixture) else None
     spec = fixture.spec if isinstance(fixture, bundles.Fixture) else fixture
@@ -246,16 +266,24 @@ def _push_session(factory: pytest.TempPathFactory, reg: Registry, fixture: bundl
 def pushed_bundle(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> PushedImage:
     """registry+v1 bundle (bundles.registry_v1_bundle(), ~300 KB CRD) at
     <registry>/regfix/widget-operator-bundle:v1.4.2; `.fixture.files` is the expected content."""
-    return _push_session(tmp_path_factory, registry, bundles.registry_v1_bundle(),
-                         "regfix/widget-operator-bundle", "v1.4.2")
+    return _push_session(
+        tmp_path_factory, registry, bundles.registry_v1_bundle(), "regfix/widget-operator-bundle", "v1.4.2"
+    )
 
 
 @pytest.fixture(scope="session")
-def pushed_private_bundle(_token_registry_session: Registry,
-                          tmp_path_factory: pytest.TempPathFactory) -> PushedImage:
+def pushed_private_bundle(
+    _token_registry_session: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> PushedImage:
     """The same bundle in the token registry at private/widget-operator-bundle:v1.4.2 (pull needs alice or bob)."""
-    return _push_session(tmp_path_factory, _token_registry_session, bundles.registry_v1_bundle(),
-                         "private/widget-operator-bundle", "v1.4.2", creds=TOKEN_USER)
+    return _push_session(
+        tmp_path_factory,
+        _token_registry_session,
+        bundles.registry_v1_bundle(),
+        "private/widget-operator-bundle",
+        "v1.4.2",
+        creds=TOKEN_USER,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -277,6 +305,7 @@ def pushed_fixtures(registry: Registry, tmp_path_factory: pytest.TempPathFactory
         out[name] = _push_session(tmp_path_factory, registry, fx, f"regfix/{name}", "v1")
     arm = bundles.registry_v1_bundle(large_crd=False)
     arm.spec.architecture, arm.spec.variant = "arm64", "v8"
-    out["multi-arch"] = _push_session(tmp_path_factory, registry, [bundles.generic_multilayer().spec, arm.spec],
-                                      "regfix/multi-arch", "v1")
+    out["multi-arch"] = _push_session(
+        tmp_path_factory, registry, [bundles.generic_multilayer().spec, arm.spec], "regfix/multi-arch", "v1"
+    )
     return out

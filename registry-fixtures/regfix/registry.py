@@ -1,11 +1,11 @@
 """Run Debian's `docker-registry` (CNCF distribution 2.8) as a real registry for tests.
 
-    with start_registry(tmp_path) as reg:           # plain HTTP on a free 127.0.0.1 port
-        requests.get(reg.url + "/v2/")
-    start_registry(tmp, tls=True)                   # reg.ca_file: CA that signed its certificate (trustme)
-    start_registry(tmp, htpasswd={"user": "pw"})    # bcrypt htpasswd
-    start_registry(tmp, token=TokenServer(...).start())
-    start_registry(tmp, proxy_remote=upstream.url)  # pull-through cache
+with start_registry(tmp_path) as reg:           # plain HTTP on a free 127.0.0.1 port
+    requests.get(reg.url + "/v2/")
+start_registry(tmp, tls=True)                   # reg.ca_file: CA that signed its certificate (trustme)
+start_registry(tmp, htpasswd={"user": "pw"})    # bcrypt htpasswd
+start_registry(tmp, token=TokenServer(...).start())
+start_registry(tmp, proxy_remote=upstream.url)  # pull-through cache
 """
 
 from __future__ import annotations
@@ -192,7 +192,9 @@ def start_registry(
     """
     binary = registry_binary()
     if binary is None:
-        raise RegistryStartError("docker-registry binary not found (apt install docker-registry, or set REGFIX_DOCKER_REGISTRY)")
+        raise RegistryStartError(
+            "docker-registry binary not found (apt install docker-registry, or set REGFIX_DOCKER_REGISTRY)"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     tls_files = make_tls(directory / "tls") if tls is True else (tls or None)
     htpasswd_file = write_htpasswd(directory / "htpasswd", htpasswd) if htpasswd else None
@@ -200,8 +202,14 @@ def start_registry(
     for attempt in range(3):  # a free port can be grabbed by someone else between probe and bind
         port = free_port()
         cfg = registry_config(
-            directory / "storage", port, tls=tls_files, htpasswd_file=htpasswd_file, token=token,
-            proxy_remote=proxy_remote, proxy_username=proxy_username, proxy_password=proxy_password,
+            directory / "storage",
+            port,
+            tls=tls_files,
+            htpasswd_file=htpasswd_file,
+            token=token,
+            proxy_remote=proxy_remote,
+            proxy_username=proxy_username,
+            proxy_password=proxy_password,
         )
         config_path = directory / "config.yml"
         config_path.write_text(json.dumps(cfg, indent=2))  # JSON is YAML
@@ -210,13 +218,23 @@ def start_registry(
         env.update(extra_env or {})
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                [binary, "serve", str(config_path)], stdout=log, stderr=subprocess.STDOUT, env=env,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                [binary, "serve", str(config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         reg = Registry(
-            host=f"127.0.0.1:{port}", scheme="https" if tls_files else "http", directory=directory,
-            log_path=log_path, config=cfg, process=proc, ca_file=tls_files.ca_file if tls_files else None,
-            users=dict(htpasswd or {}), token_server=token,
+            host=f"127.0.0.1:{port}",
+            scheme="https" if tls_files else "http",
+            directory=directory,
+            log_path=log_path,
+            config=cfg,
+            process=proc,
+            ca_file=tls_files.ca_file if tls_files else None,
+            users=dict(htpasswd or {}),
+            token_server=token,
         )
         try:
             wait_ready(reg, timeout)
@@ -234,7 +252,9 @@ def wait_ready(reg: Registry, timeout: float) -> None:
     verify: bool | str = str(reg.ca_file) if reg.ca_file else True
     while time.monotonic() < deadline:
         if not reg.alive():
-            raise RegistryStartError(f"docker-registry exited with {reg.process.returncode}; log:\n{reg.logs()}")
+            raise RegistryStartError(
+                f"docker-registry exited with {reg.process.returncode}; log:\n{reg.logs()}"
+            )
         try:
             r = requests.get(reg.url + "/v2/", timeout=1, verify=verify)
             if r.status_code in (200, 401):

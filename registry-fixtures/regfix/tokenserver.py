@@ -126,7 +126,9 @@ class TokenServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="regfix-token", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="regfix-token", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -278,8 +280,11 @@ class _TokenHandler(BaseHTTPRequestHandler):
                 name, pw = "", ""
             if not ts.check_password(name, pw):
                 ts._record(TokenRequest("GET", name or None, None, scopes, service, 401, offline))
-                self._json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication failed"}]},
-                           {"WWW-Authenticate": 'Basic realm="regfix-token"'})
+                self._json(
+                    401,
+                    {"errors": [{"code": "UNAUTHORIZED", "message": "authentication failed"}]},
+                    {"WWW-Authenticate": 'Basic realm="regfix-token"'},
+                )
                 return
             user = name
         refresh = ts.new_refresh_token(user) if (offline and user) else None

@@ -30,8 +30,12 @@ def umoci_unpack(layout_dir: Path, tag: str, bundle: Path, timeout: float = 120)
     umoci = umoci_binary()
     if umoci is None:
         raise UmociError("umoci not found (apt install umoci)")
-    proc = subprocess.run([umoci, "unpack", "--rootless", "--image", f"{layout_dir}:{tag}", str(bundle)],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [umoci, "unpack", "--rootless", "--image", f"{layout_dir}:{tag}", str(bundle)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
         raise UmociError(f"umoci unpack failed ({proc.returncode}):\n{proc.stderr}")
     return bundle / "rootfs"
@@ -47,9 +51,15 @@ class Node:
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "dir"), (stat.S_ISREG, "file"), (stat.S_ISLNK, "symlink"),
-                       (stat.S_ISFIFO, "fifo"), (stat.S_ISCHR, "char"), (stat.S_ISBLK, "block"),
-                       (stat.S_ISSOCK, "socket")):
+    for test, name in (
+        (stat.S_ISDIR, "dir"),
+        (stat.S_ISREG, "file"),
+        (stat.S_ISLNK, "symlink"),
+        (stat.S_ISFIFO, "fifo"),
+        (stat.S_ISCHR, "char"),
+        (stat.S_ISBLK, "block"),
+        (stat.S_ISSOCK, "socket"),
+    ):
         if test(mode):
             return name
     return "other"
@@ -69,8 +79,12 @@ def snapshot(root: Path, *, exec_bit: bool = False) -> dict[str, Node]:
                 with open(p, "rb") as f:
                     for chunk in iter(lambda: f.read(1 << 20), b""):
                         h.update(chunk)
-                out[rel] = Node("file", h.hexdigest(), st.st_size,
-                                executable=bool(st.st_mode & 0o111) if exec_bit else None)
+                out[rel] = Node(
+                    "file",
+                    h.hexdigest(),
+                    st.st_size,
+                    executable=bool(st.st_mode & 0o111) if exec_bit else None,
+                )
             elif kind == "symlink":
                 out[rel] = Node("symlink", target=os.readlink(p))
             else:
@@ -78,12 +92,14 @@ def snapshot(root: Path, *, exec_bit: bool = False) -> dict[str, Node]:
     return out
 
 
-def compare_trees(expected: Path, actual: Path, *, exec_bit: bool = False,
-                  ignore: tuple[str, ...] = ()) -> str:
+def compare_trees(
+    expected: Path, actual: Path, *, exec_bit: bool = False, ignore: tuple[str, ...] = ()
+) -> str:
     """Compare paths, types, file contents, symlink targets (and optionally the executable bit).
 
     Ownership, timestamps, permissions other than x, xattrs are ignored. Returns "" when equal, else a
     readable diff, one line per difference. `ignore` holds relative paths (and everything below them)."""
+
     def keep(p: str) -> bool:
         return not any(p == i or p.startswith(i.rstrip("/") + "/") for i in ignore)
 
@@ -101,8 +117,10 @@ def compare_trees(expected: Path, actual: Path, *, exec_bit: bool = False,
         elif x.kind == "symlink" and x.target != y.target:
             lines.append(f"~ target    {p}: expected -> {x.target!r}, got -> {y.target!r}")
         elif x.kind == "file" and x.sha256 != y.sha256:
-            lines.append(f"~ content   {p}: expected {x.size} bytes sha256 {x.sha256[:12] if x.sha256 else ''}, "
-                         f"got {y.size} bytes sha256 {y.sha256[:12] if y.sha256 else ''}")
+            lines.append(
+                f"~ content   {p}: expected {x.size} bytes sha256 {x.sha256[:12] if x.sha256 else ''}, "
+                f"got {y.size} bytes sha256 {y.sha256[:12] if y.sha256 else ''}"
+            )
         elif x.kind == "file" and x.executable != y.executable:
             lines.append(f"~ exec bit  {p}: expected {x.executable}, got {y.executable}")
     return "\n".join(lines)

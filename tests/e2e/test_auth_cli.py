@@ -30,14 +30,28 @@ def private(htpasswd_registry: Any, tmp_path_factory: pytest.TempPathFactory) ->
 
     fx = bundles.registry_v1_bundle(large_crd=False)
     layout = write_layout(tmp_path_factory.mktemp("auth-layout"), fx.spec, "v1")
-    return PushedImage(push(layout, htpasswd_registry, "auth/bundle", "v1", creds=HTPASSWD_USER), layout, fx,
-                       htpasswd_registry)
+    return PushedImage(
+        push(layout, htpasswd_registry, "auth/bundle", "v1", creds=HTPASSWD_USER),
+        layout,
+        fx,
+        htpasswd_registry,
+    )
 
 
 def _pull(home: Path, img: PushedImage, *extra: str, env: dict[str, str] | None = None) -> Run:
     assert img.registry.ca_file is None
-    return run_cli("pull", img.ref, "-o", str(home / "out"), "--insecure-registry", img.registry.host, "--force",
-                   *extra, env=env, home=home)
+    return run_cli(
+        "pull",
+        img.ref,
+        "-o",
+        str(home / "out"),
+        "--insecure-registry",
+        img.registry.host,
+        "--force",
+        *extra,
+        env=env,
+        home=home,
+    )
 
 
 def _auths(host: str, **entry: str) -> str:
@@ -70,8 +84,19 @@ def test_creds_flag(private: PushedImage, tmp_path: Path) -> None:
     _no_secret(r)
 
 
-@pytest.mark.parametrize("where", ["authfile-flag", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR", "xdg-config",
-                                   "DOCKER_CONFIG", "docker-home", "dockercfg", "namespaced-key"])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "authfile-flag",
+        "REGISTRY_AUTH_FILE",
+        "XDG_RUNTIME_DIR",
+        "xdg-config",
+        "DOCKER_CONFIG",
+        "docker-home",
+        "dockercfg",
+        "namespaced-key",
+    ],
+)
 def test_each_credential_file(private: PushedImage, tmp_path: Path, where: str) -> None:
     host = private.registry.host
     home = tmp_path
@@ -102,8 +127,10 @@ def test_each_credential_file(private: PushedImage, tmp_path: Path, where: str) 
     elif where == "namespaced-key":
         # most specific key wins: a wrong host-wide entry and a right one for the repository
         wrong = base64.b64encode(f"{USER}:nope".encode()).decode()
-        put(home / ".config" / "containers" / "auth.json",
-            json.dumps({"auths": {host: {"auth": wrong}, f"{host}/auth/bundle": {"auth": B64}}}))
+        put(
+            home / ".config" / "containers" / "auth.json",
+            json.dumps({"auths": {host: {"auth": wrong}, f"{host}/auth/bundle": {"auth": B64}}}),
+        )
     r = _pull(home, private, *extra, env=env)
     assert r.code == 0, r.stderr
     _no_secret(r)
@@ -133,12 +160,20 @@ printf '{{"ServerURL":"%s","Username":"{USER}","Secret":"{PASSWORD}"}}' "$server
 def _secret(host: str, kind: str) -> dict[str, Any]:
     cfg = {"auths": {host: {"auth": B64}}}
     if kind == "dockercfg":
-        return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockercfg",
-                "metadata": {"name": "old"},
-                "data": {".dockercfg": base64.b64encode(json.dumps(cfg["auths"]).encode()).decode()}}
-    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-            "metadata": {"name": "regcred"},
-            "data": {".dockerconfigjson": base64.b64encode(json.dumps(cfg).encode()).decode()}}
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "kubernetes.io/dockercfg",
+            "metadata": {"name": "old"},
+            "data": {".dockercfg": base64.b64encode(json.dumps(cfg["auths"]).encode()).decode()},
+        }
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": "regcred"},
+        "data": {".dockerconfigjson": base64.b64encode(json.dumps(cfg).encode()).decode()},
+    }
 
 
 @pytest.mark.parametrize("kind", ["dockerconfigjson", "dockercfg"])
@@ -158,9 +193,9 @@ def test_pull_secret_for_another_host_does_not_match(private: PushedImage, tmp_p
     assert r.code == 3, r.stderr
 
 
-def test_token_registry_public_anonymous_private_authenticated(pushed_private_bundle: PushedImage,
-                                                               push_image: Callable[..., PushedImage],
-                                                               tmp_path: Path) -> None:
+def test_token_registry_public_anonymous_private_authenticated(
+    pushed_private_bundle: PushedImage, push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
     reg = pushed_private_bundle.registry
     public = push_image(reg, bundles.registry_v1_bundle(large_crd=False), "public/bundle", creds=TOKEN_USER)
     r = _pull(tmp_path, public)

@@ -19,13 +19,17 @@ FBC = {"operators.operatorframework.io.index.configs.v1": "/configs"}
 
 def _catalog(version: str) -> ImageSpec:
     base = [Dir("bin"), File("bin/opm", b"\x7fELF opm " * 20000, 0o755)]
-    configs = [Dir("configs"), Dir("configs/widget"),
-               File("configs/widget/catalog.yaml", f"schema: olm.package\nname: widget\n# {version}\n")]
+    configs = [
+        Dir("configs"),
+        Dir("configs/widget"),
+        File("configs/widget/catalog.yaml", f"schema: olm.package\nname: widget\n# {version}\n"),
+    ]
     return ImageSpec(layers=[Layer(base), Layer(configs)], labels=FBC)
 
 
-def test_warm_repull_fetches_only_changed_layer(cli: Callable[..., Run], registry: Any,
-                                                push_image: Callable[..., PushedImage], tmp_path: Path) -> None:
+def test_warm_repull_fetches_only_changed_layer(
+    cli: Callable[..., Run], registry: Any, push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
     v1 = push_image(registry, _catalog("v1"), "cache/catalog", tag="v1")
     v2 = push_image(registry, _catalog("v2"), "cache/catalog", tag="v2")
     host = registry.host
@@ -46,8 +50,16 @@ def test_warm_repull_fetches_only_changed_layer(cli: Callable[..., Run], registr
 
 def test_cache_prune(cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "o"), "--insecure-registry",
-            pushed_bundle.registry.host, "--cache-dir", str(cache))
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "-o",
+        str(tmp_path / "o"),
+        "--insecure-registry",
+        pushed_bundle.registry.host,
+        "--cache-dir",
+        str(cache),
+    )
     assert r.code == 0, r.stderr
     assert any(p.is_file() for p in cache.rglob("*"))
     r = cli("cache", "prune", "--cache-dir", str(cache))
@@ -58,10 +70,12 @@ def test_cache_prune(cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_pa
     assert not any(p.is_file() and "blobs" in p.parts for p in cache.rglob("*"))
 
 
-def test_digest_pull_served_from_cache_when_registry_is_gone(cli: Callable[..., Run],
-                                                             registry_factory: Callable[..., Any],
-                                                             push_image: Callable[..., PushedImage],
-                                                             tmp_path: Path) -> None:
+def test_digest_pull_served_from_cache_when_registry_is_gone(
+    cli: Callable[..., Run],
+    registry_factory: Callable[..., Any],
+    push_image: Callable[..., PushedImage],
+    tmp_path: Path,
+) -> None:
     """cli.md 'Caching': by digest, verified content may come from the cache; tags always ask a source."""
     from regfix import bundles
 
@@ -74,7 +88,8 @@ def test_digest_pull_served_from_cache_when_registry_is_gone(cli: Callable[..., 
     r = cli("pull", img.digest_ref, "-o", str(tmp_path / "b"), "--insecure-registry", host, "--json")
     assert r.code == 0, r.stderr
     assert not any(layer["fetched"] for layer in r.json()["layers"])
-    assert (tmp_path / "b" / "metadata" / "annotations.yaml").read_bytes() == \
-        (tmp_path / "a" / "metadata" / "annotations.yaml").read_bytes()
+    assert (tmp_path / "b" / "metadata" / "annotations.yaml").read_bytes() == (
+        tmp_path / "a" / "metadata" / "annotations.yaml"
+    ).read_bytes()
     r = cli("pull", img.ref, "-o", str(tmp_path / "c"), "--insecure-registry", host)
     assert r.code == 7, r.stderr

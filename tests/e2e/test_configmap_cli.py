@@ -16,10 +16,23 @@ D = "sha256:" + "b" * 64
 
 
 @pytest.mark.registry
-def test_pull_configmap_round_trips(cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path) -> None:
+def test_pull_configmap_round_trips(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
     target = tmp_path / "cm.yaml"
-    r = cli("pull", pushed_bundle.ref, "--format", "configmap", "-o", str(target), "--namespace", "olm",
-            "--insecure-registry", pushed_bundle.registry.host, "--json")
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "--format",
+        "configmap",
+        "-o",
+        str(target),
+        "--namespace",
+        "olm",
+        "--insecure-registry",
+        pushed_bundle.registry.host,
+        "--json",
+    )
     assert r.code == 0, r.stderr
     cms = load_yaml(target.read_text())
     assert len(cms) == 1
@@ -31,16 +44,31 @@ def test_pull_configmap_round_trips(cli: Callable[..., Run], pushed_bundle: Push
     assert ann["bundle-extract/resolved-digest"] == pushed_bundle.digest
     assert ann["operators.operatorframework.io.bundle.package.v1"] == "widget-operator"
     assert pushed_bundle.fixture is not None
-    want = {k: v for k, v in pushed_bundle.fixture.files.items()
-            if k.startswith(("manifests/", "metadata/")) and k != "metadata/annotations.yaml"}
+    want = {
+        k: v
+        for k, v in pushed_bundle.fixture.files.items()
+        if k.startswith(("manifests/", "metadata/")) and k != "metadata/annotations.yaml"
+    }
     assert read(cms) == want
     assert r.json()["output"] == str(target)
 
 
 @pytest.mark.registry
 def test_pull_configmap_to_stdout(cli: Callable[..., Run], pushed_bundle: PushedImage) -> None:
-    r = cli("pull", pushed_bundle.ref, "--format", "configmap", "-o", "-", "--configmap-name", "my-bundle",
-            "--source-image", "quay.io/original/bundle:v1", "--insecure-registry", pushed_bundle.registry.host)
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "--format",
+        "configmap",
+        "-o",
+        "-",
+        "--configmap-name",
+        "my-bundle",
+        "--source-image",
+        "quay.io/original/bundle:v1",
+        "--insecure-registry",
+        pushed_bundle.registry.host,
+    )
     assert r.code == 0, r.stderr
     cms = load_yaml(r.stdout)
     assert [c["metadata"]["name"] for c in cms] == ["my-bundle"]
@@ -48,8 +76,17 @@ def test_pull_configmap_to_stdout(cli: Callable[..., Run], pushed_bundle: Pushed
 
 
 def test_job_command_prints_restricted_job(cli: Callable[..., Run]) -> None:
-    r = cli("job", f"quay.io/acme/bundle@{D}", "--namespace", "olm", "--image", "quay.io/acme/bundle-extract:0.1",
-            "--pull-secret-name", "regcred", "--via-imagestream")
+    r = cli(
+        "job",
+        f"quay.io/acme/bundle@{D}",
+        "--namespace",
+        "olm",
+        "--image",
+        "quay.io/acme/bundle-extract:0.1",
+        "--pull-secret-name",
+        "regcred",
+        "--via-imagestream",
+    )
     assert r.code == 0, r.stderr
     docs = list(yaml.safe_load_all(r.stdout))
     assert [d["kind"] for d in docs] == ["ImageStream", "Job"]

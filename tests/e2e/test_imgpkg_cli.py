@@ -27,10 +27,25 @@ def test_copy_then_pull_from_b_never_contacts_a(cli: Callable[..., Run], tmp_pat
             auth = tmp_path / "auth.json"
             token = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
             auth.write_text(json.dumps({"auths": {reg_b.host: {"auth": token}}}))
-            common = ["--authfile", str(auth), "--ca-file", str(reg_b.ca_file), "--insecure-registry", reg_a.host]
+            common = [
+                "--authfile",
+                str(auth),
+                "--ca-file",
+                str(reg_b.ca_file),
+                "--insecure-registry",
+                reg_a.host,
+            ]
             lock = tmp_path / "lock.yml"
-            r = cli("copy", src.outer, "--to-repo", f"{reg_b.host}/team/dst", "--lock-output", str(lock),
-                    "--json", *common)
+            r = cli(
+                "copy",
+                src.outer,
+                "--to-repo",
+                f"{reg_b.host}/team/dst",
+                "--lock-output",
+                str(lock),
+                "--json",
+                *common,
+            )
             assert r.code == 0, r.stderr
             doc = r.json()
             assert doc["digest"] == src.outer_digest and len(doc["bundles"]) == 2

@@ -31,22 +31,45 @@ print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
 
 
 def _max_rss_kib(args: list[str], env: dict[str, str]) -> tuple[int, int, str]:
-    done = subprocess.run([sys.executable, "-c", _WRAPPER, *args], env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *args], env=env, capture_output=True, text=True, timeout=600
+    )
     code, rss = done.stdout.split()
     return int(code), int(rss), done.stderr
 
 
-def test_200mb_layer_bounded_rss(registry: object, push_image: Callable[..., PushedImage], tmp_path: Path) -> None:
+def test_200mb_layer_bounded_rss(
+    registry: object, push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
     payload = os.urandom(LAYER_BYTES)  # incompressible: the blob really is 200 MB
-    spec = ImageSpec(layers=[Layer([File("data/big.bin", payload)], compression="gzip")],
-                     labels={"org.example": "big"})
+    spec = ImageSpec(
+        layers=[Layer([File("data/big.bin", payload)], compression="gzip")], labels={"org.example": "big"}
+    )
     img = push_image(registry, spec, "big/image")
     del payload, spec
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "c")}
-    code, rss_kib, err = _max_rss_kib([sys.executable, "-m", "imgextract", "pull", img.ref, "-o", str(out),
-                                       "--all", "--insecure-registry", img.registry.host, "-q"], env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "HOME": str(tmp_path),
+        "XDG_CACHE_HOME": str(tmp_path / "c"),
+    }
+    code, rss_kib, err = _max_rss_kib(
+        [
+            sys.executable,
+            "-m",
+            "imgextract",
+            "pull",
+            img.ref,
+            "-o",
+            str(out),
+            "--all",
+            "--insecure-registry",
+            img.registry.host,
+            "-q",
+        ],
+        env,
+    )
     assert code == 0, err
     assert (out / "data" / "big.bin").stat().st_size == LAYER_BYTES
     assert rss_kib < RSS_LIMIT_KIB, f"peak RSS {rss_kib} KiB for a {LAYER_BYTES >> 20} MiB layer"

@@ -24,8 +24,9 @@ def _expected_bundle(fx: Fixture) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("by", ["tag", "digest"])
-def test_pull_registry_v1_bundle(cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage],
-                                 tmp_path: Path, by: str) -> None:
+def test_pull_registry_v1_bundle(
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path, by: str
+) -> None:
     img = pushed_fixtures["registry-v1"]
     ref = img.ref if by == "tag" else img.digest_ref
     out = tmp_path / "out"
@@ -45,8 +46,9 @@ def test_pull_registry_v1_bundle(cli: Callable[..., Run], pushed_fixtures: dict[
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "out"]
 
 
-def test_docker_media_types_bundle(cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage],
-                                   tmp_path: Path) -> None:
+def test_docker_media_types_bundle(
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
     img = pushed_fixtures["docker-media"]
     out = tmp_path / "out"
     r = cli("pull", img.ref, "-o", str(out), "--insecure-registry", img.registry.host, "--json")
@@ -55,7 +57,9 @@ def test_docker_media_types_bundle(cli: Callable[..., Run], pushed_fixtures: dic
     assert img.fixture is not None and _tree_files(out) == _expected_bundle(img.fixture)
 
 
-def test_plain_and_fbc(cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path) -> None:
+def test_plain_and_fbc(
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
     for name, kind, top in (("plain-v0", "plain+v0", ["manifests"]), ("fbc", "fbc", ["configs"])):
         img = pushed_fixtures[name]
         out = tmp_path / name
@@ -68,8 +72,9 @@ def test_plain_and_fbc(cli: Callable[..., Run], pushed_fixtures: dict[str, Pushe
         assert _tree_files(out) == want
 
 
-def test_labels_disagreeing_with_annotations_exit_6(cli: Callable[..., Run],
-                                                   pushed_fixtures: dict[str, PushedImage], tmp_path: Path) -> None:
+def test_labels_disagreeing_with_annotations_exit_6(
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
     img = pushed_fixtures["mismatched-labels"]
     out = tmp_path / "out"
     r = cli("pull", img.ref, "-o", str(out), "--insecure-registry", img.registry.host)
@@ -81,8 +86,13 @@ def test_labels_disagreeing_with_annotations_exit_6(cli: Callable[..., Run],
 
 
 @pytest.mark.parametrize("name", ["generic", "generic-zstd"])
-def test_all_equals_umoci(cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], need_umoci: str,
-                          tmp_path: Path, name: str) -> None:
+def test_all_equals_umoci(
+    cli: Callable[..., Run],
+    pushed_fixtures: dict[str, PushedImage],
+    need_umoci: str,
+    tmp_path: Path,
+    name: str,
+) -> None:
     img = pushed_fixtures[name]
     out = tmp_path / "out"
     r = cli("pull", img.ref, "-o", str(out), "--all", "--insecure-registry", img.registry.host)
@@ -100,49 +110,97 @@ def test_all_equals_umoci(cli: Callable[..., Run], pushed_fixtures: dict[str, Pu
         assert snap[path].target == target
 
 
-def test_generic_image_needs_path_or_all(cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage],
-                                         tmp_path: Path) -> None:
+def test_generic_image_needs_path_or_all(
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
     img = pushed_fixtures["generic"]
     r = cli("pull", img.ref, "-o", str(tmp_path / "out"), "--insecure-registry", img.registry.host)
     assert r.code == 2 and "--path" in r.stderr
-    r = cli("pull", img.ref, "-o", str(tmp_path / "out"), "--path", "/etc", "--insecure-registry",
-            img.registry.host)
+    r = cli(
+        "pull",
+        img.ref,
+        "-o",
+        str(tmp_path / "out"),
+        "--path",
+        "/etc",
+        "--insecure-registry",
+        img.registry.host,
+    )
     assert r.code == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["etc"]
-    r = cli("pull", img.ref, "-o", str(tmp_path / "out2"), "--path", "/nonexistent", "--insecure-registry",
-            img.registry.host)
+    r = cli(
+        "pull",
+        img.ref,
+        "-o",
+        str(tmp_path / "out2"),
+        "--path",
+        "/nonexistent",
+        "--insecure-registry",
+        img.registry.host,
+    )
     assert r.code == 4 and not (tmp_path / "out2").exists()
 
 
-def test_multi_arch_platform_selection(cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage],
-                                       tmp_path: Path) -> None:
+def test_multi_arch_platform_selection(
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
     img = pushed_fixtures["multi-arch"]
     host = img.registry.host
-    r = cli("pull", img.ref, "-o", str(tmp_path / "arm"), "--platform", "linux/arm64", "--insecure-registry", host,
-            "--json")
+    r = cli(
+        "pull",
+        img.ref,
+        "-o",
+        str(tmp_path / "arm"),
+        "--platform",
+        "linux/arm64",
+        "--insecure-registry",
+        host,
+        "--json",
+    )
     assert r.code == 0, r.stderr
     doc = r.json()
     assert doc["kind"] == "registry+v1" and doc["platform"] == "linux/arm64/v8"
     assert doc["resolved"]["digest"] == img.digest
-    r = cli("pull", img.ref, "-o", str(tmp_path / "amd"), "--platform", "linux/amd64", "--all",
-            "--insecure-registry", host, "--json")
+    r = cli(
+        "pull",
+        img.ref,
+        "-o",
+        str(tmp_path / "amd"),
+        "--platform",
+        "linux/amd64",
+        "--all",
+        "--insecure-registry",
+        host,
+        "--json",
+    )
     assert r.code == 0, r.stderr
     assert r.json()["kind"] == "image" and (tmp_path / "amd" / "etc" / "motd").exists()
-    r = cli("pull", img.ref, "-o", str(tmp_path / "s390"), "--platform", "linux/s390x", "--insecure-registry", host)
+    r = cli(
+        "pull",
+        img.ref,
+        "-o",
+        str(tmp_path / "s390"),
+        "--platform",
+        "linux/s390x",
+        "--insecure-registry",
+        host,
+    )
     assert r.code == 4, r.stderr
     assert "linux/arm64" in r.stderr and not (tmp_path / "s390").exists()
 
 
-def test_plain_http_needs_insecure_flag(cli: Callable[..., Run], pushed_bundle: PushedImage,
-                                        tmp_path: Path) -> None:
+def test_plain_http_needs_insecure_flag(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
     r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "out"))
     assert r.code == 7, r.stderr
     assert pushed_bundle.registry.host in r.stderr
     assert not (tmp_path / "out").exists()
 
 
-def test_tls_registry_with_ca_file(cli: Callable[..., Run], tls_registry: object, push_image: Callable[..., PushedImage],
-                                   tmp_path: Path) -> None:
+def test_tls_registry_with_ca_file(
+    cli: Callable[..., Run], tls_registry: object, push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
     from regfix import bundles
 
     img = push_image(tls_registry, bundles.registry_v1_bundle(large_crd=False), "tls/bundle")
@@ -154,11 +212,14 @@ def test_tls_registry_with_ca_file(cli: Callable[..., Run], tls_registry: object
     assert (tmp_path / "out" / "metadata" / "annotations.yaml").exists()
 
 
-def test_missing_tag_and_malformed_reference(cli: Callable[..., Run], pushed_bundle: PushedImage,
-                                             tmp_path: Path) -> None:
+def test_missing_tag_and_malformed_reference(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
     host = pushed_bundle.registry.host
     out = tmp_path / "out"
-    r = cli("pull", f"{host}/{pushed_bundle.repository}:no-such-tag", "-o", str(out), "--insecure-registry", host)
+    r = cli(
+        "pull", f"{host}/{pushed_bundle.repository}:no-such-tag", "-o", str(out), "--insecure-registry", host
+    )
     assert r.code == 4, r.stderr
     assert "no-such-tag" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not out.exists()
@@ -171,8 +232,9 @@ def test_missing_tag_and_malformed_reference(cli: Callable[..., Run], pushed_bun
     assert not out.exists()
 
 
-def test_corrupted_blob_exit_5_nothing_written(cli: Callable[..., Run], pushed_bundle: PushedImage,
-                                               fault_proxy: Callable[..., object], tmp_path: Path) -> None:
+def test_corrupted_blob_exit_5_nothing_written(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, fault_proxy: Callable[..., object], tmp_path: Path
+) -> None:
     proxy = fault_proxy(pushed_bundle.registry)
     proxy.plan.corrupt_blobs = True  # type: ignore[attr-defined]
     ref = pushed_bundle.ref.replace(pushed_bundle.registry.host, proxy.host)  # type: ignore[attr-defined]
@@ -184,8 +246,9 @@ def test_corrupted_blob_exit_5_nothing_written(cli: Callable[..., Run], pushed_b
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
 
 
-def test_existing_output_is_kept_without_force(cli: Callable[..., Run], pushed_bundle: PushedImage,
-                                               tmp_path: Path) -> None:
+def test_existing_output_is_kept_without_force(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep").write_text("mine")
@@ -200,7 +263,9 @@ def test_existing_output_is_kept_without_force(cli: Callable[..., Run], pushed_b
 
 def test_inspect_json(cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage]) -> None:
     img = pushed_fixtures["multi-arch"]
-    r = cli("inspect", img.ref, "--platform", "linux/arm64/v8", "--insecure-registry", img.registry.host, "--json")
+    r = cli(
+        "inspect", img.ref, "--platform", "linux/arm64/v8", "--insecure-registry", img.registry.host, "--json"
+    )
     assert r.code == 0, r.stderr
     doc = r.json()
     assert doc["resolved"]["digest"] == img.digest
@@ -210,8 +275,16 @@ def test_inspect_json(cli: Callable[..., Run], pushed_fixtures: dict[str, Pushed
     assert all(not layer["fetched"] for layer in doc["layers"])
 
 
-def test_quiet_pipe_has_no_progress(cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path) -> None:
-    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "o"), "--insecure-registry",
-            pushed_bundle.registry.host)
+def test_quiet_pipe_has_no_progress(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "-o",
+        str(tmp_path / "o"),
+        "--insecure-registry",
+        pushed_bundle.registry.host,
+    )
     assert r.code == 0 and r.stderr == ""
     assert "registry+v1" in r.stdout and len(r.stdout.strip().splitlines()) == 1

@@ -24,18 +24,39 @@ LABELS = {
 
 
 @pytest.mark.parametrize("fmt", ["dir", "configmap"])
-def test_annotations_symlink_to_host_file_is_not_read(cli: Callable[..., Run], registry: Registry,
-                                                      push_image: Callable[..., object], tmp_path: Path,
-                                                      fmt: str) -> None:
+def test_annotations_symlink_to_host_file_is_not_read(
+    cli: Callable[..., Run], registry: Registry, push_image: Callable[..., object], tmp_path: Path, fmt: str
+) -> None:
     host = tmp_path / "host-annotations.yaml"
-    host.write_text("annotations:\n  operators.operatorframework.io.bundle.channel.default.v1: HOST-SECRET-VALUE\n")
-    spec = ImageSpec(layers=[Layer([Dir("manifests"), File("manifests/csv.yaml", "kind: ClusterServiceVersion\n"),
-                                    Dir("metadata"), Symlink("metadata/annotations.yaml", str(host))])],
-                     labels=LABELS)
+    host.write_text(
+        "annotations:\n  operators.operatorframework.io.bundle.channel.default.v1: HOST-SECRET-VALUE\n"
+    )
+    spec = ImageSpec(
+        layers=[
+            Layer(
+                [
+                    Dir("manifests"),
+                    File("manifests/csv.yaml", "kind: ClusterServiceVersion\n"),
+                    Dir("metadata"),
+                    Symlink("metadata/annotations.yaml", str(host)),
+                ]
+            )
+        ],
+        labels=LABELS,
+    )
     push_image(registry, spec, f"security/annsymlink-{fmt}")
     out = tmp_path / "out.yaml" if fmt == "configmap" else tmp_path / "out"
-    r = cli("pull", f"{registry.host}/security/annsymlink-{fmt}:v1", "-o", str(out), "--format", fmt,
-            "--insecure-registry", registry.host, "--json")
+    r = cli(
+        "pull",
+        f"{registry.host}/security/annsymlink-{fmt}:v1",
+        "-o",
+        str(out),
+        "--format",
+        fmt,
+        "--insecure-registry",
+        registry.host,
+        "--json",
+    )
     assert "HOST-SECRET-VALUE" not in r.stdout + r.stderr
     if out.is_file():
         assert "HOST-SECRET-VALUE" not in out.read_text()

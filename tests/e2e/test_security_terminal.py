@@ -48,10 +48,19 @@ def evil_registry() -> Iterator[str]:
         server.server_close()
 
 
-def test_registry_error_text_is_not_sent_raw_to_the_terminal(cli: Callable[..., Run], evil_registry: str,
-                                                             tmp_path: Path) -> None:
-    r = cli("pull", f"{evil_registry}/a/b:v1", "-o", str(tmp_path / "out"), "--insecure-registry", evil_registry,
-            "-v", "-v")
+def test_registry_error_text_is_not_sent_raw_to_the_terminal(
+    cli: Callable[..., Run], evil_registry: str, tmp_path: Path
+) -> None:
+    r = cli(
+        "pull",
+        f"{evil_registry}/a/b:v1",
+        "-o",
+        str(tmp_path / "out"),
+        "--insecure-registry",
+        evil_registry,
+        "-v",
+        "-v",
+    )
     assert r.code == 4, r.stderr
     assert "pwned" in r.stderr  # the message is still shown, made harmless
     assert "\x1b" not in r.stderr and "\x07" not in r.stderr and "\u202e" not in r.stderr

@@ -21,11 +21,21 @@ pytestmark = pytest.mark.registry
 
 def _run_in(cwd: Path, home: Path, *args: str) -> Run:
     """The CLI with ``cwd`` as the working directory (``-o .``)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "CONTAINERS_", "XDG_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "CONTAINERS_", "XDG_"))
+    }
     env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "imgextract", *args], capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgextract", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -37,17 +47,21 @@ def _one_line(r: Run) -> str:
 
 
 def test_plain_http_registry_without_insecure_flag_says_which_flag(
-        cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path) -> None:
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
     host = pushed_bundle.registry.host
     r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "out"))
     assert r.code == 7
     line = _one_line(r)
-    assert f"--insecure-registry {host}" in line and pushed_bundle.ref in line and f"https://{host}/v2/" in line
+    assert (
+        f"--insecure-registry {host}" in line and pushed_bundle.ref in line and f"https://{host}/v2/" in line
+    )
     assert not (tmp_path / "out").exists()
 
 
-def test_untrusted_tls_registry_hints_at_ca_file(cli: Callable[..., Run], tls_registry: Any,
-                                                 tmp_path: Path) -> None:
+def test_untrusted_tls_registry_hints_at_ca_file(
+    cli: Callable[..., Run], tls_registry: Any, tmp_path: Path
+) -> None:
     r = cli("inspect", f"{tls_registry.host}/ux/none:v1")
     assert r.code == 7
     line = _one_line(r)
@@ -66,30 +80,58 @@ def test_connection_refused_is_named(cli: Callable[..., Run], tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("form", ["http://{host}", "{host}/", "https://{host}/"])
-def test_insecure_registry_tolerates_scheme_and_slash(cli: Callable[..., Run], pushed_bundle: PushedImage,
-                                                      tmp_path: Path, form: str) -> None:
-    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "out"), "-q",
-            "--insecure-registry", form.format(host=pushed_bundle.registry.host))
+def test_insecure_registry_tolerates_scheme_and_slash(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path, form: str
+) -> None:
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "-o",
+        str(tmp_path / "out"),
+        "-q",
+        "--insecure-registry",
+        form.format(host=pushed_bundle.registry.host),
+    )
     assert r.code == 0, r.stderr
     assert (tmp_path / "out" / "manifests").is_dir()
 
 
-def test_insecure_registry_with_a_path_is_a_usage_error(cli: Callable[..., Run], pushed_bundle: PushedImage,
-                                                        tmp_path: Path) -> None:
-    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "out"),
-            "--insecure-registry", f"{pushed_bundle.registry.host}/regfix")
+def test_insecure_registry_with_a_path_is_a_usage_error(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "-o",
+        str(tmp_path / "out"),
+        "--insecure-registry",
+        f"{pushed_bundle.registry.host}/regfix",
+    )
     assert r.code == 2
     assert "HOST[:PORT]" in _one_line(r)
 
 
-def test_json_with_configmap_on_stdout_is_refused(cli: Callable[..., Run], pushed_bundle: PushedImage) -> None:
-    r = cli("pull", pushed_bundle.ref, "--format", "configmap", "-o", "-", "--json",
-            "--insecure-registry", pushed_bundle.registry.host)
+def test_json_with_configmap_on_stdout_is_refused(
+    cli: Callable[..., Run], pushed_bundle: PushedImage
+) -> None:
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "--format",
+        "configmap",
+        "-o",
+        "-",
+        "--json",
+        "--insecure-registry",
+        pushed_bundle.registry.host,
+    )
     assert r.code == 2
     assert "--json" in _one_line(r)
 
 
-def test_auth_failure_says_which_flags(cli: Callable[..., Run], htpasswd_registry: Any, tmp_path: Path) -> None:
+def test_auth_failure_says_which_flags(
+    cli: Callable[..., Run], htpasswd_registry: Any, tmp_path: Path
+) -> None:
     host = htpasswd_registry.host
     r = cli("pull", f"{host}/ux/private:v1", "-o", str(tmp_path / "out"), "--insecure-registry", host)
     assert r.code == 3
@@ -98,8 +140,9 @@ def test_auth_failure_says_which_flags(cli: Callable[..., Run], htpasswd_registr
     assert not (tmp_path / "out").exists()
 
 
-def test_platform_not_in_index_lists_platforms_and_flag(cli: Callable[..., Run],
-                                                        pushed_fixtures: dict[str, PushedImage]) -> None:
+def test_platform_not_in_index_lists_platforms_and_flag(
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage]
+) -> None:
     img = pushed_fixtures["multi-arch"]
     r = cli("inspect", img.ref, "--platform", "linux/ppc64le", "--insecure-registry", img.registry.host)
     assert r.code == 4
@@ -111,8 +154,9 @@ def test_pull_into_the_empty_current_directory(pushed_bundle: PushedImage, tmp_p
     home, work = tmp_path / "home", tmp_path / "work"
     home.mkdir()
     work.mkdir()
-    r = _run_in(work, home, "pull", pushed_bundle.ref, "-o", ".", "--insecure-registry",
-                pushed_bundle.registry.host)
+    r = _run_in(
+        work, home, "pull", pushed_bundle.ref, "-o", ".", "--insecure-registry", pushed_bundle.registry.host
+    )
     assert r.code == 0, r.stderr
     assert sorted(p.name for p in work.iterdir()) == ["manifests", "metadata"]  # no staging left inside
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "work"]  # nor beside
@@ -124,8 +168,17 @@ def test_force_never_replaces_the_current_directory(pushed_bundle: PushedImage, 
     (work / "sub").mkdir(parents=True)
     (work / "keep").write_text("mine")
     for out, cwd in ((".", work), ("..", work / "sub")):
-        r = _run_in(cwd, home, "pull", pushed_bundle.ref, "-o", out, "--force", "--insecure-registry",
-                    pushed_bundle.registry.host)
+        r = _run_in(
+            cwd,
+            home,
+            "pull",
+            pushed_bundle.ref,
+            "-o",
+            out,
+            "--force",
+            "--insecure-registry",
+            pushed_bundle.registry.host,
+        )
         assert r.code == 2, r.stderr
         assert "current directory" in _one_line(r)
     assert sorted(p.name for p in work.iterdir()) == ["keep", "sub"]
@@ -134,7 +187,8 @@ def test_force_never_replaces_the_current_directory(pushed_bundle: PushedImage, 
 
 
 def test_failed_pull_into_an_existing_empty_dir_leaves_it_empty(
-        cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path) -> None:
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
     img = pushed_fixtures["mismatched-labels"]
     out = tmp_path / "out"
     out.mkdir()
@@ -154,9 +208,17 @@ def test_non_empty_output_is_refused_before_any_network(cli: Callable[..., Run],
     assert [p.name for p in out.iterdir()] == ["x"]
 
 
-@pytest.mark.parametrize("args", [("pull", "--bogus", "x", "-o", "y"), ("pull",), ("copy", "x"),
-                                  ("pull", "x", "-o", "y", "--format", "zip"), ("nosuch",),
-                                  ("cache", "prune", "--foo")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("pull", "--bogus", "x", "-o", "y"),
+        ("pull",),
+        ("copy", "x"),
+        ("pull", "x", "-o", "y", "--format", "zip"),
+        ("nosuch",),
+        ("cache", "prune", "--foo"),
+    ],
+)
 def test_bad_flags_are_one_line_and_exit_2(cli: Callable[..., Run], args: tuple[str, ...]) -> None:
     r = cli(*args)
     assert r.code == 2
@@ -169,15 +231,48 @@ def test_bare_group_still_shows_its_help(cli: Callable[..., Run]) -> None:
     assert "prune" in r.stderr + r.stdout and "Usage:" in r.stderr + r.stdout
 
 
-_COMMON = ["--insecure-registry", "--ca-file", "--cert-dir", "--authfile", "--pull-secret", "--creds", "--icsp-file",
-           "--idms-file", "--itms-file", "--registries-conf", "--registries-conf-dir", "--platform", "--json",
-           "--quiet", "--verbose"]
+_COMMON = [
+    "--insecure-registry",
+    "--ca-file",
+    "--cert-dir",
+    "--authfile",
+    "--pull-secret",
+    "--creds",
+    "--icsp-file",
+    "--idms-file",
+    "--itms-file",
+    "--registries-conf",
+    "--registries-conf-dir",
+    "--platform",
+    "--json",
+    "--quiet",
+    "--verbose",
+]
 
 
-@pytest.mark.parametrize(("command", "own"), [
-    ("pull", ["--output", "--path", "--all", "--force", "--format", "--configmap-name", "--namespace", "--compress",
-              "--cache-dir", "--no-cache"]),
-    ("inspect", []), ("copy", ["--to-repo", "--lock-output", "--concurrency"]), ("mirrors", [])])
+@pytest.mark.parametrize(
+    ("command", "own"),
+    [
+        (
+            "pull",
+            [
+                "--output",
+                "--path",
+                "--all",
+                "--force",
+                "--format",
+                "--configmap-name",
+                "--namespace",
+                "--compress",
+                "--cache-dir",
+                "--no-cache",
+            ],
+        ),
+        ("inspect", []),
+        ("copy", ["--to-repo", "--lock-output", "--concurrency"]),
+        ("mirrors", []),
+    ],
+)
 def test_help_lists_every_option_of_cli_md(cli: Callable[..., Run], command: str, own: list[str]) -> None:
     r = cli(command, "--help")
     assert r.code == 0
@@ -185,13 +280,22 @@ def test_help_lists_every_option_of_cli_md(cli: Callable[..., Run], command: str
     assert missing == []
 
 
-def test_blocked_registry_names_the_rule(cli: Callable[..., Run], pushed_bundle: PushedImage,
-                                         tmp_path: Path) -> None:
+def test_blocked_registry_names_the_rule(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
     host = pushed_bundle.registry.host
     conf = tmp_path / "registries.conf"
     conf.write_text(f'[[registry]]\nlocation = "{host}/regfix"\nblocked = true\n')
-    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "out"), "--registries-conf", str(conf),
-            "--insecure-registry", host)
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "-o",
+        str(tmp_path / "out"),
+        "--registries-conf",
+        str(conf),
+        "--insecure-registry",
+        host,
+    )
     assert r.code == 7
     line = _one_line(r)
     assert str(conf) in line and "mirrors" in line
@@ -209,20 +313,38 @@ def big_image(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Pushed
     return PushedImage(push(layout, registry, "ux/big", "v1"), layout, None, registry)
 
 
-@pytest.mark.parametrize(("sig", "code", "word"), [(signal.SIGINT, 130, "aborted"),
-                                                   (signal.SIGTERM, 143, "terminated")])
+@pytest.mark.parametrize(
+    ("sig", "code", "word"), [(signal.SIGINT, 130, "aborted"), (signal.SIGTERM, 143, "terminated")]
+)
 @pytest.mark.parametrize("delay", [0.0, 0.03, 0.15])
-def test_signal_mid_pull_leaves_nothing(big_image: PushedImage, tmp_path: Path, sig: int, code: int,
-                                        word: str, delay: float) -> None:
+def test_signal_mid_pull_leaves_nothing(
+    big_image: PushedImage, tmp_path: Path, sig: int, code: int, word: str, delay: float
+) -> None:
     home, work = tmp_path / "home", tmp_path / "work"
     home.mkdir()
     work.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "XDG_"))}
     env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-m", "imgextract", "pull", big_image.ref, "-o", str(work / "out"),
-                             "--all", "--no-cache", "--insecure-registry", big_image.registry.host],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "imgextract",
+            "pull",
+            big_image.ref,
+            "-o",
+            str(work / "out"),
+            "--all",
+            "--no-cache",
+            "--insecure-registry",
+            big_image.registry.host,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while not any(work.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.002)  # the staging directory appears beside OUT once the manifest is resolved
@@ -255,31 +377,60 @@ def test_empty_output_is_a_usage_error(cli: Callable[..., Run], tmp_path: Path) 
     assert "--output" in _one_line(r)
 
 
-def test_configmap_output_to_a_directory_or_missing_parent_is_a_usage_error(cli: Callable[..., Run],
-                                                                           tmp_path: Path) -> None:
+def test_configmap_output_to_a_directory_or_missing_parent_is_a_usage_error(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
     (tmp_path / "adir").mkdir()
-    for out, word in ((tmp_path / "adir", "is a directory"), (tmp_path / "nodir" / "cm.yaml", "does not exist")):
+    for out, word in (
+        (tmp_path / "adir", "is a directory"),
+        (tmp_path / "nodir" / "cm.yaml", "does not exist"),
+    ):
         r = cli("pull", "127.0.0.1:1/ux/x:v1", "--format", "configmap", "-o", str(out), "--force")
         assert r.code == 2  # before any network (nothing listens at 127.0.0.1:1), not an internal error
         assert word in _one_line(r)
     assert list((tmp_path / "adir").iterdir()) == [] and not (tmp_path / "nodir").exists()
 
 
-def test_copy_lock_output_in_a_missing_directory_fails_before_copying(cli: Callable[..., Run],
-                                                                      tmp_path: Path) -> None:
-    r = cli("copy", "127.0.0.1:1/ux/b:v1", "--to-repo", "127.0.0.1:1/ux/c",
-            "--lock-output", str(tmp_path / "nodir" / "lock.yml"))
+def test_copy_lock_output_in_a_missing_directory_fails_before_copying(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    r = cli(
+        "copy",
+        "127.0.0.1:1/ux/b:v1",
+        "--to-repo",
+        "127.0.0.1:1/ux/c",
+        "--lock-output",
+        str(tmp_path / "nodir" / "lock.yml"),
+    )
     assert r.code == 2  # not 7 from the unreachable source, nor a crash after the copy
     assert "--lock-output" in _one_line(r)
 
 
-def test_platform_mismatch_on_single_platform_image_warns(cli: Callable[..., Run], pushed_bundle: PushedImage,
-                                                          tmp_path: Path) -> None:
+def test_platform_mismatch_on_single_platform_image_warns(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
     host = pushed_bundle.registry.host
-    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "a"), "--insecure-registry", host,
-            "--platform", "linux/s390x")
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "-o",
+        str(tmp_path / "a"),
+        "--insecure-registry",
+        host,
+        "--platform",
+        "linux/s390x",
+    )
     assert r.code == 0, r.stderr
     assert "does not match the requested platform (linux/s390x)" in r.stderr
-    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "b"), "--insecure-registry", host,
-            "--platform", "linux/s390x", "-q")
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "-o",
+        str(tmp_path / "b"),
+        "--insecure-registry",
+        host,
+        "--platform",
+        "linux/s390x",
+        "-q",
+    )
     assert r.code == 0 and r.stderr == ""

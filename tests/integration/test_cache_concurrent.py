@@ -35,17 +35,23 @@ def _pull(host: str, repository: str, cache_root: str, start: Any, out: Any) -> 
     out.put((got, [d.digest for d in layers]))
 
 
-def test_two_processes_pull_the_same_image_into_one_cache(registry: Any, push_image: Callable[..., Any],
-                                                          tmp_path: Path) -> None:
-    spec = regfix_oci.ImageSpec(layers=[
-        regfix_oci.Layer([regfix_oci.File(f"l{i}/data.bin", os.urandom(2_000_000))], compression="none")
-        for i in range(3)])
+def test_two_processes_pull_the_same_image_into_one_cache(
+    registry: Any, push_image: Callable[..., Any], tmp_path: Path
+) -> None:
+    spec = regfix_oci.ImageSpec(
+        layers=[
+            regfix_oci.Layer([regfix_oci.File(f"l{i}/data.bin", os.urandom(2_000_000))], compression="none")
+            for i in range(3)
+        ]
+    )
     push_image(registry, spec, "cache/concurrent")
     root = tmp_path / "cache"
     ctx = mp.get_context("spawn")
     start, out = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_pull, args=(registry.host, "cache/concurrent", str(root), start, out))
-             for _ in range(2)]
+    procs = [
+        ctx.Process(target=_pull, args=(registry.host, "cache/concurrent", str(root), start, out))
+        for _ in range(2)
+    ]
     for p in procs:
         p.start()
     results = [out.get(timeout=120) for _ in procs]

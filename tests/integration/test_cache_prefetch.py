@@ -25,8 +25,10 @@ FAST = {"retries": 2, "retry_base_delay": 0.0, "retry_max_delay": 0.0, "timeout"
 
 
 def _spec() -> Any:
-    layers = [regfix_oci.Layer([regfix_oci.File(f"l{i}/blob.bin", os.urandom(size))], compression="none")
-              for i, size in enumerate((600_000, 5, 1_500_000, 80_000))]
+    layers = [
+        regfix_oci.Layer([regfix_oci.File(f"l{i}/blob.bin", os.urandom(size))], compression="none")
+        for i, size in enumerate((600_000, 5, 1_500_000, 80_000))
+    ]
     return regfix_oci.ImageSpec(layers=layers)
 
 
@@ -47,8 +49,9 @@ def _read_all(pf: Prefetcher, layers: list[m.Descriptor]) -> list[str]:
     return digests
 
 
-def test_prefetch_into_cache_then_serve_from_it(registry: Any, push_image: Callable[..., Any],
-                                                fault_proxy: Callable[..., Any], tmp_path: Path) -> None:
+def test_prefetch_into_cache_then_serve_from_it(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
     push_image(registry, _spec(), "cache/prefetch")
     fp = fault_proxy(registry)
     cache = ContentCache(tmp_path / "cache")
@@ -76,9 +79,9 @@ def test_spool_mode_leaves_no_files(registry: Any, push_image: Callable[..., Any
     assert list(spool.iterdir()) == []
 
 
-def test_interrupted_download_resumes_with_range_in_a_later_pull(registry: Any, push_image: Callable[..., Any],
-                                                                 fault_proxy: Callable[..., Any],
-                                                                 tmp_path: Path) -> None:
+def test_interrupted_download_resumes_with_range_in_a_later_pull(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
     pushed = push_image(registry, _spec(), "cache/resume")
     fp = fault_proxy(registry)
     cache = ContentCache(tmp_path / "cache")
@@ -97,8 +100,9 @@ def test_interrupted_download_resumes_with_range_in_a_later_pull(registry: Any, 
     assert cache.get_blob_path(big.digest) is not None
 
 
-def test_corrupted_blob_fails_and_is_not_cached(registry: Any, push_image: Callable[..., Any],
-                                                fault_proxy: Callable[..., Any], tmp_path: Path) -> None:
+def test_corrupted_blob_fails_and_is_not_cached(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
     push_image(registry, _spec(), "cache/corrupt")
     fp = fault_proxy(registry)
     cache = ContentCache(tmp_path / "cache")
@@ -118,7 +122,9 @@ def test_missing_blob_raised_at_open(registry: Any, push_image: Callable[..., An
     with _client(registry.host) as client:
         layers = _layers(client, "cache/missing")
         ghost = m.Descriptor(layers[0].media_type, "sha256:" + "0" * 64, 10)
-        with Prefetcher(client, "cache/missing", [layers[0], ghost], cache=ContentCache(tmp_path / "c")) as pf:
+        with Prefetcher(
+            client, "cache/missing", [layers[0], ghost], cache=ContentCache(tmp_path / "c")
+        ) as pf:
             assert _read_all(pf, [layers[0]]) == [layers[0].digest]
             with pytest.raises(NotFoundError):
                 with pf.open(ghost):

@@ -34,11 +34,14 @@ def test_layouts_are_deterministic(tmp_path: Path) -> None:
     b = write_layout(tmp_path / "b", bundles.generic_multilayer().spec, "v1")
     assert a.digest == b.digest
     assert sorted(p.name for p in (tmp_path / "a/blobs/sha256").iterdir()) == sorted(
-        p.name for p in (tmp_path / "b/blobs/sha256").iterdir())
+        p.name for p in (tmp_path / "b/blobs/sha256").iterdir()
+    )
 
 
 def test_layout_structure_and_digests(oci_layout_factory: Callable[..., Layout]) -> None:
-    lay = oci_layout_factory(ImageSpec(layers=[Layer([File("a", "x")], compression="zstd")], labels={"k": "v"}), "t1")
+    lay = oci_layout_factory(
+        ImageSpec(layers=[Layer([File("a", "x")], compression="zstd")], labels={"k": "v"}), "t1"
+    )
     lay2 = oci_layout_factory(ImageSpec(layers=[[File("b", "y")]]), "t2", name=lay.path.name)
     index = json.loads((lay.path / "index.json").read_text())
     assert [m["annotations"][REF_NAME] for m in index["manifests"]] == ["t1", "t2"]
@@ -57,8 +60,16 @@ def test_layout_structure_and_digests(oci_layout_factory: Callable[..., Layout])
 def test_special_entries_and_diff_id_override(tmp_path: Path) -> None:
     ti = tarfile.TarInfo("../escape")
     ti.type = tarfile.REGTYPE
-    lay = write_layout(tmp_path / "l", ImageSpec(layers=[
-        Layer([Device("dev/null"), Raw(ti, b"boom")], compression="none", diff_id="sha256:" + "0" * 64)]))
+    lay = write_layout(
+        tmp_path / "l",
+        ImageSpec(
+            layers=[
+                Layer(
+                    [Device("dev/null"), Raw(ti, b"boom")], compression="none", diff_id="sha256:" + "0" * 64
+                )
+            ]
+        ),
+    )
     members = tarfile.open(fileobj=io.BytesIO(lay.image.layers[0].tar)).getmembers()
     assert [(m.name, m.ischr(), m.size) for m in members] == [("dev/null", True, 0), ("../escape", False, 4)]
     assert json.loads(lay.image.config)["rootfs"]["diff_ids"] == ["sha256:" + "0" * 64]
@@ -119,5 +130,9 @@ def test_compare_trees_reports_differences(tmp_path: Path, need_umoci: str) -> N
     (a / "var/cache/c").unlink()
     diff = compare_trees(a, b).splitlines()
     assert [line.split()[0:2] for line in diff] == [
-        ["~", "content"], ["+", "extra"], ["~", "target"], ["+", "extra"]]
+        ["~", "content"],
+        ["+", "extra"],
+        ["~", "target"],
+        ["+", "extra"],
+    ]
     assert "var/cache/c" in diff[3] and "etc/motd" in diff[0]

@@ -54,20 +54,27 @@ def test_pushed_bundle_manifest_is_fetchable_with_requests(pushed_bundle: Pushed
 
 def test_multi_arch_index_is_pushed_whole(pushed_fixtures: dict[str, PushedImage]) -> None:
     img = pushed_fixtures["multi-arch"]
-    r = requests.get(f"{img.registry.url}/v2/{img.repository}/manifests/v1", headers={"Accept": ACCEPT}, timeout=10)
+    r = requests.get(
+        f"{img.registry.url}/v2/{img.repository}/manifests/v1", headers={"Accept": ACCEPT}, timeout=10
+    )
     assert r.headers["Content-Type"] == OCI_INDEX
     assert sha256_digest(r.content) == img.digest
     plats = [(m["platform"]["architecture"], m["platform"].get("variant")) for m in r.json()["manifests"]]
     assert plats == [("amd64", None), ("arm64", "v8")]
     for m in r.json()["manifests"]:
-        child = requests.get(f"{img.registry.url}/v2/{img.repository}/manifests/{m['digest']}",
-                             headers={"Accept": ACCEPT}, timeout=10)
+        child = requests.get(
+            f"{img.registry.url}/v2/{img.repository}/manifests/{m['digest']}",
+            headers={"Accept": ACCEPT},
+            timeout=10,
+        )
         assert child.status_code == 200
 
 
 def test_docker_media_types_survive_push(pushed_fixtures: dict[str, PushedImage]) -> None:
     img = pushed_fixtures["docker-media"]
-    r = requests.get(f"{img.registry.url}/v2/{img.repository}/manifests/v1", headers={"Accept": ACCEPT}, timeout=10)
+    r = requests.get(
+        f"{img.registry.url}/v2/{img.repository}/manifests/v1", headers={"Accept": ACCEPT}, timeout=10
+    )
     assert r.headers["Content-Type"] == "application/vnd.docker.distribution.manifest.v2+json"
     assert r.json()["layers"][0]["mediaType"] == "application/vnd.docker.image.rootfs.diff.tar.gzip"
     assert sha256_digest(r.content) == img.digest
@@ -75,7 +82,10 @@ def test_docker_media_types_survive_push(pushed_fixtures: dict[str, PushedImage]
 
 def test_tls_registry_needs_the_ca_file(tls_registry: Registry) -> None:
     assert tls_registry.url.startswith("https://") and tls_registry.ca_file is not None
-    assert requests.get(tls_registry.url + "/v2/", verify=str(tls_registry.ca_file), timeout=5).status_code == 200
+    assert (
+        requests.get(tls_registry.url + "/v2/", verify=str(tls_registry.ca_file), timeout=5).status_code
+        == 200
+    )
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(tls_registry.url + "/v2/", timeout=5)
 
@@ -84,7 +94,10 @@ def test_htpasswd_registry_denies_without_credentials(htpasswd_registry: Registr
     anon = requests.get(htpasswd_registry.url + "/v2/", timeout=5)
     assert anon.status_code == 401
     assert anon.headers["WWW-Authenticate"].startswith("Basic ")
-    assert requests.get(htpasswd_registry.url + "/v2/", auth=(HTPASSWD_USER[0], "wrong"), timeout=5).status_code == 401
+    assert (
+        requests.get(htpasswd_registry.url + "/v2/", auth=(HTPASSWD_USER[0], "wrong"), timeout=5).status_code
+        == 401
+    )
     assert requests.get(htpasswd_registry.url + "/v2/", auth=HTPASSWD_USER, timeout=5).status_code == 200
 
 
@@ -95,7 +108,9 @@ def test_token_registry_private_pull_needs_token_with_access(
     anon = requests.get(url, headers={"Accept": ACCEPT}, timeout=5)
     assert anon.status_code == 401
     chal = anon.headers["WWW-Authenticate"]
-    assert chal.startswith("Bearer ") and f'scope="repository:{pushed_private_bundle.repository}:pull"' in chal
+    assert (
+        chal.startswith("Bearer ") and f'scope="repository:{pushed_private_bundle.repository}:pull"' in chal
+    )
 
     scope = f"repository:{pushed_private_bundle.repository}:pull"
     anon_token = _token(token_registry, scope)
@@ -120,8 +135,12 @@ def test_token_server_jwt_header_and_wrong_password(token_registry: Registry) ->
     header = json.loads(base64.urlsafe_b64decode(tok.split(".")[0] + "=="))
     assert header["alg"] == "ES256" and header["kid"] == ts.key_id
     assert re.fullmatch(r"([A-Z2-7]{4}:){11}[A-Z2-7]{4}", ts.key_id)
-    bad = requests.get(ts.realm, params={"service": ts.service, "scope": "repository:x/y:pull"},
-                       auth=("alice", "nope"), timeout=5)
+    bad = requests.get(
+        ts.realm,
+        params={"service": ts.service, "scope": "repository:x/y:pull"},
+        auth=("alice", "nope"),
+        timeout=5,
+    )
     assert bad.status_code == 401 and "token" not in bad.json()
 
 
@@ -131,30 +150,57 @@ def test_token_server_oauth2_password_and_refresh_grants(
     ts = token_registry.token_server
     assert ts is not None
     scope = f"repository:{pushed_private_bundle.repository}:pull"
-    form = {"grant_type": "password", "username": TOKEN_USER[0], "password": TOKEN_USER[1],
-            "service": ts.service, "scope": scope, "client_id": "regfix-test"}
+    form = {
+        "grant_type": "password",
+        "username": TOKEN_USER[0],
+        "password": TOKEN_USER[1],
+        "service": ts.service,
+        "scope": scope,
+        "client_id": "regfix-test",
+    }
     first = requests.post(ts.realm, data=form, timeout=5).json()
     assert first["refresh_token"]
-    again = requests.post(ts.realm, timeout=5, data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
-                                                     "service": ts.service, "scope": scope, "client_id": "regfix-test"})
+    again = requests.post(
+        ts.realm,
+        timeout=5,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "service": ts.service,
+            "scope": scope,
+            "client_id": "regfix-test",
+        },
+    )
     assert again.status_code == 200
     url = f"{token_registry.url}/v2/{pushed_private_bundle.repository}/manifests/v1.4.2"
-    r = requests.get(url, headers={"Accept": ACCEPT, "Authorization": f"Bearer {again.json()['access_token']}"}, timeout=5)
+    r = requests.get(
+        url, headers={"Accept": ACCEPT, "Authorization": f"Bearer {again.json()['access_token']}"}, timeout=5
+    )
     assert r.status_code == 200
     bad = requests.post(ts.realm, data={"grant_type": "refresh_token", "refresh_token": "forged"}, timeout=5)
     assert bad.status_code == 401
-    assert [(r.grant_type, r.status) for r in ts.requests] == [("password", 200), ("refresh_token", 200),
-                                                               ("refresh_token", 401)]
+    assert [(r.grant_type, r.status) for r in ts.requests] == [
+        ("password", 200),
+        ("refresh_token", 200),
+        ("refresh_token", 401),
+    ]
 
 
 def test_token_registry_public_repo_allows_anonymous_pull(
     token_registry: Registry, push_image: Callable[..., PushedImage]
 ) -> None:
-    img = push_image(token_registry, ImageSpec(layers=[Layer([File("hello.txt", "public\n")])]),
-                     "public/hello", creds=TOKEN_USER)
+    img = push_image(
+        token_registry,
+        ImageSpec(layers=[Layer([File("hello.txt", "public\n")])]),
+        "public/hello",
+        creds=TOKEN_USER,
+    )
     tok = _token(token_registry, "repository:public/hello:pull")
-    r = requests.get(f"{token_registry.url}/v2/public/hello/manifests/v1",
-                     headers={"Accept": ACCEPT, "Authorization": f"Bearer {tok}"}, timeout=5)
+    r = requests.get(
+        f"{token_registry.url}/v2/public/hello/manifests/v1",
+        headers={"Accept": ACCEPT, "Authorization": f"Bearer {tok}"},
+        timeout=5,
+    )
     assert r.status_code == 200 and sha256_digest(r.content) == img.digest
 
 
@@ -162,11 +208,16 @@ def test_proxy_registry_serves_upstream_content(
     pushed_bundle: PushedImage, proxy_registry: Callable[..., Registry]
 ) -> None:
     cache = proxy_registry(pushed_bundle.registry)
-    r = requests.get(f"{cache.url}/v2/{pushed_bundle.repository}/manifests/{pushed_bundle.digest}",
-                     headers={"Accept": ACCEPT}, timeout=10)
+    r = requests.get(
+        f"{cache.url}/v2/{pushed_bundle.repository}/manifests/{pushed_bundle.digest}",
+        headers={"Accept": ACCEPT},
+        timeout=10,
+    )
     assert r.status_code == 200 and sha256_digest(r.content) == pushed_bundle.digest
     layer = r.json()["layers"][1]
-    blob = requests.get(f"{cache.url}/v2/{pushed_bundle.repository}/blobs/{layer['digest']}", timeout=10).content
+    blob = requests.get(
+        f"{cache.url}/v2/{pushed_bundle.repository}/blobs/{layer['digest']}", timeout=10
+    ).content
     assert sha256_digest(blob) == layer["digest"]
     push = requests.post(f"{cache.url}/v2/{pushed_bundle.repository}/blobs/uploads/", timeout=10)
     assert push.status_code in (401, 405)  # a pull-through cache refuses pushes
@@ -176,8 +227,11 @@ def test_proxy_registry_with_authenticated_upstream(
     pushed_private_bundle: PushedImage, token_registry: Registry, proxy_registry: Callable[..., Registry]
 ) -> None:
     cache = proxy_registry(token_registry, *TOKEN_USER)
-    r = requests.get(f"{cache.url}/v2/{pushed_private_bundle.repository}/manifests/v1.4.2",
-                     headers={"Accept": ACCEPT}, timeout=10)
+    r = requests.get(
+        f"{cache.url}/v2/{pushed_private_bundle.repository}/manifests/v1.4.2",
+        headers={"Accept": ACCEPT},
+        timeout=10,
+    )
     assert r.status_code == 200 and sha256_digest(r.content) == pushed_private_bundle.digest
 
 
@@ -225,7 +279,11 @@ def test_fault_proxy_rate_limits_and_counts_connections(
     fp.plan.retry_after = "3"
     with requests.Session() as s:
         answers = [s.get(fp.url + "/v2/", timeout=5) for _ in range(3)]
-    assert [(a.status_code, a.headers.get("Retry-After")) for a in answers] == [(429, "3"), (429, "3"), (200, None)]
+    assert [(a.status_code, a.headers.get("Retry-After")) for a in answers] == [
+        (429, "3"),
+        (429, "3"),
+        (200, None),
+    ]
     assert fp.connections == 1  # keep-alive honoured
     requests.get(fp.url + "/v2/", timeout=5)
     assert fp.connections == 2
@@ -246,13 +304,19 @@ def test_fault_proxy_redirects_blobs_and_records_headers(
 
 
 def test_push_to_tls_and_htpasswd_registries(
-    tls_registry: Registry, htpasswd_registry: Registry, push_image: Callable[..., PushedImage],
+    tls_registry: Registry,
+    htpasswd_registry: Registry,
+    push_image: Callable[..., PushedImage],
     proxy_registry: Callable[..., Registry],
 ) -> None:
     spec = ImageSpec(layers=[Layer([File("etc/hello", "tls\n")])])
     img = push_image(tls_registry, spec, "tls/hello")
-    r = requests.get(f"{tls_registry.url}/v2/tls/hello/manifests/v1", headers={"Accept": ACCEPT},
-                     verify=str(tls_registry.ca_file), timeout=5)
+    r = requests.get(
+        f"{tls_registry.url}/v2/tls/hello/manifests/v1",
+        headers={"Accept": ACCEPT},
+        verify=str(tls_registry.ca_file),
+        timeout=5,
+    )
     assert sha256_digest(r.content) == img.digest
     cache = proxy_registry(tls_registry)  # pull-through from a TLS upstream trusts its CA
     r = requests.get(f"{cache.url}/v2/tls/hello/manifests/v1", headers={"Accept": ACCEPT}, timeout=10)

@@ -47,6 +47,7 @@ USER, PASSWORD = "copier", "copier-secret"
 
 # ----------------------------------------------------------------------------------- harness
 
+
 class Creds:
     """CredentialLookup: (registry, repository prefix) -> Credentials."""
 
@@ -69,10 +70,17 @@ class World:
 
     def client_for(self, registry: str) -> RegistryClient:
         if registry not in self.clients:
-            settings = TransportSettings(insecure_registries=frozenset(self.hosts), timeout=10, retries=1,
-                                         retry_base_delay=0.01, retry_max_delay=0.05, ca_file=self.ca_file)
-            self.clients[registry] = RegistryClient(registry, settings, self.creds,
-                                                    insecure=registry in self.hosts)
+            settings = TransportSettings(
+                insecure_registries=frozenset(self.hosts),
+                timeout=10,
+                retries=1,
+                retry_base_delay=0.01,
+                retry_max_delay=0.05,
+                ca_file=self.ca_file,
+            )
+            self.clients[registry] = RegistryClient(
+                registry, settings, self.creds, insecure=registry in self.hosts
+            )
         return self.clients[registry]
 
 
@@ -91,8 +99,12 @@ def push(client: RegistryClient, repo: str, built: BuiltImage, *tags: str) -> st
 
 def bundle_image(images: list[str], extra: dict[str, bytes] | None = None) -> BuiltImage:
     lock = ImagesLock(tuple(ImageRef(i, {"kbld.carvel.dev/id": i.split("@")[0]}) for i in images))
-    files = {".imgpkg/images.yml": lock.to_yaml(), ".imgpkg/bundle.yml": b"---\nname: test\n",
-             "config/app.yml": b"kind: ConfigMap\n", **(extra or {})}
+    files = {
+        ".imgpkg/images.yml": lock.to_yaml(),
+        ".imgpkg/bundle.yml": b"---\nname: test\n",
+        "config/app.yml": b"kind: ConfigMap\n",
+        **(extra or {}),
+    }
     return build_image(files, labels=BUNDLE_LABELS)
 
 
@@ -101,9 +113,17 @@ def push_index(client: RegistryClient, repo: str, tag: str) -> tuple[str, list[s
     for arch in ("amd64", "arm64"):
         img = build_image({f"bin/{arch}": arch.encode() * 100})
         push(client, repo, img, f"child-{arch}")
-        children.append({"mediaType": m.DOCKER_MANIFEST, "digest": img.digest, "size": len(img.manifest),
-                         "platform": {"os": "linux", "architecture": arch}})
-    raw = json.dumps({"schemaVersion": 2, "mediaType": m.DOCKER_MANIFEST_LIST, "manifests": children}).encode()
+        children.append(
+            {
+                "mediaType": m.DOCKER_MANIFEST,
+                "digest": img.digest,
+                "size": len(img.manifest),
+                "platform": {"os": "linux", "architecture": arch},
+            }
+        )
+    raw = json.dumps(
+        {"schemaVersion": 2, "mediaType": m.DOCKER_MANIFEST_LIST, "manifests": children}
+    ).encode()
     digest = client.put_manifest(repo, tag, raw, m.DOCKER_MANIFEST_LIST)
     return digest, [str(c["digest"]) for c in children]
 
@@ -111,13 +131,13 @@ def push_index(client: RegistryClient, repo: str, tag: str) -> tuple[str, list[s
 @dataclass
 class Source:
     host: str
-    app: str                 # ref of a plain image
-    simple: str              # bundle with the app image (tag "bundle")
+    app: str  # ref of a plain image
+    simple: str  # bundle with the app image (tag "bundle")
     simple_digest: str
-    index: str               # ref of a manifest list
+    index: str  # ref of a manifest list
     index_children: list[str]
-    inner: str               # nested bundle ref (= simple bundle)
-    outer: str               # bundle listing the inner bundle and the index (tag "bundle")
+    inner: str  # nested bundle ref (= simple bundle)
+    outer: str  # bundle listing the inner bundle and the index (tag "bundle")
     outer_digest: str
 
 
@@ -132,23 +152,41 @@ def populate(client: RegistryClient, host: str, prefix: str = "src") -> Source:
     inner_ref = f"{host}/{prefix}/simple@{simple.digest}"
     outer = bundle_image([inner_ref, index_ref], {"README.md": b"outer\n"})
     push(client, f"{prefix}/outer", outer, "bundle")
-    return Source(host, app_ref, f"{host}/{prefix}/simple:bundle", simple.digest, index_ref, children,
-                  inner_ref, f"{host}/{prefix}/outer:bundle", outer.digest)
+    return Source(
+        host,
+        app_ref,
+        f"{host}/{prefix}/simple:bundle",
+        simple.digest,
+        index_ref,
+        children,
+        inner_ref,
+        f"{host}/{prefix}/outer:bundle",
+        outer.digest,
+    )
 
 
-def dxf(host: str, repo: str, user: str | None = None, password: str | None = None,
-        ca_file: Path | None = None) -> object:
+def dxf(
+    host: str, repo: str, user: str | None = None, password: str | None = None, ca_file: Path | None = None
+) -> object:
     auth = None
     if user is not None:
+
         def auth(d: object, response: requests.Response) -> None:
             d.authenticate(user, password, response=response)  # type: ignore[attr-defined]
+
     if ca_file is not None:
         return dxf_mod.DXF(host, repo, auth, tlsverify=str(ca_file))
     return dxf_mod.DXF(host, repo, auth, insecure=True)
 
 
-def locations_yaml(host: str, repo: str, bundle_digest: str, user: str | None = None,
-                   password: str | None = None, ca_file: Path | None = None) -> bytes:
+def locations_yaml(
+    host: str,
+    repo: str,
+    bundle_digest: str,
+    user: str | None = None,
+    password: str | None = None,
+    ca_file: Path | None = None,
+) -> bytes:
     """Read the locations image with python-dxf (an independent client) and check imgpkg's shape."""
     d = dxf(host, repo, user, password, ca_file)
     raw, _resp = d.get_manifest_and_response(locations_tag(bundle_digest))  # type: ignore[attr-defined]
@@ -169,14 +207,17 @@ def locations_yaml(host: str, repo: str, bundle_digest: str, user: str | None = 
 
 
 def expected_locations(*entries: tuple[str, bool]) -> bytes:
-    body = "".join(f"- image: {img}\n  isBundle: {'true' if flag else 'false'}\n" for img, flag in sorted(entries))
+    body = "".join(
+        f"- image: {img}\n  isBundle: {'true' if flag else 'false'}\n" for img, flag in sorted(entries)
+    )
     return f"---\napiVersion: imgpkg.carvel.dev/v1alpha1\nimages:\n{body}kind: ImageLocations\n".encode()
 
 
 def manifest_status(host: str, repo: str, ident: str, auth: tuple[str, str] | None = None) -> int:
     accept = ", ".join(m.MANIFEST_ACCEPT)
-    return requests.head(f"http://{host}/v2/{repo}/manifests/{ident}", headers={"Accept": accept},
-                         auth=auth, timeout=10).status_code
+    return requests.head(
+        f"http://{host}/v2/{repo}/manifests/{ident}", headers={"Accept": accept}, auth=auth, timeout=10
+    ).status_code
 
 
 def delete_manifest(host: str, repo: str, tag: str) -> None:
@@ -200,6 +241,7 @@ def pull_lock(w: World, ref: str, tmp: Path) -> tuple[bytes, object]:
 
 # ----------------------------------------------------------------------------------- fixtures
 
+
 @pytest.fixture(scope="module")
 def reg_a(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     with regfix_registry.start_registry(tmp_path_factory.mktemp("reg-a")) as reg:
@@ -219,17 +261,27 @@ def w(reg_a: object) -> World:
 
 # ----------------------------------------------------------------------------------- seed scenarios
 
+
 def test_scenario1_copy_writes_locations_image(src: Source, w: World, tmp_path: Path) -> None:
     lock_file = tmp_path / "lock.yml"
-    result = copy_bundle(src.simple, f"{src.host}/new-location", client_for=w.client_for, lock_output=lock_file)
+    result = copy_bundle(
+        src.simple, f"{src.host}/new-location", client_for=w.client_for, lock_output=lock_file
+    )
     assert result.digest == src.simple_digest
     assert locations_yaml(src.host, "new-location", src.simple_digest) == expected_locations((src.app, False))
     # bundle and image by digest and by imgpkg tag; the source tag re-applied
     app_digest = src.app.split("@")[1]
-    for ident in (src.simple_digest, imgpkg_tag(src.simple_digest), "bundle", app_digest, imgpkg_tag(app_digest)):
+    for ident in (
+        src.simple_digest,
+        imgpkg_tag(src.simple_digest),
+        "bundle",
+        app_digest,
+        imgpkg_tag(app_digest),
+    ):
         assert manifest_status(src.host, "new-location", ident) == 200, ident
-    assert BundleLock.parse(lock_file.read_bytes()) == BundleLock(f"{src.host}/new-location@{src.simple_digest}",
-                                                                  "bundle")
+    assert BundleLock.parse(lock_file.read_bytes()) == BundleLock(
+        f"{src.host}/new-location@{src.simple_digest}", "bundle"
+    )
     assert lock_file.stat().st_mode & 0o777 == 0o600
     # same registry: blobs were mounted, not streamed
     assert result.blobs["mounted"] >= 4 and result.blobs["streamed"] == 0
@@ -239,8 +291,11 @@ def test_scenario2_nested_bundles_one_locations_image_each(src: Source, w: World
     result = copy_bundle(src.outer, f"{src.host}/nested-location", client_for=w.client_for)
     assert result.bundles == [src.outer_digest, src.simple_digest]
     assert locations_yaml(src.host, "nested-location", src.outer_digest) == expected_locations(
-        (src.inner, True), (src.index, False))
-    assert locations_yaml(src.host, "nested-location", src.simple_digest) == expected_locations((src.app, False))
+        (src.inner, True), (src.index, False)
+    )
+    assert locations_yaml(src.host, "nested-location", src.simple_digest) == expected_locations(
+        (src.app, False)
+    )
     index_digest = src.index.split("@")[1]
     for ident in (index_digest, imgpkg_tag(index_digest), *src.index_children, src.app.split("@")[1]):
         assert manifest_status(src.host, "nested-location", ident) == 200, ident
@@ -263,11 +318,14 @@ def test_scenario3_copy_twice_points_to_latest_location(src: Source, reg_a: obje
 
 def test_scenario4_namespaced_destination(src: Source, w: World, tmp_path: Path) -> None:
     copy_bundle(src.simple, f"{src.host}/some/namespace/new-location", client_for=w.client_for)
-    assert locations_yaml(src.host, "some/namespace/new-location", src.simple_digest) == \
-        expected_locations((src.app, False))
+    assert locations_yaml(src.host, "some/namespace/new-location", src.simple_digest) == expected_locations(
+        (src.app, False)
+    )
     text, _ = pull_lock(w, f"{src.host}/some/namespace/new-location:bundle", tmp_path)
-    assert ImagesLock.parse(text).images[0].image == \
-        f"{src.host}/some/namespace/new-location@{src.app.split('@')[1]}"
+    assert (
+        ImagesLock.parse(text).images[0].image
+        == f"{src.host}/some/namespace/new-location@{src.app.split('@')[1]}"
+    )
 
 
 def test_scenario5_deleted_locations_tag_is_recreated(src: Source, w: World, tmp_path: Path) -> None:
@@ -279,13 +337,20 @@ def test_scenario5_deleted_locations_tag_is_recreated(src: Source, w: World, tmp
     text, report = pull_lock(w, f"{src.host}/old-imgpkg-img:bundle", tmp_path)
     assert report.via == "bundle-repository"  # type: ignore[attr-defined]
     assert ImagesLock.parse(text).images[0].image == f"{src.host}/old-imgpkg-img@{src.app.split('@')[1]}"
-    copy_bundle(f"{src.host}/old-imgpkg-img:bundle", f"{src.host}/yet-another-location", client_for=w.client_for)
-    assert locations_yaml(src.host, "yet-another-location", src.simple_digest) == expected_locations((src.app, False))
+    copy_bundle(
+        f"{src.host}/old-imgpkg-img:bundle", f"{src.host}/yet-another-location", client_for=w.client_for
+    )
+    assert locations_yaml(src.host, "yet-another-location", src.simple_digest) == expected_locations(
+        (src.app, False)
+    )
     copy_bundle(f"{src.host}/old-imgpkg-img:bundle", f"{src.host}/old-imgpkg-img", client_for=w.client_for)
-    assert locations_yaml(src.host, "old-imgpkg-img", src.simple_digest) == expected_locations((src.app, False))
+    assert locations_yaml(src.host, "old-imgpkg-img", src.simple_digest) == expected_locations(
+        (src.app, False)
+    )
 
 
 # ----------------------------------------------------------------------------------- determinism, pull side
+
 
 def test_recopy_is_deterministic_and_skips_present_blobs(src: Source, w: World) -> None:
     first = copy_bundle(src.outer, f"{src.host}/det-a", client_for=w.client_for)
@@ -313,6 +378,7 @@ def test_missing_image_in_bundle_repo_is_not_rewritten(src: Source, w: World, tm
 
 # ----------------------------------------------------------------------------------- cross-registry
 
+
 def test_cross_registry_copy_then_pull_from_b_with_a_stopped(tmp_path: Path) -> None:
     reg_a = regfix_registry.start_registry(tmp_path / "a")
     try:
@@ -322,13 +388,16 @@ def test_cross_registry_copy_then_pull_from_b_with_a_stopped(tmp_path: Path) -> 
             own = populate(w.client_for(reg_a.host), reg_a.host)
             result = copy_bundle(own.outer, f"{reg_b.host}/team/dst", client_for=w.client_for)
             assert result.blobs["streamed"] > 0 and not result.blobs["mounted"]
-            assert locations_yaml(reg_b.host, "team/dst", own.outer_digest, USER, PASSWORD,
-                                  reg_b.ca_file) == expected_locations((own.inner, True), (own.index, False))
+            assert locations_yaml(
+                reg_b.host, "team/dst", own.outer_digest, USER, PASSWORD, reg_b.ca_file
+            ) == expected_locations((own.inner, True), (own.index, False))
             reg_a.stop()
             pulled = world(reg_a.host, creds=creds, ca_file=reg_b.ca_file)
             text, report = pull_lock(pulled, f"{reg_b.host}/team/dst:bundle", tmp_path)
             assert report.via == "locations-image"  # type: ignore[attr-defined]
-            assert [i.image.split("@")[0] for i in ImagesLock.parse(text).images] == [f"{reg_b.host}/team/dst"] * 2
+            assert [i.image.split("@")[0] for i in ImagesLock.parse(text).images] == [
+                f"{reg_b.host}/team/dst"
+            ] * 2
             assert set(pulled.clients) == {reg_b.host}
             # the nested bundle, read from B, relocates against B as well
             text, report = pull_lock(pulled, f"{reg_b.host}/team/dst@{own.simple_digest}", tmp_path / "n")
@@ -340,9 +409,11 @@ def test_cross_registry_copy_then_pull_from_b_with_a_stopped(tmp_path: Path) -> 
 
 def test_interrupted_copy_leaves_no_locations_image(tmp_path: Path) -> None:
     faults = pytest.importorskip("regfix.faults")
-    with regfix_registry.start_registry(tmp_path / "a") as reg_a, \
-            regfix_registry.start_registry(tmp_path / "b") as reg_b, \
-            faults.FaultProxy(reg_a.url) as proxy:
+    with (
+        regfix_registry.start_registry(tmp_path / "a") as reg_a,
+        regfix_registry.start_registry(tmp_path / "b") as reg_b,
+        faults.FaultProxy(reg_a.url) as proxy,
+    ):
         w = world(proxy.host, reg_b.host)
         own = populate(w.client_for(proxy.host), proxy.host)
 
@@ -368,9 +439,11 @@ def test_interrupted_copy_leaves_no_locations_image(tmp_path: Path) -> None:
 
 def test_corrupt_layer_mid_copy_leaves_no_locations_image(tmp_path: Path) -> None:
     faults = pytest.importorskip("regfix.faults")
-    with regfix_registry.start_registry(tmp_path / "a") as reg_a, \
-            regfix_registry.start_registry(tmp_path / "b") as reg_b, \
-            faults.FaultProxy(reg_a.url) as proxy:
+    with (
+        regfix_registry.start_registry(tmp_path / "a") as reg_a,
+        regfix_registry.start_registry(tmp_path / "b") as reg_b,
+        faults.FaultProxy(reg_a.url) as proxy,
+    ):
         w = world(proxy.host, reg_b.host)
         own = populate(w.client_for(proxy.host), proxy.host)
         app = w.client_for(proxy.host).get_manifest("src/app", "v1")
@@ -385,9 +458,11 @@ def test_corrupt_layer_mid_copy_leaves_no_locations_image(tmp_path: Path) -> Non
 
 def test_dropped_connection_once_is_resumed(tmp_path: Path) -> None:
     faults = pytest.importorskip("regfix.faults")
-    with regfix_registry.start_registry(tmp_path / "a") as reg_a, \
-            regfix_registry.start_registry(tmp_path / "b") as reg_b, \
-            faults.FaultProxy(reg_a.url) as proxy:
+    with (
+        regfix_registry.start_registry(tmp_path / "a") as reg_a,
+        regfix_registry.start_registry(tmp_path / "b") as reg_b,
+        faults.FaultProxy(reg_a.url) as proxy,
+    ):
         w = world(proxy.host, reg_b.host)
         own = populate(w.client_for(proxy.host), proxy.host)
         proxy.plan.drop_blob_after = 100
@@ -399,30 +474,47 @@ def test_dropped_connection_once_is_resumed(tmp_path: Path) -> None:
 def test_refused_mount_falls_back_to_streaming(tmp_path: Path) -> None:
     """imgpkg#495: per-project credentials; the destination's token may not read the source repository."""
     tokenserver = pytest.importorskip("regfix.tokenserver")
-    policy = tokenserver.TokenPolicy(users={"reader": "r-secret", "writer": "w-secret"},
-                                     grants={"reader": {"proj-a/*": ("pull", "push")},
-                                             "writer": {"proj-b/*": ("pull", "push")}},
-                                     public={})
-    with tokenserver.TokenServer(tmp_path / "tok", policy=policy) as tok, \
-            regfix_registry.start_registry(tmp_path / "r", token=tok) as reg:
-        creds = Creds({(reg.host, "proj-a/"): Credentials("reader", "r-secret"),
-                       (reg.host, "proj-b/"): Credentials("writer", "w-secret")})
+    policy = tokenserver.TokenPolicy(
+        users={"reader": "r-secret", "writer": "w-secret"},
+        grants={"reader": {"proj-a/*": ("pull", "push")}, "writer": {"proj-b/*": ("pull", "push")}},
+        public={},
+    )
+    with (
+        tokenserver.TokenServer(tmp_path / "tok", policy=policy) as tok,
+        regfix_registry.start_registry(tmp_path / "r", token=tok) as reg,
+    ):
+        creds = Creds(
+            {
+                (reg.host, "proj-a/"): Credentials("reader", "r-secret"),
+                (reg.host, "proj-b/"): Credentials("writer", "w-secret"),
+            }
+        )
         w = world(reg.host, creds=creds)
         own = populate(w.client_for(reg.host), reg.host, prefix="proj-a")
         result = copy_bundle(own.simple, f"{reg.host}/proj-b/dst", client_for=w.client_for)
         assert result.blobs["streamed"] >= 4 and not result.blobs["mounted"]
         # the mount was asked for (writer's token request names the source repository) and refused
-        assert any(r.user == "writer" and any(sc.startswith("repository:proj-a/") for sc in r.scopes)
-                   for r in tok.requests)
-        token = requests.get(tok.realm, params={"service": tok.service, "scope": "repository:proj-b/dst:pull"},
-                             auth=("writer", "w-secret"), timeout=10).json()["token"]
-        got = requests.get(f"http://{reg.host}/v2/proj-b/dst/manifests/bundle",
-                           headers={"Authorization": f"Bearer {token}", "Accept": m.DOCKER_MANIFEST}, timeout=10)
+        assert any(
+            r.user == "writer" and any(sc.startswith("repository:proj-a/") for sc in r.scopes)
+            for r in tok.requests
+        )
+        token = requests.get(
+            tok.realm,
+            params={"service": tok.service, "scope": "repository:proj-b/dst:pull"},
+            auth=("writer", "w-secret"),
+            timeout=10,
+        ).json()["token"]
+        got = requests.get(
+            f"http://{reg.host}/v2/proj-b/dst/manifests/bundle",
+            headers={"Authorization": f"Bearer {token}", "Accept": m.DOCKER_MANIFEST},
+            timeout=10,
+        )
         assert got.status_code == 200
         assert "sha256:" + hashlib.sha256(got.content).hexdigest() == own.simple_digest
 
 
 # ----------------------------------------------------------------------------------- independent readers
+
 
 def test_copied_images_readable_by_independent_clients(src: Source, w: World) -> None:
     copy_bundle(src.outer, f"{src.host}/readback", client_for=w.client_for)
@@ -436,12 +528,26 @@ def test_copied_images_readable_by_independent_clients(src: Source, w: World) ->
     if skopeo is None:
         pytest.fail("skopeo (test oracle) not installed")
     for tag in ("bundle", locations_tag(src.outer_digest)):
-        out = subprocess.run([skopeo, "inspect", "--tls-verify=false", f"docker://{src.host}/readback:{tag}"],
-                             check=True, capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [skopeo, "inspect", "--tls-verify=false", f"docker://{src.host}/readback:{tag}"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         info = json.loads(out.stdout)
         assert len(info["Layers"]) == 1
-    out = subprocess.run([skopeo, "inspect", "--raw", "--tls-verify=false",
-                          f"docker://{src.host}/readback@{src.index.split('@')[1]}"],
-                         check=True, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            skopeo,
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            f"docker://{src.host}/readback@{src.index.split('@')[1]}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert [c["digest"] for c in json.loads(out.stdout)["manifests"]] == src.index_children
-

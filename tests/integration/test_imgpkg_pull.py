@@ -37,11 +37,15 @@ def test_recursive_pull_from_b_after_copy_with_a_stopped(tmp_path: Path) -> None
             copy_bundle(own.outer, f"{reg_b.host}/team/dst", client_for=w.client_for)
             reg_a.stop()
 
-            common = CommonSettings(transport=TransportOptions(ca_file=reg_b.ca_file, timeout=10, retries=0),
-                                    auth=AuthOptions(creds=f"{USER}:{PASSWORD}"), platform="linux/amd64",
-                                    env={"HOME": str(tmp_path)})
-            settings = PullSettings(reference=f"{reg_b.host}/team/dst:bundle", output=str(tmp_path / "out"),
-                                    common=common)
+            common = CommonSettings(
+                transport=TransportOptions(ca_file=reg_b.ca_file, timeout=10, retries=0),
+                auth=AuthOptions(creds=f"{USER}:{PASSWORD}"),
+                platform="linux/amd64",
+                env={"HOME": str(tmp_path)},
+            )
+            settings = PullSettings(
+                reference=f"{reg_b.host}/team/dst:bundle", output=str(tmp_path / "out"), common=common
+            )
             session = api.Session(common)
             image = session.resolve(parse_reference(settings.reference))
             root = tmp_path / "out"
@@ -51,13 +55,20 @@ def test_recursive_pull_from_b_after_copy_with_a_stopped(tmp_path: Path) -> None
             def extract_into(img: ResolvedImage, dest: Path) -> None:
                 api.extract(img, detect.plan(img.config.labels), dest, settings, NoProgress())
 
-            report = localize_pull(root, image, recursive=True, resolve=session.resolve, extract_into=extract_into)
+            report = localize_pull(
+                root, image, recursive=True, resolve=session.resolve, extract_into=extract_into
+            )
             assert report.relocation.via == "locations-image"
             b = f"{reg_b.host}/team/dst"
             top = ImagesLock.parse((root / ".imgpkg/images.yml").read_bytes())
-            assert [i.image for i in top.images] == [f"{b}@{own.simple_digest}", f"{b}@{own.index.split('@')[1]}"]
-            assert [i.annotations["kbld.carvel.dev/id"] for i in top.images] == [own.inner.split("@")[0],
-                                                                               own.index.split("@")[0]]
+            assert [i.image for i in top.images] == [
+                f"{b}@{own.simple_digest}",
+                f"{b}@{own.index.split('@')[1]}",
+            ]
+            assert [i.annotations["kbld.carvel.dev/id"] for i in top.images] == [
+                own.inner.split("@")[0],
+                own.index.split("@")[0],
+            ]
             assert (root / "README.md").read_bytes() == b"outer\n"
             nested_dir = root / ".imgpkg/bundles" / own.simple_digest.replace(":", "-")
             assert [n.path for n in report.nested] == [str(nested_dir.relative_to(root))]

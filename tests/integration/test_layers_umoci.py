@@ -58,8 +58,11 @@ def compare(tmp_path: Path, layers: list[list[E]], *, specials: frozenset[str] =
     theirs = _umoci(tmp_path, tars)
     expected = normalize_umoci(snapshot(theirs, mtimes=True), set(specials))
     actual = snapshot(ours, mtimes=True)
-    diff = [f"{k}: umoci={expected.get(k)} ours={actual.get(k)}"
-            for k in sorted(expected.keys() | actual.keys()) if expected.get(k) != actual.get(k)]
+    diff = [
+        f"{k}: umoci={expected.get(k)} ours={actual.get(k)}"
+        for k in sorted(expected.keys() | actual.keys())
+        if expected.get(k) != actual.get(k)
+    ]
     assert not diff, "\n".join(diff)
 
 
@@ -70,67 +73,126 @@ def _umoci(tmp_path: Path, tars: list[bytes]) -> Path:
 
 
 CORPUS: dict[str, tuple[list[list[E]], frozenset[str]]] = {
-    "basic-overwrite": ([
-        [d("etc"), f("etc/os-release", "ID=test"), d("usr/bin"), f("usr/bin/tool", "#!/bin/sh", mode=0o755),
-         sym("bin", "usr/bin")],
-        [f("etc/os-release", "ID=test2"), f("usr/bin/other", "o", mode=0o700)],
-    ], frozenset()),
-    "whiteouts-files-and-dirs": ([
-        [d("a"), f("a/1", "1"), f("a/2", "2"), d("a/sub"), f("a/sub/x", "x"), f("top", "t")],
-        [wh("a/1"), wh("a/sub"), f("a/3", "3")],
-        [wh("top"), d("a/sub"), f("a/sub/y", "y")],
-    ], frozenset()),
-    "opaque-dirs": ([
-        [d("app"), f("app/old", "o"), d("app/lib"), f("app/lib/l", "l"), d("keep"), f("keep/k", "k")],
-        [d("app"), opq("app"), f("app/new", "n"), d("app/lib"), f("app/lib/m", "m")],
-        [d("keep"), opq("keep")],
-    ], frozenset()),
-    "hardlinks": ([
-        [f("t2", "two", mode=0o640), hard("t1", "t2"), hard("t3", "t2"), d("d"), hard("d/t4", "t2")],
-        [f("t1", "rewritten")],
-        [hard("t5", "t3"), wh("t2")],
-    ], frozenset()),
-    "symlink-chains": ([
-        [d("real/deep"), sym("l1", "l2"), sym("l2", "/l3"), sym("l3", "real"), sym("up", "real/deep/../..")],
-        [f("l1/deep/file", "through chain"), f("up/real/viaup", "u"), sym("abs", "/real/deep")],
-        [f("abs/x", "abs"), sym("dangling", "/nowhere/at/all")],
-    ], frozenset()),
-    "dir-file-swaps": ([
-        [d("x"), f("x/in", "i"), f("y", "file y"), sym("z", "x")],
-        [f("x", "x is a file"), d("y"), f("y/in", "y in"), d("z"), f("z/own", "z")],
-        [d("x"), f("x/again", "a"), sym("y", "x"), f("z", "z file")],
-    ], frozenset()),
-    "symlink-replaced-by-dir-and-whiteout-through-link": ([
-        [d("etc"), f("etc/passwd", "p"), f("etc/group", "g"), sym("le", "/etc"), sym("le2", "/etc")],
-        [d("le"), f("le/own", "own"), f("le2/.wh.passwd")],
-        [wh("le2")],
-    ], frozenset()),
-    "modes-and-owners": ([
-        [d("m", mode=0o700), E("m/suid", "file", b"s", mode=0o4755, uid=1000, gid=1000),
-         f("m/secret", "s", mode=0o600), f("m/exec", "e", mode=0o711), d("m/shared", mode=0o2775),
-         d("tmpdir", mode=0o1777)],
-        [f("m/secret", "again", mode=0o400)],
-    ], frozenset()),
-    "long-and-unicode-names": ([
-        [f("/".join(["l" * 120] * 3) + "/file", "deep"), f("ünïcødé/файл", "u"), sym("s" * 150, "ünïcødé")],
-        [f(("s" * 150) + "/via-long-link", "v")],
-    ], frozenset()),
-    "whiteout-then-recreate-same-layer": ([
-        [f("a", "lower"), d("dir"), f("dir/x", "x")],
-        [wh("a"), f("a", "upper"), wh("dir"), d("dir"), f("dir/y", "y")],
-    ], frozenset()),
-    "devices-and-fifos": ([
-        [f("dev", "lower dev"), f("fifo", "lower fifo"), f("plain", "p")],
-        [E("dev", "chr"), E("fifo", "fifo"), E("newdev", "blk")],
-    ], frozenset({"dev", "fifo", "newdev"})),
-    "hardlink-to-symlink-and-through-symlinked-parent": ([
-        [d("data"), f("data/f", "F"), sym("s", "data/f"), sym("dl", "/data")],
-        [hard("hs", "s"), hard("hf", "dl/f")],
-    ], frozenset()),
-    "absolute-and-escaping-symlinks-as-parents": ([
-        [sym("root", "/"), sym("esc", "../../../../.."), d("foo"), f("foo/old", "o")],
-        [f("root/via-root", "r"), f("esc/via-esc", "e"), sym("foo", "/"), f("foo/tmp/x", "x")],
-    ], frozenset()),
+    "basic-overwrite": (
+        [
+            [
+                d("etc"),
+                f("etc/os-release", "ID=test"),
+                d("usr/bin"),
+                f("usr/bin/tool", "#!/bin/sh", mode=0o755),
+                sym("bin", "usr/bin"),
+            ],
+            [f("etc/os-release", "ID=test2"), f("usr/bin/other", "o", mode=0o700)],
+        ],
+        frozenset(),
+    ),
+    "whiteouts-files-and-dirs": (
+        [
+            [d("a"), f("a/1", "1"), f("a/2", "2"), d("a/sub"), f("a/sub/x", "x"), f("top", "t")],
+            [wh("a/1"), wh("a/sub"), f("a/3", "3")],
+            [wh("top"), d("a/sub"), f("a/sub/y", "y")],
+        ],
+        frozenset(),
+    ),
+    "opaque-dirs": (
+        [
+            [d("app"), f("app/old", "o"), d("app/lib"), f("app/lib/l", "l"), d("keep"), f("keep/k", "k")],
+            [d("app"), opq("app"), f("app/new", "n"), d("app/lib"), f("app/lib/m", "m")],
+            [d("keep"), opq("keep")],
+        ],
+        frozenset(),
+    ),
+    "hardlinks": (
+        [
+            [f("t2", "two", mode=0o640), hard("t1", "t2"), hard("t3", "t2"), d("d"), hard("d/t4", "t2")],
+            [f("t1", "rewritten")],
+            [hard("t5", "t3"), wh("t2")],
+        ],
+        frozenset(),
+    ),
+    "symlink-chains": (
+        [
+            [
+                d("real/deep"),
+                sym("l1", "l2"),
+                sym("l2", "/l3"),
+                sym("l3", "real"),
+                sym("up", "real/deep/../.."),
+            ],
+            [f("l1/deep/file", "through chain"), f("up/real/viaup", "u"), sym("abs", "/real/deep")],
+            [f("abs/x", "abs"), sym("dangling", "/nowhere/at/all")],
+        ],
+        frozenset(),
+    ),
+    "dir-file-swaps": (
+        [
+            [d("x"), f("x/in", "i"), f("y", "file y"), sym("z", "x")],
+            [f("x", "x is a file"), d("y"), f("y/in", "y in"), d("z"), f("z/own", "z")],
+            [d("x"), f("x/again", "a"), sym("y", "x"), f("z", "z file")],
+        ],
+        frozenset(),
+    ),
+    "symlink-replaced-by-dir-and-whiteout-through-link": (
+        [
+            [d("etc"), f("etc/passwd", "p"), f("etc/group", "g"), sym("le", "/etc"), sym("le2", "/etc")],
+            [d("le"), f("le/own", "own"), f("le2/.wh.passwd")],
+            [wh("le2")],
+        ],
+        frozenset(),
+    ),
+    "modes-and-owners": (
+        [
+            [
+                d("m", mode=0o700),
+                E("m/suid", "file", b"s", mode=0o4755, uid=1000, gid=1000),
+                f("m/secret", "s", mode=0o600),
+                f("m/exec", "e", mode=0o711),
+                d("m/shared", mode=0o2775),
+                d("tmpdir", mode=0o1777),
+            ],
+            [f("m/secret", "again", mode=0o400)],
+        ],
+        frozenset(),
+    ),
+    "long-and-unicode-names": (
+        [
+            [
+                f("/".join(["l" * 120] * 3) + "/file", "deep"),
+                f("ünïcødé/файл", "u"),
+                sym("s" * 150, "ünïcødé"),
+            ],
+            [f(("s" * 150) + "/via-long-link", "v")],
+        ],
+        frozenset(),
+    ),
+    "whiteout-then-recreate-same-layer": (
+        [
+            [f("a", "lower"), d("dir"), f("dir/x", "x")],
+            [wh("a"), f("a", "upper"), wh("dir"), d("dir"), f("dir/y", "y")],
+        ],
+        frozenset(),
+    ),
+    "devices-and-fifos": (
+        [
+            [f("dev", "lower dev"), f("fifo", "lower fifo"), f("plain", "p")],
+            [E("dev", "chr"), E("fifo", "fifo"), E("newdev", "blk")],
+        ],
+        frozenset({"dev", "fifo", "newdev"}),
+    ),
+    "hardlink-to-symlink-and-through-symlinked-parent": (
+        [
+            [d("data"), f("data/f", "F"), sym("s", "data/f"), sym("dl", "/data")],
+            [hard("hs", "s"), hard("hf", "dl/f")],
+        ],
+        frozenset(),
+    ),
+    "absolute-and-escaping-symlinks-as-parents": (
+        [
+            [sym("root", "/"), sym("esc", "../../../../.."), d("foo"), f("foo/old", "o")],
+            [f("root/via-root", "r"), f("esc/via-esc", "e"), sym("foo", "/"), f("foo/tmp/x", "x")],
+        ],
+        frozenset(),
+    ),
 }
 
 
@@ -140,11 +202,15 @@ def test_corpus_matches_umoci(tmp_path: Path, name: str) -> None:
     compare(tmp_path, layers, specials=specials)
 
 
-@pytest.mark.parametrize("layers", [
-    [[hard("l", "missing")]],
-    [[sym("a", "b"), sym("b", "a"), f("a/x", "x")]],
-    [[d("dir"), hard("l", "dir")]],
-], ids=["hardlink-missing-target", "symlink-loop", "hardlink-to-dir"])
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [[hard("l", "missing")]],
+        [[sym("a", "b"), sym("b", "a"), f("a/x", "x")]],
+        [[d("dir"), hard("l", "dir")]],
+    ],
+    ids=["hardlink-missing-target", "symlink-loop", "hardlink-to-dir"],
+)
 def test_both_refuse(tmp_path: Path, layers: list[list[E]]) -> None:
     tars = [tar_bytes(layer) for layer in layers]
     with pytest.raises(IntegrityError):

@@ -40,8 +40,12 @@ PATHS = NAMES + [f"{x}/{y}" for x in NAMES for y in NAMES] + ["a/b/c", "b/a/a"]
 TARGETS = ["a", "b", "c", "a/b", "/a", "/b/c", "..", "../a", "../../b", "/", ".", "b/../c", "nowhere"]
 
 op = st.one_of(
-    st.tuples(st.just("file"), st.sampled_from(PATHS), st.sampled_from(["1", "22", ""]),
-              st.sampled_from([0o644, 0o755, 0o600])),
+    st.tuples(
+        st.just("file"),
+        st.sampled_from(PATHS),
+        st.sampled_from(["1", "22", ""]),
+        st.sampled_from([0o644, 0o755, 0o600]),
+    ),
     st.tuples(st.just("dir"), st.sampled_from(PATHS), st.sampled_from([0o755, 0o700]), st.booleans()),
     st.tuples(st.just("sym"), st.sampled_from(PATHS), st.sampled_from(TARGETS)),
     st.tuples(st.just("link"), st.sampled_from(PATHS), st.sampled_from(PATHS)),
@@ -65,8 +69,10 @@ def build_layer(ops: list[tuple]) -> list[E]:  # type: ignore[type-arg]
             continue
         if any(c[0] == "wh" and _related(path, q) for q, c in chosen.items()):
             continue
-        if any((q.startswith(path + "/") and o[0] != "dir") or (path.startswith(q + "/") and c[0] != "dir")
-               for q, c in chosen.items()):
+        if any(
+            (q.startswith(path + "/") and o[0] != "dir") or (path.startswith(q + "/") and c[0] != "dir")
+            for q, c in chosen.items()
+        ):
             continue
         chosen[path] = o
     entries: list[E] = []
@@ -98,8 +104,12 @@ def _need_umoci() -> None:
         pytest.skip("umoci not installed")
 
 
-@settings(max_examples=int(os.environ.get("LAYERS_UMOCI_EXAMPLES", "35")), deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=int(os.environ.get("LAYERS_UMOCI_EXAMPLES", "35")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(stacks)
 def test_random_stacks_match_umoci(tmp_path: Path, stack: list[list[tuple]]) -> None:  # type: ignore[type-arg]
     work = Path(tempfile.mkdtemp(dir=tmp_path))
@@ -120,6 +130,9 @@ def test_random_stacks_match_umoci(tmp_path: Path, stack: list[list[tuple]]) -> 
     if our_error is None:
         expected = normalize_umoci(snapshot(theirs, mtimes=True))
         actual = snapshot(ours, mtimes=True)
-        diff = [f"{k}: umoci={expected.get(k)} ours={actual.get(k)}"
-                for k in sorted(expected.keys() | actual.keys()) if expected.get(k) != actual.get(k)]
+        diff = [
+            f"{k}: umoci={expected.get(k)} ours={actual.get(k)}"
+            for k in sorted(expected.keys() | actual.keys())
+            if expected.get(k) != actual.get(k)
+        ]
         assert not diff, "\n".join(diff)

@@ -24,14 +24,27 @@ pytestmark = [pytest.mark.registry, pytest.mark.oracle]
 
 FAST = TransportSettings(retries=2, retry_base_delay=0.0, retry_max_delay=0.0, timeout=20.0)
 ALICE = ("alice", "alice-secret")
-IMAGE = regfix_oci.ImageSpec(layers=[[regfix_oci.File("a.txt", "a")], [regfix_oci.File("b.txt", "b" * 5000)],
-                                     [regfix_oci.File("c.txt", "c")]])
+IMAGE = regfix_oci.ImageSpec(
+    layers=[
+        [regfix_oci.File("a.txt", "a")],
+        [regfix_oci.File("b.txt", "b" * 5000)],
+        [regfix_oci.File("c.txt", "c")],
+    ]
+)
 
 
 def _store(tmp: Path, auths: dict[str, tuple[str, str]]) -> CredentialStore:
     path = tmp / f"auth-{len(list(tmp.glob('auth-*.json')))}.json"
-    path.write_text(json.dumps({"auths": {
-        key: {"auth": base64.b64encode(f"{u}:{p}".encode()).decode()} for key, (u, p) in auths.items()}}))
+    path.write_text(
+        json.dumps(
+            {
+                "auths": {
+                    key: {"auth": base64.b64encode(f"{u}:{p}".encode()).decode()}
+                    for key, (u, p) in auths.items()
+                }
+            }
+        )
+    )
     return CredentialStore.from_settings(creds=None, authfile=path, pull_secret=None, env={})
 
 
@@ -59,6 +72,7 @@ def _ok(ts: Any) -> list[Any]:
 
 # --- htpasswd (Basic) --------------------------------------------------------------------------------
 
+
 def test_htpasswd_basic(htpasswd_registry: Any, push_image: Callable[..., Any], tmp_path: Path) -> None:
     user, password = next(iter(htpasswd_registry.users.items()))
     push_image(htpasswd_registry, IMAGE, "basic/app", creds=(user, password))
@@ -68,8 +82,9 @@ def test_htpasswd_basic(htpasswd_registry: Any, push_image: Callable[..., Any], 
 
 
 @pytest.mark.parametrize("wrong", [False, True])
-def test_htpasswd_refused(htpasswd_registry: Any, push_image: Callable[..., Any], tmp_path: Path,
-                          wrong: bool) -> None:
+def test_htpasswd_refused(
+    htpasswd_registry: Any, push_image: Callable[..., Any], tmp_path: Path, wrong: bool
+) -> None:
     user, password = next(iter(htpasswd_registry.users.items()))
     push_image(htpasswd_registry, IMAGE, "basic/refused", creds=(user, password))
     store = _store(tmp_path, {htpasswd_registry.host: (user, "wrong-password-456")}) if wrong else None
@@ -82,6 +97,7 @@ def test_htpasswd_refused(htpasswd_registry: Any, push_image: Callable[..., Any]
 
 # --- token auth -------------------------------------------------------------------------------------
 
+
 def test_anonymous_public_pull_reuses_one_token(token_registry: Any, push_image: Callable[..., Any]) -> None:
     push_image(token_registry, IMAGE, "public/anon", creds=ALICE)
     ts = token_registry.token_server
@@ -89,7 +105,9 @@ def test_anonymous_public_pull_reuses_one_token(token_registry: Any, push_image:
     with RegistryClient(token_registry.host, FAST, None, insecure=True) as client:
         assert _pull_everything(client, "public/anon") == 4
     issued = _ok(ts)
-    assert [(r.user, r.scopes, r.service) for r in issued] == [(None, ("repository:public/anon:pull",), ts.service)]
+    assert [(r.user, r.scopes, r.service) for r in issued] == [
+        (None, ("repository:public/anon:pull",), ts.service)
+    ]
 
 
 def test_anonymous_private_refused(token_registry: Any, push_image: Callable[..., Any]) -> None:
@@ -98,8 +116,9 @@ def test_anonymous_private_refused(token_registry: Any, push_image: Callable[...
         client.get_manifest("private/anon", "v1")
 
 
-def test_authenticated_private_pull_scope_per_repo(token_registry: Any, push_image: Callable[..., Any],
-                                                   tmp_path: Path) -> None:
+def test_authenticated_private_pull_scope_per_repo(
+    token_registry: Any, push_image: Callable[..., Any], tmp_path: Path
+) -> None:
     push_image(token_registry, IMAGE, "private/scoped", creds=ALICE)
     push_image(token_registry, IMAGE, "bob/scoped", creds=ALICE)
     ts = token_registry.token_server
@@ -108,16 +127,22 @@ def test_authenticated_private_pull_scope_per_repo(token_registry: Any, push_ima
     with RegistryClient(token_registry.host, FAST, store, insecure=True) as client:
         _pull_everything(client, "private/scoped")
         _pull_everything(client, "bob/scoped")
-    assert [(r.user, r.scopes) for r in _ok(ts)] == [("bob", ("repository:private/scoped:pull",)),
-                                                      ("bob", ("repository:bob/scoped:pull",))]
+    assert [(r.user, r.scopes) for r in _ok(ts)] == [
+        ("bob", ("repository:private/scoped:pull",)),
+        ("bob", ("repository:bob/scoped:pull",)),
+    ]
 
 
-def test_per_repository_credentials(token_registry: Any, push_image: Callable[..., Any], tmp_path: Path) -> None:
+def test_per_repository_credentials(
+    token_registry: Any, push_image: Callable[..., Any], tmp_path: Path
+) -> None:
     push_image(token_registry, IMAGE, "bob/perrepo", creds=ALICE)
     push_image(token_registry, IMAGE, "private/perrepo", creds=ALICE)
     ts = token_registry.token_server
     ts.reset()
-    store = _store(tmp_path, {f"{token_registry.host}/bob": ("bob", "bob-secret"), token_registry.host: ALICE})
+    store = _store(
+        tmp_path, {f"{token_registry.host}/bob": ("bob", "bob-secret"), token_registry.host: ALICE}
+    )
     with RegistryClient(token_registry.host, FAST, store, insecure=True) as client:
         client.get_manifest("bob/perrepo", "v1")
         client.get_manifest("private/perrepo", "v1")
@@ -137,8 +162,9 @@ def test_short_expiry_refreshed_mid_pull(token_registry: Any, push_image: Callab
     assert len(_ok(ts)) == 2
 
 
-def test_server_side_expiry_retried_once(token_registry: Any, push_image: Callable[..., Any],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_server_side_expiry_retried_once(
+    token_registry: Any, push_image: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     push_image(token_registry, IMAGE, "public/revoked", creds=ALICE)
     ts = token_registry.token_server
     original = ts.issue
@@ -149,6 +175,7 @@ def test_server_side_expiry_retried_once(token_registry: Any, push_image: Callab
             first[0] = False
             return str(original(user, access, -300))
         return str(original(user, access, expires_in))
+
     monkeypatch.setattr(ts, "issue", issue)
     ts.reset()
     with RegistryClient(token_registry.host, FAST, None, insecure=True) as client:
@@ -168,13 +195,17 @@ def test_identity_token_refresh_grant(token_registry: Any, push_image: Callable[
 
 def test_push_without_push_right_is_auth_error(token_registry: Any) -> None:
     creds = _Fixed(Credentials(username="bob", password="bob-secret"))
-    with RegistryClient(token_registry.host, FAST, creds, insecure=True) as client, pytest.raises(AuthError) as info:
+    with (
+        RegistryClient(token_registry.host, FAST, creds, insecure=True) as client,
+        pytest.raises(AuthError) as info,
+    ):
         client.put_manifest("private/nopush", "v9", b'{"schemaVersion":2}', m.OCI_MANIFEST)
     assert "bob-secret" not in str(info.value)
 
 
-def test_http_realm_refused_for_secure_registry(registry_factory: Callable[..., Any],
-                                                token_server_factory: Callable[..., Any]) -> None:
+def test_http_realm_refused_for_secure_registry(
+    registry_factory: Callable[..., Any], token_server_factory: Callable[..., Any]
+) -> None:
     """TLS registry whose token realm is plain HTTP: credentials are not sent there unless insecure."""
     ts = token_server_factory()
     reg = registry_factory(tls=True, token=ts)

@@ -20,10 +20,12 @@ regfix_oci = pytest.importorskip("regfix.oci")
 
 pytestmark = [pytest.mark.registry, pytest.mark.oracle]
 
-IMAGE = regfix_oci.ImageSpec(layers=[
-    [regfix_oci.File("a/small.txt", "small")],
-    regfix_oci.Layer([regfix_oci.File("a/big.bin", os.urandom(200_000))], compression="none"),
-])
+IMAGE = regfix_oci.ImageSpec(
+    layers=[
+        [regfix_oci.File("a/small.txt", "small")],
+        regfix_oci.Layer([regfix_oci.File("a/big.bin", os.urandom(200_000))], compression="none"),
+    ]
+)
 
 
 class _Creds:
@@ -35,10 +37,12 @@ class _Creds:
 
 
 def _client(host: str, creds: Any = None, *, sleeps: list[float] | None = None, **kw: Any) -> RegistryClient:
-    settings = TransportSettings(**{"retries": 3, "retry_base_delay": 0.0, "retry_max_delay": 60.0,
-                                    "timeout": 20.0, **kw})
-    return RegistryClient(host, settings, creds, insecure=True,
-                          sleep=(sleeps.append if sleeps is not None else lambda s: None))
+    settings = TransportSettings(
+        **{"retries": 3, "retry_base_delay": 0.0, "retry_max_delay": 60.0, "timeout": 20.0, **kw}
+    )
+    return RegistryClient(
+        host, settings, creds, insecure=True, sleep=(sleeps.append if sleeps is not None else lambda s: None)
+    )
 
 
 def _sha(client: RegistryClient, repository: str, desc: m.Descriptor) -> str:
@@ -54,8 +58,9 @@ def _layers(client: RegistryClient, repository: str) -> m.Manifest:
     return m.parse_manifest(got.raw, got.media_type)
 
 
-def test_cross_host_redirect_strips_authorization(htpasswd_registry: Any, push_image: Callable[..., Any],
-                                                  fault_proxy: Callable[..., Any]) -> None:
+def test_cross_host_redirect_strips_authorization(
+    htpasswd_registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any]
+) -> None:
     user, password = next(iter(htpasswd_registry.users.items()))
     pushed = push_image(htpasswd_registry, IMAGE, "faults/redirect", creds=(user, password))
     fp = fault_proxy(htpasswd_registry)
@@ -72,8 +77,9 @@ def test_cross_host_redirect_strips_authorization(htpasswd_registry: Any, push_i
         assert not any(k.lower() == "authorization" for k in seen)
 
 
-def test_429_retry_after_honoured(registry: Any, push_image: Callable[..., Any],
-                                  fault_proxy: Callable[..., Any]) -> None:
+def test_429_retry_after_honoured(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any]
+) -> None:
     pushed = push_image(registry, IMAGE, "faults/ratelimit")
     fp = fault_proxy(registry)
     fp.plan.rate_limit_times = 2
@@ -86,8 +92,9 @@ def test_429_retry_after_honoured(registry: Any, push_image: Callable[..., Any],
     assert [r.status for r in fp.requests if "/manifests/" in r.path] == [429, 429, 200]
 
 
-def test_429_beyond_retries_is_registry_error(registry: Any, push_image: Callable[..., Any],
-                                              fault_proxy: Callable[..., Any]) -> None:
+def test_429_beyond_retries_is_registry_error(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any]
+) -> None:
     push_image(registry, IMAGE, "faults/ratelimit2")
     fp = fault_proxy(registry)
     fp.plan.rate_limit_times = 100
@@ -96,8 +103,9 @@ def test_429_beyond_retries_is_registry_error(registry: Any, push_image: Callabl
         client.get_manifest("faults/ratelimit2", "v1")
 
 
-def test_connection_dropped_mid_blob_is_resumed_with_range(registry: Any, push_image: Callable[..., Any],
-                                                            fault_proxy: Callable[..., Any]) -> None:
+def test_connection_dropped_mid_blob_is_resumed_with_range(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any]
+) -> None:
     push_image(registry, IMAGE, "faults/drop")
     fp = fault_proxy(registry)
     with _client(fp.host) as client:
@@ -111,8 +119,9 @@ def test_connection_dropped_mid_blob_is_resumed_with_range(registry: Any, push_i
     assert blob_gets[1].headers.get("Range") == "bytes=50000-"
 
 
-def test_corrupted_blob_detected(registry: Any, push_image: Callable[..., Any],
-                                 fault_proxy: Callable[..., Any]) -> None:
+def test_corrupted_blob_detected(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any]
+) -> None:
     pushed = push_image(registry, IMAGE, "faults/corrupt")
     fp = fault_proxy(registry)
     fp.plan.corrupt_blobs = {pushed.layout.image.config_digest}
@@ -122,8 +131,9 @@ def test_corrupted_blob_detected(registry: Any, push_image: Callable[..., Any],
             client.read_blob("faults/corrupt", manifest.config.digest, limit=1 << 20)
 
 
-def test_one_session_reuses_connections(registry: Any, push_image: Callable[..., Any],
-                                        fault_proxy: Callable[..., Any]) -> None:
+def test_one_session_reuses_connections(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any]
+) -> None:
     push_image(registry, IMAGE, "faults/reuse")
     fp = fault_proxy(registry)
     with _client(fp.host) as client:

@@ -28,9 +28,17 @@ BIG = bytes(range(256)) * 4096
 
 def _image(name: str, arch: str = "amd64", variant: str | None = None, media: str = "oci") -> Any:
     return regfix_oci.ImageSpec(
-        layers=[regfix_oci.Layer([regfix_oci.File(f"{name}/{arch}.txt", f"{name} on {arch}\n")]),
-                regfix_oci.Layer([regfix_oci.File("big.bin", BIG)], compression="zstd" if media == "oci" else "gzip")],
-        labels={"test.name": name}, architecture=arch, variant=variant, media=media)
+        layers=[
+            regfix_oci.Layer([regfix_oci.File(f"{name}/{arch}.txt", f"{name} on {arch}\n")]),
+            regfix_oci.Layer(
+                [regfix_oci.File("big.bin", BIG)], compression="zstd" if media == "oci" else "gzip"
+            ),
+        ],
+        labels={"test.name": name},
+        architecture=arch,
+        variant=variant,
+        media=media,
+    )
 
 
 def _client(host: str, *, insecure: bool = True, **kw: Any) -> RegistryClient:
@@ -45,12 +53,16 @@ def test_manifest_by_tag_and_digest(registry: Any, push_image: Callable[..., Any
         by_digest = client.get_manifest("pull/single", pushed.digest)
         assert by_digest.raw == by_tag.raw
         assert client.head_manifest("pull/single", "v1") == m.Descriptor(
-            media_type=m.OCI_MANIFEST, digest=pushed.digest, size=len(by_tag.raw))
+            media_type=m.OCI_MANIFEST, digest=pushed.digest, size=len(by_tag.raw)
+        )
 
 
 def test_index_and_platform_selection(registry: Any, push_image: Callable[..., Any]) -> None:
-    pushed = push_image(registry, [_image("multi", "amd64"), _image("multi", "arm64", "v8"),
-                                   _image("multi", "arm", "v7")], "pull/multi")
+    pushed = push_image(
+        registry,
+        [_image("multi", "amd64"), _image("multi", "arm64", "v8"), _image("multi", "arm", "v7")],
+        "pull/multi",
+    )
     with _client(registry.host) as client:
         top = client.get_manifest("pull/multi", "v1")
         assert (top.media_type, top.digest) == (m.OCI_INDEX, pushed.digest)
@@ -60,14 +72,19 @@ def test_index_and_platform_selection(registry: Any, push_image: Callable[..., A
         assert chosen.digest == arm64.digest
         manifest = m.parse_manifest(client.get_manifest("pull/multi", chosen.digest).raw)
         config = m.parse_config(client.read_blob("pull/multi", manifest.config.digest, limit=1 << 20))
-        assert (config.architecture, config.variant, dict(config.labels)) == ("arm64", "v8", {"test.name": "multi"})
+        assert (config.architecture, config.variant, dict(config.labels)) == (
+            "arm64",
+            "v8",
+            {"test.name": "multi"},
+        )
         with pytest.raises(NotFoundError, match="linux/amd64, linux/arm/v7, linux/arm64/v8"):
             m.select_platform(index, m.Platform.parse("linux/s390x"))
 
 
 def test_docker_manifest_list(registry: Any, push_image: Callable[..., Any]) -> None:
-    pushed = push_image(registry, [_image("d", media="docker"), _image("d", "ppc64le", media="docker")],
-                        "pull/docker")
+    pushed = push_image(
+        registry, [_image("d", media="docker"), _image("d", "ppc64le", media="docker")], "pull/docker"
+    )
     with _client(registry.host) as client:
         top = client.get_manifest("pull/docker", "v1")
         assert (top.media_type, top.digest) == (m.DOCKER_MANIFEST_LIST, pushed.digest)
@@ -135,7 +152,9 @@ def test_tls_with_certs_d(tls_registry: Any, push_image: Callable[..., Any], tmp
         assert client.get_manifest("tls/certsd", "v1").digest == pushed.digest
 
 
-def test_tls_untrusted_is_unreachable_unless_insecure(tls_registry: Any, push_image: Callable[..., Any]) -> None:
+def test_tls_untrusted_is_unreachable_unless_insecure(
+    tls_registry: Any, push_image: Callable[..., Any]
+) -> None:
     pushed = push_image(tls_registry, _image("tls-u"), "tls/untrusted")
     with _client(tls_registry.host, insecure=False) as client, pytest.raises(UnreachableError, match="TLS"):
         client.get_manifest("tls/untrusted", "v1")

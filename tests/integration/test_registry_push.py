@@ -43,7 +43,8 @@ def env(token_registry: Any, push_image: Callable[..., Any]) -> tuple[Any, Any, 
     """Token registry with one image at rc/src:v1 and private/rc-app:v1 (pushed by alice)."""
     image = regfix_oci.ImageSpec(
         layers=[[regfix_oci.File("x/one.txt", "one")], [regfix_oci.File("x/two.bin", os.urandom(70000))]],
-        labels={"k": "v"})
+        labels={"k": "v"},
+    )
     pushed = push_image(token_registry, image, "rc/src", creds=("alice", "alice-secret"))
     push_image(token_registry, pushed.layout, "private/rc-app", creds=("alice", "alice-secret"))
     return token_registry, token_registry.token_server, pushed.layout
@@ -120,8 +121,20 @@ def test_copy_image_and_put_manifest_read_back(env: tuple[Any, Any, Any]) -> Non
         assert client.get_manifest("rc/copy", layout.digest).raw == src.raw
         assert client.put_manifest("rc/copy", layout.digest, src.raw, src.media_type) == layout.digest
     # Oracle: skopeo reads what we pushed.
-    out = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", "--creds", "alice:alice-secret",
-                          f"docker://{reg.host}/rc/copy:{tag}"], capture_output=True, timeout=60, check=True)
+    out = subprocess.run(
+        [
+            "skopeo",
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            "--creds",
+            "alice:alice-secret",
+            f"docker://{reg.host}/rc/copy:{tag}",
+        ],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
     assert hashlib.sha256(out.stdout).hexdigest() == layout.digest.split(":", 1)[1]
     assert json.loads(out.stdout)["layers"][1]["digest"] == layout.image.layers[1].digest
 
@@ -130,9 +143,14 @@ def test_put_manifest_missing_blob_rejected(env: tuple[Any, Any, Any]) -> None:
     from imgextract.errors import IntegrityError, RegistryError
 
     reg, _, _ = env
-    raw = json.dumps({"schemaVersion": 2, "mediaType": m.OCI_MANIFEST,
-                      "config": {"mediaType": m.OCI_CONFIG, "digest": "sha256:" + "6" * 64, "size": 2},
-                      "layers": []}).encode()
+    raw = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": m.OCI_MANIFEST,
+            "config": {"mediaType": m.OCI_CONFIG, "digest": "sha256:" + "6" * 64, "size": 2},
+            "layers": [],
+        }
+    ).encode()
     with RegistryClient(reg.host, FAST, ALICE, insecure=True) as client:
         with pytest.raises((IntegrityError, RegistryError)) as info:
             client.put_manifest("rc/up-orphan", "v1", raw, m.OCI_MANIFEST)

@@ -42,4 +42,5 @@ def write_json() -> Callable[[Path, Any], Path]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data))
         return path
+
     return write

@@ -83,8 +83,9 @@ def test_containers_image_key_choice(case: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("case", CI, ids=case_id)
-def test_containers_image_through_store(case: dict[str, Any], tmp_path: Path, env: dict[str, str],
-                                        home: Path) -> None:
+def test_containers_image_through_store(
+    case: dict[str, Any], tmp_path: Path, env: dict[str, str], home: Path
+) -> None:
     """The same vectors end to end: the file found by the default search, CredentialStore.lookup."""
     require(case)
     legacy = case["format"] == "legacy-dockercfg"

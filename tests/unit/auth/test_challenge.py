@@ -15,33 +15,62 @@ from imgextract.auth.challenge import (
 )
 
 
-@pytest.mark.parametrize(("header", "expected"), [
-    ('Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
-     'scope="repository:samalba/my-app:pull,push"',
-     [Challenge("bearer", {"realm": "https://auth.docker.io/token", "service": "registry.docker.io",
-                           "scope": "repository:samalba/my-app:pull,push"})]),
-    ('Basic realm="Registry Realm"', [Challenge("basic", {"realm": "Registry Realm"})]),
-    ('BASIC Realm="x"', [Challenge("basic", {"realm": "x"})]),
-    # several challenges, commas inside quoted strings, escapes (RFC 7235 section 4.1 example)
-    ('Newauth realm="apps", type=1, title="Login to \\"apps\\"", Basic realm="simple"',
-     [Challenge("newauth", {"realm": "apps", "type": "1", "title": 'Login to "apps"'}),
-      Challenge("basic", {"realm": "simple"})]),
-    ('Basic realm="a, b", Bearer realm="https://t.example/token?x=1,2"',
-     [Challenge("basic", {"realm": "a, b"}), Challenge("bearer", {"realm": "https://t.example/token?x=1,2"})]),
-    ('Basic realm="back\\\\slash"', [Challenge("basic", {"realm": "back\\slash"})]),
-    # a scheme without parameters followed by another challenge
-    ("Basic, Bearer realm=https://t.example/token", [Challenge("basic"),
-                                                    Challenge("bearer", {"realm": "https://t.example/token"})]),
-    # token68
-    ("Negotiate YIIBgAY=, Basic realm=x", [Challenge("negotiate", {}, "YIIBgAY="), Challenge("basic", {"realm": "x"})]),
-    # whitespace around '=', empty list elements, repeated parameter (first wins)
-    (' , Bearer realm = "r" , , service=s, realm="second"',
-     [Challenge("bearer", {"realm": "r", "service": "s"})]),
-    ("", []),
-    (" , ", []),
-    ('"junk", Basic realm=x', [Challenge("basic", {"realm": "x"})]),
-    ('Bearer realm="unterminated', [Challenge("bearer", {"realm": "unterminated"})]),
-])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (
+            'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
+            'scope="repository:samalba/my-app:pull,push"',
+            [
+                Challenge(
+                    "bearer",
+                    {
+                        "realm": "https://auth.docker.io/token",
+                        "service": "registry.docker.io",
+                        "scope": "repository:samalba/my-app:pull,push",
+                    },
+                )
+            ],
+        ),
+        ('Basic realm="Registry Realm"', [Challenge("basic", {"realm": "Registry Realm"})]),
+        ('BASIC Realm="x"', [Challenge("basic", {"realm": "x"})]),
+        # several challenges, commas inside quoted strings, escapes (RFC 7235 section 4.1 example)
+        (
+            'Newauth realm="apps", type=1, title="Login to \\"apps\\"", Basic realm="simple"',
+            [
+                Challenge("newauth", {"realm": "apps", "type": "1", "title": 'Login to "apps"'}),
+                Challenge("basic", {"realm": "simple"}),
+            ],
+        ),
+        (
+            'Basic realm="a, b", Bearer realm="https://t.example/token?x=1,2"',
+            [
+                Challenge("basic", {"realm": "a, b"}),
+                Challenge("bearer", {"realm": "https://t.example/token?x=1,2"}),
+            ],
+        ),
+        ('Basic realm="back\\\\slash"', [Challenge("basic", {"realm": "back\\slash"})]),
+        # a scheme without parameters followed by another challenge
+        (
+            "Basic, Bearer realm=https://t.example/token",
+            [Challenge("basic"), Challenge("bearer", {"realm": "https://t.example/token"})],
+        ),
+        # token68
+        (
+            "Negotiate YIIBgAY=, Basic realm=x",
+            [Challenge("negotiate", {}, "YIIBgAY="), Challenge("basic", {"realm": "x"})],
+        ),
+        # whitespace around '=', empty list elements, repeated parameter (first wins)
+        (
+            ' , Bearer realm = "r" , , service=s, realm="second"',
+            [Challenge("bearer", {"realm": "r", "service": "s"})],
+        ),
+        ("", []),
+        (" , ", []),
+        ('"junk", Basic realm=x', [Challenge("basic", {"realm": "x"})]),
+        ('Bearer realm="unterminated', [Challenge("bearer", {"realm": "unterminated"})]),
+    ],
+)
 def test_parse_www_authenticate(header: str, expected: list[Challenge]) -> None:
     assert parse_www_authenticate(header) == expected
 
@@ -56,10 +85,14 @@ def test_several_header_values_and_none() -> None:
 
 
 def test_insufficient_scope() -> None:
-    header = ('Bearer realm="https://auth.example/token",service="reg",'
-              'scope="repository:team/app:pull repository:base/img:pull",error="insufficient_scope"')
-    assert insufficient_scope(parse_www_authenticate(header)) == ["repository:team/app:pull",
-                                                                  "repository:base/img:pull"]
+    header = (
+        'Bearer realm="https://auth.example/token",service="reg",'
+        'scope="repository:team/app:pull repository:base/img:pull",error="insufficient_scope"'
+    )
+    assert insufficient_scope(parse_www_authenticate(header)) == [
+        "repository:team/app:pull",
+        "repository:base/img:pull",
+    ]
     assert insufficient_scope(parse_www_authenticate('Bearer realm="r",error="invalid_token"')) == []
     assert insufficient_scope(parse_www_authenticate('Basic realm="r"')) == []
 

@@ -56,8 +56,9 @@ def _config(home: Path, write_json: WriteJson, data: dict[str, Any]) -> None:
     write_json(home / ".docker" / "config.json", data)
 
 
-def test_cred_helper_for_host_identity_token(helper_log: Path, env: dict[str, str], home: Path,
-                                             write_json: WriteJson) -> None:
+def test_cred_helper_for_host_identity_token(
+    helper_log: Path, env: dict[str, str], home: Path, write_json: WriteJson
+) -> None:
     _config(home, write_json, {"credHelpers": {"quay.io": "test"}})
     store = _store(env)
     assert store.lookup("quay.io", "ns/app") == Credentials(identity_token="refresh-tok-9")
@@ -66,27 +67,37 @@ def test_cred_helper_for_host_identity_token(helper_log: Path, env: dict[str, st
     assert _calls(helper_log) == ["get quay.io"]
 
 
-def test_creds_store_for_docker_hub_uses_login_url(helper_log: Path, env: dict[str, str], home: Path,
-                                                   write_json: WriteJson) -> None:
+def test_creds_store_for_docker_hub_uses_login_url(
+    helper_log: Path, env: dict[str, str], home: Path, write_json: WriteJson
+) -> None:
     _config(home, write_json, {"credsStore": "test", "auths": {"https://index.docker.io/v1/": {}}})
     store = _store(env)
-    assert store.lookup("docker.io", "library/busybox") == Credentials(username="hubuser", password="hub-secret-1")
-    assert store.lookup("docker.io", "library/alpine") == Credentials(username="hubuser", password="hub-secret-1")
+    assert store.lookup("docker.io", "library/busybox") == Credentials(
+        username="hubuser", password="hub-secret-1"
+    )
+    assert store.lookup("docker.io", "library/alpine") == Credentials(
+        username="hubuser", password="hub-secret-1"
+    )
     assert _calls(helper_log) == ["get https://index.docker.io/v1/"]  # once: cached
 
 
-def test_cred_helpers_key_spelled_as_hub_alias(helper_log: Path, env: dict[str, str], home: Path,
-                                               write_json: WriteJson) -> None:
+def test_cred_helpers_key_spelled_as_hub_alias(
+    helper_log: Path, env: dict[str, str], home: Path, write_json: WriteJson
+) -> None:
     _config(home, write_json, {"credHelpers": {"index.docker.io": "test"}})
-    assert _store(env).lookup("docker.io", "library/busybox") == Credentials(username="hubuser",
-                                                                              password="hub-secret-1")
+    assert _store(env).lookup("docker.io", "library/busybox") == Credentials(
+        username="hubuser", password="hub-secret-1"
+    )
 
 
-def test_not_found_falls_back_to_auths_then_next_file(helper_log: Path, env: dict[str, str], home: Path,
-                                                      write_json: WriteJson) -> None:
+def test_not_found_falls_back_to_auths_then_next_file(
+    helper_log: Path, env: dict[str, str], home: Path, write_json: WriteJson
+) -> None:
     auth = base64.b64encode(b"fileuser:file-pw").decode()
     _config(home, write_json, {"credsStore": "test", "auths": {"other.example": {"auth": auth}}})
-    write_json(home / ".dockercfg", {"unknown.example": {"auth": base64.b64encode(b"legacy:leg-pw").decode()}})
+    write_json(
+        home / ".dockercfg", {"unknown.example": {"auth": base64.b64encode(b"legacy:leg-pw").decode()}}
+    )
     store = _store(env)
     assert store.lookup("other.example", "a") == Credentials(username="fileuser", password="file-pw")
     assert store.lookup("unknown.example", "a") == Credentials(username="legacy", password="leg-pw")
@@ -94,8 +105,9 @@ def test_not_found_falls_back_to_auths_then_next_file(helper_log: Path, env: dic
     assert _calls(helper_log) == ["get other.example", "get unknown.example", "get nothing.example"]
 
 
-def test_helper_failure_is_auth_error_without_output(helper_log: Path, env: dict[str, str], home: Path,
-                                                     write_json: WriteJson) -> None:
+def test_helper_failure_is_auth_error_without_output(
+    helper_log: Path, env: dict[str, str], home: Path, write_json: WriteJson
+) -> None:
     _config(home, write_json, {"credHelpers": {"fail.example": "test"}})
     with pytest.raises(AuthError) as exc:
         _store(env).lookup("fail.example", "x")
@@ -110,8 +122,9 @@ def test_helper_invalid_json_is_auth_error(helper_log: Path, env: dict[str, str]
         run_helper("test", "badjson.example", env=env)
 
 
-def test_missing_helper_warns_and_uses_auths(env: dict[str, str], home: Path, write_json: WriteJson,
-                                             caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+def test_missing_helper_warns_and_uses_auths(
+    env: dict[str, str], home: Path, write_json: WriteJson, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
     env["PATH"] = str(tmp_path / "empty-bin")
     auth = base64.b64encode(b"fileuser:file-pw").decode()
     _config(home, write_json, {"credsStore": "desktop", "auths": {"quay.io": {"auth": auth}}})

@@ -57,10 +57,13 @@ def test_default_search_order(chain: dict[str, Path], env: dict[str, str]) -> No
     assert _user(_store(env)) is None
 
 
-def test_xdg_config_home_and_docker_config_relocate_files(chain: dict[str, Path], env: dict[str, str],
-                                                         tmp_path: Path, write_json: WriteJson) -> None:
+def test_xdg_config_home_and_docker_config_relocate_files(
+    chain: dict[str, Path], env: dict[str, str], tmp_path: Path, write_json: WriteJson
+) -> None:
     chain["runtime"].unlink()
-    write_json(tmp_path / "xdg" / "containers" / "auth.json", {"auths": {"quay.io": _auth("moved-xdg", "p1234")}})
+    write_json(
+        tmp_path / "xdg" / "containers" / "auth.json", {"auths": {"quay.io": _auth("moved-xdg", "p1234")}}
+    )
     env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
     assert _user(_store(env)) == "moved-xdg"
     (tmp_path / "xdg" / "containers" / "auth.json").unlink()
@@ -73,8 +76,9 @@ def test_xdg_config_home_and_docker_config_relocate_files(chain: dict[str, Path]
     assert _user(_store(env)) == "dockercfg"
 
 
-def test_authfile_flag_is_the_only_file(chain: dict[str, Path], env: dict[str, str], tmp_path: Path,
-                                        write_json: WriteJson) -> None:
+def test_authfile_flag_is_the_only_file(
+    chain: dict[str, Path], env: dict[str, str], tmp_path: Path, write_json: WriteJson
+) -> None:
     flag = write_json(tmp_path / "flag.json", {"auths": {"example.com": _auth("flag", "p1234")}})
     store = _store(env, authfile=flag)
     assert _user(store, "example.com", "x") == "flag"
@@ -82,9 +86,12 @@ def test_authfile_flag_is_the_only_file(chain: dict[str, Path], env: dict[str, s
     assert store.source_names == [str(flag)]
 
 
-def test_registry_auth_file_env_and_flag_precedence(chain: dict[str, Path], env: dict[str, str],
-                                                    tmp_path: Path, write_json: WriteJson) -> None:
-    env["REGISTRY_AUTH_FILE"] = str(write_json(tmp_path / "env.json", {"auths": {"quay.io": _auth("envfile", "p1234")}}))
+def test_registry_auth_file_env_and_flag_precedence(
+    chain: dict[str, Path], env: dict[str, str], tmp_path: Path, write_json: WriteJson
+) -> None:
+    env["REGISTRY_AUTH_FILE"] = str(
+        write_json(tmp_path / "env.json", {"auths": {"quay.io": _auth("envfile", "p1234")}})
+    )
     assert _user(_store(env)) == "envfile"
     flag = write_json(tmp_path / "flag.json", {"auths": {"quay.io": _auth("flag", "p1234")}})
     assert _user(_store(env, authfile=flag)) == "flag"
@@ -106,8 +113,9 @@ def test_explicit_files_must_exist_and_parse(env: dict[str, str], tmp_path: Path
         _store(env, authfile=bad)
 
 
-def test_broken_default_file_is_skipped_with_warning(chain: dict[str, Path], env: dict[str, str],
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_broken_default_file_is_skipped_with_warning(
+    chain: dict[str, Path], env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
     chain["runtime"].write_text('{"auths": {"quay.io": {"auth": "c2VjcmV0LXVzZXI6aHVudGVyMg=="')
     with caplog.at_level(logging.WARNING):
         store = _store(env)
@@ -116,13 +124,19 @@ def test_broken_default_file_is_skipped_with_warning(chain: dict[str, Path], env
     assert "c2VjcmV0" not in caplog.text
 
 
-def test_malformed_entry_skipped_and_next_key_used(env: dict[str, str], home: Path, write_json: WriteJson,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
-    write_json(home / ".docker" / "config.json", {"auths": {
-        "quay.io/ns/app": {"auth": "bm8tY29sb24taGVyZS1zM2NyM3Q="},   # decodes without ':'
-        "quay.io/ns": {"auth": "!!not base64!!"},
-        "quay.io": _auth("host-level", "pw-host"),
-    }})
+def test_malformed_entry_skipped_and_next_key_used(
+    env: dict[str, str], home: Path, write_json: WriteJson, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_json(
+        home / ".docker" / "config.json",
+        {
+            "auths": {
+                "quay.io/ns/app": {"auth": "bm8tY29sb24taGVyZS1zM2NyM3Q="},  # decodes without ':'
+                "quay.io/ns": {"auth": "!!not base64!!"},
+                "quay.io": _auth("host-level", "pw-host"),
+            }
+        },
+    )
     with caplog.at_level(logging.WARNING):
         assert _user(_store(env)) == "host-level"
     messages = [r.getMessage() for r in caplog.records]
@@ -132,7 +146,9 @@ def test_malformed_entry_skipped_and_next_key_used(env: dict[str, str], home: Pa
 
 
 def test_empty_entry_falls_through(env: dict[str, str], home: Path, write_json: WriteJson) -> None:
-    write_json(home / ".docker" / "config.json", {"auths": {"quay.io/ns": {}, "quay.io": _auth("host", "pw12")}})
+    write_json(
+        home / ".docker" / "config.json", {"auths": {"quay.io/ns": {}, "quay.io": _auth("host", "pw12")}}
+    )
     assert _user(_store(env)) == "host"
 
 
@@ -145,8 +161,9 @@ def test_creds_flag_wins_everywhere(chain: dict[str, Path], env: dict[str, str])
         _store(env, creds=":nopass")
 
 
-def test_pull_secret_before_files_then_files(chain: dict[str, Path], env: dict[str, str], tmp_path: Path,
-                                             write_json: WriteJson) -> None:
+def test_pull_secret_before_files_then_files(
+    chain: dict[str, Path], env: dict[str, str], tmp_path: Path, write_json: WriteJson
+) -> None:
     secret = write_json(tmp_path / "ps.json", {"auths": {"quay.io": _auth("from-secret", "p1234")}})
     store = _store(env, pull_secret=secret)
     assert _user(store) == "from-secret"
@@ -161,8 +178,13 @@ def test_pull_secret_missing_is_config_error(env: dict[str, str], tmp_path: Path
 
 
 def test_imgpkg_env_is_lowest_priority(chain: dict[str, Path], env: dict[str, str]) -> None:
-    env.update({"IMGPKG_REGISTRY_HOSTNAME": "quay.io", "IMGPKG_REGISTRY_USERNAME": "imgpkg",
-                "IMGPKG_REGISTRY_PASSWORD": "pw-imgpkg"})
+    env.update(
+        {
+            "IMGPKG_REGISTRY_HOSTNAME": "quay.io",
+            "IMGPKG_REGISTRY_USERNAME": "imgpkg",
+            "IMGPKG_REGISTRY_PASSWORD": "pw-imgpkg",
+        }
+    )
     assert _user(_store(env)) == "runtime"
     for path in chain.values():
         path.unlink()
@@ -180,19 +202,31 @@ def test_docker_auth_config_variable(env: dict[str, str], home: Path, write_json
 
 
 def test_hub_aliases_and_identity_token(env: dict[str, str], home: Path, write_json: WriteJson) -> None:
-    write_json(home / ".docker" / "config.json", {"auths": {
-        "https://index.docker.io/v1/": {"auth": base64.b64encode(b"hubuser:").decode(), "identitytoken": "idtok-123"},
-        "localhost:5000": {"username": "u", "password": "plain-pw", "registrytoken": "regtok-456"},
-    }})
+    write_json(
+        home / ".docker" / "config.json",
+        {
+            "auths": {
+                "https://index.docker.io/v1/": {
+                    "auth": base64.b64encode(b"hubuser:").decode(),
+                    "identitytoken": "idtok-123",
+                },
+                "localhost:5000": {"username": "u", "password": "plain-pw", "registrytoken": "regtok-456"},
+            }
+        },
+    )
     store = _store(env)
-    assert store.lookup("docker.io", "library/busybox") == Credentials(username="hubuser", identity_token="idtok-123")
-    assert store.lookup("localhost:5000", "a/b") == Credentials(username="u", password="plain-pw",
-                                                                registry_token="regtok-456")
+    assert store.lookup("docker.io", "library/busybox") == Credentials(
+        username="hubuser", identity_token="idtok-123"
+    )
+    assert store.lookup("localhost:5000", "a/b") == Credentials(
+        username="u", password="plain-pw", registry_token="regtok-456"
+    )
     assert store.lookup("localhost:5001", "a/b") is None
 
 
-def test_default_environment_from_os_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                             write_json: WriteJson) -> None:
+def test_default_environment_from_os_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, write_json: WriteJson
+) -> None:
     """env=None reads os.environ: HOME, XDG_*, DOCKER_CONFIG, REGISTRY_AUTH_FILE are honoured."""
     home = tmp_path / "h"
     for var in ("REGISTRY_AUTH_FILE", "DOCKER_AUTH_CONFIG", "XDG_CONFIG_HOME"):
@@ -203,10 +237,14 @@ def test_default_environment_from_os_environ(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "dockercfgdir"))
-    write_json(tmp_path / "dockercfgdir" / "config.json", {"auths": {"quay.io": _auth("docker-config", "p1234")}})
+    write_json(
+        tmp_path / "dockercfgdir" / "config.json", {"auths": {"quay.io": _auth("docker-config", "p1234")}}
+    )
     store = CredentialStore.from_settings(creds=None, authfile=None, pull_secret=None)
     assert _user(store) == "docker-config"
-    write_json(tmp_path / "run" / "containers" / "auth.json", {"auths": {"quay.io": _auth("runtime", "p1234")}})
+    write_json(
+        tmp_path / "run" / "containers" / "auth.json", {"auths": {"quay.io": _auth("runtime", "p1234")}}
+    )
     assert _user(CredentialStore.from_settings(creds=None, authfile=None, pull_secret=None)) == "runtime"
     monkeypatch.setenv("REGISTRY_AUTH_FILE", str(write_json(tmp_path / "raf.json", {"auths": {}})))
     assert _user(CredentialStore.from_settings(creds=None, authfile=None, pull_secret=None)) is None
@@ -214,11 +252,18 @@ def test_default_environment_from_os_environ(monkeypatch: pytest.MonkeyPatch, tm
 
 def test_auth_file_paths_without_xdg_runtime_dir(tmp_path: Path) -> None:
     paths = [p for p, _, _ in auth_file_paths({"HOME": str(tmp_path)})]
-    assert paths == [Path(f"/run/containers/{os.getuid()}/auth.json"),
-                     tmp_path / ".config" / "containers" / "auth.json",
-                     tmp_path / ".docker" / "config.json",
-                     tmp_path / ".dockercfg"]
-    assert [legacy for _, legacy, _ in auth_file_paths({"HOME": str(tmp_path)})] == [False, False, False, True]
+    assert paths == [
+        Path(f"/run/containers/{os.getuid()}/auth.json"),
+        tmp_path / ".config" / "containers" / "auth.json",
+        tmp_path / ".docker" / "config.json",
+        tmp_path / ".dockercfg",
+    ]
+    assert [legacy for _, legacy, _ in auth_file_paths({"HOME": str(tmp_path)})] == [
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 def test_lookup_is_cached(env: dict[str, str], home: Path, write_json: WriteJson) -> None:

@@ -8,8 +8,14 @@ from imgextract.bundles import detect, registry_v1
 from imgextract.bundles import labels as L
 from imgextract.errors import InvalidBundleError, UsageError
 
-V1 = {L.MEDIATYPE: "registry+v1", L.MANIFESTS: "manifests/", L.METADATA: "metadata/", L.PACKAGE: "etcd",
-      L.CHANNELS: "alpha,stable", L.DEFAULT_CHANNEL: "stable"}
+V1 = {
+    L.MEDIATYPE: "registry+v1",
+    L.MANIFESTS: "manifests/",
+    L.METADATA: "metadata/",
+    L.PACKAGE: "etcd",
+    L.CHANNELS: "alpha,stable",
+    L.DEFAULT_CHANNEL: "stable",
+}
 
 
 def test_kinds() -> None:
@@ -62,7 +68,9 @@ def test_check_agreeing_bundle(tmp_path: Path) -> None:
     assert info.to_json()["defaultChannel"] == "stable"
 
 
-@pytest.mark.parametrize(("key", "value"), [(L.PACKAGE, "other"), (L.METADATA, "meta/"), (L.CHANNELS, "beta")])
+@pytest.mark.parametrize(
+    ("key", "value"), [(L.PACKAGE, "other"), (L.METADATA, "meta/"), (L.CHANNELS, "beta")]
+)
 def test_check_disagreement_names_both_values(tmp_path: Path, key: str, value: str) -> None:
     _bundle(tmp_path, {**V1, key: value})
     with pytest.raises(InvalidBundleError) as exc:

@@ -22,8 +22,14 @@ def _entries(layer: bytes) -> list[tarfile.TarInfo]:
 def test_layer_shape_like_imgpkg() -> None:
     img = build_image({".imgpkg/images.yml": b"x", "config/b.yml": b"bb", "a.txt": b"a"})
     entries = _entries(img.layer)
-    assert [e.name.rstrip("/") for e in entries] == [".", ".imgpkg", ".imgpkg/images.yml", "a.txt", "config",
-                                                    "config/b.yml"]
+    assert [e.name.rstrip("/") for e in entries] == [
+        ".",
+        ".imgpkg",
+        ".imgpkg/images.yml",
+        "a.txt",
+        "config",
+        "config/b.yml",
+    ]
     for e in entries:
         assert (e.mtime, e.uid, e.gid, e.uname, e.gname) == (0, 0, 0, "", "")
         assert e.mode == (0o700 if e.isdir() else 0o600)
@@ -36,8 +42,9 @@ def test_manifest_and_config_are_consistent_docker_schema2() -> None:
     man = m.parse_manifest(img.manifest, m.DOCKER_MANIFEST)
     assert man.media_type == m.DOCKER_MANIFEST
     assert man.config.media_type == m.DOCKER_CONFIG and man.config.digest == img.config_digest
-    assert [(d.media_type, d.digest, d.size) for d in man.layers] == [(m.DOCKER_LAYER, img.layer_digest,
-                                                                       len(img.layer))]
+    assert [(d.media_type, d.digest, d.size) for d in man.layers] == [
+        (m.DOCKER_LAYER, img.layer_digest, len(img.layer))
+    ]
     cfg = m.parse_config(img.config)
     assert cfg.labels == {"dev.carvel.imgpkg.bundle": "true"}
     assert cfg.diff_ids == ("sha256:" + hashlib.sha256(gzip.decompress(img.layer)).hexdigest(),)

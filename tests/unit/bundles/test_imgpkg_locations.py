@@ -20,12 +20,18 @@ def test_tags() -> None:
 def test_for_lock_uses_original_normalised_refs_sorted() -> None:
     lock = ImagesLock((ImageRef(f"z.io/img@{D1}"), ImageRef(f"dkalinin/app:v1@{D2}")))
     loc = ImageLocations.for_lock(lock, {D1: True})
-    assert loc.images == (ImageLocation(f"index.docker.io/dkalinin/app@{D2}", False),
-                          ImageLocation(f"z.io/img@{D1}", True))
-    assert loc.to_yaml() == (
-        "---\napiVersion: imgpkg.carvel.dev/v1alpha1\nimages:\n"
-        f"- image: index.docker.io/dkalinin/app@{D2}\n  isBundle: false\n"
-        f"- image: z.io/img@{D1}\n  isBundle: true\nkind: ImageLocations\n").encode()
+    assert loc.images == (
+        ImageLocation(f"index.docker.io/dkalinin/app@{D2}", False),
+        ImageLocation(f"z.io/img@{D1}", True),
+    )
+    assert (
+        loc.to_yaml()
+        == (
+            "---\napiVersion: imgpkg.carvel.dev/v1alpha1\nimages:\n"
+            f"- image: index.docker.io/dkalinin/app@{D2}\n  isBundle: false\n"
+            f"- image: z.io/img@{D1}\n  isBundle: true\nkind: ImageLocations\n"
+        ).encode()
+    )
 
 
 def test_reads_imgpkg_spelling() -> None:
@@ -49,13 +55,21 @@ images:
     assert loc.is_bundle(D2) is True
 
 
-@pytest.mark.parametrize("text, message", [
-    ("apiVersion: v1\nkind: ImageLocations\n", "Unknown version"),
-    ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\n", "Unknown kind"),
-    ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages: [{isBundle: true}]\n", "'image'"),
-    ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages: [{image: a, isBundle: x}]\n",
-     "isBundle"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("apiVersion: v1\nkind: ImageLocations\n", "Unknown version"),
+        ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\n", "Unknown kind"),
+        (
+            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages: [{isBundle: true}]\n",
+            "'image'",
+        ),
+        (
+            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages: [{image: a, isBundle: x}]\n",
+            "isBundle",
+        ),
+    ],
+)
 def test_invalid_documents(text: str, message: str) -> None:
     with pytest.raises(InvalidBundleError, match=message):
         ImageLocations.parse(text)

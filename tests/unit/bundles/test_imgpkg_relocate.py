@@ -49,7 +49,9 @@ class FakeClient:
         self.calls: list[tuple[str, str, str]] = []
         self.mount_answer: bool | Exception = True
 
-    def add_image(self, repo: str, files: dict[str, bytes], *tags: str, labels: dict[str, str] | None = None) -> str:
+    def add_image(
+        self, repo: str, files: dict[str, bytes], *tags: str, labels: dict[str, str] | None = None
+    ) -> str:
         img = build_image(files, labels=labels)
         for digest, data in img.blobs():
             self.blobs[(repo, digest)] = data
@@ -79,7 +81,9 @@ class FakeClient:
         return m.Descriptor(mt, sha(raw), len(raw))
 
     @contextmanager
-    def open_blob(self, repo: str, digest: str, *, size: int | None = None, offset: int = 0) -> Iterator[BinaryIO]:
+    def open_blob(
+        self, repo: str, digest: str, *, size: int | None = None, offset: int = 0
+    ) -> Iterator[BinaryIO]:
         self._check("blob", repo, digest)
         yield io.BytesIO(self.blobs[(repo, digest)])
 
@@ -116,7 +120,9 @@ def client(fake: FakeClient) -> RegistryClient:
 
 
 def lock_of(*digests: str) -> ImagesLock:
-    return ImagesLock(tuple(ImageRef(f"orig.io/team/img{i}@{d}", {"n": str(i)}) for i, d in enumerate(digests)))
+    return ImagesLock(
+        tuple(ImageRef(f"orig.io/team/img{i}@{d}", {"n": str(i)}) for i, d in enumerate(digests))
+    )
 
 
 BUNDLE_REF = Reference(REG, "dst/bundle", digest=BUNDLE)
@@ -124,21 +130,25 @@ BUNDLE_REF = Reference(REG, "dst/bundle", digest=BUNDLE)
 
 def test_locations_image_wins_and_no_image_is_probed() -> None:
     fake = FakeClient()
-    doc = (b"apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages:\n"
-           b"- {image: orig.io/team/img0@" + D1.encode() + b", isBundle: true}\n")
+    doc = (
+        b"apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages:\n"
+        b"- {image: orig.io/team/img0@" + D1.encode() + b", isBundle: true}\n"
+    )
     fake.add_image("dst/bundle", {"image-locations.yml": doc}, locations_tag(BUNDLE))
     new, report = relocate_images_lock(client(fake), BUNDLE_REF, lock_of(D1, D2))
     assert report.via == "locations-image" and report.rewritten
     assert [i.image for i in new.images] == [f"{REG}/dst/bundle@{D1}", f"{REG}/dst/bundle@{D2}"]
     assert [i.annotations for i in new.images] == [{"n": "0"}, {"n": "1"}]
-    assert report.is_bundle == {D1: True}           # D2 not listed: unknown, not False
+    assert report.is_bundle == {D1: True}  # D2 not listed: unknown, not False
     assert not [c for c in fake.calls if c[0] == "head"]
 
 
 def test_seed_spelling_of_the_locations_image_is_read() -> None:
     fake = FakeClient()
-    doc = (b"apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLocation\nimages:\n"
-           b"- {image: orig.io/team/img0@" + D1.encode() + b", bundle: false, repository: x}\n")
+    doc = (
+        b"apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLocation\nimages:\n"
+        b"- {image: orig.io/team/img0@" + D1.encode() + b", bundle: false, repository: x}\n"
+    )
     fake.add_image("dst/bundle", {"images-locations.yml": doc}, locations_tag(BUNDLE))
     _new, report = relocate_images_lock(client(fake), BUNDLE_REF, lock_of(D1))
     assert report.via == "locations-image" and report.is_bundle == {D1: False}
@@ -154,7 +164,10 @@ def test_absent_locations_image_falls_back_to_probes(error: Exception) -> None:
     new, report = relocate_images_lock(client(fake), BUNDLE_REF, lock_of(D1, D2, D1))
     assert report.via == "bundle-repository"
     assert [i.image for i in new.images] == [f"{REG}/dst/bundle@{d}" for d in (D1, D2, D1)]
-    assert [c for c in fake.calls if c[0] == "head"] == [("head", "dst/bundle", D1), ("head", "dst/bundle", D2)]
+    assert [c for c in fake.calls if c[0] == "head"] == [
+        ("head", "dst/bundle", D1),
+        ("head", "dst/bundle", D2),
+    ]
 
 
 @pytest.mark.parametrize("error, reason", [(None, "not found (404)"), (AuthError("denied"), "401/403")])
@@ -168,7 +181,7 @@ def test_first_missing_image_stops_and_is_named(error: Exception | None, reason:
     assert new is lock and not report.rewritten
     assert report.missing == f"orig.io/team/img1@{D2}"
     assert reason in report.message() and f"orig.io/team/img1@{D2}" in report.message()
-    assert all(c[1].startswith("dst/") for c in fake.calls)   # the original registry is never asked
+    assert all(c[1].startswith("dst/") for c in fake.calls)  # the original registry is never asked
 
 
 def test_other_errors_are_fatal() -> None:
@@ -223,6 +236,7 @@ def test_localize_requires_images_yml(tmp_path: Path) -> None:
 class _Resolved:
     def __init__(self, fake: FakeClient, repo: str, digest: str, labels: dict[str, str]) -> None:
         from imgextract.mirrors import Source
+
         self.client = fake
         self.digest = digest
         self.media_type = m.DOCKER_MANIFEST
@@ -235,7 +249,7 @@ def test_nested_bundles_land_flat_and_deduplicated(tmp_path: Path) -> None:
     fake = FakeClient()
     inner_a, inner_b, plain = "sha256:" + "a" * 64, "sha256:" + "c" * 64, D1
     bundles = {inner_a: lock_of(inner_b, plain), inner_b: lock_of(plain)}
-    for d in (inner_a, inner_b, plain):   # everything was copied beside the root bundle
+    for d in (inner_a, inner_b, plain):  # everything was copied beside the root bundle
         fake.manifests[("dst/bundle", d)] = (b"{}", m.DOCKER_MANIFEST)
     root = _bundle_dir(tmp_path / "out", lock_of(inner_a, inner_b, plain))
     top = localize_bundle(root, client(fake), BUNDLE_REF)
@@ -253,7 +267,7 @@ def test_nested_bundles_land_flat_and_deduplicated(tmp_path: Path) -> None:
 
     pulled = pull_nested_bundles(root, top, resolve=resolve, extract_into=extract_into)
     assert [p.path for p in pulled] == [f".imgpkg/bundles/{d.replace(':', '-')}" for d in (inner_a, inner_b)]
-    assert sorted(resolved) == sorted([inner_a, inner_b, plain])       # each image looked at once
+    assert sorted(resolved) == sorted([inner_a, inner_b, plain])  # each image looked at once
     nested = ImagesLock.parse((root / pulled[0].path / ".imgpkg/images.yml").read_bytes())
     assert [i.image for i in nested.images] == [f"{REG}/dst/bundle@{inner_b}", f"{REG}/dst/bundle@{plain}"]
     assert not (root / pulled[0].path / ".imgpkg/bundles").exists()

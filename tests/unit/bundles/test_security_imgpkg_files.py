@@ -37,8 +37,9 @@ class Client:
         self.blob = blob
 
     @contextmanager
-    def open_blob(self, repository: str, digest: str, *, size: int | None = None,
-                  offset: int = 0) -> Iterator[BinaryIO]:
+    def open_blob(
+        self, repository: str, digest: str, *, size: int | None = None, offset: int = 0
+    ) -> Iterator[BinaryIO]:
         yield io.BytesIO(self.blob)
 
 
@@ -46,7 +47,9 @@ def _read(blob: bytes) -> dict[str, bytes]:
     digest = "sha256:" + hashlib.sha256(blob).hexdigest()
     desc = m.Descriptor(media_type="application/vnd.oci.image.layer.v1.tar", digest=digest, size=len(blob))
     config = m.Descriptor(media_type="application/vnd.oci.image.config.v1+json", digest=digest, size=1)
-    manifest = m.Manifest(media_type="application/vnd.oci.image.manifest.v1+json", config=config, layers=(desc,))
+    manifest = m.Manifest(
+        media_type="application/vnd.oci.image.manifest.v1+json", config=config, layers=(desc,)
+    )
     return read_image_files(Client(blob), "repo", manifest, [WANTED])  # type: ignore[arg-type]
 
 

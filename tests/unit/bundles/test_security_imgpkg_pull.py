@@ -37,8 +37,10 @@ def test_nested_bundles_dir_symlink_is_refused(tmp_path: Path) -> None:
     (root / ".imgpkg" / "images.yml").write_bytes(LOCK.to_yaml())
     (root / ".imgpkg" / "bundles").symlink_to(outside)
     top = Relocation(bundle="reg.example/outer@" + DIGEST, lock=LOCK, via="images-lock")
-    image = SimpleNamespace(media_type="application/vnd.oci.image.manifest.v1+json",
-                            config=SimpleNamespace(labels={"dev.carvel.imgpkg.bundle": "true"}))
+    image = SimpleNamespace(
+        media_type="application/vnd.oci.image.manifest.v1+json",
+        config=SimpleNamespace(labels={"dev.carvel.imgpkg.bundle": "true"}),
+    )
     extracted: list[Path] = []
 
     def extract_into(img: object, dest: Path) -> None:
@@ -46,7 +48,11 @@ def test_nested_bundles_dir_symlink_is_refused(tmp_path: Path) -> None:
         raise RuntimeError("stop here")
 
     with pytest.raises(InvalidBundleError):
-        pull_nested_bundles(root, top, resolve=lambda ref: image,  # type: ignore[arg-type,return-value]
-                            extract_into=extract_into)
+        pull_nested_bundles(
+            root,
+            top,
+            resolve=lambda ref: image,  # type: ignore[arg-type,return-value]
+            extract_into=extract_into,
+        )
     assert extracted == []
     assert list(outside.iterdir()) == []

@@ -22,7 +22,7 @@ def _writer(root: str, data_path: str, digest: str, start: Any, out: Any) -> Non
         shared, offset = w.shared, w.offset
         start.wait()  # both writers exist before either writes: their downloads overlap
         for i in range(offset, len(data), CHUNK):
-            w.write(data[i:i + CHUNK])
+            w.write(data[i : i + CHUNK])
             os.sched_yield()
         path = w.commit()
     out.put((shared, offset, str(path)))

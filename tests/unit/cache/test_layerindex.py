@@ -27,16 +27,21 @@ def entry(*tops: str, opaque: bool = False, links: tuple[tuple[str, str], ...] =
 CONFIGS = frozenset({"configs"})
 
 
-@pytest.mark.parametrize(("index", "selection", "expected"), [
-    (entry("usr", "etc"), CONFIGS, True),                    # disjoint: skip
-    (entry("usr", "configs"), CONFIGS, False),               # touches the selection
-    (None, CONFIGS, False),                                  # unknown layer: never
-    (entry("usr"), None, False),                             # whole rootfs selected: never
-    (entry("usr", opaque=True), CONFIGS, False),             # root opaque whiteout wipes everything
-    (entry(), CONFIGS, True),                                # empty layer
-    (entry("configs"), frozenset({"configs", "x"}), False),
-])
-def test_can_skip_table(index: LayerIndexEntry | None, selection: frozenset[str] | None, expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("index", "selection", "expected"),
+    [
+        (entry("usr", "etc"), CONFIGS, True),  # disjoint: skip
+        (entry("usr", "configs"), CONFIGS, False),  # touches the selection
+        (None, CONFIGS, False),  # unknown layer: never
+        (entry("usr"), None, False),  # whole rootfs selected: never
+        (entry("usr", opaque=True), CONFIGS, False),  # root opaque whiteout wipes everything
+        (entry(), CONFIGS, True),  # empty layer
+        (entry("configs"), frozenset({"configs", "x"}), False),
+    ],
+)
+def test_can_skip_table(
+    index: LayerIndexEntry | None, selection: frozenset[str] | None, expected: bool
+) -> None:
     assert can_skip(index, selection) is expected
 
 
@@ -48,8 +53,14 @@ def built(*members: tuple[str, str | None, str | None]) -> LayerIndexEntry:
 
 
 def test_builder_normalises_names_and_whiteouts() -> None:
-    e = built(("./", None, None), ("./usr/bin/x", None, None), ("/etc/", None, None),
-              (".wh.configs", None, None), ("data/.wh..wh..opq", None, None), ("../../opt/y", None, None))
+    e = built(
+        ("./", None, None),
+        ("./usr/bin/x", None, None),
+        ("/etc/", None, None),
+        (".wh.configs", None, None),
+        ("data/.wh..wh..opq", None, None),
+        ("../../opt/y", None, None),
+    )
     assert e.top_levels == {"usr", "etc", "configs", "data", "opt"}
     assert not e.root_opaque
     assert built((".wh..wh..opq", None, None)).root_opaque
@@ -57,8 +68,14 @@ def test_builder_normalises_names_and_whiteouts() -> None:
 
 
 def test_builder_records_link_edges_lexically() -> None:
-    e = built(("configs", "/data", None), ("a/b", "../../../etc/x", None), ("a/c", "sub/d", None),
-              ("h", None, "usr/lib/f"), ("root", "/", None), ("up", "..", None))
+    e = built(
+        ("configs", "/data", None),
+        ("a/b", "../../../etc/x", None),
+        ("a/c", "sub/d", None),
+        ("h", None, "usr/lib/f"),
+        ("root", "/", None),
+        ("up", "..", None),
+    )
     assert e.links == {("configs", "data"), ("a", "etc"), ("a", "a"), ("h", "usr"), ("root", ""), ("up", "")}
 
 
@@ -66,12 +83,21 @@ def test_entry_json_round_trip_and_strictness() -> None:
     e = entry("usr", "etc", opaque=True, links=(("a", "b"),))
     assert LayerIndexEntry.loads(e.dumps()) == e
     assert LayerIndexEntry.loads(b"not json") is None
-    assert LayerIndexEntry.loads(b'{"version": 99, "top_levels": [], "root_opaque": false, "links": []}') is None
-    assert LayerIndexEntry.loads(b'{"version": 1, "top_levels": "usr", "root_opaque": false, "links": []}') is None
+    assert (
+        LayerIndexEntry.loads(b'{"version": 99, "top_levels": [], "root_opaque": false, "links": []}') is None
+    )
+    assert (
+        LayerIndexEntry.loads(b'{"version": 1, "top_levels": "usr", "root_opaque": false, "links": []}')
+        is None
+    )
 
 
 def test_selection_top_levels() -> None:
-    assert selection_top_levels(["/configs/", "manifests/a.yaml", "./metadata"]) == {"configs", "manifests", "metadata"}
+    assert selection_top_levels(["/configs/", "manifests/a.yaml", "./metadata"]) == {
+        "configs",
+        "manifests",
+        "metadata",
+    }
     assert selection_top_levels(None) is None
     assert selection_top_levels(["/"]) is None
     assert selection_top_levels(["configs", "."]) is None
@@ -90,8 +116,13 @@ def test_selected_dir_that_is_a_symlink_needs_its_target() -> None:
 
 
 def test_chains_of_links_reach_a_fixpoint() -> None:
-    layers = [entry("c", links=(("c", "b"),)), entry("b", links=(("b", "a"),)), entry("a"),
-              entry("configs", links=(("configs", "c"),)), entry("z")]
+    layers = [
+        entry("c", links=(("c", "b"),)),
+        entry("b", links=(("b", "a"),)),
+        entry("a"),
+        entry("configs", links=(("configs", "c"),)),
+        entry("z"),
+    ]
     assert plan_skips(layers, CONFIGS) == [False, False, False, False, True]
 
 
@@ -143,12 +174,14 @@ class RichStats(Stats):
 def test_entry_from_current_layer_stats_is_conservative() -> None:
     assert entry_from_stats(Stats({"usr", "etc"})) == entry("usr", "etc")
     assert entry_from_stats(Stats({".", "usr"})) == entry("usr", opaque=True)  # "." might be a root opaque
-    assert entry_from_stats(Stats({"usr"}, symlinks=1)) is None                # links unknown: no index
+    assert entry_from_stats(Stats({"usr"}, symlinks=1)) is None  # links unknown: no index
     assert entry_from_stats(Stats({"usr"}, hardlinks=2)) is None
 
 
 def test_entry_from_stats_that_report_links_and_opaque() -> None:
-    got = entry_from_stats(RichStats({".", "usr", "bin"}, symlinks=1, root_opaque=False, links={("bin", "usr")}))
+    got = entry_from_stats(
+        RichStats({".", "usr", "bin"}, symlinks=1, root_opaque=False, links={("bin", "usr")})
+    )
     assert got == entry("usr", "bin", links=(("bin", "usr"),))
 
 

@@ -35,8 +35,9 @@ def make_layer(n: int) -> tuple[Desc, bytes]:
 class GatedStream(io.RawIOBase):
     """Serves ``data[offset:]`` in small pieces; can pause after ``pause_at`` bytes or break at ``break_at``."""
 
-    def __init__(self, data: bytes, offset: int, gate: threading.Event | None, pause_at: int,
-                 break_at: int | None) -> None:
+    def __init__(
+        self, data: bytes, offset: int, gate: threading.Event | None, pause_at: int, break_at: int | None
+    ) -> None:
         super().__init__()
         self._data, self._pos = data, offset
         self._gate, self._pause_at, self._break_at = gate, pause_at, break_at
@@ -49,7 +50,7 @@ class GatedStream(io.RawIOBase):
             assert self._gate.wait(WAIT)
         if self._break_at is not None and self._pos >= self._break_at:
             raise UnreachableError("connection reset")
-        chunk = self._data[self._pos:self._pos + min(len(b), 4096)]
+        chunk = self._data[self._pos : self._pos + min(len(b), 4096)]
         b[: len(chunk)] = chunk
         self._pos += len(chunk)
         return len(chunk)
@@ -60,13 +61,14 @@ class FakeClient:
         self.blobs = blobs
         self.calls: list[tuple[str, int]] = []
         self.gates: dict[str, tuple[threading.Event, int]] = {}
-        self.breaks: dict[str, list[int]] = {}   # digest -> break offsets, one per attempt
+        self.breaks: dict[str, list[int]] = {}  # digest -> break offsets, one per attempt
         self.errors: dict[str, Exception] = {}
         self.lock = threading.Lock()
 
     @contextmanager
-    def open_blob(self, repository: str, digest: str, *, size: int | None = None,
-                  offset: int = 0) -> Iterator[BinaryIO]:
+    def open_blob(
+        self, repository: str, digest: str, *, size: int | None = None, offset: int = 0
+    ) -> Iterator[BinaryIO]:
         assert repository == "repo"
         with self.lock:
             self.calls.append((digest, offset))

@@ -52,8 +52,9 @@ class OversizedClient:
         self.stream = Oversized()
 
     @contextmanager
-    def open_blob(self, repository: str, digest: str, *, size: int | None = None,
-                  offset: int = 0) -> Iterator[BinaryIO]:
+    def open_blob(
+        self, repository: str, digest: str, *, size: int | None = None, offset: int = 0
+    ) -> Iterator[BinaryIO]:
         yield self.stream  # type: ignore[misc]
 
 
@@ -77,7 +78,9 @@ def test_corrupt_cached_layer_is_evicted_after_failing_verification(tmp_path: Pa
     path = cache.put_blob(desc.digest, data)
     path.chmod(0o600)
     path.write_bytes(b"X" + data[1:])  # bit rot (or tampering) after the verified commit
-    with Prefetcher(OversizedClient(), "repo", [desc], cache=cache, spool_dir=tmp_path, reader_verifies=True) as pf:
+    with Prefetcher(
+        OversizedClient(), "repo", [desc], cache=cache, spool_dir=tmp_path, reader_verifies=True
+    ) as pf:
         with pytest.raises(IntegrityError), pf.open(desc) as raw:
             VerifyingReader(raw, desc.digest, desc.size).finish()
     assert cache.get_blob_path(desc.digest) is None  # the next pull downloads it again

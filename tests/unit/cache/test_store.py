@@ -76,7 +76,7 @@ def test_interrupted_download_resumes_from_partial(tmp_path: Path) -> None:
     # a new process/attempt picks up where it stopped and the digest covers the whole blob
     with ContentCache(tmp_path).blob_writer(DIGEST, len(BLOB)) as w:
         assert w.offset == 123_456
-        w.write(BLOB[w.offset:])
+        w.write(BLOB[w.offset :])
         path = w.commit()
     assert path.read_bytes() == BLOB
     assert not partial.exists()
@@ -130,7 +130,9 @@ def test_put_blob_and_open_blob(tmp_path: Path) -> None:
     assert cache.open_blob(DIGEST) is None
 
 
-@pytest.mark.parametrize("bad", ["sha256:../../etc/passwd", "sha256:" + "A" * 64, "md5:" + "0" * 32, "sha256"])
+@pytest.mark.parametrize(
+    "bad", ["sha256:../../etc/passwd", "sha256:" + "A" * 64, "md5:" + "0" * 32, "sha256"]
+)
 def test_digest_is_validated_before_becoming_a_path(tmp_path: Path, bad: str) -> None:
     with pytest.raises(IntegrityError):
         ContentCache(tmp_path).get_blob_path(bad)
@@ -193,8 +195,10 @@ def test_cache_files_are_private(tmp_path: Path) -> None:
     assert path.parent.stat().st_mode & 0o077 == 0
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30d", 30 * 86400), ("12h", 43200), ("90m", 5400), ("3600", 3600),
-                                               ("2w", 14 * 86400), ("0", 0)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30d", 30 * 86400), ("12h", 43200), ("90m", 5400), ("3600", 3600), ("2w", 14 * 86400), ("0", 0)],
+)
 def test_parse_max_age(text: str, seconds: float) -> None:
     assert parse_max_age(text) == seconds
 
@@ -215,8 +219,9 @@ def test_lock_files_do_not_accumulate(tmp_path: Path) -> None:
     assert not list((tmp_path / "locks").rglob("*.lock"))
 
 
-def test_read_only_cache_still_serves_and_index_writes_are_best_effort(tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_cache_still_serves_and_index_writes_are_best_effort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from imgextract.cache import LayerIndexEntry
 
     cache = ContentCache(tmp_path)

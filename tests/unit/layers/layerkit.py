@@ -68,8 +68,15 @@ def opq(dirpath: str) -> E:
     return f(f"{dirpath.rstrip('/')}/.wh..wh..opq" if dirpath else ".wh..wh..opq")
 
 
-_KIND = {"file": tarfile.REGTYPE, "dir": tarfile.DIRTYPE, "sym": tarfile.SYMTYPE, "link": tarfile.LNKTYPE,
-         "fifo": tarfile.FIFOTYPE, "chr": tarfile.CHRTYPE, "blk": tarfile.BLKTYPE}
+_KIND = {
+    "file": tarfile.REGTYPE,
+    "dir": tarfile.DIRTYPE,
+    "sym": tarfile.SYMTYPE,
+    "link": tarfile.LNKTYPE,
+    "fifo": tarfile.FIFOTYPE,
+    "chr": tarfile.CHRTYPE,
+    "blk": tarfile.BLKTYPE,
+}
 
 
 def tar_bytes(entries: Iterable[E], *, fmt: int = tarfile.PAX_FORMAT) -> bytes:
@@ -91,8 +98,9 @@ def tar_bytes(entries: Iterable[E], *, fmt: int = tarfile.PAX_FORMAT) -> bytes:
     return buf.getvalue()
 
 
-def raw_header(name: str, *, type_: bytes = tarfile.REGTYPE, size: int = 0, linkname: str = "",
-               mode: int = 0o644) -> bytes:
+def raw_header(
+    name: str, *, type_: bytes = tarfile.REGTYPE, size: int = 0, linkname: str = "", mode: int = 0o644
+) -> bytes:
     """One ustar header block, exactly as given (names up to 100 bytes)."""
     ti = tarfile.TarInfo(name)
     ti.type, ti.size, ti.linkname, ti.mode, ti.mtime = type_, size, linkname, mode, MTIME
@@ -131,9 +139,15 @@ def zst(data: bytes) -> bytes:
     return zstandard.ZstdCompressor().compress(data)
 
 
-def apply_tars(root: Path, layers: Sequence[bytes | Sequence[E]], *, paths: list[str] | None = None,
-               limits: Limits | None = None, compress: str = "gzip", finalize: bool = True
-               ) -> tuple[Applier, list[LayerStats]]:
+def apply_tars(
+    root: Path,
+    layers: Sequence[bytes | Sequence[E]],
+    *,
+    paths: list[str] | None = None,
+    limits: Limits | None = None,
+    compress: str = "gzip",
+    finalize: bool = True,
+) -> tuple[Applier, list[LayerStats]]:
     """Apply layers (tar bytes or entry lists) through the real pipeline."""
     applier = Applier(root, PathSelection(paths), limits or Limits())
     stats = []
@@ -142,8 +156,16 @@ def apply_tars(root: Path, layers: Sequence[bytes | Sequence[E]], *, paths: list
             tar = layer if isinstance(layer, bytes) else tar_bytes(layer)
             blob = {"gzip": gz, "zstd": zst, "none": lambda b: b}[compress](tar)
             mt = {"gzip": GZIP_MT, "zstd": ZSTD_MT, "none": TAR_MT}[compress]
-            stats.append(apply_blob(io.BytesIO(blob), digest=sha256(blob), size=len(blob), media_type=mt,
-                                    diff_id=sha256(tar), applier=applier))
+            stats.append(
+                apply_blob(
+                    io.BytesIO(blob),
+                    digest=sha256(blob),
+                    size=len(blob),
+                    media_type=mt,
+                    diff_id=sha256(tar),
+                    applier=applier,
+                )
+            )
         if finalize:
             applier.finalize()
     except BaseException:
@@ -153,6 +175,7 @@ def apply_tars(root: Path, layers: Sequence[bytes | Sequence[E]], *, paths: list
 
 
 # -- tree snapshots ------------------------------------------------------------------------
+
 
 def snapshot(root: Path, *, mtimes: bool = False) -> dict[str, tuple[object, ...]]:
     """path -> (kind, mode, content digest | link target, link group) without following links."""
@@ -169,7 +192,11 @@ def snapshot(root: Path, *, mtimes: bool = False) -> dict[str, tuple[object, ...
             elif stat.S_ISLNK(st.st_mode):
                 out[rel] = ("sym", os.readlink(p))
             elif stat.S_ISREG(st.st_mode):
-                rec: tuple[object, ...] = ("file", stat.S_IMODE(st.st_mode), hashlib.sha256(p.read_bytes()).hexdigest())
+                rec: tuple[object, ...] = (
+                    "file",
+                    stat.S_IMODE(st.st_mode),
+                    hashlib.sha256(p.read_bytes()).hexdigest(),
+                )
                 if mtimes:
                     rec += (int(st.st_mtime),)
                 out[rel] = rec
@@ -191,8 +218,10 @@ def tree_digest(root: Path) -> str:
         for name in sorted(dirnames + filenames):
             p = Path(dirpath, name)
             st = p.lstat()
-            h.update(f"{p.relative_to(root)}|{st.st_mode}|{st.st_nlink}|{st.st_uid}|{st.st_gid}|"
-                     f"{st.st_mtime_ns}|{st.st_size}\n".encode())
+            h.update(
+                f"{p.relative_to(root)}|{st.st_mode}|{st.st_nlink}|{st.st_uid}|{st.st_gid}|"
+                f"{st.st_mtime_ns}|{st.st_size}\n".encode()
+            )
             if stat.S_ISREG(st.st_mode):
                 h.update(p.read_bytes())
             elif stat.S_ISLNK(st.st_mode):
@@ -203,6 +232,7 @@ def tree_digest(root: Path) -> str:
 
 
 # -- OCI layout + umoci --------------------------------------------------------------------
+
 
 def write_oci_layout(layout: Path, layers: Sequence[bytes], *, tag: str = "t", compress: bool = True) -> None:
     """A minimal OCI image layout with one image of these tar layers."""
@@ -217,16 +247,40 @@ def write_oci_layout(layout: Path, layers: Sequence[bytes], *, tag: str = "t", c
     layer_descs = []
     for tar in layers:
         blob = gz(tar) if compress else tar
-        layer_descs.append({"mediaType": GZIP_MT if compress else TAR_MT, "digest": put(blob), "size": len(blob)})
-    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [sha256(t) for t in layers]}}).encode()
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                                      "digest": put(config), "size": len(config)},
-                           "layers": layer_descs}).encode()
-    index = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                                                "digest": put(manifest), "size": len(manifest),
-                                                "annotations": {"org.opencontainers.image.ref.name": tag}}]}
+        layer_descs.append(
+            {"mediaType": GZIP_MT if compress else TAR_MT, "digest": put(blob), "size": len(blob)}
+        )
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [sha256(t) for t in layers]},
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": put(config),
+                "size": len(config),
+            },
+            "layers": layer_descs,
+        }
+    ).encode()
+    index = {
+        "schemaVersion": 2,
+        "manifests": [
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": put(manifest),
+                "size": len(manifest),
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }
+        ],
+    }
     (layout / "index.json").write_text(json.dumps(index))
     (layout / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
 
@@ -239,13 +293,19 @@ def umoci_unpack(workdir: Path, layers: Sequence[bytes]) -> Path:
     layout = workdir / "layout"
     write_oci_layout(layout, layers)
     bundle = workdir / "bundle"
-    subprocess.run([UMOCI or "umoci", "unpack", "--rootless", "--image", f"{layout}:t", str(bundle)],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [UMOCI or "umoci", "unpack", "--rootless", "--image", f"{layout}:t", str(bundle)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return bundle / "rootfs"
 
 
-def normalize_umoci(snap: dict[str, tuple[object, ...]], special_paths: set[str] = frozenset()  # type: ignore[assignment]
-                    ) -> dict[str, tuple[object, ...]]:
+def normalize_umoci(
+    snap: dict[str, tuple[object, ...]],
+    special_paths: set[str] = frozenset(),  # type: ignore[assignment]
+) -> dict[str, tuple[object, ...]]:
     """Map umoci's rootless result onto our output policy (documented differences):
 
     * modes: ours are ``|0644`` for files and ``|0755`` for dirs, special bits dropped;

@@ -34,10 +34,10 @@ def test_any_read_sizes_give_exactly_the_content(sizes: list[int], kind: str) ->
     if kind == "gzip-members":
         blob = gzip.compress(data[:1536]) + gzip.compress(data[1536:200_000]) + gzip.compress(data[200_000:])
     elif kind == "gzip-many-small-members":
-        blob = b"".join(gzip.compress(data[i:i + 5000]) for i in range(0, len(data), 5000))
+        blob = b"".join(gzip.compress(data[i : i + 5000]) for i in range(0, len(data), 5000))
     else:
         c = zstandard.ZstdCompressor()
-        blob = b"".join(SKIP + c.compress(data[i:i + 70_000]) for i in range(0, len(data), 70_000))
+        blob = b"".join(SKIP + c.compress(data[i : i + 70_000]) for i in range(0, len(data), 70_000))
     s = open_decompressed(io.BytesIO(blob), GZIP_MT)
     parts, i = [], 0
     while chunk := s.read(sizes[i % len(sizes)]):
@@ -61,33 +61,44 @@ def test_zstd_streamed_frame_without_content_size() -> None:
     assert read_all(out.getvalue(), ZSTD_MT) == PAYLOAD
 
 
-@pytest.mark.parametrize(("blob", "media_type"), [
-    (gzip.compress(b"x" * 100)[:-4], GZIP_MT),
-    (gzip.compress(b"x" * 100) + b"junk", GZIP_MT),
-    (gzip.compress(b"x" * 100) + b"\0\0\0\0", GZIP_MT),
-    (zstandard.ZstdCompressor().compress(b"x" * 100)[:-2], ZSTD_MT),
-    (zstandard.ZstdCompressor().compress(b"x" * 100) + b"junk", ZSTD_MT),
-    (zstandard.ZstdCompressor().compress(b"x" * 100) + SKIP[:6], ZSTD_MT),
-    (b"\x1f\x8b\x08\x00" + b"\xff" * 50, GZIP_MT),
-])
+@pytest.mark.parametrize(
+    ("blob", "media_type"),
+    [
+        (gzip.compress(b"x" * 100)[:-4], GZIP_MT),
+        (gzip.compress(b"x" * 100) + b"junk", GZIP_MT),
+        (gzip.compress(b"x" * 100) + b"\0\0\0\0", GZIP_MT),
+        (zstandard.ZstdCompressor().compress(b"x" * 100)[:-2], ZSTD_MT),
+        (zstandard.ZstdCompressor().compress(b"x" * 100) + b"junk", ZSTD_MT),
+        (zstandard.ZstdCompressor().compress(b"x" * 100) + SKIP[:6], ZSTD_MT),
+        (b"\x1f\x8b\x08\x00" + b"\xff" * 50, GZIP_MT),
+    ],
+)
 def test_truncated_corrupt_or_trailing_junk_is_integrity_error(blob: bytes, media_type: str) -> None:
     with pytest.raises(IntegrityError):
         read_all(blob, media_type)
 
 
-@pytest.mark.parametrize(("declared", "blob", "expected"), [
-    (TAR_MT, gzip.compress(b"hello"), b"hello"),                          # says tar, is gzip
-    (GZIP_MT, b"plain tar bytes", b"plain tar bytes"),                    # says gzip, is not
-    (GZIP_MT, zstandard.ZstdCompressor().compress(b"z"), b"z"),           # says gzip, is zstd
-    ("application/vnd.docker.image.rootfs.diff.tar.gzip", gzip.compress(b"d"), b"d"),
-    ("application/octet-stream", gzip.compress(b"o"), b"o"),
-])
+@pytest.mark.parametrize(
+    ("declared", "blob", "expected"),
+    [
+        (TAR_MT, gzip.compress(b"hello"), b"hello"),  # says tar, is gzip
+        (GZIP_MT, b"plain tar bytes", b"plain tar bytes"),  # says gzip, is not
+        (GZIP_MT, zstandard.ZstdCompressor().compress(b"z"), b"z"),  # says gzip, is zstd
+        ("application/vnd.docker.image.rootfs.diff.tar.gzip", gzip.compress(b"d"), b"d"),
+        ("application/octet-stream", gzip.compress(b"o"), b"o"),
+    ],
+)
 def test_magic_wins_over_media_type(declared: str, blob: bytes, expected: bytes) -> None:
     assert read_all(blob, declared) == expected
 
 
-@pytest.mark.parametrize("media_type", ["application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-                                        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"])
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+    ],
+)
 def test_foreign_layers_refused_clearly(media_type: str) -> None:
     with pytest.raises(IntegrityError, match="non-distributable"):
         read_all(gzip.compress(b"x"), media_type)
@@ -99,9 +110,14 @@ def test_unsupported_compression_refused(magic: bytes) -> None:
         read_all(magic + b"\0" * 100)
 
 
-@pytest.mark.parametrize(("blob", "mt"), [(gzip.compress(PAYLOAD), GZIP_MT),
-                                          (zstandard.ZstdCompressor().compress(PAYLOAD), ZSTD_MT),
-                                          (PAYLOAD, TAR_MT)])
+@pytest.mark.parametrize(
+    ("blob", "mt"),
+    [
+        (gzip.compress(PAYLOAD), GZIP_MT),
+        (zstandard.ZstdCompressor().compress(PAYLOAD), ZSTD_MT),
+        (PAYLOAD, TAR_MT),
+    ],
+)
 def test_limit_applies_to_every_format(blob: bytes, mt: str) -> None:
     assert read_all(blob, mt, limit=len(PAYLOAD)) == PAYLOAD
     with pytest.raises(LimitExceeded):
@@ -149,8 +165,14 @@ def test_gzip_bomb_through_the_pipeline_even_after_the_tar_end(tmp_path) -> None
     # all zeros: the tar reader stops at its first (zero) block; draining for the diff_id hits the cap
     applier = Applier(tmp_path, None, Limits(max_uncompressed_bytes=32 << 20))
     with pytest.raises(LimitExceeded):
-        apply_blob(GzipBomb(), digest="sha256:" + "0" * 64, size=None, media_type=GZIP_MT,
-                   diff_id="sha256:" + "0" * 64, applier=applier)
+        apply_blob(
+            GzipBomb(),
+            digest="sha256:" + "0" * 64,
+            size=None,
+            media_type=GZIP_MT,
+            diff_id="sha256:" + "0" * 64,
+            applier=applier,
+        )
     applier.close()
 
 
@@ -165,9 +187,21 @@ def test_cap_is_shared_by_all_layers_of_an_applier(tmp_path) -> None:  # type: i
     tar = tar_bytes([f("a", b"x" * 5000)])
     applier = Applier(tmp_path, None, Limits(max_uncompressed_bytes=int(len(tar) * 1.5)))
     blob = gzip.compress(tar)
-    apply_blob(io.BytesIO(blob), digest=sha256(blob), size=len(blob), media_type=GZIP_MT,
-               diff_id=sha256(tar), applier=applier)
+    apply_blob(
+        io.BytesIO(blob),
+        digest=sha256(blob),
+        size=len(blob),
+        media_type=GZIP_MT,
+        diff_id=sha256(tar),
+        applier=applier,
+    )
     with pytest.raises(LimitExceeded):
-        apply_blob(io.BytesIO(blob), digest=sha256(blob), size=len(blob), media_type=GZIP_MT,
-                   diff_id=sha256(tar), applier=applier)
+        apply_blob(
+            io.BytesIO(blob),
+            digest=sha256(blob),
+            size=len(blob),
+            media_type=GZIP_MT,
+            diff_id=sha256(tar),
+            applier=applier,
+        )
     applier.close()

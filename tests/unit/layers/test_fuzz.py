@@ -18,25 +18,70 @@ from imgextract.layers.applier import Applier, Limits
 from imgextract.layers.decompress import open_decompressed
 from tests.unit.layers.layerkit import END, GZIP_MT, ext_member, gz, pax_record, tree_digest, zst
 
-FUZZ = settings(max_examples=int(os.environ.get("LAYERS_FUZZ_EXAMPLES", "150")), deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=int(os.environ.get("LAYERS_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
-COMPONENTS = ["a", "b", "..", ".", "", ".wh.a", ".wh..wh..opq", ".wh.", ".wh..", ".wh..wh.x", "é", "x" * 300,
-              "/", "c\\d", "~"]
+COMPONENTS = [
+    "a",
+    "b",
+    "..",
+    ".",
+    "",
+    ".wh.a",
+    ".wh..wh..opq",
+    ".wh.",
+    ".wh..",
+    ".wh..wh.x",
+    "é",
+    "x" * 300,
+    "/",
+    "c\\d",
+    "~",
+]
 name_st = st.lists(st.sampled_from(COMPONENTS), min_size=0, max_size=5).map("/".join)
 link_st = st.one_of(name_st, st.sampled_from(["/", "/etc/passwd", "../../..", "a", "/a/b", ""]))
-TYPES = [tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE,
-         tarfile.DIRTYPE, tarfile.FIFOTYPE, tarfile.CONTTYPE, b"Z", b"V", b"D"]
-PAX_KEYS = ["path", "linkpath", "size", "mtime", "uid", "SCHILY.xattr.trusted.overlay.opaque", "hdrcharset",
-            "GNU.sparse.map", "comment"]
+TYPES = [
+    tarfile.REGTYPE,
+    tarfile.AREGTYPE,
+    tarfile.LNKTYPE,
+    tarfile.SYMTYPE,
+    tarfile.CHRTYPE,
+    tarfile.BLKTYPE,
+    tarfile.DIRTYPE,
+    tarfile.FIFOTYPE,
+    tarfile.CONTTYPE,
+    b"Z",
+    b"V",
+    b"D",
+]
+PAX_KEYS = [
+    "path",
+    "linkpath",
+    "size",
+    "mtime",
+    "uid",
+    "SCHILY.xattr.trusted.overlay.opaque",
+    "hdrcharset",
+    "GNU.sparse.map",
+    "comment",
+]
 
-member_st = st.fixed_dictionaries({
-    "name": name_st, "type": st.sampled_from(TYPES), "linkname": link_st,
-    "mode": st.integers(0, 0o7777), "mtime": st.integers(-(2**33), 2**40),
-    "data": st.binary(max_size=600),
-    "pax": st.dictionaries(st.sampled_from(PAX_KEYS), st.text(max_size=20), max_size=3),
-    "ext": st.sampled_from([None, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.XHDTYPE]),
-})
+member_st = st.fixed_dictionaries(
+    {
+        "name": name_st,
+        "type": st.sampled_from(TYPES),
+        "linkname": link_st,
+        "mode": st.integers(0, 0o7777),
+        "mtime": st.integers(-(2**33), 2**40),
+        "data": st.binary(max_size=600),
+        "pax": st.dictionaries(st.sampled_from(PAX_KEYS), st.text(max_size=20), max_size=3),
+        "ext": st.sampled_from([None, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.XHDTYPE]),
+    }
+)
 
 
 def build(members: list[dict], mutations: list[tuple[int, int]], cut: int | None) -> bytes:  # type: ignore[type-arg]
@@ -82,11 +127,17 @@ def run(tmp: Path, tars: list[bytes], limits: Limits) -> None:
 
 
 @FUZZ
-@given(st.lists(st.lists(member_st, max_size=6), min_size=1, max_size=3),
-       st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3),
-       st.one_of(st.none(), st.integers(0, 5000)))
-def test_structured_fuzz_only_our_errors(tmp_path: Path, layers: list[list[dict]],  # type: ignore[type-arg]
-                                         mutations: list[tuple[int, int]], cut: int | None) -> None:
+@given(
+    st.lists(st.lists(member_st, max_size=6), min_size=1, max_size=3),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), max_size=3),
+    st.one_of(st.none(), st.integers(0, 5000)),
+)
+def test_structured_fuzz_only_our_errors(
+    tmp_path: Path,
+    layers: list[list[dict]],  # type: ignore[type-arg]
+    mutations: list[tuple[int, int]],
+    cut: int | None,
+) -> None:
     tars = [build(members, mutations, cut) for members in layers]
     run(tmp_path, tars, Limits(max_entries=40, max_header_bytes=2048))
 
@@ -98,9 +149,15 @@ def test_random_bytes_only_our_errors(tmp_path: Path, data: bytes) -> None:
 
 
 @FUZZ
-@given(st.sampled_from([b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x50\x2a\x4d\x18", b""]), st.binary(max_size=400),
-       st.lists(st.tuples(st.integers(0, 10**4), st.integers(0, 255)), max_size=4), st.booleans())
-def test_decoders_only_our_errors(magic: bytes, body: bytes, mutations: list[tuple[int, int]], valid: bool) -> None:
+@given(
+    st.sampled_from([b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\x50\x2a\x4d\x18", b""]),
+    st.binary(max_size=400),
+    st.lists(st.tuples(st.integers(0, 10**4), st.integers(0, 255)), max_size=4),
+    st.booleans(),
+)
+def test_decoders_only_our_errors(
+    magic: bytes, body: bytes, mutations: list[tuple[int, int]], valid: bool
+) -> None:
     blob = bytearray((gz(body) if magic == b"\x1f\x8b" else zst(body)) if valid else magic + body)
     for pos, val in mutations:
         if blob:

@@ -63,8 +63,13 @@ def test_02_absolute_name_lands_inside(out: Path) -> None:
 
 # 3
 def test_03_symlink_to_absolute_dir_then_file_through_it(out: Path, victim: Path) -> None:
-    apply_tars(out, [[sym("localetc", "/etc"), f("localetc/f", "inside")],
-                     [sym("v", str(victim)), f("v/file", "overwrite?"), f("v/new", "n")]])
+    apply_tars(
+        out,
+        [
+            [sym("localetc", "/etc"), f("localetc/f", "inside")],
+            [sym("v", str(victim)), f("v/file", "overwrite?"), f("v/new", "n")],
+        ],
+    )
     assert read(out / "etc/f") == "inside"
     assert not Path("/etc/f").exists()
     assert read(out / victim.relative_to("/") / "file") == "overwrite?"  # re-rooted copy, victim untouched
@@ -120,8 +125,13 @@ def test_08_hardlink_via_symlinked_parent_stays_inside(out: Path, victim: Path) 
 
 # 9
 def test_09_symlink_outside_plus_hardlink_to_it_never_chmods_the_host(out: Path, victim: Path) -> None:
-    apply_tars(out, [[sym("s", str(victim / "file")), hard("h", "s")],
-                     [E("h", "file", b"replaced", mode=0o777), E("s", "dir", mode=0o777)]])
+    apply_tars(
+        out,
+        [
+            [sym("s", str(victim / "file")), hard("h", "s")],
+            [E("h", "file", b"replaced", mode=0o777), E("s", "dir", mode=0o777)],
+        ],
+    )
     assert stat.S_IMODE(os.stat(victim / "file").st_mode) == 0o600
     assert read(out / "h") == "replaced" and (out / "s").is_dir()
 
@@ -155,8 +165,10 @@ def test_10_root_dir_entry_sets_root_metadata(out: Path) -> None:
 
 # 11
 def test_11_dir_replaced_by_symlink_to_root(out: Path, victim: Path) -> None:
-    apply_tars(out, [[d("foo"), f("foo/old", "o")], [sym("foo", "/"), f(f"foo{victim}/file", "x"),
-                                                     f("foo/tmp/x", "x")]])
+    apply_tars(
+        out,
+        [[d("foo"), f("foo/old", "o")], [sym("foo", "/"), f(f"foo{victim}/file", "x"), f("foo/tmp/x", "x")]],
+    )
     assert read(out / "tmp/x") == "x" and read(out / victim.relative_to("/") / "file") == "x"
     assert os.readlink(out / "foo") == "/"
 
@@ -191,16 +203,30 @@ def test_14_whiteout_through_symlinked_parent(out: Path) -> None:
 
 # 15
 def test_15_same_layer_file_survives_whiteout_in_either_order(out: Path) -> None:
-    apply_tars(out, [[f("fileA", "lowA"), f("fileB", "lowB")],
-                     [f("fileB", "upB"), wh("fileB"), wh("fileA"), f("fileA", "upA")]])
+    apply_tars(
+        out,
+        [
+            [f("fileA", "lowA"), f("fileB", "lowB")],
+            [f("fileB", "upB"), wh("fileB"), wh("fileA"), f("fileA", "upA")],
+        ],
+    )
     assert read(out / "fileA") == "upA" and read(out / "fileB") == "upB"
 
 
 # 16
 def test_16_opaque_marker_after_siblings(out: Path) -> None:
-    apply_tars(out, [[d("D"), f("D/low1", "1"), d("D/sub"), f("D/sub/low2", "2"), f("keep", "k")],
-                     [d("D"), f("D/new", "n"), f("D/sub/new2", "n2"), opq("D")]])
-    assert sorted(p.relative_to(out).as_posix() for p in (out / "D").rglob("*")) == ["D/new", "D/sub", "D/sub/new2"]
+    apply_tars(
+        out,
+        [
+            [d("D"), f("D/low1", "1"), d("D/sub"), f("D/sub/low2", "2"), f("keep", "k")],
+            [d("D"), f("D/new", "n"), f("D/sub/new2", "n2"), opq("D")],
+        ],
+    )
+    assert sorted(p.relative_to(out).as_posix() for p in (out / "D").rglob("*")) == [
+        "D/new",
+        "D/sub",
+        "D/sub/new2",
+    ]
     assert read(out / "keep") == "k"
 
 
@@ -226,9 +252,21 @@ def test_19_hardlink_before_its_target(out: Path) -> None:
 
 # 20
 def test_20_specials_setuid_owner_mode000(out: Path) -> None:
-    apply_tars(out, [[f("dev", "lower"), E("fifo", "fifo"), f("suid", "s", mode=0o6755, uid=1234, gid=5678),
-                      d("locked", mode=0o000), f("locked/inner", "i", mode=0o000), E("chr", "chr"), E("blk", "blk")],
-                     [E("dev", "chr"), d("locked/more", mode=0o000), f("locked/more/deep", "d")]])
+    apply_tars(
+        out,
+        [
+            [
+                f("dev", "lower"),
+                E("fifo", "fifo"),
+                f("suid", "s", mode=0o6755, uid=1234, gid=5678),
+                d("locked", mode=0o000),
+                f("locked/inner", "i", mode=0o000),
+                E("chr", "chr"),
+                E("blk", "blk"),
+            ],
+            [E("dev", "chr"), d("locked/more", mode=0o000), f("locked/more/deep", "d")],
+        ],
+    )
     assert sorted(os.listdir(out)) == ["locked", "suid"]
     st = os.stat(out / "suid")
     assert stat.S_IMODE(st.st_mode) == 0o755 and (st.st_uid, st.st_gid) == (os.getuid(), os.getgid())
@@ -239,9 +277,15 @@ def test_20_specials_setuid_owner_mode000(out: Path) -> None:
 
 # 21
 def test_21_xattrs_ignored_and_not_an_opaque_marker(out: Path) -> None:
-    xattrs = {"SCHILY.xattr.security.capability": "\x01\x00\x00\x02", "SCHILY.xattr.security.selinux": "x_t",
-              "SCHILY.xattr.trusted.overlay.opaque": "y", "SCHILY.xattr.user.note": "hi"}
-    apply_tars(out, [[d("D"), f("D/lower", "l")], [E("D", "dir", pax=xattrs), E("D/f", "file", b"f", pax=xattrs)]])
+    xattrs = {
+        "SCHILY.xattr.security.capability": "\x01\x00\x00\x02",
+        "SCHILY.xattr.security.selinux": "x_t",
+        "SCHILY.xattr.trusted.overlay.opaque": "y",
+        "SCHILY.xattr.user.note": "hi",
+    }
+    apply_tars(
+        out, [[d("D"), f("D/lower", "l")], [E("D", "dir", pax=xattrs), E("D/f", "file", b"f", pax=xattrs)]]
+    )
     assert read(out / "D/lower") == "l"
     assert os.listxattr(out / "D/f") == [] and os.listxattr(out / "D") == []
 
@@ -284,8 +328,10 @@ def test_22_long_names_within_the_cap_work(out: Path) -> None:
 
 
 # 23
-@pytest.mark.parametrize("records", [pax_record("path", "etc/shadow"), pax_record("size", "100"),
-                                     pax_record("comment", "harmless")])
+@pytest.mark.parametrize(
+    "records",
+    [pax_record("path", "etc/shadow"), pax_record("size", "100"), pax_record("comment", "harmless")],
+)
 def test_23_pax_global_header_rejected(out: Path, records: bytes) -> None:
     tar = ext_member(tarfile.XGLTYPE, records, "pax_global_header") + raw_header("a", size=0) + END
     with pytest.raises(IntegrityError, match="global"):
@@ -296,8 +342,14 @@ def test_23_pax_global_header_rejected(out: Path, records: bytes) -> None:
 # 24
 def test_24_pax_size_overrides_header_size(out: Path) -> None:
     body = b"12345"
-    tar = (ext_member(tarfile.XHDTYPE, pax_record("size", "5")) + raw_header("f", size=0) + pad(body)
-           + raw_header("g", size=1) + pad(b"G") + END)
+    tar = (
+        ext_member(tarfile.XHDTYPE, pax_record("size", "5"))
+        + raw_header("f", size=0)
+        + pad(body)
+        + raw_header("g", size=1)
+        + pad(b"G")
+        + END
+    )
     apply_tars(out, [tar])
     assert read(out / "f") == "12345" and read(out / "g") == "G"
 
@@ -313,8 +365,14 @@ def test_24_malformed_pax_size_rejected(out: Path, value: str) -> None:
 def test_25_gzip_bomb_hits_the_cap(out: Path) -> None:
     applier = Applier(out, None, Limits(max_uncompressed_bytes=50 << 20))
     with pytest.raises(LimitExceeded):
-        apply_blob(GzipBomb(), digest="sha256:" + "1" * 64, size=None, media_type=GZIP_MT,
-                   diff_id="sha256:" + "2" * 64, applier=applier)
+        apply_blob(
+            GzipBomb(),
+            digest="sha256:" + "1" * 64,
+            size=None,
+            media_type=GZIP_MT,
+            diff_id="sha256:" + "2" * 64,
+            applier=applier,
+        )
     applier.close()
 
 
@@ -324,16 +382,30 @@ def test_26_multi_member_gzip_and_zstd_frames_give_the_full_layer(out: Path) -> 
     cut = 1536
     blob = gz(tar[:cut]) + gz(tar[cut:200_000]) + gz(tar[200_000:])
     applier = Applier(out)
-    apply_blob(io.BytesIO(blob), digest=sha256(blob), size=len(blob), media_type=GZIP_MT, diff_id=sha256(tar),
-               applier=applier)
+    apply_blob(
+        io.BytesIO(blob),
+        digest=sha256(blob),
+        size=len(blob),
+        media_type=GZIP_MT,
+        diff_id=sha256(tar),
+        applier=applier,
+    )
     c = zstandard.ZstdCompressor()
     skip = struct.pack("<II", 0x184D2A5E, 3) + b"abc"
     tar2 = tar_bytes([f("zfirst", "1"), f("zlast", "2")])
     zblob = skip + c.compress(tar2[:700]) + skip + c.compress(tar2[700:]) + skip
-    apply_blob(io.BytesIO(zblob), digest=sha256(zblob), size=len(zblob), media_type=ZSTD_MT,
-               diff_id=sha256(tar2), applier=applier)
+    apply_blob(
+        io.BytesIO(zblob),
+        digest=sha256(zblob),
+        size=len(zblob),
+        media_type=ZSTD_MT,
+        diff_id=sha256(tar2),
+        applier=applier,
+    )
     applier.finalize()
-    assert read(out / "last") == "z" and read(out / "zlast") == "2" and (out / "big").stat().st_size == 300_000
+    assert (
+        read(out / "last") == "z" and read(out / "zlast") == "2" and (out / "big").stat().st_size == 300_000
+    )
 
 
 @pytest.mark.parametrize("fault", ["junk", "digest", "size", "diff_id", "truncated"])
@@ -346,8 +418,9 @@ def test_26_junk_or_mismatch_is_an_integrity_error(out: Path, fault: str) -> Non
     diff_id = sha256(tar) if fault != "diff_id" else sha256(tar + b"\0")
     applier = Applier(out)
     with pytest.raises(IntegrityError):
-        apply_blob(io.BytesIO(blob), digest=digest, size=size, media_type=GZIP_MT, diff_id=diff_id,
-                   applier=applier)
+        apply_blob(
+            io.BytesIO(blob), digest=digest, size=size, media_type=GZIP_MT, diff_id=diff_id, applier=applier
+        )
     applier.close()
 
 
@@ -365,6 +438,9 @@ def test_27_selected_path_whose_parent_is_a_symlink_to_root(out: Path, target: s
 
 
 def test_27_selected_path_symlinked_inside_is_followed(out: Path) -> None:
-    apply_tars(out, [[sym("manifests", "real/manifests"), f("real/manifests/csv.yaml", "csv"), f("other", "o")]],
-               paths=["manifests"])
+    apply_tars(
+        out,
+        [[sym("manifests", "real/manifests"), f("real/manifests/csv.yaml", "csv"), f("other", "o")]],
+        paths=["manifests"],
+    )
     assert read(out / "manifests/csv.yaml") == "csv" and not (out / "other").exists()

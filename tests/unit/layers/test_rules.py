@@ -50,20 +50,25 @@ def test_rule2_names_cleaned(out: Path) -> None:
 
 
 def test_rule3_dir_merge_keeps_children_and_takes_new_metadata(out: Path) -> None:
-    apply_tars(out, [[d("m", mode=0o700, mtime=100), f("m/a", "a")], [d("m", mode=0o775, mtime=200), f("m/b", "b")]])
+    apply_tars(
+        out, [[d("m", mode=0o700, mtime=100), f("m/a", "a")], [d("m", mode=0o775, mtime=200), f("m/b", "b")]]
+    )
     assert names(out) == ["m", "m/a", "m/b"]
     st = os.stat(out / "m")
     assert stat.S_IMODE(st.st_mode) == 0o755 and st.st_mtime == 200  # dirs are always 0755 (policy)
 
 
-@pytest.mark.parametrize(("lower", "upper", "kind"), [
-    ([d("x"), f("x/in", "i")], [f("x", "file")], "file"),
-    ([d("x"), f("x/in", "i")], [sym("x", "/elsewhere")], "sym"),
-    ([f("t", "t"), d("x"), f("x/in", "i")], [hard("x", "t")], "file"),
-    ([f("x", "file")], [d("x")], "dir"),
-    ([sym("x", "/etc")], [f("x", "file")], "file"),
-    ([sym("x", "target"), f("target", "T")], [f("x", "new")], "file"),
-])
+@pytest.mark.parametrize(
+    ("lower", "upper", "kind"),
+    [
+        ([d("x"), f("x/in", "i")], [f("x", "file")], "file"),
+        ([d("x"), f("x/in", "i")], [sym("x", "/elsewhere")], "sym"),
+        ([f("t", "t"), d("x"), f("x/in", "i")], [hard("x", "t")], "file"),
+        ([f("x", "file")], [d("x")], "dir"),
+        ([sym("x", "/etc")], [f("x", "file")], "file"),
+        ([sym("x", "target"), f("target", "T")], [f("x", "new")], "file"),
+    ],
+)
 def test_rule3_replacement(out: Path, lower: list[E], upper: list[E], kind: str) -> None:
     apply_tars(out, [lower, upper])
     assert snapshot(out)["x"][0] == kind
@@ -72,13 +77,14 @@ def test_rule3_replacement(out: Path, lower: list[E], upper: list[E], kind: str)
 
 
 def test_rule5_whiteout_of_dir_with_same_layer_children_keeps_them(out: Path) -> None:
-    apply_tars(out, [[d("D"), f("D/lower", "l"), d("D/s"), f("D/s/l2", "l")],
-                     [f("D/s/upper", "u"), wh("D")]])
+    apply_tars(out, [[d("D"), f("D/lower", "l"), d("D/s"), f("D/s/l2", "l")], [f("D/s/upper", "u"), wh("D")]])
     assert names(out) == ["D", "D/s", "D/s/upper"]
 
 
 def test_rule5_whiteout_only_hides_lower_layers(out: Path) -> None:
-    apply_tars(out, [[f("gone", "g"), d("dir"), f("dir/x", "x")], [wh("gone"), wh("dir"), wh("never-existed")]])
+    apply_tars(
+        out, [[f("gone", "g"), d("dir"), f("dir/x", "x")], [wh("gone"), wh("dir"), wh("never-existed")]]
+    )
     assert names(out) == []
 
 
@@ -140,16 +146,33 @@ def test_rule11_missing_parents_0755(out: Path) -> None:
 
 
 def test_rule16_mtimes_and_clamping(out: Path) -> None:
-    apply_tars(out, [[E("old", "file", b"o", mtime=0), E("new", "file", b"n", mtime=2**40), d("dd", mtime=777),
-                      f("dd/x", "x")]])
+    apply_tars(
+        out,
+        [
+            [
+                E("old", "file", b"o", mtime=0),
+                E("new", "file", b"n", mtime=2**40),
+                d("dd", mtime=777),
+                f("dd/x", "x"),
+            ]
+        ],
+    )
     assert os.stat(out / "old").st_mtime == 0
     assert 2**32 < os.stat(out / "new").st_mtime <= 253402300799  # clamped (and by the filesystem)
     assert os.stat(out / "dd").st_mtime == 777
 
 
-@pytest.mark.parametrize(("given", "fmode", "dmode"), [(0o000, 0o644, 0o755), (0o4755, 0o755, 0o755),
-                                                       (0o1777, 0o755, 0o755), (0o2750, 0o754, 0o755), (0o666, 0o644, 0o755),
-                                                       (0o600, 0o644, 0o755)])
+@pytest.mark.parametrize(
+    ("given", "fmode", "dmode"),
+    [
+        (0o000, 0o644, 0o755),
+        (0o4755, 0o755, 0o755),
+        (0o1777, 0o755, 0o755),
+        (0o2750, 0o754, 0o755),
+        (0o666, 0o644, 0o755),
+        (0o600, 0o644, 0o755),
+    ],
+)
 def test_output_permission_policy(out: Path, given: int, fmode: int, dmode: int) -> None:
     assert file_mode(given) == fmode and dir_mode(given) == dmode
     apply_tars(out, [[E("dir", "dir", mode=given), E("dir/file", "file", b"x", mode=given)]])
@@ -158,8 +181,13 @@ def test_output_permission_policy(out: Path, given: int, fmode: int, dmode: int)
 
 
 def test_stats_and_top_level_paths(out: Path) -> None:
-    _, stats = apply_tars(out, [[d("etc"), f("etc/a", "aaa"), sym("l", "etc"), hard("h", "etc/a"), E("p", "fifo")],
-                                [f("l/b", "b"), wh("x/gone"), opq("var/lib"), f(".wh..wh.plnk")]])
+    _, stats = apply_tars(
+        out,
+        [
+            [d("etc"), f("etc/a", "aaa"), sym("l", "etc"), hard("h", "etc/a"), E("p", "fifo")],
+            [f("l/b", "b"), wh("x/gone"), opq("var/lib"), f(".wh..wh.plnk")],
+        ],
+    )
     s0, s1 = stats
     assert (s0.entries, s0.files, s0.dirs, s0.symlinks, s0.hardlinks, s0.ignored) == (5, 1, 1, 1, 1, 1)
     assert s0.top_level == {"etc", "l", "h", "p"} and s0.bytes_written == 3
@@ -168,10 +196,23 @@ def test_stats_and_top_level_paths(out: Path) -> None:
 
 
 def test_stats_links_and_root_opaque(out: Path) -> None:
-    _, stats = apply_tars(out, [[d("etc"), f("etc/a", "a"), sym("etc/l", "../usr/lib"), sym("bin", "/usr/bin"),
-                                 sym("r", "../../.."), hard("h", "/etc/a"), sym("s", "sub/x")],
-                                [opq(""), f("keep", "k")], [opq("etc")]],
-                           paths=None)
+    _, stats = apply_tars(
+        out,
+        [
+            [
+                d("etc"),
+                f("etc/a", "a"),
+                sym("etc/l", "../usr/lib"),
+                sym("bin", "/usr/bin"),
+                sym("r", "../../.."),
+                hard("h", "/etc/a"),
+                sym("s", "sub/x"),
+            ],
+            [opq(""), f("keep", "k")],
+            [opq("etc")],
+        ],
+        paths=None,
+    )
     assert stats[0].links == {("etc", "usr"), ("bin", "usr"), ("r", ""), ("h", "etc"), ("s", "sub")}
     assert not stats[0].root_opaque and stats[1].root_opaque and not stats[2].root_opaque
 
@@ -213,7 +254,9 @@ def test_gnu_sparse_refused(out: Path) -> None:
 
 def test_gnu_format_long_names_and_links(out: Path) -> None:
     long = "x" * 150
-    apply_tars(out, [tar_bytes([f(long, "L"), sym("s" * 120, long), hard("h" * 130, long)], fmt=tarfile.GNU_FORMAT)])
+    apply_tars(
+        out, [tar_bytes([f(long, "L"), sym("s" * 120, long), hard("h" * 130, long)], fmt=tarfile.GNU_FORMAT)]
+    )
     assert (out / ("h" * 130)).read_text() == "L" and os.readlink(out / ("s" * 120)) == long
 
 
@@ -241,32 +284,70 @@ def test_apply_after_finalize_refused(out: Path) -> None:
 
 # -- selection ---------------------------------------------------------------------------
 
+
 def test_selection_extracts_only_selected_paths(out: Path) -> None:
-    apply_tars(out, [[d("manifests", mode=0o700), f("manifests/a.yaml", "a"), d("metadata"),
-                      f("metadata/annotations.yaml", "m"), f("bin/tool", "t"), d("deep/x/y"),
-                      f("deep/x/y/z", "z"), f("deep/other", "o")],
-                     [wh("bin/tool"), f("manifests/b.yaml", "b"), wh("manifests/a.yaml")]],
-               paths=["manifests/", "/metadata", "deep/x"])
-    assert names(out) == ["deep", "deep/x", "deep/x/y", "deep/x/y/z", "manifests", "manifests/b.yaml",
-                          "metadata", "metadata/annotations.yaml"]
+    apply_tars(
+        out,
+        [
+            [
+                d("manifests", mode=0o700),
+                f("manifests/a.yaml", "a"),
+                d("metadata"),
+                f("metadata/annotations.yaml", "m"),
+                f("bin/tool", "t"),
+                d("deep/x/y"),
+                f("deep/x/y/z", "z"),
+                f("deep/other", "o"),
+            ],
+            [wh("bin/tool"), f("manifests/b.yaml", "b"), wh("manifests/a.yaml")],
+        ],
+        paths=["manifests/", "/metadata", "deep/x"],
+    )
+    assert names(out) == [
+        "deep",
+        "deep/x",
+        "deep/x/y",
+        "deep/x/y/z",
+        "manifests",
+        "manifests/b.yaml",
+        "metadata",
+        "metadata/annotations.yaml",
+    ]
 
 
 def test_selection_whiteout_of_an_ancestor_applies(out: Path) -> None:
-    apply_tars(out, [[f("manifests/a.yaml", "a")], [wh("manifests"), f("manifests/b.yaml", "b")]],
-               paths=["manifests"])
+    apply_tars(
+        out,
+        [[f("manifests/a.yaml", "a")], [wh("manifests"), f("manifests/b.yaml", "b")]],
+        paths=["manifests"],
+    )
     assert names(out) == ["manifests", "manifests/b.yaml"]
 
 
 def test_selection_through_a_symlink_created_first(out: Path) -> None:
-    apply_tars(out, [[sym("manifests", "opt/bundle/manifests")], [f("opt/bundle/manifests/c.yaml", "c"),
-                                                                    f("opt/bundle/other", "o")]],
-               paths=["manifests"])
-    assert names(out) == ["manifests", "opt", "opt/bundle", "opt/bundle/manifests", "opt/bundle/manifests/c.yaml"]
+    apply_tars(
+        out,
+        [
+            [sym("manifests", "opt/bundle/manifests")],
+            [f("opt/bundle/manifests/c.yaml", "c"), f("opt/bundle/other", "o")],
+        ],
+        paths=["manifests"],
+    )
+    assert names(out) == [
+        "manifests",
+        "opt",
+        "opt/bundle",
+        "opt/bundle/manifests",
+        "opt/bundle/manifests/c.yaml",
+    ]
 
 
 def test_selection_entry_name_through_symlink_lands_in_selection(out: Path) -> None:
-    apply_tars(out, [[d("manifests"), sym("alias", "manifests")], [f("alias/x.yaml", "x"), f("unrelated", "u")]],
-               paths=["manifests"])
+    apply_tars(
+        out,
+        [[d("manifests"), sym("alias", "manifests")], [f("alias/x.yaml", "x"), f("unrelated", "u")]],
+        paths=["manifests"],
+    )
     assert names(out) == ["manifests", "manifests/x.yaml"]
 
 
@@ -279,20 +360,40 @@ def test_selection_absolute_symlink_on_a_selected_path_is_refused(out: Path) -> 
 @pytest.mark.parametrize("target", ["../x", "../out/m", "l2", "./../../etc"])
 def test_selection_relative_symlink_climbing_out_is_refused(out: Path, target: str) -> None:
     with pytest.raises(IntegrityError, match="outside"):
-        apply_tars(out, [[d("sub"), sym("l2", "/"), d("m"), sym("manifests", target), f("x/a.yaml", "a")]],
-                   paths=["manifests"])
+        apply_tars(
+            out,
+            [[d("sub"), sym("l2", "/"), d("m"), sym("manifests", target), f("x/a.yaml", "a")]],
+            paths=["manifests"],
+        )
 
 
 def test_selection_symlink_chain_outside_selection_is_kept_when_needed(out: Path) -> None:
-    apply_tars(out, [[sym("manifests", "x/m"), sym("x", "y"), f("y/m/a.yaml", "a"), sym("unrelated", "y"),
-                      f("y/other", "o")]], paths=["manifests"])
+    apply_tars(
+        out,
+        [
+            [
+                sym("manifests", "x/m"),
+                sym("x", "y"),
+                f("y/m/a.yaml", "a"),
+                sym("unrelated", "y"),
+                f("y/other", "o"),
+            ]
+        ],
+        paths=["manifests"],
+    )
     assert names(out) == ["manifests", "x", "y", "y/m", "y/m/a.yaml"]
     assert (out / "manifests/a.yaml").read_text() == "a"
 
 
 def test_selection_unselected_symlink_replaced_later(out: Path) -> None:
-    apply_tars(out, [[d("real1"), d("real2"), sym("manifests", "link"), sym("link", "real1")],
-                     [f("link", "now a file"), f("real1/a.yaml", "1"), f("real2/b.yaml", "2")]], paths=["manifests"])
+    apply_tars(
+        out,
+        [
+            [d("real1"), d("real2"), sym("manifests", "link"), sym("link", "real1")],
+            [f("link", "now a file"), f("real1/a.yaml", "1"), f("real2/b.yaml", "2")],
+        ],
+        paths=["manifests"],
+    )
     assert names(out) == ["link", "manifests"]  # manifests -> link, now a file: nothing under manifests
 
 

@@ -6,8 +6,10 @@ from imgextract.errors import UsageError
 from imgextract.layers.selection import PathSelection, normalize
 
 
-@pytest.mark.parametrize(("raw", "norm"), [("manifests/", "manifests"), ("/metadata", "metadata"),
-                                           ("./a//b/./c/", "a/b/c"), ("/", ""), (".", "")])
+@pytest.mark.parametrize(
+    ("raw", "norm"),
+    [("manifests/", "manifests"), ("/metadata", "metadata"), ("./a//b/./c/", "a/b/c"), ("/", ""), (".", "")],
+)
 def test_normalize(raw: str, norm: str) -> None:
     assert normalize(raw) == norm
 

@@ -84,7 +84,10 @@ location = "foo.local/foo"
     ("ref", "expected"),
     [
         ("busybox", ["hub-mirror.local/library/busybox:latest", "docker.io/library/busybox:latest"]),
-        ("docker.io/library/busybox:1", ["hub-mirror.local/library/busybox:1", "docker.io/library/busybox:1"]),
+        (
+            "docker.io/library/busybox:1",
+            ["hub-mirror.local/library/busybox:1", "docker.io/library/busybox:1"],
+        ),
         ("bitnami/nginx", ["docker.io/bitnami/nginx:latest"]),
         ("sub.example.com/app", ["wild.local/any/app:latest", "sub.example.com/app:latest"]),
         ("example.com/app", ["bare.local/ex/app:latest", "example.com/app:latest"]),
@@ -112,7 +115,9 @@ def test_bare_host_entry_catches_host_with_port_like_upstream(tmp_path: Path) ->
 
 
 def test_longest_prefix_wins_without_inheritance(tmp_path: Path) -> None:
-    config = _config(tmp_path, """
+    config = _config(
+        tmp_path,
+        """
 [[registry]]
 location = "quay.io"
 blocked = true
@@ -121,25 +126,31 @@ location = "m.local/quay"
 
 [[registry]]
 location = "quay.io/ns"
-""")
+""",
+    )
     # quay.io/ns is more specific: none of quay.io's settings (mirrors, blocked) are inherited.
     sources = config.pull_sources(parse_reference("quay.io/ns/app:1"))
     assert [(str(s.reference), s.blocked) for s in sources] == [("quay.io/ns/app:1", False)]
     sources = config.pull_sources(parse_reference("quay.io/other/app:1"))
-    assert [(str(s.reference), s.blocked) for s in sources] == [("m.local/quay/other/app:1", False),
-                                                                ("quay.io/other/app:1", True)]
+    assert [(str(s.reference), s.blocked) for s in sources] == [
+        ("m.local/quay/other/app:1", False),
+        ("quay.io/other/app:1", True),
+    ]
 
 
 @pytest.mark.parametrize(
     ("mirror_settings", "digest_order", "tag_order"),
     [
-        ('mirror-by-digest-only = true\n', ["m1", "m2", "primary"], ["primary"]),
+        ("mirror-by-digest-only = true\n", ["m1", "m2", "primary"], ["primary"]),
         ("", ["m1", "m2", "primary"], ["m1", "m2", "primary"]),
     ],
 )
-def test_mirror_by_digest_only(tmp_path: Path, mirror_settings: str, digest_order: list[str],
-                               tag_order: list[str]) -> None:
-    config = _config(tmp_path, f"""
+def test_mirror_by_digest_only(
+    tmp_path: Path, mirror_settings: str, digest_order: list[str], tag_order: list[str]
+) -> None:
+    config = _config(
+        tmp_path,
+        f"""
 [[registry]]
 location = "primary.io/ns"
 {mirror_settings}
@@ -147,7 +158,8 @@ location = "primary.io/ns"
 location = "m1.io/ns"
 [[registry.mirror]]
 location = "m2.io/ns"
-""")
+""",
+    )
     short = {"m1.io": "m1", "m2.io": "m2", "primary.io": "primary"}
     by_digest = config.pull_sources(parse_reference("primary.io/ns/app@" + DIGEST))
     by_tag = config.pull_sources(parse_reference("primary.io/ns/app:v1"))
@@ -156,6 +168,9 @@ location = "m2.io/ns"
 
 
 def test_tag_and_digest_reference_pulls_by_digest(tmp_path: Path) -> None:
-    config = _config(tmp_path, '[[registry]]\nlocation = "q.io"\n[[registry.mirror]]\nlocation = "m.io"\n'
-                               'pull-from-mirror = "digest-only"\n')
+    config = _config(
+        tmp_path,
+        '[[registry]]\nlocation = "q.io"\n[[registry.mirror]]\nlocation = "m.io"\n'
+        'pull-from-mirror = "digest-only"\n',
+    )
     assert _refs(config, "q.io/a:1@" + DIGEST) == ["m.io/a@" + DIGEST, "q.io/a@" + DIGEST]

@@ -23,7 +23,7 @@ from imgextract.mirrors.model import Endpoint, Registry
 from imgextract.mirrors.policies import MIRROR_RE, SOURCE_RE, parse_policy
 from imgextract.mirrors.topo import topo_sort
 from imgextract.reference import parse_reference
-from tests.conformance import MISSING, case_id, cases, load_vectors, require
+from tests.conformance import case_id, cases, load_vectors, require
 
 VECTORS = "openshift-mirrors.json"
 
@@ -63,8 +63,10 @@ def test_merge(case: dict[str, Any]) -> None:
     digest, tag = split_policies(policies)
     merged = tag if "[ImageTagMirrorSet]" in case["name"] else digest
     assert not (tag if merged is digest else digest)
-    assert [{"source": m.source, "mirrors": list(m.mirrors), "never_contact_source": m.never_contact_source}
-            for m in merged] == case["expect"]["merged"]
+    assert [
+        {"source": m.source, "mirrors": list(m.mirrors), "never_contact_source": m.never_contact_source}
+        for m in merged
+    ] == case["expect"]["merged"]
     registries = _edit(case["input"]["policies"], [], [])
     assert [r.as_dict() for r in registries] == case["expect"]["registries"]
     _check_derived(registries, case["derived_pull_sources"])
@@ -80,7 +82,9 @@ def test_topo_sort_any_edge_order(case: dict[str, Any]) -> None:
         assert topo_sort(list(reversed(rotated))) == case["expect_sorted"]
 
 
-@pytest.mark.parametrize("case", cases(VECTORS, "scope_nested"), ids=lambda c: f"{c.get('sub_scope')}-in-{c.get('super_scope')}")
+@pytest.mark.parametrize(
+    "case", cases(VECTORS, "scope_nested"), ids=lambda c: f"{c.get('sub_scope')}-in-{c.get('super_scope')}"
+)
 def test_scope_is_nested_inside_scope(case: dict[str, Any]) -> None:
     require(case)
     assert scope_is_nested_inside_scope(case["sub_scope"], case["super_scope"]) is case["expect"]
@@ -92,14 +96,19 @@ def test_valid_scope(case: dict[str, Any]) -> None:
     assert is_valid_registries_conf_scope(case["scope"]) is case["expect"]
 
 
-@pytest.mark.parametrize("case", cases(VECTORS, "mirrors_contain_real_mirror"), ids=lambda c: repr(c.get("mirrors")))
+@pytest.mark.parametrize(
+    "case", cases(VECTORS, "mirrors_contain_real_mirror"), ids=lambda c: repr(c.get("mirrors"))
+)
 def test_mirrors_contain_a_real_mirror(case: dict[str, Any]) -> None:
     require(case)
     assert mirrors_contain_a_real_mirror(case["source_scope"], case["mirrors"]) is case["expect"]
 
 
-@pytest.mark.parametrize("case", cases(VECTORS, "nested_scope_mirror_adjustment"),
-                         ids=lambda c: f"{c.get('mirrored_scope')}->{c.get('sub_scope')}")
+@pytest.mark.parametrize(
+    "case",
+    cases(VECTORS, "nested_scope_mirror_adjustment"),
+    ids=lambda c: f"{c.get('mirrored_scope')}->{c.get('sub_scope')}",
+)
 def test_nested_scope_mirror_adjustment(case: dict[str, Any]) -> None:
     require(case)
     mirrors = [Endpoint(location=m) for m in case["mirrors"]]
@@ -112,29 +121,64 @@ def test_nested_scope_mirror_adjustment(case: dict[str, Any]) -> None:
 
 
 def test_merged_sets_ignore_entries_without_real_mirrors() -> None:
-    policy = parse_policy({"apiVersion": "config.openshift.io/v1", "kind": "ImageDigestMirrorSet",
-                           "metadata": {"name": "x"},
-                           "spec": {"imageDigestMirrors": [{"source": "a.io/ns", "mirrors": ["a.io/ns"],
-                                                            "mirrorSourcePolicy": "NeverContactSource"}]}})
+    policy = parse_policy(
+        {
+            "apiVersion": "config.openshift.io/v1",
+            "kind": "ImageDigestMirrorSet",
+            "metadata": {"name": "x"},
+            "spec": {
+                "imageDigestMirrors": [
+                    {"source": "a.io/ns", "mirrors": ["a.io/ns"], "mirrorSourcePolicy": "NeverContactSource"}
+                ]
+            },
+        }
+    )
     assert merged_mirror_sets(policy.entries) == []
 
 
 # Our source/mirror regexes restate the CRD patterns without the ambiguous empty separator (Python's
 # backtracking engine would be exponential on it); they must accept exactly the same strings.
 PATTERN_SAMPLES = [
-    "quay.io", "quay.io/ns", "quay.io/ns/repo", "localhost", "localhost:5000/a/b", "Registry.Example.com/ns",
-    "quay.io/Ns", "quay.io/ns/", "quay.io//ns", "quay.io/a__b", "quay.io/a___b", "quay.io/a--b", "quay.io/a-",
-    "quay.io/a.b_c-d", "quay.io/a._b", "quay.io:/ns", "quay.io:0/ns", "-quay.io", "quay-.io", "q.io/a..b",
-    "*.redhat.io", "*.io", "*.redhat.io/ns", "*.redhat.io:443", "**.redhat.io", "*redhat.io", "a.*.io", "*",
-    "http://quay.io", "quay.io/ns@sha256:abc", "quay.io/ns:tag", "1.2.3.4:5000/x", "[::1]:5000/x", "",
+    "quay.io",
+    "quay.io/ns",
+    "quay.io/ns/repo",
+    "localhost",
+    "localhost:5000/a/b",
+    "Registry.Example.com/ns",
+    "quay.io/Ns",
+    "quay.io/ns/",
+    "quay.io//ns",
+    "quay.io/a__b",
+    "quay.io/a___b",
+    "quay.io/a--b",
+    "quay.io/a-",
+    "quay.io/a.b_c-d",
+    "quay.io/a._b",
+    "quay.io:/ns",
+    "quay.io:0/ns",
+    "-quay.io",
+    "quay-.io",
+    "q.io/a..b",
+    "*.redhat.io",
+    "*.io",
+    "*.redhat.io/ns",
+    "*.redhat.io:443",
+    "**.redhat.io",
+    "*redhat.io",
+    "a.*.io",
+    "*",
+    "http://quay.io",
+    "quay.io/ns@sha256:abc",
+    "quay.io/ns:tag",
+    "1.2.3.4:5000/x",
+    "[::1]:5000/x",
+    "",
 ]
 
 
 @pytest.mark.parametrize("value", PATTERN_SAMPLES)
 def test_policy_patterns_match_crd(value: str) -> None:
-    schema = load_vectors(VECTORS).get("crd_schema")
-    if not schema:
-        require(MISSING)
+    schema = load_vectors(VECTORS)["crd_schema"]
     crd = schema["ImageDigestMirrorSet"]
     assert bool(SOURCE_RE.fullmatch(value)) == bool(re.search(crd["source_pattern"], value)), value
     assert bool(MIRROR_RE.fullmatch(value)) == bool(re.search(crd["mirror_pattern"], value)), value

@@ -28,8 +28,12 @@ def _write(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
 
 
 def test_multi_document_file(tmp_path: Path) -> None:
-    text = IDMS_DOC.format(name="a", source="quay.io/a", mirrors="[m.local/a]") + "---\n" + \
-        IDMS_DOC.format(name="b", source="quay.io/b", mirrors="[m.local/b, n.local/b]") + "---\n"
+    text = (
+        IDMS_DOC.format(name="a", source="quay.io/a", mirrors="[m.local/a]")
+        + "---\n"
+        + IDMS_DOC.format(name="b", source="quay.io/b", mirrors="[m.local/b, n.local/b]")
+        + "---\n"
+    )
     policies = load_policy_file(_write(tmp_path, text), IDMS)
     assert [(p.name, [(e.source, e.mirrors) for e in p.entries]) for p in policies] == [
         ("a", [("quay.io/a", ("m.local/a",))]),
@@ -66,8 +70,10 @@ def test_empty_list_and_empty_file(tmp_path: Path) -> None:
 
 
 def test_never_contact_source_parsed(tmp_path: Path) -> None:
-    text = IDMS_DOC.format(name="n", source="quay.io/a", mirrors="[m.local/a]") + \
-        "    mirrorSourcePolicy: NeverContactSource\n"
+    text = (
+        IDMS_DOC.format(name="n", source="quay.io/a", mirrors="[m.local/a]")
+        + "    mirrorSourcePolicy: NeverContactSource\n"
+    )
     (policy,) = load_policy_file(_write(tmp_path, text), IDMS)
     assert policy.entries[0].never_contact_source
 
@@ -75,30 +81,68 @@ def test_never_contact_source_parsed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kind", "text", "message"),
     [
-        (IDMS, IDMS_DOC.format(name="bad", source="quay.io/Upper", mirrors="[m.local/a]"),
-         "ImageDigestMirrorSet bad: spec.imageDigestMirrors[0].source 'quay.io/Upper'"),
-        (IDMS, IDMS_DOC.format(name="bad", source="quay.io/a", mirrors="[m.local/a, m.local/a]"),
-         "mirrors[1] 'm.local/a': duplicate mirror"),
-        (IDMS, IDMS_DOC.format(name="bad", source="quay.io/a", mirrors="['https://m.local/a']"),
-         "mirrors[0] 'https://m.local/a'"),
-        (IDMS, IDMS_DOC.format(name="bad", source="quay.io/a", mirrors="['*.m.local']"),
-         "mirrors[0] '*.m.local'"),
-        (IDMS, IDMS_DOC.format(name="bad", source="'*.redhat.io/ns'", mirrors="[m.local/a]"),
-         "source '*.redhat.io/ns'"),
-        (IDMS, IDMS_DOC.format(name="bad", source="quay.io/a", mirrors="[m.local/a]")
-         + "    mirrorSourcePolicy: Never\n", "mirrorSourcePolicy: 'Never' is not one of"),
+        (
+            IDMS,
+            IDMS_DOC.format(name="bad", source="quay.io/Upper", mirrors="[m.local/a]"),
+            "ImageDigestMirrorSet bad: spec.imageDigestMirrors[0].source 'quay.io/Upper'",
+        ),
+        (
+            IDMS,
+            IDMS_DOC.format(name="bad", source="quay.io/a", mirrors="[m.local/a, m.local/a]"),
+            "mirrors[1] 'm.local/a': duplicate mirror",
+        ),
+        (
+            IDMS,
+            IDMS_DOC.format(name="bad", source="quay.io/a", mirrors="['https://m.local/a']"),
+            "mirrors[0] 'https://m.local/a'",
+        ),
+        (
+            IDMS,
+            IDMS_DOC.format(name="bad", source="quay.io/a", mirrors="['*.m.local']"),
+            "mirrors[0] '*.m.local'",
+        ),
+        (
+            IDMS,
+            IDMS_DOC.format(name="bad", source="'*.redhat.io/ns'", mirrors="[m.local/a]"),
+            "source '*.redhat.io/ns'",
+        ),
+        (
+            IDMS,
+            IDMS_DOC.format(name="bad", source="quay.io/a", mirrors="[m.local/a]")
+            + "    mirrorSourcePolicy: Never\n",
+            "mirrorSourcePolicy: 'Never' is not one of",
+        ),
         (IDMS, IDMS_DOC.format(name="bad", source="''", mirrors="[m.local/a]"), "source: required"),
-        (IDMS, IDMS_DOC.format(name="bad", source="quay.io/a", mirrors="m.local/a"), "must be a list of strings"),
-        (IDMS, IDMS_DOC.replace("config.openshift.io/v1", "config.openshift.io/v1alpha1").format(
-            name="bad", source="quay.io/a", mirrors="[m]"), "apiVersion 'config.openshift.io/v1alpha1'"),
-        (ICSP, IDMS_DOC.format(name="x", source="quay.io/a", mirrors="[m]"),
-         "has kind 'ImageDigestMirrorSet'; this option expects ImageContentSourcePolicy"),
-        (ICSP, "apiVersion: operator.openshift.io/v1alpha1\nkind: ImageContentSourcePolicy\nmetadata: {name: w}\n"
-               "spec:\n  repositoryDigestMirrors:\n  - source: '*.redhat.io'\n    mirrors: [m.local]\n",
-         "wildcards are only allowed in IDMS/ITMS sources"),
-        (ICSP, "apiVersion: operator.openshift.io/v1alpha1\nkind: ImageContentSourcePolicy\nmetadata: {name: p}\n"
-               "spec:\n  repositoryDigestMirrors:\n  - source: quay.io/a\n    mirrors: [m.local]\n"
-               "    mirrorSourcePolicy: NeverContactSource\n", "mirrorSourcePolicy is not a field"),
+        (
+            IDMS,
+            IDMS_DOC.format(name="bad", source="quay.io/a", mirrors="m.local/a"),
+            "must be a list of strings",
+        ),
+        (
+            IDMS,
+            IDMS_DOC.replace("config.openshift.io/v1", "config.openshift.io/v1alpha1").format(
+                name="bad", source="quay.io/a", mirrors="[m]"
+            ),
+            "apiVersion 'config.openshift.io/v1alpha1'",
+        ),
+        (
+            ICSP,
+            IDMS_DOC.format(name="x", source="quay.io/a", mirrors="[m]"),
+            "has kind 'ImageDigestMirrorSet'; this option expects ImageContentSourcePolicy",
+        ),
+        (
+            ICSP,
+            "apiVersion: operator.openshift.io/v1alpha1\nkind: ImageContentSourcePolicy\nmetadata: {name: w}\n"
+            "spec:\n  repositoryDigestMirrors:\n  - source: '*.redhat.io'\n    mirrors: [m.local]\n",
+            "wildcards are only allowed in IDMS/ITMS sources",
+        ),
+        (
+            ICSP,
+            "apiVersion: operator.openshift.io/v1alpha1\nkind: ImageContentSourcePolicy\nmetadata: {name: p}\n"
+            "spec:\n  repositoryDigestMirrors:\n  - source: quay.io/a\n    mirrors: [m.local]\n"
+            "    mirrorSourcePolicy: NeverContactSource\n",
+            "mirrorSourcePolicy is not a field",
+        ),
         (ITMS, "kind: [unclosed\n", "invalid YAML"),
         (ITMS, "- just\n- a list\n", "must be a Kubernetes object"),
     ],

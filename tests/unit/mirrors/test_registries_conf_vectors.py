@@ -37,11 +37,23 @@ def test_config(case: dict[str, Any], tmp_path: Path) -> None:
 
 def _entry_view(reg: Any) -> dict[str, Any]:
     if reg is None:
-        return {"registry_prefix": None, "registry_location": None, "blocked": False, "insecure": False,
-                "mirror_by_digest_only": False, "mirrors": []}
+        return {
+            "registry_prefix": None,
+            "registry_location": None,
+            "blocked": False,
+            "insecure": False,
+            "mirror_by_digest_only": False,
+            "mirrors": [],
+        }
     d = reg.as_dict()
-    return {"registry_prefix": d["prefix"], "registry_location": d["location"], "blocked": d["blocked"],
-            "insecure": d["insecure"], "mirror_by_digest_only": d["mirror_by_digest_only"], "mirrors": d["mirrors"]}
+    return {
+        "registry_prefix": d["prefix"],
+        "registry_location": d["location"],
+        "blocked": d["blocked"],
+        "insecure": d["insecure"],
+        "mirror_by_digest_only": d["mirror_by_digest_only"],
+        "mirrors": d["mirrors"],
+    }
 
 
 @pytest.mark.parametrize("case", cases(VECTORS, "lookup"), ids=case_id)
@@ -59,8 +71,10 @@ def test_lookup(case: dict[str, Any], tmp_path: Path) -> None:
     assert str(ref.pull_ref()) == expect["normalized_reference"]
     view = _entry_view(config.find_registry(ref.pull_ref().name))
     assert view == {k: expect[k] for k in view}
-    got = [{"reference": str(s.reference), "insecure": s.insecure, "blocked": s.blocked}
-           for s in config.pull_sources(ref)]
+    got = [
+        {"reference": str(s.reference), "insecure": s.insecure, "blocked": s.blocked}
+        for s in config.pull_sources(ref)
+    ]
     assert got == [{k: s[k] for k in ("reference", "insecure", "blocked")} for s in expect["pull_sources"]]
 
 

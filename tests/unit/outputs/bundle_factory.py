@@ -30,12 +30,34 @@ def _schema(rng: random.Random, depth: int, width: int, nest: float = 0.3) -> di
     props: dict[str, Any] = {}
     for i in range(width):
         name = f"field{i}{rng.choice(['Name', 'Spec', 'Config', 'Selector', 'Limit'])}"
-        words = " ".join(rng.choice(["the", "pod", "selector", "label", "value", "must", "be", "set", "when",
-                                     "storage", "retention", "shard", "replica", "alerting", "rule"])
-                         for _ in range(rng.randint(8, 30)))
+        words = " ".join(
+            rng.choice(
+                [
+                    "the",
+                    "pod",
+                    "selector",
+                    "label",
+                    "value",
+                    "must",
+                    "be",
+                    "set",
+                    "when",
+                    "storage",
+                    "retention",
+                    "shard",
+                    "replica",
+                    "alerting",
+                    "rule",
+                ]
+            )
+            for _ in range(rng.randint(8, 30))
+        )
         if depth > 0 and rng.random() < nest:
-            props[name] = {"type": "object", "description": words.capitalize() + ".",
-                           "properties": _schema(rng, depth - 1, max(2, width // 2), nest)}
+            props[name] = {
+                "type": "object",
+                "description": words.capitalize() + ".",
+                "properties": _schema(rng, depth - 1, max(2, width // 2), nest),
+            }
         else:
             props[name] = {"type": rng.choice(["string", "integer", "boolean"]), "description": words + "."}
     return props
@@ -43,31 +65,67 @@ def _schema(rng: random.Random, depth: int, width: int, nest: float = 0.3) -> di
 
 def crd(group: str, kind: str, plural: str, *, seed: int, depth: int, width: int, nest: float = 0.3) -> bytes:
     rng = random.Random(seed)
-    return _dump({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{group}"},
-        "spec": {"group": group, "names": {"kind": kind, "plural": plural, "listKind": kind + "List",
-                                           "singular": kind.lower()},
-                 "scope": "Namespaced",
-                 "versions": [{"name": "v1", "served": True, "storage": True,
-                               "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                                   "spec": {"type": "object", "properties": _schema(rng, depth, width, nest)}}}}}]},
-    })
+    return _dump(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}"},
+            "spec": {
+                "group": group,
+                "names": {
+                    "kind": kind,
+                    "plural": plural,
+                    "listKind": kind + "List",
+                    "singular": kind.lower(),
+                },
+                "scope": "Namespaced",
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "properties": {
+                                    "spec": {"type": "object", "properties": _schema(rng, depth, width, nest)}
+                                },
+                            }
+                        },
+                    }
+                ],
+            },
+        }
+    )
 
 
 def csv(name: str, version: str, owned: list[tuple[str, str]], description: str) -> bytes:
-    examples = [{"apiVersion": f"{g}/v1", "kind": k, "metadata": {"name": "example"}, "spec": {}} for g, k in owned]
-    return _dump({
-        "apiVersion": "operators.coreos.com/v1alpha1",
-        "kind": "ClusterServiceVersion",
-        "metadata": {"name": f"{name}.v{version}", "namespace": "placeholder",
-                     "annotations": {"alm-examples": json.dumps(examples, indent=2), "capabilities": "Deep Insights"}},
-        "spec": {"displayName": name, "version": version, "description": description,
-                 "customresourcedefinitions": {"owned": [{"name": f"{k.lower()}s.{g}", "kind": k, "version": "v1"}
-                                                         for g, k in owned]},
-                 "install": {"strategy": "deployment", "spec": {"deployments": [{"name": name, "spec": {}}]}}},
-    })
+    examples = [
+        {"apiVersion": f"{g}/v1", "kind": k, "metadata": {"name": "example"}, "spec": {}} for g, k in owned
+    ]
+    return _dump(
+        {
+            "apiVersion": "operators.coreos.com/v1alpha1",
+            "kind": "ClusterServiceVersion",
+            "metadata": {
+                "name": f"{name}.v{version}",
+                "namespace": "placeholder",
+                "annotations": {
+                    "alm-examples": json.dumps(examples, indent=2),
+                    "capabilities": "Deep Insights",
+                },
+            },
+            "spec": {
+                "displayName": name,
+                "version": version,
+                "description": description,
+                "customresourcedefinitions": {
+                    "owned": [{"name": f"{k.lower()}s.{g}", "kind": k, "version": "v1"} for g, k in owned]
+                },
+                "install": {"strategy": "deployment", "spec": {"deployments": [{"name": name, "spec": {}}]}},
+            },
+        }
+    )
 
 
 def etcd_like() -> dict[str, bytes]:
@@ -75,14 +133,22 @@ def etcd_like() -> dict[str, bytes]:
     group = "etcd.database.coreos.com"
     owned = [(group, "EtcdCluster"), (group, "EtcdBackup"), (group, "EtcdRestore")]
     files = {
-        "manifests/etcdoperator.v0.9.4.clusterserviceversion.yaml":
-            csv("etcdoperator", "0.9.4", owned, "Etcd is a distributed key value store.\n\n## Usage\n"),
+        "manifests/etcdoperator.v0.9.4.clusterserviceversion.yaml": csv(
+            "etcdoperator", "0.9.4", owned, "Etcd is a distributed key value store.\n\n## Usage\n"
+        ),
         "metadata/annotations.yaml": _dump({"annotations": annotations_for("etcd")}),
-        "metadata/dependencies.yaml": _dump({"dependencies": [
-            {"type": "olm.package", "value": {"packageName": "prometheus", "version": ">0.27.0"}}]}),
+        "metadata/dependencies.yaml": _dump(
+            {
+                "dependencies": [
+                    {"type": "olm.package", "value": {"packageName": "prometheus", "version": ">0.27.0"}}
+                ]
+            }
+        ),
     }
     for i, (g, kind) in enumerate(owned):
-        files[f"manifests/{kind.lower()}s.{g}.crd.yaml"] = crd(g, kind, kind.lower() + "s", seed=i, depth=2, width=8)
+        files[f"manifests/{kind.lower()}s.{g}.crd.yaml"] = crd(
+            g, kind, kind.lower() + "s", seed=i, depth=2, width=8
+        )
     return files
 
 
@@ -91,17 +157,26 @@ def prometheus_like() -> dict[str, bytes]:
     group = "monitoring.coreos.com"
     kinds = ["Prometheus", "Alertmanager", "ServiceMonitor", "PodMonitor", "PrometheusRule", "ThanosRuler"]
     files = {
-        "manifests/prometheusoperator.0.47.0.clusterserviceversion.yaml":
-            csv("prometheusoperator", "0.47.0", [(group, k) for k in kinds], "Prometheus operator.\n" * 50),
-        "manifests/prometheus-operator_v1_service.yaml": _dump({"apiVersion": "v1", "kind": "Service",
-                                                                "metadata": {"name": "prometheus-operator"},
-                                                                "spec": {"ports": [{"port": 8080}]}}),
+        "manifests/prometheusoperator.0.47.0.clusterserviceversion.yaml": csv(
+            "prometheusoperator", "0.47.0", [(group, k) for k in kinds], "Prometheus operator.\n" * 50
+        ),
+        "manifests/prometheus-operator_v1_service.yaml": _dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "prometheus-operator"},
+                "spec": {"ports": [{"port": 8080}]},
+            }
+        ),
         "metadata/annotations.yaml": _dump({"annotations": annotations_for("prometheus")}),
-        "metadata/properties.yaml": _dump({"properties": [{"type": "olm.maxOpenShiftVersion", "value": "4.16"}]}),
+        "metadata/properties.yaml": _dump(
+            {"properties": [{"type": "olm.maxOpenShiftVersion", "value": "4.16"}]}
+        ),
     }
     for i, kind in enumerate(kinds):
         files[f"manifests/monitoring.coreos.com_{kind.lower()}s.yaml"] = crd(
-            group, kind, kind.lower() + "s", seed=100 + i, depth=4, width=24 if i < 2 else 12, nest=0.5)
+            group, kind, kind.lower() + "s", seed=100 + i, depth=4, width=24 if i < 2 else 12, nest=0.5
+        )
     return files
 
 
@@ -117,7 +192,9 @@ def compressible(total: int = 3 * 1024 * 1024) -> dict[str, bytes]:
             line = f"  - name: item-{rng.randint(0, 999)}\n    value: {rng.choice(['a', 'b', 'c']) * 20}\n"
             lines.append(line)
             size += len(line)
-        files[f"manifests/big-{i}.configmap.yaml"] = ("apiVersion: v1\nkind: List\nitems:\n" + "".join(lines)).encode()
+        files[f"manifests/big-{i}.configmap.yaml"] = (
+            "apiVersion: v1\nkind: List\nitems:\n" + "".join(lines)
+        ).encode()
     return files
 
 

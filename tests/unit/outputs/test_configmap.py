@@ -43,9 +43,16 @@ def prometheus() -> dict[str, bytes]:
 
 
 def build(files: dict[str, bytes], **kw: Any) -> list[dict[str, Any]]:
-    args: dict[str, Any] = {"name": "bundle", "namespace": "olm", "annotations": bf.annotations_for("etcd"),
-                            "source_image": REF, "resolved_digest": DIGEST, "compress": "auto", "split": False,
-                            "olm_labels": False}
+    args: dict[str, Any] = {
+        "name": "bundle",
+        "namespace": "olm",
+        "annotations": bf.annotations_for("etcd"),
+        "source_image": REF,
+        "resolved_digest": DIGEST,
+        "compress": "auto",
+        "split": False,
+        "olm_labels": False,
+    }
     args.update(kw)
     return build_configmaps(files, **args)
 
@@ -170,8 +177,9 @@ def test_gzip_values_are_what_olm_decodes() -> None:
 
 def test_build_is_deterministic() -> None:
     files = bf.etcd_like()
-    assert dump_yaml(build(files, compress="always")) == dump_yaml(build(dict(reversed(files.items())),
-                                                                         compress="always"))
+    assert dump_yaml(build(files, compress="always")) == dump_yaml(
+        build(dict(reversed(files.items())), compress="always")
+    )
 
 
 def test_compressible_3mb_fits_after_gzip_and_round_trips() -> None:
@@ -227,7 +235,9 @@ def test_incompressible_over_limit_splits_into_valid_parts() -> None:
     check_valid(cms)
     n = len(cms)
     assert [cm["metadata"]["name"] for cm in cms] == [f"{default_name(REF)}-{i}" for i in range(n)]
-    assert [cm["metadata"]["annotations"]["bundle-extract/part"] for cm in cms] == [f"{i}/{n}" for i in range(n)]
+    assert [cm["metadata"]["annotations"]["bundle-extract/part"] for cm in cms] == [
+        f"{i}/{n}" for i in range(n)
+    ]
     for cm in cms:
         ann = cm["metadata"]["annotations"]
         assert ann["olm.contentEncoding"] == "gzip+base64" and ann["olm.sourceImage"] == REF
@@ -280,8 +290,10 @@ def test_colliding_keys_both_recovered() -> None:
 
 
 def test_same_basename_in_manifests_and_metadata() -> None:
-    files = bf.etcd_like() | {"metadata/etcdoperator.v0.9.4.clusterserviceversion.yaml": b"properties: []\n",
-                              "manifests/dependencies.yaml": b"kind: ConfigMap\napiVersion: v1\n"}
+    files = bf.etcd_like() | {
+        "metadata/etcdoperator.v0.9.4.clusterserviceversion.yaml": b"properties: []\n",
+        "manifests/dependencies.yaml": b"kind: ConfigMap\napiVersion: v1\n",
+    }
     [cm] = build(files)
     check_valid([cm])
     assert read(via_yaml([cm])) == without_annotations_yaml(files)
@@ -290,7 +302,11 @@ def test_same_basename_in_manifests_and_metadata() -> None:
 def test_long_and_odd_names_get_valid_keys() -> None:
     long = "manifests/" + "x" * 300 + ".crd.yaml"
     odd = "manifests/ünïcødé file (1).yaml"
-    files = bf.etcd_like() | {long: b"kind: X\n", odd: b"kind: Y\n", "manifests/sub/nested.yaml": b"kind: Z\n"}
+    files = bf.etcd_like() | {
+        long: b"kind: X\n",
+        odd: b"kind: Y\n",
+        "manifests/sub/nested.yaml": b"kind: Z\n",
+    }
     [cm] = build(files)
     check_valid([cm])
     names = json.loads(cm["metadata"]["annotations"]["bundle-extract/file-names"])
@@ -350,8 +366,11 @@ def test_dump_yaml_uses_block_scalars_and_stable_order() -> None:
     assert "  dependencies.yaml: |\n    dependencies:\n" in text
     loaded = yaml.safe_load(text)
     assert list(loaded["data"]) == sorted(loaded["data"])
-    assert list(loaded["metadata"]["annotations"])[:8] == [*BUNDLE_KEYS, "olm.sourceImage",
-                                                           "bundle-extract/resolved-digest"]
+    assert list(loaded["metadata"]["annotations"])[:8] == [
+        *BUNDLE_KEYS,
+        "olm.sourceImage",
+        "bundle-extract/resolved-digest",
+    ]
     assert dump_yaml([cm]) == text
 
 

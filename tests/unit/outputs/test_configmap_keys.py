@@ -15,7 +15,10 @@ def valid(key: str) -> bool:
 
 def test_opm_translation() -> None:
     assert opm_key("a+b.yaml") == "a-b.yaml"
-    assert opm_key("my operator (v1).clusterserviceversion.yaml") == "my-operator--v1-.clusterserviceversion.yaml"
+    assert (
+        opm_key("my operator (v1).clusterserviceversion.yaml")
+        == "my-operator--v1-.clusterserviceversion.yaml"
+    )
     assert opm_key("ok_name-1.2.yaml") == "ok_name-1.2.yaml"
 
 

@@ -23,22 +23,39 @@ PROPS = b'{"properties": [{"type": "olm.maxOpenShiftVersion", "value": "4.16"}]}
 def opm_configmap(data: dict[str, bytes], *, gzip_b64: bool) -> dict[str, Any]:
     """What `opm alpha bundle extract [-z]` stores, as `kubectl get -o yaml` shows it."""
     ann = dict(bf.annotations_for("etcd"), **{"olm.sourceImage": "quay.io/x/etcd:v1"})
-    cm: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
-                          "metadata": {"name": "abc", "namespace": "olm", "annotations": ann,
-                                       "labels": {"olm.managed": "true"}}}
+    cm: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "abc",
+            "namespace": "olm",
+            "annotations": ann,
+            "labels": {"olm.managed": "true"},
+        },
+    }
     if gzip_b64:
         ann["olm.contentEncoding"] = "gzip+base64"
         # Go: BinaryData[key] = []byte(GzipBase64Encode(file)); JSON encodes []byte as base64 again.
-        cm["binaryData"] = {k: base64.b64encode(base64.b64encode(gzip.compress(v))).decode() for k, v in data.items()}
+        cm["binaryData"] = {
+            k: base64.b64encode(base64.b64encode(gzip.compress(v))).decode() for k, v in data.items()
+        }
     else:
         cm["data"] = {k: v.decode() for k, v in data.items()}
     return cm
 
 
-OPM_FILES = {"etcdoperator.v0.9.4.clusterserviceversion.yaml": CSV, "etcdclusters.crd.yaml": CRD,
-             "dependencies.yaml": DEPS, "props.json": PROPS}
-EXPECTED = {"manifests/etcdoperator.v0.9.4.clusterserviceversion.yaml": CSV, "manifests/etcdclusters.crd.yaml": CRD,
-            "metadata/dependencies.yaml": DEPS, "metadata/props.json": PROPS}
+OPM_FILES = {
+    "etcdoperator.v0.9.4.clusterserviceversion.yaml": CSV,
+    "etcdclusters.crd.yaml": CRD,
+    "dependencies.yaml": DEPS,
+    "props.json": PROPS,
+}
+EXPECTED = {
+    "manifests/etcdoperator.v0.9.4.clusterserviceversion.yaml": CSV,
+    "manifests/etcdclusters.crd.yaml": CRD,
+    "metadata/dependencies.yaml": DEPS,
+    "metadata/props.json": PROPS,
+}
 
 
 @pytest.mark.parametrize("gz", [False, True])
@@ -51,7 +68,8 @@ def test_reads_opm_yaml_as_kubectl_prints_it() -> None:
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: abc\n  annotations:\n"
         "    olm.contentEncoding: gzip+base64\n"
         "binaryData:\n  dependencies.yaml: "
-        + base64.b64encode(base64.b64encode(gzip.compress(DEPS))).decode() + "\n"
+        + base64.b64encode(base64.b64encode(gzip.compress(DEPS))).decode()
+        + "\n"
     )
     assert read(load_yaml(text)) == {"metadata/dependencies.yaml": DEPS}
 
@@ -126,8 +144,12 @@ def test_several_unrelated_configmaps_rejected() -> None:
 
 def test_parts_from_different_images_rejected() -> None:
     files = bf.random_blobs(3, 400_000)
-    common: dict[str, Any] = {"name": "b", "annotations": bf.annotations_for("etcd"), "source_image": "r",
-                              "split": True}
+    common: dict[str, Any] = {
+        "name": "b",
+        "annotations": bf.annotations_for("etcd"),
+        "source_image": "r",
+        "split": True,
+    }
     a = build_configmaps(files, resolved_digest="sha256:" + "1" * 64, **common)
     b = build_configmaps(files, resolved_digest="sha256:" + "2" * 64, **common)
     assert len(a) == len(b) >= 2

@@ -14,8 +14,16 @@ REF = "quay.io/example/etcd-bundle:v0.9.4"
 REF_DIGEST = f"quay.io/example/etcd-bundle:v0.9.4@{DIGEST}"
 IMAGE = "registry.example.com/tools/bundle-extract:0.1.0"
 # Pod Security Standards "restricted": allowed volume types.
-RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
-                      "projected", "secret"}
+RESTRICTED_VOLUMES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
 
 
 def job_of(objs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -62,7 +70,11 @@ def test_plain_job_is_valid_and_restricted() -> None:
     assert_restricted(job)
     assert job["apiVersion"] == "batch/v1"
     spec = job["spec"]
-    assert spec["activeDeadlineSeconds"] > 0 and spec["ttlSecondsAfterFinished"] >= 0 and spec["backoffLimit"] >= 0
+    assert (
+        spec["activeDeadlineSeconds"] > 0
+        and spec["ttlSecondsAfterFinished"] >= 0
+        and spec["backoffLimit"] >= 0
+    )
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
     assert spec["template"]["spec"]["automountServiceAccountToken"] is False
     assert len(job["metadata"]["name"]) <= 63
@@ -70,8 +82,9 @@ def test_plain_job_is_valid_and_restricted() -> None:
 
 
 def test_job_runs_pull_to_configmap_on_stdout() -> None:
-    c = container_of(job_of(render_job(REF, namespace="bundles", image=IMAGE,
-                                       extra_args=["--platform", "linux/arm64"])))
+    c = container_of(
+        job_of(render_job(REF, namespace="bundles", image=IMAGE, extra_args=["--platform", "linux/arm64"]))
+    )
     assert c["image"] == IMAGE
     args = c["args"]
     assert args[:2] == ["pull", REF]
@@ -91,8 +104,10 @@ def test_scratch_is_writable_emptydir_and_home_points_into_it() -> None:
     volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
 
     def on_emptydir(path: str) -> bool:
-        return any((path + "/").startswith(mp.rstrip("/") + "/") and "emptyDir" in volumes[name]
-                   for mp, name in mounts.items())
+        return any(
+            (path + "/").startswith(mp.rstrip("/") + "/") and "emptyDir" in volumes[name]
+            for mp, name in mounts.items()
+        )
 
     for var in ("HOME", "XDG_CACHE_HOME", "TMPDIR"):
         assert on_emptydir(env[var]), var
@@ -100,8 +115,15 @@ def test_scratch_is_writable_emptydir_and_home_points_into_it() -> None:
 
 
 def test_pull_secret_is_mounted_as_authfile() -> None:
-    job = job_of(render_job(REF, namespace="bundles", image=IMAGE, pull_secret_name="quay-pull",
-                            service_account="bundle-unpacker"))
+    job = job_of(
+        render_job(
+            REF,
+            namespace="bundles",
+            image=IMAGE,
+            pull_secret_name="quay-pull",
+            service_account="bundle-unpacker",
+        )
+    )
     validate(job)
     assert_restricted(job)
     pod = job["spec"]["template"]["spec"]
@@ -117,18 +139,40 @@ def test_pull_secret_is_mounted_as_authfile() -> None:
 
 
 def test_job_names_and_limits_are_parameters() -> None:
-    job = job_of(render_job(REF, namespace="ns", image=IMAGE, job_name="unpack-etcd", configmap_name="etcd-cm",
-                            active_deadline_seconds=120, ttl_seconds_after_finished=0, backoff_limit=0))
+    job = job_of(
+        render_job(
+            REF,
+            namespace="ns",
+            image=IMAGE,
+            job_name="unpack-etcd",
+            configmap_name="etcd-cm",
+            active_deadline_seconds=120,
+            ttl_seconds_after_finished=0,
+            backoff_limit=0,
+        )
+    )
     validate(job)
     assert job["metadata"]["name"] == "unpack-etcd"
-    assert (job["spec"]["activeDeadlineSeconds"], job["spec"]["ttlSecondsAfterFinished"],
-            job["spec"]["backoffLimit"]) == (120, 0, 0)
+    assert (
+        job["spec"]["activeDeadlineSeconds"],
+        job["spec"]["ttlSecondsAfterFinished"],
+        job["spec"]["backoffLimit"],
+    ) == (120, 0, 0)
     args = container_of(job)["args"]
     assert args[args.index("--configmap-name") + 1] == "etcd-cm"
 
 
-@pytest.mark.parametrize("kw", [{"namespace": "Bad_NS"}, {"configmap_name": "UPPER"}, {"job_name": "x" * 64},
-                                {"active_deadline_seconds": 0}, {"backoff_limit": -1}, {"pull_secret_name": "a b"}])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"namespace": "Bad_NS"},
+        {"configmap_name": "UPPER"},
+        {"job_name": "x" * 64},
+        {"active_deadline_seconds": 0},
+        {"backoff_limit": -1},
+        {"pull_secret_name": "a b"},
+    ],
+)
 def test_invalid_parameters(kw: dict[str, Any]) -> None:
     args: dict[str, Any] = {"namespace": "ns", "image": IMAGE} | kw
     with pytest.raises(UsageError):
@@ -144,11 +188,17 @@ def test_invalid_reference() -> None:
 
 
 def test_imagestream_staging() -> None:
-    objs = render_job(REF_DIGEST, namespace="bundles", image=IMAGE, via_imagestream=True, imagestream_name="etcd")
+    objs = render_job(
+        REF_DIGEST, namespace="bundles", image=IMAGE, via_imagestream=True, imagestream_name="etcd"
+    )
     assert [o["kind"] for o in objs] == ["ImageStream", "Job"]
     stream, job = objs
     assert stream["apiVersion"] == "image.openshift.io/v1"
-    assert stream["metadata"] == {"name": "etcd", "namespace": "bundles", "labels": stream["metadata"]["labels"]}
+    assert stream["metadata"] == {
+        "name": "etcd",
+        "namespace": "bundles",
+        "labels": stream["metadata"]["labels"],
+    }
     [tag] = stream["spec"]["tags"]
     assert tag["from"] == {"kind": "DockerImage", "name": f"quay.io/example/etcd-bundle@{DIGEST}"}
     assert tag["referencePolicy"] == {"type": "Local"}
@@ -165,15 +215,24 @@ def test_imagestream_staging() -> None:
 
 
 def test_imagestream_for_manifest_list_preserves_original() -> None:
-    stream = render_job(REF_DIGEST, namespace="b", image=IMAGE, via_imagestream=True,
-                        import_mode="PreserveOriginal")[0]
+    stream = render_job(
+        REF_DIGEST, namespace="b", image=IMAGE, via_imagestream=True, import_mode="PreserveOriginal"
+    )[0]
     assert stream["spec"]["tags"][0]["importPolicy"]["importMode"] == "PreserveOriginal"
     assert stream["metadata"]["name"].startswith("bundle-")
 
 
 def test_imagestream_registry_host_override() -> None:
-    job = job_of(render_job(REF_DIGEST, namespace="b", image=IMAGE, via_imagestream=True, imagestream_name="s",
-                            registry_host_override="registry.apps.example.com"))
+    job = job_of(
+        render_job(
+            REF_DIGEST,
+            namespace="b",
+            image=IMAGE,
+            via_imagestream=True,
+            imagestream_name="s",
+            registry_host_override="registry.apps.example.com",
+        )
+    )
     args = container_of(job)["args"]
     assert args[1] == f"registry.apps.example.com/b/s@{DIGEST}"
     assert "--ca-file" not in args
@@ -186,8 +245,7 @@ def test_imagestream_needs_digest() -> None:
 
 def test_imagestream_bad_import_mode() -> None:
     with pytest.raises(UsageError):
-        render_job(REF_DIGEST, namespace="b", image=IMAGE, via_imagestream=True,
-                   import_mode="Whatever")  # type: ignore[arg-type]
+        render_job(REF_DIGEST, namespace="b", image=IMAGE, via_imagestream=True, import_mode="Whatever")  # type: ignore[arg-type]
 
 
 def test_manifests_dump_as_applyable_yaml() -> None:
@@ -199,8 +257,16 @@ def test_manifests_dump_as_applyable_yaml() -> None:
 
 def test_dockercfg_secret_is_the_legacy_home_file() -> None:
     """OpenShift's <sa>-dockercfg-* Secret (legacy format) for the integrated registry."""
-    job = job_of(render_job(REF_DIGEST, namespace="b", image=IMAGE, via_imagestream=True,
-                            pull_secret_name="builder-dockercfg-x7k2p", pull_secret_type="dockercfg"))
+    job = job_of(
+        render_job(
+            REF_DIGEST,
+            namespace="b",
+            image=IMAGE,
+            via_imagestream=True,
+            pull_secret_name="builder-dockercfg-x7k2p",
+            pull_secret_type="dockercfg",
+        )
+    )
     validate(job)
     assert_restricted(job)
     c = container_of(job)
@@ -214,5 +280,4 @@ def test_dockercfg_secret_is_the_legacy_home_file() -> None:
 
 def test_bad_pull_secret_type() -> None:
     with pytest.raises(UsageError):
-        render_job(REF, namespace="b", image=IMAGE, pull_secret_name="p",
-                   pull_secret_type="opaque")  # type: ignore[arg-type]
+        render_job(REF, namespace="b", image=IMAGE, pull_secret_name="p", pull_secret_type="opaque")  # type: ignore[arg-type]

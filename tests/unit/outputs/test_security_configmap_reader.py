@@ -13,6 +13,9 @@ def test_alias_bomb_annotation_is_refused() -> None:
     lines = ['x0: &a0 ["lol"]']
     for i in range(1, 6):
         lines.append(f"x{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]")
-    doc = "\n".join(lines) + "\nkind: ConfigMap\nmetadata:\n  name: b\n  annotations:\n    k: *a5\ndata:\n  a.yaml: x\n"
+    doc = (
+        "\n".join(lines)
+        + "\nkind: ConfigMap\nmetadata:\n  name: b\n  annotations:\n    k: *a5\ndata:\n  a.yaml: x\n"
+    )
     with pytest.raises(InvalidBundleError):
         read(load_yaml(doc))

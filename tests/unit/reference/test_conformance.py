@@ -30,7 +30,12 @@ def test_normalised_parse(case: dict) -> None:
         return
     ref = parse_reference(case["input"])
     assert (ref.registry, ref.repository, ref.name, ref.tag, ref.digest) == (
-        case["registry"], case["repository"], case["name"], case["tag"], case["digest"])
+        case["registry"],
+        case["repository"],
+        case["name"],
+        case["tag"],
+        case["digest"],
+    )
     assert str(ref) == case["normalized"]
     assert str(ref.pull_ref()) == case["pull_ref"]
     assert ref.familiar() == case["familiar"]

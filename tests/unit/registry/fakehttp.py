@@ -36,8 +36,15 @@ class FakeAdapter(HTTPAdapter):
         self.handler = handler
         self.requests: list[requests.PreparedRequest] = []
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         self.requests.append(request)
         reply = self.handler(request)
         if reply.raise_exc is not None:
@@ -45,8 +52,13 @@ class FakeAdapter(HTTPAdapter):
         headers = dict(reply.headers)
         if request.method != "HEAD":
             headers.setdefault("Content-Length", str(len(reply.body)))
-        raw = urllib3.HTTPResponse(body=io.BytesIO(reply.body), headers=headers, status=reply.status,
-                                   preload_content=False, decode_content=False)
+        raw = urllib3.HTTPResponse(
+            body=io.BytesIO(reply.body),
+            headers=headers,
+            status=reply.status,
+            preload_content=False,
+            decode_content=False,
+        )
         response = requests.Response()
         response.status_code = reply.status
         response.headers = CaseInsensitiveDict(headers)
@@ -64,9 +76,16 @@ def fast_settings(**kw: Any) -> TransportSettings:
     return TransportSettings(**kw)
 
 
-def fake_client(handler: Handler, *, registry: str = "reg.example", credentials: Any = None,
-                insecure: bool = False, sleeps: list[float] | None = None,
-                clock: Callable[[], float] | None = None, **settings: Any) -> tuple[RegistryClient, FakeAdapter]:
+def fake_client(
+    handler: Handler,
+    *,
+    registry: str = "reg.example",
+    credentials: Any = None,
+    insecure: bool = False,
+    sleeps: list[float] | None = None,
+    clock: Callable[[], float] | None = None,
+    **settings: Any,
+) -> tuple[RegistryClient, FakeAdapter]:
     recorded = sleeps if sleeps is not None else []
     kwargs: dict[str, Any] = {"insecure": insecure, "sleep": recorded.append}
     if clock is not None:

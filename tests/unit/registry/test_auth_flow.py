@@ -22,8 +22,9 @@ BLOB = "sha256:" + "c" * 64
 class TokenRegistry:
     """Registry + token server: tokens are "tok-N"; the registry accepts the ones in ``valid``."""
 
-    def __init__(self, *, token_field: str = "token", expires_in: int | None = None,
-                 post_status: int = 200) -> None:
+    def __init__(
+        self, *, token_field: str = "token", expires_in: int | None = None, post_status: int = 200
+    ) -> None:
         self.issued = 0
         self.valid: set[str] = set()
         self.token_requests: list[requests.PreparedRequest] = []
@@ -50,8 +51,11 @@ class TokenRegistry:
             return Reply(401, b"", {"WWW-Authenticate": CHALLENGE})
         if self.insufficient_once:
             self.insufficient_once = False
-            return Reply(401, b"", {"WWW-Authenticate": CHALLENGE + ',scope="repository:other:pull",'
-                                                                   'error="insufficient_scope"'})
+            return Reply(
+                401,
+                b"",
+                {"WWW-Authenticate": CHALLENGE + ',scope="repository:other:pull",error="insufficient_scope"'},
+            )
         if url.endswith("/v2/"):
             return Reply(200)
         if req.method == "POST" and "/blobs/uploads/" in url:
@@ -129,6 +133,7 @@ def test_persistent_401_is_auth_error_without_secrets() -> None:
         reply = original(req)
         reg.valid.clear()
         return reply
+
     client.http.session.adapters["https://"].handler = never_valid  # type: ignore[attr-defined]
     with pytest.raises(AuthError) as info:
         client.blob_exists("ns/app", BLOB)
@@ -182,6 +187,7 @@ def test_basic_challenge() -> None:
         if req.headers.get("Authorization") != expected:
             return Reply(401, headers={"WWW-Authenticate": 'Basic realm="Registry Realm"'})
         return Reply(200)
+
     client, _ = fake_client(handler, credentials=StaticCreds({None: Credentials(username="u", password="p")}))
     assert client.blob_exists("ns/app", BLOB)
     anonymous, adapter = fake_client(handler)
@@ -198,22 +204,26 @@ def test_challenge_first_seen_on_repository_request() -> None:
         if (req.url or "").endswith("/v2/"):
             return Reply(200)
         return reg(req)
+
     client, _ = fake_client(handler)
     assert client.blob_exists("ns/app", BLOB)
     assert reg.issued == 1
 
 
-@pytest.mark.parametrize(("realm", "host", "insecure", "ok"), [
-    ("https://auth.example/token", "reg.example", False, True),
-    ("http://auth.example/token", "reg.example", False, False),
-    ("http://auth.example/token", "reg.example", True, True),
-    ("https://127.0.0.1:9000/token", "reg.example", False, False),
-    ("https://10.1.2.3/token", "reg.example", False, False),
-    ("https://localhost/token", "reg.example", False, False),
-    ("https://127.0.0.1:9000/token", "127.0.0.1:5000", False, True),
-    ("https://10.1.2.3/token", "10.1.2.4:5000", False, True),
-    ("ftp://auth.example/token", "reg.example", True, False),
-])
+@pytest.mark.parametrize(
+    ("realm", "host", "insecure", "ok"),
+    [
+        ("https://auth.example/token", "reg.example", False, True),
+        ("http://auth.example/token", "reg.example", False, False),
+        ("http://auth.example/token", "reg.example", True, True),
+        ("https://127.0.0.1:9000/token", "reg.example", False, False),
+        ("https://10.1.2.3/token", "reg.example", False, False),
+        ("https://localhost/token", "reg.example", False, False),
+        ("https://127.0.0.1:9000/token", "127.0.0.1:5000", False, True),
+        ("https://10.1.2.3/token", "10.1.2.4:5000", False, True),
+        ("ftp://auth.example/token", "reg.example", True, False),
+    ],
+)
 def test_realm_safety(realm: str, host: str, insecure: bool, ok: bool) -> None:
     if ok:
         check_realm(realm, host, insecure=insecure)
@@ -230,6 +240,7 @@ def test_unsafe_realm_refused_before_sending_credentials() -> None:
             sent_to_realm.append(req.url or "")
             return Reply(200, b'{"token": "x"}')
         return Reply(401, headers={"WWW-Authenticate": 'Bearer realm="http://evil.example/t",service="s"'})
+
     creds = StaticCreds({None: Credentials(username="u", password="secret-pw")})
     client, _ = fake_client(handler, credentials=creds)
     with pytest.raises(AuthError, match="plain-HTTP token realm"):
@@ -241,7 +252,10 @@ def test_mount_asks_push_and_source_pull_scopes() -> None:
     reg = TokenRegistry()
     client, _ = fake_client(reg)
     client.mount_blob("ns/app", BLOB, "ns/base")
-    assert _query(reg.token_requests[-1])["scope"] == ["repository:ns/app:pull,push", "repository:ns/base:pull"]
+    assert _query(reg.token_requests[-1])["scope"] == [
+        "repository:ns/app:pull,push",
+        "repository:ns/base:pull",
+    ]
 
 
 def test_put_manifest_asks_push_scope() -> None:
@@ -277,8 +291,11 @@ def test_chunk_patch_retried_after_token_expiry() -> None:
             return Reply(202, headers={"Location": "/v2/ns/app/blobs/uploads/u"})
         if req.method == "PATCH":
             received.extend(req.body if isinstance(req.body, bytes) else b"")
-            return Reply(202, headers={"Location": "/v2/ns/app/blobs/uploads/u", "Range": f"0-{len(received) - 1}"})
+            return Reply(
+                202, headers={"Location": "/v2/ns/app/blobs/uploads/u", "Range": f"0-{len(received) - 1}"}
+            )
         return Reply(201, headers={"Docker-Content-Digest": digest})
+
     client, _ = fake_client(handler)
     client.upload_blob("ns/app", io.BytesIO(data), digest, len(data), chunk_size=1000)
     assert bytes(received) == data

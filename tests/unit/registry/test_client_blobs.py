@@ -36,6 +36,7 @@ def _basic_registry(inner):  # type: ignore[no-untyped-def]
         if (req.url or "").endswith("/v2/"):
             return Reply(200)
         return inner(req)
+
     return handler
 
 
@@ -54,6 +55,7 @@ def test_cross_host_redirect_drops_authorization() -> None:
         if host == "reg.example":
             return Reply(307, headers={"Location": "https://storage.example/blob?X-Amz-Signature=sig"})
         return Reply(200, DATA)
+
     client, _ = fake_client(_basic_registry(inner), credentials=BASIC)
     with client.open_blob("ns/app", DIGEST) as stream:
         assert stream.read() == DATA
@@ -69,6 +71,7 @@ def test_same_host_redirect_keeps_authorization() -> None:
         if "/blobs/" in (req.url or ""):
             return Reply(302, headers={"Location": "/storage/blob-data"})
         return Reply(200, DATA)
+
     client, _ = fake_client(_basic_registry(inner), credentials=BASIC)
     with client.open_blob("ns/app", DIGEST) as stream:
         assert stream.read() == DATA
@@ -76,8 +79,9 @@ def test_same_host_redirect_keeps_authorization() -> None:
 
 
 def test_redirect_loop_is_bounded() -> None:
-    client, _ = fake_client(_basic_registry(lambda req: Reply(302, headers={"Location": "/loop"})),
-                            credentials=BASIC)
+    client, _ = fake_client(
+        _basic_registry(lambda req: Reply(302, headers={"Location": "/loop"})), credentials=BASIC
+    )
     with pytest.raises(RegistryError, match="redirects"), client.open_blob("ns/app", DIGEST) as stream:
         stream.read()
 
@@ -88,6 +92,7 @@ def test_offset_sends_range_and_expects_206() -> None:
     def inner(req: requests.PreparedRequest) -> Reply:
         ranges.append(req.headers.get("Range"))
         return _range_reply(req, DATA)
+
     client, _ = fake_client(_basic_registry(inner), credentials=BASIC)
     with client.open_blob("ns/app", DIGEST, offset=1000) as stream:
         assert stream.read() == DATA[1000:]
@@ -101,8 +106,9 @@ def test_offset_when_server_ignores_range() -> None:
 
 
 def test_offset_with_wrong_content_range() -> None:
-    client, _ = fake_client(_basic_registry(lambda req: Reply(206, DATA, {"Content-Range": "bytes 0-9/10"})),
-                            credentials=BASIC)
+    client, _ = fake_client(
+        _basic_registry(lambda req: Reply(206, DATA, {"Content-Range": "bytes 0-9/10"})), credentials=BASIC
+    )
     with pytest.raises(IntegrityError, match="range"), client.open_blob("ns/app", DIGEST, offset=5):
         pass
 
@@ -115,6 +121,7 @@ def test_truncated_body_resumed_with_range() -> None:
         if len(ranges) == 1:
             return Reply(200, DATA[:5000])  # the connection "ends" early
         return _range_reply(req, DATA)
+
     client, _ = fake_client(_basic_registry(inner), credentials=BASIC)
     with client.open_blob("ns/app", DIGEST, size=len(DATA)) as stream:
         assert stream.read() == DATA
@@ -122,8 +129,9 @@ def test_truncated_body_resumed_with_range() -> None:
 
 
 def test_blob_not_found() -> None:
-    client, _ = fake_client(_basic_registry(lambda req: Reply(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')),
-                            credentials=BASIC)
+    client, _ = fake_client(
+        _basic_registry(lambda req: Reply(404, b'{"errors":[{"code":"BLOB_UNKNOWN"}]}')), credentials=BASIC
+    )
     with pytest.raises(NotFoundError, match="blob not found"), client.open_blob("ns/app", DIGEST):
         pass
     assert client.blob_exists("ns/app", DIGEST) is False
@@ -137,6 +145,7 @@ def test_429_with_retry_after_is_retried() -> None:
         if len(calls) < 3:
             return Reply(429, headers={"Retry-After": "0"})
         return Reply(200, DATA)
+
     sleeps: list[float] = []
     client, _ = fake_client(_basic_registry(inner), credentials=BASIC, sleeps=sleeps)
     with client.open_blob("ns/app", DIGEST) as stream:
@@ -180,11 +189,21 @@ class UploadRegistry:
             if start != len(self.received):
                 return Reply(416)
             self.received += body
-            return Reply(202, headers={"Location": f"/v2/ns/app/blobs/uploads/u1?_state=s{end}",
-                                       "Range": f"0-{len(self.received) - 1}"})
+            return Reply(
+                202,
+                headers={
+                    "Location": f"/v2/ns/app/blobs/uploads/u1?_state=s{end}",
+                    "Range": f"0-{len(self.received) - 1}",
+                },
+            )
         if req.method == "GET":
-            return Reply(204, headers={"Range": f"0-{len(self.received) - 1}",
-                                       "Location": "/v2/ns/app/blobs/uploads/u1?_state=status"})
+            return Reply(
+                204,
+                headers={
+                    "Range": f"0-{len(self.received) - 1}",
+                    "Location": "/v2/ns/app/blobs/uploads/u1?_state=status",
+                },
+            )
         if req.method == "PUT":
             body = req.body
             if hasattr(body, "read"):
@@ -260,13 +279,16 @@ def test_mount_refused_falls_back() -> None:
         if (req.url or "").endswith("/v2/"):
             return Reply(200)
         return Reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+
     client, _ = fake_client(handler)
     assert client.mount_blob("ns/app", DIGEST, "other/repo") is False
 
 
 def test_netrc_is_never_applied(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     netrc = tmp_path / "netrc"
-    netrc.write_text("machine reg.example login eve password netrc-pw\nmachine storage.example login eve password x\n")
+    netrc.write_text(
+        "machine reg.example login eve password netrc-pw\nmachine storage.example login eve password x\n"
+    )
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     seen: dict[str, str | None] = {}
@@ -277,6 +299,7 @@ def test_netrc_is_never_applied(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         if host == "reg.example":
             return Reply(307, headers={"Location": "https://storage.example/blob"})
         return Reply(200, DATA)
+
     client, _ = fake_client(_basic_registry(inner), credentials=BASIC)
     with client.open_blob("ns/app", DIGEST) as stream:
         assert stream.read() == DATA

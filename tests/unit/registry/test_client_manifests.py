@@ -12,19 +12,29 @@ from imgextract import manifests as m
 from imgextract.errors import IntegrityError, LimitExceeded, NotFoundError, UnreachableError
 from tests.unit.registry.fakehttp import Reply, fake_client
 
-MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": m.OCI_MANIFEST,
-                       "config": {"mediaType": m.OCI_CONFIG, "digest": "sha256:" + "a" * 64, "size": 2},
-                       "layers": []}).encode()
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": m.OCI_MANIFEST,
+        "config": {"mediaType": m.OCI_CONFIG, "digest": "sha256:" + "a" * 64, "size": 2},
+        "layers": [],
+    }
+).encode()
 DIGEST = "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
 
 
-def _serve(body: bytes = MANIFEST, content_type: str = m.OCI_MANIFEST, status: int = 200,
-           extra: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+def _serve(
+    body: bytes = MANIFEST,
+    content_type: str = m.OCI_MANIFEST,
+    status: int = 200,
+    extra: dict[str, str] | None = None,
+):  # type: ignore[no-untyped-def]
     def handler(req: requests.PreparedRequest) -> Reply:
         if req.url and req.url.endswith("/v2/"):
             return Reply(200)
         headers = {"Content-Type": content_type, **(extra or {})}
         return Reply(status, body if req.method != "HEAD" else b"", headers)
+
     return handler
 
 
@@ -35,8 +45,14 @@ def test_manifest_by_tag_sends_full_accept_and_ignores_params() -> None:
     req = adapter.requests[-1]
     assert req.url == "https://reg.example/v2/ns/app/manifests/v1"
     accept = req.headers["Accept"]
-    for media_type in (m.OCI_MANIFEST, m.OCI_INDEX, m.DOCKER_MANIFEST, m.DOCKER_MANIFEST_LIST,
-                       m.DOCKER_SCHEMA1, m.DOCKER_SCHEMA1_SIGNED):
+    for media_type in (
+        m.OCI_MANIFEST,
+        m.OCI_INDEX,
+        m.DOCKER_MANIFEST,
+        m.DOCKER_MANIFEST_LIST,
+        m.DOCKER_SCHEMA1,
+        m.DOCKER_SCHEMA1_SIGNED,
+    ):
         assert media_type in accept
 
 
@@ -81,8 +97,9 @@ def test_manifest_not_found() -> None:
 
 
 def test_head_manifest_descriptor() -> None:
-    client, adapter = fake_client(_serve(extra={"Docker-Content-Digest": DIGEST,
-                                                "Content-Length": str(len(MANIFEST))}))
+    client, adapter = fake_client(
+        _serve(extra={"Docker-Content-Digest": DIGEST, "Content-Length": str(len(MANIFEST))})
+    )
     desc = client.head_manifest("ns/app", "v1")
     assert desc == m.Descriptor(media_type=m.OCI_MANIFEST, digest=DIGEST, size=len(MANIFEST))
     assert adapter.requests[-1].method == "HEAD"
@@ -100,6 +117,7 @@ def test_put_manifest_checks_reported_digest() -> None:
         if req.url and req.url.endswith("/v2/"):
             return Reply(200)
         return Reply(201, headers={"Docker-Content-Digest": DIGEST})
+
     client, adapter = fake_client(handler)
     assert client.put_manifest("ns/app", "v1", MANIFEST, m.OCI_MANIFEST) == DIGEST
     put = adapter.requests[-1]
@@ -115,6 +133,7 @@ def test_http_fallback_only_when_insecure() -> None:
         if req.url and req.url.startswith("https://"):
             return Reply(raise_exc=requests.exceptions.SSLError("wrong version number"))
         return _serve()(req)
+
     client, adapter = fake_client(handler, registry="localhost:5000")
     with pytest.raises(UnreachableError, match="TLS"):
         client.get_manifest("app", "v1")
@@ -126,8 +145,9 @@ def test_http_fallback_only_when_insecure() -> None:
 
 
 def test_insecure_from_settings_list() -> None:
-    client, _ = fake_client(_serve(), registry="localhost:5000",
-                            insecure_registries=frozenset({"localhost:5000"}))
+    client, _ = fake_client(
+        _serve(), registry="localhost:5000", insecure_registries=frozenset({"localhost:5000"})
+    )
     assert client.insecure
 
 

@@ -12,8 +12,12 @@ from imgextract.errors import AuthError, IntegrityError, NotFoundError, Registry
 from imgextract.registry.errors import endpoint_of, error_for_exception, error_for_response
 
 
-def _response(status: int, body: dict[str, object] | None = None, method: str = "GET",
-              url: str = "https://reg.example/v2/ns/app/manifests/v1?state=secretstate") -> requests.Response:
+def _response(
+    status: int,
+    body: dict[str, object] | None = None,
+    method: str = "GET",
+    url: str = "https://reg.example/v2/ns/app/manifests/v1?state=secretstate",
+) -> requests.Response:
     r = requests.Response()
     r.status_code = status
     data = json.dumps(body).encode() if body is not None else b""
@@ -24,19 +28,29 @@ def _response(status: int, body: dict[str, object] | None = None, method: str = 
 
 
 def test_endpoint_drops_userinfo_query_fragment() -> None:
-    assert endpoint_of("https://user:pw@s3.example:8443/b/k?X-Amz-Signature=abc#f") == "https://s3.example:8443/b/k"
+    assert (
+        endpoint_of("https://user:pw@s3.example:8443/b/k?X-Amz-Signature=abc#f")
+        == "https://s3.example:8443/b/k"
+    )
     assert endpoint_of("http://[::1]:5000/v2/") == "http://[::1]:5000/v2/"
 
 
-@pytest.mark.parametrize(("status", "body", "cls"), [
-    (401, None, AuthError),
-    (403, {"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"}]}, AuthError),
-    (404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]}, NotFoundError),
-    (400, {"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known"}]}, NotFoundError),
-    (400, {"errors": [{"code": "DIGEST_INVALID", "message": "digest did not match"}]}, IntegrityError),
-    (500, None, RegistryError),
-    (429, {"errors": [{"code": "TOOMANYREQUESTS", "message": "slow down"}]}, RegistryError),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "cls"),
+    [
+        (401, None, AuthError),
+        (
+            403,
+            {"errors": [{"code": "DENIED", "message": "requested access to the resource is denied"}]},
+            AuthError,
+        ),
+        (404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}]}, NotFoundError),
+        (400, {"errors": [{"code": "NAME_UNKNOWN", "message": "repository name not known"}]}, NotFoundError),
+        (400, {"errors": [{"code": "DIGEST_INVALID", "message": "digest did not match"}]}, IntegrityError),
+        (500, None, RegistryError),
+        (429, {"errors": [{"code": "TOOMANYREQUESTS", "message": "slow down"}]}, RegistryError),
+    ],
+)
 def test_status_mapping(status: int, body: dict[str, object] | None, cls: type[Exception]) -> None:
     err = error_for_response(_response(status, body), what="manifest", reference="reg.example/ns/app:v1")
     assert type(err) is cls
@@ -59,9 +73,15 @@ def test_registry_message_is_redacted() -> None:
 
 
 def test_network_errors_are_unreachable() -> None:
-    err = error_for_exception(requests.ConnectionError("x"), what="registry ping",
-                              url="https://u:p@reg.example/v2/", reference="reg.example/a")
+    err = error_for_exception(
+        requests.ConnectionError("x"),
+        what="registry ping",
+        url="https://u:p@reg.example/v2/",
+        reference="reg.example/a",
+    )
     assert isinstance(err, UnreachableError)
     assert "u:p" not in str(err) and "https://reg.example/v2/" in str(err)
-    tls = error_for_exception(requests.exceptions.SSLError("x"), what="ping", url="https://r/v2/", reference=None)
+    tls = error_for_exception(
+        requests.exceptions.SSLError("x"), what="ping", url="https://r/v2/", reference=None
+    )
     assert "TLS" in str(tls)

@@ -91,14 +91,26 @@ def test_index_is_not_a_manifest() -> None:
 
 
 def test_parse_index_with_platforms() -> None:
-    raw = json.dumps({
-        "schemaVersion": 2, "mediaType": m.DOCKER_MANIFEST_LIST,
-        "manifests": [
-            {"mediaType": m.DOCKER_MANIFEST, "digest": D1, "size": 5,
-             "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
-            {"mediaType": m.DOCKER_MANIFEST, "digest": D2, "size": 6,
-             "platform": {"os": "linux", "architecture": "amd64"}},
-        ]}).encode()
+    raw = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": m.DOCKER_MANIFEST_LIST,
+            "manifests": [
+                {
+                    "mediaType": m.DOCKER_MANIFEST,
+                    "digest": D1,
+                    "size": 5,
+                    "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"},
+                },
+                {
+                    "mediaType": m.DOCKER_MANIFEST,
+                    "digest": D2,
+                    "size": 6,
+                    "platform": {"os": "linux", "architecture": "amd64"},
+                },
+            ],
+        }
+    ).encode()
     index = m.parse_index(raw, m.DOCKER_MANIFEST_LIST)
     assert index.media_type == m.DOCKER_MANIFEST_LIST
     assert [str(p) for p in index.platforms()] == ["linux/arm64/v8", "linux/amd64"]
@@ -110,8 +122,14 @@ def test_index_requires_manifests() -> None:
 
 
 def test_index_platform_needs_os_and_arch() -> None:
-    raw = json.dumps({"schemaVersion": 2, "manifests": [
-        {"mediaType": m.OCI_MANIFEST, "digest": D1, "size": 1, "platform": {"os": "linux"}}]}).encode()
+    raw = json.dumps(
+        {
+            "schemaVersion": 2,
+            "manifests": [
+                {"mediaType": m.OCI_MANIFEST, "digest": D1, "size": 1, "platform": {"os": "linux"}}
+            ],
+        }
+    ).encode()
     with pytest.raises(IntegrityError, match="platform"):
         m.parse_index(raw)
 
@@ -129,15 +147,26 @@ def test_non_distributable_types() -> None:
 
 
 def test_descriptor_round_trip() -> None:
-    data = {"mediaType": m.OCI_MANIFEST, "digest": D1, "size": 3, "urls": ["https://x/y"],
-            "annotations": {"a": "b"}, "platform": {"architecture": "arm", "os": "linux", "variant": "v7"}}
+    data = {
+        "mediaType": m.OCI_MANIFEST,
+        "digest": D1,
+        "size": 3,
+        "urls": ["https://x/y"],
+        "annotations": {"a": "b"},
+        "platform": {"architecture": "arm", "os": "linux", "variant": "v7"},
+    }
     assert m.Descriptor.from_json(data).to_json() == data
 
 
 def test_parse_config() -> None:
-    raw = json.dumps({"architecture": "amd64", "os": "linux",
-                      "config": {"Labels": {"operators.operatorframework.io.bundle.package.v1": "etcd"}},
-                      "rootfs": {"type": "layers", "diff_ids": [D1, D2]}}).encode()
+    raw = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Labels": {"operators.operatorframework.io.bundle.package.v1": "etcd"}},
+            "rootfs": {"type": "layers", "diff_ids": [D1, D2]},
+        }
+    ).encode()
     cfg = m.ImageConfig.parse(raw)
     assert cfg.labels == {"operators.operatorframework.io.bundle.package.v1": "etcd"}
     assert cfg.diff_ids == (D1, D2)
@@ -150,5 +179,4 @@ def test_config_null_labels_and_missing_rootfs() -> None:
     with pytest.raises(IntegrityError, match="rootfs"):
         m.parse_config(json.dumps({"config": {}}).encode())
     with pytest.raises(IntegrityError, match="Labels"):
-        m.parse_config(json.dumps({"config": {"Labels": {"a": 1}},
-                                   "rootfs": {"diff_ids": []}}).encode())
+        m.parse_config(json.dumps({"config": {"Labels": {"a": 1}}, "rootfs": {"diff_ids": []}}).encode())

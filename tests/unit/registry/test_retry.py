@@ -53,6 +53,7 @@ def test_bounded_tries_return_last_response() -> None:
     def send() -> requests.Response:
         calls.append(1)
         return _response(502)
+
     assert send_with_retry(send, policy).status_code == 502
     assert len(calls) == 3
 
@@ -65,6 +66,7 @@ def test_client_errors_not_retried(status: int) -> None:
     def send() -> requests.Response:
         calls.append(1)
         return _response(status)
+
     assert send_with_retry(send, policy).status_code == status
     assert len(calls) == 1
 
@@ -76,6 +78,7 @@ def test_connection_errors_retried_then_raised() -> None:
     def send() -> requests.Response:
         calls.append(1)
         raise requests.ConnectionError("refused")
+
     with pytest.raises(requests.ConnectionError):
         send_with_retry(send, policy)
     assert len(calls) == 2
@@ -88,6 +91,7 @@ def test_tls_errors_not_retried() -> None:
     def send() -> requests.Response:
         calls.append(1)
         raise requests.exceptions.SSLError("bad cert")
+
     with pytest.raises(requests.exceptions.SSLError):
         send_with_retry(send, policy)
     assert len(calls) == 1
@@ -100,6 +104,7 @@ def test_non_replayable_sent_once() -> None:
     def send() -> requests.Response:
         calls.append(1)
         return _response(503)
+
     assert send_with_retry(send, policy, replayable=False).status_code == 503
     assert len(calls) == 1
 
@@ -113,6 +118,7 @@ def test_connection_failures_get_fewer_shorter_tries() -> None:
     def send() -> requests.Response:
         calls.append(1)
         raise requests.ConnectionError("refused")
+
     with pytest.raises(requests.ConnectionError):
         send_with_retry(send, policy)
     assert len(calls) == 3 and slept == [0.5, 1.0]

@@ -36,7 +36,7 @@ class Endless(io.RawIOBase):
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         n = min(len(b), HUGE - self.served)
         start = self.served
-        data = (self.prefix[start:start + n] if start < len(self.prefix) else b"")
+        data = self.prefix[start : start + n] if start < len(self.prefix) else b""
         data += b" " * (n - len(data))
         b[:n] = data
         self.served += n
@@ -49,12 +49,20 @@ class EndlessAdapter(HTTPAdapter):
         self.status, self.headers, self.prefix = status, headers, prefix
         self.bodies: list[Endless] = []
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         body = Endless(self.prefix)
         self.bodies.append(body)
-        raw = urllib3.HTTPResponse(body=body, headers=self.headers, status=self.status,
-                                   preload_content=False, decode_content=False)
+        raw = urllib3.HTTPResponse(
+            body=body, headers=self.headers, status=self.status, preload_content=False, decode_content=False
+        )
         response = requests.Response()
         response.status_code = self.status
         response.headers = CaseInsensitiveDict(self.headers)
@@ -75,17 +83,28 @@ def _session(adapter: HTTPAdapter) -> requests.Session:
 
 def test_ping_does_not_buffer_an_endless_body() -> None:
     adapter = EndlessAdapter(401, {"WWW-Authenticate": 'Basic realm="x"'}, b"")
-    ping(_session(adapter), "reg.example", insecure=False, timeout=5.0,
-         policy=RetryPolicy(tries=1, sleep=lambda _: None))
+    ping(
+        _session(adapter),
+        "reg.example",
+        insecure=False,
+        timeout=5.0,
+        policy=RetryPolicy(tries=1, sleep=lambda _: None),
+    )
     assert sum(b.served for b in adapter.bodies) < 4 * 1024 * 1024
 
 
 def test_token_answer_is_capped_while_reading() -> None:
     adapter = EndlessAdapter(200, {}, b'{"token": "abcdefgh"}')
-    source = TokenSource(session=_session(adapter), realm="https://auth.example/token", service="s",
-                         credentials=Credentials(username="u", password="pass-word"),
-                         registry_host="reg.example", insecure=False, timeout=5.0,
-                         policy=RetryPolicy(tries=1, sleep=lambda _: None))
+    source = TokenSource(
+        session=_session(adapter),
+        realm="https://auth.example/token",
+        service="s",
+        credentials=Credentials(username="u", password="pass-word"),
+        registry_host="reg.example",
+        insecure=False,
+        timeout=5.0,
+        policy=RetryPolicy(tries=1, sleep=lambda _: None),
+    )
     try:
         source.authorization(["repository:a:pull"])
     except ImgExtractError:
@@ -101,8 +120,15 @@ class EndlessRedirectAdapter(EndlessAdapter):
         self.final = final
         self.sent = 0
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-             verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: Any = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
         self.sent += 1
         if self.sent > 1:
             return self.final.send(request, stream, timeout, verify, cert, proxies)
@@ -114,7 +140,9 @@ def test_ping_redirect_body_is_not_buffered() -> None:
     adapter = EndlessRedirectAdapter(final)
     session = new_session(("reg.example",), TransportSettings(), insecure=False)
     session.mount("https://", adapter)
-    ping(session, "reg.example", insecure=False, timeout=5.0, policy=RetryPolicy(tries=1, sleep=lambda _: None))
+    ping(
+        session, "reg.example", insecure=False, timeout=5.0, policy=RetryPolicy(tries=1, sleep=lambda _: None)
+    )
     assert sum(b.served for b in adapter.bodies) < 4 * 1024 * 1024
 
 
@@ -123,9 +151,16 @@ def test_token_redirect_body_is_not_buffered() -> None:
     adapter = EndlessRedirectAdapter(final)
     session = new_session(("reg.example",), TransportSettings(), insecure=False)
     session.mount("https://", adapter)
-    source = TokenSource(session=session, realm="https://auth.example/token", service="s", credentials=None,
-                         registry_host="reg.example", insecure=False, timeout=5.0,
-                         policy=RetryPolicy(tries=1, sleep=lambda _: None))
+    source = TokenSource(
+        session=session,
+        realm="https://auth.example/token",
+        service="s",
+        credentials=None,
+        registry_host="reg.example",
+        insecure=False,
+        timeout=5.0,
+        policy=RetryPolicy(tries=1, sleep=lambda _: None),
+    )
     try:
         source.authorization(["repository:a:pull"])
     except ImgExtractError:

@@ -26,9 +26,16 @@ def test_refresh_token_post_is_not_redirected(status: int) -> None:
     session = requests.Session()
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    source = TokenSource(session=session, realm="https://auth.example.com/token", service="svc",
-                         credentials=Credentials(identity_token=SECRET), registry_host="registry.example.com",
-                         insecure=False, timeout=5.0, policy=RetryPolicy(tries=1, sleep=lambda _: None))
+    source = TokenSource(
+        session=session,
+        realm="https://auth.example.com/token",
+        service="svc",
+        credentials=Credentials(identity_token=SECRET),
+        registry_host="registry.example.com",
+        insecure=False,
+        timeout=5.0,
+        policy=RetryPolicy(tries=1, sleep=lambda _: None),
+    )
     with pytest.raises(ImgExtractError):
         source.authorization(["repository:a/b:pull"])
     for request in adapter.requests:

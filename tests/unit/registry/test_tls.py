@@ -70,4 +70,5 @@ def test_insecure_session_ignores_ca_bundle_env(monkeypatch: pytest.MonkeyPatch,
     assert session.merge_environment_settings("https://h/v2/", {}, None, None, None)["verify"] is False
     secure = new_session(("h",), TransportSettings(), insecure=False)
     assert secure.merge_environment_settings("https://h/v2/", {}, None, None, None)["verify"] == str(
-        tmp_path / "bundle.pem")
+        tmp_path / "bundle.pem"
+    )
