@@ -50,7 +50,7 @@ from imgextract.reference import Reference, parse_reference
 import imgextract.pull as _pipeline  # noqa: E402, F401  isort: skip
 
 try:
-    __version__ = version("bundle-extract")
+    __version__ = version("bundle-extract")  # the one place: pyproject.toml
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 

@@ -30,7 +30,18 @@ from typing import Any
 
 from imgextract.errors import UsageError, option
 
-DEFAULT_USER_AGENT = "bundle-extract/0.1"
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bundle-extract")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+DEFAULT_USER_AGENT = f"bundle-extract/{_version()}"
+"""``bundle-extract/<version>``: the version comes from the package metadata (pyproject.toml)."""
 SYSTEM_REGISTRIES_CONF = Path("/etc/containers/registries.conf")
 SYSTEM_REGISTRIES_CONF_DIR = Path("/etc/containers/registries.conf.d")
 
