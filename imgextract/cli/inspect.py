@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
+from imgextract.cli.display import emit_json
 from imgextract.cli.options import cache_options, check_ref, client_from, common_options
-from imgextract.cli.render import emit_json
 
 
 @click.command()

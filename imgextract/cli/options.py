@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from imgextract.cli.render import setup_logging
+from imgextract.cli.display import setup_logging
 from imgextract.settings import OPTION_NAMES
 
 if TYPE_CHECKING:
