@@ -1,0 +1,220 @@
+"""Reading signatures: GPG signatures from a lookaside store, cosign signatures from ``.sig`` tags.
+
+Both are read from where the image was pulled (a mirror included).  Everything is bounded: a
+signature is at most 4 MiB, at most 128 lookaside signatures are read, and each HTTP read has a
+deadline, so a lookaside server that stalls or sends an endless body fails with a clear error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+from imgextract import manifests as m
+from imgextract.errors import IntegrityError, LimitExceeded, NotFoundError, UnreachableError
+from imgextract.registry.client import RegistryClient
+from imgextract.registry.transport import TransportSettings, new_session
+
+MAX_SIGNATURE_BYTES = 4 * 1024 * 1024
+MAX_LOOKASIDE_SIGNATURES = 128
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class RawSignature:
+    """A signature as stored, before any verification. ``source`` says where it was read."""
+
+    format: str  # "gpg" | "sigstore"
+    source: str
+    blob: bytes  # gpg: the OpenPGP message; sigstore: the payload
+    media_type: str = ""
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None  # the stored blob could not be understood
+
+
+def lookaside_url(base: str, digest: str, index: int) -> str:
+    algorithm, _, encoded = digest.partition(":")
+    return f"{base}@{algorithm}={encoded}/signature-{index}"
+
+
+class LookasideReader:
+    """Reads ``signature-1..N`` until one is missing.  ``transport`` gives TLS trust (CA file, certs.d)."""
+
+    def __init__(
+        self,
+        transport: TransportSettings | None = None,
+        *,
+        timeout: float = 30.0,
+        max_bytes: int = MAX_SIGNATURE_BYTES,
+        max_signatures: int = MAX_LOOKASIDE_SIGNATURES,
+    ) -> None:
+        self.transport = transport or TransportSettings()
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.max_signatures = max_signatures
+        self._sessions: dict[str, requests.Session] = {}
+
+    def read(self, base: str, digest: str) -> list[RawSignature]:
+        out: list[RawSignature] = []
+        for index in range(1, self.max_signatures + 2):
+            url = lookaside_url(base, digest, index)
+            if index > self.max_signatures:
+                if self.get(url) is not None:
+                    raise IntegrityError(
+                        f"lookaside {base} serves more than {self.max_signatures} signatures"
+                    )
+                break
+            blob = self.get(url)
+            if blob is None:
+                break
+            out.append(classify(blob, url))
+        return out
+
+    def get(self, url: str) -> bytes | None:
+        """The signature at ``url``, or None when it does not exist (404, missing file)."""
+        parts = urlsplit(url)
+        if parts.scheme == "file":
+            return self._file(unquote(parts.path), url)
+        if parts.scheme in ("http", "https"):
+            return self._http(url)
+        raise UnreachableError(f"unsupported scheme when reading signature from {url}")
+
+    def _file(self, path: str, url: str) -> bytes | None:
+        try:
+            with open(path, "rb") as f:
+                data = f.read(self.max_bytes + 1)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise UnreachableError(f"cannot read signature {path}: {exc.strerror or exc}") from None
+        if len(data) > self.max_bytes:
+            raise LimitExceeded(f"signature {url} is larger than {self.max_bytes} bytes")
+        return data
+
+    def _session(self, host: str) -> requests.Session:
+        if host not in self._sessions:
+            insecure = self.transport.is_insecure(host)
+            self._sessions[host] = new_session((host,), self.transport, insecure=insecure)
+        return self._sessions[host]
+
+    def _http(self, url: str) -> bytes | None:
+        deadline = time.monotonic() + self.timeout
+        read_timeout = min(10.0, self.timeout)
+        for _ in range(MAX_REDIRECTS + 1):
+            host = urlsplit(url).netloc
+            try:
+                response = self._session(host).get(
+                    url, stream=True, allow_redirects=False, timeout=(read_timeout, read_timeout)
+                )
+            except requests.Timeout:
+                raise UnreachableError(
+                    f"reading signature {url}: no answer within {read_timeout:g}s"
+                ) from None
+            except requests.RequestException as exc:
+                raise UnreachableError(f"reading signature {url}: {exc.__class__.__name__}") from None
+            with response:
+                if response.is_redirect and "Location" in response.headers:
+                    url = requests.compat.urljoin(url, response.headers["Location"])
+                    continue
+                if response.status_code == 404:
+                    return None
+                if response.status_code != 200:
+                    raise UnreachableError(f"reading signature {url}: status {response.status_code}")
+                return self._body(response, url, deadline, read_timeout)
+        raise UnreachableError(f"reading signature: more than {MAX_REDIRECTS} redirects")
+
+    def _body(self, response: requests.Response, url: str, deadline: float, read_timeout: float) -> bytes:
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > self.max_bytes:
+            raise LimitExceeded(f"signature {url} is {length} bytes, more than {self.max_bytes}")
+        data = bytearray()
+        try:
+            while True:
+                chunk = response.raw.read1(64 * 1024, decode_content=True)
+                if not chunk:
+                    break
+                data += chunk
+                if len(data) > self.max_bytes:
+                    raise LimitExceeded(f"signature {url} is larger than {self.max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise UnreachableError(f"reading signature {url}: not complete within {self.timeout:g}s")
+        except (requests.RequestException, OSError) as exc:
+            raise UnreachableError(f"reading signature {url}: {exc.__class__.__name__}") from None
+        except Exception as exc:  # urllib3's ReadTimeoutError / ProtocolError
+            if exc.__class__.__module__.startswith("urllib3"):
+                raise UnreachableError(
+                    f"reading signature {url}: stalled ({exc.__class__.__name__}, {read_timeout:g}s)"
+                ) from None
+            raise
+        return bytes(data)
+
+    def close(self) -> None:
+        for s in self._sessions.values():
+            s.close()
+        self._sessions.clear()
+
+
+_OPENPGP_FIRST = {0xA0, 0xA1, 0xA2, 0xA3, 0xC8, 0x90, 0x91, 0x92, 0x3D, 0xC4, 0x88, 0x89, 0x8A, 0x8B, 0xC2}
+
+
+def classify(blob: bytes, source: str) -> RawSignature:
+    """A stored signature blob: a bare OpenPGP message (the classic format), or ``\\0<format>\\n<data>``."""
+    if not blob:
+        return RawSignature("gpg", source, blob, error="empty signature blob")
+    if blob[0] in _OPENPGP_FIRST:
+        return RawSignature("gpg", source, blob)
+    if blob[0] == 0:
+        name, sep, rest = blob[1:].partition(b"\n")
+        if sep and name == b"simple-signing":
+            return RawSignature("gpg", source, rest)
+        if sep and name == b"sigstore-json":
+            return _sigstore_json(rest, source)
+        return RawSignature("gpg", source, blob, error=f"unrecognized signature format {name[:32]!r}")
+    return RawSignature(
+        "gpg", source, blob, error=f"unrecognized signature format, starting with {blob[0]:#x}"
+    )
+
+
+def _sigstore_json(data: bytes, source: str) -> RawSignature:
+    import base64
+    import json
+
+    try:
+        doc = json.loads(data)
+        payload = base64.b64decode(doc["payload"], validate=True)
+        annotations = {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()}
+        return RawSignature("sigstore", source, payload, str(doc.get("mimeType", "")), annotations)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return RawSignature("sigstore", source, data, error="malformed sigstore-json signature")
+
+
+def attachment_tag(digest: str) -> str:
+    return digest.replace(":", "-", 1) + ".sig"
+
+
+def read_sigstore_attachments(client: RegistryClient, repository: str, digest: str) -> list[RawSignature]:
+    """Cosign signatures of ``digest``: the layers of the OCI manifest tagged ``sha256-<hex>.sig``."""
+    tag = attachment_tag(digest)
+    where = f"{client.registry}/{repository}:{tag}"
+    try:
+        resp = client.get_manifest(repository, tag, accept=(m.OCI_MANIFEST,))
+    except NotFoundError:
+        return []
+    if resp.media_type != m.OCI_MANIFEST:
+        raise IntegrityError(
+            f"unexpected media type {resp.media_type} for sigstore attachment manifest {where}"
+        )
+    manifest = m.parse_manifest(resp.raw, resp.media_type)
+    out = []
+    for i, layer in enumerate(manifest.layers):
+        if layer.size > MAX_SIGNATURE_BYTES:
+            raise LimitExceeded(f"sigstore attachment layer {i} of {where} is {layer.size} bytes")
+        payload = client.read_blob(repository, layer.digest, limit=MAX_SIGNATURE_BYTES)
+        out.append(
+            RawSignature("sigstore", f"{where} layer {i}", payload, layer.media_type, dict(layer.annotations))
+        )
+    return out

@@ -1,0 +1,50 @@
+"""Verify a resolved image: read its signatures from where it was pulled, judge it by the policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imgextract.reference import Reference
+from imgextract.registry.client import RegistryClient
+from imgextract.signatures.errors import SignatureRefused
+from imgextract.signatures.evaluate import Subject, evaluate
+from imgextract.signatures.fetch import LookasideReader, RawSignature, read_sigstore_attachments
+from imgextract.signatures.policy import Policy
+from imgextract.signatures.registries_d import RegistriesD
+from imgextract.signatures.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """A policy with its registries.d and a lookaside reader: judges images, never fetches a layer."""
+
+    policy: Policy
+    registries: RegistriesD
+    reader: LookasideReader
+
+    def signatures(self, client: RegistryClient, physical: Reference, digest: str) -> list[RawSignature]:
+        """GPG signatures from the lookaside of ``physical`` (the mirror's, when pulled from a mirror),
+        then cosign attachments when registries.d asks for them."""
+        found = self.reader.read(self.registries.lookaside_base(physical), digest)
+        if self.registries.use_sigstore_attachments(physical):
+            found += read_sigstore_attachments(client, physical.repository, digest)
+        return found
+
+    def judge(
+        self,
+        logical: Reference,
+        physical: Reference,
+        client: RegistryClient,
+        digest: str,
+        manifest_raw: bytes | None = None,
+    ) -> Verdict:
+        """``logical``: what the user asked for (scope and identity); ``digest``: the manifest pulled."""
+        subject = Subject(logical, digest, manifest_raw, source=physical.name)
+        return evaluate(self.policy, subject, lambda: self.signatures(client, physical, digest))
+
+
+def require_accepted(verdict: Verdict) -> Verdict:
+    """Raise :class:`SignatureRefused` (exit 8) unless the verdict accepts the image."""
+    if not verdict.accepted:
+        raise SignatureRefused(verdict.message(), verdict=verdict)
+    return verdict
