@@ -1,0 +1,544 @@
+"""Signature verification against a real registry, with skopeo as the oracle.
+
+GPG signatures are made by skopeo itself (``copy --sign-by`` and ``standalone-sign``) with keys made
+by ``gpg --batch`` for this session; every GPG verdict is compared with ``skopeo copy --policy`` on
+the same image, policy and registries.d, and with the verdict expected.  Sigstore signatures are
+made here in cosign's documented format (Debian's skopeo cannot make or check them) and follow the
+same rules.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from imgextract.api import Session
+from imgextract.reference import parse_reference
+from imgextract.settings import CommonSettings, MirrorOptions, TransportOptions
+from imgextract.signatures import LookasideReader, Verdict, Verifier, load_policy, load_registries_d
+
+pytest.importorskip("regfix.pytest_plugin")
+from regfix import signing  # noqa: E402
+from regfix.oci import File, ImageSpec, Layer, write_layout  # noqa: E402
+from regfix.push import skopeo_copy  # noqa: E402
+
+pytestmark = [pytest.mark.registry, pytest.mark.oracle]
+
+
+def _spec(name: str) -> ImageSpec:
+    return ImageSpec(layers=[Layer([File(f"{name}.txt", f"{name}\n")])], labels={"test.name": name})
+
+
+@dataclass
+class World:
+    tmp: Path
+    host: str
+    keys: signing.GPGKeys
+    lookaside: Path
+    registries_d: Path
+    digests: dict[str, str]
+    manifests: dict[str, bytes]
+    layers: dict[str, str]
+
+    def policy(self, default: list[Any], docker: dict[str, Any] | None = None) -> Path:
+        doc: dict[str, Any] = {"default": default}
+        if docker is not None:
+            doc["transports"] = {"docker": docker}
+        path = self.tmp / f"policy-{abs(hash(json.dumps(doc, sort_keys=True)))}.json"
+        path.write_text(json.dumps(doc))
+        return path
+
+
+def signed_by(key: Path, identity: dict[str, str] | None = None) -> dict[str, Any]:
+    req: dict[str, Any] = {"type": "signedBy", "keyType": "GPGKeys", "keyPath": str(key)}
+    if identity is not None:
+        req["signedIdentity"] = identity
+    return req
+
+
+@pytest.fixture(scope="module")
+def world(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> World:
+    tmp = tmp_path_factory.mktemp("signatures")
+    keys = signing.make_gpg_keys(tmp / "keys")
+    lookaside = tmp / "lookaside"
+    registries_d = signing.write_registries_d(tmp / "registries.d", f"file://{lookaside}")
+    host = registry.host
+    digests: dict[str, str] = {}
+    manifests: dict[str, bytes] = {}
+    layer_digests: dict[str, str] = {}
+    for name in ("app", "othersig", "unsigned", "otherdigest", "renamed", "remapped"):
+        layout = write_layout(tmp / f"layout-{name}", _spec(name), "v1")
+        manifests[name] = layout.image.manifest
+        layer_digests[name] = layout.image.layers[0].digest
+        if name in ("app", "othersig"):
+            fpr = keys.trusted if name == "app" else keys.other
+            digests[name] = signing.skopeo_copy_signed(
+                layout, host, f"sig/{name}", "v1", keys, fpr, registries_d
+            )
+        else:
+            digests[name] = skopeo_copy(layout, host, f"sig/{name}", "v1").digest
+    claims = {
+        "otherdigest": (manifests["app"], f"{host}/sig/otherdigest:v1"),
+        "renamed": (manifests["renamed"], f"{host}/sig/renamed:v2"),
+        "remapped": (manifests["remapped"], "vendor.example.com/prod/remapped:v1"),
+    }
+    for name, (manifest, identity) in claims.items():
+        sig = signing.skopeo_standalone_sign(manifest, identity, keys, keys.trusted)
+        signing.put_lookaside(lookaside, f"sig/{name}", digests[name], [sig])
+    return World(tmp, host, keys, lookaside, registries_d, digests, manifests, layer_digests)
+
+
+def common(world_tmp: Path, insecure: set[str], **mirrors: Any) -> CommonSettings:
+    conf = world_tmp / "empty-registries.conf"
+    conf.write_text("")
+    (world_tmp / "conf.d").mkdir(exist_ok=True)
+    options = {"registries_conf": conf, "registries_conf_dir": world_tmp / "conf.d", **mirrors}
+    return CommonSettings(
+        transport=TransportOptions(insecure_registries=frozenset(insecure), retries=1, timeout=20),
+        mirrors=MirrorOptions(**options),
+        use_cache=False,
+        env={"HOME": str(world_tmp)},
+    )
+
+
+def ours(settings: CommonSettings, ref: str, policy: Path, registries_d: Path) -> Verdict:
+    session = Session(settings)
+    image = session.resolve(parse_reference(ref))
+    verifier = Verifier(
+        load_policy(policy), load_registries_d(registries_d), LookasideReader(session.transport)
+    )
+    return verifier.judge(image.reference, image.source.reference, image.client, image.manifest_digest)
+
+
+def both(world: World, cases: list[tuple[str, Path, bool]], registries_d: Path | None = None) -> None:
+    """Run our verifier and skopeo on each (reference, policy, expected) and compare all three."""
+    rd = registries_d or world.registries_d
+    settings = common(world.tmp, {world.host})
+
+    def one(case: tuple[str, Path, bool]) -> str:
+        ref, policy, expected = case
+        verdict = ours(settings, ref, policy, rd)
+        skopeo_ok, skopeo_err = signing.skopeo_accepts(ref, policy, rd)
+        if verdict.accepted == skopeo_ok == expected:
+            return ""
+        return f"{ref} {policy.read_text()}: ours={verdict.message()} skopeo={skopeo_ok} ({skopeo_err[-300:]}) expected={expected}"
+
+    with ThreadPoolExecutor(4) as pool:
+        failures = [f for f in pool.map(one, cases) if f]
+    assert not failures, "\n".join(failures)
+
+
+def test_gpg_verdicts_equal_skopeo(world: World) -> None:
+    h, k = world.host, world.keys
+    t, o = k.trusted_pub, k.other_pub
+    app_digest = f"{h}/sig/app@{world.digests['app']}"
+    p = world.policy
+    cases = [
+        (f"{h}/sig/app:v1", p([signed_by(t)]), True),  # accept
+        (f"{h}/sig/app:v1", p([signed_by(o)]), False),  # wrong key
+        (f"{h}/sig/othersig:v1", p([signed_by(t)]), False),  # signed, by another key
+        (f"{h}/sig/unsigned:v1", p([signed_by(t)]), False),  # unsigned
+        (f"{h}/sig/otherdigest:v1", p([signed_by(t)]), False),  # signature for another digest
+        # identity mismatch, for each signedIdentity kind
+        (f"{h}/sig/renamed:v1", p([signed_by(t)]), False),  # default matchRepoDigestOrExact
+        (f"{h}/sig/renamed:v1", p([signed_by(t, {"type": "matchExact"})]), False),
+        (f"{h}/sig/renamed:v1", p([signed_by(t, {"type": "matchRepository"})]), True),
+        (f"{h}/sig/othersig:v1", p([signed_by(o, {"type": "matchRepository"})]), True),
+        (f"{h}/sig/renamed:v1", p([signed_by(t, {"type": "matchRepository"})]), True),
+        (f"{h}/sig/remapped:v1", p([signed_by(t, {"type": "matchRepository"})]), False),
+        (app_digest, p([signed_by(t, {"type": "matchExact"})]), False),
+        (app_digest, p([signed_by(t, {"type": "matchRepoDigestOrExact"})]), True),
+        (
+            app_digest,
+            p([signed_by(t, {"type": "exactReference", "dockerReference": f"{h}/sig/app:v1"})]),
+            True,
+        ),
+        (
+            f"{h}/sig/app:v1",
+            p([signed_by(t, {"type": "exactReference", "dockerReference": f"{h}/sig/app:v2"})]),
+            False,
+        ),
+        (
+            f"{h}/sig/renamed:v1",
+            p([signed_by(t, {"type": "exactRepository", "dockerRepository": f"{h}/sig/renamed"})]),
+            True,
+        ),
+        (
+            f"{h}/sig/app:v1",
+            p([signed_by(t, {"type": "exactRepository", "dockerRepository": f"{h}/sig/other"})]),
+            False,
+        ),
+        (
+            f"{h}/sig/remapped:v1",
+            p(
+                [
+                    signed_by(
+                        t,
+                        {
+                            "type": "remapIdentity",
+                            "prefix": f"{h}/sig",
+                            "signedPrefix": "vendor.example.com/prod",
+                        },
+                    )
+                ]
+            ),
+            True,
+        ),
+        (
+            f"{h}/sig/remapped:v1",
+            p(
+                [
+                    signed_by(
+                        t,
+                        {
+                            "type": "remapIdentity",
+                            "prefix": f"{h}/sig",
+                            "signedPrefix": "vendor.example.com/dev",
+                        },
+                    )
+                ]
+            ),
+            False,
+        ),
+        (
+            f"{h}/sig/app:v1",
+            p([signed_by(t, {"type": "remapIdentity", "prefix": "elsewhere.io", "signedPrefix": "x.io"})]),
+            True,
+        ),
+        # scope precedence, reject, all requirements must hold
+        (f"{h}/sig/app:v1", p([{"type": "reject"}], {f"{h}/sig/app": [signed_by(t)]}), True),
+        (f"{h}/sig/unsigned:v1", p([{"type": "reject"}], {f"{h}/sig/app": [signed_by(t)]}), False),
+        (
+            f"{h}/sig/unsigned:v1",
+            p([{"type": "reject"}], {f"{h}/sig": [{"type": "insecureAcceptAnything"}]}),
+            True,
+        ),
+        (
+            f"{h}/sig/app:v1",
+            p(
+                [{"type": "insecureAcceptAnything"}],
+                {f"{h}/sig": [{"type": "insecureAcceptAnything"}], f"{h}/sig/app:v1": [{"type": "reject"}]},
+            ),
+            False,
+        ),
+        (
+            f"{h}/sig/unsigned:v1",
+            p(
+                [{"type": "insecureAcceptAnything"}],
+                {h: [signed_by(t)], f"{h}/sig/unsigned": [{"type": "insecureAcceptAnything"}]},
+            ),
+            True,
+        ),
+        (f"{h}/sig/unsigned:v1", p([{"type": "insecureAcceptAnything"}], {h: [signed_by(t)]}), False),
+        (f"{h}/sig/app:v1", p([{"type": "insecureAcceptAnything"}], {"": [{"type": "reject"}]}), False),
+        (f"{h}/sig/app:v1", p([{"type": "reject"}]), False),
+        (f"{h}/sig/app:v1", p([{"type": "insecureAcceptAnything"}, signed_by(t)]), True),
+        (f"{h}/sig/unsigned:v1", p([{"type": "insecureAcceptAnything"}, signed_by(t)]), False),
+    ]
+    both(world, cases)
+
+
+def test_gpg_lookaside_over_http(world: World) -> None:
+    server = signing.StaticServer(world.lookaside)
+    try:
+        rd = signing.write_registries_d(world.tmp / "registries.d-http", server.url)
+        h, k = world.host, world.keys
+        both(
+            world,
+            [
+                (f"{h}/sig/app:v1", world.policy([signed_by(k.trusted_pub)]), True),
+                (f"{h}/sig/unsigned:v1", world.policy([signed_by(k.trusted_pub)]), False),
+            ],
+            registries_d=rd,
+        )
+        assert any(
+            r.endswith("/sig/app@sha256=" + world.digests["app"].split(":")[1] + "/signature-1")
+            for r in server.requests
+        )
+    finally:
+        server.stop()
+
+
+def test_verdict_details_and_no_layer_fetched(world: World, registry: Any) -> None:
+    settings = common(world.tmp, {world.host})
+    before = registry.logs()
+    verdict = ours(
+        settings,
+        f"{world.host}/sig/app:v1",
+        world.policy([signed_by(world.keys.trusted_pub)]),
+        world.registries_d,
+    )
+    log = registry.logs()[len(before) :]
+    assert verdict.accepted and verdict.digest == world.digests["app"] and verdict.scope == "default"
+    (check,) = verdict.signatures
+    assert (check.type, check.valid, check.key_id, check.identity) == (
+        "gpg",
+        True,
+        world.keys.trusted,
+        f"{world.host}/sig/app:v1",
+    )
+    assert "/sig/app/manifests/v1" in log
+    assert world.layers["app"] not in log  # the manifest and config only, never a layer
+    refused = ours(
+        settings,
+        f"{world.host}/sig/app:v1",
+        world.policy([signed_by(world.keys.other_pub)]),
+        world.registries_d,
+    )
+    assert not refused.accepted and "is not accepted" in (refused.reason or "")
+    assert refused.message().startswith(
+        f"{world.host}/sig/app:v1: refused by default, requirement signedBy (GPGKeys, keyPath "
+    )
+
+
+# ------------------------------------------------------------------------------------------- mirrors
+
+
+@pytest.fixture(scope="module")
+def mirror_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from regfix.registry import start_registry
+
+    tmp = tmp_path_factory.mktemp("mirror")
+    mirror = start_registry(tmp / "mirror-registry")
+    try:
+        layout = write_layout(tmp / "layout", _spec("mirrored"), "v1")
+        logical = f"{world.host}/mirrored/app"
+        good_rd = signing.write_registries_d(tmp / "rd-good", f"file://{tmp / 'good'}")
+        bad_rd = signing.write_registries_d(tmp / "rd-bad", f"file://{tmp / 'bad'}")
+        # skopeo signs the copy it pushes to the mirror: identity = the mirror's name (wrong)
+        digest = signing.skopeo_copy_signed(
+            layout, mirror.host, "mirror-ns/app", "v1", world.keys, world.keys.trusted, bad_rd
+        )
+        good = signing.skopeo_standalone_sign(
+            layout.image.manifest, f"{logical}:v1", world.keys, world.keys.trusted
+        )
+        signing.put_lookaside(tmp / "good", "mirror-ns/app", digest, [good])
+        conf = tmp / "registries.conf"
+        conf.write_text(
+            f'[[registry]]\nlocation = "{world.host}/mirrored"\ninsecure = true\n'
+            f'[[registry.mirror]]\nlocation = "{mirror.host}/mirror-ns"\ninsecure = true\n'
+        )
+        digest_conf = tmp / "registries-digest.conf"
+        digest_conf.write_text(conf.read_text() + 'pull-from-mirror = "digest-only"\n')
+        idms = tmp / "idms.yaml"
+        idms.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "config.openshift.io/v1",
+                    "kind": "ImageDigestMirrorSet",
+                    "metadata": {"name": "m"},
+                    "spec": {
+                        "imageDigestMirrors": [
+                            {"source": f"{world.host}/mirrored", "mirrors": [f"{mirror.host}/mirror-ns"]}
+                        ]
+                    },
+                }
+            )
+        )
+        (tmp / "conf.d").mkdir()
+        yield {
+            "tmp": tmp,
+            "mirror": mirror,
+            "logical": logical,
+            "digest": digest,
+            "good": good_rd,
+            "bad": bad_rd,
+            "conf": conf,
+            "digest_conf": digest_conf,
+            "idms": idms,
+        }
+    finally:
+        mirror.stop()
+
+
+@pytest.mark.parametrize("via", ["registries.conf", "idms"])
+def test_through_a_mirror_accepted_exactly_when_skopeo_accepts(
+    world: World, mirror_world: dict[str, Any], via: str
+) -> None:
+    mw = mirror_world
+    hosts = {world.host, mw["mirror"].host}
+    if via == "registries.conf":
+        ref = f"{mw['logical']}:v1"
+        settings = CommonSettings(
+            transport=TransportOptions(insecure_registries=frozenset(hosts), retries=1, timeout=20),
+            mirrors=MirrorOptions(registries_conf=mw["conf"], registries_conf_dir=mw["tmp"] / "conf.d"),
+            use_cache=False,
+            env={"HOME": str(mw["tmp"])},
+        )
+        skopeo_conf = mw["conf"]
+    else:
+        ref = f"{mw['logical']}@{mw['digest']}"
+        settings = common(mw["tmp"], hosts, idms_files=(mw["idms"],))
+        skopeo_conf = mw["digest_conf"]
+    policy = world.policy([signed_by(world.keys.trusted_pub)])
+    results = {}
+    for name in ("good", "bad"):
+        verdict = ours(settings, ref, policy, mw[name])
+        skopeo_ok, err = signing.skopeo_accepts(ref, policy, mw[name], skopeo_conf)
+        assert verdict.source == f"{mw['mirror'].host}/mirror-ns/app"
+        assert verdict.accepted == skopeo_ok, f"{name}: ours={verdict.message()} skopeo={skopeo_ok} {err}"
+        results[name] = verdict.accepted
+    # the signature for the logical name is read from the mirror's lookaside; one made for the mirror's name is not accepted
+    assert results == {"good": True, "bad": False}
+
+
+# ------------------------------------------------------------------------------------------- sigstore
+
+
+@pytest.fixture(scope="module")
+def cosign_keys(world: World) -> dict[str, Any]:
+    trusted = ec.generate_private_key(ec.SECP256R1())
+    other = ec.generate_private_key(ec.SECP256R1())
+    out: dict[str, Any] = {"trusted": trusted, "other": other}
+    for name, key in (("trusted", trusted), ("other", other)):
+        pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        (world.tmp / f"cosign-{name}.pub").write_bytes(pem)
+        out[f"{name}_pub"] = world.tmp / f"cosign-{name}.pub"
+    return out
+
+
+def cosign_sign(key: Any, digest: str, identity: str) -> tuple[bytes, str]:
+    payload = signing.cosign_payload(digest, identity)
+    return payload, signing.cosign_b64(key.sign(payload, ec.ECDSA(hashes.SHA256())))
+
+
+def test_sigstore_attachments(world: World, registry: Any, cosign_keys: dict[str, Any]) -> None:
+    h = world.host
+    rd = signing.write_registries_d(
+        world.tmp / "registries.d-sigstore", f"file://{world.tmp / 'no-lookaside'}", sigstore_attachments=True
+    )
+    layouts = {}
+    for name in ("cosigned", "cosigned-other", "cosigned-digest", "cosigned-renamed", "cosign-unsigned"):
+        layouts[name] = skopeo_copy(
+            write_layout(world.tmp / f"layout-{name}", _spec(name), "v1"), h, f"sig/{name}", "v1"
+        )
+    k = cosign_keys
+    plan: dict[str, tuple[Any, str, str]] = {
+        "cosigned": (k["trusted"], layouts["cosigned"].digest, f"{h}/sig/cosigned:v1"),
+        "cosigned-other": (k["other"], layouts["cosigned-other"].digest, f"{h}/sig/cosigned-other:v1"),
+        "cosigned-digest": (k["trusted"], layouts["cosigned"].digest, f"{h}/sig/cosigned-digest:v1"),
+        "cosigned-renamed": (
+            k["trusted"],
+            layouts["cosigned-renamed"].digest,
+            f"{h}/sig/cosigned-renamed:v2",
+        ),
+    }
+    for name, (key, signed_digest, identity) in plan.items():
+        signing.push_cosign_signatures(
+            registry.url, f"sig/{name}", layouts[name].digest, [cosign_sign(key, signed_digest, identity)]
+        )
+    settings = common(world.tmp, {h})
+
+    def req(identity: dict[str, str] | None = None) -> dict[str, Any]:
+        r: dict[str, Any] = {"type": "sigstoreSigned", "keyPath": str(k["trusted_pub"])}
+        if identity:
+            r["signedIdentity"] = identity
+        return r
+
+    p = world.policy
+    cases: list[tuple[str, Path, bool, str]] = [
+        (f"{h}/sig/cosigned:v1", p([req()]), True, ""),
+        (f"{h}/sig/cosigned-other:v1", p([req()]), False, "not signed by a trusted key"),
+        (f"{h}/sig/cosign-unsigned:v1", p([req()]), False, "no signature exists"),
+        (f"{h}/sig/cosigned-digest:v1", p([req()]), False, "for digest"),
+        (f"{h}/sig/cosigned-renamed:v1", p([req()]), False, "identity"),
+        (f"{h}/sig/cosigned-renamed:v1", p([req({"type": "matchExact"})]), False, "identity"),
+        (f"{h}/sig/cosigned-renamed:v1", p([req({"type": "matchRepository"})]), True, ""),
+        (
+            f"{h}/sig/cosigned@{layouts['cosigned'].digest}",
+            p([req({"type": "matchExact"})]),
+            False,
+            "identity",
+        ),
+        (f"{h}/sig/cosigned@{layouts['cosigned'].digest}", p([req()]), True, ""),
+        (f"{h}/sig/cosigned:v1", p([{"type": "reject"}], {f"{h}/sig/cosigned": [req()]}), True, ""),
+        (
+            f"{h}/sig/cosigned:v1",
+            p([req()], {f"{h}/sig": [{"type": "reject"}]}),
+            False,
+            "rejects every image",
+        ),
+        (f"{h}/sig/app:v1", p([req()]), False, "1 signature(s) of another kind"),
+    ]
+    failures = []
+    for ref, policy, expected, reason in cases:
+        rd_used = rd if "/sig/app" not in ref else _both_rd(world, rd)
+        verdict = ours(settings, ref, policy, rd_used)
+        if verdict.accepted != expected or reason not in (verdict.reason or ""):
+            failures.append(f"{ref}: {verdict.message()} (expected {expected}, {reason!r})")
+    assert not failures, "\n".join(failures)
+
+
+def _both_rd(world: World, rd: Path) -> Path:
+    """GPG lookaside and sigstore attachments both configured (a GPG-signed image, a sigstore policy)."""
+    return signing.write_registries_d(
+        world.tmp / "registries.d-both", f"file://{world.lookaside}", sigstore_attachments=True
+    )
+
+
+# ------------------------------------------------------------------------------------------- faults
+
+
+@pytest.mark.parametrize("mode", ["stall", "endless", "headers"])
+def test_lookaside_faults_fail_bounded(world: World, mode: str) -> None:
+    import time
+
+    from imgextract.errors import ImgExtractError
+
+    server = signing.FaultServer(mode)
+    try:
+        rd = signing.write_registries_d(world.tmp / f"registries.d-{mode}", server.url)
+        settings = common(world.tmp, {world.host})
+        session = Session(settings)
+        image = session.resolve(parse_reference(f"{world.host}/sig/app:v1"))
+        reader = LookasideReader(session.transport, timeout=2.0)
+        verifier = Verifier(
+            load_policy(world.policy([signed_by(world.keys.trusted_pub)])), load_registries_d(rd), reader
+        )
+        start = time.monotonic()
+        with pytest.raises(ImgExtractError) as info:
+            verifier.judge(image.reference, image.source.reference, image.client, image.manifest_digest)
+        elapsed = time.monotonic() - start
+    finally:
+        server.stop()
+    assert elapsed < 15, elapsed
+    message = str(info.value)
+    assert "signature" in message and server.url in message, message
+    if mode == "endless":
+        assert info.value.exit_code == 5 and "larger than" in message
+    else:
+        assert info.value.exit_code == 7
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        '{"default": [{"type": "insecureAcceptAnything", "typo": 1}]}',
+        '{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/nonexistent/key.gpg"}]}',
+        '{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k", "signedIdentity": {"type": "matchAnything"}}]}',
+    ],
+)
+def test_bad_policies_never_accept(world: World, text: str) -> None:
+    """skopeo refuses; bundle-extract says why, as a configuration error (exit 2) - never an accept."""
+    from imgextract.signatures import PolicyError
+
+    policy = world.tmp / "bad-policy.json"
+    policy.write_text(text)
+    ref = f"{world.host}/sig/app:v1"
+    skopeo_ok, _ = signing.skopeo_accepts(ref, policy, world.registries_d)
+    assert not skopeo_ok
+    with pytest.raises(PolicyError) as info:
+        ours(common(world.tmp, {world.host}), ref, policy, world.registries_d)
+    assert info.value.exit_code == 2
