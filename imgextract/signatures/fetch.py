@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.errors import IntegrityError, LimitExceeded, NotFoundError, UnreachableError
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.transport import TransportSettings, new_session
@@ -201,14 +201,14 @@ def read_sigstore_attachments(client: RegistryClient, repository: str, digest: s
     tag = attachment_tag(digest)
     where = f"{client.registry}/{repository}:{tag}"
     try:
-        resp = client.get_manifest(repository, tag, accept=(m.OCI_MANIFEST,))
+        resp = client.get_manifest(repository, tag, accept=(oci.OCI_MANIFEST,))
     except NotFoundError:
         return []
-    if resp.media_type != m.OCI_MANIFEST:
+    if resp.media_type != oci.OCI_MANIFEST:
         raise IntegrityError(
             f"unexpected media type {resp.media_type} for sigstore attachment manifest {where}"
         )
-    manifest = m.parse_manifest(resp.raw, resp.media_type)
+    manifest = oci.parse_manifest(resp.raw, resp.media_type)
     out = []
     for i, layer in enumerate(manifest.layers):
         if layer.size > MAX_SIGNATURE_BYTES:

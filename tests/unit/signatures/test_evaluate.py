@@ -74,7 +74,11 @@ def test_gpg_accept_with_signing_subkey(gpg: dict[str, object]) -> None:
     verdict = judge(signed_by(gpg["dir"] / "trusted.asc"), [classify(blob, "s1")])  # type: ignore[operator]
     assert verdict.accepted, verdict.message()  # type: ignore[attr-defined]
     check = verdict.signatures[0]  # type: ignore[attr-defined]
-    assert check.valid and check.identity == REF and check.key_id == gpg["trusted"].extract_certificate().fingerprint.upper()  # type: ignore[attr-defined]
+    assert (
+        check.valid
+        and check.identity == REF
+        and check.key_id == gpg["trusted"].extract_certificate().fingerprint.upper()
+    )  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
