@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
+from imgextract.cli.display import emit_json
 from imgextract.cli.options import check_ref, common_options, common_settings
-from imgextract.cli.render import emit_json
 
 
 @click.command()

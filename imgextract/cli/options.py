@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from imgextract.cli.render import setup_logging
+from imgextract.cli.display import setup_logging
 from imgextract.settings import CommonSettings
 
 
