@@ -26,6 +26,7 @@ from imgextract.reference import Reference, parse_reference
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.transport import TransportSettings
 from imgextract.settings import CommonSettings, CopySettings, PullSettings
+from imgextract.signatures import Verdict, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class Session:
         self.pool = ClientPool(self._make_client)
         self.platform = oci.Platform.parse(common.platform)
         self.cache = content_cache(common)
+        self.verifier = _verifier(common, self.transport)  # a bad policy fails here, before any network
 
     def _make_client(self, registry: str, insecure: bool) -> RegistryClient:
         return RegistryClient(
@@ -116,9 +118,51 @@ class Session:
             insecure=insecure or registry in self.transport.insecure_registries,
         )
 
-    def resolve(self, ref: Reference) -> ResolvedImage:
+    def resolve(self, ref: Reference, *, check_signatures: bool = True) -> ResolvedImage:
+        """Find the image (manifest and config, no layer); with a policy, refuse it here unless accepted."""
         logical = ref.pull_ref()
-        return resolve(logical, self.mirrors.pull_sources(logical), self.pool, self.platform, self.cache)
+        image = resolve(logical, self.mirrors.pull_sources(logical), self.pool, self.platform, self.cache)
+        if check_signatures and self.verifier is not None:
+            from imgextract.signatures import require_accepted
+
+            require_accepted(self.judge(image))
+        return image
+
+    def judge(self, image: ResolvedImage) -> Verdict:
+        """The policy's verdict on a resolved image (signatures read from where it was pulled)."""
+        if self.verifier is None:
+            raise UsageError("no signature policy given (--policy FILE, or --policy default)")
+        return self.verifier.judge(
+            image.reference, image.source.reference, image.client, image.manifest_digest
+        )
+
+
+def _verifier(common: CommonSettings, transport: TransportSettings) -> Verifier | None:
+    options = common.signatures
+    if options.policy is None:
+        return None
+    from imgextract.signatures import LookasideReader, load_policy, load_registries_d
+
+    return Verifier(
+        load_policy(options.policy, env=common.env),
+        load_registries_d(options.registries_d, env=common.env),
+        LookasideReader(transport),
+    )
+
+
+def verify(reference: str, common: CommonSettings) -> Verdict:
+    """Judge ``reference`` by the policy of ``common.signatures`` (``"default"`` when none is given).
+
+    Reads the manifest, the config and the signatures, never a layer.  Returns the verdict, accepted
+    or not; a policy that cannot be used raises :class:`~imgextract.signatures.PolicyError`."""
+    import dataclasses
+
+    if common.signatures.policy is None:
+        common = dataclasses.replace(
+            common, signatures=dataclasses.replace(common.signatures, policy="default")
+        )
+    session = Session(common)
+    return session.judge(session.resolve(parse_reference(reference), check_signatures=False))
 
 
 def _result(

@@ -65,6 +65,17 @@ class MirrorOptions:
 
 
 @dataclass(frozen=True)
+class SignatureOptions:
+    """``--policy``/``--registries-d``: judge every image by a containers policy before any layer.
+
+    ``policy`` is a policy.json path or ``"default"`` (the containers search order); None: no
+    verification.  ``registries_d`` None: the containers default directory."""
+
+    policy: str | None = None
+    registries_d: Path | None = None
+
+
+@dataclass(frozen=True)
 class CommonSettings:
     """What every command that talks to a registry needs."""
 
@@ -74,6 +85,7 @@ class CommonSettings:
     platform: str = field(default_factory=host_platform)
     cache_dir: Path | None = None  # None: default_cache_dir(env)
     use_cache: bool = True  # --no-cache
+    signatures: SignatureOptions = field(default_factory=SignatureOptions)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 

@@ -1,7 +1,7 @@
 """The one place where an outcome becomes an exit code and a line on stderr.
 
 0 ok, 1 internal error (a bug), 2 usage, 3 authentication, 4 not found, 5 integrity, 6 invalid
-bundle, 7 registry unreachable or blocked; 130/143 for SIGINT/SIGTERM.
+bundle, 7 registry unreachable or blocked, 8 signature verification failed; 130/143 for SIGINT/SIGTERM.
 """
 
 from __future__ import annotations

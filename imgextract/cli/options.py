@@ -100,6 +100,29 @@ def cache_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def signature_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--policy`` and ``--registries-d``: verify signatures before any layer (see docs/signatures.md).
+
+    Any command decorated with this gets the values in ``CommonSettings.signatures`` through
+    :func:`common_settings`; the library then refuses an image the policy does not accept (exit 8)."""
+    f = click.option(
+        "--registries-d",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        metavar="DIR",
+        help="containers-registries.d(5) directory: where signatures are (default: "
+        "~/.config/containers/registries.d, else /etc/containers/registries.d).",
+    )(f)
+    f = click.option(
+        "--policy",
+        default=None,
+        metavar="FILE|default",
+        help="containers-policy.json(5): refuse an image it does not accept (exit 8), before any layer; "
+        "'default' reads ~/.config/containers/policy.json, else /etc/containers/policy.json.",
+    )(f)
+    return f
+
+
 def common_settings(kw: dict[str, Any]) -> CommonSettings:
     """Pop the common options out of ``kw`` (configuring logging) and build the settings."""
     import os
@@ -107,6 +130,7 @@ def common_settings(kw: dict[str, Any]) -> CommonSettings:
     from imgextract.settings import (
         AuthOptions,
         MirrorOptions,
+        SignatureOptions,
         TransportOptions,
         host_platform,
     )
@@ -130,6 +154,7 @@ def common_settings(kw: dict[str, Any]) -> CommonSettings:
         ),
         platform=kw.pop("platform") or host_platform(),
         env=dict(os.environ),
+        signatures=SignatureOptions(policy=kw.pop("policy", None), registries_d=kw.pop("registries_d", None)),
     )
 
 
