@@ -129,6 +129,7 @@ def skopeo_copy_signed(
             "--retry-times",
             "0",
             "--dest-tls-verify=false",
+            *(["--all"] if layout.index is not None else []),
             "--sign-by",
             fpr,
             "--digestfile",

@@ -542,3 +542,36 @@ def test_bad_policies_never_accept(world: World, text: str) -> None:
     with pytest.raises(PolicyError) as info:
         ours(common(world.tmp, {world.host}), ref, policy, world.registries_d)
     assert info.value.exit_code == 2
+
+
+def test_multi_platform_the_instance_pulled_is_what_must_be_signed(world: World) -> None:
+    """As skopeo copy and podman do: for an index, the platform's manifest is verified (its digest is
+    what is pulled); a signature of the index alone does not do."""
+    h, k = world.host, world.keys
+    from imgextract.settings import host_platform
+
+    host_arch = host_platform().split("/")[1]  # the platform both skopeo and bundle-extract select
+    specs = [_spec("multi-host"), _spec("multi-other")]
+    specs[0].architecture = host_arch
+    specs[1].architecture = "s390x" if host_arch != "s390x" else "ppc64le"
+    all_signed = write_layout(world.tmp / "layout-multi-all", specs, "v1")
+    signing.skopeo_copy_signed(all_signed, h, "sig/multi-all", "v1", k, k.trusted, world.registries_d)
+    for name, sign_what in (("multi-index", "index"), ("multi-instance", "instance")):
+        layout = write_layout(world.tmp / f"layout-{name}", specs, "v1")
+        pushed = skopeo_copy(layout, h, f"sig/{name}", "v1")
+        assert layout.index is not None
+        amd64 = next(im for im in layout.images if im.platform["architecture"] == "amd64")
+        manifest, digest = (
+            (layout.index, pushed.digest) if sign_what == "index" else (amd64.manifest, amd64.digest)
+        )
+        sig = signing.skopeo_standalone_sign(manifest, f"{h}/sig/{name}:v1", k, k.trusted)
+        signing.put_lookaside(world.lookaside, f"sig/{name}", digest, [sig])
+    policy = world.policy([signed_by(k.trusted_pub)])
+    both(
+        world,
+        [
+            (f"{h}/sig/multi-all:v1", policy, True),
+            (f"{h}/sig/multi-index:v1", policy, False),
+            (f"{h}/sig/multi-instance:v1", policy, True),
+        ],
+    )
