@@ -575,3 +575,40 @@ def test_multi_platform_the_instance_pulled_is_what_must_be_signed(world: World)
             (f"{h}/sig/multi-instance:v1", policy, True),
         ],
     )
+
+
+def test_sigstore_through_a_mirror(
+    world: World, mirror_world: dict[str, Any], cosign_keys: dict[str, Any]
+) -> None:
+    """The mirror's .sig tag is read; its identity must be the logical reference (same rule as GPG)."""
+    mw = mirror_world
+    mirror = mw["mirror"]
+    layout = write_layout(mw["tmp"] / "layout-cosign", _spec("mirrored-cosign"), "v1")
+    results = {}
+    for name, identity in (("good", f"{mw['logical']}:v1"), ("bad", f"{mirror.host}/mirror-bad/app:v1")):
+        digest = skopeo_copy(layout, mirror.host, f"mirror-{name}/app", "v1").digest
+        signing.push_cosign_signatures(
+            mirror.url, f"mirror-{name}/app", digest, [cosign_sign(cosign_keys["trusted"], digest, identity)]
+        )
+        conf = mw["tmp"] / f"registries-cosign-{name}.conf"
+        conf.write_text(
+            f'[[registry]]\nlocation = "{world.host}/mirrored"\ninsecure = true\n'
+            f'[[registry.mirror]]\nlocation = "{mirror.host}/mirror-{name}"\ninsecure = true\n'
+        )
+        settings = CommonSettings(
+            transport=TransportOptions(
+                insecure_registries=frozenset({world.host, mirror.host}), retries=1, timeout=20
+            ),
+            mirrors=MirrorOptions(registries_conf=conf, registries_conf_dir=mw["tmp"] / "conf.d"),
+            use_cache=False,
+            env={"HOME": str(mw["tmp"])},
+        )
+        rd = signing.write_registries_d(
+            mw["tmp"] / f"rd-cosign-{name}", "file:///nonexistent", sigstore_attachments=True
+        )
+        policy = world.policy([{"type": "sigstoreSigned", "keyPath": str(cosign_keys["trusted_pub"])}])
+        verdict = ours(settings, f"{mw['logical']}:v1", policy, rd)
+        assert verdict.source == f"{mirror.host}/mirror-{name}/app"
+        results[name] = (verdict.accepted, verdict.reason)
+    assert results["good"] == (True, None)
+    assert results["bad"][0] is False and "identity" in (results["bad"][1] or "")
