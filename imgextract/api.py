@@ -10,7 +10,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgextract import oci
 from imgextract.auth import CredentialStore
@@ -26,7 +26,9 @@ from imgextract.reference import Reference, parse_reference
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.transport import TransportSettings
 from imgextract.settings import CommonSettings, CopySettings, PullSettings
-from imgextract.signatures import Verdict, Verifier
+
+if TYPE_CHECKING:
+    from imgextract.signatures import Verdict, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +142,10 @@ class Session:
 def _verifier(common: CommonSettings, transport: TransportSettings) -> Verifier | None:
     options = common.signatures
     if options.policy is None:
+        if options.registries_d is not None:
+            raise UsageError("--registries-d has no effect without --policy (FILE, or 'default')")
         return None
-    from imgextract.signatures import LookasideReader, load_policy, load_registries_d
+    from imgextract.signatures import LookasideReader, Verifier, load_policy, load_registries_d
 
     return Verifier(
         load_policy(options.policy, env=common.env),

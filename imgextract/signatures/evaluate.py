@@ -32,12 +32,6 @@ from imgextract.signatures.policy import (
     SignedBy,
     SigstoreSigned,
 )
-from imgextract.signatures.sigstore import (
-    SIGNATURE_ANNOTATION,
-    SIMPLESIGNING_MEDIA_TYPE,
-    load_public_keys,
-    verify_blob,
-)
 from imgextract.signatures.verdict import SignatureCheck, Verdict
 
 
@@ -47,8 +41,13 @@ class Subject:
 
     reference: Reference
     digest: str
-    manifest_raw: bytes | None = None
+    manifest_raw: bytes | Callable[[], bytes] | None = (
+        None  # needed only for a signature using another algorithm
+    )
     source: str | None = None
+
+    def raw_manifest(self) -> bytes | None:
+        return self.manifest_raw() if callable(self.manifest_raw) else self.manifest_raw
 
 
 SignatureSource = Callable[[], list[RawSignature]]
@@ -113,7 +112,9 @@ def _judge_payload(
         payload = parse_payload(data, kind)
     except InvalidPayload as exc:
         return None, None, f"invalid signature payload: {exc}"
-    if not manifest_matches(payload.docker_manifest_digest, subject.digest, subject.manifest_raw):
+    claimed_algorithm = payload.docker_manifest_digest.split(":", 1)[0]
+    raw = subject.raw_manifest() if claimed_algorithm != subject.digest.split(":", 1)[0] else None
+    if not manifest_matches(payload.docker_manifest_digest, subject.digest, raw):
         return (
             payload.docker_reference,
             payload.docker_manifest_digest,
@@ -172,6 +173,13 @@ def _sigstore_signed(
             f"sigstoreSigned with {req.unsupported} is not supported by bundle-extract (public keys only: "
             "keyPath, keyPaths, keyData, keyDatas)"
         )
+    from imgextract.signatures.sigstore import (  # cryptography: loaded only for sigstore policies
+        SIGNATURE_ANNOTATION,
+        SIMPLESIGNING_MEDIA_TYPE,
+        load_public_keys,
+        verify_blob,
+    )
+
     keys = load_public_keys(req.keys.load(), source=req.keys.describe())
     checks: list[SignatureCheck] = []
     others = 0

@@ -39,7 +39,12 @@ class Verifier:
         manifest_raw: bytes | None = None,
     ) -> Verdict:
         """``logical``: what the user asked for (scope and identity); ``digest``: the manifest pulled."""
-        subject = Subject(logical, digest, manifest_raw, source=physical.name)
+        raw = (
+            manifest_raw
+            if manifest_raw is not None
+            else (lambda: client.get_manifest(physical.repository, digest).raw)
+        )
+        subject = Subject(logical, digest, raw, source=physical.name)
         return evaluate(self.policy, subject, lambda: self.signatures(client, physical, digest))
 
 

@@ -168,3 +168,12 @@ def test_bad_policy_exit_2(
         assert r.code == 2, r.stderr
         assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not out.exists()
+
+
+def test_registries_d_without_policy_is_a_usage_error(
+    cli: Callable[..., Run], signed: Signed, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    r = run(cli, signed, "pull", signed.unsigned, "-o", str(out))
+    assert r.code == 2 and "--registries-d has no effect without --policy" in r.stderr, r.stderr
+    assert not out.exists()

@@ -241,3 +241,19 @@ def test_unsupported_sigstore_roots_and_keys_are_configuration_errors(tmp_path: 
     dsa_like = base64.b64encode(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").decode()
     with pytest.raises(PolicyError, match="cannot parse public key"):
         judge(json.dumps({"default": [{"type": "sigstoreSigned", "keyData": dsa_like}]}), [])
+
+
+def test_signature_with_another_digest_algorithm_hashes_the_manifest(gpg: dict[str, object]) -> None:
+    sha512 = "sha512:" + hashlib.sha512(MANIFEST).hexdigest()
+    blob = classify(gpg_sign(gpg["trusted"], payload(GPG_PAYLOAD_TYPE, digest=sha512)), "s")
+    fetched: list[int] = []
+
+    def raw() -> bytes:
+        fetched.append(1)
+        return MANIFEST
+
+    policy = parse_policy(signed_by(gpg["dir"] / "trusted.asc"))  # type: ignore[operator]
+    assert evaluate(policy, Subject(parse_reference(REF), DIGEST, raw), lambda: [blob]).accepted
+    assert fetched == [1]
+    other = classify(gpg_sign(gpg["trusted"], payload(GPG_PAYLOAD_TYPE, digest="sha512:" + "0" * 128)), "s")
+    assert not evaluate(policy, Subject(parse_reference(REF), DIGEST, raw), lambda: [other]).accepted
