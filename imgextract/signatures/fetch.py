@@ -108,7 +108,11 @@ class LookasideReader:
             host = urlsplit(url).netloc
             try:
                 response = self._session(host).get(
-                    url, stream=True, allow_redirects=False, timeout=(read_timeout, read_timeout)
+                    url,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(read_timeout, read_timeout),
+                    headers={"Accept-Encoding": "identity"},  # no decompression: bounded means bounded
                 )
             except requests.Timeout:
                 raise UnreachableError(
@@ -134,7 +138,7 @@ class LookasideReader:
         data = bytearray()
         try:
             while True:
-                chunk = response.raw.read1(64 * 1024, decode_content=True)
+                chunk = response.raw.read1(64 * 1024, decode_content=False)
                 if not chunk:
                     break
                 data += chunk
