@@ -1,27 +1,30 @@
 """Reading signatures: GPG signatures from a lookaside store, cosign signatures from ``.sig`` tags.
 
-Both are read from where the image was pulled (a mirror included).  Everything is bounded: a
-signature is at most 4 MiB, at most 128 lookaside signatures are read, and each HTTP read has a
-deadline, so a lookaside server that stalls or sends an endless body fails with a clear error.
+Both are read from where the image was pulled (a mirror included), through what the caller hands
+over: a :class:`~imgextract.registry.lookaside.LookasideReader` and the source's registry client.
+This module classifies the stored blobs; it does no I/O of its own.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
-
-import requests
 
 from imgextract import oci
-from imgextract.errors import IntegrityError, LimitExceeded, NotFoundError, UnreachableError
+from imgextract.errors import IntegrityError, LimitExceeded, NotFoundError
 from imgextract.registry.client import RegistryClient
-from imgextract.registry.transport import TransportSettings, new_session
+from imgextract.registry.lookaside import LookasideReader, lookaside_url
+
+__all__ = [
+    "LookasideReader",
+    "RawSignature",
+    "classify",
+    "lookaside_url",
+    "read_lookaside",
+    "read_sigstore_attachments",
+]
 
 MAX_SIGNATURE_BYTES = 4 * 1024 * 1024
-MAX_LOOKASIDE_SIGNATURES = 128
-MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True)
@@ -36,130 +39,9 @@ class RawSignature:
     error: str | None = None  # the stored blob could not be understood
 
 
-def lookaside_url(base: str, digest: str, index: int) -> str:
-    algorithm, _, encoded = digest.partition(":")
-    return f"{base}@{algorithm}={encoded}/signature-{index}"
-
-
-class LookasideReader:
-    """Reads ``signature-1..N`` until one is missing.  ``transport`` gives TLS trust (CA file, certs.d)."""
-
-    def __init__(
-        self,
-        transport: TransportSettings | None = None,
-        *,
-        timeout: float = 30.0,
-        max_bytes: int = MAX_SIGNATURE_BYTES,
-        max_signatures: int = MAX_LOOKASIDE_SIGNATURES,
-    ) -> None:
-        self.transport = transport or TransportSettings()
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self.max_signatures = max_signatures
-        self._sessions: dict[str, requests.Session] = {}
-
-    def read(self, base: str, digest: str) -> list[RawSignature]:
-        out: list[RawSignature] = []
-        for index in range(1, self.max_signatures + 2):
-            url = lookaside_url(base, digest, index)
-            if index > self.max_signatures:
-                if self.get(url) is not None:
-                    raise IntegrityError(
-                        f"lookaside {base} serves more than {self.max_signatures} signatures"
-                    )
-                break
-            blob = self.get(url)
-            if blob is None:
-                break
-            out.append(classify(blob, url))
-        return out
-
-    def get(self, url: str) -> bytes | None:
-        """The signature at ``url``, or None when it does not exist (404, missing file)."""
-        parts = urlsplit(url)
-        if parts.scheme == "file":
-            return self._file(unquote(parts.path), url)
-        if parts.scheme in ("http", "https"):
-            return self._http(url)
-        raise UnreachableError(f"unsupported scheme when reading signature from {url}")
-
-    def _file(self, path: str, url: str) -> bytes | None:
-        try:
-            with open(path, "rb") as f:
-                data = f.read(self.max_bytes + 1)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as exc:
-            raise UnreachableError(f"cannot read signature {path}: {exc.strerror or exc}") from None
-        if len(data) > self.max_bytes:
-            raise LimitExceeded(f"signature {url} is larger than {self.max_bytes} bytes")
-        return data
-
-    def _session(self, host: str) -> requests.Session:
-        if host not in self._sessions:
-            insecure = self.transport.is_insecure(host)
-            self._sessions[host] = new_session((host,), self.transport, insecure=insecure)
-        return self._sessions[host]
-
-    def _http(self, url: str) -> bytes | None:
-        deadline = time.monotonic() + self.timeout
-        read_timeout = min(10.0, self.timeout)
-        for _ in range(MAX_REDIRECTS + 1):
-            host = urlsplit(url).netloc
-            try:
-                response = self._session(host).get(
-                    url,
-                    stream=True,
-                    allow_redirects=False,
-                    timeout=(read_timeout, read_timeout),
-                    headers={"Accept-Encoding": "identity"},  # no decompression: bounded means bounded
-                )
-            except requests.Timeout:
-                raise UnreachableError(
-                    f"reading signature {url}: no answer within {read_timeout:g}s"
-                ) from None
-            except requests.RequestException as exc:
-                raise UnreachableError(f"reading signature {url}: {exc.__class__.__name__}") from None
-            with response:
-                if response.is_redirect and "Location" in response.headers:
-                    url = requests.compat.urljoin(url, response.headers["Location"])
-                    continue
-                if response.status_code == 404:
-                    return None
-                if response.status_code != 200:
-                    raise UnreachableError(f"reading signature {url}: status {response.status_code}")
-                return self._body(response, url, deadline, read_timeout)
-        raise UnreachableError(f"reading signature: more than {MAX_REDIRECTS} redirects")
-
-    def _body(self, response: requests.Response, url: str, deadline: float, read_timeout: float) -> bytes:
-        length = response.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > self.max_bytes:
-            raise LimitExceeded(f"signature {url} is {length} bytes, more than {self.max_bytes}")
-        data = bytearray()
-        try:
-            while True:
-                chunk = response.raw.read1(64 * 1024, decode_content=False)
-                if not chunk:
-                    break
-                data += chunk
-                if len(data) > self.max_bytes:
-                    raise LimitExceeded(f"signature {url} is larger than {self.max_bytes} bytes")
-                if time.monotonic() > deadline:
-                    raise UnreachableError(f"reading signature {url}: not complete within {self.timeout:g}s")
-        except (requests.RequestException, OSError) as exc:
-            raise UnreachableError(f"reading signature {url}: {exc.__class__.__name__}") from None
-        except Exception as exc:  # urllib3's ReadTimeoutError / ProtocolError
-            if exc.__class__.__module__.startswith("urllib3"):
-                raise UnreachableError(
-                    f"reading signature {url}: stalled ({exc.__class__.__name__}, {read_timeout:g}s)"
-                ) from None
-            raise
-        return bytes(data)
-
-    def close(self) -> None:
-        for s in self._sessions.values():
-            s.close()
-        self._sessions.clear()
+def read_lookaside(reader: LookasideReader, base: str, digest: str) -> list[RawSignature]:
+    """The signatures of ``digest`` in the lookaside store at ``base``, classified by format."""
+    return [classify(blob, url) for url, blob in reader.read(base, digest)]
 
 
 _OPENPGP_FIRST = {0xA0, 0xA1, 0xA2, 0xA3, 0xC8, 0x90, 0x91, 0x92, 0x3D, 0xC4, 0x88, 0x89, 0x8A, 0x8B, 0xC2}

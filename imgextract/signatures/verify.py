@@ -8,7 +8,12 @@ from imgextract.reference import Reference
 from imgextract.registry.client import RegistryClient
 from imgextract.signatures.errors import SignatureRefused
 from imgextract.signatures.evaluate import Subject, evaluate
-from imgextract.signatures.fetch import LookasideReader, RawSignature, read_sigstore_attachments
+from imgextract.signatures.fetch import (
+    LookasideReader,
+    RawSignature,
+    read_lookaside,
+    read_sigstore_attachments,
+)
 from imgextract.signatures.policy import Policy
 from imgextract.signatures.registries_d import RegistriesD
 from imgextract.signatures.verdict import Verdict
@@ -25,7 +30,7 @@ class Verifier:
     def signatures(self, client: RegistryClient, physical: Reference, digest: str) -> list[RawSignature]:
         """GPG signatures from the lookaside of ``physical`` (the mirror's, when pulled from a mirror),
         then cosign attachments when registries.d asks for them."""
-        found = self.reader.read(self.registries.lookaside_base(physical), digest)
+        found = read_lookaside(self.reader, self.registries.lookaside_base(physical), digest)
         if self.registries.use_sigstore_attachments(physical):
             found += read_sigstore_attachments(client, physical.repository, digest)
         return found

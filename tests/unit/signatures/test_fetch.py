@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from imgextract.errors import LimitExceeded, UnreachableError
-from imgextract.signatures.fetch import LookasideReader, attachment_tag, classify
+from imgextract.signatures.fetch import LookasideReader, attachment_tag, classify, read_lookaside
 
 D = "sha256:" + "c" * 64
 
@@ -47,8 +47,9 @@ def _store(root: Path, n: int, size: int = 3) -> str:
 
 def test_reads_signature_1_to_n_until_missing(tmp_path: Path) -> None:
     base = _store(tmp_path, 3)
-    sigs = LookasideReader().read(base, D)
+    sigs = read_lookaside(LookasideReader(), base, D)
     assert [s.source.rsplit("/", 1)[1] for s in sigs] == ["signature-1", "signature-2", "signature-3"]
+    assert [s.blob[1:2] for s in sigs] == [b"\x01", b"\x02", b"\x03"] and all(s.format == "gpg" for s in sigs)
     assert LookasideReader().read(f"file://{tmp_path}/absent", D) == []
 
 
