@@ -612,3 +612,29 @@ def test_sigstore_through_a_mirror(
         results[name] = (verdict.accepted, verdict.reason)
     assert results["good"] == (True, None)
     assert results["bad"][0] is False and "identity" in (results["bad"][1] or "")
+
+
+def test_gpg_signing_subkey(world: World) -> None:
+    """gpg signs with the newest signing subkey; the policy names the certificate.
+
+    containers/image accepts a signature by a subkey of a trusted key since it looks the subkey up
+    (``keyIdentityForVerificationKeyIdentity`` in signature/simple.go); Debian's skopeo 1.9.3
+    predates that and refuses. We follow the current rule, and this test pins the one divergence
+    from that old oracle: every other GPG case equals skopeo's verdict."""
+    home = world.keys.home
+    signing._gpg(home, "--passphrase", "", "--quick-gen-key", "sub <sub@regfix.test>", "ed25519", "cert", "0")
+    listing = signing._gpg(home, "--with-colons", "--list-keys", "sub@regfix.test")
+    fpr = next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+    signing._gpg(home, "--passphrase", "", "--quick-add-key", fpr, "ed25519", "sign", "0")
+    pub = world.tmp / "sub.asc"
+    pub.write_text(signing._gpg(home, "--armor", "--export", fpr))
+    layout = write_layout(world.tmp / "layout-subkey", _spec("subkey"), "v1")
+    h = world.host
+    signing.skopeo_copy_signed(layout, h, "sig/subkey", "v1", world.keys, fpr, world.registries_d)
+    ref = f"{h}/sig/subkey:v1"
+    settings = common(world.tmp, {h})
+    accepted = ours(settings, ref, world.policy([signed_by(pub)]), world.registries_d)
+    assert accepted.accepted and accepted.signatures[0].key_id == fpr
+    skopeo_ok, err = signing.skopeo_accepts(ref, world.policy([signed_by(pub)]), world.registries_d)
+    assert not skopeo_ok and "is not accepted" in err  # skopeo 1.9.3: primary fingerprints only
+    both(world, [(ref, world.policy([signed_by(world.keys.trusted_pub)]), False)])
