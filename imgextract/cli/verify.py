@@ -7,12 +7,13 @@ from typing import Any
 import click
 
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import check_ref, common_options, common_settings, signature_options
+from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
 
 
 @click.command()
 @click.argument("ref")
 @signature_options
+@cache_options
 @common_options
 def verify(ref: str, **kw: Any) -> None:
     """Verify REF's signatures against a containers policy.json: accepted (exit 0) or refused (exit 8).
@@ -22,12 +23,13 @@ def verify(ref: str, **kw: Any) -> None:
     else /etc/containers/policy.json). Through mirrors, signatures are read from where the image is
     pulled and checked against REF. See docs/signatures.md.
     """
-    from imgextract import api
-    from imgextract.signatures import SignatureRefused
+    from imgextract.signatures import refusal
 
     json_output = kw["json_output"]
     check_ref(ref)
-    verdict = api.verify(ref, common_settings(kw))
+    policy = kw.pop("policy")
+    with client_from(kw) as client:
+        verdict = client.verify(ref, policy=policy)
     if json_output:
         emit_json(verdict.to_json())
     elif verdict.accepted:
@@ -36,4 +38,4 @@ def verify(ref: str, **kw: Any) -> None:
             if check.valid:
                 click.echo(f"  {check.type} signature by {check.key_id} for {check.identity}")
     if not verdict.accepted:
-        raise SignatureRefused(verdict.message(), verdict=verdict)
+        raise refusal(verdict)

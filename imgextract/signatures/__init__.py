@@ -13,7 +13,7 @@ from imgextract.signatures.fetch import LookasideReader, RawSignature
 from imgextract.signatures.policy import Policy, load_policy, parse_policy
 from imgextract.signatures.registries_d import RegistriesD, load_registries_d
 from imgextract.signatures.verdict import SignatureCheck, Verdict
-from imgextract.signatures.verify import Verifier, require_accepted
+from imgextract.signatures.verify import Verifier, refusal, require_accepted
 
 __all__ = [
     "LookasideReader",
@@ -30,5 +30,6 @@ __all__ = [
     "load_policy",
     "load_registries_d",
     "parse_policy",
+    "refusal",
     "require_accepted",
 ]

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from imgextract.errors import ConfigError, ImgExtractError
+from imgextract.errors import ConfigError, SignatureRefused
+
+__all__ = ["PolicyError", "SignatureRefused"]
 
 
 class PolicyError(ConfigError):
     """policy.json or registries.d cannot be read, parsed or used (a key file is missing, a field is
     unknown or of the wrong type, a requirement needs something bundle-extract does not support).
     Never an accept and never a refusal: the user must fix the configuration."""
-
-
-class SignatureRefused(ImgExtractError):
-    """The policy refused the image: ``verdict`` says which scope, which requirement and why."""
-
-    exit_code = 8
-
-    def __init__(self, message: str, *, verdict: object, reference: str | None = None) -> None:
-        super().__init__(message, reference=reference)
-        self.verdict = verdict

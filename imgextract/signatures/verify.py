@@ -53,8 +53,15 @@ class Verifier:
         return evaluate(self.policy, subject, lambda: self.signatures(client, physical, digest))
 
 
+def refusal(verdict: Verdict) -> SignatureRefused:
+    """The error for a refused image: one line, and the verdict itself as ``.verdict``."""
+    exc = SignatureRefused(verdict.message())
+    exc.verdict = verdict  # type: ignore[attr-defined]
+    return exc
+
+
 def require_accepted(verdict: Verdict) -> Verdict:
-    """Raise :class:`SignatureRefused` (exit 8) unless the verdict accepts the image."""
+    """Raise :class:`SignatureRefused` unless the verdict accepts the image."""
     if not verdict.accepted:
-        raise SignatureRefused(verdict.message(), verdict=verdict)
+        raise refusal(verdict)
     return verdict

@@ -21,9 +21,9 @@ import yaml
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from imgextract.api import Session
+from imgextract import Client
+from imgextract.cli.exits import exit_code_for
 from imgextract.reference import parse_reference
-from imgextract.settings import CommonSettings, MirrorOptions, TransportOptions
 from imgextract.signatures import LookasideReader, Verdict, Verifier, load_policy, load_registries_d
 
 pytest.importorskip("regfix.pytest_plugin")
@@ -97,26 +97,26 @@ def world(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> World:
     return World(tmp, host, keys, lookaside, registries_d, digests, manifests, layer_digests)
 
 
-def common(world_tmp: Path, insecure: set[str], **mirrors: Any) -> CommonSettings:
+def common(world_tmp: Path, insecure: set[str], **mirrors: Any) -> dict[str, Any]:
+    """Client options: isolated registries.conf (unless given), no cache, quick failures."""
     conf = world_tmp / "empty-registries.conf"
     conf.write_text("")
     (world_tmp / "conf.d").mkdir(exist_ok=True)
-    options = {"registries_conf": conf, "registries_conf_dir": world_tmp / "conf.d", **mirrors}
-    return CommonSettings(
-        transport=TransportOptions(insecure_registries=frozenset(insecure), retries=1, timeout=20),
-        mirrors=MirrorOptions(**options),
-        use_cache=False,
-        env={"HOME": str(world_tmp)},
-    )
+    return {
+        "registries_conf": conf,
+        "registries_conf_dir": world_tmp / "conf.d",
+        **mirrors,
+        "insecure_registries": sorted(insecure),
+        "retries": 1,
+        "timeout": 20,
+        "use_cache": False,
+        "env": {"HOME": str(world_tmp)},
+    }
 
 
-def ours(settings: CommonSettings, ref: str, policy: Path, registries_d: Path) -> Verdict:
-    session = Session(settings)
-    image = session.resolve(parse_reference(ref))
-    verifier = Verifier(
-        load_policy(policy), load_registries_d(registries_d), LookasideReader(session.transport)
-    )
-    return verifier.judge(image.reference, image.source.reference, image.client, image.manifest_digest)
+def ours(settings: dict[str, Any], ref: str, policy: Path, registries_d: Path) -> Verdict:
+    with Client(**settings, registries_d=registries_d) as client:
+        return client.verify(ref, policy=policy)
 
 
 def both(world: World, cases: list[tuple[str, Path, bool]], registries_d: Path | None = None) -> None:
@@ -294,6 +294,20 @@ def test_verdict_details_and_no_layer_fetched(world: World, registry: Any) -> No
         world.policy([signed_by(world.keys.other_pub)]),
         world.registries_d,
     )
+    import dataclasses
+
+    import imgextract
+    from imgextract.signatures import load_policy as _load
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        verdict.accepted = False  # type: ignore[misc]
+    one_shot = imgextract.verify(
+        f"{world.host}/sig/app:v1",
+        policy=_load(world.policy([signed_by(world.keys.trusted_pub)])),  # a parsed Policy works too
+        **common(world.tmp, {world.host}),
+        registries_d=world.registries_d,
+    )
+    assert one_shot == verdict
     assert not refused.accepted and "is not accepted" in (refused.reason or "")
     assert refused.message().startswith(
         f"{world.host}/sig/app:v1: refused by default, requirement signedBy (GPGKeys, keyPath "
@@ -368,16 +382,11 @@ def test_through_a_mirror_accepted_exactly_when_skopeo_accepts(
     hosts = {world.host, mw["mirror"].host}
     if via == "registries.conf":
         ref = f"{mw['logical']}:v1"
-        settings = CommonSettings(
-            transport=TransportOptions(insecure_registries=frozenset(hosts), retries=1, timeout=20),
-            mirrors=MirrorOptions(registries_conf=mw["conf"], registries_conf_dir=mw["tmp"] / "conf.d"),
-            use_cache=False,
-            env={"HOME": str(mw["tmp"])},
-        )
+        settings = common(mw["tmp"], hosts, registries_conf=mw["conf"])
         skopeo_conf = mw["conf"]
     else:
         ref = f"{mw['logical']}@{mw['digest']}"
-        settings = common(mw["tmp"], hosts, idms_files=(mw["idms"],))
+        settings = common(mw["tmp"], hosts, idms_files=[mw["idms"]])
         skopeo_conf = mw["digest_conf"]
     policy = world.policy([signed_by(world.keys.trusted_pub)])
     results = {}
@@ -499,10 +508,9 @@ def test_lookaside_faults_fail_bounded(world: World, mode: str) -> None:
     server = signing.FaultServer(mode)
     try:
         rd = signing.write_registries_d(world.tmp / f"registries.d-{mode}", server.url)
-        settings = common(world.tmp, {world.host})
-        session = Session(settings)
-        image = session.resolve(parse_reference(f"{world.host}/sig/app:v1"))
-        reader = LookasideReader(session.transport, timeout=2.0)
+        client = Client(**common(world.tmp, {world.host}))
+        image = client.resolve(parse_reference(f"{world.host}/sig/app:v1"), check_signatures=False)
+        reader = LookasideReader(client.settings.transport, timeout=2.0)
         verifier = Verifier(
             load_policy(world.policy([signed_by(world.keys.trusted_pub)])), load_registries_d(rd), reader
         )
@@ -516,9 +524,9 @@ def test_lookaside_faults_fail_bounded(world: World, mode: str) -> None:
     message = str(info.value)
     assert "signature" in message and server.url in message, message
     if mode == "endless":
-        assert info.value.exit_code == 5 and "larger than" in message
+        assert exit_code_for(info.value) == 5 and "larger than" in message
     else:
-        assert info.value.exit_code == 7
+        assert exit_code_for(info.value) == 7
 
 
 @pytest.mark.parametrize(
@@ -541,7 +549,7 @@ def test_bad_policies_never_accept(world: World, text: str) -> None:
     assert not skopeo_ok
     with pytest.raises(PolicyError) as info:
         ours(common(world.tmp, {world.host}), ref, policy, world.registries_d)
-    assert info.value.exit_code == 2
+    assert exit_code_for(info.value) == 2
 
 
 def test_multi_platform_the_instance_pulled_is_what_must_be_signed(world: World) -> None:
@@ -595,14 +603,7 @@ def test_sigstore_through_a_mirror(
             f'[[registry]]\nlocation = "{world.host}/mirrored"\ninsecure = true\n'
             f'[[registry.mirror]]\nlocation = "{mirror.host}/mirror-{name}"\ninsecure = true\n'
         )
-        settings = CommonSettings(
-            transport=TransportOptions(
-                insecure_registries=frozenset({world.host, mirror.host}), retries=1, timeout=20
-            ),
-            mirrors=MirrorOptions(registries_conf=conf, registries_conf_dir=mw["tmp"] / "conf.d"),
-            use_cache=False,
-            env={"HOME": str(mw["tmp"])},
-        )
+        settings = common(mw["tmp"], {world.host, mirror.host}, registries_conf=conf)
         rd = signing.write_registries_d(
             mw["tmp"] / f"rd-cosign-{name}", "file:///nonexistent", sigstore_attachments=True
         )

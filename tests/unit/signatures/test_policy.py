@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from imgextract.cli.exits import exit_code_for
 from imgextract.reference import parse_reference
 from imgextract.signatures import PolicyError, load_policy, parse_policy
 from imgextract.signatures.identity import (
@@ -227,7 +228,7 @@ def test_malformed_policies_are_configuration_errors(text: str, message: str) ->
     with pytest.raises(PolicyError) as info:
         parse_policy(text, source="p.json")
     assert message in str(info.value)
-    assert info.value.exit_code == 2
+    assert exit_code_for(info.value) == 2
     assert str(info.value).startswith("invalid policy p.json: ")
 
 
