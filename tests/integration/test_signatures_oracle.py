@@ -639,3 +639,37 @@ def test_gpg_signing_subkey(world: World) -> None:
     skopeo_ok, err = signing.skopeo_accepts(ref, world.policy([signed_by(pub)]), world.registries_d)
     assert not skopeo_ok and "is not accepted" in err  # skopeo 1.9.3: primary fingerprints only
     both(world, [(ref, world.policy([signed_by(world.keys.trusted_pub)]), False)])
+
+
+def test_registries_d_namespaces_and_key_data_equal_skopeo(world: World) -> None:
+    """docker: namespaces beat default-docker, the most specific one wins; keyData as skopeo reads it."""
+    import base64
+
+    h, k = world.host, world.keys
+    rd = world.tmp / "registries.d-namespaces"
+    rd.mkdir(exist_ok=True)
+    empty = world.tmp / "empty-lookaside"
+    empty.mkdir(exist_ok=True)
+    (rd / "a.yaml").write_text(f"default-docker:\n  lookaside: file://{empty}\n")
+    (rd / "b.yaml").write_text(
+        f"docker:\n  {h}/sig:\n    lookaside: file://{world.lookaside}\n"
+        f"  {h}/sig/othersig:\n    lookaside: file://{empty}\n    lookaside-staging: file://{world.lookaside}\n"
+    )
+    key_data = base64.b64encode(k.trusted_pub.read_bytes()).decode()
+    by_data = {"type": "signedBy", "keyType": "GPGKeys", "keyData": key_data}
+    other_by_data = {
+        "type": "signedBy",
+        "keyType": "GPGKeys",
+        "keyData": base64.b64encode(k.other_pub.read_bytes()).decode(),
+    }
+    both(
+        world,
+        [
+            (f"{h}/sig/app:v1", world.policy([signed_by(k.trusted_pub)]), True),  # via docker: {h}/sig
+            (f"{h}/sig/app:v1", world.policy([by_data]), True),
+            (f"{h}/sig/app:v1", world.policy([other_by_data]), False),
+            # the more specific namespace points at an empty store (staging is never read)
+            (f"{h}/sig/othersig:v1", world.policy([signed_by(k.other_pub)]), False),
+        ],
+        registries_d=rd,
+    )
