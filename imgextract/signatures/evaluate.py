@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from imgextract.reference import Reference
 from imgextract.signatures.errors import PolicyError
@@ -64,13 +65,18 @@ class _Lazy:
         return self._value
 
 
-def evaluate(policy: Policy, subject: Subject, signatures: SignatureSource) -> Verdict:
-    """Judge ``subject`` by ``policy``; ``signatures`` is called (at most once) when a requirement needs them."""
+def evaluate(
+    policy: Policy, subject: Subject, signatures: SignatureSource, keys: dict[object, Any] | None = None
+) -> Verdict:
+    """Judge ``subject`` by ``policy``; ``signatures`` is called (at most once) when a requirement needs them.
+
+    ``keys`` caches the loaded trusted keys per requirement (pass the same dict to judge many images)."""
     scope = policy.scope_for(subject.reference)
     lazy = _Lazy(signatures)
+    cache = keys if keys is not None else {}
     checks: list[SignatureCheck] = []
     for req in scope.requirements:
-        ok, reason, seen = _requirement(req, subject, lazy)
+        ok, reason, seen = _requirement(req, subject, lazy, cache)
         checks.extend(seen)
         if not ok:
             return Verdict(
@@ -89,7 +95,7 @@ def evaluate(policy: Policy, subject: Subject, signatures: SignatureSource) -> V
 
 
 def _requirement(
-    req: Requirement, subject: Subject, sigs: _Lazy
+    req: Requirement, subject: Subject, sigs: _Lazy, cache: dict[object, Any]
 ) -> tuple[bool, str | None, list[SignatureCheck]]:
     if isinstance(req, InsecureAcceptAnything):
         return True, None, []
@@ -100,8 +106,8 @@ def _requirement(
             "policy requirement signedBaseLayer is not implemented (by containers/image either)"
         )
     if isinstance(req, SignedBy):
-        return _signed_by(req, subject, sigs)
-    return _sigstore_signed(req, subject, sigs)
+        return _signed_by(req, subject, sigs, cache)
+    return _sigstore_signed(req, subject, sigs, cache)
 
 
 def _judge_payload(
@@ -138,10 +144,14 @@ def _summary(checks: list[SignatureCheck], others: int, kind: str) -> str:
     return "none of the signatures were accepted: " + "; ".join(c.reason or "?" for c in checks)
 
 
-def _signed_by(req: SignedBy, subject: Subject, sigs: _Lazy) -> tuple[bool, str | None, list[SignatureCheck]]:
+def _signed_by(
+    req: SignedBy, subject: Subject, sigs: _Lazy, cache: dict[object, Any]
+) -> tuple[bool, str | None, list[SignatureCheck]]:
     if req.key_type != "GPGKeys":
         raise PolicyError(f"signedBy keyType {req.key_type!r} is not implemented (only GPGKeys)")
-    keyring = Keyring(req.keys.load(), source=req.keys.describe())
+    keyring = cache.get(req)
+    if keyring is None:
+        keyring = cache[req] = Keyring(req.keys.load(), source=req.keys.describe())
     checks: list[SignatureCheck] = []
     others = 0
     for raw in sigs():
@@ -166,7 +176,7 @@ def _signed_by(req: SignedBy, subject: Subject, sigs: _Lazy) -> tuple[bool, str 
 
 
 def _sigstore_signed(
-    req: SigstoreSigned, subject: Subject, sigs: _Lazy
+    req: SigstoreSigned, subject: Subject, sigs: _Lazy, cache: dict[object, Any]
 ) -> tuple[bool, str | None, list[SignatureCheck]]:
     if req.unsupported or req.keys is None:
         raise PolicyError(
@@ -180,7 +190,9 @@ def _sigstore_signed(
         verify_blob,
     )
 
-    keys = load_public_keys(req.keys.load(), source=req.keys.describe())
+    keys = cache.get(req)
+    if keys is None:
+        keys = cache[req] = load_public_keys(req.keys.load(), source=req.keys.describe())
     checks: list[SignatureCheck] = []
     others = 0
     for raw in sigs():

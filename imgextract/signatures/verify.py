@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from imgextract.reference import Reference
 from imgextract.registry.client import RegistryClient
@@ -21,11 +22,14 @@ from imgextract.signatures.verdict import Verdict
 
 @dataclass(frozen=True)
 class Verifier:
-    """A policy with its registries.d and a lookaside reader: judges images, never fetches a layer."""
+    """A policy with its registries.d and a lookaside reader: judges images, never fetches a layer.
+
+    Trusted keys are loaded once per requirement and reused for every image judged."""
 
     policy: Policy
     registries: RegistriesD
     reader: LookasideReader
+    keys: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def signatures(self, client: RegistryClient, physical: Reference, digest: str) -> list[RawSignature]:
         """GPG signatures from the lookaside of ``physical`` (the mirror's, when pulled from a mirror),
@@ -50,7 +54,7 @@ class Verifier:
             else (lambda: client.get_manifest(physical.repository, digest).raw)
         )
         subject = Subject(logical, digest, raw, source=physical.name)
-        return evaluate(self.policy, subject, lambda: self.signatures(client, physical, digest))
+        return evaluate(self.policy, subject, lambda: self.signatures(client, physical, digest), self.keys)
 
 
 def refusal(verdict: Verdict) -> SignatureRefused:

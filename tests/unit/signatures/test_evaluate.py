@@ -257,3 +257,17 @@ def test_signature_with_another_digest_algorithm_hashes_the_manifest(gpg: dict[s
     assert fetched == [1]
     other = classify(gpg_sign(gpg["trusted"], payload(GPG_PAYLOAD_TYPE, digest="sha512:" + "0" * 128)), "s")
     assert not evaluate(policy, Subject(parse_reference(REF), DIGEST, raw), lambda: [other]).accepted
+
+
+def test_keys_are_loaded_once_per_requirement(gpg: dict[str, object], tmp_path: Path) -> None:
+    key = tmp_path / "k.asc"
+    key.write_bytes((gpg["dir"] / "trusted.asc").read_bytes())  # type: ignore[operator]
+    policy = parse_policy(signed_by(key))
+    blob = classify(gpg_sign(gpg["trusted"], payload(GPG_PAYLOAD_TYPE)), "s")
+    cache: dict[object, object] = {}
+    subject = Subject(parse_reference(REF), DIGEST)
+    assert evaluate(policy, subject, lambda: [blob], cache).accepted  # type: ignore[arg-type]
+    key.unlink()
+    assert evaluate(policy, subject, lambda: [blob], cache).accepted  # type: ignore[arg-type]
+    with pytest.raises(PolicyError, match="cannot read key file"):
+        evaluate(policy, subject, lambda: [blob])
