@@ -55,7 +55,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 if TYPE_CHECKING:
-    from imgextract.client import Client, copy, explain_mirrors, inspect
+    from imgextract.client import Client, copy, explain_mirrors, inspect, verify
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.results import (
         BundleInfo,
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
         Source,
     )
     from imgextract.settings import Settings
+    from imgextract.signatures import Verdict
 
 # Imported on first use, so that ``import imgextract`` (and the CLI's start-up) stays cheap.
 _LAZY = {
@@ -74,6 +75,8 @@ _LAZY = {
     "inspect": "imgextract.client",
     "copy": "imgextract.client",
     "explain_mirrors": "imgextract.client",
+    "verify": "imgextract.client",
+    "Verdict": "imgextract.signatures",
     "dump_yaml": "imgextract.outputs.configmap",
     "BundleInfo": "imgextract.results",
     "CopyResult": "imgextract.results",
@@ -131,6 +134,7 @@ __all__ = [
     "SourceError",
     "UnreachableError",
     "UsageError",
+    "Verdict",
     "__version__",
     "copy",
     "dump_yaml",
@@ -138,4 +142,5 @@ __all__ = [
     "inspect",
     "parse_reference",
     "pull",
+    "verify",
 ]

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from imgextract import oci, operations
-from imgextract.errors import UsageError
+from imgextract.errors import UsageError, option
 from imgextract.operations import ConfigMapOptions, PullOptions
 from imgextract.progress import Progress
 from imgextract.pull.resolve import ResolvedImage, resolve
@@ -45,10 +45,11 @@ if TYPE_CHECKING:
     from imgextract.auth import CredentialStore
     from imgextract.cache import ContentCache
     from imgextract.mirrors import MirrorConfig
+    from imgextract.signatures import Policy, Verdict, Verifier
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Client", "copy", "explain_mirrors", "inspect", "pull"]
+__all__ = ["Client", "copy", "explain_mirrors", "inspect", "pull", "verify"]
 
 _UNSET: Any = object()
 
@@ -70,6 +71,7 @@ class Client:
         self._mirrors: MirrorConfig | None = None
         self._credentials: CredentialStore | None = None
         self._cache: ContentCache | None | object = _UNSET
+        self._verifier: Verifier | None | object = _UNSET
         self._pool = ClientPool(self._make_registry_client)
         self._closed = False
 
@@ -106,6 +108,26 @@ class Client:
                 self._cache = self._open_cache()
             return self._cache  # type: ignore[return-value]
 
+    @property
+    def verifier(self) -> Verifier | None:
+        """The signature policy with its registries.d (None without ``policy``), read once."""
+        with self._lock:
+            if self._verifier is _UNSET:
+                self._verifier = self._make_verifier(self.settings.signatures.policy)
+            return self._verifier  # type: ignore[return-value]
+
+    def _make_verifier(self, policy: str | os.PathLike[str] | Policy | None) -> Verifier | None:
+        from imgextract.signatures import LookasideReader, Policy, Verifier, load_policy, load_registries_d
+
+        options = self.settings.signatures
+        if policy is None:
+            if options.registries_d is not None:
+                raise UsageError(f"{option('registries_d')} has no effect without {option('policy')}")
+            return None
+        loaded = policy if isinstance(policy, Policy) else load_policy(policy, env=self.settings.env)
+        registries = load_registries_d(options.registries_d, env=self.settings.env)
+        return Verifier(loaded, registries, LookasideReader(self.settings.transport))
+
     def _open_cache(self) -> ContentCache | None:
         if not self.settings.cache.use_cache:
             return None
@@ -138,14 +160,27 @@ class Client:
 
         Operations call this first, so that a bad configuration file fails before any network.
         """
-        _ = self.mirrors, self.credentials, self.cache
+        _ = self.mirrors, self.credentials, self.cache, self.verifier
 
-    def resolve(self, ref: Reference, platform: oci.Platform | None = None) -> ResolvedImage:
-        """Find ``ref`` through its sources (mirrors, then the primary): manifest and config, no layers."""
+    def resolve(
+        self, ref: Reference, platform: oci.Platform | None = None, *, check_signatures: bool = True
+    ) -> ResolvedImage:
+        """Find ``ref`` through its sources (mirrors, then the primary): manifest and config, no layers.
+
+        With a signature ``policy``, an image it does not accept is refused here
+        (:class:`~imgextract.errors.SignatureRefused`), before anything reads a layer."""
         logical = ref.pull_ref()
         sources = self.mirrors.pull_sources(logical)
         cache = self.cache
-        return resolve(logical, sources, self._pool_for_resolve(), platform or self._platform, cache)
+        image = resolve(logical, sources, self._pool_for_resolve(), platform or self._platform, cache)
+        verifier = self.verifier if check_signatures else None
+        if verifier is not None:
+            from imgextract.signatures import require_accepted
+
+            require_accepted(
+                verifier.judge(image.reference, image.source.reference, image.client, image.manifest_digest)
+            )
+        return image
 
     def _pool_for_resolve(self) -> ClientPool:
         if self._closed:
@@ -215,6 +250,29 @@ class Client:
         """Copy the imgpkg bundle ``ref`` and every image it references into ``to_repo``."""
         return operations.copy(self, ref, to_repo, concurrency=concurrency, lock_output=lock_output)
 
+    def verify(
+        self,
+        ref: str,
+        *,
+        policy: str | os.PathLike[str] | Policy | None = None,
+        platform: str | None = None,
+    ) -> Verdict:
+        """Judge ``ref`` by a signature policy, as ``bundle-extract verify REF`` does: a frozen
+        :class:`~imgextract.signatures.Verdict`, accepted or not (never raises for a refusal).
+
+        ``policy``: a policy.json path, ``"default"``, or a parsed
+        :class:`~imgextract.signatures.Policy`; None: the client's ``policy`` setting, else
+        ``"default"``.  Reads the manifest, the config and the signatures (from where the image is
+        pulled: a mirror's lookaside and ``.sig`` tags), never a layer.  An unusable policy raises
+        :class:`~imgextract.signatures.PolicyError`."""
+        from imgextract.reference import parse_reference
+
+        verifier = self._make_verifier(policy or self.settings.signatures.policy or "default")
+        assert verifier is not None
+        _ = self.mirrors, self.credentials, self.cache  # configuration errors before any network
+        image = self.resolve(parse_reference(ref), self._platform_of(platform), check_signatures=False)
+        return verifier.judge(image.reference, image.source.reference, image.client, image.manifest_digest)
+
     def explain_mirrors(self, ref: str) -> MirrorsResult:
         """The ordered endpoints a pull of ``ref`` would try, and the rule behind each (no network)."""
         return operations.explain_mirrors(self, ref)
@@ -268,6 +326,14 @@ def copy(ref: str, to_repo: str, **options: Any) -> CopyResult:
     client_options, call = _split(options)
     with Client(**client_options) as client:
         return client.copy(ref, to_repo, **call)
+
+
+def verify(ref: str, **options: Any) -> Verdict:
+    """One :meth:`Client.verify` on a fresh :class:`Client` (``policy=`` and ``registries_d=`` among the options)."""
+    client_options, call = _split(options)
+    policy = client_options.pop("policy", None)
+    with Client(**client_options) as client:
+        return client.verify(ref, policy=policy, **call)
 
 
 def explain_mirrors(ref: str, **options: Any) -> MirrorsResult:

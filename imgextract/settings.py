@@ -8,6 +8,7 @@
      ├── auth: AuthSettings             creds, authfile, pull_secret
      ├── mirrors: MirrorSettings        icsp_files, idms_files, itms_files, registries_conf(_dir)
      ├── cache: CacheSettings           cache_dir, use_cache
+     ├── signatures: SignatureSettings  policy, registries_d
      ├── platform: str                  os/arch[/variant] (default: linux/<host arch>)
      └── env: Mapping[str, str]         the environment read for defaults (auth files, XDG, proxies)
 
@@ -191,6 +192,25 @@ class CacheSettings:
 
 
 @dataclass(frozen=True)
+class SignatureSettings:
+    """Signature verification (see docs/signatures.md): ``policy`` is a containers-policy.json(5)
+    path or ``"default"`` (``~/.config/containers/policy.json``, else ``/etc/containers/policy.json``);
+    None: nothing is verified.  ``registries_d``: the containers-registries.d(5) directory (None:
+    ``~/.config/containers/registries.d``, else ``/etc/containers/registries.d``)."""
+
+    policy: str | None = None
+    registries_d: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.policy is not None:
+            if isinstance(self.policy, os.PathLike):
+                object.__setattr__(self, "policy", os.fspath(self.policy))
+            if not isinstance(self.policy, str) or not self.policy:
+                raise UsageError(f"{option('policy')} must be a policy.json path or 'default'")
+        object.__setattr__(self, "registries_d", _path(self.registries_d))
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a :class:`~imgextract.Client` needs to reach registries (see the module docstring)."""
 
@@ -198,6 +218,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     mirrors: MirrorSettings = field(default_factory=MirrorSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    signatures: SignatureSettings = field(default_factory=SignatureSettings)
     platform: str = field(default_factory=host_platform)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -225,6 +246,7 @@ class Settings:
             auth=AuthSettings(**pick(AuthSettings)),
             mirrors=MirrorSettings(env=env, **pick(MirrorSettings)),
             cache=CacheSettings(**pick(CacheSettings)),
+            signatures=SignatureSettings(**pick(SignatureSettings)),
             platform=options.get("platform") or host_platform(),
             env=env,
         )
@@ -242,7 +264,9 @@ def _names(*groups: type[Any]) -> frozenset[str]:
     }
 
 
-OPTION_NAMES: frozenset[str] = _names(TransportSettings, AuthSettings, MirrorSettings, CacheSettings) | {
+OPTION_NAMES: frozenset[str] = _names(
+    TransportSettings, AuthSettings, MirrorSettings, CacheSettings, SignatureSettings
+) | {
     "platform",
     "env",
     "system_registries_conf",

@@ -16,6 +16,7 @@ from imgextract.cli.inspect import inspect
 from imgextract.cli.job import job
 from imgextract.cli.mirrors import mirrors
 from imgextract.cli.pull import pull
+from imgextract.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,11 +26,12 @@ def cli() -> None:
 
     \b
     Exit codes: 0 ok, 1 internal error (a bug), 2 usage, 3 authentication,
-    4 not found, 5 integrity, 6 invalid bundle, 7 registry unreachable.
+    4 not found, 5 integrity, 6 invalid bundle, 7 registry unreachable,
+    8 signature verification failed (refused by the policy).
     """
 
 
-for _command in (pull, inspect, copy, mirrors, job, cache):
+for _command in (pull, inspect, verify, copy, mirrors, job, cache):
     cli.add_command(_command)
 
 

@@ -120,6 +120,29 @@ def cache_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def signature_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--policy`` and ``--registries-d`` (settings ``policy`` and ``registries_d``; docs/signatures.md).
+
+    A command carrying this group hands them to the Client with the other settings; every image the
+    client resolves is then judged before any of its layers is read (refused: exit 8)."""
+    f = click.option(
+        "--registries-d",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        metavar="DIR",
+        help="containers-registries.d(5) directory: where signatures are (default: "
+        "~/.config/containers/registries.d, else /etc/containers/registries.d).",
+    )(f)
+    f = click.option(
+        "--policy",
+        default=None,
+        metavar="FILE|default",
+        help="containers-policy.json(5): refuse an image it does not accept (exit 8), before any layer; "
+        "'default' reads ~/.config/containers/policy.json, else /etc/containers/policy.json.",
+    )(f)
+    return f
+
+
 def client_from(kw: dict[str, Any]) -> Client:
     """Pop the settings options out of ``kw`` (configuring logging first) and build the client."""
     from imgextract.client import Client

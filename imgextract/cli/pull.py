@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import cache_options, check_ref, client_from, common_options
+from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
 from imgextract.cli.signals import InterruptibleProgress
 
 
@@ -54,6 +54,7 @@ from imgextract.cli.signals import InterruptibleProgress
     "pulling a staged copy.",
 )
 @click.option("-r", "--recursive", is_flag=True, help="imgpkg bundles: also pull nested bundles.")
+@signature_options
 @cache_options
 @common_options
 def pull(
@@ -79,6 +80,7 @@ def pull(
     gives its manifests and metadata directories, a plain+v0 bundle manifests/, a file-based catalog
     the directory its configs label names, an imgpkg bundle its whole content; any other image needs
     --path or --all.
+    With --policy, an image the policy does not accept is refused (exit 8) before any layer is fetched.
     On failure nothing is left at OUT.
     """
     from imgextract.cli.progress import make_progress
