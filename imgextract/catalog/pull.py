@@ -1,0 +1,244 @@
+"""Pull every selected bundle of a catalog into ``OUT/<package>/<bundle name>/``, in one process.
+
+One session for the whole run: one connection pool (one client) per registry, one content cache,
+credentials and mirror rules read once. ``jobs`` bundles are pulled at a time, and at most
+``per_registry`` of them from any one registry (each bundle's own layer prefetch is bounded too).
+
+Each bundle is atomic: it is built in a staging directory beside its destination and renamed into
+place, then a completion marker ``OUT/<package>/.<bundle name>.done`` (JSON: image, digest, files,
+bytes) is written atomically. A rerun skips a bundle whose directory and marker exist and whose
+marker names the same image; a directory without a marker (a run killed between the rename and
+the marker) is pulled again and replaced, and staging directories a killed run left are removed.
+
+A failing bundle is reported and the others go on; ``CatalogPullResult.exit_code`` is the exit code
+of the first failure in catalog order (0 when every bundle succeeded or was already complete).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from imgextract.catalog.model import Bundle
+from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError
+from imgextract.outputs.directory import atomic_write, force_rmtree
+from imgextract.settings import CommonSettings
+
+if TYPE_CHECKING:
+    from imgextract.api import Result
+
+MARKER_SUFFIX = ".done"
+
+
+@dataclass(frozen=True)
+class BundleOutcome:
+    """What happened to one bundle: pulled (``result``), skipped as complete, or failed (``error``)."""
+
+    bundle: Bundle
+    output: Path
+    result: Result | None = None
+    skipped: bool = False
+    error: ImgExtractError | None = None
+    exit_code: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        head = {"package": self.bundle.package, "bundle": self.bundle.name}
+        if self.error is not None:
+            return {
+                "reference": self.bundle.image,
+                **head,
+                "error": {"exitCode": self.exit_code, "message": str(self.error)},
+            }
+        if self.result is not None:
+            return {**self.result.to_json(), **head, "skipped": False}
+        marker = read_marker(self.output)
+        return {
+            "reference": self.bundle.image,
+            **head,
+            "digest": (marker or {}).get("digest"),
+            "output": str(self.output),
+            "skipped": True,
+        }
+
+
+@dataclass(frozen=True)
+class CatalogPullResult:
+    outcomes: tuple[BundleOutcome, ...]
+
+    @property
+    def exit_code(self) -> int:
+        return next((o.exit_code for o in self.outcomes if not o.ok), 0)
+
+    @property
+    def pulled(self) -> int:
+        return sum(1 for o in self.outcomes if o.ok and not o.skipped)
+
+    @property
+    def skipped(self) -> int:
+        return sum(1 for o in self.outcomes if o.skipped)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if not o.ok)
+
+
+def bundle_dir(output: Path, bundle: Bundle) -> Path:
+    """``output/<package>/<bundle name>``; names that are not one plain path component are refused."""
+    for what, name in (("package", bundle.package), ("bundle", bundle.name)):
+        if (
+            not name
+            or name in (".", "..")
+            or "/" in name
+            or "\\" in name
+            or "\0" in name
+            or name.startswith(".")
+        ):
+            raise InvalidBundleError(f"{what} name {name!r} cannot be a directory name")
+    return output / bundle.package / bundle.name
+
+
+def marker_path(dest: Path) -> Path:
+    return dest.parent / f".{dest.name}{MARKER_SUFFIX}"
+
+
+def read_marker(dest: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(marker_path(dest).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_complete(dest: Path, bundle: Bundle) -> bool:
+    marker = read_marker(dest)
+    return (
+        marker is not None and marker.get("image") == bundle.image and dest.is_dir() and not dest.is_symlink()
+    )
+
+
+def _clean_leftovers(dest: Path) -> None:
+    parent = dest.parent
+    if not parent.is_dir():
+        return
+    prefix = f".{dest.name}.staging-"
+    for entry in parent.iterdir():
+        if entry.name.startswith(prefix):
+            force_rmtree(entry)
+
+
+class _Runner:
+    def __init__(self, common: CommonSettings, per_registry: int) -> None:
+        from imgextract.api import Session
+
+        self.session = Session(common)
+        self.common = common
+        self.per_registry = per_registry
+        self._lock = threading.Lock()
+        self._gates: dict[str, threading.Semaphore] = {}
+        pool_get = self.session.pool.get  # one client per registry: created under the lock
+
+        def get(registry: str, *, insecure: bool) -> Any:
+            with self._lock:
+                return pool_get(registry, insecure=insecure)
+
+        self.session.pool.get = get  # type: ignore[method-assign]
+
+    def gate(self, registry: str) -> threading.Semaphore:
+        with self._lock:
+            if registry not in self._gates:
+                self._gates[registry] = threading.Semaphore(self.per_registry)
+            return self._gates[registry]
+
+    def pull(self, bundle: Bundle, dest: Path) -> Result:
+        from imgextract import api
+        from imgextract.bundles import detect
+        from imgextract.progress import NoProgress
+        from imgextract.reference import parse_reference
+        from imgextract.settings import PullSettings
+
+        if not bundle.image:
+            raise InvalidBundleError(f"bundle {bundle.name} has no image in the catalog")
+        ref = parse_reference(bundle.image)
+        with self.gate(ref.registry):
+            _clean_leftovers(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            replace = dest.exists() or dest.is_symlink()
+            settings = PullSettings(
+                reference=bundle.image, output=str(dest), common=self.common, force=replace
+            )
+            image = self.session.resolve(ref)
+            try:
+                plan = detect.plan(image.config.labels)
+                result = api._pull_to_dir(settings, self.session, image, plan, NoProgress())
+            except ImgExtractError as exc:
+                exc.reference = exc.reference or bundle.image
+                raise
+        marker = {
+            "image": bundle.image,
+            "digest": result.digest,
+            "files": result.files,
+            "bytes": result.bytes,
+        }
+        atomic_write(marker_path(dest), (json.dumps(marker, sort_keys=True) + "\n").encode())
+        return result
+
+
+def pull_bundles(
+    bundles: Sequence[Bundle],
+    output: str | os.PathLike[str],
+    *,
+    common: CommonSettings | None = None,
+    jobs: int = 4,
+    per_registry: int | None = None,
+    on_start: Callable[[Bundle], None] | None = None,
+    on_done: Callable[[BundleOutcome], None] | None = None,
+) -> CatalogPullResult:
+    """Pull ``bundles`` under ``output`` (created if missing). Callbacks run in worker threads."""
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if per_registry is not None and per_registry < 1:
+        raise UsageError("--max-per-registry must be at least 1")
+    out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output {out} exists and is not a directory")
+    if not Path(os.path.abspath(out)).parent.is_dir():
+        raise UsageError(f"parent directory of {out} does not exist; create it first")
+    out.mkdir(exist_ok=True)
+    runner = _Runner(common or CommonSettings(), per_registry or jobs)
+
+    def one(bundle: Bundle) -> BundleOutcome:
+        dest = out / bundle.package / bundle.name
+        try:
+            dest = bundle_dir(out, bundle)
+            if is_complete(dest, bundle):
+                outcome = BundleOutcome(bundle, dest, skipped=True)
+            else:
+                if on_start is not None:
+                    on_start(bundle)
+                outcome = BundleOutcome(bundle, dest, result=runner.pull(bundle, dest))
+        except ImgExtractError as exc:
+            exc.reference = exc.reference or bundle.image
+            outcome = BundleOutcome(bundle, dest, error=exc, exit_code=exc.exit_code)
+        except OSError as exc:
+            err = ImgExtractError(f"{dest}: {exc.strerror or exc}", reference=bundle.image)
+            outcome = BundleOutcome(bundle, dest, error=err, exit_code=9)
+        except Exception as exc:  # a bug must not take the other bundles down; it is still exit 1
+            err = ImgExtractError(f"internal error: {type(exc).__name__}: {exc}", reference=bundle.image)
+            outcome = BundleOutcome(bundle, dest, error=err, exit_code=1)
+        if on_done is not None:
+            on_done(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="catalog-pull") as pool:
+        outcomes = tuple(pool.map(one, bundles))
+    return CatalogPullResult(outcomes)
