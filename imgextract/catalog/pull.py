@@ -60,7 +60,7 @@ class BundleOutcome:
                 "error": {"exitCode": self.exit_code, "message": str(self.error)},
             }
         if self.result is not None:
-            return {**self.result.to_json(), **head, "skipped": False}
+            return {**self.result.to_json(), **head, "digest": self.result.digest, "skipped": False}
         marker = read_marker(self.output)
         return {
             "reference": self.bundle.image,
