@@ -55,7 +55,7 @@ class Catalog:
         into the content cache, keyed by manifest digest)."""
         if isinstance(ref, os.PathLike) or os.path.isdir(ref):
             return cls.from_directory(ref)
-        from imgextract.catalog.source import fetch_configs
+        from imgextract.catalog.session import fetch_configs
 
         root = fetch_configs(str(ref), common)
         cat = cls.from_directory(root)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.model import Bundle
 from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError
@@ -71,6 +71,14 @@ class BundleOutcome:
         }
 
 
+class CatalogPullFailed(ImgExtractError):
+    """Some bundles failed (each reported on its own); the exit code is the first failure's."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 @dataclass(frozen=True)
 class CatalogPullResult:
     outcomes: tuple[BundleOutcome, ...]
@@ -90,6 +98,16 @@ class CatalogPullResult:
     @property
     def failed(self) -> int:
         return sum(1 for o in self.outcomes if not o.ok)
+
+    def raise_for_failures(self) -> None:
+        """Raise CatalogPullFailed (with the first failure's exit code) unless every bundle succeeded."""
+        first = next((o for o in self.outcomes if not o.ok), None)
+        if first is not None:
+            raise CatalogPullFailed(
+                f"{self.failed} of {len(self.outcomes)} bundles failed; first: "
+                f"{first.bundle.package}/{first.bundle.name}: {first.error}",
+                first.exit_code,
+            )
 
 
 def bundle_dir(output: Path, bundle: Bundle) -> Path:
@@ -136,61 +154,40 @@ def _clean_leftovers(dest: Path) -> None:
             force_rmtree(entry)
 
 
-class _Runner:
-    def __init__(self, common: CommonSettings, per_registry: int) -> None:
-        from imgextract.api import Session
+class BundlePuller(Protocol):
+    """Pulls one bundle image into ``dest`` (atomically; ``replace``: an incomplete ``dest`` exists)."""
 
-        self.session = Session(common)
-        self.common = common
-        self.per_registry = per_registry
+    def __call__(self, bundle: Bundle, dest: Path, replace: bool) -> Result: ...
+
+
+class _Gates:
+    """At most ``limit`` bundles in flight per registry."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self._lock = threading.Lock()
         self._gates: dict[str, threading.Semaphore] = {}
-        pool_get = self.session.pool.get  # one client per registry: created under the lock
 
-        def get(registry: str, *, insecure: bool) -> Any:
-            with self._lock:
-                return pool_get(registry, insecure=insecure)
-
-        self.session.pool.get = get  # type: ignore[method-assign]
-
-    def gate(self, registry: str) -> threading.Semaphore:
+    def __call__(self, registry: str) -> threading.Semaphore:
         with self._lock:
             if registry not in self._gates:
-                self._gates[registry] = threading.Semaphore(self.per_registry)
+                self._gates[registry] = threading.Semaphore(self.limit)
             return self._gates[registry]
 
-    def pull(self, bundle: Bundle, dest: Path) -> Result:
-        from imgextract import api
-        from imgextract.bundles import detect
-        from imgextract.progress import NoProgress
-        from imgextract.reference import parse_reference
-        from imgextract.settings import PullSettings
 
-        if not bundle.image:
-            raise InvalidBundleError(f"bundle {bundle.name} has no image in the catalog")
-        ref = parse_reference(bundle.image)
-        with self.gate(ref.registry):
-            _clean_leftovers(dest)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            replace = dest.exists() or dest.is_symlink()
-            settings = PullSettings(
-                reference=bundle.image, output=str(dest), common=self.common, force=replace
-            )
-            image = self.session.resolve(ref)
-            try:
-                plan = detect.plan(image.config.labels)
-                result = api._pull_to_dir(settings, self.session, image, plan, NoProgress())
-            except ImgExtractError as exc:
-                exc.reference = exc.reference or bundle.image
-                raise
-        marker = {
-            "image": bundle.image,
-            "digest": result.digest,
-            "files": result.files,
-            "bytes": result.bytes,
-        }
-        atomic_write(marker_path(dest), (json.dumps(marker, sort_keys=True) + "\n").encode())
-        return result
+def _pull_one(puller: BundlePuller, gates: _Gates, bundle: Bundle, dest: Path) -> Result:
+    from imgextract.reference import parse_reference
+
+    if not bundle.image:
+        raise InvalidBundleError(f"bundle {bundle.name} has no image in the catalog")
+    ref = parse_reference(bundle.image)
+    with gates(ref.registry):
+        _clean_leftovers(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        result = puller(bundle, dest, dest.exists() or dest.is_symlink())
+    marker = {"image": bundle.image, "digest": result.digest, "files": result.files, "bytes": result.bytes}
+    atomic_write(marker_path(dest), (json.dumps(marker, sort_keys=True) + "\n").encode())
+    return result
 
 
 def pull_bundles(
@@ -198,12 +195,16 @@ def pull_bundles(
     output: str | os.PathLike[str],
     *,
     common: CommonSettings | None = None,
+    puller: BundlePuller | None = None,
     jobs: int = 4,
     per_registry: int | None = None,
     on_start: Callable[[Bundle], None] | None = None,
     on_done: Callable[[BundleOutcome], None] | None = None,
 ) -> CatalogPullResult:
-    """Pull ``bundles`` under ``output`` (created if missing). Callbacks run in worker threads."""
+    """Pull ``bundles`` under ``output`` (created if missing). Callbacks run in worker threads.
+
+    ``puller`` pulls one bundle; by default one session built from ``common`` serves every bundle.
+    """
     if jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if per_registry is not None and per_registry < 1:
@@ -214,7 +215,11 @@ def pull_bundles(
     if not Path(os.path.abspath(out)).parent.is_dir():
         raise UsageError(f"parent directory of {out} does not exist; create it first")
     out.mkdir(exist_ok=True)
-    runner = _Runner(common or CommonSettings(), per_registry or jobs)
+    if puller is None:
+        from imgextract.catalog.session import CatalogSession
+
+        puller = CatalogSession(common).pull_bundle
+    gates = _Gates(per_registry or jobs)
 
     def one(bundle: Bundle) -> BundleOutcome:
         dest = out / bundle.package / bundle.name
@@ -225,7 +230,7 @@ def pull_bundles(
             else:
                 if on_start is not None:
                     on_start(bundle)
-                outcome = BundleOutcome(bundle, dest, result=runner.pull(bundle, dest))
+                outcome = BundleOutcome(bundle, dest, result=_pull_one(puller, gates, bundle, dest))
         except ImgExtractError as exc:
             exc.reference = exc.reference or bundle.image
             outcome = BundleOutcome(bundle, dest, error=exc, exit_code=exc.exit_code)

@@ -7,13 +7,14 @@ from typing import Any
 
 import click
 
+from imgextract.cli.catalog import filter_options
 from imgextract.cli.display import emit_json
 from imgextract.cli.options import cache_options, check_ref, common_options, common_settings
 from imgextract.cli.signals import InterruptibleProgress
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", required=False)
 @click.option(
     "-o",
     "--output",
@@ -55,10 +56,37 @@ from imgextract.cli.signals import InterruptibleProgress
     "pulling a staged copy.",
 )
 @click.option("-r", "--recursive", is_flag=True, help="imgpkg bundles: also pull nested bundles.")
+@click.option(
+    "--from-catalog",
+    "catalog_ref",
+    default=None,
+    metavar="CATALOG",
+    help="pull every selected bundle of this catalog (image or FBC directory) into OUT/<package>/<bundle>/.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="--from-catalog: bundles at a time.",
+)
+@click.option(
+    "--max-per-registry",
+    type=click.IntRange(min=1),
+    default=None,
+    help="--from-catalog: bundles at a time from one registry (default: --jobs).",
+)
+@click.option(
+    "--shard",
+    default=None,
+    metavar="I/N",
+    help="--from-catalog: only shard I of N (a deterministic, disjoint part of the selection).",
+)
+@filter_options
 @cache_options
 @common_options
 def pull(
-    ref: str,
+    ref: str | None,
     output: str,
     paths: tuple[str, ...],
     all_paths: bool,
@@ -71,6 +99,10 @@ def pull(
     olm_labels: bool,
     source_image: str | None,
     recursive: bool,
+    catalog_ref: str | None,
+    jobs: int,
+    max_per_registry: int | None,
+    shard: str | None,
     cache_dir: Path | None,
     no_cache: bool,
     **kw: Any,
@@ -83,6 +115,11 @@ def pull(
     the directory its configs label names, an imgpkg bundle its whole content; any other image needs
     --path or --all.
     On failure nothing is left at OUT.
+
+    With --from-catalog CATALOG (and no REF): every bundle the catalog filters select is pulled into
+    OUT/<package>/<bundle name>/, --jobs at a time over one connection pool per registry; finished
+    bundles are skipped on a rerun; with --json one line per bundle. The exit code is the first
+    failing bundle's, 0 when all succeeded.
     """
     import dataclasses
 
@@ -92,6 +129,41 @@ def pull(
     from imgextract.settings import ConfigMapOptions, PullSettings
 
     json_output, quiet = kw["json_output"], kw["quiet"]
+    filters = {k: kw.pop(k) for k in ("packages", "channels", "min_version", "max_version", "heads_only")}
+    if catalog_ref is not None:
+        from imgextract.cli.catalog import pull_from_catalog
+
+        if ref is not None:
+            raise UsageError("give either REF or --from-catalog CATALOG, not both")
+        single_only = {
+            "--path": paths,
+            "--all": all_paths,
+            "--force": force,
+            "--format configmap": fmt != "dir",
+            "--recursive": recursive,
+            "--source-image": source_image,
+            "--configmap-name": configmap_name,
+        }
+        used = [flag for flag, value in single_only.items() if value]
+        if used:
+            raise UsageError(f"{', '.join(used)} do not apply to --from-catalog")
+        common = dataclasses.replace(common_settings(kw), cache_dir=cache_dir, use_cache=not no_cache)
+        pull_from_catalog(
+            catalog_ref,
+            output,
+            jobs=jobs,
+            shard=shard,
+            per_registry=max_per_registry,
+            common=common,
+            json_output=json_output,
+            quiet=quiet,
+            filters=filters,
+        )
+        return
+    if ref is None:
+        raise UsageError("missing REF (or --from-catalog CATALOG)")
+    if shard is not None or any(filters.values()):
+        raise UsageError("--shard and catalog filters need --from-catalog")
     check_ref(ref)
     if not output:
         raise UsageError("-o/--output must not be empty")

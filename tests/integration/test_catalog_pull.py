@@ -59,43 +59,19 @@ class World:
         files = self.built.files[(package, b.version)]
         return {k: v for k, v in files.items() if k.startswith(("manifests/", "metadata/"))}
 
-    def run(self, out: Path, cache: Path, *extra: str) -> subprocess.Popen[str]:
-        """A separate process pulling the catalog (as the command line does)."""
-        code = """
-import json, sys, threading
-from imgextract.catalog import Catalog, parse_shard, pull_bundles
-from imgextract.settings import CommonSettings, TransportOptions
-a = sys.argv[1:]
-cat = Catalog.open(a[0])
-bundles = cat.shard(*parse_shard(a[4])) if len(a) > 4 and a[4] else cat.bundles()
-common = CommonSettings(
-    transport=TransportOptions(insecure_registries=frozenset({a[2]}), retries=1), cache_dir=a[3], env={}
-)
-lock = threading.Lock()
-def done(o):
-    with lock:
-        sys.stdout.write(json.dumps(o.to_json()) + "\\n")
-        sys.stdout.flush()
-r = pull_bundles(bundles, a[1], common=common, jobs=int(a[5]) if len(a) > 5 else 2, on_done=done)
-sys.exit(r.exit_code)
-"""
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                code,
-                str(self.catalog_dir),
-                str(out),
-                self.registry.host,
-                str(cache),
-                *extra,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+    def run(self, out: Path, cache: Path, shard: str = "", jobs: int = 2) -> subprocess.Popen[str]:
+        """``bundle-extract pull --from-catalog`` in its own process, one JSON line per bundle."""
+        argv = [
+            sys.executable, "-m", "imgextract", "pull", "--from-catalog", str(self.catalog_dir), "-o", str(out),
+            "--insecure-registry", self.registry.host, "--cache-dir", str(cache), "--jobs", str(jobs), "--json",
+        ]  # fmt: skip
+        if shard:
+            argv += ["--shard", shard]
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "XDG_"))
+        }
+        env.update(PYTHONPATH=str(REPO), HOME=str(cache.parent))
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +117,7 @@ def _manifest_fetches(log: str, digests: set[str]) -> int:
 
 def test_sigkill_then_rerun_refetches_nothing_that_was_finished(world: World, tmp_path: Path) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
-    proc = world.run(out, cache, "", "1")  # one bundle at a time: the kill lands mid-run
+    proc = world.run(out, cache, jobs=1)  # one bundle at a time: the kill lands mid-run
     finished: set[Path] = set()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -158,6 +134,7 @@ def test_sigkill_then_rerun_refetches_nothing_that_was_finished(world: World, tm
     rerun = world.run(out, cache)
     stdout, stderr = rerun.communicate(timeout=120)
     assert rerun.returncode == 4, stderr
+    assert "1 of 50 bundles failed" in stderr and world.deleted.name in stderr
     lines = [json.loads(line) for line in stdout.splitlines()]
     skipped = {(line["package"], line["bundle"]) for line in lines if line.get("skipped")}
     assert len(skipped) >= len(finished)
@@ -168,7 +145,7 @@ def test_sigkill_then_rerun_refetches_nothing_that_was_finished(world: World, tm
 
 
 def test_three_shards_are_disjoint_and_cover_the_selection(world: World, tmp_path: Path) -> None:
-    procs = [world.run(tmp_path / f"out{i}", tmp_path / f"cache{i}", f"{i}/3", "2") for i in range(3)]
+    procs = [world.run(tmp_path / f"out{i}", tmp_path / f"cache{i}", f"{i}/3") for i in range(3)]
     parts: list[set[tuple[str, str]]] = []
     for proc in procs:
         stdout, stderr = proc.communicate(timeout=120)

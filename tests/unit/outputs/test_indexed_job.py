@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from imgextract.errors import UsageError
-from imgextract.outputs.indexed_job import render_indexed_job
-from imgextract.outputs.job import render_job
+from imgextract.outputs.kube.indexed_job import render_indexed_job
+from imgextract.outputs.kube.job import render_job
 from tests.unit.outputs.k8s_schema import validate
 from tests.unit.outputs.test_job import assert_restricted, container_of
 

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from imgextract.errors import UsageError
-from imgextract.outputs.configmap_meta import check_object_name
-from imgextract.outputs.job import (
+from imgextract.outputs.configmap.meta import check_object_name
+from imgextract.outputs.kube.job import (
     AUTH_FILE,
     CONTAINER,
     PULL_SECRET_DIR,

@@ -1,5 +1,5 @@
-"""The catalog commands: ``catalog packages|channels|bundles|images|render REF``, the body of
-``pull --from-catalog`` and of ``job --from-catalog``. Parsing and rendering only."""
+"""``bundle-extract catalog packages|channels|bundles|images|render REF``, and the bodies of
+``pull --from-catalog`` and ``job --from-catalog``: parsing and rendering only."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from imgextract.cli import _check_ref, _common, _common_options
+from imgextract.cli.options import cache_options, check_ref, common_options, common_settings
 
 FILTER_HELP = {
     "package": "keep this package (repeatable; default: every package).",
@@ -66,7 +66,7 @@ def open_filtered(ref: str, kw: dict[str, Any], common: Any) -> Any:
         kw.pop("heads_only"),
     )  # validated before any network
     if not os.path.isdir(ref):
-        _check_ref(ref)
+        check_ref(ref)
     cat = Catalog.open(ref, common=common)
     return cat.apply(selection) if not selection.empty else cat
 
@@ -107,12 +107,12 @@ def _catalog_command(name: str, doc: str) -> Callable[[Callable[..., Any]], clic
             "--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory."
         )
         @click.option("--no-cache", is_flag=True, help="do not use the content cache.")
-        @_common_options
+        @common_options
         def command(ref: str, cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
             import dataclasses
 
             json_output, quiet = kw["json_output"], kw["quiet"]
-            common = dataclasses.replace(_common(kw), cache_dir=cache_dir, use_cache=not no_cache)
+            common = dataclasses.replace(common_settings(kw), cache_dir=cache_dir, use_cache=not no_cache)
             cat = open_filtered(ref, kw, common)
             _warn_replaced(cat, quiet or json_output)
             render(cat, json_output)
@@ -191,18 +191,18 @@ def _images(cat: Any, as_json: bool) -> None:
 @click.option(
     "-o", "--output", "fmt", type=click.Choice(["json", "yaml", "ndjson"]), default="json", show_default=True
 )
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory.")
-@click.option("--no-cache", is_flag=True, help="do not use the content cache.")
-@_common_options
+@cache_options
+@common_options
 def catalog_render(ref: str, fmt: str, cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
     """Print the filtered catalog as FBC (packages, kept channel entries, kept bundles)."""
     import dataclasses
 
     from imgextract.catalog.write import write_objects
 
-    common = dataclasses.replace(_common(kw), cache_dir=cache_dir, use_cache=not no_cache)
+    quiet = kw["quiet"]
+    common = dataclasses.replace(common_settings(kw), cache_dir=cache_dir, use_cache=not no_cache)
     cat = open_filtered(ref, kw, common)
-    _warn_replaced(cat, kw["quiet"])
+    _warn_replaced(cat, quiet)
     write_objects(cat.objects(), fmt, sys.stdout)
 
 
@@ -248,8 +248,9 @@ def pull_from_catalog(
     json_output: bool,
     quiet: bool,
     filters: dict[str, Any],
-) -> int:
-    """Run ``pull --from-catalog``; returns the exit code (first failure's, 0 when all succeeded)."""
+) -> None:
+    """Run ``pull --from-catalog``; raises CatalogPullFailed (the first failure's exit code) if any
+    bundle failed."""
     from imgextract.catalog.filters import parse_shard
     from imgextract.catalog.pull import BundleOutcome, pull_bundles
     from imgextract.errors import UsageError
@@ -290,7 +291,7 @@ def pull_from_catalog(
             f"{result.failed} failed -> {output}",
             err=True,
         )
-    return result.exit_code
+    result.raise_for_failures()
 
 
 def job_from_catalog(
@@ -299,7 +300,7 @@ def job_from_catalog(
     """The Indexed Job as YAML."""
     from imgextract.catalog.filters import CatalogFilter
     from imgextract.outputs.configmap import dump_yaml
-    from imgextract.outputs.indexed_job import render_indexed_job
+    from imgextract.outputs.kube.indexed_job import render_indexed_job
 
     CatalogFilter(
         tuple(filters["packages"]),
