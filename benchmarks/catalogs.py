@@ -83,7 +83,7 @@ def bench_catalog_pull(
         return ["bash", "-c", script]
 
     be = Contender(f"pull --from-catalog ({len(refs)} bundles)", ours)
-    su = Contender("loop: skopeo copy + umoci unpack", loop)
+    su = Contender("skopeo copy + umoci unpack, per bundle", loop)
     for r in range(rounds):
         run_round([be, su], r, work, log)
     return report(
