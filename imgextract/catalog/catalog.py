@@ -22,6 +22,7 @@ from imgextract.catalog.model import Bundle, Channel, Package
 from imgextract.errors import NotFoundError
 
 if TYPE_CHECKING:
+    from imgextract.catalog.session import CatalogSession
     from imgextract.settings import CommonSettings
 
 
@@ -50,14 +51,23 @@ class Catalog:
         return cls(load.build(iter_catalog(root)), root=root, source=str(path))
 
     @classmethod
-    def open(cls, ref: str | os.PathLike[str], *, common: CommonSettings | None = None) -> Catalog:
+    def open(
+        cls,
+        ref: str | os.PathLike[str],
+        *,
+        common: CommonSettings | None = None,
+        session: CatalogSession | None = None,
+    ) -> Catalog:
         """An FBC directory, or a catalog image reference (its configs directory is fetched once
-        into the content cache, keyed by manifest digest)."""
+        into the content cache, keyed by manifest digest). ``session`` shares connections with a
+        later ``pull_bundles`` (default: a new one from ``common``)."""
         if isinstance(ref, os.PathLike) or os.path.isdir(ref):
             return cls.from_directory(ref)
-        from imgextract.catalog.session import fetch_configs
+        if session is None:
+            from imgextract.catalog.session import CatalogSession
 
-        root = fetch_configs(str(ref), common)
+            session = CatalogSession(common)
+        root = session.fetch_configs(str(ref))
         cat = cls.from_directory(root)
         cat.source = str(ref)
         return cat

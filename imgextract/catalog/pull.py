@@ -32,6 +32,7 @@ from imgextract.settings import CommonSettings
 
 if TYPE_CHECKING:
     from imgextract.api import Result
+    from imgextract.catalog.filters import CatalogFilter
 
 MARKER_SUFFIX = ".done"
 
@@ -247,3 +248,30 @@ def pull_bundles(
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="catalog-pull") as pool:
         outcomes = tuple(pool.map(one, bundles))
     return CatalogPullResult(outcomes)
+
+
+def pull_catalog(
+    catalog_ref: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    common: CommonSettings | None = None,
+    selection: CatalogFilter | None = None,
+    shard: tuple[int, int] | None = None,
+    jobs: int = 4,
+    per_registry: int | None = None,
+    on_done: Callable[[BundleOutcome], None] | None = None,
+) -> CatalogPullResult:
+    """Open a catalog (image or directory), apply ``selection`` and ``shard`` (index, count), and pull
+    every selected bundle under ``output`` over one session. Never raises for a failing bundle: see
+    ``CatalogPullResult.exit_code`` / ``raise_for_failures``."""
+    from imgextract.catalog.catalog import Catalog
+    from imgextract.catalog.session import CatalogSession
+
+    session = CatalogSession(common)
+    cat = Catalog.open(catalog_ref, session=session)
+    if selection is not None and not selection.empty:
+        cat = cat.apply(selection)
+    bundles = cat.shard(*shard) if shard else cat.bundles()
+    return pull_bundles(
+        bundles, output, puller=session.pull_bundle, jobs=jobs, per_registry=per_registry, on_done=on_done
+    )

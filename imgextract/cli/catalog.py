@@ -52,7 +52,7 @@ def filter_argv(kw: dict[str, Any]) -> list[str]:
     return argv
 
 
-def open_filtered(ref: str, kw: dict[str, Any], common: Any) -> Any:
+def open_filtered(ref: str, kw: dict[str, Any], common: Any, session: Any = None) -> Any:
     """Open REF (catalog image or FBC directory) and apply the filter flags popped from ``kw``."""
     import os
 
@@ -67,7 +67,7 @@ def open_filtered(ref: str, kw: dict[str, Any], common: Any) -> Any:
     )  # validated before any network
     if not os.path.isdir(ref):
         check_ref(ref)
-    cat = Catalog.open(ref, common=common)
+    cat = Catalog.open(ref, common=common, session=session)
     return cat.apply(selection) if not selection.empty else cat
 
 
@@ -257,8 +257,11 @@ def pull_from_catalog(
 
     if not output:
         raise UsageError("-o/--output must not be empty")
+    from imgextract.catalog.session import CatalogSession
+
     index_count = parse_shard(shard) if shard else None
-    cat = open_filtered(catalog_ref, filters, common)
+    session = CatalogSession(common)  # one session: the catalog image and every bundle
+    cat = open_filtered(catalog_ref, filters, common, session)
     _warn_replaced(cat, quiet or json_output)
     bundles = cat.shard(*index_count) if index_count else cat.bundles()
     lock = threading.Lock()
@@ -280,7 +283,7 @@ def pull_from_catalog(
 
     try:
         result = pull_bundles(
-            bundles, output, common=common, jobs=jobs, per_registry=per_registry, on_done=on_done
+            bundles, output, puller=session.pull_bundle, jobs=jobs, per_registry=per_registry, on_done=on_done
         )
     finally:
         if bar is not None:

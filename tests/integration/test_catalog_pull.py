@@ -155,3 +155,25 @@ def test_three_shards_are_disjoint_and_cover_the_selection(world: World, tmp_pat
     assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
     everything = {(b.package, b.name) for b in world.gen.bundles()}
     assert parts[0] | parts[1] | parts[2] == everything
+
+
+def test_pull_catalog_from_a_catalog_image_with_filters(world: World, tmp_path: Path) -> None:
+    from regfix.oci import write_layout
+    from regfix.push import push
+
+    from imgextract.catalog import CatalogFilter, pull_catalog
+
+    layout = write_layout(tmp_path / "layout", world.gen.image_spec(), "v1")
+    pushed = push(layout, world.registry, "catpull/catalog", "v1")
+    pkg = world.gen.packages["pkg-0001-operator"]
+    result = pull_catalog(
+        pushed.ref,
+        tmp_path / "out",
+        common=world.common(tmp_path / "cache"),
+        selection=CatalogFilter(packages=(pkg.name,), heads_only=True),
+    )
+    heads = {ch.head for ch in pkg.channels.values()}
+    assert {o.bundle.name for o in result.outcomes} == heads and result.exit_code == 0
+    assert sorted(
+        p.name for p in (tmp_path / "out" / pkg.name).iterdir() if not p.name.startswith(".")
+    ) == sorted(heads)
