@@ -245,8 +245,16 @@ def pull_bundles(
             on_done(outcome)
         return outcome
 
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="catalog-pull") as pool:
-        outcomes = tuple(pool.map(one, bundles))
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="catalog-pull")
+    try:
+        futures = [pool.submit(one, b) for b in bundles]
+        outcomes = tuple(f.result() for f in futures)
+    except BaseException:
+        # Ctrl-C / SIGTERM: start no further bundle; those in flight finish into their staging
+        # directories (removed by the next run) or complete atomically.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return CatalogPullResult(outcomes)
 
 

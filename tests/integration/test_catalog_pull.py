@@ -177,3 +177,16 @@ def test_pull_catalog_from_a_catalog_image_with_filters(world: World, tmp_path: 
     assert sorted(
         p.name for p in (tmp_path / "out" / pkg.name).iterdir() if not p.name.startswith(".")
     ) == sorted(heads)
+
+
+def test_sigterm_stops_starting_bundles(world: World, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = world.run(out, tmp_path / "cache", jobs=1)
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("*/.*.done"))) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 143, stderr
+    done = len(list(out.glob("*/.*.done")))
+    assert 3 <= done <= 6, f"{done} bundles finished after SIGTERM"
