@@ -66,6 +66,12 @@ def open_filtered(ref: str, kw: dict[str, Any], common: Any, session: Any = None
         kw.pop("heads_only"),
     )  # validated before any network
     if not os.path.isdir(ref):
+        from imgextract.errors import UsageError
+
+        if ref.startswith(("/", "./", "../", "~")) or os.path.exists(ref):
+            raise UsageError(
+                f"{ref}: not a directory (REF is a catalog image or a file-based catalog directory)"
+            )
         check_ref(ref)
     cat = Catalog.open(ref, common=common, session=session)
     return cat.apply(selection) if not selection.empty else cat

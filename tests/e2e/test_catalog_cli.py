@@ -164,6 +164,8 @@ def test_job_from_catalog_prints_a_valid_indexed_job(cli: Callable[..., Run]) ->
         ("pull", "--from-catalog", "c:v1", "-o", "out", "--all"),
         ("pull", "--from-catalog", "c:v1", "-o", "out", "--shard", "3/3"),
         ("pull", "some/ref:v1", "-o", "out", "--package", "p"),
+        ("catalog", "packages", "./no-such-directory"),
+        ("catalog", "bundles", "docker://quay.io/x/y:v1"),
     ],
 )
 def test_usage_errors(cli: Callable[..., Run], argv: tuple[str, ...]) -> None:
