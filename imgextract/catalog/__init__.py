@@ -13,13 +13,7 @@ from imgextract.catalog.catalog import Catalog
 from imgextract.catalog.fbc import CatalogFormatError, FbcObject, iter_catalog, iter_stream
 from imgextract.catalog.filters import CatalogFilter, parse_shard, shard_of
 from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Package, RelatedImage
-from imgextract.catalog.pull import (
-    BundleOutcome,
-    CatalogPullFailed,
-    CatalogPullResult,
-    pull_bundles,
-    pull_catalog,
-)
+from imgextract.catalog.pull import BundleOutcome, CatalogPullResult, pull_bundles
 from imgextract.catalog.versions import InvalidVersion, VersionRange, parse_range, parse_version
 
 __all__ = [
@@ -28,7 +22,6 @@ __all__ = [
     "Catalog",
     "CatalogFilter",
     "CatalogFormatError",
-    "CatalogPullFailed",
     "CatalogPullResult",
     "Channel",
     "ChannelEntry",
@@ -43,6 +36,5 @@ __all__ = [
     "parse_shard",
     "parse_version",
     "pull_bundles",
-    "pull_catalog",
     "shard_of",
 ]

@@ -19,11 +19,10 @@ from imgextract.catalog import filters, load
 from imgextract.catalog.fbc import SCHEMA_BUNDLE, SCHEMA_CHANNEL, SCHEMA_PACKAGE, FbcObject, iter_catalog
 from imgextract.catalog.filters import CatalogFilter
 from imgextract.catalog.model import Bundle, Channel, Package
-from imgextract.errors import NotFoundError
+from imgextract.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from imgextract.catalog.session import CatalogSession
-    from imgextract.settings import CommonSettings
 
 
 class Catalog:
@@ -52,22 +51,24 @@ class Catalog:
 
     @classmethod
     def open(
-        cls,
-        ref: str | os.PathLike[str],
-        *,
-        common: CommonSettings | None = None,
-        session: CatalogSession | None = None,
+        cls, ref: str | os.PathLike[str], *, client: CatalogSession | None = None, **options: Any
     ) -> Catalog:
-        """An FBC directory, or a catalog image reference (its configs directory is fetched once
-        into the content cache, keyed by manifest digest). ``session`` shares connections with a
-        later ``pull_bundles`` (default: a new one from ``common``)."""
+        """An FBC directory, or a catalog image reference: its configs directory is fetched once into
+        the content cache (keyed by manifest digest) through ``client`` (an :class:`imgextract.Client`),
+        or through a new client built from ``options`` (the Client's keyword options)."""
         if isinstance(ref, os.PathLike) or os.path.isdir(ref):
             return cls.from_directory(ref)
-        if session is None:
-            from imgextract.catalog.session import CatalogSession
+        from imgextract.catalog.session import fetch_configs
 
-            session = CatalogSession(common)
-        root = session.fetch_configs(str(ref))
+        if client is not None:
+            if options:
+                raise UsageError("pass either client or client options, not both")
+            root = fetch_configs(client, str(ref))
+        else:
+            from imgextract.client import Client
+
+            with Client(**options) as own:
+                root = fetch_configs(own, str(ref))
         cat = cls.from_directory(root)
         cat.source = str(ref)
         return cat

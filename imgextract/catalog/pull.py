@@ -1,8 +1,9 @@
 """Pull every selected bundle of a catalog into ``OUT/<package>/<bundle name>/``, in one process.
 
-One session for the whole run: one connection pool (one client) per registry, one content cache,
-credentials and mirror rules read once. ``jobs`` bundles are pulled at a time, and at most
-``per_registry`` of them from any one registry (each bundle's own layer prefetch is bounded too).
+One session for the whole run (an :class:`imgextract.Client`: one connection pool per registry, one
+content cache, credentials and mirror rules read once). ``jobs`` bundles are pulled at a time, and
+at most ``per_registry`` of them from any one registry (each bundle's own layer prefetch is bounded
+too, to 3 layers).
 
 Each bundle is atomic: it is built in a staging directory beside its destination and renamed into
 place, then a completion marker ``OUT/<package>/.<bundle name>.done`` (JSON: image, digest, files,
@@ -10,8 +11,8 @@ bytes) is written atomically. A rerun skips a bundle whose directory and marker 
 marker names the same image; a directory without a marker (a run killed between the rename and
 the marker) is pulled again and replaced, and staging directories a killed run left are removed.
 
-A failing bundle is reported and the others go on; ``CatalogPullResult.exit_code`` is the exit code
-of the first failure in catalog order (0 when every bundle succeeded or was already complete).
+A failing bundle is reported in its outcome and the others go on;
+``CatalogPullResult.raise_for_failures()`` raises the first failure (in catalog order).
 """
 
 from __future__ import annotations
@@ -26,13 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.model import Bundle
-from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError
+from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
 from imgextract.outputs.directory import atomic_write, force_rmtree
-from imgextract.settings import CommonSettings
 
 if TYPE_CHECKING:
-    from imgextract.api import Result
-    from imgextract.catalog.filters import CatalogFilter
+    from imgextract.operations import Session
+    from imgextract.results import PullResult
 
 MARKER_SUFFIX = ".done"
 
@@ -43,22 +43,23 @@ class BundleOutcome:
 
     bundle: Bundle
     output: Path
-    result: Result | None = None
+    result: PullResult | None = None
     skipped: bool = False
     error: ImgExtractError | None = None
-    exit_code: int = 0
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def to_json(self) -> dict[str, Any]:
+        """The pull result plus ``package``, ``bundle``, ``digest``, ``skipped``; for a failure
+        ``{"reference", "package", "bundle", "error": {"type", "message"}}``."""
         head = {"package": self.bundle.package, "bundle": self.bundle.name}
         if self.error is not None:
             return {
                 "reference": self.bundle.image,
                 **head,
-                "error": {"exitCode": self.exit_code, "message": str(self.error)},
+                "error": {"type": type(self.error).__name__, "message": str(self.error)},
             }
         if self.result is not None:
             return {**self.result.to_json(), **head, "digest": self.result.digest, "skipped": False}
@@ -72,21 +73,11 @@ class BundleOutcome:
         }
 
 
-class CatalogPullFailed(ImgExtractError):
-    """Some bundles failed (each reported on its own); the exit code is the first failure's."""
-
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
 @dataclass(frozen=True)
 class CatalogPullResult:
-    outcomes: tuple[BundleOutcome, ...]
+    """Every bundle's outcome, in the order the bundles were given."""
 
-    @property
-    def exit_code(self) -> int:
-        return next((o.exit_code for o in self.outcomes if not o.ok), 0)
+    outcomes: tuple[BundleOutcome, ...]
 
     @property
     def pulled(self) -> int:
@@ -100,15 +91,23 @@ class CatalogPullResult:
     def failed(self) -> int:
         return sum(1 for o in self.outcomes if not o.ok)
 
+    @property
+    def first_failure(self) -> BundleOutcome | None:
+        return next((o for o in self.outcomes if not o.ok), None)
+
     def raise_for_failures(self) -> None:
-        """Raise CatalogPullFailed (with the first failure's exit code) unless every bundle succeeded."""
-        first = next((o for o in self.outcomes if not o.ok), None)
-        if first is not None:
-            raise CatalogPullFailed(
-                f"{self.failed} of {len(self.outcomes)} bundles failed; first: "
-                f"{first.bundle.package}/{first.bundle.name}: {first.error}",
-                first.exit_code,
-            )
+        """Raise the first failing bundle's error, if any bundle failed."""
+        first = self.first_failure
+        if first is not None and first.error is not None:
+            raise first.error
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "pulled": self.pulled,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "bundles": [o.to_json() for o in self.outcomes],
+        }
 
 
 def bundle_dir(output: Path, bundle: Bundle) -> Path:
@@ -158,7 +157,7 @@ def _clean_leftovers(dest: Path) -> None:
 class BundlePuller(Protocol):
     """Pulls one bundle image into ``dest`` (atomically; ``replace``: an incomplete ``dest`` exists)."""
 
-    def __call__(self, bundle: Bundle, dest: Path, replace: bool) -> Result: ...
+    def __call__(self, bundle: Bundle, dest: Path, replace: bool) -> PullResult: ...
 
 
 class _Gates:
@@ -176,7 +175,7 @@ class _Gates:
             return self._gates[registry]
 
 
-def _pull_one(puller: BundlePuller, gates: _Gates, bundle: Bundle, dest: Path) -> Result:
+def _pull_one(puller: BundlePuller, gates: _Gates, bundle: Bundle, dest: Path) -> PullResult:
     from imgextract.reference import parse_reference
 
     if not bundle.image:
@@ -195,32 +194,40 @@ def pull_bundles(
     bundles: Sequence[Bundle],
     output: str | os.PathLike[str],
     *,
-    common: CommonSettings | None = None,
+    client: Session | None = None,
     puller: BundlePuller | None = None,
     jobs: int = 4,
     per_registry: int | None = None,
     on_start: Callable[[Bundle], None] | None = None,
     on_done: Callable[[BundleOutcome], None] | None = None,
 ) -> CatalogPullResult:
-    """Pull ``bundles`` under ``output`` (created if missing). Callbacks run in worker threads.
-
-    ``puller`` pulls one bundle; by default one session built from ``common`` serves every bundle.
-    """
+    """Pull ``bundles`` under ``output`` (created if missing) over ``client`` (an
+    :class:`imgextract.Client`), or with ``puller``. Callbacks run in worker threads."""
     if jobs < 1:
-        raise UsageError("--jobs must be at least 1")
+        raise UsageError("jobs must be at least 1")
     if per_registry is not None and per_registry < 1:
-        raise UsageError("--max-per-registry must be at least 1")
+        raise UsageError("per_registry must be at least 1")
+    if puller is None:
+        if client is None:
+            raise UsageError("pull_bundles needs client= (an imgextract.Client) or puller=")
+        from imgextract.catalog.session import pull_bundle
+
+        session = client
+
+        def puller(bundle: Bundle, dest: Path, replace: bool) -> PullResult:
+            return pull_bundle(session, bundle, dest, replace)
+
     out = Path(output)
     if out.exists() and not out.is_dir():
         raise UsageError(f"output {out} exists and is not a directory")
     if not Path(os.path.abspath(out)).parent.is_dir():
         raise UsageError(f"parent directory of {out} does not exist; create it first")
-    out.mkdir(exist_ok=True)
-    if puller is None:
-        from imgextract.catalog.session import CatalogSession
-
-        puller = CatalogSession(common).pull_bundle
+    try:
+        out.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise LocalFilesystemError(f"cannot create {out}: {exc.strerror or exc}") from None
     gates = _Gates(per_registry or jobs)
+    pull_with = puller
 
     def one(bundle: Bundle) -> BundleOutcome:
         dest = out / bundle.package / bundle.name
@@ -231,16 +238,18 @@ def pull_bundles(
             else:
                 if on_start is not None:
                     on_start(bundle)
-                outcome = BundleOutcome(bundle, dest, result=_pull_one(puller, gates, bundle, dest))
+                outcome = BundleOutcome(bundle, dest, result=_pull_one(pull_with, gates, bundle, dest))
         except ImgExtractError as exc:
             exc.reference = exc.reference or bundle.image
-            outcome = BundleOutcome(bundle, dest, error=exc, exit_code=exc.exit_code)
+            outcome = BundleOutcome(bundle, dest, error=exc)
         except OSError as exc:
-            err = ImgExtractError(f"{dest}: {exc.strerror or exc}", reference=bundle.image)
-            outcome = BundleOutcome(bundle, dest, error=err, exit_code=9)
-        except Exception as exc:  # a bug must not take the other bundles down; it is still exit 1
+            err: ImgExtractError = LocalFilesystemError(
+                f"{dest}: {exc.strerror or exc}", reference=bundle.image
+            )
+            outcome = BundleOutcome(bundle, dest, error=err)
+        except Exception as exc:  # a bug must not take the other bundles down; reported as internal
             err = ImgExtractError(f"internal error: {type(exc).__name__}: {exc}", reference=bundle.image)
-            outcome = BundleOutcome(bundle, dest, error=err, exit_code=1)
+            outcome = BundleOutcome(bundle, dest, error=err)
         if on_done is not None:
             on_done(outcome)
         return outcome
@@ -256,30 +265,3 @@ def pull_bundles(
         raise
     pool.shutdown()
     return CatalogPullResult(outcomes)
-
-
-def pull_catalog(
-    catalog_ref: str | os.PathLike[str],
-    output: str | os.PathLike[str],
-    *,
-    common: CommonSettings | None = None,
-    selection: CatalogFilter | None = None,
-    shard: tuple[int, int] | None = None,
-    jobs: int = 4,
-    per_registry: int | None = None,
-    on_done: Callable[[BundleOutcome], None] | None = None,
-) -> CatalogPullResult:
-    """Open a catalog (image or directory), apply ``selection`` and ``shard`` (index, count), and pull
-    every selected bundle under ``output`` over one session. Never raises for a failing bundle: see
-    ``CatalogPullResult.exit_code`` / ``raise_for_failures``."""
-    from imgextract.catalog.catalog import Catalog
-    from imgextract.catalog.session import CatalogSession
-
-    session = CatalogSession(common)
-    cat = Catalog.open(catalog_ref, session=session)
-    if selection is not None and not selection.empty:
-        cat = cat.apply(selection)
-    bundles = cat.shard(*shard) if shard else cat.bundles()
-    return pull_bundles(
-        bundles, output, puller=session.pull_bundle, jobs=jobs, per_registry=per_registry, on_done=on_done
-    )

@@ -7,12 +7,11 @@ import json
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import click
 
-from imgextract.cli.options import cache_options, check_ref, common_options, common_settings
+from imgextract.cli.options import cache_options, check_ref, client_from, common_options
 
 FILTER_HELP = {
     "package": "keep this package (repeatable; default: every package).",
@@ -52,19 +51,25 @@ def filter_argv(kw: dict[str, Any]) -> list[str]:
     return argv
 
 
-def open_filtered(ref: str, kw: dict[str, Any], common: Any, session: Any = None) -> Any:
-    """Open REF (catalog image or FBC directory) and apply the filter flags popped from ``kw``."""
-    import os
+def pop_filter(kw: dict[str, Any]) -> Any:
+    """The filter flags popped from ``kw``, validated (before any network)."""
+    from imgextract.catalog import CatalogFilter
 
-    from imgextract.catalog import Catalog, CatalogFilter
-
-    selection = CatalogFilter(
+    return CatalogFilter(
         tuple(kw.pop("packages")),
         tuple(kw.pop("channels")),
         kw.pop("min_version") or None,
         kw.pop("max_version") or None,
         kw.pop("heads_only"),
-    )  # validated before any network
+    )
+
+
+def open_filtered(ref: str, selection: Any, client: Any) -> Any:
+    """Open REF (catalog image or FBC directory) through ``client`` and apply ``selection``."""
+    import os
+
+    from imgextract.catalog import Catalog
+
     if not os.path.isdir(ref):
         from imgextract.errors import UsageError
 
@@ -73,7 +78,7 @@ def open_filtered(ref: str, kw: dict[str, Any], common: Any, session: Any = None
                 f"{ref}: not a directory (REF is a catalog image or a file-based catalog directory)"
             )
         check_ref(ref)
-    cat = Catalog.open(ref, common=common, session=session)
+    cat = Catalog.open(ref, client=client)
     return cat.apply(selection) if not selection.empty else cat
 
 
@@ -109,17 +114,13 @@ def _catalog_command(name: str, doc: str) -> Callable[[Callable[..., Any]], clic
         @catalog.command(name, help=doc)
         @click.argument("ref")
         @filter_options
-        @click.option(
-            "--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory."
-        )
-        @click.option("--no-cache", is_flag=True, help="do not use the content cache.")
+        @cache_options
         @common_options
-        def command(ref: str, cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
-            import dataclasses
-
+        def command(ref: str, **kw: Any) -> None:
             json_output, quiet = kw["json_output"], kw["quiet"]
-            common = dataclasses.replace(common_settings(kw), cache_dir=cache_dir, use_cache=not no_cache)
-            cat = open_filtered(ref, kw, common)
+            selection = pop_filter(kw)
+            with client_from(kw) as client:
+                cat = open_filtered(ref, selection, client)
             _warn_replaced(cat, quiet or json_output)
             render(cat, json_output)
 
@@ -199,15 +200,14 @@ def _images(cat: Any, as_json: bool) -> None:
 )
 @cache_options
 @common_options
-def catalog_render(ref: str, fmt: str, cache_dir: Path | None, no_cache: bool, **kw: Any) -> None:
+def catalog_render(ref: str, fmt: str, **kw: Any) -> None:
     """Print the filtered catalog as FBC (packages, kept channel entries, kept bundles)."""
-    import dataclasses
-
     from imgextract.catalog.write import write_objects
 
     quiet = kw["quiet"]
-    common = dataclasses.replace(common_settings(kw), cache_dir=cache_dir, use_cache=not no_cache)
-    cat = open_filtered(ref, kw, common)
+    selection = pop_filter(kw)
+    with client_from(kw) as client:
+        cat = open_filtered(ref, selection, client)
     _warn_replaced(cat, quiet)
     write_objects(cat.objects(), fmt, sys.stdout)
 
@@ -243,6 +243,16 @@ class _BundleProgress:
         self._p.stop()
 
 
+def bundle_line(o: Any) -> dict[str, Any]:
+    """The ``--json`` line of one bundle: the library's object, the error in command-line terms."""
+    from imgextract.cli.exits import describe, exit_code_for
+
+    line: dict[str, Any] = o.to_json()
+    if o.error is not None:
+        line["error"] = {"exitCode": exit_code_for(o.error), "message": describe(o.error)}
+    return line
+
+
 def pull_from_catalog(
     catalog_ref: str,
     output: str,
@@ -250,24 +260,22 @@ def pull_from_catalog(
     jobs: int,
     shard: str | None,
     per_registry: int | None,
-    common: Any,
+    client: Any,
     json_output: bool,
     quiet: bool,
-    filters: dict[str, Any],
+    selection: Any,
 ) -> None:
-    """Run ``pull --from-catalog``; raises CatalogPullFailed (the first failure's exit code) if any
-    bundle failed."""
+    """Run ``pull --from-catalog`` over ``client``; re-raises the first failing bundle's error (so
+    the exit code is its exit code) after every bundle was tried."""
     from imgextract.catalog.filters import parse_shard
     from imgextract.catalog.pull import BundleOutcome, pull_bundles
+    from imgextract.cli.exits import describe
     from imgextract.errors import UsageError
 
     if not output:
         raise UsageError("-o/--output must not be empty")
-    from imgextract.catalog.session import CatalogSession
-
     index_count = parse_shard(shard) if shard else None
-    session = CatalogSession(common)  # one session: the catalog image and every bundle
-    cat = open_filtered(catalog_ref, filters, common, session)
+    cat = open_filtered(catalog_ref, selection, client)  # the same client pulls the bundles
     _warn_replaced(cat, quiet or json_output)
     bundles = cat.shard(*index_count) if index_count else cat.bundles()
     lock = threading.Lock()
@@ -276,10 +284,13 @@ def pull_from_catalog(
     def on_done(o: BundleOutcome) -> None:
         with lock:
             if json_output:
-                sys.stdout.write(json.dumps(o.to_json(), separators=(",", ":")) + "\n")
+                sys.stdout.write(json.dumps(bundle_line(o), separators=(",", ":")) + "\n")
                 sys.stdout.flush()
             elif o.error is not None:
-                click.echo(f"bundle-extract: error: {o.bundle.package}/{o.bundle.name}: {o.error}", err=True)
+                click.echo(
+                    f"bundle-extract: error: {o.bundle.package}/{o.bundle.name}: {describe(o.error)}",
+                    err=True,
+                )
             elif not quiet and bar is None:
                 click.echo(
                     f"{'skipped' if o.skipped else 'pulled'} {o.bundle.package}/{o.bundle.name} -> {o.output}"
@@ -289,17 +300,21 @@ def pull_from_catalog(
 
     try:
         result = pull_bundles(
-            bundles, output, puller=session.pull_bundle, jobs=jobs, per_registry=per_registry, on_done=on_done
+            bundles, output, client=client, jobs=jobs, per_registry=per_registry, on_done=on_done
         )
     finally:
         if bar is not None:
             bar.close()
-    if not quiet and not json_output:
-        click.echo(
+    first = result.first_failure
+    if not quiet or first is not None:
+        summary = (
             f"{len(bundles)} bundles: {result.pulled} pulled, {result.skipped} already complete, "
-            f"{result.failed} failed -> {output}",
-            err=True,
+            f"{result.failed} failed -> {output}"
         )
+        if first is not None:
+            summary += f"; first failure: {first.bundle.package}/{first.bundle.name}"
+        if not json_output or first is not None:
+            click.echo(f"bundle-extract: {summary}", err=True)
     result.raise_for_failures()
 
 

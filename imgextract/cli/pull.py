@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
-from imgextract.cli.catalog import filter_options
+from imgextract.cli.catalog import filter_options, pop_filter
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import cache_options, check_ref, common_options, common_settings
+from imgextract.cli.options import cache_options, check_ref, client_from, common_options
 from imgextract.cli.signals import InterruptibleProgress
 
 
@@ -103,8 +102,6 @@ def pull(
     jobs: int,
     max_per_registry: int | None,
     shard: str | None,
-    cache_dir: Path | None,
-    no_cache: bool,
     **kw: Any,
 ) -> None:
     """Pull REF and extract it into OUT.
@@ -121,15 +118,11 @@ def pull(
     bundles are skipped on a rerun; with --json one line per bundle. The exit code is the first
     failing bundle's, 0 when all succeeded.
     """
-    import dataclasses
-
-    from imgextract import api
+    from imgextract.cli.progress import make_progress
     from imgextract.errors import UsageError
-    from imgextract.progress import make_progress
-    from imgextract.settings import ConfigMapOptions, PullSettings
 
     json_output, quiet = kw["json_output"], kw["quiet"]
-    filters = {k: kw.pop(k) for k in ("packages", "channels", "min_version", "max_version", "heads_only")}
+    selection = pop_filter(kw)
     if catalog_ref is not None:
         from imgextract.cli.catalog import pull_from_catalog
 
@@ -147,22 +140,22 @@ def pull(
         used = [flag for flag, value in single_only.items() if value]
         if used:
             raise UsageError(f"{', '.join(used)} do not apply to --from-catalog")
-        common = dataclasses.replace(common_settings(kw), cache_dir=cache_dir, use_cache=not no_cache)
-        pull_from_catalog(
-            catalog_ref,
-            output,
-            jobs=jobs,
-            shard=shard,
-            per_registry=max_per_registry,
-            common=common,
-            json_output=json_output,
-            quiet=quiet,
-            filters=filters,
-        )
+        with client_from(kw) as client:
+            pull_from_catalog(
+                catalog_ref,
+                output,
+                jobs=jobs,
+                shard=shard,
+                per_registry=max_per_registry,
+                client=client,
+                json_output=json_output,
+                quiet=quiet,
+                selection=selection,
+            )
         return
     if ref is None:
         raise UsageError("missing REF (or --from-catalog CATALOG)")
-    if shard is not None or any(filters.values()):
+    if shard is not None or not selection.empty:
         raise UsageError("--shard and catalog filters need --from-catalog")
     check_ref(ref)
     if not output:
@@ -171,30 +164,31 @@ def pull(
         raise UsageError(
             "--json and -o - both write to stdout: write the ConfigMap to a file (-o FILE) or drop --json"
         )
-    common = dataclasses.replace(common_settings(kw), cache_dir=cache_dir, use_cache=not no_cache)
-    settings = PullSettings(
-        reference=ref,
-        output=output,
-        common=common,
-        paths=paths,
-        all=all_paths,
-        force=force,
-        recursive=recursive,
-        format=fmt,  # type: ignore[arg-type]
-        configmap=ConfigMapOptions(
-            name=configmap_name,
-            namespace=namespace,
-            compress=compress,  # type: ignore[arg-type]
-            split=split,
-            olm_labels=olm_labels,
-            source_image=source_image,
-        ),
-    )
-    progress = InterruptibleProgress(make_progress(quiet=quiet, json_output=json_output or output == "-"))
-    try:
-        result = api.pull(settings, progress=progress)
-    finally:
-        progress.close()
+    with client_from(kw) as client:
+        progress = InterruptibleProgress(make_progress(quiet=quiet, json_output=json_output or output == "-"))
+        try:
+            result = client.pull(
+                ref,
+                output,
+                paths=paths,
+                all=all_paths,
+                force=force,
+                format=fmt,  # type: ignore[arg-type]
+                configmap_name=configmap_name,
+                namespace=namespace,
+                compress=compress,  # type: ignore[arg-type]
+                split=split,
+                olm_labels=olm_labels,
+                source_image=source_image,
+                recursive=recursive,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+    if result.configmaps and output == "-":
+        from imgextract.outputs.configmap import dump_yaml
+
+        click.echo(dump_yaml(list(result.configmaps)), nl=False)
     if json_output:
         emit_json(result.to_json())
     elif not quiet:

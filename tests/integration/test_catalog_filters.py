@@ -17,9 +17,9 @@ from regfix.oci import write_layout
 from regfix.push import push
 from regfix.registry import Registry
 
+from imgextract import Client
 from imgextract.catalog.catalog import Catalog
 from imgextract.errors import NotFoundError, UsageError
-from imgextract.settings import CommonSettings, TransportOptions
 
 GEN = generate(300, seed=11)
 PKG_SETS: list[tuple[str, ...]] = [
@@ -40,12 +40,10 @@ RANGES: list[tuple[str | None, str | None]] = [
 def catalog(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     layout = write_layout(tmp_path_factory.mktemp("layout"), GEN.image_spec(), "v1")
     pushed = push(layout, registry, "catalogs/generated", "v1")
-    common = CommonSettings(
-        transport=TransportOptions(insecure_registries=frozenset({registry.host})),
-        cache_dir=tmp_path_factory.mktemp("cache"),
-        env={},
-    )
-    return Catalog.open(pushed.ref, common=common)
+    with Client(
+        insecure_registries=[registry.host], cache_dir=tmp_path_factory.mktemp("cache"), env={}
+    ) as client:
+        return Catalog.open(pushed.ref, client=client)
 
 
 def expected(

@@ -21,8 +21,9 @@ import requests
 from regfix.catalogs import BundleImages, GeneratedCatalog, bundle_catalog, push_bundle_images
 from regfix.registry import Registry
 
+from imgextract import Client
 from imgextract.catalog import Catalog, pull_bundles
-from imgextract.settings import CommonSettings, TransportOptions
+from imgextract.errors import NotFoundError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,12 +48,8 @@ class World:
         r = requests.delete(f"{registry.url}/v2/{self.built.repository[key]}/manifests/{digest}", timeout=10)
         assert r.status_code == 202, r.text
 
-    def common(self, cache: Path) -> CommonSettings:
-        return CommonSettings(
-            transport=TransportOptions(insecure_registries=frozenset({self.registry.host}), retries=1),
-            cache_dir=cache,
-            env={},
-        )
+    def client(self, cache: Path) -> Client:
+        return Client(insecure_registries=[self.registry.host], retries=1, cache_dir=cache, env={})
 
     def expected(self, package: str, name: str) -> dict[str, bytes]:
         b = self.gen.packages[package].bundles[name]
@@ -92,14 +89,16 @@ def test_every_bundle_lands_byte_identical_and_the_deleted_one_is_reported(
     result = pull_bundles(
         cat.bundles(),
         tmp_path / "out",
-        common=world.common(tmp_path / "cache"),
+        client=world.client(tmp_path / "cache"),
         jobs=4,
         on_done=lambda o: lines.append(o.to_json()),
     )
-    assert result.exit_code == 4 and result.failed == 1 and result.pulled == 49
+    assert result.failed == 1 and result.pulled == 49
     [bad] = [line for line in lines if "error" in line]
     assert bad["reference"] == world.deleted.image
-    assert bad["error"]["exitCode"] == 4 and "not found" in bad["error"]["message"].lower()  # type: ignore[index]
+    assert bad["error"]["type"] == "NotFoundError" and "not found" in bad["error"]["message"].lower()  # type: ignore[index]
+    with pytest.raises(NotFoundError):
+        result.raise_for_failures()
     assert not (tmp_path / "out" / world.deleted.package / world.deleted.name).exists()
     for b in cat.bundles():
         if b.name == world.deleted.name:
@@ -107,8 +106,8 @@ def test_every_bundle_lands_byte_identical_and_the_deleted_one_is_reported(
         assert _tree(tmp_path / "out" / b.package / b.name) == world.expected(b.package, b.name), b.name
     assert len([line for line in lines if "error" not in line and line["digest"]]) == 49
     # a second run skips everything that is complete, and still reports the missing one
-    again = pull_bundles(cat.bundles(), tmp_path / "out", common=world.common(tmp_path / "cache"), jobs=4)
-    assert (again.skipped, again.pulled, again.failed, again.exit_code) == (49, 0, 1, 4)
+    again = pull_bundles(cat.bundles(), tmp_path / "out", client=world.client(tmp_path / "cache"), jobs=4)
+    assert (again.skipped, again.pulled, again.failed) == (49, 0, 1)
 
 
 def _manifest_fetches(log: str, digests: set[str]) -> int:
@@ -134,8 +133,10 @@ def test_sigkill_then_rerun_refetches_nothing_that_was_finished(world: World, tm
     rerun = world.run(out, cache)
     stdout, stderr = rerun.communicate(timeout=120)
     assert rerun.returncode == 4, stderr
-    assert "1 of 50 bundles failed" in stderr and world.deleted.name in stderr
+    assert "1 failed" in stderr and f"first failure: {world.deleted.package}/{world.deleted.name}" in stderr
     lines = [json.loads(line) for line in stdout.splitlines()]
+    [bad] = [line for line in lines if "error" in line]
+    assert bad["error"]["exitCode"] == 4 and bad["reference"] == world.deleted.image
     skipped = {(line["package"], line["bundle"]) for line in lines if line.get("skipped")}
     assert len(skipped) >= len(finished)
     assert sum(1 for line in lines if "error" in line) == 1
@@ -161,19 +162,13 @@ def test_pull_catalog_from_a_catalog_image_with_filters(world: World, tmp_path: 
     from regfix.oci import write_layout
     from regfix.push import push
 
-    from imgextract.catalog import CatalogFilter, pull_catalog
-
     layout = write_layout(tmp_path / "layout", world.gen.image_spec(), "v1")
     pushed = push(layout, world.registry, "catpull/catalog", "v1")
     pkg = world.gen.packages["pkg-0001-operator"]
-    result = pull_catalog(
-        pushed.ref,
-        tmp_path / "out",
-        common=world.common(tmp_path / "cache"),
-        selection=CatalogFilter(packages=(pkg.name,), heads_only=True),
-    )
+    with world.client(tmp_path / "cache") as client:
+        result = client.pull_catalog(pushed.ref, tmp_path / "out", packages=[pkg.name], heads_only=True)
     heads = {ch.head for ch in pkg.channels.values()}
-    assert {o.bundle.name for o in result.outcomes} == heads and result.exit_code == 0
+    assert {o.bundle.name for o in result.outcomes} == heads and result.failed == 0
     assert sorted(
         p.name for p in (tmp_path / "out" / pkg.name).iterdir() if not p.name.startswith(".")
     ) == sorted(heads)

@@ -10,6 +10,7 @@ import pytest
 
 from imgextract.catalog import fbc
 from imgextract.catalog.fbc import CatalogFormatError, iter_catalog, iter_stream
+from imgextract.errors import InvalidBundleError
 
 
 def _objs(data: bytes, path: str = "f") -> list[fbc.FbcObject]:
@@ -60,7 +61,7 @@ def test_errors_name_file_and_object_index(data: bytes, message: str) -> None:
     with pytest.raises(CatalogFormatError) as exc:
         _objs(data, "x")
     assert message in str(exc.value)
-    assert exc.value.exit_code == 6
+    assert isinstance(exc.value, InvalidBundleError)
 
 
 def test_walk_honours_indexignore_like_opm(tmp_path: Path) -> None:
