@@ -301,7 +301,7 @@ def bench_catalog(
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--workloads", default="small,catalog,big")
+    p.add_argument("--workloads", default="small,catalog,big,catalog-query,catalog-pull")
     p.add_argument(
         "--workdir",
         type=Path,
@@ -309,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         help="built layouts are kept here between runs",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    p.add_argument("--catalog-mb", type=int, default=130, help="catalog-query: size of the generated catalog")
+    p.add_argument("--catalog-bundles", type=int, default=200, help="catalog-pull: number of bundle images")
     args = p.parse_args(argv)
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     unknown = set(names) - set(BUILDERS)
@@ -343,6 +345,16 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(bench_small(built[name], reg.host, args.rounds, run_dir, log))
                 elif name == "big":
                     results.append(bench_big(built[name], reg.host, args.rounds, run_dir, log))
+                elif name == "catalog-query":
+                    from catalogs import bench_catalog_query
+
+                    results.append(bench_catalog_query(args.rounds, run_dir, log, args.catalog_mb))
+                elif name == "catalog-pull":
+                    from catalogs import bench_catalog_pull
+
+                    results.append(
+                        bench_catalog_pull(reg.host, reg, args.rounds, run_dir, log, args.catalog_bundles)
+                    )
                 else:
                     results.append(bench_catalog(built[name], reg.host, args.rounds, run_dir, log, reglog))
     finally:

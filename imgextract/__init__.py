@@ -55,7 +55,8 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 if TYPE_CHECKING:
-    from imgextract.client import Client, copy, explain_mirrors, inspect, verify
+    from imgextract.catalog import Catalog
+    from imgextract.client import Client, copy, explain_mirrors, inspect, pull_catalog, verify
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.results import (
         BundleInfo,
@@ -71,6 +72,8 @@ if TYPE_CHECKING:
 
 # Imported on first use, so that ``import imgextract`` (and the CLI's start-up) stays cheap.
 _LAZY = {
+    "Catalog": "imgextract.catalog",
+    "pull_catalog": "imgextract.client",
     "Client": "imgextract.client",
     "inspect": "imgextract.client",
     "copy": "imgextract.client",
@@ -112,6 +115,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AuthError",
     "BundleInfo",
+    "Catalog",
     "Client",
     "ConfigError",
     "CopyResult",
@@ -142,5 +146,6 @@ __all__ = [
     "inspect",
     "parse_reference",
     "pull",
+    "pull_catalog",
     "verify",
 ]

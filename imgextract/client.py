@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -44,12 +44,13 @@ from imgextract.settings import OPTION_NAMES, Settings
 if TYPE_CHECKING:
     from imgextract.auth import CredentialStore
     from imgextract.cache import ContentCache
+    from imgextract.catalog import BundleOutcome, Catalog, CatalogPullResult
     from imgextract.mirrors import MirrorConfig
     from imgextract.signatures import Policy, Verdict, Verifier
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Client", "copy", "explain_mirrors", "inspect", "pull", "verify"]
+__all__ = ["Client", "copy", "explain_mirrors", "inspect", "pull", "pull_catalog", "verify"]
 
 _UNSET: Any = object()
 
@@ -277,6 +278,43 @@ class Client:
         """The ordered endpoints a pull of ``ref`` would try, and the rule behind each (no network)."""
         return operations.explain_mirrors(self, ref)
 
+    def open_catalog(self, ref: str | os.PathLike[str]) -> Catalog:
+        """An operator catalog (a catalog image, or a file-based catalog directory) to query and
+        filter: ``client.open_catalog(ref).filter(packages=["etcd"], heads_only=True).bundles()``."""
+        from imgextract.catalog import Catalog
+
+        return Catalog.open(ref, client=self)
+
+    def pull_catalog(
+        self,
+        catalog: str | os.PathLike[str] | Catalog,
+        output: str | os.PathLike[str],
+        *,
+        packages: Sequence[str] = (),
+        channels: Sequence[str] = (),
+        min_version: str | None = None,
+        max_version: str | None = None,
+        heads_only: bool = False,
+        shard: tuple[int, int] | None = None,
+        jobs: int = 4,
+        max_per_registry: int | None = None,
+        on_done: Callable[[BundleOutcome], None] | None = None,
+    ) -> CatalogPullResult:
+        """Pull every bundle the filters select from ``catalog`` (image, directory, or an opened
+        :class:`~imgextract.catalog.Catalog`) into ``output/<package>/<bundle name>/``, ``jobs`` at a
+        time over this client's connection pools, as ``pull --from-catalog`` does; ``shard=(i, n)``
+        keeps shard ``i`` of ``n``. Complete bundles are skipped; a failing bundle does not stop the
+        others (see :meth:`CatalogPullResult.raise_for_failures`)."""
+        from imgextract.catalog import Catalog, pull_bundles
+
+        cat = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog, client=self)
+        if packages or channels or min_version or max_version or heads_only:
+            cat = cat.filter(packages, channels, min_version, max_version, heads_only)
+        bundles = cat.shard(*shard) if shard is not None else cat.bundles()
+        return pull_bundles(
+            bundles, output, client=self, jobs=jobs, per_registry=max_per_registry, on_done=on_done
+        )
+
     def _platform_of(self, platform: str | None) -> oci.Platform | None:
         return None if platform is None else oci.Platform.parse(platform)
 
@@ -341,3 +379,12 @@ def explain_mirrors(ref: str, **options: Any) -> MirrorsResult:
     client_options, call = _split(options)
     with Client(**client_options) as client:
         return client.explain_mirrors(ref, **call)
+
+
+def pull_catalog(
+    catalog: str | os.PathLike[str], output: str | os.PathLike[str], **options: Any
+) -> CatalogPullResult:
+    """One :meth:`Client.pull_catalog` on a fresh :class:`Client` (client options may be mixed in)."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.pull_catalog(catalog, output, **call)

@@ -11,6 +11,7 @@ import click
 
 from imgextract.cli import exits
 from imgextract.cli.cache import cache
+from imgextract.cli.catalog import catalog
 from imgextract.cli.copy import copy
 from imgextract.cli.inspect import inspect
 from imgextract.cli.job import job
@@ -31,7 +32,7 @@ def cli() -> None:
     """
 
 
-for _command in (pull, inspect, verify, copy, mirrors, job, cache):
+for _command in (pull, inspect, verify, copy, mirrors, job, cache, catalog):
     cli.add_command(_command)
 
 
