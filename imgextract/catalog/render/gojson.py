@@ -210,7 +210,7 @@ def compact(text: str) -> str:
     byte for byte (escapes inside strings stay as written).  ``text`` must be valid JSON."""
     if not text or not any(c in text for c in " \t\r\n"):
         return text
-    return "".join(t for t in _TOKEN.findall(text) if not t[0] in " \t\r\n")
+    return "".join(t for t in _TOKEN.findall(text) if t[0] not in " \t\r\n")
 
 
 def indent(text: str, prefix: str = "", step: str = "    ") -> str:

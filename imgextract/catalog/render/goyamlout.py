@@ -109,12 +109,7 @@ def _cmp(a: str, b: str) -> int:
 
 def _printable(c: str) -> bool:
     o = ord(c)
-    return (
-        o == 0x0A
-        or 0x20 <= o <= 0x7E
-        or 0xA0 <= o <= 0xD7FF
-        or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
-    )
+    return o == 0x0A or 0x20 <= o <= 0x7E or 0xA0 <= o <= 0xD7FF or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
 
 
 class _Analysis:
@@ -295,9 +290,7 @@ class _Emitter:
             text = str(v)
             if any(c in text for c in "\n"):
                 style = "literal"
-            elif (
-                isinstance(go_resolve(text), str) and not _BASE60.match(text) and not is_go_timestamp(text)
-            ):
+            elif isinstance(go_resolve(text), str) and not _BASE60.match(text) and not is_go_timestamp(text):
                 style = "plain"
             else:
                 style = "double"
