@@ -51,7 +51,11 @@ def opm_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def compact(obj: dict[str, Any]) -> str:
-    """The object as Go's encoder writes it (no HTML escaping), before indentation."""
+    """The object as Go's encoder writes it (no HTML escaping), before indentation.  An object
+    normalised from another schema carries its re-encoded blob under ``__raw__``."""
+    raw = obj.get("__raw__")
+    if isinstance(raw, gojson.RawJSON):
+        return gojson.compact(raw)
     return gojson.marshal(obj, escape_html=False, sort_keys=False)
 
 
