@@ -16,6 +16,7 @@ from imgextract.cli.inspect import inspect
 from imgextract.cli.job import job
 from imgextract.cli.mirrors import mirrors
 from imgextract.cli.pull import pull
+from imgextract.cli.render import render
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,7 +30,7 @@ def cli() -> None:
     """
 
 
-for _command in (pull, inspect, copy, mirrors, job, cache):
+for _command in (pull, inspect, copy, mirrors, job, cache, render):
     cli.add_command(_command)
 
 
