@@ -37,13 +37,18 @@ def test_objects_first_document_first_csv_no_dotfiles(widget: object) -> None:
     # bundleParser.addManifests: files by name, dotfiles skipped, one document per file, undecodable or
     # kind-less skipped (aa-commented.yaml's first document is its comment), only the first CSV
     kinds = [json.loads(o)["kind"] + "/" + json.loads(o)["metadata"]["name"] for o in _objects(widget)]
-    assert kinds == [
-        "ConfigMap/widget-config",  # config.json
-        "CustomResourceDefinition/widgets.example.com",  # example.com_widgets.yaml
-        "CustomResourceDefinition/gadgets.example.com",  # gadgets.crd.yaml
-        "Service/widget-metrics",  # service.yaml (its Secret is the second document)
-        "ClusterServiceVersion/widget-operator.v1.2.0",  # widget-operator.clusterserviceversion.yaml
-    ]
+    assert sorted(kinds) == sorted(
+        [
+            "ConfigMap/widget-config",  # config.json
+            "CustomResourceDefinition/widgets.example.com",  # example.com_widgets.yaml
+            "CustomResourceDefinition/gadgets.example.com",  # gadgets.crd.yaml
+            "Service/widget-metrics",  # service.yaml (its Secret is the second document)
+            "ClusterServiceVersion/widget-operator.v1.2.0",  # widget-operator.clusterserviceversion.yaml
+        ]
+    )
+    # like every property, the bundle objects are ordered by their value's bytes (the base64 text)
+    values = [p.value for p in widget.properties if p.type == "olm.bundle.object"]  # type: ignore[attr-defined]
+    assert values == sorted(values)
 
 
 def test_bundle_object_is_go_json_marshal(widget: object) -> None:
