@@ -44,6 +44,11 @@ CACHE_FORMAT = "render-v1"
 FBCReader = Callable[[Path], Iterable[tuple[str, int, dict[str, Any]]]]
 
 
+def _q(s: str) -> str:
+    """Go's %q for the references in opm's messages."""
+    return json.dumps(s, ensure_ascii=False)
+
+
 class RenderError(ValueError):
     """A reference opm would refuse to render; ``kind`` says why (usage, bundle, fbc, image)."""
 
@@ -192,18 +197,18 @@ def _render_one(
     if os.path.exists(ref):
         if not path.is_dir():
             raise RenderError(
-                f"ref {ref!r} has unsupported file type (only directories and images render)", "usage"
+                f"ref {_q(ref)} has unsupported file type (only directories and images render)", "usage"
             )
         if _is_bundle_dir(path):
             b = render_bundle(path, image="", image_template=opts.image_ref_template)
             return [migrate_bundle(b, level).to_fbc()]
         return _fbc_objects(path, reader, level)
     if source is None:
-        raise RenderError(f"{ref!r} is not a directory and no registry access was given", "usage")
+        raise RenderError(f"{_q(ref)} is not a directory and no registry access was given", "usage")
     image = source.resolve(ref)
     labels = dict(image.config.labels or {})
     if SQLITE_LABEL in labels:
-        raise RenderError(f"render {ref!r}: sqlite-based index images are no longer supported", "image")
+        raise RenderError(f"render {_q(ref)}: sqlite-based index images are no longer supported", "image")
     if CONFIGS_LABEL in labels:
         configs = labels[CONFIGS_LABEL].strip("/") or "."
         with tempfile.TemporaryDirectory(prefix="render-unpack-") as tmp:
@@ -224,9 +229,9 @@ def _render_one(
     if labels:
         listed = "\n".join(f"  {k}={labels[k]}" for k in sorted(labels))
         raise RenderError(
-            f"render {ref!r}: image type could not be determined, found labels\n{listed}", "image"
+            f"render {_q(ref)}: image type could not be determined, found labels\n{listed}", "image"
         )
-    raise RenderError(f"render {ref!r}: image type could not be determined: image has no labels", "image")
+    raise RenderError(f"render {_q(ref)}: image type could not be determined: image has no labels", "image")
 
 
 def render_refs(
@@ -251,9 +256,9 @@ def render_refs(
         try:
             return _render_one(ref, source, opts, reader)
         except RenderError as exc:
-            raise RenderError(f"render reference {ref!r}: {exc}", exc.kind) from exc
+            raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
         except (BundleError, MigrationError) as exc:
-            raise RenderError(f"render reference {ref!r}: {exc}", "bundle") from exc
+            raise RenderError(f"render reference {_q(ref)}: {exc}", "bundle") from exc
 
     jobs = max(1, min(opts.jobs, len(refs) or 1))
     if jobs == 1:

@@ -19,7 +19,7 @@ from imgextract.rendering import encode, render, render_raw
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "render"
 WIDGET = DATA / "widget-operator"
-TEMPLATE = "registry.example.com/widgets/bundle:v{{.Version}}"
+TEMPLATE = "127.0.0.1:50000/render/widget:v{{.Version}}"
 
 
 def _text(name: str) -> str:
