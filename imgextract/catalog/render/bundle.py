@@ -201,8 +201,8 @@ def _typed_list(kind: str, value: Any, data: bytes, key: str) -> list[Property] 
         text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
         members = [m for m in raw_members(text, len(text) - len(text.lstrip())) if m[0].lower() == key]
         elems = raw_elements(members[-1][1]) if members else []
-        for _off, raw in elems:
-            vm = [m for m in raw_members(raw) if m[0].lower() == "value"] if raw.lstrip()[:1] == "{" else []
+        for _off, elem in elems:
+            vm = [m for m in raw_members(elem) if m[0].lower() == "value"] if elem.lstrip()[:1] == "{" else []
             raws.append(vm[-1][1] if vm and vm[-1][1] != "null" else None)
     out = []
     for i, item in enumerate(items):
@@ -217,6 +217,7 @@ def _typed_list(kind: str, value: Any, data: bytes, key: str) -> list[Property] 
         if t is not None and not isinstance(t, str):
             raise TypeMismatch(f"json: cannot unmarshal into Go struct field .{key}.type of type string")
         v = gofield(item, "value")
+        raw: str | None
         if kind == "json":
             raw = raws[i] if i < len(raws) else None
         else:
@@ -279,7 +280,8 @@ def _definition_keys(spec: dict[str, Any], section: str) -> tuple[list[dict[str,
 
 def _crd_keys(obj: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """Provided APIs of one CRD manifest: ``(group, version, kind, plural)`` per served version."""
-    api = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
+    api_value = obj.get("apiVersion")
+    api = api_value if isinstance(api_value, str) else ""
     group_part, _, version = api.rpartition("/")
     if version not in ("v1", "v1beta1"):
         return []
@@ -546,10 +548,10 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
         else:
             others.append(p)
     version = csv_version(b)
-    for g, v, k, _p in provided_apis(b):
-        provided.add((g, k, v))
-    for g, v, k, _p in required_apis(b):
-        required.add((g, k, v))
+    for g, ver, k, _p in provided_apis(b):
+        provided.add((g, k, ver))
+    for g, ver, k, _p in required_apis(b):
+        required.add((g, k, ver))
 
     objects: list[str] = []
     props: list[Property] = []

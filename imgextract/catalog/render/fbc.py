@@ -145,11 +145,12 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
         for e in _list(obj, "entries", where):
             if not isinstance(e, dict):
                 raise FBCError(f"{where}: deprecation entry is not an object")
-            ref = e.get("reference") if isinstance(e.get("reference"), dict) else {}
-            r: dict[str, Any] = {"schema": _s(ref, "schema", where)}
+            ref_value = e.get("reference")
+            ref: dict[str, Any] = ref_value if isinstance(ref_value, dict) else {}
+            reference: dict[str, Any] = {"schema": _s(ref, "schema", where)}
             if _s(ref, "name", where):
-                r["name"] = _s(ref, "name", where)
-            entries.append({"reference": r, "message": _s(e, "message", where)})
+                reference["name"] = _s(ref, "name", where)
+            entries.append({"reference": reference, "message": _s(e, "message", where)})
         out["entries"] = entries if entries or obj.get("entries") is not None else None
         return out
     meta = {k: obj.get(k) if isinstance(obj.get(k), str) else "" for k in ("schema", "package", "name")}
