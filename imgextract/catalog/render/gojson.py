@@ -69,10 +69,13 @@ def _sub(m: re.Match[str]) -> str:
     return _ALL[m.group()]
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def quote(s: str, *, escape_html: bool) -> str:
     """A Go JSON string literal.  Lone surrogates (undecodable input) become U+FFFD as in Go."""
-    if any(0xD800 <= ord(c) <= 0xDFFF for c in s):
-        s = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in s)
+    if _SURROGATE.search(s):
+        s = _SURROGATE.sub("\ufffd", s)
     pattern = _NEEDS_HTML if escape_html else _NEEDS
     return '"' + pattern.sub(_sub, s) + '"'
 
@@ -157,9 +160,68 @@ def marshal(
 ) -> str:
     """Compact JSON as Go writes it.  ``sort_keys`` models ``map[string]...`` values (json.Marshal of
     decoded YAML/JSON); with it off, dict order is kept (a Go struct's field order)."""
+    fast = _fast_marshal(value, escape_html, sort_keys)
+    if fast is not None:
+        return fast
     out: list[str] = []
     _emit(value, out, escape_html, sort_keys)
     return "".join(out)
+
+
+class _GoFloat:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class _HasRaw(Exception):
+    pass
+
+
+def _floats_marked(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _floats_marked(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_floats_marked(x) for x in v]
+    if isinstance(v, float):
+        return _GoFloat(json_float(v))
+    if isinstance(v, (RawJSON, bytes, bytearray, tuple)) or (isinstance(v, str) and _SURROGATE.search(v)):
+        raise _HasRaw
+    return v
+
+
+_FLOAT_MARK = "\x00GOFLOAT\x00"
+_FLOAT_RE = re.compile(r'"\\u0000GOFLOAT\\u0000([^"]*)"')
+_POST_HTML = re.compile("[<>&\u2028\u2029]")
+_POST = re.compile("[\u2028\u2029]")
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, _GoFloat):
+        return _FLOAT_MARK + o.text
+    raise GoJSONError(f"json: unsupported type: {type(o).__name__}")
+
+
+def _fast_marshal(value: Any, escape_html: bool, sort_keys: bool) -> str | None:
+    """The C encoder with Go's differences patched in (floats, HTML, U+2028/9); None when the value
+    holds something only the slow path handles (RawJSON, bytes, lone surrogates)."""
+    try:
+        marked = _floats_marked(value)
+    except _HasRaw:
+        return None
+    text = json.dumps(
+        marked,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=sort_keys,
+        default=_default,
+        allow_nan=False,
+    )
+    if "GOFLOAT" in text:
+        text = _FLOAT_RE.sub(lambda m: m.group(1), text)
+    pattern = _POST_HTML if escape_html else _POST
+    return pattern.sub(lambda m: _ALL[m.group()], text)
 
 
 def _emit(v: Any, out: list[str], esc: bool, sort_keys: bool) -> None:

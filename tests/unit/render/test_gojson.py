@@ -85,3 +85,18 @@ def test_indent_like_encoder_setindent() -> None:
 def test_nan_is_refused() -> None:
     with pytest.raises(gojson.GoJSONError):
         gojson.json_float(float("nan"))
+
+
+def test_fast_and_reference_encoders_agree() -> None:
+    # the C-encoder fast path must give what the rule-by-rule encoder gives
+    samples = [
+        {"z": [1.0, 1e-7, 1e21, -0.0, 0.1, 2**62], "a": "<&>\u2028\x00\x1f\x7f\"\\", "é": {"k": None}},
+        ["\U0001f600", True, False, {}, [], "", 12345678.5],
+        {"GOFLOAT": "\x00GOFLOAT", "n": 1.5},
+    ]
+    for v in samples:
+        for esc in (True, False):
+            for sk in (True, False):
+                out: list[str] = []
+                gojson._emit(v, out, esc, sk)
+                assert gojson.marshal(v, escape_html=esc, sort_keys=sk) == "".join(out)
