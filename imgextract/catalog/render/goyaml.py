@@ -207,15 +207,58 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+_PLAIN = "tag:go-yaml:plain"
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _node_value(loader: Any, node: Any, depth: int = 0) -> Any:
+    """Node -> JSON-able value in one pass (PyYAML's constructor for the rare cases: explicit tags,
+    merge keys).  Same result as constructing then ``_jsonable``, several times faster."""
+    if depth > 1000:
+        raise DecodeError("error converting YAML to JSON: document nested too deeply")
+    tag = node.tag
+    if isinstance(node, yaml.ScalarNode):
+        if tag == _PLAIN:
+            v = go_resolve(node.value)
+            if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+                raise DecodeError(f"json: unsupported value: {v!r}")
+            if isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= UINT64_MAX:
+                return float(v)
+            return v
+        if tag == _STR:
+            return node.value
+    elif isinstance(node, yaml.SequenceNode) and tag == _SEQ:
+        return [_node_value(loader, n, depth + 1) for n in node.value]
+    elif isinstance(node, yaml.MappingNode) and tag == _MAP:
+        if not any(k.tag == _MERGE for k, _v in node.value):
+            out: dict[str, Any] = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag in (_PLAIN, _STR):
+                    key = go_resolve(k.value) if k.tag == _PLAIN else k.value
+                else:
+                    key = loader.construct_object(k, deep=True)
+                out[_key(key)] = _node_value(loader, v, depth + 1)
+            return out
+    return _jsonable(loader.construct_object(node, deep=True))
+
+
 def load_yaml(text: str) -> Any:
     """One YAML document, with go-yaml v2 + sigs.k8s.io/yaml semantics; raises DecodeError."""
+    loader = _Loader(text)
     try:
-        value = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        node = loader.get_single_node()
+        return None if node is None else _node_value(loader, node)
     except yaml.YAMLError as exc:
         raise DecodeError(f"error converting YAML to JSON: {exc}".replace("\n", " ")) from exc
     except (ValueError, TypeError, RecursionError) as exc:
+        if isinstance(exc, DecodeError):
+            raise
         raise DecodeError(f"error converting YAML to JSON: {exc}") from exc
-    return _jsonable(value)
+    finally:
+        loader.dispose()
 
 
 def _yaml_chunks(text: str) -> Any:
