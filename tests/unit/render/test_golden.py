@@ -68,3 +68,11 @@ def test_several_refs_are_written_in_opm_order(tmp_path: Path) -> None:
     ann.write_text(ann.read_text().replace("package.v1: widget-operator", "package.v1: aaa-operator"))
     objs = render([str(WIDGET), str(other)])
     assert [o["package"] for o in objs] == ["aaa-operator", "widget-operator"]
+
+
+def test_top_level_render_is_the_library_call() -> None:
+    import imgextract
+
+    assert imgextract.render(str(WIDGET), image_ref_template=TEMPLATE) == render(
+        str(WIDGET), image_ref_template=TEMPLATE
+    )
