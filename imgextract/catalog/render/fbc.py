@@ -168,6 +168,7 @@ def iter_fbc_dir(root: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
         for name in sorted(filenames):
             if name.endswith((".json", ".yaml", ".yml")):
                 paths.append(Path(dirpath) / name)
+    paths.sort(key=lambda p: p.relative_to(root).parts)  # fs.WalkDir's lexical order
     for path in paths:
         rel = str(path.relative_to(root))
         text = path.read_text(encoding="utf-8", errors="replace")
