@@ -53,7 +53,7 @@ def render_raw(
     *,
     migrate_level: str = "none",
     image_ref_template: str | None = None,
-    jobs: int = 4,
+    jobs: int = 8,
     common: CommonSettings | None = None,
 ) -> list[dict[str, Any]]:
     """The rendered objects in opm's shape (property values kept as the JSON text opm writes)."""
@@ -79,7 +79,7 @@ def render(
     *,
     migrate_level: str = "none",
     image_ref_template: str | None = None,
-    jobs: int = 4,
+    jobs: int = 8,
     common: CommonSettings | None = None,
 ) -> list[dict[str, Any]]:
     """Render ``refs`` as ``opm render`` would and return the objects as plain dicts, in opm's order.

@@ -37,7 +37,7 @@ from imgextract.cli.options import cache_options, common_options, common_setting
     help="image of a rendered bundle directory, from {{.Package}}, {{.Name}} and {{.Version}}.",
 )
 @click.option(
-    "-j", "--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="references at a time."
+    "-j", "--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="references at a time."
 )
 @cache_options
 @common_options

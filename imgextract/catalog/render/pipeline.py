@@ -60,11 +60,11 @@ class RenderError(ValueError):
 @dataclass(frozen=True)
 class RenderOptions:
     """What ``render`` does besides reading: ``migrate_level`` (none | bundle-object-to-csv-metadata),
-    ``image_ref_template`` for bundle directories, ``jobs`` references at a time."""
+    ``image_ref_template`` for bundle directories, ``jobs`` references at a time (default 8)."""
 
     migrate_level: str = "none"
     image_ref_template: str | None = None
-    jobs: int = 4
+    jobs: int = 8
 
 
 class ResolvedLike(Protocol):
