@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
 
-from imgextract.cli.options import cache_options, common_options, common_settings
+from imgextract.cli.options import cache_options, client_from, common_options
 
 
 @click.command()
@@ -47,8 +45,6 @@ def render(
     migrate_level: str,
     image_ref_template: str | None,
     jobs: int,
-    cache_dir: Path | None,
-    no_cache: bool,
     **kw: Any,
 ) -> None:
     """Render bundle images, catalog images, bundle directories and FBC directories as opm does.
@@ -57,17 +53,17 @@ def render(
     catalog) or an image reference; an image is a bundle or a catalog according to its labels. The
     objects are written together once every REF rendered, in opm's order (by package, then name).
     """
-    from imgextract.rendering import encode, render_raw
+    from imgextract.rendering import encode
 
     kw.pop("json_output", None)
-    common = dataclasses.replace(common_settings(kw), cache_dir=cache_dir, use_cache=not no_cache)
-    objs = render_raw(
-        list(refs),
-        migrate_level=migrate_level,
-        image_ref_template=image_ref_template,
-        jobs=jobs,
-        common=common,
-    )
+    with client_from(kw) as client:
+        objs = client.render(
+            list(refs),
+            migrate_level=migrate_level,
+            image_ref_template=image_ref_template,
+            jobs=jobs,
+            raw=True,
+        )
     data = encode(objs, fmt).encode("utf-8", "surrogateescape")
     out = sys.stdout.buffer
     out.write(data)

@@ -3,7 +3,6 @@ the content cache, the CLI and the library giving the same objects."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,9 @@ import pytest
 from regfix.bundles import fbc_catalog
 from regfix.oci import File, ImageSpec
 
+from imgextract import Client
 from imgextract.errors import InvalidBundleError
-from imgextract.rendering import encode, render, render_raw
-from imgextract.settings import CommonSettings, TransportOptions
+from imgextract.rendering import encode
 from tests.e2e.cli import run_cli
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "render"
@@ -37,8 +36,20 @@ def _bundle_spec(labels: dict[str, str] | None = None) -> ImageSpec:
     return ImageSpec(layers=[files], labels=LABELS if labels is None else labels)
 
 
-def _common(host: str, cache: Path) -> CommonSettings:
-    return CommonSettings(transport=TransportOptions(insecure_registries=frozenset({host})), cache_dir=cache)
+def _client(host: str, cache: Path | None) -> Client:
+    if cache is None:
+        return Client(insecure_registries=[host], use_cache=False)
+    return Client(insecure_registries=[host], cache_dir=cache)
+
+
+def render_raw(refs: list[str], common: Client, **kw: Any) -> list[dict[str, Any]]:
+    with common as client:
+        return client.render(refs, raw=True, **kw)
+
+
+def render(refs: list[str] | str, common: Client, **kw: Any) -> list[dict[str, Any]]:
+    with common as client:
+        return client.render(refs, **kw)
 
 
 @pytest.fixture
@@ -52,8 +63,7 @@ def test_bundle_image_matches_golden_all_formats(
 ) -> None:
     fp = fault_proxy(widget_image.registry)
     ref = f"{fp.host}/render/widget:v1.2.0"  # the tag stays in "image" (not the digest)
-    common = _common(fp.host, tmp_path / "cache")
-    objs = render_raw([ref], migrate_level=level, common=common)
+    objs = render_raw([ref], _client(fp.host, tmp_path / "cache"), migrate_level=level)
     for fmt in ("json", "yaml", "ndjson"):
         expected = (DATA / "expected" / f"widget-image.{level}.{fmt}").read_text().replace(GOLDEN_IMAGE, ref)
         assert encode(objs, fmt) == expected, fmt
@@ -62,7 +72,7 @@ def test_bundle_image_matches_golden_all_formats(
 
     # warm: same digest, rendered from the content cache; the layer is not requested again
     fp.reset()
-    again = render_raw([ref], migrate_level=level, common=common)
+    again = render_raw([ref], _client(fp.host, tmp_path / "cache"), migrate_level=level)
     assert encode(again, "json") == encode(objs, "json")
     assert not any(layer in r.path for r in fp.requests)
     assert any("/manifests/" in r.path for r in fp.requests)
@@ -71,7 +81,7 @@ def test_bundle_image_matches_golden_all_formats(
 def test_cli_and_library_give_the_same_objects(widget_image: Any, tmp_path: Path) -> None:
     ref = widget_image.ref
     host = ref.split("/")[0]
-    lib = render([ref, str(WIDGET)], common=_common(host, tmp_path / "c1"))
+    lib = render([ref, str(WIDGET)], _client(host, tmp_path / "c1"))
     run = run_cli(
         "render",
         ref,
@@ -89,7 +99,7 @@ def test_cli_and_library_give_the_same_objects(widget_image: Any, tmp_path: Path
     assert [json.loads(line) for line in run.stdout.splitlines()] == lib
     yaml_run = run_cli("render", ref, "-o", "yaml", "--insecure-registry", host, "--no-cache")
     assert yaml_run.code == 0 and yaml_run.stdout == encode(
-        render_raw([ref], common=_common(host, tmp_path / "c3")), "yaml"
+        render_raw([ref], _client(host, tmp_path / "c3")), "yaml"
     )
 
 
@@ -98,10 +108,10 @@ def test_label_less_image_is_opms_error(
 ) -> None:
     img = push_image(registry, _bundle_spec(labels={}), "render/nolabels")
     with pytest.raises(InvalidBundleError, match="image type could not be determined: image has no labels"):
-        render(img.ref, common=_common(registry.host, tmp_path))
+        render(img.ref, _client(registry.host, tmp_path))
     other = push_image(registry, _bundle_spec(labels={"vendor": "acme", "a": "b"}), "render/otherlabels")
     with pytest.raises(InvalidBundleError, match="found labels.*a=b.*vendor=acme"):
-        render(other.ref, common=_common(registry.host, tmp_path))
+        render(other.ref, _client(registry.host, tmp_path))
     run = run_cli("render", img.ref, "--insecure-registry", registry.host, "--no-cache")
     assert run.code == 6 and "image has no labels" in run.stderr and "Traceback" not in run.stderr
 
@@ -110,7 +120,7 @@ def test_sqlite_index_image_is_refused(registry: Any, push_image: Callable[..., 
     labels = {"operators.operatorframework.io.index.database.v1": "/database/index.db"}
     img = push_image(registry, _bundle_spec(labels=labels), "render/sqlite")
     with pytest.raises(InvalidBundleError, match="sqlite-based index images are no longer supported"):
-        render(img.ref, common=_common(registry.host, tmp_path))
+        render(img.ref, _client(registry.host, tmp_path))
 
 
 def test_catalog_image_renders_its_configs(
@@ -118,7 +128,7 @@ def test_catalog_image_renders_its_configs(
 ) -> None:
     fx = fbc_catalog()
     img = push_image(registry, fx, "render/catalog")
-    objs = render(img.ref, common=_common(registry.host, tmp_path))
+    objs = render(img.ref, _client(registry.host, tmp_path))
     # declcfg.WriteJSON order: by package; package, channels, bundles by name
     assert [(o["schema"], o.get("package", o.get("name"))) for o in objs][:2] == [
         ("olm.package", "gadget-operator"),
@@ -132,11 +142,10 @@ def test_catalog_image_renders_its_configs(
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(data)
     configs = root / fx.labels["operators.operatorframework.io.index.configs.v1"].strip("/")
-    assert render(str(configs)) == objs
+    assert render(str(configs), _client(registry.host, None)) == objs
 
 
 def test_many_refs_one_call(registry: Any, push_image: Callable[..., Any], tmp_path: Path) -> None:
     refs = [push_image(registry, _bundle_spec(), f"render/many{i}", tag="v1").ref for i in range(3)]
-    common = dataclasses.replace(_common(registry.host, tmp_path), use_cache=False)
-    objs = render(refs, common=common, jobs=3)
+    objs = render(refs, _client(registry.host, None), jobs=3)
     assert sorted(o["image"] for o in objs) == sorted(refs)

@@ -29,7 +29,7 @@ def _text(name: str) -> str:
 @pytest.mark.parametrize("level", ["none", "bundle-object-to-csv-metadata"])
 @pytest.mark.parametrize("fmt", ["json", "yaml", "ndjson"])
 def test_directory_with_image_template(level: str, fmt: str) -> None:
-    objs = render_raw([str(WIDGET)], migrate_level=level, image_ref_template=TEMPLATE)
+    objs = render_raw(None, [str(WIDGET)], migrate_level=level, image_ref_template=TEMPLATE)
     assert encode(objs, fmt) == _text(f"widget-image.{level}.{fmt}")
 
 
@@ -37,7 +37,7 @@ def test_directory_with_image_template(level: str, fmt: str) -> None:
 @pytest.mark.parametrize("fmt", ["json", "yaml", "ndjson"])
 def test_directory_without_image(level: str, fmt: str) -> None:
     # convertObjectsToCSVMetadata skips a bundle without an image: both levels give the same bytes
-    objs = render_raw([str(WIDGET)], migrate_level=level)
+    objs = render_raw(None, [str(WIDGET)], migrate_level=level)
     assert encode(objs, fmt) == _text(f"widget-dir.{fmt}")
 
 
@@ -54,7 +54,7 @@ def test_formats_carry_the_same_objects() -> None:
 
 
 def test_library_objects_match_the_output() -> None:
-    objs = render(str(WIDGET), image_ref_template=TEMPLATE)
+    objs = render(None, str(WIDGET), image_ref_template=TEMPLATE)
     assert objs == [json.loads(line) for line in _text("widget-image.none.ndjson").splitlines()]
 
 
@@ -66,13 +66,15 @@ def test_several_refs_are_written_in_opm_order(tmp_path: Path) -> None:
     shutil.copytree(WIDGET, other)
     ann = other / "metadata" / "annotations.yaml"
     ann.write_text(ann.read_text().replace("package.v1: widget-operator", "package.v1: aaa-operator"))
-    objs = render([str(WIDGET), str(other)])
+    objs = render(None, [str(WIDGET), str(other)])
     assert [o["package"] for o in objs] == ["aaa-operator", "widget-operator"]
 
 
 def test_top_level_render_is_the_library_call() -> None:
     import imgextract
 
-    assert imgextract.render(str(WIDGET), image_ref_template=TEMPLATE) == render(
-        str(WIDGET), image_ref_template=TEMPLATE
+    assert imgextract.render(str(WIDGET), image_ref_template=TEMPLATE, use_cache=False) == render(
+        None, str(WIDGET), image_ref_template=TEMPLATE
     )
+    with imgextract.Client(use_cache=False) as client:
+        assert client.render(str(WIDGET), raw=True) == render_raw(None, [str(WIDGET)])
