@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from imgextract import oci
 from imgextract.catalog.render.pipeline import RenderError, RenderOptions, render_refs
 from imgextract.catalog.render.writer import FORMATS, opm_order, to_python, write
-from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError
+from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
 from imgextract.pull.resolve import ResolvedImage
 from imgextract.reference import Reference
 
@@ -87,6 +87,8 @@ def render_raw(
     except RenderError as exc:
         if exc.kind == "usage":
             raise UsageError(str(exc)) from exc
+        if exc.kind == "io":
+            raise LocalFilesystemError(str(exc)) from exc
         raise InvalidBundleError(str(exc)) from exc
 
 

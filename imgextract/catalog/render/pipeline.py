@@ -259,6 +259,14 @@ def render_refs(
             raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
         except (BundleError, MigrationError) as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", "bundle") from exc
+        except RecursionError as exc:
+            raise RenderError(f"render reference {_q(ref)}: document nested too deeply", "bundle") from exc
+        except (ValueError, UnicodeError) as exc:  # e.g. a value Go's encoder refuses (NaN)
+            raise RenderError(f"render reference {_q(ref)}: {exc}", "bundle") from exc
+        except OSError as exc:
+            raise RenderError(
+                f"render reference {_q(ref)}: {exc.strerror or exc}: {exc.filename}", "io"
+            ) from exc
 
     jobs = max(1, min(opts.jobs, len(refs) or 1))
     if jobs == 1:

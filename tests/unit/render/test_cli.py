@@ -33,3 +33,17 @@ def test_bundle_without_csv_is_one_line_exit_6(tmp_path: Path) -> None:
 def test_unknown_migrate_level_is_usage(tmp_path: Path) -> None:
     run = run_cli("render", str(WIDGET), "--migrate-level", "split-icon", home=tmp_path)
     assert run.code == 2 and "Traceback" not in run.stderr
+
+
+def test_hostile_documents_are_errors_not_tracebacks(tmp_path: Path) -> None:
+    # a manifest nested beyond any sane depth, and a catalog value Go's encoder refuses (NaN)
+    root = tmp_path / "b"
+    shutil.copytree(WIDGET, root)
+    (root / "manifests" / "deep.json").write_text('{"kind": "X", "a": ' + "[" * 5000 + "]" * 5000 + "}")
+    run = run_cli("render", str(root), home=tmp_path)
+    assert "Traceback" not in run.stderr and run.code in (0, 6)
+    fbc = tmp_path / "fbc"
+    fbc.mkdir()
+    (fbc / "c.json").write_text('{"schema": "acme.thing", "v": NaN}')
+    run = run_cli("render", str(fbc), home=tmp_path)
+    assert run.code == 6 and "Traceback" not in run.stderr
