@@ -56,7 +56,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 if TYPE_CHECKING:
     from imgextract.catalog import Catalog
-    from imgextract.client import Client, copy, explain_mirrors, inspect, pull_catalog, verify
+    from imgextract.client import Client, copy, explain_mirrors, inspect, pull_catalog, render, verify
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.results import (
         BundleInfo,
@@ -80,6 +80,7 @@ _LAZY = {
     "explain_mirrors": "imgextract.client",
     "verify": "imgextract.client",
     "Verdict": "imgextract.signatures",
+    "render": "imgextract.client",
     "dump_yaml": "imgextract.outputs.configmap",
     "BundleInfo": "imgextract.results",
     "CopyResult": "imgextract.results",
@@ -148,4 +149,5 @@ __all__ = [
     "pull",
     "pull_catalog",
     "verify",
+    "render",
 ]

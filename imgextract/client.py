@@ -315,6 +315,26 @@ class Client:
             bundles, output, client=self, jobs=jobs, per_registry=max_per_registry, on_done=on_done
         )
 
+    def render(
+        self,
+        refs: Sequence[str] | str,
+        *,
+        migrate_level: str = "none",
+        image_ref_template: str | None = None,
+        jobs: int = 8,
+        raw: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Render bundle images, catalog images, bundle directories and FBC directories as
+        ``opm render`` does: the objects in opm's order, as plain dicts (``raw=True``: property values
+        kept as opm's JSON text, for :func:`imgextract.rendering.encode`).  ``migrate_level``:
+        ``none`` or ``bundle-object-to-csv-metadata``; ``image_ref_template``: the ``image`` of a
+        bundle directory (``{{.Package}}``, ``{{.Name}}``, ``{{.Version}}``); ``jobs``: references
+        at a time.  A bundle image already rendered at the same digest comes from the cache."""
+        from imgextract import rendering
+
+        fn = rendering.render_raw if raw else rendering.render
+        return fn(self, refs, migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
+
     def _platform_of(self, platform: str | None) -> oci.Platform | None:
         return None if platform is None else oci.Platform.parse(platform)
 
@@ -372,6 +392,13 @@ def verify(ref: str, **options: Any) -> Verdict:
     policy = client_options.pop("policy", None)
     with Client(**client_options) as client:
         return client.verify(ref, policy=policy, **call)
+
+
+def render(refs: Sequence[str] | str, **options: Any) -> list[dict[str, Any]]:
+    """One :meth:`Client.render` on a fresh :class:`Client` (client options may be mixed in)."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.render(refs, **call)
 
 
 def explain_mirrors(ref: str, **options: Any) -> MirrorsResult:

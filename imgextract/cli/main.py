@@ -17,6 +17,7 @@ from imgextract.cli.inspect import inspect
 from imgextract.cli.job import job
 from imgextract.cli.mirrors import mirrors
 from imgextract.cli.pull import pull
+from imgextract.cli.render import render
 from imgextract.cli.verify import verify
 
 
@@ -32,7 +33,7 @@ def cli() -> None:
     """
 
 
-for _command in (pull, inspect, verify, copy, mirrors, job, cache, catalog):
+for _command in (pull, inspect, verify, render, copy, mirrors, job, cache, catalog):
     cli.add_command(_command)
 
 
