@@ -1,0 +1,94 @@
+"""zstd:chunked images made by skopeo itself (the producer users have), and dual-compression indexes.
+
+skopeo 1.9 drops a tar's trailing padding when it writes zstd:chunked, so the layer tars here are
+written the way Go tools write them (two 512-byte zero blocks, no record padding): the config's
+diff_ids then hold for both the gzip original and the zstd:chunked copy.
+
+    layout = write_layout(dir, ImageSpec([Layer(tar=go_tar(entries))]), "v1")
+    zlayout = convert(layout, dir2)                   # oci -> oci, zstd:chunked (skopeo)
+    digest = skopeo_push(zlayout_dir, "v1", host, repo, "v1")
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from regfix.oci import Entry
+from regfix.push import PushError, skopeo_binary
+
+ZSTD_ANNOTATION = "io.github.containers.compression.zstd"
+
+
+def go_tar(entries: Iterable[Entry]) -> bytes:
+    """A PAX tar of ``entries`` ending in exactly two zero blocks (as Go's archive/tar writes)."""
+    buf = io.BytesIO()
+    tf = tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT)
+    for e in entries:
+        tf.addfile(e.info, io.BytesIO(e.data) if e.info.isreg() or e.data else None)
+    end = tf.offset
+    tf.fileobj = io.BytesIO()  # let close() write its padding somewhere else
+    tf.close()
+    return buf.getvalue()[:end] + b"\0" * 1024
+
+
+def _skopeo(args: list[str], timeout: float = 300) -> None:
+    skopeo = skopeo_binary()
+    if skopeo is None:
+        raise PushError("skopeo not found (apt install skopeo)")
+    with tempfile.TemporaryDirectory(prefix="regfix-skopeo-") as tmp:
+        t = Path(tmp)
+        (t / "auth.json").write_text('{"auths":{}}')
+        (t / "registries.conf").write_text("")
+        env = dict(
+            os.environ,
+            REGISTRY_AUTH_FILE=str(t / "auth.json"),
+            CONTAINERS_REGISTRIES_CONF=str(t / "registries.conf"),
+        )
+        cmd = [skopeo, "--insecure-policy", *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+        if proc.returncode != 0:
+            raise PushError(f"skopeo failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
+
+
+def convert(src: Path, tag: str, dest: Path) -> dict[str, object]:
+    """``skopeo copy --dest-compress-format zstd:chunked oci:SRC:TAG oci:DEST:TAG``; the new manifest."""
+    _skopeo(["copy", "--dest-compress-format", "zstd:chunked", f"oci:{src}:{tag}", f"oci:{dest}:{tag}"])
+    return read_manifest(dest, tag)
+
+
+def read_manifest(layout: Path, tag: str) -> dict[str, object]:
+    index = json.loads((layout / "index.json").read_text())
+    for desc in index["manifests"]:
+        if desc.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+            raw = (layout / "blobs" / "sha256" / desc["digest"].split(":", 1)[1]).read_bytes()
+            manifest: dict[str, object] = json.loads(raw)
+            manifest["_digest"] = desc["digest"]
+            manifest["_size"] = len(raw)
+            return manifest
+    raise KeyError(tag)
+
+
+def blob_path(layout: Path, digest: str) -> Path:
+    return layout / "blobs" / "sha256" / digest.split(":", 1)[1]
+
+
+def skopeo_push(layout: Path, tag: str, host: str, repository: str, dest_tag: str) -> None:
+    """Push an OCI layout as it is (``--preserve-digests``: no recompression, no blob reuse)."""
+    _skopeo(
+        [
+            "copy",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--retry-times",
+            "0",
+            f"oci:{layout}:{tag}",
+            f"docker://{host}/{repository}:{dest_tag}",
+        ]
+    )
