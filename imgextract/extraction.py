@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 from imgextract import manifests as m
 from imgextract.bundles import detect
 from imgextract.errors import IntegrityError
-from imgextract.layers.applier import Applier, Limits
+from imgextract.layers.applier import Applier, LayerStats, Limits
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.outputs.directory import force_rmtree
+from imgextract.partial import apply_partial_layer, wants_partial
 from imgextract.progress import CountingReader, Progress
 from imgextract.resolver import ResolvedImage
 from imgextract.settings import CommonSettings, PullSettings
@@ -35,6 +36,8 @@ class LayerReport:
     size: int
     media_type: str
     fetched: bool
+    bytes_fetched: int = 0
+    fetch: str = "skipped"  # "whole" | "partial" (zstd:chunked ranges) | "cache" | "skipped"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,8 @@ class LayerReport:
             "size": self.size,
             "mediaType": self.media_type,
             "fetched": self.fetched,
+            "fetch": self.fetch,
+            "bytesFetched": self.bytes_fetched,
         }
 
 
@@ -98,7 +103,7 @@ def _apply_layers(
     *,
     allow_skip: bool,
 ) -> tuple[list[LayerReport], bool]:
-    from imgextract.cache import entry_from_stats, plan_skips, selection_top_levels
+    from imgextract.cache import plan_skips, selection_top_levels
     from imgextract.prefetch import Prefetcher
 
     applier = Applier(
@@ -112,17 +117,32 @@ def _apply_layers(
         skips = plan_skips(
             [cache.get_layer_index(d.digest) for d, _ in pairs], selection_top_levels(plan.paths)
         )
-    wanted = [d for (d, _), skip in zip(pairs, skips, strict=True) if not skip]
+    partial = [
+        not skip and wants_partial(d, plan.paths, cache) for (d, _), skip in zip(pairs, skips, strict=True)
+    ]
+    wanted = [d for (d, _), skip, part in zip(pairs, skips, partial, strict=True) if not skip and not part]
     reports = []
     try:
         with Prefetcher(
             image.client, image.repository, wanted, cache=cache, spool_dir=root.parent, reader_verifies=True
         ) as prefetch:
-            for (desc, diff_id), skip in zip(pairs, skips, strict=True):
+            for (desc, diff_id), skip, part in zip(pairs, skips, partial, strict=True):
                 if skip:
                     reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False))
                     continue
                 progress.layer_started(desc.digest, desc.size)
+                if part:
+                    got = apply_partial_layer(
+                        image.client, image.repository, desc, diff_id, applier, plan.paths, cache=cache
+                    )
+                    _index_layer(cache, desc.digest, got.stats)
+                    progress.layer_done(desc.digest, fetched=True)
+                    reports.append(
+                        LayerReport(
+                            desc.digest, desc.size, desc.media_type, True, got.bytes_fetched, got.mode
+                        )
+                    )
+                    continue
                 with prefetch.open(desc) as raw:
                     stats = apply_blob(
                         CountingReader(raw, progress, desc.digest).as_binary(),
@@ -133,14 +153,31 @@ def _apply_layers(
                         applier=applier,
                     )
                 fetched = not prefetch.stats(desc).from_cache
-                if cache is not None:
-                    entry = entry_from_stats(stats)
-                    if entry is not None:
-                        cache.put_layer_index(desc.digest, entry)
+                _index_layer(cache, desc.digest, stats)
                 progress.layer_done(desc.digest, fetched=fetched)
-                reports.append(LayerReport(desc.digest, desc.size, desc.media_type, fetched))
+                reports.append(
+                    LayerReport(
+                        desc.digest,
+                        desc.size,
+                        desc.media_type,
+                        fetched,
+                        prefetch.stats(desc).fetched_bytes,
+                        "whole" if fetched else "cache",
+                    )
+                )
         applier.finalize()
     except BaseException:
         applier.close()  # release the root fd; the caller discards the staging root
         raise
     return reports, any(skips)
+
+
+def _index_layer(cache: ContentCache | None, digest: str, stats: LayerStats) -> None:
+    """Record what the layer touched (the skip planner's index), when there is a cache."""
+    from imgextract.cache import entry_from_stats
+
+    if cache is None:
+        return
+    entry = entry_from_stats(stats)
+    if entry is not None:
+        cache.put_layer_index(digest, entry)

@@ -92,3 +92,38 @@ def skopeo_push(layout: Path, tag: str, host: str, repository: str, dest_tag: st
             f"docker://{host}/{repository}:{dest_tag}",
         ]
     )
+
+
+def handmade_layer(files: list[tuple[dict[str, object], bytes]]) -> tuple[bytes, dict[str, str]]:
+    """A zstd:chunked-shaped blob written by hand (no producer writes hostile TOCs): each file's
+    content one zstd frame, then the TOC (``entry`` dicts; ``offset``/``endOffset`` filled in
+    unless given) in a skippable frame, then the 48-byte footer.  Returns (blob, annotations)."""
+    import hashlib
+    import struct
+
+    import zstandard
+
+    cctx = zstandard.ZstdCompressor()
+    blob = bytearray()
+    entries: list[dict[str, object]] = []
+    for entry, content in files:
+        e = dict(entry)
+        if content:
+            frame = cctx.compress(content)
+            e.setdefault("offset", len(blob))
+            e.setdefault("endOffset", len(blob) + len(frame))
+            e.setdefault("size", len(content))
+            e.setdefault("digest", "sha256:" + hashlib.sha256(content).hexdigest())
+            blob += frame
+        entries.append(e)
+    raw = json.dumps({"version": 1, "entries": entries}).encode()
+    toc = cctx.compress(raw)
+    blob += struct.pack("<II", 0x184D2A50, len(toc))
+    offset = len(blob)
+    blob += toc
+    blob += struct.pack("<IIQQQQ8s", 0x184D2A50, 40, offset, len(toc), len(raw), 1, b"GnUlInUx")
+    annotations = {
+        "io.containers.zstd-chunked.manifest-checksum": "sha256:" + hashlib.sha256(toc).hexdigest(),
+        "io.containers.zstd-chunked.manifest-position": f"{offset}:{len(toc)}:{len(raw)}:1",
+    }
+    return bytes(blob), annotations

@@ -45,6 +45,7 @@ class FaultPlan:
     corrupt_blobs: bool | set[str] = False  # True = every blob GET, or the set of digests to corrupt
     corrupt_offset: int = -1  # byte of the (possibly ranged) response body to flip; -1 = last byte
     corrupt_times: int | None = None
+    corrupt_skip: int = 0  # leave this many matching blob GETs intact first (e.g. a TOC read)
     drop_blob_after: int | None = None  # send this many body bytes of a blob GET, then close the socket
     drop_times: int | None = 1
     rate_limit_times: int = 0  # answer 429 to this many matching requests
@@ -236,6 +237,9 @@ class FaultProxy:
                     isinstance(p.corrupt_blobs, set) and digest in p.corrupt_blobs
                 )
                 if not want or p.corrupt_times == 0:
+                    return False
+                if p.corrupt_skip > 0:
+                    p.corrupt_skip -= 1
                     return False
                 if p.corrupt_times is not None:
                     p.corrupt_times -= 1
