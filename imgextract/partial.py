@@ -97,17 +97,21 @@ def apply_partial_layer(
         raise IntegrityError(f"zstd:chunked TOC of {desc.digest} lies beyond the blob's end")
     ranges = BlobRanges(client, repository, desc.digest, desc.size)
     try:
-        with_footer = location.offset + location.length + FOOTER_SIZE == desc.size
-        end = desc.size if with_footer else location.offset + location.length
-        try:
-            head = ranges.read_head(location.offset, end)
-        except RangeIgnored as ignored:
-            with ignored.body as body:
-                return _whole(body, desc, diff_id, applier, ranges)
-        if with_footer:
-            check_footer(head[location.length :], location)
+        head = _cached_toc(cache, location.checksum, location.length)
+        if head is None:
+            with_footer = location.offset + location.length + FOOTER_SIZE == desc.size
+            end = desc.size if with_footer else location.offset + location.length
+            try:
+                head = ranges.read_head(location.offset, end)
+            except RangeIgnored as ignored:
+                with ignored.body as body:
+                    return _whole(body, desc, diff_id, applier, ranges)
+            if with_footer:
+                check_footer(head[location.length :], location)
         try:
             toc = parse_toc(head[: location.length], location)
+            if cache is not None and location.checksum is not None:
+                _put_toc(cache, location.checksum, head[: location.length])
         except TocUnsupported as exc:
             log.info("layer %s: %s; fetching it whole", desc.digest, exc)
             with client.open_blob(repository, desc.digest, size=desc.size) as body:
@@ -120,7 +124,30 @@ def apply_partial_layer(
         ranges.close()
     stats.digest = desc.digest
     stats.compressed_size = ranges.bytes_fetched
-    return LayerFetchResult(stats, "partial", ranges.bytes_fetched)
+    mode = "partial" if ranges.requests else "cache"  # TOC and every needed chunk were cached
+    return LayerFetchResult(stats, mode, ranges.bytes_fetched)
+
+
+def _cached_toc(cache: ContentCache | None, checksum: str | None, length: int) -> bytes | None:
+    """The compressed TOC from the cache (content-addressed by its checksum; parse_toc verifies)."""
+    if cache is None or checksum is None:
+        return None
+    try:
+        stream = cache.open_blob(checksum)
+    except (OSError, IntegrityError):
+        return None
+    if stream is None:
+        return None
+    with stream:
+        data = stream.read(length + 1)
+    return data if len(data) == length else None
+
+
+def _put_toc(cache: ContentCache, checksum: str, data: bytes) -> None:
+    try:
+        cache.put_blob(checksum, data)
+    except (OSError, IntegrityError) as exc:
+        log.debug("TOC %s not cached: %s", checksum, exc)
 
 
 def _whole(

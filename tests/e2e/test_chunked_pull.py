@@ -212,6 +212,43 @@ def test_all_equals_umoci_unpack_of_the_gzip_twin(
     assert compare_trees(rootfs, out, exec_bit=True) == ""
 
 
+def test_cached_chunks_are_not_fetched_again(
+    cli: Callable[..., Run], catalog: ChunkedImage, fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    proxy = fault_proxy(catalog.host)
+    toc = catalog.toc(3)
+
+    def chunk_bytes(pkg: str) -> int:
+        return sum(
+            c.end - c.start for e in toc.entries if e.name.startswith(f"configs/{pkg}/") for c in e.chunks
+        )
+
+    def pull(pkg: str) -> dict[str, Any]:
+        out = tmp_path / f"out-{pkg}-{len(list(tmp_path.iterdir()))}"
+        args = ("--path", f"configs/{pkg}", "--cache-dir", str(tmp_path / "cache"))
+        r = cli(
+            "pull",
+            f"{proxy.host}/{catalog.ref}",
+            "-o",
+            str(out),
+            "--insecure-registry",
+            proxy.host,
+            "--json",
+            *args,
+        )
+        assert r.code == 0, r.stderr
+        assert _files(out) == {f"configs/{pkg}/catalog.json": catalog.configs[f"configs/{pkg}/catalog.json"]}
+        layer: dict[str, Any] = r.json()["layers"][3]
+        return layer
+
+    first = pull("pkg01")
+    assert first["fetch"] == "partial" and first["bytesFetched"] > chunk_bytes("pkg01")  # with the TOC
+    second = pull("pkg02")  # the TOC comes from the cache: only the new package's chunks
+    assert second["fetch"] == "partial" and second["bytesFetched"] <= chunk_bytes("pkg02") + 1024
+    again = pull("pkg01")
+    assert again == {**again, "fetch": "cache", "bytesFetched": 0}
+
+
 # -- integrity ------------------------------------------------------------------------------------
 
 
