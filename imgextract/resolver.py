@@ -25,6 +25,7 @@ from imgextract.mirrors import Source
 from imgextract.reference import Reference
 from imgextract.registry.client import ManifestResponse, RegistryClient
 from imgextract.registry.digests import compute_digest
+from imgextract.variants import VariantChoice, choose_variant, platform_variants
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class ResolvedImage:
     platform: str | None
     platforms: list[str] = field(default_factory=list)
     cache: ContentCache | None = None  # the session's content cache, for this image's blobs too
+    variant: VariantChoice | None = None  # dual-compression index: what was offered and chosen
 
     @property
     def repository(self) -> str:
@@ -129,8 +131,12 @@ def fetch_image(
     logical: Reference,
     platform: m.Platform,
     cache: ContentCache | None = None,
+    *,
+    prefer_compression: str = "auto",
+    whole: bool = False,
 ) -> ResolvedImage:
     phys = source.reference
+    variant: VariantChoice | None = None
     top = _get_manifest(client, phys.repository, phys.identifier, cache)
     platforms: list[str] = []
     chosen: str | None = None
@@ -138,7 +144,18 @@ def fetch_image(
         index = m.parse_index(top.raw, top.media_type)
         platforms = [str(d.platform) for d in index.manifests if d.platform is not None]
         desc = m.select_platform(index, platform)
-        resp = _get_manifest(client, phys.repository, desc.digest, cache)
+        pair = platform_variants(index, platform)
+        if pair is not None:  # a gzip and a zstd variant: take the one that fetches least
+            gz, zs = (_get_manifest(client, phys.repository, d.digest, cache) for d in pair)
+            variant = choose_variant(
+                (pair[0], m.parse_manifest(gz.raw, gz.media_type)),
+                (pair[1], m.parse_manifest(zs.raw, zs.media_type)),
+                prefer=prefer_compression,
+                whole=whole,
+            )
+            desc, resp = (pair[1], zs) if variant.chosen == "zstd" else (pair[0], gz)
+        else:
+            resp = _get_manifest(client, phys.repository, desc.digest, cache)
         chosen = str(desc.platform) if desc.platform else str(platform)
     else:
         resp = top
@@ -163,6 +180,7 @@ def fetch_image(
         chosen,
         platforms,
         cache,
+        variant,
     )
 
 
@@ -172,6 +190,9 @@ def resolve(
     pool: ClientPool,
     platform: m.Platform,
     cache: ContentCache | None = None,
+    *,
+    prefer_compression: str = "auto",
+    whole: bool = False,
 ) -> ResolvedImage:
     attempts: list[Attempt] = []
     for source in sources:
@@ -184,7 +205,9 @@ def resolve(
             continue
         client = pool.get(source.reference.registry, insecure=source.insecure)
         try:
-            return fetch_image(client, source, logical, platform, cache)
+            return fetch_image(
+                client, source, logical, platform, cache, prefer_compression=prefer_compression, whole=whole
+            )
         except (NotFoundError, UnreachableError, AuthError, IntegrityError) as exc:
             attempts.append(Attempt(endpoint, exc))
         except ImgExtractError as exc:

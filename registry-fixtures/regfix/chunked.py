@@ -127,3 +127,45 @@ def handmade_layer(files: list[tuple[dict[str, object], bytes]]) -> tuple[bytes,
         "io.containers.zstd-chunked.manifest-position": f"{offset}:{len(toc)}:{len(raw)}:1",
     }
     return bytes(blob), annotations
+
+
+def push_index(host: str, repository: str, tag: str, entries: list[dict[str, object]]) -> str:
+    """PUT an OCI image index of ``entries`` (descriptors, already in the repository); its digest."""
+    import hashlib
+
+    import requests
+
+    raw = json.dumps(
+        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries}
+    ).encode()
+    r = requests.put(
+        f"http://{host}/v2/{repository}/manifests/{tag}",
+        data=raw,
+        headers={"Content-Type": "application/vnd.oci.image.index.v1+json"},
+        timeout=30,
+    )
+    if r.status_code != 201:
+        raise PushError(f"index put {r.status_code}: {r.text}")
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def dual_compression_index(gzip_layout: Path, zstd_layout: Path, host: str, repository: str) -> str:
+    """Push both variants (digests preserved) and an index listing gzip first, then zstd annotated
+    ``io.github.containers.compression.zstd: "true"`` (the dual-compression layout); its digest."""
+    entries = []
+    for layout, tag, notes in (
+        (gzip_layout, "gzip", None),
+        (zstd_layout, "zstd", {ZSTD_ANNOTATION: "true"}),
+    ):
+        skopeo_push(layout, "v1", host, repository, tag)
+        manifest = read_manifest(layout, "v1")
+        entry: dict[str, object] = {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest["_digest"],
+            "size": manifest["_size"],
+            "platform": {"architecture": "amd64", "os": "linux"},
+        }
+        if notes:
+            entry["annotations"] = notes
+        entries.append(entry)
+    return push_index(host, repository, "v1", entries)

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from regfix.chunked import blob_path, convert, go_tar, handmade_layer, read_manifest, skopeo_push
+from regfix.chunked import (
+    blob_path,
+    convert,
+    dual_compression_index,
+    go_tar,
+    handmade_layer,
+    read_manifest,
+    skopeo_push,
+)
 from regfix.oci import Dir, File, ImageSpec, Layer, Symlink, write_layout
 from regfix.umoci import compare_trees, umoci_unpack
 
@@ -247,6 +255,20 @@ def test_cached_chunks_are_not_fetched_again(
     assert second["fetch"] == "partial" and second["bytesFetched"] <= chunk_bytes("pkg02") + 1024
     again = pull("pkg01")
     assert again == {**again, "fetch": "cache", "bytesFetched": 0}
+
+
+def test_dual_compression_index_takes_the_zstd_chunked_variant(
+    cli: Callable[..., Run], single: ChunkedImage, fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    dual_compression_index(single.gzip_layout, single.zstd_layout, single.host, "chunked/dual")
+    proxy = fault_proxy(single.host)
+    out = tmp_path / "out"
+    r = _pull(cli, proxy.host, "chunked/dual:v1", out, "--platform", "linux/amd64")
+    assert r.code == 0, r.stderr
+    assert _files(out) == single.configs
+    (layer,) = r.json()["layers"]
+    assert (layer["mediaType"], layer["fetch"]) == (ZSTD, "partial")
+    assert proxy.blob_bytes_sent <= 0.25 * single.manifest["layers"][0]["size"]
 
 
 # -- integrity ------------------------------------------------------------------------------------
