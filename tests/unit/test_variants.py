@@ -4,37 +4,39 @@ from __future__ import annotations
 
 import pytest
 
-from imgextract import manifests as m
-from imgextract.variants import choose_variant, platform_variants
+from imgextract import oci
+from imgextract.pull.variants import choose_variant, platform_variants
 
-AMD64 = m.Platform("linux", "amd64")
+AMD64 = oci.Platform("linux", "amd64")
 CHUNKED = {
     "io.containers.zstd-chunked.manifest-checksum": "sha256:" + "a" * 64,
     "io.containers.zstd-chunked.manifest-position": "100:20:40:1",
 }
 
 
-def _desc(digest: str, zstd: bool = False, platform: m.Platform | None = AMD64) -> m.Descriptor:
+def _desc(digest: str, zstd: bool = False, platform: oci.Platform | None = AMD64) -> oci.Descriptor:
     notes = {"io.github.containers.compression.zstd": "true"} if zstd else {}
-    return m.Descriptor(m.OCI_MANIFEST, "sha256:" + digest * 64, 500, annotations=notes, platform=platform)
+    return oci.Descriptor(
+        oci.OCI_MANIFEST, "sha256:" + digest * 64, 500, annotations=notes, platform=platform
+    )
 
 
-def _manifest(sizes: list[int], *, zstd: bool = False, chunked: bool = False) -> m.Manifest:
+def _manifest(sizes: list[int], *, zstd: bool = False, chunked: bool = False) -> oci.Manifest:
     mt = "application/vnd.oci.image.layer.v1.tar+" + ("zstd" if zstd else "gzip")
     layers = tuple(
-        m.Descriptor(mt, "sha256:" + str(i) * 64, size, annotations=CHUNKED if chunked else {})
+        oci.Descriptor(mt, "sha256:" + str(i) * 64, size, annotations=CHUNKED if chunked else {})
         for i, size in enumerate(sizes)
     )
-    config = m.Descriptor("application/vnd.oci.image.config.v1+json", "sha256:" + "c" * 64, 10)
-    return m.Manifest(m.OCI_MANIFEST, config, layers)
+    config = oci.Descriptor("application/vnd.oci.image.config.v1+json", "sha256:" + "c" * 64, 10)
+    return oci.Manifest(oci.OCI_MANIFEST, config, layers)
 
 
 def test_platform_variants_needs_both() -> None:
     gz, zs = _desc("1"), _desc("2", zstd=True)
-    arm = _desc("3", platform=m.Platform("linux", "arm64"))
-    assert platform_variants(m.Index(m.OCI_INDEX, (gz, zs, arm)), AMD64) == (gz, zs)
-    assert platform_variants(m.Index(m.OCI_INDEX, (gz, arm)), AMD64) is None
-    assert platform_variants(m.Index(m.OCI_INDEX, (zs, arm)), AMD64) is None
+    arm = _desc("3", platform=oci.Platform("linux", "arm64"))
+    assert platform_variants(oci.Index(oci.OCI_INDEX, (gz, zs, arm)), AMD64) == (gz, zs)
+    assert platform_variants(oci.Index(oci.OCI_INDEX, (gz, arm)), AMD64) is None
+    assert platform_variants(oci.Index(oci.OCI_INDEX, (zs, arm)), AMD64) is None
 
 
 @pytest.mark.parametrize(
