@@ -49,6 +49,7 @@ class Result:
     bytes: int = 0
     output: str | None = None
     imgpkg: dict[str, Any] | None = None
+    compression: dict[str, Any] | None = None  # dual-compression index: variants offered and chosen
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -71,6 +72,8 @@ class Result:
         }
         if self.imgpkg is not None:
             out["imgpkg"] = self.imgpkg
+        if self.compression is not None:
+            out["compression"] = self.compression
         return out
 
 
@@ -116,9 +119,18 @@ class Session:
             insecure=insecure or registry in self.transport.insecure_registries,
         )
 
-    def resolve(self, ref: Reference) -> ResolvedImage:
+    def resolve(self, ref: Reference, *, whole: bool = False) -> ResolvedImage:
+        """``whole``: every layer will be read whole (``--all``), for the dual-compression choice."""
         logical = ref.pull_ref()
-        return resolve(logical, self.mirrors.pull_sources(logical), self.pool, self.platform, self.cache)
+        return resolve(
+            logical,
+            self.mirrors.pull_sources(logical),
+            self.pool,
+            self.platform,
+            self.cache,
+            prefer_compression=self.common.prefer_compression,
+            whole=whole,
+        )
 
 
 def _result(
@@ -136,6 +148,7 @@ def _result(
         layers=layers,
         labels=dict(image.config.labels),
         platforms=image.platforms,
+        compression=image.variant.to_json() if image.variant is not None else None,
     )
 
 
@@ -194,7 +207,7 @@ def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
     else:
         _check_configmap_target(settings.output, force=settings.force)
     session = Session(settings.common)
-    image = session.resolve(ref)
+    image = session.resolve(ref, whole=settings.all)
     try:
         plan = detect.plan(image.config.labels, paths=settings.paths, all_paths=settings.all)
         if settings.format == "dir":

@@ -74,6 +74,7 @@ class CommonSettings:
     platform: str = field(default_factory=host_platform)
     cache_dir: Path | None = None  # None: default_cache_dir(env)
     use_cache: bool = True  # --no-cache
+    prefer_compression: str = "auto"  # dual-compression indexes: "auto" | "gzip" | "zstd"
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 

@@ -7,11 +7,12 @@ from typing import Any
 import click
 
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import check_ref, common_options, common_settings
+from imgextract.cli.options import check_ref, common_options, common_settings, prefer_compression_option
 
 
 @click.command()
 @click.argument("ref")
+@prefer_compression_option
 @common_options
 def inspect(ref: str, **kw: Any) -> None:
     """Show what would be pulled: digest, source, platforms, labels, layers, kind."""
@@ -41,6 +42,11 @@ def inspect(ref: str, **kw: Any) -> None:
     click.echo("Labels:")
     for k, v in sorted(result.labels.items()):
         click.echo(f"  {k}={v}")
+    if result.compression is not None:
+        c = result.compression
+        click.echo(f"Variants:   {c['chosen']} chosen ({c['reason']})")
+        for v in c["variants"]:
+            click.echo(f"  {v['compression']:<13} {v['digest']}  {v['layerBytes']:>12} layer bytes")
     click.echo("Layers:")
     for layer in result.layers:
         click.echo(f"  {layer.digest}  {layer.size:>12}  {layer.media_type}")

@@ -100,6 +100,18 @@ def cache_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def prefer_compression_option(f: Any) -> Any:
+    """``--prefer-compression``: which variant of a dual-compression index to take."""
+    return click.option(
+        "--prefer-compression",
+        type=click.Choice(["auto", "gzip", "zstd"]),
+        default="auto",
+        show_default=True,
+        help="an index offering the platform as gzip and zstd: take this variant "
+        "(auto: the one that fetches least, zstd:chunked when only some paths are wanted).",
+    )(f)
+
+
 def common_settings(kw: dict[str, Any]) -> CommonSettings:
     """Pop the common options out of ``kw`` (configuring logging) and build the settings."""
     import os
@@ -129,6 +141,7 @@ def common_settings(kw: dict[str, Any]) -> CommonSettings:
             registries_conf_dir=kw.pop("registries_conf_dir"),
         ),
         platform=kw.pop("platform") or host_platform(),
+        prefer_compression=kw.pop("prefer_compression", None) or "auto",
         env=dict(os.environ),
     )
 

@@ -8,7 +8,13 @@ from typing import Any
 import click
 
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import cache_options, check_ref, common_options, common_settings
+from imgextract.cli.options import (
+    cache_options,
+    check_ref,
+    common_options,
+    common_settings,
+    prefer_compression_option,
+)
 from imgextract.cli.signals import InterruptibleProgress
 
 
@@ -55,6 +61,7 @@ from imgextract.cli.signals import InterruptibleProgress
     "pulling a staged copy.",
 )
 @click.option("-r", "--recursive", is_flag=True, help="imgpkg bundles: also pull nested bundles.")
+@prefer_compression_option
 @cache_options
 @common_options
 def pull(

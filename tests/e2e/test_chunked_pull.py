@@ -257,18 +257,55 @@ def test_cached_chunks_are_not_fetched_again(
     assert again == {**again, "fetch": "cache", "bytesFetched": 0}
 
 
-def test_dual_compression_index_takes_the_zstd_chunked_variant(
-    cli: Callable[..., Run], single: ChunkedImage, fault_proxy: Callable[..., Any], tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def dual(single: ChunkedImage) -> str:
+    """The single-layer image as a dual-compression index (gzip first, zstd annotated)."""
     dual_compression_index(single.gzip_layout, single.zstd_layout, single.host, "chunked/dual")
+    return "chunked/dual:v1"
+
+
+@pytest.mark.parametrize(
+    ("prefer", "chosen", "media_type", "fetch"),
+    [
+        ("auto", "zstd", ZSTD, "partial"),
+        ("gzip", "gzip", "application/vnd.oci.image.layer.v1.tar+gzip", "whole"),
+    ],
+)
+def test_dual_compression_index(
+    cli: Callable[..., Run],
+    single: ChunkedImage,
+    dual: str,
+    fault_proxy: Callable[..., Any],
+    tmp_path: Path,
+    prefer: str,
+    chosen: str,
+    media_type: str,
+    fetch: str,
+) -> None:
     proxy = fault_proxy(single.host)
     out = tmp_path / "out"
-    r = _pull(cli, proxy.host, "chunked/dual:v1", out, "--platform", "linux/amd64")
+    r = _pull(cli, proxy.host, dual, out, "--platform", "linux/amd64", "--prefer-compression", prefer)
     assert r.code == 0, r.stderr
     assert _files(out) == single.configs
-    (layer,) = r.json()["layers"]
-    assert (layer["mediaType"], layer["fetch"]) == (ZSTD, "partial")
-    assert proxy.blob_bytes_sent <= 0.25 * single.manifest["layers"][0]["size"]
+    doc = r.json()
+    assert doc["compression"]["chosen"] == chosen
+    assert [v["compression"] for v in doc["compression"]["variants"]] == ["gzip", "zstd:chunked"]
+    (layer,) = doc["layers"]
+    assert (layer["mediaType"], layer["fetch"]) == (media_type, fetch)
+    if chosen == "zstd":
+        assert proxy.blob_bytes_sent <= 0.25 * single.manifest["layers"][0]["size"]
+
+
+def test_inspect_shows_both_variants(cli: Callable[..., Run], single: ChunkedImage, dual: str) -> None:
+    r = cli(
+        "inspect", f"{single.host}/{dual}", "--insecure-registry", single.host, "--platform", "linux/amd64"
+    )
+    assert r.code == 0, r.stderr
+    assert "Variants:   zstd chosen" in r.stdout
+    assert "gzip " in r.stdout and "zstd:chunked " in r.stdout
+    r = cli("inspect", f"{single.host}/{dual}", "--insecure-registry", single.host, "--json")
+    assert r.code == 0, r.stderr
+    assert {v["compression"] for v in r.json()["compression"]["variants"]} == {"gzip", "zstd:chunked"}
 
 
 # -- integrity ------------------------------------------------------------------------------------
