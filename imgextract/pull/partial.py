@@ -62,6 +62,12 @@ class CacheChunks:
     def __init__(self, cache: ContentCache) -> None:
         self.cache = cache
 
+    def has_chunk(self, digest: str) -> bool:
+        try:
+            return self.cache.get_blob_path(digest) is not None
+        except (OSError, IntegrityError):
+            return False
+
     def get_chunk(self, digest: str) -> bytes | None:
         try:
             stream = self.cache.open_blob(digest)

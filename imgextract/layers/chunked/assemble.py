@@ -53,6 +53,8 @@ class RangeSource(Protocol):
 class ChunkStore(Protocol):
     """Verified uncompressed chunks by digest (the content cache implements it)."""
 
+    def has_chunk(self, digest: str) -> bool: ...
+
     def get_chunk(self, digest: str) -> bytes | None: ...
 
     def put_chunk(self, digest: str, data: bytes) -> None: ...
@@ -166,7 +168,7 @@ def apply_chunked(
     """Apply the layer described by ``toc`` into ``applier``, fetching only what it needs."""
     planned = plan_ranges(toc, paths)
     if chunks is not None:
-        planned = [c for c in planned if c.digest is None or chunks.get_chunk(c.digest) is None]
+        planned = [c for c in planned if c.digest is None or not chunks.has_chunk(c.digest)]
     source.prepare([(c.start, c.end) for c in planned])
     assembler = _Assembler(toc, source, applier.remaining_bytes(), chunks)
     try:

@@ -224,6 +224,7 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
     out: list[TocEntry] = []
     last_file: TocEntry | None = None  # the regular file chunk entries continue
     file_end = 0  # its endOffset
+    file_filled = 0  # uncompressed bytes its chunks so far cover
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise IntegrityError("zstd:chunked TOC entry without a name")
@@ -238,7 +239,7 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
                 raise IntegrityError(f"zstd:chunked TOC chunk {name!r} does not follow its file")
             prev = last_file.chunks[-1]
             start = _int(item, "offset")
-            if _int(item, "chunkOffset") != sum(c.size for c in last_file.chunks):
+            if _int(item, "chunkOffset") != file_filled:
                 raise IntegrityError(f"zstd:chunked TOC chunk of {name!r} is not contiguous")
             if not prev.start < start < file_end:
                 raise IntegrityError(
@@ -248,6 +249,7 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
             last_file.chunks.append(
                 Chunk(start, file_end, _int(item, "chunkSize"), _digest(item, "chunkDigest"))
             )
+            file_filled += last_file.chunks[-1].size
             continue
         _close_file(last_file)
         last_file = None
@@ -271,6 +273,7 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
                     raise IntegrityError(f"zstd:chunked TOC file {name!r}: range outside the data area")
                 first = _int(item, "chunkSize", entry.size) or entry.size
                 entry.chunks.append(Chunk(start, file_end, first, _digest(item, "chunkDigest")))
+                file_filled = first
                 last_file = entry
         out.append(entry)
     _close_file(last_file)
