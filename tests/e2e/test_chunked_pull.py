@@ -195,11 +195,13 @@ def test_single_layer_small_selection(
     assert proxy.blob_bytes_sent <= 0.25 * single.manifest["layers"][0]["size"]
 
 
-def test_registry_ignoring_range_gives_the_same_output_through_the_whole_layer(
-    cli: Callable[..., Run], single: ChunkedImage, fault_proxy: Callable[..., Any], tmp_path: Path
+@pytest.mark.parametrize("where", ["registry", "redirect-target"])
+def test_ignoring_range_gives_the_same_output_through_the_whole_layer(
+    cli: Callable[..., Run], single: ChunkedImage, fault_proxy: Callable[..., Any], tmp_path: Path, where: str
 ) -> None:
     proxy = fault_proxy(single.host)
-    proxy.plan.ignore_range = True
+    proxy.plan.ignore_range = True  # the registry answers 200 with the whole blob ...
+    proxy.plan.redirect_blobs = where == "redirect-target"  # ... or redirects to a host that does
     out = tmp_path / "out"
     r = _pull(cli, proxy.host, single.ref, out)
     assert r.code == 0, r.stderr
@@ -207,6 +209,10 @@ def test_registry_ignoring_range_gives_the_same_output_through_the_whole_layer(
     (layer,) = r.json()["layers"]
     assert layer["fetch"] == "whole"
     assert layer["bytesFetched"] == single.manifest["layers"][0]["size"]
+    if where == "redirect-target":
+        layer_digest = single.manifest["layers"][0]["digest"]
+        seen = [h for h in proxy.redirect_requests if layer_digest in h[":path"]]
+        assert len(seen) == 1 and "Range" in seen[0] and "Authorization" not in seen[0]
 
 
 def test_all_equals_umoci_unpack_of_the_gzip_twin(
