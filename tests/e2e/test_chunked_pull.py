@@ -314,6 +314,42 @@ def test_inspect_shows_both_variants(cli: Callable[..., Run], single: ChunkedIma
     assert {v["compression"] for v in r.json()["compression"]["variants"]} == {"gzip", "zstd:chunked"}
 
 
+@pytest.fixture(scope="module")
+def generic(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> ChunkedImage:
+    """Three layers with overwrites, a whiteout, an opaque directory, symlinks and a hard link."""
+    from regfix.bundles import generic_multilayer
+
+    layers = [list(la.entries or []) for la in generic_multilayer().spec.layers]  # type: ignore[union-attr]
+    return _build(tmp_path_factory.mktemp("generic"), registry, "chunked/generic", layers, {})
+
+
+@pytest.mark.parametrize(
+    "paths", [["--all"], ["--path", "usr/bin"], ["--path", "var/cache", "--path", "etc"]]
+)
+def test_layer_rules_match_umoci_of_the_gzip_twin(
+    cli: Callable[..., Run],
+    generic: ChunkedImage,
+    registry: Any,
+    need_umoci: str,
+    tmp_path: Path,
+    paths: list[str],
+) -> None:
+    out = tmp_path / "out"
+    r = _pull(cli, registry.host, generic.ref, out, *paths)
+    assert r.code == 0, r.stderr
+    assert {la["fetch"] for la in r.json()["layers"]} == ({"whole"} if paths == ["--all"] else {"partial"})
+    rootfs = umoci_unpack(generic.gzip_layout, "v1", tmp_path / "bundle")
+    wanted = [p for p in paths if p != "--path"]
+    ignore = (
+        ()
+        if paths == ["--all"]
+        else tuple(p.name for p in rootfs.iterdir() if p.name not in {w.split("/")[0] for w in wanted})
+    )
+    if "usr/bin" in wanted:
+        ignore += ("usr/share", "usr/lib")
+    assert compare_trees(rootfs, out, exec_bit=True, ignore=ignore) == ""
+
+
 # -- integrity ------------------------------------------------------------------------------------
 
 
