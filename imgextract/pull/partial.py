@@ -8,8 +8,8 @@ applies.  When the registry (or where it redirects) ignores Range and sends the 
 body is applied as a whole layer with its digest and diff_id verified, as without partial fetch;
 the same when the TOC uses a feature we do not implement.
 
-Verified chunks are kept in the content cache by their digest, so a later pull of another part
-of the same (or a related) image fetches only chunks it has not seen.
+Verified files (up to 4 MiB) and the TOC are kept in the content cache by digest, so a later pull
+of another part of the same (or a related) image fetches only the chunks of files it has not seen.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from imgextract.cache import ContentCache
 
 log = logging.getLogger(__name__)
-MAX_CHUNK_CACHED = 4 * 1024 * 1024
 
 
 @dataclass
@@ -41,7 +40,6 @@ class LayerFetchResult:
     stats: LayerStats
     mode: str  # "partial" | "whole"
     bytes_fetched: int
-    chunks_from_cache: int = 0
 
 
 def wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: ContentCache | None) -> bool:
@@ -56,19 +54,19 @@ def wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: Cont
     return cache is None or cache.get_blob_path(desc.digest) is None
 
 
-class CacheChunks:
-    """Verified uncompressed chunks in the content cache, content-addressed like blobs."""
+class CacheFiles:
+    """Verified file contents in the content cache, content-addressed like blobs."""
 
     def __init__(self, cache: ContentCache) -> None:
         self.cache = cache
 
-    def has_chunk(self, digest: str) -> bool:
+    def has(self, digest: str) -> bool:
         try:
             return self.cache.get_blob_path(digest) is not None
         except (OSError, IntegrityError):
             return False
 
-    def get_chunk(self, digest: str) -> bytes | None:
+    def get(self, digest: str, size: int) -> bytes | None:
         try:
             stream = self.cache.open_blob(digest)
         except (OSError, IntegrityError):
@@ -76,14 +74,14 @@ class CacheChunks:
         if stream is None:
             return None
         with stream:
-            data = stream.read(MAX_CHUNK_CACHED + 1)
-        return data if len(data) <= MAX_CHUNK_CACHED else None
+            data = stream.read(size + 1)
+        return data if len(data) == size else None
 
-    def put_chunk(self, digest: str, data: bytes) -> None:
+    def put(self, digest: str, data: bytes) -> None:
         try:
             self.cache.put_blob(digest, data)
         except (OSError, IntegrityError) as exc:
-            log.debug("chunk %s not cached: %s", digest, exc)
+            log.debug("file %s not cached: %s", digest, exc)
 
 
 def apply_partial_layer(
@@ -124,8 +122,8 @@ def apply_partial_layer(
                 result = _whole(body, desc, diff_id, applier, ranges)
             result.bytes_fetched += desc.size
             return result
-        chunks = CacheChunks(cache) if cache is not None else None
-        stats = apply_chunked(toc, ranges, applier, paths, chunks=chunks)
+        files = CacheFiles(cache) if cache is not None else None
+        stats = apply_chunked(toc, ranges, applier, paths, files=files)
     finally:
         ranges.close()
     stats.digest = desc.digest

@@ -50,25 +50,29 @@ class RangeSource(Protocol):
         ...
 
 
-class ChunkStore(Protocol):
-    """Verified uncompressed chunks by digest (the content cache implements it)."""
+class FileStore(Protocol):
+    """Verified file contents by digest (the content cache implements it)."""
 
-    def has_chunk(self, digest: str) -> bool: ...
+    def has(self, digest: str) -> bool: ...
 
-    def get_chunk(self, digest: str) -> bytes | None: ...
+    def get(self, digest: str, size: int) -> bytes | None: ...
 
-    def put_chunk(self, digest: str, data: bytes) -> None: ...
+    def put(self, digest: str, data: bytes) -> None: ...
+
+
+MAX_CACHED_FILE = 4 * 1024 * 1024  # larger files are not kept (nor read back into memory)
 
 
 class _Assembler:
-    def __init__(self, toc: Toc, source: RangeSource, limit: int, chunks: ChunkStore | None) -> None:
+    def __init__(self, toc: Toc, source: RangeSource, limit: int, files: FileStore | None) -> None:
         self.toc = toc
         self.source = source
         self.limit = limit
-        self.chunks = chunks
+        self.files = files
         self.total = 0  # uncompressed bytes produced
         self.files_fetched = 0
-        self.chunks_from_cache = 0
+        self.files_from_cache = 0
+        self._dctx = zstandard.ZstdDecompressor()
         self._current: tuple[tarfile.TarInfo, TocEntry] | None = None
 
     def members(self) -> Iterator[tarfile.TarInfo]:
@@ -90,15 +94,29 @@ class _Assembler:
         if not entry.chunks:
             return
         assert entry.digest is not None
+        cacheable = self.files is not None and entry.size <= MAX_CACHED_FILE
+        if cacheable:
+            assert self.files is not None
+            cached = self.files.get(entry.digest, entry.size)
+            if cached is not None and _digest_of(cached, entry.digest) == entry.digest:
+                self.files_from_cache += 1
+                self._account(len(cached))
+                yield cached
+                return
         self.files_fetched += 1
-        file_hash = hashlib.sha256()
+        file_hash = hashlib.new(entry.digest.split(":", 1)[0])
+        kept: list[bytes] | None = [] if cacheable else None
         for chunk in entry.chunks:
             for data in self._chunk(entry, chunk):
                 file_hash.update(data)
+                if kept is not None:
+                    kept.append(data)
                 yield data
-        actual = "sha256:" + file_hash.hexdigest()
+        actual = f"{entry.digest.split(':', 1)[0]}:{file_hash.hexdigest()}"
         if actual != entry.digest:
             raise IntegrityError(f"zstd:chunked file {entry.name!r}: digest mismatch (got {actual})")
+        if kept is not None and self.files is not None:
+            self.files.put(entry.digest, b"".join(kept))
 
     def _account(self, n: int) -> None:
         self.total += n
@@ -106,25 +124,11 @@ class _Assembler:
             raise LimitExceeded(f"layer content exceeds the {self.limit}-byte uncompressed limit")
 
     def _chunk(self, entry: TocEntry, chunk: Chunk) -> Iterator[bytes]:
-        cacheable = (
-            self.chunks is not None and chunk.digest is not None and chunk.digest.startswith("sha256:")
-        )
-        if cacheable:
-            assert self.chunks is not None and chunk.digest is not None
-            cached = self.chunks.get_chunk(chunk.digest)
-            if cached is not None and len(cached) == chunk.size:
-                if "sha256:" + hashlib.sha256(cached).hexdigest() == chunk.digest:
-                    self.chunks_from_cache += 1
-                    self._account(len(cached))
-                    yield cached
-                    return
-        h = hashlib.new(chunk.digest.split(":", 1)[0] if chunk.digest else "sha256")
+        h = hashlib.new(chunk.digest.split(":", 1)[0]) if chunk.digest else None
         got = 0
-        kept: list[bytes] | None = [] if cacheable and chunk.size <= 4 * READ else None
         raw = self.source.open_range(chunk.start, chunk.end)
         try:
-            dctx = zstandard.ZstdDecompressor()
-            reader = dctx.stream_reader(raw, read_across_frames=True, closefd=False)  # type: ignore[arg-type]
+            reader = self._dctx.stream_reader(raw, read_across_frames=True, closefd=False)  # type: ignore[arg-type]
             while True:
                 data = reader.read(min(READ, chunk.size - got + 1))
                 if not data:
@@ -135,9 +139,8 @@ class _Assembler:
                         f"zstd:chunked file {entry.name!r}: a chunk is larger than the TOC says"
                     )
                 self._account(len(data))
-                h.update(data)
-                if kept is not None:
-                    kept.append(data)
+                if h is not None:
+                    h.update(data)
                 yield data
         except zstandard.ZstdError as exc:
             raise IntegrityError(
@@ -147,14 +150,17 @@ class _Assembler:
             raise IntegrityError(
                 f"zstd:chunked file {entry.name!r}: chunk is {got} bytes, the TOC says {chunk.size}"
             )
-        if chunk.digest is not None:
+        if h is not None and chunk.digest is not None:
             actual = f"{chunk.digest.split(':', 1)[0]}:{h.hexdigest()}"
             if actual != chunk.digest:
                 raise IntegrityError(
                     f"zstd:chunked file {entry.name!r}: chunk digest mismatch (got {actual})"
                 )
-        if kept is not None and self.chunks is not None and chunk.digest is not None:
-            self.chunks.put_chunk(chunk.digest, b"".join(kept))
+
+
+def _digest_of(data: bytes, like: str) -> str:
+    algo = like.split(":", 1)[0]
+    return f"{algo}:{hashlib.new(algo, data).hexdigest()}"
 
 
 def apply_chunked(
@@ -163,14 +169,13 @@ def apply_chunked(
     applier: Applier,
     paths: Sequence[str] | None,
     *,
-    chunks: ChunkStore | None = None,
+    files: FileStore | None = None,
 ) -> LayerStats:
-    """Apply the layer described by ``toc`` into ``applier``, fetching only what it needs."""
-    planned = plan_ranges(toc, paths)
-    if chunks is not None:
-        planned = [c for c in planned if c.digest is None or not chunks.has_chunk(c.digest)]
+    """Apply the layer described by ``toc`` into ``applier``, fetching only what it needs;
+    files found in ``files`` (by digest) are not fetched, fetched ones are added to it."""
+    planned = plan_ranges(toc, paths, skip=files.has if files is not None else None)
     source.prepare([(c.start, c.end) for c in planned])
-    assembler = _Assembler(toc, source, applier.remaining_bytes(), chunks)
+    assembler = _Assembler(toc, source, applier.remaining_bytes(), files)
     try:
         stats = applier.apply_members(assembler.members(), assembler)
     finally:

@@ -11,7 +11,7 @@ not depend on this module being clever.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from imgextract.layers.chunked.toc import Chunk, Toc
 
@@ -68,7 +68,17 @@ def wanted_files(toc: Toc, paths: Sequence[str] | None) -> set[str]:
     return out
 
 
-def plan_ranges(toc: Toc, paths: Sequence[str] | None) -> list[Chunk]:
-    """The chunks of the predicted files, in blob order."""
+def plan_ranges(
+    toc: Toc, paths: Sequence[str] | None, *, skip: Callable[[str], bool] | None = None
+) -> list[Chunk]:
+    """The chunks of the predicted files, in blob order; ``skip(file digest)``: already at hand."""
     names = wanted_files(toc, paths)
-    return sorted((c for e in toc.entries if e.name in names for c in e.chunks), key=lambda c: c.start)
+    return sorted(
+        (
+            c
+            for e in toc.entries
+            if e.name in names and not (skip is not None and e.digest is not None and skip(e.digest))
+            for c in e.chunks
+        ),
+        key=lambda c: c.start,
+    )

@@ -286,9 +286,6 @@ def _close_file(entry: TocEntry | None) -> None:
         return
     if sum(c.size for c in entry.chunks) != entry.size:
         raise IntegrityError(f"zstd:chunked TOC file {entry.name!r}: chunk sizes do not add up to its size")
-    if len(entry.chunks) == 1 and entry.chunks[0].digest is None:
-        c = entry.chunks[0]  # one chunk: the file digest is its digest (so it can be cached by it)
-        entry.chunks[0] = Chunk(c.start, c.end, c.size, entry.digest)
 
 
 def _check_overlaps(entries: list[TocEntry]) -> None:
