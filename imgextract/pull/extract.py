@@ -114,11 +114,12 @@ def _apply_layers(
                 if skip:
                     reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False))
                     continue
-                progress.layer_started(desc.digest, desc.size)
-                if part:
+                progress.layer_started(desc.digest, None if part else desc.size)
+                if part:  # zstd:chunked: only what the selection needs (pull/partial.py)
                     got = apply_partial_layer(
                         image.client, image.repository, desc, diff_id, applier, plan.paths, cache=cache
                     )
+                    progress.advance(desc.digest, got.bytes_fetched)
                     _index_layer(cache, desc.digest, got.stats)
                     progress.layer_done(desc.digest, fetched=True)
                     reports.append(
