@@ -87,3 +87,17 @@ def test_head_read_and_a_registry_that_ignores_range(
         assert _read_all(br, RANGES) == [DATA[s:e] for s, e in RANGES]  # forward through one 200 body
         br.close()
     assert br.whole_answers == 2
+
+
+def test_ranges_through_token_auth(token_registry: Any, push_image: Callable[..., Any]) -> None:
+    """Range requests take the same bearer-token path as whole blobs (anonymous pull of public/*)."""
+    img = push_image(token_registry, IMAGE, "public/ranges", creds=("alice", "alice-secret"))
+    digest = img.layout.image.layers[0].digest
+    token_registry.token_server.reset()
+    with _client(token_registry.host) as client:
+        br = BlobRanges(client, "public/ranges", digest, len(DATA))
+        assert br.read_head(399_000, 400_000) == DATA[399_000:]
+        br.prepare(RANGES)
+        assert _read_all(br, RANGES) == [DATA[s:e] for s, e in RANGES]
+        br.close()
+    assert token_registry.token_server.count == 1
