@@ -79,7 +79,7 @@ class CacheFiles:
 
     def put(self, digest: str, data: bytes) -> None:
         try:
-            self.cache.put_blob(digest, data)
+            self.cache.put_small_blob(digest, data)
         except (OSError, IntegrityError) as exc:
             log.debug("file %s not cached: %s", digest, exc)
 
@@ -149,7 +149,7 @@ def _cached_toc(cache: ContentCache | None, checksum: str | None, length: int) -
 
 def _put_toc(cache: ContentCache, checksum: str, data: bytes) -> None:
     try:
-        cache.put_blob(checksum, data)
+        cache.put_small_blob(checksum, data)
     except (OSError, IntegrityError) as exc:
         log.debug("TOC %s not cached: %s", checksum, exc)
 
