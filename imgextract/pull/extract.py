@@ -21,7 +21,6 @@ from imgextract.progress import CountingReader, Progress
 from imgextract.pull.partial import apply_partial_layer, wants_partial
 from imgextract.pull.plan import layer_pairs, plan_skips
 from imgextract.pull.resolve import ResolvedImage
-from imgextract.settings import CommonSettings, PullSettings
 
 if TYPE_CHECKING:
     from imgextract.cache import ContentCache
@@ -29,8 +28,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class LayerReport:
+    """One layer of a pull: descriptor fields and whether it came over the network (``fetched``)."""
+
     digest: str
     size: int
     media_type: str
@@ -49,36 +50,22 @@ class LayerReport:
         }
 
 
-def content_cache(common: CommonSettings) -> ContentCache | None:
-    if not common.use_cache:
-        return None
-    from imgextract.cache import ContentCache
-    from imgextract.settings import default_cache_dir
-
-    root = common.cache_dir or default_cache_dir(common.env)
-    try:
-        return ContentCache(root)
-    except OSError as exc:
-        log.warning("content cache %s unusable (%s): pulling without it", root, exc)
-        return None
-
-
 def extract(
-    image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullSettings, progress: Progress
+    image: ResolvedImage, plan: detect.Plan, root: Path, limits: Limits, progress: Progress
 ) -> list[LayerReport]:
     """Apply the image's layers into ``root`` (empty).  Layers the cache's index shows cannot touch the
     selection are skipped; if a selected path then resolves through a symlink, redo without skipping."""
     from imgextract.cache import selection_traverses_symlink
 
     cache = image.cache
-    reports, skipped = _apply_layers(image, plan, root, settings, progress, cache, allow_skip=True)
+    reports, skipped = _apply_layers(image, plan, root, limits, progress, cache, allow_skip=True)
     if skipped and selection_traverses_symlink(root, plan.paths):
         for child in list(root.iterdir()):
             if child.is_dir() and not child.is_symlink():
                 force_rmtree(child)
             else:
                 child.unlink()
-        reports, _ = _apply_layers(image, plan, root, settings, progress, cache, allow_skip=False)
+        reports, _ = _apply_layers(image, plan, root, limits, progress, cache, allow_skip=False)
     return reports
 
 
@@ -86,7 +73,7 @@ def _apply_layers(
     image: ResolvedImage,
     plan: detect.Plan,
     root: Path,
-    settings: PullSettings,
+    limits: Limits,
     progress: Progress,
     cache: ContentCache | None,
     *,
@@ -97,7 +84,7 @@ def _apply_layers(
     applier = Applier(
         root,
         PathSelection(list(plan.paths) if plan.paths is not None else None),
-        Limits(max_uncompressed_bytes=settings.max_uncompressed_bytes, max_entries=settings.max_entries),
+        limits,
     )
     pairs = layer_pairs(image)
     skips = plan_skips(pairs, plan, cache if allow_skip else None)

@@ -435,3 +435,19 @@ def test_hostile_toc_is_an_integrity_error(
     assert r.code == 5, r.stderr
     assert message in r.stderr
     assert not out.exists()
+
+
+def test_library_client_pull_and_inspect(single: ChunkedImage, dual: str, tmp_path: Path) -> None:
+    """The same through the library: Client.pull reports partial layers, Client.inspect the variants."""
+    from imgextract import Client
+
+    with Client(insecure_registries=[single.host], use_cache=False, platform="linux/amd64") as client:
+        result = client.pull(f"{single.host}/{single.ref}", tmp_path / "out", paths=["configs/p1"])
+        assert [(la.fetch, la.media_type) for la in result.layers] == [("partial", ZSTD)]
+        assert 0 < result.layers[0].bytes_fetched < 0.25 * single.manifest["layers"][0]["size"]
+        assert _files(tmp_path / "out") == {
+            "configs/p1/catalog.json": single.configs["configs/p1/catalog.json"]
+        }
+        forced = client.inspect(f"{single.host}/{dual}", prefer_compression="gzip")
+        assert forced.compression is not None and forced.compression["chosen"] == "gzip"
+        assert forced.layers[0].media_type.endswith("+gzip")

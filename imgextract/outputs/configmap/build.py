@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from imgextract.bundles.labels import ANNOTATIONS_FILE, BUNDLE_KEYS, MANIFESTS, METADATA
-from imgextract.errors import InvalidBundleError, UsageError
+from imgextract.errors import InvalidBundleError, UsageError, option
 from imgextract.outputs.configmap import codec
 from imgextract.outputs.configmap.keys import assign_keys
 from imgextract.outputs.configmap.layout import bundle_dir, check_relative_path, default_path
@@ -80,7 +80,7 @@ def _pack(entries: list[_Entry], limit: int, split: bool, encoding: str) -> list
         detail = ", ".join(f"{e.path} ({e.stored.size} bytes)" for e in largest)
         raise InvalidBundleError(
             f"bundle needs {total} bytes of ConfigMap data ({encoding}), over the Kubernetes limit of {limit} "
-            f"bytes; largest: {detail}; use --split to write several ConfigMaps"
+            f"bytes; largest: {detail}; use {option('split')} to write several ConfigMaps"
         )
     for e in entries:
         if e.stored.size > limit:
