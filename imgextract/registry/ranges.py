@@ -190,7 +190,7 @@ class _Response:
 
 class _RangeReader:
     def __init__(self, wire: _Wire, part: _Part, end: int) -> None:
-        self.wire, self.part, self.left = wire, part, end - part.pos
+        self.wire, self.part, self.end, self.left = wire, part, end, end - part.pos
 
     def read(self, n: int = -1, /) -> bytes:
         if n is None or n < 0:
@@ -201,9 +201,13 @@ class _RangeReader:
         if self.left <= 0:
             return b""
         n = min(n, self.left)
-        data = self.wire.read(n)
-        if not data:
-            raise self.wire.owner.lost(None)
+        try:
+            data = self.wire.read(n)
+        except UnreachableError:
+            data = b""
+        if not data:  # the connection broke: ask again for the rest of this range
+            self.wire, self.part = self.wire.owner.resume(self.part.pos, self.end)
+            return self.read(n)
         self.left -= len(data)
         self.part.pos += len(data)
         return data
@@ -240,6 +244,7 @@ class BlobRanges:
         *,
         gap: int = DEFAULT_GAP,
         max_parts: int = MAX_PARTS,
+        max_resumes: int = 3,
     ) -> None:
         self.client = client
         self.repository = repository
@@ -250,6 +255,7 @@ class BlobRanges:
         self.bytes_fetched = 0
         self.requests = 0
         self.whole_answers = 0  # 200s to Range requests
+        self.resumes_left = max_resumes
         self.reference = f"{client.registry}/{repository}@{digest}"
         self.endpoint: str | None = None
         self._batches: list[list[tuple[int, int]]] = []
@@ -322,6 +328,19 @@ class BlobRanges:
 
     def close(self) -> None:
         self._drop_current()
+
+    def resume(self, position: int, end: int) -> tuple[_Wire, _Part]:
+        """After a broken connection: ``[position, end)`` in a new request (``max_resumes`` times)."""
+        self._drop_current()
+        if self.resumes_left <= 0:
+            raise self.lost(None)
+        self.resumes_left -= 1
+        self._current = self._get([(position, end)])
+        part = self._current.seek_to(position, end)
+        if part is None:
+            self._drop_current()
+            raise self.malformed(f"asked for bytes {position}-{end - 1}, got another range")
+        return self._current.wire, part
 
     # -- API ---------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from imgextract.errors import UnreachableError
 from imgextract.registry import RegistryClient, TransportSettings
 from imgextract.registry.ranges import BlobRanges, RangeIgnored, coalesce
 
@@ -101,3 +102,19 @@ def test_ranges_through_token_auth(token_registry: Any, push_image: Callable[...
         assert _read_all(br, RANGES) == [DATA[s:e] for s, e in RANGES]
         br.close()
     assert token_registry.token_server.count == 1
+
+
+def test_dropped_connections_are_resumed(pushed: tuple[Any, str], fault_proxy: Callable[..., Any]) -> None:
+    img, digest = pushed
+    proxy = fault_proxy(img.registry)
+    proxy.plan.drop_blob_after, proxy.plan.drop_times = 700, 2  # the multi-range answer, then its resume
+    with _client(proxy.host) as client:
+        br = BlobRanges(client, "ranges/blob", digest, len(DATA), gap=0)
+        br.prepare(RANGES)
+        assert _read_all(br, RANGES) == [DATA[s:e] for s, e in RANGES]
+        br.close()
+    assert br.requests >= 3
+    proxy.plan.drop_blob_after, proxy.plan.drop_times = 10, None  # every answer breaks
+    with _client(proxy.host) as client, pytest.raises(UnreachableError):
+        br = BlobRanges(client, "ranges/blob", digest, len(DATA))
+        br.read_head(1000, 5000)
