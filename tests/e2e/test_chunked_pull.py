@@ -2,7 +2,7 @@
 zstd:chunked``), served by a real docker-registry; bytes counted at the fault proxy in front of it.
 
 Sizes are scaled down from a real catalog (20 MB of configs under 150 MB of other layers) to keep
-CI fast; the ratio assertions keep their meaning: the other layers are ~7x the configs layer.
+CI fast; the ratio assertions keep their meaning: the other layers are ~15x the configs layer.
 """
 
 from __future__ import annotations
@@ -91,13 +91,13 @@ def _build(
 
 @pytest.fixture(scope="module")
 def catalog(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> ChunkedImage:
-    """Three base layers of ~4 MB (incompressible) under a ~0.6 MB (compressed) configs layer."""
+    """Three base layers of ~2.5 MB (incompressible) under a ~0.6 MB (compressed) configs layer."""
     rng = random.Random(15)
     base = [
         [
             Dir("usr"),
             Dir(f"usr/lib{i}"),
-            *[File(f"usr/lib{i}/mod{j}.so", _noise(rng, 400_000)) for j in range(10)],
+            *[File(f"usr/lib{i}/mod{j}.so", _noise(rng, 250_000)) for j in range(10)],
         ]
         for i in range(3)
     ]
