@@ -221,7 +221,9 @@ def test_all_equals_umoci_unpack_of_the_gzip_twin(
     out = tmp_path / "out"
     r = _pull(cli, registry.host, single.ref, out, "--all")
     assert r.code == 0, r.stderr
-    assert [la["fetch"] for la in r.json()["layers"]] == ["whole"]  # only a whole layer verifies the diff_id
+    layers = r.json()["layers"]
+    assert [la["fetch"] for la in layers] == ["whole"]  # only a whole layer verifies the diff_id
+    assert layers[0]["bytesFetched"] == single.manifest["layers"][0]["size"]
     rootfs = umoci_unpack(single.gzip_layout, "v1", tmp_path / "bundle")
     assert compare_trees(rootfs, out, exec_bit=True) == ""
 
