@@ -23,7 +23,7 @@ from imgextract import oci
 from imgextract.errors import IntegrityError
 from imgextract.layers.applier import Applier, LayerStats
 from imgextract.layers.chunked import TocUnsupported, apply_chunked, is_chunked, parse_toc, toc_location
-from imgextract.layers.chunked.toc import FOOTER_SIZE, check_footer
+from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocLocation, check_footer
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.registry.client import RegistryClient
@@ -75,7 +75,10 @@ class CacheFiles:
             return None
         with stream:
             data = stream.read(size + 1)
-        return data if len(data) == size else None
+        if len(data) == size and oci.compute_digest(data, algorithm=digest.split(":", 1)[0]) == digest:
+            return data
+        _evict(self.cache, digest)  # rotten or tampered: fetch it again
+        return None
 
     def put(self, digest: str, data: bytes) -> None:
         try:
@@ -101,21 +104,21 @@ def apply_partial_layer(
         raise IntegrityError(f"zstd:chunked TOC of {desc.digest} lies beyond the blob's end")
     ranges = BlobRanges(client, repository, desc.digest, desc.size)
     try:
-        head = _cached_toc(cache, location.checksum, location.length)
-        if head is None:
-            with_footer = location.offset + location.length + FOOTER_SIZE == desc.size
-            end = desc.size if with_footer else location.offset + location.length
-            try:
-                head = ranges.read_head(location.offset, end)
-            except RangeIgnored as ignored:
-                with ignored.body as body:
-                    return _whole(body, desc, diff_id, applier, ranges)
-            if with_footer:
-                check_footer(head[location.length :], location)
         try:
-            toc = parse_toc(head[: location.length], location)
-            if cache is not None and location.checksum is not None:
-                _put_toc(cache, location.checksum, head[: location.length])
+            toc = _cached_toc(cache, location)
+            if toc is None:
+                with_footer = location.offset + location.length + FOOTER_SIZE == desc.size
+                end = desc.size if with_footer else location.offset + location.length
+                try:
+                    head = ranges.read_head(location.offset, end)
+                except RangeIgnored as ignored:
+                    with ignored.body as body:
+                        return _whole(body, desc, diff_id, applier, ranges)
+                if with_footer:
+                    check_footer(head[location.length :], location)
+                toc = parse_toc(head[: location.length], location)
+                if cache is not None and location.checksum is not None:
+                    _put_toc(cache, location.checksum, head[: location.length])
         except TocUnsupported as exc:
             log.info("layer %s: %s; fetching it whole", desc.digest, exc)
             with client.open_blob(repository, desc.digest, size=desc.size) as body:
@@ -132,19 +135,32 @@ def apply_partial_layer(
     return LayerFetchResult(stats, mode, ranges.bytes_fetched)
 
 
-def _cached_toc(cache: ContentCache | None, checksum: str | None, length: int) -> bytes | None:
-    """The compressed TOC from the cache (content-addressed by its checksum; parse_toc verifies)."""
-    if cache is None or checksum is None:
+def _cached_toc(cache: ContentCache | None, location: TocLocation) -> Toc | None:
+    """The TOC from the cache (kept under its checksum), verified; a bad entry is evicted."""
+    if cache is None or location.checksum is None:
         return None
     try:
-        stream = cache.open_blob(checksum)
+        stream = cache.open_blob(location.checksum)
     except (OSError, IntegrityError):
         return None
     if stream is None:
         return None
     with stream:
-        data = stream.read(length + 1)
-    return data if len(data) == length else None
+        data = stream.read(location.length + 1)
+    try:
+        return parse_toc(data, location)
+    except IntegrityError:  # rotten or tampered: read it from the registry again
+        _evict(cache, location.checksum)
+        return None
+
+
+def _evict(cache: ContentCache | None, digest: str) -> None:
+    if cache is None:
+        return
+    try:
+        cache.evict_blob(digest)
+    except (OSError, IntegrityError):
+        pass
 
 
 def _put_toc(cache: ContentCache, checksum: str, data: bytes) -> None:

@@ -263,6 +263,14 @@ def test_cached_chunks_are_not_fetched_again(
     assert second["fetch"] == "partial" and second["bytesFetched"] <= chunk_bytes("pkg02") + 1024
     again = pull("pkg01")
     assert again == {**again, "fetch": "cache", "bytesFetched": 0}
+    # rotten cache entries (the TOC and the file) are evicted and fetched again, never trusted
+    file_digest = next(e.digest for e in toc.entries if e.name == "configs/pkg01/catalog.json")
+    for digest in (toc.location.checksum, file_digest):
+        entry = tmp_path / "cache" / "blobs" / "sha256" / digest.split(":", 1)[1]
+        entry.write_bytes(b"x" + entry.read_bytes()[1:])
+    healed = pull("pkg01")
+    assert healed["fetch"] == "partial" and healed["bytesFetched"] > chunk_bytes("pkg01")
+    assert pull("pkg01")["fetch"] == "cache"
 
 
 @pytest.fixture(scope="module")
