@@ -33,7 +33,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "registry-fixtures"), str(Path(__file__).resolve().parent)]
 
+import chunked  # noqa: E402
 from workloads import BUILDERS, Image, push  # noqa: E402
+
+BUILDERS = {**BUILDERS, "chunked": chunked.build}
 
 MiB = 1024 * 1024
 
@@ -350,7 +353,7 @@ def bench_render(images: list[Image], host: str, rounds: int, work: Path, log: P
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--workloads", default="small,catalog,big,render,catalog-query,catalog-pull")
+    p.add_argument("--workloads", default="small,catalog,big,chunked,render,catalog-query,catalog-pull")
     p.add_argument(
         "--workdir",
         type=Path,
@@ -406,6 +409,22 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 elif name == "render":
                     results.append(bench_render(built[name], reg.host, args.rounds, run_dir, log))
+                elif name == "chunked":
+                    results.append(
+                        chunked.bench(
+                            built[name],
+                            reg.host,
+                            args.rounds,
+                            run_dir,
+                            log,
+                            reglog,
+                            contender=Contender,
+                            bundle_extract=bundle_extract,
+                            skopeo_umoci=skopeo_umoci,
+                            run_round=run_round,
+                            report=report,
+                        )
+                    )
                 else:
                     results.append(bench_catalog(built[name], reg.host, args.rounds, run_dir, log, reglog))
     finally:

@@ -164,16 +164,32 @@ class Client:
         _ = self.mirrors, self.credentials, self.cache, self.verifier
 
     def resolve(
-        self, ref: Reference, platform: oci.Platform | None = None, *, check_signatures: bool = True
+        self,
+        ref: Reference,
+        platform: oci.Platform | None = None,
+        *,
+        check_signatures: bool = True,
+        prefer_compression: str = "auto",
+        whole: bool = False,
     ) -> ResolvedImage:
         """Find ``ref`` through its sources (mirrors, then the primary): manifest and config, no layers.
 
         With a signature ``policy``, an image it does not accept is refused here
-        (:class:`~imgextract.errors.SignatureRefused`), before anything reads a layer."""
+        (:class:`~imgextract.errors.SignatureRefused`), before anything reads a layer.  An index
+        offering the platform as a gzip and a zstd image: ``prefer_compression`` ("gzip", "zstd")
+        picks one, "auto" the one that fetches least (``whole``: every layer will be read)."""
         logical = ref.pull_ref()
         sources = self.mirrors.pull_sources(logical)
         cache = self.cache
-        image = resolve(logical, sources, self._pool_for_resolve(), platform or self._platform, cache)
+        image = resolve(
+            logical,
+            sources,
+            self._pool_for_resolve(),
+            platform or self._platform,
+            cache,
+            prefer_compression=prefer_compression,
+            whole=whole,
+        )
         verifier = self.verifier if check_signatures else None
         if verifier is not None:
             from imgextract.signatures import require_accepted
@@ -207,6 +223,7 @@ class Client:
         source_image: str | None = None,
         recursive: bool = False,
         platform: str | None = None,
+        prefer_compression: str = "auto",
         progress: Progress | None = None,
     ) -> PullResult:
         """Pull ``ref`` and extract it into ``output``, as ``bundle-extract pull REF -o OUT`` does.
@@ -216,6 +233,8 @@ class Client:
         ``output`` must not exist or be empty unless ``force``; on failure nothing is left there.
         With ``format="configmap"`` the bundle becomes ConfigMaps written to the file ``output``,
         or, with ``output=None``, only returned in :attr:`PullResult.configmaps`.
+        zstd:chunked layers are fetched partially (only the selected files' chunks) unless
+        ``all``; ``prefer_compression`` chooses in a dual-compression index (see docs/formats.md).
         """
         options = PullOptions(
             paths=tuple(paths),
@@ -231,14 +250,20 @@ class Client:
                 source_image=source_image,
             ),
             recursive=recursive,
+            prefer_compression=prefer_compression,
         )
         return operations.pull(
             self, ref, output, options, platform=self._platform_of(platform), progress=progress
         )
 
-    def inspect(self, ref: str, *, platform: str | None = None) -> InspectResult:
-        """What a pull of ``ref`` would fetch: digest, source, platforms, labels, layers, kind."""
-        return operations.inspect(self, ref, platform=self._platform_of(platform))
+    def inspect(
+        self, ref: str, *, platform: str | None = None, prefer_compression: str = "auto"
+    ) -> InspectResult:
+        """What a pull of ``ref`` would fetch: digest, source, platforms, labels, layers, kind
+        (and, for a dual-compression index, both variants and which one a pull takes)."""
+        return operations.inspect(
+            self, ref, platform=self._platform_of(platform), prefer_compression=prefer_compression
+        )
 
     def copy(
         self,

@@ -43,7 +43,14 @@ class Session(Protocol):
 
     def prepare(self) -> None: ...
 
-    def resolve(self, ref: Reference, platform: oci.Platform | None = None) -> ResolvedImage: ...
+    def resolve(
+        self,
+        ref: Reference,
+        platform: oci.Platform | None = None,
+        *,
+        prefer_compression: str = "auto",
+        whole: bool = False,
+    ) -> ResolvedImage: ...
 
     def registry_client(self, registry: str, *, insecure: bool = False) -> RegistryClient: ...
 
@@ -71,6 +78,7 @@ class PullOptions:
     configmap: ConfigMapOptions = field(default_factory=ConfigMapOptions)
     recursive: bool = False  # imgpkg: also pull nested bundles
     limits: Limits = field(default_factory=Limits)
+    prefer_compression: str = "auto"  # dual-compression indexes: "auto" | "gzip" | "zstd"
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, str):
@@ -80,6 +88,12 @@ class PullOptions:
             raise UsageError(f"{option('format')} must be 'dir' or 'configmap', got {self.format!r}")
         if self.configmap.compress not in ("auto", "always", "never"):
             raise UsageError(f"compress must be 'auto', 'always' or 'never', got {self.configmap.compress!r}")
+        _check_compression(self.prefer_compression)
+
+
+def _check_compression(value: str) -> None:
+    if value not in ("auto", "gzip", "zstd"):
+        raise UsageError(f"{option('prefer_compression')} must be 'auto', 'gzip' or 'zstd', got {value!r}")
 
 
 def _image_result(
@@ -101,6 +115,7 @@ def _image_result(
         layers=tuple(layers),
         labels=dict(image.config.labels),
         platforms=tuple(image.platforms),
+        compression=image.variant.to_json() if image.variant is not None else None,
     )
 
 
@@ -115,10 +130,17 @@ def _pull_result(
     return PullResult(**{f: getattr(base, f) for f in InspectResult.__dataclass_fields__})
 
 
-def inspect(session: Session, reference: str, *, platform: oci.Platform | None = None) -> InspectResult:
+def inspect(
+    session: Session,
+    reference: str,
+    *,
+    platform: oci.Platform | None = None,
+    prefer_compression: str = "auto",
+) -> InspectResult:
     """Resolve ``reference`` and describe it, without downloading any layer."""
+    _check_compression(prefer_compression)
     session.prepare()
-    image = session.resolve(parse_reference(reference), platform)
+    image = session.resolve(parse_reference(reference), platform, prefer_compression=prefer_compression)
     try:
         plan = detect.plan(image.config.labels, all_paths=True)
     except UsageError:
@@ -187,7 +209,7 @@ def pull(
     else:
         _check_configmap_target(target, force=options.force)
     session.prepare()
-    image = session.resolve(ref, platform)
+    image = session.resolve(ref, platform, prefer_compression=options.prefer_compression, whole=options.all)
     try:
         plan = detect.plan(image.config.labels, paths=options.paths, all_paths=options.all)
         if options.format == "dir":

@@ -67,6 +67,17 @@ class ContentCache:
             )  # a partial left by an earlier attempt is a prefix
             return writer.commit()
 
+    def put_small_blob(self, digest: str, data: bytes) -> None:
+        """Store a small blob held in memory (a file of a partially fetched layer): checked, then
+        written to a private temp file and renamed into place.  No lock and no resumable partial:
+        the name is the content's digest, so concurrent writers rename identical bytes."""
+        algorithm = split_digest(digest)[0]
+        if f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}" != digest:
+            raise IntegrityError(f"refusing to cache bytes that do not match {digest}")
+        final = self._layout.blob(digest)
+        if not final.exists():
+            self._atomic_write(final, data)
+
     def evict_blob(self, digest: str) -> None:
         """Remove a committed blob (e.g. one that failed verification when read back)."""
         try:

@@ -104,6 +104,18 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def prefer_compression_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--prefer-compression``: which variant of a dual-compression index to take."""
+    return click.option(
+        "--prefer-compression",
+        type=click.Choice(["auto", "gzip", "zstd"]),
+        default="auto",
+        show_default=True,
+        help="an index offering the platform as gzip and zstd: take this variant (auto: the one "
+        "that fetches least, zstd:chunked when only some paths are extracted).",
+    )(f)
+
+
 def cache_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--cache-dir`` and ``--no-cache`` (settings ``cache_dir`` and ``use_cache``)."""
     f = click.option(

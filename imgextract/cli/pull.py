@@ -8,7 +8,14 @@ import click
 
 from imgextract.cli.catalog import filter_options, pop_filter
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
+from imgextract.cli.options import (
+    cache_options,
+    check_ref,
+    client_from,
+    common_options,
+    prefer_compression_option,
+    signature_options,
+)
 from imgextract.cli.signals import InterruptibleProgress
 
 
@@ -83,6 +90,7 @@ from imgextract.cli.signals import InterruptibleProgress
     help="--from-catalog: only shard I of N (a deterministic, disjoint part of the selection).",
 )
 @filter_options
+@prefer_compression_option
 @cache_options
 @common_options
 def pull(
@@ -103,6 +111,7 @@ def pull(
     jobs: int,
     max_per_registry: int | None,
     shard: str | None,
+    prefer_compression: str,
     **kw: Any,
 ) -> None:
     """Pull REF and extract it into OUT.
@@ -183,6 +192,7 @@ def pull(
                 olm_labels=olm_labels,
                 source_image=source_image,
                 recursive=recursive,
+                prefer_compression=prefer_compression,
                 progress=progress,
             )
         finally:

@@ -45,6 +45,7 @@ class FaultPlan:
     corrupt_blobs: bool | set[str] = False  # True = every blob GET, or the set of digests to corrupt
     corrupt_offset: int = -1  # byte of the (possibly ranged) response body to flip; -1 = last byte
     corrupt_times: int | None = None
+    corrupt_skip: int = 0  # leave this many matching blob GETs intact first (e.g. a TOC read)
     drop_blob_after: int | None = None  # send this many body bytes of a blob GET, then close the socket
     drop_times: int | None = 1
     rate_limit_times: int = 0  # answer 429 to this many matching requests
@@ -55,6 +56,7 @@ class FaultPlan:
         "localhost"  # host name in Location: differs from 127.0.0.1 so clients see another host
     )
     redirect_status: int = 307
+    ignore_range: bool = False  # drop Range from blob GETs: the registry answers 200 with the whole blob
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     connections: int = 0
     requests: list[SeenRequest] = field(default_factory=list)
+    blob_bytes: int = 0  # body bytes of blob GET answers sent to clients
 
 
 class RedirectTarget:
@@ -181,6 +184,12 @@ class FaultProxy:
             return list(self._state.requests)
 
     @property
+    def blob_bytes_sent(self) -> int:
+        """Body bytes of blob GET answers (ranged or whole) sent to clients so far."""
+        with self._state.lock:
+            return self._state.blob_bytes
+
+    @property
     def redirect_requests(self) -> list[dict[str, str]]:
         """Headers (plus ":path") of every request that reached the redirect target."""
         with self.redirect_server.lock:
@@ -190,6 +199,7 @@ class FaultProxy:
         with self._state.lock:
             self._state.connections = 0
             self._state.requests.clear()
+            self._state.blob_bytes = 0
         with self.redirect_server.lock:
             self.redirect_server.seen.clear()
         self.plan = FaultPlan()
@@ -227,6 +237,9 @@ class FaultProxy:
                     isinstance(p.corrupt_blobs, set) and digest in p.corrupt_blobs
                 )
                 if not want or p.corrupt_times == 0:
+                    return False
+                if p.corrupt_skip > 0:
+                    p.corrupt_skip -= 1
                     return False
                 if p.corrupt_times is not None:
                     p.corrupt_times -= 1
@@ -302,6 +315,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Forwarded-Proto"] = "http"
+        if digest and fp.plan.ignore_range:
+            headers = {k: v for k, v in headers.items() if k.lower() != "range"}
         conn = fp._upstream()
         try:
             conn.request(self.command, self.path, body=body, headers=headers)
@@ -357,6 +372,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                     return
                 self.wfile.write(chunk)
                 sent += len(chunk)
+                if digest:
+                    with fp._state.lock:
+                        fp._state.blob_bytes += len(chunk)
         finally:
             conn.close()
 
