@@ -20,6 +20,7 @@ import requests
 from imgextract.auth.credentials import Credentials
 from imgextract.auth.redact import register_secret
 from imgextract.errors import AuthError, RegistryError
+from imgextract.registry.basic import basic_authorization
 from imgextract.registry.errors import endpoint_of, error_for_exception
 from imgextract.registry.retry import RetryPolicy, send_with_retry
 
@@ -134,7 +135,11 @@ class TokenSource:
             response.close()
         response = self._send(
             lambda: self._session.get(
-                self.realm, params=self._query(scopes), auth=self._basic(), timeout=self._timeout, stream=True
+                self.realm,
+                params=self._query(scopes),
+                headers=self._basic(),
+                timeout=self._timeout,
+                stream=True,
             )
         )
         return self._parse(response)
@@ -156,11 +161,11 @@ class TokenSource:
             query.append(("account", creds.username))
         return query
 
-    def _basic(self) -> tuple[str, str] | None:
-        creds = self._credentials
-        if creds is None or not (creds.username or creds.password):
-            return None
-        return (creds.username, creds.password)
+    def _basic(self) -> dict[str, str]:
+        """Basic credentials for the token endpoint, UTF-8 encoded as docker and the token spec do
+        (requests' own ``auth=`` tuple encodes latin-1 and fails on other characters)."""
+        header = basic_authorization(self._credentials)
+        return {"Authorization": header} if header else {}
 
     def _send(self, send: Callable[[], requests.Response]) -> requests.Response:
         try:
