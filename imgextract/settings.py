@@ -44,8 +44,10 @@ class TransportOptions:
     insecure_registries: frozenset[str] = frozenset()
     ca_file: Path | None = None
     cert_dir: Path | None = None
-    timeout: float = 60.0
+    timeout: float = 60.0  # one socket read or connect
     retries: int = 5
+    deadline: float = 120.0  # a whole answer; blob bodies get this plus their size at 64 KiB/s
+    retry_time: float = 120.0  # waiting to retry/resume, per operation
 
 
 @dataclass(frozen=True)

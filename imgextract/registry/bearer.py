@@ -19,10 +19,11 @@ import requests
 
 from imgextract.auth.credentials import Credentials
 from imgextract.auth.redact import register_secret
-from imgextract.errors import AuthError, RegistryError
+from imgextract.errors import AuthError, RegistryError, UnreachableError
 from imgextract.registry.basic import basic_authorization
 from imgextract.registry.errors import endpoint_of, error_for_exception
 from imgextract.registry.retry import RetryPolicy, send_with_retry
+from imgextract.registry.watchdog import deadline_message, watch_response
 
 CLIENT_ID = "bundle-extract"
 MIN_EXPIRY = 60.0
@@ -80,7 +81,9 @@ class TokenSource:
         timeout: float,
         policy: RetryPolicy,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float = 120.0,
     ) -> None:
+        self._deadline = deadline
         check_realm(realm, registry_host, insecure=insecure)
         self.realm = realm
         self.service = service
@@ -168,8 +171,13 @@ class TokenSource:
         return {"Authorization": header} if header else {}
 
     def _send(self, send: Callable[[], requests.Response]) -> requests.Response:
+        def watched() -> requests.Response:
+            response = send()
+            watch_response(response, self._deadline)
+            return response
+
         try:
-            return send_with_retry(send, self._policy)
+            return send_with_retry(watched, self._policy, what="token request")
         except requests.RequestException as exc:
             raise error_for_exception(exc, what="token request", url=self.realm, reference=None) from None
 
@@ -183,6 +191,9 @@ class TokenSource:
                 if len(body) > _TOKEN_BODY_LIMIT:
                     break
         except requests.RequestException as exc:
+            cut = deadline_message(response)
+            if cut is not None:
+                raise UnreachableError(f"token request: {cut}", endpoint=endpoint) from None
             raise error_for_exception(exc, what="token request", url=self.realm, reference=None) from None
         finally:
             response.close()
@@ -192,6 +203,10 @@ class TokenSource:
             )
         if status in (401, 403):
             raise AuthError(f"token endpoint refused the credentials ({status})", endpoint=endpoint)
+        if status == 429:
+            wait = response.headers.get("Retry-After", "")
+            hint = f"; it asks to retry after {wait[:32]} s" if wait.isdigit() else ""
+            raise RegistryError(f"token endpoint: rate limited (429){hint}", endpoint=endpoint)
         if status != 200:
             raise RegistryError(f"token endpoint answered {status}", endpoint=endpoint)
         try:

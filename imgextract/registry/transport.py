@@ -25,13 +25,21 @@ DEFAULT_USER_AGENT = "bundle-extract/0.1"
 class TransportSettings:
     """``retries``: attempts (at least 1) for retryable failures (408/429/5xx, connection errors), with
     backoff from ``retry_base_delay`` doubling up to ``retry_max_delay`` (``Retry-After`` wins, capped).
-    ``chunk_size``: uploads larger than this are sent in PATCH chunks of this size."""
+    ``chunk_size``: uploads larger than this are sent in PATCH chunks of this size.
+    ``timeout``: seconds one socket read (or connect) may block.  ``deadline``: seconds a whole
+    answer (headers and body) may take; a blob body gets ``deadline`` plus its size at
+    ``min_speed`` bytes per second.  ``retry_time``: seconds one operation may spend waiting to
+    retry or resume (from its first try for a request, from the last byte received for a blob);
+    a ``Retry-After`` longer than ``retry_max_delay`` ends the retries at once."""
 
     insecure_registries: frozenset[str] = frozenset()
     ca_file: Path | None = None
     cert_dir: Path | None = None
     timeout: float = 60.0
     retries: int = 5
+    deadline: float = 120.0
+    min_speed: float = 64 * 1024
+    retry_time: float = 120.0
     user_agent: str = DEFAULT_USER_AGENT
     retry_base_delay: float = 2.0
     retry_max_delay: float = 60.0
