@@ -10,11 +10,10 @@ disagreement fatal.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import logging
 
 from imgextract.bundles import labels as L
 from imgextract.bundles.annotations import MAX_ANNOTATIONS_BYTES, read_annotations

@@ -51,7 +51,9 @@ def test_case_insensitive_annotations_key_as_encoding_json() -> None:
     assert parse_annotations(b"Annotations:\n  a: b\n") == {"a": "b"}
 
 
-@pytest.mark.parametrize("doc", [b"annotations: [a]\n", b"other: {}\n", b"- x\n", b"annotations:\n  a: [1]\n"])
+@pytest.mark.parametrize(
+    "doc", [b"annotations: [a]\n", b"other: {}\n", b"- x\n", b"annotations:\n  a: [1]\n"]
+)
 def test_not_a_string_map_is_invalid(doc: bytes) -> None:
     with pytest.raises(InvalidBundleError):
         parse_annotations(doc)
