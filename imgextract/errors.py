@@ -84,6 +84,37 @@ class InvalidBundleError(ImgExtractError):
     exit_code = 6
 
 
+class LocalFilesystemError(ImgExtractError):
+    """Writing under OUT or the cache failed locally: disk full, read-only, permission denied."""
+
+    exit_code = 9
+
+    def __init__(self, message: str, *, path: str | None = None, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
+
+
+def local_filesystem_error(exc: OSError, *, doing: str = "writing") -> LocalFilesystemError:
+    """A one-line error naming the path and the errno of a local ``OSError``."""
+    import errno as _errno
+
+    code = exc.errno or 0
+    name = _errno.errorcode.get(code, str(code))
+    path = exc.filename if isinstance(exc.filename, str) else None
+    where = f" {path}" if path else ""
+    hint = {
+        _errno.ENOSPC: "free some space or choose another output or --cache-dir",
+        _errno.EDQUOT: "free some space or choose another output or --cache-dir",
+        _errno.EROFS: "the filesystem is read-only: choose another output or --cache-dir",
+        _errno.EACCES: "check the permissions, or choose another output or --cache-dir",
+        _errno.EPERM: "check the permissions, or choose another output or --cache-dir",
+    }.get(code, "")
+    reason = exc.strerror or exc.__class__.__name__
+    text = f"local filesystem error {doing}{where}: {reason} ({name})" + (f"; {hint}" if hint else "")
+    return LocalFilesystemError(text.replace("\n", " "), path=path, errno=code)
+
+
 class UnreachableError(ImgExtractError):
     """No source served the content and at least one failed at the network level or was blocked."""
 
