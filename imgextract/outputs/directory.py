@@ -202,7 +202,13 @@ class StagingDir:
         if not self.committed and self.root is not None:
             force_rmtree(self.root)
         if ev is not None and not isinstance(ev, ImgExtractError) and is_local_failure(ev):
-            raise local_filesystem_error(ev) from ev
+            name = ev.filename if isinstance(ev.filename, str) else None
+            if name is not None and self.root is not None:
+                if name.startswith(str(self.root)):
+                    name = str(self.out) + name[len(str(self.root)) :]
+                elif not os.path.isabs(name):
+                    name = str(self.out / name)
+            raise local_filesystem_error(OSError(ev.errno, ev.strerror, name)) from ev
 
 
 def atomic_write(path: Path, data: bytes) -> None:

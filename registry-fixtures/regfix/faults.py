@@ -19,6 +19,7 @@ import secrets
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,10 +57,11 @@ class FaultPlan:
     )
     redirect_status: int = 307
     echo_authorization: bool = False  # answer 400 whose error message repeats the request's credentials
-    stall_blobs: bool = False  # blob GETs: send the headers and a few bytes, then nothing (socket held open)
+    stall_blobs: bool | set[str] = False  # blob GETs (True, or these digests): headers, a few bytes, silence
     drip_manifests: float | None = None  # manifest GETs: send the body one byte every this many seconds
     strip_auth_times: int = 0  # forward this many matching requests without Authorization (a real 401)
     strip_auth_path: str = r"/blobs/"  # regex (re.search) on the request path
+    blob_rate: int | None = None  # blob GETs: send at most this many bytes per second
 
 
 @dataclass(frozen=True)
@@ -351,7 +353,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 else None
             )
             fault = "corrupt" if corrupt else ("drop" if drop_after is not None else None)
-            stall = bool(digest) and resp.status in (200, 206) and fp.plan.stall_blobs
+            stall = (
+                bool(digest)
+                and resp.status in (200, 206)
+                and (fp.plan.stall_blobs is True or digest in (fp.plan.stall_blobs or set()))
+            )
             drip = fp.plan.drip_manifests if "/manifests/" in self.path and resp.status == 200 else None
             fault = (
                 "stall" if stall else ("drip" if drip is not None else ("strip-auth" if stripped else fault))
@@ -389,6 +395,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                     return
                 self.wfile.write(chunk)
                 sent += len(chunk)
+                if digest and fp.plan.blob_rate:
+                    time.sleep(len(chunk) / fp.plan.blob_rate)
         finally:
             conn.close()
 
