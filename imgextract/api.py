@@ -12,19 +12,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.auth import CredentialStore
 from imgextract.bundles import detect, registry_v1
 from imgextract.bundles.registry_v1 import BundleInfo
 from imgextract.errors import ImgExtractError, NotFoundError, UsageError
-from imgextract.extraction import LayerReport, content_cache, extract
 from imgextract.mirrors import MirrorSettings, load_mirror_config, mirrors_json
 from imgextract.outputs.directory import StagingDir, atomic_write, check_output_dir, force_rmtree
 from imgextract.progress import NoProgress, Progress
+from imgextract.pull.extract import LayerReport, content_cache, extract
+from imgextract.pull.resolve import ClientPool, ResolvedImage, resolve
 from imgextract.reference import Reference, parse_reference
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.transport import TransportSettings
-from imgextract.resolver import ClientPool, ResolvedImage, resolve
 from imgextract.settings import CommonSettings, CopySettings, PullSettings
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class Session:
             retries=t.retries,
         )
         self.pool = ClientPool(self._make_client)
-        self.platform = m.Platform.parse(common.platform)
+        self.platform = oci.Platform.parse(common.platform)
         self.cache = content_cache(common)
 
     def _make_client(self, registry: str, insecure: bool) -> RegistryClient:
@@ -210,7 +210,7 @@ def _localize_imgpkg(
     settings: PullSettings, session: Session, image: ResolvedImage, root: Path, progress: Progress
 ) -> dict[str, Any]:
     """imgpkg bundles: rewrite .imgpkg/images.yml to where the images are now (and pull nested bundles)."""
-    from imgextract.bundles import imgpkg
+    from imgextract import imgpkg
 
     def extract_into(img: ResolvedImage, dest: Path) -> None:
         extract(img, detect.plan(img.config.labels, all_paths=True), dest, settings, progress)
@@ -322,7 +322,7 @@ def explain_mirrors(reference: str, common: CommonSettings) -> dict[str, Any]:
 
 def copy(settings: CopySettings) -> Any:
     """Relocate an imgpkg bundle and all its images into ``settings.to_repo``; write the locations images."""
-    from imgextract.bundles import imgpkg
+    from imgextract import imgpkg
 
     session = Session(settings.common)
     return imgpkg.copy_bundle(

@@ -10,11 +10,11 @@ import pytest
 
 from imgextract import api
 from imgextract.bundles import detect
-from imgextract.bundles.imgpkg import copy_bundle, localize_pull
-from imgextract.bundles.imgpkg_lock import ImagesLock
+from imgextract.imgpkg import copy_bundle, localize_pull
+from imgextract.imgpkg.lock import ImagesLock
 from imgextract.progress import NoProgress
+from imgextract.pull.resolve import ResolvedImage
 from imgextract.reference import parse_reference
-from imgextract.resolver import ResolvedImage
 from imgextract.settings import AuthOptions, CommonSettings, PullSettings, TransportOptions
 from tests.integration.test_imgpkg_copy import PASSWORD, USER, Creds, populate, world
 
