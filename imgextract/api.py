@@ -103,6 +103,8 @@ class Session:
             cert_dir=t.cert_dir,
             timeout=t.timeout,
             retries=t.retries,
+            deadline=t.deadline,
+            retry_time=t.retry_time,
         )
         self.pool = ClientPool(self._make_client)
         self.platform = oci.Platform.parse(common.platform)
@@ -115,6 +117,22 @@ class Session:
             self.credentials,
             insecure=insecure or registry in self.transport.insecure_registries,
         )
+
+    def scope_credentials(self, *refs: Reference) -> None:
+        """``--creds`` goes to these references' registries and their configured mirrors only."""
+        registries = set()
+        for ref in refs:
+            registries.add(ref.registry)
+            registries.update(s.reference.registry for s in self.mirrors.pull_sources(ref.pull_ref()))
+        self.credentials.scope_flag_credentials(registries)
+
+    def sources_for(self, ref: Reference) -> list[tuple[Reference, RegistryClient | None]]:
+        """Where to read ``ref`` from, as pull does: allowed mirrors in order, then the primary
+        (None for an endpoint the configuration blocks)."""
+        return [
+            (s.reference, None if s.blocked else self.pool.get(s.reference.registry, insecure=s.insecure))
+            for s in self.mirrors.pull_sources(ref.pull_ref())
+        ]
 
     def resolve(self, ref: Reference) -> ResolvedImage:
         logical = ref.pull_ref()
@@ -141,7 +159,9 @@ def _result(
 
 def inspect(reference: str, common: CommonSettings) -> Result:
     session = Session(common)
-    image = session.resolve(parse_reference(reference))
+    ref = parse_reference(reference)
+    session.scope_credentials(ref)
+    image = session.resolve(ref)
     try:
         plan = detect.plan(image.config.labels, all_paths=True)
     except UsageError:
@@ -194,6 +214,7 @@ def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
     else:
         _check_configmap_target(settings.output, force=settings.force)
     session = Session(settings.common)
+    session.scope_credentials(ref)
     image = session.resolve(ref)
     try:
         plan = detect.plan(image.config.labels, paths=settings.paths, all_paths=settings.all)
@@ -325,10 +346,13 @@ def copy(settings: CopySettings) -> Any:
     from imgextract import imgpkg
 
     session = Session(settings.common)
+    destination = imgpkg.parse_destination(settings.to_repo)
+    session.scope_credentials(parse_reference(settings.reference), destination)
     return imgpkg.copy_bundle(
         settings.reference,
-        imgpkg.parse_destination(settings.to_repo),
+        destination,
         client_for=lambda registry: session.pool.get(registry, insecure=False),
         concurrency=settings.concurrency,
         lock_output=settings.lock_output,
+        sources_for=session.sources_for,
     )

@@ -79,3 +79,87 @@ def test_429_from_the_token_endpoint_is_retried(
     assert r.code == 0, r.stderr
     statuses = [q.status for q in ts.requests]
     assert statuses[:3] == [429, 429, 200], statuses
+
+
+PW = "alice-Secret-7"
+
+
+def _imgpkg_world(*hosts: str) -> Any:
+    from imgextract.auth.credentials import Credentials
+    from tests.integration.test_imgpkg_copy import Creds, world
+
+    return world(*hosts, creds=Creds({(h, ""): Credentials("alice", PW) for h in hosts}))
+
+
+def test_creds_never_go_to_a_registry_named_by_image_content(
+    registry_factory: Callable[..., Any], fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    from imgextract.imgpkg.image import build_image
+    from tests.integration.test_imgpkg_copy import bundle_image, push
+
+    a = registry_factory(htpasswd={"alice": PW})
+    other = fault_proxy(registry_factory(htpasswd={"alice": PW}))  # whoever wrote the bundle chose it
+    w = _imgpkg_world(a.host, other.host)
+    app = build_image({"app/main.txt": b"app\n"})
+    push(w.client_for(other.host), "other/app", app, "v1")
+    inner = bundle_image([f"{other.host}/other/app@{app.digest}"])
+    push(w.client_for(other.host), "other/inner", inner, "bundle")
+    outer = bundle_image([f"{other.host}/other/inner@{inner.digest}"])
+    push(w.client_for(a.host), "team/outer", outer, "bundle")
+    other.reset()
+    r = run_cli(
+        "pull",
+        f"{a.host}/team/outer:bundle",
+        "-o",
+        str(tmp_path / "out"),
+        "-r",
+        "--creds",
+        f"alice:{PW}",
+        "--insecure-registry",
+        a.host,
+        "--insecure-registry",
+        other.host,
+        home=tmp_path,
+    )
+    assert other.requests, "the nested bundle's registry was never asked"
+    assert [q.path for q in other.requests if "Authorization" in q.headers] == []
+    assert r.code == 3, r.stderr  # it wants credentials we were not told to give it
+    assert PW not in r.stdout + r.stderr
+
+
+def test_copy_reads_through_the_configured_mirrors(
+    registry_factory: Callable[..., Any], tmp_path: Path
+) -> None:
+    from imgextract.imgpkg.image import build_image
+    from tests.integration.test_imgpkg_copy import bundle_image, push
+
+    mirror = registry_factory()
+    dest = registry_factory()
+    gone = "127.0.0.1:9"  # the source registry as named: nothing listens there
+    w = _imgpkg_world(mirror.host)
+    app = build_image({"app/main.txt": b"app\n"})
+    push(w.client_for(mirror.host), "mirror/src/app", app, "v1")
+    bundle = bundle_image([f"{gone}/src/app@{app.digest}"])
+    push(w.client_for(mirror.host), "mirror/src/bundle", bundle, "bundle")
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        f'[[registry]]\nlocation = "{gone}/src"\ninsecure = true\n\n'
+        f'[[registry.mirror]]\nlocation = "{mirror.host}/mirror/src"\ninsecure = true\n'
+    )
+    (tmp_path / "conf.d").mkdir()
+    r = run_cli(
+        "copy",
+        f"{gone}/src/bundle:bundle",
+        "--to-repo",
+        f"{dest.host}/copied",
+        "--registries-conf",
+        str(conf),
+        "--registries-conf-dir",
+        str(tmp_path / "conf.d"),
+        "--insecure-registry",
+        dest.host,
+        "--json",
+        home=tmp_path,
+    )
+    assert r.code == 0, r.stderr
+    assert r.json()["digest"] == bundle.digest
