@@ -183,13 +183,13 @@ def inspect(reference: str, common: CommonSettings) -> Result:
     return _result(reference, image, plan, bundle, layers)
 
 
-def _validate(root: Path, plan: detect.Plan) -> BundleInfo | None:
+def _validate(root: Path, plan: detect.Plan, *, strict: bool = False) -> BundleInfo | None:
     if plan.paths is not None:
         missing = [p for p in plan.paths if not os.path.lexists(root / p)]
         if missing and plan.kind not in ("registry+v1", "plain+v0"):
             raise NotFoundError(f"path {missing[0]!r} not in image")
     if plan.kind == "registry+v1":
-        return registry_v1.check(root, plan)
+        return registry_v1.check(root, plan, strict=strict)
     if plan.kind == "plain+v0":
         return registry_v1.check_plain(root, plan)
     return None
@@ -217,7 +217,9 @@ def pull(settings: PullSettings, *, progress: Progress | None = None) -> Result:
     session.scope_credentials(ref)
     image = session.resolve(ref)
     try:
-        plan = detect.plan(image.config.labels, paths=settings.paths, all_paths=settings.all)
+        plan = detect.plan(
+            image.config.labels, paths=settings.paths, all_paths=settings.all, kind=settings.kind
+        )
         if settings.format == "dir":
             return _pull_to_dir(settings, session, image, plan, progress)
         return _pull_to_configmap(settings, image, plan, progress)
@@ -254,7 +256,7 @@ def _pull_to_dir(
         layers = extract(image, plan, root, settings, progress)
         if plan.kind == "imgpkg":
             imgpkg_report = _localize_imgpkg(settings, session, image, root, progress)
-        bundle = _validate(root, plan)
+        bundle = _validate(root, plan, strict=settings.strict)
         files, nbytes = _count(root)
         staging.commit()
     result = _result(settings.reference, image, plan, bundle, layers)
@@ -290,7 +292,7 @@ def _pull_to_configmap(
     scratch = Path(tempfile.mkdtemp(prefix="bundle-extract-"))
     try:
         layers = extract(image, plan, scratch, settings, progress)
-        bundle = _validate(scratch, plan)
+        bundle = _validate(scratch, plan, strict=settings.strict)
         assert bundle is not None and plan.manifests_dir and plan.metadata_dir
         files = _bundle_files(scratch, [plan.manifests_dir, plan.metadata_dir])
     finally:
@@ -325,13 +327,26 @@ def _pull_to_configmap(
 
 
 def _bundle_files(root: Path, dirs: list[str]) -> dict[str, bytes]:
-    """Regular files directly in the manifests and metadata dirs (as OLM reads them), by relative path."""
+    """Regular files directly in the manifests and metadata dirs (as OLM reads them), by relative path.
+
+    A directory inside them is refused (exit 6) as opm's ConfigMap writer refuses it: the keys of an
+    unpacked-bundle ConfigMap are bare file names, so OLM could not read a file below a subdirectory,
+    and leaving it out silently could drop the CSV.
+    """
+    from imgextract.errors import InvalidBundleError
+
     files: dict[str, bytes] = {}
     for d in dirs:
         base = root / d
         if not base.is_dir():
             continue
         for p in sorted(base.iterdir()):
+            if p.is_dir() and not p.is_symlink():
+                raise InvalidBundleError(
+                    f"{d.rstrip('/')}/{p.name}/ is a directory: a bundle ConfigMap holds only the files "
+                    f"directly in {d.rstrip('/')}/ (opm refuses subdirectories too); move its files up, "
+                    "or pull with --format dir"
+                )
             if p.is_file() and not p.is_symlink():
                 files[f"{d.rstrip('/')}/{p.name}"] = p.read_bytes()
     return files

@@ -8,6 +8,16 @@ headers or URLs that may carry userinfo.
 
 from __future__ import annotations
 
+SHOWN_LIMIT = 200
+
+
+def shorten(text: str, limit: int = SHOWN_LIMIT) -> str:
+    """``text`` cut in the middle when longer than ``limit`` (a 10 KB reference is not a message)."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 2 // 3, limit // 5
+    return f"{text[:head]}...[{len(text) - head - tail} more characters]...{text[-tail:]}"
+
 
 class ImgExtractError(Exception):
     """Base class: an expected failure with a one-line message and an exit code."""
@@ -24,12 +34,12 @@ class ImgExtractError(Exception):
         parts = [self.message]
         context = []
         if self.reference:
-            context.append(f"reference {self.reference}")
+            context.append(f"reference {shorten(self.reference)}")
         if self.endpoint:
-            context.append(f"endpoint {self.endpoint}")
+            context.append(f"endpoint {shorten(self.endpoint)}")
         if context:
             parts.append(f"({', '.join(context)})")
-        return " ".join(parts).replace("\n", " ")
+        return " ".join(shorten(word) for word in " ".join(parts).replace("\n", " ").split(" "))
 
 
 class UsageError(ImgExtractError):

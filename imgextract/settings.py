@@ -100,6 +100,8 @@ class PullSettings:
     format: OutputFormat = "dir"
     configmap: ConfigMapOptions = field(default_factory=ConfigMapOptions)
     recursive: bool = False  # imgpkg: also pull nested bundles
+    kind: str | None = None  # override detection: registry+v1, plain+v0, fbc, imgpkg, image
+    strict: bool = False  # every label/annotations.yaml disagreement is fatal (channels included)
     max_uncompressed_bytes: int = 16 * 1024**3
     max_entries: int = 1_000_000
 

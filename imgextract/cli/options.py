@@ -82,6 +82,22 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="containers certs.d-style directory.",
         ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=60.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="longest wait for one network read or connect.",
+        ),
+        click.option(
+            "--retry-time",
+            type=click.FloatRange(min=0),
+            default=120.0,
+            show_default=True,
+            metavar="SECONDS",
+            help="longest time one request or blob download spends waiting to retry or resume.",
+        ),
         click.option("--json", "json_output", is_flag=True, help="print one JSON object on stdout."),
         click.option("-q", "--quiet", is_flag=True, help="no progress, no warnings."),
         click.option("-v", "--verbose", count=True, help="more logging on stderr (repeatable)."),
@@ -104,6 +120,7 @@ def common_settings(kw: dict[str, Any]) -> CommonSettings:
     """Pop the common options out of ``kw`` (configuring logging) and build the settings."""
     import os
 
+    from imgextract.errors import UsageError
     from imgextract.settings import (
         AuthOptions,
         MirrorOptions,
@@ -112,11 +129,16 @@ def common_settings(kw: dict[str, Any]) -> CommonSettings:
     )
 
     setup_logging(kw.pop("verbose"), kw.pop("quiet"))
+    platform = kw.pop("platform")
+    if platform is not None and not platform.strip():
+        raise UsageError("--platform must not be empty: give os/arch[/variant], e.g. linux/amd64")
     return CommonSettings(
         transport=TransportOptions(
             insecure_registries=insecure_hosts(kw.pop("insecure_registry")),
             ca_file=kw.pop("ca_file"),
             cert_dir=kw.pop("cert_dir"),
+            timeout=kw.pop("timeout"),
+            retry_time=kw.pop("retry_time"),
         ),
         auth=AuthOptions(
             creds=kw.pop("creds"), authfile=kw.pop("authfile"), pull_secret=kw.pop("pull_secret")
@@ -128,7 +150,7 @@ def common_settings(kw: dict[str, Any]) -> CommonSettings:
             registries_conf=kw.pop("registries_conf"),
             registries_conf_dir=kw.pop("registries_conf_dir"),
         ),
-        platform=kw.pop("platform") or host_platform(),
+        platform=platform or host_platform(),
         env=dict(os.environ),
     )
 

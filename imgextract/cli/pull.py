@@ -55,6 +55,19 @@ from imgextract.cli.signals import InterruptibleProgress
     "pulling a staged copy.",
 )
 @click.option("-r", "--recursive", is_flag=True, help="imgpkg bundles: also pull nested bundles.")
+@click.option(
+    "--kind",
+    type=click.Choice(["registry+v1", "plain+v0", "fbc", "imgpkg", "image"]),
+    default=None,
+    help="treat the image as this kind instead of detecting it from its labels (e.g. a bundle built "
+    "without labels, which OLM unpacks all the same).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="fail on any disagreement between bundle labels and annotations.yaml (channels included; "
+    "by default only what changes OLM's reading of the bundle fails).",
+)
 @cache_options
 @common_options
 def pull(
@@ -71,6 +84,8 @@ def pull(
     olm_labels: bool,
     source_image: str | None,
     recursive: bool,
+    kind: str | None,
+    strict: bool,
     cache_dir: Path | None,
     no_cache: bool,
     **kw: Any,
@@ -108,6 +123,8 @@ def pull(
         all=all_paths,
         force=force,
         recursive=recursive,
+        kind=kind,
+        strict=strict,
         format=fmt,  # type: ignore[arg-type]
         configmap=ConfigMapOptions(
             name=configmap_name,

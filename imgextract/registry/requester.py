@@ -16,7 +16,7 @@ from typing import Any
 import requests
 import urllib3
 
-from imgextract.errors import ImgExtractError, RegistryError
+from imgextract.errors import ImgExtractError, RegistryError, UsageError, shorten
 from imgextract.reference import registry_api_host
 from imgextract.registry.authorizer import Authorizer, CredentialLookup
 from imgextract.registry.errors import endpoint_of, error_for_exception, error_for_response
@@ -35,6 +35,16 @@ from imgextract.registry.watchdog import watch_response
 log = logging.getLogger(__name__)
 
 
+def check_host(host: str) -> None:
+    """A registry host name must be a valid DNS name (labels of at most 63 characters, 253 in all)."""
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else ""
+    if name and (len(name) > 253 or any(len(label) > 63 for label in name.split("."))):
+        raise UsageError(
+            f"registry host {shorten(name, 80)!r} is not a valid host name "
+            "(a DNS label has at most 63 characters, a name at most 253)"
+        )
+
+
 class Requester:
     def __init__(
         self,
@@ -48,6 +58,7 @@ class Requester:
     ) -> None:
         self.registry = registry
         self.host = registry_api_host(registry)
+        check_host(self.host)
         self.settings = settings
         self.insecure = insecure or settings.is_insecure(registry, self.host)
         self.policy = RetryPolicy(
