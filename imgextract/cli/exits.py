@@ -1,7 +1,8 @@
 """The one place where an outcome becomes an exit code and a line on stderr.
 
 0 ok, 1 internal error (a bug), 2 usage, 3 authentication, 4 not found, 5 integrity, 6 invalid
-bundle, 7 registry unreachable or blocked; 130/143 for SIGINT/SIGTERM.
+bundle, 7 registry unreachable or blocked, 9 local filesystem error (disk full, read-only,
+permission denied under OUT or the cache); 130/143 for SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
     try:
         group.main(args=argv, prog_name="bundle-extract", standalone_mode=False)
     except signals.Terminated:
+        signals.cleanup_staging()
         click.echo("bundle-extract: terminated", err=True)
         sys.exit(143)
     except ImgExtractError as exc:
@@ -31,6 +33,7 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
         click.echo(f"bundle-extract: error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
+        signals.cleanup_staging()
         click.echo("bundle-extract: aborted", err=True)
         sys.exit(130)
     except click.UsageError as exc:  # one line, like every other error
@@ -44,6 +47,7 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
         exc.show()
         sys.exit(2)
     except KeyboardInterrupt:
+        signals.cleanup_staging()
         click.echo("bundle-extract: interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:
@@ -52,6 +56,7 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
         from imgextract.auth.redact import redact
 
         if signals.signalled:  # an interrupt turned into another exception (e.g. during a class definition)
+            signals.cleanup_staging()
             first = signals.signalled[0]
             click.echo("bundle-extract: " + ("aborted" if first == signal.SIGINT else "terminated"), err=True)
             sys.exit(128 + first)

@@ -49,6 +49,21 @@ def _owned_name(out_name: str, kind: str) -> str:
     return f".{out_name}.{kind}-{owner_token()}-{secrets.token_hex(6)}"
 
 
+_active: set[Path] = set()  # staging directories of this process not yet committed or removed
+
+
+def remove_active_staging() -> None:
+    """Remove every staging directory this process has not committed (last-resort cleanup on a
+    signal: called even when the unwinding that normally removes them did not run)."""
+    for root in list(_active):
+        try:
+            if os.path.isdir(root) and not os.path.islink(root):
+                force_rmtree(root)
+        except OSError:
+            pass
+        _active.discard(root)
+
+
 def sweep_stale(directory: Path) -> int:
     """Remove staging/old directories in ``directory`` whose owning process is gone; returns how many."""
     removed = 0
@@ -149,16 +164,19 @@ class StagingDir:
         # code there) still finds it: __exit__ does not run when __enter__ raises.
         while True:
             root = parent / _owned_name(self.out.name, "staging")
+            _active.add(root)  # before it exists: a signal right after the mkdir still finds it
             try:
                 os.mkdir(root, 0o700)
                 os.chmod(root, 0o755)
                 self.root = root
                 return root
             except FileExistsError:
+                _active.discard(root)
                 continue
             except BaseException as exc:
                 if os.path.isdir(root):
                     force_rmtree(root)
+                _active.discard(root)
                 if is_local_failure(exc):
                     raise local_filesystem_error(exc, doing="creating") from None
                 raise
@@ -171,6 +189,7 @@ class StagingDir:
                 os.rename(entry, self.out / entry.name)
                 moved.append(self.out / entry.name)
             self.root.rmdir()
+            _active.discard(self.root)
         except BaseException:
             for path in moved:
                 force_rmtree(path)
@@ -192,6 +211,7 @@ class StagingDir:
                 os.mkdir(trash, 0o700)
                 os.rename(out, trash / "old")
         os.rename(self.root, out)
+        _active.discard(self.root)
         self.committed = True
         if trash is not None:
             force_rmtree(trash)
@@ -201,6 +221,7 @@ class StagingDir:
     ) -> None:
         if not self.committed and self.root is not None:
             force_rmtree(self.root)
+            _active.discard(self.root)
         if ev is not None and not isinstance(ev, ImgExtractError) and is_local_failure(ev):
             name = ev.filename if isinstance(ev.filename, str) else None
             if name is not None and self.root is not None:

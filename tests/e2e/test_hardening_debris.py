@@ -191,3 +191,30 @@ def test_concurrent_pulls_into_one_cache_download_each_blob_once(
     assert len(gets) == 1, [(r.status, r.headers.get("Range")) for r in gets]
     for i in range(4):
         assert (tmp_path / f"out{i}" / "data" / "big.bin").stat().st_size == 3 << 20
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "aborted")]
+)
+def test_signal_while_a_download_is_stalled_exits_within_2_seconds(
+    layered: PushedImage, fault_proxy: Callable[..., Any], tmp_path: Path, sig: int, code: int, word: str
+) -> None:
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    fp = fault_proxy(layered.registry)
+    fp.plan.stall_blobs = {layered.layout.image.layers[0].digest}
+    ref = f"{fp.host}/debris/big:v1"
+    proc = _popen(home, "pull", ref, "-o", str(work / "out"), "--all", "--insecure-registry", fp.host)
+    deadline = time.monotonic() + 30
+    while not any(r.fault == "stall" for r in fp.requests) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # the worker is blocked in its socket read now
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    elapsed = time.monotonic() - sent
+    assert elapsed < 2.0, (elapsed, err)
+    assert proc.returncode in (code, -sig), err
+    assert err.strip().splitlines()[-1] == f"bundle-extract: {word}"
+    assert list(work.iterdir()) == []
