@@ -82,6 +82,13 @@ class ContentCache:
         """A writer positioned after any partial download of ``digest`` (see ``BlobWriter``)."""
         return BlobWriter(self._layout, digest, size, verify=verify, wait=self.wait)
 
+    def has_partial(self, digest: str) -> bool:
+        """An interrupted download of ``digest`` is waiting to be resumed."""
+        try:
+            return self._layout.partial(digest).stat().st_size > 0
+        except (OSError, IntegrityError):
+            return False
+
     def put_blob(self, digest: str, data: bytes) -> Path:
         with self.blob_writer(digest, len(data)) as writer:
             writer.write(

@@ -62,6 +62,9 @@ class ResolvedImage:
     platform: str | None
     platforms: list[str] = field(default_factory=list)
     cache: ContentCache | None = None  # the session's content cache, for this image's blobs too
+    # the sources after the one that served, in pull order (not blocked): where a blob that fails
+    # verification is fetched again
+    fallbacks: list[tuple[Source, RegistryClient]] = field(default_factory=list)
 
     @property
     def repository(self) -> str:
@@ -184,7 +187,7 @@ def resolve(
             continue
         client = pool.get(source.reference.registry, insecure=source.insecure)
         try:
-            return fetch_image(client, source, logical, platform, cache)
+            image = fetch_image(client, source, logical, platform, cache)
         except (NotFoundError, UnreachableError, AuthError, IntegrityError) as exc:
             attempts.append(Attempt(endpoint, exc))
         except ImgExtractError as exc:
@@ -192,6 +195,12 @@ def resolve(
                 attempts.append(Attempt(endpoint, exc))
             else:
                 raise
+        else:
+            later = sources[sources.index(source) + 1 :]
+            image.fallbacks = [
+                (s, pool.get(s.reference.registry, insecure=s.insecure)) for s in later if not s.blocked
+            ]
+            return image
     raise _combined_error(logical, attempts)
 
 
