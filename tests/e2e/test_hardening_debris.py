@@ -218,3 +218,19 @@ def test_signal_while_a_download_is_stalled_exits_within_2_seconds(
     assert proc.returncode in (code, -sig), err
     assert err.strip().splitlines()[-1] == f"bundle-extract: {word}"
     assert list(work.iterdir()) == []
+
+
+def test_cache_prune_max_age_counts_partials_by_age(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    blobs = cache / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    old, new = blobs / f"{'a' * 64}.partial", blobs / f"{'b' * 64}.partial"
+    old.write_bytes(b"x" * 10)
+    new.write_bytes(b"y" * 10)
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    home = tmp_path / "home"
+    home.mkdir()
+    r = run_cli("cache", "prune", "--max-age", "1d", "--cache-dir", str(cache), home=home)
+    assert r.code == 0, r.stderr
+    assert not old.exists() and new.exists()
