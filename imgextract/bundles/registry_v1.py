@@ -18,7 +18,7 @@ from pathlib import Path
 from imgextract.bundles import labels as L
 from imgextract.bundles.annotations import MAX_ANNOTATIONS_BYTES, read_annotations
 from imgextract.bundles.detect import Plan, clean_dir
-from imgextract.errors import InvalidBundleError
+from imgextract.errors import InvalidBundleError, option
 from imgextract.layers.fsroot import RootFS
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,9 @@ def check(root: Path, plan: Plan, *, strict: bool = False) -> BundleInfo:
                 f"{plan.metadata_dir}{L.ANNOTATIONS_FILE} value {annotations[key]!r}"
             )
             if strict or key not in ADVISORY_KEYS:
-                raise InvalidBundleError(message + ("" if key not in ADVISORY_KEYS else " (--strict)"))
+                raise InvalidBundleError(
+                    message + ("" if key not in ADVISORY_KEYS else f" ({option('strict')})")
+                )
             log.warning("%s; using %s as OLM does", message, L.ANNOTATIONS_FILE)
     package = annotations.get(L.PACKAGE) or plan.labels.get(L.PACKAGE)
     if not package:

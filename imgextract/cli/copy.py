@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import check_ref, common_options, common_settings
+from imgextract.cli.options import check_ref, client_from, common_options
 
 
 @click.command()
@@ -21,27 +21,10 @@ from imgextract.cli.options import check_ref, common_options, common_settings
 @common_options
 def copy(ref: str, to_repo: str, lock_output: Path | None, concurrency: int, **kw: Any) -> None:
     """Copy an imgpkg bundle and every image it references into REPO, and write its locations image."""
-    import os
-
-    from imgextract import api
-    from imgextract.errors import UsageError
-    from imgextract.settings import CopySettings
-
     json_output = kw["json_output"]
     check_ref(ref)
-    if lock_output is not None and (
-        lock_output.is_dir() or not Path(os.path.abspath(lock_output)).parent.is_dir()
-    ):
-        raise UsageError(f"--lock-output {lock_output}: is a directory, or its directory does not exist")
-    result = api.copy(
-        CopySettings(
-            reference=ref,
-            to_repo=to_repo,
-            common=common_settings(kw),
-            lock_output=lock_output,
-            concurrency=concurrency,
-        )
-    )
+    with client_from(kw) as client:
+        result = client.copy(ref, to_repo, lock_output=lock_output, concurrency=concurrency)
     data = result.to_json()
     if json_output:
         emit_json(data)

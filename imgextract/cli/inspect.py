@@ -7,22 +7,20 @@ from typing import Any
 import click
 
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import check_ref, common_options, common_settings
+from imgextract.cli.options import cache_options, check_ref, client_from, common_options
 
 
 @click.command()
 @click.argument("ref")
+@cache_options
 @common_options
 def inspect(ref: str, **kw: Any) -> None:
     """Show what would be pulled: digest, source, platforms, labels, layers, kind."""
-    from imgextract import api
-
     json_output = kw["json_output"]
     check_ref(ref)
-    result = api.inspect(ref, common_settings(kw))
+    with client_from(kw) as client:
+        result = client.inspect(ref)
     data = result.to_json()
-    data["labels"] = result.labels
-    data["platforms"] = result.platforms
     if json_output:
         emit_json(data)
         return

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import check_ref, common_options, common_settings
+from imgextract.cli.options import check_ref, client_from, common_options
 
 
 @click.command()
@@ -15,11 +15,10 @@ from imgextract.cli.options import check_ref, common_options, common_settings
 @common_options
 def mirrors(ref: str, **kw: Any) -> None:
     """Explain the ordered endpoints a pull of REF would try, and the rule behind each (no network)."""
-    from imgextract import api
-
     json_output = kw["json_output"]
     check_ref(ref)
-    data = api.explain_mirrors(ref, common_settings(kw))
+    with client_from(kw) as client:
+        data = client.explain_mirrors(ref).to_json()
     if json_output:
         emit_json(data)
         return

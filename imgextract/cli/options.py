@@ -1,15 +1,24 @@
-"""Option groups shared by the commands, and turning their values into library settings."""
+"""Option groups shared by the commands, declared beside the library's settings they fill.
+
+Each option's parameter name is the setting's name in :mod:`imgextract.settings` (``--insecure-registry``
+fills ``insecure_registries``, ``--icsp-file`` ``icsp_files``, ...), so :func:`client_from` hands
+them to :class:`imgextract.Client` as they are: no CLI-side copy of the settings tree, and the
+same validation (and the same errors) as for library users.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from imgextract.cli.display import setup_logging
-from imgextract.settings import CommonSettings
+from imgextract.settings import OPTION_NAMES
+
+if TYPE_CHECKING:
+    from imgextract.client import Client
 
 
 def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -23,18 +32,21 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--icsp-file",
+            "icsp_files",
             multiple=True,
             type=click.Path(path_type=Path),
             help="ImageContentSourcePolicy YAML (repeatable).",
         ),
         click.option(
             "--idms-file",
+            "idms_files",
             multiple=True,
             type=click.Path(path_type=Path),
             help="ImageDigestMirrorSet YAML (repeatable).",
         ),
         click.option(
             "--itms-file",
+            "itms_files",
             multiple=True,
             type=click.Path(path_type=Path),
             help="ImageTagMirrorSet YAML (repeatable).",
@@ -66,6 +78,7 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--creds", default=None, metavar="USER[:PASS]", help="USER[:PASS] for the registry."),
         click.option(
             "--insecure-registry",
+            "insecure_registries",
             multiple=True,
             metavar="HOST[:PORT]",
             help="HOST[:PORT] reachable over plain HTTP or unverified TLS (repeatable).",
@@ -85,18 +98,16 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--timeout",
             type=click.FloatRange(min=0.1),
-            default=60.0,
-            show_default=True,
+            default=None,
             metavar="SECONDS",
-            help="longest wait for one network read or connect.",
+            help="longest wait for one network read or connect (default 60).",
         ),
         click.option(
             "--retry-time",
             type=click.FloatRange(min=0),
-            default=120.0,
-            show_default=True,
+            default=None,
             metavar="SECONDS",
-            help="longest time one request or blob download spends waiting to retry or resume.",
+            help="longest time one request or blob download spends waiting to retry or resume (default 120).",
         ),
         click.option("--json", "json_output", is_flag=True, help="print one JSON object on stdout."),
         click.option("-q", "--quiet", is_flag=True, help="no progress, no warnings."),
@@ -108,68 +119,28 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def cache_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """``--cache-dir`` and ``--no-cache``."""
-    f = click.option("--no-cache", is_flag=True, help="do not use the content cache.")(f)
+    """``--cache-dir`` and ``--no-cache`` (settings ``cache_dir`` and ``use_cache``)."""
+    f = click.option(
+        "--no-cache",
+        "use_cache",
+        is_flag=True,
+        flag_value=False,
+        default=True,
+        help="do not use the content cache.",
+    )(f)
     f = click.option(
         "--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory."
     )(f)
     return f
 
 
-def common_settings(kw: dict[str, Any]) -> CommonSettings:
-    """Pop the common options out of ``kw`` (configuring logging) and build the settings."""
-    import os
-
-    from imgextract.errors import UsageError
-    from imgextract.settings import (
-        AuthOptions,
-        MirrorOptions,
-        TransportOptions,
-        host_platform,
-    )
+def client_from(kw: dict[str, Any]) -> Client:
+    """Pop the settings options out of ``kw`` (configuring logging first) and build the client."""
+    from imgextract.client import Client
 
     setup_logging(kw.pop("verbose"), kw.pop("quiet"))
-    platform = kw.pop("platform")
-    if platform is not None and not platform.strip():
-        raise UsageError("--platform must not be empty: give os/arch[/variant], e.g. linux/amd64")
-    return CommonSettings(
-        transport=TransportOptions(
-            insecure_registries=insecure_hosts(kw.pop("insecure_registry")),
-            ca_file=kw.pop("ca_file"),
-            cert_dir=kw.pop("cert_dir"),
-            timeout=kw.pop("timeout"),
-            retry_time=kw.pop("retry_time"),
-        ),
-        auth=AuthOptions(
-            creds=kw.pop("creds"), authfile=kw.pop("authfile"), pull_secret=kw.pop("pull_secret")
-        ),
-        mirrors=MirrorOptions(
-            icsp_files=tuple(kw.pop("icsp_file")),
-            idms_files=tuple(kw.pop("idms_file")),
-            itms_files=tuple(kw.pop("itms_file")),
-            registries_conf=kw.pop("registries_conf"),
-            registries_conf_dir=kw.pop("registries_conf_dir"),
-        ),
-        platform=platform or host_platform(),
-        env=dict(os.environ),
-    )
-
-
-def insecure_hosts(values: tuple[str, ...]) -> frozenset[str]:
-    """``--insecure-registry`` values as HOST[:PORT]; a scheme or trailing slash is tolerated, a path is not."""
-    from imgextract.errors import UsageError
-
-    hosts = set()
-    for value in values:
-        host = value.strip()
-        for scheme in ("http://", "https://"):
-            if host.lower().startswith(scheme):
-                host = host[len(scheme) :]
-        host = host.rstrip("/")
-        if not host or "/" in host:
-            raise UsageError(f"--insecure-registry {value!r}: expected HOST[:PORT], e.g. localhost:5000")
-        hosts.add(host)
-    return frozenset(hosts)
+    options = {name: kw.pop(name) for name in list(kw) if name in OPTION_NAMES}
+    return Client(**{k: v for k, v in options.items() if v is not None})
 
 
 def check_ref(ref: str) -> None:

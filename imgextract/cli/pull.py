@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import cache_options, check_ref, common_options, common_settings
+from imgextract.cli.options import cache_options, check_ref, client_from, common_options
 from imgextract.cli.signals import InterruptibleProgress
 
 
@@ -86,8 +85,6 @@ def pull(
     recursive: bool,
     kind: str | None,
     strict: bool,
-    cache_dir: Path | None,
-    no_cache: bool,
     **kw: Any,
 ) -> None:
     """Pull REF and extract it into OUT.
@@ -99,12 +96,8 @@ def pull(
     --path or --all.
     On failure nothing is left at OUT.
     """
-    import dataclasses
-
-    from imgextract import api
+    from imgextract.cli.progress import make_progress
     from imgextract.errors import UsageError
-    from imgextract.progress import make_progress
-    from imgextract.settings import ConfigMapOptions, PullSettings
 
     json_output, quiet = kw["json_output"], kw["quiet"]
     check_ref(ref)
@@ -114,32 +107,33 @@ def pull(
         raise UsageError(
             "--json and -o - both write to stdout: write the ConfigMap to a file (-o FILE) or drop --json"
         )
-    common = dataclasses.replace(common_settings(kw), cache_dir=cache_dir, use_cache=not no_cache)
-    settings = PullSettings(
-        reference=ref,
-        output=output,
-        common=common,
-        paths=paths,
-        all=all_paths,
-        force=force,
-        recursive=recursive,
-        kind=kind,
-        strict=strict,
-        format=fmt,  # type: ignore[arg-type]
-        configmap=ConfigMapOptions(
-            name=configmap_name,
-            namespace=namespace,
-            compress=compress,  # type: ignore[arg-type]
-            split=split,
-            olm_labels=olm_labels,
-            source_image=source_image,
-        ),
-    )
-    progress = InterruptibleProgress(make_progress(quiet=quiet, json_output=json_output or output == "-"))
-    try:
-        result = api.pull(settings, progress=progress)
-    finally:
-        progress.close()
+    with client_from(kw) as client:
+        progress = InterruptibleProgress(make_progress(quiet=quiet, json_output=json_output or output == "-"))
+        try:
+            result = client.pull(
+                ref,
+                output,
+                paths=paths,
+                all=all_paths,
+                force=force,
+                format=fmt,  # type: ignore[arg-type]
+                configmap_name=configmap_name,
+                namespace=namespace,
+                compress=compress,  # type: ignore[arg-type]
+                split=split,
+                olm_labels=olm_labels,
+                source_image=source_image,
+                recursive=recursive,
+                kind=kind,
+                strict=strict,
+                progress=progress,
+            )
+        finally:
+            progress.close()
+    if result.configmaps and output == "-":
+        from imgextract.outputs.configmap import dump_yaml
+
+        click.echo(dump_yaml(list(result.configmaps)), nl=False)
     if json_output:
         emit_json(result.to_json())
     elif not quiet:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from imgextract import oci
-from imgextract.errors import ImgExtractError, IntegrityError, UsageError
+from imgextract.errors import ImgExtractError, IntegrityError, UsageError, option
 from imgextract.imgpkg.blobs import DEFAULT_CONCURRENCY, BlobCopier
 from imgextract.imgpkg.graph import BundleGraph, ClientFor, SourceImage, SourcesFor, discover
 from imgextract.imgpkg.image import build_image
@@ -65,7 +65,7 @@ class CopyResult:
 def parse_destination(repo: str) -> Reference:
     ref = parse_reference(repo)
     if ref.tag is not None or ref.digest is not None:
-        raise UsageError(f"--to-repo takes a repository without tag or digest, got {repo!r}")
+        raise UsageError(f"{option('to_repo')} takes a repository without tag or digest, got {repo!r}")
     return ref
 
 

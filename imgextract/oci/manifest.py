@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgextract.errors import IntegrityError, NotFoundError
+from imgextract.errors import IntegrityError, NotFoundError, remedy
 from imgextract.oci.digest import Digest
 from imgextract.oci.fields import load_object, require, string_map
 from imgextract.oci.mediatypes import (
@@ -210,7 +210,7 @@ def select_platform(index: Index, platform: Platform) -> Descriptor:
             return descriptor
     available = _describe_platforms(index.platforms())
     raise NotFoundError(
-        f"no manifest for platform {platform} in index (available: {available}); choose one with --platform"
+        f"no manifest for platform {platform} in index (available: {available}){remedy('platform')}"
     )
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TypeGuard
 
-from imgextract.errors import ImgExtractError, UsageError, local_filesystem_error
+from imgextract.errors import ImgExtractError, UsageError, local_filesystem_error, option
 from imgextract.procowner import owner_alive, owner_token
 
 log = logging.getLogger(__name__)
@@ -128,16 +128,16 @@ def check_output_dir(out: Path, *, force: bool) -> None:
         sweep_stale(absolute)
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         if not force:
-            raise UsageError(f"{_describe_non_directory(out)} (use --force to replace it)")
+            raise UsageError(f"{_describe_non_directory(out)} (use {option('force')} to replace it)")
     elif out.is_dir() and any(out.iterdir()):
         if not force:
-            raise UsageError(f"output directory {out} is not empty (use --force to replace it)")
+            raise UsageError(f"output directory {out} is not empty (use {option('force')} to replace it)")
         absolute, cwd = Path(os.path.abspath(out)), Path.cwd()
         if os.path.ismount(absolute):
-            raise UsageError(f"--force cannot replace {out}: it is a mount point; empty it first")
+            raise UsageError(f"{option('force')} cannot replace {out}: it is a mount point; empty it first")
         if absolute == cwd or absolute in cwd.parents:
             raise UsageError(
-                f"--force would replace {out}, which holds the current directory; "
+                f"{option('force')} would replace {out}, which holds the current directory; "
                 "choose another output directory"
             )
     if not Path(os.path.abspath(out)).parent.is_dir():

@@ -22,7 +22,6 @@ from imgextract.outputs.directory import force_rmtree
 from imgextract.progress import CountingReader, Progress
 from imgextract.pull.plan import layer_pairs, plan_skips
 from imgextract.pull.resolve import ResolvedImage
-from imgextract.settings import CommonSettings, PullSettings
 
 if TYPE_CHECKING:
     from imgextract.cache import ContentCache
@@ -32,8 +31,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class LayerReport:
+    """One layer of a pull: descriptor fields and whether it came over the network (``fetched``)."""
+
     digest: str
     size: int
     media_type: str
@@ -48,32 +49,18 @@ class LayerReport:
         }
 
 
-def content_cache(common: CommonSettings) -> ContentCache | None:
-    if not common.use_cache:
-        return None
-    from imgextract.cache import ContentCache
-    from imgextract.settings import default_cache_dir
-
-    root = common.cache_dir or default_cache_dir(common.env)
-    try:
-        return ContentCache(root)
-    except OSError as exc:
-        log.warning("content cache %s unusable (%s): pulling without it", root, exc)
-        return None
-
-
 def extract(
-    image: ResolvedImage, plan: detect.Plan, root: Path, settings: PullSettings, progress: Progress
+    image: ResolvedImage, plan: detect.Plan, root: Path, limits: Limits, progress: Progress
 ) -> list[LayerReport]:
     """Apply the image's layers into ``root`` (empty).  Layers the cache's index shows cannot touch the
     selection are skipped; if a selected path then resolves through a symlink, redo without skipping."""
     from imgextract.cache import selection_traverses_symlink
 
     cache = image.cache
-    reports, skipped = _from_sources(image, plan, root, settings, progress, cache, allow_skip=True)
+    reports, skipped = _from_sources(image, plan, root, limits, progress, cache, allow_skip=True)
     if skipped and selection_traverses_symlink(root, plan.paths):
         _empty(root)
-        reports, _ = _from_sources(image, plan, root, settings, progress, cache, allow_skip=False)
+        reports, _ = _from_sources(image, plan, root, limits, progress, cache, allow_skip=False)
     return reports
 
 
@@ -92,7 +79,7 @@ def _from_sources(
     image: ResolvedImage,
     plan: detect.Plan,
     root: Path,
-    settings: PullSettings,
+    limits: Limits,
     progress: Progress,
     cache: ContentCache | None,
     *,
@@ -114,7 +101,7 @@ def _from_sources(
                 image,
                 plan,
                 root,
-                settings,
+                limits,
                 progress,
                 cache,
                 allow_skip=allow_skip,
@@ -152,7 +139,7 @@ def _apply_layers(
     image: ResolvedImage,
     plan: detect.Plan,
     root: Path,
-    settings: PullSettings,
+    limits: Limits,
     progress: Progress,
     cache: ContentCache | None,
     *,
@@ -166,7 +153,7 @@ def _apply_layers(
     applier = Applier(
         root,
         PathSelection(list(plan.paths) if plan.paths is not None else None),
-        Limits(max_uncompressed_bytes=settings.max_uncompressed_bytes, max_entries=settings.max_entries),
+        limits,
     )
     pairs = layer_pairs(image)
     skips = plan_skips(pairs, plan, cache if allow_skip else None)

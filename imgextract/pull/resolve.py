@@ -19,12 +19,15 @@ from imgextract.errors import (
     ImgExtractError,
     IntegrityError,
     NotFoundError,
+    SourceError,
     UnreachableError,
+    remedy,
 )
 from imgextract.mirrors import Source
 from imgextract.oci.digest import compute_digest
 from imgextract.reference import Reference
 from imgextract.registry.client import ManifestResponse, RegistryClient
+from imgextract.registry.pool import ClientPool
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +35,6 @@ if TYPE_CHECKING:
     from imgextract.cache import ContentCache
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
-
-
-class ClientPool:
-    """One RegistryClient (one requests.Session) per registry endpoint."""
-
-    def __init__(self, factory: object) -> None:
-        self._factory = factory
-        self._clients: dict[tuple[str, bool], RegistryClient] = {}
-
-    def get(self, registry: str, *, insecure: bool) -> RegistryClient:
-        key = (registry, insecure)
-        if key not in self._clients:
-            self._clients[key] = self._factory(registry, insecure)  # type: ignore[operator]
-        return self._clients[key]
 
 
 @dataclass
@@ -180,21 +169,14 @@ def resolve(
     for source in sources:
         endpoint = source.reference.name
         if source.blocked:
-            why = (
-                f"blocked by registries policy ({source.rule}); 'bundle-extract mirrors' explains the sources"
-            )
+            why = f"blocked by registries policy ({source.rule}){remedy('explain_mirrors')}"
             attempts.append(Attempt(endpoint, UnreachableError(why, endpoint=endpoint)))
             continue
         client = pool.get(source.reference.registry, insecure=source.insecure)
         try:
             image = fetch_image(client, source, logical, platform, cache)
-        except (NotFoundError, UnreachableError, AuthError, IntegrityError) as exc:
+        except SourceError as exc:  # this source failed: try the next one
             attempts.append(Attempt(endpoint, exc))
-        except ImgExtractError as exc:
-            if exc.exit_code == 7:
-                attempts.append(Attempt(endpoint, exc))
-            else:
-                raise
         else:
             later = sources[sources.index(source) + 1 :]
             image.fallbacks = [
@@ -212,7 +194,7 @@ def _combined_error(logical: Reference, attempts: list[Attempt]) -> ImgExtractEr
         err.reference = err.reference or str(logical)
         err.endpoint = err.endpoint or attempts[0].endpoint
         return err
-    detail = "; ".join(f"{a.endpoint}: {a.error.message}" for a in attempts)
+    detail = "; ".join(f"{a.endpoint}: {a.error.template}" for a in attempts)
     classes = {type(a.error) for a in attempts}
     message = f"every source failed ({detail})"
     if classes == {NotFoundError}:

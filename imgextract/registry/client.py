@@ -104,7 +104,7 @@ class RegistryClient:
         try:
             media_type = oci.sniff_media_type(raw, content_type)
         except IntegrityError as exc:
-            raise IntegrityError(exc.message, reference=reference, endpoint=endpoint) from None
+            raise IntegrityError(exc.template, reference=reference, endpoint=endpoint) from None
         if ":" in identifier:
             actual = compute_digest(raw, algorithm=identifier.split(":", 1)[0])
             if actual != identifier:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from imgextract.bundles.labels import ANNOTATIONS_FILE, BUNDLE_KEYS, MANIFESTS, METADATA
-from imgextract.errors import InvalidBundleError, UsageError
+from imgextract.errors import InvalidBundleError, UsageError, option
 from imgextract.outputs.configmap import codec
 from imgextract.outputs.configmap.keys import assign_keys
 from imgextract.outputs.configmap.layout import bundle_dir, check_relative_path, default_path
@@ -80,11 +80,13 @@ def _pack(entries: list[_Entry], limit: int, split: bool, encoding: str) -> list
         detail = ", ".join(f"{e.path} ({e.stored.size} bytes)" for e in largest)
         if encoding == "uncompressed":  # --compress never: gzip is what OLM itself reads
             advice = (
-                "use --compress auto (gzip, which OLM reads); --split writes several ConfigMaps, "
-                "which OLM cannot read as one bundle"
+                f"use {option('compress', 'auto')} (gzip, which OLM reads); {option('split')} writes "
+                "several ConfigMaps, which OLM cannot read as one bundle"
             )
         else:
-            advice = "use --split to write several ConfigMaps (OLM cannot read a split bundle as one)"
+            advice = (
+                f"use {option('split')} to write several ConfigMaps (OLM cannot read a split bundle as one)"
+            )
         raise InvalidBundleError(
             f"bundle needs {total} bytes of ConfigMap data ({encoding}), over the Kubernetes limit of {limit} "
             f"bytes; largest: {detail}; {advice}"

@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from imgextract.errors import UsageError
+from imgextract.errors import UsageError, remedy
 from imgextract.outputs.configmap.meta import check_object_name, default_name
 from imgextract.reference import parse_reference
 
@@ -51,8 +51,7 @@ def render_imagestream(
     parsed = parse_reference(ref)
     if parsed.digest is None:
         raise UsageError(
-            "staging through an ImageStream needs a reference by digest "
-            "(resolve it first, e.g. with `bundle-extract inspect`)",
+            f"staging through an ImageStream needs a reference by digest{remedy('resolve_digest')}",
             reference=ref,
         )
     if import_mode not in ("Legacy", "PreserveOriginal"):

@@ -1,0 +1,303 @@
+"""``Client``: one connection pool per registry, one content cache, one credential store.
+
+::
+
+    with imgextract.Client(insecure_registries=["localhost:5000"]) as client:
+        for ref in refs:
+            client.pull(ref, f"out/{name(ref)}")
+
+Everything a client holds is built on first use and reused by every call: the mirror rules
+(registries.conf, ICSP/IDMS/ITMS), the credential store, one ``RegistryClient`` (a
+``requests.Session``, so one connection pool and one ``/v2/`` ping) per registry endpoint, and the
+content cache.  ``close()`` (or leaving the ``with`` block) closes the connections.  A client may
+be shared by threads.  The module-level functions (:func:`pull`, :func:`inspect`, :func:`copy`,
+:func:`explain_mirrors`) run one call on a fresh client.
+
+Options are named as the command-line flags in snake_case (``insecure_registries``, ``ca_file``,
+``cert_dir``, ``creds``, ``authfile``, ``pull_secret``, ``icsp_files``, ``idms_files``,
+``itms_files``, ``registries_conf``, ``registries_conf_dir``, ``platform``, ``cache_dir``,
+``use_cache``) plus the transport knobs the CLI does not expose (``timeout``, ``retries``,
+``retry_base_delay``, ``retry_max_delay``, ``user_agent``, ``chunk_size``) and ``env`` (the
+environment to read defaults from); see :mod:`imgextract.settings`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from imgextract import oci, operations
+from imgextract.errors import UsageError
+from imgextract.operations import ConfigMapOptions, PullOptions
+from imgextract.progress import Progress
+from imgextract.pull.resolve import ResolvedImage, resolve
+from imgextract.reference import Reference
+from imgextract.registry.client import RegistryClient
+from imgextract.registry.pool import ClientPool
+from imgextract.results import CopyResult, InspectResult, MirrorsResult, PullResult
+from imgextract.settings import OPTION_NAMES, Settings
+
+if TYPE_CHECKING:
+    from imgextract.auth import CredentialStore
+    from imgextract.cache import ContentCache
+    from imgextract.mirrors import MirrorConfig
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Client", "copy", "explain_mirrors", "inspect", "pull"]
+
+_UNSET: Any = object()
+
+
+class Client:
+    """A registry client for many operations: ``with Client(**options) as client: client.pull(...)``.
+
+    ``settings`` may be given instead of keyword options (a prebuilt :class:`~imgextract.settings.Settings`).
+    Bad options raise :class:`~imgextract.errors.UsageError` here; configuration files are read on
+    first use and raise :class:`~imgextract.errors.ConfigError`.
+    """
+
+    def __init__(self, *, settings: Settings | None = None, **options: Any) -> None:
+        if settings is not None and options:
+            raise UsageError("pass either settings or keyword options, not both")
+        self.settings = settings if settings is not None else Settings.from_options(**options)
+        self._platform = oci.Platform.parse(self.settings.platform)
+        self._lock = threading.RLock()
+        self._mirrors: MirrorConfig | None = None
+        self._credentials: CredentialStore | None = None
+        self._cache: ContentCache | None | object = _UNSET
+        self._pool = ClientPool(self._make_registry_client)
+        self._closed = False
+
+    # --- resources, built on first use ------------------------------------------------------------
+
+    @property
+    def mirrors(self) -> MirrorConfig:
+        """The mirror rules (registries.conf with drop-ins, ICSP/IDMS/ITMS), read once."""
+        with self._lock:
+            if self._mirrors is None:
+                from imgextract.mirrors import load_mirror_config
+
+                self._mirrors = load_mirror_config(self.settings.mirrors)
+            return self._mirrors
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """The credential store (``creds``, ``pull_secret``, auth files, helpers), read once."""
+        with self._lock:
+            if self._credentials is None:
+                from imgextract.auth import CredentialStore
+
+                a = self.settings.auth
+                self._credentials = CredentialStore.from_settings(
+                    creds=a.creds, authfile=a.authfile, pull_secret=a.pull_secret, env=self.settings.env
+                )
+            return self._credentials
+
+    @property
+    def cache(self) -> ContentCache | None:
+        """The content cache (None with ``use_cache=False``, or when its directory is unusable)."""
+        with self._lock:
+            if self._cache is _UNSET:
+                self._cache = self._open_cache()
+            return self._cache  # type: ignore[return-value]
+
+    def _open_cache(self) -> ContentCache | None:
+        if not self.settings.cache.use_cache:
+            return None
+        from imgextract.cache import ContentCache
+
+        root = self.settings.cache_root
+        try:
+            return ContentCache(root)
+        except OSError as exc:
+            log.warning("content cache %s unusable (%s): pulling without it", root, exc)
+            return None
+
+    def _make_registry_client(self, registry: str, insecure: bool) -> RegistryClient:
+        transport = self.settings.transport
+        return RegistryClient(
+            registry,
+            transport,
+            self.credentials,
+            insecure=insecure or registry in transport.insecure_registries,
+        )
+
+    def registry_client(self, registry: str, *, insecure: bool = False) -> RegistryClient:
+        """The shared low-level client of one registry endpoint (created on first use)."""
+        if self._closed:
+            raise UsageError("the client is closed")
+        return self._pool.get(registry, insecure=insecure)
+
+    def prepare(self) -> None:
+        """Read the configuration now (mirror rules, credentials) and open the cache.
+
+        Operations call this first, so that a bad configuration file fails before any network.
+        """
+        _ = self.mirrors, self.credentials, self.cache
+
+    def scope_credentials(self, *refs: Reference) -> None:
+        """``creds`` goes to these references' registries and their configured mirrors only, never
+        to a registry named by image content (an imgpkg images.yml)."""
+        registries = set()
+        for ref in refs:
+            registries.add(ref.registry)
+            registries.update(s.reference.registry for s in self.mirrors.pull_sources(ref.pull_ref()))
+        self.credentials.scope_flag_credentials(registries)
+
+    def sources_for(self, ref: Reference) -> list[tuple[Reference, RegistryClient | None]]:
+        """Where to read ``ref`` from, as a pull does: allowed mirrors in order, then the primary
+        (None for an endpoint the configuration blocks)."""
+        return [
+            (
+                s.reference,
+                None if s.blocked else self.registry_client(s.reference.registry, insecure=s.insecure),
+            )
+            for s in self.mirrors.pull_sources(ref.pull_ref())
+        ]
+
+    def resolve(self, ref: Reference, platform: oci.Platform | None = None) -> ResolvedImage:
+        """Find ``ref`` through its sources (mirrors, then the primary): manifest and config, no layers."""
+        logical = ref.pull_ref()
+        sources = self.mirrors.pull_sources(logical)
+        cache = self.cache
+        return resolve(logical, sources, self._pool_for_resolve(), platform or self._platform, cache)
+
+    def _pool_for_resolve(self) -> ClientPool:
+        if self._closed:
+            raise UsageError("the client is closed")
+        return self._pool
+
+    # --- operations ---------------------------------------------------------------------------------
+
+    def pull(
+        self,
+        ref: str,
+        output: str | os.PathLike[str] | None,
+        *,
+        paths: Sequence[str] = (),
+        all: bool = False,
+        force: bool = False,
+        format: operations.OutputFormat = "dir",
+        configmap_name: str | None = None,
+        namespace: str | None = None,
+        compress: operations.Compress = "auto",
+        split: bool = False,
+        olm_labels: bool = False,
+        source_image: str | None = None,
+        recursive: bool = False,
+        kind: str | None = None,
+        strict: bool = False,
+        platform: str | None = None,
+        progress: Progress | None = None,
+    ) -> PullResult:
+        """Pull ``ref`` and extract it into ``output``, as ``bundle-extract pull REF -o OUT`` does.
+
+        What is extracted depends on the image (registry+v1 and plain+v0 bundles, file-based
+        catalogs, imgpkg bundles); any other image needs ``paths=[...]`` or ``all=True``.
+        ``output`` must not exist or be empty unless ``force``; on failure nothing is left there.
+        With ``format="configmap"`` the bundle becomes ConfigMaps written to the file ``output``,
+        or, with ``output=None``, only returned in :attr:`PullResult.configmaps`.
+        ``kind`` overrides detection from the labels (``registry+v1``, ``plain+v0``, ``fbc``,
+        ``imgpkg``, ``image``); ``strict`` makes every label/annotations.yaml disagreement fatal.
+        """
+        options = PullOptions(
+            paths=tuple(paths),
+            all=all,
+            force=force,
+            format=format,
+            configmap=ConfigMapOptions(
+                name=configmap_name,
+                namespace=namespace,
+                compress=compress,
+                split=split,
+                olm_labels=olm_labels,
+                source_image=source_image,
+            ),
+            recursive=recursive,
+            kind=kind,
+            strict=strict,
+        )
+        return operations.pull(
+            self, ref, output, options, platform=self._platform_of(platform), progress=progress
+        )
+
+    def inspect(self, ref: str, *, platform: str | None = None) -> InspectResult:
+        """What a pull of ``ref`` would fetch: digest, source, platforms, labels, layers, kind."""
+        return operations.inspect(self, ref, platform=self._platform_of(platform))
+
+    def copy(
+        self,
+        ref: str,
+        to_repo: str,
+        *,
+        concurrency: int = 5,
+        lock_output: str | os.PathLike[str] | None = None,
+    ) -> CopyResult:
+        """Copy the imgpkg bundle ``ref`` and every image it references into ``to_repo``."""
+        return operations.copy(self, ref, to_repo, concurrency=concurrency, lock_output=lock_output)
+
+    def explain_mirrors(self, ref: str) -> MirrorsResult:
+        """The ordered endpoints a pull of ``ref`` would try, and the rule behind each (no network)."""
+        return operations.explain_mirrors(self, ref)
+
+    def _platform_of(self, platform: str | None) -> oci.Platform | None:
+        return None if platform is None else oci.Platform.parse(platform)
+
+    # --- lifetime -----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every registry connection; the client cannot be used afterwards."""
+        with self._lock:
+            self._closed = True
+            self._pool.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+# --- one-shot functions -----------------------------------------------------------------------------
+
+
+def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Client options (settings) apart from per-call options."""
+    client = {k: v for k, v in options.items() if k in OPTION_NAMES and k != "platform"}
+    call = {k: v for k, v in options.items() if k not in client}
+    return client, call
+
+
+def pull(ref: str, output: str | os.PathLike[str] | None, **options: Any) -> PullResult:
+    """One pull on a fresh :class:`Client`: client options and :meth:`Client.pull` options together."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.pull(ref, output, **call)
+
+
+def inspect(ref: str, **options: Any) -> InspectResult:
+    """One :meth:`Client.inspect` on a fresh :class:`Client`."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.inspect(ref, **call)
+
+
+def copy(ref: str, to_repo: str, **options: Any) -> CopyResult:
+    """One :meth:`Client.copy` on a fresh :class:`Client`."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.copy(ref, to_repo, **call)
+
+
+def explain_mirrors(ref: str, **options: Any) -> MirrorsResult:
+    """One :meth:`Client.explain_mirrors` on a fresh :class:`Client` (mirror options only matter)."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.explain_mirrors(ref, **call)
