@@ -234,3 +234,29 @@ def test_cache_prune_max_age_counts_partials_by_age(tmp_path: Path) -> None:
     r = run_cli("cache", "prune", "--max-age", "1d", "--cache-dir", str(cache), home=home)
     assert r.code == 0, r.stderr
     assert not old.exists() and new.exists()
+
+
+def test_stalled_download_gives_up_within_the_retry_time_flags(
+    layered: PushedImage, fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    fp = fault_proxy(layered.registry)
+    fp.plan.stall_blobs = {layered.layout.image.layers[0].digest}
+    start = time.monotonic()
+    r = run_cli(
+        "pull",
+        f"{fp.host}/debris/big:v1",
+        "-o",
+        str(tmp_path / "out"),
+        "--all",
+        "--insecure-registry",
+        fp.host,
+        "--timeout",
+        "0.5",
+        "--retry-time",
+        "1",
+        home=tmp_path,
+    )
+    assert time.monotonic() - start < 20
+    assert r.code == 7, r.stderr
+    assert "nothing received for" in r.stderr and "WARNING" in r.stderr and "resuming" in r.stderr
+    assert not (tmp_path / "out").exists()

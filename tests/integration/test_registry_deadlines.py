@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from imgextract import manifests as m
+from imgextract import oci as m
 from imgextract.auth.credentials import Credentials
 from imgextract.errors import RegistryError, UnreachableError
 from imgextract.registry import RegistryClient, TransportSettings
