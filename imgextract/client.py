@@ -163,6 +163,26 @@ class Client:
         """
         _ = self.mirrors, self.credentials, self.cache, self.verifier
 
+    def scope_credentials(self, *refs: Reference) -> None:
+        """``creds`` goes to these references' registries and their configured mirrors only, never
+        to a registry named by image content (an imgpkg images.yml)."""
+        registries = set()
+        for ref in refs:
+            registries.add(ref.registry)
+            registries.update(s.reference.registry for s in self.mirrors.pull_sources(ref.pull_ref()))
+        self.credentials.scope_flag_credentials(registries)
+
+    def sources_for(self, ref: Reference) -> list[tuple[Reference, RegistryClient | None]]:
+        """Where to read ``ref`` from, as a pull does: allowed mirrors in order, then the primary
+        (None for an endpoint the configuration blocks)."""
+        return [
+            (
+                s.reference,
+                None if s.blocked else self.registry_client(s.reference.registry, insecure=s.insecure),
+            )
+            for s in self.mirrors.pull_sources(ref.pull_ref())
+        ]
+
     def resolve(
         self,
         ref: Reference,
@@ -222,6 +242,8 @@ class Client:
         olm_labels: bool = False,
         source_image: str | None = None,
         recursive: bool = False,
+        kind: str | None = None,
+        strict: bool = False,
         platform: str | None = None,
         prefer_compression: str = "auto",
         progress: Progress | None = None,
@@ -235,6 +257,8 @@ class Client:
         or, with ``output=None``, only returned in :attr:`PullResult.configmaps`.
         zstd:chunked layers are fetched partially (only the selected files' chunks) unless
         ``all``; ``prefer_compression`` chooses in a dual-compression index (see docs/formats.md).
+        ``kind`` overrides detection from the labels (``registry+v1``, ``plain+v0``, ``fbc``,
+        ``imgpkg``, ``image``); ``strict`` makes every label/annotations.yaml disagreement fatal.
         """
         options = PullOptions(
             paths=tuple(paths),
@@ -251,6 +275,8 @@ class Client:
             ),
             recursive=recursive,
             prefer_compression=prefer_compression,
+            kind=kind,
+            strict=strict,
         )
         return operations.pull(
             self, ref, output, options, platform=self._platform_of(platform), progress=progress

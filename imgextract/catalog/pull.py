@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.model import Bundle
-from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
+from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError, local_filesystem_error
 from imgextract.outputs.directory import atomic_write, force_rmtree
 
 if TYPE_CHECKING:
@@ -225,7 +225,7 @@ def pull_bundles(
     try:
         out.mkdir(exist_ok=True)
     except OSError as exc:
-        raise LocalFilesystemError(f"cannot create {out}: {exc.strerror or exc}") from None
+        raise local_filesystem_error(exc, doing="creating") from None
     gates = _Gates(per_registry or jobs)
     pull_with = puller
 
@@ -243,9 +243,8 @@ def pull_bundles(
             exc.reference = exc.reference or bundle.image
             outcome = BundleOutcome(bundle, dest, error=exc)
         except OSError as exc:
-            err: ImgExtractError = LocalFilesystemError(
-                f"{dest}: {exc.strerror or exc}", reference=bundle.image
-            )
+            err: ImgExtractError = local_filesystem_error(exc)
+            err.reference = bundle.image
             outcome = BundleOutcome(bundle, dest, error=err)
         except Exception as exc:  # a bug must not take the other bundles down; reported as internal
             err = ImgExtractError(f"internal error: {type(exc).__name__}: {exc}", reference=bundle.image)

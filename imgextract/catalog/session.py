@@ -23,7 +23,7 @@ from typing import Protocol
 from imgextract.bundles import detect
 from imgextract.bundles import labels as L
 from imgextract.catalog.model import Bundle
-from imgextract.errors import InvalidBundleError, LocalFilesystemError
+from imgextract.errors import InvalidBundleError, local_filesystem_error
 from imgextract.layers.applier import Limits
 from imgextract.operations import PullOptions, Session
 from imgextract.operations import pull as pull_image
@@ -69,7 +69,9 @@ def fetch_configs(session: CatalogSession, ref: str) -> Path:
         staging = base / f".staging-{secrets.token_hex(6)}"
         staging.mkdir(mode=0o700)
     except OSError as exc:
-        raise LocalFilesystemError(f"cannot write the catalog cache: {exc}", reference=ref) from None
+        err = local_filesystem_error(exc)
+        err.reference = ref
+        raise err from None
     try:
         extract(image, plan, staging, Limits(), NoProgress())
         if not (staging / configs).is_dir():

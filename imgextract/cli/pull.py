@@ -91,6 +91,19 @@ from imgextract.cli.signals import InterruptibleProgress
 )
 @filter_options
 @prefer_compression_option
+@click.option(
+    "--kind",
+    type=click.Choice(["registry+v1", "plain+v0", "fbc", "imgpkg", "image"]),
+    default=None,
+    help="treat the image as this kind instead of detecting it from its labels (e.g. a bundle built "
+    "without labels, which OLM unpacks all the same).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="fail on any disagreement between bundle labels and annotations.yaml (channels included; "
+    "by default only what changes OLM's reading of the bundle fails).",
+)
 @cache_options
 @common_options
 def pull(
@@ -112,6 +125,8 @@ def pull(
     max_per_registry: int | None,
     shard: str | None,
     prefer_compression: str,
+    kind: str | None,
+    strict: bool,
     **kw: Any,
 ) -> None:
     """Pull REF and extract it into OUT.
@@ -193,6 +208,8 @@ def pull(
                 source_image=source_image,
                 recursive=recursive,
                 prefer_compression=prefer_compression,
+                kind=kind,
+                strict=strict,
                 progress=progress,
             )
         finally:
