@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from imgextract.cli.options import cache_options, check_ref, client_from, common_options
+from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
 
 FILTER_HELP = {
     "package": "keep this package (repeatable; default: every package).",
@@ -114,6 +114,7 @@ def _catalog_command(name: str, doc: str) -> Callable[[Callable[..., Any]], clic
         @catalog.command(name, help=doc)
         @click.argument("ref")
         @filter_options
+        @signature_options
         @cache_options
         @common_options
         def command(ref: str, **kw: Any) -> None:
@@ -198,18 +199,21 @@ def _images(cat: Any, as_json: bool) -> None:
 @click.option(
     "-o", "--output", "fmt", type=click.Choice(["json", "yaml", "ndjson"]), default="json", show_default=True
 )
+@signature_options
 @cache_options
 @common_options
 def catalog_render(ref: str, fmt: str, **kw: Any) -> None:
-    """Print the filtered catalog as FBC (packages, kept channel entries, kept bundles)."""
-    from imgextract.catalog.write import write_objects
+    """Print the filtered catalog as FBC (packages, kept channel entries, kept bundles), as opm
+    writes it (-o json/yaml byte for byte; ndjson: one compact object per line)."""
+    from imgextract.catalog.render import normalize, write
 
     quiet = kw["quiet"]
     selection = pop_filter(kw)
     with client_from(kw) as client:
         cat = open_filtered(ref, selection, client)
     _warn_replaced(cat, quiet)
-    write_objects(cat.objects(), fmt, sys.stdout)
+    # opm's writer and order (the selected objects are held to be sorted, as opm does)
+    write((normalize(o) for o in cat.objects()), sys.stdout, fmt)
 
 
 # ----------------------------------------------------------------------------- pull --from-catalog

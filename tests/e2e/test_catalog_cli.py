@@ -172,3 +172,22 @@ def test_usage_errors(cli: Callable[..., Run], argv: tuple[str, ...]) -> None:
     r = cli(*argv)
     assert r.code == 2, (r.code, r.stderr)
     assert r.stderr.startswith("bundle-extract: error:")
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_unfiltered_catalog_render_equals_render(cli: Callable[..., Run], fbc_dir: Path, fmt: str) -> None:
+    """The catalog as opm renders it, whichever command reads it."""
+    ours = cli("catalog", "render", str(fbc_dir), "-o", fmt)
+    theirs = cli("render", str(fbc_dir), "-o", fmt)
+    assert ours.code == 0 and theirs.code == 0, ours.stderr + theirs.stderr
+    assert ours.stdout == theirs.stdout and len(ours.stdout) > 10_000
+
+
+def test_policy_refuses_a_catalog_image(
+    cli: Callable[..., Run], registry: Registry, push_image: Callable[..., object], tmp_path: Path
+) -> None:
+    pushed = push_image(registry, GEN.image_spec(), "catalogs/refused", "v1")
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"default": [{"type": "reject"}]}')
+    r = cli("catalog", "packages", pushed.ref, "--insecure-registry", registry.host, "--policy", str(policy))  # type: ignore[attr-defined]
+    assert r.code == 8, r.stderr
