@@ -174,9 +174,10 @@ def test_usage_errors(cli: Callable[..., Run], argv: tuple[str, ...]) -> None:
     assert r.stderr.startswith("bundle-extract: error:")
 
 
-@pytest.mark.parametrize("fmt", ["json", "yaml"])
-def test_unfiltered_catalog_render_equals_render(cli: Callable[..., Run], fbc_dir: Path, fmt: str) -> None:
-    """The catalog as opm renders it, whichever command reads it."""
+def test_unfiltered_catalog_render_equals_render(cli: Callable[..., Run], fbc_dir: Path) -> None:
+    """The catalog as opm renders it, whichever command reads it (yaml: the longer way through the
+    same writer as json)."""
+    fmt = "yaml"
     ours = cli("catalog", "render", str(fbc_dir), "-o", fmt)
     theirs = cli("render", str(fbc_dir), "-o", fmt)
     assert ours.code == 0 and theirs.code == 0, ours.stderr + theirs.stderr
