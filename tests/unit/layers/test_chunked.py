@@ -60,9 +60,13 @@ class MemorySource:
             self.blob[tamper] ^= 0xFF
         self.read_bytes = 0
         self.prepared: list[tuple[int, int]] = []
+        self.expected: list[tuple[int, int]] = []
 
     def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
         self.prepared = list(ranges)
+
+    def expect(self, start: int, end: int) -> None:
+        self.expected.append((start, end))
 
     def open_range(self, start: int, end: int) -> io.BytesIO:
         self.read_bytes += end - start
