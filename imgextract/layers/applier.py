@@ -76,6 +76,7 @@ _SPECIAL = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
 _ENVIRONMENTAL = {
     errno.ENOSPC,
     errno.EDQUOT,
+    errno.EFBIG,
     errno.EIO,
     errno.EROFS,
     errno.EMFILE,
@@ -218,8 +219,8 @@ class Applier:
             try:
                 self._entry(reader, member, stats)
             except OSError as e:
-                if e.errno in _ENVIRONMENTAL:
-                    raise
+                if e.errno in _ENVIRONMENTAL:  # the local disk, not the layer: name the entry's path
+                    raise OSError(e.errno, e.strerror, e.filename or member.name) from None
                 raise IntegrityError(f"cannot apply layer entry {member.name!r}: {e.strerror or e}") from None
         self.layers.append(stats)
         return stats

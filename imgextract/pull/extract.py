@@ -8,11 +8,13 @@ and applies each remaining layer in order.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgextract.bundles import detect
+from imgextract.errors import IntegrityError, NotFoundError
 from imgextract.layers.applier import Applier, LayerStats, Limits
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
@@ -24,6 +26,8 @@ from imgextract.pull.resolve import ResolvedImage
 
 if TYPE_CHECKING:
     from imgextract.cache import ContentCache
+    from imgextract.mirrors import Source
+    from imgextract.registry.client import RegistryClient
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +62,82 @@ def extract(
     from imgextract.cache import selection_traverses_symlink
 
     cache = image.cache
-    reports, skipped = _apply_layers(image, plan, root, limits, progress, cache, allow_skip=True)
+    reports, skipped = _from_sources(image, plan, root, limits, progress, cache, allow_skip=True)
     if skipped and selection_traverses_symlink(root, plan.paths):
-        for child in list(root.iterdir()):
-            if child.is_dir() and not child.is_symlink():
-                force_rmtree(child)
-            else:
-                child.unlink()
-        reports, _ = _apply_layers(image, plan, root, limits, progress, cache, allow_skip=False)
+        _empty(root)
+        reports, _ = _from_sources(image, plan, root, limits, progress, cache, allow_skip=False)
     return reports
+
+
+def _empty(root: Path) -> None:
+    for child in list(root.iterdir()):
+        if child.is_dir() and not child.is_symlink():
+            force_rmtree(child)
+        else:
+            child.unlink()
+
+
+_CORRUPT = re.compile(r"digest mismatch|bytes, expected|larger than the|more than the")
+
+
+def _from_sources(
+    image: ResolvedImage,
+    plan: detect.Plan,
+    root: Path,
+    limits: Limits,
+    progress: Progress,
+    cache: ContentCache | None,
+    *,
+    allow_skip: bool,
+) -> tuple[list[LayerReport], bool]:
+    """Apply the layers from the source that served the manifest; a blob that fails verification
+    (wrong bytes: a bad mirror, a corrupted resumed partial) is fetched again, whole, once from the
+    same source when a partial download was resumed, then from the next sources in pull order."""
+    sources = [(image.source, image.client), *image.fallbacks]
+    failures: list[str] = []
+    refetched = False
+    index = 0
+    while True:
+        source, client = sources[index]
+        digests = [d.digest for d in image.manifest.layers]
+        resumed = cache is not None and any(cache.has_partial(d) for d in digests)
+        try:
+            return _apply_layers(
+                image,
+                plan,
+                root,
+                limits,
+                progress,
+                cache,
+                allow_skip=allow_skip,
+                client=client,
+                source=source,
+            )
+        except (IntegrityError, NotFoundError) as exc:
+            if isinstance(exc, IntegrityError) and not _CORRUPT.search(exc.message):
+                raise  # the layer itself is bad (unsafe, malformed): another copy of it is no better
+            if isinstance(exc, NotFoundError) and index == 0:
+                raise
+            failures.append(f"{source.reference.name}: {exc.message}")
+            _empty(root)
+            if isinstance(exc, IntegrityError) and resumed and not refetched:
+                refetched = True  # the partial was discarded: fetch it whole from the same source
+                log.warning("%s (from a resumed download); fetching it again whole", exc.message)
+                continue
+            index += 1
+            if index >= len(sources):
+                if len(failures) == 1:
+                    raise
+                raise IntegrityError(
+                    "layer failed verification from every source: " + "; ".join(failures),
+                    reference=str(image.reference),
+                ) from None
+            log.warning(
+                "%s from %s; trying the next source, %s",
+                exc.message,
+                source.reference.name,
+                sources[index][0].reference.name,
+            )
 
 
 def _apply_layers(
@@ -78,6 +149,8 @@ def _apply_layers(
     cache: ContentCache | None,
     *,
     allow_skip: bool,
+    client: RegistryClient,
+    source: Source,
 ) -> tuple[list[LayerReport], bool]:
     from imgextract.pull.prefetch import Prefetcher
 
@@ -95,7 +168,12 @@ def _apply_layers(
     reports = []
     try:
         with Prefetcher(
-            image.client, image.repository, wanted, cache=cache, spool_dir=root.parent, reader_verifies=True
+            client,
+            source.reference.repository,
+            wanted,
+            cache=cache,
+            spool_dir=root.parent,
+            reader_verifies=True,
         ) as prefetch:
             for (desc, diff_id), skip, part in zip(pairs, skips, partial, strict=True):
                 if skip:

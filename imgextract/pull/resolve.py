@@ -53,6 +53,9 @@ class ResolvedImage:
     platforms: list[str] = field(default_factory=list)
     cache: ContentCache | None = None  # the session's content cache, for this image's blobs too
     variant: VariantChoice | None = None  # dual-compression index: what was offered and chosen
+    # the sources after the one that served, in pull order (not blocked): where a blob that fails
+    # verification is fetched again
+    fallbacks: list[tuple[Source, RegistryClient]] = field(default_factory=list)
 
     @property
     def repository(self) -> str:
@@ -192,11 +195,17 @@ def resolve(
             continue
         client = pool.get(source.reference.registry, insecure=source.insecure)
         try:
-            return fetch_image(
+            image = fetch_image(
                 client, source, logical, platform, cache, prefer_compression=prefer_compression, whole=whole
             )
         except SourceError as exc:  # this source failed: try the next one
             attempts.append(Attempt(endpoint, exc))
+        else:
+            later = sources[sources.index(source) + 1 :]
+            image.fallbacks = [
+                (s, pool.get(s.reference.registry, insecure=s.insecure)) for s in later if not s.blocked
+            ]
+            return image
     raise _combined_error(logical, attempts)
 
 

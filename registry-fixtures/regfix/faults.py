@@ -19,6 +19,7 @@ import secrets
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -57,6 +58,12 @@ class FaultPlan:
     )
     redirect_status: int = 307
     ignore_range: bool = False  # drop Range from blob GETs: the registry answers 200 with the whole blob
+    echo_authorization: bool = False  # answer 400 whose error message repeats the request's credentials
+    stall_blobs: bool | set[str] = False  # blob GETs (True, or these digests): headers, a few bytes, silence
+    drip_manifests: float | None = None  # manifest GETs: send the body one byte every this many seconds
+    strip_auth_times: int = 0  # forward this many matching requests without Authorization (a real 401)
+    strip_auth_path: str = r"/blobs/"  # regex (re.search) on the request path
+    blob_rate: int | None = None  # blob GETs: send at most this many bytes per second
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ class FaultProxy:
         self.ca_file = ca_file
         self.plan = plan or FaultPlan()
         self._state = _State()
+        self._stopping = threading.Event()
         self.redirect_server = RedirectTarget()
         proxy = self
 
@@ -209,6 +217,7 @@ class FaultProxy:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
         self.redirect_server.stop()
@@ -223,6 +232,11 @@ class FaultProxy:
     def _take(self, kind: str, path: str, digest: str | None) -> bool:
         p = self.plan
         with self._state.lock:
+            if kind == "strip-auth":
+                if p.strip_auth_times > 0 and re.search(p.strip_auth_path, path):
+                    p.strip_auth_times -= 1
+                    return True
+                return False
             if kind == "429":
                 if p.rate_limit_times > 0 and re.search(p.rate_limit_path, path):
                     p.rate_limit_times -= 1
@@ -303,6 +317,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         m = BLOB_GET.match(self.path)
         digest = m.group(1) if (m and self.command == "GET") else None
 
+        if fp.plan.echo_authorization and "Authorization" in self.headers:
+            value = self.headers["Authorization"].partition(" ")[2]
+            body = (
+                '{"errors":[{"code":"UNSUPPORTED","message":"credentials ' + value + ' not accepted here"}]}'
+            ).encode()
+            self._send_simple(400, body, {"Content-Type": "application/json"})
+            fp._record(SeenRequest(self.command, self.path, seen_headers, 400, "echo"))
+            return
+
         if fp._take("429", self.path, None):
             hdrs = {"Content-Type": "application/json"}
             if fp.plan.retry_after is not None:
@@ -317,6 +340,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         headers["X-Forwarded-Proto"] = "http"
         if digest and fp.plan.ignore_range:
             headers = {k: v for k, v in headers.items() if k.lower() != "range"}
+        stripped = fp._take("strip-auth", self.path, None)
+        if stripped:
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         conn = fp._upstream()
         try:
             conn.request(self.command, self.path, body=body, headers=headers)
@@ -342,6 +368,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 else None
             )
             fault = "corrupt" if corrupt else ("drop" if drop_after is not None else None)
+            stall = (
+                bool(digest)
+                and resp.status in (200, 206)
+                and (fp.plan.stall_blobs is True or digest in (fp.plan.stall_blobs or set()))
+            )
+            drip = fp.plan.drip_manifests if "/manifests/" in self.path and resp.status == 200 else None
+            fault = (
+                "stall" if stall else ("drip" if drip is not None else ("strip-auth" if stripped else fault))
+            )
             total = int(length) if length is not None else len(data)
 
             self.send_response(resp.status)
@@ -351,6 +386,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.end_headers()
             fp._record(SeenRequest(self.command, self.path, seen_headers, resp.status, fault))
             if self.command == "HEAD":
+                return
+            if stall or drip is not None:
+                self._slow(resp.read(), stall=stall, drip=drip or 0.0)
                 return
             flip = (fp.plan.corrupt_offset % total) if (corrupt and total) else -1
             sent = 0
@@ -375,7 +413,29 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 if digest:
                     with fp._state.lock:
                         fp._state.blob_bytes += len(chunk)
+                if digest and fp.plan.blob_rate:
+                    time.sleep(len(chunk) / fp.plan.blob_rate)
         finally:
             conn.close()
+
+    def _slow(self, data: bytes, *, stall: bool, drip: float) -> None:
+        """Stall (a few bytes, then silence until the client gives up) or drip (a byte at a time)."""
+        fp = self.fault_proxy
+        try:
+            if stall:
+                self.wfile.write(data[:16])
+                self.wfile.flush()
+                while not fp._stopping.wait(0.2):
+                    pass
+                return
+            for i in range(len(data)):
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+                if fp._stopping.wait(drip):
+                    return
+        except OSError:
+            return
+        finally:
+            self.close_connection = True
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle  # noqa: N815
