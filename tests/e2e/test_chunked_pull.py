@@ -255,8 +255,12 @@ def test_cached_chunks_are_not_fetched_again(
         )
         assert r.code == 0, r.stderr
         assert _files(out) == {f"configs/{pkg}/catalog.json": catalog.configs[f"configs/{pkg}/catalog.json"]}
-        layer: dict[str, Any] = r.json()["layers"][3]
+        layers = r.json()["layers"]
+        seen.append([la["fetch"] for la in layers[:3]])
+        layer: dict[str, Any] = layers[3]
         return layer
+
+    seen: list[list[str]] = []
 
     first = pull("pkg01")
     assert first["fetch"] == "partial" and first["bytesFetched"] > chunk_bytes("pkg01")  # with the TOC
@@ -264,6 +268,8 @@ def test_cached_chunks_are_not_fetched_again(
     assert second["fetch"] == "partial" and second["bytesFetched"] <= chunk_bytes("pkg02") + 1024
     again = pull("pkg01")
     assert again == {**again, "fetch": "cache", "bytesFetched": 0}
+    # the base layers: their TOCs fetched once, then skipped (the cache's index: nothing under configs)
+    assert seen == [["partial"] * 3, ["skipped"] * 3, ["skipped"] * 3]
     # rotten cache entries (the TOC and the file) are evicted and fetched again, never trusted
     file_digest = next(e.digest for e in toc.entries if e.name == "configs/pkg01/catalog.json")
     for digest in (toc.location.checksum, file_digest):
