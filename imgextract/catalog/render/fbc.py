@@ -6,8 +6,9 @@ opm decodes every object into a ``map[string]interface{}`` first (numbers become
 every other schema is written as that re-encoded blob.  :func:`normalize` does the same to one object.
 
 :func:`iter_fbc_dir` reads an FBC directory (``*.json`` concatenated objects, ``*.yaml``/``*.yml``
-multi-document) as ``(file, index, object)``; the catalog package's streaming reader can be passed to
-the renderer instead (any iterator of such triples).
+multi-document, ``.indexignore`` patterns honoured) as ``(file, index, object)``; opm also tries every
+other file and fails on what is not FBC, this reader skips them.  The catalog package's streaming
+reader can be passed to the renderer instead (any iterator of such triples).
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise FBCError("FBC object is not a JSON object")
     schema = obj.get("schema") if isinstance(obj.get("schema"), str) else ""
-    where = f"{schema or 'object'} {obj.get('name', '')!s}".strip()
+    if not schema:
+        raise FBCError(f"object {_blob(obj)[:200]!r} is missing root schema field")
+    where = f"{schema} {obj.get('name', '')!s}".strip()
     if schema == "olm.package":
         out: dict[str, Any] = {"schema": schema, "name": _s(obj, "name", where)}
         out["defaultChannel"] = _s(obj, "defaultChannel", where)
@@ -159,15 +162,34 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
 
 def iter_fbc_dir(root: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """Every object of an FBC directory, files in lexical order of their path."""
+    import fnmatch
+
     from imgextract.catalog.render.goyaml import DecodeError, _yaml_chunks, load_yaml
 
     root = Path(root)
     paths = []
+    ignores: list[tuple[Path, str]] = []  # (directory of the .indexignore, pattern)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
+        if ".indexignore" in filenames:
+            text = (Path(dirpath) / ".indexignore").read_text(encoding="utf-8", errors="replace")
+            for line in text.splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    ignores.append((Path(dirpath), line.strip("/")))
         for name in sorted(filenames):
-            if name.endswith((".json", ".yaml", ".yml")):
-                paths.append(Path(dirpath) / name)
+            path = Path(dirpath) / name
+            ignored = any(
+                path.is_relative_to(base)
+                and (
+                    fnmatch.fnmatch(str(path.relative_to(base)), pat)
+                    or fnmatch.fnmatch(name, pat)
+                    or any(fnmatch.fnmatch(part, pat) for part in path.relative_to(base).parts[:-1])
+                )
+                for base, pat in ignores
+            )
+            if name.endswith((".json", ".yaml", ".yml")) and not ignored:
+                paths.append(path)
     paths.sort(key=lambda p: p.relative_to(root).parts)  # fs.WalkDir's lexical order
     for path in paths:
         rel = str(path.relative_to(root))

@@ -86,3 +86,18 @@ def test_directory_reader_yaml_and_json(tmp_path: Path) -> None:
         ("q.json", 0, "q"),
         ("q.json", 1, "r"),
     ]
+
+
+def test_missing_schema_and_indexignore(tmp_path: Path) -> None:
+    import pytest
+
+    from imgextract.catalog.render.fbc import FBCError
+
+    # declcfg readYAMLOrJSON: "object ... is missing root schema field"
+    with pytest.raises(FBCError, match="missing root schema field"):
+        normalize({"name": "x"})
+    (tmp_path / "keep.yaml").write_text("schema: olm.package\nname: keep\n")
+    (tmp_path / "skip").mkdir()
+    (tmp_path / "skip" / "x.yaml").write_text("not: fbc\n")
+    (tmp_path / ".indexignore").write_text("# comment\nskip\n")
+    assert [o["name"] for _f, _i, o in iter_fbc_dir(tmp_path)] == ["keep"]
