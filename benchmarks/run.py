@@ -33,7 +33,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "registry-fixtures"), str(Path(__file__).resolve().parent)]
 
+import chunked  # noqa: E402
 from workloads import BUILDERS, Image, push  # noqa: E402
+
+BUILDERS = {**BUILDERS, "chunked": chunked.build}
 
 MiB = 1024 * 1024
 
@@ -350,7 +353,7 @@ def bench_render(images: list[Image], host: str, rounds: int, work: Path, log: P
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--workloads", default="small,catalog,big,render")
+    p.add_argument("--workloads", default="small,catalog,big,chunked,render,catalog-query,catalog-pull")
     p.add_argument(
         "--workdir",
         type=Path,
@@ -358,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         help="built layouts are kept here between runs",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    p.add_argument("--catalog-mb", type=int, default=130, help="catalog-query: size of the generated catalog")
+    p.add_argument("--catalog-bundles", type=int, default=200, help="catalog-pull: number of bundle images")
     args = p.parse_args(argv)
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     unknown = set(names) - set(BUILDERS)
@@ -392,8 +397,34 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(bench_small(built[name], reg.host, args.rounds, run_dir, log))
                 elif name == "big":
                     results.append(bench_big(built[name], reg.host, args.rounds, run_dir, log))
+                elif name == "catalog-query":
+                    from catalogs import bench_catalog_query
+
+                    results.append(bench_catalog_query(args.rounds, run_dir, log, args.catalog_mb))
+                elif name == "catalog-pull":
+                    from catalogs import bench_catalog_pull
+
+                    results.append(
+                        bench_catalog_pull(reg.host, reg, args.rounds, run_dir, log, args.catalog_bundles)
+                    )
                 elif name == "render":
                     results.append(bench_render(built[name], reg.host, args.rounds, run_dir, log))
+                elif name == "chunked":
+                    results.append(
+                        chunked.bench(
+                            built[name],
+                            reg.host,
+                            args.rounds,
+                            run_dir,
+                            log,
+                            reglog,
+                            contender=Contender,
+                            bundle_extract=bundle_extract,
+                            skopeo_umoci=skopeo_umoci,
+                            run_round=run_round,
+                            report=report,
+                        )
+                    )
                 else:
                     results.append(bench_catalog(built[name], reg.host, args.rounds, run_dir, log, reglog))
     finally:

@@ -50,12 +50,13 @@ from imgextract.reference import Reference, parse_reference
 import imgextract.pull as _pipeline  # noqa: E402, F401  isort: skip
 
 try:
-    __version__ = version("bundle-extract")
+    __version__ = version("bundle-extract")  # the one place: pyproject.toml
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
 if TYPE_CHECKING:
-    from imgextract.client import Client, copy, explain_mirrors, inspect, render
+    from imgextract.catalog import Catalog
+    from imgextract.client import Client, copy, explain_mirrors, inspect, pull_catalog, render, verify
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.results import (
         BundleInfo,
@@ -67,13 +68,18 @@ if TYPE_CHECKING:
         Source,
     )
     from imgextract.settings import Settings
+    from imgextract.signatures import Verdict
 
 # Imported on first use, so that ``import imgextract`` (and the CLI's start-up) stays cheap.
 _LAZY = {
+    "Catalog": "imgextract.catalog",
+    "pull_catalog": "imgextract.client",
     "Client": "imgextract.client",
     "inspect": "imgextract.client",
     "copy": "imgextract.client",
     "explain_mirrors": "imgextract.client",
+    "verify": "imgextract.client",
+    "Verdict": "imgextract.signatures",
     "render": "imgextract.client",
     "dump_yaml": "imgextract.outputs.configmap",
     "BundleInfo": "imgextract.results",
@@ -110,6 +116,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AuthError",
     "BundleInfo",
+    "Catalog",
     "Client",
     "ConfigError",
     "CopyResult",
@@ -132,6 +139,7 @@ __all__ = [
     "SourceError",
     "UnreachableError",
     "UsageError",
+    "Verdict",
     "__version__",
     "copy",
     "dump_yaml",
@@ -139,5 +147,7 @@ __all__ = [
     "inspect",
     "parse_reference",
     "pull",
+    "pull_catalog",
+    "verify",
     "render",
 ]
