@@ -6,9 +6,8 @@ opm decodes every object into a ``map[string]interface{}`` first (numbers become
 every other schema is written as that re-encoded blob.  :func:`normalize` does the same to one object.
 
 :func:`iter_fbc_dir` reads an FBC directory (``*.json`` concatenated objects, ``*.yaml``/``*.yml``
-multi-document, ``.indexignore`` patterns honoured) as ``(file, index, object)``; opm also tries every
-other file and fails on what is not FBC, this reader skips them.  The catalog package's streaming
-reader can be passed to the renderer instead (any iterator of such triples).
+multi-document; every file the catalog package's walk yields, ``.indexignore`` honoured) as
+``(file, index, object)``; any iterator of such triples can be passed to the renderer instead.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -161,40 +159,22 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def iter_fbc_dir(root: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    """Every object of an FBC directory, files in lexical order of their path."""
-    import fnmatch
-
+    """Every object of an FBC directory, files in fs.WalkDir's lexical order.  The files are the
+    catalog package's walk (every regular file not ignored by an ``.indexignore``, as opm reads them);
+    their values are decoded with go-yaml's rules (``1.0``, ``y``, ``1e3`` as opm reads them)."""
+    from imgextract.catalog.fbc import CatalogFormatError, catalog_files
     from imgextract.catalog.render.goyaml import DecodeError, _yaml_chunks, load_yaml
 
     root = Path(root)
-    paths = []
-    ignores: list[tuple[Path, str]] = []  # (directory of the .indexignore, pattern)
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        if ".indexignore" in filenames:
-            text = (Path(dirpath) / ".indexignore").read_text(encoding="utf-8", errors="replace")
-            for line in text.splitlines():
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    ignores.append((Path(dirpath), line.strip("/")))
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            ignored = any(
-                path.is_relative_to(base)
-                and (
-                    fnmatch.fnmatch(str(path.relative_to(base)), pat)
-                    or fnmatch.fnmatch(name, pat)
-                    or any(fnmatch.fnmatch(part, pat) for part in path.relative_to(base).parts[:-1])
-                )
-                for base, pat in ignores
-            )
-            if name.endswith((".json", ".yaml", ".yml")) and not ignored:
-                paths.append(path)
-    paths.sort(key=lambda p: p.relative_to(root).parts)  # fs.WalkDir's lexical order
+    try:
+        files = sorted(catalog_files(root), key=lambda rf: tuple(rf[0].split("/")))
+    except CatalogFormatError as exc:
+        raise FBCError(str(exc)) from exc
+    paths = [full for _rel, full in files]
     for path in paths:
         rel = str(path.relative_to(root))
         text = path.read_text(encoding="utf-8", errors="replace")
-        if path.suffix == ".json":
+        if text[:4096].lstrip().startswith("{"):  # YAMLOrJSONDecoder's sniff
             dec = json.JSONDecoder()
             i, n, idx = 0, len(text), 0
             while True:
