@@ -101,3 +101,17 @@ def test_missing_schema_and_indexignore(tmp_path: Path) -> None:
     (tmp_path / "skip" / "x.yaml").write_text("not: fbc\n")
     (tmp_path / ".indexignore").write_text("# comment\nskip\n")
     assert [o["name"] for _f, _i, o in iter_fbc_dir(tmp_path)] == ["keep"]
+
+
+def test_write_fbc_streams_normalised_objects() -> None:
+    from imgextract.catalog.render.writer import write_fbc
+
+    buf = io.StringIO()
+    objs = [
+        {"schema": "olm.bundle", "name": "b", "package": "p", "image": "i", "x": 1},
+        {"schema": "z", "v": 1},
+    ]
+    assert write_fbc(objs, "ndjson", buf) == 2
+    assert buf.getvalue() == (
+        '{"schema":"olm.bundle","name":"b","package":"p","image":"i"}\n{"schema":"z","v":1}\n'
+    )
