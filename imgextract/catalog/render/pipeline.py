@@ -169,20 +169,19 @@ def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, An
     try:
         for _file, _idx, obj in reader(root):
             n = normalize(obj)
-            if n.get("schema") == "olm.bundle" and "__raw__" not in n and level != "none":
-                moved = [
-                    p
-                    for p in n.get("properties", [])
-                    if p["type"] not in ("olm.bundle.object", "olm.csv.metadata")
-                ]
-                moved += [
-                    p
-                    for p in n.get("properties", [])
-                    if p["type"] in ("olm.bundle.object", "olm.csv.metadata")
+            if n.get("schema") == "olm.bundle" and "__raw__" not in n:
+                # Render.Run, for every reference: bundle objects last, relatedImages by image, migrate
+                objs_last = ("olm.bundle.object", "olm.csv.metadata")
+                props = n.get("properties", [])
+                moved = [p for p in props if p["type"] not in objs_last] + [
+                    p for p in props if p["type"] in objs_last
                 ]
                 if moved:
                     n["properties"] = moved
-                n = _fbc_bundle_migrate(n, level)
+                if n.get("relatedImages"):
+                    n["relatedImages"] = sorted(n["relatedImages"], key=lambda r: r["image"].encode())
+                if level != "none":
+                    n = _fbc_bundle_migrate(n, level)
             out.append(n)
     except (FBCError, MigrationError, OSError) as exc:
         raise RenderError(str(exc), "fbc") from exc
