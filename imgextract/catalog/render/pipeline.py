@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,6 @@ from typing import Any, Protocol
 
 from imgextract.catalog.render.bundle import BundleError, Property, RenderedBundle, render_bundle
 from imgextract.catalog.render.fbc import FBCError, iter_fbc_dir, normalize
-from imgextract.catalog.render.gojson import RawJSON
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
 
 __all__ = ["ImageSource", "RenderError", "RenderOptions", "render_refs"]
@@ -241,7 +240,7 @@ def render_refs(
     fbc_reader: FBCReader | None = None,
 ) -> list[dict[str, Any]]:
     """Render every reference (concurrently, at most ``options.jobs`` at a time) into FBC objects in
-    opm's shape (property values as :class:`RawJSON`); the first failing reference's error is raised,
+    opm's shape (property values as :class:`~.gojson.RawJSON`); the first failing reference's error is raised,
     prefixed as opm does (``render reference "REF": ...``)."""
     opts = options or RenderOptions()
     try:
@@ -282,14 +281,3 @@ def render_refs(
                         g.cancel()
                     raise
     return [obj for objs in results for obj in objs]
-
-
-def iter_objects(objs: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Plain Python objects (property values decoded) in opm's output order."""
-    from imgextract.catalog.render.writer import opm_order, to_python
-
-    for obj in opm_order(objs):
-        yield to_python(obj)
-
-
-_ = RawJSON  # re-exported type of property values
