@@ -31,6 +31,8 @@ from imgextract.procowner import owner_alive, owner_token
 log = logging.getLogger(__name__)
 
 _OWNED = re.compile(r"^\..+\.(?:staging|old)-(\d+\.\d+)-[0-9a-f]{12}$")
+SPOOL_PREFIX = "bundle-extract-layer-"  # a layer spooled beside OUT while it downloads (pull --no-cache)
+_SPOOL = re.compile(r"^" + SPOOL_PREFIX + r"(\d+\.\d+)-")
 LOCAL_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO, errno.EMLINK}
 )
@@ -65,13 +67,22 @@ def remove_active_staging() -> None:
 
 
 def sweep_stale(directory: Path) -> int:
-    """Remove staging/old directories in ``directory`` whose owning process is gone; returns how many."""
+    """Remove staging/old directories and layer spool files in ``directory`` whose owning process is
+    gone; returns how many."""
     removed = 0
     try:
         names = os.listdir(directory)
     except OSError:
         return 0
     for name in names:
+        spool = _SPOOL.match(name)
+        if spool is not None and not owner_alive(spool.group(1)):
+            try:
+                (directory / name).unlink()
+                removed += 1
+            except OSError:
+                pass
+            continue
         match = _OWNED.match(name)
         if match is None or owner_alive(match.group(1)):
             continue
