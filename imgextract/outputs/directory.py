@@ -21,6 +21,7 @@ import secrets
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TypeGuard
@@ -52,6 +53,10 @@ def _owned_name(out_name: str, kind: str) -> str:
 
 
 _active: set[Path] = set()  # staging directories of this process not yet committed or removed
+
+COMMIT_CHECKPOINTS: list[Callable[[], None]] = []
+"""Called before a staging directory becomes OUT; one that raises stops the commit (the CLI adds
+its signal check once told to stop, so an interrupt swallowed somewhere never ends in a commit)."""
 
 
 def remove_active_staging() -> None:
@@ -194,6 +199,8 @@ class StagingDir:
 
     def _commit_in_place(self) -> None:
         assert self.root is not None
+        for checkpoint in list(COMMIT_CHECKPOINTS):
+            checkpoint()
         moved: list[Path] = []
         try:
             for entry in sorted(self.root.iterdir()):
@@ -212,6 +219,8 @@ class StagingDir:
         if self.in_place:
             self._commit_in_place()
             return
+        for checkpoint in list(COMMIT_CHECKPOINTS):
+            checkpoint()
         out = self.out
         trash: Path | None = None
         if out.is_symlink() or out.exists():
