@@ -478,7 +478,9 @@ def first_document_flagged(data: bytes) -> tuple[str, Any, bool]:
         except json.JSONDecodeError as exc:
             raise DecodeError(str(exc)) from exc
         return "json", value, True
-    for chunk in _yaml_chunks(text):
+    # the first document only: a text without any "---" is one document (no need to split its lines)
+    chunks = ([text] if text else []) if "---" not in text else _yaml_chunks(text)
+    for chunk in chunks:
         value, numbers = load_yaml_flagged(chunk)
         return "yaml", value, numbers
     return "empty", None, False
