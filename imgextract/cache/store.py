@@ -129,7 +129,16 @@ class ContentCache:
             raise IntegrityError(f"manifest digest mismatch: expected {digest}")
         if len(raw) > MAX_MANIFEST_BYTES or "\n" in media_type:
             return
-        self._atomic_write(self._layout.manifest(digest), media_type.encode() + b"\n" + raw)
+        path = self._layout.manifest(digest)
+        data = media_type.encode() + b"\n" + raw
+        try:  # a tag re-checked on every run: the same bytes are there already, only their age changes
+            with open(path, "rb") as f:
+                if f.read(len(data) + 1) == data:
+                    os.utime(path)
+                    return
+        except OSError:
+            pass
+        self._atomic_write(path, data)
 
     # layer index ---------------------------------------------------------------------------------
     def get_layer_index(self, digest: str) -> LayerIndexEntry | None:

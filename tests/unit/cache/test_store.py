@@ -260,3 +260,21 @@ def test_small_blob_being_written_elsewhere_is_fetched_again_not_waited_for(tmp_
         with cache.blob_writer(DIGEST, big) as second:
             assert not second.shared and time.monotonic() - start >= 0.3
             second.abort()
+
+
+def test_manifest_stored_again_is_only_touched_unless_it_differs(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    raw = b'{"schemaVersion":2}'
+    d = digest_of(raw)
+    mt = "application/vnd.oci.image.manifest.v1+json"
+    cache.put_manifest(d, raw, mt)
+    stored = tmp_path / "manifests" / "sha256" / d.split(":")[1]
+    os.utime(stored, (1_000_000, 1_000_000))
+    inode = stored.stat().st_ino
+    cache.put_manifest(d, raw, mt)  # a tag re-checked: same bytes, same file, younger
+    assert stored.stat().st_ino == inode and stored.stat().st_mtime > 1_000_000
+    stored.write_bytes(stored.read_bytes() + b" ")  # damaged: written again
+    cache.put_manifest(d, raw, mt)
+    assert cache.get_manifest(d) == (raw, mt)
+    cache.put_manifest(d, raw, "application/vnd.docker.distribution.manifest.v2+json")  # other type
+    assert cache.get_manifest(d) == (raw, "application/vnd.docker.distribution.manifest.v2+json")
