@@ -1,8 +1,8 @@
 """registry+v1 bundles: cross-check image labels against ``metadata/annotations.yaml``.
 
-Nobody upstream compares the two (shared/spec/olm-formats.md); the seed's goal is an
-unambiguous metadata directory, so a disagreement on any key both sides carry is an
-invalid bundle (exit 6) naming both values.
+Nobody upstream compares the two (see docs/formats.md); we want an unambiguous metadata
+directory, so a disagreement on any key both sides carry is an invalid bundle
+(:class:`~imgextract.errors.InvalidBundleError`) naming both values.
 """
 
 from __future__ import annotations
