@@ -1,6 +1,8 @@
 """Benchmark bundle-extract against skopeo+umoci and curl|tar on a local docker-registry.
 
-    python benchmarks/run.py [--rounds 3] [--workloads small,catalog,big] [--workdir DIR] [--json FILE]
+    python benchmarks/run.py [--rounds 3] [--workloads small,catalog,big,render] [--workdir DIR] [--json FILE]
+
+``render``: BENCH_RENDER_COUNT (default 100) bundle images rendered in one call vs a skopeo+umoci loop.
 
 bundle-extract runs as ``python -m imgextract`` from this checkout (the benchmark's parent directory).
 
@@ -31,7 +33,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "registry-fixtures"), str(Path(__file__).resolve().parent)]
 
+import chunked  # noqa: E402
 from workloads import BUILDERS, Image, push  # noqa: E402
+
+BUILDERS = {**BUILDERS, "chunked": chunked.build}
 
 MiB = 1024 * 1024
 
@@ -298,10 +303,57 @@ def bench_catalog(
     )
 
 
+def bench_render(images: list[Image], host: str, rounds: int, work: Path, log: Path) -> dict[str, object]:
+    """N bundle images: one ``render`` call (cold, then warm cache) against the per-bundle shell loop
+    catalog pipelines run today (skopeo copy + umoci unpack for each bundle)."""
+    refs = [push(im, host) for im in images]
+
+    def render(scratch: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "imgextract",
+            "render",
+            *refs,
+            "-o",
+            "json",
+            "--insecure-registry",
+            host,
+            "-q",
+            "--cache-dir",
+            str(scratch / "cache"),
+        ]
+
+    def loop(scratch: Path) -> list[str]:
+        body = " && ".join(
+            f"skopeo --insecure-policy copy -q --src-tls-verify=false docker://{ref} oci:{scratch}/l{i}:b "
+            f"&& umoci unpack --rootless --image {scratch}/l{i}:b {scratch}/b{i} >/dev/null"
+            for i, ref in enumerate(refs)
+        )
+        return [*env_prefix(host, scratch.parent), "sh", "-c", body]
+
+    def warm_up(scratch: Path) -> None:
+        measure(render(scratch), log)
+
+    cold = Contender(f"bundle-extract render x{len(refs)} (cold)", render)
+    warm = Contender(f"bundle-extract render x{len(refs)} (warm)", render, prepare=warm_up)
+    su = Contender(f"skopeo copy + umoci unpack loop x{len(refs)}", loop)
+    for r in range(rounds):
+        run_round([cold, warm, su], r, work, log)
+    return report(
+        f"render {len(refs)} bundle images in one call",
+        [cold, warm, su],
+        [
+            ("wall render cold / skopeo+umoci loop", cold.median_wall() / su.median_wall(), 0.2),
+            ("wall render warm / skopeo+umoci loop", warm.median_wall() / su.median_wall(), 0.05),
+        ],
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--workloads", default="small,catalog,big")
+    p.add_argument("--workloads", default="small,catalog,big,chunked,render,catalog-query,catalog-pull")
     p.add_argument(
         "--workdir",
         type=Path,
@@ -309,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         help="built layouts are kept here between runs",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    p.add_argument("--catalog-mb", type=int, default=130, help="catalog-query: size of the generated catalog")
+    p.add_argument("--catalog-bundles", type=int, default=200, help="catalog-pull: number of bundle images")
     args = p.parse_args(argv)
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     unknown = set(names) - set(BUILDERS)
@@ -343,6 +397,34 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(bench_small(built[name], reg.host, args.rounds, run_dir, log))
                 elif name == "big":
                     results.append(bench_big(built[name], reg.host, args.rounds, run_dir, log))
+                elif name == "catalog-query":
+                    from catalogs import bench_catalog_query
+
+                    results.append(bench_catalog_query(args.rounds, run_dir, log, args.catalog_mb))
+                elif name == "catalog-pull":
+                    from catalogs import bench_catalog_pull
+
+                    results.append(
+                        bench_catalog_pull(reg.host, reg, args.rounds, run_dir, log, args.catalog_bundles)
+                    )
+                elif name == "render":
+                    results.append(bench_render(built[name], reg.host, args.rounds, run_dir, log))
+                elif name == "chunked":
+                    results.append(
+                        chunked.bench(
+                            built[name],
+                            reg.host,
+                            args.rounds,
+                            run_dir,
+                            log,
+                            reglog,
+                            contender=Contender,
+                            bundle_extract=bundle_extract,
+                            skopeo_umoci=skopeo_umoci,
+                            run_round=run_round,
+                            report=report,
+                        )
+                    )
                 else:
                     results.append(bench_catalog(built[name], reg.host, args.rounds, run_dir, log, reglog))
     finally:

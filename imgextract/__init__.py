@@ -55,7 +55,8 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 if TYPE_CHECKING:
-    from imgextract.client import Client, copy, explain_mirrors, inspect
+    from imgextract.catalog import Catalog
+    from imgextract.client import Client, copy, explain_mirrors, inspect, pull_catalog, render, verify
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.results import (
         BundleInfo,
@@ -67,13 +68,19 @@ if TYPE_CHECKING:
         Source,
     )
     from imgextract.settings import Settings
+    from imgextract.signatures import Verdict
 
 # Imported on first use, so that ``import imgextract`` (and the CLI's start-up) stays cheap.
 _LAZY = {
+    "Catalog": "imgextract.catalog",
+    "pull_catalog": "imgextract.client",
     "Client": "imgextract.client",
     "inspect": "imgextract.client",
     "copy": "imgextract.client",
     "explain_mirrors": "imgextract.client",
+    "verify": "imgextract.client",
+    "Verdict": "imgextract.signatures",
+    "render": "imgextract.client",
     "dump_yaml": "imgextract.outputs.configmap",
     "BundleInfo": "imgextract.results",
     "CopyResult": "imgextract.results",
@@ -109,6 +116,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AuthError",
     "BundleInfo",
+    "Catalog",
     "Client",
     "ConfigError",
     "CopyResult",
@@ -131,6 +139,7 @@ __all__ = [
     "SourceError",
     "UnreachableError",
     "UsageError",
+    "Verdict",
     "__version__",
     "copy",
     "dump_yaml",
@@ -138,4 +147,7 @@ __all__ = [
     "inspect",
     "parse_reference",
     "pull",
+    "pull_catalog",
+    "verify",
+    "render",
 ]

@@ -26,12 +26,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from imgextract import oci, operations
-from imgextract.errors import UsageError
+from imgextract.errors import UsageError, option
 from imgextract.operations import ConfigMapOptions, PullOptions
 from imgextract.progress import Progress
 from imgextract.pull.resolve import ResolvedImage, resolve
@@ -44,11 +44,13 @@ from imgextract.settings import OPTION_NAMES, Settings
 if TYPE_CHECKING:
     from imgextract.auth import CredentialStore
     from imgextract.cache import ContentCache
+    from imgextract.catalog import BundleOutcome, Catalog, CatalogPullResult
     from imgextract.mirrors import MirrorConfig
+    from imgextract.signatures import Policy, Verdict, Verifier
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Client", "copy", "explain_mirrors", "inspect", "pull"]
+__all__ = ["Client", "copy", "explain_mirrors", "inspect", "pull", "pull_catalog", "verify"]
 
 _UNSET: Any = object()
 
@@ -70,6 +72,7 @@ class Client:
         self._mirrors: MirrorConfig | None = None
         self._credentials: CredentialStore | None = None
         self._cache: ContentCache | None | object = _UNSET
+        self._verifier: Verifier | None | object = _UNSET
         self._pool = ClientPool(self._make_registry_client)
         self._closed = False
 
@@ -106,6 +109,26 @@ class Client:
                 self._cache = self._open_cache()
             return self._cache  # type: ignore[return-value]
 
+    @property
+    def verifier(self) -> Verifier | None:
+        """The signature policy with its registries.d (None without ``policy``), read once."""
+        with self._lock:
+            if self._verifier is _UNSET:
+                self._verifier = self._make_verifier(self.settings.signatures.policy)
+            return self._verifier  # type: ignore[return-value]
+
+    def _make_verifier(self, policy: str | os.PathLike[str] | Policy | None) -> Verifier | None:
+        from imgextract.signatures import LookasideReader, Policy, Verifier, load_policy, load_registries_d
+
+        options = self.settings.signatures
+        if policy is None:
+            if options.registries_d is not None:
+                raise UsageError(f"{option('registries_d')} has no effect without {option('policy')}")
+            return None
+        loaded = policy if isinstance(policy, Policy) else load_policy(policy, env=self.settings.env)
+        registries = load_registries_d(options.registries_d, env=self.settings.env)
+        return Verifier(loaded, registries, LookasideReader(self.settings.transport))
+
     def _open_cache(self) -> ContentCache | None:
         if not self.settings.cache.use_cache:
             return None
@@ -138,14 +161,63 @@ class Client:
 
         Operations call this first, so that a bad configuration file fails before any network.
         """
-        _ = self.mirrors, self.credentials, self.cache
+        _ = self.mirrors, self.credentials, self.cache, self.verifier
 
-    def resolve(self, ref: Reference, platform: oci.Platform | None = None) -> ResolvedImage:
-        """Find ``ref`` through its sources (mirrors, then the primary): manifest and config, no layers."""
+    def scope_credentials(self, *refs: Reference) -> None:
+        """``creds`` goes to these references' registries and their configured mirrors only, never
+        to a registry named by image content (an imgpkg images.yml)."""
+        registries = set()
+        for ref in refs:
+            registries.add(ref.registry)
+            registries.update(s.reference.registry for s in self.mirrors.pull_sources(ref.pull_ref()))
+        self.credentials.scope_flag_credentials(registries)
+
+    def sources_for(self, ref: Reference) -> list[tuple[Reference, RegistryClient | None]]:
+        """Where to read ``ref`` from, as a pull does: allowed mirrors in order, then the primary
+        (None for an endpoint the configuration blocks)."""
+        return [
+            (
+                s.reference,
+                None if s.blocked else self.registry_client(s.reference.registry, insecure=s.insecure),
+            )
+            for s in self.mirrors.pull_sources(ref.pull_ref())
+        ]
+
+    def resolve(
+        self,
+        ref: Reference,
+        platform: oci.Platform | None = None,
+        *,
+        check_signatures: bool = True,
+        prefer_compression: str = "auto",
+        whole: bool = False,
+    ) -> ResolvedImage:
+        """Find ``ref`` through its sources (mirrors, then the primary): manifest and config, no layers.
+
+        With a signature ``policy``, an image it does not accept is refused here
+        (:class:`~imgextract.errors.SignatureRefused`), before anything reads a layer.  An index
+        offering the platform as a gzip and a zstd image: ``prefer_compression`` ("gzip", "zstd")
+        picks one, "auto" the one that fetches least (``whole``: every layer will be read)."""
         logical = ref.pull_ref()
         sources = self.mirrors.pull_sources(logical)
         cache = self.cache
-        return resolve(logical, sources, self._pool_for_resolve(), platform or self._platform, cache)
+        image = resolve(
+            logical,
+            sources,
+            self._pool_for_resolve(),
+            platform or self._platform,
+            cache,
+            prefer_compression=prefer_compression,
+            whole=whole,
+        )
+        verifier = self.verifier if check_signatures else None
+        if verifier is not None:
+            from imgextract.signatures import require_accepted
+
+            require_accepted(
+                verifier.judge(image.reference, image.source.reference, image.client, image.manifest_digest)
+            )
+        return image
 
     def _pool_for_resolve(self) -> ClientPool:
         if self._closed:
@@ -170,7 +242,10 @@ class Client:
         olm_labels: bool = False,
         source_image: str | None = None,
         recursive: bool = False,
+        kind: str | None = None,
+        strict: bool = False,
         platform: str | None = None,
+        prefer_compression: str = "auto",
         progress: Progress | None = None,
     ) -> PullResult:
         """Pull ``ref`` and extract it into ``output``, as ``bundle-extract pull REF -o OUT`` does.
@@ -180,6 +255,10 @@ class Client:
         ``output`` must not exist or be empty unless ``force``; on failure nothing is left there.
         With ``format="configmap"`` the bundle becomes ConfigMaps written to the file ``output``,
         or, with ``output=None``, only returned in :attr:`PullResult.configmaps`.
+        zstd:chunked layers are fetched partially (only the selected files' chunks) unless
+        ``all``; ``prefer_compression`` chooses in a dual-compression index (see docs/formats.md).
+        ``kind`` overrides detection from the labels (``registry+v1``, ``plain+v0``, ``fbc``,
+        ``imgpkg``, ``image``); ``strict`` makes every label/annotations.yaml disagreement fatal.
         """
         options = PullOptions(
             paths=tuple(paths),
@@ -195,14 +274,22 @@ class Client:
                 source_image=source_image,
             ),
             recursive=recursive,
+            prefer_compression=prefer_compression,
+            kind=kind,
+            strict=strict,
         )
         return operations.pull(
             self, ref, output, options, platform=self._platform_of(platform), progress=progress
         )
 
-    def inspect(self, ref: str, *, platform: str | None = None) -> InspectResult:
-        """What a pull of ``ref`` would fetch: digest, source, platforms, labels, layers, kind."""
-        return operations.inspect(self, ref, platform=self._platform_of(platform))
+    def inspect(
+        self, ref: str, *, platform: str | None = None, prefer_compression: str = "auto"
+    ) -> InspectResult:
+        """What a pull of ``ref`` would fetch: digest, source, platforms, labels, layers, kind
+        (and, for a dual-compression index, both variants and which one a pull takes)."""
+        return operations.inspect(
+            self, ref, platform=self._platform_of(platform), prefer_compression=prefer_compression
+        )
 
     def copy(
         self,
@@ -215,9 +302,89 @@ class Client:
         """Copy the imgpkg bundle ``ref`` and every image it references into ``to_repo``."""
         return operations.copy(self, ref, to_repo, concurrency=concurrency, lock_output=lock_output)
 
+    def verify(
+        self,
+        ref: str,
+        *,
+        policy: str | os.PathLike[str] | Policy | None = None,
+        platform: str | None = None,
+    ) -> Verdict:
+        """Judge ``ref`` by a signature policy, as ``bundle-extract verify REF`` does: a frozen
+        :class:`~imgextract.signatures.Verdict`, accepted or not (never raises for a refusal).
+
+        ``policy``: a policy.json path, ``"default"``, or a parsed
+        :class:`~imgextract.signatures.Policy`; None: the client's ``policy`` setting, else
+        ``"default"``.  Reads the manifest, the config and the signatures (from where the image is
+        pulled: a mirror's lookaside and ``.sig`` tags), never a layer.  An unusable policy raises
+        :class:`~imgextract.signatures.PolicyError`."""
+        from imgextract.reference import parse_reference
+
+        verifier = self._make_verifier(policy or self.settings.signatures.policy or "default")
+        assert verifier is not None
+        _ = self.mirrors, self.credentials, self.cache  # configuration errors before any network
+        image = self.resolve(parse_reference(ref), self._platform_of(platform), check_signatures=False)
+        return verifier.judge(image.reference, image.source.reference, image.client, image.manifest_digest)
+
     def explain_mirrors(self, ref: str) -> MirrorsResult:
         """The ordered endpoints a pull of ``ref`` would try, and the rule behind each (no network)."""
         return operations.explain_mirrors(self, ref)
+
+    def open_catalog(self, ref: str | os.PathLike[str]) -> Catalog:
+        """An operator catalog (a catalog image, or a file-based catalog directory) to query and
+        filter: ``client.open_catalog(ref).filter(packages=["etcd"], heads_only=True).bundles()``."""
+        from imgextract.catalog import Catalog
+
+        return Catalog.open(ref, client=self)
+
+    def pull_catalog(
+        self,
+        catalog: str | os.PathLike[str] | Catalog,
+        output: str | os.PathLike[str],
+        *,
+        packages: Sequence[str] = (),
+        channels: Sequence[str] = (),
+        min_version: str | None = None,
+        max_version: str | None = None,
+        heads_only: bool = False,
+        shard: tuple[int, int] | None = None,
+        jobs: int = 4,
+        max_per_registry: int | None = None,
+        on_done: Callable[[BundleOutcome], None] | None = None,
+    ) -> CatalogPullResult:
+        """Pull every bundle the filters select from ``catalog`` (image, directory, or an opened
+        :class:`~imgextract.catalog.Catalog`) into ``output/<package>/<bundle name>/``, ``jobs`` at a
+        time over this client's connection pools, as ``pull --from-catalog`` does; ``shard=(i, n)``
+        keeps shard ``i`` of ``n``. Complete bundles are skipped; a failing bundle does not stop the
+        others (see :meth:`CatalogPullResult.raise_for_failures`)."""
+        from imgextract.catalog import Catalog, pull_bundles
+
+        cat = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog, client=self)
+        if packages or channels or min_version or max_version or heads_only:
+            cat = cat.filter(packages, channels, min_version, max_version, heads_only)
+        bundles = cat.shard(*shard) if shard is not None else cat.bundles()
+        return pull_bundles(
+            bundles, output, client=self, jobs=jobs, per_registry=max_per_registry, on_done=on_done
+        )
+
+    def render(
+        self,
+        refs: Sequence[str] | str,
+        *,
+        migrate_level: str = "none",
+        image_ref_template: str | None = None,
+        jobs: int = 8,
+        raw: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Render bundle images, catalog images, bundle directories and FBC directories as
+        ``opm render`` does: the objects in opm's order, as plain dicts (``raw=True``: property values
+        kept as opm's JSON text, for :func:`imgextract.rendering.encode`).  ``migrate_level``:
+        ``none`` or ``bundle-object-to-csv-metadata``; ``image_ref_template``: the ``image`` of a
+        bundle directory (``{{.Package}}``, ``{{.Name}}``, ``{{.Version}}``); ``jobs``: references
+        at a time.  A bundle image already rendered at the same digest comes from the cache."""
+        from imgextract import rendering
+
+        fn = rendering.render_raw if raw else rendering.render
+        return fn(self, refs, migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
 
     def _platform_of(self, platform: str | None) -> oci.Platform | None:
         return None if platform is None else oci.Platform.parse(platform)
@@ -270,8 +437,32 @@ def copy(ref: str, to_repo: str, **options: Any) -> CopyResult:
         return client.copy(ref, to_repo, **call)
 
 
+def verify(ref: str, **options: Any) -> Verdict:
+    """One :meth:`Client.verify` on a fresh :class:`Client` (``policy=`` and ``registries_d=`` among the options)."""
+    client_options, call = _split(options)
+    policy = client_options.pop("policy", None)
+    with Client(**client_options) as client:
+        return client.verify(ref, policy=policy, **call)
+
+
+def render(refs: Sequence[str] | str, **options: Any) -> list[dict[str, Any]]:
+    """One :meth:`Client.render` on a fresh :class:`Client` (client options may be mixed in)."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.render(refs, **call)
+
+
 def explain_mirrors(ref: str, **options: Any) -> MirrorsResult:
     """One :meth:`Client.explain_mirrors` on a fresh :class:`Client` (mirror options only matter)."""
     client_options, call = _split(options)
     with Client(**client_options) as client:
         return client.explain_mirrors(ref, **call)
+
+
+def pull_catalog(
+    catalog: str | os.PathLike[str], output: str | os.PathLike[str], **options: Any
+) -> CatalogPullResult:
+    """One :meth:`Client.pull_catalog` on a fresh :class:`Client` (client options may be mixed in)."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.pull_catalog(catalog, output, **call)

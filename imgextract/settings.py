@@ -8,6 +8,7 @@
      ├── auth: AuthSettings             creds, authfile, pull_secret
      ├── mirrors: MirrorSettings        icsp_files, idms_files, itms_files, registries_conf(_dir)
      ├── cache: CacheSettings           cache_dir, use_cache
+     ├── signatures: SignatureSettings  policy, registries_d
      ├── platform: str                  os/arch[/variant] (default: linux/<host arch>)
      └── env: Mapping[str, str]         the environment read for defaults (auth files, XDG, proxies)
 
@@ -102,6 +103,11 @@ class TransportSettings:
     counts as 1) for retryable failures (408/429/5xx, connection errors), with backoff from
     ``retry_base_delay`` doubling up to ``retry_max_delay`` (``Retry-After`` wins, capped).
     ``chunk_size``: uploads larger than this are sent in PATCH chunks of this size.
+    ``timeout``: seconds one socket read (or connect) may block.  ``deadline``: seconds a whole
+    answer (headers and body) may take; a blob body gets ``deadline`` plus its size at
+    ``min_speed`` bytes per second.  ``retry_time``: seconds one operation may spend waiting to
+    retry or resume (from its first try for a request, from the last byte received for a blob);
+    a ``Retry-After`` longer than ``retry_max_delay`` ends the retries at once, naming it.
     """
 
     insecure_registries: frozenset[str] = frozenset()
@@ -109,6 +115,9 @@ class TransportSettings:
     cert_dir: Path | None = None
     timeout: float = 60.0
     retries: int = 5
+    deadline: float = 120.0
+    min_speed: float = 64 * 1024
+    retry_time: float = 120.0
     user_agent: str = DEFAULT_USER_AGENT
     retry_base_delay: float = 2.0
     retry_max_delay: float = 60.0
@@ -121,8 +130,11 @@ class TransportSettings:
         object.__setattr__(self, "insecure_registries", frozenset(normalize_registry_host(h) for h in hosts))
         for name in ("ca_file", "cert_dir"):
             object.__setattr__(self, name, _path(getattr(self, name)))
-        if not self.timeout > 0:
-            raise UsageError(f"{option('timeout')} must be positive, got {self.timeout!r}")
+        for name in ("timeout", "deadline", "min_speed"):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"{option(name)} must be positive, got {getattr(self, name)!r}")
+        if not self.retry_time >= 0:
+            raise UsageError(f"{option('retry_time')} must not be negative, got {self.retry_time!r}")
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise UsageError(f"{option('retries')} must be a non-negative integer, got {self.retries!r}")
         if not (0 <= self.retry_base_delay and 0 <= self.retry_max_delay):
@@ -191,6 +203,25 @@ class CacheSettings:
 
 
 @dataclass(frozen=True)
+class SignatureSettings:
+    """Signature verification (see docs/signatures.md): ``policy`` is a containers-policy.json(5)
+    path or ``"default"`` (``~/.config/containers/policy.json``, else ``/etc/containers/policy.json``);
+    None: nothing is verified.  ``registries_d``: the containers-registries.d(5) directory (None:
+    ``~/.config/containers/registries.d``, else ``/etc/containers/registries.d``)."""
+
+    policy: str | None = None
+    registries_d: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.policy is not None:
+            if isinstance(self.policy, os.PathLike):
+                object.__setattr__(self, "policy", os.fspath(self.policy))
+            if not isinstance(self.policy, str) or not self.policy:
+                raise UsageError(f"{option('policy')} must be a policy.json path or 'default'")
+        object.__setattr__(self, "registries_d", _path(self.registries_d))
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a :class:`~imgextract.Client` needs to reach registries (see the module docstring)."""
 
@@ -198,6 +229,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     mirrors: MirrorSettings = field(default_factory=MirrorSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    signatures: SignatureSettings = field(default_factory=SignatureSettings)
     platform: str = field(default_factory=host_platform)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -206,6 +238,10 @@ class Settings:
 
         if self.platform is None:
             object.__setattr__(self, "platform", host_platform())
+        if not str(self.platform).strip():
+            raise UsageError(
+                f"{option('platform')} must not be empty: give os/arch[/variant], e.g. linux/amd64"
+            )
         Platform.parse(self.platform)  # UsageError when malformed
 
     @classmethod
@@ -225,7 +261,8 @@ class Settings:
             auth=AuthSettings(**pick(AuthSettings)),
             mirrors=MirrorSettings(env=env, **pick(MirrorSettings)),
             cache=CacheSettings(**pick(CacheSettings)),
-            platform=options.get("platform") or host_platform(),
+            signatures=SignatureSettings(**pick(SignatureSettings)),
+            platform=options["platform"] if options.get("platform") is not None else host_platform(),
             env=env,
         )
 
@@ -242,7 +279,9 @@ def _names(*groups: type[Any]) -> frozenset[str]:
     }
 
 
-OPTION_NAMES: frozenset[str] = _names(TransportSettings, AuthSettings, MirrorSettings, CacheSettings) | {
+OPTION_NAMES: frozenset[str] = _names(
+    TransportSettings, AuthSettings, MirrorSettings, CacheSettings, SignatureSettings
+) | {
     "platform",
     "env",
     "system_registries_conf",

@@ -11,11 +11,14 @@ import click
 
 from imgextract.cli import exits
 from imgextract.cli.cache import cache
+from imgextract.cli.catalog import catalog
 from imgextract.cli.copy import copy
 from imgextract.cli.inspect import inspect
 from imgextract.cli.job import job
 from imgextract.cli.mirrors import mirrors
 from imgextract.cli.pull import pull
+from imgextract.cli.render import render
+from imgextract.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,11 +28,12 @@ def cli() -> None:
 
     \b
     Exit codes: 0 ok, 1 internal error (a bug), 2 usage, 3 authentication,
-    4 not found, 5 integrity, 6 invalid bundle, 7 registry unreachable.
+    4 not found, 5 integrity, 6 invalid bundle, 7 registry unreachable,
+    8 signature verification failed (refused by the policy).
     """
 
 
-for _command in (pull, inspect, copy, mirrors, job, cache):
+for _command in (pull, inspect, verify, render, copy, mirrors, job, cache, catalog):
     cli.add_command(_command)
 
 

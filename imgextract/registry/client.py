@@ -12,7 +12,7 @@ from typing import BinaryIO
 import requests
 
 from imgextract import oci
-from imgextract.errors import IntegrityError, LimitExceeded, RegistryError
+from imgextract.errors import IntegrityError, LimitExceeded, RegistryError, UnreachableError
 from imgextract.oci.digest import compute_digest, is_digest
 from imgextract.registry.authorizer import CredentialLookup
 from imgextract.registry.blobstream import BlobStream
@@ -20,6 +20,7 @@ from imgextract.registry.errors import endpoint_of
 from imgextract.registry.requester import Requester
 from imgextract.registry.scopes import pull_scope, push_scope
 from imgextract.registry.transport import TransportSettings
+from imgextract.registry.watchdog import deadline_message
 
 MANIFEST_LIMIT = 4 * 1024 * 1024
 BLOB_BUFFER = 1024 * 1024
@@ -215,6 +216,7 @@ class RegistryClient:
         """
         reference = self._ref(repository, digest)
         endpoint = f"{self.http.url(f'/v2/{repository}/blobs/{digest}', reference=reference)}"
+        deadline = self.settings.deadline + (size or 0) / max(1.0, self.settings.min_speed)
 
         def open_at(position: int) -> requests.Response:
             headers = {"Accept-Encoding": "identity"}
@@ -229,6 +231,7 @@ class RegistryClient:
                 reference=reference,
                 headers=headers,
                 follow_redirects=True,
+                deadline=deadline,
             )
             expected = 206 if position else 200
             if response.status_code not in (expected, 200):
@@ -239,9 +242,11 @@ class RegistryClient:
             open_at,
             offset=offset,
             size=size,
-            what="blob",
+            what=f"blob {digest}",
             reference=reference,
             endpoint=endpoint_of(endpoint),
+            budget=self.settings.retry_time,
+            clock=self.http.policy.clock,
         )
         reader = io.BufferedReader(stream, buffer_size=BLOB_BUFFER)
         try:
@@ -310,6 +315,9 @@ def _read_capped(
                     f"{what} exceeds the {limit}-byte limit", reference=reference, endpoint=endpoint
                 )
     except requests.RequestException as exc:
+        cut = deadline_message(response)
+        if cut is not None:
+            raise UnreachableError(f"{what}: {cut}", reference=reference, endpoint=endpoint) from None
         raise RegistryError(
             f"{what}: connection lost while reading ({exc.__class__.__name__})",
             reference=reference,
