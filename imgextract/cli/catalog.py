@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from imgextract.cli.options import cache_options, check_ref, client_from, common_options
+from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
 
 FILTER_HELP = {
     "package": "keep this package (repeatable; default: every package).",
@@ -114,6 +114,7 @@ def _catalog_command(name: str, doc: str) -> Callable[[Callable[..., Any]], clic
         @catalog.command(name, help=doc)
         @click.argument("ref")
         @filter_options
+        @signature_options
         @cache_options
         @common_options
         def command(ref: str, **kw: Any) -> None:
@@ -198,6 +199,7 @@ def _images(cat: Any, as_json: bool) -> None:
 @click.option(
     "-o", "--output", "fmt", type=click.Choice(["json", "yaml", "ndjson"]), default="json", show_default=True
 )
+@signature_options
 @cache_options
 @common_options
 def catalog_render(ref: str, fmt: str, **kw: Any) -> None:

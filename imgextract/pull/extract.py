@@ -34,24 +34,27 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LayerReport:
-    """One layer of a pull: descriptor fields and whether it came over the network (``fetched``)."""
+    """One layer of a pull: descriptor fields, whether it came over the network (``fetched``), how
+    (``fetch``: "whole", "partial" for zstd:chunked ranges, "cache", "skipped"; "" when the layer
+    was not pulled, as in ``inspect``) and how many bytes that took (``bytes_fetched``)."""
 
     digest: str
     size: int
     media_type: str
     fetched: bool
     bytes_fetched: int = 0
-    fetch: str = "skipped"  # "whole" | "partial" (zstd:chunked ranges) | "cache" | "skipped"
+    fetch: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "digest": self.digest,
             "size": self.size,
             "mediaType": self.media_type,
             "fetched": self.fetched,
-            "fetch": self.fetch,
-            "bytesFetched": self.bytes_fetched,
         }
+        if self.fetch:
+            out.update(fetch=self.fetch, bytesFetched=self.bytes_fetched)
+        return out
 
 
 def extract(
@@ -177,7 +180,7 @@ def _apply_layers(
         ) as prefetch:
             for (desc, diff_id), skip, part in zip(pairs, skips, partial, strict=True):
                 if skip:
-                    reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False))
+                    reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False, 0, "skipped"))
                     continue
                 progress.layer_started(desc.digest, None if part else desc.size)
                 if part:  # zstd:chunked: only what the selection needs (pull/partial.py)

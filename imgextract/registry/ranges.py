@@ -127,6 +127,7 @@ class _Response:
         self, owner: BlobRanges, wire: _Wire, *, boundary: bytes | None, single: _Part | None
     ) -> None:
         self.owner = owner
+        self.spans: tuple[tuple[int, int], ...] = ()  # what was asked for
         self.wire = wire
         self.boundary = boundary
         self.part = single
@@ -284,6 +285,11 @@ class BlobRanges:
     # -- requests ----------------------------------------------------------------------------
 
     def _get(self, spans: Sequence[tuple[int, int]]) -> _Response:
+        answer = self._ask(spans)
+        answer.spans = tuple(spans)
+        return answer
+
+    def _ask(self, spans: Sequence[tuple[int, int]]) -> _Response:
         header = "bytes=" + ",".join(f"{s}-{e - 1}" for s, e in spans)
         self.requests += 1
         response = self.client.http.request(
@@ -361,6 +367,22 @@ class BlobRanges:
     def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
         spans = coalesce(ranges, self.gap)
         self._batches = [spans[i : i + self.max_parts] for i in range(0, len(spans), self.max_parts)]
+
+    def expect(self, start: int, end: int) -> None:
+        """``[start, end)`` will be read next: unless already asked for, one request for all of it."""
+        current = self._current
+        if current is not None and not current.finished:
+            position = current.part.pos if current.part is not None else 0
+            if start >= position and (
+                current.whole or any(s <= start and end <= e for s, e in current.spans)
+            ):
+                return
+        for batch in self._batches:
+            if any(s <= start and end <= e for s, e in batch):
+                return
+        self._drop_current()
+        self._batches = [b for b in self._batches if b[-1][1] > start]
+        self._batches.insert(0, [(start, end)])
 
     def open_range(self, start: int, end: int) -> _RangeReader:
         if not 0 <= start < end <= self.size:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,8 +255,12 @@ def test_cached_chunks_are_not_fetched_again(
         )
         assert r.code == 0, r.stderr
         assert _files(out) == {f"configs/{pkg}/catalog.json": catalog.configs[f"configs/{pkg}/catalog.json"]}
-        layer: dict[str, Any] = r.json()["layers"][3]
+        layers = r.json()["layers"]
+        seen.append([la["fetch"] for la in layers[:3]])
+        layer: dict[str, Any] = layers[3]
         return layer
+
+    seen: list[list[str]] = []
 
     first = pull("pkg01")
     assert first["fetch"] == "partial" and first["bytesFetched"] > chunk_bytes("pkg01")  # with the TOC
@@ -263,6 +268,8 @@ def test_cached_chunks_are_not_fetched_again(
     assert second["fetch"] == "partial" and second["bytesFetched"] <= chunk_bytes("pkg02") + 1024
     again = pull("pkg01")
     assert again == {**again, "fetch": "cache", "bytesFetched": 0}
+    # the base layers: their TOCs fetched once, then skipped (the cache's index: nothing under configs)
+    assert seen == [["partial"] * 3, ["skipped"] * 3, ["skipped"] * 3]
     # rotten cache entries (the TOC and the file) are evicted and fetched again, never trusted
     file_digest = next(e.digest for e in toc.entries if e.name == "configs/pkg01/catalog.json")
     for digest in (toc.location.checksum, file_digest):
@@ -363,18 +370,49 @@ def test_layer_rules_match_umoci_of_the_gzip_twin(
 # -- integrity ------------------------------------------------------------------------------------
 
 
-def test_chunk_with_wrong_bytes_is_an_integrity_error(
-    cli: Callable[..., Run], catalog: ChunkedImage, fault_proxy: Callable[..., Any], tmp_path: Path
+@pytest.mark.parametrize(("skip", "message"), [(1, "zstd:chunked file"), (0, "TOC checksum mismatch")])
+def test_wrong_bytes_in_transit_are_an_integrity_error(
+    cli: Callable[..., Run],
+    catalog: ChunkedImage,
+    fault_proxy: Callable[..., Any],
+    tmp_path: Path,
+    skip: int,
+    message: str,
 ) -> None:
+    """One byte flipped by the fault proxy in the chunk read (skip 1: the TOC read passes) or in
+    the TOC read itself."""
     proxy = fault_proxy(catalog.host)
     proxy.plan.corrupt_blobs = {catalog.manifest["layers"][3]["digest"]}
-    proxy.plan.corrupt_skip = 1  # the TOC read passes; the chunk read is corrupted (fault proxy)
+    proxy.plan.corrupt_skip = skip
     proxy.plan.corrupt_offset = 100
     out = tmp_path / "out"
     r = _pull(cli, proxy.host, catalog.ref, out, "--path", "configs/pkg03")
     assert r.code == 5, r.stderr
     assert not out.exists()
-    assert "zstd:chunked" in r.stderr
+    assert message in r.stderr
+
+
+def test_through_a_pull_through_cache_registry(
+    cli: Callable[..., Run],
+    single: ChunkedImage,
+    registry: Any,
+    proxy_registry: Callable[..., Any],
+    tmp_path: Path,
+) -> None:
+    """distribution's pull-through cache answers a Range request for a blob it does not hold yet with
+    the whole blob (whole-layer path); once it holds the blob, with the range (partial fetch)."""
+    mirror = proxy_registry(registry)
+    modes = []
+    for n in range(4):  # the mirror commits the blob it streamed just after serving it: allow a retry
+        out = tmp_path / f"out{n}"
+        r = _pull(cli, mirror.host, single.ref, out, "--path", "configs/p2")
+        assert r.code == 0, r.stderr
+        assert _files(out) == {"configs/p2/catalog.json": single.configs["configs/p2/catalog.json"]}
+        modes.append(r.json()["layers"][0]["fetch"])
+        if modes[-1] == "partial":
+            break
+        time.sleep(0.5 * n)
+    assert modes[0] == "whole" and modes[-1] == "partial", modes
 
 
 def test_toc_checksum_mismatch_is_an_integrity_error(

@@ -49,6 +49,9 @@ class RangeSource(Protocol):
         """A reader of exactly the bytes ``[start, end)``; any range, planned or not."""
         ...
 
+    def expect(self, start: int, end: int) -> None:
+        """``[start, end)`` (a file the plan did not predict) will be read next, in pieces."""
+
 
 class FileStore(Protocol):
     """Verified file contents by digest (the content cache implements it)."""
@@ -104,6 +107,7 @@ class _Assembler:
                 yield cached
                 return
         self.files_fetched += 1
+        self.source.expect(entry.chunks[0].start, entry.chunks[-1].end)  # one request, not one per chunk
         file_hash = hashlib.new(entry.digest.split(":", 1)[0])
         kept: list[bytes] | None = [] if cacheable else None
         for chunk in entry.chunks:

@@ -60,9 +60,13 @@ class MemorySource:
             self.blob[tamper] ^= 0xFF
         self.read_bytes = 0
         self.prepared: list[tuple[int, int]] = []
+        self.expected: list[tuple[int, int]] = []
 
     def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
         self.prepared = list(ranges)
+
+    def expect(self, start: int, end: int) -> None:
+        self.expected.append((start, end))
 
     def open_range(self, start: int, end: int) -> io.BytesIO:
         self.read_bytes += end - start
@@ -316,3 +320,29 @@ def test_handmade_toc_with_wrong_file_digest_fails(tmp_path: Path) -> None:
     with pytest.raises(IntegrityError, match="digest mismatch"):
         apply_chunked(parse_toc(comp, loc), MemorySource(blob), applier, None)
     applier.close()
+
+
+def test_plan_predicts_through_symlinks_and_hard_links() -> None:
+    """The prediction (what is fetched ahead) follows this layer's symlinks on the way to a selected
+    path and pulls in hard link targets; everything else waits until the applier asks."""
+    from imgextract.layers.chunked.plan import wanted_files
+    from imgextract.layers.chunked.toc import Chunk, TocEntry
+
+    def reg(name: str, start: int) -> TocEntry:
+        return TocEntry("reg", name, size=1, digest=DIGEST, chunks=[Chunk(start, start + 1, 1, None)])
+
+    toc = Toc(
+        [
+            reg("real/configs/a/catalog.json", 0),
+            reg("real/other/x", 1),
+            TocEntry("symlink", "configs", link_name="real/configs"),
+            reg("data/blob", 2),
+            TocEntry("hardlink", "configs/a/link", link_name="data/blob"),
+            TocEntry("symlink", "up", link_name="../../real/other"),
+        ],
+        TocLocation(100, 1, 1),
+    )
+    assert wanted_files(toc, ["configs/a"]) == {"real/configs/a/catalog.json", "data/blob"}
+    assert wanted_files(toc, ["up"]) == {"real/other/x"}  # ".." stops at the root
+    assert wanted_files(toc, None) == {"real/configs/a/catalog.json", "real/other/x", "data/blob"}
+    assert [c.start for c in plan_ranges(toc, ["configs"], skip=lambda d: False)] == [0, 2]
