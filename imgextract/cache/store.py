@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +15,9 @@ from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
 from imgextract.cache.writer import BlobWriter, WaitSettings, private_temp
 from imgextract.errors import IntegrityError
-from imgextract.procowner import owner_alive
+from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, owner_alive
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
-_STALE_TMP_SECONDS = 24 * 3600.0
 DEFAULT_WAIT = WaitSettings()
 
 
@@ -41,14 +41,17 @@ class ContentCache:
         self._sweep_dead_temps()
 
     def _sweep_dead_temps(self) -> None:
-        """Private temp files of processes that no longer run (killed mid-download)."""
+        """Private temp files of processes of this host that no longer run (killed mid-download),
+        and any unchanged for ``FOREIGN_MAX_AGE`` (another host sharing the cache cannot be asked)."""
         try:
             names = os.listdir(self.root / "tmp")
         except OSError:
             return
+        cutoff = time.time() - FOREIGN_MAX_AGE
         for name in names:
-            if _dead_owner(name):
-                self._unlink(self.root / "tmp" / name)
+            path = self.root / "tmp" / name
+            if _dead_owner(name) or _older(path, cutoff):
+                self._unlink(path)
 
     # blobs ---------------------------------------------------------------------------------------
     def get_blob_path(self, digest: str) -> Path | None:
@@ -165,7 +168,7 @@ class ContentCache:
                     self._prune_partial(path, cutoff, report)
                 elif _older(path, cutoff):
                     self._unlink(path, report)
-        tmp_cutoff = cutoff if everything else min(cutoff, time.time() - _STALE_TMP_SECONDS)
+        tmp_cutoff = cutoff if everything else min(cutoff, time.time() - FOREIGN_MAX_AGE)
         for path in _files(self.root / "tmp"):
             if _older(path, tmp_cutoff) or _dead_owner(path.name):
                 self._unlink(path, report)
@@ -254,10 +257,13 @@ def _files(top: Path) -> list[Path]:
     return out
 
 
+_TEMP = re.compile(r"[^.]*\.(" + TOKEN_PATTERN + r")\.[0-9a-f]+\.tmp")
+
+
 def _dead_owner(name: str) -> bool:
-    """A private temp file ``<hex16>.<pid>.<start>.<random>.tmp`` whose process is gone."""
-    parts = name.split(".")
-    return len(parts) == 5 and parts[4] == "tmp" and not owner_alive(f"{parts[1]}.{parts[2]}")
+    """A private temp file ``<hex16>.<owner>.<random>.tmp`` whose process (on this host) is gone."""
+    match = _TEMP.fullmatch(name)
+    return match is not None and not owner_alive(match.group(1))
 
 
 def _older(path: Path, cutoff: float) -> bool:

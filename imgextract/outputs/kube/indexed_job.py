@@ -4,9 +4,9 @@
 adds that variable to each container, so ``$(JOB_COMPLETION_INDEX)`` expands in the arguments).
 Pod I runs ``pull --from-catalog CATALOG --shard I/N -o /output/shard-I`` on a shared volume (a
 PersistentVolumeClaim, ReadWriteMany when pods may land on several nodes). Each index has its own
-directory: shards are disjoint, a retried pod finds and skips the bundles its index already
-finished, and no pod ever tidies another pod's staging directories (whose owner process it cannot
-see from its own PID namespace).
+directory: shards are disjoint, and a retried pod finds and skips the bundles its index already
+finished. A pod removes another pod's staging directories (whose owner process it cannot see from
+its own PID namespace) only once they are a day old: see :mod:`imgextract.procowner`.
 ``backoffLimitPerIndex`` retries a failed index on its own without failing the others. The pod runs
 under the ``restricted`` Pod Security Standard exactly as the single-bundle Job does.
 See docs/in-cluster.md.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 from imgextract.cache import ContentCache, parse_max_age
 from imgextract.errors import IntegrityError
+from imgextract.procowner import FOREIGN_MAX_AGE, host_mark
 
 
 def digest_of(data: bytes) -> str:
@@ -181,6 +184,34 @@ def test_prune_everything_but_a_partial_in_use(tmp_path: Path) -> None:
     assert report.files == 2
     assert cache.get_blob_path(DIGEST) is None and cache.get_manifest(digest_of(raw)) is None
     assert cache.get_blob_path(digest_of(other)) is not None
+
+
+def _dead_pid() -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    return int(done.stdout)
+
+
+def test_temp_files_of_another_host_are_removed_by_age_only(tmp_path: Path) -> None:
+    """A cache on a shared volume: another host's pid says nothing here (it may be running there)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    pid = _dead_pid()
+    other = "0123456789ab" if host_mark() != "0123456789ab" else "ba9876543210"
+    local_dead = tmp / f"{'a' * 16}.{host_mark()}.{pid}.1.{'0' * 12}.tmp"
+    foreign_dead = tmp / f"{'b' * 16}.{other}.{pid}.1.{'1' * 12}.tmp"
+    foreign_old = tmp / f"{'c' * 16}.{other}.{pid}.1.{'2' * 12}.tmp"
+    for path in (local_dead, foreign_dead, foreign_old):
+        path.write_bytes(b"x")
+    past = time.time() - FOREIGN_MAX_AGE - 60
+    os.utime(foreign_old, (past, past))
+    cache = ContentCache(tmp_path)  # opening sweeps this host's dead owners and day-old entries
+    assert sorted(p.name[0] for p in tmp.iterdir()) == ["b"]
+    assert cache.prune(max_age=3600).files == 0  # younger than a day: its owner may be downloading
+    os.utime(foreign_dead, (past, past))
+    assert cache.prune(max_age=3600).files == 1
+    assert list(tmp.iterdir()) == []
 
 
 def test_prune_requires_a_policy(tmp_path: Path) -> None:
