@@ -215,3 +215,38 @@ def test_catalog_text_reaches_the_terminal_escaped(cli: Callable[..., Run], tmp_
         assert r.code == 0, r.stderr
         assert "\x1b" not in r.stdout and "\u202e" not in r.stdout and "\x07" not in r.stdout
         assert "\\x1b]0;pwned\\x07\\u202e" in r.stdout
+
+
+def test_pull_from_catalog_error_lines_are_escaped(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """A catalog-chosen bundle image that is not a reference: every error line (the bundle's, the
+    summary, the last one) shows it escaped, and ``--json`` carries it escaped in the message."""
+    evil = "x\x1b]0;pwned\x07\u202e"
+    objs = [
+        {"schema": "olm.package", "name": "p", "defaultChannel": "stable"},
+        {"schema": "olm.channel", "package": "p", "name": "stable", "entries": [{"name": "p.v1" + evil}]},
+        {
+            "schema": "olm.bundle",
+            "package": "p",
+            "name": "p.v1" + evil,
+            "image": "r.example/p:v1" + evil,
+            "properties": [{"type": "olm.package", "value": {"packageName": "p", "version": "1.0.0"}}],
+        },
+    ]
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "catalog.json").write_text("".join(json.dumps(o) for o in objs))
+    r = cli("pull", "--from-catalog", str(tmp_path / "c"), "-o", str(tmp_path / "out"))
+    assert r.code == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 3 and all(line.isprintable() for line in lines), lines
+    assert lines[0] == (
+        "bundle-extract: error: p/p.v1x\\x1b]0;pwned\\x07\\u202e: invalid reference format "
+        "(reference r.example/p:v1x\\x1b]0;pwned\\x07\\u202e)"
+    )
+    assert lines[-1] == (
+        "bundle-extract: error: invalid reference format (reference r.example/p:v1x\\x1b]0;pwned\\x07\\u202e)"
+    )
+    r = cli("pull", "--from-catalog", str(tmp_path / "c"), "-o", str(tmp_path / "out"), "--json")
+    assert r.code == 2, r.stderr
+    assert all(x.isprintable() for x in r.stderr.splitlines()), r.stderr
+    [line] = [json.loads(x) for x in r.stdout.splitlines()]
+    assert line["error"]["message"].isprintable() and "\\x1b]0;pwned" in line["error"]["message"]
