@@ -21,6 +21,7 @@ import hashlib
 import os
 import re
 import socket
+from pathlib import Path
 
 FOREIGN_MAX_AGE = 24 * 3600.0
 """Seconds without a change after which an entry of another host (or of unknown owner) is debris."""
@@ -97,4 +98,36 @@ def owner_alive(token: str) -> bool:
         return False
     except OSError:
         return True
+    return True
+
+
+def left_behind(path: Path, token: str, cutoff: float) -> bool:
+    """The entry at ``path`` owned by ``token`` is debris: its owner is a process of this host that is
+    gone, or (another host's, or an unmarked entry) nothing in it changed since ``cutoff``."""
+    if owner_is_local(token):
+        return not owner_alive(token)
+    return quiet_since(path, cutoff)
+
+
+def quiet_since(path: Path, cutoff: float) -> bool:
+    """Nothing in the tree at ``path`` was created, written or changed after ``cutoff`` (ctime too:
+    the applier sets file times from the layer, but cannot set the change time)."""
+
+    def fresh(p: str | Path) -> bool:
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+        return max(st.st_mtime, st.st_ctime) >= cutoff
+
+    if fresh(path):
+        return False
+    if not path.is_dir() or path.is_symlink():
+        return True
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in (*dirnames, *filenames):
+            if fresh(os.path.join(dirpath, name)):
+                return False
     return True

@@ -30,7 +30,7 @@ from types import TracebackType
 from typing import TypeGuard
 
 from imgextract.errors import ImgExtractError, UsageError, local_filesystem_error, option
-from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, owner_alive, owner_is_local, owner_token
+from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_token
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def sweep_stale(directory: Path, *, now: float | None = None) -> int:
         path = directory / name
         spool = _SPOOL.match(name)
         if spool is not None:
-            if _left_behind(path, spool.group(1), cutoff):
+            if left_behind(path, spool.group(1), cutoff):
                 try:
                     path.unlink()
                     removed += 1
@@ -97,7 +97,7 @@ def sweep_stale(directory: Path, *, now: float | None = None) -> int:
                     pass
             continue
         match = _OWNED.match(name)
-        if match is None or not _left_behind(path, match.group(1), cutoff):
+        if match is None or not left_behind(path, match.group(1), cutoff):
             continue
         try:
             if path.is_dir() and not path.is_symlink():
@@ -107,36 +107,6 @@ def sweep_stale(directory: Path, *, now: float | None = None) -> int:
         except OSError:
             continue
     return removed
-
-
-def _left_behind(path: Path, token: str, cutoff: float) -> bool:
-    if owner_is_local(token):
-        return not owner_alive(token)
-    return _quiet_since(path, cutoff)
-
-
-def _quiet_since(path: Path, cutoff: float) -> bool:
-    """Nothing in the tree at ``path`` was created, written or changed after ``cutoff`` (ctime too:
-    the applier sets file times from the layer, but cannot set the change time)."""
-
-    def fresh(p: str | Path) -> bool:
-        try:
-            st = os.lstat(p)
-        except FileNotFoundError:
-            return False
-        except OSError:
-            return True
-        return max(st.st_mtime, st.st_ctime) >= cutoff
-
-    if fresh(path):
-        return False
-    if not path.is_dir() or path.is_symlink():
-        return True
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in (*dirnames, *filenames):
-            if fresh(os.path.join(dirpath, name)):
-                return False
-    return True
 
 
 def force_rmtree(path: Path) -> None:
