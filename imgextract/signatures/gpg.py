@@ -3,6 +3,9 @@
 The signature blob (a lookaside ``signature-N`` file) is an OpenPGP message that contains the
 payload.  A signature counts when it verifies with a key of the keyring from the policy (primary key
 or one of its subkeys); the payload is returned for the digest and identity checks.
+
+As containers/image (GPGME) judges it: the message holds exactly one signature (a message signed by
+a trusted and another key is invalid, not "one good signature").
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ class Keyring:
         self.certs = certs
         self.fingerprints = [c.fingerprint.upper() for c in certs]
 
+    def _count_signatures(self, blob: bytes) -> int:
+        tag = self._sequoia.packet.Tag
+        return sum(
+            1 for packet in self._sequoia.packet.PacketPile.from_bytes(blob) if packet.tag == tag.Signature
+        )
+
     def verify(self, blob: bytes) -> GPGResult:
         asked: list[str] = []
 
@@ -63,4 +72,12 @@ class Keyring:
         if not valid or result.bytes is None:
             return GPGResult(None, asked[0] if asked else None, "no valid GPG signature")
         key_id = str(valid[0].certificate).upper()
+        try:
+            count = self._count_signatures(blob)
+        except Exception as exc:
+            return GPGResult(None, key_id, f"invalid GPG signature: {_first_line(exc)}")
+        if count != 1:
+            return GPGResult(
+                None, key_id, f"invalid GPG signature: the message holds {count} signatures, not 1"
+            )
         return GPGResult(bytes(result.bytes), key_id, None)

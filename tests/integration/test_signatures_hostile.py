@@ -1,0 +1,203 @@
+"""Hostile or unusual GPG signatures: never accepted where skopeo (containers/image) refuses.
+
+The signatures are made here with ``gpg --sign`` over an atomic-signature payload written by hand
+(what ``skopeo standalone-sign`` does through GPGME), so that gpg's own options can make what
+skopeo cannot: a message signed by two keys, a signature made while a key was still valid.
+Every verdict is compared with ``skopeo copy --policy`` on the same image, policy and lookaside.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imgextract import Client
+
+pytest.importorskip("regfix.pytest_plugin")
+from regfix import signing  # noqa: E402
+from regfix.oci import File, ImageSpec, Layer, write_layout  # noqa: E402
+from regfix.push import skopeo_copy  # noqa: E402
+
+pytestmark = [pytest.mark.registry, pytest.mark.oracle]
+
+
+@dataclass
+class Hostile:
+    tmp: Path
+    host: str
+    home: Path
+    keys: dict[str, str]  # name -> fingerprint
+    pubs: dict[str, Path]  # name -> exported public key
+    digest: str
+    lookaside: Path
+    registries_d: Path
+
+    def payload(self, identity: str, digest: str | None = None) -> bytes:
+        return json.dumps(
+            {
+                "critical": {
+                    "identity": {"docker-reference": identity},
+                    "image": {"docker-manifest-digest": digest or self.digest},
+                    "type": "atomic container signature",
+                },
+                "optional": {"creator": "regfix", "timestamp": 1600000000},
+            }
+        ).encode()
+
+    def sign(self, payload: bytes, *signers: str, faked_time: str | None = None) -> bytes:
+        """``gpg --sign`` (a binary, compressed OpenPGP message, as GPGME makes) by ``signers``."""
+        name = f"payload-{len(list(self.tmp.glob('payload-*')))}"
+        (self.tmp / name).write_bytes(payload)
+        args = ["--pinentry-mode", "loopback", "--passphrase", ""]
+        if faked_time:
+            args += ["--faked-system-time", faked_time]
+        for s in signers:
+            args += ["-u", self.keys[s]]
+        signing._gpg(
+            self.home, *args, "--output", str(self.tmp / f"{name}.sig"), "--sign", str(self.tmp / name)
+        )
+        return (self.tmp / f"{name}.sig").read_bytes()
+
+    def policy(self, key: str, name: str) -> Path:
+        req = {"type": "signedBy", "keyType": "GPGKeys", "keyPath": str(self.pubs[key])}
+        path = self.tmp / f"policy-{name}.json"
+        path.write_text(json.dumps({"default": [req]}))
+        return path
+
+
+def _gen_key(home: Path, name: str, *, expire: str = "0", faked_time: str | None = None) -> str:
+    extra = ["--faked-system-time", faked_time] if faked_time else []
+    signing._gpg(
+        home,
+        *extra,
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        f"{name} <{name}@regfix.test>",
+        "ed25519",
+        "sign",
+        expire,
+    )
+    listing = signing._gpg(home, "--with-colons", "--list-keys", f"{name}@regfix.test")
+    return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+
+
+@pytest.fixture(scope="module")
+def hostile(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Hostile:
+    tmp = tmp_path_factory.mktemp("hostile-signatures")
+    home = tmp / "gnupg"
+    home.mkdir(mode=0o700)
+    keys = {
+        "trusted": _gen_key(home, "trusted"),
+        "other": _gen_key(home, "other"),
+        # valid for a year from 2020-01-01: expired long before the test runs
+        "expired": _gen_key(home, "expired", expire="1y", faked_time="20200101T000000"),
+    }
+    # a certification-only primary key whose signing subkey expired at the end of 2020
+    keys["subkey"] = _gen_key(home, "subkey", faked_time="20190101T000000")
+    signing._gpg(
+        home,
+        "--faked-system-time",
+        "20200101T000000",
+        "--passphrase",
+        "",
+        "--quick-add-key",
+        keys["subkey"],
+        "ed25519",
+        "sign",
+        "1y",
+    )
+    pubs = {}
+    for name, fpr in keys.items():
+        pubs[name] = tmp / f"{name}.asc"
+        pubs[name].write_text(signing._gpg(home, "--armor", "--export", fpr))
+    layout = write_layout(tmp / "layout", ImageSpec(layers=[Layer([File("hostile.txt", "hostile\n")])]), "v1")
+    digest = skopeo_copy(layout, registry.host, "hostile/app", "v1").digest
+    lookaside = tmp / "lookaside"
+    registries_d = signing.write_registries_d(tmp / "registries.d", f"file://{lookaside}")
+    return Hostile(tmp, registry.host, home, keys, pubs, digest, lookaside, registries_d)
+
+
+def _verdicts(h: Hostile, cases: list[tuple[str, list[bytes], Path, bool]]) -> None:
+    """Store each case's signatures in its own repository's lookaside (the image is the same: the
+    tag is copied), then compare ours, skopeo's and the expected verdict."""
+    settings = {
+        "registries_conf": h.tmp / "empty.conf",
+        "registries_conf_dir": h.tmp / "conf.d",
+        "insecure_registries": [h.host],
+        "retries": 1,
+        "timeout": 20,
+        "use_cache": False,
+        "env": {"HOME": str(h.tmp)},
+    }
+    (h.tmp / "empty.conf").write_text("")
+    (h.tmp / "conf.d").mkdir(exist_ok=True)
+
+    def one(case: tuple[str, list[bytes], Path, bool]) -> str:
+        repo, sigs, policy, expected = case
+        ref = f"{h.host}/hostile/{repo}:v1"
+        signing.put_lookaside(h.lookaside, f"hostile/{repo}", h.digest, sigs)
+        with Client(**settings, registries_d=h.registries_d) as client:
+            verdict = client.verify(ref, policy=policy)
+        skopeo_ok, skopeo_err = signing.skopeo_accepts(ref, policy, h.registries_d)
+        if verdict.accepted == skopeo_ok == expected:
+            return ""
+        return (
+            f"{repo}: ours={verdict.message()} skopeo={skopeo_ok} ({skopeo_err[-200:]}) expected={expected}"
+        )
+
+    for repo, *_ in cases:
+        _copy_tag(h, repo)
+    with ThreadPoolExecutor(4) as pool:
+        failures = [f for f in pool.map(one, cases) if f]
+    assert not failures, "\n".join(failures)
+
+
+def _copy_tag(h: Hostile, repo: str) -> None:
+    """The same manifest under ``hostile/<repo>:v1`` (blobs mounted from hostile/app)."""
+    import requests
+
+    base = f"http://{h.host}/v2"
+    s = requests.Session()
+    r = s.get(
+        f"{base}/hostile/app/manifests/{h.digest}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    r.raise_for_status()
+    manifest = json.loads(r.content)
+    for d in [manifest["config"]["digest"], *(layer["digest"] for layer in manifest["layers"])]:
+        m = s.post(f"{base}/hostile/{repo}/blobs/uploads/?mount={d}&from=hostile/app")
+        assert m.status_code == 201, m.status_code
+    p = s.put(
+        f"{base}/hostile/{repo}/manifests/v1",
+        data=r.content,
+        headers={"Content-Type": r.headers["Content-Type"]},
+    )
+    assert p.status_code == 201, p.text
+
+
+def test_gpg_made_signature_is_accepted_by_both(hostile: Hostile) -> None:
+    """The baseline: a gpg-made signature by the trusted key is what skopeo accepts."""
+    h = hostile
+    good = h.sign(h.payload(f"{h.host}/hostile/good:v1"), "trusted")
+    _verdicts(h, [("good", [good], h.policy("trusted", "trusted"), True)])
+
+
+def test_message_signed_by_two_keys_is_refused(hostile: Hostile) -> None:
+    """containers/image requires exactly one signature in the OpenPGP message: a message signed by
+    the trusted key and another one is invalid, not "one good signature"."""
+    h = hostile
+    two = h.sign(h.payload(f"{h.host}/hostile/two:v1"), "trusted", "other")
+    twice = h.sign(h.payload(f"{h.host}/hostile/twice:v1"), "other", "trusted")
+    _verdicts(
+        h,
+        [
+            ("two", [two], h.policy("trusted", "trusted"), False),
+            ("twice", [twice], h.policy("trusted", "trusted"), False),
+        ],
+    )
