@@ -201,3 +201,20 @@ def test_message_signed_by_two_keys_is_refused(hostile: Hostile) -> None:
             ("twice", [twice], h.policy("trusted", "trusted"), False),
         ],
     )
+
+
+def test_signature_by_an_expired_key_is_refused(hostile: Hostile) -> None:
+    """Made while the key was valid, checked after it expired: gpg reports EXPKEYSIG and
+    containers/image refuses; the signature's own time does not make it acceptable."""
+    h = hostile
+    old = h.sign(h.payload(f"{h.host}/hostile/expired:v1"), "expired", faked_time="20200601T000000")
+    sub = h.sign(h.payload(f"{h.host}/hostile/subexpired:v1"), "subkey", faked_time="20200601T000000")
+    _verdicts(
+        h,
+        [
+            ("expired", [old], h.policy("expired", "expired"), False),
+            # skopeo 1.9.3 refuses every subkey signature; current containers/image refuses this
+            # one because gpg reports the expired subkey (EXPKEYSIG)
+            ("subexpired", [sub], h.policy("subkey", "subkey"), False),
+        ],
+    )
