@@ -218,3 +218,59 @@ def test_signature_by_an_expired_key_is_refused(hostile: Hostile) -> None:
             ("subexpired", [sub], h.policy("subkey", "subkey"), False),
         ],
     )
+
+
+SCOPES = [
+    ("dir", "relative/path", False),
+    ("dir", "/abs/../x", False),
+    ("dir", "/abs/path", True),
+    ("oci", "x.io/a/b:v1", False),
+    ("oci-archive", "/abs/path:tag", True),
+    ("docker-archive", "/abs/path", False),
+    ("tarball", "/abs/path", False),
+    ("containers-storage", "x.io/a/b:v1", False),
+    ("containers-storage", "[overlay@/var/lib/containers/storage]x.io/a", True),
+    ("docker-daemon", "relative", True),
+    ("docker", "UPPER/not-a-reference", True),
+    ("not-a-transport", "anything", True),
+]
+
+
+def test_scopes_of_other_transports_are_validated_as_skopeo_does(tmp_path: Path) -> None:
+    """An accept-everything policy with one scope of another transport: valid exactly when skopeo
+    loads it (skopeo judges an OCI layout here; no registry needed)."""
+    import subprocess
+
+    from imgextract.signatures import PolicyError, load_policy
+
+    layout = write_layout(tmp_path / "layout", ImageSpec(layers=[Layer([File("a", "a")])]), "v1")
+    accept = [{"type": "insecureAcceptAnything"}]
+
+    def one(i: int) -> str:
+        transport, scope, valid = SCOPES[i]
+        path = tmp_path / f"policy-{i}.json"
+        path.write_text(json.dumps({"default": accept, "transports": {transport: {scope: accept}}}))
+        proc = subprocess.run(
+            [
+                signing._skopeo(),
+                "--policy",
+                str(path),
+                "copy",
+                f"oci:{layout.path}:v1",
+                f"dir:{tmp_path / str(i)}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        try:
+            load_policy(path)
+            ours = True
+        except PolicyError:
+            ours = False
+        skopeo_ok = proc.returncode == 0
+        return "" if ours == skopeo_ok == valid else f"{transport} {scope!r}: ours={ours} skopeo={skopeo_ok}"
+
+    with ThreadPoolExecutor(4) as pool:
+        failures = [f for f in pool.map(one, range(len(SCOPES))) if f]
+    assert not failures, "\n".join(failures)
