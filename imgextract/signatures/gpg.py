@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from imgextract.signatures.errors import PolicyError
+from imgextract.signatures.inflate import TooLarge, check_inflated_size
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,10 @@ class Keyring:
 
     def verify(self, blob: bytes) -> GPGResult:
         asked: list[str] = []
+        try:
+            check_inflated_size(blob)  # before Sequoia holds the whole signed content in memory
+        except TooLarge as exc:
+            return GPGResult(None, None, f"invalid GPG signature: {exc}")
 
         def store(ids: list[str]) -> list[Any]:
             asked.extend(str(i).upper() for i in ids)
