@@ -274,3 +274,23 @@ def test_scopes_of_other_transports_are_validated_as_skopeo_does(tmp_path: Path)
     with ThreadPoolExecutor(4) as pool:
         failures = [f for f in pool.map(one, range(len(SCOPES))) if f]
     assert not failures, "\n".join(failures)
+
+
+def test_a_lookaside_dripping_its_headers_fails_within_the_deadline() -> None:
+    """Each header byte arrives well within the read timeout: only an overall deadline ends it."""
+    import time
+
+    from imgextract.errors import UnreachableError
+    from imgextract.signatures import LookasideReader
+
+    server = signing.FaultServer("drip")
+    try:
+        reader = LookasideReader(timeout=2.0)
+        start = time.monotonic()
+        with pytest.raises(UnreachableError) as info:
+            reader.get(f"{server.url}/ns/app@sha256=00/signature-1")
+        elapsed = time.monotonic() - start
+    finally:
+        server.stop()
+    assert elapsed < 6, elapsed
+    assert "signature" in str(info.value) and server.url in str(info.value)
