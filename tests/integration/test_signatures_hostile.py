@@ -49,13 +49,17 @@ class Hostile:
             }
         ).encode()
 
-    def sign(self, payload: bytes, *signers: str, faked_time: str | None = None) -> bytes:
+    def sign(
+        self, payload: bytes, *signers: str, faked_time: str | None = None, armor: bool = False
+    ) -> bytes:
         """``gpg --sign`` (a binary, compressed OpenPGP message, as GPGME makes) by ``signers``."""
         name = f"payload-{len(list(self.tmp.glob('payload-*')))}"
         (self.tmp / name).write_bytes(payload)
         args = ["--pinentry-mode", "loopback", "--passphrase", ""]
         if faked_time:
             args += ["--faked-system-time", faked_time]
+        if armor:
+            args.append("--armor")
         for s in signers:
             args += ["-u", self.keys[s]]
         signing._gpg(
@@ -294,3 +298,23 @@ def test_a_lookaside_dripping_its_headers_fails_within_the_deadline() -> None:
         server.stop()
     assert elapsed < 6, elapsed
     assert "signature" in str(info.value) and server.url in str(info.value)
+
+
+def test_an_unreadable_stored_signature_refuses_the_image(hostile: Hostile) -> None:
+    """containers/image fails reading the image's signatures when one stored blob has an unknown
+    format (or is empty, or a malformed sigstore-json): the image is refused even when another
+    signature is good."""
+    h = hostile
+    good = {r: h.sign(h.payload(f"{h.host}/hostile/{r}:v1"), "trusted") for r in ("fmt", "empty", "nonl")}
+    armored = h.sign(h.payload(f"{h.host}/hostile/armored:v1"), "trusted", armor=True)
+    assert armored.startswith(b"-----BEGIN PGP MESSAGE-----")
+    _verdicts(
+        h,
+        [
+            ("fmt", [b"\x00bogus-format\ndata", good["fmt"]], h.policy("trusted", "trusted"), False),
+            ("empty", [good["empty"], b""], h.policy("trusted", "trusted"), False),
+            ("nonl", [good["nonl"], b"\x00simple-signing"], h.policy("trusted", "trusted"), False),
+            # skopeo 1.9.3 reads no ASCII armor either ("unrecognized signature format")
+            ("armored", [good["fmt"], armored], h.policy("trusted", "trusted"), False),
+        ],
+    )
