@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import os
 import time
@@ -14,7 +13,7 @@ from imgextract.cache.layerindex import LayerIndexEntry
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
 from imgextract.cache.writer import BlobWriter, WaitSettings, private_temp
-from imgextract.errors import IntegrityError, local_filesystem_error
+from imgextract.errors import IntegrityError
 from imgextract.procowner import owner_alive
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
@@ -38,12 +37,7 @@ class ContentCache:
         self.root = Path(root)
         self._layout = Layout(self.root)
         self.wait = wait
-        try:
-            os.makedirs(self.root, mode=0o700, exist_ok=True)
-        except OSError as exc:
-            if exc.errno in (errno.EROFS, errno.EACCES, errno.ENOSPC, errno.EPERM):
-                raise local_filesystem_error(exc, doing="creating the cache directory") from None
-            raise
+        os.makedirs(self.root, mode=0o700, exist_ok=True)  # OSError: the caller pulls without a cache
         self._sweep_dead_temps()
 
     def _sweep_dead_temps(self) -> None:

@@ -157,7 +157,8 @@ class Catalog:
         """The catalog's FBC objects restricted to the selection, streamed again from disk.
 
         Packages carry the (possibly replaced) default channel, channels only their kept entries,
-        bundles are passed through whole; other schemas are kept for kept packages.
+        bundles are passed through whole; other schemas are kept with their package, and always when
+        they name none.
         """
         if self.root is None:
             raise ValueError("this catalog has no directory to stream from")
@@ -184,7 +185,8 @@ class Catalog:
             return {**obj.data, "entries": entries}
         if obj.schema == SCHEMA_BUNDLE:
             return obj.data if obj.name in m.bundles.get(obj.package, {}) else None
-        return obj.data if obj.package in m.packages else None
+        # deprecations and other schemas: kept with their package; catalog-wide ones (no package) always
+        return obj.data if not obj.package or obj.package in m.packages else None
 
     def __repr__(self) -> str:
         return f"Catalog({self.source!r}, packages={len(self._model.packages)})"

@@ -9,7 +9,8 @@ Each bundle is atomic: it is built in a staging directory beside its destination
 place, then a completion marker ``OUT/<package>/.<bundle name>.done`` (JSON: image, digest, files,
 bytes) is written atomically. A rerun skips a bundle whose directory and marker exist and whose
 marker names the same image; a directory without a marker (a run killed between the rename and
-the marker) is pulled again and replaced, and staging directories a killed run left are removed.
+the marker) is pulled again and replaced; staging directories a killed run left are removed by the
+pull that follows in the same directory (only those whose owner process is gone).
 
 A failing bundle is reported in its outcome and the others go on;
 ``CatalogPullResult.raise_for_failures()`` raises the first failure (in catalog order).
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.model import Bundle
 from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError, local_filesystem_error
-from imgextract.outputs.directory import atomic_write, force_rmtree
+from imgextract.outputs.directory import atomic_write
 
 if TYPE_CHECKING:
     from imgextract.operations import Session
@@ -144,16 +145,6 @@ def is_complete(dest: Path, bundle: Bundle) -> bool:
     )
 
 
-def _clean_leftovers(dest: Path) -> None:
-    parent = dest.parent
-    if not parent.is_dir():
-        return
-    prefix = f".{dest.name}.staging-"
-    for entry in parent.iterdir():
-        if entry.name.startswith(prefix):
-            force_rmtree(entry)
-
-
 class BundlePuller(Protocol):
     """Pulls one bundle image into ``dest`` (atomically; ``replace``: an incomplete ``dest`` exists)."""
 
@@ -182,7 +173,6 @@ def _pull_one(puller: BundlePuller, gates: _Gates, bundle: Bundle, dest: Path) -
         raise InvalidBundleError(f"bundle {bundle.name} has no image in the catalog")
     ref = parse_reference(bundle.image)
     with gates(ref.registry):
-        _clean_leftovers(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         result = puller(bundle, dest, dest.exists() or dest.is_symlink())
     marker = {"image": bundle.image, "digest": result.digest, "files": result.files, "bytes": result.bytes}

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from imgextract.cli.options import cache_options, check_ref, client_from, common_options
+from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
 
 FILTER_HELP = {
     "package": "keep this package (repeatable; default: every package).",
@@ -82,12 +82,19 @@ def open_filtered(ref: str, selection: Any, client: Any) -> Any:
     return cat.apply(selection) if not selection.empty else cat
 
 
+def shown(text: object) -> str:
+    """Catalog text as printed: whoever wrote the catalog chose it, so control characters and bidi
+    overrides are escaped (they could rewrite the terminal, or split one item over two lines)."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
+
+
 def _warn_replaced(cat: Any, quiet: bool) -> None:
     if quiet:
         return
     for pkg, (old, new) in sorted(cat.replaced_defaults().items()):
         click.echo(
-            f"bundle-extract: note: package {pkg}: default channel {old} filtered out, {new} is the default",
+            f"bundle-extract: note: package {shown(pkg)}: default channel {shown(old)} filtered out, "
+            f"{shown(new)} is the default",
             err=True,
         )
 
@@ -97,16 +104,17 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) ->
     if sys.stdout.isatty():
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=title, show_lines=False)
         for c in columns:
             table.add_column(c, overflow="fold")
         for r in rows:
-            table.add_row(*r)
+            table.add_row(*(Text(shown(cell)) for cell in r))  # Text: no rich markup from the catalog
         Console().print(table)
         return
     for r in rows:
-        click.echo("\t".join(r))
+        click.echo("\t".join(shown(cell) for cell in r))
 
 
 def _catalog_command(name: str, doc: str) -> Callable[[Callable[..., Any]], click.Command]:
@@ -114,6 +122,7 @@ def _catalog_command(name: str, doc: str) -> Callable[[Callable[..., Any]], clic
         @catalog.command(name, help=doc)
         @click.argument("ref")
         @filter_options
+        @signature_options
         @cache_options
         @common_options
         def command(ref: str, **kw: Any) -> None:
@@ -189,7 +198,7 @@ def _images(cat: Any, as_json: bool) -> None:
         _emit(images)
         return
     for image in images:
-        click.echo(image)
+        click.echo(shown(image))
 
 
 @catalog.command("render")
@@ -198,18 +207,21 @@ def _images(cat: Any, as_json: bool) -> None:
 @click.option(
     "-o", "--output", "fmt", type=click.Choice(["json", "yaml", "ndjson"]), default="json", show_default=True
 )
+@signature_options
 @cache_options
 @common_options
 def catalog_render(ref: str, fmt: str, **kw: Any) -> None:
-    """Print the filtered catalog as FBC (packages, kept channel entries, kept bundles)."""
-    from imgextract.catalog.write import write_objects
+    """Print the filtered catalog as FBC (packages, kept channel entries, kept bundles), as opm
+    writes it (-o json/yaml byte for byte; ndjson: one compact object per line)."""
+    from imgextract.catalog.render import normalize, write
 
     quiet = kw["quiet"]
     selection = pop_filter(kw)
     with client_from(kw) as client:
         cat = open_filtered(ref, selection, client)
     _warn_replaced(cat, quiet)
-    write_objects(cat.objects(), fmt, sys.stdout)
+    # opm's writer and order (the selected objects are held to be sorted, as opm does)
+    write((normalize(o) for o in cat.objects()), sys.stdout, fmt)
 
 
 # ----------------------------------------------------------------------------- pull --from-catalog
@@ -294,7 +306,8 @@ def pull_from_catalog(
                 )
             elif not quiet and bar is None:
                 click.echo(
-                    f"{'skipped' if o.skipped else 'pulled'} {o.bundle.package}/{o.bundle.name} -> {o.output}"
+                    f"{'skipped' if o.skipped else 'pulled'} {shown(o.bundle.package)}/{shown(o.bundle.name)} "
+                    f"-> {shown(o.output)}"
                 )
             if bar is not None:
                 bar.done(o.ok)
@@ -313,7 +326,7 @@ def pull_from_catalog(
             f"{result.failed} failed -> {output}"
         )
         if first is not None:
-            summary += f"; first failure: {first.bundle.package}/{first.bundle.name}"
+            summary += f"; first failure: {shown(first.bundle.package)}/{shown(first.bundle.name)}"
         if not json_output or first is not None:
             click.echo(f"bundle-extract: {summary}", err=True)
     result.raise_for_failures()

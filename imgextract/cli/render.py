@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from imgextract.cli.options import cache_options, client_from, common_options
+from imgextract.cli.options import cache_options, client_from, common_options, signature_options
 
 
 @click.command()
@@ -37,6 +37,7 @@ from imgextract.cli.options import cache_options, client_from, common_options
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="references at a time."
 )
+@signature_options
 @cache_options
 @common_options
 def render(
@@ -52,6 +53,7 @@ def render(
     Each REF is a directory (a bundle when it has manifests/ and metadata/, otherwise a file-based
     catalog) or an image reference; an image is a bundle or a catalog according to its labels. The
     objects are written together once every REF rendered, in opm's order (by package, then name).
+    With --policy, every image REF is judged before any of its layers is read (refused: exit 8).
     """
     from imgextract.rendering import encode
 

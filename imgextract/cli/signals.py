@@ -51,6 +51,9 @@ def _on_signal(signum: int, frame: object) -> None:
     first = not signalled
     signalled.append(signum)
     if first:
+        directory = sys.modules.get("imgextract.outputs.directory")
+        if directory is not None:  # an interrupt swallowed later (in a finalizer) must not end in a commit
+            directory.COMMIT_CHECKPOINTS.append(reraise)
         timer = threading.Timer(GRACE, _last_resort, (signum,))
         timer.daemon = True
         timer.start()
@@ -78,6 +81,9 @@ def restore(previous: dict[int, Any]) -> None:
     """Put back the handlers :func:`install` replaced."""
     while _armed:
         _armed.pop().cancel()
+    directory = sys.modules.get("imgextract.outputs.directory")
+    if directory is not None and reraise in directory.COMMIT_CHECKPOINTS:
+        directory.COMMIT_CHECKPOINTS.remove(reraise)
     for sig, handler in previous.items():
         if handler is not None:
             signal.signal(sig, handler)

@@ -21,6 +21,7 @@ import secrets
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TypeGuard
@@ -31,6 +32,8 @@ from imgextract.procowner import owner_alive, owner_token
 log = logging.getLogger(__name__)
 
 _OWNED = re.compile(r"^\..+\.(?:staging|old)-(\d+\.\d+)-[0-9a-f]{12}$")
+SPOOL_PREFIX = "bundle-extract-layer-"  # a layer spooled beside OUT while it downloads (pull --no-cache)
+_SPOOL = re.compile(r"^" + SPOOL_PREFIX + r"(\d+\.\d+)-")
 LOCAL_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO, errno.EMLINK}
 )
@@ -51,6 +54,10 @@ def _owned_name(out_name: str, kind: str) -> str:
 
 _active: set[Path] = set()  # staging directories of this process not yet committed or removed
 
+COMMIT_CHECKPOINTS: list[Callable[[], None]] = []
+"""Called before a staging directory becomes OUT; one that raises stops the commit (the CLI adds
+its signal check once told to stop, so an interrupt swallowed somewhere never ends in a commit)."""
+
 
 def remove_active_staging() -> None:
     """Remove every staging directory this process has not committed (last-resort cleanup on a
@@ -65,13 +72,22 @@ def remove_active_staging() -> None:
 
 
 def sweep_stale(directory: Path) -> int:
-    """Remove staging/old directories in ``directory`` whose owning process is gone; returns how many."""
+    """Remove staging/old directories and layer spool files in ``directory`` whose owning process is
+    gone; returns how many."""
     removed = 0
     try:
         names = os.listdir(directory)
     except OSError:
         return 0
     for name in names:
+        spool = _SPOOL.match(name)
+        if spool is not None and not owner_alive(spool.group(1)):
+            try:
+                (directory / name).unlink()
+                removed += 1
+            except OSError:
+                pass
+            continue
         match = _OWNED.match(name)
         if match is None or owner_alive(match.group(1)):
             continue
@@ -183,6 +199,8 @@ class StagingDir:
 
     def _commit_in_place(self) -> None:
         assert self.root is not None
+        for checkpoint in list(COMMIT_CHECKPOINTS):
+            checkpoint()
         moved: list[Path] = []
         try:
             for entry in sorted(self.root.iterdir()):
@@ -201,6 +219,8 @@ class StagingDir:
         if self.in_place:
             self._commit_in_place()
             return
+        for checkpoint in list(COMMIT_CHECKPOINTS):
+            checkpoint()
         out = self.out
         trash: Path | None = None
         if out.is_symlink() or out.exists():

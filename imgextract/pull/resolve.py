@@ -18,6 +18,7 @@ from imgextract.errors import (
     AuthError,
     ImgExtractError,
     IntegrityError,
+    LocalFilesystemError,
     NotFoundError,
     SourceError,
     UnreachableError,
@@ -98,7 +99,7 @@ def _read_config(
 def _best_effort(action: Callable[[], object]) -> None:
     try:
         action()
-    except OSError as exc:
+    except (OSError, LocalFilesystemError) as exc:  # a full or read-only cache only costs a re-fetch
         log.debug("content cache write skipped: %s", exc)
 
 

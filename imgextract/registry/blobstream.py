@@ -50,12 +50,18 @@ class BlobStream(io.RawIOBase):
         endpoint: str | None = None,
         budget: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
+        last_progress: float | None = None,
+        on_give_up: Callable[[float], None] | None = None,
     ) -> None:
-        """``budget``: seconds without receiving a byte after which no more resumes are tried."""
+        """``budget``: seconds without receiving a byte after which no more resumes are tried,
+        counted from ``last_progress`` (default: now; a reopen passes the time of the last byte the
+        previous stream got, so reopening does not restart the count).  ``on_give_up(t)`` learns
+        that time when the stream gives up."""
         super().__init__()
         self._budget = budget
         self._clock = clock
-        self._last_progress = clock()
+        self._last_progress = clock() if last_progress is None else last_progress
+        self._on_give_up = on_give_up
         self._open_at = open_at
         self._position = offset
         self._size = size
@@ -129,6 +135,8 @@ class BlobStream(io.RawIOBase):
         stalled = self._clock() - self._last_progress
         if (watch is not None and watch.aborted) or self._resumes_left <= 0 or stalled >= self._budget:
             why = f"; nothing received for {stalled:.0f} s" if stalled >= self._budget else ""
+            if self._on_give_up is not None:
+                self._on_give_up(self._last_progress)
             raise UnreachableError(
                 f"{self._what}: connection lost at byte {self._position} ({reason}){why}",
                 reference=self._reference,

@@ -172,3 +172,46 @@ def test_usage_errors(cli: Callable[..., Run], argv: tuple[str, ...]) -> None:
     r = cli(*argv)
     assert r.code == 2, (r.code, r.stderr)
     assert r.stderr.startswith("bundle-extract: error:")
+
+
+def test_unfiltered_catalog_render_equals_render(cli: Callable[..., Run], fbc_dir: Path) -> None:
+    """The catalog as opm renders it, whichever command reads it (yaml: the longer way through the
+    same writer as json)."""
+    fmt = "yaml"
+    ours = cli("catalog", "render", str(fbc_dir), "-o", fmt)
+    theirs = cli("render", str(fbc_dir), "-o", fmt)
+    assert ours.code == 0 and theirs.code == 0, ours.stderr + theirs.stderr
+    assert ours.stdout == theirs.stdout and len(ours.stdout) > 10_000
+
+
+def test_policy_refuses_a_catalog_image(
+    cli: Callable[..., Run], registry: Registry, push_image: Callable[..., object], tmp_path: Path
+) -> None:
+    pushed = push_image(registry, GEN.image_spec(), "catalogs/refused", "v1")
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"default": [{"type": "reject"}]}')
+    r = cli("catalog", "packages", pushed.ref, "--insecure-registry", registry.host, "--policy", str(policy))  # type: ignore[attr-defined]
+    assert r.code == 8, r.stderr
+
+
+def test_catalog_text_reaches_the_terminal_escaped(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """Names and images are chosen by whoever wrote the catalog: no control sequence gets through."""
+    evil = "x\x1b]0;pwned\x07\u202e"
+    objs = [
+        {"schema": "olm.package", "name": "p", "defaultChannel": "stable"},
+        {"schema": "olm.channel", "package": "p", "name": "stable", "entries": [{"name": "p.v1" + evil}]},
+        {
+            "schema": "olm.bundle",
+            "package": "p",
+            "name": "p.v1" + evil,
+            "image": "r.example/p:v1" + evil,
+            "properties": [{"type": "olm.package", "value": {"packageName": "p", "version": "1.0.0"}}],
+        },
+    ]
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "catalog.json").write_text("".join(json.dumps(o) for o in objs))
+    for what in ("bundles", "images", "channels"):
+        r = cli("catalog", what, str(tmp_path / "c"))
+        assert r.code == 0, r.stderr
+        assert "\x1b" not in r.stdout and "\u202e" not in r.stdout and "\x07" not in r.stdout
+        assert "\\x1b]0;pwned\\x07\\u202e" in r.stdout

@@ -56,7 +56,9 @@ class World:
         files = self.built.files[(package, b.version)]
         return {k: v for k, v in files.items() if k.startswith(("manifests/", "metadata/"))}
 
-    def run(self, out: Path, cache: Path, shard: str = "", jobs: int = 2) -> subprocess.Popen[str]:
+    def run(
+        self, out: Path, cache: Path, shard: str = "", jobs: int = 2, *extra: str
+    ) -> subprocess.Popen[str]:
         """``bundle-extract pull --from-catalog`` in its own process, one JSON line per bundle."""
         argv = [
             sys.executable, "-m", "imgextract", "pull", "--from-catalog", str(self.catalog_dir), "-o", str(out),
@@ -64,6 +66,7 @@ class World:
         ]  # fmt: skip
         if shard:
             argv += ["--shard", shard]
+        argv += extra
         env = {
             k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "XDG_"))
         }
@@ -185,3 +188,24 @@ def test_sigterm_stops_starting_bundles(world: World, tmp_path: Path) -> None:
     assert proc.returncode == 143, stderr
     done = len(list(out.glob("*/.*.done")))
     assert 3 <= done <= 6, f"{done} bundles finished after SIGTERM"
+
+
+def test_policy_refuses_every_bundle_before_any_layer(world: World, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "default": [{"type": "insecureAcceptAnything"}],
+                "transports": {"docker": {f"{world.registry.host}/catpull": [{"type": "reject"}]}},
+            }
+        )
+    )
+    out = tmp_path / "out"
+    proc = world.run(
+        out, tmp_path / "cache", "", 4, "--policy", str(policy), "--package", "pkg-0001-operator"
+    )
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 8, stderr
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert len(lines) == 5 and all(line["error"]["exitCode"] == 8 for line in lines)
+    assert not [p for p in out.rglob("*") if p.is_file()], "a refused bundle leaves nothing"

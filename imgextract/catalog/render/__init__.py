@@ -10,7 +10,8 @@
 
 The writers take any iterable of FBC objects (dicts in opm's field order; property values may be
 :class:`~.gojson.RawJSON`), so ``catalog render`` writes through the same code; pass objects read
-from a catalog through :func:`.fbc.normalize` first to get opm's re-encoding.
+from a catalog through :func:`.fbc.normalize` first to get opm's re-encoding, or call
+``write_fbc(objects, fmt, out)`` which does both, streaming.
 """
 
 from imgextract.catalog.render.bundle import BundleError, RenderedBundle, render_bundle
@@ -18,7 +19,7 @@ from imgextract.catalog.render.fbc import normalize
 from imgextract.catalog.render.gojson import RawJSON
 from imgextract.catalog.render.migrate import migrate_bundle
 from imgextract.catalog.render.pipeline import RenderError, RenderOptions, render_refs
-from imgextract.catalog.render.writer import encode, write, write_json, write_ndjson, write_yaml
+from imgextract.catalog.render.writer import encode, write, write_fbc, write_json, write_ndjson, write_yaml
 
 __all__ = [
     "BundleError",
@@ -32,6 +33,7 @@ __all__ = [
     "render_bundle",
     "render_refs",
     "write",
+    "write_fbc",
     "write_json",
     "write_ndjson",
     "write_yaml",

@@ -35,7 +35,12 @@ from imgextract.catalog.render import gojson
 from imgextract.catalog.render.gojson import RawJSON
 from imgextract.catalog.render.gostruct import TypeMismatch, expect, raw_elements, raw_members, string_field
 from imgextract.catalog.render.gostruct import field as gofield
-from imgextract.catalog.render.goyaml import DecodeError, first_document, to_unstructured
+from imgextract.catalog.render.goyaml import (
+    DecodeError,
+    first_document,
+    first_document_flagged,
+    to_unstructured,
+)
 
 __all__ = ["BundleError", "Property", "RenderedBundle", "parse_bundle_dir", "render_bundle"]
 
@@ -76,6 +81,8 @@ class ParsedBundle:
     dependencies: list[Property]
     annotations: dict[str, str]
     crd_keys: list[tuple[str, str, str, str]] = field(default_factory=list)
+    numeric: list[bool] = field(default_factory=list)  # per object: holds floats/big ints
+    csv_numeric: bool = True
 
 
 @dataclass
@@ -132,9 +139,10 @@ def _entries(d: Path) -> list[os.DirEntry[str]]:
         raise BundleError(f"readdirent {d.name}: not a directory") from exc
 
 
-def _decode_object(data: bytes) -> dict[str, Any]:
-    """``unstructured.Unstructured`` decoding: an object with a string ``kind``."""
-    kind, value = first_document(data)
+def _decode_object(data: bytes) -> tuple[dict[str, Any], bool]:
+    """``unstructured.Unstructured`` decoding: an object with a string ``kind`` (and whether it holds
+    floats or big integers, see ``load_yaml_flagged``)."""
+    kind, value, numbers = first_document_flagged(data)
     if kind == "empty":
         raise DecodeError("EOF")
     if not isinstance(value, dict):
@@ -146,7 +154,7 @@ def _decode_object(data: bytes) -> dict[str, Any]:
     api = value.get("apiVersion")
     if not isinstance(k, str) or not k or (isinstance(api, str) and api.count("/") > 1):
         raise DecodeError("Object 'Kind' is missing")
-    return to_unstructured(value)
+    return (to_unstructured(value) if numbers else value), numbers
 
 
 # ---------------------------------------------------------------------------------------- metadata
@@ -316,7 +324,9 @@ def parse_bundle_dir(root: Path) -> ParsedBundle:
     """``bundleParser.Parse`` on ``root`` (a directory with ``manifests/`` and ``metadata/``)."""
     root = Path(root)
     objects: list[dict[str, Any]] = []
+    numeric: list[bool] = []
     csv: dict[str, Any] | None = None
+    csv_numbers = True
     for entry in _entries(root / "manifests"):
         if entry.name.startswith(".") or entry.is_dir():
             continue
@@ -325,7 +335,7 @@ def parse_bundle_dir(root: Path) -> ParsedBundle:
             log.warning("failed to decode: unable to read file %s", entry.name)
             continue
         try:
-            obj = _decode_object(data)
+            obj, numbers = _decode_object(data)
         except (DecodeError, RecursionError) as exc:
             log.warning("failed to decode: %s", exc)
             continue
@@ -333,7 +343,9 @@ def parse_bundle_dir(root: Path) -> ParsedBundle:
             if csv is not None:
                 continue
             csv = obj
+            csv_numbers = numbers
         objects.append(obj)
+        numeric.append(numbers)
     if not objects:
         raise BundleError("no bundle objects found")
     if csv is None:
@@ -378,6 +390,8 @@ def parse_bundle_dir(root: Path) -> ParsedBundle:
         dependencies=list(deps or []),
         annotations=annotations,
         crd_keys=crd_keys,
+        numeric=numeric,
+        csv_numeric=csv_numbers,
     )
     _check_provided_apis(parsed)
     parsed.properties = _property_set(parsed.properties + _derived_properties(parsed))
@@ -555,8 +569,9 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
 
     objects: list[str] = []
     props: list[Property] = []
-    for obj in b.objects:
-        data = gojson.marshal(obj, escape_html=True, sort_keys=True)
+    for i, obj in enumerate(b.objects):
+        plain = i < len(b.numeric) and not b.numeric[i]
+        data = gojson.marshal(obj, escape_html=True, sort_keys=True, no_floats=plain)
         objects.append(data)
         props.append(
             Property("olm.bundle.object", _build({"data": base64.b64encode(data.encode()).decode()}))
@@ -657,7 +672,7 @@ def render_bundle(root: Path, image: str = "", image_template: str | None = None
         raise BundleError(f"get properties for bundle {b.name!r}: {exc}") from exc
     moved = [p for p in props if p.type not in ("olm.bundle.object", "olm.csv.metadata")]
     moved += [p for p in props if p.type in ("olm.bundle.object", "olm.csv.metadata")]
-    csv_json = gojson.marshal(b.csv, escape_html=True, sort_keys=True)
+    csv_json = gojson.marshal(b.csv, escape_html=True, sort_keys=True, no_floats=not b.csv_numeric)
     return RenderedBundle(b.name, b.package, image, moved, rel, csv_json)
 
 

@@ -221,6 +221,57 @@ def _build(
     return gojson.marshal(out, escape_html=False, sort_keys=False)
 
 
+_ALNUM = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def _numeric(part: str, what: str) -> None:
+    if not part or not part.isascii() or not part.isdigit():
+        raise CSVMetadataError(f"Invalid character(s) found in {what} number {part!r}")
+    if len(part) > 1 and part[0] == "0":
+        raise CSVMetadataError(f"{what.capitalize()} number must not contain leading zeroes {part!r}")
+    if int(part) >= 1 << 64:
+        raise CSVMetadataError(f"{what} number out of range")
+
+
+def check_operator_version(text: str) -> None:
+    """``OperatorVersion.UnmarshalJSON``: blang/semver ``ParseTolerant`` must accept the CSV version."""
+    s = text.strip().removeprefix("v")
+    parts = s.split(".", 2)
+
+    def no_leading_zeros(p: str) -> str:
+        if len(p) <= 1:
+            return p
+        p = p.lstrip("0")
+        return p if p and p[0].isdigit() else "0" + p
+
+    parts = [no_leading_zeros(p) for p in parts]
+    if len(parts) < 3:
+        if any(c in parts[-1] for c in "+-"):
+            raise CSVMetadataError("Short version cannot contain PreRelease/Build meta data")
+        parts += ["0"] * (3 - len(parts))
+    if not "".join(parts):
+        raise CSVMetadataError("Version string empty")
+    _numeric(parts[0], "major")
+    _numeric(parts[1], "minor")
+    rest = parts[2]
+    cut = min([i for i in (rest.find("-"), rest.find("+")) if i >= 0], default=len(rest))
+    _numeric(rest[:cut], "patch")
+    pre_i, build_i = rest.find("-"), rest.find("+")
+    if pre_i != -1 and (build_i == -1 or pre_i < build_i):
+        for pr in rest[pre_i + 1 : build_i if build_i != -1 else len(rest)].split("."):
+            if pr and pr.isascii() and pr.isdigit():
+                if len(pr) > 1 and pr[0] == "0":
+                    raise CSVMetadataError(
+                        f"Numeric PreRelease version must not contain leading zeroes {pr!r}"
+                    )
+            elif not pr or not set(pr) <= _ALNUM:
+                raise CSVMetadataError(f"Invalid character(s) found in prerelease {pr!r}")
+    if build_i != -1:
+        for b in rest[build_i + 1 :].split("."):
+            if not b or not set(b) <= _ALNUM:
+                raise CSVMetadataError(f"Invalid character(s) found in build meta data {b!r}")
+
+
 def csv_metadata_from_csv(csv_json: str) -> str:
     """The ``olm.csv.metadata`` value built from a CSV's JSON (``MustBuildCSVMetadata``)."""
     try:
@@ -231,6 +282,8 @@ def csv_metadata_from_csv(csv_json: str) -> str:
         version = gofield(spec, "version")
         if version is not None and not isinstance(version, str):
             raise CSVMetadataError("json: cannot unmarshal into Go struct field spec.version of type string")
+        if version is not None:
+            check_operator_version(version)
         return _build(
             _str_map(gofield(meta, "annotations"), "metadata.annotations"),
             _str_map(gofield(meta, "labels"), "metadata.labels"),

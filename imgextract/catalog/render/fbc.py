@@ -6,8 +6,8 @@ opm decodes every object into a ``map[string]interface{}`` first (numbers become
 every other schema is written as that re-encoded blob.  :func:`normalize` does the same to one object.
 
 :func:`iter_fbc_dir` reads an FBC directory (``*.json`` concatenated objects, ``*.yaml``/``*.yml``
-multi-document) as ``(file, index, object)``; the catalog package's streaming reader can be passed to
-the renderer instead (any iterator of such triples).
+multi-document; every file the catalog package's walk yields, ``.indexignore`` honoured) as
+``(file, index, object)``; any iterator of such triples can be passed to the renderer instead.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,7 +83,9 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise FBCError("FBC object is not a JSON object")
     schema = obj.get("schema") if isinstance(obj.get("schema"), str) else ""
-    where = f"{schema or 'object'} {obj.get('name', '')!s}".strip()
+    if not schema:
+        raise FBCError(f"object {_blob(obj)[:200]!r} is missing root schema field")
+    where = f"{schema} {obj.get('name', '')!s}".strip()
     if schema == "olm.package":
         out: dict[str, Any] = {"schema": schema, "name": _s(obj, "name", where)}
         out["defaultChannel"] = _s(obj, "defaultChannel", where)
@@ -158,21 +159,22 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def iter_fbc_dir(root: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    """Every object of an FBC directory, files in lexical order of their path."""
+    """Every object of an FBC directory, files in fs.WalkDir's lexical order.  The files are the
+    catalog package's walk (every regular file not ignored by an ``.indexignore``, as opm reads them);
+    their values are decoded with go-yaml's rules (``1.0``, ``y``, ``1e3`` as opm reads them)."""
+    from imgextract.catalog.fbc import CatalogFormatError, catalog_files
     from imgextract.catalog.render.goyaml import DecodeError, _yaml_chunks, load_yaml
 
     root = Path(root)
-    paths = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            if name.endswith((".json", ".yaml", ".yml")):
-                paths.append(Path(dirpath) / name)
-    paths.sort(key=lambda p: p.relative_to(root).parts)  # fs.WalkDir's lexical order
+    try:
+        files = sorted(catalog_files(root), key=lambda rf: tuple(rf[0].split("/")))
+    except CatalogFormatError as exc:
+        raise FBCError(str(exc)) from exc
+    paths = [full for _rel, full in files]
     for path in paths:
         rel = str(path.relative_to(root))
         text = path.read_text(encoding="utf-8", errors="replace")
-        if path.suffix == ".json":
+        if text[:4096].lstrip().startswith("{"):  # YAMLOrJSONDecoder's sniff
             dec = json.JSONDecoder()
             i, n, idx = 0, len(text), 0
             while True:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -156,10 +155,19 @@ def marshal(
     *,
     escape_html: bool,
     sort_keys: bool,
-    raw: Callable[[str], str] | None = None,
+    no_floats: bool = False,
 ) -> str:
     """Compact JSON as Go writes it.  ``sort_keys`` models ``map[string]...`` values (json.Marshal of
-    decoded YAML/JSON); with it off, dict order is kept (a Go struct's field order)."""
+    decoded YAML/JSON); with it off, dict order is kept (a Go struct's field order).  ``no_floats``:
+    the caller knows the value holds no float (nor RawJSON/bytes), so no pass looks for them."""
+    if no_floats:
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+        except (TypeError, ValueError):
+            text = ""
+        if text and not _SURROGATE.search(text) and not any(isinstance(value, t) for t in (RawJSON, float)):
+            pattern = _POST_HTML if escape_html else _POST
+            return pattern.sub(lambda m: _ALL[m.group()], text)
     fast = _fast_marshal(value, escape_html, sort_keys)
     if fast is not None:
         return fast

@@ -26,7 +26,15 @@ import yaml
 
 from imgextract.catalog.render.gojson import float_e, float_f, shortest_digits
 
-__all__ = ["DecodeError", "first_document", "go_resolve", "load_yaml", "to_unstructured"]
+__all__ = [
+    "DecodeError",
+    "first_document",
+    "first_document_flagged",
+    "go_resolve",
+    "load_yaml",
+    "load_yaml_flagged",
+    "to_unstructured",
+]
 
 INT64_MIN = -(1 << 63)
 INT64_MAX = (1 << 63) - 1
@@ -223,10 +231,13 @@ def _node_value(loader: Any, node: Any, depth: int = 0) -> Any:
     if isinstance(node, yaml.ScalarNode):
         if tag == _PLAIN:
             v = go_resolve(node.value)
-            if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-                raise DecodeError(f"json: unsupported value: {v!r}")
-            if isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= UINT64_MAX:
-                return float(v)
+            if isinstance(v, float):
+                if math.isnan(v) or math.isinf(v):
+                    raise DecodeError(f"json: unsupported value: {v!r}")
+                loader.go_numbers = True
+            elif isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= INT64_MAX:
+                loader.go_numbers = True
+                return v if v <= UINT64_MAX else float(v)
             return v
         if tag == _STR:
             return node.value
@@ -242,15 +253,23 @@ def _node_value(loader: Any, node: Any, depth: int = 0) -> Any:
                     key = loader.construct_object(k, deep=True)
                 out[_key(key)] = _node_value(loader, v, depth + 1)
             return out
+    loader.go_numbers = True  # the rare path: no claim about what it holds
     return _jsonable(loader.construct_object(node, deep=True))
 
 
 def load_yaml(text: str) -> Any:
     """One YAML document, with go-yaml v2 + sigs.k8s.io/yaml semantics; raises DecodeError."""
+    return load_yaml_flagged(text)[0]
+
+
+def load_yaml_flagged(text: str) -> tuple[Any, bool]:
+    """``load_yaml`` plus whether the value holds floats or integers beyond int64 (when it does not,
+    Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
     loader = _Loader(text)
+    loader.go_numbers = False
     try:
         node = loader.get_single_node()
-        return None if node is None else _node_value(loader, node)
+        return (None if node is None else _node_value(loader, node)), loader.go_numbers
     except yaml.YAMLError as exc:
         raise DecodeError(f"error converting YAML to JSON: {exc}".replace("\n", " ")) from exc
     except (ValueError, TypeError, RecursionError) as exc:
@@ -301,6 +320,12 @@ _JSON = json.JSONDecoder(
 def first_document(data: bytes) -> tuple[str, Any]:
     """The first document of a file as ``YAMLOrJSONDecoder`` sees it: ``("json", value)`` or
     ``("yaml", value)``; ``("empty", None)`` when there is none.  Raises DecodeError."""
+    kind, value, _numbers = first_document_flagged(data)
+    return kind, value
+
+
+def first_document_flagged(data: bytes) -> tuple[str, Any, bool]:
+    """``first_document`` plus the flag of :func:`load_yaml_flagged`."""
     text = data.decode("utf-8", errors="replace")
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -311,10 +336,11 @@ def first_document(data: bytes) -> tuple[str, Any]:
             value, _end = _JSON.raw_decode(text, idx)
         except json.JSONDecodeError as exc:
             raise DecodeError(str(exc)) from exc
-        return "json", value
+        return "json", value, True
     for chunk in _yaml_chunks(text):
-        return "yaml", load_yaml(chunk)
-    return "empty", None
+        value, numbers = load_yaml_flagged(chunk)
+        return "yaml", value, numbers
+    return "empty", None, False
 
 
 def to_unstructured(value: Any) -> Any:

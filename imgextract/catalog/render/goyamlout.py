@@ -342,9 +342,20 @@ class _Emitter:
 
     def write_single(self, s: str, allow_breaks: bool) -> None:
         self.write_indicator("'", True, False, False)
-        spaces = False
+        spaces = breaks = False
         n = len(s)
         for i, c in enumerate(s):
+            if c in _BREAKS:  # only U+2028/U+2029 get here (the encoder sends "\n" to literal/double)
+                if not breaks and c == "\n":
+                    self.put_break()
+                self.out.append(c)
+                self.column = 0
+                self.indention = True
+                breaks = True
+                continue
+            if breaks:
+                self.write_indent()
+                breaks = False
             if c == " ":
                 if (
                     allow_breaks

@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,6 @@ from typing import Any, Protocol
 
 from imgextract.catalog.render.bundle import BundleError, Property, RenderedBundle, render_bundle
 from imgextract.catalog.render.fbc import FBCError, iter_fbc_dir, normalize
-from imgextract.catalog.render.gojson import RawJSON
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
 
 __all__ = ["ImageSource", "RenderError", "RenderOptions", "render_refs"]
@@ -169,20 +168,19 @@ def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, An
     try:
         for _file, _idx, obj in reader(root):
             n = normalize(obj)
-            if n.get("schema") == "olm.bundle" and "__raw__" not in n and level != "none":
-                moved = [
-                    p
-                    for p in n.get("properties", [])
-                    if p["type"] not in ("olm.bundle.object", "olm.csv.metadata")
-                ]
-                moved += [
-                    p
-                    for p in n.get("properties", [])
-                    if p["type"] in ("olm.bundle.object", "olm.csv.metadata")
+            if n.get("schema") == "olm.bundle" and "__raw__" not in n:
+                # Render.Run, for every reference: bundle objects last, relatedImages by image, migrate
+                objs_last = ("olm.bundle.object", "olm.csv.metadata")
+                props = n.get("properties", [])
+                moved = [p for p in props if p["type"] not in objs_last] + [
+                    p for p in props if p["type"] in objs_last
                 ]
                 if moved:
                     n["properties"] = moved
-                n = _fbc_bundle_migrate(n, level)
+                if n.get("relatedImages"):
+                    n["relatedImages"] = sorted(n["relatedImages"], key=lambda r: r["image"].encode())
+                if level != "none":
+                    n = _fbc_bundle_migrate(n, level)
             out.append(n)
     except (FBCError, MigrationError, OSError) as exc:
         raise RenderError(str(exc), "fbc") from exc
@@ -242,7 +240,7 @@ def render_refs(
     fbc_reader: FBCReader | None = None,
 ) -> list[dict[str, Any]]:
     """Render every reference (concurrently, at most ``options.jobs`` at a time) into FBC objects in
-    opm's shape (property values as :class:`RawJSON`); the first failing reference's error is raised,
+    opm's shape (property values as :class:`~.gojson.RawJSON`); the first failing reference's error is raised,
     prefixed as opm does (``render reference "REF": ...``)."""
     opts = options or RenderOptions()
     try:
@@ -283,14 +281,3 @@ def render_refs(
                         g.cancel()
                     raise
     return [obj for objs in results for obj in objs]
-
-
-def iter_objects(objs: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Plain Python objects (property values decoded) in opm's output order."""
-    from imgextract.catalog.render.writer import opm_order, to_python
-
-    for obj in opm_order(objs):
-        yield to_python(obj)
-
-
-_ = RawJSON  # re-exported type of property values

@@ -20,7 +20,17 @@ from imgextract.catalog.render import gojson
 from imgextract.catalog.render.goyaml import go_resolve
 from imgextract.catalog.render.goyamlout import dump
 
-__all__ = ["FORMATS", "encode", "opm_order", "to_python", "write", "write_json", "write_ndjson", "write_yaml"]
+__all__ = [
+    "FORMATS",
+    "encode",
+    "opm_order",
+    "to_python",
+    "write",
+    "write_fbc",
+    "write_json",
+    "write_ndjson",
+    "write_yaml",
+]
 
 FORMATS = ("json", "yaml", "ndjson")
 _ORDER = {"olm.package": 0, "olm.channel": 1, "olm.bundle": 2, "olm.deprecations": 3}
@@ -81,6 +91,20 @@ def write(objs: Iterable[dict[str, Any]], fp: IO[str], fmt: str, *, ordered: boo
     items = opm_order(objs) if ordered else objs
     for obj in items:
         fp.write(encode(obj, fmt))
+
+
+def write_fbc(objs: Iterable[dict[str, Any]], fmt: str, fp: IO[str], *, ordered: bool = False) -> int:
+    """Catalog objects as decoded from FBC files (plain dicts), re-written as ``opm render`` writes a
+    catalog: each one normalised (:func:`~.fbc.normalize`), streamed in the given order unless
+    ``ordered``.  Returns how many objects were written."""
+    from imgextract.catalog.render.fbc import normalize
+
+    n = 0
+    items = opm_order(normalize(o) for o in objs) if ordered else (normalize(o) for o in objs)
+    for obj in items:
+        fp.write(encode(obj, fmt))
+        n += 1
+    return n
 
 
 def write_json(objs: Iterable[dict[str, Any]], fp: IO[str], *, ordered: bool = True) -> None:

@@ -2,9 +2,11 @@
 
 ``completionMode: Indexed`` gives every pod its index in ``JOB_COMPLETION_INDEX`` (the Job controller
 adds that variable to each container, so ``$(JOB_COMPLETION_INDEX)`` expands in the arguments).
-Pod I runs ``pull --from-catalog CATALOG --shard I/N -o /output`` into a shared volume (a
-PersistentVolumeClaim, ReadWriteMany when pods may land on several nodes); shards are disjoint, so
-pods never write the same bundle, and a retried pod skips the bundles it already finished.
+Pod I runs ``pull --from-catalog CATALOG --shard I/N -o /output/shard-I`` on a shared volume (a
+PersistentVolumeClaim, ReadWriteMany when pods may land on several nodes). Each index has its own
+directory: shards are disjoint, a retried pod finds and skips the bundles its index already
+finished, and no pod ever tidies another pod's staging directories (whose owner process it cannot
+see from its own PID namespace).
 ``backoffLimitPerIndex`` retries a failed index on its own without failing the others. The pod runs
 under the ``restricted`` Pod Security Standard exactly as the single-bundle Job does.
 See docs/in-cluster.md.
@@ -78,7 +80,7 @@ def render_indexed_job(
         "--from-catalog",
         catalog_ref,
         "-o",
-        OUTPUT,
+        f"{OUTPUT}/shard-$(JOB_COMPLETION_INDEX)",
         "--shard",
         f"$(JOB_COMPLETION_INDEX)/{shards}",
         "--jobs",

@@ -91,3 +91,32 @@ def test_walk_refuses_symlink_out_of_catalog(tmp_path: Path) -> None:
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogFormatError, match="does not exist"):
         list(iter_catalog(tmp_path / "nope"))
+
+
+def test_filtered_objects_keep_deprecations_of_kept_packages_and_catalog_wide_objects(tmp_path: Path) -> None:
+    from imgextract.catalog import Catalog
+
+    objs = []
+    for p in ("a", "b"):
+        objs += [
+            {"schema": "olm.package", "name": p, "defaultChannel": "stable"},
+            {"schema": "olm.channel", "package": p, "name": "stable", "entries": [{"name": f"{p}.v1"}]},
+            {
+                "schema": "olm.bundle",
+                "package": p,
+                "name": f"{p}.v1",
+                "image": f"r.example/{p}:v1",
+                "properties": [{"type": "olm.package", "value": {"packageName": p, "version": "1.0.0"}}],
+            },
+            {"schema": "olm.deprecations", "package": p, "entries": []},
+        ]
+    objs.append({"schema": "example.com/notes", "name": "catalog-wide"})
+    (tmp_path / "catalog.json").write_text("".join(json.dumps(o) for o in objs))
+    kept = list(Catalog.from_directory(tmp_path).filter(packages=["b"]).objects())
+    assert [(o["schema"], o.get("package", o.get("name"))) for o in kept] == [
+        ("olm.package", "b"),
+        ("olm.channel", "b"),
+        ("olm.bundle", "b"),
+        ("olm.deprecations", "b"),
+        ("example.com/notes", "catalog-wide"),
+    ]

@@ -1,4 +1,4 @@
-"""Where pull --from-catalog writes: one safe directory per bundle, completion markers, leftovers."""
+"""Where pull --from-catalog writes: one safe directory per bundle, and its completion marker."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from imgextract.catalog.model import Bundle
-from imgextract.catalog.pull import _clean_leftovers, bundle_dir, is_complete, marker_path, read_marker
+from imgextract.catalog.pull import bundle_dir, is_complete, marker_path, read_marker
 from imgextract.errors import InvalidBundleError
 
 
@@ -39,11 +39,3 @@ def test_marker_decides_completion(tmp_path: Path) -> None:
     assert not is_complete(dest, _b(image="r.example/etcd@sha256:" + "c" * 64)), "another image: pull again"
     marker_path(dest).write_text("{not json")
     assert not is_complete(dest, b)
-
-
-def test_leftover_staging_directories_are_removed(tmp_path: Path) -> None:
-    dest = tmp_path / "etcd" / "etcd.v1.0.0"
-    (tmp_path / "etcd" / ".etcd.v1.0.0.staging-abc123" / "manifests").mkdir(parents=True)
-    (tmp_path / "etcd" / ".etcd.v1.0.01.staging-zzz").mkdir()  # another bundle's: kept
-    _clean_leftovers(dest)
-    assert sorted(p.name for p in (tmp_path / "etcd").iterdir()) == [".etcd.v1.0.01.staging-zzz"]

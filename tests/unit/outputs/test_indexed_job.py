@@ -51,7 +51,7 @@ def test_pod_runs_its_shard_into_the_volume() -> None:
     args = c["args"]
     assert args[:3] == ["pull", "--from-catalog", CATALOG]
     assert args[args.index("--shard") + 1] == "$(JOB_COMPLETION_INDEX)/5"
-    assert args[args.index("-o") + 1] == "/output"
+    assert args[args.index("-o") + 1] == "/output/shard-$(JOB_COMPLETION_INDEX)"
     assert args[args.index("--jobs") + 1] == "8"
     assert args[-3:] == ["--package", "foo", "--heads-only"]
     assert "--json" in args

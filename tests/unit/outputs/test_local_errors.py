@@ -51,3 +51,15 @@ def test_staging_named_after_its_owner_and_swept_only_when_dead(tmp_path: Path) 
     stale = tmp_path / f".out.staging-{int(done.stdout)}.1-{'a' * 12}"
     (stale / "manifests").mkdir(parents=True)
     assert sweep_stale(tmp_path) == 1 and not stale.exists()
+
+
+def test_layer_spool_file_of_a_dead_process_is_swept(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = tmp_path / f"bundle-extract-layer-{int(done.stdout)}.1-abc123"
+    dead.write_bytes(b"x")
+    alive = tmp_path / f"bundle-extract-layer-{owner_token()}-def456"
+    alive.write_bytes(b"y")
+    assert sweep_stale(tmp_path) == 1
+    assert not dead.exists() and alive.exists()

@@ -232,3 +232,16 @@ def test_symlink_out_of_bundle_is_not_followed(tmp_path: Path) -> None:
     secret.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: host-secret}\n")
     (root / "manifests" / "link.yaml").symlink_to(secret)
     assert all("host-secret" not in o for o in _objects(render_bundle(root)))
+
+
+def test_migration_needs_a_semver_csv_version(tmp_path: Path) -> None:
+    # OperatorVersion.UnmarshalJSON (blang/semver ParseTolerant): "v1.2" is fine, "1.2-rc1" is not
+    from imgextract.catalog.render.migrate import MigrationError
+
+    root = _bundle(tmp_path)
+    csv = root / "manifests" / "widget-operator.clusterserviceversion.yaml"
+    csv.write_text(csv.read_text().replace("  version: 1.2.0\n", "  version: v1.2\n"))
+    assert migrate_bundle(render_bundle(root, image=IMAGE), "bundle-object-to-csv-metadata")
+    csv.write_text(csv.read_text().replace("  version: v1.2\n", "  version: 1.2-rc1\n"))
+    with pytest.raises(MigrationError, match="Short version"):
+        migrate_bundle(render_bundle(root, image=IMAGE), "bundle-object-to-csv-metadata")

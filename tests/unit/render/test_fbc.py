@@ -86,3 +86,71 @@ def test_directory_reader_yaml_and_json(tmp_path: Path) -> None:
         ("q.json", 0, "q"),
         ("q.json", 1, "r"),
     ]
+
+
+def test_missing_schema_and_indexignore(tmp_path: Path) -> None:
+    import pytest
+
+    from imgextract.catalog.render.fbc import FBCError
+
+    # declcfg readYAMLOrJSON: "object ... is missing root schema field"
+    with pytest.raises(FBCError, match="missing root schema field"):
+        normalize({"name": "x"})
+    (tmp_path / "keep.yaml").write_text("schema: olm.package\nname: keep\n")
+    (tmp_path / "skip").mkdir()
+    (tmp_path / "skip" / "x.yaml").write_text("not: fbc\n")
+    (tmp_path / ".indexignore").write_text("# comment\nskip\n")
+    assert [o["name"] for _f, _i, o in iter_fbc_dir(tmp_path)] == ["keep"]
+
+
+def test_write_fbc_streams_normalised_objects() -> None:
+    from imgextract.catalog.render.writer import write_fbc
+
+    buf = io.StringIO()
+    objs = [
+        {"schema": "olm.bundle", "name": "b", "package": "p", "image": "i", "x": 1},
+        {"schema": "z", "v": 1},
+    ]
+    assert write_fbc(objs, "ndjson", buf) == 2
+    assert buf.getvalue() == (
+        '{"schema":"olm.bundle","name":"b","package":"p","image":"i"}\n{"schema":"z","v":1}\n'
+    )
+
+
+def test_catalog_bundles_get_render_run_treatment(tmp_path: Path) -> None:
+    # Render.Run applies to every reference, catalogs included: bundle objects moved last,
+    # relatedImages sorted by image; with a migrate level, olm.bundle.object -> olm.csv.metadata
+    import base64
+    import json
+
+    from imgextract.catalog.render.pipeline import RenderOptions, render_refs
+
+    csv = {
+        "apiVersion": "operators.coreos.com/v1alpha1",
+        "kind": "ClusterServiceVersion",
+        "metadata": {"name": "p.v1"},
+        "spec": {"displayName": "P <1>", "version": "1.0.0"},
+    }
+    data = base64.b64encode(json.dumps(csv).encode()).decode()
+    bundle = {
+        "schema": "olm.bundle",
+        "name": "p.v1",
+        "package": "p",
+        "image": "r/p:1",
+        "properties": [
+            {"type": "olm.bundle.object", "value": {"data": data}},
+            {"type": "olm.package", "value": {"packageName": "p", "version": "1.0.0"}},
+        ],
+        "relatedImages": [{"name": "", "image": "z/z:1"}, {"name": "a", "image": "a/a:1"}],
+    }
+    (tmp_path / "c.json").write_text(json.dumps(bundle))
+    [none] = render_refs([str(tmp_path)])
+    assert [p["type"] for p in none["properties"]] == ["olm.package", "olm.bundle.object"]
+    assert [r["image"] for r in none["relatedImages"]] == ["a/a:1", "z/z:1"]
+    [migrated] = render_refs(
+        [str(tmp_path)], options=RenderOptions(migrate_level="bundle-object-to-csv-metadata")
+    )
+    assert [p["type"] for p in migrated["properties"]] == ["olm.package", "olm.csv.metadata"]
+    assert str(migrated["properties"][1]["value"]) == (
+        '{"apiServiceDefinitions":{},"crdDescriptions":{},"displayName":"P <1>","provider":{}}'
+    )

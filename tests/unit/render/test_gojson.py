@@ -100,3 +100,11 @@ def test_fast_and_reference_encoders_agree() -> None:
                 out: list[str] = []
                 gojson._emit(v, out, esc, sk)
                 assert gojson.marshal(v, escape_html=esc, sort_keys=sk) == "".join(out)
+
+
+def test_no_floats_path_agrees_when_there_are_none() -> None:
+    v = {"z": [1, 2**62, True, None], "a": '<&>\u2028\x00\x1f\x7f"\\é\U0001f600', "k": {"": ""}}
+    for esc in (True, False):
+        out: list[str] = []
+        gojson._emit(v, out, esc, True)
+        assert gojson.marshal(v, escape_html=esc, sort_keys=True, no_floats=True) == "".join(out)
