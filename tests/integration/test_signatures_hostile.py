@@ -318,3 +318,45 @@ def test_an_unreadable_stored_signature_refuses_the_image(hostile: Hostile) -> N
             ("armored", [good["fmt"], armored], h.policy("trusted", "trusted"), False),
         ],
     )
+
+
+def test_a_sig_manifest_with_too_many_layers_is_refused_before_reading_them(
+    hostile: Hostile, registry: Any
+) -> None:
+    """A 4 MiB ``.sig`` manifest can list ~20,000 layers, each a 4 MiB blob: read one by one and
+    held in memory, that is 80 GB and 20,000 requests.  Capped as lookaside stores are (128)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from imgextract.errors import LimitExceeded
+
+    h = hostile
+    _copy_tag(h, "manysigs")
+    key = ec.generate_private_key(ec.SECP256R1())
+    pub = h.tmp / "cosign.pub"
+    pub.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    payload = signing.cosign_payload(h.digest, f"{h.host}/hostile/manysigs:v1")
+    sig = signing.cosign_b64(key.sign(payload, ec.ECDSA(hashes.SHA256())))
+    signing.push_cosign_signatures(registry.url, "hostile/manysigs", h.digest, [(payload, sig)] * 129)
+    rd = signing.write_registries_d(
+        h.tmp / "rd-sigstore", f"file://{h.tmp / 'none'}", sigstore_attachments=True
+    )
+    policy = h.tmp / "policy-sigstore.json"
+    policy.write_text(json.dumps({"default": [{"type": "sigstoreSigned", "keyPath": str(pub)}]}))
+    (h.tmp / "empty.conf").write_text("")
+    (h.tmp / "conf.d").mkdir(exist_ok=True)
+    settings = {
+        "registries_conf": h.tmp / "empty.conf",
+        "registries_conf_dir": h.tmp / "conf.d",
+        "insecure_registries": [h.host],
+        "retries": 1,
+        "use_cache": False,
+        "env": {"HOME": str(h.tmp)},
+    }
+    with Client(**settings, registries_d=rd) as client, pytest.raises(LimitExceeded) as info:
+        client.verify(f"{h.host}/hostile/manysigs:v1", policy=policy)
+    assert "129" in str(info.value) and ".sig" in str(info.value)
