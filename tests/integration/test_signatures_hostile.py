@@ -189,7 +189,20 @@ def test_gpg_made_signature_is_accepted_by_both(hostile: Hostile) -> None:
     """The baseline: a gpg-made signature by the trusted key is what skopeo accepts."""
     h = hostile
     good = h.sign(h.payload(f"{h.host}/hostile/good:v1"), "trusted")
-    _verdicts(h, [("good", [good], h.policy("trusted", "trusted"), True)])
+    mixed = [
+        h.sign(h.payload(f"{h.host}/hostile/mixed:v1"), "other"),  # an untrusted key
+        h.sign(h.payload(f"{h.host}/hostile/mixed:v1", "sha256:" + "0" * 64), "trusted"),  # another digest
+        h.sign(h.payload(f"{h.host}/hostile/elsewhere:v1"), "trusted"),  # another identity
+        h.sign(h.payload(f"{h.host}/hostile/mixed:v1"), "trusted"),
+    ]
+    _verdicts(
+        h,
+        [
+            ("good", [good], h.policy("trusted", "trusted"), True),
+            ("mixed", mixed, h.policy("trusted", "trusted"), True),  # one good signature is enough
+            ("allbad", mixed[:3], h.policy("trusted", "trusted"), False),
+        ],
+    )
 
 
 def test_message_signed_by_two_keys_is_refused(hostile: Hostile) -> None:
