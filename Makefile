@@ -36,6 +36,7 @@ lint: venv
 	$(BIN)/ruff check imgextract tests registry-fixtures benchmarks
 	$(BIN)/ruff format --check imgextract tests registry-fixtures benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: system-deps venv lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q -p no:cacheprovider

@@ -1,3 +1,146 @@
-"""bundle-extract: pull container images from OCI registries and extract what matters."""
+"""bundle-extract: pull container images from OCI registries and extract what matters.
 
-__version__ = "0.1.0"
+The library is the product; the ``bundle-extract`` command is one of its users::
+
+    import imgextract
+
+    result = imgextract.pull("quay.io/example/etcd-bundle:v0.9.4", "out/etcd")
+    print(result.kind, result.digest, result.files)
+
+    with imgextract.Client(insecure_registries=["localhost:5000"]) as client:
+        info = client.inspect("localhost:5000/team/bundle:v1")
+        cms = client.pull("localhost:5000/team/bundle:v1", None, format="configmap").configmaps
+        print(imgextract.dump_yaml(list(cms)))
+
+A :class:`Client` holds one connection pool per registry, one content cache and one credential
+store; the module-level functions run one call on a fresh client.  Results are frozen dataclasses
+whose ``to_json()`` is the command line's ``--json`` object.  Every failure is an
+:class:`ImgExtractError` (the tree is drawn in :mod:`imgextract.errors`).  The library never prints.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from imgextract.errors import (
+    AuthError,
+    ConfigError,
+    ImgExtractError,
+    IntegrityError,
+    InvalidBundleError,
+    InvalidReference,
+    LimitExceeded,
+    LocalFilesystemError,
+    NotFoundError,
+    RegistryError,
+    SignatureRefused,
+    SourceError,
+    UnreachableError,
+    UsageError,
+)
+from imgextract.reference import Reference, parse_reference
+
+# ``imgextract.pull`` is both the pipeline package (``imgextract/pull/``) and the one-shot function
+# below.  Importing the package (its ``__init__`` is a docstring) before ``def pull`` makes the
+# function own the attribute: later imports of ``imgextract.pull.*`` find the package in
+# ``sys.modules`` and never rebind it.
+import imgextract.pull as _pipeline  # noqa: E402, F401  isort: skip
+
+try:
+    __version__ = version("bundle-extract")  # the one place: pyproject.toml
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+if TYPE_CHECKING:
+    from imgextract.client import Client, copy, explain_mirrors, inspect, verify
+    from imgextract.outputs.configmap import dump_yaml
+    from imgextract.results import (
+        BundleInfo,
+        CopyResult,
+        InspectResult,
+        LayerReport,
+        MirrorsResult,
+        PullResult,
+        Source,
+    )
+    from imgextract.settings import Settings
+    from imgextract.signatures import Verdict
+
+# Imported on first use, so that ``import imgextract`` (and the CLI's start-up) stays cheap.
+_LAZY = {
+    "Client": "imgextract.client",
+    "inspect": "imgextract.client",
+    "copy": "imgextract.client",
+    "explain_mirrors": "imgextract.client",
+    "verify": "imgextract.client",
+    "Verdict": "imgextract.signatures",
+    "dump_yaml": "imgextract.outputs.configmap",
+    "BundleInfo": "imgextract.results",
+    "CopyResult": "imgextract.results",
+    "InspectResult": "imgextract.results",
+    "LayerReport": "imgextract.results",
+    "MirrorsResult": "imgextract.results",
+    "PullResult": "imgextract.results",
+    "Source": "imgextract.results",
+    "Settings": "imgextract.settings",
+}
+
+
+def pull(ref: str, output: str | os.PathLike[str] | None, **options: Any) -> PullResult:
+    """One pull on a fresh :class:`Client` (see :meth:`Client.pull`; client options may be mixed in)."""
+    from imgextract.client import pull as one_shot_pull
+
+    return one_shot_pull(ref, output, **options)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imgextract' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "AuthError",
+    "BundleInfo",
+    "Client",
+    "ConfigError",
+    "CopyResult",
+    "ImgExtractError",
+    "InspectResult",
+    "IntegrityError",
+    "InvalidBundleError",
+    "InvalidReference",
+    "LayerReport",
+    "LimitExceeded",
+    "LocalFilesystemError",
+    "MirrorsResult",
+    "NotFoundError",
+    "PullResult",
+    "Reference",
+    "RegistryError",
+    "Settings",
+    "SignatureRefused",
+    "Source",
+    "SourceError",
+    "UnreachableError",
+    "UsageError",
+    "Verdict",
+    "__version__",
+    "copy",
+    "dump_yaml",
+    "explain_mirrors",
+    "inspect",
+    "parse_reference",
+    "pull",
+    "verify",
+]

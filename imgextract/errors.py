@@ -1,27 +1,98 @@
-"""One exception hierarchy for the whole product.
+"""One exception tree for the whole library.
 
-Every class carries its process exit code; ``cli.py`` maps an exception to an exit code
-in exactly one place (``ImgExtractError.exit_code``).  Messages are one line and never
-contain credentials: build them from references and endpoints, never from request
-headers or URLs that may carry userinfo.
+::
+
+    ImgExtractError                  an expected failure, one line, never a credential
+     ├── UsageError                  bad arguments: malformed reference, conflicting options, output in the way
+     │    ├── InvalidReference       a malformed image reference (``error_class`` names the conformance class)
+     │    └── ConfigError            a configuration file (registries.conf, ICSP/IDMS/ITMS, auth) is unusable
+     ├── SourceError                 this source could not serve the content: a pull tries the next source
+     │    ├── AuthError              authentication or authorisation failed
+     │    ├── NotFoundError          repository, tag, digest, platform or path not there
+     │    ├── IntegrityError         digest/size/diff_id mismatch, unsafe or malformed content
+     │    │    └── LimitExceeded     a decompression, header-size or entry-count cap was hit
+     │    ├── UnreachableError       network or TLS failure, or the source is blocked by policy
+     │    └── RegistryError          an unexpected registry answer (5xx after retries, malformed response)
+     ├── InvalidBundleError          labels and annotations.yaml disagree, required metadata missing
+     ├── SignatureRefused            the signature policy refused the image
+     └── LocalFilesystemError        the local filesystem failed us (disk full, permissions, read-only)
+
+Library messages name library options (``insecure_registries``, ``force``), never command-line
+flags, and carry no exit codes: the command line maps each class to its exit status and renders
+options as flags, both in one place (``imgextract.cli.exits``).  A message marks an option with
+:func:`option` and a remedy with :func:`remedy`; :meth:`ImgExtractError.render` turns the marks into
+words (the library's by default, the CLI's when it passes its own renderer).
+
+Messages are one line and never contain credentials: build them from references and endpoints,
+never from request headers or URLs that may carry userinfo.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
+_MARK = "\x1e"
+_MARK_RE = re.compile("\x1e([a-z_]+)\x1f([^\x1e]*)\x1e")
+
+Words = Callable[[str, str], str]
+"""Renders a mark: ``(kind, argument) -> text``; kind is ``option`` or a remedy name."""
+
+
+def option(name: str, value: str | None = None) -> str:
+    """Mark a setting (and a value) in a message: ``force``, ``format='configmap'``; the CLI shows
+    ``--force``, ``--format configmap``."""
+    return f"{_MARK}option\x1f{name}{'' if value is None else '=' + value}{_MARK}"
+
+
+def remedy(kind: str, argument: str = "") -> str:
+    """Mark a remedy phrase in a message (see :data:`LIBRARY_REMEDIES` for the kinds)."""
+    return f"{_MARK}{kind}\x1f{argument}{_MARK}"
+
+
+LIBRARY_REMEDIES: dict[str, str] = {
+    "credentials": "; check the credentials (creds, authfile, pull_secret) and that they grant access "
+    "to this repository",
+    "plain_http": ": if so, add {arg} to insecure_registries",
+    "tls_trust": "; trust its CA with ca_file or cert_dir, or skip verification by adding {arg} to "
+    "insecure_registries",
+    "platform": "; choose one with platform=",
+    "explain_mirrors": "; explain_mirrors() shows the sources",
+    "paths_or_all": "pass paths=[...] or all=True",
+    "resolve_digest": " (resolve it first, e.g. with inspect())",
+    "configmap_target": " (a file path, or output=None to get the objects back)",
+}
+
+
+def library_words(kind: str, argument: str) -> str:
+    """The library's wording of a mark: option names as keyword arguments, remedies in their terms."""
+    if kind == "option":
+        name, eq, value = argument.partition("=")
+        return f"{name}={value!r}" if eq else name
+    return LIBRARY_REMEDIES.get(kind, "").format(arg=argument)
+
 
 class ImgExtractError(Exception):
-    """Base class: an expected failure with a one-line message and an exit code."""
-
-    exit_code: int = 1
+    """Base class: an expected failure with a one-line message, optionally the reference and endpoint."""
 
     def __init__(self, message: str, *, reference: str | None = None, endpoint: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+        self.template = message.replace("\n", " ")
         self.reference = reference
         self.endpoint = endpoint
+        super().__init__(self.message)
 
-    def __str__(self) -> str:
-        parts = [self.message]
+    @property
+    def message(self) -> str:
+        """The message in the library's words, without the reference/endpoint context."""
+        return self.render_message(library_words)
+
+    def render_message(self, words: Words) -> str:
+        """The message with its option and remedy marks rendered by ``words``."""
+        return _MARK_RE.sub(lambda m: words(m.group(1), m.group(2)), self.template)
+
+    def render(self, words: Words = library_words) -> str:
+        """One line: the message, then ``(reference ..., endpoint ...)`` when known."""
+        parts = [self.render_message(words)]
         context = []
         if self.reference:
             context.append(f"reference {self.reference}")
@@ -31,15 +102,16 @@ class ImgExtractError(Exception):
             parts.append(f"({', '.join(context)})")
         return " ".join(parts).replace("\n", " ")
 
+    def __str__(self) -> str:
+        return self.render()
+
 
 class UsageError(ImgExtractError):
-    """Bad flags, malformed reference, unreadable or invalid configuration file."""
-
-    exit_code = 2
+    """Bad arguments: malformed reference, conflicting options, an output that is in the way."""
 
 
-class ReferenceError_(UsageError):
-    """A malformed image reference (``class`` names the conformance error class)."""
+class InvalidReference(UsageError):
+    """A malformed image reference; ``error_class`` names the conformance error class."""
 
     def __init__(
         self, message: str, *, error_class: str = "invalid_format", reference: str | None = None
@@ -48,49 +120,68 @@ class ReferenceError_(UsageError):
         self.error_class = error_class
 
 
-# Public, friendlier name; the trailing underscore avoids shadowing the builtin ReferenceError.
-InvalidReference = ReferenceError_
+ReferenceError_ = InvalidReference  # the former name (it avoided shadowing the builtin ReferenceError)
 
 
 class ConfigError(UsageError):
     """A configuration file (registries.conf, ICSP/IDMS/ITMS, auth file) is invalid or unreadable."""
 
 
-class AuthError(ImgExtractError):
+class SourceError(ImgExtractError):
+    """This source could not serve the content; a pull moves on to the next source (mirror, primary)."""
+
+
+class AuthError(SourceError):
     """Authentication or authorisation failed (401/403 after trying the credentials we have)."""
 
-    exit_code = 3
 
-
-class NotFoundError(ImgExtractError):
+class NotFoundError(SourceError):
     """Repository, tag, digest, platform or path not present: every source answered 'not found'."""
 
-    exit_code = 4
 
-
-class IntegrityError(ImgExtractError):
+class IntegrityError(SourceError):
     """Digest/size/diff_id mismatch, or an unsafe or malformed layer, manifest or blob."""
-
-    exit_code = 5
 
 
 class LimitExceeded(IntegrityError):
     """A decompression, header-size or entry-count cap was hit (bomb protection)."""
 
 
+class UnreachableError(SourceError):
+    """No source served the content and at least one failed at the network level or was blocked."""
+
+
+class RegistryError(SourceError):
+    """An unexpected registry answer (5xx after retries, malformed response)."""
+
+
 class InvalidBundleError(ImgExtractError):
     """Labels and annotations.yaml disagree, required metadata missing, output too large."""
 
-    exit_code = 6
+
+class SignatureRefused(ImgExtractError):
+    """The signature policy refused the image (no accepted signature, or a rejecting requirement)."""
 
 
-class UnreachableError(ImgExtractError):
-    """No source served the content and at least one failed at the network level or was blocked."""
-
-    exit_code = 7
+class LocalFilesystemError(ImgExtractError):
+    """A local filesystem operation failed (disk full, permission denied, read-only filesystem)."""
 
 
-class RegistryError(ImgExtractError):
-    """An unexpected registry answer (5xx after retries, malformed response)."""
-
-    exit_code = 7
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "ImgExtractError",
+    "IntegrityError",
+    "InvalidBundleError",
+    "InvalidReference",
+    "LimitExceeded",
+    "LocalFilesystemError",
+    "NotFoundError",
+    "RegistryError",
+    "SignatureRefused",
+    "SourceError",
+    "UnreachableError",
+    "UsageError",
+    "option",
+    "remedy",
+]

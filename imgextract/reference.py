@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, replace
 
 from imgextract.errors import InvalidReference
+from imgextract.oci.digest import ALGORITHMS
 
 DOCKER_HUB = "docker.io"
 LEGACY_DOCKER_HUB = "index.docker.io"
@@ -22,9 +23,9 @@ OFFICIAL_PREFIX = "library/"
 DEFAULT_TAG = "latest"
 NAME_TOTAL_LENGTH_MAX = 255  # applies to the path, as distribution/reference v0.6 does
 
-# Digest algorithms and their hex lengths.  sha512 is part of the OCI image spec;
-# distribution's own test binary lacks it (see docs/architecture.md, conformance notes).
-DIGEST_ALGORITHMS: dict[str, int] = {"sha256": 64, "sha384": 96, "sha512": 128}
+# Digest algorithms and their hex lengths: the one table of imgextract.oci.digest.  sha512 is part
+# of the OCI image spec; distribution's own test binary lacks it (see docs/architecture.md).
+DIGEST_ALGORITHMS: dict[str, int] = ALGORITHMS
 
 _ALNUM = r"[a-z0-9]+"
 _SEPARATOR = r"(?:[._]|__|[-]+)"

@@ -1,20 +1,50 @@
-"""Settings resolved once, from flags and environment, into typed objects.
+"""One settings tree, owned by the library and validated where it is built.
 
-``cli.py`` builds these from click options; library users build them directly.  Nothing
-below reads flags or the environment again.
+::
+
+    Settings
+     ├── transport: TransportSettings   insecure_registries, ca_file, cert_dir, timeout, retries,
+     │                                  retry_base_delay, retry_max_delay, user_agent, chunk_size
+     ├── auth: AuthSettings             creds, authfile, pull_secret
+     ├── mirrors: MirrorSettings        icsp_files, idms_files, itms_files, registries_conf(_dir)
+     ├── cache: CacheSettings           cache_dir, use_cache
+     ├── signatures: SignatureSettings  policy, registries_d
+     ├── platform: str                  os/arch[/variant] (default: linux/<host arch>)
+     └── env: Mapping[str, str]         the environment read for defaults (auth files, XDG, proxies)
+
+:meth:`Settings.from_options` builds the tree from flat keyword options named as the command-line
+flags in snake_case (``insecure_registries=[...]``, ``creds=``, ``icsp_files=[...]``,
+``cache_dir=``, ...): :class:`imgextract.Client` takes them, and the CLI's option groups
+(``imgextract.cli.options``) are declared beside these fields and fill them.  Bad input raises
+:class:`~imgextract.errors.UsageError` here, the same for the library and the CLI.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform as _platform
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-OutputFormat = Literal["dir", "configmap"]
-Compress = Literal["auto", "always", "never"]
+from imgextract.errors import UsageError, option
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bundle-extract")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+DEFAULT_USER_AGENT = f"bundle-extract/{_version()}"
+"""``bundle-extract/<version>``: the version comes from the package metadata (pyproject.toml)."""
+SYSTEM_REGISTRIES_CONF = Path("/etc/containers/registries.conf")
+SYSTEM_REGISTRIES_CONF_DIR = Path("/etc/containers/registries.conf.d")
 
 _ARCH_ALIASES = {
     "x86_64": "amd64",
@@ -29,83 +59,217 @@ _ARCH_ALIASES = {
 
 
 def host_platform() -> str:
-    """``linux/<host arch>`` in OCI spelling: the default ``--platform``."""
+    """``linux/<host arch>`` in OCI spelling: the default platform."""
     machine = _platform.machine().lower()
     return f"linux/{_ARCH_ALIASES.get(machine, machine)}"
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:
+    """``$XDG_CACHE_HOME/bundle-extract`` (``~/.cache/bundle-extract`` when unset)."""
     base = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".cache")
     return Path(base) / "bundle-extract"
 
 
+def normalize_registry_host(value: str) -> str:
+    """An insecure-registry entry as HOST[:PORT]; a scheme or trailing slash is tolerated, a path is not."""
+    host = value.strip()
+    for scheme in ("http://", "https://"):
+        if host.lower().startswith(scheme):
+            host = host[len(scheme) :]
+    host = host.rstrip("/")
+    if not host or "/" in host:
+        raise UsageError(
+            f"{option('insecure_registries')} {value!r}: expected HOST[:PORT], e.g. localhost:5000"
+        )
+    return host
+
+
+def _paths(values: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], name: str) -> tuple[Path, ...]:
+    if isinstance(values, (str, os.PathLike)):
+        raise UsageError(f"{option(name)} takes a list of files, got a single value {str(values)!r}")
+    return tuple(Path(v) for v in values)
+
+
+def _path(value: str | os.PathLike[str] | None) -> Path | None:
+    return None if value is None else Path(value)
+
+
 @dataclass(frozen=True)
-class TransportOptions:
+class TransportSettings:
+    """How to talk HTTP to registries.
+
+    ``insecure_registries``: HOST[:PORT] entries reached over plain HTTP or unverified TLS (a
+    ``http://`` prefix or trailing slash is dropped; a path is refused).  ``retries``: attempts (0
+    counts as 1) for retryable failures (408/429/5xx, connection errors), with backoff from
+    ``retry_base_delay`` doubling up to ``retry_max_delay`` (``Retry-After`` wins, capped).
+    ``chunk_size``: uploads larger than this are sent in PATCH chunks of this size.
+    """
+
     insecure_registries: frozenset[str] = frozenset()
     ca_file: Path | None = None
     cert_dir: Path | None = None
     timeout: float = 60.0
     retries: int = 5
+    user_agent: str = DEFAULT_USER_AGENT
+    retry_base_delay: float = 2.0
+    retry_max_delay: float = 60.0
+    chunk_size: int = 8 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        hosts = self.insecure_registries
+        if isinstance(hosts, str):
+            raise UsageError(f"{option('insecure_registries')} takes a list of HOST[:PORT], got {hosts!r}")
+        object.__setattr__(self, "insecure_registries", frozenset(normalize_registry_host(h) for h in hosts))
+        for name in ("ca_file", "cert_dir"):
+            object.__setattr__(self, name, _path(getattr(self, name)))
+        if not self.timeout > 0:
+            raise UsageError(f"{option('timeout')} must be positive, got {self.timeout!r}")
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise UsageError(f"{option('retries')} must be a non-negative integer, got {self.retries!r}")
+        if not (0 <= self.retry_base_delay and 0 <= self.retry_max_delay):
+            raise UsageError("retry delays must not be negative")
+        if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
+            raise UsageError(f"{option('chunk_size')} must be a positive integer, got {self.chunk_size!r}")
+        if not self.user_agent or "\n" in self.user_agent or "\r" in self.user_agent:
+            raise UsageError(f"{option('user_agent')} must be one non-empty line")
+
+    def is_insecure(self, *hosts: str) -> bool:
+        """True when any of ``hosts`` is an insecure registry."""
+        return any(h in self.insecure_registries for h in hosts)
 
 
 @dataclass(frozen=True)
-class AuthOptions:
+class AuthSettings:
+    """Where credentials come from, besides the standard auth-file search (see docs/auth.md)."""
+
     creds: str | None = None
     authfile: Path | None = None
     pull_secret: Path | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "authfile", _path(self.authfile))
+        object.__setattr__(self, "pull_secret", _path(self.pull_secret))
+
 
 @dataclass(frozen=True)
-class MirrorOptions:
+class MirrorSettings:
+    """Mirror configuration files: OpenShift policies and containers-registries.conf(5).
+
+    ``registries_conf`` unset: ``$CONTAINERS_REGISTRIES_CONF``, else the standard paths;
+    ``system_registries_conf(_dir)`` say where the standard paths are (tests, or a node's root
+    read from outside).
+    """
+
     icsp_files: tuple[Path, ...] = ()
     idms_files: tuple[Path, ...] = ()
     itms_files: tuple[Path, ...] = ()
     registries_conf: Path | None = None
     registries_conf_dir: Path | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    system_registries_conf: Path = SYSTEM_REGISTRIES_CONF
+    system_registries_conf_dir: Path = SYSTEM_REGISTRIES_CONF_DIR
+
+    def __post_init__(self) -> None:
+        for name in ("icsp_files", "idms_files", "itms_files"):
+            object.__setattr__(self, name, _paths(getattr(self, name), name))
+        for name in ("registries_conf", "registries_conf_dir"):
+            object.__setattr__(self, name, _path(getattr(self, name)))
 
 
 @dataclass(frozen=True)
-class CommonSettings:
-    """What every command that talks to a registry needs."""
+class CacheSettings:
+    """The content cache: ``cache_dir`` unset means ``$XDG_CACHE_HOME/bundle-extract``."""
 
-    transport: TransportOptions = field(default_factory=TransportOptions)
-    auth: AuthOptions = field(default_factory=AuthOptions)
-    mirrors: MirrorOptions = field(default_factory=MirrorOptions)
+    cache_dir: Path | None = None
+    use_cache: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cache_dir", _path(self.cache_dir))
+
+    def root(self, env: Mapping[str, str]) -> Path:
+        """The cache directory in use."""
+        return self.cache_dir or default_cache_dir(env)
+
+
+@dataclass(frozen=True)
+class SignatureSettings:
+    """Signature verification (see docs/signatures.md): ``policy`` is a containers-policy.json(5)
+    path or ``"default"`` (``~/.config/containers/policy.json``, else ``/etc/containers/policy.json``);
+    None: nothing is verified.  ``registries_d``: the containers-registries.d(5) directory (None:
+    ``~/.config/containers/registries.d``, else ``/etc/containers/registries.d``)."""
+
+    policy: str | None = None
+    registries_d: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.policy is not None:
+            if isinstance(self.policy, os.PathLike):
+                object.__setattr__(self, "policy", os.fspath(self.policy))
+            if not isinstance(self.policy, str) or not self.policy:
+                raise UsageError(f"{option('policy')} must be a policy.json path or 'default'")
+        object.__setattr__(self, "registries_d", _path(self.registries_d))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a :class:`~imgextract.Client` needs to reach registries (see the module docstring)."""
+
+    transport: TransportSettings = field(default_factory=TransportSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    mirrors: MirrorSettings = field(default_factory=MirrorSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    signatures: SignatureSettings = field(default_factory=SignatureSettings)
     platform: str = field(default_factory=host_platform)
-    cache_dir: Path | None = None  # None: default_cache_dir(env)
-    use_cache: bool = True  # --no-cache
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
+    def __post_init__(self) -> None:
+        from imgextract.oci.platform import Platform
 
-@dataclass(frozen=True)
-class ConfigMapOptions:
-    name: str | None = None
-    namespace: str | None = None
-    compress: Compress = "auto"
-    split: bool = False
-    olm_labels: bool = False
-    source_image: str | None = None  # recorded as olm.sourceImage instead of the pulled reference
+        if self.platform is None:
+            object.__setattr__(self, "platform", host_platform())
+        Platform.parse(self.platform)  # UsageError when malformed
+
+    @classmethod
+    def from_options(cls, **options: Any) -> Settings:
+        """Build from flat options named as the CLI flags in snake_case; unknown names are a UsageError."""
+        unknown = sorted(set(options) - OPTION_NAMES)
+        if unknown:
+            raise UsageError(f"unknown option(s): {', '.join(unknown)}")
+        env = dict(options["env"]) if options.get("env") is not None else dict(os.environ)
+
+        def pick(group: type[Any]) -> dict[str, Any]:
+            names = {f.name for f in dataclasses.fields(group)} - {"env"}
+            return {k: v for k, v in options.items() if k in names and v is not None}
+
+        return cls(
+            transport=TransportSettings(**pick(TransportSettings)),
+            auth=AuthSettings(**pick(AuthSettings)),
+            mirrors=MirrorSettings(env=env, **pick(MirrorSettings)),
+            cache=CacheSettings(**pick(CacheSettings)),
+            signatures=SignatureSettings(**pick(SignatureSettings)),
+            platform=options.get("platform") or host_platform(),
+            env=env,
+        )
+
+    @property
+    def cache_root(self) -> Path:
+        """The content cache directory (whether or not the cache is used)."""
+        return self.cache.root(self.env)
 
 
-@dataclass(frozen=True)
-class PullSettings:
-    reference: str
-    output: str
-    common: CommonSettings = field(default_factory=CommonSettings)
-    paths: tuple[str, ...] = ()
-    all: bool = False
-    force: bool = False
-    format: OutputFormat = "dir"
-    configmap: ConfigMapOptions = field(default_factory=ConfigMapOptions)
-    recursive: bool = False  # imgpkg: also pull nested bundles
-    max_uncompressed_bytes: int = 16 * 1024**3
-    max_entries: int = 1_000_000
+def _names(*groups: type[Any]) -> frozenset[str]:
+    return frozenset(f.name for g in groups for f in dataclasses.fields(g)) - {
+        "system_registries_conf",
+        "system_registries_conf_dir",
+    }
 
 
-@dataclass(frozen=True)
-class CopySettings:
-    reference: str
-    to_repo: str
-    common: CommonSettings = field(default_factory=CommonSettings)
-    lock_output: Path | None = None
-    concurrency: int = 5
+OPTION_NAMES: frozenset[str] = _names(
+    TransportSettings, AuthSettings, MirrorSettings, CacheSettings, SignatureSettings
+) | {
+    "platform",
+    "env",
+    "system_registries_conf",
+    "system_registries_conf_dir",
+}
+"""The keyword options :meth:`Settings.from_options` (and so :class:`~imgextract.Client`) accepts."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imgextract.auth.redact import MASK, register_secret
-from imgextract.errors import UsageError
+from imgextract.errors import UsageError, option
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def parse_creds_flag(value: str) -> Credentials:
     """``--creds USER[:PASS]`` (split at the first ``:``; a password may contain ``:``)."""
     username, _, password = value.partition(":")
     if not username:
-        raise UsageError("--creds: the user name must not be empty (expected USER[:PASS])")
+        raise UsageError(f"{option('creds')}: the user name must not be empty (expected USER[:PASS])")
     return Credentials(username=username, password=password)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from imgextract.bundles import labels as L
-from imgextract.errors import InvalidBundleError, UsageError
+from imgextract.errors import InvalidBundleError, UsageError, option, remedy
 
 Kind = Literal["registry+v1", "plain+v0", "fbc", "imgpkg", "image"]
 
@@ -38,7 +38,9 @@ def clean_dir(value: str, *, what: str) -> str:
 
 def detect_kind(labels: Mapping[str, str]) -> Kind:
     if L.SQLITE_INDEX in labels and L.FBC_CONFIGS not in labels:
-        raise InvalidBundleError("sqlite-based index images are no longer supported; use --path or --all")
+        raise InvalidBundleError(
+            f"sqlite-based index images are no longer supported; use {option('paths')} or {option('all')}"
+        )
     if L.FBC_CONFIGS in labels:
         return "fbc"
     if L.IMGPKG_BUNDLE in labels:
@@ -55,7 +57,7 @@ def plan(labels: Mapping[str, str] | None, *, paths: Sequence[str] = (), all_pat
     labels = dict(labels or {})
     kind = detect_kind(labels)
     if all_paths and paths:
-        raise UsageError("--all and --path are mutually exclusive")
+        raise UsageError(f"{option('all')} and {option('paths')} are mutually exclusive")
     manifests = metadata = None
     if kind == "registry+v1":
         manifests = clean_dir(labels.get(L.MANIFESTS, "manifests/"), what="manifests")
@@ -77,7 +79,7 @@ def plan(labels: Mapping[str, str] | None, *, paths: Sequence[str] = (), all_pat
         return Plan(
             kind, (clean_dir(labels[L.FBC_CONFIGS], what="catalog configs").rstrip("/"),), None, None, labels
         )
-    raise UsageError("image type could not be determined from its labels: pass --path P or --all")
+    raise UsageError(f"image type could not be determined from its labels: {remedy('paths_or_all')}")
 
 
 def _clean_path(p: str) -> str:

@@ -23,6 +23,8 @@ MAX_ANNOTATIONS_BYTES = 1024 * 1024
 
 @dataclass(frozen=True)
 class BundleInfo:
+    """An OLM bundle's package, channels and directories (from its labels and annotations.yaml)."""
+
     package: str | None
     channels: tuple[str, ...]
     default_channel: str | None

@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from imgextract.oci import whiteout
+
 INDEX_VERSION = 1
-_OPAQUE = ".wh..wh..opq"
-_WHITEOUT = ".wh."
 
 
 @dataclass(frozen=True)
@@ -104,11 +104,11 @@ class IndexBuilder:
             return  # the root directory entry itself: metadata of "/", not a top-level name
         base = posixpath.basename(path)
         parent = posixpath.dirname(path)
-        if base == _OPAQUE and not parent:
+        if whiteout.is_opaque(base) and not parent:
             self._root_opaque = True
             return
-        if base.startswith(_WHITEOUT) and not parent:
-            path = base[len(_WHITEOUT) :] or base  # ".wh.configs" touches "configs"
+        if whiteout.is_whiteout(base) and not parent:
+            path = base[len(whiteout.PREFIX) :] or base  # ".wh.configs" touches "configs"
         top = _top(path)
         self._tops.add(top)
         if symlink_target is not None:

@@ -11,23 +11,21 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from imgextract.errors import IntegrityError
+from imgextract.oci.digest import Digest, is_digest
 
-_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
-_DIGEST = re.compile(r"^([a-z0-9]+):([a-f0-9]+)$")
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
 def split_digest(digest: str) -> tuple[str, str]:
     """``sha256:<hex>`` -> ("sha256", hex); anything else (so any path trick) -> IntegrityError."""
-    match = _DIGEST.match(digest)
-    if not match or _HEX_LENGTHS.get(match.group(1)) != len(match.group(2)):
-        raise IntegrityError(f"not a supported digest: {digest[:80]!r}")
-    return match.group(1), match.group(2)
+    if not is_digest(digest):
+        raise IntegrityError(f"not a supported digest: {str(digest)[:80]!r}")
+    parsed = Digest.parse(digest)
+    return parsed.algorithm, parsed.hex
 
 
 class Layout:

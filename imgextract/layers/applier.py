@@ -67,9 +67,10 @@ from imgextract.layers.fsroot import Parent, RootFS, lstat_at
 from imgextract.layers.selection import PathSelection
 from imgextract.layers.tarstream import TarReader
 from imgextract.layers.writer import MAX_JOB_BYTES, FileWriter, WriteFailed
+from imgextract.oci import whiteout
 
-WHITEOUT_PREFIX = ".wh."
-OPAQUE = ".wh..wh..opq"
+WHITEOUT_PREFIX = whiteout.PREFIX
+OPAQUE = whiteout.OPAQUE
 _MAX_MTIME = 253402300799  # 9999-12-31T23:59:59Z
 _REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
 _SPECIAL = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
@@ -286,7 +287,7 @@ class Applier:
             self._dirs[""] = (m.mode, _ns(m.mtime))
             return
         base = parts[-1]
-        if base.startswith(WHITEOUT_PREFIX):
+        if whiteout.is_whiteout(base):
             self._whiteout(parts, stats)
             return
         if m.issym() or m.islnk():
@@ -445,7 +446,7 @@ class Applier:
         self._flush()
         base = parts[-1]
         dir_parts = parts[:-1]
-        if base == OPAQUE:
+        if whiteout.is_opaque(base):
             stats.top_level.add(dir_parts[0] if dir_parts else ".")
             stats.root_opaque = stats.root_opaque or not dir_parts
             stats.whiteouts += 1
@@ -460,10 +461,10 @@ class Applier:
                     os.close(fd)
                 self._mark_upper(d.path)
             return
-        if base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
+        target = whiteout.target(base)
+        if target is None:  # reserved .wh..wh.* names
             stats.ignored += 1
             return
-        target = base[len(WHITEOUT_PREFIX) :]
         if target in ("", ".", ".."):
             raise IntegrityError(f"invalid whiteout {'/'.join(parts)!r}")
         tparts = [*dir_parts, target]

@@ -9,22 +9,18 @@ whole blob.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from typing import BinaryIO
 
 from imgextract.errors import IntegrityError
+from imgextract.oci.digest import Digest
 
 CHUNK = 1024 * 1024
-_DIGEST = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 
 
 def parse_digest(digest: str) -> tuple[str, str]:
-    """Split ``algo:hex``; only sha256 and sha512 (the OCI registered algorithms) are accepted."""
-    if not isinstance(digest, str) or not _DIGEST.match(digest):
-        raise IntegrityError(f"unsupported or malformed digest {digest!r}")
-    algo, hexdigest = digest.split(":", 1)
-    return algo, hexdigest
+    """Split ``algo:hex`` of a supported digest (see :mod:`imgextract.oci.digest`)."""
+    parsed = Digest.parse(digest)
+    return parsed.algorithm, parsed.hex
 
 
 class VerifyingReader:
@@ -37,7 +33,7 @@ class VerifyingReader:
         self._raw = raw
         self.digest = digest
         self.size = size
-        self._hash = hashlib.new(algo)
+        self._hash = Digest.parse(digest).hasher()
         self.count = 0
         self._verified = False
 

@@ -22,9 +22,8 @@ from imgextract.errors import ConfigError
 from imgextract.mirrors.conf_file import ParsedFile, load_file
 from imgextract.mirrors.model import Registry
 from imgextract.mirrors.shortnames import DEFAULT_SHORT_NAME_MODE, Alias
+from imgextract.settings import SYSTEM_REGISTRIES_CONF, SYSTEM_REGISTRIES_CONF_DIR
 
-SYSTEM_REGISTRIES_CONF = Path("/etc/containers/registries.conf")
-SYSTEM_REGISTRIES_CONF_DIR = Path("/etc/containers/registries.conf.d")
 USER_REGISTRIES_CONF = Path(".config/containers/registries.conf")  # relative to $HOME
 USER_REGISTRIES_CONF_DIR = Path(".config/containers/registries.conf.d")
 ENV_REGISTRIES_CONF = "CONTAINERS_REGISTRIES_CONF"

@@ -11,17 +11,13 @@ exactly as containers/image does (longest prefix wins, no inheritance between en
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from imgextract.errors import ConfigError
 from imgextract.mirrors.conf_file import InvalidRegistries, check_wildcard_prefixes, post_process
 from imgextract.mirrors.conf_loader import (
-    SYSTEM_REGISTRIES_CONF,
-    SYSTEM_REGISTRIES_CONF_DIR,
     RegistriesConf,
     load_registries_conf,
     resolve_paths,
@@ -32,6 +28,7 @@ from imgextract.mirrors.model import Endpoint, Registry
 from imgextract.mirrors.policies import ICSP, IDMS, ITMS, Policy, load_policy_file
 from imgextract.mirrors.shortnames import Alias
 from imgextract.reference import Reference
+from imgextract.settings import MirrorSettings
 
 PRIMARY_RULE = "primary"
 
@@ -44,19 +41,6 @@ class Source:
     insecure: bool
     blocked: bool
     rule: str
-
-
-@dataclass
-class MirrorSettings:
-    icsp_files: Sequence[Path] = ()
-    idms_files: Sequence[Path] = ()
-    itms_files: Sequence[Path] = ()
-    registries_conf: Path | None = None
-    registries_conf_dir: Path | None = None
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    # Where the system-wide files live (tests, or reading a node's root from outside).
-    system_registries_conf: Path = SYSTEM_REGISTRIES_CONF
-    system_registries_conf_dir: Path = SYSTEM_REGISTRIES_CONF_DIR
 
 
 @dataclass(frozen=True)

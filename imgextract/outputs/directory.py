@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from imgextract.errors import UsageError
+from imgextract.errors import UsageError, option
 
 
 def force_rmtree(path: Path) -> None:
@@ -41,16 +41,18 @@ def check_output_dir(out: Path, *, force: bool) -> None:
     """OUT must not exist, or be an empty directory, unless ``force``."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         if not force:
-            raise UsageError(f"output {out} exists and is not a directory (use --force to replace it)")
+            raise UsageError(
+                f"output {out} exists and is not a directory (use {option('force')} to replace it)"
+            )
     elif out.is_dir() and any(out.iterdir()):
         if not force:
-            raise UsageError(f"output directory {out} is not empty (use --force to replace it)")
+            raise UsageError(f"output directory {out} is not empty (use {option('force')} to replace it)")
         absolute, cwd = Path(os.path.abspath(out)), Path.cwd()
         if os.path.ismount(absolute):
-            raise UsageError(f"--force cannot replace {out}: it is a mount point; empty it first")
+            raise UsageError(f"{option('force')} cannot replace {out}: it is a mount point; empty it first")
         if absolute == cwd or absolute in cwd.parents:
             raise UsageError(
-                f"--force would replace {out}, which holds the current directory; "
+                f"{option('force')} would replace {out}, which holds the current directory; "
                 "choose another output directory"
             )
     if not Path(os.path.abspath(out)).parent.is_dir():

@@ -11,11 +11,11 @@ from typing import BinaryIO
 
 import requests
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.errors import IntegrityError, LimitExceeded, RegistryError
+from imgextract.oci.digest import compute_digest, is_digest
 from imgextract.registry.authorizer import CredentialLookup
 from imgextract.registry.blobstream import BlobStream
-from imgextract.registry.digests import compute_digest, is_digest
 from imgextract.registry.errors import endpoint_of
 from imgextract.registry.requester import Requester
 from imgextract.registry.scopes import pull_scope, push_scope
@@ -32,8 +32,8 @@ class ManifestResponse:
     digest: str
 
     @property
-    def descriptor(self) -> m.Descriptor:
-        return m.Descriptor(media_type=self.media_type, digest=self.digest, size=len(self.raw))
+    def descriptor(self) -> oci.Descriptor:
+        return oci.Descriptor(media_type=self.media_type, digest=self.digest, size=len(self.raw))
 
 
 class RegistryClient:
@@ -79,7 +79,7 @@ class RegistryClient:
     # --- manifests ------------------------------------------------------------------------------
 
     def get_manifest(
-        self, repository: str, identifier: str, accept: tuple[str, ...] = m.MANIFEST_ACCEPT
+        self, repository: str, identifier: str, accept: tuple[str, ...] = oci.MANIFEST_ACCEPT
     ) -> ManifestResponse:
         reference = self._ref(repository, identifier)
         response = self.http.request(
@@ -101,9 +101,9 @@ class RegistryClient:
             )
             content_type = response.headers.get("Content-Type")
         try:
-            media_type = m.sniff_media_type(raw, content_type)
+            media_type = oci.sniff_media_type(raw, content_type)
         except IntegrityError as exc:
-            raise IntegrityError(exc.message, reference=reference, endpoint=endpoint) from None
+            raise IntegrityError(exc.template, reference=reference, endpoint=endpoint) from None
         if ":" in identifier:
             actual = compute_digest(raw, algorithm=identifier.split(":", 1)[0])
             if actual != identifier:
@@ -116,8 +116,8 @@ class RegistryClient:
         return ManifestResponse(raw=raw, media_type=media_type, digest=digest)
 
     def head_manifest(
-        self, repository: str, identifier: str, accept: tuple[str, ...] = m.MANIFEST_ACCEPT
-    ) -> m.Descriptor | None:
+        self, repository: str, identifier: str, accept: tuple[str, ...] = oci.MANIFEST_ACCEPT
+    ) -> oci.Descriptor | None:
         """The manifest's descriptor from a HEAD, or None when it does not exist."""
         reference = self._ref(repository, identifier)
         response = self.http.request(
@@ -137,17 +137,21 @@ class RegistryClient:
             raise self.http.fail(response, what="manifest", reference=reference)
         response.close()
         digest = response.headers.get("Docker-Content-Digest", "")
-        media_type = m.base_media_type(response.headers.get("Content-Type"))
+        media_type = oci.base_media_type(response.headers.get("Content-Type"))
         size = response.headers.get("Content-Length", "")
-        if media_type in m.SCHEMA1_TYPES:
-            raise IntegrityError(m.SCHEMA1_MESSAGE, reference=reference)
-        if not is_digest(digest) or not size.isdigit() or media_type not in m.MANIFEST_TYPES | m.INDEX_TYPES:
+        if media_type in oci.SCHEMA1_TYPES:
+            raise IntegrityError(oci.SCHEMA1_MESSAGE, reference=reference)
+        if (
+            not is_digest(digest)
+            or not size.isdigit()
+            or media_type not in oci.MANIFEST_TYPES | oci.INDEX_TYPES
+        ):
             return self.get_manifest(repository, identifier, accept).descriptor
         if ":" in identifier and digest != identifier:
             raise IntegrityError(
                 f"registry reports digest {digest} for a manifest requested by digest", reference=reference
             )
-        return m.Descriptor(media_type=media_type, digest=digest, size=int(size))
+        return oci.Descriptor(media_type=media_type, digest=digest, size=int(size))
 
     def put_manifest(self, repository: str, tag_or_digest: str, raw: bytes, media_type: str) -> str:
         """PUT a manifest by tag or digest; returns its digest (checked against Docker-Content-Digest)."""

@@ -20,6 +20,7 @@ from imgextract.errors import (
     NotFoundError,
     RegistryError,
     UnreachableError,
+    remedy,
 )
 
 NOT_FOUND_CODES = frozenset({"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN"})
@@ -83,10 +84,7 @@ def error_for_response(response: requests.Response, *, what: str, reference: str
     line = f"{what}: {method} returned {status}{suffix}"
     if status in (401, 403) or code_names & AUTH_CODES:
         cls: type[ImgExtractError] = AuthError
-        line = (
-            f"{what}: access denied, {method} returned {status}{suffix}; "
-            "check the credentials (--creds, --authfile, --pull-secret) and that they grant access to this repository"
-        )
+        line = f"{what}: access denied, {method} returned {status}{suffix}{remedy('credentials')}"
     elif status == 404 or code_names & NOT_FOUND_CODES:
         cls = NotFoundError
         line = f"{what} not found: {method} returned {status}{suffix}"
@@ -107,13 +105,10 @@ def error_for_exception(exc: BaseException, *, what: str, url: str, reference: s
         reason = "TLS handshake or certificate verification failed"
         if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text or "HTTP_REQUEST" in text:
             reason = "TLS handshake failed"
-            hint = f"; the server seems to speak plain HTTP: if so, pass --insecure-registry {host}"
+            hint = "; the server seems to speak plain HTTP" + remedy("plain_http", host)
         elif "CERTIFICATE_VERIFY_FAILED" in text:
             reason = "TLS certificate verification failed"
-            hint = (
-                f"; trust its CA with --ca-file or --cert-dir, or skip verification with "
-                f"--insecure-registry {host}"
-            )
+            hint = remedy("tls_trust", host)
     elif isinstance(exc, requests.Timeout):
         reason = "timed out"
     elif "Connection refused" in text:

@@ -8,8 +8,6 @@ registries get unverified TLS (and, in :mod:`ping`, a plain-HTTP fallback).
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -17,28 +15,9 @@ import requests.auth
 from requests.adapters import HTTPAdapter
 
 from imgextract.registry.tls import build_ssl_context, find_tls_material
+from imgextract.settings import DEFAULT_USER_AGENT, TransportSettings
 
-DEFAULT_USER_AGENT = "bundle-extract/0.1"
-
-
-@dataclass(frozen=True)
-class TransportSettings:
-    """``retries``: attempts (at least 1) for retryable failures (408/429/5xx, connection errors), with
-    backoff from ``retry_base_delay`` doubling up to ``retry_max_delay`` (``Retry-After`` wins, capped).
-    ``chunk_size``: uploads larger than this are sent in PATCH chunks of this size."""
-
-    insecure_registries: frozenset[str] = frozenset()
-    ca_file: Path | None = None
-    cert_dir: Path | None = None
-    timeout: float = 60.0
-    retries: int = 5
-    user_agent: str = DEFAULT_USER_AGENT
-    retry_base_delay: float = 2.0
-    retry_max_delay: float = 60.0
-    chunk_size: int = 8 * 1024 * 1024
-
-    def is_insecure(self, *hosts: str) -> bool:
-        return any(h in self.insecure_registries for h in hosts)
+__all__ = ["DEFAULT_USER_AGENT", "TransportSettings", "new_session"]
 
 
 class _ContextAdapter(HTTPAdapter):

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.cache import ContentCache
-from imgextract.prefetch import Prefetcher
+from imgextract.pull.prefetch import Prefetcher
 from imgextract.registry import RegistryClient, TransportSettings
 
 pytest.importorskip("regfix.pytest_plugin")
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.registry, pytest.mark.oracle]
 def _pull(host: str, repository: str, cache_root: str, start: Any, out: Any) -> None:
     settings = TransportSettings(retries=2, retry_base_delay=0.0, retry_max_delay=0.0, timeout=20.0)
     with RegistryClient(host, settings, None, insecure=True) as client:
-        layers = list(m.parse_manifest(client.get_manifest(repository, "v1").raw).layers)
+        layers = list(oci.parse_manifest(client.get_manifest(repository, "v1").raw).layers)
         start.wait()
         got = []
         with Prefetcher(client, repository, layers, cache=ContentCache(Path(cache_root))) as pf:

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.cache import ContentCache
 from imgextract.errors import IntegrityError, NotFoundError
-from imgextract.prefetch import Prefetcher
+from imgextract.pull.prefetch import Prefetcher
 from imgextract.registry import RegistryClient, TransportSettings
 
 pytest.importorskip("regfix.pytest_plugin")
@@ -36,12 +36,12 @@ def _client(host: str) -> RegistryClient:
     return RegistryClient(host, TransportSettings(**FAST), None, insecure=True)  # type: ignore[arg-type]
 
 
-def _layers(client: RegistryClient, repository: str) -> list[m.Descriptor]:
-    manifest = m.parse_manifest(client.get_manifest(repository, "v1").raw)
+def _layers(client: RegistryClient, repository: str) -> list[oci.Descriptor]:
+    manifest = oci.parse_manifest(client.get_manifest(repository, "v1").raw)
     return list(manifest.layers)
 
 
-def _read_all(pf: Prefetcher, layers: list[m.Descriptor]) -> list[str]:
+def _read_all(pf: Prefetcher, layers: list[oci.Descriptor]) -> list[str]:
     digests = []
     for desc in layers:
         with pf.open(desc) as raw:
@@ -121,7 +121,7 @@ def test_missing_blob_raised_at_open(registry: Any, push_image: Callable[..., An
     push_image(registry, _spec(), "cache/missing")
     with _client(registry.host) as client:
         layers = _layers(client, "cache/missing")
-        ghost = m.Descriptor(layers[0].media_type, "sha256:" + "0" * 64, 10)
+        ghost = oci.Descriptor(layers[0].media_type, "sha256:" + "0" * 64, 10)
         with Prefetcher(
             client, "cache/missing", [layers[0], ghost], cache=ContentCache(tmp_path / "c")
         ) as pf:

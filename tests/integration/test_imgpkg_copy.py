@@ -21,15 +21,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.auth.credentials import Credentials
-from imgextract.bundles.imgpkg_copy import copy_bundle
-from imgextract.bundles.imgpkg_graph import fetch_source, read_bundle_lock
-from imgextract.bundles.imgpkg_image import BuiltImage, build_image
-from imgextract.bundles.imgpkg_locations import imgpkg_tag, locations_tag
-from imgextract.bundles.imgpkg_lock import BundleLock, ImageRef, ImagesLock
-from imgextract.bundles.imgpkg_pull import localize_bundle
 from imgextract.errors import ImgExtractError
+from imgextract.imgpkg.copy import copy_bundle
+from imgextract.imgpkg.graph import fetch_source, read_bundle_lock
+from imgextract.imgpkg.image import BuiltImage, build_image
+from imgextract.imgpkg.locations import imgpkg_tag, locations_tag
+from imgextract.imgpkg.lock import BundleLock, ImageRef, ImagesLock
+from imgextract.imgpkg.pull import localize_bundle
 from imgextract.reference import Reference, parse_reference
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.transport import TransportSettings
@@ -115,16 +115,16 @@ def push_index(client: RegistryClient, repo: str, tag: str) -> tuple[str, list[s
         push(client, repo, img, f"child-{arch}")
         children.append(
             {
-                "mediaType": m.DOCKER_MANIFEST,
+                "mediaType": oci.DOCKER_MANIFEST,
                 "digest": img.digest,
                 "size": len(img.manifest),
                 "platform": {"os": "linux", "architecture": arch},
             }
         )
     raw = json.dumps(
-        {"schemaVersion": 2, "mediaType": m.DOCKER_MANIFEST_LIST, "manifests": children}
+        {"schemaVersion": 2, "mediaType": oci.DOCKER_MANIFEST_LIST, "manifests": children}
     ).encode()
-    digest = client.put_manifest(repo, tag, raw, m.DOCKER_MANIFEST_LIST)
+    digest = client.put_manifest(repo, tag, raw, oci.DOCKER_MANIFEST_LIST)
     return digest, [str(c["digest"]) for c in children]
 
 
@@ -191,9 +191,9 @@ def locations_yaml(
     d = dxf(host, repo, user, password, ca_file)
     raw, _resp = d.get_manifest_and_response(locations_tag(bundle_digest))  # type: ignore[attr-defined]
     man = json.loads(raw)
-    assert man["mediaType"] == m.DOCKER_MANIFEST
-    assert man["config"]["mediaType"] == m.DOCKER_CONFIG
-    assert [layer["mediaType"] for layer in man["layers"]] == [m.DOCKER_LAYER]
+    assert man["mediaType"] == oci.DOCKER_MANIFEST
+    assert man["config"]["mediaType"] == oci.DOCKER_CONFIG
+    assert [layer["mediaType"] for layer in man["layers"]] == [oci.DOCKER_LAYER]
     config = json.loads(b"".join(d.pull_blob(man["config"]["digest"])))  # type: ignore[attr-defined]
     assert not config["config"].get("Labels")
     layer = b"".join(d.pull_blob(man["layers"][0]["digest"]))  # type: ignore[attr-defined]
@@ -214,14 +214,14 @@ def expected_locations(*entries: tuple[str, bool]) -> bytes:
 
 
 def manifest_status(host: str, repo: str, ident: str, auth: tuple[str, str] | None = None) -> int:
-    accept = ", ".join(m.MANIFEST_ACCEPT)
+    accept = ", ".join(oci.MANIFEST_ACCEPT)
     return requests.head(
         f"http://{host}/v2/{repo}/manifests/{ident}", headers={"Accept": accept}, auth=auth, timeout=10
     ).status_code
 
 
 def delete_manifest(host: str, repo: str, tag: str) -> None:
-    accept = ", ".join(m.MANIFEST_ACCEPT)
+    accept = ", ".join(oci.MANIFEST_ACCEPT)
     r = requests.head(f"http://{host}/v2/{repo}/manifests/{tag}", headers={"Accept": accept}, timeout=10)
     assert r.status_code == 200, r.status_code
     digest = r.headers["Docker-Content-Digest"]
@@ -447,7 +447,7 @@ def test_corrupt_layer_mid_copy_leaves_no_locations_image(tmp_path: Path) -> Non
         w = world(proxy.host, reg_b.host)
         own = populate(w.client_for(proxy.host), proxy.host)
         app = w.client_for(proxy.host).get_manifest("src/app", "v1")
-        layer = m.parse_manifest(app.raw, app.media_type).layers[0].digest
+        layer = oci.parse_manifest(app.raw, app.media_type).layers[0].digest
         proxy.plan.corrupt_blobs = {layer}
         with pytest.raises(ImgExtractError, match="digest"):
             copy_bundle(own.outer, f"{reg_b.host}/dst", client_for=w.client_for, concurrency=1)
@@ -506,7 +506,7 @@ def test_refused_mount_falls_back_to_streaming(tmp_path: Path) -> None:
         ).json()["token"]
         got = requests.get(
             f"http://{reg.host}/v2/proj-b/dst/manifests/bundle",
-            headers={"Authorization": f"Bearer {token}", "Accept": m.DOCKER_MANIFEST},
+            headers={"Authorization": f"Bearer {token}", "Accept": oci.DOCKER_MANIFEST},
             timeout=10,
         )
         assert got.status_code == 200

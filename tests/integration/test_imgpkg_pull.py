@@ -1,4 +1,4 @@
-"""Pulling an imgpkg bundle through the product's pull pieces (Session, resolver, layer applier):
+"""Pulling an imgpkg bundle through the product's pull pieces (Client, resolver, layer applier):
 ``.imgpkg/images.yml`` rewritten, nested bundles pulled flat, and the original registry never contacted.
 """
 
@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from imgextract import api
 from imgextract.bundles import detect
-from imgextract.bundles.imgpkg import copy_bundle, localize_pull
-from imgextract.bundles.imgpkg_lock import ImagesLock
+from imgextract.client import Client
+from imgextract.imgpkg import copy_bundle, localize_pull
+from imgextract.imgpkg.lock import ImagesLock
+from imgextract.layers.applier import Limits
 from imgextract.progress import NoProgress
+from imgextract.pull.extract import extract
+from imgextract.pull.resolve import ResolvedImage
 from imgextract.reference import parse_reference
-from imgextract.resolver import ResolvedImage
-from imgextract.settings import AuthOptions, CommonSettings, PullSettings, TransportOptions
 from tests.integration.test_imgpkg_copy import PASSWORD, USER, Creds, populate, world
 
 regfix_registry = pytest.importorskip("regfix.registry")
@@ -37,23 +38,21 @@ def test_recursive_pull_from_b_after_copy_with_a_stopped(tmp_path: Path) -> None
             copy_bundle(own.outer, f"{reg_b.host}/team/dst", client_for=w.client_for)
             reg_a.stop()
 
-            common = CommonSettings(
-                transport=TransportOptions(ca_file=reg_b.ca_file, timeout=10, retries=0),
-                auth=AuthOptions(creds=f"{USER}:{PASSWORD}"),
+            session = Client(
+                ca_file=reg_b.ca_file,
+                timeout=10,
+                retries=0,
+                creds=f"{USER}:{PASSWORD}",
                 platform="linux/amd64",
                 env={"HOME": str(tmp_path)},
             )
-            settings = PullSettings(
-                reference=f"{reg_b.host}/team/dst:bundle", output=str(tmp_path / "out"), common=common
-            )
-            session = api.Session(common)
-            image = session.resolve(parse_reference(settings.reference))
+            image = session.resolve(parse_reference(f"{reg_b.host}/team/dst:bundle"))
             root = tmp_path / "out"
             root.mkdir()
-            api.extract(image, detect.plan(image.config.labels), root, settings, NoProgress())
+            extract(image, detect.plan(image.config.labels), root, Limits(), NoProgress())
 
             def extract_into(img: ResolvedImage, dest: Path) -> None:
-                api.extract(img, detect.plan(img.config.labels), dest, settings, NoProgress())
+                extract(img, detect.plan(img.config.labels), dest, Limits(), NoProgress())
 
             report = localize_pull(
                 root, image, recursive=True, resolve=session.resolve, extract_into=extract_into

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.auth import CredentialStore
 from imgextract.auth.credentials import Credentials
 from imgextract.errors import AuthError, NotFoundError
@@ -58,7 +58,7 @@ class _Fixed:
 
 def _pull_everything(client: RegistryClient, repository: str, tag: str = "v1") -> int:
     """Manifest, config and every layer; returns how many blobs were read."""
-    manifest = m.parse_manifest(client.get_manifest(repository, tag).raw)
+    manifest = oci.parse_manifest(client.get_manifest(repository, tag).raw)
     client.read_blob(repository, manifest.config.digest, limit=1 << 20)
     for layer in manifest.layers:
         with client.open_blob(repository, layer.digest, size=layer.size) as stream:
@@ -199,7 +199,7 @@ def test_push_without_push_right_is_auth_error(token_registry: Any) -> None:
         RegistryClient(token_registry.host, FAST, creds, insecure=True) as client,
         pytest.raises(AuthError) as info,
     ):
-        client.put_manifest("private/nopush", "v9", b'{"schemaVersion":2}', m.OCI_MANIFEST)
+        client.put_manifest("private/nopush", "v9", b'{"schemaVersion":2}', oci.OCI_MANIFEST)
     assert "bob-secret" not in str(info.value)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.auth.credentials import Credentials
 from imgextract.errors import IntegrityError, RegistryError
 from imgextract.registry import RegistryClient, TransportSettings
@@ -45,7 +45,7 @@ def _client(host: str, creds: Any = None, *, sleeps: list[float] | None = None, 
     )
 
 
-def _sha(client: RegistryClient, repository: str, desc: m.Descriptor) -> str:
+def _sha(client: RegistryClient, repository: str, desc: oci.Descriptor) -> str:
     h = hashlib.sha256()
     with client.open_blob(repository, desc.digest, size=desc.size) as stream:
         while chunk := stream.read(65536):
@@ -53,9 +53,9 @@ def _sha(client: RegistryClient, repository: str, desc: m.Descriptor) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def _layers(client: RegistryClient, repository: str) -> m.Manifest:
+def _layers(client: RegistryClient, repository: str) -> oci.Manifest:
     got = client.get_manifest(repository, "v1")
-    return m.parse_manifest(got.raw, got.media_type)
+    return oci.parse_manifest(got.raw, got.media_type)
 
 
 def test_cross_host_redirect_strips_authorization(

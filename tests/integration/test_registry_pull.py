@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.errors import NotFoundError, UnreachableError
 from imgextract.registry import RegistryClient, TransportSettings
 
@@ -49,11 +49,11 @@ def test_manifest_by_tag_and_digest(registry: Any, push_image: Callable[..., Any
     pushed = push_image(registry, _image("single"), "pull/single")
     with _client(registry.host) as client:
         by_tag = client.get_manifest("pull/single", "v1")
-        assert (by_tag.digest, by_tag.media_type) == (pushed.digest, m.OCI_MANIFEST)
+        assert (by_tag.digest, by_tag.media_type) == (pushed.digest, oci.OCI_MANIFEST)
         by_digest = client.get_manifest("pull/single", pushed.digest)
         assert by_digest.raw == by_tag.raw
-        assert client.head_manifest("pull/single", "v1") == m.Descriptor(
-            media_type=m.OCI_MANIFEST, digest=pushed.digest, size=len(by_tag.raw)
+        assert client.head_manifest("pull/single", "v1") == oci.Descriptor(
+            media_type=oci.OCI_MANIFEST, digest=pushed.digest, size=len(by_tag.raw)
         )
 
 
@@ -65,20 +65,20 @@ def test_index_and_platform_selection(registry: Any, push_image: Callable[..., A
     )
     with _client(registry.host) as client:
         top = client.get_manifest("pull/multi", "v1")
-        assert (top.media_type, top.digest) == (m.OCI_INDEX, pushed.digest)
-        index = m.parse_index(top.raw, top.media_type)
-        chosen = m.select_platform(index, m.Platform.parse("linux/arm64"))
+        assert (top.media_type, top.digest) == (oci.OCI_INDEX, pushed.digest)
+        index = oci.parse_index(top.raw, top.media_type)
+        chosen = oci.select_platform(index, oci.Platform.parse("linux/arm64"))
         arm64 = next(im for im in pushed.layout.images if im.platform["architecture"] == "arm64")
         assert chosen.digest == arm64.digest
-        manifest = m.parse_manifest(client.get_manifest("pull/multi", chosen.digest).raw)
-        config = m.parse_config(client.read_blob("pull/multi", manifest.config.digest, limit=1 << 20))
+        manifest = oci.parse_manifest(client.get_manifest("pull/multi", chosen.digest).raw)
+        config = oci.parse_config(client.read_blob("pull/multi", manifest.config.digest, limit=1 << 20))
         assert (config.architecture, config.variant, dict(config.labels)) == (
             "arm64",
             "v8",
             {"test.name": "multi"},
         )
         with pytest.raises(NotFoundError, match="linux/amd64, linux/arm/v7, linux/arm64/v8"):
-            m.select_platform(index, m.Platform.parse("linux/s390x"))
+            oci.select_platform(index, oci.Platform.parse("linux/s390x"))
 
 
 def test_docker_manifest_list(registry: Any, push_image: Callable[..., Any]) -> None:
@@ -87,11 +87,13 @@ def test_docker_manifest_list(registry: Any, push_image: Callable[..., Any]) -> 
     )
     with _client(registry.host) as client:
         top = client.get_manifest("pull/docker", "v1")
-        assert (top.media_type, top.digest) == (m.DOCKER_MANIFEST_LIST, pushed.digest)
-        chosen = m.select_platform(m.parse_index(top.raw, top.media_type), m.Platform.parse("linux/ppc64le"))
+        assert (top.media_type, top.digest) == (oci.DOCKER_MANIFEST_LIST, pushed.digest)
+        chosen = oci.select_platform(
+            oci.parse_index(top.raw, top.media_type), oci.Platform.parse("linux/ppc64le")
+        )
         got = client.get_manifest("pull/docker", chosen.digest)
-        manifest = m.parse_manifest(got.raw, got.media_type)
-        assert (manifest.media_type, manifest.config.media_type) == (m.DOCKER_MANIFEST, m.DOCKER_CONFIG)
+        manifest = oci.parse_manifest(got.raw, got.media_type)
+        assert (manifest.media_type, manifest.config.media_type) == (oci.DOCKER_MANIFEST, oci.DOCKER_CONFIG)
 
 
 def test_blob_streaming_and_range(registry: Any, push_image: Callable[..., Any]) -> None:

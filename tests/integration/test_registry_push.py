@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.auth.credentials import Credentials
 from imgextract.registry import RegistryClient, TransportSettings
 
@@ -110,7 +110,7 @@ def test_copy_image_and_put_manifest_read_back(env: tuple[Any, Any, Any]) -> Non
     reg, _, layout = env
     with RegistryClient(reg.host, FAST, ALICE, insecure=True) as client:
         src = client.get_manifest("rc/src", "v1")
-        manifest = m.parse_manifest(src.raw, src.media_type)
+        manifest = oci.parse_manifest(src.raw, src.media_type)
         for desc in (manifest.config, *manifest.layers):
             with client.open_blob("rc/src", desc.digest, size=desc.size) as stream:
                 client.upload_blob("rc/copy", stream, desc.digest, desc.size, chunk_size=32 * 1024)
@@ -146,12 +146,12 @@ def test_put_manifest_missing_blob_rejected(env: tuple[Any, Any, Any]) -> None:
     raw = json.dumps(
         {
             "schemaVersion": 2,
-            "mediaType": m.OCI_MANIFEST,
-            "config": {"mediaType": m.OCI_CONFIG, "digest": "sha256:" + "6" * 64, "size": 2},
+            "mediaType": oci.OCI_MANIFEST,
+            "config": {"mediaType": oci.OCI_CONFIG, "digest": "sha256:" + "6" * 64, "size": 2},
             "layers": [],
         }
     ).encode()
     with RegistryClient(reg.host, FAST, ALICE, insecure=True) as client:
         with pytest.raises((IntegrityError, RegistryError)) as info:
-            client.put_manifest("rc/up-orphan", "v1", raw, m.OCI_MANIFEST)
+            client.put_manifest("rc/up-orphan", "v1", raw, oci.OCI_MANIFEST)
         assert "rc/up-orphan:v1" in str(info.value)

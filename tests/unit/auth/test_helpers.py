@@ -14,6 +14,7 @@ import pytest
 from imgextract.auth import Credentials, CredentialStore
 from imgextract.auth.helpers import run_helper
 from imgextract.auth.redact import redact
+from imgextract.cli.exits import exit_code_for
 from imgextract.errors import AuthError, ConfigError
 
 WriteJson = Callable[[Path, Any], Path]
@@ -111,7 +112,7 @@ def test_helper_failure_is_auth_error_without_output(
     _config(home, write_json, {"credHelpers": {"fail.example": "test"}})
     with pytest.raises(AuthError) as exc:
         _store(env).lookup("fail.example", "x")
-    assert exc.value.exit_code == 3
+    assert exit_code_for(exc.value) == 3
     assert "docker-credential-test" in str(exc.value) and "fail.example" in str(exc.value)
     assert "helper-stderr-secret" not in str(exc.value)
     assert _calls(helper_log) == ["get fail.example"]

@@ -14,6 +14,7 @@ import pytest
 
 from imgextract.auth import Credentials, CredentialStore
 from imgextract.auth.store import auth_file_paths
+from imgextract.cli.exits import exit_code_for
 from imgextract.errors import ConfigError, UsageError
 
 WriteJson = Callable[[Path, Any], Path]
@@ -107,7 +108,7 @@ def test_explicit_files_must_exist_and_parse(env: dict[str, str], tmp_path: Path
     bad.write_text('{"auths": ')
     with pytest.raises(ConfigError, match="not valid JSON") as exc:
         _store(env, authfile=bad)
-    assert exc.value.exit_code == 2
+    assert exit_code_for(exc.value) == 2
     bad.write_text('{"auths": []}')
     with pytest.raises(ConfigError, match="'auths' must be an object"):
         _store(env, authfile=bad)

@@ -16,7 +16,7 @@ import pytest
 
 from imgextract.cache import ContentCache
 from imgextract.errors import IntegrityError, NotFoundError, UnreachableError
-from imgextract.prefetch import Prefetcher
+from imgextract.pull.prefetch import Prefetcher
 
 WAIT = 30.0
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.cache import ContentCache
-from imgextract.resolver import _read_config
+from imgextract.pull.resolve import _read_config
 
 GOOD = b'{"rootfs": {"type": "layers", "diff_ids": []}, "config": {"Labels": {"a": "b"}}}'
 BAD = b'{"rootfs": {"type": "layers", "diff_ids": []}, "config": {"Labels": {"a": "X"}}}'
@@ -35,7 +35,9 @@ def test_tampered_cached_config_is_not_used(tmp_path: Path) -> None:
     path.chmod(0o644)
     path.write_bytes(BAD)  # same size, different content
     client = Client()
-    desc = m.Descriptor(media_type="application/vnd.oci.image.config.v1+json", digest=DIGEST, size=len(GOOD))
+    desc = oci.Descriptor(
+        media_type="application/vnd.oci.image.config.v1+json", digest=DIGEST, size=len(GOOD)
+    )
     data = _read_config(client, "repo", desc, cache)  # type: ignore[arg-type]
     assert data == GOOD
     assert client.reads == 1

@@ -18,7 +18,7 @@ from typing import BinaryIO
 import pytest
 
 from imgextract.errors import IntegrityError
-from imgextract.prefetch import Prefetcher
+from imgextract.pull.prefetch import Prefetcher
 
 SIZE = 1024
 SERVED = 16 * 1024 * 1024

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from imgextract.cli.exits import exit_code_for
 from imgextract.errors import ConfigError
 from imgextract.mirrors.policies import ICSP, IDMS, ITMS, load_policy_file
 
@@ -153,7 +154,7 @@ def test_invalid_policy_names_file_and_entry(tmp_path: Path, kind: str, text: st
         load_policy_file(path, kind)
     assert message in str(exc.value)
     assert str(path) in str(exc.value)
-    assert exc.value.exit_code == 2
+    assert exit_code_for(exc.value) == 2
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from imgextract.cli.exits import exit_code_for
 from imgextract.errors import ConfigError
 from imgextract.mirrors.matching import RewriteError, ref_matching_prefix, rewrite_reference
 from imgextract.mirrors.shortnames import AliasError, parse_short_name_value, validate_short_name
@@ -24,7 +25,7 @@ def test_config(case: dict[str, Any], tmp_path: Path) -> None:
     if expect["error"]:
         with pytest.raises(ConfigError) as exc:
             load_case(case, tmp_path)
-        assert exc.value.exit_code == 2
+        assert exit_code_for(exc.value) == 2
         if "error_contains" in expect:
             assert expect["error_contains"] in str(exc.value)
         return

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from imgextract.cli.exits import exit_code_for
 from imgextract.errors import InvalidBundleError, UsageError
 from imgextract.outputs import configmap
 from imgextract.outputs.configmap import (
@@ -195,7 +196,7 @@ def test_compressible_3mb_fits_after_gzip_and_round_trips() -> None:
 def test_never_keeps_text_plain_even_when_over_limit_and_fails() -> None:
     with pytest.raises(InvalidBundleError) as e:
         build(bf.compressible(), compress="never")
-    assert e.value.exit_code == 6
+    assert exit_code_for(e.value) == 6
     assert "1048576" in str(e.value)
 
 
@@ -224,7 +225,7 @@ def test_incompressible_over_limit_fails_with_sizes() -> None:
     with pytest.raises(InvalidBundleError) as e:
         build(files)
     msg = str(e.value)
-    assert "1048576" in msg and "--split" in msg and "manifests/blob-" in msg
+    assert "1048576" in msg and "use split to write several ConfigMaps" in msg and "manifests/blob-" in msg
     assert re.search(r"needs \d{7} bytes", msg)
 
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from imgextract.outputs.configmap_keys import assign_keys, is_valid_key, opm_key
+from imgextract.outputs.configmap.keys import assign_keys, is_valid_key, opm_key
 
 KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 

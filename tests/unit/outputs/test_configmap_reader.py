@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from imgextract.errors import InvalidBundleError, LimitExceeded
-from imgextract.outputs import configmap_reader
 from imgextract.outputs.configmap import build_configmaps, load_yaml, read
+from imgextract.outputs.configmap import reader as configmap_reader
 from tests.unit.outputs import bundle_factory as bf
 
 CSV = b"apiVersion: operators.coreos.com/v1alpha1\nkind: ClusterServiceVersion\nmetadata:\n  name: etcd.v0.9.4\n"

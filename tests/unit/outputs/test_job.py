@@ -6,7 +6,7 @@ import pytest
 
 from imgextract.errors import InvalidReference, UsageError
 from imgextract.outputs.configmap import default_name, dump_yaml, load_yaml
-from imgextract.outputs.job import render_job
+from imgextract.outputs.kube.job import render_job
 from tests.unit.outputs.k8s_schema import validate
 
 DIGEST = "sha256:" + "c" * 64

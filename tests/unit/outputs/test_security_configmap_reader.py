@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from imgextract.errors import InvalidBundleError
-from imgextract.outputs.configmap_reader import load_yaml, read
+from imgextract.outputs.configmap.reader import load_yaml, read
 
 
 def test_alias_bomb_annotation_is_refused() -> None:

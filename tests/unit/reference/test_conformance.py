@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from imgextract.cli.exits import exit_code_for
 from imgextract.errors import InvalidReference
 from imgextract.reference import is_canonical, parse_any_reference, parse_raw, parse_reference
 from tests.conformance import case_id, cases, require
@@ -26,7 +27,7 @@ def test_normalised_parse(case: dict) -> None:
         with pytest.raises(InvalidReference) as exc:
             parse_reference(case["input"])
         assert exc.value.error_class == case["error"]
-        assert exc.value.exit_code == 2
+        assert exit_code_for(exc.value) == 2
         return
     ref = parse_reference(case["input"])
     assert (ref.registry, ref.repository, ref.name, ref.tag, ref.digest) == (

@@ -8,15 +8,15 @@ import json
 import pytest
 import requests
 
-from imgextract import manifests as m
+from imgextract import oci
 from imgextract.errors import IntegrityError, LimitExceeded, NotFoundError, UnreachableError
 from tests.unit.registry.fakehttp import Reply, fake_client
 
 MANIFEST = json.dumps(
     {
         "schemaVersion": 2,
-        "mediaType": m.OCI_MANIFEST,
-        "config": {"mediaType": m.OCI_CONFIG, "digest": "sha256:" + "a" * 64, "size": 2},
+        "mediaType": oci.OCI_MANIFEST,
+        "config": {"mediaType": oci.OCI_CONFIG, "digest": "sha256:" + "a" * 64, "size": 2},
         "layers": [],
     }
 ).encode()
@@ -25,7 +25,7 @@ DIGEST = "sha256:" + hashlib.sha256(MANIFEST).hexdigest()
 
 def _serve(
     body: bytes = MANIFEST,
-    content_type: str = m.OCI_MANIFEST,
+    content_type: str = oci.OCI_MANIFEST,
     status: int = 200,
     extra: dict[str, str] | None = None,
 ):  # type: ignore[no-untyped-def]
@@ -39,19 +39,19 @@ def _serve(
 
 
 def test_manifest_by_tag_sends_full_accept_and_ignores_params() -> None:
-    client, adapter = fake_client(_serve(content_type=m.OCI_MANIFEST + "; charset=utf-8"))
+    client, adapter = fake_client(_serve(content_type=oci.OCI_MANIFEST + "; charset=utf-8"))
     got = client.get_manifest("ns/app", "v1")
-    assert got.raw == MANIFEST and got.media_type == m.OCI_MANIFEST and got.digest == DIGEST
+    assert got.raw == MANIFEST and got.media_type == oci.OCI_MANIFEST and got.digest == DIGEST
     req = adapter.requests[-1]
     assert req.url == "https://reg.example/v2/ns/app/manifests/v1"
     accept = req.headers["Accept"]
     for media_type in (
-        m.OCI_MANIFEST,
-        m.OCI_INDEX,
-        m.DOCKER_MANIFEST,
-        m.DOCKER_MANIFEST_LIST,
-        m.DOCKER_SCHEMA1,
-        m.DOCKER_SCHEMA1_SIGNED,
+        oci.OCI_MANIFEST,
+        oci.OCI_INDEX,
+        oci.DOCKER_MANIFEST,
+        oci.DOCKER_MANIFEST_LIST,
+        oci.DOCKER_SCHEMA1,
+        oci.DOCKER_SCHEMA1_SIGNED,
     ):
         assert media_type in accept
 
@@ -72,7 +72,7 @@ def test_manifest_by_digest_verified() -> None:
 
 def test_schema1_rejected() -> None:
     body = json.dumps({"schemaVersion": 1, "name": "ns/app", "tag": "v1", "fsLayers": []}).encode()
-    client, _ = fake_client(_serve(body, m.DOCKER_SCHEMA1_SIGNED))
+    client, _ = fake_client(_serve(body, oci.DOCKER_SCHEMA1_SIGNED))
     with pytest.raises(IntegrityError, match="schema1 manifests are not supported"):
         client.get_manifest("ns/app", "v1")
     client, _ = fake_client(_serve(body, "application/json"))
@@ -101,7 +101,7 @@ def test_head_manifest_descriptor() -> None:
         _serve(extra={"Docker-Content-Digest": DIGEST, "Content-Length": str(len(MANIFEST))})
     )
     desc = client.head_manifest("ns/app", "v1")
-    assert desc == m.Descriptor(media_type=m.OCI_MANIFEST, digest=DIGEST, size=len(MANIFEST))
+    assert desc == oci.Descriptor(media_type=oci.OCI_MANIFEST, digest=DIGEST, size=len(MANIFEST))
     assert adapter.requests[-1].method == "HEAD"
 
 
@@ -119,13 +119,13 @@ def test_put_manifest_checks_reported_digest() -> None:
         return Reply(201, headers={"Docker-Content-Digest": DIGEST})
 
     client, adapter = fake_client(handler)
-    assert client.put_manifest("ns/app", "v1", MANIFEST, m.OCI_MANIFEST) == DIGEST
+    assert client.put_manifest("ns/app", "v1", MANIFEST, oci.OCI_MANIFEST) == DIGEST
     put = adapter.requests[-1]
-    assert put.method == "PUT" and put.headers["Content-Type"] == m.OCI_MANIFEST and put.body == MANIFEST
+    assert put.method == "PUT" and put.headers["Content-Type"] == oci.OCI_MANIFEST and put.body == MANIFEST
     with pytest.raises(IntegrityError):
-        client.put_manifest("ns/app", "v1", MANIFEST + b" ", m.OCI_MANIFEST)
+        client.put_manifest("ns/app", "v1", MANIFEST + b" ", oci.OCI_MANIFEST)
     with pytest.raises(IntegrityError):
-        client.put_manifest("ns/app", "sha256:" + "0" * 64, MANIFEST, m.OCI_MANIFEST)
+        client.put_manifest("ns/app", "sha256:" + "0" * 64, MANIFEST, oci.OCI_MANIFEST)
 
 
 def test_http_fallback_only_when_insecure() -> None:

@@ -1,0 +1,151 @@
+"""The one place where an outcome becomes an exit code and a line on stderr.
+
+The library's exceptions carry no exit codes and name options as the library spells them; here
+each class gets its exit status (:data:`EXIT_CODES`) and each marked option or remedy its
+command-line words (:func:`cli_words`).  128+N for signals (130 SIGINT, 143 SIGTERM).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from typing import NoReturn
+
+import click
+
+from imgextract.cli import signals
+from imgextract.errors import (
+    AuthError,
+    ImgExtractError,
+    IntegrityError,
+    InvalidBundleError,
+    LocalFilesystemError,
+    NotFoundError,
+    RegistryError,
+    SignatureRefused,
+    UnreachableError,
+    UsageError,
+)
+
+EXIT_CODES: tuple[tuple[type[ImgExtractError], int], ...] = (
+    (UsageError, 2),  # bad flags, malformed reference, unreadable or invalid config file
+    (AuthError, 3),  # authentication or authorisation failed
+    (NotFoundError, 4),  # repository, tag, digest, platform or path not found
+    (IntegrityError, 5),  # digest/size/diff_id mismatch, unsafe or malformed content
+    (InvalidBundleError, 6),  # labels and annotations.yaml disagree, metadata missing
+    (UnreachableError, 7),  # network, TLS, blocked by policy
+    (RegistryError, 7),  # unexpected registry answer (5xx after retries)
+    (SignatureRefused, 8),  # the signature policy refused the image
+    (LocalFilesystemError, 9),  # disk full, permission denied, read-only filesystem
+)
+"""Exception class -> exit status, first match wins; any other ImgExtractError is 1."""
+
+FLAGS: dict[str, str] = {
+    "paths": "--path",
+    "all": "--all",
+    "insecure_registries": "--insecure-registry",
+    "icsp_files": "--icsp-file",
+    "idms_files": "--idms-file",
+    "itms_files": "--itms-file",
+    "output": "-o/--output",
+}
+"""Library option name -> flag, where the flag is not ``--`` + the name with dashes."""
+
+CLI_REMEDIES: dict[str, str] = {
+    "credentials": "; check the credentials (--creds, --authfile, --pull-secret) and that they grant access "
+    "to this repository",
+    "plain_http": ": if so, pass --insecure-registry {arg}",
+    "tls_trust": "; trust its CA with --ca-file or --cert-dir, or skip verification with --insecure-registry {arg}",
+    "platform": "; choose one with --platform",
+    "explain_mirrors": "; 'bundle-extract mirrors' explains the sources",
+    "paths_or_all": "pass --path P or --all",
+    "resolve_digest": " (resolve it first, e.g. with `bundle-extract inspect`)",
+    "configmap_target": " (-o FILE, or -o - for stdout)",
+}
+"""Remedies in command-line words (the library's are in ``imgextract.errors``)."""
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a library option."""
+    return FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def cli_words(kind: str, argument: str) -> str:
+    """Render an option or remedy mark of a library message for the command line."""
+    if kind == "option":
+        name, eq, value = argument.partition("=")
+        return f"{flag(name)} {value}" if eq else flag(name)
+    from imgextract.errors import library_words
+
+    text = CLI_REMEDIES.get(kind)
+    return text.format(arg=argument) if text is not None else library_words(kind, argument)
+
+
+def exit_code_for(exc: ImgExtractError) -> int:
+    """The exit status for a library exception."""
+    for cls, code in EXIT_CODES:
+        if isinstance(exc, cls):
+            return code
+    return 1
+
+
+def describe(exc: ImgExtractError) -> str:
+    """The one-line error message, in command-line words, secrets redacted."""
+    from imgextract.auth.redact import redact
+
+    return redact(exc.render(cli_words))
+
+
+def run(group: click.Group, argv: list[str] | None) -> NoReturn:
+    """Run the click group, map every exception to an exit code, one line on stderr."""
+    previous = signals.install()
+    try:
+        group.main(args=argv, prog_name="bundle-extract", standalone_mode=False)
+    except signals.Terminated:
+        click.echo("bundle-extract: terminated", err=True)
+        sys.exit(143)
+    except ImgExtractError as exc:
+        click.echo(f"bundle-extract: error: {describe(exc)}", err=True)
+        sys.exit(exit_code_for(exc))
+    except click.exceptions.Abort:
+        click.echo("bundle-extract: aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:  # one line, like every other error
+        if isinstance(exc, getattr(click.exceptions, "NoArgsIsHelpError", ())):  # bare group: show its help
+            exc.show()
+            sys.exit(2)
+        see = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"bundle-extract: error: {exc.format_message()}{see}".replace("\n", " "), err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("bundle-extract: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the one place an unexpected bug becomes exit 1
+        from imgextract.auth.redact import redact
+
+        if signals.signalled:  # an interrupt turned into another exception (e.g. during a class definition)
+            first = signals.signalled[0]
+            click.echo("bundle-extract: " + ("aborted" if first == signal.SIGINT else "terminated"), err=True)
+            sys.exit(128 + first)
+
+        click.echo(
+            f"bundle-extract: internal error: {type(exc).__name__}: {redact(str(exc))} "
+            "(this is a bug, please report it)",
+            err=True,
+        )
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            import traceback
+
+            click.echo(
+                redact(traceback.format_exc()), err=True, nl=False
+            )  # never a raw traceback: it may hold secrets
+        sys.exit(1)
+    finally:
+        signals.restore(previous)
+    sys.exit(0)

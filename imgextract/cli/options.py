@@ -1,0 +1,161 @@
+"""Option groups shared by the commands, declared beside the library's settings they fill.
+
+Each option's parameter name is the setting's name in :mod:`imgextract.settings` (``--insecure-registry``
+fills ``insecure_registries``, ``--icsp-file`` ``icsp_files``, ...), so :func:`client_from` hands
+them to :class:`imgextract.Client` as they are: no CLI-side copy of the settings tree, and the
+same validation (and the same errors) as for library users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from imgextract.cli.display import setup_logging
+from imgextract.settings import OPTION_NAMES
+
+if TYPE_CHECKING:
+    from imgextract.client import Client
+
+
+def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Transport, auth, mirror, platform and output options of every command that reads a registry."""
+    opts = [
+        click.option(
+            "--platform",
+            default=None,
+            metavar="OS/ARCH[/VARIANT]",
+            help="os/arch[/variant] to select from an index (default: linux/<host arch>).",
+        ),
+        click.option(
+            "--icsp-file",
+            "icsp_files",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="ImageContentSourcePolicy YAML (repeatable).",
+        ),
+        click.option(
+            "--idms-file",
+            "idms_files",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="ImageDigestMirrorSet YAML (repeatable).",
+        ),
+        click.option(
+            "--itms-file",
+            "itms_files",
+            multiple=True,
+            type=click.Path(path_type=Path),
+            help="ImageTagMirrorSet YAML (repeatable).",
+        ),
+        click.option(
+            "--registries-conf",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="containers-registries.conf(5) file.",
+        ),
+        click.option(
+            "--registries-conf-dir",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="registries.conf.d drop-in directory.",
+        ),
+        click.option(
+            "--authfile",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="auth.json / config.json to read credentials from.",
+        ),
+        click.option(
+            "--pull-secret",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Kubernetes pull Secret (YAML/JSON) or config.json.",
+        ),
+        click.option("--creds", default=None, metavar="USER[:PASS]", help="USER[:PASS] for the registry."),
+        click.option(
+            "--insecure-registry",
+            "insecure_registries",
+            multiple=True,
+            metavar="HOST[:PORT]",
+            help="HOST[:PORT] reachable over plain HTTP or unverified TLS (repeatable).",
+        ),
+        click.option(
+            "--ca-file",
+            type=click.Path(path_type=Path, exists=True, dir_okay=False),
+            default=None,
+            help="extra CA bundle (PEM).",
+        ),
+        click.option(
+            "--cert-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            default=None,
+            help="containers certs.d-style directory.",
+        ),
+        click.option("--json", "json_output", is_flag=True, help="print one JSON object on stdout."),
+        click.option("-q", "--quiet", is_flag=True, help="no progress, no warnings."),
+        click.option("-v", "--verbose", count=True, help="more logging on stderr (repeatable)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def cache_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--cache-dir`` and ``--no-cache`` (settings ``cache_dir`` and ``use_cache``)."""
+    f = click.option(
+        "--no-cache",
+        "use_cache",
+        is_flag=True,
+        flag_value=False,
+        default=True,
+        help="do not use the content cache.",
+    )(f)
+    f = click.option(
+        "--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory."
+    )(f)
+    return f
+
+
+def signature_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--policy`` and ``--registries-d`` (settings ``policy`` and ``registries_d``; docs/signatures.md).
+
+    A command carrying this group hands them to the Client with the other settings; every image the
+    client resolves is then judged before any of its layers is read (refused: exit 8)."""
+    f = click.option(
+        "--registries-d",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        metavar="DIR",
+        help="containers-registries.d(5) directory: where signatures are (default: "
+        "~/.config/containers/registries.d, else /etc/containers/registries.d).",
+    )(f)
+    f = click.option(
+        "--policy",
+        default=None,
+        metavar="FILE|default",
+        help="containers-policy.json(5): refuse an image it does not accept (exit 8), before any layer; "
+        "'default' reads ~/.config/containers/policy.json, else /etc/containers/policy.json.",
+    )(f)
+    return f
+
+
+def client_from(kw: dict[str, Any]) -> Client:
+    """Pop the settings options out of ``kw`` (configuring logging first) and build the client."""
+    from imgextract.client import Client
+
+    setup_logging(kw.pop("verbose"), kw.pop("quiet"))
+    options = {name: kw.pop(name) for name in list(kw) if name in OPTION_NAMES}
+    return Client(**{k: v for k, v in options.items() if v is not None})
+
+
+def check_ref(ref: str) -> None:
+    """skopeo-style transport prefixes are not references: say what to type instead."""
+    from imgextract.errors import UsageError
+
+    for prefix in ("docker://", "oci://", "http://", "https://"):
+        if ref.lower().startswith(prefix):
+            raise UsageError(f"REF takes no {prefix} prefix: use {ref[len(prefix) :]}", reference=ref)

@@ -1,0 +1,343 @@
+"""``Client``: one connection pool per registry, one content cache, one credential store.
+
+::
+
+    with imgextract.Client(insecure_registries=["localhost:5000"]) as client:
+        for ref in refs:
+            client.pull(ref, f"out/{name(ref)}")
+
+Everything a client holds is built on first use and reused by every call: the mirror rules
+(registries.conf, ICSP/IDMS/ITMS), the credential store, one ``RegistryClient`` (a
+``requests.Session``, so one connection pool and one ``/v2/`` ping) per registry endpoint, and the
+content cache.  ``close()`` (or leaving the ``with`` block) closes the connections.  A client may
+be shared by threads.  The module-level functions (:func:`pull`, :func:`inspect`, :func:`copy`,
+:func:`explain_mirrors`) run one call on a fresh client.
+
+Options are named as the command-line flags in snake_case (``insecure_registries``, ``ca_file``,
+``cert_dir``, ``creds``, ``authfile``, ``pull_secret``, ``icsp_files``, ``idms_files``,
+``itms_files``, ``registries_conf``, ``registries_conf_dir``, ``platform``, ``cache_dir``,
+``use_cache``) plus the transport knobs the CLI does not expose (``timeout``, ``retries``,
+``retry_base_delay``, ``retry_max_delay``, ``user_agent``, ``chunk_size``) and ``env`` (the
+environment to read defaults from); see :mod:`imgextract.settings`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from imgextract import oci, operations
+from imgextract.errors import UsageError, option
+from imgextract.operations import ConfigMapOptions, PullOptions
+from imgextract.progress import Progress
+from imgextract.pull.resolve import ResolvedImage, resolve
+from imgextract.reference import Reference
+from imgextract.registry.client import RegistryClient
+from imgextract.registry.pool import ClientPool
+from imgextract.results import CopyResult, InspectResult, MirrorsResult, PullResult
+from imgextract.settings import OPTION_NAMES, Settings
+
+if TYPE_CHECKING:
+    from imgextract.auth import CredentialStore
+    from imgextract.cache import ContentCache
+    from imgextract.mirrors import MirrorConfig
+    from imgextract.signatures import Policy, Verdict, Verifier
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Client", "copy", "explain_mirrors", "inspect", "pull", "verify"]
+
+_UNSET: Any = object()
+
+
+class Client:
+    """A registry client for many operations: ``with Client(**options) as client: client.pull(...)``.
+
+    ``settings`` may be given instead of keyword options (a prebuilt :class:`~imgextract.settings.Settings`).
+    Bad options raise :class:`~imgextract.errors.UsageError` here; configuration files are read on
+    first use and raise :class:`~imgextract.errors.ConfigError`.
+    """
+
+    def __init__(self, *, settings: Settings | None = None, **options: Any) -> None:
+        if settings is not None and options:
+            raise UsageError("pass either settings or keyword options, not both")
+        self.settings = settings if settings is not None else Settings.from_options(**options)
+        self._platform = oci.Platform.parse(self.settings.platform)
+        self._lock = threading.RLock()
+        self._mirrors: MirrorConfig | None = None
+        self._credentials: CredentialStore | None = None
+        self._cache: ContentCache | None | object = _UNSET
+        self._verifier: Verifier | None | object = _UNSET
+        self._pool = ClientPool(self._make_registry_client)
+        self._closed = False
+
+    # --- resources, built on first use ------------------------------------------------------------
+
+    @property
+    def mirrors(self) -> MirrorConfig:
+        """The mirror rules (registries.conf with drop-ins, ICSP/IDMS/ITMS), read once."""
+        with self._lock:
+            if self._mirrors is None:
+                from imgextract.mirrors import load_mirror_config
+
+                self._mirrors = load_mirror_config(self.settings.mirrors)
+            return self._mirrors
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """The credential store (``creds``, ``pull_secret``, auth files, helpers), read once."""
+        with self._lock:
+            if self._credentials is None:
+                from imgextract.auth import CredentialStore
+
+                a = self.settings.auth
+                self._credentials = CredentialStore.from_settings(
+                    creds=a.creds, authfile=a.authfile, pull_secret=a.pull_secret, env=self.settings.env
+                )
+            return self._credentials
+
+    @property
+    def cache(self) -> ContentCache | None:
+        """The content cache (None with ``use_cache=False``, or when its directory is unusable)."""
+        with self._lock:
+            if self._cache is _UNSET:
+                self._cache = self._open_cache()
+            return self._cache  # type: ignore[return-value]
+
+    @property
+    def verifier(self) -> Verifier | None:
+        """The signature policy with its registries.d (None without ``policy``), read once."""
+        with self._lock:
+            if self._verifier is _UNSET:
+                self._verifier = self._make_verifier(self.settings.signatures.policy)
+            return self._verifier  # type: ignore[return-value]
+
+    def _make_verifier(self, policy: str | os.PathLike[str] | Policy | None) -> Verifier | None:
+        from imgextract.signatures import LookasideReader, Policy, Verifier, load_policy, load_registries_d
+
+        options = self.settings.signatures
+        if policy is None:
+            if options.registries_d is not None:
+                raise UsageError(f"{option('registries_d')} has no effect without {option('policy')}")
+            return None
+        loaded = policy if isinstance(policy, Policy) else load_policy(policy, env=self.settings.env)
+        registries = load_registries_d(options.registries_d, env=self.settings.env)
+        return Verifier(loaded, registries, LookasideReader(self.settings.transport))
+
+    def _open_cache(self) -> ContentCache | None:
+        if not self.settings.cache.use_cache:
+            return None
+        from imgextract.cache import ContentCache
+
+        root = self.settings.cache_root
+        try:
+            return ContentCache(root)
+        except OSError as exc:
+            log.warning("content cache %s unusable (%s): pulling without it", root, exc)
+            return None
+
+    def _make_registry_client(self, registry: str, insecure: bool) -> RegistryClient:
+        transport = self.settings.transport
+        return RegistryClient(
+            registry,
+            transport,
+            self.credentials,
+            insecure=insecure or registry in transport.insecure_registries,
+        )
+
+    def registry_client(self, registry: str, *, insecure: bool = False) -> RegistryClient:
+        """The shared low-level client of one registry endpoint (created on first use)."""
+        if self._closed:
+            raise UsageError("the client is closed")
+        return self._pool.get(registry, insecure=insecure)
+
+    def prepare(self) -> None:
+        """Read the configuration now (mirror rules, credentials) and open the cache.
+
+        Operations call this first, so that a bad configuration file fails before any network.
+        """
+        _ = self.mirrors, self.credentials, self.cache, self.verifier
+
+    def resolve(
+        self, ref: Reference, platform: oci.Platform | None = None, *, check_signatures: bool = True
+    ) -> ResolvedImage:
+        """Find ``ref`` through its sources (mirrors, then the primary): manifest and config, no layers.
+
+        With a signature ``policy``, an image it does not accept is refused here
+        (:class:`~imgextract.errors.SignatureRefused`), before anything reads a layer."""
+        logical = ref.pull_ref()
+        sources = self.mirrors.pull_sources(logical)
+        cache = self.cache
+        image = resolve(logical, sources, self._pool_for_resolve(), platform or self._platform, cache)
+        verifier = self.verifier if check_signatures else None
+        if verifier is not None:
+            from imgextract.signatures import require_accepted
+
+            require_accepted(
+                verifier.judge(image.reference, image.source.reference, image.client, image.manifest_digest)
+            )
+        return image
+
+    def _pool_for_resolve(self) -> ClientPool:
+        if self._closed:
+            raise UsageError("the client is closed")
+        return self._pool
+
+    # --- operations ---------------------------------------------------------------------------------
+
+    def pull(
+        self,
+        ref: str,
+        output: str | os.PathLike[str] | None,
+        *,
+        paths: Sequence[str] = (),
+        all: bool = False,
+        force: bool = False,
+        format: operations.OutputFormat = "dir",
+        configmap_name: str | None = None,
+        namespace: str | None = None,
+        compress: operations.Compress = "auto",
+        split: bool = False,
+        olm_labels: bool = False,
+        source_image: str | None = None,
+        recursive: bool = False,
+        platform: str | None = None,
+        progress: Progress | None = None,
+    ) -> PullResult:
+        """Pull ``ref`` and extract it into ``output``, as ``bundle-extract pull REF -o OUT`` does.
+
+        What is extracted depends on the image (registry+v1 and plain+v0 bundles, file-based
+        catalogs, imgpkg bundles); any other image needs ``paths=[...]`` or ``all=True``.
+        ``output`` must not exist or be empty unless ``force``; on failure nothing is left there.
+        With ``format="configmap"`` the bundle becomes ConfigMaps written to the file ``output``,
+        or, with ``output=None``, only returned in :attr:`PullResult.configmaps`.
+        """
+        options = PullOptions(
+            paths=tuple(paths),
+            all=all,
+            force=force,
+            format=format,
+            configmap=ConfigMapOptions(
+                name=configmap_name,
+                namespace=namespace,
+                compress=compress,
+                split=split,
+                olm_labels=olm_labels,
+                source_image=source_image,
+            ),
+            recursive=recursive,
+        )
+        return operations.pull(
+            self, ref, output, options, platform=self._platform_of(platform), progress=progress
+        )
+
+    def inspect(self, ref: str, *, platform: str | None = None) -> InspectResult:
+        """What a pull of ``ref`` would fetch: digest, source, platforms, labels, layers, kind."""
+        return operations.inspect(self, ref, platform=self._platform_of(platform))
+
+    def copy(
+        self,
+        ref: str,
+        to_repo: str,
+        *,
+        concurrency: int = 5,
+        lock_output: str | os.PathLike[str] | None = None,
+    ) -> CopyResult:
+        """Copy the imgpkg bundle ``ref`` and every image it references into ``to_repo``."""
+        return operations.copy(self, ref, to_repo, concurrency=concurrency, lock_output=lock_output)
+
+    def verify(
+        self,
+        ref: str,
+        *,
+        policy: str | os.PathLike[str] | Policy | None = None,
+        platform: str | None = None,
+    ) -> Verdict:
+        """Judge ``ref`` by a signature policy, as ``bundle-extract verify REF`` does: a frozen
+        :class:`~imgextract.signatures.Verdict`, accepted or not (never raises for a refusal).
+
+        ``policy``: a policy.json path, ``"default"``, or a parsed
+        :class:`~imgextract.signatures.Policy`; None: the client's ``policy`` setting, else
+        ``"default"``.  Reads the manifest, the config and the signatures (from where the image is
+        pulled: a mirror's lookaside and ``.sig`` tags), never a layer.  An unusable policy raises
+        :class:`~imgextract.signatures.PolicyError`."""
+        from imgextract.reference import parse_reference
+
+        verifier = self._make_verifier(policy or self.settings.signatures.policy or "default")
+        assert verifier is not None
+        _ = self.mirrors, self.credentials, self.cache  # configuration errors before any network
+        image = self.resolve(parse_reference(ref), self._platform_of(platform), check_signatures=False)
+        return verifier.judge(image.reference, image.source.reference, image.client, image.manifest_digest)
+
+    def explain_mirrors(self, ref: str) -> MirrorsResult:
+        """The ordered endpoints a pull of ``ref`` would try, and the rule behind each (no network)."""
+        return operations.explain_mirrors(self, ref)
+
+    def _platform_of(self, platform: str | None) -> oci.Platform | None:
+        return None if platform is None else oci.Platform.parse(platform)
+
+    # --- lifetime -----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every registry connection; the client cannot be used afterwards."""
+        with self._lock:
+            self._closed = True
+            self._pool.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+# --- one-shot functions -----------------------------------------------------------------------------
+
+
+def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Client options (settings) apart from per-call options."""
+    client = {k: v for k, v in options.items() if k in OPTION_NAMES and k != "platform"}
+    call = {k: v for k, v in options.items() if k not in client}
+    return client, call
+
+
+def pull(ref: str, output: str | os.PathLike[str] | None, **options: Any) -> PullResult:
+    """One pull on a fresh :class:`Client`: client options and :meth:`Client.pull` options together."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.pull(ref, output, **call)
+
+
+def inspect(ref: str, **options: Any) -> InspectResult:
+    """One :meth:`Client.inspect` on a fresh :class:`Client`."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.inspect(ref, **call)
+
+
+def copy(ref: str, to_repo: str, **options: Any) -> CopyResult:
+    """One :meth:`Client.copy` on a fresh :class:`Client`."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.copy(ref, to_repo, **call)
+
+
+def verify(ref: str, **options: Any) -> Verdict:
+    """One :meth:`Client.verify` on a fresh :class:`Client` (``policy=`` and ``registries_d=`` among the options)."""
+    client_options, call = _split(options)
+    policy = client_options.pop("policy", None)
+    with Client(**client_options) as client:
+        return client.verify(ref, policy=policy, **call)
+
+
+def explain_mirrors(ref: str, **options: Any) -> MirrorsResult:
+    """One :meth:`Client.explain_mirrors` on a fresh :class:`Client` (mirror options only matter)."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.explain_mirrors(ref, **call)

@@ -1,0 +1,101 @@
+"""The locations image's document (``image-locations.yml``) and imgpkg's tag names.
+
+imgpkg writes ``kind: ImageLocations`` with ``images[].isBundle`` in ``image-locations.yml``; the
+original proposal (carvel-dev/imgpkg#136) spelled it ``images-locations.yml``, ``kind: ImagesLocation``,
+``images[].bundle`` and an unused ``repository``.  We write imgpkg's spelling and read both.  Apart
+from apiVersion and kind, reading is lenient (unknown keys ignored), like imgpkg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from imgextract.errors import ImgExtractError, InvalidBundleError
+from imgextract.imgpkg import yamlio as imgpkg_yaml
+from imgextract.imgpkg.lock import API_VERSION, ImagesLock
+from imgextract.reference import parse_reference
+
+LOCATIONS_FILE = "image-locations.yml"
+PROPOSAL_LOCATIONS_FILE = "images-locations.yml"
+LOCATIONS_FILES = (LOCATIONS_FILE, PROPOSAL_LOCATIONS_FILE)
+KIND = "ImageLocations"
+PROPOSAL_KIND = "ImagesLocation"
+
+
+def imgpkg_tag(digest: str) -> str:
+    """The tag imgpkg puts beside every image it pushes: ``sha256-{hex}.imgpkg``."""
+    return digest.replace(":", "-") + ".imgpkg"
+
+
+def locations_tag(bundle_digest: str) -> str:
+    """Where a bundle's locations image lives: ``sha256-{bundle hex}.image-locations.imgpkg``."""
+    return bundle_digest.replace(":", "-") + ".image-locations.imgpkg"
+
+
+def _digest_of(image: str) -> str | None:
+    try:
+        return parse_reference(image).digest
+    except ImgExtractError:
+        return None
+
+
+@dataclass(frozen=True)
+class ImageLocation:
+    image: str
+    is_bundle: bool
+
+
+@dataclass(frozen=True)
+class ImageLocations:
+    images: tuple[ImageLocation, ...]
+
+    @classmethod
+    def for_lock(cls, lock: ImagesLock, is_bundle: Mapping[str, bool]) -> ImageLocations:
+        """One entry per ImagesLock entry (original normalised ref), sorted by image, de-duplicated."""
+        entries = {
+            ref.normalized: ImageLocation(ref.normalized, bool(is_bundle.get(ref.digest, False)))
+            for ref in lock.images
+        }
+        return cls(tuple(entries[k] for k in sorted(entries)))
+
+    @classmethod
+    def parse(cls, data: bytes | str, *, what: str = LOCATIONS_FILE) -> ImageLocations:
+        doc = imgpkg_yaml.load(data, what=what)
+        if not isinstance(doc, dict):
+            raise InvalidBundleError(f"{what}: expected a mapping")
+        if doc.get("apiVersion") != API_VERSION:
+            raise InvalidBundleError(f"{what}: Validating apiVersion: Unknown version (known: {API_VERSION})")
+        if doc.get("kind") not in (KIND, PROPOSAL_KIND):
+            raise InvalidBundleError(f"{what}: Validating kind: Unknown kind (known: {KIND})")
+        raw = doc.get("images")
+        raw = [] if raw is None else raw
+        if not isinstance(raw, list):
+            raise InvalidBundleError(f"{what}: 'images' must be a list")
+        return cls(tuple(_parse_entry(item, what) for item in raw))
+
+    def is_bundle(self, digest: str) -> bool | None:
+        """What the file says about the image with ``digest`` (None when it does not list it)."""
+        for entry in self.images:
+            if _digest_of(entry.image) == digest:
+                return entry.is_bundle
+        return None
+
+    def to_yaml(self) -> bytes:
+        return imgpkg_yaml.dump(
+            {
+                "apiVersion": API_VERSION,
+                "kind": KIND,
+                "images": [{"image": e.image, "isBundle": e.is_bundle} for e in self.images],
+            }
+        )
+
+
+def _parse_entry(item: Any, what: str) -> ImageLocation:
+    if not isinstance(item, dict) or not isinstance(item.get("image"), str):
+        raise InvalidBundleError(f"{what}: each entry of 'images' needs a string 'image'")
+    flag = item.get("isBundle", item.get("bundle", False))
+    if not isinstance(flag, bool):
+        raise InvalidBundleError(f"{what}: 'isBundle' must be true or false")
+    return ImageLocation(item["image"], flag)

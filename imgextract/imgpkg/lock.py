@@ -1,0 +1,162 @@
+"""imgpkg's lock files: ImagesLock (``.imgpkg/images.yml``) and BundleLock (``copy --lock-output``).
+
+Parsing follows imgpkg: ImagesLock is strict (unknown keys are an error, apiVersion and kind checked,
+every image a digest reference); references are normalised the way go-containerregistry names them
+(``ubuntu@sha256:..`` -> ``index.docker.io/library/ubuntu@sha256:..``).  Writing keeps entry order
+and annotations, in imgpkg's style (see :mod:`imgextract.imgpkg.yamlio`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from imgextract.errors import ImgExtractError, InvalidBundleError
+from imgextract.imgpkg import yamlio as imgpkg_yaml
+from imgextract.reference import DOCKER_HUB, Reference, parse_reference
+
+API_VERSION = "imgpkg.carvel.dev/v1alpha1"
+IMAGES_LOCK_KIND = "ImagesLock"
+BUNDLE_LOCK_KIND = "BundleLock"
+IMAGES_LOCK_PATH = ".imgpkg/images.yml"
+GGCR_DOCKER_HUB = "index.docker.io"
+
+
+def parse_digest_ref(image: str) -> Reference:
+    """A digest reference (tag dropped, docker-normalised); raises InvalidBundleError like imgpkg."""
+    try:
+        ref = parse_reference(image)
+    except ImgExtractError:
+        ref = None
+    if ref is None or ref.digest is None:
+        raise InvalidBundleError(f"Expected ref to be in digest form, got '{image}'")
+    return replace(ref, tag=None)
+
+
+def ref_string(ref: Reference) -> str:
+    """go-containerregistry's spelling of a digest reference (Docker Hub is ``index.docker.io``)."""
+    registry = GGCR_DOCKER_HUB if ref.registry == DOCKER_HUB else ref.registry
+    return f"{registry}/{ref.repository}@{ref.digest}"
+
+
+def normalize_ref(image: str) -> str:
+    return ref_string(parse_digest_ref(image))
+
+
+def relocated_ref(image: str, registry: str, repository: str) -> str:
+    """``image``'s digest in ``registry/repository``."""
+    digest = parse_digest_ref(image).digest
+    assert digest is not None
+    return ref_string(Reference(registry=registry, repository=repository, digest=digest))
+
+
+def _check_version(data: Mapping[str, Any], kind: str, what: str) -> None:
+    if data.get("apiVersion") != API_VERSION:
+        raise InvalidBundleError(f"{what}: Validating apiVersion: Unknown version (known: {API_VERSION})")
+    if data.get("kind") != kind:
+        raise InvalidBundleError(f"{what}: Validating kind: Unknown kind (known: {kind})")
+
+
+def _strict_keys(data: Mapping[str, Any], allowed: set[str], what: str) -> None:
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        raise InvalidBundleError(f"{what}: unknown field {unknown[0]!r}")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    image: str  # as written in the file
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def reference(self) -> Reference:
+        return parse_digest_ref(self.image)
+
+    @property
+    def digest(self) -> str:
+        digest = self.reference.digest
+        assert digest is not None
+        return digest
+
+    @property
+    def normalized(self) -> str:
+        return normalize_ref(self.image)
+
+    def to_yaml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"image": self.image}
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        return out
+
+
+@dataclass(frozen=True)
+class ImagesLock:
+    images: tuple[ImageRef, ...] = ()
+
+    @classmethod
+    def parse(cls, data: bytes | str, *, what: str = IMAGES_LOCK_PATH) -> ImagesLock:
+        doc = imgpkg_yaml.load(data, what=what)
+        if not isinstance(doc, dict):
+            raise InvalidBundleError(f"{what}: expected a mapping")
+        _strict_keys(doc, {"apiVersion", "kind", "images"}, what)
+        _check_version(doc, IMAGES_LOCK_KIND, what)
+        raw_images = doc.get("images")
+        raw_images = [] if raw_images is None else raw_images
+        if not isinstance(raw_images, list):
+            raise InvalidBundleError(f"{what}: 'images' must be a list")
+        return cls(tuple(_parse_image(item, what) for item in raw_images))
+
+    def with_images(self, images: Sequence[ImageRef]) -> ImagesLock:
+        return ImagesLock(tuple(images))
+
+    def to_yaml(self) -> bytes:
+        doc: dict[str, Any] = {"apiVersion": API_VERSION, "kind": IMAGES_LOCK_KIND}
+        if self.images:
+            doc["images"] = [i.to_yaml() for i in self.images]
+        return imgpkg_yaml.dump(doc)
+
+
+def _parse_image(item: Any, what: str) -> ImageRef:
+    if not isinstance(item, dict):
+        raise InvalidBundleError(f"{what}: each entry of 'images' must be a mapping")
+    _strict_keys(item, {"image", "annotations"}, what)
+    image = item.get("image")
+    if not isinstance(image, str):
+        raise InvalidBundleError(f"{what}: 'image' must be a string")
+    annotations = item.get("annotations") or {}
+    if not isinstance(annotations, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
+    ):
+        raise InvalidBundleError(f"{what}: 'annotations' must map strings to strings")
+    parse_digest_ref(image)
+    return ImageRef(image, dict(annotations))
+
+
+@dataclass(frozen=True)
+class BundleLock:
+    image: str
+    tag: str | None = None
+
+    @classmethod
+    def parse(cls, data: bytes | str, *, what: str = "bundle lock") -> BundleLock:
+        doc = imgpkg_yaml.load(data, what=what)
+        if not isinstance(doc, dict):
+            raise InvalidBundleError(f"{what}: expected a mapping")
+        _strict_keys(doc, {"apiVersion", "kind", "bundle"}, what)
+        _check_version(doc, BUNDLE_LOCK_KIND, what)
+        bundle = doc.get("bundle")
+        if not isinstance(bundle, dict):
+            raise InvalidBundleError(f"{what}: 'bundle' must be a mapping")
+        _strict_keys(bundle, {"image", "tag"}, what)
+        image, tag = bundle.get("image"), bundle.get("tag")
+        if not isinstance(image, str) or (tag is not None and not isinstance(tag, str)):
+            raise InvalidBundleError(f"{what}: 'bundle.image' and 'bundle.tag' must be strings")
+        parse_digest_ref(image)
+        return cls(image, tag or None)
+
+    def to_yaml(self) -> bytes:
+        bundle: dict[str, str] = {"image": self.image}
+        if self.tag:
+            bundle["tag"] = self.tag
+        return imgpkg_yaml.dump({"apiVersion": API_VERSION, "kind": BUNDLE_LOCK_KIND, "bundle": bundle})

@@ -1,0 +1,100 @@
+"""The OCI image-spec nouns: digests, media types, platforms, descriptors, manifests, configs, whiteouts.
+
+Pure data and parsing, no I/O.  Everything the rest of the package needs is re-exported here, so
+``from imgextract import oci`` and ``oci.Manifest``, ``oci.Digest``, ``oci.OCI_INDEX`` read well.
+"""
+
+from __future__ import annotations
+
+from imgextract.oci import whiteout
+from imgextract.oci.config import ImageConfig, parse_config
+from imgextract.oci.digest import ALGORITHMS, Digest, compute_digest, is_digest, new_hasher
+from imgextract.oci.manifest import (
+    Descriptor,
+    Index,
+    Manifest,
+    parse_index,
+    parse_manifest,
+    select_platform,
+    sniff_media_type,
+)
+from imgextract.oci.mediatypes import (
+    DOCKER_CONFIG,
+    DOCKER_FOREIGN_LAYER,
+    DOCKER_LAYER,
+    DOCKER_LAYER_UNCOMPRESSED,
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    DOCKER_PLUGIN_CONFIG,
+    DOCKER_SCHEMA1,
+    DOCKER_SCHEMA1_SIGNED,
+    INDEX_TYPES,
+    MANIFEST_ACCEPT,
+    MANIFEST_TYPES,
+    NON_DISTRIBUTABLE_LAYER_TYPES,
+    OCI_CONFIG,
+    OCI_EMPTY,
+    OCI_INDEX,
+    OCI_LAYER,
+    OCI_LAYER_GZIP,
+    OCI_LAYER_NONDISTRIBUTABLE,
+    OCI_LAYER_NONDISTRIBUTABLE_GZIP,
+    OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
+    OCI_LAYER_ZSTD,
+    OCI_MANIFEST,
+    SCHEMA1_MESSAGE,
+    SCHEMA1_TYPES,
+    base_media_type,
+    is_index,
+    is_manifest,
+    is_non_distributable,
+)
+from imgextract.oci.platform import Platform
+
+__all__ = [
+    "ALGORITHMS",
+    "DOCKER_CONFIG",
+    "DOCKER_FOREIGN_LAYER",
+    "DOCKER_LAYER",
+    "DOCKER_LAYER_UNCOMPRESSED",
+    "DOCKER_MANIFEST",
+    "DOCKER_MANIFEST_LIST",
+    "DOCKER_PLUGIN_CONFIG",
+    "DOCKER_SCHEMA1",
+    "DOCKER_SCHEMA1_SIGNED",
+    "INDEX_TYPES",
+    "MANIFEST_ACCEPT",
+    "MANIFEST_TYPES",
+    "NON_DISTRIBUTABLE_LAYER_TYPES",
+    "OCI_CONFIG",
+    "OCI_EMPTY",
+    "OCI_INDEX",
+    "OCI_LAYER",
+    "OCI_LAYER_GZIP",
+    "OCI_LAYER_NONDISTRIBUTABLE",
+    "OCI_LAYER_NONDISTRIBUTABLE_GZIP",
+    "OCI_LAYER_NONDISTRIBUTABLE_ZSTD",
+    "OCI_LAYER_ZSTD",
+    "OCI_MANIFEST",
+    "SCHEMA1_MESSAGE",
+    "SCHEMA1_TYPES",
+    "Descriptor",
+    "Digest",
+    "ImageConfig",
+    "Index",
+    "Manifest",
+    "Platform",
+    "base_media_type",
+    "compute_digest",
+    "is_digest",
+    "is_index",
+    "is_manifest",
+    "is_non_distributable",
+    "new_hasher",
+    "parse_config",
+    "parse_index",
+    "parse_manifest",
+    "select_platform",
+    "sniff_media_type",
+    "whiteout",
+]

@@ -1,0 +1,55 @@
+"""The image config blob: labels, rootfs diff_ids, os/architecture/variant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from imgextract.errors import IntegrityError
+from imgextract.oci.digest import is_digest
+from imgextract.oci.fields import load_object, require, string_map
+from imgextract.oci.platform import Platform
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    os: str
+    architecture: str
+    variant: str
+    labels: Mapping[str, str]
+    diff_ids: tuple[str, ...]
+
+    @property
+    def platform(self) -> Platform:
+        return Platform(os=self.os, architecture=self.architecture, variant=self.variant)
+
+    @classmethod
+    def parse(cls, raw: bytes) -> ImageConfig:
+        return parse_config(raw)
+
+
+def parse_config(raw: bytes) -> ImageConfig:
+    """Parse an image config blob (OCI or Docker): labels, rootfs diff_ids, os/arch/variant."""
+    what = "image config"
+    data = load_object(raw, what)
+    rootfs = data.get("rootfs")
+    if not isinstance(rootfs, dict):
+        raise IntegrityError("malformed image config: missing 'rootfs'")
+    diff_ids = require(rootfs, "diff_ids", list, what)
+    if not all(is_digest(d) for d in diff_ids):
+        raise IntegrityError("malformed image config: 'rootfs.diff_ids' must be a list of digests")
+    config = data.get("config") or {}
+    if not isinstance(config, dict):
+        raise IntegrityError("malformed image config: 'config' is not an object")
+    os_name = data.get("os") or ""
+    arch = data.get("architecture") or ""
+    variant = data.get("variant") or ""
+    if not all(isinstance(v, str) for v in (os_name, arch, variant)):
+        raise IntegrityError("malformed image config: os/architecture/variant must be strings")
+    return ImageConfig(
+        os=os_name,
+        architecture=arch,
+        variant=variant,
+        labels=string_map(config, "Labels", what),
+        diff_ids=tuple(diff_ids),
+    )

@@ -1,0 +1,85 @@
+"""Content digests (``algorithm:hex``): one type, one set of rules, parsed once at the edge.
+
+The OCI image spec registers ``sha256`` and ``sha512``; ``sha384`` is accepted as go-digest and
+containers/image accept it.  The encoded part is lowercase hex of exactly the algorithm's length.
+Anything else (another algorithm, upper-case hex, a wrong length, a path trick such as
+``sha256:../x``) is refused with :class:`~imgextract.errors.IntegrityError` before it reaches a
+hasher, a URL or a file name.
+
+:class:`Digest` is the parsed form; documents and results keep the canonical text (``str``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from imgextract.errors import IntegrityError
+
+ALGORITHMS: dict[str, int] = {"sha256": 64, "sha384": 96, "sha512": 128}
+"""Supported algorithms and the length of their hex encoding."""
+
+_DIGEST = re.compile(r"(sha256|sha384|sha512):([a-f0-9]+)")
+_HEX = re.compile(r"[a-f0-9]+")
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A validated digest: ``Digest.parse("sha256:…")``; ``str(d)`` is its canonical text.
+
+    Documents keep digests as plain ``str`` (validated by :meth:`parse` where they are read:
+    descriptors, diff_ids, references, cache file names); this type is what the validation
+    returns and what code that needs the parts (algorithm, hex) works with.
+    """
+
+    algorithm: str
+    hex: str
+
+    def __post_init__(self) -> None:
+        if ALGORITHMS.get(self.algorithm) != len(self.hex) or not _HEX.fullmatch(self.hex):
+            raise IntegrityError(f"unsupported or malformed digest {str(self)[:80]!r}")
+
+    @classmethod
+    def parse(cls, value: object) -> Digest:
+        """Parse ``algorithm:hex``; anything malformed or unsupported is an IntegrityError."""
+        if not isinstance(value, str):
+            raise IntegrityError(f"malformed digest {value!r}")
+        match = _DIGEST.fullmatch(value)
+        if not match:
+            raise IntegrityError(f"unsupported or malformed digest {value[:80]!r}")
+        return cls(match.group(1), match.group(2))
+
+    @classmethod
+    def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        """The digest of ``data`` with ``algorithm``."""
+        hasher = new_hasher(algorithm)
+        hasher.update(data)
+        return cls(algorithm, hasher.hexdigest())
+
+    def hasher(self) -> hashlib._Hash:
+        """A fresh hash object of this digest's algorithm."""
+        return hashlib.new(self.algorithm)
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+
+def is_digest(value: object) -> bool:
+    """True when ``value`` is a well-formed, supported digest."""
+    if not isinstance(value, str):
+        return False
+    match = _DIGEST.fullmatch(value)
+    return bool(match) and len(match.group(2)) == ALGORITHMS[match.group(1)]  # type: ignore[union-attr]
+
+
+def new_hasher(algorithm: str) -> hashlib._Hash:
+    """A hash object for a supported algorithm; anything else is an IntegrityError."""
+    if algorithm not in ALGORITHMS:
+        raise IntegrityError(f"unsupported digest algorithm {algorithm!r}")
+    return hashlib.new(algorithm)
+
+
+def compute_digest(data: bytes, *, algorithm: str = "sha256") -> str:
+    """``algorithm:hex`` of ``data``."""
+    return str(Digest.of(data, algorithm))

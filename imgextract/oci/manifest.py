@@ -1,0 +1,219 @@
+"""Descriptors, image manifests and indexes (OCI and Docker v2): strict parsing, platform selection.
+
+Pure: no network.  Parsing is strict about what the specs require (a missing or mistyped
+required field raises :class:`IntegrityError`) and lenient about what they leave optional
+(``mediaType`` in OCI documents, annotations, platform details).  Docker schema 1 manifests
+are recognised only to be refused with a clear message.  A descriptor's digest is parsed into
+a :class:`~imgextract.oci.digest.Digest` here, at the edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from imgextract.errors import IntegrityError, NotFoundError, remedy
+from imgextract.oci.digest import Digest
+from imgextract.oci.fields import load_object, require, string_map
+from imgextract.oci.mediatypes import (
+    INDEX_TYPES,
+    MANIFEST_TYPES,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    SCHEMA1_MESSAGE,
+    SCHEMA1_TYPES,
+    base_media_type,
+)
+from imgextract.oci.platform import Platform
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    media_type: str
+    digest: str
+    size: int
+    urls: tuple[str, ...] = ()
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    platform: Platform | None = None
+    artifact_type: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any, what: str = "descriptor") -> Descriptor:
+        if not isinstance(data, dict):
+            raise IntegrityError(f"malformed {what}: not an object")
+        media_type = require(data, "mediaType", str, what)
+        raw_digest = require(data, "digest", str, what)
+        size = require(data, "size", int, what)
+        try:
+            digest = str(Digest.parse(raw_digest))
+        except IntegrityError:
+            raise IntegrityError(f"malformed {what}: bad digest {raw_digest[:80]!r}") from None
+        if size < 0:
+            raise IntegrityError(f"malformed {what}: bad size {size}")
+        urls = data.get("urls") or []
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise IntegrityError(f"malformed {what}: 'urls' must be a list of strings")
+        platform = Platform.from_json(data["platform"]) if data.get("platform") is not None else None
+        artifact_type = data.get("artifactType") or ""
+        if not isinstance(artifact_type, str):
+            raise IntegrityError(f"malformed {what}: 'artifactType' must be a string")
+        return cls(
+            media_type=media_type,
+            digest=digest,
+            size=size,
+            urls=tuple(urls),
+            annotations=string_map(data, "annotations", what),
+            platform=platform,
+            artifact_type=artifact_type,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
+        if self.urls:
+            out["urls"] = list(self.urls)
+        if self.annotations:
+            out["annotations"] = dict(self.annotations)
+        if self.artifact_type:
+            out["artifactType"] = self.artifact_type
+        if self.platform is not None:
+            p = self.platform
+            plat: dict[str, Any] = {"architecture": p.architecture, "os": p.os}
+            if p.variant:
+                plat["variant"] = p.variant
+            if p.os_version:
+                plat["os.version"] = p.os_version
+            if p.os_features:
+                plat["os.features"] = list(p.os_features)
+            out["platform"] = plat
+        return out
+
+
+@dataclass(frozen=True)
+class Manifest:
+    media_type: str
+    config: Descriptor
+    layers: tuple[Descriptor, ...]
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    artifact_type: str = ""
+    subject: Descriptor | None = None
+
+
+@dataclass(frozen=True)
+class Index:
+    media_type: str
+    manifests: tuple[Descriptor, ...]
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+    def platforms(self) -> list[Platform]:
+        return [d.platform for d in self.manifests if d.platform is not None]
+
+
+def _check_schema(data: Mapping[str, Any], what: str) -> None:
+    version = data.get("schemaVersion")
+    if version == 1 or base_media_type(data.get("mediaType")) in SCHEMA1_TYPES:
+        raise IntegrityError(SCHEMA1_MESSAGE)
+    if version != 2 or isinstance(version, bool):
+        raise IntegrityError(f"malformed {what}: schemaVersion must be 2, got {version!r}")
+
+
+def _document_type(
+    data: Mapping[str, Any], content_type: str | None, allowed: frozenset[str], oci_default: str, what: str
+) -> str:
+    """The document's media type: ``mediaType`` in the body (optional for OCI), else the HTTP type."""
+    declared = data.get("mediaType")
+    if declared is not None and not isinstance(declared, str):
+        raise IntegrityError(f"malformed {what}: 'mediaType' must be a string")
+    header = base_media_type(content_type)
+    if header in SCHEMA1_TYPES:
+        raise IntegrityError(SCHEMA1_MESSAGE)
+    if declared:
+        if declared not in allowed:
+            raise IntegrityError(f"malformed {what}: unexpected mediaType {declared!r}")
+        if header in MANIFEST_TYPES | INDEX_TYPES and header != declared:
+            raise IntegrityError(
+                f"malformed {what}: mediaType {declared!r} disagrees with Content-Type {header!r}"
+            )
+        return declared
+    if header in allowed:
+        return header
+    if header in MANIFEST_TYPES | INDEX_TYPES:
+        raise IntegrityError(f"malformed {what}: Content-Type {header!r} is not a {what}")
+    return oci_default
+
+
+def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
+    """Parse an image manifest (OCI or Docker v2); ``media_type`` is the HTTP Content-Type, if any."""
+    what = "manifest"
+    data = load_object(raw, what)
+    _check_schema(data, what)
+    mt = _document_type(data, media_type, MANIFEST_TYPES, OCI_MANIFEST, what)
+    if "manifests" in data:
+        raise IntegrityError("malformed manifest: has 'manifests' (an index, not an image manifest)")
+    config = Descriptor.from_json(data.get("config"), "manifest config descriptor")
+    layers_raw = require(data, "layers", list, what)
+    layers = tuple(Descriptor.from_json(item, "manifest layer descriptor") for item in layers_raw)
+    subject = Descriptor.from_json(data["subject"], "manifest subject") if data.get("subject") else None
+    artifact_type = data.get("artifactType") or ""
+    if not isinstance(artifact_type, str):
+        raise IntegrityError("malformed manifest: 'artifactType' must be a string")
+    return Manifest(
+        media_type=mt,
+        config=config,
+        layers=layers,
+        annotations=string_map(data, "annotations", what),
+        artifact_type=artifact_type,
+        subject=subject,
+    )
+
+
+def parse_index(raw: bytes, media_type: str | None = None) -> Index:
+    """Parse an image index (OCI) or manifest list (Docker)."""
+    what = "index"
+    data = load_object(raw, what)
+    _check_schema(data, what)
+    mt = _document_type(data, media_type, INDEX_TYPES, OCI_INDEX, what)
+    if "layers" in data or "config" in data:
+        raise IntegrityError("malformed index: has 'config'/'layers' (an image manifest, not an index)")
+    items = require(data, "manifests", list, what)
+    manifests = tuple(Descriptor.from_json(item, "index entry") for item in items)
+    return Index(media_type=mt, manifests=manifests, annotations=string_map(data, "annotations", what))
+
+
+def sniff_media_type(raw: bytes, content_type: str | None = None) -> str:
+    """The document type of a manifest or index, from Content-Type or, when generic, from the body."""
+    header = base_media_type(content_type)
+    if header in MANIFEST_TYPES | INDEX_TYPES:
+        return header
+    if header in SCHEMA1_TYPES:
+        raise IntegrityError(SCHEMA1_MESSAGE)
+    data = load_object(raw, "manifest")
+    _check_schema(data, "manifest")
+    declared = data.get("mediaType")
+    if isinstance(declared, str) and declared in MANIFEST_TYPES | INDEX_TYPES:
+        return declared
+    if "manifests" in data:
+        return OCI_INDEX
+    if "config" in data or "layers" in data:
+        return OCI_MANIFEST
+    raise IntegrityError(f"unrecognised manifest type {header or declared!r}")
+
+
+def select_platform(index: Index, platform: Platform) -> Descriptor:
+    """The first entry of ``index`` matching ``platform`` (containerd semantics; see :meth:`Platform.matches`).
+
+    Entries without a platform (attestations, artifacts) never match.  No match raises
+    :class:`NotFoundError` listing the platforms the index offers.
+    """
+    for descriptor in index.manifests:
+        if descriptor.platform is not None and platform.matches(descriptor.platform):
+            return descriptor
+    available = _describe_platforms(index.platforms())
+    raise NotFoundError(
+        f"no manifest for platform {platform} in index (available: {available}){remedy('platform')}"
+    )
+
+
+def _describe_platforms(platforms: Iterable[Platform]) -> str:
+    names = sorted({str(p) for p in platforms if p.os != "unknown"})
+    return ", ".join(names) if names else "none"

@@ -1,0 +1,68 @@
+"""Media types of the OCI image spec and Docker's distribution formats, and how to classify them."""
+
+from __future__ import annotations
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+OCI_LAYER_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
+OCI_LAYER_NONDISTRIBUTABLE = "application/vnd.oci.image.layer.nondistributable.v1.tar"
+OCI_LAYER_NONDISTRIBUTABLE_GZIP = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
+OCI_LAYER_NONDISTRIBUTABLE_ZSTD = "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_LAYER_UNCOMPRESSED = "application/vnd.docker.image.rootfs.diff.tar"
+DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+DOCKER_PLUGIN_CONFIG = "application/vnd.docker.plugin.v1+json"
+DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
+DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+
+MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
+SCHEMA1_TYPES = frozenset({DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED})
+NON_DISTRIBUTABLE_LAYER_TYPES = frozenset(
+    {
+        OCI_LAYER_NONDISTRIBUTABLE,
+        OCI_LAYER_NONDISTRIBUTABLE_GZIP,
+        OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
+        DOCKER_FOREIGN_LAYER,
+    }
+)
+
+# The Accept list sent when fetching a manifest: every type we can identify, schema 1 included so that
+# a schema-1-only registry answers with something we can name in the error instead of a 404.
+MANIFEST_ACCEPT: tuple[str, ...] = (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    DOCKER_MANIFEST,
+    DOCKER_SCHEMA1_SIGNED,
+    DOCKER_SCHEMA1,
+)
+
+SCHEMA1_MESSAGE = "Docker schema1 manifests are not supported (re-push the image with a current client)"
+
+
+def base_media_type(content_type: str | None) -> str:
+    """``Content-Type`` without parameters, lower-cased (``a/b; charset=utf-8`` -> ``a/b``)."""
+    if not content_type:
+        return ""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_index(media_type: str) -> bool:
+    return media_type in INDEX_TYPES
+
+
+def is_manifest(media_type: str) -> bool:
+    return media_type in MANIFEST_TYPES
+
+
+def is_non_distributable(media_type: str) -> bool:
+    return media_type in NON_DISTRIBUTABLE_LAYER_TYPES

@@ -1,0 +1,90 @@
+"""Platforms (``os/arch[/variant]``): parsing, containerd's normalisation and exact matching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from imgextract.errors import IntegrityError, UsageError
+
+
+def _normalize_os(os_name: str) -> str:
+    os_name = os_name.lower()
+    return "darwin" if os_name == "macos" else os_name
+
+
+def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
+    """containerd ``platforms.NormalizeArch``: canonical architecture and variant."""
+    arch, variant = arch.lower(), variant.lower()
+    if arch == "i386":
+        return "386", ""
+    if arch in ("x86_64", "x86-64", "amd64"):
+        return "amd64", "" if variant == "v1" else variant
+    if arch in ("aarch64", "arm64"):
+        return "arm64", "v8" if variant in ("", "8", "v8", "v8.0") else variant
+    if arch == "armhf":
+        return "arm", "v7"
+    if arch == "armel":
+        return "arm", "v6"
+    if arch == "arm":
+        if variant in ("", "7"):
+            return "arm", "v7"
+        if variant in ("5", "6", "8"):
+            return "arm", "v" + variant
+        return "arm", variant
+    return arch, variant
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: str
+    architecture: str
+    variant: str = ""
+    os_version: str = ""
+    os_features: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Platform:
+        """``os/arch[/variant]`` as given to ``--platform``; raises :class:`UsageError` when malformed."""
+        parts = text.strip().split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise UsageError(f"invalid platform {text!r}: expected os/arch[/variant]")
+        return cls(os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else "")
+
+    @classmethod
+    def from_json(cls, data: Any) -> Platform:
+        if not isinstance(data, dict):
+            raise IntegrityError("malformed descriptor: platform is not an object")
+        os_name, arch = data.get("os"), data.get("architecture")
+        if not isinstance(os_name, str) or not isinstance(arch, str):
+            raise IntegrityError("malformed descriptor: platform needs string os and architecture")
+        variant = data.get("variant") or ""
+        os_version = data.get("os.version") or ""
+        features = data.get("os.features") or []
+        if not isinstance(variant, str) or not isinstance(os_version, str) or not isinstance(features, list):
+            raise IntegrityError("malformed descriptor: platform variant/os.version/os.features mistyped")
+        return cls(
+            os=os_name,
+            architecture=arch,
+            variant=variant,
+            os_version=os_version,
+            os_features=tuple(str(f) for f in features),
+        )
+
+    def normalized(self) -> Platform:
+        arch, variant = _normalize_arch(self.architecture, self.variant)
+        return Platform(
+            os=_normalize_os(self.os),
+            architecture=arch,
+            variant=variant,
+            os_version=self.os_version,
+            os_features=self.os_features,
+        )
+
+    def matches(self, other: Platform) -> bool:
+        """containerd's exact matcher: os, architecture and variant equal after normalisation."""
+        a, b = self.normalized(), other.normalized()
+        return (a.os, a.architecture, a.variant) == (b.os, b.architecture, b.variant)
+
+    def __str__(self) -> str:
+        return "/".join(p for p in (self.os, self.architecture, self.variant) if p)

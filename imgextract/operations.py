@@ -1,0 +1,378 @@
+"""The operations end to end: inspect, pull (to a directory or ConfigMaps), copy, explain mirrors.
+
+Each function takes a :class:`Session` (what :class:`imgextract.Client` holds: mirror rules,
+credentials, one registry client per registry, the content cache) and returns a frozen result.
+Nothing here prints; output files are written atomically (nothing is left at OUT on failure).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from imgextract import oci
+from imgextract.bundles import detect, registry_v1
+from imgextract.bundles.registry_v1 import BundleInfo
+from imgextract.errors import ImgExtractError, NotFoundError, UsageError, option, remedy
+from imgextract.layers.applier import Limits
+from imgextract.mirrors import MirrorConfig
+from imgextract.outputs.directory import StagingDir, atomic_write, check_output_dir, force_rmtree
+from imgextract.progress import NoProgress, Progress
+from imgextract.pull.extract import LayerReport, extract
+from imgextract.pull.resolve import ResolvedImage
+from imgextract.reference import Reference, parse_reference
+from imgextract.registry.client import RegistryClient
+from imgextract.results import CopyResult, InspectResult, MirrorsResult, PullResult
+
+log = logging.getLogger(__name__)
+
+OutputFormat = Literal["dir", "configmap"]
+Compress = Literal["auto", "always", "never"]
+
+
+class Session(Protocol):
+    """What an operation needs from the client that runs it."""
+
+    @property
+    def mirrors(self) -> MirrorConfig: ...
+
+    def prepare(self) -> None: ...
+
+    def resolve(self, ref: Reference, platform: oci.Platform | None = None) -> ResolvedImage: ...
+
+    def registry_client(self, registry: str, *, insecure: bool = False) -> RegistryClient: ...
+
+
+@dataclass(frozen=True)
+class ConfigMapOptions:
+    """How a ``format="configmap"`` pull shapes its ConfigMaps (see docs/configmap.md)."""
+
+    name: str | None = None
+    namespace: str | None = None
+    compress: Compress = "auto"
+    split: bool = False
+    olm_labels: bool = False
+    source_image: str | None = None  # recorded as olm.sourceImage instead of the pulled reference
+
+
+@dataclass(frozen=True)
+class PullOptions:
+    """What one pull extracts and where (the per-call options of :meth:`imgextract.Client.pull`)."""
+
+    paths: tuple[str, ...] = ()
+    all: bool = False
+    force: bool = False
+    format: OutputFormat = "dir"
+    configmap: ConfigMapOptions = field(default_factory=ConfigMapOptions)
+    recursive: bool = False  # imgpkg: also pull nested bundles
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.paths, str):
+            raise UsageError(f"{option('paths')} takes a list of paths, got a single string {self.paths!r}")
+        object.__setattr__(self, "paths", tuple(self.paths))
+        if self.format not in ("dir", "configmap"):
+            raise UsageError(f"{option('format')} must be 'dir' or 'configmap', got {self.format!r}")
+        if self.configmap.compress not in ("auto", "always", "never"):
+            raise UsageError(f"compress must be 'auto', 'always' or 'never', got {self.configmap.compress!r}")
+
+
+def _image_result(
+    given: str,
+    image: ResolvedImage,
+    plan: detect.Plan,
+    bundle: BundleInfo | None,
+    layers: Sequence[LayerReport],
+) -> InspectResult:
+    return InspectResult(
+        reference=given,
+        resolved=image.reference,
+        digest=image.digest,
+        source=image.endpoint,
+        media_type=image.media_type,
+        platform=image.platform,
+        kind=plan.kind,
+        bundle=bundle,
+        layers=tuple(layers),
+        labels=dict(image.config.labels),
+        platforms=tuple(image.platforms),
+    )
+
+
+def _pull_result(
+    given: str,
+    image: ResolvedImage,
+    plan: detect.Plan,
+    bundle: BundleInfo | None,
+    layers: Sequence[LayerReport],
+) -> PullResult:
+    base = _image_result(given, image, plan, bundle, layers)
+    return PullResult(**{f: getattr(base, f) for f in InspectResult.__dataclass_fields__})
+
+
+def inspect(session: Session, reference: str, *, platform: oci.Platform | None = None) -> InspectResult:
+    """Resolve ``reference`` and describe it, without downloading any layer."""
+    session.prepare()
+    image = session.resolve(parse_reference(reference), platform)
+    try:
+        plan = detect.plan(image.config.labels, all_paths=True)
+    except UsageError:
+        plan = detect.Plan("image", None)
+    layers = [LayerReport(d.digest, d.size, d.media_type, False) for d in image.manifest.layers]
+    bundle = None
+    if plan.kind in ("registry+v1", "plain+v0"):
+        from imgextract.bundles import labels as L
+
+        lab = image.config.labels
+        bundle = BundleInfo(
+            lab.get(L.PACKAGE),
+            registry_v1._channels(lab.get(L.CHANNELS)),
+            lab.get(L.DEFAULT_CHANNEL),
+            plan.manifests_dir,
+            plan.metadata_dir,
+            {},
+        )
+    return _image_result(reference, image, plan, bundle, layers)
+
+
+def _validate(root: Path, plan: detect.Plan) -> BundleInfo | None:
+    if plan.paths is not None:
+        missing = [p for p in plan.paths if not os.path.lexists(root / p)]
+        if missing and plan.kind not in ("registry+v1", "plain+v0"):
+            raise NotFoundError(f"path {missing[0]!r} not in image")
+    if plan.kind == "registry+v1":
+        return registry_v1.check(root, plan)
+    if plan.kind == "plain+v0":
+        return registry_v1.check_plain(root, plan)
+    return None
+
+
+def _count(root: Path) -> tuple[int, int]:
+    files = total = 0
+    for dirpath, _dirs, names in os.walk(root):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            if not os.path.islink(p):
+                files += 1
+                total += os.lstat(p).st_size
+    return files, total
+
+
+def pull(
+    session: Session,
+    reference: str,
+    output: str | os.PathLike[str] | None,
+    options: PullOptions,
+    *,
+    platform: oci.Platform | None = None,
+    progress: Progress | None = None,
+) -> PullResult:
+    """Pull ``reference`` into ``output`` (a new directory, or a ConfigMap YAML file).
+
+    With ``format="configmap"``, ``output`` None (or ``"-"``) writes nothing: the ConfigMap objects
+    come back in :attr:`PullResult.configmaps`.
+    """
+    progress = progress or NoProgress()
+    ref = parse_reference(reference)
+    target = None if output is None else os.fspath(output)
+    if options.format == "dir":  # fail before any network
+        if not target:
+            raise UsageError(f"{option('output')} must name a directory")
+        check_output_dir(Path(target), force=options.force)
+    else:
+        _check_configmap_target(target, force=options.force)
+    session.prepare()
+    image = session.resolve(ref, platform)
+    try:
+        plan = detect.plan(image.config.labels, paths=options.paths, all_paths=options.all)
+        if options.format == "dir":
+            assert target is not None
+            return _pull_to_dir(session, reference, Path(target), options, image, plan, progress)
+        return _pull_to_configmap(reference, target, options, image, plan, progress)
+    except ImgExtractError as exc:
+        exc.reference = exc.reference or reference
+        exc.endpoint = exc.endpoint or image.endpoint
+        raise
+
+
+def _localize_imgpkg(
+    session: Session, options: PullOptions, image: ResolvedImage, root: Path, progress: Progress
+) -> dict[str, Any]:
+    """imgpkg bundles: rewrite .imgpkg/images.yml to where the images are now (and pull nested bundles)."""
+    from imgextract import imgpkg
+
+    def extract_into(img: ResolvedImage, dest: Path) -> None:
+        extract(img, detect.plan(img.config.labels, all_paths=True), dest, options.limits, progress)
+
+    def resolve(ref: Reference) -> ResolvedImage:
+        return session.resolve(ref)
+
+    report = imgpkg.localize_pull(
+        root, image, recursive=options.recursive, resolve=resolve, extract_into=extract_into
+    )
+    if not report.relocation.rewritten:
+        log.warning("%s", report.relocation.message())
+    return report.to_json()
+
+
+def _pull_to_dir(
+    session: Session,
+    reference: str,
+    out: Path,
+    options: PullOptions,
+    image: ResolvedImage,
+    plan: detect.Plan,
+    progress: Progress,
+) -> PullResult:
+    staging = StagingDir(out, force=options.force)
+    imgpkg_report = None
+    with staging as root:
+        layers = extract(image, plan, root, options.limits, progress)
+        if plan.kind == "imgpkg":
+            imgpkg_report = _localize_imgpkg(session, options, image, root, progress)
+        bundle = _validate(root, plan)
+        files, nbytes = _count(root)
+        staging.commit()
+    return _replace(
+        _pull_result(reference, image, plan, bundle, layers),
+        files=files,
+        bytes=nbytes,
+        output=str(out),
+        imgpkg=imgpkg_report,
+    )
+
+
+def _replace(result: PullResult, **changes: Any) -> PullResult:
+    import dataclasses
+
+    return dataclasses.replace(result, **changes)
+
+
+def _check_configmap_target(output: str | None, *, force: bool) -> None:
+    if output is None or output == "-":
+        return
+    target = Path(output)
+    if target.is_dir():
+        raise UsageError(
+            f"output {target} is a directory: {option('format', 'configmap')} writes a file"
+            f"{remedy('configmap_target')}"
+        )
+    if target.exists() and not force:
+        raise UsageError(f"output {target} exists (use {option('force')} to replace it)")
+    if not Path(os.path.abspath(target)).parent.is_dir():
+        raise UsageError(f"parent directory of {target} does not exist; create it first")
+
+
+def _pull_to_configmap(
+    reference: str,
+    output: str | None,
+    options: PullOptions,
+    image: ResolvedImage,
+    plan: detect.Plan,
+    progress: Progress,
+) -> PullResult:
+    from imgextract.outputs import configmap
+
+    if plan.kind != "registry+v1":
+        raise UsageError(
+            f"{option('format', 'configmap')} needs a registry+v1 bundle, this image is {plan.kind}"
+        )
+    target = None if output is None or output == "-" else Path(output)
+    if target is not None and target.exists() and not options.force:
+        raise UsageError(f"output {target} exists (use {option('force')} to replace it)")
+    scratch = Path(tempfile.mkdtemp(prefix="bundle-extract-"))
+    try:
+        layers = extract(image, plan, scratch, options.limits, progress)
+        bundle = _validate(scratch, plan)
+        assert bundle is not None and plan.manifests_dir and plan.metadata_dir
+        files = _bundle_files(scratch, [plan.manifests_dir, plan.metadata_dir])
+    finally:
+        force_rmtree(scratch)
+    opts = options.configmap
+    source_image = opts.source_image or reference
+    name = opts.name or configmap.default_name(source_image)
+    cms = configmap.build_configmaps(
+        files,
+        name=name,
+        namespace=opts.namespace,
+        annotations=bundle.annotations,
+        source_image=source_image,
+        resolved_digest=image.digest,
+        compress=opts.compress,
+        split=opts.split,
+        olm_labels=opts.olm_labels,
+    )
+    if target is not None:
+        atomic_write(target, configmap.dump_yaml(cms).encode())
+    return _replace(
+        _pull_result(reference, image, plan, bundle, layers),
+        files=len(files),
+        bytes=sum(len(v) for v in files.values()),
+        output=output,
+        configmaps=tuple(cms),
+    )
+
+
+def _bundle_files(root: Path, dirs: list[str]) -> dict[str, bytes]:
+    """Regular files directly in the manifests and metadata dirs (as OLM reads them), by relative path."""
+    files: dict[str, bytes] = {}
+    for d in dirs:
+        base = root / d
+        if not base.is_dir():
+            continue
+        for p in sorted(base.iterdir()):
+            if p.is_file() and not p.is_symlink():
+                files[f"{d.rstrip('/')}/{p.name}"] = p.read_bytes()
+    return files
+
+
+def explain_mirrors(session: Session, reference: str) -> MirrorsResult:
+    """The ordered endpoints a pull of ``reference`` would try, and why (no network)."""
+    config = session.mirrors
+    ref = parse_reference(reference)
+    return MirrorsResult(reference=str(ref.pull_ref()), sources=tuple(config.pull_sources(ref)))
+
+
+def copy(
+    session: Session,
+    reference: str,
+    to_repo: str,
+    *,
+    concurrency: int = 5,
+    lock_output: str | os.PathLike[str] | None = None,
+) -> CopyResult:
+    """Relocate an imgpkg bundle and all its images into ``to_repo``; write the locations images."""
+    from imgextract import imgpkg
+
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise UsageError(f"{option('concurrency')} must be a positive integer, got {concurrency!r}")
+    lock_path = None if lock_output is None else Path(lock_output)
+    if lock_path is not None and (lock_path.is_dir() or not Path(os.path.abspath(lock_path)).parent.is_dir()):
+        raise UsageError(
+            f"{option('lock_output')} {lock_path}: is a directory, or its directory does not exist"
+        )
+    session.prepare()
+    report = imgpkg.copy_bundle(
+        reference,
+        imgpkg.parse_destination(to_repo),
+        client_for=lambda registry: session.registry_client(registry),
+        concurrency=concurrency,
+        lock_output=lock_path,
+    )
+    return CopyResult.from_report(report)
+
+
+__all__ = [
+    "ConfigMapOptions",
+    "PullOptions",
+    "Session",
+    "copy",
+    "explain_mirrors",
+    "inspect",
+    "pull",
+]

@@ -1,0 +1,197 @@
+"""Find the image: try each source (mirrors, then the primary) until one serves the manifest.
+
+Like containers/image: the first source whose manifest fetch succeeds serves every blob of
+the pull.  A source that fails at the network level, answers "not found", refuses us, or serves
+content whose digest does not verify is skipped; when all fail, one error lists every endpoint
+tried and why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from imgextract import oci
+from imgextract.errors import (
+    AuthError,
+    ImgExtractError,
+    IntegrityError,
+    NotFoundError,
+    SourceError,
+    UnreachableError,
+    remedy,
+)
+from imgextract.mirrors import Source
+from imgextract.oci.digest import compute_digest
+from imgextract.reference import Reference
+from imgextract.registry.client import ManifestResponse, RegistryClient
+from imgextract.registry.pool import ClientPool
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from imgextract.cache import ContentCache
+
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class ResolvedImage:
+    reference: Reference  # the logical reference (as normalised for the pull)
+    source: Source  # the endpoint that served it
+    client: RegistryClient
+    digest: str  # digest of what the reference points at (index or manifest)
+    media_type: str  # media type of that top-level object
+    manifest_digest: str  # the platform-specific manifest's digest
+    manifest: oci.Manifest
+    config: oci.ImageConfig
+    config_raw: bytes
+    platform: str | None
+    platforms: list[str] = field(default_factory=list)
+    cache: ContentCache | None = None  # the session's content cache, for this image's blobs too
+
+    @property
+    def repository(self) -> str:
+        return self.source.reference.repository
+
+    @property
+    def endpoint(self) -> str:
+        return self.source.reference.name
+
+
+@dataclass
+class Attempt:
+    endpoint: str
+    error: ImgExtractError
+
+
+def _read_config(
+    client: RegistryClient, repository: str, desc: oci.Descriptor, cache: ContentCache | None
+) -> bytes:
+    if desc.size > MAX_CONFIG_BYTES:
+        raise IntegrityError(f"image config is {desc.size} bytes, more than the {MAX_CONFIG_BYTES} allowed")
+    cached = cache.open_blob(desc.digest) if cache is not None else None
+    if cached is not None:
+        with cached:
+            data = cached.read(MAX_CONFIG_BYTES + 1)
+        if compute_digest(data, algorithm=desc.digest.split(":", 1)[0]) != desc.digest:
+            log.warning("content cache: blob %s does not match its digest; evicted", desc.digest)
+            assert cache is not None
+            _best_effort(lambda: cache.evict_blob(desc.digest))
+            cached = None
+    if cached is None:
+        data = client.read_blob(repository, desc.digest, limit=MAX_CONFIG_BYTES)
+    if len(data) != desc.size:
+        raise IntegrityError(f"image config is {len(data)} bytes, the manifest says {desc.size}")
+    if cached is None and cache is not None:
+        _best_effort(lambda: cache.put_blob(desc.digest, data))
+    return data
+
+
+def _best_effort(action: Callable[[], object]) -> None:
+    try:
+        action()
+    except OSError as exc:
+        log.debug("content cache write skipped: %s", exc)
+
+
+def _get_manifest(
+    client: RegistryClient, repository: str, identifier: str, cache: ContentCache | None
+) -> ManifestResponse:
+    """A manifest by digest may come from the content cache (verified on read); tags always ask the source."""
+    by_digest = ":" in identifier
+    if cache is not None and by_digest:
+        hit = cache.get_manifest(identifier)
+        if hit is not None:
+            return ManifestResponse(hit[0], hit[1], identifier)
+    resp = client.get_manifest(repository, identifier)
+    if cache is not None:
+        _best_effort(lambda: cache.put_manifest(resp.digest, resp.raw, resp.media_type))
+    return resp
+
+
+def fetch_image(
+    client: RegistryClient,
+    source: Source,
+    logical: Reference,
+    platform: oci.Platform,
+    cache: ContentCache | None = None,
+) -> ResolvedImage:
+    phys = source.reference
+    top = _get_manifest(client, phys.repository, phys.identifier, cache)
+    platforms: list[str] = []
+    chosen: str | None = None
+    if oci.is_index(top.media_type):
+        index = oci.parse_index(top.raw, top.media_type)
+        platforms = [str(d.platform) for d in index.manifests if d.platform is not None]
+        desc = oci.select_platform(index, platform)
+        resp = _get_manifest(client, phys.repository, desc.digest, cache)
+        chosen = str(desc.platform) if desc.platform else str(platform)
+    else:
+        resp = top
+    manifest = oci.parse_manifest(resp.raw, resp.media_type)
+    config_raw = _read_config(client, phys.repository, manifest.config, cache)
+    config = oci.ImageConfig.parse(config_raw)
+    if chosen is None and config.os:
+        chosen = str(config.platform)
+        if config.architecture and not config.platform.matches(platform):
+            # a single-platform image: nothing to choose, but say so, as podman does
+            log.warning("image platform (%s) does not match the requested platform (%s)", chosen, platform)
+    return ResolvedImage(
+        logical,
+        source,
+        client,
+        top.digest,
+        top.media_type,
+        resp.digest,
+        manifest,
+        config,
+        config_raw,
+        chosen,
+        platforms,
+        cache,
+    )
+
+
+def resolve(
+    logical: Reference,
+    sources: list[Source],
+    pool: ClientPool,
+    platform: oci.Platform,
+    cache: ContentCache | None = None,
+) -> ResolvedImage:
+    attempts: list[Attempt] = []
+    for source in sources:
+        endpoint = source.reference.name
+        if source.blocked:
+            why = f"blocked by registries policy ({source.rule}){remedy('explain_mirrors')}"
+            attempts.append(Attempt(endpoint, UnreachableError(why, endpoint=endpoint)))
+            continue
+        client = pool.get(source.reference.registry, insecure=source.insecure)
+        try:
+            return fetch_image(client, source, logical, platform, cache)
+        except SourceError as exc:  # this source failed: try the next one
+            attempts.append(Attempt(endpoint, exc))
+    raise _combined_error(logical, attempts)
+
+
+def _combined_error(logical: Reference, attempts: list[Attempt]) -> ImgExtractError:
+    if not attempts:
+        return UnreachableError("no source to pull from", reference=str(logical))
+    if len(attempts) == 1:
+        err = attempts[0].error
+        err.reference = err.reference or str(logical)
+        err.endpoint = err.endpoint or attempts[0].endpoint
+        return err
+    detail = "; ".join(f"{a.endpoint}: {a.error.template}" for a in attempts)
+    classes = {type(a.error) for a in attempts}
+    message = f"every source failed ({detail})"
+    if classes == {NotFoundError}:
+        return NotFoundError(message, reference=str(logical))
+    if all(issubclass(c, (NotFoundError, AuthError)) for c in classes) and AuthError in classes:
+        return AuthError(message, reference=str(logical))
+    if all(issubclass(c, (NotFoundError, IntegrityError)) for c in classes) and IntegrityError in classes:
+        return IntegrityError(message, reference=str(logical))
+    return UnreachableError(message, reference=str(logical))

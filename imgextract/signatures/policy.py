@@ -1,0 +1,441 @@
+"""containers-policy.json(5): strict parsing and scope lookup for the ``docker`` transport.
+
+Parsing is as strict as containers/image's: an unknown or duplicated field, a value of the wrong
+JSON type, an unknown requirement or identity type, or a missing mandatory field makes the whole
+file invalid (:class:`PolicyError`, exit 2).  A typo can therefore never weaken the policy.
+
+Scope precedence for an image reference (the logical one the user asked for), most specific first:
+``host/repo:tag`` (or ``@digest``), ``host/repo``, each parent namespace, ``host[:port]``, the
+``*.domain`` wildcards of the host (port dropped), the transport's ``""`` scope, then ``default``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imgextract.reference import Reference
+from imgextract.signatures.errors import PolicyError
+from imgextract.signatures.identity import (
+    ExactReference,
+    ExactRepository,
+    IdentityMatch,
+    MatchExact,
+    MatchRepoDigestOrExact,
+    MatchRepository,
+    RemapIdentity,
+    parse_claim,
+    valid_remap_prefix,
+)
+
+MAX_POLICY_BYTES = 4 * 1024 * 1024
+SYSTEM_POLICY = Path("/etc/containers/policy.json")
+GPG_KEY_TYPES = ("GPGKeys", "signedByGPGKeys", "X509Certificates", "signedByX509CAs")
+
+
+@dataclass(frozen=True)
+class InsecureAcceptAnything:
+    def describe(self) -> str:
+        return "insecureAcceptAnything"
+
+
+@dataclass(frozen=True)
+class Reject:
+    def describe(self) -> str:
+        return "reject"
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where trusted keys come from: files (keyPath/keyPaths) or inline data (keyData/keyDatas)."""
+
+    field: str
+    paths: tuple[str, ...] = ()
+    data: tuple[bytes, ...] = ()
+
+    def describe(self) -> str:
+        if self.paths:
+            return f"{self.field} {', '.join(self.paths)}"
+        return f"{self.field} ({len(self.data)} inline)"
+
+    def load(self) -> list[bytes]:
+        """The key material: each file read whole; an unreadable file is a configuration error."""
+        if not self.paths:
+            return list(self.data)
+        out = []
+        for p in self.paths:
+            try:
+                with open(p, "rb") as f:
+                    out.append(f.read(MAX_POLICY_BYTES + 1))
+            except OSError as exc:
+                raise PolicyError(f"cannot read key file {p}: {exc.strerror or exc}") from None
+            if len(out[-1]) > MAX_POLICY_BYTES:
+                raise PolicyError(f"key file {p} is larger than {MAX_POLICY_BYTES} bytes")
+        return out
+
+
+@dataclass(frozen=True)
+class SignedBy:
+    key_type: str
+    keys: KeySource
+    signed_identity: IdentityMatch
+
+    def describe(self) -> str:
+        return f"signedBy ({self.key_type}, {self.keys.describe()}, {self.signed_identity.describe()})"
+
+
+@dataclass(frozen=True)
+class SigstoreSigned:
+    keys: KeySource | None
+    signed_identity: IdentityMatch
+    unsupported: str | None = None  # fulcio / rekor / pki: parsed and validated, not implemented
+
+    def describe(self) -> str:
+        keys = self.keys.describe() if self.keys else (self.unsupported or "?")
+        return f"sigstoreSigned ({keys}, {self.signed_identity.describe()})"
+
+
+@dataclass(frozen=True)
+class SignedBaseLayer:
+    """Valid in policy.json, implemented by nobody (containers/image refuses it at evaluation)."""
+
+    base_layer_identity: IdentityMatch
+
+    def describe(self) -> str:
+        return "signedBaseLayer"
+
+
+Requirement = InsecureAcceptAnything | Reject | SignedBy | SigstoreSigned | SignedBaseLayer
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The scope that applies to an image, and its requirements (all must hold)."""
+
+    label: str
+    requirements: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    default: tuple[Requirement, ...]
+    docker: Mapping[str, tuple[Requirement, ...]] = field(default_factory=dict)
+    source: str = "<policy>"
+
+    def scope_for(self, ref: Reference) -> Scope:
+        """The most specific scope matching ``ref`` (a logical reference with a tag or a digest)."""
+        for candidate in scope_candidates(ref):
+            if candidate in self.docker:
+                return Scope(f'docker scope "{candidate}"', self.docker[candidate])
+        if "" in self.docker:
+            return Scope('docker scope ""', self.docker[""])
+        return Scope("default", self.default)
+
+
+def scope_candidates(ref: Reference) -> list[str]:
+    """Policy identity then namespaces, as containers/image's docker transport lists them."""
+    identity = ref.name + (f"@{ref.digest}" if ref.digest else f":{ref.tag or 'latest'}")
+    out = [identity]
+    name = ref.name
+    while True:
+        out.append(name)
+        if "/" not in name:
+            break
+        name = name.rsplit("/", 1)[0]
+    host = name.split(":", 1)[0]
+    while "." in host:
+        host = host.split(".", 1)[1]
+        out.append("*." + host)
+    return out
+
+
+# --------------------------------------------------------------------------------- loading
+
+
+def default_policy_path(env: Mapping[str, str]) -> Path:
+    """``$HOME/.config/containers/policy.json`` if it exists, else ``/etc/containers/policy.json``."""
+    home = env.get("HOME") or str(Path.home())
+    user = Path(home) / ".config" / "containers" / "policy.json"
+    if user.exists():
+        return user
+    if SYSTEM_POLICY.exists():
+        return SYSTEM_POLICY
+    raise PolicyError(f"no policy.json found at {user} or {SYSTEM_POLICY} (--policy default)")
+
+
+def load_policy(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Policy:
+    """Read and parse a policy file; ``"default"`` uses the containers search order."""
+    p = default_policy_path(env if env is not None else os.environ) if str(path) == "default" else Path(path)
+    try:
+        with open(p, "rb") as f:
+            data = f.read(MAX_POLICY_BYTES + 1)
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy {p}: {exc.strerror or exc}") from None
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyError(f"policy {p} is larger than {MAX_POLICY_BYTES} bytes")
+    return parse_policy(data, source=str(p))
+
+
+def parse_policy(data: bytes | str, *, source: str = "<policy>") -> Policy:
+    try:
+        doc = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except _Invalid as exc:
+        raise PolicyError(f"invalid policy {source}: {exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"invalid policy {source}: not valid JSON ({_short(exc)})") from None
+    try:
+        return _policy(doc, source)
+    except _Invalid as exc:
+        raise PolicyError(f"invalid policy {source}: {exc}") from None
+
+
+class _Invalid(Exception):
+    pass
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _Invalid(f"duplicate field {k!r}")
+        out[k] = v
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _Invalid(f"{name} is not JSON")
+
+
+def _object(
+    value: Any, where: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Invalid(f"{where} must be a JSON object")
+    for k in value:
+        if k not in allowed:
+            raise _Invalid(f"unknown field {k!r} in {where}")
+    for k in required:
+        if k not in value:
+            raise _Invalid(f"{where} has no {k!r}")
+    return value
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"{where} must be a string")
+    return value
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Invalid(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def _bytes(value: Any, where: str) -> bytes:
+    """A JSON []byte: standard base64 (line breaks tolerated, as Go's decoder does)."""
+    s = _string(value, where).replace("\r", "").replace("\n", "")
+    try:
+        return base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError):
+        raise _Invalid(f"{where} is not valid base64") from None
+
+
+def _policy(doc: Any, source: str) -> Policy:
+    obj = _object(doc, "the policy", ("default", "transports"))
+    if "default" not in obj:
+        raise _Invalid("default policy is missing")
+    default = _requirements(obj["default"], "default")
+    docker: dict[str, tuple[Requirement, ...]] = {}
+    transports = obj.get("transports", {})
+    if not isinstance(transports, dict):
+        raise _Invalid("transports must be a JSON object")
+    for transport, scopes in transports.items():
+        if not isinstance(scopes, dict):
+            raise _Invalid(f"transports.{transport} must be a JSON object")
+        for scope, reqs in scopes.items():
+            parsed = _requirements(reqs, f'transports.{transport}["{scope}"]')
+            if transport == "docker":
+                docker[scope] = parsed
+    return Policy(default=default, docker=docker, source=source)
+
+
+def _requirements(value: Any, where: str) -> tuple[Requirement, ...]:
+    if not isinstance(value, list):
+        raise _Invalid(f"{where} must be a list of requirements")
+    if not value:
+        raise _Invalid(f"{where}: list of requirements must not be empty")
+    return tuple(_requirement(r, f"{where}[{i}]") for i, r in enumerate(value))
+
+
+_REQUIREMENTS: dict[str, Callable[[dict[str, Any], str], Requirement]] = {}
+
+
+def _requirement(value: Any, where: str) -> Requirement:
+    if not isinstance(value, dict):
+        raise _Invalid(f"{where} must be a JSON object")
+    kind = value.get("type")
+    if not isinstance(kind, str):
+        raise _Invalid(f"{where} has no string 'type'")
+    parse = _REQUIREMENTS.get(kind)
+    if parse is None:
+        raise _Invalid(f"{where}: unknown policy requirement type {kind!r}")
+    return parse(value, f"{where} ({kind})")
+
+
+def _accept_anything(value: dict[str, Any], where: str) -> Requirement:
+    _object(value, where, ("type",))
+    return InsecureAcceptAnything()
+
+
+def _reject(value: dict[str, Any], where: str) -> Requirement:
+    _object(value, where, ("type",))
+    return Reject()
+
+
+def _keys(value: dict[str, Any], where: str, fields: tuple[str, ...]) -> KeySource | None:
+    present = [f for f in fields if f in value]
+    if len(present) > 1:
+        raise _Invalid(
+            f"{where}: exactly one of {', '.join(fields)} must be specified, found {', '.join(present)}"
+        )
+    if not present:
+        return None
+    f = present[0]
+    if f == "keyPath":
+        path = _string(value[f], f"{where}.keyPath")
+        if not path:
+            raise _Invalid(f"{where}: keyPath is empty")
+        return KeySource(f, paths=(path,))
+    if f == "keyPaths":
+        paths = _strings(value[f], f"{where}.keyPaths")
+        if not paths or not all(paths):
+            raise _Invalid(f"{where}: keyPaths must list at least one non-empty path")
+        return KeySource(f, paths=paths)
+    if f == "keyData":
+        return KeySource(f, data=(_bytes(value[f], f"{where}.keyData"),))
+    datas = value[f]
+    if not isinstance(datas, list) or not datas:
+        raise _Invalid(f"{where}: keyDatas must be a non-empty list")
+    return KeySource(f, data=tuple(_bytes(d, f"{where}.keyDatas[{i}]") for i, d in enumerate(datas)))
+
+
+def _signed_by(value: dict[str, Any], where: str) -> Requirement:
+    _object(
+        value, where, ("type", "keyType", "keyPath", "keyPaths", "keyData", "signedIdentity"), ("keyType",)
+    )
+    key_type = _string(value["keyType"], f"{where}.keyType")
+    if key_type not in GPG_KEY_TYPES:
+        raise _Invalid(f"{where}: unrecognized keyType value {key_type!r}")
+    keys = _keys(value, where, ("keyPath", "keyPaths", "keyData"))
+    if keys is None:
+        raise _Invalid(
+            f"{where}: exactly one of keyPath, keyPaths and keyData must be specified, none present"
+        )
+    return SignedBy(key_type, keys, _identity(value, where))
+
+
+_SIGSTORE_UNSUPPORTED = (
+    "fulcio",
+    "pki",
+    "rekorPublicKeyPath",
+    "rekorPublicKeyPaths",
+    "rekorPublicKeyData",
+    "rekorPublicKeyDatas",
+)
+
+
+def _sigstore_signed(value: dict[str, Any], where: str) -> Requirement:
+    key_fields = ("keyPath", "keyPaths", "keyData", "keyDatas")
+    _object(value, where, ("type", *key_fields, *_SIGSTORE_UNSUPPORTED, "signedIdentity"))
+    keys = _keys(value, where, key_fields)
+    roots = [f for f in ("fulcio", "pki") if f in value]
+    for f in roots:
+        if not isinstance(value[f], dict):
+            raise _Invalid(f"{where}.{f} must be a JSON object")
+    if (keys is not None) + len(roots) != 1:
+        raise _Invalid(
+            f"{where}: exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio and pki must be specified"
+        )
+    rekor = [f for f in _SIGSTORE_UNSUPPORTED if f.startswith("rekor") and f in value]
+    if len(rekor) > 1:
+        raise _Invalid(f"{where}: at most one of {', '.join(rekor)} can be used")
+    if "fulcio" in roots and not rekor:
+        raise _Invalid(f"{where}: fulcio needs a rekorPublicKey* field")
+    if "pki" in roots and rekor:
+        raise _Invalid(f"{where}: rekorPublicKey* fields are not supported with pki")
+    unsupported = None
+    if roots or rekor:
+        unsupported = ", ".join(roots + rekor)
+    return SigstoreSigned(keys, _identity(value, where), unsupported)
+
+
+def _signed_base_layer(value: dict[str, Any], where: str) -> Requirement:
+    _object(value, where, ("type", "baseLayerIdentity"), ("baseLayerIdentity",))
+    return SignedBaseLayer(_match(value["baseLayerIdentity"], f"{where}.baseLayerIdentity"))
+
+
+def _identity(value: dict[str, Any], where: str) -> IdentityMatch:
+    if "signedIdentity" not in value:
+        return MatchRepoDigestOrExact()
+    return _match(value["signedIdentity"], f"{where}.signedIdentity")
+
+
+def _match(si: Any, w: str) -> IdentityMatch:
+    if not isinstance(si, dict) or not isinstance(si.get("type"), str):
+        raise _Invalid(f"{w} must be an object with a string 'type'")
+    kind = si["type"]
+    if kind == "matchExact":
+        _object(si, w, ("type",))
+        return MatchExact()
+    if kind == "matchRepoDigestOrExact":
+        _object(si, w, ("type",))
+        return MatchRepoDigestOrExact()
+    if kind == "matchRepository":
+        _object(si, w, ("type",))
+        return MatchRepository()
+    if kind == "exactReference":
+        _object(si, w, ("type", "dockerReference"), ("dockerReference",))
+        ref = _string(si["dockerReference"], f"{w}.dockerReference")
+        parsed = parse_claim(ref)
+        if parsed is None:
+            raise _Invalid(f"{w}: invalid dockerReference {ref!r}")
+        if parsed.tag is None and parsed.digest is None:
+            raise _Invalid(f"{w}: dockerReference {ref!r} contains neither a tag nor a digest")
+        return ExactReference(ref)
+    if kind == "exactRepository":
+        _object(si, w, ("type", "dockerRepository"), ("dockerRepository",))
+        repo = _string(si["dockerRepository"], f"{w}.dockerRepository")
+        if parse_claim(repo) is None:
+            raise _Invalid(f"{w}: invalid dockerRepository {repo!r}")
+        return ExactRepository(repo)
+    if kind == "remapIdentity":
+        _object(si, w, ("type", "prefix", "signedPrefix"), ("prefix", "signedPrefix"))
+        prefix = _string(si["prefix"], f"{w}.prefix")
+        signed = _string(si["signedPrefix"], f"{w}.signedPrefix")
+        for v in (prefix, signed):
+            if not valid_remap_prefix(v):
+                raise _Invalid(f"{w}: prefix {v!r} is not valid")
+        return RemapIdentity(prefix, signed)
+    raise _Invalid(f"{w}: unknown policy reference match type {kind!r}")
+
+
+_REQUIREMENTS.update(
+    {
+        "insecureAcceptAnything": _accept_anything,
+        "reject": _reject,
+        "signedBy": _signed_by,
+        "sigstoreSigned": _sigstore_signed,
+        "signedBaseLayer": _signed_base_layer,
+    }
+)

@@ -1,0 +1,179 @@
+"""``bundle-extract verify`` and ``pull --policy`` as users run them (signatures made by skopeo)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.cli import Run
+
+pytest.importorskip("regfix.pytest_plugin")
+from regfix import signing  # noqa: E402
+from regfix.oci import File, ImageSpec, Layer, write_layout  # noqa: E402
+from regfix.push import skopeo_copy  # noqa: E402
+
+pytestmark = [pytest.mark.registry, pytest.mark.oracle]
+
+
+@dataclass
+class Signed:
+    host: str
+    keys: signing.GPGKeys
+    registries_d: Path
+    accept: Path  # policy: signedBy the trusted key
+    wrong: Path  # policy: signedBy another key
+    signed: str  # reference of an image signed by the trusted key
+    unsigned: str
+    layers: list[str]  # layer digests of both images
+    digest: str
+
+
+@pytest.fixture(scope="module")
+def signed(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Signed:
+    tmp = tmp_path_factory.mktemp("e2e-signatures")
+    keys = signing.make_gpg_keys(tmp / "keys")
+    rd = signing.write_registries_d(tmp / "registries.d", f"file://{tmp / 'lookaside'}")
+    spec = ImageSpec(
+        layers=[Layer([File("manifests/a.yaml", "kind: ConfigMap\n")])],
+        labels={"operators.operatorframework.io.bundle.mediatype.v1": "plain"},
+    )
+    layout = write_layout(tmp / "layout", spec, "v1")
+    digest = signing.skopeo_copy_signed(layout, registry.host, "e2esig/signed", "v1", keys, keys.trusted, rd)
+    skopeo_copy(layout, registry.host, "e2esig/unsigned", "v1")
+    policies = {}
+    for name, key in (("accept", keys.trusted_pub), ("wrong", keys.other_pub)):
+        policies[name] = tmp / f"{name}.json"
+        policies[name].write_text(
+            json.dumps({"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": str(key)}]})
+        )
+    return Signed(
+        registry.host,
+        keys,
+        rd,
+        policies["accept"],
+        policies["wrong"],
+        f"{registry.host}/e2esig/signed:v1",
+        f"{registry.host}/e2esig/unsigned:v1",
+        [la.digest for la in layout.image.layers],
+        digest,
+    )
+
+
+def run(cli: Callable[..., Run], s: Signed, *args: str) -> Run:
+    return cli(*args, "--registries-d", str(s.registries_d), "--insecure-registry", s.host)
+
+
+def test_verify_accepted(cli: Callable[..., Run], signed: Signed, registry: Any) -> None:
+    before = len(registry.logs())
+    r = run(cli, signed, "verify", signed.signed, "--policy", str(signed.accept))
+    assert r.code == 0, r.stderr
+    assert r.stdout.startswith(f"{signed.signed}: accepted by default")
+    assert f"gpg signature by {signed.keys.trusted} for {signed.signed}" in r.stdout
+    r = run(cli, signed, "verify", signed.signed, "--policy", str(signed.accept), "--json")
+    doc = r.json()
+    assert (doc["reference"], doc["digest"], doc["scope"], doc["verdict"]) == (
+        signed.signed,
+        signed.digest,
+        "default",
+        "accepted",
+    )
+    (sig,) = doc["signatures"]
+    assert (sig["type"], sig["keyId"], sig["identity"], sig["valid"], sig["reason"]) == (
+        "gpg",
+        signed.keys.trusted,
+        signed.signed,
+        True,
+        None,
+    )
+    log = registry.logs()[before:]
+    assert "/e2esig/signed/manifests/v1" in log
+    assert not [d for d in signed.layers if d in log], "verify fetched a layer"
+
+
+@pytest.mark.parametrize(
+    ("which", "policy", "reason"),
+    [("signed", "wrong", "is not accepted"), ("unsigned", "accept", "no signature exists")],
+)
+def test_verify_refused_exit_8_one_line(
+    cli: Callable[..., Run], signed: Signed, registry: Any, which: str, policy: str, reason: str
+) -> None:
+    ref = getattr(signed, which)
+    before = len(registry.logs())
+    r = run(cli, signed, "verify", ref, "--policy", str(getattr(signed, policy)), "--json")
+    assert r.code == 8, r.stderr
+    assert r.json()["verdict"] == "rejected" and reason in r.json()["reason"]
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith(
+        f"bundle-extract: error: {ref}: refused by default, requirement signedBy (GPGKeys, keyPath "
+    )
+    assert reason in lines[0]
+    assert not [d for d in signed.layers if d in registry.logs()[before:]]
+
+
+def test_pull_policy_refuses_before_any_layer(
+    cli: Callable[..., Run], signed: Signed, registry: Any, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    before = len(registry.logs())
+    r = run(cli, signed, "pull", signed.unsigned, "-o", str(out), "--policy", str(signed.accept))
+    assert r.code == 8, r.stderr
+    assert "no signature exists" in r.stderr and signed.unsigned in r.stderr
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
+    assert not [d for d in signed.layers if d in registry.logs()[before:]], "a refused pull fetched a layer"
+
+
+def test_pull_policy_accepts(cli: Callable[..., Run], signed: Signed, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = run(cli, signed, "pull", signed.signed, "-o", str(out), "--policy", str(signed.accept), "--no-cache")
+    assert r.code == 0, r.stderr
+    assert (out / "manifests" / "a.yaml").read_text() == "kind: ConfigMap\n"
+
+
+def test_policy_default_from_home(cli: Callable[..., Run], signed: Signed, tmp_path: Path) -> None:
+    home_policy = tmp_path / "home" / ".config" / "containers" / "policy.json"  # the cli fixture's HOME
+    home_policy.parent.mkdir(parents=True)
+    home_policy.write_text(signed.wrong.read_text())
+    for extra in (["--policy", "default"], []):  # verify without --policy uses the default policy
+        r = run(cli, signed, "verify", signed.signed, *extra)
+        assert r.code == 8 and "is not accepted" in r.stderr, r.stderr
+    home_policy.write_text(signed.accept.read_text())
+    assert run(cli, signed, "verify", signed.signed).code == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not json {", "not valid JSON"),
+        (
+            '{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/nonexistent/k.gpg"}]}',
+            "cannot read key file /nonexistent/k.gpg",
+        ),
+        ('{"default": [{"type": "reject", "typo": true}]}', "unknown field 'typo'"),
+    ],
+)
+def test_bad_policy_exit_2(
+    cli: Callable[..., Run], signed: Signed, tmp_path: Path, text: str, message: str
+) -> None:
+    policy = tmp_path / "policy.json"
+    policy.write_text(text)
+    out = tmp_path / "out"
+    for args in (["verify", signed.signed], ["pull", signed.signed, "-o", str(out)]):
+        r = run(cli, signed, *args, "--policy", str(policy))
+        assert r.code == 2, r.stderr
+        assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not out.exists()
+
+
+def test_registries_d_without_policy_is_a_usage_error(
+    cli: Callable[..., Run], signed: Signed, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    r = run(cli, signed, "pull", signed.unsigned, "-o", str(out))
+    assert r.code == 2 and "--registries-d has no effect without --policy" in r.stderr, r.stderr
+    assert not out.exists()

@@ -1,0 +1,77 @@
+"""Exit codes and flag wording live in one place (``imgextract.cli.exits``), not in the library."""
+
+from __future__ import annotations
+
+import pytest
+
+from imgextract import errors
+from imgextract.cli.exits import CLI_REMEDIES, EXIT_CODES, cli_words, describe, exit_code_for
+from imgextract.errors import LIBRARY_REMEDIES, option, remedy
+
+
+@pytest.mark.parametrize(
+    ("cls", "code"),
+    [
+        (errors.ImgExtractError, 1),
+        (errors.UsageError, 2),
+        (errors.InvalidReference, 2),
+        (errors.ConfigError, 2),
+        (errors.AuthError, 3),
+        (errors.NotFoundError, 4),
+        (errors.IntegrityError, 5),
+        (errors.LimitExceeded, 5),
+        (errors.InvalidBundleError, 6),
+        (errors.UnreachableError, 7),
+        (errors.RegistryError, 7),
+        (errors.SignatureRefused, 8),
+        (errors.LocalFilesystemError, 9),
+    ],
+)
+def test_exit_code_of_every_class(cls: type[errors.ImgExtractError], code: int) -> None:
+    assert exit_code_for(cls("x")) == code
+
+
+def test_the_library_carries_no_exit_codes() -> None:
+    for name in errors.__all__:
+        value = getattr(errors, name)
+        if isinstance(value, type):
+            assert not hasattr(value, "exit_code"), name
+
+
+def test_try_the_next_source_classes_share_a_base() -> None:
+    for cls in (errors.AuthError, errors.NotFoundError, errors.IntegrityError, errors.UnreachableError):
+        assert issubclass(cls, errors.SourceError)
+    assert not issubclass(errors.UsageError, errors.SourceError)
+    assert not issubclass(errors.InvalidBundleError, errors.SourceError)
+
+
+def test_every_remedy_has_library_and_cli_words() -> None:
+    assert set(LIBRARY_REMEDIES) == set(CLI_REMEDIES)
+    for kind in LIBRARY_REMEDIES:
+        assert "--" not in LIBRARY_REMEDIES[kind] and "bundle-extract" not in LIBRARY_REMEDIES[kind]
+
+
+def test_marks_render_in_library_terms_and_in_flags() -> None:
+    exc = errors.UsageError(
+        f"output x is not empty (use {option('force')} to replace it); {option('format', 'configmap')} "
+        f"and {option('paths')}{remedy('plain_http', 'h:5000')}",
+        reference="r",
+    )
+    assert str(exc) == (
+        "output x is not empty (use force to replace it); format='configmap' and paths: if so, add h:5000 "
+        "to insecure_registries (reference r)"
+    )
+    assert exc.message.startswith("output x is not empty (use force")
+    assert describe(exc) == (
+        "output x is not empty (use --force to replace it); --format configmap and --path: if so, pass "
+        "--insecure-registry h:5000 (reference r)"
+    )
+    assert cli_words("option", "insecure_registries") == "--insecure-registry"
+    assert cli_words("option", "ca_file") == "--ca-file"
+
+
+def test_table_order_puts_subclasses_first() -> None:
+    seen: list[type[errors.ImgExtractError]] = []
+    for cls, _code in EXIT_CODES:
+        assert not any(issubclass(cls, earlier) for earlier in seen), cls
+        seen.append(cls)

@@ -1,0 +1,75 @@
+"""The locations document: imgpkg's spelling written, both spellings read, tag names."""
+
+from __future__ import annotations
+
+import pytest
+
+from imgextract.errors import InvalidBundleError
+from imgextract.imgpkg.locations import ImageLocation, ImageLocations, imgpkg_tag, locations_tag
+from imgextract.imgpkg.lock import ImageRef, ImagesLock
+
+D1 = "sha256:" + "1" * 64
+D2 = "sha256:" + "2" * 64
+
+
+def test_tags() -> None:
+    assert imgpkg_tag(D1) == "sha256-" + "1" * 64 + ".imgpkg"
+    assert locations_tag(D1) == "sha256-" + "1" * 64 + ".image-locations.imgpkg"
+
+
+def test_for_lock_uses_original_normalised_refs_sorted() -> None:
+    lock = ImagesLock((ImageRef(f"z.io/img@{D1}"), ImageRef(f"dkalinin/app:v1@{D2}")))
+    loc = ImageLocations.for_lock(lock, {D1: True})
+    assert loc.images == (
+        ImageLocation(f"index.docker.io/dkalinin/app@{D2}", False),
+        ImageLocation(f"z.io/img@{D1}", True),
+    )
+    assert (
+        loc.to_yaml()
+        == (
+            "---\napiVersion: imgpkg.carvel.dev/v1alpha1\nimages:\n"
+            f"- image: index.docker.io/dkalinin/app@{D2}\n  isBundle: false\n"
+            f"- image: z.io/img@{D1}\n  isBundle: true\nkind: ImageLocations\n"
+        ).encode()
+    )
+
+
+def test_reads_imgpkg_spelling() -> None:
+    loc = ImageLocations.parse(ImageLocations((ImageLocation(f"a.io/x@{D1}", True),)).to_yaml())
+    assert loc.is_bundle(D1) is True
+    assert loc.is_bundle(D2) is None
+
+
+def test_reads_the_seed_proposal_spelling_leniently() -> None:
+    text = f"""apiVersion: imgpkg.carvel.dev/v1alpha1
+kind: ImagesLocation
+images:
+  - image: index.docker.io/dkalinin/k8s-simple-app@{D1}
+    repository: new-location
+    bundle: false
+  - image: localhost:5000/nested-bundle@{D2}
+    bundle: true
+"""
+    loc = ImageLocations.parse(text)
+    assert loc.is_bundle(D1) is False
+    assert loc.is_bundle(D2) is True
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("apiVersion: v1\nkind: ImageLocations\n", "Unknown version"),
+        ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\n", "Unknown kind"),
+        (
+            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages: [{isBundle: true}]\n",
+            "'image'",
+        ),
+        (
+            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages: [{image: a, isBundle: x}]\n",
+            "isBundle",
+        ),
+    ],
+)
+def test_invalid_documents(text: str, message: str) -> None:
+    with pytest.raises(InvalidBundleError, match=message):
+        ImageLocations.parse(text)

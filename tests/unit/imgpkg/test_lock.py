@@ -1,0 +1,105 @@
+"""ImagesLock / BundleLock: imgpkg's strict parsing, ggcr normalisation, imgpkg-style writing."""
+
+from __future__ import annotations
+
+import pytest
+
+from imgextract.errors import InvalidBundleError
+from imgextract.imgpkg.lock import BundleLock, ImageRef, ImagesLock, normalize_ref, relocated_ref
+
+D = "sha256:4c8b96d4fffdfae29258d94a22ae4ad1fe36139d47288b8960d9958d1e63a9d0"
+HEAD = "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\n"
+
+
+def test_parse_keeps_order_and_annotations_verbatim() -> None:
+    text = (
+        HEAD
+        + f"""images:
+- image: z.io/b@{D}
+  annotations:
+    kbld.carvel.dev/id: docker.io/dkalinin/k8s-simple-app
+    date: 2021-01-01
+- image: a.io/a@{D}
+"""
+    )
+    lock = ImagesLock.parse(text)
+    assert [i.image for i in lock.images] == [f"z.io/b@{D}", f"a.io/a@{D}"]
+    assert lock.images[0].annotations == {
+        "kbld.carvel.dev/id": "docker.io/dkalinin/k8s-simple-app",
+        "date": "2021-01-01",
+    }
+
+
+def test_writer_is_imgpkg_style_and_round_trips() -> None:
+    lock = ImagesLock((ImageRef(f"z.io/b@{D}", {"k": "v"}), ImageRef(f"a.io/a@{D}")))
+    out = lock.to_yaml()
+    assert (
+        out
+        == (
+            f"---\napiVersion: imgpkg.carvel.dev/v1alpha1\nimages:\n- annotations:\n    k: v\n"
+            f"  image: z.io/b@{D}\n- image: a.io/a@{D}\nkind: ImagesLock\n"
+        ).encode()
+    )
+    assert ImagesLock.parse(out) == lock
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (HEAD + "images: []\nextra: 1\n", "unknown field 'extra'"),
+        (HEAD + f"images:\n- image: a.io/a@{D}\n  foo: bar\n", "unknown field 'foo'"),
+        ("apiVersion: imgpkg.carvel.dev/v1\nkind: ImagesLock\n", "Unknown version"),
+        ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\n", "Unknown kind"),
+        (HEAD + "images:\n- image: nginx:v1\n", "Expected ref to be in digest form, got 'nginx:v1'"),
+        (HEAD + "images:\n- image: 'NOT A REF'\n", "Expected ref to be in digest form"),
+        (HEAD + f"images:\n- image: a.io/a@{D}\n  annotations: {{k: 1}}\n", "annotations"),
+        (HEAD + "images: {}\n", "'images' must be a list"),
+        (HEAD + "kind: ImagesLock\n", "duplicate key 'kind'"),
+        ("- a\n- b\n", "expected a mapping"),
+        ("a: [\n", "not valid YAML"),
+    ],
+)
+def test_strict_parsing_errors(text: str, message: str) -> None:
+    with pytest.raises(InvalidBundleError, match=message.replace("[", r"\[")):
+        ImagesLock.parse(text)
+
+
+def test_empty_images_is_allowed() -> None:
+    assert ImagesLock.parse("---\n" + HEAD).images == ()
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        (f"ubuntu@{D}", f"index.docker.io/library/ubuntu@{D}"),
+        (f"docker.io/dkalinin/app@{D}", f"index.docker.io/dkalinin/app@{D}"),
+        (f"index.docker.io/dkalinin/app@{D}", f"index.docker.io/dkalinin/app@{D}"),
+        (f"localhost:5000/a/b:tag@{D}", f"localhost:5000/a/b@{D}"),
+    ],
+)
+def test_normalize_like_go_containerregistry(given: str, expected: str) -> None:
+    assert normalize_ref(given) == expected
+
+
+def test_relocated_ref_keeps_digest_only() -> None:
+    assert relocated_ref(f"ubuntu:1@{D}", "localhost:5000", "ns/new") == f"localhost:5000/ns/new@{D}"
+    assert relocated_ref(f"ubuntu@{D}", "docker.io", "me/x") == f"index.docker.io/me/x@{D}"
+
+
+def test_bundle_lock_round_trip_and_format() -> None:
+    lock = BundleLock(f"localhost:5000/dst@{D}", "v1.0")
+    out = lock.to_yaml()
+    assert (
+        out
+        == (
+            f"---\napiVersion: imgpkg.carvel.dev/v1alpha1\nbundle:\n  image: localhost:5000/dst@{D}\n"
+            "  tag: v1.0\nkind: BundleLock\n"
+        ).encode()
+    )
+    assert BundleLock.parse(out) == lock
+    assert b"tag" not in BundleLock(f"localhost:5000/dst@{D}").to_yaml()
+
+
+def test_bundle_lock_rejects_tag_ref() -> None:
+    with pytest.raises(InvalidBundleError, match="digest form"):
+        BundleLock.parse("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\nbundle: {image: a:1}\n")

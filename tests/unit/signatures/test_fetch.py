@@ -1,0 +1,65 @@
+"""Stored signature blobs and the file:// lookaside reader (HTTP faults are in the integration tests)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from imgextract.errors import LimitExceeded, UnreachableError
+from imgextract.signatures.fetch import LookasideReader, attachment_tag, classify, read_lookaside
+
+D = "sha256:" + "c" * 64
+
+
+def test_classify_formats() -> None:
+    assert classify(b"\xa3\x01rest", "s").format == "gpg" and classify(b"\xa3\x01rest", "s").error is None
+    assert classify(b"\x00simple-signing\n\xa3\x01", "s").blob == b"\xa3\x01"
+    doc = {
+        "mimeType": "application/vnd.dev.cosign.simplesigning.v1+json",
+        "payload": base64.b64encode(b"P").decode(),
+        "annotations": {"a": "b"},
+    }
+    sig = classify(b"\x00sigstore-json\n" + json.dumps(doc).encode(), "s")
+    assert (sig.format, sig.blob, sig.media_type, dict(sig.annotations), sig.error) == (
+        "sigstore",
+        b"P",
+        doc["mimeType"],
+        {"a": "b"},
+        None,
+    )
+    assert classify(b"\x00sigstore-json\n{", "s").error == "malformed sigstore-json signature"
+    assert "unrecognized signature format" in (classify(b"\x00other\nx", "s").error or "")
+    assert "starting with 0x7b" in (classify(b"{}", "s").error or "")
+    assert classify(b"", "s").error == "empty signature blob"
+    assert attachment_tag(D) == "sha256-" + "c" * 64 + ".sig"
+
+
+def _store(root: Path, n: int, size: int = 3) -> str:
+    d = root / f"ns/app@sha256={'c' * 64}"
+    d.mkdir(parents=True)
+    for i in range(1, n + 1):
+        (d / f"signature-{i}").write_bytes(b"\xa3" + bytes([i]) * (size - 1))
+    return f"file://{root}/ns/app"
+
+
+def test_reads_signature_1_to_n_until_missing(tmp_path: Path) -> None:
+    base = _store(tmp_path, 3)
+    sigs = read_lookaside(LookasideReader(), base, D)
+    assert [s.source.rsplit("/", 1)[1] for s in sigs] == ["signature-1", "signature-2", "signature-3"]
+    assert [s.blob[1:2] for s in sigs] == [b"\x01", b"\x02", b"\x03"] and all(s.format == "gpg" for s in sigs)
+    assert LookasideReader().read(f"file://{tmp_path}/absent", D) == []
+
+
+def test_bounds(tmp_path: Path) -> None:
+    base = _store(tmp_path / "many", 5)
+    with pytest.raises(Exception, match="more than 4 signatures"):
+        LookasideReader(max_signatures=4).read(base, D)
+    assert len(LookasideReader(max_signatures=5).read(base, D)) == 5
+    big = _store(tmp_path / "big", 1, size=100)
+    with pytest.raises(LimitExceeded, match="larger than 50 bytes"):
+        LookasideReader(max_bytes=50).read(big, D)
+    with pytest.raises(UnreachableError, match="unsupported scheme"):
+        LookasideReader().read("ftp://example.com/sigs/ns/app", D)

@@ -1,0 +1,69 @@
+"""registries.d: merging, namespace precedence, lookaside URLs, sigstore attachments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imgextract.reference import parse_reference
+from imgextract.signatures import PolicyError, load_registries_d
+from imgextract.signatures.fetch import lookaside_url
+
+
+def write(d: Path, name: str, text: str) -> None:
+    d.mkdir(exist_ok=True)
+    (d / name).write_text(text)
+
+
+def test_precedence_and_urls(tmp_path: Path) -> None:
+    d = tmp_path / "registries.d"
+    write(d, "default.yaml", "default-docker:\n  lookaside: file:///var/sigs\n")
+    write(
+        d,
+        "redhat.yaml",
+        "docker:\n"
+        "  registry.redhat.io:\n    lookaside: https://registry.redhat.io/containers/sigstore\n"
+        "  registry.redhat.io/ubi9:\n    lookaside-staging: file:///staging\n    use-sigstore-attachments: true\n"
+        "  quay.io/ns/app:v1:\n    sigstore: http://old.example/sigs/\n",
+    )
+    write(d, "ignored.conf", "this: [is not read")
+    rd = load_registries_d(d, env={"HOME": str(tmp_path)})
+    ubi = parse_reference("registry.redhat.io/ubi9/ubi:latest")
+    assert (
+        rd.lookaside_base(ubi) == "https://registry.redhat.io/containers/sigstore/ubi9/ubi"
+    )  # staging ignored
+    assert rd.use_sigstore_attachments(ubi) is True
+    assert rd.use_sigstore_attachments(parse_reference("registry.redhat.io/other/x:1")) is False
+    assert rd.lookaside_base(parse_reference("quay.io/ns/app:v1")) == "http://old.example/sigs/ns/app"
+    assert rd.lookaside_base(parse_reference("quay.io/ns/app:v2")) == "file:///var/sigs/ns/app"
+    digest = "sha256:" + "b" * 64
+    assert (
+        lookaside_url("file:///var/sigs/ns/app", digest, 2)
+        == f"file:///var/sigs/ns/app@sha256={'b' * 64}/signature-2"
+    )
+
+
+def test_nothing_configured_uses_the_builtin_directory(tmp_path: Path) -> None:
+    rd = load_registries_d(tmp_path / "absent", env={"HOME": str(tmp_path)})
+    base = rd.lookaside_base(parse_reference("quay.io/a/b:v1"))
+    assert base.startswith("file://") and base.endswith("/sigstore/a/b")
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"a.yaml": "default-docker: {}\n", "b.yaml": "default-docker: {}\n"}, "default-docker"),
+        ({"a.yaml": "docker:\n  quay.io: {}\n", "b.yaml": "docker:\n  quay.io: {}\n"}, "defined both"),
+        ({"a.yaml": "docker: [1]\n"}, "mapping of namespaces"),
+        ({"a.yaml": "docker:\n  quay.io:\n    lookaside: ftp://x\n"}, "unsupported lookaside URL scheme"),
+        ({"a.yaml": "docker:\n  quay.io:\n    use-sigstore-attachments: yes please\n"}, "true or false"),
+        ({"a.yaml": "docker: {quay.io: [\n"}, "invalid"),
+    ],
+)
+def test_invalid_configurations(tmp_path: Path, files: dict[str, str], message: str) -> None:
+    d = tmp_path / "d"
+    for name, text in files.items():
+        write(d, name, text)
+    with pytest.raises(PolicyError, match=message):
+        load_registries_d(d, env={"HOME": str(tmp_path)})
