@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from imgextract.bundles import labels as L
 from imgextract.bundles.detect import Plan, clean_dir
 from imgextract.errors import InvalidBundleError
@@ -44,6 +42,8 @@ class BundleInfo:
 
 def read_annotations(path: Path) -> dict[str, str]:
     """The ``annotations:`` map of an annotations.yaml, values as strings."""
+    import yaml  # only registry+v1 bundles with an annotations.yaml pay for the YAML parser
+
     try:
         if path.stat().st_size > MAX_ANNOTATIONS_BYTES:
             raise InvalidBundleError(f"{path.name} is larger than {MAX_ANNOTATIONS_BYTES} bytes")
