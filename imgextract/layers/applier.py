@@ -66,7 +66,6 @@ from imgextract.errors import IntegrityError, LimitExceeded
 from imgextract.layers.fsroot import Parent, RootFS, lstat_at
 from imgextract.layers.selection import PathSelection
 from imgextract.layers.tarstream import TarReader
-from imgextract.layers.writer import MAX_JOB_BYTES, FileWriter, WriteFailed
 from imgextract.oci import whiteout
 
 WHITEOUT_PREFIX = whiteout.PREFIX
@@ -153,13 +152,6 @@ def _ns(mtime: float | int) -> int:
     return int(seconds) * 1_000_000_000 + int(round((seconds - int(seconds)) * 1e9)) % 1_000_000_000
 
 
-def _entry_error(name: str, e: OSError) -> Exception:
-    """An entry's OSError: environmental ones as they are, the rest say the layer is bad."""
-    if e.errno in _ENVIRONMENTAL:
-        return e
-    return IntegrityError(f"cannot apply layer entry {name!r}: {e.strerror or e}")
-
-
 def _link_top(dir_parts: list[str], target: str, *, hard: bool) -> str:
     """First component of a link target, lexically; "" for the root."""
     stack: list[str] = [] if hard or target.startswith("/") else list(dir_parts)
@@ -208,12 +200,6 @@ class Applier:
         self._parents: dict[tuple[str, ...], Parent] = {}
         self._tree_gen = 0
         self._parents_gen = 0
-        # Small files at names known to be free are created by a background thread (writer.py):
-        # a name is free when its directory was created empty during this layer (``_fresh``) and
-        # no entry of this layer used it (``_upper``/``_upper_anc``).  Everything else flushes first.
-        self._writer = FileWriter()
-        self._fresh: set[str] = set()
-        self._root_empty = not os.listdir(self.fs.root_fd)
         umask = _process_umask()
         self._umask = 0o777 if umask is None else umask  # bits os.open's mode may lose: fchmod then
         self._finalized = False
@@ -231,24 +217,19 @@ class Applier:
         stats = LayerStats()
         self._upper = set()
         self._upper_anc = set()
-        self._fresh = {""} if self._root_empty and not self.layers else set()
         reader = TarReader(tar_stream, max_header_bytes=self.limits.max_header_bytes)
-        try:
-            for member in reader.members():
-                stats.entries += 1
-                self.entries_total += 1
-                if self.entries_total > self.limits.max_entries:
-                    raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
-                self.fs.fund_entry()
-                try:
-                    self._entry(reader, member, stats)
-                except OSError as e:
-                    raise _entry_error(member.name, e) from None
-            self._flush()
-        except BaseException:
-            self._writer.abandon()  # nothing is written after apply raised
-            raise
-        self._fresh = set()
+        for member in reader.members():
+            stats.entries += 1
+            self.entries_total += 1
+            if self.entries_total > self.limits.max_entries:
+                raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
+            self.fs.fund_entry()
+            try:
+                self._entry(reader, member, stats)
+            except OSError as e:
+                if e.errno in _ENVIRONMENTAL:
+                    raise
+                raise IntegrityError(f"cannot apply layer entry {member.name!r}: {e.strerror or e}") from None
         self.layers.append(stats)
         return stats
 
@@ -258,7 +239,6 @@ class Applier:
             return
         self._finalized = True
         self._drop_parents()
-        self._writer.close()
         try:
             if self._prune and not self.selection.everything:
                 self._refresh_aliases()
@@ -270,7 +250,6 @@ class Applier:
 
     def close(self) -> None:
         """Release the root fd without finalizing (on failure; the caller discards the root)."""
-        self._writer.close()
         self._drop_parents()
         self.fs.close()
 
@@ -314,35 +293,12 @@ class Applier:
         self, reader: TarReader, m: tarfile.TarInfo, parent: Parent, base: str, stats: LayerStats
     ) -> None:
         path = parent.child(base)
-        if parent.path in self._fresh and path not in self._upper and path not in self._upper_anc:
-            # a free name in a directory this layer created: no lookup, no flush
-            if m.isdir():
-                os.mkdir(base, 0o700, dir_fd=parent.fd)
-                self._fresh.add(path)
-                self._dirs[path] = (m.mode, _ns(m.mtime))
-                stats.dirs += 1
-                self._mark_upper(path)
-                return
-            if m.type in _REGULAR and m.size <= MAX_JOB_BYTES:
-                mode = file_mode(m.mode)
-                chunks = list(reader.read_data(m))
-                job = (parent.fd, base, chunks, m.size, mode, bool(mode & self._umask), _ns(m.mtime), m.name)
-                try:
-                    self._writer.submit(job)
-                except WriteFailed as e:
-                    raise _entry_error(e.entry, e.error) from None
-                stats.files += 1
-                stats.bytes_written += m.size
-                self._mark_upper(path)
-                return
-        self._flush()
         if m.isdir():
             st = lstat_at(parent.fd, base)
             if st is None or not stat.S_ISDIR(st.st_mode):
                 if st is not None:
                     self._remove(parent, base)
                 os.mkdir(base, 0o700, dir_fd=parent.fd)
-                self._fresh.add(path)
             self._dirs[path] = (m.mode, _ns(m.mtime))
             stats.dirs += 1
         elif m.type in _REGULAR:
@@ -443,7 +399,6 @@ class Applier:
     # -- whiteouts --------------------------------------------------------------------------
 
     def _whiteout(self, parts: list[str], stats: LayerStats) -> None:
-        self._flush()
         base = parts[-1]
         dir_parts = parts[:-1]
         if whiteout.is_opaque(base):
@@ -516,7 +471,6 @@ class Applier:
         key = tuple(parts[:-1])
         parent = self._parents.get(key)
         if parent is None:
-            self._flush()  # the walk must see every earlier entry on disk
             parent = self.fs.open_dir(key, create=True)
             assert parent is not None
             if len(self._parents) >= _PARENT_CACHE:
@@ -525,8 +479,6 @@ class Applier:
         return Parent(parent.fd, parent.parts, owned=False)
 
     def _drop_parents(self) -> None:
-        if self._parents:
-            self._flush()  # queued writes use these fds
         for parent in self._parents.values():
             parent.close()
         self._parents.clear()
@@ -543,7 +495,6 @@ class Applier:
             return True
         if sel.wants("/".join(parts)):
             return True
-        self._flush()  # the walks below must see every earlier entry on disk
         if self._alias_gen != self._gen:
             self._refresh_aliases()
             if sel.wants("/".join(parts)):
@@ -562,7 +513,6 @@ class Applier:
 
     def _clear_unwanted(self, parts: list[str]) -> None:
         """A skipped entry still replaces a (kept-for-resolution) symlink or directory at its name."""
-        self._flush()
         parent = self.fs.open_dir(parts[:-1], create=False)
         if parent is None:
             return
@@ -601,20 +551,11 @@ class Applier:
             self._upper_anc.add(anc)
         self._upper_anc.add("")
 
-    def _flush(self) -> None:
-        """Wait for the background writes; their failure is the failure of their entry."""
-        try:
-            self._writer.flush()
-        except WriteFailed as e:
-            raise _entry_error(e.entry, e.error) from None
-
     def _implicit_dir(self, path: str) -> None:
         self._gen += 1
-        self._fresh.add(path)
 
     def _dir_removed(self, path: str) -> None:
         self._dirs.pop(path, None)
-        self._fresh.discard(path)
 
     def _remove(self, parent: Parent, name: str) -> None:
         self.fs.remove(parent.fd, name, parent.child(name), self._dir_removed)
