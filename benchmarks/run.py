@@ -1,11 +1,13 @@
 """Benchmark bundle-extract against skopeo+umoci and the C limit on a local docker-registry.
 
-    python benchmarks/run.py [--rounds 3] [--workloads small,catalog,big,files] [--workdir DIR] [--json FILE]
+    python benchmarks/run.py [--rounds 3] [--workloads small,catalog,big,files,...] [--workdir DIR] [--json FILE]
 
 The C limit pipeline is every layer at once, ``curl blob | igzip -dc | tar -x`` (ISA-L inflate, no
 verification): what the hardware allows, not a peer.  ``files100k`` and ``huge`` (peak RSS at
 100,000 files and at a 2 GiB layer) take minutes to build: name them in ``--workloads`` or set
 ``BENCH_HUGE=1``.
+
+``render``: BENCH_RENDER_COUNT (default 100) bundle images rendered in one call vs a skopeo+umoci loop.
 
 bundle-extract runs as ``python -m imgextract`` from this checkout (the benchmark's parent directory).
 
@@ -36,7 +38,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "registry-fixtures"), str(Path(__file__).resolve().parent)]
 
+import chunked  # noqa: E402
 from workloads import BUILDERS, DEFAULT, OPT_IN, Image, push  # noqa: E402
+
+BUILDERS = {**BUILDERS, "chunked": chunked.build}
 
 MiB = 1024 * 1024
 
@@ -377,10 +382,61 @@ def bench_catalog(
     )
 
 
+def bench_render(images: list[Image], host: str, rounds: int, work: Path, log: Path) -> dict[str, object]:
+    """N bundle images: one ``render`` call (cold, then warm cache) against the per-bundle shell loop
+    catalog pipelines run today (skopeo copy + umoci unpack for each bundle)."""
+    refs = [push(im, host) for im in images]
+
+    def render(scratch: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "imgextract",
+            "render",
+            *refs,
+            "-o",
+            "json",
+            "--insecure-registry",
+            host,
+            "-q",
+            "--cache-dir",
+            str(scratch / "cache"),
+        ]
+
+    def loop(scratch: Path) -> list[str]:
+        body = " && ".join(
+            f"skopeo --insecure-policy copy -q --src-tls-verify=false docker://{ref} oci:{scratch}/l{i}:b "
+            f"&& umoci unpack --rootless --image {scratch}/l{i}:b {scratch}/b{i} >/dev/null"
+            for i, ref in enumerate(refs)
+        )
+        return [*env_prefix(host, scratch.parent), "sh", "-c", body]
+
+    def warm_up(scratch: Path) -> None:
+        measure(render(scratch), log)
+
+    cold = Contender(f"bundle-extract render x{len(refs)} (cold)", render)
+    warm = Contender(f"bundle-extract render x{len(refs)} (warm)", render, prepare=warm_up)
+    su = Contender(f"skopeo copy + umoci unpack loop x{len(refs)}", loop)
+    for r in range(rounds):
+        run_round([cold, warm, su], r, work, log)
+    return report(
+        f"render {len(refs)} bundle images in one call",
+        [cold, warm, su],
+        [
+            ("wall render cold / skopeo+umoci loop", cold.median_wall() / su.median_wall(), 0.2),
+            ("wall render warm / skopeo+umoci loop", warm.median_wall() / su.median_wall(), 0.05),
+        ],
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=3)
-    default = [*DEFAULT, *(OPT_IN if os.environ.get("BENCH_HUGE") == "1" else ())]
+    default = [
+        *DEFAULT,
+        *("chunked", "render", "catalog-query", "catalog-pull"),
+        *(OPT_IN if os.environ.get("BENCH_HUGE") == "1" else ()),
+    ]
     p.add_argument("--workloads", default=",".join(default), help=f"any of {', '.join(BUILDERS)}")
     p.add_argument(
         "--workdir",
@@ -389,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         help="built layouts are kept here between runs",
     )
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    p.add_argument("--catalog-mb", type=int, default=130, help="catalog-query: size of the generated catalog")
+    p.add_argument("--catalog-bundles", type=int, default=200, help="catalog-pull: number of bundle images")
     args = p.parse_args(argv)
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     unknown = set(names) - set(BUILDERS)
@@ -429,6 +487,34 @@ def main(argv: list[str] | None = None) -> int:
                     files_rss = _rss_of(results[-1], "bundle-extract")
                 elif name in OPT_IN:
                     results.append(bench_rss(built[name], reg.host, args.rounds, run_dir, log, files_rss))
+                elif name == "catalog-query":
+                    from catalogs import bench_catalog_query
+
+                    results.append(bench_catalog_query(args.rounds, run_dir, log, args.catalog_mb))
+                elif name == "catalog-pull":
+                    from catalogs import bench_catalog_pull
+
+                    results.append(
+                        bench_catalog_pull(reg.host, reg, args.rounds, run_dir, log, args.catalog_bundles)
+                    )
+                elif name == "render":
+                    results.append(bench_render(built[name], reg.host, args.rounds, run_dir, log))
+                elif name == "chunked":
+                    results.append(
+                        chunked.bench(
+                            built[name],
+                            reg.host,
+                            args.rounds,
+                            run_dir,
+                            log,
+                            reglog,
+                            contender=Contender,
+                            bundle_extract=bundle_extract,
+                            skopeo_umoci=skopeo_umoci,
+                            run_round=run_round,
+                            report=report,
+                        )
+                    )
                 else:
                     results.append(bench_catalog(built[name], reg.host, args.rounds, run_dir, log, reglog))
     finally:

@@ -344,13 +344,39 @@ def build_small(workdir: Path) -> list[Image]:
     return _cached(workdir, "small", build)
 
 
+def build_render(workdir: Path) -> list[Image]:
+    """``BENCH_RENDER_COUNT`` (default 100) distinct registry+v1 bundles, one repository each."""
+    import os
+
+    count = int(os.environ.get("BENCH_RENDER_COUNT", "100"))
+
+    def build(path: Path) -> list[Image]:
+        from regfix.bundles import registry_v1_bundle
+        from regfix.oci import write_layout
+
+        images = []
+        for i in range(count):
+            tag = f"r{i:03d}"
+            spec = registry_v1_bundle(package=f"bench-op-{i:03d}", large_crd_bytes=100_000).spec
+            layout = write_layout(path, spec, tag)
+            layers = tuple(LayerInfo(la.digest, la.size, la.diff_id) for la in layout.image.layers)
+            images.append(Image(f"render{i:03d}", tag, path, layers, ()))
+        return images
+
+    return _cached(workdir, f"render{count}", build)
+
+
 BUILDERS: dict[str, Callable[[Path], list[Image]]] = {
+    "render": build_render,
     "small": build_small,
     "catalog": build_catalog,
     "big": build_big,
     "files": build_files,
     "files100k": build_files100k,
     "huge": build_huge,
+    # built by benchmarks/catalogs.py itself (generated catalogs and bundle images)
+    "catalog-query": lambda workdir: [],
+    "catalog-pull": lambda workdir: [],
 }
 DEFAULT = ("small", "catalog", "big", "files")
 OPT_IN = ("files100k", "huge")  # minutes to build: named in --workloads, or BENCH_HUGE=1

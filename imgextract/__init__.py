@@ -51,7 +51,8 @@ import imgextract.pull as _pipeline  # noqa: E402, F401  isort: skip
 
 
 if TYPE_CHECKING:
-    from imgextract.client import Client, copy, explain_mirrors, inspect, verify
+    from imgextract.catalog import Catalog
+    from imgextract.client import Client, copy, explain_mirrors, inspect, pull_catalog, render, verify
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.results import (
         BundleInfo,
@@ -67,12 +68,15 @@ if TYPE_CHECKING:
 
 # Imported on first use, so that ``import imgextract`` (and the CLI's start-up) stays cheap.
 _LAZY = {
+    "Catalog": "imgextract.catalog",
+    "pull_catalog": "imgextract.client",
     "Client": "imgextract.client",
     "inspect": "imgextract.client",
     "copy": "imgextract.client",
     "explain_mirrors": "imgextract.client",
     "verify": "imgextract.client",
     "Verdict": "imgextract.signatures",
+    "render": "imgextract.client",
     "dump_yaml": "imgextract.outputs.configmap",
     "BundleInfo": "imgextract.results",
     "CopyResult": "imgextract.results",
@@ -108,6 +112,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AuthError",
     "BundleInfo",
+    "Catalog",
     "Client",
     "ConfigError",
     "CopyResult",
@@ -138,5 +143,7 @@ __all__ = [
     "inspect",
     "parse_reference",
     "pull",
+    "pull_catalog",
     "verify",
+    "render",
 ]

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -44,12 +44,13 @@ from imgextract.settings import OPTION_NAMES, Settings
 if TYPE_CHECKING:
     from imgextract.auth import CredentialStore
     from imgextract.cache import ContentCache
+    from imgextract.catalog import BundleOutcome, Catalog, CatalogPullResult
     from imgextract.mirrors import MirrorConfig
     from imgextract.signatures import Policy, Verdict, Verifier
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Client", "copy", "explain_mirrors", "inspect", "pull", "verify"]
+__all__ = ["Client", "copy", "explain_mirrors", "inspect", "pull", "pull_catalog", "verify"]
 
 _UNSET: Any = object()
 
@@ -162,17 +163,53 @@ class Client:
         """
         _ = self.mirrors, self.credentials, self.cache, self.verifier
 
+    def scope_credentials(self, *refs: Reference) -> None:
+        """``creds`` goes to these references' registries and their configured mirrors only, never
+        to a registry named by image content (an imgpkg images.yml)."""
+        registries = set()
+        for ref in refs:
+            registries.add(ref.registry)
+            registries.update(s.reference.registry for s in self.mirrors.pull_sources(ref.pull_ref()))
+        self.credentials.scope_flag_credentials(registries)
+
+    def sources_for(self, ref: Reference) -> list[tuple[Reference, RegistryClient | None]]:
+        """Where to read ``ref`` from, as a pull does: allowed mirrors in order, then the primary
+        (None for an endpoint the configuration blocks)."""
+        return [
+            (
+                s.reference,
+                None if s.blocked else self.registry_client(s.reference.registry, insecure=s.insecure),
+            )
+            for s in self.mirrors.pull_sources(ref.pull_ref())
+        ]
+
     def resolve(
-        self, ref: Reference, platform: oci.Platform | None = None, *, check_signatures: bool = True
+        self,
+        ref: Reference,
+        platform: oci.Platform | None = None,
+        *,
+        check_signatures: bool = True,
+        prefer_compression: str = "auto",
+        whole: bool = False,
     ) -> ResolvedImage:
         """Find ``ref`` through its sources (mirrors, then the primary): manifest and config, no layers.
 
         With a signature ``policy``, an image it does not accept is refused here
-        (:class:`~imgextract.errors.SignatureRefused`), before anything reads a layer."""
+        (:class:`~imgextract.errors.SignatureRefused`), before anything reads a layer.  An index
+        offering the platform as a gzip and a zstd image: ``prefer_compression`` ("gzip", "zstd")
+        picks one, "auto" the one that fetches least (``whole``: every layer will be read)."""
         logical = ref.pull_ref()
         sources = self.mirrors.pull_sources(logical)
         cache = self.cache
-        image = resolve(logical, sources, self._pool_for_resolve(), platform or self._platform, cache)
+        image = resolve(
+            logical,
+            sources,
+            self._pool_for_resolve(),
+            platform or self._platform,
+            cache,
+            prefer_compression=prefer_compression,
+            whole=whole,
+        )
         verifier = self.verifier if check_signatures else None
         if verifier is not None:
             from imgextract.signatures import require_accepted
@@ -205,7 +242,10 @@ class Client:
         olm_labels: bool = False,
         source_image: str | None = None,
         recursive: bool = False,
+        kind: str | None = None,
+        strict: bool = False,
         platform: str | None = None,
+        prefer_compression: str = "auto",
         progress: Progress | None = None,
     ) -> PullResult:
         """Pull ``ref`` and extract it into ``output``, as ``bundle-extract pull REF -o OUT`` does.
@@ -215,6 +255,10 @@ class Client:
         ``output`` must not exist or be empty unless ``force``; on failure nothing is left there.
         With ``format="configmap"`` the bundle becomes ConfigMaps written to the file ``output``,
         or, with ``output=None``, only returned in :attr:`PullResult.configmaps`.
+        zstd:chunked layers are fetched partially (only the selected files' chunks) unless
+        ``all``; ``prefer_compression`` chooses in a dual-compression index (see docs/formats.md).
+        ``kind`` overrides detection from the labels (``registry+v1``, ``plain+v0``, ``fbc``,
+        ``imgpkg``, ``image``); ``strict`` makes every label/annotations.yaml disagreement fatal.
         """
         options = PullOptions(
             paths=tuple(paths),
@@ -230,14 +274,22 @@ class Client:
                 source_image=source_image,
             ),
             recursive=recursive,
+            prefer_compression=prefer_compression,
+            kind=kind,
+            strict=strict,
         )
         return operations.pull(
             self, ref, output, options, platform=self._platform_of(platform), progress=progress
         )
 
-    def inspect(self, ref: str, *, platform: str | None = None) -> InspectResult:
-        """What a pull of ``ref`` would fetch: digest, source, platforms, labels, layers, kind."""
-        return operations.inspect(self, ref, platform=self._platform_of(platform))
+    def inspect(
+        self, ref: str, *, platform: str | None = None, prefer_compression: str = "auto"
+    ) -> InspectResult:
+        """What a pull of ``ref`` would fetch: digest, source, platforms, labels, layers, kind
+        (and, for a dual-compression index, both variants and which one a pull takes)."""
+        return operations.inspect(
+            self, ref, platform=self._platform_of(platform), prefer_compression=prefer_compression
+        )
 
     def copy(
         self,
@@ -276,6 +328,63 @@ class Client:
     def explain_mirrors(self, ref: str) -> MirrorsResult:
         """The ordered endpoints a pull of ``ref`` would try, and the rule behind each (no network)."""
         return operations.explain_mirrors(self, ref)
+
+    def open_catalog(self, ref: str | os.PathLike[str]) -> Catalog:
+        """An operator catalog (a catalog image, or a file-based catalog directory) to query and
+        filter: ``client.open_catalog(ref).filter(packages=["etcd"], heads_only=True).bundles()``."""
+        from imgextract.catalog import Catalog
+
+        return Catalog.open(ref, client=self)
+
+    def pull_catalog(
+        self,
+        catalog: str | os.PathLike[str] | Catalog,
+        output: str | os.PathLike[str],
+        *,
+        packages: Sequence[str] = (),
+        channels: Sequence[str] = (),
+        min_version: str | None = None,
+        max_version: str | None = None,
+        heads_only: bool = False,
+        shard: tuple[int, int] | None = None,
+        jobs: int = 4,
+        max_per_registry: int | None = None,
+        on_done: Callable[[BundleOutcome], None] | None = None,
+    ) -> CatalogPullResult:
+        """Pull every bundle the filters select from ``catalog`` (image, directory, or an opened
+        :class:`~imgextract.catalog.Catalog`) into ``output/<package>/<bundle name>/``, ``jobs`` at a
+        time over this client's connection pools, as ``pull --from-catalog`` does; ``shard=(i, n)``
+        keeps shard ``i`` of ``n``. Complete bundles are skipped; a failing bundle does not stop the
+        others (see :meth:`CatalogPullResult.raise_for_failures`)."""
+        from imgextract.catalog import Catalog, pull_bundles
+
+        cat = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog, client=self)
+        if packages or channels or min_version or max_version or heads_only:
+            cat = cat.filter(packages, channels, min_version, max_version, heads_only)
+        bundles = cat.shard(*shard) if shard is not None else cat.bundles()
+        return pull_bundles(
+            bundles, output, client=self, jobs=jobs, per_registry=max_per_registry, on_done=on_done
+        )
+
+    def render(
+        self,
+        refs: Sequence[str] | str,
+        *,
+        migrate_level: str = "none",
+        image_ref_template: str | None = None,
+        jobs: int = 8,
+        raw: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Render bundle images, catalog images, bundle directories and FBC directories as
+        ``opm render`` does: the objects in opm's order, as plain dicts (``raw=True``: property values
+        kept as opm's JSON text, for :func:`imgextract.rendering.encode`).  ``migrate_level``:
+        ``none`` or ``bundle-object-to-csv-metadata``; ``image_ref_template``: the ``image`` of a
+        bundle directory (``{{.Package}}``, ``{{.Name}}``, ``{{.Version}}``); ``jobs``: references
+        at a time.  A bundle image already rendered at the same digest comes from the cache."""
+        from imgextract import rendering
+
+        fn = rendering.render_raw if raw else rendering.render
+        return fn(self, refs, migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
 
     def _platform_of(self, platform: str | None) -> oci.Platform | None:
         return None if platform is None else oci.Platform.parse(platform)
@@ -336,8 +445,24 @@ def verify(ref: str, **options: Any) -> Verdict:
         return client.verify(ref, policy=policy, **call)
 
 
+def render(refs: Sequence[str] | str, **options: Any) -> list[dict[str, Any]]:
+    """One :meth:`Client.render` on a fresh :class:`Client` (client options may be mixed in)."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.render(refs, **call)
+
+
 def explain_mirrors(ref: str, **options: Any) -> MirrorsResult:
     """One :meth:`Client.explain_mirrors` on a fresh :class:`Client` (mirror options only matter)."""
     client_options, call = _split(options)
     with Client(**client_options) as client:
         return client.explain_mirrors(ref, **call)
+
+
+def pull_catalog(
+    catalog: str | os.PathLike[str], output: str | os.PathLike[str], **options: Any
+) -> CatalogPullResult:
+    """One :meth:`Client.pull_catalog` on a fresh :class:`Client` (client options may be mixed in)."""
+    client_options, call = _split(options)
+    with Client(**client_options) as client:
+        return client.pull_catalog(catalog, output, **call)

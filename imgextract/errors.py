@@ -72,6 +72,17 @@ def library_words(kind: str, argument: str) -> str:
     return LIBRARY_REMEDIES.get(kind, "").format(arg=argument)
 
 
+SHOWN_LIMIT = 200
+
+
+def shorten(text: str, limit: int = SHOWN_LIMIT) -> str:
+    """``text`` cut in the middle when longer than ``limit`` (a 10 KB reference is not a message)."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 2 // 3, limit // 5
+    return f"{text[:head]}...[{len(text) - head - tail} more characters]...{text[-tail:]}"
+
+
 class ImgExtractError(Exception):
     """Base class: an expected failure with a one-line message, optionally the reference and endpoint."""
 
@@ -95,12 +106,12 @@ class ImgExtractError(Exception):
         parts = [self.render_message(words)]
         context = []
         if self.reference:
-            context.append(f"reference {self.reference}")
+            context.append(f"reference {shorten(self.reference)}")
         if self.endpoint:
-            context.append(f"endpoint {self.endpoint}")
+            context.append(f"endpoint {shorten(self.endpoint)}")
         if context:
             parts.append(f"({', '.join(context)})")
-        return " ".join(parts).replace("\n", " ")
+        return " ".join(shorten(word) for word in " ".join(parts).replace("\n", " ").split(" "))
 
     def __str__(self) -> str:
         return self.render()
@@ -164,7 +175,36 @@ class SignatureRefused(ImgExtractError):
 
 
 class LocalFilesystemError(ImgExtractError):
-    """A local filesystem operation failed (disk full, permission denied, read-only filesystem)."""
+    """A local filesystem operation failed (disk full, permission denied, read-only filesystem).
+
+    ``path`` and ``errno`` name what failed; the message names both too."""
+
+    def __init__(self, message: str, *, path: str | None = None, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno
+
+
+def local_filesystem_error(exc: OSError, *, doing: str = "writing") -> LocalFilesystemError:
+    """A one-line error naming the path and the errno of a local ``OSError``."""
+    import errno as _errno
+
+    code = exc.errno or 0
+    name = _errno.errorcode.get(code, str(code))
+    path = exc.filename if isinstance(exc.filename, str) else None
+    where = f" {path}" if path else ""
+    space = "free some space, or choose another output or cache directory"
+    hint = {
+        _errno.ENOSPC: space,
+        _errno.EDQUOT: space,
+        _errno.EFBIG: "the file is over a size limit of this system or filesystem",
+        _errno.EROFS: "the filesystem is read-only: choose another output or cache directory",
+        _errno.EACCES: "check the permissions, or choose another output or cache directory",
+        _errno.EPERM: "check the permissions, or choose another output or cache directory",
+    }.get(code, "")
+    reason = exc.strerror or exc.__class__.__name__
+    text = f"local filesystem error {doing}{where}: {reason} ({name})" + (f"; {hint}" if hint else "")
+    return LocalFilesystemError(text, path=path, errno=code)
 
 
 __all__ = [
@@ -182,6 +222,7 @@ __all__ = [
     "SourceError",
     "UnreachableError",
     "UsageError",
+    "local_filesystem_error",
     "option",
     "remedy",
 ]

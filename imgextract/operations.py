@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 from imgextract import oci
 from imgextract.bundles import detect, registry_v1
 from imgextract.bundles.registry_v1 import BundleInfo
-from imgextract.errors import ImgExtractError, NotFoundError, UsageError, option, remedy
+from imgextract.errors import ImgExtractError, InvalidBundleError, NotFoundError, UsageError, option, remedy
 from imgextract.layers.applier import Limits
 from imgextract.mirrors import MirrorConfig
 from imgextract.outputs.directory import StagingDir, atomic_write, check_output_dir, force_rmtree
@@ -43,9 +43,20 @@ class Session(Protocol):
 
     def prepare(self) -> None: ...
 
-    def resolve(self, ref: Reference, platform: oci.Platform | None = None) -> ResolvedImage: ...
+    def resolve(
+        self,
+        ref: Reference,
+        platform: oci.Platform | None = None,
+        *,
+        prefer_compression: str = "auto",
+        whole: bool = False,
+    ) -> ResolvedImage: ...
 
     def registry_client(self, registry: str, *, insecure: bool = False) -> RegistryClient: ...
+
+    def scope_credentials(self, *refs: Reference) -> None: ...
+
+    def sources_for(self, ref: Reference) -> list[tuple[Reference, RegistryClient | None]]: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,9 @@ class PullOptions:
     configmap: ConfigMapOptions = field(default_factory=ConfigMapOptions)
     recursive: bool = False  # imgpkg: also pull nested bundles
     limits: Limits = field(default_factory=Limits)
+    prefer_compression: str = "auto"  # dual-compression indexes: "auto" | "gzip" | "zstd"
+    kind: str | None = None  # override detection: registry+v1, plain+v0, fbc, imgpkg, image
+    strict: bool = False  # every label/annotations.yaml disagreement is fatal (channels included)
 
     def __post_init__(self) -> None:
         if isinstance(self.paths, str):
@@ -80,6 +94,12 @@ class PullOptions:
             raise UsageError(f"{option('format')} must be 'dir' or 'configmap', got {self.format!r}")
         if self.configmap.compress not in ("auto", "always", "never"):
             raise UsageError(f"compress must be 'auto', 'always' or 'never', got {self.configmap.compress!r}")
+        _check_compression(self.prefer_compression)
+
+
+def _check_compression(value: str) -> None:
+    if value not in ("auto", "gzip", "zstd"):
+        raise UsageError(f"{option('prefer_compression')} must be 'auto', 'gzip' or 'zstd', got {value!r}")
 
 
 def _image_result(
@@ -101,6 +121,7 @@ def _image_result(
         layers=tuple(layers),
         labels=dict(image.config.labels),
         platforms=tuple(image.platforms),
+        compression=image.variant.to_json() if image.variant is not None else None,
     )
 
 
@@ -115,10 +136,19 @@ def _pull_result(
     return PullResult(**{f: getattr(base, f) for f in InspectResult.__dataclass_fields__})
 
 
-def inspect(session: Session, reference: str, *, platform: oci.Platform | None = None) -> InspectResult:
+def inspect(
+    session: Session,
+    reference: str,
+    *,
+    platform: oci.Platform | None = None,
+    prefer_compression: str = "auto",
+) -> InspectResult:
     """Resolve ``reference`` and describe it, without downloading any layer."""
+    _check_compression(prefer_compression)
     session.prepare()
-    image = session.resolve(parse_reference(reference), platform)
+    ref = parse_reference(reference)
+    session.scope_credentials(ref)
+    image = session.resolve(ref, platform, prefer_compression=prefer_compression)
     try:
         plan = detect.plan(image.config.labels, all_paths=True)
     except UsageError:
@@ -140,13 +170,13 @@ def inspect(session: Session, reference: str, *, platform: oci.Platform | None =
     return _image_result(reference, image, plan, bundle, layers)
 
 
-def _validate(root: Path, plan: detect.Plan) -> BundleInfo | None:
+def _validate(root: Path, plan: detect.Plan, *, strict: bool = False) -> BundleInfo | None:
     if plan.paths is not None:
         missing = [p for p in plan.paths if not os.path.lexists(root / p)]
         if missing and plan.kind not in ("registry+v1", "plain+v0"):
             raise NotFoundError(f"path {missing[0]!r} not in image")
     if plan.kind == "registry+v1":
-        return registry_v1.check(root, plan)
+        return registry_v1.check(root, plan, strict=strict)
     if plan.kind == "plain+v0":
         return registry_v1.check_plain(root, plan)
     return None
@@ -187,9 +217,10 @@ def pull(
     else:
         _check_configmap_target(target, force=options.force)
     session.prepare()
-    image = session.resolve(ref, platform)
+    session.scope_credentials(ref)
+    image = session.resolve(ref, platform, prefer_compression=options.prefer_compression, whole=options.all)
     try:
-        plan = detect.plan(image.config.labels, paths=options.paths, all_paths=options.all)
+        plan = detect.plan(image.config.labels, paths=options.paths, all_paths=options.all, kind=options.kind)
         if options.format == "dir":
             assert target is not None
             return _pull_to_dir(session, reference, Path(target), options, image, plan, progress)
@@ -235,7 +266,7 @@ def _pull_to_dir(
         layers = extract(image, plan, root, options.limits, progress)
         if plan.kind == "imgpkg":
             imgpkg_report = _localize_imgpkg(session, options, image, root, progress)
-        bundle = _validate(root, plan)
+        bundle = _validate(root, plan, strict=options.strict)
         files, nbytes = _count(root)
         staging.commit()
     return _replace(
@@ -288,7 +319,7 @@ def _pull_to_configmap(
     scratch = Path(tempfile.mkdtemp(prefix="bundle-extract-"))
     try:
         layers = extract(image, plan, scratch, options.limits, progress)
-        bundle = _validate(scratch, plan)
+        bundle = _validate(scratch, plan, strict=options.strict)
         assert bundle is not None and plan.manifests_dir and plan.metadata_dir
         files = _bundle_files(scratch, [plan.manifests_dir, plan.metadata_dir])
     finally:
@@ -319,13 +350,23 @@ def _pull_to_configmap(
 
 
 def _bundle_files(root: Path, dirs: list[str]) -> dict[str, bytes]:
-    """Regular files directly in the manifests and metadata dirs (as OLM reads them), by relative path."""
+    """Regular files directly in the manifests and metadata dirs (as OLM reads them), by relative path.
+
+    A directory inside them is refused (InvalidBundleError) as opm's ConfigMap writer refuses it:
+    leaving its files out silently could drop the CSV (see docs/configmap.md).
+    """
     files: dict[str, bytes] = {}
     for d in dirs:
         base = root / d
         if not base.is_dir():
             continue
         for p in sorted(base.iterdir()):
+            if p.is_dir() and not p.is_symlink():
+                raise InvalidBundleError(
+                    f"{d.rstrip('/')}/{p.name}/ is a directory: a bundle ConfigMap holds only the files "
+                    f"directly in {d.rstrip('/')}/ (opm refuses subdirectories too); move its files up, "
+                    f"or pull with {option('format', 'dir')}"
+                )
             if p.is_file() and not p.is_symlink():
                 files[f"{d.rstrip('/')}/{p.name}"] = p.read_bytes()
     return files
@@ -357,12 +398,15 @@ def copy(
             f"{option('lock_output')} {lock_path}: is a directory, or its directory does not exist"
         )
     session.prepare()
+    destination = imgpkg.parse_destination(to_repo)
+    session.scope_credentials(parse_reference(reference), destination)
     report = imgpkg.copy_bundle(
         reference,
-        imgpkg.parse_destination(to_repo),
+        destination,
         client_for=lambda registry: session.registry_client(registry),
         concurrency=concurrency,
         lock_output=lock_path,
+        sources_for=session.sources_for,
     )
     return CopyResult.from_report(report)
 

@@ -46,9 +46,10 @@ class InspectResult:
     layers: tuple[LayerReport, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
     platforms: tuple[str, ...] = ()
+    compression: Mapping[str, Any] | None = None  # dual-compression index: variants and the choice
 
     def _image_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "reference": self.reference,
             "resolved": {
                 "registry": self.resolved.registry,
@@ -63,6 +64,9 @@ class InspectResult:
             "bundle": self.bundle.to_json() if self.bundle else None,
             "layers": [layer.to_json() for layer in self.layers],
         }
+        if self.compression is not None:
+            out["compression"] = dict(self.compression)
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """The ``bundle-extract inspect --json`` object."""

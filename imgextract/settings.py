@@ -94,6 +94,11 @@ class TransportSettings:
     counts as 1) for retryable failures (408/429/5xx, connection errors), with backoff from
     ``retry_base_delay`` doubling up to ``retry_max_delay`` (``Retry-After`` wins, capped).
     ``chunk_size``: uploads larger than this are sent in PATCH chunks of this size.
+    ``timeout``: seconds one socket read (or connect) may block.  ``deadline``: seconds a whole
+    answer (headers and body) may take; a blob body gets ``deadline`` plus its size at
+    ``min_speed`` bytes per second.  ``retry_time``: seconds one operation may spend waiting to
+    retry or resume (from its first try for a request, from the last byte received for a blob);
+    a ``Retry-After`` longer than ``retry_max_delay`` ends the retries at once, naming it.
     """
 
     insecure_registries: frozenset[str] = frozenset()
@@ -101,6 +106,9 @@ class TransportSettings:
     cert_dir: Path | None = None
     timeout: float = 60.0
     retries: int = 5
+    deadline: float = 120.0
+    min_speed: float = 64 * 1024
+    retry_time: float = 120.0
     user_agent: str = DEFAULT_USER_AGENT
     retry_base_delay: float = 2.0
     retry_max_delay: float = 60.0
@@ -113,8 +121,11 @@ class TransportSettings:
         object.__setattr__(self, "insecure_registries", frozenset(normalize_registry_host(h) for h in hosts))
         for name in ("ca_file", "cert_dir"):
             object.__setattr__(self, name, _path(getattr(self, name)))
-        if not self.timeout > 0:
-            raise UsageError(f"{option('timeout')} must be positive, got {self.timeout!r}")
+        for name in ("timeout", "deadline", "min_speed"):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"{option(name)} must be positive, got {getattr(self, name)!r}")
+        if not self.retry_time >= 0:
+            raise UsageError(f"{option('retry_time')} must not be negative, got {self.retry_time!r}")
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise UsageError(f"{option('retries')} must be a non-negative integer, got {self.retries!r}")
         if not (0 <= self.retry_base_delay and 0 <= self.retry_max_delay):
@@ -218,6 +229,10 @@ class Settings:
 
         if self.platform is None:
             object.__setattr__(self, "platform", host_platform())
+        if not str(self.platform).strip():
+            raise UsageError(
+                f"{option('platform')} must not be empty: give os/arch[/variant], e.g. linux/amd64"
+            )
         Platform.parse(self.platform)  # UsageError when malformed
 
     @classmethod
@@ -238,7 +253,7 @@ class Settings:
             mirrors=MirrorSettings(env=env, **pick(MirrorSettings)),
             cache=CacheSettings(**pick(CacheSettings)),
             signatures=SignatureSettings(**pick(SignatureSettings)),
-            platform=options.get("platform") or host_platform(),
+            platform=options["platform"] if options.get("platform") is not None else host_platform(),
             env=env,
         )
 

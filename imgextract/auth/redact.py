@@ -67,16 +67,24 @@ def _variants(value: str) -> set[str]:
 def register_secret(value: str | None, *, username: str | None = None) -> None:
     """Remember ``value`` as a secret so :func:`redact` removes it from any text.
 
-    With ``username``, ``base64(username:value)`` (the ``Authorization: Basic`` and
-    ``"auth"`` forms) is registered too.  Empty and very short values are ignored.
+    With ``username``, ``user:value`` and ``base64(user:value)`` (the ``Authorization: Basic``
+    and ``"auth"`` forms) are registered whatever the length of ``value``: those forms are
+    long enough to replace safely, and a short password is still a password.  The bare value
+    and its own encodings are registered when at least :data:`MIN_SECRET_LENGTH` characters
+    long (masking every ``ab`` in every message would protect nothing and mangle everything).
     """
     global _ordered
-    if not value or len(value) < MIN_SECRET_LENGTH:
+    if not value:
         return
-    new = _variants(value)
-    if username is not None:
-        pair = f"{username}:{value}".encode("utf-8", "surrogateescape")
-        new.add(base64.b64encode(pair).decode("ascii"))
+    new = (
+        {v for v in _variants(value) if len(v) >= MIN_SECRET_LENGTH}
+        if len(value) >= MIN_SECRET_LENGTH
+        else set()
+    )
+    if username:
+        pair = f"{username}:{value}"
+        new.add(pair)
+        new |= _variants(pair)
     new = {v for v in new if len(v) >= MIN_SECRET_LENGTH}
     with _lock:
         if new <= _secrets:

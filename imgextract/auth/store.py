@@ -1,6 +1,9 @@
 """CredentialStore: every credential source, searched in a fixed order (see docs/auth.md).
 
-1. ``--creds USER[:PASS]`` (any registry).
+1. ``--creds USER[:PASS]``: only for the registries the store is scoped to
+   (:meth:`CredentialStore.scope_flag_credentials`: the registry of the reference the user
+   named and the mirrors the user configured for it), never for a host taken from image
+   content such as an imgpkg ``images.yml``.
 2. ``--pull-secret FILE`` (Kubernetes matching rules).
 3. Auth files, podman/skopeo order.  ``--authfile`` (else ``$REGISTRY_AUTH_FILE``) is the
    only file read when given, as in podman.  Otherwise:
@@ -19,7 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from imgextract.auth.authfile import AuthFile
@@ -33,6 +36,10 @@ from imgextract.errors import ConfigError
 log = logging.getLogger(__name__)
 
 Lookup = Callable[[str, str], list[Credentials]]
+
+
+def _canonical(registry: str) -> str:
+    return DOCKER_HUB_KEY if registry in DOCKER_HUB_HOSTS else registry
 
 
 def _image_name(registry: str, repository: str) -> str:
@@ -72,6 +79,19 @@ class CredentialStore:
         self._sources = sources
         self._cache: dict[tuple[str, str], Credentials | None] = {}
         self._lock = threading.Lock()
+        self._flag_scope: frozenset[str] | None = None
+
+    def scope_flag_credentials(self, registries: Iterable[str]) -> None:
+        """Send ``--creds`` to these registries only (as written in references; Docker Hub's
+        spellings are one).  Until this is called nothing is scoped (library callers that build a
+        store for one registry)."""
+        with self._lock:
+            self._flag_scope = frozenset(_canonical(r) for r in registries)
+            self._cache.clear()
+
+    def flag_credentials_allowed(self, registry: str) -> bool:
+        scope = self._flag_scope
+        return scope is None or _canonical(registry) in scope
 
     @property
     def source_names(self) -> list[str]:
@@ -95,9 +115,15 @@ class CredentialStore:
         """
         env = dict(os.environ) if env is None else dict(env)
         sources: list[tuple[str, Lookup]] = []
+        holder: list[CredentialStore] = []  # the store, once built: --creds obeys its scope
         if creds is not None:
             flag_creds = parse_creds_flag(creds)
-            sources.append(("--creds", lambda _r, _p: [flag_creds]))
+            sources.append(
+                (
+                    "--creds",
+                    lambda r, _p: [flag_creds] if holder and holder[0].flag_credentials_allowed(r) else [],
+                )
+            )
         if pull_secret is not None:
             from imgextract.auth.pullsecret import load_pull_secret  # YAML: only when a secret is given
 
@@ -115,7 +141,10 @@ class CredentialStore:
         keyring = imgpkg_env_keyring(env)
         if len(keyring):
             sources.append(("IMGPKG_REGISTRY_* environment", _keyring_lookup(keyring)))
-        return cls(sources)
+        store = cls(sources)
+        if creds is not None:
+            holder.append(store)
+        return store
 
     def candidates(self, registry: str, repository: str) -> list[Credentials]:
         """Every applicable credential, in try order (may run credential helpers)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 from imgextract.bundles import labels as L
 from imgextract.errors import InvalidBundleError, UsageError, option, remedy
@@ -53,9 +53,23 @@ def detect_kind(labels: Mapping[str, str]) -> Kind:
     return "image"
 
 
-def plan(labels: Mapping[str, str] | None, *, paths: Sequence[str] = (), all_paths: bool = False) -> Plan:
+KINDS = ("registry+v1", "plain+v0", "fbc", "imgpkg", "image")
+
+
+def plan(
+    labels: Mapping[str, str] | None,
+    *,
+    paths: Sequence[str] = (),
+    all_paths: bool = False,
+    kind: str | None = None,
+) -> Plan:
+    """What to extract.  ``kind`` overrides detection (a bundle built without labels: OLM's unpacker
+    needs none); directories then default to what the labels would have said (``manifests/``,
+    ``metadata/``, ``configs/``)."""
     labels = dict(labels or {})
-    kind = detect_kind(labels)
+    if kind is not None and kind not in KINDS:
+        raise UsageError(f"{option('kind', kind)}: expected one of {', '.join(KINDS)}")
+    kind = cast(Kind, kind) if kind is not None else detect_kind(labels)
     if all_paths and paths:
         raise UsageError(f"{option('all')} and {option('paths')} are mutually exclusive")
     manifests = metadata = None
@@ -76,9 +90,8 @@ def plan(labels: Mapping[str, str] | None, *, paths: Sequence[str] = (), all_pat
         assert manifests
         return Plan(kind, (manifests.rstrip("/"),), manifests, None, labels)
     if kind == "fbc":
-        return Plan(
-            kind, (clean_dir(labels[L.FBC_CONFIGS], what="catalog configs").rstrip("/"),), None, None, labels
-        )
+        configs = labels.get(L.FBC_CONFIGS, "configs/")
+        return Plan(kind, (clean_dir(configs, what="catalog configs").rstrip("/"),), None, None, labels)
     raise UsageError(f"image type could not be determined from its labels: {remedy('paths_or_all')}")
 
 

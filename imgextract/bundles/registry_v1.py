@@ -1,22 +1,31 @@
 """registry+v1 bundles: cross-check image labels against ``metadata/annotations.yaml``.
 
-Nobody upstream compares the two (shared/spec/olm-formats.md); the seed's goal is an
-unambiguous metadata directory, so a disagreement on any key both sides carry is an
-invalid bundle (exit 6) naming both values.
+OLM and opm read annotations.yaml and never the labels, so the check rejects only real
+ambiguity: which directory holds the manifests or the metadata, which package, which media
+type (a disagreement is an invalid bundle, exit 6, naming both values).  Channels and the
+default channel are what annotations.yaml says; a label that differs is a warning
+(operator-registry's own test bundles carry such labels).  ``strict`` makes every
+disagreement fatal.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from imgextract.bundles import labels as L
+from imgextract.bundles.annotations import MAX_ANNOTATIONS_BYTES, read_annotations
 from imgextract.bundles.detect import Plan, clean_dir
-from imgextract.errors import InvalidBundleError
+from imgextract.errors import InvalidBundleError, option
 from imgextract.layers.fsroot import RootFS
 
-MAX_ANNOTATIONS_BYTES = 1024 * 1024
+log = logging.getLogger(__name__)
+
+# Keys whose disagreement leaves OLM's reading of the bundle unchanged (annotations.yaml wins).
+ADVISORY_KEYS = frozenset({L.CHANNELS, L.DEFAULT_CHANNEL})
+__all__ = ["ADVISORY_KEYS", "MAX_ANNOTATIONS_BYTES", "BundleInfo", "check", "check_plain", "read_annotations"]
 
 
 @dataclass(frozen=True)
@@ -40,25 +49,6 @@ class BundleInfo:
         }
 
 
-def read_annotations(path: Path) -> dict[str, str]:
-    """The ``annotations:`` map of an annotations.yaml, values as strings."""
-    import yaml  # only registry+v1 bundles with an annotations.yaml pay for the YAML parser
-
-    try:
-        if path.stat().st_size > MAX_ANNOTATIONS_BYTES:
-            raise InvalidBundleError(f"{path.name} is larger than {MAX_ANNOTATIONS_BYTES} bytes")
-        doc = yaml.safe_load(path.read_bytes())
-    except yaml.YAMLError as exc:
-        raise InvalidBundleError(f"{path.name} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    except OSError as exc:
-        raise InvalidBundleError(f"cannot read {path.name}: {exc.strerror}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("annotations"), dict):
-        raise InvalidBundleError(f"{path.name} has no 'annotations' map")
-    if any(isinstance(v, list | dict) for v in doc["annotations"].values()):  # str() would expand alias bombs
-        raise InvalidBundleError(f"{path.name}: annotation values must be strings")
-    return {str(k): "" if v is None else str(v) for k, v in doc["annotations"].items()}
-
-
 def _channels(value: str | None) -> tuple[str, ...]:
     return tuple(c.strip() for c in (value or "").split(",") if c.strip())
 
@@ -74,7 +64,7 @@ def _same(key: str, a: str, b: str) -> bool:
     return a.strip() == b.strip()
 
 
-def check(root: Path, plan: Plan) -> BundleInfo:
+def check(root: Path, plan: Plan, *, strict: bool = False) -> BundleInfo:
     """Validate an extracted registry+v1 bundle under ``root`` against the labels in ``plan``."""
     assert plan.metadata_dir is not None and plan.manifests_dir is not None
     ann_path = root / plan.metadata_dir / L.ANNOTATIONS_FILE
@@ -94,10 +84,15 @@ def check(root: Path, plan: Plan) -> BundleInfo:
     annotations = read_annotations(ann_path)
     for key in L.BUNDLE_KEYS:
         if key in plan.labels and key in annotations and not _same(key, plan.labels[key], annotations[key]):
-            raise InvalidBundleError(
+            message = (
                 f"bundle label {key}={plan.labels[key]!r} disagrees with "
                 f"{plan.metadata_dir}{L.ANNOTATIONS_FILE} value {annotations[key]!r}"
             )
+            if strict or key not in ADVISORY_KEYS:
+                raise InvalidBundleError(
+                    message + ("" if key not in ADVISORY_KEYS else f" ({option('strict')})")
+                )
+            log.warning("%s; using %s as OLM does", message, L.ANNOTATIONS_FILE)
     package = annotations.get(L.PACKAGE) or plan.labels.get(L.PACKAGE)
     if not package:
         raise InvalidBundleError(f"bundle has no {L.PACKAGE} in labels or {L.ANNOTATIONS_FILE}")

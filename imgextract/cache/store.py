@@ -12,11 +12,13 @@ from typing import BinaryIO
 from imgextract.cache.layerindex import LayerIndexEntry
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
-from imgextract.cache.writer import BlobWriter, private_temp
+from imgextract.cache.writer import BlobWriter, WaitSettings, private_temp
 from imgextract.errors import IntegrityError
+from imgextract.procowner import owner_alive
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 _STALE_TMP_SECONDS = 24 * 3600.0
+DEFAULT_WAIT = WaitSettings()
 
 
 @dataclass
@@ -29,10 +31,24 @@ class PruneReport:
 class ContentCache:
     """Content-addressed store under ``root``; safe to share between concurrent processes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, wait: WaitSettings | None = DEFAULT_WAIT) -> None:
+        """``wait``: how long a writer waits for another process downloading the same blob
+        (None: never wait, download a private copy at once)."""
         self.root = Path(root)
         self._layout = Layout(self.root)
-        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        self.wait = wait
+        os.makedirs(self.root, mode=0o700, exist_ok=True)  # OSError: the caller pulls without a cache
+        self._sweep_dead_temps()
+
+    def _sweep_dead_temps(self) -> None:
+        """Private temp files of processes that no longer run (killed mid-download)."""
+        try:
+            names = os.listdir(self.root / "tmp")
+        except OSError:
+            return
+        for name in names:
+            if _dead_owner(name):
+                self._unlink(self.root / "tmp" / name)
 
     # blobs ---------------------------------------------------------------------------------------
     def get_blob_path(self, digest: str) -> Path | None:
@@ -58,7 +74,14 @@ class ContentCache:
 
     def blob_writer(self, digest: str, size: int | None, *, verify: bool = True) -> BlobWriter:
         """A writer positioned after any partial download of ``digest`` (see ``BlobWriter``)."""
-        return BlobWriter(self._layout, digest, size, verify=verify)
+        return BlobWriter(self._layout, digest, size, verify=verify, wait=self.wait)
+
+    def has_partial(self, digest: str) -> bool:
+        """An interrupted download of ``digest`` is waiting to be resumed."""
+        try:
+            return self._layout.partial(digest).stat().st_size > 0
+        except (OSError, IntegrityError):
+            return False
 
     def put_blob(self, digest: str, data: bytes) -> Path:
         with self.blob_writer(digest, len(data)) as writer:
@@ -66,6 +89,17 @@ class ContentCache:
                 memoryview(data)[writer.offset :]
             )  # a partial left by an earlier attempt is a prefix
             return writer.commit()
+
+    def put_small_blob(self, digest: str, data: bytes) -> None:
+        """Store a small blob held in memory (a file of a partially fetched layer): checked, then
+        written to a private temp file and renamed into place.  No lock and no resumable partial:
+        the name is the content's digest, so concurrent writers rename identical bytes."""
+        algorithm = split_digest(digest)[0]
+        if f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}" != digest:
+            raise IntegrityError(f"refusing to cache bytes that do not match {digest}")
+        final = self._layout.blob(digest)
+        if not final.exists():
+            self._atomic_write(final, data)
 
     def evict_blob(self, digest: str) -> None:
         """Remove a committed blob (e.g. one that failed verification when read back)."""
@@ -133,7 +167,7 @@ class ContentCache:
                     self._unlink(path, report)
         tmp_cutoff = cutoff if everything else min(cutoff, time.time() - _STALE_TMP_SECONDS)
         for path in _files(self.root / "tmp"):
-            if _older(path, tmp_cutoff):
+            if _older(path, tmp_cutoff) or _dead_owner(path.name):
                 self._unlink(path, report)
         for path in _files(self.root / "locks"):
             self._prune_lock(path)
@@ -218,6 +252,12 @@ def _files(top: Path) -> list[Path]:
     for dirpath, _dirs, names in os.walk(top):
         out.extend(Path(dirpath) / n for n in names)
     return out
+
+
+def _dead_owner(name: str) -> bool:
+    """A private temp file ``<hex16>.<pid>.<start>.<random>.tmp`` whose process is gone."""
+    parts = name.split(".")
+    return len(parts) == 5 and parts[4] == "tmp" and not owner_alive(f"{parts[1]}.{parts[2]}")
 
 
 def _older(path: Path, cutoff: float) -> bool:

@@ -2,23 +2,46 @@
 
 With the blob's lock held the bytes go to ``<hex>.partial`` (kept after an interruption, so the next
 attempt, in this process or another, resumes from ``offset`` with ``Range``).  When another process
-holds the lock (it is downloading the same blob) we do not wait for it: we download into a private
-temp file instead.  Either way the committed file appears by ``os.replace`` of a fully verified file,
-so two writers of the same digest can only ever rename identical bytes over each other.
+holds the lock (it is downloading the same blob) we wait for it while its partial grows, announcing
+the wait, and then take over: its committed blob is used as a complete download, or its partial is
+resumed.  If the other process's partial stops growing for ``stall`` seconds, or the wait exceeds
+``max_wait``, we download into a private temp file instead.  Either way the committed file appears
+by ``os.replace`` of a fully verified file, so two writers of the same digest can only ever rename
+identical bytes over each other.
+
+A write that fails for lack of space (ENOSPC, EDQUOT, EFBIG) discards the partial (nothing half
+written stays in the cache) and raises :class:`~imgextract.errors.LocalFilesystemError`.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import os
+import time
 from pathlib import Path
 from types import TracebackType
 
 from imgextract.cache.layout import FILE_MODE, Layout, split_digest
 from imgextract.cache.locks import FileLock
-from imgextract.errors import IntegrityError
+from imgextract.errors import IntegrityError, local_filesystem_error
+from imgextract.procowner import owner_token
+
+log = logging.getLogger(__name__)
 
 _HASH_CHUNK = 1024 * 1024
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_POLL = 0.2
+_NOTICE_EVERY = 10.0
+
+
+class WaitSettings:
+    """How long to wait for another process downloading the same blob."""
+
+    def __init__(self, max_wait: float = 600.0, stall: float = 30.0) -> None:
+        self.max_wait = max_wait
+        self.stall = stall
 
 
 class BlobWriter:
@@ -29,7 +52,15 @@ class BlobWriter:
     calls ``commit`` only after that succeeded.  Size is always checked.
     """
 
-    def __init__(self, layout: Layout, digest: str, size: int | None, *, verify: bool = True) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        digest: str,
+        size: int | None,
+        *,
+        verify: bool = True,
+        wait: WaitSettings | None = None,
+    ) -> None:
         self.digest = digest
         self.size = size
         self.verify = verify
@@ -37,20 +68,66 @@ class BlobWriter:
         algorithm, self._hex = split_digest(digest)
         self._hasher = hashlib.new(algorithm)
         self._lock = FileLock(layout.lock(digest))
+        self._fd = -1
         self.shared = self._lock.acquire(blocking=False)
+        if not self.shared and wait is not None and wait.max_wait > 0:
+            self.shared = self._wait_for_other(wait)
         self._committed = False
+        self.waited = False
         try:
-            if self.shared:
+            final = layout.blob(digest)
+            if self.shared and final.is_file() and (size is None or final.stat().st_size == size):
+                # the process we waited for committed it: a complete "download", verified again
+                self.path = final
+                self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                self.offset = self._resume()
+                self.waited = True
+            elif self.shared:
                 self.path = layout.partial(digest)
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
                 self.offset = self._resume()
             else:
                 self.path, self._fd = private_temp(layout, self._hex)
                 self.offset = 0
+        except OSError as exc:
+            self._lock.release()
+            if exc.errno in _NO_SPACE or exc.errno in (errno.EROFS, errno.EACCES):
+                raise local_filesystem_error(exc) from None
+            raise
         except BaseException:
             self._lock.release()
             raise
         self.written = self.offset
+
+    def _wait_for_other(self, wait: WaitSettings) -> bool:
+        """Another process holds the lock: wait while its partial grows; True once we hold the lock."""
+        partial = self._layout.partial(self.digest)
+        start = last_growth = last_notice = time.monotonic()
+        seen = -1
+        noticed = False
+        while True:
+            now = time.monotonic()
+            try:
+                have = partial.stat().st_size
+            except FileNotFoundError:
+                have = 0
+            if have != seen:
+                seen, last_growth = have, now
+            if not noticed or now - last_notice >= _NOTICE_EVERY:
+                total = f" of {self.size}" if self.size is not None else ""
+                log.warning(
+                    "waiting for another process downloading %s into the cache (%d%s bytes so far)",
+                    self.digest,
+                    max(have, 0),
+                    total,
+                )
+                noticed, last_notice = True, now
+            if now - last_growth >= wait.stall or now - start >= wait.max_wait:
+                log.warning("%s: no longer waiting for the other process; downloading it here", self.digest)
+                return False
+            time.sleep(_POLL)
+            if self._lock.acquire(blocking=False):
+                return True
 
     def _resume(self) -> int:
         """Hash what a previous attempt left, so the final digest covers the whole blob."""
@@ -80,9 +157,16 @@ class BlobWriter:
             self.abort(discard=True)
             raise IntegrityError(f"blob {self.digest} is larger than the {self.size} bytes announced")
         view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+        try:
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+        except OSError as exc:
+            if exc.errno not in _NO_SPACE:
+                raise
+            path = str(self.path)
+            self.abort(discard=True)  # never keep a partial after the disk filled up
+            raise local_filesystem_error(OSError(exc.errno, exc.strerror, path)) from None
         if self.verify:
             self._hasher.update(data)
         self.written += len(data)
@@ -99,7 +183,8 @@ class BlobWriter:
             self.abort(discard=True)
             raise IntegrityError(f"blob digest mismatch: expected {self.digest}, got {actual}")
         final = self._layout.blob(self.digest)
-        os.replace(self.path, final)
+        if self.path != final:
+            os.replace(self.path, final)
         self._committed = True
         self._close(unlink_lock=self.shared)  # nothing left to guard
         return final
@@ -108,7 +193,7 @@ class BlobWriter:
         """Stop writing.  A shared partial is kept for resuming unless ``discard``; a private one never is."""
         if self._committed or self._fd < 0:
             return
-        if discard or not self.shared:
+        if (discard or not self.shared) and self.path != self._layout.blob(self.digest):
             try:
                 os.unlink(self.path)
             except FileNotFoundError:
@@ -134,7 +219,7 @@ class BlobWriter:
 def private_temp(layout: Layout, hexd: str) -> tuple[Path, int]:
     tmp = layout.tmp()
     for _ in range(100):
-        path = tmp / f"{hexd[:16]}.{os.getpid()}.{os.urandom(6).hex()}.tmp"
+        path = tmp / f"{hexd[:16]}.{owner_token()}.{os.urandom(6).hex()}.tmp"
         try:
             return path, os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
         except FileExistsError:

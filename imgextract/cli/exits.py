@@ -103,12 +103,14 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
     try:
         group.main(args=argv, prog_name="bundle-extract", standalone_mode=False)
     except signals.Terminated:
+        signals.cleanup_staging()
         click.echo("bundle-extract: terminated", err=True)
         sys.exit(143)
     except ImgExtractError as exc:
         click.echo(f"bundle-extract: error: {describe(exc)}", err=True)
         sys.exit(exit_code_for(exc))
     except click.exceptions.Abort:
+        signals.cleanup_staging()
         click.echo("bundle-extract: aborted", err=True)
         sys.exit(130)
     except click.UsageError as exc:  # one line, like every other error
@@ -122,6 +124,7 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
         exc.show()
         sys.exit(2)
     except KeyboardInterrupt:
+        signals.cleanup_staging()
         click.echo("bundle-extract: interrupted", err=True)
         sys.exit(130)
     except BrokenPipeError:
@@ -130,6 +133,7 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
         from imgextract.auth.redact import redact
 
         if signals.signalled:  # an interrupt turned into another exception (e.g. during a class definition)
+            signals.cleanup_staging()
             first = signals.signalled[0]
             click.echo("bundle-extract: " + ("aborted" if first == signal.SIGINT else "terminated"), err=True)
             sys.exit(128 + first)

@@ -11,11 +11,13 @@ import click
 
 from imgextract.cli import exits
 from imgextract.cli.cache import cache
+from imgextract.cli.catalog import catalog
 from imgextract.cli.copy import copy
 from imgextract.cli.inspect import inspect
 from imgextract.cli.job import job
 from imgextract.cli.mirrors import mirrors
 from imgextract.cli.pull import pull
+from imgextract.cli.render import render
 from imgextract.cli.verify import verify
 
 
@@ -31,7 +33,7 @@ def cli() -> None:
     """
 
 
-for _command in (pull, inspect, verify, copy, mirrors, job, cache):
+for _command in (pull, inspect, verify, render, copy, mirrors, job, cache, catalog):
     cli.add_command(_command)
 
 

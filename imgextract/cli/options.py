@@ -95,6 +95,20 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="containers certs.d-style directory.",
         ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=None,
+            metavar="SECONDS",
+            help="longest wait for one network read or connect (default 60).",
+        ),
+        click.option(
+            "--retry-time",
+            type=click.FloatRange(min=0),
+            default=None,
+            metavar="SECONDS",
+            help="longest time one request or blob download spends waiting to retry or resume (default 120).",
+        ),
         click.option("--json", "json_output", is_flag=True, help="print one JSON object on stdout."),
         click.option("-q", "--quiet", is_flag=True, help="no progress, no warnings."),
         click.option("-v", "--verbose", count=True, help="more logging on stderr (repeatable)."),
@@ -102,6 +116,18 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed(opts):
         f = opt(f)
     return f
+
+
+def prefer_compression_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--prefer-compression``: which variant of a dual-compression index to take."""
+    return click.option(
+        "--prefer-compression",
+        type=click.Choice(["auto", "gzip", "zstd"]),
+        default="auto",
+        show_default=True,
+        help="an index offering the platform as gzip and zstd: take this variant (auto: the one "
+        "that fetches least, zstd:chunked when only some paths are extracted).",
+    )(f)
 
 
 def cache_options(f: Callable[..., Any]) -> Callable[..., Any]:

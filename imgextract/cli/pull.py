@@ -6,13 +6,21 @@ from typing import Any
 
 import click
 
+from imgextract.cli.catalog import filter_options, pop_filter
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
+from imgextract.cli.options import (
+    cache_options,
+    check_ref,
+    client_from,
+    common_options,
+    prefer_compression_option,
+    signature_options,
+)
 from imgextract.cli.signals import InterruptibleProgress
 
 
 @click.command()
-@click.argument("ref")
+@click.argument("ref", required=False)
 @click.option(
     "-o",
     "--output",
@@ -55,10 +63,51 @@ from imgextract.cli.signals import InterruptibleProgress
 )
 @click.option("-r", "--recursive", is_flag=True, help="imgpkg bundles: also pull nested bundles.")
 @signature_options
+@click.option(
+    "--from-catalog",
+    "catalog_ref",
+    default=None,
+    metavar="CATALOG",
+    help="pull every selected bundle of this catalog (image or FBC directory) into OUT/<package>/<bundle>/.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="--from-catalog: bundles at a time.",
+)
+@click.option(
+    "--max-per-registry",
+    type=click.IntRange(min=1),
+    default=None,
+    help="--from-catalog: bundles at a time from one registry (default: --jobs).",
+)
+@click.option(
+    "--shard",
+    default=None,
+    metavar="I/N",
+    help="--from-catalog: only shard I of N (a deterministic, disjoint part of the selection).",
+)
+@filter_options
+@prefer_compression_option
+@click.option(
+    "--kind",
+    type=click.Choice(["registry+v1", "plain+v0", "fbc", "imgpkg", "image"]),
+    default=None,
+    help="treat the image as this kind instead of detecting it from its labels (e.g. a bundle built "
+    "without labels, which OLM unpacks all the same).",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="fail on any disagreement between bundle labels and annotations.yaml (channels included; "
+    "by default only what changes OLM's reading of the bundle fails).",
+)
 @cache_options
 @common_options
 def pull(
-    ref: str,
+    ref: str | None,
     output: str,
     paths: tuple[str, ...],
     all_paths: bool,
@@ -71,6 +120,13 @@ def pull(
     olm_labels: bool,
     source_image: str | None,
     recursive: bool,
+    catalog_ref: str | None,
+    jobs: int,
+    max_per_registry: int | None,
+    shard: str | None,
+    prefer_compression: str,
+    kind: str | None,
+    strict: bool,
     **kw: Any,
 ) -> None:
     """Pull REF and extract it into OUT.
@@ -82,11 +138,51 @@ def pull(
     --path or --all.
     With --policy, an image the policy does not accept is refused (exit 8) before any layer is fetched.
     On failure nothing is left at OUT.
+
+    With --from-catalog CATALOG (and no REF): every bundle the catalog filters select is pulled into
+    OUT/<package>/<bundle name>/, --jobs at a time over one connection pool per registry; finished
+    bundles are skipped on a rerun; with --json one line per bundle. The exit code is the first
+    failing bundle's, 0 when all succeeded.
     """
     from imgextract.cli.progress import make_progress
     from imgextract.errors import UsageError
 
     json_output, quiet = kw["json_output"], kw["quiet"]
+    selection = pop_filter(kw)
+    if catalog_ref is not None:
+        from imgextract.cli.catalog import pull_from_catalog
+
+        if ref is not None:
+            raise UsageError("give either REF or --from-catalog CATALOG, not both")
+        single_only = {
+            "--path": paths,
+            "--all": all_paths,
+            "--force": force,
+            "--format configmap": fmt != "dir",
+            "--recursive": recursive,
+            "--source-image": source_image,
+            "--configmap-name": configmap_name,
+        }
+        used = [flag for flag, value in single_only.items() if value]
+        if used:
+            raise UsageError(f"{', '.join(used)} do not apply to --from-catalog")
+        with client_from(kw) as client:
+            pull_from_catalog(
+                catalog_ref,
+                output,
+                jobs=jobs,
+                shard=shard,
+                per_registry=max_per_registry,
+                client=client,
+                json_output=json_output,
+                quiet=quiet,
+                selection=selection,
+            )
+        return
+    if ref is None:
+        raise UsageError("missing REF (or --from-catalog CATALOG)")
+    if shard is not None or not selection.empty:
+        raise UsageError("--shard and catalog filters need --from-catalog")
     check_ref(ref)
     if not output:
         raise UsageError("-o/--output must not be empty")
@@ -111,6 +207,9 @@ def pull(
                 olm_labels=olm_labels,
                 source_image=source_image,
                 recursive=recursive,
+                prefer_compression=prefer_compression,
+                kind=kind,
+                strict=strict,
                 progress=progress,
             )
         finally:

@@ -1,10 +1,22 @@
-"""SIGINT/SIGTERM: unwind like an exception so staging directories are removed, exit 128+N."""
+"""SIGINT/SIGTERM: unwind like an exception so staging directories are removed, exit 128+N.
+
+The first signal also cuts every registry transfer (a worker thread blocked in a socket read
+returns at once) and arms a last-resort timer: if the process has not exited
+:data:`GRACE` seconds later (a worker stuck where no exception reaches it), the staging
+directories still registered are removed and the process exits 128+N on the spot.  Kubernetes
+gives 30 s between SIGTERM and SIGKILL; we take 2 at most.
+"""
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from typing import Any
+
+GRACE = 1.5
+_armed: list[threading.Timer] = []
 
 
 class Terminated(BaseException):
@@ -14,8 +26,39 @@ class Terminated(BaseException):
 signalled: list[int] = []  # SIGINT/SIGTERM received (the exception may have been swallowed, see reraise)
 
 
+def _last_resort(signum: int) -> None:
+    cleanup_staging()
+    try:
+        os.write(2, b"bundle-extract: " + (b"aborted" if signum == signal.SIGINT else b"terminated") + b"\n")
+    finally:
+        os._exit(128 + signum)
+
+
+def cleanup_staging() -> None:
+    """Remove the staging directories of this process (only if the output module was ever loaded)."""
+    directory = sys.modules.get("imgextract.outputs.directory")
+    if directory is not None:
+        directory.remove_active_staging()
+
+
+def _stop_transfers() -> None:
+    watchdog = sys.modules.get("imgextract.registry.watchdog")
+    if watchdog is not None:  # no registry module loaded: no transfer to stop
+        watchdog.abort_all_transfers()
+
+
 def _on_signal(signum: int, frame: object) -> None:
+    first = not signalled
     signalled.append(signum)
+    if first:
+        directory = sys.modules.get("imgextract.outputs.directory")
+        if directory is not None:  # an interrupt swallowed later (in a finalizer) must not end in a commit
+            directory.COMMIT_CHECKPOINTS.append(reraise)
+        timer = threading.Timer(GRACE, _last_resort, (signum,))
+        timer.daemon = True
+        timer.start()
+        _armed.append(timer)
+        _stop_transfers()
     reraise()
 
 
@@ -36,6 +79,11 @@ def install() -> dict[int, Any]:
 
 def restore(previous: dict[int, Any]) -> None:
     """Put back the handlers :func:`install` replaced."""
+    while _armed:
+        _armed.pop().cancel()
+    directory = sys.modules.get("imgextract.outputs.directory")
+    if directory is not None and reraise in directory.COMMIT_CHECKPOINTS:
+        directory.COMMIT_CHECKPOINTS.remove(reraise)
     for sig, handler in previous.items():
         if handler is not None:
             signal.signal(sig, handler)

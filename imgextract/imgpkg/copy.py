@@ -22,7 +22,7 @@ from typing import Any
 from imgextract import oci
 from imgextract.errors import ImgExtractError, IntegrityError, UsageError, option
 from imgextract.imgpkg.blobs import DEFAULT_CONCURRENCY, BlobCopier
-from imgextract.imgpkg.graph import BundleGraph, ClientFor, SourceImage, discover
+from imgextract.imgpkg.graph import BundleGraph, ClientFor, SourceImage, SourcesFor, discover
 from imgextract.imgpkg.image import build_image
 from imgextract.imgpkg.locations import LOCATIONS_FILE, ImageLocations, imgpkg_tag, locations_tag
 from imgextract.imgpkg.lock import BundleLock, ref_string
@@ -138,15 +138,18 @@ def copy_bundle(
     client_for: ClientFor,
     concurrency: int = DEFAULT_CONCURRENCY,
     lock_output: Path | None = None,
+    sources_for: SourcesFor | None = None,
 ) -> CopyResult:
     """Copy the bundle ``source`` (tag or digest) and everything it references into ``to_repo``.
 
     ``client_for(registry)`` returns the client for a registry (credentials, TLS, insecure flags applied).
+    ``sources_for(ref)`` gives the endpoints to read an image from as ``pull`` does (the user's mirror
+    configuration); without it every image is read from where it is named.
     Raises on the first failure; in that case no locations image has been written.
     """
     src = parse_reference(source) if isinstance(source, str) else source
     dest = parse_destination(to_repo) if isinstance(to_repo, str) else to_repo
-    graph: BundleGraph = discover(src, client_for)
+    graph: BundleGraph = discover(src, client_for, sources_for)
     dst = client_for(dest.registry)
     repo = dest.repository
     result = CopyResult(str(src), dest.name, graph.root.digest, src.tag)

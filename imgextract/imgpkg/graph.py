@@ -22,6 +22,33 @@ BUNDLE_LABEL = "dev.carvel.imgpkg.bundle"
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 ClientFor = Callable[[str], RegistryClient]
+# The endpoints to read a reference from, in order: (physical reference, its client or None if blocked).
+SourcesFor = Callable[[Reference], list[tuple[Reference, RegistryClient | None]]]
+
+
+def open_manifest(
+    ref: Reference, identifier: str, client_for: ClientFor, sources_for: SourcesFor | None
+) -> tuple[RegistryClient, str, ManifestResponse]:
+    """The manifest of ``ref`` from the first source (mirrors as configured, then the primary) that has it."""
+    from imgextract.errors import ImgExtractError, NotFoundError, UnreachableError
+
+    last: ImgExtractError | None = None
+    blocked: list[str] = []
+    sources = sources_for(ref) if sources_for is not None else [(ref, client_for(ref.registry))]
+    for physical, client in sources:
+        if client is None:
+            blocked.append(physical.registry)
+            continue
+        try:
+            return client, physical.repository, client.get_manifest(physical.repository, identifier)
+        except (NotFoundError, UnreachableError) as exc:
+            last = exc
+    if last is not None:
+        raise last
+    raise UnreachableError(
+        f"every source of {ref} is blocked by the registries configuration ({', '.join(blocked)})",
+        reference=str(ref),
+    )
 
 
 @dataclass(frozen=True)
@@ -74,11 +101,12 @@ def read_bundle_lock(image: SourceImage) -> ImagesLock:
     return ImagesLock.parse(files[IMAGES_LOCK_PATH], what=f"{image.where} {IMAGES_LOCK_PATH}")
 
 
-def fetch_source(source: Reference, client_for: ClientFor) -> SourceImage:
-    client = client_for(source.registry)
+def fetch_source(
+    source: Reference, client_for: ClientFor, sources_for: SourcesFor | None = None
+) -> SourceImage:
     ref = source.pull_ref()
-    resp = client.get_manifest(ref.repository, ref.identifier)
-    image = SourceImage(client, ref.repository, resp, str(source))
+    client, repository, resp = open_manifest(ref, ref.identifier, client_for, sources_for)
+    image = SourceImage(client, repository, resp, str(source))
     labels = bundle_labels(image)
     if labels is None:
         raise InvalidBundleError(f"Expected bundle image but found an image index: {source}")
@@ -87,8 +115,9 @@ def fetch_source(source: Reference, client_for: ClientFor) -> SourceImage:
     return image
 
 
-def discover(source: Reference, client_for: ClientFor) -> BundleGraph:
-    root = fetch_source(source, client_for)
+def discover(source: Reference, client_for: ClientFor, sources_for: SourcesFor | None = None) -> BundleGraph:
+    """``sources_for``: the user's mirror configuration (None: every image from where it is named)."""
+    root = fetch_source(source, client_for, sources_for)
     graph = BundleGraph(root)
     graph.images[root.digest] = root
     pending = [root]
@@ -104,10 +133,16 @@ def discover(source: Reference, client_for: ClientFor) -> BundleGraph:
             image = graph.images.get(digest)
             if image is None:
                 ref = parse_digest_ref(located.image)
-                client = bundle.client if ref.registry == bundle.client.registry else client_for(ref.registry)
-                image = SourceImage(
-                    client, ref.repository, client.get_manifest(ref.repository, digest), original.image
-                )
+                if ref.registry == bundle.client.registry and sources_for is None:
+                    image = SourceImage(
+                        bundle.client,
+                        ref.repository,
+                        bundle.client.get_manifest(ref.repository, digest),
+                        original.image,
+                    )
+                else:
+                    client, repository, resp = open_manifest(ref, digest, client_for, sources_for)
+                    image = SourceImage(client, repository, resp, original.image)
                 graph.images[digest] = image
             flag = report.is_bundle.get(digest)
             if flag is None:

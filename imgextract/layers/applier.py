@@ -58,9 +58,10 @@ import errno
 import os
 import stat
 import tarfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from imgextract.errors import IntegrityError, LimitExceeded
 from imgextract.layers.fsroot import Parent, RootFS, lstat_at
@@ -76,6 +77,7 @@ _SPECIAL = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
 _ENVIRONMENTAL = {
     errno.ENOSPC,
     errno.EDQUOT,
+    errno.EFBIG,
     errno.EIO,
     errno.EROFS,
     errno.EMFILE,
@@ -96,6 +98,12 @@ def _process_umask() -> int | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+class MemberData(Protocol):
+    """Where a member's file data comes from (``TarReader``, or a zstd:chunked assembler)."""
+
+    def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes]: ...
 
 
 @dataclass(frozen=True)
@@ -212,13 +220,19 @@ class Applier:
 
     def apply(self, tar_stream: BinaryIO) -> LayerStats:
         """Apply one uncompressed layer tar.  Reads up to the end-of-archive marker only."""
+        reader = TarReader(tar_stream, max_header_bytes=self.limits.max_header_bytes)
+        return self.apply_members(reader.members(), reader)
+
+    def apply_members(self, members: Iterable[tarfile.TarInfo], reader: MemberData) -> LayerStats:
+        """Apply one layer given as members (in archive order) and a source of their file data
+        (``reader.read_data(member)``, asked at most once per wanted regular file): the same rules
+        as ``apply``, for layers that are not read as one tar stream (zstd:chunked partial fetch)."""
         if self._finalized:
             raise RuntimeError("Applier.apply after finalize")
         stats = LayerStats()
         self._upper = set()
         self._upper_anc = set()
-        reader = TarReader(tar_stream, max_header_bytes=self.limits.max_header_bytes)
-        for member in reader.members():
+        for member in members:
             stats.entries += 1
             self.entries_total += 1
             if self.entries_total > self.limits.max_entries:
@@ -227,8 +241,8 @@ class Applier:
             try:
                 self._entry(reader, member, stats)
             except OSError as e:
-                if e.errno in _ENVIRONMENTAL:
-                    raise
+                if e.errno in _ENVIRONMENTAL:  # the local disk, not the layer: name the entry's path
+                    raise OSError(e.errno, e.strerror, e.filename or member.name) from None
                 raise IntegrityError(f"cannot apply layer entry {member.name!r}: {e.strerror or e}") from None
         self.layers.append(stats)
         return stats
@@ -255,7 +269,7 @@ class Applier:
 
     # -- entries ----------------------------------------------------------------------------
 
-    def _entry(self, reader: TarReader, m: tarfile.TarInfo, stats: LayerStats) -> None:
+    def _entry(self, reader: MemberData, m: tarfile.TarInfo, stats: LayerStats) -> None:
         if not m.name:
             raise IntegrityError("tar entry with an empty name")
         parts = split_name(m.name, what="name")
@@ -290,7 +304,7 @@ class Applier:
             stats.ignored += 1
 
     def _apply_typed(
-        self, reader: TarReader, m: tarfile.TarInfo, parent: Parent, base: str, stats: LayerStats
+        self, reader: MemberData, m: tarfile.TarInfo, parent: Parent, base: str, stats: LayerStats
     ) -> None:
         path = parent.child(base)
         if m.isdir():
@@ -316,7 +330,7 @@ class Applier:
             stats.ignored += 1
         self._mark_upper(path)
 
-    def _write_file(self, reader: TarReader, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
+    def _write_file(self, reader: MemberData, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
         mode = file_mode(m.mode)
         try:  # a free name: create it in place (one syscall instead of temp + lstat + rename)
             fd = os.open(base, _NEW_FILE, mode, dir_fd=parent.fd)

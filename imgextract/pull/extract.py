@@ -8,41 +8,53 @@ and applies each remaining layer in order.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgextract.bundles import detect
-from imgextract.layers.applier import Applier, Limits
+from imgextract.errors import IntegrityError, NotFoundError
+from imgextract.layers.applier import Applier, LayerStats, Limits
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.outputs.directory import force_rmtree
 from imgextract.progress import CountingReader, Progress
+from imgextract.pull.partial import apply_partial_layer, wants_partial
 from imgextract.pull.plan import layer_pairs, plan_skips
 from imgextract.pull.resolve import ResolvedImage
 
 if TYPE_CHECKING:
     from imgextract.cache import ContentCache
+    from imgextract.mirrors import Source
+    from imgextract.registry.client import RegistryClient
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class LayerReport:
-    """One layer of a pull: descriptor fields and whether it came over the network (``fetched``)."""
+    """One layer of a pull: descriptor fields, whether it came over the network (``fetched``), how
+    (``fetch``: "whole", "partial" for zstd:chunked ranges, "cache", "skipped"; "" when the layer
+    was not pulled, as in ``inspect``) and how many bytes that took (``bytes_fetched``)."""
 
     digest: str
     size: int
     media_type: str
     fetched: bool
+    bytes_fetched: int = 0
+    fetch: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "digest": self.digest,
             "size": self.size,
             "mediaType": self.media_type,
             "fetched": self.fetched,
         }
+        if self.fetch:
+            out.update(fetch=self.fetch, bytesFetched=self.bytes_fetched)
+        return out
 
 
 def extract(
@@ -53,15 +65,82 @@ def extract(
     from imgextract.cache import selection_traverses_symlink
 
     cache = image.cache
-    reports, skipped = _apply_layers(image, plan, root, limits, progress, cache, allow_skip=True)
+    reports, skipped = _from_sources(image, plan, root, limits, progress, cache, allow_skip=True)
     if skipped and selection_traverses_symlink(root, plan.paths):
-        for child in list(root.iterdir()):
-            if child.is_dir() and not child.is_symlink():
-                force_rmtree(child)
-            else:
-                child.unlink()
-        reports, _ = _apply_layers(image, plan, root, limits, progress, cache, allow_skip=False)
+        _empty(root)
+        reports, _ = _from_sources(image, plan, root, limits, progress, cache, allow_skip=False)
     return reports
+
+
+def _empty(root: Path) -> None:
+    for child in list(root.iterdir()):
+        if child.is_dir() and not child.is_symlink():
+            force_rmtree(child)
+        else:
+            child.unlink()
+
+
+_CORRUPT = re.compile(r"digest mismatch|bytes, expected|larger than the|more than the")
+
+
+def _from_sources(
+    image: ResolvedImage,
+    plan: detect.Plan,
+    root: Path,
+    limits: Limits,
+    progress: Progress,
+    cache: ContentCache | None,
+    *,
+    allow_skip: bool,
+) -> tuple[list[LayerReport], bool]:
+    """Apply the layers from the source that served the manifest; a blob that fails verification
+    (wrong bytes: a bad mirror, a corrupted resumed partial) is fetched again, whole, once from the
+    same source when a partial download was resumed, then from the next sources in pull order."""
+    sources = [(image.source, image.client), *image.fallbacks]
+    failures: list[str] = []
+    refetched = False
+    index = 0
+    while True:
+        source, client = sources[index]
+        digests = [d.digest for d in image.manifest.layers]
+        resumed = cache is not None and any(cache.has_partial(d) for d in digests)
+        try:
+            return _apply_layers(
+                image,
+                plan,
+                root,
+                limits,
+                progress,
+                cache,
+                allow_skip=allow_skip,
+                client=client,
+                source=source,
+            )
+        except (IntegrityError, NotFoundError) as exc:
+            if isinstance(exc, IntegrityError) and not _CORRUPT.search(exc.message):
+                raise  # the layer itself is bad (unsafe, malformed): another copy of it is no better
+            if isinstance(exc, NotFoundError) and index == 0:
+                raise
+            failures.append(f"{source.reference.name}: {exc.message}")
+            _empty(root)
+            if isinstance(exc, IntegrityError) and resumed and not refetched:
+                refetched = True  # the partial was discarded: fetch it whole from the same source
+                log.warning("%s (from a resumed download); fetching it again whole", exc.message)
+                continue
+            index += 1
+            if index >= len(sources):
+                if len(failures) == 1:
+                    raise
+                raise IntegrityError(
+                    "layer failed verification from every source: " + "; ".join(failures),
+                    reference=str(image.reference),
+                ) from None
+            log.warning(
+                "%s from %s; trying the next source, %s",
+                exc.message,
+                source.reference.name,
+                sources[index][0].reference.name,
+            )
 
 
 def _apply_layers(
@@ -73,8 +152,9 @@ def _apply_layers(
     cache: ContentCache | None,
     *,
     allow_skip: bool,
+    client: RegistryClient,
+    source: Source,
 ) -> tuple[list[LayerReport], bool]:
-    from imgextract.cache import entry_from_stats
     from imgextract.pull.prefetch import Prefetcher
 
     applier = Applier(
@@ -84,17 +164,38 @@ def _apply_layers(
     )
     pairs = layer_pairs(image)
     skips = plan_skips(pairs, plan, cache if allow_skip else None)
-    wanted = [d for (d, _), skip in zip(pairs, skips, strict=True) if not skip]
+    partial = [
+        not skip and wants_partial(d, plan.paths, cache) for (d, _), skip in zip(pairs, skips, strict=True)
+    ]
+    wanted = [d for (d, _), skip, part in zip(pairs, skips, partial, strict=True) if not skip and not part]
     reports = []
     try:
         with Prefetcher(
-            image.client, image.repository, wanted, cache=cache, spool_dir=root.parent, reader_verifies=True
+            client,
+            source.reference.repository,
+            wanted,
+            cache=cache,
+            spool_dir=root.parent,
+            reader_verifies=True,
         ) as prefetch:
-            for (desc, diff_id), skip in zip(pairs, skips, strict=True):
+            for (desc, diff_id), skip, part in zip(pairs, skips, partial, strict=True):
                 if skip:
-                    reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False))
+                    reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False, 0, "skipped"))
                     continue
-                progress.layer_started(desc.digest, desc.size)
+                progress.layer_started(desc.digest, None if part else desc.size)
+                if part:  # zstd:chunked: only what the selection needs (pull/partial.py)
+                    got = apply_partial_layer(
+                        image.client, image.repository, desc, diff_id, applier, plan.paths, cache=cache
+                    )
+                    progress.advance(desc.digest, got.bytes_fetched)
+                    _index_layer(cache, desc.digest, got.stats)
+                    progress.layer_done(desc.digest, fetched=True)
+                    reports.append(
+                        LayerReport(
+                            desc.digest, desc.size, desc.media_type, True, got.bytes_fetched, got.mode
+                        )
+                    )
+                    continue
                 with prefetch.open(desc) as raw:
                     stats = apply_blob(
                         CountingReader(raw, progress, desc.digest).as_binary(),
@@ -105,14 +206,31 @@ def _apply_layers(
                         applier=applier,
                     )
                 fetched = not prefetch.stats(desc).from_cache
-                if cache is not None:
-                    entry = entry_from_stats(stats)
-                    if entry is not None:
-                        cache.put_layer_index(desc.digest, entry)
+                _index_layer(cache, desc.digest, stats)
                 progress.layer_done(desc.digest, fetched=fetched)
-                reports.append(LayerReport(desc.digest, desc.size, desc.media_type, fetched))
+                reports.append(
+                    LayerReport(
+                        desc.digest,
+                        desc.size,
+                        desc.media_type,
+                        fetched,
+                        prefetch.stats(desc).fetched_bytes,
+                        "whole" if fetched else "cache",
+                    )
+                )
         applier.finalize()
     except BaseException:
         applier.close()  # release the root fd; the caller discards the staging root
         raise
     return reports, any(skips)
+
+
+def _index_layer(cache: ContentCache | None, digest: str, stats: LayerStats) -> None:
+    """Record what the layer touched (the skip planner's index), when there is a cache."""
+    from imgextract.cache import entry_from_stats
+
+    if cache is None:
+        return
+    entry = entry_from_stats(stats)
+    if entry is not None:
+        cache.put_layer_index(digest, entry)

@@ -32,6 +32,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from imgextract.errors import ImgExtractError, IntegrityError, UnreachableError
+from imgextract.outputs.directory import SPOOL_PREFIX
+from imgextract.procowner import owner_token
 
 if TYPE_CHECKING:
     from imgextract.cache import BlobWriter as _CacheWriter
@@ -89,7 +91,7 @@ class _SpoolWriter:
     offset = 0
 
     def __init__(self, spool_dir: Path) -> None:
-        fd, name = tempfile.mkstemp(prefix="bundle-extract-layer-", dir=spool_dir)
+        fd, name = tempfile.mkstemp(prefix=f"{SPOOL_PREFIX}{owner_token()}-", dir=spool_dir)
         self.path = Path(name)
         self._fd = fd
         self.written = 0

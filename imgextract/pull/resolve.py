@@ -18,6 +18,7 @@ from imgextract.errors import (
     AuthError,
     ImgExtractError,
     IntegrityError,
+    LocalFilesystemError,
     NotFoundError,
     SourceError,
     UnreachableError,
@@ -25,6 +26,7 @@ from imgextract.errors import (
 )
 from imgextract.mirrors import Source
 from imgextract.oci.digest import compute_digest
+from imgextract.pull.variants import VariantChoice, choose_variant, platform_variants
 from imgextract.reference import Reference
 from imgextract.registry.client import ManifestResponse, RegistryClient
 from imgextract.registry.pool import ClientPool
@@ -51,6 +53,10 @@ class ResolvedImage:
     platform: str | None
     platforms: list[str] = field(default_factory=list)
     cache: ContentCache | None = None  # the session's content cache, for this image's blobs too
+    variant: VariantChoice | None = None  # dual-compression index: what was offered and chosen
+    # the sources after the one that served, in pull order (not blocked): where a blob that fails
+    # verification is fetched again
+    fallbacks: list[tuple[Source, RegistryClient]] = field(default_factory=list)
 
     @property
     def repository(self) -> str:
@@ -93,7 +99,7 @@ def _read_config(
 def _best_effort(action: Callable[[], object]) -> None:
     try:
         action()
-    except OSError as exc:
+    except (OSError, LocalFilesystemError) as exc:  # a full or read-only cache only costs a re-fetch
         log.debug("content cache write skipped: %s", exc)
 
 
@@ -118,8 +124,12 @@ def fetch_image(
     logical: Reference,
     platform: oci.Platform,
     cache: ContentCache | None = None,
+    *,
+    prefer_compression: str = "auto",
+    whole: bool = False,
 ) -> ResolvedImage:
     phys = source.reference
+    variant: VariantChoice | None = None
     top = _get_manifest(client, phys.repository, phys.identifier, cache)
     platforms: list[str] = []
     chosen: str | None = None
@@ -127,7 +137,18 @@ def fetch_image(
         index = oci.parse_index(top.raw, top.media_type)
         platforms = [str(d.platform) for d in index.manifests if d.platform is not None]
         desc = oci.select_platform(index, platform)
-        resp = _get_manifest(client, phys.repository, desc.digest, cache)
+        pair = platform_variants(index, platform)
+        if pair is not None:  # a gzip and a zstd variant: take the one that fetches least
+            gz, zs = (_get_manifest(client, phys.repository, d.digest, cache) for d in pair)
+            variant = choose_variant(
+                (pair[0], oci.parse_manifest(gz.raw, gz.media_type)),
+                (pair[1], oci.parse_manifest(zs.raw, zs.media_type)),
+                prefer=prefer_compression,
+                whole=whole,
+            )
+            desc, resp = (pair[1], zs) if variant.chosen == "zstd" else (pair[0], gz)
+        else:
+            resp = _get_manifest(client, phys.repository, desc.digest, cache)
         chosen = str(desc.platform) if desc.platform else str(platform)
     else:
         resp = top
@@ -152,6 +173,7 @@ def fetch_image(
         chosen,
         platforms,
         cache,
+        variant,
     )
 
 
@@ -161,6 +183,9 @@ def resolve(
     pool: ClientPool,
     platform: oci.Platform,
     cache: ContentCache | None = None,
+    *,
+    prefer_compression: str = "auto",
+    whole: bool = False,
 ) -> ResolvedImage:
     attempts: list[Attempt] = []
     for source in sources:
@@ -171,9 +196,17 @@ def resolve(
             continue
         client = pool.get(source.reference.registry, insecure=source.insecure)
         try:
-            return fetch_image(client, source, logical, platform, cache)
+            image = fetch_image(
+                client, source, logical, platform, cache, prefer_compression=prefer_compression, whole=whole
+            )
         except SourceError as exc:  # this source failed: try the next one
             attempts.append(Attempt(endpoint, exc))
+        else:
+            later = sources[sources.index(source) + 1 :]
+            image.fallbacks = [
+                (s, pool.get(s.reference.registry, insecure=s.insecure)) for s in later if not s.blocked
+            ]
+            return image
     raise _combined_error(logical, attempts)
 
 

@@ -50,7 +50,9 @@ class Authorizer:
         timeout: float,
         policy: RetryPolicy,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float = 120.0,
     ) -> None:
+        self._deadline = deadline
         self._registry = registry
         self._host = host
         self._session = session
@@ -95,6 +97,7 @@ class Authorizer:
                     registry_host=self._host,
                     insecure=self._insecure,
                     timeout=self._timeout,
+                    deadline=self._deadline,
                     policy=self._policy,
                     clock=self._clock,
                 )

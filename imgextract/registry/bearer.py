@@ -19,9 +19,11 @@ import requests
 
 from imgextract.auth.credentials import Credentials
 from imgextract.auth.redact import register_secret
-from imgextract.errors import AuthError, RegistryError
+from imgextract.errors import AuthError, RegistryError, UnreachableError
+from imgextract.registry.basic import basic_authorization
 from imgextract.registry.errors import endpoint_of, error_for_exception
 from imgextract.registry.retry import RetryPolicy, send_with_retry
+from imgextract.registry.watchdog import deadline_message, watch_response
 
 CLIENT_ID = "bundle-extract"
 MIN_EXPIRY = 60.0
@@ -79,7 +81,9 @@ class TokenSource:
         timeout: float,
         policy: RetryPolicy,
         clock: Callable[[], float] = time.monotonic,
+        deadline: float = 120.0,
     ) -> None:
+        self._deadline = deadline
         check_realm(realm, registry_host, insecure=insecure)
         self.realm = realm
         self.service = service
@@ -134,7 +138,11 @@ class TokenSource:
             response.close()
         response = self._send(
             lambda: self._session.get(
-                self.realm, params=self._query(scopes), auth=self._basic(), timeout=self._timeout, stream=True
+                self.realm,
+                params=self._query(scopes),
+                headers=self._basic(),
+                timeout=self._timeout,
+                stream=True,
             )
         )
         return self._parse(response)
@@ -156,15 +164,20 @@ class TokenSource:
             query.append(("account", creds.username))
         return query
 
-    def _basic(self) -> tuple[str, str] | None:
-        creds = self._credentials
-        if creds is None or not (creds.username or creds.password):
-            return None
-        return (creds.username, creds.password)
+    def _basic(self) -> dict[str, str]:
+        """Basic credentials for the token endpoint, UTF-8 encoded as docker and the token spec do
+        (requests' own ``auth=`` tuple encodes latin-1 and fails on other characters)."""
+        header = basic_authorization(self._credentials)
+        return {"Authorization": header} if header else {}
 
     def _send(self, send: Callable[[], requests.Response]) -> requests.Response:
+        def watched() -> requests.Response:
+            response = send()
+            watch_response(response, self._deadline)
+            return response
+
         try:
-            return send_with_retry(send, self._policy)
+            return send_with_retry(watched, self._policy, what="token request")
         except requests.RequestException as exc:
             raise error_for_exception(exc, what="token request", url=self.realm, reference=None) from None
 
@@ -178,6 +191,9 @@ class TokenSource:
                 if len(body) > _TOKEN_BODY_LIMIT:
                     break
         except requests.RequestException as exc:
+            cut = deadline_message(response)
+            if cut is not None:
+                raise UnreachableError(f"token request: {cut}", endpoint=endpoint) from None
             raise error_for_exception(exc, what="token request", url=self.realm, reference=None) from None
         finally:
             response.close()
@@ -187,6 +203,10 @@ class TokenSource:
             )
         if status in (401, 403):
             raise AuthError(f"token endpoint refused the credentials ({status})", endpoint=endpoint)
+        if status == 429:
+            wait = response.headers.get("Retry-After", "")
+            hint = f"; it asks to retry after {wait[:32]} s" if wait.isdigit() else ""
+            raise RegistryError(f"token endpoint: rate limited (429){hint}", endpoint=endpoint)
         if status != 200:
             raise RegistryError(f"token endpoint answered {status}", endpoint=endpoint)
         try:

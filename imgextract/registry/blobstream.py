@@ -9,13 +9,18 @@ resumable transport.
 from __future__ import annotations
 
 import io
+import logging
 import re
+import time
 from collections.abc import Callable
 
 import requests
 import urllib3
 
 from imgextract.errors import IntegrityError, UnreachableError
+from imgextract.registry.watchdog import deadline_message, watch_of
+
+log = logging.getLogger("imgextract.registry")
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+|\*)?/?(\d+|\*)?", re.IGNORECASE)
 _SKIP_CHUNK = 1024 * 1024
@@ -43,8 +48,20 @@ class BlobStream(io.RawIOBase):
         what: str = "blob",
         reference: str | None = None,
         endpoint: str | None = None,
+        budget: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+        last_progress: float | None = None,
+        on_give_up: Callable[[float], None] | None = None,
     ) -> None:
+        """``budget``: seconds without receiving a byte after which no more resumes are tried,
+        counted from ``last_progress`` (default: now; a reopen passes the time of the last byte the
+        previous stream got, so reopening does not restart the count).  ``on_give_up(t)`` learns
+        that time when the stream gives up."""
         super().__init__()
+        self._budget = budget
+        self._clock = clock
+        self._last_progress = clock() if last_progress is None else last_progress
+        self._on_give_up = on_give_up
         self._open_at = open_at
         self._position = offset
         self._size = size
@@ -104,20 +121,29 @@ class BlobStream(io.RawIOBase):
                 continue
             view[: len(chunk)] = chunk
             self._position += len(chunk)
+            if chunk:
+                self._last_progress = self._clock()
             return len(chunk)
 
     def _resume(self, cause: BaseException | None) -> None:
-        if self._response is not None:
-            self._response.close()
-            self._response = None
-        if self._resumes_left <= 0:
-            reason = cause.__class__.__name__ if cause is not None else "body ended early"
+        response, self._response = self._response, None
+        cut = deadline_message(response)
+        watch = watch_of(response)
+        if response is not None:
+            response.close()
+        reason = cut or (cause.__class__.__name__ if cause is not None else "body ended early")
+        stalled = self._clock() - self._last_progress
+        if (watch is not None and watch.aborted) or self._resumes_left <= 0 or stalled >= self._budget:
+            why = f"; nothing received for {stalled:.0f} s" if stalled >= self._budget else ""
+            if self._on_give_up is not None:
+                self._on_give_up(self._last_progress)
             raise UnreachableError(
-                f"{self._what}: connection lost at byte {self._position} ({reason})",
+                f"{self._what}: connection lost at byte {self._position} ({reason}){why}",
                 reference=self._reference,
                 endpoint=self._endpoint,
             )
         self._resumes_left -= 1
+        log.warning("%s: connection lost at byte %d (%s); resuming", self._what, self._position, reason)
         self._response = self._start(self._position)
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from typing import BinaryIO
 import requests
 
 from imgextract import oci
-from imgextract.errors import IntegrityError, LimitExceeded, RegistryError
+from imgextract.errors import IntegrityError, LimitExceeded, RegistryError, UnreachableError
 from imgextract.oci.digest import compute_digest, is_digest
 from imgextract.registry.authorizer import CredentialLookup
 from imgextract.registry.blobstream import BlobStream
@@ -20,6 +20,7 @@ from imgextract.registry.errors import endpoint_of
 from imgextract.registry.requester import Requester
 from imgextract.registry.scopes import pull_scope, push_scope
 from imgextract.registry.transport import TransportSettings
+from imgextract.registry.watchdog import deadline_message
 
 MANIFEST_LIMIT = 4 * 1024 * 1024
 BLOB_BUFFER = 1024 * 1024
@@ -52,6 +53,7 @@ class RegistryClient:
         self.registry = registry
         self.settings = settings
         self.http = Requester(registry, settings, credentials, insecure=insecure, sleep=sleep, clock=clock)
+        self._stalls: dict[str, float] = {}  # digest -> last byte of a blob stream that gave up
 
     @property
     def insecure(self) -> bool:
@@ -215,6 +217,8 @@ class RegistryClient:
         """
         reference = self._ref(repository, digest)
         endpoint = f"{self.http.url(f'/v2/{repository}/blobs/{digest}', reference=reference)}"
+        deadline = self.settings.deadline + (size or 0) / max(1.0, self.settings.min_speed)
+        last_progress = self._stalled_since(digest, reference=reference, endpoint=endpoint_of(endpoint))
 
         def open_at(position: int) -> requests.Response:
             headers = {"Accept-Encoding": "identity"}
@@ -229,6 +233,7 @@ class RegistryClient:
                 reference=reference,
                 headers=headers,
                 follow_redirects=True,
+                deadline=deadline,
             )
             expected = 206 if position else 200
             if response.status_code not in (expected, 200):
@@ -239,15 +244,36 @@ class RegistryClient:
             open_at,
             offset=offset,
             size=size,
-            what="blob",
+            what=f"blob {digest}",
             reference=reference,
             endpoint=endpoint_of(endpoint),
+            budget=self.settings.retry_time,
+            clock=self.http.policy.clock,
+            last_progress=last_progress,
+            on_give_up=lambda t: self._stalls.__setitem__(digest, t),
         )
         reader = io.BufferedReader(stream, buffer_size=BLOB_BUFFER)
         try:
             yield reader
         finally:
             reader.close()
+
+    def _stalled_since(self, digest: str, *, reference: str, endpoint: str) -> float | None:
+        """When a stream of ``digest`` that gave up recently last received a byte: a reopen continues
+        that count rather than starting ``retry_time`` again (None: start afresh)."""
+        since = self._stalls.get(digest)
+        if since is None:
+            return None
+        stalled = self.http.policy.clock() - since
+        budget = self.settings.retry_time
+        if stalled >= 2 * budget + self.settings.timeout:  # long ago: a new attempt, a new budget
+            self._stalls.pop(digest, None)
+            return None
+        if stalled >= budget:
+            raise UnreachableError(
+                f"blob {digest}: nothing received for {stalled:.0f} s", reference=reference, endpoint=endpoint
+            )
+        return since
 
     def read_blob(self, repository: str, digest: str, *, limit: int) -> bytes:
         """A small blob (a config) read whole and verified; more than ``limit`` bytes -> LimitExceeded."""
@@ -310,6 +336,9 @@ def _read_capped(
                     f"{what} exceeds the {limit}-byte limit", reference=reference, endpoint=endpoint
                 )
     except requests.RequestException as exc:
+        cut = deadline_message(response)
+        if cut is not None:
+            raise UnreachableError(f"{what}: {cut}", reference=reference, endpoint=endpoint) from None
         raise RegistryError(
             f"{what}: connection lost while reading ({exc.__class__.__name__})",
             reference=reference,

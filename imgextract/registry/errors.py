@@ -20,6 +20,7 @@ from imgextract.errors import (
     NotFoundError,
     RegistryError,
     UnreachableError,
+    option,
     remedy,
 )
 
@@ -90,6 +91,14 @@ def error_for_response(response: requests.Response, *, what: str, reference: str
         line = f"{what} not found: {method} returned {status}{suffix}"
     elif code_names & INTEGRITY_CODES:
         cls = IntegrityError
+    elif status == 429 or code_names & {"TOOMANYREQUESTS"}:
+        cls = RegistryError
+        line = f"{what}: rate limited by the registry, {method} returned {status}{suffix}"
+        wait = response.headers.get("Retry-After")
+        if wait:
+            shown = "".join(ch for ch in wait[:64] if ch.isprintable())
+            line += f"; it asks to retry after {shown}" + (" s" if shown.isdigit() else "")
+        line += f"; try again later, or use a mirror ({option('registries_conf')}, {option('idms_files')})"
     else:
         cls = RegistryError
     return cls(line.replace("\n", " "), reference=reference, endpoint=endpoint)

@@ -8,6 +8,7 @@ or sends an endless body fails with a clear error.
 
 from __future__ import annotations
 
+import threading
 import time
 from urllib.parse import unquote, urlsplit
 
@@ -42,6 +43,7 @@ class LookasideReader:
         self.max_bytes = max_bytes
         self.max_signatures = max_signatures
         self._sessions: dict[str, requests.Session] = {}
+        self._lock = threading.Lock()  # render and catalog pulls judge images from several threads
 
     def read(self, base: str, digest: str) -> list[tuple[str, bytes]]:
         """``(url, blob)`` of each stored signature of ``digest`` under ``base``, in order."""
@@ -82,10 +84,11 @@ class LookasideReader:
         return data
 
     def _session(self, host: str) -> requests.Session:
-        if host not in self._sessions:
-            insecure = self.transport.is_insecure(host)
-            self._sessions[host] = new_session((host,), self.transport, insecure=insecure)
-        return self._sessions[host]
+        with self._lock:
+            if host not in self._sessions:
+                insecure = self.transport.is_insecure(host)
+                self._sessions[host] = new_session((host,), self.transport, insecure=insecure)
+            return self._sessions[host]
 
     def _http(self, url: str) -> bytes | None:
         deadline = time.monotonic() + self.timeout

@@ -12,8 +12,9 @@ import requests
 
 from imgextract.auth.challenge import Challenge, parse_www_authenticate
 from imgextract.errors import ImgExtractError, RegistryError
-from imgextract.registry.errors import endpoint_of, error_for_exception
+from imgextract.registry.errors import endpoint_of, error_for_exception, error_for_response
 from imgextract.registry.retry import RetryPolicy, send_with_retry
+from imgextract.registry.watchdog import watch_response
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ def ping(
     timeout: float,
     policy: RetryPolicy,
     reference: str | None = None,
+    deadline: float = 120.0,
 ) -> PingResult:
     schemes = ("https", "http") if insecure else ("https",)
     first_error: ImgExtractError | None = None
@@ -52,15 +54,19 @@ def ping(
         url = f"{scheme}://{host}/v2/"
 
         def send(url: str = url) -> requests.Response:
-            return session.get(url, timeout=timeout, stream=True)  # the body is read capped
+            response = session.get(url, timeout=timeout, stream=True)  # the body is read capped
+            watch_response(response, deadline)
+            return response
 
         try:
-            response = send_with_retry(send, policy)
+            response = send_with_retry(send, policy, what="registry ping")
         except requests.RequestException as exc:
             first_error = first_error or error_for_exception(
                 exc, what="registry ping", url=url, reference=reference
             )
             continue
+        if response.status_code == 429 or response.status_code >= 500:
+            raise error_for_response(response, what="registry ping", reference=reference)
         with response:
             _drain(response)
             if response.status_code == 401:

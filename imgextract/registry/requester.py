@@ -16,7 +16,7 @@ from typing import Any
 import requests
 import urllib3
 
-from imgextract.errors import ImgExtractError, RegistryError
+from imgextract.errors import ImgExtractError, RegistryError, UsageError, shorten
 from imgextract.reference import registry_api_host
 from imgextract.registry.authorizer import Authorizer, CredentialLookup
 from imgextract.registry.errors import endpoint_of, error_for_exception, error_for_response
@@ -30,8 +30,19 @@ from imgextract.registry.redirects import (
 )
 from imgextract.registry.retry import RetryPolicy, send_with_retry
 from imgextract.registry.transport import TransportSettings, new_session
+from imgextract.registry.watchdog import watch_response
 
 log = logging.getLogger(__name__)
+
+
+def check_host(host: str) -> None:
+    """A registry host name must be a valid DNS name (labels of at most 63 characters, 253 in all)."""
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else ""
+    if name and (len(name) > 253 or any(len(label) > 63 for label in name.split("."))):
+        raise UsageError(
+            f"registry host {shorten(name, 80)!r} is not a valid host name "
+            "(a DNS label has at most 63 characters, a name at most 253)"
+        )
 
 
 class Requester:
@@ -47,6 +58,7 @@ class Requester:
     ) -> None:
         self.registry = registry
         self.host = registry_api_host(registry)
+        check_host(self.host)
         self.settings = settings
         self.insecure = insecure or settings.is_insecure(registry, self.host)
         self.policy = RetryPolicy(
@@ -54,6 +66,8 @@ class Requester:
             base_delay=settings.retry_base_delay,
             max_delay=settings.retry_max_delay,
             sleep=sleep,
+            budget=settings.retry_time,
+            clock=clock,
         )
         self.session = new_session((registry, self.host), settings, insecure=self.insecure)
         if self.insecure:
@@ -67,6 +81,7 @@ class Requester:
             timeout=settings.timeout,
             policy=self.policy,
             clock=clock,
+            deadline=settings.deadline,
         )
         self._base_url: str | None = None
         self._lock = threading.Lock()
@@ -84,6 +99,7 @@ class Requester:
                     timeout=self.settings.timeout,
                     policy=self.policy,
                     reference=reference,
+                    deadline=self.settings.deadline,
                 )
                 self.authorizer.set_challenges(result.challenges)
                 self._base_url = result.base_url
@@ -109,8 +125,12 @@ class Requester:
         params: Mapping[str, str] | None = None,
         replayable: bool = True,
         follow_redirects: bool = False,
+        deadline: float | None = None,
     ) -> requests.Response:
+        """``deadline``: seconds the whole answer (headers and body) may take; default the
+        transport's ``deadline`` setting."""
         url = self.url(path, reference=reference)
+        seconds = self.settings.deadline if deadline is None else deadline
         scopes = tuple(scopes)
         for auth_try in range(2):
             hdrs = dict(headers or {})
@@ -118,7 +138,7 @@ class Requester:
                 authorization = self.authorizer.authorization(repository, scopes)
                 if authorization:
                     hdrs["Authorization"] = authorization
-            response = self._send(method, url, hdrs, data, params, replayable, what, reference)
+            response = self._send(method, url, hdrs, data, params, replayable, what, reference, seconds)
             # A 401 means the body was not taken: resending is safe unless the body is a one-shot stream.
             resendable = data is None or isinstance(data, bytes | bytearray)
             if response.status_code == 401 and auth_try == 0 and resendable:
@@ -128,7 +148,7 @@ class Requester:
                     scopes = retry
                     continue
             if follow_redirects and response.status_code in REDIRECT_STATUSES:
-                return self._follow(response, method, url, hdrs, what, reference)
+                return self._follow(response, method, url, hdrs, what, reference, seconds)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -142,9 +162,10 @@ class Requester:
         replayable: bool,
         what: str,
         reference: str | None,
+        deadline: float,
     ) -> requests.Response:
         def send() -> requests.Response:
-            return self.session.request(
+            response = self.session.request(
                 method,
                 url,
                 headers=dict(headers),
@@ -154,9 +175,11 @@ class Requester:
                 allow_redirects=False,
                 timeout=self.settings.timeout,
             )
+            watch_response(response, deadline)
+            return response
 
         try:
-            response = send_with_retry(send, self.policy, replayable=replayable)
+            response = send_with_retry(send, self.policy, replayable=replayable, what=what)
         except requests.RequestException as exc:
             log.debug("%s %s failed: %s", method, endpoint_of(url), exc.__class__.__name__)
             raise error_for_exception(exc, what=what, url=url, reference=reference) from None
@@ -171,6 +194,7 @@ class Requester:
         headers: dict[str, str],
         what: str,
         reference: str | None,
+        deadline: float,
     ) -> requests.Response:
         for _ in range(MAX_REDIRECTS):
             location = response.headers.get("Location")
@@ -182,7 +206,7 @@ class Requester:
             if response.status_code == 303:
                 method = "GET"
             url = target
-            response = self._send(method, url, headers, None, None, True, what, reference)
+            response = self._send(method, url, headers, None, None, True, what, reference, deadline)
         response.close()
         raise RegistryError(f"{what}: more than {MAX_REDIRECTS} redirects", reference=reference)
 

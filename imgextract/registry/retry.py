@@ -1,12 +1,17 @@
 """Retry policy: 408/429/5xx and connection errors, exponential backoff honouring ``Retry-After``.
 
-Defaults follow containers/image (2 s doubling, capped at 60 s, 5 tries).  The base delay and the
-sleep function are injectable so tests stay quick and can observe the delays chosen.
+Defaults follow containers/image (2 s doubling, capped at 60 s, 5 tries).  The time one operation
+may spend retrying is bounded (``budget``, the ``retry_time`` setting): a wait that would end past
+it is not started, nor one for a ``Retry-After`` longer than ``max_delay``; the last answer is
+returned at once for the caller to report (its error names the ``Retry-After``).  Waits of ``notice_after`` seconds or
+more are announced with a one-line warning on the ``imgextract.registry`` logger.  The base delay,
+the clock and the sleep function are injectable so tests stay quick and can observe the delays.
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +20,9 @@ from datetime import UTC, datetime
 import requests
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+DEFAULT_RETRY_TIME = 120.0
+
+log = logging.getLogger("imgextract.registry")
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -49,6 +57,9 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
     connect_tries: int = 3
     connect_base_delay: float = 0.5
+    budget: float = DEFAULT_RETRY_TIME
+    notice_after: float = 3.0
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         """Delay before try number ``attempt + 1`` (``attempt`` counts from 0)."""
@@ -60,14 +71,25 @@ class RetryPolicy:
     def should_retry_status(self, status: int) -> bool:
         return status in RETRYABLE_STATUSES
 
+    def wait(self, seconds: float, why: str) -> None:
+        """Sleep, announcing waits long enough for a user to wonder what is happening."""
+        if seconds >= self.notice_after:
+            log.warning("%s; retrying in %.0f s", why, seconds)
+        self.sleep(seconds)
+
 
 RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (requests.ConnectionError, requests.Timeout)
 
 
 def send_with_retry(
-    send: Callable[[], requests.Response], policy: RetryPolicy, *, replayable: bool = True
+    send: Callable[[], requests.Response],
+    policy: RetryPolicy,
+    *,
+    replayable: bool = True,
+    what: str = "request",
 ) -> requests.Response:
-    """Call ``send`` until it answers with a non-retryable status or the tries run out.
+    """Call ``send`` until it answers with a non-retryable status, the tries run out, or the next
+    wait would go past ``policy.budget`` seconds from the first try.
 
     The last response (possibly still 429/5xx) is returned for the caller to map to an error;
     the last connection error is re-raised.  A non-``replayable`` request (a streamed body) is
@@ -75,6 +97,12 @@ def send_with_retry(
     """
     tries = max(1, policy.tries) if replayable else 1
     connect_failures = 0
+    start = policy.clock()
+    waited = 0.0
+
+    def spent() -> float:  # the clock, or the waits alone when sleep is not real (tests)
+        return max(policy.clock() - start, waited)
+
     for attempt in range(tries):
         last = attempt == tries - 1
         try:
@@ -87,11 +115,20 @@ def send_with_retry(
                 or isinstance(exc, requests.exceptions.SSLError)
             ):  # a TLS failure will not heal
                 raise
-            policy.sleep(min(policy.connect_base_delay * (2 ** (connect_failures - 1)), policy.max_delay))
+            wait = min(policy.connect_base_delay * (2 ** (connect_failures - 1)), policy.max_delay)
+            if spent() + wait > policy.budget:
+                raise
+            policy.wait(wait, f"{what}: {exc.__class__.__name__}")
+            waited += wait
             continue
         if last or not policy.should_retry_status(response.status_code):
             return response
+        hinted = parse_retry_after(response.headers.get("Retry-After"))
         wait = policy.delay(attempt, response.headers.get("Retry-After"))
+        if (hinted is not None and hinted > policy.max_delay) or spent() + wait > policy.budget:
+            return response  # fail fast: the caller's error names the status and the Retry-After
         response.close()
-        policy.sleep(wait)
+        reason = "rate limited (429)" if response.status_code == 429 else f"answered {response.status_code}"
+        policy.wait(wait, f"{what}: {reason}")
+        waited += wait
     raise AssertionError("unreachable")  # pragma: no cover

@@ -20,12 +20,17 @@ from imgextract.settings import DEFAULT_USER_AGENT, TransportSettings
 __all__ = ["DEFAULT_USER_AGENT", "TransportSettings", "new_session"]
 
 
+# Connections kept per host: concurrent pulls (render, --from-catalog) each prefetch several layers;
+# below this urllib3 discards connections and logs "Connection pool is full".
+POOL_MAXSIZE = 32
+
+
 class _ContextAdapter(HTTPAdapter):
     """An adapter whose pools use a prepared SSL context (extra CAs, client certificate)."""
 
     def __init__(self, context: ssl.SSLContext) -> None:
         self._context = context
-        super().__init__()
+        super().__init__(pool_maxsize=POOL_MAXSIZE)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         kwargs["ssl_context"] = self._context
@@ -76,6 +81,8 @@ def new_session(hosts: tuple[str, ...], settings: TransportSettings, *, insecure
     session.auth = _NoNetrc()
     session.hooks["response"].append(_drop_redirect_body)
     session.headers["User-Agent"] = settings.user_agent
+    session.mount("http://", HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
+    session.mount("https://", HTTPAdapter(pool_maxsize=POOL_MAXSIZE))
     material = find_tls_material(hosts, settings.ca_file, settings.cert_dir)
     if insecure:
         session.verify = False

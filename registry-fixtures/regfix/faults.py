@@ -19,6 +19,7 @@ import secrets
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -45,6 +46,7 @@ class FaultPlan:
     corrupt_blobs: bool | set[str] = False  # True = every blob GET, or the set of digests to corrupt
     corrupt_offset: int = -1  # byte of the (possibly ranged) response body to flip; -1 = last byte
     corrupt_times: int | None = None
+    corrupt_skip: int = 0  # leave this many matching blob GETs intact first (e.g. a TOC read)
     drop_blob_after: int | None = None  # send this many body bytes of a blob GET, then close the socket
     drop_times: int | None = 1
     rate_limit_times: int = 0  # answer 429 to this many matching requests
@@ -55,6 +57,13 @@ class FaultPlan:
         "localhost"  # host name in Location: differs from 127.0.0.1 so clients see another host
     )
     redirect_status: int = 307
+    ignore_range: bool = False  # drop Range from blob GETs: the registry answers 200 with the whole blob
+    echo_authorization: bool = False  # answer 400 whose error message repeats the request's credentials
+    stall_blobs: bool | set[str] = False  # blob GETs (True, or these digests): headers, a few bytes, silence
+    drip_manifests: float | None = None  # manifest GETs: send the body one byte every this many seconds
+    strip_auth_times: int = 0  # forward this many matching requests without Authorization (a real 401)
+    strip_auth_path: str = r"/blobs/"  # regex (re.search) on the request path
+    blob_rate: int | None = None  # blob GETs: send at most this many bytes per second
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     connections: int = 0
     requests: list[SeenRequest] = field(default_factory=list)
+    blob_bytes: int = 0  # body bytes of blob GET answers sent to clients
 
 
 class RedirectTarget:
@@ -149,6 +159,7 @@ class FaultProxy:
         self.ca_file = ca_file
         self.plan = plan or FaultPlan()
         self._state = _State()
+        self._stopping = threading.Event()
         self.redirect_server = RedirectTarget()
         proxy = self
 
@@ -181,6 +192,12 @@ class FaultProxy:
             return list(self._state.requests)
 
     @property
+    def blob_bytes_sent(self) -> int:
+        """Body bytes of blob GET answers (ranged or whole) sent to clients so far."""
+        with self._state.lock:
+            return self._state.blob_bytes
+
+    @property
     def redirect_requests(self) -> list[dict[str, str]]:
         """Headers (plus ":path") of every request that reached the redirect target."""
         with self.redirect_server.lock:
@@ -190,6 +207,7 @@ class FaultProxy:
         with self._state.lock:
             self._state.connections = 0
             self._state.requests.clear()
+            self._state.blob_bytes = 0
         with self.redirect_server.lock:
             self.redirect_server.seen.clear()
         self.plan = FaultPlan()
@@ -199,6 +217,7 @@ class FaultProxy:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
         self.redirect_server.stop()
@@ -213,6 +232,11 @@ class FaultProxy:
     def _take(self, kind: str, path: str, digest: str | None) -> bool:
         p = self.plan
         with self._state.lock:
+            if kind == "strip-auth":
+                if p.strip_auth_times > 0 and re.search(p.strip_auth_path, path):
+                    p.strip_auth_times -= 1
+                    return True
+                return False
             if kind == "429":
                 if p.rate_limit_times > 0 and re.search(p.rate_limit_path, path):
                     p.rate_limit_times -= 1
@@ -227,6 +251,9 @@ class FaultProxy:
                     isinstance(p.corrupt_blobs, set) and digest in p.corrupt_blobs
                 )
                 if not want or p.corrupt_times == 0:
+                    return False
+                if p.corrupt_skip > 0:
+                    p.corrupt_skip -= 1
                     return False
                 if p.corrupt_times is not None:
                     p.corrupt_times -= 1
@@ -290,6 +317,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         m = BLOB_GET.match(self.path)
         digest = m.group(1) if (m and self.command == "GET") else None
 
+        if fp.plan.echo_authorization and "Authorization" in self.headers:
+            value = self.headers["Authorization"].partition(" ")[2]
+            body = (
+                '{"errors":[{"code":"UNSUPPORTED","message":"credentials ' + value + ' not accepted here"}]}'
+            ).encode()
+            self._send_simple(400, body, {"Content-Type": "application/json"})
+            fp._record(SeenRequest(self.command, self.path, seen_headers, 400, "echo"))
+            return
+
         if fp._take("429", self.path, None):
             hdrs = {"Content-Type": "application/json"}
             if fp.plan.retry_after is not None:
@@ -302,6 +338,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Forwarded-Proto"] = "http"
+        if digest and fp.plan.ignore_range:
+            headers = {k: v for k, v in headers.items() if k.lower() != "range"}
+        stripped = fp._take("strip-auth", self.path, None)
+        if stripped:
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
         conn = fp._upstream()
         try:
             conn.request(self.command, self.path, body=body, headers=headers)
@@ -327,6 +368,15 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                 else None
             )
             fault = "corrupt" if corrupt else ("drop" if drop_after is not None else None)
+            stall = (
+                bool(digest)
+                and resp.status in (200, 206)
+                and (fp.plan.stall_blobs is True or digest in (fp.plan.stall_blobs or set()))
+            )
+            drip = fp.plan.drip_manifests if "/manifests/" in self.path and resp.status == 200 else None
+            fault = (
+                "stall" if stall else ("drip" if drip is not None else ("strip-auth" if stripped else fault))
+            )
             total = int(length) if length is not None else len(data)
 
             self.send_response(resp.status)
@@ -336,6 +386,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             self.end_headers()
             fp._record(SeenRequest(self.command, self.path, seen_headers, resp.status, fault))
             if self.command == "HEAD":
+                return
+            if stall or drip is not None:
+                self._slow(resp.read(), stall=stall, drip=drip or 0.0)
                 return
             flip = (fp.plan.corrupt_offset % total) if (corrupt and total) else -1
             sent = 0
@@ -357,7 +410,32 @@ class _ProxyHandler(BaseHTTPRequestHandler):
                     return
                 self.wfile.write(chunk)
                 sent += len(chunk)
+                if digest:
+                    with fp._state.lock:
+                        fp._state.blob_bytes += len(chunk)
+                if digest and fp.plan.blob_rate:
+                    time.sleep(len(chunk) / fp.plan.blob_rate)
         finally:
             conn.close()
+
+    def _slow(self, data: bytes, *, stall: bool, drip: float) -> None:
+        """Stall (a few bytes, then silence until the client gives up) or drip (a byte at a time)."""
+        fp = self.fault_proxy
+        try:
+            if stall:
+                self.wfile.write(data[:16])
+                self.wfile.flush()
+                while not fp._stopping.wait(0.2):
+                    pass
+                return
+            for i in range(len(data)):
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+                if fp._stopping.wait(drip):
+                    return
+        except OSError:
+            return
+        finally:
+            self.close_connection = True
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _handle  # noqa: N815

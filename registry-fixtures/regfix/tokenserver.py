@@ -225,7 +225,7 @@ class TokenServer:
 
     def check_password(self, user: str, password: str) -> bool:
         expected = self.policy.users.get(user)
-        return expected is not None and secrets.compare_digest(expected, password)
+        return expected is not None and secrets.compare_digest(expected.encode(), password.encode())
 
 
 class _TokenHandler(BaseHTTPRequestHandler):

@@ -31,6 +31,7 @@ class Signed:
     unsigned: str
     layers: list[str]  # layer digests of both images
     digest: str
+    lookaside: Path
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,7 @@ def signed(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Signed:
         f"{registry.host}/e2esig/unsigned:v1",
         [la.digest for la in layout.image.layers],
         digest,
+        tmp / "lookaside",
     )
 
 
@@ -177,3 +179,112 @@ def test_registries_d_without_policy_is_a_usage_error(
     r = run(cli, signed, "pull", signed.unsigned, "-o", str(out))
     assert r.code == 2 and "--registries-d has no effect without --policy" in r.stderr, r.stderr
     assert not out.exists()
+
+
+# ------------------------------------------------------------------- render, catalog, pull --from-catalog
+
+
+@dataclass
+class SignedCatalog:
+    catalog_dir: Path
+    catalog_image: str
+    signed: list[str]  # bundle references (by digest)
+    unsigned: str
+    unsigned_layers: list[str]
+    policy: Path  # signedBy trusted for bundles; the catalog image's repository accepted as is
+
+
+@pytest.fixture(scope="module")
+def signed_catalog(registry: Any, signed: Signed, tmp_path_factory: pytest.TempPathFactory) -> SignedCatalog:
+    from regfix.catalogs import bundle_catalog, push_bundle_images
+
+    tmp = tmp_path_factory.mktemp("signed-catalog")
+    gen, built = bundle_catalog(registry.host, tmp / "layouts", packages=2, per_package=2, prefix="sigcat")
+    push_bundle_images(registry, built)
+    keys = sorted(built.layouts)
+    refs = {k: f"{registry.host}/{built.repository[k]}@{built.layouts[k].digest}" for k in keys}
+    lookaside = signed.lookaside  # the store the registries.d names
+    for k in keys[:-1]:
+        layout = built.layouts[k]
+        sig = signing.skopeo_standalone_sign(
+            layout.image.manifest,
+            f"{registry.host}/{built.repository[k]}:v{k[1]}",
+            signed.keys,
+            signed.keys.trusted,
+        )
+        signing.put_lookaside(lookaside, built.repository[k], layout.digest, [sig])
+    catalog_layout = write_layout(tmp / "catalog-layout", gen.image_spec(), "v1")
+    skopeo_copy(catalog_layout, registry.host, "sigcat/index", "v1")
+    policy = tmp / "catalog-policy.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "default": [
+                    {"type": "signedBy", "keyType": "GPGKeys", "keyPath": str(signed.keys.trusted_pub)}
+                ],
+                "transports": {
+                    "docker": {f"{registry.host}/sigcat/index": [{"type": "insecureAcceptAnything"}]}
+                },
+            }
+        )
+    )
+    unsigned = keys[-1]
+    return SignedCatalog(
+        gen.write(tmp / "catalog"),
+        f"{registry.host}/sigcat/index:v1",
+        [refs[k] for k in keys[:-1]],
+        refs[unsigned],
+        sorted(
+            {la.digest for la in built.layouts[unsigned].image.layers}
+            - {la.digest for k in keys[:-1] for la in built.layouts[k].image.layers}
+        ),  # layers only the refused bundle has
+        policy,
+    )
+
+
+def test_render_judges_each_image(
+    cli: Callable[..., Run], signed: Signed, signed_catalog: SignedCatalog
+) -> None:
+    sc = signed_catalog
+    r = run(cli, signed, "render", sc.signed[0], "--policy", str(sc.policy))
+    assert r.code == 0, r.stderr
+    assert f'"image": "{sc.signed[0]}"' in r.stdout  # opm's olm.bundle object names its image
+    r = run(cli, signed, "render", sc.signed[0], sc.unsigned, "--policy", str(sc.policy))
+    assert r.code == 8, r.stderr
+    assert "no signature exists" in r.stderr and r.stdout == ""
+
+
+def test_catalog_commands_judge_the_catalog_image(
+    cli: Callable[..., Run], signed: Signed, signed_catalog: SignedCatalog
+) -> None:
+    sc = signed_catalog
+    r = run(cli, signed, "catalog", "packages", sc.catalog_image, "--policy", str(sc.policy))
+    assert r.code == 0, r.stderr  # its repository's scope accepts it as it is
+    r = run(cli, signed, "catalog", "packages", sc.catalog_image, "--policy", str(signed.accept))
+    assert r.code == 8 and sc.catalog_image in r.stderr, r.stderr
+
+
+def test_pull_from_catalog_judges_each_bundle(
+    cli: Callable[..., Run], signed: Signed, signed_catalog: SignedCatalog, registry: Any, tmp_path: Path
+) -> None:
+    sc = signed_catalog
+    out = tmp_path / "bundles"
+    before = len(registry.logs())
+    r = run(
+        cli,
+        signed,
+        "pull",
+        "--from-catalog",
+        str(sc.catalog_dir),
+        "-o",
+        str(out),
+        "--policy",
+        str(sc.policy),
+        "--json",
+    )
+    assert r.code == 8, r.stderr
+    assert "no signature exists" in r.stderr
+    pulled = sorted(p.parent.name + "/" + p.name for p in out.glob("*/*") if p.is_dir())
+    assert len(pulled) == len(sc.signed), (pulled, r.stdout)
+    log = registry.logs()[before:]
+    assert sc.unsigned_layers and not [d for d in sc.unsigned_layers if d in log], "a refused bundle's layer"

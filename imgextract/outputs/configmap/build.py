@@ -78,9 +78,18 @@ def _pack(entries: list[_Entry], limit: int, split: bool, encoding: str) -> list
     if not split:
         largest = sorted(entries, key=lambda e: -e.stored.size)[:3]
         detail = ", ".join(f"{e.path} ({e.stored.size} bytes)" for e in largest)
+        if encoding == "uncompressed":  # --compress never: gzip is what OLM itself reads
+            advice = (
+                f"use {option('compress', 'auto')} (gzip, which OLM reads); {option('split')} writes "
+                "several ConfigMaps, which OLM cannot read as one bundle"
+            )
+        else:
+            advice = (
+                f"use {option('split')} to write several ConfigMaps (OLM cannot read a split bundle as one)"
+            )
         raise InvalidBundleError(
             f"bundle needs {total} bytes of ConfigMap data ({encoding}), over the Kubernetes limit of {limit} "
-            f"bytes; largest: {detail}; use {option('split')} to write several ConfigMaps"
+            f"bytes; largest: {detail}; {advice}"
         )
     for e in entries:
         if e.stored.size > limit:

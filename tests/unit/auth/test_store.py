@@ -274,3 +274,17 @@ def test_lookup_is_cached(env: dict[str, str], home: Path, write_json: WriteJson
     path.unlink()  # files are read once, when the store is built
     assert _user(store) == "first"
     assert store.candidates("quay.io", "ns/app") == [Credentials(username="first", password="pw12")]
+
+
+def test_creds_flag_goes_only_to_the_scoped_registries(tmp_path: Path) -> None:
+    from imgextract.auth.store import CredentialStore as Store
+
+    store = Store.from_settings(
+        creds="alice:s3cret-pw", authfile=None, pull_secret=None, env={"HOME": str(tmp_path)}
+    )
+    assert store.lookup("elsewhere.example", "x") is not None  # unscoped: a one-registry library store
+    store.scope_flag_credentials(["registry.example:5000", "mirror.example", "docker.io"])
+    assert store.lookup("registry.example:5000", "team/app") is not None
+    assert store.lookup("mirror.example", "team/app") is not None
+    assert store.lookup("registry-1.docker.io", "library/x") is not None  # Docker Hub's spellings are one
+    assert store.lookup("attacker.example", "team/app") is None  # a host named by image content

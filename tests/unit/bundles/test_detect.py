@@ -70,12 +70,19 @@ def test_check_agreeing_bundle(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "value"), [(L.PACKAGE, "other"), (L.METADATA, "meta/"), (L.CHANNELS, "beta")]
+    ("key", "value", "strict"),
+    [
+        (L.PACKAGE, "other", False),
+        (L.METADATA, "meta/", False),
+        (L.MEDIATYPE, "plain+v0", False),
+        (L.CHANNELS, "beta", True),
+        (L.DEFAULT_CHANNEL, "beta", True),
+    ],
 )
-def test_check_disagreement_names_both_values(tmp_path: Path, key: str, value: str) -> None:
+def test_check_disagreement_names_both_values(tmp_path: Path, key: str, value: str, strict: bool) -> None:
     _bundle(tmp_path, {**V1, key: value})
     with pytest.raises(InvalidBundleError) as exc:
-        registry_v1.check(tmp_path, detect.plan(V1))
+        registry_v1.check(tmp_path, detect.plan(V1), strict=strict)
     assert exit_code_for(exc.value) == 6
     assert repr(V1[key]) in str(exc.value) and repr(value) in str(exc.value)
 
@@ -91,3 +98,23 @@ def test_check_bad_yaml(tmp_path: Path) -> None:
     (tmp_path / "metadata" / "annotations.yaml").write_text("annotations: [unclosed\n")
     with pytest.raises(InvalidBundleError, match="not valid YAML"):
         registry_v1.check(tmp_path, detect.plan(V1))
+
+
+@pytest.mark.parametrize("key", [L.CHANNELS, L.DEFAULT_CHANNEL])
+def test_channel_disagreement_is_a_warning_and_annotations_win(
+    tmp_path: Path, key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # operator-registry's own test bundles: channels label "beta", annotations.yaml "beta,stable"
+    _bundle(tmp_path, {**V1, L.CHANNELS: "beta,stable", L.DEFAULT_CHANNEL: "beta"})
+    labels = {**V1, L.CHANNELS: "beta", L.DEFAULT_CHANNEL: "stable"}
+    with caplog.at_level("WARNING"):
+        info = registry_v1.check(tmp_path, detect.plan(labels))
+    assert info.channels == ("beta", "stable") and info.default_channel == "beta"
+    assert any(key in r.getMessage() and "disagrees" in r.getMessage() for r in caplog.records)
+
+
+def test_unquoted_numeric_channel_reads_as_opm_does(tmp_path: Path) -> None:
+    # label 4.10, annotation 4.10 unquoted: opm reads "4.1" (a float formatted back), no exit 6
+    _bundle(tmp_path, {**V1, L.CHANNELS: "4.10", L.DEFAULT_CHANNEL: "4.10"})
+    info = registry_v1.check(tmp_path, detect.plan({**V1, L.CHANNELS: "4.10", L.DEFAULT_CHANNEL: "4.10"}))
+    assert info.channels == ("4.1",) and info.default_channel == "4.1"

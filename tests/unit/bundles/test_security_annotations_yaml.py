@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from imgextract.bundles.registry_v1 import read_annotations
+from imgextract.bundles.annotations import read_annotations
 from imgextract.errors import InvalidBundleError
 
 

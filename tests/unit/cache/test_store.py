@@ -105,7 +105,7 @@ def test_partial_longer_than_blob_restarts(tmp_path: Path) -> None:
 
 
 def test_second_writer_while_locked_uses_private_temp(tmp_path: Path) -> None:
-    cache = ContentCache(tmp_path)
+    cache = ContentCache(tmp_path, wait=None)
     with cache.blob_writer(DIGEST, len(BLOB)) as first:
         first.write(BLOB[:10])
         with cache.blob_writer(DIGEST, len(BLOB)) as second:

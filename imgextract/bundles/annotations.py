@@ -1,0 +1,172 @@
+"""Read ``metadata/annotations.yaml`` exactly as opm and OLM do.
+
+opm unmarshals the file with sigs.k8s.io/yaml into Go strings: go-yaml v2 first resolves each
+plain (unquoted) scalar by YAML 1.1 rules (``yes``/``on``/``y`` are booleans, ``010`` is octal,
+``1_000`` is an integer), then a number or boolean bound for a string field is formatted back:
+integers in decimal, booleans as ``true``/``false``, floats as the shortest ``%g`` of their
+*32-bit* value.  So an unquoted ``1.0`` reads as ``"1"``, ``4.10`` as ``"4.1"``, ``True`` as
+``"true"``, ``1e6`` as ``"1e+06"``; a null is an absent value.  Quoted scalars are taken as
+written, and timestamp-like plain scalars stay as written (go-yaml v2 keeps them as strings).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import struct
+from pathlib import Path
+
+import yaml
+
+from imgextract.errors import InvalidBundleError
+
+MAX_ANNOTATIONS_BYTES = 1024 * 1024
+
+_TRUE = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}
+_FALSE = {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"}
+_NULL = {"", "~", "null", "Null", "NULL"}
+_NAN = {".nan", ".NaN", ".NAN"}
+_INF = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"}
+_NEG_INF = {"-.inf", "-.Inf", "-.INF"}
+_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_GO_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?$")
+_INT64 = (-(2**63), 2**63 - 1)
+_UINT64_MAX = 2**64 - 1
+_FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _go_parse_int(text: str, *, signed: bool) -> int | None:
+    """Go's ``strconv.ParseInt(text, 0, 64)`` / ``ParseUint``: None when it would fail."""
+    sign = 1
+    body = text
+    if signed and body[:1] in ("+", "-"):
+        sign = -1 if body[0] == "-" else 1
+        body = body[1:]
+    if not body:
+        return None
+    base = 10
+    lower = body.lower()
+    if lower.startswith("0x"):
+        base, body = 16, body[2:]
+    elif lower.startswith("0b"):
+        base, body = 2, body[2:]
+    elif lower.startswith("0o"):
+        base, body = 8, body[2:]
+    elif body.startswith("0") and len(body) > 1:
+        base, body = 8, body[1:]
+    if not body or not all(c in "0123456789abcdefABCDEF"[: base + (6 if base == 16 else 0)] for c in body):
+        return None
+    value = sign * int(body, base)
+    if signed:
+        return value if _INT64[0] <= value <= _INT64[1] else None
+    return value if value <= _UINT64_MAX else None
+
+
+def go_float32_string(value: float) -> str:
+    """Go's ``strconv.FormatFloat(value, 'g', -1, 32)``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value) or abs(value) > _FLOAT32_MAX * (1 + 2**-25):
+        return "+Inf" if value > 0 else "-Inf"
+    f32 = struct.unpack("<f", struct.pack("<f", value))[0]
+    if math.isinf(f32):
+        return "+Inf" if value > 0 else "-Inf"
+    negative = math.copysign(1.0, f32) < 0
+    if f32 == 0:
+        return "-0" if negative else "0"
+    text = ""
+    for precision in range(1, 10):  # the shortest decimal that reads back as the same float32
+        text = f"{abs(f32):.{precision - 1}e}"
+        if struct.unpack("<f", struct.pack("<f", float(text)))[0] == abs(f32):
+            break
+    mantissa, _, exp_text = text.partition("e")
+    digits = mantissa.replace(".", "").rstrip("0") or "0"
+    exponent = int(exp_text)
+    sign = "-" if negative else ""
+    if exponent < -4 or exponent >= 6:  # %e when shortest, as Go decides with precision 6
+        frac = f".{digits[1:]}" if len(digits) > 1 else ""
+        return f"{sign}{digits[0]}{frac}e{'-' if exponent < 0 else '+'}{abs(exponent):02d}"
+    point = exponent + 1
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return f"{sign}{digits}{'0' * (point - len(digits))}"
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+def go_string(plain: str) -> str | None:
+    """The Go string a plain YAML scalar becomes in a ``string`` field (None: null, no value)."""
+    if plain in _NULL:
+        return None
+    if plain in _TRUE:
+        return "true"
+    if plain in _FALSE:
+        return "false"
+    if plain in _NAN:
+        return "NaN"
+    if plain in _INF:
+        return "+Inf"
+    if plain in _NEG_INF:
+        return "-Inf"
+    first = plain[0]
+    if first == ".":
+        if _GO_FLOAT.match(plain):
+            return go_float32_string(float(plain))
+        return plain
+    if first not in "+-0123456789":
+        return plain
+    cleaned = plain.replace("_", "")
+    as_int = _go_parse_int(cleaned, signed=True)
+    if as_int is None:
+        as_int = _go_parse_int(cleaned, signed=False)
+    if as_int is not None:
+        return str(as_int)
+    if _YAML_FLOAT.match(cleaned):
+        return go_float32_string(float(cleaned))
+    return plain
+
+
+def _scalar(node: yaml.Node, where: str) -> str | None:
+    if not isinstance(node, yaml.ScalarNode):
+        raise InvalidBundleError(f"{where}: annotation values must be strings")
+    # plain scalars are resolved as go-yaml v2 does (PyYAML's own resolution is not used)
+    return go_string(str(node.value)) if node.style is None else str(node.value)
+
+
+def parse_annotations(data: bytes, name: str = "annotations.yaml") -> dict[str, str]:
+    """The ``annotations`` map of an annotations.yaml document, read as opm reads it."""
+    try:
+        root = yaml.compose(data, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise InvalidBundleError(f"{name} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(root, yaml.MappingNode):
+        raise InvalidBundleError(f"{name} has no 'annotations' map")
+    found: yaml.Node | None = None
+    for key, value in root.value:  # encoding/json matches the field name exactly, else case-insensitively
+        if isinstance(key, yaml.ScalarNode) and key.value == "annotations":
+            found = value
+    if found is None:
+        for key, value in root.value:
+            if isinstance(key, yaml.ScalarNode) and str(key.value).lower() == "annotations":
+                found = value
+    if not isinstance(found, yaml.MappingNode):
+        raise InvalidBundleError(f"{name} has no 'annotations' map")
+    out: dict[str, str] = {}
+    for key, value in found.value:
+        if not isinstance(key, yaml.ScalarNode):
+            raise InvalidBundleError(f"{name}: annotation keys must be strings")
+        text_key = (go_string(str(key.value)) if key.style is None else str(key.value)) or ""
+        text = _scalar(value, name)
+        out[text_key] = "" if text is None else text  # null: the Go string stays empty
+    return out
+
+
+def read_annotations(path: Path) -> dict[str, str]:
+    """The ``annotations:`` map of an annotations.yaml file, values as opm reads them."""
+    try:
+        if path.stat().st_size > MAX_ANNOTATIONS_BYTES:
+            raise InvalidBundleError(f"{path.name} is larger than {MAX_ANNOTATIONS_BYTES} bytes")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidBundleError(f"cannot read {path.name}: {exc.strerror}") from None
+    return parse_annotations(data, path.name)

@@ -1,0 +1,166 @@
+"""Catalog filters, as oc-mirror selects bundles, and deterministic sharding of a selection.
+
+- no ``packages``: every package; otherwise those packages (an unknown name is an error);
+- ``channels``: only channels with these names (a name no selected package has is an error;
+  packages without any of them drop out);
+- ``min_version``/``max_version``: the bundles of the kept channels whose version lies in the
+  inclusive range (oc-mirror's ``minVersion``/``maxVersion``);
+- ``heads_only``: only the head of each kept channel (oc-mirror's default when ``full`` is off);
+  a version range and ``heads_only`` together are refused, as their meanings contradict;
+- nothing else given: every bundle of every kept channel (oc-mirror's ``full: true``).
+
+A package keeps its default channel when that channel survives; otherwise the kept channel with the
+highest version among its remaining bundles (ties: the first name in sort order) becomes the
+default, and the package records the channel it replaced. Channels and packages left without
+bundles disappear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from imgextract.catalog import graph
+from imgextract.catalog.load import Model
+from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Package
+from imgextract.catalog.versions import Version, parse_version, try_version
+from imgextract.errors import NotFoundError, UsageError
+
+
+@dataclass(frozen=True)
+class CatalogFilter:
+    """What to keep of a catalog (all fields optional; the default keeps everything)."""
+
+    packages: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    min_version: str | None = None
+    max_version: str | None = None
+    heads_only: bool = False
+
+    def __post_init__(self) -> None:
+        lo = parse_version(self.min_version) if self.min_version else None
+        hi = parse_version(self.max_version) if self.max_version else None
+        if self.heads_only and (lo is not None or hi is not None):
+            raise UsageError("--heads-only cannot be combined with --min-version/--max-version")
+        if lo is not None and hi is not None and lo > hi:
+            raise UsageError(f"--min-version {self.min_version} is above --max-version {self.max_version}")
+
+    @property
+    def empty(self) -> bool:
+        return self == CatalogFilter()
+
+    def in_range(self, version: Version | None) -> bool:
+        if self.min_version is None and self.max_version is None:
+            return True
+        if version is None:
+            return False
+        if self.min_version and version < parse_version(self.min_version):
+            return False
+        return not (self.max_version and version > parse_version(self.max_version))
+
+
+def apply(model: Model, f: CatalogFilter) -> Model:
+    """The filtered model (a new one; ``model`` is not changed)."""
+    if f.empty:
+        return model
+    names = sorted(model.packages)
+    if f.packages:
+        unknown = sorted(set(f.packages) - set(names))
+        if unknown:
+            raise NotFoundError(f"package {', '.join(repr(u) for u in unknown)} not in the catalog")
+        names = sorted(set(f.packages))
+    if f.channels:
+        present = {c for p in names for c in model.channels[p]}
+        missing = sorted(set(f.channels) - present)
+        if missing:
+            raise NotFoundError(
+                f"channel {', '.join(repr(m) for m in missing)} not in "
+                + ("the selected packages" if f.packages else "the catalog")
+            )
+    out = Model()
+    for pkg in names:
+        _filter_package(model, pkg, f, out)
+    return out
+
+
+def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> None:
+    all_bundles = model.bundles[pkg]
+    kept_channels: dict[str, Channel] = {}
+    selected: dict[str, set[str]] = {}  # bundle -> kept channels listing it
+    for cname, ch in model.channels[pkg].items():
+        if f.channels and cname not in f.channels:
+            continue
+        if f.heads_only:
+            keep = set(ch.heads)
+        else:
+            keep = {e.name for e in ch.entries if f.in_range(all_bundles[e.name].semver)}
+        if not keep:
+            continue
+        entries = tuple(e for e in ch.entries if e.name in keep)
+        kept_channels[cname] = Channel(
+            pkg, cname, entries, ch.heads if f.heads_only else _heads(entries, model, pkg), ch.origin
+        )
+        for name in keep:
+            selected.setdefault(name, set()).add(cname)
+    if not kept_channels:
+        return
+    original = model.packages[pkg]
+    default = original.default_channel
+    replaced = None
+    if default not in kept_channels:
+        replaced = default
+        default = _best_channel(kept_channels, all_bundles)
+    out.packages[pkg] = Package(pkg, default, tuple(sorted(kept_channels)), replaced, original.origin)
+    out.channels[pkg] = dict(sorted(kept_channels.items()))
+    out.bundles[pkg] = {name: _with_channels(all_bundles[name], selected[name]) for name in sorted(selected)}
+
+
+def _heads(entries: Sequence[ChannelEntry], model: Model, pkg: str) -> tuple[str, ...]:
+    versions = {e.name: model.bundles[pkg][e.name].semver for e in entries}
+    return graph.heads(entries, versions)
+
+
+def _with_channels(b: Bundle, channels: Iterable[str]) -> Bundle:
+    chans = tuple(sorted(channels))
+    if chans == b.channels:
+        return b
+    return Bundle(b.package, b.name, b.image, b.version, chans, b.related_images, b.origin)
+
+
+def _best_channel(channels: dict[str, Channel], bundles: dict[str, Bundle]) -> str:
+    def top(name: str) -> Version:
+        ch = channels[name]
+        vs = [v for e in ch.entries if (v := try_version(bundles[e.name].version)) is not None]
+        return max(vs) if vs else Version(0)
+
+    return max(sorted(channels), key=top)  # max keeps the first of equals: the first name
+
+
+# ------------------------------------------------------------------ shards
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``I/N`` (0 <= I < N) -> (I, N)."""
+    try:
+        i_text, n_text = text.split("/")
+        index, count = int(i_text), int(n_text)
+    except ValueError:
+        raise UsageError(f"--shard must be I/N (for example 0/3), got {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise UsageError(f"--shard {text}: need 0 <= I < N")
+    return index, count
+
+
+def shard_of(bundle: Bundle, count: int) -> int:
+    """Stable shard number of a bundle: SHA-256 of ``package/name`` modulo ``count``.
+
+    Depends on nothing but the bundle's identity, so every process (every pod of an Indexed Job)
+    computes the same partition, disjoint and covering the whole selection.
+    """
+    digest = hashlib.sha256(f"{bundle.package}/{bundle.name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count
+
+
+def in_shard(bundles: Iterable[Bundle], index: int, count: int) -> list[Bundle]:
+    return [b for b in bundles if shard_of(b, count) == index]

@@ -1,0 +1,204 @@
+"""Build the catalog model from a stream of FBC objects, checking what opm checks while loading.
+
+Errors name the file and the object index of the offending object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from imgextract.catalog import graph
+from imgextract.catalog.fbc import (
+    SCHEMA_BUNDLE,
+    SCHEMA_CHANNEL,
+    SCHEMA_PACKAGE,
+    CatalogFormatError,
+    FbcObject,
+)
+from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Origin, Package, RelatedImage
+from imgextract.catalog.versions import try_version
+
+
+@dataclass
+class Model:
+    """Everything a Catalog holds: packages by name, channels and bundles by package then name."""
+
+    packages: dict[str, Package] = field(default_factory=dict)
+    channels: dict[str, dict[str, Channel]] = field(default_factory=dict)
+    bundles: dict[str, dict[str, Bundle]] = field(default_factory=dict)
+
+
+@dataclass
+class _RawBundle:
+    package: str
+    name: str
+    image: str
+    version: str
+    related: tuple[RelatedImage, ...]
+    origin: Origin
+
+
+def _str(obj: FbcObject, data: dict[str, Any], key: str, *, required: bool = False) -> str:
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise CatalogFormatError(f"{obj.path}: object {obj.index}: {obj.schema} has no {key!r}")
+        return ""
+    if not isinstance(value, str):
+        raise CatalogFormatError(
+            f"{obj.path}: object {obj.index}: {obj.schema} field {key!r} must be a string"
+        )
+    return value
+
+
+def _entries(obj: FbcObject) -> tuple[ChannelEntry, ...]:
+    raw = obj.data.get("entries") or []
+    if not isinstance(raw, list):
+        raise CatalogFormatError(f"{obj.path}: object {obj.index}: olm.channel 'entries' must be a list")
+    out = []
+    for i, e in enumerate(raw):
+        if not isinstance(e, dict):
+            raise CatalogFormatError(f"{obj.path}: object {obj.index}: entry {i} must be a mapping")
+        name = e.get("name")
+        replaces = e.get("replaces")
+        skips = e.get("skips") or []
+        skip_range = e.get("skipRange")
+        if not isinstance(name, str) or not name:
+            raise CatalogFormatError(f"{obj.path}: object {obj.index}: entry {i} has no name")
+        if replaces is not None and not isinstance(replaces, str):
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: entry {name!r}: 'replaces' must be a string"
+            )
+        if not isinstance(skips, list) or not all(isinstance(s, str) and s for s in skips):
+            raise CatalogFormatError(f"{obj.path}: object {obj.index}: entry {name!r}: 'skips' must be names")
+        if skip_range is not None and not isinstance(skip_range, str):
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: entry {name!r}: 'skipRange' must be a string"
+            )
+        out.append(ChannelEntry(name, replaces or None, tuple(skips), skip_range or None))
+    return tuple(out)
+
+
+def _bundle(obj: FbcObject) -> _RawBundle:
+    data = obj.data
+    package = _str(obj, data, "package", required=True)
+    name = _str(obj, data, "name", required=True)
+    image = _str(obj, data, "image")
+    versions = []
+    props = data.get("properties") or []
+    if not isinstance(props, list):
+        raise CatalogFormatError(
+            f"{obj.path}: object {obj.index}: bundle {name!r}: 'properties' must be a list"
+        )
+    for p in props:
+        if isinstance(p, dict) and p.get("type") == "olm.package":
+            value = p.get("value")
+            if not isinstance(value, dict) or not isinstance(value.get("version"), str):
+                raise CatalogFormatError(
+                    f"{obj.path}: object {obj.index}: bundle {name!r}: olm.package property has no version"
+                )
+            versions.append(value["version"])
+    if len(versions) != 1:
+        raise CatalogFormatError(
+            f"{obj.path}: object {obj.index}: bundle {name!r}: must have exactly one olm.package property"
+        )
+    related = []
+    raw_related = data.get("relatedImages") or []
+    if not isinstance(raw_related, list):
+        raise CatalogFormatError(
+            f"{obj.path}: object {obj.index}: bundle {name!r}: 'relatedImages' must be a list"
+        )
+    for r in raw_related:
+        if not isinstance(r, dict):
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: bundle {name!r}: bad relatedImages item"
+            )
+        rn, ri = r.get("name") or "", r.get("image") or ""
+        if not isinstance(rn, str) or not isinstance(ri, str):
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: bundle {name!r}: bad relatedImages item"
+            )
+        related.append(RelatedImage(rn, ri))
+    return _RawBundle(package, name, image, versions[0], tuple(related), Origin(obj.path, obj.index))
+
+
+def build(objects: Iterable[FbcObject]) -> Model:
+    """Read every object once and return the model; memory holds only the compact model."""
+    pkgs: dict[str, tuple[str | None, Origin]] = {}
+    chans: dict[str, dict[str, tuple[tuple[ChannelEntry, ...], Origin]]] = {}
+    raw_bundles: dict[str, dict[str, _RawBundle]] = {}
+    for obj in objects:
+        origin = Origin(obj.path, obj.index)
+        if obj.schema == SCHEMA_PACKAGE:
+            name = _str(obj, obj.data, "name", required=True)
+            if name in pkgs:
+                raise CatalogFormatError(f"{origin}: duplicate package {name!r} (first at {pkgs[name][1]})")
+            default = _str(obj, obj.data, "defaultChannel") or None
+            pkgs[name] = (default, origin)
+        elif obj.schema == SCHEMA_CHANNEL:
+            pkg = _str(obj, obj.data, "package", required=True)
+            name = _str(obj, obj.data, "name", required=True)
+            per = chans.setdefault(pkg, {})
+            if name in per:
+                raise CatalogFormatError(
+                    f"{origin}: duplicate channel {name!r} in package {pkg!r} (first at {per[name][1]})"
+                )
+            per[name] = (_entries(obj), origin)
+        elif obj.schema == SCHEMA_BUNDLE:
+            b = _bundle(obj)
+            per_b = raw_bundles.setdefault(b.package, {})
+            if b.name in per_b:
+                raise CatalogFormatError(
+                    f"{origin}: duplicate bundle {b.name!r} in package {b.package!r} (first at {per_b[b.name].origin})"
+                )
+            per_b[b.name] = b
+        # other schemas (olm.deprecations, custom ones) do not shape the model
+    return _link(pkgs, chans, raw_bundles)
+
+
+def _link(
+    pkgs: dict[str, tuple[str | None, Origin]],
+    chans: dict[str, dict[str, tuple[tuple[ChannelEntry, ...], Origin]]],
+    raw_bundles: dict[str, dict[str, _RawBundle]],
+) -> Model:
+    for pkg, per in chans.items():
+        if pkg not in pkgs:
+            first = next(iter(per.values()))[1]
+            raise CatalogFormatError(f"{first}: channel for unknown package {pkg!r}")
+    for pkg, per_b in raw_bundles.items():
+        if pkg not in pkgs:
+            first_b = next(iter(per_b.values()))
+            raise CatalogFormatError(f"{first_b.origin}: bundle {first_b.name!r} of unknown package {pkg!r}")
+    model = Model()
+    for pkg in sorted(pkgs):
+        default, origin = pkgs[pkg]
+        per = chans.get(pkg, {})
+        per_b = raw_bundles.get(pkg, {})
+        if default is not None and default not in per:
+            raise CatalogFormatError(f"{origin}: package {pkg!r}: default channel {default!r} not found")
+        versions = {name: try_version(b.version) for name, b in per_b.items()}
+        member: dict[str, list[str]] = {}
+        channels: dict[str, Channel] = {}
+        for cname in sorted(per):
+            entries, corigin = per[cname]
+            for e in entries:
+                if e.name not in per_b:
+                    raise CatalogFormatError(
+                        f"{corigin}: package {pkg!r}, channel {cname!r}: entry {e.name!r} has no olm.bundle"
+                    )
+                member.setdefault(e.name, []).append(cname)
+            channels[cname] = Channel(pkg, cname, entries, graph.heads(entries, versions), corigin)
+        bundles: dict[str, Bundle] = {}
+        for bname in sorted(per_b):
+            b = per_b[bname]
+            if bname not in member:
+                raise CatalogFormatError(f"{b.origin}: package {pkg!r}, bundle {bname!r} is in no channel")
+            bundles[bname] = Bundle(
+                pkg, bname, b.image, b.version, tuple(sorted(set(member[bname]))), b.related, b.origin
+            )
+        model.packages[pkg] = Package(pkg, default, tuple(channels), None, origin)
+        model.channels[pkg] = channels
+        model.bundles[pkg] = bundles
+    return model

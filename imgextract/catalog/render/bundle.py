@@ -1,0 +1,704 @@
+"""A registry+v1 bundle directory -> the ``olm.bundle`` object opm renders for it.
+
+The rules follow operator-registry (``pkg/registry/parse.go`` ``bundleParser``, ``pkg/registry/bundle.go``,
+``pkg/registry/csv.go``, ``pkg/registry/registry_to_model.go`` ``ObjectsAndPropertiesFromBundle`` and
+``alpha/action/render.go`` ``bundleToDeclcfg``/``getRelatedImages``):
+
+* ``manifests/``: regular files in name order, dotfiles skipped, only the first document of each file;
+  a file that does not decode to an object with a ``kind`` is skipped (opm logs a warning); only the first
+  ClusterServiceVersion counts (a second one is skipped); no object -> "no bundle objects found", no
+  CSV -> "no csv in bundle"; every owned CRD of the CSV must be provided by a CRD manifest or owned
+  APIService.
+* ``metadata/``: files recognised by content, the first of each kind wins: annotations (required:
+  "Could not find annotations file"), dependencies, properties.
+* properties: one ``olm.package`` (the last of properties.yaml, annotations, CSV ``olm.properties``
+  annotation; else package + CSV version), ``olm.gvk`` for every CRD version and owned APIService,
+  ``olm.gvk.required`` for dependencies.yaml gvks and required CRDs/APIServices, ``olm.package.required``
+  for dependencies.yaml packages, every other property/dependency verbatim, one ``olm.bundle.object``
+  per manifest; sorted by type then value bytes; bundle objects moved last.
+* relatedImages: the CSV's ``spec.relatedImages``, then the bundle image and every container and init
+  container image of the CSV deployments (name ""), each added once; sorted by image.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from imgextract.catalog.render import gojson
+from imgextract.catalog.render.gojson import RawJSON
+from imgextract.catalog.render.gostruct import TypeMismatch, expect, raw_elements, raw_members, string_field
+from imgextract.catalog.render.gostruct import field as gofield
+from imgextract.catalog.render.goyaml import (
+    DecodeError,
+    first_document,
+    first_document_flagged,
+    to_unstructured,
+)
+
+__all__ = ["BundleError", "Property", "RenderedBundle", "parse_bundle_dir", "render_bundle"]
+
+log = logging.getLogger(__name__)
+
+CSV_KIND = "ClusterServiceVersion"
+CRD_KIND = "CustomResourceDefinition"
+PROPERTIES_ANNOTATION = "olm.properties"
+PACKAGE_KEY = "operators.operatorframework.io.bundle.package.v1"
+CHANNELS_KEY = "operators.operatorframework.io.bundle.channels.v1"
+DEFAULT_CHANNEL_KEY = "operators.operatorframework.io.bundle.channel.default.v1"
+
+
+class BundleError(ValueError):
+    """The bundle cannot be rendered (the same cases where opm fails)."""
+
+
+@dataclass(frozen=True)
+class Property:
+    """An FBC property: ``value`` is the JSON text opm carries (a ``json.RawMessage``)."""
+
+    type: str
+    value: str
+
+    def to_fbc(self) -> dict[str, Any]:
+        return {"type": self.type, "value": RawJSON(self.value)}
+
+
+@dataclass
+class ParsedBundle:
+    """What ``bundleParser.Parse`` produces."""
+
+    name: str
+    package: str
+    objects: list[dict[str, Any]]
+    csv: dict[str, Any]
+    properties: list[Property]
+    dependencies: list[Property]
+    annotations: dict[str, str]
+    crd_keys: list[tuple[str, str, str, str]] = field(default_factory=list)
+    numeric: list[bool] = field(default_factory=list)  # per object: holds floats/big ints
+    csv_numeric: bool = True
+
+
+@dataclass
+class RenderedBundle:
+    """The ``declcfg.Bundle`` opm builds, plus the CSV JSON its migrations read."""
+
+    name: str
+    package: str
+    image: str
+    properties: list[Property]
+    related_images: list[tuple[str, str]]
+    csv_json: str = ""
+
+    def to_fbc(self) -> dict[str, Any]:
+        """The object as opm's encoder sees it (field order of ``declcfg.Bundle``)."""
+        out: dict[str, Any] = {"schema": "olm.bundle", "name": self.name, "package": self.package}
+        out["image"] = self.image
+        if self.properties:
+            out["properties"] = [p.to_fbc() for p in self.properties]
+        if self.related_images:
+            out["relatedImages"] = [{"name": n, "image": i} for n, i in self.related_images]
+        return out
+
+
+# ---------------------------------------------------------------------------------------- reading files
+
+
+def _read(root: Path, entry: os.DirEntry[str]) -> bytes | None:
+    """A regular file's bytes; None for what opm cannot read as a file.  Symlinks are followed only
+    inside the bundle directory (a hostile image must not make us read the host's files)."""
+    path = Path(entry.path)
+    try:
+        st = os.stat(path)
+        if entry.is_symlink():
+            real = os.path.realpath(path)
+            if os.path.commonpath([real, os.path.realpath(root)]) != os.path.realpath(root):
+                log.warning("skipping %s: symlink leaves the bundle", entry.name)
+                return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return path.read_bytes()
+    except OSError as exc:
+        log.warning("unable to read file %s: %s", entry.name, exc)
+        return None
+
+
+def _entries(d: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(d) as it:
+            return sorted(it, key=lambda e: e.name.encode("utf-8", "surrogateescape"))
+    except FileNotFoundError as exc:
+        raise BundleError(f"open {d.name}: file does not exist") from exc
+    except NotADirectoryError as exc:
+        raise BundleError(f"readdirent {d.name}: not a directory") from exc
+
+
+def _decode_object(data: bytes) -> tuple[dict[str, Any], bool]:
+    """``unstructured.Unstructured`` decoding: an object with a string ``kind`` (and whether it holds
+    floats or big integers, see ``load_yaml_flagged``)."""
+    kind, value, numbers = first_document_flagged(data)
+    if kind == "empty":
+        raise DecodeError("EOF")
+    if not isinstance(value, dict):
+        if value is None:
+            raise DecodeError("Object 'Kind' is missing in 'null'")
+        what = "array" if isinstance(value, list) else "string" if isinstance(value, str) else "number"
+        raise DecodeError(f"json: cannot unmarshal {what} into Go value of type map[string]interface {{}}")
+    k = value.get("kind")
+    api = value.get("apiVersion")
+    if not isinstance(k, str) or not k or (isinstance(api, str) and api.count("/") > 1):
+        raise DecodeError("Object 'Kind' is missing")
+    return (to_unstructured(value) if numbers else value), numbers
+
+
+# ---------------------------------------------------------------------------------------- metadata
+
+
+def _coerce_str(v: Any) -> Any:
+    """sigs.k8s.io/yaml turns a YAML number/bool into a string when the Go field is a string."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        from imgextract.catalog.render.goyaml import _float32_g
+
+        return _float32_g(v)
+    return v
+
+
+def _annotations_file(kind: str, value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    ann = gofield(value, "annotations")
+    if ann is None:
+        return None
+    if not isinstance(ann, dict):
+        raise TypeMismatch("json: cannot unmarshal into Go struct field AnnotationsFile.annotations")
+    out = {}
+    for key in (PACKAGE_KEY, CHANNELS_KEY, DEFAULT_CHANNEL_KEY):
+        v = gofield(ann, key)
+        if kind == "yaml":
+            v = _coerce_str(v)
+        if v is not None and not isinstance(v, str):
+            raise TypeMismatch(
+                f"json: cannot unmarshal into Go struct field Annotations.{key} of type string"
+            )
+        out[key] = v or ""
+    return out if any(out.values()) else None
+
+
+def _typed_list(kind: str, value: Any, data: bytes, key: str) -> list[Property] | None:
+    """DependenciesFile / PropertiesFile: ``[{type string, value json.RawMessage}]``."""
+    if not isinstance(value, dict):
+        return None
+    items = gofield(value, key)
+    if items is None:
+        return None
+    if not isinstance(items, list):
+        raise TypeMismatch(f"json: cannot unmarshal into Go struct field .{key}")
+    raws: list[str | None] = []
+    if kind == "json":
+        # json.Decoder hands the RawMessage the bytes as written
+        text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+        members = [m for m in raw_members(text, len(text) - len(text.lstrip())) if m[0].lower() == key]
+        elems = raw_elements(members[-1][1]) if members else []
+        for _off, elem in elems:
+            vm = [m for m in raw_members(elem) if m[0].lower() == "value"] if elem.lstrip()[:1] == "{" else []
+            raws.append(vm[-1][1] if vm and vm[-1][1] != "null" else None)
+    out = []
+    for i, item in enumerate(items):
+        if item is None:
+            out.append(Property("", ""))
+            continue
+        if not isinstance(item, dict):
+            raise TypeMismatch(f"json: cannot unmarshal into Go struct field .{key}")
+        t = gofield(item, "type")
+        if kind == "yaml":
+            t = _coerce_str(t)
+        if t is not None and not isinstance(t, str):
+            raise TypeMismatch(f"json: cannot unmarshal into Go struct field .{key}.type of type string")
+        v = gofield(item, "value")
+        raw: str | None
+        if kind == "json":
+            raw = raws[i] if i < len(raws) else None
+        else:
+            raw = None if v is None else gojson.marshal(v, escape_html=True, sort_keys=True)
+        out.append(Property(t or "", raw or ""))
+    return out or None
+
+
+# ---------------------------------------------------------------------------------------- the parser
+
+
+def _csv_spec(csv: dict[str, Any]) -> dict[str, Any]:
+    spec = csv.get("spec")
+    if spec is None:
+        raise BundleError("unexpected end of JSON input")
+    if not isinstance(spec, dict):
+        raise BundleError("json: cannot unmarshal into Go value of type map[string]*json.RawMessage")
+    return spec
+
+
+def _check_csv_meta(csv: dict[str, Any]) -> None:
+    """``runtime.DefaultUnstructuredConverter.FromUnstructured`` into ObjectMeta rejects wrong types."""
+    meta = csv.get("metadata")
+    if meta is None:
+        return
+    if not isinstance(meta, dict):
+        raise BundleError("error decoding CSV metadata: not an object")
+    for k in ("name", "namespace", "generateName"):
+        if meta.get(k) is not None and not isinstance(meta.get(k), str):
+            raise BundleError(f"error decoding CSV metadata: .metadata.{k} is not a string")
+    for k in ("annotations", "labels"):
+        m = meta.get(k)
+        if m is None:
+            continue
+        if not isinstance(m, dict) or any(v is not None and not isinstance(v, str) for v in m.values()):
+            raise BundleError(f"error decoding CSV metadata: .metadata.{k} must map strings to strings")
+
+
+def _definition_keys(spec: dict[str, Any], section: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """``GetCustomResourceDefintions`` / ``GetApiServiceDefinitions``: owned and required keys."""
+    sect = spec.get(section)  # a Go map lookup: exact key
+    if sect is None:
+        return [], []
+    if not isinstance(sect, dict):
+        raise BundleError(f"json: cannot unmarshal {section} into Go value of type struct")
+
+    def keys(name: str) -> list[dict[str, str]]:
+        items = expect(gofield(sect, name), list, f"{section}.{name}") or []
+        out = []
+        for it in items:
+            if not isinstance(it, dict):
+                raise BundleError(f"{section}.{name}: entry is not an object")
+            out.append(
+                {f: string_field(it, f, "DefinitionKey") for f in ("group", "kind", "name", "version")}
+            )
+        return out
+
+    return keys("owned"), keys("required")
+
+
+def _crd_keys(obj: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """Provided APIs of one CRD manifest: ``(group, version, kind, plural)`` per served version."""
+    api_value = obj.get("apiVersion")
+    api = api_value if isinstance(api_value, str) else ""
+    group_part, _, version = api.rpartition("/")
+    if version not in ("v1", "v1beta1"):
+        return []
+    if group_part != "apiextensions.k8s.io":
+        raise BundleError(
+            f'error decoding {version} CRD: no kind "{CRD_KIND}" is registered for version "{api}"'
+        )
+    where = f"error decoding {version} CRD"
+    spec = expect(obj.get("spec"), dict, where) or {}
+    group = spec.get("group") or ""
+    names = expect(spec.get("names"), dict, where) or {}
+    kind = names.get("kind") or ""
+    plural = names.get("plural") or ""
+    for v in (group, kind, plural):
+        if not isinstance(v, str):
+            raise BundleError(f"{where}: field is not a string")
+    out = []
+    for ver in expect(spec.get("versions"), list, where) or []:
+        if not isinstance(ver, dict) or not isinstance(ver.get("name", ""), str):
+            raise BundleError(f"{where}: spec.versions entries must be objects with a string name")
+        out.append((group, ver.get("name") or "", kind, plural))
+    if version == "v1beta1":
+        single = spec.get("version")
+        if single is not None and not isinstance(single, str):
+            raise BundleError(f"{where}: spec.version is not a string")
+        if single:
+            out.append((group, single, kind, plural))
+    return out
+
+
+def parse_bundle_dir(root: Path) -> ParsedBundle:
+    """``bundleParser.Parse`` on ``root`` (a directory with ``manifests/`` and ``metadata/``)."""
+    root = Path(root)
+    objects: list[dict[str, Any]] = []
+    numeric: list[bool] = []
+    csv: dict[str, Any] | None = None
+    csv_numbers = True
+    for entry in _entries(root / "manifests"):
+        if entry.name.startswith(".") or entry.is_dir():
+            continue
+        data = _read(root, entry)
+        if data is None:
+            log.warning("failed to decode: unable to read file %s", entry.name)
+            continue
+        try:
+            obj, numbers = _decode_object(data)
+        except (DecodeError, RecursionError) as exc:
+            log.warning("failed to decode: %s", exc)
+            continue
+        if obj.get("kind") == CSV_KIND:
+            if csv is not None:
+                continue
+            csv = obj
+            csv_numbers = numbers
+        objects.append(obj)
+        numeric.append(numbers)
+    if not objects:
+        raise BundleError("no bundle objects found")
+    if csv is None:
+        raise BundleError("no csv in bundle")
+    _check_csv_meta(csv)
+    crd_keys: list[tuple[str, str, str, str]] = []
+    for obj in objects:
+        if obj.get("kind") == CRD_KIND:
+            crd_keys.extend(_crd_keys(obj))
+    meta = csv.get("metadata") or {}
+    name = meta.get("name") or ""
+
+    annotations: dict[str, str] | None = None
+    deps: list[Property] | None = None
+    props: list[Property] | None = None
+    for entry in _entries(root / "metadata"):
+        data = _read(root, entry) if not entry.is_dir() else None
+        if data is None:
+            continue
+        try:
+            kind, value = first_document(data)
+        except (DecodeError, RecursionError):
+            continue
+        for which in ("annotations", "dependencies", "properties"):
+            try:
+                if which == "annotations" and annotations is None:
+                    annotations = _annotations_file(kind, value)
+                elif which == "dependencies" and deps is None:
+                    deps = _typed_list(kind, value, data, "dependencies")
+                elif which == "properties" and props is None:
+                    props = _typed_list(kind, value, data, "properties")
+            except (TypeMismatch, ValueError, IndexError):
+                continue
+    if annotations is None:
+        raise BundleError("Could not find annotations file")
+    parsed = ParsedBundle(
+        name=name,
+        package=annotations[PACKAGE_KEY],
+        objects=objects,
+        csv=csv,
+        properties=list(props or []),
+        dependencies=list(deps or []),
+        annotations=annotations,
+        crd_keys=crd_keys,
+        numeric=numeric,
+        csv_numeric=csv_numbers,
+    )
+    _check_provided_apis(parsed)
+    parsed.properties = _property_set(parsed.properties + _derived_properties(parsed))
+    return parsed
+
+
+# ---------------------------------------------------------------------------------------- APIs
+
+
+def _apikey_str(k: tuple[str, str, str, str]) -> str:
+    return f"{k[0]}/{k[1]}/{k[2]} ({k[3]})"
+
+
+def provided_apis(b: ParsedBundle) -> set[tuple[str, str, str, str]]:
+    spec = _csv_spec(b.csv)
+    out = set(b.crd_keys)
+    owned, _ = _definition_keys(spec, "apiservicedefinitions")
+    for api in owned:
+        out.add((api["group"], api["version"], api["kind"], api["name"]))
+    return out
+
+
+def required_apis(b: ParsedBundle) -> set[tuple[str, str, str, str]]:
+    spec = _csv_spec(b.csv)
+    out = set()
+    _, req_crds = _definition_keys(spec, "customresourcedefinitions")
+    for api in req_crds:
+        plural, dot, group = api["name"].partition(".")
+        if not dot:
+            raise BundleError(f"couldn't parse plural.group from crd name: {api['name']}")
+        out.add((group, api["version"], api["kind"], plural))
+    _, req_apis = _definition_keys(spec, "apiservicedefinitions")
+    for api in req_apis:
+        out.add((api["group"], api["version"], api["kind"], api["name"]))
+    return out
+
+
+def _check_provided_apis(b: ParsedBundle) -> None:
+    """``AllProvidedAPIsInBundle``: every owned CRD of the CSV is in the bundle."""
+    spec = _csv_spec(b.csv)
+    provided = provided_apis(b)
+    owned, _ = _definition_keys(spec, "customresourcedefinitions")
+    for crd in owned:
+        plural, dot, group = crd["name"].partition(".")
+        if not dot:
+            raise BundleError(f"couldn't parse plural.group from crd name: {crd['name']}")
+        key = (group, crd["version"], crd["kind"], plural)
+        if key not in provided:
+            found = " ".join(f"{_apikey_str(k)}:{{}}" for k in sorted(provided))
+            raise BundleError(
+                f"error checking provided apis in bundle {b.name}: couldn't find {_apikey_str(key)} "
+                f"in bundle. found: map[{found}]"
+            )
+
+
+def csv_version(b: ParsedBundle) -> str:
+    """``GetVersion``: ``spec.version`` as a JSON string ("" when absent or null)."""
+    v = _csv_spec(b.csv).get("version")
+    if v is None:
+        return ""
+    if not isinstance(v, str):
+        raise BundleError("get version: json: cannot unmarshal number into Go value of type string")
+    return v
+
+
+def _derived_properties(b: ParsedBundle) -> list[Property]:
+    """``bundleParser.derivedProperties``: package (annotations), CSV annotation properties, gvks."""
+    derived: list[Property] = []
+    anns = (b.csv.get("metadata") or {}).get("annotations") or {}
+    text = anns.get(PROPERTIES_ANNOTATION)
+    if isinstance(text, str):
+        try:
+            json.loads(text)
+            for _off, raw in raw_elements(text):
+                if raw == "null":
+                    derived.append(Property("", ""))
+                    continue
+                members = raw_members(raw)
+                t = [json.loads(v) for k, v in members if k.lower() == "type" and v != "null"]
+                vals = [v for k, v in members if k.lower() == "value" and v != "null"]
+                if t and not isinstance(t[-1], str):
+                    raise TypeMismatch("type is not a string")
+                derived.append(Property(t[-1] if t else "", vals[-1] if vals else ""))
+        except (ValueError, TypeMismatch, IndexError) as exc:
+            log.warning("failed to unmarshal csv annotation properties: %s", exc)
+            derived = []
+    if b.package:
+        value = gojson.marshal(
+            {"packageName": b.package, "version": csv_version(b)}, escape_html=True, sort_keys=False
+        )
+        derived.insert(0, Property("olm.package", value))
+    for g, v, k, _p in sorted(provided_apis(b)):
+        derived.append(
+            Property(
+                "olm.gvk",
+                gojson.marshal({"group": g, "kind": k, "version": v}, escape_html=True, sort_keys=False),
+            )
+        )
+    return _property_set(derived)
+
+
+def _property_set(props: list[Property]) -> list[Property]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for p in props:
+        if (p.type, p.value) in seen:
+            continue
+        seen.add((p.type, p.value))
+        out.append(p)
+    return out
+
+
+# ---------------------------------------------------------------------------------------- rendering
+
+
+def _build(value: dict[str, Any]) -> str:
+    """``property.MustBuild``: an encoder without HTML escaping, compacted."""
+    return gojson.marshal(value, escape_html=False, sort_keys=False)
+
+
+def _unmarshal_struct(raw: str, fields: tuple[str, ...], where: str) -> dict[str, str]:
+    try:
+        value = json.loads(raw) if raw else None
+    except ValueError as exc:
+        raise BundleError(f"parse property {where}: {exc}") from exc
+    if raw == "":
+        raise BundleError(f"parse property {where}: unexpected end of JSON input")
+    if value is None:
+        return {f: "" for f in fields}
+    if not isinstance(value, dict):
+        raise BundleError(f"parse property {where}: json: cannot unmarshal into Go value of type property")
+    try:
+        return {f: string_field(value, f, where) for f in fields}
+    except TypeMismatch as exc:
+        raise BundleError(f"parse property {where}: {exc}") from exc
+
+
+def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list[Property]]:
+    """``ObjectsAndPropertiesFromBundle``."""
+    provided: set[tuple[str, str, str]] = set()
+    required: set[tuple[str, str, str]] = set()
+    package_prop: Property | None = None
+    others: list[Property] = []
+    for i, p in enumerate(b.properties):
+        if p.type == "olm.gvk":
+            v = _unmarshal_struct(p.value, ("group", "kind", "version"), f"{i} ({p.type})")
+            provided.add((v["group"], v["kind"], v["version"]))
+        elif p.type == "olm.package":
+            v = _unmarshal_struct(p.value, ("packageName", "version"), f"{i} ({p.type})")
+            package_prop = Property(
+                "olm.package", _build({"packageName": v["packageName"], "version": v["version"]})
+            )
+        else:
+            others.append(p)
+    package_required: list[Property] = []
+    for i, p in enumerate(b.dependencies):
+        if p.type == "olm.gvk":
+            v = _unmarshal_struct(p.value, ("group", "kind", "version"), f"{i} ({p.type})")
+            required.add((v["group"], v["kind"], v["version"]))
+        elif p.type == "olm.package":
+            v = _unmarshal_struct(p.value, ("packageName", "version"), f"{i} ({p.type})")
+            package_required.append(
+                Property(
+                    "olm.package.required",
+                    _build({"packageName": v["packageName"], "versionRange": v["version"]}),
+                )
+            )
+        else:
+            others.append(p)
+    version = csv_version(b)
+    for g, ver, k, _p in provided_apis(b):
+        provided.add((g, k, ver))
+    for g, ver, k, _p in required_apis(b):
+        required.add((g, k, ver))
+
+    objects: list[str] = []
+    props: list[Property] = []
+    for i, obj in enumerate(b.objects):
+        plain = i < len(b.numeric) and not b.numeric[i]
+        data = gojson.marshal(obj, escape_html=True, sort_keys=True, no_floats=plain)
+        objects.append(data)
+        props.append(
+            Property("olm.bundle.object", _build({"data": base64.b64encode(data.encode()).decode()}))
+        )
+    if package_prop is None:
+        package_prop = Property("olm.package", _build({"packageName": b.package, "version": version}))
+    props.append(package_prop)
+    props.extend(Property("olm.gvk", _build({"group": g, "kind": k, "version": v})) for g, k, v in provided)
+    props.extend(
+        Property("olm.gvk.required", _build({"group": g, "kind": k, "version": v})) for g, k, v in required
+    )
+    props.extend(package_required)
+    props.extend(others)
+    props.sort(key=lambda p: (p.type.encode(), p.value.encode()))
+    return objects, props
+
+
+def related_images(b: ParsedBundle, image: str) -> list[tuple[str, str]]:
+    """``getRelatedImages``: CSV relatedImages, the bundle image, operator images (each once)."""
+    spec = _csv_spec(b.csv)
+    out: list[tuple[str, str]] = []
+    ri = spec.get("relatedImages")  # map lookup: exact key
+    if ri is not None:
+        if not isinstance(ri, list):
+            raise BundleError(
+                "get related images: json: cannot unmarshal into Go value of type []declcfg.RelatedImage"
+            )
+        for item in ri:
+            if item is None:
+                out.append(("", ""))
+                continue
+            if not isinstance(item, dict):
+                raise BundleError(
+                    "get related images: json: cannot unmarshal into Go value of type declcfg.RelatedImage"
+                )
+            try:
+                out.append(
+                    (string_field(item, "name", "RelatedImage"), string_field(item, "image", "RelatedImage"))
+                )
+            except TypeMismatch as exc:
+                raise BundleError(f"get related images for bundle {b.name!r}: {exc}") from exc
+    seen = {img for _n, img in out}
+    if image and image not in seen:
+        out.append(("", image))
+    for img in sorted(operator_images(spec)):
+        if img not in seen:
+            out.append(("", img))
+        seen.add(img)
+    out.sort(key=lambda r: r[1].encode())
+    return out
+
+
+def operator_images(spec: dict[str, Any]) -> set[str]:
+    """``GetOperatorImages``: container and init container images of the deployment install strategy."""
+    install = gofield(spec, "install")
+    if install is None:
+        return set()
+    if not isinstance(install, dict):
+        raise BundleError("get related images: json: cannot unmarshal into Go struct field csvSpec.Install")
+    if gofield(install, "strategy") != "deployment":
+        return set()
+    sspec = gofield(install, "spec") or {}
+    if not isinstance(sspec, dict):
+        raise BundleError("get related images: json: cannot unmarshal into Go struct field strategy.spec")
+    images: set[str] = set()
+    for dep in expect(gofield(sspec, "deployments"), list, "strategySpec.Deployments") or []:
+        if dep is None:
+            continue
+        if not isinstance(dep, dict):
+            raise BundleError("get related images: deployment is not an object")
+        dspec = expect(gofield(dep, "spec"), dict, "dep.Spec") or {}
+        template = expect(gofield(dspec, "template"), dict, "DeploymentSpec.template") or {}
+        pspec = expect(gofield(template, "spec"), dict, "PodTemplateSpec.spec") or {}
+        for key in ("containers", "initContainers"):
+            for c in expect(gofield(pspec, key), list, f"PodSpec.{key}") or []:
+                if c is None:
+                    images.add("")
+                    continue
+                if not isinstance(c, dict):
+                    raise BundleError(f"get related images: {key} entry is not an object")
+                try:
+                    images.add(string_field(c, "image", "Container"))
+                except TypeMismatch as exc:
+                    raise BundleError(f"get related images: {exc}") from exc
+    return images
+
+
+def render_bundle(root: Path, image: str = "", image_template: str | None = None) -> RenderedBundle:
+    """``bundleToDeclcfg`` for a bundle directory: ``image`` is the reference as given ("" for a
+    directory), or built from ``image_template`` (``{{.Package}} {{.Name}} {{.Version}}``)."""
+    b = parse_bundle_dir(root)
+    if image_template is not None:
+        image = expand_template(image_template, b)
+    try:
+        _objects, props = objects_and_properties(b, image)
+        rel = related_images(b, image)
+    except BundleError as exc:
+        raise BundleError(f"get properties for bundle {b.name!r}: {exc}") from exc
+    moved = [p for p in props if p.type not in ("olm.bundle.object", "olm.csv.metadata")]
+    moved += [p for p in props if p.type in ("olm.bundle.object", "olm.csv.metadata")]
+    csv_json = gojson.marshal(b.csv, escape_html=True, sort_keys=True, no_floats=not b.csv_numeric)
+    return RenderedBundle(b.name, b.package, image, moved, rel, csv_json)
+
+
+def expand_template(template: str, b: ParsedBundle) -> str:
+    """``--image-ref-template``: Go ``text/template`` fields ``.Package``, ``.Name``, ``.Version``."""
+    import re
+
+    version = ""
+    for p in b.properties:  # templateBundleImageRef takes the first olm.package property
+        if p.type == "olm.package":
+            version = _unmarshal_struct(p.value, ("packageName", "version"), "olm.package")["version"]
+            break
+    values = {"Package": b.package, "Name": b.name, "Version": version}
+
+    def sub(m: re.Match[str]) -> str:
+        key = m.group(1)
+        if key not in values:
+            raise BundleError(
+                f"template: can't evaluate field {key} in type action.imageReferenceTemplateData"
+            )
+        return values[key]
+
+    out = re.sub(r"\{\{-?\s*\.(\w+)\s*-?\}\}", sub, template)
+    if "{{" in out:
+        raise BundleError(
+            f"failed to parse image reference template {template!r}: only {{{{.Package}}}}, "
+            "{{.Name}} and {{.Version}} are supported"
+        )
+    return out

@@ -1,0 +1,201 @@
+"""FBC objects as ``opm render`` re-writes them (``declcfg.LoadFS`` then ``WriteJSON``/``WriteYAML``).
+
+opm decodes every object into a ``map[string]interface{}`` first (numbers become float64), re-encodes it
+(keys sorted, no HTML escaping), then into its typed structs for the known schemas: ``olm.package``,
+``olm.channel``, ``olm.bundle``, ``olm.deprecations`` keep only their declared fields, in struct order;
+every other schema is written as that re-encoded blob.  :func:`normalize` does the same to one object.
+
+:func:`iter_fbc_dir` reads an FBC directory (``*.json`` concatenated objects, ``*.yaml``/``*.yml``
+multi-document; every file the catalog package's walk yields, ``.indexignore`` honoured) as
+``(file, index, object)``; any iterator of such triples can be passed to the renderer instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from imgextract.catalog.render import gojson
+from imgextract.catalog.render.gojson import RawJSON
+
+__all__ = ["FBCError", "iter_fbc_dir", "normalize"]
+
+
+class FBCError(ValueError):
+    """An FBC object opm would refuse to load."""
+
+
+def _float64(v: Any) -> Any:
+    """``json.Unmarshal`` into ``interface{}``: every number is a float64."""
+    if isinstance(v, dict):
+        return {k: _float64(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_float64(x) for x in v]
+    if isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def _blob(v: Any) -> str:
+    return gojson.marshal(_float64(v), escape_html=False, sort_keys=True)
+
+
+def _s(obj: dict[str, Any], key: str, where: str) -> str:
+    from imgextract.catalog.render.gostruct import field
+
+    v = field(obj, key)
+    if v is None:
+        return ""
+    if not isinstance(v, str):
+        raise FBCError(f"{where}: json: cannot unmarshal into Go struct field {key} of type string")
+    return v
+
+
+def _list(obj: dict[str, Any], key: str, where: str) -> list[Any]:
+    from imgextract.catalog.render.gostruct import field
+
+    v = field(obj, key)
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise FBCError(f"{where}: json: cannot unmarshal into Go struct field {key} of type array")
+    return v
+
+
+def _props(obj: dict[str, Any], where: str) -> list[dict[str, Any]]:
+    out = []
+    for p in _list(obj, "properties", where):
+        if not isinstance(p, dict):
+            raise FBCError(f"{where}: property is not an object")
+        from imgextract.catalog.render.gostruct import field
+
+        value = field(p, "value")
+        out.append({"type": _s(p, "type", where), "value": RawJSON(_blob(value))})
+    return out
+
+
+def normalize(obj: dict[str, Any]) -> dict[str, Any]:
+    """One FBC object in the shape opm writes it."""
+    if not isinstance(obj, dict):
+        raise FBCError("FBC object is not a JSON object")
+    schema = obj.get("schema") if isinstance(obj.get("schema"), str) else ""
+    if not schema:
+        raise FBCError(f"object {_blob(obj)[:200]!r} is missing root schema field")
+    where = f"{schema} {obj.get('name', '')!s}".strip()
+    if schema == "olm.package":
+        out: dict[str, Any] = {"schema": schema, "name": _s(obj, "name", where)}
+        out["defaultChannel"] = _s(obj, "defaultChannel", where)
+        icon = obj.get("icon")
+        if isinstance(icon, dict):
+            data = _s(icon, "base64data", where)
+            try:
+                raw = base64.b64decode(data, validate=True) if data else b""
+            except (binascii.Error, ValueError) as exc:
+                raise FBCError(f"{where}: illegal base64 data in icon") from exc
+            out["icon"] = {
+                "base64data": base64.b64encode(raw).decode(),
+                "mediatype": _s(icon, "mediatype", where),
+            }
+        if _s(obj, "description", where):
+            out["description"] = _s(obj, "description", where)
+        props = _props(obj, where)
+        if props:
+            out["properties"] = props
+        return out
+    if schema == "olm.channel":
+        out = {"schema": schema, "name": _s(obj, "name", where), "package": _s(obj, "package", where)}
+        entries = []
+        for e in _list(obj, "entries", where):
+            if not isinstance(e, dict):
+                raise FBCError(f"{where}: channel entry is not an object")
+            item: dict[str, Any] = {"name": _s(e, "name", where)}
+            if _s(e, "replaces", where):
+                item["replaces"] = _s(e, "replaces", where)
+            skips = [x if isinstance(x, str) else "" for x in _list(e, "skips", where)]
+            if skips:
+                item["skips"] = skips
+            if _s(e, "skipRange", where):
+                item["skipRange"] = _s(e, "skipRange", where)
+            entries.append(item)
+        out["entries"] = entries if entries or obj.get("entries") is not None else None
+        props = _props(obj, where)
+        if props:
+            out["properties"] = props
+        return out
+    if schema == "olm.bundle":
+        out = {"schema": schema, "name": _s(obj, "name", where), "package": _s(obj, "package", where)}
+        out["image"] = _s(obj, "image", where)
+        props = _props(obj, where)
+        if props:
+            out["properties"] = props
+        rel = []
+        for r in _list(obj, "relatedImages", where):
+            if not isinstance(r, dict):
+                raise FBCError(f"{where}: related image is not an object")
+            rel.append({"name": _s(r, "name", where), "image": _s(r, "image", where)})
+        if rel:
+            out["relatedImages"] = rel
+        return out
+    if schema == "olm.deprecations":
+        out = {"schema": schema, "package": _s(obj, "package", where)}
+        entries = []
+        for e in _list(obj, "entries", where):
+            if not isinstance(e, dict):
+                raise FBCError(f"{where}: deprecation entry is not an object")
+            ref_value = e.get("reference")
+            ref: dict[str, Any] = ref_value if isinstance(ref_value, dict) else {}
+            reference: dict[str, Any] = {"schema": _s(ref, "schema", where)}
+            if _s(ref, "name", where):
+                reference["name"] = _s(ref, "name", where)
+            entries.append({"reference": reference, "message": _s(e, "message", where)})
+        out["entries"] = entries if entries or obj.get("entries") is not None else None
+        return out
+    meta = {k: obj.get(k) if isinstance(obj.get(k), str) else "" for k in ("schema", "package", "name")}
+    return {"__raw__": RawJSON(_blob(obj)), **meta}
+
+
+def iter_fbc_dir(root: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """Every object of an FBC directory, files in fs.WalkDir's lexical order.  The files are the
+    catalog package's walk (every regular file not ignored by an ``.indexignore``, as opm reads them);
+    their values are decoded with go-yaml's rules (``1.0``, ``y``, ``1e3`` as opm reads them)."""
+    from imgextract.catalog.fbc import CatalogFormatError, catalog_files
+    from imgextract.catalog.render.goyaml import DecodeError, _yaml_chunks, load_yaml
+
+    root = Path(root)
+    try:
+        files = sorted(catalog_files(root), key=lambda rf: tuple(rf[0].split("/")))
+    except CatalogFormatError as exc:
+        raise FBCError(str(exc)) from exc
+    paths = [full for _rel, full in files]
+    for path in paths:
+        rel = str(path.relative_to(root))
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if text[:4096].lstrip().startswith("{"):  # YAMLOrJSONDecoder's sniff
+            dec = json.JSONDecoder()
+            i, n, idx = 0, len(text), 0
+            while True:
+                while i < n and text[i] in " \t\r\n":
+                    i += 1
+                if i >= n:
+                    break
+                try:
+                    obj, i = dec.raw_decode(text, i)
+                except json.JSONDecodeError as exc:
+                    raise FBCError(f"{rel}: {exc}") from exc
+                yield rel, idx, obj
+                idx += 1
+        else:
+            idx = 0
+            for chunk in _yaml_chunks(text):
+                try:
+                    obj = load_yaml(chunk)
+                except DecodeError as exc:
+                    raise FBCError(f"{rel}: {exc}") from exc
+                if obj is None:
+                    continue
+                yield rel, idx, obj
+                idx += 1

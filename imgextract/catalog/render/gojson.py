@@ -1,0 +1,348 @@
+"""Go ``encoding/json`` output, byte for byte.
+
+opm writes JSON with Go's encoder; matching it needs Go's rules, not Python's:
+
+* strings: ``\\n \\r \\t \\b \\f`` short escapes, other control characters as ``\\u00xx`` (lower-case hex),
+  U+2028/U+2029 always escaped, ``<`` ``>`` ``&`` escaped only when HTML escaping is on (``json.Marshal``);
+* floats: shortest round-trip digits, plain notation unless ``|x| < 1e-6`` or ``|x| >= 1e21`` (then
+  ``1e+21`` / ``1e-7``, the exponent's leading zero dropped);
+* ``json.Marshal`` of a map sorts its keys by bytes; a struct keeps its field order (plain ``dict`` here);
+* a ``json.RawMessage`` is copied as it is, only compacted (:class:`RawJSON`);
+* ``Encoder.SetIndent`` re-indents the compact text (:func:`indent`).
+
+Values are ``None``, ``bool``, ``int``, ``float``, ``str``, ``list``, ``dict`` and :class:`RawJSON`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+__all__ = [
+    "GoJSONError",
+    "RawJSON",
+    "compact",
+    "float_e",
+    "float_f",
+    "float_g",
+    "indent",
+    "json_float",
+    "marshal",
+    "quote",
+    "shortest_digits",
+]
+
+
+class GoJSONError(ValueError):
+    """The value cannot be written as JSON (Go's encoder refuses it too: NaN, infinities)."""
+
+
+class RawJSON(str):
+    """JSON text kept as written (Go's ``json.RawMessage``): emitted compacted, never re-encoded."""
+
+    __slots__ = ()
+
+
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+for _c in range(0x20):
+    _ESCAPES.setdefault(chr(_c), f"\\u{_c:04x}")
+_HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
+_NEEDS = re.compile('["\\\\\x00-\x1f\u2028\u2029]')
+_NEEDS_HTML = re.compile('["\\\\\x00-\x1f\u2028\u2029<>&]')
+_ALL = {**_ESCAPES, **_HTML}
+
+
+def _sub(m: re.Match[str]) -> str:
+    return _ALL[m.group()]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def quote(s: str, *, escape_html: bool) -> str:
+    """A Go JSON string literal.  Lone surrogates (undecodable input) become U+FFFD as in Go."""
+    if _SURROGATE.search(s):
+        s = _SURROGATE.sub("\ufffd", s)
+    pattern = _NEEDS_HTML if escape_html else _NEEDS
+    return '"' + pattern.sub(_sub, s) + '"'
+
+
+def shortest_digits(f: float) -> tuple[str, int]:
+    """``(digits, dp)`` with ``abs(f) == 0.digits * 10**dp``: the shortest round-trip digits (as Go's
+    ``strconv`` and Python's ``repr`` both find them).  ``("", 0)`` for zero."""
+    text = repr(abs(f))
+    mant, _, exp_s = text.partition("e")
+    exp = int(exp_s) if exp_s else 0
+    ip, _, fp = mant.partition(".")
+    digits = ip + fp
+    stripped = digits.lstrip("0")
+    if not stripped:
+        return "", 0
+    dp = len(ip) + exp - (len(digits) - len(stripped))
+    return stripped.rstrip("0"), dp
+
+
+def _exp(e: int) -> str:
+    sign = "-" if e < 0 else "+"
+    return f"{sign}{abs(e):02d}"
+
+
+def float_f(f: float) -> str:
+    """``strconv.FormatFloat(f, 'f', -1, 64)``."""
+    digits, dp = shortest_digits(f)
+    sign = "-" if math.copysign(1.0, f) < 0 else ""
+    if not digits:
+        return sign + "0"
+    if dp <= 0:
+        return f"{sign}0.{'0' * -dp}{digits}"
+    if dp >= len(digits):
+        return sign + digits + "0" * (dp - len(digits))
+    return f"{sign}{digits[:dp]}.{digits[dp:]}"
+
+
+def float_e(f: float) -> str:
+    """``strconv.FormatFloat(f, 'e', -1, 64)``."""
+    digits, dp = shortest_digits(f)
+    sign = "-" if math.copysign(1.0, f) < 0 else ""
+    if not digits:
+        return sign + "0e+00"
+    frac = "." + digits[1:] if len(digits) > 1 else ""
+    return f"{sign}{digits[0]}{frac}e{_exp(dp - 1)}"
+
+
+def float_g(f: float) -> str:
+    """``strconv.FormatFloat(f, 'g', -1, 64)`` (what go-yaml writes for a float)."""
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "+Inf" if f > 0 else "-Inf"
+    digits, dp = shortest_digits(f)
+    if not digits:
+        return "-0" if math.copysign(1.0, f) < 0 else "0"
+    exp = dp - 1
+    # shortest 'g': %e when the exponent is < -4 or >= 6 (Go sets eprec = 6 for shortest)
+    if exp < -4 or exp >= 6:
+        return float_e(f)
+    return float_f(f)
+
+
+def json_float(f: float) -> str:
+    """How ``encoding/json`` writes a float64."""
+    if math.isnan(f) or math.isinf(f):
+        raise GoJSONError(f"json: unsupported value: {f!r}")
+    a = abs(f)
+    if a != 0 and (a < 1e-6 or a >= 1e21):
+        out = float_e(f)
+        # Go cleans e-07 to e-7 (only negative exponents)
+        return re.sub(r"e-0(\d)$", r"e-\1", out)
+    return float_f(f)
+
+
+def marshal(
+    value: Any,
+    *,
+    escape_html: bool,
+    sort_keys: bool,
+    no_floats: bool = False,
+) -> str:
+    """Compact JSON as Go writes it.  ``sort_keys`` models ``map[string]...`` values (json.Marshal of
+    decoded YAML/JSON); with it off, dict order is kept (a Go struct's field order).  ``no_floats``:
+    the caller knows the value holds no float (nor RawJSON/bytes), so no pass looks for them."""
+    if no_floats:
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+        except (TypeError, ValueError):
+            text = ""
+        if text and not _SURROGATE.search(text) and not any(isinstance(value, t) for t in (RawJSON, float)):
+            pattern = _POST_HTML if escape_html else _POST
+            return pattern.sub(lambda m: _ALL[m.group()], text)
+    fast = _fast_marshal(value, escape_html, sort_keys)
+    if fast is not None:
+        return fast
+    out: list[str] = []
+    _emit(value, out, escape_html, sort_keys)
+    return "".join(out)
+
+
+class _GoFloat:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class _HasRaw(Exception):
+    pass
+
+
+def _floats_marked(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _floats_marked(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_floats_marked(x) for x in v]
+    if isinstance(v, float):
+        return _GoFloat(json_float(v))
+    if isinstance(v, (RawJSON, bytes, bytearray, tuple)) or (isinstance(v, str) and _SURROGATE.search(v)):
+        raise _HasRaw
+    return v
+
+
+_FLOAT_MARK = "\x00GOFLOAT\x00"
+_FLOAT_RE = re.compile(r'"\\u0000GOFLOAT\\u0000([^"]*)"')
+_POST_HTML = re.compile("[<>&\u2028\u2029]")
+_POST = re.compile("[\u2028\u2029]")
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, _GoFloat):
+        return _FLOAT_MARK + o.text
+    raise GoJSONError(f"json: unsupported type: {type(o).__name__}")
+
+
+def _fast_marshal(value: Any, escape_html: bool, sort_keys: bool) -> str | None:
+    """The C encoder with Go's differences patched in (floats, HTML, U+2028/9); None when the value
+    holds something only the slow path handles (RawJSON, bytes, lone surrogates)."""
+    try:
+        marked = _floats_marked(value)
+    except _HasRaw:
+        return None
+    text = json.dumps(
+        marked,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=sort_keys,
+        default=_default,
+        allow_nan=False,
+    )
+    if "GOFLOAT" in text:
+        text = _FLOAT_RE.sub(lambda m: m.group(1), text)
+    pattern = _POST_HTML if escape_html else _POST
+    return pattern.sub(lambda m: _ALL[m.group()], text)
+
+
+def _emit(v: Any, out: list[str], esc: bool, sort_keys: bool) -> None:
+    if isinstance(v, RawJSON):
+        out.append(compact(v))
+    elif isinstance(v, str):
+        out.append(quote(v, escape_html=esc))
+    elif v is None:
+        out.append("null")
+    elif v is True:
+        out.append("true")
+    elif v is False:
+        out.append("false")
+    elif isinstance(v, int):
+        out.append(str(v))
+    elif isinstance(v, float):
+        out.append(json_float(v))
+    elif isinstance(v, dict):
+        out.append("{")
+        keys = sorted(v) if sort_keys else list(v)
+        for i, k in enumerate(keys):
+            if i:
+                out.append(",")
+            out.append(quote(k, escape_html=esc))
+            out.append(":")
+            _emit(v[k], out, esc, sort_keys)
+        out.append("}")
+    elif isinstance(v, (list, tuple)):
+        out.append("[")
+        for i, item in enumerate(v):
+            if i:
+                out.append(",")
+            _emit(item, out, esc, sort_keys)
+        out.append("]")
+    elif isinstance(v, (bytes, bytearray)):
+        import base64
+
+        out.append('"' + base64.b64encode(bytes(v)).decode() + '"')
+    else:
+        raise GoJSONError(f"json: unsupported type: {type(v).__name__}")
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[ \t\r\n]+|[^" \t\r\n]+', re.S)
+
+
+def compact(text: str) -> str:
+    """``json.Compact`` without HTML escaping: insignificant whitespace removed, everything else kept
+    byte for byte (escapes inside strings stay as written).  ``text`` must be valid JSON."""
+    if not text or not any(c in text for c in " \t\r\n"):
+        return text
+    return "".join(t for t in _TOKEN.findall(text) if t[0] not in " \t\r\n")
+
+
+def indent(text: str, prefix: str = "", step: str = "    ") -> str:
+    """``json.Indent`` of compact JSON: newline + indentation after ``{ [ ,``, ``": "`` after keys,
+    empty ``{}``/``[]`` kept on one line."""
+    out: list[str] = []
+    depth = 0
+    need_indent = False
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while True:
+                k = text.index('"', j)
+                b = k - 1
+                while text[b] == "\\":
+                    b -= 1
+                if (k - 1 - b) % 2 == 0:
+                    break
+                j = k + 1
+            if need_indent:
+                out.append("\n" + prefix + step * depth)
+                need_indent = False
+            out.append(text[i : k + 1])
+            i = k + 1
+            continue
+        if c in " \t\r\n":
+            i += 1
+            continue
+        if c in "{[":
+            if need_indent:
+                out.append("\n" + prefix + step * depth)
+            out.append(c)
+            depth += 1
+            need_indent = True
+        elif c in "}]":
+            depth -= 1
+            if need_indent:
+                need_indent = False  # empty container stays "{}" / "[]"
+            else:
+                out.append("\n" + prefix + step * depth)
+            out.append(c)
+        elif c == ",":
+            out.append(",\n" + prefix + step * depth)
+        elif c == ":":
+            out.append(": ")
+        else:
+            j = i
+            while j < n and text[j] not in ',:{}[]" \t\r\n':
+                j += 1
+            if need_indent:
+                out.append("\n" + prefix + step * depth)
+                need_indent = False
+            out.append(text[i:j])
+            i = j
+            continue
+        i += 1
+    return "".join(out)
+
+
+def loads_raw(text: str) -> Any:
+    """Parse JSON, checking it is valid (as Go requires of a RawMessage)."""
+    return json.loads(text)

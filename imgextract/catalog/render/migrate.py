@@ -1,0 +1,48 @@
+"""``--migrate-level`` (operator-registry ``alpha/action/migrations``).
+
+Levels run in order up to and including the one named: ``none`` does nothing,
+``bundle-object-to-csv-metadata`` replaces a bundle's ``olm.bundle.object`` properties by one
+``olm.csv.metadata`` built from its CSV, only for a bundle with an image and a CSV; a bundle that already
+has ``olm.csv.metadata`` keeps everything, that property re-encoded through its struct.
+"""
+
+from __future__ import annotations
+
+from imgextract.catalog.render.bundle import Property, RenderedBundle
+from imgextract.catalog.render.csvmeta import csv_metadata_from_csv, csv_metadata_from_property
+
+__all__ = ["LEVELS", "MigrationError", "check_level", "migrate_bundle"]
+
+LEVELS = ("none", "bundle-object-to-csv-metadata")
+
+
+class MigrationError(ValueError):
+    """An unknown level, or a CSV the migration cannot read."""
+
+
+def check_level(level: str | None) -> str:
+    level = level or "none"
+    if level not in LEVELS:
+        raise MigrationError(f"unknown migration level {level!r} (available: {', '.join(LEVELS)})")
+    return level
+
+
+def migrate_bundle(b: RenderedBundle, level: str | None) -> RenderedBundle:
+    """Apply the migrations up to ``level`` to one rendered bundle (returns the same object)."""
+    level = check_level(level)
+    if level == "none":
+        return b
+    found = False
+    for i, p in enumerate(b.properties):
+        if p.type == "olm.csv.metadata":
+            b.properties[i] = Property(p.type, csv_metadata_from_property(p.value))
+            found = True
+    if found or not b.image or not b.csv_json:
+        return b
+    try:
+        meta = csv_metadata_from_csv(b.csv_json)
+    except ValueError as exc:
+        raise MigrationError(f"migrate: {exc}") from exc
+    b.properties = [p for p in b.properties if p.type != "olm.bundle.object"]
+    b.properties.append(Property("olm.csv.metadata", meta))
+    return b

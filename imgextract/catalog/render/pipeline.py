@@ -1,0 +1,283 @@
+"""``render REF...``: bundle images, catalog images, bundle directories and FBC directories.
+
+Dispatch follows opm's ``alpha/action/render.go``: a path that exists is a directory (a bundle when it
+has ``manifests/`` and ``metadata/`` directories, otherwise an FBC root) and anything else is an image,
+whose labels decide: ``...index.database.v1`` (a sqlite index: refused), ``...index.configs.v1`` (FBC at
+that path), ``...bundle.package.v1`` (a bundle); otherwise opm's "image type could not be determined".
+Each reference's objects are then migrated to the requested level.
+
+Images come from an :class:`ImageSource` (resolution, extraction and the content cache are the
+pull machinery's business); references render concurrently on a bounded pool.  A bundle image's
+rendering is kept in the content cache under its manifest digest, the reference and the renderer's
+version, so the next run re-reads only the manifest.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from imgextract.catalog.render.bundle import BundleError, Property, RenderedBundle, render_bundle
+from imgextract.catalog.render.fbc import FBCError, iter_fbc_dir, normalize
+from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
+
+__all__ = ["ImageSource", "RenderError", "RenderOptions", "render_refs"]
+
+log = logging.getLogger(__name__)
+
+PACKAGE_LABEL = "operators.operatorframework.io.bundle.package.v1"
+CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
+SQLITE_LABEL = "operators.operatorframework.io.index.database.v1"
+CACHE_FORMAT = "render-v1"
+
+FBCReader = Callable[[Path], Iterable[tuple[str, int, dict[str, Any]]]]
+
+
+def _q(s: str) -> str:
+    """Go's %q for the references in opm's messages."""
+    return json.dumps(s, ensure_ascii=False)
+
+
+class RenderError(ValueError):
+    """A reference opm would refuse to render; ``kind`` says why (usage, bundle, fbc, image)."""
+
+    def __init__(self, message: str, kind: str = "bundle") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What ``render`` does besides reading: ``migrate_level`` (none | bundle-object-to-csv-metadata),
+    ``image_ref_template`` for bundle directories, ``jobs`` references at a time (default 8)."""
+
+    migrate_level: str = "none"
+    image_ref_template: str | None = None
+    jobs: int = 8
+
+
+class ResolvedLike(Protocol):
+    manifest_digest: str
+
+    @property
+    def labels(self) -> dict[str, str]: ...
+
+
+class ImageSource(Protocol):
+    """How the renderer gets images: the pull machinery behind a small interface."""
+
+    cache_root: Path | None
+
+    def resolve(self, ref: str) -> Any:
+        """The resolved image (its ``manifest_digest`` and ``config.labels`` are read)."""
+
+    def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
+        """Apply the image's layers into ``dest``, only ``paths``."""
+
+
+# ---------------------------------------------------------------------------------------- cache
+
+
+def _cache_path(root: Path, digest: str, ref: str) -> Path:
+    key = hashlib.sha256(f"{CACHE_FORMAT}\0{digest}\0{ref}".encode()).hexdigest()
+    return root / "render" / f"{key}.json"
+
+
+def _cache_get(root: Path | None, digest: str, ref: str) -> RenderedBundle | None:
+    if root is None:
+        return None
+    try:
+        data = json.loads(_cache_path(root, digest, ref).read_text(encoding="utf-8"))
+        return RenderedBundle(
+            data["name"],
+            data["package"],
+            data["image"],
+            [Property(t, v) for t, v in data["properties"]],
+            [(n, i) for n, i in data["relatedImages"]],
+            data["csvJSON"],
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _cache_put(root: Path | None, digest: str, ref: str, b: RenderedBundle) -> None:
+    if root is None:
+        return
+    path = _cache_path(root, digest, ref)
+    data = {
+        "name": b.name,
+        "package": b.package,
+        "image": b.image,
+        "properties": [[p.type, p.value] for p in b.properties],
+        "relatedImages": [list(r) for r in b.related_images],
+        "csvJSON": b.csv_json,
+    }
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError as exc:  # the cache only ever saves work
+        log.debug("render cache not written: %s", exc)
+
+
+# ---------------------------------------------------------------------------------------- migrations
+
+
+def _fbc_bundle_migrate(obj: dict[str, Any], level: str) -> dict[str, Any]:
+    """The migration on a bundle loaded from FBC: its CSV comes from its olm.bundle.object data."""
+    props = [Property(p["type"], str(p["value"])) for p in obj.get("properties", [])]
+    csv_json = ""
+    for p in props:
+        if p.type != "olm.bundle.object":
+            continue
+        try:
+            data = base64.b64decode(json.loads(p.value).get("data") or "").decode("utf-8", "replace")
+            if json.loads(data).get("kind") == "ClusterServiceVersion":
+                csv_json = data
+        except (ValueError, AttributeError):
+            continue
+    b = RenderedBundle(obj.get("name", ""), obj.get("package", ""), obj.get("image", ""), props, [], csv_json)
+    migrate_bundle(b, level)
+    out = dict(obj)
+    if b.properties:
+        out["properties"] = [p.to_fbc() for p in b.properties]
+    return out
+
+
+# ---------------------------------------------------------------------------------------- one reference
+
+
+def _is_bundle_dir(path: Path) -> bool:
+    return (path / "manifests").is_dir() and (path / "metadata").is_dir()
+
+
+def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, Any]]:
+    out = []
+    try:
+        for _file, _idx, obj in reader(root):
+            n = normalize(obj)
+            if n.get("schema") == "olm.bundle" and "__raw__" not in n:
+                # Render.Run, for every reference: bundle objects last, relatedImages by image, migrate
+                objs_last = ("olm.bundle.object", "olm.csv.metadata")
+                props = n.get("properties", [])
+                moved = [p for p in props if p["type"] not in objs_last] + [
+                    p for p in props if p["type"] in objs_last
+                ]
+                if moved:
+                    n["properties"] = moved
+                if n.get("relatedImages"):
+                    n["relatedImages"] = sorted(n["relatedImages"], key=lambda r: r["image"].encode())
+                if level != "none":
+                    n = _fbc_bundle_migrate(n, level)
+            out.append(n)
+    except (FBCError, MigrationError, OSError) as exc:
+        raise RenderError(str(exc), "fbc") from exc
+    return out
+
+
+def _render_one(
+    ref: str, source: ImageSource | None, opts: RenderOptions, reader: FBCReader
+) -> list[dict[str, Any]]:
+    level = opts.migrate_level
+    path = Path(ref)
+    if os.path.exists(ref):
+        if not path.is_dir():
+            raise RenderError(
+                f"ref {_q(ref)} has unsupported file type (only directories and images render)", "usage"
+            )
+        if _is_bundle_dir(path):
+            b = render_bundle(path, image="", image_template=opts.image_ref_template)
+            return [migrate_bundle(b, level).to_fbc()]
+        return _fbc_objects(path, reader, level)
+    if source is None:
+        raise RenderError(f"{_q(ref)} is not a directory and no registry access was given", "usage")
+    image = source.resolve(ref)
+    labels = dict(image.config.labels or {})
+    if SQLITE_LABEL in labels:
+        raise RenderError(f"render {_q(ref)}: sqlite-based index images are no longer supported", "image")
+    if CONFIGS_LABEL in labels:
+        configs = labels[CONFIGS_LABEL].strip("/") or "."
+        with tempfile.TemporaryDirectory(prefix="render-unpack-") as tmp:
+            source.extract(image, (configs,), Path(tmp))
+            return _fbc_objects(Path(tmp) / configs, reader, level)
+    if PACKAGE_LABEL in labels:
+        digest = image.manifest_digest
+        cached = _cache_get(source.cache_root, digest, ref)
+        if cached is None:
+            tmp = tempfile.mkdtemp(prefix="render-unpack-")
+            try:
+                source.extract(image, ("manifests", "metadata"), Path(tmp))
+                cached = render_bundle(Path(tmp), image=ref)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            _cache_put(source.cache_root, digest, ref, cached)
+        return [migrate_bundle(cached, level).to_fbc()]
+    if labels:
+        listed = "\n".join(f"  {k}={labels[k]}" for k in sorted(labels))
+        raise RenderError(
+            f"render {_q(ref)}: image type could not be determined, found labels\n{listed}", "image"
+        )
+    raise RenderError(f"render {_q(ref)}: image type could not be determined: image has no labels", "image")
+
+
+def render_refs(
+    refs: Iterable[str],
+    source: ImageSource | None = None,
+    options: RenderOptions | None = None,
+    *,
+    fbc_reader: FBCReader | None = None,
+) -> list[dict[str, Any]]:
+    """Render every reference (concurrently, at most ``options.jobs`` at a time) into FBC objects in
+    opm's shape (property values as :class:`~.gojson.RawJSON`); the first failing reference's error is raised,
+    prefixed as opm does (``render reference "REF": ...``)."""
+    opts = options or RenderOptions()
+    try:
+        check_level(opts.migrate_level)
+    except MigrationError as exc:
+        raise RenderError(str(exc), "usage") from exc
+    refs = list(refs)
+    reader = fbc_reader or iter_fbc_dir
+
+    def one(ref: str) -> list[dict[str, Any]]:
+        try:
+            return _render_one(ref, source, opts, reader)
+        except RenderError as exc:
+            raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
+        except (BundleError, MigrationError) as exc:
+            raise RenderError(f"render reference {_q(ref)}: {exc}", "bundle") from exc
+        except RecursionError as exc:
+            raise RenderError(f"render reference {_q(ref)}: document nested too deeply", "bundle") from exc
+        except (ValueError, UnicodeError) as exc:  # e.g. a value Go's encoder refuses (NaN)
+            raise RenderError(f"render reference {_q(ref)}: {exc}", "bundle") from exc
+        except OSError as exc:
+            raise RenderError(
+                f"render reference {_q(ref)}: {exc.strerror or exc}: {exc.filename}", "io"
+            ) from exc
+
+    jobs = max(1, min(opts.jobs, len(refs) or 1))
+    if jobs == 1:
+        results = [one(r) for r in refs]
+    else:
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="render") as pool:
+            futures = [pool.submit(one, r) for r in refs]
+            results = []
+            for f in futures:
+                try:
+                    results.append(f.result())
+                except BaseException:
+                    for g in futures:
+                        g.cancel()
+                    raise
+    return [obj for objs in results for obj in objs]

@@ -1,0 +1,128 @@
+"""Write FBC objects as ``opm render`` does: ``-o json``, ``-o yaml``, and ``-o ndjson`` (ours).
+
+Objects are dicts in opm's field order whose property values may be :class:`~.gojson.RawJSON` (kept as
+opm keeps a ``json.RawMessage``).  opm's ``declcfg.WriteJSON``/``WriteYAML`` order the output: by package
+name, then within a package ``olm.package`` objects, channels, bundles (each by name), deprecations, and
+the other schemas (by schema, then name); ``ordered=False`` keeps the given order instead.
+
+* json: Go's encoder with ``SetIndent("", "    ")`` and HTML escaping off, one object after another;
+* yaml: each object as ``---`` + ``sigs.k8s.io/yaml.JSONToYAML`` of that JSON;
+* ndjson: one compact object per line (the JSON without indentation).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import IO, Any
+
+from imgextract.catalog.render import gojson
+from imgextract.catalog.render.goyaml import go_resolve
+from imgextract.catalog.render.goyamlout import dump
+
+__all__ = [
+    "FORMATS",
+    "encode",
+    "opm_order",
+    "to_python",
+    "write",
+    "write_fbc",
+    "write_json",
+    "write_ndjson",
+    "write_yaml",
+]
+
+FORMATS = ("json", "yaml", "ndjson")
+_ORDER = {"olm.package": 0, "olm.channel": 1, "olm.bundle": 2, "olm.deprecations": 3}
+
+
+def _str(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def opm_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """opm's output order (``organizeByPackage`` + the per-package sorts), stable for ties."""
+
+    def key(o: dict[str, Any]) -> tuple[Any, ...]:
+        schema = _str(o.get("schema"))
+        rank = _ORDER.get(schema, 4)
+        pkg = _str(o.get("name")) if schema == "olm.package" else _str(o.get("package"))
+        if rank == 0:
+            sub: tuple[str, ...] = (_str(o.get("name")),)
+        elif rank in (1, 2):
+            sub = (_str(o.get("name")),)
+        elif rank == 3:
+            sub = (_str(o.get("package")),)
+        else:
+            sub = (schema, _str(o.get("name")))
+        return (pkg.encode(), rank, tuple(s.encode() for s in sub))
+
+    return sorted(objs, key=key)
+
+
+def compact(obj: dict[str, Any]) -> str:
+    """The object as Go's encoder writes it (no HTML escaping), before indentation.  An object
+    normalised from another schema carries its re-encoded blob under ``__raw__``."""
+    raw = obj.get("__raw__")
+    if isinstance(raw, gojson.RawJSON):
+        return gojson.compact(raw)
+    return gojson.marshal(obj, escape_html=False, sort_keys=False)
+
+
+def _yaml_value(text: str) -> Any:
+    # JSONToYAML parses the JSON with go-yaml: numbers are resolved as YAML plain scalars
+    return json.loads(text, parse_int=go_resolve, parse_float=go_resolve)
+
+
+def encode(obj: dict[str, Any], fmt: str) -> str:
+    """One object in ``fmt`` (json | yaml | ndjson), with its trailing newline."""
+    text = compact(obj)
+    if fmt == "json":
+        return gojson.indent(text) + "\n"
+    if fmt == "ndjson":
+        return text + "\n"
+    if fmt == "yaml":
+        return "---\n" + dump(_yaml_value(text))
+    raise ValueError(f"unknown output format {fmt!r} (json, yaml, ndjson)")
+
+
+def write(objs: Iterable[dict[str, Any]], fp: IO[str], fmt: str, *, ordered: bool = True) -> None:
+    """Write every object of ``objs`` to ``fp`` in ``fmt``; ``ordered`` applies opm's order."""
+    items = opm_order(objs) if ordered else objs
+    for obj in items:
+        fp.write(encode(obj, fmt))
+
+
+def write_fbc(objs: Iterable[dict[str, Any]], fmt: str, fp: IO[str], *, ordered: bool = False) -> int:
+    """Catalog objects as decoded from FBC files (plain dicts), re-written as ``opm render`` writes a
+    catalog: each one normalised (:func:`~.fbc.normalize`), streamed in the given order unless
+    ``ordered``.  Returns how many objects were written."""
+    from imgextract.catalog.render.fbc import normalize
+
+    n = 0
+    items = opm_order(normalize(o) for o in objs) if ordered else (normalize(o) for o in objs)
+    for obj in items:
+        fp.write(encode(obj, fmt))
+        n += 1
+    return n
+
+
+def write_json(objs: Iterable[dict[str, Any]], fp: IO[str], *, ordered: bool = True) -> None:
+    """``opm render -o json``."""
+    write(objs, fp, "json", ordered=ordered)
+
+
+def write_yaml(objs: Iterable[dict[str, Any]], fp: IO[str], *, ordered: bool = True) -> None:
+    """``opm render -o yaml``."""
+    write(objs, fp, "yaml", ordered=ordered)
+
+
+def write_ndjson(objs: Iterable[dict[str, Any]], fp: IO[str], *, ordered: bool = True) -> None:
+    """One compact JSON object per line."""
+    write(objs, fp, "ndjson", ordered=ordered)
+
+
+def to_python(obj: dict[str, Any]) -> dict[str, Any]:
+    """Plain Python values (property values decoded) for library callers."""
+    result: dict[str, Any] = json.loads(compact(obj))
+    return result

@@ -1,0 +1,161 @@
+"""Semantic versions and OLM version ranges (``skipRange``, ``--min-version``/``--max-version``).
+
+Versions are parsed strictly, as OLM does (``MAJOR.MINOR.PATCH[-pre][+build]``, no leading ``v``),
+with the ``semver`` package: SemVer 2.0 precedence, build metadata ignored. Ranges follow the grammar
+OLM uses for ``skipRange`` (blang/semver): comparators ``<``, ``<=``, ``>``, ``>=``, ``=``/``==``/none,
+``!``/``!=``; space-separated comparators are ANDed, ``||`` ORs groups; ``x`` wildcards in the minor or
+patch place expand as blang expands them (``<=1.2.x`` is ``<1.3.0``, ``1.x`` is ``>=1.0.0 <2.0.0``).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import semver
+
+from imgextract.errors import UsageError
+
+Version = semver.Version
+
+_COMPARATORS: dict[str, Callable[[int, int], bool]] = {
+    "": operator.eq,
+    "=": operator.eq,
+    "==": operator.eq,
+    "!": operator.ne,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+
+class InvalidVersion(UsageError):
+    """A version or version range that does not parse."""
+
+
+def parse_version(text: str) -> Version:
+    """A strict semantic version; raises InvalidVersion."""
+    try:
+        return Version.parse(text.strip())
+    except (ValueError, TypeError):
+        raise InvalidVersion(f"invalid semantic version {text!r} (expected MAJOR.MINOR.PATCH)") from None
+
+
+def try_version(text: object) -> Version | None:
+    """The version, or None when ``text`` is not a strict semantic version."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return Version.parse(text)
+    except (ValueError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class _Comparator:
+    op: str
+    version: Version
+
+    def __call__(self, v: Version) -> bool:
+        return _COMPARATORS[self.op](v.compare(self.version), 0)
+
+
+@dataclass(frozen=True)
+class VersionRange:
+    """A parsed range: ``groups`` are ORed, the comparators inside one group ANDed."""
+
+    text: str
+    groups: tuple[tuple[_Comparator, ...], ...]
+
+    @classmethod
+    def parse(cls, text: str) -> VersionRange:
+        parts = _split(text)
+        if not parts:
+            raise InvalidVersion(f"empty version range {text!r}")
+        groups: list[list[str]] = [[]]
+        for i, p in enumerate(parts):
+            if p == "||":
+                if i == 0 or i == len(parts) - 1 or not groups[-1]:
+                    raise InvalidVersion(f"misplaced '||' in version range {text!r}")
+                groups.append([])
+            else:
+                groups[-1].extend(_expand_wildcard(p, text))
+        out = []
+        for g in groups:
+            comps = []
+            for part in g:
+                op, ver = _split_comparator(part, text)
+                if op not in _COMPARATORS:
+                    raise InvalidVersion(f"invalid comparator {op!r} in version range {text!r}")
+                try:
+                    v = Version.parse(ver)
+                except (ValueError, TypeError):
+                    raise InvalidVersion(f"invalid version {ver!r} in version range {text!r}") from None
+                comps.append(_Comparator(op, v))
+            out.append(tuple(comps))
+        return cls(text, tuple(out))
+
+    def __contains__(self, v: object) -> bool:
+        if not isinstance(v, Version):
+            return False
+        return any(all(c(v) for c in group) for group in self.groups)
+
+
+def parse_range(text: str) -> VersionRange:
+    return VersionRange.parse(text)
+
+
+def _split(text: str) -> list[str]:
+    """Split on blanks, keeping an operator glued to the version after it (``>= 1.0.0``)."""
+    out: list[str] = []
+    cur = ""
+    for tok in text.split():
+        if cur:
+            cur += tok
+        else:
+            cur = tok
+        if cur[-1] in "<>=!" and cur != "||":
+            continue
+        out.append(cur)
+        cur = ""
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _split_comparator(part: str, text: str) -> tuple[str, str]:
+    for i, ch in enumerate(part):
+        if ch.isdigit():
+            return part[:i], part[i:]
+    raise InvalidVersion(f"no version in {part!r} of version range {text!r}")
+
+
+def _expand_wildcard(part: str, text: str) -> list[str]:
+    if "x" not in part:
+        return [part]
+    op, ver = _split_comparator(part, text)
+    pieces = ver.split(".")
+    if pieces[-1] != "x" or len(pieces) not in (2, 3) or not all(p.isdigit() for p in pieces[:1]):
+        raise InvalidVersion(f"invalid wildcard {part!r} in version range {text!r}")
+    major = int(pieces[0])
+    if len(pieces) == 3 and pieces[1] != "x":
+        minor = int(pieces[1]) if pieces[1].isdigit() else 0
+        flat, bumped = f"{major}.{minor}.0", f"{major}.{minor + 1}.0"
+    else:
+        flat, bumped = f"{major}.0.0", f"{major + 1}.0.0"
+    if op == ">":
+        return [">=" + bumped]
+    if op == ">=":
+        return [">=" + flat]
+    if op == "<":
+        return ["<" + flat]
+    if op == "<=":
+        return ["<" + bumped]
+    if op in ("", "=", "=="):
+        return [">=" + flat, "<" + bumped]
+    if op in ("!", "!="):
+        return ["<" + flat, ">=" + bumped]
+    raise InvalidVersion(f"invalid comparator {op!r} in version range {text!r}")

@@ -1,0 +1,37 @@
+"""zstd:chunked layers: read the table of contents, fetch only the wanted files' chunks, apply them.
+
+``toc``: the layer annotations, the footer and the TOC (verified against the annotated checksum,
+validated: names inside the root, ranges inside the data area and never overlapping).
+``plan``: which compressed byte ranges the wanted paths need.  ``assemble``: the TOC as applier
+members, file data decompressed from those ranges with every chunk's and file's digest checked.
+Byte ranges come from a ``RangeSource`` (the registry implements it); nothing here speaks HTTP.
+"""
+
+from __future__ import annotations
+
+from imgextract.layers.chunked.assemble import RangeSource, apply_chunked
+from imgextract.layers.chunked.plan import plan_ranges
+from imgextract.layers.chunked.toc import (
+    Toc,
+    TocEntry,
+    TocLocation,
+    TocUnsupported,
+    is_chunked,
+    parse_footer,
+    parse_toc,
+    toc_location,
+)
+
+__all__ = [
+    "RangeSource",
+    "Toc",
+    "TocEntry",
+    "TocLocation",
+    "TocUnsupported",
+    "apply_chunked",
+    "is_chunked",
+    "parse_footer",
+    "parse_toc",
+    "plan_ranges",
+    "toc_location",
+]

@@ -1,0 +1,295 @@
+"""The zstd:chunked table of contents: where it is, verifying it, and what it may contain.
+
+A zstd:chunked blob is an ordinary zstd-compressed tar in which every file's content (and every
+chunk of a large file) starts a new zstd frame, followed by the TOC in a skippable frame and a
+footer.  The layer descriptor's annotations say where the TOC is and what its SHA-256 is:
+
+    io.github.containers.zstd-chunked.manifest-checksum   (newer writers)
+    io.containers.zstd-chunked.manifest-checksum          (skopeo 1.9 / containers/storage 1.4x)
+    ...manifest-position = "offset:length:uncompressedLength:1"
+
+The checksum covers the compressed TOC bytes; the manifest (and so the annotation) is what we
+trust, so the TOC is only used once that checksum matches.  The footer (48 bytes, ending in the
+magic ``GnUlInUx``) repeats the position; when we read it, it must agree.
+
+The TOC is JSON ``{"version": 1, "entries": [...]}``.  Validation here is strict: every name
+and hard link target stays inside the root (no ``..``, no NUL), every content range lies in the
+data area before the TOC, a file's chunks are contiguous and add up to its size, and no two
+ranges overlap.  A violation is an ``IntegrityError``.  Features we do not implement (chunk
+types other than plain data) raise ``TocUnsupported``: the caller fetches the whole layer.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import re
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import zstandard
+
+from imgextract.errors import IntegrityError, LimitExceeded
+from imgextract.layers.applier import split_name
+from imgextract.layers.verify import parse_digest
+
+PREFIXES = ("io.github.containers.zstd-chunked.", "io.containers.zstd-chunked.")
+CHECKSUM_KEY = "manifest-checksum"
+POSITION_KEY = "manifest-position"
+ZSTD_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.layer.v1.tar+zstd",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    }
+)
+FOOTER_SIZE = 48
+FOOTER_MAGIC = b"GnUlInUx"
+SKIPPABLE_MAGIC = 0x184D2A50
+MANIFEST_TYPE_CRFS = 1
+MAX_TOC_BYTES = 64 * 1024 * 1024  # compressed and uncompressed (containers/storage allows 50 MiB)
+_TYPES = {"reg", "dir", "symlink", "hardlink", "char", "block", "fifo", "chunk"}
+_TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+class TocUnsupported(Exception):
+    """A well-formed TOC using a feature partial fetch does not implement: fetch the whole layer."""
+
+
+@dataclass(frozen=True)
+class TocLocation:
+    """Where the compressed TOC is in the blob and what it must hash to."""
+
+    offset: int
+    length: int
+    uncompressed_length: int
+    checksum: str | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """``[start, end)`` compressed bytes of the blob that decompress to ``size`` bytes of a file."""
+
+    start: int
+    end: int
+    size: int
+    digest: str | None  # sha256 of the uncompressed chunk; None: the file digest covers it
+
+
+@dataclass
+class TocEntry:
+    type: str
+    name: str  # cleaned: components joined by "/", "" for the root
+    mode: int = 0
+    size: int = 0
+    mtime: float = 0.0
+    link_name: str = ""
+    digest: str | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+
+
+@dataclass
+class Toc:
+    entries: list[TocEntry]
+    location: TocLocation
+
+    def content_bytes(self) -> int:
+        return sum(c.end - c.start for e in self.entries for c in e.chunks)
+
+
+def is_chunked(media_type: str, annotations: Mapping[str, str] | None) -> bool:
+    """A zstd layer whose annotations locate (and checksum) a TOC."""
+    return media_type in ZSTD_MEDIA_TYPES and toc_location(annotations) is not None
+
+
+def _annotation(annotations: Mapping[str, str], key: str) -> str | None:
+    for prefix in PREFIXES:
+        value = annotations.get(prefix + key)
+        if value is not None:
+            return value
+    return None
+
+
+def toc_location(annotations: Mapping[str, str] | None) -> TocLocation | None:
+    """The TOC location from either annotation spelling; None when absent or not a checksummed TOC."""
+    if not annotations:
+        return None
+    position = _annotation(annotations, POSITION_KEY)
+    checksum = _annotation(annotations, CHECKSUM_KEY)
+    if position is None or checksum is None:
+        return None
+    fields = position.split(":")
+    if len(fields) != 4 or not all(f.isascii() and f.isdigit() for f in fields):
+        raise IntegrityError(f"malformed zstd:chunked manifest position {position!r}")
+    offset, length, uncompressed, kind = (int(f) for f in fields)
+    if kind != MANIFEST_TYPE_CRFS:
+        return None  # another TOC format: not ours to read
+    parse_digest(checksum)
+    if not checksum.startswith("sha256:"):
+        raise IntegrityError(f"zstd:chunked manifest checksum {checksum!r} is not sha256")
+    if length <= 0 or length > MAX_TOC_BYTES or uncompressed <= 0 or uncompressed > MAX_TOC_BYTES:
+        raise LimitExceeded(f"zstd:chunked TOC of {length} bytes ({uncompressed} uncompressed) refused")
+    return TocLocation(offset, length, uncompressed, checksum)
+
+
+def parse_footer(footer: bytes) -> TocLocation:
+    """The 48-byte footer: a skippable frame holding offset, length, uncompressed length, type, magic."""
+    if len(footer) != FOOTER_SIZE:
+        raise IntegrityError(f"zstd:chunked footer is {len(footer)} bytes, expected {FOOTER_SIZE}")
+    magic, frame_size, offset, length, uncompressed, kind, tail = struct.unpack("<IIQQQQ8s", footer)
+    if magic != SKIPPABLE_MAGIC or frame_size != FOOTER_SIZE - 8 or tail != FOOTER_MAGIC:
+        raise IntegrityError("zstd:chunked footer is malformed")
+    if kind != MANIFEST_TYPE_CRFS:
+        raise TocUnsupported(f"zstd:chunked footer names TOC type {kind}")
+    return TocLocation(offset, length, uncompressed)
+
+
+def check_footer(footer: bytes, location: TocLocation) -> None:
+    """The footer must name the TOC the annotations name (a second, unsigned copy: agreement only)."""
+    found = parse_footer(footer)
+    if (found.offset, found.length, found.uncompressed_length) != (
+        location.offset,
+        location.length,
+        location.uncompressed_length,
+    ):
+        raise IntegrityError("zstd:chunked footer and layer annotations disagree on the TOC position")
+
+
+def _mtime(value: object) -> float:
+    if not isinstance(value, str):
+        return 0.0
+    m = _TIME.match(value)
+    if m is None:
+        return 0.0
+    year, mon, day, hh, mm, ss = (int(m.group(i)) for i in range(1, 7))
+    try:
+        seconds = calendar.timegm((year, mon, day, hh, mm, ss, 0, 0, 0))
+    except (ValueError, OverflowError):
+        return 0.0
+    frac = float("0" + m.group(7)) if m.group(7) else 0.0
+    tz = m.group(8)
+    if tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        seconds -= sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60)
+    return seconds + frac
+
+
+def _int(entry: Mapping[str, object], key: str, default: int | None = None) -> int:
+    value = entry.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise IntegrityError(f"zstd:chunked TOC entry {entry.get('name')!r}: invalid {key} {value!r}")
+    return value
+
+
+def _digest(entry: Mapping[str, object], key: str) -> str | None:
+    value = entry.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise IntegrityError(f"zstd:chunked TOC entry {entry.get('name')!r}: invalid {key}")
+    parse_digest(value)
+    return value
+
+
+def parse_toc(compressed: bytes, location: TocLocation) -> Toc:
+    """Verify ``compressed`` against the annotated checksum, decompress and validate it."""
+    if len(compressed) != location.length:
+        raise IntegrityError(f"zstd:chunked TOC: got {len(compressed)} bytes, expected {location.length}")
+    if location.checksum is not None:
+        actual = "sha256:" + hashlib.sha256(compressed).hexdigest()
+        if actual != location.checksum:
+            raise IntegrityError(
+                f"zstd:chunked TOC checksum mismatch: annotation says {location.checksum}, got {actual}"
+            )
+    try:
+        reader = zstandard.ZstdDecompressor().stream_reader(compressed, read_across_frames=True)
+        raw = reader.read(location.uncompressed_length + 1)
+    except zstandard.ZstdError as exc:
+        raise IntegrityError(f"zstd:chunked TOC does not decompress: {exc}") from None
+    if len(raw) != location.uncompressed_length:
+        raise IntegrityError(
+            f"zstd:chunked TOC is {len(raw)} bytes uncompressed, expected {location.uncompressed_length}"
+        )
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise IntegrityError(f"zstd:chunked TOC is not JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("version") != 1 or not isinstance(doc.get("entries"), list):
+        raise IntegrityError("zstd:chunked TOC: expected version 1 with a list of entries")
+    return Toc(_entries(doc["entries"], data_end=location.offset), location)
+
+
+def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
+    out: list[TocEntry] = []
+    last_file: TocEntry | None = None  # the regular file chunk entries continue
+    file_end = 0  # its endOffset
+    file_filled = 0  # uncompressed bytes its chunks so far cover
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise IntegrityError("zstd:chunked TOC entry without a name")
+        kind = item.get("type")
+        if kind not in _TYPES:
+            raise IntegrityError(f"zstd:chunked TOC entry {item['name']!r} has unknown type {kind!r}")
+        if item.get("chunkType") not in (None, "", "data"):
+            raise TocUnsupported(f"zstd:chunked chunk type {item.get('chunkType')!r}")
+        name = "/".join(split_name(item["name"], what="name"))
+        if kind == "chunk":
+            if last_file is None or name != last_file.name or not last_file.chunks:
+                raise IntegrityError(f"zstd:chunked TOC chunk {name!r} does not follow its file")
+            prev = last_file.chunks[-1]
+            start = _int(item, "offset")
+            if _int(item, "chunkOffset") != file_filled:
+                raise IntegrityError(f"zstd:chunked TOC chunk of {name!r} is not contiguous")
+            if not prev.start < start < file_end:
+                raise IntegrityError(
+                    f"zstd:chunked TOC chunk of {name!r}: overlapping or out-of-order ranges"
+                )
+            last_file.chunks[-1] = Chunk(prev.start, start, prev.size, prev.digest)
+            last_file.chunks.append(
+                Chunk(start, file_end, _int(item, "chunkSize"), _digest(item, "chunkDigest"))
+            )
+            file_filled += last_file.chunks[-1].size
+            continue
+        _close_file(last_file)
+        last_file = None
+        entry = TocEntry(type=str(kind), name=name, mtime=_mtime(item.get("modtime")))
+        entry.mode = _int(item, "mode", 0) & 0o7777
+        if kind in ("symlink", "hardlink"):
+            link = item.get("linkName")
+            if not isinstance(link, str) or not link or "\0" in link:
+                raise IntegrityError(f"zstd:chunked TOC link {name!r} has an invalid target")
+            if kind == "hardlink":
+                split_name(link, what="hard link target")
+            entry.link_name = link
+        if kind == "reg":
+            entry.size = _int(item, "size", 0)
+            entry.digest = _digest(item, "digest")
+            if entry.size:
+                if entry.digest is None:
+                    raise IntegrityError(f"zstd:chunked TOC file {name!r} has no digest")
+                start, file_end = _int(item, "offset"), _int(item, "endOffset")
+                if not start < file_end <= data_end:
+                    raise IntegrityError(f"zstd:chunked TOC file {name!r}: range outside the data area")
+                first = _int(item, "chunkSize", entry.size) or entry.size
+                entry.chunks.append(Chunk(start, file_end, first, _digest(item, "chunkDigest")))
+                file_filled = first
+                last_file = entry
+        out.append(entry)
+    _close_file(last_file)
+    _check_overlaps(out)
+    return out
+
+
+def _close_file(entry: TocEntry | None) -> None:
+    if entry is None:
+        return
+    if sum(c.size for c in entry.chunks) != entry.size:
+        raise IntegrityError(f"zstd:chunked TOC file {entry.name!r}: chunk sizes do not add up to its size")
+
+
+def _check_overlaps(entries: list[TocEntry]) -> None:
+    ranges = sorted((c.start, c.end, e.name) for e in entries for c in e.chunks)
+    for (_, end, name), (start, _, other) in zip(ranges, ranges[1:], strict=False):
+        if start < end:
+            raise IntegrityError(f"zstd:chunked TOC: ranges of {name!r} and {other!r} overlap")

@@ -1,0 +1,177 @@
+"""An Indexed Job that pulls a catalog's bundles across a cluster: pod I pulls shard I of N.
+
+``completionMode: Indexed`` gives every pod its index in ``JOB_COMPLETION_INDEX`` (the Job controller
+adds that variable to each container, so ``$(JOB_COMPLETION_INDEX)`` expands in the arguments).
+Pod I runs ``pull --from-catalog CATALOG --shard I/N -o /output/shard-I`` on a shared volume (a
+PersistentVolumeClaim, ReadWriteMany when pods may land on several nodes). Each index has its own
+directory: shards are disjoint, a retried pod finds and skips the bundles its index already
+finished, and no pod ever tidies another pod's staging directories (whose owner process it cannot
+see from its own PID namespace).
+``backoffLimitPerIndex`` retries a failed index on its own without failing the others. The pod runs
+under the ``restricted`` Pod Security Standard exactly as the single-bundle Job does.
+See docs/in-cluster.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from imgextract.errors import UsageError
+from imgextract.outputs.configmap.meta import check_object_name
+from imgextract.outputs.kube.job import (
+    AUTH_FILE,
+    CONTAINER,
+    PULL_SECRET_DIR,
+    SCRATCH,
+    SecretType,
+    _security_context,
+    _short_hash,
+)
+from imgextract.reference import parse_reference
+
+OUTPUT = "/output"
+
+
+def render_indexed_job(
+    catalog_ref: str,
+    *,
+    shards: int,
+    namespace: str,
+    image: str,
+    output_claim: str,
+    parallelism: int | None = None,
+    filter_args: Sequence[str] = (),
+    jobs: int = 4,
+    service_account: str | None = None,
+    pull_secret_name: str | None = None,
+    pull_secret_type: SecretType = "dockerconfigjson",
+    job_name: str | None = None,
+    active_deadline_seconds: int = 6 * 3600,
+    ttl_seconds_after_finished: int = 24 * 3600,
+    backoff_limit_per_index: int = 2,
+    scratch_size: str = "4Gi",
+    extra_args: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The Indexed Job (one object). ``filter_args`` are catalog filter flags passed through as given
+    (``--package P``, ``--channel C``, ``--min-version V``, ``--max-version V``, ``--heads-only``)."""
+    check_object_name(namespace, "namespace")
+    check_object_name(output_claim, "output claim name")
+    if not catalog_ref or catalog_ref.startswith("/"):
+        raise UsageError(
+            "--from-catalog needs a catalog image reference (pods cannot read a local directory)"
+        )
+    parse_reference(catalog_ref)
+    if shards < 1:
+        raise UsageError("--shards must be at least 1")
+    parallel = shards if parallelism is None else parallelism
+    if not 1 <= parallel <= shards:
+        raise UsageError(f"--parallelism must be between 1 and --shards ({shards})")
+    if jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if active_deadline_seconds <= 0 or ttl_seconds_after_finished < 0 or backoff_limit_per_index < 0:
+        raise UsageError("deadlines must be positive, ttl and backoff zero or more")
+    name = check_object_name(job_name or f"bundle-extract-catalog-{_short_hash(catalog_ref)}", "Job name")
+    if len(name) > 52:  # pods are <job>-<index>-<suffix>; their hostname label stays within 63
+        raise UsageError(f"Job name {name!r} is longer than 52 characters")
+
+    args = [
+        "pull",
+        "--from-catalog",
+        catalog_ref,
+        "-o",
+        f"{OUTPUT}/shard-$(JOB_COMPLETION_INDEX)",
+        "--shard",
+        f"$(JOB_COMPLETION_INDEX)/{shards}",
+        "--jobs",
+        str(jobs),
+        "--json",
+        *filter_args,
+        *extra_args,
+    ]
+    env: list[dict[str, Any]] = [
+        {"name": "HOME", "value": SCRATCH},
+        {"name": "XDG_CACHE_HOME", "value": f"{SCRATCH}/cache"},
+        {"name": "TMPDIR", "value": "/tmp"},  # noqa: S108 - an emptyDir mounted in the pod
+    ]
+    mounts: list[dict[str, Any]] = [
+        {"name": "scratch", "mountPath": SCRATCH},
+        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir in the pod)
+        {"name": "output", "mountPath": OUTPUT},
+    ]
+    volumes: list[dict[str, Any]] = [
+        {"name": "scratch", "emptyDir": {"sizeLimit": scratch_size}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": scratch_size}},
+        {"name": "output", "persistentVolumeClaim": {"claimName": output_claim}},
+    ]
+    if pull_secret_name:
+        check_object_name(pull_secret_name, "pull secret name")
+        if pull_secret_type == "dockerconfigjson":
+            env.append({"name": "REGISTRY_AUTH_FILE", "value": AUTH_FILE})
+            mounts.append({"name": "pull-secret", "mountPath": PULL_SECRET_DIR, "readOnly": True})
+            item = {"key": ".dockerconfigjson", "path": "config.json"}
+        elif pull_secret_type == "dockercfg":
+            mounts.append(
+                {
+                    "name": "pull-secret",
+                    "mountPath": f"{SCRATCH}/.dockercfg",
+                    "subPath": ".dockercfg",
+                    "readOnly": True,
+                }
+            )
+            item = {"key": ".dockercfg", "path": ".dockercfg"}
+        else:
+            raise UsageError(
+                f"invalid pull secret type {pull_secret_type!r}: expected dockerconfigjson or dockercfg"
+            )
+        volumes.append(
+            {
+                "name": "pull-secret",
+                "secret": {"secretName": pull_secret_name, "defaultMode": 0o444, "items": [item]},
+            }
+        )
+    labels = {
+        "app.kubernetes.io/name": "bundle-extract",
+        "app.kubernetes.io/component": "catalog-pull",
+        "bundle-extract/catalog-hash": _short_hash(catalog_ref, 40),
+    }
+    container = {
+        "name": CONTAINER,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": args,
+        "env": env,
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        "securityContext": _security_context(),
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "volumeMounts": mounts,
+    }
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+        "volumes": volumes,
+    }
+    if service_account:
+        pod_spec["serviceAccountName"] = check_object_name(service_account, "service account name")
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": {"bundle-extract/catalog": catalog_ref, "bundle-extract/shards": str(shards)},
+        },
+        "spec": {
+            "completionMode": "Indexed",
+            "completions": shards,
+            "parallelism": parallel,
+            "backoffLimitPerIndex": backoff_limit_per_index,
+            "activeDeadlineSeconds": active_deadline_seconds,
+            "ttlSecondsAfterFinished": ttl_seconds_after_finished,
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        },
+    }

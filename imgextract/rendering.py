@@ -1,0 +1,117 @@
+"""``render``: opm-identical ``olm.bundle`` (and FBC) objects, the operation behind ``Client.render``.
+
+Bundle images, catalog images, bundle directories and FBC directories render the way ``opm render``
+renders them (the rules live in :mod:`imgextract.catalog.render`), through one client: its mirror
+rules, credentials, connection pools and content cache serve every reference.  :func:`encode` gives
+opm's bytes (``json``, ``yaml``) or one compact object per line (``ndjson``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from imgextract import oci
+from imgextract.catalog.render.pipeline import RenderError, RenderOptions, render_refs
+from imgextract.catalog.render.writer import FORMATS, opm_order, to_python, write
+from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
+from imgextract.pull.resolve import ResolvedImage
+from imgextract.reference import Reference
+
+__all__ = ["FORMATS", "encode", "render", "render_raw"]
+
+
+class Session(Protocol):
+    """What rendering needs from a client (``imgextract.Client`` is one)."""
+
+    @property
+    def cache(self) -> Any: ...
+
+    def prepare(self) -> None: ...
+
+    def resolve(self, ref: Reference, platform: oci.Platform | None = None) -> ResolvedImage: ...
+
+
+class _ClientSource:
+    """The pull machinery as the renderer's ImageSource."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        cache = session.cache
+        self.cache_root: Path | None = cache.root if cache is not None else None
+
+    def resolve(self, ref: str) -> Any:
+        from imgextract.reference import parse_reference
+
+        try:
+            return self.session.resolve(parse_reference(ref))
+        except ImgExtractError as exc:
+            exc.reference = exc.reference or ref
+            raise
+
+    def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
+        from imgextract.bundles.detect import Plan
+        from imgextract.layers.applier import Limits
+        from imgextract.progress import NoProgress
+        from imgextract.pull.extract import extract
+
+        extract(image, Plan("image", paths), dest, Limits(), NoProgress())
+
+
+def render_raw(
+    session: Session | None,
+    refs: Sequence[str] | str,
+    *,
+    migrate_level: str = "none",
+    image_ref_template: str | None = None,
+    jobs: int = 8,
+) -> list[dict[str, Any]]:
+    """The rendered objects in opm's shape (property values kept as the JSON text opm writes).
+    ``session`` may be None when every reference is a directory."""
+    refs = [refs] if isinstance(refs, str) else list(refs)
+    source = None
+    if any(not os.path.exists(r) for r in refs):
+        if session is None:
+            raise UsageError("rendering an image needs a client (registry access)")
+        session.prepare()
+        source = _ClientSource(session)
+    try:
+        return render_refs(
+            refs,
+            source,
+            RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs),
+        )
+    except RenderError as exc:
+        if exc.kind == "usage":
+            raise UsageError(str(exc)) from exc
+        if exc.kind == "io":
+            raise LocalFilesystemError(str(exc)) from exc
+        raise InvalidBundleError(str(exc)) from exc
+
+
+def render(
+    session: Session | None,
+    refs: Sequence[str] | str,
+    *,
+    migrate_level: str = "none",
+    image_ref_template: str | None = None,
+    jobs: int = 8,
+) -> list[dict[str, Any]]:
+    """Render ``refs`` as ``opm render`` would: plain dicts (property values decoded), in opm's order."""
+    objs = render_raw(
+        session, refs, migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs
+    )
+    return [to_python(o) for o in opm_order(objs)]
+
+
+def encode(objs: Sequence[dict[str, Any]], fmt: str = "json") -> str:
+    """``opm render -o json|yaml`` text of objects from :func:`render_raw` (or plain FBC dicts);
+    ``ndjson``: one compact object per line."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
+    buf = io.StringIO()
+    write(objs, buf, fmt)
+    return buf.getvalue()

@@ -1,0 +1,217 @@
+"""`bundle-extract catalog ...`, `job --from-catalog` and the usage errors of `pull --from-catalog`, run as
+users run them (a subprocess), against generated catalogs: a directory and an image in a real registry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from regfix.catalogs import generate
+from regfix.registry import Registry
+
+from imgextract.catalog import Catalog
+from tests.e2e.cli import Run
+from tests.unit.outputs.k8s_schema import validate
+from tests.unit.outputs.test_job import assert_restricted
+
+GEN = generate(40, seed=23)
+
+
+@pytest.fixture(scope="module")
+def fbc_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return GEN.write(tmp_path_factory.mktemp("fbc") / "configs")
+
+
+def test_images_of_a_catalog_image_equal_every_related_image(
+    cli: Callable[..., Run], registry: Registry, push_image: Callable[..., object]
+) -> None:
+    pushed = push_image(registry, GEN.image_spec(), "catalogs/cli", "v1")
+    r = cli("catalog", "images", pushed.ref, "--insecure-registry", registry.host)  # type: ignore[attr-defined]
+    assert r.code == 0, r.stderr
+    want = set().union(*(b.images() for b in GEN.bundles()))
+    assert r.stdout.splitlines() == sorted(want)
+    r = cli(
+        "catalog",
+        "images",
+        pushed.ref,
+        "--insecure-registry",
+        registry.host,
+        "--package",
+        "pkg-0003-operator",
+        "--json",
+    )  # type: ignore[attr-defined]
+    assert r.code == 0, r.stderr
+    assert set(r.json()) == set().union(
+        *(b.images() for b in GEN.packages["pkg-0003-operator"].bundles.values())
+    )
+
+
+def test_json_answers_equal_the_library(cli: Callable[..., Run], fbc_dir: Path) -> None:
+    sel = Catalog.from_directory(fbc_dir).filter(channels=["stable"], heads_only=True)
+    for what, objs in (
+        ("packages", [p.to_json() for p in sel.packages()]),
+        ("channels", [c.to_json() for c in sel.channels()]),
+        ("bundles", [b.to_json() for b in sel.bundles()]),
+    ):
+        r = cli("catalog", what, str(fbc_dir), "--channel", "stable", "--heads-only", "--json")
+        assert r.code == 0, r.stderr
+        assert r.json() == objs
+    # every bundle listed is the head of its package's stable channel
+    heads = {
+        GEN.packages[p].channels["stable"].head for p in GEN.packages if "stable" in GEN.packages[p].channels
+    }
+    assert {b["name"] for b in r.json()} == heads
+
+
+def test_plain_output_is_one_item_per_line(cli: Callable[..., Run], fbc_dir: Path) -> None:
+    r = cli("catalog", "bundles", str(fbc_dir), "--package", "pkg-0001-operator", "--min-version", "0.0.0")
+    assert r.code == 0, r.stderr
+    rows = [line.split("\t") for line in r.stdout.splitlines()]
+    assert {row[1] for row in rows} == set(GEN.packages["pkg-0001-operator"].bundles)
+    assert all(len(row) == 5 and row[0] == "pkg-0001-operator" for row in rows)
+
+
+def test_replaced_default_channel_is_named(cli: Callable[..., Run], fbc_dir: Path) -> None:
+    victim = next(
+        p for p in GEN.packages.values() if p.default_channel != "stable" and "stable" in p.channels
+    )
+    r = cli("catalog", "packages", str(fbc_dir), "--package", victim.name, "--channel", "stable", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json() == [
+        {
+            "name": victim.name,
+            "defaultChannel": "stable",
+            "channels": ["stable"],
+            "replacedDefaultChannel": victim.default_channel,
+        }
+    ]
+    r = cli(
+        "catalog", "render", str(fbc_dir), "--package", victim.name, "--channel", "stable", "-o", "ndjson"
+    )
+    assert r.code == 0, r.stderr
+    objs = [json.loads(line) for line in r.stdout.splitlines()]
+    [pkg] = [o for o in objs if o["schema"] == "olm.package"]
+    assert pkg["defaultChannel"] == "stable"
+    assert {o["name"] for o in objs if o["schema"] == "olm.channel"} == {"stable"}
+    assert {o["name"] for o in objs if o["schema"] == "olm.bundle"} == set(victim.channels["stable"].members)
+    assert f"default channel {victim.default_channel} filtered out" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("--package", "no-such-operator"), 4, "not in the catalog"),
+        (("--channel", "no-such-channel"), 4, "not in the catalog"),
+        (("--heads-only", "--min-version", "1.0.0"), 2, "--heads-only"),
+        (("--max-version", "v1"), 2, "invalid semantic version"),
+        (("--min-version", "2.0.0", "--max-version", "1.0.0"), 2, "above --max-version"),
+    ],
+)
+def test_filter_errors(
+    cli: Callable[..., Run], fbc_dir: Path, args: tuple[str, ...], code: int, message: str
+) -> None:
+    r = cli("catalog", "bundles", str(fbc_dir), *args)
+    assert r.code == code and message in r.stderr and r.stdout == ""
+
+
+def test_a_broken_catalog_file_is_located(cli: Callable[..., Run], tmp_path: Path) -> None:
+    (tmp_path / "c" / "p").mkdir(parents=True)
+    (tmp_path / "c" / "p" / "catalog.json").write_text(
+        '{"schema":"olm.package","name":"p"}\n{"name":"oops"}\n'
+    )
+    r = cli("catalog", "packages", str(tmp_path / "c"))
+    assert r.code == 6
+    assert "p/catalog.json: object 1: missing root schema field" in r.stderr
+
+
+def test_job_from_catalog_prints_a_valid_indexed_job(cli: Callable[..., Run]) -> None:
+    r = cli(
+        "job", "--from-catalog", "registry.example.com/ns/catalog:v1", "--shards", "3", "--namespace", "bundles",
+        "--image", "registry.example.com/tools/bundle-extract:0.1.0", "--package", "etcd", "--heads-only",
+    )  # fmt: skip
+    assert r.code == 0, r.stderr
+    [job] = list(yaml.safe_load_all(r.stdout))
+    validate(job)
+    assert_restricted(job)
+    assert job["spec"]["completionMode"] == "Indexed" and job["spec"]["completions"] == 3
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--shard") + 1] == "$(JOB_COMPLETION_INDEX)/3"
+    assert args[-3:] == ["--package", "etcd", "--heads-only"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("job", "some/ref:v1", "--from-catalog", "c:v1", "--shards", "2", "--namespace", "n", "--image", "i"),
+        ("job", "--from-catalog", "c:v1", "--namespace", "n", "--image", "i"),
+        (
+            "job",
+            "--from-catalog",
+            "c:v1",
+            "--shards",
+            "2",
+            "--namespace",
+            "n",
+            "--image",
+            "i",
+            "--min-version",
+            "x",
+        ),
+        ("pull", "some/ref:v1", "--from-catalog", "c:v1", "-o", "out"),
+        ("pull", "--from-catalog", "c:v1", "-o", "out", "--all"),
+        ("pull", "--from-catalog", "c:v1", "-o", "out", "--shard", "3/3"),
+        ("pull", "some/ref:v1", "-o", "out", "--package", "p"),
+        ("catalog", "packages", "./no-such-directory"),
+        ("catalog", "bundles", "docker://quay.io/x/y:v1"),
+    ],
+)
+def test_usage_errors(cli: Callable[..., Run], argv: tuple[str, ...]) -> None:
+    r = cli(*argv)
+    assert r.code == 2, (r.code, r.stderr)
+    assert r.stderr.startswith("bundle-extract: error:")
+
+
+def test_unfiltered_catalog_render_equals_render(cli: Callable[..., Run], fbc_dir: Path) -> None:
+    """The catalog as opm renders it, whichever command reads it (yaml: the longer way through the
+    same writer as json)."""
+    fmt = "yaml"
+    ours = cli("catalog", "render", str(fbc_dir), "-o", fmt)
+    theirs = cli("render", str(fbc_dir), "-o", fmt)
+    assert ours.code == 0 and theirs.code == 0, ours.stderr + theirs.stderr
+    assert ours.stdout == theirs.stdout and len(ours.stdout) > 10_000
+
+
+def test_policy_refuses_a_catalog_image(
+    cli: Callable[..., Run], registry: Registry, push_image: Callable[..., object], tmp_path: Path
+) -> None:
+    pushed = push_image(registry, GEN.image_spec(), "catalogs/refused", "v1")
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"default": [{"type": "reject"}]}')
+    r = cli("catalog", "packages", pushed.ref, "--insecure-registry", registry.host, "--policy", str(policy))  # type: ignore[attr-defined]
+    assert r.code == 8, r.stderr
+
+
+def test_catalog_text_reaches_the_terminal_escaped(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """Names and images are chosen by whoever wrote the catalog: no control sequence gets through."""
+    evil = "x\x1b]0;pwned\x07\u202e"
+    objs = [
+        {"schema": "olm.package", "name": "p", "defaultChannel": "stable"},
+        {"schema": "olm.channel", "package": "p", "name": "stable", "entries": [{"name": "p.v1" + evil}]},
+        {
+            "schema": "olm.bundle",
+            "package": "p",
+            "name": "p.v1" + evil,
+            "image": "r.example/p:v1" + evil,
+            "properties": [{"type": "olm.package", "value": {"packageName": "p", "version": "1.0.0"}}],
+        },
+    ]
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "catalog.json").write_text("".join(json.dumps(o) for o in objs))
+    for what in ("bundles", "images", "channels"):
+        r = cli("catalog", what, str(tmp_path / "c"))
+        assert r.code == 0, r.stderr
+        assert "\x1b" not in r.stdout and "\u202e" not in r.stdout and "\x07" not in r.stdout
+        assert "\\x1b]0;pwned\\x07\\u202e" in r.stdout

@@ -1,0 +1,151 @@
+"""``render`` against a real registry (CNCF distribution): bundle images, catalog images, bad images,
+the content cache, the CLI and the library giving the same objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from regfix.bundles import fbc_catalog
+from regfix.oci import File, ImageSpec
+
+from imgextract import Client
+from imgextract.errors import InvalidBundleError
+from imgextract.rendering import encode
+from tests.e2e.cli import run_cli
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "render"
+WIDGET = DATA / "widget-operator"
+GOLDEN_IMAGE = "127.0.0.1:50000/render/widget:v1.2.0"
+LABELS = {
+    "operators.operatorframework.io.bundle.mediatype.v1": "registry+v1",
+    "operators.operatorframework.io.bundle.manifests.v1": "manifests/",
+    "operators.operatorframework.io.bundle.metadata.v1": "metadata/",
+    "operators.operatorframework.io.bundle.package.v1": "widget-operator",
+    "operators.operatorframework.io.bundle.channels.v1": "stable,fast",
+}
+
+
+def _bundle_spec(labels: dict[str, str] | None = None) -> ImageSpec:
+    files = [
+        File(str(p.relative_to(WIDGET)), p.read_bytes()) for p in sorted(WIDGET.rglob("*")) if p.is_file()
+    ]
+    files.append(File("usr/share/doc/big.txt", b"not needed to render\n" * 4096))
+    return ImageSpec(layers=[files], labels=LABELS if labels is None else labels)
+
+
+def _client(host: str, cache: Path | None) -> Client:
+    if cache is None:
+        return Client(insecure_registries=[host], use_cache=False)
+    return Client(insecure_registries=[host], cache_dir=cache)
+
+
+def render_raw(refs: list[str], common: Client, **kw: Any) -> list[dict[str, Any]]:
+    with common as client:
+        return client.render(refs, raw=True, **kw)
+
+
+def render(refs: list[str] | str, common: Client, **kw: Any) -> list[dict[str, Any]]:
+    with common as client:
+        return client.render(refs, **kw)
+
+
+@pytest.fixture
+def widget_image(registry: Any, push_image: Callable[..., Any]) -> Any:
+    return push_image(registry, _bundle_spec(), "render/widget", tag="v1.2.0")
+
+
+@pytest.mark.parametrize("level", ["none", "bundle-object-to-csv-metadata"])
+def test_bundle_image_matches_golden_all_formats(
+    widget_image: Any, fault_proxy: Callable[..., Any], tmp_path: Path, level: str
+) -> None:
+    fp = fault_proxy(widget_image.registry)
+    ref = f"{fp.host}/render/widget:v1.2.0"  # the tag stays in "image" (not the digest)
+    objs = render_raw([ref], _client(fp.host, tmp_path / "cache"), migrate_level=level)
+    for fmt in ("json", "yaml", "ndjson"):
+        expected = (DATA / "expected" / f"widget-image.{level}.{fmt}").read_text().replace(GOLDEN_IMAGE, ref)
+        assert encode(objs, fmt) == expected, fmt
+    layer = widget_image.layout.image.layers[0].digest
+    assert any(layer in r.path for r in fp.requests)
+
+    # warm: same digest, rendered from the content cache; the layer is not requested again
+    fp.reset()
+    again = render_raw([ref], _client(fp.host, tmp_path / "cache"), migrate_level=level)
+    assert encode(again, "json") == encode(objs, "json")
+    assert not any(layer in r.path for r in fp.requests)
+    assert any("/manifests/" in r.path for r in fp.requests)
+
+
+def test_cli_and_library_give_the_same_objects(widget_image: Any, tmp_path: Path) -> None:
+    ref = widget_image.ref
+    host = ref.split("/")[0]
+    lib = render([ref, str(WIDGET)], _client(host, tmp_path / "c1"))
+    run = run_cli(
+        "render",
+        ref,
+        str(WIDGET),
+        "-o",
+        "ndjson",
+        "--insecure-registry",
+        host,
+        "--cache-dir",
+        str(tmp_path / "c2"),
+    )
+    assert run.code == 0, run.stderr
+    import json
+
+    assert [json.loads(line) for line in run.stdout.splitlines()] == lib
+    yaml_run = run_cli("render", ref, "-o", "yaml", "--insecure-registry", host, "--no-cache")
+    assert yaml_run.code == 0 and yaml_run.stdout == encode(
+        render_raw([ref], _client(host, tmp_path / "c3")), "yaml"
+    )
+
+
+def test_label_less_image_is_opms_error(
+    registry: Any, push_image: Callable[..., Any], tmp_path: Path
+) -> None:
+    img = push_image(registry, _bundle_spec(labels={}), "render/nolabels")
+    with pytest.raises(InvalidBundleError, match="image type could not be determined: image has no labels"):
+        render(img.ref, _client(registry.host, tmp_path))
+    other = push_image(registry, _bundle_spec(labels={"vendor": "acme", "a": "b"}), "render/otherlabels")
+    with pytest.raises(InvalidBundleError, match="found labels.*a=b.*vendor=acme"):
+        render(other.ref, _client(registry.host, tmp_path))
+    run = run_cli("render", img.ref, "--insecure-registry", registry.host, "--no-cache")
+    assert run.code == 6 and "image has no labels" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_sqlite_index_image_is_refused(registry: Any, push_image: Callable[..., Any], tmp_path: Path) -> None:
+    labels = {"operators.operatorframework.io.index.database.v1": "/database/index.db"}
+    img = push_image(registry, _bundle_spec(labels=labels), "render/sqlite")
+    with pytest.raises(InvalidBundleError, match="sqlite-based index images are no longer supported"):
+        render(img.ref, _client(registry.host, tmp_path))
+
+
+def test_catalog_image_renders_its_configs(
+    registry: Any, push_image: Callable[..., Any], tmp_path: Path
+) -> None:
+    fx = fbc_catalog()
+    img = push_image(registry, fx, "render/catalog")
+    objs = render(img.ref, _client(registry.host, tmp_path))
+    # declcfg.WriteJSON order: by package; package, channels, bundles by name
+    assert [(o["schema"], o.get("package", o.get("name"))) for o in objs][:2] == [
+        ("olm.package", "gadget-operator"),
+        ("olm.channel", "gadget-operator"),
+    ]
+    assert {o["schema"] for o in objs} >= {"olm.package", "olm.channel", "olm.bundle"}
+    # the same catalog as a directory renders to the same bytes
+    root = tmp_path / "fbc"
+    for name, data in fx.files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    configs = root / fx.labels["operators.operatorframework.io.index.configs.v1"].strip("/")
+    assert render(str(configs), _client(registry.host, None)) == objs
+
+
+def test_many_refs_one_call(registry: Any, push_image: Callable[..., Any], tmp_path: Path) -> None:
+    refs = [push_image(registry, _bundle_spec(), f"render/many{i}", tag="v1").ref for i in range(3)]
+    objs = render(refs, _client(registry.host, None), jobs=3)
+    assert sorted(o["image"] for o in objs) == sorted(refs)

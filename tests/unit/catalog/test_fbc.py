@@ -1,0 +1,122 @@
+"""The streaming FBC reader: JSON streams, YAML documents, .indexignore, errors that locate the object."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from imgextract.catalog import fbc
+from imgextract.catalog.fbc import CatalogFormatError, iter_catalog, iter_stream
+from imgextract.errors import InvalidBundleError
+
+
+def _objs(data: bytes, path: str = "f") -> list[fbc.FbcObject]:
+    return list(iter_stream(io.BytesIO(data), path))
+
+
+def test_concatenated_json_any_layout() -> None:
+    objs = [{"schema": "olm.package", "name": "a"}, {"schema": "olm.bundle", "package": "a", "name": "b"}]
+    for text in (
+        json.dumps(objs[0]) + json.dumps(objs[1]),
+        "\n\n" + json.dumps(objs[0], indent=4) + "\n" + json.dumps(objs[1], indent=4) + "\n",
+        json.dumps(objs[0]) + "\n" + json.dumps(objs[1]) + "\n",
+    ):
+        got = _objs(text.encode(), "x.json")
+        assert [o.data for o in got] == objs
+        assert [(o.path, o.index, o.schema, o.package, o.name) for o in got] == [
+            ("x.json", 0, "olm.package", "", "a"),
+            ("x.json", 1, "olm.bundle", "a", "b"),
+        ]
+
+
+def test_json_object_spanning_many_chunks_and_utf8_boundaries() -> None:
+    big = "é€" * 100_000  # multi-byte characters land on chunk boundaries
+    text = json.dumps({"schema": "olm.bundle", "name": "n", "blob": big}, ensure_ascii=False)
+    got = _objs((text + " " + text).encode())
+    assert len(got) == 2 and got[1].data["blob"] == big
+
+
+def test_yaml_multi_document_keeps_timestamps_as_strings() -> None:
+    y = b"---\nschema: olm.package\nname: a\ncreated: 2020-01-02\n---\n---\nschema: olm.channel\npackage: a\nname: s\n"
+    got = _objs(y, "x.yaml")
+    assert [o.schema for o in got] == ["olm.package", "olm.channel"]
+    assert got[0].data["created"] == "2020-01-02"
+    assert [o.index for o in got] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"schema":"olm.package","name":"a"}\n{"name":"b"}', "x: object 1: missing root schema field"),
+        (b'{"schema":"olm.package","name":"a"} {"schema": "olm', "x: object 1: invalid JSON"),
+        (b'{"schema":"a"} [1, 2]', "x: object 1: expected a mapping"),
+        (b"schema: a\n---\nschema: [\n", "x: object 1: invalid YAML"),
+        (b'{"schema":"a","name":3}', "x: object 0: 'package' and 'name' must be strings"),
+    ],
+)
+def test_errors_name_file_and_object_index(data: bytes, message: str) -> None:
+    with pytest.raises(CatalogFormatError) as exc:
+        _objs(data, "x")
+    assert message in str(exc.value)
+    assert isinstance(exc.value, InvalidBundleError)
+
+
+def test_walk_honours_indexignore_like_opm(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "catalog.json").write_text('{"schema":"olm.package","name":"a"}')
+    (tmp_path / "a" / "README.md").write_text("# not a config")
+    (tmp_path / "a" / ".indexignore").write_text("*.md\n")
+    (tmp_path / "b" / "skip").mkdir(parents=True)
+    (tmp_path / "b" / "catalog.yaml").write_text("schema: olm.package\nname: b\n")
+    (tmp_path / "b" / "skip" / "junk.txt").write_text("{{{ not json")
+    (tmp_path / ".indexignore").write_text("/b/skip/\n")
+    assert [(o.path, o.name) for o in iter_catalog(tmp_path)] == [
+        ("a/catalog.json", "a"),
+        ("b/catalog.yaml", "b"),
+    ]
+
+
+def test_walk_refuses_symlink_out_of_catalog(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "secret").write_text('{"schema":"x"}')
+    (root / "link.json").symlink_to(tmp_path / "secret")
+    with pytest.raises(CatalogFormatError, match="outside the catalog"):
+        list(iter_catalog(root))
+
+
+def test_missing_directory_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(CatalogFormatError, match="does not exist"):
+        list(iter_catalog(tmp_path / "nope"))
+
+
+def test_filtered_objects_keep_deprecations_of_kept_packages_and_catalog_wide_objects(tmp_path: Path) -> None:
+    from imgextract.catalog import Catalog
+
+    objs = []
+    for p in ("a", "b"):
+        objs += [
+            {"schema": "olm.package", "name": p, "defaultChannel": "stable"},
+            {"schema": "olm.channel", "package": p, "name": "stable", "entries": [{"name": f"{p}.v1"}]},
+            {
+                "schema": "olm.bundle",
+                "package": p,
+                "name": f"{p}.v1",
+                "image": f"r.example/{p}:v1",
+                "properties": [{"type": "olm.package", "value": {"packageName": p, "version": "1.0.0"}}],
+            },
+            {"schema": "olm.deprecations", "package": p, "entries": []},
+        ]
+    objs.append({"schema": "example.com/notes", "name": "catalog-wide"})
+    (tmp_path / "catalog.json").write_text("".join(json.dumps(o) for o in objs))
+    kept = list(Catalog.from_directory(tmp_path).filter(packages=["b"]).objects())
+    assert [(o["schema"], o.get("package", o.get("name"))) for o in kept] == [
+        ("olm.package", "b"),
+        ("olm.channel", "b"),
+        ("olm.bundle", "b"),
+        ("olm.deprecations", "b"),
+        ("example.com/notes", "catalog-wide"),
+    ]

@@ -1,0 +1,70 @@
+"""OLM version ranges (blang grammar) and channel heads (opm's rule, skipRange as tie-breaker)."""
+
+from __future__ import annotations
+
+import pytest
+
+from imgextract.catalog import graph
+from imgextract.catalog.model import ChannelEntry
+from imgextract.catalog.versions import InvalidVersion, parse_range, parse_version
+
+
+@pytest.mark.parametrize(
+    ("rng", "inside", "outside"),
+    [
+        (">=4.1.0 <4.2.0-0", ["4.1.0", "4.1.9"], ["4.2.0-rc.1", "4.2.0", "4.0.9"]),
+        ("<1.2.0", ["1.1.9", "1.2.0-alpha"], ["1.2.0"]),
+        (">= 1.0.0 < 2.0.0 || >3.0.0", ["1.5.0", "3.0.1"], ["2.0.0", "3.0.0"]),
+        ("1.2.x", ["1.2.0", "1.2.7"], ["1.3.0", "1.1.9"]),
+        ("<=1.x", ["1.9.9"], ["2.0.0"]),
+        (">1.2.x", ["1.3.0"], ["1.2.9"]),
+        ("!=1.0.0", ["1.0.1"], ["1.0.0", "1.0.0+build"]),
+        ("=1.0.0", ["1.0.0+meta"], ["1.0.1"]),
+    ],
+)
+def test_blang_ranges(rng: str, inside: list[str], outside: list[str]) -> None:
+    r = parse_range(rng)
+    assert all(parse_version(v) in r for v in inside)
+    assert not any(parse_version(v) in r for v in outside)
+
+
+@pytest.mark.parametrize("bad", ["", "||", ">=1.0.0 ||", "~1.0.0", ">=1.0", "v1.0.0", "=>1.0.0"])
+def test_bad_ranges_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidVersion):
+        parse_range(bad)
+
+
+def test_strict_versions() -> None:
+    assert parse_version("1.0.0-rc.1") < parse_version("1.0.0")
+    for bad in ("v1.0.0", "1.0", "01.0.0"):
+        with pytest.raises(InvalidVersion):
+            parse_version(bad)
+
+
+def test_head_by_replaces_and_skips() -> None:
+    entries = [
+        ChannelEntry("a.v1"),
+        ChannelEntry("a.v3", replaces="a.v1", skips=("a.v2",)),
+        ChannelEntry("a.v2", replaces="a.v1"),
+    ]
+    assert graph.heads(entries, {}) == ("a.v3",)
+
+
+def test_skiprange_breaks_a_tie_opm_would_report() -> None:
+    entries = [
+        ChannelEntry("a.v1"),
+        ChannelEntry("a.v2", replaces="a.v1"),
+        ChannelEntry("a.v3", skip_range="<1.3.0"),
+    ]
+    versions = {
+        "a.v1": parse_version("1.1.0"),
+        "a.v2": parse_version("1.2.0"),
+        "a.v3": parse_version("1.3.0"),
+    }
+    assert graph.heads(entries, versions) == ("a.v3",)
+    assert graph.upgrades_from(entries[2], entries, versions) == ("a.v1", "a.v2")
+
+
+def test_ambiguous_channel_reports_every_head() -> None:
+    entries = [ChannelEntry("a.v1"), ChannelEntry("b.v1")]
+    assert graph.heads(entries, {}) == ("a.v1", "b.v1")

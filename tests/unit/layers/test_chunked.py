@@ -1,0 +1,348 @@
+"""zstd:chunked: TOC parsing and verification, the chunk plan, and partial application.
+
+The blobs are written by skopeo (``--dest-compress-format zstd:chunked``, oci -> oci), the producer
+users have; the hostile TOCs are hand-made (no producer writes them) and say so.  Partial
+application is compared with full application of the same tar through the ordinary pipeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import zstandard
+from regfix.chunked import blob_path, convert
+
+from imgextract.errors import IntegrityError
+from imgextract.layers.applier import Applier
+from imgextract.layers.chunked import apply_chunked, parse_toc, toc_location
+from imgextract.layers.chunked.plan import plan_ranges
+from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocLocation, check_footer, parse_footer
+from imgextract.layers.selection import PathSelection
+from tests.unit.layers.layerkit import (
+    apply_tars,
+    d,
+    f,
+    hard,
+    opq,
+    snapshot,
+    sym,
+    tar_bytes,
+    wh,
+    write_oci_layout,
+)
+
+RNG = bytes(
+    hashlib.sha256(str(i).encode()).digest()[j % 32] ^ (i * 7 % 256) for i in range(2000) for j in range(160)
+)
+
+
+def go_style(tar: bytes) -> bytes:
+    """The tar as Go writes it: members, then exactly two zero blocks (what zstd:chunked keeps)."""
+    with tarfile.open(fileobj=io.BytesIO(tar), mode="r") as tf:
+        tf.getmembers()
+        end = tf.offset
+    return tar[:end] + b"\0" * 1024
+
+
+class MemorySource:
+    """A RangeSource over bytes in memory that counts what was read."""
+
+    def __init__(self, blob: bytes, *, tamper: int | None = None) -> None:
+        self.blob = bytearray(blob)
+        if tamper is not None:
+            self.blob[tamper] ^= 0xFF
+        self.read_bytes = 0
+        self.prepared: list[tuple[int, int]] = []
+        self.expected: list[tuple[int, int]] = []
+
+    def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
+        self.prepared = list(ranges)
+
+    def expect(self, start: int, end: int) -> None:
+        self.expected.append((start, end))
+
+    def open_range(self, start: int, end: int) -> io.BytesIO:
+        self.read_bytes += end - start
+        return io.BytesIO(bytes(self.blob[start:end]))
+
+
+class Chunked:
+    def __init__(self, blob: bytes, annotations: dict[str, str], tar: bytes) -> None:
+        self.blob, self.annotations, self.tar = blob, annotations, tar
+
+    def toc(self) -> Toc:
+        loc = toc_location(self.annotations)
+        assert loc is not None
+        return parse_toc(self.blob[loc.offset : loc.offset + loc.length], loc)
+
+
+def skopeo_chunked(tmp: Path, layers: Sequence[bytes]) -> list[Chunked]:
+    """Convert gzip layers to zstd:chunked with skopeo; the layers must be Go-style tars."""
+    src, dest = tmp / "src", tmp / "dest"
+    write_oci_layout(src, layers, tag="t")
+    manifest = convert(src, "t", dest)
+    out = []
+    for desc, tar in zip(manifest["layers"], layers, strict=True):  # type: ignore[call-overload]
+        assert desc["mediaType"] == "application/vnd.oci.image.layer.v1.tar+zstd"
+        out.append(Chunked(blob_path(dest, desc["digest"]).read_bytes(), desc["annotations"], tar))
+    return out
+
+
+LOWER = [
+    d("etc"),
+    f("etc/keep", "lower keep"),
+    f("etc/gone", "whited out"),
+    d("opaque"),
+    f("opaque/old", "hidden by opaque"),
+    d("real/configs/pkg0"),
+    f("real/configs/pkg0/catalog.json", "pkg0" * 1000),
+    sym("configs", "real/configs"),
+]
+UPPER = [
+    d("configs/pkg1"),
+    f("configs/pkg1/catalog.json", RNG[:150_000]),
+    f("configs/pkg1/small.yaml", "a: 1\n"),
+    f("configs/pkg2/catalog.json", RNG[150_000:], mode=0o755),
+    hard("configs/pkg2/link.json", "configs/pkg2/catalog.json"),
+    sym("configs/pkg2/rel", "../pkg1/small.yaml"),
+    f("etc/empty"),
+    wh("etc/gone"),
+    opq("opaque"),
+    f("opaque/new", "same layer"),
+    f("bulk/data.bin", RNG[:200_000]),
+]
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> list[Chunked]:
+    tars = [go_style(tar_bytes(LOWER)), go_style(tar_bytes(UPPER))]
+    return skopeo_chunked(tmp_path_factory.mktemp("chunked"), tars)
+
+
+def apply_partial(root: Path, layers: list[Chunked], paths: list[str] | None) -> list[MemorySource]:
+    applier = Applier(root, PathSelection(paths))
+    sources = []
+    try:
+        for layer in layers:
+            src = MemorySource(layer.blob)
+            apply_chunked(layer.toc(), src, applier, paths)
+            sources.append(src)
+        applier.finalize()
+    except BaseException:
+        applier.close()
+        raise
+    return sources
+
+
+# -- TOC ---------------------------------------------------------------------------------------
+
+
+def test_skopeo_writes_the_older_annotation_spelling_and_a_matching_footer(image: list[Chunked]) -> None:
+    layer = image[1]
+    assert any(k.startswith("io.containers.zstd-chunked.") for k in layer.annotations)
+    loc = toc_location(layer.annotations)
+    assert loc is not None and loc.offset + loc.length + FOOTER_SIZE == len(layer.blob)
+    check_footer(layer.blob[-FOOTER_SIZE:], loc)
+    assert parse_footer(layer.blob[-FOOTER_SIZE:]).offset == loc.offset
+    newer = {k.replace("io.containers.", "io.github.containers."): v for k, v in layer.annotations.items()}
+    assert toc_location(newer) == loc
+    names = {e.name: e for e in layer.toc().entries}
+    assert names["configs/pkg2/link.json"].type == "hardlink"
+    assert len(names["configs/pkg1/catalog.json"].chunks) > 1  # skopeo split it: chunk digests checked
+
+
+def test_toc_checksum_mismatch_is_refused(image: list[Chunked]) -> None:
+    loc = toc_location(image[1].annotations)
+    assert loc is not None
+    bad = TocLocation(loc.offset, loc.length, loc.uncompressed_length, "sha256:" + "0" * 64)
+    with pytest.raises(IntegrityError, match="checksum mismatch"):
+        parse_toc(image[1].blob[loc.offset : loc.offset + loc.length], bad)
+
+
+def test_footer_disagreeing_with_annotations_is_refused(image: list[Chunked]) -> None:
+    loc = toc_location(image[1].annotations)
+    assert loc is not None
+    moved = TocLocation(loc.offset - 1, loc.length, loc.uncompressed_length, loc.checksum)
+    with pytest.raises(IntegrityError, match="disagree"):
+        check_footer(image[1].blob[-FOOTER_SIZE:], moved)
+
+
+def handmade_toc(entries: list[dict[str, object]], data_end: int = 10_000) -> tuple[bytes, TocLocation]:
+    """A TOC no producer writes (hostile input), with a correct checksum."""
+    raw = json.dumps({"version": 1, "entries": entries}).encode()
+    comp = zstandard.ZstdCompressor().compress(raw)
+    return comp, TocLocation(data_end, len(comp), len(raw), "sha256:" + hashlib.sha256(comp).hexdigest())
+
+
+DIGEST = "sha256:" + "a" * 64
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [{"type": "reg", "name": "../escape", "size": 1, "digest": DIGEST, "offset": 0, "endOffset": 5}],
+        [{"type": "dir", "name": "a/../../b"}],
+        [{"type": "hardlink", "name": "x", "linkName": "../../etc/passwd"}],
+        [
+            {"type": "reg", "name": "a", "size": 1, "digest": DIGEST, "offset": 0, "endOffset": 50},
+            {"type": "reg", "name": "b", "size": 1, "digest": DIGEST, "offset": 40, "endOffset": 60},
+        ],
+        [
+            {
+                "type": "reg",
+                "name": "past-the-data",
+                "size": 1,
+                "digest": DIGEST,
+                "offset": 0,
+                "endOffset": 20_000,
+            }
+        ],
+        [
+            {
+                "type": "reg",
+                "name": "a",
+                "size": 4,
+                "digest": DIGEST,
+                "offset": 0,
+                "endOffset": 50,
+                "chunkSize": 2,
+            },
+            {"type": "chunk", "name": "a", "offset": 60, "chunkOffset": 2, "chunkSize": 2},
+        ],
+        [{"type": "reg", "name": "nodigest", "size": 3, "offset": 0, "endOffset": 5}],
+        [{"type": "socket?", "name": "x"}],
+    ],
+    ids=[
+        "dotdot",
+        "dotdot-dir",
+        "hardlink-escape",
+        "overlap",
+        "outside",
+        "chunk-outside",
+        "no-digest",
+        "type",
+    ],
+)
+def test_hostile_tocs_are_integrity_errors(entries: list[dict[str, object]]) -> None:
+    comp, loc = handmade_toc(entries)
+    with pytest.raises(IntegrityError):
+        parse_toc(comp, loc)
+
+
+# -- partial application ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("paths", [None, ["configs"], ["configs/pkg1"], ["etc", "opaque"]])
+def test_partial_equals_full_application(
+    image: list[Chunked], tmp_path: Path, paths: list[str] | None
+) -> None:
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [layer.tar for layer in image], paths=paths)
+    apply_partial(part, image, paths)
+    assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
+    assert snapshot(part)  # not vacuous
+
+
+def test_one_package_reads_only_its_chunks(image: list[Chunked], tmp_path: Path) -> None:
+    upper = image[1]  # alone: configs is a plain directory there
+    (sources,) = apply_partial(tmp_path, [upper], ["configs/pkg1"])
+    toc = upper.toc()
+    mine = sum(c.end - c.start for e in toc.entries if e.name.startswith("configs/pkg1/") for c in e.chunks)
+    assert sources.read_bytes == mine
+    assert sources.prepared == [(c.start, c.end) for c in plan_ranges(toc, ["configs/pkg1"])]
+    assert sum(e - s for s, e in sources.prepared) == mine
+    assert sources.read_bytes < 0.5 * len(upper.blob)
+    assert sorted(os.listdir(tmp_path / "configs")) == ["pkg1"]
+
+
+def test_selection_through_a_lower_symlink_reads_what_full_application_writes(
+    image: list[Chunked], tmp_path: Path
+) -> None:
+    sources = apply_partial(tmp_path, image, ["configs/pkg1"])
+    toc = image[1].toc()
+    written = {e.name for e in toc.entries if e.chunks and (tmp_path / "real" / e.name).exists()}
+    assert "configs/pkg1/catalog.json" in written and "bulk/data.bin" not in written
+    assert sources[1].read_bytes == sum(
+        c.end - c.start for e in toc.entries if e.name in written for c in e.chunks
+    )
+    assert sources[0].read_bytes == 0  # the lower layer has nothing below configs/pkg1
+
+
+def test_chunk_with_wrong_bytes_fails(image: list[Chunked], tmp_path: Path) -> None:
+    toc = image[1].toc()
+    target = next(e for e in toc.entries if e.name == "configs/pkg1/catalog.json")
+    applier = Applier(tmp_path, PathSelection(["configs"]))
+    with pytest.raises(IntegrityError):
+        apply_chunked(
+            toc, MemorySource(image[1].blob, tamper=target.chunks[1].start + 20), applier, ["configs"]
+        )
+    applier.close()
+
+
+def test_file_without_prediction_is_fetched_when_the_applier_wants_it(
+    image: list[Chunked], tmp_path: Path
+) -> None:
+    """The plan only predicts; a file the applier wants is read even if it was not planned."""
+    toc = image[1].toc()
+    applier = Applier(tmp_path, PathSelection(["configs/pkg2"]))
+    src = MemorySource(image[1].blob)
+    try:
+        apply_chunked(toc, src, applier, ["bulk"])  # wrong prediction on purpose
+        applier.finalize()
+    except BaseException:
+        applier.close()
+        raise
+    assert src.prepared and all(
+        s >= min(c.start for e in toc.entries if e.name == "bulk/data.bin" for c in e.chunks)
+        for s, _ in src.prepared
+    )
+    assert (tmp_path / "configs" / "pkg2" / "catalog.json").read_bytes() == RNG[150_000:]
+
+
+def test_handmade_toc_with_wrong_file_digest_fails(tmp_path: Path) -> None:
+    """A TOC (hand-made, correct checksum) whose file digest does not match the data."""
+    frame = zstandard.ZstdCompressor().compress(b"hello")
+    blob = frame
+    comp, loc = handmade_toc(
+        [{"type": "reg", "name": "x", "size": 5, "digest": DIGEST, "offset": 0, "endOffset": len(frame)}],
+        data_end=len(blob),
+    )
+    applier = Applier(tmp_path, PathSelection(None))
+    with pytest.raises(IntegrityError, match="digest mismatch"):
+        apply_chunked(parse_toc(comp, loc), MemorySource(blob), applier, None)
+    applier.close()
+
+
+def test_plan_predicts_through_symlinks_and_hard_links() -> None:
+    """The prediction (what is fetched ahead) follows this layer's symlinks on the way to a selected
+    path and pulls in hard link targets; everything else waits until the applier asks."""
+    from imgextract.layers.chunked.plan import wanted_files
+    from imgextract.layers.chunked.toc import Chunk, TocEntry
+
+    def reg(name: str, start: int) -> TocEntry:
+        return TocEntry("reg", name, size=1, digest=DIGEST, chunks=[Chunk(start, start + 1, 1, None)])
+
+    toc = Toc(
+        [
+            reg("real/configs/a/catalog.json", 0),
+            reg("real/other/x", 1),
+            TocEntry("symlink", "configs", link_name="real/configs"),
+            reg("data/blob", 2),
+            TocEntry("hardlink", "configs/a/link", link_name="data/blob"),
+            TocEntry("symlink", "up", link_name="../../real/other"),
+        ],
+        TocLocation(100, 1, 1),
+    )
+    assert wanted_files(toc, ["configs/a"]) == {"real/configs/a/catalog.json", "data/blob"}
+    assert wanted_files(toc, ["up"]) == {"real/other/x"}  # ".." stops at the root
+    assert wanted_files(toc, None) == {"real/configs/a/catalog.json", "real/other/x", "data/blob"}
+    assert [c.start for c in plan_ranges(toc, ["configs"], skip=lambda d: False)] == [0, 2]

@@ -1,0 +1,95 @@
+"""The Indexed Job of `job --from-catalog`: valid for Kubernetes, restricted, one shard per index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from imgextract.errors import UsageError
+from imgextract.outputs.kube.indexed_job import render_indexed_job
+from imgextract.outputs.kube.job import render_job
+from tests.unit.outputs.k8s_schema import validate
+from tests.unit.outputs.test_job import assert_restricted, container_of
+
+CATALOG = "registry.example.com/redhat/redhat-operator-index:v4.17"
+IMAGE = "registry.example.com/tools/bundle-extract:0.1.0"
+
+
+def _job(**kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = dict(shards=5, namespace="bundles", image=IMAGE, output_claim="catalog-bundles")
+    base.update(kw)
+    return render_indexed_job(CATALOG, **base)
+
+
+def test_indexed_job_is_valid_and_restricted() -> None:
+    job = _job()
+    validate(job)
+    assert_restricted(job)
+    spec = job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    assert spec["completions"] == 5 and spec["parallelism"] == 5
+    assert spec["backoffLimitPerIndex"] >= 0
+    assert spec["template"]["spec"]["restartPolicy"] == "Never"
+    assert spec["template"]["spec"]["automountServiceAccountToken"] is False
+
+
+def test_restricted_fields_equal_the_single_bundle_job() -> None:
+    """Every security field of the existing Job is kept as it is."""
+    single = render_job("quay.io/example/etcd-bundle:v0.9.4", namespace="bundles", image=IMAGE)[-1]
+    indexed = _job()
+    s_pod, i_pod = single["spec"]["template"]["spec"], indexed["spec"]["template"]["spec"]
+    assert i_pod["securityContext"] == s_pod["securityContext"]
+    assert container_of(indexed)["securityContext"] == container_of(single)["securityContext"]
+    for key in ("enableServiceLinks", "restartPolicy"):
+        assert i_pod[key] == s_pod[key]
+
+
+def test_pod_runs_its_shard_into_the_volume() -> None:
+    job = _job(filter_args=["--package", "foo", "--heads-only"], jobs=8, parallelism=2)
+    c = container_of(job)
+    args = c["args"]
+    assert args[:3] == ["pull", "--from-catalog", CATALOG]
+    assert args[args.index("--shard") + 1] == "$(JOB_COMPLETION_INDEX)/5"
+    assert args[args.index("-o") + 1] == "/output/shard-$(JOB_COMPLETION_INDEX)"
+    assert args[args.index("--jobs") + 1] == "8"
+    assert args[-3:] == ["--package", "foo", "--heads-only"]
+    assert "--json" in args
+    assert job["spec"]["parallelism"] == 2
+    [vol] = [v for v in job["spec"]["template"]["spec"]["volumes"] if v["name"] == "output"]
+    assert vol == {"name": "output", "persistentVolumeClaim": {"claimName": "catalog-bundles"}}
+    assert {"name": "output", "mountPath": "/output"} in c["volumeMounts"]
+    validate(job)
+
+
+def test_pull_secret_is_the_auth_file() -> None:
+    job = _job(pull_secret_name="my-pull-secret")
+    c = container_of(job)
+    assert {
+        "name": "REGISTRY_AUTH_FILE",
+        "value": "/var/run/secrets/bundle-extract/pull-secret/config.json",
+    } in c["env"]
+    validate(job)
+    assert_restricted(job)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"shards": 0},
+        {"parallelism": 6},
+        {"parallelism": 0},
+        {"namespace": "Bad_NS"},
+        {"output_claim": "UPPER"},
+        {"job_name": "x" * 60},
+        {"jobs": 0},
+    ],
+)
+def test_invalid_parameters(kw: dict[str, Any]) -> None:
+    with pytest.raises(UsageError):
+        _job(**kw)
+
+
+def test_local_directory_is_refused() -> None:
+    with pytest.raises(UsageError, match="catalog image"):
+        render_indexed_job("/srv/catalog", shards=2, namespace="ns", image=IMAGE, output_claim="c")

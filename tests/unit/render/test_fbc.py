@@ -1,0 +1,156 @@
+"""Catalog objects re-written as opm does (declcfg.LoadFS then WriteJSON): Meta.UnmarshalJSON re-encodes
+every object from map[string]interface{} (float64 numbers, sorted keys, no HTML escaping), then the
+known schemas go through their structs (declcfg.Package/Channel/Bundle/Deprecation field order and
+omitempty); expectations derived from those types."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from imgextract.catalog.render.fbc import iter_fbc_dir, normalize
+from imgextract.catalog.render.writer import write
+
+
+def _json(objs: list[dict[str, object]]) -> str:
+    buf = io.StringIO()
+    write([normalize(o) for o in objs], buf, "ndjson")
+    return buf.getvalue()
+
+
+def test_known_schemas_keep_struct_fields_in_order() -> None:
+    pkg = {
+        "name": "p",
+        "schema": "olm.package",
+        "extra": 1,
+        "icon": {"mediatype": "image/svg+xml", "base64data": "PHN2Zy8+"},
+        "defaultChannel": "stable",
+    }
+    ch = {
+        "schema": "olm.channel",
+        "package": "p",
+        "name": "stable",
+        "entries": [{"name": "p.v1", "skips": []}],
+    }
+    b = {
+        "schema": "olm.bundle",
+        "package": "p",
+        "name": "p.v1",
+        "image": "r/p:1",
+        "properties": [{"type": "olm.package", "value": {"version": "1.0.0", "packageName": "p", "n": 2}}],
+    }
+    assert _json([pkg, ch, b]) == (
+        '{"schema":"olm.package","name":"p","defaultChannel":"stable","icon":{"base64data":"PHN2Zy8+",'
+        '"mediatype":"image/svg+xml"}}\n'
+        '{"schema":"olm.channel","name":"stable","package":"p","entries":[{"name":"p.v1"}]}\n'
+        '{"schema":"olm.bundle","name":"p.v1","package":"p","image":"r/p:1","properties":[{"type":'
+        '"olm.package","value":{"n":2,"packageName":"p","version":"1.0.0"}}]}\n'
+    )
+
+
+def test_other_schemas_are_the_reencoded_blob() -> None:
+    other = {"schema": "acme.thing", "package": "p", "z": 12345678901234567890, "a": "<x>", "f": 1.0}
+    assert (
+        _json([other]) == '{"a":"<x>","f":1,"package":"p","schema":"acme.thing","z":12345678901234567000}\n'
+    )
+
+
+def test_deprecations_and_null_entries() -> None:
+    dep = {
+        "schema": "olm.deprecations",
+        "package": "p",
+        "entries": [{"reference": {"schema": "olm.package"}, "message": "gone"}],
+    }
+    ch = {"schema": "olm.channel", "package": "p", "name": "c"}
+    # written in opm's order: channels before deprecations
+    assert _json([dep, ch]) == (
+        '{"schema":"olm.channel","name":"c","package":"p","entries":null}\n'
+        '{"schema":"olm.deprecations","package":"p","entries":[{"reference":{"schema":"olm.package"},'
+        '"message":"gone"}]}\n'
+    )
+
+
+def test_directory_reader_yaml_and_json(tmp_path: Path) -> None:
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "catalog.yaml").write_text(
+        "---\nschema: olm.package\nname: p\ndefaultChannel: stable\n---\n# only a comment\n"
+        "---\nschema: olm.channel\npackage: p\nname: stable\nentries: [{name: p.v1}]\n"
+    )
+    (tmp_path / "q.json").write_text(
+        '{"schema":"olm.package","name":"q"} {"schema":"olm.package","name":"r"}'
+    )
+    got = [(f, i, o["name"]) for f, i, o in iter_fbc_dir(tmp_path)]
+    assert got == [
+        ("p/catalog.yaml", 0, "p"),
+        ("p/catalog.yaml", 1, "stable"),
+        ("q.json", 0, "q"),
+        ("q.json", 1, "r"),
+    ]
+
+
+def test_missing_schema_and_indexignore(tmp_path: Path) -> None:
+    import pytest
+
+    from imgextract.catalog.render.fbc import FBCError
+
+    # declcfg readYAMLOrJSON: "object ... is missing root schema field"
+    with pytest.raises(FBCError, match="missing root schema field"):
+        normalize({"name": "x"})
+    (tmp_path / "keep.yaml").write_text("schema: olm.package\nname: keep\n")
+    (tmp_path / "skip").mkdir()
+    (tmp_path / "skip" / "x.yaml").write_text("not: fbc\n")
+    (tmp_path / ".indexignore").write_text("# comment\nskip\n")
+    assert [o["name"] for _f, _i, o in iter_fbc_dir(tmp_path)] == ["keep"]
+
+
+def test_write_fbc_streams_normalised_objects() -> None:
+    from imgextract.catalog.render.writer import write_fbc
+
+    buf = io.StringIO()
+    objs = [
+        {"schema": "olm.bundle", "name": "b", "package": "p", "image": "i", "x": 1},
+        {"schema": "z", "v": 1},
+    ]
+    assert write_fbc(objs, "ndjson", buf) == 2
+    assert buf.getvalue() == (
+        '{"schema":"olm.bundle","name":"b","package":"p","image":"i"}\n{"schema":"z","v":1}\n'
+    )
+
+
+def test_catalog_bundles_get_render_run_treatment(tmp_path: Path) -> None:
+    # Render.Run applies to every reference, catalogs included: bundle objects moved last,
+    # relatedImages sorted by image; with a migrate level, olm.bundle.object -> olm.csv.metadata
+    import base64
+    import json
+
+    from imgextract.catalog.render.pipeline import RenderOptions, render_refs
+
+    csv = {
+        "apiVersion": "operators.coreos.com/v1alpha1",
+        "kind": "ClusterServiceVersion",
+        "metadata": {"name": "p.v1"},
+        "spec": {"displayName": "P <1>", "version": "1.0.0"},
+    }
+    data = base64.b64encode(json.dumps(csv).encode()).decode()
+    bundle = {
+        "schema": "olm.bundle",
+        "name": "p.v1",
+        "package": "p",
+        "image": "r/p:1",
+        "properties": [
+            {"type": "olm.bundle.object", "value": {"data": data}},
+            {"type": "olm.package", "value": {"packageName": "p", "version": "1.0.0"}},
+        ],
+        "relatedImages": [{"name": "", "image": "z/z:1"}, {"name": "a", "image": "a/a:1"}],
+    }
+    (tmp_path / "c.json").write_text(json.dumps(bundle))
+    [none] = render_refs([str(tmp_path)])
+    assert [p["type"] for p in none["properties"]] == ["olm.package", "olm.bundle.object"]
+    assert [r["image"] for r in none["relatedImages"]] == ["a/a:1", "z/z:1"]
+    [migrated] = render_refs(
+        [str(tmp_path)], options=RenderOptions(migrate_level="bundle-object-to-csv-metadata")
+    )
+    assert [p["type"] for p in migrated["properties"]] == ["olm.package", "olm.csv.metadata"]
+    assert str(migrated["properties"][1]["value"]) == (
+        '{"apiServiceDefinitions":{},"crdDescriptions":{},"displayName":"P <1>","provider":{}}'
+    )
