@@ -5,8 +5,8 @@ SHELL := /bin/bash
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := docker-registry skopeo umoci
-APT_BINARIES := docker-registry skopeo umoci
+APT_PACKAGES := docker-registry skopeo umoci gnupg
+APT_BINARIES := docker-registry skopeo umoci gpg gpg-agent
 
 .PHONY: venv system-deps demo test lint unit nonroot clean bench
 
