@@ -1,4 +1,4 @@
-"""Benchmark bundle-extract against skopeo+umoci and curl|tar on a local docker-registry (issue 8).
+"""Benchmark bundle-extract against skopeo+umoci and curl|tar on a local docker-registry.
 
     python benchmarks/run.py [--rounds 3] [--workloads small,catalog,big,render] [--workdir DIR] [--json FILE]
 
@@ -10,7 +10,7 @@ Each contender runs as its own process; wall time is measured around it and peak
 ``ru_maxrss`` that wait4 reports for it, taken by GNU time (or a minimal launcher) so that this
 Python process's own RSS does not leak into the figure (for a pipeline: its largest process).
 Contenders alternate within each round (the starting one rotates) and the medians are compared with
-the targets of issue 8.  Not part of the test suite: ``make bench``.
+the performance targets.  Not part of the test suite: ``make bench``.
 """
 
 from __future__ import annotations

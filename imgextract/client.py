@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from imgextract import oci, operations
-from imgextract.errors import UsageError, option
+from imgextract.errors import InvalidReference, UsageError, option
 from imgextract.operations import ConfigMapOptions, PullOptions
 from imgextract.progress import Progress
 from imgextract.pull.resolve import ResolvedImage, resolve
@@ -118,13 +118,13 @@ class Client:
             return self._verifier  # type: ignore[return-value]
 
     def _make_verifier(self, policy: str | os.PathLike[str] | Policy | None) -> Verifier | None:
-        from imgextract.signatures import LookasideReader, Policy, Verifier, load_policy, load_registries_d
-
         options = self.settings.signatures
         if policy is None:
             if options.registries_d is not None:
                 raise UsageError(f"{option('registries_d')} has no effect without {option('policy')}")
             return None
+        from imgextract.signatures import LookasideReader, Policy, Verifier, load_policy, load_registries_d
+
         loaded = policy if isinstance(policy, Policy) else load_policy(policy, env=self.settings.env)
         registries = load_registries_d(options.registries_d, env=self.settings.env)
         return Verifier(loaded, registries, LookasideReader(self.settings.transport))
@@ -171,6 +171,12 @@ class Client:
             registries.add(ref.registry)
             registries.update(s.reference.registry for s in self.mirrors.pull_sources(ref.pull_ref()))
         self.credentials.scope_flag_credentials(registries)
+
+    def scope_catalog_credentials(self, catalog: Catalog) -> None:
+        """Before pulling a catalog's bundles: their registries come from the catalog's content, so
+        ``creds`` goes only to the catalog image's registry and its mirrors (nowhere for a catalog
+        directory); other registries get what the auth files hold for them."""
+        self.scope_credentials(*_named_catalog_image(catalog))
 
     def sources_for(self, ref: Reference) -> list[tuple[Reference, RegistryClient | None]]:
         """Where to read ``ref`` from, as a pull does: allowed mirrors in order, then the primary
@@ -362,6 +368,7 @@ class Client:
         if packages or channels or min_version or max_version or heads_only:
             cat = cat.filter(packages, channels, min_version, max_version, heads_only)
         bundles = cat.shard(*shard) if shard is not None else cat.bundles()
+        self.scope_catalog_credentials(cat)
         return pull_bundles(
             bundles, output, client=self, jobs=jobs, per_registry=max_per_registry, on_done=on_done
         )
@@ -404,6 +411,19 @@ class Client:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _named_catalog_image(catalog: Catalog) -> list[Reference]:
+    """The catalog image the user named (none for a catalog directory)."""
+    from imgextract.reference import parse_reference
+
+    source = catalog.source
+    if source is None or os.path.isdir(source) or (catalog.root is not None and str(catalog.root) == source):
+        return []
+    try:
+        return [parse_reference(source)]
+    except InvalidReference:
+        return []
 
 
 # --- one-shot functions -----------------------------------------------------------------------------

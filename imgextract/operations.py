@@ -201,11 +201,13 @@ def pull(
     *,
     platform: oci.Platform | None = None,
     progress: Progress | None = None,
+    scope_credentials: bool = True,
 ) -> PullResult:
     """Pull ``reference`` into ``output`` (a new directory, or a ConfigMap YAML file).
 
     With ``format="configmap"``, ``output`` None (or ``"-"``) writes nothing: the ConfigMap objects
-    come back in :attr:`PullResult.configmaps`.
+    come back in :attr:`PullResult.configmaps`.  ``scope_credentials=False``: the caller already
+    scoped ``creds`` (a catalog's bundle is named by the catalog's content, not by the user).
     """
     progress = progress or NoProgress()
     ref = parse_reference(reference)
@@ -217,7 +219,8 @@ def pull(
     else:
         _check_configmap_target(target, force=options.force)
     session.prepare()
-    session.scope_credentials(ref)
+    if scope_credentials:
+        session.scope_credentials(ref)
     image = session.resolve(ref, platform, prefer_compression=options.prefer_compression, whole=options.all)
     try:
         plan = detect.plan(image.config.labels, paths=options.paths, all_paths=options.all, kind=options.kind)

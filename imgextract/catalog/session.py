@@ -99,5 +99,7 @@ def fetch_configs(session: CatalogSession, ref: str) -> Path:
 
 
 def pull_bundle(session: Session, bundle: Bundle, dest: Path, replace: bool) -> PullResult:
-    """Pull ``bundle.image`` into ``dest`` (staged beside it, renamed into place)."""
-    return pull_image(session, bundle.image, dest, PullOptions(force=replace))
+    """Pull ``bundle.image`` into ``dest`` (staged beside it, renamed into place).  ``creds`` stays
+    scoped as the caller set it (the catalog image's registry): the bundle's registry comes from
+    the catalog's content."""
+    return pull_image(session, bundle.image, dest, PullOptions(force=replace), scope_credentials=False)

@@ -291,6 +291,7 @@ def pull_from_catalog(
     cat = open_filtered(catalog_ref, selection, client)  # the same client pulls the bundles
     _warn_replaced(cat, quiet or json_output)
     bundles = cat.shard(*index_count) if index_count else cat.bundles()
+    client.scope_catalog_credentials(cat)
     lock = threading.Lock()
     bar = _BundleProgress(len(bundles)) if sys.stderr.isatty() and not quiet and not json_output else None
 

@@ -1,6 +1,6 @@
 """Apply layer tar streams, in order, to a staging root: the image filesystem, safely.
 
-Rules (shared/spec/layers.md, numbered as there):
+Rules (numbered; the tests cite them by number):
 
 2  Names are cleaned: leading ``/`` and ``./`` and empty/``.`` components dropped.  A name with a
    ``..`` component, a NUL byte, or an empty raw name is refused (``IntegrityError``).  A root

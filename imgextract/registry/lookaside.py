@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -96,13 +97,7 @@ class LookasideReader:
         for _ in range(MAX_REDIRECTS + 1):
             host = urlsplit(url).netloc
             try:
-                response = self._session(host).get(
-                    url,
-                    stream=True,
-                    allow_redirects=False,
-                    timeout=(read_timeout, read_timeout),
-                    headers={"Accept-Encoding": "identity"},  # no decompression: bounded means bounded
-                )
+                response = self._get_within(host, url, deadline, read_timeout)
             except requests.Timeout:
                 raise UnreachableError(
                     f"reading signature {url}: no answer within {read_timeout:g}s"
@@ -119,6 +114,39 @@ class LookasideReader:
                     raise UnreachableError(f"reading signature {url}: status {response.status_code}")
                 return self._body(response, url, deadline, read_timeout)
         raise UnreachableError(f"reading signature: more than {MAX_REDIRECTS} redirects")
+
+    def _get_within(self, host: str, url: str, deadline: float, read_timeout: float) -> requests.Response:
+        """The response (status and headers) by ``deadline``: requests' timeout bounds each socket
+        read only, so a server dripping its header a byte at a time would hold the read forever.
+        The request runs in a daemon thread; past the deadline it is abandoned, with its session
+        (never reused: its connection may still be stuck)."""
+        session = self._session(host)
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                box["response"] = session.get(
+                    url,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(read_timeout, read_timeout),
+                    headers={"Accept-Encoding": "identity"},  # no decompression: bounded means bounded
+                )
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="lookaside-get", daemon=True).start()
+        if not done.wait(max(0.0, deadline - time.monotonic())):
+            if self._sessions.get(host) is session:
+                del self._sessions[host]
+            raise UnreachableError(f"reading signature {url}: no complete answer within {self.timeout:g}s")
+        if "error" in box:
+            raise box["error"]
+        response: requests.Response = box["response"]
+        return response
 
     def _body(self, response: requests.Response, url: str, deadline: float, read_timeout: float) -> bytes:
         length = response.headers.get("Content-Length", "")

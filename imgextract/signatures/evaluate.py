@@ -144,6 +144,18 @@ def _summary(checks: list[SignatureCheck], others: int, kind: str) -> str:
     return "none of the signatures were accepted: " + "; ".join(c.reason or "?" for c in checks)
 
 
+def _unreadable(sigs: _Lazy) -> tuple[bool, str | None, list[SignatureCheck]] | None:
+    """A stored blob that is not a signature at all (empty, unknown format): containers/image fails
+    reading the image's signatures and refuses it, however good the others are."""
+    for raw in sigs():
+        if raw.error:
+            check = SignatureCheck(
+                "sigstore" if raw.format == "sigstore" else "gpg", raw.source, False, reason=raw.error
+            )
+            return False, f"cannot read the image's signatures: {raw.source}: {raw.error}", [check]
+    return None
+
+
 def _signed_by(
     req: SignedBy, subject: Subject, sigs: _Lazy, cache: dict[object, Any]
 ) -> tuple[bool, str | None, list[SignatureCheck]]:
@@ -152,6 +164,9 @@ def _signed_by(
     keyring = cache.get(req)
     if keyring is None:
         keyring = cache[req] = Keyring(req.keys.load(), source=req.keys.describe())
+    unreadable = _unreadable(sigs)
+    if unreadable is not None:
+        return unreadable
     checks: list[SignatureCheck] = []
     others = 0
     for raw in sigs():
@@ -193,6 +208,9 @@ def _sigstore_signed(
     keys = cache.get(req)
     if keys is None:
         keys = cache[req] = load_public_keys(req.keys.load(), source=req.keys.describe())
+    unreadable = _unreadable(sigs)
+    if unreadable is not None:
+        return unreadable
     checks: list[SignatureCheck] = []
     others = 0
     for raw in sigs():

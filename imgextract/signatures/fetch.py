@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from imgextract import oci
 from imgextract.errors import IntegrityError, LimitExceeded, NotFoundError
 from imgextract.registry.client import RegistryClient
-from imgextract.registry.lookaside import LookasideReader, lookaside_url
+from imgextract.registry.lookaside import MAX_LOOKASIDE_SIGNATURES, LookasideReader, lookaside_url
 
 __all__ = [
     "LookasideReader",
@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 MAX_SIGNATURE_BYTES = 4 * 1024 * 1024
+MAX_ATTACHMENTS = MAX_LOOKASIDE_SIGNATURES  # as many as a lookaside store may hold
+SIMPLESIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,16 @@ def read_sigstore_attachments(client: RegistryClient, repository: str, digest: s
             f"unexpected media type {resp.media_type} for sigstore attachment manifest {where}"
         )
     manifest = oci.parse_manifest(resp.raw, resp.media_type)
+    if len(manifest.layers) > MAX_ATTACHMENTS:
+        raise LimitExceeded(
+            f"sigstore attachment manifest {where} lists {len(manifest.layers)} layers, "
+            f"more than {MAX_ATTACHMENTS}"
+        )
     out = []
     for i, layer in enumerate(manifest.layers):
+        if layer.media_type != SIMPLESIGNING_MEDIA_TYPE:  # attestations etc.: judged by type only
+            out.append(RawSignature("sigstore", f"{where} layer {i}", b"", layer.media_type))
+            continue
         if layer.size > MAX_SIGNATURE_BYTES:
             raise LimitExceeded(f"sigstore attachment layer {i} of {where} is {layer.size} bytes")
         payload = client.read_blob(repository, layer.digest, limit=MAX_SIGNATURE_BYTES)

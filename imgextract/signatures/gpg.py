@@ -3,14 +3,21 @@
 The signature blob (a lookaside ``signature-N`` file) is an OpenPGP message that contains the
 payload.  A signature counts when it verifies with a key of the keyring from the policy (primary key
 or one of its subkeys); the payload is returned for the digest and identity checks.
+
+As containers/image (GPGME) judges it: the message holds exactly one signature (a message signed by
+a trusted and another key is invalid, not "one good signature"), and the signing key must be valid
+*now*: Sequoia checks a key at the signature's creation time, gpg reports a key that has expired or
+was revoked since (``EXPKEYSIG``/``REVKEYSIG``) and containers/image refuses it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from imgextract.signatures.errors import PolicyError
+from imgextract.signatures.inflate import TooLarge, check_inflated_size
 
 
 @dataclass(frozen=True)
@@ -45,8 +52,30 @@ class Keyring:
         self.certs = certs
         self.fingerprints = [c.fingerprint.upper() for c in certs]
 
+    def _count_signatures(self, blob: bytes) -> int:
+        tag = self._sequoia.packet.Tag
+        return sum(
+            1 for packet in self._sequoia.packet.PacketPile.from_bytes(blob) if packet.tag == tag.Signature
+        )
+
+    def _not_valid_now(self, certificate: str, signing_key: str) -> str | None:
+        """Why the signing key is not usable now (expired or revoked since it signed), or None."""
+        now = datetime.now(UTC)
+        cert = next(c for c in self.certs if c.fingerprint.upper() == certificate)
+        if cert.is_revoked:
+            return f"key {certificate} has been revoked"
+        if cert.expiration is not None and cert.expiration <= now:
+            return f"key {certificate} expired on {cert.expiration:%Y-%m-%d}"
+        if signing_key == certificate:
+            return None
+        return _subkey_not_valid_now(self._sequoia, bytes(cert), certificate, signing_key, now)
+
     def verify(self, blob: bytes) -> GPGResult:
         asked: list[str] = []
+        try:
+            check_inflated_size(blob)  # before Sequoia holds the whole signed content in memory
+        except TooLarge as exc:
+            return GPGResult(None, None, f"invalid GPG signature: {exc}")
 
         def store(ids: list[str]) -> list[Any]:
             asked.extend(str(i).upper() for i in ids)
@@ -63,4 +92,45 @@ class Keyring:
         if not valid or result.bytes is None:
             return GPGResult(None, asked[0] if asked else None, "no valid GPG signature")
         key_id = str(valid[0].certificate).upper()
+        try:
+            count = self._count_signatures(blob)
+        except Exception as exc:
+            return GPGResult(None, key_id, f"invalid GPG signature: {_first_line(exc)}")
+        if count != 1:
+            return GPGResult(
+                None, key_id, f"invalid GPG signature: the message holds {count} signatures, not 1"
+            )
+        why = self._not_valid_now(key_id, str(valid[0].signing_key).upper())
+        if why is not None:
+            return GPGResult(None, key_id, f"invalid GPG signature: {why}")
         return GPGResult(bytes(result.bytes), key_id, None)
+
+
+def _subkey_not_valid_now(
+    sequoia: Any, cert: bytes, certificate: str, subkey: str, now: datetime
+) -> str | None:
+    """Expiry and revocation of a signing subkey, from its newest binding signature in the trusted
+    certificate (pysequoia exposes neither directly).  Only ever refuses more."""
+    tag, kinds = sequoia.packet.Tag, sequoia.packet.SignatureType
+    created: datetime | None = None
+    bindings: list[Any] = []
+    current = False
+    for packet in sequoia.packet.PacketPile.from_bytes(cert):
+        if packet.tag in (tag.PublicSubkey, tag.SecretSubkey, tag.UserID, tag.UserAttribute):
+            current = (
+                packet.tag in (tag.PublicSubkey, tag.SecretSubkey) and packet.fingerprint.upper() == subkey
+            )
+            if current:
+                created = packet.key_created
+            continue
+        if current and packet.tag == tag.Signature:
+            if packet.signature_type == kinds.SubkeyRevocation:
+                return f"subkey {subkey} of {certificate} has been revoked"
+            if packet.signature_type == kinds.SubkeyBinding:
+                bindings.append(packet)
+    if created is None or not bindings:
+        return None
+    newest = max(bindings, key=lambda b: b.signature_created)
+    if newest.key_validity_period is not None and created + newest.key_validity_period <= now:
+        return f"subkey {subkey} of {certificate} expired on {created + newest.key_validity_period:%Y-%m-%d}"
+    return None

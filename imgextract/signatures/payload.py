@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,9 +53,26 @@ def _exact(value: Any, where: str, fields: tuple[str, ...]) -> dict[str, Any]:
     return value
 
 
+def _no_constant(name: str) -> Any:
+    raise InvalidPayload(f"{name} is not JSON")
+
+
+def _timestamp(value: Any) -> int:
+    """As Go reads it: a float64 holding an int64 (NaN, infinities, fractions, overflow: invalid)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidPayload("optional.timestamp is not an integer")
+    try:
+        f = float(value)
+    except OverflowError:
+        raise InvalidPayload("optional.timestamp is out of range") from None
+    if not math.isfinite(f) or f != math.floor(f) or not -(2**63) <= f < 2**63:
+        raise InvalidPayload("optional.timestamp is not an integer")
+    return int(f)
+
+
 def parse_payload(data: bytes, expected_type: str) -> Payload:
     try:
-        doc = json.loads(data, object_pairs_hook=_pairs)
+        doc = json.loads(data, object_pairs_hook=_pairs, parse_constant=_no_constant)
     except InvalidPayload:
         raise
     except (ValueError, UnicodeDecodeError):
@@ -71,10 +89,7 @@ def parse_payload(data: bytes, expected_type: str) -> Payload:
                 raise InvalidPayload("optional.creator is not a string")
             creator = optional["creator"]
         if "timestamp" in optional:
-            ts = optional["timestamp"]
-            if isinstance(ts, bool) or not isinstance(ts, int | float) or int(ts) != ts:
-                raise InvalidPayload("optional.timestamp is not an integer")
-            timestamp = int(ts)
+            timestamp = _timestamp(optional["timestamp"])
     critical = _exact(top["critical"], "critical", ("type", "image", "identity"))
     if critical["type"] != expected_type:
         raise InvalidPayload(f"unrecognized signature type {critical['type']!r}")

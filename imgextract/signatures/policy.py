@@ -15,12 +15,14 @@ import base64
 import binascii
 import json
 import os
+import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imgextract.reference import Reference
+from imgextract.errors import InvalidReference, option
+from imgextract.reference import Reference, validate_digest
 from imgextract.signatures.errors import PolicyError
 from imgextract.signatures.identity import (
     ExactReference,
@@ -166,7 +168,7 @@ def default_policy_path(env: Mapping[str, str]) -> Path:
         return user
     if SYSTEM_POLICY.exists():
         return SYSTEM_POLICY
-    raise PolicyError(f"no policy.json found at {user} or {SYSTEM_POLICY} (--policy default)")
+    raise PolicyError(f"no policy.json found at {user} or {SYSTEM_POLICY} ({option('policy')} default)")
 
 
 def load_policy(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Policy:
@@ -264,10 +266,71 @@ def _policy(doc: Any, source: str) -> Policy:
         if not isinstance(scopes, dict):
             raise _Invalid(f"transports.{transport} must be a JSON object")
         for scope, reqs in scopes.items():
+            if scope:
+                _check_scope(transport, scope)
             parsed = _requirements(reqs, f'transports.{transport}["{scope}"]')
             if transport == "docker":
                 docker[scope] = parsed
     return Policy(default=default, docker=docker, source=source)
+
+
+_PATH_TRANSPORTS = ("dir", "oci", "oci-archive", "sif")
+_DEFAULT_ONLY_TRANSPORTS = ("docker-archive", "tarball")
+
+
+def _check_scope(transport: str, scope: str) -> None:
+    """Scopes of the transports containers/image validates (the policy is invalid otherwise, so
+    skopeo refuses every image); ``docker`` scopes, ``docker-daemon`` and unknown transports are
+    not checked there either."""
+    where = f"transports.{transport}: invalid scope {scope!r}"
+    if transport in _PATH_TRANSPORTS:
+        if not scope.startswith("/") or scope == "/":
+            raise _Invalid(f'{where}: must be an absolute path other than / (use the default scope "")')
+        if _clean_path(scope) != scope:
+            raise _Invalid(f"{where}: not a canonical path (try {_clean_path(scope)!r})")
+    elif transport in _DEFAULT_ONLY_TRANSPORTS:
+        raise _Invalid(f'{where}: {transport} supports no scope except the default "" one')
+    elif transport == "containers-storage" and not _storage_scope(scope):
+        raise _Invalid(f"{where}: expected [driver@/graph/root]name[:tag][@digest] or [/graph/root]...")
+
+
+def _clean_path(path: str) -> str:
+    """Go's ``filepath.Clean`` (POSIX): ``normpath``, but a leading ``//`` is one ``/`` too."""
+    cleaned = posixpath.normpath(path)
+    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
+
+
+def _storage_scope(scope: str) -> bool:
+    if not scope.startswith("["):
+        return False
+    close = scope.find("]")
+    if close < 1:
+        return False
+    store, rest = scope[1:close], scope[close + 1 :]
+    parts = store.split("@", 1)
+    root = parts[0] if len(parts) == 1 else parts[1]
+    if not all(parts) or not root.startswith("/"):
+        return False
+    if not rest:
+        return True
+    fields = rest.split("@", 2)
+    if len(fields) == 2:
+        return _image_id(fields[1]) or _digest(fields[1])
+    if len(fields) == 3:
+        return _digest(fields[1]) and _image_id(fields[2])
+    return True
+
+
+def _image_id(value: str) -> bool:
+    return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def _digest(value: str) -> bool:
+    try:
+        validate_digest(value)
+    except InvalidReference:
+        return False
+    return True
 
 
 def _requirements(value: Any, where: str) -> tuple[Requirement, ...]:

@@ -16,9 +16,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from imgextract.signatures.errors import PolicyError
+from imgextract.signatures.fetch import SIMPLESIGNING_MEDIA_TYPE
+
+__all__ = ["SIGNATURE_ANNOTATION", "SIMPLESIGNING_MEDIA_TYPE", "load_public_keys", "verify_blob"]
 
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
-SIMPLESIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json"
 _CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey

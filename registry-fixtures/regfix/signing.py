@@ -288,7 +288,8 @@ class StaticServer:
 
 class FaultServer:
     """Hand-written fake (no real server does this on purpose): ``mode`` "stall" sends a 200 header then
-    nothing; "endless" streams an unbounded body; "headers" never answers at all."""
+    nothing; "endless" streams an unbounded body; "headers" never answers at all; "drip" sends its
+    header one byte every half second, forever (each read well within any read timeout)."""
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
@@ -313,6 +314,12 @@ class FaultServer:
             conn.recv(65536)
             if self.mode == "headers":
                 self._stop.wait(120)
+                return
+            if self.mode == "drip":
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+                while not self._stop.wait(0.5):
+                    conn.sendall(b"a")
+                    self.sent += 1
                 return
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n\xa3\x01")
             if self.mode == "stall":

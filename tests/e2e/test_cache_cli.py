@@ -1,4 +1,4 @@
-"""Issue 8 through the CLI: the content cache, warm re-pulls and `cache prune`."""
+"""The content cache through the CLI, warm re-pulls and `cache prune`."""
 
 from __future__ import annotations
 

@@ -36,13 +36,13 @@ def test_images_of_a_catalog_image_equal_every_related_image(
     r = cli(
         "catalog",
         "images",
-        pushed.ref,
+        pushed.ref,  # type: ignore[attr-defined]
         "--insecure-registry",
         registry.host,
         "--package",
         "pkg-0003-operator",
         "--json",
-    )  # type: ignore[attr-defined]
+    )
     assert r.code == 0, r.stderr
     assert set(r.json()) == set().union(
         *(b.images() for b in GEN.packages["pkg-0003-operator"].bundles.values())

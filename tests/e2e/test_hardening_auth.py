@@ -163,3 +163,29 @@ def test_copy_reads_through_the_configured_mirrors(
     )
     assert r.code == 0, r.stderr
     assert r.json()["digest"] == bundle.digest
+
+
+def test_creds_never_go_to_a_registry_named_by_a_catalog(
+    registry_factory: Callable[..., Any], fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``pull --from-catalog``: the bundle images' registries come from the catalog's content, so
+    whoever wrote the catalog would choose where ``--creds`` goes; like an imgpkg images.yml, they
+    get only what the auth files hold for them."""
+    from regfix.catalogs import bundle_catalog
+    from regfix.push import http_push
+
+    other = fault_proxy(registry_factory(htpasswd={"alice": PW}))
+    gen, built = bundle_catalog(other.host, tmp_path / "layouts", packages=1, per_package=1, prefix="cat")
+    for key, layout in built.layouts.items():
+        http_push(layout, other.url, built.repository[key], "v" + key[1], auth=("alice", PW))
+    catalog = gen.write(tmp_path / "catalog")
+    other.reset()
+    r = run_cli(
+        "pull", "--from-catalog", str(catalog), "-o", str(tmp_path / "out"),
+        "--creds", f"alice:{PW}", "--insecure-registry", other.host, "--no-cache",
+        home=tmp_path,
+    )  # fmt: skip
+    assert other.requests, "the bundle's registry was never asked"
+    assert [q.path for q in other.requests if "Authorization" in q.headers] == []
+    assert r.code != 0, r.stdout  # it wants credentials we were not told to give it
+    assert PW not in r.stdout + r.stderr

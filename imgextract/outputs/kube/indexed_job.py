@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from imgextract.errors import UsageError
+from imgextract.errors import UsageError, option
 from imgextract.outputs.configmap.meta import check_object_name
 from imgextract.outputs.kube.job import (
     AUTH_FILE,
@@ -71,12 +71,12 @@ def render_indexed_job(
         )
     parse_reference(catalog_ref)
     if shards < 1:
-        raise UsageError("--shards must be at least 1")
+        raise UsageError(f"{option('shards')} must be at least 1")
     parallel = shards if parallelism is None else parallelism
     if not 1 <= parallel <= shards:
-        raise UsageError(f"--parallelism must be between 1 and --shards ({shards})")
+        raise UsageError(f"{option('parallelism')} must be between 1 and {option('shards')} ({shards})")
     if jobs < 1:
-        raise UsageError("--jobs must be at least 1")
+        raise UsageError(f"{option('jobs')} must be at least 1")
     if active_deadline_seconds <= 0 or ttl_seconds_after_finished < 0 or backoff_limit_per_index < 0:
         raise UsageError("deadlines must be positive, ttl and backoff zero or more")
     name = check_object_name(job_name or f"bundle-extract-catalog-{_short_hash(catalog_ref)}", "Job name")

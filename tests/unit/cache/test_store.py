@@ -313,3 +313,27 @@ def test_read_only_cache_still_serves_and_index_writes_are_best_effort(
     assert cache.get_layer_index("sha256:" + "cd" * 32) is None
     assert cache.get_blob_path(DIGEST) is not None
     assert not list((tmp_path / "tmp").iterdir())  # the failed write left no temp file
+
+
+def test_small_blob_being_written_elsewhere_is_fetched_again_not_waited_for(tmp_path: Path) -> None:
+    # waiting for a small blob costs more than fetching it (render: many bundles share a tiny layer)
+    from imgextract.cache.writer import WaitSettings
+
+    cache = ContentCache(tmp_path, wait=WaitSettings(max_wait=30.0, stall=30.0))
+    with cache.blob_writer(DIGEST, len(BLOB)) as first:
+        first.write(BLOB[:10])
+        start = time.monotonic()
+        with cache.blob_writer(DIGEST, len(BLOB)) as second:
+            assert not second.shared and time.monotonic() - start < 5.0
+            second.write(BLOB)
+            second.commit()
+        first.write(BLOB[10:])
+        assert first.commit().read_bytes() == BLOB
+    # a large blob is still waited for (here until the stall limit, as nothing grows)
+    big = 2 << 20
+    cache = ContentCache(tmp_path / "big", wait=WaitSettings(max_wait=0.3, stall=0.3))
+    with cache.blob_writer(DIGEST, big):
+        start = time.monotonic()
+        with cache.blob_writer(DIGEST, big) as second:
+            assert not second.shared and time.monotonic() - start >= 0.3
+            second.abort()

@@ -88,3 +88,21 @@ def test_manifest_matches_across_algorithms() -> None:
     assert not manifest_matches(D, d256, raw)
     assert manifest_matches(d512, d256, raw)
     assert not manifest_matches(d512, d256, None)
+
+
+@pytest.mark.parametrize(
+    "value", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1" + "0" * 400, "1.5", "1e19"]
+)
+def test_timestamps_go_cannot_read_are_invalid_not_a_crash(value: str) -> None:
+    """Go's decoder refuses NaN/Infinity (not JSON) and numbers beyond float64/int64: an invalid
+    signature, never a ValueError/OverflowError escaping as an internal error."""
+    text = json.dumps(doc()).replace("1700000000", value)
+    with pytest.raises(InvalidPayload):
+        parse_payload(text.encode(), GPG_PAYLOAD_TYPE)
+
+
+def test_nan_anywhere_makes_the_payload_invalid() -> None:
+    """NaN is not JSON: containers/image cannot parse such a payload, even in an ignored field."""
+    text = json.dumps(doc(optional={"creator": "x", "extra": 1})).replace('"extra": 1', '"extra": NaN')
+    with pytest.raises(InvalidPayload):
+        parse_payload(text.encode(), GPG_PAYLOAD_TYPE)

@@ -268,3 +268,45 @@ def test_key_files_are_read_when_needed(tmp_path: Path) -> None:
     p = policy({"default": [signed_by(keyPath=str(tmp_path / "nope.gpg"))]})
     with pytest.raises(PolicyError, match="cannot read key file .*nope.gpg"):
         p.default[0].keys.load()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("transport", "scope"),
+    [
+        ("dir", "relative/path"),
+        ("dir", "/abs/../x"),
+        ("dir", "/abs/"),
+        ("dir", "/"),
+        ("oci", "x.io/a/b:v1"),
+        ("oci-archive", "//abs"),
+        ("sif", "relative"),
+        ("docker-archive", "/abs/path"),
+        ("tarball", "/abs/path"),
+        ("containers-storage", "x.io/a/b:v1"),
+        ("containers-storage", "[relative]x.io/a"),
+        ("containers-storage", "[overlay@]x.io/a"),
+        ("containers-storage", "[/root]x.io/a@notadigest"),
+    ],
+)
+def test_invalid_scope_of_another_transport_invalidates_the_policy(transport: str, scope: str) -> None:
+    """containers/image validates the scopes of the transports it knows: one bad scope makes the
+    whole file invalid (skopeo refuses every image), so it can never be an accept here."""
+    with pytest.raises(PolicyError, match="invalid scope"):
+        policy({"default": ACCEPT, "transports": {transport: {scope: ACCEPT}}})
+
+
+@pytest.mark.parametrize(
+    ("transport", "scope"),
+    [
+        ("dir", "/abs/path"),
+        ("oci", "/abs/path:tag"),
+        ("docker-archive", ""),
+        ("containers-storage", "[overlay@/var/lib/containers/storage]x.io/a"),
+        ("containers-storage", "[/var/lib/containers/storage]"),
+        ("docker-daemon", "anything"),
+        ("docker", "UPPER/not-a-reference"),
+        ("not-a-transport", "anything"),
+    ],
+)
+def test_scopes_containers_image_does_not_check_are_accepted(transport: str, scope: str) -> None:
+    policy({"default": ACCEPT, "transports": {transport: {scope: ACCEPT}}})
