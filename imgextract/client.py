@@ -119,7 +119,7 @@ class Client:
 
     def _make_verifier(self, policy: str | os.PathLike[str] | Policy | None) -> Verifier | None:
         options = self.settings.signatures
-        if policy is None:
+        if policy is None:  # no policy: the signatures package is not even imported
             if options.registries_d is not None:
                 raise UsageError(f"{option('registries_d')} has no effect without {option('policy')}")
             return None
