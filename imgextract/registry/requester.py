@@ -30,7 +30,7 @@ from imgextract.registry.redirects import (
 )
 from imgextract.registry.retry import RetryPolicy, send_with_retry
 from imgextract.registry.transport import TransportSettings, new_session
-from imgextract.registry.watchdog import watch_response
+from imgextract.registry.watchdog import open_within
 
 log = logging.getLogger(__name__)
 
@@ -165,18 +165,19 @@ class Requester:
         deadline: float,
     ) -> requests.Response:
         def send() -> requests.Response:
-            response = self.session.request(
-                method,
-                url,
-                headers=dict(headers),
-                data=data,
-                params=params,
-                stream=True,
-                allow_redirects=False,
-                timeout=self.settings.timeout,
+            return open_within(
+                lambda: self.session.request(
+                    method,
+                    url,
+                    headers=dict(headers),
+                    data=data,
+                    params=params,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=self.settings.timeout,
+                ),
+                deadline,
             )
-            watch_response(response, deadline)
-            return response
 
         try:
             response = send_with_retry(send, self.policy, replayable=replayable, what=what)
