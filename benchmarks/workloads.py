@@ -4,6 +4,9 @@
 * ``catalog`` - a file-based catalog: two base layers (binaries, libraries) and a ``/configs`` layer;
                 ``catalog:v2`` differs from ``v1`` only in the configs layer (for the warm re-pull).
 * ``big``     - a four-layer image, ~320 MB uncompressed, half incompressible and half text-like files.
+* ``files``   - 40,000 small FBC-like JSON files (~60 MB) in one layer, label ``configs.v1=/configs``.
+* ``files100k`` (opt-in) - the same shape with 100,000 files (~150 MB): peak RSS must stay flat.
+* ``huge``    (opt-in) - one 2 GiB layer (4 MiB files, half incompressible): peak RSS must stay flat.
 
 Layouts are cached in the work directory by name and builder version, so a second run only pushes.
 """
@@ -96,12 +99,12 @@ def _random(rng: random.Random) -> Callable[[int], bytes]:
     return rng.randbytes
 
 
-def _write_layer(blobs: Path, files: Iterator[FileSpec]) -> LayerInfo:
+def _write_layer(blobs: Path, files: Iterator[FileSpec], *, level: int = 6) -> LayerInfo:
     blobs.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=blobs, suffix=".tmp")
     with os.fdopen(fd, "wb") as raw:
         outer = _Hashing(raw)
-        with gzip.GzipFile(fileobj=outer, mode="wb", compresslevel=6, mtime=0) as gz:
+        with gzip.GzipFile(fileobj=outer, mode="wb", compresslevel=level, mtime=0) as gz:
             inner = _Hashing(gz)  # type: ignore[arg-type]
             with tarfile.open(fileobj=inner, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
                 dirs: set[str] = set()
@@ -255,6 +258,64 @@ def build_big(workdir: Path) -> list[Image]:
     return _cached(workdir, "big", build)
 
 
+def _fbc_files(rng: random.Random, count: int, total: int) -> Iterator[FileSpec]:
+    """FBC-like: ``configs/<package>/`` holding a package blob, channels and many bundle documents."""
+    text = _text(rng)
+    per_pkg = 20
+    mean = total // count
+    for i in range(count):
+        pkg, n = divmod(i, per_pkg)
+        kind = "package" if n == 0 else ("channel" if n < 3 else "bundle")
+        size = rng.randint(mean // 4, mean * 7 // 4)
+
+        def content(size: int, pkg: int = pkg, kind: str = kind) -> bytes:
+            head = json.dumps({"schema": f"olm.{kind}", "package": f"operator-{pkg:05d}"}).encode()
+            return (head + b"\n" + text(size))[:size]
+
+        yield f"configs/operator-{pkg:05d}/{kind}-{n:02d}.json", size, content
+
+
+def _fast_text(rng: random.Random) -> Callable[[int], bytes]:
+    """Text-like bytes for gigabytes: slices of one pre-generated megabyte."""
+    block = _text(rng)(2 * MiB)
+
+    def make(size: int) -> bytes:
+        start = rng.randrange(0, MiB)
+        return (block[start:] * (size // (len(block) - start) + 1))[:size]
+
+    return make
+
+
+def _huge_tree(rng: random.Random, total: int) -> Iterator[FileSpec]:
+    text, rand = _fast_text(rng), _random(rng)
+    for i in range(total // (4 * MiB)):
+        yield f"data/d{i // 50:03d}/f{i:05d}", 4 * MiB, text if i % 2 else rand
+
+
+def build_files(workdir: Path, count: int = 40_000, name: str = "files") -> list[Image]:
+    def build(path: Path) -> list[Image]:
+        blobs = path / "blobs" / "sha256"
+        layer = _write_layer(blobs, _fbc_files(random.Random(400), count, count * 1536))
+        _write_layout(path, "v1", [layer], {INDEX_CONFIGS: "/configs"})
+        return [Image(name, "v1", path, (layer,), ())]
+
+    return _cached(workdir, name, build)
+
+
+def build_files100k(workdir: Path) -> list[Image]:
+    return build_files(workdir, 100_000, "files100k")
+
+
+def build_huge(workdir: Path) -> list[Image]:
+    def build(path: Path) -> list[Image]:
+        blobs = path / "blobs" / "sha256"
+        layer = _write_layer(blobs, _huge_tree(random.Random(500), 2048 * MiB), level=1)
+        _write_layout(path, "v1", [layer], {})
+        return [Image("huge", "v1", path, (layer,), ("--all",))]
+
+    return _cached(workdir, "huge", build)
+
+
 def build_catalog(workdir: Path) -> list[Image]:
     def build(path: Path) -> list[Image]:
         blobs = path / "blobs" / "sha256"
@@ -310,10 +371,15 @@ BUILDERS: dict[str, Callable[[Path], list[Image]]] = {
     "small": build_small,
     "catalog": build_catalog,
     "big": build_big,
+    "files": build_files,
+    "files100k": build_files100k,
+    "huge": build_huge,
     # built by benchmarks/catalogs.py itself (generated catalogs and bundle images)
     "catalog-query": lambda workdir: [],
     "catalog-pull": lambda workdir: [],
 }
+DEFAULT = ("small", "catalog", "big", "files")
+OPT_IN = ("files100k", "huge")  # minutes to build: named in --workloads, or BENCH_HUGE=1
 
 
 def push(image: Image, host: str) -> str:

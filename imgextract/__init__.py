@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import os
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
+from imgextract._version import VERSION as __version__
 from imgextract.errors import (
     AuthError,
     ConfigError,
@@ -49,10 +49,6 @@ from imgextract.reference import Reference, parse_reference
 # ``sys.modules`` and never rebind it.
 import imgextract.pull as _pipeline  # noqa: E402, F401  isort: skip
 
-try:
-    __version__ = version("bundle-extract")  # the one place: pyproject.toml
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 if TYPE_CHECKING:
     from imgextract.catalog import Catalog

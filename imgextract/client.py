@@ -118,13 +118,13 @@ class Client:
             return self._verifier  # type: ignore[return-value]
 
     def _make_verifier(self, policy: str | os.PathLike[str] | Policy | None) -> Verifier | None:
-        from imgextract.signatures import LookasideReader, Policy, Verifier, load_policy, load_registries_d
-
         options = self.settings.signatures
-        if policy is None:
+        if policy is None:  # no policy: the signatures package is not even imported
             if options.registries_d is not None:
                 raise UsageError(f"{option('registries_d')} has no effect without {option('policy')}")
             return None
+        from imgextract.signatures import LookasideReader, Policy, Verifier, load_policy, load_registries_d
+
         loaded = policy if isinstance(policy, Policy) else load_policy(policy, env=self.settings.env)
         registries = load_registries_d(options.registries_d, env=self.settings.env)
         return Verifier(loaded, registries, LookasideReader(self.settings.transport))

@@ -75,6 +75,15 @@ def library_words(kind: str, argument: str) -> str:
 SHOWN_LIMIT = 200
 
 
+def printable(text: str) -> str:
+    """``text`` with every character ``str.isprintable`` refuses escaped (``\\x1b``, ``\\u202e``): text
+    chosen by others (a registry's message, a catalog's image reference) must not reach a terminal
+    as control sequences (which retitle, recolour or rewrite it) or bidi overrides (which spoof it)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def shorten(text: str, limit: int = SHOWN_LIMIT) -> str:
     """``text`` cut in the middle when longer than ``limit`` (a 10 KB reference is not a message)."""
     if len(text) <= limit:
@@ -102,7 +111,8 @@ class ImgExtractError(Exception):
         return _MARK_RE.sub(lambda m: words(m.group(1), m.group(2)), self.template)
 
     def render(self, words: Words = library_words) -> str:
-        """One line: the message, then ``(reference ..., endpoint ...)`` when known."""
+        """One line: the message, then ``(reference ..., endpoint ...)`` when known; characters that
+        are not printable (control, bidi) escaped, see :func:`printable`."""
         parts = [self.render_message(words)]
         context = []
         if self.reference:
@@ -111,7 +121,8 @@ class ImgExtractError(Exception):
             context.append(f"endpoint {shorten(self.endpoint)}")
         if context:
             parts.append(f"({', '.join(context)})")
-        return " ".join(shorten(word) for word in " ".join(parts).replace("\n", " ").split(" "))
+        line = printable(" ".join(parts).replace("\n", " "))  # reference and endpoint too: chosen by others
+        return " ".join(shorten(word) for word in line.split(" "))
 
     def __str__(self) -> str:
         return self.render()

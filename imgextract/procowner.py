@@ -1,18 +1,51 @@
 """Which process owns a temporary file or directory, and whether that process is still alive.
 
-Staging directories beside OUT and temporary files in the cache carry their owner in their name:
-``<pid>.<start>`` where ``start`` is the process start time in clock ticks since boot (field 22
-of ``/proc/<pid>/stat``), so a recycled pid is not mistaken for the owner.  An entry whose owner
-is gone was left by a killed process (SIGKILL, power loss) and may be removed by anyone.
-Without ``/proc`` the start time is 0 and only the pid is checked.
+Staging directories beside OUT, layer spool files and temporary files in the cache carry their owner
+in their name: ``<host>.<pid>.<start>``.  ``start`` is the process start time in clock ticks since
+boot (field 22 of ``/proc/<pid>/stat``), so a recycled pid is not mistaken for the owner.  ``<host>``
+is :func:`host_mark`: 12 hex digits of a hash of the kernel boot id, the PID namespace and the
+hostname, i.e. of the place where that pid means something.  A pid is only checked when the mark is
+this process's own: a directory shared between pods or hosts (a PersistentVolumeClaim, a cache on
+NFS) holds entries of processes this one cannot see, whose pids may be free here or belong to
+someone else.  Those, and entries named before owners carried a host mark, are never "dead" here:
+they are removed only once older than an age (:data:`FOREIGN_MAX_AGE` or ``cache prune --max-age``).
+An entry whose owner is known to be gone was left by a killed process (SIGKILL, power loss) and may
+be removed by anyone on the same host.  Without ``/proc`` the start time is 0 and only the pid is
+checked.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import re
+import socket
+from pathlib import Path
 
-_TOKEN = re.compile(r"(\d+)\.(\d+)")
+FOREIGN_MAX_AGE = 24 * 3600.0
+"""Seconds without a change after which an entry of another host (or of unknown owner) is debris."""
+
+_TOKEN = re.compile(r"([0-9a-f]{12})\.(\d+)\.(\d+)")
+TOKEN_PATTERN = r"[0-9a-f]{12}\.\d+\.\d+|\d+\.\d+"
+"""A regular expression matching an owner token, current or of the older ``<pid>.<start>`` form."""
+
+
+@functools.cache
+def host_mark() -> str:
+    """12 hex digits naming where this process's pids are meaningful (boot, PID namespace, host)."""
+    parts: list[bytes] = []
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as f:
+            parts.append(f.read().strip())
+    except OSError:
+        parts.append(b"")
+    try:
+        parts.append(str(os.stat("/proc/self/ns/pid").st_ino).encode())
+    except OSError:
+        parts.append(b"")
+    parts.append(socket.gethostname().encode("utf-8", "surrogateescape"))
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:12]
 
 
 def _start_time(pid: int) -> int | None:
@@ -31,17 +64,27 @@ def _start_time(pid: int) -> int | None:
 
 
 def owner_token(pid: int | None = None) -> str:
-    """``<pid>.<start>`` for this process (or ``pid``)."""
+    """``<host>.<pid>.<start>`` for this process (or ``pid``, on this host)."""
     pid = os.getpid() if pid is None else pid
-    return f"{pid}.{_start_time(pid) or 0}"
+    return f"{host_mark()}.{pid}.{_start_time(pid) or 0}"
+
+
+def owner_is_local(token: str) -> bool:
+    """The token names a process of this host (boot, PID namespace and hostname)."""
+    match = _TOKEN.fullmatch(token)
+    return match is not None and match.group(1) == host_mark()
 
 
 def owner_alive(token: str) -> bool:
-    """True when the process named by ``token`` is still running (or we cannot tell)."""
+    """False only when ``token`` names a process of this host that no longer runs.
+
+    True when it runs, and when we cannot tell: another host's process, a malformed or an older
+    token without a host mark (such entries are removed by age only).
+    """
     match = _TOKEN.fullmatch(token)
-    if match is None:
+    if match is None or match.group(1) != host_mark():
         return True
-    pid, start = int(match.group(1)), int(match.group(2))
+    pid, start = int(match.group(2)), int(match.group(3))
     if pid <= 0:
         return True
     if os.path.isdir("/proc/self"):
@@ -55,4 +98,36 @@ def owner_alive(token: str) -> bool:
         return False
     except OSError:
         return True
+    return True
+
+
+def left_behind(path: Path, token: str, cutoff: float) -> bool:
+    """The entry at ``path`` owned by ``token`` is debris: its owner is a process of this host that is
+    gone, or (another host's, or an unmarked entry) nothing in it changed since ``cutoff``."""
+    if owner_is_local(token):
+        return not owner_alive(token)
+    return quiet_since(path, cutoff)
+
+
+def quiet_since(path: Path, cutoff: float) -> bool:
+    """Nothing in the tree at ``path`` was created, written or changed after ``cutoff`` (ctime too:
+    the applier sets file times from the layer, but cannot set the change time)."""
+
+    def fresh(p: str | Path) -> bool:
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True
+        return max(st.st_mtime, st.st_ctime) >= cutoff
+
+    if fresh(path):
+        return False
+    if not path.is_dir() or path.is_symlink():
+        return True
+    for dirpath, dirnames, filenames in os.walk(path):
+        for name in (*dirnames, *filenames):
+            if fresh(os.path.join(dirpath, name)):
+                return False
     return True

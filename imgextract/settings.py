@@ -29,20 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from imgextract._version import VERSION
 from imgextract.errors import UsageError, option
 
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("bundle-extract")
-    except PackageNotFoundError:  # a source tree that was never installed
-        return "0+unknown"
-
-
-DEFAULT_USER_AGENT = f"bundle-extract/{_version()}"
-"""``bundle-extract/<version>``: the version comes from the package metadata (pyproject.toml)."""
+DEFAULT_USER_AGENT = f"bundle-extract/{VERSION}"
+"""``bundle-extract/<version>`` (imgextract/_version.py, which pyproject.toml reads)."""
 SYSTEM_REGISTRIES_CONF = Path("/etc/containers/registries.conf")
 SYSTEM_REGISTRIES_CONF_DIR = Path("/etc/containers/registries.conf.d")
 

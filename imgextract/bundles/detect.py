@@ -1,7 +1,7 @@
 """Decide from the image config what kind of image this is and which paths to extract.
 
 The labels let us plan before downloading anything; after extraction, ``registry_v1.check``
-cross-checks them with ``metadata/annotations.yaml`` (seed 000: unambiguous metadata dir).
+cross-checks them with ``metadata/annotations.yaml`` (an unambiguous metadata directory; docs/formats.md).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 OLM and opm read annotations.yaml and never the labels, so the check rejects only real
 ambiguity: which directory holds the manifests or the metadata, which package, which media
-type (a disagreement is an invalid bundle, exit 6, naming both values).  Channels and the
+type (a disagreement is an invalid bundle naming both values).  Channels and the
 default channel are what annotations.yaml says; a label that differs is a warning
 (operator-registry's own test bundles carry such labels).  ``strict`` makes every
 disagreement fatal.

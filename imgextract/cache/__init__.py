@@ -1,7 +1,7 @@
 """Content cache: blobs and manifests by digest, resumable partial downloads, a per-layer index.
 
 Everything in the cache is addressed by a digest that is verified before it is committed, so an
-entry may be served whatever the mirror policy says (shared/spec/cli.md, "Caching").  Several
+entry may be served whatever the mirror policy says (tags are always resolved against a source).  Several
 processes may share one cache directory: partial downloads are guarded by ``fcntl`` locks and every
 committed file appears by an atomic rename.
 """

@@ -1,9 +1,17 @@
-"""ContentCache: the cache directory's front door (blobs, manifests, layer index, prune)."""
+"""ContentCache: the cache directory's front door (blobs, manifests, layer index, prune).
+
+``prune`` also ages out what other parts keep under the cache root: ``render/`` (one JSON rendering
+per bundle, written by :mod:`imgextract.catalog.render`) and ``catalogs/`` (the extracted FBC of a
+catalog image, one directory per manifest digest, written by :mod:`imgextract.catalog.session`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +22,12 @@ from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
 from imgextract.cache.writer import BlobWriter, WaitSettings, private_temp
 from imgextract.errors import IntegrityError
-from imgextract.procowner import owner_alive
+from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_alive, quiet_since
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
-_STALE_TMP_SECONDS = 24 * 3600.0
+RENDER_DIR = "render"
+CATALOGS_DIR = "catalogs"
+_CATALOG_STAGING = re.compile(r"\.staging-(?:(" + TOKEN_PATTERN + r")-)?[0-9a-f]{12}")
 DEFAULT_WAIT = WaitSettings()
 
 
@@ -41,14 +51,17 @@ class ContentCache:
         self._sweep_dead_temps()
 
     def _sweep_dead_temps(self) -> None:
-        """Private temp files of processes that no longer run (killed mid-download)."""
+        """Private temp files of processes of this host that no longer run (killed mid-download),
+        and any unchanged for ``FOREIGN_MAX_AGE`` (another host sharing the cache cannot be asked)."""
         try:
             names = os.listdir(self.root / "tmp")
         except OSError:
             return
+        cutoff = time.time() - FOREIGN_MAX_AGE
         for name in names:
-            if _dead_owner(name):
-                self._unlink(self.root / "tmp" / name)
+            path = self.root / "tmp" / name
+            if _dead_owner(name) or _older(path, cutoff):
+                self._unlink(path)
 
     # blobs ---------------------------------------------------------------------------------------
     def get_blob_path(self, digest: str) -> Path | None:
@@ -150,7 +163,8 @@ class ContentCache:
     def prune(
         self, *, max_age: float | None = None, everything: bool = False, now: float | None = None
     ) -> PruneReport:
-        """Remove entries unused for ``max_age`` seconds (or ``everything``).
+        """Remove entries unused for ``max_age`` seconds (or ``everything``): blobs, manifests, the
+        layer index, renderings (``render/``) and extracted catalogs (``catalogs/``).
 
         Partial downloads whose lock another process holds are left alone; committed files are
         unlinked, which a reader that already opened them does not notice.
@@ -165,13 +179,66 @@ class ContentCache:
                     self._prune_partial(path, cutoff, report)
                 elif _older(path, cutoff):
                     self._unlink(path, report)
-        tmp_cutoff = cutoff if everything else min(cutoff, time.time() - _STALE_TMP_SECONDS)
+        tmp_cutoff = cutoff if everything else min(cutoff, time.time() - FOREIGN_MAX_AGE)
         for path in _files(self.root / "tmp"):
             if _older(path, tmp_cutoff) or _dead_owner(path.name):
                 self._unlink(path, report)
         for path in _files(self.root / "locks"):
             self._prune_lock(path)
+        for path in _files(self.root / RENDER_DIR):
+            if path.name.startswith(".tmp-") and not _older(path, tmp_cutoff):  # being written
+                continue
+            if _unused(path, cutoff):
+                self._unlink(path, report)
+        self._prune_catalogs(cutoff, min(cutoff, time.time() - FOREIGN_MAX_AGE), report)
         return report
+
+    def _prune_catalogs(self, cutoff: float, staging_cutoff: float, report: PruneReport) -> None:
+        """Extracted catalogs unused since ``cutoff`` (renamed aside first, so a reader never sees a
+        half-removed tree under the real name), staging directories of killed fetches."""
+        base = self.root / CATALOGS_DIR
+        try:
+            names = os.listdir(base)
+        except OSError:
+            return
+        for name in names:
+            path = base / name
+            if not path.is_dir() or path.is_symlink():
+                continue
+            if name.startswith(".trash-"):  # a prune interrupted while removing it
+                self._remove_tree(path, report)
+                continue
+            staging = _CATALOG_STAGING.fullmatch(name)
+            if staging is not None:
+                owner = staging.group(1)
+                if left_behind(path, owner, staging_cutoff) if owner else quiet_since(path, staging_cutoff):
+                    self._remove_tree(path, report)
+                continue
+            if name.startswith(".") or not _unused(path, cutoff):
+                continue
+            trash = base / f".trash-{os.urandom(6).hex()}"
+            try:
+                os.rename(path, trash)
+            except OSError:
+                continue
+            self._remove_tree(trash, report)
+
+    @staticmethod
+    def _remove_tree(path: Path, report: PruneReport) -> None:
+        files = size = 0
+        for dirpath, _dirs, names in os.walk(path):
+            for n in names:
+                try:
+                    size += os.lstat(os.path.join(dirpath, n)).st_size
+                    files += 1
+                except OSError:
+                    pass
+        try:
+            _rmtree(path)
+        except OSError:
+            return
+        report.files += files
+        report.bytes += size
 
     def _prune_partial(self, path: Path, cutoff: float, report: PruneReport) -> None:
         digest = f"{path.parent.name}:{path.name[: -len('.partial')]}"
@@ -254,10 +321,34 @@ def _files(top: Path) -> list[Path]:
     return out
 
 
+_TEMP = re.compile(r"[^.]*\.(" + TOKEN_PATTERN + r")\.[0-9a-f]+\.tmp")
+
+
 def _dead_owner(name: str) -> bool:
-    """A private temp file ``<hex16>.<pid>.<start>.<random>.tmp`` whose process is gone."""
-    parts = name.split(".")
-    return len(parts) == 5 and parts[4] == "tmp" and not owner_alive(f"{parts[1]}.{parts[2]}")
+    """A private temp file ``<hex16>.<owner>.<random>.tmp`` whose process (on this host) is gone."""
+    match = _TEMP.fullmatch(name)
+    return match is not None and not owner_alive(match.group(1))
+
+
+def _rmtree(path: Path) -> None:
+    """Remove a tree, also one holding directories without write or search permission (an extracted
+    image may have them)."""
+    os.chmod(path, stat.S_IRWXU)
+    for dirpath, dirnames, _ in os.walk(path):
+        for d in dirnames:
+            sub = os.path.join(dirpath, d)
+            if not os.path.islink(sub):
+                os.chmod(sub, stat.S_IRWXU)
+    shutil.rmtree(path)
+
+
+def _unused(path: Path, cutoff: float) -> bool:
+    """Neither written nor read (where the filesystem records access times) since ``cutoff``."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    return max(st.st_mtime, st.st_atime) < cutoff
 
 
 def _older(path: Path, cutoff: float) -> bool:

@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 _HASH_CHUNK = 1024 * 1024
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _POLL = 0.2
+_FIRST_POLL = (
+    0.005  # the first polls are short: the holder is often a thread of this process with a small blob
+)
+_NO_WAIT_BELOW = 1 << 20  # a blob this small is fetched again (privately) rather than waited for
+_QUIET_FOR = 1.0  # nothing is said about a wait shorter than this
 _NOTICE_EVERY = 10.0
 
 
@@ -70,7 +75,12 @@ class BlobWriter:
         self._lock = FileLock(layout.lock(digest))
         self._fd = -1
         self.shared = self._lock.acquire(blocking=False)
-        if not self.shared and wait is not None and wait.max_wait > 0:
+        if (
+            not self.shared
+            and wait is not None
+            and wait.max_wait > 0
+            and (size is None or size > _NO_WAIT_BELOW)
+        ):
             self.shared = self._wait_for_other(wait)
         self._committed = False
         self.waited = False
@@ -105,6 +115,7 @@ class BlobWriter:
         start = last_growth = last_notice = time.monotonic()
         seen = -1
         noticed = False
+        delay = _FIRST_POLL
         while True:
             now = time.monotonic()
             try:
@@ -113,7 +124,9 @@ class BlobWriter:
                 have = 0
             if have != seen:
                 seen, last_growth = have, now
-            if not noticed or now - last_notice >= _NOTICE_EVERY:
+            if (not noticed and now - start >= _QUIET_FOR) or (
+                noticed and now - last_notice >= _NOTICE_EVERY
+            ):
                 total = f" of {self.size}" if self.size is not None else ""
                 log.warning(
                     "waiting for another process downloading %s into the cache (%d%s bytes so far)",
@@ -125,7 +138,8 @@ class BlobWriter:
             if now - last_growth >= wait.stall or now - start >= wait.max_wait:
                 log.warning("%s: no longer waiting for the other process; downloading it here", self.digest)
                 return False
-            time.sleep(_POLL)
+            time.sleep(delay)
+            delay = min(delay * 2, _POLL)
             if self._lock.acquire(blocking=False):
                 return True
 

@@ -9,12 +9,55 @@ and pulling every selected bundle.
 
 from __future__ import annotations
 
-from imgextract.catalog.catalog import Catalog
-from imgextract.catalog.fbc import CatalogFormatError, FbcObject, iter_catalog, iter_stream
-from imgextract.catalog.filters import CatalogFilter, parse_shard, shard_of
-from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Package, RelatedImage
-from imgextract.catalog.pull import BundleOutcome, CatalogPullResult, pull_bundles
-from imgextract.catalog.versions import InvalidVersion, VersionRange, parse_range, parse_version
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from imgextract.catalog.catalog import Catalog
+    from imgextract.catalog.fbc import CatalogFormatError, FbcObject, iter_catalog, iter_stream
+    from imgextract.catalog.filters import CatalogFilter, parse_shard, shard_of
+    from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Package, RelatedImage
+    from imgextract.catalog.pull import BundleOutcome, CatalogPullResult, pull_bundles
+    from imgextract.catalog.versions import InvalidVersion, VersionRange, parse_range, parse_version
+
+# Resolved on first use, so that importing a submodule (``imgextract.catalog.render`` for ``render``)
+# does not import the catalog reader, its filters and the pull machinery as well.
+_LAZY = {
+    "Bundle": "imgextract.catalog.model",
+    "BundleOutcome": "imgextract.catalog.pull",
+    "Catalog": "imgextract.catalog.catalog",
+    "CatalogFilter": "imgextract.catalog.filters",
+    "CatalogFormatError": "imgextract.catalog.fbc",
+    "CatalogPullResult": "imgextract.catalog.pull",
+    "Channel": "imgextract.catalog.model",
+    "ChannelEntry": "imgextract.catalog.model",
+    "FbcObject": "imgextract.catalog.fbc",
+    "InvalidVersion": "imgextract.catalog.versions",
+    "Package": "imgextract.catalog.model",
+    "RelatedImage": "imgextract.catalog.model",
+    "VersionRange": "imgextract.catalog.versions",
+    "iter_catalog": "imgextract.catalog.fbc",
+    "iter_stream": "imgextract.catalog.fbc",
+    "parse_range": "imgextract.catalog.versions",
+    "parse_shard": "imgextract.catalog.filters",
+    "parse_version": "imgextract.catalog.versions",
+    "pull_bundles": "imgextract.catalog.pull",
+    "shard_of": "imgextract.catalog.filters",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'imgextract.catalog' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Bundle",

@@ -25,7 +25,7 @@ from imgextract.catalog import graph
 from imgextract.catalog.load import Model
 from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Package
 from imgextract.catalog.versions import Version, parse_version, try_version
-from imgextract.errors import NotFoundError, UsageError
+from imgextract.errors import NotFoundError, UsageError, option
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,13 @@ class CatalogFilter:
         lo = parse_version(self.min_version) if self.min_version else None
         hi = parse_version(self.max_version) if self.max_version else None
         if self.heads_only and (lo is not None or hi is not None):
-            raise UsageError("--heads-only cannot be combined with --min-version/--max-version")
+            raise UsageError(
+                f"{option('heads_only')} cannot be combined with {option('min_version')}/{option('max_version')}"
+            )
         if lo is not None and hi is not None and lo > hi:
-            raise UsageError(f"--min-version {self.min_version} is above --max-version {self.max_version}")
+            raise UsageError(
+                f"{option('min_version')} {self.min_version} is above {option('max_version')} {self.max_version}"
+            )
 
     @property
     def empty(self) -> bool:
@@ -146,9 +150,9 @@ def parse_shard(text: str) -> tuple[int, int]:
         i_text, n_text = text.split("/")
         index, count = int(i_text), int(n_text)
     except ValueError:
-        raise UsageError(f"--shard must be I/N (for example 0/3), got {text!r}") from None
+        raise UsageError(f"{option('shard')} must be I/N (for example 0/3), got {text!r}") from None
     if count < 1 or not 0 <= index < count:
-        raise UsageError(f"--shard {text}: need 0 <= I < N")
+        raise UsageError(f"{option('shard')} {text}: need 0 <= I < N")
     return index, count
 
 

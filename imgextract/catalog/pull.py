@@ -10,7 +10,8 @@ place, then a completion marker ``OUT/<package>/.<bundle name>.done`` (JSON: ima
 bytes) is written atomically. A rerun skips a bundle whose directory and marker exist and whose
 marker names the same image; a directory without a marker (a run killed between the rename and
 the marker) is pulled again and replaced; staging directories a killed run left are removed by the
-pull that follows in the same directory (only those whose owner process is gone).
+pull that follows in the same directory (only those whose owner process on this host is gone, or,
+of another host sharing the volume, that nothing changed for a day: see :mod:`imgextract.procowner`).
 
 A failing bundle is reported in its outcome and the others go on;
 ``CatalogPullResult.raise_for_failures()`` raises the first failure (in catalog order).

@@ -7,8 +7,10 @@ registry, the content cache).
 A catalog image carries its FBC at the path its ``operators.operatorframework.io.index.configs.v1``
 label names. Only that path is extracted (base layers are skipped where the layer index allows),
 into ``<cache>/catalogs/<manifest digest>/``; the directory appears atomically (staged, renamed), so
-an interrupted fetch never leaves a half catalog to be read. With the cache disabled the configs go
-to a temporary directory removed at exit.
+an interrupted fetch never leaves a half catalog to be read. Each use touches that directory (its
+mtime is when it was last used, for ``cache prune --max-age``); the staging directory carries its
+owner (:mod:`imgextract.procowner`) so ``cache prune`` can tell one left by a killed process. With the
+cache disabled the configs go to a temporary directory removed at exit.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from imgextract.layers.applier import Limits
 from imgextract.operations import PullOptions, Session
 from imgextract.operations import pull as pull_image
 from imgextract.outputs.directory import force_rmtree
+from imgextract.procowner import owner_token
 from imgextract.progress import NoProgress
 from imgextract.pull.extract import extract
 from imgextract.reference import parse_reference
@@ -60,13 +63,17 @@ def fetch_configs(session: CatalogSession, ref: str) -> Path:
             base = settings.cache_root / "catalogs"
             final = base / image.digest.replace(":", "-")
             if final.is_dir():
+                try:
+                    os.utime(final)  # recency for ``cache prune --max-age``
+                except OSError:  # a read-only cache is still usable
+                    pass
                 return final / configs
             base.mkdir(parents=True, exist_ok=True)
         else:
             base = Path(tempfile.mkdtemp(prefix="bundle-extract-catalog-"))
             atexit.register(force_rmtree, base)
             final = base / "root"
-        staging = base / f".staging-{secrets.token_hex(6)}"
+        staging = base / f".staging-{owner_token()}-{secrets.token_hex(6)}"
         staging.mkdir(mode=0o700)
     except OSError as exc:
         err = local_filesystem_error(exc)

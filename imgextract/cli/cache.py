@@ -9,7 +9,7 @@ import click
 
 @click.group()
 def cache() -> None:
-    """Manage the content cache (blobs and manifests by digest)."""
+    """Manage the content cache (blobs and manifests by digest, renderings, extracted catalogs)."""
 
 
 @cache.command("prune")
@@ -17,7 +17,8 @@ def cache() -> None:
 @click.option("--max-age", default=None, help="remove entries unused for this long (e.g. 30d, 12h, 90m).")
 @click.option("--all", "everything", is_flag=True, help="remove everything (downloads in progress are kept).")
 def cache_prune(cache_dir: Path | None, max_age: str | None, everything: bool) -> None:
-    """Remove old entries from the content cache."""
+    """Remove old entries from the content cache: blobs, manifests, layer index, bundle renderings
+    (render/) and extracted catalogs (catalogs/)."""
     import os
 
     from imgextract.cache import ContentCache, parse_max_age

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
+from imgextract.errors import printable
 
 FILTER_HELP = {
     "package": "keep this package (repeatable; default: every package).",
@@ -85,7 +86,7 @@ def open_filtered(ref: str, selection: Any, client: Any) -> Any:
 def shown(text: object) -> str:
     """Catalog text as printed: whoever wrote the catalog chose it, so control characters and bidi
     overrides are escaped (they could rewrite the terminal, or split one item over two lines)."""
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
+    return printable(str(text))
 
 
 def _warn_replaced(cat: Any, quiet: bool) -> None:
@@ -301,7 +302,8 @@ def pull_from_catalog(
                 sys.stdout.flush()
             elif o.error is not None:
                 click.echo(
-                    f"bundle-extract: error: {o.bundle.package}/{o.bundle.name}: {describe(o.error)}",
+                    f"bundle-extract: error: {shown(o.bundle.package)}/{shown(o.bundle.name)}: "
+                    f"{describe(o.error)}",
                     err=True,
                 )
             elif not quiet and bar is None:

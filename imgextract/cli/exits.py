@@ -26,6 +26,7 @@ from imgextract.errors import (
     SignatureRefused,
     UnreachableError,
     UsageError,
+    printable,
 )
 
 EXIT_CODES: tuple[tuple[type[ImgExtractError], int], ...] = (
@@ -91,10 +92,11 @@ def exit_code_for(exc: ImgExtractError) -> int:
 
 
 def describe(exc: ImgExtractError) -> str:
-    """The one-line error message, in command-line words, secrets redacted."""
+    """The one-line error message, in command-line words, secrets redacted, every part of it
+    (message, reference, endpoint) with control and bidi characters escaped."""
     from imgextract.auth.redact import redact
 
-    return redact(exc.render(cli_words))
+    return printable(redact(exc.render(cli_words)))
 
 
 def run(group: click.Group, argv: list[str] | None) -> NoReturn:

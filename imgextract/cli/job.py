@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from imgextract.cli.catalog import filter_options
+from imgextract.cli.options import signature_options
 
 
 @click.command()
@@ -85,6 +87,21 @@ from imgextract.cli.catalog import filter_options
     show_default=True,
     help="with --from-catalog: bundles at a time per pod.",
 )
+@signature_options
+@click.option(
+    "--policy-configmap",
+    default=None,
+    metavar="NAME",
+    help="ConfigMap holding policy.json (and the keys it names), mounted at "
+    "/etc/bundle-extract/policy; the pull verifies with it (default --policy there).",
+)
+@click.option(
+    "--registries-d-configmap",
+    default=None,
+    metavar="NAME",
+    help="ConfigMap holding registries.d files, mounted at /etc/bundle-extract/registries.d "
+    "(default --registries-d there).",
+)
 @filter_options
 def job(
     ref: str | None,
@@ -106,17 +123,25 @@ def job(
     parallelism: int | None,
     output_claim: str,
     jobs: int,
+    policy: str | None,
+    registries_d: Path | None,
+    policy_configmap: str | None,
+    registries_d_configmap: str | None,
     **filters: Any,
 ) -> None:
     """Print a Kubernetes Job (restricted Pod Security) that runs `pull REF --format configmap` in a cluster.
 
     With --from-catalog CATALOG --shards N: an Indexed Job (completionMode: Indexed) whose pod I runs
     `pull --from-catalog CATALOG --shard I/N` into the --output-claim volume (see docs/in-cluster.md).
+
+    --policy and --registries-d go to the pod's pull as given: paths inside the pod (or 'default').
+    The files themselves come from ConfigMaps with --policy-configmap/--registries-d-configmap.
     """
     from imgextract.errors import UsageError
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.outputs.kube.job import render_job
 
+    registries_dir = None if registries_d is None else str(registries_d)
     if catalog_ref is not None:
         if ref is not None:
             raise UsageError("give either REF or --from-catalog CATALOG, not both")
@@ -151,6 +176,10 @@ def job(
                 if ttl_seconds_after_finished is None
                 else ttl_seconds_after_finished,
                 extra_args=pull_args,
+                policy=policy,
+                registries_d=registries_dir,
+                policy_configmap=policy_configmap,
+                registries_d_configmap=registries_d_configmap,
             ),
             nl=False,
         )
@@ -175,5 +204,9 @@ def job(
         active_deadline_seconds=600 if active_deadline_seconds is None else active_deadline_seconds,
         ttl_seconds_after_finished=3600 if ttl_seconds_after_finished is None else ttl_seconds_after_finished,
         pull_secret_type=pull_secret_type,  # type: ignore[arg-type]
+        policy=policy,
+        registries_d=registries_dir,
+        policy_configmap=policy_configmap,
+        registries_d_configmap=registries_d_configmap,
     )
     click.echo(dump_yaml(objects), nl=False)

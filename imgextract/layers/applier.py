@@ -1,6 +1,6 @@
 """Apply layer tar streams, in order, to a staging root: the image filesystem, safely.
 
-Rules (shared/spec/layers.md, numbered as there):
+Rules (numbered; the tests cite them by number):
 
 2  Names are cleaned: leading ``/`` and ``./`` and empty/``.`` components dropped.  A name with a
    ``..`` component, a NUL byte, or an empty raw name is refused (``IntegrityError``).  A root
@@ -19,8 +19,9 @@ Rules (shared/spec/layers.md, numbered as there):
    the root, 40 hops max; the final component is never followed.
 9  Hard links: target resolved inside the root like a name (final component not followed), must
    exist (this or a lower layer) and not be a directory.  Link entries carry no metadata.
-   Every write creates a new inode (temp name + rename), never opens an existing file for
-   writing, so rewriting one name of a link pair later leaves the other with the old content.
+   Every write creates a new inode, never opens an existing file for writing: a free name is
+   created with ``O_CREAT|O_EXCL|O_NOFOLLOW``, an occupied one through a temp name + rename, so
+   rewriting one name of a link pair later leaves the other with the old content.
 10 Symlinks are created as given and never followed for writes, chmod or utime.
 11 Missing parents are created (final mode 0755).
 12/13 Ownership is not applied; xattrs (``SCHILY.xattr.*``, incl. security.capability, SELinux,
@@ -84,6 +85,19 @@ _ENVIRONMENTAL = {
     errno.ENOMEM,
 }
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_PARENT_CACHE = 64  # open directory fds kept for the next entries (most layers list a dir's files together)
+
+
+def _process_umask() -> int | None:
+    """The umask, read without changing it (``os.umask`` would race other threads); None if unknown."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 class MemberData(Protocol):
@@ -188,6 +202,14 @@ class Applier:
         self._tmp_counter = 0
         self._alias_gen = -1
         self._gen = 0  # bumps when symlinks/dirs change
+        # Parent directories of recent entries, by name as written -> open fd.  Valid while nothing
+        # was removed and no symlink changed (``_tree_gen``): a directory inode never moves (only
+        # files, symlinks and hard links are renamed), so it stays where it was resolved until removed.
+        self._parents: dict[tuple[str, ...], Parent] = {}
+        self._tree_gen = 0
+        self._parents_gen = 0
+        umask = _process_umask()
+        self._umask = 0o777 if umask is None else umask  # bits os.open's mode may lose: fchmod then
         self._finalized = False
         self._prune = False  # unselected symlinks were applied
 
@@ -230,6 +252,7 @@ class Applier:
         if self._finalized:
             return
         self._finalized = True
+        self._drop_parents()
         try:
             if self._prune and not self.selection.everything:
                 self._refresh_aliases()
@@ -241,6 +264,7 @@ class Applier:
 
     def close(self) -> None:
         """Release the root fd without finalizing (on failure; the caller discards the root)."""
+        self._drop_parents()
         self.fs.close()
 
     # -- entries ----------------------------------------------------------------------------
@@ -307,21 +331,28 @@ class Applier:
         self._mark_upper(path)
 
     def _write_file(self, reader: MemberData, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
-        tmp, fd = self._new_temp(parent)
+        mode = file_mode(m.mode)
+        try:  # a free name: create it in place (one syscall instead of temp + lstat + rename)
+            fd = os.open(base, _NEW_FILE, mode, dir_fd=parent.fd)
+            tmp = None
+        except FileExistsError:  # occupied (file, symlink, dir): write a new inode, rename it over
+            tmp, fd = self._new_temp(parent)
         try:
             try:
                 for chunk in reader.read_data(m):
                     view = memoryview(chunk)
                     while view:
                         view = view[os.write(fd, view) :]
-                os.fchmod(fd, file_mode(m.mode))
+                if tmp is not None or mode & self._umask:
+                    os.fchmod(fd, mode)
                 ns = _ns(m.mtime)
                 os.utime(fd, ns=(ns, ns))
             finally:
                 os.close(fd)
-            self._replace(parent, tmp, base)
+            if tmp is not None:
+                self._replace(parent, tmp, base)
         except BaseException:
-            self._discard(parent, tmp)
+            self._discard(parent, base if tmp is None else tmp)
             raise
 
     def _symlink(self, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
@@ -336,7 +367,7 @@ class Applier:
         except BaseException:
             self._discard(parent, tmp)
             raise
-        self._gen += 1
+        self._tree_changed()
 
     def _hardlink(self, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
         tparts = split_name(m.linkname, what="hard link target")
@@ -443,14 +474,34 @@ class Applier:
                         os.close(fd)
                 continue
             self.fs.remove(dir_fd, name, child, self._dir_removed)
-            self._gen += 1
+            self._tree_changed()
 
     # -- helpers ----------------------------------------------------------------------------
 
     def _parent(self, parts: list[str]) -> Parent:
-        parent = self.fs.open_dir(parts[:-1], create=True)
-        assert parent is not None
-        return parent
+        """The parent directory of ``parts`` (created if missing); not owned by the caller."""
+        if self._parents_gen != self._tree_gen:
+            self._drop_parents()
+        key = tuple(parts[:-1])
+        parent = self._parents.get(key)
+        if parent is None:
+            parent = self.fs.open_dir(key, create=True)
+            assert parent is not None
+            if len(self._parents) >= _PARENT_CACHE:
+                self._parents.pop(next(iter(self._parents))).close()
+            self._parents[key] = parent
+        return Parent(parent.fd, parent.parts, owned=False)
+
+    def _drop_parents(self) -> None:
+        for parent in self._parents.values():
+            parent.close()
+        self._parents.clear()
+        self._parents_gen = self._tree_gen
+
+    def _tree_changed(self) -> None:
+        """A removal or a symlink change: names may resolve elsewhere now."""
+        self._gen += 1
+        self._tree_gen += 1
 
     def _wanted(self, parts: list[str], *, is_dir: bool = False) -> bool:
         sel = self.selection
@@ -522,7 +573,7 @@ class Applier:
 
     def _remove(self, parent: Parent, name: str) -> None:
         self.fs.remove(parent.fd, name, parent.child(name), self._dir_removed)
-        self._gen += 1
+        self._tree_changed()
 
     def _replace(self, parent: Parent, tmp: str, base: str) -> None:
         st = lstat_at(parent.fd, base)
@@ -530,7 +581,7 @@ class Applier:
             if stat.S_ISDIR(st.st_mode):
                 self._remove(parent, base)
             elif stat.S_ISLNK(st.st_mode):
-                self._gen += 1
+                self._tree_changed()
         os.rename(tmp, base, src_dir_fd=parent.fd, dst_dir_fd=parent.fd)
         self._discard(parent, tmp)  # rename between two names of one inode is a no-op
 

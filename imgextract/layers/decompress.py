@@ -196,7 +196,7 @@ class _Gzip(DecompressedStream):
             if not self._input:
                 raise IntegrityError("truncated gzip stream")
         try:
-            out = self._d.decompress(self._input, n)
+            out: bytes = self._d.decompress(self._input, n)
         except _INFLATE_ERRORS as e:
             raise IntegrityError(f"corrupt gzip stream: {e}") from None
         if self._d.eof:

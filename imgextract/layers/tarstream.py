@@ -192,6 +192,7 @@ class TarReader:
     def _read_direct(self, n: int) -> bytes:
         """Read member data past tarfile's small stream buffer (same position bookkeeping)."""
         s = self._tf.fileobj
+        data: bytes
         if s.buf:
             data, s.buf = s.buf[:n], s.buf[n:]
         else:

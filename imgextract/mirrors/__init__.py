@@ -3,6 +3,7 @@
 Pure logic, no network I/O.  See docs/mirrors.md.
 """
 
-from imgextract.mirrors.config import MirrorConfig, MirrorSettings, Source, load_mirror_config, mirrors_json
+from imgextract.mirrors.config import MirrorConfig, Source, load_mirror_config, mirrors_json
+from imgextract.settings import MirrorSettings
 
 __all__ = ["MirrorConfig", "MirrorSettings", "Source", "load_mirror_config", "mirrors_json"]

@@ -123,7 +123,7 @@ class MirrorConfig:
 
 
 def mirrors_json(config: MirrorConfig, ref: Reference) -> dict[str, Any]:
-    """The ``bundle-extract mirrors REF --json`` document (shared/spec/cli.md)."""
+    """The ``bundle-extract mirrors REF --json`` document (see docs/mirrors.md)."""
     return {
         "reference": str(ref.pull_ref()),
         "sources": [

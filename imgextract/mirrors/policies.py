@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from imgextract.errors import ConfigError
 
 ICSP = "ImageContentSourcePolicy"
@@ -172,6 +170,8 @@ def _objects(documents: Sequence[Any]) -> list[Mapping[str, Any]]:
 
 def load_policy_file(path: Path, kind: str) -> list[Policy]:
     """All ``kind`` objects in ``path``; another kind, bad YAML or a CRD violation is a ConfigError."""
+    import yaml  # only when an ICSP/IDMS/ITMS file is given
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:

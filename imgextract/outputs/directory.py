@@ -4,9 +4,11 @@ On any failure the staging directory is removed and OUT is untouched (a pre-exis
 only replaced with ``--force``, and then only after the new content is complete).
 
 Staging and replaced-OUT directories are named ``.<OUT>.staging-<owner>-<random>`` and
-``.<OUT>.old-<owner>-<random>``, ``<owner>`` naming the process (pid and start time, see
-:mod:`imgextract.procowner`).  One left behind by a killed process is removed by the next pull
-into the same parent directory (:func:`sweep_stale`).  A local filesystem failure (disk full,
+``.<OUT>.old-<owner>-<random>``, ``<owner>`` naming the process (host mark, pid and start time,
+see :mod:`imgextract.procowner`).  One left behind by a killed process of this host is removed by
+the next pull into the same parent directory (:func:`sweep_stale`); one of another host (pods
+sharing a volume) only once nothing in it changed for :data:`~imgextract.procowner.FOREIGN_MAX_AGE`
+(24 h), since its owner may still be running there.  A local filesystem failure (disk full,
 read-only, permission denied) is raised as :class:`~imgextract.errors.LocalFilesystemError`
 naming the path and the errno.
 """
@@ -21,19 +23,20 @@ import secrets
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import TypeGuard
 
 from imgextract.errors import ImgExtractError, UsageError, local_filesystem_error, option
-from imgextract.procowner import owner_alive, owner_token
+from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_token
 
 log = logging.getLogger(__name__)
 
-_OWNED = re.compile(r"^\..+\.(?:staging|old)-(\d+\.\d+)-[0-9a-f]{12}$")
+_OWNED = re.compile(r"^\..+\.(?:staging|old)-(" + TOKEN_PATTERN + r")-[0-9a-f]{12}$")
 SPOOL_PREFIX = "bundle-extract-layer-"  # a layer spooled beside OUT while it downloads (pull --no-cache)
-_SPOOL = re.compile(r"^" + SPOOL_PREFIX + r"(\d+\.\d+)-")
+_SPOOL = re.compile(r"^" + SPOOL_PREFIX + r"(" + TOKEN_PATTERN + r")-")
 LOCAL_ERRNOS = frozenset(
     {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO, errno.EMLINK}
 )
@@ -71,32 +74,36 @@ def remove_active_staging() -> None:
         _active.discard(root)
 
 
-def sweep_stale(directory: Path) -> int:
-    """Remove staging/old directories and layer spool files in ``directory`` whose owning process is
-    gone; returns how many."""
+def sweep_stale(directory: Path, *, now: float | None = None) -> int:
+    """Remove staging/old directories and layer spool files in ``directory`` left behind; returns how
+    many.  Left behind: their owner is a process of this host that is gone, or (any other owner: a
+    pod or host sharing the volume, whose processes we cannot see) nothing in them changed for
+    ``FOREIGN_MAX_AGE``."""
+    cutoff = (time.time() if now is None else now) - FOREIGN_MAX_AGE
     removed = 0
     try:
         names = os.listdir(directory)
     except OSError:
         return 0
     for name in names:
+        path = directory / name
         spool = _SPOOL.match(name)
-        if spool is not None and not owner_alive(spool.group(1)):
-            try:
-                (directory / name).unlink()
-                removed += 1
-            except OSError:
-                pass
+        if spool is not None:
+            if left_behind(path, spool.group(1), cutoff):
+                try:
+                    path.unlink()
+                    removed += 1
+                except OSError:
+                    pass
             continue
         match = _OWNED.match(name)
-        if match is None or owner_alive(match.group(1)):
+        if match is None or not left_behind(path, match.group(1), cutoff):
             continue
-        path = directory / name
         try:
             if path.is_dir() and not path.is_symlink():
                 force_rmtree(path)
                 removed += 1
-                log.info("removed %s, left by a process that no longer runs", path)
+                log.info("removed %s, left behind by an interrupted pull", path)
         except OSError:
             continue
     return removed

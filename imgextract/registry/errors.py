@@ -21,6 +21,7 @@ from imgextract.errors import (
     RegistryError,
     UnreachableError,
     option,
+    printable,
     remedy,
 )
 
@@ -80,7 +81,7 @@ def error_for_response(response: requests.Response, *, what: str, reference: str
     code_names = {c for c, _ in codes}
     detail = "; ".join(f"{c}: {m}" if m else c for c, m in codes)
     # registry-chosen text: no terminal control sequences or bidi overrides on the user's stderr
-    detail = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in detail)
+    detail = printable(detail)
     suffix = f" ({redact(detail)})" if detail else ""
     line = f"{what}: {method} returned {status}{suffix}"
     if status in (401, 403) or code_names & AUTH_CODES:

@@ -66,7 +66,7 @@ class RetryPolicy:
         hinted = parse_retry_after(retry_after)
         if hinted is not None:
             return min(hinted, self.max_delay)
-        return min(self.base_delay * (2**attempt), self.max_delay)
+        return float(min(self.base_delay * (2**attempt), self.max_delay))
 
     def should_retry_status(self, status: int) -> bool:
         return status in RETRYABLE_STATUSES

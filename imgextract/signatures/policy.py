@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imgextract.errors import InvalidReference
+from imgextract.errors import InvalidReference, option
 from imgextract.reference import Reference, validate_digest
 from imgextract.signatures.errors import PolicyError
 from imgextract.signatures.identity import (
@@ -168,7 +168,7 @@ def default_policy_path(env: Mapping[str, str]) -> Path:
         return user
     if SYSTEM_POLICY.exists():
         return SYSTEM_POLICY
-    raise PolicyError(f"no policy.json found at {user} or {SYSTEM_POLICY} (--policy default)")
+    raise PolicyError(f"no policy.json found at {user} or {SYSTEM_POLICY} ({option('policy')} default)")
 
 
 def load_policy(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Policy:

@@ -19,12 +19,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import bcrypt
 import requests
 
-from regfix.tokenserver import TokenServer
+if TYPE_CHECKING:  # the token server needs cryptography (a test dependency; the demo does not)
+    from regfix.tokenserver import TokenServer
+
 
 BINARY_ENV = "REGFIX_DOCKER_REGISTRY"
 DEFAULT_BINARY = "/usr/bin/docker-registry"
@@ -48,6 +49,8 @@ def free_port() -> int:
 
 
 def write_htpasswd(path: Path, users: Mapping[str, str]) -> Path:
+    import bcrypt  # only for htpasswd registries (a test dependency; the demo does not need it)
+
     lines = [f"{u}:{bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=5)).decode()}" for u, p in users.items()]
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -1,4 +1,4 @@
-"""Issue 3 through the CLI: every credential source against real authenticating registries."""
+"""Authentication through the CLI: every credential source against real authenticating registries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 8 through the CLI: the content cache, warm re-pulls and `cache prune`."""
+"""The content cache through the CLI, warm re-pulls and `cache prune`."""
 
 from __future__ import annotations
 
@@ -93,3 +93,45 @@ def test_digest_pull_served_from_cache_when_registry_is_gone(
     ).read_bytes()
     r = cli("pull", img.ref, "-o", str(tmp_path / "c"), "--insecure-registry", host)
     assert r.code == 7, r.stderr
+
+
+def _age(path: Path, days: float) -> None:
+    import os
+    import time
+
+    past = time.time() - days * 86400
+    os.utime(path, (past, past))
+
+
+def test_cache_prune_ages_out_extracted_catalogs(
+    cli: Callable[..., Run], registry: Any, push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
+    """``<cache>/catalogs/<digest>``: each use makes it recent; unused past --max-age, it goes."""
+    pushed = push_image(registry, _catalog("v1"), "cache/catalog-prune", tag="v1")
+    cache = tmp_path / "cache"
+    args = (
+        "catalog",
+        "packages",
+        pushed.ref,
+        "--insecure-registry",
+        registry.host,
+        "--cache-dir",
+        str(cache),
+    )
+    r = cli(*args)
+    assert r.code == 0, r.stderr
+    [extracted] = list((cache / "catalogs").iterdir())
+    assert (extracted / "configs" / "widget" / "catalog.yaml").is_file()
+    _age(extracted, 10)
+    assert cli(*args).code == 0  # used again: recent
+    r = cli("cache", "prune", "--max-age", "1d", "--cache-dir", str(cache))
+    assert r.code == 0, r.stderr
+    assert (extracted / "configs" / "widget" / "catalog.yaml").is_file()
+    _age(extracted, 10)
+    r = cli("cache", "prune", "--max-age", "1d", "--cache-dir", str(cache))
+    assert r.code == 0, r.stderr
+    assert list((cache / "catalogs").iterdir()) == []
+    assert cli(*args).code == 0  # extracted again (layers from the blob cache, if still there)
+    r = cli("cache", "prune", "--all", "--cache-dir", str(cache))
+    assert r.code == 0, r.stderr
+    assert list((cache / "catalogs").iterdir()) == []

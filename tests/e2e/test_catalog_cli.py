@@ -36,13 +36,13 @@ def test_images_of_a_catalog_image_equal_every_related_image(
     r = cli(
         "catalog",
         "images",
-        pushed.ref,
+        pushed.ref,  # type: ignore[attr-defined]
         "--insecure-registry",
         registry.host,
         "--package",
         "pkg-0003-operator",
         "--json",
-    )  # type: ignore[attr-defined]
+    )
     assert r.code == 0, r.stderr
     assert set(r.json()) == set().union(
         *(b.images() for b in GEN.packages["pkg-0003-operator"].bundles.values())
@@ -215,3 +215,86 @@ def test_catalog_text_reaches_the_terminal_escaped(cli: Callable[..., Run], tmp_
         assert r.code == 0, r.stderr
         assert "\x1b" not in r.stdout and "\u202e" not in r.stdout and "\x07" not in r.stdout
         assert "\\x1b]0;pwned\\x07\\u202e" in r.stdout
+
+
+def test_pull_from_catalog_error_lines_are_escaped(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """A catalog-chosen bundle image that is not a reference: every error line (the bundle's, the
+    summary, the last one) shows it escaped, and ``--json`` carries it escaped in the message."""
+    evil = "x\x1b]0;pwned\x07\u202e"
+    objs = [
+        {"schema": "olm.package", "name": "p", "defaultChannel": "stable"},
+        {"schema": "olm.channel", "package": "p", "name": "stable", "entries": [{"name": "p.v1" + evil}]},
+        {
+            "schema": "olm.bundle",
+            "package": "p",
+            "name": "p.v1" + evil,
+            "image": "r.example/p:v1" + evil,
+            "properties": [{"type": "olm.package", "value": {"packageName": "p", "version": "1.0.0"}}],
+        },
+    ]
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "catalog.json").write_text("".join(json.dumps(o) for o in objs))
+    r = cli("pull", "--from-catalog", str(tmp_path / "c"), "-o", str(tmp_path / "out"))
+    assert r.code == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 3 and all(line.isprintable() for line in lines), lines
+    assert lines[0] == (
+        "bundle-extract: error: p/p.v1x\\x1b]0;pwned\\x07\\u202e: invalid reference format "
+        "(reference r.example/p:v1x\\x1b]0;pwned\\x07\\u202e)"
+    )
+    assert lines[-1] == (
+        "bundle-extract: error: invalid reference format (reference r.example/p:v1x\\x1b]0;pwned\\x07\\u202e)"
+    )
+    r = cli("pull", "--from-catalog", str(tmp_path / "c"), "-o", str(tmp_path / "out"), "--json")
+    assert r.code == 2, r.stderr
+    assert all(x.isprintable() for x in r.stderr.splitlines()), r.stderr
+    [line] = [json.loads(x) for x in r.stdout.splitlines()]
+    assert line["error"]["message"].isprintable() and "\\x1b]0;pwned" in line["error"]["message"]
+
+
+def test_job_from_catalog_carries_the_signature_policy(cli: Callable[..., Run]) -> None:
+    r = cli(
+        "job", "--from-catalog", "registry.example.com/ns/catalog:v1", "--shards", "2", "--namespace", "bundles",
+        "--image", "registry.example.com/tools/bundle-extract:0.1.0", "--policy-configmap", "signature-policy",
+        "--registries-d-configmap", "registries-d",
+    )  # fmt: skip
+    assert r.code == 0, r.stderr
+    [job] = list(yaml.safe_load_all(r.stdout))
+    validate(job)
+    assert_restricted(job)
+    pod = job["spec"]["template"]["spec"]
+    args = pod["containers"][0]["args"]
+    assert args[args.index("--policy") + 1] == "/etc/bundle-extract/policy/policy.json"
+    assert args[args.index("--registries-d") + 1] == "/etc/bundle-extract/registries.d"
+    mounted = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    by_name = {v["name"]: v for v in pod["volumes"]}
+    assert by_name[mounted["/etc/bundle-extract/policy"]]["configMap"]["name"] == "signature-policy"
+    assert by_name[mounted["/etc/bundle-extract/registries.d"]]["configMap"]["name"] == "registries-d"
+    r = cli(
+        "job", "--from-catalog", "registry.example.com/ns/catalog:v1", "--shards", "2", "--namespace", "bundles",
+        "--image", "i:1", "--policy", "policy.json",
+    )  # fmt: skip
+    assert r.code == 2 and "--policy-configmap" in r.stderr, r.stderr
+
+
+def test_the_pods_command_line_verifies(
+    cli: Callable[..., Run], registry: Registry, push_image: Callable[..., object], tmp_path: Path
+) -> None:
+    """Run the pod's own arguments here (index 0, the volume a local directory): the policy refuses."""
+    pushed = push_image(registry, GEN.image_spec(), "catalogs/job-policy", "v1")
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"default": [{"type": "reject"}]}')
+    r = cli(
+        "job", "--from-catalog", pushed.ref, "--shards", "2", "--namespace", "bundles",  # type: ignore[attr-defined]
+        "--image", "i:1", "--policy", str(policy), "--pull-arg=--insecure-registry",
+        f"--pull-arg={registry.host}",
+    )  # fmt: skip
+    assert r.code == 0, r.stderr
+    [job] = list(yaml.safe_load_all(r.stdout))
+    args = [
+        a.replace("$(JOB_COMPLETION_INDEX)", "0").replace("/output/", f"{tmp_path}/output/")
+        for a in job["spec"]["template"]["spec"]["containers"][0]["args"]
+    ]
+    r = cli(*args)
+    assert r.code == 8, r.stderr
+    assert not (tmp_path / "output" / "shard-0").exists()

@@ -336,7 +336,7 @@ def generic(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> ChunkedI
     """Three layers with overwrites, a whiteout, an opaque directory, symlinks and a hard link."""
     from regfix.bundles import generic_multilayer
 
-    layers = [list(la.entries or []) for la in generic_multilayer().spec.layers]  # type: ignore[union-attr]
+    layers = [list(la.entries or []) for la in generic_multilayer().spec.layers]
     return _build(tmp_path_factory.mktemp("generic"), registry, "chunked/generic", layers, {})
 
 
@@ -424,7 +424,7 @@ def test_toc_checksum_mismatch_is_an_integrity_error(
     manifest = read_manifest(layout, "v1")
     for key in ("_digest", "_size"):
         manifest.pop(key)
-    ann = manifest["layers"][0]["annotations"]  # type: ignore[index]
+    ann = manifest["layers"][0]["annotations"]
     ann["io.containers.zstd-chunked.manifest-checksum"] = "sha256:" + "0" * 64
     _replace_manifest(layout, manifest)
     skopeo_push(layout, "v1", registry.host, "chunked/badtoc", "v1")

@@ -1,4 +1,4 @@
-"""Issue 6 through the CLI: --format configmap against a real registry, and the `job` command."""
+"""ConfigMaps through the CLI: --format configmap against a real registry, and the `job` command."""
 
 from __future__ import annotations
 

@@ -19,6 +19,7 @@ import pytest
 from regfix import bundles
 from regfix.pytest_plugin import PushedImage
 
+from imgextract.procowner import host_mark, owner_token
 from tests.e2e.cli import REPO, run_cli
 
 pytestmark = pytest.mark.registry
@@ -94,13 +95,15 @@ def test_cache_prune_removes_temp_files_of_dead_processes(tmp_path: Path) -> Non
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
     pid = int(dead.stdout)
-    (cache / "tmp" / f"{'a' * 16}.{pid}.12345.{'b' * 12}.tmp").write_bytes(b"x" * 1000)
-    (cache / "tmp" / f"{'c' * 16}.{os.getpid()}.0.{'d' * 12}.tmp").write_bytes(b"y")  # alive: kept
+    (cache / "tmp" / f"{'a' * 16}.{host_mark()}.{pid}.12345.{'b' * 12}.tmp").write_bytes(b"x" * 1000)
+    (cache / "tmp" / f"{'c' * 16}.{owner_token()}.{'d' * 12}.tmp").write_bytes(b"y")  # alive: kept
+    other = "0123456789ab" if host_mark() != "0123456789ab" else "ba9876543210"
+    (cache / "tmp" / f"{'e' * 16}.{other}.{pid}.12345.{'f' * 12}.tmp").write_bytes(b"z")  # another host's
     home = tmp_path / "home"
     home.mkdir()
     r = run_cli("cache", "prune", "--max-age", "30d", "--cache-dir", str(cache), home=home)
     assert r.code == 0, r.stderr
-    assert [p.name[:1] for p in (cache / "tmp").iterdir()] == ["c"]
+    assert sorted(p.name[:1] for p in (cache / "tmp").iterdir()) == ["c", "e"]
 
 
 def test_disk_full_in_the_cache_is_exit_9_and_keeps_no_partial(layered: PushedImage, tmp_path: Path) -> None:

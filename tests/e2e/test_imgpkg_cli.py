@@ -1,4 +1,4 @@
-"""Issue 7 through the CLI: `copy` to a second registry with its own credentials, then `pull -r` from it."""
+"""imgpkg through the CLI: `copy` to a second registry with its own credentials, then `pull -r` from it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 4 through the CLI: mirror policies and registries.conf against real registries.
+"""Mirrors through the CLI: mirror policies and registries.conf against real registries.
 
 The "source" registries that must not be contacted are a tiny counting TCP listener written for
 these tests (a hand-written fake: it only counts connections and closes them, a fault a real

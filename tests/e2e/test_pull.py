@@ -1,4 +1,4 @@
-"""Issue 2, end to end: `bundle-extract pull` against a real docker-registry."""
+"""End to end: `bundle-extract pull` against a real docker-registry."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ def expected(
     heads: bool,
 ) -> dict[str, tuple[str, dict[str, set[str]], str | None]]:
     """package -> (default channel, {channel: kept bundle names}, replaced default or None)."""
-    out = {}
+    out: dict[str, tuple[str, dict[str, set[str]], str | None]] = {}
     for name in pkgs or sorted(gen.packages):
         pkg = gen.packages[name]
         kept: dict[str, set[str]] = {}
@@ -110,7 +110,7 @@ def test_every_filter_combination(catalog: Catalog, pi: int, ci: int, ri: int, h
     pkgs, chans, (lo, hi) = PKG_SETS[pi], CHANNEL_SETS[ci], RANGES[ri]
     run: Callable[[], Catalog] = lambda: catalog.filter(pkgs, chans, lo, hi, heads)  # noqa: E731
     if heads and (lo or hi):
-        with pytest.raises(UsageError, match="--heads-only"):
+        with pytest.raises(UsageError, match="heads_only cannot be combined"):
             run()
         return
     present = {c for p in (pkgs or GEN.packages) for c in GEN.packages[p].channels}

@@ -44,7 +44,7 @@ class World:
             sorted(self.gen.packages["pkg-0003-operator"].bundles)[2]
         ]
         key = (self.deleted.package, self.deleted.version)
-        digest = self.built.layouts[key].digest  # type: ignore[attr-defined]
+        digest = self.built.layouts[key].digest
         r = requests.delete(f"{registry.url}/v2/{self.built.repository[key]}/manifests/{digest}", timeout=10)
         assert r.status_code == 202, r.text
 

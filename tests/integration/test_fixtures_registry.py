@@ -45,7 +45,7 @@ def test_pushed_bundle_manifest_is_fetchable_with_requests(pushed_bundle: Pushed
     config = requests.get(base + "/blobs/" + manifest["config"]["digest"], timeout=10).json()
     labels = config["config"]["Labels"]
     for key in bundles.BUNDLE_KEYS:
-        assert labels[key] == pushed_bundle.fixture.annotations[key]  # type: ignore[union-attr]
+        assert labels[key] == pushed_bundle.fixture.annotations[key]
     assert len(config["rootfs"]["diff_ids"]) == len(manifest["layers"])
     first = manifest["layers"][0]
     blob = requests.get(base + "/blobs/" + first["digest"], timeout=10).content

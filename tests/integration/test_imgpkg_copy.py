@@ -1,6 +1,6 @@
 """imgpkg copy / relocation against real docker-registry processes (CNCF distribution 2.8).
 
-Seed 004 scenarios 1-5 adapted (references use the test registries), plus cross-registry copy with
+imgpkg's relocation scenarios 1-5 (references use the test registries), plus cross-registry copy with
 htpasswd credentials, registry A stopped before pulling from B, an interrupted copy, a refused mount,
 and independent readers (python-dxf, skopeo) for what copy writes.
 """
@@ -259,7 +259,7 @@ def w(reg_a: object) -> World:
     return world(reg_a.host)  # type: ignore[attr-defined]
 
 
-# ----------------------------------------------------------------------------------- seed scenarios
+# ------------------------------------------------------------------------------- relocation scenarios
 
 
 def test_scenario1_copy_writes_locations_image(src: Source, w: World, tmp_path: Path) -> None:

@@ -57,10 +57,10 @@ def _related(p: str, q: str) -> bool:
     return p == q or p.startswith(q + "/") or q.startswith(p + "/")
 
 
-def build_layer(ops: list[tuple]) -> list[E]:  # type: ignore[type-arg]
+def build_layer(ops: list[tuple]) -> list[E]:
     """Distinct paths; a path may only be below another entry of the layer if that one is a dir;
     whiteouts unrelated to every other entry; opaque markers right after their dir entry."""
-    chosen: dict[str, tuple] = {}  # type: ignore[type-arg]
+    chosen: dict[str, tuple] = {}
     for o in ops:
         path = o[1]
         if path in chosen:
@@ -111,7 +111,7 @@ def _need_umoci() -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(stacks)
-def test_random_stacks_match_umoci(tmp_path: Path, stack: list[list[tuple]]) -> None:  # type: ignore[type-arg]
+def test_random_stacks_match_umoci(tmp_path: Path, stack: list[list[tuple]]) -> None:
     work = Path(tempfile.mkdtemp(dir=tmp_path))
     tars = [tar_bytes(build_layer(ops)) for ops in stack]
     ours = work / "ours"

@@ -101,7 +101,7 @@ def test_results_serialise_to_the_cli_json(
     home.mkdir()
     env = {"HOME": str(home), "XDG_CACHE_HOME": str(home / "lib-cache")}
     platform = ["--platform", "linux/arm64"] if name == "multi-arch" else []
-    with imgextract.Client(insecure_registries=[host], env=env, **_platform_kw(platform)) as client:
+    with imgextract.Client(insecure_registries=[host], env=env, platform=_platform(platform)) as client:
         pulled = client.pull(img.ref, tmp_path / "lib")
         inspected = client.inspect(img.ref)
         explained = client.explain_mirrors(img.ref)
@@ -115,8 +115,8 @@ def test_results_serialise_to_the_cli_json(
     assert explained.to_json() == _cli_json("mirrors", img.ref, home=home)
 
 
-def _platform_kw(args: list[str]) -> dict[str, str]:
-    return {"platform": args[1]} if args else {}
+def _platform(args: list[str]) -> str | None:
+    return args[1] if args else None
 
 
 def test_configmaps_come_back_as_objects(

@@ -149,3 +149,26 @@ def test_many_refs_one_call(registry: Any, push_image: Callable[..., Any], tmp_p
     refs = [push_image(registry, _bundle_spec(), f"render/many{i}", tag="v1").ref for i in range(3)]
     objs = render(refs, _client(registry.host, None), jobs=3)
     assert sorted(o["image"] for o in objs) == sorted(refs)
+
+
+def test_warm_render_asks_the_registry_only_what_it_must(
+    widget_image: Any, fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    fp = fault_proxy(widget_image.registry)
+    tag_ref = f"{fp.host}/render/widget:v1.2.0"
+    digest_ref = f"{fp.host}/render/widget@{widget_image.digest}"
+    cold = render_raw([tag_ref, digest_ref], _client(fp.host, tmp_path / "cache"))
+
+    # warm: a tag is re-checked with one manifest request (no config, no layer; the registry's
+    # /v2/ ping once per run); a digest-pinned reference already rendered at that digest needs no
+    # request at all
+    fp.reset()
+    warm = render_raw([tag_ref, digest_ref], _client(fp.host, tmp_path / "cache"))
+    assert encode(warm, "json") == encode(cold, "json")
+    paths = [r.path for r in fp.requests]
+    assert paths == ["/v2/", "/v2/render/widget/manifests/v1.2.0"], paths
+    fp.reset()
+    assert encode(render_raw([digest_ref], _client(fp.host, tmp_path / "cache")), "json") == encode(
+        [o for o in cold if o.get("image") == digest_ref], "json"
+    )
+    assert fp.requests == []

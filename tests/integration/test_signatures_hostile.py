@@ -130,7 +130,7 @@ def hostile(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Hostile:
 def _verdicts(h: Hostile, cases: list[tuple[str, list[bytes], Path, bool]]) -> None:
     """Store each case's signatures in its own repository's lookaside (the image is the same: the
     tag is copied), then compare ours, skopeo's and the expected verdict."""
-    settings = {
+    settings: dict[str, Any] = {
         "registries_conf": h.tmp / "empty.conf",
         "registries_conf_dir": h.tmp / "conf.d",
         "insecure_registries": [h.host],
@@ -362,7 +362,7 @@ def test_a_sig_manifest_with_too_many_layers_is_refused_before_reading_them(
     policy.write_text(json.dumps({"default": [{"type": "sigstoreSigned", "keyPath": str(pub)}]}))
     (h.tmp / "empty.conf").write_text("")
     (h.tmp / "conf.d").mkdir(exist_ok=True)
-    settings = {
+    settings: dict[str, Any] = {
         "registries_conf": h.tmp / "empty.conf",
         "registries_conf_dir": h.tmp / "conf.d",
         "insecure_registries": [h.host],

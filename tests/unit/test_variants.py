@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from imgextract import oci
@@ -62,4 +64,5 @@ def test_choose_variant(
     )
     assert choice.chosen == expected
     doc = choice.to_json()
-    assert [v["compression"] for v in doc["variants"]] == ["gzip", "zstd:chunked" if chunked else "zstd"]  # type: ignore[index]
+    variants: Any = doc["variants"]
+    assert [v["compression"] for v in variants] == ["gzip", "zstd:chunked" if chunked else "zstd"]

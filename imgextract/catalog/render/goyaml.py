@@ -58,6 +58,16 @@ for _words, _val in (
 ):
     for _w in _words.split():
         _RESOLVE_MAP[_w] = _val
+_PLAIN = "tag:go-yaml:plain"
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+_SCALAR_NODE = yaml.ScalarNode
+_SEQUENCE_NODE = yaml.SequenceNode
+_MAPPING_NODE = yaml.MappingNode
+# the first characters go_resolve looks further at; any other plain scalar is a string as it stands
+_RESOLVE_FIRST = frozenset("yYnNtTfFoO~+-.0123456789")
 _DIGITS = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
 
 
@@ -134,10 +144,18 @@ class _GoScalar(str):
 
 
 class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+    # libyaml scans, parses and composes the nodes; every implicit plain scalar is tagged for go-yaml's
+    # resolution (done on the node tree below), so PyYAML's implicit resolvers never run.
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode and implicit[0]:
-            return "tag:go-yaml:plain"
-        return super().resolve(kind, value, implicit)
+        if kind is _SCALAR_NODE:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is _SEQUENCE_NODE else _MAP
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:  # no path resolvers
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
 
 def _construct_plain(loader: Any, node: Any) -> Any:
@@ -156,7 +174,7 @@ def _construct_unknown(loader: Any, suffix: str, node: Any) -> Any:
     return loader.construct_mapping(node, deep=True)
 
 
-_Loader.add_constructor("tag:go-yaml:plain", _construct_plain)
+_Loader.add_constructor(_PLAIN, _construct_plain)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_multi_constructor("!", _construct_unknown)
 _Loader.add_multi_constructor("tag:", _construct_unknown)
@@ -215,46 +233,167 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-_PLAIN = "tag:go-yaml:plain"
-_STR = "tag:yaml.org,2002:str"
-_SEQ = "tag:yaml.org,2002:seq"
-_MAP = "tag:yaml.org,2002:map"
-_MERGE = "tag:yaml.org,2002:merge"
+# go-yaml v2's guard against alias bombs (decode.go ``allowedAliasRatio``): every node decode counts,
+# an alias counts twice (the alias node and its target), and decodes under an alias count as aliasing.
+_ALIAS_RATIO_LOW = 400_000
+_ALIAS_RATIO_HIGH = 4_000_000
 
 
-def _node_value(loader: Any, node: Any, depth: int = 0) -> Any:
-    """Node -> JSON-able value in one pass (PyYAML's constructor for the rare cases: explicit tags,
-    merge keys).  Same result as constructing then ``_jsonable``, several times faster."""
-    if depth > 1000:
-        raise DecodeError("error converting YAML to JSON: document nested too deeply")
-    tag = node.tag
-    if isinstance(node, yaml.ScalarNode):
-        if tag == _PLAIN:
-            v = go_resolve(node.value)
-            if isinstance(v, float):
-                if math.isnan(v) or math.isinf(v):
-                    raise DecodeError(f"json: unsupported value: {v!r}")
-                loader.go_numbers = True
-            elif isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= INT64_MAX:
-                loader.go_numbers = True
-                return v if v <= UINT64_MAX else float(v)
-            return v
-        if tag == _STR:
-            return node.value
-    elif isinstance(node, yaml.SequenceNode) and tag == _SEQ:
-        return [_node_value(loader, n, depth + 1) for n in node.value]
-    elif isinstance(node, yaml.MappingNode) and tag == _MAP:
-        if not any(k.tag == _MERGE for k, _v in node.value):
-            out: dict[str, Any] = {}
-            for k, v in node.value:
-                if isinstance(k, yaml.ScalarNode) and k.tag in (_PLAIN, _STR):
-                    key = go_resolve(k.value) if k.tag == _PLAIN else k.value
+def _allowed_alias_ratio(decodes: int) -> float:
+    if decodes <= _ALIAS_RATIO_LOW:
+        return 0.99
+    if decodes >= _ALIAS_RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * ((decodes - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW))
+
+
+class _Walk:
+    """Node tree -> JSON-able value in one pass, with go-yaml v2's resolution and alias accounting
+    (PyYAML's constructor only for the rare cases: explicit tags, merge keys).
+
+    The accounting follows go-yaml for collections (what an alias bomb is made of); an alias of a
+    scalar counts as one plain decode, which only ever makes the ratio smaller."""
+
+    __slots__ = ("aliases", "decodes", "go_numbers", "loader", "seen")
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.go_numbers = False
+        self.decodes = 2  # the document node and the root
+        self.aliases = 0
+        self.seen: set[int] = set()
+
+    def _enter(self, node: Any, under_alias: bool, depth: int) -> bool:
+        """Account for entering a collection (its own decode was counted by its parent); True when
+        it is reached through an alias."""
+        if depth > 1000:
+            raise DecodeError("error converting YAML to JSON: document nested too deeply")
+        key = id(node)
+        if key in self.seen:
+            self.decodes += 1
+            self.aliases += 1
+            under_alias = True
+        else:
+            self.seen.add(key)
+        if (
+            self.aliases > 100
+            and self.decodes > 1000
+            and self.aliases / self.decodes > _allowed_alias_ratio(self.decodes)
+        ):
+            raise DecodeError("error converting YAML to JSON: yaml: document contains excessive aliasing")
+        return under_alias
+
+    def _children(self, n: int, under_alias: bool) -> None:
+        self.decodes += n
+        if under_alias:
+            self.aliases += n
+
+    def count_tree(self, node: Any, under_alias: bool, depth: int) -> None:
+        """The accounting alone, for a subtree handed to PyYAML's constructor."""
+        t = type(node)
+        if t is _SCALAR_NODE:
+            return
+        under_alias = self._enter(node, under_alias, depth)
+        kids = _children(node)
+        self._children(len(kids), under_alias)
+        for n in kids:
+            self.count_tree(n, under_alias, depth + 1)
+
+    def scalar(self, s: str) -> Any:
+        v = go_resolve(s)
+        if v.__class__ is float:
+            if math.isnan(v) or math.isinf(v):
+                raise DecodeError(f"json: unsupported value: {v!r}")
+            self.go_numbers = True
+        elif v.__class__ is int and not INT64_MIN <= v <= INT64_MAX:
+            self.go_numbers = True
+            return v if v <= UINT64_MAX else float(v)
+        return v
+
+    def mapping(self, pairs: list[Any], out: dict[str, Any], under_alias: bool, depth: int) -> dict[str, Any]:
+        """Decode a mapping's pairs into ``out`` in order, as go-yaml v2 does: a merge key (``<<``)
+        sets its map's keys there and then (so it overrides the keys before it, and the keys after
+        it override it)."""
+        self._children(2 * len(pairs), under_alias)
+        for k, v in pairs:
+            ktag = k.tag
+            if type(k) is _SCALAR_NODE and (ktag == _STR or ktag == _PLAIN):
+                key = k.value
+                if ktag == _PLAIN and (not key or key[0] in _RESOLVE_FIRST):
+                    key = _key(go_resolve(key))
+                elif ktag == _PLAIN and key == "<<":
+                    self.merge(v, out, under_alias, depth + 1)
+                    continue
+            elif type(k) is _SCALAR_NODE and ktag == _MERGE:
+                self.merge(v, out, under_alias, depth + 1)
+                continue
+            else:
+                self.count_tree(k, under_alias, depth + 1)
+                key = _key(self.loader.construct_object(k, deep=True))
+            if type(v) is _SCALAR_NODE:
+                vtag = v.tag
+                if vtag == _STR:
+                    out[key] = v.value
+                    continue
+                if vtag == _PLAIN:
+                    s = v.value
+                    out[key] = self.scalar(s) if not s or s[0] in _RESOLVE_FIRST else s
+                    continue
+            out[key] = self.value(v, under_alias, depth + 1)
+        return out
+
+    def merge(self, node: Any, out: dict[str, Any], under_alias: bool, depth: int) -> None:
+        """go-yaml v2 ``merge``: a map, or a sequence of maps of which the earlier win."""
+        if type(node) is _MAPPING_NODE:
+            under_alias = self._enter(node, under_alias, depth)
+            self.mapping(node.value, out, under_alias, depth)
+            return
+        if type(node) is _SEQUENCE_NODE:
+            items = node.value
+            if all(type(n) is _MAPPING_NODE for n in items):
+                self._children(len(items), under_alias)
+                for n in reversed(items):
+                    self.mapping(n.value, out, self._enter(n, under_alias, depth + 1), depth + 1)
+                return
+        raise DecodeError(
+            "error converting YAML to JSON: yaml: map merge requires map or sequence of maps as the value"
+        )
+
+    def value(self, node: Any, under_alias: bool = False, depth: int = 0) -> Any:
+        t = type(node)
+        tag = node.tag
+        if t is _SCALAR_NODE:
+            if tag == _PLAIN:
+                s = node.value
+                return self.scalar(s) if not s or s[0] in _RESOLVE_FIRST else s
+            if tag == _STR:
+                return node.value
+        elif t is _SEQUENCE_NODE and tag == _SEQ:
+            under_alias = self._enter(node, under_alias, depth)
+            items = node.value
+            self._children(len(items), under_alias)
+            out_seq: list[Any] = []
+            for n in items:
+                if type(n) is _SCALAR_NODE and n.tag == _STR:
+                    out_seq.append(n.value)
                 else:
-                    key = loader.construct_object(k, deep=True)
-                out[_key(key)] = _node_value(loader, v, depth + 1)
-            return out
-    loader.go_numbers = True  # the rare path: no claim about what it holds
-    return _jsonable(loader.construct_object(node, deep=True))
+                    out_seq.append(self.value(n, under_alias, depth + 1))
+            return out_seq
+        elif t is _MAPPING_NODE and tag == _MAP:
+            under_alias = self._enter(node, under_alias, depth)
+            return self.mapping(node.value, {}, under_alias, depth)
+        # the rare path (explicit tags): no claim about the numbers it holds
+        self.go_numbers = True
+        self.count_tree(node, under_alias, depth)
+        return _jsonable(self.loader.construct_object(node, deep=True))
+
+
+def _children(node: Any) -> list[Any]:
+    if type(node) is _SEQUENCE_NODE:
+        return list(node.value)
+    if type(node) is _MAPPING_NODE:
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def load_yaml(text: str) -> Any:
@@ -266,10 +405,12 @@ def load_yaml_flagged(text: str) -> tuple[Any, bool]:
     """``load_yaml`` plus whether the value holds floats or integers beyond int64 (when it does not,
     Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
     loader = _Loader(text)
-    loader.go_numbers = False
     try:
         node = loader.get_single_node()
-        return (None if node is None else _node_value(loader, node)), loader.go_numbers
+        if node is None:
+            return None, False
+        walk = _Walk(loader)
+        return walk.value(node), walk.go_numbers
     except yaml.YAMLError as exc:
         raise DecodeError(f"error converting YAML to JSON: {exc}".replace("\n", " ")) from exc
     except (ValueError, TypeError, RecursionError) as exc:
@@ -337,7 +478,9 @@ def first_document_flagged(data: bytes) -> tuple[str, Any, bool]:
         except json.JSONDecodeError as exc:
             raise DecodeError(str(exc)) from exc
         return "json", value, True
-    for chunk in _yaml_chunks(text):
+    # the first document only: a text without any "---" is one document (no need to split its lines)
+    chunks = ([text] if text else []) if "---" not in text else _yaml_chunks(text)
+    for chunk in chunks:
         value, numbers = load_yaml_flagged(chunk)
         return "yaml", value, numbers
     return "empty", None, False

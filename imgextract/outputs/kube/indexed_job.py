@@ -4,9 +4,9 @@
 adds that variable to each container, so ``$(JOB_COMPLETION_INDEX)`` expands in the arguments).
 Pod I runs ``pull --from-catalog CATALOG --shard I/N -o /output/shard-I`` on a shared volume (a
 PersistentVolumeClaim, ReadWriteMany when pods may land on several nodes). Each index has its own
-directory: shards are disjoint, a retried pod finds and skips the bundles its index already
-finished, and no pod ever tidies another pod's staging directories (whose owner process it cannot
-see from its own PID namespace).
+directory: shards are disjoint, and a retried pod finds and skips the bundles its index already
+finished. A pod removes another pod's staging directories (whose owner process it cannot see from
+its own PID namespace) only once they are a day old: see :mod:`imgextract.procowner`.
 ``backoffLimitPerIndex`` retries a failed index on its own without failing the others. The pod runs
 under the ``restricted`` Pod Security Standard exactly as the single-bundle Job does.
 See docs/in-cluster.md.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from imgextract.errors import UsageError
+from imgextract.errors import UsageError, option
 from imgextract.outputs.configmap.meta import check_object_name
 from imgextract.outputs.kube.job import (
     AUTH_FILE,
@@ -28,6 +28,7 @@ from imgextract.outputs.kube.job import (
     _security_context,
     _short_hash,
 )
+from imgextract.outputs.kube.policy import pod_verification
 from imgextract.reference import parse_reference
 
 OUTPUT = "/output"
@@ -52,9 +53,16 @@ def render_indexed_job(
     backoff_limit_per_index: int = 2,
     scratch_size: str = "4Gi",
     extra_args: Sequence[str] = (),
+    policy: str | None = None,
+    registries_d: str | None = None,
+    policy_configmap: str | None = None,
+    registries_d_configmap: str | None = None,
 ) -> dict[str, Any]:
     """The Indexed Job (one object). ``filter_args`` are catalog filter flags passed through as given
-    (``--package P``, ``--channel C``, ``--min-version V``, ``--max-version V``, ``--heads-only``)."""
+    (``--package P``, ``--channel C``, ``--min-version V``, ``--max-version V``, ``--heads-only``).
+    ``policy``/``registries_d`` (paths inside the pod) and ``policy_configmap``/
+    ``registries_d_configmap`` (ConfigMaps mounted for them) make every pod verify the catalog image
+    and each bundle before extracting it: see :mod:`imgextract.outputs.kube.policy`."""
     check_object_name(namespace, "namespace")
     check_object_name(output_claim, "output claim name")
     if not catalog_ref or catalog_ref.startswith("/"):
@@ -63,17 +71,24 @@ def render_indexed_job(
         )
     parse_reference(catalog_ref)
     if shards < 1:
-        raise UsageError("--shards must be at least 1")
+        raise UsageError(f"{option('shards')} must be at least 1")
     parallel = shards if parallelism is None else parallelism
     if not 1 <= parallel <= shards:
-        raise UsageError(f"--parallelism must be between 1 and --shards ({shards})")
+        raise UsageError(f"{option('parallelism')} must be between 1 and {option('shards')} ({shards})")
     if jobs < 1:
-        raise UsageError("--jobs must be at least 1")
+        raise UsageError(f"{option('jobs')} must be at least 1")
     if active_deadline_seconds <= 0 or ttl_seconds_after_finished < 0 or backoff_limit_per_index < 0:
         raise UsageError("deadlines must be positive, ttl and backoff zero or more")
     name = check_object_name(job_name or f"bundle-extract-catalog-{_short_hash(catalog_ref)}", "Job name")
     if len(name) > 52:  # pods are <job>-<index>-<suffix>; their hostname label stays within 63
         raise UsageError(f"Job name {name!r} is longer than 52 characters")
+
+    verification = pod_verification(
+        policy=policy,
+        registries_d=registries_d,
+        policy_configmap=policy_configmap,
+        registries_d_configmap=registries_d_configmap,
+    )
 
     args = [
         "pull",
@@ -87,6 +102,7 @@ def render_indexed_job(
         str(jobs),
         "--json",
         *filter_args,
+        *verification.args,
         *extra_args,
     ]
     env: list[dict[str, Any]] = [
@@ -104,6 +120,8 @@ def render_indexed_job(
         {"name": "tmp", "emptyDir": {"sizeLimit": scratch_size}},
         {"name": "output", "persistentVolumeClaim": {"claimName": output_claim}},
     ]
+    mounts += verification.mounts
+    volumes += verification.volumes
     if pull_secret_name:
         check_object_name(pull_secret_name, "pull secret name")
         if pull_secret_type == "dockerconfigjson":

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from imgextract.errors import UsageError, remedy
 from imgextract.outputs.configmap.meta import check_object_name, default_name
+from imgextract.outputs.kube.policy import pod_verification
 from imgextract.reference import parse_reference
 
 INTERNAL_REGISTRY = "image-registry.openshift-image-registry.svc:5000"
@@ -105,6 +106,10 @@ def render_job(
     backoff_limit: int = 2,
     scratch_size: str = "2Gi",
     pull_secret_type: SecretType = "dockerconfigjson",
+    policy: str | None = None,
+    registries_d: str | None = None,
+    policy_configmap: str | None = None,
+    registries_d_configmap: str | None = None,
 ) -> list[dict[str, Any]]:
     """The manifests to apply, in order: ``[ImageStream,] Job``.
 
@@ -116,6 +121,9 @@ def render_job(
     (computed from the reference as given, also when pulling through the ImageStream).
     ``import_mode``: ``Legacy`` for a single-manifest bundle, ``PreserveOriginal`` for a
     manifest list (Legacy would import one platform and the list digest would not resolve).
+    ``policy``/``registries_d`` (paths inside the pod) and ``policy_configmap``/
+    ``registries_d_configmap`` (ConfigMaps mounted for them) make the pull verify signatures: see
+    :mod:`imgextract.outputs.kube.policy`.
     """
     check_object_name(namespace, "namespace")
     parse_reference(ref)  # InvalidReference (exit 2) early
@@ -131,6 +139,12 @@ def render_job(
         if value < 0 or (what == "active_deadline_seconds" and value == 0):
             raise UsageError(f"{what} must be {'positive' if what.startswith('active') else 'zero or more'}")
 
+    verification = pod_verification(
+        policy=policy,
+        registries_d=registries_d,
+        policy_configmap=policy_configmap,
+        registries_d_configmap=registries_d_configmap,
+    )
     objects: list[dict[str, Any]] = []
     pull_ref = ref
     args_extra: list[str] = []
@@ -157,6 +171,7 @@ def render_job(
         namespace,
         "--quiet",
         *args_extra,
+        *verification.args,
         *extra_args,
     ]
     env = [
@@ -172,6 +187,8 @@ def render_job(
         {"name": "scratch", "emptyDir": {"sizeLimit": scratch_size}},
         {"name": "tmp", "emptyDir": {"sizeLimit": scratch_size}},
     ]
+    mounts += verification.mounts
+    volumes += verification.volumes
     if pull_secret_name:
         check_object_name(pull_secret_name, "pull secret name")
         if pull_secret_type == "dockerconfigjson":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 from imgextract.cache import ContentCache, parse_max_age
 from imgextract.errors import IntegrityError
+from imgextract.procowner import FOREIGN_MAX_AGE, host_mark
 
 
 def digest_of(data: bytes) -> str:
@@ -183,6 +186,80 @@ def test_prune_everything_but_a_partial_in_use(tmp_path: Path) -> None:
     assert cache.get_blob_path(digest_of(other)) is not None
 
 
+def _dead_pid() -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    return int(done.stdout)
+
+
+def test_temp_files_of_another_host_are_removed_by_age_only(tmp_path: Path) -> None:
+    """A cache on a shared volume: another host's pid says nothing here (it may be running there)."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    pid = _dead_pid()
+    other = "0123456789ab" if host_mark() != "0123456789ab" else "ba9876543210"
+    local_dead = tmp / f"{'a' * 16}.{host_mark()}.{pid}.1.{'0' * 12}.tmp"
+    foreign_dead = tmp / f"{'b' * 16}.{other}.{pid}.1.{'1' * 12}.tmp"
+    foreign_old = tmp / f"{'c' * 16}.{other}.{pid}.1.{'2' * 12}.tmp"
+    for path in (local_dead, foreign_dead, foreign_old):
+        path.write_bytes(b"x")
+    past = time.time() - FOREIGN_MAX_AGE - 60
+    os.utime(foreign_old, (past, past))
+    cache = ContentCache(tmp_path)  # opening sweeps this host's dead owners and day-old entries
+    assert sorted(p.name[0] for p in tmp.iterdir()) == ["b"]
+    assert cache.prune(max_age=3600).files == 0  # younger than a day: its owner may be downloading
+    os.utime(foreign_dead, (past, past))
+    assert cache.prune(max_age=3600).files == 1
+    assert list(tmp.iterdir()) == []
+
+
+def _set_age(path: Path, seconds: float) -> None:
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
+def test_prune_ages_out_renderings(tmp_path: Path) -> None:
+    render = tmp_path / "render"
+    render.mkdir()
+    old, new, writing = render / f"{'a' * 64}.json", render / f"{'b' * 64}.json", render / ".tmp-x1y2z3"
+    old.write_text('{"name": "old"}')
+    new.write_text('{"name": "new"}')
+    writing.write_text("{")
+    _set_age(old, 10 * 86400)
+    cache = ContentCache(tmp_path)
+    report = cache.prune(max_age=86400)
+    assert report.files == 1 and report.bytes == len('{"name": "old"}')
+    assert sorted(p.name for p in render.iterdir()) == sorted([new.name, writing.name])
+    assert cache.prune(everything=True).files == 2
+    assert list(render.iterdir()) == []
+
+
+def test_prune_ages_out_extracted_catalogs_and_dead_staging(tmp_path: Path) -> None:
+    base = tmp_path / "catalogs"
+    old, new = base / "sha256-old", base / "sha256-new"
+    for d in (old, new):
+        (d / "configs" / "pkg").mkdir(parents=True)
+        (d / "configs" / "pkg" / "catalog.json").write_text("{}" * 50)
+    (old / "configs" / "locked").mkdir()
+    (old / "configs" / "locked" / "f").write_text("x")
+    os.chmod(old / "configs" / "locked", 0o500)  # extracted images may hold such directories
+    _set_age(old, 10 * 86400)
+    pid = _dead_pid()
+    other = "0123456789ab" if host_mark() != "0123456789ab" else "ba9876543210"
+    dead = base / f".staging-{host_mark()}.{pid}.1-{'0' * 12}"
+    foreign = base / f".staging-{other}.{pid}.1-{'1' * 12}"  # another host's fetch, maybe running
+    unmarked = base / f".staging-{'2' * 12}"
+    for d in (dead, foreign, unmarked):
+        (d / "configs").mkdir(parents=True)
+    cache = ContentCache(tmp_path)
+    report = cache.prune(max_age=86400)
+    assert report.files == 2 and report.bytes == 100 + 1
+    assert sorted(p.name for p in base.iterdir()) == sorted([new.name, foreign.name, unmarked.name])
+    cache.prune(everything=True)  # the recent staging directories are fetches in progress: kept
+    assert sorted(p.name for p in base.iterdir()) == sorted([foreign.name, unmarked.name])
+
+
 def test_prune_requires_a_policy(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         ContentCache(tmp_path).prune()
@@ -236,3 +313,27 @@ def test_read_only_cache_still_serves_and_index_writes_are_best_effort(
     assert cache.get_layer_index("sha256:" + "cd" * 32) is None
     assert cache.get_blob_path(DIGEST) is not None
     assert not list((tmp_path / "tmp").iterdir())  # the failed write left no temp file
+
+
+def test_small_blob_being_written_elsewhere_is_fetched_again_not_waited_for(tmp_path: Path) -> None:
+    # waiting for a small blob costs more than fetching it (render: many bundles share a tiny layer)
+    from imgextract.cache.writer import WaitSettings
+
+    cache = ContentCache(tmp_path, wait=WaitSettings(max_wait=30.0, stall=30.0))
+    with cache.blob_writer(DIGEST, len(BLOB)) as first:
+        first.write(BLOB[:10])
+        start = time.monotonic()
+        with cache.blob_writer(DIGEST, len(BLOB)) as second:
+            assert not second.shared and time.monotonic() - start < 5.0
+            second.write(BLOB)
+            second.commit()
+        first.write(BLOB[10:])
+        assert first.commit().read_bytes() == BLOB
+    # a large blob is still waited for (here until the stall limit, as nothing grows)
+    big = 2 << 20
+    cache = ContentCache(tmp_path / "big", wait=WaitSettings(max_wait=0.3, stall=0.3))
+    with cache.blob_writer(DIGEST, big):
+        start = time.monotonic()
+        with cache.blob_writer(DIGEST, big) as second:
+            assert not second.shared and time.monotonic() - start >= 0.3
+            second.abort()

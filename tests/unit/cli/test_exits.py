@@ -75,3 +75,17 @@ def test_table_order_puts_subclasses_first() -> None:
     for cls, _code in EXIT_CODES:
         assert not any(issubclass(cls, earlier) for earlier in seen), cls
         seen.append(cls)
+
+
+def test_every_part_of_the_error_line_is_escaped() -> None:
+    """The reference (a catalog-chosen image) and the endpoint are shown as safely as the message."""
+    evil = "\x1b]0;pwned\x07\x1b[2J\u202e\t"
+    exc = errors.NotFoundError(
+        f"manifest {evil} not found", reference=f"r.example/p:v1{evil}", endpoint=f"h{evil}"
+    )
+    for line in (describe(exc), str(exc)):
+        assert line.isprintable(), line
+        assert line.count("\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\t") == 3, line
+    assert describe(exc).endswith(
+        "(reference r.example/p:v1\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\t, endpoint h\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\t)"
+    )

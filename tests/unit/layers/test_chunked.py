@@ -89,7 +89,7 @@ def skopeo_chunked(tmp: Path, layers: Sequence[bytes]) -> list[Chunked]:
     write_oci_layout(src, layers, tag="t")
     manifest = convert(src, "t", dest)
     out = []
-    for desc, tar in zip(manifest["layers"], layers, strict=True):  # type: ignore[call-overload]
+    for desc, tar in zip(manifest["layers"], layers, strict=True):
         assert desc["mediaType"] == "application/vnd.oci.image.layer.v1.tar+zstd"
         out.append(Chunked(blob_path(dest, desc["digest"]).read_bytes(), desc["annotations"], tar))
     return out

@@ -84,7 +84,7 @@ member_st = st.fixed_dictionaries(
 )
 
 
-def build(members: list[dict], mutations: list[tuple[int, int]], cut: int | None) -> bytes:  # type: ignore[type-arg]
+def build(members: list[dict], mutations: list[tuple[int, int]], cut: int | None) -> bytes:
     out = io.BytesIO()
     for m in members:
         if m["ext"] is tarfile.XHDTYPE:
@@ -134,7 +134,7 @@ def run(tmp: Path, tars: list[bytes], limits: Limits) -> None:
 )
 def test_structured_fuzz_only_our_errors(
     tmp_path: Path,
-    layers: list[list[dict]],  # type: ignore[type-arg]
+    layers: list[list[dict]],
     mutations: list[tuple[int, int]],
     cut: int | None,
 ) -> None:

@@ -204,7 +204,7 @@ def test_wildcard_idms_source(tmp_path: Path) -> None:
     # no registries.conf at all (the default file is absent): the policy alone decides
     config = load_mirror_config(
         MirrorSettings(
-            idms_files=[idms],
+            idms_files=(idms,),
             registries_conf_dir=tmp_path / "none",
             system_registries_conf=tmp_path / "absent.conf",
             env={"HOME": str(tmp_path)},
@@ -232,6 +232,6 @@ def test_wildcard_policy_with_nested_registries_conf_entry_is_refused(tmp_path: 
     with pytest.raises(ConfigError, match="wildcard scope"):
         load_mirror_config(
             MirrorSettings(
-                idms_files=[idms], registries_conf=conf, registries_conf_dir=tmp_path / "d", env={}
+                idms_files=(idms,), registries_conf=conf, registries_conf_dir=tmp_path / "d", env={}
             )
         )

@@ -8,8 +8,9 @@ import pytest
 
 from imgextract.errors import ConfigError
 from imgextract.mirrors.conf_loader import ConfPaths, load_registries_conf, resolve_paths
-from imgextract.mirrors.config import MirrorSettings, load_mirror_config
+from imgextract.mirrors.config import load_mirror_config
 from imgextract.reference import parse_reference
+from imgextract.settings import MirrorSettings
 
 
 @pytest.fixture()

@@ -93,3 +93,71 @@ def test_invalid_parameters(kw: dict[str, Any]) -> None:
 def test_local_directory_is_refused() -> None:
     with pytest.raises(UsageError, match="catalog image"):
         render_indexed_job("/srv/catalog", shards=2, namespace="ns", image=IMAGE, output_claim="c")
+
+
+def _volumes(job: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+
+
+def test_signature_policy_reaches_every_pod_from_configmaps() -> None:
+    """Without --policy on the pod's pull, each pod would pull unverified."""
+    job = _job(policy_configmap="signature-policy", registries_d_configmap="sigstore-lookaside")
+    validate(job)
+    assert_restricted(job)
+    c = container_of(job)
+    args = c["args"]
+    assert args[args.index("--policy") + 1] == "/etc/bundle-extract/policy/policy.json"
+    assert args[args.index("--registries-d") + 1] == "/etc/bundle-extract/registries.d"
+    mounts = {m["name"]: m for m in c["volumeMounts"]}
+    assert mounts["signature-policy"] == {
+        "name": "signature-policy",
+        "mountPath": "/etc/bundle-extract/policy",
+        "readOnly": True,
+    }
+    assert mounts["registries-d"]["mountPath"] == "/etc/bundle-extract/registries.d"
+    assert mounts["registries-d"]["readOnly"] is True
+    volumes = _volumes(job)
+    assert volumes["signature-policy"]["configMap"] == {"name": "signature-policy", "defaultMode": 0o444}
+    assert volumes["registries-d"]["configMap"] == {"name": "sigstore-lookaside", "defaultMode": 0o444}
+
+
+def test_signature_paths_inside_the_pod_are_passed_as_given() -> None:
+    job = _job(policy="/etc/containers/policy.json", registries_d="/etc/containers/registries.d")
+    validate(job)
+    args = container_of(job)["args"]
+    assert args[args.index("--policy") + 1] == "/etc/containers/policy.json"
+    assert args[args.index("--registries-d") + 1] == "/etc/containers/registries.d"
+    assert set(_volumes(job)) == {"scratch", "tmp", "output"}  # nothing mounted for them
+    default = container_of(_job(policy="default"))["args"]
+    assert default[default.index("--policy") + 1] == "default"
+    # an explicit path wins over the ConfigMap's default file name
+    named = container_of(_job(policy="/etc/bundle-extract/policy/strict.json", policy_configmap="p"))["args"]
+    assert named[named.index("--policy") + 1] == "/etc/bundle-extract/policy/strict.json"
+    assert "--policy" not in container_of(_job())["args"]
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"policy": "policy.json"},  # a local file: the pod cannot read it
+        {"policy": "./p/policy.json"},
+        {"policy": "/etc/p\nx"},
+        {"policy": "/p.json", "registries_d": "registries.d"},
+        {"registries_d": "/etc/containers/registries.d"},  # no effect without a policy
+        {"policy_configmap": "Not_A_Name"},
+    ],
+)
+def test_signature_settings_refused(kw: dict[str, Any]) -> None:
+    with pytest.raises(UsageError):
+        _job(**kw)
+
+
+def test_single_bundle_job_carries_the_policy_too() -> None:
+    [job] = render_job(
+        "quay.io/example/etcd-bundle:v0.9.4", namespace="bundles", image=IMAGE, policy_configmap="sigs"
+    )
+    validate(job)
+    assert_restricted(job)
+    args = container_of(job)["args"]
+    assert args[args.index("--policy") + 1] == "/etc/bundle-extract/policy/policy.json"
+    assert _volumes(job)["signature-policy"]["configMap"]["name"] == "sigs"

@@ -184,7 +184,7 @@ def test_invalid_reference() -> None:
         render_job("Not A Ref", namespace="ns", image=IMAGE)
 
 
-# --- OpenShift: staging through an ImageStream (seed 000) -----------------------------------------
+# --- OpenShift: staging through an ImageStream ----------------------------------------------------
 
 
 def test_imagestream_staging() -> None:

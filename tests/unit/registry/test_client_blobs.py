@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -28,7 +29,7 @@ def _range_reply(req: requests.PreparedRequest, data: bytes) -> Reply:
     return Reply(200, data)
 
 
-def _basic_registry(inner):  # type: ignore[no-untyped-def]
+def _basic_registry(inner):
     def handler(req: requests.PreparedRequest) -> Reply:
         host = urlsplit(req.url or "").hostname
         if host == "reg.example" and req.headers.get("Authorization") != BASIC_HEADER:
@@ -205,9 +206,9 @@ class UploadRegistry:
                 },
             )
         if req.method == "PUT":
-            body = req.body
-            if hasattr(body, "read"):
-                body = body.read()
+            raw: Any = req.body
+            body = raw.read() if hasattr(raw, "read") else raw
+            assert body is None or isinstance(body, bytes)
             self.received += body or b""
             digest = parse_qs(parts.query)["digest"][0]
             if digest != "sha256:" + hashlib.sha256(self.received).hexdigest():

@@ -28,7 +28,7 @@ def _serve(
     content_type: str = oci.OCI_MANIFEST,
     status: int = 200,
     extra: dict[str, str] | None = None,
-):  # type: ignore[no-untyped-def]
+):
     def handler(req: requests.PreparedRequest) -> Reply:
         if req.url and req.url.endswith("/v2/"):
             return Reply(200)

@@ -64,7 +64,9 @@ def test_status_mapping(status: int, body: dict[str, object] | None, cls: type[E
 def test_registry_message_is_redacted() -> None:
     register_secret("hunter2-password")
     try:
-        body = {"errors": [{"code": "UNAUTHORIZED", "message": "bad password hunter2-password"}]}
+        body: dict[str, object] = {
+            "errors": [{"code": "UNAUTHORIZED", "message": "bad password hunter2-password"}]
+        }
         err = error_for_response(_response(401, body), what="blob", reference=None)
         assert "hunter2-password" not in str(err)
         assert "UNAUTHORIZED" in str(err)

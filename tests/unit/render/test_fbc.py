@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 from imgextract.catalog.render.fbc import iter_fbc_dir, normalize
 from imgextract.catalog.render.writer import write
 
 
-def _json(objs: list[dict[str, object]]) -> str:
+def _json(objs: list[Any]) -> str:
     buf = io.StringIO()
     write([normalize(o) for o in objs], buf, "ndjson")
     return buf.getvalue()

@@ -74,3 +74,43 @@ def test_first_document_only() -> None:
 def test_json_sniffed_in_first_bytes() -> None:
     kind, value = first_document(b'  {"kind": "A", "n": 12345678901234567890, "f": 1.0} trailing')
     assert kind == "json" and value == {"kind": "A", "n": 1.2345678901234567e19, "f": 1.0}
+
+
+def test_resolution_applies_inside_collections() -> None:
+    # resolve.go on every plain scalar the composer produces; quoted scalars stay strings
+    doc = "c: [y, on, 'yes', off, 1e3, 0x1F, 017, 1_000, 2001-12-14t21:59:43.10-05:00, ~, \"1\"]\n"
+    assert load_yaml(doc) == {
+        "c": [True, True, "yes", False, 1000.0, 31, 15, 1000, "2001-12-14t21:59:43.10-05:00", None, "1"]
+    }
+
+
+def test_anchors_and_aliases_expand() -> None:
+    assert load_yaml("a: &x {k: [1, 2]}\nb: *x\n") == {"a": {"k": [1, 2]}, "b": {"k": [1, 2]}}
+
+
+def test_merge_keys_follow_go_yaml_v2_order() -> None:
+    # decode.go mapping(): a merge sets its keys when it is met, so it overrides the keys before it
+    # and the keys after it override it; in a sequence of maps the earlier maps win
+    assert load_yaml("a: 1\n<<: {a: 2, b: 2}\nc: 3\n") == {"a": 2, "b": 2, "c": 3}
+    assert load_yaml("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  x: 5\n")["d"] == {"x": 5, "true": 2}
+    assert load_yaml("<<: [{a: 1}, {a: 2, b: 2}]\n") == {"a": 1, "b": 2}
+    assert load_yaml("'<<': {a: 1}\n") == {"<<": {"a": 1}}  # quoted: an ordinary key
+    with pytest.raises(DecodeError, match="map merge requires map or sequence of maps"):
+        load_yaml("<<: 1\n")
+
+
+def test_duplicate_keys_last_wins() -> None:
+    # go-yaml v2's Unmarshal (not UnmarshalStrict) sets the key again
+    assert load_yaml("a: 1\na: 2\n") == {"a": 2}
+
+
+def test_alias_bomb_is_refused_as_go_yaml_refuses_it() -> None:
+    # decode.go allowedAliasRatio: "document contains excessive aliasing", before any expansion
+    doc = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        doc += f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]\n"
+    with pytest.raises(DecodeError, match="excessive aliasing"):
+        load_yaml(doc)
+    # a few hundred ordinary aliases are fine
+    many = "base: &b {k: v}\nitems:\n" + "".join("  - *b\n" for _ in range(300))
+    assert len(load_yaml(many)["items"]) == 300

@@ -77,8 +77,8 @@ def test_gpg_accept_with_signing_subkey(gpg: dict[str, object]) -> None:
     assert (
         check.valid
         and check.identity == REF
-        and check.key_id == gpg["trusted"].extract_certificate().fingerprint.upper()
-    )  # type: ignore[attr-defined]
+        and check.key_id == gpg["trusted"].extract_certificate().fingerprint.upper()  # type: ignore[attr-defined]
+    )
 
 
 @pytest.mark.parametrize(
@@ -165,11 +165,9 @@ KEYS = _keys()
 
 def pem(name: str) -> bytes:
     return (
-        KEYS[name][0]
+        KEYS[name][0]  # type: ignore[attr-defined]
         .public_key()
-        .public_bytes(  # type: ignore[attr-defined]
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
 
 
@@ -266,8 +264,8 @@ def test_keys_are_loaded_once_per_requirement(gpg: dict[str, object], tmp_path: 
     blob = classify(gpg_sign(gpg["trusted"], payload(GPG_PAYLOAD_TYPE)), "s")
     cache: dict[object, object] = {}
     subject = Subject(parse_reference(REF), DIGEST)
-    assert evaluate(policy, subject, lambda: [blob], cache).accepted  # type: ignore[arg-type]
+    assert evaluate(policy, subject, lambda: [blob], cache).accepted
     key.unlink()
-    assert evaluate(policy, subject, lambda: [blob], cache).accepted  # type: ignore[arg-type]
+    assert evaluate(policy, subject, lambda: [blob], cache).accepted
     with pytest.raises(PolicyError, match="cannot read key file"):
         evaluate(policy, subject, lambda: [blob])
