@@ -5,10 +5,10 @@ SHELL := /bin/bash
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := docker-registry skopeo umoci
+APT_PACKAGES := docker-registry skopeo umoci gnupg
 # igzip (the C limit pipeline of make bench)
 BENCH_APT_PACKAGES := isal
-APT_BINARIES := docker-registry skopeo umoci
+APT_BINARIES := docker-registry skopeo umoci gpg gpg-agent
 
 .PHONY: venv system-deps bench-deps demo test lint unit nonroot clean bench
 

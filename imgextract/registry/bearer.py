@@ -23,7 +23,7 @@ from imgextract.errors import AuthError, RegistryError, UnreachableError
 from imgextract.registry.basic import basic_authorization
 from imgextract.registry.errors import endpoint_of, error_for_exception
 from imgextract.registry.retry import RetryPolicy, send_with_retry
-from imgextract.registry.watchdog import deadline_message, watch_response
+from imgextract.registry.watchdog import deadline_message, open_within
 
 CLIENT_ID = "bundle-extract"
 MIN_EXPIRY = 60.0
@@ -172,9 +172,7 @@ class TokenSource:
 
     def _send(self, send: Callable[[], requests.Response]) -> requests.Response:
         def watched() -> requests.Response:
-            response = send()
-            watch_response(response, self._deadline)
-            return response
+            return open_within(send, self._deadline)
 
         try:
             return send_with_retry(watched, self._policy, what="token request")

@@ -14,7 +14,7 @@ from imgextract.auth.challenge import Challenge, parse_www_authenticate
 from imgextract.errors import ImgExtractError, RegistryError
 from imgextract.registry.errors import endpoint_of, error_for_exception, error_for_response
 from imgextract.registry.retry import RetryPolicy, send_with_retry
-from imgextract.registry.watchdog import watch_response
+from imgextract.registry.watchdog import open_within
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,8 @@ def ping(
         url = f"{scheme}://{host}/v2/"
 
         def send(url: str = url) -> requests.Response:
-            response = session.get(url, timeout=timeout, stream=True)  # the body is read capped
-            watch_response(response, deadline)
-            return response
+            # the body is read capped; headers and body within the deadline
+            return open_within(lambda: session.get(url, timeout=timeout, stream=True), deadline)
 
         try:
             response = send_with_retry(send, policy, what="registry ping")

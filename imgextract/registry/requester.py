@@ -30,7 +30,7 @@ from imgextract.registry.redirects import (
 )
 from imgextract.registry.retry import RetryPolicy, send_with_retry
 from imgextract.registry.transport import TransportSettings, new_session
-from imgextract.registry.watchdog import watch_response
+from imgextract.registry.watchdog import open_within, watch_response
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ def check_host(host: str) -> None:
             f"registry host {shorten(name, 80)!r} is not a valid host name "
             "(a DNS label has at most 63 characters, a name at most 253)"
         )
+
+
+SMALL_BODY = 1024 * 1024  # request bodies up to this size are sent within the deadline
 
 
 class Requester:
@@ -164,8 +167,8 @@ class Requester:
         reference: str | None,
         deadline: float,
     ) -> requests.Response:
-        def send() -> requests.Response:
-            response = self.session.request(
+        def request() -> requests.Response:
+            return self.session.request(
                 method,
                 url,
                 headers=dict(headers),
@@ -175,6 +178,12 @@ class Requester:
                 allow_redirects=False,
                 timeout=self.settings.timeout,
             )
+
+        def send() -> requests.Response:
+            if data is None or (isinstance(data, bytes | bytearray) and len(data) <= SMALL_BODY):
+                return open_within(request, deadline)  # the deadline covers the headers too
+            # a large upload may take long to send: its deadline starts with the answer
+            response = request()
             watch_response(response, deadline)
             return response
 

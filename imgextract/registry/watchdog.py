@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,3 +154,46 @@ def deadline_message(response: requests.Response | None) -> str | None:
 def abort_all_transfers() -> None:
     """Interrupt every registry transfer of this process (blocked reads return at once)."""
     WATCHDOG.abort_all()
+
+
+def open_within(send: Callable[[], requests.Response], seconds: float) -> requests.Response:
+    """``send()`` (a streamed request), its status and headers due within ``seconds``, then the
+    whole answer watched by the same deadline.
+
+    The socket is not known before the headers are, so a server dripping its header a byte at a
+    time cannot be cut by the watchdog: the request runs in a daemon thread and is abandoned at
+    the deadline (``requests.ReadTimeout``, retried and reported like any timeout).  A response
+    that arrives afterwards is closed unread."""
+    start = time.monotonic()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def run() -> None:
+        try:
+            response = send()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+        else:
+            with lock:
+                if box.get("abandoned"):
+                    response.close()
+                    return
+                box["response"] = response
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="registry-request", daemon=True).start()
+    if not done.wait(seconds):
+        with lock:
+            if "response" not in box and "error" not in box:
+                box["abandoned"] = True
+                raise requests.exceptions.ReadTimeout(
+                    f"no response headers within {seconds:.0f} s (the request deadline)"
+                )
+        done.wait()
+    if "error" in box:
+        raise box["error"]
+    response: requests.Response = box["response"]
+    watch_response(response, max(0.0, seconds - (time.monotonic() - start)))
+    return response

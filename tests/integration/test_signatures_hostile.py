@@ -373,3 +373,28 @@ def test_a_sig_manifest_with_too_many_layers_is_refused_before_reading_them(
     with Client(**settings, registries_d=rd) as client, pytest.raises(LimitExceeded) as info:
         client.verify(f"{h.host}/hostile/manysigs:v1", policy=policy)
     assert "129" in str(info.value) and ".sig" in str(info.value)
+
+
+def test_a_registry_dripping_its_headers_fails_within_the_deadline(tmp_path: Path) -> None:
+    """The registry layer's ``deadline`` covers "headers and body": a server sending its status
+    line and then one header byte every half second (each read well within ``timeout``) is cut at
+    the deadline too, not served forever (a hand-written fake: no registry does this)."""
+    import time
+
+    from imgextract.errors import UnreachableError
+
+    server = signing.FaultServer("drip")
+    host = server.url.removeprefix("http://")
+    try:
+        start = time.monotonic()
+        with (
+            Client(
+                insecure_registries=[host], retries=1, timeout=2, deadline=3, use_cache=False, env={}
+            ) as c,
+            pytest.raises(UnreachableError),
+        ):
+            c.inspect(f"{host}/drip/app:v1")
+        elapsed = time.monotonic() - start
+    finally:
+        server.stop()
+    assert elapsed < 15, elapsed
