@@ -98,9 +98,12 @@ class _SpoolWriter:
 
     def write(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
-        while view:
-            n = os.write(self._fd, view)
-            view = view[n:]
+        try:
+            while view:
+                n = os.write(self._fd, view)
+                view = view[n:]
+        except OSError as e:  # the local disk (full, over a size limit): name the spool file
+            raise OSError(e.errno, e.strerror, str(self.path)) from None
         self.written += len(data)
 
     def commit(self) -> Path:
