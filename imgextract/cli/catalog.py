@@ -52,6 +52,10 @@ def filter_argv(kw: dict[str, Any]) -> list[str]:
     return argv
 
 
+FILTER_KEYS = ("packages", "channels", "min_version", "max_version", "heads_only")
+"""The keyword names the catalog filter flags fill (see :func:`filter_options`)."""
+
+
 def pop_filter(kw: dict[str, Any]) -> Any:
     """The filter flags popped from ``kw``, validated (before any network)."""
     from imgextract.catalog import CatalogFilter

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from imgextract.cli.catalog import filter_options, pop_filter
+from imgextract.cli.catalog import FILTER_KEYS, filter_options, pop_filter
 from imgextract.cli.display import emit_json
 from imgextract.cli.options import (
     cache_options,
@@ -148,7 +148,10 @@ def pull(
     from imgextract.errors import UsageError
 
     json_output, quiet = kw["json_output"], kw["quiet"]
-    selection = pop_filter(kw)
+    # a plain pull must not pay for the catalog package's import (semver, pathspec, the FBC reader)
+    selection = pop_filter(kw) if catalog_ref is not None else None
+    popped = [kw.pop(k) for k in FILTER_KEYS] if selection is None else []
+    filtering = any(popped)
     if catalog_ref is not None:
         from imgextract.cli.catalog import pull_from_catalog
 
@@ -181,7 +184,7 @@ def pull(
         return
     if ref is None:
         raise UsageError("missing REF (or --from-catalog CATALOG)")
-    if shard is not None or not selection.empty:
+    if shard is not None or filtering:
         raise UsageError("--shard and catalog filters need --from-catalog")
     check_ref(ref)
     if not output:

@@ -434,3 +434,16 @@ def test_platform_mismatch_on_single_platform_image_warns(
         "-q",
     )
     assert r.code == 0 and r.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "flags", [["--package", "etcd"], ["--channel", "stable"], ["--min-version", "1.0.0"], ["--heads-only"]]
+)
+def test_catalog_filters_without_from_catalog_are_a_usage_error(
+    cli: Callable[..., Run], tmp_path: Path, flags: list[str]
+) -> None:
+    # refused before any network: the registry named here does not exist
+    r = cli("pull", "127.0.0.1:9/ux/x:v1", "-o", str(tmp_path / "out"), *flags)
+    assert r.code == 2
+    assert "need --from-catalog" in _one_line(r)
+    assert not (tmp_path / "out").exists()
