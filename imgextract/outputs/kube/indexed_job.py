@@ -19,15 +19,7 @@ from typing import Any
 
 from imgextract.errors import UsageError, option
 from imgextract.outputs.configmap.meta import check_object_name
-from imgextract.outputs.kube.job import (
-    AUTH_FILE,
-    CONTAINER,
-    PULL_SECRET_DIR,
-    SCRATCH,
-    SecretType,
-    _security_context,
-    _short_hash,
-)
+from imgextract.outputs.kube.job import SecretType, _short_hash, restricted_pod_spec
 from imgextract.outputs.kube.policy import pod_verification
 from imgextract.reference import parse_reference
 
@@ -105,75 +97,24 @@ def render_indexed_job(
         *verification.args,
         *extra_args,
     ]
-    env: list[dict[str, Any]] = [
-        {"name": "HOME", "value": SCRATCH},
-        {"name": "XDG_CACHE_HOME", "value": f"{SCRATCH}/cache"},
-        {"name": "TMPDIR", "value": "/tmp"},  # noqa: S108 - an emptyDir mounted in the pod
-    ]
-    mounts: list[dict[str, Any]] = [
-        {"name": "scratch", "mountPath": SCRATCH},
-        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir in the pod)
-        {"name": "output", "mountPath": OUTPUT},
-    ]
-    volumes: list[dict[str, Any]] = [
-        {"name": "scratch", "emptyDir": {"sizeLimit": scratch_size}},
-        {"name": "tmp", "emptyDir": {"sizeLimit": scratch_size}},
-        {"name": "output", "persistentVolumeClaim": {"claimName": output_claim}},
-    ]
-    mounts += verification.mounts
-    volumes += verification.volumes
-    if pull_secret_name:
-        check_object_name(pull_secret_name, "pull secret name")
-        if pull_secret_type == "dockerconfigjson":
-            env.append({"name": "REGISTRY_AUTH_FILE", "value": AUTH_FILE})
-            mounts.append({"name": "pull-secret", "mountPath": PULL_SECRET_DIR, "readOnly": True})
-            item = {"key": ".dockerconfigjson", "path": "config.json"}
-        elif pull_secret_type == "dockercfg":
-            mounts.append(
-                {
-                    "name": "pull-secret",
-                    "mountPath": f"{SCRATCH}/.dockercfg",
-                    "subPath": ".dockercfg",
-                    "readOnly": True,
-                }
-            )
-            item = {"key": ".dockercfg", "path": ".dockercfg"}
-        else:
-            raise UsageError(
-                f"invalid pull secret type {pull_secret_type!r}: expected dockerconfigjson or dockercfg"
-            )
-        volumes.append(
-            {
-                "name": "pull-secret",
-                "secret": {"secretName": pull_secret_name, "defaultMode": 0o444, "items": [item]},
-            }
-        )
     labels = {
         "app.kubernetes.io/name": "bundle-extract",
         "app.kubernetes.io/component": "catalog-pull",
         "bundle-extract/catalog-hash": _short_hash(catalog_ref, 40),
     }
-    container = {
-        "name": CONTAINER,
-        "image": image,
-        "imagePullPolicy": "IfNotPresent",
-        "args": args,
-        "env": env,
-        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
-        "securityContext": _security_context(),
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-        "volumeMounts": mounts,
-    }
-    pod_spec: dict[str, Any] = {
-        "restartPolicy": "Never",
-        "automountServiceAccountToken": False,
-        "enableServiceLinks": False,
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [container],
-        "volumes": volumes,
-    }
-    if service_account:
-        pod_spec["serviceAccountName"] = check_object_name(service_account, "service account name")
+    pod_spec = restricted_pod_spec(
+        image=image,
+        args=args,
+        resources={"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        scratch_size=scratch_size,
+        verification=verification,
+        pull_secret_name=pull_secret_name,
+        pull_secret_type=pull_secret_type,
+        automount_token=False,
+        service_account=service_account,
+        extra_mounts=[{"name": "output", "mountPath": OUTPUT}],
+        extra_volumes=[{"name": "output", "persistentVolumeClaim": {"claimName": output_claim}}],
+    )
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from imgextract.errors import UsageError, remedy
 from imgextract.outputs.configmap.meta import check_object_name, default_name
-from imgextract.outputs.kube.policy import pod_verification
+from imgextract.outputs.kube.policy import PodVerification, pod_verification
 from imgextract.reference import parse_reference
 
 INTERNAL_REGISTRY = "image-registry.openshift-image-registry.svc:5000"
@@ -85,6 +85,92 @@ def _security_context() -> dict[str, Any]:
         "runAsNonRoot": True,
         "seccompProfile": {"type": "RuntimeDefault"},
     }
+
+
+def restricted_pod_spec(
+    *,
+    image: str,
+    args: Sequence[str],
+    resources: dict[str, Any],
+    scratch_size: str,
+    verification: PodVerification,
+    pull_secret_name: str | None,
+    pull_secret_type: SecretType,
+    automount_token: bool,
+    service_account: str | None,
+    extra_mounts: Sequence[dict[str, Any]] = (),
+    extra_volumes: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The pod that runs bundle-extract under the ``restricted`` Pod Security Standard, for the Job
+    and the Indexed Job alike: emptyDir scratch and /tmp (``scratch_size`` each), then
+    ``extra_mounts``/``extra_volumes``, the signature policy's ConfigMaps, and the pull secret
+    (``dockerconfigjson`` as the auth file, ``dockercfg`` as ``$HOME/.dockercfg``)."""
+    env: list[dict[str, Any]] = [
+        {"name": "HOME", "value": SCRATCH},
+        {"name": "XDG_CACHE_HOME", "value": f"{SCRATCH}/cache"},
+        {"name": "TMPDIR", "value": "/tmp"},  # noqa: S108 - an emptyDir mounted in the pod
+    ]
+    mounts: list[dict[str, Any]] = [
+        {"name": "scratch", "mountPath": SCRATCH},
+        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir in the pod)
+        *extra_mounts,
+        *verification.mounts,
+    ]
+    volumes: list[dict[str, Any]] = [
+        {"name": "scratch", "emptyDir": {"sizeLimit": scratch_size}},
+        {"name": "tmp", "emptyDir": {"sizeLimit": scratch_size}},
+        *extra_volumes,
+        *verification.volumes,
+    ]
+    if pull_secret_name:
+        check_object_name(pull_secret_name, "pull secret name")
+        if pull_secret_type == "dockerconfigjson":
+            env.append({"name": "REGISTRY_AUTH_FILE", "value": AUTH_FILE})
+            mounts.append({"name": "pull-secret", "mountPath": PULL_SECRET_DIR, "readOnly": True})
+            item = {"key": ".dockerconfigjson", "path": "config.json"}
+        elif pull_secret_type == "dockercfg":
+            mounts.append(
+                {
+                    "name": "pull-secret",
+                    "mountPath": f"{SCRATCH}/.dockercfg",
+                    "subPath": ".dockercfg",
+                    "readOnly": True,
+                }
+            )
+            item = {"key": ".dockercfg", "path": ".dockercfg"}
+        else:
+            raise UsageError(
+                f"invalid pull secret type {pull_secret_type!r}: expected dockerconfigjson or dockercfg"
+            )
+        # 0444: the pod runs as an arbitrary non-root UID without fsGroup (OpenShift assigns both).
+        volumes.append(
+            {
+                "name": "pull-secret",
+                "secret": {"secretName": pull_secret_name, "defaultMode": 0o444, "items": [item]},
+            }
+        )
+    container = {
+        "name": CONTAINER,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": list(args),
+        "env": env,
+        "resources": resources,
+        "securityContext": _security_context(),
+        "terminationMessagePolicy": "FallbackToLogsOnError",
+        "volumeMounts": mounts,
+    }
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": automount_token,
+        "enableServiceLinks": False,
+        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+        "volumes": volumes,
+    }
+    if service_account:
+        pod_spec["serviceAccountName"] = check_object_name(service_account, "service account name")
+    return pod_spec
 
 
 def render_job(
@@ -174,71 +260,18 @@ def render_job(
         *verification.args,
         *extra_args,
     ]
-    env = [
-        {"name": "HOME", "value": SCRATCH},
-        {"name": "XDG_CACHE_HOME", "value": f"{SCRATCH}/cache"},
-        {"name": "TMPDIR", "value": "/tmp"},  # noqa: S108 - an emptyDir mounted in the pod
-    ]
-    mounts: list[dict[str, Any]] = [
-        {"name": "scratch", "mountPath": SCRATCH},
-        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir in the pod)
-    ]
-    volumes: list[dict[str, Any]] = [
-        {"name": "scratch", "emptyDir": {"sizeLimit": scratch_size}},
-        {"name": "tmp", "emptyDir": {"sizeLimit": scratch_size}},
-    ]
-    mounts += verification.mounts
-    volumes += verification.volumes
-    if pull_secret_name:
-        check_object_name(pull_secret_name, "pull secret name")
-        if pull_secret_type == "dockerconfigjson":
-            env.append({"name": "REGISTRY_AUTH_FILE", "value": AUTH_FILE})
-            mounts.append({"name": "pull-secret", "mountPath": PULL_SECRET_DIR, "readOnly": True})
-            item = {"key": ".dockerconfigjson", "path": "config.json"}
-        elif pull_secret_type == "dockercfg":
-            mounts.append(
-                {
-                    "name": "pull-secret",
-                    "mountPath": f"{SCRATCH}/.dockercfg",
-                    "subPath": ".dockercfg",
-                    "readOnly": True,
-                }
-            )
-            item = {"key": ".dockercfg", "path": ".dockercfg"}
-        else:
-            raise UsageError(
-                f"invalid pull secret type {pull_secret_type!r}: expected dockerconfigjson or dockercfg"
-            )
-        # 0444: the pod runs as an arbitrary non-root UID without fsGroup (OpenShift assigns both).
-        volumes.append(
-            {
-                "name": "pull-secret",
-                "secret": {"secretName": pull_secret_name, "defaultMode": 0o444, "items": [item]},
-            }
-        )
-
-    container = {
-        "name": CONTAINER,
-        "image": image,
-        "imagePullPolicy": "IfNotPresent",
-        "args": args,
-        "env": env,
-        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}},
-        "securityContext": _security_context(),
-        "terminationMessagePolicy": "FallbackToLogsOnError",
-        "volumeMounts": mounts,
-    }
-    pod_spec: dict[str, Any] = {
-        "restartPolicy": "Never",
+    pod_spec = restricted_pod_spec(
+        image=image,
+        args=args,
+        resources={"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "1Gi"}},
+        scratch_size=scratch_size,
+        verification=verification,
+        pull_secret_name=pull_secret_name,
+        pull_secret_type=pull_secret_type,
         # The token is only needed to read the service CA of the integrated registry.
-        "automountServiceAccountToken": via_imagestream,
-        "enableServiceLinks": False,
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [container],
-        "volumes": volumes,
-    }
-    if service_account:
-        pod_spec["serviceAccountName"] = check_object_name(service_account, "service account name")
+        automount_token=via_imagestream,
+        service_account=service_account,
+    )
     labels = _labels(ref)
     objects.append(
         {
