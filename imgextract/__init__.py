@@ -21,7 +21,6 @@ whose ``to_json()`` is the command line's ``--json`` object.  Every failure is a
 from __future__ import annotations
 
 import os
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from imgextract._version import VERSION as __version__
@@ -41,6 +40,7 @@ from imgextract.errors import (
     UnreachableError,
     UsageError,
 )
+from imgextract.lazy import lazy_exports
 from imgextract.reference import Reference, parse_reference
 
 # ``imgextract.pull`` is both the pipeline package (``imgextract/pull/``) and the one-shot function
@@ -96,17 +96,7 @@ def pull(ref: str, output: str | os.PathLike[str] | None, **options: Any) -> Pul
     return one_shot_pull(ref, output, **options)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'imgextract' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = [
