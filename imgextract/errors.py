@@ -10,7 +10,9 @@
      │    ├── AuthError              authentication or authorisation failed
      │    ├── NotFoundError          repository, tag, digest, platform or path not there
      │    ├── IntegrityError         digest/size/diff_id mismatch, unsafe or malformed content
+     │    │    ├── ContentMismatch   the bytes received are not the ones the descriptor names
      │    │    └── LimitExceeded     a decompression, header-size or entry-count cap was hit
+     │    │         └── DecompressionLimit  a layer inflates past the cap (also a ContentMismatch)
      │    ├── UnreachableError       network or TLS failure, or the source is blocked by policy
      │    └── RegistryError          an unexpected registry answer (5xx after retries, malformed response)
      ├── InvalidBundleError          labels and annotations.yaml disagree, required metadata missing
@@ -165,8 +167,19 @@ class IntegrityError(SourceError):
     """Digest/size/diff_id mismatch, or an unsafe or malformed layer, manifest or blob."""
 
 
+class ContentMismatch(IntegrityError):
+    """The bytes received are not the ones the descriptor names (digest or size differ): this copy
+    is bad, and another source's copy of the same digest may be good, so a pull tries the next one.
+    Other integrity errors (unsafe or malformed content that matches its digest) are final."""
+
+
 class LimitExceeded(IntegrityError):
     """A decompression, header-size or entry-count cap was hit (bomb protection)."""
+
+
+class DecompressionLimit(LimitExceeded, ContentMismatch):
+    """A layer inflates past the cap. Its digest is only known once the whole blob was read, so the
+    bomb may be a bad copy: like a digest mismatch, the next source is tried."""
 
 
 class UnreachableError(SourceError):
@@ -222,6 +235,8 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "ImgExtractError",
+    "ContentMismatch",
+    "DecompressionLimit",
     "IntegrityError",
     "InvalidBundleError",
     "InvalidReference",

@@ -25,7 +25,7 @@ from types import TracebackType
 
 from imgextract.cache.layout import FILE_MODE, Layout, split_digest
 from imgextract.cache.locks import FileLock
-from imgextract.errors import IntegrityError, local_filesystem_error
+from imgextract.errors import ContentMismatch, IntegrityError, local_filesystem_error
 from imgextract.procowner import owner_token
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ class BlobWriter:
     def write(self, data: bytes | memoryview) -> None:
         if self.size is not None and self.written + len(data) > self.size:
             self.abort(discard=True)
-            raise IntegrityError(f"blob {self.digest} is larger than the {self.size} bytes announced")
+            raise ContentMismatch(f"blob {self.digest} is larger than the {self.size} bytes announced")
         view = memoryview(data)
         try:
             while view:
@@ -191,11 +191,11 @@ class BlobWriter:
             return self._layout.blob(self.digest)
         if self.size is not None and self.written != self.size:
             self.abort(discard=True)
-            raise IntegrityError(f"blob {self.digest}: got {self.written} bytes, expected {self.size}")
+            raise ContentMismatch(f"blob {self.digest}: got {self.written} bytes, expected {self.size}")
         actual = f"{self._hasher.name}:{self._hasher.hexdigest()}" if self.verify else self.digest
         if actual != self.digest:
             self.abort(discard=True)
-            raise IntegrityError(f"blob digest mismatch: expected {self.digest}, got {actual}")
+            raise ContentMismatch(f"blob digest mismatch: expected {self.digest}, got {actual}")
         final = self._layout.blob(self.digest)
         if self.path != final:
             os.replace(self.path, final)

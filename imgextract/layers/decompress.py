@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Protocol
 
 import zstandard
 
-from imgextract.errors import IntegrityError, LimitExceeded
+from imgextract.errors import DecompressionLimit, IntegrityError
 
 # ISA-L's inflate is about 1.8x faster than zlib's on text-like layers (100 MiB of YAML-like text:
 # 0.20 s vs 0.37 s here) and produces the same bytes; zlib stays the fallback where no wheel exists.
@@ -124,7 +124,7 @@ class DecompressedStream:
     def _account(self, data: bytes) -> bytes:
         self.total += len(data)
         if self.limit is not None and self.total > self.limit:
-            raise LimitExceeded(f"layer decompresses to more than the {self.limit} bytes allowed")
+            raise DecompressionLimit(f"layer decompresses to more than the {self.limit} bytes allowed")
         return data
 
     def read(self, n: int = -1, /) -> bytes:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from imgextract.errors import IntegrityError
+from imgextract.errors import ContentMismatch, IntegrityError
 from imgextract.oci.digest import Digest
 
 CHUNK = 1024 * 1024
@@ -49,7 +49,7 @@ class VerifyingReader:
             return b""
         self.count += len(data)
         if self.size is not None and self.count > self.size:
-            raise IntegrityError(f"{self.digest}: more than the expected {self.size} bytes")
+            raise ContentMismatch(f"{self.digest}: more than the expected {self.size} bytes")
         self._hash.update(data)
         return bytes(data)
 
@@ -77,10 +77,10 @@ class VerifyingReader:
         if self._verified:
             return
         if self.size is not None and self.count != self.size:
-            raise IntegrityError(f"{self.digest}: got {self.count} bytes, expected {self.size}")
+            raise ContentMismatch(f"{self.digest}: got {self.count} bytes, expected {self.size}")
         actual = self._hash.hexdigest()
         if actual != self._expected:
-            raise IntegrityError(
+            raise ContentMismatch(
                 f"digest mismatch: expected {self.digest}, got {self.digest.split(':')[0]}:{actual}"
             )
         self._verified = True

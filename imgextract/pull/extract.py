@@ -8,13 +8,12 @@ and applies each remaining layer in order.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgextract.bundles import detect
-from imgextract.errors import IntegrityError, NotFoundError
+from imgextract.errors import ContentMismatch, IntegrityError, NotFoundError
 from imgextract.layers.applier import Applier, LayerStats, Limits
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
@@ -80,9 +79,6 @@ def _empty(root: Path) -> None:
             child.unlink()
 
 
-_CORRUPT = re.compile(r"digest mismatch|bytes, expected|larger than the|more than the")
-
-
 def _from_sources(
     image: ResolvedImage,
     plan: detect.Plan,
@@ -117,7 +113,7 @@ def _from_sources(
                 source=source,
             )
         except (IntegrityError, NotFoundError) as exc:
-            if isinstance(exc, IntegrityError) and not _CORRUPT.search(exc.message):
+            if isinstance(exc, IntegrityError) and not isinstance(exc, ContentMismatch):
                 raise  # the layer itself is bad (unsafe, malformed): another copy of it is no better
             if isinstance(exc, NotFoundError) and index == 0:
                 raise

@@ -31,7 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from imgextract.errors import ImgExtractError, IntegrityError, UnreachableError
+from imgextract.errors import ContentMismatch, ImgExtractError, IntegrityError, UnreachableError
 from imgextract.outputs.directory import SPOOL_PREFIX
 from imgextract.procowner import owner_token
 
@@ -400,7 +400,7 @@ class Prefetcher:
                         if not chunk:
                             return
                         if writer.written + len(chunk) > desc.size:  # the spool has no bound of its own
-                            raise IntegrityError(
+                            raise ContentMismatch(
                                 f"layer {desc.digest}: registry sent more than the "
                                 f"{desc.size} bytes the manifest gives"
                             )

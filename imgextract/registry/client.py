@@ -12,7 +12,7 @@ from typing import BinaryIO
 import requests
 
 from imgextract import oci
-from imgextract.errors import IntegrityError, LimitExceeded, RegistryError, UnreachableError
+from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded, RegistryError, UnreachableError
 from imgextract.oci.digest import compute_digest, is_digest
 from imgextract.registry.authorizer import CredentialLookup
 from imgextract.registry.blobstream import BlobStream
@@ -109,7 +109,7 @@ class RegistryClient:
         if ":" in identifier:
             actual = compute_digest(raw, algorithm=identifier.split(":", 1)[0])
             if actual != identifier:
-                raise IntegrityError(
+                raise ContentMismatch(
                     f"manifest digest mismatch: got {actual}", reference=reference, endpoint=endpoint
                 )
             digest = identifier
@@ -284,7 +284,7 @@ class RegistryClient:
             raise LimitExceeded(f"blob larger than {limit} bytes", reference=reference)
         actual = compute_digest(data, algorithm=digest.split(":", 1)[0])
         if actual != digest:
-            raise IntegrityError(f"blob digest mismatch: got {actual}", reference=reference)
+            raise ContentMismatch(f"blob digest mismatch: got {actual}", reference=reference)
         return data
 
     # --- uploads ----------------------------------------------------------------------------------

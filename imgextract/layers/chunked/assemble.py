@@ -18,7 +18,7 @@ from typing import Protocol
 
 import zstandard
 
-from imgextract.errors import IntegrityError, LimitExceeded
+from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded
 from imgextract.layers.applier import Applier, LayerStats
 from imgextract.layers.chunked.plan import plan_ranges
 from imgextract.layers.chunked.toc import Chunk, Toc, TocEntry
@@ -118,7 +118,7 @@ class _Assembler:
                 yield data
         actual = f"{entry.digest.split(':', 1)[0]}:{file_hash.hexdigest()}"
         if actual != entry.digest:
-            raise IntegrityError(f"zstd:chunked file {entry.name!r}: digest mismatch (got {actual})")
+            raise ContentMismatch(f"zstd:chunked file {entry.name!r}: digest mismatch (got {actual})")
         if kept is not None and self.files is not None:
             self.files.put(entry.digest, b"".join(kept))
 
@@ -139,7 +139,7 @@ class _Assembler:
                     break
                 got += len(data)
                 if got > chunk.size:
-                    raise IntegrityError(
+                    raise ContentMismatch(
                         f"zstd:chunked file {entry.name!r}: a chunk is larger than the TOC says"
                     )
                 self._account(len(data))
@@ -157,7 +157,7 @@ class _Assembler:
         if h is not None and chunk.digest is not None:
             actual = f"{chunk.digest.split(':', 1)[0]}:{h.hexdigest()}"
             if actual != chunk.digest:
-                raise IntegrityError(
+                raise ContentMismatch(
                     f"zstd:chunked file {entry.name!r}: chunk digest mismatch (got {actual})"
                 )
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import zstandard
 
-from imgextract.errors import IntegrityError, LimitExceeded
+from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded
 from imgextract.layers.applier import split_name
 from imgextract.layers.verify import parse_digest
 
@@ -136,7 +136,7 @@ def toc_location(annotations: Mapping[str, str] | None) -> TocLocation | None:
 def parse_footer(footer: bytes) -> TocLocation:
     """The 48-byte footer: a skippable frame holding offset, length, uncompressed length, type, magic."""
     if len(footer) != FOOTER_SIZE:
-        raise IntegrityError(f"zstd:chunked footer is {len(footer)} bytes, expected {FOOTER_SIZE}")
+        raise ContentMismatch(f"zstd:chunked footer is {len(footer)} bytes, expected {FOOTER_SIZE}")
     magic, frame_size, offset, length, uncompressed, kind, tail = struct.unpack("<IIQQQQ8s", footer)
     if magic != SKIPPABLE_MAGIC or frame_size != FOOTER_SIZE - 8 or tail != FOOTER_MAGIC:
         raise IntegrityError("zstd:chunked footer is malformed")
@@ -195,7 +195,7 @@ def _digest(entry: Mapping[str, object], key: str) -> str | None:
 def parse_toc(compressed: bytes, location: TocLocation) -> Toc:
     """Verify ``compressed`` against the annotated checksum, decompress and validate it."""
     if len(compressed) != location.length:
-        raise IntegrityError(f"zstd:chunked TOC: got {len(compressed)} bytes, expected {location.length}")
+        raise ContentMismatch(f"zstd:chunked TOC: got {len(compressed)} bytes, expected {location.length}")
     if location.checksum is not None:
         actual = "sha256:" + hashlib.sha256(compressed).hexdigest()
         if actual != location.checksum:

@@ -20,6 +20,8 @@ from imgextract.errors import LIBRARY_REMEDIES, option, remedy
         (errors.NotFoundError, 4),
         (errors.IntegrityError, 5),
         (errors.LimitExceeded, 5),
+        (errors.ContentMismatch, 5),
+        (errors.DecompressionLimit, 5),
         (errors.InvalidBundleError, 6),
         (errors.UnreachableError, 7),
         (errors.RegistryError, 7),
@@ -43,6 +45,15 @@ def test_try_the_next_source_classes_share_a_base() -> None:
         assert issubclass(cls, errors.SourceError)
     assert not issubclass(errors.UsageError, errors.SourceError)
     assert not issubclass(errors.InvalidBundleError, errors.SourceError)
+
+
+def test_a_bad_copy_is_told_apart_by_class_not_by_message() -> None:
+    # a pull retries a layer from the next source only for a ContentMismatch (a bomb cap counts:
+    # the digest is known only at the end); other integrity errors are final
+    assert issubclass(errors.DecompressionLimit, errors.LimitExceeded)
+    assert issubclass(errors.DecompressionLimit, errors.ContentMismatch)
+    assert not issubclass(errors.LimitExceeded, errors.ContentMismatch)
+    assert issubclass(errors.ContentMismatch, errors.IntegrityError)
 
 
 def test_every_remedy_has_library_and_cli_words() -> None:
