@@ -28,7 +28,6 @@ from pathlib import Path
 from imgextract.auth.authfile import AuthFile
 from imgextract.auth.credentials import Credentials, parse_creds_flag
 from imgextract.auth.envcreds import imgpkg_env_keyring
-from imgextract.auth.helpers import run_helper
 from imgextract.auth.keyring import Keyring
 from imgextract.auth.keys import DOCKER_HUB_HOSTS, DOCKER_HUB_KEY
 from imgextract.errors import ConfigError
@@ -210,6 +209,8 @@ def _file_lookup(auth_file: AuthFile, env: Mapping[str, str]) -> Lookup:
     def from_helper(helper: str, registry: str) -> Credentials | None:
         for url in helper_server_urls(registry):
             if (helper, url) not in helper_cache:
+                from imgextract.auth.helpers import run_helper
+
                 helper_cache[(helper, url)] = run_helper(helper, url, env=env)
             if helper_cache[(helper, url)] is not None:
                 return helper_cache[(helper, url)]

@@ -8,6 +8,7 @@ and applies each remaining layer in order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,11 +20,11 @@ from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.outputs.directory import force_rmtree
 from imgextract.progress import CountingReader, Progress
-from imgextract.pull.partial import apply_partial_layer, wants_partial
 from imgextract.pull.plan import layer_pairs, plan_skips
 from imgextract.pull.resolve import ResolvedImage
 
 if TYPE_CHECKING:
+    from imgextract import oci
     from imgextract.cache import ContentCache
     from imgextract.mirrors import Source
     from imgextract.registry.client import RegistryClient
@@ -161,7 +162,7 @@ def _apply_layers(
     pairs = layer_pairs(image)
     skips = plan_skips(pairs, plan, cache if allow_skip else None)
     partial = [
-        not skip and wants_partial(d, plan.paths, cache) for (d, _), skip in zip(pairs, skips, strict=True)
+        not skip and _wants_partial(d, plan.paths, cache) for (d, _), skip in zip(pairs, skips, strict=True)
     ]
     wanted = [d for (d, _), skip, part in zip(pairs, skips, partial, strict=True) if not skip and not part]
     reports = []
@@ -180,6 +181,8 @@ def _apply_layers(
                     continue
                 progress.layer_started(desc.digest, None if part else desc.size)
                 if part:  # zstd:chunked: only what the selection needs (pull/partial.py)
+                    from imgextract.pull.partial import apply_partial_layer
+
                     got = apply_partial_layer(
                         image.client, image.repository, desc, diff_id, applier, plan.paths, cache=cache
                     )
@@ -219,6 +222,16 @@ def _apply_layers(
         applier.close()  # release the root fd; the caller discards the staging root
         raise
     return reports, any(skips)
+
+
+def _wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: ContentCache | None) -> bool:
+    """Whether the layer is fetched partially (pull/partial.py).  A zstd:chunked layer names its TOC
+    in annotations: a layer without any is fetched whole, and the zstd:chunked code is not loaded."""
+    if not desc.annotations:
+        return False
+    from imgextract.pull.partial import wants_partial
+
+    return wants_partial(desc, paths, cache)
 
 
 def _index_layer(cache: ContentCache | None, digest: str, stats: LayerStats) -> None:
