@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from imgextract.cli import exits
+from imgextract.cli import collector, exits
 
 COMMANDS = {
     "cache": "imgextract.cli.cache:cache",
@@ -71,7 +71,11 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group, map our exceptions to exit codes, one line on stderr."""
-    exits.run(cli, argv)
+    collector.pause()  # until the command's modules are loaded (see imgextract.cli.collector)
+    try:
+        exits.run(cli, argv)
+    finally:
+        collector.skip_final_collection()
 
 
 if __name__ == "__main__":
