@@ -24,13 +24,15 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imgextract.auth.authfile import AuthFile
 from imgextract.auth.credentials import Credentials, parse_creds_flag
-from imgextract.auth.envcreds import imgpkg_env_keyring
-from imgextract.auth.keyring import Keyring
 from imgextract.auth.keys import DOCKER_HUB_HOSTS, DOCKER_HUB_KEY
 from imgextract.errors import ConfigError
+
+if TYPE_CHECKING:
+    from imgextract.auth.keyring import Keyring
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +139,12 @@ class CredentialStore:
             loaded = _load(path, legacy=legacy, required=required)
             if loaded is not None:
                 sources.append((str(path), _file_lookup(loaded, env)))
-        keyring = imgpkg_env_keyring(env)
-        if len(keyring):
-            sources.append(("IMGPKG_REGISTRY_* environment", _keyring_lookup(keyring)))
+        if any(name.startswith("IMGPKG_REGISTRY_") for name in env):
+            from imgextract.auth.envcreds import imgpkg_env_keyring
+
+            keyring = imgpkg_env_keyring(env)
+            if len(keyring):
+                sources.append(("IMGPKG_REGISTRY_* environment", _keyring_lookup(keyring)))
         store = cls(sources)
         if creds is not None:
             holder.append(store)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from imgextract import oci
     from imgextract.cache import ContentCache
     from imgextract.mirrors import Source
+    from imgextract.pull.partial import LayerFetchResult
     from imgextract.registry.client import RegistryClient
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,27 @@ class LayerReport:
         if self.fetch:
             out.update(fetch=self.fetch, bytesFetched=self.bytes_fetched)
         return out
+
+
+# zstd:chunked support (pull/partial.py, layers/chunked/, registry/ranges.py) is loaded only for a
+# layer that can be zstd:chunked: one whose annotations locate a TOC.  A pull of gzip layers never
+# imports it.
+
+
+def wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: ContentCache | None) -> bool:
+    """Whether the layer is fetched partially (:func:`imgextract.pull.partial.wants_partial`)."""
+    if not desc.annotations:  # no TOC position: not zstd:chunked
+        return False
+    from imgextract.pull import partial
+
+    return partial.wants_partial(desc, paths, cache)
+
+
+def apply_partial_layer(*args: Any, **kwargs: Any) -> LayerFetchResult:
+    """:func:`imgextract.pull.partial.apply_partial_layer`, loaded on first use."""
+    from imgextract.pull import partial
+
+    return partial.apply_partial_layer(*args, **kwargs)
 
 
 def extract(
@@ -162,7 +184,7 @@ def _apply_layers(
     pairs = layer_pairs(image)
     skips = plan_skips(pairs, plan, cache if allow_skip else None)
     partial = [
-        not skip and _wants_partial(d, plan.paths, cache) for (d, _), skip in zip(pairs, skips, strict=True)
+        not skip and wants_partial(d, plan.paths, cache) for (d, _), skip in zip(pairs, skips, strict=True)
     ]
     wanted = [d for (d, _), skip, part in zip(pairs, skips, partial, strict=True) if not skip and not part]
     reports = []
@@ -181,8 +203,6 @@ def _apply_layers(
                     continue
                 progress.layer_started(desc.digest, None if part else desc.size)
                 if part:  # zstd:chunked: only what the selection needs (pull/partial.py)
-                    from imgextract.pull.partial import apply_partial_layer
-
                     got = apply_partial_layer(
                         image.client, image.repository, desc, diff_id, applier, plan.paths, cache=cache
                     )
@@ -222,16 +242,6 @@ def _apply_layers(
         applier.close()  # release the root fd; the caller discards the staging root
         raise
     return reports, any(skips)
-
-
-def _wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: ContentCache | None) -> bool:
-    """Whether the layer is fetched partially (pull/partial.py).  A zstd:chunked layer names its TOC
-    in annotations: a layer without any is fetched whole, and the zstd:chunked code is not loaded."""
-    if not desc.annotations:
-        return False
-    from imgextract.pull.partial import wants_partial
-
-    return wants_partial(desc, paths, cache)
 
 
 def _index_layer(cache: ContentCache | None, digest: str, stats: LayerStats) -> None:
