@@ -39,9 +39,14 @@ NEVER_FOR_A_PULL = (
     "pysequoia",
     # progress bars: only on a terminal
     "rich",
-    # configuration that is not there: credential helpers, pull secrets, ICSP/IDMS/ITMS files
+    # configuration that is not there: credential helpers, pull secrets, imgpkg's IMGPKG_REGISTRY_*
+    # variables, ICSP/IDMS/ITMS files; and a registry that asks for no authentication
     "imgextract.auth.helpers",
     "imgextract.auth.pullsecret",
+    "imgextract.auth.envcreds",
+    "imgextract.auth.keyring",
+    "imgextract.auth.challenge",
+    "imgextract.registry.bearer",
     "subprocess",
     "imgextract.mirrors.policies",
     "imgextract.mirrors.convert",
