@@ -6,7 +6,9 @@ all again.  So the CLI pauses collection while a command loads its modules, then
 loaded (later collections skip it) and collects as usual for the command's real work; at exit the
 interpreter's final walk over every object is skipped the same way.  Objects still in use are
 released at exit as before (module teardown); only cyclic garbage left at that moment is not
-collected, and the process is ending.  The library never touches the collector.
+collected, and the process is ending.  Commands that never build a client (``job``, ``cache
+prune``: short, and without reference cycles to speak of) run with collection paused.  The
+library never touches the collector.
 """
 
 from __future__ import annotations
