@@ -55,6 +55,7 @@ NEVER_FOR_A_PULL = (
     "imgextract.pull.partial",
     "imgextract.pull.variants",
     "imgextract.registry.ranges",
+    "zstandard",
     # worker processes are not ours to start
     "multiprocessing",
     "concurrent.futures.process",
