@@ -113,4 +113,4 @@ def test_plain_image_pull_needs_no_yaml(
     out = tmp_path / "out"
     loaded = pull_logging_imports(cli, pushed_fixtures["generic"], out, "--all")
     assert any(out.iterdir())
-    assert loaded_of(loaded, (*NEVER_FOR_A_PULL, "yaml")) == set()
+    assert loaded_of(loaded, (*NEVER_FOR_A_PULL, "yaml", "imgextract.bundles.annotations")) == set()
