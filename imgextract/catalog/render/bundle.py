@@ -682,7 +682,8 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
         data = known
         objects.append(data)
         props.append(
-            Property("olm.bundle.object", _build({"data": base64.b64encode(data.encode()).decode()}))
+            # _build({"data": <base64>}): the base64 alphabet needs no escaping in any Go JSON string
+            Property("olm.bundle.object", '{"data":"' + base64.b64encode(data.encode()).decode() + '"}')
         )
     if package_prop is None:
         package_prop = Property("olm.package", _build({"packageName": b.package, "version": version}))
