@@ -147,7 +147,7 @@ def test_each_bundle_costs_its_manifest_config_and_layers_and_no_thread(
     lines = [line for line in _settled_log(world, start) if '"GET /v2/' in line]
     blobs: dict[str, int] = {}
     for b in bundles:
-        image = world.built.layouts[(b.package, b.version)].image  # type: ignore[attr-defined]
+        image = world.built.layouts[(b.package, b.version)].image
         assert sum(f"/manifests/{image.digest} " in line for line in lines) == 1
         for digest in (image.config_digest, *(la.digest for la in image.layers)):
             blobs[digest] = sum(f"/blobs/{digest} " in line for line in lines)
