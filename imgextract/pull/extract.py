@@ -169,8 +169,11 @@ def _apply_layers(
     partial = [
         not skip and wants_partial(d, plan.paths, cache) for (d, _), skip in zip(pairs, skips, strict=True)
     ]
-    small = [
-        not skip and not part and 0 <= d.size <= SMALL_LAYER
+    small = [  # an interrupted download of it waits in the cache: the prefetcher resumes (or redoes) it
+        not skip
+        and not part
+        and 0 <= d.size <= SMALL_LAYER
+        and not (cache is not None and cache.has_partial(d.digest))
         for (d, _), skip, part in zip(pairs, skips, partial, strict=True)
     ]
     wanted = [

@@ -111,7 +111,7 @@ class _ContextAdapter(_Adapter):
         return super().proxy_manager_for(proxy, **proxy_kwargs)
 
 
-class _NoNetrc(requests.auth.AuthBase):
+class NoNetrc(requests.auth.AuthBase):
     """Session-level auth that adds nothing: its presence stops requests from applying ``~/.netrc``
     credentials (which would override our ``Authorization`` and follow redirects to other hosts)."""
 
@@ -166,7 +166,7 @@ def _unverified_context() -> ssl.SSLContext:
 def new_session(hosts: tuple[str, ...], settings: TransportSettings, *, insecure: bool) -> requests.Session:
     """A session for one registry; ``hosts`` are the names to look up in ``certs.d`` (as written first)."""
     session = _Session()
-    session.auth = _NoNetrc()
+    session.auth = NoNetrc()
     session.hooks["response"].append(_drop_redirect_body)
     session.headers["User-Agent"] = settings.user_agent
     session.mount("http://", _Adapter())

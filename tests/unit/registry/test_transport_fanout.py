@@ -33,8 +33,8 @@ def _read_request(conn: socket.socket) -> bytes:
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
-        if not chunk:
-            return data
+        if not chunk or chunk[:1] == b"\x16":  # closed, or a TLS hello: plain HTTP only here
+            return b""
         data += chunk
     return data
 
@@ -200,3 +200,76 @@ def test_no_proxy_names_the_registry_so_it_is_reached_directly(monkeypatch: pyte
                 assert client.get_manifest("direct/repo", "v1").raw == MANIFEST
         assert via == []
         assert sum(1 for h in direct if b"/manifests/" in h) == 3
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5000/v2/",
+        "https://registry.example.test/v2/team/app/manifests/v1.2.3-rc_1",
+        "https://registry.example.test:8443/v2/a/b/blobs/sha256:" + "0" * 64,
+        "http://localhost:5000/v2/x/manifests/latest",
+    ],
+)
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_lean_request_is_what_the_session_would_prepare(url: str, method: str) -> None:
+    import requests
+
+    from imgextract.registry.requester import lean_request
+    from imgextract.registry.transport import new_session
+
+    session = new_session(("registry.example.test",), TransportSettings(), insecure=False)
+    headers = {"Accept": "application/vnd.oci.image.manifest.v1+json", "Authorization": "Bearer abc.def"}
+    lean = lean_request(session, method, url, headers)
+    assert lean is not None
+    full = session.prepare_request(requests.Request(method, url, headers=dict(headers)))
+    assert (lean.method, lean.url, lean.body) == (full.method, full.url, full.body)
+    assert dict(lean.headers) == dict(full.headers)
+    assert lean.hooks == full.hooks
+    with pytest.raises(requests.exceptions.InvalidHeader):
+        lean_request(session, method, url, {"Authorization": "Bearer a\r\nX-Evil: 1"})
+
+
+@pytest.mark.parametrize(
+    "method,url",
+    [
+        ("POST", "http://127.0.0.1:5000/v2/x/blobs/uploads/"),
+        ("GET", "http://127.0.0.1:5000/v2/x/blobs/uploads/?digest=sha256:00"),  # a query
+        ("GET", "https://s3.example.test/bucket/obj%2Fname"),  # escapes are re-quoted
+        ("GET", "http://Registry.Example.test/v2/"),  # hosts are lower-cased
+        ("GET", "http://127.0.0.1:05000/v2/"),  # ports are normalised
+        ("GET", "http://127.0.0.1:5000/v2/a/../b"),  # dot segments are resolved
+        ("GET", "http://user:pw@127.0.0.1:5000/v2/"),  # credentials in the URL
+        ("GET", "http://[::1]:5000/v2/"),
+        ("GET", "http://bücher.example.test/v2/"),  # IDNA
+    ],
+)
+def test_anything_requests_would_rewrite_takes_the_full_path(method: str, url: str) -> None:
+    from imgextract.registry.requester import lean_request
+    from imgextract.registry.transport import new_session
+
+    session = new_session(("registry.example.test",), TransportSettings(), insecure=False)
+    assert lean_request(session, method, url, {}) is None
+
+
+def test_cookies_a_registry_set_are_sent_back_as_before() -> None:
+    def cookie_registry(conn: socket.socket, head: bytes) -> None:
+        if b"/manifests/" in head.split(b"\r\n", 1)[0]:
+            body = MANIFEST
+            extra = "Set-Cookie: lb=node-7; Path=/\r\n"
+            conn.sendall(
+                (
+                    f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n{extra}"
+                    "Content-Type: application/vnd.oci.image.manifest.v1+json\r\n\r\n"
+                ).encode()
+                + body
+            )
+        else:
+            _registry(conn, head)
+
+    with _server(cookie_registry) as (host, seen), _client(host) as client:
+        for _ in range(2):
+            client.get_manifest("sticky/repo", "v1")
+    manifests = [h for h in seen if b"/manifests/" in h.split(b"\r\n", 1)[0]]
+    assert b"Cookie: lb=node-7" not in manifests[0]
+    assert b"Cookie: lb=node-7" in manifests[1]  # requests' session jar, as before
