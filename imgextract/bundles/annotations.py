@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     import yaml
 
 MAX_ANNOTATIONS_BYTES = 1024 * 1024
-# libyaml's composer: the pure-Python one costs milliseconds for a few lines, on every bundle pulled
-_COMPOSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _TRUE = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"}
 _FALSE = {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"}
@@ -149,7 +147,8 @@ def parse_annotations(data: bytes, name: str = "annotations.yaml") -> dict[str, 
     import yaml  # here: pulling an image that is not a registry+v1 bundle needs no YAML
 
     try:
-        root = yaml.compose(data, Loader=_COMPOSER)
+        # libyaml's composer: the pure-Python one costs milliseconds for a few lines, on every bundle
+        root = yaml.compose(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise InvalidBundleError(f"{name} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(root, yaml.MappingNode):
