@@ -19,7 +19,7 @@ from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.outputs.directory import force_rmtree
 from imgextract.progress import CountingReader, Progress
-from imgextract.pull.partial import apply_partial_layer, wants_partial
+from imgextract.pull.partial import PartialLayers, wants_partial
 from imgextract.pull.plan import layer_pairs, plan_skips
 from imgextract.pull.resolve import ResolvedImage
 
@@ -164,8 +164,16 @@ def _apply_layers(
         not skip and wants_partial(d, plan.paths, cache) for (d, _), skip in zip(pairs, skips, strict=True)
     ]
     wanted = [d for (d, _), skip, part in zip(pairs, skips, partial, strict=True) if not skip and not part]
+    partials = PartialLayers(
+        image.client,
+        image.repository,
+        [(i, d) for i, ((d, _), part) in enumerate(zip(pairs, partial, strict=True)) if part],
+        plan.paths,
+        cache=cache,
+    )
     reports = []
     try:
+        partials.advance(0)  # TOCs and chunks of zstd:chunked layers, fetched while others apply
         with Prefetcher(
             client,
             source.reference.repository,
@@ -174,15 +182,13 @@ def _apply_layers(
             spool_dir=root.parent,
             reader_verifies=True,
         ) as prefetch:
-            for (desc, diff_id), skip, part in zip(pairs, skips, partial, strict=True):
+            for position, ((desc, diff_id), skip, part) in enumerate(zip(pairs, skips, partial, strict=True)):
                 if skip:
                     reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False, 0, "skipped"))
                     continue
                 progress.layer_started(desc.digest, None if part else desc.size)
                 if part:  # zstd:chunked: only what the selection needs (pull/partial.py)
-                    got = apply_partial_layer(
-                        image.client, image.repository, desc, diff_id, applier, plan.paths, cache=cache
-                    )
+                    got = partials.apply(position, diff_id, applier)
                     progress.advance(desc.digest, got.bytes_fetched)
                     _index_layer(cache, desc.digest, got.stats)
                     progress.layer_done(desc.digest, fetched=True)
@@ -218,6 +224,8 @@ def _apply_layers(
     except BaseException:
         applier.close()  # release the root fd; the caller discards the staging root
         raise
+    finally:
+        partials.close()
     return reports, any(skips)
 
 

@@ -22,9 +22,11 @@ from regfix.chunked import blob_path, convert
 from imgextract.errors import IntegrityError
 from imgextract.layers.applier import Applier
 from imgextract.layers.chunked import apply_chunked, parse_toc, toc_location
+from imgextract.layers.chunked.assemble import plan_files
 from imgextract.layers.chunked.plan import plan_ranges
 from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocLocation, check_footer, parse_footer
 from imgextract.layers.selection import PathSelection
+from imgextract.registry.ranges import coalesce
 from tests.unit.layers.layerkit import (
     apply_tars,
     d,
@@ -258,7 +260,11 @@ def test_one_package_reads_only_its_chunks(image: list[Chunked], tmp_path: Path)
     toc = upper.toc()
     mine = sum(c.end - c.start for e in toc.entries if e.name.startswith("configs/pkg1/") for c in e.chunks)
     assert sources.read_bytes == mine
-    assert sources.prepared == [(c.start, c.end) for c in plan_ranges(toc, ["configs/pkg1"])]
+    planned = plan_ranges(toc, ["configs/pkg1"])
+    assert sources.prepared == [
+        (e.chunks[0].start, e.chunks[-1].end) for e in plan_files(toc, ["configs/pkg1"], None)
+    ]
+    assert coalesce(sources.prepared, 0) == coalesce([(c.start, c.end) for c in planned], 0)
     assert sum(e - s for s, e in sources.prepared) == mine
     assert sources.read_bytes < 0.5 * len(upper.blob)
     assert sorted(os.listdir(tmp_path / "configs")) == ["pkg1"]
