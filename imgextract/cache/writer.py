@@ -239,3 +239,38 @@ def private_temp(layout: Layout, hexd: str) -> tuple[Path, int]:
         except FileExistsError:
             continue
     raise OSError(f"could not create a temp file in {tmp}")
+
+
+class SmallBlobWriter:
+    """Commits many small blobs whose bytes the caller has just hashed and verified (the files of a
+    partially fetched layer): the directories and the owner token are looked up once, each blob is
+    a private temp file (the ``private_temp`` naming, so a dead writer's debris is swept the same
+    way) renamed into place.  Safe to use from several threads."""
+
+    def __init__(self, layout: Layout) -> None:
+        self._layout = layout
+        self._tmp = str(layout.tmp())
+        self._owner = owner_token()
+        self._dirs: dict[str, str] = {}
+
+    def put(self, digest: str, data: bytes) -> None:
+        algorithm, hexd = split_digest(digest)
+        directory = self._dirs.get(algorithm)
+        if directory is None:
+            directory = self._dirs[algorithm] = str(self._layout.blob(digest).parent)
+        tmp = f"{self._tmp}/{hexd[:16]}.{self._owner}.{os.urandom(6).hex()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            os.replace(tmp, f"{directory}/{hexd}")
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise

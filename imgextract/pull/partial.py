@@ -33,6 +33,7 @@ from imgextract.registry.ranges import BlobRanges, RangeIgnored
 
 if TYPE_CHECKING:
     from imgextract.cache import ContentCache
+    from imgextract.cache.writer import SmallBlobWriter
 
 log = logging.getLogger(__name__)
 WINDOW = 4  # partial layers started ahead of their turn (each holds at most assemble.AHEAD bytes)
@@ -62,6 +63,7 @@ class CacheFiles:
 
     def __init__(self, cache: ContentCache) -> None:
         self.cache = cache
+        self._writer: SmallBlobWriter | None = None
 
     def has(self, digest: str) -> bool:
         try:
@@ -84,8 +86,11 @@ class CacheFiles:
         return None
 
     def put(self, digest: str, data: bytes) -> None:
+        """Keep ``data``, which the caller has verified against ``digest``."""
         try:
-            self.cache.put_small_blob(digest, data)
+            if self._writer is None:
+                self._writer = self.cache.small_blob_writer()
+            self._writer.put(digest, data)
         except (OSError, IntegrityError) as exc:
             log.debug("file %s not cached: %s", digest, exc)
 
