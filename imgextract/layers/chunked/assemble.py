@@ -4,7 +4,7 @@ The TOC's entries become applier members in TOC order (the tar's order), so whit
 directories, symlinks, hard links, selection and path safety follow exactly the rules of a full
 layer (``Applier.apply_members``).  A regular file's data is handed over only when the applier
 asks for it, checked: every chunk decompresses to exactly the size the TOC gives it and matches
-its chunk digest, the whole file matches the file digest.  A mismatch raises ``IntegrityError``
+its chunk digest, the whole file matches the file digest.  A mismatch raises ``ContentMismatch``
 (the applier then discards the file, the caller the staging root).
 
 Work is split over two threads so that what releases the GIL overlaps: a ``Fetcher`` (started
@@ -87,7 +87,7 @@ def _read_exact(reader: Readable, n: int) -> bytes:
     while got < n:
         more = reader.read(n - got)
         if not more:
-            raise IntegrityError(f"zstd:chunked: range ended after {got} of {n} bytes")
+            raise ContentMismatch(f"zstd:chunked: range ended after {got} of {n} bytes")
         parts.append(more)
         got += len(more)
     return b"".join(parts)
@@ -109,7 +109,11 @@ class _Limited:
 
 
 class Decoder:
-    """Decompresses and verifies files; one per thread (it owns a ZstdDecompressor)."""
+    """Decompresses and verifies files; one per thread (it owns a ZstdDecompressor).
+
+    Every way a chunk can disagree with the TOC (bytes that do not decompress, more or fewer
+    bytes than its size, another digest) is a ``ContentMismatch``: these bytes are not the ones
+    the checksummed TOC describes, whichever way they differ."""
 
     def __init__(self) -> None:
         self._dctx = zstandard.ZstdDecompressor()
@@ -162,7 +166,7 @@ class Decoder:
         except zstandard.ZstdError:  # several frames, a lie, or damage: the careful path decides
             return b"".join(self._stream(entry, chunk, data))
         if len(out) != chunk.size:
-            raise IntegrityError(
+            raise ContentMismatch(
                 f"zstd:chunked file {entry.name!r}: chunk is {len(out)} bytes, the TOC says {chunk.size}"
             )
         return out
@@ -182,11 +186,11 @@ class Decoder:
                     )
                 yield data
         except zstandard.ZstdError as exc:
-            raise IntegrityError(
+            raise ContentMismatch(
                 f"zstd:chunked file {entry.name!r}: chunk does not decompress ({exc})"
             ) from None
         if got != chunk.size:
-            raise IntegrityError(
+            raise ContentMismatch(
                 f"zstd:chunked file {entry.name!r}: chunk is {got} bytes, the TOC says {chunk.size}"
             )
 
