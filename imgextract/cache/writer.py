@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import logging
 import os
 import time
@@ -252,13 +253,24 @@ class SmallBlobWriter:
         self._tmp = str(layout.tmp())
         self._owner = owner_token()
         self._dirs: dict[str, str] = {}
+        self._prefix = os.urandom(6).hex()  # temp names: one random prefix, then a counter
+        self._names = itertools.count()
 
-    def put(self, digest: str, data: bytes) -> None:
+    def _dir(self, digest: str) -> tuple[str, str]:
         algorithm, hexd = split_digest(digest)
         directory = self._dirs.get(algorithm)
         if directory is None:
             directory = self._dirs[algorithm] = str(self._layout.blob(digest).parent)
-        tmp = f"{self._tmp}/{hexd[:16]}.{self._owner}.{os.urandom(6).hex()}.tmp"
+        return directory, hexd
+
+    def exists(self, digest: str) -> bool:
+        """Whether ``digest`` is committed (one ``stat``; recency is updated when it is read)."""
+        directory, hexd = self._dir(digest)
+        return os.path.isfile(f"{directory}/{hexd}")
+
+    def put(self, digest: str, data: bytes) -> None:
+        directory, hexd = self._dir(digest)
+        tmp = f"{self._tmp}/{hexd[:16]}.{self._owner}.{self._prefix}{next(self._names):x}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
         try:
             try:

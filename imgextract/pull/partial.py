@@ -65,9 +65,14 @@ class CacheFiles:
         self.cache = cache
         self._writer: SmallBlobWriter | None = None
 
+    def _blobs(self) -> SmallBlobWriter:
+        if self._writer is None:
+            self._writer = self.cache.small_blob_writer()
+        return self._writer
+
     def has(self, digest: str) -> bool:
         try:
-            return self.cache.get_blob_path(digest) is not None
+            return self._blobs().exists(digest)
         except (OSError, IntegrityError):
             return False
 
@@ -88,9 +93,7 @@ class CacheFiles:
     def put(self, digest: str, data: bytes) -> None:
         """Keep ``data``, which the caller has verified against ``digest``."""
         try:
-            if self._writer is None:
-                self._writer = self.cache.small_blob_writer()
-            self._writer.put(digest, data)
+            self._blobs().put(digest, data)
         except (OSError, IntegrityError) as exc:
             log.debug("file %s not cached: %s", digest, exc)
 
