@@ -11,6 +11,7 @@ import json
 import random
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +166,12 @@ def test_catalog_configs_fetch_little_more_than_the_configs_layer(
     assert [la["fetch"] for la in layers] == ["partial"] * 4
     assert all(la["bytesFetched"] < 64 * 1024 for la in layers[:3])  # base layers: their TOC only
     assert sum(la["bytesFetched"] for la in layers) <= proxy.blob_bytes_sent
+    # requests: one Range request per layer for its TOC (and footer), one for the configs' chunks
+    ranged = Counter(
+        q.path.rsplit("/", 1)[1] for q in proxy.requests if "/blobs/" in q.path and "Range" in q.headers
+    )
+    digests = [la["digest"] for la in catalog.manifest["layers"]]
+    assert ranged == {**dict.fromkeys(digests[:3], 1), digests[3]: 2}, ranged
 
 
 def test_one_package_fetches_only_its_chunks(

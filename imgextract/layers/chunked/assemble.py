@@ -125,7 +125,7 @@ class Decoder:
         assert entry.digest is not None and chunks
         start, end = chunks[0].start, chunks[-1].end
         algo = entry.digest.split(":", 1)[0]
-        file_hash = hashlib.new(algo)
+        file_hash = _hasher(entry.digest)()
         # One chunk: its digest and the file's cover the same bytes; hash once, compare with both.
         one = len(chunks) == 1 and (chunks[0].digest is None or chunks[0].digest.startswith(algo + ":"))
         reader = source.open_range(start, end)
@@ -139,7 +139,7 @@ class Decoder:
                 yield data
         else:
             for c in chunks:
-                h = hashlib.new(c.digest.split(":", 1)[0]) if c.digest and not one else None
+                h = _hasher(c.digest)() if c.digest and not one else None
                 for data in self._stream(entry, c, _Limited(reader, c.end - c.start)):
                     file_hash.update(data)
                     if h is not None:
@@ -195,6 +195,18 @@ class Decoder:
             )
 
 
+_HASHERS: dict[str, Callable[..., hashlib._Hash]] = {
+    "sha256": hashlib.sha256,  # direct constructors: hashlib.new looks the name up every time
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
+
+
+def _hasher(digest: str) -> Callable[..., hashlib._Hash]:
+    algo = digest.split(":", 1)[0]
+    return _HASHERS.get(algo) or (lambda *data: hashlib.new(algo, *data))
+
+
 def _compare(entry: TocEntry, expected: str, h: hashlib._Hash, what: str) -> None:
     actual = f"{expected.split(':', 1)[0]}:{h.hexdigest()}"
     if actual != expected:
@@ -203,7 +215,7 @@ def _compare(entry: TocEntry, expected: str, h: hashlib._Hash, what: str) -> Non
 
 def _check_chunk(entry: TocEntry, chunk: Chunk, data: bytes) -> None:
     if chunk.digest is not None:
-        _compare(entry, chunk.digest, hashlib.new(chunk.digest.split(":", 1)[0], data), "chunk digest")
+        _compare(entry, chunk.digest, _hasher(chunk.digest)(data), "chunk digest")
 
 
 _END = object()  # a file's last piece was queued and the file verified

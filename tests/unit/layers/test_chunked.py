@@ -352,3 +352,79 @@ def test_plan_predicts_through_symlinks_and_hard_links() -> None:
     assert wanted_files(toc, ["up"]) == {"real/other/x"}  # ".." stops at the root
     assert wanted_files(toc, None) == {"real/configs/a/catalog.json", "real/other/x", "data/blob"}
     assert [c.start for c in plan_ranges(toc, ["configs"], skip=lambda d: False)] == [0, 2]
+
+
+@pytest.mark.parametrize("paths", [None, ["configs"]])
+def test_streamed_and_piecewise_paths_equal_full_application(
+    image: list[Chunked], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paths: list[str] | None
+) -> None:
+    """Large files take other paths (chunks streamed, files queued piece by piece, a small budget
+    ahead); made small here so that the test image's files take them."""
+    from imgextract.layers.chunked import assemble
+
+    for name, value in [("ONE_READ", 4096), ("ONE_SHOT", 4096), ("WHOLE_FILE", 4096), ("AHEAD", 8192)]:
+        monkeypatch.setattr(assemble, name, value)
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [layer.tar for layer in image], paths=paths)
+    apply_partial(part, image, paths)
+    assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
+
+
+def test_fetcher_drops_files_not_taken_and_keeps_to_its_budget(image: list[Chunked]) -> None:
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    toc = image[1].toc()
+    files = [e for e in toc.entries if e.chunks]
+    assert len(files) >= 4
+    biggest = max(e.size for e in files)
+    queued: list[int] = []
+    fetcher = Fetcher(files, MemorySource(image[1].blob), ahead=biggest)
+    fetcher.on_verified = lambda entry, data: queued.append(fetcher._queued)
+    fetcher.start()
+    try:
+        pieces = fetcher.take(files[-1])  # every earlier file is dropped as it arrives
+        assert pieces is not None
+        data = b"".join(pieces)
+        assert hashlib.sha256(data).hexdigest() == files[-1].digest.split(":")[1]  # type: ignore[union-attr]
+        assert fetcher.take(files[0]) is None  # gone: the applier would read it itself
+    finally:
+        fetcher.close()
+    assert len(queued) == len(files) and max(queued) <= biggest
+
+
+def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path: Path) -> None:
+    """A one-chunk file: its chunk digest and file digest cover the same bytes; a TOC whose chunk
+    digest differs from the (correct) file digest is still refused."""
+    content = b"one chunk of content"
+    frame = zstandard.ZstdCompressor().compress(content)
+    good = "sha256:" + hashlib.sha256(content).hexdigest()
+    for chunk_digest, ok in [(good, True), (DIGEST, False)]:
+        comp, loc = handmade_toc(
+            [
+                {
+                    "type": "reg",
+                    "name": "x",
+                    "size": len(content),
+                    "digest": good,
+                    "chunkDigest": chunk_digest,
+                    "offset": 0,
+                    "endOffset": len(frame),
+                }
+            ],
+            data_end=len(frame),
+        )
+        root = tmp_path / str(ok)
+        root.mkdir()
+        applier = Applier(root, PathSelection(None))
+        try:
+            if ok:
+                apply_chunked(parse_toc(comp, loc), MemorySource(frame), applier, None)
+                applier.finalize()
+                assert (root / "x").read_bytes() == content
+            else:
+                with pytest.raises(IntegrityError, match="chunk digest mismatch"):
+                    apply_chunked(parse_toc(comp, loc), MemorySource(frame), applier, None)
+        finally:
+            applier.close()
