@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import queue
+import struct
 import tarfile
 import threading
 from collections import deque
@@ -131,6 +132,11 @@ class Decoder:
         reader = source.open_range(start, end)
         if end - start <= ONE_READ and all(0 < c.size <= ONE_SHOT for c in chunks):
             view = memoryview(_read_exact(reader, end - start))
+            whole = self._whole(entry, view) if 1 < len(chunks) and entry.size <= WHOLE_FILE else None
+            if whole is not None:  # chunk digests checked; the file digest below
+                file_hash.update(whole)
+                chunks = []
+                yield whole
             for c in chunks:
                 data = self._one_shot(entry, c, view[c.start - start : c.end - start])
                 file_hash.update(data)
@@ -152,6 +158,27 @@ class Decoder:
             raise ContentMismatch(f"zstd:chunked file {entry.name!r}: chunk digest mismatch (got {actual})")
         if actual != entry.digest:
             raise ContentMismatch(f"zstd:chunked file {entry.name!r}: digest mismatch (got {actual})")
+
+    def _whole(self, entry: TocEntry, view: memoryview) -> bytes | None:
+        """A small file's chunks decompressed in one call (one release of the GIL, not one per
+        chunk), each checked against its digest; None when anything is unusual (several frames
+        in a chunk, a size that does not match): the chunk-by-chunk path then decides."""
+        chunks = entry.chunks
+        start = chunks[0].start
+        try:
+            out = self._dctx.multi_decompress_to_buffer(
+                [view[c.start - start : c.end - start] for c in chunks],
+                decompressed_sizes=struct.pack(f"={len(chunks)}Q", *(c.size for c in chunks)),
+            )
+        except zstandard.ZstdError:
+            return None
+        segments = [out[i] for i in range(len(chunks))]
+        for c, segment in zip(chunks, segments, strict=True):
+            if len(segment) != c.size:
+                return None
+            if c.digest is not None:
+                _compare(entry, c.digest, _hasher(c.digest)(segment), "chunk digest")
+        return b"".join(segments)  # type: ignore[arg-type]  # segments export the buffer protocol
 
     def _one_shot(self, entry: TocEntry, chunk: Chunk, data: memoryview) -> bytes:
         """A chunk that is one frame, in one call; anything unusual takes the streaming path."""
@@ -495,10 +522,11 @@ def apply_chunked(
     if fetcher is None:
         fetcher = make_fetcher(toc, source, paths, files=files, cache_writer=writer)
         fetcher.start()
+    running = fetcher
     assembler = _Assembler(
         toc,
-        fetcher,
-        side if side is not None else lambda: _after(fetcher, source),
+        running,
+        side if side is not None else lambda: _after(running, source),
         applier.remaining_bytes(),
         files,
         writer,
@@ -508,7 +536,7 @@ def apply_chunked(
     finally:
         applier.uncompressed_total += assembler.total
         if own:
-            fetcher.close()
+            running.close()
         if writer is not None:
             writer.close()
     stats.uncompressed_size = assembler.total
