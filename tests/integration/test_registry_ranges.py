@@ -132,3 +132,22 @@ def test_an_expected_unplanned_range_is_one_request(pushed: tuple[Any, str], reg
         br.close()
     assert got == [DATA[s : s + 20_000] for s in (100_000, 120_000, 140_000)]
     assert br.requests == 2
+
+
+@pytest.mark.parametrize("block", [7, 4096])
+def test_small_read_blocks_split_part_headers_and_ranges(
+    pushed: tuple[Any, str], registry: Any, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """The body is read in blocks of what has arrived; part headers and ranges that straddle
+    blocks (tiny ones here) come out whole."""
+    from imgextract.registry import ranges
+
+    monkeypatch.setattr(ranges, "BLOCK", block)
+    _, digest = pushed
+    with _client(registry.host) as client:
+        br = BlobRanges(client, "ranges/blob", digest, len(DATA), gap=0)
+        br.prepare(RANGES)
+        assert _read_all(br, RANGES) == [DATA[s:e] for s, e in RANGES]
+        assert br.read_head(399_000, 400_000) == DATA[399_000:]
+        br.close()
+    assert br.requests == 2
