@@ -207,7 +207,7 @@ class PartialLayer:
             side=self._side_source,
             fetcher=self._fetcher,
         )
-        self.close()  # the cache writes of this layer are done when it is
+        self.close(write_cache=True)  # the cache writes of this layer are done when it is
         fetched = self.ranges.bytes_fetched + (self._side.bytes_fetched if self._side else 0)
         requests = self.ranges.requests + (self._side.requests if self._side else 0)
         stats.digest = desc.digest
@@ -215,8 +215,9 @@ class PartialLayer:
         mode = "partial" if requests else "cache"  # TOC and every needed file were cached
         return LayerFetchResult(stats, mode, fetched)
 
-    def close(self) -> None:
-        """Stop the worker (it finishes the read it is in) and flush the cache writes."""
+    def close(self, *, write_cache: bool = False) -> None:
+        """Stop the worker (it finishes the read it is in); write the verified files held for the
+        cache (``write_cache``, once the layer is applied) or drop them."""
         if self._closed:
             return
         self._closed = True
@@ -226,7 +227,7 @@ class PartialLayer:
             self.ranges.close()  # unblock a TOC read
         self._thread.join()
         if self._writer is not None:
-            self._writer.close()
+            self._writer.close(write=write_cache)
         self.ranges.close()
         if self._side is not None:
             self._side.close()

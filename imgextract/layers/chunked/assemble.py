@@ -13,13 +13,12 @@ the predicted files from the ``RangeSource`` in blob order, decompresses and ver
 queues them, at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the
 files and writes them.  A file the prediction missed is fetched by the applier's thread from a
 second source when it gets there.  Files found in the ``FileStore`` (the content cache) are not
-fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it by a third thread.
+fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it when the layer is applied.
 """
 
 from __future__ import annotations
 
 import hashlib
-import queue
 import struct
 import tarfile
 import threading
@@ -41,6 +40,7 @@ ONE_SHOT = 8 * MiB  # a chunk decompressing to at most this is decompressed in o
 WHOLE_FILE = 4 * MiB  # a file up to this is queued once verified; larger ones piece by piece
 AHEAD = 16 * MiB  # decompressed bytes the fetcher may queue ahead of the applier
 MAX_CACHED_FILE = 4 * MiB  # larger files are not kept in the FileStore (nor read back into memory)
+HOLD = 32 * MiB  # verified files held for the FileStore until the layer is applied
 _TAR_TYPES = {
     "reg": tarfile.REGTYPE,
     "dir": tarfile.DIRTYPE,
@@ -380,25 +380,35 @@ class Fetcher:
 
 
 class CacheWriter:
-    """Adds verified files to a ``FileStore`` on its own thread (writes overlap the pull)."""
+    """Adds verified files to a ``FileStore``, mostly once the layer's other work is done.
 
-    def __init__(self, files: FileStore) -> None:
+    Writing hundreds of small files while the applier's thread creates the output's (and the
+    fetcher decodes) makes them all wait on each other: for the GIL after every system call and
+    for the file system.  So files are held, up to ``hold`` bytes, and written by ``close()``
+    (after the layer is applied); past ``hold`` they are written at once by the thread that
+    verified them, which keeps memory bounded."""
+
+    def __init__(self, files: FileStore, *, hold: int = HOLD) -> None:
         self.files = files
-        self._queue: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="imgextract-cache-files", daemon=True)
-        self._thread.start()
+        self.hold = hold
+        self._lock = threading.Lock()
+        self._held: list[tuple[str, bytes]] = []
+        self._held_bytes = 0
 
     def put(self, digest: str, data: bytes) -> None:
-        self._queue.put((digest, data))
+        with self._lock:
+            if self._held_bytes + len(data) <= self.hold:
+                self._held.append((digest, data))
+                self._held_bytes += len(data)
+                return
+        self.files.put(digest, data)
 
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            self.files.put(*item)
-
-    def close(self) -> None:
-        """Wait until everything queued is written."""
-        self._queue.put(None)
-        self._thread.join()
+    def close(self, *, write: bool = True) -> None:
+        """Write what is held (or, after a failure, drop it)."""
+        with self._lock:
+            held, self._held, self._held_bytes = self._held, [], 0
+        for digest, data in held if write else ():
+            self.files.put(digest, data)
 
 
 def plan_files(toc: Toc, paths: Sequence[str] | None, files: FileStore | None) -> list[TocEntry]:

@@ -428,3 +428,32 @@ def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path
                     apply_chunked(parse_toc(comp, loc), MemorySource(frame), applier, None)
         finally:
             applier.close()
+
+
+def test_cache_writer_holds_files_until_the_layer_is_applied() -> None:
+    """Verified files go to the store after the layer (not while its output is written), except
+    past the bound, which keeps memory bounded; after a failure the held ones are dropped."""
+    from imgextract.layers.chunked.assemble import CacheWriter
+
+    class Store:
+        def __init__(self) -> None:
+            self.kept: dict[str, bytes] = {}
+
+        def has(self, digest: str) -> bool:
+            return digest in self.kept
+
+        def get(self, digest: str, size: int) -> bytes | None:
+            return self.kept.get(digest)
+
+        def put(self, digest: str, data: bytes) -> None:
+            self.kept[digest] = data
+
+    files = {f"sha256:{i:064x}": bytes([i]) * 40 for i in range(5)}
+    for write, expected in [(True, 5), (False, 2)]:
+        store = Store()
+        writer = CacheWriter(store, hold=120)
+        for digest, data in files.items():
+            writer.put(digest, data)
+        assert sorted(store.kept) == sorted(files)[3:]  # 3 x 40 bytes held, the rest written at once
+        writer.close(write=write)
+        assert len(store.kept) == expected
