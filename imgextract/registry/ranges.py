@@ -383,22 +383,6 @@ class BlobRanges:
         spans = coalesce(ranges, self.gap)
         self._batches = [spans[i : i + self.max_parts] for i in range(0, len(spans), self.max_parts)]
 
-    def expect(self, start: int, end: int) -> None:
-        """``[start, end)`` will be read next: unless already asked for, one request for all of it."""
-        current = self._current
-        if current is not None and not current.finished:
-            position = current.part.pos if current.part is not None else 0
-            if start >= position and (
-                current.whole or any(s <= start and end <= e for s, e in current.spans)
-            ):
-                return
-        for batch in self._batches:
-            if any(s <= start and end <= e for s, e in batch):
-                return
-        self._drop_current()
-        self._batches = [b for b in self._batches if b[-1][1] > start]
-        self._batches.insert(0, [(start, end)])
-
     def open_range(self, start: int, end: int) -> _RangeReader:
         if not 0 <= start < end <= self.size:
             raise self.malformed(f"range {start}-{end} outside the {self.size}-byte blob")
