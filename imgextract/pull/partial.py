@@ -24,7 +24,13 @@ from imgextract import oci
 from imgextract.errors import IntegrityError
 from imgextract.layers.applier import Applier, LayerStats
 from imgextract.layers.chunked import TocUnsupported, apply_chunked, is_chunked, parse_toc, toc_location
-from imgextract.layers.chunked.assemble import MAX_CACHED_FILE, CacheWriter, Fetcher, make_fetcher
+from imgextract.layers.chunked.assemble import (
+    MAX_CACHED_FILE,
+    CacheWriter,
+    Fetcher,
+    HoldBudget,
+    make_fetcher,
+)
 from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocEntry, TocLocation, check_footer
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
@@ -112,6 +118,7 @@ class PartialLayer:
         paths: Sequence[str] | None,
         *,
         cache: ContentCache | None = None,
+        hold: HoldBudget | None = None,
     ) -> None:
         location = toc_location(desc.annotations)
         assert location is not None
@@ -121,6 +128,7 @@ class PartialLayer:
         self.location = location
         self.cache = cache
         self.files = CacheFiles(cache) if cache is not None else None
+        self.hold = hold if hold is not None else HoldBudget()
         self.ranges = BlobRanges(client, repository, desc.digest, desc.size)
         self._side: BlobRanges | None = None
         self._ready = threading.Event()
@@ -141,7 +149,7 @@ class PartialLayer:
                 return
             fetcher = make_fetcher(toc, self.ranges, self.paths, files=self.files)
             if self.files is not None and fetcher.files:
-                self._writer = CacheWriter(self.files)
+                self._writer = CacheWriter(self.files, budget=self.hold)
                 fetcher.on_verified = self._verified
             self._toc, self._fetcher = toc, fetcher
             self._ready.set()
@@ -251,13 +259,14 @@ class PartialLayers:
         self.pending = list(layers)  # (position in the image, descriptor), in order
         self.window = window
         self.started: dict[int, PartialLayer] = {}
+        self.hold = HoldBudget()  # verified files held for the cache, all layers together
 
     def advance(self, position: int) -> None:
         """The layer at ``position`` is next: start the partial ones up to ``window`` ahead."""
         while self.pending and (self.pending[0][0] <= position or len(self.started) < self.window):
             index, desc = self.pending.pop(0)
             self.started[index] = PartialLayer(
-                self.client, self.repository, desc, self.paths, cache=self.cache
+                self.client, self.repository, desc, self.paths, cache=self.cache, hold=self.hold
             )
 
     def apply(self, position: int, diff_id: str, applier: Applier) -> LayerFetchResult:

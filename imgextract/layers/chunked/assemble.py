@@ -38,9 +38,9 @@ READ = MiB  # piece size when a chunk is streamed
 ONE_READ = 8 * MiB  # a file whose compressed bytes fit is read in one piece
 ONE_SHOT = 8 * MiB  # a chunk decompressing to at most this is decompressed in one call
 WHOLE_FILE = 4 * MiB  # a file up to this is queued once verified; larger ones piece by piece
-AHEAD = 16 * MiB  # decompressed bytes the fetcher may queue ahead of the applier
+AHEAD = 8 * MiB  # decompressed bytes the fetcher may queue ahead of the applier
 MAX_CACHED_FILE = 4 * MiB  # larger files are not kept in the FileStore (nor read back into memory)
-HOLD = 32 * MiB  # verified files held for the FileStore until the layer is applied
+HOLD = 32 * MiB  # verified files a pull holds for the FileStore until their layer is applied
 _TAR_TYPES = {
     "reg": tarfile.REGTYPE,
     "dir": tarfile.DIRTYPE,
@@ -379,25 +379,35 @@ class Fetcher:
             self._thread.join()
 
 
+class HoldBudget:
+    """Bytes that the ``CacheWriter``s of one pull may hold together (shared by its layers)."""
+
+    def __init__(self, limit: int = HOLD) -> None:
+        self.limit = limit
+        self.used = 0
+        self.lock = threading.Lock()
+
+
 class CacheWriter:
     """Adds verified files to a ``FileStore``, mostly once the layer's other work is done.
 
     Writing hundreds of small files while the applier's thread creates the output's (and the
     fetcher decodes) makes them all wait on each other: for the GIL after every system call and
-    for the file system.  So files are held, up to ``hold`` bytes, and written by ``close()``
-    (after the layer is applied); past ``hold`` they are written at once by the thread that
+    for the file system.  So files are held, within ``budget``, and written by ``close()``
+    (after the layer is applied); past the budget they are written at once by the thread that
     verified them, which keeps memory bounded."""
 
-    def __init__(self, files: FileStore, *, hold: int = HOLD) -> None:
+    def __init__(self, files: FileStore, *, budget: HoldBudget | None = None) -> None:
         self.files = files
-        self.hold = hold
-        self._lock = threading.Lock()
+        self.budget = budget if budget is not None else HoldBudget()
         self._held: list[tuple[str, bytes]] = []
         self._held_bytes = 0
 
     def put(self, digest: str, data: bytes) -> None:
-        with self._lock:
-            if self._held_bytes + len(data) <= self.hold:
+        budget = self.budget
+        with budget.lock:
+            if budget.used + len(data) <= budget.limit:
+                budget.used += len(data)
                 self._held.append((digest, data))
                 self._held_bytes += len(data)
                 return
@@ -405,8 +415,10 @@ class CacheWriter:
 
     def close(self, *, write: bool = True) -> None:
         """Write what is held (or, after a failure, drop it)."""
-        with self._lock:
-            held, self._held, self._held_bytes = self._held, [], 0
+        with self.budget.lock:
+            held, self._held = self._held, []
+            self.budget.used -= self._held_bytes
+            self._held_bytes = 0
         for digest, data in held if write else ():
             self.files.put(digest, data)
 

@@ -433,7 +433,7 @@ def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path
 def test_cache_writer_holds_files_until_the_layer_is_applied() -> None:
     """Verified files go to the store after the layer (not while its output is written), except
     past the bound, which keeps memory bounded; after a failure the held ones are dropped."""
-    from imgextract.layers.chunked.assemble import CacheWriter
+    from imgextract.layers.chunked.assemble import CacheWriter, HoldBudget
 
     class Store:
         def __init__(self) -> None:
@@ -451,9 +451,11 @@ def test_cache_writer_holds_files_until_the_layer_is_applied() -> None:
     files = {f"sha256:{i:064x}": bytes([i]) * 40 for i in range(5)}
     for write, expected in [(True, 5), (False, 2)]:
         store = Store()
-        writer = CacheWriter(store, hold=120)
+        budget = HoldBudget(160)
+        budget.used = 40  # another layer's
+        writer = CacheWriter(store, budget=budget)
         for digest, data in files.items():
             writer.put(digest, data)
         assert sorted(store.kept) == sorted(files)[3:]  # 3 x 40 bytes held, the rest written at once
         writer.close(write=write)
-        assert len(store.kept) == expected
+        assert len(store.kept) == expected and budget.used == 40
