@@ -139,6 +139,7 @@ class PartialLayer:
         self._unsupported: TocUnsupported | None = None
         self._error: BaseException | None = None
         self._closed = False
+        self._abandoned = False  # the pull failed: stop writing to the cache
         self._thread = threading.Thread(target=self._run, name="imgextract-partial", daemon=True)
         self._thread.start()
 
@@ -155,6 +156,8 @@ class PartialLayer:
             self._ready.set()
             if not self._closed:
                 fetcher.run_here()
+                if self._writer is not None:  # idle now: write the verified files to the cache
+                    self._writer.flush(stop=lambda: self._abandoned)
         except TocUnsupported as exc:
             self._unsupported = exc
         except BaseException as exc:  # raised in the applier's thread, in this layer's turn
@@ -229,6 +232,7 @@ class PartialLayer:
         if self._closed:
             return
         self._closed = True
+        self._abandoned = not write_cache
         if self._fetcher is not None:
             self._fetcher.close()
         if not self._ready.is_set():

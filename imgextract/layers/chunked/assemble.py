@@ -393,9 +393,9 @@ class CacheWriter:
 
     Writing hundreds of small files while the applier's thread creates the output's (and the
     fetcher decodes) makes them all wait on each other: for the GIL after every system call and
-    for the file system.  So files are held, within ``budget``, and written by ``close()``
-    (after the layer is applied); past the budget they are written at once by the thread that
-    verified them, which keeps memory bounded."""
+    for the file system.  So files are held, within ``budget``, and written once the fetcher is
+    done (``flush``, on its thread, while the applier finishes) or by ``close()``; past the
+    budget they are written at once by the thread that verified them (bounded memory)."""
 
     def __init__(self, files: FileStore, *, budget: HoldBudget | None = None) -> None:
         self.files = files
@@ -413,14 +413,25 @@ class CacheWriter:
                 return
         self.files.put(digest, data)
 
+    def flush(self, stop: Callable[[], bool] = lambda: False) -> None:
+        """Write what is held, one file at a time, until ``stop()`` says otherwise."""
+        while not stop():
+            with self.budget.lock:
+                if not self._held:
+                    return
+                digest, data = self._held.pop()
+                self._held_bytes -= len(data)
+                self.budget.used -= len(data)
+            self.files.put(digest, data)
+
     def close(self, *, write: bool = True) -> None:
-        """Write what is held (or, after a failure, drop it)."""
+        """Write what is still held (or, after a failure, drop it)."""
+        if write:
+            self.flush()
         with self.budget.lock:
-            held, self._held = self._held, []
+            self._held = []
             self.budget.used -= self._held_bytes
             self._held_bytes = 0
-        for digest, data in held if write else ():
-            self.files.put(digest, data)
 
 
 def plan_files(toc: Toc, paths: Sequence[str] | None, files: FileStore | None) -> list[TocEntry]:
