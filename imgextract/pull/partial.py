@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from imgextract import oci
 from imgextract.errors import IntegrityError
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from imgextract.cache.writer import SmallBlobWriter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 WINDOW = 4  # partial layers started ahead of their turn (each holds at most assemble.AHEAD bytes)
 
 
@@ -104,6 +105,33 @@ class CacheFiles:
             log.debug("file %s not cached: %s", digest, exc)
 
 
+class ParseGate:
+    """One TOC parsed at a time, the highest layer first.
+
+    TOC parsing is Python work: several at once only share the GIL, so each finishes as late as
+    the last.  One at a time, upper layers first (where a catalog's configs and a bundle's
+    manifests usually are), the layer most likely to need chunks starts fetching them soonest."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._waiting: list[int] = []
+
+    def run(self, position: int, work: Callable[[], T]) -> T:
+        with self._cond:
+            self._waiting.append(position)
+            while self._busy or max(self._waiting) != position:
+                self._cond.wait()
+            self._waiting.remove(position)
+            self._busy = True
+        try:
+            return work()
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
 class PartialLayer:
     """One layer fetched partially, started ahead of its turn: a worker thread reads the TOC (and
     footer), verifies and plans it, then fetches, decompresses and verifies the predicted files
@@ -119,6 +147,8 @@ class PartialLayer:
         *,
         cache: ContentCache | None = None,
         hold: HoldBudget | None = None,
+        gate: ParseGate | None = None,
+        position: int = 0,
     ) -> None:
         location = toc_location(desc.annotations)
         assert location is not None
@@ -129,6 +159,8 @@ class PartialLayer:
         self.cache = cache
         self.files = CacheFiles(cache) if cache is not None else None
         self.hold = hold if hold is not None else HoldBudget()
+        self.gate = gate if gate is not None else ParseGate()
+        self.position = position
         self.ranges = BlobRanges(client, repository, desc.digest, desc.size)
         self._side: BlobRanges | None = None
         self._ready = threading.Event()
@@ -183,7 +215,7 @@ class PartialLayer:
             return None
         if with_footer:
             check_footer(head[location.length :], location)
-        toc = parse_toc(head[: location.length], location)
+        toc = self.gate.run(self.position, lambda: parse_toc(head[: location.length], location))
         if self.cache is not None and location.checksum is not None:
             _put_toc(self.cache, location.checksum, head[: location.length])
         return toc
@@ -264,13 +296,21 @@ class PartialLayers:
         self.window = window
         self.started: dict[int, PartialLayer] = {}
         self.hold = HoldBudget()  # verified files held for the cache, all layers together
+        self.gate = ParseGate()
 
     def advance(self, position: int) -> None:
         """The layer at ``position`` is next: start the partial ones up to ``window`` ahead."""
         while self.pending and (self.pending[0][0] <= position or len(self.started) < self.window):
             index, desc = self.pending.pop(0)
             self.started[index] = PartialLayer(
-                self.client, self.repository, desc, self.paths, cache=self.cache, hold=self.hold
+                self.client,
+                self.repository,
+                desc,
+                self.paths,
+                cache=self.cache,
+                hold=self.hold,
+                gate=self.gate,
+                position=index,
             )
 
     def apply(self, position: int, diff_id: str, applier: Applier) -> LayerFetchResult:
