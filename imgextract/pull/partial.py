@@ -10,6 +10,10 @@ the same when the TOC uses a feature we do not implement.
 
 Verified files (up to 4 MiB) and the TOC are kept in the content cache by digest, so a later pull
 of another part of the same (or a related) image fetches only the chunks of files it has not seen.
+
+``PartialLayers`` starts each such layer a few layers before its turn (``PartialLayer``: a worker
+thread reads and parses the TOC, then fetches and verifies the predicted files, bounded), so the
+TOCs of all layers are read at once and the selected files are fetched while lower layers apply.
 """
 
 from __future__ import annotations
@@ -326,24 +330,6 @@ class PartialLayers:
         for layer in self.started.values():
             layer.close()
         self.started.clear()
-
-
-def apply_partial_layer(
-    client: RegistryClient,
-    repository: str,
-    desc: oci.Descriptor,
-    diff_id: str,
-    applier: Applier,
-    paths: Sequence[str] | None,
-    *,
-    cache: ContentCache | None = None,
-) -> LayerFetchResult:
-    """Apply ``desc`` into ``applier`` fetching only what the selection needs (see module doc)."""
-    layer = PartialLayer(client, repository, desc, paths, cache=cache)
-    try:
-        return layer.apply(applier, diff_id)
-    finally:
-        layer.close()
 
 
 def _cached_toc(cache: ContentCache | None, location: TocLocation) -> Toc | None:
