@@ -176,21 +176,26 @@ class PartialLayer:
         self._error: BaseException | None = None
         self._closed = False
         self._abandoned = False  # the pull failed: stop writing to the cache
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="imgextract-partial", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
+            if self._closed:  # the pull failed before this layer's worker got going
+                return
             toc = self._read_toc()
-            if toc is None:
+            if toc is None or self._closed:
                 return
             fetcher = make_fetcher(toc, self.ranges, self.paths, files=self.files)
             if self.files is not None and fetcher.files:
                 self._writer = CacheWriter(self.files, budget=self.hold)
                 fetcher.on_verified = self._verified
-            self._toc, self._fetcher = toc, fetcher
+            with self._lock:  # close() either sees the fetcher (and cancels it) or ran before
+                self._toc, self._fetcher = toc, fetcher
+                closed = self._closed
             self._ready.set()
-            if not self._closed:
+            if not closed:
                 fetcher.run_here()
                 if self._writer is not None:  # idle now: write the verified files to the cache
                     self._writer.flush(stop=lambda: self._abandoned)
@@ -265,14 +270,16 @@ class PartialLayer:
     def close(self, *, write_cache: bool = False) -> None:
         """Stop the worker (it finishes the read it is in); write the verified files held for the
         cache (``write_cache``, once the layer is applied) or drop them."""
-        if self._closed:
-            return
-        self._closed = True
-        self._abandoned = not write_cache
-        if self._fetcher is not None:
-            self._fetcher.close()
-        if not self._ready.is_set():
-            self.ranges.close()  # unblock a TOC read
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._abandoned = not write_cache
+            fetcher = self._fetcher
+        if fetcher is not None:
+            fetcher.close()
+        if self._abandoned or not self._ready.is_set():
+            self.ranges.close()  # the pull failed: do not wait for a read in progress
         self._thread.join()
         if self._writer is not None:
             self._writer.close(write=write_cache)
