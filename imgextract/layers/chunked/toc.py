@@ -27,7 +27,6 @@ import json
 import re
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import zstandard
@@ -59,8 +58,7 @@ class TocUnsupported(Exception):
     """A well-formed TOC using a feature partial fetch does not implement: fetch the whole layer."""
 
 
-@dataclass(frozen=True)
-class TocLocation:
+class TocLocation(NamedTuple):
     """Where the compressed TOC is in the blob and what it must hash to."""
 
     offset: int
@@ -80,22 +78,44 @@ class Chunk(NamedTuple):
     digest: str | None  # sha256 of the uncompressed chunk; None: the file digest covers it
 
 
-@dataclass
 class TocEntry:
-    type: str
-    name: str  # cleaned: components joined by "/", "" for the root
-    mode: int = 0
-    size: int = 0
-    mtime: float = 0.0
-    link_name: str = ""
-    digest: str | None = None
-    chunks: list[Chunk] = field(default_factory=list)
+    """One TOC entry (a file's chunk entries folded into its ``chunks``).  A plain class: every
+    pull imports this module, and a dataclass costs more to define than to use here."""
+
+    __slots__ = ("type", "name", "mode", "size", "mtime", "link_name", "digest", "chunks")
+
+    def __init__(
+        self,
+        type: str,
+        name: str,  # cleaned: components joined by "/", "" for the root
+        mode: int = 0,
+        size: int = 0,
+        mtime: float = 0.0,
+        link_name: str = "",
+        digest: str | None = None,
+        chunks: list[Chunk] | None = None,
+    ) -> None:
+        self.type = type
+        self.name = name
+        self.mode = mode
+        self.size = size
+        self.mtime = mtime
+        self.link_name = link_name
+        self.digest = digest
+        self.chunks: list[Chunk] = chunks if chunks is not None else []
+
+    def __repr__(self) -> str:
+        return f"TocEntry({self.type!r}, {self.name!r}, size={self.size}, chunks={len(self.chunks)})"
 
 
-@dataclass
 class Toc:
-    entries: list[TocEntry]
-    location: TocLocation
+    """The validated entries of a TOC and where it was."""
+
+    __slots__ = ("entries", "location")
+
+    def __init__(self, entries: list[TocEntry], location: TocLocation) -> None:
+        self.entries = entries
+        self.location = location
 
     def content_bytes(self) -> int:
         return sum(c.end - c.start for e in self.entries for c in e.chunks)
