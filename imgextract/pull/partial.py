@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from imgextract import oci
@@ -50,11 +49,15 @@ T = TypeVar("T")
 WINDOW = 4  # partial layers started ahead of their turn (each holds at most assemble.AHEAD bytes)
 
 
-@dataclass
 class LayerFetchResult:
-    stats: LayerStats
-    mode: str  # "partial" | "whole"
-    bytes_fetched: int
+    """What applying one partially fetched layer did (a plain class: imported by every pull)."""
+
+    __slots__ = ("stats", "mode", "bytes_fetched")
+
+    def __init__(self, stats: LayerStats, mode: str, bytes_fetched: int) -> None:
+        self.stats = stats
+        self.mode = mode  # "partial" | "whole" | "cache"
+        self.bytes_fetched = bytes_fetched
 
 
 def wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: ContentCache | None) -> bool:
