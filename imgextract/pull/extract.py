@@ -8,6 +8,7 @@ and applies each remaining layer in order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,13 +20,14 @@ from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.outputs.directory import force_rmtree
 from imgextract.progress import CountingReader, Progress
-from imgextract.pull.partial import PartialLayers, wants_partial
 from imgextract.pull.plan import layer_pairs, plan_skips
 from imgextract.pull.resolve import ResolvedImage
 
 if TYPE_CHECKING:
+    from imgextract import oci
     from imgextract.cache import ContentCache
     from imgextract.mirrors import Source
+    from imgextract.pull.partial import LayerFetchResult, PartialLayers
     from imgextract.registry.client import RegistryClient
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,47 @@ class LayerReport:
         if self.fetch:
             out.update(fetch=self.fetch, bytesFetched=self.bytes_fetched)
         return out
+
+
+# zstd:chunked support (pull/partial.py, layers/chunked/, registry/ranges.py) is loaded only for a
+# layer that can be zstd:chunked: one whose annotations locate a TOC.  A pull of gzip layers never
+# imports it.
+
+
+def wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: ContentCache | None) -> bool:
+    """Whether the layer is fetched partially (:func:`imgextract.pull.partial.wants_partial`)."""
+    if not desc.annotations:  # no TOC position: not zstd:chunked
+        return False
+    from imgextract.pull import partial
+
+    return partial.wants_partial(desc, paths, cache)
+
+
+class _NoPartialLayers:
+    """Stands in for ``PartialLayers`` when no layer is fetched partially (nothing to load)."""
+
+    def advance(self, position: int) -> None:
+        pass
+
+    def apply(self, position: int, diff_id: str, applier: Applier) -> LayerFetchResult:
+        raise AssertionError("no layer of this pull is fetched partially")
+
+    def close(self) -> None:
+        pass
+
+
+def partial_layers(
+    image: ResolvedImage,
+    layers: Sequence[tuple[int, oci.Descriptor]],
+    paths: Sequence[str] | None,
+    cache: ContentCache | None,
+) -> PartialLayers | _NoPartialLayers:
+    """:class:`imgextract.pull.partial.PartialLayers` for ``layers``, loaded only if there are any."""
+    if not layers:
+        return _NoPartialLayers()
+    from imgextract.pull.partial import PartialLayers
+
+    return PartialLayers(image.client, image.repository, layers, paths, cache=cache)
 
 
 def extract(
@@ -164,12 +207,11 @@ def _apply_layers(
         not skip and wants_partial(d, plan.paths, cache) for (d, _), skip in zip(pairs, skips, strict=True)
     ]
     wanted = [d for (d, _), skip, part in zip(pairs, skips, partial, strict=True) if not skip and not part]
-    partials = PartialLayers(
-        image.client,
-        image.repository,
+    partials = partial_layers(
+        image,
         [(i, d) for i, ((d, _), part) in enumerate(zip(pairs, partial, strict=True)) if part],
         plan.paths,
-        cache=cache,
+        cache,
     )
     reports = []
     try:
