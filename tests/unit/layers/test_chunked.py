@@ -14,6 +14,7 @@ import os
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zstandard
@@ -459,3 +460,34 @@ def test_cache_writer_holds_files_until_the_layer_is_applied() -> None:
         assert sorted(store.kept) == sorted(files)[3:]  # 3 x 40 bytes held, the rest written at once
         writer.close(write=write)
         assert len(store.kept) == expected and budget.used == 40
+
+
+def test_without_batch_decompression_chunks_are_decompressed_one_by_one(
+    image: list[Chunked], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """python-zstandard's cffi backend has no multi_decompress_to_buffer: same output without it."""
+    real = zstandard.ZstdDecompressor
+    calls: list[int] = []
+
+    class NoBatch:
+        def __init__(self) -> None:
+            self.inner = real()
+
+        def multi_decompress_to_buffer(self, *args: object, **kwargs: object) -> None:
+            raise NotImplementedError
+
+        def decompress(self, *args: Any, **kwargs: Any) -> bytes:
+            calls.append(1)
+            return self.inner.decompress(*args, **kwargs)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(zstandard, "ZstdDecompressor", NoBatch)
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [layer.tar for layer in image], paths=["configs"])
+    apply_partial(part, image, ["configs"])
+    assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
+    assert calls  # the chunk-by-chunk path ran
