@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import logging
 import os
 import time
@@ -244,3 +245,49 @@ def private_temp(layout: Layout, hexd: str) -> tuple[Path, int]:
             layout.forget()  # the cache's directories were removed under us: create them again
             tmp = layout.tmp()
     raise OSError(f"could not create a temp file in {tmp}")
+
+
+class SmallBlobWriter:
+    """Commits many small blobs whose bytes the caller has just hashed and verified (the files of a
+    partially fetched layer): the directories and the owner token are looked up once, each blob is
+    a private temp file (the ``private_temp`` naming, so a dead writer's debris is swept the same
+    way) renamed into place.  Safe to use from several threads."""
+
+    def __init__(self, layout: Layout) -> None:
+        self._layout = layout
+        self._tmp = str(layout.tmp())
+        self._owner = owner_token()
+        self._dirs: dict[str, str] = {}
+        self._prefix = os.urandom(6).hex()  # temp names: one random prefix, then a counter
+        self._names = itertools.count()
+
+    def _dir(self, digest: str) -> tuple[str, str]:
+        algorithm, hexd = split_digest(digest)
+        directory = self._dirs.get(algorithm)
+        if directory is None:
+            directory = self._dirs[algorithm] = str(self._layout.blob(digest).parent)
+        return directory, hexd
+
+    def exists(self, digest: str) -> bool:
+        """Whether ``digest`` is committed (one ``stat``; recency is updated when it is read)."""
+        directory, hexd = self._dir(digest)
+        return os.path.isfile(f"{directory}/{hexd}")
+
+    def put(self, digest: str, data: bytes) -> None:
+        directory, hexd = self._dir(digest)
+        tmp = f"{self._tmp}/{hexd[:16]}.{self._owner}.{self._prefix}{next(self._names):x}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            os.replace(tmp, f"{directory}/{hexd}")
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from imgextract import oci
     from imgextract.cache import ContentCache
     from imgextract.mirrors import Source
-    from imgextract.pull.partial import LayerFetchResult
+    from imgextract.pull.partial import LayerFetchResult, PartialLayers
     from imgextract.registry.client import RegistryClient
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,31 @@ def wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: Cont
     return partial.wants_partial(desc, paths, cache)
 
 
-def apply_partial_layer(*args: Any, **kwargs: Any) -> LayerFetchResult:
-    """:func:`imgextract.pull.partial.apply_partial_layer`, loaded on first use."""
-    from imgextract.pull import partial
+class _NoPartialLayers:
+    """Stands in for ``PartialLayers`` when no layer is fetched partially (nothing to load)."""
 
-    return partial.apply_partial_layer(*args, **kwargs)
+    def advance(self, position: int) -> None:
+        pass
+
+    def apply(self, position: int, diff_id: str, applier: Applier) -> LayerFetchResult:
+        raise AssertionError("no layer of this pull is fetched partially")
+
+    def close(self) -> None:
+        pass
+
+
+def partial_layers(
+    image: ResolvedImage,
+    layers: Sequence[tuple[int, oci.Descriptor]],
+    paths: Sequence[str] | None,
+    cache: ContentCache | None,
+) -> PartialLayers | _NoPartialLayers:
+    """:class:`imgextract.pull.partial.PartialLayers` for ``layers``, loaded only if there are any."""
+    if not layers:
+        return _NoPartialLayers()
+    from imgextract.pull.partial import PartialLayers
+
+    return PartialLayers(image.client, image.repository, layers, paths, cache=cache)
 
 
 def extract(
@@ -204,8 +224,15 @@ def _apply_layers(
         for (d, _), skip, part, tiny in zip(pairs, skips, partial, small, strict=True)
         if not skip and not part and not tiny
     ]
+    partials = partial_layers(
+        image,
+        [(i, d) for i, ((d, _), part) in enumerate(zip(pairs, partial, strict=True)) if part],
+        plan.paths,
+        cache,
+    )
     reports = []
     try:
+        partials.advance(0)  # TOCs and chunks of zstd:chunked layers, fetched while others apply
         with Prefetcher(
             client,
             source.reference.repository,
@@ -214,7 +241,9 @@ def _apply_layers(
             spool_dir=root.parent,
             reader_verifies=True,
         ) as prefetch:
-            for (desc, diff_id), skip, part, tiny in zip(pairs, skips, partial, small, strict=True):
+            for position, ((desc, diff_id), skip, part, tiny) in enumerate(
+                zip(pairs, skips, partial, small, strict=True)
+            ):
                 if skip:
                     reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False, 0, "skipped"))
                     continue
@@ -228,9 +257,7 @@ def _apply_layers(
                     continue
                 progress.layer_started(desc.digest, None if part else desc.size)
                 if part:  # zstd:chunked: only what the selection needs (pull/partial.py)
-                    got = apply_partial_layer(
-                        image.client, image.repository, desc, diff_id, applier, plan.paths, cache=cache
-                    )
+                    got = partials.apply(position, diff_id, applier)
                     progress.advance(desc.digest, got.bytes_fetched)
                     _index_layer(cache, desc.digest, got.stats)
                     progress.layer_done(desc.digest, fetched=True)
@@ -266,6 +293,8 @@ def _apply_layers(
     except BaseException:
         applier.close()  # release the root fd; the caller discards the staging root
         raise
+    finally:
+        partials.close()
     return reports, any(skips)
 
 

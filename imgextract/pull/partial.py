@@ -10,20 +10,31 @@ the same when the TOC uses a feature we do not implement.
 
 Verified files (up to 4 MiB) and the TOC are kept in the content cache by digest, so a later pull
 of another part of the same (or a related) image fetches only the chunks of files it has not seen.
+
+``PartialLayers`` starts each such layer a few layers before its turn (``PartialLayer``: a worker
+thread reads and parses the TOC, then fetches and verifies the predicted files, bounded), so the
+TOCs of all layers are read at once and the selected files are fetched while lower layers apply.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from imgextract import oci
 from imgextract.errors import IntegrityError
 from imgextract.layers.applier import Applier, LayerStats
 from imgextract.layers.chunked import TocUnsupported, apply_chunked, is_chunked, parse_toc, toc_location
-from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocLocation, check_footer
+from imgextract.layers.chunked.assemble import (
+    MAX_CACHED_FILE,
+    CacheWriter,
+    Fetcher,
+    HoldBudget,
+    make_fetcher,
+)
+from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocEntry, TocLocation, check_footer
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.registry.client import RegistryClient
@@ -31,15 +42,22 @@ from imgextract.registry.ranges import BlobRanges, RangeIgnored
 
 if TYPE_CHECKING:
     from imgextract.cache import ContentCache
+    from imgextract.cache.writer import SmallBlobWriter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+WINDOW = 4  # partial layers started ahead of their turn (each holds at most assemble.AHEAD bytes)
 
 
-@dataclass
 class LayerFetchResult:
-    stats: LayerStats
-    mode: str  # "partial" | "whole"
-    bytes_fetched: int
+    """What applying one partially fetched layer did (a plain class: imported by every pull)."""
+
+    __slots__ = ("stats", "mode", "bytes_fetched")
+
+    def __init__(self, stats: LayerStats, mode: str, bytes_fetched: int) -> None:
+        self.stats = stats
+        self.mode = mode  # "partial" | "whole" | "cache"
+        self.bytes_fetched = bytes_fetched
 
 
 def wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: ContentCache | None) -> bool:
@@ -59,10 +77,16 @@ class CacheFiles:
 
     def __init__(self, cache: ContentCache) -> None:
         self.cache = cache
+        self._writer: SmallBlobWriter | None = None
+
+    def _blobs(self) -> SmallBlobWriter:
+        if self._writer is None:
+            self._writer = self.cache.small_blob_writer()
+        return self._writer
 
     def has(self, digest: str) -> bool:
         try:
-            return self.cache.get_blob_path(digest) is not None
+            return self._blobs().exists(digest)
         except (OSError, IntegrityError):
             return False
 
@@ -81,58 +105,241 @@ class CacheFiles:
         return None
 
     def put(self, digest: str, data: bytes) -> None:
+        """Keep ``data``, which the caller has verified against ``digest``."""
         try:
-            self.cache.put_small_blob(digest, data)
+            self._blobs().put(digest, data)
         except (OSError, IntegrityError) as exc:
             log.debug("file %s not cached: %s", digest, exc)
 
 
-def apply_partial_layer(
-    client: RegistryClient,
-    repository: str,
-    desc: oci.Descriptor,
-    diff_id: str,
-    applier: Applier,
-    paths: Sequence[str] | None,
-    *,
-    cache: ContentCache | None = None,
-) -> LayerFetchResult:
-    """Apply ``desc`` into ``applier`` fetching only what the selection needs (see module doc)."""
-    location = toc_location(desc.annotations)
-    assert location is not None
-    if location.offset + location.length > desc.size:
-        raise IntegrityError(f"zstd:chunked TOC of {desc.digest} lies beyond the blob's end")
-    ranges = BlobRanges(client, repository, desc.digest, desc.size)
-    try:
+class ParseGate:
+    """One TOC parsed at a time, the highest layer first.
+
+    TOC parsing is Python work: several at once only share the GIL, so each finishes as late as
+    the last.  One at a time, upper layers first (where a catalog's configs and a bundle's
+    manifests usually are), the layer most likely to need chunks starts fetching them soonest."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._waiting: list[int] = []
+
+    def run(self, position: int, work: Callable[[], T]) -> T:
+        with self._cond:
+            self._waiting.append(position)
+            while self._busy or max(self._waiting) != position:
+                self._cond.wait()
+            self._waiting.remove(position)
+            self._busy = True
         try:
-            toc = _cached_toc(cache, location)
-            if toc is None:
-                with_footer = location.offset + location.length + FOOTER_SIZE == desc.size
-                end = desc.size if with_footer else location.offset + location.length
-                try:
-                    head = ranges.read_head(location.offset, end)
-                except RangeIgnored as ignored:
-                    with ignored.body as body:
-                        return _whole(body, desc, diff_id, applier, ranges)
-                if with_footer:
-                    check_footer(head[location.length :], location)
-                toc = parse_toc(head[: location.length], location)
-                if cache is not None and location.checksum is not None:
-                    _put_toc(cache, location.checksum, head[: location.length])
+            return work()
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+
+class PartialLayer:
+    """One layer fetched partially, started ahead of its turn: a worker thread reads the TOC (and
+    footer), verifies and plans it, then fetches, decompresses and verifies the predicted files
+    (``assemble.Fetcher``) while earlier layers are still being applied; ``apply`` applies it in
+    its turn (see the module doc), ``close`` stops the worker."""
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        repository: str,
+        desc: oci.Descriptor,
+        paths: Sequence[str] | None,
+        *,
+        cache: ContentCache | None = None,
+        hold: HoldBudget | None = None,
+        gate: ParseGate | None = None,
+        position: int = 0,
+    ) -> None:
+        location = toc_location(desc.annotations)
+        assert location is not None
+        if location.offset + location.length > desc.size:
+            raise IntegrityError(f"zstd:chunked TOC of {desc.digest} lies beyond the blob's end")
+        self.client, self.repository, self.desc, self.paths = client, repository, desc, paths
+        self.location = location
+        self.cache = cache
+        self.files = CacheFiles(cache) if cache is not None else None
+        self.hold = hold if hold is not None else HoldBudget()
+        self.gate = gate if gate is not None else ParseGate()
+        self.position = position
+        self.ranges = BlobRanges(client, repository, desc.digest, desc.size)
+        self._side: BlobRanges | None = None
+        self._ready = threading.Event()
+        self._toc: Toc | None = None
+        self._fetcher: Fetcher | None = None
+        self._writer: CacheWriter | None = None
+        self._whole_body: object | None = None  # the registry ignored Range: the blob, from byte 0
+        self._unsupported: TocUnsupported | None = None
+        self._error: BaseException | None = None
+        self._closed = False
+        self._abandoned = False  # the pull failed: stop writing to the cache
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="imgextract-partial", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            if self._closed:  # the pull failed before this layer's worker got going
+                return
+            toc = self._read_toc()
+            if toc is None or self._closed:
+                return
+            fetcher = make_fetcher(toc, self.ranges, self.paths, files=self.files)
+            if self.files is not None and fetcher.files:
+                self._writer = CacheWriter(self.files, budget=self.hold)
+                fetcher.on_verified = self._verified
+            with self._lock:  # close() either sees the fetcher (and cancels it) or ran before
+                self._toc, self._fetcher = toc, fetcher
+                closed = self._closed
+            self._ready.set()
+            if not closed:
+                fetcher.run_here()
+                if self._writer is not None:  # idle now: write the verified files to the cache
+                    self._writer.flush(stop=lambda: self._abandoned)
         except TocUnsupported as exc:
-            log.info("layer %s: %s; fetching it whole", desc.digest, exc)
-            with client.open_blob(repository, desc.digest, size=desc.size) as body:
-                result = _whole(body, desc, diff_id, applier, ranges)
+            self._unsupported = exc
+        except BaseException as exc:  # raised in the applier's thread, in this layer's turn
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    def _verified(self, entry: TocEntry, data: bytes) -> None:
+        if self._writer is not None and entry.digest is not None and entry.size <= MAX_CACHED_FILE:
+            self._writer.put(entry.digest, data)
+
+    def _read_toc(self) -> Toc | None:
+        location, desc = self.location, self.desc
+        toc = _cached_toc(self.cache, location)
+        if toc is not None:
+            return toc
+        with_footer = location.offset + location.length + FOOTER_SIZE == desc.size
+        end = desc.size if with_footer else location.offset + location.length
+        try:
+            head = self.ranges.read_head(location.offset, end)
+        except RangeIgnored as ignored:
+            self._whole_body = ignored.body
+            return None
+        if with_footer:
+            check_footer(head[location.length :], location)
+        toc = self.gate.run(self.position, lambda: parse_toc(head[: location.length], location))
+        if self.cache is not None and location.checksum is not None:
+            _put_toc(self.cache, location.checksum, head[: location.length])
+        return toc
+
+    def _side_source(self) -> BlobRanges:
+        """A second connection for files the prediction missed (the worker owns ``ranges``)."""
+        self._side = BlobRanges(self.client, self.repository, self.desc.digest, self.desc.size)
+        return self._side
+
+    def apply(self, applier: Applier, diff_id: str) -> LayerFetchResult:
+        """Apply the layer into ``applier`` in its turn, fetching only what the selection needs."""
+        self._ready.wait()
+        desc = self.desc
+        if self._error is not None:
+            raise self._error
+        if self._whole_body is not None:
+            with self._whole_body as body:  # type: ignore[attr-defined]
+                return _whole(body, desc, diff_id, applier, self.ranges)
+        if self._unsupported is not None:
+            log.info("layer %s: %s; fetching it whole", desc.digest, self._unsupported)
+            with self.client.open_blob(self.repository, desc.digest, size=desc.size) as body:
+                result = _whole(body, desc, diff_id, applier, self.ranges)
             result.bytes_fetched += desc.size
             return result
-        files = CacheFiles(cache) if cache is not None else None
-        stats = apply_chunked(toc, ranges, applier, paths, files=files)
-    finally:
-        ranges.close()
-    stats.digest = desc.digest
-    stats.compressed_size = ranges.bytes_fetched
-    mode = "partial" if ranges.requests else "cache"  # TOC and every needed chunk were cached
-    return LayerFetchResult(stats, mode, ranges.bytes_fetched)
+        assert self._toc is not None and self._fetcher is not None
+        stats = apply_chunked(
+            self._toc,
+            self.ranges,
+            applier,
+            self.paths,
+            files=self.files,
+            side=self._side_source,
+            fetcher=self._fetcher,
+        )
+        self.close(write_cache=True)  # the cache writes of this layer are done when it is
+        fetched = self.ranges.bytes_fetched + (self._side.bytes_fetched if self._side else 0)
+        requests = self.ranges.requests + (self._side.requests if self._side else 0)
+        stats.digest = desc.digest
+        stats.compressed_size = fetched
+        mode = "partial" if requests else "cache"  # TOC and every needed file were cached
+        return LayerFetchResult(stats, mode, fetched)
+
+    def close(self, *, write_cache: bool = False) -> None:
+        """Stop the worker (it finishes the read it is in); write the verified files held for the
+        cache (``write_cache``, once the layer is applied) or drop them."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._abandoned = not write_cache
+            fetcher = self._fetcher
+        if fetcher is not None:
+            fetcher.close()
+        if self._abandoned or not self._ready.is_set():
+            self.ranges.close()  # the pull failed: do not wait for a read in progress
+        self._thread.join()
+        if self._writer is not None:
+            self._writer.close(write=write_cache)
+        self.ranges.close()
+        if self._side is not None:
+            self._side.close()
+
+
+class PartialLayers:
+    """The partially fetched layers of one pull, each started ``window`` layers ahead of its turn
+    (so TOCs and chunks of later layers are fetched while earlier ones are applied)."""
+
+    def __init__(
+        self,
+        client: RegistryClient,
+        repository: str,
+        layers: Sequence[tuple[int, oci.Descriptor]],
+        paths: Sequence[str] | None,
+        *,
+        cache: ContentCache | None = None,
+        window: int = WINDOW,
+    ) -> None:
+        self.client, self.repository, self.paths, self.cache = client, repository, paths, cache
+        self.pending = list(layers)  # (position in the image, descriptor), in order
+        self.window = window
+        self.started: dict[int, PartialLayer] = {}
+        self.hold = HoldBudget()  # verified files held for the cache, all layers together
+        self.gate = ParseGate()
+
+    def advance(self, position: int) -> None:
+        """The layer at ``position`` is next: start the partial ones up to ``window`` ahead."""
+        while self.pending and (self.pending[0][0] <= position or len(self.started) < self.window):
+            index, desc = self.pending.pop(0)
+            self.started[index] = PartialLayer(
+                self.client,
+                self.repository,
+                desc,
+                self.paths,
+                cache=self.cache,
+                hold=self.hold,
+                gate=self.gate,
+                position=index,
+            )
+
+    def apply(self, position: int, diff_id: str, applier: Applier) -> LayerFetchResult:
+        self.advance(position)
+        layer = self.started.pop(position)
+        try:
+            return layer.apply(applier, diff_id)
+        finally:
+            layer.close()
+            self.advance(position + 1)
+
+    def close(self) -> None:
+        for layer in self.started.values():
+            layer.close()
+        self.started.clear()
 
 
 def _cached_toc(cache: ContentCache | None, location: TocLocation) -> Toc | None:

@@ -16,7 +16,7 @@ platform.  We choose the variant that fetches least for the pull:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from imgextract import oci
 from imgextract.errors import IntegrityError
@@ -43,9 +43,9 @@ def platform_variants(
     return other, zstd
 
 
-@dataclass(frozen=True)
-class VariantChoice:
-    """What was offered and what was taken (for ``--json`` and ``inspect``)."""
+class VariantChoice(NamedTuple):
+    """What was offered and what was taken (for ``--json`` and ``inspect``).  A tuple: every pull
+    imports this module, and a dataclass costs more to define than it is worth here."""
 
     chosen: str  # "gzip" | "zstd"
     reason: str

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 DEFAULT_GAP = 64 * 1024
 MAX_PARTS = 64  # ranges per request (keeps the Range header well under common 8 KiB limits)
 _LINE_LIMIT = 8192
+BLOCK = 1024 * 1024  # socket reads of what has arrived, up to this
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 _BROKEN = (urllib3.exceptions.HTTPError, requests.RequestException, ConnectionError, TimeoutError)
@@ -61,23 +62,35 @@ class RangeIgnored(Exception):
 
 
 class _Wire:
-    """The body of one response, counted, with line reads for multipart headers."""
+    """The body of one response, counted, read in blocks of what has arrived (``read1``): the
+    caller's many small reads (one per file) cost one socket read per block, not one each."""
 
     def __init__(self, owner: BlobRanges, response: requests.Response) -> None:
         self.owner = owner
         self.response = response
         self._buf = b""
+        self._off = 0  # next unread byte of _buf
 
-    def read(self, n: int) -> bytes:
-        if self._buf:
-            data, self._buf = self._buf[:n], self._buf[n:]
-            return data
+    def _raw(self, n: int, *, block: bool) -> bytes:
         try:
-            data = self.response.raw.read(n, decode_content=False)
+            raw = self.response.raw
+            data = raw.read1(n, decode_content=False) if block else raw.read(n, decode_content=False)
         except _BROKEN as exc:
             raise self.owner.lost(exc) from None
         self.owner.bytes_fetched += len(data)
         return bytes(data)
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes (fewer when that is what has arrived); b"" at the end."""
+        if self._off < len(self._buf):
+            data = self._buf[self._off : self._off + n]
+            self._off += len(data)
+            return data
+        if n >= BLOCK:
+            return self._raw(n, block=False)
+        data = self._raw(BLOCK, block=True)
+        self._buf, self._off = data, min(n, len(data))
+        return data[:n] if len(data) > n else data
 
     def read_exact(self, n: int) -> bytes:
         parts = []
@@ -97,19 +110,21 @@ class _Wire:
             n -= len(data)
 
     def readline(self) -> bytes:
-        while b"\n" not in self._buf:
-            if len(self._buf) > _LINE_LIMIT:
+        line = b""
+        while True:
+            if self._off >= len(self._buf):
+                self._buf, self._off = self._raw(BLOCK, block=True), 0
+                if not self._buf:
+                    raise self.owner.lost(None)
+            end = self._buf.find(b"\n", self._off)
+            if end >= 0:
+                line += self._buf[self._off : end + 1]
+                self._off = end + 1
+                return line
+            line += self._buf[self._off :]
+            self._off = len(self._buf)
+            if len(line) > _LINE_LIMIT:
                 raise self.owner.malformed("multipart header line too long")
-            try:
-                data = self.response.raw.read(4096, decode_content=False)
-            except _BROKEN as exc:
-                raise self.owner.lost(exc) from None
-            if not data:
-                raise self.owner.lost(None)
-            self.owner.bytes_fetched += len(data)
-            self._buf += data
-        line, _, self._buf = self._buf.partition(b"\n")
-        return line + b"\n"
 
     def close(self) -> None:
         self.response.close()
@@ -367,22 +382,6 @@ class BlobRanges:
     def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
         spans = coalesce(ranges, self.gap)
         self._batches = [spans[i : i + self.max_parts] for i in range(0, len(spans), self.max_parts)]
-
-    def expect(self, start: int, end: int) -> None:
-        """``[start, end)`` will be read next: unless already asked for, one request for all of it."""
-        current = self._current
-        if current is not None and not current.finished:
-            position = current.part.pos if current.part is not None else 0
-            if start >= position and (
-                current.whole or any(s <= start and end <= e for s, e in current.spans)
-            ):
-                return
-        for batch in self._batches:
-            if any(s <= start and end <= e for s, e in batch):
-                return
-        self._drop_current()
-        self._batches = [b for b in self._batches if b[-1][1] > start]
-        self._batches.insert(0, [(start, end)])
 
     def open_range(self, start: int, end: int) -> _RangeReader:
         if not 0 <= start < end <= self.size:

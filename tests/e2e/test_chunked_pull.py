@@ -11,6 +11,7 @@ import json
 import random
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +166,12 @@ def test_catalog_configs_fetch_little_more_than_the_configs_layer(
     assert [la["fetch"] for la in layers] == ["partial"] * 4
     assert all(la["bytesFetched"] < 64 * 1024 for la in layers[:3])  # base layers: their TOC only
     assert sum(la["bytesFetched"] for la in layers) <= proxy.blob_bytes_sent
+    # requests: one Range request per layer for its TOC (and footer), one for the configs' chunks
+    ranged = Counter(
+        q.path.rsplit("/", 1)[1] for q in proxy.requests if "/blobs/" in q.path and "Range" in q.headers
+    )
+    digests = [la["digest"] for la in catalog.manifest["layers"]]
+    assert ranged == {**dict.fromkeys(digests[:3], 1), digests[3]: 2}, ranged
 
 
 def test_one_package_fetches_only_its_chunks(
@@ -499,3 +506,29 @@ def test_library_client_pull_and_inspect(single: ChunkedImage, dual: str, tmp_pa
         forced = client.inspect(f"{single.host}/{dual}", prefer_compression="gzip")
         assert forced.compression is not None and forced.compression["chosen"] == "gzip"
         assert forced.layers[0].media_type.endswith("+gzip")
+
+
+@pytest.mark.parametrize("size", [5, 40], ids=["longer-than-toc", "shorter-than-toc"])
+def test_chunk_size_disagreeing_with_the_toc_is_exit_5(
+    cli: Callable[..., Run], registry: Any, push_image: Callable[..., Any], tmp_path: Path, size: int
+) -> None:
+    """A chunk decompressing to more, or fewer, bytes than the TOC says (hand-made; the TOC's
+    checksum matches): the same outcome either way, the bytes do not match the TOC."""
+    content = b"twenty bytes of data"
+    blob, annotations = handmade_layer(
+        [
+            ({"type": "dir", "name": "configs/"}, b""),
+            ({"type": "reg", "name": "configs/a", "size": size}, content),
+        ]
+    )
+    layer = Layer(
+        tar=blob, compression="none", media_type=ZSTD, diff_id="sha256:" + "1" * 64, annotations=annotations
+    )
+    img = push_image(
+        registry, ImageSpec(layers=[layer], labels={CONFIGS_LABEL: "/configs"}), f"chunked/size-{size}"
+    )
+    out = tmp_path / "out"
+    r = _pull(cli, registry.host, img.ref.split("/", 1)[1], out)
+    assert r.code == 5, r.stderr
+    assert f"the TOC says {size}" in r.stderr or "larger than the TOC says" in r.stderr
+    assert not out.exists()

@@ -2,28 +2,45 @@
 
 The TOC's entries become applier members in TOC order (the tar's order), so whiteouts, opaque
 directories, symlinks, hard links, selection and path safety follow exactly the rules of a full
-layer (``Applier.apply_members``).  A regular file's data is produced only when the applier asks
-for it: each chunk's compressed range is read from the ``RangeSource``, decompressed (bounded by
-the chunk's size) and checked against the chunk digest; the whole file against the file digest.
-A mismatch raises ``IntegrityError`` before the file's temporary name is renamed into place, and
-the caller discards the staging root.
+layer (``Applier.apply_members``).  A regular file's data is handed over only when the applier
+asks for it, checked: every chunk decompresses to exactly the size the TOC gives it and matches
+its chunk digest, the whole file matches the file digest.  A mismatch raises ``ContentMismatch``
+(the applier then discards the file, the caller the staging root).
+
+Work is split over two threads so that what releases the GIL overlaps: a ``Fetcher`` (started
+before the layer is applied, possibly while earlier layers are) reads the compressed bytes of
+the predicted files from the ``RangeSource`` in blob order, decompresses and verifies them, and
+queues them, at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the
+files and writes them.  A file the prediction missed is fetched by the applier's thread from a
+second source when it gets there.  Files found in the ``FileStore`` (the content cache) are not
+fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it when the layer is applied.
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 import tarfile
-from collections.abc import Iterator, Sequence
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import zstandard
 
 from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded
 from imgextract.layers.applier import Applier, LayerStats
-from imgextract.layers.chunked.plan import plan_ranges
+from imgextract.layers.chunked.plan import wanted_files
 from imgextract.layers.chunked.toc import Chunk, Toc, TocEntry
 
-READ = 1024 * 1024
+MiB = 1024 * 1024
+READ = MiB  # piece size when a chunk is streamed
+ONE_READ = 8 * MiB  # a file whose compressed bytes fit is read in one piece
+ONE_SHOT = 8 * MiB  # a chunk decompressing to at most this is decompressed in one call
+WHOLE_FILE = 4 * MiB  # a file up to this is queued once verified; larger ones piece by piece
+AHEAD = 8 * MiB  # decompressed bytes the fetcher may queue ahead of the applier
+MAX_CACHED_FILE = 4 * MiB  # larger files are not kept in the FileStore (nor read back into memory)
+HOLD = 32 * MiB  # verified files a pull holds for the FileStore until their layer is applied
 _TAR_TYPES = {
     "reg": tarfile.REGTYPE,
     "dir": tarfile.DIRTYPE,
@@ -40,7 +57,9 @@ class Readable(Protocol):
 
 
 class RangeSource(Protocol):
-    """Compressed bytes of one blob by offset (the registry implements it; so do tests)."""
+    """Compressed bytes of one blob by offset (the registry implements it; so do tests).
+
+    One source is used by one thread at a time."""
 
     def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
         """The ``[start, end)`` ranges that will be read, in that order (fetched ahead, coalesced)."""
@@ -48,9 +67,6 @@ class RangeSource(Protocol):
     def open_range(self, start: int, end: int) -> Readable:
         """A reader of exactly the bytes ``[start, end)``; any range, planned or not."""
         ...
-
-    def expect(self, start: int, end: int) -> None:
-        """``[start, end)`` (a file the plan did not predict) will be read next, in pieces."""
 
 
 class FileStore(Protocol):
@@ -63,19 +79,397 @@ class FileStore(Protocol):
     def put(self, digest: str, data: bytes) -> None: ...
 
 
-MAX_CACHED_FILE = 4 * 1024 * 1024  # larger files are not kept (nor read back into memory)
+def _read_exact(reader: Readable, n: int) -> bytes:
+    data = reader.read(n)
+    if len(data) == n:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = reader.read(n - got)
+        if not more:
+            raise ContentMismatch(f"zstd:chunked: range ended after {got} of {n} bytes")
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
+
+
+class _Limited:
+    """The next ``left`` bytes of a reader (a streamed chunk's compressed bytes)."""
+
+    def __init__(self, reader: Readable, left: int) -> None:
+        self.reader, self.left = reader, left
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self.left <= 0:
+            return b""
+        n = self.left if n is None or n < 0 else min(n, self.left)
+        data = self.reader.read(n)
+        self.left -= len(data)
+        return data
+
+
+class Decoder:
+    """Decompresses and verifies files; one per thread (it owns a ZstdDecompressor).
+
+    Every way a chunk can disagree with the TOC (bytes that do not decompress, more or fewer
+    bytes than its size, another digest) is a ``ContentMismatch``: these bytes are not the ones
+    the checksummed TOC describes, whichever way they differ."""
+
+    def __init__(self) -> None:
+        self._dctx = zstandard.ZstdDecompressor()
+
+    def pieces(self, entry: TocEntry, source: RangeSource) -> Iterator[bytes]:
+        """The file's data, verified chunk by chunk; the file digest is checked after the last
+        piece (the consumer must treat the data as unverified until the iterator is exhausted)."""
+        chunks = entry.chunks
+        assert entry.digest is not None and chunks
+        start, end = chunks[0].start, chunks[-1].end
+        algo = entry.digest.split(":", 1)[0]
+        file_hash = _hasher(entry.digest)()
+        # One chunk: its digest and the file's cover the same bytes; hash once, compare with both.
+        one = len(chunks) == 1 and (chunks[0].digest is None or chunks[0].digest.startswith(algo + ":"))
+        reader = source.open_range(start, end)
+        if end - start <= ONE_READ and all(0 < c.size <= ONE_SHOT for c in chunks):
+            view = memoryview(_read_exact(reader, end - start))
+            whole = self._whole(entry, view) if 1 < len(chunks) and entry.size <= WHOLE_FILE else None
+            if whole is not None:  # chunk digests checked; the file digest below
+                file_hash.update(whole)
+                chunks = []
+                yield whole
+            for c in chunks:
+                data = self._one_shot(entry, c, view[c.start - start : c.end - start])
+                file_hash.update(data)
+                if not one:
+                    _check_chunk(entry, c, data)
+                yield data
+        else:
+            for c in chunks:
+                h = _hasher(c.digest)() if c.digest and not one else None
+                for data in self._stream(entry, c, _Limited(reader, c.end - c.start)):
+                    file_hash.update(data)
+                    if h is not None:
+                        h.update(data)
+                    yield data
+                if h is not None and c.digest is not None:
+                    _compare(entry, c.digest, h, "chunk digest")
+        actual = f"{algo}:{file_hash.hexdigest()}"
+        if one and chunks[0].digest is not None and chunks[0].digest != actual:
+            raise ContentMismatch(f"zstd:chunked file {entry.name!r}: chunk digest mismatch (got {actual})")
+        if actual != entry.digest:
+            raise ContentMismatch(f"zstd:chunked file {entry.name!r}: digest mismatch (got {actual})")
+
+    def _whole(self, entry: TocEntry, view: memoryview) -> bytes | None:
+        """A small file's chunks decompressed in one call (one release of the GIL, not one per
+        chunk), each checked against its digest; None when anything is unusual (several frames
+        in a chunk, a size that does not match): the chunk-by-chunk path then decides."""
+        chunks = entry.chunks
+        start = chunks[0].start
+        try:
+            out = self._dctx.multi_decompress_to_buffer(
+                [view[c.start - start : c.end - start] for c in chunks],
+                decompressed_sizes=struct.pack(f"={len(chunks)}Q", *(c.size for c in chunks)),
+            )
+        except (zstandard.ZstdError, NotImplementedError):  # the cffi backend lacks this call
+            return None
+        segments = [out[i] for i in range(len(chunks))]
+        for c, segment in zip(chunks, segments, strict=True):
+            if len(segment) != c.size:
+                return None
+            if c.digest is not None:
+                _compare(entry, c.digest, _hasher(c.digest)(segment), "chunk digest")
+        return b"".join(segments)  # type: ignore[arg-type]  # segments export the buffer protocol
+
+    def _one_shot(self, entry: TocEntry, chunk: Chunk, data: memoryview) -> bytes:
+        """A chunk that is one frame, in one call; anything unusual takes the streaming path."""
+        try:
+            declared = zstandard.frame_content_size(data)
+        except zstandard.ZstdError:
+            declared = -1
+        if declared > chunk.size:
+            raise ContentMismatch(f"zstd:chunked file {entry.name!r}: a chunk is larger than the TOC says")
+        try:  # bounded: a frame without a declared size may not grow past max_output_size
+            out = self._dctx.decompress(data, max_output_size=chunk.size, allow_extra_data=False)
+        except zstandard.ZstdError:  # several frames, a lie, or damage: the careful path decides
+            return b"".join(self._stream(entry, chunk, data))
+        if len(out) != chunk.size:
+            raise ContentMismatch(
+                f"zstd:chunked file {entry.name!r}: chunk is {len(out)} bytes, the TOC says {chunk.size}"
+            )
+        return out
+
+    def _stream(self, entry: TocEntry, chunk: Chunk, raw: object) -> Iterator[bytes]:
+        got = 0
+        try:
+            reader = self._dctx.stream_reader(raw, read_across_frames=True, closefd=False)  # type: ignore[arg-type]
+            while True:
+                data = reader.read(min(READ, chunk.size - got + 1))
+                if not data:
+                    break
+                got += len(data)
+                if got > chunk.size:
+                    raise ContentMismatch(
+                        f"zstd:chunked file {entry.name!r}: a chunk is larger than the TOC says"
+                    )
+                yield data
+        except zstandard.ZstdError as exc:
+            raise ContentMismatch(
+                f"zstd:chunked file {entry.name!r}: chunk does not decompress ({exc})"
+            ) from None
+        if got != chunk.size:
+            raise ContentMismatch(
+                f"zstd:chunked file {entry.name!r}: chunk is {got} bytes, the TOC says {chunk.size}"
+            )
+
+
+_HASHERS: dict[str, Callable[..., hashlib._Hash]] = {
+    "sha256": hashlib.sha256,  # direct constructors: hashlib.new looks the name up every time
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
+
+
+def _hasher(digest: str) -> Callable[..., hashlib._Hash]:
+    algo = digest.split(":", 1)[0]
+    return _HASHERS.get(algo) or (lambda *data: hashlib.new(algo, *data))
+
+
+def _compare(entry: TocEntry, expected: str, h: hashlib._Hash, what: str) -> None:
+    actual = f"{expected.split(':', 1)[0]}:{h.hexdigest()}"
+    if actual != expected:
+        raise ContentMismatch(f"zstd:chunked file {entry.name!r}: {what} mismatch (got {actual})")
+
+
+def _check_chunk(entry: TocEntry, chunk: Chunk, data: bytes) -> None:
+    if chunk.digest is not None:
+        _compare(entry, chunk.digest, _hasher(chunk.digest)(data), "chunk digest")
+
+
+_END = object()  # a file's last piece was queued and the file verified
+
+
+class Fetcher:
+    """Fetches, decompresses and verifies ``files`` (in this order) on its own thread.
+
+    ``take(entry)`` hands a file's pieces to the applier's thread; files queued before it that
+    were not taken are dropped.  At most ``ahead`` bytes wait in the queue (a file larger than
+    ``WHOLE_FILE`` is queued piece by piece, so the bound holds for any file)."""
+
+    def __init__(
+        self,
+        files: Sequence[TocEntry],
+        source: RangeSource,
+        *,
+        ahead: int = AHEAD,
+        on_verified: Callable[[TocEntry, bytes], None] | None = None,
+    ) -> None:
+        self.files = list(files)
+        self.source = source
+        self.ahead = ahead
+        self.on_verified = on_verified
+        self._order = {id(e): i for i, e in enumerate(self.files)}
+        self._cond = threading.Condition()
+        self._queue: deque[tuple[int, object]] = deque()  # (file index, bytes | _END | exception)
+        self._queued = 0  # bytes in the queue
+        self._done = False  # the thread ended (all queued, failed, or cancelled)
+        self._cancelled = False
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.files:
+            self.source.prepare([(e.chunks[0].start, e.chunks[-1].end) for e in self.files])
+        self._thread = threading.Thread(target=self._run, name="imgextract-chunked", daemon=True)
+        self._thread.start()
+
+    def run_here(self) -> None:
+        """Run the fetch loop on the calling thread (it already is a worker)."""
+        if self.files:
+            self.source.prepare([(e.chunks[0].start, e.chunks[-1].end) for e in self.files])
+        self._run()
+
+    def planned(self, entry: TocEntry) -> bool:
+        return id(entry) in self._order
+
+    def _put(self, index: int, item: object, size: int) -> bool:
+        with self._cond:
+            while self._queued and self._queued + size > self.ahead and not self._cancelled:
+                self._cond.wait()
+            if self._cancelled:
+                return False
+            self._queue.append((index, item))
+            self._queued += size
+            self._cond.notify_all()
+            return True
+
+    def _run(self) -> None:
+        decoder = Decoder()
+        index = -1
+        try:
+            for index, entry in enumerate(self.files):
+                if entry.size <= WHOLE_FILE:
+                    parts = list(decoder.pieces(entry, self.source))
+                    data = parts[0] if len(parts) == 1 else b"".join(parts)
+                    if not self._put(index, data, len(data)):
+                        return
+                    if self.on_verified is not None:
+                        self.on_verified(entry, data)
+                else:
+                    for piece in decoder.pieces(entry, self.source):
+                        if not self._put(index, piece, len(piece)):
+                            return
+                if not self._put(index, _END, 0):
+                    return
+        except BaseException as exc:  # handed to the applier's thread if it wants this file
+            with self._cond:
+                self._queue.append((index, exc))
+                self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+
+    def take(self, entry: TocEntry) -> Iterator[bytes] | None:
+        """The pieces of ``entry`` (verified once exhausted), or None if they will not come."""
+        index = self._order.get(id(entry))
+        if index is None:
+            return None
+        with self._cond:
+            while True:
+                while self._queue and self._queue[0][0] < index:  # files the applier did not want
+                    _, item = self._queue.popleft()
+                    if isinstance(item, bytes):
+                        self._queued -= len(item)
+                    self._cond.notify_all()
+                if self._queue:
+                    if self._queue[0][0] > index:
+                        return None
+                    break
+                if self._done:
+                    return None
+                self._cond.wait()
+        return self._pieces(index)
+
+    def _pieces(self, index: int) -> Iterator[bytes]:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    if self._done:
+                        raise IntegrityError("zstd:chunked: the fetcher stopped in the middle of a file")
+                    self._cond.wait()
+                i, item = self._queue.popleft()
+                if isinstance(item, bytes):
+                    self._queued -= len(item)
+                self._cond.notify_all()
+            assert i == index
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+
+    def close(self) -> None:
+        """Stop the thread (it finishes the read it is in) and wait for it."""
+        with self._cond:
+            self._cancelled = True
+            self._queue.clear()
+            self._queued = 0
+            self._cond.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+
+
+class HoldBudget:
+    """Bytes that the ``CacheWriter``s of one pull may hold together (shared by its layers)."""
+
+    def __init__(self, limit: int = HOLD) -> None:
+        self.limit = limit
+        self.used = 0
+        self.lock = threading.Lock()
+
+
+class CacheWriter:
+    """Adds verified files to a ``FileStore``, mostly once the layer's other work is done.
+
+    Writing hundreds of small files while the applier's thread creates the output's (and the
+    fetcher decodes) makes them all wait on each other: for the GIL after every system call and
+    for the file system.  So files are held, within ``budget``, and written once the fetcher is
+    done (``flush``, on its thread, while the applier finishes) or by ``close()``; past the
+    budget they are written at once by the thread that verified them (bounded memory)."""
+
+    def __init__(self, files: FileStore, *, budget: HoldBudget | None = None) -> None:
+        self.files = files
+        self.budget = budget if budget is not None else HoldBudget()
+        self._held: list[tuple[str, bytes]] = []
+        self._held_bytes = 0
+
+    def put(self, digest: str, data: bytes) -> None:
+        budget = self.budget
+        with budget.lock:
+            if budget.used + len(data) <= budget.limit:
+                budget.used += len(data)
+                self._held.append((digest, data))
+                self._held_bytes += len(data)
+                return
+        self.files.put(digest, data)
+
+    def flush(self, stop: Callable[[], bool] = lambda: False) -> None:
+        """Write what is held, one file at a time, until ``stop()`` says otherwise."""
+        while not stop():
+            with self.budget.lock:
+                if not self._held:
+                    return
+                digest, data = self._held.pop()
+                self._held_bytes -= len(data)
+                self.budget.used -= len(data)
+            self.files.put(digest, data)
+
+    def close(self, *, write: bool = True) -> None:
+        """Write what is still held (or, after a failure, drop it)."""
+        if write:
+            self.flush()
+        with self.budget.lock:
+            self._held = []
+            self.budget.used -= self._held_bytes
+            self._held_bytes = 0
+
+
+def plan_files(toc: Toc, paths: Sequence[str] | None, files: FileStore | None) -> list[TocEntry]:
+    """The regular files to fetch ahead, in TOC order: predicted by ``plan.wanted_files`` and
+    not already in ``files``."""
+    names = wanted_files(toc, paths)
+    return [
+        e
+        for e in toc.entries
+        if e.chunks
+        and e.name in names
+        and not (
+            files is not None and e.digest is not None and e.size <= MAX_CACHED_FILE and files.has(e.digest)
+        )
+    ]
 
 
 class _Assembler:
-    def __init__(self, toc: Toc, source: RangeSource, limit: int, files: FileStore | None) -> None:
+    def __init__(
+        self,
+        toc: Toc,
+        fetcher: Fetcher,
+        side: Callable[[], RangeSource],
+        limit: int,
+        files: FileStore | None,
+        cache_writer: CacheWriter | None,
+    ) -> None:
         self.toc = toc
-        self.source = source
+        self.fetcher = fetcher
+        self.side = side
+        self._side: RangeSource | None = None
         self.limit = limit
         self.files = files
+        self.cache_writer = cache_writer
         self.total = 0  # uncompressed bytes produced
         self.files_fetched = 0
         self.files_from_cache = 0
-        self._dctx = zstandard.ZstdDecompressor()
+        self._decoder: Decoder | None = None
         self._current: tuple[tarfile.TarInfo, TocEntry] | None = None
 
     def members(self) -> Iterator[tarfile.TarInfo]:
@@ -97,69 +491,42 @@ class _Assembler:
         if not entry.chunks:
             return
         assert entry.digest is not None
-        cacheable = self.files is not None and entry.size <= MAX_CACHED_FILE
-        if cacheable:
-            assert self.files is not None
-            cached = self.files.get(entry.digest, entry.size)
-            if cached is not None and _digest_of(cached, entry.digest) == entry.digest:
-                self.files_from_cache += 1
-                self._account(len(cached))
-                yield cached
-                return
+        pieces = self.fetcher.take(entry)
+        if pieces is None:
+            cacheable = self.files is not None and entry.size <= MAX_CACHED_FILE
+            if cacheable:
+                assert self.files is not None
+                cached = self.files.get(entry.digest, entry.size)
+                if cached is not None and _digest_of(cached, entry.digest) == entry.digest:
+                    self.files_from_cache += 1
+                    self._account(len(cached))
+                    yield cached
+                    return
+            pieces = self._fetch(entry, cacheable)
         self.files_fetched += 1
-        self.source.expect(entry.chunks[0].start, entry.chunks[-1].end)  # one request, not one per chunk
-        file_hash = hashlib.new(entry.digest.split(":", 1)[0])
+        for data in pieces:
+            self._account(len(data))
+            yield data
+
+    def _fetch(self, entry: TocEntry, cacheable: bool) -> Iterator[bytes]:
+        """A file the fetcher does not bring: read on this thread, from the second source."""
+        if self._side is None:
+            self._side = self.side()
+        if self._decoder is None:
+            self._decoder = Decoder()
         kept: list[bytes] | None = [] if cacheable else None
-        for chunk in entry.chunks:
-            for data in self._chunk(entry, chunk):
-                file_hash.update(data)
-                if kept is not None:
-                    kept.append(data)
-                yield data
-        actual = f"{entry.digest.split(':', 1)[0]}:{file_hash.hexdigest()}"
-        if actual != entry.digest:
-            raise ContentMismatch(f"zstd:chunked file {entry.name!r}: digest mismatch (got {actual})")
+        for data in self._decoder.pieces(entry, self._side):
+            if kept is not None:
+                kept.append(data)
+            yield data
         if kept is not None and self.files is not None:
+            assert entry.digest is not None
             self.files.put(entry.digest, b"".join(kept))
 
     def _account(self, n: int) -> None:
         self.total += n
         if self.total > self.limit:
             raise LimitExceeded(f"layer content exceeds the {self.limit}-byte uncompressed limit")
-
-    def _chunk(self, entry: TocEntry, chunk: Chunk) -> Iterator[bytes]:
-        h = hashlib.new(chunk.digest.split(":", 1)[0]) if chunk.digest else None
-        got = 0
-        raw = self.source.open_range(chunk.start, chunk.end)
-        try:
-            reader = self._dctx.stream_reader(raw, read_across_frames=True, closefd=False)  # type: ignore[arg-type]
-            while True:
-                data = reader.read(min(READ, chunk.size - got + 1))
-                if not data:
-                    break
-                got += len(data)
-                if got > chunk.size:
-                    raise ContentMismatch(
-                        f"zstd:chunked file {entry.name!r}: a chunk is larger than the TOC says"
-                    )
-                self._account(len(data))
-                if h is not None:
-                    h.update(data)
-                yield data
-        except zstandard.ZstdError as exc:
-            raise IntegrityError(
-                f"zstd:chunked file {entry.name!r}: chunk does not decompress ({exc})"
-            ) from None
-        if got != chunk.size:
-            raise IntegrityError(
-                f"zstd:chunked file {entry.name!r}: chunk is {got} bytes, the TOC says {chunk.size}"
-            )
-        if h is not None and chunk.digest is not None:
-            actual = f"{chunk.digest.split(':', 1)[0]}:{h.hexdigest()}"
-            if actual != chunk.digest:
-                raise ContentMismatch(
-                    f"zstd:chunked file {entry.name!r}: chunk digest mismatch (got {actual})"
-                )
 
 
 def _digest_of(data: bytes, like: str) -> str:
@@ -174,15 +541,61 @@ def apply_chunked(
     paths: Sequence[str] | None,
     *,
     files: FileStore | None = None,
+    side: Callable[[], RangeSource] | None = None,
+    fetcher: Fetcher | None = None,
 ) -> LayerStats:
     """Apply the layer described by ``toc`` into ``applier``, fetching only what it needs;
-    files found in ``files`` (by digest) are not fetched, fetched ones are added to it."""
-    planned = plan_ranges(toc, paths, skip=files.has if files is not None else None)
-    source.prepare([(c.start, c.end) for c in planned])
-    assembler = _Assembler(toc, source, applier.remaining_bytes(), files)
+    files found in ``files`` (by digest) are not fetched, fetched ones are added to it.
+
+    ``source`` feeds the fetch-ahead thread; ``side()`` (default: ``source``, once that thread
+    is done with it) the files the prediction missed.  A caller that started the fetcher
+    earlier (``make_fetcher``) passes it, and closes it."""
+    own = fetcher is None
+    writer = CacheWriter(files) if files is not None and own else None
+    if fetcher is None:
+        fetcher = make_fetcher(toc, source, paths, files=files, cache_writer=writer)
+        fetcher.start()
+    running = fetcher
+    assembler = _Assembler(
+        toc,
+        running,
+        side if side is not None else lambda: _after(running, source),
+        applier.remaining_bytes(),
+        files,
+        writer,
+    )
     try:
         stats = applier.apply_members(assembler.members(), assembler)
     finally:
         applier.uncompressed_total += assembler.total
+        if own:
+            running.close()
+        if writer is not None:
+            writer.close()
     stats.uncompressed_size = assembler.total
     return stats
+
+
+def _after(fetcher: Fetcher, source: RangeSource) -> RangeSource:
+    fetcher.close()  # one source, one thread at a time
+    return source
+
+
+def make_fetcher(
+    toc: Toc,
+    source: RangeSource,
+    paths: Sequence[str] | None,
+    *,
+    files: FileStore | None = None,
+    cache_writer: CacheWriter | None = None,
+) -> Fetcher:
+    """The fetcher of the files the layer is predicted to need (not started)."""
+    on_verified = None
+    if cache_writer is not None:
+        writer = cache_writer
+
+        def on_verified(entry: TocEntry, data: bytes) -> None:
+            if entry.digest is not None and entry.size <= MAX_CACHED_FILE:
+                writer.put(entry.digest, data)
+
+    return Fetcher(plan_files(toc, paths, files), source, on_verified=on_verified)

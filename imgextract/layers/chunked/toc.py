@@ -27,7 +27,7 @@ import json
 import re
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import zstandard
 
@@ -50,6 +50,7 @@ SKIPPABLE_MAGIC = 0x184D2A50
 MANIFEST_TYPE_CRFS = 1
 MAX_TOC_BYTES = 64 * 1024 * 1024  # compressed and uncompressed (containers/storage allows 50 MiB)
 _TYPES = {"reg", "dir", "symlink", "hardlink", "char", "block", "fifo", "chunk"}
+_SHA256 = re.compile(r"sha256:[0-9a-f]{64}")  # a strict subset of what parse_digest accepts
 _TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -57,8 +58,7 @@ class TocUnsupported(Exception):
     """A well-formed TOC using a feature partial fetch does not implement: fetch the whole layer."""
 
 
-@dataclass(frozen=True)
-class TocLocation:
+class TocLocation(NamedTuple):
     """Where the compressed TOC is in the blob and what it must hash to."""
 
     offset: int
@@ -67,9 +67,10 @@ class TocLocation:
     checksum: str | None = None
 
 
-@dataclass(frozen=True)
-class Chunk:
-    """``[start, end)`` compressed bytes of the blob that decompress to ``size`` bytes of a file."""
+class Chunk(NamedTuple):
+    """``[start, end)`` compressed bytes of the blob that decompress to ``size`` bytes of a file.
+
+    A tuple, not a dataclass: a TOC has one per chunk (thousands), built on every pull."""
 
     start: int
     end: int
@@ -77,22 +78,44 @@ class Chunk:
     digest: str | None  # sha256 of the uncompressed chunk; None: the file digest covers it
 
 
-@dataclass
 class TocEntry:
-    type: str
-    name: str  # cleaned: components joined by "/", "" for the root
-    mode: int = 0
-    size: int = 0
-    mtime: float = 0.0
-    link_name: str = ""
-    digest: str | None = None
-    chunks: list[Chunk] = field(default_factory=list)
+    """One TOC entry (a file's chunk entries folded into its ``chunks``).  A plain class: every
+    pull imports this module, and a dataclass costs more to define than to use here."""
+
+    __slots__ = ("type", "name", "mode", "size", "mtime", "link_name", "digest", "chunks")
+
+    def __init__(
+        self,
+        type: str,
+        name: str,  # cleaned: components joined by "/", "" for the root
+        mode: int = 0,
+        size: int = 0,
+        mtime: float = 0.0,
+        link_name: str = "",
+        digest: str | None = None,
+        chunks: list[Chunk] | None = None,
+    ) -> None:
+        self.type = type
+        self.name = name
+        self.mode = mode
+        self.size = size
+        self.mtime = mtime
+        self.link_name = link_name
+        self.digest = digest
+        self.chunks: list[Chunk] = chunks if chunks is not None else []
+
+    def __repr__(self) -> str:
+        return f"TocEntry({self.type!r}, {self.name!r}, size={self.size}, chunks={len(self.chunks)})"
 
 
-@dataclass
 class Toc:
-    entries: list[TocEntry]
-    location: TocLocation
+    """The validated entries of a TOC and where it was."""
+
+    __slots__ = ("entries", "location")
+
+    def __init__(self, entries: list[TocEntry], location: TocLocation) -> None:
+        self.entries = entries
+        self.location = location
 
     def content_bytes(self) -> int:
         return sum(c.end - c.start for e in self.entries for c in e.chunks)
@@ -177,7 +200,7 @@ def _mtime(value: object) -> float:
 
 def _int(entry: Mapping[str, object], key: str, default: int | None = None) -> int:
     value = entry.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+    if type(value) is not int or value < 0:  # bool is not int here
         raise IntegrityError(f"zstd:chunked TOC entry {entry.get('name')!r}: invalid {key} {value!r}")
     return value
 
@@ -186,6 +209,8 @@ def _digest(entry: Mapping[str, object], key: str) -> str | None:
     value = entry.get(key)
     if value is None or value == "":
         return None
+    if type(value) is str and _SHA256.fullmatch(value):  # the common case, without the parse
+        return value
     if not isinstance(value, str):
         raise IntegrityError(f"zstd:chunked TOC entry {entry.get('name')!r}: invalid {key}")
     parse_digest(value)
@@ -221,39 +246,59 @@ def parse_toc(compressed: bytes, location: TocLocation) -> Toc:
 
 
 def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
+    """Validate and convert the TOC's entries: one pass, no per-chunk objects beyond a tuple.
+
+    Most entries of a real TOC are ``chunk`` entries (skopeo cuts files at ~8-64 KiB), so their
+    path is the short one: the name must repeat its file's name as written, the offsets are
+    plain ints."""
     out: list[TocEntry] = []
     last_file: TocEntry | None = None  # the regular file chunk entries continue
+    last_raw = ""  # its name as written
     file_end = 0  # its endOffset
     file_filled = 0  # uncompressed bytes its chunks so far cover
+    mtimes: dict[object, float] = {}  # modtime strings repeat: parse each once
     for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        if type(item) is not dict:
             raise IntegrityError("zstd:chunked TOC entry without a name")
+        raw_name = item.get("name")
         kind = item.get("type")
-        if kind not in _TYPES:
-            raise IntegrityError(f"zstd:chunked TOC entry {item['name']!r} has unknown type {kind!r}")
-        if item.get("chunkType") not in (None, "", "data"):
-            raise TocUnsupported(f"zstd:chunked chunk type {item.get('chunkType')!r}")
-        name = "/".join(split_name(item["name"], what="name"))
         if kind == "chunk":
-            if last_file is None or name != last_file.name or not last_file.chunks:
-                raise IntegrityError(f"zstd:chunked TOC chunk {name!r} does not follow its file")
-            prev = last_file.chunks[-1]
+            if item.get("chunkType") not in (None, "", "data"):
+                raise TocUnsupported(f"zstd:chunked chunk type {item.get('chunkType')!r}")
+            if last_file is None or raw_name != last_raw:
+                if not isinstance(raw_name, str):
+                    raise IntegrityError("zstd:chunked TOC entry without a name")
+                name = "/".join(split_name(raw_name, what="name"))
+                if last_file is None or name != last_file.name:
+                    raise IntegrityError(f"zstd:chunked TOC chunk {name!r} does not follow its file")
+            chunks = last_file.chunks
+            prev = chunks[-1]
             start = _int(item, "offset")
             if _int(item, "chunkOffset") != file_filled:
-                raise IntegrityError(f"zstd:chunked TOC chunk of {name!r} is not contiguous")
-            if not prev.start < start < file_end:
+                raise IntegrityError(f"zstd:chunked TOC chunk of {last_file.name!r} is not contiguous")
+            if not prev[0] < start < file_end:
                 raise IntegrityError(
-                    f"zstd:chunked TOC chunk of {name!r}: overlapping or out-of-order ranges"
+                    f"zstd:chunked TOC chunk of {last_file.name!r}: overlapping or out-of-order ranges"
                 )
-            last_file.chunks[-1] = Chunk(prev.start, start, prev.size, prev.digest)
-            last_file.chunks.append(
-                Chunk(start, file_end, _int(item, "chunkSize"), _digest(item, "chunkDigest"))
-            )
-            file_filled += last_file.chunks[-1].size
+            size = _int(item, "chunkSize")
+            chunks[-1] = Chunk(prev[0], start, prev[2], prev[3])
+            chunks.append(Chunk(start, file_end, size, _digest(item, "chunkDigest")))
+            file_filled += size
             continue
+        if not isinstance(raw_name, str):
+            raise IntegrityError("zstd:chunked TOC entry without a name")
+        if kind not in _TYPES:
+            raise IntegrityError(f"zstd:chunked TOC entry {raw_name!r} has unknown type {kind!r}")
+        if item.get("chunkType") not in (None, "", "data"):
+            raise TocUnsupported(f"zstd:chunked chunk type {item.get('chunkType')!r}")
+        name = "/".join(split_name(raw_name, what="name"))
         _close_file(last_file)
         last_file = None
-        entry = TocEntry(type=str(kind), name=name, mtime=_mtime(item.get("modtime")))
+        modtime = item.get("modtime")
+        mtime = mtimes.get(modtime) if isinstance(modtime, str) else 0.0
+        if mtime is None:
+            mtime = mtimes[modtime] = _mtime(modtime)
+        entry = TocEntry(type=str(kind), name=name, mtime=mtime)
         entry.mode = _int(item, "mode", 0) & 0o7777
         if kind in ("symlink", "hardlink"):
             link = item.get("linkName")
@@ -275,6 +320,7 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
                 entry.chunks.append(Chunk(start, file_end, first, _digest(item, "chunkDigest")))
                 file_filled = first
                 last_file = entry
+                last_raw = raw_name
         out.append(entry)
     _close_file(last_file)
     _check_overlaps(out)
@@ -289,7 +335,11 @@ def _close_file(entry: TocEntry | None) -> None:
 
 
 def _check_overlaps(entries: list[TocEntry]) -> None:
-    ranges = sorted((c.start, c.end, e.name) for e in entries for c in e.chunks)
-    for (_, end, name), (start, _, other) in zip(ranges, ranges[1:], strict=False):
+    # A file's own chunks are contiguous and increasing (checked while parsing): compare files'
+    # [first start, last end) spans, in blob order (a producer writes files in TOC order: already
+    # sorted, which makes the sort cheap).
+    spans = [(e.chunks[0].start, e.chunks[-1].end, e.name) for e in entries if e.chunks]
+    spans.sort()
+    for (_, end, name), (start, _, other) in zip(spans, spans[1:], strict=False):
         if start < end:
             raise IntegrityError(f"zstd:chunked TOC: ranges of {name!r} and {other!r} overlap")

@@ -355,3 +355,18 @@ def test_manifest_stored_again_is_only_touched_unless_it_differs(tmp_path: Path)
     assert cache.get_manifest(d) == (raw, mt)
     cache.put_manifest(d, raw, "application/vnd.docker.distribution.manifest.v2+json")  # other type
     assert cache.get_manifest(d) == (raw, "application/vnd.docker.distribution.manifest.v2+json")
+
+
+def test_small_blob_writer_commits_by_rename_and_refuses_path_tricks(tmp_path: Path) -> None:
+    cache = ContentCache(tmp_path)
+    writer = cache.small_blob_writer()
+    files = [os.urandom(n) for n in (1, 5000, 200_000)]
+    for data in files:
+        writer.put(digest_of(data), data)
+    writer.put(digest_of(files[0]), files[0])  # again: the same bytes renamed over themselves
+    for data in files:
+        path = cache.get_blob_path(digest_of(data))
+        assert path is not None and path.read_bytes() == data
+    assert os.listdir(tmp_path / "tmp") == []  # no temp file left behind
+    with pytest.raises(IntegrityError):
+        writer.put("sha256:../../escape", b"x")

@@ -14,6 +14,7 @@ import os
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zstandard
@@ -22,9 +23,11 @@ from regfix.chunked import blob_path, convert
 from imgextract.errors import IntegrityError
 from imgextract.layers.applier import Applier
 from imgextract.layers.chunked import apply_chunked, parse_toc, toc_location
+from imgextract.layers.chunked.assemble import plan_files
 from imgextract.layers.chunked.plan import plan_ranges
 from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocLocation, check_footer, parse_footer
 from imgextract.layers.selection import PathSelection
+from imgextract.registry.ranges import coalesce
 from tests.unit.layers.layerkit import (
     apply_tars,
     d,
@@ -258,7 +261,11 @@ def test_one_package_reads_only_its_chunks(image: list[Chunked], tmp_path: Path)
     toc = upper.toc()
     mine = sum(c.end - c.start for e in toc.entries if e.name.startswith("configs/pkg1/") for c in e.chunks)
     assert sources.read_bytes == mine
-    assert sources.prepared == [(c.start, c.end) for c in plan_ranges(toc, ["configs/pkg1"])]
+    planned = plan_ranges(toc, ["configs/pkg1"])
+    assert sources.prepared == [
+        (e.chunks[0].start, e.chunks[-1].end) for e in plan_files(toc, ["configs/pkg1"], None)
+    ]
+    assert coalesce(sources.prepared, 0) == coalesce([(c.start, c.end) for c in planned], 0)
     assert sum(e - s for s, e in sources.prepared) == mine
     assert sources.read_bytes < 0.5 * len(upper.blob)
     assert sorted(os.listdir(tmp_path / "configs")) == ["pkg1"]
@@ -346,3 +353,141 @@ def test_plan_predicts_through_symlinks_and_hard_links() -> None:
     assert wanted_files(toc, ["up"]) == {"real/other/x"}  # ".." stops at the root
     assert wanted_files(toc, None) == {"real/configs/a/catalog.json", "real/other/x", "data/blob"}
     assert [c.start for c in plan_ranges(toc, ["configs"], skip=lambda d: False)] == [0, 2]
+
+
+@pytest.mark.parametrize("paths", [None, ["configs"]])
+def test_streamed_and_piecewise_paths_equal_full_application(
+    image: list[Chunked], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paths: list[str] | None
+) -> None:
+    """Large files take other paths (chunks streamed, files queued piece by piece, a small budget
+    ahead); made small here so that the test image's files take them."""
+    from imgextract.layers.chunked import assemble
+
+    for name, value in [("ONE_READ", 4096), ("ONE_SHOT", 4096), ("WHOLE_FILE", 4096), ("AHEAD", 8192)]:
+        monkeypatch.setattr(assemble, name, value)
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [layer.tar for layer in image], paths=paths)
+    apply_partial(part, image, paths)
+    assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
+
+
+def test_fetcher_drops_files_not_taken_and_keeps_to_its_budget(image: list[Chunked]) -> None:
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    toc = image[1].toc()
+    files = [e for e in toc.entries if e.chunks]
+    assert len(files) >= 4
+    biggest = max(e.size for e in files)
+    queued: list[int] = []
+    fetcher = Fetcher(files, MemorySource(image[1].blob), ahead=biggest)
+    fetcher.on_verified = lambda entry, data: queued.append(fetcher._queued)
+    fetcher.start()
+    try:
+        pieces = fetcher.take(files[-1])  # every earlier file is dropped as it arrives
+        assert pieces is not None
+        data = b"".join(pieces)
+        assert hashlib.sha256(data).hexdigest() == files[-1].digest.split(":")[1]  # type: ignore[union-attr]
+        assert fetcher.take(files[0]) is None  # gone: the applier would read it itself
+    finally:
+        fetcher.close()
+    assert len(queued) == len(files) and max(queued) <= biggest
+
+
+def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path: Path) -> None:
+    """A one-chunk file: its chunk digest and file digest cover the same bytes; a TOC whose chunk
+    digest differs from the (correct) file digest is still refused."""
+    content = b"one chunk of content"
+    frame = zstandard.ZstdCompressor().compress(content)
+    good = "sha256:" + hashlib.sha256(content).hexdigest()
+    for chunk_digest, ok in [(good, True), (DIGEST, False)]:
+        comp, loc = handmade_toc(
+            [
+                {
+                    "type": "reg",
+                    "name": "x",
+                    "size": len(content),
+                    "digest": good,
+                    "chunkDigest": chunk_digest,
+                    "offset": 0,
+                    "endOffset": len(frame),
+                }
+            ],
+            data_end=len(frame),
+        )
+        root = tmp_path / str(ok)
+        root.mkdir()
+        applier = Applier(root, PathSelection(None))
+        try:
+            if ok:
+                apply_chunked(parse_toc(comp, loc), MemorySource(frame), applier, None)
+                applier.finalize()
+                assert (root / "x").read_bytes() == content
+            else:
+                with pytest.raises(IntegrityError, match="chunk digest mismatch"):
+                    apply_chunked(parse_toc(comp, loc), MemorySource(frame), applier, None)
+        finally:
+            applier.close()
+
+
+def test_cache_writer_holds_files_until_the_layer_is_applied() -> None:
+    """Verified files go to the store after the layer (not while its output is written), except
+    past the bound, which keeps memory bounded; after a failure the held ones are dropped."""
+    from imgextract.layers.chunked.assemble import CacheWriter, HoldBudget
+
+    class Store:
+        def __init__(self) -> None:
+            self.kept: dict[str, bytes] = {}
+
+        def has(self, digest: str) -> bool:
+            return digest in self.kept
+
+        def get(self, digest: str, size: int) -> bytes | None:
+            return self.kept.get(digest)
+
+        def put(self, digest: str, data: bytes) -> None:
+            self.kept[digest] = data
+
+    files = {f"sha256:{i:064x}": bytes([i]) * 40 for i in range(5)}
+    for write, expected in [(True, 5), (False, 2)]:
+        store = Store()
+        budget = HoldBudget(160)
+        budget.used = 40  # another layer's
+        writer = CacheWriter(store, budget=budget)
+        for digest, data in files.items():
+            writer.put(digest, data)
+        assert sorted(store.kept) == sorted(files)[3:]  # 3 x 40 bytes held, the rest written at once
+        writer.close(write=write)
+        assert len(store.kept) == expected and budget.used == 40
+
+
+def test_without_batch_decompression_chunks_are_decompressed_one_by_one(
+    image: list[Chunked], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """python-zstandard's cffi backend has no multi_decompress_to_buffer: same output without it."""
+    real = zstandard.ZstdDecompressor
+    calls: list[int] = []
+
+    class NoBatch:
+        def __init__(self) -> None:
+            self.inner = real()
+
+        def multi_decompress_to_buffer(self, *args: object, **kwargs: object) -> None:
+            raise NotImplementedError
+
+        def decompress(self, *args: Any, **kwargs: Any) -> bytes:
+            calls.append(1)
+            return self.inner.decompress(*args, **kwargs)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(zstandard, "ZstdDecompressor", NoBatch)
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [layer.tar for layer in image], paths=["configs"])
+    apply_partial(part, image, ["configs"])
+    assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
+    assert calls  # the chunk-by-chunk path ran

@@ -1,0 +1,39 @@
+"""The TOC parse gate of partial pulls: one parse at a time, the highest layer first."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from imgextract.pull.partial import ParseGate
+
+
+def test_waiting_parses_run_one_at_a_time_highest_layer_first() -> None:
+    gate = ParseGate()
+    release = threading.Event()
+    order: list[int] = []
+    running: list[int] = []
+
+    def work(position: int) -> int:
+        running.append(position)
+        assert len(running) == 1  # never two at once
+        if position == 9:
+            release.wait()
+        order.append(position)
+        running.remove(position)
+        return position
+
+    first = threading.Thread(target=gate.run, args=(9, lambda: work(9)))
+    first.start()
+    while not running:  # the gate is busy with layer 9
+        time.sleep(0.001)
+    others = [threading.Thread(target=gate.run, args=(p, lambda p=p: work(p))) for p in (0, 2, 1)]
+    for t in others:
+        t.start()
+    while len(gate._waiting) < 3:  # all three queued behind it
+        time.sleep(0.001)
+    release.set()
+    for t in [first, *others]:
+        t.join()
+    assert order == [9, 2, 1, 0]
+    assert gate.run(5, lambda: "done") == "done"
