@@ -103,7 +103,7 @@ def _process_umask() -> int | None:
 class MemberData(Protocol):
     """Where a member's file data comes from (``TarReader``, or a zstd:chunked assembler)."""
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes]: ...
+    def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes | memoryview]: ...
 
 
 @dataclass(frozen=True)
