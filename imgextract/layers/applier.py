@@ -239,7 +239,8 @@ class Applier:
                 raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
             self.fs.fund_entry()
             try:
-                self._entry(reader, member, stats)
+                if member.type not in _REGULAR or not self._file_entry(reader, member, stats):
+                    self._entry(reader, member, stats)
             except OSError as e:
                 if e.errno in _ENVIRONMENTAL:  # the local disk, not the layer: name the entry's path
                     raise OSError(e.errno, e.strerror, e.filename or member.name) from None
@@ -303,6 +304,29 @@ class Applier:
         else:
             stats.ignored += 1
 
+    def _file_entry(self, reader: MemberData, m: tarfile.TarInfo, stats: LayerStats) -> bool:
+        """A plain regular file (most entries of most layers), applied as ``_entry`` would, with
+        less work per entry.  False (nothing done) for anything unusual: ``_entry`` takes it."""
+        name = m.name
+        parts = name.split("/")
+        if "" in parts or "." in parts:
+            parts = [p for p in parts if p and p != "."]
+        if not parts or ".." in parts or "\0" in name:
+            return False
+        base = parts[-1]
+        if base.startswith(WHITEOUT_PREFIX):
+            return False
+        if not self.selection.everything and not self._wanted(parts):
+            return False
+        parent = self._cached_dir(parts)
+        stats.top_level.add(parts[0])
+        stats.top_level.add(parent.parts[0] if parent.parts else base)
+        self._write_file(reader, m, parent, base)
+        stats.files += 1
+        stats.bytes_written += m.size
+        self._mark_upper(parent.child(base))
+        return True
+
     def _apply_typed(
         self, reader: MemberData, m: tarfile.TarInfo, parent: Parent, base: str, stats: LayerStats
     ) -> None:
@@ -331,7 +355,7 @@ class Applier:
         self._mark_upper(path)
 
     def _write_file(self, reader: MemberData, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
-        mode = file_mode(m.mode)
+        mode = (m.mode & 0o755) | 0o644  # file_mode()
         try:  # a free name: create it in place (one syscall instead of temp + lstat + rename)
             fd = os.open(base, _NEW_FILE, mode, dir_fd=parent.fd)
             tmp = None
@@ -340,12 +364,14 @@ class Applier:
         try:
             try:
                 for chunk in reader.read_data(m):
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd, view) :]
+                    done = os.write(fd, chunk)
+                    while done < len(chunk):
+                        chunk = memoryview(chunk)[done:]
+                        done = os.write(fd, chunk)
                 if tmp is not None or mode & self._umask:
                     os.fchmod(fd, mode)
-                ns = _ns(m.mtime)
+                mtime = m.mtime
+                ns = mtime * 1_000_000_000 if type(mtime) is int and 0 <= mtime <= _MAX_MTIME else _ns(mtime)
                 os.utime(fd, ns=(ns, ns))
             finally:
                 os.close(fd)
@@ -480,6 +506,11 @@ class Applier:
 
     def _parent(self, parts: list[str]) -> Parent:
         """The parent directory of ``parts`` (created if missing); not owned by the caller."""
+        parent = self._cached_dir(parts)
+        return Parent(parent.fd, parent.parts, owned=False)
+
+    def _cached_dir(self, parts: list[str]) -> Parent:
+        """The parent directory of ``parts`` (created if missing), from the cache: never close it."""
         if self._parents_gen != self._tree_gen:
             self._drop_parents()
         key = tuple(parts[:-1])
@@ -490,7 +521,7 @@ class Applier:
             if len(self._parents) >= _PARENT_CACHE:
                 self._parents.pop(next(iter(self._parents))).close()
             self._parents[key] = parent
-        return Parent(parent.fd, parent.parts, owned=False)
+        return parent
 
     def _drop_parents(self) -> None:
         for parent in self._parents.values():
