@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import requests
 
@@ -24,8 +24,10 @@ MAX_REDIRECTS = 5
 
 
 def lookaside_url(base: str, digest: str, index: int) -> str:
+    """``base`` with ``@<algorithm>=<hex>/signature-<index>`` appended to its path (a query stays a query)."""
     algorithm, _, encoded = digest.partition(":")
-    return f"{base}@{algorithm}={encoded}/signature-{index}"
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"{parts.path}@{algorithm}={encoded}/signature-{index}"))
 
 
 class LookasideReader:

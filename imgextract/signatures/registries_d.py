@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -52,7 +52,8 @@ class RegistriesD:
     def lookaside_base(self, ref: Reference) -> str:
         """``<lookaside>/<repository path>`` for ``ref``, the physical reference."""
         top = next((ns.lookaside for ns in self._chain(ref) if ns.lookaside), self.default_lookaside)
-        return top.rstrip("/") + "/" + ref.repository
+        parts = urlsplit(top)  # the repository goes into the path, never into a query or fragment
+        return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/" + ref.repository))
 
     def use_sigstore_attachments(self, ref: Reference) -> bool:
         return next(

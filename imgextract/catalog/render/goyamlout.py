@@ -9,7 +9,9 @@ The rules that decide bytes (go-yaml v2's encoder and its libyaml-derived emitte
   go-yaml counts as unprintable (tabs, astral-plane characters, ...) or spaces next to line breaks;
 * strings with a line break use the literal block style (``|``, ``|-``, ``|+``) when allowed;
 * plain, single- and double-quoted scalars fold at a space once the column passes 80;
-* floats are ``strconv.FormatFloat(f, 'g', -1, 64)``.
+* floats are ``strconv.FormatFloat(f, 'g', -1, 64)``;
+* a key longer than 128 bytes or holding a line break is not a simple key: ``? key`` and then
+  ``: value`` on the next line (the key may fold or be a literal block like any other scalar).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = ["dump", "key_less"]
 
 BEST_WIDTH = 80
 BEST_INDENT = 2
+MAX_SIMPLE_KEY = 128  # bytes
 _BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _BREAKS = "\r\n\x85\u2028\u2029"
 _TS_DATE = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
@@ -195,6 +198,11 @@ class _Analysis:
         self.flow_plain, self.block_plain, self.single, self.block = fp, bp, sq, bl
 
 
+def _simple_key(key: str) -> bool:
+    """libyaml ``check_simple_key`` for a string key: one line and at most 128 bytes."""
+    return len(key.encode("utf-8", "surrogatepass")) <= MAX_SIMPLE_KEY and not _Analysis(key).multiline
+
+
 class _Emitter:
     def __init__(self) -> None:
         self.out: list[str] = []
@@ -255,8 +263,14 @@ class _Emitter:
         self.indent = 0 if self.indent < 0 else self.indent + BEST_INDENT
         for k in sorted(m, key=cmp_to_key(_cmp)):
             self.write_indent()
-            self.scalar(k, True)
-            self.write_indicator(":", False, False, False)
+            if _simple_key(k):
+                self.scalar(k, True)
+                self.write_indicator(":", False, False, False)
+            else:  # libyaml's complex key: "? key", then ": value" on its own line
+                self.write_indicator("?", True, False, True)
+                self.scalar(k, False)
+                self.write_indent()
+                self.write_indicator(":", True, False, True)
             self.node(m[k], mapping_ctx=True)
         self.indent = prev
 

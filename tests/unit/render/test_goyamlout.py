@@ -60,3 +60,25 @@ def test_line_separator_in_single_quotes() -> None:
     # U+2028 is printable for go-yaml but a line break: plain is refused, single quotes allowed;
     # write_single_quoted copies the break, and the next character starts an indented line
     assert dump({"a": "one\u2028two"}) == "a: 'one\u2028  two'\n"
+
+
+def test_long_or_multiline_keys_are_complex_keys() -> None:
+    # libyaml check_simple_key: a scalar key over 128 bytes or with a line break is written after
+    # "? ", and emit_block_mapping_value(simple=false) puts ":" on a fresh, indented line.
+    k128, k129 = "k" * 128, "k" * 129
+    assert dump({k128: "v"}) == f"{k128}: v\n"
+    assert dump({k129: "v"}) == f"? {k129}\n: v\n"
+    # bytes, not characters: 65 two-byte characters are 130 bytes
+    assert dump({"\u00e9" * 65: 1}) == f"? {'é' * 65}\n: 1\n"
+    # the value as a block collection continues on the ":" line (write_indent pads, no break)
+    assert dump({k129: {"a": 1, "b": 2}}) == f"? {k129}\n: a: 1\n  b: 2\n"
+    assert dump({k129: ["p", "q"]}) == f"? {k129}\n: - p\n  - q\n"
+    assert dump({"a\nb": 1}) == "? |-\n  a\n  b\n: 1\n"
+    # a complex key is not in simple-key context, so it folds after column 80 like a value
+    words = " ".join(["word"] * 30)
+    first, second, third = dump({words: "v"}).splitlines()
+    assert first == "? " + " ".join(["word"] * 16)
+    assert second == "  " + " ".join(["word"] * 14)
+    assert third == ": v"
+    # nested: the complex key sits at the mapping's indentation
+    assert dump({"outer": {k129: "v"}}) == f"outer:\n  ? {k129}\n  : v\n"

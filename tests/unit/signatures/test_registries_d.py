@@ -67,3 +67,17 @@ def test_invalid_configurations(tmp_path: Path, files: dict[str, str], message: 
         write(d, name, text)
     with pytest.raises(PolicyError, match=message):
         load_registries_d(d, env={"HOME": str(tmp_path)})
+
+
+def test_a_query_in_the_lookaside_url_stays_a_query(tmp_path: Path) -> None:
+    # containers/image appends the repository and the signature name to the URL's path.
+    d = tmp_path / "registries.d"
+    write(d, "q.yaml", "docker:\n  quay.io:\n    lookaside: https://sigs.example/store?token=abc#frag\n")
+    rd = load_registries_d(d, env={"HOME": str(tmp_path)})
+    base = rd.lookaside_base(parse_reference("quay.io/ns/app:v1"))
+    assert base == "https://sigs.example/store/ns/app?token=abc#frag"
+    digest = "sha256:" + "c" * 64
+    assert (
+        lookaside_url(base, digest, 1)
+        == f"https://sigs.example/store/ns/app@sha256={'c' * 64}/signature-1?token=abc#frag"
+    )
