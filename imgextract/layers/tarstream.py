@@ -6,8 +6,8 @@ small files' data out of them without copying.  It understands what layers conta
 Go's ``archive/tar`` (what containers/image, containerd and umoci read layers with):
 
 * ustar / POSIX headers (``prefix`` + ``name``), GNU and V7 headers, base-256 numbers;
-* PAX extended headers (``x``, Solaris ``X``): ``path``, ``linkpath``, ``size``, ``mtime``,
-  ``uid``, ``gid`` (other records are parsed and ignored).  A later PAX header replaces an
+* PAX extended headers (``x``, Solaris ``X``): ``path``, ``linkpath``, ``size``, ``mtime``
+  (other records are parsed and ignored).  A later PAX header replaces an
   earlier one for the same member;
 * GNU long names and long link names (``L``, ``K``); they win over PAX ``path``/``linkpath``;
 * a V7 regular file whose name ends in ``/`` is a directory;
@@ -29,7 +29,8 @@ Refused, before any of it is applied:
 The stream ends at the first all-zero block (the end-of-archive marker) or cleanly at a header
 boundary; what follows the marker is not read here (the pipeline drains it for the diff_id).
 Members are ``tarfile.TarInfo`` objects with ``name``, ``linkname``, ``type``, ``mode``,
-``mtime``, ``size``, ``uid`` and ``gid`` set; they are yielded one at a time and forgotten.  The
+``mtime`` and ``size`` set (ownership is never applied: uid/gid are not read); they are yielded
+one at a time and forgotten.  The
 caller reads a regular file's data from ``TarReader.read_data`` before asking for the next one.
 """
 
@@ -47,8 +48,8 @@ CHUNK = 1024 * 1024
 BLOCK = 512
 MAX_EXTENSION_CHAIN = 16
 
-# name, mode, uid, gid, size, mtime, chksum, type, linkname, magic, (uname, gname, devs), prefix
-_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2x32x32x8x8x155s12x")
+# name, mode, (uid, gid), size, mtime, chksum, type, linkname, magic, (uname, gname, devs), prefix
+_HEADER = struct.Struct("100s8s16x12s12s8sc100s6s2x32x32x8x8x155s12x")
 _ZERO = bytes(BLOCK)
 _NEW_TYPE = tarfile.TarInfo.__new__
 _DATALESS = frozenset(
@@ -145,10 +146,6 @@ def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
             out["mtime"] = float(mtime.decode("ascii"))
         except (UnicodeDecodeError, ValueError):
             out["mtime"] = 0  # as tarfile: an unreadable time is the epoch
-    for key in ("uid", "gid"):
-        value = records.get(key)
-        if value is not None:
-            out[key] = int(value) if value.isascii() and value.isdigit() else 0
     return out
 
 
@@ -254,9 +251,7 @@ class TarReader:
                 if chain:
                     raise IntegrityError("invalid tar stream: extension header without a member")
                 return None
-            name_f, mode_f, uid_f, gid_f, size_f, mtime_f, sum_f, type_, link_f, magic, prefix = (
-                _HEADER.unpack(block)
-            )
+            name_f, mode_f, size_f, mtime_f, sum_f, type_, link_f, magic, prefix = _HEADER.unpack(block)
             if not _checksum_ok(block, _number(sum_f, "checksum")):
                 raise IntegrityError("invalid tar header: bad checksum")
             size = _number(size_f, "size")
@@ -280,7 +275,7 @@ class TarReader:
             if type_ == tarfile.GNUTYPE_SPARSE:
                 raise IntegrityError(f"GNU sparse member {_text(name_f)!r} is not supported")
             return self._member(
-                (name_f, mode_f, uid_f, gid_f, size, mtime_f, type_, link_f, magic, prefix),
+                (name_f, mode_f, size, mtime_f, type_, link_f, magic, prefix),
                 pax,
                 long_name,
                 long_link,
@@ -288,21 +283,19 @@ class TarReader:
 
     def _member(
         self,
-        fields: tuple[bytes, bytes, bytes, bytes, int, bytes, bytes, bytes, bytes, bytes],
+        fields: tuple[bytes, bytes, int, bytes, bytes, bytes, bytes, bytes],
         pax: dict[str, Any] | None,
         long_name: str | None,
         long_link: str | None,
     ) -> tarfile.TarInfo:
-        name_f, mode_f, uid_f, gid_f, size, mtime_f, type_, link_f, magic, prefix = fields
+        name_f, mode_f, size, mtime_f, type_, link_f, magic, prefix = fields
         m: Any = _NEW_TYPE(tarfile.TarInfo)
         name = _text(name_f)
         if magic == _USTAR and prefix[0]:
             name = _text(prefix) + "/" + name
         m.name = name
-        m.linkname = _text(link_f)
+        m.linkname = _text(link_f) if link_f[0] else ""
         m.mode = _number(mode_f, "mode")
-        m.uid = _number(uid_f, "uid")
-        m.gid = _number(gid_f, "gid")
         m.mtime = _number(mtime_f, "mtime")
         m.size = size
         if pax:
