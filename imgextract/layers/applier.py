@@ -206,6 +206,7 @@ class Applier:
         # was removed and no symlink changed (``_tree_gen``): a directory inode never moves (only
         # files, symlinks and hard links are renamed), so it stays where it was resolved until removed.
         self._parents: dict[tuple[str, ...], Parent] = {}
+        self._covered_dirs: dict[tuple[str, ...], bool] = {}  # directory names below a selected path
         self._tree_gen = 0
         self._parents_gen = 0
         umask = _process_umask()
@@ -316,9 +317,16 @@ class Applier:
         base = parts[-1]
         if base.startswith(WHITEOUT_PREFIX):
             return False
-        if not self.selection.everything and not self._wanted(parts):
-            return False
-        parent = self._cached_dir(parts)
+        key = tuple(parts[:-1])
+        if self.selection.paths is not None:
+            covered = self._covered_dirs.get(key)
+            if covered is None:
+                if len(self._covered_dirs) >= _PARENT_CACHE:
+                    self._covered_dirs.clear()
+                covered = self._covered_dirs[key] = self.selection.covers_by_name("/".join(key))
+            if not covered and not self._wanted(parts):
+                return False
+        parent = self._cached_dir(key)
         stats.top_level.add(parts[0])
         stats.top_level.add(parent.parts[0] if parent.parts else base)
         self._write_file(reader, m, parent, base)
@@ -506,14 +514,13 @@ class Applier:
 
     def _parent(self, parts: list[str]) -> Parent:
         """The parent directory of ``parts`` (created if missing); not owned by the caller."""
-        parent = self._cached_dir(parts)
+        parent = self._cached_dir(tuple(parts[:-1]))
         return Parent(parent.fd, parent.parts, owned=False)
 
-    def _cached_dir(self, parts: list[str]) -> Parent:
-        """The parent directory of ``parts`` (created if missing), from the cache: never close it."""
+    def _cached_dir(self, key: tuple[str, ...]) -> Parent:
+        """The directory ``key`` (created if missing), from the cache: never close it."""
         if self._parents_gen != self._tree_gen:
             self._drop_parents()
-        key = tuple(parts[:-1])
         parent = self._parents.get(key)
         if parent is None:
             parent = self.fs.open_dir(key, create=True)
