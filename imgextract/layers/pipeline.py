@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from imgextract.layers.applier import Applier, LayerStats
 from imgextract.layers.decompress import declared_compression, open_decompressed
+from imgextract.layers.memory import reuse_freed_memory
 from imgextract.layers.overlap import InflateThread
 from imgextract.layers.verify import VerifyingReader, parse_digest
 
@@ -32,6 +33,7 @@ def apply_blob(
     ``LimitExceeded`` when the remaining uncompressed budget of ``applier.limits`` is exceeded."""
     parse_digest(diff_id)
     declared_compression(media_type)  # a foreign layer fails here, before anything is read
+    reuse_freed_memory()
     blob = VerifyingReader(raw, digest, size)
     ahead = InflateThread(blob)  # type: ignore[arg-type]
     limit = applier.remaining_bytes()
