@@ -83,7 +83,7 @@ class FakeClient:
 
 # without the cache: "stream" (chunks wait in memory for the reader), "spill" (memory full at once:
 # on into a spool file), "spool" (memory_ahead=0: a spool file from the start)
-MODES = {
+MODES: dict[str, dict[str, object]] = {
     "cache": {},
     "stream": {},
     "spill": {"memory_ahead": 8192, "spill_after": 0.0},
