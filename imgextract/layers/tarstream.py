@@ -165,26 +165,36 @@ class TarReader:
     # -- the buffer ---------------------------------------------------------------------------
 
     def _more(self) -> bool:
-        """Append the next piece of the stream to the unread bytes; False at the end."""
+        """Replace the (consumed) buffer by the next piece of the stream; False at the end."""
         if self._eof:
             return False
         data = self._stream.read(CHUNK)
         if not data:
             self._eof = True
             return False
-        rest = len(self._buf) - self._pos
-        self._buf = self._buf[self._pos :] + data if rest else data
-        self._pos = 0
+        self._buf, self._pos = data, 0
         return True
 
     def _take(self, n: int) -> bytes:
-        """Exactly ``n`` bytes (fewer only at the end of the stream)."""
-        while len(self._buf) - self._pos < n and self._more():
-            pass
+        """Exactly ``n`` bytes (fewer only at the end of the stream); across pieces of the stream,
+        only the bytes taken are copied (not the whole next piece)."""
         start = self._pos
-        end = min(start + n, len(self._buf))
-        self._pos = end
-        return self._buf[start:end]
+        if len(self._buf) - start >= n:
+            self._pos = start + n
+            return self._buf[start : start + n]
+        parts = [self._buf[start:]]
+        got = len(parts[0])
+        self._buf, self._pos = b"", 0
+        while got < n and self._more():
+            need = n - got
+            if len(self._buf) > need:
+                parts.append(self._buf[:need])
+                self._pos = need
+                break
+            parts.append(self._buf)
+            got += len(self._buf)
+            self._buf = b""
+        return b"".join(parts)
 
     def _skip(self, n: int) -> bool:
         """Pass over ``n`` bytes; False if the stream ended first."""
