@@ -271,9 +271,13 @@ class _StreamReader:
             return
         self.closed = True
         with self._owner._cond:
-            self._slot.abandoned = True
-            self._slot.memory.clear()
-            self._slot.memory_bytes = self._slot.memory_off = 0
+            slot = self._slot
+            slot.abandoned = True
+            slot.memory.clear()
+            slot.memory_bytes = slot.memory_off = 0
+            if slot.spill_fd is not None:
+                os.close(slot.spill_fd)
+                slot.spill_fd = None
             self._owner._cond.notify_all()
 
 
