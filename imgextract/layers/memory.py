@@ -6,8 +6,9 @@ blocks that large with ``mmap`` until its adaptive threshold catches up, and giv
 the top of a heap back to the kernel once it exceeds 128 KiB-2x the threshold: so most chunks
 land on pages the kernel must fault in and zero again.  For the 320 MB benchmark image that was
 ~55,000 page faults and (in a virtual machine, where a fresh page is expensive) about as much
-system time as writing the files.  Blocks under 2 MiB from the heap and 8 MiB of free heap kept
-brings that to ~34,000 faults and a fraction of the system time, for the same peak RSS.
+system time as writing the files.  Blocks under 2 MiB from the heap and 4 MiB of free heap kept
+bring that to ~30,000-36,000 faults and a fraction of the system time (8 MiB kept: ~26,000, for a
+few MiB more peak RSS at 100,000 files).
 
 Process-wide and best effort: only where the C library is glibc (``mallopt`` exists); called once,
 when a layer is about to be applied.
@@ -20,7 +21,7 @@ import sys
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 2 * 1024 * 1024
-TRIM_THRESHOLD = 8 * 1024 * 1024
+TRIM_THRESHOLD = 4 * 1024 * 1024
 
 _done = False
 
