@@ -128,7 +128,8 @@ def test_without_cache_a_layer_not_read_in_time_goes_on_into_a_spool_file(tmp_pa
     (d0, b0), (d1, b1) = make_layer(50_000), make_layer(300_000)
     client = FakeClient({d0.digest: b0, d1.digest: b1})
     with prefetcher(client, [d0, d1], tmp_path, "stream", memory_ahead=32768, spill_after=0.05) as pf:
-        wait_for(lambda: pf.stats(d1).fetched_bytes == len(b1))  # nobody reads it: spilled, whole
+        # nobody reads them: both spilled, whole
+        wait_for(lambda: pf.stats(d0).fetched_bytes == len(b0) and pf.stats(d1).fetched_bytes == len(b1))
         assert list((tmp_path / "spool").iterdir()) == []  # unlinked from the start
         for d, data in ((d0, b0), (d1, b1)):
             with pf.open(d) as raw:
