@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -324,6 +323,8 @@ def _pull_to_configmap(
     target = None if output is None or output == "-" else Path(output)
     if target is not None and target.exists() and not options.force:
         raise UsageError(f"output {target} exists (use {option('force')} to replace it)")
+    import tempfile
+
     scratch = Path(tempfile.mkdtemp(prefix="bundle-extract-"))
     try:
         layers = extract(image, plan, scratch, options.limits, progress)

@@ -24,14 +24,15 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imgextract.auth.authfile import AuthFile
 from imgextract.auth.credentials import Credentials, parse_creds_flag
-from imgextract.auth.envcreds import imgpkg_env_keyring
-from imgextract.auth.helpers import run_helper
-from imgextract.auth.keyring import Keyring
 from imgextract.auth.keys import DOCKER_HUB_HOSTS, DOCKER_HUB_KEY
 from imgextract.errors import ConfigError
+
+if TYPE_CHECKING:
+    from imgextract.auth.keyring import Keyring
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +139,12 @@ class CredentialStore:
             loaded = _load(path, legacy=legacy, required=required)
             if loaded is not None:
                 sources.append((str(path), _file_lookup(loaded, env)))
-        keyring = imgpkg_env_keyring(env)
-        if len(keyring):
-            sources.append(("IMGPKG_REGISTRY_* environment", _keyring_lookup(keyring)))
+        if any(name.startswith("IMGPKG_REGISTRY_") for name in env):
+            from imgextract.auth.envcreds import imgpkg_env_keyring
+
+            keyring = imgpkg_env_keyring(env)
+            if len(keyring):
+                sources.append(("IMGPKG_REGISTRY_* environment", _keyring_lookup(keyring)))
         store = cls(sources)
         if creds is not None:
             holder.append(store)
@@ -210,6 +214,8 @@ def _file_lookup(auth_file: AuthFile, env: Mapping[str, str]) -> Lookup:
     def from_helper(helper: str, registry: str) -> Credentials | None:
         for url in helper_server_urls(registry):
             if (helper, url) not in helper_cache:
+                from imgextract.auth.helpers import run_helper
+
                 helper_cache[(helper, url)] = run_helper(helper, url, env=env)
             if helper_cache[(helper, url)] is not None:
                 return helper_cache[(helper, url)]

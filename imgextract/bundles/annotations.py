@@ -15,10 +15,12 @@ import math
 import re
 import struct
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING
 
 from imgextract.errors import InvalidBundleError
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_ANNOTATIONS_BYTES = 1024 * 1024
 
@@ -127,6 +129,8 @@ def go_string(plain: str) -> str | None:
 
 
 def _scalar(node: yaml.Node, where: str) -> str | None:
+    import yaml
+
     if not isinstance(node, yaml.ScalarNode):
         raise InvalidBundleError(f"{where}: annotation values must be strings")
     # plain scalars are resolved as go-yaml v2 does (PyYAML's own resolution is not used)
@@ -135,6 +139,8 @@ def _scalar(node: yaml.Node, where: str) -> str | None:
 
 def parse_annotations(data: bytes, name: str = "annotations.yaml") -> dict[str, str]:
     """The ``annotations`` map of an annotations.yaml document, read as opm reads it."""
+    import yaml  # here: pulling an image that is not a registry+v1 bundle needs no YAML
+
     try:
         root = yaml.compose(data, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from imgextract.cli.catalog import filter_options
+from imgextract.cli.filters import filter_options
 from imgextract.cli.options import signature_options
 
 

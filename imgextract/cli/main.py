@@ -7,21 +7,60 @@ an exit code in one place; ``signals`` turns SIGINT/SIGTERM into an orderly unwi
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import click
 
-from imgextract.cli import exits
-from imgextract.cli.cache import cache
-from imgextract.cli.catalog import catalog
-from imgextract.cli.copy import copy
-from imgextract.cli.inspect import inspect
-from imgextract.cli.job import job
-from imgextract.cli.mirrors import mirrors
-from imgextract.cli.pull import pull
-from imgextract.cli.render import render
-from imgextract.cli.verify import verify
+from imgextract.cli import collector, exits
+
+COMMANDS = {
+    "cache": "imgextract.cli.cache:cache",
+    "catalog": "imgextract.cli.catalog:catalog",
+    "copy": "imgextract.cli.copy:copy",
+    "inspect": "imgextract.cli.inspect:inspect",
+    "job": "imgextract.cli.job:job",
+    "mirrors": "imgextract.cli.mirrors:mirrors",
+    "pull": "imgextract.cli.pull:pull",
+    "render": "imgextract.cli.render:render",
+    "verify": "imgextract.cli.verify:verify",
+}
+"""Command name -> ``module:attribute`` of its click command (one module per command)."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command is needed.
+
+    ``bundle-extract pull`` loads ``imgextract.cli.pull`` and nothing of render, catalog, job or
+    verify; listing the commands (``--help``) loads them all, so help reads as an eager group's."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            __import__(
+                module
+            )  # an import statement's path: `python -X importtime` logs it, unlike import_module
+            self.add_command(getattr(sys.modules[module], attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # an unknown name: click suggests close names from the loaded commands, so load them all
+        if args and args[0] not in self.lazy_commands:
+            for name in self.lazy_commands:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="bundle-extract")
 def cli() -> None:
     """Pull container images from OCI registries and extract what matters, without a daemon.
@@ -33,13 +72,13 @@ def cli() -> None:
     """
 
 
-for _command in (pull, inspect, verify, render, copy, mirrors, job, cache, catalog):
-    cli.add_command(_command)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group, map our exceptions to exit codes, one line on stderr."""
-    exits.run(cli, argv)
+    collector.pause()  # until the command's modules are loaded (see imgextract.cli.collector)
+    try:
+        exits.run(cli, argv)
+    finally:
+        collector.skip_final_collection()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from imgextract.cli import collector
 from imgextract.cli.display import setup_logging
 from imgextract.settings import OPTION_NAMES
 
@@ -173,6 +174,7 @@ def client_from(kw: dict[str, Any]) -> Client:
     """Pop the settings options out of ``kw`` (configuring logging first) and build the client."""
     from imgextract.client import Client
 
+    collector.resume()  # the command's modules are loaded: its real work collects garbage as usual
     setup_logging(kw.pop("verbose"), kw.pop("quiet"))
     options = {name: kw.pop(name) for name in list(kw) if name in OPTION_NAMES}
     return Client(**{k: v for k, v in options.items() if v is not None})

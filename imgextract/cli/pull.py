@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from imgextract.cli.catalog import FILTER_KEYS, filter_options, pop_filter
 from imgextract.cli.display import emit_json
+from imgextract.cli.filters import FILTER_KEYS, filter_options, pop_filter
 from imgextract.cli.options import (
     cache_options,
     check_ref,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgextract.errors import ConfigError
 from imgextract.mirrors.conf_file import InvalidRegistries, check_wildcard_prefixes, post_process
@@ -22,13 +22,14 @@ from imgextract.mirrors.conf_loader import (
     load_registries_conf,
     resolve_paths,
 )
-from imgextract.mirrors.convert import ConversionError, edit_registries_config, split_policies
 from imgextract.mirrors.matching import RewriteError, find_registry, rewrite_reference
 from imgextract.mirrors.model import Endpoint, Registry
-from imgextract.mirrors.policies import ICSP, IDMS, ITMS, Policy, load_policy_file
 from imgextract.mirrors.shortnames import Alias
 from imgextract.reference import Reference
 from imgextract.settings import MirrorSettings
+
+if TYPE_CHECKING:  # ICSP/IDMS/ITMS support is loaded only when such a file is given
+    from imgextract.mirrors.policies import Policy
 
 PRIMARY_RULE = "primary"
 
@@ -135,6 +136,8 @@ def mirrors_json(config: MirrorConfig, ref: Reference) -> dict[str, Any]:
 
 def combine(registries: list[Registry], policies: tuple[Policy, ...] | list[Policy]) -> list[Registry]:
     """Apply the policies to registries.conf entries (see the module docstring); validated and sorted."""
+    from imgextract.mirrors.convert import ConversionError, edit_registries_config, split_policies
+
     digest_sets, tag_sets = split_policies(policies)
     sources = {ms.source for ms in [*digest_sets, *tag_sets]}
     for reg in registries:
@@ -151,6 +154,10 @@ def combine(registries: list[Registry], policies: tuple[Policy, ...] | list[Poli
 
 
 def load_policies(settings: MirrorSettings) -> tuple[Policy, ...]:
+    if not (settings.icsp_files or settings.idms_files or settings.itms_files):
+        return ()
+    from imgextract.mirrors.policies import ICSP, IDMS, ITMS, load_policy_file
+
     policies: list[Policy] = []
     for kind, files in (
         (ICSP, settings.icsp_files),

@@ -8,6 +8,7 @@ and applies each remaining layer in order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,13 +20,14 @@ from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.outputs.directory import force_rmtree
 from imgextract.progress import CountingReader, Progress
-from imgextract.pull.partial import apply_partial_layer, wants_partial
 from imgextract.pull.plan import layer_pairs, plan_skips
 from imgextract.pull.resolve import ResolvedImage
 
 if TYPE_CHECKING:
+    from imgextract import oci
     from imgextract.cache import ContentCache
     from imgextract.mirrors import Source
+    from imgextract.pull.partial import LayerFetchResult
     from imgextract.registry.client import RegistryClient
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,27 @@ class LayerReport:
         if self.fetch:
             out.update(fetch=self.fetch, bytesFetched=self.bytes_fetched)
         return out
+
+
+# zstd:chunked support (pull/partial.py, layers/chunked/, registry/ranges.py) is loaded only for a
+# layer that can be zstd:chunked: one whose annotations locate a TOC.  A pull of gzip layers never
+# imports it.
+
+
+def wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: ContentCache | None) -> bool:
+    """Whether the layer is fetched partially (:func:`imgextract.pull.partial.wants_partial`)."""
+    if not desc.annotations:  # no TOC position: not zstd:chunked
+        return False
+    from imgextract.pull import partial
+
+    return partial.wants_partial(desc, paths, cache)
+
+
+def apply_partial_layer(*args: Any, **kwargs: Any) -> LayerFetchResult:
+    """:func:`imgextract.pull.partial.apply_partial_layer`, loaded on first use."""
+    from imgextract.pull import partial
+
+    return partial.apply_partial_layer(*args, **kwargs)
 
 
 def extract(

@@ -26,7 +26,6 @@ from imgextract.errors import (
 )
 from imgextract.mirrors import Source
 from imgextract.oci.digest import compute_digest
-from imgextract.pull.variants import VariantChoice, choose_variant, platform_variants
 from imgextract.reference import Reference
 from imgextract.registry.client import ManifestResponse, RegistryClient
 from imgextract.registry.pool import ClientPool
@@ -35,6 +34,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from imgextract.cache import ContentCache
+    from imgextract.pull.variants import VariantChoice
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
@@ -137,6 +137,8 @@ def fetch_image(
         index = oci.parse_index(top.raw, top.media_type)
         platforms = [str(d.platform) for d in index.manifests if d.platform is not None]
         desc = oci.select_platform(index, platform)
+        from imgextract.pull.variants import choose_variant, platform_variants  # indexes only
+
         pair = platform_variants(index, platform)
         if pair is not None:  # a gzip and a zstd variant: take the one that fetches least
             gz, zs = (_get_manifest(client, phys.repository, d.digest, cache) for d in pair)

@@ -10,16 +10,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import requests
 
-from imgextract.auth.challenge import Challenge, parse_www_authenticate
 from imgextract.auth.credentials import Credentials
 from imgextract.registry.basic import basic_authorization
-from imgextract.registry.bearer import TokenSource
 from imgextract.registry.retry import RetryPolicy
 from imgextract.registry.scopes import merge_scopes
+
+if TYPE_CHECKING:  # loaded once a registry challenges (401): anonymous pulls never need them
+    from imgextract.auth.challenge import Challenge
+    from imgextract.registry.bearer import TokenSource
 
 
 class CredentialLookup(Protocol):
@@ -89,6 +91,8 @@ class Authorizer:
         with self._lock:
             source = self._sources.get(key)
             if source is None:
+                from imgextract.registry.bearer import TokenSource
+
                 source = TokenSource(
                     session=self._session,
                     realm=key[0],
@@ -123,6 +127,8 @@ class Authorizer:
         assumed expired and dropped.  A registry that did not challenge at ping time but does
         now gets its challenge recorded.
         """
+        from imgextract.auth.challenge import parse_www_authenticate
+
         challenges = parse_www_authenticate(response.headers.get("WWW-Authenticate", ""))
         had_challenge = self._challenge is not None
         self.set_challenges(challenges)

@@ -7,14 +7,17 @@ connection/TLS level.  200 means no authentication; 401 carries the ``WWW-Authen
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import requests
 
-from imgextract.auth.challenge import Challenge, parse_www_authenticate
 from imgextract.errors import ImgExtractError, RegistryError
 from imgextract.registry.errors import endpoint_of, error_for_exception, error_for_response
 from imgextract.registry.retry import RetryPolicy, send_with_retry
 from imgextract.registry.watchdog import open_within
+
+if TYPE_CHECKING:  # challenges are parsed only when the registry asks for authentication
+    from imgextract.auth.challenge import Challenge
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ def ping(
         with response:
             _drain(response)
             if response.status_code == 401:
+                from imgextract.auth.challenge import parse_www_authenticate
+
                 header = response.headers.get("WWW-Authenticate", "")
                 return PingResult(f"{scheme}://{host}", tuple(parse_www_authenticate(header)))
             if 200 <= response.status_code < 300:

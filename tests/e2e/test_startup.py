@@ -1,0 +1,115 @@
+"""A pull loads only what it uses: start-up is part of every command's time.
+
+The command runs as users run it, with Python's own import log (``PYTHONPROFILEIMPORTTIME``, the
+``-X importtime`` switch) naming every module the process imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from regfix.pytest_plugin import PushedImage
+
+from tests.e2e.cli import Run
+
+pytestmark = pytest.mark.registry
+
+NEVER_FOR_A_PULL = (
+    # other commands and their libraries
+    "imgextract.cli.cache",
+    "imgextract.cli.catalog",
+    "imgextract.cli.copy",
+    "imgextract.cli.inspect",
+    "imgextract.cli.job",
+    "imgextract.cli.mirrors",
+    "imgextract.cli.render",
+    "imgextract.cli.verify",
+    "imgextract.catalog",
+    "imgextract.rendering",
+    "imgextract.outputs.configmap",
+    "imgextract.outputs.kube",
+    "imgextract.imgpkg",
+    "semver",
+    "pathspec",
+    # signatures: only with --policy
+    "imgextract.signatures",
+    "cryptography",
+    "pysequoia",
+    # progress bars: only on a terminal
+    "rich",
+    # configuration that is not there: credential helpers, pull secrets, imgpkg's IMGPKG_REGISTRY_*
+    # variables, ICSP/IDMS/ITMS files; and a registry that asks for no authentication
+    "imgextract.auth.helpers",
+    "imgextract.auth.pullsecret",
+    "imgextract.auth.envcreds",
+    "imgextract.auth.keyring",
+    "imgextract.auth.challenge",
+    "imgextract.registry.bearer",
+    "subprocess",
+    "imgextract.mirrors.policies",
+    "imgextract.mirrors.convert",
+    # gzip layers of a single-platform image: no zstd:chunked, no dual-compression index
+    "imgextract.layers.chunked",
+    "imgextract.pull.partial",
+    "imgextract.pull.variants",
+    "imgextract.registry.ranges",
+    # worker processes are not ours to start
+    "multiprocessing",
+    "concurrent.futures.process",
+)
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """Module names from Python's import log (``import time: self | cumulative | name``)."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "imported package":
+                names.add(name)
+    return names
+
+
+def loaded_of(loaded: set[str], packages: tuple[str, ...]) -> set[str]:
+    return {m for m in loaded if any(m == p or m.startswith(p + ".") for p in packages)}
+
+
+def pull_logging_imports(cli: Callable[..., Run], image: PushedImage, out: Path, *flags: str) -> set[str]:
+    r = cli(
+        "pull",
+        image.ref,
+        "-o",
+        str(out),
+        "--insecure-registry",
+        image.registry.host,
+        "-q",
+        "--cache-dir",
+        str(out.parent / "cache"),
+        *flags,
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert r.code == 0, r.stderr[-2000:]
+    loaded = imported_modules(r.stderr)
+    assert {"imgextract.cli.pull", "requests", "imgextract.layers.applier"} <= loaded  # the log is read
+    return loaded
+
+
+def test_registry_v1_pull_loads_only_what_a_bundle_needs(
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    loaded = pull_logging_imports(cli, pushed_fixtures["registry-v1"], out)
+    assert sorted(p.name for p in out.iterdir()) == ["manifests", "metadata"]
+    assert loaded_of(loaded, NEVER_FOR_A_PULL) == set()
+    assert "yaml" in loaded  # metadata/annotations.yaml is read as opm reads it
+
+
+def test_plain_image_pull_needs_no_yaml(
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    loaded = pull_logging_imports(cli, pushed_fixtures["generic"], out, "--all")
+    assert any(out.iterdir())
+    assert loaded_of(loaded, (*NEVER_FOR_A_PULL, "yaml")) == set()
