@@ -11,7 +11,7 @@ bring that to ~30,000-36,000 faults and a fraction of the system time (8 MiB kep
 few MiB more peak RSS at 100,000 files).
 
 Process-wide and best effort: only where the C library is glibc (``mallopt`` exists); called once,
-when a layer is about to be applied.
+when the first big layer is about to be applied.
 """
 
 from __future__ import annotations

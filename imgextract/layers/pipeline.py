@@ -24,6 +24,7 @@ from imgextract.layers.overlap import InflateThread
 from imgextract.layers.verify import VerifyingReader, parse_digest
 
 CHUNK = 1024 * 1024
+BIG_LAYER = 16 * CHUNK
 
 
 def apply_blob(
@@ -33,7 +34,8 @@ def apply_blob(
     ``LimitExceeded`` when the remaining uncompressed budget of ``applier.limits`` is exceeded."""
     parse_digest(diff_id)
     declared_compression(media_type)  # a foreign layer fails here, before anything is read
-    reuse_freed_memory()
+    if size is None or size >= BIG_LAYER:
+        reuse_freed_memory()  # hundreds of 1 MiB buffers ahead (a small layer: not worth loading ctypes)
     blob = VerifyingReader(raw, digest, size)
     ahead = InflateThread(blob)  # type: ignore[arg-type]
     limit = applier.remaining_bytes()
