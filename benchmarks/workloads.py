@@ -345,7 +345,9 @@ def build_small(workdir: Path) -> list[Image]:
 
 
 def build_render(workdir: Path) -> list[Image]:
-    """``BENCH_RENDER_COUNT`` (default 100) distinct registry+v1 bundles, one repository each."""
+    """``BENCH_RENDER_COUNT`` (default 100) distinct registry+v1 bundles, one repository each: no two
+    share a manifest file byte for byte (every CRD carries its bundle's salt), so nothing the renderer
+    keeps by content serves one bundle from another's work."""
     import os
 
     count = int(os.environ.get("BENCH_RENDER_COUNT", "100"))
@@ -357,13 +359,15 @@ def build_render(workdir: Path) -> list[Image]:
         images = []
         for i in range(count):
             tag = f"r{i:03d}"
-            spec = registry_v1_bundle(package=f"bench-op-{i:03d}", large_crd_bytes=100_000).spec
+            spec = registry_v1_bundle(
+                package=f"bench-op-{i:03d}", large_crd_bytes=100_000, crd_salt=f"bench-op-{i:03d}"
+            ).spec
             layout = write_layout(path, spec, tag)
             layers = tuple(LayerInfo(la.digest, la.size, la.diff_id) for la in layout.image.layers)
             images.append(Image(f"render{i:03d}", tag, path, layers, ()))
         return images
 
-    return _cached(workdir, f"render{count}", build)
+    return _cached(workdir, f"render{count}-distinct", build)
 
 
 BUILDERS: dict[str, Callable[[Path], list[Image]]] = {

@@ -63,9 +63,20 @@ def _start_time(pid: int) -> int | None:
         return 0
 
 
+_OWN_TOKEN: tuple[int, str] | None = None
+
+
 def owner_token(pid: int | None = None) -> str:
     """``<host>.<pid>.<start>`` for this process (or ``pid``, on this host)."""
-    pid = os.getpid() if pid is None else pid
+    global _OWN_TOKEN
+    own = os.getpid()
+    if pid is None or pid == own:
+        known = _OWN_TOKEN
+        if known is not None and known[0] == own:  # our start time never changes (a fork re-reads it)
+            return known[1]
+        token = f"{host_mark()}.{own}.{_start_time(own) or 0}"
+        _OWN_TOKEN = (own, token)
+        return token
     return f"{host_mark()}.{pid}.{_start_time(pid) or 0}"
 
 

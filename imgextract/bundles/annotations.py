@@ -15,12 +15,10 @@ import math
 import re
 import struct
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import yaml
 
 from imgextract.errors import InvalidBundleError
-
-if TYPE_CHECKING:
-    import yaml
 
 MAX_ANNOTATIONS_BYTES = 1024 * 1024
 
@@ -128,21 +126,23 @@ def go_string(plain: str) -> str | None:
     return plain
 
 
-def _scalar(node: yaml.Node, where: str) -> str | None:
-    import yaml
+def _plain(node: yaml.ScalarNode) -> bool:
+    """A plain scalar: style None from PyYAML's composer, "" from libyaml's."""
+    return not node.style
 
+
+def _scalar(node: yaml.Node, where: str) -> str | None:
     if not isinstance(node, yaml.ScalarNode):
         raise InvalidBundleError(f"{where}: annotation values must be strings")
     # plain scalars are resolved as go-yaml v2 does (PyYAML's own resolution is not used)
-    return go_string(str(node.value)) if node.style is None else str(node.value)
+    return go_string(str(node.value)) if _plain(node) else str(node.value)
 
 
 def parse_annotations(data: bytes, name: str = "annotations.yaml") -> dict[str, str]:
     """The ``annotations`` map of an annotations.yaml document, read as opm reads it."""
-    import yaml  # here: pulling an image that is not a registry+v1 bundle needs no YAML
-
     try:
-        root = yaml.compose(data, Loader=yaml.SafeLoader)
+        # libyaml's composer: the pure-Python one costs milliseconds for a few lines, on every bundle
+        root = yaml.compose(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise InvalidBundleError(f"{name} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(root, yaml.MappingNode):
@@ -161,7 +161,7 @@ def parse_annotations(data: bytes, name: str = "annotations.yaml") -> dict[str, 
     for key, value in found.value:
         if not isinstance(key, yaml.ScalarNode):
             raise InvalidBundleError(f"{name}: annotation keys must be strings")
-        text_key = (go_string(str(key.value)) if key.style is None else str(key.value)) or ""
+        text_key = (go_string(str(key.value)) if _plain(key) else str(key.value)) or ""
         text = _scalar(value, name)
         out[text_key] = "" if text is None else text  # null: the Go string stays empty
     return out

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imgextract.bundles import labels as L
-from imgextract.bundles.annotations import MAX_ANNOTATIONS_BYTES, read_annotations
 from imgextract.bundles.detect import Plan, clean_dir
 from imgextract.errors import InvalidBundleError, option
 from imgextract.layers.fsroot import RootFS
@@ -25,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # Keys whose disagreement leaves OLM's reading of the bundle unchanged (annotations.yaml wins).
 ADVISORY_KEYS = frozenset({L.CHANNELS, L.DEFAULT_CHANNEL})
-__all__ = ["ADVISORY_KEYS", "MAX_ANNOTATIONS_BYTES", "BundleInfo", "check", "check_plain", "read_annotations"]
+__all__ = ["ADVISORY_KEYS", "BundleInfo", "check", "check_plain"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,8 @@ def check(root: Path, plan: Plan, *, strict: bool = False) -> BundleInfo:
         raise InvalidBundleError(
             f"registry+v1 bundle has no {plan.metadata_dir}{L.ANNOTATIONS_FILE} (metadata dir from image labels)"
         )
+    from imgextract.bundles.annotations import read_annotations  # YAML: loaded for a registry+v1 bundle only
+
     annotations = read_annotations(ann_path)
     for key in L.BUNDLE_KEYS:
         if key in plan.labels and key in annotations and not _same(key, plan.labels[key], annotations[key]):

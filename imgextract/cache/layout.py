@@ -31,11 +31,20 @@ def split_digest(digest: str) -> tuple[str, str]:
 class Layout:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._made: dict[tuple[str, ...], Path] = {}  # directories known to exist
 
     def _dir(self, *parts: str) -> Path:
+        known = self._made.get(parts)
+        if known is not None:
+            return known
         path = self.root.joinpath(*parts)
         os.makedirs(path, mode=DIR_MODE, exist_ok=True)
+        self._made[parts] = path
         return path
+
+    def forget(self) -> None:
+        """Check (and create) the directories again: the cache was removed under us."""
+        self._made.clear()
 
     def blob(self, digest: str) -> Path:
         alg, hexd = split_digest(digest)

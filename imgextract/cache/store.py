@@ -284,7 +284,14 @@ class ContentCache:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            os.replace(tmp, final)
+            try:
+                os.replace(tmp, final)
+            except (
+                FileNotFoundError
+            ):  # its directory was removed under us (known directories are not re-checked)
+                self._layout.forget()
+                os.makedirs(final.parent, mode=0o700, exist_ok=True)
+                os.replace(tmp, final)
         except BaseException:
             self._unlink(tmp)
             raise

@@ -232,10 +232,15 @@ class BlobWriter:
 
 def private_temp(layout: Layout, hexd: str) -> tuple[Path, int]:
     tmp = layout.tmp()
-    for _ in range(100):
+    for attempt in range(100):
         path = tmp / f"{hexd[:16]}.{owner_token()}.{os.urandom(6).hex()}.tmp"
         try:
             return path, os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
         except FileExistsError:
             continue
+        except FileNotFoundError:
+            if attempt:
+                raise
+            layout.forget()  # the cache's directories were removed under us: create them again
+            tmp = layout.tmp()
     raise OSError(f"could not create a temp file in {tmp}")

@@ -44,9 +44,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in self.lazy_commands:
             module, _, attribute = self.lazy_commands[cmd_name].partition(":")
-            __import__(
-                module
-            )  # an import statement's path: `python -X importtime` logs it, unlike import_module
+            # an import statement's path: `python -X importtime` logs it (import_module bypasses it)
+            __import__(module)
             self.add_command(getattr(sys.modules[module], attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
 

@@ -16,8 +16,6 @@ import struct
 import zlib
 from typing import Any, BinaryIO, Protocol
 
-import zstandard
-
 from imgextract.errors import DecompressionLimit, IntegrityError
 
 # ISA-L's inflate is about 1.8x faster than zlib's on text-like layers (100 MiB of YAML-like text:
@@ -320,6 +318,9 @@ class _Zstd(DecompressedStream):
         super().__init__(limit)
         self._checker = _ZstdFrameChecker(raw)
         source: Any = self._checker
+        import zstandard  # only for zstd layers: a gzip image never loads it
+
+        self._error = zstandard.ZstdError
         self._reader = zstandard.ZstdDecompressor().stream_reader(
             source, read_size=CHUNK, read_across_frames=True
         )
@@ -327,7 +328,7 @@ class _Zstd(DecompressedStream):
     def _produce(self, n: int) -> bytes:
         try:
             data = self._reader.read(min(n, CHUNK))
-        except zstandard.ZstdError as e:
+        except self._error as e:
             raise IntegrityError(f"corrupt zstd stream: {e}") from None
         if not data:
             # the reader may stop at a frame end without reading to EOF; make sure nothing follows

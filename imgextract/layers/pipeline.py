@@ -28,12 +28,23 @@ BIG_LAYER = 16 * CHUNK
 
 
 def apply_blob(
-    raw: BinaryIO, *, digest: str, size: int | None, media_type: str, diff_id: str, applier: Applier
+    raw: BinaryIO,
+    *,
+    digest: str,
+    size: int | None,
+    media_type: str,
+    diff_id: str,
+    applier: Applier,
+    threaded: bool = True,
 ) -> LayerStats:
     """Apply one layer; ``IntegrityError`` on a digest/size/diff_id mismatch or a bad layer,
-    ``LimitExceeded`` when the remaining uncompressed budget of ``applier.limits`` is exceeded."""
+    ``LimitExceeded`` when the remaining uncompressed budget of ``applier.limits`` is exceeded.
+    ``threaded=False``: verify and inflate on the caller's thread (a small blob, where a second
+    thread costs more than it overlaps)."""
     parse_digest(diff_id)
     declared_compression(media_type)  # a foreign layer fails here, before anything is read
+    if not threaded:
+        return _apply_inline(raw, digest, size, media_type, diff_id, applier)
     if size is None or size >= BIG_LAYER:
         reuse_freed_memory()  # hundreds of 1 MiB buffers ahead (a small layer: not worth loading ctypes)
     blob = VerifyingReader(raw, digest, size)
@@ -57,4 +68,21 @@ def apply_blob(
     blob.finish()  # (the decoder read the blob to its end: verified; a no-op check)
     stats.digest, stats.diff_id = digest, diff_id
     stats.compressed_size, stats.uncompressed_size = blob.count, total
+    return stats
+
+
+def _apply_inline(
+    raw: BinaryIO, digest: str, size: int | None, media_type: str, diff_id: str, applier: Applier
+) -> LayerStats:
+    blob = VerifyingReader(raw, digest, size)
+    decoded = open_decompressed(blob, media_type, limit=applier.remaining_bytes())
+    uncompressed = VerifyingReader(decoded, diff_id, None)  # type: ignore[arg-type]
+    try:
+        stats = applier.apply(uncompressed)  # type: ignore[arg-type]
+        uncompressed.finish()
+        blob.finish()
+    finally:
+        applier.uncompressed_total += decoded.total
+    stats.digest, stats.diff_id = digest, diff_id
+    stats.compressed_size, stats.uncompressed_size = blob.count, decoded.total
     return stats

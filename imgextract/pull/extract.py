@@ -7,6 +7,7 @@ and applies each remaining layer in order.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from imgextract.errors import ContentMismatch, IntegrityError, NotFoundError
 from imgextract.layers.applier import Applier, LayerStats, Limits
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
+from imgextract.oci.digest import compute_digest
 from imgextract.outputs.directory import force_rmtree
 from imgextract.progress import CountingReader, Progress
 from imgextract.pull.plan import layer_pairs, plan_skips
@@ -31,6 +33,10 @@ if TYPE_CHECKING:
     from imgextract.registry.client import RegistryClient
 
 log = logging.getLogger(__name__)
+
+# Layers up to this size (compressed) are read whole into memory and applied on the pulling thread:
+# bundles are made of such layers, and a pull of hundreds of them pays per layer, not per byte.
+SMALL_LAYER = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -186,7 +192,18 @@ def _apply_layers(
     partial = [
         not skip and wants_partial(d, plan.paths, cache) for (d, _), skip in zip(pairs, skips, strict=True)
     ]
-    wanted = [d for (d, _), skip, part in zip(pairs, skips, partial, strict=True) if not skip and not part]
+    small = [  # an interrupted download of it waits in the cache: the prefetcher resumes (or redoes) it
+        not skip
+        and not part
+        and 0 <= d.size <= SMALL_LAYER
+        and not (cache is not None and cache.has_partial(d.digest))
+        for (d, _), skip, part in zip(pairs, skips, partial, strict=True)
+    ]
+    wanted = [
+        d
+        for (d, _), skip, part, tiny in zip(pairs, skips, partial, small, strict=True)
+        if not skip and not part and not tiny
+    ]
     reports = []
     try:
         with Prefetcher(
@@ -197,9 +214,17 @@ def _apply_layers(
             spool_dir=root.parent,
             reader_verifies=True,
         ) as prefetch:
-            for (desc, diff_id), skip, part in zip(pairs, skips, partial, strict=True):
+            for (desc, diff_id), skip, part, tiny in zip(pairs, skips, partial, small, strict=True):
                 if skip:
                     reports.append(LayerReport(desc.digest, desc.size, desc.media_type, False, 0, "skipped"))
+                    continue
+                if tiny:
+                    progress.layer_started(desc.digest, desc.size)
+                    reports.append(
+                        _apply_small(
+                            client, source.reference.repository, desc, diff_id, applier, cache, progress
+                        )
+                    )
                     continue
                 progress.layer_started(desc.digest, None if part else desc.size)
                 if part:  # zstd:chunked: only what the selection needs (pull/partial.py)
@@ -242,6 +267,68 @@ def _apply_layers(
         applier.close()  # release the root fd; the caller discards the staging root
         raise
     return reports, any(skips)
+
+
+def _apply_small(
+    client: RegistryClient,
+    repository: str,
+    desc: Any,
+    diff_id: str,
+    applier: Applier,
+    cache: ContentCache | None,
+    progress: Progress,
+) -> LayerReport:
+    """A small layer: read whole (from the cache, or in one request on this thread), then verified
+    and applied on this thread; the prefetcher's threads and spool file cost more than they save."""
+    data: bytes | None = None
+    if cache is not None:
+        path = cache.get_blob_path(desc.digest)
+        if path is not None:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read(desc.size + 1)
+            except FileNotFoundError:  # pruned just now: fetch it
+                data = None
+            if (
+                data is not None
+                and compute_digest(data, algorithm=desc.digest.split(":", 1)[0]) != desc.digest
+            ):
+                # rotted or tampered (nothing applied yet): evict it and fetch the layer instead
+                log.warning("content cache: blob %s does not match its digest; evicted", desc.digest)
+                try:
+                    cache.evict_blob(desc.digest)
+                except OSError:
+                    pass
+                data = None
+    from_cache = data is not None
+    if data is None:
+        with client.open_blob(repository, desc.digest, size=desc.size) as raw:
+            data = raw.read(desc.size + 1)
+        if len(data) > desc.size:
+            raise ContentMismatch(
+                f"layer {desc.digest}: registry sent more than the {desc.size} bytes the manifest gives"
+            )
+    progress.advance(desc.digest, len(data))
+    stats = apply_blob(
+        io.BytesIO(data),
+        digest=desc.digest,
+        size=desc.size,
+        media_type=desc.media_type,
+        diff_id=diff_id,
+        applier=applier,
+        threaded=False,
+    )
+    if not from_cache and cache is not None:
+        try:
+            cache.put_small_blob(desc.digest, data)
+        except (OSError, IntegrityError) as exc:  # a full or read-only cache only costs a re-fetch
+            log.debug("content cache write skipped: %s", exc)
+    _index_layer(cache, desc.digest, stats)
+    progress.layer_done(desc.digest, fetched=not from_cache)
+    fetched = 0 if from_cache else len(data)
+    return LayerReport(
+        desc.digest, desc.size, desc.media_type, not from_cache, fetched, "cache" if from_cache else "whole"
+    )
 
 
 def _index_layer(cache: ContentCache | None, digest: str, stats: LayerStats) -> None:

@@ -382,7 +382,7 @@ class Prefetcher:
 
     # lifecycle -----------------------------------------------------------------------------------
     def start(self) -> None:
-        if self._threads:
+        if self._threads or not self._slots:  # nothing to fetch: no thread
             return
         for i in range(self._workers):
             t = threading.Thread(target=self._work, name=f"prefetch-{i}", daemon=True)

@@ -91,8 +91,8 @@ def _read_config(
         data = client.read_blob(repository, desc.digest, limit=MAX_CONFIG_BYTES)
     if len(data) != desc.size:
         raise IntegrityError(f"image config is {len(data)} bytes, the manifest says {desc.size}")
-    if cached is None and cache is not None:
-        _best_effort(lambda: cache.put_blob(desc.digest, data))
+    if cached is None and cache is not None:  # verified above, held in memory: no lock, no partial
+        _best_effort(lambda: cache.put_small_blob(desc.digest, data))
     return data
 
 

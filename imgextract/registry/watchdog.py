@@ -6,6 +6,11 @@ here with a deadline; one daemon thread shuts the socket down when the deadline 
 blocked read returns at once and the caller reports a timeout.  :func:`abort_all` does the same
 for every open transfer (used when the process is told to stop: a worker blocked in a socket read
 must not hold the process).
+
+The status line and headers are under the same deadline: :func:`open_within` runs the request in
+the caller's thread with a *header watch* the connection (``transport``'s connection classes)
+attaches itself to when it sends, so the watchdog can shut its socket down too; no thread is
+started per request.
 """
 
 from __future__ import annotations
@@ -33,10 +38,21 @@ class Watch:
     expired: bool = False
     aborted: bool = False
     _done: bool = field(default=False, repr=False)
+    # a header watch: the connection sending the request (None until it attaches itself)
+    headers: bool = False
+    connection: Any = field(default=None, repr=False)
 
     def cancel(self) -> None:
         self._done = True
         self.response = None
+        self.connection = None
+
+    def attach(self, connection: Any) -> None:
+        """The connection that carries the request (called by it before it sends)."""
+        self.connection = connection
+        if self.expired or self.aborted:  # the deadline passed while connecting
+            _shutdown_connection(connection)
+            raise TimeoutError("no response headers within the request deadline")
 
 
 def _socket_of(response: requests.Response) -> socket.socket | None:
@@ -53,14 +69,28 @@ def _finished(response: requests.Response) -> bool:
     return bool(getattr(raw, "closed", False))
 
 
-def _shutdown(response: requests.Response) -> None:
-    sock = _socket_of(response)
-    if sock is None:
+def _shutdown_socket(sock: Any) -> None:
+    if not isinstance(sock, socket.socket):
         return
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+def _shutdown(response: requests.Response) -> None:
+    _shutdown_socket(_socket_of(response))
+
+
+def _shutdown_connection(connection: Any) -> None:
+    _shutdown_socket(getattr(connection, "sock", None))
+
+
+def _cut(item: Watch) -> None:
+    if item.response is not None:
+        _shutdown(item.response)
+    elif item.connection is not None:
+        _shutdown_connection(item.connection)
 
 
 class Watchdog:
@@ -71,13 +101,14 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._aborted = False
 
-    def watch(self, response: requests.Response, seconds: float) -> Watch:
-        """Shut ``response``'s connection down if it is still being read ``seconds`` from now."""
-        item = Watch(response, self._clock() + seconds, seconds)
+    def watch(self, response: requests.Response | None, seconds: float) -> Watch:
+        """Shut ``response``'s connection down if it is still being read ``seconds`` from now; with
+        ``response`` None, a header watch (see :meth:`Watch.attach`)."""
+        item = Watch(response, self._clock() + seconds, seconds, headers=response is None)
         with self._lock:
             if self._aborted:
                 item.aborted = True
-                _shutdown(response)
+                _cut(item)
                 return item
             self._watches.append(item)
             if self._thread is None or not self._thread.is_alive():
@@ -91,9 +122,9 @@ class Watchdog:
             self._aborted = True
             watches, self._watches = self._watches, []
         for item in watches:
-            if item.response is not None:
+            if not item._done:
                 item.aborted = True
-                _shutdown(item.response)
+                _cut(item)
 
     def reset(self) -> None:
         """Accept new transfers again after :meth:`abort_all` (for tests and long-lived clients)."""
@@ -108,7 +139,9 @@ class Watchdog:
             with self._lock:
                 keep = []
                 for item in self._watches:
-                    if item._done or item.response is None or _finished(item.response):
+                    if item._done:
+                        continue
+                    if not item.headers and (item.response is None or _finished(item.response)):
                         continue
                     if now >= item.deadline:
                         expired.append(item)
@@ -120,8 +153,7 @@ class Watchdog:
                     return
             for item in expired:
                 item.expired = True
-                if item.response is not None:
-                    _shutdown(item.response)
+                _cut(item)
 
 
 WATCHDOG = Watchdog()
@@ -156,44 +188,42 @@ def abort_all_transfers() -> None:
     WATCHDOG.abort_all()
 
 
+_HEADER_WATCH = threading.local()
+
+
+def header_watch() -> Watch | None:
+    """The header watch of the request this thread is sending (for the connection classes)."""
+    item: Watch | None = getattr(_HEADER_WATCH, "item", None)
+    return item
+
+
 def open_within(send: Callable[[], requests.Response], seconds: float) -> requests.Response:
     """``send()`` (a streamed request), its status and headers due within ``seconds``, then the
     whole answer watched by the same deadline.
 
-    The socket is not known before the headers are, so a server dripping its header a byte at a
-    time cannot be cut by the watchdog: the request runs in a daemon thread and is abandoned at
-    the deadline (``requests.ReadTimeout``, retried and reported like any timeout).  A response
-    that arrives afterwards is closed unread."""
+    The request runs in the caller's thread under a header watch: the connection attaches itself
+    to it when it sends, and at the deadline the watchdog shuts its socket down, so a server
+    dripping its header a byte at a time is cut (``requests.ReadTimeout``, retried and reported
+    like any timeout).  A connection that is not ours (no attach) is bounded by the read timeout."""
     start = time.monotonic()
-    box: dict[str, Any] = {}
-    done = threading.Event()
-    lock = threading.Lock()
-
-    def run() -> None:
-        try:
-            response = send()
-        except BaseException as exc:  # handed to the caller's thread
-            box["error"] = exc
-        else:
-            with lock:
-                if box.get("abandoned"):
-                    response.close()
-                    return
-                box["response"] = response
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="registry-request", daemon=True).start()
-    if not done.wait(seconds):
-        with lock:
-            if "response" not in box and "error" not in box:
-                box["abandoned"] = True
-                raise requests.exceptions.ReadTimeout(
-                    f"no response headers within {seconds:.0f} s (the request deadline)"
-                )
-        done.wait()
-    if "error" in box:
-        raise box["error"]
-    response: requests.Response = box["response"]
+    item = WATCHDOG.watch(None, seconds)
+    previous = getattr(_HEADER_WATCH, "item", None)
+    _HEADER_WATCH.item = item
+    try:
+        response = send()
+    except requests.RequestException:
+        if item.expired or time.monotonic() >= item.deadline - _TICK:
+            raise requests.exceptions.ReadTimeout(
+                f"no response headers within {seconds:.0f} s (the request deadline)"
+            ) from None
+        raise
+    finally:
+        _HEADER_WATCH.item = previous
+        item.cancel()
+    if item.expired:  # cut just as the headers arrived: the body is gone with the socket
+        response.close()
+        raise requests.exceptions.ReadTimeout(
+            f"no response headers within {seconds:.0f} s (the request deadline)"
+        )
     watch_response(response, max(0.0, seconds - (time.monotonic() - start)))
     return response

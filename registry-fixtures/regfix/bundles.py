@@ -81,14 +81,23 @@ def _tree_entries(files: Mapping[str, bytes], mode: int = 0o644) -> list[Entry]:
 
 
 def _crd(
-    group: str, kind: str, plural: str, schema: dict[str, object], *, versions: Sequence[str] = ("v1",)
+    group: str,
+    kind: str,
+    plural: str,
+    schema: dict[str, object],
+    *,
+    versions: Sequence[str] = ("v1",),
+    salt: str | None = None,
 ) -> dict[str, Any]:
+    annotations = {"controller-gen.kubebuilder.io/version": "v0.14.0"}
+    if salt is not None:
+        annotations["fixtures.acme.example.test/build"] = salt
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {
             "name": f"{plural}.{group}",
-            "annotations": {"controller-gen.kubebuilder.io/version": "v0.14.0"},
+            "annotations": annotations,
         },
         "spec": {
             "group": group,
@@ -137,8 +146,8 @@ def _simple_schema(kind: str, spec_props: Mapping[str, str]) -> dict[str, object
 
 
 @functools.lru_cache(maxsize=4)
-def _large_crd_yaml(group: str, kind: str, plural: str, target_bytes: int) -> bytes:
-    return _dump(_crd(group, kind, plural, _large_schema(kind, target_bytes)))
+def _large_crd_yaml(group: str, kind: str, plural: str, target_bytes: int, salt: str | None = None) -> bytes:
+    return _dump(_crd(group, kind, plural, _large_schema(kind, target_bytes), salt=salt))
 
 
 def _large_schema(kind: str, target_bytes: int) -> dict[str, object]:
@@ -346,10 +355,12 @@ def registry_v1_bundle(
     scorecard: bool = True,
     compression: Compression = "gzip",
     media: MediaFlavor = "oci",
+    crd_salt: str | None = None,
 ) -> Fixture:
     """A registry+v1 bundle as `operator-sdk bundle` lays it out: one layer per COPY (manifests/, metadata/,
     tests/scorecard/). Overrides set a key (str) or drop it (None); labels and annotations.yaml are the same
-    unless overridden separately."""
+    unless overridden separately. ``crd_salt``: an annotation on every CRD, so that bundles built with
+    different salts share no CRD file byte for byte."""
     group = "widgets.acme.example.test"
     crds = [
         _crd(
@@ -358,6 +369,7 @@ def registry_v1_bundle(
             "widgetclusters",
             _simple_schema("WidgetCluster", {"size": "integer", "version": "string", "paused": "boolean"}),
             versions=("v1alpha1", "v1"),
+            salt=crd_salt,
         ),
         _crd(
             group,
@@ -366,6 +378,7 @@ def registry_v1_bundle(
             _simple_schema(
                 "WidgetBackup", {"clusterName": "string", "schedule": "string", "retain": "integer"}
             ),
+            salt=crd_salt,
         ),
     ]
     csv_crds = crds + ([_crd(group, "WidgetPolicy", "widgetpolicies", {})] if large_crd else [])
@@ -375,7 +388,7 @@ def registry_v1_bundle(
         manifests[f"manifests/{c['metadata']['name']}.crd.yaml"] = _dump(c)
     if large_crd:
         manifests[f"manifests/widgetpolicies.{group}.crd.yaml"] = _large_crd_yaml(
-            group, "WidgetPolicy", "widgetpolicies", large_crd_bytes
+            group, "WidgetPolicy", "widgetpolicies", large_crd_bytes, salt=crd_salt
         )
     manifests[f"manifests/{package}-metrics-service_v1_service.yaml"] = _dump(
         {

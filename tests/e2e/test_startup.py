@@ -6,6 +6,7 @@ The command runs as users run it, with Python's own import log (``PYTHONPROFILEI
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,10 +56,14 @@ NEVER_FOR_A_PULL = (
     "imgextract.pull.partial",
     "imgextract.pull.variants",
     "imgextract.registry.ranges",
+    "zstandard",
     # worker processes are not ours to start
     "multiprocessing",
     "concurrent.futures.process",
 )
+
+
+_ACCESS = re.compile(r'"(\w+) (\S+) HTTP/[\d.]+" \d+ \S+ "[^"]*" "bundle-extract/[^"]*"')
 
 
 def imported_modules(stderr: str) -> set[str]:
@@ -99,9 +104,22 @@ def pull_logging_imports(cli: Callable[..., Run], image: PushedImage, out: Path,
 def test_registry_v1_pull_loads_only_what_a_bundle_needs(
     cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path
 ) -> None:
+    image = pushed_fixtures["registry-v1"]
     out = tmp_path / "out"
-    loaded = pull_logging_imports(cli, pushed_fixtures["registry-v1"], out)
+    log_offset = len(image.registry.logs())
+    loaded = pull_logging_imports(cli, image, out)
     assert sorted(p.name for p in out.iterdir()) == ["manifests", "metadata"]
+    # one ping, the manifest, the config and each layer once: no HEAD first, no second ping
+    repo = f"/v2/{image.pushed.repository}"
+    built = image.layout.image
+    assert sorted(_ACCESS.findall(image.registry.logs()[log_offset:])) == sorted(
+        [
+            ("GET", "/v2/"),
+            ("GET", f"{repo}/manifests/{image.pushed.tag}"),
+            ("GET", f"{repo}/blobs/{built.config_digest}"),
+            *(("GET", f"{repo}/blobs/{layer.digest}") for layer in built.layers),
+        ]
+    )
     assert loaded_of(loaded, NEVER_FOR_A_PULL) == set()
     assert "yaml" in loaded  # metadata/annotations.yaml is read as opm reads it
 
@@ -112,4 +130,4 @@ def test_plain_image_pull_needs_no_yaml(
     out = tmp_path / "out"
     loaded = pull_logging_imports(cli, pushed_fixtures["generic"], out, "--all")
     assert any(out.iterdir())
-    assert loaded_of(loaded, (*NEVER_FOR_A_PULL, "yaml")) == set()
+    assert loaded_of(loaded, (*NEVER_FOR_A_PULL, "yaml", "imgextract.bundles.annotations")) == set()

@@ -129,3 +129,45 @@ def test_missing_blob_raised_at_open(registry: Any, push_image: Callable[..., An
             with pytest.raises(NotFoundError):
                 with pf.open(ghost):
                     pass
+
+
+def _small_and_big() -> Any:
+    return regfix_oci.ImageSpec(
+        layers=[
+            [regfix_oci.File("a/small.txt", b"small layer\n" * 100)],
+            regfix_oci.Layer([regfix_oci.File("b/big.bin", os.urandom(1_300_000))], compression="gzip"),
+            [regfix_oci.File("c/tiny.txt", b"tiny\n")],
+        ]
+    )
+
+
+def test_pull_small_layers_inline_heals_cache_rot_and_big_ones_prefetch(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Layers up to 1 MiB are read whole on the pulling thread; a rotted cached copy of one is
+    evicted and fetched again before anything is applied; the big layer still goes through the
+    prefetcher (its spool/partial file); every digest is verified either way."""
+    from imgextract import Client
+
+    push_image(registry, _small_and_big(), "cache/inline")
+    fp = fault_proxy(registry)
+    ref = f"{fp.host}/cache/inline:v1"
+    with Client(insecure_registries=[fp.host], cache_dir=tmp_path / "cache") as client:
+        first = client.pull(ref, tmp_path / "one", all=True)
+    assert [la.fetch for la in first.layers] == ["whole", "whole", "whole"]
+    assert (tmp_path / "one" / "b" / "big.bin").stat().st_size == 1_300_000
+    small = first.layers[0].digest
+    blob = tmp_path / "cache" / "blobs" / "sha256" / small.split(":")[1]
+    blob.write_bytes(b"rot" + blob.read_bytes()[3:])
+    fp.reset()
+    with Client(insecure_registries=[fp.host], cache_dir=tmp_path / "cache") as client:
+        second = client.pull(ref, tmp_path / "two", all=True)
+    assert [la.fetch for la in second.layers] == ["whole", "cache", "cache"]
+    assert [r.path for r in fp.requests if "/blobs/" in r.path] == [f"/v2/cache/inline/blobs/{small}"]
+    assert (tmp_path / "two" / "a" / "small.txt").read_bytes() == b"small layer\n" * 100
+    assert hashlib.sha256(blob.read_bytes()).hexdigest() == small.split(":")[1]  # healed
+    # corrupt bytes from the registry fail the pull and are not cached
+    fp.plan.corrupt_blobs = {first.layers[2].digest}
+    with Client(insecure_registries=[fp.host], use_cache=False) as client, pytest.raises(IntegrityError):
+        client.pull(ref, tmp_path / "three", all=True)
+    assert not (tmp_path / "three").exists()

@@ -113,6 +113,52 @@ def test_every_bundle_lands_byte_identical_and_the_deleted_one_is_reported(
     assert (again.skipped, again.pulled, again.failed) == (49, 0, 1)
 
 
+def _settled_log(world: World, start: int) -> list[str]:
+    """The registry's access-log lines from line ``start`` on, once the log stops growing."""
+    lines: list[str] = []
+    for _ in range(20):
+        now = world.registry.logs().splitlines()[start:]
+        if now and len(now) == len(lines):
+            return now
+        lines = now
+        time.sleep(0.1)
+    return lines
+
+
+def test_each_bundle_costs_its_manifest_config_and_layers_and_no_thread(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    cat = Catalog.from_directory(world.catalog_dir)
+    bundles = [b for b in cat.bundles() if b.name != world.deleted.name][:12]
+    started: list[str] = []
+    original = threading.Thread.start
+
+    def counting_start(self: threading.Thread) -> None:
+        started.append(self.name)
+        original(self)
+
+    start = len(world.registry.logs().splitlines())
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    result = pull_bundles(bundles, tmp_path / "out", client=world.client(tmp_path / "cache"), jobs=3)
+    monkeypatch.undo()
+    assert (result.pulled, result.failed) == (12, 0)
+    lines = [line for line in _settled_log(world, start) if '"GET /v2/' in line]
+    blobs: dict[str, int] = {}
+    for b in bundles:
+        image = world.built.layouts[(b.package, b.version)].image
+        assert sum(f"/manifests/{image.digest} " in line for line in lines) == 1
+        for digest in (image.config_digest, *(la.digest for la in image.layers)):
+            blobs[digest] = sum(f"/blobs/{digest} " in line for line in lines)
+    # the config and each layer once per bundle at most (a blob shared by bundles comes from the
+    # cache once it is there, or is fetched by each of the 3 bundles in flight): nothing re-requested
+    assert all(1 <= n <= 3 for n in blobs.values()), blobs
+    assert sum(1 for line in lines if "/blobs/" in line) == sum(blobs.values())
+    # the pool's workers (and the deadline watchdog); nothing per bundle, layer or request
+    assert len([n for n in started if n != "imgextract-deadlines"]) <= 3, started
+
+
 def _manifest_fetches(log: str, digests: set[str]) -> int:
     return sum(1 for line in log.splitlines() if "/manifests/" in line and any(d in line for d in digests))
 

@@ -3,6 +3,7 @@ the content cache, the CLI and the library giving the same objects."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,39 @@ def test_warm_render_asks_the_registry_only_what_it_must(
         [o for o in cold if o.get("image") == digest_ref], "json"
     )
     assert fp.requests == []
+
+
+def test_a_tag_moved_to_a_new_digest_renders_the_new_content(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    old = push_image(registry, _bundle_spec(), "render/moving", tag="v1")
+    fp = fault_proxy(registry)
+    ref = f"{fp.host}/render/moving:v1"
+    first = render([ref], _client(fp.host, tmp_path / "cache"))
+    # the same tag now names other content (a CSV that says something else)
+    csv = "manifests/widget-operator.clusterserviceversion.yaml"
+    files = [
+        File(
+            str(p.relative_to(WIDGET)),
+            p.read_bytes().replace(b"Widgets <for> everyone", b"Widgets <for> nobody")
+            if str(p.relative_to(WIDGET)) == csv
+            else p.read_bytes(),
+        )
+        for p in sorted(WIDGET.rglob("*"))
+        if p.is_file()
+    ]
+    new = push_image(registry, ImageSpec(layers=[files], labels=LABELS), "render/moving", tag="v1")
+    assert new.digest != old.digest
+    fp.reset()
+    second = render([ref], _client(fp.host, tmp_path / "cache"))
+    assert second != first
+    assert second == render([ref], _client(fp.host, None))  # what a render without a cache gives
+    objects = [
+        base64.b64decode(prop["value"]["data"])
+        for prop in second[0]["properties"]
+        if prop["type"] == "olm.bundle.object"
+    ]
+    assert any(b"for\\u003e nobody" in o for o in objects)
+    # the new image's layers were fetched: nothing came from the old rendering
+    fetched = {r.path.rsplit("/", 1)[1] for r in fp.requests if "/blobs/" in r.path}
+    assert new.layout.image.layers[0].digest in fetched

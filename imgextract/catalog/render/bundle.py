@@ -23,10 +23,14 @@ The rules follow operator-registry (``pkg/registry/parse.go`` ``bundleParser``, 
 from __future__ import annotations
 
 import base64
+import copy
+import hashlib
 import json
 import logging
 import os
 import stat
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +87,9 @@ class ParsedBundle:
     crd_keys: list[tuple[str, str, str, str]] = field(default_factory=list)
     numeric: list[bool] = field(default_factory=list)  # per object: holds floats/big ints
     csv_numeric: bool = True
+    # per object: its Go JSON (json.Marshal of the decoded object) when already known (see _Memo);
+    # such an object is held in ``objects`` as ``{"kind": ...}`` only
+    texts: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -155,6 +162,82 @@ def _decode_object(data: bytes) -> tuple[dict[str, Any], bool]:
     if not isinstance(k, str) or not k or (isinstance(api, str) and api.count("/") > 1):
         raise DecodeError("Object 'Kind' is missing")
     return (to_unstructured(value) if numbers else value), numbers
+
+
+# ---------------------------------------------------------------------------------------- memo
+
+# A manifest file is decoded (YAML, go-yaml's rules) and re-encoded (Go JSON) for its olm.bundle.object:
+# most of a bundle's rendering time, for files (CRDs above all) that many bundles share byte for byte,
+# one version of an operator after another.  What a file contributes when it is not the CSV depends on
+# its bytes alone, so it is kept here by their SHA-256: decoded and encoded once per process.
+_MEMO_MIN_BYTES = 4096
+_MEMO_MAX_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A decoded non-CSV manifest: its kind, Go JSON, number flag and CRD keys (or their error)."""
+
+    kind: str
+    text: str
+    numbers: bool
+    crd: list[tuple[str, str, str, str]] | Exception | None
+
+
+class _Memo:
+    def __init__(self, budget: int) -> None:
+        self._budget = budget
+        self._used = 0
+        self._lock = threading.Lock()
+        self._items: OrderedDict[bytes, _Known] = OrderedDict()
+
+    def get(self, key: bytes) -> _Known | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: bytes, item: _Known) -> None:
+        size = len(item.text)
+        if size > self._budget:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = item
+            self._used += size
+            while self._used > self._budget:
+                _k, old = self._items.popitem(last=False)
+                self._used -= len(old.text)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._used = 0
+
+
+_MEMO = _Memo(_MEMO_MAX_BYTES)
+
+
+def _crd_or_error(obj: dict[str, Any]) -> list[tuple[str, str, str, str]] | Exception | None:
+    """The CRD's keys, or the error reading them raises (raised later, where opm fails)."""
+    if obj.get("kind") != CRD_KIND:
+        return None
+    try:
+        return _crd_keys(obj)
+    except (ValueError, TypeError) as exc:  # BundleError, TypeMismatch
+        return exc
+
+
+def _remember(key: bytes, obj: dict[str, Any], numbers: bool) -> _Known | None:
+    try:
+        text = gojson.marshal(obj, escape_html=True, sort_keys=True, no_floats=not numbers)
+    except (ValueError, TypeError, RecursionError):
+        return None  # fails where opm fails, when the bundle object is built: not memoised
+    known = _Known(str(obj.get("kind")), text, numbers, _crd_or_error(obj))
+    _MEMO.put(key, known)
+    return known
 
 
 # ---------------------------------------------------------------------------------------- metadata
@@ -325,6 +408,8 @@ def parse_bundle_dir(root: Path) -> ParsedBundle:
     root = Path(root)
     objects: list[dict[str, Any]] = []
     numeric: list[bool] = []
+    texts: list[str | None] = []
+    crds: list[list[tuple[str, str, str, str]] | Exception | None] = []
     csv: dict[str, Any] | None = None
     csv_numbers = True
     for entry in _entries(root / "manifests"):
@@ -333,6 +418,14 @@ def parse_bundle_dir(root: Path) -> ParsedBundle:
         data = _read(root, entry)
         if data is None:
             log.warning("failed to decode: unable to read file %s", entry.name)
+            continue
+        key = hashlib.sha256(data).digest() if len(data) >= _MEMO_MIN_BYTES else None
+        known = _MEMO.get(key) if key is not None else None
+        if known is not None:
+            objects.append({"kind": known.kind})
+            numeric.append(known.numbers)
+            texts.append(known.text)
+            crds.append(known.crd)
             continue
         try:
             obj, numbers = _decode_object(data)
@@ -344,17 +437,28 @@ def parse_bundle_dir(root: Path) -> ParsedBundle:
                 continue
             csv = obj
             csv_numbers = numbers
+        elif key is not None and (known := _remember(key, obj, numbers)) is not None:
+            objects.append({"kind": known.kind})
+            numeric.append(numbers)
+            texts.append(known.text)
+            crds.append(known.crd)
+            continue
         objects.append(obj)
         numeric.append(numbers)
+        texts.append(None)
+        crds.append(None)
     if not objects:
         raise BundleError("no bundle objects found")
     if csv is None:
         raise BundleError("no csv in bundle")
     _check_csv_meta(csv)
     crd_keys: list[tuple[str, str, str, str]] = []
-    for obj in objects:
+    for obj, crd in zip(objects, crds, strict=True):
         if obj.get("kind") == CRD_KIND:
-            crd_keys.extend(_crd_keys(obj))
+            keys = _crd_keys(obj) if crd is None else crd
+            if isinstance(keys, Exception):
+                raise copy.copy(keys).with_traceback(None)  # a fresh instance: the memo's is shared
+            crd_keys.extend(keys)
     meta = csv.get("metadata") or {}
     name = meta.get("name") or ""
 
@@ -392,6 +496,7 @@ def parse_bundle_dir(root: Path) -> ParsedBundle:
         crd_keys=crd_keys,
         numeric=numeric,
         csv_numeric=csv_numbers,
+        texts=texts,
     )
     _check_provided_apis(parsed)
     parsed.properties = _property_set(parsed.properties + _derived_properties(parsed))
@@ -570,11 +675,15 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
     objects: list[str] = []
     props: list[Property] = []
     for i, obj in enumerate(b.objects):
-        plain = i < len(b.numeric) and not b.numeric[i]
-        data = gojson.marshal(obj, escape_html=True, sort_keys=True, no_floats=plain)
+        known = b.texts[i] if i < len(b.texts) else None
+        if known is None:
+            plain = i < len(b.numeric) and not b.numeric[i]
+            known = gojson.marshal(obj, escape_html=True, sort_keys=True, no_floats=plain)
+        data = known
         objects.append(data)
         props.append(
-            Property("olm.bundle.object", _build({"data": base64.b64encode(data.encode()).decode()}))
+            # _build({"data": <base64>}): the base64 alphabet needs no escaping in any Go JSON string
+            Property("olm.bundle.object", '{"data":"' + base64.b64encode(data.encode()).decode() + '"}')
         )
     if package_prop is None:
         package_prop = Property("olm.package", _build({"packageName": b.package, "version": version}))
@@ -666,13 +775,16 @@ def render_bundle(root: Path, image: str = "", image_template: str | None = None
     if image_template is not None:
         image = expand_template(image_template, b)
     try:
-        _objects, props = objects_and_properties(b, image)
+        objects, props = objects_and_properties(b, image)
         rel = related_images(b, image)
     except BundleError as exc:
         raise BundleError(f"get properties for bundle {b.name!r}: {exc}") from exc
     moved = [p for p in props if p.type not in ("olm.bundle.object", "olm.csv.metadata")]
     moved += [p for p in props if p.type in ("olm.bundle.object", "olm.csv.metadata")]
-    csv_json = gojson.marshal(b.csv, escape_html=True, sort_keys=True, no_floats=not b.csv_numeric)
+    # the CSV's object was encoded just now, with the same options
+    csv_json = next((text for obj, text in zip(b.objects, objects, strict=True) if obj is b.csv), None)
+    if csv_json is None:
+        csv_json = gojson.marshal(b.csv, escape_html=True, sort_keys=True, no_floats=not b.csv_numeric)
     return RenderedBundle(b.name, b.package, image, moved, rel, csv_json)
 
 
