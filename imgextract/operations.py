@@ -182,13 +182,18 @@ def _validate(root: Path, plan: detect.Plan, *, strict: bool = False) -> BundleI
 
 
 def _count(root: Path) -> tuple[int, int]:
+    """Files (not symlinks or directories) below ``root`` and their total size: one ``lstat`` per
+    file, the type comes from the directory listing."""
     files = total = 0
-    for dirpath, _dirs, names in os.walk(root):
-        for n in names:
-            p = os.path.join(dirpath, n)
-            if not os.path.islink(p):
-                files += 1
-                total += os.lstat(p).st_size
+    pending = [os.fspath(root)]
+    while pending:
+        with os.scandir(pending.pop()) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+                elif not entry.is_symlink():
+                    files += 1
+                    total += entry.stat(follow_symlinks=False).st_size
     return files, total
 
 

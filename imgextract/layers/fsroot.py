@@ -40,14 +40,11 @@ class Parent:
     def __init__(self, fd: int, parts: list[str], owned: bool) -> None:
         self.fd = fd
         self.parts = parts
+        self.path = join(parts)
         self._owned = owned
 
     def child(self, name: str) -> str:
-        return join([*self.parts, name])
-
-    @property
-    def path(self) -> str:
-        return join(self.parts)
+        return f"{self.path}/{name}" if self.path else name
 
     def close(self) -> None:
         if self._owned and self.fd >= 0:

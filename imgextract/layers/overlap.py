@@ -49,6 +49,7 @@ class InflateThread:
         self._stop = False
         self._pending = memoryview(b"")
         self._thread: threading.Thread | None = None
+        self._read_raw = getattr(raw, "read1", raw.read)  # pieces as they come: no joining copies
 
     # -- caller's thread ---------------------------------------------------------------------
 
@@ -87,7 +88,7 @@ class InflateThread:
                 if not feed:
                     self._cond.wait()
                     continue
-            raw = self._raw.read(self._chunk)  # outside the lock: may wait for the download
+            raw = self._read_raw(self._chunk)  # outside the lock: may wait for the download
             with self._cond:
                 self._in.append(raw)
                 self._in_eof = not raw
@@ -127,8 +128,9 @@ class InflateThread:
     def _run(self, build: Callable[[], Any]) -> None:
         try:
             stream = build()
+            read = getattr(stream, "read1", stream.read)  # pieces as they come: no joining copies
             while True:
-                data = stream.read(self._chunk)
+                data = read(self._chunk)
                 with self._cond:
                     while len(self._out) >= self._depth and not self._stop:
                         self._cond.wait()

@@ -3,8 +3,9 @@
     raw --VerifyingReader(digest, size)--> open_decompressed(media type, remaining cap)
         --VerifyingReader(diff_id)--> Applier.apply
 
-The first two steps run on a second thread (overlap.py), so that hashing and inflating the
-blob use another core while this thread parses the tar and writes files.
+Inflating the blob and hashing the tar run on a second thread (overlap.py), on another core,
+while this thread hashes the blob as it hands it over, parses the tar and writes files (writing
+is most of what this thread does: the page cache copy of every byte).
 
 The tar is applied while it streams; the blob digest/size and the diff_id are known only at
 the end, so on any error the staging root is already modified: the caller discards it
@@ -14,31 +15,16 @@ uncompressed stream and of the blob are drained, so both digests always cover ev
 
 from __future__ import annotations
 
-import io
 from typing import Any, BinaryIO
 
 from imgextract.layers.applier import Applier, LayerStats
 from imgextract.layers.decompress import declared_compression, open_decompressed
+from imgextract.layers.memory import reuse_freed_memory
 from imgextract.layers.overlap import InflateThread
 from imgextract.layers.verify import VerifyingReader, parse_digest
 
 CHUNK = 1024 * 1024
-
-
-class _Raw(io.RawIOBase):
-    """A ``VerifyingReader`` as raw I/O, for a ``BufferedReader`` in front of it."""
-
-    def __init__(self, source: VerifyingReader) -> None:
-        super().__init__()
-        self._source = source
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._source.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+BIG_LAYER = 16 * CHUNK
 
 
 def apply_blob(
@@ -59,28 +45,27 @@ def apply_blob(
     declared_compression(media_type)  # a foreign layer fails here, before anything is read
     if not threaded:
         return _apply_inline(raw, digest, size, media_type, diff_id, applier)
-    ahead = InflateThread(raw)
-    blob = VerifyingReader(ahead.source(), digest, size)  # type: ignore[arg-type]
+    if size is None or size >= BIG_LAYER:
+        reuse_freed_memory()  # hundreds of 1 MiB buffers ahead (a small layer: not worth loading ctypes)
+    blob = VerifyingReader(raw, digest, size)
+    ahead = InflateThread(blob)  # type: ignore[arg-type]
     limit = applier.remaining_bytes()
     built: list[Any] = []
 
     def build() -> Any:  # on the inflate thread
-        built.append(open_decompressed(blob, media_type, limit=limit))
-        return built[0]
+        built.append(open_decompressed(ahead.source(), media_type, limit=limit))
+        return VerifyingReader(built[0], diff_id, None)
 
     ahead.start(build)
-    uncompressed = VerifyingReader(ahead, diff_id, None)  # type: ignore[arg-type]
-    # tarfile reads 10 KiB at a time and member data in small pieces; a 1 MiB buffer in front makes
-    # the diff_id hash run on 1 MiB pieces (hashlib releases the GIL per call: fewer, longer calls)
-    buffered = io.BufferedReader(_Raw(uncompressed), CHUNK)
     try:
-        stats = applier.apply(buffered)
-        uncompressed.finish()  # to the end of the decoded stream: the thread has verified the blob
+        stats = applier.apply(ahead)  # type: ignore[arg-type]
+        while ahead.read(CHUNK):  # to the end of the decoded stream: both digests are checked there
+            pass
     finally:
         ahead.close()
         total = built[0].total if built else 0
         applier.uncompressed_total += total
-    blob.finish()  # (already verified: a no-op check)
+    blob.finish()  # (the decoder read the blob to its end: verified; a no-op check)
     stats.digest, stats.diff_id = digest, diff_id
     stats.compressed_size, stats.uncompressed_size = blob.count, total
     return stats
@@ -93,7 +78,7 @@ def _apply_inline(
     decoded = open_decompressed(blob, media_type, limit=applier.remaining_bytes())
     uncompressed = VerifyingReader(decoded, diff_id, None)  # type: ignore[arg-type]
     try:
-        stats = applier.apply(io.BufferedReader(_Raw(uncompressed), CHUNK))
+        stats = applier.apply(uncompressed)  # type: ignore[arg-type]
         uncompressed.finish()
         blob.finish()
     finally:

@@ -72,6 +72,11 @@ class PathSelection:
         """True when ``path`` is a selected path or below one (not merely on the way to one)."""
         return self.paths is None or _covered(path, self._all())
 
+    def covers_by_name(self, path: str) -> bool:
+        """True when ``path`` is a selected path or below one, by name alone (aliases not consulted:
+        the answer never changes while layers are applied)."""
+        return self.paths is None or _covered(path, self.paths)
+
     def set_aliases(self, aliases: Iterable[str]) -> None:
         """Where the selected paths currently resolve to inside the root (maintained by the applier)."""
         assert self.paths is not None

@@ -1,125 +1,102 @@
-"""Parse a tar stream with ``tarfile`` (stream mode, parse only) under hostile-input rules.
+"""Parse a layer's tar stream, one member at a time, under hostile-input rules.
 
-``tarfile`` reads GNU long names and PAX records into memory whole, applies PAX *global*
-headers to every later member, parses PAX records with a backtracking regex (CVE-2024-6232
-on older Pythons) and keeps every member in ``TarFile.members``.  This module subclasses
-``TarInfo`` so that, before any of that happens:
+A small parser of its own (``tarfile``'s per-header Python work was the largest share of the CPU
+a layer of many small files costs): it reads the stream in 1 MiB pieces and slices headers and
+small files' data out of them without copying.  It understands what layers contain, following
+Go's ``archive/tar`` (what containers/image, containerd and umoci read layers with):
 
-* an extension header (PAX ``x``, GNU ``L``/``K``) larger than ``max_header_bytes`` (in total
-  for one entry) or a chain of more than 16 of them -> ``LimitExceeded``;
+* ustar / POSIX headers (``prefix`` + ``name``), GNU and V7 headers, base-256 numbers;
+* PAX extended headers (``x``, Solaris ``X``): ``path``, ``linkpath``, ``size``, ``mtime``
+  (other records are parsed and ignored).  A later PAX header replaces an
+  earlier one for the same member;
+* GNU long names and long link names (``L``, ``K``); they win over PAX ``path``/``linkpath``;
+* a V7 regular file whose name ends in ``/`` is a directory;
+* link, symlink, device, FIFO and directory headers carry no data; every other type (regular
+  files and unknown types) is followed by ``size`` bytes, padded to 512.
+
+Refused, before any of it is applied:
+
+* an extension header (PAX ``x``/``X``, GNU ``L``/``K``) larger than ``max_header_bytes`` (in
+  total for one entry) or a chain of more than 16 of them -> ``LimitExceeded``;
 * a PAX global header (``g``) -> ``IntegrityError`` (Python would rename/resize every later
   member; Go ignores it; either way the archive is not what it looks like);
-* PAX records are parsed by a strict linear parser; malformed records -> ``IntegrityError``;
+* malformed PAX records (strict, linear-time parser), a NUL in a PAX path, a PAX ``size`` that
+  is not a decimal number -> ``IntegrityError``;
 * GNU sparse members (old ``S`` type or PAX ``GNU.sparse.*``) -> ``IntegrityError``;
-* an invalid or truncated header anywhere -> ``IntegrityError`` (``tarfile`` would silently
-  stop at one after the first member);
-* negative sizes -> ``IntegrityError``.
+* an invalid (checksum, number fields) or truncated header anywhere, truncated member data,
+  negative sizes -> ``IntegrityError``.
 
-Members are yielded one at a time and forgotten; the caller reads a regular file's data from
-``TarReader.read_data`` before asking for the next member.
+The stream ends at the first all-zero block (the end-of-archive marker) or cleanly at a header
+boundary; what follows the marker is not read here (the pipeline drains it for the diff_id).
+Members are ``tarfile.TarInfo`` objects with ``name``, ``linkname``, ``type``, ``mode``,
+``mtime`` and ``size`` set (ownership is never applied: uid/gid are not read); they are yielded
+one at a time and forgotten.  The
+caller reads a regular file's data from ``TarReader.read_data`` before asking for the next one.
 """
 
 from __future__ import annotations
 
+import struct
 import tarfile
+import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from imgextract.errors import IntegrityError, LimitExceeded
 
 CHUNK = 1024 * 1024
+BLOCK = 512
 MAX_EXTENSION_CHAIN = 16
-_PAX_NUMERIC = {"size"}
 
-_EXTENSION_TYPES = (
-    tarfile.GNUTYPE_LONGNAME,
-    tarfile.GNUTYPE_LONGLINK,
-    tarfile.XHDTYPE,
-    tarfile.SOLARIS_XHDTYPE,
+# name, mode, (uid, gid), size, mtime, chksum, type, linkname, magic, (uname, gname, devs), prefix
+_HEADER = struct.Struct("100s8s16x12s12s8sc100s6s2x32x32x8x8x155s12x")
+_ZERO = bytes(BLOCK)
+_NEW_TYPE = tarfile.TarInfo.__new__
+_DATALESS = frozenset(
+    {tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.DIRTYPE, tarfile.FIFOTYPE}
 )
-# tarfile's extension points (_proc_member, _block, _apply_pax_info, ...) are private and untyped.
-_TarInfoBase: Any = tarfile.TarInfo
-_TarFileBase: Any = tarfile.TarFile
-_tarmod: Any = tarfile
-
-_CONVERTED = (tarfile.TarError, EOFError, ValueError, OverflowError, UnicodeError, RecursionError)
+_PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
+_GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+_USTAR = b"ustar\0"
 
 
-class _SafeTarFile(_TarFileBase):
-    max_header_bytes = 1024 * 1024
-    _ext_bytes = 0
-    _ext_depth = 0
+def _number(field: bytes, what: str) -> int:
+    """A numeric header field: octal ASCII (up to the first NUL, blanks allowed), or base-256."""
+    first = field[0] if field else 0
+    if first == 0x80:
+        return int.from_bytes(field[1:], "big")
+    if first == 0xFF:
+        return int.from_bytes(field[1:], "big") - (1 << (8 * (len(field) - 1)))
+    text = field.split(b"\0", 1)[0]
+    try:
+        value: int = int(text, 8)
+    except ValueError:
+        if text.strip(b" "):
+            raise IntegrityError(f"invalid tar header: bad {what} field {field!r}") from None
+        return 0
+    return value
 
 
-class _SafeTarInfo(_TarInfoBase):
-    @classmethod
-    def frombuf(cls, buf: Any, encoding: str, errors: str) -> Any:
-        try:
-            return super().frombuf(buf, encoding, errors)
-        except (_tarmod.EOFHeaderError, _tarmod.EmptyHeaderError):
-            raise
-        except tarfile.HeaderError as e:
-            raise IntegrityError(f"invalid tar header: {e}") from None
-        except (ValueError, OverflowError, UnicodeError) as e:
-            raise IntegrityError(f"invalid tar header: {e}") from None
+def _checksum_ok(block: bytes, stored: int) -> bool:
+    """The stored checksum matches the unsigned (or, as old tars wrote it, signed) byte sum, with
+    the checksum field counted as blanks.  Adler-32's low half is 1 + the byte sum mod 65521: exact
+    for ranges of up to 256 bytes."""
+    view = memoryview(block)
+    total = (
+        (zlib.adler32(view[0:148]) & 0xFFFF)
+        + (zlib.adler32(view[156:356]) & 0xFFFF)
+        + (zlib.adler32(view[356:512]) & 0xFFFF)
+        - 3
+        + 8 * 32
+    )
+    if total == stored:
+        return True
+    signed: int = sum(struct.unpack_from("148b8x356b", block)) + 8 * 32
+    return signed == stored
 
-    def _proc_member(self, tarfile_: Any) -> Any:
-        tf: _SafeTarFile = tarfile_
-        if self.size < 0:
-            raise IntegrityError(f"tar member {self.name!r} has a negative size")
-        if self.type == tarfile.XGLTYPE:
-            raise IntegrityError(
-                "tar stream contains a PAX global header (refused: it would rewrite later members)"
-            )
-        if self.type == tarfile.GNUTYPE_SPARSE:
-            raise IntegrityError(f"GNU sparse member {self.name!r} is not supported")
-        if self.type in _EXTENSION_TYPES:
-            tf._ext_bytes += self.size
-            tf._ext_depth += 1
-            if tf._ext_bytes > tf.max_header_bytes:
-                raise LimitExceeded(f"tar extension headers larger than {tf.max_header_bytes} bytes")
-            if tf._ext_depth > MAX_EXTENSION_CHAIN:
-                raise LimitExceeded(f"more than {MAX_EXTENSION_CHAIN} chained tar extension headers")
-            if self.type in (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE):
-                return self._proc_pax_strict(tf)
-            return super()._proc_member(tf)
-        tf._ext_bytes = 0
-        tf._ext_depth = 0
-        return super()._proc_member(tf)
 
-    def _proc_pax_strict(self, tf: _SafeTarFile) -> Any:
-        padded = self._block(self.size)
-        buf = tf.fileobj.read(padded)
-        if len(buf) != padded:
-            raise IntegrityError("truncated PAX header")
-        records = _parse_pax(buf[: self.size])
-        if any(k.startswith("GNU.sparse.") for k in records):
-            raise IntegrityError("GNU sparse members are not supported")
-        binary = records.get("hdrcharset") == b"BINARY"
-        pax: dict[str, str] = {}
-        for key, value in records.items():
-            if key in tarfile.PAX_NAME_FIELDS:
-                if b"\0" in value:
-                    raise IntegrityError(f"PAX {key} contains a NUL byte")
-                enc = tf.encoding if binary else "utf-8"
-                pax[key] = self._decode_pax_field(value, enc, tf.encoding, tf.errors)
-            else:
-                pax[key] = value.decode("utf-8", "surrogateescape")
-        for key in _PAX_NUMERIC & pax.keys():
-            if not pax[key].isascii() or not pax[key].isdigit():
-                raise IntegrityError(f"invalid PAX {key} {pax[key]!r}")
-        try:
-            nxt = self.fromtarfile(tf)
-        except tarfile.HeaderError as e:
-            raise IntegrityError(f"invalid tar header after PAX header: {e}") from None
-        nxt._apply_pax_info(pax, tf.encoding, tf.errors)
-        nxt.offset = self.offset
-        if "size" in pax:
-            offset = nxt.offset_data
-            if nxt.isreg() or nxt.type not in tarfile.SUPPORTED_TYPES:
-                offset += nxt._block(nxt.size)
-            tf.offset = offset
-        return nxt
+def _text(field: bytes) -> str:
+    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
 
 
 def _parse_pax(data: bytes) -> dict[str, bytes]:
@@ -147,75 +124,224 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
     return out
 
 
+def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
+    """The records a member's metadata takes, decoded and checked."""
+    if any(k.startswith("GNU.sparse.") for k in records):
+        raise IntegrityError("GNU sparse members are not supported")
+    out: dict[str, Any] = {}
+    for key, attr in (("path", "name"), ("linkpath", "linkname")):
+        value = records.get(key)
+        if value is not None:
+            if b"\0" in value:
+                raise IntegrityError(f"PAX {key} contains a NUL byte")
+            out[attr] = value.decode("utf-8", "surrogateescape")
+    size = records.get("size")
+    if size is not None:
+        if not size.isascii() or not size.isdigit():
+            raise IntegrityError(f"invalid PAX size {size.decode('utf-8', 'replace')!r}")
+        out["size"] = int(size)
+    mtime = records.get("mtime")
+    if mtime is not None:
+        try:
+            out["mtime"] = float(mtime.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            out["mtime"] = 0  # as tarfile: an unreadable time is the epoch
+    return out
+
+
 class TarReader:
     """Iterate the members of an uncompressed tar stream; read each regular file's data once."""
 
     def __init__(self, stream: BinaryIO, *, max_header_bytes: int) -> None:
-        cls: Any = type("_BoundedTarFile", (_SafeTarFile,), {"max_header_bytes": max_header_bytes})
-        self._tf: Any = None
         self._stream = stream
-        self._cls = cls
-        self._left = 0
+        self._max_header_bytes = max_header_bytes
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+        self._current: tarfile.TarInfo | None = None
+        self._left = 0  # data bytes of the current member not yet read
+        self._padding = 0  # and the padding after them
+
+    # -- the buffer ---------------------------------------------------------------------------
+
+    def _more(self) -> bool:
+        """Replace the (consumed) buffer by the next piece of the stream; False at the end."""
+        if self._eof:
+            return False
+        data = self._stream.read(CHUNK)
+        if not data:
+            self._eof = True
+            return False
+        self._buf, self._pos = data, 0
+        return True
+
+    def _take(self, n: int) -> bytes:
+        """Exactly ``n`` bytes (fewer only at the end of the stream); across pieces of the stream,
+        only the bytes taken are copied (not the whole next piece)."""
+        start = self._pos
+        if len(self._buf) - start >= n:
+            self._pos = start + n
+            return self._buf[start : start + n]
+        parts = [self._buf[start:]]
+        got = len(parts[0])
+        self._buf, self._pos = b"", 0
+        while got < n and self._more():
+            need = n - got
+            if len(self._buf) > need:
+                parts.append(self._buf[:need])
+                self._pos = need
+                break
+            parts.append(self._buf)
+            got += len(self._buf)
+            self._buf = b""
+        return b"".join(parts)
+
+    def _skip(self, n: int) -> bool:
+        """Pass over ``n`` bytes; False if the stream ended first."""
+        while n:
+            avail = len(self._buf) - self._pos
+            if avail >= n:
+                self._pos += n
+                return True
+            n -= avail
+            self._buf, self._pos = b"", 0
+            if not self._more():
+                return False
+        return True
+
+    # -- members ------------------------------------------------------------------------------
 
     def members(self) -> Iterator[tarfile.TarInfo]:
-        try:
-            # small bufsize: tarfile's stream buffer copies its remainder on every read, so a big
-            # buffer makes header reads quadratic; member data bypasses it (_read_direct).
-            self._tf = self._cls.open(
-                fileobj=self._stream,
-                mode="r|",
-                bufsize=tarfile.RECORDSIZE,
-                tarinfo=_SafeTarInfo,
-                encoding="utf-8",
-                errors="surrogateescape",
-            )
-        except tarfile.ReadError as e:
-            if str(e) == "empty file":
-                return
-            raise IntegrityError(f"invalid tar stream: {e}") from None
-        except _CONVERTED as e:
-            raise IntegrityError(f"invalid tar stream: {e}") from None
-        tf = self._tf
         while True:
-            try:
-                member = tf.next()
-            except _CONVERTED as e:
-                raise IntegrityError(f"invalid tar stream: {e}") from None
+            member = self._next()
             if member is None:
                 return
-            tf.members.clear()
-            self._left = member.size if _has_data(member) else 0
             yield member
-            for _ in self.read_data(member):  # skip what the consumer did not read
-                pass
+            if self._left or self._padding:  # what the consumer did not read, and the padding
+                if not self._skip(self._left + self._padding):
+                    raise IntegrityError(f"tar member {member.name!r} is truncated")
+                self._left = self._padding = 0
+            self._current = None
 
-    def _read_direct(self, n: int) -> bytes:
-        """Read member data past tarfile's small stream buffer (same position bookkeeping)."""
-        s = self._tf.fileobj
-        data: bytes
-        if s.buf:
-            data, s.buf = s.buf[:n], s.buf[n:]
+    def _block(self) -> bytes | None:
+        """The next header block; None at a clean end of the stream or at the end-of-archive marker."""
+        pos = self._pos
+        if len(self._buf) - pos >= BLOCK:
+            self._pos = pos + BLOCK
+            block = self._buf[pos : pos + BLOCK]
         else:
-            data = s.fileobj.read(n)
-        s.pos += len(data)
+            block = self._take(BLOCK)
+            if not block:
+                return None
+            if len(block) != BLOCK:
+                raise IntegrityError("invalid tar stream: truncated header")
+        if block == _ZERO:
+            return None
+        return block
+
+    def _extension(self, size: int, spent: int) -> bytes:
+        if size < 0:
+            raise IntegrityError("tar extension header with a negative size")
+        if spent + size > self._max_header_bytes:
+            raise LimitExceeded(f"tar extension headers larger than {self._max_header_bytes} bytes")
+        data = self._take(size)
+        if len(data) != size or not self._skip(-size % BLOCK):
+            raise IntegrityError("truncated tar extension header")
         return data
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes]:
-        """The (rest of the) data of the current regular-file member, in chunks of at most 1 MiB."""
-        assert self._tf is not None
-        try:
-            if self._left and self._tf.fileobj.tell() != member.offset_data + member.size - self._left:
-                raise IntegrityError(f"tar member {member.name!r}: data is not where the header says")
-            while self._left:
-                chunk = self._read_direct(min(self._left, CHUNK))
-                if not chunk:
+    def _next(self) -> tarfile.TarInfo | None:
+        pax: dict[str, Any] | None = None
+        long_name: str | None = None
+        long_link: str | None = None
+        spent = 0
+        chain = 0
+        while True:
+            block = self._block()
+            if block is None:
+                if chain:
+                    raise IntegrityError("invalid tar stream: extension header without a member")
+                return None
+            name_f, mode_f, size_f, mtime_f, sum_f, type_, link_f, magic, prefix = _HEADER.unpack(block)
+            if not _checksum_ok(block, _number(sum_f, "checksum")):
+                raise IntegrityError("invalid tar header: bad checksum")
+            size = _number(size_f, "size")
+            if type_ in _PAX_TYPES or type_ in _GNU_LONG:
+                chain += 1
+                if chain > MAX_EXTENSION_CHAIN:
+                    raise LimitExceeded(f"more than {MAX_EXTENSION_CHAIN} chained tar extension headers")
+                data = self._extension(size, spent)
+                spent += size
+                if type_ in _PAX_TYPES:
+                    pax = _pax_fields(_parse_pax(data))
+                elif type_ == tarfile.GNUTYPE_LONGNAME:
+                    long_name = _text(data)
+                else:
+                    long_link = _text(data)
+                continue
+            if type_ == tarfile.XGLTYPE:
+                raise IntegrityError(
+                    "tar stream contains a PAX global header (refused: it would rewrite later members)"
+                )
+            if type_ == tarfile.GNUTYPE_SPARSE:
+                raise IntegrityError(f"GNU sparse member {_text(name_f)!r} is not supported")
+            return self._member(
+                (name_f, mode_f, size, mtime_f, type_, link_f, magic, prefix),
+                pax,
+                long_name,
+                long_link,
+            )
+
+    def _member(
+        self,
+        fields: tuple[bytes, bytes, int, bytes, bytes, bytes, bytes, bytes],
+        pax: dict[str, Any] | None,
+        long_name: str | None,
+        long_link: str | None,
+    ) -> tarfile.TarInfo:
+        name_f, mode_f, size, mtime_f, type_, link_f, magic, prefix = fields
+        m: Any = _NEW_TYPE(tarfile.TarInfo)
+        name = _text(name_f)
+        if magic == _USTAR and prefix[0]:
+            name = _text(prefix) + "/" + name
+        m.name = name
+        m.linkname = _text(link_f) if link_f[0] else ""
+        m.mode = _number(mode_f, "mode")
+        m.mtime = _number(mtime_f, "mtime")
+        m.size = size
+        if pax:
+            for attr, value in pax.items():
+                setattr(m, attr, value)
+        if long_name is not None:
+            m.name = long_name
+        if long_link is not None:
+            m.linkname = long_link
+        if type_ == tarfile.AREGTYPE and m.name.endswith("/"):
+            type_ = tarfile.DIRTYPE
+        m.type = type_
+        size = m.size
+        if size < 0:
+            raise IntegrityError(f"tar member {m.name!r} has a negative size")
+        if type_ in _DATALESS:
+            self._left = self._padding = 0
+        else:
+            self._left, self._padding = size, -size % BLOCK
+        self._current = m
+        return m  # type: ignore[no-any-return]
+
+    def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes | memoryview]:
+        """The (rest of the) data of the current member, in pieces of at most 1 MiB (views of the
+        stream's buffer: valid until the next member is asked for)."""
+        if member is not self._current:
+            raise IntegrityError(f"tar member {member.name!r}: data is not where the header says")
+        while self._left:
+            avail = len(self._buf) - self._pos
+            if not avail:
+                self._buf, self._pos = b"", 0
+                if not self._more():
                     raise IntegrityError(f"tar member {member.name!r} is truncated")
-                self._left -= len(chunk)
-                yield chunk
-        except _CONVERTED as e:
-            raise IntegrityError(f"invalid tar stream: {e}") from None
-
-
-def _has_data(member: tarfile.TarInfo) -> bool:
-    """Whether tarfile skips ``size`` bytes of data after this member's header."""
-    return member.isreg() or member.type not in tarfile.SUPPORTED_TYPES
+                avail = len(self._buf)
+            pos = self._pos
+            step = min(avail, self._left)
+            self._pos = pos + step
+            self._left -= step
+            yield memoryview(self._buf)[pos : pos + step]

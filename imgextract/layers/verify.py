@@ -53,6 +53,10 @@ class VerifyingReader:
         self._hash.update(data)
         return bytes(data)
 
+    def read1(self, n: int = CHUNK) -> bytes:
+        """Up to ``n`` bytes from one read of the underlying stream (b"" only at its end)."""
+        return self._read_once(n)
+
     def read(self, n: int = -1) -> bytes:
         """Read up to ``n`` bytes (all when n < 0); short only at end of stream."""
         if n is None or n < 0:

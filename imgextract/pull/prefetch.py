@@ -12,6 +12,13 @@ at most ``ahead`` layers when not caching.
 A worker's failure is raised by ``open`` (or by the reader, if it happens mid-layer); ``close`` stops
 the workers, keeps cache partials for a later Range resume, and joins the threads.
 
+Without the cache, a layer's chunks first wait in memory for the reader (at most ``memory_ahead``
+bytes per layer; the download pauses while they are full, and TCP holds the registry back), so a
+layer that is applied while it downloads never touches the disk: writing it to a spool file and
+reading it back cost as much CPU as inflating it.  A layer the reader has not reached after
+``spill_after`` seconds of such a pause goes on downloading into an unlinked spool file, as before:
+on a slow network the layers after the current one still download in parallel.
+
 ``reader_verifies=True`` is for a reader that checks the digest of every byte it reads, from the
 start, and raises otherwise (``layers.pipeline.apply_blob`` does): the workers then do not hash, and
 a layer is committed to the cache when its ``open`` block exits cleanly after reading to EOF.  That
@@ -24,6 +31,8 @@ import io
 import os
 import tempfile
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -41,6 +50,8 @@ if TYPE_CHECKING:
 
 CHUNK = 1024 * 1024
 READ_BUFFER = 256 * 1024
+MEMORY_AHEAD = 4 * CHUNK  # per layer, without the cache: downloaded bytes waiting for the reader
+SPILL_AFTER = 2.0  # seconds a download waits on a full memory_ahead before it goes on into a spool file
 
 
 class BlobSource(Protocol):
@@ -82,6 +93,15 @@ class _Slot:
         self.opened = False
         self.stats = LayerFetch()
         self.pending: _CacheWriter | None = None  # downloaded, to commit once the reader verified it
+        # streaming (no cache): bytes [start of memory, spill_at or written) are in ``memory``, bytes
+        # from ``spill_at`` on (once the download went on into a spool file) in that file
+        self.streaming = False
+        self.memory: deque[bytes] = deque()
+        self.memory_bytes = 0
+        self.memory_off = 0  # bytes of memory[0] already read
+        self.spill_at: int | None = None
+        self.spill_fd: int | None = None
+        self.abandoned = False  # the reader was closed: a streaming download stops
 
 
 class _SpoolWriter:
@@ -171,6 +191,153 @@ class _TailReader(io.RawIOBase):
         super().close()
 
 
+class _StreamReader:
+    """Reads a streaming slot: chunks from memory as the worker hands them over (no copy when a whole
+    chunk is asked for), then from the spool file if the download went on into one."""
+
+    def __init__(self, owner: Prefetcher, slot: _Slot) -> None:
+        self._owner = owner
+        self._slot = slot
+        self._pos = 0
+        self.eof = False
+        self.closed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        """Up to ``n`` bytes (all when n < 0); short only at the end."""
+        if n is None or n < 0:
+            parts = []
+            while piece := self._piece(CHUNK):
+                parts.append(piece)
+            return b"".join(parts)
+        first = self._piece(n)
+        if len(first) >= n or not first:
+            return first
+        parts, got = [first], len(first)
+        while got < n and (piece := self._piece(n - got)):
+            parts.append(piece)
+            got += len(piece)
+        return b"".join(parts)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _piece(self, n: int) -> bytes:
+        if n <= 0 or self.eof:
+            return b""
+        owner, slot = self._owner, self._slot
+        with owner._cond:
+            while True:
+                if slot.error is not None:
+                    raise slot.error
+                if slot.written > self._pos:
+                    break
+                if slot.done:
+                    self.eof = True
+                    return b""
+                if owner._cancelled:
+                    raise PrefetchCancelled(f"layer {slot.desc.digest}: download cancelled")
+                owner._cond.wait()
+            if slot.spill_at is None or self._pos < slot.spill_at:
+                chunk, off = slot.memory[0], slot.memory_off
+                if off == 0 and len(chunk) <= n:
+                    piece = chunk  # the common case: a whole chunk, not copied
+                    slot.memory.popleft()
+                else:
+                    piece = chunk[off : off + n]
+                    off += len(piece)
+                    if off >= len(chunk):
+                        slot.memory.popleft()
+                        off = 0
+                    slot.memory_off = off
+                slot.memory_bytes -= len(piece)
+                self._pos += len(piece)
+                owner._cond.notify_all()
+                return piece
+            fd, offset, avail = slot.spill_fd, self._pos - slot.spill_at, slot.written - self._pos
+        assert fd is not None
+        data = os.pread(fd, min(n, avail), offset)
+        if not data:  # the file shrank under us: not something a download does
+            raise OSError(f"layer {slot.desc.digest}: spool file truncated at {offset}")
+        self._pos += len(data)
+        return data
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with self._owner._cond:
+            slot = self._slot
+            slot.abandoned = True
+            slot.memory.clear()
+            slot.memory_bytes = slot.memory_off = 0
+            if slot.spill_fd is not None:
+                os.close(slot.spill_fd)
+                slot.spill_fd = None
+            self._owner._cond.notify_all()
+
+
+class _StreamSink:
+    """The worker's side of a streaming slot (see the module docstring)."""
+
+    offset = 0
+
+    def __init__(self, owner: Prefetcher, slot: _Slot) -> None:
+        self._owner = owner
+        self._slot = slot
+        self._spool: _SpoolWriter | None = None
+        self.written = 0
+
+    def write(self, chunk: bytes) -> None:
+        owner, slot = self._owner, self._slot
+        if self._spool is None:
+            with owner._cond:
+                deadline = None
+                while slot.memory_bytes >= owner._memory_ahead and not slot.abandoned:
+                    if owner._cancelled:
+                        raise PrefetchCancelled(f"layer {slot.desc.digest}: download cancelled")
+                    now = time.monotonic()
+                    deadline = deadline if deadline is not None else now + owner._spill_after
+                    if now >= deadline:
+                        break
+                    owner._cond.wait(deadline - now)
+                if slot.abandoned:
+                    raise PrefetchCancelled(f"layer {slot.desc.digest}: the reader stopped")
+                if slot.memory_bytes < owner._memory_ahead:
+                    slot.memory.append(bytes(chunk))
+                    slot.memory_bytes += len(chunk)
+                    self.written += len(chunk)
+                    return
+            self._spill()
+        assert self._spool is not None
+        if slot.abandoned:
+            raise PrefetchCancelled(f"layer {slot.desc.digest}: the reader stopped")
+        self._spool.write(chunk)
+        self.written += len(chunk)
+
+    def _spill(self) -> None:
+        """The reader is not coming soon: go on into an unlinked spool file."""
+        spool = _SpoolWriter(self._owner._spool_dir)
+        try:
+            fd = os.open(spool.path, os.O_RDONLY | os.O_CLOEXEC)
+            os.unlink(spool.path)
+        except BaseException:
+            spool.abort()
+            raise
+        with self._owner._cond:
+            self._slot.spill_at, self._slot.spill_fd = self.written, fd
+        self._spool = spool
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.abort()
+            self._spool = None
+
+
 class Prefetcher:
     """``with Prefetcher(client, repo, layers, cache=...) as pf: with pf.open(desc) as raw: ...``
 
@@ -190,6 +357,8 @@ class Prefetcher:
         chunk_size: int = CHUNK,
         reopen_attempts: int = 2,
         reader_verifies: bool = False,
+        memory_ahead: int = MEMORY_AHEAD,
+        spill_after: float = SPILL_AFTER,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -203,6 +372,8 @@ class Prefetcher:
         self._chunk = chunk_size
         self._reopen_attempts = reopen_attempts
         self._reader_verifies = reader_verifies
+        self._memory_ahead = memory_ahead  # 0: no streaming, always spool (without the cache)
+        self._spill_after = spill_after
         self._cond = threading.Condition()
         self._next = 0  # next slot a worker will start
         self._consumed = 0  # slots whose reader was closed
@@ -233,6 +404,10 @@ class Prefetcher:
                 if slot.pending is not None:
                     slot.pending.abort()  # complete but unverified: kept, a later pull verifies it
                     slot.pending = None
+                if slot.spill_fd is not None:
+                    os.close(slot.spill_fd)
+                    slot.spill_fd = None
+                slot.memory.clear()
 
     def __enter__(self) -> Prefetcher:
         self.start()
@@ -263,15 +438,20 @@ class Prefetcher:
                         break
                     self._cond.wait()
                 fd, slot.read_fd = slot.read_fd, None
-                if fd is None:
+                if fd is None and not slot.streaming:
                     raise RuntimeError(f"layer {desc.digest}: reader already handed out")
             except BaseException:
                 self._consume(slot)
                 raise
-        tail = _TailReader(self, slot, fd)
-        reader = io.BufferedReader(tail, buffer_size=READ_BUFFER)
+        tail: _TailReader | _StreamReader
+        reader: io.BufferedReader | _StreamReader
+        if fd is None:
+            tail = reader = _StreamReader(self, slot)
+        else:
+            tail = _TailReader(self, slot, fd)
+            reader = io.BufferedReader(tail, buffer_size=READ_BUFFER)
         try:
-            yield reader
+            yield reader  # type: ignore[misc]
         except BaseException as exc:
             self._settle(slot, verified=False, error=exc)
             raise
@@ -330,10 +510,11 @@ class Prefetcher:
                     slot.error = exc
                     self._cond.notify_all()
 
-    def _publish(self, slot: _Slot, fd: int, written: int, *, done: bool = False) -> None:
+    def _publish(self, slot: _Slot, fd: int | None, written: int, *, done: bool = False) -> None:
         with self._cond:
             if slot.read_fd is not None or slot.ready:
-                os.close(fd)
+                if fd is not None:
+                    os.close(fd)
                 raise RuntimeError("slot published twice")
             slot.read_fd, slot.ready, slot.written, slot.done = fd, True, written, done
             self._cond.notify_all()
@@ -354,6 +535,9 @@ class Prefetcher:
             writer: _SpoolWriter | _CacheWriter = self._cache.blob_writer(
                 desc.digest, desc.size, verify=not self._reader_verifies
             )
+        elif self._memory_ahead > 0:
+            self._stream(slot)
+            return
         else:
             writer = _SpoolWriter(self._spool_dir)
         try:
@@ -381,8 +565,20 @@ class Prefetcher:
             slot.done = True
             self._cond.notify_all()
 
+    def _stream(self, slot: _Slot) -> None:
+        """No cache: the download goes to the reader through memory (and a spool file if it must)."""
+        slot.streaming = True
+        sink = _StreamSink(self, slot)
+        try:
+            self._download(slot, sink, lambda: self._publish(slot, None, 0))
+        finally:
+            sink.close()  # the spool's writing end; the reading end is the slot's (spill_fd)
+        with self._cond:
+            slot.done = True
+            self._cond.notify_all()
+
     def _download(
-        self, slot: _Slot, writer: _SpoolWriter | _CacheWriter, answered: Callable[[], None]
+        self, slot: _Slot, writer: _SpoolWriter | _CacheWriter | _StreamSink, answered: Callable[[], None]
     ) -> None:
         desc = slot.desc
         attempts = 0

@@ -6,7 +6,8 @@ import hashlib
 import io
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,17 @@ class FakeClient:
         yield GatedStream(self.blobs[digest], offset, gate, pause_at, break_at)  # type: ignore[misc]
 
 
-@pytest.fixture(params=["cache", "spool"])
+# without the cache: "stream" (chunks wait in memory for the reader), "spill" (memory full at once:
+# on into a spool file), "spool" (memory_ahead=0: a spool file from the start)
+MODES: dict[str, dict[str, object]] = {
+    "cache": {},
+    "stream": {},
+    "spill": {"memory_ahead": 8192, "spill_after": 0.0},
+    "spool": {"memory_ahead": 0},
+}
+
+
+@pytest.fixture(params=list(MODES))
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -89,7 +100,53 @@ def prefetcher(client: FakeClient, layers: list[Desc], tmp_path: Path, mode: str
     cache = ContentCache(tmp_path / "cache") if mode == "cache" else None
     spool = tmp_path / "spool"
     spool.mkdir(exist_ok=True)
+    kw = {**MODES[mode], **kw}
     return Prefetcher(client, "repo", layers, cache=cache, spool_dir=spool, chunk_size=8192, **kw)  # type: ignore[arg-type]
+
+
+def wait_for(predicate: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not predicate():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_without_cache_a_layer_not_read_yet_waits_in_memory_up_to_the_bound(tmp_path: Path) -> None:
+    (d0, b0), (d1, b1) = make_layer(50_000), make_layer(300_000)
+    client = FakeClient({d0.digest: b0, d1.digest: b1})
+    with prefetcher(client, [d0, d1], tmp_path, "stream", memory_ahead=32768, spill_after=1000.0) as pf:
+        wait_for(lambda: pf.stats(d1).fetched_bytes >= 32768)
+        time.sleep(0.2)  # the download is paused, not merely slow
+        assert pf.stats(d1).fetched_bytes < 32768 + 8192
+        for d, data in ((d0, b0), (d1, b1)):
+            with pf.open(d) as raw:
+                assert raw.read() == data
+    assert list((tmp_path / "spool").iterdir()) == []
+
+
+def test_without_cache_a_layer_not_read_in_time_goes_on_into_a_spool_file(tmp_path: Path) -> None:
+    (d0, b0), (d1, b1) = make_layer(50_000), make_layer(300_000)
+    client = FakeClient({d0.digest: b0, d1.digest: b1})
+    with prefetcher(client, [d0, d1], tmp_path, "stream", memory_ahead=32768, spill_after=0.05) as pf:
+        # nobody reads them: both spilled, whole
+        wait_for(lambda: pf.stats(d0).fetched_bytes == len(b0) and pf.stats(d1).fetched_bytes == len(b1))
+        assert list((tmp_path / "spool").iterdir()) == []  # unlinked from the start
+        for d, data in ((d0, b0), (d1, b1)):
+            with pf.open(d) as raw:
+                assert raw.read(1000) == data[:1000]  # memory first, then the file
+                assert raw.read() == data[1000:]
+
+
+def test_without_cache_closing_a_reader_early_stops_its_download(tmp_path: Path) -> None:
+    (d0, b0), (d1, b1) = make_layer(400_000), make_layer(10_000)
+    client = FakeClient({d0.digest: b0, d1.digest: b1})
+    with prefetcher(client, [d0, d1], tmp_path, "stream", memory_ahead=16384, spill_after=1000.0) as pf:
+        with pf.open(d0) as raw:
+            assert raw.read(10) == b0[:10]
+        with pf.open(d1) as raw:
+            assert raw.read() == b1
+        time.sleep(0.1)
+        assert pf.stats(d0).fetched_bytes < len(b0)
 
 
 def test_layers_read_back_in_order_and_whole(tmp_path: Path, mode: str) -> None:

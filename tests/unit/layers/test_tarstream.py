@@ -1,0 +1,174 @@
+"""The layer tar reader against ``tarfile`` (the reference for what well-formed archives say) and on
+the archives it must refuse or read differently (Go archive/tar's rules)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import tarfile
+
+import pytest
+
+from imgextract.errors import IntegrityError, LimitExceeded
+from imgextract.layers.tarstream import TarReader
+from tests.unit.layers.layerkit import END, ext_member, pad, pax_record, raw_header
+
+
+class Trickle(io.RawIOBase):
+    """A stream that returns at most ``step`` bytes per read (buffer boundaries everywhere)."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        super().__init__()
+        self._data = memoryview(data)
+        self._pos = 0
+        self._step = step
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        n = self._step if n < 0 else min(n, self._step)
+        out = bytes(self._data[self._pos : self._pos + n])
+        self._pos += len(out)
+        return out
+
+
+def read_all(data: bytes, step: int = 1 << 30) -> list[tuple[str, str, bytes, int, float, int, bytes]]:
+    reader = TarReader(Trickle(data, step), max_header_bytes=1 << 20)  # type: ignore[arg-type]
+    out = []
+    for m in reader.members():
+        body = b"".join(bytes(c) for c in reader.read_data(m))
+        out.append((m.name.rstrip("/"), m.linkname, m.type, m.mode, m.mtime, m.size, body))
+    return out
+
+
+def by_tarfile(data: bytes) -> list[tuple[str, str, bytes, int, float, int, bytes]]:
+    out = []
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r|", encoding="utf-8", errors="surrogateescape") as tf:
+        for m in tf:
+            f = tf.extractfile(m) if m.isreg() else None
+            body = f.read() if f is not None else b""
+            out.append((m.name, m.linkname, m.type, m.mode, m.mtime, m.size, body))
+    return out
+
+
+def archive(fmt: int) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=fmt, encoding="utf-8", errors="surrogateescape") as tf:
+
+        def add(name: str, type_: bytes = tarfile.REGTYPE, data: bytes = b"", **kw: object) -> None:
+            ti = tarfile.TarInfo(name)
+            ti.type, ti.size, ti.mtime, ti.mode = type_, len(data), 1_600_000_000, 0o640
+            for k, v in kw.items():
+                setattr(ti, k, v)
+            tf.addfile(ti, io.BytesIO(data) if type_ == tarfile.REGTYPE else None)
+
+        add("etc", tarfile.DIRTYPE, mode=0o755)
+        for size in (0, 1, 511, 512, 513, 70_000, (1 << 20) + 3):
+            add(f"etc/f{size}", data=bytes(range(256)) * (size // 256) + b"z" * (size % 256))
+        add("prefix/" * 20 + "x", data=b"ustar: prefix + name")
+        if fmt != tarfile.USTAR_FORMAT:  # GNU: L and K headers, PAX: path and linkpath records
+            add("etc/" + "long-" * 40 + "name", data=b"long")
+            add("deep/" * 60 + "x", data=b"deeper than ustar's prefix")
+            add("etc/link", tarfile.SYMTYPE, linkname="../" + "t" * 150)
+        add("etc/hard", tarfile.LNKTYPE, linkname="etc/f1")
+        add("etc/fifo", tarfile.FIFOTYPE)
+        add("etc/ünïcödé", data=b"u")
+        add("etc/bad-\udcff-utf8", data=b"b")
+        add("etc/exec", data=b"#!", mode=0o4755)
+        if fmt != tarfile.USTAR_FORMAT:
+            add("etc/future", data=b"t", mtime=2**34)  # base-256 (GNU) or a PAX mtime
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+@pytest.mark.parametrize("step", [1 << 30, 700, 512])
+def test_members_are_what_tarfile_reads(fmt: int, step: int) -> None:
+    data = archive(fmt)
+    assert read_all(data, step) == by_tarfile(data)
+
+
+def test_pax_fields_and_fractional_mtime() -> None:
+    records = pax_record("path", "p/" + "q" * 200) + pax_record("mtime", "1600000000.25")
+    records += pax_record("linkpath", "t") + pax_record("comment", "ignored")
+    tar = ext_member(tarfile.XHDTYPE, records) + raw_header("short", type_=tarfile.SYMTYPE) + END
+    [(name, link, type_, _, mtime, _, _)] = read_all(tar)
+    assert (name, link, type_, mtime) == ("p/" + "q" * 200, "t", tarfile.SYMTYPE, 1600000000.25)
+
+
+def test_gnu_long_name_wins_over_pax_path_in_either_order() -> None:
+    """Go's archive/tar (umoci, containerd) applies PAX records, then GNU long names over them."""
+    pax = ext_member(tarfile.XHDTYPE, pax_record("path", "from-pax"))
+    gnu = ext_member(tarfile.GNUTYPE_LONGNAME, b"from-gnu\0", "././@LongLink")
+    for chain in (pax + gnu, gnu + pax):
+        assert [m[0] for m in read_all(chain + raw_header("header", size=0) + END)] == ["from-gnu"]
+
+
+def test_a_later_pax_header_replaces_an_earlier_one() -> None:
+    first = ext_member(tarfile.XHDTYPE, pax_record("path", "first") + pax_record("linkpath", "l1"))
+    second = ext_member(tarfile.XHDTYPE, pax_record("path", "second"))
+    [m] = read_all(first + second + raw_header("h", type_=tarfile.SYMTYPE, linkname="hl") + END)
+    assert (m[0], m[1]) == ("second", "hl")
+
+
+def test_v7_regular_file_with_a_slash_is_a_directory() -> None:
+    [m] = read_all(raw_header("dir/", type_=tarfile.AREGTYPE) + END)
+    assert m[2] == tarfile.DIRTYPE
+
+
+def test_no_end_marker_is_a_clean_end_and_nothing_after_the_marker_is_read() -> None:
+    one = raw_header("a", size=3) + pad(b"abc")
+    assert [m[0] for m in read_all(one)] == ["a"]
+    assert [m[0] for m in read_all(one + END + b"garbage" * 100)] == ["a"]
+    assert read_all(b"") == []
+
+
+def test_signed_checksum_is_accepted() -> None:
+    block = bytearray(raw_header("\xe9t\xe9", size=0))  # bytes >= 0x80: signed and unsigned sums differ
+    block[148:156] = b" " * 8
+    signed = sum(struct.unpack("148b8x356b", bytes(block))) + 256
+    block[148:156] = b"%06o\0 " % signed
+    assert [m[0] for m in read_all(bytes(block) + END)] == ["\xe9t\xe9"]
+
+
+def rechecksum(block: bytes) -> bytes:
+    fixed = bytearray(block)
+    fixed[148:156] = b" " * 8
+    fixed[148:156] = b"%06o\0 " % sum(fixed)
+    return bytes(fixed)
+
+
+@pytest.mark.parametrize(
+    "tar",
+    [
+        pytest.param(raw_header("a", size=5) + b"ab", id="truncated-data"),
+        pytest.param(raw_header("a", size=0) + raw_header("b", size=0)[:300], id="truncated-header"),
+        pytest.param(raw_header("a", size=0) + b"x" * 512 + END, id="bad-checksum-after-a-member"),
+        pytest.param(ext_member(tarfile.XHDTYPE, pax_record("path", "p")), id="extension-without-member"),
+        pytest.param(ext_member(tarfile.GNUTYPE_LONGNAME, b"x" * 100)[:700], id="truncated-extension"),
+        pytest.param(rechecksum(raw_header("a", size=0).replace(b"0000644", b"00006x4", 1)), id="bad-number"),
+    ],
+)
+def test_malformed_streams_are_integrity_errors(tar: bytes) -> None:
+    with pytest.raises(IntegrityError):
+        read_all(tar)
+
+
+def test_extension_bytes_are_capped_per_entry() -> None:
+    big = ext_member(tarfile.XHDTYPE, pax_record("comment", "x" * 3000))
+    tar = big + raw_header("a") + big + raw_header("b") + END
+    reader = TarReader(io.BytesIO(tar), max_header_bytes=4096)
+    assert [m.name for m in reader.members()] == ["a", "b"]  # the cap is per entry, not per layer
+    with pytest.raises(LimitExceeded):
+        list(TarReader(io.BytesIO(big + big + raw_header("a") + END), max_header_bytes=4096).members())
+
+
+def test_data_is_read_only_for_the_current_member() -> None:
+    tar = raw_header("a", size=1) + pad(b"1") + raw_header("b", size=1) + pad(b"2") + END
+    reader = TarReader(io.BytesIO(tar), max_header_bytes=4096)
+    it = reader.members()
+    first = next(it)
+    second = next(it)  # a's data skipped unread
+    assert b"".join(reader.read_data(second)) == b"2"
+    with pytest.raises(IntegrityError):
+        list(reader.read_data(first))
