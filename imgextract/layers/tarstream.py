@@ -48,8 +48,9 @@ CHUNK = 1024 * 1024
 BLOCK = 512
 MAX_EXTENSION_CHAIN = 16
 
-# name, mode, (uid, gid), size, mtime, chksum, type, linkname, magic, (uname, gname, devs), prefix
-_HEADER = struct.Struct("100s8s16x12s12s8sc100s6s2x32x32x8x8x155s12x")
+# name, mode, uid, gid, size, mtime, chksum, type, linkname, magic, (uname, gname), devmajor,
+# devminor, prefix
+_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2x32x32x8s8s155s12x")
 _ZERO = bytes(BLOCK)
 _NEW_TYPE = tarfile.TarInfo.__new__
 _DATALESS = frozenset(
@@ -58,6 +59,7 @@ _DATALESS = frozenset(
 _PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
 _GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 _USTAR = b"ustar\0"
+_OCTAL_DIGITS = b"01234567"
 
 
 def _number(field: bytes, what: str) -> int:
@@ -67,14 +69,14 @@ def _number(field: bytes, what: str) -> int:
         return int.from_bytes(field[1:], "big")
     if first == 0xFF:
         return int.from_bytes(field[1:], "big") - (1 << (8 * (len(field) - 1)))
-    text = field.split(b"\0", 1)[0]
-    try:
-        value: int = int(text, 8)
-    except ValueError:
-        if text.strip(b" "):
-            raise IntegrityError(f"invalid tar header: bad {what} field {field!r}") from None
+    # as Go: NULs and spaces around the digits are padding; the digits end at a NUL; nothing but
+    # octal digits (int() would also take a sign, "0o", "_" and other white space)
+    text = field.strip(b" \0").split(b"\0", 1)[0]
+    if not text:
         return 0
-    return value
+    if text.translate(None, _OCTAL_DIGITS):
+        raise IntegrityError(f"invalid tar header: bad {what} field {field!r}")
+    return int(text, 8)
 
 
 def _checksum_ok(block: bytes, stored: int) -> bool:
@@ -261,12 +263,33 @@ class TarReader:
                 if chain:
                     raise IntegrityError("invalid tar stream: extension header without a member")
                 return None
-            name_f, mode_f, size_f, mtime_f, sum_f, type_, link_f, magic, prefix = _HEADER.unpack(block)
+            (
+                name_f,
+                mode_f,
+                uid_f,
+                gid_f,
+                size_f,
+                mtime_f,
+                sum_f,
+                type_,
+                link_f,
+                magic,
+                major_f,
+                minor_f,
+                prefix,
+            ) = _HEADER.unpack(block)
             if not _checksum_ok(block, _number(sum_f, "checksum")):
                 raise IntegrityError("invalid tar header: bad checksum")
             size = _number(size_f, "size")
+            # fields not used are still checked, in every header (as Go and tarfile do)
+            _number(uid_f, "uid")
+            _number(gid_f, "gid")
+            _number(major_f, "devmajor")
+            _number(minor_f, "devminor")
             if type_ in _PAX_TYPES or type_ in _GNU_LONG:
                 chain += 1
+                _number(mode_f, "mode")
+                _number(mtime_f, "mtime")
                 if chain > MAX_EXTENSION_CHAIN:
                     raise LimitExceeded(f"more than {MAX_EXTENSION_CHAIN} chained tar extension headers")
                 data = self._extension(size, spent)
