@@ -26,7 +26,8 @@ Refused, before any of it is applied:
 * an invalid (checksum, number fields) or truncated header anywhere, truncated member data,
   negative sizes -> ``IntegrityError``.
 
-The stream ends at the first all-zero block (the end-of-archive marker) or cleanly at a header
+The stream ends at the end-of-archive marker (two zero blocks; one zero block then the end of
+the stream too; one zero block then data is refused, as Go does) or cleanly at a header
 boundary; what follows the marker is not read here (the pipeline drains it for the diff_id).
 Members are ``tarfile.TarInfo`` objects with ``name``, ``linkname``, ``type``, ``mode``,
 ``mtime`` and ``size`` set (ownership is never applied: uid/gid are not read); they are yielded
@@ -238,6 +239,11 @@ class TarReader:
             if len(block) != BLOCK:
                 raise IntegrityError("invalid tar stream: truncated header")
         if block == _ZERO:
+            # the end is two zero blocks (as Go reads it): one followed by anything else is not an
+            # end, and the members after it must not be silently dropped
+            second = self._take(BLOCK)
+            if second.strip(b"\0"):
+                raise IntegrityError("invalid tar stream: a zero block followed by more data")
             return None
         return block
 

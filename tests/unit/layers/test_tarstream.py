@@ -220,3 +220,14 @@ def test_leading_nuls_and_blanks_in_a_number_are_padding() -> None:
     header = with_field(raw_header("a", size=5), SIZE, b"\0\0\0 0000005\0")
     tar = header + pad(b"12345") + raw_header("b", size=1) + pad(b"x") + END
     assert [(m[0], m[6]) for m in read_all(tar)] == [("a", b"12345"), ("b", b"x")]
+
+
+def test_a_lone_zero_block_before_more_headers_is_refused() -> None:
+    """Go's archive/tar: the end of the archive is two zero blocks; one zero block followed by a
+    header is an invalid archive (the members after it are not silently hidden)."""
+    hidden = raw_header("hidden", size=1) + pad(b"x")
+    with pytest.raises(IntegrityError):
+        read_all(raw_header("a") + bytes(512) + hidden + END)
+    # one zero block at the very end, or two followed by anything: a clean end
+    assert [m[0] for m in read_all(raw_header("a") + bytes(512))] == ["a"]
+    assert [m[0] for m in read_all(raw_header("a") + END + hidden)] == ["a"]
