@@ -20,8 +20,9 @@ Refused, before any of it is applied:
   total for one entry) or a chain of more than 16 of them -> ``LimitExceeded``;
 * a PAX global header (``g``) -> ``IntegrityError`` (Python would rename/resize every later
   member; Go ignores it; either way the archive is not what it looks like);
-* malformed PAX records (strict, linear-time parser), a NUL in a PAX path, a PAX ``size`` that
-  is not a decimal number -> ``IntegrityError``;
+* malformed PAX records (strict, linear-time parser), a NUL in a PAX keyword or in a
+  ``path``/``linkpath``/``uname``/``gname`` value, a PAX ``size`` that is not a decimal number
+  -> ``IntegrityError``;
 * GNU sparse members (old ``S`` type or PAX ``GNU.sparse.*``) -> ``IntegrityError``;
 * an invalid (checksum, number fields) or truncated header anywhere, truncated member data,
   negative sizes -> ``IntegrityError``.
@@ -122,6 +123,8 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
             key = record[:eq].decode("utf-8")
         except UnicodeDecodeError:
             raise IntegrityError("PAX keyword is not UTF-8") from None
+        if "\0" in key:
+            raise IntegrityError("PAX keyword contains a NUL byte")
         out[key] = record[eq + 1 :]
         pos += length
     return out
@@ -131,6 +134,9 @@ def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
     """The records a member's metadata takes, decoded and checked."""
     if any(k.startswith("GNU.sparse.") for k in records):
         raise IntegrityError("GNU sparse members are not supported")
+    for key in ("uname", "gname"):  # not used, but a NUL in them makes the header invalid (Go)
+        if b"\0" in records.get(key, b""):
+            raise IntegrityError(f"PAX {key} contains a NUL byte")
     out: dict[str, Any] = {}
     for key, attr in (("path", "name"), ("linkpath", "linkname")):
         value = records.get(key)

@@ -231,3 +231,17 @@ def test_a_lone_zero_block_before_more_headers_is_refused() -> None:
     # one zero block at the very end, or two followed by anything: a clean end
     assert [m[0] for m in read_all(raw_header("a") + bytes(512))] == ["a"]
     assert [m[0] for m in read_all(raw_header("a") + END + hidden)] == ["a"]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        pytest.param(pax_record("comm\0ent", "x"), id="nul-in-a-keyword"),
+        pytest.param(pax_record("uname", "ro\0ot"), id="nul-in-uname"),
+        pytest.param(pax_record("gname", "wh\0eel"), id="nul-in-gname"),
+    ],
+)
+def test_pax_records_go_refuses_are_refused(record: bytes) -> None:
+    """Go's archive/tar: a keyword with a NUL, or a NUL in a name value, makes the header invalid."""
+    with pytest.raises(IntegrityError):
+        read_all(ext_member(tarfile.XHDTYPE, record) + raw_header("a") + END)
