@@ -20,13 +20,15 @@ Refused, before any of it is applied:
   total for one entry) or a chain of more than 16 of them -> ``LimitExceeded``;
 * a PAX global header (``g``) -> ``IntegrityError`` (Python would rename/resize every later
   member; Go ignores it; either way the archive is not what it looks like);
-* malformed PAX records (strict, linear-time parser), a NUL in a PAX path, a PAX ``size`` that
-  is not a decimal number -> ``IntegrityError``;
+* malformed PAX records (strict, linear-time parser), a NUL in a PAX keyword or in a
+  ``path``/``linkpath``/``uname``/``gname`` value, a PAX ``size`` that is not a decimal number
+  -> ``IntegrityError``;
 * GNU sparse members (old ``S`` type or PAX ``GNU.sparse.*``) -> ``IntegrityError``;
 * an invalid (checksum, number fields) or truncated header anywhere, truncated member data,
   negative sizes -> ``IntegrityError``.
 
-The stream ends at the first all-zero block (the end-of-archive marker) or cleanly at a header
+The stream ends at the end-of-archive marker (two zero blocks; one zero block then the end of
+the stream too; one zero block then data is refused, as Go does) or cleanly at a header
 boundary; what follows the marker is not read here (the pipeline drains it for the diff_id).
 Members are ``tarfile.TarInfo`` objects with ``name``, ``linkname``, ``type``, ``mode``,
 ``mtime`` and ``size`` set (ownership is never applied: uid/gid are not read); they are yielded
@@ -48,8 +50,9 @@ CHUNK = 1024 * 1024
 BLOCK = 512
 MAX_EXTENSION_CHAIN = 16
 
-# name, mode, (uid, gid), size, mtime, chksum, type, linkname, magic, (uname, gname, devs), prefix
-_HEADER = struct.Struct("100s8s16x12s12s8sc100s6s2x32x32x8x8x155s12x")
+# name, mode, uid, gid, size, mtime, chksum, type, linkname, magic, (uname, gname), devmajor,
+# devminor, prefix
+_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2x32x32x8s8s155s12x")
 _ZERO = bytes(BLOCK)
 _NEW_TYPE = tarfile.TarInfo.__new__
 _DATALESS = frozenset(
@@ -58,6 +61,7 @@ _DATALESS = frozenset(
 _PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
 _GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 _USTAR = b"ustar\0"
+_OCTAL_DIGITS = b"01234567"
 
 
 def _number(field: bytes, what: str) -> int:
@@ -67,14 +71,14 @@ def _number(field: bytes, what: str) -> int:
         return int.from_bytes(field[1:], "big")
     if first == 0xFF:
         return int.from_bytes(field[1:], "big") - (1 << (8 * (len(field) - 1)))
-    text = field.split(b"\0", 1)[0]
-    try:
-        value: int = int(text, 8)
-    except ValueError:
-        if text.strip(b" "):
-            raise IntegrityError(f"invalid tar header: bad {what} field {field!r}") from None
+    # as Go: NULs and spaces around the digits are padding; the digits end at a NUL; nothing but
+    # octal digits (int() would also take a sign, "0o", "_" and other white space)
+    text = field.strip(b" \0").split(b"\0", 1)[0]
+    if not text:
         return 0
-    return value
+    if text.translate(None, _OCTAL_DIGITS):
+        raise IntegrityError(f"invalid tar header: bad {what} field {field!r}")
+    return int(text, 8)
 
 
 def _checksum_ok(block: bytes, stored: int) -> bool:
@@ -119,6 +123,8 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
             key = record[:eq].decode("utf-8")
         except UnicodeDecodeError:
             raise IntegrityError("PAX keyword is not UTF-8") from None
+        if "\0" in key:
+            raise IntegrityError("PAX keyword contains a NUL byte")
         out[key] = record[eq + 1 :]
         pos += length
     return out
@@ -128,6 +134,9 @@ def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
     """The records a member's metadata takes, decoded and checked."""
     if any(k.startswith("GNU.sparse.") for k in records):
         raise IntegrityError("GNU sparse members are not supported")
+    for key in ("uname", "gname"):  # not used, but a NUL in them makes the header invalid (Go)
+        if b"\0" in records.get(key, b""):
+            raise IntegrityError(f"PAX {key} contains a NUL byte")
     out: dict[str, Any] = {}
     for key, attr in (("path", "name"), ("linkpath", "linkname")):
         value = records.get(key)
@@ -236,6 +245,11 @@ class TarReader:
             if len(block) != BLOCK:
                 raise IntegrityError("invalid tar stream: truncated header")
         if block == _ZERO:
+            # the end is two zero blocks (as Go reads it): one followed by anything else is not an
+            # end, and the members after it must not be silently dropped
+            second = self._take(BLOCK)
+            if second.strip(b"\0"):
+                raise IntegrityError("invalid tar stream: a zero block followed by more data")
             return None
         return block
 
@@ -261,12 +275,33 @@ class TarReader:
                 if chain:
                     raise IntegrityError("invalid tar stream: extension header without a member")
                 return None
-            name_f, mode_f, size_f, mtime_f, sum_f, type_, link_f, magic, prefix = _HEADER.unpack(block)
+            (
+                name_f,
+                mode_f,
+                uid_f,
+                gid_f,
+                size_f,
+                mtime_f,
+                sum_f,
+                type_,
+                link_f,
+                magic,
+                major_f,
+                minor_f,
+                prefix,
+            ) = _HEADER.unpack(block)
             if not _checksum_ok(block, _number(sum_f, "checksum")):
                 raise IntegrityError("invalid tar header: bad checksum")
             size = _number(size_f, "size")
+            # fields not used are still checked, in every header (as Go and tarfile do)
+            _number(uid_f, "uid")
+            _number(gid_f, "gid")
+            _number(major_f, "devmajor")
+            _number(minor_f, "devminor")
             if type_ in _PAX_TYPES or type_ in _GNU_LONG:
                 chain += 1
+                _number(mode_f, "mode")
+                _number(mtime_f, "mtime")
                 if chain > MAX_EXTENSION_CHAIN:
                     raise LimitExceeded(f"more than {MAX_EXTENSION_CHAIN} chained tar extension headers")
                 data = self._extension(size, spent)

@@ -172,3 +172,76 @@ def test_data_is_read_only_for_the_current_member() -> None:
     assert b"".join(reader.read_data(second)) == b"2"
     with pytest.raises(IntegrityError):
         list(reader.read_data(first))
+
+
+def with_field(block: bytes, start: int, value: bytes) -> bytes:
+    """``block`` with the field at ``start`` replaced by ``value`` and the checksum made valid."""
+    out = bytearray(block)
+    out[start : start + len(value)] = value
+    return rechecksum(bytes(out))
+
+
+UID, GID, SIZE, MTIME_FIELD, DEVMAJOR, DEVMINOR = 108, 116, 124, 136, 329, 337
+
+
+@pytest.mark.parametrize(
+    ("start", "value"),
+    [
+        pytest.param(UID, b"00001x0\0", id="uid"),
+        pytest.param(GID, b"zzzzzzz\0", id="gid"),
+        pytest.param(DEVMAJOR, b"0000q00\0", id="devmajor"),
+        pytest.param(DEVMINOR, b"-000001\0", id="devminor-signed"),
+        pytest.param(SIZE, b"+0000000005\0", id="size-with-a-sign"),
+        pytest.param(SIZE, b"0o000000005\0", id="size-with-a-radix-prefix"),
+        pytest.param(SIZE, b"00_00000005\0", id="size-with-an-underscore"),
+        pytest.param(SIZE, b"0000000\t005", id="size-with-a-tab"),
+    ],
+)
+def test_every_numeric_field_is_strict_octal(start: int, value: bytes) -> None:
+    """As Go's archive/tar (and tarfile, for the fields it reads): a header whose numeric fields
+    are not octal digits padded with spaces or NULs is invalid, whichever field it is."""
+    header = with_field(raw_header("a", size=5), start, value)
+    with pytest.raises(IntegrityError):
+        read_all(header + pad(b"12345") + END)
+
+
+def test_numeric_fields_of_extension_headers_are_checked_too() -> None:
+    payload = pax_record("path", "p")
+    bad = with_field(
+        raw_header("././@PaxHeader", type_=tarfile.XHDTYPE, size=len(payload)), MTIME_FIELD, b"junk"
+    )
+    with pytest.raises(IntegrityError):
+        read_all(bad + pad(payload) + raw_header("a") + END)
+
+
+def test_leading_nuls_and_blanks_in_a_number_are_padding() -> None:
+    """Go trims NULs and spaces on both sides before parsing: a size written after leading NULs
+    is that size (reading it as 0 would take the data for the next header)."""
+    header = with_field(raw_header("a", size=5), SIZE, b"\0\0\0 0000005\0")
+    tar = header + pad(b"12345") + raw_header("b", size=1) + pad(b"x") + END
+    assert [(m[0], m[6]) for m in read_all(tar)] == [("a", b"12345"), ("b", b"x")]
+
+
+def test_a_lone_zero_block_before_more_headers_is_refused() -> None:
+    """Go's archive/tar: the end of the archive is two zero blocks; one zero block followed by a
+    header is an invalid archive (the members after it are not silently hidden)."""
+    hidden = raw_header("hidden", size=1) + pad(b"x")
+    with pytest.raises(IntegrityError):
+        read_all(raw_header("a") + bytes(512) + hidden + END)
+    # one zero block at the very end, or two followed by anything: a clean end
+    assert [m[0] for m in read_all(raw_header("a") + bytes(512))] == ["a"]
+    assert [m[0] for m in read_all(raw_header("a") + END + hidden)] == ["a"]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        pytest.param(pax_record("comm\0ent", "x"), id="nul-in-a-keyword"),
+        pytest.param(pax_record("uname", "ro\0ot"), id="nul-in-uname"),
+        pytest.param(pax_record("gname", "wh\0eel"), id="nul-in-gname"),
+    ],
+)
+def test_pax_records_go_refuses_are_refused(record: bytes) -> None:
+    """Go's archive/tar: a keyword with a NUL, or a NUL in a name value, makes the header invalid."""
+    with pytest.raises(IntegrityError):
+        read_all(ext_member(tarfile.XHDTYPE, record) + raw_header("a") + END)
