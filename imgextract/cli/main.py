@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from imgextract.cli import collector, exits
+from imgextract.layers import memory
 
 COMMANDS = {
     "cache": "imgextract.cli.cache:cache",
@@ -74,6 +75,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group, map our exceptions to exit codes, one line on stderr."""
     collector.pause()  # until the command's modules are loaded (see imgextract.cli.collector)
+    memory.allow_process_tuning()  # the process is ours: big layers may tune malloc
     try:
         exits.run(cli, argv)
     finally:

@@ -11,7 +11,9 @@ bring that to ~30,000-36,000 faults and a fraction of the system time (8 MiB kep
 few MiB more peak RSS at 100,000 files).
 
 Process-wide and best effort: only where the C library is glibc (``mallopt`` exists); called once,
-when the first big layer is about to be applied.
+when the first big layer is about to be applied, and only in a process that said it owns its
+allocator (the CLI calls :func:`allow_process_tuning`): an application embedding the library keeps
+its malloc settings.
 """
 
 from __future__ import annotations
@@ -24,12 +26,19 @@ MMAP_THRESHOLD = 2 * 1024 * 1024
 TRIM_THRESHOLD = 4 * 1024 * 1024
 
 _done = False
+_allowed = False
+
+
+def allow_process_tuning() -> None:
+    """This process is ours (the command line): big layers may tune glibc's malloc."""
+    global _allowed
+    _allowed = True
 
 
 def reuse_freed_memory() -> None:
-    """Tune glibc's malloc for streams of 1 MiB buffers (once per process; a no-op elsewhere)."""
+    """Tune glibc's malloc for streams of 1 MiB buffers (once per process, if allowed; else a no-op)."""
     global _done
-    if _done:
+    if _done or not _allowed:
         return
     _done = True
     if not sys.platform.startswith("linux"):

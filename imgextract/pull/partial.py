@@ -331,10 +331,11 @@ class PartialLayers:
         self.advance(position)
         layer = self.started.pop(position)
         try:
-            return layer.apply(applier, diff_id)
+            result = layer.apply(applier, diff_id)
         finally:
             layer.close()
-            self.advance(position + 1)
+        self.advance(position + 1)  # only after a success: a failed pull starts no more fetches
+        return result
 
     def close(self) -> None:
         for layer in self.started.values():
