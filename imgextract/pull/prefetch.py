@@ -101,6 +101,7 @@ class _Slot:
         self.memory_off = 0  # bytes of memory[0] already read
         self.spill_at: int | None = None
         self.spill_fd: int | None = None
+        self.spill_base = 0  # file offset = stream position - spill_base (a spool file starts at spill_at)
         self.abandoned = False  # the reader was closed: a streaming download stops
 
 
@@ -258,7 +259,7 @@ class _StreamReader:
                 self._pos += len(piece)
                 owner._cond.notify_all()
                 return piece
-            fd, offset, avail = slot.spill_fd, self._pos - slot.spill_at, slot.written - self._pos
+            fd, offset, avail = slot.spill_fd, self._pos - slot.spill_base, slot.written - self._pos
         assert fd is not None
         data = os.pread(fd, min(n, avail), offset)
         if not data:  # the file shrank under us: not something a download does
@@ -282,19 +283,35 @@ class _StreamReader:
 
 
 class _StreamSink:
-    """The worker's side of a streaming slot (see the module docstring)."""
+    """The worker's side of a streaming slot (see the module docstring).
+
+    With ``tee`` (the cache's writer, from offset 0) every chunk is written to the cache file first;
+    ``tee_fd`` reads that file, so a reader left behind reads the rest from it instead of a spool.
+    """
 
     offset = 0
 
-    def __init__(self, owner: Prefetcher, slot: _Slot) -> None:
+    def __init__(
+        self, owner: Prefetcher, slot: _Slot, tee: _CacheWriter | None = None, tee_fd: int | None = None
+    ) -> None:
         self._owner = owner
         self._slot = slot
         self._spool: _SpoolWriter | None = None
+        self._tee = tee
+        self._tee_fd = tee_fd  # owned here until handed to the slot as its spill file
+        self._spilled = False
         self.written = 0
 
     def write(self, chunk: bytes) -> None:
         owner, slot = self._owner, self._slot
-        if self._spool is None:
+        if self._tee is not None:
+            if slot.abandoned:
+                raise PrefetchCancelled(f"layer {slot.desc.digest}: the reader stopped")
+            self._tee.write(chunk)
+            if self._spilled:
+                self.written += len(chunk)
+                return
+        if self._spool is None and not self._spilled:
             with owner._cond:
                 deadline = None
                 while slot.memory_bytes >= owner._memory_ahead and not slot.abandoned:
@@ -313,6 +330,9 @@ class _StreamSink:
                     self.written += len(chunk)
                     return
             self._spill()
+            if self._tee is not None:
+                self.written += len(chunk)
+                return
         assert self._spool is not None
         if slot.abandoned:
             raise PrefetchCancelled(f"layer {slot.desc.digest}: the reader stopped")
@@ -320,7 +340,14 @@ class _StreamSink:
         self.written += len(chunk)
 
     def _spill(self) -> None:
-        """The reader is not coming soon: go on into an unlinked spool file."""
+        """The reader is not coming soon: go on into an unlinked spool file (or the cache file)."""
+        if self._tee is not None:
+            with self._owner._cond:
+                slot = self._slot
+                slot.spill_at, slot.spill_fd, slot.spill_base = self.written, self._tee_fd, 0
+                self._tee_fd = None
+                self._spilled = True
+            return
         spool = _SpoolWriter(self._owner._spool_dir)
         try:
             fd = os.open(spool.path, os.O_RDONLY | os.O_CLOEXEC)
@@ -330,9 +357,13 @@ class _StreamSink:
             raise
         with self._owner._cond:
             self._slot.spill_at, self._slot.spill_fd = self.written, fd
+            self._slot.spill_base = self.written
         self._spool = spool
 
     def close(self) -> None:
+        if self._tee_fd is not None:
+            os.close(self._tee_fd)
+            self._tee_fd = None
         if self._spool is not None:
             self._spool.abort()
             self._spool = None
@@ -540,6 +571,14 @@ class Prefetcher:
             return
         else:
             writer = _SpoolWriter(self._spool_dir)
+        if (
+            self._memory_ahead > 0
+            and not isinstance(writer, _SpoolWriter)
+            and writer.offset == 0
+            and desc.size > 0
+        ):
+            self._stream_to_cache(slot, writer)
+            return
         try:
             # open the reading end before the file can be renamed (cache) or is unlinked (spool); hand it
             # to the reader only once the registry has answered, so an error there is raised by ``open``
@@ -574,6 +613,31 @@ class Prefetcher:
         finally:
             sink.close()  # the spool's writing end; the reading end is the slot's (spill_fd)
         with self._cond:
+            slot.done = True
+            self._cond.notify_all()
+
+    def _stream_to_cache(self, slot: _Slot, writer: _CacheWriter) -> None:
+        """Caching, nothing on disk yet: the reader gets the chunks from memory as in ``_stream`` while
+        they are written to the cache file on the side, instead of reading that file back."""
+        try:
+            fd = os.open(writer.path, os.O_RDONLY | os.O_CLOEXEC)
+        except BaseException:
+            writer.abort()
+            raise
+        slot.streaming = True
+        sink = _StreamSink(self, slot, tee=writer, tee_fd=fd)
+        try:
+            self._download(slot, sink, lambda: self._publish(slot, None, 0))
+        except BaseException as exc:
+            writer.abort(discard=isinstance(exc, IntegrityError))
+            raise
+        finally:
+            sink.close()
+        with self._cond:
+            if self._reader_verifies:
+                slot.pending = writer  # committed by _settle once the reader verified every byte
+            else:
+                writer.commit()  # verifies digest+size; raises IntegrityError otherwise
             slot.done = True
             self._cond.notify_all()
 
