@@ -36,18 +36,21 @@ def apply_blob(
     diff_id: str,
     applier: Applier,
     threaded: bool = True,
+    source_verifies: bool = False,
 ) -> LayerStats:
     """Apply one layer; ``IntegrityError`` on a digest/size/diff_id mismatch or a bad layer,
     ``LimitExceeded`` when the remaining uncompressed budget of ``applier.limits`` is exceeded.
     ``threaded=False``: verify and inflate on the caller's thread (a small blob, where a second
-    thread costs more than it overlaps)."""
+    thread costs more than it overlaps).  ``source_verifies``: ``raw`` itself raises instead of
+    reporting end-of-file unless digest and size matched (a streamed download, pull/prefetch.py),
+    so the blob is counted here but not hashed a second time."""
     parse_digest(diff_id)
     declared_compression(media_type)  # a foreign layer fails here, before anything is read
     if not threaded:
         return _apply_inline(raw, digest, size, media_type, diff_id, applier)
     if size is None or size >= BIG_LAYER:
         reuse_freed_memory()  # hundreds of 1 MiB buffers ahead (a small layer: not worth loading ctypes)
-    blob = VerifyingReader(raw, digest, size)
+    blob = VerifyingReader(raw, digest, size, hashed=not source_verifies)
     ahead = InflateThread(blob)  # type: ignore[arg-type]
     limit = applier.remaining_bytes()
     built: list[Any] = []

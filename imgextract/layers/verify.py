@@ -24,9 +24,13 @@ def parse_digest(digest: str) -> tuple[str, str]:
 
 
 class VerifyingReader:
-    """A read-only stream over ``raw`` that checks ``digest`` and ``size`` (None = unknown)."""
+    """A read-only stream over ``raw`` that checks ``digest`` and ``size`` (None = unknown).
 
-    def __init__(self, raw: BinaryIO, digest: str, size: int | None) -> None:
+    ``hashed=False`` only for a ``raw`` that verifies the digest itself before its end of stream
+    (and raises otherwise): the size is still checked here, the digest is not hashed twice.
+    """
+
+    def __init__(self, raw: BinaryIO, digest: str, size: int | None, *, hashed: bool = True) -> None:
         algo, self._expected = parse_digest(digest)
         if size is not None and size < 0:
             raise IntegrityError(f"negative size {size} for {digest}")
@@ -34,6 +38,7 @@ class VerifyingReader:
         self.digest = digest
         self.size = size
         self._hash = Digest.parse(digest).hasher()
+        self._hashed = hashed
         self.count = 0
         self._verified = False
 
@@ -50,7 +55,8 @@ class VerifyingReader:
         self.count += len(data)
         if self.size is not None and self.count > self.size:
             raise ContentMismatch(f"{self.digest}: more than the expected {self.size} bytes")
-        self._hash.update(data)
+        if self._hashed:
+            self._hash.update(data)
         return bytes(data)
 
     def read1(self, n: int = CHUNK) -> bytes:
@@ -82,7 +88,7 @@ class VerifyingReader:
             return
         if self.size is not None and self.count != self.size:
             raise ContentMismatch(f"{self.digest}: got {self.count} bytes, expected {self.size}")
-        actual = self._hash.hexdigest()
+        actual = self._hash.hexdigest() if self._hashed else self._expected
         if actual != self._expected:
             raise ContentMismatch(
                 f"digest mismatch: expected {self.digest}, got {self.digest.split(':')[0]}:{actual}"

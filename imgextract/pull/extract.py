@@ -275,6 +275,7 @@ def _apply_layers(
                         media_type=desc.media_type,
                         diff_id=diff_id,
                         applier=applier,
+                        source_verifies=getattr(raw, "source_verifies", False),
                     )
                 fetched = not prefetch.stats(desc).from_cache
                 _index_layer(cache, desc.digest, stats)

@@ -41,6 +41,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from imgextract.errors import ContentMismatch, ImgExtractError, IntegrityError, UnreachableError
+from imgextract.oci.digest import Digest
 from imgextract.outputs.directory import SPOOL_PREFIX
 from imgextract.procowner import owner_token
 
@@ -194,7 +195,14 @@ class _TailReader(io.RawIOBase):
 
 class _StreamReader:
     """Reads a streaming slot: chunks from memory as the worker hands them over (no copy when a whole
-    chunk is asked for), then from the spool file if the download went on into one."""
+    chunk is asked for), then from the spool file if the download went on into one.
+
+    The worker hashes what it downloads and reports end-of-file only once digest and size matched
+    (otherwise the reader raises ``ContentMismatch``): ``source_verifies`` tells the consumer it need
+    not hash the blob again.
+    """
+
+    source_verifies = True
 
     def __init__(self, owner: Prefetcher, slot: _Slot) -> None:
         self._owner = owner
@@ -300,10 +308,21 @@ class _StreamSink:
         self._tee = tee
         self._tee_fd = tee_fd  # owned here until handed to the slot as its spill file
         self._spilled = False
+        self._hasher = Digest.parse(slot.desc.digest).hasher()
         self.written = 0
+
+    def verify(self) -> None:
+        """After the download: every byte the reader was given matches the descriptor."""
+        desc = self._slot.desc
+        if self.written != desc.size:
+            raise ContentMismatch(f"layer {desc.digest}: got {self.written} bytes, expected {desc.size}")
+        actual = f"{desc.digest.split(':', 1)[0]}:{self._hasher.hexdigest()}"
+        if actual != desc.digest:
+            raise ContentMismatch(f"blob digest mismatch: expected {desc.digest}, got {actual}")
 
     def write(self, chunk: bytes) -> None:
         owner, slot = self._owner, self._slot
+        self._hasher.update(chunk)  # on this thread, off the applier's (hashlib releases the GIL)
         if self._tee is not None:
             if slot.abandoned:
                 raise PrefetchCancelled(f"layer {slot.desc.digest}: the reader stopped")
@@ -610,6 +629,7 @@ class Prefetcher:
         sink = _StreamSink(self, slot)
         try:
             self._download(slot, sink, lambda: self._publish(slot, None, 0))
+            sink.verify()
         finally:
             sink.close()  # the spool's writing end; the reading end is the slot's (spill_fd)
         with self._cond:
@@ -625,9 +645,11 @@ class Prefetcher:
             writer.abort()
             raise
         slot.streaming = True
+        writer.verify = False  # nothing written yet: the sink hashes every byte instead
         sink = _StreamSink(self, slot, tee=writer, tee_fd=fd)
         try:
             self._download(slot, sink, lambda: self._publish(slot, None, 0))
+            sink.verify()
         except BaseException as exc:
             writer.abort(discard=isinstance(exc, IntegrityError))
             raise
@@ -635,9 +657,9 @@ class Prefetcher:
             sink.close()
         with self._cond:
             if self._reader_verifies:
-                slot.pending = writer  # committed by _settle once the reader verified every byte
+                slot.pending = writer  # verified; committed by _settle once the reader got through it
             else:
-                writer.commit()  # verifies digest+size; raises IntegrityError otherwise
+                writer.commit()  # verified above: published under its digest only now
             slot.done = True
             self._cond.notify_all()
 

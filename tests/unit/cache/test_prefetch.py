@@ -397,3 +397,53 @@ def test_unopened_pending_layers_are_kept_on_close(tmp_path: Path) -> None:
             assert pf._cond.wait_for(lambda: all(s.done for s in pf._slots), WAIT)
     assert not _blob_path(tmp_path, d1).exists()
     assert _blob_path(tmp_path, d1, ".partial").stat().st_size == 5000
+
+
+def test_with_cache_a_fresh_download_reaches_the_reader_verified_by_the_worker(tmp_path: Path) -> None:
+    (d0, b0), (d1, b1) = make_layer(60_000), make_layer(40_000)
+    client = FakeClient({d0.digest: b0, d1.digest: b1})
+    with prefetcher(client, [d0, d1], tmp_path, "cache", reader_verifies=True) as pf:
+        for d, data in ((d0, b0), (d1, b1)):
+            with pf.open(d) as raw:
+                assert getattr(raw, "source_verifies", False)  # the consumer need not hash it again
+                assert raw.read() == data
+            assert _blob_path(tmp_path, d).read_bytes() == data
+    assert list((tmp_path / "spool").iterdir()) == []
+    assert not _blob_path(tmp_path, d0, ".partial").exists()
+
+
+def test_with_cache_a_reader_left_behind_reads_the_rest_from_the_cache_file(tmp_path: Path) -> None:
+    (d0, b0), (d1, b1) = make_layer(50_000), make_layer(300_000)
+    client = FakeClient({d0.digest: b0, d1.digest: b1})
+    with prefetcher(
+        client, [d0, d1], tmp_path, "cache", reader_verifies=True, memory_ahead=16384, spill_after=0.05
+    ) as pf:
+        wait_for(lambda: pf.stats(d0).fetched_bytes == len(b0) and pf.stats(d1).fetched_bytes == len(b1))
+        assert list((tmp_path / "spool").iterdir()) == []  # no spool: the cache file holds every byte
+        for d, data in ((d0, b0), (d1, b1)):
+            with pf.open(d) as raw:
+                assert raw.read(1000) == data[:1000]  # memory first, then the cache file
+                assert raw.read() == data[1000:]
+            assert _blob_path(tmp_path, d).read_bytes() == data
+
+
+@pytest.mark.parametrize("mode", ["stream", "spill"])
+def test_without_cache_a_corrupt_download_fails_the_reader_before_its_end(tmp_path: Path, mode: str) -> None:
+    d0, b0 = make_layer(30_000)
+    client = FakeClient({d0.digest: b0[:-1] + bytes([b0[-1] ^ 1])})
+    with prefetcher(client, [d0], tmp_path, mode) as pf:
+        with pytest.raises(IntegrityError, match="digest mismatch"):
+            with pf.open(d0) as raw:
+                assert getattr(raw, "source_verifies", False)
+                raw.read()  # never an end-of-file the consumer could take for a verified blob
+
+
+def test_with_cache_a_short_download_is_refused_and_not_cached(tmp_path: Path) -> None:
+    d0, b0 = make_layer(30_000)
+    client = FakeClient({d0.digest: b0[:-100]})
+    with prefetcher(client, [d0], tmp_path, "cache", reader_verifies=True) as pf:
+        with pytest.raises(IntegrityError, match="expected 30000"):
+            with pf.open(d0) as raw:
+                raw.read()
+    assert not _blob_path(tmp_path, d0).exists()
+    assert not _blob_path(tmp_path, d0, ".partial").exists()

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from imgextract.errors import IntegrityError
+from imgextract.errors import ContentMismatch, IntegrityError
 from imgextract.layers.verify import VerifyingReader
 
 DATA = b"layer bytes " * 1000
@@ -59,3 +59,15 @@ def test_finish_is_idempotent_and_drains() -> None:
     r.finish()
     r.finish()
     assert r.read(10) == b""
+
+
+def test_unhashed_reader_still_checks_the_size() -> None:
+    data = b"x" * 1000
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with pytest.raises(ContentMismatch):
+        VerifyingReader(io.BytesIO(data + b"y"), digest, 1000, hashed=False).finish()
+    with pytest.raises(ContentMismatch):
+        VerifyingReader(io.BytesIO(data[:-1]), digest, 1000, hashed=False).finish()
+    ok = VerifyingReader(io.BytesIO(data), digest, 1000, hashed=False)
+    ok.finish()
+    assert ok.verified and ok.count == 1000
