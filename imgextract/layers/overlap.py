@@ -76,6 +76,7 @@ class InflateThread:
             return bytes(part)
         while True:
             with self._cond:
+                feed = not self._in_eof and len(self._in) < self._depth
                 if self._out:
                     chunk = self._out.popleft()
                     self._cond.notify_all()
@@ -84,20 +85,24 @@ class InflateThread:
                     raise self._error
                 if self._out_eof:
                     return b""
-                feed = not self._in_eof and len(self._in) < self._depth
                 if not feed:
                     self._cond.wait()
                     continue
-            raw = self._read_raw(self._chunk)  # outside the lock: may wait for the download
-            with self._cond:
-                self._in.append(raw)
-                self._in_eof = not raw
-                self._cond.notify_all()
+            self._feed()
+        if feed:  # keep the inflate thread's queue topped up, not only when we ran dry
+            self._feed()
         if len(chunk) <= n:
             return chunk
         view = memoryview(chunk)
         self._pending = view[n:]
         return bytes(view[:n])
+
+    def _feed(self) -> None:
+        raw = self._read_raw(self._chunk)  # outside the lock: may wait for the download
+        with self._cond:
+            self._in.append(raw)
+            self._in_eof = not raw
+            self._cond.notify_all()
 
     def close(self) -> None:
         """Stop the thread (if it is still running) and wait for it."""

@@ -57,13 +57,19 @@ def apply_blob(
 
     def build() -> Any:  # on the inflate thread
         built.append(open_decompressed(ahead.source(), media_type, limit=limit))
-        return VerifyingReader(built[0], diff_id, None)
+        return built[0] if source_verifies else VerifyingReader(built[0], diff_id, None)
 
+    # the tar's digest is computed on this thread when the blob's is not (the download thread
+    # computes that one): each thread then hashes one stream, the inflate thread only inflates
+    checked = VerifyingReader(ahead, diff_id, None) if source_verifies else None  # type: ignore[arg-type]
+    tar: Any = _Pieces(checked) if checked is not None else ahead
     ahead.start(build)
     try:
-        stats = applier.apply(ahead)  # type: ignore[arg-type]
-        while ahead.read(CHUNK):  # to the end of the decoded stream: both digests are checked there
+        stats = applier.apply(tar)
+        while tar.read(CHUNK):  # to the end of the decoded stream: both digests are checked there
             pass
+        if checked is not None:
+            checked.finish()
     finally:
         ahead.close()
         total = built[0].total if built else 0
@@ -89,3 +95,13 @@ def _apply_inline(
     stats.digest, stats.diff_id = digest, diff_id
     stats.compressed_size, stats.uncompressed_size = blob.count, decoded.total
     return stats
+
+
+class _Pieces:
+    """``read(n)`` gives one decoded piece as it comes (up to n bytes), not n bytes joined."""
+
+    def __init__(self, stream: VerifyingReader) -> None:
+        self.read = stream.read1
+
+    def readable(self) -> bool:
+        return True

@@ -205,3 +205,24 @@ def test_cap_is_shared_by_all_layers_of_an_applier(tmp_path) -> None:
             applier=applier,
         )
     applier.close()
+
+
+@pytest.mark.parametrize("source_verifies", [False, True])
+def test_pipeline_checks_diff_id_and_size_whoever_hashes_the_blob(tmp_path, source_verifies: bool) -> None:
+    # source_verifies: the stream vouches for the blob digest (a streamed download), not for the tar
+    tar = tar_bytes([f("a", b"x" * 300_000), f("b", b"y" * 10)])
+    blob = gzip.compress(tar)
+    good = {"digest": sha256(blob), "size": len(blob), "media_type": GZIP_MT, "diff_id": sha256(tar)}
+    for bad in ({"diff_id": sha256(tar + b"\0")}, {"size": len(blob) + 1}):
+        root = tmp_path / f"bad-{next(iter(bad))}"
+        root.mkdir()
+        applier = Applier(root, None, Limits())
+        with pytest.raises(IntegrityError):
+            apply_blob(io.BytesIO(blob), applier=applier, source_verifies=source_verifies, **{**good, **bad})  # type: ignore[arg-type]
+        applier.close()
+    (tmp_path / "ok").mkdir()
+    applier = Applier(tmp_path / "ok", None, Limits())
+    stats = apply_blob(io.BytesIO(blob), applier=applier, source_verifies=source_verifies, **good)  # type: ignore[arg-type]
+    applier.close()
+    assert (tmp_path / "ok" / "a").read_bytes() == b"x" * 300_000
+    assert stats.compressed_size == len(blob) and stats.uncompressed_size == len(tar)
