@@ -81,7 +81,9 @@ def lean_request(
     prepared.headers = merged
     prepared.body = None
     prepared.hooks = {event: list(hooks) for event, hooks in session.hooks.items()}
-    prepared.prepare_cookies(RequestsCookieJar())  # empty, as the session's; read when answering a redirect
+    # what prepare_cookies() does with an empty jar (the session's is empty too; no Cookie header), without
+    # building a mock request to ask it; the jar is read when answering a redirect
+    prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]
     return prepared
 
 
