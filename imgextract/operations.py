@@ -219,7 +219,7 @@ def pull(
     if options.format == "dir":  # fail before any network
         if not target:
             raise UsageError(f"{option('output')} must name a directory")
-        check_output_dir(Path(target), force=options.force)
+        check_output_dir(Path(target), force=options.force, sweep_beside=False)  # StagingDir sweeps
     else:
         _check_configmap_target(target, force=options.force)
     session.prepare()

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from imgextract.errors import IntegrityError
@@ -22,8 +23,15 @@ FILE_MODE = 0o600
 
 def split_digest(digest: str) -> tuple[str, str]:
     """``sha256:<hex>`` -> ("sha256", hex); anything else (so any path trick) -> IntegrityError."""
-    if not is_digest(digest):
+    if not isinstance(digest, str):
         raise IntegrityError(f"not a supported digest: {str(digest)[:80]!r}")
+    return _split(digest)
+
+
+@lru_cache(maxsize=4096)  # a pull asks for the same digests' paths many times (blob, index, lock)
+def _split(digest: str) -> tuple[str, str]:
+    if not is_digest(digest):
+        raise IntegrityError(f"not a supported digest: {digest[:80]!r}")
     parsed = Digest.parse(digest)
     return parsed.algorithm, parsed.hex
 

@@ -287,8 +287,12 @@ class ContentCache:
     def _atomic_write(self, final: Path, data: bytes) -> None:
         tmp, fd = private_temp(self._layout, final.name[:16])
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
+            try:
+                view = memoryview(data)
+                while view:  # no buffered file object around a single write
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             try:
                 os.replace(tmp, final)
             except (

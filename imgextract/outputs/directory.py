@@ -140,13 +140,15 @@ def _describe_non_directory(out: Path) -> str:
     return f"output {out} exists and is not a directory"
 
 
-def check_output_dir(out: Path, *, force: bool) -> None:
+def check_output_dir(out: Path, *, force: bool, sweep_beside: bool = True) -> None:
     """OUT must not exist, or be an empty directory, unless ``force``.
 
-    Staging directories left beside OUT (or inside an empty OUT) by a killed pull are removed first.
+    Staging directories left beside OUT (unless not ``sweep_beside``: the early check of a pull,
+    whose staging sweeps them again) or inside an empty OUT by a killed pull are removed first.
     """
     absolute = Path(os.path.abspath(out))
-    sweep_stale(absolute.parent)
+    if sweep_beside:
+        sweep_stale(absolute.parent)
     if absolute.is_dir() and not absolute.is_symlink():
         sweep_stale(absolute)
     if out.is_symlink() or (out.exists() and not out.is_dir()):

@@ -216,9 +216,9 @@ class RegistryClient:
         resumed with ``Range``.
         """
         reference = self._ref(repository, digest)
-        endpoint = f"{self.http.url(f'/v2/{repository}/blobs/{digest}', reference=reference)}"
+        endpoint = endpoint_of(self.http.url(f"/v2/{repository}/blobs/{digest}", reference=reference))
         deadline = self.settings.deadline + (size or 0) / max(1.0, self.settings.min_speed)
-        last_progress = self._stalled_since(digest, reference=reference, endpoint=endpoint_of(endpoint))
+        last_progress = self._stalled_since(digest, reference=reference, endpoint=endpoint)
 
         def open_at(position: int) -> requests.Response:
             headers = {"Accept-Encoding": "identity"}
@@ -246,7 +246,7 @@ class RegistryClient:
             size=size,
             what=f"blob {digest}",
             reference=reference,
-            endpoint=endpoint_of(endpoint),
+            endpoint=endpoint,
             budget=self.settings.retry_time,
             clock=self.http.policy.clock,
             last_progress=last_progress,

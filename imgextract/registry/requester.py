@@ -54,6 +54,8 @@ SMALL_BODY = 1024 * 1024  # request bodies up to this size are sent within the d
 # A URL that requests' preparation (IDNA, re-quoting, normalising) leaves exactly as it is: what the
 # registry API paths we build look like (a redirect's Location may not, and takes the full path).
 _PLAIN_URL = re.compile(r"https?://[a-z0-9.\-]+(:[1-9][0-9]*)?/[A-Za-z0-9._~/:+=-]*")
+# An absolute API path that joining to the base URL leaves as it is (with no "/." in it: no dot segment)
+_PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9._~/:+=-]*")
 
 
 def lean_request(
@@ -79,7 +81,9 @@ def lean_request(
     prepared.headers = merged
     prepared.body = None
     prepared.hooks = {event: list(hooks) for event, hooks in session.hooks.items()}
-    prepared.prepare_cookies(RequestsCookieJar())  # empty, as the session's; read when answering a redirect
+    # what prepare_cookies() does with an empty jar (the session's is empty too; no Cookie header), without
+    # building a mock request to ask it; the jar is read when answering a redirect
+    prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]
     return prepared
 
 
@@ -147,7 +151,10 @@ class Requester:
         """Absolute URL for an API path (``/v2/...``) or a Location header value."""
         if path.startswith(("http://", "https://")):
             return path
-        return redirect_target(self.base_url(reference=reference) + "/", path)
+        base = self.base_url(reference=reference)
+        if "/." not in path and _PLAIN_PATH.fullmatch(path):
+            return base + path  # what joining gives, without parsing both URLs
+        return redirect_target(base + "/", path)
 
     def request(
         self,
@@ -172,7 +179,8 @@ class Requester:
         scopes = tuple(scopes)
         for auth_try in range(2):
             hdrs = dict(headers or {})
-            if same_origin(url, self.base_url()):
+            base = self.base_url()
+            if url.startswith(base + "/") or same_origin(url, base):
                 authorization = self.authorizer.authorization(repository, scopes)
                 if authorization:
                     hdrs["Authorization"] = authorization
@@ -233,9 +241,11 @@ class Requester:
         try:
             response = send_with_retry(send, self.policy, replayable=replayable, what=what)
         except requests.RequestException as exc:
-            log.debug("%s %s failed: %s", method, endpoint_of(url), exc.__class__.__name__)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s %s failed: %s", method, endpoint_of(url), exc.__class__.__name__)
             raise error_for_exception(exc, what=what, url=url, reference=reference) from None
-        log.debug("%s %s -> %s", method, endpoint_of(url), response.status_code)  # never headers or query
+        if log.isEnabledFor(logging.DEBUG):  # never headers or query
+            log.debug("%s %s -> %s", method, endpoint_of(url), response.status_code)
         return response
 
     def _follow(
