@@ -48,6 +48,8 @@ def _attach(connection: Any, *, connecting: bool = False) -> None:
 
 
 class _HTTPConnection(HTTPConnection):
+    """Attaches itself to the request's header watch before connecting and before sending."""
+
     def connect(self) -> None:  # the TLS handshake is under the deadline too
         _attach(self, connecting=True)
         super().connect()
@@ -57,14 +59,8 @@ class _HTTPConnection(HTTPConnection):
         super().request(*args, **kwargs)
 
 
-class _HTTPSConnection(HTTPSConnection):
-    def connect(self) -> None:  # the TLS handshake is under the deadline too
-        _attach(self, connecting=True)
-        super().connect()
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach(self)
-        super().request(*args, **kwargs)
+class _HTTPSConnection(_HTTPConnection, HTTPSConnection):
+    """The same for TLS: the overrides above run first, then HTTPSConnection's own."""
 
 
 class _HTTPPool(HTTPConnectionPool):
