@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
-import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ from imgextract.cache.locks import FileLock
 from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, private_temp
 from imgextract.errors import IntegrityError
 from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_alive, quiet_since
+from imgextract.removal import rmtree_forcing_permissions
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 RENDER_DIR = "render"
@@ -248,7 +247,7 @@ class ContentCache:
                 except OSError:
                     pass
         try:
-            _rmtree(path)
+            rmtree_forcing_permissions(path)
         except OSError:
             return
         report.files += files
@@ -353,18 +352,6 @@ def _dead_owner(name: str) -> bool:
     """A private temp file ``<hex16>.<owner>.<random>.tmp`` whose process (on this host) is gone."""
     match = _TEMP.fullmatch(name)
     return match is not None and not owner_alive(match.group(1))
-
-
-def _rmtree(path: Path) -> None:
-    """Remove a tree, also one holding directories without write or search permission (an extracted
-    image may have them)."""
-    os.chmod(path, stat.S_IRWXU)
-    for dirpath, dirnames, _ in os.walk(path):
-        for d in dirnames:
-            sub = os.path.join(dirpath, d)
-            if not os.path.islink(sub):
-                os.chmod(sub, stat.S_IRWXU)
-    shutil.rmtree(path)
 
 
 def _unused(path: Path, cutoff: float) -> bool:

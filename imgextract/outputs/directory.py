@@ -20,8 +20,6 @@ import logging
 import os
 import re
 import secrets
-import shutil
-import stat
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,6 +29,7 @@ from typing import TypeGuard
 
 from imgextract.errors import ImgExtractError, UsageError, local_filesystem_error, option
 from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_token
+from imgextract.removal import rmtree_forcing_permissions
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +115,7 @@ def force_rmtree(path: Path) -> None:
         return
     if not path.exists():
         return
-    os.chmod(path, stat.S_IRWXU)
-    for dirpath, dirnames, _ in os.walk(path):
-        for d in dirnames:
-            p = os.path.join(dirpath, d)
-            if not os.path.islink(p):
-                os.chmod(p, stat.S_IRWXU)
-    shutil.rmtree(path)
+    rmtree_forcing_permissions(path)
 
 
 def _is_empty_dir(path: Path) -> bool:
