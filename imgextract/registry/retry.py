@@ -10,7 +10,6 @@ the clock and the sleep function are injectable so tests stay quick and can obse
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
 from collections.abc import Callable
@@ -33,6 +32,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # an HTTP-date (rare): not loaded by every command
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
