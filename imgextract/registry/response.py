@@ -15,8 +15,6 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
 
-from imgextract.registry.exceptions import BodyBroken
-
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -187,7 +185,3 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response [{self.status_code}] {self.request.method} {self.url}>"
-
-
-def broken(message: str) -> BodyBroken:
-    return BodyBroken(message)

@@ -8,8 +8,8 @@ per origin (:mod:`~imgextract.registry.proxies`).  Insecure registries get unver
 
 What it does not do, on purpose: follow redirects (the registry code does, dropping credentials on
 a change of origin), keep cookies (Go's registry client keeps no jar either), read ``~/.netrc``,
-ask for compressed bodies or decode one (blob digests are over the bytes sent).  The TLS context
-(and certifi) is built on the first https connection only.
+ask for compressed bodies (``Accept-Encoding: identity``) or decode one (digests are over the
+bytes sent).  The TLS context (and certifi) is built on the first https connection only.
 
 ``Transport.adapter`` is what sends a prepared :class:`~imgextract.registry.response.Request`: the
 connection pools, or a stand-in (the unit tests' in-process fake).
@@ -123,6 +123,8 @@ class Transport:
             url = url + ("&" if "?" in url else "?") + query
         fields = Headers()
         fields["User-Agent"] = self.user_agent
+        # bodies are never decoded (a digest is over the bytes sent): ask for them as they are
+        fields["Accept-Encoding"] = "identity"
         if headers:
             for name, value in headers.items():
                 check_header(name, value)
