@@ -347,3 +347,48 @@ def test_no_accept_encoding_but_identity_and_the_user_agent_as_configured() -> N
     head = next(h for h in seen if b"/manifests/" in h).lower()
     assert b"user-agent: probe/1.0\r\n" in head
     assert head.count(b"accept-encoding") == 1 and b"accept-encoding: identity\r\n" in head
+
+
+@pytest.mark.parametrize("sized", [True, False])
+def test_a_streamed_body_goes_with_its_length_or_chunked(sized: bool) -> None:
+    import io
+
+    from imgextract.registry.transport import new_session
+    from imgextract.registry.upload import SizedReader
+
+    payload = bytes(range(256)) * 4000  # ~1 MiB: several blocks
+    bodies: list[bytes] = []
+
+    def receive(conn: socket.socket, head: bytes) -> bool:
+        _, _, rest = head.partition(b"\r\n\r\n")
+        lower = head.lower()
+        data = rest
+        if b"transfer-encoding: chunked" in lower:
+            while not data.endswith(b"\r\n0\r\n\r\n"):
+                data += conn.recv(65536)
+            body, view = b"", data
+            while True:
+                size_line, _, view = view.partition(b"\r\n")
+                size = int(size_line, 16)
+                if size == 0:
+                    break
+                body, view = body + view[:size], view[size + 2 :]
+        else:
+            length = int(lower.split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0])
+            while len(data) < length:
+                data += conn.recv(65536)
+            body = data
+        bodies.append(body)
+        _answer(conn, b"", status="201 Created")
+        return True
+
+    with _server(receive) as (host, seen):
+        session = new_session((host,), TransportSettings(), insecure=True)
+        stream: Any = SizedReader(io.BytesIO(payload), len(payload)) if sized else io.BytesIO(payload)
+        with session.request("PUT", f"http://{host}/v2/x/blobs/uploads/u?digest=d", body=stream) as answer:
+            assert answer.status_code == 201
+        session.close()
+    assert bodies == [payload]
+    head = seen[0].lower()
+    assert (f"content-length: {len(payload)}\r\n".encode() in head) is sized
+    assert (b"transfer-encoding: chunked\r\n" in head) is not sized
