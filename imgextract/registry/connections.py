@@ -272,7 +272,12 @@ class Connections:
         parts = urlsplit(request.url)
         scheme = parts.scheme
         host = parts.hostname or ""
-        port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+        try:
+            port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
+        except ValueError:
+            port = 0
+        if scheme not in _DEFAULT_PORTS or not host or not port:
+            raise ConnectFailed(f"invalid URL {endpoint(request)!r}: not http(s)://host[:port]/...")
         pool, proxy, host_header = self._route(scheme, host, port)
         if proxy is not None and scheme == "http":
             target = request.url.split("#", 1)[0]
