@@ -392,3 +392,28 @@ def test_a_streamed_body_goes_with_its_length_or_chunked(sized: bool) -> None:
     head = seen[0].lower()
     assert (f"content-length: {len(payload)}\r\n".encode() in head) is sized
     assert (b"transfer-encoding: chunked\r\n" in head) is not sized
+
+
+def test_repeated_challenges_reach_the_parser_joined() -> None:
+    """Two ``WWW-Authenticate`` fields (Bearer and Basic) read as one value joined with ", ", which the
+    challenge parser splits into both challenges again."""
+    from imgextract.auth.challenge import parse_www_authenticate
+    from imgextract.registry.transport import new_session
+
+    def two_challenges(conn: socket.socket, head: bytes) -> None:
+        conn.sendall(
+            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n"
+            b'WWW-Authenticate: Basic realm="r"\r\n'
+            b'WWW-Authenticate: Bearer realm="https://auth.example/t",service="s"\r\n\r\n'
+        )
+
+    with _server(two_challenges) as (host, _seen):
+        session = new_session((host,), TransportSettings(), insecure=True)
+        with session.request("GET", f"http://{host}/v2/") as answer:
+            assert answer.headers.get_all("www-authenticate") == [
+                'Basic realm="r"',
+                'Bearer realm="https://auth.example/t",service="s"',
+            ]
+            schemes = [c.scheme.lower() for c in parse_www_authenticate(answer.headers["WWW-Authenticate"])]
+        session.close()
+    assert schemes == ["basic", "bearer"]
