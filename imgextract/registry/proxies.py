@@ -11,7 +11,6 @@ blocks; ``*`` bypasses every proxy.  The transport asks once per origin.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 
@@ -29,6 +28,8 @@ def _env(name: str, environ: Mapping[str, str]) -> str | None:
 
 
 def _bypassed(host: str, port: int, no_proxy: str) -> bool:
+    import ipaddress  # only when NO_PROXY is set
+
     host = host.lower().strip("[]")
     try:
         address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
