@@ -417,3 +417,34 @@ def test_repeated_challenges_reach_the_parser_joined() -> None:
             schemes = [c.scheme.lower() for c in parse_www_authenticate(answer.headers["WWW-Authenticate"])]
         session.close()
     assert schemes == ["basic", "bearer"]
+
+
+@pytest.mark.parametrize("verbose", [2, 3])
+def test_every_request_is_logged_at_vvv_with_presigned_signatures_masked(
+    verbose: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    from imgextract.cli.display import setup_logging
+    from imgextract.registry.transport import new_session
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("imgextract.registry.wire").level)
+    try:
+        with _server(lambda conn, head: _answer(conn, b"")) as (host, _seen):
+            setup_logging(verbose, False)
+            session = new_session((host,), TransportSettings(), insecure=True)
+            url = f"http://{host}/blobs/data?X-Amz-Date=20261206&X-Amz-Signature=SeCrEtVaLuE123"
+            session.request("GET", url).close()
+            session.close()
+    finally:
+        root.handlers[:], _, wire_level = saved
+        root.setLevel(saved[1])
+        logging.getLogger("imgextract.registry.wire").setLevel(wire_level)
+    err = capsys.readouterr().err
+    assert "SeCrEtVaLuE123" not in err
+    if verbose >= 3:
+        assert f"new connection to http://{host}" in err
+        assert f"GET http://{host}/blobs/data?X-Amz-Date=20261206&X-Amz-Signature=" in err and "-> 200" in err
+    else:
+        assert "/blobs/data" not in err
