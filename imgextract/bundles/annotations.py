@@ -36,8 +36,9 @@ _NULL = {"", "~", "null", "Null", "NULL"}
 _NAN = {".nan", ".NaN", ".NAN"}
 _INF = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"}
 _NEG_INF = {"-.inf", "-.Inf", "-.INF"}
-_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?$")
+# patterns, compiled (and cached by re) the first time a number-like value needs them
+_YAML_FLOAT = r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"
+_GO_FLOAT = r"^[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?$"
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64_MAX = 2**64 - 1
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -118,7 +119,7 @@ def go_string(plain: str) -> str | None:
         return "-Inf"
     first = plain[0]
     if first == ".":
-        if _GO_FLOAT.match(plain):
+        if re.match(_GO_FLOAT, plain):
             return go_float32_string(float(plain))
         return plain
     if first not in "+-0123456789":
@@ -129,7 +130,7 @@ def go_string(plain: str) -> str | None:
         as_int = _go_parse_int(cleaned, signed=False)
     if as_int is not None:
         return str(as_int)
-    if _YAML_FLOAT.match(cleaned):
+    if re.match(_YAML_FLOAT, cleaned):
         return go_float32_string(float(cleaned))
     return plain
 
