@@ -125,6 +125,7 @@ EXTRA_LINES = [
     "\t",
     "- x",
 ]
+VALUE_ALPHABET = "aZ09 .-_/:#,'\"[]{}&*!|>%@`?~=+()\\"
 MUTATION_CHARS = [
     " ",
     "\t",
@@ -166,7 +167,9 @@ def random_doc(rng: random.Random) -> str:
             continue
         key = rng.choice(KEYS) + (f".{rng.randrange(100)}" if rng.random() < 0.7 else "")
         pick = rng.random()
-        if wild:
+        if wild and pick < 0.3:  # random text made of what matters to YAML
+            value = "".join(rng.choice(VALUE_ALPHABET) for _ in range(rng.randint(1, 6)))
+        elif wild:
             value = rng.choice(QUOTED) if pick < 0.15 else rng.choice(PLAIN)
         else:  # what the recogniser takes: typed, quoted and plain values
             value = rng.choice(QUOTED[:7]) if pick < 0.15 else rng.choice(PLAIN[:COMMON_PLAIN])

@@ -55,6 +55,7 @@ LINES = [
     "a.b = 1",
     "x",
 ]
+TEXT_ALPHABET = "aZ09 \t\"'=#[].,\\-_{}"
 MUTATIONS = [" ", "\t", "\r", "\n", "#", "=", '"', "'", "\\", "[", "]", ".", "\x00", "\x7f", "é"]
 
 
@@ -76,7 +77,10 @@ def random_doc(rng: random.Random) -> str:
         key = rng.choice(KEYS)
         if rng.random() < 0.6:
             key = key[:-1] + f'{rng.randrange(50)}"' if key.endswith('"') else f"{key}{rng.randrange(50)}"
-        value = rng.choice(ODD_VALUES if wild and rng.random() < 0.3 else VALUES)
+        if wild and rng.random() < 0.3:  # random text made of what matters to TOML
+            value = "".join(rng.choice(TEXT_ALPHABET) for _ in range(rng.randint(1, 8)))
+        else:
+            value = rng.choice(ODD_VALUES if wild and rng.random() < 0.3 else VALUES)
         indent = rng.choice(["", "", "  ", "\t"])
         eq = rng.choice([" = ", " = ", "=", " =\t", "  =  "])
         tail = rng.choice(["", "", "", " # c", "#c", " "])
