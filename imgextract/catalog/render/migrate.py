@@ -8,8 +8,8 @@ has ``olm.csv.metadata`` keeps everything, that property re-encoded through its 
 
 from __future__ import annotations
 
-from imgextract.catalog.render.bundle import Property, RenderedBundle
 from imgextract.catalog.render.csvmeta import csv_metadata_from_csv, csv_metadata_from_property
+from imgextract.catalog.render.rendered import Property, RenderedBundle
 
 __all__ = ["LEVELS", "MigrationError", "check_level", "migrate_bundle"]
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from imgextract.catalog.render.bundle import BundleError, Property, RenderedBundle, render_bundle
 from imgextract.catalog.render.fbc import FBCError, iter_fbc_dir, normalize
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
+from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
 
 __all__ = ["ImageSource", "RenderError", "RenderOptions", "render_refs"]
 
@@ -198,6 +198,8 @@ def _render_one(
                 f"ref {_q(ref)} has unsupported file type (only directories and images render)", "usage"
             )
         if _is_bundle_dir(path):
+            from imgextract.catalog.render.bundle import render_bundle  # YAML: only to read a bundle
+
             b = render_bundle(path, image="", image_template=opts.image_ref_template)
             return [migrate_bundle(b, level).to_fbc()]
         return _fbc_objects(path, reader, level)
@@ -219,6 +221,8 @@ def _render_one(
             tmp = tempfile.mkdtemp(prefix="render-unpack-")
             try:
                 source.extract(image, ("manifests", "metadata"), Path(tmp))
+                from imgextract.catalog.render.bundle import render_bundle
+
                 cached = render_bundle(Path(tmp), image=ref)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)

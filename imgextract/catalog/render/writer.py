@@ -17,8 +17,6 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from imgextract.catalog.render import gojson
-from imgextract.catalog.render.goyaml import go_resolve
-from imgextract.catalog.render.goyamlout import dump
 
 __all__ = [
     "FORMATS",
@@ -70,6 +68,8 @@ def compact(obj: dict[str, Any]) -> str:
 
 
 def _yaml_value(text: str) -> Any:
+    from imgextract.catalog.render.goyaml import go_resolve  # YAML only for -o yaml
+
     # JSONToYAML parses the JSON with go-yaml: numbers are resolved as YAML plain scalars
     return json.loads(text, parse_int=go_resolve, parse_float=go_resolve)
 
@@ -82,6 +82,8 @@ def encode(obj: dict[str, Any], fmt: str) -> str:
     if fmt == "ndjson":
         return text + "\n"
     if fmt == "yaml":
+        from imgextract.catalog.render.goyamlout import dump
+
         return "---\n" + dump(_yaml_value(text))
     raise ValueError(f"unknown output format {fmt!r} (json, yaml, ndjson)")
 
