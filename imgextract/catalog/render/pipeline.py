@@ -142,7 +142,7 @@ class Output:
 
     __slots__ = ("data", "head")
 
-    def __init__(self, head: dict[str, str], data: bytes) -> None:
+    def __init__(self, head: dict[str, str], data: bytes | memoryview) -> None:
         self.head = head
         self.data = data
 
@@ -162,12 +162,17 @@ def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> Pat
 def _output_get(path: Path) -> Output | None:
     """A kept output: a JSON head line (the object's order fields and the text's size), the text."""
     try:
-        data = path.read_bytes()
-        line, _, text = data.partition(b"\n")
-        head = json.loads(line)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:  # one read, no buffered file object: workers hand the GIL over at every system call
+            data = os.read(fd, os.fstat(fd).st_size + 1)
+        finally:
+            os.close(fd)
+        end = data.index(b"\n")
+        head = json.loads(data[:end])
         size = head.pop("size")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+    text = memoryview(data)[end + 1 :]
     if size != len(text) or not all(isinstance(v, str) for v in head.values()):
         return None
     return Output(head, text)
