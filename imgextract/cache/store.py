@@ -175,8 +175,18 @@ class ContentCache:
 
     def put_layer_index(self, digest: str, entry: LayerIndexEntry) -> None:
         """Best effort: the index only ever saves work, so a cache we cannot write to is not an error."""
+        path = self._layout.index(digest)
+        data = entry.dumps()
         try:
-            self._atomic_write(self._layout.index(digest), entry.dumps())
+            # a layer applied again from the cache indexes to the same bytes: only their age changes
+            # (a new file and a rename per layer cost more than the layer's own application)
+            if read_small(path, len(data) + 1) == data:
+                os.utime(path)
+                return
+        except OSError:
+            pass
+        try:
+            self._atomic_write(path, data)
         except OSError:
             pass
 
