@@ -21,15 +21,12 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from imgextract.catalog.render.fbc import FBCError, iter_fbc_dir, normalize
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
 from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
 from imgextract.catalog.render.writer import FORMATS, encode, order_key
@@ -128,6 +125,8 @@ def _cache_put(root: Path | None, digest: str, ref: str, b: RenderedBundle) -> N
     }
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        import tempfile  # only to write: a warm run reads
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, separators=(",", ":"))
@@ -182,6 +181,8 @@ def _output_put(path: Path, out: Output) -> None:
     head = json.dumps({**out.head, "size": len(out.data)}, separators=(",", ":")).encode()
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        import tempfile  # only to write: a warm run reads
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as f:
             f.write(head + b"\n" + out.data)
@@ -221,7 +222,15 @@ def _is_bundle_dir(path: Path) -> bool:
     return (path / "manifests").is_dir() and (path / "metadata").is_dir()
 
 
+def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:
+    from imgextract.catalog.render.fbc import iter_fbc_dir  # catalogs only: bundles need none of it
+
+    return iter_fbc_dir(root)
+
+
 def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, Any]]:
+    from imgextract.catalog.render.fbc import FBCError, normalize
+
     out = []
     try:
         for _file, _idx, obj in reader(root):
@@ -271,6 +280,8 @@ def _render_one(
         raise RenderError(f"render {_q(ref)}: sqlite-based index images are no longer supported", "image")
     if CONFIGS_LABEL in labels:
         configs = labels[CONFIGS_LABEL].strip("/") or "."
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="render-unpack-") as tmp:
             source.extract(image, (configs,), Path(tmp))
             return _fbc_objects(Path(tmp) / configs, reader, level)
@@ -284,6 +295,9 @@ def _render_one(
                 return [hit]
         cached = _cache_get(source.cache_root, digest, ref)
         if cached is None:
+            import shutil
+            import tempfile
+
             tmp = tempfile.mkdtemp(prefix="render-unpack-")
             try:
                 source.extract(image, ("manifests", "metadata"), Path(tmp))
@@ -321,7 +335,7 @@ def _render_all(
     except MigrationError as exc:
         raise RenderError(str(exc), "usage") from exc
     refs = list(refs)
-    reader = fbc_reader or iter_fbc_dir
+    reader = fbc_reader or _fbc_reader
 
     def rendered(ref: str) -> Sequence[dict[str, Any] | Output]:
         try:
