@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from urllib.parse import SplitResult, urlsplit
 
 from imgextract.errors import ConfigError
 
@@ -73,9 +74,21 @@ def proxy_for(scheme: str, host: str, port: int, environ: Mapping[str, str] | No
     if "://" not in proxy:
         proxy = "http://" + proxy
     kind = proxy.split("://", 1)[0].lower()
-    if kind not in ("http", "https"):
+    if kind != "http":
+        # https:// too: no TLS to the proxy here, and its credentials must not go out in clear
         raise ConfigError(
             f"proxy {kind}:// (from the environment) is not supported: use an http:// proxy, "
             "or list the registry in NO_PROXY"
         )
+    parts = urlsplit(proxy)
+    try:
+        parts.port  # noqa: B018 (validates it)
+    except ValueError:
+        raise ConfigError(f"proxy {_shown(parts)} (from the environment): invalid port") from None
+    if not parts.hostname:
+        raise ConfigError(f"proxy {_shown(parts)} (from the environment): no host")
     return proxy
+
+
+def _shown(parts: SplitResult) -> str:
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # never its credentials

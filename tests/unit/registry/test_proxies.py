@@ -216,3 +216,54 @@ def test_plain_http_through_the_proxy_sends_its_credentials_to_the_proxy_only(
     manifest_heads = [h for h in to_proxy if b"/manifests/" in h.split(b"\r\n", 1)[0]]
     assert b"Proxy-Authorization: Basic dTpw\r\n" in manifest_heads[0]
     assert b"Host: " + registry.encode() + b"\r\n" in manifest_heads[0]
+
+
+@pytest.mark.parametrize(
+    "proxy,message",
+    [
+        ("http://127.0.0.1:99999", "port"),
+        ("http://proxy.example:notaport", "port"),
+        ("http://:3128", "host"),
+    ],
+)
+def test_a_malformed_proxy_url_is_a_one_line_config_error(proxy: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        proxy_for("https", "r.example", 443, {"HTTPS_PROXY": proxy})
+
+
+def test_an_https_proxy_is_refused_before_its_credentials_go_out_in_clear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The transport cannot speak TLS to a proxy: an ``https://`` proxy must be refused, not sent
+    ``CONNECT`` and ``Proxy-Authorization`` in plain text (a hand-written listener records what arrives:
+    a real registry cannot stand in for a proxy)."""
+    _clear(monkeypatch)
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+    received: list[bytes] = []
+
+    def accept() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(2)
+            try:
+                received.append(conn.recv(65536))
+            except OSError:
+                pass
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    monkeypatch.setenv("HTTPS_PROXY", f"https://u:secret@127.0.0.1:{listener.getsockname()[1]}")
+    settings = TransportSettings(retries=1, retry_base_delay=0.0, timeout=3.0)
+    try:
+        with pytest.raises(ConfigError, match="https:// .* not supported"):
+            with RegistryClient("127.0.0.1:1", settings, None) as client:
+                client.get_manifest("via/tls-proxy", "v1")
+    finally:
+        socket.create_connection(listener.getsockname(), timeout=5).close()  # wakes accept() if idle
+        t.join(5)
+        listener.close()
+    assert not any(b"dTpzZWNyZXQ=" in r for r in received)
