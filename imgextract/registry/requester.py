@@ -212,7 +212,7 @@ class Requester:
             response.close()
             target = redirect_target(url, location)
             headers = headers_for_hop(headers, url, target)
-            if response.status_code == 303:
+            if response.status_code == 303 and method != "HEAD":  # a HEAD stays a HEAD (RFC 9110)
                 method = "GET"
             url = target
             response = self._send(method, url, headers, None, None, True, what, reference, deadline)

@@ -306,3 +306,50 @@ def test_netrc_is_never_applied(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     with client.open_blob("ns/app", DIGEST) as stream:
         assert stream.read() == DATA
     assert seen == {"reg.example": BASIC_HEADER, "storage.example": None}
+
+
+def test_a_head_redirected_by_303_stays_a_head() -> None:
+    """303 turns a POST into a GET, never a HEAD (RFC 9110 15.4.4; Go's client keeps HEAD): a blob
+    check must not start downloading the blob from the storage it is sent to."""
+    methods: list[tuple[str, str | None]] = []
+
+    def inner(req: Request) -> Reply:
+        host = urlsplit(req.url or "").hostname
+        methods.append((req.method, host))
+        if host == "reg.example":
+            return Reply(303, headers={"Location": "https://storage.example/blob?X-Amz-Signature=sig"})
+        return Reply(200, headers={"Content-Length": str(len(DATA))})
+
+    client, _ = fake_client(_basic_registry(inner), credentials=BASIC)
+    assert client.blob_exists("ns/app", DIGEST)
+    assert methods == [("HEAD", "reg.example"), ("HEAD", "storage.example")]
+
+
+@pytest.mark.parametrize(
+    "location,kept",
+    [
+        ("http://reg.example/storage/blob", False),  # https -> http: never with credentials
+        ("https://reg.example:8443/storage/blob", False),  # another port
+        ("https://storage.example/blob", False),
+        ("https://REG.example:443/storage/blob", True),  # the same origin, written differently
+        ("//reg.example/storage/blob", True),  # scheme-relative
+    ],
+)
+def test_credentials_follow_a_redirect_only_to_the_same_origin(location: str, kept: bool) -> None:
+    seen: list[str | None] = []
+
+    def inner(req: Request) -> Reply:
+        if "/blobs/" in (req.url or ""):
+            return Reply(307, headers={"Location": location})
+        seen.append(req.headers.get("Authorization"))
+        return Reply(200, DATA)
+
+    def handler(req: Request) -> Reply:
+        if urlsplit(req.url or "").path.startswith("/storage") or "storage.example" in (req.url or ""):
+            return inner(req)
+        return _basic_registry(inner)(req)
+
+    client, _ = fake_client(handler, credentials=BASIC)
+    with client.open_blob("ns/app", DIGEST) as stream:
+        assert stream.read() == DATA
+    assert seen == [BASIC_HEADER if kept else None]
