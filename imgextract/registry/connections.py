@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import http.client
 import logging
+import re
 import select
 import socket
 import ssl
@@ -34,6 +35,7 @@ from imgextract.registry.exceptions import (
     ConnectFailed,
     ConnectTimedOut,
     ProxyFailed,
+    ProxyRefused,
     ReadTimedOut,
     TLSFailed,
     TransportError,
@@ -53,6 +55,7 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 Timeout = float | tuple[float, float]
+_TUNNEL_REFUSED = re.compile(r"Tunnel connection failed: (\d{3}) ?([^\r\n]{0,80})")
 
 
 def _attach(connection: _Plain, *, connecting: bool) -> None:
@@ -378,6 +381,11 @@ class Connections:
             raise cls(f"Failed to resolve {where} ({exc})") from None
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
+            refused = _TUNNEL_REFUSED.match(str(exc)) if proxy is not None else None
+            if refused:  # http.client's words for a CONNECT answered with an error status
+                raise ProxyRefused(
+                    f"{where} refused the tunnel: {refused[1]} {refused[2]}".rstrip(), int(refused[1])
+                ) from None
             cls = ProxyFailed if proxy is not None else ConnectFailed
             raise cls(f"cannot connect to {where}: {exc}") from None
         except BaseException:

@@ -22,7 +22,7 @@ from imgextract.errors import (
     printable,
     remedy,
 )
-from imgextract.registry.exceptions import TimedOut, TLSFailed, TransportError, label_of
+from imgextract.registry.exceptions import ProxyRefused, TimedOut, TLSFailed, TransportError, label_of
 from imgextract.registry.response import Response
 
 NOT_FOUND_CODES = frozenset({"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN"})
@@ -119,6 +119,14 @@ def error_for_exception(exc: BaseException, *, what: str, url: str, reference: s
         elif "CERTIFICATE_VERIFY_FAILED" in text:
             reason = "TLS certificate verification failed"
             hint = remedy("tls_trust", host)
+    elif isinstance(exc, ProxyRefused):
+        if exc.status == 407:
+            return AuthError(
+                f"{what}: {text}; check the proxy credentials (HTTPS_PROXY, HTTP_PROXY)",
+                reference=reference,
+                endpoint=endpoint,
+            )
+        reason = text
     elif isinstance(exc, TimedOut):
         reason = "timed out"
     elif "Connection refused" in text:

@@ -24,6 +24,14 @@ class ProxyFailed(ConnectFailed):
     label = "ProxyError"
 
 
+class ProxyRefused(ProxyFailed):
+    """The proxy answered ``CONNECT`` with an error status (``status``: 407, 502, ...)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class TLSFailed(ConnectFailed):
     label = "SSLError"
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from imgextract.registry.exceptions import ConnectFailed, TimedOut, TLSFailed, label_of
+from imgextract.registry.exceptions import ConnectFailed, ProxyRefused, TimedOut, TLSFailed, label_of
 from imgextract.registry.response import Response
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -112,8 +112,11 @@ def send_with_retry(
         except RETRYABLE_EXCEPTIONS as exc:
             connect_failures += 1
             if (
-                last or connect_failures >= policy.connect_tries or isinstance(exc, TLSFailed)
-            ):  # a TLS failure will not heal
+                last
+                or connect_failures >= policy.connect_tries
+                or isinstance(exc, TLSFailed)
+                or (isinstance(exc, ProxyRefused) and exc.status == 407)
+            ):  # a TLS failure or refused proxy credentials will not heal
                 raise
             wait = min(policy.connect_base_delay * (2 ** (connect_failures - 1)), policy.max_delay)
             if spent() + wait > policy.budget:

@@ -6,6 +6,7 @@ cannot act as a proxy); the TLS server's certificate comes from a test CA given 
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import threading
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from imgextract.errors import ConfigError
+from imgextract.errors import ConfigError, ImgExtractError
 from imgextract.registry import RegistryClient, TransportSettings
 from imgextract.registry.proxies import proxy_for
 from tests.unit.registry.test_transport_fanout import MANIFEST, _read_request, _registry, _server
@@ -267,3 +268,42 @@ def test_an_https_proxy_is_refused_before_its_credentials_go_out_in_clear(
         t.join(5)
         listener.close()
     assert not any(b"dTpzZWNyZXQ=" in r for r in received)
+
+
+@pytest.mark.parametrize(
+    "status,error,message",
+    [
+        (
+            "407 Proxy Authentication Required",
+            "AuthError",
+            r"proxy 127\.0\.0\.1:\d+ refused .*407.*credentials",
+        ),
+        ("502 Bad Gateway", "UnreachableError", r"proxy 127\.0\.0\.1:\d+ refused .*502 Bad Gateway"),
+    ],
+)
+def test_a_refused_connect_tunnel_says_what_the_proxy_answered(
+    monkeypatch: pytest.MonkeyPatch, status: str, error: str, message: str
+) -> None:
+    """A hand-written proxy refuses every ``CONNECT`` (a real registry cannot act as a proxy): the
+    error names the proxy and its answer, never its credentials; a 407 is not retried."""
+    _clear(monkeypatch)
+    connects: list[bytes] = []
+
+    def refuse(conn: socket.socket, head: bytes) -> None:
+        connects.append(head)
+        conn.sendall(
+            f"HTTP/1.1 {status}\r\nProxy-Authenticate: Basic realm=p\r\nContent-Length: 0\r\n\r\n".encode()
+        )
+
+    with _server(refuse) as (proxy, _):
+        monkeypatch.setenv("HTTPS_PROXY", f"http://u:wrong-secret@{proxy}")
+        settings = TransportSettings(retries=3, retry_base_delay=0.0, retry_max_delay=0.0, timeout=5.0)
+        with pytest.raises(ImgExtractError) as caught:
+            with RegistryClient("127.0.0.1:1", settings, None) as client:
+                client.get_manifest("via/refusing-proxy", "v1")
+    assert type(caught.value).__name__ == error
+    text = str(caught.value)
+    assert re.search(message, text), text
+    assert "wrong-secret" not in text and "\n" not in text
+    if status.startswith("407"):
+        assert len(connects) == 1
