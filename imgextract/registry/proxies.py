@@ -4,8 +4,8 @@ and ``NO_PROXY`` from the environment, upper or lower case.
 As Python's and requests' readers do, a lower-case variable wins over its upper-case twin (an
 empty lower-case one unsets it), and ``HTTP_PROXY`` is ignored in a CGI request (``REQUEST_METHOD``
 set: the client could have sent a ``Proxy:`` header).  ``ALL_PROXY`` applies to schemes without
-their own variable.  ``NO_PROXY`` is a comma-separated list of host names (``example.com`` or
-``.example.com`` matches the name and its subdomains), ``host:port`` pairs, IP addresses and CIDR
+their own variable.  ``NO_PROXY`` is a comma-separated list of host names (``example.com``,
+``.example.com`` or ``*.example.com`` matches the name and its subdomains), ``host:port`` pairs, IP addresses and CIDR
 blocks; ``*`` bypasses every proxy.  The transport asks once per origin.
 """
 
@@ -56,7 +56,7 @@ def _bypassed(host: str, port: int, no_proxy: str) -> bool:
             except ValueError:
                 pass
             continue
-        name = name.lstrip(".")
+        name = name.removeprefix("*").lstrip(".")  # "*.example.com" reads as ".example.com" (Go)
         if name and (host == name or host.endswith("." + name)):
             return True
     return False

@@ -68,6 +68,9 @@ def test_which_variable_applies(
         ("fd00::/8", "fd00::5", 443, True),
         ("[::1]:5000", "::1", 5000, True),
         ("", "reg.example.com", 443, False),
+        ("*.example.com", "reg.example.com", 443, True),  # Go's httpproxy: as ".example.com"
+        ("*.example.com:5000", "reg.example.com", 5000, True),
+        ("*.example.com", "reg.other.com", 443, False),
     ],
 )
 def test_no_proxy(no_proxy: str, host: str, port: int, bypassed: bool) -> None:
