@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
+from imgextract.errors import RegistryError
+
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 10
 
@@ -27,7 +29,24 @@ def same_origin(a: str, b: str) -> bool:
 
 
 def redirect_target(current_url: str, location: str) -> str:
-    return urljoin(current_url, location)
+    """``location`` resolved against ``current_url``; a target that is not ``http(s)://host[:port]``
+    (a bad port, an unclosed IPv6 literal, a host with no IDNA form, another scheme) is refused
+    with a one-line error that does not repeat it (it may carry a presigned signature)."""
+    try:
+        target = urljoin(current_url, location)
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 (validates it)
+        host = parts.hostname or ""
+        if not host.isascii():
+            host.encode("idna")
+    except (ValueError, UnicodeError):
+        host = ""
+    if not host or parts.scheme.lower() not in _DEFAULT_PORTS:
+        raise RegistryError(
+            "the server redirected to an invalid URL (not http(s)://host[:port]/...)",
+            endpoint=f"{origin(current_url)[0]}://{urlsplit(current_url).netloc.rpartition('@')[2]}",
+        )
+    return target
 
 
 def headers_for_hop(headers: dict[str, str], from_url: str, to_url: str) -> dict[str, str]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode, urlsplit
 
 from imgextract.registry.connections import POOL_MAXSIZE, Connections, Timeout
-from imgextract.registry.exceptions import InvalidHeader
+from imgextract.registry.exceptions import ConnectFailed, InvalidHeader
 from imgextract.registry.response import Headers, Request, Response
 from imgextract.registry.tls import TLSMaterial, find_tls_material
 from imgextract.settings import DEFAULT_USER_AGENT, TransportSettings
@@ -68,8 +68,13 @@ def _normal_url(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc
     if not netloc.isascii():
-        host = parts.hostname or ""
-        netloc = netloc.replace(host, host.encode("idna").decode("ascii"))
+        try:
+            host = (parts.hostname or "").encode("idna").decode("ascii")
+            port = parts.port
+        except (UnicodeError, ValueError):
+            raise ConnectFailed("invalid URL: its host has no IDNA form, or its port is invalid") from None
+        userinfo, at, _ = netloc.rpartition("@")
+        netloc = f"{userinfo}{at}{host}" + (f":{port}" if port is not None else "")
     rest = url[len(parts.scheme) + 3 + len(parts.netloc) :]
     return f"{parts.scheme}://{netloc}{quote(rest, safe=_TARGET_SAFE)}"
 

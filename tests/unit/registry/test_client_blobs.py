@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from imgextract.auth.credentials import Credentials
-from imgextract.errors import IntegrityError, NotFoundError, RegistryError
+from imgextract.errors import IntegrityError, NotFoundError, RegistryError, SourceError
 from imgextract.registry.exceptions import ConnectFailed
 from imgextract.registry.response import Request
 from tests.unit.registry.fakehttp import Reply, StaticCreds, fake_client
@@ -353,3 +353,42 @@ def test_credentials_follow_a_redirect_only_to_the_same_origin(location: str, ke
     with client.open_blob("ns/app", DIGEST) as stream:
         assert stream.read() == DATA
     assert seen == [BASIC_HEADER if kept else None]
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "https://" + "\u00e9" * 70 + ".example/blob",  # no valid IDNA form
+        "https://storage.example:99999/blob",  # port out of range
+        "https://storage.example:http/blob",  # port not a number
+        "https://[::1/blob",  # unclosed IPv6 literal
+        "ftp://storage.example/blob",  # not HTTP
+    ],
+)
+def test_a_hostile_redirect_location_is_a_one_line_error(location: str) -> None:
+    def inner(req: Request) -> Reply:
+        if "/blobs/" in (req.url or ""):
+            return Reply(307, headers={"Location": location})
+        return Reply(200, DATA)
+
+    client, adapter = fake_client(_basic_registry(inner), credentials=BASIC)
+    with pytest.raises(SourceError) as caught:
+        with client.open_blob("ns/app", DIGEST) as stream:
+            stream.read()
+    assert "\n" not in str(caught.value)
+    assert all(urlsplit(r.url).hostname == "reg.example" for r in adapter.requests)
+
+
+def test_an_internationalized_redirect_host_goes_out_in_punycode() -> None:
+    hosts: list[str | None] = []
+
+    def inner(req: Request) -> Reply:
+        if "/blobs/" in (req.url or ""):
+            return Reply(307, headers={"Location": "https://ST\u00d6RAGE.example:8443/blob?sig=1"})
+        hosts.append(urlsplit(req.url).netloc)
+        return Reply(200, DATA)
+
+    client, _ = fake_client(_basic_registry(inner), credentials=BASIC)
+    with client.open_blob("ns/app", DIGEST) as stream:
+        assert stream.read() == DATA
+    assert hosts == ["xn--strage-xxa.example:8443"]  # "störage.example" in IDNA
