@@ -115,7 +115,12 @@ class LookasideReader:
                 raise UnreachableError(f"reading signature {url}: {label_of(exc)}") from None
             with response:
                 if response.is_redirect:
-                    url = urljoin(url, response.headers["Location"])
+                    try:
+                        url = urljoin(url, response.headers["Location"])
+                    except ValueError:  # an unclosed IPv6 literal
+                        raise UnreachableError(
+                            f"reading signature {url}: redirected to an invalid URL"
+                        ) from None
                     continue
                 if response.status_code == 404:
                     return None

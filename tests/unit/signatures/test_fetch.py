@@ -63,3 +63,24 @@ def test_bounds(tmp_path: Path) -> None:
         LookasideReader(max_bytes=50).read(big, D)
     with pytest.raises(UnreachableError, match="unsupported scheme"):
         LookasideReader().read("ftp://example.com/sigs/ns/app", D)
+
+
+@pytest.mark.parametrize(
+    "location", ["http://[::1/sig", "http://127.0.0.1:99999/sig", "http://" + "\u00e9" * 70 + ".example/sig"]
+)
+def test_a_lookaside_redirect_to_an_invalid_url_is_a_one_line_error(location: str) -> None:
+    """A hand-written loopback server redirects to a URL no client can reach (a fault a real
+    static web server is not configured to produce)."""
+    import socket
+
+    from tests.unit.registry.test_transport_fanout import _server
+
+    def redirect(conn: socket.socket, head: bytes) -> None:
+        conn.sendall(
+            f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode("latin-1")
+        )
+
+    with _server(redirect) as (server, _):
+        with pytest.raises(UnreachableError) as caught:
+            LookasideReader(timeout=5.0).get(f"http://{server}/ns/app@sha256=00/signature-1")
+    assert "signature" in str(caught.value) and "\n" not in str(caught.value)
