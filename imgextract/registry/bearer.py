@@ -54,8 +54,12 @@ def check_realm(realm: str, registry_host: str, *, insecure: bool) -> None:
     accepted only when the registry itself is that host or is itself loopback/private (a public
     registry must not steer us into the local network).
     """
-    parts = urlsplit(realm)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(realm)
+        valid = parts.scheme in ("https", "http") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # an unclosed IPv6 literal, a bad port: the registry's challenge is hostile
+        valid = False
+    if not valid:
         raise AuthError(
             f"refusing token realm {endpoint_of(realm)!r}: not an http(s) URL", endpoint=registry_host
         )

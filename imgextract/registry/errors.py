@@ -33,11 +33,17 @@ _ERROR_BODY_LIMIT = 64 * 1024
 
 def endpoint_of(url: str) -> str:
     """``scheme://host[:port]/path`` of ``url``: no userinfo, no query, no fragment."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a bad port or IPv6 literal (a hostile Location or realm): shown as written
+        scheme, sep, rest = url.split("?", 1)[0].split("#", 1)[0].partition("://")
+        netloc, slash, path = rest.partition("/")
+        return f"{scheme}{sep}{netloc.rpartition('@')[2]}{slash}{path}"
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    netloc = f"{host}:{port}" if port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 

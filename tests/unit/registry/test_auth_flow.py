@@ -222,6 +222,9 @@ def test_challenge_first_seen_on_repository_request() -> None:
         ("https://127.0.0.1:9000/token", "127.0.0.1:5000", False, True),
         ("https://10.1.2.3/token", "10.1.2.4:5000", False, True),
         ("ftp://auth.example/token", "reg.example", True, False),
+        ("https://[::1/token", "reg.example", True, False),  # a hostile realm: unclosed IPv6 literal
+        ("https://auth.example:99999/token", "reg.example", True, False),  # port out of range
+        ("https://[::1]:http/token", "reg.example", True, False),
     ],
 )
 def test_realm_safety(realm: str, host: str, insecure: bool, ok: bool) -> None:
