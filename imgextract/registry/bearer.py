@@ -56,7 +56,8 @@ def check_realm(realm: str, registry_host: str, *, insecure: bool) -> None:
     """
     try:
         parts = urlsplit(realm)
-        valid = parts.scheme in ("https", "http") and bool(parts.hostname) and parts.port != 0
+        realm_host = parts.hostname or ""
+        valid = parts.scheme in ("https", "http") and bool(realm_host) and parts.port != 0
     except ValueError:  # an unclosed IPv6 literal, a bad port: the registry's challenge is hostile
         valid = False
     if not valid:
@@ -69,7 +70,7 @@ def check_realm(realm: str, registry_host: str, *, insecure: bool) -> None:
             endpoint=registry_host,
         )
     registry_name = urlsplit(f"//{registry_host}").hostname or registry_host
-    if _non_public(parts.hostname) and parts.hostname != registry_name and not _non_public(registry_name):
+    if _non_public(realm_host) and realm_host != registry_name and not _non_public(registry_name):
         raise AuthError(
             f"refusing token realm {endpoint_of(realm)} on a local address for a remote registry",
             endpoint=registry_host,
