@@ -272,13 +272,13 @@ class Connections:
             pool.close()
 
     def send(self, request: Request, timeout: Timeout) -> Response:
-        parts = urlsplit(request.url)
+        try:
+            parts = urlsplit(request.url)
+            port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 0)
+        except ValueError:  # a bad port, an unclosed IPv6 literal
+            raise ConnectFailed("invalid URL: not http(s)://host[:port]/...") from None
         scheme = parts.scheme
         host = parts.hostname or ""
-        try:
-            port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
-        except ValueError:
-            port = 0
         if scheme not in _DEFAULT_PORTS or not host or not port:
             raise ConnectFailed(f"invalid URL {endpoint(request)!r}: not http(s)://host[:port]/...")
         pool, proxy, host_header = self._route(scheme, host, port)

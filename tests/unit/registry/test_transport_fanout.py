@@ -448,3 +448,22 @@ def test_every_request_is_logged_at_vvv_with_presigned_signatures_masked(
         assert f"GET http://{host}/blobs/data?X-Amz-Date=20261206&X-Amz-Signature=" in err and "-> 200" in err
     else:
         assert "/blobs/data" not in err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1/v2/",  # unclosed IPv6 literal (an upload Location is used as the server wrote it)
+        "http://127.0.0.1:99999/v2/",
+        "http://127.0.0.1:port/v2/",
+        "ftp://127.0.0.1/v2/",
+        "http://" + "\u00e9" * 70 + ".example/v2/",
+    ],
+)
+def test_an_unusable_url_fails_as_a_transport_error(url: str) -> None:
+    from imgextract.registry.exceptions import ConnectFailed
+    from imgextract.registry.transport import new_session
+
+    session = new_session(("registry.example.test",), TransportSettings(), insecure=True)
+    with pytest.raises(ConnectFailed, match="invalid URL"):
+        session.request("GET", url)
