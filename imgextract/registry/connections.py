@@ -83,6 +83,19 @@ class _Plain(http.client.HTTPConnection):
         if self.sock is not None:
             self.sock.settimeout(self.read_timeout)
 
+    def _tunnel(self) -> None:
+        # Python before 3.12 writes "CONNECT ::1:443": an IPv6 target needs its brackets there
+        # (and only there: the TLS layer checks the certificate against the bare address)
+        host = self._tunnel_host  # type: ignore[has-type]
+        if host and ":" in host and not hasattr(http.client.HTTPConnection, "_wrap_ipv6"):
+            self._tunnel_host = f"[{host}]"
+            try:
+                super()._tunnel()  # type: ignore[misc]
+            finally:
+                self._tunnel_host = host
+        else:
+            super()._tunnel()  # type: ignore[misc]
+
 
 class _TLS(_Plain, http.client.HTTPSConnection):
     """The same over TLS (``_Plain.connect`` runs first, then the handshake, then the read timeout)."""

@@ -310,3 +310,20 @@ def test_a_refused_connect_tunnel_says_what_the_proxy_answered(
     assert "wrong-secret" not in text and "\n" not in text
     if status.startswith("407"):
         assert len(connects) == 1
+
+
+def test_the_connect_line_brackets_an_ipv6_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CONNECT ::1:5000`` is not an authority (RFC 9110 9.3.6): proxies refuse or misread it.  A
+    hand-written proxy records the line and refuses the tunnel (no IPv6 registry needed)."""
+    _clear(monkeypatch)
+
+    def refuse(conn: socket.socket, head: bytes) -> None:
+        conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+
+    with _server(refuse) as (proxy, connects):
+        monkeypatch.setenv("HTTPS_PROXY", f"http://{proxy}")
+        settings = TransportSettings(retries=1, retry_base_delay=0.0, timeout=5.0)
+        with pytest.raises(ImgExtractError, match="403"):
+            with RegistryClient("[::1]:5000", settings, None) as client:
+                client.get_manifest("via/ipv6", "v1")
+    assert connects[0].startswith(b"CONNECT [::1]:5000 HTTP/1.")
