@@ -6,7 +6,8 @@ empty lower-case one unsets it), and ``HTTP_PROXY`` is ignored in a CGI request 
 set: the client could have sent a ``Proxy:`` header).  ``ALL_PROXY`` applies to schemes without
 their own variable.  ``NO_PROXY`` is a comma-separated list of host names (``example.com``,
 ``.example.com`` or ``*.example.com`` matches the name and its subdomains), ``host:port`` pairs, IP addresses and CIDR
-blocks; ``*`` bypasses every proxy.  The transport asks once per origin.
+blocks; ``*`` bypasses every proxy.  As in Go, ``localhost`` and loopback addresses never go
+through a proxy.  The transport asks once per origin.
 """
 
 from __future__ import annotations
@@ -62,11 +63,42 @@ def _bypassed(host: str, port: int, no_proxy: str) -> bool:
     return False
 
 
-def proxy_for(scheme: str, host: str, port: int, environ: Mapping[str, str] | None = None) -> str | None:
+# Go's rule: ``localhost`` and loopback addresses are reached directly whatever the environment
+# says (tests that put a proxy in front of a loopback registry turn it off)
+LOOPBACK_DIRECT = True
+
+
+def _loopback(host: str) -> bool:
+    host = host.lower().strip("[]")
+    if host == "localhost":
+        return True
+    octets = host.split(".")
+    if len(octets) == 4 and octets[0] == "127" and all(o.isdigit() and int(o) < 256 for o in octets):
+        return True
+    if ":" in host:
+        import ipaddress  # an IPv6 literal only
+
+        try:
+            return ipaddress.IPv6Address(host).is_loopback
+        except ValueError:
+            return False
+    return False
+
+
+def proxy_for(
+    scheme: str,
+    host: str,
+    port: int,
+    environ: Mapping[str, str] | None = None,
+    *,
+    loopback_direct: bool | None = None,
+) -> str | None:
     """The proxy URL (``http://[user:pass@]proxy:port``) for ``scheme://host:port``, or None."""
     env = os.environ if environ is None else environ
     proxy = _env(f"{scheme.upper()}_PROXY", env) or _env("ALL_PROXY", env)
     if not proxy:
+        return None
+    if (LOOPBACK_DIRECT if loopback_direct is None else loopback_direct) and _loopback(host):
         return None
     no_proxy = _env("NO_PROXY", env)
     if no_proxy and _bypassed(host, port, no_proxy):

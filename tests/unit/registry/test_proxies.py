@@ -23,6 +23,14 @@ from imgextract.registry.proxies import proxy_for
 from tests.unit.registry.test_transport_fanout import MANIFEST, _read_request, _registry, _server
 
 
+@pytest.fixture(autouse=True)
+def _proxy_in_front_of_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registries here listen on loopback, which Go's rule (kept by the product) never proxies."""
+    from imgextract.registry import proxies
+
+    monkeypatch.setattr(proxies, "LOOPBACK_DIRECT", False)
+
+
 @pytest.mark.parametrize(
     "env,scheme,host,port,expected",
     [
@@ -76,6 +84,27 @@ def test_which_variable_applies(
 def test_no_proxy(no_proxy: str, host: str, port: int, bypassed: bool) -> None:
     env = {"HTTPS_PROXY": "http://p:3128", "NO_PROXY": no_proxy}
     assert (proxy_for("https", host, port, env) is None) is bypassed
+
+
+@pytest.mark.parametrize(
+    "host,direct",
+    [
+        ("localhost", True),
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("LOCALHOST", True),
+        ("localhost.example", False),
+        ("127.0.0.1.example", False),
+        ("10.0.0.1", False),
+    ],
+)
+def test_loopback_is_never_proxied_as_in_go(host: str, direct: bool) -> None:
+    """Go's httpproxy (skopeo, containers/image) never sends ``localhost`` or a loopback address to
+    a proxy: a proxy's own loopback is not the user's (a local registry behind a global proxy)."""
+    env = {"HTTPS_PROXY": "http://p:3128", "HTTP_PROXY": "http://p:3128"}
+    assert (proxy_for("https", host, 5000, env, loopback_direct=True) is None) is direct
+    assert (proxy_for("http", host, 5000, env, loopback_direct=True) is None) is direct
 
 
 def test_a_socks_proxy_is_refused_in_one_line() -> None:
