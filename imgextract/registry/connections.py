@@ -34,6 +34,7 @@ from imgextract.registry.exceptions import (
     BodyBroken,
     ConnectFailed,
     ConnectTimedOut,
+    MalformedAnswer,
     ProxyFailed,
     ProxyRefused,
     ReadTimedOut,
@@ -359,7 +360,14 @@ class Connections:
         except TimeoutError:
             conn.close()
             raise ReadTimedOut(f"read timed out (read timeout={read_timeout})") from None
-        except (OSError, http.client.HTTPException) as exc:
+        except (http.client.LineTooLong, http.client.BadStatusLine) as exc:
+            conn.close()  # (RemoteDisconnected, a BadStatusLine, was handled as stale above)
+            raise MalformedAnswer(f"{exc.__class__.__name__}: {str(exc)[:80]}") from None
+        except http.client.HTTPException as exc:
+            conn.close()
+            cls = MalformedAnswer if "headers" in str(exc) else ConnectFailed  # "got more than 100 headers"
+            raise cls(f"{exc.__class__.__name__}: {str(exc)[:80]}") from None
+        except OSError as exc:
             conn.close()
             raise ConnectFailed(f"{exc.__class__.__name__}: {exc}") from None
         except BaseException:

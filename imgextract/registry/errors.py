@@ -22,7 +22,14 @@ from imgextract.errors import (
     printable,
     remedy,
 )
-from imgextract.registry.exceptions import ProxyRefused, TimedOut, TLSFailed, TransportError, label_of
+from imgextract.registry.exceptions import (
+    MalformedAnswer,
+    ProxyRefused,
+    TimedOut,
+    TLSFailed,
+    TransportError,
+    label_of,
+)
 from imgextract.registry.response import Response
 
 NOT_FOUND_CODES = frozenset({"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN"})
@@ -135,6 +142,8 @@ def error_for_exception(exc: BaseException, *, what: str, url: str, reference: s
         reason = text
     elif isinstance(exc, TimedOut):
         reason = "timed out"
+    elif isinstance(exc, MalformedAnswer):
+        reason = f"malformed HTTP answer: {text}"
     elif "Connection refused" in text:
         reason = "connection refused"
         hint = "; check the host and port"

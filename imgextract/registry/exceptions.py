@@ -20,6 +20,12 @@ class ConnectFailed(TransportError):
     label = "ConnectionError"
 
 
+class MalformedAnswer(ConnectFailed):
+    """The status line or header block broke HTTP or http.client's limits (100 fields, 64 KiB a line)."""
+
+    label = "InvalidResponse"
+
+
 class ProxyFailed(ConnectFailed):
     label = "ProxyError"
 

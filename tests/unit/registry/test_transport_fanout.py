@@ -475,3 +475,27 @@ def test_an_unusable_url_fails_as_a_transport_error(url: str) -> None:
     session = new_session(("registry.example.test",), TransportSettings(), insecure=True)
     with pytest.raises(ConnectFailed, match="invalid URL"):
         session.request("GET", url)
+
+
+@pytest.mark.parametrize(
+    "extra,words",
+    [
+        (b"".join(b"X-%d: y\r\n" % i for i in range(150)), "more than 100 headers"),
+        (b"X-Long: " + b"y" * 70000 + b"\r\n", "header line"),
+    ],
+)
+def test_an_oversized_header_block_is_named_in_the_error(extra: bytes, words: str) -> None:
+    """http.client's limits (100 fields, 64 KiB a line) bound the head; the one-line error says
+    which limit the server broke (a real registry cannot send such a head: hand-written server)."""
+
+    def bloated(conn: socket.socket, head: bytes) -> None:
+        if head.startswith(b"GET /v2/ "):
+            return _answer(conn, b"{}")
+        conn.sendall(b"HTTP/1.1 200 OK\r\n" + extra + b"Content-Length: 0\r\n\r\n")
+
+    with _server(bloated) as (host, _):
+        with _client(host) as client:
+            with pytest.raises(UnreachableError) as caught:
+                client.get_manifest("bloated/head", "v1")
+    text = str(caught.value)
+    assert "malformed HTTP answer" in text and words in text and "\n" not in text, text
