@@ -206,12 +206,15 @@ def pull(
     platform: oci.Platform | None = None,
     progress: Progress | None = None,
     scope_credentials: bool = True,
+    check_early: bool = True,
 ) -> PullResult:
     """Pull ``reference`` into ``output`` (a new directory, or a ConfigMap YAML file).
 
     With ``format="configmap"``, ``output`` None (or ``"-"``) writes nothing: the ConfigMap objects
     come back in :attr:`PullResult.configmaps`.  ``scope_credentials=False``: the caller already
     scoped ``creds`` (a catalog's bundle is named by the catalog's content, not by the user).
+    ``check_early=False``: the caller already knows the output can be written (a catalog's bundle
+    directory), so it is checked only once, when its staging directory is made (before any write).
     """
     progress = progress or NoProgress()
     ref = parse_reference(reference)
@@ -219,7 +222,8 @@ def pull(
     if options.format == "dir":  # fail before any network
         if not target:
             raise UsageError(f"{option('output')} must name a directory")
-        check_output_dir(Path(target), force=options.force, sweep_beside=False)  # StagingDir sweeps
+        if check_early:
+            check_output_dir(Path(target), force=options.force, sweep_beside=False)  # StagingDir sweeps
     else:
         _check_configmap_target(target, force=options.force)
     session.prepare()

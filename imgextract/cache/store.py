@@ -11,10 +11,12 @@ import hashlib
 import os
 import re
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from imgextract.cache.inflight import KeyedLocks
 from imgextract.cache.layerindex import LayerIndexEntry
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
@@ -46,6 +48,7 @@ class ContentCache:
         self.root = Path(root)
         self._layout = Layout(self.root)
         self.wait = wait
+        self._fetching = KeyedLocks()
         os.makedirs(self.root, mode=0o700, exist_ok=True)  # OSError: the caller pulls without a cache
         self._sweep_dead_temps()
 
@@ -93,6 +96,11 @@ class ContentCache:
             return read_small(path, limit)
         except FileNotFoundError:
             return None
+
+    def fetching(self, digest: str) -> AbstractContextManager[None]:
+        """Held while this process looks ``digest`` up and, if missing, fetches and commits it: a
+        second thread wanting the same blob meanwhile waits, then finds it committed."""
+        return self._fetching.hold(digest)
 
     def blob_writer(self, digest: str, size: int | None, *, verify: bool = True) -> BlobWriter:
         """A writer positioned after any partial download of ``digest`` (see ``BlobWriter``)."""

@@ -153,12 +153,23 @@ class BundlePuller(Protocol):
 
 
 class _Gates:
-    """At most ``limit`` bundles in flight per registry."""
+    """At most ``limit`` bundles in flight per registry; and the package directories made so far
+    (each is made once per run, not once per bundle)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._lock = threading.Lock()
         self._gates: dict[str, threading.Semaphore] = {}
+        self._made: set[Path] = set()
+
+    def make_parent(self, dest: Path) -> None:
+        parent = dest.parent
+        with self._lock:
+            if parent in self._made:
+                return
+        parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            self._made.add(parent)
 
     def __call__(self, registry: str) -> threading.Semaphore:
         with self._lock:
@@ -174,8 +185,8 @@ def _pull_one(puller: BundlePuller, gates: _Gates, bundle: Bundle, dest: Path) -
         raise InvalidBundleError(f"bundle {bundle.name} has no image in the catalog")
     ref = parse_reference(bundle.image)
     with gates(ref.registry):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        result = puller(bundle, dest, dest.exists() or dest.is_symlink())
+        gates.make_parent(dest)
+        result = puller(bundle, dest, os.path.lexists(dest))
     marker = {"image": bundle.image, "digest": result.digest, "files": result.files, "bytes": result.bytes}
     atomic_write(marker_path(dest), (json.dumps(marker, sort_keys=True) + "\n").encode())
     return result

@@ -101,5 +101,8 @@ def fetch_configs(session: CatalogSession, ref: str) -> Path:
 def pull_bundle(session: Session, bundle: Bundle, dest: Path, replace: bool) -> PullResult:
     """Pull ``bundle.image`` into ``dest`` (staged beside it, renamed into place).  ``creds`` stays
     scoped as the caller set it (the catalog image's registry): the bundle's registry comes from
-    the catalog's content."""
-    return pull_image(session, bundle.image, dest, PullOptions(force=replace), scope_credentials=False)
+    the catalog's content.  ``dest`` is checked once, by its staging directory (the catalog pull
+    made its parent and knows whether it exists: ``replace``)."""
+    return pull_image(
+        session, bundle.image, dest, PullOptions(force=replace), scope_credentials=False, check_early=False
+    )

@@ -309,7 +309,24 @@ def _apply_small(
     progress: Progress,
 ) -> LayerReport:
     """A small layer: read whole (from the cache, or in one request on this thread), then verified
-    and applied on this thread; the prefetcher's threads and spool file cost more than they save."""
+    and applied on this thread; the prefetcher's threads and spool file cost more than they save.
+    Another thread of this process pulling the same layer meanwhile (bundles of a catalog share
+    layers) waits for this one and then reads it from the cache: one request, not two."""
+    if cache is None:
+        return _apply_small_from(client, repository, desc, diff_id, applier, None, progress)
+    with cache.fetching(desc.digest):
+        return _apply_small_from(client, repository, desc, diff_id, applier, cache, progress)
+
+
+def _apply_small_from(
+    client: RegistryClient,
+    repository: str,
+    desc: Any,
+    diff_id: str,
+    applier: Applier,
+    cache: ContentCache | None,
+    progress: Progress,
+) -> LayerReport:
     data: bytes | None = None
     if cache is not None:
         path = cache.get_blob_path(desc.digest)

@@ -1,0 +1,41 @@
+"""One fetch per digest at a time within a process.
+
+Threads of one process that pull images sharing a layer (bundles of one catalog often do) would
+otherwise each download it when none has committed it yet: with this, the second waits for the
+first and then reads the committed blob. Across processes the cache files themselves coordinate.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class KeyedLocks:
+    """A lock per key, created on first use and dropped when no thread holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[threading.Lock, list[int]]] = {}
+
+    @contextmanager
+    def hold(self, key: str) -> Iterator[None]:
+        with self._lock:
+            entry = self._held.get(key)
+            if entry is None:
+                entry = self._held[key] = (threading.Lock(), [0])
+            entry[1][0] += 1
+        lock, users = entry
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                users[0] -= 1
+                if users[0] == 0:
+                    del self._held[key]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._held)
