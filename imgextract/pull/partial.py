@@ -117,19 +117,39 @@ class ParseGate:
 
     TOC parsing is Python work: several at once only share the GIL, so each finishes as late as
     the last.  One at a time, upper layers first (where a catalog's configs and a bundle's
-    manifests usually are), the layer most likely to need chunks starts fetching them soonest."""
+    manifests usually are), the layer most likely to need chunks starts fetching them soonest.
+    A layer announced with ``expect`` (its TOC is on the way) goes before lower ones even if
+    their TOCs arrive first; it leaves the gate (``leave``) when it parsed, failed or needs no
+    parse, so a lower layer never waits for a higher one that will not come."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._busy = False
         self._waiting: list[int] = []
+        self._expected: set[int] = set()
+
+    def expect(self, position: int) -> None:
+        """The TOC of the layer at ``position`` is being read: lower layers parse after it."""
+        with self._cond:
+            self._expected.add(position)
+
+    def leave(self, position: int) -> None:
+        """The layer at ``position`` will not parse (again): stop holding lower layers back."""
+        with self._cond:
+            if position in self._expected:
+                self._expected.discard(position)
+                self._cond.notify_all()
+
+    def _first(self) -> int:
+        return max(max(self._waiting), max(self._expected, default=-1))
 
     def run(self, position: int, work: Callable[[], T]) -> T:
         with self._cond:
             self._waiting.append(position)
-            while self._busy or max(self._waiting) != position:
+            while self._busy or self._first() != position:
                 self._cond.wait()
             self._waiting.remove(position)
+            self._expected.discard(position)
             self._busy = True
         try:
             return work()
@@ -181,19 +201,26 @@ class PartialLayer:
         self._abandoned = False  # the pull failed: stop writing to the cache
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="imgextract-partial", daemon=True)
-        self._thread.start()
+        self.gate.expect(position)
+        try:
+            self._thread.start()
+        except BaseException:
+            self.gate.leave(position)
+            raise
 
     def _run(self) -> None:
         try:
             if self._closed:  # the pull failed before this layer's worker got going
                 return
             toc = self._read_toc()
+            self.gate.leave(self.position)  # parsed, from the cache, or not at all
             if toc is None or self._closed:
                 return
             fetcher = make_fetcher(toc, self.ranges, self.paths, files=self.files)
             if self.files is not None and fetcher.files:
                 self._writer = CacheWriter(self.files, budget=self.hold)
                 fetcher.on_verified = self._verified
+                fetcher.idle = self._writer.write_one  # the applier's thread, while it waits
             with self._lock:  # close() either sees the fetcher (and cancels it) or ran before
                 self._toc, self._fetcher = toc, fetcher
                 closed = self._closed
@@ -207,6 +234,7 @@ class PartialLayer:
         except BaseException as exc:  # raised in the applier's thread, in this layer's turn
             self._error = exc
         finally:
+            self.gate.leave(self.position)
             self._ready.set()
 
     def _verified(self, entry: TocEntry, data: bytes) -> None:
@@ -281,6 +309,8 @@ class PartialLayer:
             fetcher = self._fetcher
         if fetcher is not None:
             fetcher.close()
+        if write_cache and self._writer is not None:
+            self._writer.flush()  # alongside the worker's flush: the layer is done when both are
         if self._abandoned or not self._ready.is_set():
             self.ranges.close()  # the pull failed: do not wait for a read in progress
         self._thread.join()

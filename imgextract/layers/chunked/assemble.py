@@ -267,6 +267,9 @@ class Fetcher:
         self.source = source
         self.ahead = ahead
         self.on_verified = on_verified
+        # Work for the applier's thread while it waits for a file (``idle()`` -> whether it did
+        # some): the cache writes of verified files, which would otherwise wait for the end.
+        self.idle: Callable[[], bool] | None = None
         self._order = {id(e): i for i, e in enumerate(self.files)}
         self._cond = threading.Condition()
         self._queue: deque[tuple[int, object]] = deque()  # (file index, bytes | _END | exception)
@@ -346,8 +349,20 @@ class Fetcher:
                     break
                 if self._done:
                     return None
-                self._cond.wait()
+                self._wait()
         return self._pieces(index)
+
+    def _wait(self) -> None:
+        """Wait for the fetcher (``_cond`` held), doing ``idle`` work meanwhile if there is any."""
+        idle = self.idle
+        if idle is not None:
+            self._cond.release()
+            try:
+                if idle():
+                    return  # the caller looks at the queue again
+            finally:
+                self._cond.acquire()
+        self._cond.wait()
 
     def _pieces(self, index: int) -> Iterator[bytes]:
         while True:
@@ -355,7 +370,7 @@ class Fetcher:
                 while not self._queue:
                     if self._done:
                         raise IntegrityError("zstd:chunked: the fetcher stopped in the middle of a file")
-                    self._cond.wait()
+                    self._wait()
                 i, item = self._queue.popleft()
                 if isinstance(item, bytes):
                     self._queued -= len(item)
@@ -413,16 +428,21 @@ class CacheWriter:
                 return
         self.files.put(digest, data)
 
+    def write_one(self) -> bool:
+        """Write one held file (any thread; several may write at once); False if none is held."""
+        with self.budget.lock:
+            if not self._held:
+                return False
+            digest, data = self._held.pop()
+            self._held_bytes -= len(data)
+            self.budget.used -= len(data)
+        self.files.put(digest, data)
+        return True
+
     def flush(self, stop: Callable[[], bool] = lambda: False) -> None:
         """Write what is held, one file at a time, until ``stop()`` says otherwise."""
-        while not stop():
-            with self.budget.lock:
-                if not self._held:
-                    return
-                digest, data = self._held.pop()
-                self._held_bytes -= len(data)
-                self.budget.used -= len(data)
-            self.files.put(digest, data)
+        while not stop() and self.write_one():
+            pass
 
     def close(self, *, write: bool = True) -> None:
         """Write what is still held (or, after a failure, drop it)."""

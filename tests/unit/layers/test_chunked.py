@@ -491,3 +491,42 @@ def test_without_batch_decompression_chunks_are_decompressed_one_by_one(
     apply_partial(part, image, ["configs"])
     assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
     assert calls  # the chunk-by-chunk path ran
+
+
+def test_applier_thread_does_idle_work_while_it_waits_for_a_file(image: list[Chunked]) -> None:
+    """While the applier's thread waits for the fetcher it runs ``idle`` (the cache writes of
+    verified files), then waits normally once there is no idle work left."""
+    import threading
+
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    toc = image[1].toc()
+    files = [e for e in toc.entries if e.chunks]
+    went_idle = threading.Event()
+
+    class Held(MemorySource):
+        def open_range(self, start: int, end: int) -> io.BytesIO:
+            assert went_idle.wait(5), "the applier's thread never did idle work"
+            return super().open_range(start, end)
+
+    work = [1, 2, 3]
+
+    def idle() -> bool:
+        if not work:
+            return False
+        work.pop()
+        if not work:
+            went_idle.set()  # the fetcher goes on only once all of it is done
+        return True
+
+    fetcher = Fetcher(files, Held(image[1].blob))
+    fetcher.idle = idle
+    fetcher.start()
+    try:
+        pieces = fetcher.take(files[0])
+        assert pieces is not None
+        data = b"".join(pieces)
+        assert hashlib.sha256(data).hexdigest() == files[0].digest.split(":")[1]  # type: ignore[union-attr]
+    finally:
+        fetcher.close()
+    assert work == []  # all of it done while waiting

@@ -37,3 +37,25 @@ def test_waiting_parses_run_one_at_a_time_highest_layer_first() -> None:
         t.join()
     assert order == [9, 2, 1, 0]
     assert gate.run(5, lambda: "done") == "done"
+
+
+def test_an_expected_higher_layer_parses_first_and_leaving_releases_the_lower_ones() -> None:
+    """A lower layer whose TOC arrived first waits for a higher one still being read; a higher
+    layer that will not parse (cached TOC, whole-layer fallback, failure) lets it go by leaving."""
+    gate = ParseGate()
+    order: list[int] = []
+    gate.expect(2)
+    gate.expect(1)
+    low = threading.Thread(target=gate.run, args=(0, lambda: order.append(0)))
+    low.start()
+    while not gate._waiting:
+        time.sleep(0.001)
+    time.sleep(0.02)
+    assert order == []  # layers 2 and 1 are still expected
+    gate.run(2, lambda: order.append(2))
+    assert order == [2]
+    gate.leave(1)  # layer 1 needs no parse
+    low.join(timeout=5)
+    assert not low.is_alive() and order == [2, 0]
+    gate.leave(7)  # never expected: nothing happens
+    assert gate.run(3, lambda: "done") == "done"
