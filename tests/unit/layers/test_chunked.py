@@ -239,6 +239,44 @@ def test_hostile_tocs_are_integrity_errors(entries: list[dict[str, object]]) -> 
         parse_toc(comp, loc)
 
 
+_FILE = {
+    "type": "reg",
+    "name": "a",
+    "size": 4,
+    "digest": DIGEST,
+    "offset": 0,
+    "endOffset": 50,
+    "chunkSize": 2,
+}
+_CHUNK = {"type": "chunk", "name": "a", "offset": 20, "chunkOffset": 2, "chunkSize": 2}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"offset": True},
+        {"offset": 20.0},
+        {"offset": "20"},
+        {"chunkOffset": 2.0},
+        {"chunkOffset": 3},
+        {"chunkSize": -1},
+        {"chunkSize": False},
+        {"chunkDigest": "sha256:xyz"},
+        {"chunkDigest": 7},
+    ],
+    ids=repr,
+)
+def test_chunk_entries_with_values_of_the_wrong_kind_are_integrity_errors(change: dict[str, object]) -> None:
+    """The fast path for chunk entries is as strict as the general one (no bools, floats,
+    strings or negative numbers where ints go, only well-formed digests)."""
+    comp, loc = handmade_toc([_FILE, {**_CHUNK, **change}])
+    with pytest.raises(IntegrityError):
+        parse_toc(comp, loc)
+    comp, loc = handmade_toc([_FILE, _CHUNK])  # the same TOC without the change is fine
+    (entry,) = parse_toc(comp, loc).entries
+    assert [(c.start, c.end, c.size) for c in entry.chunks] == [(0, 20, 2), (20, 50, 2)]
+
+
 # -- partial application ------------------------------------------------------------------------
 
 
