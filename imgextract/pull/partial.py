@@ -220,7 +220,7 @@ class PartialLayer:
             if self.files is not None and fetcher.files:
                 self._writer = CacheWriter(self.files, budget=self.hold)
                 fetcher.on_verified = self._verified
-                fetcher.idle = self._writer.write_one  # the applier's thread, while it waits
+                fetcher.idle = self._writer.write_one  # by either thread while it waits for the other
             with self._lock:  # close() either sees the fetcher (and cancels it) or ran before
                 self._toc, self._fetcher = toc, fetcher
                 closed = self._closed

@@ -267,8 +267,9 @@ class Fetcher:
         self.source = source
         self.ahead = ahead
         self.on_verified = on_verified
-        # Work for the applier's thread while it waits for a file (``idle()`` -> whether it did
-        # some): the cache writes of verified files, which would otherwise wait for the end.
+        # Work for whichever thread waits for the other (``idle()`` -> whether it did some): the
+        # applier's for the next file, this one for room in the queue.  The cache writes of
+        # verified files, which would otherwise wait for the end, balance the two threads.
         self.idle: Callable[[], bool] | None = None
         self._order = {id(e): i for i, e in enumerate(self.files)}
         self._cond = threading.Condition()
@@ -296,7 +297,7 @@ class Fetcher:
     def _put(self, index: int, item: object, size: int) -> bool:
         with self._cond:
             while self._queued and self._queued + size > self.ahead and not self._cancelled:
-                self._cond.wait()
+                self._wait()  # the applier is behind: do its idle work meanwhile
             if self._cancelled:
                 return False
             self._queue.append((index, item))
@@ -353,7 +354,7 @@ class Fetcher:
         return self._pieces(index)
 
     def _wait(self) -> None:
-        """Wait for the fetcher (``_cond`` held), doing ``idle`` work meanwhile if there is any."""
+        """Wait for the other thread (``_cond`` held), doing ``idle`` work meanwhile if there is any."""
         idle = self.idle
         if idle is not None:
             self._cond.release()

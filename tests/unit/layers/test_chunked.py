@@ -12,6 +12,7 @@ import io
 import json
 import os
 import tarfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -568,3 +569,36 @@ def test_applier_thread_does_idle_work_while_it_waits_for_a_file(image: list[Chu
     finally:
         fetcher.close()
     assert work == []  # all of it done while waiting
+
+
+def test_fetcher_does_idle_work_while_the_applier_is_behind(image: list[Chunked]) -> None:
+    """A fetcher whose queue is full (the applier is slow) runs ``idle`` too, then waits."""
+    import threading
+
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    toc = image[1].toc()
+    files = [e for e in toc.entries if e.chunks]
+    threads: list[str] = []
+    work = [1, 2]
+
+    def idle() -> bool:
+        threads.append(threading.current_thread().name)
+        if not work:
+            return False
+        work.pop()
+        return True
+
+    fetcher = Fetcher(files, MemorySource(image[1].blob), ahead=1)  # one file fills the queue
+    fetcher.idle = idle
+    fetcher.start()
+    try:
+        deadline = time.monotonic() + 5
+        while (work or len(threads) < 3) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert work == [] and set(threads) == {"imgextract-chunked"}
+        pieces = fetcher.take(files[0])  # the applier catches up: the fetcher goes on
+        assert pieces is not None and b"".join(pieces)
+        assert fetcher.take(files[1]) is not None
+    finally:
+        fetcher.close()
