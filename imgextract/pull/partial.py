@@ -212,17 +212,12 @@ class PartialLayer:
         try:
             if self._closed:  # the pull failed before this layer's worker got going
                 return
-            toc = self._read_toc()
+            fetcher = self._read_toc()
             self.gate.leave(self.position)  # parsed, from the cache, or not at all
-            if toc is None or self._closed:
+            if fetcher is None or self._closed:
                 return
-            fetcher = make_fetcher(toc, self.ranges, self.paths, files=self.files)
-            if self.files is not None and fetcher.files:
-                self._writer = CacheWriter(self.files, budget=self.hold)
-                fetcher.on_verified = self._verified
-                fetcher.idle = self._writer.write_one  # by either thread while it waits for the other
             with self._lock:  # close() either sees the fetcher (and cancels it) or ran before
-                self._toc, self._fetcher = toc, fetcher
+                self._fetcher = fetcher
                 closed = self._closed
             self._ready.set()
             if not closed:
@@ -241,11 +236,22 @@ class PartialLayer:
         if self._writer is not None and entry.digest is not None and entry.size <= MAX_CACHED_FILE:
             self._writer.put(entry.digest, data)
 
-    def _read_toc(self) -> Toc | None:
+    def _plan(self, toc: Toc) -> Fetcher:
+        """The fetcher of the files this layer is predicted to need (and their cache writer)."""
+        fetcher = make_fetcher(toc, self.ranges, self.paths, files=self.files)
+        if self.files is not None and fetcher.files:
+            self._writer = CacheWriter(self.files, budget=self.hold)
+            fetcher.on_verified = self._verified
+            fetcher.idle = self._writer.write_one  # by either thread while it waits for the other
+        self._toc = toc
+        return fetcher
+
+    def _read_toc(self) -> Fetcher | None:
+        """Read, verify and plan the TOC; None when the registry sent the whole blob instead."""
         location, desc = self.location, self.desc
         toc = _cached_toc(self.cache, location)
         if toc is not None:
-            return toc
+            return self._plan(toc)
         with_footer = location.offset + location.length + FOOTER_SIZE == desc.size
         end = desc.size if with_footer else location.offset + location.length
         try:
@@ -255,10 +261,16 @@ class PartialLayer:
             return None
         if with_footer:
             check_footer(head[location.length :], location)
-        toc = self.gate.run(self.position, lambda: parse_toc(head[: location.length], location))
-        if self.cache is not None and location.checksum is not None:
-            _put_toc(self.cache, location.checksum, head[: location.length])
-        return toc
+        raw = head[: location.length]
+        # Planning (a stat per file in the cache) is gated with the parse: its system calls would
+        # each wait for the GIL while another layer's parse holds it.
+        fetcher = self.gate.run(self.position, lambda: self._plan(parse_toc(raw, location)))
+        if location.checksum is not None:
+            if self._writer is not None:  # verified: written with the files, off the fetch's path
+                self._writer.put(location.checksum, raw)
+            elif self.cache is not None:
+                _put_toc(self.cache, location.checksum, raw)
+        return fetcher
 
     def _side_source(self) -> BlobRanges:
         """A second connection for files the prediction missed (the worker owns ``ranges``)."""
