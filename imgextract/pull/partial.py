@@ -176,6 +176,7 @@ class PartialLayer:
         hold: HoldBudget | None = None,
         gate: ParseGate | None = None,
         position: int = 0,
+        start: bool = True,
     ) -> None:
         location = toc_location(desc.annotations)
         assert location is not None
@@ -201,11 +202,20 @@ class PartialLayer:
         self._abandoned = False  # the pull failed: stop writing to the cache
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="imgextract-partial", daemon=True)
-        self.gate.expect(position)
+        self._started = False
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start the worker (once)."""
+        if self._started:
+            return
+        self._started = True
+        self.gate.expect(self.position)
         try:
             self._thread.start()
         except BaseException:
-            self.gate.leave(position)
+            self.gate.leave(self.position)
             raise
 
     def _run(self) -> None:
@@ -279,6 +289,7 @@ class PartialLayer:
 
     def apply(self, applier: Applier, diff_id: str) -> LayerFetchResult:
         """Apply the layer into ``applier`` in its turn, fetching only what the selection needs."""
+        self.start()
         self._ready.wait()
         desc = self.desc
         if self._error is not None:
@@ -325,7 +336,8 @@ class PartialLayer:
             self._writer.flush()  # alongside the worker's flush: the layer is done when both are
         if self._abandoned or not self._ready.is_set():
             self.ranges.close()  # the pull failed: do not wait for a read in progress
-        self._thread.join()
+        if self._started:
+            self._thread.join()
         if self._writer is not None:
             self._writer.close(write=write_cache)
         self.ranges.close()
@@ -355,10 +367,12 @@ class PartialLayers:
         self.gate = ParseGate()
 
     def advance(self, position: int) -> None:
-        """The layer at ``position`` is next: start the partial ones up to ``window`` ahead."""
+        """The layer at ``position`` is next: start the partial ones up to ``window`` ahead, the
+        highest first (its TOC request goes out first: it is parsed first, see ``ParseGate``)."""
+        new: list[PartialLayer] = []
         while self.pending and (self.pending[0][0] <= position or len(self.started) < self.window):
             index, desc = self.pending.pop(0)
-            self.started[index] = PartialLayer(
+            layer = PartialLayer(
                 self.client,
                 self.repository,
                 desc,
@@ -367,7 +381,12 @@ class PartialLayers:
                 hold=self.hold,
                 gate=self.gate,
                 position=index,
+                start=False,
             )
+            self.started[index] = layer
+            new.append(layer)
+        for layer in reversed(new):
+            layer.start()
 
     def apply(self, position: int, diff_id: str, applier: Applier) -> LayerFetchResult:
         self.advance(position)
