@@ -57,6 +57,8 @@ NEVER_FOR_A_PULL = (
     "imgextract.pull.variants",
     "imgextract.registry.ranges",
     "zstandard",
+    # temporary names come from os.urandom; tempfile (and random) only when a layer is spooled
+    "secrets",
     # worker processes are not ours to start
     "multiprocessing",
     "concurrent.futures.process",
