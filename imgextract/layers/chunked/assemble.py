@@ -294,13 +294,17 @@ class Fetcher:
     def planned(self, entry: TocEntry) -> bool:
         return id(entry) in self._order
 
-    def _put(self, index: int, item: object, size: int) -> bool:
+    def _put(self, index: int, item: object, size: int, *, last: bool = False) -> bool:
+        """Queue ``item`` (``size`` bytes) of file ``index``, and with ``last`` its end too (one
+        wake-up of a waiting applier per small file, not two)."""
         with self._cond:
             while self._queued and self._queued + size > self.ahead and not self._cancelled:
                 self._wait()  # the applier is behind: do its idle work meanwhile
             if self._cancelled:
                 return False
             self._queue.append((index, item))
+            if last:
+                self._queue.append((index, _END))
             self._queued += size
             self._cond.notify_all()
             return True
@@ -313,7 +317,7 @@ class Fetcher:
                 if entry.size <= WHOLE_FILE:
                     parts = list(decoder.pieces(entry, self.source))
                     data = parts[0] if len(parts) == 1 else b"".join(parts)
-                    if not self._put(index, data, len(data)):
+                    if not self._put(index, data, len(data), last=True):
                         return
                     if self.on_verified is not None:
                         self.on_verified(entry, data)
@@ -321,8 +325,8 @@ class Fetcher:
                     for piece in decoder.pieces(entry, self.source):
                         if not self._put(index, piece, len(piece)):
                             return
-                if not self._put(index, _END, 0):
-                    return
+                    if not self._put(index, _END, 0):
+                        return
         except BaseException as exc:  # handed to the applier's thread if it wants this file
             with self._cond:
                 self._queue.append((index, exc))
