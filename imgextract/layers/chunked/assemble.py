@@ -13,7 +13,8 @@ the predicted files from the ``RangeSource`` in blob order, decompresses and ver
 queues them, at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the
 files and writes them.  A file the prediction missed is fetched by the applier's thread from a
 second source when it gets there.  Files found in the ``FileStore`` (the content cache) are not
-fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it when the layer is applied.
+fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it by whichever thread would
+otherwise wait for the other (``Fetcher.idle``), the rest once the layer is applied.
 """
 
 from __future__ import annotations
@@ -413,9 +414,11 @@ class CacheWriter:
 
     Writing hundreds of small files while the applier's thread creates the output's (and the
     fetcher decodes) makes them all wait on each other: for the GIL after every system call and
-    for the file system.  So files are held, within ``budget``, and written once the fetcher is
-    done (``flush``, on its thread, while the applier finishes) or by ``close()``; past the
-    budget they are written at once by the thread that verified them (bounded memory)."""
+    for the file system.  So files are held, within ``budget``, and written one at a time by a
+    thread that would otherwise wait (``write_one``: the applier's for the next file, the
+    fetcher's for room in its queue), then by both once the fetcher is done (``flush``) or by
+    ``close()``; past the budget they are written at once by the thread that verified them
+    (bounded memory)."""
 
     def __init__(self, files: FileStore, *, budget: HoldBudget | None = None) -> None:
         self.files = files

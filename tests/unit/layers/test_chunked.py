@@ -471,8 +471,8 @@ def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path
 
 
 def test_cache_writer_holds_files_until_the_layer_is_applied() -> None:
-    """Verified files go to the store after the layer (not while its output is written), except
-    past the bound, which keeps memory bounded; after a failure the held ones are dropped."""
+    """Verified files are held (written when a thread has nothing else to do, or after the layer),
+    except past the bound, which keeps memory bounded; after a failure the held ones are dropped."""
     from imgextract.layers.chunked.assemble import CacheWriter, HoldBudget
 
     class Store:
