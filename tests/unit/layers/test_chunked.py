@@ -602,3 +602,49 @@ def test_fetcher_does_idle_work_while_the_applier_is_behind(image: list[Chunked]
         assert fetcher.take(files[1]) is not None
     finally:
         fetcher.close()
+
+
+@pytest.mark.parametrize("wrong", [0, 1, None])
+def test_a_wrong_chunk_digest_of_a_small_file_is_refused(tmp_path: Path, wrong: int | None) -> None:
+    """A file of two chunks (decompressed in one call): each chunk digest is checked, even when
+    the file digest is right (hand-made TOC)."""
+    parts = [b"first chunk " * 40, b"second chunk " * 40]
+    frames = [zstandard.ZstdCompressor().compress(p) for p in parts]
+    blob = b"".join(frames)
+    digests = ["sha256:" + hashlib.sha256(p).hexdigest() for p in parts]
+    if wrong is not None:
+        digests[wrong] = DIGEST
+    comp, loc = handmade_toc(
+        [
+            {
+                "type": "reg",
+                "name": "x",
+                "size": sum(map(len, parts)),
+                "digest": "sha256:" + hashlib.sha256(b"".join(parts)).hexdigest(),
+                "offset": 0,
+                "endOffset": len(blob),
+                "chunkSize": len(parts[0]),
+                "chunkDigest": digests[0],
+            },
+            {
+                "type": "chunk",
+                "name": "x",
+                "offset": len(frames[0]),
+                "chunkOffset": len(parts[0]),
+                "chunkSize": len(parts[1]),
+                "chunkDigest": digests[1],
+            },
+        ],
+        data_end=len(blob),
+    )
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        if wrong is None:
+            apply_chunked(parse_toc(comp, loc), MemorySource(blob), applier, None)
+            applier.finalize()
+            assert (tmp_path / "x").read_bytes() == b"".join(parts)
+        else:
+            with pytest.raises(IntegrityError, match="chunk digest mismatch"):
+                apply_chunked(parse_toc(comp, loc), MemorySource(blob), applier, None)
+    finally:
+        applier.close()
