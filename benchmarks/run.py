@@ -41,7 +41,7 @@ sys.path[:0] = [str(REPO), str(REPO / "registry-fixtures"), str(Path(__file__).r
 import chunked  # noqa: E402
 from workloads import BUILDERS, DEFAULT, OPT_IN, Image, push  # noqa: E402
 
-BUILDERS = {**BUILDERS, "chunked": chunked.build}
+BUILDERS = {**BUILDERS, "chunked": chunked.build, "request-cpu": BUILDERS["small"]}
 
 MiB = 1024 * 1024
 
@@ -450,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     default = [
         *DEFAULT,
-        *("chunked", "render", "catalog-query", "catalog-pull"),
+        *("chunked", "render", "catalog-query", "catalog-pull", "request-cpu"),
         *(OPT_IN if os.environ.get("BENCH_HUGE") == "1" else ()),
     ]
     p.add_argument("--workloads", default=",".join(default), help=f"any of {', '.join(BUILDERS)}")
@@ -506,6 +506,10 @@ def main(argv: list[str] | None = None) -> int:
                     files_rss = _rss_of(results[-1], "bundle-extract")
                 elif name in OPT_IN:
                     results.append(bench_rss(built[name], reg.host, args.rounds, run_dir, log, files_rss))
+                elif name == "request-cpu":
+                    import requestcpu
+
+                    results.append(requestcpu.bench(push(built["request-cpu"][0], reg.host), reg.host, REPO))
                 elif name == "catalog-query":
                     from catalogs import bench_catalog_query
 

@@ -7,8 +7,8 @@
             client.pull(ref, f"out/{name(ref)}")
 
 Everything a client holds is built on first use and reused by every call: the mirror rules
-(registries.conf, ICSP/IDMS/ITMS), the credential store, one ``RegistryClient`` (a
-``requests.Session``, so one connection pool and one ``/v2/`` ping) per registry endpoint, and the
+(registries.conf, ICSP/IDMS/ITMS), the credential store, one ``RegistryClient`` (one
+transport, so one set of kept-alive connections and one ``/v2/`` ping) per registry endpoint, and the
 content cache.  ``close()`` (or leaving the ``with`` block) closes the connections.  A client may
 be shared by threads.  The module-level functions (:func:`pull`, :func:`inspect`, :func:`copy`,
 :func:`explain_mirrors`) run one call on a fresh client.

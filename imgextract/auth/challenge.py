@@ -1,7 +1,7 @@
 """``WWW-Authenticate`` parsing (RFC 7235) and registry token scopes (pure; no I/O).
 
 ``parse_www_authenticate`` accepts several challenges in one header (and the ``", "``-joined
-form requests produces for repeated headers), quoted strings holding commas and backslash
+form the registry transport gives repeated headers in), quoted strings holding commas and backslash
 escapes, bare tokens, unquoted values such as URLs, and ``token68`` credentials.  Scheme
 and parameter names are lowercased; values are kept as sent; the first of a repeated
 parameter wins.

@@ -22,7 +22,7 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     if verbose < 3:
-        logging.getLogger("urllib3").setLevel(logging.WARNING)
+        logging.getLogger("imgextract.registry.wire").setLevel(logging.WARNING)  # -vvv: every request
 
 
 def emit_json(obj: Any) -> None:

@@ -64,7 +64,7 @@ def _on_signal(signum: int, frame: object) -> None:
 
 def reraise() -> None:
     """Raise for a signal received earlier: CPython clears an exception raised while an IO object's
-    finalizer runs (urllib3 responses), so a Ctrl-C landing there would be lost and the pull completed."""
+    finalizer runs (HTTP responses), so a Ctrl-C landing there would be lost and the pull completed."""
     if signalled:
         raise KeyboardInterrupt() if signalled[0] == signal.SIGINT else Terminated()
 

@@ -1,7 +1,10 @@
-"""Registry HTTP client (distribution spec) over requests: one concern per module.
+"""Registry HTTP client (distribution spec) on the standard library's ``http.client``: one concern
+per module.
 
-transport (settings, session, TLS via tls), ping, authorizer (basic, bearer, scopes), retry,
-redirects, requester (the request loop), blobstream (resumable blob reads), upload, client.
+exceptions, response (requests and streamed answers), proxies, connections (pools per origin),
+watchdog (deadlines), transport (settings, TLS via tls), ping, authorizer (basic, bearer, scopes),
+retry, redirects, requester (the request loop), blobstream (resumable blob reads), ranges, upload,
+lookaside, client.
 """
 
 from imgextract.registry.client import ManifestResponse, RegistryClient

@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-import requests
-
 from imgextract.auth.credentials import Credentials
 from imgextract.registry.basic import basic_authorization
+from imgextract.registry.response import Response
 from imgextract.registry.retry import RetryPolicy
 from imgextract.registry.scopes import merge_scopes
+from imgextract.registry.transport import Transport
 
 if TYPE_CHECKING:  # loaded once a registry challenges (401): anonymous pulls never need them
     from imgextract.auth.challenge import Challenge
@@ -46,7 +46,7 @@ class Authorizer:
         *,
         registry: str,
         host: str,
-        session: requests.Session,
+        session: Transport,
         credentials: CredentialLookup | None,
         insecure: bool,
         timeout: float,
@@ -119,7 +119,7 @@ class Authorizer:
         return None
 
     def retry_scopes(
-        self, response: requests.Response, repository: str, scopes: Sequence[str]
+        self, response: Response, repository: str, scopes: Sequence[str]
     ) -> tuple[str, ...] | None:
         """After a 401: the scopes to retry with once, or None when retrying cannot help.
 

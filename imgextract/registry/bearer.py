@@ -4,6 +4,10 @@ GET ``realm?service=S&scope=...[&account=USER]`` (Basic auth when we have a user
 an identity token, POST ``grant_type=refresh_token`` and fall back to GET when the endpoint answers
 404.  A registry token is sent as the bearer token unchanged.  Tokens live ``expires_in`` seconds
 (at least and by default 60) and are shared by every request with the same scopes.
+
+The GET follows redirects (``Authorization`` dropped on a change of origin, as for every
+redirect); the refresh-token POST never does (a 307/308 would resend the token past
+:func:`check_realm`).
 """
 
 from __future__ import annotations
@@ -13,16 +17,18 @@ import json
 import threading
 import time
 from collections.abc import Callable, Sequence
-from urllib.parse import urlsplit
-
-import requests
+from urllib.parse import urlencode, urlsplit
 
 from imgextract.auth.credentials import Credentials
 from imgextract.auth.redact import register_secret
 from imgextract.errors import AuthError, RegistryError, UnreachableError
 from imgextract.registry.basic import basic_authorization
 from imgextract.registry.errors import endpoint_of, error_for_exception
+from imgextract.registry.exceptions import TransportError
+from imgextract.registry.redirects import MAX_REDIRECTS, REDIRECT_STATUSES, headers_for_hop, redirect_target
+from imgextract.registry.response import Response
 from imgextract.registry.retry import RetryPolicy, send_with_retry
+from imgextract.registry.transport import Transport
 from imgextract.registry.watchdog import deadline_message, open_within
 
 CLIENT_ID = "bundle-extract"
@@ -72,7 +78,7 @@ class TokenSource:
     def __init__(
         self,
         *,
-        session: requests.Session,
+        session: Transport,
         realm: str,
         service: str,
         credentials: Credentials | None,
@@ -124,28 +130,41 @@ class TokenSource:
         self.fetches += 1
         creds = self._credentials
         if creds is not None and creds.identity_token:
+            form = urlencode(self._refresh_form(creds.identity_token, scopes)).encode()
             response = self._send(
-                lambda: self._session.post(
+                self.realm,
+                lambda: self._session.request(
+                    "POST",
                     self.realm,
-                    data=self._refresh_form(creds.identity_token, scopes),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    body=form,
                     timeout=self._timeout,
-                    stream=True,
-                    allow_redirects=False,
-                )
-            )  # a 307/308 would resend the refresh token past check_realm
+                ),
+            )  # never redirected: a 307/308 would resend the refresh token past check_realm
             if response.status_code != 404:
                 return self._parse(response)
             response.close()
-        response = self._send(
-            lambda: self._session.get(
-                self.realm,
-                params=self._query(scopes),
-                headers=self._basic(),
-                timeout=self._timeout,
-                stream=True,
+        url = self.realm + ("&" if "?" in self.realm else "?") + urlencode(self._query(scopes))
+        headers = self._basic()
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send(
+                url,
+                lambda url=url, headers=headers: self._session.request(  # type: ignore[misc]
+                    "GET", url, headers=headers, timeout=self._timeout
+                ),
             )
-        )
-        return self._parse(response)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECT_STATUSES or not location:
+                return self._parse(response)
+            response.close()
+            target = redirect_target(url, location)
+            if urlsplit(target).scheme not in ("http", "https"):
+                raise RegistryError(
+                    "token endpoint redirected to a non-HTTP URL", endpoint=endpoint_of(self.realm)
+                )
+            headers = headers_for_hop(headers, url, target)
+            url = target
+        raise RegistryError("token endpoint: too many redirects", endpoint=endpoint_of(self.realm))
 
     def _refresh_form(self, refresh_token: str, scopes: tuple[str, ...]) -> dict[str, str]:
         return {
@@ -166,20 +185,20 @@ class TokenSource:
 
     def _basic(self) -> dict[str, str]:
         """Basic credentials for the token endpoint, UTF-8 encoded as docker and the token spec do
-        (requests' own ``auth=`` tuple encodes latin-1 and fails on other characters)."""
+        (a latin-1 encoding, as some clients use, fails on other characters)."""
         header = basic_authorization(self._credentials)
         return {"Authorization": header} if header else {}
 
-    def _send(self, send: Callable[[], requests.Response]) -> requests.Response:
-        def watched() -> requests.Response:
+    def _send(self, url: str, send: Callable[[], Response]) -> Response:
+        def watched() -> Response:
             return open_within(send, self._deadline)
 
         try:
             return send_with_retry(watched, self._policy, what="token request")
-        except requests.RequestException as exc:
-            raise error_for_exception(exc, what="token request", url=self.realm, reference=None) from None
+        except TransportError as exc:
+            raise error_for_exception(exc, what="token request", url=url, reference=None) from None
 
-    def _parse(self, response: requests.Response) -> tuple[str, float]:
+    def _parse(self, response: Response) -> tuple[str, float]:
         endpoint = endpoint_of(self.realm)
         status = response.status_code
         body = b""
@@ -188,7 +207,7 @@ class TokenSource:
                 body += chunk
                 if len(body) > _TOKEN_BODY_LIMIT:
                     break
-        except requests.RequestException as exc:
+        except TransportError as exc:
             cut = deadline_message(response)
             if cut is not None:
                 raise UnreachableError(f"token request: {cut}", endpoint=endpoint) from None

@@ -14,10 +14,9 @@ import re
 import time
 from collections.abc import Callable
 
-import requests
-import urllib3
-
 from imgextract.errors import IntegrityError, UnreachableError
+from imgextract.registry.exceptions import TransportError, label_of
+from imgextract.registry.response import Response
 from imgextract.registry.watchdog import deadline_message, watch_of
 
 log = logging.getLogger("imgextract.registry")
@@ -25,7 +24,7 @@ log = logging.getLogger("imgextract.registry")
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+|\*)?/?(\d+|\*)?", re.IGNORECASE)
 _SKIP_CHUNK = 1024 * 1024
 
-_BROKEN = (urllib3.exceptions.HTTPError, requests.RequestException, ConnectionError, TimeoutError)
+_BROKEN = (TransportError, ConnectionError, TimeoutError)
 
 
 def range_start(content_range: str | None) -> int | None:
@@ -40,7 +39,7 @@ class BlobStream(io.RawIOBase):
 
     def __init__(
         self,
-        open_at: Callable[[int], requests.Response],
+        open_at: Callable[[int], Response],
         *,
         offset: int = 0,
         size: int | None = None,
@@ -69,14 +68,14 @@ class BlobStream(io.RawIOBase):
         self._what = what
         self._reference = reference
         self._endpoint = endpoint
-        self._response: requests.Response | None = None
+        self._response: Response | None = None
         self._response = self._start(offset)
 
     @property
     def position(self) -> int:
         return self._position
 
-    def _start(self, offset: int) -> requests.Response:
+    def _start(self, offset: int) -> Response:
         response = self._open_at(offset)
         if offset and response.status_code == 200:
             # The server ignored Range: discard what we already have.
@@ -92,9 +91,9 @@ class BlobStream(io.RawIOBase):
                 )
         return response
 
-    def _discard(self, response: requests.Response, count: int) -> None:
+    def _discard(self, response: Response, count: int) -> None:
         while count:
-            chunk = response.raw.read(min(count, _SKIP_CHUNK), decode_content=False)
+            chunk = response.raw.read(min(count, _SKIP_CHUNK))
             if not chunk:
                 raise IntegrityError(
                     f"{self._what}: body ended while skipping to byte offset",
@@ -112,7 +111,7 @@ class BlobStream(io.RawIOBase):
             if self._response is None:
                 return 0
             try:
-                chunk = self._response.raw.read(len(view), decode_content=False)
+                chunk = self._response.raw.read(len(view))
             except _BROKEN as exc:
                 self._resume(exc)
                 continue
@@ -131,7 +130,7 @@ class BlobStream(io.RawIOBase):
         watch = watch_of(response)
         if response is not None:
             response.close()
-        reason = cut or (cause.__class__.__name__ if cause is not None else "body ended early")
+        reason = cut or (label_of(cause) if cause is not None else "body ended early")
         stalled = self._clock() - self._last_progress
         if (watch is not None and watch.aborted) or self._resumes_left <= 0 or stalled >= self._budget:
             why = f"; nothing received for {stalled:.0f} s" if stalled >= self._budget else ""

@@ -9,15 +9,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import requests
-
 from imgextract import oci
 from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded, RegistryError, UnreachableError
 from imgextract.oci.digest import compute_digest, is_digest
 from imgextract.registry.authorizer import CredentialLookup
 from imgextract.registry.blobstream import BlobStream
 from imgextract.registry.errors import endpoint_of
+from imgextract.registry.exceptions import TransportError, label_of
 from imgextract.registry.requester import Requester
+from imgextract.registry.response import Response
 from imgextract.registry.scopes import pull_scope, push_scope
 from imgextract.registry.transport import TransportSettings
 from imgextract.registry.watchdog import deadline_message
@@ -220,7 +220,7 @@ class RegistryClient:
         deadline = self.settings.deadline + (size or 0) / max(1.0, self.settings.min_speed)
         last_progress = self._stalled_since(digest, reference=reference, endpoint=endpoint)
 
-        def open_at(position: int) -> requests.Response:
+        def open_at(position: int) -> Response:
             headers = {"Accept-Encoding": "identity"}
             if position:
                 headers["Range"] = f"bytes={position}-"
@@ -317,9 +317,7 @@ class RegistryClient:
         )
 
 
-def _read_capped(
-    response: requests.Response, limit: int, *, what: str, reference: str, endpoint: str
-) -> bytes:
+def _read_capped(response: Response, limit: int, *, what: str, reference: str, endpoint: str) -> bytes:
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > limit:
         raise LimitExceeded(
@@ -335,12 +333,12 @@ def _read_capped(
                 raise LimitExceeded(
                     f"{what} exceeds the {limit}-byte limit", reference=reference, endpoint=endpoint
                 )
-    except requests.RequestException as exc:
+    except TransportError as exc:
         cut = deadline_message(response)
         if cut is not None:
             raise UnreachableError(f"{what}: {cut}", reference=reference, endpoint=endpoint) from None
         raise RegistryError(
-            f"{what}: connection lost while reading ({exc.__class__.__name__})",
+            f"{what}: connection lost while reading ({label_of(exc)})",
             reference=reference,
             endpoint=endpoint,
         ) from None

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit, urlunsplit
 
-import requests
-
 from imgextract.auth.redact import redact
 from imgextract.errors import (
     AuthError,
@@ -24,6 +22,8 @@ from imgextract.errors import (
     printable,
     remedy,
 )
+from imgextract.registry.exceptions import TimedOut, TLSFailed, TransportError, label_of
+from imgextract.registry.response import Response
 
 NOT_FOUND_CODES = frozenset({"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN"})
 AUTH_CODES = frozenset({"UNAUTHORIZED", "DENIED"})
@@ -41,14 +41,14 @@ def endpoint_of(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _read_small(response: requests.Response) -> bytes:
+def _read_small(response: Response) -> bytes:
     data = bytearray()
     try:
         for chunk in response.iter_content(8192):
             data += chunk
             if len(data) >= _ERROR_BODY_LIMIT:
                 break
-    except (requests.RequestException, RuntimeError):
+    except (TransportError, RuntimeError):
         pass
     finally:
         response.close()
@@ -72,11 +72,11 @@ def registry_error_codes(body: bytes) -> list[tuple[str, str]]:
     return out
 
 
-def error_for_response(response: requests.Response, *, what: str, reference: str | None) -> ImgExtractError:
+def error_for_response(response: Response, *, what: str, reference: str | None) -> ImgExtractError:
     """The exception for a failed answer; ``what`` names the operation ("manifest", "blob upload", ...)."""
     status = response.status_code
-    method = response.request.method if response.request is not None else "GET"
-    endpoint = endpoint_of(response.url or (response.request.url if response.request else "") or "")
+    method = response.request.method
+    endpoint = endpoint_of(response.url or response.request.url)
     codes = registry_error_codes(_read_small(response))
     code_names = {c for c, _ in codes}
     detail = "; ".join(f"{c}: {m}" if m else c for c, m in codes)
@@ -111,7 +111,7 @@ def error_for_exception(exc: BaseException, *, what: str, url: str, reference: s
     host = urlsplit(url).netloc.rpartition("@")[2]
     text = str(exc)
     hint = ""
-    if isinstance(exc, requests.exceptions.SSLError):
+    if isinstance(exc, TLSFailed):
         reason = "TLS handshake or certificate verification failed"
         if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text or "HTTP_REQUEST" in text:
             reason = "TLS handshake failed"
@@ -119,7 +119,7 @@ def error_for_exception(exc: BaseException, *, what: str, url: str, reference: s
         elif "CERTIFICATE_VERIFY_FAILED" in text:
             reason = "TLS certificate verification failed"
             hint = remedy("tls_trust", host)
-    elif isinstance(exc, requests.Timeout):
+    elif isinstance(exc, TimedOut):
         reason = "timed out"
     elif "Connection refused" in text:
         reason = "connection refused"
@@ -130,5 +130,5 @@ def error_for_exception(exc: BaseException, *, what: str, url: str, reference: s
     else:
         reason = "connection failed"
     return UnreachableError(
-        f"{what}: {reason} ({exc.__class__.__name__}){hint}", reference=reference, endpoint=endpoint
+        f"{what}: {reason} ({label_of(exc)}){hint}", reference=reference, endpoint=endpoint
     )

@@ -1,7 +1,7 @@
 """A lookaside signature store (containers-registries.d(5) ``lookaside``): ``signature-1..N`` by URL.
 
-http(s) through the registry transport's sessions (TLS trust from ``--ca-file``/certs.d, no
-credentials, redirect bodies never read), or file URLs.  Bounded: a signature is at most 4 MiB, at
+http(s) through the registry transport (TLS trust from ``--ca-file``/certs.d, no credentials,
+redirect bodies never read), or file URLs.  Bounded: a signature is at most 4 MiB, at
 most 128 are read, bodies are read undecoded, and each read has a deadline, so a server that stalls
 or sends an endless body fails with a clear error.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
-
-import requests
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from imgextract.errors import IntegrityError, LimitExceeded, UnreachableError
-from imgextract.registry.transport import TransportSettings, new_session
+from imgextract.registry.exceptions import TimedOut, TransportError, label_of
+from imgextract.registry.response import Response
+from imgextract.registry.transport import Transport, TransportSettings, new_session
+from imgextract.registry.watchdog import deadline_message, open_within
 
 MAX_SIGNATURE_BYTES = 4 * 1024 * 1024
 MAX_LOOKASIDE_SIGNATURES = 128
@@ -45,7 +45,7 @@ class LookasideReader:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_signatures = max_signatures
-        self._sessions: dict[str, requests.Session] = {}
+        self._sessions: dict[str, Transport] = {}
         self._lock = threading.Lock()  # render and catalog pulls judge images from several threads
 
     def read(self, base: str, digest: str) -> list[tuple[str, bytes]]:
@@ -86,7 +86,7 @@ class LookasideReader:
             raise LimitExceeded(f"signature {url} is larger than {self.max_bytes} bytes")
         return data
 
-    def _session(self, host: str) -> requests.Session:
+    def _session(self, host: str) -> Transport:
         with self._lock:
             if host not in self._sessions:
                 insecure = self.transport.is_insecure(host)
@@ -97,18 +97,25 @@ class LookasideReader:
         deadline = time.monotonic() + self.timeout
         read_timeout = min(10.0, self.timeout)
         for _ in range(MAX_REDIRECTS + 1):
-            host = urlsplit(url).netloc
+            session = self._session(urlsplit(url).netloc)
             try:
-                response = self._get_within(host, url, deadline, read_timeout)
-            except requests.Timeout:
+                # status and headers by the deadline: a socket timeout bounds each read only, so a
+                # server dripping its header a byte at a time is cut by the watchdog
+                response = open_within(
+                    lambda url=url, session=session: session.request(  # type: ignore[misc]
+                        "GET", url, timeout=(read_timeout, read_timeout)
+                    ),
+                    max(0.0, deadline - time.monotonic()),
+                )
+            except TimedOut:
                 raise UnreachableError(
-                    f"reading signature {url}: no answer within {read_timeout:g}s"
+                    f"reading signature {url}: no complete answer within {self.timeout:g}s"
                 ) from None
-            except requests.RequestException as exc:
-                raise UnreachableError(f"reading signature {url}: {exc.__class__.__name__}") from None
+            except TransportError as exc:
+                raise UnreachableError(f"reading signature {url}: {label_of(exc)}") from None
             with response:
-                if response.is_redirect and "Location" in response.headers:
-                    url = requests.compat.urljoin(url, response.headers["Location"])
+                if response.is_redirect:
+                    url = urljoin(url, response.headers["Location"])
                     continue
                 if response.status_code == 404:
                     return None
@@ -117,47 +124,14 @@ class LookasideReader:
                 return self._body(response, url, deadline, read_timeout)
         raise UnreachableError(f"reading signature: more than {MAX_REDIRECTS} redirects")
 
-    def _get_within(self, host: str, url: str, deadline: float, read_timeout: float) -> requests.Response:
-        """The response (status and headers) by ``deadline``: requests' timeout bounds each socket
-        read only, so a server dripping its header a byte at a time would hold the read forever.
-        The request runs in a daemon thread; past the deadline it is abandoned, with its session
-        (never reused: its connection may still be stuck)."""
-        session = self._session(host)
-        box: dict[str, Any] = {}
-        done = threading.Event()
-
-        def run() -> None:
-            try:
-                box["response"] = session.get(
-                    url,
-                    stream=True,
-                    allow_redirects=False,
-                    timeout=(read_timeout, read_timeout),
-                    headers={"Accept-Encoding": "identity"},  # no decompression: bounded means bounded
-                )
-            except BaseException as exc:  # handed to the caller's thread
-                box["error"] = exc
-            finally:
-                done.set()
-
-        threading.Thread(target=run, name="lookaside-get", daemon=True).start()
-        if not done.wait(max(0.0, deadline - time.monotonic())):
-            if self._sessions.get(host) is session:
-                del self._sessions[host]
-            raise UnreachableError(f"reading signature {url}: no complete answer within {self.timeout:g}s")
-        if "error" in box:
-            raise box["error"]
-        response: requests.Response = box["response"]
-        return response
-
-    def _body(self, response: requests.Response, url: str, deadline: float, read_timeout: float) -> bytes:
+    def _body(self, response: Response, url: str, deadline: float, read_timeout: float) -> bytes:
         length = response.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > self.max_bytes:
             raise LimitExceeded(f"signature {url} is {length} bytes, more than {self.max_bytes}")
         data = bytearray()
         try:
             while True:
-                chunk = response.raw.read1(64 * 1024, decode_content=False)
+                chunk = response.raw.read1(64 * 1024)
                 if not chunk:
                     break
                 data += chunk
@@ -165,14 +139,16 @@ class LookasideReader:
                     raise LimitExceeded(f"signature {url} is larger than {self.max_bytes} bytes")
                 if time.monotonic() > deadline:
                     raise UnreachableError(f"reading signature {url}: not complete within {self.timeout:g}s")
-        except (requests.RequestException, OSError) as exc:
-            raise UnreachableError(f"reading signature {url}: {exc.__class__.__name__}") from None
-        except Exception as exc:  # urllib3's ReadTimeoutError / ProtocolError
-            if exc.__class__.__module__.startswith("urllib3"):
+        except TimedOut as exc:
+            raise UnreachableError(
+                f"reading signature {url}: stalled ({label_of(exc)}, {read_timeout:g}s)"
+            ) from None
+        except (TransportError, OSError) as exc:
+            if deadline_message(response) is not None:
                 raise UnreachableError(
-                    f"reading signature {url}: stalled ({exc.__class__.__name__}, {read_timeout:g}s)"
+                    f"reading signature {url}: not complete within {self.timeout:g}s"
                 ) from None
-            raise
+            raise UnreachableError(f"reading signature {url}: {label_of(exc)}") from None
         return bytes(data)
 
     def close(self) -> None:

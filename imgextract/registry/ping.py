@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import requests
-
 from imgextract.errors import ImgExtractError, RegistryError
 from imgextract.registry.errors import endpoint_of, error_for_exception, error_for_response
+from imgextract.registry.exceptions import TransportError
+from imgextract.registry.redirects import MAX_REDIRECTS, REDIRECT_STATUSES, redirect_target
+from imgextract.registry.response import Response
 from imgextract.registry.retry import RetryPolicy, send_with_retry
+from imgextract.registry.transport import Transport
 from imgextract.registry.watchdog import open_within
 
 if TYPE_CHECKING:  # challenges are parsed only when the registry asks for authentication
@@ -29,7 +31,7 @@ class PingResult:
 _BODY_LIMIT = 64 * 1024
 
 
-def _drain(response: requests.Response) -> None:
+def _drain(response: Response) -> None:
     """Read a small body so the connection goes back to the pool; a bigger one is dropped unread."""
     read = 0
     try:
@@ -37,12 +39,12 @@ def _drain(response: requests.Response) -> None:
             read += len(chunk)
             if read > _BODY_LIMIT:
                 return
-    except requests.RequestException:
+    except TransportError:
         return
 
 
 def ping(
-    session: requests.Session,
+    session: Transport,
     host: str,
     *,
     insecure: bool,
@@ -56,13 +58,21 @@ def ping(
     for scheme in schemes:
         url = f"{scheme}://{host}/v2/"
 
-        def send(url: str = url) -> requests.Response:
-            # the body is read capped; headers and body within the deadline
-            return open_within(lambda: session.get(url, timeout=timeout, stream=True), deadline)
+        def send(url: str = url) -> Response:
+            # the body is read capped; headers and body within the deadline; redirects followed
+            # (no credentials are sent here), their bodies left unread
+            for _ in range(MAX_REDIRECTS):
+                response = open_within(lambda url=url: session.request("GET", url, timeout=timeout), deadline)  # type: ignore[misc]
+                location = response.headers.get("Location")
+                if response.status_code not in REDIRECT_STATUSES or not location:
+                    return response
+                response.close()
+                url = redirect_target(url, location)
+            return response
 
         try:
             response = send_with_retry(send, policy, what="registry ping")
-        except requests.RequestException as exc:
+        except TransportError as exc:
             first_error = first_error or error_for_exception(
                 exc, what="registry ping", url=url, reference=reference
             )

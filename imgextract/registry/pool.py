@@ -1,6 +1,6 @@
 """One ``RegistryClient`` per registry endpoint, shared by every operation of a client.
 
-Each ``RegistryClient`` owns one ``requests.Session``: one connection pool, one ``/v2/`` ping, one
+Each ``RegistryClient`` owns one transport: its pooled connections, one ``/v2/`` ping, one
 token cache.  Reusing them is what makes a second pull from the same registry cheap.
 """
 

@@ -23,11 +23,10 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import requests
-import urllib3
-
 from imgextract.errors import IntegrityError, RegistryError, UnreachableError
 from imgextract.registry.errors import endpoint_of
+from imgextract.registry.exceptions import TransportError, label_of
+from imgextract.registry.response import Response
 from imgextract.registry.scopes import pull_scope
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ _LINE_LIMIT = 8192
 BLOCK = 1024 * 1024  # socket reads of what has arrived, up to this
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
-_BROKEN = (urllib3.exceptions.HTTPError, requests.RequestException, ConnectionError, TimeoutError)
+_BROKEN = (TransportError, ConnectionError, TimeoutError)
 
 
 def coalesce(ranges: Sequence[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
@@ -65,7 +64,7 @@ class _Wire:
     """The body of one response, counted, read in blocks of what has arrived (``read1``): the
     caller's many small reads (one per file) cost one socket read per block, not one each."""
 
-    def __init__(self, owner: BlobRanges, response: requests.Response) -> None:
+    def __init__(self, owner: BlobRanges, response: Response) -> None:
         self.owner = owner
         self.response = response
         self._buf = b""
@@ -74,7 +73,7 @@ class _Wire:
     def _raw(self, n: int, *, block: bool) -> bytes:
         try:
             raw = self.response.raw
-            data = raw.read1(n, decode_content=False) if block else raw.read(n, decode_content=False)
+            data = raw.read1(n) if block else raw.read(n)
         except _BROKEN as exc:
             raise self.owner.lost(exc) from None
         self.owner.bytes_fetched += len(data)
@@ -280,7 +279,7 @@ class BlobRanges:
     # -- errors ------------------------------------------------------------------------------
 
     def lost(self, cause: BaseException | None) -> UnreachableError:
-        reason = cause.__class__.__name__ if cause is not None else "body ended early"
+        reason = label_of(cause) if cause is not None else "body ended early"
         return UnreachableError(
             f"blob ranges: connection lost ({reason})", reference=self.reference, endpoint=self.endpoint
         )

@@ -12,18 +12,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, cast
-
-import requests
-import urllib3
-from requests.cookies import RequestsCookieJar
-from requests.structures import CaseInsensitiveDict
-from requests.utils import check_header_validity
+from typing import Any
 
 from imgextract.errors import ImgExtractError, RegistryError, UsageError, shorten
 from imgextract.reference import registry_api_host
 from imgextract.registry.authorizer import Authorizer, CredentialLookup
 from imgextract.registry.errors import endpoint_of, error_for_exception, error_for_response
+from imgextract.registry.exceptions import TransportError, label_of
 from imgextract.registry.ping import ping
 from imgextract.registry.redirects import (
     MAX_REDIRECTS,
@@ -32,8 +27,9 @@ from imgextract.registry.redirects import (
     redirect_target,
     same_origin,
 )
+from imgextract.registry.response import Response
 from imgextract.registry.retry import RetryPolicy, send_with_retry
-from imgextract.registry.transport import NoNetrc, TransportSettings, new_session
+from imgextract.registry.transport import TransportSettings, new_session
 from imgextract.registry.watchdog import open_within, watch_response
 
 log = logging.getLogger(__name__)
@@ -51,40 +47,8 @@ def check_host(host: str) -> None:
 
 SMALL_BODY = 1024 * 1024  # request bodies up to this size are sent within the deadline
 
-# A URL that requests' preparation (IDNA, re-quoting, normalising) leaves exactly as it is: what the
-# registry API paths we build look like (a redirect's Location may not, and takes the full path).
-_PLAIN_URL = re.compile(r"https?://[a-z0-9.\-]+(:[1-9][0-9]*)?/[A-Za-z0-9._~/:+=-]*")
 # An absolute API path that joining to the base URL leaves as it is (with no "/." in it: no dot segment)
 _PLAIN_PATH = re.compile(r"/(?!/)[A-Za-z0-9._~/:+=-]*")
-
-
-def lean_request(
-    session: requests.Session, method: str, url: str, headers: Mapping[str, str]
-) -> requests.PreparedRequest | None:
-    """The request ``session.request`` would prepare for a body-less GET or HEAD of a plain URL,
-    without its per-call merging (cookies, hooks, settings: checks of typing protocols that cost a
-    fifth of a small request's CPU); None when that equivalence is not certain (cookies held, a URL
-    requests would rewrite, a custom session auth)."""
-    if method not in ("GET", "HEAD") or not _PLAIN_URL.fullmatch(url) or len(session.cookies):
-        return None
-    if "/." in url[8:]:  # dot segments are resolved when requests prepares a URL
-        return None
-    if session.params or not isinstance(session.auth, NoNetrc):
-        return None
-    merged = cast("CaseInsensitiveDict[str]", CaseInsensitiveDict(session.headers))
-    for name, value in headers.items():
-        check_header_validity((name, value))
-        merged[name] = value
-    prepared = requests.PreparedRequest()
-    prepared.method = method
-    prepared.url = url
-    prepared.headers = merged
-    prepared.body = None
-    prepared.hooks = {event: list(hooks) for event, hooks in session.hooks.items()}
-    # what prepare_cookies() does with an empty jar (the session's is empty too; no Cookie header), without
-    # building a mock request to ask it; the jar is read when answering a redirect
-    prepared._cookies = RequestsCookieJar()  # type: ignore[attr-defined]
-    return prepared
 
 
 class Requester:
@@ -112,8 +76,6 @@ class Requester:
             clock=clock,
         )
         self.session = new_session((registry, self.host), settings, insecure=self.insecure)
-        if self.insecure:
-            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         self.authorizer = Authorizer(
             registry=registry,
             host=self.host,
@@ -171,7 +133,7 @@ class Requester:
         replayable: bool = True,
         follow_redirects: bool = False,
         deadline: float | None = None,
-    ) -> requests.Response:
+    ) -> Response:
         """``deadline``: seconds the whole answer (headers and body) may take; default the
         transport's ``deadline`` setting."""
         url = self.url(path, reference=reference)
@@ -209,28 +171,13 @@ class Requester:
         what: str,
         reference: str | None,
         deadline: float,
-    ) -> requests.Response:
-        def request() -> requests.Response:
-            prepared = (
-                lean_request(self.session, method, url, headers) if data is None and not params else None
-            )
-            if prepared is not None:
-                settings = self.session.merge_environment_settings(url, {}, True, None, None)
-                return self.session.send(
-                    prepared, allow_redirects=False, timeout=self.settings.timeout, **settings
-                )
-            return self.session.request(
-                method,
-                url,
-                headers=dict(headers),
-                data=data,
-                params=params,
-                stream=True,
-                allow_redirects=False,
-                timeout=self.settings.timeout,
-            )
+    ) -> Response:
+        session = self.session
 
-        def send() -> requests.Response:
+        def request() -> Response:
+            return session.request(method, url, headers=headers, body=data, params=params)
+
+        def send() -> Response:
             if data is None or (isinstance(data, bytes | bytearray) and len(data) <= SMALL_BODY):
                 return open_within(request, deadline)  # the deadline covers the headers too
             # a large upload may take long to send: its deadline starts with the answer
@@ -240,9 +187,9 @@ class Requester:
 
         try:
             response = send_with_retry(send, self.policy, replayable=replayable, what=what)
-        except requests.RequestException as exc:
+        except TransportError as exc:
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s %s failed: %s", method, endpoint_of(url), exc.__class__.__name__)
+                log.debug("%s %s failed: %s", method, endpoint_of(url), label_of(exc))
             raise error_for_exception(exc, what=what, url=url, reference=reference) from None
         if log.isEnabledFor(logging.DEBUG):  # never headers or query
             log.debug("%s %s -> %s", method, endpoint_of(url), response.status_code)
@@ -250,14 +197,14 @@ class Requester:
 
     def _follow(
         self,
-        response: requests.Response,
+        response: Response,
         method: str,
         url: str,
         headers: dict[str, str],
         what: str,
         reference: str | None,
         deadline: float,
-    ) -> requests.Response:
+    ) -> Response:
         for _ in range(MAX_REDIRECTS):
             location = response.headers.get("Location")
             if response.status_code not in REDIRECT_STATUSES or not location:
@@ -272,5 +219,5 @@ class Requester:
         response.close()
         raise RegistryError(f"{what}: more than {MAX_REDIRECTS} redirects", reference=reference)
 
-    def fail(self, response: requests.Response, *, what: str, reference: str | None) -> ImgExtractError:
+    def fail(self, response: Response, *, what: str, reference: str | None) -> ImgExtractError:
         return error_for_response(response, what=what, reference=reference)

@@ -10,14 +10,14 @@ the clock and the sleep function are injectable so tests stay quick and can obse
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import requests
+from imgextract.registry.exceptions import ConnectFailed, TimedOut, TLSFailed, label_of
+from imgextract.registry.response import Response
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_RETRY_TIME = 120.0
@@ -32,6 +32,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils  # an HTTP-date (rare): not loaded by every command
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -78,16 +80,16 @@ class RetryPolicy:
         self.sleep(seconds)
 
 
-RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (requests.ConnectionError, requests.Timeout)
+RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (ConnectFailed, TimedOut)
 
 
 def send_with_retry(
-    send: Callable[[], requests.Response],
+    send: Callable[[], Response],
     policy: RetryPolicy,
     *,
     replayable: bool = True,
     what: str = "request",
-) -> requests.Response:
+) -> Response:
     """Call ``send`` until it answers with a non-retryable status, the tries run out, or the next
     wait would go past ``policy.budget`` seconds from the first try.
 
@@ -110,15 +112,13 @@ def send_with_retry(
         except RETRYABLE_EXCEPTIONS as exc:
             connect_failures += 1
             if (
-                last
-                or connect_failures >= policy.connect_tries
-                or isinstance(exc, requests.exceptions.SSLError)
+                last or connect_failures >= policy.connect_tries or isinstance(exc, TLSFailed)
             ):  # a TLS failure will not heal
                 raise
             wait = min(policy.connect_base_delay * (2 ** (connect_failures - 1)), policy.max_delay)
             if spent() + wait > policy.budget:
                 raise
-            policy.wait(wait, f"{what}: {exc.__class__.__name__}")
+            policy.wait(wait, f"{what}: {label_of(exc)}")
             waited += wait
             continue
         if last or not policy.should_retry_status(response.status_code):

@@ -1,5 +1,9 @@
 """TLS material for one registry host: ``--ca-file`` and the containers ``certs.d`` layout.
 
+Trust for a verified registry is the system's CAs (OpenSSL's defaults, so ``SSL_CERT_FILE`` and
+``SSL_CERT_DIR`` apply) plus certifi's bundle (the trust store requests used, so nothing that
+verified before stops verifying), plus ``--ca-file`` and ``certs.d``.
+
 ``<cert_dir>/<host[:port]>/`` holds ``*.crt`` files (extra CAs, added to the system trust) and
 ``*.cert`` / ``*.key`` pairs (a client certificate; a ``.cert`` without its ``.key`` is an error,
 as in containers/image).
@@ -10,8 +14,6 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-
-import certifi
 
 from imgextract.errors import ConfigError
 
@@ -54,6 +56,8 @@ def find_tls_material(hosts: tuple[str, ...], ca_file: Path | None, cert_dir: Pa
 
 def build_ssl_context(material: TLSMaterial) -> ssl.SSLContext:
     """System + certifi trust, plus the extra CAs; the client certificate loaded when present."""
+    import certifi  # loaded with the first verified https connection only
+
     context = ssl.create_default_context()
     context.load_verify_locations(cafile=certifi.where())
     for ca in material.ca_files:
@@ -62,9 +66,14 @@ def build_ssl_context(material: TLSMaterial) -> ssl.SSLContext:
         except (ssl.SSLError, OSError) as exc:
             raise ConfigError(f"cannot load CA certificates from {ca}: {exc.__class__.__name__}") from None
     if material.client_cert is not None:
-        cert, key = material.client_cert
-        try:
-            context.load_cert_chain(certfile=str(cert), keyfile=str(key))
-        except (ssl.SSLError, OSError) as exc:
-            raise ConfigError(f"cannot load client certificate {cert}: {exc.__class__.__name__}") from None
+        load_client_cert(context, material.client_cert)
     return context
+
+
+def load_client_cert(context: ssl.SSLContext, client_cert: tuple[Path, Path]) -> None:
+    """Present ``(certificate, key)`` to servers that ask for a client certificate."""
+    cert, key = client_cert
+    try:
+        context.load_cert_chain(certfile=str(cert), keyfile=str(key))
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"cannot load client certificate {cert}: {exc.__class__.__name__}") from None

@@ -14,10 +14,9 @@ import re
 from typing import BinaryIO
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import requests
-
 from imgextract.errors import AuthError, ImgExtractError, IntegrityError, RegistryError
 from imgextract.registry.requester import Requester
+from imgextract.registry.response import Response
 from imgextract.registry.scopes import mount_scopes, push_scope
 
 OCTET_STREAM = "application/octet-stream"
@@ -32,7 +31,7 @@ def _with_query(url: str, **params: str) -> str:
 
 
 class SizedReader:
-    """A stream with a known length: requests sends it with ``Content-Length`` (not chunked),
+    """A stream with a known length: the transport sends it with ``Content-Length`` (not chunked),
     reading at most ``size`` bytes from the source."""
 
     def __init__(self, stream: BinaryIO, size: int) -> None:
@@ -52,7 +51,7 @@ class SizedReader:
         return data
 
 
-def _location(http: Requester, response: requests.Response, *, what: str, reference: str) -> str:
+def _location(http: Requester, response: Response, *, what: str, reference: str) -> str:
     location = response.headers.get("Location")
     response.close()
     if not location:

@@ -1,6 +1,6 @@
 """Overall deadlines for HTTP answers, and a way to abort every transfer at once.
 
-requests' ``timeout`` bounds each socket read, not a whole answer: a server that sends one byte
+A socket timeout bounds each read, not a whole answer: a server that sends one byte
 every few seconds keeps a read alive forever.  Every response the registry layer opens is watched
 here with a deadline; one daemon thread shuts the socket down when the deadline passes, so the
 blocked read returns at once and the caller reports a timeout.  :func:`abort_all` does the same
@@ -8,8 +8,8 @@ for every open transfer (used when the process is told to stop: a worker blocked
 must not hold the process).
 
 The status line and headers are under the same deadline: :func:`open_within` runs the request in
-the caller's thread with a *header watch* the connection (``transport``'s connection classes)
-attaches itself to when it sends, so the watchdog can shut its socket down too; no thread is
+the caller's thread with a *header watch* the connection (:mod:`connections`' classes) attaches
+itself to when it connects and sends, so the watchdog can shut its socket down too; no thread is
 started per request.
 """
 
@@ -23,7 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
+from imgextract.registry.exceptions import ReadTimedOut, TransportError
+from imgextract.registry.response import Response
 
 _TICK = 0.2
 
@@ -32,7 +33,7 @@ _TICK = 0.2
 class Watch:
     """One watched response; ``expired`` tells the reader why its socket went away."""
 
-    response: requests.Response | None
+    response: Response | None
     deadline: float
     seconds: float
     expired: bool = False
@@ -55,18 +56,13 @@ class Watch:
             raise TimeoutError("no response headers within the request deadline")
 
 
-def _socket_of(response: requests.Response) -> socket.socket | None:
-    raw: Any = getattr(response, "raw", None)
-    connection = getattr(raw, "_connection", None)  # urllib3 2: None once released to the pool
-    sock = getattr(connection, "sock", None)
+def _socket_of(response: Response) -> socket.socket | None:
+    sock = getattr(response.raw, "sock", None)  # the wire's body keeps its socket (None for others)
     return sock if isinstance(sock, socket.socket) else None
 
 
-def _finished(response: requests.Response) -> bool:
-    raw: Any = getattr(response, "raw", None)
-    if raw is None or getattr(raw, "_connection", None) is None:
-        return True
-    return bool(getattr(raw, "closed", False))
+def _finished(response: Response) -> bool:
+    return bool(getattr(response.raw, "closed", True))
 
 
 def _shutdown_socket(sock: Any) -> None:
@@ -78,7 +74,7 @@ def _shutdown_socket(sock: Any) -> None:
         pass
 
 
-def _shutdown(response: requests.Response) -> None:
+def _shutdown(response: Response) -> None:
     _shutdown_socket(_socket_of(response))
 
 
@@ -101,7 +97,7 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._aborted = False
 
-    def watch(self, response: requests.Response | None, seconds: float) -> Watch:
+    def watch(self, response: Response | None, seconds: float) -> Watch:
         """Shut ``response``'s connection down if it is still being read ``seconds`` from now; with
         ``response`` None, a header watch (see :meth:`Watch.attach`)."""
         item = Watch(response, self._clock() + seconds, seconds, headers=response is None)
@@ -157,21 +153,21 @@ class Watchdog:
 
 
 WATCHDOG = Watchdog()
-_WATCHES: weakref.WeakKeyDictionary[requests.Response, Watch] = weakref.WeakKeyDictionary()
+_WATCHES: weakref.WeakKeyDictionary[Response, Watch] = weakref.WeakKeyDictionary()
 
 
-def watch_response(response: requests.Response, seconds: float) -> Watch:
+def watch_response(response: Response, seconds: float) -> Watch:
     item = WATCHDOG.watch(response, seconds)
     _WATCHES[response] = item
     return item
 
 
-def watch_of(response: requests.Response | None) -> Watch | None:
+def watch_of(response: Response | None) -> Watch | None:
     """The watch of a response opened by the registry layer (None for others)."""
     return _WATCHES.get(response) if response is not None else None
 
 
-def deadline_message(response: requests.Response | None) -> str | None:
+def deadline_message(response: Response | None) -> str | None:
     """Why the response's connection was cut by us, or None when it was not."""
     item = watch_of(response)
     if item is None:
@@ -197,13 +193,13 @@ def header_watch() -> Watch | None:
     return item
 
 
-def open_within(send: Callable[[], requests.Response], seconds: float) -> requests.Response:
+def open_within(send: Callable[[], Response], seconds: float) -> Response:
     """``send()`` (a streamed request), its status and headers due within ``seconds``, then the
     whole answer watched by the same deadline.
 
     The request runs in the caller's thread under a header watch: the connection attaches itself
     to it when it sends, and at the deadline the watchdog shuts its socket down, so a server
-    dripping its header a byte at a time is cut (``requests.ReadTimeout``, retried and reported
+    dripping its header a byte at a time is cut (``ReadTimedOut``, retried and reported
     like any timeout).  A connection that is not ours (no attach) is bounded by the read timeout."""
     start = time.monotonic()
     item = WATCHDOG.watch(None, seconds)
@@ -211,19 +207,15 @@ def open_within(send: Callable[[], requests.Response], seconds: float) -> reques
     _HEADER_WATCH.item = item
     try:
         response = send()
-    except requests.RequestException:
+    except TransportError:
         if item.expired or time.monotonic() >= item.deadline - _TICK:
-            raise requests.exceptions.ReadTimeout(
-                f"no response headers within {seconds:.0f} s (the request deadline)"
-            ) from None
+            raise ReadTimedOut(f"no response headers within {seconds:.0f} s (the request deadline)") from None
         raise
     finally:
         _HEADER_WATCH.item = previous
         item.cancel()
     if item.expired:  # cut just as the headers arrived: the body is gone with the socket
         response.close()
-        raise requests.exceptions.ReadTimeout(
-            f"no response headers within {seconds:.0f} s (the request deadline)"
-        )
+        raise ReadTimedOut(f"no response headers within {seconds:.0f} s (the request deadline)")
     watch_response(response, max(0.0, seconds - (time.monotonic() - start)))
     return response

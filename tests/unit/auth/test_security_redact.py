@@ -1,4 +1,4 @@
-"""Security: presigned blob URLs (S3, GCS, Azure SAS) logged by urllib3 at -vvv carry bearer-like
+"""Security: presigned blob URLs (S3, GCS, Azure SAS) logged by the transport at -vvv carry bearer-like
 signatures and session tokens in the query string; they are masked like access tokens."""
 
 from __future__ import annotations

@@ -1,21 +1,16 @@
-"""An in-process fake HTTP layer for unit tests: a requests adapter that calls a Python handler.
+"""An in-process fake HTTP layer for unit tests: a transport adapter that calls a Python handler.
 
 No sockets: each request is recorded and answered by ``handler(request) -> Reply``.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
-import urllib3
-from requests.adapters import HTTPAdapter
-from requests.structures import CaseInsensitiveDict
-
 from imgextract.registry.client import RegistryClient
+from imgextract.registry.response import BytesBody, Headers, Request, Response
 from imgextract.registry.transport import TransportSettings
 
 
@@ -27,46 +22,29 @@ class Reply:
     raise_exc: BaseException | None = None
 
 
-Handler = Callable[[requests.PreparedRequest], Reply]
+Handler = Callable[[Request], Reply]
 
 
-class FakeAdapter(HTTPAdapter):
+class FakeAdapter:
+    """What :class:`~imgextract.registry.transport.Transport` sends through instead of its connections."""
+
     def __init__(self, handler: Handler) -> None:
-        super().__init__()
         self.handler = handler
-        self.requests: list[requests.PreparedRequest] = []
+        self.requests: list[Request] = []
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
-    ) -> requests.Response:
+    def send(self, request: Request, timeout: Any = None) -> Response:
         self.requests.append(request)
         reply = self.handler(request)
         if reply.raise_exc is not None:
             raise reply.raise_exc
-        headers = dict(reply.headers)
-        if request.method != "HEAD":
-            headers.setdefault("Content-Length", str(len(reply.body)))
-        raw = urllib3.HTTPResponse(
-            body=io.BytesIO(reply.body),
-            headers=headers,
-            status=reply.status,
-            preload_content=False,
-            decode_content=False,
-        )
-        response = requests.Response()
-        response.status_code = reply.status
-        response.headers = CaseInsensitiveDict(headers)
-        response.raw = raw
-        response.url = request.url or ""
-        response.request = request
-        response.reason = "fake"
-        return response
+        headers = Headers(reply.headers)
+        if request.method != "HEAD" and "content-length" not in headers:
+            headers["Content-Length"] = str(len(reply.body))
+        body = BytesBody(reply.body if request.method != "HEAD" else b"")
+        return Response(request, reply.status, "fake", headers, body)
+
+    def close(self) -> None:
+        pass
 
 
 def fast_settings(**kw: Any) -> TransportSettings:
@@ -74,6 +52,13 @@ def fast_settings(**kw: Any) -> TransportSettings:
     kw.setdefault("retry_max_delay", 0.0)
     kw.setdefault("retries", 3)
     return TransportSettings(**kw)
+
+
+def fake_transport(transport: Any, handler: Handler) -> FakeAdapter:
+    """Route ``transport``'s requests to ``handler``."""
+    adapter = FakeAdapter(handler)
+    transport.adapter = adapter
+    return adapter
 
 
 def fake_client(
@@ -91,10 +76,7 @@ def fake_client(
     if clock is not None:
         kwargs["clock"] = clock
     client = RegistryClient(registry, fast_settings(**settings), credentials, **kwargs)
-    adapter = FakeAdapter(handler)
-    client.http.session.mount("https://", adapter)
-    client.http.session.mount("http://", adapter)
-    return client, adapter
+    return client, fake_transport(client.http.session, handler)
 
 
 class StaticCreds:

@@ -7,11 +7,11 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
 from imgextract.auth.credentials import Credentials
 from imgextract.errors import AuthError
 from imgextract.registry.bearer import check_realm
+from imgextract.registry.response import Request
 from tests.unit.registry.fakehttp import Reply, StaticCreds, fake_client
 
 REALM = "https://auth.example/token"
@@ -27,13 +27,13 @@ class TokenRegistry:
     ) -> None:
         self.issued = 0
         self.valid: set[str] = set()
-        self.token_requests: list[requests.PreparedRequest] = []
+        self.token_requests: list[Request] = []
         self.token_field = token_field
         self.expires_in = expires_in
         self.post_status = post_status
         self.insufficient_once = False
 
-    def __call__(self, req: requests.PreparedRequest) -> Reply:
+    def __call__(self, req: Request) -> Reply:
         url = req.url or ""
         if url.startswith(REALM):
             self.token_requests.append(req)
@@ -63,7 +63,7 @@ class TokenRegistry:
         return Reply(200, b"blob-bytes", {"Content-Type": "application/octet-stream"})
 
 
-def _query(req: requests.PreparedRequest) -> dict[str, list[str]]:
+def _query(req: Request) -> dict[str, list[str]]:
     return parse_qs(urlsplit(req.url or "").query)
 
 
@@ -129,12 +129,12 @@ def test_persistent_401_is_auth_error_without_secrets() -> None:
     reg.valid.clear()
     original = reg.__call__
 
-    def never_valid(req: requests.PreparedRequest) -> Reply:
+    def never_valid(req: Request) -> Reply:
         reply = original(req)
         reg.valid.clear()
         return reply
 
-    client.http.session.adapters["https://"].handler = never_valid  # type: ignore[attr-defined]
+    client.http.session.adapter.handler = never_valid  # type: ignore[attr-defined]
     with pytest.raises(AuthError) as info:
         client.blob_exists("ns/app", BLOB)
     assert "pa55word" not in str(info.value) and "tok-" not in str(info.value)
@@ -156,7 +156,7 @@ def test_identity_token_uses_oauth2_refresh_post() -> None:
     client.blob_exists("ns/app", BLOB)
     req = reg.token_requests[0]
     assert req.method == "POST"
-    form = parse_qs(str(req.body))
+    form = parse_qs(req.body.decode())
     assert form["grant_type"] == ["refresh_token"] and form["refresh_token"] == ["refresh-abc"]
     assert form["service"] == ["reg.example"] and form["scope"] == ["repository:ns/app:pull"]
     assert form["client_id"]
@@ -183,7 +183,7 @@ def test_registry_token_sent_as_bearer_without_exchange() -> None:
 def test_basic_challenge() -> None:
     expected = "Basic " + base64.b64encode(b"u:p").decode()
 
-    def handler(req: requests.PreparedRequest) -> Reply:
+    def handler(req: Request) -> Reply:
         if req.headers.get("Authorization") != expected:
             return Reply(401, headers={"WWW-Authenticate": 'Basic realm="Registry Realm"'})
         return Reply(200)
@@ -200,7 +200,7 @@ def test_challenge_first_seen_on_repository_request() -> None:
     """/v2/ open, the repository protected: the 401's challenge starts the token flow."""
     reg = TokenRegistry()
 
-    def handler(req: requests.PreparedRequest) -> Reply:
+    def handler(req: Request) -> Reply:
         if (req.url or "").endswith("/v2/"):
             return Reply(200)
         return reg(req)
@@ -235,7 +235,7 @@ def test_realm_safety(realm: str, host: str, insecure: bool, ok: bool) -> None:
 def test_unsafe_realm_refused_before_sending_credentials() -> None:
     sent_to_realm: list[str] = []
 
-    def handler(req: requests.PreparedRequest) -> Reply:
+    def handler(req: Request) -> Reply:
         if (req.url or "").startswith("http://evil.example"):
             sent_to_realm.append(req.url or "")
             return Reply(200, b'{"token": "x"}')
@@ -276,7 +276,7 @@ def test_chunk_patch_retried_after_token_expiry() -> None:
     received = bytearray()
     expire_on_patch = [True]
 
-    def handler(req: requests.PreparedRequest) -> Reply:
+    def handler(req: Request) -> Reply:
         url = req.url or ""
         if url.startswith(REALM) or url.endswith("/v2/"):
             return reg(req)

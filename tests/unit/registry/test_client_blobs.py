@@ -9,10 +9,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
 from imgextract.auth.credentials import Credentials
 from imgextract.errors import IntegrityError, NotFoundError, RegistryError
+from imgextract.registry.exceptions import ConnectFailed
+from imgextract.registry.response import Request
 from tests.unit.registry.fakehttp import Reply, StaticCreds, fake_client
 
 DATA = bytes(range(256)) * 64  # 16 KiB
@@ -21,7 +22,7 @@ BASIC = StaticCreds({None: Credentials(username="u", password="pw-1234")})
 BASIC_HEADER = "Basic dTpwdy0xMjM0"
 
 
-def _range_reply(req: requests.PreparedRequest, data: bytes) -> Reply:
+def _range_reply(req: Request, data: bytes) -> Reply:
     rng = req.headers.get("Range")
     if rng:
         start = int(rng.removeprefix("bytes=").rstrip("-"))
@@ -30,7 +31,7 @@ def _range_reply(req: requests.PreparedRequest, data: bytes) -> Reply:
 
 
 def _basic_registry(inner):
-    def handler(req: requests.PreparedRequest) -> Reply:
+    def handler(req: Request) -> Reply:
         host = urlsplit(req.url or "").hostname
         if host == "reg.example" and req.headers.get("Authorization") != BASIC_HEADER:
             return Reply(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
@@ -50,7 +51,7 @@ def test_blob_streams_and_matches() -> None:
 def test_cross_host_redirect_drops_authorization() -> None:
     seen: dict[str, str | None] = {}
 
-    def inner(req: requests.PreparedRequest) -> Reply:
+    def inner(req: Request) -> Reply:
         host = urlsplit(req.url or "").hostname
         seen[str(host)] = req.headers.get("Authorization")
         if host == "reg.example":
@@ -67,7 +68,7 @@ def test_cross_host_redirect_drops_authorization() -> None:
 def test_same_host_redirect_keeps_authorization() -> None:
     seen: list[str | None] = []
 
-    def inner(req: requests.PreparedRequest) -> Reply:
+    def inner(req: Request) -> Reply:
         seen.append(req.headers.get("Authorization"))
         if "/blobs/" in (req.url or ""):
             return Reply(302, headers={"Location": "/storage/blob-data"})
@@ -90,7 +91,7 @@ def test_redirect_loop_is_bounded() -> None:
 def test_offset_sends_range_and_expects_206() -> None:
     ranges: list[str | None] = []
 
-    def inner(req: requests.PreparedRequest) -> Reply:
+    def inner(req: Request) -> Reply:
         ranges.append(req.headers.get("Range"))
         return _range_reply(req, DATA)
 
@@ -117,7 +118,7 @@ def test_offset_with_wrong_content_range() -> None:
 def test_truncated_body_resumed_with_range() -> None:
     ranges: list[str | None] = []
 
-    def inner(req: requests.PreparedRequest) -> Reply:
+    def inner(req: Request) -> Reply:
         ranges.append(req.headers.get("Range"))
         if len(ranges) == 1:
             return Reply(200, DATA[:5000])  # the connection "ends" early
@@ -141,7 +142,7 @@ def test_blob_not_found() -> None:
 def test_429_with_retry_after_is_retried() -> None:
     calls: list[int] = []
 
-    def inner(req: requests.PreparedRequest) -> Reply:
+    def inner(req: Request) -> Reply:
         calls.append(1)
         if len(calls) < 3:
             return Reply(429, headers={"Retry-After": "0"})
@@ -169,7 +170,7 @@ class UploadRegistry:
         self.fail_patch_once = fail_patch_once
         self.done: str | None = None
 
-    def __call__(self, req: requests.PreparedRequest) -> Reply:
+    def __call__(self, req: Request) -> Reply:
         parts = urlsplit(req.url or "")
         self.calls.append((str(req.method), parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}))
         if parts.path == "/v2/":
@@ -186,7 +187,7 @@ class UploadRegistry:
             if self.fail_patch_once and start > 0:
                 self.fail_patch_once = False
                 self.received += body[: len(body) // 2]  # half arrived, then the connection broke
-                return Reply(raise_exc=requests.ConnectionError("reset"))
+                return Reply(raise_exc=ConnectFailed("reset"))
             if start != len(self.received):
                 return Reply(416)
             self.received += body
@@ -276,7 +277,7 @@ def test_mount_201_and_202() -> None:
 
 
 def test_mount_refused_falls_back() -> None:
-    def handler(req: requests.PreparedRequest) -> Reply:
+    def handler(req: Request) -> Reply:
         if (req.url or "").endswith("/v2/"):
             return Reply(200)
         return Reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
@@ -294,7 +295,7 @@ def test_netrc_is_never_applied(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("NETRC", str(netrc))
     seen: dict[str, str | None] = {}
 
-    def inner(req: requests.PreparedRequest) -> Reply:
+    def inner(req: Request) -> Reply:
         host = str(urlsplit(req.url or "").hostname)
         seen[host] = req.headers.get("Authorization")
         if host == "reg.example":

@@ -6,10 +6,11 @@ import hashlib
 import json
 
 import pytest
-import requests
 
 from imgextract import oci
 from imgextract.errors import IntegrityError, LimitExceeded, NotFoundError, UnreachableError
+from imgextract.registry.exceptions import TLSFailed
+from imgextract.registry.response import Request
 from tests.unit.registry.fakehttp import Reply, fake_client
 
 MANIFEST = json.dumps(
@@ -29,7 +30,7 @@ def _serve(
     status: int = 200,
     extra: dict[str, str] | None = None,
 ):
-    def handler(req: requests.PreparedRequest) -> Reply:
+    def handler(req: Request) -> Reply:
         if req.url and req.url.endswith("/v2/"):
             return Reply(200)
         headers = {"Content-Type": content_type, **(extra or {})}
@@ -113,7 +114,7 @@ def test_head_without_digest_header_falls_back_to_get() -> None:
 
 
 def test_put_manifest_checks_reported_digest() -> None:
-    def handler(req: requests.PreparedRequest) -> Reply:
+    def handler(req: Request) -> Reply:
         if req.url and req.url.endswith("/v2/"):
             return Reply(200)
         return Reply(201, headers={"Docker-Content-Digest": DIGEST})
@@ -129,9 +130,9 @@ def test_put_manifest_checks_reported_digest() -> None:
 
 
 def test_http_fallback_only_when_insecure() -> None:
-    def handler(req: requests.PreparedRequest) -> Reply:
+    def handler(req: Request) -> Reply:
         if req.url and req.url.startswith("https://"):
-            return Reply(raise_exc=requests.exceptions.SSLError("wrong version number"))
+            return Reply(raise_exc=TLSFailed("wrong version number"))
         return _serve()(req)
 
     client, adapter = fake_client(handler, registry="localhost:5000")

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
-import requests
-import urllib3
 
 from imgextract.auth.redact import forget_all_secrets, register_secret
 from imgextract.errors import AuthError, IntegrityError, NotFoundError, RegistryError, UnreachableError
 from imgextract.registry.errors import endpoint_of, error_for_exception, error_for_response
+from imgextract.registry.exceptions import ConnectFailed, TLSFailed
+from imgextract.registry.response import BytesBody, Headers, Request, Response
 
 
 def _response(
@@ -17,14 +16,9 @@ def _response(
     body: dict[str, object] | None = None,
     method: str = "GET",
     url: str = "https://reg.example/v2/ns/app/manifests/v1?state=secretstate",
-) -> requests.Response:
-    r = requests.Response()
-    r.status_code = status
+) -> Response:
     data = json.dumps(body).encode() if body is not None else b""
-    r.raw = urllib3.HTTPResponse(body=io.BytesIO(data), preload_content=False)
-    r.url = url
-    r.request = requests.Request(method, url).prepare()
-    return r
+    return Response(Request(method, url, Headers()), status, "", Headers(), BytesBody(data))
 
 
 def test_endpoint_drops_userinfo_query_fragment() -> None:
@@ -76,14 +70,12 @@ def test_registry_message_is_redacted() -> None:
 
 def test_network_errors_are_unreachable() -> None:
     err = error_for_exception(
-        requests.ConnectionError("x"),
+        ConnectFailed("x"),
         what="registry ping",
         url="https://u:p@reg.example/v2/",
         reference="reg.example/a",
     )
     assert isinstance(err, UnreachableError)
     assert "u:p" not in str(err) and "https://reg.example/v2/" in str(err)
-    tls = error_for_exception(
-        requests.exceptions.SSLError("x"), what="ping", url="https://r/v2/", reference=None
-    )
+    tls = error_for_exception(TLSFailed("x"), what="ping", url="https://r/v2/", reference=None)
     assert "TLS" in str(tls)

@@ -1,21 +1,17 @@
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 
 import pytest
-import requests
-import urllib3
 
+from imgextract.registry.exceptions import ConnectFailed, TLSFailed
+from imgextract.registry.response import BytesBody, Headers, Request, Response
 from imgextract.registry.retry import RetryPolicy, parse_retry_after, send_with_retry
 
 
-def _response(status: int, headers: dict[str, str] | None = None) -> requests.Response:
-    r = requests.Response()
-    r.status_code = status
-    r.headers.update(headers or {})
-    r.raw = urllib3.HTTPResponse(body=io.BytesIO(b""), preload_content=False)
-    return r
+def _response(status: int, headers: dict[str, str] | None = None) -> Response:
+    request = Request("GET", "https://reg.example/v2/", Headers())
+    return Response(request, status, "", Headers(headers or {}), BytesBody(b""))
 
 
 def test_parse_retry_after_seconds_and_date() -> None:
@@ -50,7 +46,7 @@ def test_bounded_tries_return_last_response() -> None:
     calls = []
     policy = RetryPolicy(tries=3, base_delay=0.0, sleep=lambda s: None)
 
-    def send() -> requests.Response:
+    def send() -> Response:
         calls.append(1)
         return _response(502)
 
@@ -63,7 +59,7 @@ def test_client_errors_not_retried(status: int) -> None:
     calls = []
     policy = RetryPolicy(tries=3, base_delay=0.0, sleep=lambda s: None)
 
-    def send() -> requests.Response:
+    def send() -> Response:
         calls.append(1)
         return _response(status)
 
@@ -75,11 +71,11 @@ def test_connection_errors_retried_then_raised() -> None:
     calls = []
     policy = RetryPolicy(tries=2, base_delay=0.0, sleep=lambda s: None)
 
-    def send() -> requests.Response:
+    def send() -> Response:
         calls.append(1)
-        raise requests.ConnectionError("refused")
+        raise ConnectFailed("refused")
 
-    with pytest.raises(requests.ConnectionError):
+    with pytest.raises(ConnectFailed):
         send_with_retry(send, policy)
     assert len(calls) == 2
 
@@ -88,11 +84,11 @@ def test_tls_errors_not_retried() -> None:
     calls = []
     policy = RetryPolicy(tries=4, base_delay=0.0, sleep=lambda s: None)
 
-    def send() -> requests.Response:
+    def send() -> Response:
         calls.append(1)
-        raise requests.exceptions.SSLError("bad cert")
+        raise TLSFailed("bad cert")
 
-    with pytest.raises(requests.exceptions.SSLError):
+    with pytest.raises(TLSFailed):
         send_with_retry(send, policy)
     assert len(calls) == 1
 
@@ -101,7 +97,7 @@ def test_non_replayable_sent_once() -> None:
     calls = []
     policy = RetryPolicy(tries=4, base_delay=0.0, sleep=lambda s: None)
 
-    def send() -> requests.Response:
+    def send() -> Response:
         calls.append(1)
         return _response(503)
 
@@ -115,10 +111,10 @@ def test_connection_failures_get_fewer_shorter_tries() -> None:
     slept: list[float] = []
     policy = RetryPolicy(tries=5, base_delay=2.0, sleep=slept.append, connect_tries=3, connect_base_delay=0.5)
 
-    def send() -> requests.Response:
+    def send() -> Response:
         calls.append(1)
-        raise requests.ConnectionError("refused")
+        raise ConnectFailed("refused")
 
-    with pytest.raises(requests.ConnectionError):
+    with pytest.raises(ConnectFailed):
         send_with_retry(send, policy)
     assert len(calls) == 3 and slept == [0.5, 1.0]

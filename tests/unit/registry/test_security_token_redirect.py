@@ -4,28 +4,27 @@
 from __future__ import annotations
 
 import pytest
-import requests
 
 from imgextract.auth.credentials import Credentials
 from imgextract.errors import ImgExtractError
 from imgextract.registry.bearer import TokenSource
+from imgextract.registry.response import Request
 from imgextract.registry.retry import RetryPolicy
-from tests.unit.registry.fakehttp import FakeAdapter, Reply
+from imgextract.registry.transport import TransportSettings, new_session
+from tests.unit.registry.fakehttp import Reply, fake_transport
 
 SECRET = "refresh-token-secret-value"
 
 
 @pytest.mark.parametrize("status", [307, 308])
 def test_refresh_token_post_is_not_redirected(status: int) -> None:
-    def handler(request: requests.PreparedRequest) -> Reply:
+    def handler(request: Request) -> Reply:
         if (request.url or "").startswith("https://auth.example.com/"):
             return Reply(status, b"", {"Location": "http://10.0.0.5/steal"})
         return Reply(200, b'{"token": "stolen-ok"}')
 
-    adapter = FakeAdapter(handler)
-    session = requests.Session()
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
+    session = new_session(("registry.example.com",), TransportSettings(), insecure=False)
+    adapter = fake_transport(session, handler)
     source = TokenSource(
         session=session,
         realm="https://auth.example.com/token",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 
 import pytest
@@ -54,21 +55,27 @@ def test_bad_ca_file_is_config_error(tmp_path: Path) -> None:
         build_ssl_context(find_tls_material(("x",), bad, None))
 
 
+def _subjects(context: ssl.SSLContext) -> set[str]:
+    return {str(cert.get("subject")) for cert in context.get_ca_certs()}
+
+
 def test_sessions(tmp_path: Path) -> None:
-    cert_dir, _ = _certs_d(tmp_path)
+    cert_dir, ca = _certs_d(tmp_path)
     settings = TransportSettings(cert_dir=cert_dir, user_agent="ua/1")
     insecure = new_session(("localhost:5000",), settings, insecure=True)
-    assert insecure.verify is False and insecure.cert is not None
+    assert insecure.material.client_cert is not None
+    assert insecure.tls_context().verify_mode == ssl.CERT_NONE
     secure = new_session(("localhost:5000",), settings, insecure=False)
-    assert secure.verify is True and secure.headers["User-Agent"] == "ua/1"
-    assert type(secure.get_adapter("https://localhost:5000/")).__name__ == "_ContextAdapter"
+    assert secure.user_agent == "ua/1"
+    context = secure.tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    bare = new_session(("other:5000",), TransportSettings(), insecure=False).tls_context()
+    assert _subjects(context) - _subjects(bare)  # the certs.d CA, on top of the system's and certifi's
+    assert len(_subjects(bare)) > 50  # certifi's bundle is in the trust store
 
 
-def test_insecure_session_ignores_ca_bundle_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "bundle.pem"))
-    session = new_session(("h",), TransportSettings(), insecure=True)
-    assert session.merge_environment_settings("https://h/v2/", {}, None, None, None)["verify"] is False
-    secure = new_session(("h",), TransportSettings(), insecure=False)
-    assert secure.merge_environment_settings("https://h/v2/", {}, None, None, None)["verify"] == str(
-        tmp_path / "bundle.pem"
-    )
+def test_the_trust_store_is_built_on_the_first_https_connection_only(tmp_path: Path) -> None:
+    session = new_session(("h",), TransportSettings(), insecure=False)
+    assert session._context is None  # nothing loaded for a transport that never speaks TLS
+    session.tls_context()
+    assert session._context is not None
