@@ -423,9 +423,9 @@ def test_new_directories_are_made_without_looking_first(out: Path, monkeypatch: 
     """A directory entry whose name is free costs one mkdir, not an lstat and a mkdir; an occupied
     name is looked at (merge or replace)."""
     from imgextract.layers import applier as applier_module
+    from imgextract.layers.fsroot import lstat_at as real
 
     looked: list[str] = []
-    real = applier_module.lstat_at
 
     def counting(dir_fd: int, name: str) -> os.stat_result | None:
         looked.append(name)
