@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WINDOW = 4  # partial layers started ahead of their turn (each holds at most assemble.AHEAD bytes)
+EXPECT_GRACE = 0.005  # seconds a parse waits for a higher layer's TOC still on the way
 
 
 class LayerFetchResult:
@@ -118,11 +120,14 @@ class ParseGate:
     TOC parsing is Python work: several at once only share the GIL, so each finishes as late as
     the last.  One at a time, upper layers first (where a catalog's configs and a bundle's
     manifests usually are), the layer most likely to need chunks starts fetching them soonest.
-    A layer announced with ``expect`` (its TOC is on the way) goes before lower ones even if
-    their TOCs arrive first; it leaves the gate (``leave``) when it parsed, failed or needs no
-    parse, so a lower layer never waits for a higher one that will not come."""
+    A layer announced with ``expect`` (its TOC is on the way) goes before lower ones whose TOCs
+    arrived first, if it arrives within ``grace`` seconds of them: a parse in progress would
+    delay it, the one that starts the fetch, by a whole parse.  A TOC that takes longer does
+    not keep the lower ones waiting (they use the time); nor does one that leaves the gate
+    (``leave``: parsed, failed, or needs no parse)."""
 
-    def __init__(self) -> None:
+    def __init__(self, grace: float = EXPECT_GRACE) -> None:
+        self.grace = grace
         self._cond = threading.Condition()
         self._busy = False
         self._waiting: list[int] = []
@@ -140,14 +145,18 @@ class ParseGate:
                 self._expected.discard(position)
                 self._cond.notify_all()
 
-    def _first(self) -> int:
-        return max(max(self._waiting), max(self._expected, default=-1))
-
     def run(self, position: int, work: Callable[[], T]) -> T:
+        deadline = time.monotonic() + self.grace
         with self._cond:
             self._waiting.append(position)
-            while self._busy or self._first() != position:
-                self._cond.wait()
+            while True:
+                if self._busy or max(self._waiting) != position:
+                    self._cond.wait()
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0 or max(self._expected, default=-1) <= position:
+                    break
+                self._cond.wait(left)  # a higher layer's TOC is on its way
             self._waiting.remove(position)
             self._expected.discard(position)
             self._busy = True

@@ -45,9 +45,10 @@ def test_waiting_parses_run_one_at_a_time_highest_layer_first() -> None:
 
 
 def test_an_expected_higher_layer_parses_first_and_leaving_releases_the_lower_ones() -> None:
-    """A lower layer whose TOC arrived first waits for a higher one still being read; a higher
-    layer that will not parse (cached TOC, whole-layer fallback, failure) lets it go by leaving."""
-    gate = ParseGate()
+    """A lower layer whose TOC arrived first waits for a higher one still being read (here: for
+    as long as it takes); a higher layer that will not parse (cached TOC, whole-layer fallback,
+    failure) lets it go by leaving."""
+    gate = ParseGate(grace=60)
     order: list[int] = []
     gate.expect(2)
     gate.expect(1)
@@ -64,6 +65,19 @@ def test_an_expected_higher_layer_parses_first_and_leaving_releases_the_lower_on
     assert not low.is_alive() and order == [2, 0]
     gate.leave(7)  # never expected: nothing happens
     assert gate.run(3, lambda: "done") == "done"
+
+
+def test_a_higher_layer_whose_toc_is_late_does_not_hold_the_lower_ones() -> None:
+    """Past the grace, a lower layer parses while the higher layer's TOC is still on its way (the
+    time would otherwise be idle)."""
+    gate = ParseGate(grace=0.01)
+    gate.expect(5)
+    order: list[int] = []
+    low = threading.Thread(target=gate.run, args=(0, lambda: order.append(0)))
+    low.start()
+    low.join(timeout=5)
+    assert not low.is_alive() and order == [0]  # layer 5 never came, nor left
+    assert gate.run(5, lambda: "parsed") == "parsed"
 
 
 def test_layers_started_together_start_highest_first(monkeypatch: pytest.MonkeyPatch) -> None:
