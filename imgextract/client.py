@@ -30,22 +30,24 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from imgextract import oci, operations
+from imgextract import oci
 from imgextract.errors import InvalidReference, UsageError, option
-from imgextract.operations import ConfigMapOptions, PullOptions
-from imgextract.progress import Progress
 from imgextract.pull.resolve import ResolvedImage, resolve
 from imgextract.reference import Reference
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.pool import ClientPool
-from imgextract.results import CopyResult, InspectResult, MirrorsResult, PullResult
 from imgextract.settings import OPTION_NAMES, Settings
 
+# ``operations`` (extraction, outputs, results) is imported by the calls that need it: ``render`` and
+# the catalog queries start without it.
 if TYPE_CHECKING:
+    from imgextract import operations
     from imgextract.auth import CredentialStore
     from imgextract.cache import ContentCache
     from imgextract.catalog import BundleOutcome, Catalog, CatalogPullResult
     from imgextract.mirrors import MirrorConfig
+    from imgextract.progress import Progress
+    from imgextract.results import CopyResult, InspectResult, MirrorsResult, PullResult
     from imgextract.signatures import Policy, Verdict, Verifier
 
 log = logging.getLogger(__name__)
@@ -266,12 +268,14 @@ class Client:
         ``kind`` overrides detection from the labels (``registry+v1``, ``plain+v0``, ``fbc``,
         ``imgpkg``, ``image``); ``strict`` makes every label/annotations.yaml disagreement fatal.
         """
-        options = PullOptions(
+        from imgextract import operations
+
+        options = operations.PullOptions(
             paths=tuple(paths),
             all=all,
             force=force,
             format=format,
-            configmap=ConfigMapOptions(
+            configmap=operations.ConfigMapOptions(
                 name=configmap_name,
                 namespace=namespace,
                 compress=compress,
@@ -293,6 +297,8 @@ class Client:
     ) -> InspectResult:
         """What a pull of ``ref`` would fetch: digest, source, platforms, labels, layers, kind
         (and, for a dual-compression index, both variants and which one a pull takes)."""
+        from imgextract import operations
+
         return operations.inspect(
             self, ref, platform=self._platform_of(platform), prefer_compression=prefer_compression
         )
@@ -306,6 +312,8 @@ class Client:
         lock_output: str | os.PathLike[str] | None = None,
     ) -> CopyResult:
         """Copy the imgpkg bundle ``ref`` and every image it references into ``to_repo``."""
+        from imgextract import operations
+
         return operations.copy(self, ref, to_repo, concurrency=concurrency, lock_output=lock_output)
 
     def verify(
@@ -333,6 +341,8 @@ class Client:
 
     def explain_mirrors(self, ref: str) -> MirrorsResult:
         """The ordered endpoints a pull of ``ref`` would try, and the rule behind each (no network)."""
+        from imgextract import operations
+
         return operations.explain_mirrors(self, ref)
 
     def open_catalog(self, ref: str | os.PathLike[str]) -> Catalog:

@@ -92,6 +92,9 @@ def owner_alive(token: str) -> bool:
     True when it runs, and when we cannot tell: another host's process, a malformed or an older
     token without a host mark (such entries are removed by age only).
     """
+    own = _OWN_TOKEN
+    if own is not None and token == own[1] and own[0] == os.getpid():
+        return True  # this process: a catalog pull's sweeps meet its own staging directories often
     match = _TOKEN.fullmatch(token)
     if match is None or match.group(1) != host_mark():
         return True

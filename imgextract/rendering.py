@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from imgextract import oci
-from imgextract.catalog.render.pipeline import RenderError, RenderOptions, render_refs
+from imgextract.catalog.render.pipeline import RenderError, RenderOptions, render_refs, render_refs_output
 from imgextract.catalog.render.writer import FORMATS, opm_order, to_python, write
 from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
 from imgextract.pull.resolve import ResolvedImage
 from imgextract.reference import Reference
 
-__all__ = ["FORMATS", "encode", "render", "render_raw"]
+__all__ = ["FORMATS", "encode", "render", "render_output", "render_raw"]
 
 
 class Session(Protocol):
@@ -61,6 +61,23 @@ class _ClientSource:
         extract(image, Plan("image", paths), dest, Limits(), NoProgress())
 
 
+def _source(session: Session | None, refs: list[str]) -> _ClientSource | None:
+    if all(os.path.exists(r) for r in refs):
+        return None
+    if session is None:
+        raise UsageError("rendering an image needs a client (registry access)")
+    session.prepare()
+    return _ClientSource(session)
+
+
+def _library_error(exc: RenderError) -> ImgExtractError:
+    if exc.kind == "usage":
+        return UsageError(str(exc))
+    if exc.kind == "io":
+        return LocalFilesystemError(str(exc))
+    return InvalidBundleError(str(exc))
+
+
 def render_raw(
     session: Session | None,
     refs: Sequence[str] | str,
@@ -72,12 +89,7 @@ def render_raw(
     """The rendered objects in opm's shape (property values kept as the JSON text opm writes).
     ``session`` may be None when every reference is a directory."""
     refs = [refs] if isinstance(refs, str) else list(refs)
-    source = None
-    if any(not os.path.exists(r) for r in refs):
-        if session is None:
-            raise UsageError("rendering an image needs a client (registry access)")
-        session.prepare()
-        source = _ClientSource(session)
+    source = _source(session, refs)
     try:
         return render_refs(
             refs,
@@ -85,11 +97,34 @@ def render_raw(
             RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs),
         )
     except RenderError as exc:
-        if exc.kind == "usage":
-            raise UsageError(str(exc)) from exc
-        if exc.kind == "io":
-            raise LocalFilesystemError(str(exc)) from exc
-        raise InvalidBundleError(str(exc)) from exc
+        raise _library_error(exc) from exc
+
+
+def render_output(
+    session: Session | None,
+    refs: Sequence[str] | str,
+    fmt: str = "json",
+    *,
+    migrate_level: str = "none",
+    image_ref_template: str | None = None,
+    jobs: int = 8,
+) -> bytes:
+    """``encode(render_raw(...), fmt)`` as UTF-8 bytes (surrogates escaped), what the command writes:
+    each reference's objects are encoded as they render, and a bundle image rendered before at the
+    same digest, level and format comes from the content cache as text."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
+    refs = [refs] if isinstance(refs, str) else list(refs)
+    source = _source(session, refs)
+    try:
+        return render_refs_output(
+            refs,
+            fmt,
+            source,
+            RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs),
+        )
+    except RenderError as exc:
+        raise _library_error(exc) from exc
 
 
 def render(

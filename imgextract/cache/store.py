@@ -84,6 +84,16 @@ class ContentCache:
         except FileNotFoundError:
             return None
 
+    def read_small_blob(self, digest: str, limit: int) -> bytes | None:
+        """At most ``limit`` bytes of the committed blob (a config: small), or None."""
+        path = self.get_blob_path(digest)
+        if path is None:
+            return None
+        try:
+            return read_small(path, limit)
+        except FileNotFoundError:
+            return None
+
     def blob_writer(self, digest: str, size: int | None, *, verify: bool = True) -> BlobWriter:
         """A writer positioned after any partial download of ``digest`` (see ``BlobWriter``)."""
         return BlobWriter(self._layout, digest, size, verify=verify, wait=self.wait)
@@ -130,8 +140,7 @@ class ContentCache:
         """(raw, media type) of a manifest or index stored by digest, re-verified on read."""
         path = self._layout.manifest(digest)
         try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_MANIFEST_BYTES + 1024)
+            data = read_small(path, MAX_MANIFEST_BYTES + 1024)
             os.utime(path)
         except FileNotFoundError:
             return None
@@ -149,10 +158,9 @@ class ContentCache:
         path = self._layout.manifest(digest)
         data = media_type.encode() + b"\n" + raw
         try:  # a tag re-checked on every run: the same bytes are there already, only their age changes
-            with open(path, "rb") as f:
-                if f.read(len(data) + 1) == data:
-                    os.utime(path)
-                    return
+            if read_small(path, len(data) + 1) == data:
+                os.utime(path)
+                return
         except OSError:
             pass
         self._atomic_write(path, data)
@@ -167,8 +175,18 @@ class ContentCache:
 
     def put_layer_index(self, digest: str, entry: LayerIndexEntry) -> None:
         """Best effort: the index only ever saves work, so a cache we cannot write to is not an error."""
+        path = self._layout.index(digest)
+        data = entry.dumps()
         try:
-            self._atomic_write(self._layout.index(digest), entry.dumps())
+            # a layer applied again from the cache indexes to the same bytes: only their age changes
+            # (a new file and a rename per layer cost more than the layer's own application)
+            if read_small(path, len(data) + 1) == data:
+                os.utime(path)
+                return
+        except OSError:
+            pass
+        try:
+            self._atomic_write(path, data)
         except OSError:
             pass
 
@@ -331,6 +349,29 @@ def parse_max_age(text: str) -> float:
     if seconds < 0 or seconds != seconds or seconds == float("inf"):
         raise ValueError(f"not a duration: {text!r} (use e.g. 30d, 12h, 90m)")
     return seconds
+
+
+def read_small(path: str | os.PathLike[str], limit: int) -> bytes:
+    """At most ``limit`` bytes of a small file: no buffered file object, so no buffer the size of
+    ``limit`` nor the ``fstat``/``lseek``/``ioctl`` calls ``open()`` makes (a warm run reads a
+    manifest and a config per image, from threads that hand the GIL over at every system call)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        want = min(limit, 65536)
+        data = os.read(fd, want)
+        if len(data) < want:  # a short read of a regular file: its end
+            return data
+        chunks = [data]
+        size = len(data)
+        while size < limit:
+            chunk = os.read(fd, min(limit - size, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def _digest_of(raw: bytes, like: str) -> str:

@@ -17,12 +17,14 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pathspec
 import yaml
 
 from imgextract.errors import InvalidBundleError
+
+if TYPE_CHECKING:
+    import pathspec  # imported when a directory has an ignore file: most catalogs have none
 
 SCHEMA_PACKAGE = "olm.package"
 SCHEMA_CHANNEL = "olm.channel"
@@ -79,6 +81,8 @@ def catalog_files(root: str | os.PathLike[str]) -> Iterator[tuple[str, Path]]:
         rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
         if INDEX_IGNORE in filenames:
+            import pathspec
+
             with open(os.path.join(dirpath, INDEX_IGNORE), encoding="utf-8", errors="replace") as f:
                 ignores.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(f.read().splitlines())))
         kept = []

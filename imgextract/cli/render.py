@@ -55,18 +55,18 @@ def render(
     objects are written together once every REF rendered, in opm's order (by package, then name).
     With --policy, every image REF is judged before any of its layers is read (refused: exit 8).
     """
-    from imgextract.rendering import encode
+    from imgextract.rendering import render_output
 
     kw.pop("json_output", None)
     with client_from(kw) as client:
-        objs = client.render(
+        data = render_output(
+            client,
             list(refs),
+            fmt,
             migrate_level=migrate_level,
             image_ref_template=image_ref_template,
             jobs=jobs,
-            raw=True,
         )
-    data = encode(objs, fmt).encode("utf-8", "surrogateescape")
     out = sys.stdout.buffer
     out.write(data)
     out.flush()

@@ -78,10 +78,9 @@ def _read_config(
 ) -> bytes:
     if desc.size > MAX_CONFIG_BYTES:
         raise IntegrityError(f"image config is {desc.size} bytes, more than the {MAX_CONFIG_BYTES} allowed")
-    cached = cache.open_blob(desc.digest) if cache is not None else None
+    cached = cache.read_small_blob(desc.digest, MAX_CONFIG_BYTES + 1) if cache is not None else None
     if cached is not None:
-        with cached:
-            data = cached.read(MAX_CONFIG_BYTES + 1)
+        data = cached
         if compute_digest(data, algorithm=desc.digest.split(":", 1)[0]) != desc.digest:
             log.warning("content cache: blob %s does not match its digest; evicted", desc.digest)
             assert cache is not None

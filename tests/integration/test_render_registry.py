@@ -209,3 +209,97 @@ def test_a_tag_moved_to_a_new_digest_renders_the_new_content(
     # the new image's layers were fetched: nothing came from the old rendering
     fetched = {r.path.rsplit("/", 1)[1] for r in fp.requests if "/blobs/" in r.path}
     assert new.layout.image.layers[0].digest in fetched
+
+
+WARM_RENDER_NEVER_LOADS = (
+    # a bundle rendered before comes from the cache as text: no bundle reader, no YAML (json
+    # output), no layer extraction or output machinery
+    "yaml",
+    "imgextract.catalog.render.bundle",
+    "imgextract.catalog.render.goyaml",
+    "imgextract.catalog.render.goyamlout",
+    "imgextract.operations",
+    "imgextract.pull.extract",
+    "imgextract.layers.applier",
+    "imgextract.outputs.directory",
+    "tarfile",
+)
+
+
+def _imported(stderr: str) -> set[str]:
+    return {
+        line.rsplit("|", 1)[1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+
+
+def _cli_render(
+    refs: list[str], host: str, cache: Path, *flags: str, env: dict[str, str] | None = None
+) -> Any:
+    run = run_cli(
+        "render", *refs, "--insecure-registry", host, "-q", "--cache-dir", str(cache), *flags, env=env
+    )
+    assert run.code == 0, run.stderr[-2000:]
+    return run
+
+
+def test_command_keeps_each_bundle_images_output_text(
+    registry: Any, push_image: Callable[..., Any], tmp_path: Path
+) -> None:
+    host = registry.host
+    first = push_image(registry, _bundle_spec(), "render/kept-a", tag="v1")
+    second = push_image(registry, _bundle_spec(), "render/kept-b", tag="v1")
+    # the same digest under two names: the name is in "image", so each has its own text
+    refs = [second.ref, first.ref, f"{host}/render/kept-a@{first.digest}"]
+    cache = tmp_path / "cache"
+    expected = {
+        (fmt, level): encode(render_raw(refs, _client(host, None), migrate_level=level), fmt)
+        for fmt in ("json", "yaml", "ndjson")
+        for level in ("none", "bundle-object-to-csv-metadata")
+    }
+
+    cold = _cli_render(refs, host, cache, "-o", "json")
+    assert cold.stdout == expected["json", "none"]
+    kept = sorted((cache / "render").glob("*.out.json"))
+    assert len(kept) == 3
+    warm = _cli_render(refs, host, cache, "-o", "json", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert warm.stdout == expected["json", "none"]
+    loaded = _imported(warm.stderr)
+    assert "imgextract.catalog.render.pipeline" in loaded  # the import log is read
+    assert loaded & set(WARM_RENDER_NEVER_LOADS) == set()
+    assert sorted((cache / "render").glob("*.out.json")) == kept
+
+    # every format and level has its own text, each written by the first run that needs it
+    for fmt, level in expected:
+        if (fmt, level) != ("json", "none"):
+            run = _cli_render(refs, host, cache, "-o", fmt, "--migrate-level", level)
+            assert run.stdout == expected[fmt, level], (fmt, level)
+    assert len(list((cache / "render").glob("*.out.*"))) == 3 * 6
+    again = _cli_render(refs, host, cache, "-o", "yaml", "--migrate-level", "bundle-object-to-csv-metadata")
+    assert again.stdout == expected["yaml", "bundle-object-to-csv-metadata"]
+
+    # a damaged text (cut short) is not used: rendered again from the bundle's cached rendering
+    for path in kept:
+        path.write_bytes(path.read_bytes()[:-10])
+    assert _cli_render(refs, host, cache, "-o", "json").stdout == expected["json", "none"]
+    for path in kept:
+        path.write_bytes(b"not a head line\n" + path.read_bytes())
+    assert _cli_render(refs, host, cache, "-o", "json").stdout == expected["json", "none"]
+
+    # the tag moves to other content: its new digest has no text yet
+    csv = "manifests/widget-operator.clusterserviceversion.yaml"
+    files = [
+        File(
+            str(p.relative_to(WIDGET)),
+            p.read_bytes().replace(b"Widgets <for> everyone", b"Widgets <for> nobody")
+            if str(p.relative_to(WIDGET)) == csv
+            else p.read_bytes(),
+        )
+        for p in sorted(WIDGET.rglob("*"))
+        if p.is_file()
+    ]
+    push_image(registry, ImageSpec(layers=[files], labels=LABELS), "render/kept-b", tag="v1")
+    moved = _cli_render(refs, host, cache, "-o", "json")
+    assert moved.stdout == encode(render_raw(refs, _client(host, None)), "json")
+    assert moved.stdout != expected["json", "none"]

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from imgextract.catalog.render import gojson
-from imgextract.catalog.render.gojson import RawJSON
 from imgextract.catalog.render.gostruct import TypeMismatch, expect, raw_elements, raw_members, string_field
 from imgextract.catalog.render.gostruct import field as gofield
 from imgextract.catalog.render.goyaml import (
@@ -45,6 +44,7 @@ from imgextract.catalog.render.goyaml import (
     first_document_flagged,
     to_unstructured,
 )
+from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
 
 __all__ = ["BundleError", "Property", "RenderedBundle", "parse_bundle_dir", "render_bundle"]
 
@@ -56,21 +56,6 @@ PROPERTIES_ANNOTATION = "olm.properties"
 PACKAGE_KEY = "operators.operatorframework.io.bundle.package.v1"
 CHANNELS_KEY = "operators.operatorframework.io.bundle.channels.v1"
 DEFAULT_CHANNEL_KEY = "operators.operatorframework.io.bundle.channel.default.v1"
-
-
-class BundleError(ValueError):
-    """The bundle cannot be rendered (the same cases where opm fails)."""
-
-
-@dataclass(frozen=True)
-class Property:
-    """An FBC property: ``value`` is the JSON text opm carries (a ``json.RawMessage``)."""
-
-    type: str
-    value: str
-
-    def to_fbc(self) -> dict[str, Any]:
-        return {"type": self.type, "value": RawJSON(self.value)}
 
 
 @dataclass
@@ -90,28 +75,6 @@ class ParsedBundle:
     # per object: its Go JSON (json.Marshal of the decoded object) when already known (see _Memo);
     # such an object is held in ``objects`` as ``{"kind": ...}`` only
     texts: list[str | None] = field(default_factory=list)
-
-
-@dataclass
-class RenderedBundle:
-    """The ``declcfg.Bundle`` opm builds, plus the CSV JSON its migrations read."""
-
-    name: str
-    package: str
-    image: str
-    properties: list[Property]
-    related_images: list[tuple[str, str]]
-    csv_json: str = ""
-
-    def to_fbc(self) -> dict[str, Any]:
-        """The object as opm's encoder sees it (field order of ``declcfg.Bundle``)."""
-        out: dict[str, Any] = {"schema": "olm.bundle", "name": self.name, "package": self.package}
-        out["image"] = self.image
-        if self.properties:
-            out["properties"] = [p.to_fbc() for p in self.properties]
-        if self.related_images:
-            out["relatedImages"] = [{"name": n, "image": i} for n, i in self.related_images]
-        return out
 
 
 # ---------------------------------------------------------------------------------------- reading files

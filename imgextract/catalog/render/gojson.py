@@ -45,6 +45,23 @@ class RawJSON(str):
     __slots__ = ()
 
 
+class _Lazy:
+    """A regular expression compiled on its first use: importing the encoders costs nothing to a
+    run that encodes nothing (a warm ``render`` writes the texts it kept)."""
+
+    __slots__ = ("_args", "_compiled")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._args = (pattern, flags)
+        self._compiled: re.Pattern[str] | None = None
+
+    def get(self) -> re.Pattern[str]:
+        compiled = self._compiled
+        if compiled is None:  # two threads may both compile it: the same pattern either way
+            compiled = self._compiled = re.compile(*self._args)
+        return compiled
+
+
 _ESCAPES = {
     '"': '\\"',
     "\\": "\\\\",
@@ -59,8 +76,8 @@ _ESCAPES = {
 for _c in range(0x20):
     _ESCAPES.setdefault(chr(_c), f"\\u{_c:04x}")
 _HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"}
-_NEEDS = re.compile('["\\\\\x00-\x1f\u2028\u2029]')
-_NEEDS_HTML = re.compile('["\\\\\x00-\x1f\u2028\u2029<>&]')
+_NEEDS = _Lazy('["\\\\\x00-\x1f\u2028\u2029]')
+_NEEDS_HTML = _Lazy('["\\\\\x00-\x1f\u2028\u2029<>&]')
 _ALL = {**_ESCAPES, **_HTML}
 
 
@@ -68,14 +85,14 @@ def _sub(m: re.Match[str]) -> str:
     return _ALL[m.group()]
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = _Lazy("[\ud800-\udfff]")
 
 
 def quote(s: str, *, escape_html: bool) -> str:
     """A Go JSON string literal.  Lone surrogates (undecodable input) become U+FFFD as in Go."""
-    if _SURROGATE.search(s):
-        s = _SURROGATE.sub("\ufffd", s)
-    pattern = _NEEDS_HTML if escape_html else _NEEDS
+    if _SURROGATE.get().search(s):
+        s = _SURROGATE.get().sub("\ufffd", s)
+    pattern = (_NEEDS_HTML if escape_html else _NEEDS).get()
     return '"' + pattern.sub(_sub, s) + '"'
 
 
@@ -165,8 +182,12 @@ def marshal(
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
         except (TypeError, ValueError):
             text = ""
-        if text and not _SURROGATE.search(text) and not any(isinstance(value, t) for t in (RawJSON, float)):
-            pattern = _POST_HTML if escape_html else _POST
+        if (
+            text
+            and not _SURROGATE.get().search(text)
+            and not any(isinstance(value, t) for t in (RawJSON, float))
+        ):
+            pattern = (_POST_HTML if escape_html else _POST).get()
             return pattern.sub(lambda m: _ALL[m.group()], text)
     fast = _fast_marshal(value, escape_html, sort_keys)
     if fast is not None:
@@ -194,15 +215,17 @@ def _floats_marked(v: Any) -> Any:
         return [_floats_marked(x) for x in v]
     if isinstance(v, float):
         return _GoFloat(json_float(v))
-    if isinstance(v, (RawJSON, bytes, bytearray, tuple)) or (isinstance(v, str) and _SURROGATE.search(v)):
+    if isinstance(v, (RawJSON, bytes, bytearray, tuple)) or (
+        isinstance(v, str) and _SURROGATE.get().search(v)
+    ):
         raise _HasRaw
     return v
 
 
 _FLOAT_MARK = "\x00GOFLOAT\x00"
-_FLOAT_RE = re.compile(r'"\\u0000GOFLOAT\\u0000([^"]*)"')
-_POST_HTML = re.compile("[<>&\u2028\u2029]")
-_POST = re.compile("[\u2028\u2029]")
+_FLOAT_RE = _Lazy(r'"\\u0000GOFLOAT\\u0000([^"]*)"')
+_POST_HTML = _Lazy("[<>&\u2028\u2029]")
+_POST = _Lazy("[\u2028\u2029]")
 
 
 def _default(o: Any) -> Any:
@@ -227,8 +250,8 @@ def _fast_marshal(value: Any, escape_html: bool, sort_keys: bool) -> str | None:
         allow_nan=False,
     )
     if "GOFLOAT" in text:
-        text = _FLOAT_RE.sub(lambda m: m.group(1), text)
-    pattern = _POST_HTML if escape_html else _POST
+        text = _FLOAT_RE.get().sub(lambda m: m.group(1), text)
+    pattern = (_POST_HTML if escape_html else _POST).get()
     return pattern.sub(lambda m: _ALL[m.group()], text)
 
 
@@ -272,7 +295,7 @@ def _emit(v: Any, out: list[str], esc: bool, sort_keys: bool) -> None:
         raise GoJSONError(f"json: unsupported type: {type(v).__name__}")
 
 
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[ \t\r\n]+|[^" \t\r\n]+', re.S)
+_TOKEN = _Lazy(r'"(?:[^"\\]|\\.)*"|[ \t\r\n]+|[^" \t\r\n]+', re.S)
 
 
 def compact(text: str) -> str:
@@ -280,7 +303,7 @@ def compact(text: str) -> str:
     byte for byte (escapes inside strings stay as written).  ``text`` must be valid JSON."""
     if not text or not any(c in text for c in " \t\r\n"):
         return text
-    return "".join(t for t in _TOKEN.findall(text) if t[0] not in " \t\r\n")
+    return "".join(t for t in _TOKEN.get().findall(text) if t[0] not in " \t\r\n")
 
 
 def indent(text: str, prefix: str = "", step: str = "    ") -> str:

@@ -31,6 +31,9 @@ BEST_INDENT = 2
 MAX_SIMPLE_KEY = 128  # bytes
 _BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _BREAKS = "\r\n\x85\u2028\u2029"
+# characters that set no flag of the scalar analysis after the first one: printable ASCII but the
+# space and the flow indicators, ':' and '#'
+_INERT_TAIL = re.compile(r'[!"$-+\--9;->@-Z\\^-z|~]+')
 _TS_DATE = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
 _TS_T = re.compile(
     r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[Tt]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})"
@@ -126,9 +129,17 @@ class _Analysis:
             self.single = True
             self.block = False
             return
-        block_ind = flow_ind = False
-        if s.startswith("---") or s.startswith("..."):
-            block_ind = flow_ind = True
+        document_marker = s.startswith("---") or s.startswith("...")
+        if len(s) > 2 and _INERT_TAIL.fullmatch(s, 1):
+            # past the first character nothing can set a flag (a long base64 value): the first two
+            # characters decide, exactly as the whole string would
+            self._scan(s[:2], document_marker)
+        else:
+            self._scan(s, document_marker)
+
+    def _scan(self, s: str, document_marker: bool) -> None:
+        """libyaml ``analyze_scalar`` of ``s`` (non-empty)."""
+        block_ind = flow_ind = document_marker
         line_breaks = special = False
         leading_space = leading_break = trailing_space = trailing_break = False
         break_space = space_break = previous_space = previous_break = False
@@ -334,6 +345,12 @@ class _Emitter:
     def write_plain(self, s: str, allow_breaks: bool) -> None:
         if not self.whitespace and s:
             self.put(" ")
+        if " " not in s:  # no place to break: the characters as they are
+            if s:
+                self.put(s)
+            self.whitespace = False
+            self.indention = False
+            return
         spaces = False
         for i, c in enumerate(s):
             if c == " ":

@@ -8,8 +8,7 @@ has ``olm.csv.metadata`` keeps everything, that property re-encoded through its 
 
 from __future__ import annotations
 
-from imgextract.catalog.render.bundle import Property, RenderedBundle
-from imgextract.catalog.render.csvmeta import csv_metadata_from_csv, csv_metadata_from_property
+from imgextract.catalog.render.rendered import Property, RenderedBundle
 
 __all__ = ["LEVELS", "MigrationError", "check_level", "migrate_bundle"]
 
@@ -32,6 +31,8 @@ def migrate_bundle(b: RenderedBundle, level: str | None) -> RenderedBundle:
     level = check_level(level)
     if level == "none":
         return b
+    from imgextract.catalog.render.csvmeta import csv_metadata_from_csv, csv_metadata_from_property
+
     found = False
     for i, p in enumerate(b.properties):
         if p.type == "olm.csv.metadata":

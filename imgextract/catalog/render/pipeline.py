@@ -9,7 +9,9 @@ Each reference's objects are then migrated to the requested level.
 Images come from an :class:`ImageSource` (resolution, extraction and the content cache are the
 pull machinery's business); references render concurrently on a bounded pool.  A bundle image's
 rendering is kept in the content cache under its manifest digest, the reference and the renderer's
-version, so the next run re-reads only the manifest.
+version, so the next run re-reads only the manifest.  :func:`render_refs_output` (the command's
+path) also keeps each bundle image's output text, per migration level and format, under the same
+key plus this package's version: a bundle rendered before is then neither decoded nor re-encoded.
 """
 
 from __future__ import annotations
@@ -19,19 +21,17 @@ import hashlib
 import json
 import logging
 import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from imgextract.catalog.render.bundle import BundleError, Property, RenderedBundle, render_bundle
-from imgextract.catalog.render.fbc import FBCError, iter_fbc_dir, normalize
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
+from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
+from imgextract.catalog.render.writer import FORMATS, encode, order_key
 
-__all__ = ["ImageSource", "RenderError", "RenderOptions", "render_refs"]
+__all__ = ["ImageSource", "RenderError", "RenderOptions", "render_refs", "render_refs_output"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ PACKAGE_LABEL = "operators.operatorframework.io.bundle.package.v1"
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 SQLITE_LABEL = "operators.operatorframework.io.index.database.v1"
 CACHE_FORMAT = "render-v1"
+OUTPUT_FORMAT = "render-output-v1"
 
 FBCReader = Callable[[Path], Iterable[tuple[str, int, dict[str, Any]]]]
 
@@ -124,12 +125,70 @@ def _cache_put(root: Path | None, digest: str, ref: str, b: RenderedBundle) -> N
     }
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        import tempfile  # only to write: a warm run reads
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, separators=(",", ":"))
         os.replace(tmp, path)
     except OSError as exc:  # the cache only ever saves work
         log.debug("render cache not written: %s", exc)
+
+
+class Output:
+    """One object's text in an output format (UTF-8, surrogates escaped as the command writes them),
+    with what opm's order needs of the object (its ``schema``, ``name`` and ``package``)."""
+
+    __slots__ = ("data", "head")
+
+    def __init__(self, head: dict[str, str], data: bytes | memoryview) -> None:
+        self.head = head
+        self.data = data
+
+    @classmethod
+    def of(cls, obj: dict[str, Any], fmt: str) -> Output:
+        head = {k: obj[k] for k in ("schema", "name", "package") if isinstance(obj.get(k), str)}
+        return cls(head, encode(obj, fmt).encode("utf-8", "surrogateescape"))
+
+
+def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> Path:
+    from imgextract._version import VERSION  # the writer's rules may change with the version
+
+    key = hashlib.sha256(f"{OUTPUT_FORMAT}\0{VERSION}\0{digest}\0{ref}\0{level}\0{fmt}".encode()).hexdigest()
+    return root / "render" / f"{key}.out.{fmt}"
+
+
+def _output_get(path: Path) -> Output | None:
+    """A kept output: a JSON head line (the object's order fields and the text's size), the text."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:  # one read, no buffered file object: workers hand the GIL over at every system call
+            data = os.read(fd, os.fstat(fd).st_size + 1)
+        finally:
+            os.close(fd)
+        end = data.index(b"\n")
+        head = json.loads(data[:end])
+        size = head.pop("size")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    text = memoryview(data)[end + 1 :]
+    if size != len(text) or not all(isinstance(v, str) for v in head.values()):
+        return None
+    return Output(head, text)
+
+
+def _output_put(path: Path, out: Output) -> None:
+    head = json.dumps({**out.head, "size": len(out.data)}, separators=(",", ":")).encode()
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        import tempfile  # only to write: a warm run reads
+
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(head + b"\n" + out.data)
+        os.replace(tmp, path)
+    except OSError as exc:  # the cache only ever saves work
+        log.debug("render output not kept: %s", exc)
 
 
 # ---------------------------------------------------------------------------------------- migrations
@@ -163,7 +222,15 @@ def _is_bundle_dir(path: Path) -> bool:
     return (path / "manifests").is_dir() and (path / "metadata").is_dir()
 
 
+def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:
+    from imgextract.catalog.render.fbc import iter_fbc_dir  # catalogs only: bundles need none of it
+
+    return iter_fbc_dir(root)
+
+
 def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, Any]]:
+    from imgextract.catalog.render.fbc import FBCError, normalize
+
     out = []
     try:
         for _file, _idx, obj in reader(root):
@@ -188,8 +255,10 @@ def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, An
 
 
 def _render_one(
-    ref: str, source: ImageSource | None, opts: RenderOptions, reader: FBCReader
-) -> list[dict[str, Any]]:
+    ref: str, source: ImageSource | None, opts: RenderOptions, reader: FBCReader, fmt: str | None = None
+) -> Sequence[dict[str, Any] | Output]:
+    """The reference's objects; with ``fmt``, a bundle image's object comes as its :class:`Output`
+    (kept in the cache, re-used when the same digest is rendered again)."""
     level = opts.migrate_level
     path = Path(ref)
     if os.path.exists(ref):
@@ -198,6 +267,8 @@ def _render_one(
                 f"ref {_q(ref)} has unsupported file type (only directories and images render)", "usage"
             )
         if _is_bundle_dir(path):
+            from imgextract.catalog.render.bundle import render_bundle  # YAML: only to read a bundle
+
             b = render_bundle(path, image="", image_template=opts.image_ref_template)
             return [migrate_bundle(b, level).to_fbc()]
         return _fbc_objects(path, reader, level)
@@ -209,21 +280,40 @@ def _render_one(
         raise RenderError(f"render {_q(ref)}: sqlite-based index images are no longer supported", "image")
     if CONFIGS_LABEL in labels:
         configs = labels[CONFIGS_LABEL].strip("/") or "."
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="render-unpack-") as tmp:
             source.extract(image, (configs,), Path(tmp))
             return _fbc_objects(Path(tmp) / configs, reader, level)
     if PACKAGE_LABEL in labels:
         digest = image.manifest_digest
+        kept = None
+        if fmt is not None and source.cache_root is not None:
+            kept = _output_path(source.cache_root, digest, ref, level, fmt)
+            hit = _output_get(kept)
+            if hit is not None:
+                return [hit]
         cached = _cache_get(source.cache_root, digest, ref)
         if cached is None:
+            import shutil
+            import tempfile
+
             tmp = tempfile.mkdtemp(prefix="render-unpack-")
             try:
                 source.extract(image, ("manifests", "metadata"), Path(tmp))
+                from imgextract.catalog.render.bundle import render_bundle
+
                 cached = render_bundle(Path(tmp), image=ref)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
             _cache_put(source.cache_root, digest, ref, cached)
-        return [migrate_bundle(cached, level).to_fbc()]
+        obj = migrate_bundle(cached, level).to_fbc()
+        if fmt is None:
+            return [obj]
+        out = Output.of(obj, fmt)
+        if kept is not None:
+            _output_put(kept, out)
+        return [out]
     if labels:
         listed = "\n".join(f"  {k}={labels[k]}" for k in sorted(labels))
         raise RenderError(
@@ -232,27 +322,24 @@ def _render_one(
     raise RenderError(f"render {_q(ref)}: image type could not be determined: image has no labels", "image")
 
 
-def render_refs(
+def _render_all(
     refs: Iterable[str],
-    source: ImageSource | None = None,
-    options: RenderOptions | None = None,
-    *,
-    fbc_reader: FBCReader | None = None,
-) -> list[dict[str, Any]]:
-    """Render every reference (concurrently, at most ``options.jobs`` at a time) into FBC objects in
-    opm's shape (property values as :class:`~.gojson.RawJSON`); the first failing reference's error is raised,
-    prefixed as opm does (``render reference "REF": ...``)."""
+    source: ImageSource | None,
+    options: RenderOptions | None,
+    fbc_reader: FBCReader | None,
+    fmt: str | None,
+) -> list[dict[str, Any] | Output]:
     opts = options or RenderOptions()
     try:
         check_level(opts.migrate_level)
     except MigrationError as exc:
         raise RenderError(str(exc), "usage") from exc
     refs = list(refs)
-    reader = fbc_reader or iter_fbc_dir
+    reader = fbc_reader or _fbc_reader
 
-    def one(ref: str) -> list[dict[str, Any]]:
+    def rendered(ref: str) -> Sequence[dict[str, Any] | Output]:
         try:
-            return _render_one(ref, source, opts, reader)
+            return _render_one(ref, source, opts, reader, fmt)
         except RenderError as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
         except (BundleError, MigrationError) as exc:
@@ -265,6 +352,13 @@ def render_refs(
             raise RenderError(
                 f"render reference {_q(ref)}: {exc.strerror or exc}: {exc.filename}", "io"
             ) from exc
+
+    def one(ref: str) -> list[dict[str, Any] | Output]:
+        items = rendered(ref)
+        if fmt is None:
+            return list(items)
+        # encoded here, in the worker, while other references wait for the network
+        return [o if isinstance(o, Output) else Output.of(o, fmt) for o in items]
 
     jobs = max(1, min(opts.jobs, len(refs) or 1))
     if jobs == 1:
@@ -281,3 +375,35 @@ def render_refs(
                         g.cancel()
                     raise
     return [obj for objs in results for obj in objs]
+
+
+def render_refs(
+    refs: Iterable[str],
+    source: ImageSource | None = None,
+    options: RenderOptions | None = None,
+    *,
+    fbc_reader: FBCReader | None = None,
+) -> list[dict[str, Any]]:
+    """Render every reference (concurrently, at most ``options.jobs`` at a time) into FBC objects in
+    opm's shape (property values as :class:`~.gojson.RawJSON`); the first failing reference's error is raised,
+    prefixed as opm does (``render reference "REF": ...``)."""
+    objs = _render_all(refs, source, options, fbc_reader, None)
+    return [o for o in objs if isinstance(o, dict)]  # without a format every item is an object
+
+
+def render_refs_output(
+    refs: Iterable[str],
+    fmt: str,
+    source: ImageSource | None = None,
+    options: RenderOptions | None = None,
+    *,
+    fbc_reader: FBCReader | None = None,
+) -> bytes:
+    """What :func:`render_refs` and :func:`~.writer.write` in ``fmt`` give, as UTF-8 bytes (surrogates
+    escaped): each object is encoded by the worker that rendered it, and a bundle image rendered
+    before at the same digest comes as its kept text, neither decoded nor re-encoded."""
+    if fmt not in FORMATS:
+        raise RenderError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})", "usage")
+    items = _render_all(refs, source, options, fbc_reader, fmt)
+    outs = [o if isinstance(o, Output) else Output.of(o, fmt) for o in items]
+    return b"".join(o.data for o in sorted(outs, key=lambda o: order_key(o.head)))

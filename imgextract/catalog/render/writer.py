@@ -17,13 +17,12 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from imgextract.catalog.render import gojson
-from imgextract.catalog.render.goyaml import go_resolve
-from imgextract.catalog.render.goyamlout import dump
 
 __all__ = [
     "FORMATS",
     "encode",
     "opm_order",
+    "order_key",
     "to_python",
     "write",
     "write_fbc",
@@ -40,24 +39,26 @@ def _str(v: Any) -> str:
     return v if isinstance(v, str) else ""
 
 
+def order_key(o: dict[str, Any]) -> tuple[Any, ...]:
+    """The sort key of one object in opm's output order (only its ``schema``, ``name`` and
+    ``package`` count)."""
+    schema = _str(o.get("schema"))
+    rank = _ORDER.get(schema, 4)
+    pkg = _str(o.get("name")) if schema == "olm.package" else _str(o.get("package"))
+    if rank == 0:
+        sub: tuple[str, ...] = (_str(o.get("name")),)
+    elif rank in (1, 2):
+        sub = (_str(o.get("name")),)
+    elif rank == 3:
+        sub = (_str(o.get("package")),)
+    else:
+        sub = (schema, _str(o.get("name")))
+    return (pkg.encode(), rank, tuple(s.encode() for s in sub))
+
+
 def opm_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """opm's output order (``organizeByPackage`` + the per-package sorts), stable for ties."""
-
-    def key(o: dict[str, Any]) -> tuple[Any, ...]:
-        schema = _str(o.get("schema"))
-        rank = _ORDER.get(schema, 4)
-        pkg = _str(o.get("name")) if schema == "olm.package" else _str(o.get("package"))
-        if rank == 0:
-            sub: tuple[str, ...] = (_str(o.get("name")),)
-        elif rank in (1, 2):
-            sub = (_str(o.get("name")),)
-        elif rank == 3:
-            sub = (_str(o.get("package")),)
-        else:
-            sub = (schema, _str(o.get("name")))
-        return (pkg.encode(), rank, tuple(s.encode() for s in sub))
-
-    return sorted(objs, key=key)
+    return sorted(objs, key=order_key)
 
 
 def compact(obj: dict[str, Any]) -> str:
@@ -70,6 +71,8 @@ def compact(obj: dict[str, Any]) -> str:
 
 
 def _yaml_value(text: str) -> Any:
+    from imgextract.catalog.render.goyaml import go_resolve  # YAML only for -o yaml
+
     # JSONToYAML parses the JSON with go-yaml: numbers are resolved as YAML plain scalars
     return json.loads(text, parse_int=go_resolve, parse_float=go_resolve)
 
@@ -82,6 +85,8 @@ def encode(obj: dict[str, Any], fmt: str) -> str:
     if fmt == "ndjson":
         return text + "\n"
     if fmt == "yaml":
+        from imgextract.catalog.render.goyamlout import dump
+
         return "---\n" + dump(_yaml_value(text))
     raise ValueError(f"unknown output format {fmt!r} (json, yaml, ndjson)")
 

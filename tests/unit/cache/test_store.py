@@ -370,3 +370,24 @@ def test_small_blob_writer_commits_by_rename_and_refuses_path_tricks(tmp_path: P
     assert os.listdir(tmp_path / "tmp") == []  # no temp file left behind
     with pytest.raises(IntegrityError):
         writer.put("sha256:../../escape", b"x")
+
+
+def test_layer_index_written_again_only_when_it_changes(tmp_path: Path) -> None:
+    """A layer applied again from the cache indexes to the same bytes: the file is kept (no new
+    file, no rename) and only its age is refreshed; a different index replaces it."""
+    from imgextract.cache import LayerIndexEntry
+
+    cache = ContentCache(tmp_path)
+    digest = "sha256:" + "cd" * 32
+    cache.put_layer_index(digest, LayerIndexEntry(frozenset({"usr"})))
+    path = tmp_path / "index" / "sha256" / f"{'cd' * 32}.json"
+    assert path.is_file()
+    old = time.time() - 3 * 86400
+    os.utime(path, (old, old))
+    inode = path.stat().st_ino
+    cache.put_layer_index(digest, LayerIndexEntry(frozenset({"usr"})))
+    assert path.stat().st_ino == inode and path.stat().st_mtime > old + 86400
+    cache.put_layer_index(digest, LayerIndexEntry(frozenset({"etc", "usr"})))
+    assert path.stat().st_ino != inode
+    entry = cache.get_layer_index(digest)
+    assert entry is not None and entry == LayerIndexEntry(frozenset({"etc", "usr"}))

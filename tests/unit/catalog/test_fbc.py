@@ -79,6 +79,28 @@ def test_walk_honours_indexignore_like_opm(tmp_path: Path) -> None:
     ]
 
 
+def test_walk_imports_the_ignore_matcher_only_for_an_ignore_file(tmp_path: Path) -> None:
+    """Most catalogs have no .indexignore: reading them (``catalog``, ``pull --from-catalog``) does not
+    load pathspec (a fresh interpreter, so nothing else imported it first)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "plain" / "a").mkdir(parents=True)
+    (tmp_path / "plain" / "a" / "catalog.json").write_text('{"schema":"olm.package","name":"a"}')
+    (tmp_path / "ignoring").mkdir()
+    (tmp_path / "ignoring" / "catalog.json").write_text('{"schema":"olm.package","name":"b"}')
+    (tmp_path / "ignoring" / ".indexignore").write_text("*.md\n")
+    script = (
+        "import sys; from imgextract.catalog.fbc import iter_catalog; "
+        "n = len(list(iter_catalog(sys.argv[1]))); print(n, 'pathspec' in sys.modules)"
+    )
+    for name, loaded in (("plain", "False"), ("ignoring", "True")):
+        run = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / name)], capture_output=True, text=True, check=True
+        )
+        assert run.stdout.split() == ["1", loaded], (name, run.stdout, run.stderr)
+
+
 def test_walk_refuses_symlink_out_of_catalog(tmp_path: Path) -> None:
     root = tmp_path / "root"
     root.mkdir()

@@ -54,6 +54,26 @@ def test_owner_token_of_a_live_and_a_dead_process() -> None:
     assert owner_alive(f"{pid}.1")
 
 
+def test_own_token_is_alive_without_reading_proc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalog pull's sweeps meet this process's own staging directories at every bundle: no
+    /proc read for them (any other pid of this host is still checked)."""
+    import imgextract.procowner as procowner
+
+    mine = owner_token()
+    read: list[int] = []
+
+    def start_time(pid: int) -> int | None:
+        read.append(pid)
+        return None
+
+    monkeypatch.setattr(procowner, "_start_time", start_time)
+    assert owner_alive(mine)
+    assert read == []
+    other = f"{host_mark()}.{os.getpid() + 1}.1"
+    assert not owner_alive(other)  # _start_time (patched) says it does not exist
+    assert read == [os.getpid() + 1]
+
+
 def test_host_mark_depends_on_the_hostname(monkeypatch: pytest.MonkeyPatch) -> None:
     import socket
 

@@ -82,3 +82,30 @@ def test_long_or_multiline_keys_are_complex_keys() -> None:
     assert third == ": v"
     # nested: the complex key sits at the mapping's indentation
     assert dump({"outer": {k129: "v"}}) == f"outer:\n  ? {k129}\n  : v\n"
+
+
+def test_long_scalars_analysed_as_character_by_character() -> None:
+    """A long value whose characters past the first set no flag (base64 data) is decided by its
+    first two: the same answer, and the same bytes, as scanning every character."""
+    import random
+
+    from imgextract.catalog.render.goyamlout import _Analysis
+
+    def scanned(s: str) -> tuple[bool, ...]:
+        a = _Analysis.__new__(_Analysis)
+        a._scan(s, s.startswith("---") or s.startswith("..."))
+        return (a.multiline, a.flow_plain, a.block_plain, a.single, a.block)
+
+    def analysed(s: str) -> tuple[bool, ...]:
+        a = _Analysis(s)
+        return (a.multiline, a.flow_plain, a.block_plain, a.single, a.block)
+
+    rng = random.Random(12)
+    heads = ["", " ", "\n", "-", "?", ":", "#", "'", "&", "\x01", "é", "a", "---", "...", "- ", "-:"]
+    tails = ["QUJD", "a+b/c=", "x-y_z.w", "!\"$%&'()*+-./;<=>@\\^_`|~", "abc def", "a:b", "a#b", "a,b"]
+    for _ in range(2000):
+        s = rng.choice(heads) + "".join(rng.choice(tails) for _ in range(rng.randint(0, 4)))
+        if s:
+            assert analysed(s) == scanned(s), repr(s)
+    data = "QUJD" * 30_000
+    assert dump({"data": data, "a": "x" + data}) == f"a: x{data}\ndata: {data}\n"
