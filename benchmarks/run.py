@@ -41,7 +41,12 @@ sys.path[:0] = [str(REPO), str(REPO / "registry-fixtures"), str(Path(__file__).r
 import chunked  # noqa: E402
 from workloads import BUILDERS, DEFAULT, OPT_IN, Image, push  # noqa: E402
 
-BUILDERS = {**BUILDERS, "chunked": chunked.build, "request-cpu": BUILDERS["small"]}
+BUILDERS = {
+    **BUILDERS,
+    "chunked": chunked.build,
+    "request-cpu": BUILDERS["small"],
+    "startup": BUILDERS["small"],
+}
 
 MiB = 1024 * 1024
 
@@ -450,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     default = [
         *DEFAULT,
-        *("chunked", "render", "catalog-query", "catalog-pull", "request-cpu"),
+        *("chunked", "render", "catalog-query", "catalog-pull", "request-cpu", "startup"),
         *(OPT_IN if os.environ.get("BENCH_HUGE") == "1" else ()),
     ]
     p.add_argument("--workloads", default=",".join(default), help=f"any of {', '.join(BUILDERS)}")
@@ -510,6 +515,10 @@ def main(argv: list[str] | None = None) -> int:
                     import requestcpu
 
                     results.append(requestcpu.bench(push(built["request-cpu"][0], reg.host), reg.host, REPO))
+                elif name == "startup":
+                    import startup
+
+                    results.append(startup.bench(push(built["startup"][0], reg.host), reg.host, REPO))
                 elif name == "catalog-query":
                     from catalogs import bench_catalog_query
 

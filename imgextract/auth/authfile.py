@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AuthFile:
+    """One parsed auth file: its ``auths`` entries, ``credHelpers`` and ``credsStore``."""
+
     origin: str
     auths: Mapping[str, Any] = field(default_factory=dict)
     cred_helpers: Mapping[str, str] = field(default_factory=dict)

@@ -28,17 +28,18 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 _ordered: tuple[str, ...] = ()
 
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+# Compiled on the first redact(): most runs never print an error, and compiling these costs milliseconds.
+_PATTERN_SOURCES: tuple[tuple[str, str], ...] = (
     # Authorization / Proxy-Authorization header values (scheme kept, credentials dropped).
     (
-        re.compile(r"(?i)\b((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:basic|bearer)?\s*)[^\s\"',}]+"),
+        (r"(?i)\b((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?(?:basic|bearer)?\s*)[^\s\"',}]+"),
         r"\1" + MASK,
     ),
     # scheme://user:password@host
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1" + MASK + "@"),
+    ((r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1" + MASK + "@"),
     # ?access_token=... &refresh_token=... &password=... and presigned-URL signatures (S3, GCS, Azure SAS)
     (
-        re.compile(
+        (
             r"(?i)([?&](?:access_token|refresh_token|token|password|secret|x-amz-signature|x-amz-security-token"
             r"|x-amz-credential|x-goog-signature|x-goog-credential|signature|sig)=)[^&\s\"']+"
         ),
@@ -46,13 +47,21 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     # JSON fields holding secrets: "token": "...", "Secret": "...", "auth": "..."
     (
-        re.compile(
+        (
             r"(?i)(\"(?:token|access_token|refresh_token|password|secret|identitytoken|registrytoken|"
             r"identity_token|registry_token|auth)\"\s*:\s*\")(?:[^\"\\]|\\.)*(\")"
         ),
         r"\1" + MASK + r"\2",
     ),
 )
+_compiled: tuple[tuple[re.Pattern[str], str], ...] = ()
+
+
+def _patterns() -> tuple[tuple[re.Pattern[str], str], ...]:
+    global _compiled
+    if not _compiled:
+        _compiled = tuple((re.compile(source), replacement) for source, replacement in _PATTERN_SOURCES)
+    return _compiled
 
 
 def _variants(value: str) -> set[str]:
@@ -101,7 +110,7 @@ def redact(text: str) -> str:
     for secret in _ordered:
         if secret in text:
             text = text.replace(secret, MASK)
-    for pattern, replacement in _PATTERNS:
+    for pattern, replacement in _patterns():
         text = pattern.sub(replacement, text)
     return text
 

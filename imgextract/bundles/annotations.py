@@ -7,6 +7,12 @@ integers in decimal, booleans as ``true``/``false``, floats as the shortest ``%g
 *32-bit* value.  So an unquoted ``1.0`` reads as ``"1"``, ``4.10`` as ``"4.1"``, ``True`` as
 ``"true"``, ``1e6`` as ``"1e+06"``; a null is an absent value.  Quoted scalars are taken as
 written, and timestamp-like plain scalars stay as written (go-yaml v2 keeps them as strings).
+
+Nearly every bundle writes the file in one flat form (``annotations:``, then ``  key: value`` lines).
+That form is read by a strict line recogniser without PyYAML (whose import costs more than the rest
+of a small pull's parsing); anything it cannot prove it reads exactly as libyaml would (non-ASCII,
+tabs, CR, trailing blanks, flow or block collections, anchors, tags, escapes, multi-line scalars,
+documents markers, comments after a value, duplicate keys, other top-level keys) goes to PyYAML.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import math
 import re
 import struct
 from pathlib import Path
-
-import yaml
+from typing import TYPE_CHECKING
 
 from imgextract.errors import InvalidBundleError
+
+if TYPE_CHECKING:
+    import yaml
 
 MAX_ANNOTATIONS_BYTES = 1024 * 1024
 
@@ -28,8 +36,9 @@ _NULL = {"", "~", "null", "Null", "NULL"}
 _NAN = {".nan", ".NaN", ".NAN"}
 _INF = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"}
 _NEG_INF = {"-.inf", "-.Inf", "-.INF"}
-_YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?$")
+# patterns, compiled (and cached by re) the first time a number-like value needs them
+_YAML_FLOAT = r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"
+_GO_FLOAT = r"^[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?$"
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64_MAX = 2**64 - 1
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -110,7 +119,7 @@ def go_string(plain: str) -> str | None:
         return "-Inf"
     first = plain[0]
     if first == ".":
-        if _GO_FLOAT.match(plain):
+        if re.match(_GO_FLOAT, plain):
             return go_float32_string(float(plain))
         return plain
     if first not in "+-0123456789":
@@ -121,9 +130,64 @@ def go_string(plain: str) -> str | None:
         as_int = _go_parse_int(cleaned, signed=False)
     if as_int is not None:
         return str(as_int)
-    if _YAML_FLOAT.match(cleaned):
+    if re.match(_YAML_FLOAT, cleaned):
         return go_float32_string(float(cleaned))
     return plain
+
+
+# The flat form, line by line: blank and comment lines, ``annotations:``, then one indentation of
+# entries.  A plain scalar starts with a character that is no YAML indicator (``-`` only before a
+# non-blank) and holds no ": " or " #" (which would end it), no ":" at its end and no run of blanks; the key
+# is a shorter plain scalar without blanks or ":" (libyaml limits a simple key to 1024 characters).
+# Quoted values hold no escape, no quote of their kind and nothing after the closing quote.
+_FLAT_ROOT = "annotations:"
+_FLAT_ENTRY = re.compile(
+    r"(?P<indent> +)(?P<key>[A-Za-z0-9_./+][A-Za-z0-9_./+-]{0,255}): +"
+    r"(?:(?P<plain>(?:[A-Za-z0-9_./+]|-(?=[^ ]))(?:[A-Za-z0-9_./+=,@()~-]|:(?=[^ ])| (?=[^ #:]))*)"
+    r"|\"(?P<dq>[A-Za-z0-9_./+=,@()~:; -]*)\""
+    r"|'(?P<sq>[A-Za-z0-9_./+=,@()~:; -]*)')"
+)
+_FLAT_BLANK = re.compile(r" *(?:#[ -~]*)?")
+_FLAT_MAX_BYTES = 64 * 1024
+
+
+def parse_flat(data: bytes) -> dict[str, str] | None:
+    """The annotations of a document in the flat form, or None when it is not (let YAML read it).
+
+    Returns only what libyaml's composer followed by :func:`parse_annotations`' rules returns for the
+    same bytes: each accepted line is one ``key: scalar`` pair of the ``annotations`` block mapping.
+    """
+    if len(data) > _FLAT_MAX_BYTES or not data.isascii():
+        return None
+    text = data.decode("ascii")
+    out: dict[str, str] = {}
+    indent = ""
+    seen_root = False
+    for line in text.split("\n"):
+        if _FLAT_BLANK.fullmatch(line):
+            continue
+        if not seen_root:
+            if line != _FLAT_ROOT:
+                return None
+            seen_root = True
+            continue
+        m = _FLAT_ENTRY.fullmatch(line)
+        if m is None:
+            return None
+        if not indent:
+            indent = m["indent"]
+        elif m["indent"] != indent:
+            return None
+        key = go_string(m["key"]) or ""
+        if key in out:
+            return None
+        plain = m["plain"]
+        if plain is not None:
+            value = go_string(plain)
+            out[key] = "" if value is None else value
+        else:
+            out[key] = m["dq"] if m["dq"] is not None else m["sq"]
+    return out or None
 
 
 def _plain(node: yaml.ScalarNode) -> bool:
@@ -132,6 +196,8 @@ def _plain(node: yaml.ScalarNode) -> bool:
 
 
 def _scalar(node: yaml.Node, where: str) -> str | None:
+    import yaml
+
     if not isinstance(node, yaml.ScalarNode):
         raise InvalidBundleError(f"{where}: annotation values must be strings")
     # plain scalars are resolved as go-yaml v2 does (PyYAML's own resolution is not used)
@@ -140,6 +206,16 @@ def _scalar(node: yaml.Node, where: str) -> str | None:
 
 def parse_annotations(data: bytes, name: str = "annotations.yaml") -> dict[str, str]:
     """The ``annotations`` map of an annotations.yaml document, read as opm reads it."""
+    flat = parse_flat(data)
+    if flat is not None:
+        return flat
+    return parse_yaml(data, name)
+
+
+def parse_yaml(data: bytes, name: str = "annotations.yaml") -> dict[str, str]:
+    """:func:`parse_annotations` through PyYAML, for every form of the document."""
+    import yaml
+
     try:
         # libyaml's composer: the pure-Python one costs milliseconds for a few lines, on every bundle
         root = yaml.compose(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from imgextract.errors import ConfigError
+from imgextract.mirrors import conf_toml
 from imgextract.mirrors.model import PULL_FROM_MIRROR_VALUES, WILDCARD_PREFIX, Endpoint, Registry
 from imgextract.mirrors.shortnames import SHORT_NAME_MODES, Alias, AliasError, parse_aliases
 
@@ -295,8 +295,8 @@ def load_file(path: Path, *, drop_in: bool = False) -> ParsedFile:
     except OSError as e:
         raise ConfigError(f'loading {what} "{path}": {e.strerror or e}') from None
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        doc = conf_toml.decode(data.decode("utf-8"))
+    except ValueError as e:  # UnicodeDecodeError, tomllib.TOMLDecodeError (tomllib is loaded on demand)
         raise ConfigError(f'loading {what} "{path}": toml: {e}') from None
     try:
         return _parse_document(doc, str(path), force_v2=drop_in)

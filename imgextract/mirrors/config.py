@@ -44,12 +44,6 @@ class Source:
     rule: str
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    endpoint: Endpoint
-    is_primary: bool
-
-
 class MirrorConfig:
     """The effective registries.conf entries; answers "which sources, in which order" per reference."""
 
@@ -94,30 +88,29 @@ class MirrorConfig:
         if reg is None:
             return [Source(reference=ref, insecure=False, blocked=False, rule=PRIMARY_RULE)]
         by_digest = ref.digest is not None
-        candidates = [_Candidate(m, False) for m in reg.allowed_mirrors(by_digest=by_digest)]
-        candidates.append(_Candidate(reg.primary(), True))
+        # (endpoint, is_primary): a plain pair, a class here would cost start-up for every command
+        candidates = [(m, False) for m in reg.allowed_mirrors(by_digest=by_digest)]
+        candidates.append((reg.primary(), True))
         sources = []
-        for c in candidates:
+        for endpoint, is_primary in candidates:
             try:
-                physical = rewrite_reference(str(ref), reg.prefix, c.endpoint.location)
+                physical = rewrite_reference(str(ref), reg.prefix, endpoint.location)
             except RewriteError as e:
-                where = f"{reg.origin}, primary location" if c.is_primary else c.endpoint.origin
+                where = f"{reg.origin}, primary location" if is_primary else endpoint.origin
                 raise ConfigError(f"{where}: {e}", reference=str(ref)) from None
             blocker = self.find_registry(physical.name)
             blocked = blocker is not None and blocker.blocked
-            rule = self._rule(reg, c, blocker if blocked else None)
-            sources.append(
-                Source(reference=physical, insecure=c.endpoint.insecure, blocked=blocked, rule=rule)
-            )
+            rule = self._rule(reg, endpoint, is_primary, blocker if blocked else None)
+            sources.append(Source(reference=physical, insecure=endpoint.insecure, blocked=blocked, rule=rule))
         return sources
 
     @staticmethod
-    def _rule(reg: Registry, c: _Candidate, blocker: Registry | None) -> str:
-        if c.is_primary:
+    def _rule(reg: Registry, endpoint: Endpoint, is_primary: bool, blocker: Registry | None) -> str:
+        if is_primary:
             rewritten = reg.location not in ("", reg.prefix)
             rule = f"{PRIMARY_RULE}, rewritten by {reg.origin}" if rewritten else PRIMARY_RULE
         else:
-            rule = c.endpoint.origin
+            rule = endpoint.origin
         if blocker is not None:
             rule += f"; blocked by {blocker.blocked_by or blocker.origin}"
         return rule

@@ -13,6 +13,8 @@ from imgextract.oci.platform import Platform
 
 @dataclass(frozen=True)
 class ImageConfig:
+    """The parts of an image config a pull uses: platform, labels, layer diff_ids."""
+
     os: str
     architecture: str
     variant: str

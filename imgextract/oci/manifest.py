@@ -30,6 +30,8 @@ from imgextract.oci.platform import Platform
 
 @dataclass(frozen=True)
 class Descriptor:
+    """A content descriptor: media type, digest and size of a blob or manifest, and its extras."""
+
     media_type: str
     digest: str
     size: int
@@ -91,6 +93,8 @@ class Descriptor:
 
 @dataclass(frozen=True)
 class Manifest:
+    """An image manifest: its config and layer descriptors."""
+
     media_type: str
     config: Descriptor
     layers: tuple[Descriptor, ...]
@@ -101,6 +105,8 @@ class Manifest:
 
 @dataclass(frozen=True)
 class Index:
+    """An image index (or Docker manifest list): one descriptor per platform image."""
+
     media_type: str
     manifests: tuple[Descriptor, ...]
     annotations: Mapping[str, str] = field(default_factory=dict)

@@ -37,6 +37,8 @@ def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class Platform:
+    """An OCI platform (os, architecture, variant, ...), normalised as containerd does."""
+
     os: str
     architecture: str
     variant: str = ""

@@ -28,6 +28,8 @@ BLOB_BUFFER = 1024 * 1024
 
 @dataclass(frozen=True)
 class ManifestResponse:
+    """A manifest as the registry sent it: bytes, media type and digest."""
+
     raw: bytes
     media_type: str
     digest: str

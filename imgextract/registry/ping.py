@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # challenges are parsed only when the registry asks for authe
 
 @dataclass(frozen=True)
 class PingResult:
+    """What ``GET /v2/`` told: the base URL that answered and the authentication it asks for."""
+
     base_url: str  # scheme://host[:port], no trailing slash
     challenges: tuple[Challenge, ...]  # empty: no authentication required
 

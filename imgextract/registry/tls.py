@@ -20,6 +20,8 @@ from imgextract.errors import ConfigError
 
 @dataclass(frozen=True)
 class TLSMaterial:
+    """Extra CA files and the client certificate pair for one registry host (``--ca-file``, certs.d)."""
+
     ca_files: tuple[Path, ...] = ()
     client_cert: tuple[Path, Path] | None = None
 

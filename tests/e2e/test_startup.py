@@ -128,7 +128,10 @@ def test_registry_v1_pull_loads_only_what_a_bundle_needs(
         ]
     )
     assert loaded_of(loaded, NEVER_FOR_A_PULL) == set()
-    assert "yaml" in loaded  # metadata/annotations.yaml is read as opm reads it
+    # metadata/annotations.yaml is read (the bundle's metadata directory is recognised), in its common
+    # flat form without PyYAML
+    assert "imgextract.bundles.annotations" in loaded
+    assert "yaml" not in loaded
 
 
 def test_plain_image_pull_needs_no_yaml(
@@ -138,3 +141,22 @@ def test_plain_image_pull_needs_no_yaml(
     loaded = pull_logging_imports(cli, pushed_fixtures["generic"], out, "--all")
     assert any(out.iterdir())
     assert loaded_of(loaded, (*NEVER_FOR_A_PULL, "yaml", "imgextract.bundles.annotations")) == set()
+
+
+def test_flat_registries_conf_is_read_without_tomllib(
+    cli: Callable[..., Run], pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
+    conf, drop_ins = tmp_path / "registries.conf", tmp_path / "registries.conf.d"
+    conf.write_text('# unqualified-search-registries = ["example.com"]\n')
+    drop_ins.mkdir()
+    (drop_ins / "shortnames.conf").write_text(
+        '[aliases]\n  # docker\n  "alpine" = "docker.io/library/alpine"\n'
+    )
+    flags = ("--all", "--registries-conf", str(conf), "--registries-conf-dir", str(drop_ins))
+    loaded = pull_logging_imports(cli, pushed_fixtures["generic"], tmp_path / "flat", *flags)
+    assert "imgextract.mirrors.conf_file" in loaded  # the files are read and validated
+    assert "tomllib" not in loaded
+    # any other TOML goes through tomllib
+    conf.write_text('unqualified-search-registries = ["example.com"]\n')
+    loaded = pull_logging_imports(cli, pushed_fixtures["generic"], tmp_path / "toml", *flags)
+    assert "tomllib" in loaded
