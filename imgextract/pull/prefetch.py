@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
 import threading
 import time
 from collections import deque
@@ -112,8 +113,6 @@ class _SpoolWriter:
     offset = 0
 
     def __init__(self, spool_dir: Path) -> None:
-        import tempfile  # only when spooling (it loads ``random``): not at start-up
-
         fd, name = tempfile.mkstemp(prefix=f"{SPOOL_PREFIX}{owner_token()}-", dir=spool_dir)
         self.path = Path(name)
         self._fd = fd
@@ -417,11 +416,7 @@ class Prefetcher:
         self._repository = repository
         self._slots = [_Slot(i, d) for i, d in enumerate(layers)]
         self._cache = cache
-        if spool_dir is None:
-            import tempfile  # only for the default spool directory (it loads ``random``)
-
-            spool_dir = Path(tempfile.gettempdir())
-        self._spool_dir = Path(spool_dir)
+        self._spool_dir = Path(spool_dir) if spool_dir is not None else Path(tempfile.gettempdir())
         self._workers = min(workers, max(1, len(self._slots)))
         self._ahead = max(ahead if ahead is not None else workers + 1, 1)
         self._chunk = chunk_size
