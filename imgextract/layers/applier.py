@@ -340,11 +340,14 @@ class Applier:
     ) -> None:
         path = parent.child(base)
         if m.isdir():
-            st = lstat_at(parent.fd, base)
-            if st is None or not stat.S_ISDIR(st.st_mode):
-                if st is not None:
-                    self._remove(parent, base)
+            try:  # a free name (most directories of a layer): one system call
                 os.mkdir(base, 0o700, dir_fd=parent.fd)
+            except FileExistsError:  # merge into a directory; replace anything else (never followed)
+                st = lstat_at(parent.fd, base)
+                if st is None or not stat.S_ISDIR(st.st_mode):
+                    if st is not None:
+                        self._remove(parent, base)
+                    os.mkdir(base, 0o700, dir_fd=parent.fd)
             self._dirs[path] = (m.mode, _ns(m.mtime))
             stats.dirs += 1
         elif m.type in _REGULAR:

@@ -19,8 +19,6 @@ import errno
 import logging
 import os
 import re
-import secrets
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -51,7 +49,7 @@ def is_local_failure(exc: BaseException | None) -> TypeGuard[OSError]:
 
 
 def _owned_name(out_name: str, kind: str) -> str:
-    return f".{out_name}.{kind}-{owner_token()}-{secrets.token_hex(6)}"
+    return f".{out_name}.{kind}-{owner_token()}-{os.urandom(6).hex()}"
 
 
 _active: set[Path] = set()  # staging directories of this process not yet committed or removed
@@ -256,6 +254,8 @@ class StagingDir:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write a file through a temporary sibling and rename it into place."""
+    import tempfile  # rarely needed (and it loads ``random``): not at start-up
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WINDOW = 4  # partial layers started ahead of their turn (each holds at most assemble.AHEAD bytes)
+EXPECT_GRACE = 0.005  # seconds a parse waits for a higher layer's TOC still on the way
 
 
 class LayerFetchResult:
@@ -117,19 +119,46 @@ class ParseGate:
 
     TOC parsing is Python work: several at once only share the GIL, so each finishes as late as
     the last.  One at a time, upper layers first (where a catalog's configs and a bundle's
-    manifests usually are), the layer most likely to need chunks starts fetching them soonest."""
+    manifests usually are), the layer most likely to need chunks starts fetching them soonest.
+    A layer announced with ``expect`` (its TOC is on the way) goes before lower ones whose TOCs
+    arrived first, if it arrives within ``grace`` seconds of them: a parse in progress would
+    delay it, the one that starts the fetch, by a whole parse.  A TOC that takes longer does
+    not keep the lower ones waiting (they use the time); nor does one that leaves the gate
+    (``leave``: parsed, failed, or needs no parse)."""
 
-    def __init__(self) -> None:
+    def __init__(self, grace: float = EXPECT_GRACE) -> None:
+        self.grace = grace
         self._cond = threading.Condition()
         self._busy = False
         self._waiting: list[int] = []
+        self._expected: set[int] = set()
+
+    def expect(self, position: int) -> None:
+        """The TOC of the layer at ``position`` is being read: lower layers parse after it."""
+        with self._cond:
+            self._expected.add(position)
+
+    def leave(self, position: int) -> None:
+        """The layer at ``position`` will not parse (again): stop holding lower layers back."""
+        with self._cond:
+            if position in self._expected:
+                self._expected.discard(position)
+                self._cond.notify_all()
 
     def run(self, position: int, work: Callable[[], T]) -> T:
+        deadline = time.monotonic() + self.grace
         with self._cond:
             self._waiting.append(position)
-            while self._busy or max(self._waiting) != position:
-                self._cond.wait()
+            while True:
+                if self._busy or max(self._waiting) != position:
+                    self._cond.wait()
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0 or max(self._expected, default=-1) <= position:
+                    break
+                self._cond.wait(left)  # a higher layer's TOC is on its way
             self._waiting.remove(position)
+            self._expected.discard(position)
             self._busy = True
         try:
             return work()
@@ -156,6 +185,7 @@ class PartialLayer:
         hold: HoldBudget | None = None,
         gate: ParseGate | None = None,
         position: int = 0,
+        start: bool = True,
     ) -> None:
         location = toc_location(desc.annotations)
         assert location is not None
@@ -181,21 +211,32 @@ class PartialLayer:
         self._abandoned = False  # the pull failed: stop writing to the cache
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="imgextract-partial", daemon=True)
-        self._thread.start()
+        self._started = False
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start the worker (once)."""
+        if self._started:
+            return
+        self._started = True
+        self.gate.expect(self.position)
+        try:
+            self._thread.start()
+        except BaseException:
+            self.gate.leave(self.position)
+            raise
 
     def _run(self) -> None:
         try:
             if self._closed:  # the pull failed before this layer's worker got going
                 return
-            toc = self._read_toc()
-            if toc is None or self._closed:
+            fetcher = self._read_toc()
+            self.gate.leave(self.position)  # parsed, from the cache, or not at all
+            if fetcher is None or self._closed:
                 return
-            fetcher = make_fetcher(toc, self.ranges, self.paths, files=self.files)
-            if self.files is not None and fetcher.files:
-                self._writer = CacheWriter(self.files, budget=self.hold)
-                fetcher.on_verified = self._verified
             with self._lock:  # close() either sees the fetcher (and cancels it) or ran before
-                self._toc, self._fetcher = toc, fetcher
+                self._fetcher = fetcher
                 closed = self._closed
             self._ready.set()
             if not closed:
@@ -207,17 +248,29 @@ class PartialLayer:
         except BaseException as exc:  # raised in the applier's thread, in this layer's turn
             self._error = exc
         finally:
+            self.gate.leave(self.position)
             self._ready.set()
 
     def _verified(self, entry: TocEntry, data: bytes) -> None:
         if self._writer is not None and entry.digest is not None and entry.size <= MAX_CACHED_FILE:
             self._writer.put(entry.digest, data)
 
-    def _read_toc(self) -> Toc | None:
+    def _plan(self, toc: Toc) -> Fetcher:
+        """The fetcher of the files this layer is predicted to need (and their cache writer)."""
+        fetcher = make_fetcher(toc, self.ranges, self.paths, files=self.files)
+        if self.files is not None and fetcher.files:
+            self._writer = CacheWriter(self.files, budget=self.hold)
+            fetcher.on_verified = self._verified
+            fetcher.idle = self._writer.write_one  # by either thread while it waits for the other
+        self._toc = toc
+        return fetcher
+
+    def _read_toc(self) -> Fetcher | None:
+        """Read, verify and plan the TOC; None when the registry sent the whole blob instead."""
         location, desc = self.location, self.desc
         toc = _cached_toc(self.cache, location)
         if toc is not None:
-            return toc
+            return self._plan(toc)
         with_footer = location.offset + location.length + FOOTER_SIZE == desc.size
         end = desc.size if with_footer else location.offset + location.length
         try:
@@ -227,10 +280,16 @@ class PartialLayer:
             return None
         if with_footer:
             check_footer(head[location.length :], location)
-        toc = self.gate.run(self.position, lambda: parse_toc(head[: location.length], location))
-        if self.cache is not None and location.checksum is not None:
-            _put_toc(self.cache, location.checksum, head[: location.length])
-        return toc
+        raw = head[: location.length]
+        # Planning (a stat per file in the cache) is gated with the parse: its system calls would
+        # each wait for the GIL while another layer's parse holds it.
+        fetcher = self.gate.run(self.position, lambda: self._plan(parse_toc(raw, location)))
+        if location.checksum is not None:
+            if self._writer is not None:  # verified: written with the files, off the fetch's path
+                self._writer.put(location.checksum, raw)
+            elif self.cache is not None:
+                _put_toc(self.cache, location.checksum, raw)
+        return fetcher
 
     def _side_source(self) -> BlobRanges:
         """A second connection for files the prediction missed (the worker owns ``ranges``)."""
@@ -239,6 +298,7 @@ class PartialLayer:
 
     def apply(self, applier: Applier, diff_id: str) -> LayerFetchResult:
         """Apply the layer into ``applier`` in its turn, fetching only what the selection needs."""
+        self.start()
         self._ready.wait()
         desc = self.desc
         if self._error is not None:
@@ -281,9 +341,12 @@ class PartialLayer:
             fetcher = self._fetcher
         if fetcher is not None:
             fetcher.close()
+        if write_cache and self._writer is not None:
+            self._writer.flush()  # alongside the worker's flush: the layer is done when both are
         if self._abandoned or not self._ready.is_set():
             self.ranges.close()  # the pull failed: do not wait for a read in progress
-        self._thread.join()
+        if self._started:
+            self._thread.join()
         if self._writer is not None:
             self._writer.close(write=write_cache)
         self.ranges.close()
@@ -313,10 +376,12 @@ class PartialLayers:
         self.gate = ParseGate()
 
     def advance(self, position: int) -> None:
-        """The layer at ``position`` is next: start the partial ones up to ``window`` ahead."""
+        """The layer at ``position`` is next: start the partial ones up to ``window`` ahead, the
+        highest first (its TOC request goes out first: it is parsed first, see ``ParseGate``)."""
+        new: list[PartialLayer] = []
         while self.pending and (self.pending[0][0] <= position or len(self.started) < self.window):
             index, desc = self.pending.pop(0)
-            self.started[index] = PartialLayer(
+            layer = PartialLayer(
                 self.client,
                 self.repository,
                 desc,
@@ -325,7 +390,12 @@ class PartialLayers:
                 hold=self.hold,
                 gate=self.gate,
                 position=index,
+                start=False,
             )
+            self.started[index] = layer
+            new.append(layer)
+        for layer in reversed(new):
+            layer.start()
 
     def apply(self, position: int, diff_id: str, applier: Applier) -> LayerFetchResult:
         self.advance(position)

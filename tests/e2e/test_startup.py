@@ -57,6 +57,8 @@ NEVER_FOR_A_PULL = (
     "imgextract.pull.variants",
     "imgextract.registry.ranges",
     "zstandard",
+    # temporary names come from os.urandom; tempfile (and random) only when a layer is spooled
+    "secrets",
     # the product's HTTP is http.client; a plain-HTTP registry needs no trust store (the https
     # probe of an insecure registry does not verify)
     "requests",

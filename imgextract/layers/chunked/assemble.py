@@ -13,7 +13,8 @@ the predicted files from the ``RangeSource`` in blob order, decompresses and ver
 queues them, at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the
 files and writes them.  A file the prediction missed is fetched by the applier's thread from a
 second source when it gets there.  Files found in the ``FileStore`` (the content cache) are not
-fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it when the layer is applied.
+fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it by whichever thread would
+otherwise wait for the other (``Fetcher.idle``), the rest once the layer is applied.
 """
 
 from __future__ import annotations
@@ -173,11 +174,17 @@ class Decoder:
         except (zstandard.ZstdError, NotImplementedError):  # the cffi backend lacks this call
             return None
         segments = [out[i] for i in range(len(chunks))]
+        sha256 = hashlib.sha256
         for c, segment in zip(chunks, segments, strict=True):
             if len(segment) != c.size:
                 return None
-            if c.digest is not None:
-                _compare(entry, c.digest, _hasher(c.digest)(segment), "chunk digest")
+            digest = c.digest
+            if digest is None:
+                continue
+            # sha256 (what producers write) without the general lookup; anything else, or a
+            # mismatch, through _compare (which raises on a mismatch)
+            if not digest.startswith("sha256:") or sha256(segment).hexdigest() != digest[7:]:  # type: ignore[arg-type]
+                _compare(entry, digest, _hasher(digest)(segment), "chunk digest")
         return b"".join(segments)  # type: ignore[arg-type]  # segments export the buffer protocol
 
     def _one_shot(self, entry: TocEntry, chunk: Chunk, data: memoryview) -> bytes:
@@ -267,6 +274,10 @@ class Fetcher:
         self.source = source
         self.ahead = ahead
         self.on_verified = on_verified
+        # Work for whichever thread waits for the other (``idle()`` -> whether it did some): the
+        # applier's for the next file, this one for room in the queue.  The cache writes of
+        # verified files, which would otherwise wait for the end, balance the two threads.
+        self.idle: Callable[[], bool] | None = None
         self._order = {id(e): i for i, e in enumerate(self.files)}
         self._cond = threading.Condition()
         self._queue: deque[tuple[int, object]] = deque()  # (file index, bytes | _END | exception)
@@ -290,13 +301,17 @@ class Fetcher:
     def planned(self, entry: TocEntry) -> bool:
         return id(entry) in self._order
 
-    def _put(self, index: int, item: object, size: int) -> bool:
+    def _put(self, index: int, item: object, size: int, *, last: bool = False) -> bool:
+        """Queue ``item`` (``size`` bytes) of file ``index``, and with ``last`` its end too (one
+        wake-up of a waiting applier per small file, not two)."""
         with self._cond:
             while self._queued and self._queued + size > self.ahead and not self._cancelled:
-                self._cond.wait()
+                self._wait()  # the applier is behind: do its idle work meanwhile
             if self._cancelled:
                 return False
             self._queue.append((index, item))
+            if last:
+                self._queue.append((index, _END))
             self._queued += size
             self._cond.notify_all()
             return True
@@ -309,7 +324,7 @@ class Fetcher:
                 if entry.size <= WHOLE_FILE:
                     parts = list(decoder.pieces(entry, self.source))
                     data = parts[0] if len(parts) == 1 else b"".join(parts)
-                    if not self._put(index, data, len(data)):
+                    if not self._put(index, data, len(data), last=True):
                         return
                     if self.on_verified is not None:
                         self.on_verified(entry, data)
@@ -317,8 +332,8 @@ class Fetcher:
                     for piece in decoder.pieces(entry, self.source):
                         if not self._put(index, piece, len(piece)):
                             return
-                if not self._put(index, _END, 0):
-                    return
+                    if not self._put(index, _END, 0):
+                        return
         except BaseException as exc:  # handed to the applier's thread if it wants this file
             with self._cond:
                 self._queue.append((index, exc))
@@ -346,8 +361,20 @@ class Fetcher:
                     break
                 if self._done:
                     return None
-                self._cond.wait()
+                self._wait()
         return self._pieces(index)
+
+    def _wait(self) -> None:
+        """Wait for the other thread (``_cond`` held), doing ``idle`` work meanwhile if there is any."""
+        idle = self.idle
+        if idle is not None:
+            self._cond.release()
+            try:
+                if idle():
+                    return  # the caller looks at the queue again
+            finally:
+                self._cond.acquire()
+        self._cond.wait()
 
     def _pieces(self, index: int) -> Iterator[bytes]:
         while True:
@@ -355,7 +382,7 @@ class Fetcher:
                 while not self._queue:
                     if self._done:
                         raise IntegrityError("zstd:chunked: the fetcher stopped in the middle of a file")
-                    self._cond.wait()
+                    self._wait()
                 i, item = self._queue.popleft()
                 if isinstance(item, bytes):
                     self._queued -= len(item)
@@ -393,9 +420,11 @@ class CacheWriter:
 
     Writing hundreds of small files while the applier's thread creates the output's (and the
     fetcher decodes) makes them all wait on each other: for the GIL after every system call and
-    for the file system.  So files are held, within ``budget``, and written once the fetcher is
-    done (``flush``, on its thread, while the applier finishes) or by ``close()``; past the
-    budget they are written at once by the thread that verified them (bounded memory)."""
+    for the file system.  So files are held, within ``budget``, and written one at a time by a
+    thread that would otherwise wait (``write_one``: the applier's for the next file, the
+    fetcher's for room in its queue), then by both once the fetcher is done (``flush``) or by
+    ``close()``; past the budget they are written at once by the thread that verified them
+    (bounded memory)."""
 
     def __init__(self, files: FileStore, *, budget: HoldBudget | None = None) -> None:
         self.files = files
@@ -413,16 +442,21 @@ class CacheWriter:
                 return
         self.files.put(digest, data)
 
+    def write_one(self) -> bool:
+        """Write one held file (any thread; several may write at once); False if none is held."""
+        with self.budget.lock:
+            if not self._held:
+                return False
+            digest, data = self._held.pop()
+            self._held_bytes -= len(data)
+            self.budget.used -= len(data)
+        self.files.put(digest, data)
+        return True
+
     def flush(self, stop: Callable[[], bool] = lambda: False) -> None:
         """Write what is held, one file at a time, until ``stop()`` says otherwise."""
-        while not stop():
-            with self.budget.lock:
-                if not self._held:
-                    return
-                digest, data = self._held.pop()
-                self._held_bytes -= len(data)
-                self.budget.used -= len(data)
-            self.files.put(digest, data)
+        while not stop() and self.write_one():
+            pass
 
     def close(self, *, write: bool = True) -> None:
         """Write what is still held (or, after a failure, drop it)."""

@@ -51,6 +51,7 @@ MANIFEST_TYPE_CRFS = 1
 MAX_TOC_BYTES = 64 * 1024 * 1024  # compressed and uncompressed (containers/storage allows 50 MiB)
 _TYPES = {"reg", "dir", "symlink", "hardlink", "char", "block", "fifo", "chunk"}
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")  # a strict subset of what parse_digest accepts
+_tuple = tuple.__new__  # a Chunk without the Python-level __new__ of a NamedTuple (thousands per TOC)
 _TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
 
@@ -273,16 +274,25 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
                     raise IntegrityError(f"zstd:chunked TOC chunk {name!r} does not follow its file")
             chunks = last_file.chunks
             prev = chunks[-1]
-            start = _int(item, "offset")
-            if _int(item, "chunkOffset") != file_filled:
-                raise IntegrityError(f"zstd:chunked TOC chunk of {last_file.name!r} is not contiguous")
+            start = item.get("offset")
+            if type(start) is not int:  # ints only (bool is not int here); the order check bounds it
+                start = _int(item, "offset")
             if not prev[0] < start < file_end:
                 raise IntegrityError(
                     f"zstd:chunked TOC chunk of {last_file.name!r}: overlapping or out-of-order ranges"
                 )
-            size = _int(item, "chunkSize")
-            chunks[-1] = Chunk(prev[0], start, prev[2], prev[3])
-            chunks.append(Chunk(start, file_end, size, _digest(item, "chunkDigest")))
+            offset = item.get("chunkOffset")
+            if type(offset) is not int or offset != file_filled:
+                if _int(item, "chunkOffset") != file_filled:
+                    raise IntegrityError(f"zstd:chunked TOC chunk of {last_file.name!r} is not contiguous")
+            size = item.get("chunkSize")
+            if type(size) is not int or size < 0:
+                size = _int(item, "chunkSize")
+            digest = item.get("chunkDigest")
+            if digest is not None and (type(digest) is not str or not _SHA256.fullmatch(digest)):
+                digest = _digest(item, "chunkDigest")
+            chunks[-1] = _tuple(Chunk, (prev[0], start, prev[2], prev[3]))
+            chunks.append(_tuple(Chunk, (start, file_end, size, digest)))
             file_filled += size
             continue
         if not isinstance(raw_name, str):

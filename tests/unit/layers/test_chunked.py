@@ -12,6 +12,7 @@ import io
 import json
 import os
 import tarfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,44 @@ def test_hostile_tocs_are_integrity_errors(entries: list[dict[str, object]]) -> 
         parse_toc(comp, loc)
 
 
+_FILE = {
+    "type": "reg",
+    "name": "a",
+    "size": 4,
+    "digest": DIGEST,
+    "offset": 0,
+    "endOffset": 50,
+    "chunkSize": 2,
+}
+_CHUNK = {"type": "chunk", "name": "a", "offset": 20, "chunkOffset": 2, "chunkSize": 2}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"offset": True},
+        {"offset": 20.0},
+        {"offset": "20"},
+        {"chunkOffset": 2.0},
+        {"chunkOffset": 3},
+        {"chunkSize": -1},
+        {"chunkSize": False},
+        {"chunkDigest": "sha256:xyz"},
+        {"chunkDigest": 7},
+    ],
+    ids=repr,
+)
+def test_chunk_entries_with_values_of_the_wrong_kind_are_integrity_errors(change: dict[str, object]) -> None:
+    """The fast path for chunk entries is as strict as the general one (no bools, floats,
+    strings or negative numbers where ints go, only well-formed digests)."""
+    comp, loc = handmade_toc([_FILE, {**_CHUNK, **change}])
+    with pytest.raises(IntegrityError):
+        parse_toc(comp, loc)
+    comp, loc = handmade_toc([_FILE, _CHUNK])  # the same TOC without the change is fine
+    (entry,) = parse_toc(comp, loc).entries
+    assert [(c.start, c.end, c.size) for c in entry.chunks] == [(0, 20, 2), (20, 50, 2)]
+
+
 # -- partial application ------------------------------------------------------------------------
 
 
@@ -432,8 +471,8 @@ def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path
 
 
 def test_cache_writer_holds_files_until_the_layer_is_applied() -> None:
-    """Verified files go to the store after the layer (not while its output is written), except
-    past the bound, which keeps memory bounded; after a failure the held ones are dropped."""
+    """Verified files are held (written when a thread has nothing else to do, or after the layer),
+    except past the bound, which keeps memory bounded; after a failure the held ones are dropped."""
     from imgextract.layers.chunked.assemble import CacheWriter, HoldBudget
 
     class Store:
@@ -491,3 +530,121 @@ def test_without_batch_decompression_chunks_are_decompressed_one_by_one(
     apply_partial(part, image, ["configs"])
     assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
     assert calls  # the chunk-by-chunk path ran
+
+
+def test_applier_thread_does_idle_work_while_it_waits_for_a_file(image: list[Chunked]) -> None:
+    """While the applier's thread waits for the fetcher it runs ``idle`` (the cache writes of
+    verified files), then waits normally once there is no idle work left."""
+    import threading
+
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    toc = image[1].toc()
+    files = [e for e in toc.entries if e.chunks]
+    went_idle = threading.Event()
+
+    class Held(MemorySource):
+        def open_range(self, start: int, end: int) -> io.BytesIO:
+            assert went_idle.wait(5), "the applier's thread never did idle work"
+            return super().open_range(start, end)
+
+    work = [1, 2, 3]
+
+    def idle() -> bool:
+        if not work:
+            return False
+        work.pop()
+        if not work:
+            went_idle.set()  # the fetcher goes on only once all of it is done
+        return True
+
+    fetcher = Fetcher(files, Held(image[1].blob))
+    fetcher.idle = idle
+    fetcher.start()
+    try:
+        pieces = fetcher.take(files[0])
+        assert pieces is not None
+        data = b"".join(pieces)
+        assert hashlib.sha256(data).hexdigest() == files[0].digest.split(":")[1]  # type: ignore[union-attr]
+    finally:
+        fetcher.close()
+    assert work == []  # all of it done while waiting
+
+
+def test_fetcher_does_idle_work_while_the_applier_is_behind(image: list[Chunked]) -> None:
+    """A fetcher whose queue is full (the applier is slow) runs ``idle`` too, then waits."""
+    import threading
+
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    toc = image[1].toc()
+    files = [e for e in toc.entries if e.chunks]
+    threads: list[str] = []
+    work = [1, 2]
+
+    def idle() -> bool:
+        threads.append(threading.current_thread().name)
+        if not work:
+            return False
+        work.pop()
+        return True
+
+    fetcher = Fetcher(files, MemorySource(image[1].blob), ahead=1)  # one file fills the queue
+    fetcher.idle = idle
+    fetcher.start()
+    try:
+        deadline = time.monotonic() + 5
+        while (work or len(threads) < 3) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert work == [] and set(threads) == {"imgextract-chunked"}
+        pieces = fetcher.take(files[0])  # the applier catches up: the fetcher goes on
+        assert pieces is not None and b"".join(pieces)
+        assert fetcher.take(files[1]) is not None
+    finally:
+        fetcher.close()
+
+
+@pytest.mark.parametrize("wrong", [0, 1, None])
+def test_a_wrong_chunk_digest_of_a_small_file_is_refused(tmp_path: Path, wrong: int | None) -> None:
+    """A file of two chunks (decompressed in one call): each chunk digest is checked, even when
+    the file digest is right (hand-made TOC)."""
+    parts = [b"first chunk " * 40, b"second chunk " * 40]
+    frames = [zstandard.ZstdCompressor().compress(p) for p in parts]
+    blob = b"".join(frames)
+    digests = ["sha256:" + hashlib.sha256(p).hexdigest() for p in parts]
+    if wrong is not None:
+        digests[wrong] = DIGEST
+    comp, loc = handmade_toc(
+        [
+            {
+                "type": "reg",
+                "name": "x",
+                "size": sum(map(len, parts)),
+                "digest": "sha256:" + hashlib.sha256(b"".join(parts)).hexdigest(),
+                "offset": 0,
+                "endOffset": len(blob),
+                "chunkSize": len(parts[0]),
+                "chunkDigest": digests[0],
+            },
+            {
+                "type": "chunk",
+                "name": "x",
+                "offset": len(frames[0]),
+                "chunkOffset": len(parts[0]),
+                "chunkSize": len(parts[1]),
+                "chunkDigest": digests[1],
+            },
+        ],
+        data_end=len(blob),
+    )
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        if wrong is None:
+            apply_chunked(parse_toc(comp, loc), MemorySource(blob), applier, None)
+            applier.finalize()
+            assert (tmp_path / "x").read_bytes() == b"".join(parts)
+        else:
+            with pytest.raises(IntegrityError, match="chunk digest mismatch"):
+                apply_chunked(parse_toc(comp, loc), MemorySource(blob), applier, None)
+    finally:
+        applier.close()

@@ -410,3 +410,29 @@ def test_selection_skipped_count(out: Path) -> None:
 def test_applier_works_on_an_existing_root_only(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         Applier(tmp_path / "missing")
+
+
+def test_rule3_directory_over_a_symlink_to_a_directory_replaces_the_symlink(out: Path) -> None:
+    """mkdir on a name held by a symlink fails (EEXIST, not followed): the symlink is replaced."""
+    apply_tars(out, [[d("real"), sym("x", "real")], [d("x"), f("x/in", "i")]])
+    assert snapshot(out)["x"][0] == "dir"
+    assert names(out) == ["real", "x", "x/in"]  # nothing was written through the old symlink
+
+
+def test_new_directories_are_made_without_looking_first(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A directory entry whose name is free costs one mkdir, not an lstat and a mkdir; an occupied
+    name is looked at (merge or replace)."""
+    from imgextract.layers import applier as applier_module
+    from imgextract.layers.fsroot import lstat_at as real
+
+    looked: list[str] = []
+
+    def counting(dir_fd: int, name: str) -> os.stat_result | None:
+        looked.append(name)
+        return real(dir_fd, name)
+
+    monkeypatch.setattr(applier_module, "lstat_at", counting)
+    apply_tars(out, [[d(f"dir{i}") for i in range(20)]])
+    assert not [n for n in looked if n.startswith("dir")]
+    apply_tars(out, [[d("dir3", mode=0o700)]], finalize=False)  # merge: looked at once
+    assert [n for n in looked if n.startswith("dir")] == ["dir3"]

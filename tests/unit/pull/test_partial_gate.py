@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+import types
+
+import pytest
 
 from imgextract.pull.partial import ParseGate
+
+ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 
 
 def test_waiting_parses_run_one_at_a_time_highest_layer_first() -> None:
@@ -37,3 +42,64 @@ def test_waiting_parses_run_one_at_a_time_highest_layer_first() -> None:
         t.join()
     assert order == [9, 2, 1, 0]
     assert gate.run(5, lambda: "done") == "done"
+
+
+def test_an_expected_higher_layer_parses_first_and_leaving_releases_the_lower_ones() -> None:
+    """A lower layer whose TOC arrived first waits for a higher one still being read (here: for
+    as long as it takes); a higher layer that will not parse (cached TOC, whole-layer fallback,
+    failure) lets it go by leaving."""
+    gate = ParseGate(grace=60)
+    order: list[int] = []
+    gate.expect(2)
+    gate.expect(1)
+    low = threading.Thread(target=gate.run, args=(0, lambda: order.append(0)))
+    low.start()
+    while not gate._waiting:
+        time.sleep(0.001)
+    time.sleep(0.02)
+    assert order == []  # layers 2 and 1 are still expected
+    gate.run(2, lambda: order.append(2))
+    assert order == [2]
+    gate.leave(1)  # layer 1 needs no parse
+    low.join(timeout=5)
+    assert not low.is_alive() and order == [2, 0]
+    gate.leave(7)  # never expected: nothing happens
+    assert gate.run(3, lambda: "done") == "done"
+
+
+def test_a_higher_layer_whose_toc_is_late_does_not_hold_the_lower_ones() -> None:
+    """Past the grace, a lower layer parses while the higher layer's TOC is still on its way (the
+    time would otherwise be idle)."""
+    gate = ParseGate(grace=0.01)
+    gate.expect(5)
+    order: list[int] = []
+    low = threading.Thread(target=gate.run, args=(0, lambda: order.append(0)))
+    low.start()
+    low.join(timeout=5)
+    assert not low.is_alive() and order == [0]  # layer 5 never came, nor left
+    assert gate.run(5, lambda: "parsed") == "parsed"
+
+
+def test_layers_started_together_start_highest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``PartialLayers.advance`` starts a window's layers from the top down: the highest layer's
+    TOC request goes out first, as the parse gate will want its TOC first."""
+    from imgextract import oci
+    from imgextract.pull import partial
+
+    started: list[int] = []
+    monkeypatch.setattr(partial.PartialLayer, "start", lambda self: started.append(self.position))
+    annotations = {
+        "io.github.containers.zstd-chunked.manifest-checksum": "sha256:" + "a" * 64,
+        "io.github.containers.zstd-chunked.manifest-position": "100:10:20:1",
+    }
+    layers = [
+        (i, oci.Descriptor(media_type=ZSTD, digest=f"sha256:{i:064x}", size=1000, annotations=annotations))
+        for i in range(6)
+    ]
+    nowhere = types.SimpleNamespace(registry="127.0.0.1:9")  # never contacted: no worker starts
+    group = partial.PartialLayers(nowhere, "repo", layers, ["configs"], window=4)  # type: ignore[arg-type]
+    group.advance(0)
+    assert started == [3, 2, 1, 0]
+    group.started.pop(0)
+    group.advance(1)
+    assert started == [3, 2, 1, 0, 4]
