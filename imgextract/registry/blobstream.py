@@ -17,7 +17,7 @@ from collections.abc import Callable
 from imgextract.errors import IntegrityError, UnreachableError
 from imgextract.registry.exceptions import TransportError, label_of
 from imgextract.registry.response import Response
-from imgextract.registry.watchdog import deadline_message, watch_of
+from imgextract.registry.watchdog import deadline_message, transfers_aborted, watch_of
 
 log = logging.getLogger("imgextract.registry")
 
@@ -132,7 +132,8 @@ class BlobStream(io.RawIOBase):
             response.close()
         reason = cut or (label_of(cause) if cause is not None else "body ended early")
         stalled = self._clock() - self._last_progress
-        if (watch is not None and watch.aborted) or self._resumes_left <= 0 or stalled >= self._budget:
+        aborted = (watch is not None and watch.aborted) or transfers_aborted()
+        if aborted or self._resumes_left <= 0 or stalled >= self._budget:
             why = f"; nothing received for {stalled:.0f} s" if stalled >= self._budget else ""
             if self._on_give_up is not None:
                 self._on_give_up(self._last_progress)

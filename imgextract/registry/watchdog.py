@@ -122,6 +122,11 @@ class Watchdog:
                 item.aborted = True
                 _cut(item)
 
+    @property
+    def aborted(self) -> bool:
+        """:meth:`abort_all` was called (and not :meth:`reset` since): no transfer may start."""
+        return self._aborted
+
     def reset(self) -> None:
         """Accept new transfers again after :meth:`abort_all` (for tests and long-lived clients)."""
         with self._lock:
@@ -182,6 +187,11 @@ def deadline_message(response: Response | None) -> str | None:
 def abort_all_transfers() -> None:
     """Interrupt every registry transfer of this process (blocked reads return at once)."""
     WATCHDOG.abort_all()
+
+
+def transfers_aborted() -> bool:
+    """:func:`abort_all_transfers` was called: a broken transfer must not be resumed."""
+    return WATCHDOG.aborted
 
 
 _HEADER_WATCH = threading.local()
