@@ -1,14 +1,15 @@
-"""One fetch per digest at a time within a process.
+"""A lock per key within a process: one worker per key at a time, the others wait for it.
 
-Threads of one process that pull images sharing a layer (bundles of one catalog often do) would
-otherwise each download it when none has committed it yet: with this, the second waits for the
-first and then reads the committed blob. Across processes the cache files themselves coordinate.
+Threads that pull images sharing a layer (bundles of one catalog often do) would otherwise each
+download it while none has committed it yet; threads rendering bundles that share a manifest file
+would each decode it.  With a lock per digest the second waits for the first and then finds its
+result (the committed blob, the memo entry).  Across processes the cache files coordinate.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 
 
@@ -17,10 +18,10 @@ class KeyedLocks:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._held: dict[str, tuple[threading.Lock, list[int]]] = {}
+        self._held: dict[Hashable, tuple[threading.Lock, list[int]]] = {}
 
     @contextmanager
-    def hold(self, key: str) -> Iterator[None]:
+    def hold(self, key: Hashable) -> Iterator[None]:
         with self._lock:
             entry = self._held.get(key)
             if entry is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from imgextract.cache.inflight import KeyedLocks
+from imgextract.keyedlocks import KeyedLocks
 
 
 def test_one_holder_per_key_and_entries_are_dropped() -> None:

@@ -45,6 +45,7 @@ from imgextract.catalog.render.goyaml import (
     to_unstructured,
 )
 from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
+from imgextract.keyedlocks import KeyedLocks
 
 __all__ = ["BundleError", "Property", "RenderedBundle", "parse_bundle_dir", "render_bundle"]
 
@@ -201,6 +202,26 @@ def _remember(key: bytes, obj: dict[str, Any], numbers: bool) -> _Known | None:
     known = _Known(str(obj.get("kind")), text, numbers, _crd_or_error(obj))
     _MEMO.put(key, known)
     return known
+
+
+_DECODING = KeyedLocks()  # one decode per shared file at a time: the others wait for its memo entry
+
+
+def _known_or_decoded(data: bytes) -> _Known | tuple[dict[str, Any], bool]:
+    """A manifest file's memo entry, or the file decoded (a CSV, a small file, one that cannot be
+    memoised).  Threads rendering bundles that share the file decode it once: the second waits for
+    the first and then takes its entry."""
+    if len(data) < _MEMO_MIN_BYTES:
+        return _decode_object(data)
+    key = hashlib.sha256(data).digest()
+    with _DECODING.hold(key):
+        known = _MEMO.get(key)
+        if known is not None:
+            return known
+        obj, numbers = _decode_object(data)
+        if obj.get("kind") != CSV_KIND and (known := _remember(key, obj, numbers)) is not None:
+            return known
+        return obj, numbers
 
 
 # ---------------------------------------------------------------------------------------- metadata
@@ -382,30 +403,23 @@ def parse_bundle_dir(root: Path) -> ParsedBundle:
         if data is None:
             log.warning("failed to decode: unable to read file %s", entry.name)
             continue
-        key = hashlib.sha256(data).digest() if len(data) >= _MEMO_MIN_BYTES else None
-        known = _MEMO.get(key) if key is not None else None
-        if known is not None:
-            objects.append({"kind": known.kind})
-            numeric.append(known.numbers)
-            texts.append(known.text)
-            crds.append(known.crd)
-            continue
         try:
-            obj, numbers = _decode_object(data)
+            got = _known_or_decoded(data)
         except (DecodeError, RecursionError) as exc:
             log.warning("failed to decode: %s", exc)
             continue
+        if isinstance(got, _Known):
+            objects.append({"kind": got.kind})
+            numeric.append(got.numbers)
+            texts.append(got.text)
+            crds.append(got.crd)
+            continue
+        obj, numbers = got
         if obj.get("kind") == CSV_KIND:
             if csv is not None:
                 continue
             csv = obj
             csv_numbers = numbers
-        elif key is not None and (known := _remember(key, obj, numbers)) is not None:
-            objects.append({"kind": known.kind})
-            numeric.append(numbers)
-            texts.append(known.text)
-            crds.append(known.crd)
-            continue
         objects.append(obj)
         numeric.append(numbers)
         texts.append(None)

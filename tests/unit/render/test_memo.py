@@ -5,6 +5,8 @@ the same errors at the same point (opm's order: objects, CSV, then the CRDs' own
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +130,43 @@ def test_errors_come_at_the_same_point_with_the_memo(tmp_path: Path, fresh_memo:
             render_bundle(with_csv, image="r/x:1")
         seen.append((type(err.value), str(err.value)))
     assert seen[0] == seen[1]
+
+
+def test_threads_rendering_bundles_that_share_a_file_decode_it_once(
+    tmp_path: Path, fresh_memo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the decoder holds the first thread inside the shared CRD until the second has asked for it too:
+    # without one decode per key at a time, each would decode it
+    dirs = [_bundle(tmp_path, f"t{i}") for i in range(2)]
+    expected = [render_bundle(d, image="r/x:1") for d in dirs]
+    fresh_memo.clear()
+    real = bundle_mod._decode_object
+    decoded: list[int] = []
+    arrived = threading.Event()
+
+    def slow(data: bytes) -> Any:
+        if len(data) == len(BIG_CRD.encode()):
+            decoded.append(len(data))
+            arrived.wait(timeout=1.0)  # the other thread asks for the same file meanwhile
+        return real(data)
+
+    monkeypatch.setattr(bundle_mod, "_decode_object", slow)
+    results: list[Any] = [None, None]
+
+    def run(i: int) -> None:
+        results[i] = render_bundle(dirs[i], image="r/x:1")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    # let the first reach the decoder, then release it once the second is waiting (or has decoded)
+    for _ in range(200):
+        if decoded:
+            break
+        time.sleep(0.005)
+    time.sleep(0.2)
+    arrived.set()
+    for t in threads:
+        t.join()
+    assert results == expected
+    assert decoded == [len(BIG_CRD.encode())]
