@@ -20,15 +20,22 @@ import trustme
 from imgextract.errors import ConfigError, ImgExtractError
 from imgextract.registry import RegistryClient, TransportSettings
 from imgextract.registry.proxies import proxy_for
-from tests.unit.registry.test_transport_fanout import MANIFEST, _read_request, _registry, _server
+from tests.unit.registry.loopback import (
+    MANIFEST,
+    answer_as_registry,
+    clear_proxy_env,
+    forward_proxy,
+    http_server,
+    insecure_client,
+    proxy_loopback,
+    read_request,
+    serve_connections,
+)
 
 
 @pytest.fixture(autouse=True)
 def _proxy_in_front_of_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The registries here listen on loopback, which Go's rule (kept by the product) never proxies."""
-    from imgextract.registry import proxies
-
-    monkeypatch.setattr(proxies, "LOOPBACK_DIRECT", False)
+    proxy_loopback(monkeypatch)
 
 
 @pytest.mark.parametrize(
@@ -112,12 +119,6 @@ def test_a_socks_proxy_is_refused_in_one_line() -> None:
         proxy_for("https", "r.example", 443, {"ALL_PROXY": "socks5://127.0.0.1:1080"})
 
 
-def _clear(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUEST_METHOD"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
 def _pipe(a: socket.socket, b: socket.socket) -> None:
     try:
         while data := a.recv(65536):
@@ -134,11 +135,9 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
 @contextmanager
 def _connect_proxy(seen: list[bytes]) -> Iterator[str]:
     """A CONNECT proxy to loopback only: records each CONNECT head, then pipes bytes both ways."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
 
     def serve(conn: socket.socket) -> None:
-        head = _read_request(conn)
+        head = read_request(conn)
         seen.append(head)
         line = head.split(b"\r\n", 1)[0].decode()
         method, target, _ = line.split(" ", 2)
@@ -152,25 +151,8 @@ def _connect_proxy(seen: list[bytes]) -> Iterator[str]:
         threading.Thread(target=_pipe, args=(up, conn), daemon=True).start()
         _pipe(conn, up)
 
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    try:
-        yield f"127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        listener.close()
-        t.join(5)
+    with serve_connections(serve) as host:
+        yield host
 
 
 @contextmanager
@@ -178,9 +160,7 @@ def _tls_registry(ca: trustme.CA) -> Iterator[tuple[str, list[bytes]]]:
     cert = ca.issue_cert("127.0.0.1")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
-    listener = socket.create_server(("127.0.0.1", 0))
     seen: list[bytes] = []
-    stop = threading.Event()
 
     def serve(raw: socket.socket) -> None:
         try:
@@ -188,35 +168,18 @@ def _tls_registry(ca: trustme.CA) -> Iterator[tuple[str, list[bytes]]]:
         except (OSError, ssl.SSLError):
             return
         with conn:
-            while head := _read_request(conn):
+            while head := read_request(conn):
                 seen.append(head)
-                _registry(conn, head)
+                answer_as_registry(conn, head)
 
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                raw, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(raw,), daemon=True).start()
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    try:
-        yield f"127.0.0.1:{listener.getsockname()[1]}", seen
-    finally:
-        stop.set()
-        listener.close()
-        t.join(5)
+    with serve_connections(serve) as host:
+        yield host, seen
 
 
 def test_https_goes_through_a_connect_tunnel_with_the_proxy_credentials(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _clear(monkeypatch)
+    clear_proxy_env(monkeypatch)
     ca = trustme.CA()
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
@@ -237,14 +200,15 @@ def test_https_goes_through_a_connect_tunnel_with_the_proxy_credentials(
 def test_plain_http_through_the_proxy_sends_its_credentials_to_the_proxy_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.unit.registry.test_transport_fanout import _client, _proxy
-
-    _clear(monkeypatch)
+    clear_proxy_env(monkeypatch)
     via: list[bytes] = []
-    with _server(_registry) as (registry, direct), _server(_proxy(via)) as (proxy, to_proxy):
+    with (
+        http_server(answer_as_registry) as (registry, direct),
+        http_server(forward_proxy(via)) as (proxy, to_proxy),
+    ):
         monkeypatch.setenv("HTTP_PROXY", f"http://u:p@{proxy}")
         monkeypatch.setenv("HTTPS_PROXY", f"http://u:p@{proxy}")
-        with _client(registry) as client:
+        with insecure_client(registry) as client:
             assert client.get_manifest("via/proxy", "v1").raw == MANIFEST
     manifest_heads = [h for h in to_proxy if b"/manifests/" in h.split(b"\r\n", 1)[0]]
     assert b"Proxy-Authorization: Basic dTpw\r\n" in manifest_heads[0]
@@ -270,7 +234,7 @@ def test_an_https_proxy_is_refused_before_its_credentials_go_out_in_clear(
     """The transport cannot speak TLS to a proxy: an ``https://`` proxy must be refused, not sent
     ``CONNECT`` and ``Proxy-Authorization`` in plain text (a hand-written listener records what arrives:
     a real registry cannot stand in for a proxy)."""
-    _clear(monkeypatch)
+    clear_proxy_env(monkeypatch)
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(5)
     received: list[bytes] = []
@@ -318,7 +282,7 @@ def test_a_refused_connect_tunnel_says_what_the_proxy_answered(
 ) -> None:
     """A hand-written proxy refuses every ``CONNECT`` (a real registry cannot act as a proxy): the
     error names the proxy and its answer, never its credentials; a 407 is not retried."""
-    _clear(monkeypatch)
+    clear_proxy_env(monkeypatch)
     connects: list[bytes] = []
 
     def refuse(conn: socket.socket, head: bytes) -> None:
@@ -327,7 +291,7 @@ def test_a_refused_connect_tunnel_says_what_the_proxy_answered(
             f"HTTP/1.1 {status}\r\nProxy-Authenticate: Basic realm=p\r\nContent-Length: 0\r\n\r\n".encode()
         )
 
-    with _server(refuse) as (proxy, _):
+    with http_server(refuse) as (proxy, _):
         monkeypatch.setenv("HTTPS_PROXY", f"http://u:wrong-secret@{proxy}")
         settings = TransportSettings(retries=3, retry_base_delay=0.0, retry_max_delay=0.0, timeout=5.0)
         with pytest.raises(ImgExtractError) as caught:
@@ -344,12 +308,12 @@ def test_a_refused_connect_tunnel_says_what_the_proxy_answered(
 def test_the_connect_line_brackets_an_ipv6_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """``CONNECT ::1:5000`` is not an authority (RFC 9110 9.3.6): proxies refuse or misread it.  A
     hand-written proxy records the line and refuses the tunnel (no IPv6 registry needed)."""
-    _clear(monkeypatch)
+    clear_proxy_env(monkeypatch)
 
     def refuse(conn: socket.socket, head: bytes) -> None:
         conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
 
-    with _server(refuse) as (proxy, connects):
+    with http_server(refuse) as (proxy, connects):
         monkeypatch.setenv("HTTPS_PROXY", f"http://{proxy}")
         settings = TransportSettings(retries=1, retry_base_delay=0.0, timeout=5.0)
         with pytest.raises(ImgExtractError, match="403"):

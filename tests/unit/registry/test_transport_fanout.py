@@ -11,113 +11,41 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from imgextract.errors import UnreachableError
-from imgextract.registry import RegistryClient, TransportSettings
-
-MANIFEST = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}'
+from imgextract.registry import TransportSettings
+from tests.unit.registry.loopback import (
+    MANIFEST,
+    answer,
+    answer_as_registry,
+    clear_proxy_env,
+    forward_proxy,
+    http_server,
+    insecure_client,
+    proxy_loopback,
+    read_request,
+)
 
 
 @pytest.fixture(autouse=True)
 def _proxy_in_front_of_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The registries here listen on loopback, which Go's rule (kept by the product) never proxies."""
-    from imgextract.registry import proxies
-
-    monkeypatch.setattr(proxies, "LOOPBACK_DIRECT", False)
-
-
-def _answer(conn: socket.socket, body: bytes, status: str = "200 OK", ctype: str = "") -> None:
-    head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n"
-    if ctype:
-        head += f"Content-Type: {ctype}\r\n"
-    conn.sendall(head.encode() + b"\r\n" + body)
-
-
-def _read_request(conn: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        if not chunk or chunk[:1] == b"\x16":  # closed, or a TLS hello: plain HTTP only here
-            return b""
-        data += chunk
-    return data
-
-
-@contextmanager
-def _server(handle: Any) -> Iterator[tuple[str, list[bytes]]]:
-    """A loopback server calling ``handle(conn, request_head)`` for each request (keep-alive)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    seen: list[bytes] = []
-    stop = threading.Event()
-
-    def serve_conn(conn: socket.socket) -> None:
-        with conn:
-            while not stop.is_set():
-                try:
-                    head = _read_request(conn)
-                except OSError:
-                    return
-                if not head:
-                    return
-                seen.append(head)
-                try:
-                    if handle(conn, head) is False:
-                        return
-                except OSError:
-                    return
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=serve_conn, args=(conn,), daemon=True).start()
-
-    t = threading.Thread(target=accept, daemon=True)
-    t.start()
-    try:
-        yield f"127.0.0.1:{listener.getsockname()[1]}", seen
-    finally:
-        stop.set()
-        listener.close()
-        t.join(5)
-
-
-def _registry(conn: socket.socket, head: bytes) -> None:
-    line = head.split(b"\r\n", 1)[0]
-    if b" /v2/ " in line or line.endswith(b"/v2/ HTTP/1.1"):
-        _answer(conn, b"{}", ctype="application/json")
-    elif b"/manifests/" in line:
-        _answer(conn, MANIFEST, ctype="application/vnd.oci.image.manifest.v1+json")
-    else:
-        _answer(conn, b"", status="404 Not Found")
-
-
-def _client(host: str, **kw: Any) -> RegistryClient:
-    settings = TransportSettings(**{"retries": 1, "retry_base_delay": 0.0, "timeout": 10.0, **kw})
-    return RegistryClient(host, settings, None, insecure=True)
+    proxy_loopback(monkeypatch)
 
 
 def test_a_status_line_dripped_byte_by_byte_hits_the_deadline() -> None:
     def drip(conn: socket.socket, head: bytes) -> bool:
         if b"/manifests/" not in head.split(b"\r\n", 1)[0]:
-            _registry(conn, head)
+            answer_as_registry(conn, head)
             return True
         for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}":
             conn.sendall(bytes([byte]))
             time.sleep(0.25)  # each read is well within the 10 s read timeout
         return False
 
-    with _server(drip) as (host, _seen), _client(host, deadline=1.5) as client:
+    with http_server(drip) as (host, _seen), insecure_client(host, deadline=1.5) as client:
         start = time.monotonic()
         with pytest.raises(UnreachableError, match="timed out"):
             client.get_manifest("drip/me", "v1")
@@ -125,7 +53,7 @@ def test_a_status_line_dripped_byte_by_byte_hits_the_deadline() -> None:
 
 
 def test_requests_start_no_thread_each() -> None:
-    with _server(_registry) as (host, seen), _client(host) as client:
+    with http_server(answer_as_registry) as (host, seen), insecure_client(host) as client:
         client.get_manifest("some/repo", "v1")  # ping, connection and watchdog set up
         started: list[str] = []
         original = threading.Thread.start
@@ -144,52 +72,13 @@ def test_requests_start_no_thread_each() -> None:
         assert sum(1 for h in seen if b"/manifests/" in h) == 21
 
 
-def _proxy(upstream_seen: list[bytes]) -> Any:
-    """An HTTP forward proxy (absolute-URI requests only; CONNECT refused) relaying to loopback."""
-
-    def handle(conn: socket.socket, head: bytes) -> bool:
-        line = head.split(b"\r\n", 1)[0].decode()
-        method, target, _ = line.split(" ", 2)
-        if method == "CONNECT" or not target.startswith("http://"):
-            _answer(conn, b"", status="502 Bad Gateway")
-            return False
-        hostport, _, path = target[len("http://") :].partition("/")
-        host, _, port = hostport.partition(":")
-        assert host == "127.0.0.1"  # never anything but loopback
-        upstream_seen.append(line.encode())
-        with socket.create_connection((host, int(port)), timeout=5) as up:
-            rest = head.split(b"\r\n", 1)[1]
-            up.sendall(f"{method} /{path} HTTP/1.1\r\n".encode() + rest)
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += up.recv(65536)
-            header, _, body = data.partition(b"\r\n\r\n")
-            length = next(
-                int(h.split(b":", 1)[1])
-                for h in header.split(b"\r\n")
-                if h.lower().startswith(b"content-length:")
-            )
-            while len(body) < length:
-                body += up.recv(65536)
-        conn.sendall(header + b"\r\n\r\n" + body)
-        return True
-
-    return handle
-
-
-def _clear_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-
-
 def test_http_proxy_from_the_environment_carries_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
-    _clear_proxy_env(monkeypatch)
+    clear_proxy_env(monkeypatch)
     via: list[bytes] = []
-    with _server(_registry) as (registry, direct), _server(_proxy(via)) as (proxy, _):
+    with http_server(answer_as_registry) as (registry, direct), http_server(forward_proxy(via)) as (proxy, _):
         monkeypatch.setenv("HTTP_PROXY", f"http://{proxy}")
         monkeypatch.setenv("HTTPS_PROXY", f"http://{proxy}")
-        with _client(registry) as client:
+        with insecure_client(registry) as client:
             for _ in range(3):
                 assert client.get_manifest("via/proxy", "v1").raw == MANIFEST
         manifests = [line for line in via if b"/manifests/" in line]
@@ -198,13 +87,13 @@ def test_http_proxy_from_the_environment_carries_every_request(monkeypatch: pyte
 
 
 def test_no_proxy_names_the_registry_so_it_is_reached_directly(monkeypatch: pytest.MonkeyPatch) -> None:
-    _clear_proxy_env(monkeypatch)
+    clear_proxy_env(monkeypatch)
     via: list[bytes] = []
-    with _server(_registry) as (registry, direct), _server(_proxy(via)) as (proxy, _):
+    with http_server(answer_as_registry) as (registry, direct), http_server(forward_proxy(via)) as (proxy, _):
         monkeypatch.setenv("HTTP_PROXY", f"http://{proxy}")
         monkeypatch.setenv("HTTPS_PROXY", f"http://{proxy}")
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        with _client(registry) as client:
+        with insecure_client(registry) as client:
             for _ in range(3):
                 assert client.get_manifest("direct/repo", "v1").raw == MANIFEST
         assert via == []
@@ -224,9 +113,9 @@ def test_cookies_a_registry_sets_are_never_sent_back() -> None:
                 + body
             )
         else:
-            _registry(conn, head)
+            answer_as_registry(conn, head)
 
-    with _server(cookie_registry) as (host, seen), _client(host) as client:
+    with http_server(cookie_registry) as (host, seen), insecure_client(host) as client:
         for _ in range(2):
             client.get_manifest("sticky/repo", "v1")
     manifests = [h for h in seen if b"/manifests/" in h.split(b"\r\n", 1)[0]]
@@ -235,7 +124,7 @@ def test_cookies_a_registry_sets_are_never_sent_back() -> None:
 
 
 def test_one_kept_alive_connection_carries_every_request() -> None:
-    with _server(_registry) as (host, seen), _client(host) as client:
+    with http_server(answer_as_registry) as (host, seen), insecure_client(host) as client:
         for _ in range(5):
             client.get_manifest("keep/alive", "v1")
         # the ping and five manifests on one connection: one server thread served them all
@@ -261,10 +150,10 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_once(
 
     def one_per_connection(conn: socket.socket, head: bytes) -> bool:
         connections.append(1)
-        _registry(conn, head)
+        answer_as_registry(conn, head)
         return False  # close after one answer, as an idle timeout would
 
-    with _server(one_per_connection) as (host, seen), _client(host, retries=1) as client:
+    with http_server(one_per_connection) as (host, seen), insecure_client(host, retries=1) as client:
         for _ in range(3):
             assert client.get_manifest("idle/closed", "v1").raw == MANIFEST
     assert sum(1 for h in seen if b"/manifests/" in h) == 3
@@ -281,10 +170,10 @@ def test_a_post_on_a_closed_idle_connection_is_not_resent_blindly(monkeypatch: p
     monkeypatch.setattr(wire, "_dropped", lambda conn: False)
 
     def one_per_connection(conn: socket.socket, head: bytes) -> bool:
-        _answer(conn, b"{}")
+        answer(conn, b"{}")
         return False
 
-    with _server(one_per_connection) as (host, seen):
+    with http_server(one_per_connection) as (host, seen):
         session = new_session((host,), TransportSettings(), insecure=True)
         with session.request("GET", f"http://{host}/v2/") as first:
             assert first.content == b"{}"
@@ -305,7 +194,7 @@ def test_a_post_on_a_closed_idle_connection_is_not_resent_blindly(monkeypatch: p
 def test_the_host_header_names_the_port(url: str, host_header: str) -> None:
     from imgextract.registry.transport import new_session
 
-    with _server(lambda conn, head: _answer(conn, b"")) as (host, seen):
+    with http_server(lambda conn, head: answer(conn, b"")) as (host, seen):
         port = host.rsplit(":", 1)[1]
         session = new_session((host,), TransportSettings(), insecure=True)
         session.request("GET", url.format(host=host, port=port)).close()
@@ -327,8 +216,8 @@ def test_the_host_header_of_an_ipv6_literal_is_bracketed() -> None:
     def serve() -> None:
         conn, _ = listener.accept()
         with conn:
-            heads.append(_read_request(conn))
-            _answer(conn, b"")
+            heads.append(read_request(conn))
+            answer(conn, b"")
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
@@ -350,7 +239,10 @@ def test_a_header_that_would_split_the_request_is_refused() -> None:
 
 
 def test_no_accept_encoding_but_identity_and_the_user_agent_as_configured() -> None:
-    with _server(_registry) as (host, seen), _client(host, user_agent="probe/1.0") as client:
+    with (
+        http_server(answer_as_registry) as (host, seen),
+        insecure_client(host, user_agent="probe/1.0") as client,
+    ):
         client.get_manifest("ua/repo", "v1")
     head = next(h for h in seen if b"/manifests/" in h).lower()
     assert b"user-agent: probe/1.0\r\n" in head
@@ -387,14 +279,14 @@ def test_a_streamed_body_goes_with_its_length_or_chunked(sized: bool) -> None:
                 data += conn.recv(65536)
             body = data
         bodies.append(body)
-        _answer(conn, b"", status="201 Created")
+        answer(conn, b"", status="201 Created")
         return True
 
-    with _server(receive) as (host, seen):
+    with http_server(receive) as (host, seen):
         session = new_session((host,), TransportSettings(), insecure=True)
         stream: Any = SizedReader(io.BytesIO(payload), len(payload)) if sized else io.BytesIO(payload)
-        with session.request("PUT", f"http://{host}/v2/x/blobs/uploads/u?digest=d", body=stream) as answer:
-            assert answer.status_code == 201
+        with session.request("PUT", f"http://{host}/v2/x/blobs/uploads/u?digest=d", body=stream) as reply:
+            assert reply.status_code == 201
         session.close()
     assert bodies == [payload]
     head = seen[0].lower()
@@ -415,14 +307,14 @@ def test_repeated_challenges_reach_the_parser_joined() -> None:
             b'WWW-Authenticate: Bearer realm="https://auth.example/t",service="s"\r\n\r\n'
         )
 
-    with _server(two_challenges) as (host, _seen):
+    with http_server(two_challenges) as (host, _seen):
         session = new_session((host,), TransportSettings(), insecure=True)
-        with session.request("GET", f"http://{host}/v2/") as answer:
-            assert answer.headers.get_all("www-authenticate") == [
+        with session.request("GET", f"http://{host}/v2/") as reply:
+            assert reply.headers.get_all("www-authenticate") == [
                 'Basic realm="r"',
                 'Bearer realm="https://auth.example/t",service="s"',
             ]
-            schemes = [c.scheme.lower() for c in parse_www_authenticate(answer.headers["WWW-Authenticate"])]
+            schemes = [c.scheme.lower() for c in parse_www_authenticate(reply.headers["WWW-Authenticate"])]
         session.close()
     assert schemes == ["basic", "bearer"]
 
@@ -439,7 +331,7 @@ def test_every_request_is_logged_at_vvv_with_presigned_signatures_masked(
     root = logging.getLogger()
     saved = (root.handlers[:], root.level, logging.getLogger("imgextract.registry.wire").level)
     try:
-        with _server(lambda conn, head: _answer(conn, b"")) as (host, _seen):
+        with http_server(lambda conn, head: answer(conn, b"")) as (host, _seen):
             setup_logging(verbose, False)
             session = new_session((host,), TransportSettings(), insecure=True)
             url = f"http://{host}/blobs/data?X-Amz-Date=20261206&X-Amz-Signature=SeCrEtVaLuE123"
@@ -490,11 +382,11 @@ def test_an_oversized_header_block_is_named_in_the_error(extra: bytes, words: st
 
     def bloated(conn: socket.socket, head: bytes) -> None:
         if head.startswith(b"GET /v2/ "):
-            return _answer(conn, b"{}")
+            return answer(conn, b"{}")
         conn.sendall(b"HTTP/1.1 200 OK\r\n" + extra + b"Content-Length: 0\r\n\r\n")
 
-    with _server(bloated) as (host, _):
-        with _client(host) as client:
+    with http_server(bloated) as (host, _):
+        with insecure_client(host) as client:
             with pytest.raises(UnreachableError) as caught:
                 client.get_manifest("bloated/head", "v1")
     text = str(caught.value)

@@ -73,14 +73,14 @@ def test_a_lookaside_redirect_to_an_invalid_url_is_a_one_line_error(location: st
     static web server is not configured to produce)."""
     import socket
 
-    from tests.unit.registry.test_transport_fanout import _server
+    from tests.unit.registry.loopback import http_server
 
     def redirect(conn: socket.socket, head: bytes) -> None:
         conn.sendall(
             f"HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n".encode("latin-1")
         )
 
-    with _server(redirect) as (server, _):
+    with http_server(redirect) as (server, _):
         with pytest.raises(UnreachableError) as caught:
             LookasideReader(timeout=5.0).get(f"http://{server}/ns/app@sha256=00/signature-1")
     assert "signature" in str(caught.value) and "\n" not in str(caught.value)
