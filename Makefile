@@ -16,10 +16,10 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# The demo needs the package and its runtime dependencies only (the registry fixtures it uses to push
-# a sample bundle need nothing more); the tests need the test extras.
+# The demo needs the package, its runtime dependencies and the `demo` extra (requests, which the
+# registry fixture that pushes the sample bundle uses); the tests need the test extras.
 $(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[demo]'
 	$(BIN)/python -m compileall -q imgextract  # editable install: byte-compile now (start-up ~0.3 s faster)
 	touch $@
 
