@@ -237,16 +237,18 @@ class Connections:
         self._tls_context = tls_context
         self._maxsize = maxsize
         self._lock = threading.Lock()
-        # (scheme, host, port) -> (pool, proxy URL or None, host header)
-        self._routes: dict[tuple[str, str, int], tuple[_Pool, str | None, str]] = {}
+        # (scheme, host, port) -> (pool, proxy URL or None, host header, the Proxy-Authorization
+        # every request carries: plain HTTP through a proxy with credentials, else None)
+        self._routes: dict[tuple[str, str, int], tuple[_Pool, str | None, str, str | None]] = {}
         self._pools: dict[tuple[str, str, int, str | None], _Pool] = {}
 
-    def _route(self, scheme: str, host: str, port: int) -> tuple[_Pool, str | None, str]:
+    def _route(self, scheme: str, host: str, port: int) -> tuple[_Pool, str | None, str, str | None]:
         key = (scheme, host, port)
         route = self._routes.get(key)
         if route is not None:
             return route
         proxy = proxy_for(scheme, host, port)  # the environment, read once per origin
+        auth = _proxy_authorization(proxy) if proxy is not None else None
         with self._lock:
             route = self._routes.get(key)
             if route is None:
@@ -254,18 +256,20 @@ class Connections:
                 pool = self._pools.get(pool_key)
                 if pool is None:
                     pool = self._pools[pool_key] = _Pool(
-                        self._factory(scheme, host, port, proxy), self._maxsize
+                        self._factory(scheme, host, port, proxy, auth), self._maxsize
                     )
-                route = self._routes[key] = (pool, proxy, _host_header(host, port, scheme))
+                per_request = auth if scheme == "http" else None  # https: sent once, in the CONNECT
+                route = self._routes[key] = (pool, proxy, _host_header(host, port, scheme), per_request)
             return route
 
-    def _factory(self, scheme: str, host: str, port: int, proxy: str | None) -> Callable[[], _Plain]:
+    def _factory(
+        self, scheme: str, host: str, port: int, proxy: str | None, auth: str | None
+    ) -> Callable[[], _Plain]:
         if proxy is not None:
             parts = urlsplit(proxy)
             via_host, via_port = parts.hostname or "", parts.port or 80
         else:
             via_host, via_port = host, port
-        auth = _proxy_authorization(proxy) if proxy is not None else None
 
         def make() -> _Plain:
             conn: _Plain
@@ -295,7 +299,7 @@ class Connections:
         host = parts.hostname or ""
         if scheme not in _DEFAULT_PORTS or not host or not port:
             raise ConnectFailed(f"invalid URL {endpoint(request)!r}: not http(s)://host[:port]/...")
-        pool, proxy, host_header = self._route(scheme, host, port)
+        pool, proxy, host_header, proxy_auth = self._route(scheme, host, port)
         if proxy is not None and scheme == "http":
             target = request.url.split("#", 1)[0]
         else:
@@ -308,7 +312,7 @@ class Connections:
             conn, reused = pool.take()
             try:
                 return self._exchange(
-                    conn, pool, request, target, host_header, proxy, connect_timeout, read_timeout
+                    conn, pool, request, target, host_header, proxy, proxy_auth, connect_timeout, read_timeout
                 )
             except _STALE:
                 watch = header_watch()
@@ -327,6 +331,7 @@ class Connections:
         target: str,
         host_header: str,
         proxy: str | None,
+        proxy_auth: str | None,
         connect_timeout: float,
         read_timeout: float,
     ) -> Response:
@@ -346,10 +351,8 @@ class Connections:
             _attach(conn, connecting=False)  # (again, after connecting: the deadline may have passed)
             conn.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
             conn.putheader("Host", host_header)
-            if proxy is not None and request.url.startswith("http:"):
-                auth = _proxy_authorization(proxy)
-                if auth:
-                    conn.putheader("Proxy-Authorization", auth)
+            if proxy_auth is not None:
+                conn.putheader("Proxy-Authorization", proxy_auth)
             for name, value in request.headers.fields():
                 conn.putheader(name, value)
             conn.endheaders(request.body, encode_chunked="transfer-encoding" in request.headers)

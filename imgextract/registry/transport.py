@@ -135,9 +135,7 @@ class Transport:
                 check_header(name, value)
                 fields[name] = value
         if body is not None and "content-length" not in fields:
-            if isinstance(body, bytes | bytearray):
-                fields["Content-Length"] = str(len(body))
-            elif hasattr(body, "__len__"):
+            if hasattr(body, "__len__"):  # bytes, or a stream that knows its size
                 fields["Content-Length"] = str(len(body))
             else:
                 fields["Transfer-Encoding"] = "chunked"
