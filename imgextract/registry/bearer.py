@@ -162,11 +162,7 @@ class TokenSource:
             if response.status_code not in REDIRECT_STATUSES or not location:
                 return self._parse(response)
             response.close()
-            target = redirect_target(url, location)
-            if urlsplit(target).scheme not in ("http", "https"):
-                raise RegistryError(
-                    "token endpoint redirected to a non-HTTP URL", endpoint=endpoint_of(self.realm)
-                )
+            target = redirect_target(url, location)  # refuses anything but http(s)://host[:port]
             headers = headers_for_hop(headers, url, target)
             url = target
         raise RegistryError("token endpoint: too many redirects", endpoint=endpoint_of(self.realm))

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
 
-REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+from imgextract.registry.redirects import REDIRECT_STATUSES
 
 
 class Headers(MutableMapping[str, str]):
@@ -141,7 +141,7 @@ class Response:
 
     @property
     def is_redirect(self) -> bool:
-        return self.status_code in REDIRECT_CODES and "location" in self.headers
+        return self.status_code in REDIRECT_STATUSES and "location" in self.headers
 
     @property
     def ok(self) -> bool:
