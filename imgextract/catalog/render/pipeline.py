@@ -17,6 +17,7 @@ key plus this package's version: a bundle rendered before is then neither decode
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -123,16 +124,26 @@ def _cache_put(root: Path | None, digest: str, ref: str, b: RenderedBundle) -> N
         "relatedImages": [list(r) for r in b.related_images],
         "csvJSON": b.csv_json,
     }
+    _keep(path, json.dumps(data, separators=(",", ":")).encode("utf-8"), "render cache")
+
+
+def _keep(path: Path, data: bytes, what: str) -> None:
+    """Write ``data`` to ``path`` atomically (a temporary file renamed over it); a failure is only
+    logged: the cache only ever saves work."""
+    tmp = None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         import tempfile  # only to write: a warm run reads
 
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, separators=(",", ":"))
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
-    except OSError as exc:  # the cache only ever saves work
-        log.debug("render cache not written: %s", exc)
+    except OSError as exc:
+        log.debug("%s not written: %s", what, exc)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 class Output:
@@ -179,16 +190,7 @@ def _output_get(path: Path) -> Output | None:
 
 def _output_put(path: Path, out: Output) -> None:
     head = json.dumps({**out.head, "size": len(out.data)}, separators=(",", ":")).encode()
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        import tempfile  # only to write: a warm run reads
-
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(head + b"\n" + out.data)
-        os.replace(tmp, path)
-    except OSError as exc:  # the cache only ever saves work
-        log.debug("render output not kept: %s", exc)
+    _keep(path, head + b"\n" + out.data, "render output")
 
 
 # ---------------------------------------------------------------------------------------- migrations
