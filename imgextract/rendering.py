@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from imgextract import oci
 from imgextract.catalog.render.pipeline import RenderError, RenderOptions, render_refs, render_refs_output
@@ -78,6 +78,22 @@ def _library_error(exc: RenderError) -> ImgExtractError:
     return InvalidBundleError(str(exc))
 
 
+_T = TypeVar("_T")
+
+
+def _run(
+    session: Session | None,
+    refs: Sequence[str] | str,
+    call: Callable[[list[str], _ClientSource | None], _T],
+) -> _T:
+    """``call(refs, source)`` with the image source the references need; its errors as the library's."""
+    names = [refs] if isinstance(refs, str) else list(refs)
+    try:
+        return call(names, _source(session, names))
+    except RenderError as exc:
+        raise _library_error(exc) from exc
+
+
 def render_raw(
     session: Session | None,
     refs: Sequence[str] | str,
@@ -88,16 +104,8 @@ def render_raw(
 ) -> list[dict[str, Any]]:
     """The rendered objects in opm's shape (property values kept as the JSON text opm writes).
     ``session`` may be None when every reference is a directory."""
-    refs = [refs] if isinstance(refs, str) else list(refs)
-    source = _source(session, refs)
-    try:
-        return render_refs(
-            refs,
-            source,
-            RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs),
-        )
-    except RenderError as exc:
-        raise _library_error(exc) from exc
+    options = RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
+    return _run(session, refs, lambda names, source: render_refs(names, source, options))
 
 
 def render_output(
@@ -114,17 +122,8 @@ def render_output(
     same digest, level and format comes from the content cache as text."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
-    refs = [refs] if isinstance(refs, str) else list(refs)
-    source = _source(session, refs)
-    try:
-        return render_refs_output(
-            refs,
-            fmt,
-            source,
-            RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs),
-        )
-    except RenderError as exc:
-        raise _library_error(exc) from exc
+    options = RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
+    return _run(session, refs, lambda names, source: render_refs_output(names, fmt, source, options))
 
 
 def render(

@@ -407,5 +407,5 @@ def render_refs_output(
     if fmt not in FORMATS:
         raise RenderError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})", "usage")
     items = _render_all(refs, source, options, fbc_reader, fmt)
-    outs = [o if isinstance(o, Output) else Output.of(o, fmt) for o in items]
+    outs = [o for o in items if isinstance(o, Output)]  # with a format, the workers encoded every item
     return b"".join(o.data for o in sorted(outs, key=lambda o: order_key(o.head)))
