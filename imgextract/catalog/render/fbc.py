@@ -22,7 +22,7 @@ from typing import Any
 from imgextract.catalog.render import gojson
 from imgextract.catalog.render.gojson import RawJSON
 
-__all__ = ["FBCError", "iter_fbc_dir", "normalize"]
+__all__ = ["FBCError", "bundle_csv_json", "go_base64_decode", "iter_fbc_dir", "normalize"]
 
 
 class FBCError(ValueError):
@@ -156,6 +156,128 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
         return out
     meta = {k: obj.get(k) if isinstance(obj.get(k), str) else "" for k in ("schema", "package", "name")}
     return {"__raw__": RawJSON(_blob(obj)), **meta}
+
+
+_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_VALUE = {c: i for i, c in enumerate(_B64)}
+
+
+def go_base64_decode(data: bytes) -> bytes:
+    """``base64.StdEncoding.Decode`` (how Go's JSON decoder fills a ``[]byte``): CR and LF skipped,
+    padding required, trailing bits ignored; an error names the offending input byte as Go does."""
+    out = bytearray()
+    n = len(data)
+    si = 0
+    while True:
+        quantum: list[int] = []
+        end = False
+        while len(quantum) < 4:
+            if si == n:
+                if not quantum:
+                    return bytes(out)
+                raise ValueError(f"illegal base64 data at input byte {si - len(quantum)}")
+            c = data[si]
+            si += 1
+            if c in _B64_VALUE:
+                quantum.append(_B64_VALUE[c])
+                continue
+            if c in (0x0A, 0x0D):
+                continue
+            if c != 0x3D or len(quantum) < 2:  # not "=", or padding too early
+                raise ValueError(f"illegal base64 data at input byte {si - 1}")
+            if len(quantum) == 2:  # a second "=" must follow
+                while si < n and data[si] in (0x0A, 0x0D):
+                    si += 1
+                if si == n:
+                    raise ValueError(f"illegal base64 data at input byte {n}")
+                if data[si] != 0x3D:
+                    raise ValueError(f"illegal base64 data at input byte {si - 1}")
+                si += 1
+            while si < n and data[si] in (0x0A, 0x0D):
+                si += 1
+            if si < n:
+                raise ValueError(f"illegal base64 data at input byte {si}")
+            end = True
+            break
+        val = 0
+        for i in range(4):
+            val = (val << 6) | (quantum[i] if i < len(quantum) else 0)
+        out += val.to_bytes(3, "big")[: len(quantum) - 1 if len(quantum) < 4 else 3]
+        if end:
+            return bytes(out)
+
+
+def _to_json(data: bytes) -> str:
+    """apimachinery ``yaml.ToJSON``: JSON (a ``{`` first) is kept as it is, YAML is converted."""
+    from imgextract.catalog.render.goyaml import _yaml_chunks, load_yaml
+
+    text = data.decode("utf-8", errors="replace")
+    if text.lstrip()[:1] == "{":
+        return text
+    value = None
+    for chunk in _yaml_chunks(text):  # yaml.Unmarshal reads the first document only
+        value = load_yaml(chunk)
+        break
+    return gojson.marshal(value, escape_html=True, sort_keys=True)
+
+
+def _kind(obj_json: str) -> Any:
+    try:
+        value = json.loads(obj_json)
+    except ValueError:
+        return None
+    return value.get("kind") if isinstance(value, dict) else None
+
+
+def bundle_csv_json(obj: dict[str, Any]) -> str:
+    """``declcfg.readBundleObjects`` on a normalised ``olm.bundle``: every ``olm.bundle.object``
+    property must decode (``{"data": <standard base64>}``, the data YAML or JSON), else FBCError; the
+    bundle's CSV is the first object of kind ClusterServiceVersion ("" when there is none)."""
+    from imgextract.catalog.render.gostruct import field
+    from imgextract.catalog.render.goyaml import DecodeError
+
+    where = f"package {json.dumps(obj.get('package', ''))}, bundle {json.dumps(obj.get('name', ''))}"
+    data = b""  # opm decodes every property into the same struct: a value without data keeps the last
+    csv = ""
+    for i, p in enumerate(obj.get("properties") or []):
+        if p.get("type") != "olm.bundle.object":
+            continue
+        value = json.loads(str(p.get("value")))
+        try:
+            if value is not None and not isinstance(value, dict):
+                kind = (
+                    "array" if isinstance(value, list) else "string" if isinstance(value, str) else "number"
+                )
+                kind = "bool" if isinstance(value, bool) else kind
+                raise ValueError(f"json: cannot unmarshal {kind} into Go value of type property.BundleObject")
+            raw = field(value or {}, "data")
+            if raw is not None:
+                if not isinstance(raw, str):
+                    kind = (
+                        "bool"
+                        if isinstance(raw, bool)
+                        else "number"
+                        if isinstance(raw, int | float)
+                        else "object"
+                    )
+                    kind = "array" if isinstance(raw, list) else kind
+                    raise ValueError(
+                        f"json: cannot unmarshal {kind} into Go struct field BundleObject.data of type []uint8"
+                    )
+                data = go_base64_decode(raw.encode("utf-8", "surrogatepass"))
+        except ValueError as exc:
+            raise FBCError(
+                f"read bundle objects: {where}: parse property at index {i} as bundle object: {exc}"
+            ) from exc
+        try:
+            text = _to_json(data)
+        except (DecodeError, ValueError, RecursionError) as exc:
+            raise FBCError(
+                f"read bundle objects: {where}: convert bundle object property at index {i} to JSON: {exc}"
+            ) from exc
+        if not csv and _kind(text) == "ClusterServiceVersion":
+            csv = text
+    return csv
 
 
 def iter_fbc_dir(root: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:

@@ -16,7 +16,6 @@ key plus this package's version: a bundle rendered before is then neither decode
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -60,7 +59,7 @@ class RenderError(ValueError):
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """What ``render`` does besides reading: ``migrate_level`` (none | bundle-object-to-csv-metadata),
+    """What ``render`` does besides reading: ``migrate_level`` (none | bundle-object-to-csv-metadata | all),
     ``image_ref_template`` for bundle directories, ``jobs`` references at a time (default 8)."""
 
     migrate_level: str = "none"
@@ -196,19 +195,9 @@ def _output_put(path: Path, out: Output) -> None:
 # ---------------------------------------------------------------------------------------- migrations
 
 
-def _fbc_bundle_migrate(obj: dict[str, Any], level: str) -> dict[str, Any]:
-    """The migration on a bundle loaded from FBC: its CSV comes from its olm.bundle.object data."""
+def _fbc_bundle_migrate(obj: dict[str, Any], level: str, csv_json: str) -> dict[str, Any]:
+    """The migration on a bundle loaded from FBC: its CSV came from its olm.bundle.object data."""
     props = [Property(p["type"], str(p["value"])) for p in obj.get("properties", [])]
-    csv_json = ""
-    for p in props:
-        if p.type != "olm.bundle.object":
-            continue
-        try:
-            data = base64.b64decode(json.loads(p.value).get("data") or "").decode("utf-8", "replace")
-            if json.loads(data).get("kind") == "ClusterServiceVersion":
-                csv_json = data
-        except (ValueError, AttributeError):
-            continue
     b = RenderedBundle(obj.get("name", ""), obj.get("package", ""), obj.get("image", ""), props, [], csv_json)
     migrate_bundle(b, level)
     out = dict(obj)
@@ -231,13 +220,14 @@ def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:
 
 
 def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, Any]]:
-    from imgextract.catalog.render.fbc import FBCError, normalize
+    from imgextract.catalog.render.fbc import FBCError, bundle_csv_json, normalize
 
     out = []
     try:
         for _file, _idx, obj in reader(root):
             n = normalize(obj)
             if n.get("schema") == "olm.bundle" and "__raw__" not in n:
+                csv_json = bundle_csv_json(n)  # LoadFS reads every bundle object, at any level
                 # Render.Run, for every reference: bundle objects last, relatedImages by image, migrate
                 objs_last = ("olm.bundle.object", "olm.csv.metadata")
                 props = n.get("properties", [])
@@ -249,7 +239,7 @@ def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, An
                 if n.get("relatedImages"):
                     n["relatedImages"] = sorted(n["relatedImages"], key=lambda r: r["image"].encode())
                 if level != "none":
-                    n = _fbc_bundle_migrate(n, level)
+                    n = _fbc_bundle_migrate(n, level, csv_json)
             out.append(n)
     except (FBCError, MigrationError, OSError) as exc:
         raise RenderError(str(exc), "fbc") from exc
