@@ -78,11 +78,35 @@ def _props(obj: dict[str, Any], where: str) -> list[dict[str, Any]]:
     return out
 
 
+def _meta_keys(obj: dict[str, Any]) -> dict[str, str]:
+    """``Meta.UnmarshalJSON``: top-level keys must differ once case-folded; ``schema``, ``package`` and
+    ``name`` are found whatever their case and must be strings."""
+    folded: dict[str, list[str]] = {}
+    for key in obj:
+        folded.setdefault(key.casefold(), []).append(key)
+    dups = [
+        f'duplicate keys for key "{f}": [{" ".join(sorted(ks))}]' for f, ks in folded.items() if len(ks) > 1
+    ]
+    if dups:
+        raise FBCError(dups[0] if len(dups) == 1 else "[" + ", ".join(dups) + "]")
+    out = {}
+    for name in ("schema", "package", "name"):
+        keys = folded.get(name)
+        value = obj[keys[0]] if keys else ""
+        if not isinstance(value, str):
+            raise FBCError(
+                f'expected value for key "{keys[0] if keys else name}" to be a string, got: {value!r}'
+            )
+        out[name] = value
+    return out
+
+
 def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     """One FBC object in the shape opm writes it."""
     if not isinstance(obj, dict):
         raise FBCError("FBC object is not a JSON object")
-    schema = obj.get("schema") if isinstance(obj.get("schema"), str) else ""
+    meta = _meta_keys(obj)
+    schema = meta["schema"]
     if not schema:
         raise FBCError(f"object {_blob(obj)[:200]!r} is missing root schema field")
     where = f"{schema} {obj.get('name', '')!s}".strip()
@@ -154,7 +178,6 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
             entries.append({"reference": reference, "message": _s(e, "message", where)})
         out["entries"] = entries if entries or obj.get("entries") is not None else None
         return out
-    meta = {k: obj.get(k) if isinstance(obj.get(k), str) else "" for k in ("schema", "package", "name")}
     return {"__raw__": RawJSON(_blob(obj)), **meta}
 
 

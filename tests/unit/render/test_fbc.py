@@ -155,3 +155,30 @@ def test_catalog_bundles_get_render_run_treatment(tmp_path: Path) -> None:
     assert str(migrated["properties"][1]["value"]) == (
         '{"apiServiceDefinitions":{},"crdDescriptions":{},"displayName":"P <1>","provider":{}}'
     )
+
+
+def test_meta_keys_are_case_insensitive() -> None:
+    """``declcfg.Meta.UnmarshalJSON`` / ``extractUniqueMetaKeys``: ``schema``, ``package`` and ``name``
+    are found whatever their case (FBC templates document ``Schema``), then the typed structs read
+    their fields case-insensitively too."""
+    pkg = {"Schema": "olm.package", "Name": "gizmo", "DefaultChannel": "candidate"}
+    other = {"SCHEMA": "acme.note", "Package": "gizmo", "text": "hi"}
+    assert _json([pkg, other]) == (
+        '{"schema":"olm.package","name":"gizmo","defaultChannel":"candidate"}\n'
+        '{"Package":"gizmo","SCHEMA":"acme.note","text":"hi"}\n'
+    )
+    assert normalize(other)["package"] == "gizmo"  # ordered with its package
+
+
+def test_meta_keys_differing_only_by_case_are_an_error() -> None:
+    """``extractUniqueMetaKeys``: two top-level keys with the same folded value ("duplicate keys")."""
+    import pytest
+
+    from imgextract.catalog.render.fbc import FBCError
+
+    with pytest.raises(FBCError, match='duplicate keys for key "name"'):
+        normalize({"schema": "acme.note", "Name": "a", "name": "b"})
+    with pytest.raises(FBCError, match='duplicate keys for key "color"'):
+        normalize({"schema": "acme.note", "Color": "a", "color": "b"})
+    with pytest.raises(FBCError, match='expected value for key "Package" to be a string'):
+        normalize({"schema": "acme.note", "Package": 3})
