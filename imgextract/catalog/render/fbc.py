@@ -13,7 +13,6 @@ multi-document; every file the catalog package's walk yields, ``.indexignore`` h
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,15 +112,25 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     if schema == "olm.package":
         out: dict[str, Any] = {"schema": schema, "name": _s(obj, "name", where)}
         out["defaultChannel"] = _s(obj, "defaultChannel", where)
-        icon = obj.get("icon")
-        if isinstance(icon, dict):
-            data = _s(icon, "base64data", where)
-            try:
-                raw = base64.b64decode(data, validate=True) if data else b""
-            except (binascii.Error, ValueError) as exc:
-                raise FBCError(f"{where}: illegal base64 data in icon") from exc
+        from imgextract.catalog.render.gostruct import field
+
+        icon = field(obj, "icon")
+        if icon is not None:
+            if not isinstance(icon, dict):
+                raise FBCError(
+                    f"{where}: json: cannot unmarshal into Go struct field Package.icon of type declcfg.Icon"
+                )
+            data = field(icon, "base64data")
+            if data is not None and not isinstance(data, str):
+                raise FBCError(
+                    f"{where}: json: cannot unmarshal into Go struct field Icon.icon.base64data of type []uint8"
+                )
+            try:  # a []byte: Go's base64 decoder (line breaks skipped); absent, it stays nil (null)
+                raw = None if data is None else go_base64_decode(data.encode("utf-8", "surrogatepass"))
+            except ValueError as exc:
+                raise FBCError(f"{where}: {exc}") from exc
             out["icon"] = {
-                "base64data": base64.b64encode(raw).decode(),
+                "base64data": None if raw is None else base64.b64encode(raw).decode(),
                 "mediatype": _s(icon, "mediatype", where),
             }
         if _s(obj, "description", where):

@@ -182,3 +182,19 @@ def test_meta_keys_differing_only_by_case_are_an_error() -> None:
         normalize({"schema": "acme.note", "Color": "a", "color": "b"})
     with pytest.raises(FBCError, match='expected value for key "Package" to be a string'):
         normalize({"schema": "acme.note", "Package": 3})
+
+
+def test_package_icon_as_go_decodes_and_writes_it() -> None:
+    """``declcfg.Icon.Data`` is a ``[]byte``: Go's decoder skips line breaks in the base64 text (a
+    folded YAML value), an absent value stays nil and is written as ``null``, and an icon that is
+    not an object does not unmarshal."""
+    import pytest
+
+    from imgextract.catalog.render.fbc import FBCError
+
+    folded = {"schema": "olm.package", "name": "p", "icon": {"base64data": "PHN2\nZy8+\n", "mediatype": "x"}}
+    assert '"icon":{"base64data":"PHN2Zy8+","mediatype":"x"}' in _json([folded])
+    bare = {"schema": "olm.package", "name": "p", "icon": {"mediatype": "image/png"}}
+    assert '"icon":{"base64data":null,"mediatype":"image/png"}' in _json([bare])
+    with pytest.raises(FBCError):
+        normalize({"schema": "olm.package", "name": "p", "icon": "PHN2Zy8+"})
