@@ -68,6 +68,8 @@ def _list(obj: dict[str, Any], key: str, where: str) -> list[Any]:
 def _props(obj: dict[str, Any], where: str) -> list[dict[str, Any]]:
     out = []
     for p in _list(obj, "properties", where):
+        if p is None:  # a null element is Go's zero Property
+            p = {}
         if not isinstance(p, dict):
             raise FBCError(f"{where}: property is not an object")
         from imgextract.catalog.render.gostruct import field
@@ -143,12 +145,19 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
         out = {"schema": schema, "name": _s(obj, "name", where), "package": _s(obj, "package", where)}
         entries = []
         for e in _list(obj, "entries", where):
+            if e is None:  # a null element is Go's zero ChannelEntry
+                e = {}
             if not isinstance(e, dict):
                 raise FBCError(f"{where}: channel entry is not an object")
             item: dict[str, Any] = {"name": _s(e, "name", where)}
             if _s(e, "replaces", where):
                 item["replaces"] = _s(e, "replaces", where)
-            skips = [x if isinstance(x, str) else "" for x in _list(e, "skips", where)]
+            skips = _list(e, "skips", where)
+            if any(x is not None and not isinstance(x, str) for x in skips):
+                raise FBCError(
+                    f"{where}: json: cannot unmarshal into Go struct field ChannelEntry.skips of type string"
+                )
+            skips = [x or "" for x in skips]
             if skips:
                 item["skips"] = skips
             if _s(e, "skipRange", where):
@@ -167,6 +176,8 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
             out["properties"] = props
         rel = []
         for r in _list(obj, "relatedImages", where):
+            if r is None:  # a null element is Go's zero RelatedImage
+                r = {}
             if not isinstance(r, dict):
                 raise FBCError(f"{where}: related image is not an object")
             rel.append({"name": _s(r, "name", where), "image": _s(r, "image", where)})
@@ -177,6 +188,8 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
         out = {"schema": schema, "package": _s(obj, "package", where)}
         entries = []
         for e in _list(obj, "entries", where):
+            if e is None:  # a null element is Go's zero DeprecationEntry
+                e = {}
             if not isinstance(e, dict):
                 raise FBCError(f"{where}: deprecation entry is not an object")
             ref_value = e.get("reference")

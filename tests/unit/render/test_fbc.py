@@ -198,3 +198,34 @@ def test_package_icon_as_go_decodes_and_writes_it() -> None:
     assert '"icon":{"base64data":null,"mediatype":"image/png"}' in _json([bare])
     with pytest.raises(FBCError):
         normalize({"schema": "olm.package", "name": "p", "icon": "PHN2Zy8+"})
+
+
+def test_null_elements_are_go_zero_values_and_skips_are_strings() -> None:
+    """``json.Unmarshal`` into ``[]T`` stores a ``null`` element as T's zero value (no error); a
+    ``skips`` element that is not a string fails the object (``ChannelEntry.Skips []string``)."""
+    import pytest
+
+    from imgextract.catalog.render.fbc import FBCError
+
+    ch = {
+        "schema": "olm.channel",
+        "package": "p",
+        "name": "c",
+        "entries": [None, {"name": "p.v1", "skips": [None]}],
+    }
+    b = {
+        "schema": "olm.bundle",
+        "package": "p",
+        "name": "p.v1",
+        "properties": [None],
+        "relatedImages": [None],
+    }
+    assert _json([ch, b]) == (
+        '{"schema":"olm.channel","name":"c","package":"p","entries":[{"name":""},{"name":"p.v1","skips":[""]}]}\n'
+        '{"schema":"olm.bundle","name":"p.v1","package":"p","image":"","properties":[{"type":"","value":null}],'
+        '"relatedImages":[{"name":"","image":""}]}\n'
+    )
+    with pytest.raises(FBCError, match="skips"):
+        normalize(
+            {"schema": "olm.channel", "package": "p", "name": "c", "entries": [{"name": "x", "skips": [1]}]}
+        )
