@@ -114,3 +114,35 @@ def test_bundle_object_data_that_is_not_yaml_is_an_error(tmp_path: Path) -> None
     root = _catalog(tmp_path, [{"data": _b64(b"kind: [unclosed\n")}])
     with pytest.raises(RenderError, match="convert bundle object property at index 1 to JSON"):
         render_refs([str(root)])
+
+
+@pytest.mark.parametrize(
+    ("text", "offset"),
+    [(b"QQ", 0), (b"QQ=", 3), (b"QQ==QQ==", 4), (b"=QQQ", 0), (b"QQ=x", 2), (b"Q===", 1), (b"QUJD=", 4)],
+)
+def test_base64_errors_name_gos_offset(text: bytes, offset: int) -> None:
+    """``base64.StdEncoding.Decode`` (``CorruptInputError``): the offsets Go reports."""
+    from imgextract.catalog.render.fbc import go_base64_decode
+
+    with pytest.raises(ValueError, match=f"illegal base64 data at input byte {offset}$"):
+        go_base64_decode(text)
+
+
+def test_base64_fast_and_exact_paths_agree() -> None:
+    """Well-formed input is decoded by binascii, the rest by the byte-by-byte decoder: both give the
+    same bytes or the same error for every short input over an alphabet that exercises padding,
+    line breaks and bad characters."""
+    import itertools
+
+    from imgextract.catalog.render.fbc import _go_base64_slow, go_base64_decode
+
+    def outcome(fn: Any, data: bytes) -> tuple[str, object]:
+        try:
+            return "ok", fn(data)
+        except ValueError as exc:
+            return "error", str(exc)
+
+    for length in range(7):
+        for chars in itertools.product(b"AQ=\n*", repeat=length):
+            data = bytes(chars)
+            assert outcome(go_base64_decode, data) == outcome(_go_base64_slow, data), data
