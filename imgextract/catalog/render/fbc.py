@@ -371,7 +371,7 @@ def iter_fbc_dir(root: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
                     obj = load_yaml(chunk)
                 except DecodeError as exc:
                     raise FBCError(f"{rel}: {exc}") from exc
-                if obj is None:
-                    continue
+                if obj is None:  # comments, blank lines or null: the decoder leaves the Meta empty
+                    raise FBCError(f"{rel}: object '' is missing root schema field")
                 yield rel, idx, obj
                 idx += 1

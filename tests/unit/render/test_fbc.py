@@ -9,6 +9,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from imgextract.catalog.render.fbc import iter_fbc_dir, normalize
 from imgextract.catalog.render.writer import write
 
@@ -74,8 +76,8 @@ def test_deprecations_and_null_entries() -> None:
 def test_directory_reader_yaml_and_json(tmp_path: Path) -> None:
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "catalog.yaml").write_text(
-        "---\nschema: olm.package\nname: p\ndefaultChannel: stable\n---\n# only a comment\n"
-        "---\nschema: olm.channel\npackage: p\nname: stable\nentries: [{name: p.v1}]\n"
+        "---\nschema: olm.package\nname: p\ndefaultChannel: stable\n---\n---\n"
+        "schema: olm.channel\npackage: p\nname: stable\nentries: [{name: p.v1}]\n---\n"
     )
     (tmp_path / "q.json").write_text(
         '{"schema":"olm.package","name":"q"} {"schema":"olm.package","name":"r"}'
@@ -229,3 +231,15 @@ def test_null_elements_are_go_zero_values_and_skips_are_strings() -> None:
         normalize(
             {"schema": "olm.channel", "package": "p", "name": "c", "entries": [{"name": "x", "skips": [1]}]}
         )
+
+
+@pytest.mark.parametrize("empty", ["# only a comment\n", "\n", "~\n", "null\n"])
+def test_yaml_document_without_an_object_is_an_error(tmp_path: Path, empty: str) -> None:
+    """apimachinery's ``YAMLReader`` hands a document of comments or blank lines to the decoder, which
+    leaves the ``Meta`` empty: opm's loader fails with "object '' is missing root schema field"
+    (``declcfg.LoadFS``). Separators alone ("---" twice, or at the end) make no document."""
+    from imgextract.catalog.render.fbc import FBCError
+
+    (tmp_path / "c.yaml").write_text("schema: olm.package\nname: p\n---\n" + empty + "---\nschema: acme.x\n")
+    with pytest.raises(FBCError, match="c.yaml: object '' is missing root schema field"):
+        list(iter_fbc_dir(tmp_path))
