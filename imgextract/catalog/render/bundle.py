@@ -804,15 +804,29 @@ def expand_template(template: str, b: ParsedBundle) -> str:
             break
     values = {"Package": b.package, "Name": b.name, "Version": version}
 
-    def sub(m: re.Match[str]) -> str:
-        key = m.group(1)
+    def value(key: str) -> str:
         if key not in values:
             raise BundleError(
                 f"template: can't evaluate field {key} in type action.imageReferenceTemplateData"
             )
         return values[key]
 
-    out = re.sub(r"\{\{-?\s*\.(\w+)\s*-?\}\}", sub, template)
+    # text/template trim markers: "{{- " trims the white space before the action, " -}}" after it
+    parts: list[str] = []
+    pos = 0
+    trim_next = False
+    for m in re.finditer(r"\{\{(- )?\s*\.(\w+)\s*?( -)?\}\}", template):
+        text = template[pos : m.start()]
+        if trim_next:
+            text = text.lstrip(" \t\r\n")
+        if m.group(1):
+            text = text.rstrip(" \t\r\n")
+        parts += [text, value(m.group(2))]
+        trim_next = bool(m.group(3))
+        pos = m.end()
+    tail = template[pos:]
+    parts.append(tail.lstrip(" \t\r\n") if trim_next else tail)
+    out = "".join(parts)
     if "{{" in out:
         raise BundleError(
             f"failed to parse image reference template {template!r}: only {{{{.Package}}}}, "

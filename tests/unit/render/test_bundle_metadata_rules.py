@@ -85,3 +85,10 @@ def test_property_without_value_is_written_as_null(tmp_path: Path) -> None:
     text = encode(b.to_fbc(), "json")
     assert '"type": "example.com/bare",\n            "value": null\n' in text
     json.loads(text)
+
+
+def test_image_ref_template_trim_markers() -> None:
+    """``--image-ref-template`` is a Go ``text/template``: ``{{- `` trims the white space before the
+    action and `` -}}`` the white space after it."""
+    b = render_bundle(WIDGET, image_template="reg.test/{{.Package}} :  {{- .Version -}}  \n @x")
+    assert b.image == "reg.test/widget-operator :1.2.0@x"
