@@ -2,8 +2,8 @@
 
 Dispatch follows opm's ``alpha/action/render.go``: a path that exists is a directory (a bundle when it
 has ``manifests/`` and ``metadata/`` directories, otherwise an FBC root) and anything else is an image,
-whose labels decide: ``...index.database.v1`` (a sqlite index: refused), ``...index.configs.v1`` (FBC at
-that path), ``...bundle.package.v1`` (a bundle); otherwise opm's "image type could not be determined".
+whose labels decide: ``...index.configs.v1`` (FBC at that path), ``...index.database.v1`` alone (a
+sqlite index: refused), ``...bundle.package.v1`` (a bundle); otherwise opm's "image type could not be determined".
 Each reference's objects are then migrated to the requested level.
 
 Images come from an :class:`ImageSource` (resolution, extraction and the content cache are the
@@ -268,7 +268,7 @@ def _render_one(
         raise RenderError(f"{_q(ref)} is not a directory and no registry access was given", "usage")
     image = source.resolve(ref)
     labels = dict(image.config.labels or {})
-    if SQLITE_LABEL in labels:
+    if SQLITE_LABEL in labels and CONFIGS_LABEL not in labels:  # the configs label decides first
         raise RenderError(f"render {_q(ref)}: sqlite-based index images are no longer supported", "image")
     if CONFIGS_LABEL in labels:
         configs = labels[CONFIGS_LABEL].strip("/") or "."
