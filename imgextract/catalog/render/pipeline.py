@@ -255,9 +255,7 @@ def _render_one(
     path = Path(ref)
     if os.path.exists(ref):
         if not path.is_dir():
-            raise RenderError(
-                f"ref {_q(ref)} has unsupported file type (only directories and images render)", "usage"
-            )
+            raise RenderError(f"ref {_q(ref)} is not a directory", "usage")
         if _is_bundle_dir(path):
             from imgextract.catalog.render.bundle import render_bundle  # YAML: only to read a bundle
 

@@ -146,3 +146,12 @@ def test_base64_fast_and_exact_paths_agree() -> None:
         for chars in itertools.product(b"AQ=\n*", repeat=length):
             data = bytes(chars)
             assert outcome(go_base64_decode, data) == outcome(_go_base64_slow, data), data
+
+
+def test_a_file_reference_is_opms_not_a_directory_error(tmp_path: Path) -> None:
+    """``Render.renderReference``: a path that exists but is no directory ("ref %q is not a directory")."""
+    f = tmp_path / "index.db"
+    f.write_bytes(b"SQLite format 3\x00")
+    with pytest.raises(RenderError) as info:
+        render_refs([str(f)])
+    assert str(info.value) == f'render reference "{f}": ref "{f}" is not a directory'
