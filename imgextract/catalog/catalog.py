@@ -19,6 +19,7 @@ from imgextract.catalog import filters, load
 from imgextract.catalog.fbc import SCHEMA_BUNDLE, SCHEMA_CHANNEL, SCHEMA_PACKAGE, FbcObject, iter_catalog
 from imgextract.catalog.filters import CatalogFilter
 from imgextract.catalog.model import Bundle, Channel, Package
+from imgextract.catalog.render.gostruct import field as go_field
 from imgextract.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -173,16 +174,16 @@ class Catalog:
             pkg = m.packages.get(obj.name)
             if pkg is None:
                 return None
-            if pkg.default_channel != obj.data.get("defaultChannel"):
-                return {**obj.data, "defaultChannel": pkg.default_channel}
+            if pkg.default_channel != go_field(obj.data, "defaultChannel"):
+                return {**_without(obj.data, "defaultChannel"), "defaultChannel": pkg.default_channel}
             return obj.data
         if obj.schema == SCHEMA_CHANNEL:
             ch = m.channels.get(obj.package, {}).get(obj.name)
             if ch is None:
                 return None
             keep = set(ch.bundle_names)
-            entries = [e for e in obj.data.get("entries") or [] if e.get("name") in keep]
-            return {**obj.data, "entries": entries}
+            entries = [e for e in go_field(obj.data, "entries") or [] if go_field(e, "name") in keep]
+            return {**_without(obj.data, "entries"), "entries": entries}
         if obj.schema == SCHEMA_BUNDLE:
             return obj.data if obj.name in m.bundles.get(obj.package, {}) else None
         # deprecations and other schemas: kept with their package; catalog-wide ones (no package) always
@@ -190,3 +191,10 @@ class Catalog:
 
     def __repr__(self) -> str:
         return f"Catalog({self.source!r}, packages={len(self._model.packages)})"
+
+
+def _without(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """``data`` without the keys Go would read into the field ``name`` (any case): the replacement
+    written under the field's own name is then the only one."""
+    low = name.lower()
+    return {k: v for k, v in data.items() if k.lower() != low}

@@ -1,25 +1,31 @@
 """Streaming reader for file-based catalogs (FBC): one object at a time, never a whole catalog.
 
-The walk follows ``opm``: every regular file under the root is a stream of objects unless an
-``.indexignore`` file (gitignore syntax, patterns relative to its own directory, found anywhere in
-the tree) ignores it; ``.indexignore`` files themselves are never read as configs. A stream whose
-first non-blank character is ``{`` is concatenated JSON; anything else is multi-document YAML.
-Files are read in sorted path order so every run yields objects in the same order.
+This is the one FBC reader: the catalog commands and ``render`` both read catalogs through it, by
+the rules of opm's ``declcfg`` loader (``WalkMetasReader``):
+
+* every regular file under the root is a stream of objects unless an ``.indexignore`` file
+  (gitignore syntax, patterns relative to its own directory, found anywhere in the tree) ignores it;
+  ``.indexignore`` files themselves are never read as configs; files come in ``fs.WalkDir`` order;
+* apimachinery's ``YAMLOrJSONDecoder``: a stream whose first 4096 bytes start, after blanks, with ``{``
+  is concatenated JSON; anything else is YAML split into documents on ``---`` lines (the rest of the
+  line blank or a comment), each decoded with go-yaml v2's rules (``1e3`` a float, ``on`` a boolean,
+  timestamps strings); a document of only comments or blank lines is an object without a schema;
+* ``Meta.UnmarshalJSON``: ``schema``, ``package`` and ``name`` are found whatever their case, must be
+  strings, and no two top-level keys may be equal once case-folded.
 
 Memory stays bounded by the largest single object: JSON is decoded from a growing window of the
-file (one object at a time), YAML documents are produced one by one by the event parser.
+file (one object at a time), YAML is cut into documents line by line and decoded one by one.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
-
-import yaml
 
 from imgextract.errors import InvalidBundleError
 
@@ -33,6 +39,9 @@ SCHEMA_DEPRECATIONS = "olm.deprecations"
 INDEX_IGNORE = ".indexignore"
 
 _CHUNK = 1 << 16
+_SNIFF = 4096  # how far GuessJSONStream looks for the "{"
+# Go's unicode.IsSpace (what hasJSONPrefix trims)
+_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 _MAX_OBJECT = 256 << 20  # one object larger than this is not a catalog object
 
 
@@ -56,16 +65,6 @@ class FbcObject:
     data: dict[str, Any]
 
 
-class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
-    """Safe YAML with timestamps left as strings (opm converts YAML to JSON, where none exist)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def catalog_files(root: str | os.PathLike[str]) -> Iterator[tuple[str, Path]]:
     """(relative path, absolute path) of every file opm would read under ``root``, sorted.
 
@@ -76,6 +75,7 @@ def catalog_files(root: str | os.PathLike[str]) -> Iterator[tuple[str, Path]]:
         raise CatalogFormatError(f"catalog directory {base} does not exist or is not a directory")
     real_base = os.path.realpath(base)
     ignores: list[tuple[str, pathspec.GitIgnoreSpec]] = []
+    found: list[tuple[tuple[str, ...], str, Path]] = []
     for dirpath, dirnames, filenames in os.walk(base):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
@@ -103,7 +103,10 @@ def catalog_files(root: str | os.PathLike[str]) -> Iterator[tuple[str, Path]]:
                     continue
             elif not full.is_file():
                 continue
-            yield rel, full
+            found.append((tuple(rel.split("/")), rel, full))
+    found.sort()  # fs.WalkDir's lexical order: a directory's files and subdirectories interleaved
+    for _key, rel, full in found:
+        yield rel, full
 
 
 def _ignored(ignores: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
@@ -122,15 +125,13 @@ def iter_catalog(root: str | os.PathLike[str]) -> Iterator[FbcObject]:
 
 def iter_stream(stream: IO[bytes], path: str) -> Iterator[FbcObject]:
     """The objects of one file: concatenated JSON or multi-document YAML, as opm sniffs it."""
-    head = stream.read(_CHUNK)
-    stripped = head.lstrip()
-    while not stripped and head:
-        more = stream.read(_CHUNK)
+    head = stream.read(_SNIFF)
+    while len(head) < _SNIFF:  # a pipe may return less: GuessJSONStream peeks the full window
+        more = stream.read(_SNIFF - len(head))
         if not more:
             break
         head += more
-        stripped = head.lstrip()
-    if stripped.startswith(b"{"):
+    if head.decode("utf-8", "replace").lstrip(_GO_SPACE).startswith("{"):
         raw = _json_values(head, stream, path)
     else:
         raw = _yaml_documents(head, stream, path)
@@ -138,17 +139,43 @@ def iter_stream(stream: IO[bytes], path: str) -> Iterator[FbcObject]:
         yield _object(value, path, index)
 
 
+def meta_keys(obj: dict[str, Any]) -> dict[str, str]:
+    """``Meta.UnmarshalJSON``: top-level keys must differ once case-folded; ``schema``, ``package`` and
+    ``name`` are found whatever their case and must be strings ("" when absent). Raises ValueError."""
+    folded: dict[str, list[str]] = {}
+    for key in obj:
+        folded.setdefault(key.casefold(), []).append(key)
+    if len(folded) != len(obj):
+        dups = [
+            f'duplicate keys for key "{f}": [{" ".join(sorted(ks))}]'
+            for f, ks in folded.items()
+            if len(ks) > 1
+        ]
+        raise ValueError(dups[0] if len(dups) == 1 else "[" + ", ".join(dups) + "]")
+    out = {}
+    for name in ("schema", "package", "name"):
+        keys = folded.get(name)
+        value = obj[keys[0]] if keys else ""
+        if not isinstance(value, str):
+            raise ValueError(
+                f'expected value for key "{keys[0] if keys else name}" to be a string, got: {value!r}'
+            )
+        out[name] = value
+    return out
+
+
 def _object(value: Any, path: str, index: int) -> FbcObject:
+    if value is None:  # a YAML document of comments or blank lines: opm's Meta stays empty
+        raise CatalogFormatError(f"{path}: object {index}: object '' is missing root schema field")
     if not isinstance(value, dict):
         raise CatalogFormatError(f"{path}: object {index}: expected a mapping, found {type(value).__name__}")
-    schema = value.get("schema")
-    if not isinstance(schema, str) or not schema:
+    try:
+        meta = meta_keys(value)
+    except ValueError as exc:
+        raise CatalogFormatError(f"{path}: object {index}: {exc}") from None
+    if not meta["schema"]:
         raise CatalogFormatError(f"{path}: object {index}: missing root schema field")
-    package = value.get("package", "")
-    name = value.get("name", "")
-    if not isinstance(package, str) or not isinstance(name, str):
-        raise CatalogFormatError(f"{path}: object {index}: 'package' and 'name' must be strings")
-    return FbcObject(path, index, schema, package, name, value)
+    return FbcObject(path, index, meta["schema"], meta["package"], meta["name"], value)
 
 
 def _json_values(head: bytes, stream: IO[bytes], path: str) -> Iterator[Any]:
@@ -211,43 +238,61 @@ def _decode_utf8(data: bytearray, final: bool, path: str, index: int) -> tuple[s
                 if need > back:
                     cut = len(data) - back
             break
-    try:
-        return bytes(data[:cut]).decode("utf-8"), len(data) - cut
-    except UnicodeDecodeError:
-        raise CatalogFormatError(f"{path}: object {index}: not valid UTF-8") from None
+    # Go's JSON decoder reads invalid UTF-8 in a string as U+FFFD (and anywhere else it is a syntax error)
+    return bytes(data[:cut]).decode("utf-8", "replace"), len(data) - cut
 
 
-class _Prefixed:
-    """A file object that first returns bytes already read (YAML gets the sniffed head back)."""
+# apimachinery's YAMLReader: "---" at the start of a line, the rest of it blank or a comment
+_SEPARATOR = re.compile(rb"^---([^\n]*)\n", re.M)
 
-    def __init__(self, head: bytes, stream: IO[bytes]) -> None:
-        self._head = head
-        self._stream = stream
 
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            if size < 0:
-                out, self._head = self._head + self._stream.read(), b""
-                return out
-            out, self._head = self._head[:size], self._head[size:]
-            return out
-        return self._stream.read(size)
+def _yaml_chunks(head: bytes, stream: IO[bytes], path: str) -> Iterator[bytes]:
+    """The stream cut into documents on separator lines; a separator with nothing before it makes none.
+    Only the document being read (and one chunk) is held."""
+    pending = bytearray(head)
+    start = 0  # where the current document begins in ``pending``
+    scan = 0  # a line start: separators before it were handled
+    eof = False
+    index = 0
+    while True:
+        chunk = stream.read(_CHUNK)
+        if chunk:
+            pending += chunk
+        else:
+            eof = True
+            if pending and not pending.endswith(b"\n"):
+                pending += b"\n"  # the last line, as the line reader returns it
+        end = pending.rfind(b"\n") + 1  # complete lines only
+        for m in _SEPARATOR.finditer(pending, scan, end):
+            rest = m.group(1).strip()
+            if rest and not rest.startswith(b"#"):
+                continue
+            if m.start() > start:
+                yield bytes(pending[start : m.start()])
+                index += 1
+            start = m.end()
+        scan = end
+        if eof:
+            if end > start:
+                yield bytes(pending[start:end])
+            return
+        if end - start > _MAX_OBJECT:
+            raise CatalogFormatError(f"{path}: object {index}: larger than {_MAX_OBJECT} bytes")
+        if start:
+            del pending[:start]
+            scan -= start
+            start = 0
 
 
 def _yaml_documents(head: bytes, stream: IO[bytes], path: str) -> Iterator[Any]:
-    loader = _Loader(_Prefixed(head, stream))
-    index = 0
-    try:
-        while loader.check_data():
-            value = loader.get_data()
-            if value is None:  # an empty document (a stray '---') carries no object
-                continue
-            yield value
-            index += 1
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise CatalogFormatError(f"{path}: object {index}: invalid YAML{where}: {problem}") from None
-    finally:
-        loader.dispose()
+    from imgextract.catalog.render.goyaml import DecodeError, load_yaml
+
+    for index, raw in enumerate(_yaml_chunks(head, stream, path)):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CatalogFormatError(f"{path}: object {index}: invalid YAML: not valid UTF-8") from None
+        try:
+            yield load_yaml(text)
+        except DecodeError as exc:
+            raise CatalogFormatError(f"{path}: object {index}: invalid YAML: {exc}") from None

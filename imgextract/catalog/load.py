@@ -1,6 +1,7 @@
 """Build the catalog model from a stream of FBC objects, checking what opm checks while loading.
 
-Errors name the file and the object index of the offending object.
+Fields are matched as Go's ``json.Unmarshal`` into opm's typed structs matches them: exactly or,
+failing that, case-insensitively. Errors name the file and the object index of the offending object.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from imgextract.catalog.fbc import (
     FbcObject,
 )
 from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Origin, Package, RelatedImage
+from imgextract.catalog.render.gostruct import field as go_field
 from imgextract.catalog.versions import try_version
 
 
@@ -41,7 +43,7 @@ class _RawBundle:
 
 
 def _str(obj: FbcObject, data: dict[str, Any], key: str, *, required: bool = False) -> str:
-    value = data.get(key)
+    value = go_field(data, key)
     if value is None or value == "":
         if required:
             raise CatalogFormatError(f"{obj.path}: object {obj.index}: {obj.schema} has no {key!r}")
@@ -54,7 +56,7 @@ def _str(obj: FbcObject, data: dict[str, Any], key: str, *, required: bool = Fal
 
 
 def _entries(obj: FbcObject) -> tuple[ChannelEntry, ...]:
-    raw = obj.data.get("entries") or []
+    raw = go_field(obj.data, "entries") or []
     if not isinstance(raw, list):
         raise CatalogFormatError(f"{obj.path}: object {obj.index}: olm.channel 'entries' must be a list")
     out = []
@@ -62,10 +64,10 @@ def _entries(obj: FbcObject) -> tuple[ChannelEntry, ...]:
     for i, e in enumerate(raw):
         if not isinstance(e, dict):
             raise CatalogFormatError(f"{obj.path}: object {obj.index}: entry {i} must be a mapping")
-        name = e.get("name")
-        replaces = e.get("replaces")
-        skips = e.get("skips") or []
-        skip_range = e.get("skipRange")
+        name = go_field(e, "name")
+        replaces = go_field(e, "replaces")
+        skips = go_field(e, "skips") or []
+        skip_range = go_field(e, "skipRange")
         if not isinstance(name, str) or not name:
             raise CatalogFormatError(f"{obj.path}: object {obj.index}: entry {i} has no name")
         if replaces is not None and not isinstance(replaces, str):
@@ -94,20 +96,20 @@ def _bundle(obj: FbcObject) -> _RawBundle:
     name = _str(obj, data, "name", required=True)
     image = _str(obj, data, "image")
     versions = []
-    props = data.get("properties") or []
+    props = go_field(data, "properties") or []
     if not isinstance(props, list):
         raise CatalogFormatError(
             f"{obj.path}: object {obj.index}: bundle {name!r}: 'properties' must be a list"
         )
     for p in props:
-        if isinstance(p, dict) and p.get("type") == "olm.package":
-            value = p.get("value")
-            if not isinstance(value, dict) or not isinstance(value.get("version"), str):
+        if isinstance(p, dict) and go_field(p, "type") == "olm.package":
+            value = go_field(p, "value")
+            if not isinstance(value, dict) or not isinstance(go_field(value, "version"), str):
                 raise CatalogFormatError(
                     f"{obj.path}: object {obj.index}: bundle {name!r}: olm.package property has no version"
                 )
-            versions.append(value["version"])
-            named = value.get("packageName")
+            versions.append(go_field(value, "version"))
+            named = go_field(value, "packageName")
             if named != package:  # opm's ConvertToModel
                 raise CatalogFormatError(
                     f"{obj.path}: object {obj.index}: bundle {name!r}: package {package!r} does not match "
@@ -123,7 +125,7 @@ def _bundle(obj: FbcObject) -> _RawBundle:
             "not a semantic version (MAJOR.MINOR.PATCH)"
         )
     related = []
-    raw_related = data.get("relatedImages") or []
+    raw_related = go_field(data, "relatedImages") or []
     if not isinstance(raw_related, list):
         raise CatalogFormatError(
             f"{obj.path}: object {obj.index}: bundle {name!r}: 'relatedImages' must be a list"
@@ -133,7 +135,7 @@ def _bundle(obj: FbcObject) -> _RawBundle:
             raise CatalogFormatError(
                 f"{obj.path}: object {obj.index}: bundle {name!r}: bad relatedImages item"
             )
-        rn, ri = r.get("name") or "", r.get("image") or ""
+        rn, ri = go_field(r, "name") or "", go_field(r, "image") or ""
         if not isinstance(rn, str) or not isinstance(ri, str):
             raise CatalogFormatError(
                 f"{obj.path}: object {obj.index}: bundle {name!r}: bad relatedImages item"

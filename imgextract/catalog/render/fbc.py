@@ -81,26 +81,13 @@ def _props(obj: dict[str, Any], where: str) -> list[dict[str, Any]]:
 
 
 def _meta_keys(obj: dict[str, Any]) -> dict[str, str]:
-    """``Meta.UnmarshalJSON``: top-level keys must differ once case-folded; ``schema``, ``package`` and
-    ``name`` are found whatever their case and must be strings."""
-    folded: dict[str, list[str]] = {}
-    for key in obj:
-        folded.setdefault(key.casefold(), []).append(key)
-    dups = [
-        f'duplicate keys for key "{f}": [{" ".join(sorted(ks))}]' for f, ks in folded.items() if len(ks) > 1
-    ]
-    if dups:
-        raise FBCError(dups[0] if len(dups) == 1 else "[" + ", ".join(dups) + "]")
-    out = {}
-    for name in ("schema", "package", "name"):
-        keys = folded.get(name)
-        value = obj[keys[0]] if keys else ""
-        if not isinstance(value, str):
-            raise FBCError(
-                f'expected value for key "{keys[0] if keys else name}" to be a string, got: {value!r}'
-            )
-        out[name] = value
-    return out
+    """``Meta.UnmarshalJSON``, by the catalog reader's rules."""
+    from imgextract.catalog.fbc import meta_keys
+
+    try:
+        return meta_keys(obj)
+    except ValueError as exc:
+        raise FBCError(str(exc)) from exc
 
 
 def normalize(obj: dict[str, Any]) -> dict[str, Any]:
@@ -335,43 +322,13 @@ def bundle_csv_json(obj: dict[str, Any]) -> str:
 
 
 def iter_fbc_dir(root: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
-    """Every object of an FBC directory, files in fs.WalkDir's lexical order.  The files are the
-    catalog package's walk (every regular file not ignored by an ``.indexignore``, as opm reads them);
-    their values are decoded with go-yaml's rules (``1.0``, ``y``, ``1e3`` as opm reads them)."""
-    from imgextract.catalog.fbc import CatalogFormatError, catalog_files
-    from imgextract.catalog.render.goyaml import DecodeError, _yaml_chunks, load_yaml
+    """Every object of an FBC directory as ``(file, index, object)``, read by the catalog package's
+    reader (opm's walk, ``.indexignore``, ``YAMLOrJSONDecoder`` with go-yaml's values, ``Meta``'s
+    key rules): ``render`` and the catalog commands read a catalog the same way."""
+    from imgextract.catalog.fbc import CatalogFormatError, iter_catalog
 
-    root = Path(root)
     try:
-        files = sorted(catalog_files(root), key=lambda rf: tuple(rf[0].split("/")))
+        for obj in iter_catalog(Path(root)):
+            yield obj.path, obj.index, obj.data
     except CatalogFormatError as exc:
         raise FBCError(str(exc)) from exc
-    paths = [full for _rel, full in files]
-    for path in paths:
-        rel = str(path.relative_to(root))
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if text[:4096].lstrip().startswith("{"):  # YAMLOrJSONDecoder's sniff
-            dec = json.JSONDecoder()
-            i, n, idx = 0, len(text), 0
-            while True:
-                while i < n and text[i] in " \t\r\n":
-                    i += 1
-                if i >= n:
-                    break
-                try:
-                    obj, i = dec.raw_decode(text, i)
-                except json.JSONDecodeError as exc:
-                    raise FBCError(f"{rel}: {exc}") from exc
-                yield rel, idx, obj
-                idx += 1
-        else:
-            idx = 0
-            for chunk in _yaml_chunks(text):
-                try:
-                    obj = load_yaml(chunk)
-                except DecodeError as exc:
-                    raise FBCError(f"{rel}: {exc}") from exc
-                if obj is None:  # comments, blank lines or null: the decoder leaves the Meta empty
-                    raise FBCError(f"{rel}: object '' is missing root schema field")
-                yield rel, idx, obj
-                idx += 1

@@ -18,8 +18,13 @@ class TypeMismatch(ValueError):
 
 def field(obj: dict[str, Any], name: str) -> Any:
     """The value Go's decoder would store in the field tagged ``name`` (None if absent or null)."""
-    if name in obj and not any(k != name and k.lower() == name.lower() for k in obj):
-        return obj[name]
+    if name in obj:
+        low = name.lower()
+        for k in obj:
+            if k != name and k.lower() == low:
+                break
+        else:
+            return obj[name]
     found = None
     low = name.lower()
     for k, v in obj.items():

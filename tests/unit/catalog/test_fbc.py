@@ -54,7 +54,7 @@ def test_yaml_multi_document_keeps_timestamps_as_strings() -> None:
         (b'{"schema":"olm.package","name":"a"} {"schema": "olm', "x: object 1: invalid JSON"),
         (b'{"schema":"a"} [1, 2]', "x: object 1: expected a mapping"),
         (b"schema: a\n---\nschema: [\n", "x: object 1: invalid YAML"),
-        (b'{"schema":"a","name":3}', "x: object 0: 'package' and 'name' must be strings"),
+        (b'{"schema":"a","name":3}', 'x: object 0: expected value for key "name" to be a string'),
     ],
 )
 def test_errors_name_file_and_object_index(data: bytes, message: str) -> None:

@@ -241,5 +241,5 @@ def test_yaml_document_without_an_object_is_an_error(tmp_path: Path, empty: str)
     from imgextract.catalog.render.fbc import FBCError
 
     (tmp_path / "c.yaml").write_text("schema: olm.package\nname: p\n---\n" + empty + "---\nschema: acme.x\n")
-    with pytest.raises(FBCError, match="c.yaml: object '' is missing root schema field"):
+    with pytest.raises(FBCError, match="c.yaml: object 1: object '' is missing root schema field"):
         list(iter_fbc_dir(tmp_path))

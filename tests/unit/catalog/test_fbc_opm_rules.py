@@ -1,0 +1,143 @@
+"""The catalog commands read FBC by the same rules as ``render`` (opm's ``declcfg`` loader): one reader.
+
+``declcfg.WalkMetasReader`` decodes each file with apimachinery's ``YAMLOrJSONDecoder`` (YAML through
+go-yaml v2 and ``sigs.k8s.io/yaml``), ``Meta.UnmarshalJSON`` finds ``schema``/``package``/``name``
+whatever their case and refuses top-level keys that collide once case-folded, and the typed
+``Package``/``Channel``/``Bundle`` structs read their fields with Go's case-insensitive matching.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from imgextract.catalog import Catalog
+from imgextract.catalog.fbc import CatalogFormatError, iter_catalog, iter_stream
+from imgextract.catalog.render.fbc import iter_fbc_dir
+
+
+def _write(root: Path, name: str, text: str) -> None:
+    (root / name).parent.mkdir(parents=True, exist_ok=True)
+    (root / name).write_text(text)
+
+
+def test_meta_keys_found_whatever_their_case() -> None:
+    """``declcfg.Meta.UnmarshalJSON``: ``Schema``/``Package``/``Name`` are the meta keys too."""
+    got = list(iter_stream(io.BytesIO(b'{"Schema":"olm.bundle","PACKAGE":"p","Name":"b"}'), "x.json"))
+    assert [(o.schema, o.package, o.name) for o in got] == [("olm.bundle", "p", "b")]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"schema":"acme.note","Name":"a","name":"b"}', 'duplicate keys for key "name"'),
+        ('{"schema":"acme.note","Color":"a","color":"b"}', 'duplicate keys for key "color"'),
+        ('{"schema":"acme.note","Package":3}', 'expected value for key "Package" to be a string'),
+    ],
+)
+def test_meta_key_errors_as_opm(text: str, message: str) -> None:
+    """``extractUniqueMetaKeys``: keys equal once case-folded are an error, meta values are strings."""
+    with pytest.raises(CatalogFormatError, match=message) as exc:
+        list(iter_stream(io.BytesIO(text.encode()), "x.json"))
+    assert "x.json: object 0" in str(exc.value)
+
+
+@pytest.mark.parametrize("empty", ["# only a comment\n", "\n", "~\n", "null\n"])
+def test_yaml_document_without_an_object_is_an_error(empty: str) -> None:
+    """A document of comments or blank lines leaves opm's ``Meta`` empty: "missing root schema field".
+    Separators alone make no document."""
+    data = ("schema: olm.package\nname: p\n---\n---\n" + empty + "---\nschema: acme.x\n").encode()
+    with pytest.raises(CatalogFormatError, match="x.yaml: object 1: .*missing root schema field"):
+        list(iter_stream(io.BytesIO(data), "x.yaml"))
+
+
+def test_yaml_scalars_resolved_as_go_yaml() -> None:
+    """go-yaml v2 resolves ``1e3`` as a float and ``0o17`` as an integer (PyYAML: strings), so opm
+    refuses them as names; ``on`` is a boolean, timestamps stay strings."""
+    for scalar in ("1e3", "0o17"):
+        data = f"schema: olm.package\nname: {scalar}\n".encode()
+        with pytest.raises(CatalogFormatError, match='expected value for key "name" to be a string'):
+            list(iter_stream(io.BytesIO(data), "x.yaml"))
+    (obj,) = iter_stream(io.BytesIO(b"schema: acme.x\nflag: on\nwhen: 2020-01-02\ncount: 1_000\n"), "x.yaml")
+    assert obj.data == {"schema": "acme.x", "flag": True, "when": "2020-01-02", "count": 1000}
+
+
+def test_json_sniffed_on_the_first_4096_bytes() -> None:
+    """``GuessJSONStream(r, 4096)``: a ``{`` after 4096 bytes of blanks is not JSON; the stream is YAML
+    (where a flow mapping reads the same)."""
+    (obj,) = iter_stream(io.BytesIO(b" " * 5000 + b'{"schema": "acme.x", "k": 1e3}'), "x")
+    assert obj.data == {"schema": "acme.x", "k": 1000.0}
+
+
+def test_fields_matched_case_insensitively_by_the_model(tmp_path: Path) -> None:
+    """``json.Unmarshal`` into ``declcfg.Package``/``Channel``/``Bundle`` matches field names
+    case-insensitively: the catalog model sees ``DefaultChannel``, ``Entries``, ``Replaces``."""
+    objs = [
+        {"Schema": "olm.package", "Name": "p", "DefaultChannel": "stable"},
+        {
+            "schema": "olm.channel",
+            "package": "p",
+            "name": "stable",
+            "Entries": [{"Name": "p.v2", "Replaces": "p.v1"}, {"name": "p.v1"}],
+        },
+    ]
+    for v in ("1.0.0", "2.0.0"):
+        objs.append(
+            {
+                "schema": "olm.bundle",
+                "package": "p",
+                "name": f"p.v{v[0]}",
+                "Image": f"r.example/p:{v}",
+                "Properties": [{"Type": "olm.package", "Value": {"PackageName": "p", "Version": v}}],
+                "RelatedImages": [{"Name": "op", "Image": f"r.example/op:{v}"}],
+            }
+        )
+    _write(tmp_path, "p/catalog.json", "\n".join(json.dumps(o) for o in objs))
+    cat = Catalog.from_directory(tmp_path)
+    (pkg,) = cat.packages()
+    assert pkg.default_channel == "stable"
+    heads = cat.filter(heads_only=True).bundles()
+    assert [(b.name, b.image, b.version) for b in heads] == [("p.v2", "r.example/p:2.0.0", "2.0.0")]
+    assert [r.image for r in heads[0].related_images] == ["r.example/op:2.0.0"]
+    kept = list(cat.objects())
+    assert [e.get("Name", e.get("name")) for e in kept[1]["entries"]] == ["p.v2", "p.v1"]
+    assert "Entries" not in kept[1] and kept[0]["DefaultChannel"] == "stable"
+
+
+def test_catalog_and_render_read_the_same_objects(tmp_path: Path) -> None:
+    """One reader: the objects ``render`` sees are the objects the catalog commands see."""
+    _write(tmp_path, "a/catalog.yaml", "schema: acme.x\nv: 1e3\nw: 0x10\n---\nschema: acme.y\n")
+    _write(tmp_path, "b.json", '{"schema":"acme.z","n":1}{"schema":"acme.z","n":2}')
+    assert [(o.path, o.index, o.data) for o in iter_catalog(tmp_path)] == list(iter_fbc_dir(tmp_path))
+
+
+class _Trickle(io.RawIOBase):
+    """A stream that hands out a few bytes per read (separators and characters cut anywhere)."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data, self._pos, self._step = data, 0, step
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        n = self._step if size < 0 else min(size, self._step)
+        out = self._data[self._pos : self._pos + n]
+        self._pos += len(out)
+        return out
+
+
+def test_yaml_documents_cut_on_separator_lines_wherever_reads_end() -> None:
+    """``YAMLReader``: ``---`` lines (blank or a comment after them) separate documents; ``--- {...}``
+    is a document start inside one; CRLF lines and a last line without a newline are read too."""
+    data = (
+        "# head\r\nschema: acme.a\r\nname: é\r\n--- # next\nschema: acme.b\n---\n---\n"
+        "--- {schema: acme.c, name: x}\n---   \nschema: acme.d\nv: '---'\n---\nschema: acme.e"
+    ).encode()
+    want = [("acme.a", "é"), ("acme.b", ""), ("acme.c", "x"), ("acme.d", ""), ("acme.e", "")]
+    for step in (1, 3, 7, 4096, 1 << 20):
+        got = [(o.schema, o.name) for o in iter_stream(_Trickle(data, step), "x.yaml")]  # type: ignore[arg-type]
+        assert got == want, step
