@@ -322,18 +322,18 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             body = (
                 '{"errors":[{"code":"UNSUPPORTED","message":"credentials ' + value + ' not accepted here"}]}'
             ).encode()
-            self._send_simple(400, body, {"Content-Type": "application/json"})
             fp._record(SeenRequest(self.command, self.path, seen_headers, 400, "echo"))
+            self._send_simple(400, body, {"Content-Type": "application/json"})
             return
 
         if fp._take("429", self.path, None):
             hdrs = {"Content-Type": "application/json"}
             if fp.plan.retry_after is not None:
                 hdrs["Retry-After"] = fp.plan.retry_after
+            fp._record(SeenRequest(self.command, self.path, seen_headers, 429, "429"))
             self._send_simple(
                 429, b'{"errors":[{"code":"TOOMANYREQUESTS","message":"injected rate limit"}]}', hdrs
             )
-            fp._record(SeenRequest(self.command, self.path, seen_headers, 429, "429"))
             return
 
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -352,10 +352,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             if digest and resp.status == 200 and fp._take("redirect", self.path, digest):
                 key = fp.redirect_server.add(resp.read())
                 loc = f"http://{fp.plan.redirect_host}:{fp.redirect_server.port}/blobs/{key}?digest={digest}"
-                self._send_simple(fp.plan.redirect_status, b"", {"Location": loc})
                 fp._record(
                     SeenRequest(self.command, self.path, seen_headers, fp.plan.redirect_status, "redirect")
                 )
+                self._send_simple(fp.plan.redirect_status, b"", {"Location": loc})
                 return
 
             length = resp.getheader("Content-Length")
@@ -379,12 +379,13 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             )
             total = int(length) if length is not None else len(data)
 
+            # recorded before the client can have its answer: a test may look at once
+            fp._record(SeenRequest(self.command, self.path, seen_headers, resp.status, fault))
             self.send_response(resp.status)
             for k, v in out_headers:
                 self.send_header(k, v)
             self.send_header("Content-Length", str(total))
             self.end_headers()
-            fp._record(SeenRequest(self.command, self.path, seen_headers, resp.status, fault))
             if self.command == "HEAD":
                 return
             if stall or drip is not None:

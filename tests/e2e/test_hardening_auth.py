@@ -122,7 +122,7 @@ def test_creds_never_go_to_a_registry_named_by_image_content(
         home=tmp_path,
     )
     assert other.requests, "the nested bundle's registry was never asked"
-    assert [q.path for q in other.requests if "Authorization" in q.headers] == []
+    assert [(q.method, q.path) for q in other.requests if "Authorization" in q.headers] == []
     assert r.code == 3, r.stderr  # it wants credentials we were not told to give it
     assert PW not in r.stdout + r.stderr
 
@@ -186,6 +186,6 @@ def test_creds_never_go_to_a_registry_named_by_a_catalog(
         home=tmp_path,
     )  # fmt: skip
     assert other.requests, "the bundle's registry was never asked"
-    assert [q.path for q in other.requests if "Authorization" in q.headers] == []
+    assert [(q.method, q.path) for q in other.requests if "Authorization" in q.headers] == []
     assert r.code != 0, r.stdout  # it wants credentials we were not told to give it
     assert PW not in r.stdout + r.stderr

@@ -327,3 +327,27 @@ def test_push_to_tls_and_htpasswd_registries(
     assert requests.get(url, headers={"Accept": ACCEPT}, timeout=5).status_code == 401
     r = requests.get(url, headers={"Accept": ACCEPT}, auth=HTPASSWD_USER, timeout=5)
     assert sha256_digest(r.content) == img.digest
+
+
+def test_fault_proxy_records_a_request_before_answering_it(
+    pushed_bundle: PushedImage, fault_proxy: Callable[..., FaultProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that has its answer (a HEAD, a bodyless 201) may look at ``requests`` at once: the
+    request must be there already. A pause after the headers go out makes the old order (answer,
+    then record) miss it every time; a test that reset the proxy after a push then saw the push's
+    last PUT appear among the requests it was checking."""
+    import time
+    from http.server import BaseHTTPRequestHandler
+
+    real_end_headers = BaseHTTPRequestHandler.end_headers
+
+    def end_headers_then_pause(self: BaseHTTPRequestHandler) -> None:
+        real_end_headers(self)
+        time.sleep(0.3)
+
+    fp = fault_proxy(pushed_bundle.registry)
+    monkeypatch.setattr(BaseHTTPRequestHandler, "end_headers", end_headers_then_pause)
+    path = f"/v2/{pushed_bundle.repository}/manifests/{pushed_bundle.digest}"
+    r = requests.head(fp.url + path, headers={"Accept": OCI_MANIFEST}, timeout=10)
+    assert r.status_code == 200
+    assert [(q.method, q.path) for q in fp.requests] == [("HEAD", path)]
