@@ -33,24 +33,51 @@ class Payload:
     timestamp: int | None = None
 
 
+class _Object(dict[str, Any]):
+    """A decoded JSON object that remembers a repeated key (refused only where the paranoid parser
+    walks: an unknown optional field's value is decoded by ``encoding/json``, where the last wins)."""
+
+    duplicate: str | None = None
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+    out = _Object()
     for k, v in pairs:
-        if k in out:
-            raise InvalidPayload(f"duplicate field {k!r}")
+        if k in out and out.duplicate is None:
+            out.duplicate = k
         out[k] = v
     return out
 
 
-def _exact(value: Any, where: str, fields: tuple[str, ...]) -> dict[str, Any]:
+def _float64(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # Go: "cannot unmarshal number ... into Go value of type float64"
+        raise InvalidPayload(f"number {text[:20]} is out of range")
+    return value
+
+
+def _int_as_float64(text: str) -> int:
+    _float64(text)
+    return int(text)
+
+
+def _paranoid(value: Any, where: str) -> dict[str, Any]:
+    """``ParanoidUnmarshalJSONObject``: an object without a repeated key."""
     if not isinstance(value, dict):
         raise InvalidPayload(f"{where} is not a JSON object")
-    if set(value) != set(fields):
-        extra = sorted(set(value) - set(fields))
-        missing = sorted(set(fields) - set(value))
+    if getattr(value, "duplicate", None) is not None:
+        raise InvalidPayload(f"{where}: duplicate field {value.duplicate!r}")  # type: ignore[attr-defined]
+    return value
+
+
+def _exact(value: Any, where: str, fields: tuple[str, ...]) -> dict[str, Any]:
+    obj = _paranoid(value, where)
+    if set(obj) != set(fields):
+        extra = sorted(set(obj) - set(fields))
+        missing = sorted(set(fields) - set(obj))
         what = f"unknown field {extra[0]!r}" if extra else f"missing field {missing[0]!r}"
         raise InvalidPayload(f"{where}: {what}")
-    return value
+    return obj
 
 
 def _no_constant(name: str) -> Any:
@@ -58,7 +85,9 @@ def _no_constant(name: str) -> Any:
 
 
 def _timestamp(value: Any) -> int:
-    """As Go reads it: a float64 holding an int64 (NaN, infinities, fractions, overflow: invalid)."""
+    """As Go reads it: a float64 holding an int64 (fractions, overflow: invalid; null: 0)."""
+    if value is None:
+        return 0
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidPayload("optional.timestamp is not an integer")
     try:
@@ -71,23 +100,31 @@ def _timestamp(value: Any) -> int:
 
 
 def parse_payload(data: bytes, expected_type: str) -> Payload:
+    """The payload as ``strictUnmarshalJSON`` reads it. Go's decoder reads UTF-8 only (invalid
+    sequences in strings as U+FFFD; a byte order mark is not JSON), numbers as float64, and
+    ``null`` into a string or number field as its zero value."""
     try:
-        doc = json.loads(data, object_pairs_hook=_pairs, parse_constant=_no_constant)
+        doc = json.loads(
+            data.decode("utf-8", "replace"),
+            object_pairs_hook=_pairs,
+            parse_constant=_no_constant,
+            parse_float=_float64,
+            parse_int=_int_as_float64,
+        )
     except InvalidPayload:
         raise
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
         raise InvalidPayload("signed payload is not valid JSON") from None
     top = _exact(doc, "signature", ("critical", "optional"))
     optional = top["optional"]
     creator: str | None = None
     timestamp: int | None = None
     if optional is not None or expected_type != SIGSTORE_PAYLOAD_TYPE:  # cosign writes "optional": null
-        if not isinstance(optional, dict):
-            raise InvalidPayload("optional is not a JSON object")
+        optional = _paranoid(optional, "optional")
         if "creator" in optional:
-            if not isinstance(optional["creator"], str):
+            if optional["creator"] is not None and not isinstance(optional["creator"], str):
                 raise InvalidPayload("optional.creator is not a string")
-            creator = optional["creator"]
+            creator = optional["creator"] or ""
         if "timestamp" in optional:
             timestamp = _timestamp(optional["timestamp"])
     critical = _exact(top["critical"], "critical", ("type", "image", "identity"))

@@ -75,8 +75,8 @@ def _verify_one(key: PublicKey, signature: bytes, payload: bytes) -> None:
 
 def verify_blob(keys: list[PublicKey], payload: bytes, base64_signature: str) -> SigstoreResult:
     """Which trusted key (if any) made ``base64_signature`` over ``payload``."""
-    try:
-        signature = base64.b64decode(base64_signature, validate=True)
+    try:  # base64.StdEncoding.DecodeString: CR and LF are skipped, anything else must be base64
+        signature = base64.b64decode(base64_signature.replace("\r", "").replace("\n", ""), validate=True)
     except (binascii.Error, ValueError):
         return SigstoreResult(None, "signature annotation is not valid base64")
     for key in keys:
