@@ -1,6 +1,6 @@
 """Sigstore (cosign) signatures with public keys: verify a base64 signature over the payload bytes.
 
-Keys are PEM public keys (ECDSA P-256/P-384/P-521, RSA, Ed25519).  As sigstore's verifiers do
+Keys are PEM public keys (ECDSA P-224 to P-521, RSA, Ed25519).  As sigstore's verifiers do
 with the hash containers/image fixes: ECDSA and RSA (PKCS#1 v1.5) over SHA-256; Ed25519 over
 the payload itself.  Fulcio certificates, Rekor bundles and PKI roots are not supported.
 """
@@ -21,7 +21,7 @@ from imgextract.signatures.fetch import SIMPLESIGNING_MEDIA_TYPE
 __all__ = ["SIGNATURE_ANNOTATION", "SIMPLESIGNING_MEDIA_TYPE", "load_public_keys", "verify_blob"]
 
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
-_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
+_CURVES = (ec.SECP224R1, ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)  # what crypto/x509 parses
 
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 

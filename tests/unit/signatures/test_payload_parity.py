@@ -78,3 +78,20 @@ def test_base64_signature_with_line_breaks_verifies() -> None:
     wrapped = "\r\n".join(b64[i : i + 20] for i in range(0, len(b64), 20)) + "\n"
     assert verify_blob([key.public_key()], payload, wrapped).valid
     assert not verify_blob([key.public_key()], payload, " " + b64).valid
+
+
+def test_p224_keys_are_trusted_keys_too() -> None:
+    """``cryptoutils.UnmarshalPEMToPublicKey`` parses any curve crypto/x509 knows (P-224 to P-521) and
+    sigstore's ``LoadVerifier`` takes any ECDSA key, verifying over SHA-256."""
+    from cryptography.hazmat.primitives import serialization
+
+    from imgextract.signatures.sigstore import load_public_keys
+
+    key = ec.generate_private_key(ec.SECP224R1())
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (loaded,) = load_public_keys([pem], source="test")
+    payload = text("null", SIGSTORE_PAYLOAD_TYPE)
+    b64 = base64.b64encode(key.sign(payload, ec.ECDSA(hashes.SHA256()))).decode()
+    assert verify_blob([loaded], payload, b64).valid
