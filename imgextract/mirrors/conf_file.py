@@ -6,6 +6,8 @@ the location, an empty location only with a ``*.`` prefix, ``pull-from-mirror`` 
 and never together with ``mirror-by-digest-only``, conflicting ``insecure``/``blocked`` settings
 for one location rejected, duplicate prefixes: the first wins, entries sorted by prefix.
 Mixing v1 (``[registries.search]`` ...) and v2 keys is an error; drop-ins must be v2.
+Field names are matched as BurntSushi/toml matches them to the Go structs: exactly, else
+case-insensitively (``Blocked``, ``[[Registry]]``); ``[aliases]`` names are map keys, as written.
 """
 
 from __future__ import annotations
@@ -27,6 +29,19 @@ _ANCHORED_DOMAIN_RE = re.compile(
 )
 
 _V2_KEYS = ("registry", "unqualified-search-registries", "credential-helpers", "aliases")
+# The fields of the Go structs each table decodes into (tomlConfig, Registry, Endpoint, V1TOMLConfig).
+_FILE_FIELDS = (*_V2_KEYS, "short-name-mode", "additional-layer-store-auth-helper", "registries")
+_REGISTRY_FIELDS = (
+    "prefix",
+    "location",
+    "insecure",
+    "pull-from-mirror",
+    "mirror",
+    "blocked",
+    "mirror-by-digest-only",
+)
+_MIRROR_FIELDS = ("location", "insecure", "pull-from-mirror")
+_V1_FIELDS = ("search", "insecure", "block")
 _V2_STRING_KEYS = ("short-name-mode", "additional-layer-store-auth-helper")
 
 
@@ -60,6 +75,26 @@ def parse_location(value: str) -> str:
 
 
 # --- typed access to the decoded TOML ---------------------------------------------------------
+
+
+def _fields(table: Any, names: tuple[str, ...]) -> Any:
+    """``table`` with its keys renamed to the struct fields they decode into (BurntSushi/toml's
+    ``unifyStruct``: an exact key, else a key equal under case folding); other keys are dropped (the
+    decoder ignores them). Two keys for one field: the exact one (Go's pick is map order)."""
+    if not isinstance(table, dict):
+        return table
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in names:
+            out[key] = value
+    for key, value in table.items():
+        if key not in names:
+            folded = key.casefold()
+            for name in names:
+                if folded == name and name not in out:
+                    out[name] = value
+                    break
+    return out
 
 
 def _get_str(table: dict[str, Any], key: str, where: str) -> str:
@@ -102,9 +137,10 @@ def _v1_lists(doc: dict[str, Any]) -> dict[str, list[str] | None] | None:
         return None
     if not isinstance(v1, dict):
         raise InvalidRegistries("'registries' must be a table (v1 format: [registries.search] etc.)")
+    v1 = _fields(v1, _V1_FIELDS)
     lists: dict[str, list[str] | None] = {}
     for kind in ("search", "insecure", "block"):
-        sub = v1.get(kind, {})
+        sub = _fields(v1.get(kind, {}), ("registries",))
         if not isinstance(sub, dict):
             raise InvalidRegistries(f"[registries.{kind}] must be a table")
         lists[kind] = _get_str_list(sub, "registries", f"[registries.{kind}]")
@@ -138,8 +174,9 @@ def _convert_v1(lists: dict[str, list[str] | None], origin: str) -> tuple[list[R
 
 def _registry_from_table(table: dict[str, Any], index: int) -> Registry:
     where = f"[[registry]] #{index}"
+    table = _fields(table, _REGISTRY_FIELDS)
     mirrors = []
-    for m in _get_tables(table, "mirror", where):
+    for m in (_fields(t, _MIRROR_FIELDS) for t in _get_tables(table, "mirror", where)):
         mirrors.append(
             Endpoint(
                 location=_get_str(m, "location", f"{where} [[registry.mirror]]"),
@@ -239,6 +276,7 @@ def check_wildcard_prefixes(registries: list[Registry]) -> None:
 
 def _parse_document(doc: dict[str, Any], path: str, *, force_v2: bool) -> ParsedFile:
     origin = f"registries.conf {path}"
+    doc = _fields(doc, _FILE_FIELDS)
     v1 = _v1_lists(doc)
     search: list[str] | None
     if v1 is not None:
