@@ -61,6 +61,19 @@ def parse_creds_flag(value: str) -> Credentials:
     return Credentials(username=username, password=password)
 
 
+def go_field(obj: Mapping[str, Any], name: str) -> Any:
+    """What Go's ``encoding/json`` stores in the struct field tagged ``name``: keys match it exactly
+    or case-insensitively, a later one wins, a ``null`` leaves the field as it was (None: unset)."""
+    if name in obj and len(obj) == 1:
+        return obj[name]
+    low = name.lower()
+    found = None
+    for key, value in obj.items():
+        if value is not None and (key == name or key.lower() == low):
+            found = value
+    return found
+
+
 class MalformedEntry(ValueError):
     """An auth-file entry that cannot be decoded; the message never contains its values."""
 
@@ -77,7 +90,7 @@ def decode_entry(entry: Any) -> Credentials | None:
         raise MalformedEntry("entry is not an object")
     fields: dict[str, str] = {}
     for name in ("auth", "username", "password", "identitytoken", "registrytoken"):
-        value = entry.get(name)
+        value = go_field(entry, name)
         if value is None:
             continue
         if not isinstance(value, str):

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 
-from imgextract.auth.credentials import Credentials
+from imgextract.auth.credentials import Credentials, go_field
 from imgextract.errors import AuthError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,8 @@ def run_helper(
         raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url) from None
     if not isinstance(payload, dict):
         raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url)
-    username = payload.get("Username") or ""
-    secret = payload.get("Secret") or ""
+    username = go_field(payload, "Username") or ""  # Go's encoding/json: any case, the last wins
+    secret = go_field(payload, "Secret") or ""
     if not isinstance(username, str) or not isinstance(secret, str):
         raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url)
     if not secret:
