@@ -103,10 +103,9 @@ def read_sigstore_attachments(client: RegistryClient, repository: str, digest: s
             f"more than {MAX_ATTACHMENTS}"
         )
     out = []
+    # Every attachment is read (attestations too), each within the signature size limit, as
+    # containers/image does before any is judged; the policy then looks only at signatures.
     for i, layer in enumerate(manifest.layers):
-        if layer.media_type != SIMPLESIGNING_MEDIA_TYPE:  # attestations etc.: judged by type only
-            out.append(RawSignature("sigstore", f"{where} layer {i}", b"", layer.media_type))
-            continue
         if layer.size > MAX_SIGNATURE_BYTES:
             raise LimitExceeded(f"sigstore attachment layer {i} of {where} is {layer.size} bytes")
         payload = client.read_blob(repository, layer.digest, limit=MAX_SIGNATURE_BYTES)

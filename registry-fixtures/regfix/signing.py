@@ -203,12 +203,17 @@ def _put_blob(session: requests.Session, base: str, repository: str, data: bytes
 
 
 def push_cosign_signatures(
-    base_url: str, repository: str, digest: str, signatures: list[tuple[bytes, str]]
+    base_url: str,
+    repository: str,
+    digest: str,
+    signatures: list[tuple[bytes, str]],
+    attachments: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
 ) -> str:
-    """Push ``(payload, base64 signature)`` pairs as the cosign attachment of ``digest``; returns its tag."""
+    """Push ``(payload, base64 signature)`` pairs as the cosign attachment of ``digest``, then
+    ``(media type, data)`` attachments of other kinds (attestations ...); returns its tag."""
     s = requests.Session()
     config = _put_blob(s, base_url, repository, EMPTY_CONFIG)
-    layers = []
+    layers: list[dict[str, object]] = []
     for payload, sig in signatures:
         layers.append(
             {
@@ -217,6 +222,10 @@ def push_cosign_signatures(
                 "size": len(payload),
                 "annotations": {COSIGN_ANNOTATION: sig},
             }
+        )
+    for media_type, data in attachments:
+        layers.append(
+            {"mediaType": media_type, "digest": _put_blob(s, base_url, repository, data), "size": len(data)}
         )
     manifest = {
         "schemaVersion": 2,

@@ -375,6 +375,51 @@ def test_a_sig_manifest_with_too_many_layers_is_refused_before_reading_them(
     assert "129" in str(info.value) and ".sig" in str(info.value)
 
 
+def test_every_attachment_is_read_not_only_signatures(hostile: Hostile, registry: Any) -> None:
+    """containers/image (``appendSignaturesFromSigstoreAttachments``) reads every layer of the ``.sig``
+    manifest, attestations included, each within the 4 MiB signature limit, before judging any: an
+    attachment beyond the limit fails reading the image's signatures, however good the signature
+    beside it is."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from imgextract.errors import LimitExceeded
+
+    h = hostile
+    _copy_tag(h, "bigattest")
+    key = ec.generate_private_key(ec.SECP256R1())
+    pub = h.tmp / "cosign-attest.pub"
+    pub.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    payload = signing.cosign_payload(h.digest, f"{h.host}/hostile/bigattest:v1")
+    sig = signing.cosign_b64(key.sign(payload, ec.ECDSA(hashes.SHA256())))
+    attestation = ("application/vnd.dsse.envelope.v1+json", b"{" + b" " * (4 * 1024 * 1024) + b"}")
+    signing.push_cosign_signatures(
+        registry.url, "hostile/bigattest", h.digest, [(payload, sig)], attachments=[attestation]
+    )
+    rd = signing.write_registries_d(
+        h.tmp / "rd-attest", f"file://{h.tmp / 'none'}", sigstore_attachments=True
+    )
+    policy = h.tmp / "policy-attest.json"
+    policy.write_text(json.dumps({"default": [{"type": "sigstoreSigned", "keyPath": str(pub)}]}))
+    (h.tmp / "empty.conf").write_text("")
+    (h.tmp / "conf.d").mkdir(exist_ok=True)
+    settings: dict[str, Any] = {
+        "registries_conf": h.tmp / "empty.conf",
+        "registries_conf_dir": h.tmp / "conf.d",
+        "insecure_registries": [h.host],
+        "retries": 1,
+        "use_cache": False,
+        "env": {"HOME": str(h.tmp)},
+    }
+    with Client(**settings, registries_d=rd) as client, pytest.raises(LimitExceeded) as info:
+        client.verify(f"{h.host}/hostile/bigattest:v1", policy=policy)
+    assert "layer 1" in str(info.value) and ".sig" in str(info.value)
+
+
 def test_a_registry_dripping_its_headers_fails_within_the_deadline(tmp_path: Path) -> None:
     """The registry layer's ``deadline`` covers "headers and body": a server sending its status
     line and then one header byte every half second (each read well within ``timeout``) is cut at
