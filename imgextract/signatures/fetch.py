@@ -68,15 +68,31 @@ def classify(blob: bytes, source: str) -> RawSignature:
 
 
 def _sigstore_json(data: bytes, source: str) -> RawSignature:
+    """``\0sigstore-json\n`` + ``sigstoreJSONRepresentation``, read as Go's ``encoding/json`` does:
+    fields in any case (a later key wins), ``payload`` as a ``[]byte`` (base64, CR/LF skipped),
+    ``annotations`` a map of strings; an absent field is empty."""
     import base64
     import json
 
+    from imgextract.auth.credentials import go_field
+
     try:
         doc = json.loads(data)
-        payload = base64.b64decode(doc["payload"], validate=True)
-        annotations = {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()}
-        return RawSignature("sigstore", source, payload, str(doc.get("mimeType", "")), annotations)
-    except (ValueError, KeyError, TypeError, AttributeError):
+        if not isinstance(doc, dict):
+            raise TypeError("not an object")
+        mime = go_field(doc, "mimeType") or ""
+        b64 = go_field(doc, "payload") or ""
+        raw_annotations = go_field(doc, "annotations") or {}
+        if not isinstance(mime, str) or not isinstance(b64, str) or not isinstance(raw_annotations, dict):
+            raise TypeError("wrong field type")
+        annotations = {}
+        for k, v in raw_annotations.items():
+            if not isinstance(v, str) and v is not None:
+                raise TypeError("annotation is not a string")
+            annotations[k] = v or ""
+        payload = base64.b64decode(b64.replace("\r", "").replace("\n", ""), validate=True)
+        return RawSignature("sigstore", source, payload, mime, annotations)
+    except (ValueError, TypeError):
         return RawSignature("sigstore", source, data, error="malformed sigstore-json signature")
 
 

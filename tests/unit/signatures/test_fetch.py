@@ -84,3 +84,28 @@ def test_a_lookaside_redirect_to_an_invalid_url_is_a_one_line_error(location: st
         with pytest.raises(UnreachableError) as caught:
             LookasideReader(timeout=5.0).get(f"http://{server}/ns/app@sha256=00/signature-1")
     assert "signature" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_sigstore_json_read_as_go_unmarshals_it() -> None:
+    """``sigstoreJSONRepresentation`` (containers/image ``internal/signature``) is read by
+    ``encoding/json``: fields in any case, ``payload`` base64 with line breaks skipped, absent
+    fields empty; an annotation that is not a string does not unmarshal (the blob is unreadable)."""
+    import base64
+    import json
+
+    payload = b'{"critical": {}}'
+    b64 = base64.b64encode(payload).decode()
+    blob = json.dumps(
+        {"MimeType": "application/x", "Payload": b64[:8] + "\n" + b64[8:], "Annotations": {"k": "v"}}
+    )
+    sig = classify(b"\x00sigstore-json\n" + blob.encode(), "s")
+    assert (sig.error, sig.blob, sig.media_type, dict(sig.annotations)) == (
+        None,
+        payload,
+        "application/x",
+        {"k": "v"},
+    )
+    bare = classify(b'\x00sigstore-json\n{"mimeType": "m"}', "s")
+    assert (bare.error, bare.blob, dict(bare.annotations)) == (None, b"", {})
+    bad = classify(b'\x00sigstore-json\n{"payload": "", "annotations": {"k": 1}}', "s")
+    assert bad.error is not None
