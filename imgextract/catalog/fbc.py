@@ -142,10 +142,10 @@ def iter_stream(stream: IO[bytes], path: str) -> Iterator[FbcObject]:
 def meta_keys(obj: dict[str, Any]) -> dict[str, str]:
     """``Meta.UnmarshalJSON``: top-level keys must differ once case-folded; ``schema``, ``package`` and
     ``name`` are found whatever their case and must be strings ("" when absent). Raises ValueError."""
-    folded: dict[str, list[str]] = {}
-    for key in obj:
-        folded.setdefault(key.casefold(), []).append(key)
-    if len(folded) != len(obj):
+    if len({key.casefold() for key in obj}) != len(obj):
+        folded: dict[str, list[str]] = {}
+        for key in obj:
+            folded.setdefault(key.casefold(), []).append(key)
         dups = [
             f'duplicate keys for key "{f}": [{" ".join(sorted(ks))}]'
             for f, ks in folded.items()
@@ -154,12 +154,11 @@ def meta_keys(obj: dict[str, Any]) -> dict[str, str]:
         raise ValueError(dups[0] if len(dups) == 1 else "[" + ", ".join(dups) + "]")
     out = {}
     for name in ("schema", "package", "name"):
-        keys = folded.get(name)
-        value = obj[keys[0]] if keys else ""
+        # keys are distinct once folded: the key itself, else the one other spelling of it
+        found = name if name in obj else next((k for k in obj if k.casefold() == name), None)
+        value = "" if found is None else obj[found]
         if not isinstance(value, str):
-            raise ValueError(
-                f'expected value for key "{keys[0] if keys else name}" to be a string, got: {value!r}'
-            )
+            raise ValueError(f'expected value for key "{found}" to be a string, got: {value!r}')
         out[name] = value
     return out
 

@@ -19,7 +19,7 @@ from imgextract.catalog.fbc import (
     FbcObject,
 )
 from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Origin, Package, RelatedImage
-from imgextract.catalog.render.gostruct import field as go_field
+from imgextract.catalog.render.gostruct import fields as go_fields
 from imgextract.catalog.versions import try_version
 
 
@@ -43,7 +43,8 @@ class _RawBundle:
 
 
 def _str(obj: FbcObject, data: dict[str, Any], key: str, *, required: bool = False) -> str:
-    value = go_field(data, key)
+    """``data`` is :func:`go_fields` of an object: its fields by lower-cased name."""
+    value = data.get(key.lower())
     if value is None or value == "":
         if required:
             raise CatalogFormatError(f"{obj.path}: object {obj.index}: {obj.schema} has no {key!r}")
@@ -56,7 +57,7 @@ def _str(obj: FbcObject, data: dict[str, Any], key: str, *, required: bool = Fal
 
 
 def _entries(obj: FbcObject) -> tuple[ChannelEntry, ...]:
-    raw = go_field(obj.data, "entries") or []
+    raw = go_fields(obj.data).get("entries") or []
     if not isinstance(raw, list):
         raise CatalogFormatError(f"{obj.path}: object {obj.index}: olm.channel 'entries' must be a list")
     out = []
@@ -64,10 +65,11 @@ def _entries(obj: FbcObject) -> tuple[ChannelEntry, ...]:
     for i, e in enumerate(raw):
         if not isinstance(e, dict):
             raise CatalogFormatError(f"{obj.path}: object {obj.index}: entry {i} must be a mapping")
-        name = go_field(e, "name")
-        replaces = go_field(e, "replaces")
-        skips = go_field(e, "skips") or []
-        skip_range = go_field(e, "skipRange")
+        ef = go_fields(e)
+        name = ef.get("name")
+        replaces = ef.get("replaces")
+        skips = ef.get("skips") or []
+        skip_range = ef.get("skiprange")
         if not isinstance(name, str) or not name:
             raise CatalogFormatError(f"{obj.path}: object {obj.index}: entry {i} has no name")
         if replaces is not None and not isinstance(replaces, str):
@@ -91,25 +93,27 @@ def _entries(obj: FbcObject) -> tuple[ChannelEntry, ...]:
 
 
 def _bundle(obj: FbcObject) -> _RawBundle:
-    data = obj.data
+    data = go_fields(obj.data)
     package = _str(obj, data, "package", required=True)
     name = _str(obj, data, "name", required=True)
     image = _str(obj, data, "image")
     versions = []
-    props = go_field(data, "properties") or []
+    props = data.get("properties") or []
     if not isinstance(props, list):
         raise CatalogFormatError(
             f"{obj.path}: object {obj.index}: bundle {name!r}: 'properties' must be a list"
         )
     for p in props:
-        if isinstance(p, dict) and go_field(p, "type") == "olm.package":
-            value = go_field(p, "value")
-            if not isinstance(value, dict) or not isinstance(go_field(value, "version"), str):
+        pf = go_fields(p) if isinstance(p, dict) else {}
+        if pf.get("type") == "olm.package":
+            value = pf.get("value")
+            vf = go_fields(value) if isinstance(value, dict) else {}
+            if not isinstance(value, dict) or not isinstance(vf.get("version"), str):
                 raise CatalogFormatError(
                     f"{obj.path}: object {obj.index}: bundle {name!r}: olm.package property has no version"
                 )
-            versions.append(go_field(value, "version"))
-            named = go_field(value, "packageName")
+            versions.append(vf["version"])
+            named = vf.get("packagename")
             if named != package:  # opm's ConvertToModel
                 raise CatalogFormatError(
                     f"{obj.path}: object {obj.index}: bundle {name!r}: package {package!r} does not match "
@@ -125,7 +129,7 @@ def _bundle(obj: FbcObject) -> _RawBundle:
             "not a semantic version (MAJOR.MINOR.PATCH)"
         )
     related = []
-    raw_related = go_field(data, "relatedImages") or []
+    raw_related = data.get("relatedimages") or []
     if not isinstance(raw_related, list):
         raise CatalogFormatError(
             f"{obj.path}: object {obj.index}: bundle {name!r}: 'relatedImages' must be a list"
@@ -135,7 +139,8 @@ def _bundle(obj: FbcObject) -> _RawBundle:
             raise CatalogFormatError(
                 f"{obj.path}: object {obj.index}: bundle {name!r}: bad relatedImages item"
             )
-        rn, ri = go_field(r, "name") or "", go_field(r, "image") or ""
+        rf = go_fields(r)
+        rn, ri = rf.get("name") or "", rf.get("image") or ""
         if not isinstance(rn, str) or not isinstance(ri, str):
             raise CatalogFormatError(
                 f"{obj.path}: object {obj.index}: bundle {name!r}: bad relatedImages item"
@@ -152,14 +157,16 @@ def build(objects: Iterable[FbcObject]) -> Model:
     for obj in objects:
         origin = Origin(obj.path, obj.index)
         if obj.schema == SCHEMA_PACKAGE:
-            name = _str(obj, obj.data, "name", required=True)
+            fields = go_fields(obj.data)
+            name = _str(obj, fields, "name", required=True)
             if name in pkgs:
                 raise CatalogFormatError(f"{origin}: duplicate package {name!r} (first at {pkgs[name][1]})")
-            default = _str(obj, obj.data, "defaultChannel") or None
+            default = _str(obj, fields, "defaultChannel") or None
             pkgs[name] = (default, origin)
         elif obj.schema == SCHEMA_CHANNEL:
-            pkg = _str(obj, obj.data, "package", required=True)
-            name = _str(obj, obj.data, "name", required=True)
+            fields = go_fields(obj.data)
+            pkg = _str(obj, fields, "package", required=True)
+            name = _str(obj, fields, "name", required=True)
             per = chans.setdefault(pkg, {})
             if name in per:
                 raise CatalogFormatError(

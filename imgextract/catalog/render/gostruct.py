@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TypeMismatch", "field", "raw_members", "string_field"]
+__all__ = ["TypeMismatch", "field", "fields", "raw_members", "string_field"]
 
 
 class TypeMismatch(ValueError):
@@ -31,6 +31,16 @@ def field(obj: dict[str, Any], name: str) -> Any:
         if k == name or k.lower() == low:
             found = v if v is not None else found
     return found
+
+
+def fields(obj: dict[str, Any]) -> dict[str, Any]:
+    """Every field Go's decoder would fill from ``obj``, keyed by lower-cased name: ``fields(obj).get(
+    name.lower())`` is ``field(obj, name)``, in one pass for an object read field by field."""
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        if v is not None:
+            out[k.lower()] = v
+    return out
 
 
 def _jtype(v: Any) -> str:
