@@ -19,6 +19,7 @@ from typing import BinaryIO
 from imgextract.cache.layerindex import LayerIndexEntry
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
+from imgextract.cache.packs import PackStore
 from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, private_temp
 from imgextract.errors import IntegrityError
 from imgextract.keyedlocks import KeyedLocks
@@ -49,6 +50,7 @@ class ContentCache:
         self._layout = Layout(self.root)
         self.wait = wait
         self._fetching = KeyedLocks()
+        self._packs = PackStore(self._layout)
         os.makedirs(self.root, mode=0o700, exist_ok=True)  # OSError: the caller pulls without a cache
         self._sweep_dead_temps()
 
@@ -136,6 +138,10 @@ class ContentCache:
         layer): cheaper per blob than ``put_small_blob``, which hashes the bytes again."""
         return SmallBlobWriter(self._layout)
 
+    def packs(self) -> PackStore:
+        """Small verified files kept together, one pack per batch (see ``packs.py``)."""
+        return self._packs
+
     def evict_blob(self, digest: str) -> None:
         """Remove a committed blob (e.g. one that failed verification when read back)."""
         try:
@@ -202,8 +208,8 @@ class ContentCache:
     def prune(
         self, *, max_age: float | None = None, everything: bool = False, now: float | None = None
     ) -> PruneReport:
-        """Remove entries unused for ``max_age`` seconds (or ``everything``): blobs, manifests, the
-        layer index, renderings (``render/``) and extracted catalogs (``catalogs/``).
+        """Remove entries unused for ``max_age`` seconds (or ``everything``): blobs, packs, manifests,
+        the layer index, renderings (``render/``) and extracted catalogs (``catalogs/``).
 
         Partial downloads whose lock another process holds are left alone; committed files are
         unlinked, which a reader that already opened them does not notice.
@@ -212,7 +218,7 @@ class ContentCache:
             raise ValueError("prune needs max_age or everything=True")
         cutoff = float("inf") if everything else (now if now is not None else time.time()) - (max_age or 0.0)
         report = PruneReport()
-        for kind in ("blobs", "manifests", "index"):
+        for kind in ("blobs", "packs", "manifests", "index"):
             for path in _files(self.root / kind):
                 if path.name.endswith(".partial"):
                     self._prune_partial(path, cutoff, report)

@@ -13,8 +13,8 @@ the predicted files from the ``RangeSource`` in blob order, decompresses and ver
 queues them, at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the
 files and writes them.  A file the prediction missed is fetched by the applier's thread from a
 second source when it gets there.  Files found in the ``FileStore`` (the content cache) are not
-fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it by whichever thread would
-otherwise wait for the other (``Fetcher.idle``), the rest once the layer is applied.
+fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it together (``CacheWriter``), by the
+fetch thread once it has fetched them all, the rest once the layer is applied.
 """
 
 from __future__ import annotations
@@ -78,6 +78,9 @@ class FileStore(Protocol):
     def get(self, digest: str, size: int) -> bytes | None: ...
 
     def put(self, digest: str, data: bytes) -> None: ...
+
+    def put_many(self, files: Sequence[tuple[str, bytes]]) -> None:
+        """Keep several files (one pack in the content cache)."""
 
 
 def _read_exact(reader: Readable, n: int) -> bytes:
@@ -274,10 +277,6 @@ class Fetcher:
         self.source = source
         self.ahead = ahead
         self.on_verified = on_verified
-        # Work for whichever thread waits for the other (``idle()`` -> whether it did some): the
-        # applier's for the next file, this one for room in the queue.  The cache writes of
-        # verified files, which would otherwise wait for the end, balance the two threads.
-        self.idle: Callable[[], bool] | None = None
         self._order = {id(e): i for i, e in enumerate(self.files)}
         self._cond = threading.Condition()
         self._queue: deque[tuple[int, object]] = deque()  # (file index, bytes | _END | exception)
@@ -306,7 +305,7 @@ class Fetcher:
         wake-up of a waiting applier per small file, not two)."""
         with self._cond:
             while self._queued and self._queued + size > self.ahead and not self._cancelled:
-                self._wait()  # the applier is behind: do its idle work meanwhile
+                self._cond.wait()  # the applier is behind
             if self._cancelled:
                 return False
             self._queue.append((index, item))
@@ -361,20 +360,8 @@ class Fetcher:
                     break
                 if self._done:
                     return None
-                self._wait()
+                self._cond.wait()
         return self._pieces(index)
-
-    def _wait(self) -> None:
-        """Wait for the other thread (``_cond`` held), doing ``idle`` work meanwhile if there is any."""
-        idle = self.idle
-        if idle is not None:
-            self._cond.release()
-            try:
-                if idle():
-                    return  # the caller looks at the queue again
-            finally:
-                self._cond.acquire()
-        self._cond.wait()
 
     def _pieces(self, index: int) -> Iterator[bytes]:
         while True:
@@ -382,7 +369,7 @@ class Fetcher:
                 while not self._queue:
                     if self._done:
                         raise IntegrityError("zstd:chunked: the fetcher stopped in the middle of a file")
-                    self._wait()
+                    self._cond.wait()
                 i, item = self._queue.popleft()
                 if isinstance(item, bytes):
                     self._queued -= len(item)
@@ -416,15 +403,12 @@ class HoldBudget:
 
 
 class CacheWriter:
-    """Adds verified files to a ``FileStore``, mostly once the layer's other work is done.
+    """Adds verified files to a ``FileStore`` in batches (one per layer, as a rule).
 
-    Writing hundreds of small files while the applier's thread creates the output's (and the
-    fetcher decodes) makes them all wait on each other: for the GIL after every system call and
-    for the file system.  So files are held, within ``budget``, and written one at a time by a
-    thread that would otherwise wait (``write_one``: the applier's for the next file, the
-    fetcher's for room in its queue), then by both once the fetcher is done (``flush``) or by
-    ``close()``; past the budget they are written at once by the thread that verified them
-    (bounded memory)."""
+    Hundreds of small cache files cost several times the system time of the same bytes written
+    once, so verified files are held, within ``budget``, and written together by ``flush`` (the
+    fetch thread's, once it has fetched the layer's files; ``close`` after the layer).  A file
+    that would exceed the budget is written at once with those held (bounded memory)."""
 
     def __init__(self, files: FileStore, *, budget: HoldBudget | None = None) -> None:
         self.files = files
@@ -440,32 +424,30 @@ class CacheWriter:
                 self._held.append((digest, data))
                 self._held_bytes += len(data)
                 return
-        self.files.put(digest, data)
+            batch = self._take()
+        batch.append((digest, data))
+        self.files.put_many(batch)
 
-    def write_one(self) -> bool:
-        """Write one held file (any thread; several may write at once); False if none is held."""
+    def _take(self) -> list[tuple[str, bytes]]:
+        """What is held, no longer held (``budget.lock`` held)."""
+        batch, self._held = self._held, []
+        self.budget.used -= self._held_bytes
+        self._held_bytes = 0
+        return batch
+
+    def flush(self) -> None:
+        """Write what is held (any thread; a concurrent ``flush`` finds nothing left)."""
         with self.budget.lock:
-            if not self._held:
-                return False
-            digest, data = self._held.pop()
-            self._held_bytes -= len(data)
-            self.budget.used -= len(data)
-        self.files.put(digest, data)
-        return True
-
-    def flush(self, stop: Callable[[], bool] = lambda: False) -> None:
-        """Write what is held, one file at a time, until ``stop()`` says otherwise."""
-        while not stop() and self.write_one():
-            pass
+            batch = self._take()
+        if batch:
+            self.files.put_many(batch)
 
     def close(self, *, write: bool = True) -> None:
         """Write what is still held (or, after a failure, drop it)."""
         if write:
             self.flush()
         with self.budget.lock:
-            self._held = []
-            self.budget.used -= self._held_bytes
-            self._held_bytes = 0
+            self._take()
 
 
 def plan_files(toc: Toc, paths: Sequence[str] | None, files: FileStore | None) -> list[TocEntry]:
