@@ -526,7 +526,13 @@ class Applier:
             self._drop_parents()
         parent = self._parents.get(key)
         if parent is None:
-            parent = self.fs.open_dir(key, create=True)
+            # a directory below a cached one (a layer lists a directory, then its files): one
+            # step from the cached fd, valid for the same reason as the cache itself
+            above = self._parents.get(key[:-1]) if key else None
+            if above is not None:
+                parent = self.fs.open_child(above, key[-1], create=True)
+            else:
+                parent = self.fs.open_dir(key, create=True)
             assert parent is not None
             if len(self._parents) >= _PARENT_CACHE:
                 self._parents.pop(next(iter(self._parents))).close()
