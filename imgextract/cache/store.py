@@ -10,16 +10,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from imgextract.cache.layerindex import LayerIndexEntry
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
-from imgextract.cache.packs import PackStore
 from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, private_temp
 from imgextract.errors import IntegrityError
 from imgextract.keyedlocks import KeyedLocks
@@ -31,6 +31,9 @@ RENDER_DIR = "render"
 CATALOGS_DIR = "catalogs"
 _CATALOG_STAGING = re.compile(r"\.staging-(?:(" + TOKEN_PATTERN + r")-)?[0-9a-f]{12}")
 DEFAULT_WAIT = WaitSettings()
+
+if TYPE_CHECKING:
+    from imgextract.cache.packs import PackStore
 
 
 @dataclass
@@ -50,7 +53,8 @@ class ContentCache:
         self._layout = Layout(self.root)
         self.wait = wait
         self._fetching = KeyedLocks()
-        self._packs = PackStore(self._layout)
+        self._packs: PackStore | None = None
+        self._packs_lock = threading.Lock()
         os.makedirs(self.root, mode=0o700, exist_ok=True)  # OSError: the caller pulls without a cache
         self._sweep_dead_temps()
 
@@ -139,8 +143,14 @@ class ContentCache:
         return SmallBlobWriter(self._layout)
 
     def packs(self) -> PackStore:
-        """Small verified files kept together, one pack per batch (see ``packs.py``)."""
-        return self._packs
+        """Small verified files kept together, one pack per batch (see ``packs.py``); one
+        ``PackStore`` per cache, shared by the threads of a pull."""
+        with self._packs_lock:
+            if self._packs is None:
+                from imgextract.cache.packs import PackStore
+
+                self._packs = PackStore(self._layout)
+            return self._packs
 
     def evict_blob(self, digest: str) -> None:
         """Remove a committed blob (e.g. one that failed verification when read back)."""
