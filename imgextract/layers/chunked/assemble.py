@@ -465,6 +465,21 @@ def plan_files(toc: Toc, paths: Sequence[str] | None, files: FileStore | None) -
     ]
 
 
+class _Member(tarfile.TarInfo):
+    """A TOC entry as a tar member: only what the applier reads of one (name, type, mode, mtime,
+    linkname, size) is set; a plain ``TarInfo`` sets some twenty attributes per entry."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, type: bytes, mode: int, mtime: float, linkname: str, size: int) -> None:
+        self.name = name
+        self.type = type
+        self.mode = mode
+        self.mtime = mtime
+        self.linkname = linkname
+        self.size = size
+
+
 class _Assembler:
     def __init__(
         self,
@@ -489,13 +504,17 @@ class _Assembler:
         self._current: tuple[tarfile.TarInfo, TocEntry] | None = None
 
     def members(self) -> Iterator[tarfile.TarInfo]:
+        types = _TAR_TYPES
         for entry in self.toc.entries:
-            info = tarfile.TarInfo(entry.name or ".")
-            info.type = _TAR_TYPES[entry.type]
-            info.mode = entry.mode
-            info.mtime = entry.mtime
-            info.linkname = entry.link_name
-            info.size = entry.size if entry.type == "reg" else 0
+            kind = entry.type
+            info = _Member(
+                entry.name or ".",
+                types[kind],
+                entry.mode,
+                entry.mtime,
+                entry.link_name,
+                entry.size if kind == "reg" else 0,
+            )
             self._current = (info, entry)
             yield info
         self._current = None
