@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from imgextract.bundles import detect
 from imgextract.errors import ContentMismatch, IntegrityError, NotFoundError
 from imgextract.layers.applier import Applier, LayerStats, Limits
-from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.oci.digest import compute_digest
 from imgextract.outputs.directory import force_rmtree
@@ -267,6 +266,8 @@ def _apply_layers(
                         )
                     )
                     continue
+                from imgextract.layers.pipeline import apply_blob  # (not for zstd:chunked ranges)
+
                 with prefetch.open(desc) as raw:
                     stats = apply_blob(
                         CountingReader(raw, progress, desc.digest).as_binary(),
@@ -356,6 +357,8 @@ def _apply_small_from(
                 f"layer {desc.digest}: registry sent more than the {desc.size} bytes the manifest gives"
             )
     progress.advance(desc.digest, len(data))
+    from imgextract.layers.pipeline import apply_blob
+
     stats = apply_blob(
         io.BytesIO(data),
         digest=desc.digest,

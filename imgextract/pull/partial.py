@@ -36,7 +36,6 @@ from imgextract.layers.chunked.assemble import (
     make_fetcher,
 )
 from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocEntry, TocLocation, check_footer
-from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.ranges import BlobRanges, RangeIgnored
@@ -464,6 +463,8 @@ def _put_toc(cache: ContentCache, checksum: str, data: bytes) -> None:
 def _whole(
     body: object, desc: oci.Descriptor, diff_id: str, applier: Applier, ranges: BlobRanges
 ) -> LayerFetchResult:
+    from imgextract.layers.pipeline import apply_blob  # the whole-layer fallback only
+
     stats = apply_blob(
         body,  # type: ignore[arg-type]
         digest=desc.digest,

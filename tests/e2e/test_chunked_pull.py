@@ -190,6 +190,32 @@ def test_one_package_fetches_only_its_chunks(
     assert mine <= layer["bytesFetched"] <= mine + overhead
 
 
+def test_a_partial_pull_loads_no_whole_layer_machinery(
+    cli: Callable[..., Run], catalog: ChunkedImage, tmp_path: Path
+) -> None:
+    """Only ranges of zstd:chunked layers: the whole-blob pipeline and stream decompression
+    (gzip via ISA-L) are not even imported (start-up is part of every pull's time)."""
+    from tests.e2e.test_startup import imported_modules
+
+    r = cli(
+        "pull",
+        f"{catalog.host}/{catalog.ref}",
+        "-o",
+        str(tmp_path / "out"),
+        "--insecure-registry",
+        catalog.host,
+        "-q",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert r.code == 0, r.stderr[-2000:]
+    loaded = imported_modules(r.stderr)
+    assert "imgextract.layers.chunked" in loaded  # the log is read
+    assert not {"imgextract.layers.pipeline", "imgextract.layers.decompress", "isal"} & loaded
+    assert _files(tmp_path / "out") == catalog.configs
+
+
 def test_single_layer_small_selection(
     cli: Callable[..., Run], single: ChunkedImage, fault_proxy: Callable[..., Any], tmp_path: Path
 ) -> None:
