@@ -279,6 +279,7 @@ class PartialLayer:
         if self.files is not None and fetcher.files:
             self._writer = CacheWriter(self.files, budget=self.hold)
             fetcher.on_verified = self._verified
+            fetcher.idle = self._writer.flush_some  # by either thread while it waits for the other
         self._toc = toc
         return fetcher
 

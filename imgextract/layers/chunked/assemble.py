@@ -13,8 +13,9 @@ the predicted files from the ``RangeSource`` in blob order, decompresses and ver
 queues them, at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the
 files and writes them.  A file the prediction missed is fetched by the applier's thread from a
 second source when it gets there.  Files found in the ``FileStore`` (the content cache) are not
-fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it together (``CacheWriter``), by the
-fetch thread once it has fetched them all, the rest once the layer is applied.
+fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it in batches (``CacheWriter``: a few MiB
+by whichever thread would otherwise wait for the other, ``Fetcher.idle``; the rest by the fetch
+thread once it has fetched them all, or once the layer is applied).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ ONE_SHOT = 8 * MiB  # a chunk decompressing to at most this is decompressed in o
 WHOLE_FILE = 4 * MiB  # a file up to this is queued once verified; larger ones piece by piece
 AHEAD = 8 * MiB  # decompressed bytes the fetcher may queue ahead of the applier
 MAX_CACHED_FILE = 4 * MiB  # larger files are not kept in the FileStore (nor read back into memory)
+BATCH = 4 * MiB  # verified files written as a pack by a thread that waits for the other, at least
 HOLD = 32 * MiB  # verified files a pull holds for the FileStore until their layer is applied
 _TAR_TYPES = {
     "reg": tarfile.REGTYPE,
@@ -277,6 +279,10 @@ class Fetcher:
         self.source = source
         self.ahead = ahead
         self.on_verified = on_verified
+        # Work for whichever thread waits for the other (``idle()`` -> whether it did some): the
+        # applier's for the next file, this one for room in the queue.  The cache writes of the
+        # files verified so far, which would otherwise wait for the end of the layer.
+        self.idle: Callable[[], bool] | None = None
         self._order = {id(e): i for i, e in enumerate(self.files)}
         self._cond = threading.Condition()
         self._queue: deque[tuple[int, object]] = deque()  # (file index, bytes | _END | exception)
@@ -305,7 +311,7 @@ class Fetcher:
         wake-up of a waiting applier per small file, not two)."""
         with self._cond:
             while self._queued and self._queued + size > self.ahead and not self._cancelled:
-                self._cond.wait()  # the applier is behind
+                self._wait()  # the applier is behind
             if self._cancelled:
                 return False
             self._queue.append((index, item))
@@ -360,8 +366,20 @@ class Fetcher:
                     break
                 if self._done:
                     return None
-                self._cond.wait()
+                self._wait()
         return self._pieces(index)
+
+    def _wait(self) -> None:
+        """Wait for the other thread (``_cond`` held), doing ``idle`` work meanwhile if there is any."""
+        idle = self.idle
+        if idle is not None:
+            self._cond.release()
+            try:
+                if idle():
+                    return  # the caller looks at the queue again
+            finally:
+                self._cond.acquire()
+        self._cond.wait()
 
     def _pieces(self, index: int) -> Iterator[bytes]:
         while True:
@@ -369,7 +387,7 @@ class Fetcher:
                 while not self._queue:
                     if self._done:
                         raise IntegrityError("zstd:chunked: the fetcher stopped in the middle of a file")
-                    self._cond.wait()
+                    self._wait()
                 i, item = self._queue.popleft()
                 if isinstance(item, bytes):
                     self._queued -= len(item)
@@ -406,7 +424,8 @@ class CacheWriter:
     """Adds verified files to a ``FileStore`` in batches (one per layer, as a rule).
 
     Hundreds of small cache files cost several times the system time of the same bytes written
-    once, so verified files are held, within ``budget``, and written together by ``flush`` (the
+    once, so verified files are held, within ``budget``, and written together: ``BATCH`` bytes
+    or more by a thread that would otherwise wait (``flush_some``), the rest by ``flush`` (the
     fetch thread's, once it has fetched the layer's files; ``close`` after the layer).  A file
     that would exceed the budget is written at once with those held (bounded memory)."""
 
@@ -434,6 +453,16 @@ class CacheWriter:
         self.budget.used -= self._held_bytes
         self._held_bytes = 0
         return batch
+
+    def flush_some(self) -> bool:
+        """Write what is held if it is worth a pack of its own (at least ``BATCH`` bytes); whether
+        anything was written."""
+        with self.budget.lock:
+            if self._held_bytes < BATCH:
+                return False
+            batch = self._take()
+        self.files.put_many(batch)
+        return True
 
     def flush(self) -> None:
         """Write what is held (any thread; a concurrent ``flush`` finds nothing left)."""

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import tarfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -472,7 +473,7 @@ def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path
 def test_cache_writer_holds_files_and_writes_them_together() -> None:
     """Verified files are held and written as one batch (flush, close); a file past the bound is
     written at once with those held (bounded memory); after a failure the held ones are dropped."""
-    from imgextract.layers.chunked.assemble import CacheWriter, HoldBudget
+    from imgextract.layers.chunked.assemble import BATCH, CacheWriter, HoldBudget
 
     class Store:
         def __init__(self) -> None:
@@ -508,6 +509,14 @@ def test_cache_writer_holds_files_and_writes_them_together() -> None:
     writer.flush()  # nothing left: no empty batch
     writer.close()
     assert store.batches == [files[:1]]
+    # idle work (a thread waiting for the other): a batch only once it is worth a pack
+    store = Store()
+    writer = CacheWriter(store)
+    writer.put(files[0], b"x" * (BATCH - 1))
+    assert not writer.flush_some() and store.batches == []
+    writer.put(files[1], b"x")
+    assert writer.flush_some() and store.batches == [files[:2]]
+    assert not writer.flush_some()
 
 
 def test_without_batch_decompression_chunks_are_decompressed_one_by_one(
@@ -539,6 +548,78 @@ def test_without_batch_decompression_chunks_are_decompressed_one_by_one(
     apply_partial(part, image, ["configs"])
     assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
     assert calls  # the chunk-by-chunk path ran
+
+
+def test_applier_thread_does_idle_work_while_it_waits_for_a_file(image: list[Chunked]) -> None:
+    """While the applier's thread waits for the fetcher it runs ``idle`` (the cache writes of
+    verified files), then waits normally once there is no idle work left."""
+    import threading
+
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    toc = image[1].toc()
+    files = [e for e in toc.entries if e.chunks]
+    went_idle = threading.Event()
+
+    class Held(MemorySource):
+        def open_range(self, start: int, end: int) -> io.BytesIO:
+            assert went_idle.wait(5), "the applier's thread never did idle work"
+            return super().open_range(start, end)
+
+    work = [1, 2, 3]
+
+    def idle() -> bool:
+        if not work:
+            return False
+        work.pop()
+        if not work:
+            went_idle.set()  # the fetcher goes on only once all of it is done
+        return True
+
+    fetcher = Fetcher(files, Held(image[1].blob))
+    fetcher.idle = idle
+    fetcher.start()
+    try:
+        pieces = fetcher.take(files[0])
+        assert pieces is not None
+        data = b"".join(pieces)
+        assert hashlib.sha256(data).hexdigest() == files[0].digest.split(":")[1]  # type: ignore[union-attr]
+    finally:
+        fetcher.close()
+    assert work == []  # all of it done while waiting
+
+
+def test_fetcher_does_idle_work_while_the_applier_is_behind(image: list[Chunked]) -> None:
+    """A fetcher whose queue is full (the applier is slow) runs ``idle`` too, then waits."""
+    import threading
+
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    toc = image[1].toc()
+    files = [e for e in toc.entries if e.chunks]
+    threads: list[str] = []
+    work = [1, 2]
+
+    def idle() -> bool:
+        threads.append(threading.current_thread().name)
+        if not work:
+            return False
+        work.pop()
+        return True
+
+    fetcher = Fetcher(files, MemorySource(image[1].blob), ahead=1)  # one file fills the queue
+    fetcher.idle = idle
+    fetcher.start()
+    try:
+        deadline = time.monotonic() + 5
+        while (work or len(threads) < 3) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert work == [] and set(threads) == {"imgextract-chunked"}
+        pieces = fetcher.take(files[0])  # the applier catches up: the fetcher goes on
+        assert pieces is not None and b"".join(pieces)
+        assert fetcher.take(files[1]) is not None
+    finally:
+        fetcher.close()
 
 
 @pytest.mark.parametrize("wrong", [0, 1, None])
