@@ -58,7 +58,7 @@ import errno
 import os
 import stat
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -103,7 +103,7 @@ def _process_umask() -> int | None:
 class MemberData(Protocol):
     """Where a member's file data comes from (``TarReader``, or a zstd:chunked assembler)."""
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes | memoryview]: ...
+    def read_data(self, member: tarfile.TarInfo) -> Iterable[bytes | memoryview]: ...
 
 
 @dataclass(frozen=True)
@@ -314,25 +314,31 @@ class Applier:
             parts = [p for p in parts if p and p != "."]
         if not parts or ".." in parts or "\0" in name:
             return False
-        base = parts[-1]
+        base = parts.pop()
         if base.startswith(WHITEOUT_PREFIX):
             return False
-        key = tuple(parts[:-1])
+        key = tuple(parts)
         if self.selection.paths is not None:
             covered = self._covered_dirs.get(key)
             if covered is None:
                 if len(self._covered_dirs) >= _PARENT_CACHE:
                     self._covered_dirs.clear()
                 covered = self._covered_dirs[key] = self.selection.covers_by_name("/".join(key))
-            if not covered and not self._wanted(parts):
+            if not covered and not self._wanted([*parts, base]):
                 return False
-        parent = self._cached_dir(key)
-        stats.top_level.add(parts[0])
-        stats.top_level.add(parent.parts[0] if parent.parts else base)
+        parent = self._parents.get(key) if self._parents_gen == self._tree_gen else None
+        if parent is None:
+            parent = self._cached_dir(key)
+        top = stats.top_level
+        top.add(parts[0] if parts else base)
+        ppath = parent.path
+        top.add(parent.parts[0] if ppath else base)
         self._write_file(reader, m, parent, base)
         stats.files += 1
         stats.bytes_written += m.size
-        self._mark_upper(parent.child(base))
+        self._upper.add(f"{ppath}/{base}" if ppath else base)
+        if ppath not in self._upper_anc:
+            self._mark_upper(ppath)
         return True
 
     def _apply_typed(

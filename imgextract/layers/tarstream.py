@@ -38,10 +38,11 @@ caller reads a regular file's data from ``TarReader.read_data`` before asking fo
 
 from __future__ import annotations
 
+import re
 import struct
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from imgextract.errors import IntegrityError, LimitExceeded
@@ -62,6 +63,36 @@ _PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
 _GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 _USTAR = b"ustar\0"
 _OCTAL_DIGITS = b"01234567"
+# Header types the fast path leaves to the general parser: extension headers and refused types.
+_GENERAL_TYPES = frozenset({*_PAX_TYPES, *_GNU_LONG, tarfile.XGLTYPE, tarfile.GNUTYPE_SPARSE})
+
+
+def _octal(width: int, capture: bool) -> bytes:
+    """A numeric field as the common writers (Go, GNU tar, libarchive, Python) write it: octal
+    digits filling all but one or two bytes, then NULs/spaces; or only NULs/spaces.  Captured:
+    its digits (b"" for none)."""
+    forms = rb"[0-7]{%d}[ \0]|[0-7]{%d}[ \0]{2}|[ \0]{%d}" % (width - 1, width - 2, width)
+    return (rb"(?=([0-7]*))(?:%s)" if capture else rb"(?:%s)") % forms
+
+
+# A header of the common shape in one regular-expression match (the general parser below takes
+# everything else, and decides on anything this does not match): the text fields up to their
+# first NUL, the digits of mode, size, mtime and checksum; uid, gid, devmajor and devminor checked
+# but not captured.  Every header it matches, the general parser reads the same way.
+_FAST_HEADER = re.compile(
+    rb"(?s)(?=([^\0]{0,100})).{100}"  # name
+    + _octal(8, True)  # mode
+    + _octal(8, False)  # uid
+    + _octal(8, False)  # gid
+    + _octal(12, True)  # size
+    + _octal(12, True)  # mtime
+    + _octal(8, True)  # checksum
+    + rb"(.)(?=([^\0]{0,100})).{100}"  # type, linkname
+    + rb"(.{6}).{66}"  # magic; version, uname, gname (not read)
+    + _octal(8, False)  # devmajor
+    + _octal(8, False)  # devminor
+    + rb"([^\0]{0,155})"  # prefix
+).match
 
 
 def _number(field: bytes, what: str) -> int:
@@ -161,8 +192,11 @@ def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
 class TarReader:
     """Iterate the members of an uncompressed tar stream; read each regular file's data once."""
 
-    def __init__(self, stream: BinaryIO, *, max_header_bytes: int) -> None:
+    def __init__(self, stream: BinaryIO, *, max_header_bytes: int, fast: bool = True) -> None:
+        """``fast=False``: every header through the general parser (what the fast path is
+        checked against)."""
         self._stream = stream
+        self._fast = _FAST_HEADER if fast else None
         self._max_header_bytes = max_header_bytes
         self._buf = b""
         self._pos = 0
@@ -275,6 +309,22 @@ class TarReader:
                 if chain:
                     raise IntegrityError("invalid tar stream: extension header without a member")
                 return None
+            fast = self._fast(block) if self._fast is not None else None
+            if fast is not None:
+                name_b, mode_d, size_d, mtime_d, sum_d, type_, link_b, magic, prefix_b = fast.groups()
+                if type_ not in _GENERAL_TYPES and sum_d and _checksum_ok(block, int(sum_d, 8)):
+                    m: Any = _NEW_TYPE(tarfile.TarInfo)
+                    name = name_b.decode("utf-8", "surrogateescape")
+                    m.name = (
+                        prefix_b.decode("utf-8", "surrogateescape") + "/" + name
+                        if prefix_b and magic == _USTAR
+                        else name
+                    )
+                    m.linkname = link_b.decode("utf-8", "surrogateescape")
+                    m.mode = int(mode_d, 8) if mode_d else 0
+                    m.mtime = int(mtime_d, 8) if mtime_d else 0
+                    m.size = int(size_d, 8) if size_d else 0
+                    return self._complete(m, type_, pax, long_name, long_link)
             (
                 name_f,
                 mode_f,
@@ -343,6 +393,17 @@ class TarReader:
         m.mode = _number(mode_f, "mode")
         m.mtime = _number(mtime_f, "mtime")
         m.size = size
+        return self._complete(m, type_, pax, long_name, long_link)
+
+    def _complete(
+        self,
+        m: Any,
+        type_: bytes,
+        pax: dict[str, Any] | None,
+        long_name: str | None,
+        long_link: str | None,
+    ) -> tarfile.TarInfo:
+        """The member's extension records over its header's fields; where its data is."""
         if pax:
             for attr, value in pax.items():
                 setattr(m, attr, value)
@@ -363,11 +424,23 @@ class TarReader:
         self._current = m
         return m  # type: ignore[no-any-return]
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes | memoryview]:
+    def read_data(self, member: tarfile.TarInfo) -> Iterable[bytes | memoryview]:
         """The (rest of the) data of the current member, in pieces of at most 1 MiB (views of the
         stream's buffer: valid until the next member is asked for)."""
         if member is not self._current:
             raise IntegrityError(f"tar member {member.name!r}: data is not where the header says")
+        left = self._left
+        if not left:
+            return ()
+        start = self._pos
+        end = start + left
+        if end + self._padding <= len(self._buf):  # all of it (and its padding) in this piece
+            self._pos = end + self._padding
+            self._left = self._padding = 0
+            return (memoryview(self._buf)[start:end],)
+        return self._pieces(member)
+
+    def _pieces(self, member: tarfile.TarInfo) -> Iterator[bytes | memoryview]:
         while self._left:
             avail = len(self._buf) - self._pos
             if not avail:
