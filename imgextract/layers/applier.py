@@ -337,8 +337,8 @@ class Applier:
         stats.files += 1
         stats.bytes_written += m.size
         self._upper.add(f"{ppath}/{base}" if ppath else base)
-        if ppath not in self._upper_anc:
-            self._mark_upper(ppath)
+        if ppath not in self._upper_anc:  # (else its ancestors are there too)
+            self._mark_upper_anc(ppath)
         return True
 
     def _apply_typed(
@@ -604,13 +604,19 @@ class Applier:
 
     def _mark_upper(self, path: str) -> None:
         self._upper.add(path)
-        anc = path
-        while "/" in anc:
-            anc = anc.rsplit("/", 1)[0]
-            if anc in self._upper_anc:
-                break
+        if "/" in path:
+            self._mark_upper_anc(path.rsplit("/", 1)[0])
+        else:
+            self._upper_anc.add("")
+
+    def _mark_upper_anc(self, anc: str) -> None:
+        """``anc`` (a directory path, "" for the root) and its ancestors hold upper paths."""
+        while anc not in self._upper_anc:
             self._upper_anc.add(anc)
-        self._upper_anc.add("")
+            if "/" not in anc:
+                anc = ""
+                continue
+            anc = anc.rsplit("/", 1)[0]
 
     def _implicit_dir(self, path: str) -> None:
         self._gen += 1

@@ -81,6 +81,13 @@ def test_rule5_whiteout_of_dir_with_same_layer_children_keeps_them(out: Path) ->
     assert names(out) == ["D", "D/s", "D/s/upper"]
 
 
+def test_rule5_a_file_written_first_does_not_shield_its_directory(out: Path) -> None:
+    """The directory of a same-layer file only holds upper paths: a later whiteout of it still
+    removes its lower content (the file's directory is not itself written by the layer)."""
+    apply_tars(out, [[d("D"), f("D/lower", "l")], [f("D/upper", "u"), wh("D")]])
+    assert names(out) == ["D", "D/upper"]
+
+
 def test_rule5_whiteout_only_hides_lower_layers(out: Path) -> None:
     apply_tars(
         out, [[f("gone", "g"), d("dir"), f("dir/x", "x")], [wh("gone"), wh("dir"), wh("never-existed")]]
