@@ -255,10 +255,37 @@ class TarReader:
     # -- members ------------------------------------------------------------------------------
 
     def members(self) -> Iterator[tarfile.TarInfo]:
+        fast_header = self._fast
         while True:
-            member = self._next()
-            if member is None:
+            block = self._block()
+            if block is None:
                 return
+            member: Any = None
+            fast = fast_header(block) if fast_header is not None else None
+            if fast is not None:  # a header of the common shape (most headers): read here
+                name_b, mode_d, size_d, mtime_d, sum_d, type_, link_b, magic, prefix_b = fast.groups()
+                if type_ not in _GENERAL_TYPES and sum_d and _checksum_ok(block, int(sum_d, 8)):
+                    member = _NEW_TYPE(tarfile.TarInfo)
+                    name = name_b.decode("utf-8", "surrogateescape")
+                    if prefix_b and magic == _USTAR:
+                        name = prefix_b.decode("utf-8", "surrogateescape") + "/" + name
+                    member.name = name
+                    member.linkname = link_b.decode("utf-8", "surrogateescape")
+                    member.mode = int(mode_d, 8) if mode_d else 0
+                    member.mtime = int(mtime_d, 8) if mtime_d else 0
+                    member.size = size = int(size_d, 8) if size_d else 0
+                    if type_ == tarfile.AREGTYPE and name.endswith("/"):
+                        type_ = tarfile.DIRTYPE
+                    member.type = type_
+                    if type_ in _DATALESS:
+                        self._left = self._padding = 0
+                    else:
+                        self._left, self._padding = size, -size % BLOCK
+                    self._current = member
+            if member is None:
+                member = self._next(block)
+                if member is None:
+                    return
             yield member
             if self._left or self._padding:  # what the consumer did not read, and the padding
                 if not self._skip(self._left + self._padding):
@@ -297,34 +324,19 @@ class TarReader:
             raise IntegrityError("truncated tar extension header")
         return data
 
-    def _next(self) -> tarfile.TarInfo | None:
+    def _next(self, block: bytes | None) -> tarfile.TarInfo | None:
+        """The member whose first header block is ``block`` (extension headers, then its own),
+        by the general parser."""
         pax: dict[str, Any] | None = None
         long_name: str | None = None
         long_link: str | None = None
         spent = 0
         chain = 0
         while True:
-            block = self._block()
             if block is None:
                 if chain:
                     raise IntegrityError("invalid tar stream: extension header without a member")
                 return None
-            fast = self._fast(block) if self._fast is not None else None
-            if fast is not None:
-                name_b, mode_d, size_d, mtime_d, sum_d, type_, link_b, magic, prefix_b = fast.groups()
-                if type_ not in _GENERAL_TYPES and sum_d and _checksum_ok(block, int(sum_d, 8)):
-                    m: Any = _NEW_TYPE(tarfile.TarInfo)
-                    name = name_b.decode("utf-8", "surrogateescape")
-                    m.name = (
-                        prefix_b.decode("utf-8", "surrogateescape") + "/" + name
-                        if prefix_b and magic == _USTAR
-                        else name
-                    )
-                    m.linkname = link_b.decode("utf-8", "surrogateescape")
-                    m.mode = int(mode_d, 8) if mode_d else 0
-                    m.mtime = int(mtime_d, 8) if mtime_d else 0
-                    m.size = int(size_d, 8) if size_d else 0
-                    return self._complete(m, type_, pax, long_name, long_link)
             (
                 name_f,
                 mode_f,
@@ -362,6 +374,7 @@ class TarReader:
                     long_name = _text(data)
                 else:
                     long_link = _text(data)
+                block = self._block()
                 continue
             if type_ == tarfile.XGLTYPE:
                 raise IntegrityError(
