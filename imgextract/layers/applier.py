@@ -200,6 +200,9 @@ class Applier:
         self._upper: set[str] = set()  # paths written by the current layer
         self._upper_anc: set[str] = set()  # and their ancestors
         self._tmp_counter = 0
+        # regular files the layers wrote (each name of a hard link) and their bytes; None once
+        # anything was removed or replaced, when only a walk of the root can tell
+        self._file_count: tuple[int, int] | None = (0, 0)
         self._alias_gen = -1
         self._gen = 0  # bumps when symlinks/dirs change
         # Parent directories of recent entries, by name as written -> open fd.  Valid while nothing
@@ -248,6 +251,12 @@ class Applier:
                 raise IntegrityError(f"cannot apply layer entry {member.name!r}: {e.strerror or e}") from None
         self.layers.append(stats)
         return stats
+
+    def file_count(self) -> tuple[int, int] | None:
+        """(regular files, their total size) in the root as the layers left it, counted as they
+        were written (every name of a hard link counts); None when an entry removed or replaced
+        something (then walk the root).  Exact for a root that was empty to begin with."""
+        return self._file_count
 
     def finalize(self) -> None:
         """Set directory modes and times (deepest first), check selected paths, release fds."""
@@ -397,6 +406,9 @@ class Applier:
         except BaseException:
             self._discard(parent, base if tmp is None else tmp)
             raise
+        if self._file_count is not None:
+            files, size = self._file_count
+            self._file_count = (files + 1, size + m.size)
 
     def _symlink(self, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
         target = m.linkname
@@ -449,6 +461,9 @@ class Applier:
             except BaseException:
                 self._discard(parent, tmp)
                 raise
+            if self._file_count is not None and stat.S_ISREG(tst.st_mode):  # (not a symlink's)
+                files, size = self._file_count
+                self._file_count = (files + 1, size + tst.st_size)
         finally:
             if tparent is not None:
                 tparent.close()
@@ -517,6 +532,7 @@ class Applier:
                         os.close(fd)
                 continue
             self.fs.remove(dir_fd, name, child, self._dir_removed)
+            self._file_count = None
             self._tree_changed()
 
     # -- helpers ----------------------------------------------------------------------------
@@ -597,9 +613,11 @@ class Applier:
                 finally:
                     os.close(fd)
                 if not wanted and empty:
+                    self._file_count = None  # (no file goes; counted as a removal all the same)
                     os.rmdir(name, dir_fd=dir_fd)
                     self._dirs.pop(child, None)
             elif is_link and not wanted:
+                self._file_count = None
                 os.unlink(name, dir_fd=dir_fd)
 
     def _mark_upper(self, path: str) -> None:
@@ -625,12 +643,14 @@ class Applier:
         self._dirs.pop(path, None)
 
     def _remove(self, parent: Parent, name: str) -> None:
+        self._file_count = None
         self.fs.remove(parent.fd, name, parent.child(name), self._dir_removed)
         self._tree_changed()
 
     def _replace(self, parent: Parent, tmp: str, base: str) -> None:
         st = lstat_at(parent.fd, base)
         if st is not None:
+            self._file_count = None  # whatever was at the name goes
             if stat.S_ISDIR(st.st_mode):
                 self._remove(parent, base)
             elif stat.S_ISLNK(st.st_mode):
