@@ -2,7 +2,10 @@
 
 A small parser of its own (``tarfile``'s per-header Python work was the largest share of the CPU
 a layer of many small files costs): it reads the stream in 1 MiB pieces and slices headers and
-small files' data out of them without copying.  It understands what layers contain, following
+small files' data out of them without copying.  A header of the shape the common writers produce
+(numbers as octal digits then NUL/space padding) is read with one regular-expression match; any
+other header goes to the general parser below, which decides (the tests hold the two to the same
+reading of every header, ``fast=False``).  It understands what layers contain, following
 Go's ``archive/tar`` (what containers/image, containerd and umoci read layers with):
 
 * ustar / POSIX headers (``prefix`` + ``name``), GNU and V7 headers, base-256 numbers;
