@@ -210,6 +210,9 @@ class Applier:
         # files, symlinks and hard links are renamed), so it stays where it was resolved until removed.
         self._parents: dict[tuple[str, ...], Parent] = {}
         self._covered_dirs: dict[tuple[str, ...], bool] = {}  # directory names below a selected path
+        # The directory of the last plain file, as its name spelled it ("a/b/"), its Parent and the
+        # _tree_gen it was valid in: the next files of a layer are mostly in the same directory.
+        self._last_dir: tuple[str, Parent, int] | None = None
         self._tree_gen = 0
         self._parents_gen = 0
         umask = _process_umask()
@@ -236,6 +239,7 @@ class Applier:
         stats = LayerStats()
         self._upper = set()
         self._upper_anc = set()
+        self._last_dir = None  # (its top-level names are in this layer's stats only after a file)
         for member in members:
             stats.entries += 1
             self.entries_total += 1
@@ -318,6 +322,24 @@ class Applier:
         """A plain regular file (most entries of most layers), applied as ``_entry`` would, with
         less work per entry.  False (nothing done) for anything unusual: ``_entry`` takes it."""
         name = m.name
+        last = self._last_dir
+        if last is not None and name.startswith(last[0]) and last[2] == self._tree_gen and last[1].fd >= 0:
+            # the directory of the previous file: its checks, selection and stats are done
+            base = name[len(last[0]) :]
+            if (
+                base
+                and "/" not in base
+                and base != "."
+                and base != ".."
+                and "\0" not in base
+                and not base.startswith(WHITEOUT_PREFIX)
+            ):
+                same = last[1]
+                self._write_file(reader, m, same, base)
+                stats.files += 1
+                stats.bytes_written += m.size
+                self._upper.add(f"{same.path}/{base}" if same.path else base)  # ("d" -> "/": "")
+                return True
         parts = name.split("/")
         if "" in parts or "." in parts:
             parts = [p for p in parts if p and p != "."]
@@ -327,6 +349,7 @@ class Applier:
         if base.startswith(WHITEOUT_PREFIX):
             return False
         key = tuple(parts)
+        covered: bool | None = True
         if self.selection.paths is not None:
             covered = self._covered_dirs.get(key)
             if covered is None:
@@ -348,6 +371,9 @@ class Applier:
         self._upper.add(f"{ppath}/{base}" if ppath else base)
         if ppath not in self._upper_anc:  # (else its ancestors are there too)
             self._mark_upper_anc(ppath)
+        if covered and parts and name.endswith("/" + base) and len(name) > len(base) + 1:
+            # (not for a directory only some of whose files are selected)
+            self._last_dir = (name[: len(name) - len(base)], parent, self._tree_gen)
         return True
 
     def _apply_typed(
