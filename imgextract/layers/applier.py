@@ -240,14 +240,17 @@ class Applier:
         self._upper = set()
         self._upper_anc = set()
         self._last_dir = None  # (its top-level names are in this layer's stats only after a file)
+        max_entries = self.limits.max_entries
+        fund_entry = self.fs.fund_entry
+        file_entry = self._file_entry
         for member in members:
             stats.entries += 1
             self.entries_total += 1
-            if self.entries_total > self.limits.max_entries:
-                raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
-            self.fs.fund_entry()
+            if self.entries_total > max_entries:
+                raise LimitExceeded(f"more than {max_entries} tar entries")
+            fund_entry()
             try:
-                if member.type not in _REGULAR or not self._file_entry(reader, member, stats):
+                if member.type not in _REGULAR or not file_entry(reader, member, stats):
                     self._entry(reader, member, stats)
             except OSError as e:
                 if e.errno in _ENVIRONMENTAL:  # the local disk, not the layer: name the entry's path

@@ -260,9 +260,14 @@ class TarReader:
     def members(self) -> Iterator[tarfile.TarInfo]:
         fast_header = self._fast
         while True:
-            block = self._block()
-            if block is None:
-                return
+            pos = self._pos
+            if len(self._buf) - pos >= BLOCK and self._buf[pos] and fast_header is not None:
+                block = self._buf[pos : pos + BLOCK]  # (a header starting with NUL: _block decides)
+                self._pos = pos + BLOCK
+            else:
+                block = self._block()
+                if block is None:
+                    return
             member: Any = None
             fast = fast_header(block) if fast_header is not None else None
             if fast is not None:  # a header of the common shape (most headers): read here
