@@ -261,6 +261,7 @@ class TarReader:
         fast_header = self._fast
         while True:
             pos = self._pos
+            block: bytes | None
             if len(self._buf) - pos >= BLOCK and self._buf[pos] and fast_header is not None:
                 block = self._buf[pos : pos + BLOCK]  # (a header starting with NUL: _block decides)
                 self._pos = pos + BLOCK
