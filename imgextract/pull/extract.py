@@ -109,14 +109,22 @@ def extract(
 ) -> list[LayerReport]:
     """Apply the image's layers into ``root`` (empty).  Layers the cache's index shows cannot touch the
     selection are skipped; if a selected path then resolves through a symlink, redo without skipping."""
+    return extract_counted(image, plan, root, limits, progress)[0]
+
+
+def extract_counted(
+    image: ResolvedImage, plan: detect.Plan, root: Path, limits: Limits, progress: Progress
+) -> tuple[list[LayerReport], tuple[int, int] | None]:
+    """``extract``, and the regular files it left in ``root`` with their total size, as the applier
+    counted them while writing (``Applier.file_count``: None when only a walk of ``root`` can tell)."""
     from imgextract.cache import selection_traverses_symlink
 
     cache = image.cache
-    reports, skipped = _from_sources(image, plan, root, limits, progress, cache, allow_skip=True)
+    reports, skipped, count = _from_sources(image, plan, root, limits, progress, cache, allow_skip=True)
     if skipped and selection_traverses_symlink(root, plan.paths):
         _empty(root)
-        reports, _ = _from_sources(image, plan, root, limits, progress, cache, allow_skip=False)
-    return reports
+        reports, _, count = _from_sources(image, plan, root, limits, progress, cache, allow_skip=False)
+    return reports, count
 
 
 def _empty(root: Path) -> None:
@@ -136,7 +144,7 @@ def _from_sources(
     cache: ContentCache | None,
     *,
     allow_skip: bool,
-) -> tuple[list[LayerReport], bool]:
+) -> tuple[list[LayerReport], bool, tuple[int, int] | None]:
     """Apply the layers from the source that served the manifest; a blob that fails verification
     (wrong bytes: a bad mirror, a corrupted resumed partial) is fetched again, whole, once from the
     same source when a partial download was resumed, then from the next sources in pull order."""
@@ -198,7 +206,7 @@ def _apply_layers(
     allow_skip: bool,
     client: RegistryClient,
     source: Source,
-) -> tuple[list[LayerReport], bool]:
+) -> tuple[list[LayerReport], bool, tuple[int, int] | None]:
     from imgextract.pull.prefetch import Prefetcher
 
     applier = Applier(
@@ -297,7 +305,7 @@ def _apply_layers(
         raise
     finally:
         partials.close()
-    return reports, any(skips)
+    return reports, any(skips), applier.file_count()
 
 
 def _apply_small(
