@@ -18,7 +18,7 @@ from imgextract import oci
 from imgextract.catalog.render.pipeline import RenderError, RenderOptions, render_refs, render_refs_output
 from imgextract.catalog.render.writer import FORMATS, opm_order, to_python, write
 from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
-from imgextract.pull.resolve import ResolvedImage
+from imgextract.pull.resolve import Located, ResolvedImage
 from imgextract.reference import Reference
 
 __all__ = ["FORMATS", "encode", "render", "render_output", "render_raw"]
@@ -30,9 +30,16 @@ class Session(Protocol):
     @property
     def cache(self) -> Any: ...
 
+    @property
+    def verifier(self) -> Any: ...
+
     def prepare(self) -> None: ...
 
-    def resolve(self, ref: Reference, platform: oci.Platform | None = None) -> ResolvedImage: ...
+    def locate(self, ref: Reference) -> Located: ...
+
+    def resolve(
+        self, ref: Reference, platform: oci.Platform | None = None, *, located: Located | None = None
+    ) -> ResolvedImage: ...
 
 
 class _ClientSource:
@@ -44,10 +51,30 @@ class _ClientSource:
         self.cache_root: Path | None = cache.root if cache is not None else None
 
     def resolve(self, ref: str) -> Any:
+        return self.locate(ref)[1]()
+
+    def locate(self, ref: str) -> tuple[str | None, Callable[[], Any]]:
+        """One manifest request (none for a digest the cache holds): the image manifest's digest,
+        unless ``ref`` names an index (its platform is chosen with the rest) or a signature policy
+        must judge the image first; and the call that resolves the rest."""
         from imgextract.reference import parse_reference
 
+        session = self.session
         try:
-            return self.session.resolve(parse_reference(ref))
+            parsed = parse_reference(ref)
+            if session.verifier is not None:  # nothing is served before the policy accepts the image
+                return None, lambda: self._named(ref, lambda: session.resolve(parsed))
+            located = session.locate(parsed)
+        except ImgExtractError as exc:
+            exc.reference = exc.reference or ref
+            raise
+        digest = None if located.is_index else located.digest
+        return digest, lambda: self._named(ref, lambda: session.resolve(parsed, located=located))
+
+    @staticmethod
+    def _named(ref: str, call: Callable[[], ResolvedImage]) -> ResolvedImage:
+        try:
+            return call()
         except ImgExtractError as exc:
             exc.reference = exc.reference or ref
             raise

@@ -4,6 +4,7 @@ the content cache, the CLI and the library giving the same objects."""
 from __future__ import annotations
 
 import base64
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -303,3 +304,23 @@ def test_command_keeps_each_bundle_images_output_text(
     moved = _cli_render(refs, host, cache, "-o", "json")
     assert moved.stdout == encode(render_raw(refs, _client(host, None)), "json")
     assert moved.stdout != expected["json", "none"]
+
+
+def test_kept_output_is_found_by_the_manifest_digest_alone(
+    widget_image: Any, fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    fp = fault_proxy(widget_image.registry)
+    ref = f"{fp.host}/render/widget:v1.2.0"
+    cache = tmp_path / "cache"
+    cold = _cli_render([ref], fp.host, cache, "-o", "json")
+    # only the kept text stays: no config blob, no layer, no rendering to fall back on
+    for kind in ("blobs", "index"):
+        shutil.rmtree(cache / kind, ignore_errors=True)
+    for path in (cache / "render").glob("*.json"):
+        if ".out." not in path.name:
+            path.unlink()
+    fp.reset()
+    warm = _cli_render([ref], fp.host, cache, "-o", "json")
+    assert warm.stdout == cold.stdout
+    # the tag is re-checked at the registry; its digest finds the text: the config is not read
+    assert [r.path for r in fp.requests] == ["/v2/", "/v2/render/widget/manifests/v1.2.0"]

@@ -12,6 +12,9 @@ rendering is kept in the content cache under its manifest digest, the reference 
 version, so the next run re-reads only the manifest.  :func:`render_refs_output` (the command's
 path) also keeps each bundle image's output text, per migration level and format, under the same
 key plus this package's version: a bundle rendered before is then neither decoded nor re-encoded.
+That text is looked up as soon as the reference's manifest digest is known (the tag asked at the
+source, as always), before the image's config is read: the digest pins the config, and so the
+labels that made it a bundle image.
 """
 
 from __future__ import annotations
@@ -82,6 +85,10 @@ class ImageSource(Protocol):
 
     def resolve(self, ref: str) -> Any:
         """The resolved image (its ``manifest_digest`` and ``config.labels`` are read)."""
+
+    def locate(self, ref: str) -> tuple[str | None, Callable[[], Any]]:
+        """The first step of ``resolve``: the image manifest's digest when it is known that early
+        and may answer alone (else None), and the call that resolves the rest."""
 
     def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
         """Apply the image's layers into ``dest``, only ``paths``."""
@@ -276,7 +283,16 @@ def _render_one(
         return _fbc_objects(path, reader, level)
     if source is None:
         raise RenderError(f"{_q(ref)} is not a directory and no registry access was given", "usage")
-    image = source.resolve(ref)
+    digest, resolve = source.locate(ref)
+    kept = None
+    if fmt is not None and source.cache_root is not None and digest is not None:
+        # rendered before at this digest: the text alone answers (it was kept only for a bundle
+        # image, whose config the digest pins), with no config read and no manifest parsed
+        kept = _output_path(source.cache_root, digest, ref, level, fmt)
+        hit = _output_get(kept)
+        if hit is not None:
+            return [hit]
+    image = resolve()
     labels = dict(image.config.labels or {})
     if SQLITE_LABEL in labels:
         raise RenderError(f"render {_q(ref)}: sqlite-based index images are no longer supported", "image")
@@ -288,13 +304,14 @@ def _render_one(
             source.extract(image, (configs,), Path(tmp))
             return _fbc_objects(Path(tmp) / configs, reader, level)
     if PACKAGE_LABEL in labels:
-        digest = image.manifest_digest
-        kept = None
-        if fmt is not None and source.cache_root is not None:
-            kept = _output_path(source.cache_root, digest, ref, level, fmt)
+        manifest_digest: str = image.manifest_digest
+        if fmt is not None and source.cache_root is not None and digest != manifest_digest:
+            # an index (its platform's manifest is known now), or a policy that judged the image first
+            kept = _output_path(source.cache_root, manifest_digest, ref, level, fmt)
             hit = _output_get(kept)
             if hit is not None:
                 return [hit]
+        digest = manifest_digest
         cached = _cache_get(source.cache_root, digest, ref)
         if cached is None:
             import shutil
