@@ -12,16 +12,22 @@ import io
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from imgextract import oci
-from imgextract.catalog.render.pipeline import RenderError, RenderOptions, render_refs, render_refs_output
+from imgextract.catalog.render.pipeline import (
+    RenderError,
+    RenderOptions,
+    render_refs,
+    render_refs_chunks,
+    render_refs_output,
+)
 from imgextract.catalog.render.writer import FORMATS, opm_order, to_python, write
 from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
 from imgextract.pull.resolve import Located, ResolvedImage
 from imgextract.reference import Reference
 
-__all__ = ["FORMATS", "encode", "render", "render_output", "render_raw"]
+__all__ = ["FORMATS", "encode", "render", "render_output", "render_raw", "write_output"]
 
 
 class Session(Protocol):
@@ -151,6 +157,26 @@ def render_output(
         raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
     options = RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
     return _run(session, refs, lambda names, source: render_refs_output(names, fmt, source, options))
+
+
+def write_output(
+    session: Session | None,
+    refs: Sequence[str] | str,
+    out: BinaryIO,
+    fmt: str = "json",
+    *,
+    migrate_level: str = "none",
+    image_ref_template: str | None = None,
+    jobs: int = 8,
+) -> None:
+    """Write what :func:`render_output` returns to ``out`` (once every reference rendered, as the
+    command does), object by object: the whole text is never copied into one buffer."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
+    options = RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
+    chunks = _run(session, refs, lambda names, source: render_refs_chunks(names, fmt, source, options))
+    out.writelines(chunks)
+    out.flush()
 
 
 def render(

@@ -23,7 +23,6 @@ from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, p
 from imgextract.errors import IntegrityError
 from imgextract.keyedlocks import KeyedLocks
 from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_alive, quiet_since
-from imgextract.removal import rmtree_forcing_permissions
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 RENDER_DIR = "render"
@@ -272,6 +271,8 @@ class ContentCache:
                     files += 1
                 except OSError:
                     pass
+        from imgextract.removal import rmtree_forcing_permissions  # (shutil): only a prune removes trees
+
         try:
             rmtree_forcing_permissions(path)
         except OSError:

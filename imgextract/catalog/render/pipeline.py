@@ -35,7 +35,14 @@ from imgextract.catalog.render.migrate import MigrationError, check_level, migra
 from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
 from imgextract.catalog.render.writer import FORMATS, encode, order_key
 
-__all__ = ["ImageSource", "RenderError", "RenderOptions", "render_refs", "render_refs_output"]
+__all__ = [
+    "ImageSource",
+    "RenderError",
+    "RenderOptions",
+    "render_refs",
+    "render_refs_chunks",
+    "render_refs_output",
+]
 
 log = logging.getLogger(__name__)
 
@@ -421,8 +428,21 @@ def render_refs_output(
     """What :func:`render_refs` and :func:`~.writer.write` in ``fmt`` give, as UTF-8 bytes (surrogates
     escaped): each object is encoded by the worker that rendered it, and a bundle image rendered
     before at the same digest comes as its kept text, neither decoded nor re-encoded."""
+    return b"".join(render_refs_chunks(refs, fmt, source, options, fbc_reader=fbc_reader))
+
+
+def render_refs_chunks(
+    refs: Iterable[str],
+    fmt: str,
+    source: ImageSource | None = None,
+    options: RenderOptions | None = None,
+    *,
+    fbc_reader: FBCReader | None = None,
+) -> list[bytes | memoryview]:
+    """:func:`render_refs_output` in pieces (one per object, in order), for a writer that takes
+    them as they are: no copy of the whole output into one buffer."""
     if fmt not in FORMATS:
         raise RenderError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})", "usage")
     items = _render_all(refs, source, options, fbc_reader, fmt)
     outs = [o for o in items if isinstance(o, Output)]  # with a format, the workers encoded every item
-    return b"".join(o.data for o in sorted(outs, key=lambda o: order_key(o.head)))
+    return [o.data for o in sorted(outs, key=lambda o: order_key(o.head))]
