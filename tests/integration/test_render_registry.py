@@ -224,6 +224,13 @@ WARM_RENDER_NEVER_LOADS = (
     "imgextract.layers.applier",
     "imgextract.outputs.directory",
     "tarfile",
+    # nor the rendered objects (the text answers), the layer index, nor what only writes or
+    # prunes the cache (temporary files, tree removal)
+    "imgextract.catalog.render.rendered",
+    "imgextract.cache.layerindex",
+    "imgextract.removal",
+    "shutil",
+    "tempfile",
 )
 
 

@@ -29,11 +29,13 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
-from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
 from imgextract.catalog.render.writer import FORMATS, encode, order_key
+
+if TYPE_CHECKING:  # built on a miss only: a bundle's kept text answers without them
+    from imgextract.catalog.render.rendered import RenderedBundle
 
 __all__ = [
     "ImageSource",
@@ -112,6 +114,8 @@ def _cache_path(root: Path, digest: str, ref: str) -> Path:
 def _cache_get(root: Path | None, digest: str, ref: str) -> RenderedBundle | None:
     if root is None:
         return None
+    from imgextract.catalog.render.rendered import Property, RenderedBundle
+
     try:
         data = json.loads(_cache_path(root, digest, ref).read_text(encoding="utf-8"))
         return RenderedBundle(
@@ -212,6 +216,8 @@ def _output_put(path: Path, out: Output) -> None:
 
 def _fbc_bundle_migrate(obj: dict[str, Any], level: str) -> dict[str, Any]:
     """The migration on a bundle loaded from FBC: its CSV comes from its olm.bundle.object data."""
+    from imgextract.catalog.render.rendered import Property, RenderedBundle
+
     props = [Property(p["type"], str(p["value"])) for p in obj.get("properties", [])]
     csv_json = ""
     for p in props:
@@ -368,11 +374,11 @@ def _render_all(
             return _render_one(ref, source, opts, reader, fmt)
         except RenderError as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
-        except (BundleError, MigrationError) as exc:
-            raise RenderError(f"render reference {_q(ref)}: {exc}", "bundle") from exc
         except RecursionError as exc:
             raise RenderError(f"render reference {_q(ref)}: document nested too deeply", "bundle") from exc
-        except (ValueError, UnicodeError) as exc:  # e.g. a value Go's encoder refuses (NaN)
+        # a bundle opm refuses (BundleError), a migration that fails (MigrationError: both are
+        # ValueErrors), a value Go's encoder refuses (NaN)
+        except (ValueError, UnicodeError) as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", "bundle") from exc
         except OSError as exc:
             raise RenderError(
