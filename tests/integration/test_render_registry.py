@@ -224,9 +224,12 @@ WARM_RENDER_NEVER_LOADS = (
     "imgextract.layers.applier",
     "imgextract.outputs.directory",
     "tarfile",
-    # nor the rendered objects (the text answers), the layer index, nor what only writes or
-    # prunes the cache (temporary files, tree removal)
+    # nor the rendered objects (the text answers), manifest or config parsing (the manifest's
+    # digest finds the text), the layer index, nor what only writes or prunes the cache
+    # (temporary files, tree removal)
     "imgextract.catalog.render.rendered",
+    "imgextract.oci.manifest",
+    "imgextract.oci.config",
     "imgextract.cache.layerindex",
     "imgextract.removal",
     "shutil",
