@@ -334,3 +334,31 @@ def test_kept_output_is_found_by_the_manifest_digest_alone(
     assert warm.stdout == cold.stdout
     # the tag is re-checked at the registry; its digest finds the text: the config is not read
     assert [r.path for r in fp.requests] == ["/v2/", "/v2/render/widget/manifests/v1.2.0"]
+
+
+def test_a_mirror_serving_a_bad_config_hands_the_image_to_the_next_source(
+    widget_image: Any, fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    # the mirror answers the tag (the first step, which the kept output would need alone), then
+    # serves a config that does not match its digest: the image comes from the primary
+    mirror = fault_proxy(widget_image.registry)
+    mirror.plan.corrupt_blobs = {widget_image.layout.image.config_digest}
+    host = widget_image.registry.host
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        f'[[registry]]\nlocation = "{host}/render"\ninsecure = true\n'
+        f'\n[[registry.mirror]]\nlocation = "{mirror.host}/render"\ninsecure = true\n'
+    )
+    (tmp_path / "conf.d").mkdir()
+    ref = f"{host}/render/widget:v1.2.0"
+    run = _cli_render(
+        [ref],
+        mirror.host,
+        tmp_path / "cache",
+        "--registries-conf",
+        str(conf),
+        "--registries-conf-dir",
+        str(tmp_path / "conf.d"),
+    )
+    assert run.stdout == encode(render_raw([ref], _client(host, None)), "json")
+    assert any(r.fault == "corrupt" for r in mirror.requests)  # the mirror was asked, and failed
