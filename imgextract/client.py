@@ -405,7 +405,7 @@ class Client:
         """Render bundle images, catalog images, bundle directories and FBC directories as
         ``opm render`` does: the objects in opm's order, as plain dicts (``raw=True``: property values
         kept as opm's JSON text, for :func:`imgextract.rendering.encode`).  ``migrate_level``:
-        ``none`` or ``bundle-object-to-csv-metadata``; ``image_ref_template``: the ``image`` of a
+        ``none``, ``bundle-object-to-csv-metadata`` or ``all``; ``image_ref_template``: the ``image`` of a
         bundle directory (``{{.Package}}``, ``{{.Name}}``, ``{{.Version}}``); ``jobs``: references
         at a time.  A bundle image already rendered at the same digest comes from the cache."""
         from imgextract import rendering

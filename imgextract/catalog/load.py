@@ -58,6 +58,7 @@ def _entries(obj: FbcObject) -> tuple[ChannelEntry, ...]:
     if not isinstance(raw, list):
         raise CatalogFormatError(f"{obj.path}: object {obj.index}: olm.channel 'entries' must be a list")
     out = []
+    seen: set[str] = set()
     for i, e in enumerate(raw):
         if not isinstance(e, dict):
             raise CatalogFormatError(f"{obj.path}: object {obj.index}: entry {i} must be a mapping")
@@ -77,6 +78,12 @@ def _entries(obj: FbcObject) -> tuple[ChannelEntry, ...]:
             raise CatalogFormatError(
                 f"{obj.path}: object {obj.index}: entry {name!r}: 'skipRange' must be a string"
             )
+        if name in seen:  # opm's ConvertToModel refuses the channel
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: package {obj.package!r}, channel {obj.name!r}: "
+                f"duplicate entry {name!r}"
+            )
+        seen.add(name)
         out.append(ChannelEntry(name, replaces or None, tuple(skips), skip_range or None))
     return tuple(out)
 
@@ -100,9 +107,20 @@ def _bundle(obj: FbcObject) -> _RawBundle:
                     f"{obj.path}: object {obj.index}: bundle {name!r}: olm.package property has no version"
                 )
             versions.append(value["version"])
+            named = value.get("packageName")
+            if named != package:  # opm's ConvertToModel
+                raise CatalogFormatError(
+                    f"{obj.path}: object {obj.index}: bundle {name!r}: package {package!r} does not match "
+                    f"olm.package property {named!r}"
+                )
     if len(versions) != 1:
         raise CatalogFormatError(
             f"{obj.path}: object {obj.index}: bundle {name!r}: must have exactly one olm.package property"
+        )
+    if try_version(versions[0]) is None:  # opm parses it with semver.Parse and refuses the catalog
+        raise CatalogFormatError(
+            f"{obj.path}: object {obj.index}: error parsing bundle {name!r} version {versions[0]!r}: "
+            "not a semantic version (MAJOR.MINOR.PATCH)"
         )
     related = []
     raw_related = data.get("relatedImages") or []

@@ -23,10 +23,10 @@ from imgextract.cli.options import cache_options, client_from, common_options, s
 )
 @click.option(
     "--migrate-level",
-    type=click.Choice(["none", "bundle-object-to-csv-metadata"]),
+    type=click.Choice(["none", "bundle-object-to-csv-metadata", "all"]),
     default="none",
     show_default=True,
-    help="bundle-object-to-csv-metadata: olm.csv.metadata instead of olm.bundle.object (OpenShift >= 4.17).",
+    help="bundle-object-to-csv-metadata (or all): olm.csv.metadata instead of olm.bundle.object (OpenShift >= 4.17).",
 )
 @click.option(
     "--image-ref-template",

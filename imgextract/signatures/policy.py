@@ -290,6 +290,8 @@ def _check_scope(transport: str, scope: str) -> None:
             raise _Invalid(f"{where}: not a canonical path (try {_clean_path(scope)!r})")
     elif transport in _DEFAULT_ONLY_TRANSPORTS:
         raise _Invalid(f'{where}: {transport} supports no scope except the default "" one')
+    elif transport == "docker-daemon" and _digest(scope):
+        raise _Invalid(f"{where}: an algo:digest value (an image ID) cannot be a namespace")
     elif transport == "containers-storage" and not _storage_scope(scope):
         raise _Invalid(f"{where}: expected [driver@/graph/root]name[:tag][@digest] or [/graph/root]...")
 
@@ -418,19 +420,92 @@ _SIGSTORE_UNSUPPORTED = (
 )
 
 
+def _opt_string(value: dict[str, Any], key: str, where: str) -> str:
+    """A Go ``string`` field: absent or null is ""."""
+    v = value.get(key)
+    return "" if v is None else _string(v, f"{where}.{key}")
+
+
+def _opt_bytes(value: dict[str, Any], key: str, where: str) -> bytes | None:
+    """A Go ``[]byte`` field: absent or null is nil (None), "" is an empty, non-nil value."""
+    v = value.get(key)
+    return None if v is None else _bytes(v, f"{where}.{key}")
+
+
+def _fulcio(value: Any, where: str) -> None:
+    """``prSigstoreSignedFulcio``: parsed and checked as containers/image does (never used here)."""
+    obj = _object(value, where, ("caPath", "caData", "oidcIssuer", "subjectEmail"))
+    ca_path, ca_data = _opt_string(obj, "caPath", where), _opt_bytes(obj, "caData", where)
+    if ca_path and ca_data is not None:
+        raise _Invalid(f"{where}: caPath and caData cannot be used simultaneously")
+    if not ca_path and ca_data is None:
+        raise _Invalid(f"{where}: at least one of caPath and caData must be specified")
+    if not _opt_string(obj, "oidcIssuer", where):
+        raise _Invalid(f"{where}: oidcIssuer not specified")
+    if not _opt_string(obj, "subjectEmail", where):
+        raise _Invalid(f"{where}: subjectEmail not specified")
+
+
+def _pki(value: Any, where: str) -> None:
+    """``prSigstoreSignedPKI``: parsed and checked as containers/image does (never used here)."""
+    fields = ("caRootsPath", "caRootsData", "caIntermediatesPath", "caIntermediatesData")
+    obj = _object(value, where, (*fields, "subjectEmail", "subjectHostname"))
+    roots_path, roots_data = _opt_string(obj, "caRootsPath", where), _opt_bytes(obj, "caRootsData", where)
+    if roots_path and roots_data is not None:
+        raise _Invalid(f"{where}: caRootsPath and caRootsData cannot be used simultaneously")
+    if not roots_path and roots_data is None:
+        raise _Invalid(f"{where}: at least one of caRootsPath and caRootsData must be specified")
+    if (
+        _opt_string(obj, "caIntermediatesPath", where)
+        and _opt_bytes(obj, "caIntermediatesData", where) is not None
+    ):
+        raise _Invalid(f"{where}: caIntermediatesPath and caIntermediatesData cannot be used simultaneously")
+    email, host = _opt_string(obj, "subjectEmail", where), _opt_string(obj, "subjectHostname", where)
+    if not email and not host:
+        raise _Invalid(f"{where}: at least one of subjectEmail, subjectHostname must be specified")
+
+
+def _rekor(value: dict[str, Any], where: str) -> list[str]:
+    """The rekor public key fields that count as a source (typed and checked as containers/image)."""
+    out = []
+    if _opt_string(value, "rekorPublicKeyPath", where):
+        out.append("rekorPublicKeyPath")
+    if value.get("rekorPublicKeyData") is not None:
+        _opt_bytes(value, "rekorPublicKeyData", where)
+        out.append("rekorPublicKeyData")
+    for key in ("rekorPublicKeyPaths", "rekorPublicKeyDatas"):
+        items = value.get(key)
+        if items is None:
+            continue
+        if key.endswith("Paths"):
+            _strings(items, f"{where}.{key}")
+        elif not isinstance(items, list):
+            raise _Invalid(f"{where}.{key} must be a list of base64 strings")
+        else:
+            for i, d in enumerate(items):
+                _bytes(d, f"{where}.{key}[{i}]")
+        if not items:
+            raise _Invalid(f"{where}: {key} contains no entries")
+        out.append(key)
+    return out
+
+
 def _sigstore_signed(value: dict[str, Any], where: str) -> Requirement:
     key_fields = ("keyPath", "keyPaths", "keyData", "keyDatas")
     _object(value, where, ("type", *key_fields, *_SIGSTORE_UNSUPPORTED, "signedIdentity"))
+    roots = []
+    if "fulcio" in value:
+        _fulcio(value["fulcio"], f"{where}.fulcio")
+        roots.append("fulcio")
+    if "pki" in value:
+        _pki(value["pki"], f"{where}.pki")
+        roots.append("pki")
+    rekor = _rekor(value, where)
     keys = _keys(value, where, key_fields)
-    roots = [f for f in ("fulcio", "pki") if f in value]
-    for f in roots:
-        if not isinstance(value[f], dict):
-            raise _Invalid(f"{where}.{f} must be a JSON object")
     if (keys is not None) + len(roots) != 1:
         raise _Invalid(
             f"{where}: exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio and pki must be specified"
         )
-    rekor = [f for f in _SIGSTORE_UNSUPPORTED if f.startswith("rekor") and f in value]
     if len(rekor) > 1:
         raise _Invalid(f"{where}: at most one of {', '.join(rekor)} can be used")
     if "fulcio" in roots and not rekor:

@@ -6,7 +6,8 @@ included) the most specific ``docker:`` namespace that sets a value wins (the re
 tag or digest, then the repository, each parent, the host), then ``default-docker``.
 
 - ``lookaside`` (``sigstore``, its old name): base URL (http, https or file) of GPG signatures,
-  read as ``<lookaside>/<repository path>@<algorithm>=<hex>/signature-<N>``.  With nothing
+  read as ``<lookaside>/<repository path>@<algorithm>=<hex>/signature-<N>``; another scheme fails
+  the images that use that namespace, not the whole configuration.  With nothing
   configured, containers/image's built-in local directory is used.  ``lookaside-staging`` is for
   writing only and ignored.
 - ``use-sigstore-attachments``: also read cosign signatures from the ``<algorithm>-<hex>.sig`` tag.
@@ -53,7 +54,12 @@ class RegistriesD:
         """``<lookaside>/<repository path>`` for ``ref``, the physical reference."""
         top = next((ns.lookaside for ns in self._chain(ref) if ns.lookaside), self.default_lookaside)
         parts = urlsplit(top)  # the repository goes into the path, never into a query or fragment
-        return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/" + ref.repository))
+        if parts.scheme not in ("http", "https", "file"):  # checked where it is used, as containers/image
+            raise PolicyError(
+                f"unsupported lookaside URL scheme {parts.scheme or '(none)'!r} for {ref}: {top}"
+            )
+        # appended to the path as written: a trailing "/" gives "//", as skopeo requests it
+        return urlunsplit(parts._replace(path=parts.path + "/" + ref.repository))
 
     def use_sigstore_attachments(self, ref: Reference) -> bool:
         return next(
@@ -144,10 +150,7 @@ def _namespace(value: Any, where: str) -> Namespace:
             continue
         if not isinstance(v, str):
             raise PolicyError(f"invalid {where}: {key} must be a URL string")
-        scheme = urlsplit(v).scheme
-        if scheme not in ("http", "https", "file"):
-            raise PolicyError(f"invalid {where}: unsupported {key} URL scheme {scheme or '(none)'!r}: {v}")
-        lookaside = v
+        lookaside = v  # its scheme is checked when an image uses it
         break
     attach = value.get("use-sigstore-attachments")
     if attach is not None and not isinstance(attach, bool):

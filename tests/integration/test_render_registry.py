@@ -125,6 +125,21 @@ def test_sqlite_index_image_is_refused(registry: Any, push_image: Callable[..., 
         render(img.ref, _client(registry.host, tmp_path))
 
 
+def test_image_with_configs_and_database_labels_renders_its_configs(
+    registry: Any, push_image: Callable[..., Any], tmp_path: Path
+) -> None:
+    """``Render.renderImageConfig`` (opm without sqlite support): the configs label decides before the
+    database label, which is no longer looked at; only a database label alone is refused."""
+    import dataclasses
+
+    fx = fbc_catalog(packages=("gadget-operator",))
+    labels = {**fx.spec.labels, "operators.operatorframework.io.index.database.v1": "/database/index.db"}
+    both = dataclasses.replace(fx, spec=dataclasses.replace(fx.spec, labels=labels))
+    img = push_image(registry, both, "render/hybrid")
+    objs = render(img.ref, _client(registry.host, tmp_path))
+    assert [o["schema"] for o in objs][:2] == ["olm.package", "olm.channel"]
+
+
 def test_catalog_image_renders_its_configs(
     registry: Any, push_image: Callable[..., Any], tmp_path: Path
 ) -> None:

@@ -278,7 +278,7 @@ def _typed_list(kind: str, value: Any, data: bytes, key: str) -> list[Property] 
         elems = raw_elements(members[-1][1]) if members else []
         for _off, elem in elems:
             vm = [m for m in raw_members(elem) if m[0].lower() == "value"] if elem.lstrip()[:1] == "{" else []
-            raws.append(vm[-1][1] if vm and vm[-1][1] != "null" else None)
+            raws.append(vm[-1][1] if vm else None)
     out = []
     for i, item in enumerate(items):
         if item is None:
@@ -296,7 +296,12 @@ def _typed_list(kind: str, value: Any, data: bytes, key: str) -> list[Property] 
         if kind == "json":
             raw = raws[i] if i < len(raws) else None
         else:
-            raw = None if v is None else gojson.marshal(v, escape_html=True, sort_keys=True)
+            present = any(k.lower() == "value" for k in item)  # an explicit null is the RawMessage null
+            raw = (
+                ("null" if present else None)
+                if v is None
+                else gojson.marshal(v, escape_html=True, sort_keys=True)
+            )
         out.append(Property(t or "", raw or ""))
     return out or None
 
@@ -539,27 +544,50 @@ def csv_version(b: ParsedBundle) -> str:
     return v
 
 
+def _csv_annotation_properties(text: str) -> list[Property]:
+    """``json.Unmarshal`` of the CSV's ``olm.properties`` annotation into ``[]Property``, keeping what
+    Go keeps: nothing on a syntax error or when the text is not an array; otherwise every element,
+    a field of the wrong type left as it was (the error is only logged), a ``null`` value kept as the
+    RawMessage ``null`` and a ``null`` element as the zero Property."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        log.warning("failed to unmarshal csv annotation properties: %s", exc)
+        return []
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        log.warning("failed to unmarshal csv annotation properties: not an array")
+        return []
+    out: list[Property] = []
+    mistyped = False
+    for _off, raw in raw_elements(text):
+        if raw == "null" or raw[:1] != "{":
+            mistyped = mistyped or raw != "null"
+            out.append(Property("", ""))
+            continue
+        typ, val = "", ""
+        for key, member in raw_members(raw):
+            if key.lower() == "type":
+                if member[:1] == '"':
+                    typ = json.loads(member)
+                elif member != "null":
+                    mistyped = True
+            elif key.lower() == "value":
+                val = member
+        out.append(Property(typ, val))
+    if mistyped:
+        log.warning("failed to unmarshal csv annotation properties: a field has the wrong type")
+    return out
+
+
 def _derived_properties(b: ParsedBundle) -> list[Property]:
     """``bundleParser.derivedProperties``: package (annotations), CSV annotation properties, gvks."""
     derived: list[Property] = []
     anns = (b.csv.get("metadata") or {}).get("annotations") or {}
     text = anns.get(PROPERTIES_ANNOTATION)
     if isinstance(text, str):
-        try:
-            json.loads(text)
-            for _off, raw in raw_elements(text):
-                if raw == "null":
-                    derived.append(Property("", ""))
-                    continue
-                members = raw_members(raw)
-                t = [json.loads(v) for k, v in members if k.lower() == "type" and v != "null"]
-                vals = [v for k, v in members if k.lower() == "value" and v != "null"]
-                if t and not isinstance(t[-1], str):
-                    raise TypeMismatch("type is not a string")
-                derived.append(Property(t[-1] if t else "", vals[-1] if vals else ""))
-        except (ValueError, TypeMismatch, IndexError) as exc:
-            log.warning("failed to unmarshal csv annotation properties: %s", exc)
-            derived = []
+        derived = _csv_annotation_properties(text)
     if b.package:
         value = gojson.marshal(
             {"packageName": b.package, "version": csv_version(b)}, escape_html=True, sort_keys=False
@@ -776,15 +804,29 @@ def expand_template(template: str, b: ParsedBundle) -> str:
             break
     values = {"Package": b.package, "Name": b.name, "Version": version}
 
-    def sub(m: re.Match[str]) -> str:
-        key = m.group(1)
+    def value(key: str) -> str:
         if key not in values:
             raise BundleError(
                 f"template: can't evaluate field {key} in type action.imageReferenceTemplateData"
             )
         return values[key]
 
-    out = re.sub(r"\{\{-?\s*\.(\w+)\s*-?\}\}", sub, template)
+    # text/template trim markers: "{{- " trims the white space before the action, " -}}" after it
+    parts: list[str] = []
+    pos = 0
+    trim_next = False
+    for m in re.finditer(r"\{\{(- )?\s*\.(\w+)\s*?( -)?\}\}", template):
+        text = template[pos : m.start()]
+        if trim_next:
+            text = text.lstrip(" \t\r\n")
+        if m.group(1):
+            text = text.rstrip(" \t\r\n")
+        parts += [text, value(m.group(2))]
+        trim_next = bool(m.group(3))
+        pos = m.end()
+    tail = template[pos:]
+    parts.append(tail.lstrip(" \t\r\n") if trim_next else tail)
+    out = "".join(parts)
     if "{{" in out:
         raise BundleError(
             f"failed to parse image reference template {template!r}: only {{{{.Package}}}}, "

@@ -22,7 +22,7 @@ from typing import Any
 from imgextract.catalog.render import gojson
 from imgextract.catalog.render.gojson import RawJSON
 
-__all__ = ["FBCError", "iter_fbc_dir", "normalize"]
+__all__ = ["FBCError", "bundle_csv_json", "go_base64_decode", "iter_fbc_dir", "normalize"]
 
 
 class FBCError(ValueError):
@@ -69,6 +69,8 @@ def _list(obj: dict[str, Any], key: str, where: str) -> list[Any]:
 def _props(obj: dict[str, Any], where: str) -> list[dict[str, Any]]:
     out = []
     for p in _list(obj, "properties", where):
+        if p is None:  # a null element is Go's zero Property
+            p = {}
         if not isinstance(p, dict):
             raise FBCError(f"{where}: property is not an object")
         from imgextract.catalog.render.gostruct import field
@@ -78,26 +80,60 @@ def _props(obj: dict[str, Any], where: str) -> list[dict[str, Any]]:
     return out
 
 
+def _meta_keys(obj: dict[str, Any]) -> dict[str, str]:
+    """``Meta.UnmarshalJSON``: top-level keys must differ once case-folded; ``schema``, ``package`` and
+    ``name`` are found whatever their case and must be strings."""
+    folded: dict[str, list[str]] = {}
+    for key in obj:
+        folded.setdefault(key.casefold(), []).append(key)
+    dups = [
+        f'duplicate keys for key "{f}": [{" ".join(sorted(ks))}]' for f, ks in folded.items() if len(ks) > 1
+    ]
+    if dups:
+        raise FBCError(dups[0] if len(dups) == 1 else "[" + ", ".join(dups) + "]")
+    out = {}
+    for name in ("schema", "package", "name"):
+        keys = folded.get(name)
+        value = obj[keys[0]] if keys else ""
+        if not isinstance(value, str):
+            raise FBCError(
+                f'expected value for key "{keys[0] if keys else name}" to be a string, got: {value!r}'
+            )
+        out[name] = value
+    return out
+
+
 def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     """One FBC object in the shape opm writes it."""
     if not isinstance(obj, dict):
         raise FBCError("FBC object is not a JSON object")
-    schema = obj.get("schema") if isinstance(obj.get("schema"), str) else ""
+    meta = _meta_keys(obj)
+    schema = meta["schema"]
     if not schema:
         raise FBCError(f"object {_blob(obj)[:200]!r} is missing root schema field")
     where = f"{schema} {obj.get('name', '')!s}".strip()
     if schema == "olm.package":
         out: dict[str, Any] = {"schema": schema, "name": _s(obj, "name", where)}
         out["defaultChannel"] = _s(obj, "defaultChannel", where)
-        icon = obj.get("icon")
-        if isinstance(icon, dict):
-            data = _s(icon, "base64data", where)
-            try:
-                raw = base64.b64decode(data, validate=True) if data else b""
-            except (binascii.Error, ValueError) as exc:
-                raise FBCError(f"{where}: illegal base64 data in icon") from exc
+        from imgextract.catalog.render.gostruct import field
+
+        icon = field(obj, "icon")
+        if icon is not None:
+            if not isinstance(icon, dict):
+                raise FBCError(
+                    f"{where}: json: cannot unmarshal into Go struct field Package.icon of type declcfg.Icon"
+                )
+            data = field(icon, "base64data")
+            if data is not None and not isinstance(data, str):
+                raise FBCError(
+                    f"{where}: json: cannot unmarshal into Go struct field Icon.icon.base64data of type []uint8"
+                )
+            try:  # a []byte: Go's base64 decoder (line breaks skipped); absent, it stays nil (null)
+                raw = None if data is None else go_base64_decode(data.encode("utf-8", "surrogatepass"))
+            except ValueError as exc:
+                raise FBCError(f"{where}: {exc}") from exc
             out["icon"] = {
-                "base64data": base64.b64encode(raw).decode(),
+                "base64data": None if raw is None else base64.b64encode(raw).decode(),
                 "mediatype": _s(icon, "mediatype", where),
             }
         if _s(obj, "description", where):
@@ -110,12 +146,19 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
         out = {"schema": schema, "name": _s(obj, "name", where), "package": _s(obj, "package", where)}
         entries = []
         for e in _list(obj, "entries", where):
+            if e is None:  # a null element is Go's zero ChannelEntry
+                e = {}
             if not isinstance(e, dict):
                 raise FBCError(f"{where}: channel entry is not an object")
             item: dict[str, Any] = {"name": _s(e, "name", where)}
             if _s(e, "replaces", where):
                 item["replaces"] = _s(e, "replaces", where)
-            skips = [x if isinstance(x, str) else "" for x in _list(e, "skips", where)]
+            skips = _list(e, "skips", where)
+            if any(x is not None and not isinstance(x, str) for x in skips):
+                raise FBCError(
+                    f"{where}: json: cannot unmarshal into Go struct field ChannelEntry.skips of type string"
+                )
+            skips = [x or "" for x in skips]
             if skips:
                 item["skips"] = skips
             if _s(e, "skipRange", where):
@@ -134,6 +177,8 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
             out["properties"] = props
         rel = []
         for r in _list(obj, "relatedImages", where):
+            if r is None:  # a null element is Go's zero RelatedImage
+                r = {}
             if not isinstance(r, dict):
                 raise FBCError(f"{where}: related image is not an object")
             rel.append({"name": _s(r, "name", where), "image": _s(r, "image", where)})
@@ -144,6 +189,8 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
         out = {"schema": schema, "package": _s(obj, "package", where)}
         entries = []
         for e in _list(obj, "entries", where):
+            if e is None:  # a null element is Go's zero DeprecationEntry
+                e = {}
             if not isinstance(e, dict):
                 raise FBCError(f"{where}: deprecation entry is not an object")
             ref_value = e.get("reference")
@@ -154,8 +201,137 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
             entries.append({"reference": reference, "message": _s(e, "message", where)})
         out["entries"] = entries if entries or obj.get("entries") is not None else None
         return out
-    meta = {k: obj.get(k) if isinstance(obj.get(k), str) else "" for k in ("schema", "package", "name")}
     return {"__raw__": RawJSON(_blob(obj)), **meta}
+
+
+_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_VALUE = {c: i for i, c in enumerate(_B64)}
+
+
+def go_base64_decode(data: bytes) -> bytes:
+    """``base64.StdEncoding.Decode`` (how Go's JSON decoder fills a ``[]byte``): CR and LF skipped,
+    padding required, trailing bits ignored; an error names the offending input byte as Go does."""
+    compact = data.replace(b"\r", b"").replace(b"\n", b"") if b"\r" in data or b"\n" in data else data
+    body = compact.rstrip(b"=")
+    if len(compact) % 4 == 0 and len(compact) - len(body) <= 2 and not body.translate(None, _B64):
+        return binascii.a2b_base64(compact)  # well formed (the common case): decoded at C speed
+    return _go_base64_slow(data)
+
+
+def _go_base64_slow(data: bytes) -> bytes:
+    out = bytearray()
+    n = len(data)
+    si = 0
+    while True:
+        quantum: list[int] = []
+        end = False
+        while len(quantum) < 4:
+            if si == n:
+                if not quantum:
+                    return bytes(out)
+                raise ValueError(f"illegal base64 data at input byte {si - len(quantum)}")
+            c = data[si]
+            si += 1
+            if c in _B64_VALUE:
+                quantum.append(_B64_VALUE[c])
+                continue
+            if c in (0x0A, 0x0D):
+                continue
+            if c != 0x3D or len(quantum) < 2:  # not "=", or padding too early
+                raise ValueError(f"illegal base64 data at input byte {si - 1}")
+            if len(quantum) == 2:  # a second "=" must follow
+                while si < n and data[si] in (0x0A, 0x0D):
+                    si += 1
+                if si == n:
+                    raise ValueError(f"illegal base64 data at input byte {n}")
+                if data[si] != 0x3D:
+                    raise ValueError(f"illegal base64 data at input byte {si - 1}")
+                si += 1
+            while si < n and data[si] in (0x0A, 0x0D):
+                si += 1
+            if si < n:
+                raise ValueError(f"illegal base64 data at input byte {si}")
+            end = True
+            break
+        val = 0
+        for i in range(4):
+            val = (val << 6) | (quantum[i] if i < len(quantum) else 0)
+        out += val.to_bytes(3, "big")[: len(quantum) - 1 if len(quantum) < 4 else 3]
+        if end:
+            return bytes(out)
+
+
+def _to_json(data: bytes) -> str:
+    """apimachinery ``yaml.ToJSON``: JSON (a ``{`` first) is kept as it is, YAML is converted."""
+    from imgextract.catalog.render.goyaml import _yaml_chunks, load_yaml
+
+    text = data.decode("utf-8", errors="replace")
+    if text.lstrip()[:1] == "{":
+        return text
+    value = None
+    for chunk in _yaml_chunks(text):  # yaml.Unmarshal reads the first document only
+        value = load_yaml(chunk)
+        break
+    return gojson.marshal(value, escape_html=True, sort_keys=True)
+
+
+def _kind(obj_json: str) -> Any:
+    try:
+        value = json.loads(obj_json)
+    except ValueError:
+        return None
+    return value.get("kind") if isinstance(value, dict) else None
+
+
+def bundle_csv_json(obj: dict[str, Any]) -> str:
+    """``declcfg.readBundleObjects`` on a normalised ``olm.bundle``: every ``olm.bundle.object``
+    property must decode (``{"data": <standard base64>}``, the data YAML or JSON), else FBCError; the
+    bundle's CSV is the first object of kind ClusterServiceVersion ("" when there is none)."""
+    from imgextract.catalog.render.gostruct import field
+    from imgextract.catalog.render.goyaml import DecodeError
+
+    where = f"package {json.dumps(obj.get('package', ''))}, bundle {json.dumps(obj.get('name', ''))}"
+    data = b""  # opm decodes every property into the same struct: a value without data keeps the last
+    csv = ""
+    for i, p in enumerate(obj.get("properties") or []):
+        if p.get("type") != "olm.bundle.object":
+            continue
+        value = json.loads(str(p.get("value")))
+        try:
+            if value is not None and not isinstance(value, dict):
+                kind = (
+                    "array" if isinstance(value, list) else "string" if isinstance(value, str) else "number"
+                )
+                kind = "bool" if isinstance(value, bool) else kind
+                raise ValueError(f"json: cannot unmarshal {kind} into Go value of type property.BundleObject")
+            raw = field(value or {}, "data")
+            if raw is not None:
+                if not isinstance(raw, str):
+                    kind = (
+                        "bool"
+                        if isinstance(raw, bool)
+                        else "number"
+                        if isinstance(raw, int | float)
+                        else "object"
+                    )
+                    kind = "array" if isinstance(raw, list) else kind
+                    raise ValueError(
+                        f"json: cannot unmarshal {kind} into Go struct field BundleObject.data of type []uint8"
+                    )
+                data = go_base64_decode(raw.encode("utf-8", "surrogatepass"))
+        except ValueError as exc:
+            raise FBCError(
+                f"read bundle objects: {where}: parse property at index {i} as bundle object: {exc}"
+            ) from exc
+        try:
+            text = _to_json(data)
+        except (DecodeError, ValueError, RecursionError) as exc:
+            raise FBCError(
+                f"read bundle objects: {where}: convert bundle object property at index {i} to JSON: {exc}"
+            ) from exc
+        if not csv and _kind(text) == "ClusterServiceVersion":
+            csv = text
+    return csv
 
 
 def iter_fbc_dir(root: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
@@ -195,7 +371,7 @@ def iter_fbc_dir(root: Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
                     obj = load_yaml(chunk)
                 except DecodeError as exc:
                     raise FBCError(f"{rel}: {exc}") from exc
-                if obj is None:
-                    continue
+                if obj is None:  # comments, blank lines or null: the decoder leaves the Meta empty
+                    raise FBCError(f"{rel}: object '' is missing root schema field")
                 yield rel, idx, obj
                 idx += 1

@@ -1,6 +1,6 @@
 """``--migrate-level`` (operator-registry ``alpha/action/migrations``).
 
-Levels run in order up to and including the one named: ``none`` does nothing,
+Levels run in order up to and including the one named (``all``: every one): ``none`` does nothing,
 ``bundle-object-to-csv-metadata`` replaces a bundle's ``olm.bundle.object`` properties by one
 ``olm.csv.metadata`` built from its CSV, only for a bundle with an image and a CSV; a bundle that already
 has ``olm.csv.metadata`` keeps everything, that property re-encoded through its struct.
@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # a bundle's text kept from an earlier render needs no rendered objects
     from imgextract.catalog.render.rendered import RenderedBundle
 
-__all__ = ["LEVELS", "MigrationError", "check_level", "migrate_bundle"]
+__all__ = ["ALL", "LEVELS", "MigrationError", "check_level", "migrate_bundle"]
 
 LEVELS = ("none", "bundle-object-to-csv-metadata")
+ALL = "all"  # every level, as opm's ``--migrate-level all``
 
 
 class MigrationError(ValueError):
@@ -24,8 +25,8 @@ class MigrationError(ValueError):
 
 def check_level(level: str | None) -> str:
     level = level or "none"
-    if level not in LEVELS:
-        raise MigrationError(f"unknown migration level {level!r} (available: {', '.join(LEVELS)})")
+    if level not in LEVELS and level != ALL:
+        raise MigrationError(f"unknown migration level {level!r} (available: {', '.join((*LEVELS, ALL))})")
     return level
 
 

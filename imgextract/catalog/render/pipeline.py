@@ -2,8 +2,8 @@
 
 Dispatch follows opm's ``alpha/action/render.go``: a path that exists is a directory (a bundle when it
 has ``manifests/`` and ``metadata/`` directories, otherwise an FBC root) and anything else is an image,
-whose labels decide: ``...index.database.v1`` (a sqlite index: refused), ``...index.configs.v1`` (FBC at
-that path), ``...bundle.package.v1`` (a bundle); otherwise opm's "image type could not be determined".
+whose labels decide: ``...index.configs.v1`` (FBC at that path), ``...index.database.v1`` alone (a
+sqlite index: refused), ``...bundle.package.v1`` (a bundle); otherwise opm's "image type could not be determined".
 Each reference's objects are then migrated to the requested level.
 
 Images come from an :class:`ImageSource` (resolution, extraction and the content cache are the
@@ -19,7 +19,6 @@ labels that made it a bundle image.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -51,7 +50,7 @@ log = logging.getLogger(__name__)
 PACKAGE_LABEL = "operators.operatorframework.io.bundle.package.v1"
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 SQLITE_LABEL = "operators.operatorframework.io.index.database.v1"
-CACHE_FORMAT = "render-v1"
+CACHE_FORMAT = "render-v2"  # v2: CSV olm.properties read as Go keeps them
 OUTPUT_FORMAT = "render-output-v1"
 
 FBCReader = Callable[[Path], Iterable[tuple[str, int, dict[str, Any]]]]
@@ -72,7 +71,7 @@ class RenderError(ValueError):
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """What ``render`` does besides reading: ``migrate_level`` (none | bundle-object-to-csv-metadata),
+    """What ``render`` does besides reading: ``migrate_level`` (none | bundle-object-to-csv-metadata | all),
     ``image_ref_template`` for bundle directories, ``jobs`` references at a time (default 8)."""
 
     migrate_level: str = "none"
@@ -183,7 +182,9 @@ class Output:
 def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> Path:
     from imgextract._version import VERSION  # the writer's rules may change with the version
 
-    key = hashlib.sha256(f"{OUTPUT_FORMAT}\0{VERSION}\0{digest}\0{ref}\0{level}\0{fmt}".encode()).hexdigest()
+    # the text is made from the rendering: a new rendering format makes new texts too
+    fields = (OUTPUT_FORMAT, CACHE_FORMAT, VERSION, digest, ref, level, fmt)
+    key = hashlib.sha256("\0".join(fields).encode()).hexdigest()
     return root / "render" / f"{key}.out.{fmt}"
 
 
@@ -214,21 +215,11 @@ def _output_put(path: Path, out: Output) -> None:
 # ---------------------------------------------------------------------------------------- migrations
 
 
-def _fbc_bundle_migrate(obj: dict[str, Any], level: str) -> dict[str, Any]:
-    """The migration on a bundle loaded from FBC: its CSV comes from its olm.bundle.object data."""
+def _fbc_bundle_migrate(obj: dict[str, Any], level: str, csv_json: str) -> dict[str, Any]:
+    """The migration on a bundle loaded from FBC: its CSV came from its olm.bundle.object data."""
     from imgextract.catalog.render.rendered import Property, RenderedBundle
 
     props = [Property(p["type"], str(p["value"])) for p in obj.get("properties", [])]
-    csv_json = ""
-    for p in props:
-        if p.type != "olm.bundle.object":
-            continue
-        try:
-            data = base64.b64decode(json.loads(p.value).get("data") or "").decode("utf-8", "replace")
-            if json.loads(data).get("kind") == "ClusterServiceVersion":
-                csv_json = data
-        except (ValueError, AttributeError):
-            continue
     b = RenderedBundle(obj.get("name", ""), obj.get("package", ""), obj.get("image", ""), props, [], csv_json)
     migrate_bundle(b, level)
     out = dict(obj)
@@ -251,13 +242,14 @@ def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:
 
 
 def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, Any]]:
-    from imgextract.catalog.render.fbc import FBCError, normalize
+    from imgextract.catalog.render.fbc import FBCError, bundle_csv_json, normalize
 
     out = []
     try:
         for _file, _idx, obj in reader(root):
             n = normalize(obj)
             if n.get("schema") == "olm.bundle" and "__raw__" not in n:
+                csv_json = bundle_csv_json(n)  # LoadFS reads every bundle object, at any level
                 # Render.Run, for every reference: bundle objects last, relatedImages by image, migrate
                 objs_last = ("olm.bundle.object", "olm.csv.metadata")
                 props = n.get("properties", [])
@@ -269,7 +261,7 @@ def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, An
                 if n.get("relatedImages"):
                     n["relatedImages"] = sorted(n["relatedImages"], key=lambda r: r["image"].encode())
                 if level != "none":
-                    n = _fbc_bundle_migrate(n, level)
+                    n = _fbc_bundle_migrate(n, level, csv_json)
             out.append(n)
     except (FBCError, MigrationError, OSError) as exc:
         raise RenderError(str(exc), "fbc") from exc
@@ -285,9 +277,7 @@ def _render_one(
     path = Path(ref)
     if os.path.exists(ref):
         if not path.is_dir():
-            raise RenderError(
-                f"ref {_q(ref)} has unsupported file type (only directories and images render)", "usage"
-            )
+            raise RenderError(f"ref {_q(ref)} is not a directory", "usage")
         if _is_bundle_dir(path):
             from imgextract.catalog.render.bundle import render_bundle  # YAML: only to read a bundle
 
@@ -307,7 +297,7 @@ def _render_one(
             return [hit]
     image = resolve()
     labels = dict(image.config.labels or {})
-    if SQLITE_LABEL in labels:
+    if SQLITE_LABEL in labels and CONFIGS_LABEL not in labels:  # the configs label decides first
         raise RenderError(f"render {_q(ref)}: sqlite-based index images are no longer supported", "image")
     if CONFIGS_LABEL in labels:
         configs = labels[CONFIGS_LABEL].strip("/") or "."

@@ -26,7 +26,8 @@ class Property:
     value: str
 
     def to_fbc(self) -> dict[str, Any]:
-        return {"type": self.type, "value": RawJSON(self.value)}
+        # an empty value is a nil json.RawMessage, which Go's encoder writes as null
+        return {"type": self.type, "value": RawJSON(self.value or "null")}
 
 
 @dataclass

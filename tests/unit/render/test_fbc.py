@@ -9,6 +9,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from imgextract.catalog.render.fbc import iter_fbc_dir, normalize
 from imgextract.catalog.render.writer import write
 
@@ -74,8 +76,8 @@ def test_deprecations_and_null_entries() -> None:
 def test_directory_reader_yaml_and_json(tmp_path: Path) -> None:
     (tmp_path / "p").mkdir()
     (tmp_path / "p" / "catalog.yaml").write_text(
-        "---\nschema: olm.package\nname: p\ndefaultChannel: stable\n---\n# only a comment\n"
-        "---\nschema: olm.channel\npackage: p\nname: stable\nentries: [{name: p.v1}]\n"
+        "---\nschema: olm.package\nname: p\ndefaultChannel: stable\n---\n---\n"
+        "schema: olm.channel\npackage: p\nname: stable\nentries: [{name: p.v1}]\n---\n"
     )
     (tmp_path / "q.json").write_text(
         '{"schema":"olm.package","name":"q"} {"schema":"olm.package","name":"r"}'
@@ -155,3 +157,89 @@ def test_catalog_bundles_get_render_run_treatment(tmp_path: Path) -> None:
     assert str(migrated["properties"][1]["value"]) == (
         '{"apiServiceDefinitions":{},"crdDescriptions":{},"displayName":"P <1>","provider":{}}'
     )
+
+
+def test_meta_keys_are_case_insensitive() -> None:
+    """``declcfg.Meta.UnmarshalJSON`` / ``extractUniqueMetaKeys``: ``schema``, ``package`` and ``name``
+    are found whatever their case (FBC templates document ``Schema``), then the typed structs read
+    their fields case-insensitively too."""
+    pkg = {"Schema": "olm.package", "Name": "gizmo", "DefaultChannel": "candidate"}
+    other = {"SCHEMA": "acme.note", "Package": "gizmo", "text": "hi"}
+    assert _json([pkg, other]) == (
+        '{"schema":"olm.package","name":"gizmo","defaultChannel":"candidate"}\n'
+        '{"Package":"gizmo","SCHEMA":"acme.note","text":"hi"}\n'
+    )
+    assert normalize(other)["package"] == "gizmo"  # ordered with its package
+
+
+def test_meta_keys_differing_only_by_case_are_an_error() -> None:
+    """``extractUniqueMetaKeys``: two top-level keys with the same folded value ("duplicate keys")."""
+    import pytest
+
+    from imgextract.catalog.render.fbc import FBCError
+
+    with pytest.raises(FBCError, match='duplicate keys for key "name"'):
+        normalize({"schema": "acme.note", "Name": "a", "name": "b"})
+    with pytest.raises(FBCError, match='duplicate keys for key "color"'):
+        normalize({"schema": "acme.note", "Color": "a", "color": "b"})
+    with pytest.raises(FBCError, match='expected value for key "Package" to be a string'):
+        normalize({"schema": "acme.note", "Package": 3})
+
+
+def test_package_icon_as_go_decodes_and_writes_it() -> None:
+    """``declcfg.Icon.Data`` is a ``[]byte``: Go's decoder skips line breaks in the base64 text (a
+    folded YAML value), an absent value stays nil and is written as ``null``, and an icon that is
+    not an object does not unmarshal."""
+    import pytest
+
+    from imgextract.catalog.render.fbc import FBCError
+
+    folded = {"schema": "olm.package", "name": "p", "icon": {"base64data": "PHN2\nZy8+\n", "mediatype": "x"}}
+    assert '"icon":{"base64data":"PHN2Zy8+","mediatype":"x"}' in _json([folded])
+    bare = {"schema": "olm.package", "name": "p", "icon": {"mediatype": "image/png"}}
+    assert '"icon":{"base64data":null,"mediatype":"image/png"}' in _json([bare])
+    with pytest.raises(FBCError):
+        normalize({"schema": "olm.package", "name": "p", "icon": "PHN2Zy8+"})
+
+
+def test_null_elements_are_go_zero_values_and_skips_are_strings() -> None:
+    """``json.Unmarshal`` into ``[]T`` stores a ``null`` element as T's zero value (no error); a
+    ``skips`` element that is not a string fails the object (``ChannelEntry.Skips []string``)."""
+    import pytest
+
+    from imgextract.catalog.render.fbc import FBCError
+
+    ch = {
+        "schema": "olm.channel",
+        "package": "p",
+        "name": "c",
+        "entries": [None, {"name": "p.v1", "skips": [None]}],
+    }
+    b = {
+        "schema": "olm.bundle",
+        "package": "p",
+        "name": "p.v1",
+        "properties": [None],
+        "relatedImages": [None],
+    }
+    assert _json([ch, b]) == (
+        '{"schema":"olm.channel","name":"c","package":"p","entries":[{"name":""},{"name":"p.v1","skips":[""]}]}\n'
+        '{"schema":"olm.bundle","name":"p.v1","package":"p","image":"","properties":[{"type":"","value":null}],'
+        '"relatedImages":[{"name":"","image":""}]}\n'
+    )
+    with pytest.raises(FBCError, match="skips"):
+        normalize(
+            {"schema": "olm.channel", "package": "p", "name": "c", "entries": [{"name": "x", "skips": [1]}]}
+        )
+
+
+@pytest.mark.parametrize("empty", ["# only a comment\n", "\n", "~\n", "null\n"])
+def test_yaml_document_without_an_object_is_an_error(tmp_path: Path, empty: str) -> None:
+    """apimachinery's ``YAMLReader`` hands a document of comments or blank lines to the decoder, which
+    leaves the ``Meta`` empty: opm's loader fails with "object '' is missing root schema field"
+    (``declcfg.LoadFS``). Separators alone ("---" twice, or at the end) make no document."""
+    from imgextract.catalog.render.fbc import FBCError
+
+    (tmp_path / "c.yaml").write_text("schema: olm.package\nname: p\n---\n" + empty + "---\nschema: acme.x\n")
+    with pytest.raises(FBCError, match="c.yaml: object '' is missing root schema field"):
+        list(iter_fbc_dir(tmp_path))

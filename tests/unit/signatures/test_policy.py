@@ -207,8 +207,16 @@ def test_requirement_kinds_and_identities() -> None:
             "string 'type'",
         ),
         ('{"default": [{"type": "sigstoreSigned"}]}', "exactly one of"),
-        ('{"default": [{"type": "sigstoreSigned", "keyPath": "/k", "fulcio": {}}]}', "exactly one of"),
-        ('{"default": [{"type": "sigstoreSigned", "fulcio": {"caPath": "/ca"}}]}', "needs a rekorPublicKey"),
+        (
+            '{"default": [{"type": "sigstoreSigned", "keyPath": "/k", "fulcio": {"caPath": "/ca", '
+            '"oidcIssuer": "https://i", "subjectEmail": "a@b"}}]}',
+            "exactly one of",
+        ),
+        (
+            '{"default": [{"type": "sigstoreSigned", "fulcio": {"caPath": "/ca", "oidcIssuer": "https://i", '
+            '"subjectEmail": "a@b"}}]}',
+            "needs a rekorPublicKey",
+        ),
         (
             '{"default": [{"type": "sigstoreSigned", "keyPath": "/k", "keyType": "GPGKeys"}]}',
             "unknown field 'keyType'",

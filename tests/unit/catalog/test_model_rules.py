@@ -1,0 +1,73 @@
+"""The rules opm applies when it turns a catalog into its model (and so refuses a catalog), with
+catalogs of our own: each test names the operator-registry function the rule comes from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imgextract.catalog import Catalog
+from imgextract.catalog.fbc import CatalogFormatError
+
+
+def _write(tmp_path: Path, objs: list[dict[str, Any]]) -> Path:
+    root = tmp_path / "catalog"
+    root.mkdir()
+    (root / "index.json").write_text("\n".join(json.dumps(o) for o in objs))
+    return root
+
+
+def _objs(
+    *, entries: list[dict[str, Any]] | None = None, pkg_prop: dict[str, Any] | None = None
+) -> list[Any]:
+    return [
+        {"schema": "olm.package", "name": "sprocket", "defaultChannel": "fast"},
+        {
+            "schema": "olm.channel",
+            "package": "sprocket",
+            "name": "fast",
+            "entries": entries or [{"name": "sprocket.v2.0.0"}],
+        },
+        {
+            "schema": "olm.bundle",
+            "package": "sprocket",
+            "name": "sprocket.v2.0.0",
+            "image": "reg.test/sprocket-bundle:2.0.0",
+            "properties": [
+                {"type": "olm.package", "value": pkg_prop or {"packageName": "sprocket", "version": "2.0.0"}}
+            ],
+        },
+    ]
+
+
+def test_valid_catalog_loads(tmp_path: Path) -> None:
+    cat = Catalog.from_directory(_write(tmp_path, _objs()))
+    assert [b.name for b in cat.bundles()] == ["sprocket.v2.0.0"]
+
+
+def test_duplicate_channel_entry_is_refused(tmp_path: Path) -> None:
+    """``declcfg.ConvertToModel``: "invalid package %q, channel %q: duplicate entry %q"."""
+    entries = [{"name": "sprocket.v2.0.0"}, {"name": "sprocket.v2.0.0", "skipRange": "<2.0.0"}]
+    with pytest.raises(CatalogFormatError, match="channel 'fast': duplicate entry 'sprocket.v2.0.0'"):
+        Catalog.from_directory(_write(tmp_path, _objs(entries=entries)))
+
+
+def test_package_property_naming_another_package_is_refused(tmp_path: Path) -> None:
+    """``declcfg.ConvertToModel``: "package %q does not match %q property %q"."""
+    prop = {"packageName": "cog", "version": "2.0.0"}
+    with pytest.raises(
+        CatalogFormatError, match="package 'sprocket' does not match olm.package property 'cog'"
+    ):
+        Catalog.from_directory(_write(tmp_path, _objs(pkg_prop=prop)))
+
+
+@pytest.mark.parametrize("version", ["v2.0.0", "2.0", "02.0.0", ""])
+def test_bundle_version_must_be_semver(tmp_path: Path, version: str) -> None:
+    """``declcfg.ConvertToModel``: the olm.package version is parsed with ``semver.Parse`` (strict);
+    a bundle whose version does not parse fails the load ("error parsing bundle %q version %q")."""
+    prop = {"packageName": "sprocket", "version": version}
+    with pytest.raises(CatalogFormatError, match="version"):
+        Catalog.from_directory(_write(tmp_path, _objs(pkg_prop=prop)))
