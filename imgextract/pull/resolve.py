@@ -67,10 +67,17 @@ class ResolvedImage:
         return self.source.reference.name
 
 
-@dataclass
 class Attempt:
-    endpoint: str
-    error: ImgExtractError
+    """A source tried, and why it failed."""
+
+    __slots__ = ("endpoint", "error")
+
+    def __init__(self, endpoint: str, error: ImgExtractError) -> None:
+        self.endpoint = endpoint
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"Attempt(endpoint={self.endpoint!r}, error={self.error!r})"
 
 
 def _read_config(
@@ -181,16 +188,20 @@ def fetch_image(
     )
 
 
-@dataclass
 class Located:
     """What a reference points at (a manifest or an index), as the first source that served it
     sent it: the first step of :func:`resolve`, which may go on from here.  Its digest alone can
     already answer a caller that keeps results by digest."""
 
-    index: int  # the source's position in the sources walked
-    client: RegistryClient
-    top: ManifestResponse
-    attempts: list[Attempt]  # the sources before it, and why each failed
+    __slots__ = ("attempts", "client", "index", "top")
+
+    def __init__(
+        self, index: int, client: RegistryClient, top: ManifestResponse, attempts: list[Attempt]
+    ) -> None:
+        self.index = index  # the source's position in the sources walked
+        self.client = client
+        self.top = top
+        self.attempts = attempts  # the sources before it, and why each failed
 
     @property
     def digest(self) -> str:
