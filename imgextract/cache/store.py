@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from imgextract.cache.layerindex import LayerIndexEntry
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
 from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, private_temp
 from imgextract.errors import IntegrityError
 from imgextract.keyedlocks import KeyedLocks
 from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_alive, quiet_since
-from imgextract.removal import rmtree_forcing_permissions
+
+if TYPE_CHECKING:
+    from imgextract.cache.layerindex import LayerIndexEntry
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 RENDER_DIR = "render"
@@ -195,6 +196,8 @@ class ContentCache:
             raw = self._layout.index(digest).read_bytes()
         except FileNotFoundError:
             return None
+        from imgextract.cache.layerindex import LayerIndexEntry
+
         return LayerIndexEntry.loads(raw)
 
     def put_layer_index(self, digest: str, entry: LayerIndexEntry) -> None:
@@ -288,6 +291,8 @@ class ContentCache:
                     files += 1
                 except OSError:
                     pass
+        from imgextract.removal import rmtree_forcing_permissions  # (shutil): only a prune removes trees
+
         try:
             rmtree_forcing_permissions(path)
         except OSError:
