@@ -41,7 +41,6 @@ from imgextract.errors import (
     UsageError,
 )
 from imgextract.lazy import lazy_exports
-from imgextract.reference import Reference, parse_reference
 
 # ``imgextract.pull`` is both the pipeline package (``imgextract/pull/``) and the one-shot function
 # below.  Importing the package (its ``__init__`` is a docstring) before ``def pull`` makes the
@@ -54,6 +53,7 @@ if TYPE_CHECKING:
     from imgextract.catalog import Catalog
     from imgextract.client import Client, copy, explain_mirrors, inspect, pull_catalog, render, verify
     from imgextract.outputs.configmap import dump_yaml
+    from imgextract.reference import Reference, parse_reference
     from imgextract.results import (
         BundleInfo,
         CopyResult,
@@ -68,6 +68,8 @@ if TYPE_CHECKING:
 
 # Imported on first use, so that ``import imgextract`` (and the CLI's start-up) stays cheap.
 _LAZY = {
+    "Reference": "imgextract.reference",
+    "parse_reference": "imgextract.reference",
     "Catalog": "imgextract.catalog",
     "pull_catalog": "imgextract.client",
     "Client": "imgextract.client",

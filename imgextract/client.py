@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from imgextract import oci
 from imgextract.errors import InvalidReference, UsageError, option
-from imgextract.pull.resolve import ResolvedImage, resolve
+from imgextract.pull.resolve import Located, ResolvedImage, locate, resolve
 from imgextract.reference import Reference
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.pool import ClientPool
@@ -191,6 +191,13 @@ class Client:
             for s in self.mirrors.pull_sources(ref.pull_ref())
         ]
 
+    def locate(self, ref: Reference) -> Located:
+        """The first step of :meth:`resolve`: what ``ref`` points at (its manifest or index), from
+        the first of its sources that serves it; a tag is always asked at the source.  No config,
+        no signature check: pass the answer to :meth:`resolve` to go on."""
+        logical = ref.pull_ref()
+        return locate(logical, self.mirrors.pull_sources(logical), self._pool_for_resolve(), self.cache)
+
     def resolve(
         self,
         ref: Reference,
@@ -199,13 +206,15 @@ class Client:
         check_signatures: bool = True,
         prefer_compression: str = "auto",
         whole: bool = False,
+        located: Located | None = None,
     ) -> ResolvedImage:
         """Find ``ref`` through its sources (mirrors, then the primary): manifest and config, no layers.
 
         With a signature ``policy``, an image it does not accept is refused here
         (:class:`~imgextract.errors.SignatureRefused`), before anything reads a layer.  An index
         offering the platform as a gzip and a zstd image: ``prefer_compression`` ("gzip", "zstd")
-        picks one, "auto" the one that fetches least (``whole``: every layer will be read)."""
+        picks one, "auto" the one that fetches least (``whole``: every layer will be read).
+        ``located``: :meth:`locate`'s answer for ``ref``, to go on from (no second manifest request)."""
         logical = ref.pull_ref()
         sources = self.mirrors.pull_sources(logical)
         cache = self.cache
@@ -217,6 +226,7 @@ class Client:
             cache,
             prefer_compression=prefer_compression,
             whole=whole,
+            located=located,
         )
         verifier = self.verifier if check_signatures else None
         if verifier is not None:

@@ -22,7 +22,7 @@ from imgextract.layers.applier import Limits
 from imgextract.mirrors import MirrorConfig
 from imgextract.outputs.directory import StagingDir, atomic_write, check_output_dir, force_rmtree
 from imgextract.progress import NoProgress, Progress
-from imgextract.pull.extract import LayerReport, extract
+from imgextract.pull.extract import LayerReport, extract, extract_counted
 from imgextract.pull.resolve import ResolvedImage
 from imgextract.reference import Reference, parse_reference
 from imgextract.registry.client import RegistryClient
@@ -274,11 +274,12 @@ def _pull_to_dir(
     staging = StagingDir(out, force=options.force)
     imgpkg_report = None
     with staging as root:
-        layers = extract(image, plan, root, options.limits, progress)
+        layers, counted = extract_counted(image, plan, root, options.limits, progress)
         if plan.kind == "imgpkg":
             imgpkg_report = _localize_imgpkg(session, options, image, root, progress)
+            counted = None  # it rewrites files and may add nested bundles
         bundle = _validate(root, plan, strict=options.strict)
-        files, nbytes = _count(root)
+        files, nbytes = counted if counted is not None else _count(root)
         staging.commit()
     return _replace(
         _pull_result(reference, image, plan, bundle, layers),

@@ -12,16 +12,22 @@ import io
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from imgextract import oci
-from imgextract.catalog.render.pipeline import RenderError, RenderOptions, render_refs, render_refs_output
+from imgextract.catalog.render.pipeline import (
+    RenderError,
+    RenderOptions,
+    render_refs,
+    render_refs_chunks,
+    render_refs_output,
+)
 from imgextract.catalog.render.writer import FORMATS, opm_order, to_python, write
 from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
-from imgextract.pull.resolve import ResolvedImage
+from imgextract.pull.resolve import Located, ResolvedImage
 from imgextract.reference import Reference
 
-__all__ = ["FORMATS", "encode", "render", "render_output", "render_raw"]
+__all__ = ["FORMATS", "encode", "render", "render_output", "render_raw", "write_output"]
 
 
 class Session(Protocol):
@@ -30,9 +36,16 @@ class Session(Protocol):
     @property
     def cache(self) -> Any: ...
 
+    @property
+    def verifier(self) -> Any: ...
+
     def prepare(self) -> None: ...
 
-    def resolve(self, ref: Reference, platform: oci.Platform | None = None) -> ResolvedImage: ...
+    def locate(self, ref: Reference) -> Located: ...
+
+    def resolve(
+        self, ref: Reference, platform: oci.Platform | None = None, *, located: Located | None = None
+    ) -> ResolvedImage: ...
 
 
 class _ClientSource:
@@ -44,10 +57,30 @@ class _ClientSource:
         self.cache_root: Path | None = cache.root if cache is not None else None
 
     def resolve(self, ref: str) -> Any:
+        return self.locate(ref)[1]()
+
+    def locate(self, ref: str) -> tuple[str | None, Callable[[], Any]]:
+        """One manifest request (none for a digest the cache holds): the image manifest's digest,
+        unless ``ref`` names an index (its platform is chosen with the rest) or a signature policy
+        must judge the image first; and the call that resolves the rest."""
         from imgextract.reference import parse_reference
 
+        session = self.session
         try:
-            return self.session.resolve(parse_reference(ref))
+            parsed = parse_reference(ref)
+            if session.verifier is not None:  # nothing is served before the policy accepts the image
+                return None, lambda: self._named(ref, lambda: session.resolve(parsed))
+            located = session.locate(parsed)
+        except ImgExtractError as exc:
+            exc.reference = exc.reference or ref
+            raise
+        digest = None if located.is_index else located.digest
+        return digest, lambda: self._named(ref, lambda: session.resolve(parsed, located=located))
+
+    @staticmethod
+    def _named(ref: str, call: Callable[[], ResolvedImage]) -> ResolvedImage:
+        try:
+            return call()
         except ImgExtractError as exc:
             exc.reference = exc.reference or ref
             raise
@@ -124,6 +157,26 @@ def render_output(
         raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
     options = RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
     return _run(session, refs, lambda names, source: render_refs_output(names, fmt, source, options))
+
+
+def write_output(
+    session: Session | None,
+    refs: Sequence[str] | str,
+    out: BinaryIO,
+    fmt: str = "json",
+    *,
+    migrate_level: str = "none",
+    image_ref_template: str | None = None,
+    jobs: int = 8,
+) -> None:
+    """Write what :func:`render_output` returns to ``out`` (once every reference rendered, as the
+    command does), object by object: the whole text is never copied into one buffer."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
+    options = RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
+    chunks = _run(session, refs, lambda names, source: render_refs_chunks(names, fmt, source, options))
+    out.writelines(chunks)
+    out.flush()
 
 
 def render(

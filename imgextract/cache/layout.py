@@ -3,6 +3,7 @@
 <root>/blobs/<alg>/<hex>            committed, verified blob (layers, configs)
 <root>/blobs/<alg>/<hex>.partial    resumable download in progress (guarded by the lock)
 <root>/manifests/<alg>/<hex>        "<media type>\\n" + raw manifest bytes (verified)
+<root>/packs/<hex>.pack             verified small files kept together (see packs.py)
 <root>/index/<alg>/<hex>.json       layer index entry (top-level paths a layer touches)
 <root>/locks/<alg>/<hex>.lock       fcntl lock files
 <root>/tmp/                         private temp files, renamed into place when complete
@@ -73,6 +74,9 @@ class Layout:
     def lock(self, digest: str) -> Path:
         alg, hexd = split_digest(digest)
         return self._dir("locks", alg) / f"{hexd}.lock"
+
+    def packs(self) -> Path:
+        return self._dir("packs")
 
     def tmp(self) -> Path:
         return self._dir("tmp")

@@ -10,26 +10,31 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from imgextract.cache.layerindex import LayerIndexEntry
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
 from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, private_temp
 from imgextract.errors import IntegrityError
 from imgextract.keyedlocks import KeyedLocks
 from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_alive, quiet_since
-from imgextract.removal import rmtree_forcing_permissions
+
+if TYPE_CHECKING:
+    from imgextract.cache.layerindex import LayerIndexEntry
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 RENDER_DIR = "render"
 CATALOGS_DIR = "catalogs"
 _CATALOG_STAGING = re.compile(r"\.staging-(?:(" + TOKEN_PATTERN + r")-)?[0-9a-f]{12}")
 DEFAULT_WAIT = WaitSettings()
+
+if TYPE_CHECKING:
+    from imgextract.cache.packs import PackStore
 
 
 @dataclass
@@ -49,6 +54,8 @@ class ContentCache:
         self._layout = Layout(self.root)
         self.wait = wait
         self._fetching = KeyedLocks()
+        self._packs: PackStore | None = None
+        self._packs_lock = threading.Lock()
         os.makedirs(self.root, mode=0o700, exist_ok=True)  # OSError: the caller pulls without a cache
         self._sweep_dead_temps()
 
@@ -136,6 +143,16 @@ class ContentCache:
         layer): cheaper per blob than ``put_small_blob``, which hashes the bytes again."""
         return SmallBlobWriter(self._layout)
 
+    def packs(self) -> PackStore:
+        """Small verified files kept together, one pack per batch (see ``packs.py``); one
+        ``PackStore`` per cache, shared by the threads of a pull."""
+        with self._packs_lock:
+            if self._packs is None:
+                from imgextract.cache.packs import PackStore
+
+                self._packs = PackStore(self._layout)
+            return self._packs
+
     def evict_blob(self, digest: str) -> None:
         """Remove a committed blob (e.g. one that failed verification when read back)."""
         try:
@@ -179,6 +196,8 @@ class ContentCache:
             raw = self._layout.index(digest).read_bytes()
         except FileNotFoundError:
             return None
+        from imgextract.cache.layerindex import LayerIndexEntry
+
         return LayerIndexEntry.loads(raw)
 
     def put_layer_index(self, digest: str, entry: LayerIndexEntry) -> None:
@@ -202,8 +221,8 @@ class ContentCache:
     def prune(
         self, *, max_age: float | None = None, everything: bool = False, now: float | None = None
     ) -> PruneReport:
-        """Remove entries unused for ``max_age`` seconds (or ``everything``): blobs, manifests, the
-        layer index, renderings (``render/``) and extracted catalogs (``catalogs/``).
+        """Remove entries unused for ``max_age`` seconds (or ``everything``): blobs, packs, manifests,
+        the layer index, renderings (``render/``) and extracted catalogs (``catalogs/``).
 
         Partial downloads whose lock another process holds are left alone; committed files are
         unlinked, which a reader that already opened them does not notice.
@@ -212,7 +231,7 @@ class ContentCache:
             raise ValueError("prune needs max_age or everything=True")
         cutoff = float("inf") if everything else (now if now is not None else time.time()) - (max_age or 0.0)
         report = PruneReport()
-        for kind in ("blobs", "manifests", "index"):
+        for kind in ("blobs", "packs", "manifests", "index"):
             for path in _files(self.root / kind):
                 if path.name.endswith(".partial"):
                     self._prune_partial(path, cutoff, report)
@@ -272,6 +291,8 @@ class ContentCache:
                     files += 1
                 except OSError:
                     pass
+        from imgextract.removal import rmtree_forcing_permissions  # (shutil): only a prune removes trees
+
         try:
             rmtree_forcing_permissions(path)
         except OSError:

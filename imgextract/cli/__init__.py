@@ -1,7 +1,32 @@
-"""The ``bundle-extract`` command line (entry point ``imgextract.cli:main``)."""
+"""The ``bundle-extract`` command line (entry point ``imgextract.cli:main``).
+
+:func:`main` pauses the garbage collector before the command line's modules load (see
+:mod:`imgextract.cli.collector`): importing this package loads nothing else.
+"""
 
 from __future__ import annotations
 
-from imgextract.cli.main import cli, main
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from imgextract.cli.main import cli
 
 __all__ = ["cli", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the ``bundle-extract`` group (see :func:`imgextract.cli.main.main`)."""
+    from imgextract.cli import collector
+
+    collector.pause()  # before click and the command's modules: their objects are long-lived
+    from imgextract.cli.main import main as run
+
+    run(argv)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "cli":
+        from imgextract.cli.main import cli
+
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -55,18 +55,16 @@ def render(
     objects are written together once every REF rendered, in opm's order (by package, then name).
     With --policy, every image REF is judged before any of its layers is read (refused: exit 8).
     """
-    from imgextract.rendering import render_output
+    from imgextract.rendering import write_output
 
     kw.pop("json_output", None)
     with client_from(kw) as client:
-        data = render_output(
+        write_output(
             client,
             list(refs),
+            sys.stdout.buffer,
             fmt,
             migrate_level=migrate_level,
             image_ref_template=image_ref_template,
             jobs=jobs,
         )
-    out = sys.stdout.buffer
-    out.write(data)
-    out.flush()

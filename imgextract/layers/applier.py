@@ -58,7 +58,7 @@ import errno
 import os
 import stat
 import tarfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -103,7 +103,7 @@ def _process_umask() -> int | None:
 class MemberData(Protocol):
     """Where a member's file data comes from (``TarReader``, or a zstd:chunked assembler)."""
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes | memoryview]: ...
+    def read_data(self, member: tarfile.TarInfo) -> Iterable[bytes | memoryview]: ...
 
 
 @dataclass(frozen=True)
@@ -200,6 +200,9 @@ class Applier:
         self._upper: set[str] = set()  # paths written by the current layer
         self._upper_anc: set[str] = set()  # and their ancestors
         self._tmp_counter = 0
+        # regular files the layers wrote (each name of a hard link) and their bytes; None once
+        # anything was removed or replaced, when only a walk of the root can tell
+        self._file_count: tuple[int, int] | None = (0, 0)
         self._alias_gen = -1
         self._gen = 0  # bumps when symlinks/dirs change
         # Parent directories of recent entries, by name as written -> open fd.  Valid while nothing
@@ -207,6 +210,9 @@ class Applier:
         # files, symlinks and hard links are renamed), so it stays where it was resolved until removed.
         self._parents: dict[tuple[str, ...], Parent] = {}
         self._covered_dirs: dict[tuple[str, ...], bool] = {}  # directory names below a selected path
+        # The directory of the last plain file, as its name spelled it ("a/b/"), its Parent and the
+        # _tree_gen it was valid in: the next files of a layer are mostly in the same directory.
+        self._last_dir: tuple[str, Parent, int] | None = None
         self._tree_gen = 0
         self._parents_gen = 0
         umask = _process_umask()
@@ -233,14 +239,18 @@ class Applier:
         stats = LayerStats()
         self._upper = set()
         self._upper_anc = set()
+        self._last_dir = None  # (its top-level names are in this layer's stats only after a file)
+        max_entries = self.limits.max_entries
+        fund_entry = self.fs.fund_entry
+        file_entry = self._file_entry
         for member in members:
             stats.entries += 1
             self.entries_total += 1
-            if self.entries_total > self.limits.max_entries:
-                raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
-            self.fs.fund_entry()
+            if self.entries_total > max_entries:
+                raise LimitExceeded(f"more than {max_entries} tar entries")
+            fund_entry()
             try:
-                if member.type not in _REGULAR or not self._file_entry(reader, member, stats):
+                if member.type not in _REGULAR or not file_entry(reader, member, stats):
                     self._entry(reader, member, stats)
             except OSError as e:
                 if e.errno in _ENVIRONMENTAL:  # the local disk, not the layer: name the entry's path
@@ -248,6 +258,12 @@ class Applier:
                 raise IntegrityError(f"cannot apply layer entry {member.name!r}: {e.strerror or e}") from None
         self.layers.append(stats)
         return stats
+
+    def file_count(self) -> tuple[int, int] | None:
+        """(regular files, their total size) in the root as the layers left it, counted as they
+        were written (every name of a hard link counts); None when an entry removed or replaced
+        something (then walk the root).  Exact for a root that was empty to begin with."""
+        return self._file_count
 
     def finalize(self) -> None:
         """Set directory modes and times (deepest first), check selected paths, release fds."""
@@ -309,30 +325,58 @@ class Applier:
         """A plain regular file (most entries of most layers), applied as ``_entry`` would, with
         less work per entry.  False (nothing done) for anything unusual: ``_entry`` takes it."""
         name = m.name
+        last = self._last_dir
+        if last is not None and name.startswith(last[0]) and last[2] == self._tree_gen and last[1].fd >= 0:
+            # the directory of the previous file: its checks, selection and stats are done
+            base = name[len(last[0]) :]
+            if (
+                base
+                and "/" not in base
+                and base != "."
+                and base != ".."
+                and "\0" not in base
+                and not base.startswith(WHITEOUT_PREFIX)
+            ):
+                same = last[1]
+                self._write_file(reader, m, same, base)
+                stats.files += 1
+                stats.bytes_written += m.size
+                self._upper.add(f"{same.path}/{base}" if same.path else base)  # ("d" -> "/": "")
+                return True
         parts = name.split("/")
         if "" in parts or "." in parts:
             parts = [p for p in parts if p and p != "."]
         if not parts or ".." in parts or "\0" in name:
             return False
-        base = parts[-1]
+        base = parts.pop()
         if base.startswith(WHITEOUT_PREFIX):
             return False
-        key = tuple(parts[:-1])
+        key = tuple(parts)
+        covered: bool | None = True
         if self.selection.paths is not None:
             covered = self._covered_dirs.get(key)
             if covered is None:
                 if len(self._covered_dirs) >= _PARENT_CACHE:
                     self._covered_dirs.clear()
                 covered = self._covered_dirs[key] = self.selection.covers_by_name("/".join(key))
-            if not covered and not self._wanted(parts):
+            if not covered and not self._wanted([*parts, base]):
                 return False
-        parent = self._cached_dir(key)
-        stats.top_level.add(parts[0])
-        stats.top_level.add(parent.parts[0] if parent.parts else base)
+        parent = self._parents.get(key) if self._parents_gen == self._tree_gen else None
+        if parent is None:
+            parent = self._cached_dir(key)
+        top = stats.top_level
+        top.add(parts[0] if parts else base)
+        ppath = parent.path
+        top.add(parent.parts[0] if ppath else base)
         self._write_file(reader, m, parent, base)
         stats.files += 1
         stats.bytes_written += m.size
-        self._mark_upper(parent.child(base))
+        self._upper.add(f"{ppath}/{base}" if ppath else base)
+        if ppath not in self._upper_anc:  # (else its ancestors are there too)
+            self._mark_upper_anc(ppath)
+        if covered and parts and name.endswith("/" + base) and len(name) > len(base) + 1:
+            # (not for a directory only some of whose files are selected)
+            self._last_dir = (name[: len(name) - len(base)], parent, self._tree_gen)
         return True
 
     def _apply_typed(
@@ -391,6 +435,9 @@ class Applier:
         except BaseException:
             self._discard(parent, base if tmp is None else tmp)
             raise
+        if self._file_count is not None:
+            files, size = self._file_count
+            self._file_count = (files + 1, size + m.size)
 
     def _symlink(self, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
         target = m.linkname
@@ -443,6 +490,9 @@ class Applier:
             except BaseException:
                 self._discard(parent, tmp)
                 raise
+            if self._file_count is not None and stat.S_ISREG(tst.st_mode):  # (not a symlink's)
+                files, size = self._file_count
+                self._file_count = (files + 1, size + tst.st_size)
         finally:
             if tparent is not None:
                 tparent.close()
@@ -511,6 +561,7 @@ class Applier:
                         os.close(fd)
                 continue
             self.fs.remove(dir_fd, name, child, self._dir_removed)
+            self._file_count = None
             self._tree_changed()
 
     # -- helpers ----------------------------------------------------------------------------
@@ -526,7 +577,13 @@ class Applier:
             self._drop_parents()
         parent = self._parents.get(key)
         if parent is None:
-            parent = self.fs.open_dir(key, create=True)
+            # a directory below a cached one (a layer lists a directory, then its files): one
+            # step from the cached fd, valid for the same reason as the cache itself
+            above = self._parents.get(key[:-1]) if key else None
+            if above is not None:
+                parent = self.fs.open_child(above, key[-1], create=True)
+            else:
+                parent = self.fs.open_dir(key, create=True)
             assert parent is not None
             if len(self._parents) >= _PARENT_CACHE:
                 self._parents.pop(next(iter(self._parents))).close()
@@ -591,20 +648,28 @@ class Applier:
                 finally:
                     os.close(fd)
                 if not wanted and empty:
+                    self._file_count = None  # (no file goes; counted as a removal all the same)
                     os.rmdir(name, dir_fd=dir_fd)
                     self._dirs.pop(child, None)
             elif is_link and not wanted:
+                self._file_count = None
                 os.unlink(name, dir_fd=dir_fd)
 
     def _mark_upper(self, path: str) -> None:
         self._upper.add(path)
-        anc = path
-        while "/" in anc:
-            anc = anc.rsplit("/", 1)[0]
-            if anc in self._upper_anc:
-                break
+        if "/" in path:
+            self._mark_upper_anc(path.rsplit("/", 1)[0])
+        else:
+            self._upper_anc.add("")
+
+    def _mark_upper_anc(self, anc: str) -> None:
+        """``anc`` (a directory path, "" for the root) and its ancestors hold upper paths."""
+        while anc not in self._upper_anc:
             self._upper_anc.add(anc)
-        self._upper_anc.add("")
+            if "/" not in anc:
+                anc = ""
+                continue
+            anc = anc.rsplit("/", 1)[0]
 
     def _implicit_dir(self, path: str) -> None:
         self._gen += 1
@@ -613,12 +678,14 @@ class Applier:
         self._dirs.pop(path, None)
 
     def _remove(self, parent: Parent, name: str) -> None:
+        self._file_count = None
         self.fs.remove(parent.fd, name, parent.child(name), self._dir_removed)
         self._tree_changed()
 
     def _replace(self, parent: Parent, tmp: str, base: str) -> None:
         st = lstat_at(parent.fd, base)
         if st is not None:
+            self._file_count = None  # whatever was at the name goes
             if stat.S_ISDIR(st.st_mode):
                 self._remove(parent, base)
             elif stat.S_ISLNK(st.st_mode):

@@ -184,6 +184,30 @@ class RootFS:
             return None
         return Parent(fd, canon, owned=fd != self.root_fd)
 
+    def open_child(self, parent: Parent, name: str, *, create: bool) -> Parent | None:
+        """``open_dir([*parent.parts, name], create=create)`` for ``parent``, an open directory
+        of this root that is still where its path resolves to (the caller knows nothing was
+        removed or relinked since it was opened): one step from its fd instead of a walk from
+        the root.  Anything but a plain directory or a free name at ``name`` (a symlink, which is
+        resolved inside the root; a file) takes the full walk, so the result is the walk's."""
+        if name in ("", ".", "..") or len(parent.parts) >= MAX_DEPTH:
+            return self.open_dir([*parent.parts, name], create=create)
+        self._spend()
+        try:
+            fd = os.open(name, _DIR_PATH, dir_fd=parent.fd)
+        except FileNotFoundError:
+            if not create:
+                return None
+            os.mkdir(name, 0o700, dir_fd=parent.fd)
+            if self.on_mkdir is not None:
+                self.on_mkdir(join([*parent.parts, name]))
+            fd = os.open(name, _DIR_PATH, dir_fd=parent.fd)
+        except OSError as e:
+            if not isinstance(e, NotADirectoryError) and e.errno != 40:  # ELOOP: a symlink
+                raise
+            return self.open_dir([*parent.parts, name], create=create)
+        return Parent(fd, [*parent.parts, name], owned=True)
+
     def canonical(
         self, parts: Sequence[str], *, follow_final: bool = True, trace: list[str] | None = None
     ) -> str:

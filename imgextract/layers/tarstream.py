@@ -2,7 +2,10 @@
 
 A small parser of its own (``tarfile``'s per-header Python work was the largest share of the CPU
 a layer of many small files costs): it reads the stream in 1 MiB pieces and slices headers and
-small files' data out of them without copying.  It understands what layers contain, following
+small files' data out of them without copying.  A header of the shape the common writers produce
+(numbers as octal digits then NUL/space padding) is read with one regular-expression match; any
+other header goes to the general parser below, which decides (the tests hold the two to the same
+reading of every header, ``fast=False``).  It understands what layers contain, following
 Go's ``archive/tar`` (what containers/image, containerd and umoci read layers with):
 
 * ustar / POSIX headers (``prefix`` + ``name``), GNU and V7 headers, base-256 numbers;
@@ -38,10 +41,11 @@ caller reads a regular file's data from ``TarReader.read_data`` before asking fo
 
 from __future__ import annotations
 
+import re
 import struct
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from imgextract.errors import IntegrityError, LimitExceeded
@@ -62,6 +66,36 @@ _PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
 _GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 _USTAR = b"ustar\0"
 _OCTAL_DIGITS = b"01234567"
+# Header types the fast path leaves to the general parser: extension headers and refused types.
+_GENERAL_TYPES = frozenset({*_PAX_TYPES, *_GNU_LONG, tarfile.XGLTYPE, tarfile.GNUTYPE_SPARSE})
+
+
+def _octal(width: int, capture: bool) -> bytes:
+    """A numeric field as the common writers (Go, GNU tar, libarchive, Python) write it: octal
+    digits filling all but one or two bytes, then NULs/spaces; or only NULs/spaces.  Captured:
+    its digits (b"" for none)."""
+    forms = rb"[0-7]{%d}[ \0]|[0-7]{%d}[ \0]{2}|[ \0]{%d}" % (width - 1, width - 2, width)
+    return (rb"(?=([0-7]*))(?:%s)" if capture else rb"(?:%s)") % forms
+
+
+# A header of the common shape in one regular-expression match (the general parser below takes
+# everything else, and decides on anything this does not match): the text fields up to their
+# first NUL, the digits of mode, size, mtime and checksum; uid, gid, devmajor and devminor checked
+# but not captured.  Every header it matches, the general parser reads the same way.
+_FAST_HEADER = re.compile(
+    rb"(?s)(?=([^\0]{0,100})).{100}"  # name
+    + _octal(8, True)  # mode
+    + _octal(8, False)  # uid
+    + _octal(8, False)  # gid
+    + _octal(12, True)  # size
+    + _octal(12, True)  # mtime
+    + _octal(8, True)  # checksum
+    + rb"(.)(?=([^\0]{0,100})).{100}"  # type, linkname
+    + rb"(.{6}).{66}"  # magic; version, uname, gname (not read)
+    + _octal(8, False)  # devmajor
+    + _octal(8, False)  # devminor
+    + rb"([^\0]{0,155})"  # prefix
+).match
 
 
 def _number(field: bytes, what: str) -> int:
@@ -161,8 +195,11 @@ def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
 class TarReader:
     """Iterate the members of an uncompressed tar stream; read each regular file's data once."""
 
-    def __init__(self, stream: BinaryIO, *, max_header_bytes: int) -> None:
+    def __init__(self, stream: BinaryIO, *, max_header_bytes: int, fast: bool = True) -> None:
+        """``fast=False``: every header through the general parser (what the fast path is
+        checked against)."""
         self._stream = stream
+        self._fast = _FAST_HEADER if fast else None
         self._max_header_bytes = max_header_bytes
         self._buf = b""
         self._pos = 0
@@ -221,10 +258,43 @@ class TarReader:
     # -- members ------------------------------------------------------------------------------
 
     def members(self) -> Iterator[tarfile.TarInfo]:
+        fast_header = self._fast
         while True:
-            member = self._next()
+            pos = self._pos
+            block: bytes | None
+            if len(self._buf) - pos >= BLOCK and self._buf[pos] and fast_header is not None:
+                block = self._buf[pos : pos + BLOCK]  # (a header starting with NUL: _block decides)
+                self._pos = pos + BLOCK
+            else:
+                block = self._block()
+                if block is None:
+                    return
+            member: Any = None
+            fast = fast_header(block) if fast_header is not None else None
+            if fast is not None:  # a header of the common shape (most headers): read here
+                name_b, mode_d, size_d, mtime_d, sum_d, type_, link_b, magic, prefix_b = fast.groups()
+                if type_ not in _GENERAL_TYPES and sum_d and _checksum_ok(block, int(sum_d, 8)):
+                    member = _NEW_TYPE(tarfile.TarInfo)
+                    name = name_b.decode("utf-8", "surrogateescape")
+                    if prefix_b and magic == _USTAR:
+                        name = prefix_b.decode("utf-8", "surrogateescape") + "/" + name
+                    member.name = name
+                    member.linkname = link_b.decode("utf-8", "surrogateescape")
+                    member.mode = int(mode_d, 8) if mode_d else 0
+                    member.mtime = int(mtime_d, 8) if mtime_d else 0
+                    member.size = size = int(size_d, 8) if size_d else 0
+                    if type_ == tarfile.AREGTYPE and name.endswith("/"):
+                        type_ = tarfile.DIRTYPE
+                    member.type = type_
+                    if type_ in _DATALESS:
+                        self._left = self._padding = 0
+                    else:
+                        self._left, self._padding = size, -size % BLOCK
+                    self._current = member
             if member is None:
-                return
+                member = self._next(block)
+                if member is None:
+                    return
             yield member
             if self._left or self._padding:  # what the consumer did not read, and the padding
                 if not self._skip(self._left + self._padding):
@@ -263,14 +333,15 @@ class TarReader:
             raise IntegrityError("truncated tar extension header")
         return data
 
-    def _next(self) -> tarfile.TarInfo | None:
+    def _next(self, block: bytes | None) -> tarfile.TarInfo | None:
+        """The member whose first header block is ``block`` (extension headers, then its own),
+        by the general parser."""
         pax: dict[str, Any] | None = None
         long_name: str | None = None
         long_link: str | None = None
         spent = 0
         chain = 0
         while True:
-            block = self._block()
             if block is None:
                 if chain:
                     raise IntegrityError("invalid tar stream: extension header without a member")
@@ -312,6 +383,7 @@ class TarReader:
                     long_name = _text(data)
                 else:
                     long_link = _text(data)
+                block = self._block()
                 continue
             if type_ == tarfile.XGLTYPE:
                 raise IntegrityError(
@@ -343,6 +415,17 @@ class TarReader:
         m.mode = _number(mode_f, "mode")
         m.mtime = _number(mtime_f, "mtime")
         m.size = size
+        return self._complete(m, type_, pax, long_name, long_link)
+
+    def _complete(
+        self,
+        m: Any,
+        type_: bytes,
+        pax: dict[str, Any] | None,
+        long_name: str | None,
+        long_link: str | None,
+    ) -> tarfile.TarInfo:
+        """The member's extension records over its header's fields; where its data is."""
         if pax:
             for attr, value in pax.items():
                 setattr(m, attr, value)
@@ -363,11 +446,23 @@ class TarReader:
         self._current = m
         return m  # type: ignore[no-any-return]
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes | memoryview]:
+    def read_data(self, member: tarfile.TarInfo) -> Iterable[bytes | memoryview]:
         """The (rest of the) data of the current member, in pieces of at most 1 MiB (views of the
         stream's buffer: valid until the next member is asked for)."""
         if member is not self._current:
             raise IntegrityError(f"tar member {member.name!r}: data is not where the header says")
+        left = self._left
+        if not left:
+            return ()
+        start = self._pos
+        end = start + left
+        if end + self._padding <= len(self._buf):  # all of it (and its padding) in this piece
+            self._pos = end + self._padding
+            self._left = self._padding = 0
+            return (memoryview(self._buf)[start:end],)
+        return self._pieces(member)
+
+    def _pieces(self, member: tarfile.TarInfo) -> Iterator[bytes | memoryview]:
         while self._left:
             avail = len(self._buf) - self._pos
             if not avail:

@@ -6,18 +6,11 @@ Pure data and parsing, no I/O.  Everything the rest of the package needs is re-e
 
 from __future__ import annotations
 
-from imgextract.oci import whiteout
-from imgextract.oci.config import ImageConfig, parse_config
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from imgextract.lazy import lazy_exports
 from imgextract.oci.digest import ALGORITHMS, Digest, compute_digest, is_digest, new_hasher
-from imgextract.oci.manifest import (
-    Descriptor,
-    Index,
-    Manifest,
-    parse_index,
-    parse_manifest,
-    select_platform,
-    sniff_media_type,
-)
 from imgextract.oci.mediatypes import (
     DOCKER_CONFIG,
     DOCKER_FOREIGN_LAYER,
@@ -48,8 +41,43 @@ from imgextract.oci.mediatypes import (
     is_index,
     is_manifest,
     is_non_distributable,
+    sniff_media_type,
 )
 from imgextract.oci.platform import Platform
+
+if TYPE_CHECKING:
+    from imgextract.oci import whiteout
+    from imgextract.oci.config import ImageConfig, parse_config
+    from imgextract.oci.manifest import (
+        Descriptor,
+        Index,
+        Manifest,
+        parse_index,
+        parse_manifest,
+        select_platform,
+    )
+
+# Imported on first use: a manifest's digest (and its media type) is all a kept result needs, so a
+# warm render builds neither descriptor, manifest nor config classes.
+_LAZY = {
+    "ImageConfig": "imgextract.oci.config",
+    "parse_config": "imgextract.oci.config",
+    "Descriptor": "imgextract.oci.manifest",
+    "Index": "imgextract.oci.manifest",
+    "Manifest": "imgextract.oci.manifest",
+    "parse_index": "imgextract.oci.manifest",
+    "parse_manifest": "imgextract.oci.manifest",
+    "select_platform": "imgextract.oci.manifest",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name == "whiteout":  # a submodule, not an attribute of one (importing it binds it here)
+        return import_module("imgextract.oci.whiteout")
+    return _lazy_getattr(name)
+
+
+_lazy_getattr, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 __all__ = [
     "ALGORITHMS",

@@ -24,6 +24,7 @@ from imgextract.oci.mediatypes import (
     SCHEMA1_MESSAGE,
     SCHEMA1_TYPES,
     base_media_type,
+    check_schema,
 )
 from imgextract.oci.platform import Platform
 
@@ -115,14 +116,6 @@ class Index:
         return [d.platform for d in self.manifests if d.platform is not None]
 
 
-def _check_schema(data: Mapping[str, Any], what: str) -> None:
-    version = data.get("schemaVersion")
-    if version == 1 or base_media_type(data.get("mediaType")) in SCHEMA1_TYPES:
-        raise IntegrityError(SCHEMA1_MESSAGE)
-    if version != 2 or isinstance(version, bool):
-        raise IntegrityError(f"malformed {what}: schemaVersion must be 2, got {version!r}")
-
-
 def _document_type(
     data: Mapping[str, Any], content_type: str | None, allowed: frozenset[str], oci_default: str, what: str
 ) -> str:
@@ -152,7 +145,7 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     """Parse an image manifest (OCI or Docker v2); ``media_type`` is the HTTP Content-Type, if any."""
     what = "manifest"
     data = load_object(raw, what)
-    _check_schema(data, what)
+    check_schema(data, what)
     mt = _document_type(data, media_type, MANIFEST_TYPES, OCI_MANIFEST, what)
     if "manifests" in data:
         raise IntegrityError("malformed manifest: has 'manifests' (an index, not an image manifest)")
@@ -177,32 +170,13 @@ def parse_index(raw: bytes, media_type: str | None = None) -> Index:
     """Parse an image index (OCI) or manifest list (Docker)."""
     what = "index"
     data = load_object(raw, what)
-    _check_schema(data, what)
+    check_schema(data, what)
     mt = _document_type(data, media_type, INDEX_TYPES, OCI_INDEX, what)
     if "layers" in data or "config" in data:
         raise IntegrityError("malformed index: has 'config'/'layers' (an image manifest, not an index)")
     items = require(data, "manifests", list, what)
     manifests = tuple(Descriptor.from_json(item, "index entry") for item in items)
     return Index(media_type=mt, manifests=manifests, annotations=string_map(data, "annotations", what))
-
-
-def sniff_media_type(raw: bytes, content_type: str | None = None) -> str:
-    """The document type of a manifest or index, from Content-Type or, when generic, from the body."""
-    header = base_media_type(content_type)
-    if header in MANIFEST_TYPES | INDEX_TYPES:
-        return header
-    if header in SCHEMA1_TYPES:
-        raise IntegrityError(SCHEMA1_MESSAGE)
-    data = load_object(raw, "manifest")
-    _check_schema(data, "manifest")
-    declared = data.get("mediaType")
-    if isinstance(declared, str) and declared in MANIFEST_TYPES | INDEX_TYPES:
-        return declared
-    if "manifests" in data:
-        return OCI_INDEX
-    if "config" in data or "layers" in data:
-        return OCI_MANIFEST
-    raise IntegrityError(f"unrecognised manifest type {header or declared!r}")
 
 
 def select_platform(index: Index, platform: Platform) -> Descriptor:

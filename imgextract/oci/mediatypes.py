@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from imgextract.errors import IntegrityError
+from imgextract.oci.fields import load_object
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -66,3 +72,31 @@ def is_manifest(media_type: str) -> bool:
 
 def is_non_distributable(media_type: str) -> bool:
     return media_type in NON_DISTRIBUTABLE_LAYER_TYPES
+
+
+def check_schema(data: Mapping[str, Any], what: str) -> None:
+    """A schema 2 document (schema 1 is refused with its own message)."""
+    version = data.get("schemaVersion")
+    if version == 1 or base_media_type(data.get("mediaType")) in SCHEMA1_TYPES:
+        raise IntegrityError(SCHEMA1_MESSAGE)
+    if version != 2 or isinstance(version, bool):
+        raise IntegrityError(f"malformed {what}: schemaVersion must be 2, got {version!r}")
+
+
+def sniff_media_type(raw: bytes, content_type: str | None = None) -> str:
+    """The document type of a manifest or index, from Content-Type or, when generic, from the body."""
+    header = base_media_type(content_type)
+    if header in MANIFEST_TYPES | INDEX_TYPES:
+        return header
+    if header in SCHEMA1_TYPES:
+        raise IntegrityError(SCHEMA1_MESSAGE)
+    data = load_object(raw, "manifest")
+    check_schema(data, "manifest")
+    declared = data.get("mediaType")
+    if isinstance(declared, str) and declared in MANIFEST_TYPES | INDEX_TYPES:
+        return declared
+    if "manifests" in data:
+        return OCI_INDEX
+    if "config" in data or "layers" in data:
+        return OCI_MANIFEST
+    raise IntegrityError(f"unrecognised manifest type {header or declared!r}")

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from imgextract.bundles import detect
 from imgextract.errors import ContentMismatch, IntegrityError, NotFoundError
 from imgextract.layers.applier import Applier, LayerStats, Limits
-from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.oci.digest import compute_digest
 from imgextract.outputs.directory import force_rmtree
@@ -110,14 +109,22 @@ def extract(
 ) -> list[LayerReport]:
     """Apply the image's layers into ``root`` (empty).  Layers the cache's index shows cannot touch the
     selection are skipped; if a selected path then resolves through a symlink, redo without skipping."""
+    return extract_counted(image, plan, root, limits, progress)[0]
+
+
+def extract_counted(
+    image: ResolvedImage, plan: detect.Plan, root: Path, limits: Limits, progress: Progress
+) -> tuple[list[LayerReport], tuple[int, int] | None]:
+    """``extract``, and the regular files it left in ``root`` with their total size, as the applier
+    counted them while writing (``Applier.file_count``: None when only a walk of ``root`` can tell)."""
     from imgextract.cache import selection_traverses_symlink
 
     cache = image.cache
-    reports, skipped = _from_sources(image, plan, root, limits, progress, cache, allow_skip=True)
+    reports, skipped, count = _from_sources(image, plan, root, limits, progress, cache, allow_skip=True)
     if skipped and selection_traverses_symlink(root, plan.paths):
         _empty(root)
-        reports, _ = _from_sources(image, plan, root, limits, progress, cache, allow_skip=False)
-    return reports
+        reports, _, count = _from_sources(image, plan, root, limits, progress, cache, allow_skip=False)
+    return reports, count
 
 
 def _empty(root: Path) -> None:
@@ -137,7 +144,7 @@ def _from_sources(
     cache: ContentCache | None,
     *,
     allow_skip: bool,
-) -> tuple[list[LayerReport], bool]:
+) -> tuple[list[LayerReport], bool, tuple[int, int] | None]:
     """Apply the layers from the source that served the manifest; a blob that fails verification
     (wrong bytes: a bad mirror, a corrupted resumed partial) is fetched again, whole, once from the
     same source when a partial download was resumed, then from the next sources in pull order."""
@@ -199,7 +206,7 @@ def _apply_layers(
     allow_skip: bool,
     client: RegistryClient,
     source: Source,
-) -> tuple[list[LayerReport], bool]:
+) -> tuple[list[LayerReport], bool, tuple[int, int] | None]:
     from imgextract.pull.prefetch import Prefetcher
 
     applier = Applier(
@@ -267,6 +274,8 @@ def _apply_layers(
                         )
                     )
                     continue
+                from imgextract.layers.pipeline import apply_blob  # (not for zstd:chunked ranges)
+
                 with prefetch.open(desc) as raw:
                     stats = apply_blob(
                         CountingReader(raw, progress, desc.digest).as_binary(),
@@ -296,7 +305,7 @@ def _apply_layers(
         raise
     finally:
         partials.close()
-    return reports, any(skips)
+    return reports, any(skips), applier.file_count()
 
 
 def _apply_small(
@@ -356,6 +365,8 @@ def _apply_small_from(
                 f"layer {desc.digest}: registry sent more than the {desc.size} bytes the manifest gives"
             )
     progress.advance(desc.digest, len(data))
+    from imgextract.layers.pipeline import apply_blob
+
     stats = apply_blob(
         io.BytesIO(data),
         digest=desc.digest,

@@ -36,7 +36,6 @@ from imgextract.layers.chunked.assemble import (
     make_fetcher,
 )
 from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocEntry, TocLocation, check_footer
-from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.ranges import BlobRanges, RangeIgnored
@@ -75,10 +74,12 @@ def wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: Cont
 
 
 class CacheFiles:
-    """Verified file contents in the content cache, content-addressed like blobs."""
+    """Verified file contents in the content cache, by digest: in packs (``put_many``, a layer's
+    files together) or as single blobs (``put``, a file fetched on its own)."""
 
     def __init__(self, cache: ContentCache) -> None:
         self.cache = cache
+        self.packs = cache.packs()
         self._writer: SmallBlobWriter | None = None
 
     def _blobs(self) -> SmallBlobWriter:
@@ -88,11 +89,18 @@ class CacheFiles:
 
     def has(self, digest: str) -> bool:
         try:
-            return self._blobs().exists(digest)
+            return self.packs.has(digest) or self._blobs().exists(digest)
         except (OSError, IntegrityError):
             return False
 
     def get(self, digest: str, size: int) -> bytes | None:
+        """The file's bytes, verified against ``digest``; a rotten copy is removed (None)."""
+        try:
+            data = self.packs.get(digest, size)
+        except (OSError, IntegrityError):
+            data = None
+        if data is not None:
+            return data
         try:
             stream = self.cache.open_blob(digest)
         except (OSError, IntegrityError):
@@ -112,6 +120,13 @@ class CacheFiles:
             self._blobs().put(digest, data)
         except (OSError, IntegrityError) as exc:
             log.debug("file %s not cached: %s", digest, exc)
+
+    def put_many(self, files: Sequence[tuple[str, bytes]]) -> None:
+        """Keep ``files`` (digest, bytes), each verified by the caller, as one pack."""
+        try:
+            self.packs.put(files)
+        except (OSError, IntegrityError) as exc:
+            log.debug("%d files not cached: %s", len(files), exc)
 
 
 class ParseGate:
@@ -204,6 +219,7 @@ class PartialLayer:
         self._toc: Toc | None = None
         self._fetcher: Fetcher | None = None
         self._writer: CacheWriter | None = None
+        self._toc_blob: tuple[str, bytes] | None = None  # (checksum, TOC) to keep in the cache
         self._whole_body: object | None = None  # the registry ignored Range: the blob, from byte 0
         self._unsupported: TocUnsupported | None = None
         self._error: BaseException | None = None
@@ -241,8 +257,10 @@ class PartialLayer:
             self._ready.set()
             if not closed:
                 fetcher.run_here()
-                if self._writer is not None:  # idle now: write the verified files to the cache
-                    self._writer.flush(stop=lambda: self._abandoned)
+                if self._writer is not None and not self._abandoned:
+                    self._writer.flush()  # the layer's verified files, while the applier writes them
+                if self._toc_blob is not None and self.cache is not None and not self._abandoned:
+                    _put_toc(self.cache, *self._toc_blob)  # a blob of its own: read before any pack
         except TocUnsupported as exc:
             self._unsupported = exc
         except BaseException as exc:  # raised in the applier's thread, in this layer's turn
@@ -261,14 +279,14 @@ class PartialLayer:
         if self.files is not None and fetcher.files:
             self._writer = CacheWriter(self.files, budget=self.hold)
             fetcher.on_verified = self._verified
-            fetcher.idle = self._writer.write_one  # by either thread while it waits for the other
+            fetcher.idle = self._writer.flush_some  # by either thread while it waits for the other
         self._toc = toc
         return fetcher
 
     def _read_toc(self) -> Fetcher | None:
         """Read, verify and plan the TOC; None when the registry sent the whole blob instead."""
         location, desc = self.location, self.desc
-        toc = _cached_toc(self.cache, location)
+        toc = _cached_toc(self.files, location)
         if toc is not None:
             return self._plan(toc)
         with_footer = location.offset + location.length + FOOTER_SIZE == desc.size
@@ -284,10 +302,10 @@ class PartialLayer:
         # Planning (a stat per file in the cache) is gated with the parse: its system calls would
         # each wait for the GIL while another layer's parse holds it.
         fetcher = self.gate.run(self.position, lambda: self._plan(parse_toc(raw, location)))
-        if location.checksum is not None:
-            if self._writer is not None:  # verified: written with the files, off the fetch's path
-                self._writer.put(location.checksum, raw)
-            elif self.cache is not None:
+        if location.checksum is not None and self.cache is not None:
+            if self._writer is not None:  # verified: written after the files are fetched
+                self._toc_blob = (location.checksum, raw)
+            else:
                 _put_toc(self.cache, location.checksum, raw)
         return fetcher
 
@@ -413,22 +431,17 @@ class PartialLayers:
         self.started.clear()
 
 
-def _cached_toc(cache: ContentCache | None, location: TocLocation) -> Toc | None:
-    """The TOC from the cache (kept under its checksum), verified; a bad entry is evicted."""
-    if cache is None or location.checksum is None:
+def _cached_toc(files: CacheFiles | None, location: TocLocation) -> Toc | None:
+    """The TOC from the cache (kept under its checksum), verified; a bad entry is removed."""
+    if files is None or location.checksum is None:
         return None
-    try:
-        stream = cache.open_blob(location.checksum)
-    except (OSError, IntegrityError):
+    data = files.get(location.checksum, location.length)
+    if data is None:
         return None
-    if stream is None:
-        return None
-    with stream:
-        data = stream.read(location.length + 1)
     try:
         return parse_toc(data, location)
-    except IntegrityError:  # rotten or tampered: read it from the registry again
-        _evict(cache, location.checksum)
+    except IntegrityError:  # a TOC we refuse: read it from the registry again (and refuse it)
+        _evict(files.cache, location.checksum)
         return None
 
 
@@ -451,6 +464,8 @@ def _put_toc(cache: ContentCache, checksum: str, data: bytes) -> None:
 def _whole(
     body: object, desc: oci.Descriptor, diff_id: str, applier: Applier, ranges: BlobRanges
 ) -> LayerFetchResult:
+    from imgextract.layers.pipeline import apply_blob  # the whole-layer fallback only
+
     stats = apply_blob(
         body,  # type: ignore[arg-type]
         digest=desc.digest,

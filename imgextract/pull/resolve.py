@@ -67,10 +67,17 @@ class ResolvedImage:
         return self.source.reference.name
 
 
-@dataclass
 class Attempt:
-    endpoint: str
-    error: ImgExtractError
+    """A source tried, and why it failed."""
+
+    __slots__ = ("endpoint", "error")
+
+    def __init__(self, endpoint: str, error: ImgExtractError) -> None:
+        self.endpoint = endpoint
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"Attempt(endpoint={self.endpoint!r}, error={self.error!r})"
 
 
 def _read_config(
@@ -126,10 +133,13 @@ def fetch_image(
     *,
     prefer_compression: str = "auto",
     whole: bool = False,
+    top: ManifestResponse | None = None,
 ) -> ResolvedImage:
+    """The image at ``source``; ``top``: what the reference points at, when already fetched."""
     phys = source.reference
     variant: VariantChoice | None = None
-    top = _get_manifest(client, phys.repository, phys.identifier, cache)
+    if top is None:
+        top = _get_manifest(client, phys.repository, phys.identifier, cache)
     platforms: list[str] = []
     chosen: str | None = None
     if oci.is_index(top.media_type):
@@ -178,6 +188,57 @@ def fetch_image(
     )
 
 
+class Located:
+    """What a reference points at (a manifest or an index), as the first source that served it
+    sent it: the first step of :func:`resolve`, which may go on from here.  Its digest alone can
+    already answer a caller that keeps results by digest."""
+
+    __slots__ = ("attempts", "client", "index", "top")
+
+    def __init__(
+        self, index: int, client: RegistryClient, top: ManifestResponse, attempts: list[Attempt]
+    ) -> None:
+        self.index = index  # the source's position in the sources walked
+        self.client = client
+        self.top = top
+        self.attempts = attempts  # the sources before it, and why each failed
+
+    @property
+    def digest(self) -> str:
+        return self.top.digest
+
+    @property
+    def is_index(self) -> bool:
+        return oci.is_index(self.top.media_type)
+
+
+def locate(
+    logical: Reference, sources: list[Source], pool: ClientPool, cache: ContentCache | None = None
+) -> Located:
+    """Walk the sources (mirrors, then the primary) until one serves the reference's manifest or
+    index; a tag is always asked at the source, a digest may come from the content cache."""
+    attempts: list[Attempt] = []
+    for index, source in enumerate(sources):
+        if source.blocked:
+            attempts.append(_blocked(source))
+            continue
+        client = pool.get(source.reference.registry, insecure=source.insecure)
+        phys = source.reference
+        try:
+            top = _get_manifest(client, phys.repository, phys.identifier, cache)
+        except SourceError as exc:  # this source failed: try the next one
+            attempts.append(Attempt(phys.name, exc))
+        else:
+            return Located(index, client, top, attempts)
+    raise _combined_error(logical, attempts)
+
+
+def _blocked(source: Source) -> Attempt:
+    endpoint = source.reference.name
+    why = f"blocked by registries policy ({source.rule}){remedy('explain_mirrors')}"
+    return Attempt(endpoint, UnreachableError(why, endpoint=endpoint))
+
+
 def resolve(
     logical: Reference,
     sources: list[Source],
@@ -187,23 +248,39 @@ def resolve(
     *,
     prefer_compression: str = "auto",
     whole: bool = False,
+    located: Located | None = None,
 ) -> ResolvedImage:
-    attempts: list[Attempt] = []
-    for source in sources:
-        endpoint = source.reference.name
-        if source.blocked:
-            why = f"blocked by registries policy ({source.rule}){remedy('explain_mirrors')}"
-            attempts.append(Attempt(endpoint, UnreachableError(why, endpoint=endpoint)))
+    """The image: its manifest and config from the first source that serves both (a source
+    failing midway hands over to the next).  ``located``: :func:`locate`'s answer for these
+    sources, to go on from."""
+    if located is None:
+        located = locate(logical, sources, pool, cache)
+    attempts = list(located.attempts)
+    for index in range(located.index, len(sources)):
+        source = sources[index]
+        top: ManifestResponse | None = None
+        if index == located.index:
+            client, top = located.client, located.top
+        elif source.blocked:
+            attempts.append(_blocked(source))
             continue
-        client = pool.get(source.reference.registry, insecure=source.insecure)
+        else:
+            client = pool.get(source.reference.registry, insecure=source.insecure)
         try:
             image = fetch_image(
-                client, source, logical, platform, cache, prefer_compression=prefer_compression, whole=whole
+                client,
+                source,
+                logical,
+                platform,
+                cache,
+                prefer_compression=prefer_compression,
+                whole=whole,
+                top=top,
             )
         except SourceError as exc:  # this source failed: try the next one
-            attempts.append(Attempt(endpoint, exc))
+            attempts.append(Attempt(source.reference.name, exc))
         else:
-            later = sources[sources.index(source) + 1 :]
+            later = sources[index + 1 :]
             image.fallbacks = [
                 (s, pool.get(s.reference.registry, insecure=s.insecure)) for s in later if not s.blocked
             ]

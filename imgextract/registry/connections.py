@@ -73,6 +73,20 @@ def _attach(connection: _Plain, *, connecting: bool) -> None:
             connection.timeout = left
 
 
+def _wire_name(host: str) -> str | bytes:
+    """An ASCII host name as bytes, for the resolver and for the TLS layer (SNI, the certificate
+    check): both encode a ``str`` with the ``idna`` codec, which gives the same bytes for an ASCII
+    name (it only checks label lengths, and refuses an empty label with a bare UnicodeError where
+    the resolver says it cannot resolve the name) but whose first use loads ``stringprep`` and
+    ``unicodedata``: some 3 ms of every command's start-up."""
+    return host.encode("ascii") if host.isascii() else host
+
+
+def _create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+    host, port = address
+    return socket.create_connection((_wire_name(host), port), *args, **kwargs)  # type: ignore[arg-type]
+
+
 class _Plain(http.client.HTTPConnection):
     """A connection that attaches itself to the header watch and reads with its own timeout."""
 
@@ -80,9 +94,14 @@ class _Plain(http.client.HTTPConnection):
 
     def connect(self) -> None:
         _attach(self, connecting=True)
-        super().connect()
+        self._create_connection = _create_connection
+        http.client.HTTPConnection.connect(self)  # TCP (and through a proxy, its CONNECT tunnel)
+        self._secure()
         if self.sock is not None:
             self.sock.settimeout(self.read_timeout)
+
+    def _secure(self) -> None:
+        """Plain HTTP: nothing to do once connected."""
 
     def _tunnel(self) -> None:
         # Python before 3.12 writes "CONNECT ::1:443": an IPv6 target needs its brackets there
@@ -99,7 +118,15 @@ class _Plain(http.client.HTTPConnection):
 
 
 class _TLS(_Plain, http.client.HTTPSConnection):
-    """The same over TLS (``_Plain.connect`` runs first, then the handshake, then the read timeout)."""
+    """The same over TLS: connected, then the handshake (what ``HTTPSConnection.connect`` does,
+    with the name it checks the certificate against as :func:`_wire_name` gives it), then the
+    read timeout."""
+
+    _context: ssl.SSLContext
+
+    def _secure(self) -> None:
+        name = self._tunnel_host or self.host
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=_wire_name(name))
 
 
 class _Pool:

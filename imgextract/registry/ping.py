@@ -6,7 +6,6 @@ connection/TLS level.  200 means no authentication; 401 carries the ``WWW-Authen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from imgextract.errors import ImgExtractError, RegistryError
@@ -22,12 +21,17 @@ if TYPE_CHECKING:  # challenges are parsed only when the registry asks for authe
     from imgextract.auth.challenge import Challenge
 
 
-@dataclass(frozen=True)
 class PingResult:
     """What ``GET /v2/`` told: the base URL that answered and the authentication it asks for."""
 
-    base_url: str  # scheme://host[:port], no trailing slash
-    challenges: tuple[Challenge, ...]  # empty: no authentication required
+    __slots__ = ("base_url", "challenges")
+
+    def __init__(self, base_url: str, challenges: tuple[Challenge, ...]) -> None:
+        self.base_url = base_url  # scheme://host[:port], no trailing slash
+        self.challenges = challenges  # empty: no authentication required
+
+    def __repr__(self) -> str:
+        return f"PingResult(base_url={self.base_url!r}, challenges={self.challenges!r})"
 
 
 _BODY_LIMIT = 64 * 1024

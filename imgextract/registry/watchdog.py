@@ -20,7 +20,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from imgextract.registry.exceptions import ReadTimedOut, TransportError
@@ -29,19 +28,31 @@ from imgextract.registry.response import Response
 _TICK = 0.2
 
 
-@dataclass(eq=False)
 class Watch:
-    """One watched response; ``expired`` tells the reader why its socket went away."""
+    """One watched response; ``expired`` tells the reader why its socket went away.
 
-    response: Response | None
-    deadline: float
-    seconds: float
-    expired: bool = False
-    aborted: bool = False
-    _done: bool = field(default=False, repr=False)
-    # a header watch: the connection sending the request (None until it attaches itself)
-    headers: bool = False
-    connection: Any = field(default=None, repr=False)
+    (A plain class: one is made per request, and a dataclass costs start-up to create.)"""
+
+    __slots__ = ("_done", "aborted", "connection", "deadline", "expired", "headers", "response", "seconds")
+
+    def __init__(
+        self, response: Response | None, deadline: float, seconds: float, *, headers: bool = False
+    ) -> None:
+        self.response = response
+        self.deadline = deadline
+        self.seconds = seconds
+        self.expired = False
+        self.aborted = False
+        self._done = False
+        # a header watch: the connection sending the request (None until it attaches itself)
+        self.headers = headers
+        self.connection: Any = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Watch(deadline={self.deadline!r}, seconds={self.seconds!r}, expired={self.expired!r}, "
+            f"aborted={self.aborted!r}, headers={self.headers!r})"
+        )
 
     def cancel(self) -> None:
         self._done = True

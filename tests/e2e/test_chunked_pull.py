@@ -190,6 +190,32 @@ def test_one_package_fetches_only_its_chunks(
     assert mine <= layer["bytesFetched"] <= mine + overhead
 
 
+def test_a_partial_pull_loads_no_whole_layer_machinery(
+    cli: Callable[..., Run], catalog: ChunkedImage, tmp_path: Path
+) -> None:
+    """Only ranges of zstd:chunked layers: the whole-blob pipeline and stream decompression
+    (gzip via ISA-L) are not even imported (start-up is part of every pull's time)."""
+    from tests.e2e.test_startup import imported_modules
+
+    r = cli(
+        "pull",
+        f"{catalog.host}/{catalog.ref}",
+        "-o",
+        str(tmp_path / "out"),
+        "--insecure-registry",
+        catalog.host,
+        "-q",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert r.code == 0, r.stderr[-2000:]
+    loaded = imported_modules(r.stderr)
+    assert "imgextract.layers.chunked" in loaded  # the log is read
+    assert not {"imgextract.layers.pipeline", "imgextract.layers.decompress", "isal"} & loaded
+    assert _files(tmp_path / "out") == catalog.configs
+
+
 def test_single_layer_small_selection(
     cli: Callable[..., Run], single: ChunkedImage, fault_proxy: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -277,14 +303,37 @@ def test_cached_chunks_are_not_fetched_again(
     assert again == {**again, "fetch": "cache", "bytesFetched": 0}
     # the base layers: their TOCs fetched once, then skipped (the cache's index: nothing under configs)
     assert seen == [["partial"] * 3, ["skipped"] * 3, ["skipped"] * 3]
-    # rotten cache entries (the TOC and the file) are evicted and fetched again, never trusted
-    file_digest = next(e.digest for e in toc.entries if e.name == "configs/pkg01/catalog.json")
-    for digest in (toc.location.checksum, file_digest):
-        entry = tmp_path / "cache" / "blobs" / "sha256" / digest.split(":", 1)[1]
-        entry.write_bytes(b"x" + entry.read_bytes()[1:])
-    healed = pull("pkg01")
-    assert healed["fetch"] == "partial" and healed["bytesFetched"] > chunk_bytes("pkg01")
+    # rotten cache copies (of the TOC, then of the file) are removed and fetched again, never trusted
+    loc = toc.location
+    raw_toc = catalog.layer_blob(3)[loc.offset : loc.offset + loc.length]
+    assert _spoil(tmp_path / "cache", raw_toc) == 1, "the cache keeps one copy"
+    healed = pull("pkg01")  # the TOC again, not the file
+    assert healed["fetch"] == "partial" and loc.length <= healed["bytesFetched"] <= loc.length + 1024
     assert pull("pkg01")["fetch"] == "cache"
+    assert _spoil(tmp_path / "cache", catalog.configs["configs/pkg01/catalog.json"]) == 1
+    healed = pull("pkg01")  # the file again, not the TOC
+    assert (
+        healed["fetch"] == "partial"
+        and chunk_bytes("pkg01") <= healed["bytesFetched"] <= chunk_bytes("pkg01") + 1024
+    )
+    assert pull("pkg01")["fetch"] == "cache"
+
+
+def _spoil(cache: Path, content: bytes) -> int:
+    """Flip the first byte of every copy of ``content`` in the files under ``cache``."""
+    spoiled = 0
+    for path in sorted(p for p in cache.rglob("*") if p.is_file()):
+        data = bytearray(path.read_bytes())
+        at = data.find(content)
+        found = 0
+        while at >= 0:
+            data[at] ^= 0xFF
+            found += 1
+            at = data.find(content, at + len(content))
+        if found:
+            path.write_bytes(bytes(data))
+            spoiled += found
+    return spoiled
 
 
 @pytest.fixture(scope="module")

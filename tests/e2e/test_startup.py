@@ -64,6 +64,10 @@ NEVER_FOR_A_PULL = (
     "requests",
     "urllib3",
     "certifi",
+    # an ASCII host name needs no IDNA codec (nor the Unicode tables it loads)
+    "encodings.idna",
+    "stringprep",
+    "unicodedata",
     # worker processes are not ours to start
     "multiprocessing",
     "concurrent.futures.process",

@@ -75,6 +75,8 @@ def test_one_shot_functions_each_use_a_fresh_client(
     assert isinstance(result, imgextract.PullResult)
     assert result.kind == "registry+v1" and result.digest == img.digest
     assert result.files > 0 and (tmp_path / "out" / "manifests").is_dir()
+    written = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and not p.is_symlink()]
+    assert (result.files, result.bytes) == (len(written), sum(p.stat().st_size for p in written))
     info = imgextract.inspect(img.ref, **options)
     assert isinstance(info, imgextract.InspectResult) and info.digest == img.digest
     assert _pings(_requests(img.registry, agent)) == 2

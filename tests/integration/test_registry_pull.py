@@ -163,3 +163,26 @@ def test_tls_untrusted_is_unreachable_unless_insecure(
     with _client(tls_registry.host, insecure=True) as client:
         assert client.ping() == f"https://{tls_registry.host}"  # unverified TLS, not a downgrade to HTTP
         assert client.get_manifest("tls/untrusted", "v1").digest == pushed.digest
+
+
+def test_tls_checks_the_certificate_against_the_name_in_the_reference(tmp_path: Path) -> None:
+    # a certificate for 127.0.0.1 only: the registry answers as 127.0.0.1, and the same server
+    # reached as localhost is refused (the name the TLS layer checks is the reference's host)
+    import trustme
+    from regfix.registry import TLSFiles, start_registry
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    files = TLSFiles(tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server.key")
+    ca.cert_pem.write_to_path(str(files.ca_file))
+    cert.private_key_pem.write_to_path(str(files.key_file))
+    files.cert_file.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+    with start_registry(tmp_path / "registry", tls=files) as reg:
+        port = reg.host.rsplit(":", 1)[1]
+        with _client(f"127.0.0.1:{port}", insecure=False, ca_file=files.ca_file) as client:
+            assert client.ping() == f"https://127.0.0.1:{port}"
+        with (
+            _client(f"localhost:{port}", insecure=False, ca_file=files.ca_file) as client,
+            pytest.raises(UnreachableError, match="TLS"),
+        ):
+            client.ping()

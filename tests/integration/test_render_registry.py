@@ -4,6 +4,7 @@ the content cache, the CLI and the library giving the same objects."""
 from __future__ import annotations
 
 import base64
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,16 @@ WARM_RENDER_NEVER_LOADS = (
     "imgextract.layers.applier",
     "imgextract.outputs.directory",
     "tarfile",
+    # nor the rendered objects (the text answers), manifest or config parsing (the manifest's
+    # digest finds the text), the layer index, nor what only writes or prunes the cache
+    # (temporary files, tree removal)
+    "imgextract.catalog.render.rendered",
+    "imgextract.oci.manifest",
+    "imgextract.oci.config",
+    "imgextract.cache.layerindex",
+    "imgextract.removal",
+    "shutil",
+    "tempfile",
 )
 
 
@@ -318,3 +329,51 @@ def test_command_keeps_each_bundle_images_output_text(
     moved = _cli_render(refs, host, cache, "-o", "json")
     assert moved.stdout == encode(render_raw(refs, _client(host, None)), "json")
     assert moved.stdout != expected["json", "none"]
+
+
+def test_kept_output_is_found_by_the_manifest_digest_alone(
+    widget_image: Any, fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    fp = fault_proxy(widget_image.registry)
+    ref = f"{fp.host}/render/widget:v1.2.0"
+    cache = tmp_path / "cache"
+    cold = _cli_render([ref], fp.host, cache, "-o", "json")
+    # only the kept text stays: no config blob, no layer, no rendering to fall back on
+    for kind in ("blobs", "index"):
+        shutil.rmtree(cache / kind, ignore_errors=True)
+    for path in (cache / "render").glob("*.json"):
+        if ".out." not in path.name:
+            path.unlink()
+    fp.reset()
+    warm = _cli_render([ref], fp.host, cache, "-o", "json")
+    assert warm.stdout == cold.stdout
+    # the tag is re-checked at the registry; its digest finds the text: the config is not read
+    assert [r.path for r in fp.requests] == ["/v2/", "/v2/render/widget/manifests/v1.2.0"]
+
+
+def test_a_mirror_serving_a_bad_config_hands_the_image_to_the_next_source(
+    widget_image: Any, fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    # the mirror answers the tag (the first step, which the kept output would need alone), then
+    # serves a config that does not match its digest: the image comes from the primary
+    mirror = fault_proxy(widget_image.registry)
+    mirror.plan.corrupt_blobs = {widget_image.layout.image.config_digest}
+    host = widget_image.registry.host
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        f'[[registry]]\nlocation = "{host}/render"\ninsecure = true\n'
+        f'\n[[registry.mirror]]\nlocation = "{mirror.host}/render"\ninsecure = true\n'
+    )
+    (tmp_path / "conf.d").mkdir()
+    ref = f"{host}/render/widget:v1.2.0"
+    run = _cli_render(
+        [ref],
+        mirror.host,
+        tmp_path / "cache",
+        "--registries-conf",
+        str(conf),
+        "--registries-conf-dir",
+        str(tmp_path / "conf.d"),
+    )
+    assert run.stdout == encode(render_raw([ref], _client(host, None)), "json")
+    assert any(r.fault == "corrupt" for r in mirror.requests)  # the mirror was asked, and failed

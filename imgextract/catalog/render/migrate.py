@@ -8,7 +8,10 @@ has ``olm.csv.metadata`` keeps everything, that property re-encoded through its 
 
 from __future__ import annotations
 
-from imgextract.catalog.render.rendered import Property, RenderedBundle
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a bundle's text kept from an earlier render needs no rendered objects
+    from imgextract.catalog.render.rendered import RenderedBundle
 
 __all__ = ["ALL", "LEVELS", "MigrationError", "check_level", "migrate_bundle"]
 
@@ -33,6 +36,7 @@ def migrate_bundle(b: RenderedBundle, level: str | None) -> RenderedBundle:
     if level == "none":
         return b
     from imgextract.catalog.render.csvmeta import csv_metadata_from_csv, csv_metadata_from_property
+    from imgextract.catalog.render.rendered import Property
 
     found = False
     for i, p in enumerate(b.properties):

@@ -12,6 +12,9 @@ rendering is kept in the content cache under its manifest digest, the reference 
 version, so the next run re-reads only the manifest.  :func:`render_refs_output` (the command's
 path) also keeps each bundle image's output text, per migration level and format, under the same
 key plus this package's version: a bundle rendered before is then neither decoded nor re-encoded.
+That text is looked up as soon as the reference's manifest digest is known (the tag asked at the
+source, as always), before the image's config is read: the digest pins the config, and so the
+labels that made it a bundle image.
 """
 
 from __future__ import annotations
@@ -25,13 +28,22 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
-from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
 from imgextract.catalog.render.writer import FORMATS, encode, order_key
 
-__all__ = ["ImageSource", "RenderError", "RenderOptions", "render_refs", "render_refs_output"]
+if TYPE_CHECKING:  # built on a miss only: a bundle's kept text answers without them
+    from imgextract.catalog.render.rendered import RenderedBundle
+
+__all__ = [
+    "ImageSource",
+    "RenderError",
+    "RenderOptions",
+    "render_refs",
+    "render_refs_chunks",
+    "render_refs_output",
+]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +94,10 @@ class ImageSource(Protocol):
     def resolve(self, ref: str) -> Any:
         """The resolved image (its ``manifest_digest`` and ``config.labels`` are read)."""
 
+    def locate(self, ref: str) -> tuple[str | None, Callable[[], Any]]:
+        """The first step of ``resolve``: the image manifest's digest when it is known that early
+        and may answer alone (else None), and the call that resolves the rest."""
+
     def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
         """Apply the image's layers into ``dest``, only ``paths``."""
 
@@ -97,6 +113,8 @@ def _cache_path(root: Path, digest: str, ref: str) -> Path:
 def _cache_get(root: Path | None, digest: str, ref: str) -> RenderedBundle | None:
     if root is None:
         return None
+    from imgextract.catalog.render.rendered import Property, RenderedBundle
+
     try:
         data = json.loads(_cache_path(root, digest, ref).read_text(encoding="utf-8"))
         return RenderedBundle(
@@ -164,7 +182,9 @@ class Output:
 def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> Path:
     from imgextract._version import VERSION  # the writer's rules may change with the version
 
-    key = hashlib.sha256(f"{OUTPUT_FORMAT}\0{VERSION}\0{digest}\0{ref}\0{level}\0{fmt}".encode()).hexdigest()
+    # the text is made from the rendering: a new rendering format makes new texts too
+    fields = (OUTPUT_FORMAT, CACHE_FORMAT, VERSION, digest, ref, level, fmt)
+    key = hashlib.sha256("\0".join(fields).encode()).hexdigest()
     return root / "render" / f"{key}.out.{fmt}"
 
 
@@ -197,6 +217,8 @@ def _output_put(path: Path, out: Output) -> None:
 
 def _fbc_bundle_migrate(obj: dict[str, Any], level: str, csv_json: str) -> dict[str, Any]:
     """The migration on a bundle loaded from FBC: its CSV came from its olm.bundle.object data."""
+    from imgextract.catalog.render.rendered import Property, RenderedBundle
+
     props = [Property(p["type"], str(p["value"])) for p in obj.get("properties", [])]
     b = RenderedBundle(obj.get("name", ""), obj.get("package", ""), obj.get("image", ""), props, [], csv_json)
     migrate_bundle(b, level)
@@ -264,7 +286,16 @@ def _render_one(
         return _fbc_objects(path, reader, level)
     if source is None:
         raise RenderError(f"{_q(ref)} is not a directory and no registry access was given", "usage")
-    image = source.resolve(ref)
+    digest, resolve = source.locate(ref)
+    kept = None
+    if fmt is not None and source.cache_root is not None and digest is not None:
+        # rendered before at this digest: the text alone answers (it was kept only for a bundle
+        # image, whose config the digest pins), with no config read and no manifest parsed
+        kept = _output_path(source.cache_root, digest, ref, level, fmt)
+        hit = _output_get(kept)
+        if hit is not None:
+            return [hit]
+    image = resolve()
     labels = dict(image.config.labels or {})
     if SQLITE_LABEL in labels and CONFIGS_LABEL not in labels:  # the configs label decides first
         raise RenderError(f"render {_q(ref)}: sqlite-based index images are no longer supported", "image")
@@ -276,13 +307,14 @@ def _render_one(
             source.extract(image, (configs,), Path(tmp))
             return _fbc_objects(Path(tmp) / configs, reader, level)
     if PACKAGE_LABEL in labels:
-        digest = image.manifest_digest
-        kept = None
-        if fmt is not None and source.cache_root is not None:
-            kept = _output_path(source.cache_root, digest, ref, level, fmt)
+        manifest_digest: str = image.manifest_digest
+        if fmt is not None and source.cache_root is not None and digest != manifest_digest:
+            # an index (its platform's manifest is known now), or a policy that judged the image first
+            kept = _output_path(source.cache_root, manifest_digest, ref, level, fmt)
             hit = _output_get(kept)
             if hit is not None:
                 return [hit]
+        digest = manifest_digest
         cached = _cache_get(source.cache_root, digest, ref)
         if cached is None:
             import shutil
@@ -332,11 +364,11 @@ def _render_all(
             return _render_one(ref, source, opts, reader, fmt)
         except RenderError as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
-        except (BundleError, MigrationError) as exc:
-            raise RenderError(f"render reference {_q(ref)}: {exc}", "bundle") from exc
         except RecursionError as exc:
             raise RenderError(f"render reference {_q(ref)}: document nested too deeply", "bundle") from exc
-        except (ValueError, UnicodeError) as exc:  # e.g. a value Go's encoder refuses (NaN)
+        # a bundle opm refuses (BundleError), a migration that fails (MigrationError: both are
+        # ValueErrors), a value Go's encoder refuses (NaN)
+        except (ValueError, UnicodeError) as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", "bundle") from exc
         except OSError as exc:
             raise RenderError(
@@ -392,8 +424,21 @@ def render_refs_output(
     """What :func:`render_refs` and :func:`~.writer.write` in ``fmt`` give, as UTF-8 bytes (surrogates
     escaped): each object is encoded by the worker that rendered it, and a bundle image rendered
     before at the same digest comes as its kept text, neither decoded nor re-encoded."""
+    return b"".join(render_refs_chunks(refs, fmt, source, options, fbc_reader=fbc_reader))
+
+
+def render_refs_chunks(
+    refs: Iterable[str],
+    fmt: str,
+    source: ImageSource | None = None,
+    options: RenderOptions | None = None,
+    *,
+    fbc_reader: FBCReader | None = None,
+) -> list[bytes | memoryview]:
+    """:func:`render_refs_output` in pieces (one per object, in order), for a writer that takes
+    them as they are: no copy of the whole output into one buffer."""
     if fmt not in FORMATS:
         raise RenderError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})", "usage")
     items = _render_all(refs, source, options, fbc_reader, fmt)
     outs = [o for o in items if isinstance(o, Output)]  # with a format, the workers encoded every item
-    return b"".join(o.data for o in sorted(outs, key=lambda o: order_key(o.head)))
+    return [o.data for o in sorted(outs, key=lambda o: order_key(o.head))]

@@ -13,8 +13,9 @@ the predicted files from the ``RangeSource`` in blob order, decompresses and ver
 queues them, at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the
 files and writes them.  A file the prediction missed is fetched by the applier's thread from a
 second source when it gets there.  Files found in the ``FileStore`` (the content cache) are not
-fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it by whichever thread would
-otherwise wait for the other (``Fetcher.idle``), the rest once the layer is applied.
+fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it in batches (``CacheWriter``: a few MiB
+by whichever thread would otherwise wait for the other, ``Fetcher.idle``; the rest by the fetch
+thread once it has fetched them all, or once the layer is applied).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ ONE_SHOT = 8 * MiB  # a chunk decompressing to at most this is decompressed in o
 WHOLE_FILE = 4 * MiB  # a file up to this is queued once verified; larger ones piece by piece
 AHEAD = 8 * MiB  # decompressed bytes the fetcher may queue ahead of the applier
 MAX_CACHED_FILE = 4 * MiB  # larger files are not kept in the FileStore (nor read back into memory)
+BATCH = 4 * MiB  # verified files written as a pack by a thread that waits for the other, at least
 HOLD = 32 * MiB  # verified files a pull holds for the FileStore until their layer is applied
 _TAR_TYPES = {
     "reg": tarfile.REGTYPE,
@@ -78,6 +80,9 @@ class FileStore(Protocol):
     def get(self, digest: str, size: int) -> bytes | None: ...
 
     def put(self, digest: str, data: bytes) -> None: ...
+
+    def put_many(self, files: Sequence[tuple[str, bytes]]) -> None:
+        """Keep several files (one pack in the content cache)."""
 
 
 def _read_exact(reader: Readable, n: int) -> bytes:
@@ -275,8 +280,8 @@ class Fetcher:
         self.ahead = ahead
         self.on_verified = on_verified
         # Work for whichever thread waits for the other (``idle()`` -> whether it did some): the
-        # applier's for the next file, this one for room in the queue.  The cache writes of
-        # verified files, which would otherwise wait for the end, balance the two threads.
+        # applier's for the next file, this one for room in the queue.  The cache writes of the
+        # files verified so far, which would otherwise wait for the end of the layer.
         self.idle: Callable[[], bool] | None = None
         self._order = {id(e): i for i, e in enumerate(self.files)}
         self._cond = threading.Condition()
@@ -306,7 +311,7 @@ class Fetcher:
         wake-up of a waiting applier per small file, not two)."""
         with self._cond:
             while self._queued and self._queued + size > self.ahead and not self._cancelled:
-                self._wait()  # the applier is behind: do its idle work meanwhile
+                self._wait()  # the applier is behind
             if self._cancelled:
                 return False
             self._queue.append((index, item))
@@ -416,15 +421,13 @@ class HoldBudget:
 
 
 class CacheWriter:
-    """Adds verified files to a ``FileStore``, mostly once the layer's other work is done.
+    """Adds verified files to a ``FileStore`` in batches (one per layer, as a rule).
 
-    Writing hundreds of small files while the applier's thread creates the output's (and the
-    fetcher decodes) makes them all wait on each other: for the GIL after every system call and
-    for the file system.  So files are held, within ``budget``, and written one at a time by a
-    thread that would otherwise wait (``write_one``: the applier's for the next file, the
-    fetcher's for room in its queue), then by both once the fetcher is done (``flush``) or by
-    ``close()``; past the budget they are written at once by the thread that verified them
-    (bounded memory)."""
+    Hundreds of small cache files cost several times the system time of the same bytes written
+    once, so verified files are held, within ``budget``, and written together: ``BATCH`` bytes
+    or more by a thread that would otherwise wait (``flush_some``), the rest by ``flush`` (the
+    fetch thread's, once it has fetched the layer's files; ``close`` after the layer).  A file
+    that would exceed the budget is written at once with those held (bounded memory)."""
 
     def __init__(self, files: FileStore, *, budget: HoldBudget | None = None) -> None:
         self.files = files
@@ -440,32 +443,40 @@ class CacheWriter:
                 self._held.append((digest, data))
                 self._held_bytes += len(data)
                 return
-        self.files.put(digest, data)
+            batch = self._take()
+        batch.append((digest, data))
+        self.files.put_many(batch)
 
-    def write_one(self) -> bool:
-        """Write one held file (any thread; several may write at once); False if none is held."""
+    def _take(self) -> list[tuple[str, bytes]]:
+        """What is held, no longer held (``budget.lock`` held)."""
+        batch, self._held = self._held, []
+        self.budget.used -= self._held_bytes
+        self._held_bytes = 0
+        return batch
+
+    def flush_some(self) -> bool:
+        """Write what is held if it is worth a pack of its own (at least ``BATCH`` bytes); whether
+        anything was written."""
         with self.budget.lock:
-            if not self._held:
+            if self._held_bytes < BATCH:
                 return False
-            digest, data = self._held.pop()
-            self._held_bytes -= len(data)
-            self.budget.used -= len(data)
-        self.files.put(digest, data)
+            batch = self._take()
+        self.files.put_many(batch)
         return True
 
-    def flush(self, stop: Callable[[], bool] = lambda: False) -> None:
-        """Write what is held, one file at a time, until ``stop()`` says otherwise."""
-        while not stop() and self.write_one():
-            pass
+    def flush(self) -> None:
+        """Write what is held (any thread; a concurrent ``flush`` finds nothing left)."""
+        with self.budget.lock:
+            batch = self._take()
+        if batch:
+            self.files.put_many(batch)
 
     def close(self, *, write: bool = True) -> None:
         """Write what is still held (or, after a failure, drop it)."""
         if write:
             self.flush()
         with self.budget.lock:
-            self._held = []
-            self.budget.used -= self._held_bytes
-            self._held_bytes = 0
+            self._take()
 
 
 def plan_files(toc: Toc, paths: Sequence[str] | None, files: FileStore | None) -> list[TocEntry]:
@@ -481,6 +492,21 @@ def plan_files(toc: Toc, paths: Sequence[str] | None, files: FileStore | None) -
             files is not None and e.digest is not None and e.size <= MAX_CACHED_FILE and files.has(e.digest)
         )
     ]
+
+
+class _Member(tarfile.TarInfo):
+    """A TOC entry as a tar member: only what the applier reads of one (name, type, mode, mtime,
+    linkname, size) is set; a plain ``TarInfo`` sets some twenty attributes per entry."""
+
+    __slots__ = ()
+
+    def __init__(self, name: str, type: bytes, mode: int, mtime: float, linkname: str, size: int) -> None:
+        self.name = name
+        self.type = type
+        self.mode = mode
+        self.mtime = mtime
+        self.linkname = linkname
+        self.size = size
 
 
 class _Assembler:
@@ -507,13 +533,17 @@ class _Assembler:
         self._current: tuple[tarfile.TarInfo, TocEntry] | None = None
 
     def members(self) -> Iterator[tarfile.TarInfo]:
+        types = _TAR_TYPES
         for entry in self.toc.entries:
-            info = tarfile.TarInfo(entry.name or ".")
-            info.type = _TAR_TYPES[entry.type]
-            info.mode = entry.mode
-            info.mtime = entry.mtime
-            info.linkname = entry.link_name
-            info.size = entry.size if entry.type == "reg" else 0
+            kind = entry.type
+            info = _Member(
+                entry.name or ".",
+                types[kind],
+                entry.mode,
+                entry.mtime,
+                entry.link_name,
+                entry.size if kind == "reg" else 0,
+            )
             self._current = (info, entry)
             yield info
         self._current = None

@@ -470,35 +470,53 @@ def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path
             applier.close()
 
 
-def test_cache_writer_holds_files_until_the_layer_is_applied() -> None:
-    """Verified files are held (written when a thread has nothing else to do, or after the layer),
-    except past the bound, which keeps memory bounded; after a failure the held ones are dropped."""
-    from imgextract.layers.chunked.assemble import CacheWriter, HoldBudget
+def test_cache_writer_holds_files_and_writes_them_together() -> None:
+    """Verified files are held and written as one batch (flush, close); a file past the bound is
+    written at once with those held (bounded memory); after a failure the held ones are dropped."""
+    from imgextract.layers.chunked.assemble import BATCH, CacheWriter, HoldBudget
 
     class Store:
         def __init__(self) -> None:
-            self.kept: dict[str, bytes] = {}
+            self.batches: list[list[str]] = []
 
         def has(self, digest: str) -> bool:
-            return digest in self.kept
+            return any(digest in b for b in self.batches)
 
         def get(self, digest: str, size: int) -> bytes | None:
-            return self.kept.get(digest)
+            raise AssertionError("not read")
 
         def put(self, digest: str, data: bytes) -> None:
-            self.kept[digest] = data
+            raise AssertionError("files are written in batches")
 
-    files = {f"sha256:{i:064x}": bytes([i]) * 40 for i in range(5)}
-    for write, expected in [(True, 5), (False, 2)]:
+        def put_many(self, files: Sequence[tuple[str, bytes]]) -> None:
+            self.batches.append([d for d, _ in files])
+
+    files = [f"sha256:{i:064x}" for i in range(5)]
+    for write, expected in [(True, [files[:4], files[4:]]), (False, [files[:4]])]:
         store = Store()
         budget = HoldBudget(160)
         budget.used = 40  # another layer's
         writer = CacheWriter(store, budget=budget)
-        for digest, data in files.items():
-            writer.put(digest, data)
-        assert sorted(store.kept) == sorted(files)[3:]  # 3 x 40 bytes held, the rest written at once
+        for digest in files:
+            writer.put(digest, b"x" * 40)
+        assert store.batches == [files[:4]]  # 3 x 40 bytes held, the 4th goes over: all 4 written
         writer.close(write=write)
-        assert len(store.kept) == expected and budget.used == 40
+        assert store.batches == expected and budget.used == 40
+    store = Store()
+    writer = CacheWriter(store)
+    writer.put(files[0], b"x")
+    writer.flush()
+    writer.flush()  # nothing left: no empty batch
+    writer.close()
+    assert store.batches == [files[:1]]
+    # idle work (a thread waiting for the other): a batch only once it is worth a pack
+    store = Store()
+    writer = CacheWriter(store)
+    writer.put(files[0], b"x" * (BATCH - 1))
+    assert not writer.flush_some() and store.batches == []
+    writer.put(files[1], b"x")
+    assert writer.flush_some() and store.batches == [files[:2]]
+    assert not writer.flush_some()
 
 
 def test_without_batch_decompression_chunks_are_decompressed_one_by_one(

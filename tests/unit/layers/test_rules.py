@@ -81,6 +81,13 @@ def test_rule5_whiteout_of_dir_with_same_layer_children_keeps_them(out: Path) ->
     assert names(out) == ["D", "D/s", "D/s/upper"]
 
 
+def test_rule5_a_file_written_first_does_not_shield_its_directory(out: Path) -> None:
+    """The directory of a same-layer file only holds upper paths: a later whiteout of it still
+    removes its lower content (the file's directory is not itself written by the layer)."""
+    apply_tars(out, [[d("D"), f("D/lower", "l")], [f("D/upper", "u"), wh("D")]])
+    assert names(out) == ["D", "D/upper"]
+
+
 def test_rule5_whiteout_only_hides_lower_layers(out: Path) -> None:
     apply_tars(
         out, [[f("gone", "g"), d("dir"), f("dir/x", "x")], [wh("gone"), wh("dir"), wh("never-existed")]]
@@ -313,6 +320,21 @@ def test_selection_extracts_only_selected_paths(out: Path) -> None:
         "metadata",
         "metadata/annotations.yaml",
     ]
+
+
+def test_selection_of_one_file_does_not_take_its_siblings(out: Path) -> None:
+    """Files of one directory come one after another: the first one selected by its own name
+    says nothing about the next (only a selected directory covers all of them)."""
+    layer = [d("d"), f("d/a", "a"), f("d/b", "b"), f("d/c", "c"), f("e/x", "x"), f("e/y", "y")]
+    apply_tars(out, [layer], paths=["d/b", "e"])
+    assert names(out) == ["d", "d/b", "e", "e/x", "e/y"]
+
+
+def test_a_symlink_between_files_of_one_directory_redirects_the_next(out: Path) -> None:
+    """The next file of the same directory name after the directory became a symlink lands where
+    the symlink leads (inside the root), as it does for a first file."""
+    apply_tars(out, [[d("t"), f("d/a", "a"), sym("d", "t"), f("d/b", "b")]])
+    assert names(out) == ["d", "t", "t/b"]
 
 
 def test_selection_whiteout_of_an_ancestor_applies(out: Path) -> None:
