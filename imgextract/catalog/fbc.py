@@ -8,7 +8,7 @@ the rules of opm's ``declcfg`` loader (``WalkMetasReader``):
   ``.indexignore`` files themselves are never read as configs; files come in ``fs.WalkDir`` order;
 * apimachinery's ``YAMLOrJSONDecoder``: a stream whose first 4096 bytes start, after blanks, with ``{``
   is concatenated JSON; anything else is YAML split into documents on ``---`` lines (the rest of the
-  line blank or a comment), each decoded with go-yaml v2's rules (``1e3`` a float, ``on`` a boolean,
+  line blank or a comment; anything else there is an error), each decoded with go-yaml v2's rules (``1e3`` a float, ``on`` a boolean,
   timestamps strings); a document of only comments or blank lines is an object without a schema;
 * ``Meta.UnmarshalJSON``: ``schema``, ``package`` and ``name`` are found whatever their case, must be
   strings, and no two top-level keys may be equal once case-folded.
@@ -264,8 +264,11 @@ def _yaml_chunks(head: bytes, stream: IO[bytes], path: str) -> Iterator[bytes]:
         end = pending.rfind(b"\n") + 1  # complete lines only
         for m in _SEPARATOR.finditer(pending, scan, end):
             rest = m.group(1).strip()
-            if rest and not rest.startswith(b"#"):
-                continue
+            if rest and not rest.startswith(b"#"):  # the document being read fails
+                text = rest[:80].decode("utf-8", "replace")
+                raise CatalogFormatError(
+                    f"{path}: object {index}: invalid YAML: invalid Yaml document separator: {text}"
+                )
             if m.start() > start:
                 yield bytes(pending[start : m.start()])
                 index += 1

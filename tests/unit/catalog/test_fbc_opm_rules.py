@@ -131,13 +131,25 @@ class _Trickle(io.RawIOBase):
 
 
 def test_yaml_documents_cut_on_separator_lines_wherever_reads_end() -> None:
-    """``YAMLReader``: ``---`` lines (blank or a comment after them) separate documents; ``--- {...}``
-    is a document start inside one; CRLF lines and a last line without a newline are read too."""
+    """``YAMLReader``: ``---`` lines (blank or a comment after them) separate documents; CRLF lines
+    and a last line without a newline are read too."""
     data = (
         "# head\r\nschema: acme.a\r\nname: é\r\n--- # next\nschema: acme.b\n---\n---\n"
-        "--- {schema: acme.c, name: x}\n---   \nschema: acme.d\nv: '---'\n---\nschema: acme.e"
+        "{schema: acme.c, name: x}\n---   \nschema: acme.d\nv: '---'\n---\nschema: acme.e"
     ).encode()
     want = [("acme.a", "é"), ("acme.b", ""), ("acme.c", "x"), ("acme.d", ""), ("acme.e", "")]
     for step in (1, 3, 7, 4096, 1 << 20):
         got = [(o.schema, o.name) for o in iter_stream(_Trickle(data, step), "x.yaml")]  # type: ignore[arg-type]
         assert got == want, step
+
+
+@pytest.mark.parametrize("line", ["--- {schema: acme.c}", "---schema: acme.c", "----"])
+def test_a_separator_line_with_content_is_an_error(line: str) -> None:
+    """apimachinery's ``YAMLReader``: a line starting with ``---`` may hold only blanks or a comment
+    after it ("invalid Yaml document separator"), wherever the reads end."""
+    data = f"schema: acme.a\n{line}\nname: x\n".encode()
+    for step in (1, 5, 1 << 20):
+        with pytest.raises(
+            CatalogFormatError, match="x.yaml: object 0: invalid YAML: invalid Yaml document separator"
+        ):
+            list(iter_stream(_Trickle(data, step), "x.yaml"))  # type: ignore[arg-type]
