@@ -290,11 +290,7 @@ def _yaml_documents(head: bytes, stream: IO[bytes], path: str) -> Iterator[Any]:
     from imgextract.catalog.render.goyaml import DecodeError, load_yaml
 
     for index, raw in enumerate(_yaml_chunks(head, stream, path)):
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise CatalogFormatError(f"{path}: object {index}: invalid YAML: not valid UTF-8") from None
-        try:
-            yield load_yaml(text)
+        try:  # bytes: libyaml checks the UTF-8 itself, without a decoded copy
+            yield load_yaml(raw)
         except DecodeError as exc:
             raise CatalogFormatError(f"{path}: object {index}: invalid YAML: {exc}") from None

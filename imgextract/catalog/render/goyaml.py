@@ -396,12 +396,13 @@ def _children(node: Any) -> list[Any]:
     return []
 
 
-def load_yaml(text: str) -> Any:
-    """One YAML document, with go-yaml v2 + sigs.k8s.io/yaml semantics; raises DecodeError."""
+def load_yaml(text: str | bytes) -> Any:
+    """One YAML document, with go-yaml v2 + sigs.k8s.io/yaml semantics; raises DecodeError.
+    Bytes are read as UTF-8 by libyaml itself (invalid sequences are an error, as in go-yaml)."""
     return load_yaml_flagged(text)[0]
 
 
-def load_yaml_flagged(text: str) -> tuple[Any, bool]:
+def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
     """``load_yaml`` plus whether the value holds floats or integers beyond int64 (when it does not,
     Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
     loader = _Loader(text)
