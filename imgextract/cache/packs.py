@@ -19,10 +19,12 @@ file kept for one layer is found for another (a related image's layer with the s
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import stat
 import threading
 from collections.abc import Sequence
 
@@ -36,6 +38,9 @@ MAGIC = b"IXPACK01"
 _TRAILER = 8 + len(MAGIC)
 MAX_INDEX = 16 * 1024 * 1024  # a larger index is not ours: ignored
 _IOV = 512  # buffers per writev (below IOV_MAX)
+# never follow a symlink planted in packs/, never block opening a FIFO (the kernel waits for a
+# writer): anything but a regular file is not a pack
+_OPEN = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
 class _Entry:
@@ -93,9 +98,12 @@ class PackStore:
         if entry is None or entry.size != size:
             return None
         try:
-            fd = os.open(entry.pack, os.O_RDONLY | os.O_CLOEXEC)
+            fd = _open_pack(entry.pack)
         except FileNotFoundError:  # pruned meanwhile
             self._forget(entry.pack)
+            return None
+        except IntegrityError:  # replaced by something that is not a pack
+            self.evict(entry.pack)
             return None
         try:
             data = os.pread(fd, size, entry.offset)
@@ -161,7 +169,7 @@ class PackStore:
 
 def read_index(path: str) -> list[tuple[str, int, int]]:
     """The index of the pack at ``path``; ``IntegrityError`` if it is not a well-formed pack."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    fd = _open_pack(path)
     try:
         size = os.fstat(fd).st_size
         trailer = os.pread(fd, _TRAILER, size - _TRAILER) if size >= _TRAILER else b""
@@ -193,6 +201,20 @@ def read_index(path: str) -> list[tuple[str, int, int]]:
         split_digest(item[0])
         index.append((item[0], item[1], item[2]))
     return index
+
+
+def _open_pack(path: str) -> int:
+    """A read-only fd of the regular file at ``path``; ``IntegrityError`` for anything else."""
+    try:
+        fd = os.open(path, _OPEN)
+    except OSError as e:
+        if e.errno != errno.ELOOP:  # (a symlink)
+            raise
+        raise IntegrityError("not a pack: a symlink") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise IntegrityError("not a pack: not a regular file")
+    return fd
 
 
 def _write_all(fd: int, buffers: list[bytes]) -> None:
