@@ -186,3 +186,23 @@ def test_tls_checks_the_certificate_against_the_name_in_the_reference(tmp_path: 
             pytest.raises(UnreachableError, match="TLS"),
         ):
             client.ping()
+
+
+def test_tls_checks_a_host_name_for_names_given_as_bytes(tmp_path: Path) -> None:
+    # ASCII host names reach the TLS layer as bytes: the certificate's DNS name holds for the
+    # name in any case (as DNS names compare); the refusal of a name the certificate does not
+    # hold is the test above (localhost against an address-only certificate)
+    import trustme
+    from regfix.registry import TLSFiles, start_registry
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    files = TLSFiles(tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server.key")
+    ca.cert_pem.write_to_path(str(files.ca_file))
+    cert.private_key_pem.write_to_path(str(files.key_file))
+    files.cert_file.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+    with start_registry(tmp_path / "registry", tls=files) as reg:
+        port = reg.host.rsplit(":", 1)[1]
+        for name in ("localhost", "LocalHost"):
+            with _client(f"{name}:{port}", insecure=False, ca_file=files.ca_file) as client:
+                assert client.ping() == f"https://{name}:{port}"
