@@ -65,6 +65,9 @@ _DATALESS = frozenset(
 _PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
 _GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 _USTAR = b"ustar\0"
+# star's ustar headers (Go reads them): this trailer, and the prefix is 131 bytes (atime, ctime follow)
+_STAR_TRAILER = b"tar\0"
+_STAR_PREFIX = 131
 _OCTAL_DIGITS = b"01234567"
 # Header types the fast path leaves to the general parser: extension headers and refused types.
 _GENERAL_TYPES = frozenset({*_PAX_TYPES, *_GNU_LONG, tarfile.XGLTYPE, tarfile.GNUTYPE_SPARSE})
@@ -277,6 +280,8 @@ class TarReader:
                     member = _NEW_TYPE(tarfile.TarInfo)
                     name = name_b.decode("utf-8", "surrogateescape")
                     if prefix_b and magic == _USTAR:
+                        if block[508:] == _STAR_TRAILER:  # (star: atime and ctime after 131 bytes)
+                            prefix_b = prefix_b[:_STAR_PREFIX]
                         name = prefix_b.decode("utf-8", "surrogateescape") + "/" + name
                     member.name = name
                     member.linkname = link_b.decode("utf-8", "surrogateescape")
@@ -363,6 +368,8 @@ class TarReader:
             ) = _HEADER.unpack(block)
             if not _checksum_ok(block, _number(sum_f, "checksum")):
                 raise IntegrityError("invalid tar header: bad checksum")
+            if magic == _USTAR and block[508:] == _STAR_TRAILER:
+                prefix = prefix[:_STAR_PREFIX]  # star: the prefix's last 24 bytes are atime, ctime
             size = _number(size_f, "size")
             # fields not used are still checked, in every header (as Go and tarfile do)
             _number(uid_f, "uid")

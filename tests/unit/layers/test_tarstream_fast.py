@@ -223,3 +223,22 @@ def test_the_prefix_counts_only_with_the_posix_magic(magic: bytes) -> None:
     block[MAGIC : MAGIC + 8] = magic
     [member] = members_both_ways(rechecksum(bytes(block)) + END)
     assert member[0] == ("prefix/name" if magic.startswith(b"ustar\0") else "name")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_star_header_has_a_131_byte_prefix(fast: bool) -> None:
+    """A ustar header with star's trailer ("tar\\0" in its last four bytes) keeps atime and ctime
+    after a 131-byte prefix: Go reads the prefix only that far, and so must we (else the same
+    layer names another file here than in containers/image)."""
+    block = bytearray(raw_header("f", size=3))
+    block[PREFIX : PREFIX + 131] = b"p" * 131
+    block[PREFIX + 131 : PREFIX + 143] = b"14712345670\0"  # atime
+    block[PREFIX + 143 : PREFIX + 155] = b"14712345671\0"  # ctime
+    block[508:512] = b"tar\0"
+    data = rechecksum(bytes(block)) + pad(b"abc") + END
+    (member,) = outcome(data, fast=fast)  # type: ignore[misc]
+    assert member[0] == "p" * 131 + "/f" and member[-1] == b"abc"
+    # without the trailer it is plain ustar: the prefix runs on to its first NUL
+    block[508:512] = bytes(4)
+    (member,) = outcome(rechecksum(bytes(block)) + pad(b"abc") + END, fast=fast)  # type: ignore[misc]
+    assert member[0] == "p" * 131 + "14712345670/f"
