@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -116,7 +117,7 @@ def _cache_get(root: Path | None, digest: str, ref: str) -> RenderedBundle | Non
     from imgextract.catalog.render.rendered import Property, RenderedBundle
 
     try:
-        data = json.loads(_cache_path(root, digest, ref).read_text(encoding="utf-8"))
+        data = json.loads(_read_kept(_cache_path(root, digest, ref)).decode("utf-8"))
         return RenderedBundle(
             data["name"],
             data["package"],
@@ -188,14 +189,23 @@ def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> Pat
     return root / "render" / f"{key}.out.{fmt}"
 
 
+def _read_kept(path: Path) -> bytes:
+    """A kept file's bytes in one read (no buffered file object: workers hand the GIL over at
+    every system call); anything but a regular file (a FIFO would block) is ``OSError``."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(f"{path}: not a regular file")
+        return os.read(fd, st.st_size + 1)
+    finally:
+        os.close(fd)
+
+
 def _output_get(path: Path) -> Output | None:
     """A kept output: a JSON head line (the object's order fields and the text's size), the text."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        try:  # one read, no buffered file object: workers hand the GIL over at every system call
-            data = os.read(fd, os.fstat(fd).st_size + 1)
-        finally:
-            os.close(fd)
+        data = _read_kept(path)
         end = data.index(b"\n")
         head = json.loads(data[:end])
         size = head.pop("size")

@@ -30,3 +30,36 @@ def test_the_key_changes_with_everything_that_shapes_the_text(
     others.add(pipeline._output_path(tmp_path, DIGEST, REF, "none", "json"))
     assert len(others) == 6 and base not in others
     assert base.parent == tmp_path / "render" and base.name.endswith(".out.json")
+
+
+def test_a_fifo_at_a_kept_output_or_rendering_is_a_miss_not_a_hang(tmp_path: Path) -> None:
+    """The render cache takes regular files only: a FIFO where a kept output (or a kept bundle
+    rendering) would be blocks no warm render, it is a miss."""
+    import os
+    import threading
+
+    paths = [
+        pipeline._output_path(tmp_path, DIGEST, REF, "none", "json"),
+        pipeline._cache_path(tmp_path, DIGEST, REF),
+    ]
+    paths[0].parent.mkdir(parents=True)
+    for path in paths:
+        os.mkfifo(path)
+    got: list[object] = []
+    thread = threading.Thread(
+        target=lambda: got.extend(
+            [pipeline._output_get(paths[0]), pipeline._cache_get(tmp_path, DIGEST, REF)]
+        ),
+        daemon=True,
+    )
+    thread.start()
+    thread.join(5)
+    hung = thread.is_alive()
+    for path in paths:  # let a blocked reader go (a writer opens the FIFO), then judge
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+    thread.join(5)
+    assert not hung, "a FIFO in the render cache blocked the reader"
+    assert got == [None, None]
