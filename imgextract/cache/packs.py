@@ -184,7 +184,7 @@ def read_index(path: str) -> list[tuple[str, int, int]]:
         os.close(fd)
     try:
         items = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # (nested deeper than the parser goes: not ours either)
         raise IntegrityError("pack index is not JSON") from None
     if not isinstance(items, list):
         raise IntegrityError("pack index is not a list")

@@ -190,3 +190,16 @@ def test_a_symlink_in_packs_is_not_followed(tmp_path: Path) -> None:
     assert packs.get(digest_of(FILES[1]), 1) == FILES[1]
     assert not packs.has(digest_of(FILES[2]))
     assert not os.path.lexists(link) and target.is_file()
+
+
+def test_a_deeply_nested_index_is_a_malformed_pack(tmp_path: Path) -> None:
+    """JSON nested past the parser's recursion limit is not a crash of every later pull: the pack
+    is malformed and removed like any other."""
+    (tmp_path / "packs").mkdir()
+    raw = b"[" * 200_000 + b"]" * 200_000
+    bad = tmp_path / "packs" / (hashlib.sha256(raw).hexdigest() + ".pack")
+    bad.write_bytes(raw + len(raw).to_bytes(8, "big") + MAGIC)
+    good = _pack(tmp_path, [[digest_of(b"wxyz"), 0, 4]], b"wxyz")
+    packs = ContentCache(tmp_path).packs()
+    assert packs.get(digest_of(b"wxyz"), 4) == b"wxyz"
+    assert not bad.exists() and good.exists()
