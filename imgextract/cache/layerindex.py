@@ -74,7 +74,7 @@ class LayerIndexEntry:
     def loads(cls, raw: bytes) -> LayerIndexEntry | None:
         try:
             return cls.from_json(json.loads(raw))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # (RecursionError: nested past the parser's limit)
             return None
 
 

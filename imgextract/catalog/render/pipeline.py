@@ -126,7 +126,7 @@ def _cache_get(root: Path | None, digest: str, ref: str) -> RenderedBundle | Non
             [(n, i) for n, i in data["relatedImages"]],
             data["csvJSON"],
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
@@ -209,7 +209,7 @@ def _output_get(path: Path) -> Output | None:
         end = data.index(b"\n")
         head = json.loads(data[:end])
         size = head.pop("size")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
     text = memoryview(data)[end + 1 :]
     if size != len(text) or not all(isinstance(v, str) for v in head.values()):

@@ -195,3 +195,7 @@ def test_selection_traverses_symlink(tmp_path: Path) -> None:
     (tmp_path / "configs" / "b").symlink_to("../data")
     assert selection_traverses_symlink(tmp_path, ["configs/b/x"])
     assert not selection_traverses_symlink(tmp_path, ["configs/a/x"])
+
+
+def test_an_entry_nested_past_the_json_parser_limit_is_unreadable() -> None:
+    assert LayerIndexEntry.loads(b"[" * 200_000 + b"]" * 200_000) is None

@@ -63,3 +63,13 @@ def test_a_fifo_at_a_kept_output_or_rendering_is_a_miss_not_a_hang(tmp_path: Pat
     thread.join(5)
     assert not hung, "a FIFO in the render cache blocked the reader"
     assert got == [None, None]
+
+
+def test_kept_files_nested_past_the_json_parser_limit_are_a_miss(tmp_path: Path) -> None:
+    nested = b"[" * 200_000 + b"]" * 200_000
+    kept = pipeline._output_path(tmp_path, DIGEST, REF, "none", "json")
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(nested + b"\n{}")
+    pipeline._cache_path(tmp_path, DIGEST, REF).write_bytes(nested)
+    assert pipeline._output_get(kept) is None
+    assert pipeline._cache_get(tmp_path, DIGEST, REF) is None
