@@ -148,6 +148,11 @@ class PackStore:
         if not index:
             return
         raw = json.dumps(index, separators=(",", ":")).encode()
+        if len(raw) > MAX_INDEX and len(files) > 1:  # more than one index holds: a reader would
+            half = len(files) // 2  # drop the pack, so two (or more) packs
+            self.put(files[:half])
+            self.put(files[half:])
+            return
         buffers += [raw, len(raw).to_bytes(8, "big") + MAGIC]
         final = f"{self._layout.packs()}/{hashlib.sha256(raw).hexdigest()}.pack"
         tmp, fd = _temp(self._layout)

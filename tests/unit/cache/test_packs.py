@@ -203,3 +203,18 @@ def test_a_deeply_nested_index_is_a_malformed_pack(tmp_path: Path) -> None:
     packs = ContentCache(tmp_path).packs()
     assert packs.get(digest_of(b"wxyz"), 4) == b"wxyz"
     assert not bad.exists() and good.exists()
+
+
+def test_a_batch_whose_index_would_be_too_large_is_kept_as_several_packs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store refuses (and removes) a pack whose index is larger than MAX_INDEX; a batch of
+    more files than one index holds is written as several packs, not as one it would drop."""
+    from imgextract.cache import packs as packs_module
+
+    monkeypatch.setattr(packs_module, "MAX_INDEX", 4096)  # (the same rule at a small scale)
+    files = [os.urandom(8) for _ in range(300)]  # ~26 KB of index
+    ContentCache(tmp_path).packs().put([(digest_of(d), d) for d in files])
+    later = ContentCache(tmp_path).packs()
+    assert all(later.get(digest_of(d), 8) == d for d in files)
+    assert len(packs_of(tmp_path)) > 1
