@@ -5,12 +5,16 @@ file count that the general entry path gives, whatever happens to that directory
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tarfile
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from imgextract.errors import ImgExtractError
 from imgextract.layers.applier import _PARENT_CACHE, Applier
@@ -111,3 +115,65 @@ def test_same_directory_files_match_the_general_path(
     assert (tree, stats) == (tree_g, stats_g)
     if isinstance(applier, Applier) and applier.file_count() is not None:
         assert applier.file_count() == _walk(out)
+
+
+_COMPONENTS = ["d", "e", "x"]
+_SPELLINGS = ["{}", "./{}", "{}/"]  # ("a//b" and "a/./b" come from the joins below)
+
+
+@st.composite
+def _name(draw: st.DrawFn) -> str:
+    parts = draw(st.lists(st.sampled_from(_COMPONENTS), min_size=1, max_size=3))
+    sep = draw(st.sampled_from(["/", "//", "/./"]))
+    return draw(st.sampled_from(_SPELLINGS)).format(sep.join(parts))
+
+
+@st.composite
+def _entry(draw: st.DrawFn) -> E:
+    name = draw(_name())
+    kind = draw(st.sampled_from(["file", "file", "file", "file", "dir", "sym", "hard", "wh", "opq"]))
+    if kind == "file":
+        return f(name, draw(st.sampled_from(["", "1", "22"])))
+    if kind == "dir":
+        return d(name, draw(st.sampled_from([0o755, 0o500])))
+    if kind == "sym":
+        return sym(name, draw(st.sampled_from([".", "..", "d", "e/x", "/x", VICTIM])))
+    if kind == "hard":
+        return hard(name, draw(_name()).rstrip("/"))
+    clean = "/".join(p for p in name.split("/") if p not in ("", "."))
+    return wh(clean) if kind == "wh" else opq(clean)
+
+
+@settings(
+    max_examples=int(os.environ.get("LAYERS_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    layers=st.lists(st.lists(_entry(), min_size=1, max_size=12), min_size=1, max_size=3),
+    paths=st.sampled_from([None, ["d"], ["d/x", "e"]]),
+)
+def test_random_layers_match_the_general_path(layers: list[list[E]], paths: list[str] | None) -> None:
+    base = Path(tempfile.mkdtemp(prefix="same-dir-"))
+    try:
+        victim = base / "victim"
+        (victim / "sub").mkdir(parents=True)
+        (victim / "file").write_text("precious")
+        before = snapshot(victim)
+        concrete = _layers(victim, layers)
+        (base / "fast").mkdir()
+        (base / "general").mkdir()
+        tree, stats, applier = _run(base / "fast", concrete, paths)
+        original = Applier._file_entry
+        Applier._file_entry = _general_only  # type: ignore[method-assign]
+        try:
+            tree_g, stats_g, _ = _run(base / "general", concrete, paths)
+        finally:
+            Applier._file_entry = original  # type: ignore[method-assign]
+        assert (tree, stats) == (tree_g, stats_g)
+        if isinstance(applier, Applier) and applier.file_count() is not None:
+            assert applier.file_count() == _walk(base / "fast")
+        assert snapshot(victim) == before
+    finally:
+        shutil.rmtree(base)
