@@ -130,17 +130,7 @@ def hostile(registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Hostile:
 def _verdicts(h: Hostile, cases: list[tuple[str, list[bytes], Path, bool]]) -> None:
     """Store each case's signatures in its own repository's lookaside (the image is the same: the
     tag is copied), then compare ours, skopeo's and the expected verdict."""
-    settings: dict[str, Any] = {
-        "registries_conf": h.tmp / "empty.conf",
-        "registries_conf_dir": h.tmp / "conf.d",
-        "insecure_registries": [h.host],
-        "retries": 1,
-        "timeout": 20,
-        "use_cache": False,
-        "env": {"HOME": str(h.tmp)},
-    }
-    (h.tmp / "empty.conf").write_text("")
-    (h.tmp / "conf.d").mkdir(exist_ok=True)
+    settings = _client_settings(h, timeout=20)
 
     def one(case: tuple[str, list[bytes], Path, bool]) -> str:
         repo, sigs, policy, expected = case
@@ -160,6 +150,45 @@ def _verdicts(h: Hostile, cases: list[tuple[str, list[bytes], Path, bool]]) -> N
     with ThreadPoolExecutor(4) as pool:
         failures = [f for f in pool.map(one, cases) if f]
     assert not failures, "\n".join(failures)
+
+
+def _client_settings(h: Hostile, **extra: Any) -> dict[str, Any]:
+    """Client settings for verifying the hostile images: no system registries.conf, no cache."""
+    (h.tmp / "empty.conf").write_text("")
+    (h.tmp / "conf.d").mkdir(exist_ok=True)
+    return {
+        "registries_conf": h.tmp / "empty.conf",
+        "registries_conf_dir": h.tmp / "conf.d",
+        "insecure_registries": [h.host],
+        "retries": 1,
+        "use_cache": False,
+        "env": {"HOME": str(h.tmp)},
+        **extra,
+    }
+
+
+def _cosign_signed(h: Hostile, repo: str) -> tuple[bytes, str, Path, Path]:
+    """A fresh P-256 key: the payload for ``repo``'s image, its base64 signature, a
+    sigstoreSigned policy trusting the key, and a registries.d reading sigstore attachments."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    _copy_tag(h, repo)
+    key = ec.generate_private_key(ec.SECP256R1())
+    pub = h.tmp / f"cosign-{repo}.pub"
+    pub.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    payload = signing.cosign_payload(h.digest, f"{h.host}/hostile/{repo}:v1")
+    sig = signing.cosign_b64(key.sign(payload, ec.ECDSA(hashes.SHA256())))
+    rd = signing.write_registries_d(
+        h.tmp / f"rd-{repo}", f"file://{h.tmp / 'none'}", sigstore_attachments=True
+    )
+    policy = h.tmp / f"policy-{repo}.json"
+    policy.write_text(json.dumps({"default": [{"type": "sigstoreSigned", "keyPath": str(pub)}]}))
+    return payload, sig, policy, rd
 
 
 def _copy_tag(h: Hostile, repo: str) -> None:
@@ -338,39 +367,12 @@ def test_a_sig_manifest_with_too_many_layers_is_refused_before_reading_them(
 ) -> None:
     """A 4 MiB ``.sig`` manifest can list ~20,000 layers, each a 4 MiB blob: read one by one and
     held in memory, that is 80 GB and 20,000 requests.  Capped as lookaside stores are (128)."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     from imgextract.errors import LimitExceeded
 
     h = hostile
-    _copy_tag(h, "manysigs")
-    key = ec.generate_private_key(ec.SECP256R1())
-    pub = h.tmp / "cosign.pub"
-    pub.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    payload = signing.cosign_payload(h.digest, f"{h.host}/hostile/manysigs:v1")
-    sig = signing.cosign_b64(key.sign(payload, ec.ECDSA(hashes.SHA256())))
+    payload, sig, policy, rd = _cosign_signed(h, "manysigs")
     signing.push_cosign_signatures(registry.url, "hostile/manysigs", h.digest, [(payload, sig)] * 129)
-    rd = signing.write_registries_d(
-        h.tmp / "rd-sigstore", f"file://{h.tmp / 'none'}", sigstore_attachments=True
-    )
-    policy = h.tmp / "policy-sigstore.json"
-    policy.write_text(json.dumps({"default": [{"type": "sigstoreSigned", "keyPath": str(pub)}]}))
-    (h.tmp / "empty.conf").write_text("")
-    (h.tmp / "conf.d").mkdir(exist_ok=True)
-    settings: dict[str, Any] = {
-        "registries_conf": h.tmp / "empty.conf",
-        "registries_conf_dir": h.tmp / "conf.d",
-        "insecure_registries": [h.host],
-        "retries": 1,
-        "use_cache": False,
-        "env": {"HOME": str(h.tmp)},
-    }
-    with Client(**settings, registries_d=rd) as client, pytest.raises(LimitExceeded) as info:
+    with Client(**_client_settings(h), registries_d=rd) as client, pytest.raises(LimitExceeded) as info:
         client.verify(f"{h.host}/hostile/manysigs:v1", policy=policy)
     assert "129" in str(info.value) and ".sig" in str(info.value)
 
@@ -380,42 +382,15 @@ def test_every_attachment_is_read_not_only_signatures(hostile: Hostile, registry
     manifest, attestations included, each within the 4 MiB signature limit, before judging any: an
     attachment beyond the limit fails reading the image's signatures, however good the signature
     beside it is."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     from imgextract.errors import LimitExceeded
 
     h = hostile
-    _copy_tag(h, "bigattest")
-    key = ec.generate_private_key(ec.SECP256R1())
-    pub = h.tmp / "cosign-attest.pub"
-    pub.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    payload = signing.cosign_payload(h.digest, f"{h.host}/hostile/bigattest:v1")
-    sig = signing.cosign_b64(key.sign(payload, ec.ECDSA(hashes.SHA256())))
+    payload, sig, policy, rd = _cosign_signed(h, "bigattest")
     attestation = ("application/vnd.dsse.envelope.v1+json", b"{" + b" " * (4 * 1024 * 1024) + b"}")
     signing.push_cosign_signatures(
         registry.url, "hostile/bigattest", h.digest, [(payload, sig)], attachments=[attestation]
     )
-    rd = signing.write_registries_d(
-        h.tmp / "rd-attest", f"file://{h.tmp / 'none'}", sigstore_attachments=True
-    )
-    policy = h.tmp / "policy-attest.json"
-    policy.write_text(json.dumps({"default": [{"type": "sigstoreSigned", "keyPath": str(pub)}]}))
-    (h.tmp / "empty.conf").write_text("")
-    (h.tmp / "conf.d").mkdir(exist_ok=True)
-    settings: dict[str, Any] = {
-        "registries_conf": h.tmp / "empty.conf",
-        "registries_conf_dir": h.tmp / "conf.d",
-        "insecure_registries": [h.host],
-        "retries": 1,
-        "use_cache": False,
-        "env": {"HOME": str(h.tmp)},
-    }
-    with Client(**settings, registries_d=rd) as client, pytest.raises(LimitExceeded) as info:
+    with Client(**_client_settings(h), registries_d=rd) as client, pytest.raises(LimitExceeded) as info:
         client.verify(f"{h.host}/hostile/bigattest:v1", policy=policy)
     assert "layer 1" in str(info.value) and ".sig" in str(info.value)
 
