@@ -66,7 +66,6 @@ from typing import BinaryIO, Protocol
 from imgextract.errors import IntegrityError, LimitExceeded
 from imgextract.layers.fsroot import Parent, RootFS, lstat_at
 from imgextract.layers.selection import PathSelection
-from imgextract.layers.tarstream import TarReader
 from imgextract.oci import whiteout
 
 WHITEOUT_PREFIX = whiteout.PREFIX
@@ -227,6 +226,8 @@ class Applier:
 
     def apply(self, tar_stream: BinaryIO) -> LayerStats:
         """Apply one uncompressed layer tar.  Reads up to the end-of-archive marker only."""
+        from imgextract.layers.tarstream import TarReader  # whole layers only (not zstd:chunked ranges)
+
         reader = TarReader(tar_stream, max_header_bytes=self.limits.max_header_bytes)
         return self.apply_members(reader.members(), reader)
 

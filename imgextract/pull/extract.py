@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from imgextract.cache import ContentCache
     from imgextract.mirrors import Source
     from imgextract.pull.partial import LayerFetchResult, PartialLayers
+    from imgextract.pull.prefetch import Prefetcher
     from imgextract.registry.client import RegistryClient
 
 log = logging.getLogger(__name__)
@@ -207,8 +209,6 @@ def _apply_layers(
     client: RegistryClient,
     source: Source,
 ) -> tuple[list[LayerReport], bool, tuple[int, int] | None]:
-    from imgextract.pull.prefetch import Prefetcher
-
     applier = Applier(
         root,
         PathSelection(list(plan.paths) if plan.paths is not None else None),
@@ -240,14 +240,7 @@ def _apply_layers(
     reports = []
     try:
         partials.advance(0)  # TOCs and chunks of zstd:chunked layers, fetched while others apply
-        with Prefetcher(
-            client,
-            source.reference.repository,
-            wanted,
-            cache=cache,
-            spool_dir=root.parent,
-            reader_verifies=True,
-        ) as prefetch:
+        with _prefetcher(client, source, wanted, cache, root) as prefetch:
             for position, ((desc, diff_id), skip, part, tiny) in enumerate(
                 zip(pairs, skips, partial, small, strict=True)
             ):
@@ -275,6 +268,8 @@ def _apply_layers(
                     )
                     continue
                 from imgextract.layers.pipeline import apply_blob  # (not for zstd:chunked ranges)
+
+                assert prefetch is not None  # the layer is in ``wanted``
 
                 with prefetch.open(desc) as raw:
                     stats = apply_blob(
@@ -306,6 +301,29 @@ def _apply_layers(
     finally:
         partials.close()
     return reports, any(skips), applier.file_count()
+
+
+def _prefetcher(
+    client: RegistryClient,
+    source: Source,
+    wanted: list[oci.Descriptor],
+    cache: ContentCache | None,
+    root: Path,
+) -> AbstractContextManager[Prefetcher | None]:
+    """The prefetcher of the layers fetched whole (``wanted``); none (not even imported) when
+    every layer is skipped, small, or fetched in ranges (a zstd:chunked pull of a selection)."""
+    if not wanted:
+        return nullcontext(None)
+    from imgextract.pull.prefetch import Prefetcher
+
+    return Prefetcher(
+        client,
+        source.reference.repository,
+        wanted,
+        cache=cache,
+        spool_dir=root.parent,
+        reader_verifies=True,
+    )
 
 
 def _apply_small(

@@ -213,6 +213,8 @@ def test_a_partial_pull_loads_no_whole_layer_machinery(
     loaded = imported_modules(r.stderr)
     assert "imgextract.layers.chunked" in loaded  # the log is read
     assert not {"imgextract.layers.pipeline", "imgextract.layers.decompress", "isal"} & loaded
+    # nor the tar parser and the prefetcher (no layer is read as a tar stream, none fetched whole)
+    assert not {"imgextract.layers.tarstream", "imgextract.pull.prefetch", "tempfile"} & loaded
     assert _files(tmp_path / "out") == catalog.configs
 
 
