@@ -15,25 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from imgextract.auth.credentials import Credentials, MalformedEntry, decode_entry, go_field
+from imgextract.auth.credentials import Credentials, MalformedEntry, decode_entry, go_field, go_map
 from imgextract.auth.keys import candidate_keys, convert_to_hostname, normalize_registry
 from imgextract.errors import ConfigError
 
 log = logging.getLogger(__name__)
-
-
-def _go_map(data: Mapping[str, Any], name: str) -> Any:
-    """``encoding/json`` into a map field: every key naming it (any case, in order) adds its entries
-    to the same map; a value that is not an object is returned as it is (the caller refuses it)."""
-    merged: dict[str, Any] = {}
-    low = name.lower()
-    for key, value in data.items():
-        if value is None or key.lower() != low:
-            continue
-        if not isinstance(value, dict):
-            return value
-        merged.update(value)
-    return merged
 
 
 @dataclass(frozen=True)
@@ -57,8 +43,8 @@ class AuthFile:
             raise ConfigError(f"{origin}: expected a JSON object")
         if legacy:
             return cls(origin=origin, auths=data, legacy=True)
-        auths = _go_map(data, "auths")
-        helpers = _go_map(data, "credHelpers")
+        auths = go_map(data, "auths")
+        helpers = go_map(data, "credHelpers")
         store = go_field(data, "credsStore") or None
         if not isinstance(auths, dict):
             raise ConfigError(f"{origin}: 'auths' must be an object")

@@ -74,6 +74,20 @@ def go_field(obj: Mapping[str, Any], name: str) -> Any:
     return found
 
 
+def go_map(data: Mapping[str, Any], name: str) -> Any:
+    """``encoding/json`` into a map field: every key naming it (any case, in order) adds its entries
+    to the same map; a value that is not an object is returned as it is (the caller refuses it)."""
+    merged: dict[str, Any] = {}
+    low = name.lower()
+    for key, value in data.items():
+        if value is None or not isinstance(key, str) or key.lower() != low:
+            continue
+        if not isinstance(value, dict):
+            return value
+        merged.update(value)
+    return merged
+
+
 class MalformedEntry(ValueError):
     """An auth-file entry that cannot be decoded; the message never contains its values."""
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from imgextract.auth.credentials import Credentials, MalformedEntry, decode_entry
+from imgextract.auth.credentials import Credentials, MalformedEntry, decode_entry, go_map
 from imgextract.auth.keyring import Keyring
 from imgextract.errors import ConfigError
 
@@ -52,6 +52,11 @@ def _payload(doc: Mapping[str, Any], key: str, origin: str) -> str | None:
         raise ConfigError(f"{origin}: Secret data {key!r} is not valid base64") from None
 
 
+def _has_auths(doc: Mapping[Any, Any]) -> bool:
+    """Whether ``doc`` has an ``auths`` key in any case (Go's ``encoding/json`` field match)."""
+    return any(isinstance(k, str) and k.lower() == "auths" for k in doc)
+
+
 def _auth_maps(doc: Any, origin: str) -> Iterator[Mapping[str, Any]]:
     """The ``auths``-style maps held by one YAML/JSON document."""
     if not isinstance(doc, Mapping):
@@ -60,8 +65,8 @@ def _auth_maps(doc: Any, origin: str) -> Iterator[Mapping[str, Any]]:
         for item in doc.get("items") or []:
             yield from _auth_maps(item, origin)
         return
-    if "auths" in doc and "kind" not in doc:
-        auths = doc["auths"]
+    if "kind" not in doc and _has_auths(doc):
+        auths = go_map(doc, "auths")  # a config.json: read by Go's encoding/json
         if not isinstance(auths, Mapping):
             raise ConfigError(f"{origin}: 'auths' must be an object")
         yield auths
@@ -80,7 +85,8 @@ def _auth_maps(doc: Any, origin: str) -> Iterator[Mapping[str, Any]]:
         except ValueError:
             raise ConfigError(f"{origin}: Secret {key!r} is not valid JSON") from None
         if stype == DOCKERCONFIGJSON:
-            parsed = parsed.get("auths") if isinstance(parsed, Mapping) else None
+            # kubelet decodes it with encoding/json: "auths" in any case (every such key adds)
+            parsed = go_map(parsed, "auths") if isinstance(parsed, Mapping) and _has_auths(parsed) else None
         if not isinstance(parsed, Mapping):
             raise ConfigError(f"{origin}: Secret {key!r} does not hold a registry map")
         yield parsed

@@ -111,6 +111,28 @@ def test_not_a_pull_secret_is_config_error(text: str) -> None:
         parse_pull_secret(text, "bad.yaml")
 
 
+def test_auths_key_in_any_case_as_kubelet_and_containers_image_decode_it() -> None:
+    """kubelet (``secrets.MakeDockerKeyring``) decodes ``.dockerconfigjson`` into
+    ``credentialprovider.DockerConfigJSON`` with Go's ``encoding/json``, and containers/image reads a
+    config.json the same way: ``auths`` matches in any case, and every key naming it adds to one
+    map (a later entry for the same registry wins).  The Secret's own fields stay case-sensitive."""
+    a, b_old, b = (json.dumps(_entry(*e)) for e in (("a", "pw-a2"), ("b-old", "pw-b2"), ("b", "pw-b3")))
+    payload = f'{{"Auths": {{"a.io": {a}}}, "AUTHS": {{"b.io": {b_old}}}, "auths": {{"b.io": {b}}}}}'
+    secret = {
+        "kind": "Secret",
+        "type": "kubernetes.io/dockerconfigjson",
+        "data": {".dockerconfigjson": _b64(payload)},
+    }
+    for text in (json.dumps(secret), payload):  # a Secret, and a bare config.json
+        keyring = parse_pull_secret(text, "s.json")
+        assert _only_user(keyring, "a.io/ns/app") == "a"
+        assert _only_user(keyring, "b.io/ns/app") == "b"
+    with pytest.raises(ConfigError):  # no auths at all in the Secret's payload: still an error
+        parse_pull_secret(
+            json.dumps({**secret, "data": {".dockerconfigjson": _b64('{"credHelpers": {}}')}}), "s.json"
+        )
+
+
 def test_malformed_entry_in_secret_skipped(caplog: pytest.LogCaptureFixture) -> None:
     data = {"auths": {"quay.io": {"auth": "%%%"}, "quay.io/ns": _entry("ok", "pw-ok1")}}
     with caplog.at_level(logging.WARNING):
