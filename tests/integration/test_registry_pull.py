@@ -165,18 +165,26 @@ def test_tls_untrusted_is_unreachable_unless_insecure(
         assert client.get_manifest("tls/untrusted", "v1").digest == pushed.digest
 
 
-def test_tls_checks_the_certificate_against_the_name_in_the_reference(tmp_path: Path) -> None:
-    # a certificate for 127.0.0.1 only: the registry answers as 127.0.0.1, and the same server
-    # reached as localhost is refused (the name the TLS layer checks is the reference's host)
+def _tls_files(tmp_path: Path, *names: str) -> Any:
+    """A fresh CA (trustme) and a server certificate for ``names``, written as regfix's TLSFiles."""
     import trustme
-    from regfix.registry import TLSFiles, start_registry
+    from regfix.registry import TLSFiles
 
     ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
+    cert = ca.issue_cert(*names)
     files = TLSFiles(tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server.key")
     ca.cert_pem.write_to_path(str(files.ca_file))
     cert.private_key_pem.write_to_path(str(files.key_file))
     files.cert_file.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+    return files
+
+
+def test_tls_checks_the_certificate_against_the_name_in_the_reference(tmp_path: Path) -> None:
+    # a certificate for 127.0.0.1 only: the registry answers as 127.0.0.1, and the same server
+    # reached as localhost is refused (the name the TLS layer checks is the reference's host)
+    from regfix.registry import start_registry
+
+    files = _tls_files(tmp_path, "127.0.0.1")
     with start_registry(tmp_path / "registry", tls=files) as reg:
         port = reg.host.rsplit(":", 1)[1]
         with _client(f"127.0.0.1:{port}", insecure=False, ca_file=files.ca_file) as client:
@@ -192,15 +200,9 @@ def test_tls_checks_a_host_name_for_names_given_as_bytes(tmp_path: Path) -> None
     # ASCII host names reach the TLS layer as bytes: the certificate's DNS name holds for the
     # name in any case (as DNS names compare); the refusal of a name the certificate does not
     # hold is the test above (localhost against an address-only certificate)
-    import trustme
-    from regfix.registry import TLSFiles, start_registry
+    from regfix.registry import start_registry
 
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    files = TLSFiles(tmp_path / "ca.pem", tmp_path / "server.pem", tmp_path / "server.key")
-    ca.cert_pem.write_to_path(str(files.ca_file))
-    cert.private_key_pem.write_to_path(str(files.key_file))
-    files.cert_file.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+    files = _tls_files(tmp_path, "127.0.0.1", "localhost")
     with start_registry(tmp_path / "registry", tls=files) as reg:
         port = reg.host.rsplit(":", 1)[1]
         for name in ("localhost", "LocalHost"):
