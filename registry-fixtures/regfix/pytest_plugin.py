@@ -53,6 +53,15 @@ def _need_skopeo() -> None:
     require("skopeo", skopeo_binary(), "apt install skopeo (or set REGFIX_SKOPEO)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stop_gpg_agents() -> Iterator[None]:
+    """The gpg-agents the signing fixtures' gpg started end with the session."""
+    yield
+    from regfix import signing
+
+    signing.stop_gpg_agents()
+
+
 @pytest.fixture(scope="session")
 def need_umoci() -> str:
     """Path of umoci (skips/fails like the registry fixtures when missing)."""

@@ -51,7 +51,24 @@ class GPGKeys:
     other_pub: Path
 
 
+_AGENT_HOMES: set[Path] = set()  # GNUPGHOMEs gpg ran in: each may have started a gpg-agent
+
+
+def stop_gpg_agents() -> None:
+    """Stop the gpg-agent of every GNUPGHOME used through this module (best effort): gpg starts
+    one per home and leaves it running after the test session."""
+    for home in sorted(_AGENT_HOMES):
+        try:
+            subprocess.run(
+                ["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], capture_output=True, timeout=30
+            )
+        except (OSError, subprocess.SubprocessError):
+            pass
+    _AGENT_HOMES.clear()
+
+
 def _gpg(home: Path, *args: str, data: str | None = None) -> str:
+    _AGENT_HOMES.add(home)
     proc = subprocess.run(
         ["gpg", "--batch", "--homedir", str(home), *args],
         input=data,
