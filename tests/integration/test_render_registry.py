@@ -191,16 +191,10 @@ def test_warm_render_asks_the_registry_only_what_it_must(
     assert fp.requests == []
 
 
-def test_a_tag_moved_to_a_new_digest_renders_the_new_content(
-    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any], tmp_path: Path
-) -> None:
-    old = push_image(registry, _bundle_spec(), "render/moving", tag="v1")
-    fp = fault_proxy(registry)
-    ref = f"{fp.host}/render/moving:v1"
-    first = render([ref], _client(fp.host, tmp_path / "cache"))
-    # the same tag now names other content (a CSV that says something else)
+def _widget_files_saying_nobody() -> list[File]:
+    """The widget bundle's files with its CSV changed ("Widgets <for> nobody"): other content."""
     csv = "manifests/widget-operator.clusterserviceversion.yaml"
-    files = [
+    return [
         File(
             str(p.relative_to(WIDGET)),
             p.read_bytes().replace(b"Widgets <for> everyone", b"Widgets <for> nobody")
@@ -210,6 +204,17 @@ def test_a_tag_moved_to_a_new_digest_renders_the_new_content(
         for p in sorted(WIDGET.rglob("*"))
         if p.is_file()
     ]
+
+
+def test_a_tag_moved_to_a_new_digest_renders_the_new_content(
+    registry: Any, push_image: Callable[..., Any], fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    old = push_image(registry, _bundle_spec(), "render/moving", tag="v1")
+    fp = fault_proxy(registry)
+    ref = f"{fp.host}/render/moving:v1"
+    first = render([ref], _client(fp.host, tmp_path / "cache"))
+    # the same tag now names other content (a CSV that says something else)
+    files = _widget_files_saying_nobody()
     new = push_image(registry, ImageSpec(layers=[files], labels=LABELS), "render/moving", tag="v1")
     assert new.digest != old.digest
     fp.reset()
@@ -314,17 +319,7 @@ def test_command_keeps_each_bundle_images_output_text(
     assert _cli_render(refs, host, cache, "-o", "json").stdout == expected["json", "none"]
 
     # the tag moves to other content: its new digest has no text yet
-    csv = "manifests/widget-operator.clusterserviceversion.yaml"
-    files = [
-        File(
-            str(p.relative_to(WIDGET)),
-            p.read_bytes().replace(b"Widgets <for> everyone", b"Widgets <for> nobody")
-            if str(p.relative_to(WIDGET)) == csv
-            else p.read_bytes(),
-        )
-        for p in sorted(WIDGET.rglob("*"))
-        if p.is_file()
-    ]
+    files = _widget_files_saying_nobody()
     push_image(registry, ImageSpec(layers=[files], labels=LABELS), "render/kept-b", tag="v1")
     moved = _cli_render(refs, host, cache, "-o", "json")
     assert moved.stdout == encode(render_raw(refs, _client(host, None)), "json")

@@ -188,6 +188,18 @@ def handmade_toc(entries: list[dict[str, object]], data_end: int = 10_000) -> tu
 DIGEST = "sha256:" + "a" * 64
 
 
+_FILE = {
+    "type": "reg",
+    "name": "a",
+    "size": 4,
+    "digest": DIGEST,
+    "offset": 0,
+    "endOffset": 50,
+    "chunkSize": 2,
+}
+_CHUNK = {"type": "chunk", "name": "a", "offset": 20, "chunkOffset": 2, "chunkSize": 2}
+
+
 @pytest.mark.parametrize(
     "entries",
     [
@@ -208,18 +220,7 @@ DIGEST = "sha256:" + "a" * 64
                 "endOffset": 20_000,
             }
         ],
-        [
-            {
-                "type": "reg",
-                "name": "a",
-                "size": 4,
-                "digest": DIGEST,
-                "offset": 0,
-                "endOffset": 50,
-                "chunkSize": 2,
-            },
-            {"type": "chunk", "name": "a", "offset": 60, "chunkOffset": 2, "chunkSize": 2},
-        ],
+        [_FILE, {**_CHUNK, "offset": 60}],
         [{"type": "reg", "name": "nodigest", "size": 3, "offset": 0, "endOffset": 5}],
         [{"type": "socket?", "name": "x"}],
     ],
@@ -238,18 +239,6 @@ def test_hostile_tocs_are_integrity_errors(entries: list[dict[str, object]]) -> 
     comp, loc = handmade_toc(entries)
     with pytest.raises(IntegrityError):
         parse_toc(comp, loc)
-
-
-_FILE = {
-    "type": "reg",
-    "name": "a",
-    "size": 4,
-    "digest": DIGEST,
-    "offset": 0,
-    "endOffset": 50,
-    "chunkSize": 2,
-}
-_CHUNK = {"type": "chunk", "name": "a", "offset": 20, "chunkOffset": 2, "chunkSize": 2}
 
 
 @pytest.mark.parametrize(
