@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imgextract.errors import LimitExceeded, UnreachableError
+from imgextract.errors import IntegrityError, LimitExceeded, UnreachableError
 from imgextract.signatures.fetch import LookasideReader, attachment_tag, classify, read_lookaside
 
 D = "sha256:" + "c" * 64
@@ -55,14 +55,25 @@ def test_reads_signature_1_to_n_until_missing(tmp_path: Path) -> None:
 
 def test_bounds(tmp_path: Path) -> None:
     base = _store(tmp_path / "many", 5)
-    with pytest.raises(Exception, match="more than 4 signatures"):
-        LookasideReader(max_signatures=4).read(base, D)
-    assert len(LookasideReader(max_signatures=5).read(base, D)) == 5
+    with pytest.raises(IntegrityError, match="5 signatures"):
+        LookasideReader(max_signatures=5).read(base, D)
+    assert len(LookasideReader(max_signatures=6).read(base, D)) == 5
     big = _store(tmp_path / "big", 1, size=100)
     with pytest.raises(LimitExceeded, match="larger than 50 bytes"):
         LookasideReader(max_bytes=50).read(big, D)
     with pytest.raises(UnreachableError, match="unsupported scheme"):
         LookasideReader().read("ftp://example.com/sigs/ns/app", D)
+
+
+def test_a_store_with_128_signatures_is_a_server_error(tmp_path: Path) -> None:
+    """containers/image ``appendSignaturesFromLookaside`` gives up when the index reaches
+    ``maxLookasideSignatures`` (128) before asking for ``signature-129``: a store holding exactly
+    128 signatures fails reading them ("server provided 128 signatures"); 127 are read."""
+    base = _store(tmp_path / "full", 128)
+    with pytest.raises(IntegrityError, match="128 signatures"):
+        LookasideReader().read(base, D)
+    (tmp_path / f"full/ns/app@sha256={'c' * 64}/signature-128").unlink()
+    assert len(LookasideReader().read(base, D)) == 127
 
 
 @pytest.mark.parametrize(
