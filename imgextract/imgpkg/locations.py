@@ -93,9 +93,10 @@ class ImageLocations:
 
 
 def _parse_entry(item: Any, what: str) -> ImageLocation:
-    if not isinstance(item, dict) or not isinstance(item.get("image"), str):
+    image = imgpkg_yaml.go_string(item.get("image")) if isinstance(item, dict) else None
+    if not isinstance(image, str):
         raise InvalidBundleError(f"{what}: each entry of 'images' needs a string 'image'")
     flag = item.get("isBundle", item.get("bundle", False))
     if not isinstance(flag, bool):
         raise InvalidBundleError(f"{what}: 'isBundle' must be true or false")
-    return ImageLocation(item["image"], flag)
+    return ImageLocation(image, flag)

@@ -61,7 +61,7 @@ images:
         ("apiVersion: v1\nkind: ImageLocations\n", "Unknown version"),
         ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\n", "Unknown kind"),
         (
-            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages: [{isBundle: true}]\n",
+            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages: [{image: [x], isBundle: true}]\n",
             "'image'",
         ),
         (
