@@ -24,12 +24,14 @@ GGCR_DOCKER_HUB = "index.docker.io"
 
 
 def parse_digest_ref(image: str) -> Reference:
-    """A digest reference (tag dropped, docker-normalised); raises InvalidBundleError like imgpkg."""
+    """A digest reference (tag dropped, docker-normalised); raises InvalidBundleError like imgpkg.
+
+    go-containerregistry's ``name.NewDigest`` takes sha256 digests only: a sha512 one is refused."""
     try:
         ref = parse_reference(image)
     except ImgExtractError:
         ref = None
-    if ref is None or ref.digest is None:
+    if ref is None or ref.digest is None or not ref.digest.startswith("sha256:"):
         raise InvalidBundleError(f"Expected ref to be in digest form, got '{image}'")
     return replace(ref, tag=None)
 

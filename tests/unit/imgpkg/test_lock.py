@@ -55,6 +55,8 @@ def test_writer_is_imgpkg_style_and_round_trips() -> None:
         (HEAD + f"images:\n- image: a.io/a@{D}\n  annotations: {{k: [1]}}\n", "annotations"),
         (HEAD + f"images:\n- image: a.io/a@{D}\n  annotations: {{k: {{n: 1}}}}\n", "annotations"),
         (HEAD + "images:\n- image: 12\n", "Expected ref to be in digest form, got '12'"),
+        # go-containerregistry name.NewDigest: "unsupported digest algorithm" for anything but sha256
+        (HEAD + f"images:\n- image: a.io/a@sha512:{'a' * 128}\n", "Expected ref to be in digest form"),
         (HEAD + "images: {}\n", "'images' must be a list"),
         (HEAD + "kind: ImagesLock\n", "duplicate key 'kind'"),
         ("- a\n- b\n", "expected a mapping"),
