@@ -60,6 +60,26 @@ for _cls in (_Loader, _Dumper):
     _cls.add_implicit_resolver("tag:yaml.org,2002:int", _GoNumber(), list("-+.0123456789"))
 
 
+_BASE60_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+
+
+def _represent_str(dumper: _Dumper, data: str) -> yaml.ScalarNode:
+    """go-yaml v2's ``stringv``: a multi-line string as a literal block, a string that would read
+    back as another type (or as a YAML 1.1 base-60 float) double-quoted, any other plain if it can."""
+    style = None
+    if "\n" in data:
+        style = "|"
+    elif (
+        dumper.resolve(yaml.ScalarNode, data, (True, False)) != "tag:yaml.org,2002:str"  # type: ignore[no-untyped-call]
+        or _BASE60_FLOAT.match(data) is not None
+    ):
+        style = '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def _construct_bool(loader: _Loader, node: yaml.ScalarNode) -> Any:
     value = loader.construct_scalar(node)
     return _BOOLS.get(value, value)

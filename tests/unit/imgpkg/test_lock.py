@@ -150,10 +150,11 @@ def test_bundle_lock_rejects_tag_ref() -> None:
 def test_strings_go_yaml_would_retype_are_quoted_when_written(text: str) -> None:
     """imgpkg reads what we write with go-yaml v2, which resolves plain ``n``/``Y`` as booleans and
     ``1e6``, ``0o17``, ``1_000`` as numbers (PyYAML does not): such strings are written quoted, so
-    an annotation key or value reads back as the same string."""
+    an annotation key or value reads back as the same string; double-quoted, as go-yaml v2's
+    ``stringv`` writes them."""
     lock = ImagesLock((ImageRef(f"q.io/a@{D}", {text: text}),))
     out = lock.to_yaml().decode()
-    assert f"    '{text}': '{text}'\n" in out
+    assert f'    "{text}": "{text}"\n' in out
     assert ImagesLock.parse(out).images[0].annotations == {text: text}
 
 
@@ -166,3 +167,20 @@ def test_plain_y_and_n_are_booleans_in_a_locations_file() -> None:
         f"images:\n- image: q.io/a@{D}\n  isBundle: y\n- image: q.io/b@{D}\n  isBundle: n\n"
     )
     assert [e.is_bundle for e in doc.images] == [True, False]
+
+
+def test_writer_quotes_and_blocks_as_go_yaml_v2() -> None:
+    """go-yaml v2 ``encoder.stringv``: a base-60 float lookalike is double-quoted, a multi-line string
+    is a literal block, and a string that only YAML syntax forbids plain is single-quoted."""
+    lock = ImagesLock((ImageRef(f"q.io/a@{D}", {"t": "1:20", "m": "two\nlines", "s": ": x", "p": "1.2.3"}),))
+    out = lock.to_yaml().decode()
+    assert '    t: "1:20"\n' in out
+    assert "    m: |-\n      two\n      lines\n" in out
+    assert "    s: ': x'\n" in out
+    assert "    p: 1.2.3\n" in out
+    assert ImagesLock.parse(out).images[0].annotations == {
+        "t": "1:20",
+        "m": "two\nlines",
+        "s": ": x",
+        "p": "1.2.3",
+    }
