@@ -20,7 +20,7 @@ from imgextract.registry.watchdog import deadline_message, open_within
 
 MAX_SIGNATURE_BYTES = 4 * 1024 * 1024
 MAX_LOOKASIDE_SIGNATURES = 128
-MAX_REDIRECTS = 5
+MAX_REDIRECTS = 10  # Go's http.Client default, which containers/image reads lookasides with
 
 
 def lookaside_url(base: str, digest: str, index: int) -> str:

@@ -97,6 +97,35 @@ def test_a_lookaside_redirect_to_an_invalid_url_is_a_one_line_error(location: st
     assert "signature" in str(caught.value) and "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(("hops", "found"), [(10, True), (11, False)])
+def test_a_lookaside_follows_redirects_as_go_does(hops: int, found: bool) -> None:
+    """containers/image reads an http lookaside with Go's ``http.Client``, which follows up to 10
+    redirects ("stopped after 10 redirects" on the 11th).  A hand-written loopback server makes the
+    chain (a static web server is not configured to produce one)."""
+    import re
+    import socket
+
+    from tests.unit.registry.loopback import http_server
+
+    def chain(conn: socket.socket, head: bytes) -> None:
+        match = re.search(rb"/hop-(\d+)", head.split(b"\r\n", 1)[0])
+        n = int(match.group(1)) if match else 0
+        if n < hops:
+            conn.sendall(
+                f"HTTP/1.1 302 Found\r\nLocation: /hop-{n + 1}\r\nContent-Length: 0\r\n\r\n".encode()
+            )
+        else:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\xa3ab")
+
+    with http_server(chain) as (server, _):
+        reader = LookasideReader(timeout=5.0)
+        if found:
+            assert reader.get(f"http://{server}/ns/app@sha256=00/signature-1") == b"\xa3ab"
+        else:
+            with pytest.raises(UnreachableError, match="redirects"):
+                reader.get(f"http://{server}/ns/app@sha256=00/signature-1")
+
+
 def test_sigstore_json_read_as_go_unmarshals_it() -> None:
     """``sigstoreJSONRepresentation`` (containers/image ``internal/signature``) is read by
     ``encoding/json``: fields in any case, ``payload`` base64 with line breaks skipped, absent
