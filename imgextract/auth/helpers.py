@@ -73,8 +73,9 @@ def run_helper(
         raise AuthError(
             f"credential helper {program} failed (exit status {proc.returncode})", endpoint=server_url
         )
-    try:
-        payload = json.loads(proc.stdout.decode("utf-8"))
+    try:  # json.NewDecoder(out).Decode: the first JSON value; what follows it is not read
+        text = proc.stdout.decode("utf-8", "replace")  # Go reads invalid UTF-8 as U+FFFD
+        payload, _ = json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))
     except (UnicodeDecodeError, ValueError):
         raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url) from None
     if not isinstance(payload, dict):

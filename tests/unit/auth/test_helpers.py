@@ -27,6 +27,7 @@ case "$url" in
   quay.io) echo '{{"ServerURL":"quay.io","Username":"<token>","Secret":"refresh-tok-9"}}';;
   fail.example) echo "boom helper-stderr-secret-XYZ" >&2; exit 3;;
   badjson.example) echo 'not json at all';;
+  trailing.example) printf '  {{"Username":"trail","Secret":"trail-secret"}}\nhelper log line\n';;
   *) echo "credentials not found in native keychain"; exit 1;;
 esac
 """
@@ -144,3 +145,11 @@ def test_helper_secrets_are_registered_for_redaction(helper_log: Path, env: dict
     creds = run_helper("test", "quay.io", env=env)
     assert creds == Credentials(identity_token="refresh-tok-9")
     assert "refresh-tok-9" not in redact("token was refresh-tok-9")
+
+
+def test_helper_answer_is_its_first_json_value(helper_log: Path, env: dict[str, str]) -> None:
+    """docker-credential-helpers' ``client.Get`` decodes the answer with ``json.NewDecoder(...).Decode``:
+    the first JSON value on stdout, whatever follows it (a helper's log line) is not read."""
+    assert run_helper("test", "trailing.example", env=env) == Credentials(
+        username="trail", password="trail-secret"
+    )
