@@ -13,7 +13,8 @@ tag or digest, then the repository, each parent, the host), then ``default-docke
 - ``use-sigstore-attachments``: also read cosign signatures from the ``<algorithm>-<hex>.sig`` tag.
 
 Each file is decoded as go.yaml.in/yaml (v3 and later) decodes it into containers/image's structs:
-the first document only, a key written twice in one mapping is an error, field names match
+the first document only, a key written twice in one mapping is an error, ``<<`` merge keys are
+applied, field names match
 exactly (others are ignored), a string field takes any scalar's text, and the bool field takes
 the core booleans plus YAML 1.1's y/yes/on/n/no/off, quoted or not.
 """
@@ -173,17 +174,32 @@ def _kind(node: yaml.Node) -> str:
 
 
 def _pairs(node: yaml.MappingNode, where: str) -> list[tuple[str, yaml.Node]]:
-    """A mapping's entries; a key written twice is an error (yaml.v3 checks every mapping)."""
-    out: list[tuple[str, yaml.Node]] = []
-    seen: set[str] = set()
+    """A mapping's entries; a key written twice is an error (yaml.v3 checks every mapping).
+
+    ``<<`` merge keys are applied as yaml.v3's ``decoder.merge`` does: the merged mapping (or, of
+    a list of them, the earlier one first) fills in what the mapping does not set itself."""
+    explicit: dict[str, yaml.Node] = {}
+    merges: list[yaml.Node] = []
     for key, value in node.value:
         if not isinstance(key, yaml.ScalarNode):
             raise PolicyError(f"invalid {where}: a key is {_kind(key)}, not a string")
-        if key.value in seen:
+        if _is_plain(key) and key.value == "<<":
+            merges.append(value)
+            continue
+        if key.value in explicit:
             raise PolicyError(f"invalid {where}: mapping key {key.value!r} already defined")
-        seen.add(key.value)
-        out.append((key.value, value))
-    return out
+        explicit[key.value] = value
+    if not merges:
+        return list(explicit.items())
+    merged: dict[str, yaml.Node] = {}
+    for merge in merges:
+        sources = list(reversed(merge.value)) if isinstance(merge, yaml.SequenceNode) else [merge]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise PolicyError(f"invalid {where}: map merge requires a map or a sequence of maps")
+            merged.update(_pairs(source, where))
+    merged.update(explicit)
+    return list(merged.items())
 
 
 def _struct(node: yaml.Node, where: str) -> dict[str, yaml.Node]:

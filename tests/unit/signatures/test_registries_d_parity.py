@@ -116,3 +116,26 @@ def test_only_the_first_yaml_document_is_read(tmp_path: Path) -> None:
     rd = load_registries_d(d, env={"HOME": str(tmp_path)})
     assert rd.lookaside_base(parse_reference("first.test/app:1")) == "https://first.test/s/app"
     assert rd.lookaside_base(parse_reference("second.test/app:1")).startswith("file://")
+
+
+def test_yaml_merge_keys_are_applied(tmp_path: Path) -> None:
+    """yaml.v3 applies ``<<`` merge keys while decoding (``decoder.merge``): the merged mapping's
+    fields fill the namespace, a field written beside ``<<`` wins, and of a list of merged mappings
+    the earlier one wins."""
+    d = _dir(
+        tmp_path,
+        "shared: &store\n  lookaside: https://shared.test/s\n  use-sigstore-attachments: true\n"
+        "other: &other\n  lookaside: https://other.test/s\n"
+        "docker:\n"
+        "  merged.test:\n    <<: *store\n"
+        "  overridden.test:\n    use-sigstore-attachments: false\n    <<: *store\n"
+        "  listed.test:\n    <<: [*other, *store]\n",
+    )
+    rd = load_registries_d(d, env={"HOME": str(tmp_path)})
+    merged, overridden, listed = (
+        parse_reference(f"{h}.test/app:1") for h in ("merged", "overridden", "listed")
+    )
+    assert rd.lookaside_base(merged) == "https://shared.test/s/app" and rd.use_sigstore_attachments(merged)
+    assert rd.lookaside_base(overridden) == "https://shared.test/s/app"
+    assert rd.use_sigstore_attachments(overridden) is False
+    assert rd.lookaside_base(listed) == "https://other.test/s/app" and rd.use_sigstore_attachments(listed)
