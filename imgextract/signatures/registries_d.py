@@ -14,9 +14,8 @@ tag or digest, then the repository, each parent, the host), then ``default-docke
 
 Each file is decoded as go.yaml.in/yaml (v3 and later) decodes it into containers/image's structs:
 the first document only, a key written twice in one mapping is an error, ``<<`` merge keys are
-applied, field names match
-exactly (others are ignored), a string field takes any scalar's text, and the bool field takes
-the core booleans plus YAML 1.1's y/yes/on/n/no/off, quoted or not.
+applied, field names match exactly (others are ignored), a string field takes any scalar's text,
+and the bool field takes the core booleans plus YAML 1.1's y/yes/on/n/no/off, quoted or not.
 """
 
 from __future__ import annotations
