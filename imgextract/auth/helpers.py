@@ -84,8 +84,8 @@ def run_helper(
     secret = go_field(payload, "Secret") or ""
     if not isinstance(username, str) or not isinstance(secret, str):
         raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url)
-    if not secret:
-        return None
     if username == TOKEN_USERNAME:
-        return Credentials(identity_token=secret)
-    return Credentials(username=username, password=secret)
+        return Credentials(identity_token=secret) if secret else None
+    if not username and not secret:
+        return None
+    return Credentials(username=username, password=secret)  # a user name alone is Basic "user:"

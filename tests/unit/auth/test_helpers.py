@@ -27,6 +27,8 @@ case "$url" in
   quay.io) echo '{{"ServerURL":"quay.io","Username":"<token>","Secret":"refresh-tok-9"}}';;
   fail.example) echo "boom helper-stderr-secret-XYZ" >&2; exit 3;;
   badjson.example) echo 'not json at all';;
+  useronly.example) echo '{{"Username":"robot","Secret":""}}';;
+  emptytoken.example) echo '{{"Username":"<token>","Secret":""}}';;
   trailing.example) printf '  {{"Username":"trail","Secret":"trail-secret"}}\nhelper log line\n';;
   *) echo "credentials not found in native keychain"; exit 1;;
 esac
@@ -153,3 +155,11 @@ def test_helper_answer_is_its_first_json_value(helper_log: Path, env: dict[str, 
     assert run_helper("test", "trailing.example", env=env) == Credentials(
         username="trail", password="trail-secret"
     )
+
+
+def test_helper_answer_with_a_user_name_only_is_used(helper_log: Path, env: dict[str, str]) -> None:
+    """containers/image ``getCredsFromCredHelper`` (and the docker CLI's native store) turn the answer
+    into ``{Username, Password: Secret}``: a user name with an empty secret is a credential (Basic
+    ``robot:``); only an answer with neither, or ``<token>`` without a token, is "no credentials"."""
+    assert run_helper("test", "useronly.example", env=env) == Credentials(username="robot", password="")
+    assert run_helper("test", "emptytoken.example", env=env) is None
