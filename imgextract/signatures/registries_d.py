@@ -109,16 +109,17 @@ def load_registries_d(
         root = _read_yaml(path)
         if root is None:
             continue
-        top = _struct(root, f"{path}")
+        merges = _Merges()
+        top = _struct(root, f"{path}", merges)
         ns_node = top.get("default-docker")
         if ns_node is not None and not _is_null(ns_node):  # a null pointer stays unset
             if default is not None:
                 raise PolicyError(f'"default-docker" defined both in {default_from} and {path}')
-            default, default_from = _namespace(ns_node, f"{path}: default-docker"), str(path)
-        for ns, value in _namespaces(top.get("docker"), f"{path}: docker"):
+            default, default_from = _namespace(ns_node, f"{path}: default-docker", merges), str(path)
+        for ns, value in _namespaces(top.get("docker"), f"{path}: docker", merges):
             if ns in docker:
                 raise PolicyError(f'"docker" namespace {ns!r} defined both in {origin[ns]} and {path}')
-            docker[ns] = _namespace(value, f"{path}: docker {ns}")
+            docker[ns] = _namespace(value, f"{path}: docker {ns}", merges)
             origin[ns] = str(path)
     return RegistriesD(default, docker, builtin_lookaside(env))
 
@@ -172,11 +173,53 @@ def _kind(node: yaml.Node) -> str:
     return f"{node.value[:40]!r}"
 
 
-def _pairs(node: yaml.MappingNode, where: str) -> list[tuple[str, yaml.Node]]:
+# yaml.v3's guard against alias bombs (``allowedAliasRatio``): past 1000 decodes, more than 100 of
+# them through aliases and a share of aliased decodes above the allowed ratio is an error.
+_ALIAS_RATIO_LOW = 400_000
+_ALIAS_RATIO_HIGH = 4_000_000
+
+
+def _allowed_alias_ratio(decodes: int) -> float:
+    if decodes <= _ALIAS_RATIO_LOW:
+        return 0.99
+    if decodes >= _ALIAS_RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * ((decodes - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW))
+
+
+class _Merges:
+    """What ``<<`` merging has done in one file: a mapping merged into itself (directly or through
+    another) is an error, and merged entries count as aliased decodes under yaml.v3's ratio, so a
+    merge bomb (mappings that each merge the previous one nine times) fails instead of running
+    for ever."""
+
+    __slots__ = ("active", "aliased", "decodes")
+
+    def __init__(self) -> None:
+        self.active: set[int] = set()
+        self.decodes = 0
+        self.aliased = 0
+
+    def count(self, entries: int, merged: bool, where: str) -> None:
+        self.decodes += entries
+        if merged:
+            self.aliased += entries
+        if (
+            self.aliased > 100
+            and self.decodes > 1000
+            and self.aliased / self.decodes > _allowed_alias_ratio(self.decodes)
+        ):
+            raise PolicyError(f"invalid {where}: document contains excessive aliasing")
+
+
+def _pairs(
+    node: yaml.MappingNode, where: str, merges_seen: _Merges, merged: bool = False
+) -> list[tuple[str, yaml.Node]]:
     """A mapping's entries; a key written twice is an error (yaml.v3 checks every mapping).
 
     ``<<`` merge keys are applied as yaml.v3's ``decoder.merge`` does: the merged mapping (or, of
     a list of them, the earlier one first) fills in what the mapping does not set itself."""
+    merges_seen.count(len(node.value) + 1, merged, where)
     explicit: dict[str, yaml.Node] = {}
     merges: list[yaml.Node] = []
     for key, value in node.value:
@@ -190,32 +233,36 @@ def _pairs(node: yaml.MappingNode, where: str) -> list[tuple[str, yaml.Node]]:
         explicit[key.value] = value
     if not merges:
         return list(explicit.items())
-    merged: dict[str, yaml.Node] = {}
+    merged_pairs: dict[str, yaml.Node] = {}
+    merges_seen.active.add(id(node))
     for merge in merges:
         sources = list(reversed(merge.value)) if isinstance(merge, yaml.SequenceNode) else [merge]
         for source in sources:
             if not isinstance(source, yaml.MappingNode):
                 raise PolicyError(f"invalid {where}: map merge requires a map or a sequence of maps")
-            merged.update(_pairs(source, where))
-    merged.update(explicit)
-    return list(merged.items())
+            if id(source) in merges_seen.active:
+                raise PolicyError(f"invalid {where}: an anchor's value contains itself (a << merge loop)")
+            merged_pairs.update(_pairs(source, where, merges_seen, merged=True))
+    merges_seen.active.discard(id(node))
+    merged_pairs.update(explicit)
+    return list(merged_pairs.items())
 
 
-def _struct(node: yaml.Node, where: str) -> dict[str, yaml.Node]:
+def _struct(node: yaml.Node, where: str, merges: _Merges) -> dict[str, yaml.Node]:
     """A mapping decoded into a struct: field names matched exactly, other keys ignored."""
     if _is_null(node):
         return {}
     if not isinstance(node, yaml.MappingNode):
         raise PolicyError(f"invalid {where}: {_kind(node)} is not a mapping")
-    return dict(_pairs(node, where))
+    return dict(_pairs(node, where, merges))
 
 
-def _namespaces(node: yaml.Node | None, where: str) -> list[tuple[str, yaml.Node]]:
+def _namespaces(node: yaml.Node | None, where: str, merges: _Merges) -> list[tuple[str, yaml.Node]]:
     if node is None or _is_null(node):
         return []
     if not isinstance(node, yaml.MappingNode):
         raise PolicyError(f"invalid {where}: {_kind(node)} is not a mapping of namespaces")
-    return _pairs(node, where)
+    return _pairs(node, where, merges)
 
 
 def _string(node: yaml.Node | None, where: str) -> str:
@@ -239,8 +286,8 @@ def _bool(node: yaml.Node | None, where: str) -> bool | None:
     raise PolicyError(f"invalid {where}: {_kind(node)} is not true or false")
 
 
-def _namespace(node: yaml.Node, where: str) -> Namespace:
-    fields = _struct(node, where)
+def _namespace(node: yaml.Node, where: str, merges: _Merges) -> Namespace:
+    fields = _struct(node, where, merges)
     lookaside = None
     for key in ("lookaside", "sigstore"):  # "sigstore" is the deprecated spelling
         value = _string(fields.get(key), f"{where}: {key}")
