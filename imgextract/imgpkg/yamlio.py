@@ -20,11 +20,16 @@ from imgextract.errors import InvalidBundleError
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 
 
-class _Loader(yaml.SafeLoader):
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc]
     """SafeLoader resolving plain scalars as go-yaml v2 does, with duplicate keys refused.
 
     Booleans include YAML 1.1's ``y``/``n``; numbers are what Go's ``strconv`` reads (``1e6`` is
-    a float, ``0o17`` an integer); timestamps are not resolved (go-yaml v2 keeps them as strings)."""
+    a float, ``0o17`` an integer); timestamps are not resolved (go-yaml v2 keeps them as strings).
+    libyaml's parser: the pure-Python one takes minutes over a hostile 16 MiB file, and libyaml
+    refuses nesting deeper than 1000 levels."""
 
 
 class _Dumper(yaml.SafeDumper):
@@ -102,6 +107,12 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
     out: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:  # a sequence or a mapping as a key: go-yaml v2 fails the same way
+            raise yaml.constructor.ConstructorError(
+                None, None, "invalid map key", key_node.start_mark
+            ) from None
         if key in out:
             raise InvalidBundleError(f"duplicate key {key!r} (line {key_node.start_mark.line + 1})")
         out[key] = loader.construct_object(value_node, deep=deep)
@@ -119,6 +130,8 @@ def load(data: bytes | str, *, what: str) -> Any:
         docs = [d for d in yaml.load_all(data, Loader=_Loader) if d is not None]  # noqa: S506 (SafeLoader subclass)
     except yaml.YAMLError as exc:
         raise InvalidBundleError(f"{what}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except RecursionError:  # nested mappings are constructed recursively, below libyaml's limit
+        raise InvalidBundleError(f"{what}: not valid YAML (nested too deeply)") from None
     if len(docs) != 1:
         raise InvalidBundleError(f"{what}: expected one YAML document, found {len(docs)}")
     return docs[0]
