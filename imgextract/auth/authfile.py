@@ -8,7 +8,6 @@ search goes on with the next candidate key.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 from imgextract.auth.credentials import Credentials, MalformedEntry, decode_entry, go_field, go_map
 from imgextract.auth.keys import candidate_keys, convert_to_hostname, normalize_registry
 from imgextract.errors import ConfigError
+from imgextract.oci import jsontext
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class AuthFile:
     def parse(cls, text: str, origin: str, *, legacy: bool = False) -> AuthFile:
         """Parse file content; raises ConfigError (naming ``origin`` only) when invalid."""
         try:
-            data = json.loads(text) if text.strip() else {}
+            data = jsontext.loads(text) if text.strip() else {}
         except ValueError as exc:
             raise ConfigError(f"{origin}: not valid JSON (line {getattr(exc, 'lineno', '?')})") from None
         if not isinstance(data, dict):

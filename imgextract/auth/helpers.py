@@ -22,6 +22,7 @@ from collections.abc import Mapping
 
 from imgextract.auth.credentials import Credentials, go_field
 from imgextract.errors import AuthError, ConfigError
+from imgextract.oci import jsontext
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ def run_helper(
         )
     try:  # json.NewDecoder(out).Decode: the first JSON value; what follows it is not read
         text = proc.stdout.decode("utf-8", "replace")  # Go reads invalid UTF-8 as U+FFFD
-        payload, _ = json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))
+        payload, _ = jsontext.raw_decode(json.JSONDecoder(), text, len(text) - len(text.lstrip(" \t\r\n")))
     except (UnicodeDecodeError, ValueError):
         raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url) from None
     if not isinstance(payload, dict):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -24,6 +23,7 @@ import yaml
 from imgextract.auth.credentials import Credentials, MalformedEntry, decode_entry, go_map
 from imgextract.auth.keyring import Keyring
 from imgextract.errors import ConfigError
+from imgextract.oci import jsontext
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def _auth_maps(doc: Any, origin: str) -> Iterator[Mapping[str, Any]]:
         if text is None:
             continue
         try:
-            parsed = json.loads(text)
+            parsed = jsontext.loads(text)
         except ValueError:
             raise ConfigError(f"{origin}: Secret {key!r} is not valid JSON") from None
         if stype == DOCKERCONFIGJSON:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from imgextract.errors import InvalidBundleError
+from imgextract.oci import jsontext
 
 if TYPE_CHECKING:
     import pathspec  # imported when a directory has an ignore file: most catalogs have none
@@ -195,7 +196,7 @@ def _json_values(head: bytes, stream: IO[bytes], path: str) -> Iterator[Any]:
                 return
         try:
             if buf:
-                value, end = decoder.raw_decode(buf, pos)
+                value, end = jsontext.raw_decode(decoder, buf, pos)
                 # A number or literal at the end of the window may continue in the next chunk.
                 if end < len(buf) or eof or isinstance(value, dict | list | str):
                     yield value

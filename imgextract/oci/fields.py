@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from imgextract.errors import IntegrityError
+from imgextract.oci import jsontext
 
 
 def require(data: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
@@ -31,7 +31,7 @@ def string_map(data: Mapping[str, Any], key: str, what: str) -> dict[str, str]:
 
 def load_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        data = json.loads(raw)
+        data = jsontext.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise IntegrityError(f"malformed {what}: not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(data, dict):

@@ -13,7 +13,6 @@ redirect); the refresh-token POST never does (a 307/308 would resend the token p
 from __future__ import annotations
 
 import ipaddress
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from urllib.parse import urlencode, urlsplit
 from imgextract.auth.credentials import Credentials
 from imgextract.auth.redact import register_secret
 from imgextract.errors import AuthError, RegistryError, UnreachableError
+from imgextract.oci import jsontext
 from imgextract.registry.basic import basic_authorization
 from imgextract.registry.errors import endpoint_of, error_for_exception
 from imgextract.registry.exceptions import TransportError
@@ -228,7 +228,7 @@ class TokenSource:
         if status != 200:
             raise RegistryError(f"token endpoint answered {status}", endpoint=endpoint)
         try:
-            data = json.loads(body)
+            data = jsontext.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise RegistryError("token endpoint answered with invalid JSON", endpoint=endpoint) from None
         token = data.get("token") or data.get("access_token") if isinstance(data, dict) else None

@@ -7,7 +7,6 @@ error text through :func:`redact`.
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlsplit, urlunsplit
 
 from imgextract.auth.redact import redact
@@ -22,6 +21,7 @@ from imgextract.errors import (
     printable,
     remedy,
 )
+from imgextract.oci import jsontext
 from imgextract.registry.exceptions import (
     MalformedAnswer,
     ProxyRefused,
@@ -71,7 +71,7 @@ def _read_small(response: Response) -> bytes:
 def registry_error_codes(body: bytes) -> list[tuple[str, str]]:
     """``[(code, message)]`` from a distribution error body; empty when the body is not one."""
     try:
-        data = json.loads(body)
+        data = jsontext.loads(body)
     except (ValueError, UnicodeDecodeError):
         return []
     errors = data.get("errors") if isinstance(data, dict) else None

@@ -11,10 +11,10 @@ mistaken for the next answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol
 
+from imgextract.oci import jsontext
 from imgextract.registry.redirects import REDIRECT_STATUSES
 
 
@@ -172,7 +172,7 @@ class Response:
         return self._content
 
     def json(self) -> Any:
-        return json.loads(self.content)
+        return jsontext.loads(self.content)
 
     def close(self) -> None:
         self.raw.close()

@@ -72,12 +72,12 @@ def _sigstore_json(data: bytes, source: str) -> RawSignature:
     fields in any case (a later key wins), ``payload`` as a ``[]byte`` (base64, CR/LF skipped),
     ``annotations`` a map of strings; an absent field is empty."""
     import base64
-    import json
 
     from imgextract.auth.credentials import go_field
+    from imgextract.oci import jsontext
 
     try:
-        doc = json.loads(data)
+        doc = jsontext.loads(data)
         if not isinstance(doc, dict):
             raise TypeError("not an object")
         mime = go_field(doc, "mimeType") or ""

@@ -9,12 +9,12 @@ exactly these fields; ``optional`` may hold anything, but ``creator`` must be a 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from imgextract.errors import InvalidReference
+from imgextract.oci import jsontext
 from imgextract.reference import validate_digest
 
 GPG_PAYLOAD_TYPE = "atomic container signature"
@@ -104,7 +104,7 @@ def parse_payload(data: bytes, expected_type: str) -> Payload:
     sequences in strings as U+FFFD; a byte order mark is not JSON), numbers as float64, and
     ``null`` into a string or number field as its zero value."""
     try:
-        doc = json.loads(
+        doc = jsontext.loads(
             data.decode("utf-8", "replace"),
             object_pairs_hook=_pairs,
             parse_constant=_no_constant,

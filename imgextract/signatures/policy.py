@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import posixpath
 from collections.abc import Callable, Mapping
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from imgextract.errors import InvalidReference, option
+from imgextract.oci import jsontext
 from imgextract.reference import Reference, validate_digest
 from imgextract.signatures.errors import PolicyError
 from imgextract.signatures.identity import (
@@ -186,7 +186,7 @@ def load_policy(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
 
 def parse_policy(data: bytes | str, *, source: str = "<policy>") -> Policy:
     try:
-        doc = json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        doc = jsontext.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except _Invalid as exc:
         raise PolicyError(f"invalid policy {source}: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:

@@ -1,0 +1,77 @@
+"""Hostile JSON at every reader of JSON the product does not control: nesting deeper than Python's
+recursion limit and integers past the int conversion limit (4300 digits) are the reader's own
+clear error, never a RecursionError or a bare ValueError (reported as an internal error)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from imgextract.auth.authfile import AuthFile
+from imgextract.catalog.fbc import CatalogFormatError, iter_stream
+from imgextract.errors import ConfigError, IntegrityError
+from imgextract.oci import jsontext
+from imgextract.oci.fields import load_object
+from imgextract.registry.errors import registry_error_codes
+from imgextract.signatures.errors import PolicyError
+from imgextract.signatures.payload import InvalidPayload, parse_payload
+from imgextract.signatures.policy import parse_policy
+
+DEEP_ARRAY = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+DEEP_OBJECT = '{"a": ' * 100_000 + "1" + "}" * 100_000
+HUGE_INT = '{"schema": "olm.package", "name": "p", "a": ' + "1" * 5000 + "}"
+HOSTILE = {"deep-array": DEEP_ARRAY, "deep-object": DEEP_OBJECT, "huge-int": HUGE_INT}
+
+
+@pytest.fixture(params=sorted(HOSTILE), ids=sorted(HOSTILE))
+def hostile(request: pytest.FixtureRequest) -> str:
+    return HOSTILE[request.param]
+
+
+def test_loads_makes_both_a_decode_error(hostile: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        jsontext.loads(hostile)
+    with pytest.raises(json.JSONDecodeError):
+        jsontext.raw_decode(json.JSONDecoder(), hostile, 0)
+
+
+def test_loads_leaves_a_hook_error_alone() -> None:
+    class Mine(ValueError):
+        pass
+
+    def hook(text: str) -> int:
+        raise Mine(text)
+
+    with pytest.raises(Mine):
+        jsontext.loads("[1]", parse_int=hook)
+
+
+def test_manifest(hostile: str) -> None:
+    with pytest.raises(IntegrityError, match="malformed manifest: not valid JSON"):
+        load_object(hostile.encode(), "manifest")
+
+
+def test_registry_error_body(hostile: str) -> None:
+    assert registry_error_codes(hostile.encode()) == []
+
+
+def test_signature_payload(hostile: str) -> None:
+    with pytest.raises(InvalidPayload):
+        parse_payload(hostile.encode(), "atomic container signature")
+
+
+def test_policy_json(hostile: str) -> None:
+    with pytest.raises(PolicyError, match="not valid JSON"):
+        parse_policy(hostile.encode())
+
+
+def test_auth_file(hostile: str) -> None:
+    with pytest.raises(ConfigError, match="auth.json: not valid JSON"):
+        AuthFile.parse(hostile, "auth.json")
+
+
+def test_catalog_json(hostile: str) -> None:
+    with pytest.raises(CatalogFormatError, match=r"^c\.json: object 0: invalid JSON"):
+        list(iter_stream(io.BytesIO(hostile.encode()), "c.json"))
