@@ -65,6 +65,8 @@ def _go_parse_int(text: str, *, signed: bool) -> int | None:
         base, body = 8, body[1:]
     if not body or not all(c in "0123456789abcdefABCDEF"[: base + (6 if base == 16 else 0)] for c in body):
         return None
+    if len(body.lstrip("0")) > 64:  # out of range in any base (and past int()'s digit limit)
+        return None
     value = sign * int(body, base)
     if signed:
         return value if _INT64[0] <= value <= _INT64[1] else None
@@ -116,7 +118,8 @@ def go_yaml_number(plain: str) -> int | float | None:
     if not plain:
         return None
     if plain[0] == ".":
-        return float(plain) if re.match(_GO_FLOAT, plain) else None
+        value = float(plain) if re.match(_GO_FLOAT, plain) else math.inf
+        return None if math.isinf(value) else value
     if plain[0] not in "+-0123456789":
         return None
     cleaned = plain.replace("_", "")
@@ -126,7 +129,8 @@ def go_yaml_number(plain: str) -> int | float | None:
     if as_int is not None:
         return as_int
     if re.match(_YAML_FLOAT, cleaned):
-        return float(cleaned)
+        value = float(cleaned)
+        return None if math.isinf(value) else value  # ParseFloat's range error: the text stays
     return None
 
 
@@ -146,8 +150,8 @@ def go_string(plain: str) -> str | None:
         return "-Inf"
     first = plain[0]
     if first == ".":
-        if re.match(_GO_FLOAT, plain):
-            return go_float32_string(float(plain))
+        if re.match(_GO_FLOAT, plain) and not math.isinf(value := float(plain)):
+            return go_float32_string(value)
         return plain
     if first not in "+-0123456789":
         return plain
@@ -157,8 +161,8 @@ def go_string(plain: str) -> str | None:
         as_int = _go_parse_int(cleaned, signed=False)
     if as_int is not None:
         return str(as_int)
-    if re.match(_YAML_FLOAT, cleaned):
-        return go_float32_string(float(cleaned))
+    if re.match(_YAML_FLOAT, cleaned) and not math.isinf(value := float(cleaned)):
+        return go_float32_string(value)  # out of float64's range, ParseFloat fails: the text stays
     return plain
 
 

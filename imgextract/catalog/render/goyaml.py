@@ -94,6 +94,8 @@ def _go_parse_int(s: str, *, unsigned: bool) -> int | None:
         base, body = 8, body[1:]
     if not body or any(c not in _DIGITS[base] for c in body):
         return None
+    if len(body.lstrip("0")) > 64:  # out of range in any base (and past int()'s digit limit)
+        return None
     v = int(body, base)
     v = -v if neg else v
     if unsigned:
