@@ -31,6 +31,8 @@ DOCKERCONFIGJSON = "kubernetes.io/dockerconfigjson"
 DOCKERCFG = "kubernetes.io/dockercfg"
 _KEYS = {DOCKERCONFIGJSON: ".dockerconfigjson", DOCKERCFG: ".dockercfg"}
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _payload(doc: Mapping[str, Any], key: str, origin: str) -> str | None:
     string_data = doc.get("stringData")
@@ -97,8 +99,10 @@ def _auth_maps(doc: Any, origin: str) -> Iterator[Mapping[str, Any]]:
 def parse_pull_secret(text: str, origin: str) -> Keyring:
     """Parse the content of a pull-secret file; ConfigError (naming ``origin``) when invalid."""
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError:
+        # libyaml's parser: it refuses nesting past 1000 levels (the pure-Python one recurses until
+        # RecursionError); int() refuses a number of more than 4300 digits with a ValueError
+        docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]  # noqa: S506 - a safe loader
+    except (yaml.YAMLError, ValueError, RecursionError):
         raise ConfigError(f"{origin}: not valid YAML or JSON") from None
     if not docs:
         raise ConfigError(f"{origin}: empty pull secret")
