@@ -45,10 +45,21 @@ def flat_document(text: str) -> dict[str, Any] | None:
 
 
 def decode(text: str) -> dict[str, Any]:
-    """``tomllib.loads(text)``, without ``tomllib`` for the flat form (raises its TOMLDecodeError)."""
+    """``tomllib.loads(text)``, without ``tomllib`` for the flat form (raises its TOMLDecodeError).
+
+    tomllib's two Python-specific failures are TOMLDecodeError too: arrays or inline tables nested
+    past the recursion limit (RecursionError) and an integer of more than 4300 digits (int()'s
+    ValueError, whose hint to call ``sys.set_int_max_str_digits`` means nothing to a user)."""
     doc = flat_document(text)
     if doc is not None:
         return doc
     import tomllib
 
-    return tomllib.loads(text)
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise tomllib.TOMLDecodeError("nested too deeply") from None
+    except ValueError as exc:
+        if type(exc) is ValueError and str(exc).startswith("Exceeds the limit"):
+            raise tomllib.TOMLDecodeError("integer out of range") from None
+        raise
