@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from imgextract.catalog.render import gojson
+from imgextract.catalog.render.gosort import go_sort
 from imgextract.catalog.render.gostruct import TypeMismatch, expect, raw_elements, raw_members, string_field
 from imgextract.catalog.render.gostruct import field as gofield
 from imgextract.catalog.render.goyaml import (
@@ -734,8 +735,8 @@ def related_images(b: ParsedBundle, image: str) -> list[tuple[str, str]]:
         if img not in seen:
             out.append(("", img))
         seen.add(img)
-    out.sort(key=lambda r: r[1].encode())
-    return out
+    # Render.Run: sort.Slice by image, unstable: entries with one image keep Go's order for them
+    return go_sort(out, key=lambda r: r[1].encode())
 
 
 def operator_images(spec: dict[str, Any]) -> set[str]:

@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 PACKAGE_LABEL = "operators.operatorframework.io.bundle.package.v1"
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 SQLITE_LABEL = "operators.operatorframework.io.index.database.v1"
-CACHE_FORMAT = "render-v2"  # v2: CSV olm.properties read as Go keeps them
+CACHE_FORMAT = "render-v3"  # v3: relatedImages in Go's sort.Slice order (v2: CSV olm.properties)
 OUTPUT_FORMAT = "render-output-v1"
 
 FBCReader = Callable[[Path], Iterable[tuple[str, int, dict[str, Any]]]]
@@ -253,6 +253,7 @@ def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:
 
 def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, Any]]:
     from imgextract.catalog.render.fbc import FBCError, bundle_csv_json, normalize
+    from imgextract.catalog.render.gosort import go_sort
 
     out = []
     try:
@@ -269,7 +270,7 @@ def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, An
                 if moved:
                     n["properties"] = moved
                 if n.get("relatedImages"):
-                    n["relatedImages"] = sorted(n["relatedImages"], key=lambda r: r["image"].encode())
+                    n["relatedImages"] = go_sort(n["relatedImages"], key=lambda r: r["image"].encode())
                 if level != "none":
                     n = _fbc_bundle_migrate(n, level, csv_json)
             out.append(n)
