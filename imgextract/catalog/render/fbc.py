@@ -22,7 +22,7 @@ from typing import Any
 from imgextract.catalog.render import gojson
 from imgextract.catalog.render.gojson import RawJSON
 
-__all__ = ["FBCError", "bundle_csv_json", "go_base64_decode", "iter_fbc_dir", "normalize"]
+__all__ = ["FBCError", "bundle_csv_json", "go_base64_decode", "iter_fbc_dir", "normalize", "run_order"]
 
 
 class FBCError(ValueError):
@@ -189,6 +189,25 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
         out["entries"] = entries if entries or obj.get("entries") is not None else None
         return out
     return {"__raw__": RawJSON(_blob(obj)), **meta}
+
+
+def run_order(n: dict[str, Any]) -> dict[str, Any]:
+    """``Render.Run``'s treatment of a normalised ``olm.bundle`` (every reference, catalogs too):
+    ``olm.bundle.object``/``olm.csv.metadata`` properties moved last, relatedImages sorted by image as
+    Go's ``sort.Slice`` sorts.  Other objects are returned unchanged."""
+    if n.get("schema") != "olm.bundle" or "__raw__" in n:
+        return n
+    objs_last = ("olm.bundle.object", "olm.csv.metadata")
+    props = n.get("properties")
+    if props:
+        n["properties"] = [p for p in props if p["type"] not in objs_last] + [
+            p for p in props if p["type"] in objs_last
+        ]
+    if n.get("relatedImages"):
+        from imgextract.catalog.render.gosort import go_sort
+
+        n["relatedImages"] = go_sort(n["relatedImages"], key=lambda r: r["image"].encode())
+    return n
 
 
 _B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

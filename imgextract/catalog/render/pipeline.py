@@ -252,8 +252,7 @@ def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:
 
 
 def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, Any]]:
-    from imgextract.catalog.render.fbc import FBCError, bundle_csv_json, normalize
-    from imgextract.catalog.render.gosort import go_sort
+    from imgextract.catalog.render.fbc import FBCError, bundle_csv_json, normalize, run_order
 
     out = []
     try:
@@ -261,16 +260,7 @@ def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, An
             n = normalize(obj)
             if n.get("schema") == "olm.bundle" and "__raw__" not in n:
                 csv_json = bundle_csv_json(n)  # LoadFS reads every bundle object, at any level
-                # Render.Run, for every reference: bundle objects last, relatedImages by image, migrate
-                objs_last = ("olm.bundle.object", "olm.csv.metadata")
-                props = n.get("properties", [])
-                moved = [p for p in props if p["type"] not in objs_last] + [
-                    p for p in props if p["type"] in objs_last
-                ]
-                if moved:
-                    n["properties"] = moved
-                if n.get("relatedImages"):
-                    n["relatedImages"] = go_sort(n["relatedImages"], key=lambda r: r["image"].encode())
+                n = run_order(n)  # Render.Run, for every reference: bundle objects last, relatedImages
                 if level != "none":
                     n = _fbc_bundle_migrate(n, level, csv_json)
             out.append(n)
