@@ -705,29 +705,23 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
 
 
 def related_images(b: ParsedBundle, image: str) -> list[tuple[str, str]]:
-    """``getRelatedImages``: CSV relatedImages, the bundle image, operator images (each once)."""
+    """``getRelatedImages``: CSV relatedImages, the bundle image, operator images (each once).
+    Errors are Go's ``json.Unmarshal`` errors, unprefixed (the caller names the bundle)."""
+    from imgextract.catalog.render import gotypes
+
     spec = _csv_spec(b.csv)
     out: list[tuple[str, str]] = []
     ri = spec.get("relatedImages")  # map lookup: exact key
     if ri is not None:
-        if not isinstance(ri, list):
-            raise BundleError(
-                "get related images: json: cannot unmarshal into Go value of type []declcfg.RelatedImage"
-            )
+        try:
+            gotypes.check(ri, gotypes.RELATED_IMAGES, sort_keys=True)
+        except gotypes.GoTypeError as exc:
+            raise BundleError(str(exc)) from exc
         for item in ri:
-            if item is None:
+            if item is None:  # a null element is Go's zero RelatedImage
                 out.append(("", ""))
                 continue
-            if not isinstance(item, dict):
-                raise BundleError(
-                    "get related images: json: cannot unmarshal into Go value of type declcfg.RelatedImage"
-                )
-            try:
-                out.append(
-                    (string_field(item, "name", "RelatedImage"), string_field(item, "image", "RelatedImage"))
-                )
-            except TypeMismatch as exc:
-                raise BundleError(f"get related images for bundle {b.name!r}: {exc}") from exc
+            out.append((gofield(item, "name") or "", gofield(item, "image") or ""))
     seen = {img for _n, img in out}
     if image and image not in seen:
         out.append(("", image))
@@ -740,38 +734,33 @@ def related_images(b: ParsedBundle, image: str) -> list[tuple[str, str]]:
 
 
 def operator_images(spec: dict[str, Any]) -> set[str]:
-    """``GetOperatorImages``: container and init container images of the deployment install strategy."""
+    """``GetOperatorImages``: container and init container images of the deployment install strategy.
+    The spec is first decoded as Go decodes it into its typed struct (``apps/v1.DeploymentSpec`` for
+    each deployment), so a value of the wrong type anywhere in a deployment fails as in opm."""
+    from imgextract.catalog.render import gotypes
+
+    try:
+        gotypes.check(spec, gotypes.CSV_SPEC_FOR_IMAGES, sort_keys=True)
+    except gotypes.GoTypeError as exc:
+        raise BundleError(str(exc)) from exc
     install = gofield(spec, "install")
-    if install is None:
-        return set()
-    if not isinstance(install, dict):
-        raise BundleError("get related images: json: cannot unmarshal into Go struct field csvSpec.Install")
-    if gofield(install, "strategy") != "deployment":
+    if not isinstance(install, dict) or gofield(install, "strategy") != "deployment":
         return set()
     sspec = gofield(install, "spec") or {}
-    if not isinstance(sspec, dict):
-        raise BundleError("get related images: json: cannot unmarshal into Go struct field strategy.spec")
     images: set[str] = set()
-    for dep in expect(gofield(sspec, "deployments"), list, "strategySpec.Deployments") or []:
-        if dep is None:
-            continue
-        if not isinstance(dep, dict):
-            raise BundleError("get related images: deployment is not an object")
-        dspec = expect(gofield(dep, "spec"), dict, "dep.Spec") or {}
-        template = expect(gofield(dspec, "template"), dict, "DeploymentSpec.template") or {}
-        pspec = expect(gofield(template, "spec"), dict, "PodTemplateSpec.spec") or {}
+    for dep in gofield(sspec, "deployments") or []:
+        dspec = (gofield(dep, "spec") if dep is not None else None) or {}
+        template = gofield(dspec, "template") or {}
+        pspec = gofield(template, "spec") or {}
         for key in ("containers", "initContainers"):
-            for c in expect(gofield(pspec, key), list, f"PodSpec.{key}") or []:
-                if c is None:
-                    images.add("")
-                    continue
-                if not isinstance(c, dict):
-                    raise BundleError(f"get related images: {key} entry is not an object")
-                try:
-                    images.add(string_field(c, "image", "Container"))
-                except TypeMismatch as exc:
-                    raise BundleError(f"get related images: {exc}") from exc
+            for c in gofield(pspec, key) or []:
+                images.add((gofield(c, "image") if c is not None else None) or "")
     return images
+
+
+def _go_q(s: str) -> str:
+    """Go's ``%q`` (as opm quotes a bundle name in its messages)."""
+    return json.dumps(s, ensure_ascii=False)
 
 
 def render_bundle(root: Path, image: str = "", image_template: str | None = None) -> RenderedBundle:
@@ -782,9 +771,12 @@ def render_bundle(root: Path, image: str = "", image_template: str | None = None
         image = expand_template(image_template, b)
     try:
         objects, props = objects_and_properties(b, image)
+    except BundleError as exc:
+        raise BundleError(f"get properties for bundle {_go_q(b.name)}: {exc}") from exc
+    try:
         rel = related_images(b, image)
     except BundleError as exc:
-        raise BundleError(f"get properties for bundle {b.name!r}: {exc}") from exc
+        raise BundleError(f"get related images for bundle {_go_q(b.name)}: {exc}") from exc
     moved = [p for p in props if p.type not in ("olm.bundle.object", "olm.csv.metadata")]
     moved += [p for p in props if p.type in ("olm.bundle.object", "olm.csv.metadata")]
     # the CSV's object was encoded just now, with the same options

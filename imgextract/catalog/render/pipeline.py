@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 PACKAGE_LABEL = "operators.operatorframework.io.bundle.package.v1"
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 SQLITE_LABEL = "operators.operatorframework.io.index.database.v1"
-CACHE_FORMAT = "render-v3"  # v3: relatedImages in Go's sort.Slice order (v2: CSV olm.properties)
+CACHE_FORMAT = "render-v3"  # v3: Go's relatedImages order, typed CSV decoding (v2: olm.properties)
 OUTPUT_FORMAT = "render-output-v1"
 
 FBCReader = Callable[[Path], Iterable[tuple[str, int, dict[str, Any]]]]
@@ -264,7 +264,7 @@ def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, An
                 if level != "none":
                     n = _fbc_bundle_migrate(n, level, csv_json)
             out.append(n)
-    except (FBCError, MigrationError, OSError) as exc:
+    except (FBCError, OSError) as exc:
         raise RenderError(str(exc), "fbc") from exc
     return out
 
@@ -365,6 +365,8 @@ def _render_all(
             return _render_one(ref, source, opts, reader, fmt)
         except RenderError as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
+        except MigrationError as exc:  # Render.Run: "migrate: ...", not prefixed with the reference
+            raise RenderError(str(exc), "bundle") from exc
         except RecursionError as exc:
             raise RenderError(f"render reference {_q(ref)}: document nested too deeply", "bundle") from exc
         # a bundle opm refuses (BundleError), a migration that fails (MigrationError: both are
