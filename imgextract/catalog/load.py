@@ -98,6 +98,7 @@ def _bundle(obj: FbcObject) -> _RawBundle:
     name = _str(obj, data, "name", required=True)
     image = _str(obj, data, "image")
     versions = []
+    objects = 0  # olm.bundle.object properties: what lets a bundle have no image (model.Bundle.Validate)
     props = data.get("properties") or []
     if not isinstance(props, list):
         raise CatalogFormatError(
@@ -105,6 +106,8 @@ def _bundle(obj: FbcObject) -> _RawBundle:
         )
     for p in props:
         pf = go_fields(p) if isinstance(p, dict) else {}
+        if pf.get("type") == "olm.bundle.object":
+            objects += 1
         if pf.get("type") == "olm.package":
             value = pf.get("value")
             vf = go_fields(value) if isinstance(value, dict) else {}
@@ -127,6 +130,10 @@ def _bundle(obj: FbcObject) -> _RawBundle:
         raise CatalogFormatError(
             f"{obj.path}: object {obj.index}: error parsing bundle {name!r} version {versions[0]!r}: "
             "not a semantic version (MAJOR.MINOR.PATCH)"
+        )
+    if not image and not objects:
+        raise CatalogFormatError(
+            f"{obj.path}: object {obj.index}: invalid bundle {name!r}: bundle image must be set"
         )
     related = []
     raw_related = data.get("relatedimages") or []
@@ -203,13 +210,24 @@ def _link(
         default, origin = pkgs[pkg]
         per = chans.get(pkg, {})
         per_b = raw_bundles.get(pkg, {})
-        if default is not None and default not in per:
+        # model.Package.Validate / Channel.Validate
+        if default is None:
+            raise CatalogFormatError(f"{origin}: invalid package {pkg!r}: default channel must be set")
+        if not per:
+            raise CatalogFormatError(
+                f"{origin}: invalid package {pkg!r}: package must contain at least one channel"
+            )
+        if default not in per:
             raise CatalogFormatError(f"{origin}: package {pkg!r}: default channel {default!r} not found")
         versions = {name: try_version(b.version) for name, b in per_b.items()}
         member: dict[str, list[str]] = {}
         channels: dict[str, Channel] = {}
         for cname in sorted(per):
             entries, corigin = per[cname]
+            if not entries:
+                raise CatalogFormatError(
+                    f"{corigin}: package {pkg!r}: invalid channel {cname!r}: channel must contain at least one bundle"
+                )
             for e in entries:
                 if e.name not in per_b:
                     raise CatalogFormatError(

@@ -15,7 +15,7 @@ from imgextract.catalog.fbc import CatalogFormatError
 
 def _write(tmp_path: Path, objs: list[dict[str, Any]]) -> Path:
     root = tmp_path / "catalog"
-    root.mkdir()
+    root.mkdir(parents=True)
     (root / "index.json").write_text("\n".join(json.dumps(o) for o in objs))
     return root
 
@@ -71,3 +71,40 @@ def test_bundle_version_must_be_semver(tmp_path: Path, version: str) -> None:
     prop = {"packageName": "sprocket", "version": version}
     with pytest.raises(CatalogFormatError, match="version"):
         Catalog.from_directory(_write(tmp_path, _objs(pkg_prop=prop)))
+
+
+def test_package_without_default_channel_is_refused(tmp_path: Path) -> None:
+    """``model.Package.Validate``: "default channel must be set" (ConvertToModel links no channel)."""
+    objs = _objs()
+    del objs[0]["defaultChannel"]
+    with pytest.raises(CatalogFormatError, match="invalid package 'sprocket': default channel must be set"):
+        Catalog.from_directory(_write(tmp_path, objs))
+
+
+def test_package_without_channels_is_refused(tmp_path: Path) -> None:
+    """``model.Package.Validate``: "package must contain at least one channel"."""
+    objs = [{"schema": "olm.package", "name": "lonely", "defaultChannel": "fast"}]
+    with pytest.raises(CatalogFormatError, match="package must contain at least one channel"):
+        Catalog.from_directory(_write(tmp_path, objs))
+
+
+def test_channel_without_entries_is_refused(tmp_path: Path) -> None:
+    """``model.Channel.Validate``: "channel must contain at least one bundle"."""
+    objs = _objs()
+    objs.append({"schema": "olm.channel", "package": "sprocket", "name": "empty", "entries": []})
+    with pytest.raises(
+        CatalogFormatError, match="invalid channel 'empty': channel must contain at least one bundle"
+    ):
+        Catalog.from_directory(_write(tmp_path, objs))
+
+
+def test_bundle_needs_an_image_or_bundle_objects(tmp_path: Path) -> None:
+    """``model.Bundle.Validate``: "bundle image must be set" unless the bundle carries objects."""
+    objs = _objs()
+    objs[2]["image"] = ""
+    with pytest.raises(
+        CatalogFormatError, match="invalid bundle 'sprocket.v2.0.0': bundle image must be set"
+    ):
+        Catalog.from_directory(_write(tmp_path / "a", objs))
+    objs[2]["properties"].append({"type": "olm.bundle.object", "value": {"data": "e30="}})
+    assert [b.image for b in Catalog.from_directory(_write(tmp_path / "b", objs)).bundles()] == [""]
