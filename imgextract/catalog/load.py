@@ -6,6 +6,7 @@ failing that, case-insensitively. Errors name the file and the object index of t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from imgextract.catalog import graph
 from imgextract.catalog.fbc import (
     SCHEMA_BUNDLE,
     SCHEMA_CHANNEL,
+    SCHEMA_DEPRECATIONS,
     SCHEMA_PACKAGE,
     CatalogFormatError,
     FbcObject,
@@ -161,6 +163,7 @@ def build(objects: Iterable[FbcObject]) -> Model:
     pkgs: dict[str, tuple[str | None, Origin]] = {}
     chans: dict[str, dict[str, tuple[tuple[ChannelEntry, ...], Origin]]] = {}
     raw_bundles: dict[str, dict[str, _RawBundle]] = {}
+    deprecations: list[tuple[str, list[tuple[str, str, str]], Origin]] = []
     for obj in objects:
         origin = Origin(obj.path, obj.index)
         if obj.schema == SCHEMA_PACKAGE:
@@ -188,8 +191,92 @@ def build(objects: Iterable[FbcObject]) -> Model:
                     f"{origin}: duplicate bundle {b.name!r} in package {b.package!r} (first at {per_b[b.name].origin})"
                 )
             per_b[b.name] = b
-        # other schemas (olm.deprecations, custom ones) do not shape the model
-    return _link(pkgs, chans, raw_bundles)
+        elif obj.schema == SCHEMA_DEPRECATIONS:
+            deprecations.append(_deprecation(obj))
+        # other schemas do not shape the model
+    model = _link(pkgs, chans, raw_bundles)
+    _check_deprecations(deprecations, model)
+    return model
+
+
+def _deprecation(obj: FbcObject) -> tuple[str, list[tuple[str, str, str]], Origin]:
+    """An ``olm.deprecations`` object: its package and (schema, name, message) per entry."""
+    fields = go_fields(obj.data)
+    package = _str(obj, fields, "package")
+    raw = fields.get("entries") or []
+    if not isinstance(raw, list):
+        raise CatalogFormatError(f"{obj.path}: object {obj.index}: olm.deprecations 'entries' must be a list")
+    entries = []
+    for e in raw:
+        ef = go_fields(e) if isinstance(e, dict) else {}
+        ref = ef.get("reference")
+        rf = go_fields(ref) if isinstance(ref, dict) else {}
+        schema, name, message = rf.get("schema") or "", rf.get("name") or "", ef.get("message") or ""
+        if not all(isinstance(x, str) for x in (schema, name, message)):
+            raise CatalogFormatError(f"{obj.path}: object {obj.index}: bad olm.deprecations entry")
+        entries.append((schema, name, message))
+    return package, entries, Origin(obj.path, obj.index)
+
+
+def _go_ref(schema: str, name: str) -> str:
+    """Go's ``%#v`` of a ``declcfg.PackageScopedReference``."""
+    return f"declcfg.PackageScopedReference{{Schema:{json.dumps(schema)}, Name:{json.dumps(name)}}}"
+
+
+def _check_deprecations(
+    deprecations: list[tuple[str, list[tuple[str, str, str]], Origin]], model: Model
+) -> None:
+    """``declcfg.ConvertToModel``'s deprecation rules, then ``model.Deprecation.Validate`` (a
+    deprecation that applies needs a message)."""
+    seen: set[str] = set()
+    for i, (package, entries, origin) in enumerate(deprecations):
+        if not package:
+            raise CatalogFormatError(f"{origin}: package name must be set for deprecation item {i}")
+        if package not in model.packages:
+            raise CatalogFormatError(
+                f"{origin}: cannot apply deprecations to an unknown package {json.dumps(package)}"
+            )
+        if package in seen:
+            raise CatalogFormatError(
+                f"{origin}: expected a maximum of one deprecation per package: {json.dumps(package)}"
+            )
+        seen.add(package)
+        refs: set[tuple[str, str]] = set()
+        for j, (schema, name, message) in enumerate(entries):
+            pq = json.dumps(package)
+            if not schema:
+                raise CatalogFormatError(
+                    f"{origin}: schema must be set for deprecation entry [{j}] for package {pq}"
+                )
+            if (schema, name) in refs:
+                raise CatalogFormatError(
+                    f"{origin}: duplicate deprecation entry {_go_ref(schema, name)} for package {pq}"
+                )
+            refs.add((schema, name))
+            if schema == SCHEMA_BUNDLE:
+                if name not in model.bundles.get(package, {}):
+                    raise CatalogFormatError(
+                        f"{origin}: cannot deprecate bundle {json.dumps(name)} for package {pq}: bundle not found"
+                    )
+            elif schema == SCHEMA_CHANNEL:
+                if name not in model.channels.get(package, {}):
+                    raise CatalogFormatError(
+                        f"{origin}: cannot deprecate channel {json.dumps(name)} for package {pq}: channel not found"
+                    )
+            elif schema == SCHEMA_PACKAGE:
+                if name:
+                    raise CatalogFormatError(
+                        f"{origin}: package name must be empty for deprecated package {pq} (specified {json.dumps(name)})"
+                    )
+            else:
+                raise CatalogFormatError(
+                    f"{origin}: cannot deprecate object {_go_ref(schema, name)} referenced by entry {j} "
+                    f"for package {pq}: object schema unknown"
+                )
+            if not message:
+                raise CatalogFormatError(
+                    f"{origin}: invalid {schema} {json.dumps(name or package)}: invalid deprecation: message must be set"
+                )
 
 
 def _link(

@@ -108,3 +108,69 @@ def test_bundle_needs_an_image_or_bundle_objects(tmp_path: Path) -> None:
         Catalog.from_directory(_write(tmp_path / "a", objs))
     objs[2]["properties"].append({"type": "olm.bundle.object", "value": {"data": "e30="}})
     assert [b.image for b in Catalog.from_directory(_write(tmp_path / "b", objs)).bundles()] == [""]
+
+
+def _deprecation(package: str, *entries: tuple[str, str, str]) -> dict[str, Any]:
+    return {
+        "schema": "olm.deprecations",
+        "package": package,
+        "entries": [
+            {"reference": {"schema": s, **({"name": n} if n else {})}, "message": m} for s, n, m in entries
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("deprecations", "message"),
+    [
+        ([_deprecation("")], "package name must be set for deprecation item 0"),
+        ([_deprecation("gear")], 'cannot apply deprecations to an unknown package "gear"'),
+        (
+            [_deprecation("sprocket"), _deprecation("sprocket")],
+            'expected a maximum of one deprecation per package: "sprocket"',
+        ),
+        (
+            [_deprecation("sprocket", ("olm.bundle", "sprocket.v9.0.0", "old"))],
+            'cannot deprecate bundle "sprocket.v9.0.0" for package "sprocket": bundle not found',
+        ),
+        (
+            [_deprecation("sprocket", ("olm.channel", "slow", "old"))],
+            'cannot deprecate channel "slow" for package "sprocket": channel not found',
+        ),
+        (
+            [_deprecation("sprocket", ("olm.package", "sprocket", "old"))],
+            'package name must be empty for deprecated package "sprocket" (specified "sprocket")',
+        ),
+        (
+            [_deprecation("sprocket", ("olm.channel", "fast", "a"), ("olm.channel", "fast", "b"))],
+            'duplicate deprecation entry declcfg.PackageScopedReference{Schema:"olm.channel", Name:"fast"} '
+            'for package "sprocket"',
+        ),
+        (
+            [_deprecation("sprocket", ("olm.thing", "x", "old"))],
+            'cannot deprecate object declcfg.PackageScopedReference{Schema:"olm.thing", Name:"x"} referenced '
+            'by entry 0 for package "sprocket": object schema unknown',
+        ),
+        ([_deprecation("sprocket", ("olm.channel", "fast", ""))], "invalid deprecation: message must be set"),
+    ],
+)
+def test_deprecations_are_checked_as_opm_checks_them(
+    tmp_path: Path, deprecations: list[dict[str, Any]], message: str
+) -> None:
+    """``declcfg.ConvertToModel``: each olm.deprecations names a known package once, and each entry a
+    bundle or channel of it (or the package, unnamed); ``model.Deprecation.Validate``: a message."""
+    with pytest.raises(CatalogFormatError) as exc:
+        Catalog.from_directory(_write(tmp_path, _objs() + deprecations))
+    assert message in str(exc.value)
+
+
+def test_valid_deprecations_load(tmp_path: Path) -> None:
+    dep = _deprecation(
+        "sprocket",
+        ("olm.package", "", "gone"),
+        ("olm.channel", "fast", "use stable"),
+        ("olm.bundle", "sprocket.v2.0.0", "broken"),
+    )
+    assert [p.name for p in Catalog.from_directory(_write(tmp_path, [*_objs(), dep])).packages()] == [
+        "sprocket"
+    ]
