@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
-from imgextract.catalog.render.writer import FORMATS, encode, order_key
+from imgextract.catalog.render.writer import FORMATS, encode, opm_sorted, order_key
 
 if TYPE_CHECKING:  # built on a miss only: a bundle's kept text answers without them
     from imgextract.catalog.render.rendered import RenderedBundle
@@ -444,4 +444,4 @@ def render_refs_chunks(
         raise RenderError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})", "usage")
     items = _render_all(refs, source, options, fbc_reader, fmt)
     outs = [o for o in items if isinstance(o, Output)]  # with a format, the workers encoded every item
-    return [o.data for o in sorted(outs, key=lambda o: order_key(o.head))]
+    return [o.data for o in opm_sorted(outs, key=lambda o: order_key(o.head))]

@@ -93,3 +93,26 @@ def test_catalog_bundle_related_images_keep_go_order(tmp_path: Path) -> None:
     (tmp_path / "c.json").write_text(json.dumps(bundle))
     [out] = render_refs([str(tmp_path)])
     assert [r["name"] for r in out["relatedImages"]] == [f"r{i:02d}" for i in _GO_ORDER]
+
+
+def test_bundles_with_one_name_keep_go_order_in_the_output() -> None:
+    # declcfg.WriteJSON/WriteYAML: per package, slices.SortFunc(bundles, by name), the same pdqsort;
+    # two references rendering one bundle name (say, two tags of one bundle image) are equal to it
+    from imgextract.catalog.render.writer import opm_order
+
+    names = {
+        _A: "p.v1.0.0",
+        _B: "p.v1.1.0",
+        _C: "p.v1.2.0",
+        _D: "p.v1.3.0",
+        _DB: "p.v2.0.0",
+        _PROXY: "p.v2.1.0",
+    }
+    bundles = [
+        {"schema": "olm.bundle", "name": names[img], "package": "p", "image": f"r/p:{i}"}
+        for i, img in enumerate(_IMAGES)
+    ]
+    pkg = {"schema": "olm.package", "name": "p"}
+    out = opm_order([*bundles, pkg])
+    assert out[0] is pkg
+    assert [b["image"] for b in out[1:]] == [f"r/p:{i}" for i in _GO_ORDER]
