@@ -623,21 +623,36 @@ def _build(value: dict[str, Any]) -> str:
     return gojson.marshal(value, escape_html=False, sort_keys=False)
 
 
-def _unmarshal_struct(raw: str, fields: tuple[str, ...], where: str) -> dict[str, str]:
+def _unmarshal_struct(raw: str, fields: tuple[str, ...], go_type: str) -> dict[str, str]:
+    """``json.Unmarshal`` of a property value into ``property.GVK`` / ``property.Package`` (string
+    fields); raises BundleError with Go's message."""
+    from imgextract.catalog.render import gotypes
+
+    if not raw.strip():
+        raise BundleError("unexpected end of JSON input")
     try:
-        value = json.loads(raw) if raw else None
+        value = json.loads(raw)
     except ValueError as exc:
-        raise BundleError(f"parse property {where}: {exc}") from exc
-    if raw == "":
-        raise BundleError(f"parse property {where}: unexpected end of JSON input")
-    if value is None:
-        return {f: "" for f in fields}
-    if not isinstance(value, dict):
-        raise BundleError(f"parse property {where}: json: cannot unmarshal into Go value of type property")
+        raise BundleError(f"invalid JSON: {exc}") from exc
     try:
-        return {f: string_field(value, f, where) for f in fields}
-    except TypeMismatch as exc:
-        raise BundleError(f"parse property {where}: {exc}") from exc
+        gotypes.check(value, gotypes.Struct(go_type, dict.fromkeys(fields, gotypes.S)))
+    except gotypes.GoTypeError as exc:
+        raise BundleError(str(exc)) from exc
+    if not isinstance(value, dict):
+        return dict.fromkeys(fields, "")
+    return {f: gofield(value, f) or "" for f in fields}
+
+
+def _parse_property(i: int, p: Property, fields: tuple[str, ...], go_type: str) -> dict[str, str]:
+    """``property.ParseError``: "parse property[I] of type "T": ERR"."""
+    try:
+        return _unmarshal_struct(p.value, fields, go_type)
+    except BundleError as exc:
+        raise BundleError(f"parse property[{i}] of type {_go_q(p.type)}: {exc}") from exc
+
+
+_GVK = ("group", "kind", "version")
+_PACKAGE = ("packageName", "version")
 
 
 def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list[Property]]:
@@ -648,10 +663,10 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
     others: list[Property] = []
     for i, p in enumerate(b.properties):
         if p.type == "olm.gvk":
-            v = _unmarshal_struct(p.value, ("group", "kind", "version"), f"{i} ({p.type})")
+            v = _parse_property(i, p, _GVK, "property.GVK")
             provided.add((v["group"], v["kind"], v["version"]))
         elif p.type == "olm.package":
-            v = _unmarshal_struct(p.value, ("packageName", "version"), f"{i} ({p.type})")
+            v = _parse_property(i, p, _PACKAGE, "property.Package")
             package_prop = Property(
                 "olm.package", _build({"packageName": v["packageName"], "version": v["version"]})
             )
@@ -660,10 +675,10 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
     package_required: list[Property] = []
     for i, p in enumerate(b.dependencies):
         if p.type == "olm.gvk":
-            v = _unmarshal_struct(p.value, ("group", "kind", "version"), f"{i} ({p.type})")
+            v = _parse_property(i, p, _GVK, "property.GVK")
             required.add((v["group"], v["kind"], v["version"]))
         elif p.type == "olm.package":
-            v = _unmarshal_struct(p.value, ("packageName", "version"), f"{i} ({p.type})")
+            v = _parse_property(i, p, _PACKAGE, "property.Package")
             package_required.append(
                 Property(
                     "olm.package.required",
@@ -793,7 +808,7 @@ def expand_template(template: str, b: ParsedBundle) -> str:
     version = ""
     for p in b.properties:  # templateBundleImageRef takes the first olm.package property
         if p.type == "olm.package":
-            version = _unmarshal_struct(p.value, ("packageName", "version"), "olm.package")["version"]
+            version = _unmarshal_struct(p.value, _PACKAGE, "property.Package")["version"]
             break
     values = {"Package": b.package, "Name": b.name, "Version": version}
 

@@ -232,3 +232,32 @@ def test_migration_decodes_the_csv_even_when_csv_metadata_exists(tmp_path: Path)
     ]
     with pytest.raises(RenderError, match="replicas of type int32"):
         render_refs([str(_catalog(tmp_path / "bad", 1.5, with_metadata=True))], options=opts)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "    group: 5\n    kind: Cache\n    version: v1\n",
+            'parse property[0] of type "olm.gvk": '
+            "json: cannot unmarshal number into Go struct field GVK.group of type string",
+        ),
+        (
+            "    - cache.example.com\n",
+            'parse property[0] of type "olm.gvk": json: cannot unmarshal array into Go value of type property.GVK',
+        ),
+    ],
+)
+def test_dependency_values_of_the_wrong_type(tmp_path: Path, value: str, message: str) -> None:
+    # ObjectsAndPropertiesFromBundle: json.Unmarshal of an olm.gvk dependency into property.GVK fails
+    # with property.ParseError ("parse property[%d] of type %q: %v"), under "get properties for bundle"
+    root = tmp_path / "b"
+    shutil.copytree(WIDGET, root)
+    deps = root / "metadata" / "dependencies.yaml"
+    text = deps.read_text()
+    start = text.index("  value:\n") + len("  value:\n")
+    end = text.index("- type: olm.package")
+    deps.write_text(text[:start] + value + text[end:])
+    with pytest.raises(BundleError) as exc:
+        render_bundle(root)
+    assert str(exc.value) == 'get properties for bundle "widget-operator.v1.2.0": ' + message
