@@ -90,6 +90,14 @@ def _meta_keys(obj: dict[str, Any]) -> dict[str, str]:
         raise FBCError(str(exc)) from exc
 
 
+_PARSE = {
+    "olm.package": "package",
+    "olm.channel": "channel",
+    "olm.bundle": "bundle",
+    "olm.deprecations": "deprecation",
+}
+
+
 def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     """One FBC object in the shape opm writes it."""
     if not isinstance(obj, dict):
@@ -99,6 +107,13 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     if not schema:
         raise FBCError(f"object {_blob(obj)[:200]!r} is missing root schema field")
     where = f"{schema} {obj.get('name', '')!s}".strip()
+    if schema in _PARSE:
+        from imgextract.catalog.render import gotypes
+
+        try:  # fbcBuilder.addMeta: json.Unmarshal of the re-encoded blob (keys sorted) into the struct
+            gotypes.check(obj, gotypes.DECLCFG[schema], sort_keys=True)
+        except gotypes.GoTypeError as exc:
+            raise FBCError(f"parse {_PARSE[schema]}: {exc}") from exc
     if schema == "olm.package":
         out: dict[str, Any] = {"schema": schema, "name": _s(obj, "name", where)}
         out["defaultChannel"] = _s(obj, "defaultChannel", where)

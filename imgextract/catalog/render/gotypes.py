@@ -26,7 +26,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CLUSTER_SERVICE_VERSION", "CSV_SPEC_FOR_IMAGES", "RELATED_IMAGES", "GoTypeError", "check"]
+__all__ = [
+    "CLUSTER_SERVICE_VERSION",
+    "CSV_SPEC_FOR_IMAGES",
+    "DECLCFG",
+    "RELATED_IMAGES",
+    "GoTypeError",
+    "check",
+]
 
 
 class GoTypeError(ValueError):
@@ -484,6 +491,49 @@ DEPLOYMENT_SPEC = _struct(
     progressDeadlineSeconds=I32,
 )
 
+# declcfg's structs, as LoadFS's fbcBuilder.addMeta unmarshals each known schema ("parse bundle: ...")
+_PROPERTIES = List(Struct("property.Property", {"type": S, "value": ANY}))
+DECLCFG = {
+    "olm.package": _struct(
+        "declcfg.Package",
+        schema=S,
+        name=S,
+        defaultChannel=S,
+        icon=_struct("declcfg.Icon", base64data=Prim("bytes", "[]uint8"), mediatype=S),
+        description=S,
+        properties=_PROPERTIES,
+    ),
+    "olm.channel": _struct(
+        "declcfg.Channel",
+        schema=S,
+        name=S,
+        package=S,
+        entries=List(_struct("declcfg.ChannelEntry", name=S, replaces=S, skips=STRS, skipRange=S)),
+        properties=_PROPERTIES,
+    ),
+    "olm.bundle": _struct(
+        "declcfg.Bundle",
+        schema=S,
+        package=S,
+        name=S,
+        image=S,
+        properties=_PROPERTIES,
+        relatedImages=List(_struct("declcfg.RelatedImage", name=S, image=S)),
+    ),
+    "olm.deprecations": _struct(
+        "declcfg.Deprecation",
+        schema=S,
+        package=S,
+        entries=List(
+            _struct(
+                "declcfg.DeprecationEntry",
+                reference=_struct("declcfg.PackageScopedReference", schema=S, name=S),
+                message=S,
+            )
+        ),
+    ),
+}
+
 # getRelatedImages: spec.relatedImages into []declcfg.RelatedImage
 RELATED_IMAGES = List(Struct("declcfg.RelatedImage", {"name": S, "image": S}))
 
@@ -648,7 +698,7 @@ class _Walk:
         if t.kind == "any":
             return
         kind = _kind(v)
-        if t.kind == "string":
+        if t.kind in ("string", "bytes"):  # a []byte takes a base64 string (decoded elsewhere)
             if kind != "string":
                 self.type_error(kind, t.name)
         elif t.kind == "bool":
