@@ -242,7 +242,16 @@ def _fbc_bundle_migrate(obj: dict[str, Any], level: str, csv_json: str) -> dict[
 
 
 def _is_bundle_dir(path: Path) -> bool:
-    return (path / "manifests").is_dir() and (path / "metadata").is_dir()
+    """``isBundle``: ``manifests`` and ``metadata`` entries that are directories themselves (an
+    ``os.ReadDir`` entry: a symbolic link to a directory is not one)."""
+    try:
+        with os.scandir(path) as it:
+            dirs = {
+                e.name for e in it if e.name in ("manifests", "metadata") and e.is_dir(follow_symlinks=False)
+            }
+    except OSError:
+        return False
+    return len(dirs) == 2
 
 
 def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:

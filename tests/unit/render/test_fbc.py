@@ -293,3 +293,20 @@ def test_known_schemas_fail_with_gos_unmarshal_error(obj: dict[str, Any], messag
     with pytest.raises(FBCError) as exc:
         normalize(obj)
     assert str(exc.value) == message
+
+
+def test_bundle_directory_needs_real_manifests_and_metadata_directories(tmp_path: Path) -> None:
+    """render.go isBundle: os.ReadDir entries whose IsDir() is true; a symbolic link to a directory is
+    not one, so the reference is read as a file-based catalog (where opm fails to read the link)."""
+    import shutil
+
+    from imgextract.catalog.render.pipeline import RenderError, render_refs
+
+    widget = Path(__file__).resolve().parents[2] / "data" / "render" / "widget-operator"
+    real = tmp_path / "b" / "real"
+    shutil.copytree(widget, real)
+    (tmp_path / "b" / "manifests").symlink_to(real / "manifests")
+    (tmp_path / "b" / "metadata").symlink_to(real / "metadata")
+    with pytest.raises(RenderError, match="manifests: read manifests: is a directory"):
+        render_refs([str(tmp_path / "b")])
+    assert render_refs([str(real)])[0]["schema"] == "olm.bundle"
