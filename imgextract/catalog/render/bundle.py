@@ -335,6 +335,12 @@ def _check_csv_meta(csv: dict[str, Any]) -> None:
             continue
         if not isinstance(m, dict) or any(v is not None and not isinstance(v, str) for v in m.values()):
             raise BundleError(f"error decoding CSV metadata: .metadata.{k} must map strings to strings")
+    from imgextract.catalog.render import gotypes
+
+    try:  # the rest of metav1.ObjectMeta is typed too (generation, timestamps, owner references, ...)
+        gotypes.check(meta, gotypes.OBJECT_META, sort_keys=True)
+    except gotypes.GoTypeError as exc:
+        raise BundleError(f"error decoding CSV metadata: {exc}") from exc
 
 
 def _definition_keys(spec: dict[str, Any], section: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:

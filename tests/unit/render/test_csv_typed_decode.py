@@ -261,3 +261,28 @@ def test_dependency_values_of_the_wrong_type(tmp_path: Path, value: str, message
     with pytest.raises(BundleError) as exc:
         render_bundle(root)
     assert str(exc.value) == 'get properties for bundle "widget-operator.v1.2.0": ' + message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("generation", "2"),
+        ("creationTimestamp", "yesterday"),
+        ("finalizers", "one"),
+        ("ownerReferences", [5]),
+    ],
+)
+def test_csv_metadata_is_decoded_as_object_meta(tmp_path: Path, field: str, value: Any) -> None:
+    # Bundle.cache: runtime.DefaultUnstructuredConverter.FromUnstructured into the registry CSV, whose
+    # metav1.ObjectMeta is typed: a mistyped field fails the bundle (before any property is built)
+    root = tmp_path / "b"
+    shutil.copytree(WIDGET, root)
+    path = root / "manifests" / CSV_FILE
+    csv = yaml.safe_load(path.read_text())
+    csv["metadata"][field] = value
+    path.write_text(yaml.safe_dump(csv))
+    with pytest.raises(BundleError, match="error decoding CSV metadata: "):
+        render_bundle(root)
+    csv["metadata"][field] = None  # a null is the zero value
+    path.write_text(yaml.safe_dump(csv))
+    assert render_bundle(root).name == "widget-operator.v1.2.0"
