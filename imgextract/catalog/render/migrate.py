@@ -38,21 +38,20 @@ def migrate_bundle(b: RenderedBundle, level: str | None) -> RenderedBundle:
     from imgextract.catalog.render.csvmeta import csv_metadata_from_csv, csv_metadata_from_property
     from imgextract.catalog.render.rendered import Property
 
-    # convertObjectsToCSVMetadata unmarshals the CSV of a bundle with an image first, so a CSV that
-    # does not decode fails even a bundle that already has olm.csv.metadata
-    meta = None
-    if b.image and b.csv_json:
-        try:
-            meta = csv_metadata_from_csv(b.csv_json)
-        except ValueError as exc:
-            raise MigrationError(f"migrate: {exc}") from exc
+    # bundleObjectToCSVMetadata: a bundle that has olm.csv.metadata gets that property minified through
+    # its struct and nothing else (its CSV is not decoded); otherwise, with an image and a CSV, the CSV
+    # is decoded (a failure fails the migration) and replaces the olm.bundle.object properties
     found = False
     for i, p in enumerate(b.properties):
         if p.type == "olm.csv.metadata":
             b.properties[i] = Property(p.type, csv_metadata_from_property(p.value))
             found = True
-    if found or meta is None:
+    if found or not b.image or not b.csv_json:
         return b
+    try:
+        meta = csv_metadata_from_csv(b.csv_json)
+    except ValueError as exc:
+        raise MigrationError(f"migrate: {exc}") from exc
     b.properties = [p for p in b.properties if p.type != "olm.bundle.object"]
     b.properties.append(Property("olm.csv.metadata", meta))
     return b
