@@ -681,16 +681,26 @@ class _Walk:
                 self.value(v[k], t.elem)
 
     def struct_(self, v: dict[str, Any], t: Struct) -> None:
-        keys = sorted(v, key=lambda s: s.encode("utf-8", "surrogatepass")) if self.sort_keys else list(v)
+        keys = sorted(v, key=lambda s: s.encode("utf-8", "surrogatepass")) if self.sort_keys else v
         outer_struct, depth = self.struct, len(self.stack)
+        fields = t.fields
         for k in keys:
-            found = t.find(k)
-            if found is None:
+            x = v[k]
+            if x is None:
                 continue
-            name, ft = found
+            ft = fields.get(k)
+            if ft is not None:
+                name = k
+            else:
+                found = t.find(k)
+                if found is None:
+                    continue
+                name, ft = found
+            if isinstance(ft, Prim) and ft.kind == "string" and isinstance(x, str):
+                continue  # the most common field: nothing to check
             self.struct = t.name.rpartition(".")[2]
             self.stack.append(name)
-            self.value(v[k], ft)
+            self.value(x, ft)
             del self.stack[depth:]
             self.struct = outer_struct
 
@@ -747,7 +757,14 @@ class _Walk:
 def check(value: Any, t: Any, *, sort_keys: bool = False) -> None:
     """Raise :class:`GoTypeError` with Go's message when ``json.Unmarshal`` of ``value`` into ``t``
     fails; ``sort_keys`` when the JSON Go decodes was written from a map (keys in byte order)."""
-    w = _Walk(sort_keys)
+    w = _Walk(False)
+    try:
+        w.value(value, t)
+        if w.saved is None:
+            return  # the common case: nothing fails, in whatever order the keys are visited
+    except _Fatal:
+        pass
+    w = _Walk(sort_keys)  # which error comes first depends on the order Go reads the keys in
     try:
         w.value(value, t)
     except _Fatal as exc:
