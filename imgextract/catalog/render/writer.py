@@ -2,9 +2,8 @@
 
 Objects are dicts in opm's field order whose property values may be :class:`~.gojson.RawJSON` (kept as
 opm keeps a ``json.RawMessage``).  opm's ``declcfg.WriteJSON``/``WriteYAML`` order the output: by package
-name, then within a package ``olm.package`` objects, channels and bundles (each by name), the other
-schemas (by schema), deprecations; the objects of no package last (see :func:`opm_sorted`);
-``ordered=False`` keeps the given order instead.
+name, then within a package ``olm.package`` objects, channels, bundles (each by name), deprecations, and
+the other schemas (by schema, then name); ``ordered=False`` keeps the given order instead.
 
 * json: Go's encoder with ``SetIndent("", "    ")`` and HTML escaping off, one object after another;
 * yaml: each object as ``---`` + ``sigs.k8s.io/yaml.JSONToYAML`` of that JSON;
@@ -35,53 +34,47 @@ __all__ = [
 
 T = TypeVar("T")
 FORMATS = ("json", "yaml", "ndjson")
-_KNOWN = {"olm.package": 0, "olm.channel": 1, "olm.bundle": 2, "olm.deprecations": 4}
-_OTHERS = 3  # a package's other objects come after its bundles, before its deprecations
+_ORDER = {"olm.package": 0, "olm.channel": 1, "olm.bundle": 2, "olm.deprecations": 3}
 
 
 def _str(v: Any) -> str:
     return v if isinstance(v, str) else ""
 
 
-def order_key(o: dict[str, Any]) -> tuple[Any, ...] | None:
-    """Where one object goes in opm's output (only its ``schema``, ``name`` and ``package`` count):
-    ``(group, sort key)``; None for an object opm does not write (a package, channel, bundle or
-    deprecation whose package name is empty)."""
+def order_key(o: dict[str, Any]) -> tuple[Any, ...]:
+    """The sort key of one object in opm's output order (only its ``schema``, ``name`` and
+    ``package`` count)."""
     schema = _str(o.get("schema"))
-    rank = _KNOWN.get(schema, _OTHERS)
-    pkg = _str(o.get("name")) if rank == 0 else _str(o.get("package"))
-    if not pkg:
-        # writeToEncoder skips the "" package; its other objects are written last, as they came
-        return None if rank != _OTHERS else ((1, b"", 0), ())
-    if rank in (1, 2):
-        sub: tuple[bytes, ...] = (_str(o.get("name")).encode(),)  # sort.Slice by name
-    elif rank == _OTHERS:
-        sub = (schema.encode(),)  # sort.SliceStable by schema alone
+    rank = _ORDER.get(schema, 4)
+    pkg = _str(o.get("name")) if schema == "olm.package" else _str(o.get("package"))
+    if rank == 0:
+        sub: tuple[str, ...] = (_str(o.get("name")),)
+    elif rank in (1, 2):
+        sub = (_str(o.get("name")),)
+    elif rank == 3:
+        sub = (_str(o.get("package")),)
     else:
-        sub = ()  # packages and deprecations: as they came
-    return ((0, pkg.encode(), rank), sub)
+        sub = (schema, _str(o.get("name")))
+    return (pkg.encode(), rank, tuple(s.encode() for s in sub))
 
 
-def opm_sorted(items: Iterable[T], key: Callable[[T], tuple[Any, ...] | None]) -> list[T]:
-    """``items`` in opm's output order (``declcfg.writeToEncoder``), ``key`` giving each one's
-    :func:`order_key`: by package name; per package its ``olm.package`` objects, channels and
-    bundles (each by name, with ``sort.Slice``: an unstable sort whose order for equal names, say two
-    references rendering one bundle name, Go's algorithm decides, as :func:`~.gosort.go_sort`
-    reproduces), the other objects (stable, by schema alone), deprecations; then the objects of no
-    package, as they came.  Objects opm does not write are dropped."""
+def opm_sorted(items: Iterable[T], key: Callable[[T], tuple[Any, ...]]) -> list[T]:
+    """``items`` in opm's output order, ``key`` giving each one's :func:`order_key`: grouped by
+    package and kind (``organizeByPackage``), each group sorted with ``slices.SortFunc`` by name (or
+    schema and name), an unstable sort whose order for equal names (two references rendering one
+    bundle name) Go's algorithm decides, as :func:`~.gosort.go_sort` reproduces."""
     groups: dict[tuple[Any, ...], list[tuple[Any, T]]] = {}
     for item in items:
         k = key(item)
-        if k is not None:
-            groups.setdefault(k[0], []).append((k[1], item))
+        groups.setdefault(k[:2], []).append((k[2], item))
     out: list[T] = []
     for g in sorted(groups):
         members = groups[g]
-        if g[0] == 0 and g[2] in (1, 2) and len(members) > 12:
+        if len(members) > 12:
             from imgextract.catalog.render.gosort import go_sort
 
             members = go_sort(members, key=lambda m: m[0])
-        else:  # insertion sort (up to 12 elements), sort.SliceStable, or no sort: all stable
+        else:  # insertion sort: stable
             members.sort(key=lambda m: m[0])
         out.extend(item for _sub, item in members)
     return out
