@@ -199,6 +199,20 @@ def build(objects: Iterable[FbcObject]) -> Model:
     return model
 
 
+def _check_unique_versions(pkg: str, per_b: dict[str, _RawBundle], origin: Origin) -> None:
+    """``model.Package.validateUniqueBundleVersions``: no two bundles of a package share a version."""
+    by_version: dict[str, set[str]] = {}
+    for name, b in per_b.items():
+        by_version.setdefault(b.version, set()).add(name)
+    dupes = [
+        f"{{{v}: [{', '.join(sorted(names))}]}}" for v, names in sorted(by_version.items()) if len(names) > 1
+    ]
+    if dupes:
+        raise CatalogFormatError(
+            f"{origin}: invalid package {pkg!r}: duplicate versions found in bundles: [{' '.join(dupes)}]"
+        )
+
+
 def _deprecation(obj: FbcObject) -> tuple[str, list[tuple[str, str, str]], Origin]:
     """An ``olm.deprecations`` object: its package and (schema, name, message) per entry."""
     fields = go_fields(obj.data)
@@ -307,6 +321,7 @@ def _link(
         if default not in per:
             raise CatalogFormatError(f"{origin}: package {pkg!r}: default channel {default!r} not found")
         versions = {name: try_version(b.version) for name, b in per_b.items()}
+        _check_unique_versions(pkg, per_b, origin)
         member: dict[str, list[str]] = {}
         channels: dict[str, Channel] = {}
         for cname in sorted(per):

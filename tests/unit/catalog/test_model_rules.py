@@ -174,3 +174,17 @@ def test_valid_deprecations_load(tmp_path: Path) -> None:
     assert [p.name for p in Catalog.from_directory(_write(tmp_path, [*_objs(), dep])).packages()] == [
         "sprocket"
     ]
+
+
+def test_two_bundles_with_one_version_are_refused(tmp_path: Path) -> None:
+    """``model.Package.validateUniqueBundleVersions`` (operator-registry master): "duplicate versions
+    found in bundles: [{V: [a, b]}]"."""
+    objs = _objs(
+        entries=[{"name": "sprocket.v2.0.0"}, {"name": "sprocket.v2.0.0-copy", "replaces": "sprocket.v2.0.0"}]
+    )
+    copy = dict(objs[2], name="sprocket.v2.0.0-copy", image="reg.test/sprocket-bundle:copy")
+    with pytest.raises(
+        CatalogFormatError,
+        match=r"duplicate versions found in bundles: \[\{2\.0\.0: \[sprocket\.v2\.0\.0, sprocket\.v2\.0\.0-copy\]\}\]",
+    ):
+        Catalog.from_directory(_write(tmp_path, [*objs, copy]))
