@@ -441,6 +441,8 @@ def _yaml_chunks(text: str) -> Any:
 
 
 def _json_number_int(s: str) -> Any:
+    if len(s) > 20:  # past int64 (19 digits and a sign), and maybe past int()'s 4300-digit limit
+        return _json_number_float(s)
     v = int(s)
     return v if INT64_MIN <= v <= INT64_MAX else _json_number_float(s)
 
@@ -480,6 +482,8 @@ def first_document_flagged(data: bytes) -> tuple[str, Any, bool]:
             value, _end = _JSON.raw_decode(text, idx)
         except json.JSONDecodeError as exc:
             raise DecodeError(str(exc)) from exc
+        except RecursionError:  # Go's encoding/json also refuses deep nesting
+            raise DecodeError("exceeded max depth") from None
         return "json", value, True
     # the first document only: a text without any "---" is one document (no need to split its lines)
     chunks = ([text] if text else []) if "---" not in text else _yaml_chunks(text)

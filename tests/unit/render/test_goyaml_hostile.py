@@ -1,0 +1,30 @@
+"""Bundle manifests in JSON with numbers too large for Go's float64 or nesting past Python's
+recursion limit: a DecodeError (render skips the file with "failed to decode", as opm does),
+never a bare ValueError that ends the render as an internal error."""
+
+from __future__ import annotations
+
+import pytest
+
+from imgextract.catalog.render.goyaml import DecodeError, first_document
+
+HOSTILE = {
+    "huge-int": b'{"kind": "ConfigMap", "n": ' + b"1" * 5000 + b"}",
+    "huge-negative-int": b'{"kind": "ConfigMap", "n": -' + b"1" * 5000 + b"}",
+    "deep-arrays": b'{"kind": "ConfigMap", "n": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "deep-objects": b'{"a": ' * 100_000 + b"1" + b"}" * 100_000,
+}
+
+
+@pytest.mark.parametrize("data", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_json_is_a_decode_error(data: bytes) -> None:
+    with pytest.raises(DecodeError):
+        first_document(data)
+
+
+def test_int64_bounds_still_decode() -> None:
+    assert first_document(b'{"n": -9223372036854775808, "m": 9223372036854775807}') == (
+        "json",
+        {"n": -9223372036854775808, "m": 9223372036854775807},
+    )
+    assert first_document(b'{"n": 9223372036854775808}') == ("json", {"n": 9.223372036854776e18})
