@@ -7,14 +7,62 @@ than 4300 digits raises a bare ValueError (the int conversion limit).  Both are 
 bugs: here they are a :class:`json.JSONDecodeError` (a ValueError) like any other, so each caller's
 own "not valid JSON" error covers them.  Go's encoding/json also refuses deep nesting ("exceeded
 max depth", at 10000 levels) and a number out of float64 range.
+
+Go's decoder also reads an unpaired surrogate escape (``"\\ud800"``) as U+FFFD, where Python keeps a
+lone surrogate that no UTF-8 encoder accepts later (sorting by bytes, writing, printing): the
+decoded value gets Go's U+FFFD.  Only a text holding such an escape is walked.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 _INT_LIMIT = "Exceeds the limit"  # the start of int()'s message when the digit limit is hit
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a paired one is decoded as one character
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _go_string(s: str) -> str:
+    return _SURROGATE.sub("\ufffd", s) if _SURROGATE.search(s) else s
+
+
+def _go_strings(value: Any) -> Any:
+    """``value`` with every lone surrogate of its strings (keys too) made U+FFFD, in place where
+    it can be; iterative, so a deep value (it decoded) cannot exceed the recursion limit here."""
+    if isinstance(value, str):
+        return _go_string(value)
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(isinstance(k, str) and _SURROGATE.search(k) for k in item):
+                pairs = list(item.items())
+                item.clear()
+                for k, v in pairs:  # a key that becomes an earlier one replaces it, as in a Go map
+                    item[_go_string(k) if isinstance(k, str) else k] = v
+            for k, v in item.items():
+                if isinstance(v, str):
+                    item[k] = _go_string(v)
+                elif isinstance(v, dict | list):
+                    stack.append(v)
+        elif isinstance(item, list):
+            for i, v in enumerate(item):
+                if isinstance(v, str):
+                    item[i] = _go_string(v)
+                elif isinstance(v, dict | list):
+                    stack.append(v)
+    return value
+
+
+def _escapes(doc: str | bytes | bytearray, start: int = 0, end: int | None = None) -> bool:
+    if isinstance(doc, str):
+        return _SURROGATE_ESCAPE.search(doc, start, len(doc) if end is None else end) is not None
+    return _SURROGATE_ESCAPE_BYTES.search(doc) is not None
 
 
 def _invalid(doc: str | bytes | bytearray, message: str, pos: int = 0) -> json.JSONDecodeError:
@@ -25,22 +73,24 @@ def _invalid(doc: str | bytes | bytearray, message: str, pos: int = 0) -> json.J
 def loads(data: str | bytes | bytearray, **kwargs: Any) -> Any:
     """``json.loads(data, **kwargs)``; deep nesting and huge integers are JSONDecodeError."""
     try:
-        return json.loads(data, **kwargs)
+        value = json.loads(data, **kwargs)
     except RecursionError:
         raise _invalid(data, "exceeded max depth") from None
     except ValueError as exc:
         if type(exc) is ValueError and str(exc).startswith(_INT_LIMIT):
             raise _invalid(data, "number out of range") from None
         raise
+    return _go_strings(value) if _escapes(data) else value
 
 
 def raw_decode(decoder: json.JSONDecoder, text: str, pos: int = 0) -> tuple[Any, int]:
     """``decoder.raw_decode(text, pos)`` with the same two failures made JSONDecodeError."""
     try:
-        return decoder.raw_decode(text, pos)
+        value, end = decoder.raw_decode(text, pos)
     except RecursionError:
         raise _invalid(text, "exceeded max depth", pos) from None
     except ValueError as exc:
         if type(exc) is ValueError and str(exc).startswith(_INT_LIMIT):
             raise _invalid(text, "number out of range", pos) from None
         raise
+    return (_go_strings(value) if _escapes(text, pos, end) else value), end

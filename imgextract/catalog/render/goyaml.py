@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from imgextract.catalog.render.gojson import float_e, float_f, shortest_digits
+from imgextract.oci import jsontext
 
 __all__ = [
     "DecodeError",
@@ -478,12 +479,10 @@ def first_document_flagged(data: bytes) -> tuple[str, Any, bool]:
     head = data[:30].decode("utf-8", errors="replace").lstrip()
     if head.startswith("{"):
         idx = len(text) - len(text.lstrip())
-        try:
-            value, _end = _JSON.raw_decode(text, idx)
+        try:  # deep nesting is an error and a lone surrogate escape U+FFFD, as in encoding/json
+            value, _end = jsontext.raw_decode(_JSON, text, idx)
         except json.JSONDecodeError as exc:
             raise DecodeError(str(exc)) from exc
-        except RecursionError:  # Go's encoding/json also refuses deep nesting
-            raise DecodeError("exceeded max depth") from None
         return "json", value, True
     # the first document only: a text without any "---" is one document (no need to split its lines)
     chunks = ([text] if text else []) if "---" not in text else _yaml_chunks(text)

@@ -75,3 +75,19 @@ def test_auth_file(hostile: str) -> None:
 def test_catalog_json(hostile: str) -> None:
     with pytest.raises(CatalogFormatError, match=r"^c\.json: object 0: invalid JSON"):
         list(iter_stream(io.BytesIO(hostile.encode()), "c.json"))
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    """Go's encoding/json decodes an unpaired ``\\uD800``-``\\uDFFF`` escape as U+FFFD; Python keeps
+    a lone surrogate, which no UTF-8 encoder accepts later (sorting, writing, printing)."""
+    text = '{"a\\ud800": ["x\\udc00y", {"k": "\\ud83d\\ude00", "z": "\\uDBFF"}], "b": "\\\\ud800"}'
+    expected = {"a\ufffd": ["x\ufffdy", {"k": "\U0001f600", "z": "\ufffd"}], "b": "\\ud800"}
+    assert jsontext.loads(text) == expected
+    assert jsontext.raw_decode(json.JSONDecoder(), "  " + text + " tail", 2)[0] == expected
+    assert jsontext.loads('"\\udfff"') == "\ufffd"
+
+
+def test_catalog_lone_surrogate_is_replaced() -> None:
+    data = b'{"schema": "olm.package", "name": "p", "defaultChannel": "st\\ud800"}\n'
+    (obj,) = iter_stream(io.BytesIO(data), "c.json")
+    assert obj.data["defaultChannel"] == "st\ufffd"

@@ -47,3 +47,17 @@ def test_hostile_documents_are_errors_not_tracebacks(tmp_path: Path) -> None:
     (fbc / "c.json").write_text('{"schema": "acme.thing", "v": NaN}')
     run = run_cli("render", str(fbc), home=tmp_path)
     assert run.code == 6 and "Traceback" not in run.stderr
+
+
+def test_lone_surrogate_in_a_catalog_is_rendered_as_opm_does(tmp_path: Path) -> None:
+    """opm (Go's encoding/json) reads an unpaired ``\\ud800`` escape as U+FFFD; a lone surrogate
+    kept in a Python string made the render's byte-order sort raise UnicodeEncodeError."""
+    root = tmp_path / "catalog" / "p"
+    root.mkdir(parents=True)
+    (root / "c.json").write_text(
+        '{"schema":"olm.package","name":"p","defaultChannel":"st\\ud800"}\n'
+        '{"schema":"olm.channel","package":"p","name":"st\\ud800","entries":[{"name":"p.v1"}]}\n'
+    )
+    run = run_cli("render", str(tmp_path / "catalog"), "-o", "json", home=tmp_path)
+    assert run.code == 0, run.stderr
+    assert '"defaultChannel": "st\ufffd"' in run.stdout

@@ -28,3 +28,13 @@ def test_int64_bounds_still_decode() -> None:
         {"n": -9223372036854775808, "m": 9223372036854775807},
     )
     assert first_document(b'{"n": 9223372036854775808}') == ("json", {"n": 9.223372036854776e18})
+
+
+def test_lone_surrogate_escape_is_a_replacement_character() -> None:
+    """encoding/json reads ``"\\ud800"`` as U+FFFD; a lone surrogate kept in Python made a bundle
+    whose CSV (in JSON) held one fail to render ("surrogates not allowed", exit 6)."""
+    data = b'{"kind": "ClusterServiceVersion", "spec": {"displayName": "W\\udc00", "x\\ud800": 1}}'
+    assert first_document(data) == (
+        "json",
+        {"kind": "ClusterServiceVersion", "spec": {"displayName": "W\ufffd", "x\ufffd": 1}},
+    )
