@@ -13,7 +13,6 @@ A helper that is not installed is skipped with a warning: a ``credsStore`` left 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -76,7 +75,7 @@ def run_helper(
         )
     try:  # json.NewDecoder(out).Decode: the first JSON value; what follows it is not read
         text = proc.stdout.decode("utf-8", "replace")  # Go reads invalid UTF-8 as U+FFFD
-        payload, _ = jsontext.raw_decode(json.JSONDecoder(), text, len(text) - len(text.lstrip(" \t\r\n")))
+        payload, _ = jsontext.raw_decode(jsontext.decoder(), text, len(text) - len(text.lstrip(" \t\r\n")))
     except (UnicodeDecodeError, ValueError):
         raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url) from None
     if not isinstance(payload, dict):

@@ -183,7 +183,7 @@ def _object(value: Any, path: str, index: int) -> FbcObject:
 
 
 def _json_values(head: bytes, stream: IO[bytes], path: str) -> Iterator[Any]:
-    decoder = json.JSONDecoder()
+    decoder = jsontext.decoder()
     pending = bytearray(head)  # undecoded bytes (a partial UTF-8 sequence may sit at the end)
     buf = ""
     pos = 0

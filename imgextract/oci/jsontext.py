@@ -8,6 +8,8 @@ bugs: here they are a :class:`json.JSONDecodeError` (a ValueError) like any othe
 own "not valid JSON" error covers them.  Go's encoding/json also refuses deep nesting ("exceeded
 max depth", at 10000 levels) and a number out of float64 range.
 
+Go's decoder refuses ``NaN``, ``Infinity`` and ``-Infinity``, which Python's accepts: here they are
+an error unless the caller passes its own ``parse_constant`` (use :func:`decoder` for raw_decode).
 Go's decoder also reads an unpaired surrogate escape (``"\\ud800"``) as U+FFFD, where Python keeps a
 lone surrogate that no UTF-8 encoder accepts later (sorting by bytes, writing, printing): the
 decoded value gets Go's U+FFFD.  Only a text holding such an escape is walked.
@@ -65,6 +67,16 @@ def _escapes(doc: str | bytes | bytearray, start: int = 0, end: int | None = Non
     return _SURROGATE_ESCAPE_BYTES.search(doc) is not None
 
 
+def go_constant(name: str) -> Any:
+    """A ``parse_constant`` hook: ``NaN``/``Infinity``/``-Infinity`` are invalid, as in Go."""
+    raise json.JSONDecodeError(f"invalid character {name[0]!r} looking for beginning of value", name, 0)
+
+
+def decoder() -> json.JSONDecoder:
+    """A JSONDecoder for :func:`raw_decode` that refuses NaN and Infinity as Go does."""
+    return json.JSONDecoder(parse_constant=go_constant)
+
+
 def _invalid(doc: str | bytes | bytearray, message: str, pos: int = 0) -> json.JSONDecodeError:
     text = doc if isinstance(doc, str) else ""
     return json.JSONDecodeError(message, text, min(pos, len(text)))
@@ -72,6 +84,7 @@ def _invalid(doc: str | bytes | bytearray, message: str, pos: int = 0) -> json.J
 
 def loads(data: str | bytes | bytearray, **kwargs: Any) -> Any:
     """``json.loads(data, **kwargs)``; deep nesting and huge integers are JSONDecodeError."""
+    kwargs.setdefault("parse_constant", go_constant)
     try:
         value = json.loads(data, **kwargs)
     except RecursionError:

@@ -91,3 +91,18 @@ def test_catalog_lone_surrogate_is_replaced() -> None:
     data = b'{"schema": "olm.package", "name": "p", "defaultChannel": "st\\ud800"}\n'
     (obj,) = iter_stream(io.BytesIO(data), "c.json")
     assert obj.data["defaultChannel"] == "st\ufffd"
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(literal: str) -> None:
+    """Go's encoding/json refuses them ("invalid character 'N' looking for beginning of value");
+    Python's decoder accepts them unless told otherwise."""
+    text = '{"schema": "olm.package", "name": "p", "x": ' + literal + "}"
+    with pytest.raises(json.JSONDecodeError, match="invalid character"):
+        jsontext.loads(text)
+    with pytest.raises(IntegrityError, match="malformed manifest: not valid JSON"):
+        load_object(text.encode(), "manifest")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        AuthFile.parse(text, "auth.json")
+    with pytest.raises(CatalogFormatError, match="invalid JSON: invalid character"):
+        list(iter_stream(io.BytesIO(text.encode()), "c.json"))
