@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import json
 import re
 import struct
 from collections.abc import Mapping
@@ -34,6 +33,7 @@ import zstandard
 from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded
 from imgextract.layers.applier import split_name
 from imgextract.layers.verify import parse_digest
+from imgextract.oci import jsontext
 
 PREFIXES = ("io.github.containers.zstd-chunked.", "io.containers.zstd-chunked.")
 CHECKSUM_KEY = "manifest-checksum"
@@ -238,8 +238,8 @@ def parse_toc(compressed: bytes, location: TocLocation) -> Toc:
             f"zstd:chunked TOC is {len(raw)} bytes uncompressed, expected {location.uncompressed_length}"
         )
     try:
-        doc = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
+        doc = jsontext.loads(raw)  # Go's rules: NaN refused, a lone surrogate escape is U+FFFD
+    except ValueError as exc:
         raise IntegrityError(f"zstd:chunked TOC is not JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("version") != 1 or not isinstance(doc.get("entries"), list):
         raise IntegrityError("zstd:chunked TOC: expected version 1 with a list of entries")
