@@ -47,6 +47,7 @@ from imgextract.catalog.render.goyaml import (
 )
 from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
 from imgextract.keyedlocks import KeyedLocks
+from imgextract.oci import jsontext
 
 __all__ = ["BundleError", "Property", "RenderedBundle", "parse_bundle_dir", "render_bundle"]
 
@@ -556,8 +557,8 @@ def _csv_annotation_properties(text: str) -> list[Property]:
     Go keeps: nothing on a syntax error or when the text is not an array; otherwise every element,
     a field of the wrong type left as it was (the error is only logged), a ``null`` value kept as the
     RawMessage ``null`` and a ``null`` element as the zero Property."""
-    try:
-        value = json.loads(text)
+    try:  # deep nesting and huge numbers are decode errors, a lone surrogate escape U+FFFD
+        value = jsontext.loads(text)
     except ValueError as exc:
         log.warning("failed to unmarshal csv annotation properties: %s", exc)
         return []
@@ -577,7 +578,7 @@ def _csv_annotation_properties(text: str) -> list[Property]:
         for key, member in raw_members(raw):
             if key.lower() == "type":
                 if member[:1] == '"':
-                    typ = json.loads(member)
+                    typ = jsontext.loads(member)
                 elif member != "null":
                     mistyped = True
             elif key.lower() == "value":
@@ -637,7 +638,7 @@ def _unmarshal_struct(raw: str, fields: tuple[str, ...], go_type: str) -> dict[s
     if not raw.strip():
         raise BundleError("unexpected end of JSON input")
     try:
-        value = json.loads(raw)
+        value = jsontext.loads(raw)
     except ValueError as exc:
         raise BundleError(f"invalid JSON: {exc}") from exc
     try:

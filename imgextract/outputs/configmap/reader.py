@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ import yaml
 
 from imgextract.bundles.labels import ANNOTATIONS_FILE, BUNDLE_KEYS, METADATA
 from imgextract.errors import InvalidBundleError
+from imgextract.oci import jsontext
 from imgextract.outputs.configmap import codec
 from imgextract.outputs.configmap.keys import is_valid_key
 from imgextract.outputs.configmap.layout import bundle_dir, check_relative_path, default_path
@@ -93,7 +93,7 @@ def _file_names(cm: Mapping[str, Any]) -> dict[str, str]:
     if raw is None:
         return {}
     try:
-        names = json.loads(raw)
+        names = jsontext.loads(raw)
     except ValueError:
         raise InvalidBundleError(f"{_label(cm)}: {FILE_NAMES} annotation is not JSON") from None
     if not isinstance(names, dict) or not all(

@@ -13,3 +13,12 @@ from imgextract.outputs.configmap import load_yaml
 def test_a_huge_integer_is_a_bundle_error(number: str) -> None:
     with pytest.raises(InvalidBundleError, match="ConfigMap YAML does not parse"):
         load_yaml(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  generation: {number}\n")
+
+
+def test_file_names_annotation_nested_too_deeply_is_a_bundle_error() -> None:
+    from imgextract.outputs.configmap.reader import FILE_NAMES, _file_names
+
+    deep = '{"a": ' * 100_000 + '"b"' + "}" * 100_000
+    cm = {"metadata": {"name": "cm", "annotations": {FILE_NAMES: deep}}}
+    with pytest.raises(InvalidBundleError, match="annotation is not JSON"):
+        _file_names(cm)

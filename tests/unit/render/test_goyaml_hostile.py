@@ -38,3 +38,17 @@ def test_lone_surrogate_escape_is_a_replacement_character() -> None:
         "json",
         {"kind": "ClusterServiceVersion", "spec": {"displayName": "W\ufffd", "x\ufffd": 1}},
     )
+
+
+def test_csv_annotation_properties_nested_too_deeply_are_ignored() -> None:
+    """The CSV's ``olm.properties`` annotation is JSON from the image: too deep is a decode
+    failure (logged, no properties), never a RecursionError ending the render."""
+    from imgextract.catalog.render.bundle import _csv_annotation_properties, _unmarshal_struct
+    from imgextract.catalog.render.rendered import BundleError
+
+    deep = "[" * 100_000 + "]" * 100_000
+    assert _csv_annotation_properties(deep) == []
+    with pytest.raises(BundleError, match="invalid JSON"):
+        _unmarshal_struct('{"group": ' + deep + "}", ("group", "version", "kind"), "property.GVK")
+    props = _csv_annotation_properties('[{"type": "olm.x\\ud800", "value": 1}]')
+    assert [p.type for p in props] == ["olm.x\ufffd"]
