@@ -46,3 +46,35 @@ def test_python_tags_construct_nothing() -> None:
     for tag in ("!!python/object/apply:os.getcwd []", "!!python/name:os.getcwd", "!custom x"):
         with pytest.raises(InvalidBundleError, match="not valid YAML"):
             ImagesLock.parse(HEAD + f"images: {tag}\n")
+
+
+def _string_bomb(copies: int, size: int) -> str:
+    """One annotation of ``size`` bytes, aliased ``copies`` times: a small file that expands to
+    ``copies * size`` bytes, which writing the lock back (pull, copy) would spell out in full."""
+    return (
+        HEAD + f"images:\n- image: reg.test/a@sha256:{'a' * 64}\n  annotations:\n"
+        f"    big: &b {'x' * size}\n" + "".join(f"    k{i}: *b\n" for i in range(copies))
+    )
+
+
+def test_aliases_expanding_past_the_size_limit_are_refused() -> None:
+    text = _string_bomb(2000, 10_000)  # 20 MB through aliases from a ~40 KB file
+    assert len(text) < 100_000
+    with pytest.raises(InvalidBundleError, match=r"^\.imgpkg/images\.yml: .*aliases"):
+        ImagesLock.parse(text)
+
+
+def test_a_few_aliases_are_fine() -> None:
+    lock = ImagesLock.parse(_string_bomb(3, 100))
+    assert lock.images[0].annotations["k2"] == "x" * 100
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["images: &i\n- image: x\n  annotations: *i\n", "a: &a [*a]\nimages: []\n"],
+    ids=["mapping", "sequence"],
+)
+def test_an_anchor_containing_itself_is_refused(body: str) -> None:
+    """go-yaml v2: "anchor 'i' value contains itself"."""
+    with pytest.raises(InvalidBundleError, match="contains itself"):
+        ImagesLock.parse(HEAD + body)
