@@ -102,7 +102,8 @@ def parse_pull_secret(text: str, origin: str) -> Keyring:
         # libyaml's parser: it refuses nesting past 1000 levels (the pure-Python one recurses until
         # RecursionError); int() refuses a number of more than 4300 digits with a ValueError
         docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]  # noqa: S506 - a safe loader
-    except (yaml.YAMLError, ValueError, RecursionError):
+    except (yaml.YAMLError, ValueError, RecursionError, TypeError, KeyError, AttributeError):
+        # PyYAML raises the last three for a tagged value that does not fit (``!!bool maybe``)
         raise ConfigError(f"{origin}: not valid YAML or JSON") from None
     if not docs:
         raise ConfigError(f"{origin}: empty pull secret")

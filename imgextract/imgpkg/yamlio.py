@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from imgextract.bundles.yamlnodes import ExpansionError, check_expansion
 from imgextract.errors import InvalidBundleError
 
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
@@ -122,46 +123,6 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = Fal
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _check_expansion(root: yaml.Node, what: str) -> None:
-    """Refuse a document that aliases spell out past :data:`MAX_DOCUMENT_BYTES` (scalar bytes, each
-    alias counted in full: writing the lock back would write them all), or whose anchor contains
-    itself (go-yaml v2: "anchor ... value contains itself").  Each node's expanded size is computed
-    once (aliases share nodes), iteratively: linear in the document, whatever the aliasing."""
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        key = id(node)
-        if isinstance(node, yaml.ScalarNode):
-            sizes[key] = len(node.value)
-            continue
-        children: list[yaml.Node] = (
-            [n for pair in node.value for n in pair]
-            if isinstance(node, yaml.MappingNode)
-            else list(node.value)
-        )
-        if done:
-            open_nodes.discard(key)
-            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
-            if sizes[key] > MAX_DOCUMENT_BYTES:
-                raise InvalidBundleError(
-                    f"{what}: aliases expand it past {MAX_DOCUMENT_BYTES} bytes (document contains excessive aliasing)"
-                )
-            continue
-        if key in sizes:
-            continue
-        if key in open_nodes:
-            raise InvalidBundleError(f"{what}: not valid YAML (an anchor's value contains itself)")
-        open_nodes.add(key)
-        stack.append((node, True))
-        for child in children:
-            if id(child) in open_nodes:
-                raise InvalidBundleError(f"{what}: not valid YAML (an anchor's value contains itself)")
-            if id(child) not in sizes:
-                stack.append((child, False))
-
-
 def load(data: bytes | str, *, what: str) -> Any:
     """Parse one YAML document (a leading ``---`` is fine); errors name ``what``."""
     if len(data) > MAX_DOCUMENT_BYTES:
@@ -171,12 +132,18 @@ def load(data: bytes | str, *, what: str) -> Any:
         docs = []
         while loader.check_node():
             node = loader.get_node()
-            _check_expansion(node, what)
+            check_expansion(node, MAX_DOCUMENT_BYTES)  # writing the lock back spells aliases out
             doc = loader.construct_document(node)
             if doc is not None:
                 docs.append(doc)
     except yaml.YAMLError as exc:
         raise InvalidBundleError(f"{what}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except ExpansionError as exc:
+        raise InvalidBundleError(f"{what}: not valid YAML ({exc})") from None
+    except InvalidBundleError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:  # PyYAML on a mistagged value
+        raise InvalidBundleError(f"{what}: not valid YAML (a tagged value does not fit: {exc})") from None
     except RecursionError:  # nested mappings are constructed recursively, below libyaml's limit
         raise InvalidBundleError(f"{what}: not valid YAML (nested too deeply)") from None
     finally:

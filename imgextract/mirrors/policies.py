@@ -184,7 +184,8 @@ def load_policy_file(path: Path, kind: str) -> list[Policy]:
         documents = list(yaml.load_all(text, Loader=loader))  # noqa: S506 - a safe loader
     except yaml.YAMLError as e:
         raise ConfigError(f"{SHORT_NAMES[kind]} file {path}: invalid YAML: {e}".replace("\n", " ")) from None
-    except (ValueError, RecursionError) as e:  # int()'s 4300-digit limit; nesting too deep to construct
+    except (ValueError, RecursionError, TypeError, KeyError, AttributeError) as e:
+        # int()'s 4300-digit limit; nesting too deep to construct; PyYAML on a mistagged value
         reason = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
         raise ConfigError(f"{SHORT_NAMES[kind]} file {path}: invalid YAML: {reason}") from None
     try:

@@ -417,7 +417,7 @@ def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
         return walk.value(node), walk.go_numbers
     except yaml.YAMLError as exc:
         raise DecodeError(f"error converting YAML to JSON: {exc}".replace("\n", " ")) from exc
-    except (ValueError, TypeError, RecursionError) as exc:
+    except (ValueError, TypeError, RecursionError, KeyError, AttributeError) as exc:  # KeyError: !!bool maybe
         if isinstance(exc, DecodeError):
             raise
         raise DecodeError(f"error converting YAML to JSON: {exc}") from exc

@@ -30,7 +30,7 @@ def is_metadata(content: bytes) -> bool:
         return False
     try:
         doc: Any = yaml.load(content, Loader=_LOADER)  # noqa: S506 - a safe loader
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError):
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError):  # PyYAML on a mistagged value
         return False
     return isinstance(doc, dict) and "kind" not in doc and any(k in doc for k in _METADATA_KEYS)
 

@@ -176,7 +176,9 @@ def load_yaml(text: str | bytes) -> list[dict[str, Any]]:
         docs = list(yaml.load_all(text, Loader=_LOADER))
     except yaml.YAMLError as e:
         raise InvalidBundleError(f"ConfigMap YAML does not parse: {str(e).splitlines()[0]}") from None
-    except (ValueError, RecursionError) as e:  # int()'s 4300-digit limit; nesting too deep to construct
+    except (ValueError, RecursionError, TypeError, KeyError, AttributeError) as e:
+        # int()'s 4300-digit limit; nesting too deep to construct; PyYAML on a mistagged value
+        # (``!!bool maybe`` is a KeyError, ``!!timestamp xyz`` an AttributeError)
         reason = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
         raise InvalidBundleError(f"ConfigMap YAML does not parse: {reason}") from None
     for doc in docs:

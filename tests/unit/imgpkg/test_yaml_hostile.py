@@ -60,7 +60,7 @@ def _string_bomb(copies: int, size: int) -> str:
 def test_aliases_expanding_past_the_size_limit_are_refused() -> None:
     text = _string_bomb(2000, 10_000)  # 20 MB through aliases from a ~40 KB file
     assert len(text) < 100_000
-    with pytest.raises(InvalidBundleError, match=r"^\.imgpkg/images\.yml: .*aliases"):
+    with pytest.raises(InvalidBundleError, match=r"^\.imgpkg/images\.yml: not valid YAML \(aliases expand"):
         ImagesLock.parse(text)
 
 
