@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from imgextract.bundles.labels import ANNOTATIONS_FILE, BUNDLE_KEYS, METADATA
+from imgextract.bundles.yamlnodes import ExpansionError, check_expansion
 from imgextract.errors import InvalidBundleError
 from imgextract.oci import jsontext
 from imgextract.outputs.configmap import codec
@@ -26,6 +27,7 @@ _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Per-file cap on gzip expansion when reading (a ConfigMap is at most 1 MiB of stored bytes).
 MAX_FILE_BYTES = 256 * 1024 * 1024
+_ALIAS_SLACK = 16 * 1024 * 1024  # what aliases may add to a ConfigMap stream's own size
 
 
 def _label(cm: Mapping[str, Any]) -> str:
@@ -172,8 +174,17 @@ def read(configmaps: list[dict[str, Any]], *, with_annotations_yaml: bool = Fals
 def load_yaml(text: str | bytes) -> list[dict[str, Any]]:
     """ConfigMaps from a YAML/JSON stream: several documents and ``kind: List`` flattened."""
     out: list[dict[str, Any]] = []
+    # aliases may not spell out much more than the text holds: reading the files writes them all
+    limit = len(text) + _ALIAS_SLACK
+    loader = _LOADER(text)
     try:
-        docs = list(yaml.load_all(text, Loader=_LOADER))
+        docs = []
+        while loader.check_node():
+            node = loader.get_node()
+            check_expansion(node, limit)
+            docs.append(loader.construct_document(node))
+    except ExpansionError as e:
+        raise InvalidBundleError(f"ConfigMap YAML: {e}") from None
     except yaml.YAMLError as e:
         raise InvalidBundleError(f"ConfigMap YAML does not parse: {str(e).splitlines()[0]}") from None
     except (ValueError, RecursionError, TypeError, KeyError, AttributeError) as e:
@@ -181,6 +192,8 @@ def load_yaml(text: str | bytes) -> list[dict[str, Any]]:
         # (``!!bool maybe`` is a KeyError, ``!!timestamp xyz`` an AttributeError)
         reason = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
         raise InvalidBundleError(f"ConfigMap YAML does not parse: {reason}") from None
+    finally:
+        loader.dispose()
     for doc in docs:
         if doc is None:
             continue

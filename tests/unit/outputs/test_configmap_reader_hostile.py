@@ -22,3 +22,19 @@ def test_file_names_annotation_nested_too_deeply_is_a_bundle_error() -> None:
     cm = {"metadata": {"name": "cm", "annotations": {FILE_NAMES: deep}}}
     with pytest.raises(InvalidBundleError, match="annotation is not JSON"):
         _file_names(cm)
+
+
+def test_aliases_expanding_far_past_the_text_are_refused() -> None:
+    """One 10 KB value aliased 2000 times: 20 MB of files from a 40 KB ConfigMap (and terabytes
+    from a large one); a ConfigMap without aliases never expands past its own size."""
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n"
+        f"  big: &b {'x' * 10_000}\n" + "".join(f"  k{i}: *b\n" for i in range(2000))
+    )
+    with pytest.raises(InvalidBundleError, match="excessive aliasing"):
+        load_yaml(text)
+
+
+def test_a_few_aliases_are_fine() -> None:
+    text = "kind: ConfigMap\nmetadata: {name: cm}\ndata:\n  a: &v value\n  b: *v\n"
+    assert load_yaml(text)[0]["data"] == {"a": "value", "b": "value"}
