@@ -29,8 +29,9 @@ Rules (numbered; the tests cite them by number):
 14 PAX global headers are refused (tarstream.py).
 15 Devices, FIFOs (and unknown types) are not created; a device/FIFO entry still removes what
    was at its name in lower layers (it occupies the name in the image).  setuid/setgid/sticky
-   are dropped.  Works unprivileged: directories stay 0700 while layers are applied, their final
-   modes are set by ``finalize()``, so a mode-000 directory with later children is fine.
+   are dropped.  Works unprivileged: directories are made 0755 (their final mode, always owner-writable)
+   and never chmodded while layers are applied, so a mode-000 directory with later children is fine;
+   ``finalize()`` sets their times (and modes, when the umask took bits away).
 16 mtimes are applied (files and symlinks at once, directories in ``finalize``), clamped to
    [0, year 9999]; atimes are set equal to mtimes.
 
@@ -64,7 +65,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from imgextract.errors import IntegrityError, LimitExceeded
-from imgextract.layers.fsroot import Parent, RootFS, lstat_at
+from imgextract.layers.fsroot import DIR_MODE, Parent, RootFS, lstat_at
 from imgextract.layers.selection import PathSelection
 from imgextract.oci import whiteout
 
@@ -276,7 +277,8 @@ class Applier:
             if self._prune and not self.selection.everything:
                 self._refresh_aliases()
                 self._prune_unwanted(self.fs.root_fd, "")
-            self.fs.walk_dirs_post(self._fix_dir)
+            if not self._fix_dirs_quickly():
+                self.fs.walk_dirs_post(self._fix_dir)
             self._check_selected_paths()
         finally:
             self.fs.close()
@@ -386,13 +388,13 @@ class Applier:
         path = parent.child(base)
         if m.isdir():
             try:  # a free name (most directories of a layer): one system call
-                os.mkdir(base, 0o700, dir_fd=parent.fd)
+                os.mkdir(base, DIR_MODE, dir_fd=parent.fd)
             except FileExistsError:  # merge into a directory; replace anything else (never followed)
                 st = lstat_at(parent.fd, base)
                 if st is None or not stat.S_ISDIR(st.st_mode):
                     if st is not None:
                         self._remove(parent, base)
-                    os.mkdir(base, 0o700, dir_fd=parent.fd)
+                    os.mkdir(base, DIR_MODE, dir_fd=parent.fd)
             self._dirs[path] = (m.mode, _ns(m.mtime))
             stats.dirs += 1
         elif m.type in _REGULAR:
@@ -722,6 +724,18 @@ class Applier:
             except FileExistsError:
                 continue
         raise IntegrityError("cannot find a free temporary name")
+
+    def _fix_dirs_quickly(self) -> bool:
+        """``walk_dirs_post(_fix_dir)`` without the walk, when nothing was removed or replaced
+        (every directory is where it was made) and the umask left ``DIR_MODE`` whole: every
+        directory was made with its final mode, so only the times of explicit entries are set
+        (by name, from open parents), then the root's mode and time.  False: walk instead."""
+        if self._file_count is None or self._umask & DIR_MODE:
+            return False
+        if not self.fs.set_dir_times([(path, meta[1]) for path, meta in self._dirs.items() if path]):
+            return False
+        self._fix_dir(self.fs.root_fd, "")
+        return True
 
     def _fix_dir(self, fd: int, path: str) -> None:
         meta = self._dirs.get(path)
