@@ -7,9 +7,11 @@ catalog image, one directory per manifest digest, written by :mod:`imgextract.ca
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
+import stat
 import threading
 import time
 from contextlib import AbstractContextManager
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
     from imgextract.cache.layerindex import LayerIndexEntry
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+# a layer index (top-level names and links) larger than this is not read: that layer is then
+# never skipped, the conservative answer
+MAX_LAYER_INDEX_BYTES = 64 * 1024 * 1024
 RENDER_DIR = "render"
 CATALOGS_DIR = "catalogs"
 _CATALOG_STAGING = re.compile(r"\.staging-(?:(" + TOKEN_PATTERN + r")-)?[0-9a-f]{12}")
@@ -74,35 +79,41 @@ class ContentCache:
 
     # blobs ---------------------------------------------------------------------------------------
     def get_blob_path(self, digest: str) -> Path | None:
-        """The committed blob, or None.  Its bytes were verified when committed."""
+        """The committed blob's path, or None: for asking whether it is there.  To read it, use
+        ``open_blob_fd`` (the path may be pruned or replaced between the two calls)."""
         path = self._layout.blob(digest)
         try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                return None
             os.utime(path)  # recency for ``prune --max-age``
         except FileNotFoundError:
             return None
         except OSError:  # read-only cache: still usable
-            return path if path.is_file() else None
+            pass
         return path
 
-    def open_blob(self, digest: str) -> BinaryIO | None:
-        """Open the committed blob (an open file survives a concurrent prune), or None."""
-        path = self.get_blob_path(digest)
-        if path is None:
-            return None
+    def open_blob_fd(self, digest: str) -> int | None:
+        """A read-only fd of the committed blob (an open file survives a concurrent prune), or
+        None.  Its bytes were verified when committed; readers verify them again."""
         try:
-            return open(path, "rb")  # noqa: SIM115 - the caller owns it
+            fd = open_regular(self._layout.blob(digest))
         except FileNotFoundError:
             return None
+        try:
+            os.utime(fd)  # recency for ``prune --max-age``
+        except OSError:  # read-only cache: still usable
+            pass
+        return fd
+
+    def open_blob(self, digest: str) -> BinaryIO | None:
+        """Open the committed blob, or None (see ``open_blob_fd``)."""
+        fd = self.open_blob_fd(digest)
+        return None if fd is None else open(fd, "rb")  # noqa: SIM115 - the caller owns it
 
     def read_small_blob(self, digest: str, limit: int) -> bytes | None:
         """At most ``limit`` bytes of the committed blob (a config: small), or None."""
-        path = self.get_blob_path(digest)
-        if path is None:
-            return None
-        try:
-            return read_small(path, limit)
-        except FileNotFoundError:
-            return None
+        fd = self.open_blob_fd(digest)
+        return None if fd is None else read_fd(fd, limit)
 
     def fetching(self, digest: str) -> AbstractContextManager[None]:
         """Held while this process looks ``digest`` up and, if missing, fetches and commits it: a
@@ -193,8 +204,10 @@ class ContentCache:
     # layer index ---------------------------------------------------------------------------------
     def get_layer_index(self, digest: str) -> LayerIndexEntry | None:
         try:
-            raw = self._layout.index(digest).read_bytes()
+            raw = read_small(self._layout.index(digest), MAX_LAYER_INDEX_BYTES + 1)
         except FileNotFoundError:
+            return None
+        if len(raw) > MAX_LAYER_INDEX_BYTES:  # not one this code wrote: no skipping for its layer
             return None
         from imgextract.cache.layerindex import LayerIndexEntry
 
@@ -380,11 +393,53 @@ def parse_max_age(text: str) -> float:
     return seconds
 
 
+class NotRegularFile(FileNotFoundError):
+    """A cache entry that is not a regular file (a symlink, FIFO, device or directory planted in
+    the cache): read as missing, so every caller fetches the content again."""
+
+
+# never follow a symlink planted in the cache, never block opening a FIFO (the kernel waits for a
+# writer); O_NONBLOCK changes nothing for a regular file
+_OPEN = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
+def open_regular(path: str | os.PathLike[str]) -> int:
+    """A read-only fd of the regular file at ``path``.  Anything else raises ``NotRegularFile``
+    and, unless it is a directory, is removed (only a link goes, never what it points at), so
+    that the content fetched again can be committed in its place."""
+    try:
+        fd = os.open(path, _OPEN)
+    except OSError as e:
+        if e.errno != errno.ELOOP:  # (a symlink)
+            raise
+        _remove_entry(path)
+        raise NotRegularFile(errno.ENOENT, "not a regular file", str(path)) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if not stat.S_ISDIR(mode):
+            _remove_entry(path)
+        raise NotRegularFile(errno.ENOENT, "not a regular file", str(path))
+    return fd
+
+
+def _remove_entry(path: str | os.PathLike[str]) -> None:
+    try:
+        os.unlink(path)
+    except OSError:  # read-only cache, or gone already
+        pass
+
+
 def read_small(path: str | os.PathLike[str], limit: int) -> bytes:
-    """At most ``limit`` bytes of a small file: no buffered file object, so no buffer the size of
-    ``limit`` nor the ``fstat``/``lseek``/``ioctl`` calls ``open()`` makes (a warm run reads a
-    manifest and a config per image, from threads that hand the GIL over at every system call)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    """At most ``limit`` bytes of a small regular file (``NotRegularFile`` for anything else)."""
+    return read_fd(open_regular(path), limit)
+
+
+def read_fd(fd: int, limit: int) -> bytes:
+    """At most ``limit`` bytes from ``fd``, which this closes: no buffered file object, so no
+    buffer the size of ``limit`` nor the ``lseek``/``ioctl`` calls ``open()`` makes (a warm run
+    reads a manifest and a config per image, from threads that hand the GIL over at every system
+    call)."""
     try:
         want = min(limit, 65536)
         data = os.read(fd, want)

@@ -356,24 +356,15 @@ def _apply_small_from(
 ) -> LayerReport:
     data: bytes | None = None
     if cache is not None:
-        path = cache.get_blob_path(desc.digest)
-        if path is not None:
+        data = cache.read_small_blob(desc.digest, desc.size + 1)
+        if data is not None and compute_digest(data, algorithm=desc.digest.split(":", 1)[0]) != desc.digest:
+            # rotted or tampered (nothing applied yet): evict it and fetch the layer instead
+            log.warning("content cache: blob %s does not match its digest; evicted", desc.digest)
             try:
-                with open(path, "rb") as f:
-                    data = f.read(desc.size + 1)
-            except FileNotFoundError:  # pruned just now: fetch it
-                data = None
-            if (
-                data is not None
-                and compute_digest(data, algorithm=desc.digest.split(":", 1)[0]) != desc.digest
-            ):
-                # rotted or tampered (nothing applied yet): evict it and fetch the layer instead
-                log.warning("content cache: blob %s does not match its digest; evicted", desc.digest)
-                try:
-                    cache.evict_blob(desc.digest)
-                except OSError:
-                    pass
-                data = None
+                cache.evict_blob(desc.digest)
+            except OSError:
+                pass
+            data = None
     from_cache = data is not None
     if data is None:
         with client.open_blob(repository, desc.digest, size=desc.size) as raw:

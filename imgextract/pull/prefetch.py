@@ -572,16 +572,11 @@ class Prefetcher:
     def _fetch(self, slot: _Slot) -> None:
         desc = slot.desc
         if self._cache is not None:
-            path = self._cache.get_blob_path(desc.digest)
-            if path is not None:
-                try:
-                    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-                except FileNotFoundError:  # pruned just now: download it
-                    pass
-                else:
-                    slot.stats.from_cache = True
-                    self._publish(slot, fd, os.fstat(fd).st_size, done=True)
-                    return
+            fd = self._cache.open_blob_fd(desc.digest)
+            if fd is not None:
+                slot.stats.from_cache = True
+                self._publish(slot, fd, os.fstat(fd).st_size, done=True)
+                return
             writer: _SpoolWriter | _CacheWriter = self._cache.blob_writer(
                 desc.digest, desc.size, verify=not self._reader_verifies
             )

@@ -13,6 +13,7 @@ import pytest
 from imgextract.cache import ContentCache
 from imgextract.cache.packs import MAGIC
 from imgextract.errors import IntegrityError
+from tests.unit.cache.hangs import Fifos
 
 
 def digest_of(data: bytes) -> str:
@@ -130,49 +131,23 @@ def test_reading_a_file_marks_its_pack_used(tmp_path: Path) -> None:
     assert ContentCache(tmp_path).prune(max_age=60).files == 0 and pack.exists()
 
 
-def _within(seconds: float, fn: object) -> object:
-    """``fn()``'s result, or a failure if it has not returned after ``seconds`` (a hang)."""
-    import threading
-
-    out: list[object] = []
-    thread = threading.Thread(target=lambda: out.append(fn()), daemon=True)  # type: ignore[operator]
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        # unblock the reader (a writer opens the FIFO) so the thread can end, then fail
-        for fifo in _fifos:
-            try:
-                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
-            except OSError:
-                pass
-        thread.join(5)
-        pytest.fail(f"hung for {seconds} s")
-    return out[0]
-
-
-_fifos: list[Path] = []
-
-
-def test_a_fifo_named_like_a_pack_is_not_read(tmp_path: Path) -> None:
+def test_a_fifo_named_like_a_pack_is_not_read(tmp_path: Path, fifos: Fifos) -> None:
     """Something that is not a regular file in packs/ (a FIFO would block a reader forever) is
     not a pack: the other packs are still found, nothing hangs."""
     ContentCache(tmp_path).packs().put([(digest_of(FILES[2]), FILES[2])])
-    fifo = tmp_path / "packs" / ("0" * 64 + ".pack")
-    os.mkfifo(fifo)
-    _fifos.append(fifo)
+    fifos.plant(tmp_path / "packs" / ("0" * 64 + ".pack"))
     packs = ContentCache(tmp_path).packs()
-    assert _within(5, lambda: packs.get(digest_of(FILES[2]), len(FILES[2]))) == FILES[2]
+    assert fifos.within(5, lambda: packs.get(digest_of(FILES[2]), len(FILES[2]))) == FILES[2]
 
 
-def test_a_pack_replaced_by_a_fifo_after_loading_is_not_read(tmp_path: Path) -> None:
+def test_a_pack_replaced_by_a_fifo_after_loading_is_not_read(tmp_path: Path, fifos: Fifos) -> None:
     ContentCache(tmp_path).packs().put([(digest_of(FILES[2]), FILES[2])])
     packs = ContentCache(tmp_path).packs()
     assert packs.has(digest_of(FILES[2]))  # the index is loaded
     (path,) = packs_of(tmp_path)
     path.unlink()
-    os.mkfifo(path)
-    _fifos.append(path)
-    assert _within(5, lambda: packs.get(digest_of(FILES[2]), len(FILES[2]))) is None
+    fifos.plant(path)
+    assert fifos.within(5, lambda: packs.get(digest_of(FILES[2]), len(FILES[2]))) is None
     assert not packs.has(digest_of(FILES[2]))
 
 
