@@ -122,11 +122,10 @@ def _checksum_ok(block: bytes, stored: int) -> bool:
     """The stored checksum matches the unsigned (or, as old tars wrote it, signed) byte sum, with
     the checksum field counted as blanks.  Adler-32's low half is 1 + the byte sum mod 65521: exact
     for ranges of up to 256 bytes."""
-    view = memoryview(block)
     total = (
-        (zlib.adler32(view[0:148]) & 0xFFFF)
-        + (zlib.adler32(view[156:356]) & 0xFFFF)
-        + (zlib.adler32(view[356:512]) & 0xFFFF)
+        (zlib.adler32(block[:148]) & 0xFFFF)
+        + (zlib.adler32(block[156:356]) & 0xFFFF)
+        + (zlib.adler32(block[356:512]) & 0xFFFF)
         - 3
         + 8 * 32
     )
@@ -262,6 +261,7 @@ class TarReader:
 
     def members(self) -> Iterator[tarfile.TarInfo]:
         fast_header = self._fast
+        adler32 = zlib.adler32
         while True:
             pos = self._pos
             block: bytes | None
@@ -276,7 +276,19 @@ class TarReader:
             fast = fast_header(block) if fast_header is not None else None
             if fast is not None:  # a header of the common shape (most headers): read here
                 name_b, mode_d, size_d, mtime_d, sum_d, type_, link_b, magic, prefix_b = fast.groups()
-                if type_ not in _GENERAL_TYPES and sum_d and _checksum_ok(block, int(sum_d, 8)):
+                if (
+                    type_ not in _GENERAL_TYPES
+                    and sum_d
+                    and (
+                        # _checksum_ok's unsigned sum, inline (most headers); the signed one there
+                        (adler32(block[:148]) & 0xFFFF)
+                        + (adler32(block[156:356]) & 0xFFFF)
+                        + (adler32(block[356:]) & 0xFFFF)
+                        + 253
+                        == int(sum_d, 8)
+                        or _checksum_ok(block, int(sum_d, 8))
+                    )
+                ):
                     member = _NEW_TYPE(tarfile.TarInfo)
                     name = name_b.decode("utf-8", "surrogateescape")
                     if prefix_b and magic == _USTAR:
