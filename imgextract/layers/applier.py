@@ -442,8 +442,11 @@ class Applier:
                 if tmp is not None or mode & self._umask:
                     os.fchmod(fd, mode)
                 mtime = m.mtime
-                ns = mtime * 1_000_000_000 if type(mtime) is int and 0 <= mtime <= _MAX_MTIME else _ns(mtime)
-                os.utime(fd, ns=(ns, ns))
+                if type(mtime) is int and 0 <= mtime <= _MAX_MTIME:  # (most): whole seconds, exact
+                    os.utime(fd, (mtime, mtime))
+                else:
+                    ns = _ns(mtime)
+                    os.utime(fd, ns=(ns, ns))
             finally:
                 os.close(fd)
             if tmp is not None:
