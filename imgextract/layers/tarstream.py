@@ -76,9 +76,11 @@ _GENERAL_TYPES = frozenset({*_PAX_TYPES, *_GNU_LONG, tarfile.XGLTYPE, tarfile.GN
 def _octal(width: int, capture: bool) -> bytes:
     """A numeric field as the common writers (Go, GNU tar, libarchive, Python) write it: octal
     digits filling all but one or two bytes, then NULs/spaces; or only NULs/spaces.  Captured:
-    its digits (b"" for none)."""
-    forms = rb"[0-7]{%d}[ \0]|[0-7]{%d}[ \0]{2}|[ \0]{%d}" % (width - 1, width - 2, width)
-    return (rb"(?=([0-7]*))(?:%s)" if capture else rb"(?:%s)") % forms
+    its digits, in one of two groups (by how many there are; neither for none): one pass over
+    the field, where a look-ahead for the digits and then the forms scanned them twice."""
+    if capture:
+        return rb"(?:([0-7]{%d})[ \0]|([0-7]{%d})[ \0]{2}|[ \0]{%d})" % (width - 1, width - 2, width)
+    return rb"(?:[0-7]{%d}[ \0]|[0-7]{%d}[ \0]{2}|[ \0]{%d})" % (width - 1, width - 2, width)
 
 
 # A header of the common shape in one regular-expression match (the general parser below takes
@@ -275,7 +277,22 @@ class TarReader:
             member: Any = None
             fast = fast_header(block) if fast_header is not None else None
             if fast is not None:  # a header of the common shape (most headers): read here
-                name_b, mode_d, size_d, mtime_d, sum_d, type_, link_b, magic, prefix_b = fast.groups()
+                (
+                    name_b,
+                    mode_d,
+                    mode_e,
+                    size_d,
+                    size_e,
+                    mtime_d,
+                    mtime_e,
+                    sum_d,
+                    sum_e,
+                    type_,
+                    link_b,
+                    magic,
+                    prefix_b,
+                ) = fast.groups()
+                sum_d = sum_d or sum_e
                 if (
                     type_ not in _GENERAL_TYPES
                     and sum_d
@@ -297,8 +314,11 @@ class TarReader:
                         name = prefix_b.decode("utf-8", "surrogateescape") + "/" + name
                     member.name = name
                     member.linkname = link_b.decode("utf-8", "surrogateescape")
+                    mode_d = mode_d or mode_e
                     member.mode = int(mode_d, 8) if mode_d else 0
+                    mtime_d = mtime_d or mtime_e
                     member.mtime = int(mtime_d, 8) if mtime_d else 0
+                    size_d = size_d or size_e
                     member.size = size = int(size_d, 8) if size_d else 0
                     if type_ == tarfile.AREGTYPE and name.endswith("/"):
                         type_ = tarfile.DIRTYPE
