@@ -243,9 +243,8 @@ def test_pipeline_checks_a_many_chunk_diff_id_from_a_verified_source(tmp_path, s
     (tmp_path / "bad").mkdir()
     applier = Applier(tmp_path / "bad", None, Limits())
     with pytest.raises(IntegrityError, match="digest mismatch"):
-        apply_blob(
-            io.BytesIO(blob), applier=applier, source_verifies=True, **{**good, "diff_id": sha256(tar[:-1])}
-        )  # type: ignore[arg-type]
+        bad = {**good, "diff_id": sha256(tar[:-1])}
+        apply_blob(io.BytesIO(blob), applier=applier, source_verifies=True, **bad)  # type: ignore[arg-type]
     applier.close()
     (tmp_path / "ok").mkdir()
     applier = Applier(tmp_path / "ok", None, Limits())

@@ -73,7 +73,6 @@ def _check(root: Path) -> None:
 
 
 def _count_walks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    from imgextract.layers import fsroot
 
     scans: list[int] = []
     real = os.scandir
@@ -82,7 +81,7 @@ def _count_walks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         scans.append(1)
         return real(arg)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(fsroot.os, "scandir", counting)
+    monkeypatch.setattr("imgextract.layers.fsroot.os.scandir", counting)
     return scans
 
 
