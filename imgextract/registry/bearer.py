@@ -235,8 +235,11 @@ class TokenSource:
         if not isinstance(token, str) or not token:
             raise RegistryError("token endpoint answer has no token", endpoint=endpoint)
         register_secret(token)
+        # containers/image decodes it into an int: anything else (a float, a string, a number past
+        # int64) fails the token request; absent or null is 0
         expires = data.get("expires_in")
-        lifetime = (
-            float(expires) if isinstance(expires, int | float) and not isinstance(expires, bool) else 0.0
-        )
-        return token, max(MIN_EXPIRY, lifetime)
+        if expires is None:
+            expires = 0
+        if type(expires) is not int or not -(2**63) <= expires < 2**63:
+            raise RegistryError("token endpoint answer: expires_in is not an integer", endpoint=endpoint)
+        return token, max(MIN_EXPIRY, float(expires))

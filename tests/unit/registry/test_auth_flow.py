@@ -303,3 +303,17 @@ def test_chunk_patch_retried_after_token_expiry() -> None:
     client.upload_blob("ns/app", io.BytesIO(data), digest, len(data), chunk_size=1000)
     assert bytes(received) == data
     assert reg.issued == 3  # pull (HEAD), push (POST), push again after the 401 on PATCH
+
+
+@pytest.mark.parametrize(
+    "expires_in", [10**400, 2**63, 3.5, "300", True], ids=["huge", "past-int64", "float", "string", "bool"]
+)
+def test_expires_in_that_is_no_go_int_fails_the_token_request(expires_in: object) -> None:
+    """containers/image decodes ``expires_in`` into an ``int``: a token answer whose value is out of
+    int64 range or no integer is an error; 10**400 made float() raise OverflowError (exit 1)."""
+    from imgextract.errors import RegistryError
+
+    reg = TokenRegistry(expires_in=expires_in)  # type: ignore[arg-type]
+    client, _ = fake_client(reg)
+    with pytest.raises(RegistryError, match="expires_in"):
+        client.blob_exists("ns/app", BLOB)
