@@ -8,7 +8,8 @@ bugs: here they are a :class:`json.JSONDecodeError` (a ValueError) like any othe
 own "not valid JSON" error covers them.  Go's encoding/json also refuses deep nesting ("exceeded
 max depth", at 10000 levels) and a number out of float64 range.
 
-Go's decoder refuses ``NaN``, ``Infinity`` and ``-Infinity``, which Python's accepts: here they are
+Bytes are read as Go reads them: UTF-8 only, an invalid sequence inside a string is U+FFFD (and
+outside one a syntax error), a byte order mark or UTF-16 text is no JSON.  Go's decoder refuses ``NaN``, ``Infinity`` and ``-Infinity``, which Python's accepts: here they are
 an error unless the caller passes its own ``parse_constant`` (use :func:`decoder` for raw_decode).
 Go's decoder also reads an unpaired surrogate escape (``"\\ud800"``) as U+FFFD, where Python keeps a
 lone surrogate that no UTF-8 encoder accepts later (sorting by bytes, writing, printing): the
@@ -85,6 +86,8 @@ def _invalid(doc: str | bytes | bytearray, message: str, pos: int = 0) -> json.J
 def loads(data: str | bytes | bytearray, **kwargs: Any) -> Any:
     """``json.loads(data, **kwargs)``; deep nesting and huge integers are JSONDecodeError."""
     kwargs.setdefault("parse_constant", go_constant)
+    if not isinstance(data, str):  # Go reads UTF-8 only: invalid bytes U+FFFD, a BOM or UTF-16 no JSON
+        data = bytes(data).decode("utf-8", "replace")
     try:
         value = json.loads(data, **kwargs)
     except RecursionError:

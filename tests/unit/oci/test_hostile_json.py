@@ -106,3 +106,13 @@ def test_nan_and_infinity_are_not_json(literal: str) -> None:
         AuthFile.parse(text, "auth.json")
     with pytest.raises(CatalogFormatError, match="invalid JSON: invalid character"):
         list(iter_stream(io.BytesIO(text.encode()), "c.json"))
+
+
+def test_invalid_utf8_in_a_string_is_a_replacement_character() -> None:
+    """encoding/json: "invalid UTF-8 ... replaced by U+FFFD" inside strings (the document stays
+    valid); a byte order mark or UTF-16 text is no JSON to Go."""
+    assert load_object(b'{"a": "x\xffy", "b\xfe": 1}', "manifest") == {"a": "x\ufffdy", "b\ufffd": 1}
+    assert jsontext.loads(bytearray(b'["\xc3"]')) == ["\ufffd"]
+    for raw in (b'\xef\xbb\xbf{"a": 1}', '{"a": 1}'.encode("utf-16"), b'{"a": 1\xff}'):
+        with pytest.raises(IntegrityError, match="not valid JSON"):
+            load_object(raw, "manifest")
