@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from imgextract import oci
@@ -26,6 +25,7 @@ from imgextract.errors import (
 )
 from imgextract.mirrors import Source
 from imgextract.oci.digest import compute_digest
+from imgextract.records import Record
 from imgextract.reference import Reference
 from imgextract.registry.client import ManifestResponse, RegistryClient
 from imgextract.registry.pool import ClientPool
@@ -39,24 +39,59 @@ if TYPE_CHECKING:
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
-@dataclass
-class ResolvedImage:
-    reference: Reference  # the logical reference (as normalised for the pull)
-    source: Source  # the endpoint that served it
-    client: RegistryClient
-    digest: str  # digest of what the reference points at (index or manifest)
-    media_type: str  # media type of that top-level object
-    manifest_digest: str  # the platform-specific manifest's digest
-    manifest: oci.Manifest
-    config: oci.ImageConfig
-    config_raw: bytes
-    platform: str | None
-    platforms: list[str] = field(default_factory=list)
-    cache: ContentCache | None = None  # the session's content cache, for this image's blobs too
-    variant: VariantChoice | None = None  # dual-compression index: what was offered and chosen
-    # the sources after the one that served, in pull order (not blocked): where a blob that fails
-    # verification is fetched again
-    fallbacks: list[tuple[Source, RegistryClient]] = field(default_factory=list)
+class ResolvedImage(Record):
+    """The image a pull found: where, its manifest and config, and how to fetch its blobs."""
+
+    __slots__ = (
+        "reference",
+        "source",
+        "client",
+        "digest",
+        "media_type",
+        "manifest_digest",
+        "manifest",
+        "config",
+        "config_raw",
+        "platform",
+        "platforms",
+        "cache",
+        "variant",
+        "fallbacks",
+    )
+
+    def __init__(
+        self,
+        reference: Reference,
+        source: Source,
+        client: RegistryClient,
+        digest: str,
+        media_type: str,
+        manifest_digest: str,
+        manifest: oci.Manifest,
+        config: oci.ImageConfig,
+        config_raw: bytes,
+        platform: str | None,
+        platforms: list[str] | None = None,
+        cache: ContentCache | None = None,
+        variant: VariantChoice | None = None,
+        fallbacks: list[tuple[Source, RegistryClient]] | None = None,
+    ) -> None:
+        self.reference = reference  # the logical reference (as normalised for the pull)
+        self.source = source  # the endpoint that served it
+        self.client = client
+        self.digest = digest  # digest of what the reference points at (index or manifest)
+        self.media_type = media_type  # media type of that top-level object
+        self.manifest_digest = manifest_digest  # the platform-specific manifest's digest
+        self.manifest = manifest
+        self.config = config
+        self.config_raw = config_raw
+        self.platform = platform
+        self.platforms: list[str] = platforms if platforms is not None else []
+        self.cache = cache  # the session's content cache, for this image's blobs too
+        self.variant = variant  # dual-compression index: what was offered and chosen
+        # the sources after the one that served, in pull order (not blocked): where a blob that
+        # fails verification is fetched again
+        self.fallbacks: list[tuple[Source, RegistryClient]] = fallbacks if fallbacks is not None else []
 
     @property
     def repository(self) -> str:
