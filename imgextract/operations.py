@@ -49,6 +49,7 @@ class Session(Protocol):
         *,
         prefer_compression: str = "auto",
         whole: bool = False,
+        early_tocs: bool = False,
     ) -> ResolvedImage: ...
 
     def registry_client(self, registry: str, *, insecure: bool = False) -> RegistryClient: ...
@@ -229,7 +230,9 @@ def pull(
     session.prepare()
     if scope_credentials:
         session.scope_credentials(ref)
-    image = session.resolve(ref, platform, prefer_compression=options.prefer_compression, whole=options.all)
+    image = session.resolve(
+        ref, platform, prefer_compression=options.prefer_compression, whole=options.all, early_tocs=True
+    )
     try:
         plan = detect.plan(image.config.labels, paths=options.paths, all_paths=options.all, kind=options.kind)
         if options.format == "dir":
@@ -240,6 +243,8 @@ def pull(
         exc.reference = exc.reference or reference
         exc.endpoint = exc.endpoint or image.endpoint
         raise
+    finally:
+        image.close_early()  # (taken by the extraction unless it failed before)
 
 
 def _localize_imgpkg(

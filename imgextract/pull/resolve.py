@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from imgextract.cache import ContentCache
+    from imgextract.pull.partial import PartialLayers
     from imgextract.pull.variants import VariantChoice
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
@@ -57,6 +58,7 @@ class ResolvedImage(Record):
         "cache",
         "variant",
         "fallbacks",
+        "early",
     )
 
     def __init__(
@@ -92,6 +94,9 @@ class ResolvedImage(Record):
         # the sources after the one that served, in pull order (not blocked): where a blob that
         # fails verification is fetched again
         self.fallbacks: list[tuple[Source, RegistryClient]] = fallbacks if fallbacks is not None else []
+        # zstd:chunked layers whose TOCs are being read since the manifest was known (``resolve``
+        # with ``early_tocs``): taken by the pull's extraction, or closed by ``close_early``
+        self.early: PartialLayers | None = None
 
     @property
     def repository(self) -> str:
@@ -100,6 +105,17 @@ class ResolvedImage(Record):
     @property
     def endpoint(self) -> str:
         return self.source.reference.name
+
+    def take_early(self) -> PartialLayers | None:
+        """The layers started early (once: the caller settles or closes them)."""
+        early, self.early = self.early, None
+        return early
+
+    def close_early(self) -> None:
+        """Stop the layers started early, if nothing took them (the pull failed before)."""
+        early = self.take_early()
+        if early is not None:
+            early.close()
 
 
 class Attempt:
@@ -169,8 +185,11 @@ def fetch_image(
     prefer_compression: str = "auto",
     whole: bool = False,
     top: ManifestResponse | None = None,
+    early_tocs: bool = False,
 ) -> ResolvedImage:
-    """The image at ``source``; ``top``: what the reference points at, when already fetched."""
+    """The image at ``source``; ``top``: what the reference points at, when already fetched.
+    ``early_tocs``: start reading the TOCs of zstd:chunked layers as soon as the manifest is
+    known, while the config is fetched (``ResolvedImage.early``)."""
     phys = source.reference
     variant: VariantChoice | None = None
     if top is None:
@@ -199,14 +218,24 @@ def fetch_image(
     else:
         resp = top
     manifest = oci.parse_manifest(resp.raw, resp.media_type)
-    config_raw = _read_config(client, phys.repository, manifest.config, cache)
-    config = oci.ImageConfig.parse(config_raw)
+    early = None
+    if early_tocs and not whole and any(d.annotations for d in manifest.layers):
+        from imgextract.pull.partial import start_early  # (a layer may be zstd:chunked)
+
+        early = start_early(client, phys.repository, manifest.layers, cache)
+    try:
+        config_raw = _read_config(client, phys.repository, manifest.config, cache)
+        config = oci.ImageConfig.parse(config_raw)
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
     if chosen is None and config.os:
         chosen = str(config.platform)
         if config.architecture and not config.platform.matches(platform):
             # a single-platform image: nothing to choose, but say so, as podman does
             log.warning("image platform (%s) does not match the requested platform (%s)", chosen, platform)
-    return ResolvedImage(
+    image = ResolvedImage(
         logical,
         source,
         client,
@@ -221,6 +250,8 @@ def fetch_image(
         cache,
         variant,
     )
+    image.early = early
+    return image
 
 
 class Located:
@@ -284,10 +315,11 @@ def resolve(
     prefer_compression: str = "auto",
     whole: bool = False,
     located: Located | None = None,
+    early_tocs: bool = False,
 ) -> ResolvedImage:
     """The image: its manifest and config from the first source that serves both (a source
     failing midway hands over to the next).  ``located``: :func:`locate`'s answer for these
-    sources, to go on from."""
+    sources, to go on from; ``early_tocs``: see :func:`fetch_image`."""
     if located is None:
         located = locate(logical, sources, pool, cache)
     attempts = list(located.attempts)
@@ -311,6 +343,7 @@ def resolve(
                 prefer_compression=prefer_compression,
                 whole=whole,
                 top=top,
+                early_tocs=early_tocs,
             )
         except SourceError as exc:  # this source failed: try the next one
             attempts.append(Attempt(source.reference.name, exc))
