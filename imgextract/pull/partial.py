@@ -35,6 +35,7 @@ from imgextract.layers.chunked.assemble import (
     MAX_CACHED_FILE,
     CacheWriter,
     Fetcher,
+    FileData,
     HoldBudget,
     make_fetcher,
 )
@@ -155,7 +156,7 @@ class CacheFiles:
         except (OSError, IntegrityError) as exc:
             log.debug("file %s not cached: %s", digest, exc)
 
-    def put_many(self, files: Sequence[tuple[str, bytes]]) -> None:
+    def put_many(self, files: Sequence[tuple[str, FileData]]) -> None:
         """Keep ``files`` (digest, bytes), each verified by the caller, as one pack."""
         try:
             self.packs.put(files)
@@ -313,7 +314,7 @@ class PartialLayer:
             self.gate.leave(self.position)
             self._ready.set()
 
-    def _verified(self, entry: TocEntry, data: bytes) -> None:
+    def _verified(self, entry: TocEntry, data: FileData) -> None:
         if self._writer is not None and entry.digest is not None and entry.size <= MAX_CACHED_FILE:
             self._writer.put(entry.digest, data)
 
