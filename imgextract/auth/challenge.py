@@ -3,8 +3,8 @@
 ``parse_www_authenticate`` accepts several challenges in one header (and the ``", "``-joined
 form the registry transport gives repeated headers in), quoted strings holding commas and backslash
 escapes, bare tokens, unquoted values such as URLs, and ``token68`` credentials.  Scheme
-and parameter names are lowercased; values are kept as sent; the first of a repeated
-parameter wins.
+and parameter names are lowercased; values are kept as sent; a repeated parameter keeps its
+last value, as containers/image (``parseValueAndParams``) and docker distribution store it.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class _Parser:
                 self.i += 1
                 self.skip_ws()
                 value = self.quoted() if self.peek() == '"' else self.bare_value()
-                params.setdefault(name.lower(), value)
+                params[name.lower()] = value  # the last one wins, as Go's map assignment
             elif name:
                 self.i = name_start  # a token without "=": the next challenge's scheme
                 break

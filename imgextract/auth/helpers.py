@@ -73,8 +73,9 @@ def run_helper(
         raise AuthError(
             f"credential helper {program} failed (exit status {proc.returncode})", endpoint=server_url
         )
-    try:
-        payload = json.loads(proc.stdout.decode("utf-8"))
+    try:  # json.NewDecoder(out).Decode: the first JSON value; what follows it is not read
+        text = proc.stdout.decode("utf-8", "replace")  # Go reads invalid UTF-8 as U+FFFD
+        payload, _ = json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip(" \t\r\n")))
     except (UnicodeDecodeError, ValueError):
         raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url) from None
     if not isinstance(payload, dict):
@@ -83,8 +84,8 @@ def run_helper(
     secret = go_field(payload, "Secret") or ""
     if not isinstance(username, str) or not isinstance(secret, str):
         raise AuthError(f"credential helper {program} returned invalid JSON", endpoint=server_url)
-    if not secret:
-        return None
     if username == TOKEN_USERNAME:
-        return Credentials(identity_token=secret)
-    return Credentials(username=username, password=secret)
+        return Credentials(identity_token=secret) if secret else None
+    if not username and not secret:
+        return None
+    return Credentials(username=username, password=secret)  # a user name alone is Basic "user:"

@@ -103,6 +103,33 @@ def go_float32_string(value: float) -> str:
     return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
+def go_yaml_number(plain: str) -> int | float | None:
+    """go-yaml v2's resolution of a plain scalar to a number: an integer as ``strconv.ParseInt`` /
+    ``ParseUint`` (base prefixes, ``_`` ignored) reads it, else a float (YAML's float syntax, the
+    ``.inf``/``.nan`` spellings); None when the scalar is no number."""
+    if plain in _NAN:
+        return math.nan
+    if plain in _INF:
+        return math.inf
+    if plain in _NEG_INF:
+        return -math.inf
+    if not plain:
+        return None
+    if plain[0] == ".":
+        return float(plain) if re.match(_GO_FLOAT, plain) else None
+    if plain[0] not in "+-0123456789":
+        return None
+    cleaned = plain.replace("_", "")
+    as_int = _go_parse_int(cleaned, signed=True)
+    if as_int is None:
+        as_int = _go_parse_int(cleaned, signed=False)
+    if as_int is not None:
+        return as_int
+    if re.match(_YAML_FLOAT, cleaned):
+        return float(cleaned)
+    return None
+
+
 def go_string(plain: str) -> str | None:
     """The Go string a plain YAML scalar becomes in a ``string`` field (None: null, no value)."""
     if plain in _NULL:

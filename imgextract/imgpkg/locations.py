@@ -53,12 +53,16 @@ class ImageLocations:
 
     @classmethod
     def for_lock(cls, lock: ImagesLock, is_bundle: Mapping[str, bool]) -> ImageLocations:
-        """One entry per ImagesLock entry (original normalised ref), sorted by image, de-duplicated."""
-        entries = {
-            ref.normalized: ImageLocation(ref.normalized, bool(is_bundle.get(ref.digest, False)))
+        """One entry per image of the ImagesLock, spelled as images.yml writes it, sorted.
+
+        As imgpkg's ``NoteCopy``: each entry's ``image`` is the ImagesLock entry's own string (imgpkg
+        marks nested bundles by comparing it with images.yml), one entry per digest (the last
+        entry with that digest, as imgpkg's digest-keyed cache keeps it)."""
+        by_digest = {
+            ref.digest: ImageLocation(ref.image, bool(is_bundle.get(ref.digest, False)))
             for ref in lock.images
         }
-        return cls(tuple(entries[k] for k in sorted(entries)))
+        return cls(tuple(sorted(by_digest.values(), key=lambda e: e.image)))
 
     @classmethod
     def parse(cls, data: bytes | str, *, what: str = LOCATIONS_FILE) -> ImageLocations:
@@ -93,9 +97,10 @@ class ImageLocations:
 
 
 def _parse_entry(item: Any, what: str) -> ImageLocation:
-    if not isinstance(item, dict) or not isinstance(item.get("image"), str):
+    image = imgpkg_yaml.go_string(item.get("image")) if isinstance(item, dict) else None
+    if not isinstance(image, str):
         raise InvalidBundleError(f"{what}: each entry of 'images' needs a string 'image'")
     flag = item.get("isBundle", item.get("bundle", False))
     if not isinstance(flag, bool):
         raise InvalidBundleError(f"{what}: 'isBundle' must be true or false")
-    return ImageLocation(item["image"], flag)
+    return ImageLocation(image, flag)

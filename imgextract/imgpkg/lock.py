@@ -24,12 +24,14 @@ GGCR_DOCKER_HUB = "index.docker.io"
 
 
 def parse_digest_ref(image: str) -> Reference:
-    """A digest reference (tag dropped, docker-normalised); raises InvalidBundleError like imgpkg."""
+    """A digest reference (tag dropped, docker-normalised); raises InvalidBundleError like imgpkg.
+
+    go-containerregistry's ``name.NewDigest`` takes sha256 digests only: a sha512 one is refused."""
     try:
         ref = parse_reference(image)
     except ImgExtractError:
         ref = None
-    if ref is None or ref.digest is None:
+    if ref is None or ref.digest is None or not ref.digest.startswith("sha256:"):
         raise InvalidBundleError(f"Expected ref to be in digest form, got '{image}'")
     return replace(ref, tag=None)
 
@@ -117,20 +119,38 @@ class ImagesLock:
         return imgpkg_yaml.dump(doc)
 
 
+def _string_map(value: Any, what: str, field_name: str) -> dict[str, str]:
+    """A ``map[string]string`` as sigs.k8s.io/yaml fills it: scalar keys and values become their Go
+    text (``replicas: 3`` -> "3", null -> ""); a nested list or mapping is an error."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidBundleError(f"{what}: '{field_name}' must map strings to strings")
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        k, v = (imgpkg_yaml.go_string(key) if key is not None else None), imgpkg_yaml.go_string(item)
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise InvalidBundleError(f"{what}: '{field_name}' must map strings to strings")
+        out[k] = v
+    return out
+
+
+def _string_field(value: Any, what: str, field_name: str) -> str:
+    """A Go ``string`` field: a number or boolean is its text, null the empty string."""
+    text = imgpkg_yaml.go_string(value)
+    if not isinstance(text, str):
+        raise InvalidBundleError(f"{what}: '{field_name}' must be a string")
+    return text
+
+
 def _parse_image(item: Any, what: str) -> ImageRef:
     if not isinstance(item, dict):
         raise InvalidBundleError(f"{what}: each entry of 'images' must be a mapping")
     _strict_keys(item, {"image", "annotations"}, what)
-    image = item.get("image")
-    if not isinstance(image, str):
-        raise InvalidBundleError(f"{what}: 'image' must be a string")
-    annotations = item.get("annotations") or {}
-    if not isinstance(annotations, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
-    ):
-        raise InvalidBundleError(f"{what}: 'annotations' must map strings to strings")
+    image = _string_field(item.get("image"), what, "image")
+    annotations = _string_map(item.get("annotations"), what, "annotations")
     parse_digest_ref(image)
-    return ImageRef(image, dict(annotations))
+    return ImageRef(image, annotations)
 
 
 @dataclass(frozen=True)
@@ -149,9 +169,8 @@ class BundleLock:
         if not isinstance(bundle, dict):
             raise InvalidBundleError(f"{what}: 'bundle' must be a mapping")
         _strict_keys(bundle, {"image", "tag"}, what)
-        image, tag = bundle.get("image"), bundle.get("tag")
-        if not isinstance(image, str) or (tag is not None and not isinstance(tag, str)):
-            raise InvalidBundleError(f"{what}: 'bundle.image' and 'bundle.tag' must be strings")
+        image = _string_field(bundle.get("image"), what, "bundle.image")
+        tag = _string_field(bundle.get("tag"), what, "bundle.tag")
         parse_digest_ref(image)
         return cls(image, tag or None)
 

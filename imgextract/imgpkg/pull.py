@@ -64,11 +64,12 @@ def localize_bundle(root: Path, client: RegistryClient, bundle_ref: Reference) -
     """Rewrite ``root/.imgpkg/images.yml`` to the images' current locations; returns the report.
 
     ``bundle_ref`` is where the bundle was read from, with its digest; ``client`` serves that registry.
-    The file is left untouched when the images are not all in the bundle's repository.
+    The file is left untouched when the images are not all in the bundle's repository; otherwise it
+    is written in imgpkg's form even when no reference changes, as imgpkg's pull writes it.
     """
     lock = read_local_lock(root)
     new, report = relocate_images_lock(client, bundle_ref, lock)
-    if report.rewritten and new != lock:
+    if report.rewritten:
         write_local_lock(root, new)
     return report
 

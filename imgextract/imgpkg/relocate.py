@@ -119,8 +119,6 @@ def relocate_images_lock(
         flags = {d: flag for d, flag in listed.items() if flag is not None}
         new = _rewrite(lock, bundle_repo_ref)
         return new, Relocation(bundle, new, "locations-image", flags)
-    if not lock.images:
-        return lock, Relocation(bundle, lock, "images-lock")
     seen: set[str] = set()
     for image in lock.images:
         if image.digest in seen:

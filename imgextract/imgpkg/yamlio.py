@@ -2,11 +2,15 @@
 
 imgpkg goes through ``sigs.k8s.io/yaml``: documents are written as ``---\\n`` followed by the
 object with keys in alphabetical order, block style, files mode 0600.  Reading is go-yaml v2:
-duplicate keys are an error and timestamps stay strings (we never turn ``2021-01-01`` into a date).
+duplicate keys are an error, timestamps stay strings (we never turn ``2021-01-01`` into a date),
+plain scalars are typed by its rules (``n`` is false, ``1e6`` a float), and a number or boolean
+bound for a Go string field is its text (:func:`go_string`).  Writing quotes every string go-yaml
+v2 would read back as another type.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -17,13 +21,80 @@ MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without the timestamp resolver and with duplicate keys refused."""
+    """SafeLoader resolving plain scalars as go-yaml v2 does, with duplicate keys refused.
+
+    Booleans include YAML 1.1's ``y``/``n``; numbers are what Go's ``strconv`` reads (``1e6`` is
+    a float, ``0o17`` an integer); timestamps are not resolved (go-yaml v2 keeps them as strings)."""
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that quotes every string go-yaml v2 would read as something else (``n``, ``1e6``)."""
+
+
+class _GoNumber:
+    """A "regexp" for PyYAML's resolver: matches what go-yaml v2 resolves to an int or a float."""
+
+    @staticmethod
+    def match(value: str) -> bool:
+        from imgextract.bundles.annotations import go_yaml_number
+
+        return go_yaml_number(value) is not None
+
+
+_GO_V2_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float", "null", "timestamp")}
+_BOOLS = {
+    **dict.fromkeys("y Y yes Yes YES true True TRUE on On ON".split(), True),
+    **dict.fromkeys("n N no No NO false False FALSE off Off OFF".split(), False),
 }
+for _cls in (_Loader, _Dumper):
+    _cls.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag not in _GO_V2_TAGS]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    _cls.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(f"^(?:{'|'.join(_BOOLS)})$"), list("yYnNtTfFoO")
+    )
+    _cls.add_implicit_resolver(
+        "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+    )
+    _cls.add_implicit_resolver("tag:yaml.org,2002:int", _GoNumber(), list("-+.0123456789"))
+
+
+_BASE60_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+
+
+def _represent_str(dumper: _Dumper, data: str) -> yaml.ScalarNode:
+    """go-yaml v2's ``stringv``: a multi-line string as a literal block, a string that would read
+    back as another type (or as a YAML 1.1 base-60 float) double-quoted, any other plain if it can."""
+    style = None
+    if "\n" in data:
+        style = "|"
+    elif (
+        dumper.resolve(yaml.ScalarNode, data, (True, False)) != "tag:yaml.org,2002:str"  # type: ignore[no-untyped-call]
+        or _BASE60_FLOAT.match(data) is not None
+    ):
+        style = '"'
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _construct_bool(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    value = loader.construct_scalar(node)
+    return _BOOLS.get(value, value)
+
+
+def _construct_number(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    from imgextract.bundles.annotations import go_yaml_number
+
+    text = loader.construct_scalar(node)
+    number = go_yaml_number(text)
+    return text if number is None else number  # an explicit !!int tag on a non-number
+
+
+_Loader.add_constructor("tag:yaml.org,2002:bool", _construct_bool)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_number)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -53,7 +124,27 @@ def load(data: bytes | str, *, what: str) -> Any:
     return docs[0]
 
 
+def go_string(value: Any) -> Any:
+    """A scalar as sigs.k8s.io/yaml hands it to a Go ``string`` field: numbers and booleans are
+    converted to their text (``3`` -> "3", ``1.50`` -> "1.5", ``yes`` -> "true"; floats by their
+    32-bit value, as imgpkg's sigs.k8s.io/yaml formats them), null is the empty string; a string
+    stays itself.  Anything else is returned as is (the caller refuses it)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        from imgextract.bundles.annotations import go_float32_string
+
+        return go_float32_string(value)
+    return value
+
+
 def dump(obj: Any) -> bytes:
     """imgpkg's output: ``---`` line, then block YAML with keys sorted."""
-    body = yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, allow_unicode=True, width=1 << 30)
+    body = yaml.dump(
+        obj, Dumper=_Dumper, sort_keys=True, default_flow_style=False, allow_unicode=True, width=1 << 30
+    )
     return ("---\n" + body).encode()

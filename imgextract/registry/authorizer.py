@@ -35,9 +35,9 @@ def _params(challenge: Challenge) -> dict[str, str]:
 
 
 def _pick(challenges: Sequence[Challenge]) -> Challenge | None:
-    """Bearer preferred over Basic; other schemes are ignored."""
-    by_scheme = {c.scheme.lower(): c for c in challenges}
-    return by_scheme.get("bearer") or by_scheme.get("basic")
+    """The first Basic or Bearer challenge, in the order the registry sent them; other schemes are
+    ignored (containers/image ``setupRequestAuth`` answers the first challenge it supports)."""
+    return next((c for c in challenges if c.scheme.lower() in ("basic", "bearer")), None)
 
 
 class Authorizer:

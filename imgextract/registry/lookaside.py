@@ -20,7 +20,7 @@ from imgextract.registry.watchdog import deadline_message, open_within
 
 MAX_SIGNATURE_BYTES = 4 * 1024 * 1024
 MAX_LOOKASIDE_SIGNATURES = 128
-MAX_REDIRECTS = 5
+MAX_REDIRECTS = 10  # Go's http.Client default, which containers/image reads lookasides with
 
 
 def lookaside_url(base: str, digest: str, index: int) -> str:
@@ -49,21 +49,21 @@ class LookasideReader:
         self._lock = threading.Lock()  # render and catalog pulls judge images from several threads
 
     def read(self, base: str, digest: str) -> list[tuple[str, bytes]]:
-        """``(url, blob)`` of each stored signature of ``digest`` under ``base``, in order."""
+        """``(url, blob)`` of each stored signature of ``digest`` under ``base``, in order.
+
+        As containers/image: a store that still has ``signature-<max>`` is a server error, and
+        ``signature-<max+1>`` is never asked for."""
         out: list[tuple[str, bytes]] = []
-        for index in range(1, self.max_signatures + 2):
+        for index in range(1, self.max_signatures + 1):
             url = lookaside_url(base, digest, index)
-            if index > self.max_signatures:
-                if self.get(url) is not None:
-                    raise IntegrityError(
-                        f"lookaside {base} serves more than {self.max_signatures} signatures"
-                    )
-                break
             blob = self.get(url)
             if blob is None:
-                break
+                return out
             out.append((url, blob))
-        return out
+        raise IntegrityError(
+            f"lookaside {base} serves {self.max_signatures} signatures, "
+            "assuming that is unreasonable and a server error"
+        )
 
     def get(self, url: str) -> bytes | None:
         """The signature at ``url``, or None when it does not exist (404, missing file)."""

@@ -11,6 +11,11 @@ tag or digest, then the repository, each parent, the host), then ``default-docke
   configured, containers/image's built-in local directory is used.  ``lookaside-staging`` is for
   writing only and ignored.
 - ``use-sigstore-attachments``: also read cosign signatures from the ``<algorithm>-<hex>.sig`` tag.
+
+Each file is decoded as go.yaml.in/yaml (v3 and later) decodes it into containers/image's structs:
+the first document only, a key written twice in one mapping is an error, ``<<`` merge keys are
+applied, field names match exactly (others are ignored), a string field takes any scalar's text,
+and the bool field takes the core booleans plus YAML 1.1's y/yes/on/n/no/off, quoted or not.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -102,27 +106,26 @@ def load_registries_d(
         raise PolicyError(f"cannot read registries.d directory {d}: {exc.strerror or exc}") from None
     for name in names:
         path = d / name
-        doc = _read_yaml(path)
-        if doc is None:
+        root = _read_yaml(path)
+        if root is None:
             continue
-        if not isinstance(doc, dict):
-            raise PolicyError(f"invalid {path}: not a YAML mapping")
-        if doc.get("default-docker") is not None:
+        top = _struct(root, f"{path}")
+        ns_node = top.get("default-docker")
+        if ns_node is not None and not _is_null(ns_node):  # a null pointer stays unset
             if default is not None:
                 raise PolicyError(f'"default-docker" defined both in {default_from} and {path}')
-            default, default_from = _namespace(doc["default-docker"], f"{path}: default-docker"), str(path)
-        namespaces = doc.get("docker") or {}
-        if not isinstance(namespaces, dict):
-            raise PolicyError(f"invalid {path}: docker must be a mapping of namespaces")
-        for ns, value in namespaces.items():
+            default, default_from = _namespace(ns_node, f"{path}: default-docker"), str(path)
+        for ns, value in _namespaces(top.get("docker"), f"{path}: docker"):
             if ns in docker:
                 raise PolicyError(f'"docker" namespace {ns!r} defined both in {origin[ns]} and {path}')
-            docker[str(ns)] = _namespace(value, f"{path}: docker {ns}")
-            origin[str(ns)] = str(path)
+            docker[ns] = _namespace(value, f"{path}: docker {ns}")
+            origin[ns] = str(path)
     return RegistriesD(default, docker, builtin_lookaside(env))
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path) -> yaml.Node | None:
+    """The first YAML document of ``path`` as a node tree (yaml.v3's ``Unmarshal`` decodes the
+    first document only), or None for a missing or empty file."""
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
@@ -132,27 +135,119 @@ def _read_yaml(path: Path) -> Any:
         raise PolicyError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
         raise PolicyError(f"{path} is larger than {MAX_FILE_BYTES} bytes")
+    # no implicit typing: scalars are read by the type of the field they decode into, as in Go
+    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)(data)
     try:
-        return yaml.safe_load(data)
+        return loader.get_node() if loader.check_node() else None
     except yaml.YAMLError as exc:
         raise PolicyError(f"invalid {path}: {str(exc).splitlines()[0]}") from None
+    finally:
+        loader.dispose()
 
 
-def _namespace(value: Any, where: str) -> Namespace:
-    if value is None:
-        return Namespace()
-    if not isinstance(value, dict):
-        raise PolicyError(f"invalid {where}: not a mapping")
+# --- decoding as go.yaml.in/yaml (v3 and later) decodes into registryConfiguration -------------
+
+_PLAIN_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_PLAIN_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+# yaml.v3 reads these YAML 1.1 spellings into a bool field, quoted or not
+_COMPAT_BOOLS = {
+    **dict.fromkeys(("y", "Y", "yes", "Yes", "YES", "on", "On", "ON"), True),
+    **dict.fromkeys(("n", "N", "no", "No", "NO", "off", "Off", "OFF"), False),
+}
+
+
+def _is_plain(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and not node.style
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return _is_plain(node) and node.value in _PLAIN_NULLS
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a sequence"
+    return f"{node.value[:40]!r}"
+
+
+def _pairs(node: yaml.MappingNode, where: str) -> list[tuple[str, yaml.Node]]:
+    """A mapping's entries; a key written twice is an error (yaml.v3 checks every mapping).
+
+    ``<<`` merge keys are applied as yaml.v3's ``decoder.merge`` does: the merged mapping (or, of
+    a list of them, the earlier one first) fills in what the mapping does not set itself."""
+    explicit: dict[str, yaml.Node] = {}
+    merges: list[yaml.Node] = []
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            raise PolicyError(f"invalid {where}: a key is {_kind(key)}, not a string")
+        if _is_plain(key) and key.value == "<<":
+            merges.append(value)
+            continue
+        if key.value in explicit:
+            raise PolicyError(f"invalid {where}: mapping key {key.value!r} already defined")
+        explicit[key.value] = value
+    if not merges:
+        return list(explicit.items())
+    merged: dict[str, yaml.Node] = {}
+    for merge in merges:
+        sources = list(reversed(merge.value)) if isinstance(merge, yaml.SequenceNode) else [merge]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise PolicyError(f"invalid {where}: map merge requires a map or a sequence of maps")
+            merged.update(_pairs(source, where))
+    merged.update(explicit)
+    return list(merged.items())
+
+
+def _struct(node: yaml.Node, where: str) -> dict[str, yaml.Node]:
+    """A mapping decoded into a struct: field names matched exactly, other keys ignored."""
+    if _is_null(node):
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        raise PolicyError(f"invalid {where}: {_kind(node)} is not a mapping")
+    return dict(_pairs(node, where))
+
+
+def _namespaces(node: yaml.Node | None, where: str) -> list[tuple[str, yaml.Node]]:
+    if node is None or _is_null(node):
+        return []
+    if not isinstance(node, yaml.MappingNode):
+        raise PolicyError(f"invalid {where}: {_kind(node)} is not a mapping of namespaces")
+    return _pairs(node, where)
+
+
+def _string(node: yaml.Node | None, where: str) -> str:
+    """A string field: any scalar's text (``lookaside: 5`` is "5"), a plain null is empty."""
+    if node is None or _is_null(node):
+        return ""
+    if not isinstance(node, yaml.ScalarNode):
+        raise PolicyError(f"invalid {where}: {_kind(node)} is not a string")
+    return str(node.value)
+
+
+def _bool(node: yaml.Node | None, where: str) -> bool | None:
+    """A ``*bool`` field: unset or null is None."""
+    if node is None or _is_null(node):
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        if _is_plain(node) and node.value in _PLAIN_BOOLS:
+            return _PLAIN_BOOLS[node.value]
+        if node.value in _COMPAT_BOOLS:
+            return _COMPAT_BOOLS[node.value]
+    raise PolicyError(f"invalid {where}: {_kind(node)} is not true or false")
+
+
+def _namespace(node: yaml.Node, where: str) -> Namespace:
+    fields = _struct(node, where)
     lookaside = None
     for key in ("lookaside", "sigstore"):  # "sigstore" is the deprecated spelling
-        v = value.get(key)
-        if v is None or v == "":
-            continue
-        if not isinstance(v, str):
-            raise PolicyError(f"invalid {where}: {key} must be a URL string")
-        lookaside = v  # its scheme is checked when an image uses it
-        break
-    attach = value.get("use-sigstore-attachments")
-    if attach is not None and not isinstance(attach, bool):
-        raise PolicyError(f"invalid {where}: use-sigstore-attachments must be true or false")
+        value = _string(fields.get(key), f"{where}: {key}")
+        if value:
+            lookaside = value  # its scheme is checked when an image uses it
+            break
+    for key in ("lookaside-staging", "sigstore-staging"):  # for writing only, but still typed
+        _string(fields.get(key), f"{where}: {key}")
+    attach = _bool(fields.get("use-sigstore-attachments"), f"{where}: use-sigstore-attachments")
     return Namespace(lookaside, attach)

@@ -60,10 +60,11 @@ from imgextract.auth.challenge import (
             "Negotiate YIIBgAY=, Basic realm=x",
             [Challenge("negotiate", {}, "YIIBgAY="), Challenge("basic", {"realm": "x"})],
         ),
-        # whitespace around '=', empty list elements, repeated parameter (first wins)
+        # whitespace around '=', empty list elements; a repeated parameter keeps its last value, as
+        # containers/image parseValueAndParams (params[pkey] = pvalue) and docker distribution do
         (
             ' , Bearer realm = "r" , , service=s, realm="second"',
-            [Challenge("bearer", {"realm": "r", "service": "s"})],
+            [Challenge("bearer", {"realm": "second", "service": "s"})],
         ),
         ("", []),
         (" , ", []),

@@ -27,6 +27,9 @@ case "$url" in
   quay.io) echo '{{"ServerURL":"quay.io","Username":"<token>","Secret":"refresh-tok-9"}}';;
   fail.example) echo "boom helper-stderr-secret-XYZ" >&2; exit 3;;
   badjson.example) echo 'not json at all';;
+  useronly.example) echo '{{"Username":"robot","Secret":""}}';;
+  emptytoken.example) echo '{{"Username":"<token>","Secret":""}}';;
+  trailing.example) printf '  {{"Username":"trail","Secret":"trail-secret"}}\nhelper log line\n';;
   *) echo "credentials not found in native keychain"; exit 1;;
 esac
 """
@@ -144,3 +147,19 @@ def test_helper_secrets_are_registered_for_redaction(helper_log: Path, env: dict
     creds = run_helper("test", "quay.io", env=env)
     assert creds == Credentials(identity_token="refresh-tok-9")
     assert "refresh-tok-9" not in redact("token was refresh-tok-9")
+
+
+def test_helper_answer_is_its_first_json_value(helper_log: Path, env: dict[str, str]) -> None:
+    """docker-credential-helpers' ``client.Get`` decodes the answer with ``json.NewDecoder(...).Decode``:
+    the first JSON value on stdout, whatever follows it (a helper's log line) is not read."""
+    assert run_helper("test", "trailing.example", env=env) == Credentials(
+        username="trail", password="trail-secret"
+    )
+
+
+def test_helper_answer_with_a_user_name_only_is_used(helper_log: Path, env: dict[str, str]) -> None:
+    """containers/image ``getCredsFromCredHelper`` (and the docker CLI's native store) turn the answer
+    into ``{Username, Password: Secret}``: a user name with an empty secret is a credential (Basic
+    ``robot:``); only an answer with neither, or ``<token>`` without a token, is "no credentials"."""
+    assert run_helper("test", "useronly.example", env=env) == Credentials(username="robot", password="")
+    assert run_helper("test", "emptytoken.example", env=env) is None

@@ -17,18 +17,27 @@ def test_tags() -> None:
     assert locations_tag(D1) == "sha256-" + "1" * 64 + ".image-locations.imgpkg"
 
 
-def test_for_lock_uses_original_normalised_refs_sorted() -> None:
-    lock = ImagesLock((ImageRef(f"z.io/img@{D1}"), ImageRef(f"dkalinin/app:v1@{D2}")))
+def test_for_lock_lists_images_as_images_yml_spells_them() -> None:
+    """imgpkg ``Bundle.NoteCopy`` writes each ImagesLock entry's ``image`` string as it is (imgpkg's
+    ``MarkAsBundle`` later compares it with images.yml verbatim), one entry per digest."""
+    lock = ImagesLock(
+        (
+            ImageRef(f"z.io/img@{D1}"),
+            ImageRef(f"dkalinin/app:v1@{D2}"),
+            ImageRef(f"mirror.io/dkalinin/app@{D2}"),
+        )
+    )
     loc = ImageLocations.for_lock(lock, {D1: True})
     assert loc.images == (
-        ImageLocation(f"index.docker.io/dkalinin/app@{D2}", False),
+        ImageLocation(f"mirror.io/dkalinin/app@{D2}", False),
         ImageLocation(f"z.io/img@{D1}", True),
     )
+    lock = ImagesLock((ImageRef(f"z.io/img@{D1}"), ImageRef(f"dkalinin/app:v1@{D2}")))
     assert (
-        loc.to_yaml()
+        ImageLocations.for_lock(lock, {D1: True}).to_yaml()
         == (
             "---\napiVersion: imgpkg.carvel.dev/v1alpha1\nimages:\n"
-            f"- image: index.docker.io/dkalinin/app@{D2}\n  isBundle: false\n"
+            f"- image: dkalinin/app:v1@{D2}\n  isBundle: false\n"
             f"- image: z.io/img@{D1}\n  isBundle: true\nkind: ImageLocations\n"
         ).encode()
     )
@@ -61,7 +70,7 @@ images:
         ("apiVersion: v1\nkind: ImageLocations\n", "Unknown version"),
         ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\n", "Unknown kind"),
         (
-            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages: [{isBundle: true}]\n",
+            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages: [{image: [x], isBundle: true}]\n",
             "'image'",
         ),
         (

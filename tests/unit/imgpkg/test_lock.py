@@ -52,7 +52,11 @@ def test_writer_is_imgpkg_style_and_round_trips() -> None:
         ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\n", "Unknown kind"),
         (HEAD + "images:\n- image: nginx:v1\n", "Expected ref to be in digest form, got 'nginx:v1'"),
         (HEAD + "images:\n- image: 'NOT A REF'\n", "Expected ref to be in digest form"),
-        (HEAD + f"images:\n- image: a.io/a@{D}\n  annotations: {{k: 1}}\n", "annotations"),
+        (HEAD + f"images:\n- image: a.io/a@{D}\n  annotations: {{k: [1]}}\n", "annotations"),
+        (HEAD + f"images:\n- image: a.io/a@{D}\n  annotations: {{k: {{n: 1}}}}\n", "annotations"),
+        (HEAD + "images:\n- image: 12\n", "Expected ref to be in digest form, got '12'"),
+        # go-containerregistry name.NewDigest: "unsupported digest algorithm" for anything but sha256
+        (HEAD + f"images:\n- image: a.io/a@sha512:{'a' * 128}\n", "Expected ref to be in digest form"),
         (HEAD + "images: {}\n", "'images' must be a list"),
         (HEAD + "kind: ImagesLock\n", "duplicate key 'kind'"),
         ("- a\n- b\n", "expected a mapping"),
@@ -62,6 +66,43 @@ def test_writer_is_imgpkg_style_and_round_trips() -> None:
 def test_strict_parsing_errors(text: str, message: str) -> None:
     with pytest.raises(InvalidBundleError, match=message.replace("[", r"\[")):
         ImagesLock.parse(text)
+
+
+def test_scalar_annotations_are_read_as_go_strings() -> None:
+    """imgpkg reads images.yml with sigs.k8s.io/yaml into ``map[string]string`` annotations: a number
+    or boolean bound for a string is converted to its text (``convertToJSONableObject``: integers in
+    decimal, floats by their shortest %g, booleans true/false, YAML 1.1's ``yes`` a boolean), and
+    null is the empty string.  Such a lock is valid, not an error."""
+    text = (
+        HEAD
+        + f"""images:
+- image: q.io/team/app@{D}
+  annotations:
+    replicas: 3
+    version: 1.50
+    big: 1e6
+    enabled: yes
+    unset: ~
+    7: seven
+"""
+    )
+    (image,) = ImagesLock.parse(text).images
+    assert image.annotations == {
+        "replicas": "3",
+        "version": "1.5",
+        "big": "1e+06",
+        "enabled": "true",
+        "unset": "",
+        "7": "seven",
+    }
+
+
+def test_bundle_lock_tag_written_as_a_number_is_its_text() -> None:
+    """BundleLock's ``bundle.tag`` is a Go string: ``tag: 2`` is the tag "2"."""
+    text = (
+        f"apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\nbundle:\n  image: q.io/b@{D}\n  tag: 2\n"
+    )
+    assert BundleLock.parse(text).tag == "2"
 
 
 def test_empty_images_is_allowed() -> None:
@@ -103,3 +144,43 @@ def test_bundle_lock_round_trip_and_format() -> None:
 def test_bundle_lock_rejects_tag_ref() -> None:
     with pytest.raises(InvalidBundleError, match="digest form"):
         BundleLock.parse("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\nbundle: {image: a:1}\n")
+
+
+@pytest.mark.parametrize("text", ["n", "Y", "yes", "1e6", "0o17", "1_000", ".5", "~", "12"])
+def test_strings_go_yaml_would_retype_are_quoted_when_written(text: str) -> None:
+    """imgpkg reads what we write with go-yaml v2, which resolves plain ``n``/``Y`` as booleans and
+    ``1e6``, ``0o17``, ``1_000`` as numbers (PyYAML does not): such strings are written quoted, so
+    an annotation key or value reads back as the same string; double-quoted, as go-yaml v2's
+    ``stringv`` writes them."""
+    lock = ImagesLock((ImageRef(f"q.io/a@{D}", {text: text}),))
+    out = lock.to_yaml().decode()
+    assert f'    "{text}": "{text}"\n' in out
+    assert ImagesLock.parse(out).images[0].annotations == {text: text}
+
+
+def test_plain_y_and_n_are_booleans_in_a_locations_file() -> None:
+    """go-yaml v2 reads YAML 1.1's ``y``/``n`` as booleans (``isBundle: y`` is true)."""
+    from imgextract.imgpkg.locations import ImageLocations
+
+    doc = ImageLocations.parse(
+        "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\n"
+        f"images:\n- image: q.io/a@{D}\n  isBundle: y\n- image: q.io/b@{D}\n  isBundle: n\n"
+    )
+    assert [e.is_bundle for e in doc.images] == [True, False]
+
+
+def test_writer_quotes_and_blocks_as_go_yaml_v2() -> None:
+    """go-yaml v2 ``encoder.stringv``: a base-60 float lookalike is double-quoted, a multi-line string
+    is a literal block, and a string that only YAML syntax forbids plain is single-quoted."""
+    lock = ImagesLock((ImageRef(f"q.io/a@{D}", {"t": "1:20", "m": "two\nlines", "s": ": x", "p": "1.2.3"}),))
+    out = lock.to_yaml().decode()
+    assert '    t: "1:20"\n' in out
+    assert "    m: |-\n      two\n      lines\n" in out
+    assert "    s: ': x'\n" in out
+    assert "    p: 1.2.3\n" in out
+    assert ImagesLock.parse(out).images[0].annotations == {
+        "t": "1:20",
+        "m": "two\nlines",
+        "s": ": x",
+        "p": "1.2.3",
+    }

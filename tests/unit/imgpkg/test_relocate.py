@@ -228,6 +228,41 @@ def test_localize_leaves_file_untouched_when_not_rewritten(tmp_path: Path) -> No
     assert not report.rewritten and (root / ".imgpkg/images.yml").read_bytes() == before
 
 
+def test_localize_writes_imgpkg_form_even_when_nothing_moves(tmp_path: Path) -> None:
+    """imgpkg ``Bundle.pull`` writes ``ImagesLock().WriteToPath`` whenever the images are in the
+    bundle's repository, in its own form (``---``, sorted keys), even when every reference already
+    names that repository: an images.yml written by hand comes out as imgpkg writes it."""
+    fake = FakeClient()
+    fake.manifests[("dst/bundle", D1)] = (b"{}", oci.DOCKER_MANIFEST)
+    root = tmp_path / "out"
+    (root / ".imgpkg").mkdir(parents=True)
+    hand_written = (
+        "# written by hand\nkind: ImagesLock\napiVersion: imgpkg.carvel.dev/v1alpha1\n"
+        f"images:\n- image: {REG}/dst/bundle@{D1}\n"
+    )
+    (root / ".imgpkg/images.yml").write_text(hand_written)
+    report = localize_bundle(root, client(fake), BUNDLE_REF)
+    assert report.via == "bundle-repository"
+    assert (root / ".imgpkg/images.yml").read_bytes() == ImagesLock(
+        (ImageRef(f"{REG}/dst/bundle@{D1}"),)
+    ).to_yaml()
+
+
+def test_localize_an_empty_lock_is_relocated(tmp_path: Path) -> None:
+    """With no image to look for, imgpkg's ``UpdateRelativeToRepo`` finds nothing missing: the bundle
+    counts as relocated and images.yml is written in imgpkg's form."""
+    root = tmp_path / "out"
+    (root / ".imgpkg").mkdir(parents=True)
+    (root / ".imgpkg/images.yml").write_text(
+        "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\nimages: []\n"
+    )
+    report = localize_bundle(root, client(FakeClient()), BUNDLE_REF)
+    assert report.rewritten and report.via == "bundle-repository"
+    assert (
+        root / ".imgpkg/images.yml"
+    ).read_text() == "---\napiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\n"
+
+
 def test_localize_requires_images_yml(tmp_path: Path) -> None:
     with pytest.raises(InvalidBundleError, match="images.yml"):
         localize_bundle(tmp_path, client(FakeClient()), BUNDLE_REF)

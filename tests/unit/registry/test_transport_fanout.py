@@ -391,3 +391,26 @@ def test_an_oversized_header_block_is_named_in_the_error(extra: bytes, words: st
                 client.get_manifest("bloated/head", "v1")
     text = str(caught.value)
     assert "malformed HTTP answer" in text and words in text and "\n" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("header", "scheme", "realm"),
+    [
+        ('Basic realm="r", Bearer realm="https://auth.example/t"', "basic", "r"),
+        ('Bearer realm="https://auth.example/t", Basic realm="r"', "bearer", "https://auth.example/t"),
+        (
+            'Negotiate, Bearer realm="https://a.example/1", Bearer realm="https://b.example/2"',
+            "bearer",
+            "https://a.example/1",
+        ),
+        ("Negotiate YIIBgAY=", "", None),
+    ],
+)
+def test_the_first_supported_challenge_is_answered(header: str, scheme: str, realm: str | None) -> None:
+    """containers/image ``dockerClient.setupRequestAuth`` walks the challenges in the order they were
+    sent and answers the first Basic or Bearer one: Bearer is not preferred over an earlier Basic."""
+    from imgextract.auth.challenge import parse_www_authenticate
+    from imgextract.registry.authorizer import _pick
+
+    picked = _pick(parse_www_authenticate(header))
+    assert (picked.scheme if picked else "", picked.realm if picked else None) == (scheme, realm)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from imgextract.errors import LimitExceeded, UnreachableError
+from imgextract.errors import IntegrityError, LimitExceeded, UnreachableError
 from imgextract.signatures.fetch import LookasideReader, attachment_tag, classify, read_lookaside
 
 D = "sha256:" + "c" * 64
@@ -55,14 +55,25 @@ def test_reads_signature_1_to_n_until_missing(tmp_path: Path) -> None:
 
 def test_bounds(tmp_path: Path) -> None:
     base = _store(tmp_path / "many", 5)
-    with pytest.raises(Exception, match="more than 4 signatures"):
-        LookasideReader(max_signatures=4).read(base, D)
-    assert len(LookasideReader(max_signatures=5).read(base, D)) == 5
+    with pytest.raises(IntegrityError, match="5 signatures"):
+        LookasideReader(max_signatures=5).read(base, D)
+    assert len(LookasideReader(max_signatures=6).read(base, D)) == 5
     big = _store(tmp_path / "big", 1, size=100)
     with pytest.raises(LimitExceeded, match="larger than 50 bytes"):
         LookasideReader(max_bytes=50).read(big, D)
     with pytest.raises(UnreachableError, match="unsupported scheme"):
         LookasideReader().read("ftp://example.com/sigs/ns/app", D)
+
+
+def test_a_store_with_128_signatures_is_a_server_error(tmp_path: Path) -> None:
+    """containers/image ``appendSignaturesFromLookaside`` gives up when the index reaches
+    ``maxLookasideSignatures`` (128) before asking for ``signature-129``: a store holding exactly
+    128 signatures fails reading them ("server provided 128 signatures"); 127 are read."""
+    base = _store(tmp_path / "full", 128)
+    with pytest.raises(IntegrityError, match="128 signatures"):
+        LookasideReader().read(base, D)
+    (tmp_path / f"full/ns/app@sha256={'c' * 64}/signature-128").unlink()
+    assert len(LookasideReader().read(base, D)) == 127
 
 
 @pytest.mark.parametrize(
@@ -84,6 +95,35 @@ def test_a_lookaside_redirect_to_an_invalid_url_is_a_one_line_error(location: st
         with pytest.raises(UnreachableError) as caught:
             LookasideReader(timeout=5.0).get(f"http://{server}/ns/app@sha256=00/signature-1")
     assert "signature" in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("hops", "found"), [(10, True), (11, False)])
+def test_a_lookaside_follows_redirects_as_go_does(hops: int, found: bool) -> None:
+    """containers/image reads an http lookaside with Go's ``http.Client``, which follows up to 10
+    redirects ("stopped after 10 redirects" on the 11th).  A hand-written loopback server makes the
+    chain (a static web server is not configured to produce one)."""
+    import re
+    import socket
+
+    from tests.unit.registry.loopback import http_server
+
+    def chain(conn: socket.socket, head: bytes) -> None:
+        match = re.search(rb"/hop-(\d+)", head.split(b"\r\n", 1)[0])
+        n = int(match.group(1)) if match else 0
+        if n < hops:
+            conn.sendall(
+                f"HTTP/1.1 302 Found\r\nLocation: /hop-{n + 1}\r\nContent-Length: 0\r\n\r\n".encode()
+            )
+        else:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n\xa3ab")
+
+    with http_server(chain) as (server, _):
+        reader = LookasideReader(timeout=5.0)
+        if found:
+            assert reader.get(f"http://{server}/ns/app@sha256=00/signature-1") == b"\xa3ab"
+        else:
+            with pytest.raises(UnreachableError, match="redirects"):
+                reader.get(f"http://{server}/ns/app@sha256=00/signature-1")
 
 
 def test_sigstore_json_read_as_go_unmarshals_it() -> None:
