@@ -101,9 +101,27 @@ def _process_umask() -> int | None:
 
 
 class MemberData(Protocol):
-    """Where a member's file data comes from (``TarReader``, or a zstd:chunked assembler)."""
+    """Where a member's file data comes from (``TarReader``, or a zstd:chunked assembler).  A
+    piece may be a list of buffers (a file's chunks): written with one ``writev``."""
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterable[bytes | memoryview]: ...
+    def read_data(
+        self, member: tarfile.TarInfo
+    ) -> Iterable[bytes | memoryview | list[bytes | memoryview]]: ...
+
+
+_IOV = 512  # buffers per writev (below IOV_MAX)
+
+
+def _write_buffers(fd: int, buffers: list[bytes | memoryview]) -> None:
+    """Write ``buffers`` in order, a few hundred per system call."""
+    for i in range(0, len(buffers), _IOV):
+        batch = buffers[i : i + _IOV]
+        done = os.writev(fd, batch)
+        want = sum(len(b) for b in batch)
+        if done < want:  # a short write (rare): the rest byte-wise
+            rest = memoryview(b"".join(batch))[done:]
+            while rest:
+                rest = rest[os.write(fd, rest) :]
 
 
 @dataclass(frozen=True)
@@ -440,6 +458,9 @@ class Applier:
         try:
             try:
                 for chunk in reader.read_data(m):
+                    if isinstance(chunk, list):
+                        _write_buffers(fd, chunk)
+                        continue
                     done = os.write(fd, chunk)
                     while done < len(chunk):
                         chunk = memoryview(chunk)[done:]

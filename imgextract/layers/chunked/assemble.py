@@ -60,10 +60,11 @@ _TAR_TYPES = {
 
 Piece = bytes | memoryview  # a piece of a file's data
 FileData = bytes | Sequence[Piece]  # a verified file's data: in one piece, or as its chunks
+Handed = Piece | list[Piece]  # what the applier is handed: a piece, or a file's chunks (one writev)
 
 
-def data_size(data: FileData) -> int:
-    return len(data) if isinstance(data, bytes) else sum(len(p) for p in data)
+def data_size(data: FileData | memoryview) -> int:
+    return len(data) if isinstance(data, (bytes, memoryview)) else sum(len(p) for p in data)
 
 
 class Readable(Protocol):
@@ -418,7 +419,7 @@ class Fetcher:
                 self._done = True
                 self._cond.notify_all()
 
-    def take(self, entry: TocEntry) -> Iterator[Piece] | None:
+    def take(self, entry: TocEntry) -> Iterator[Handed] | None:
         """The pieces of ``entry`` (verified once exhausted), or None if they will not come."""
         index = self._order.get(id(entry))
         if index is None:
@@ -471,7 +472,7 @@ class Fetcher:
                 self._cond.acquire()
         self._cond.wait()
 
-    def _pieces(self, index: int) -> Iterator[Piece]:
+    def _pieces(self, index: int) -> Iterator[Handed]:
         while True:
             with self._cond:
                 while not self._queue:
@@ -490,7 +491,7 @@ class Fetcher:
             if isinstance(item, BaseException):
                 raise item
             if isinstance(item, _Unchecked):  # checked before any of it is handed over
-                yield from self._checked(index, item)
+                yield self._checked(index, item)  # (a list: the applier writes it with one writev)
                 continue
             assert isinstance(item, bytes)
             yield item
@@ -644,7 +645,7 @@ class _Assembler:
             yield info
         self._current = None
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterator[Piece]:
+    def read_data(self, member: tarfile.TarInfo) -> Iterator[Handed]:
         if self._current is None or self._current[0] is not member:
             raise RuntimeError("read_data for a member that is not the current one")
         entry = self._current[1]
@@ -665,7 +666,7 @@ class _Assembler:
             pieces = self._fetch(entry, cacheable)
         self.files_fetched += 1
         for data in pieces:
-            self._account(len(data))
+            self._account(data_size(data))
             yield data
 
     def _fetch(self, entry: TocEntry, cacheable: bool) -> Iterator[Piece]:

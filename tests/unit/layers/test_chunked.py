@@ -188,6 +188,11 @@ def handmade_toc(entries: list[dict[str, object]], data_end: int = 10_000) -> tu
 DIGEST = "sha256:" + "a" * 64
 
 
+def _joined(pieces: Any) -> bytes:
+    """A file's data as the fetcher hands it over (pieces, or lists of a file's chunks)."""
+    return b"".join(b"".join(p) if isinstance(p, list) else p for p in pieces)
+
+
 _FILE = {
     "type": "reg",
     "name": "a",
@@ -415,7 +420,7 @@ def test_fetcher_drops_files_not_taken_and_keeps_to_its_budget(image: list[Chunk
     try:
         pieces = fetcher.take(files[-1])  # every earlier file is dropped as it arrives
         assert pieces is not None
-        data = b"".join(pieces)
+        data = _joined(pieces)
         assert hashlib.sha256(data).hexdigest() == files[-1].digest.split(":")[1]  # type: ignore[union-attr]
         assert fetcher.take(files[0]) is None  # gone: the applier would read it itself
     finally:
@@ -571,7 +576,7 @@ def test_applier_thread_does_idle_work_while_it_waits_for_a_file(image: list[Chu
     try:
         pieces = fetcher.take(files[0])
         assert pieces is not None
-        data = b"".join(pieces)
+        data = _joined(pieces)
         assert hashlib.sha256(data).hexdigest() == files[0].digest.split(":")[1]  # type: ignore[union-attr]
     finally:
         fetcher.close()
@@ -605,7 +610,7 @@ def test_fetcher_does_idle_work_while_the_applier_is_behind(image: list[Chunked]
             time.sleep(0.001)
         assert work == [] and set(threads) == {"imgextract-chunked"}
         pieces = fetcher.take(files[0])  # the applier catches up: the fetcher goes on
-        assert pieces is not None and b"".join(pieces)
+        assert pieces is not None and _joined(pieces)
         assert fetcher.take(files[1]) is not None
     finally:
         fetcher.close()
@@ -703,7 +708,7 @@ def test_a_file_digest_checked_by_the_applier_thread_refuses_before_any_byte(tmp
     fetcher.start()
     try:
         first = fetcher.take(toc.entries[0])
-        assert first is not None and b"".join(first) == b"a first " * 50 + b"a second " * 50
+        assert first is not None and _joined(first) == b"a first " * 50 + b"a second " * 50
         second = fetcher.take(toc.entries[1])
         assert second is not None
         with pytest.raises(IntegrityError, match="'b': digest mismatch"):
@@ -731,7 +736,31 @@ def test_files_not_taken_are_checked_before_they_are_kept() -> None:
     fetcher.start()
     try:
         last = fetcher.take(toc.entries[2])  # "a" and "b" are dropped as they arrive
-        assert last is not None and b"".join(last) == b"c first " * 50 + b"c second " * 50
+        assert last is not None and _joined(last) == b"c first " * 50 + b"c second " * 50
     finally:
         fetcher.close()
     assert kept == [("b", b"b first " * 50 + b"b second " * 50), ("c", b"c first " * 50 + b"c second " * 50)]
+
+
+def test_the_applier_writes_a_file_handed_as_many_buffers(tmp_path: Path) -> None:
+    """A file handed over as a list of buffers (its chunks) is written with writev, a few hundred
+    buffers per call, in order."""
+    parts: list[bytes | memoryview] = [f"{i:05}|".encode() for i in range(1500)]
+    parts[7] = memoryview(b"view|")
+    info = tarfile.TarInfo("f")
+    info.size = sum(len(p) for p in parts)
+
+    class Data:
+        def read_data(self, member: tarfile.TarInfo) -> Any:
+            yield parts[:1000]
+            yield b"tail"
+            yield parts[1000:]
+
+    info.size += 4
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        applier.apply_members([info], Data())
+        applier.finalize()
+    finally:
+        applier.close()
+    assert (tmp_path / "f").read_bytes() == b"".join(parts[:1000]) + b"tail" + b"".join(parts[1000:])
