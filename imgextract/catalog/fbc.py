@@ -3,9 +3,10 @@
 This is the one FBC reader: the catalog commands and ``render`` both read catalogs through it, by
 the rules of opm's ``declcfg`` loader (``WalkMetasReader``):
 
-* every regular file under the root is a stream of objects unless an ``.indexignore`` file
-  (gitignore syntax, patterns relative to its own directory, found anywhere in the tree) ignores it;
-  ``.indexignore`` files themselves are never read as configs; files come in ``fs.WalkDir`` order;
+* every file under the root is a stream of objects unless the ``.indexignore`` files (go-git's
+  gitignore rules as opm applies them, see :mod:`.indexignore`) ignore it; ``.indexignore`` files
+  themselves are never read as configs; files come in ``fs.WalkDir`` order; a symbolic link is read
+  as the file it points to (one to a directory or to nothing is an error, as in opm);
 * apimachinery's ``YAMLOrJSONDecoder``: a stream whose first 4096 bytes start, after blanks, with ``{``
   is concatenated JSON; anything else is YAML split into documents on ``---`` lines (the rest of the
   line blank or a comment; anything else there is an error), each decoded with go-yaml v2's rules (``1e3`` a float, ``on`` a boolean,
@@ -30,7 +31,7 @@ from typing import IO, TYPE_CHECKING, Any
 from imgextract.errors import InvalidBundleError
 
 if TYPE_CHECKING:
-    import pathspec  # imported when a directory has an ignore file: most catalogs have none
+    from imgextract.catalog.indexignore import IgnoreMatcher  # only for a catalog with an ignore file
 
 SCHEMA_PACKAGE = "olm.package"
 SCHEMA_CHANNEL = "olm.channel"
@@ -66,54 +67,57 @@ class FbcObject:
 
 
 def catalog_files(root: str | os.PathLike[str]) -> Iterator[tuple[str, Path]]:
-    """(relative path, absolute path) of every file opm would read under ``root``, sorted.
+    """(relative path, absolute path) of every file opm would read under ``root``, in ``fs.WalkDir``
+    order (each directory's entries by name, files and subdirectories interleaved).
 
-    Symbolic links are followed only when they stay inside ``root``; one pointing outside is an error.
+    As in opm (``declcfg.WalkMetasFS`` over ``os.DirFS``), every entry that is not a directory is a
+    file to read unless the ``.indexignore`` files ignore it (:mod:`.indexignore`): a symbolic link
+    is such an entry whatever it points to, so one to a directory or to nothing is an error, as
+    opm's read or open of it is.  A link that leads out of ``root`` is refused (opm would follow it).
     """
     base = Path(root)
     if not base.is_dir():
         raise CatalogFormatError(f"catalog directory {base} does not exist or is not a directory")
     real_base = os.path.realpath(base)
-    ignores: list[tuple[str, pathspec.GitIgnoreSpec]] = []
-    found: list[tuple[tuple[str, ...], str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, base).replace(os.sep, "/")
-        rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        if INDEX_IGNORE in filenames:
-            import pathspec
+    matcher: IgnoreMatcher | None = None
+    found: list[tuple[tuple[str, ...], str, os.DirEntry[str]]] = []
+    stack = [("", str(base))]
+    while stack:
+        rel_dir, path = stack.pop()
+        with os.scandir(path) as it:
+            entries = list(it)
+        for e in entries:
+            rel = rel_dir + e.name
+            if e.is_dir(follow_symlinks=False):
+                stack.append((rel + "/", e.path))
+                continue
+            if e.name == INDEX_IGNORE and matcher is None:
+                from imgextract.catalog.indexignore import IgnoreMatcher
 
-            with open(os.path.join(dirpath, INDEX_IGNORE), encoding="utf-8", errors="replace") as f:
-                ignores.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(f.read().splitlines())))
-        kept = []
-        for d in dirnames:
-            if not _ignored(ignores, rel_dir + d + "/"):
-                kept.append(d)
-        dirnames[:] = kept
-        for name in sorted(filenames):
-            rel = rel_dir + name
-            if name == INDEX_IGNORE or _ignored(ignores, rel):
-                continue
-            full = Path(dirpath) / name
-            if full.is_symlink():
-                target = os.path.realpath(full)
-                if os.path.commonpath([real_base, target]) != real_base:
-                    raise CatalogFormatError(f"{rel}: symbolic link points outside the catalog")
-                if not os.path.isfile(target):
-                    continue
-            elif not full.is_file():
-                continue
-            found.append((tuple(rel.split("/")), rel, full))
-    found.sort()  # fs.WalkDir's lexical order: a directory's files and subdirectories interleaved
-    for _key, rel, full in found:
+                matcher = IgnoreMatcher(INDEX_IGNORE)
+            found.append((tuple(rel.split("/")), rel, e))
+    found.sort()  # fs.WalkDir's lexical order
+    if matcher is not None:  # every ignore file counts, in walk order, before any file is read
+        for _key, rel, e in found:
+            if e.name == INDEX_IGNORE:
+                with open(e.path, "rb") as f:
+                    text = f.read().decode("utf-8", "surrogateescape")
+                matcher.add_file(rel.rpartition("/")[0], text)
+    for _key, rel, e in found:
+        if e.name == INDEX_IGNORE or (matcher is not None and matcher.ignored(rel)):
+            continue
+        full = Path(e.path)
+        if e.is_symlink():
+            target = os.path.realpath(full)
+            if os.path.commonpath([real_base, target]) != real_base:
+                raise CatalogFormatError(f"{rel}: symbolic link points outside the catalog")
+            if os.path.isdir(target):
+                raise CatalogFormatError(f"{rel}: read {rel}: is a directory")
+            if not os.path.exists(target):
+                raise CatalogFormatError(f"{rel}: open {rel}: no such file or directory")
+        if not os.path.isfile(full):
+            continue  # a device, FIFO or socket: not a catalog file
         yield rel, full
-
-
-def _ignored(ignores: list[tuple[str, pathspec.GitIgnoreSpec]], rel: str) -> bool:
-    for prefix, spec in ignores:
-        if rel.startswith(prefix) and spec.match_file(rel[len(prefix) :]):
-            return True
-    return False
 
 
 def iter_catalog(root: str | os.PathLike[str]) -> Iterator[FbcObject]:

@@ -6,6 +6,7 @@ failing that, case-insensitively. Errors name the file and the object index of t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from imgextract.catalog import graph
 from imgextract.catalog.fbc import (
     SCHEMA_BUNDLE,
     SCHEMA_CHANNEL,
+    SCHEMA_DEPRECATIONS,
     SCHEMA_PACKAGE,
     CatalogFormatError,
     FbcObject,
@@ -98,6 +100,7 @@ def _bundle(obj: FbcObject) -> _RawBundle:
     name = _str(obj, data, "name", required=True)
     image = _str(obj, data, "image")
     versions = []
+    objects = 0  # olm.bundle.object properties: what lets a bundle have no image (model.Bundle.Validate)
     props = data.get("properties") or []
     if not isinstance(props, list):
         raise CatalogFormatError(
@@ -105,6 +108,8 @@ def _bundle(obj: FbcObject) -> _RawBundle:
         )
     for p in props:
         pf = go_fields(p) if isinstance(p, dict) else {}
+        if pf.get("type") == "olm.bundle.object":
+            objects += 1
         if pf.get("type") == "olm.package":
             value = pf.get("value")
             vf = go_fields(value) if isinstance(value, dict) else {}
@@ -127,6 +132,10 @@ def _bundle(obj: FbcObject) -> _RawBundle:
         raise CatalogFormatError(
             f"{obj.path}: object {obj.index}: error parsing bundle {name!r} version {versions[0]!r}: "
             "not a semantic version (MAJOR.MINOR.PATCH)"
+        )
+    if not image and not objects:
+        raise CatalogFormatError(
+            f"{obj.path}: object {obj.index}: invalid bundle {name!r}: bundle image must be set"
         )
     related = []
     raw_related = data.get("relatedimages") or []
@@ -154,6 +163,7 @@ def build(objects: Iterable[FbcObject]) -> Model:
     pkgs: dict[str, tuple[str | None, Origin]] = {}
     chans: dict[str, dict[str, tuple[tuple[ChannelEntry, ...], Origin]]] = {}
     raw_bundles: dict[str, dict[str, _RawBundle]] = {}
+    deprecations: list[tuple[str, list[tuple[str, str, str]], Origin]] = []
     for obj in objects:
         origin = Origin(obj.path, obj.index)
         if obj.schema == SCHEMA_PACKAGE:
@@ -181,8 +191,106 @@ def build(objects: Iterable[FbcObject]) -> Model:
                     f"{origin}: duplicate bundle {b.name!r} in package {b.package!r} (first at {per_b[b.name].origin})"
                 )
             per_b[b.name] = b
-        # other schemas (olm.deprecations, custom ones) do not shape the model
-    return _link(pkgs, chans, raw_bundles)
+        elif obj.schema == SCHEMA_DEPRECATIONS:
+            deprecations.append(_deprecation(obj))
+        # other schemas do not shape the model
+    model = _link(pkgs, chans, raw_bundles)
+    _check_deprecations(deprecations, model)
+    return model
+
+
+def _check_unique_versions(pkg: str, per_b: dict[str, _RawBundle], origin: Origin) -> None:
+    """``model.Package.validateUniqueBundleVersions``: no two bundles of a package share a version."""
+    by_version: dict[str, set[str]] = {}
+    for name, b in per_b.items():
+        by_version.setdefault(b.version, set()).add(name)
+    dupes = [
+        f"{{{v}: [{', '.join(sorted(names))}]}}" for v, names in sorted(by_version.items()) if len(names) > 1
+    ]
+    if dupes:
+        raise CatalogFormatError(
+            f"{origin}: invalid package {pkg!r}: duplicate versions found in bundles: [{' '.join(dupes)}]"
+        )
+
+
+def _deprecation(obj: FbcObject) -> tuple[str, list[tuple[str, str, str]], Origin]:
+    """An ``olm.deprecations`` object: its package and (schema, name, message) per entry."""
+    fields = go_fields(obj.data)
+    package = _str(obj, fields, "package")
+    raw = fields.get("entries") or []
+    if not isinstance(raw, list):
+        raise CatalogFormatError(f"{obj.path}: object {obj.index}: olm.deprecations 'entries' must be a list")
+    entries = []
+    for e in raw:
+        ef = go_fields(e) if isinstance(e, dict) else {}
+        ref = ef.get("reference")
+        rf = go_fields(ref) if isinstance(ref, dict) else {}
+        schema, name, message = rf.get("schema") or "", rf.get("name") or "", ef.get("message") or ""
+        if not all(isinstance(x, str) for x in (schema, name, message)):
+            raise CatalogFormatError(f"{obj.path}: object {obj.index}: bad olm.deprecations entry")
+        entries.append((schema, name, message))
+    return package, entries, Origin(obj.path, obj.index)
+
+
+def _go_ref(schema: str, name: str) -> str:
+    """Go's ``%#v`` of a ``declcfg.PackageScopedReference``."""
+    return f"declcfg.PackageScopedReference{{Schema:{json.dumps(schema)}, Name:{json.dumps(name)}}}"
+
+
+def _check_deprecations(
+    deprecations: list[tuple[str, list[tuple[str, str, str]], Origin]], model: Model
+) -> None:
+    """``declcfg.ConvertToModel``'s deprecation rules, then ``model.Deprecation.Validate`` (a
+    deprecation that applies needs a message)."""
+    seen: set[str] = set()
+    for i, (package, entries, origin) in enumerate(deprecations):
+        if not package:
+            raise CatalogFormatError(f"{origin}: package name must be set for deprecation item {i}")
+        if package not in model.packages:
+            raise CatalogFormatError(
+                f"{origin}: cannot apply deprecations to an unknown package {json.dumps(package)}"
+            )
+        if package in seen:
+            raise CatalogFormatError(
+                f"{origin}: expected a maximum of one deprecation per package: {json.dumps(package)}"
+            )
+        seen.add(package)
+        refs: set[tuple[str, str]] = set()
+        for j, (schema, name, message) in enumerate(entries):
+            pq = json.dumps(package)
+            if not schema:
+                raise CatalogFormatError(
+                    f"{origin}: schema must be set for deprecation entry [{j}] for package {pq}"
+                )
+            if (schema, name) in refs:
+                raise CatalogFormatError(
+                    f"{origin}: duplicate deprecation entry {_go_ref(schema, name)} for package {pq}"
+                )
+            refs.add((schema, name))
+            if schema == SCHEMA_BUNDLE:
+                if name not in model.bundles.get(package, {}):
+                    raise CatalogFormatError(
+                        f"{origin}: cannot deprecate bundle {json.dumps(name)} for package {pq}: bundle not found"
+                    )
+            elif schema == SCHEMA_CHANNEL:
+                if name not in model.channels.get(package, {}):
+                    raise CatalogFormatError(
+                        f"{origin}: cannot deprecate channel {json.dumps(name)} for package {pq}: channel not found"
+                    )
+            elif schema == SCHEMA_PACKAGE:
+                if name:
+                    raise CatalogFormatError(
+                        f"{origin}: package name must be empty for deprecated package {pq} (specified {json.dumps(name)})"
+                    )
+            else:
+                raise CatalogFormatError(
+                    f"{origin}: cannot deprecate object {_go_ref(schema, name)} referenced by entry {j} "
+                    f"for package {pq}: object schema unknown"
+                )
+            if not message:
+                raise CatalogFormatError(
+                    f"{origin}: invalid {schema} {json.dumps(name or package)}: invalid deprecation: message must be set"
+                )
 
 
 def _link(
@@ -203,13 +311,25 @@ def _link(
         default, origin = pkgs[pkg]
         per = chans.get(pkg, {})
         per_b = raw_bundles.get(pkg, {})
-        if default is not None and default not in per:
+        # model.Package.Validate / Channel.Validate
+        if default is None:
+            raise CatalogFormatError(f"{origin}: invalid package {pkg!r}: default channel must be set")
+        if not per:
+            raise CatalogFormatError(
+                f"{origin}: invalid package {pkg!r}: package must contain at least one channel"
+            )
+        if default not in per:
             raise CatalogFormatError(f"{origin}: package {pkg!r}: default channel {default!r} not found")
         versions = {name: try_version(b.version) for name, b in per_b.items()}
+        _check_unique_versions(pkg, per_b, origin)
         member: dict[str, list[str]] = {}
         channels: dict[str, Channel] = {}
         for cname in sorted(per):
             entries, corigin = per[cname]
+            if not entries:
+                raise CatalogFormatError(
+                    f"{corigin}: package {pkg!r}: invalid channel {cname!r}: channel must contain at least one bundle"
+                )
             for e in entries:
                 if e.name not in per_b:
                     raise CatalogFormatError(

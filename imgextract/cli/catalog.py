@@ -166,14 +166,16 @@ def catalog_render(ref: str, fmt: str, **kw: Any) -> None:
     """Print the filtered catalog as FBC (packages, kept channel entries, kept bundles), as opm
     writes it (-o json/yaml byte for byte; ndjson: one compact object per line)."""
     from imgextract.catalog.render import normalize, write
+    from imgextract.catalog.render.fbc import run_order
 
     quiet = kw["quiet"]
     selection = pop_filter(kw)
     with client_from(kw) as client:
         cat = open_filtered(ref, selection, client)
     _warn_replaced(cat, quiet)
-    # opm's writer and order (the selected objects are held to be sorted, as opm does)
-    write((normalize(o) for o in cat.objects()), sys.stdout, fmt)
+    # opm's writer and order (the selected objects are held to be sorted, as opm does), after
+    # Render.Run's treatment of each bundle, as `render DIR` gives it
+    write((run_order(normalize(o)) for o in cat.objects()), sys.stdout, fmt)
 
 
 # ----------------------------------------------------------------------------- pull --from-catalog

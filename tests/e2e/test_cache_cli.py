@@ -17,12 +17,33 @@ pytestmark = pytest.mark.registry
 FBC = {"operators.operatorframework.io.index.configs.v1": "/configs"}
 
 
+# the smallest catalog opm accepts: a package with its default channel and one bundle in it
+_WIDGET_FBC = """schema: olm.package
+name: widget
+defaultChannel: stable
+---
+schema: olm.channel
+package: widget
+name: stable
+entries:
+- name: widget.v1.0.0
+---
+schema: olm.bundle
+package: widget
+name: widget.v1.0.0
+image: registry.example/widget-bundle:v1.0.0
+properties:
+- type: olm.package
+  value: {packageName: widget, version: 1.0.0}
+"""
+
+
 def _catalog(version: str) -> ImageSpec:
     base = [Dir("bin"), File("bin/opm", b"\x7fELF opm " * 20000, 0o755)]
     configs = [
         Dir("configs"),
         Dir("configs/widget"),
-        File("configs/widget/catalog.yaml", f"schema: olm.package\nname: widget\n# {version}\n"),
+        File("configs/widget/catalog.yaml", _WIDGET_FBC + f"# {version}\n"),
     ]
     return ImageSpec(layers=[Layer(base), Layer(configs)], labels=FBC)
 

@@ -184,6 +184,39 @@ def test_unfiltered_catalog_render_equals_render(cli: Callable[..., Run], fbc_di
     assert ours.stdout == theirs.stdout and len(ours.stdout) > 10_000
 
 
+def test_catalog_render_gives_bundles_render_run_treatment(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """Render.Run (operator-registry alpha/action/render.go) moves bundle objects last and sorts
+    relatedImages by image for every reference: a catalog whose file has neither comes out of
+    `catalog render` as out of `render`."""
+    (tmp_path / "p").mkdir()
+    objs = [
+        {"schema": "olm.package", "name": "p", "defaultChannel": "s"},
+        {"schema": "olm.channel", "package": "p", "name": "s", "entries": [{"name": "p.v1.0.0"}]},
+        {
+            "schema": "olm.bundle",
+            "package": "p",
+            "name": "p.v1.0.0",
+            "image": "r.example/p/b:1",
+            "properties": [
+                {"type": "olm.bundle.object", "value": {"data": "e30="}},
+                {"type": "olm.package", "value": {"packageName": "p", "version": "1.0.0"}},
+            ],
+            "relatedImages": [
+                {"name": "z", "image": "r.example/z:1"},
+                {"name": "a", "image": "r.example/a:1"},
+            ],
+        },
+    ]
+    (tmp_path / "p" / "c.json").write_text("".join(json.dumps(o) + "\n" for o in objs))
+    ours = cli("catalog", "render", str(tmp_path), "-o", "json")
+    theirs = cli("render", str(tmp_path), "-o", "json")
+    assert ours.code == 0 and theirs.code == 0, ours.stderr + theirs.stderr
+    assert ours.stdout == theirs.stdout
+    bundle = [json.loads(x) for x in ours.stdout.replace("}\n{", "}\0{").split("\0")][2]
+    assert [p["type"] for p in bundle["properties"]] == ["olm.package", "olm.bundle.object"]
+    assert [r["name"] for r in bundle["relatedImages"]] == ["a", "z"]
+
+
 def test_policy_refuses_a_catalog_image(
     cli: Callable[..., Run], registry: Registry, push_image: Callable[..., object], tmp_path: Path
 ) -> None:

@@ -33,7 +33,7 @@ NEVER_FOR_A_PULL = (
     "imgextract.outputs.kube",
     "imgextract.imgpkg",
     "semver",
-    "pathspec",
+    "imgextract.catalog.indexignore",
     # signatures: only with --policy
     "imgextract.signatures",
     "cryptography",

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from imgextract.catalog.render import gojson
+from imgextract.catalog.render.gosort import go_sort
 from imgextract.catalog.render.gostruct import TypeMismatch, expect, raw_elements, raw_members, string_field
 from imgextract.catalog.render.gostruct import field as gofield
 from imgextract.catalog.render.goyaml import (
@@ -334,6 +335,12 @@ def _check_csv_meta(csv: dict[str, Any]) -> None:
             continue
         if not isinstance(m, dict) or any(v is not None and not isinstance(v, str) for v in m.values()):
             raise BundleError(f"error decoding CSV metadata: .metadata.{k} must map strings to strings")
+    from imgextract.catalog.render import gotypes
+
+    try:  # the rest of metav1.ObjectMeta is typed too (generation, timestamps, owner references, ...)
+        gotypes.check(meta, gotypes.OBJECT_META, sort_keys=True)
+    except gotypes.GoTypeError as exc:
+        raise BundleError(f"error decoding CSV metadata: {exc}") from exc
 
 
 def _definition_keys(spec: dict[str, Any], section: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -622,21 +629,36 @@ def _build(value: dict[str, Any]) -> str:
     return gojson.marshal(value, escape_html=False, sort_keys=False)
 
 
-def _unmarshal_struct(raw: str, fields: tuple[str, ...], where: str) -> dict[str, str]:
+def _unmarshal_struct(raw: str, fields: tuple[str, ...], go_type: str) -> dict[str, str]:
+    """``json.Unmarshal`` of a property value into ``property.GVK`` / ``property.Package`` (string
+    fields); raises BundleError with Go's message."""
+    from imgextract.catalog.render import gotypes
+
+    if not raw.strip():
+        raise BundleError("unexpected end of JSON input")
     try:
-        value = json.loads(raw) if raw else None
+        value = json.loads(raw)
     except ValueError as exc:
-        raise BundleError(f"parse property {where}: {exc}") from exc
-    if raw == "":
-        raise BundleError(f"parse property {where}: unexpected end of JSON input")
-    if value is None:
-        return {f: "" for f in fields}
-    if not isinstance(value, dict):
-        raise BundleError(f"parse property {where}: json: cannot unmarshal into Go value of type property")
+        raise BundleError(f"invalid JSON: {exc}") from exc
     try:
-        return {f: string_field(value, f, where) for f in fields}
-    except TypeMismatch as exc:
-        raise BundleError(f"parse property {where}: {exc}") from exc
+        gotypes.check(value, gotypes.Struct(go_type, dict.fromkeys(fields, gotypes.S)))
+    except gotypes.GoTypeError as exc:
+        raise BundleError(str(exc)) from exc
+    if not isinstance(value, dict):
+        return dict.fromkeys(fields, "")
+    return {f: gofield(value, f) or "" for f in fields}
+
+
+def _parse_property(i: int, p: Property, fields: tuple[str, ...], go_type: str) -> dict[str, str]:
+    """``property.ParseError``: "parse property[I] of type "T": ERR"."""
+    try:
+        return _unmarshal_struct(p.value, fields, go_type)
+    except BundleError as exc:
+        raise BundleError(f"parse property[{i}] of type {_go_q(p.type)}: {exc}") from exc
+
+
+_GVK = ("group", "kind", "version")
+_PACKAGE = ("packageName", "version")
 
 
 def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list[Property]]:
@@ -647,10 +669,10 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
     others: list[Property] = []
     for i, p in enumerate(b.properties):
         if p.type == "olm.gvk":
-            v = _unmarshal_struct(p.value, ("group", "kind", "version"), f"{i} ({p.type})")
+            v = _parse_property(i, p, _GVK, "property.GVK")
             provided.add((v["group"], v["kind"], v["version"]))
         elif p.type == "olm.package":
-            v = _unmarshal_struct(p.value, ("packageName", "version"), f"{i} ({p.type})")
+            v = _parse_property(i, p, _PACKAGE, "property.Package")
             package_prop = Property(
                 "olm.package", _build({"packageName": v["packageName"], "version": v["version"]})
             )
@@ -659,10 +681,10 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
     package_required: list[Property] = []
     for i, p in enumerate(b.dependencies):
         if p.type == "olm.gvk":
-            v = _unmarshal_struct(p.value, ("group", "kind", "version"), f"{i} ({p.type})")
+            v = _parse_property(i, p, _GVK, "property.GVK")
             required.add((v["group"], v["kind"], v["version"]))
         elif p.type == "olm.package":
-            v = _unmarshal_struct(p.value, ("packageName", "version"), f"{i} ({p.type})")
+            v = _parse_property(i, p, _PACKAGE, "property.Package")
             package_required.append(
                 Property(
                     "olm.package.required",
@@ -704,29 +726,23 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
 
 
 def related_images(b: ParsedBundle, image: str) -> list[tuple[str, str]]:
-    """``getRelatedImages``: CSV relatedImages, the bundle image, operator images (each once)."""
+    """``getRelatedImages``: CSV relatedImages, the bundle image, operator images (each once).
+    Errors are Go's ``json.Unmarshal`` errors, unprefixed (the caller names the bundle)."""
+    from imgextract.catalog.render import gotypes
+
     spec = _csv_spec(b.csv)
     out: list[tuple[str, str]] = []
     ri = spec.get("relatedImages")  # map lookup: exact key
     if ri is not None:
-        if not isinstance(ri, list):
-            raise BundleError(
-                "get related images: json: cannot unmarshal into Go value of type []declcfg.RelatedImage"
-            )
+        try:
+            gotypes.check(ri, gotypes.RELATED_IMAGES, sort_keys=True)
+        except gotypes.GoTypeError as exc:
+            raise BundleError(str(exc)) from exc
         for item in ri:
-            if item is None:
+            if item is None:  # a null element is Go's zero RelatedImage
                 out.append(("", ""))
                 continue
-            if not isinstance(item, dict):
-                raise BundleError(
-                    "get related images: json: cannot unmarshal into Go value of type declcfg.RelatedImage"
-                )
-            try:
-                out.append(
-                    (string_field(item, "name", "RelatedImage"), string_field(item, "image", "RelatedImage"))
-                )
-            except TypeMismatch as exc:
-                raise BundleError(f"get related images for bundle {b.name!r}: {exc}") from exc
+            out.append((gofield(item, "name") or "", gofield(item, "image") or ""))
     seen = {img for _n, img in out}
     if image and image not in seen:
         out.append(("", image))
@@ -734,43 +750,38 @@ def related_images(b: ParsedBundle, image: str) -> list[tuple[str, str]]:
         if img not in seen:
             out.append(("", img))
         seen.add(img)
-    out.sort(key=lambda r: r[1].encode())
-    return out
+    # Render.Run: sort.Slice by image, unstable: entries with one image keep Go's order for them
+    return go_sort(out, key=lambda r: r[1].encode())
 
 
 def operator_images(spec: dict[str, Any]) -> set[str]:
-    """``GetOperatorImages``: container and init container images of the deployment install strategy."""
+    """``GetOperatorImages``: container and init container images of the deployment install strategy.
+    The spec is first decoded as Go decodes it into its typed struct (``apps/v1.DeploymentSpec`` for
+    each deployment), so a value of the wrong type anywhere in a deployment fails as in opm."""
+    from imgextract.catalog.render import gotypes
+
+    try:
+        gotypes.check(spec, gotypes.CSV_SPEC_FOR_IMAGES, sort_keys=True)
+    except gotypes.GoTypeError as exc:
+        raise BundleError(str(exc)) from exc
     install = gofield(spec, "install")
-    if install is None:
-        return set()
-    if not isinstance(install, dict):
-        raise BundleError("get related images: json: cannot unmarshal into Go struct field csvSpec.Install")
-    if gofield(install, "strategy") != "deployment":
+    if not isinstance(install, dict) or gofield(install, "strategy") != "deployment":
         return set()
     sspec = gofield(install, "spec") or {}
-    if not isinstance(sspec, dict):
-        raise BundleError("get related images: json: cannot unmarshal into Go struct field strategy.spec")
     images: set[str] = set()
-    for dep in expect(gofield(sspec, "deployments"), list, "strategySpec.Deployments") or []:
-        if dep is None:
-            continue
-        if not isinstance(dep, dict):
-            raise BundleError("get related images: deployment is not an object")
-        dspec = expect(gofield(dep, "spec"), dict, "dep.Spec") or {}
-        template = expect(gofield(dspec, "template"), dict, "DeploymentSpec.template") or {}
-        pspec = expect(gofield(template, "spec"), dict, "PodTemplateSpec.spec") or {}
+    for dep in gofield(sspec, "deployments") or []:
+        dspec = (gofield(dep, "spec") if dep is not None else None) or {}
+        template = gofield(dspec, "template") or {}
+        pspec = gofield(template, "spec") or {}
         for key in ("containers", "initContainers"):
-            for c in expect(gofield(pspec, key), list, f"PodSpec.{key}") or []:
-                if c is None:
-                    images.add("")
-                    continue
-                if not isinstance(c, dict):
-                    raise BundleError(f"get related images: {key} entry is not an object")
-                try:
-                    images.add(string_field(c, "image", "Container"))
-                except TypeMismatch as exc:
-                    raise BundleError(f"get related images: {exc}") from exc
+            for c in gofield(pspec, key) or []:
+                images.add((gofield(c, "image") if c is not None else None) or "")
     return images
+
+
+def _go_q(s: str) -> str:
+    """Go's ``%q`` (as opm quotes a bundle name in its messages)."""
+    return json.dumps(s, ensure_ascii=False)
 
 
 def render_bundle(root: Path, image: str = "", image_template: str | None = None) -> RenderedBundle:
@@ -781,9 +792,12 @@ def render_bundle(root: Path, image: str = "", image_template: str | None = None
         image = expand_template(image_template, b)
     try:
         objects, props = objects_and_properties(b, image)
+    except BundleError as exc:
+        raise BundleError(f"get properties for bundle {_go_q(b.name)}: {exc}") from exc
+    try:
         rel = related_images(b, image)
     except BundleError as exc:
-        raise BundleError(f"get properties for bundle {b.name!r}: {exc}") from exc
+        raise BundleError(f"get related images for bundle {_go_q(b.name)}: {exc}") from exc
     moved = [p for p in props if p.type not in ("olm.bundle.object", "olm.csv.metadata")]
     moved += [p for p in props if p.type in ("olm.bundle.object", "olm.csv.metadata")]
     # the CSV's object was encoded just now, with the same options
@@ -800,7 +814,7 @@ def expand_template(template: str, b: ParsedBundle) -> str:
     version = ""
     for p in b.properties:  # templateBundleImageRef takes the first olm.package property
         if p.type == "olm.package":
-            version = _unmarshal_struct(p.value, ("packageName", "version"), "olm.package")["version"]
+            version = _unmarshal_struct(p.value, _PACKAGE, "property.Package")["version"]
             break
     values = {"Package": b.package, "Name": b.name, "Version": version}
 

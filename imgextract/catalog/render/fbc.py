@@ -22,7 +22,7 @@ from typing import Any
 from imgextract.catalog.render import gojson
 from imgextract.catalog.render.gojson import RawJSON
 
-__all__ = ["FBCError", "bundle_csv_json", "go_base64_decode", "iter_fbc_dir", "normalize"]
+__all__ = ["FBCError", "bundle_csv_json", "go_base64_decode", "iter_fbc_dir", "normalize", "run_order"]
 
 
 class FBCError(ValueError):
@@ -90,6 +90,14 @@ def _meta_keys(obj: dict[str, Any]) -> dict[str, str]:
         raise FBCError(str(exc)) from exc
 
 
+_PARSE = {
+    "olm.package": "package",
+    "olm.channel": "channel",
+    "olm.bundle": "bundle",
+    "olm.deprecations": "deprecation",
+}
+
+
 def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     """One FBC object in the shape opm writes it."""
     if not isinstance(obj, dict):
@@ -99,6 +107,13 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
     if not schema:
         raise FBCError(f"object {_blob(obj)[:200]!r} is missing root schema field")
     where = f"{schema} {obj.get('name', '')!s}".strip()
+    if schema in _PARSE:
+        from imgextract.catalog.render import gotypes
+
+        try:  # fbcBuilder.addMeta: json.Unmarshal of the re-encoded blob (keys sorted) into the struct
+            gotypes.check(obj, gotypes.DECLCFG[schema], sort_keys=True)
+        except gotypes.GoTypeError as exc:
+            raise FBCError(f"parse {_PARSE[schema]}: {exc}") from exc
     if schema == "olm.package":
         out: dict[str, Any] = {"schema": schema, "name": _s(obj, "name", where)}
         out["defaultChannel"] = _s(obj, "defaultChannel", where)
@@ -189,6 +204,25 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
         out["entries"] = entries if entries or obj.get("entries") is not None else None
         return out
     return {"__raw__": RawJSON(_blob(obj)), **meta}
+
+
+def run_order(n: dict[str, Any]) -> dict[str, Any]:
+    """``Render.Run``'s treatment of a normalised ``olm.bundle`` (every reference, catalogs too):
+    ``olm.bundle.object``/``olm.csv.metadata`` properties moved last, relatedImages sorted by image as
+    Go's ``sort.Slice`` sorts.  Other objects are returned unchanged."""
+    if n.get("schema") != "olm.bundle" or "__raw__" in n:
+        return n
+    objs_last = ("olm.bundle.object", "olm.csv.metadata")
+    props = n.get("properties")
+    if props:
+        n["properties"] = [p for p in props if p["type"] not in objs_last] + [
+            p for p in props if p["type"] in objs_last
+        ]
+    if n.get("relatedImages"):
+        from imgextract.catalog.render.gosort import go_sort
+
+        n["relatedImages"] = go_sort(n["relatedImages"], key=lambda r: r["image"].encode())
+    return n
 
 
 _B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

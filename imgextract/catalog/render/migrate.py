@@ -8,6 +8,7 @@ has ``olm.csv.metadata`` keeps everything, that property re-encoded through its 
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # a bundle's text kept from an earlier render needs no rendered objects
@@ -26,7 +27,10 @@ class MigrationError(ValueError):
 def check_level(level: str | None) -> str:
     level = level or "none"
     if level not in LEVELS and level != ALL:
-        raise MigrationError(f"unknown migration level {level!r} (available: {', '.join((*LEVELS, ALL))})")
+        # migrations.NewMigrations: "unknown migration level %q"
+        raise MigrationError(
+            f"unknown migration level {json.dumps(level)} (available: {', '.join((*LEVELS, ALL))})"
+        )
     return level
 
 
@@ -38,6 +42,9 @@ def migrate_bundle(b: RenderedBundle, level: str | None) -> RenderedBundle:
     from imgextract.catalog.render.csvmeta import csv_metadata_from_csv, csv_metadata_from_property
     from imgextract.catalog.render.rendered import Property
 
+    # bundleObjectToCSVMetadata: a bundle that has olm.csv.metadata gets that property minified through
+    # its struct and nothing else (its CSV is not decoded); otherwise, with an image and a CSV, the CSV
+    # is decoded (a failure fails the migration) and replaces the olm.bundle.object properties
     found = False
     for i, p in enumerate(b.properties):
         if p.type == "olm.csv.metadata":

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
-from imgextract.catalog.render.writer import FORMATS, encode, order_key
+from imgextract.catalog.render.writer import FORMATS, encode, opm_sorted, order_key
 
 if TYPE_CHECKING:  # built on a miss only: a bundle's kept text answers without them
     from imgextract.catalog.render.rendered import RenderedBundle
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 PACKAGE_LABEL = "operators.operatorframework.io.bundle.package.v1"
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 SQLITE_LABEL = "operators.operatorframework.io.index.database.v1"
-CACHE_FORMAT = "render-v2"  # v2: CSV olm.properties read as Go keeps them
+CACHE_FORMAT = "render-v3"  # v3: Go's relatedImages order, typed CSV decoding (v2: olm.properties)
 OUTPUT_FORMAT = "render-output-v1"
 
 FBCReader = Callable[[Path], Iterable[tuple[str, int, dict[str, Any]]]]
@@ -242,7 +242,16 @@ def _fbc_bundle_migrate(obj: dict[str, Any], level: str, csv_json: str) -> dict[
 
 
 def _is_bundle_dir(path: Path) -> bool:
-    return (path / "manifests").is_dir() and (path / "metadata").is_dir()
+    """``isBundle``: ``manifests`` and ``metadata`` entries that are directories themselves (an
+    ``os.ReadDir`` entry: a symbolic link to a directory is not one)."""
+    try:
+        with os.scandir(path) as it:
+            dirs = {
+                e.name for e in it if e.name in ("manifests", "metadata") and e.is_dir(follow_symlinks=False)
+            }
+    except OSError:
+        return False
+    return len(dirs) == 2
 
 
 def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:
@@ -252,7 +261,7 @@ def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:
 
 
 def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, Any]]:
-    from imgextract.catalog.render.fbc import FBCError, bundle_csv_json, normalize
+    from imgextract.catalog.render.fbc import FBCError, bundle_csv_json, normalize, run_order
 
     out = []
     try:
@@ -260,20 +269,11 @@ def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, An
             n = normalize(obj)
             if n.get("schema") == "olm.bundle" and "__raw__" not in n:
                 csv_json = bundle_csv_json(n)  # LoadFS reads every bundle object, at any level
-                # Render.Run, for every reference: bundle objects last, relatedImages by image, migrate
-                objs_last = ("olm.bundle.object", "olm.csv.metadata")
-                props = n.get("properties", [])
-                moved = [p for p in props if p["type"] not in objs_last] + [
-                    p for p in props if p["type"] in objs_last
-                ]
-                if moved:
-                    n["properties"] = moved
-                if n.get("relatedImages"):
-                    n["relatedImages"] = sorted(n["relatedImages"], key=lambda r: r["image"].encode())
+                n = run_order(n)  # Render.Run, for every reference: bundle objects last, relatedImages
                 if level != "none":
                     n = _fbc_bundle_migrate(n, level, csv_json)
             out.append(n)
-    except (FBCError, MigrationError, OSError) as exc:
+    except (FBCError, OSError) as exc:
         raise RenderError(str(exc), "fbc") from exc
     return out
 
@@ -374,6 +374,8 @@ def _render_all(
             return _render_one(ref, source, opts, reader, fmt)
         except RenderError as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
+        except MigrationError as exc:  # Render.Run: "migrate: ...", not prefixed with the reference
+            raise RenderError(str(exc), "bundle") from exc
         except RecursionError as exc:
             raise RenderError(f"render reference {_q(ref)}: document nested too deeply", "bundle") from exc
         # a bundle opm refuses (BundleError), a migration that fails (MigrationError: both are
@@ -451,4 +453,4 @@ def render_refs_chunks(
         raise RenderError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})", "usage")
     items = _render_all(refs, source, options, fbc_reader, fmt)
     outs = [o for o in items if isinstance(o, Output)]  # with a format, the workers encoded every item
-    return [o.data for o in sorted(outs, key=lambda o: order_key(o.head))]
+    return [o.data for o in opm_sorted(outs, key=lambda o: order_key(o.head))]

@@ -13,8 +13,8 @@ the other schemas (by schema, then name); ``ordered=False`` keeps the given orde
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import IO, Any
+from collections.abc import Callable, Iterable
+from typing import IO, Any, TypeVar
 
 from imgextract.catalog.render import gojson
 
@@ -22,6 +22,7 @@ __all__ = [
     "FORMATS",
     "encode",
     "opm_order",
+    "opm_sorted",
     "order_key",
     "to_python",
     "write",
@@ -31,6 +32,7 @@ __all__ = [
     "write_yaml",
 ]
 
+T = TypeVar("T")
 FORMATS = ("json", "yaml", "ndjson")
 _ORDER = {"olm.package": 0, "olm.channel": 1, "olm.bundle": 2, "olm.deprecations": 3}
 
@@ -56,9 +58,31 @@ def order_key(o: dict[str, Any]) -> tuple[Any, ...]:
     return (pkg.encode(), rank, tuple(s.encode() for s in sub))
 
 
+def opm_sorted(items: Iterable[T], key: Callable[[T], tuple[Any, ...]]) -> list[T]:
+    """``items`` in opm's output order, ``key`` giving each one's :func:`order_key`: grouped by
+    package and kind (``organizeByPackage``), each group sorted with ``slices.SortFunc`` by name (or
+    schema and name), an unstable sort whose order for equal names (two references rendering one
+    bundle name) Go's algorithm decides, as :func:`~.gosort.go_sort` reproduces."""
+    groups: dict[tuple[Any, ...], list[tuple[Any, T]]] = {}
+    for item in items:
+        k = key(item)
+        groups.setdefault(k[:2], []).append((k[2], item))
+    out: list[T] = []
+    for g in sorted(groups):
+        members = groups[g]
+        if len(members) > 12:
+            from imgextract.catalog.render.gosort import go_sort
+
+            members = go_sort(members, key=lambda m: m[0])
+        else:  # insertion sort: stable
+            members.sort(key=lambda m: m[0])
+        out.extend(item for _sub, item in members)
+    return out
+
+
 def opm_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """opm's output order (``organizeByPackage`` + the per-package sorts), stable for ties."""
-    return sorted(objs, key=order_key)
+    """opm's output order (``organizeByPackage`` + the per-package sorts)."""
+    return opm_sorted(objs, order_key)
 
 
 def compact(obj: dict[str, Any]) -> str:

@@ -81,7 +81,7 @@ def test_walk_honours_indexignore_like_opm(tmp_path: Path) -> None:
 
 def test_walk_imports_the_ignore_matcher_only_for_an_ignore_file(tmp_path: Path) -> None:
     """Most catalogs have no .indexignore: reading them (``catalog``, ``pull --from-catalog``) does not
-    load pathspec (a fresh interpreter, so nothing else imported it first)."""
+    load the ignore matcher (a fresh interpreter, so nothing else imported it first)."""
     import subprocess
     import sys
 
@@ -92,7 +92,7 @@ def test_walk_imports_the_ignore_matcher_only_for_an_ignore_file(tmp_path: Path)
     (tmp_path / "ignoring" / ".indexignore").write_text("*.md\n")
     script = (
         "import sys; from imgextract.catalog.fbc import iter_catalog; "
-        "n = len(list(iter_catalog(sys.argv[1]))); print(n, 'pathspec' in sys.modules)"
+        "n = len(list(iter_catalog(sys.argv[1]))); print(n, 'imgextract.catalog.indexignore' in sys.modules)"
     )
     for name, loaded in (("plain", "False"), ("ignoring", "True")):
         run = subprocess.run(
@@ -142,3 +142,64 @@ def test_filtered_objects_keep_deprecations_of_kept_packages_and_catalog_wide_ob
         ("olm.deprecations", "b"),
         ("example.com/notes", "catalog-wide"),
     ]
+
+
+def _pkg(path: Path, name: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"schema": "olm.package", "name": name}))
+
+
+def _names(root: Path) -> list[str]:
+    return [o.name for o in iter_catalog(root)]
+
+
+def test_indexignore_negation_reincludes_below_an_excluded_directory(tmp_path: Path) -> None:
+    # joelanford/ignore hands go-git's matcher every pattern of every .indexignore; go-git's
+    # Matcher.Match takes the last pattern that matches the file's path, and opm asks about files
+    # only: a "!" pattern re-includes a file even when an earlier pattern excludes its directory
+    # (git itself would keep it excluded)
+    _pkg(tmp_path / "skip" / "keep.json", "keep")
+    _pkg(tmp_path / "skip" / "drop.json", "drop")
+    (tmp_path / ".indexignore").write_text("skip/\n!skip/keep.json\n")
+    assert _names(tmp_path) == ["keep"]
+
+
+def test_indexignore_later_file_wins_across_directories(tmp_path: Path) -> None:
+    # patterns are appended in fs.WalkDir order, so sub/.indexignore comes after the root's and its
+    # "!keep.yaml" (domain sub/) overrides the root's "*.yaml"
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "keep.yaml").write_text("schema: olm.package\nname: keep\n")
+    (tmp_path / "sub" / "other.yaml").write_text("schema: olm.package\nname: other\n")
+    (tmp_path / "top.yaml").write_text("schema: olm.package\nname: top\n")
+    (tmp_path / ".indexignore").write_text("*.yaml\n")
+    (tmp_path / "sub" / ".indexignore").write_text("!keep.yaml\n")
+    assert _names(tmp_path) == ["keep"]
+
+
+def test_indexignore_lines_are_trimmed_and_globs_are_go_filepath_match(tmp_path: Path) -> None:
+    # loadPatterns: strings.TrimSpace on each line (leading blanks too); go-git matches a pattern
+    # without "/" against every component with filepath.Match ("[^x]" negates a class; a malformed
+    # pattern such as "[" matches nothing); a pattern with "/" is anchored at the file's directory
+    _pkg(tmp_path / "a" / "x.json", "ax")
+    _pkg(tmp_path / "a" / "y.json", "ay")
+    _pkg(tmp_path / "b" / "a" / "z.json", "baz")
+    _pkg(tmp_path / "[" / "x.json", "cx")
+    (tmp_path / ".indexignore").write_text("   [^x].json  \n/b/a\n[\n")
+    assert _names(tmp_path) == ["cx", "ax"]
+
+
+def test_symlink_to_directory_or_nothing_is_an_error(tmp_path: Path) -> None:
+    # fs.WalkDir does not follow links: a link is a non-directory entry, so WalkMetasFS opens it
+    # (os.DirFS follows it) and reads: a directory fails the read, a dangling link the open
+    root = tmp_path / "root"
+    _pkg(root / "real" / "c.json", "c")
+    (root / "linkdir").symlink_to(root / "real")
+    with pytest.raises(CatalogFormatError, match="linkdir: read linkdir: is a directory"):
+        list(iter_catalog(root))
+    (root / "linkdir").unlink()
+    (root / "gone.json").symlink_to(root / "missing.json")
+    with pytest.raises(CatalogFormatError, match="gone.json: open gone.json: no such file or directory"):
+        list(iter_catalog(root))
+    (root / "gone.json").unlink()
+    (root / "alias.json").symlink_to(root / "real" / "c.json")
+    assert _names(root) == ["c", "c"]

@@ -15,7 +15,7 @@ from imgextract.catalog.fbc import CatalogFormatError
 
 def _write(tmp_path: Path, objs: list[dict[str, Any]]) -> Path:
     root = tmp_path / "catalog"
-    root.mkdir()
+    root.mkdir(parents=True)
     (root / "index.json").write_text("\n".join(json.dumps(o) for o in objs))
     return root
 
@@ -71,3 +71,120 @@ def test_bundle_version_must_be_semver(tmp_path: Path, version: str) -> None:
     prop = {"packageName": "sprocket", "version": version}
     with pytest.raises(CatalogFormatError, match="version"):
         Catalog.from_directory(_write(tmp_path, _objs(pkg_prop=prop)))
+
+
+def test_package_without_default_channel_is_refused(tmp_path: Path) -> None:
+    """``model.Package.Validate``: "default channel must be set" (ConvertToModel links no channel)."""
+    objs = _objs()
+    del objs[0]["defaultChannel"]
+    with pytest.raises(CatalogFormatError, match="invalid package 'sprocket': default channel must be set"):
+        Catalog.from_directory(_write(tmp_path, objs))
+
+
+def test_package_without_channels_is_refused(tmp_path: Path) -> None:
+    """``model.Package.Validate``: "package must contain at least one channel"."""
+    objs = [{"schema": "olm.package", "name": "lonely", "defaultChannel": "fast"}]
+    with pytest.raises(CatalogFormatError, match="package must contain at least one channel"):
+        Catalog.from_directory(_write(tmp_path, objs))
+
+
+def test_channel_without_entries_is_refused(tmp_path: Path) -> None:
+    """``model.Channel.Validate``: "channel must contain at least one bundle"."""
+    objs = _objs()
+    objs.append({"schema": "olm.channel", "package": "sprocket", "name": "empty", "entries": []})
+    with pytest.raises(
+        CatalogFormatError, match="invalid channel 'empty': channel must contain at least one bundle"
+    ):
+        Catalog.from_directory(_write(tmp_path, objs))
+
+
+def test_bundle_needs_an_image_or_bundle_objects(tmp_path: Path) -> None:
+    """``model.Bundle.Validate``: "bundle image must be set" unless the bundle carries objects."""
+    objs = _objs()
+    objs[2]["image"] = ""
+    with pytest.raises(
+        CatalogFormatError, match="invalid bundle 'sprocket.v2.0.0': bundle image must be set"
+    ):
+        Catalog.from_directory(_write(tmp_path / "a", objs))
+    objs[2]["properties"].append({"type": "olm.bundle.object", "value": {"data": "e30="}})
+    assert [b.image for b in Catalog.from_directory(_write(tmp_path / "b", objs)).bundles()] == [""]
+
+
+def _deprecation(package: str, *entries: tuple[str, str, str]) -> dict[str, Any]:
+    return {
+        "schema": "olm.deprecations",
+        "package": package,
+        "entries": [
+            {"reference": {"schema": s, **({"name": n} if n else {})}, "message": m} for s, n, m in entries
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("deprecations", "message"),
+    [
+        ([_deprecation("")], "package name must be set for deprecation item 0"),
+        ([_deprecation("gear")], 'cannot apply deprecations to an unknown package "gear"'),
+        (
+            [_deprecation("sprocket"), _deprecation("sprocket")],
+            'expected a maximum of one deprecation per package: "sprocket"',
+        ),
+        (
+            [_deprecation("sprocket", ("olm.bundle", "sprocket.v9.0.0", "old"))],
+            'cannot deprecate bundle "sprocket.v9.0.0" for package "sprocket": bundle not found',
+        ),
+        (
+            [_deprecation("sprocket", ("olm.channel", "slow", "old"))],
+            'cannot deprecate channel "slow" for package "sprocket": channel not found',
+        ),
+        (
+            [_deprecation("sprocket", ("olm.package", "sprocket", "old"))],
+            'package name must be empty for deprecated package "sprocket" (specified "sprocket")',
+        ),
+        (
+            [_deprecation("sprocket", ("olm.channel", "fast", "a"), ("olm.channel", "fast", "b"))],
+            'duplicate deprecation entry declcfg.PackageScopedReference{Schema:"olm.channel", Name:"fast"} '
+            'for package "sprocket"',
+        ),
+        (
+            [_deprecation("sprocket", ("olm.thing", "x", "old"))],
+            'cannot deprecate object declcfg.PackageScopedReference{Schema:"olm.thing", Name:"x"} referenced '
+            'by entry 0 for package "sprocket": object schema unknown',
+        ),
+        ([_deprecation("sprocket", ("olm.channel", "fast", ""))], "invalid deprecation: message must be set"),
+    ],
+)
+def test_deprecations_are_checked_as_opm_checks_them(
+    tmp_path: Path, deprecations: list[dict[str, Any]], message: str
+) -> None:
+    """``declcfg.ConvertToModel``: each olm.deprecations names a known package once, and each entry a
+    bundle or channel of it (or the package, unnamed); ``model.Deprecation.Validate``: a message."""
+    with pytest.raises(CatalogFormatError) as exc:
+        Catalog.from_directory(_write(tmp_path, _objs() + deprecations))
+    assert message in str(exc.value)
+
+
+def test_valid_deprecations_load(tmp_path: Path) -> None:
+    dep = _deprecation(
+        "sprocket",
+        ("olm.package", "", "gone"),
+        ("olm.channel", "fast", "use stable"),
+        ("olm.bundle", "sprocket.v2.0.0", "broken"),
+    )
+    assert [p.name for p in Catalog.from_directory(_write(tmp_path, [*_objs(), dep])).packages()] == [
+        "sprocket"
+    ]
+
+
+def test_two_bundles_with_one_version_are_refused(tmp_path: Path) -> None:
+    """``model.Package.validateUniqueBundleVersions`` (operator-registry master): "duplicate versions
+    found in bundles: [{V: [a, b]}]"."""
+    objs = _objs(
+        entries=[{"name": "sprocket.v2.0.0"}, {"name": "sprocket.v2.0.0-copy", "replaces": "sprocket.v2.0.0"}]
+    )
+    copy = dict(objs[2], name="sprocket.v2.0.0-copy", image="reg.test/sprocket-bundle:copy")
+    with pytest.raises(
+        CatalogFormatError,
+        match=r"duplicate versions found in bundles: \[\{2\.0\.0: \[sprocket\.v2\.0\.0, sprocket\.v2\.0\.0-copy\]\}\]",
+    ):
+        Catalog.from_directory(_write(tmp_path, [*objs, copy]))

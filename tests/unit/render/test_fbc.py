@@ -243,3 +243,70 @@ def test_yaml_document_without_an_object_is_an_error(tmp_path: Path, empty: str)
     (tmp_path / "c.yaml").write_text("schema: olm.package\nname: p\n---\n" + empty + "---\nschema: acme.x\n")
     with pytest.raises(FBCError, match="c.yaml: object 1: object '' is missing root schema field"):
         list(iter_fbc_dir(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        (
+            {"schema": "olm.bundle", "name": "b", "package": "p", "image": 5},
+            "parse bundle: json: cannot unmarshal number into Go struct field Bundle.image of type string",
+        ),
+        (
+            {"schema": "olm.channel", "name": "c", "package": "p", "entries": [{"name": "x", "skips": [1]}]},
+            "parse channel: json: cannot unmarshal number into Go struct field "
+            "ChannelEntry.entries.skips of type string",
+        ),
+        (
+            {"schema": "olm.bundle", "name": "b", "package": "p", "properties": [{"type": 5, "value": 1}]},
+            "parse bundle: json: cannot unmarshal number into Go struct field Property.properties.type of type string",
+        ),
+        (
+            {"schema": "olm.bundle", "name": "b", "package": "p", "relatedImages": "x"},
+            "parse bundle: json: cannot unmarshal string into Go struct field "
+            "Bundle.relatedImages of type []declcfg.RelatedImage",
+        ),
+        (
+            {"schema": "olm.deprecations", "package": "p", "entries": [{"reference": {"schema": True}}]},
+            "parse deprecation: json: cannot unmarshal bool into Go struct field "
+            "PackageScopedReference.entries.reference.schema of type string",
+        ),
+        (
+            # keys in byte order ("image" < "name"), the first mismatch is the one reported
+            {"schema": "olm.bundle", "name": 1, "package": "p", "image": False},
+            "parse bundle: json: cannot unmarshal bool into Go struct field Bundle.image of type string",
+        ),
+    ],
+)
+def test_known_schemas_fail_with_gos_unmarshal_error(obj: dict[str, Any], message: str) -> None:
+    """declcfg fbcBuilder.addMeta: json.Unmarshal of the object (re-encoded by Meta, keys sorted) into
+    declcfg.Package/Channel/Bundle/Deprecation; the error is "parse <kind>: <json error>"."""
+    from imgextract.catalog.render.fbc import FBCError
+
+    if obj.get("name") == 1:  # Meta.UnmarshalJSON wants a string name first: check the walker alone
+        from imgextract.catalog.render import gotypes
+
+        with pytest.raises(gotypes.GoTypeError) as gexc:
+            gotypes.check(obj, gotypes.DECLCFG["olm.bundle"], sort_keys=True)
+        assert "parse bundle: " + str(gexc.value) == message
+        return
+    with pytest.raises(FBCError) as exc:
+        normalize(obj)
+    assert str(exc.value) == message
+
+
+def test_bundle_directory_needs_real_manifests_and_metadata_directories(tmp_path: Path) -> None:
+    """render.go isBundle: os.ReadDir entries whose IsDir() is true; a symbolic link to a directory is
+    not one, so the reference is read as a file-based catalog (where opm fails to read the link)."""
+    import shutil
+
+    from imgextract.catalog.render.pipeline import RenderError, render_refs
+
+    widget = Path(__file__).resolve().parents[2] / "data" / "render" / "widget-operator"
+    real = tmp_path / "b" / "real"
+    shutil.copytree(widget, real)
+    (tmp_path / "b" / "manifests").symlink_to(real / "manifests")
+    (tmp_path / "b" / "metadata").symlink_to(real / "metadata")
+    with pytest.raises(RenderError, match="manifests: read manifests: is a directory"):
+        render_refs([str(tmp_path / "b")])
+    assert render_refs([str(real)])[0]["schema"] == "olm.bundle"
