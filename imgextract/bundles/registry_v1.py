@@ -127,10 +127,29 @@ def check(root: Path, plan: Plan, *, strict: bool = False) -> BundleInfo:
 
 
 def check_plain(root: Path, plan: Plan) -> BundleInfo:
-    """plain+v0: a flat manifests directory with at least one file."""
+    """plain+v0: a flat manifests directory with at least one file.
+
+    rukpak reads the manifests directory flat and fails on a subdirectory, naming it.
+    """
     assert plan.manifests_dir is not None
+    fs = RootFS(root)
+    try:
+        escapes = fs.escapes(plan.manifests_dir.split("/"))
+    finally:
+        fs.close()
+    if escapes:
+        raise InvalidBundleError(
+            f"plain bundle manifests directory {plan.manifests_dir} is a symlink that leads outside the image"
+        )
     manifests = root / plan.manifests_dir
-    if not manifests.is_dir() or not any(p.is_file() for p in manifests.iterdir()):
+    entries = sorted(manifests.iterdir()) if manifests.is_dir() else []
+    for entry in entries:
+        if stat.S_ISDIR(entry.lstat().st_mode):
+            raise InvalidBundleError(
+                f"{plan.manifests_dir}{entry.name}/ is a directory: a plain bundle's manifests directory "
+                "must be flat (rukpak refuses subdirectories)"
+            )
+    if not any(entry.is_file() for entry in entries):
         raise InvalidBundleError(f"plain bundle manifests directory {plan.manifests_dir} is missing or empty")
     return BundleInfo(
         plan.labels.get(L.PACKAGE), _channels(plan.labels.get(L.CHANNELS)), None, plan.manifests_dir, None, {}

@@ -162,3 +162,25 @@ def test_manifests_symlink_within_the_image_is_read(tmp_path: Path) -> None:
     (tmp_path / "manifests").rename(tmp_path / "deploy")
     (tmp_path / "manifests").symlink_to("deploy")
     assert registry_v1.check(tmp_path, detect.plan(V1)).package == "etcd"
+
+
+PLAIN = {L.MEDIATYPE: "plain"}
+
+
+def test_plain_manifests_subdirectory_is_refused(tmp_path: Path) -> None:
+    """rukpak's plain provisioner reads manifests/ flat and fails on a subdirectory, naming it
+    (operator-framework/rukpak, internal/provisioner/plain/controllers/bundle_controller.go
+    getObjects, stored commit 6f691be; the later LoadPlainV0 keeps the rule). We accepted a
+    subdirectory as long as one file sat next to it."""
+    (tmp_path / "manifests" / "extra").mkdir(parents=True)
+    (tmp_path / "manifests" / "00-ns.yaml").write_text("kind: Namespace\n")
+    (tmp_path / "manifests" / "extra" / "cm.yaml").write_text("kind: ConfigMap\n")
+    with pytest.raises(InvalidBundleError, match=r"manifests/extra/ is a directory") as exc:
+        registry_v1.check_plain(tmp_path, detect.plan(PLAIN))
+    assert exit_code_for(exc.value) == 6
+
+
+def test_plain_flat_manifests_pass(tmp_path: Path) -> None:
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "00-ns.yaml").write_text("kind: Namespace\n")
+    assert registry_v1.check_plain(tmp_path, detect.plan(PLAIN)).manifests_dir == "manifests/"
