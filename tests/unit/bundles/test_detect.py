@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,16 @@ def test_plain_flat_manifests_pass(tmp_path: Path) -> None:
     (tmp_path / "manifests").mkdir()
     (tmp_path / "manifests" / "00-ns.yaml").write_text("kind: Namespace\n")
     assert registry_v1.check_plain(tmp_path, detect.plan(PLAIN)).manifests_dir == "manifests/"
+
+
+@pytest.mark.parametrize("mediatype", ["helm", "registry+v2"])
+def test_unsupported_bundle_media_type_is_named(mediatype: str) -> None:
+    """operator-registry's bundle media types are registry+v1, plain and helm (pkg/lib/bundle
+    generate.go, stored commit 689410c); a helm (or unknown) bundle is not extracted by kind,
+    and the error names its media type instead of saying the type could not be determined."""
+    with pytest.raises(
+        UsageError, match=rf"bundle media type '{re.escape(mediatype)}' is not supported"
+    ) as exc:
+        detect.plan({L.MEDIATYPE: mediatype, L.PACKAGE: "p"})
+    assert "paths=[...] or all=True" in str(exc.value)
+    assert detect.plan({L.MEDIATYPE: mediatype}, all_paths=True).paths is None
