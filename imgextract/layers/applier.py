@@ -29,8 +29,9 @@ Rules (numbered; the tests cite them by number):
 14 PAX global headers are refused (tarstream.py).
 15 Devices, FIFOs (and unknown types) are not created; a device/FIFO entry still removes what
    was at its name in lower layers (it occupies the name in the image).  setuid/setgid/sticky
-   are dropped.  Works unprivileged: directories stay 0700 while layers are applied, their final
-   modes are set by ``finalize()``, so a mode-000 directory with later children is fine.
+   are dropped.  Works unprivileged: directories are made 0755 (their final mode, always owner-writable)
+   and never chmodded while layers are applied, so a mode-000 directory with later children is fine;
+   ``finalize()`` sets their times (and modes, when the umask took bits away).
 16 mtimes are applied (files and symlinks at once, directories in ``finalize``), clamped to
    [0, year 9999]; atimes are set equal to mtimes.
 
@@ -64,7 +65,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from imgextract.errors import IntegrityError, LimitExceeded
-from imgextract.layers.fsroot import Parent, RootFS, lstat_at
+from imgextract.layers.fsroot import DIR_MODE, STEPS_PER_ENTRY, Parent, RootFS, lstat_at
 from imgextract.layers.selection import PathSelection
 from imgextract.oci import whiteout
 
@@ -199,9 +200,10 @@ class Applier:
         self._upper: set[str] = set()  # paths written by the current layer
         self._upper_anc: set[str] = set()  # and their ancestors
         self._tmp_counter = 0
-        # regular files the layers wrote (each name of a hard link) and their bytes; None once
-        # anything was removed or replaced, when only a walk of the root can tell
-        self._file_count: tuple[int, int] | None = (0, 0)
+        # nothing was removed or replaced yet: the regular files in the root are those the layers'
+        # stats count (files, bytes_written) plus the hard links to regular files (counted here)
+        self._pristine = True
+        self._linked: tuple[int, int] = (0, 0)
         self._alias_gen = -1
         self._gen = 0  # bumps when symlinks/dirs change
         # Parent directories of recent entries, by name as written -> open fd.  Valid while nothing
@@ -241,22 +243,28 @@ class Applier:
         self._upper = set()
         self._upper_anc = set()
         self._last_dir = None  # (its top-level names are in this layer's stats only after a file)
-        max_entries = self.limits.max_entries
-        fund_entry = self.fs.fund_entry
+        fs = self.fs
         file_entry = self._file_entry
-        for member in members:
-            stats.entries += 1
-            self.entries_total += 1
-            if self.entries_total > max_entries:
-                raise LimitExceeded(f"more than {max_entries} tar entries")
-            fund_entry()
-            try:
-                if member.type not in _REGULAR or not file_entry(reader, member, stats):
-                    self._entry(reader, member, stats)
-            except OSError as e:
-                if e.errno in _ENVIRONMENTAL:  # the local disk, not the layer: name the entry's path
-                    raise OSError(e.errno, e.strerror, e.filename or member.name) from None
-                raise IntegrityError(f"cannot apply layer entry {member.name!r}: {e.strerror or e}") from None
+        left = self.limits.max_entries - self.entries_total  # entries this layer may still have
+        try:
+            for member in members:
+                left -= 1
+                if left < 0:
+                    raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
+                fs.steps_left += STEPS_PER_ENTRY  # (fs.fund_entry(), inline)
+                try:
+                    if member.type not in _REGULAR or not file_entry(reader, member, stats):
+                        self._entry(reader, member, stats)
+                except OSError as e:
+                    if e.errno in _ENVIRONMENTAL:  # the local disk, not the layer: name the entry's path
+                        raise OSError(e.errno, e.strerror, e.filename or member.name) from None
+                    raise IntegrityError(
+                        f"cannot apply layer entry {member.name!r}: {e.strerror or e}"
+                    ) from None
+        finally:
+            done = self.limits.max_entries - left - self.entries_total
+            stats.entries = done
+            self.entries_total += done
         self.layers.append(stats)
         return stats
 
@@ -264,7 +272,13 @@ class Applier:
         """(regular files, their total size) in the root as the layers left it, counted as they
         were written (every name of a hard link counts); None when an entry removed or replaced
         something (then walk the root).  Exact for a root that was empty to begin with."""
-        return self._file_count
+        if not self._pristine:
+            return None
+        files, size = self._linked
+        for layer in self.layers:
+            files += layer.files
+            size += layer.bytes_written
+        return files, size
 
     def finalize(self) -> None:
         """Set directory modes and times (deepest first), check selected paths, release fds."""
@@ -276,7 +290,8 @@ class Applier:
             if self._prune and not self.selection.everything:
                 self._refresh_aliases()
                 self._prune_unwanted(self.fs.root_fd, "")
-            self.fs.walk_dirs_post(self._fix_dir)
+            if not self._fix_dirs_quickly():
+                self.fs.walk_dirs_post(self._fix_dir)
             self._check_selected_paths()
         finally:
             self.fs.close()
@@ -386,13 +401,13 @@ class Applier:
         path = parent.child(base)
         if m.isdir():
             try:  # a free name (most directories of a layer): one system call
-                os.mkdir(base, 0o700, dir_fd=parent.fd)
+                os.mkdir(base, DIR_MODE, dir_fd=parent.fd)
             except FileExistsError:  # merge into a directory; replace anything else (never followed)
                 st = lstat_at(parent.fd, base)
                 if st is None or not stat.S_ISDIR(st.st_mode):
                     if st is not None:
                         self._remove(parent, base)
-                    os.mkdir(base, 0o700, dir_fd=parent.fd)
+                    os.mkdir(base, DIR_MODE, dir_fd=parent.fd)
             self._dirs[path] = (m.mode, _ns(m.mtime))
             stats.dirs += 1
         elif m.type in _REGULAR:
@@ -427,8 +442,11 @@ class Applier:
                 if tmp is not None or mode & self._umask:
                     os.fchmod(fd, mode)
                 mtime = m.mtime
-                ns = mtime * 1_000_000_000 if type(mtime) is int and 0 <= mtime <= _MAX_MTIME else _ns(mtime)
-                os.utime(fd, ns=(ns, ns))
+                if type(mtime) is int and 0 <= mtime <= _MAX_MTIME:  # (most): whole seconds, exact
+                    os.utime(fd, (mtime, mtime))
+                else:
+                    ns = _ns(mtime)
+                    os.utime(fd, ns=(ns, ns))
             finally:
                 os.close(fd)
             if tmp is not None:
@@ -436,9 +454,6 @@ class Applier:
         except BaseException:
             self._discard(parent, base if tmp is None else tmp)
             raise
-        if self._file_count is not None:
-            files, size = self._file_count
-            self._file_count = (files + 1, size + m.size)
 
     def _symlink(self, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
         target = m.linkname
@@ -491,9 +506,9 @@ class Applier:
             except BaseException:
                 self._discard(parent, tmp)
                 raise
-            if self._file_count is not None and stat.S_ISREG(tst.st_mode):  # (not a symlink's)
-                files, size = self._file_count
-                self._file_count = (files + 1, size + tst.st_size)
+            if stat.S_ISREG(tst.st_mode):  # (not a symlink's)
+                files, size = self._linked
+                self._linked = (files + 1, size + tst.st_size)
         finally:
             if tparent is not None:
                 tparent.close()
@@ -562,7 +577,7 @@ class Applier:
                         os.close(fd)
                 continue
             self.fs.remove(dir_fd, name, child, self._dir_removed)
-            self._file_count = None
+            self._pristine = False
             self._tree_changed()
 
     # -- helpers ----------------------------------------------------------------------------
@@ -649,11 +664,11 @@ class Applier:
                 finally:
                     os.close(fd)
                 if not wanted and empty:
-                    self._file_count = None  # (no file goes; counted as a removal all the same)
+                    self._pristine = False  # (no file goes; counted as a removal all the same)
                     os.rmdir(name, dir_fd=dir_fd)
                     self._dirs.pop(child, None)
             elif is_link and not wanted:
-                self._file_count = None
+                self._pristine = False
                 os.unlink(name, dir_fd=dir_fd)
 
     def _mark_upper(self, path: str) -> None:
@@ -679,14 +694,14 @@ class Applier:
         self._dirs.pop(path, None)
 
     def _remove(self, parent: Parent, name: str) -> None:
-        self._file_count = None
+        self._pristine = False
         self.fs.remove(parent.fd, name, parent.child(name), self._dir_removed)
         self._tree_changed()
 
     def _replace(self, parent: Parent, tmp: str, base: str) -> None:
         st = lstat_at(parent.fd, base)
         if st is not None:
-            self._file_count = None  # whatever was at the name goes
+            self._pristine = False  # whatever was at the name goes
             if stat.S_ISDIR(st.st_mode):
                 self._remove(parent, base)
             elif stat.S_ISLNK(st.st_mode):
@@ -722,6 +737,18 @@ class Applier:
             except FileExistsError:
                 continue
         raise IntegrityError("cannot find a free temporary name")
+
+    def _fix_dirs_quickly(self) -> bool:
+        """``walk_dirs_post(_fix_dir)`` without the walk, when nothing was removed or replaced
+        (every directory is where it was made) and the umask left ``DIR_MODE`` whole: every
+        directory was made with its final mode, so only the times of explicit entries are set
+        (by name, from open parents), then the root's mode and time.  False: walk instead."""
+        if not self._pristine or self._umask & DIR_MODE:
+            return False
+        if not self.fs.set_dir_times([(path, meta[1]) for path, meta in self._dirs.items() if path]):
+            return False
+        self._fix_dir(self.fs.root_fd, "")
+        return True
 
     def _fix_dir(self, fd: int, path: str) -> None:
         meta = self._dirs.get(path)

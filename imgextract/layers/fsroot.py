@@ -26,6 +26,9 @@ MAX_DEPTH = 512  # path components below the root (bounds recursion and open fds
 # the walk spends from a budget that grows by STEPS_PER_ENTRY per tar entry on top of BASE_STEPS.
 BASE_STEPS = 1_000_000
 STEPS_PER_ENTRY = 64
+# Every directory's final mode (applier.dir_mode): made with it, finalize has nothing to change
+# unless the umask took bits away.
+DIR_MODE = 0o755
 _DIR_PATH = os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 _DIR_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 
@@ -125,7 +128,7 @@ class RootFS:
                         return self._detach(fds), canon, [c, *reversed(pending)]
                     if len(canon) >= MAX_DEPTH:
                         raise IntegrityError(f"path deeper than {MAX_DEPTH} components") from None
-                    os.mkdir(c, 0o700, dir_fd=cur)
+                    os.mkdir(c, DIR_MODE, dir_fd=cur)
                     if self.on_mkdir is not None:
                         self.on_mkdir(join([*canon, c]))
                     fd = os.open(c, _DIR_PATH, dir_fd=cur)
@@ -174,7 +177,7 @@ class RootFS:
     def open_dir(self, parts: Sequence[str], *, create: bool) -> Parent | None:
         """The directory at ``parts`` (symlinks followed inside the root, the last one too).
 
-        With ``create`` missing directories are made (mode 0700 until finalize); without it
+        With ``create`` missing directories are made (``DIR_MODE``, less the umask); without it
         None is returned when the path does not exist or is not a directory.
         """
         fd, canon, rest = self._walk(parts, create=create)
@@ -198,7 +201,7 @@ class RootFS:
         except FileNotFoundError:
             if not create:
                 return None
-            os.mkdir(name, 0o700, dir_fd=parent.fd)
+            os.mkdir(name, DIR_MODE, dir_fd=parent.fd)
             if self.on_mkdir is not None:
                 self.on_mkdir(join([*parent.parts, name]))
             fd = os.open(name, _DIR_PATH, dir_fd=parent.fd)
@@ -267,6 +270,35 @@ class RootFS:
             return False
         finally:
             for fd in fds[1:]:
+                os.close(fd)
+
+    def set_dir_times(self, dirs: Sequence[tuple[str, int]]) -> bool:
+        """Set atime and mtime (ns) of each directory ``path`` ("/"-joined canonical components
+        below the root, not the root itself) by name from its parent's fd, never following a
+        symlink: each parent is opened once, one component at a time with ``O_NOFOLLOW``.  False
+        (some may be set) when a path is not a directory reached that way: the caller walks."""
+        stack: list[tuple[tuple[str, ...], int]] = [((), self.root_fd)]
+        try:
+            for path, ns in sorted(dirs, key=lambda d: d[0].split("/")):
+                *head, name = path.split("/")
+                top = tuple(head)
+                while stack[-1][0] != top[: len(stack[-1][0])]:
+                    os.close(stack.pop()[1])
+                for c in top[len(stack[-1][0]) :]:
+                    if c in ("", ".", ".."):
+                        return False
+                    fd = os.open(c, _DIR_PATH, dir_fd=stack[-1][1])
+                    stack.append(((*stack[-1][0], c), fd))
+                os.utime(name, ns=(ns, ns), dir_fd=stack[-1][1], follow_symlinks=False)
+            return True
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except OSError as e:
+            if e.errno == 40:  # ELOOP: a symlink
+                return False
+            raise
+        finally:
+            for _, fd in stack[1:]:
                 os.close(fd)
 
     # -- removal ----------------------------------------------------------------------------

@@ -7,6 +7,10 @@ they can run on another core while the applier parses tar headers and writes fil
                                                       v                │
     inflate thread:            VerifyingReader(digest, size) -> decoder ┴─> [uncompressed queue]
 
+With a ``SharedDigest`` the decoded stream's digest is computed by whichever thread would
+otherwise wait: the inflate thread when the caller is behind (a layer of many small files), the
+caller when the inflate thread is (big compressed files), in order, one chunk at a time.
+
 The caller's thread does all the I/O on ``raw`` (so a Ctrl-C or a stalled download is met
 where it was before, and progress callbacks stay on that thread); the inflate thread only
 computes, and only waits on the two queues, so ``close()`` stops it at once.  Both queues hold
@@ -20,6 +24,8 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from typing import Any, BinaryIO
+
+from imgextract.layers.verify import SharedDigest
 
 CHUNK = 1024 * 1024
 DEPTH = 4
@@ -36,8 +42,11 @@ class InflateThread:
     built over ``source()`` (the raw bytes, read on the caller's thread); whatever it wraps
     (digest verification, decompression) runs there."""
 
-    def __init__(self, raw: BinaryIO, *, chunk: int = CHUNK, depth: int = DEPTH) -> None:
+    def __init__(
+        self, raw: BinaryIO, *, chunk: int = CHUNK, depth: int = DEPTH, digest: SharedDigest | None = None
+    ) -> None:
         self._raw = raw
+        self._digest = digest
         self._chunk = chunk
         self._depth = depth
         self._cond = threading.Condition()
@@ -74,6 +83,8 @@ class InflateThread:
         if self._pending:
             part, self._pending = self._pending[:n], self._pending[n:]
             return bytes(part)
+        digest = self._digest
+        helped = True
         while True:
             with self._cond:
                 feed = not self._in_eof and len(self._in) < self._depth
@@ -86,8 +97,13 @@ class InflateThread:
                 if self._out_eof:
                     return b""
                 if not feed:
-                    self._cond.wait()
-                    continue
+                    if not helped or digest is None or not digest.backlog():
+                        self._cond.wait()
+                        helped = True
+                        continue
+            if not feed:  # nothing to read yet: hash a decoded chunk meanwhile
+                helped = digest.help()  # type: ignore[union-attr]
+                continue
             self._feed()
         if feed:  # keep the inflate thread's queue topped up, not only when we ran dry
             self._feed()
@@ -134,18 +150,30 @@ class InflateThread:
         try:
             stream = build()
             read = getattr(stream, "read1", stream.read)  # pieces as they come: no joining copies
+            digest = self._digest
             while True:
                 data = read(self._chunk)
-                with self._cond:
-                    while len(self._out) >= self._depth and not self._stop:
-                        self._cond.wait()
-                    if self._stop:
-                        return
-                    if data:
-                        self._out.append(data)
-                    else:
-                        self._out_eof = True
-                    self._cond.notify_all()
+                if data and digest is not None:
+                    digest.add(data)
+                    while digest.backlog() > 2 * self._depth and digest.help():
+                        pass  # (the consumer is behind with hashing too: bound what waits)
+                helped = True
+                while True:
+                    with self._cond:
+                        if self._stop:
+                            return
+                        if len(self._out) < self._depth:
+                            if data:
+                                self._out.append(data)
+                            else:
+                                self._out_eof = True
+                            self._cond.notify_all()
+                            break
+                        if not helped or digest is None or not digest.backlog():
+                            self._cond.wait()
+                            helped = True
+                            continue
+                    helped = digest.help()  # the consumer is behind: hash a chunk meanwhile
                 if not data:
                     return
         except _Stopped:

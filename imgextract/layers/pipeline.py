@@ -21,7 +21,7 @@ from imgextract.layers.applier import Applier, LayerStats
 from imgextract.layers.decompress import declared_compression, open_decompressed
 from imgextract.layers.memory import reuse_freed_memory
 from imgextract.layers.overlap import InflateThread
-from imgextract.layers.verify import VerifyingReader, parse_digest
+from imgextract.layers.verify import SharedDigest, VerifyingReader, parse_digest
 
 CHUNK = 1024 * 1024
 BIG_LAYER = 16 * CHUNK
@@ -51,7 +51,11 @@ def apply_blob(
     if size is None or size >= BIG_LAYER:
         reuse_freed_memory()  # hundreds of 1 MiB buffers ahead (a small layer: not worth loading ctypes)
     blob = VerifyingReader(raw, digest, size, hashed=not source_verifies)
-    ahead = InflateThread(blob)  # type: ignore[arg-type]
+    # the blob's digest is computed by the download thread (source_verifies) or on this thread as
+    # the blob is handed over; the tar's then by whichever of this thread and the inflate thread
+    # would otherwise wait, or on the inflate thread
+    shared = SharedDigest(diff_id) if source_verifies else None
+    ahead = InflateThread(blob, digest=shared)  # type: ignore[arg-type]
     limit = applier.remaining_bytes()
     built: list[Any] = []
 
@@ -59,17 +63,13 @@ def apply_blob(
         built.append(open_decompressed(ahead.source(), media_type, limit=limit))
         return built[0] if source_verifies else VerifyingReader(built[0], diff_id, None)
 
-    # the tar's digest is computed on this thread when the blob's is not (the download thread
-    # computes that one): each thread then hashes one stream, the inflate thread only inflates
-    checked = VerifyingReader(ahead, diff_id, None) if source_verifies else None  # type: ignore[arg-type]
-    tar: Any = _Pieces(checked) if checked is not None else ahead
     ahead.start(build)
     try:
-        stats = applier.apply(tar)
-        while tar.read(CHUNK):  # to the end of the decoded stream: both digests are checked there
+        stats = applier.apply(ahead)  # type: ignore[arg-type]
+        while ahead.read(CHUNK):  # to the end of the decoded stream: both digests are checked there
             pass
-        if checked is not None:
-            checked.finish()
+        if shared is not None:
+            shared.finish()
     finally:
         ahead.close()
         total = built[0].total if built else 0
@@ -95,13 +95,3 @@ def _apply_inline(
     stats.digest, stats.diff_id = digest, diff_id
     stats.compressed_size, stats.uncompressed_size = blob.count, decoded.total
     return stats
-
-
-class _Pieces:
-    """``read(n)`` gives one decoded piece as it comes (up to n bytes), not n bytes joined."""
-
-    def __init__(self, stream: VerifyingReader) -> None:
-        self.read = stream.read1
-
-    def readable(self) -> bool:
-        return True

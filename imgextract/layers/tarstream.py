@@ -76,9 +76,11 @@ _GENERAL_TYPES = frozenset({*_PAX_TYPES, *_GNU_LONG, tarfile.XGLTYPE, tarfile.GN
 def _octal(width: int, capture: bool) -> bytes:
     """A numeric field as the common writers (Go, GNU tar, libarchive, Python) write it: octal
     digits filling all but one or two bytes, then NULs/spaces; or only NULs/spaces.  Captured:
-    its digits (b"" for none)."""
-    forms = rb"[0-7]{%d}[ \0]|[0-7]{%d}[ \0]{2}|[ \0]{%d}" % (width - 1, width - 2, width)
-    return (rb"(?=([0-7]*))(?:%s)" if capture else rb"(?:%s)") % forms
+    its digits, in one of two groups (by how many there are; neither for none): one pass over
+    the field, where a look-ahead for the digits and then the forms scanned them twice."""
+    if capture:
+        return rb"(?:([0-7]{%d})[ \0]|([0-7]{%d})[ \0]{2}|[ \0]{%d})" % (width - 1, width - 2, width)
+    return rb"(?:[0-7]{%d}[ \0]|[0-7]{%d}[ \0]{2}|[ \0]{%d})" % (width - 1, width - 2, width)
 
 
 # A header of the common shape in one regular-expression match (the general parser below takes
@@ -122,11 +124,10 @@ def _checksum_ok(block: bytes, stored: int) -> bool:
     """The stored checksum matches the unsigned (or, as old tars wrote it, signed) byte sum, with
     the checksum field counted as blanks.  Adler-32's low half is 1 + the byte sum mod 65521: exact
     for ranges of up to 256 bytes."""
-    view = memoryview(block)
     total = (
-        (zlib.adler32(view[0:148]) & 0xFFFF)
-        + (zlib.adler32(view[156:356]) & 0xFFFF)
-        + (zlib.adler32(view[356:512]) & 0xFFFF)
+        (zlib.adler32(block[:148]) & 0xFFFF)
+        + (zlib.adler32(block[156:356]) & 0xFFFF)
+        + (zlib.adler32(block[356:512]) & 0xFFFF)
         - 3
         + 8 * 32
     )
@@ -262,6 +263,7 @@ class TarReader:
 
     def members(self) -> Iterator[tarfile.TarInfo]:
         fast_header = self._fast
+        adler32 = zlib.adler32
         while True:
             pos = self._pos
             block: bytes | None
@@ -275,8 +277,35 @@ class TarReader:
             member: Any = None
             fast = fast_header(block) if fast_header is not None else None
             if fast is not None:  # a header of the common shape (most headers): read here
-                name_b, mode_d, size_d, mtime_d, sum_d, type_, link_b, magic, prefix_b = fast.groups()
-                if type_ not in _GENERAL_TYPES and sum_d and _checksum_ok(block, int(sum_d, 8)):
+                (
+                    name_b,
+                    mode_d,
+                    mode_e,
+                    size_d,
+                    size_e,
+                    mtime_d,
+                    mtime_e,
+                    sum_d,
+                    sum_e,
+                    type_,
+                    link_b,
+                    magic,
+                    prefix_b,
+                ) = fast.groups()
+                sum_d = sum_d or sum_e
+                if (
+                    type_ not in _GENERAL_TYPES
+                    and sum_d
+                    and (
+                        # _checksum_ok's unsigned sum, inline (most headers); the signed one there
+                        (adler32(block[:148]) & 0xFFFF)
+                        + (adler32(block[156:356]) & 0xFFFF)
+                        + (adler32(block[356:]) & 0xFFFF)
+                        + 253
+                        == int(sum_d, 8)
+                        or _checksum_ok(block, int(sum_d, 8))
+                    )
+                ):
                     member = _NEW_TYPE(tarfile.TarInfo)
                     name = name_b.decode("utf-8", "surrogateescape")
                     if prefix_b and magic == _USTAR:
@@ -285,8 +314,11 @@ class TarReader:
                         name = prefix_b.decode("utf-8", "surrogateescape") + "/" + name
                     member.name = name
                     member.linkname = link_b.decode("utf-8", "surrogateescape")
+                    mode_d = mode_d or mode_e
                     member.mode = int(mode_d, 8) if mode_d else 0
+                    mtime_d = mtime_d or mtime_e
                     member.mtime = int(mtime_d, 8) if mtime_d else 0
+                    size_d = size_d or size_e
                     member.size = size = int(size_d, 8) if size_d else 0
                     if type_ == tarfile.AREGTYPE and name.endswith("/"):
                         type_ = tarfile.DIRTYPE

@@ -9,6 +9,8 @@ whole blob.
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from typing import BinaryIO
 
 from imgextract.errors import ContentMismatch, IntegrityError
@@ -104,3 +106,47 @@ class VerifyingReader:
     @property
     def verified(self) -> bool:
         return self._verified
+
+
+class SharedDigest:
+    """The digest of a stream handed over as chunks, in order, and hashed by whichever thread has
+    nothing else to do at the moment (``help()``, called by a producer or consumer about to wait):
+    one chunk at a time, in order, by one thread at a time.  ``finish()`` hashes what is left and
+    raises ``ContentMismatch`` unless the digest matches."""
+
+    def __init__(self, digest: str) -> None:
+        _, self._expected = parse_digest(digest)
+        self.digest = digest
+        self._hash = Digest.parse(digest).hasher()
+        self._pending: deque[bytes] = deque()
+        self._lock = threading.Lock()
+
+    def add(self, chunk: bytes) -> None:
+        """The next chunk of the stream (not copied: the caller never changes it)."""
+        self._pending.append(chunk)
+
+    def backlog(self) -> int:
+        return len(self._pending)
+
+    def help(self) -> bool:
+        """Hash the next pending chunk unless none is pending or another thread is hashing one;
+        True if this call hashed one."""
+        if not self._pending or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if not self._pending:
+                return False
+            self._hash.update(self._pending.popleft())
+            return True
+        finally:
+            self._lock.release()
+
+    def finish(self) -> None:
+        with self._lock:
+            while self._pending:
+                self._hash.update(self._pending.popleft())
+            actual = self._hash.hexdigest()
+        if actual != self._expected:
+            raise ContentMismatch(
+                f"digest mismatch: expected {self.digest}, got {self.digest.split(':')[0]}:{actual}"
+            )

@@ -226,3 +226,28 @@ def test_pipeline_checks_diff_id_and_size_whoever_hashes_the_blob(tmp_path, sour
     applier.close()
     assert (tmp_path / "ok" / "a").read_bytes() == b"x" * 300_000
     assert stats.compressed_size == len(blob) and stats.uncompressed_size == len(tar)
+
+
+@pytest.mark.parametrize("shape", ["many small files", "big compressible files"])
+def test_pipeline_checks_a_many_chunk_diff_id_from_a_verified_source(tmp_path, shape: str) -> None:
+    """The tar's digest is shared between the inflate thread and the applier's (whichever would
+    wait hashes): over many 1 MiB chunks it is still the digest of every byte, in order."""
+    if shape == "many small files":
+        entries = [f(f"d{i % 7}/f{i}", bytes([i % 251]) * (i % 3000)) for i in range(4000)]
+    else:
+        entries = [f(f"big{i}", bytes([i]) * 3_000_000) for i in range(4)]
+    tar = tar_bytes(entries)
+    assert len(tar) > 5 * 1024 * 1024
+    blob = gzip.compress(tar, compresslevel=1)
+    good = {"digest": sha256(blob), "size": len(blob), "media_type": GZIP_MT, "diff_id": sha256(tar)}
+    (tmp_path / "bad").mkdir()
+    applier = Applier(tmp_path / "bad", None, Limits())
+    with pytest.raises(IntegrityError, match="digest mismatch"):
+        bad = {**good, "diff_id": sha256(tar[:-1])}
+        apply_blob(io.BytesIO(blob), applier=applier, source_verifies=True, **bad)  # type: ignore[arg-type]
+    applier.close()
+    (tmp_path / "ok").mkdir()
+    applier = Applier(tmp_path / "ok", None, Limits())
+    stats = apply_blob(io.BytesIO(blob), applier=applier, source_verifies=True, **good)  # type: ignore[arg-type]
+    applier.finalize()
+    assert stats.uncompressed_size == len(tar) and stats.diff_id == good["diff_id"]

@@ -126,7 +126,10 @@ def test_a_layer_of_directories_opens_each_directory_once(out: Path, monkeypatch
     for i in range(40):
         entries = [*entries, d(f"configs/p{i}"), f(f"configs/p{i}/catalog.json", str(i))]
     monkeypatch.setattr(os, "open", counting)  # (the os module fsroot calls)
-    apply_tars(out, [list(entries)])
+    applier, _ = apply_tars(out, [list(entries)], finalize=False)
     assert opens.count("configs") == 1
     assert sorted(opens) == sorted(["configs", *(f"p{i}" for i in range(40))])
+    opens.clear()
+    applier.finalize()  # the times of 41 directories: their one common parent is opened once
+    assert opens == ["configs"]
     assert (out / "configs" / "p39" / "catalog.json").read_text() == "39"

@@ -169,6 +169,17 @@ def test_rule16_mtimes_and_clamping(out: Path) -> None:
     assert os.stat(out / "dd").st_mtime == 777
 
 
+def test_rule16_file_times_exact_to_the_nanosecond(out: Path) -> None:
+    """Whole seconds (most headers) and a PAX fractional mtime: atime = mtime, both exact."""
+    apply_tars(
+        out,
+        [[f("whole", "w", mtime=1_700_000_123), f("frac", "f", pax={"mtime": "1600000000.25"})]],
+    )
+    for name, ns in (("whole", 1_700_000_123 * 10**9), ("frac", 1_600_000_000_250_000_000)):
+        st = os.stat(out / name)
+        assert (st.st_mtime_ns, st.st_atime_ns) == (ns, ns), name
+
+
 @pytest.mark.parametrize(
     ("given", "fmode", "dmode"),
     [

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 
 import pytest
 
 from imgextract.errors import ContentMismatch, IntegrityError
-from imgextract.layers.verify import VerifyingReader
+from imgextract.layers.verify import SharedDigest, VerifyingReader
 
 DATA = b"layer bytes " * 1000
 DIGEST = "sha256:" + hashlib.sha256(DATA).hexdigest()
@@ -71,3 +72,34 @@ def test_unhashed_reader_still_checks_the_size() -> None:
     ok = VerifyingReader(io.BytesIO(data), digest, 1000, hashed=False)
     ok.finish()
     assert ok.verified and ok.count == 1000
+
+
+def test_shared_digest_hashes_chunks_in_order_whoever_helps() -> None:
+    chunks = [bytes([i]) * (3000 + i) for i in range(200)]
+    whole = b"".join(chunks)
+    digest = SharedDigest("sha256:" + hashlib.sha256(whole).hexdigest())
+    done = threading.Event()
+
+    def helper() -> None:
+        while not done.is_set():
+            digest.help()
+
+    helpers = [threading.Thread(target=helper) for _ in range(2)]
+    for t in helpers:
+        t.start()
+    for c in chunks:
+        digest.add(c)
+        digest.help()
+    done.set()
+    for t in helpers:
+        t.join()
+    digest.finish()  # (what the helpers left)
+    assert digest.backlog() == 0
+
+
+def test_shared_digest_mismatch() -> None:
+    digest = SharedDigest(DIGEST)
+    digest.add(DATA[:-1])
+    assert digest.help() and not digest.help()
+    with pytest.raises(ContentMismatch, match="digest mismatch"):
+        digest.finish()
