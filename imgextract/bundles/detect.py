@@ -101,6 +101,11 @@ def plan(
     if kind == "fbc":
         configs = labels.get(L.FBC_CONFIGS, "configs/")
         return Plan(kind, (clean_dir(configs, what="catalog configs").rstrip("/"),), None, None, labels)
+    mediatype = labels.get(L.MEDIATYPE)
+    if kind == "image" and mediatype:
+        raise UsageError(
+            f"bundle media type {mediatype!r} is not supported (registry+v1 and plain are): {remedy('paths_or_all')}"
+        )
     raise UsageError(f"image type could not be determined from its labels: {remedy('paths_or_all')}")
 
 
