@@ -207,6 +207,7 @@ class Client:
         prefer_compression: str = "auto",
         whole: bool = False,
         located: Located | None = None,
+        early_tocs: bool = False,
     ) -> ResolvedImage:
         """Find ``ref`` through its sources (mirrors, then the primary): manifest and config, no layers.
 
@@ -214,10 +215,14 @@ class Client:
         (:class:`~imgextract.errors.SignatureRefused`), before anything reads a layer.  An index
         offering the platform as a gzip and a zstd image: ``prefer_compression`` ("gzip", "zstd")
         picks one, "auto" the one that fetches least (``whole``: every layer will be read).
-        ``located``: :meth:`locate`'s answer for ``ref``, to go on from (no second manifest request)."""
+        ``located``: :meth:`locate`'s answer for ``ref``, to go on from (no second manifest request).
+        ``early_tocs`` (a pull that goes on to extract the image): the TOCs of its zstd:chunked
+        layers are read while the config is fetched, unless a signature policy must accept the
+        image first; the caller settles them (extraction) or calls ``image.close_early()``."""
         logical = ref.pull_ref()
         sources = self.mirrors.pull_sources(logical)
         cache = self.cache
+        verifier = self.verifier if check_signatures else None
         image = resolve(
             logical,
             sources,
@@ -227,8 +232,8 @@ class Client:
             prefer_compression=prefer_compression,
             whole=whole,
             located=located,
+            early_tocs=early_tocs and verifier is None,  # no layer byte before the policy accepts
         )
-        verifier = self.verifier if check_signatures else None
         if verifier is not None:
             from imgextract.signatures import require_accepted
 

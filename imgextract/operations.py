@@ -49,6 +49,7 @@ class Session(Protocol):
         *,
         prefer_compression: str = "auto",
         whole: bool = False,
+        early_tocs: bool = False,
     ) -> ResolvedImage: ...
 
     def registry_client(self, registry: str, *, insecure: bool = False) -> RegistryClient: ...
@@ -229,7 +230,9 @@ def pull(
     session.prepare()
     if scope_credentials:
         session.scope_credentials(ref)
-    image = session.resolve(ref, platform, prefer_compression=options.prefer_compression, whole=options.all)
+    image = session.resolve(
+        ref, platform, prefer_compression=options.prefer_compression, whole=options.all, early_tocs=True
+    )
     try:
         plan = detect.plan(image.config.labels, paths=options.paths, all_paths=options.all, kind=options.kind)
         if options.format == "dir":
@@ -240,6 +243,8 @@ def pull(
         exc.reference = exc.reference or reference
         exc.endpoint = exc.endpoint or image.endpoint
         raise
+    finally:
+        image.close_early()  # (taken by the extraction unless it failed before)
 
 
 def _localize_imgpkg(
@@ -369,20 +374,36 @@ def _bundle_files(root: Path, dirs: list[str]) -> dict[str, bytes]:
     A directory inside them is refused (InvalidBundleError) as opm's ConfigMap writer refuses it:
     leaving its files out silently could drop the CSV (see docs/configmap.md).
     """
+    from imgextract.layers.fsroot import RootFS
+
     files: dict[str, bytes] = {}
-    for d in dirs:
-        base = root / d
-        if not base.is_dir():
-            continue
-        for p in sorted(base.iterdir()):
-            if p.is_dir() and not p.is_symlink():
-                raise InvalidBundleError(
-                    f"{d.rstrip('/')}/{p.name}/ is a directory: a bundle ConfigMap holds only the files "
-                    f"directly in {d.rstrip('/')}/ (opm refuses subdirectories too); move its files up, "
-                    f"or pull with {option('format', 'dir')}"
-                )
-            if p.is_file() and not p.is_symlink():
-                files[f"{d.rstrip('/')}/{p.name}"] = p.read_bytes()
+    fs = RootFS(root)
+    try:
+        for d in dirs:
+            base = root / d
+            if not base.is_dir():
+                continue
+            for p in sorted(base.iterdir()):
+                rel = f"{d.rstrip('/')}/{p.name}"
+                target = p
+                if p.is_symlink():  # opm reads through it: resolve it inside the image, as in the container
+                    canon = fs.canonical([*d.rstrip("/").split("/"), p.name])
+                    target = root / canon
+                    if target.is_symlink() or not (target.is_dir() or target.is_file()):
+                        raise InvalidBundleError(
+                            f"{rel} is a symlink to {canon}, which is not a file of the extracted bundle "
+                            f"(opm fails on it too); pull with {option('format', 'dir')} to see it"
+                        )
+                if target.is_dir():
+                    raise InvalidBundleError(
+                        f"{rel}/ is a directory: a bundle ConfigMap holds only the files "
+                        f"directly in {d.rstrip('/')}/ (opm refuses subdirectories too); move its files up, "
+                        f"or pull with {option('format', 'dir')}"
+                    )
+                if target.is_file():
+                    files[rel] = target.read_bytes()
+    finally:
+        fs.close()
     return files
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Final
 
 from imgextract.errors import InvalidReference
 from imgextract.oci.digest import ALGORITHMS
+from imgextract.records import FrozenRecord
 
 DOCKER_HUB = "docker.io"
 LEGACY_DOCKER_HUB = "index.docker.io"
@@ -82,15 +84,17 @@ def validate_digest(value: str, *, reference: str | None = None) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class RawReference:
+class RawReference(FrozenRecord):
     """A reference parsed with the grammar only (no docker.io defaulting)."""
 
-    name: str
-    domain: str
-    path: str
-    tag: str | None
-    digest: str | None
+    __slots__ = ("name", "domain", "path", "tag", "digest")
+
+    def __init__(self, name: str, domain: str, path: str, tag: str | None, digest: str | None) -> None:
+        self.name: Final = name
+        self.domain: Final = domain
+        self.path: Final = path
+        self.tag: Final = tag
+        self.digest: Final = digest
 
 
 def parse_raw(s: str) -> RawReference:

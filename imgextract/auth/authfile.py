@@ -10,27 +10,36 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from imgextract.auth.credentials import Credentials, MalformedEntry, decode_entry, go_field, go_map
 from imgextract.auth.keys import candidate_keys, convert_to_hostname, normalize_registry
 from imgextract.errors import ConfigError
 from imgextract.oci import jsontext
+from imgextract.records import FrozenRecord
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class AuthFile:
+class AuthFile(FrozenRecord):
     """One parsed auth file: its ``auths`` entries, ``credHelpers`` and ``credsStore``."""
 
-    origin: str
-    auths: Mapping[str, Any] = field(default_factory=dict)
-    cred_helpers: Mapping[str, str] = field(default_factory=dict)
-    creds_store: str | None = None
-    legacy: bool = False
+    __slots__ = ("origin", "auths", "cred_helpers", "creds_store", "legacy")
+
+    def __init__(
+        self,
+        origin: str,
+        auths: Mapping[str, Any] | None = None,
+        cred_helpers: Mapping[str, str] | None = None,
+        creds_store: str | None = None,
+        legacy: bool = False,
+    ) -> None:
+        self.origin: Final = origin
+        self.auths: Final[Mapping[str, Any]] = auths if auths is not None else {}
+        self.cred_helpers: Final[Mapping[str, str]] = cred_helpers if cred_helpers is not None else {}
+        self.creds_store: Final = creds_store
+        self.legacy: Final = legacy
 
     @classmethod
     def parse(cls, text: str, origin: str, *, legacy: bool = False) -> AuthFile:

@@ -10,17 +10,16 @@ import base64
 import binascii
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from imgextract.auth.redact import MASK, register_secret
 from imgextract.errors import UsageError, option
+from imgextract.records import FrozenRecord
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(FrozenRecord):
     """What to authenticate with.
 
     ``username``/``password``: HTTP Basic (also sent to the token endpoint).
@@ -28,15 +27,18 @@ class Credentials:
     ``registry_token``: a bearer token sent to the registry as is (``registrytoken``).
     """
 
-    username: str = ""
-    password: str = ""
-    identity_token: str = ""
-    registry_token: str = ""
+    __slots__ = ("username", "password", "identity_token", "registry_token")
 
-    def __post_init__(self) -> None:
-        register_secret(self.password, username=self.username)
-        register_secret(self.identity_token)
-        register_secret(self.registry_token)
+    def __init__(
+        self, username: str = "", password: str = "", identity_token: str = "", registry_token: str = ""
+    ) -> None:
+        self.username: Final = username
+        self.password: Final = password
+        self.identity_token: Final = identity_token
+        self.registry_token: Final = registry_token
+        register_secret(password, username=username)
+        register_secret(identity_token)
+        register_secret(registry_token)
 
     @property
     def is_empty(self) -> bool:

@@ -8,24 +8,33 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Final, Literal, cast
 
 from imgextract.bundles import labels as L
 from imgextract.errors import InvalidBundleError, UsageError, option, remedy
+from imgextract.records import FrozenRecord
 
 Kind = Literal["registry+v1", "plain+v0", "fbc", "imgpkg", "image"]
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(FrozenRecord):
     """What to extract: the kind, the selected paths (None = everything), bundle facts from labels."""
 
-    kind: Kind
-    paths: tuple[str, ...] | None
-    manifests_dir: str | None = None
-    metadata_dir: str | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("kind", "paths", "manifests_dir", "metadata_dir", "labels")
+
+    def __init__(
+        self,
+        kind: Kind,
+        paths: tuple[str, ...] | None,
+        manifests_dir: str | None = None,
+        metadata_dir: str | None = None,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        self.kind: Final = kind
+        self.paths: Final = paths
+        self.manifests_dir: Final = manifests_dir
+        self.metadata_dir: Final = metadata_dir
+        self.labels: Final[Mapping[str, str]] = labels if labels is not None else {}
 
 
 def clean_dir(value: str, *, what: str) -> str:
@@ -92,6 +101,11 @@ def plan(
     if kind == "fbc":
         configs = labels.get(L.FBC_CONFIGS, "configs/")
         return Plan(kind, (clean_dir(configs, what="catalog configs").rstrip("/"),), None, None, labels)
+    mediatype = labels.get(L.MEDIATYPE)
+    if kind == "image" and mediatype:
+        raise UsageError(
+            f"bundle media type {mediatype!r} is not supported (registry+v1 and plain are): {remedy('paths_or_all')}"
+        )
     raise UsageError(f"image type could not be determined from its labels: {remedy('paths_or_all')}")
 
 

@@ -11,6 +11,7 @@ disagreement fatal.
 from __future__ import annotations
 
 import logging
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,19 @@ def _same(key: str, a: str, b: str) -> bool:
     return a.strip() == b.strip()
 
 
+def _has_own_file(directory: Path) -> bool:
+    """True when ``directory`` holds a file (not a directory) itself, as opm's bundle parser needs.
+
+    opm skips subdirectories of manifests/ and fails with "no bundle objects found" when nothing
+    is left; operator-controller refuses them.  The directory may be a symlink within the image
+    (the caller checks it does not escape); its entries are not followed (a symlink counts as a
+    file, as opm's directory listing sees it).
+    """
+    if not directory.is_dir():
+        return False
+    return any(not stat.S_ISDIR(entry.lstat().st_mode) for entry in directory.iterdir())
+
+
 def check(root: Path, plan: Plan, *, strict: bool = False) -> BundleInfo:
     """Validate an extracted registry+v1 bundle under ``root`` against the labels in ``plan``."""
     assert plan.metadata_dir is not None and plan.manifests_dir is not None
@@ -70,6 +84,7 @@ def check(root: Path, plan: Plan, *, strict: bool = False) -> BundleInfo:
     fs = RootFS(root)
     try:  # read through the kernel below: an absolute or climbing symlink would read a host file
         escapes = fs.escapes([*plan.metadata_dir.split("/"), L.ANNOTATIONS_FILE])
+        manifests_escape = fs.escapes(plan.manifests_dir.split("/"))
     finally:
         fs.close()
     if escapes:
@@ -97,19 +112,44 @@ def check(root: Path, plan: Plan, *, strict: bool = False) -> BundleInfo:
     package = annotations.get(L.PACKAGE) or plan.labels.get(L.PACKAGE)
     if not package:
         raise InvalidBundleError(f"bundle has no {L.PACKAGE} in labels or {L.ANNOTATIONS_FILE}")
-    manifests = root / plan.manifests_dir
-    if not manifests.is_dir() or not any(manifests.iterdir()):
-        raise InvalidBundleError(f"bundle manifests directory {plan.manifests_dir} is missing or empty")
+    if manifests_escape:
+        raise InvalidBundleError(
+            f"bundle manifests directory {plan.manifests_dir} is a symlink that leads outside the image"
+        )
+    if not _has_own_file(root / plan.manifests_dir):
+        raise InvalidBundleError(
+            f"bundle manifests directory {plan.manifests_dir} has no file directly in it (missing, empty, "
+            "or only subdirectories, which opm and OLM do not read)"
+        )
     channels = _channels(annotations.get(L.CHANNELS) or plan.labels.get(L.CHANNELS))
     default = annotations.get(L.DEFAULT_CHANNEL) or plan.labels.get(L.DEFAULT_CHANNEL) or None
     return BundleInfo(package, channels, default, plan.manifests_dir, plan.metadata_dir, annotations)
 
 
 def check_plain(root: Path, plan: Plan) -> BundleInfo:
-    """plain+v0: a flat manifests directory with at least one file."""
+    """plain+v0: a flat manifests directory with at least one file.
+
+    rukpak reads the manifests directory flat and fails on a subdirectory, naming it.
+    """
     assert plan.manifests_dir is not None
+    fs = RootFS(root)
+    try:
+        escapes = fs.escapes(plan.manifests_dir.split("/"))
+    finally:
+        fs.close()
+    if escapes:
+        raise InvalidBundleError(
+            f"plain bundle manifests directory {plan.manifests_dir} is a symlink that leads outside the image"
+        )
     manifests = root / plan.manifests_dir
-    if not manifests.is_dir() or not any(p.is_file() for p in manifests.iterdir()):
+    entries = sorted(manifests.iterdir()) if manifests.is_dir() else []
+    for entry in entries:
+        if stat.S_ISDIR(entry.lstat().st_mode):
+            raise InvalidBundleError(
+                f"{plan.manifests_dir}{entry.name}/ is a directory: a plain bundle's manifests directory "
+                "must be flat (rukpak refuses subdirectories)"
+            )
+    if not any(entry.is_file() for entry in entries):
         raise InvalidBundleError(f"plain bundle manifests directory {plan.manifests_dir} is missing or empty")
     return BundleInfo(
         plan.labels.get(L.PACKAGE), _channels(plan.labels.get(L.CHANNELS)), None, plan.manifests_dir, None, {}

@@ -25,22 +25,29 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from imgextract.oci import whiteout
+from imgextract.records import FrozenRecord
 
 INDEX_VERSION = 1
 
 
-@dataclass(frozen=True)
-class LayerIndexEntry:
+class LayerIndexEntry(FrozenRecord):
     """What one layer touches.  ``links`` are (top level of link, top level of target; "" = the root)."""
 
-    top_levels: frozenset[str]
-    root_opaque: bool = False
-    links: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    __slots__ = ("top_levels", "root_opaque", "links")
+
+    def __init__(
+        self,
+        top_levels: frozenset[str],
+        root_opaque: bool = False,
+        links: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
+        self.top_levels: Final = top_levels
+        self.root_opaque: Final = root_opaque
+        self.links: Final = links
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -131,20 +131,26 @@ class PackStore:
                 for digest in [d for d, e in self._entries.items() if e.pack == pack]:
                     del self._entries[digest]
 
-    def put(self, files: Sequence[tuple[str, bytes]]) -> None:
-        """Keep ``files`` ((digest, bytes), each verified by the caller) as one pack."""
+    def put(self, files: Sequence[tuple[str, bytes | Sequence[bytes | memoryview]]]) -> None:
+        """Keep ``files`` ((digest, bytes), each verified by the caller) as one pack; a file's
+        bytes may come as the buffers they are in (written as they are, never joined)."""
         index: list[tuple[str, int, int]] = []
         seen: set[str] = set()
-        buffers: list[bytes] = []
+        buffers: list[bytes | memoryview] = []
         offset = 0
         for digest, data in files:
             split_digest(digest)  # a digest, not a path trick
             if digest in seen:
                 continue
             seen.add(digest)
-            index.append((digest, offset, len(data)))
-            buffers.append(data)
-            offset += len(data)
+            if isinstance(data, bytes):
+                size = len(data)
+                buffers.append(data)
+            else:
+                size = sum(len(part) for part in data)
+                buffers.extend(data)
+            index.append((digest, offset, size))
+            offset += size
         if not index:
             return
         raw = json.dumps(index, separators=(",", ":")).encode()
@@ -222,7 +228,7 @@ def _open_pack(path: str) -> int:
     return fd
 
 
-def _write_all(fd: int, buffers: list[bytes]) -> None:
+def _write_all(fd: int, buffers: list[bytes | memoryview]) -> None:
     want = sum(len(b) for b in buffers)
     done = os.writev(fd, buffers)
     if done == want:

@@ -60,7 +60,7 @@ import os
 import stat
 import tarfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -68,6 +68,7 @@ from imgextract.errors import IntegrityError, LimitExceeded
 from imgextract.layers.fsroot import DIR_MODE, STEPS_PER_ENTRY, Parent, RootFS, lstat_at
 from imgextract.layers.selection import PathSelection
 from imgextract.oci import whiteout
+from imgextract.records import Record
 
 WHITEOUT_PREFIX = whiteout.PREFIX
 OPAQUE = whiteout.OPAQUE
@@ -101,9 +102,27 @@ def _process_umask() -> int | None:
 
 
 class MemberData(Protocol):
-    """Where a member's file data comes from (``TarReader``, or a zstd:chunked assembler)."""
+    """Where a member's file data comes from (``TarReader``, or a zstd:chunked assembler).  A
+    piece may be a list of buffers (a file's chunks): written with one ``writev``."""
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterable[bytes | memoryview]: ...
+    def read_data(
+        self, member: tarfile.TarInfo
+    ) -> Iterable[bytes | memoryview | list[bytes | memoryview]]: ...
+
+
+_IOV = 512  # buffers per writev (below IOV_MAX)
+
+
+def _write_buffers(fd: int, buffers: list[bytes | memoryview]) -> None:
+    """Write ``buffers`` in order, a few hundred per system call."""
+    for i in range(0, len(buffers), _IOV):
+        batch = buffers[i : i + _IOV]
+        done = os.writev(fd, batch)
+        want = sum(len(b) for b in batch)
+        if done < want:  # a short write (rare): the rest byte-wise
+            rest = memoryview(b"".join(batch))[done:]
+            while rest:
+                rest = rest[os.write(fd, rest) :]
 
 
 @dataclass(frozen=True)
@@ -115,30 +134,49 @@ class Limits:
     max_header_bytes: int = 1024 * 1024
 
 
-@dataclass
-class LayerStats:
+class LayerStats(Record):
     """What one layer did.  ``top_level``: first path components it touched (names as written
     and as resolved; whiteouts and opaque markers included, ``.`` = the root itself).
     ``links``: for every symlink and hard link entry (selected or not), the first component of its
     name and of its target, lexically (``..`` stops at the root, relative targets from the link's
     directory), ``""`` when the target is the root: what a layer-skipping planner must close over."""
 
-    entries: int = 0
-    files: int = 0
-    dirs: int = 0
-    symlinks: int = 0
-    hardlinks: int = 0
-    whiteouts: int = 0
-    skipped: int = 0  # not selected
-    ignored: int = 0  # devices, FIFOs, unknown types, other .wh..wh.* names
-    bytes_written: int = 0
-    top_level: set[str] = field(default_factory=set)
-    root_opaque: bool = False  # an opaque marker for the root directory itself
-    links: set[tuple[str, str]] = field(default_factory=set)  # (top of link name, top of target; "" = root)
-    digest: str | None = None
-    diff_id: str | None = None
-    compressed_size: int = 0
-    uncompressed_size: int = 0
+    __slots__ = (
+        "entries",
+        "files",
+        "dirs",
+        "symlinks",
+        "hardlinks",
+        "whiteouts",
+        "skipped",
+        "ignored",
+        "bytes_written",
+        "top_level",
+        "root_opaque",
+        "links",
+        "digest",
+        "diff_id",
+        "compressed_size",
+        "uncompressed_size",
+    )
+
+    def __init__(self) -> None:
+        self.entries = 0
+        self.files = 0
+        self.dirs = 0
+        self.symlinks = 0
+        self.hardlinks = 0
+        self.whiteouts = 0
+        self.skipped = 0  # not selected
+        self.ignored = 0  # devices, FIFOs, unknown types, other .wh..wh.* names
+        self.bytes_written = 0
+        self.top_level: set[str] = set()
+        self.root_opaque = False  # an opaque marker for the root directory itself
+        self.links: set[tuple[str, str]] = set()  # (top of link name, top of target; "" = root)
+        self.digest: str | None = None
+        self.diff_id: str | None = None
+        self.compressed_size = 0
+        self.uncompressed_size = 0
 
 
 def file_mode(mode: int) -> int:
@@ -435,6 +473,9 @@ class Applier:
         try:
             try:
                 for chunk in reader.read_data(m):
+                    if isinstance(chunk, list):
+                        _write_buffers(fd, chunk)
+                        continue
                     done = os.write(fd, chunk)
                     while done < len(chunk):
                         chunk = memoryview(chunk)[done:]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from imgextract.errors import ConfigError
 from imgextract.mirrors import conf_toml
 from imgextract.mirrors.model import PULL_FROM_MIRROR_VALUES, WILDCARD_PREFIX, Endpoint, Registry
 from imgextract.mirrors.shortnames import SHORT_NAME_MODES, Alias, AliasError, parse_aliases
+from imgextract.records import Record
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _ANCHORED_DOMAIN_RE = re.compile(
@@ -49,16 +49,33 @@ class InvalidRegistries(ValueError):
     """A validation failure inside one file; wrapped into ConfigError naming the file."""
 
 
-@dataclass
-class ParsedFile:
+class ParsedFile(Record):
     """One file's contribution; ``None`` fields were absent and do not override earlier files."""
 
-    path: str
-    registries: list[Registry] = field(default_factory=list)
-    unqualified_search_registries: list[str] | None = None
-    credential_helpers: list[str] | None = None
-    short_name_mode: str | None = None
-    aliases: dict[str, Alias] = field(default_factory=dict)
+    __slots__ = (
+        "path",
+        "registries",
+        "unqualified_search_registries",
+        "credential_helpers",
+        "short_name_mode",
+        "aliases",
+    )
+
+    def __init__(
+        self,
+        path: str,
+        registries: list[Registry] | None = None,
+        unqualified_search_registries: list[str] | None = None,
+        credential_helpers: list[str] | None = None,
+        short_name_mode: str | None = None,
+        aliases: dict[str, Alias] | None = None,
+    ) -> None:
+        self.path = path
+        self.registries: list[Registry] = registries if registries is not None else []
+        self.unqualified_search_registries = unqualified_search_registries
+        self.credential_helpers = credential_helpers
+        self.short_name_mode = short_name_mode
+        self.aliases: dict[str, Alias] = aliases if aliases is not None else {}
 
 
 def _q(value: str) -> str:

@@ -15,13 +15,14 @@ them, and overrides aliases one by one.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from imgextract.errors import ConfigError
 from imgextract.mirrors.conf_file import ParsedFile, load_file
 from imgextract.mirrors.model import Registry
 from imgextract.mirrors.shortnames import DEFAULT_SHORT_NAME_MODE, Alias
+from imgextract.records import FrozenRecord, Record
 from imgextract.settings import SYSTEM_REGISTRIES_CONF, SYSTEM_REGISTRIES_CONF_DIR
 
 USER_REGISTRIES_CONF = Path(".config/containers/registries.conf")  # relative to $HOME
@@ -30,25 +31,48 @@ ENV_REGISTRIES_CONF = "CONTAINERS_REGISTRIES_CONF"
 AUTH_FILE_HELPER = "containers-auth.json"
 
 
-@dataclass(frozen=True)
-class ConfPaths:
+class ConfPaths(FrozenRecord):
     """Which files to read: the main file (``must_exist`` when named explicitly) and drop-in dirs."""
 
-    config: Path
-    must_exist: bool
-    drop_in_dirs: tuple[Path, ...]
+    __slots__ = ("config", "must_exist", "drop_in_dirs")
+
+    def __init__(self, config: Path, must_exist: bool, drop_in_dirs: tuple[Path, ...]) -> None:
+        self.config: Final = config
+        self.must_exist: Final = must_exist
+        self.drop_in_dirs: Final = drop_in_dirs
 
 
-@dataclass
-class RegistriesConf:
+class RegistriesConf(Record):
     """The merged result of registries.conf and its drop-ins."""
 
-    registries: list[Registry] = field(default_factory=list)
-    unqualified_search_registries: list[str] = field(default_factory=list)
-    credential_helpers: list[str] = field(default_factory=lambda: [AUTH_FILE_HELPER])
-    short_name_mode: str = DEFAULT_SHORT_NAME_MODE
-    aliases: dict[str, Alias] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)  # files actually read, in order
+    __slots__ = (
+        "registries",
+        "unqualified_search_registries",
+        "credential_helpers",
+        "short_name_mode",
+        "aliases",
+        "files",
+    )
+
+    def __init__(
+        self,
+        registries: list[Registry] | None = None,
+        unqualified_search_registries: list[str] | None = None,
+        credential_helpers: list[str] | None = None,
+        short_name_mode: str = DEFAULT_SHORT_NAME_MODE,
+        aliases: dict[str, Alias] | None = None,
+        files: list[str] | None = None,
+    ) -> None:
+        self.registries: list[Registry] = registries if registries is not None else []
+        self.unqualified_search_registries: list[str] = (
+            unqualified_search_registries if unqualified_search_registries is not None else []
+        )
+        self.credential_helpers: list[str] = (
+            credential_helpers if credential_helpers is not None else [AUTH_FILE_HELPER]
+        )
+        self.short_name_mode = short_name_mode
+        self.aliases: dict[str, Alias] = aliases if aliases is not None else {}
+        self.files: list[str] = files if files is not None else []  # files actually read, in order
 
 
 def resolve_paths(

@@ -10,7 +10,7 @@ entry it came from, used for the ``rule`` of a pull source (``mirrors`` explains
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from imgextract.records import Record
 
 # Values of a mirror's ``pull-from-mirror``; "" means the same as "all".
 PULL_FROM_MIRROR_ALL = "all"
@@ -21,14 +21,18 @@ PULL_FROM_MIRROR_VALUES = ("", PULL_FROM_MIRROR_ALL, PULL_FROM_MIRROR_DIGEST_ONL
 WILDCARD_PREFIX = "*."
 
 
-@dataclass
-class Endpoint:
+class Endpoint(Record):
     """A place to pull from: the primary location of an entry, or one of its mirrors."""
 
-    location: str
-    insecure: bool = False
-    pull_from_mirror: str = ""
-    origin: str = ""
+    __slots__ = ("location", "insecure", "pull_from_mirror", "origin")
+
+    def __init__(
+        self, location: str, insecure: bool = False, pull_from_mirror: str = "", origin: str = ""
+    ) -> None:
+        self.location = location
+        self.insecure = insecure
+        self.pull_from_mirror = pull_from_mirror
+        self.origin = origin
 
     def allows(self, *, by_digest: bool) -> bool:
         """Whether this mirror may serve a digest (``by_digest``) or a tag reference."""
@@ -46,19 +50,44 @@ class Endpoint:
         }
 
 
-@dataclass
-class Registry:
+class Registry(Record):
     """One ``[[registry]]`` entry.  ``prefix`` may be "" before post-processing (= location)."""
 
-    prefix: str
-    location: str
-    insecure: bool = False
-    blocked: bool = False
-    mirror_by_digest_only: bool = False
-    mirrors: list[Endpoint] = field(default_factory=list)
-    pull_from_mirror: str = ""  # invalid on a primary entry; kept only so validation can reject it
-    origin: str = ""
-    blocked_by: str = ""  # why the entry is blocked when a policy (not the file) blocked it
+    __slots__ = (
+        "prefix",
+        "location",
+        "insecure",
+        "blocked",
+        "mirror_by_digest_only",
+        "mirrors",
+        "pull_from_mirror",
+        "origin",
+        "blocked_by",
+    )
+
+    def __init__(
+        self,
+        prefix: str,
+        location: str,
+        insecure: bool = False,
+        blocked: bool = False,
+        mirror_by_digest_only: bool = False,
+        mirrors: list[Endpoint] | None = None,
+        pull_from_mirror: str = "",
+        origin: str = "",
+        blocked_by: str = "",
+    ) -> None:
+        self.prefix = prefix
+        self.location = location
+        self.insecure = insecure
+        self.blocked = blocked
+        self.mirror_by_digest_only = mirror_by_digest_only
+        self.mirrors: list[Endpoint] = mirrors if mirrors is not None else []
+        self.pull_from_mirror = (
+            pull_from_mirror  # invalid on a primary entry; kept only so validation can reject it
+        )
+        self.origin = origin
+        self.blocked_by = blocked_by  # why the entry is blocked when a policy (not the file) blocked it
 
     @property
     def scope(self) -> str:

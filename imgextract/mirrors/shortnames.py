@@ -8,9 +8,10 @@ project (references are always normalised to docker.io), but ``mirrors`` can rep
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Final
 
 from imgextract.errors import InvalidReference
+from imgextract.records import FrozenRecord
 from imgextract.reference import parse_raw, parse_reference
 
 SHORT_NAME_MODES = ("disabled", "enforcing", "permissive")
@@ -21,12 +22,14 @@ class AliasError(ValueError):
     """An alias name or value that containers/image would reject."""
 
 
-@dataclass(frozen=True)
-class Alias:
+class Alias(FrozenRecord):
     """An alias: ``value`` is the normalised name, or None when set to "" (erased); ``origin`` is the file."""
 
-    value: str | None
-    origin: str
+    __slots__ = ("value", "origin")
+
+    def __init__(self, value: str | None, origin: str) -> None:
+        self.value: Final = value
+        self.origin: Final = origin
 
 
 def _is_host(component: str) -> bool:

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Final
 
 from imgextract.errors import IntegrityError
 from imgextract.oci.digest import is_digest
 from imgextract.oci.fields import load_object, require, string_map
 from imgextract.oci.platform import Platform
+from imgextract.records import FrozenRecord
 
 
-@dataclass(frozen=True)
-class ImageConfig:
+class ImageConfig(FrozenRecord):
     """The parts of an image config a pull uses: platform, labels, layer diff_ids."""
 
-    os: str
-    architecture: str
-    variant: str
-    labels: Mapping[str, str]
-    diff_ids: tuple[str, ...]
+    __slots__ = ("os", "architecture", "variant", "labels", "diff_ids")
+
+    def __init__(
+        self, os: str, architecture: str, variant: str, labels: Mapping[str, str], diff_ids: tuple[str, ...]
+    ) -> None:
+        self.os: Final = os
+        self.architecture: Final = architecture
+        self.variant: Final = variant
+        self.labels: Final = labels
+        self.diff_ids: Final = diff_ids
 
     @property
     def platform(self) -> Platform:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from typing import Final
 
 from imgextract.errors import IntegrityError
+from imgextract.records import FrozenRecord
 
 ALGORITHMS: dict[str, int] = {"sha256": 64, "sha384": 96, "sha512": 128}
 """Supported algorithms and the length of their hex encoding."""
@@ -24,8 +25,7 @@ _DIGEST = re.compile(r"(sha256|sha384|sha512):([a-f0-9]+)")
 _HEX = re.compile(r"[a-f0-9]+")
 
 
-@dataclass(frozen=True)
-class Digest:
+class Digest(FrozenRecord):
     """A validated digest: ``Digest.parse("sha256:…")``; ``str(d)`` is its canonical text.
 
     Documents keep digests as plain ``str`` (validated by :meth:`parse` where they are read:
@@ -33,11 +33,12 @@ class Digest:
     returns and what code that needs the parts (algorithm, hex) works with.
     """
 
-    algorithm: str
-    hex: str
+    __slots__ = ("algorithm", "hex")
 
-    def __post_init__(self) -> None:
-        if ALGORITHMS.get(self.algorithm) != len(self.hex) or not _HEX.fullmatch(self.hex):
+    def __init__(self, algorithm: str, hex: str) -> None:
+        self.algorithm: Final = algorithm
+        self.hex: Final = hex
+        if ALGORITHMS.get(algorithm) != len(hex) or not _HEX.fullmatch(hex):
             raise IntegrityError(f"unsupported or malformed digest {str(self)[:80]!r}")
 
     @classmethod

@@ -10,8 +10,7 @@ a :class:`~imgextract.oci.digest.Digest` here, at the edge.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from imgextract.errors import IntegrityError, NotFoundError, remedy
 from imgextract.oci.digest import Digest
@@ -27,19 +26,31 @@ from imgextract.oci.mediatypes import (
     check_schema,
 )
 from imgextract.oci.platform import Platform
+from imgextract.records import FrozenRecord
 
 
-@dataclass(frozen=True)
-class Descriptor:
+class Descriptor(FrozenRecord):
     """A content descriptor: media type, digest and size of a blob or manifest, and its extras."""
 
-    media_type: str
-    digest: str
-    size: int
-    urls: tuple[str, ...] = ()
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    platform: Platform | None = None
-    artifact_type: str = ""
+    __slots__ = ("media_type", "digest", "size", "urls", "annotations", "platform", "artifact_type")
+
+    def __init__(
+        self,
+        media_type: str,
+        digest: str,
+        size: int,
+        urls: tuple[str, ...] = (),
+        annotations: Mapping[str, str] | None = None,
+        platform: Platform | None = None,
+        artifact_type: str = "",
+    ) -> None:
+        self.media_type: Final = media_type
+        self.digest: Final = digest
+        self.size: Final = size
+        self.urls: Final = urls
+        self.annotations: Final[Mapping[str, str]] = annotations if annotations is not None else {}
+        self.platform: Final = platform
+        self.artifact_type: Final = artifact_type
 
     @classmethod
     def from_json(cls, data: Any, what: str = "descriptor") -> Descriptor:
@@ -92,25 +103,39 @@ class Descriptor:
         return out
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(FrozenRecord):
     """An image manifest: its config and layer descriptors."""
 
-    media_type: str
-    config: Descriptor
-    layers: tuple[Descriptor, ...]
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    artifact_type: str = ""
-    subject: Descriptor | None = None
+    __slots__ = ("media_type", "config", "layers", "annotations", "artifact_type", "subject")
+
+    def __init__(
+        self,
+        media_type: str,
+        config: Descriptor,
+        layers: tuple[Descriptor, ...],
+        annotations: Mapping[str, str] | None = None,
+        artifact_type: str = "",
+        subject: Descriptor | None = None,
+    ) -> None:
+        self.media_type: Final = media_type
+        self.config: Final = config
+        self.layers: Final = layers
+        self.annotations: Final[Mapping[str, str]] = annotations if annotations is not None else {}
+        self.artifact_type: Final = artifact_type
+        self.subject: Final = subject
 
 
-@dataclass(frozen=True)
-class Index:
+class Index(FrozenRecord):
     """An image index (or Docker manifest list): one descriptor per platform image."""
 
-    media_type: str
-    manifests: tuple[Descriptor, ...]
-    annotations: Mapping[str, str] = field(default_factory=dict)
+    __slots__ = ("media_type", "manifests", "annotations")
+
+    def __init__(
+        self, media_type: str, manifests: tuple[Descriptor, ...], annotations: Mapping[str, str] | None = None
+    ) -> None:
+        self.media_type: Final = media_type
+        self.manifests: Final = manifests
+        self.annotations: Final[Mapping[str, str]] = annotations if annotations is not None else {}
 
     def platforms(self) -> list[Platform]:
         return [d.platform for d in self.manifests if d.platform is not None]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from imgextract.errors import IntegrityError, UsageError
+from imgextract.records import FrozenRecord
 
 
 def _normalize_os(os_name: str) -> str:
@@ -35,15 +35,24 @@ def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
     return arch, variant
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(FrozenRecord):
     """An OCI platform (os, architecture, variant, ...), normalised as containerd does."""
 
-    os: str
-    architecture: str
-    variant: str = ""
-    os_version: str = ""
-    os_features: tuple[str, ...] = ()
+    __slots__ = ("os", "architecture", "variant", "os_version", "os_features")
+
+    def __init__(
+        self,
+        os: str,
+        architecture: str,
+        variant: str = "",
+        os_version: str = "",
+        os_features: tuple[str, ...] = (),
+    ) -> None:
+        self.os: Final = os
+        self.architecture: Final = architecture
+        self.variant: Final = variant
+        self.os_version: Final = os_version
+        self.os_features: Final = os_features
 
     @classmethod
     def parse(cls, text: str) -> Platform:

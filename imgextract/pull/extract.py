@@ -98,7 +98,15 @@ def partial_layers(
     paths: Sequence[str] | None,
     cache: ContentCache | None,
 ) -> PartialLayers | _NoPartialLayers:
-    """:class:`imgextract.pull.partial.PartialLayers` for ``layers``, loaded only if there are any."""
+    """:class:`imgextract.pull.partial.PartialLayers` for ``layers``, loaded only if there are any;
+    the ones ``resolve`` started early (``image.early``) when it did."""
+    early = image.take_early()
+    if early is not None:
+        if not layers:
+            early.close()
+            return _NoPartialLayers()
+        early.settle(layers, paths)
+        return early
     if not layers:
         return _NoPartialLayers()
     from imgextract.pull.partial import PartialLayers

@@ -14,6 +14,9 @@ of another part of the same (or a related) image fetches only the chunks of file
 ``PartialLayers`` starts each such layer a few layers before its turn (``PartialLayer``: a worker
 thread reads and parses the TOC, then fetches and verifies the predicted files, bounded), so the
 TOCs of all layers are read at once and the selected files are fetched while lower layers apply.
+A pull may start them as soon as the manifest is known (``start_early``), before the config says
+what the selection is: the workers read and parse their TOCs meanwhile and plan once ``settle``
+gives them the selection (and stops the layers the plan does not fetch partially after all).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from imgextract.layers.chunked.assemble import (
     MAX_CACHED_FILE,
     CacheWriter,
     Fetcher,
+    FileData,
     HoldBudget,
     make_fetcher,
 )
@@ -71,6 +75,37 @@ def wants_partial(desc: oci.Descriptor, paths: Sequence[str] | None, cache: Cont
     except IntegrityError:
         return False  # malformed annotations: the whole layer, verified by its digest
     return cache is None or cache.get_blob_path(desc.digest) is None
+
+
+def may_be_partial(desc: oci.Descriptor, cache: ContentCache | None) -> bool:
+    """Whether the layer will be fetched partially unless the selection turns out to be everything:
+    zstd:chunked, not in the cache whole, and not a layer the cache's index may let the plan skip."""
+    try:
+        if not is_chunked(desc.media_type, desc.annotations):
+            return False
+    except IntegrityError:
+        return False
+    if cache is None:
+        return True
+    return cache.get_blob_path(desc.digest) is None and cache.get_layer_index(desc.digest) is None
+
+
+def start_early(
+    client: RegistryClient, repository: str, layers: Sequence[oci.Descriptor], cache: ContentCache | None
+) -> PartialLayers | None:
+    """Start reading the TOCs of the image's zstd:chunked layers now, before the selection is known
+    (see the module doc); None when no layer can be fetched partially.  The caller ``settle``s or
+    ``close``s what it gets."""
+    candidates = [(i, d) for i, d in enumerate(layers) if may_be_partial(d, cache)]
+    if not candidates:
+        return None
+    early = PartialLayers(client, repository, candidates, None, cache=cache, paths_known=False)
+    try:
+        early.advance(0)
+    except BaseException:
+        early.close()
+        raise
+    return early
 
 
 class CacheFiles:
@@ -121,7 +156,7 @@ class CacheFiles:
         except (OSError, IntegrityError) as exc:
             log.debug("file %s not cached: %s", digest, exc)
 
-    def put_many(self, files: Sequence[tuple[str, bytes]]) -> None:
+    def put_many(self, files: Sequence[tuple[str, FileData]]) -> None:
         """Keep ``files`` (digest, bytes), each verified by the caller, as one pack."""
         try:
             self.packs.put(files)
@@ -201,6 +236,7 @@ class PartialLayer:
         gate: ParseGate | None = None,
         position: int = 0,
         start: bool = True,
+        paths_known: bool = True,
     ) -> None:
         location = toc_location(desc.annotations)
         assert location is not None
@@ -216,6 +252,9 @@ class PartialLayer:
         self.ranges = BlobRanges(client, repository, desc.digest, desc.size)
         self._side: BlobRanges | None = None
         self._ready = threading.Event()
+        self._settled = threading.Event()  # ``paths`` is the selection (see ``settle``)
+        if paths_known:
+            self._settled.set()
         self._toc: Toc | None = None
         self._fetcher: Fetcher | None = None
         self._writer: CacheWriter | None = None
@@ -243,6 +282,12 @@ class PartialLayer:
             self.gate.leave(self.position)
             raise
 
+    def settle(self, paths: Sequence[str] | None) -> None:
+        """The selection is known: plan the layer's files for ``paths`` (a layer started before it
+        was known has read and parsed its TOC meanwhile)."""
+        self.paths = paths
+        self._settled.set()
+
     def _run(self) -> None:
         try:
             if self._closed:  # the pull failed before this layer's worker got going
@@ -269,7 +314,7 @@ class PartialLayer:
             self.gate.leave(self.position)
             self._ready.set()
 
-    def _verified(self, entry: TocEntry, data: bytes) -> None:
+    def _verified(self, entry: TocEntry, data: FileData) -> None:
         if self._writer is not None and entry.digest is not None and entry.size <= MAX_CACHED_FILE:
             self._writer.put(entry.digest, data)
 
@@ -283,12 +328,20 @@ class PartialLayer:
         self._toc = toc
         return fetcher
 
+    def _plan_settled(self, toc: Toc) -> Fetcher | None:
+        """``_plan`` once the selection is known; None when the layer was closed meanwhile."""
+        self._settled.wait()
+        if self._closed:
+            return None
+        return self._plan(toc)
+
     def _read_toc(self) -> Fetcher | None:
-        """Read, verify and plan the TOC; None when the registry sent the whole blob instead."""
+        """Read, verify and plan the TOC; None when the registry sent the whole blob instead (or
+        the layer was closed before the selection was known)."""
         location, desc = self.location, self.desc
         toc = _cached_toc(self.files, location)
         if toc is not None:
-            return self._plan(toc)
+            return self._plan_settled(toc)
         with_footer = location.offset + location.length + FOOTER_SIZE == desc.size
         end = desc.size if with_footer else location.offset + location.length
         try:
@@ -300,8 +353,15 @@ class PartialLayer:
             check_footer(head[location.length :], location)
         raw = head[: location.length]
         # Planning (a stat per file in the cache) is gated with the parse: its system calls would
-        # each wait for the GIL while another layer's parse holds it.
-        fetcher = self.gate.run(self.position, lambda: self._plan(parse_toc(raw, location)))
+        # each wait for the GIL while another layer's parse holds it.  Before the selection is
+        # known, only the parse is (the plan waits for ``settle``).
+        fetcher: Fetcher | None
+        if self._settled.is_set():
+            fetcher = self.gate.run(self.position, lambda: self._plan(parse_toc(raw, location)))
+        else:
+            fetcher = self._plan_settled(self.gate.run(self.position, lambda: parse_toc(raw, location)))
+        if fetcher is None:
+            return None
         if location.checksum is not None and self.cache is not None:
             if self._writer is not None:  # verified: written after the files are fetched
                 self._toc_blob = (location.checksum, raw)
@@ -321,8 +381,9 @@ class PartialLayer:
         desc = self.desc
         if self._error is not None:
             raise self._error
-        if self._whole_body is not None:
-            with self._whole_body as body:  # type: ignore[attr-defined]
+        whole_body, self._whole_body = self._whole_body, None
+        if whole_body is not None:
+            with whole_body as body:  # type: ignore[attr-defined]
                 return _whole(body, desc, diff_id, applier, self.ranges)
         if self._unsupported is not None:
             log.info("layer %s: %s; fetching it whole", desc.digest, self._unsupported)
@@ -357,6 +418,7 @@ class PartialLayer:
             self._closed = True
             self._abandoned = not write_cache
             fetcher = self._fetcher
+        self._settled.set()  # a worker waiting for the selection sees ``_closed``
         if fetcher is not None:
             fetcher.close()
         if write_cache and self._writer is not None:
@@ -365,6 +427,9 @@ class PartialLayer:
             self.ranges.close()  # the pull failed: do not wait for a read in progress
         if self._started:
             self._thread.join()
+        whole_body, self._whole_body = self._whole_body, None
+        if whole_body is not None:  # read, but the layer was not applied (``PartialLayers.settle``)
+            whole_body.close()  # type: ignore[attr-defined]
         if self._writer is not None:
             self._writer.close(write=write_cache)
         self.ranges.close()
@@ -385,8 +450,10 @@ class PartialLayers:
         *,
         cache: ContentCache | None = None,
         window: int = WINDOW,
+        paths_known: bool = True,
     ) -> None:
         self.client, self.repository, self.paths, self.cache = client, repository, paths, cache
+        self.paths_known = paths_known  # False: started early, ``settle`` gives the selection
         self.pending = list(layers)  # (position in the image, descriptor), in order
         self.window = window
         self.started: dict[int, PartialLayer] = {}
@@ -409,11 +476,23 @@ class PartialLayers:
                 gate=self.gate,
                 position=index,
                 start=False,
+                paths_known=self.paths_known,
             )
             self.started[index] = layer
             new.append(layer)
         for layer in reversed(new):
             layer.start()
+
+    def settle(self, layers: Sequence[tuple[int, oci.Descriptor]], paths: Sequence[str] | None) -> None:
+        """The pull's plan is known (layers started by ``start_early``): ``layers``, a subset of
+        those given at first, are fetched partially for ``paths``; the others are stopped."""
+        keep = {index for index, _ in layers}
+        for index in [i for i in self.started if i not in keep]:
+            self.started.pop(index).close()
+        self.pending = [(i, d) for i, d in self.pending if i in keep]
+        self.paths, self.paths_known = paths, True
+        for layer in self.started.values():
+            layer.settle(paths)
 
     def apply(self, position: int, diff_id: str, applier: Applier) -> LayerFetchResult:
         self.advance(position)

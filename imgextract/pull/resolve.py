@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from imgextract import oci
@@ -26,6 +25,7 @@ from imgextract.errors import (
 )
 from imgextract.mirrors import Source
 from imgextract.oci.digest import compute_digest
+from imgextract.records import Record
 from imgextract.reference import Reference
 from imgextract.registry.client import ManifestResponse, RegistryClient
 from imgextract.registry.pool import ClientPool
@@ -34,29 +34,69 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from imgextract.cache import ContentCache
+    from imgextract.pull.partial import PartialLayers
     from imgextract.pull.variants import VariantChoice
 
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
-@dataclass
-class ResolvedImage:
-    reference: Reference  # the logical reference (as normalised for the pull)
-    source: Source  # the endpoint that served it
-    client: RegistryClient
-    digest: str  # digest of what the reference points at (index or manifest)
-    media_type: str  # media type of that top-level object
-    manifest_digest: str  # the platform-specific manifest's digest
-    manifest: oci.Manifest
-    config: oci.ImageConfig
-    config_raw: bytes
-    platform: str | None
-    platforms: list[str] = field(default_factory=list)
-    cache: ContentCache | None = None  # the session's content cache, for this image's blobs too
-    variant: VariantChoice | None = None  # dual-compression index: what was offered and chosen
-    # the sources after the one that served, in pull order (not blocked): where a blob that fails
-    # verification is fetched again
-    fallbacks: list[tuple[Source, RegistryClient]] = field(default_factory=list)
+class ResolvedImage(Record):
+    """The image a pull found: where, its manifest and config, and how to fetch its blobs."""
+
+    __slots__ = (
+        "reference",
+        "source",
+        "client",
+        "digest",
+        "media_type",
+        "manifest_digest",
+        "manifest",
+        "config",
+        "config_raw",
+        "platform",
+        "platforms",
+        "cache",
+        "variant",
+        "fallbacks",
+        "early",
+    )
+
+    def __init__(
+        self,
+        reference: Reference,
+        source: Source,
+        client: RegistryClient,
+        digest: str,
+        media_type: str,
+        manifest_digest: str,
+        manifest: oci.Manifest,
+        config: oci.ImageConfig,
+        config_raw: bytes,
+        platform: str | None,
+        platforms: list[str] | None = None,
+        cache: ContentCache | None = None,
+        variant: VariantChoice | None = None,
+        fallbacks: list[tuple[Source, RegistryClient]] | None = None,
+    ) -> None:
+        self.reference = reference  # the logical reference (as normalised for the pull)
+        self.source = source  # the endpoint that served it
+        self.client = client
+        self.digest = digest  # digest of what the reference points at (index or manifest)
+        self.media_type = media_type  # media type of that top-level object
+        self.manifest_digest = manifest_digest  # the platform-specific manifest's digest
+        self.manifest = manifest
+        self.config = config
+        self.config_raw = config_raw
+        self.platform = platform
+        self.platforms: list[str] = platforms if platforms is not None else []
+        self.cache = cache  # the session's content cache, for this image's blobs too
+        self.variant = variant  # dual-compression index: what was offered and chosen
+        # the sources after the one that served, in pull order (not blocked): where a blob that
+        # fails verification is fetched again
+        self.fallbacks: list[tuple[Source, RegistryClient]] = fallbacks if fallbacks is not None else []
+        # zstd:chunked layers whose TOCs are being read since the manifest was known (``resolve``
+        # with ``early_tocs``): taken by the pull's extraction, or closed by ``close_early``
+        self.early: PartialLayers | None = None
 
     @property
     def repository(self) -> str:
@@ -65,6 +105,17 @@ class ResolvedImage:
     @property
     def endpoint(self) -> str:
         return self.source.reference.name
+
+    def take_early(self) -> PartialLayers | None:
+        """The layers started early (once: the caller settles or closes them)."""
+        early, self.early = self.early, None
+        return early
+
+    def close_early(self) -> None:
+        """Stop the layers started early, if nothing took them (the pull failed before)."""
+        early = self.take_early()
+        if early is not None:
+            early.close()
 
 
 class Attempt:
@@ -134,8 +185,11 @@ def fetch_image(
     prefer_compression: str = "auto",
     whole: bool = False,
     top: ManifestResponse | None = None,
+    early_tocs: bool = False,
 ) -> ResolvedImage:
-    """The image at ``source``; ``top``: what the reference points at, when already fetched."""
+    """The image at ``source``; ``top``: what the reference points at, when already fetched.
+    ``early_tocs``: start reading the TOCs of zstd:chunked layers as soon as the manifest is
+    known, while the config is fetched (``ResolvedImage.early``)."""
     phys = source.reference
     variant: VariantChoice | None = None
     if top is None:
@@ -164,14 +218,24 @@ def fetch_image(
     else:
         resp = top
     manifest = oci.parse_manifest(resp.raw, resp.media_type)
-    config_raw = _read_config(client, phys.repository, manifest.config, cache)
-    config = oci.ImageConfig.parse(config_raw)
+    early = None
+    if early_tocs and not whole and any(d.annotations for d in manifest.layers):
+        from imgextract.pull.partial import start_early  # (a layer may be zstd:chunked)
+
+        early = start_early(client, phys.repository, manifest.layers, cache)
+    try:
+        config_raw = _read_config(client, phys.repository, manifest.config, cache)
+        config = oci.ImageConfig.parse(config_raw)
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
     if chosen is None and config.os:
         chosen = str(config.platform)
         if config.architecture and not config.platform.matches(platform):
             # a single-platform image: nothing to choose, but say so, as podman does
             log.warning("image platform (%s) does not match the requested platform (%s)", chosen, platform)
-    return ResolvedImage(
+    image = ResolvedImage(
         logical,
         source,
         client,
@@ -186,6 +250,8 @@ def fetch_image(
         cache,
         variant,
     )
+    image.early = early
+    return image
 
 
 class Located:
@@ -249,10 +315,11 @@ def resolve(
     prefer_compression: str = "auto",
     whole: bool = False,
     located: Located | None = None,
+    early_tocs: bool = False,
 ) -> ResolvedImage:
     """The image: its manifest and config from the first source that serves both (a source
     failing midway hands over to the next).  ``located``: :func:`locate`'s answer for these
-    sources, to go on from."""
+    sources, to go on from; ``early_tocs``: see :func:`fetch_image`."""
     if located is None:
         located = locate(logical, sources, pool, cache)
     attempts = list(located.attempts)
@@ -276,6 +343,7 @@ def resolve(
                 prefer_compression=prefer_compression,
                 whole=whole,
                 top=top,
+                early_tocs=early_tocs,
             )
         except SourceError as exc:  # this source failed: try the next one
             attempts.append(Attempt(source.reference.name, exc))

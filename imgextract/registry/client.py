@@ -6,12 +6,12 @@ import io
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Final
 
 from imgextract import oci
 from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded, RegistryError, UnreachableError
 from imgextract.oci.digest import compute_digest, is_digest
+from imgextract.records import FrozenRecord
 from imgextract.registry.authorizer import CredentialLookup
 from imgextract.registry.blobstream import BlobStream
 from imgextract.registry.errors import endpoint_of
@@ -26,13 +26,15 @@ MANIFEST_LIMIT = 4 * 1024 * 1024
 BLOB_BUFFER = 1024 * 1024
 
 
-@dataclass(frozen=True)
-class ManifestResponse:
+class ManifestResponse(FrozenRecord):
     """A manifest as the registry sent it: bytes, media type and digest."""
 
-    raw: bytes
-    media_type: str
-    digest: str
+    __slots__ = ("raw", "media_type", "digest")
+
+    def __init__(self, raw: bytes, media_type: str, digest: str) -> None:
+        self.raw: Final = raw
+        self.media_type: Final = media_type
+        self.digest: Final = digest
 
     @property
     def descriptor(self) -> oci.Descriptor:

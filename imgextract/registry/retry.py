@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Final
 
+from imgextract.records import FrozenRecord
 from imgextract.registry.exceptions import ConnectFailed, ProxyRefused, TimedOut, TLSFailed, label_of
 from imgextract.registry.response import Response
 
@@ -44,8 +45,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, delta)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(FrozenRecord):
     """``tries``/``base_delay`` for answers that ask us to come back (429, 5xx).
 
     A connection that fails outright (refused, reset, timed out) gets fewer, shorter tries
@@ -53,15 +53,40 @@ class RetryPolicy:
     better bet than waiting half a minute on one that is down.
     """
 
-    tries: int = 5
-    base_delay: float = 2.0
-    max_delay: float = 60.0
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
-    connect_tries: int = 3
-    connect_base_delay: float = 0.5
-    budget: float = DEFAULT_RETRY_TIME
-    notice_after: float = 3.0
-    clock: Callable[[], float] = field(default=time.monotonic, compare=False)
+    __slots__ = (
+        "tries",
+        "base_delay",
+        "max_delay",
+        "sleep",
+        "connect_tries",
+        "connect_base_delay",
+        "budget",
+        "notice_after",
+        "clock",
+    )
+    _uncompared = frozenset({"sleep", "clock"})
+
+    def __init__(
+        self,
+        tries: int = 5,
+        base_delay: float = 2.0,
+        max_delay: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+        connect_tries: int = 3,
+        connect_base_delay: float = 0.5,
+        budget: float = DEFAULT_RETRY_TIME,
+        notice_after: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.tries: Final = tries
+        self.base_delay: Final = base_delay
+        self.max_delay: Final = max_delay
+        self.sleep: Final = sleep
+        self.connect_tries: Final = connect_tries
+        self.connect_base_delay: Final = connect_base_delay
+        self.budget: Final = budget
+        self.notice_after: Final = notice_after
+        self.clock: Final = clock
 
     def delay(self, attempt: int, retry_after: str | None = None) -> float:
         """Delay before try number ``attempt + 1`` (``attempt`` counts from 0)."""

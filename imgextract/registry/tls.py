@@ -12,18 +12,21 @@ as in containers/image).
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from imgextract.errors import ConfigError
+from imgextract.records import FrozenRecord
 
 
-@dataclass(frozen=True)
-class TLSMaterial:
+class TLSMaterial(FrozenRecord):
     """Extra CA files and the client certificate pair for one registry host (``--ca-file``, certs.d)."""
 
-    ca_files: tuple[Path, ...] = ()
-    client_cert: tuple[Path, Path] | None = None
+    __slots__ = ("ca_files", "client_cert")
+
+    def __init__(self, ca_files: tuple[Path, ...] = (), client_cert: tuple[Path, Path] | None = None) -> None:
+        self.ca_files: Final = ca_files
+        self.client_cert: Final = client_cert
 
     @property
     def empty(self) -> bool:

@@ -64,6 +64,10 @@ class FaultPlan:
     strip_auth_times: int = 0  # forward this many matching requests without Authorization (a real 401)
     strip_auth_path: str = r"/blobs/"  # regex (re.search) on the request path
     blob_rate: int | None = None  # blob GETs: send at most this many bytes per second
+    # GETs of these blobs wait (at most hold_timeout seconds) until a ranged blob GET has arrived;
+    # recorded with fault "held" when one released them, "held-timeout" when none came
+    hold_blobs: set[str] = field(default_factory=set)
+    hold_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class SeenRequest:
     path: str
     headers: dict[str, str]
     status: int
-    fault: str | None = None  # "corrupt" | "drop" | "429" | "redirect" | None
+    fault: str | None = None  # "corrupt" | "drop" | "429" | "redirect" | "held" | ... | None
 
 
 @dataclass
@@ -160,6 +164,7 @@ class FaultProxy:
         self.plan = plan or FaultPlan()
         self._state = _State()
         self._stopping = threading.Event()
+        self._range_seen = threading.Event()  # a ranged blob GET arrived (``FaultPlan.hold_blobs``)
         self.redirect_server = RedirectTarget()
         proxy = self
 
@@ -210,6 +215,7 @@ class FaultProxy:
             self._state.blob_bytes = 0
         with self.redirect_server.lock:
             self.redirect_server.seen.clear()
+        self._range_seen.clear()
         self.plan = FaultPlan()
 
     def start(self) -> FaultProxy:
@@ -316,6 +322,11 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         seen_headers = self._headers_in()
         m = BLOB_GET.match(self.path)
         digest = m.group(1) if (m and self.command == "GET") else None
+        held = None
+        if digest and "Range" in self.headers:
+            fp._range_seen.set()
+        elif digest and digest in fp.plan.hold_blobs:
+            held = "held" if fp._range_seen.wait(fp.plan.hold_timeout) else "held-timeout"
 
         if fp.plan.echo_authorization and "Authorization" in self.headers:
             value = self.headers["Authorization"].partition(" ")[2]
@@ -377,6 +388,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
             fault = (
                 "stall" if stall else ("drip" if drip is not None else ("strip-auth" if stripped else fault))
             )
+            fault = held or fault
             total = int(length) if length is not None else len(data)
 
             # recorded before the client can have its answer: a test may look at once

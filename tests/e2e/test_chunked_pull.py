@@ -450,6 +450,41 @@ def test_wrong_bytes_in_transit_are_an_integrity_error(
     assert message in r.stderr
 
 
+def test_toc_reads_do_not_wait_for_the_config(
+    cli: Callable[..., Run], catalog: ChunkedImage, fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    """The TOCs are requested as soon as the manifest is known: the proxy holds the config blob
+    until a ranged blob GET (a TOC read) arrives, which only happens if TOC reads do not wait for
+    the config (else the hold times out)."""
+    proxy = fault_proxy(catalog.host)
+    config = catalog.manifest["config"]["digest"]
+    proxy.plan.hold_blobs = {config}
+    out = tmp_path / "out"
+    r = _pull(cli, proxy.host, catalog.ref, out)
+    assert r.code == 0, r.stderr
+    assert _files(out) == catalog.configs
+    assert [q.fault for q in proxy.requests if q.path.endswith(config)] == ["held"]
+    assert [la["fetch"] for la in r.json()["layers"]] == ["partial"] * 4
+
+
+def test_no_toc_read_before_the_signature_policy_accepts(
+    cli: Callable[..., Run], catalog: ChunkedImage, fault_proxy: Callable[..., Any], tmp_path: Path
+) -> None:
+    """With a signature policy, nothing of a layer is read before the policy has accepted the
+    image (its config included): the held config blob is released by no TOC read."""
+    proxy = fault_proxy(catalog.host)
+    config = catalog.manifest["config"]["digest"]
+    proxy.plan.hold_blobs = {config}
+    proxy.plan.hold_timeout = 0.5
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
+    out = tmp_path / "out"
+    r = _pull(cli, proxy.host, catalog.ref, out, "--policy", str(policy))
+    assert r.code == 0, r.stderr
+    assert _files(out) == catalog.configs
+    assert [q.fault for q in proxy.requests if q.path.endswith(config)] == ["held-timeout"]
+
+
 def test_through_a_pull_through_cache_registry(
     cli: Callable[..., Run],
     single: ChunkedImage,

@@ -173,3 +173,34 @@ def test_compress_never_over_the_limit_suggests_auto(
     r = run_cli("pull", img.ref, *args, "--insecure-registry", img.registry.host, home=tmp_path)
     assert r.code == 6, r.stderr
     assert "--compress auto" in r.stderr and "OLM cannot read" in r.stderr
+
+
+def test_configmap_reads_a_symlinked_manifest_through(
+    registry: Any, push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
+    """opm's ConfigMap writer reads every entry of manifests/ with ReadFile, which follows a
+    symlink (operator-registry master, pkg/configmap/configmap_writer.go Populate); earlier the
+    symlink was left out of the ConfigMap without a word."""
+    import dataclasses
+
+    from regfix.oci import Layer, Symlink
+
+    fx = bundles.registry_v1_bundle(large_crd=False, scorecard=False)
+    csv = "manifests/widget-operator.clusterserviceversion.yaml"
+    spec = dataclasses.replace(
+        fx.spec,
+        layers=[
+            *fx.spec.layers,
+            Layer([Symlink("manifests/alias.yaml", "widget-operator.clusterserviceversion.yaml")]),
+        ],
+    )
+    img = push_image(registry, spec, "hardening/symlinked-manifest")
+    out = tmp_path / "cm.yaml"
+    args = ("-o", str(out), "--format", "configmap", "--insecure-registry", img.registry.host)
+    r = run_cli("pull", img.ref, *args, home=tmp_path)
+    assert r.code == 0, r.stderr
+    from imgextract.outputs.configmap import load_yaml
+
+    [cm] = load_yaml(out.read_text())
+    assert cm["data"]["alias.yaml"] == fx.files[csv].decode()
+    assert cm["data"]["widget-operator.clusterserviceversion.yaml"] == fx.files[csv].decode()

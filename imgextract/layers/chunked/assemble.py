@@ -11,7 +11,10 @@ Work is split over two threads so that what releases the GIL overlaps: a ``Fetch
 before the layer is applied, possibly while earlier layers are) reads the compressed bytes of
 the predicted files from the ``RangeSource`` in blob order, decompresses and verifies them, and
 queues them, at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the
-files and writes them.  A file the prediction missed is fetched by the applier's thread from a
+files and writes them.  A small file of several chunks (most files of a catalog) is queued as
+its decompressed chunks, each checked against its chunk digest; the applier's thread checks the
+file digest before it writes any of it (hashing releases the GIL: the two threads share the
+hashing, and the chunks are never joined into one buffer).  A file the prediction missed is fetched by the applier's thread from a
 second source when it gets there.  Files found in the ``FileStore`` (the content cache) are not
 fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it in batches (``CacheWriter``: a few MiB
 by whichever thread would otherwise wait for the other, ``Fetcher.idle``; the rest by the fetch
@@ -55,6 +58,15 @@ _TAR_TYPES = {
 }
 
 
+Piece = bytes | memoryview  # a piece of a file's data
+FileData = bytes | Sequence[Piece]  # a verified file's data: in one piece, or as its chunks
+Handed = Piece | list[Piece]  # what the applier is handed: a piece, or a file's chunks (one writev)
+
+
+def data_size(data: FileData | memoryview) -> int:
+    return len(data) if isinstance(data, (bytes, memoryview)) else sum(len(p) for p in data)
+
+
 class Readable(Protocol):
     def read(self, n: int = -1, /) -> bytes: ...
 
@@ -81,8 +93,34 @@ class FileStore(Protocol):
 
     def put(self, digest: str, data: bytes) -> None: ...
 
-    def put_many(self, files: Sequence[tuple[str, bytes]]) -> None:
+    def put_many(self, files: Sequence[tuple[str, FileData]]) -> None:
         """Keep several files (one pack in the content cache)."""
+
+
+class _ReadAlready:
+    """The one range a file's compressed bytes were already read from (``Decoder.small``)."""
+
+    def __init__(self, data: memoryview) -> None:
+        self._data: memoryview | bytes = data
+
+    def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
+        pass
+
+    def open_range(self, start: int, end: int) -> _ReadAlready:
+        return self
+
+    def read(self, n: int = -1, /) -> bytes:
+        data, self._data = self._data, b""
+        return data  # type: ignore[return-value]  # (a memoryview: read as bytes are)
+
+
+def check_file(entry: TocEntry, parts: Sequence[Piece]) -> None:
+    """``parts`` must hash to the file digest (``ContentMismatch`` if not)."""
+    assert entry.digest is not None
+    h = _hasher(entry.digest)()
+    for part in parts:
+        h.update(part)
+    _compare(entry, entry.digest, h, "digest")
 
 
 def _read_exact(reader: Readable, n: int) -> bytes:
@@ -125,7 +163,22 @@ class Decoder:
     def __init__(self) -> None:
         self._dctx = zstandard.ZstdDecompressor()
 
-    def pieces(self, entry: TocEntry, source: RangeSource) -> Iterator[bytes]:
+    def small(self, entry: TocEntry, source: RangeSource) -> tuple[list[Piece], bool]:
+        """The data of a file of at most ``WHOLE_FILE`` bytes, and whether its file digest is still
+        to be checked (``check_file``): a file of several chunks decompressed in one call comes
+        back as its chunks, each checked against its chunk digest, its file digest not (the
+        caller checks it, on another thread); any other file wholly verified (``pieces``)."""
+        chunks = entry.chunks
+        start, end = chunks[0].start, chunks[-1].end
+        if 1 < len(chunks) and end - start <= ONE_READ and all(0 < c.size <= ONE_SHOT for c in chunks):
+            view = memoryview(_read_exact(source.open_range(start, end), end - start))
+            segments = self._segments(entry, view)
+            if segments is not None:
+                return segments, True
+            return list(self.pieces(entry, _ReadAlready(view))), False  # (the careful path decides)
+        return list(self.pieces(entry, source)), False
+
+    def pieces(self, entry: TocEntry, source: RangeSource) -> Iterator[Piece]:
         """The file's data, verified chunk by chunk; the file digest is checked after the last
         piece (the consumer must treat the data as unverified until the iterator is exhausted)."""
         chunks = entry.chunks
@@ -138,11 +191,12 @@ class Decoder:
         reader = source.open_range(start, end)
         if end - start <= ONE_READ and all(0 < c.size <= ONE_SHOT for c in chunks):
             view = memoryview(_read_exact(reader, end - start))
-            whole = self._whole(entry, view) if 1 < len(chunks) and entry.size <= WHOLE_FILE else None
-            if whole is not None:  # chunk digests checked; the file digest below
-                file_hash.update(whole)
+            segments = self._segments(entry, view) if 1 < len(chunks) and entry.size <= WHOLE_FILE else None
+            if segments is not None:  # chunk digests checked; the file digest below
+                for segment in segments:
+                    file_hash.update(segment)
+                    yield segment
                 chunks = []
-                yield whole
             for c in chunks:
                 data = self._one_shot(entry, c, view[c.start - start : c.end - start])
                 file_hash.update(data)
@@ -165,7 +219,7 @@ class Decoder:
         if actual != entry.digest:
             raise ContentMismatch(f"zstd:chunked file {entry.name!r}: digest mismatch (got {actual})")
 
-    def _whole(self, entry: TocEntry, view: memoryview) -> bytes | None:
+    def _segments(self, entry: TocEntry, view: memoryview) -> list[Piece] | None:
         """A small file's chunks decompressed in one call (one release of the GIL, not one per
         chunk), each checked against its digest; None when anything is unusual (several frames
         in a chunk, a size that does not match): the chunk-by-chunk path then decides."""
@@ -178,7 +232,8 @@ class Decoder:
             )
         except (zstandard.ZstdError, NotImplementedError):  # the cffi backend lacks this call
             return None
-        segments = [out[i] for i in range(len(chunks))]
+        # views of ``out``: no copy
+        segments: list[Piece] = [memoryview(out[i]) for i in range(len(chunks))]  # type: ignore[arg-type]
         sha256 = hashlib.sha256
         for c, segment in zip(chunks, segments, strict=True):
             if len(segment) != c.size:
@@ -188,9 +243,9 @@ class Decoder:
                 continue
             # sha256 (what producers write) without the general lookup; anything else, or a
             # mismatch, through _compare (which raises on a mismatch)
-            if not digest.startswith("sha256:") or sha256(segment).hexdigest() != digest[7:]:  # type: ignore[arg-type]
+            if not digest.startswith("sha256:") or sha256(segment).hexdigest() != digest[7:]:
                 _compare(entry, digest, _hasher(digest)(segment), "chunk digest")
-        return b"".join(segments)  # type: ignore[arg-type]  # segments export the buffer protocol
+        return segments
 
     def _one_shot(self, entry: TocEntry, chunk: Chunk, data: memoryview) -> bytes:
         """A chunk that is one frame, in one call; anything unusual takes the streaming path."""
@@ -260,6 +315,17 @@ def _check_chunk(entry: TocEntry, chunk: Chunk, data: bytes) -> None:
 _END = object()  # a file's last piece was queued and the file verified
 
 
+class _Unchecked:
+    """A small file's chunks, each verified against its chunk digest, queued before its file
+    digest is checked: the applier's thread checks it (``Fetcher._checked``) before using any."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self, parts: list[Piece], size: int) -> None:
+        self.parts = parts
+        self.size = size
+
+
 class Fetcher:
     """Fetches, decompresses and verifies ``files`` (in this order) on its own thread.
 
@@ -273,7 +339,7 @@ class Fetcher:
         source: RangeSource,
         *,
         ahead: int = AHEAD,
-        on_verified: Callable[[TocEntry, bytes], None] | None = None,
+        on_verified: Callable[[TocEntry, FileData], None] | None = None,
     ) -> None:
         self.files = list(files)
         self.source = source
@@ -327,8 +393,13 @@ class Fetcher:
         try:
             for index, entry in enumerate(self.files):
                 if entry.size <= WHOLE_FILE:
-                    parts = list(decoder.pieces(entry, self.source))
-                    data = parts[0] if len(parts) == 1 else b"".join(parts)
+                    parts, unchecked = decoder.small(entry, self.source)
+                    if unchecked:
+                        if not self._put(index, _Unchecked(parts, entry.size), entry.size, last=True):
+                            return
+                        continue
+                    first = parts[0] if parts else b""
+                    data = first if len(parts) == 1 and isinstance(first, bytes) else b"".join(parts)
                     if not self._put(index, data, len(data), last=True):
                         return
                     if self.on_verified is not None:
@@ -348,26 +419,46 @@ class Fetcher:
                 self._done = True
                 self._cond.notify_all()
 
-    def take(self, entry: TocEntry) -> Iterator[bytes] | None:
+    def take(self, entry: TocEntry) -> Iterator[Handed] | None:
         """The pieces of ``entry`` (verified once exhausted), or None if they will not come."""
         index = self._order.get(id(entry))
         if index is None:
             return None
-        with self._cond:
-            while True:
-                while self._queue and self._queue[0][0] < index:  # files the applier did not want
-                    _, item = self._queue.popleft()
-                    if isinstance(item, bytes):
-                        self._queued -= len(item)
-                    self._cond.notify_all()
-                if self._queue:
-                    if self._queue[0][0] > index:
+        dropped: list[tuple[int, _Unchecked]] = []
+        try:
+            with self._cond:
+                while True:
+                    while self._queue and self._queue[0][0] < index:  # files the applier did not want
+                        i, item = self._queue.popleft()
+                        if isinstance(item, bytes):
+                            self._queued -= len(item)
+                        elif isinstance(item, _Unchecked):
+                            self._queued -= item.size
+                            dropped.append((i, item))
+                        self._cond.notify_all()
+                    if self._queue:
+                        if self._queue[0][0] > index:
+                            return None
+                        break
+                    if self._done:
                         return None
-                    break
-                if self._done:
-                    return None
-                self._wait()
+                    self._wait()
+        finally:
+            for i, item in dropped:  # not applied, but kept (``on_verified``) once verified
+                try:
+                    self._checked(i, item)
+                except ContentMismatch:
+                    pass  # not kept; the applier never asked for it
         return self._pieces(index)
+
+    def _checked(self, index: int, item: _Unchecked) -> list[Piece]:
+        """The parts of a file queued before its file digest was checked, now checked (and given
+        to ``on_verified``); ``ContentMismatch`` if they do not hash to it."""
+        entry = self.files[index]
+        check_file(entry, item.parts)
+        if self.on_verified is not None:
+            self.on_verified(entry, item.parts)
+        return item.parts
 
     def _wait(self) -> None:
         """Wait for the other thread (``_cond`` held), doing ``idle`` work meanwhile if there is any."""
@@ -381,7 +472,7 @@ class Fetcher:
                 self._cond.acquire()
         self._cond.wait()
 
-    def _pieces(self, index: int) -> Iterator[bytes]:
+    def _pieces(self, index: int) -> Iterator[Handed]:
         while True:
             with self._cond:
                 while not self._queue:
@@ -391,12 +482,17 @@ class Fetcher:
                 i, item = self._queue.popleft()
                 if isinstance(item, bytes):
                     self._queued -= len(item)
+                elif isinstance(item, _Unchecked):
+                    self._queued -= item.size
                 self._cond.notify_all()
             assert i == index
             if item is _END:
                 return
             if isinstance(item, BaseException):
                 raise item
+            if isinstance(item, _Unchecked):  # checked before any of it is handed over
+                yield self._checked(index, item)  # (a list: the applier writes it with one writev)
+                continue
             assert isinstance(item, bytes)
             yield item
 
@@ -432,22 +528,23 @@ class CacheWriter:
     def __init__(self, files: FileStore, *, budget: HoldBudget | None = None) -> None:
         self.files = files
         self.budget = budget if budget is not None else HoldBudget()
-        self._held: list[tuple[str, bytes]] = []
+        self._held: list[tuple[str, FileData]] = []
         self._held_bytes = 0
 
-    def put(self, digest: str, data: bytes) -> None:
+    def put(self, digest: str, data: FileData) -> None:
         budget = self.budget
+        size = data_size(data)
         with budget.lock:
-            if budget.used + len(data) <= budget.limit:
-                budget.used += len(data)
+            if budget.used + size <= budget.limit:
+                budget.used += size
                 self._held.append((digest, data))
-                self._held_bytes += len(data)
+                self._held_bytes += size
                 return
             batch = self._take()
         batch.append((digest, data))
         self.files.put_many(batch)
 
-    def _take(self) -> list[tuple[str, bytes]]:
+    def _take(self) -> list[tuple[str, FileData]]:
         """What is held, no longer held (``budget.lock`` held)."""
         batch, self._held = self._held, []
         self.budget.used -= self._held_bytes
@@ -548,7 +645,7 @@ class _Assembler:
             yield info
         self._current = None
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterator[bytes]:
+    def read_data(self, member: tarfile.TarInfo) -> Iterator[Handed]:
         if self._current is None or self._current[0] is not member:
             raise RuntimeError("read_data for a member that is not the current one")
         entry = self._current[1]
@@ -569,16 +666,16 @@ class _Assembler:
             pieces = self._fetch(entry, cacheable)
         self.files_fetched += 1
         for data in pieces:
-            self._account(len(data))
+            self._account(data_size(data))
             yield data
 
-    def _fetch(self, entry: TocEntry, cacheable: bool) -> Iterator[bytes]:
+    def _fetch(self, entry: TocEntry, cacheable: bool) -> Iterator[Piece]:
         """A file the fetcher does not bring: read on this thread, from the second source."""
         if self._side is None:
             self._side = self.side()
         if self._decoder is None:
             self._decoder = Decoder()
-        kept: list[bytes] | None = [] if cacheable else None
+        kept: list[Piece] | None = [] if cacheable else None
         for data in self._decoder.pieces(entry, self._side):
             if kept is not None:
                 kept.append(data)
@@ -658,7 +755,7 @@ def make_fetcher(
     if cache_writer is not None:
         writer = cache_writer
 
-        def on_verified(entry: TocEntry, data: bytes) -> None:
+        def on_verified(entry: TocEntry, data: FileData) -> None:
             if entry.digest is not None and entry.size <= MAX_CACHED_FILE:
                 writer.put(entry.digest, data)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,82 @@ def test_unquoted_numeric_channel_reads_as_opm_does(tmp_path: Path) -> None:
     _bundle(tmp_path, {**V1, L.CHANNELS: "4.10", L.DEFAULT_CHANNEL: "4.10"})
     info = registry_v1.check(tmp_path, detect.plan({**V1, L.CHANNELS: "4.10", L.DEFAULT_CHANNEL: "4.10"}))
     assert info.channels == ("4.1",) and info.default_channel == "4.1"
+
+
+@pytest.mark.parametrize("layout", ["subdir-only", "empty"])
+def test_manifests_without_a_file_of_its_own_is_refused(tmp_path: Path, layout: str) -> None:
+    """A manifests directory holding only a subdirectory is not a bundle.
+
+    operator-registry master, pkg/registry/parse.go bundleParser.addManifests (stored commit
+    0830b1b): subdirectories are skipped, and no object left is "no bundle objects found";
+    operator-controller main, rukpak/bundle/source/source.go fsBundleSource.GetBundle
+    (5f37a67): a subdirectory of manifests/ is an error. Earlier this check only asked for
+    *some* entry, so manifests/nested/csv.yaml passed.
+    """
+    _bundle(tmp_path, V1)
+    (tmp_path / "manifests" / "csv.yaml").unlink()
+    if layout == "subdir-only":
+        (tmp_path / "manifests" / "nested").mkdir()
+        (tmp_path / "manifests" / "nested" / "csv.yaml").write_text("kind: ClusterServiceVersion\n")
+    with pytest.raises(InvalidBundleError, match="manifests/ has no file") as exc:
+        registry_v1.check(tmp_path, detect.plan(V1))
+    assert exit_code_for(exc.value) == 6
+
+
+def test_manifests_symlink_leaving_the_image_is_refused(tmp_path: Path) -> None:
+    """A manifests/ symlink to a host directory is not listed (nothing outside the image is read)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    _bundle(root, V1)
+    outside = tmp_path / "host"
+    outside.mkdir()
+    (outside / "csv.yaml").write_text("kind: ClusterServiceVersion\n")
+    for p in (root / "manifests").iterdir():
+        p.unlink()
+    (root / "manifests").rmdir()
+    (root / "manifests").symlink_to(outside)
+    with pytest.raises(InvalidBundleError, match="leads outside the image"):
+        registry_v1.check(root, detect.plan(V1))
+
+
+def test_manifests_symlink_within_the_image_is_read(tmp_path: Path) -> None:
+    """opm lists manifests/ through os.DirFS, which follows a symlink to a directory in the image."""
+    _bundle(tmp_path, V1)
+    (tmp_path / "manifests").rename(tmp_path / "deploy")
+    (tmp_path / "manifests").symlink_to("deploy")
+    assert registry_v1.check(tmp_path, detect.plan(V1)).package == "etcd"
+
+
+PLAIN = {L.MEDIATYPE: "plain"}
+
+
+def test_plain_manifests_subdirectory_is_refused(tmp_path: Path) -> None:
+    """rukpak's plain provisioner reads manifests/ flat and fails on a subdirectory, naming it
+    (operator-framework/rukpak, internal/provisioner/plain/controllers/bundle_controller.go
+    getObjects, stored commit 6f691be; the later LoadPlainV0 keeps the rule). We accepted a
+    subdirectory as long as one file sat next to it."""
+    (tmp_path / "manifests" / "extra").mkdir(parents=True)
+    (tmp_path / "manifests" / "00-ns.yaml").write_text("kind: Namespace\n")
+    (tmp_path / "manifests" / "extra" / "cm.yaml").write_text("kind: ConfigMap\n")
+    with pytest.raises(InvalidBundleError, match=r"manifests/extra/ is a directory") as exc:
+        registry_v1.check_plain(tmp_path, detect.plan(PLAIN))
+    assert exit_code_for(exc.value) == 6
+
+
+def test_plain_flat_manifests_pass(tmp_path: Path) -> None:
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "00-ns.yaml").write_text("kind: Namespace\n")
+    assert registry_v1.check_plain(tmp_path, detect.plan(PLAIN)).manifests_dir == "manifests/"
+
+
+@pytest.mark.parametrize("mediatype", ["helm", "registry+v2"])
+def test_unsupported_bundle_media_type_is_named(mediatype: str) -> None:
+    """operator-registry's bundle media types are registry+v1, plain and helm (pkg/lib/bundle
+    generate.go, stored commit 689410c); a helm (or unknown) bundle is not extracted by kind,
+    and the error names its media type instead of saying the type could not be determined."""
+    with pytest.raises(
+        UsageError, match=rf"bundle media type '{re.escape(mediatype)}' is not supported"
+    ) as exc:
+        detect.plan({L.MEDIATYPE: mediatype, L.PACKAGE: "p"})
+    assert "paths=[...] or all=True" in str(exc.value)
+    assert detect.plan({L.MEDIATYPE: mediatype}, all_paths=True).paths is None

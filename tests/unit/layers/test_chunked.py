@@ -188,6 +188,11 @@ def handmade_toc(entries: list[dict[str, object]], data_end: int = 10_000) -> tu
 DIGEST = "sha256:" + "a" * 64
 
 
+def _joined(pieces: Any) -> bytes:
+    """A file's data as the fetcher hands it over (pieces, or lists of a file's chunks)."""
+    return b"".join(b"".join(p) if isinstance(p, list) else p for p in pieces)
+
+
 _FILE = {
     "type": "reg",
     "name": "a",
@@ -415,7 +420,7 @@ def test_fetcher_drops_files_not_taken_and_keeps_to_its_budget(image: list[Chunk
     try:
         pieces = fetcher.take(files[-1])  # every earlier file is dropped as it arrives
         assert pieces is not None
-        data = b"".join(pieces)
+        data = _joined(pieces)
         assert hashlib.sha256(data).hexdigest() == files[-1].digest.split(":")[1]  # type: ignore[union-attr]
         assert fetcher.take(files[0]) is None  # gone: the applier would read it itself
     finally:
@@ -462,7 +467,7 @@ def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path
 def test_cache_writer_holds_files_and_writes_them_together() -> None:
     """Verified files are held and written as one batch (flush, close); a file past the bound is
     written at once with those held (bounded memory); after a failure the held ones are dropped."""
-    from imgextract.layers.chunked.assemble import BATCH, CacheWriter, HoldBudget
+    from imgextract.layers.chunked.assemble import BATCH, CacheWriter, FileData, HoldBudget
 
     class Store:
         def __init__(self) -> None:
@@ -477,7 +482,7 @@ def test_cache_writer_holds_files_and_writes_them_together() -> None:
         def put(self, digest: str, data: bytes) -> None:
             raise AssertionError("files are written in batches")
 
-        def put_many(self, files: Sequence[tuple[str, bytes]]) -> None:
+        def put_many(self, files: Sequence[tuple[str, FileData]]) -> None:
             self.batches.append([d for d, _ in files])
 
     files = [f"sha256:{i:064x}" for i in range(5)]
@@ -571,7 +576,7 @@ def test_applier_thread_does_idle_work_while_it_waits_for_a_file(image: list[Chu
     try:
         pieces = fetcher.take(files[0])
         assert pieces is not None
-        data = b"".join(pieces)
+        data = _joined(pieces)
         assert hashlib.sha256(data).hexdigest() == files[0].digest.split(":")[1]  # type: ignore[union-attr]
     finally:
         fetcher.close()
@@ -605,7 +610,7 @@ def test_fetcher_does_idle_work_while_the_applier_is_behind(image: list[Chunked]
             time.sleep(0.001)
         assert work == [] and set(threads) == {"imgextract-chunked"}
         pieces = fetcher.take(files[0])  # the applier catches up: the fetcher goes on
-        assert pieces is not None and b"".join(pieces)
+        assert pieces is not None and _joined(pieces)
         assert fetcher.take(files[1]) is not None
     finally:
         fetcher.close()
@@ -655,3 +660,107 @@ def test_a_wrong_chunk_digest_of_a_small_file_is_refused(tmp_path: Path, wrong: 
                 apply_chunked(parse_toc(comp, loc), MemorySource(blob), applier, None)
     finally:
         applier.close()
+
+
+def _two_chunk_files(names: Sequence[str], *, bad_file_digest: str = "") -> tuple[bytes, Toc]:
+    """Files of two chunks each (decompressed in one call, queued before their file digest is
+    checked); ``bad_file_digest`` names one whose chunks are right but whose file digest is not."""
+    blob = b""
+    entries: list[dict[str, object]] = []
+    for name in names:
+        parts = [f"{name} first ".encode() * 50, f"{name} second ".encode() * 50]
+        frames = [zstandard.ZstdCompressor().compress(p) for p in parts]
+        whole = b"".join(parts) + (b"!" if name == bad_file_digest else b"")
+        entries += [
+            {
+                "type": "reg",
+                "name": name,
+                "size": sum(map(len, parts)),
+                "digest": "sha256:" + hashlib.sha256(whole).hexdigest(),
+                "offset": len(blob),
+                "endOffset": len(blob) + len(frames[0]) + len(frames[1]),
+                "chunkSize": len(parts[0]),
+                "chunkDigest": "sha256:" + hashlib.sha256(parts[0]).hexdigest(),
+            },
+            {
+                "type": "chunk",
+                "name": name,
+                "offset": len(blob) + len(frames[0]),
+                "chunkOffset": len(parts[0]),
+                "chunkSize": len(parts[1]),
+                "chunkDigest": "sha256:" + hashlib.sha256(parts[1]).hexdigest(),
+            },
+        ]
+        blob += b"".join(frames)
+    comp, loc = handmade_toc(entries, data_end=len(blob))
+    return blob, parse_toc(comp, loc)
+
+
+def test_a_file_digest_checked_by_the_applier_thread_refuses_before_any_byte(tmp_path: Path) -> None:
+    """Right chunk digests, wrong file digest: the applier's thread checks the file digest of a
+    file queued as its chunks before it writes any of it; the file is not kept either."""
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    blob, toc = _two_chunk_files(["a", "b"], bad_file_digest="b")
+    kept: list[str] = []
+    fetcher = Fetcher(toc.entries, MemorySource(blob))
+    fetcher.on_verified = lambda entry, data: kept.append(entry.name)
+    fetcher.start()
+    try:
+        first = fetcher.take(toc.entries[0])
+        assert first is not None and _joined(first) == b"a first " * 50 + b"a second " * 50
+        second = fetcher.take(toc.entries[1])
+        assert second is not None
+        with pytest.raises(IntegrityError, match="'b': digest mismatch"):
+            next(iter(second))  # nothing of it handed over
+    finally:
+        fetcher.close()
+    assert kept == ["a"]
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        with pytest.raises(IntegrityError, match="'b': digest mismatch"):
+            apply_chunked(toc, MemorySource(blob), applier, None)
+    finally:
+        applier.close()
+    assert (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_files_not_taken_are_checked_before_they_are_kept() -> None:
+    """Files the applier skips are still checked (file digest) before ``on_verified`` keeps them."""
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    blob, toc = _two_chunk_files(["a", "b", "c"], bad_file_digest="a")
+    kept: list[tuple[str, bytes]] = []
+    fetcher = Fetcher(toc.entries, MemorySource(blob))
+    fetcher.on_verified = lambda entry, data: kept.append((entry.name, b"".join(data)))  # type: ignore[arg-type]  # (its chunks)
+    fetcher.start()
+    try:
+        last = fetcher.take(toc.entries[2])  # "a" and "b" are dropped as they arrive
+        assert last is not None and _joined(last) == b"c first " * 50 + b"c second " * 50
+    finally:
+        fetcher.close()
+    assert kept == [("b", b"b first " * 50 + b"b second " * 50), ("c", b"c first " * 50 + b"c second " * 50)]
+
+
+def test_the_applier_writes_a_file_handed_as_many_buffers(tmp_path: Path) -> None:
+    """A file handed over as a list of buffers (its chunks) is written with writev, a few hundred
+    buffers per call, in order."""
+    parts: list[bytes | memoryview] = [f"{i:05}|".encode() for i in range(1500)]
+    parts[7] = memoryview(b"view|")
+    info = tarfile.TarInfo("f")
+    info.size = sum(len(p) for p in parts)
+
+    class Data:
+        def read_data(self, member: tarfile.TarInfo) -> Any:
+            yield parts[:1000]
+            yield b"tail"
+            yield parts[1000:]
+
+    info.size += 4
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        applier.apply_members([info], Data())
+        applier.finalize()
+    finally:
+        applier.close()
+    assert (tmp_path / "f").read_bytes() == b"".join(parts[:1000]) + b"tail" + b"".join(parts[1000:])

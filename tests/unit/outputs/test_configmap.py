@@ -104,6 +104,24 @@ def test_etcd_like_is_plain_data_with_olm_metadata() -> None:
     assert cm["data"]["dependencies.yaml"] == files["metadata/dependencies.yaml"].decode()
 
 
+def test_metadata_files_are_keys_as_in_opm_master_writer() -> None:
+    """Every file of metadata/ except annotations.yaml is a key, next to the manifests.
+
+    operator-registry master, pkg/configmap/configmap_writer.go ConfigMapWriter.Populate walks
+    subDirs ["manifests/", "metadata/"] and skips only annotations.yaml (whose six keys become
+    annotations); #1742 (configmap_writer_test.go at b5c503a) changed only the replacement
+    character. A claim that the newest writer keeps manifests/ files only does not hold.
+    """
+    files = {
+        "manifests/gizmo.clusterserviceversion.yaml": b"kind: ClusterServiceVersion\n",
+        "metadata/annotations.yaml": b"annotations: {}\n",
+        "metadata/properties.yaml": b"properties: []\n",
+        "metadata/extra:notes.yaml": b"dependencies: []\n",
+    }
+    [cm] = build(files)
+    assert sorted(cm["data"]) == ["extra-notes.yaml", "gizmo.clusterserviceversion.yaml", "properties.yaml"]
+
+
 def test_etcd_like_round_trips_through_yaml() -> None:
     files = bf.etcd_like()
     assert read(via_yaml(build(files))) == without_annotations_yaml(files)

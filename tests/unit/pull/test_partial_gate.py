@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import types
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,64 @@ def test_layers_started_together_start_highest_first(monkeypatch: pytest.MonkeyP
     group.started.pop(0)
     group.advance(1)
     assert started == [3, 2, 1, 0, 4]
+
+
+def _chunked_layers(count: int) -> list[tuple[int, Any]]:
+    from imgextract import oci
+
+    annotations = {
+        "io.github.containers.zstd-chunked.manifest-checksum": "sha256:" + "a" * 64,
+        "io.github.containers.zstd-chunked.manifest-position": "100:10:20:1",
+    }
+    return [
+        (i, oci.Descriptor(media_type=ZSTD, digest=f"sha256:{i:064x}", size=1000, annotations=annotations))
+        for i in range(count)
+    ]
+
+
+def test_settle_keeps_the_planned_layers_and_stops_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Layers started before the selection was known: ``settle`` gives the kept ones the selection
+    and stops the ones the plan does not fetch partially (skipped, or whole after all)."""
+    from imgextract.pull import partial
+
+    closed: list[int] = []
+    monkeypatch.setattr(partial.PartialLayer, "start", lambda self: None)
+    monkeypatch.setattr(partial.PartialLayer, "close", lambda self, **kw: closed.append(self.position))
+    layers = _chunked_layers(6)
+    nowhere = types.SimpleNamespace(registry="127.0.0.1:9")  # never contacted: no worker starts
+    group = partial.PartialLayers(nowhere, "repo", layers, None, window=4, paths_known=False)  # type: ignore[arg-type]
+    group.advance(0)
+    assert sorted(group.started) == [0, 1, 2, 3]
+    assert not any(layer._settled.is_set() for layer in group.started.values())
+    group.settle([layers[1], layers[3], layers[5]], ["configs"])
+    assert sorted(closed) == [0, 2]
+    assert sorted(group.started) == [1, 3]
+    assert [i for i, _ in group.pending] == [5]
+    for layer in group.started.values():
+        assert layer._settled.is_set() and layer.paths == ["configs"]
+    group.advance(2)  # a layer started after the selection is known starts settled
+    assert group.started[5]._settled.is_set() and group.started[5].paths == ["configs"]
+
+
+def test_a_layer_closed_before_the_selection_is_known_plans_nothing() -> None:
+    """A worker waiting for the selection (its TOC parsed) returns at once when the pull fails
+    before the selection is known."""
+    from imgextract.pull import partial
+
+    nowhere = types.SimpleNamespace(registry="127.0.0.1:9")
+    layer = partial.PartialLayer(
+        nowhere,  # type: ignore[arg-type]
+        "repo",
+        _chunked_layers(1)[0][1],
+        None,
+        start=False,
+        paths_known=False,
+    )
+    got: list[object] = []
+    waiter = threading.Thread(target=lambda: got.append(layer._plan_settled(types.SimpleNamespace())))  # type: ignore[arg-type]
+    waiter.start()
+    waiter.join(0.05)
+    assert waiter.is_alive() and not got  # waiting for the selection
+    layer.close()
+    waiter.join(10)
+    assert got == [None]
