@@ -9,11 +9,12 @@ own "not valid JSON" error covers them.  Go's encoding/json also refuses deep ne
 max depth", at 10000 levels) and a number out of float64 range.
 
 Bytes are read as Go reads them: UTF-8 only, an invalid sequence inside a string is U+FFFD (and
-outside one a syntax error), a byte order mark or UTF-16 text is no JSON.  Go's decoder refuses ``NaN``, ``Infinity`` and ``-Infinity``, which Python's accepts: here they are
-an error unless the caller passes its own ``parse_constant`` (use :func:`decoder` for raw_decode).
-Go's decoder also reads an unpaired surrogate escape (``"\\ud800"``) as U+FFFD, where Python keeps a
-lone surrogate that no UTF-8 encoder accepts later (sorting by bytes, writing, printing): the
-decoded value gets Go's U+FFFD.  Only a text holding such an escape is walked.
+outside one a syntax error), a byte order mark or UTF-16 text is no JSON.  Go's decoder refuses
+``NaN``, ``Infinity`` and ``-Infinity``, which Python's accepts: here they are an error unless the
+caller passes its own ``parse_constant`` (use :func:`decoder` for raw_decode).  Go's decoder also
+reads an unpaired surrogate escape (``"\\ud800"``) as U+FFFD, where Python keeps a lone surrogate
+that no UTF-8 encoder accepts later (sorting by bytes, writing, printing): the decoded value gets
+Go's U+FFFD.  Only a text holding such an escape is walked.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ _INT_LIMIT = "Exceeds the limit"  # the start of int()'s message when the digit 
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a paired one is decoded as one character
-_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -62,10 +62,8 @@ def _go_strings(value: Any) -> Any:
     return value
 
 
-def _escapes(doc: str | bytes | bytearray, start: int = 0, end: int | None = None) -> bool:
-    if isinstance(doc, str):
-        return _SURROGATE_ESCAPE.search(doc, start, len(doc) if end is None else end) is not None
-    return _SURROGATE_ESCAPE_BYTES.search(doc) is not None
+def _escapes(text: str, start: int = 0, end: int | None = None) -> bool:
+    return _SURROGATE_ESCAPE.search(text, start, len(text) if end is None else end) is not None
 
 
 def go_constant(name: str) -> Any:
@@ -84,7 +82,8 @@ def _invalid(doc: str | bytes | bytearray, message: str, pos: int = 0) -> json.J
 
 
 def loads(data: str | bytes | bytearray, **kwargs: Any) -> Any:
-    """``json.loads(data, **kwargs)``; deep nesting and huge integers are JSONDecodeError."""
+    """``json.loads(data, **kwargs)`` by Go's rules (see the module): deep nesting, huge integers,
+    NaN and Infinity are JSONDecodeError, invalid UTF-8 and lone surrogates U+FFFD."""
     kwargs.setdefault("parse_constant", go_constant)
     if not isinstance(data, str):  # Go reads UTF-8 only: invalid bytes U+FFFD, a BOM or UTF-16 no JSON
         data = bytes(data).decode("utf-8", "replace")
@@ -99,10 +98,11 @@ def loads(data: str | bytes | bytearray, **kwargs: Any) -> Any:
     return _go_strings(value) if _escapes(data) else value
 
 
-def raw_decode(decoder: json.JSONDecoder, text: str, pos: int = 0) -> tuple[Any, int]:
-    """``decoder.raw_decode(text, pos)`` with the same two failures made JSONDecodeError."""
+def raw_decode(dec: json.JSONDecoder, text: str, pos: int = 0) -> tuple[Any, int]:
+    """``dec.raw_decode(text, pos)``, read by the same rules as :func:`loads` (``dec`` decides
+    about NaN: see :func:`decoder`)."""
     try:
-        value, end = decoder.raw_decode(text, pos)
+        value, end = dec.raw_decode(text, pos)
     except RecursionError:
         raise _invalid(text, "exceeded max depth", pos) from None
     except ValueError as exc:
