@@ -16,7 +16,8 @@ def test_a_huge_integer_is_a_bundle_error(number: str) -> None:
 
 
 def test_file_names_annotation_nested_too_deeply_is_a_bundle_error() -> None:
-    from imgextract.outputs.configmap.reader import FILE_NAMES, _file_names
+    from imgextract.outputs.configmap.meta import FILE_NAMES
+    from imgextract.outputs.configmap.reader import _file_names
 
     deep = '{"a": ' * 100_000 + '"b"' + "}" * 100_000
     cm = {"metadata": {"name": "cm", "annotations": {FILE_NAMES: deep}}}
