@@ -8,7 +8,6 @@ the content cache (pruning).
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -24,4 +23,6 @@ def rmtree_forcing_permissions(path: Path) -> None:
             sub = os.path.join(dirpath, d)
             if not os.path.islink(sub):
                 os.chmod(sub, stat.S_IRWXU)
+    import shutil  # here: its import (bz2, lzma) is start-up time most pulls never need
+
     shutil.rmtree(path)

@@ -58,7 +58,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +65,15 @@ from typing import BinaryIO, Protocol
 
 from imgextract.errors import IntegrityError, LimitExceeded
 from imgextract.layers.fsroot import DIR_MODE, STEPS_PER_ENTRY, Parent, RootFS, lstat_at
+from imgextract.layers.member import (
+    AREGTYPE,
+    BLKTYPE,
+    CHRTYPE,
+    CONTTYPE,
+    FIFOTYPE,
+    REGTYPE,
+    Member,
+)
 from imgextract.layers.selection import PathSelection
 from imgextract.oci import whiteout
 from imgextract.records import Record
@@ -73,8 +81,8 @@ from imgextract.records import Record
 WHITEOUT_PREFIX = whiteout.PREFIX
 OPAQUE = whiteout.OPAQUE
 _MAX_MTIME = 253402300799  # 9999-12-31T23:59:59Z
-_REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE)
-_SPECIAL = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
+_REGULAR = (REGTYPE, AREGTYPE, CONTTYPE)
+_SPECIAL = (CHRTYPE, BLKTYPE, FIFOTYPE)
 _ENVIRONMENTAL = {
     errno.ENOSPC,
     errno.EDQUOT,
@@ -105,9 +113,7 @@ class MemberData(Protocol):
     """Where a member's file data comes from (``TarReader``, or a zstd:chunked assembler).  A
     piece may be a list of buffers (a file's chunks): written with one ``writev``."""
 
-    def read_data(
-        self, member: tarfile.TarInfo
-    ) -> Iterable[bytes | memoryview | list[bytes | memoryview]]: ...
+    def read_data(self, member: Member) -> Iterable[bytes | memoryview | list[bytes | memoryview]]: ...
 
 
 _IOV = 512  # buffers per writev (below IOV_MAX)
@@ -271,7 +277,7 @@ class Applier:
         reader = TarReader(tar_stream, max_header_bytes=self.limits.max_header_bytes)
         return self.apply_members(reader.members(), reader)
 
-    def apply_members(self, members: Iterable[tarfile.TarInfo], reader: MemberData) -> LayerStats:
+    def apply_members(self, members: Iterable[Member], reader: MemberData) -> LayerStats:
         """Apply one layer given as members (in archive order) and a source of their file data
         (``reader.read_data(member)``, asked at most once per wanted regular file): the same rules
         as ``apply``, for layers that are not read as one tar stream (zstd:chunked partial fetch)."""
@@ -341,7 +347,7 @@ class Applier:
 
     # -- entries ----------------------------------------------------------------------------
 
-    def _entry(self, reader: MemberData, m: tarfile.TarInfo, stats: LayerStats) -> None:
+    def _entry(self, reader: MemberData, m: Member, stats: LayerStats) -> None:
         if not m.name:
             raise IntegrityError("tar entry with an empty name")
         parts = split_name(m.name, what="name")
@@ -375,7 +381,7 @@ class Applier:
         else:
             stats.ignored += 1
 
-    def _file_entry(self, reader: MemberData, m: tarfile.TarInfo, stats: LayerStats) -> bool:
+    def _file_entry(self, reader: MemberData, m: Member, stats: LayerStats) -> bool:
         """A plain regular file (most entries of most layers), applied as ``_entry`` would, with
         less work per entry.  False (nothing done) for anything unusual: ``_entry`` takes it."""
         name = m.name
@@ -434,7 +440,7 @@ class Applier:
         return True
 
     def _apply_typed(
-        self, reader: MemberData, m: tarfile.TarInfo, parent: Parent, base: str, stats: LayerStats
+        self, reader: MemberData, m: Member, parent: Parent, base: str, stats: LayerStats
     ) -> None:
         path = parent.child(base)
         if m.isdir():
@@ -463,7 +469,7 @@ class Applier:
             stats.ignored += 1
         self._mark_upper(path)
 
-    def _write_file(self, reader: MemberData, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
+    def _write_file(self, reader: MemberData, m: Member, parent: Parent, base: str) -> None:
         mode = (m.mode & 0o755) | 0o644  # file_mode()
         try:  # a free name: create it in place (one syscall instead of temp + lstat + rename)
             fd = os.open(base, _NEW_FILE, mode, dir_fd=parent.fd)
@@ -496,7 +502,7 @@ class Applier:
             self._discard(parent, base if tmp is None else tmp)
             raise
 
-    def _symlink(self, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
+    def _symlink(self, m: Member, parent: Parent, base: str) -> None:
         target = m.linkname
         if not target or "\0" in target:
             raise IntegrityError(f"symlink {m.name!r} has an invalid target {target!r}")
@@ -510,7 +516,7 @@ class Applier:
             raise
         self._tree_changed()
 
-    def _hardlink(self, m: tarfile.TarInfo, parent: Parent, base: str) -> None:
+    def _hardlink(self, m: Member, parent: Parent, base: str) -> None:
         tparts = split_name(m.linkname, what="hard link target")
         if not tparts:
             raise IntegrityError(f"hard link {m.name!r} points at the root")

@@ -49,6 +49,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from imgextract.errors import IntegrityError, LimitExceeded
+from imgextract.layers.member import Member
 
 CHUNK = 1024 * 1024
 BLOCK = 512
@@ -485,7 +486,7 @@ class TarReader:
         self._current = m
         return m  # type: ignore[no-any-return]
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterable[bytes | memoryview]:
+    def read_data(self, member: Member) -> Iterable[bytes | memoryview]:
         """The (rest of the) data of the current member, in pieces of at most 1 MiB (views of the
         stream's buffer: valid until the next member is asked for)."""
         if member is not self._current:
@@ -501,7 +502,7 @@ class TarReader:
             return (memoryview(self._buf)[start:end],)
         return self._pieces(member)
 
-    def _pieces(self, member: tarfile.TarInfo) -> Iterator[bytes | memoryview]:
+    def _pieces(self, member: Member) -> Iterator[bytes | memoryview]:
         while self._left:
             avail = len(self._buf) - self._pos
             if not avail:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import tarfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -37,6 +36,7 @@ from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded
 from imgextract.layers.applier import Applier, LayerStats
 from imgextract.layers.chunked.plan import wanted_files
 from imgextract.layers.chunked.toc import Chunk, Toc, TocEntry
+from imgextract.layers.member import BLKTYPE, CHRTYPE, DIRTYPE, FIFOTYPE, LNKTYPE, REGTYPE, SYMTYPE, Member
 
 MiB = 1024 * 1024
 READ = MiB  # piece size when a chunk is streamed
@@ -48,13 +48,13 @@ MAX_CACHED_FILE = 4 * MiB  # larger files are not kept in the FileStore (nor rea
 BATCH = 4 * MiB  # verified files written as a pack by a thread that waits for the other, at least
 HOLD = 32 * MiB  # verified files a pull holds for the FileStore until their layer is applied
 _TAR_TYPES = {
-    "reg": tarfile.REGTYPE,
-    "dir": tarfile.DIRTYPE,
-    "symlink": tarfile.SYMTYPE,
-    "hardlink": tarfile.LNKTYPE,
-    "char": tarfile.CHRTYPE,
-    "block": tarfile.BLKTYPE,
-    "fifo": tarfile.FIFOTYPE,
+    "reg": REGTYPE,
+    "dir": DIRTYPE,
+    "symlink": SYMTYPE,
+    "hardlink": LNKTYPE,
+    "char": CHRTYPE,
+    "block": BLKTYPE,
+    "fifo": FIFOTYPE,
 }
 
 
@@ -591,11 +591,11 @@ def plan_files(toc: Toc, paths: Sequence[str] | None, files: FileStore | None) -
     ]
 
 
-class _Member(tarfile.TarInfo):
-    """A TOC entry as a tar member: only what the applier reads of one (name, type, mode, mtime,
-    linkname, size) is set; a plain ``TarInfo`` sets some twenty attributes per entry."""
+class _Member:
+    """A TOC entry as a layer member (``Member``): what the applier reads of one (name, type,
+    mode, mtime, linkname, size), without ``tarfile`` (its import is a few ms of start-up)."""
 
-    __slots__ = ()
+    __slots__ = ("name", "type", "mode", "mtime", "linkname", "size")
 
     def __init__(self, name: str, type: bytes, mode: int, mtime: float, linkname: str, size: int) -> None:
         self.name = name
@@ -604,6 +604,15 @@ class _Member(tarfile.TarInfo):
         self.mtime = mtime
         self.linkname = linkname
         self.size = size
+
+    def isdir(self) -> bool:
+        return self.type == DIRTYPE
+
+    def issym(self) -> bool:
+        return self.type == SYMTYPE
+
+    def islnk(self) -> bool:
+        return self.type == LNKTYPE
 
 
 class _Assembler:
@@ -627,9 +636,9 @@ class _Assembler:
         self.files_fetched = 0
         self.files_from_cache = 0
         self._decoder: Decoder | None = None
-        self._current: tuple[tarfile.TarInfo, TocEntry] | None = None
+        self._current: tuple[Member, TocEntry] | None = None
 
-    def members(self) -> Iterator[tarfile.TarInfo]:
+    def members(self) -> Iterator[Member]:
         types = _TAR_TYPES
         for entry in self.toc.entries:
             kind = entry.type
@@ -645,7 +654,7 @@ class _Assembler:
             yield info
         self._current = None
 
-    def read_data(self, member: tarfile.TarInfo) -> Iterator[Handed]:
+    def read_data(self, member: Member) -> Iterator[Handed]:
         if self._current is None or self._current[0] is not member:
             raise RuntimeError("read_data for a member that is not the current one")
         entry = self._current[1]
