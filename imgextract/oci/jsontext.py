@@ -63,7 +63,10 @@ def _go_strings(value: Any) -> Any:
 
 
 def _escapes(text: str, start: int = 0, end: int | None = None) -> bool:
-    return _SURROGATE_ESCAPE.search(text, start, len(text) if end is None else end) is not None
+    end = len(text) if end is None else end
+    if text.find("\\", start, end) < 0:  # no escape at all (most documents): a memchr, not a regex scan
+        return False
+    return _SURROGATE_ESCAPE.search(text, start, end) is not None
 
 
 def go_constant(name: str) -> Any:
