@@ -26,37 +26,40 @@ from typing import Any
 _INT_LIMIT = "Exceeds the limit"  # the start of int()'s message when the digit limit is hit
 
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # a paired one is decoded as one character
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# Compiled at their first use (re's cache keeps them): most texts hold no escape, and compiling
+# them is a measurable share of a short command's start-up.
+_SURROGATE_ESCAPE = r"\\u[dD][89a-fA-F]"  # a paired one is decoded as one character
+_SURROGATE = "[\ud800-\udfff]"
 
 
-def _go_string(s: str) -> str:
-    return _SURROGATE.sub("\ufffd", s) if _SURROGATE.search(s) else s
+def _go_string(s: str, surrogate: re.Pattern[str]) -> str:
+    return surrogate.sub("\ufffd", s) if surrogate.search(s) else s
 
 
 def _go_strings(value: Any) -> Any:
     """``value`` with every lone surrogate of its strings (keys too) made U+FFFD, in place where
     it can be; iterative, so a deep value (it decoded) cannot exceed the recursion limit here."""
+    surrogate = re.compile(_SURROGATE)
     if isinstance(value, str):
-        return _go_string(value)
+        return _go_string(value, surrogate)
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
-            if any(isinstance(k, str) and _SURROGATE.search(k) for k in item):
+            if any(isinstance(k, str) and surrogate.search(k) for k in item):
                 pairs = list(item.items())
                 item.clear()
                 for k, v in pairs:  # a key that becomes an earlier one replaces it, as in a Go map
-                    item[_go_string(k) if isinstance(k, str) else k] = v
+                    item[_go_string(k, surrogate) if isinstance(k, str) else k] = v
             for k, v in item.items():
                 if isinstance(v, str):
-                    item[k] = _go_string(v)
+                    item[k] = _go_string(v, surrogate)
                 elif isinstance(v, dict | list):
                     stack.append(v)
         elif isinstance(item, list):
             for i, v in enumerate(item):
                 if isinstance(v, str):
-                    item[i] = _go_string(v)
+                    item[i] = _go_string(v, surrogate)
                 elif isinstance(v, dict | list):
                     stack.append(v)
     return value
@@ -66,7 +69,7 @@ def _escapes(text: str, start: int = 0, end: int | None = None) -> bool:
     end = len(text) if end is None else end
     if text.find("\\", start, end) < 0:  # no escape at all (most documents): a memchr, not a regex scan
         return False
-    return _SURROGATE_ESCAPE.search(text, start, end) is not None
+    return re.compile(_SURROGATE_ESCAPE).search(text, start, end) is not None
 
 
 def go_constant(name: str) -> Any:
