@@ -3,8 +3,12 @@
 - no ``packages``: every package; otherwise those packages (an unknown name is an error);
 - ``channels``: only channels with these names (a name no selected package has is an error;
   packages without any of them drop out);
-- ``min_version``/``max_version``: the bundles of the kept channels whose version lies in the
-  inclusive range (oc-mirror's ``minVersion``/``maxVersion``);
+- ``min_version``/``max_version``: the inclusive range oc-mirror's ``minVersion``/``maxVersion``
+  make, applied per kept channel as oc-mirror applies it: down the channel's replaces chain from
+  the newest chain entry holding in-range bundles to the first holding none, keeping the chain
+  entries between (even out of the range, so the channel stays connected) and the in-range
+  entries they skip (``graph.range_selection``); equal bounds keep exactly that version; a
+  channel without a single replaces/skips head keeps its in-range entries;
 - ``heads_only``: only the head of each kept channel (oc-mirror's default when ``full`` is off);
   a version range and ``heads_only`` together are refused, as their meanings contradict;
 - nothing else given: every bundle of every kept channel (oc-mirror's ``full: true``).
@@ -98,7 +102,15 @@ def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> Non
         if f.heads_only:
             keep = set(ch.heads)
         else:
-            keep = {e.name for e in ch.entries if f.in_range(all_bundles[e.name].semver)}
+            versions = {e.name: all_bundles[e.name].semver for e in ch.entries}
+            # min == max names one bundle: oc-mirror keeps exactly it (isSpecificVersion)
+            exact = f.min_version is not None and f.min_version == f.max_version
+            chained = None if exact else graph.range_selection(ch.entries, versions, f.in_range)
+            keep = (
+                chained
+                if chained is not None
+                else {e.name for e in ch.entries if f.in_range(versions[e.name])}
+            )
         if not keep:
             continue
         entries = tuple(e for e in ch.entries if e.name in keep)

@@ -1,0 +1,87 @@
+"""Version-range filters select bundles as oc-mirror v2 does.
+
+oc-mirror v2 turns ``minVersion``/``maxVersion`` into the range ``>=MIN <=MAX`` and hands it to
+its mirror filter (github.com/sherine-k/catalog-filter, pkg/filter/mirror-config/v1alpha1:
+``mirrorFilter.FilterCatalog`` and ``channel.filterByVersionRange`` in channel.go, stored commit
+3e14d603d9b6cbdd4788c87810a25996ada41d81). The range is not a plain version test per bundle: the
+channel's replaces chain is walked from its head, the new head is the lowest chain entry holding
+the most in-range bundles at or below it (itself, its skips, its replaces chain), the new tail the
+first chain entry holding none, and every chain entry in between is kept (even out of the range,
+so the channel stays connected) together with the in-range bundles they skip.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from imgextract.catalog.catalog import Catalog
+
+
+def _catalog(tmp_path: Path, entries: list[dict[str, object]], versions: dict[str, str]) -> Catalog:
+    objs: list[dict[str, object]] = [
+        {"schema": "olm.package", "name": "p", "defaultChannel": "stable"},
+        {"schema": "olm.channel", "package": "p", "name": "stable", "entries": entries},
+    ]
+    for name, v in versions.items():
+        objs.append(
+            {
+                "schema": "olm.bundle",
+                "package": "p",
+                "name": name,
+                "image": f"r.example/p:{v}",
+                "properties": [{"type": "olm.package", "value": {"packageName": "p", "version": v}}],
+            }
+        )
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "catalog.json").write_text("\n".join(json.dumps(o) for o in objs))
+    return Catalog.from_directory(tmp_path)
+
+
+def _names(cat: Catalog, lo: str | None, hi: str | None) -> list[str]:
+    return sorted(b.name for b in cat.filter(min_version=lo, max_version=hi).bundles())
+
+
+def test_max_version_on_a_skipped_bundle_keeps_the_chain_entry_that_skips_it(tmp_path: Path) -> None:
+    """1.2.0 is only skipped (by 1.3.0, which replaces 1.1.0): with maxVersion 1.2.0 the channel
+    must keep 1.3.0 to reach it, so oc-mirror keeps 1.3.0 (out of the range, with a warning)."""
+    entries: list[dict[str, object]] = [
+        {"name": "p.v1.0.0"},
+        {"name": "p.v1.1.0", "replaces": "p.v1.0.0"},
+        {"name": "p.v1.2.0", "replaces": "p.v1.1.0"},
+        {"name": "p.v1.3.0", "replaces": "p.v1.1.0", "skips": ["p.v1.2.0"]},
+        {"name": "p.v1.4.0", "replaces": "p.v1.3.0"},
+    ]
+    versions = {f"p.v1.{i}.0": f"1.{i}.0" for i in range(5)}
+    cat = _catalog(tmp_path, entries, versions)
+    assert _names(cat, None, "1.2.0") == ["p.v1.0.0", "p.v1.1.0", "p.v1.2.0", "p.v1.3.0"]
+    assert _names(cat, "1.1.0", "1.2.0") == ["p.v1.1.0", "p.v1.2.0", "p.v1.3.0"]
+    assert _names(cat, "1.3.0", None) == ["p.v1.3.0", "p.v1.4.0"]
+    (ch,) = cat.filter(max_version="1.2.0").channels("p")
+    assert ch.heads == ("p.v1.3.0",)
+
+
+def test_a_chain_entry_out_of_order_stays_to_keep_the_channel_connected(tmp_path: Path) -> None:
+    """A replaces chain whose versions are not monotonic: 2.0.0 (out of the range) sits between
+    in-range entries, and oc-mirror keeps it rather than cut the channel in two."""
+    entries: list[dict[str, object]] = [
+        {"name": "p.a"},
+        {"name": "p.b", "replaces": "p.a"},
+        {"name": "p.c", "replaces": "p.b"},
+        {"name": "p.d", "replaces": "p.c"},
+    ]
+    versions = {"p.a": "1.0.0", "p.b": "2.0.0", "p.c": "1.1.0", "p.d": "3.0.0"}
+    cat = _catalog(tmp_path, entries, versions)
+    assert _names(cat, "1.0.0", "1.5.0") == ["p.a", "p.b", "p.c"]
+
+
+def test_equal_bounds_keep_exactly_that_version(tmp_path: Path) -> None:
+    """oc-mirror's isSpecificVersion: min == max keeps that bundle alone, not the entry skipping it."""
+    entries: list[dict[str, object]] = [
+        {"name": "p.v1.0.0"},
+        {"name": "p.v1.1.0", "replaces": "p.v1.0.0"},
+        {"name": "p.v1.2.0", "replaces": "p.v1.0.0", "skips": ["p.v1.1.0"]},
+    ]
+    cat = _catalog(tmp_path, entries, {f"p.v1.{i}.0": f"1.{i}.0" for i in range(3)})
+    assert _names(cat, "1.1.0", "1.1.0") == ["p.v1.1.0"]
+    assert _names(cat, "1.1.0", "1.2.0") == ["p.v1.1.0", "p.v1.2.0"]
