@@ -8,7 +8,9 @@
   the newest chain entry holding in-range bundles to the first holding none, keeping the chain
   entries between (even out of the range, so the channel stays connected) and the in-range
   entries they skip (``graph.range_selection``); equal bounds keep exactly that version; a
-  channel without a single replaces/skips head keeps its in-range entries;
+  channel without a single replaces/skips head keeps its in-range entries; a pre-release version
+  is in the range only when each bound given is a pre-release too (Masterminds semver, which
+  oc-mirror checks ranges with);
 - ``heads_only``: only the head of each kept channel (oc-mirror's default when ``full`` is off);
   a version range and ``heads_only`` together are refused, as their meanings contradict;
 - nothing else given: every bundle of every kept channel (oc-mirror's ``full: true``).
@@ -63,9 +65,14 @@ class CatalogFilter:
             return True
         if version is None:
             return False
-        if self.min_version and version < parse_version(self.min_version):
-            return False
-        return not (self.max_version and version > parse_version(self.max_version))
+        for text, outside in ((self.min_version, version.__lt__), (self.max_version, version.__gt__)):
+            if not text:
+                continue
+            bound = parse_version(text)
+            # Masterminds semver (oc-mirror's ranges): a pre-release only meets a pre-release bound
+            if (version.prerelease and not bound.prerelease) or outside(bound):
+                return False
+        return True
 
 
 def apply(model: Model, f: CatalogFilter) -> Model:

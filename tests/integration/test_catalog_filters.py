@@ -81,14 +81,17 @@ def expected(
 
 
 def _range_members(ch: GenChannel, versions: dict[str, str], lo: str | None, hi: str | None) -> set[str]:
-    """oc-mirror's range rule on the generator's entries: from the single replaces/skips head down
+    """oc-mirror's range rule on the generator's entries (pre-releases only within pre-release
+    bounds): from the single replaces/skips head down
     the replaces chain, keep the chain from the lowest entry with the most in-range bundles at or
     below it to the first with none, plus the in-range entries they skip; equal bounds, or no
     single head (skipRange-only channels), keep the in-range members."""
 
     def ok(name: str) -> bool:
         v = versions.get(name)
-        return v is not None and (lo is None or vkey(v) >= vkey(lo)) and (hi is None or vkey(v) <= vkey(hi))
+        if v is None or ("-" in v and any(b is not None and "-" not in b for b in (lo, hi))):
+            return False  # a pre-release meets only pre-release bounds (Masterminds semver)
+        return (lo is None or vkey(v) >= vkey(lo)) and (hi is None or vkey(v) <= vkey(hi))
 
     plain = {m for m in ch.members if ok(m)}
     entries = {str(e["name"]): e for e in ch.entries}

@@ -85,3 +85,24 @@ def test_equal_bounds_keep_exactly_that_version(tmp_path: Path) -> None:
     cat = _catalog(tmp_path, entries, {f"p.v1.{i}.0": f"1.{i}.0" for i in range(3)})
     assert _names(cat, "1.1.0", "1.1.0") == ["p.v1.1.0"]
     assert _names(cat, "1.1.0", "1.2.0") == ["p.v1.1.0", "p.v1.2.0"]
+
+
+def test_a_pre_release_is_in_range_only_when_the_bound_is_a_pre_release_too(tmp_path: Path) -> None:
+    """oc-mirror checks the range with Masterminds semver v3 constraints (github.com/Masterminds/
+    semver constraints.go, constraintGreaterThanEqual/constraintLessThanEqual, stored commit
+    00300c46865890f2906399c7524020c12d31d100): a pre-release version fails every comparator whose
+    own version is not a pre-release. So ``--min-version 1.0.0`` does not reach the 1.2.0-rc.0 head
+    (the new head is 1.1.0), while 1.1.0-rc.1, on the chain between kept entries, stays."""
+    entries: list[dict[str, object]] = [
+        {"name": "p.a"},
+        {"name": "p.b", "replaces": "p.a"},
+        {"name": "p.c", "replaces": "p.b"},
+        {"name": "p.d", "replaces": "p.c"},
+    ]
+    versions = {"p.a": "1.0.0", "p.b": "1.1.0-rc.1", "p.c": "1.1.0", "p.d": "1.2.0-rc.0"}
+    cat = _catalog(tmp_path, entries, versions)
+    assert _names(cat, "1.0.0", None) == ["p.a", "p.b", "p.c"]
+    assert _names(cat, None, "2.0.0") == ["p.a", "p.b", "p.c"]
+    assert _names(cat, "1.2.0-rc.0", None) == ["p.d"]
+    assert _names(cat, "1.1.0-rc.0", "1.1.0-rc.9") == ["p.b"]
+    assert _names(cat, "1.2.0-rc.0", "1.2.0-rc.0") == ["p.d"]
