@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from imgextract.catalog import graph
 from imgextract.catalog.load import Model
 from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Package
-from imgextract.catalog.versions import Version, parse_version, try_version
+from imgextract.catalog.versions import Version, parse_bound, try_version
 from imgextract.errors import NotFoundError, UsageError, option
 
 
@@ -45,13 +45,13 @@ class CatalogFilter:
     heads_only: bool = False
 
     def __post_init__(self) -> None:
-        lo = parse_version(self.min_version) if self.min_version else None
-        hi = parse_version(self.max_version) if self.max_version else None
+        lo = parse_bound(self.min_version) if self.min_version else None
+        hi = parse_bound(self.max_version) if self.max_version else None
         if self.heads_only and (lo is not None or hi is not None):
             raise UsageError(
                 f"{option('heads_only')} cannot be combined with {option('min_version')}/{option('max_version')}"
             )
-        if lo is not None and hi is not None and lo > hi:
+        if lo is not None and hi is not None and not hi.admits_as_max(lo.version):
             raise UsageError(
                 f"{option('min_version')} {self.min_version} is above {option('max_version')} {self.max_version}"
             )
@@ -65,14 +65,12 @@ class CatalogFilter:
             return True
         if version is None:
             return False
-        for text, outside in ((self.min_version, version.__lt__), (self.max_version, version.__gt__)):
-            if not text:
-                continue
-            bound = parse_version(text)
-            # Masterminds semver (oc-mirror's ranges): a pre-release only meets a pre-release bound
-            if (version.prerelease and not bound.prerelease) or outside(bound):
-                return False
-        return True
+        if self.min_version and self.min_version == self.max_version:
+            # equal bounds name one version: oc-mirror keeps the bundle equal to it (isSpecificVersion)
+            return bool(version == parse_bound(self.min_version).version)
+        if self.min_version and not parse_bound(self.min_version).admits(version, maximum=False):
+            return False
+        return not (self.max_version and not parse_bound(self.max_version).admits(version, maximum=True))
 
 
 def apply(model: Model, f: CatalogFilter) -> Model:

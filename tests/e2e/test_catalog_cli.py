@@ -107,7 +107,7 @@ def test_replaced_default_channel_is_named(cli: Callable[..., Run], fbc_dir: Pat
         (("--package", "no-such-operator"), 4, "not in the catalog"),
         (("--channel", "no-such-channel"), 4, "not in the catalog"),
         (("--heads-only", "--min-version", "1.0.0"), 2, "--heads-only"),
-        (("--max-version", "v1"), 2, "invalid semantic version"),
+        (("--max-version", "1.2.3.4"), 2, "invalid semantic version"),
         (("--min-version", "2.0.0", "--max-version", "1.0.0"), 2, "above --max-version"),
     ],
 )

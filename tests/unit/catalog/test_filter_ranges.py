@@ -106,3 +106,28 @@ def test_a_pre_release_is_in_range_only_when_the_bound_is_a_pre_release_too(tmp_
     assert _names(cat, "1.2.0-rc.0", None) == ["p.d"]
     assert _names(cat, "1.1.0-rc.0", "1.1.0-rc.9") == ["p.b"]
     assert _names(cat, "1.2.0-rc.0", "1.2.0-rc.0") == ["p.d"]
+
+
+def test_bounds_are_read_as_oc_mirror_reads_them(tmp_path: Path) -> None:
+    """oc-mirror validates minVersion/maxVersion with Masterminds ``semver.NewVersion`` (loose: a
+    leading ``v``, ``1.2`` and ``1`` are versions; openshift/oc-mirror v2/internal/pkg/config/
+    validate.go, validateOperator, stored commit 2630f0063f7e7945b7ce5618eca2fbc86359d59a) and
+    checks the range ``>=MIN <=MAX`` as Masterminds constraints: a short ``<=`` bound is a wildcard
+    (``<=1.1`` keeps every 1.1.x, ``<=1`` every 1.x; constraintLessThanEqual), while equal bounds
+    name the one version they parse to (isSpecificVersion/specificBundle)."""
+    entries: list[dict[str, object]] = [
+        {"name": "p.a"},
+        {"name": "p.b", "replaces": "p.a"},
+        {"name": "p.c", "replaces": "p.b"},
+        {"name": "p.d", "replaces": "p.c"},
+        {"name": "p.e", "replaces": "p.d"},
+    ]
+    versions = {"p.a": "1.0.0", "p.b": "1.1.0", "p.c": "1.1.7", "p.d": "1.2.0", "p.e": "2.0.0"}
+    cat = _catalog(tmp_path, entries, versions)
+    assert _names(cat, "v1.1.0", None) == ["p.b", "p.c", "p.d", "p.e"]
+    assert _names(cat, "1.1", "1.1") == ["p.b"]
+    assert _names(cat, "1.1", None) == ["p.b", "p.c", "p.d", "p.e"]
+    assert _names(cat, None, "1.1") == ["p.a", "p.b", "p.c"]
+    assert _names(cat, None, "v1") == ["p.a", "p.b", "p.c", "p.d"]
+    assert _names(cat, "1.1.5", "1.1") == ["p.c"]
+    assert _names(cat, None, "1.1.0") == ["p.a", "p.b"]
