@@ -131,3 +131,30 @@ def test_bounds_are_read_as_oc_mirror_reads_them(tmp_path: Path) -> None:
     assert _names(cat, None, "v1") == ["p.a", "p.b", "p.c", "p.d"]
     assert _names(cat, "1.1.5", "1.1") == ["p.c"]
     assert _names(cat, None, "1.1.0") == ["p.a", "p.b"]
+
+
+def test_deprecation_entries_of_filtered_out_bundles_and_channels_are_dropped(tmp_path: Path) -> None:
+    """oc-mirror's filter drops the ``olm.deprecations`` entries naming a bundle it did not keep or
+    a channel it filtered out (catalog-filter mirror-filter.go filterDeprecations, stored commit
+    1da093e979ff411b0c77fadf68997467c0a53b0c); kept whole, the filtered catalog would reference
+    bundles and channels it no longer has, which opm refuses to load."""
+    entries: list[dict[str, object]] = [{"name": "p.a"}, {"name": "p.b", "replaces": "p.a"}]
+    cat = _catalog(tmp_path, entries, {"p.a": "1.0.0", "p.b": "2.0.0"})
+    other = {"schema": "olm.channel", "package": "p", "name": "beta", "entries": [{"name": "p.a"}]}
+    dep = {
+        "schema": "olm.deprecations",
+        "package": "p",
+        "entries": [
+            {"reference": {"schema": "olm.package"}, "message": "p is old"},
+            {"reference": {"schema": "olm.channel", "name": "beta"}, "message": "beta is gone"},
+            {"reference": {"schema": "olm.bundle", "name": "p.a"}, "message": "a is bad"},
+            {"reference": {"schema": "olm.bundle", "name": "p.b"}, "message": "b is bad"},
+        ],
+    }
+    with (tmp_path / "p" / "catalog.json").open("a") as fh:
+        fh.write("\n" + json.dumps(other) + "\n" + json.dumps(dep))
+    cat = Catalog.from_directory(tmp_path)
+    assert [d for d in cat.objects() if d["schema"] == "olm.deprecations"] == [dep]
+    sel = cat.filter(channels=["stable"], min_version="2.0.0")
+    (kept,) = [d for d in sel.objects() if d["schema"] == "olm.deprecations"]
+    assert [e["message"] for e in kept["entries"]] == ["p is old", "b is bad"]
