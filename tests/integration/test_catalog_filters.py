@@ -96,7 +96,7 @@ def _range_members(ch: GenChannel, versions: dict[str, str], lo: str | None, hi:
     plain = {m for m in ch.members if ok(m)}
     entries = {str(e["name"]): e for e in ch.entries}
     edges = {str(e["replaces"]) for e in ch.entries if e.get("replaces")}
-    edges |= {str(s) for e in ch.entries for s in e.get("skips", [])}  # type: ignore[attr-defined]
+    edges |= {str(s) for e in ch.entries for s in e.get("skips", [])}
     tops = [n for n in entries if n not in edges]
     if (lo is not None and lo == hi) or len(tops) != 1:
         return plain
@@ -106,14 +106,14 @@ def _range_members(ch: GenChannel, versions: dict[str, str], lo: str | None, hi:
     below: dict[str, set[str]] = {}
     acc: set[str] = set()
     for n in reversed(chain):
-        acc = acc | {m for m in [n, *entries[n].get("skips", [])] if ok(str(m))}  # type: ignore[list-item]
+        acc = acc | {m for m in [n, *entries[n].get("skips", [])] if ok(str(m))}
         below[n] = acc
     top = max(range(len(chain)), key=lambda i: (len(below[chain[i]]), i))
     kept: set[str] = set()
     for n in chain[top:]:
         if not below[n]:
             break
-        kept |= {n} | {str(m) for m in entries[n].get("skips", []) if ok(str(m))}  # type: ignore[attr-defined]
+        kept |= {n} | {str(m) for m in entries[n].get("skips", []) if ok(str(m))}
     return kept
 
 
