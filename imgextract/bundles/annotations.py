@@ -37,7 +37,8 @@ _NAN = {".nan", ".NaN", ".NAN"}
 _INF = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"}
 _NEG_INF = {"-.inf", "-.Inf", "-.INF"}
 # patterns, compiled (and cached by re) the first time a number-like value needs them
-_YAML_FLOAT = r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"
+# go-yaml v2's yamlStyleFloat
+YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _GO_FLOAT = r"^[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?$"
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64_MAX = 2**64 - 1
@@ -71,6 +72,13 @@ def _go_parse_int(text: str, *, signed: bool) -> int | None:
     if signed:
         return value if _INT64[0] <= value <= _INT64[1] else None
     return value if value <= _UINT64_MAX else None
+
+
+def go_yaml_int(cleaned: str) -> int | None:
+    """The integer go-yaml v2 resolves a plain scalar to (``_`` already removed): ``ParseInt``, else
+    ``ParseUint``, base prefixes as Go reads them; None when neither reads it."""
+    as_int = _go_parse_int(cleaned, signed=True)
+    return _go_parse_int(cleaned, signed=False) if as_int is None else as_int
 
 
 def go_float32_string(value: float) -> str:
@@ -123,12 +131,10 @@ def go_yaml_number(plain: str) -> int | float | None:
     if plain[0] not in "+-0123456789":
         return None
     cleaned = plain.replace("_", "")
-    as_int = _go_parse_int(cleaned, signed=True)
-    if as_int is None:
-        as_int = _go_parse_int(cleaned, signed=False)
+    as_int = go_yaml_int(cleaned)
     if as_int is not None:
         return as_int
-    if re.match(_YAML_FLOAT, cleaned):
+    if YAML_FLOAT.match(cleaned):
         value = float(cleaned)
         return None if math.isinf(value) else value  # ParseFloat's range error: the text stays
     return None
@@ -156,12 +162,10 @@ def go_string(plain: str) -> str | None:
     if first not in "+-0123456789":
         return plain
     cleaned = plain.replace("_", "")
-    as_int = _go_parse_int(cleaned, signed=True)
-    if as_int is None:
-        as_int = _go_parse_int(cleaned, signed=False)
+    as_int = go_yaml_int(cleaned)
     if as_int is not None:
         return str(as_int)
-    if re.match(_YAML_FLOAT, cleaned) and not math.isinf(value := float(cleaned)):
+    if YAML_FLOAT.match(cleaned) and not math.isinf(value := float(cleaned)):
         return go_float32_string(value)  # out of float64's range, ParseFloat fails: the text stays
     return plain
 

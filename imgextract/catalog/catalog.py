@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgextract.catalog import filters, load
-from imgextract.catalog.fbc import SCHEMA_BUNDLE, SCHEMA_CHANNEL, SCHEMA_PACKAGE, FbcObject, iter_catalog
+from imgextract.catalog.fbc import (
+    SCHEMA_BUNDLE,
+    SCHEMA_CHANNEL,
+    SCHEMA_DEPRECATIONS,
+    SCHEMA_PACKAGE,
+    FbcObject,
+    iter_catalog,
+)
 from imgextract.catalog.filters import CatalogFilter
 from imgextract.catalog.model import Bundle, Channel, Package
 from imgextract.catalog.render.gostruct import field as go_field
@@ -158,8 +165,8 @@ class Catalog:
         """The catalog's FBC objects restricted to the selection, streamed again from disk.
 
         Packages carry the (possibly replaced) default channel, channels only their kept entries,
-        bundles are passed through whole; other schemas are kept with their package, and always when
-        they name none.
+        bundles are passed through whole, deprecations keep the entries naming what was kept; other
+        schemas are kept with their package, and always when they name none.
         """
         if self.root is None:
             raise ValueError("this catalog has no directory to stream from")
@@ -186,8 +193,31 @@ class Catalog:
             return {**_without(obj.data, "entries"), "entries": entries}
         if obj.schema == SCHEMA_BUNDLE:
             return obj.data if obj.name in m.bundles.get(obj.package, {}) else None
-        # deprecations and other schemas: kept with their package; catalog-wide ones (no package) always
+        if obj.schema == SCHEMA_DEPRECATIONS and obj.package in m.packages:
+            return self._deprecations(obj)
+        # other schemas: kept with their package; catalog-wide ones (no package) always
         return obj.data if not obj.package or obj.package in m.packages else None
+
+    def _deprecations(self, obj: FbcObject) -> dict[str, Any]:
+        """The entries naming a kept bundle or channel (or the package): as oc-mirror's filter
+        keeps them, so the filtered catalog references nothing it no longer has."""
+        m = self._model
+        kept_names: dict[str, set[str]] = {
+            SCHEMA_BUNDLE: set(m.bundles.get(obj.package, {})),
+            SCHEMA_CHANNEL: set(m.channels.get(obj.package, {})),
+        }
+        entries = go_field(obj.data, "entries") or []
+        keep = []
+        for e in entries:
+            ref = go_field(e, "reference") if isinstance(e, dict) else None
+            if isinstance(ref, dict):
+                names = kept_names.get(go_field(ref, "schema"))
+                if names is not None and go_field(ref, "name") not in names:
+                    continue
+            keep.append(e)
+        if len(keep) == len(entries):
+            return obj.data
+        return {**_without(obj.data, "entries"), "entries": keep}
 
     def __repr__(self) -> str:
         return f"Catalog({self.source!r}, packages={len(self._model.packages)})"

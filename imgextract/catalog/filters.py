@@ -3,8 +3,14 @@
 - no ``packages``: every package; otherwise those packages (an unknown name is an error);
 - ``channels``: only channels with these names (a name no selected package has is an error;
   packages without any of them drop out);
-- ``min_version``/``max_version``: the bundles of the kept channels whose version lies in the
-  inclusive range (oc-mirror's ``minVersion``/``maxVersion``);
+- ``min_version``/``max_version``: the inclusive range oc-mirror's ``minVersion``/``maxVersion``
+  make, applied per kept channel as oc-mirror applies it: down the channel's replaces chain from
+  the newest chain entry holding in-range bundles to the first holding none, keeping the chain
+  entries between (even out of the range, so the channel stays connected) and the in-range
+  entries they skip (``graph.range_selection``); equal bounds keep exactly that version; a
+  channel without a single replaces/skips head keeps its in-range entries; a pre-release version
+  is in the range only when each bound given is a pre-release too (Masterminds semver, which
+  oc-mirror checks ranges with);
 - ``heads_only``: only the head of each kept channel (oc-mirror's default when ``full`` is off);
   a version range and ``heads_only`` together are refused, as their meanings contradict;
 - nothing else given: every bundle of every kept channel (oc-mirror's ``full: true``).
@@ -24,7 +30,7 @@ from dataclasses import dataclass
 from imgextract.catalog import graph
 from imgextract.catalog.load import Model
 from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Package
-from imgextract.catalog.versions import Version, parse_version, try_version
+from imgextract.catalog.versions import Version, parse_bound, try_version
 from imgextract.errors import NotFoundError, UsageError, option
 
 
@@ -39,13 +45,13 @@ class CatalogFilter:
     heads_only: bool = False
 
     def __post_init__(self) -> None:
-        lo = parse_version(self.min_version) if self.min_version else None
-        hi = parse_version(self.max_version) if self.max_version else None
+        lo = parse_bound(self.min_version) if self.min_version else None
+        hi = parse_bound(self.max_version) if self.max_version else None
         if self.heads_only and (lo is not None or hi is not None):
             raise UsageError(
                 f"{option('heads_only')} cannot be combined with {option('min_version')}/{option('max_version')}"
             )
-        if lo is not None and hi is not None and lo > hi:
+        if lo is not None and hi is not None and not hi.admits_as_max(lo.version):
             raise UsageError(
                 f"{option('min_version')} {self.min_version} is above {option('max_version')} {self.max_version}"
             )
@@ -59,9 +65,12 @@ class CatalogFilter:
             return True
         if version is None:
             return False
-        if self.min_version and version < parse_version(self.min_version):
+        if self.min_version and self.min_version == self.max_version:
+            # equal bounds name one version: oc-mirror keeps the bundle equal to it (isSpecificVersion)
+            return bool(version == parse_bound(self.min_version).version)
+        if self.min_version and not parse_bound(self.min_version).admits(version, maximum=False):
             return False
-        return not (self.max_version and version > parse_version(self.max_version))
+        return not (self.max_version and not parse_bound(self.max_version).admits(version, maximum=True))
 
 
 def apply(model: Model, f: CatalogFilter) -> Model:
@@ -98,7 +107,15 @@ def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> Non
         if f.heads_only:
             keep = set(ch.heads)
         else:
-            keep = {e.name for e in ch.entries if f.in_range(all_bundles[e.name].semver)}
+            versions = {e.name: all_bundles[e.name].semver for e in ch.entries}
+            # min == max names one bundle: oc-mirror keeps exactly it (isSpecificVersion)
+            exact = f.min_version is not None and f.min_version == f.max_version
+            chained = None if exact else graph.range_selection(ch.entries, versions, f.in_range)
+            keep = (
+                chained
+                if chained is not None
+                else {e.name for e in ch.entries if f.in_range(versions[e.name])}
+            )
         if not keep:
             continue
         entries = tuple(e for e in ch.entries if e.name in keep)

@@ -9,7 +9,7 @@ is left is returned (sorted): one name for a valid channel, several for an ambig
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from imgextract.catalog.model import ChannelEntry
 from imgextract.catalog.versions import InvalidVersion, Version, VersionRange
@@ -62,3 +62,66 @@ def upgrades_from(
             if e.name != entry.name and v is not None and v in r:
                 out.add(e.name)
     return tuple(sorted(out))
+
+
+def range_selection(
+    entries: Sequence[ChannelEntry],
+    versions: Mapping[str, Version | None],
+    in_range: Callable[[Version | None], bool],
+) -> set[str] | None:
+    """The entries a version range keeps, walking the replaces chain as oc-mirror v2 does.
+
+    From the one head (the entry nothing replaces or skips) down the ``replaces`` chain, each chain
+    entry counts the in-range bundles at or below it (itself, the entries it skips, its chain), each
+    bundle counted once, lowest first. The new head is the lowest chain entry with the highest
+    count, the tail the first chain entry counting none; the chain entries from head to tail are
+    kept whatever their version (the channel stays connected), with the in-range entries they skip.
+    None when the channel has no single such head or its chain loops: the caller then keeps the
+    in-range entries as they are.
+    """
+    by_name = {e.name: e for e in entries}
+    incoming: set[str] = set()
+    for e in entries:
+        if e.replaces:
+            incoming.add(e.replaces)
+        incoming.update(e.skips)
+    tops = [e for e in entries if e.name not in incoming]
+    if len(tops) != 1:
+        return None
+    chain: list[ChannelEntry] = []
+    on_chain: set[str] = set()
+    cur: ChannelEntry | None = tops[0]
+    while cur is not None:
+        if cur.name in on_chain:
+            return None
+        chain.append(cur)
+        on_chain.add(cur.name)
+        cur = by_name.get(cur.replaces) if cur.replaces else None
+
+    def counted(name: str) -> bool:
+        return name in by_name and in_range(versions.get(name))
+
+    seen: set[str] = set()
+    counts: dict[str, int] = {}
+    below = 0
+    for e in reversed(chain):
+        count = below
+        for name in (e.name, *e.skips):
+            if name not in seen and counted(name):
+                seen.add(name)
+                count += 1
+        counts[e.name] = below = count
+    best = -1
+    start = len(chain)
+    stop = len(chain)
+    for i, e in enumerate(chain):
+        if counts[e.name] >= best:
+            start, best = i, counts[e.name]
+        if counts[e.name] == 0:
+            stop = i
+            break
+    keep: set[str] = set()
+    for e in chain[start:stop]:
+        keep.add(e.name)
+        keep.update(s for s in e.skips if counted(s))
+    return keep

@@ -9,7 +9,9 @@ patch place expand as blang expands them (``<=1.2.x`` is ``<1.3.0``, ``1.x`` is 
 
 from __future__ import annotations
 
+import functools
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -42,6 +44,56 @@ def parse_version(text: str) -> Version:
         return Version.parse(text.strip())
     except (ValueError, TypeError):
         raise InvalidVersion(f"invalid semantic version {text!r} (expected MAJOR.MINOR.PATCH)") from None
+
+
+_LOOSE = re.compile(
+    r"v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?"
+)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A ``--min-version``/``--max-version`` bound, read as oc-mirror reads ``minVersion``/``maxVersion``
+    (Masterminds ``semver.NewVersion``: a leading ``v`` and missing minor/patch parts allowed).
+
+    ``parts`` is how many of MAJOR.MINOR.PATCH were given: as a maximum, a short bound is a
+    wildcard (``1.2`` admits every 1.2.x, ``1`` every 1.x), as Masterminds' ``<=`` treats it.
+    """
+
+    text: str
+    version: Version
+    parts: int
+
+    def admits_as_max(self, v: Version) -> bool:
+        hi = self.version
+        if self.parts == 3:
+            return bool(v <= hi)
+        if v.major != hi.major:
+            return bool(v.major < hi.major)
+        return self.parts == 1 or v.minor <= hi.minor
+
+    def admits(self, v: Version, *, maximum: bool) -> bool:
+        """``v`` meets ``>=bound`` (or ``<=bound``); a pre-release only meets a pre-release bound."""
+        if v.prerelease and not self.version.prerelease:
+            return False
+        return self.admits_as_max(v) if maximum else bool(v >= self.version)
+
+
+@functools.lru_cache(maxsize=64)
+def parse_bound(text: str) -> Bound:
+    """A range bound; raises InvalidVersion."""
+    m = _LOOSE.fullmatch(text.strip())
+    if m is None:
+        raise InvalidVersion(
+            f"invalid semantic version {text!r} (expected MAJOR[.MINOR[.PATCH]][-PRE][+BUILD])"
+        )
+    major, minor, patch, pre, build = m.groups()
+    parts = 1 + (minor is not None) + (patch is not None)
+    core = f"{int(major)}.{int(minor or 0)}.{int(patch or 0)}"
+    try:
+        return Bound(text, Version.parse(core + (pre or "") + (build or "")), parts)
+    except (ValueError, TypeError):
+        raise InvalidVersion(f"invalid semantic version {text!r}") from None
 
 
 def try_version(text: object) -> Version | None:

@@ -15,7 +15,7 @@ FILTER_HELP = {
     "package": "keep this package (repeatable; default: every package).",
     "channel": "keep only channels with this name (repeatable).",
     "min_version": "keep bundles at or above this version (semver), up to the channel head.",
-    "max_version": "keep bundles at or below this version (semver).",
+    "max_version": "keep bundles at or below this version (semver; 1.2 admits every 1.2.x).",
     "heads_only": "keep only the head of each kept channel (oc-mirror's default selection).",
 }
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from regfix.catalogs import GeneratedCatalog, generate, vkey
+from regfix.catalogs import GenChannel, GeneratedCatalog, generate, vkey
 from regfix.oci import write_layout
 from regfix.push import push
 from regfix.registry import Registry
@@ -65,12 +65,7 @@ def expected(
             if heads:
                 members = {ch.head}
             else:
-                members = {
-                    m
-                    for m in ch.members
-                    if (lo is None or vkey(pkg.bundles[m].version) >= vkey(lo))
-                    and (hi is None or vkey(pkg.bundles[m].version) <= vkey(hi))
-                }
+                members = _range_members(ch, {m: pkg.bundles[m].version for m in ch.members}, lo, hi)
             if members:
                 kept[ch.name] = members
         if not kept:
@@ -83,6 +78,43 @@ def expected(
             )[-1]
             out[name] = (best, kept, pkg.default_channel)
     return out
+
+
+def _range_members(ch: GenChannel, versions: dict[str, str], lo: str | None, hi: str | None) -> set[str]:
+    """oc-mirror's range rule on the generator's entries (pre-releases only within pre-release
+    bounds): from the single replaces/skips head down
+    the replaces chain, keep the chain from the lowest entry with the most in-range bundles at or
+    below it to the first with none, plus the in-range entries they skip; equal bounds, or no
+    single head (skipRange-only channels), keep the in-range members."""
+
+    def ok(name: str) -> bool:
+        v = versions.get(name)
+        if v is None or ("-" in v and any(b is not None and "-" not in b for b in (lo, hi))):
+            return False  # a pre-release meets only pre-release bounds (Masterminds semver)
+        return (lo is None or vkey(v) >= vkey(lo)) and (hi is None or vkey(v) <= vkey(hi))
+
+    plain = {m for m in ch.members if ok(m)}
+    entries = {str(e["name"]): e for e in ch.entries}
+    edges = {str(e["replaces"]) for e in ch.entries if e.get("replaces")}
+    edges |= {str(s) for e in ch.entries for s in e.get("skips", [])}
+    tops = [n for n in entries if n not in edges]
+    if (lo is not None and lo == hi) or len(tops) != 1:
+        return plain
+    chain = [tops[0]]
+    while (nxt := entries[chain[-1]].get("replaces")) in entries:
+        chain.append(str(nxt))
+    below: dict[str, set[str]] = {}
+    acc: set[str] = set()
+    for n in reversed(chain):
+        acc = acc | {m for m in [n, *entries[n].get("skips", [])] if ok(str(m))}
+        below[n] = acc
+    top = max(range(len(chain)), key=lambda i: (len(below[chain[i]]), i))
+    kept: set[str] = set()
+    for n in chain[top:]:
+        if not below[n]:
+            break
+        kept |= {n} | {str(m) for m in entries[n].get("skips", []) if ok(str(m))}
+    return kept
 
 
 def test_unfiltered_catalog_matches_generator(catalog: Catalog) -> None:

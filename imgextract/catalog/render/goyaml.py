@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from imgextract.bundles.annotations import YAML_FLOAT, go_yaml_int
 from imgextract.catalog.render.gojson import float_e, float_f, shortest_digits
 from imgextract.oci import jsontext
 
@@ -46,7 +47,6 @@ class DecodeError(ValueError):
     """The file is not a decodable document (opm logs and skips it, or fails, depending on the file)."""
 
 
-_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _DOT_FLOAT_RE = re.compile(r"^\.[0-9]+([eE][-+]?[0-9]+)?$")
 _RESOLVE_MAP: dict[str, Any] = {}
 for _words, _val in (
@@ -69,39 +69,6 @@ _SEQUENCE_NODE = yaml.SequenceNode
 _MAPPING_NODE = yaml.MappingNode
 # the first characters go_resolve looks further at; any other plain scalar is a string as it stands
 _RESOLVE_FIRST = frozenset("yYnNtTfFoO~+-.0123456789")
-_DIGITS = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
-
-
-def _go_parse_int(s: str, *, unsigned: bool) -> int | None:
-    """``strconv.ParseInt(s, 0, 64)`` / ``ParseUint``: None when Go reports an error."""
-    body = s
-    neg = False
-    if body[:1] in ("+", "-"):
-        if unsigned:
-            return None
-        neg = body[0] == "-"
-        body = body[1:]
-    if not body:
-        return None
-    base = 10
-    low = body[:2].lower()
-    if low == "0x":
-        base, body = 16, body[2:]
-    elif low == "0b":
-        base, body = 2, body[2:]
-    elif low == "0o":
-        base, body = 8, body[2:]
-    elif body[0] == "0" and len(body) > 1:
-        base, body = 8, body[1:]
-    if not body or any(c not in _DIGITS[base] for c in body):
-        return None
-    if len(body.lstrip("0")) > 64:  # out of range in any base (and past int()'s digit limit)
-        return None
-    v = int(body, base)
-    v = -v if neg else v
-    if unsigned:
-        return v if v <= UINT64_MAX else None
-    return v if INT64_MIN <= v <= INT64_MAX else None
 
 
 def go_resolve(s: str) -> Any:
@@ -130,12 +97,10 @@ def go_resolve(s: str) -> Any:
                 return f
         return s
     plain = s.replace("_", "")
-    v = _go_parse_int(plain, unsigned=False)
-    if v is None:
-        v = _go_parse_int(plain, unsigned=True)
+    v = go_yaml_int(plain)
     if v is not None:
         return v
-    if _FLOAT_RE.match(plain):
+    if YAML_FLOAT.match(plain):
         f = float(plain)
         if not math.isinf(f):  # Go: ParseFloat out of range is an error, the scalar stays a string
             return f
