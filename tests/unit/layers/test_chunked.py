@@ -27,6 +27,7 @@ from imgextract.layers.chunked import apply_chunked, parse_toc, toc_location
 from imgextract.layers.chunked.assemble import plan_files
 from imgextract.layers.chunked.plan import plan_ranges
 from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocLocation, check_footer, parse_footer
+from imgextract.layers.member import Member
 from imgextract.layers.selection import PathSelection
 from imgextract.registry.ranges import coalesce
 from tests.unit.layers.layerkit import (
@@ -751,7 +752,7 @@ def test_the_applier_writes_a_file_handed_as_many_buffers(tmp_path: Path) -> Non
     info.size = sum(len(p) for p in parts)
 
     class Data:
-        def read_data(self, member: tarfile.TarInfo) -> Any:
+        def read_data(self, member: Member) -> Any:
             yield parts[:1000]
             yield b"tail"
             yield parts[1000:]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tarfile
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imgextract.errors import ImgExtractError
-from imgextract.layers.applier import _PARENT_CACHE, Applier
+from imgextract.layers.applier import _PARENT_CACHE, Applier, LayerStats, MemberData
+from imgextract.layers.member import Member
 from tests.unit.layers.layerkit import E, apply_tars, d, f, hard, opq, snapshot, sym, wh
 
 VICTIM = "@victim@"  # replaced by the victim tree's absolute path
@@ -66,7 +66,7 @@ def _cases() -> dict[str, list[list[E]]]:
     }
 
 
-def _general_only(self: Applier, reader: object, m: tarfile.TarInfo, stats: object) -> bool:
+def _general_only(self: Applier, reader: MemberData, m: Member, stats: LayerStats) -> bool:
     return False  # every entry through Applier._entry
 
 
