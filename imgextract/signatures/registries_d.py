@@ -31,6 +31,7 @@ import yaml
 from imgextract.reference import Reference
 from imgextract.signatures.errors import PolicyError
 from imgextract.signatures.policy import scope_candidates
+from imgextract.yamlalias import allowed_alias_ratio
 
 SYSTEM_DIR = Path("/etc/containers/registries.d")
 MAX_FILE_BYTES = 1024 * 1024
@@ -173,20 +174,6 @@ def _kind(node: yaml.Node) -> str:
     return f"{node.value[:40]!r}"
 
 
-# yaml.v3's guard against alias bombs (``allowedAliasRatio``): past 1000 decodes, more than 100 of
-# them through aliases and a share of aliased decodes above the allowed ratio is an error.
-_ALIAS_RATIO_LOW = 400_000
-_ALIAS_RATIO_HIGH = 4_000_000
-
-
-def _allowed_alias_ratio(decodes: int) -> float:
-    if decodes <= _ALIAS_RATIO_LOW:
-        return 0.99
-    if decodes >= _ALIAS_RATIO_HIGH:
-        return 0.10
-    return 0.99 - 0.89 * ((decodes - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW))
-
-
 class _Merges:
     """What ``<<`` merging has done in one file: a mapping merged into itself (directly or through
     another) is an error, and merged entries count as aliased decodes under yaml.v3's ratio, so a
@@ -207,7 +194,7 @@ class _Merges:
         if (
             self.aliased > 100
             and self.decodes > 1000
-            and self.aliased / self.decodes > _allowed_alias_ratio(self.decodes)
+            and self.aliased / self.decodes > allowed_alias_ratio(self.decodes)
         ):
             raise PolicyError(f"invalid {where}: document contains excessive aliasing")
 

@@ -27,6 +27,7 @@ import yaml
 from imgextract.bundles.annotations import YAML_FLOAT, go_yaml_int
 from imgextract.catalog.render.gojson import float_e, float_f, shortest_digits
 from imgextract.oci import jsontext
+from imgextract.yamlalias import allowed_alias_ratio
 
 __all__ = [
     "DecodeError",
@@ -201,20 +202,8 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-# go-yaml v2's guard against alias bombs (decode.go ``allowedAliasRatio``): every node decode counts,
-# an alias counts twice (the alias node and its target), and decodes under an alias count as aliasing.
-_ALIAS_RATIO_LOW = 400_000
-_ALIAS_RATIO_HIGH = 4_000_000
-
-
-def _allowed_alias_ratio(decodes: int) -> float:
-    if decodes <= _ALIAS_RATIO_LOW:
-        return 0.99
-    if decodes >= _ALIAS_RATIO_HIGH:
-        return 0.10
-    return 0.99 - 0.89 * ((decodes - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW))
-
-
+# go-yaml v2's alias accounting (decode.go): every node decode counts, an alias counts twice (the
+# alias node and its target), and decodes under an alias count as aliasing.
 class _Walk:
     """Node tree -> JSON-able value in one pass, with go-yaml v2's resolution and alias accounting
     (PyYAML's constructor only for the rare cases: explicit tags, merge keys).
@@ -246,7 +235,7 @@ class _Walk:
         if (
             self.aliases > 100
             and self.decodes > 1000
-            and self.aliases / self.decodes > _allowed_alias_ratio(self.decodes)
+            and self.aliases / self.decodes > allowed_alias_ratio(self.decodes)
         ):
             raise DecodeError("error converting YAML to JSON: yaml: document contains excessive aliasing")
         return under_alias
