@@ -19,16 +19,15 @@ file kept for one layer is found for another (a related image's layer with the s
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
 import os
-import stat
 import threading
 from collections.abc import Sequence
 
 from imgextract.cache.layout import Layout, split_digest
+from imgextract.cache.store import open_regular
 from imgextract.cache.writer import private_temp
 from imgextract.errors import IntegrityError
 
@@ -38,9 +37,6 @@ MAGIC = b"IXPACK01"
 _TRAILER = 8 + len(MAGIC)
 MAX_INDEX = 16 * 1024 * 1024  # a larger index is not ours: ignored
 _IOV = 512  # buffers per writev (below IOV_MAX)
-# never follow a symlink planted in packs/, never block opening a FIFO (the kernel waits for a
-# writer): anything but a regular file is not a pack
-_OPEN = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK
 
 
 class _Entry:
@@ -98,12 +94,9 @@ class PackStore:
         if entry is None or entry.size != size:
             return None
         try:
-            fd = _open_pack(entry.pack)
-        except FileNotFoundError:  # pruned meanwhile
+            fd = open_regular(entry.pack)
+        except FileNotFoundError:  # pruned meanwhile, or replaced by what is no regular file
             self._forget(entry.pack)
-            return None
-        except IntegrityError:  # replaced by something that is not a pack
-            self.evict(entry.pack)
             return None
         try:
             data = os.pread(fd, size, entry.offset)
@@ -179,8 +172,9 @@ class PackStore:
 
 
 def read_index(path: str) -> list[tuple[str, int, int]]:
-    """The index of the pack at ``path``; ``IntegrityError`` if it is not a well-formed pack."""
-    fd = _open_pack(path)
+    """The index of the pack at ``path``; ``IntegrityError`` if it is not a well-formed pack,
+    ``NotRegularFile`` (removed already, unless a directory) if it is no regular file."""
+    fd = open_regular(path)
     try:
         size = os.fstat(fd).st_size
         trailer = os.pread(fd, _TRAILER, size - _TRAILER) if size >= _TRAILER else b""
@@ -212,20 +206,6 @@ def read_index(path: str) -> list[tuple[str, int, int]]:
         split_digest(item[0])
         index.append((item[0], item[1], item[2]))
     return index
-
-
-def _open_pack(path: str) -> int:
-    """A read-only fd of the regular file at ``path``; ``IntegrityError`` for anything else."""
-    try:
-        fd = os.open(path, _OPEN)
-    except OSError as e:
-        if e.errno != errno.ELOOP:  # (a symlink)
-            raise
-        raise IntegrityError("not a pack: a symlink") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise IntegrityError("not a pack: not a regular file")
-    return fd
 
 
 def _write_all(fd: int, buffers: list[bytes | memoryview]) -> None:
