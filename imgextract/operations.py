@@ -377,8 +377,7 @@ def _bundle_files(root: Path, dirs: list[str]) -> dict[str, bytes]:
     from imgextract.layers.fsroot import RootFS
 
     files: dict[str, bytes] = {}
-    fs = RootFS(root)
-    try:
+    with RootFS(root) as fs:
         for d in dirs:
             base = root / d
             if not base.is_dir():
@@ -402,8 +401,6 @@ def _bundle_files(root: Path, dirs: list[str]) -> dict[str, bytes]:
                     )
                 if target.is_file():
                     files[rel] = target.read_bytes()
-    finally:
-        fs.close()
     return files
 
 

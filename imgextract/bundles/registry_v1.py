@@ -81,12 +81,10 @@ def check(root: Path, plan: Plan, *, strict: bool = False) -> BundleInfo:
     """Validate an extracted registry+v1 bundle under ``root`` against the labels in ``plan``."""
     assert plan.metadata_dir is not None and plan.manifests_dir is not None
     ann_path = root / plan.metadata_dir / L.ANNOTATIONS_FILE
-    fs = RootFS(root)
-    try:  # read through the kernel below: an absolute or climbing symlink would read a host file
+    # read through the kernel below: an absolute or climbing symlink would read a host file
+    with RootFS(root) as fs:
         escapes = fs.escapes([*plan.metadata_dir.split("/"), L.ANNOTATIONS_FILE])
         manifests_escape = fs.escapes(plan.manifests_dir.split("/"))
-    finally:
-        fs.close()
     if escapes:
         raise InvalidBundleError(
             f"{plan.metadata_dir}{L.ANNOTATIONS_FILE} is a symlink that leads outside the image"
@@ -132,11 +130,8 @@ def check_plain(root: Path, plan: Plan) -> BundleInfo:
     rukpak reads the manifests directory flat and fails on a subdirectory, naming it.
     """
     assert plan.manifests_dir is not None
-    fs = RootFS(root)
-    try:
+    with RootFS(root) as fs:
         escapes = fs.escapes(plan.manifests_dir.split("/"))
-    finally:
-        fs.close()
     if escapes:
         raise InvalidBundleError(
             f"plain bundle manifests directory {plan.manifests_dir} is a symlink that leads outside the image"

@@ -27,11 +27,8 @@ NESTED_DIR = ".imgpkg/bundles"
 
 def _check_inside(root: Path, rel: str) -> None:
     """Refuse ``rel`` when the kernel would resolve it outside ``root`` (a symlink the image planted)."""
-    fs = RootFS(root)
-    try:
+    with RootFS(root) as fs:
         escapes = fs.escapes(rel.split("/"))
-    finally:
-        fs.close()
     if escapes:
         raise InvalidBundleError(f"imgpkg bundle: {rel} leads outside the bundle through a symlink")
 

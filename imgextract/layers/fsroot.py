@@ -94,6 +94,12 @@ class RootFS:
             os.close(self.root_fd)
             self.root_fd = -1
 
+    def __enter__(self) -> RootFS:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- resolution -------------------------------------------------------------------------
 
     def _walk(
