@@ -24,14 +24,19 @@ def _range(text: str | None) -> VersionRange | None:
         return None  # OLM ignores a skipRange it cannot parse when it resolves; so do we
 
 
-def heads(entries: Sequence[ChannelEntry], versions: Mapping[str, Version | None]) -> tuple[str, ...]:
-    """The head(s) of a channel. ``versions`` maps bundle names to their versions (None: unknown)."""
+def _unreplaced(entries: Sequence[ChannelEntry]) -> list[ChannelEntry]:
+    """The entries no entry of the channel replaces or skips, in channel order."""
     incoming: set[str] = set()
     for e in entries:
         if e.replaces:
             incoming.add(e.replaces)
         incoming.update(e.skips)
-    candidates = [e for e in entries if e.name not in incoming]
+    return [e for e in entries if e.name not in incoming]
+
+
+def heads(entries: Sequence[ChannelEntry], versions: Mapping[str, Version | None]) -> tuple[str, ...]:
+    """The head(s) of a channel. ``versions`` maps bundle names to their versions (None: unknown)."""
+    candidates = _unreplaced(entries)
     if len(candidates) > 1:
         ranges = {e.name: _range(e.skip_range) for e in candidates}
         kept = []
@@ -80,12 +85,7 @@ def range_selection(
     in-range entries as they are.
     """
     by_name = {e.name: e for e in entries}
-    incoming: set[str] = set()
-    for e in entries:
-        if e.replaces:
-            incoming.add(e.replaces)
-        incoming.update(e.skips)
-    tops = [e for e in entries if e.name not in incoming]
+    tops = _unreplaced(entries)
     if len(tops) != 1:
         return None
     chain: list[ChannelEntry] = []
