@@ -123,6 +123,13 @@ def go_yaml_number(plain: str) -> int | float | None:
         return math.inf
     if plain in _NEG_INF:
         return -math.inf
+    return go_number(plain)
+
+
+def go_number(plain: str) -> int | float | None:
+    """The number go-yaml v2 reads from a plain scalar other than the ``.inf``/``.nan`` spellings:
+    an integer as ``strconv.ParseInt`` / ``ParseUint`` reads it (base prefixes, ``_`` ignored),
+    else a float in YAML's float syntax within float64's range; None when it is no number."""
     if not plain:
         return None
     if plain[0] == ".":
@@ -154,20 +161,10 @@ def go_string(plain: str) -> str | None:
         return "+Inf"
     if plain in _NEG_INF:
         return "-Inf"
-    first = plain[0]
-    if first == ".":
-        if re.match(_GO_FLOAT, plain) and not math.isinf(value := float(plain)):
-            return go_float32_string(value)
+    number = go_number(plain)
+    if number is None:  # (out of float64's range too: ParseFloat fails, the text stays)
         return plain
-    if first not in "+-0123456789":
-        return plain
-    cleaned = plain.replace("_", "")
-    as_int = go_yaml_int(cleaned)
-    if as_int is not None:
-        return str(as_int)
-    if YAML_FLOAT.match(cleaned) and not math.isinf(value := float(cleaned)):
-        return go_float32_string(value)  # out of float64's range, ParseFloat fails: the text stays
-    return plain
+    return str(number) if isinstance(number, int) else go_float32_string(number)
 
 
 # The flat form, line by line: blank and comment lines, ``annotations:``, then one indentation of

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import struct
 from typing import Any
 
 import yaml
 
-from imgextract.bundles.annotations import YAML_FLOAT, go_yaml_int
+from imgextract.bundles.annotations import go_number
 from imgextract.catalog.render.gojson import float_e, float_f, shortest_digits
 from imgextract.oci import jsontext
 from imgextract.yamlalias import allowed_alias_ratio
@@ -48,7 +47,6 @@ class DecodeError(ValueError):
     """The file is not a decodable document (opm logs and skips it, or fails, depending on the file)."""
 
 
-_DOT_FLOAT_RE = re.compile(r"^\.[0-9]+([eE][-+]?[0-9]+)?$")
 _RESOLVE_MAP: dict[str, Any] = {}
 for _words, _val in (
     ("y Y yes Yes YES true True TRUE on On ON", True),
@@ -91,21 +89,8 @@ def go_resolve(s: str) -> Any:
         return _RESOLVE_MAP[s]
     if hint == "M":
         return s
-    if hint == ".":
-        if _DOT_FLOAT_RE.match(s):
-            f = float(s)
-            if not math.isinf(f):
-                return f
-        return s
-    plain = s.replace("_", "")
-    v = go_yaml_int(plain)
-    if v is not None:
-        return v
-    if YAML_FLOAT.match(plain):
-        f = float(plain)
-        if not math.isinf(f):  # Go: ParseFloat out of range is an error, the scalar stays a string
-            return f
-    return s
+    number = go_number(s)  # (out of float64's range: ParseFloat fails, the scalar stays a string)
+    return s if number is None else number
 
 
 class _GoScalar(str):
