@@ -43,7 +43,8 @@ def fields(obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _jtype(v: Any) -> str:
+def json_type(v: Any) -> str:
+    """The JSON type name Go's ``json.Unmarshal`` errors give a decoded value."""
     if isinstance(v, bool):
         return "bool"
     if isinstance(v, (int, float)):
@@ -63,7 +64,7 @@ def string_field(obj: dict[str, Any], name: str, where: str) -> str:
         return ""
     if not isinstance(v, str):
         raise TypeMismatch(
-            f"json: cannot unmarshal {_jtype(v)} into Go struct field {where}.{name} of type string"
+            f"json: cannot unmarshal {json_type(v)} into Go struct field {where}.{name} of type string"
         )
     return v
 
@@ -73,7 +74,7 @@ def expect(v: Any, kind: type, where: str) -> Any:
         return None
     if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
         want = {dict: "object", list: "array", str: "string", bool: "bool", int: "number"}.get(kind, "value")
-        raise TypeMismatch(f"json: cannot unmarshal {_jtype(v)} into Go value {where} (want {want})")
+        raise TypeMismatch(f"json: cannot unmarshal {json_type(v)} into Go value {where} (want {want})")
     return v
 
 

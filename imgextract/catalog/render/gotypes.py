@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from imgextract.catalog.render.gostruct import json_type
+
 __all__ = [
     "CLUSTER_SERVICE_VERSION",
     "CSV_SPEC_FOR_IMAGES",
@@ -600,18 +602,6 @@ class _Fatal(Exception):
     pass
 
 
-def _kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "bool"
-    if isinstance(v, int | float):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "array"
-    return "object"
-
-
 def _number_text(v: int | float) -> str:
     from imgextract.catalog.render import gojson
 
@@ -664,18 +654,18 @@ class _Walk:
             self.custom(v, t)
         elif isinstance(t, Struct):
             if not isinstance(v, dict):
-                self.type_error(_kind(v), t.name)
+                self.type_error(json_type(v), t.name)
                 return
             self.struct_(v, t)
         elif isinstance(t, List):
             if not isinstance(v, list):
-                self.type_error(_kind(v), t.name)
+                self.type_error(json_type(v), t.name)
                 return
             for x in v:
                 self.value(x, t.elem)
         elif isinstance(t, Map):
             if not isinstance(v, dict):
-                self.type_error(_kind(v), t.name)
+                self.type_error(json_type(v), t.name)
                 return
             for k in sorted(v, key=lambda s: s.encode("utf-8", "surrogatepass")) if self.sort_keys else v:
                 self.value(v[k], t.elem)
@@ -707,7 +697,7 @@ class _Walk:
     def prim(self, v: Any, t: Prim) -> None:
         if t.kind == "any":
             return
-        kind = _kind(v)
+        kind = json_type(v)
         if t.kind in ("string", "bytes"):  # a []byte takes a base64 string (decoded elsewhere)
             if kind != "string":
                 self.type_error(kind, t.name)
@@ -726,7 +716,7 @@ class _Walk:
                 self.type_error("number " + text, t.name)
 
     def custom(self, v: Any, t: Custom) -> None:
-        kind = _kind(v)
+        kind = json_type(v)
         if t.kind == "intorstr":
             if kind == "string":
                 return
