@@ -18,12 +18,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from imgextract.errors import UsageError, option
-from imgextract.outputs.configmap.meta import check_object_name
+from imgextract.outputs.configmap.meta import check_label_name, check_namespace, check_object_name
 from imgextract.outputs.kube.job import SecretType, _short_hash, restricted_pod_spec
 from imgextract.outputs.kube.policy import pod_verification
 from imgextract.reference import parse_reference
 
 OUTPUT = "/output"
+# batch validation: above this many completions, backoffLimitPerIndex needs maxFailedIndexes (and
+# parallelism <= 10,000); an Indexed Job's parallelism may never exceed it.
+MAX_SHARDS = 100_000
 
 
 def render_indexed_job(
@@ -55,15 +58,15 @@ def render_indexed_job(
     ``policy``/``registries_d`` (paths inside the pod) and ``policy_configmap``/
     ``registries_d_configmap`` (ConfigMaps mounted for them) make every pod verify the catalog image
     and each bundle before extracting it: see :mod:`imgextract.outputs.kube.policy`."""
-    check_object_name(namespace, "namespace")
+    check_namespace(namespace)
     check_object_name(output_claim, "output claim name")
     if not catalog_ref or catalog_ref.startswith("/"):
         raise UsageError(
             "--from-catalog needs a catalog image reference (pods cannot read a local directory)"
         )
     parse_reference(catalog_ref)
-    if shards < 1:
-        raise UsageError(f"{option('shards')} must be at least 1")
+    if not 1 <= shards <= MAX_SHARDS:
+        raise UsageError(f"{option('shards')} must be between 1 and {MAX_SHARDS}")
     parallel = shards if parallelism is None else parallelism
     if not 1 <= parallel <= shards:
         raise UsageError(f"{option('parallelism')} must be between 1 and {option('shards')} ({shards})")
@@ -74,6 +77,8 @@ def render_indexed_job(
     name = check_object_name(job_name or f"bundle-extract-catalog-{_short_hash(catalog_ref)}", "Job name")
     if len(name) > 52:  # pods are <job>-<index>-<suffix>; their hostname label stays within 63
         raise UsageError(f"Job name {name!r} is longer than 52 characters")
+    # ValidateJob: the last pod's hostname, <name>-<completions-1>, must be a DNS-1123 label
+    check_label_name(f"{name}-{shards - 1}", "Job name (with the pod index, the pods' hostname)")
 
     verification = pod_verification(
         policy=policy,

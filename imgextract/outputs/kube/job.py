@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from imgextract.errors import UsageError, remedy
-from imgextract.outputs.configmap.meta import check_object_name, default_name
+from imgextract.outputs.configmap.meta import check_namespace, check_object_name, default_name
 from imgextract.outputs.kube.policy import PodVerification, pod_verification
 from imgextract.reference import parse_reference
 
@@ -211,7 +211,7 @@ def render_job(
     ``registries_d_configmap`` (ConfigMaps mounted for them) make the pull verify signatures: see
     :mod:`imgextract.outputs.kube.policy`.
     """
-    check_object_name(namespace, "namespace")
+    check_namespace(namespace)
     parse_reference(ref)  # InvalidReference (exit 2) early
     cm_name = check_object_name(configmap_name or default_name(ref))
     name = check_object_name(job_name or f"bundle-extract-{_short_hash(ref)}", "Job name")
