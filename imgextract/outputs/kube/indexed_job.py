@@ -19,7 +19,7 @@ from typing import Any
 
 from imgextract.errors import UsageError, option
 from imgextract.outputs.configmap.meta import check_label_name, check_namespace, check_object_name
-from imgextract.outputs.kube.job import SecretType, _short_hash, restricted_pod_spec
+from imgextract.outputs.kube.job import SecretType, _short_hash, literal_args, restricted_pod_spec
 from imgextract.outputs.kube.policy import pod_verification
 from imgextract.reference import parse_reference
 
@@ -87,10 +87,11 @@ def render_indexed_job(
         registries_d_configmap=registries_d_configmap,
     )
 
+    # $(JOB_COMPLETION_INDEX) is expanded by the kubelet; every other value is passed literally
     args = [
         "pull",
         "--from-catalog",
-        catalog_ref,
+        *literal_args([catalog_ref]),
         "-o",
         f"{OUTPUT}/shard-$(JOB_COMPLETION_INDEX)",
         "--shard",
@@ -98,9 +99,7 @@ def render_indexed_job(
         "--jobs",
         str(jobs),
         "--json",
-        *filter_args,
-        *verification.args,
-        *extra_args,
+        *literal_args([*filter_args, *verification.args, *extra_args]),
     ]
     labels = {
         "app.kubernetes.io/name": "bundle-extract",

@@ -37,6 +37,13 @@ def _short_hash(text: str, n: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
 
 
+def literal_args(args: Sequence[str]) -> list[str]:
+    """``args`` as a container's ``args`` must spell them to reach the process unchanged: the kubelet
+    expands ``$(VAR)`` from the container's environment and reads ``$$`` as ``$``
+    (``expansion.Expand``), so every ``$`` is doubled."""
+    return [a.replace("$", "$$") for a in args]
+
+
 def _labels(ref: str) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": "bundle-extract",
@@ -102,7 +109,7 @@ def restricted_pod_spec(
     extra_volumes: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The pod that runs bundle-extract under the ``restricted`` Pod Security Standard, for the Job
-    and the Indexed Job alike: emptyDir scratch and /tmp (``scratch_size`` each), then
+    and the Indexed Job alike (``args`` as the container spells them: see :func:`literal_args`): emptyDir scratch and /tmp (``scratch_size`` each), then
     ``extra_mounts``/``extra_volumes``, the signature policy's ConfigMaps, and the pull secret
     (``dockerconfigjson`` as the auth file, ``dockercfg`` as ``$HOME/.dockercfg``)."""
     env: list[dict[str, Any]] = [
@@ -244,22 +251,24 @@ def render_job(
         if registry_host_override is None:
             args_extra += ["--ca-file", SERVICE_CA_FILE]
 
-    args = [
-        "pull",
-        pull_ref,
-        "--format",
-        "configmap",
-        "-o",
-        "-",
-        "--configmap-name",
-        cm_name,
-        "--namespace",
-        namespace,
-        "--quiet",
-        *args_extra,
-        *verification.args,
-        *extra_args,
-    ]
+    args = literal_args(
+        [
+            "pull",
+            pull_ref,
+            "--format",
+            "configmap",
+            "-o",
+            "-",
+            "--configmap-name",
+            cm_name,
+            "--namespace",
+            namespace,
+            "--quiet",
+            *args_extra,
+            *verification.args,
+            *extra_args,
+        ]
+    )
     pod_spec = restricted_pod_spec(
         image=image,
         args=args,

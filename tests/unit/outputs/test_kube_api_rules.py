@@ -103,3 +103,53 @@ def test_indexed_job_completions_within_the_soft_limit() -> None:
     assert job["spec"]["completions"] == 100_000
     with pytest.raises(UsageError, match="100000"):
         _indexed(shards=100_001, parallelism=10)
+
+
+def _kubelet_expand(arg: str, env: dict[str, str]) -> str:
+    """What the kubelet passes to the container for one ``args`` item (``third_party/forked/golang/
+    expansion``): ``$$`` is one ``$``, ``$(NAME)`` of a defined variable is its value, anything
+    else is kept as written."""
+    out, i = [], 0
+    while i < len(arg):
+        if arg[i] == "$" and i + 1 < len(arg):
+            nxt = arg[i + 1]
+            if nxt == "$":
+                out.append("$")
+                i += 2
+                continue
+            if nxt == "(":
+                end = arg.find(")", i + 2)
+                if end > 0 and arg[i + 2 : end] in env:
+                    out.append(env[arg[i + 2 : end]])
+                    i = end + 1
+                    continue
+        out.append(arg[i])
+        i += 1
+    return "".join(out)
+
+
+def _pod_env(job: dict[str, Any]) -> dict[str, str]:
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    env["JOB_COMPLETION_INDEX"] = "0"  # what the Job controller adds to an Indexed Job's pods
+    return env
+
+
+def test_values_reach_the_pod_unexpanded() -> None:
+    """The kubelet expands ``$(VAR)`` and ``$$`` in a container's args (``expansion.Expand``): a
+    package or channel name, a policy path or a pull argument holding ``$`` must reach ``pull`` as
+    given, while the Indexed Job's own ``$(JOB_COMPLETION_INDEX)`` still expands."""
+    hostile = ["--package", "op$(HOME)", "--channel", "a$$b", "--channel", "c$"]
+    job = _indexed(filter_args=hostile, extra_args=["--cache-dir", "/c/$(TMPDIR)"], policy="/p/$(HOME).json")
+    args = [
+        _kubelet_expand(a, _pod_env(job)) for a in job["spec"]["template"]["spec"]["containers"][0]["args"]
+    ]
+    for value in (*hostile, "/c/$(TMPDIR)", "/p/$(HOME).json"):
+        assert value in args
+    assert "/output/shard-0" in args and "0/3" in args
+    [single] = render_job(REF, namespace="olm", image=IMAGE, extra_args=["--authfile", "/a/$$(HOME)"])
+    args = [
+        _kubelet_expand(a, _pod_env(single))
+        for a in single["spec"]["template"]["spec"]["containers"][0]["args"]
+    ]
+    assert "/a/$$(HOME)" in args
