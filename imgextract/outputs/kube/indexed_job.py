@@ -19,7 +19,13 @@ from typing import Any
 
 from imgextract.errors import UsageError, option
 from imgextract.outputs.configmap.meta import check_label_name, check_namespace, check_object_name
-from imgextract.outputs.kube.job import SecretType, _short_hash, literal_args, restricted_pod_spec
+from imgextract.outputs.kube.job import (
+    SecretType,
+    _short_hash,
+    check_job_integers,
+    literal_args,
+    restricted_pod_spec,
+)
 from imgextract.outputs.kube.policy import pod_verification
 from imgextract.reference import parse_reference
 
@@ -74,6 +80,11 @@ def render_indexed_job(
         raise UsageError(f"{option('jobs')} must be at least 1")
     if active_deadline_seconds <= 0 or ttl_seconds_after_finished < 0 or backoff_limit_per_index < 0:
         raise UsageError("deadlines must be positive, ttl and backoff zero or more")
+    check_job_integers(
+        active_deadline_seconds=active_deadline_seconds,
+        ttl_seconds_after_finished=ttl_seconds_after_finished,
+        backoff_limit_per_index=backoff_limit_per_index,
+    )
     name = check_object_name(job_name or f"bundle-extract-catalog-{_short_hash(catalog_ref)}", "Job name")
     if len(name) > 52:  # pods are <job>-<index>-<suffix>; their hostname label stays within 63
         raise UsageError(f"Job name {name!r} is longer than 52 characters")

@@ -37,6 +37,19 @@ def _short_hash(text: str, n: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
 
 
+_INT32_MAX = 2**31 - 1
+_INT64_MAX = 2**63 - 1
+
+
+def check_job_integers(**fields: int) -> None:
+    """batch/v1 ``JobSpec`` types: ``activeDeadlineSeconds`` is an int64, the other counts int32 (a
+    larger number fails the API server's decoding of the whole Job)."""
+    for what, value in fields.items():
+        limit = _INT64_MAX if what == "active_deadline_seconds" else _INT32_MAX
+        if value > limit:
+            raise UsageError(f"{what} must be at most {limit}")
+
+
 def literal_args(args: Sequence[str]) -> list[str]:
     """``args`` as a container's ``args`` must spell them to reach the process unchanged: the kubelet
     expands ``$(VAR)`` from the container's environment and reads ``$$`` as ``$``
@@ -231,6 +244,11 @@ def render_job(
     ):
         if value < 0 or (what == "active_deadline_seconds" and value == 0):
             raise UsageError(f"{what} must be {'positive' if what.startswith('active') else 'zero or more'}")
+    check_job_integers(
+        active_deadline_seconds=active_deadline_seconds,
+        ttl_seconds_after_finished=ttl_seconds_after_finished,
+        backoff_limit=backoff_limit,
+    )
 
     verification = pod_verification(
         policy=policy,

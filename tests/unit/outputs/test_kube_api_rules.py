@@ -153,3 +153,22 @@ def test_values_reach_the_pod_unexpanded() -> None:
         for a in single["spec"]["template"]["spec"]["containers"][0]["args"]
     ]
     assert "/a/$$(HOME)" in args
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"ttl_seconds_after_finished": 2**31},
+        {"backoff_limit": 2**31},
+        {"active_deadline_seconds": 2**63},
+    ],
+)
+def test_job_integer_fields_fit_their_api_types(kw: dict[str, Any]) -> None:
+    """batch/v1 ``JobSpec``: ``ttlSecondsAfterFinished``, ``backoffLimit`` and
+    ``backoffLimitPerIndex`` are int32, ``activeDeadlineSeconds`` int64; a larger number is refused
+    by the API server's decoder, so it is refused when the Job is printed."""
+    with pytest.raises(UsageError):
+        render_job(REF, namespace="olm", image=IMAGE, **kw)
+    indexed = {"backoff_limit_per_index" if k == "backoff_limit" else k: v for k, v in kw.items()}
+    with pytest.raises(UsageError):
+        _indexed(**indexed)
