@@ -349,7 +349,8 @@ def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
     Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()
+        # go-yaml v2's Unmarshal composes the first document and never parses what follows it
+        node = loader.get_node() if loader.check_node() else None
         if node is None:
             return None, False
         walk = _Walk(loader)

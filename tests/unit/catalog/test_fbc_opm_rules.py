@@ -231,3 +231,11 @@ def test_json_number_past_float64_is_yaml_text(number: str) -> None:
     go-yaml v2 leaves that scalar a string (Python's decoder gave ``inf`` or a huge int)."""
     (obj,) = iter_stream(io.BytesIO(b'{"schema": "acme.x", "n": ' + number.encode() + b"}"), "x.json")
     assert obj.data["n"] == number
+
+
+def test_yaml_document_end_marker_ends_what_is_read() -> None:
+    """go-yaml v2 ``Unmarshal`` (through sigs.k8s.io/yaml) decodes the first document of what
+    ``YAMLReader`` hands it: after a ``...`` end marker the rest of that part is never parsed (the
+    next ``---`` line starts the next object)."""
+    data = b"schema: acme.x\nname: a\n...\nname: ignored\n---\nschema: acme.x\nname: b\n"
+    assert _objects(data) == [("acme.x", "a", 0), ("acme.x", "b", 1)]
