@@ -158,6 +158,76 @@ def _bundle(obj: FbcObject) -> _RawBundle:
     return _RawBundle(package, name, image, versions[0], tuple(related), Origin(obj.path, obj.index))
 
 
+_PARSE = {
+    SCHEMA_PACKAGE: "package",
+    SCHEMA_CHANNEL: "channel",
+    SCHEMA_BUNDLE: "bundle",
+    SCHEMA_DEPRECATIONS: "deprecation",
+}
+
+
+def _check_go_types(obj: FbcObject) -> None:
+    """What opm checks of an object of a known schema before it builds its model: ``fbcBuilder.addMeta``
+    decodes it into its declcfg struct ("parse bundle: json: cannot unmarshal ..."; an icon's
+    ``base64data`` is a ``[]byte``), ``readBundleObjects`` decodes each ``olm.bundle.object``, and
+    ``ConvertToModel``'s ``property.Parse`` decodes every property of a bundle by its type."""
+    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render.fbc import go_base64_check
+
+    where = f"{obj.path}: object {obj.index}"
+    try:
+        gotypes.check(obj.data, gotypes.DECLCFG[obj.schema], sort_keys=True)
+    except gotypes.GoTypeError as exc:
+        raise CatalogFormatError(f"{where}: parse {_PARSE[obj.schema]}: {exc}") from None
+    data = go_fields(obj.data)
+    if obj.schema == SCHEMA_PACKAGE:
+        icon = data.get("icon")
+        raw = go_fields(icon).get("base64data") if isinstance(icon, dict) else None
+        if isinstance(raw, str):
+            try:
+                go_base64_check(raw.encode("utf-8", "surrogatepass"))
+            except ValueError as exc:
+                raise CatalogFormatError(f"{where}: parse package: {exc}") from None
+    elif obj.schema == SCHEMA_BUNDLE:
+        _check_properties(obj, data.get("properties") or [], where)
+
+
+def _check_properties(obj: FbcObject, props: list[Any], where: str) -> None:
+    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render.fbc import go_base64_check
+
+    bundle = json.dumps(obj.name)
+    objects = f"{where}: read bundle objects: package {json.dumps(obj.package)}, bundle {bundle}"
+    for i, p in enumerate(props):  # readBundleObjects (while loading)
+        pf = go_fields(p) if isinstance(p, dict) else {}
+        if pf.get("type") != "olm.bundle.object":
+            continue
+        value = pf.get("value")
+        try:
+            gotypes.check(value, gotypes.PROPERTY_VALUES["olm.bundle.object"])
+            raw = go_fields(value).get("data") if isinstance(value, dict) else None
+            if raw is not None:  # (its content, YAML or JSON, is read only by render)
+                go_base64_check(raw.encode("utf-8", "surrogatepass"))
+        except ValueError as exc:  # GoTypeError too
+            raise CatalogFormatError(
+                f"{objects}: parse property at index {i} as bundle object: {exc}"
+            ) from None
+    for i, p in enumerate(props):  # property.Parse (ConvertToModel)
+        pf = go_fields(p) if isinstance(p, dict) else {}
+        ptype = pf.get("type") or ""
+        failed = (
+            f"{where}: parse properties for bundle {bundle}: parse property[{i}] of type {json.dumps(ptype)}"
+        )
+        if not isinstance(p, dict) or all(k.lower() != "value" for k in p):  # a nil json.RawMessage
+            raise CatalogFormatError(f"{failed}: unexpected end of JSON input")
+        struct = gotypes.PROPERTY_VALUES.get(ptype)
+        if struct is not None:
+            try:
+                gotypes.check(pf.get("value"), struct)
+            except gotypes.GoTypeError as exc:
+                raise CatalogFormatError(f"{failed}: {exc}") from None
+
+
 def build(objects: Iterable[FbcObject]) -> Model:
     """Read every object once and return the model; memory holds only the compact model."""
     pkgs: dict[str, tuple[str | None, Origin]] = {}
@@ -166,6 +236,8 @@ def build(objects: Iterable[FbcObject]) -> Model:
     deprecations: list[tuple[str, list[tuple[str, str, str]], Origin]] = []
     for obj in objects:
         origin = Origin(obj.path, obj.index)
+        if obj.schema in _PARSE:
+            _check_go_types(obj)
         if obj.schema == SCHEMA_PACKAGE:
             fields = go_fields(obj.data)
             name = _str(obj, fields, "name", required=True)

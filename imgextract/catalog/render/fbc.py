@@ -229,6 +229,15 @@ _B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_VALUE = {c: i for i, c in enumerate(_B64)}
 
 
+def go_base64_check(data: bytes) -> None:
+    """Raise ValueError where :func:`go_base64_decode` would, without decoding well-formed input."""
+    compact = data.replace(b"\r", b"").replace(b"\n", b"") if b"\r" in data or b"\n" in data else data
+    body = compact.rstrip(b"=")
+    if len(compact) % 4 == 0 and len(compact) - len(body) <= 2 and not body.translate(None, _B64):
+        return
+    go_base64_decode(data)
+
+
 def go_base64_decode(data: bytes) -> bytes:
     """``base64.StdEncoding.Decode`` (how Go's JSON decoder fills a ``[]byte``): CR and LF skipped,
     padding required, trailing bits ignored; an error names the offending input byte as Go does."""

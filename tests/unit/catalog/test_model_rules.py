@@ -188,3 +188,69 @@ def test_two_bundles_with_one_version_are_refused(tmp_path: Path) -> None:
         match=r"duplicate versions found in bundles: \[\{2\.0\.0: \[sprocket\.v2\.0\.0, sprocket\.v2\.0\.0-copy\]\}\]",
     ):
         Catalog.from_directory(_write(tmp_path, [*objs, copy]))
+
+
+def _with(index: int, **fields: Any) -> list[Any]:
+    objs = _objs()
+    objs[index].update(fields)
+    return objs
+
+
+def _extra_property(prop: Any) -> list[Any]:
+    objs = _objs()
+    objs[2]["properties"].append(prop)
+    return objs
+
+
+@pytest.mark.parametrize(
+    ("objs", "message"),
+    [
+        (
+            _with(0, description=5),
+            r"object 0: parse package: json: cannot unmarshal number .*Package.description",
+        ),
+        (_with(0, icon="logo.png"), r"object 0: parse package: .*Package.icon of type declcfg.Icon"),
+        (
+            _with(0, icon={"base64data": "not base64!", "mediatype": "image/png"}),
+            "parse package: illegal base64",
+        ),
+        (_with(0, properties={"a": 1}), r"parse package: .*Package.properties of type \[\]property.Property"),
+        (_with(1, properties=7), r"object 1: parse channel: .*Channel.properties"),
+        (_with(2, relatedImages=[{"name": 7, "image": "x"}]), r"object 2: parse bundle: .*RelatedImage"),
+    ],
+)
+def test_objects_decode_into_declcfg_structs(tmp_path: Path, objs: list[Any], message: str) -> None:
+    """``declcfg.LoadFS`` (``fbcBuilder.addMeta``): each object of a known schema is unmarshalled into
+    its declcfg struct, fields the catalog commands do not use included ("parse package: ...")."""
+    with pytest.raises(CatalogFormatError, match=message):
+        Catalog.from_directory(_write(tmp_path, objs))
+
+
+@pytest.mark.parametrize(
+    ("prop", "message"),
+    [
+        ({"type": "acme.note"}, r'parse property\[1\] of type "acme.note": unexpected end of JSON input'),
+        (None, r'parse property\[1\] of type "": unexpected end of JSON input'),
+        ({"type": "olm.gvk", "value": {"group": 7}}, r"parse property\[1\] of type \"olm.gvk\": .*GVK.group"),
+        (
+            {"type": "olm.package.required", "value": {"packageName": ["x"]}},
+            r"of type \"olm.package.required\": .*PackageRequired.packageName",
+        ),
+        ({"type": "olm.bundle.object", "value": {"data": "%%%"}}, "as bundle object: illegal base64"),
+        ({"type": "olm.bundle.object", "value": {"data": 3}}, r"as bundle object: .*BundleObject.data"),
+    ],
+)
+def test_bundle_properties_parse_by_type(tmp_path: Path, prop: Any, message: str) -> None:
+    """``declcfg.readBundleObjects`` (an ``olm.bundle.object``'s data is base64) and
+    ``property.Parse`` in ``declcfg.ConvertToModel``: a known property type's value decodes into its
+    struct, and every property needs a value (a nil ``json.RawMessage`` is "unexpected end of JSON
+    input")."""
+    with pytest.raises(CatalogFormatError, match=message):
+        Catalog.from_directory(_write(tmp_path, _extra_property(prop)))
+
+
+def test_property_without_type_or_with_null_value_loads(tmp_path: Path) -> None:
+    """``property.Parse`` keeps an unknown (or empty) type with any JSON value, ``null`` included."""
+    objs = _extra_property({"value": {"any": ["thing"]}})
+    objs[2]["properties"].append({"type": "acme.note", "value": None})
+    assert [b.name for b in Catalog.from_directory(_write(tmp_path, objs)).bundles()] == ["sprocket.v2.0.0"]
