@@ -172,3 +172,41 @@ def test_job_integer_fields_fit_their_api_types(kw: dict[str, Any]) -> None:
     indexed = {"backoff_limit_per_index" if k == "backoff_limit" else k: v for k, v in kw.items()}
     with pytest.raises(UsageError):
         _indexed(**indexed)
+
+
+GO_TYPED = [
+    "y",
+    "N",
+    "yes",
+    "Off",
+    "~",
+    "null",
+    "1e3",
+    "-1E3",
+    "1.5e3",
+    "0o17",
+    "0O17",
+    "1_000",
+    ".5",
+    "12",
+    "0x1F",
+    ".inf",
+]
+
+
+def test_printed_yaml_keeps_every_string_a_string_for_kubectl() -> None:
+    """kubectl reads manifests with sigs.k8s.io/yaml, i.e. go-yaml v2's YAML 1.1 resolution: a plain
+    ``y``/``n`` is a bool, ``1e3`` a float, ``0o17`` an int (PyYAML writes these unquoted). A bool
+    data key becomes the key ``"true"``, and a non-string data or annotation value is refused by
+    the API server; every string we print must read back as the same string."""
+    from imgextract.catalog.render.goyaml import load_yaml  # go-yaml v2's resolution, as kubectl reads
+    from imgextract.outputs.configmap import dump_yaml
+
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "x", "annotations": {f"k{i}": v for i, v in enumerate(GO_TYPED)}},
+        "data": {v: v for v in GO_TYPED if v not in ("~", "")},
+    }
+    [doc] = [load_yaml(part) for part in dump_yaml([cm]).split("---\n") if part.strip()]
+    assert doc == cm
