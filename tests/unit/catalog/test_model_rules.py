@@ -254,3 +254,14 @@ def test_property_without_type_or_with_null_value_loads(tmp_path: Path) -> None:
     objs = _extra_property({"value": {"any": ["thing"]}})
     objs[2]["properties"].append({"type": "acme.note", "value": None})
     assert [b.name for b in Catalog.from_directory(_write(tmp_path, objs)).bundles()] == ["sprocket.v2.0.0"]
+
+
+def test_unfiltered_objects_keep_other_schemas_whatever_package_they_name(tmp_path: Path) -> None:
+    """``declcfg.LoadFS`` keeps an object of an unknown schema in ``Others`` as it is, whatever its
+    ``package`` names (``ConvertToModel`` never looks at it), so ``opm render`` prints it: the
+    unfiltered catalog's objects (``catalog render``) keep it too; a filter keeps it only with a
+    selected package."""
+    note = {"schema": "acme.note", "package": "ghost", "name": "n"}
+    cat = Catalog.from_directory(_write(tmp_path, [*_objs(), note]))
+    assert note in list(cat.objects())
+    assert note not in list(cat.filter(packages=["sprocket"]).objects())
