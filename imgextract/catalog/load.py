@@ -408,6 +408,9 @@ def _link(
                         f"{corigin}: package {pkg!r}, channel {cname!r}: entry {e.name!r} has no olm.bundle"
                     )
                 member.setdefault(e.name, []).append(cname)
+            problem = graph.chain_error(entries)  # model.Channel.validateReplacesChain
+            if problem is not None:
+                raise CatalogFormatError(f"{corigin}: package {pkg!r}: invalid channel {cname!r}: {problem}")
             channels[cname] = Channel(pkg, cname, entries, graph.heads(entries, versions), corigin)
         bundles: dict[str, Bundle] = {}
         for bname in sorted(per_b):

@@ -265,3 +265,63 @@ def test_unfiltered_objects_keep_other_schemas_whatever_package_they_name(tmp_pa
     cat = Catalog.from_directory(_write(tmp_path, [*_objs(), note]))
     assert note in list(cat.objects())
     assert note not in list(cat.filter(packages=["sprocket"]).objects())
+
+
+def _channel_catalog(tmp_path: Path, entries: list[dict[str, Any]]) -> Path:
+    names = [e["name"] for e in entries]
+    objs: list[Any] = [
+        {"schema": "olm.package", "name": "sprocket", "defaultChannel": "fast"},
+        {"schema": "olm.channel", "package": "sprocket", "name": "fast", "entries": entries},
+    ]
+    for i, name in enumerate(names):
+        objs.append(
+            {
+                "schema": "olm.bundle",
+                "package": "sprocket",
+                "name": name,
+                "image": f"reg.test/sprocket-bundle:{i}",
+                "properties": [
+                    {"type": "olm.package", "value": {"packageName": "sprocket", "version": f"{i + 1}.0.0"}}
+                ],
+            }
+        )
+    return _write(tmp_path, objs)
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        ([{"name": "a", "replaces": "b"}, {"name": "b", "replaces": "a"}], "no channel head found in graph"),
+        ([{"name": "a", "replaces": "a"}], "no channel head found in graph"),
+        (
+            [{"name": "h", "replaces": "a"}, {"name": "a", "replaces": "b"}, {"name": "b", "replaces": "a"}],
+            "detected cycle in replaces chain of upgrade graph: a -> b -> a",
+        ),
+    ],
+)
+def test_replaces_chain_must_not_loop(tmp_path: Path, entries: list[dict[str, Any]], message: str) -> None:
+    """``model.Channel.validateReplacesChain`` (through ``ConvertToModel``'s ``Validate``): a channel
+    whose entries all have an incoming edge has no head, and the replaces chain from the head must not
+    come back to an entry it passed (before, ``--heads-only`` silently selected nothing)."""
+    with pytest.raises(CatalogFormatError, match=f"invalid channel 'fast': {message}"):
+        Catalog.from_directory(_channel_catalog(tmp_path, entries))
+
+
+def test_stranded_bundles_are_refused(tmp_path: Path) -> None:
+    """``validateReplacesChain``: every entry not skipped must be on the replaces chain from the head."""
+    entries = [
+        {"name": "h", "replaces": "a", "skips": ["s"]},
+        {"name": "a"},
+        {"name": "s"},
+        {"name": "x", "replaces": "y"},
+        {"name": "y", "replaces": "x"},
+    ]
+    with pytest.raises(CatalogFormatError, match="channel contains one or more stranded bundles: x, y"):
+        Catalog.from_directory(_channel_catalog(tmp_path, entries))
+
+
+def test_several_heads_stay_reported(tmp_path: Path) -> None:
+    """A project choice (docs/catalogs.md): several candidate heads are reported, not refused, so the
+    chain rules apply only where opm finds one head."""
+    cat = Catalog.from_directory(_channel_catalog(tmp_path, [{"name": "a"}, {"name": "b"}]))
+    assert cat.channels()[0].heads == ("a", "b")
