@@ -48,7 +48,7 @@ INDEX_IGNORE = ".indexignore"
 _CHUNK = 1 << 16
 _SNIFF = 4096  # how far GuessJSONStream looks for the "{"
 # Go's unicode.IsSpace (what hasJSONPrefix trims)
-_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 _MAX_OBJECT = 256 << 20  # one object larger than this is not a catalog object
 
 
@@ -141,7 +141,7 @@ def iter_stream(stream: IO[bytes], path: str) -> Iterator[FbcObject]:
         if not more:
             break
         head += more
-    if head.decode("utf-8", "replace").lstrip(_GO_SPACE).startswith("{"):
+    if head.decode("utf-8", "replace").lstrip(GO_SPACE).startswith("{"):
         yield from _json_then_yaml(head, stream, path)
         return
     for index, value in enumerate(_yaml_documents(head, stream, path)):
@@ -226,23 +226,19 @@ def _yaml_rest(tape: _Tape, first: int, path: str, error: CatalogFormatError) ->
     """The stream from the end of JSON object ``first - 1`` read as YAML (``consumeWhitespace``: blanks
     skipped up to and including the first line end; it looks 4 bytes ahead, and an invalid character
     or the end of the stream within them leaves the JSON ``error``)."""
+    from imgextract.catalog.render.goyaml import yaml_start_after_json
+
     data = tape.kept
     pos = 0 if first == 0 else _json_object_end(data)
     tape.on = False
-    while True:
-        while len(data) - pos < 4:
-            more = tape.stream.read(_CHUNK)
-            if not more:
-                raise error
-            data += more
-        char = bytes(data[pos : pos + 4]).decode("utf-8", "ignore")[:1]
-        if not char or (char.encode("utf-8") != bytes(data[pos : pos + len(char.encode("utf-8"))])):
-            raise error
-        if char not in _GO_SPACE:
-            break
-        pos += len(char.encode("utf-8"))
-        if char == "\n":
-            break
+    eof = False
+    while (start := yaml_start_after_json(data, pos, eof)) == -1:
+        more = tape.stream.read(_CHUNK)
+        eof = not more
+        data += more
+    if start is None:
+        raise error
+    pos = start
     rest = bytes(data[pos:])
     tape.kept = bytearray()
     docs = _yaml_documents(rest, tape.stream, path, first)
