@@ -309,7 +309,7 @@ def test_replaces_chain_must_not_loop(tmp_path: Path, entries: list[dict[str, An
 
 def test_stranded_bundles_are_refused(tmp_path: Path) -> None:
     """``validateReplacesChain``: every entry not skipped must be on the replaces chain from the head."""
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"name": "h", "replaces": "a", "skips": ["s"]},
         {"name": "a"},
         {"name": "s"},
