@@ -239,3 +239,16 @@ def test_yaml_document_end_marker_ends_what_is_read() -> None:
     next ``---`` line starts the next object)."""
     data = b"schema: acme.x\nname: a\n...\nname: ignored\n---\nschema: acme.x\nname: b\n"
     assert _objects(data) == [("acme.x", "a", 0), ("acme.x", "b", 1)]
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 4096])
+def test_json_to_yaml_turn_wherever_reads_end(step: int) -> None:
+    """The turn to YAML gives back exactly the bytes after the last decoded JSON object, however the
+    stream is cut into reads."""
+    data = (
+        b'{"schema": "olm.package", "name": "p", "description": "\\u00e9 \\"}\\" {"}'
+        b"\xe2\x80\x83 \n---\nschema: olm.channel\npackage: p\nname: s\n"
+    )
+    stream = _Trickle(data, step)
+    got = [(o.schema, o.name, o.index) for o in iter_stream(stream, "x")]  # type: ignore[arg-type]
+    assert got == [("olm.package", "p", 0), ("olm.channel", "s", 1)]
