@@ -172,7 +172,10 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
             out["properties"] = props
         return out
     if schema == "olm.bundle":
-        out = {"schema": schema, "name": _s(obj, "name", where), "package": _s(obj, "package", where)}
+        out = {"schema": schema}
+        for key in ("name", "package"):  # omitempty in declcfg.Bundle (image is not)
+            if _s(obj, key, where):
+                out[key] = _s(obj, key, where)
         out["image"] = _s(obj, "image", where)
         props = _props(obj, where)
         if props:
