@@ -44,16 +44,18 @@ def chain_error(entries: Sequence[ChannelEntry]) -> str | None:
     if len(tops) > 1:
         return None
     by_name = {e.name: e for e in entries}
+    skipped = {s for e in entries for s in e.skips}
     seen = [tops[0].name]
     cur: ChannelEntry | None = tops[0]
     while cur is not None:
         nxt = cur.replaces or ""
+        if nxt in skipped:  # a replaces edge to a skipped entry is disregarded: the chain ends
+            break
         if nxt in seen:
             loop = seen[seen.index(nxt) :] + [nxt]
             return f"detected cycle in replaces chain of upgrade graph: {' -> '.join(loop)}"
         seen.append(nxt)
         cur = by_name.get(nxt)
-    skipped = {s for e in entries for s in e.skips}
     stranded = sorted({e.name for e in entries} - set(seen) - skipped)
     if stranded:
         return f"channel contains one or more stranded bundles: {', '.join(stranded)}"

@@ -325,3 +325,25 @@ def test_several_heads_stay_reported(tmp_path: Path) -> None:
     chain rules apply only where opm finds one head."""
     cat = Catalog.from_directory(_channel_catalog(tmp_path, [{"name": "a"}, {"name": "b"}]))
     assert cat.channels()[0].heads == ("a", "b")
+
+
+def test_replaces_edge_to_a_skipped_entry_ends_the_chain(tmp_path: Path) -> None:
+    """``validateReplacesChain`` (operator-registry as OLM master vendors it): a replaces edge to an
+    entry some entry skips is disregarded, so what lies below it must be skipped too, and a loop
+    behind a skipped entry is no cycle but stranded entries."""
+    ok = [{"name": "c", "replaces": "b", "skips": ["b", "a"]}, {"name": "b", "replaces": "a"}, {"name": "a"}]
+    assert [b.name for b in Catalog.from_directory(_channel_catalog(tmp_path / "ok", ok)).bundles()] == [
+        "a",
+        "b",
+        "c",
+    ]
+    stranded = [{"name": "c", "replaces": "b", "skips": ["b"]}, {"name": "b", "replaces": "a"}, {"name": "a"}]
+    with pytest.raises(CatalogFormatError, match="stranded bundles: a$"):
+        Catalog.from_directory(_channel_catalog(tmp_path / "stranded", stranded))
+    loop = [
+        {"name": "h", "replaces": "x", "skips": ["x"]},
+        {"name": "x", "replaces": "y"},
+        {"name": "y", "replaces": "x"},
+    ]
+    with pytest.raises(CatalogFormatError, match="stranded bundles: y$"):
+        Catalog.from_directory(_channel_catalog(tmp_path / "loop", loop))
