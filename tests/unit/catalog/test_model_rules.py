@@ -267,7 +267,7 @@ def test_unfiltered_objects_keep_other_schemas_whatever_package_they_name(tmp_pa
     assert note not in list(cat.filter(packages=["sprocket"]).objects())
 
 
-def _channel_catalog(tmp_path: Path, entries: list[dict[str, Any]]) -> Path:
+def _channel_catalog(tmp_path: Path, entries: list[Any]) -> Path:
     names = [e["name"] for e in entries]
     objs: list[Any] = [
         {"schema": "olm.package", "name": "sprocket", "defaultChannel": "fast"},
