@@ -7,6 +7,7 @@ failing that, case-insensitively. Errors name the file and the object index of t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,85 @@ class _RawBundle:
     version: str
     related: tuple[RelatedImage, ...]
     origin: Origin
+    version_string: str = ""  # model.Bundle.VersionString: the version, then "-<release>" if any
+
+
+# apimachinery IsDNS1123Label (ConvertToModel's package names)
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_LABEL_MESSAGE = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+# semver pre-release identifiers (model.NewRelease's segments)
+_RELEASE_SEGMENT = re.compile(r"[0-9A-Za-z-]+")
+# The common shape of a valid reference (domain/path[:tag][@sha256:hex]), by distribution's grammar:
+# what matches needs no full parse.
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_PLAIN_REFERENCE = re.compile(
+    rf"(?P<name>{_DOMAIN_PART}(?:\.{_DOMAIN_PART})+(?::[0-9]+)?/{_PATH}(?:/{_PATH})*)"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+
+
+def _check_package_name(name: str, origin: Origin) -> None:
+    """``ConvertToModel``: a package name is a DNS-1123 label."""
+    errs = []
+    if len(name) > 63:
+        errs.append("must be no more than 63 characters")
+    if not _DNS_LABEL.fullmatch(name):
+        errs.append(_DNS_LABEL_MESSAGE)
+    if errs:
+        raise CatalogFormatError(f"{origin}: invalid package name {json.dumps(name)}: [{' '.join(errs)}]")
+
+
+def _check_pull_spec(spec: str, what: str, obj: FbcObject, package: str, name: str) -> None:
+    """``ConvertToModel``'s ``validateImagePullSpec``: a non-empty image parses as
+    ``reference.ParseNormalizedNamed`` parses it."""
+    if not spec:
+        return
+    m = _PLAIN_REFERENCE.fullmatch(spec)
+    if m is not None and len(m.group("name")) <= 255:
+        return
+    from imgextract.errors import InvalidReference
+    from imgextract.reference import parse_reference
+
+    try:
+        parse_reference(spec)
+    except InvalidReference as exc:
+        reason = str(exc).split(" (reference ")[0]
+        raise CatalogFormatError(
+            f"{obj.path}: object {obj.index}: package {json.dumps(package)} bundle {json.dumps(name)} {what}: "
+            f"invalid image pull spec {json.dumps(spec)}: {reason}"
+        ) from None
+
+
+def _release_errors(release: str) -> str | None:
+    """``model.NewRelease``: at most 20 characters, dot-separated semver pre-release identifiers."""
+    if len(release) > 20:
+        return f"invalid release {json.dumps(release)}: exceeds maximum length of 20 characters"
+    bad = [
+        f"segment {i}: {_prerelease_error(seg)}"
+        for i, seg in enumerate(release.split("."))
+        if _prerelease_error(seg)
+    ]
+    return f"invalid release {json.dumps(release)}: {'; '.join(bad)}" if bad else None
+
+
+def _prerelease_error(segment: str) -> str:
+    """blang/semver ``NewPRVersion``'s error for one identifier ("" when it is valid)."""
+    if not segment:
+        return "Prerelease is empty"
+    if segment.isascii() and segment.isdigit():
+        return (
+            f"Numeric PreRelease version must not contain leading zeroes {json.dumps(segment)}"
+            if (len(segment) > 1 and segment[0] == "0")
+            else ""
+        )
+    if not _RELEASE_SEGMENT.fullmatch(segment):
+        return f"Invalid character(s) found in prerelease {json.dumps(segment)}"
+    return ""
 
 
 def _str(obj: FbcObject, data: dict[str, Any], key: str, *, required: bool = False) -> str:
@@ -100,6 +180,7 @@ def _bundle(obj: FbcObject) -> _RawBundle:
     name = _str(obj, data, "name", required=True)
     image = _str(obj, data, "image")
     versions = []
+    releases: list[str] = []
     objects = 0  # olm.bundle.object properties: what lets a bundle have no image (model.Bundle.Validate)
     props = data.get("properties") or []
     if not isinstance(props, list):
@@ -118,6 +199,7 @@ def _bundle(obj: FbcObject) -> _RawBundle:
                     f"{obj.path}: object {obj.index}: bundle {name!r}: olm.package property has no version"
                 )
             versions.append(vf["version"])
+            releases.append(vf.get("release") or "")
             named = vf.get("packagename")
             if named != package:  # opm's ConvertToModel
                 raise CatalogFormatError(
@@ -133,11 +215,33 @@ def _bundle(obj: FbcObject) -> _RawBundle:
             f"{obj.path}: object {obj.index}: error parsing bundle {name!r} version {versions[0]!r}: "
             "not a semantic version (MAJOR.MINOR.PATCH)"
         )
+    _check_pull_spec(image, "image", obj, package, name)
+    version_string = versions[0]
+    release = releases[0] if isinstance(releases[0], str) else ""
+    if release:  # ConvertToModel's model.NewRelease, then model.Bundle.Validate
+        problem = _release_errors(release)
+        if problem is not None:
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: error parsing bundle {json.dumps(name)} release version "
+                f"{json.dumps(release)}: {problem}"
+            )
+        version_string = f"{versions[0]}-{release}"
+        if "+" in versions[0]:
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: invalid bundle {json.dumps(name)}: cannot use build metadata "
+                "in version with a release version"
+            )
+        normalized = f"{package}-v{version_string}"
+        if name != normalized:
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: invalid bundle {json.dumps(name)}: name {json.dumps(name)} does "
+                f"not match normalized name {json.dumps(normalized)}"
+            )
     if not image and not objects:
         raise CatalogFormatError(
             f"{obj.path}: object {obj.index}: invalid bundle {name!r}: bundle image must be set"
         )
-    related = []
+    related: list[RelatedImage] = []
     raw_related = data.get("relatedimages") or []
     if not isinstance(raw_related, list):
         raise CatalogFormatError(
@@ -154,8 +258,11 @@ def _bundle(obj: FbcObject) -> _RawBundle:
             raise CatalogFormatError(
                 f"{obj.path}: object {obj.index}: bundle {name!r}: bad relatedImages item"
             )
+        _check_pull_spec(ri, f"relatedImages[{len(related)}].image", obj, package, name)
         related.append(RelatedImage(rn, ri))
-    return _RawBundle(package, name, image, versions[0], tuple(related), Origin(obj.path, obj.index))
+    return _RawBundle(
+        package, name, image, versions[0], tuple(related), Origin(obj.path, obj.index), version_string
+    )
 
 
 _PARSE = {
@@ -243,6 +350,7 @@ def build(objects: Iterable[FbcObject]) -> Model:
             name = _str(obj, fields, "name", required=True)
             if name in pkgs:
                 raise CatalogFormatError(f"{origin}: duplicate package {name!r} (first at {pkgs[name][1]})")
+            _check_package_name(name, origin)
             default = _str(obj, fields, "defaultChannel") or None
             pkgs[name] = (default, origin)
         elif obj.schema == SCHEMA_CHANNEL:
@@ -275,7 +383,7 @@ def _check_unique_versions(pkg: str, per_b: dict[str, _RawBundle], origin: Origi
     """``model.Package.validateUniqueBundleVersions``: no two bundles of a package share a version."""
     by_version: dict[str, set[str]] = {}
     for name, b in per_b.items():
-        by_version.setdefault(b.version, set()).add(name)
+        by_version.setdefault(b.version_string or b.version, set()).add(name)
     dupes = [
         f"{{{v}: [{', '.join(sorted(names))}]}}" for v, names in sorted(by_version.items()) if len(names) > 1
     ]

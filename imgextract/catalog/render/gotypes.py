@@ -539,7 +539,7 @@ DECLCFG = {
 # getRelatedImages: spec.relatedImages into []declcfg.RelatedImage
 # property.Parse (declcfg.ConvertToModel): the value of each known property type decodes into its struct
 PROPERTY_VALUES = {
-    "olm.package": _struct("property.Package", packageName=S, version=S),
+    "olm.package": _struct("property.Package", packageName=S, version=S, release=S),
     "olm.package.required": _struct("property.PackageRequired", packageName=S, versionRange=S),
     "olm.gvk": _struct("property.GVK", group=S, kind=S, version=S),
     "olm.gvk.required": _struct("property.GVKRequired", group=S, kind=S, version=S),

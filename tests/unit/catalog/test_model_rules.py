@@ -347,3 +347,114 @@ def test_replaces_edge_to_a_skipped_entry_ends_the_chain(tmp_path: Path) -> None
     ]
     with pytest.raises(CatalogFormatError, match="stranded bundles: y$"):
         Catalog.from_directory(_channel_catalog(tmp_path / "loop", loop))
+
+
+def _renamed(name: str) -> list[Any]:
+    objs = _objs()
+    objs[0]["name"] = name
+    for o in objs[1:]:
+        o["package"] = name
+    objs[2]["properties"][0]["value"]["packageName"] = name
+    return objs
+
+
+@pytest.mark.parametrize("name", ["Sprocket", "sprocket.io", "sprocket_op", "-sprocket", "s" * 64])
+def test_package_name_is_a_dns_label(tmp_path: Path, name: str) -> None:
+    """``declcfg.ConvertToModel`` (operator-registry master, as OLM vendors it): "invalid package name
+    %q" unless the name is a DNS-1123 label (apimachinery ``IsDNS1123Label``)."""
+    with pytest.raises(CatalogFormatError, match="invalid package name"):
+        Catalog.from_directory(_write(tmp_path, _renamed(name)))
+
+
+def test_dns_label_package_names_load(tmp_path: Path) -> None:
+    cat = Catalog.from_directory(_write(tmp_path, _renamed("s" * 63)))
+    assert [p.name for p in cat.packages()] == ["s" * 63]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "where"),
+    [
+        ("image", "reg.test/Sprocket-bundle:2.0.0", "image"),
+        ("image", "reg.test/sprocket@sha256:abc", "image"),
+        (
+            "relatedImages",
+            [{"name": "a", "image": "reg.test/ok:1"}, {"name": "b", "image": "reg.test/x:bad tag"}],
+            r"relatedImages\[1\].image",
+        ),
+    ],
+)
+def test_image_references_must_parse(tmp_path: Path, field: str, value: Any, where: str) -> None:
+    """``ConvertToModel``'s ``validateImagePullSpec``: a non-empty bundle image and every related
+    image must parse as ``reference.ParseNormalizedNamed`` parses it."""
+    objs = _objs()
+    objs[2][field] = value
+    with pytest.raises(
+        CatalogFormatError, match=f'bundle "sprocket.v2.0.0" {where}: invalid image pull spec'
+    ):
+        Catalog.from_directory(_write(tmp_path, objs))
+
+
+def test_valid_and_empty_image_references_load(tmp_path: Path) -> None:
+    objs = _objs()
+    objs[2]["relatedImages"] = [
+        {"name": "", "image": ""},
+        {"name": "a", "image": "busybox"},
+        {"name": "b", "image": "LOCALHOST:5000/a/b_c__d--e:v1.0@sha256:" + "0" * 64},
+        {"name": "c", "image": "[::1]:5000/x"},
+    ]
+    assert len(Catalog.from_directory(_write(tmp_path, objs)).bundles()[0].related_images) == 4
+
+
+def _released(tmp_path: Path, bundles: list[tuple[str, str, str]]) -> Path:
+    objs: list[Any] = [
+        {"schema": "olm.package", "name": "sprocket", "defaultChannel": "fast"},
+        {"schema": "olm.channel", "package": "sprocket", "name": "fast", "entries": []},
+    ]
+    for i, (name, version, release) in enumerate(bundles):
+        value: dict[str, Any] = {"packageName": "sprocket", "version": version}
+        if release:
+            value["release"] = release
+        objs[1]["entries"].append({"name": name, **({"replaces": bundles[i - 1][0]} if i else {})})
+        objs.append(
+            {
+                "schema": "olm.bundle",
+                "package": "sprocket",
+                "name": name,
+                "image": f"reg.test/sprocket-bundle:{i}",
+                "properties": [{"type": "olm.package", "value": value}],
+            }
+        )
+    return _write(tmp_path, objs)
+
+
+def test_releases_make_versions_distinct(tmp_path: Path) -> None:
+    """``model.Package.validateUniqueBundleVersions`` compares ``Bundle.VersionString`` (version, then
+    ``-release``): one version in two releases is no duplicate."""
+    bundles = [("sprocket-v1.0.0-1", "1.0.0", "1"), ("sprocket-v1.0.0-2", "1.0.0", "2")]
+    assert len(Catalog.from_directory(_released(tmp_path, bundles)).bundles()) == 2
+
+
+@pytest.mark.parametrize(
+    ("bundles", "message"),
+    [
+        ([("sprocket-v1.0.0-01", "1.0.0", "01")], r"release version \"01\""),
+        ([("sprocket-v1.0.0-a_b", "1.0.0", "a_b")], r"release version \"a_b\""),
+        ([("sprocket-v1.0.0-" + "1" * 21, "1.0.0", "1" * 21)], "exceeds maximum length of 20"),
+        (
+            [("sprocket.v1.0.0", "1.0.0", "2")],
+            r"name \"sprocket.v1.0.0\" does not match normalized name \"sprocket-v1.0.0-2\"",
+        ),
+        (
+            [("sprocket-v1.0.0+b-2", "1.0.0+b", "2")],
+            "cannot use build metadata in version with a release version",
+        ),
+        ([("sprocket-v1.0.0-2", "1.0.0", "2"), ("sprocket-v1.0.0-2x", "1.0.0-2", "")], "duplicate versions"),
+    ],
+)
+def test_release_rules(tmp_path: Path, bundles: list[tuple[str, str, str]], message: str) -> None:
+    """``ConvertToModel`` parses an ``olm.package`` property's ``release`` (``model.NewRelease``: at
+    most 20 characters, dot-separated semver pre-release identifiers); ``model.Bundle.Validate``
+    wants a released bundle named ``<package>-v<version>-<release>`` and no build metadata with a
+    release; versions are unique by ``VersionString``."""
+    with pytest.raises(CatalogFormatError, match=message):
+        Catalog.from_directory(_released(tmp_path, bundles))
