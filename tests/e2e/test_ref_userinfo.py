@@ -41,3 +41,25 @@ def test_userinfo_in_copy_destination_is_not_echoed(tmp_path: Path) -> None:
     assert run.code == 2, run.stderr
     assert SECRET not in run.stderr + run.stdout
     assert "quay.io/dst" in run.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("render", f"bob:{SECRET}@quay.io/ns/app:v1"),
+        (
+            "job",
+            "--namespace",
+            "ns",
+            "--image",
+            "quay.io/tools/bundle-extract:1",
+            f"bob:{SECRET}@quay.io/ns/app:v1",
+        ),
+    ],
+)
+def test_userinfo_in_render_and_job_refs_is_not_echoed(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """``render REF`` and ``job REF`` take references the user typed too."""
+    run = run_cli(*args, home=tmp_path)
+    assert run.code == 2, run.stderr
+    assert SECRET not in run.stderr + run.stdout
+    assert "quay.io/ns/app:v1" in run.stderr
