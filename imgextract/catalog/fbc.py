@@ -20,7 +20,8 @@ the rules of opm's ``declcfg`` loader (``WalkMetasReader``):
   strings, and no two top-level keys may be equal once case-folded.
 
 Memory stays bounded by the largest single object: JSON is decoded from a growing window of the
-file (one object at a time), YAML is cut into documents line by line and decoded one by one.
+file (one object at a time; until the second object has decoded, the bytes read are kept too, for a
+turn to YAML), YAML is cut into documents line by line and decoded one by one.
 """
 
 from __future__ import annotations
