@@ -349,6 +349,45 @@ def test_scenario5_deleted_locations_tag_is_recreated(src: Source, w: World, tmp
     )
 
 
+def test_non_distributable_layers_are_skipped_and_keep_their_urls(tmp_path: Path) -> None:
+    """go-containerregistry's ``MediaType.IsDistributable`` as imgpkg copies by default (without
+    ``--include-non-distributable-layers``): a foreign layer is not copied, and the manifest that names
+    it, with its ``urls``, is copied byte for byte."""
+    allow_urls = {"REGISTRY_VALIDATION_MANIFESTS_URLS_ALLOW": '["^https://"]'}  # off by default
+    with regfix_registry.start_registry(tmp_path / "r", extra_env=allow_urls) as reg:
+        w = world(reg.host)
+        client = w.client_for(reg.host)
+        base = build_image({"app/windows.txt": b"foreign base below\n"})
+        foreign = b"a base layer only its vendor serves\n"
+        foreign_digest = "sha256:" + hashlib.sha256(foreign).hexdigest()  # never uploaded anywhere
+        url = "https://vendor.invalid/layers/base.tar.gz"
+        man = json.loads(base.manifest)
+        man["layers"].insert(
+            0,
+            {
+                "mediaType": oci.DOCKER_FOREIGN_LAYER,
+                "size": len(foreign),
+                "digest": foreign_digest,
+                "urls": [url],
+            },
+        )
+        raw = json.dumps(man, indent=3).encode()
+        for digest, data in base.blobs():
+            client.upload_blob("foreign/app", io.BytesIO(data), digest, len(data))
+        app_digest = client.put_manifest("foreign/app", "v1", raw, oci.DOCKER_MANIFEST)
+        app_ref = f"{reg.host}/foreign/app@{app_digest}"
+        bundle = bundle_image([app_ref])
+        push(client, "foreign/bundle", bundle, "bundle")
+
+        result = copy_bundle(f"{reg.host}/foreign/bundle:bundle", f"{reg.host}/dst", client_for=w.client_for)
+        assert result.blobs["skipped"] == 1
+        copied = client.get_manifest("dst", app_digest)
+        assert copied.raw == raw and copied.digest == app_digest
+        assert oci.parse_manifest(copied.raw, copied.media_type).layers[0].urls == (url,)
+        assert not client.blob_exists("dst", foreign_digest)
+        assert locations_yaml(reg.host, "dst", bundle.digest) == expected_locations((app_ref, False))
+
+
 # ----------------------------------------------------------------------------------- determinism, pull side
 
 
