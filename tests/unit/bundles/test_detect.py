@@ -30,6 +30,13 @@ def test_kinds() -> None:
         detect.detect_kind({L.SQLITE_INDEX: "/database/index.db"})
 
 
+@pytest.mark.parametrize("value", ["true", "false", ""])
+def test_is_bundle_tests_the_label_presence_only(value: str) -> None:
+    """imgpkg's ``Bundle.IsBundle``: the label's presence makes a bundle, whatever its value."""
+    assert detect.detect_kind({L.IMGPKG_BUNDLE: value}) == "imgpkg"
+    assert detect.detect_kind({"dev.carvel.imgpkg.bundle.other": "true"}) == "image"
+
+
 def test_plans() -> None:
     p = detect.plan(V1)
     assert p.paths == ("manifests", "metadata") and p.manifests_dir == "manifests/"
