@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import requests
 import yaml
 from regfix import registry as regfix_registry
 
@@ -72,4 +73,10 @@ def test_copy_of_a_plain_image_is_refused(cli: Callable[..., Run], tmp_path: Pat
         src = populate(world(reg.host).client_for(reg.host), reg.host)
         r = cli("copy", src.app, "--to-repo", f"{reg.host}/dst", "--insecure-registry", reg.host)
         assert r.code == 6, r.stderr
-        assert "bundle" in r.stderr
+        assert "Expected bundle image but found plain image" in r.stderr
+        # an index is never a bundle (imgpkg reads the label from an image config only)
+        r = cli("copy", src.index, "--to-repo", f"{reg.host}/dst", "--insecure-registry", reg.host)
+        assert r.code == 6, r.stderr
+        assert "Expected bundle image but found an image index" in r.stderr
+        catalog = requests.get(f"http://{reg.host}/v2/_catalog", timeout=10).json()["repositories"]
+        assert "dst" not in catalog
