@@ -189,6 +189,29 @@ def test_sigstore_accepts_each_key_type(name: str) -> None:
     assert verdict.accepted, verdict.message()  # type: ignore[attr-defined]
 
 
+def test_sigstore_signatures_in_the_verify_json_document() -> None:
+    """``verify --json``: each sigstore signature is listed with its type, key, claimed identity,
+    validity and reason, next to the verdict."""
+    good = cosign("p256", payload(SIGSTORE_PAYLOAD_TYPE))
+    bad = cosign("rsa", payload(SIGSTORE_PAYLOAD_TYPE))
+    doc = judge(sigstore_policy("p256"), [bad, good]).to_json()  # type: ignore[attr-defined]
+    assert (doc["reference"], doc["digest"], doc["scope"], doc["verdict"]) == (
+        REF,
+        DIGEST,
+        "default",
+        "accepted",
+    )
+    checks = [{k: s[k] for k in ("type", "keyId", "identity", "valid")} for s in doc["signatures"]]
+    assert {"type": "sigstore", "keyId": None, "identity": None, "valid": False} in checks
+    (valid,) = [s for s in doc["signatures"] if s["valid"]]
+    assert valid["type"] == "sigstore" and valid["identity"] == REF and valid["reason"] is None
+    assert valid["keyId"].startswith("sha256:")
+    refused = judge(sigstore_policy("p256"), [bad]).to_json()  # type: ignore[attr-defined]
+    assert refused["verdict"] == "rejected" and "not signed by a trusted key" in refused["reason"]
+    assert [s["valid"] for s in refused["signatures"]] == [False]
+    assert "not signed by a trusted key" in refused["signatures"][0]["reason"]
+
+
 @pytest.mark.parametrize(
     ("sigs", "reason"),
     [
