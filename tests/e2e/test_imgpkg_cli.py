@@ -80,3 +80,18 @@ def test_copy_of_a_plain_image_is_refused(cli: Callable[..., Run], tmp_path: Pat
         assert "Expected bundle image but found an image index" in r.stderr
         catalog = requests.get(f"http://{reg.host}/v2/_catalog", timeout=10).json()["repositories"]
         assert "dst" not in catalog
+
+
+def test_pull_says_which_image_kept_images_yml_unrewritten(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """imgpkg#284: a pull that leaves ``.imgpkg/images.yml`` as it is says which image and why."""
+    with regfix_registry.start_registry(tmp_path / "a") as reg:
+        src = populate(world(reg.host).client_for(reg.host), reg.host)
+        out = tmp_path / "out"
+        r = cli("pull", src.simple, "-o", str(out), "--json", "--insecure-registry", reg.host)
+        assert r.code == 0, r.stderr
+        assert f"images.yml not rewritten: image {src.app} not found in {reg.host}/src/simple" in r.stderr
+        assert "not found (404)" in r.stderr
+        report = r.json()["imgpkg"]
+        assert report["rewritten"] is False and report["missing"] == src.app
+        images = yaml.safe_load((out / ".imgpkg" / "images.yml").read_text())["images"]
+        assert [i["image"] for i in images] == [src.app]
