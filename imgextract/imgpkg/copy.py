@@ -26,6 +26,7 @@ from imgextract.imgpkg.graph import BundleGraph, ClientFor, SourceImage, Sources
 from imgextract.imgpkg.image import build_image
 from imgextract.imgpkg.locations import LOCATIONS_FILE, ImageLocations, imgpkg_tag, locations_tag
 from imgextract.imgpkg.lock import BundleLock, ref_string
+from imgextract.imgpkg.relocate import read_locations
 from imgextract.reference import Reference, parse_reference
 from imgextract.registry.client import ManifestResponse, RegistryClient
 
@@ -108,7 +109,11 @@ def _put_confirmed(dst: RegistryClient, repo: str, ref: str, resp: ManifestRespo
 
 
 def write_locations_image(dst: RegistryClient, repo: str, bundle_digest: str, doc: ImageLocations) -> str:
-    """Push the bundle's locations image; on a refused tag (immutable tags) accept an existing one."""
+    """Push the bundle's locations image.
+
+    On a refused tag (immutable tags) an existing locations image is kept when it can be read, as
+    imgpkg's ``LocationsConfigs.Save`` does; one that cannot be read leaves the refusal standing,
+    since every later pull would fail on it."""
     built = build_image({LOCATIONS_FILE: doc.to_yaml()})
     tag = locations_tag(bundle_digest)
     for digest, data in built.blobs():
@@ -119,6 +124,13 @@ def write_locations_image(dst: RegistryClient, repo: str, bundle_digest: str, do
         existing = dst.head_manifest(repo, tag)
         if existing is None:
             raise
+        try:
+            readable = read_locations(dst, repo, bundle_digest) is not None
+        except ImgExtractError as unreadable:
+            log.debug("existing locations tag %s cannot be read: %s", tag, unreadable.message)
+            readable = False
+        if not readable:
+            raise exc from None
         log.warning("locations tag %s not written (%s); an existing one is kept", tag, exc.message)
         return existing.digest
     dst.put_manifest(repo, imgpkg_tag(built.digest), built.manifest, built.media_type)

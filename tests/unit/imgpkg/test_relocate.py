@@ -334,11 +334,23 @@ def test_locations_image_is_tagged_twice_and_deterministic() -> None:
     assert write_locations_image(client(FakeClient()), "elsewhere", BUNDLE, doc) == digest
 
 
-def test_immutable_tag_refusal_is_ignored_only_when_one_exists() -> None:
+def test_immutable_tag_refusal_is_ignored_only_when_one_can_be_read() -> None:
+    """imgpkg's ``LocationsConfigs.Save``: a refused write (immutable tags) is ignored only when the
+    existing locations image can be fetched and read; otherwise the refusal stands."""
     fake = FakeClient()
-    fake.fail_op[("put", "dst", locations_tag(BUNDLE))] = RegistryError("tag is immutable")
+    tag = locations_tag(BUNDLE)
+    fake.fail_op[("put", "dst", tag)] = RegistryError("tag is immutable")
     doc = ImageLocations((ImageLocation(f"orig.io/x@{D1}", False),))
-    with pytest.raises(RegistryError):
-        write_locations_image(client(fake), "dst", BUNDLE, doc)
-    fake.manifests[("dst", locations_tag(BUNDLE))] = (b"{}", oci.DOCKER_MANIFEST)
-    assert write_locations_image(client(fake), "dst", BUNDLE, doc) == sha(b"{}")
+    with pytest.raises(RegistryError, match="immutable"):
+        write_locations_image(client(fake), "dst", BUNDLE, doc)  # none there
+    fake.manifests[("dst", tag)] = (b"{}", oci.DOCKER_MANIFEST)
+    with pytest.raises(RegistryError, match="immutable"):
+        write_locations_image(client(fake), "dst", BUNDLE, doc)  # there, but not an image
+    without_file = fake.add_image("dst", {"other.yml": b"---\n"})
+    fake.manifests[("dst", tag)] = fake.manifests[("dst", without_file)]
+    with pytest.raises(RegistryError, match="immutable"):
+        write_locations_image(client(fake), "dst", BUNDLE, doc)  # an image without image-locations.yml
+    older = ImageLocations((ImageLocation(f"older.io/x@{D1}", False),))
+    existing = fake.add_image("dst", {"image-locations.yml": older.to_yaml()})
+    fake.manifests[("dst", tag)] = fake.manifests[("dst", existing)]
+    assert write_locations_image(client(fake), "dst", BUNDLE, doc) == existing
