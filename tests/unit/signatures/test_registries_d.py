@@ -45,6 +45,38 @@ def test_precedence_and_urls(tmp_path: Path) -> None:
     )
 
 
+def test_namespaces_are_looked_up_as_policy_configuration_namespaces(tmp_path: Path) -> None:
+    """containers/image looks registries.d ``docker:`` keys up along ``PolicyConfigurationNamespaces``,
+    the list policy.json scopes use: ``*.domain`` wildcards (port dropped) after ``host[:port]``."""
+    d = tmp_path / "registries.d"
+    write(
+        d,
+        "wild.yaml",
+        "docker:\n"
+        "  '*.example.com':\n    lookaside: https://sigs.example.com/wild\n    use-sigstore-attachments: true\n"
+        "  '*.com':\n    lookaside: https://sigs.example.com/com\n"
+        "  registry.example.com:5000:\n    lookaside: https://sigs.example.com/port\n",
+    )
+    rd = load_registries_d(d, env={"HOME": str(tmp_path)})
+    ref = parse_reference("registry.example.com/ns/app:v1")
+    assert rd.lookaside_base(ref) == "https://sigs.example.com/wild/ns/app"
+    assert rd.use_sigstore_attachments(ref) is True
+    # host[:port] is more specific than any wildcard; the wildcards match with the port dropped
+    assert rd.lookaside_base(parse_reference("registry.example.com:5000/ns/app:v1")) == (
+        "https://sigs.example.com/port/ns/app"
+    )
+    assert rd.lookaside_base(parse_reference("registry.example.com:6000/ns/app:v1")) == (
+        "https://sigs.example.com/wild/ns/app"
+    )
+    other = parse_reference("quay.com/ns/app:v1")
+    assert rd.lookaside_base(other) == "https://sigs.example.com/com/ns/app"
+    assert rd.use_sigstore_attachments(other) is False
+    # a wildcard names subdomains only, never the domain itself
+    assert (
+        rd.lookaside_base(parse_reference("example.com/ns/app:v1")) == "https://sigs.example.com/com/ns/app"
+    )
+
+
 def test_nothing_configured_uses_the_builtin_directory(tmp_path: Path) -> None:
     rd = load_registries_d(tmp_path / "absent", env={"HOME": str(tmp_path)})
     base = rd.lookaside_base(parse_reference("quay.io/a/b:v1"))
