@@ -148,6 +148,33 @@ def test_policy_default_from_home(cli: Callable[..., Run], signed: Signed, tmp_p
     assert run(cli, signed, "verify", signed.signed).code == 0
 
 
+def test_pull_without_policy_verifies_nothing(
+    cli: Callable[..., Run], signed: Signed, registry: Any, tmp_path: Path
+) -> None:
+    """Without ``--policy`` a pull verifies nothing, even when the user's containers policy.json
+    (which ``--policy default`` and ``verify`` read) would refuse the image: no signature is read."""
+    home_policy = tmp_path / "home" / ".config" / "containers" / "policy.json"  # the cli fixture's HOME
+    home_policy.parent.mkdir(parents=True)
+    home_policy.write_text('{"default": [{"type": "reject"}]}')
+    out = tmp_path / "out"
+    before = len(registry.logs())
+    r = cli("pull", signed.unsigned, "-o", str(out), "--insecure-registry", signed.host, "--no-cache")
+    assert r.code == 0, r.stderr
+    assert (out / "manifests" / "a.yaml").read_text() == "kind: ConfigMap\n"
+    assert ".sig" not in "".join(registry.logs()[before:])
+    r = cli(
+        "pull",
+        signed.unsigned,
+        "-o",
+        str(tmp_path / "out2"),
+        "--insecure-registry",
+        signed.host,
+        "--policy",
+        "default",
+    )
+    assert r.code == 8 and "rejects every image" in r.stderr, r.stderr
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
