@@ -122,6 +122,34 @@ def test_one_good_signature_among_bad_ones_is_enough(gpg: dict[str, object]) -> 
     assert verdict.accepted and [s.valid for s in verdict.signatures] == [False, True]  # type: ignore[attr-defined]
 
 
+def test_key_paths_trust_every_listed_key(gpg: dict[str, object], tmp_path: Path) -> None:
+    """``keyPaths`` (GPG) and ``keyDatas``/``keyPaths`` (sigstore): a signature by any listed key is
+    accepted, one by an unlisted key is not."""
+    d = gpg["dir"]
+    blob = classify(gpg_sign(gpg["trusted"], payload(GPG_PAYLOAD_TYPE)), "s")
+
+    def gpg_paths(*names: str) -> str:
+        paths = [str(d / n) for n in names]  # type: ignore[operator]
+        return json.dumps({"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPaths": paths}]})
+
+    assert judge(gpg_paths("other.asc", "trusted.asc"), [blob]).accepted  # type: ignore[attr-defined]
+    assert not judge(gpg_paths("other.asc"), [blob]).accepted  # type: ignore[attr-defined]
+
+    sig = [cosign("p384", payload(SIGSTORE_PAYLOAD_TYPE))]
+    for i, name in enumerate(("p256", "p384")):
+        (tmp_path / f"{i}.pub").write_bytes(pem(name))
+
+    def sigstore(**keys: object) -> str:
+        return json.dumps({"default": [{"type": "sigstoreSigned", **keys}]})
+
+    datas = [base64.b64encode(pem(n)).decode() for n in ("p256", "p384")]
+    assert judge(sigstore(keyDatas=datas), sig).accepted  # type: ignore[attr-defined]
+    assert not judge(sigstore(keyDatas=datas[:1]), sig).accepted  # type: ignore[attr-defined]
+    paths = [str(tmp_path / "0.pub"), str(tmp_path / "1.pub")]
+    assert judge(sigstore(keyPaths=paths), sig).accepted  # type: ignore[attr-defined]
+    assert not judge(sigstore(keyPaths=paths[:1]), sig).accepted  # type: ignore[attr-defined]
+
+
 def test_key_problems_are_configuration_errors(gpg: dict[str, object], tmp_path: Path) -> None:
     (tmp_path / "junk.asc").write_text("not a key")
     blob = classify(gpg_sign(gpg["trusted"], payload(GPG_PAYLOAD_TYPE)), "s")
