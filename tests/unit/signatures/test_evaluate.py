@@ -150,6 +150,27 @@ def test_key_paths_trust_every_listed_key(gpg: dict[str, object], tmp_path: Path
     assert not judge(sigstore(keyPaths=paths[:1]), sig).accepted  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    ("requirement", "message"),
+    [
+        ({"type": "signedBaseLayer", "baseLayerIdentity": {"type": "matchRepository"}}, "signedBaseLayer"),
+        ({"type": "signedBy", "keyType": "X509Certificates", "keyData": "QQ=="}, "X509Certificates"),
+        ({"type": "signedBy", "keyType": "signedByGPGKeys", "keyData": "QQ=="}, "signedByGPGKeys"),
+    ],
+)
+def test_valid_requirements_nobody_implements_never_accept(
+    gpg: dict[str, object], requirement: dict[str, object], message: str
+) -> None:
+    """containers/image parses these and refuses every image at evaluation (``signedBaseLayer`` not
+    implemented, ``Unimplemented "keyType" value``); here they are a configuration error naming
+    the requirement, so the image is never accepted and the user is told why."""
+    blob = classify(gpg_sign(gpg["trusted"], payload(GPG_PAYLOAD_TYPE)), "s")
+    policy = json.dumps({"default": [{"type": "insecureAcceptAnything"}, requirement]})
+    parse_policy(policy)  # valid policy.json
+    with pytest.raises(PolicyError, match=f"{message}.*not implemented"):
+        judge(policy, [blob])
+
+
 def test_key_problems_are_configuration_errors(gpg: dict[str, object], tmp_path: Path) -> None:
     (tmp_path / "junk.asc").write_text("not a key")
     blob = classify(gpg_sign(gpg["trusted"], payload(GPG_PAYLOAD_TYPE)), "s")
