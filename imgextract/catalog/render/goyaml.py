@@ -68,6 +68,22 @@ _SEQUENCE_NODE = yaml.SequenceNode
 _MAPPING_NODE = yaml.MappingNode
 # the first characters go_resolve looks further at; any other plain scalar is a string as it stands
 _RESOLVE_FIRST = frozenset("yYnNtTfFoO~+-.0123456789")
+# go_resolve's "M" hint: a scalar starting with one of these is a word of the table or itself
+_WORD_FIRST = frozenset("yYnNtTfFoO~")
+_DECIMAL_FIRST = frozenset("123456789")
+
+
+def _quick_resolve(s: str) -> Any:
+    """``go_resolve(s)`` for a non-empty ``s`` whose first character is in ``_RESOLVE_FIRST``,
+    with the two common cases answered without the general parse: a word (``type``, ``name``,
+    ``true``) and a decimal integer without sign or leading zero that fits int64 (ParseInt's
+    value)."""
+    c = s[0]
+    if c in _WORD_FIRST:
+        return _RESOLVE_MAP.get(s, s)
+    if c in _DECIMAL_FIRST and len(s) <= 18 and s.isascii() and s.isdigit():
+        return int(s)
+    return go_resolve(s)
 
 
 def go_resolve(s: str) -> Any:
@@ -394,7 +410,7 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                         if s == "<<":
                             return None
                         if not s or s[0] in _RESOLVE_FIRST:
-                            r = go_resolve(s)
+                            r = _quick_resolve(s) if s else None
                             if r.__class__ is not str:
                                 if r is None:
                                     return None
@@ -402,7 +418,7 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                     key = s
                     continue
                 if e.implicit[0] and (not s or s[0] in _RESOLVE_FIRST):  # as _Walk.scalar
-                    v = go_resolve(s)
+                    v = _quick_resolve(s) if s else None
                     vc = v.__class__
                     if vc is float:
                         if v != v or v in _INFINITIES:

@@ -46,6 +46,11 @@ COMMON = [
     "k: 1e400\nl: -.5e-3\nm: 08\nn: 1.\no: +.inf is text\n",
     "multi: this is\n  a folded plain\n  scalar\n",
     "# comment only before\nkey: value # comment after\n",
+    # the quick cases of the event path next to their neighbours: words, decimal integers
+    "w: [o, on, On, ON, oN, off, n, no, No, nO, y, yes, t, true, tRUE, f, false, ~, ~x, type, null, Null, nULL]\n",
+    "d: [1, 9, 10, 123456789012345678, 1234567890123456789, 9223372036854775807, 9223372036854775808]\n",
+    "z: [0, 00, 01, 08, 0x1, 1_0, 1.0, 1e1, 1a, 1-2, 12:30, '\u0661\u0662', \u0661\u0662, \u00b2]\n",
+    "1: a\n10: b\n123456789012345678901: c\nno: d\n~x: e\n",
     "spec:\n  versions:\n  - name: v1\n    served: true\n    schema:\n      openAPIV3Schema:\n        type: object\n",
 ]
 
