@@ -397,6 +397,7 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
         numbers = False
         stack: list[tuple[Any, Any]] = []
         cur: Any = None  # the collection being filled (None: the document's root)
+        v: Any = None
         key = _NO_KEY
         while True:
             e = get()
