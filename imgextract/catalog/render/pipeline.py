@@ -145,21 +145,33 @@ def _cache_put(root: Path | None, digest: str, ref: str, b: RenderedBundle) -> N
     _keep(path, json.dumps(data, separators=(",", ":")).encode("utf-8"), "render cache")
 
 
-def _keep(path: Path, data: bytes, what: str) -> None:
-    """Write ``data`` to ``path`` atomically (a temporary file renamed over it); a failure is only
-    logged: the cache only ever saves work."""
-    tmp = None
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        import tempfile  # only to write: a warm run reads
+_KEEP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+
+def _keep(path: Path, data: bytes, what: str) -> None:
+    """Write ``data`` to ``path`` atomically (a ``.tmp-`` file beside it, which the cache's sweep
+    knows, renamed over it); a failure is only logged: the cache only ever saves work.  Plain
+    system calls (open, write, close, rename): the directory is made only when it is missing, and
+    no buffered file object is built (a worker hands the GIL over at every call)."""
+    tmp = f"{path.parent}/.tmp-{os.urandom(6).hex()}"
+    created = False
+    try:
+        try:
+            fd = os.open(tmp, _KEEP_FLAGS, 0o600)
+        except FileNotFoundError:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(tmp, _KEEP_FLAGS, 0o600)
+        created = True
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("%s not written: %s", what, exc)
-        if tmp is not None:
+        if created:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
