@@ -99,6 +99,10 @@ class ImageSource(Protocol):
         """The first step of ``resolve``: the image manifest's digest when it is known that early
         and may answer alone (else None), and the call that resolves the rest."""
 
+    def read_tree(self, image: Any, paths: tuple[str, ...]) -> Any:
+        """The files of ``paths`` in memory (``files``: path -> bytes, ``dirs``: directory paths),
+        when the image's layers make that possible without the applier; else None."""
+
     def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
         """Apply the image's layers into ``dest``, only ``paths``."""
 
@@ -338,6 +342,12 @@ def _render_one(
                 return [hit]
         digest = manifest_digest
         cached = _cache_get(source.cache_root, digest, ref)
+        tree = source.read_tree(image, ("manifests", "metadata")) if cached is None else None
+        if tree is not None:  # small plain layers: no staging directory
+            from imgextract.catalog.render.bundle import memory_listing, render_listed
+
+            cached = render_listed(memory_listing(tree.files, tree.dirs), image=ref)
+            _cache_put(source.cache_root, digest, ref, cached)
         if cached is None:
             import shutil
             import tempfile
