@@ -14,6 +14,7 @@ or a NUL byte, or an empty one, is also left to the applier, which refuses the l
 
 from __future__ import annotations
 
+import os
 from typing import BinaryIO
 
 from imgextract.errors import LimitExceeded
@@ -26,6 +27,8 @@ from imgextract.oci import whiteout
 __all__ = ["MEMORY_BUDGET", "MemTree", "NotPlain"]
 
 MEMORY_BUDGET = 64 * 1024 * 1024  # selected file bytes held at most; beyond, the applier streams
+_NAME_MAX = 255  # bytes of one name (Linux); a longer one cannot be written, so it is not read here
+_PATH_MAX = 3072
 _REGULAR = (REGTYPE, AREGTYPE, CONTTYPE)
 
 
@@ -70,6 +73,8 @@ class MemTree:
             path = "/".join(parts)
             if not selection.wants(path):
                 continue  # (its data is passed over by the reader)
+            if len(path) > _PATH_MAX or any(len(p) > 63 and len(os.fsencode(p)) > _NAME_MAX for p in parts):
+                raise NotPlain(name)  # no such name on disk: the applier's error decides
             if m.type in _REGULAR:
                 if (
                     not selection.covers_by_name(path) or path in self.dirs or path in (selection.paths or ())

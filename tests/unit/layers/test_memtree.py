@@ -47,6 +47,7 @@ PLAIN: dict[str, list[list[Entry]]] = {
     ],
     "a nested directory": [[File("manifests/deep/er/c.yaml", "c"), File("manifests/d.yaml", "d")]],
     "no metadata": [[File("manifests/a.yaml", "a")]],
+    "the longest name the disk takes": [[File("manifests/" + "a" * 255, "x")]],
 }
 
 NOT_PLAIN: dict[str, list[list[Entry]]] = {
@@ -118,6 +119,14 @@ def test_what_only_the_applier_resolves_is_refused(name: str) -> None:
 def test_a_name_with_dotdot_is_left_to_the_applier_which_refuses_it() -> None:
     with pytest.raises(NotPlain):
         _tree([[File("manifests/../../etc/passwd", "x")]])
+
+
+def test_a_name_too_long_for_the_disk_is_left_to_the_applier() -> None:
+    _tree([[File("manifests/" + "a" * 255, "x")]])
+    with pytest.raises(NotPlain):
+        _tree([[File("manifests/" + "a" * 256, "x")]])
+    with pytest.raises(NotPlain):
+        _tree([[File("manifests/" + "\u00e9" * 128, "x")]])  # 256 bytes in UTF-8
 
 
 def test_more_than_the_memory_budget_is_left_to_the_applier(monkeypatch: pytest.MonkeyPatch) -> None:
