@@ -199,6 +199,25 @@ def check_ref(ref: str, *, what: str = "REF", credentials: str = "with --creds o
         raise UsageError(f"{what} takes no {prefix} prefix: use {rest}", reference=ref)
 
 
+def check_registry_host(host: str) -> None:
+    """``job --registry-host``: the host of the pod's pull reference, so a distribution/reference
+    ``domain[:port]``; user information is refused without being repeated."""
+    from imgextract.errors import InvalidReference, UsageError
+    from imgextract.reference import parse_raw
+
+    if "@" in host:
+        raise UsageError(
+            f"--registry-host takes no user:password@: use {host.rpartition('@')[2]} "
+            "with a pull secret (--pull-secret-name)"
+        )
+    try:
+        domain = parse_raw(f"{host}/x").domain
+    except InvalidReference:
+        domain = None
+    if domain != host:
+        raise UsageError("--registry-host: not a registry host[:port]", reference=host)
+
+
 def check_image(image: str) -> None:
     """``job --image``: the pod's container image, which the kubelet parses as distribution/reference
     ``ParseNormalizedNamed`` does (a short name is fine, the node normalises it).  Refused here,

@@ -74,3 +74,32 @@ def test_valid_image_is_printed_as_given(tmp_path: Path, image: str) -> None:
     run = run_cli(*SINGLE, "--image", image, home=tmp_path)
     assert run.code == 0, run.stderr
     assert f"image: {image}\n" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        (f"bob:{SECRET}@registry.example:5000", "--registry-host takes no user:password@"),
+        ("registry.example:5000/ns", "--registry-host: not a registry host[:port]"),
+        ("registry.example:5000\nmalicious: true", "--registry-host: not a registry host[:port]"),
+        ("https://registry.example", "--registry-host: not a registry host[:port]"),
+        ("", "--registry-host: not a registry host[:port]"),
+    ],
+)
+def test_invalid_registry_host_is_refused(tmp_path: Path, host: str, message: str) -> None:
+    """``--registry-host`` becomes the host of the pod's pull reference (HOST/NS/NAME@DIGEST), so it
+    must be a distribution/reference domain[:port]; user information is refused unrepeated."""
+    run = run_cli(*SINGLE, "--image", "be:1", "--via-imagestream", "--registry-host", host, home=tmp_path)
+    assert run.code == 2, run.stderr
+    assert run.stdout == ""
+    assert SECRET not in run.stderr
+    assert message in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_valid_registry_host_is_used(tmp_path: Path) -> None:
+    run = run_cli(
+        *SINGLE, "--image", "be:1", "--via-imagestream", "--registry-host", "localhost:5000", home=tmp_path
+    )
+    assert run.code == 0, run.stderr
+    assert "- localhost:5000/ns/bundle-" in run.stdout
