@@ -37,9 +37,9 @@ _NAN = {".nan", ".NaN", ".NAN"}
 _INF = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"}
 _NEG_INF = {"-.inf", "-.Inf", "-.INF"}
 # patterns, compiled (and cached by re) the first time a number-like value needs them
-# go-yaml v2's yamlStyleFloat
-YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_FLOAT = r"^[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?$"
+# go-yaml v2's yamlStyleFloat ("\Z": Go's "$" ends the text, Python's also matches before a final "\n")
+YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_GO_FLOAT = r"^[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?\Z"
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64_MAX = 2**64 - 1
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -145,6 +145,12 @@ def go_number(plain: str) -> int | float | None:
         value = float(cleaned)
         return None if math.isinf(value) else value  # ParseFloat's range error: the text stays
     return None
+
+
+def go_yaml_typed(plain: str) -> bool:
+    """True when go-yaml v2 (kubectl's YAML, through sigs.k8s.io/yaml) reads the plain scalar as no
+    string: a YAML 1.1 bool (``y``, ``off``), null, or a number (``1e3``, ``0o17``, ``.inf``)."""
+    return plain in _TRUE or plain in _FALSE or plain in _NULL or go_yaml_number(plain) is not None
 
 
 def go_string(plain: str) -> str | None:
