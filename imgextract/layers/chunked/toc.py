@@ -52,7 +52,8 @@ MAX_TOC_BYTES = 64 * 1024 * 1024  # compressed and uncompressed (containers/stor
 _TYPES = {"reg", "dir", "symlink", "hardlink", "char", "block", "fifo", "chunk"}
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")  # a strict subset of what parse_digest accepts
 _tuple = tuple.__new__  # a Chunk without the Python-level __new__ of a NamedTuple (thousands per TOC)
-_TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+# an RFC 3339 date-time; "\Z" as Go's time.Parse refuses trailing text (Python's "$" allows a final "\n")
+_TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)\Z")
 
 
 class TocUnsupported(Exception):
