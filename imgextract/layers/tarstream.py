@@ -11,8 +11,9 @@ Go's ``archive/tar`` (what containers/image, containerd and umoci read layers wi
 * ustar / POSIX headers (``prefix`` + ``name``), GNU and V7 headers, base-256 numbers;
 * PAX extended headers (``x``, Solaris ``X``): ``path``, ``linkpath``, ``size``, ``mtime``
   (other records are parsed and ignored).  A later PAX header replaces an
-  earlier one for the same member;
-* GNU long names and long link names (``L``, ``K``); they win over PAX ``path``/``linkpath``;
+  earlier one for the same member; a record with an empty value keeps the header's field;
+* GNU long names and long link names (``L``, ``K``); they win over PAX ``path``/``linkpath``
+  (an empty one keeps the header's);
 * a V7 regular file whose name ends in ``/`` is a directory;
 * link, symlink, device, FIFO and directory headers carry no data; every other type (regular
   files and unknown types) is followed by ``size`` bytes, padded to 512.
@@ -70,6 +71,7 @@ _USTAR = b"ustar\0"
 _STAR_TRAILER = b"tar\0"
 _STAR_PREFIX = 131
 _OCTAL_DIGITS = b"01234567"
+_NAME_KEYWORDS = frozenset({"path", "linkpath", "uname", "gname"})  # values must not hold a NUL
 # Header types the fast path leaves to the general parser: extension headers and refused types.
 _GENERAL_TYPES = frozenset({*_PAX_TYPES, *_GNU_LONG, tarfile.XGLTYPE, tarfile.GNUTYPE_SPARSE})
 
@@ -162,9 +164,13 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
             key = record[:eq].decode("utf-8")
         except UnicodeDecodeError:
             raise IntegrityError("PAX keyword is not UTF-8") from None
-        if "\0" in key:
+        value = record[eq + 1 :]
+        if key in _NAME_KEYWORDS:  # (Go's validPAXRecord, record by record)
+            if b"\0" in value:
+                raise IntegrityError(f"PAX {key} contains a NUL byte")
+        elif "\0" in key:
             raise IntegrityError("PAX keyword contains a NUL byte")
-        out[key] = record[eq + 1 :]
+        out[key] = value
         pos += length
     return out
 
@@ -173,23 +179,19 @@ def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
     """The records a member's metadata takes, decoded and checked."""
     if any(k.startswith("GNU.sparse.") for k in records):
         raise IntegrityError("GNU sparse members are not supported")
-    for key in ("uname", "gname"):  # not used, but a NUL in them makes the header invalid (Go)
-        if b"\0" in records.get(key, b""):
-            raise IntegrityError(f"PAX {key} contains a NUL byte")
     out: dict[str, Any] = {}
+    # a record with an empty value keeps the header's field (Go's mergePAX skips it)
     for key, attr in (("path", "name"), ("linkpath", "linkname")):
         value = records.get(key)
-        if value is not None:
-            if b"\0" in value:
-                raise IntegrityError(f"PAX {key} contains a NUL byte")
+        if value:
             out[attr] = value.decode("utf-8", "surrogateescape")
     size = records.get("size")
-    if size is not None:
+    if size:
         if not size.isascii() or not size.isdigit():
             raise IntegrityError(f"invalid PAX size {size.decode('utf-8', 'replace')!r}")
         out["size"] = int(size)
     mtime = records.get("mtime")
-    if mtime is not None:
+    if mtime:
         try:
             out["mtime"] = float(mtime.decode("ascii"))
         except (UnicodeDecodeError, ValueError):
@@ -469,9 +471,9 @@ class TarReader:
         if pax:
             for attr, value in pax.items():
                 setattr(m, attr, value)
-        if long_name is not None:
+        if long_name:  # (an empty one keeps the header's, as Go)
             m.name = long_name
-        if long_link is not None:
+        if long_link:
             m.linkname = long_link
         if type_ == tarfile.AREGTYPE and m.name.endswith("/"):
             type_ = tarfile.DIRTYPE

@@ -354,7 +354,7 @@ def test_24_pax_size_overrides_header_size(out: Path) -> None:
     assert read(out / "f") == "12345" and read(out / "g") == "G"
 
 
-@pytest.mark.parametrize("value", ["-1", "abc", "1e3", ""])
+@pytest.mark.parametrize("value", ["-1", "abc", "1e3"])  # ("" keeps the header size: test_tarstream)
 def test_24_malformed_pax_size_rejected(out: Path, value: str) -> None:
     tar = ext_member(tarfile.XHDTYPE, pax_record("size", value)) + raw_header("f", size=0) + END
     with pytest.raises(IntegrityError):

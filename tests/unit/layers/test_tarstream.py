@@ -245,3 +245,28 @@ def test_pax_records_go_refuses_are_refused(record: bytes) -> None:
     """Go's archive/tar: a keyword with a NUL, or a NUL in a name value, makes the header invalid."""
     with pytest.raises(IntegrityError):
         read_all(ext_member(tarfile.XHDTYPE, record) + raw_header("a") + END)
+
+
+def test_an_empty_pax_value_keeps_the_header_field() -> None:
+    """Go's archive/tar ``mergePAX``: a record with an empty value is skipped ("keep the original
+    USTAR value"), whatever its keyword: the header's name, link target, size and mtime stay."""
+    records = pax_record("path", "") + pax_record("linkpath", "") + pax_record("mtime", "")
+    records += pax_record("size", "") + pax_record("uid", "") + pax_record("atime", "")
+    tar = ext_member(tarfile.XHDTYPE, records) + raw_header("name", size=2) + pad(b"ok")
+    tar += ext_member(tarfile.XHDTYPE, pax_record("linkpath", "")) + raw_header(
+        "link", type_=tarfile.SYMTYPE, linkname="target"
+    )
+    members = read_all(tar + END)
+    assert [(m[0], m[1], m[4], m[5], m[6]) for m in members] == [
+        ("name", "", 1_600_000_000, 2, b"ok"),
+        ("link", "target", 1_600_000_000, 0, b""),
+    ]
+
+
+def test_an_empty_gnu_long_name_or_link_keeps_the_header_field() -> None:
+    """Go's archive/tar ``Reader.next``: a GNU long name or long link overrides the header only
+    when it is not empty (``if gnuLongName != ""``); an empty one keeps the header's."""
+    name = ext_member(tarfile.GNUTYPE_LONGNAME, b"\0", "././@LongLink")
+    link = ext_member(tarfile.GNUTYPE_LONGLINK, b"", "././@LongLink")
+    tar = name + link + raw_header("keep", type_=tarfile.SYMTYPE, linkname="there") + END
+    assert [(m[0], m[1]) for m in read_all(tar)] == [("keep", "there")]
