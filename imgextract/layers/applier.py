@@ -72,6 +72,7 @@ from imgextract.layers.member import (
     CONTTYPE,
     FIFOTYPE,
     REGTYPE,
+    ExactTime,
     Member,
 )
 from imgextract.layers.selection import PathSelection
@@ -194,6 +195,8 @@ def dir_mode(mode: int) -> int:
 
 
 def _ns(mtime: float | int) -> int:
+    if type(mtime) is ExactTime:
+        return min(max(mtime.ns, 0), _MAX_MTIME * 1_000_000_000)
     try:
         seconds = float(mtime)
     except (TypeError, ValueError):

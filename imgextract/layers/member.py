@@ -21,6 +21,22 @@ FIFOTYPE = b"6"  # FIFO
 CONTTYPE = b"7"  # contiguous file (a regular file)
 
 
+class ExactTime(float):
+    """A time in seconds that carries its exact nanoseconds (``ns``) beside the float's nearest
+    value: a PAX or TOC time with a fraction of a second, which a float cannot hold exactly (the
+    applier sets ``ns``; whoever reads the time as a number gets the float)."""
+
+    __slots__ = ("ns",)
+
+    ns: int
+
+    @classmethod
+    def from_ns(cls, ns: int) -> ExactTime:
+        t = cls(ns / 1_000_000_000)
+        t.ns = ns
+        return t
+
+
 class Member(Protocol):
     """A layer entry as the applier reads it (``tarfile.TarInfo`` is one)."""
 

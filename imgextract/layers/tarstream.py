@@ -25,8 +25,10 @@ Refused, before any of it is applied:
 * a PAX global header (``g``) -> ``IntegrityError`` (Python would rename/resize every later
   member; Go ignores it; either way the archive is not what it looks like);
 * malformed PAX records (strict, linear-time parser), a NUL in a PAX keyword or in a
-  ``path``/``linkpath``/``uname``/``gname`` value, a PAX ``size`` that is not a decimal number
-  -> ``IntegrityError``;
+  ``path``/``linkpath``/``uname``/``gname`` value, a PAX ``size``, ``uid`` or ``gid`` that Go's
+  ``strconv.ParseInt`` does not read (or a negative size), a PAX ``mtime``, ``atime`` or
+  ``ctime`` that Go's ``parsePAXTime`` does not read -> ``IntegrityError``.  A PAX time keeps its
+  nanoseconds exactly (``ExactTime``: a float cannot);
 * GNU sparse members (old ``S`` type or PAX ``GNU.sparse.*``) -> ``IntegrityError``;
 * an invalid (checksum, number fields) or truncated header anywhere, truncated member data,
   negative sizes -> ``IntegrityError``.
@@ -50,7 +52,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from imgextract.errors import IntegrityError, LimitExceeded
-from imgextract.layers.member import Member
+from imgextract.layers.member import ExactTime, Member
 
 CHUNK = 1024 * 1024
 BLOCK = 512
@@ -71,6 +73,8 @@ _USTAR = b"ustar\0"
 _STAR_TRAILER = b"tar\0"
 _STAR_PREFIX = 131
 _OCTAL_DIGITS = b"01234567"
+_GO_INT = re.compile(rb"[+-]?[0-9]+")
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _NAME_KEYWORDS = frozenset({"path", "linkpath", "uname", "gname"})  # values must not hold a NUL
 # Header types the fast path leaves to the general parser: extension headers and refused types.
 _GENERAL_TYPES = frozenset({*_PAX_TYPES, *_GNU_LONG, tarfile.XGLTYPE, tarfile.GNUTYPE_SPARSE})
@@ -187,16 +191,40 @@ def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
             out[attr] = value.decode("utf-8", "surrogateescape")
     size = records.get("size")
     if size:
-        if not size.isascii() or not size.isdigit():
+        out["size"] = _go_int(size, "size")
+        if out["size"] < 0:
             raise IntegrityError(f"invalid PAX size {size.decode('utf-8', 'replace')!r}")
-        out["size"] = int(size)
+    for key in ("uid", "gid"):  # not used, but Go refuses the header when they do not parse
+        value = records.get(key)
+        if value:
+            _go_int(value, key)
+    for key in ("atime", "ctime"):  # the same for times not used
+        value = records.get(key)
+        if value:
+            _pax_time(value, key)
     mtime = records.get("mtime")
     if mtime:
-        try:
-            out["mtime"] = float(mtime.decode("ascii"))
-        except (UnicodeDecodeError, ValueError):
-            out["mtime"] = 0  # as tarfile: an unreadable time is the epoch
+        out["mtime"] = _pax_time(mtime, "mtime")
     return out
+
+
+def _go_int(value: bytes, key: str) -> int:
+    """A PAX number as Go's ``strconv.ParseInt(v, 10, 64)`` reads it: an optional sign, ASCII
+    digits, within int64."""
+    if _GO_INT.fullmatch(value) is None or not _INT64_MIN <= (n := int(value)) <= _INT64_MAX:
+        raise IntegrityError(f"invalid PAX {key} {value.decode('utf-8', 'replace')!r}")
+    return n
+
+
+def _pax_time(value: bytes, key: str) -> ExactTime:
+    """A PAX time as Go's ``parsePAXTime`` reads it: whole seconds (``ParseInt``), then optionally
+    ``.`` and digits, of which the first nine are the nanoseconds (the rest are cut off)."""
+    seconds, _, fraction = value.partition(b".")
+    whole = _go_int(seconds, key)
+    if fraction.translate(None, b"0123456789"):
+        raise IntegrityError(f"invalid PAX {key} {value.decode('utf-8', 'replace')!r}")
+    nanos = int(fraction[:9].ljust(9, b"0")) if fraction else 0
+    return ExactTime.from_ns(whole * 1_000_000_000 + (-nanos if seconds.startswith(b"-") else nanos))
 
 
 class TarReader:

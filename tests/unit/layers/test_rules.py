@@ -469,3 +469,32 @@ def test_new_directories_are_made_without_looking_first(out: Path, monkeypatch: 
     assert not [n for n in looked if n.startswith("dir")]
     apply_tars(out, [[d("dir3", mode=0o700)]], finalize=False)  # merge: looked at once
     assert [n for n in looked if n.startswith("dir")] == ["dir3"]
+
+
+@pytest.mark.parametrize(
+    ("value", "ns"),
+    [
+        ("1700000000.123456789", 1_700_000_000_123_456_789),
+        ("1700000000.1234567891999", 1_700_000_000_123_456_789),  # truncated to nanoseconds
+        ("1700000000.5", 1_700_000_000_500_000_000),
+        ("1700000000.", 1_700_000_000 * 10**9),
+        ("+1700000000", 1_700_000_000 * 10**9),
+        ("0001700000000.000000001", 1_700_000_000 * 10**9 + 1),
+        ("-0.5", 0),  # before 1970: clamped
+    ],
+)
+def test_rule16_pax_times_to_the_nanosecond_as_go_reads_them(out: Path, value: str, ns: int) -> None:
+    """Go's archive/tar ``parsePAXTime`` (what umoci and containerd read): seconds, then up to
+    nine digits of nanoseconds (more are cut off), exactly; not a float's nearest value."""
+    apply_tars(out, [[f("t", "t", pax={"mtime": value})]])
+    st = os.stat(out / "t")
+    assert (st.st_mtime_ns, st.st_atime_ns) == (ns, ns)
+
+
+@pytest.mark.parametrize("key", ["mtime", "atime", "ctime"])
+@pytest.mark.parametrize("value", ["abc", "1.5e9", ".5", "1.2.3", "1.-5", "1.+5", "nan", "0x10", " 1", "1 "])
+def test_pax_times_go_refuses_are_refused(out: Path, key: str, value: str) -> None:
+    """Go's ``mergePAX``: a PAX time ``parsePAXTime`` cannot read makes the header invalid
+    (umoci: "archive/tar: invalid tar header"), whichever of the three times it is."""
+    with pytest.raises(IntegrityError):
+        apply_tars(out, [[f("t", "t", pax={key: value})]])

@@ -270,3 +270,39 @@ def test_an_empty_gnu_long_name_or_link_keeps_the_header_field() -> None:
     link = ext_member(tarfile.GNUTYPE_LONGLINK, b"", "././@LongLink")
     tar = name + link + raw_header("keep", type_=tarfile.SYMTYPE, linkname="there") + END
     assert [(m[0], m[1]) for m in read_all(tar)] == [("keep", "there")]
+
+
+@pytest.mark.parametrize(
+    ("records", "size"),
+    [
+        pytest.param({"size": "+3"}, 3, id="size-with-a-plus"),
+        pytest.param({"size": "0003"}, 3, id="size-with-leading-zeros"),
+        pytest.param({"uid": "-1", "gid": "+70000"}, 0, id="signed-ids"),
+    ],
+)
+def test_pax_numbers_go_reads_are_read(records: dict[str, str], size: int) -> None:
+    """Go's ``mergePAX`` reads size, uid and gid with ``strconv.ParseInt(v, 10, 64)``: a sign is
+    allowed (a negative size is refused later)."""
+    payload = b"".join(pax_record(k, v) for k, v in records.items())
+    tar = ext_member(tarfile.XHDTYPE, payload) + raw_header("a", size=0) + pad(b"abc"[:size]) + END
+    assert [(m[0], m[5], m[6]) for m in read_all(tar)] == [("a", size, b"abc"[:size])]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("size", "-1"),
+        ("size", "9223372036854775808"),
+        ("size", "1_0"),
+        ("size", "٣"),  # a digit, but not an ASCII one
+        ("uid", "abc"),
+        ("uid", "9223372036854775808"),
+        ("gid", "1.0"),
+        ("gid", "-"),
+    ],
+)
+def test_pax_numbers_go_refuses_are_refused(key: str, value: str) -> None:
+    """``strconv.ParseInt(v, 10, 64)`` fails (or the size is negative): Go's reader refuses the
+    header, uid and gid included, although ownership is never applied here."""
+    with pytest.raises(IntegrityError):
+        read_all(ext_member(tarfile.XHDTYPE, pax_record(key, value)) + raw_header("a") + END)
