@@ -765,3 +765,69 @@ def test_the_applier_writes_a_file_handed_as_many_buffers(tmp_path: Path) -> Non
     finally:
         applier.close()
     assert (tmp_path / "f").read_bytes() == b"".join(parts[:1000]) + b"tail" + b"".join(parts[1000:])
+
+
+def test_toc_modtimes_are_exact_to_the_nanosecond(tmp_path: Path) -> None:
+    """containers/storage reads a TOC's ``modtime`` with Go's ``time.Time`` JSON decoding (RFC 3339,
+    nanoseconds) and sets it with ``utimensat``; skopeo writes a PAX mtime's nanoseconds there.
+    Partial application gives every file, link and directory the time full application gives
+    it, to the nanosecond (a float of seconds is off by up to a few hundred)."""
+    frac = {"mtime": "1700000000.123456789"}
+    entries = [d("dir", pax={"mtime": "1600000000.000000001"}), f("dir/file", "x", pax=frac)]
+    entries += [sym("dir/link", "file"), f("dir/empty", pax={"mtime": "1650000000.999999999"})]
+    entries[2].pax = frac
+    (layer,) = skopeo_chunked(tmp_path / "img", [go_style(tar_bytes(entries))])
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [layer.tar])
+    apply_partial(part, [layer], ["dir"])
+    times = {
+        name: tuple(os.lstat(root / name).st_mtime_ns for root in (full, part))
+        for name in ("dir", "dir/file", "dir/link", "dir/empty")
+    }
+    assert times == {
+        "dir": (1_600_000_000_000_000_001,) * 2,
+        "dir/file": (1_700_000_000_123_456_789,) * 2,
+        "dir/link": (1_700_000_000_123_456_789,) * 2,
+        "dir/empty": (1_650_000_000_999_999_999,) * 2,
+    }
+
+
+@pytest.mark.parametrize(
+    ("modtime", "ns"),
+    [
+        ("2023-11-14T22:13:20Z", 1_700_000_000 * 10**9),
+        ("2023-11-15T00:13:20.5+02:00", 1_700_000_000_500_000_000),
+        ("2023-11-14T21:43:20.0000000019-00:30", 1_700_000_000_000_000_001),  # cut to ns
+        ("1969-12-31T23:59:59Z", 0),  # before 1970: clamped
+    ],
+)
+def test_toc_modtime_is_read_as_go_reads_rfc3339(tmp_path: Path, modtime: str, ns: int) -> None:
+    """A hand-made TOC's ``modtime`` in other forms Go's RFC 3339 reading takes: a zone offset,
+    a fraction of any length (the first nine digits are the nanoseconds)."""
+    comp, loc = handmade_toc([{"type": "reg", "name": "e", "modtime": modtime}])
+    applier = Applier(tmp_path, PathSelection(None))
+    apply_chunked(parse_toc(comp, loc), MemorySource(b""), applier, None)
+    applier.finalize()
+    assert os.lstat(tmp_path / "e").st_mtime_ns == ns
+
+
+@pytest.mark.parametrize(
+    "modtime",
+    [
+        "yesterday",
+        "2023-02-30T00:00:00Z",
+        "2023-11-14T24:00:00Z",
+        "2023-11-14T22:13:20",
+        1700000000,
+        "２０２３-11-14T22:13:20Z",
+    ],
+    ids=repr,
+)
+def test_toc_modtime_go_refuses_is_refused(modtime: object) -> None:
+    """A ``modtime`` Go's ``time.Time`` JSON decoding refuses makes containers/storage's TOC
+    decoding fail (the pull fails): an integrity error here, not the epoch."""
+    comp, loc = handmade_toc([{"type": "reg", "name": "e", "modtime": modtime}])
+    with pytest.raises(IntegrityError):
+        parse_toc(comp, loc)
