@@ -110,13 +110,21 @@ _FAST_HEADER = re.compile(
 ).match
 
 
-def _number(field: bytes, what: str) -> int:
-    """A numeric header field: octal ASCII (up to the first NUL, blanks allowed), or base-256."""
+def _number(field: bytes, what: str, *, base256: bool = True) -> int:
+    """A numeric header field as Go's ``parseNumeric`` reads it: octal ASCII (up to the first
+    NUL, blanks allowed), or base-256 when the first byte has its 0x80 bit (0x40: negative, two's
+    complement; the first byte's other bits are part of the number), within int64.  The checksum
+    is octal only (``base256=False``: Go's ``parseOctal``)."""
     first = field[0] if field else 0
-    if first == 0x80:
-        return int.from_bytes(field[1:], "big")
-    if first == 0xFF:
-        return int.from_bytes(field[1:], "big") - (1 << (8 * (len(field) - 1)))
+    if first & 0x80 and base256:
+        bits = 8 * len(field) - 1
+        x = int.from_bytes(field, "big")
+        if first & 0x40:
+            x = ~x  # (the 0x80 bit goes below)
+        x &= (1 << bits) - 1
+        if x >> 63:
+            raise IntegrityError(f"invalid tar header: {what} field {field!r} overflows")
+        return ~x if first & 0x40 else x
     # as Go: NULs and spaces around the digits are padding; the digits end at a NUL; nothing but
     # octal digits (int() would also take a sign, "0o", "_" and other white space)
     text = field.strip(b" \0").split(b"\0", 1)[0]
@@ -429,7 +437,7 @@ class TarReader:
                 minor_f,
                 prefix,
             ) = _HEADER.unpack(block)
-            if not _checksum_ok(block, _number(sum_f, "checksum")):
+            if not _checksum_ok(block, _number(sum_f, "checksum", base256=False)):
                 raise IntegrityError("invalid tar header: bad checksum")
             if magic == _USTAR and block[508:] == _STAR_TRAILER:
                 prefix = prefix[:_STAR_PREFIX]  # star: the prefix's last 24 bytes are atime, ctime

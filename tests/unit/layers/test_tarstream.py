@@ -11,7 +11,7 @@ import pytest
 
 from imgextract.errors import IntegrityError, LimitExceeded
 from imgextract.layers.tarstream import TarReader
-from tests.unit.layers.layerkit import END, ext_member, pad, pax_record, raw_header
+from tests.unit.layers.layerkit import END, MTIME, ext_member, pad, pax_record, raw_header
 
 
 class Trickle(io.RawIOBase):
@@ -306,3 +306,51 @@ def test_pax_numbers_go_refuses_are_refused(key: str, value: str) -> None:
     header, uid and gid included, although ownership is never applied here."""
     with pytest.raises(IntegrityError):
         read_all(ext_member(tarfile.XHDTYPE, pax_record(key, value)) + raw_header("a") + END)
+
+
+@pytest.mark.parametrize(
+    ("start", "value", "mtime"),
+    [
+        pytest.param(UID, b"\x81" + bytes(7), MTIME, id="uid-with-bits-in-the-first-byte"),
+        pytest.param(GID, b"\xbf" + b"\xff" * 7, MTIME, id="gid-largest-in-8-bytes"),
+        pytest.param(
+            MTIME_FIELD, b"\x80" + bytes(7) + (1_700_000_000).to_bytes(4, "big"), 1_700_000_000, id="mtime"
+        ),
+        pytest.param(MTIME_FIELD, b"\xff" * 12, -1, id="negative-mtime"),
+        pytest.param(MTIME_FIELD, b"\xff" * 4 + b"\x80" + bytes(7), -(1 << 63), id="smallest-int64"),
+    ],
+)
+def test_base256_numbers_go_reads_are_read(start: int, value: bytes, mtime: int) -> None:
+    """Go's ``parseNumeric``: a field whose first byte has the 0x80 bit is base-256 (the 0x40 bit
+    is the sign, the other bits of the first byte belong to the number), within int64."""
+    header = with_field(raw_header("a", size=1), start, value)
+    [member] = read_all(header + pad(b"x") + END)
+    assert (member[0], member[4], member[6]) == ("a", mtime, b"x")
+
+
+@pytest.mark.parametrize(
+    ("start", "value"),
+    [
+        pytest.param(MTIME_FIELD, b"\x80" + bytes(3) + b"\x80" + bytes(7), id="mtime-past-int64"),
+        pytest.param(SIZE, b"\x81" + bytes(11), id="size-past-int64"),
+        pytest.param(MTIME_FIELD, b"\xbf" + b"\xff" * 11, id="mtime-far-past-int64"),
+        pytest.param(MTIME_FIELD, b"\xc0" + bytes(3) + b"\x80" + bytes(7), id="mtime-below-int64"),
+        pytest.param(SIZE, b"\xff" * 12, id="negative-size"),
+    ],
+)
+def test_base256_numbers_go_refuses_are_refused(start: int, value: bytes) -> None:
+    """``parseNumeric`` overflowing int64 is an invalid header in Go (``ErrHeader``); so is a
+    negative size."""
+    header = with_field(raw_header("a", size=1), start, value)
+    with pytest.raises(IntegrityError):
+        read_all(header + pad(b"x") + END)
+
+
+def test_a_base256_checksum_is_invalid() -> None:
+    """Go reads the checksum with ``parseOctal`` (never base-256)."""
+    block = bytearray(raw_header("a"))
+    block[148:156] = b" " * 8
+    total = sum(block)
+    block[148:156] = b"\x80" + total.to_bytes(7, "big")
+    with pytest.raises(IntegrityError):
+        read_all(bytes(block) + END)
