@@ -16,7 +16,7 @@ The TOC is JSON ``{"version": 1, "entries": [...]}``.  Validation here is strict
 and hard link target stays inside the root (no ``..``, no NUL), every content range lies in the
 data area before the TOC, a file's chunks are contiguous and add up to its size, and no two
 ranges overlap.  A violation is an ``IntegrityError``.  Features we do not implement (chunk
-types other than plain data) raise ``TocUnsupported``: the caller fetches the whole layer.
+types other than data and zeros) raise ``TocUnsupported``: the caller fetches the whole layer.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ SKIPPABLE_MAGIC = 0x184D2A50
 MANIFEST_TYPE_CRFS = 1
 MAX_TOC_BYTES = 64 * 1024 * 1024  # compressed and uncompressed (containers/storage allows 50 MiB)
 _TYPES = {"reg", "dir", "symlink", "hardlink", "char", "block", "fifo", "chunk"}
+# data ("" in containers/storage) and zeros: a run of zeros is a chunk of its own, which its
+# reader fills in without a fetch; its frame is in the blob all the same (the blob decompresses
+# to the whole tar) and decompresses to the zeros its digest covers: read like data here
+_CHUNK_TYPES = (None, "", "data", "zeros")
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")  # a strict subset of what parse_digest accepts
 _tuple = tuple.__new__  # a Chunk without the Python-level __new__ of a NamedTuple (thousands per TOC)
 _TIME = re.compile(
@@ -281,7 +285,7 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
         raw_name = item.get("name")
         kind = item.get("type")
         if kind == "chunk":
-            if item.get("chunkType") not in (None, "", "data"):
+            if item.get("chunkType") not in _CHUNK_TYPES:
                 raise TocUnsupported(f"zstd:chunked chunk type {item.get('chunkType')!r}")
             if last_file is None or raw_name != last_raw:
                 if not isinstance(raw_name, str):
@@ -316,7 +320,7 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
             raise IntegrityError("zstd:chunked TOC entry without a name")
         if kind not in _TYPES:
             raise IntegrityError(f"zstd:chunked TOC entry {raw_name!r} has unknown type {kind!r}")
-        if item.get("chunkType") not in (None, "", "data"):
+        if item.get("chunkType") not in _CHUNK_TYPES:
             raise TocUnsupported(f"zstd:chunked chunk type {item.get('chunkType')!r}")
         name = "/".join(split_name(raw_name, what="name"))
         _close_file(last_file)

@@ -831,3 +831,25 @@ def test_toc_modtime_go_refuses_is_refused(modtime: object) -> None:
     comp, loc = handmade_toc([{"type": "reg", "name": "e", "modtime": modtime}])
     with pytest.raises(IntegrityError):
         parse_toc(comp, loc)
+
+
+def test_zeros_chunks_are_fetched_partially(tmp_path: Path) -> None:
+    """containers/storage's compressor cuts a run of 1 KiB or more of zeros into a chunk of type
+    ``zeros`` (skopeo writes them for any such file); its reader (``storage_linux.go``) fills it in
+    without a fetch.  Its zstd frame is in the blob all the same (the blob decompresses to the
+    whole tar), so it is read as data here: a few bytes, checked against its chunk digest.  The
+    layer is applied partially (not fetched whole) and equals full application."""
+    sparse = RNG[:3000] + bytes(50_000) + RNG[3000:6000] + bytes(2048)
+    entries = [d("bin"), f("bin/tool", sparse, mode=0o755), f("other", RNG[:100_000])]
+    (layer,) = skopeo_chunked(tmp_path / "img", [go_style(tar_bytes(entries))])
+    toc = layer.toc()
+    (tool,) = [e for e in toc.entries if e.name == "bin/tool"]
+    assert len(tool.chunks) >= 3  # data, zeros, data (, zeros)
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [layer.tar], paths=["bin"])
+    (source,) = apply_partial(part, [layer], ["bin"])
+    assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
+    assert (part / "bin/tool").read_bytes() == sparse
+    assert source.read_bytes == tool.chunks[-1].end - tool.chunks[0].start < 10_000
