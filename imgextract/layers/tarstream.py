@@ -35,7 +35,8 @@ Refused, before any of it is applied:
 
 The stream ends at the end-of-archive marker (two zero blocks; one zero block then the end of
 the stream too; one zero block then data is refused, as Go does) or cleanly at a header
-boundary; what follows the marker is not read here (the pipeline drains it for the diff_id).
+boundary (extension headers without their member before the end included, as Go's ``Next``);
+what follows the marker is not read here (the pipeline drains it for the diff_id).
 Members are ``tarfile.TarInfo`` objects with ``name``, ``linkname``, ``type``, ``mode``,
 ``mtime`` and ``size`` set (ownership is never applied: uid/gid are not read); they are yielded
 one at a time and forgotten.  The
@@ -69,6 +70,7 @@ _DATALESS = frozenset(
 _PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
 _GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 _USTAR = b"ustar\0"
+_GNU_MAGIC, _GNU_VERSION = b"ustar ", b" \0"
 # star's ustar headers (Go reads them): this trailer, and the prefix is 131 bytes (atime, ctime follow)
 _STAR_TRAILER = b"tar\0"
 _STAR_PREFIX = 131
@@ -199,9 +201,7 @@ def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
             out[attr] = value.decode("utf-8", "surrogateescape")
     size = records.get("size")
     if size:
-        out["size"] = _go_int(size, "size")
-        if out["size"] < 0:
-            raise IntegrityError(f"invalid PAX size {size.decode('utf-8', 'replace')!r}")
+        out["size"] = _go_int(size, "size")  # (negative: refused below for entries with data)
     for key in ("uid", "gid"):  # not used, but Go refuses the header when they do not parse
         value = records.get(key)
         if value:
@@ -418,9 +418,7 @@ class TarReader:
         spent = 0
         chain = 0
         while True:
-            if block is None:
-                if chain:
-                    raise IntegrityError("invalid tar stream: extension header without a member")
+            if block is None:  # (after extension headers too: Go's Next ends the archive there)
                 return None
             (
                 name_f,
@@ -442,11 +440,13 @@ class TarReader:
             if magic == _USTAR and block[508:] == _STAR_TRAILER:
                 prefix = prefix[:_STAR_PREFIX]  # star: the prefix's last 24 bytes are atime, ctime
             size = _number(size_f, "size")
-            # fields not used are still checked, in every header (as Go and tarfile do)
+            # fields not used are still checked, as Go does: uid and gid in every header, the
+            # device numbers in USTAR, PAX and GNU ones (a V7 header ends after the link name)
             _number(uid_f, "uid")
             _number(gid_f, "gid")
-            _number(major_f, "devmajor")
-            _number(minor_f, "devminor")
+            if magic == _USTAR or (magic == _GNU_MAGIC and block[263:265] == _GNU_VERSION):
+                _number(major_f, "devmajor")
+                _number(minor_f, "devminor")
             if type_ in _PAX_TYPES or type_ in _GNU_LONG:
                 chain += 1
                 _number(mode_f, "mode")
@@ -515,10 +515,10 @@ class TarReader:
             type_ = tarfile.DIRTYPE
         m.type = type_
         size = m.size
-        if size < 0:
-            raise IntegrityError(f"tar member {m.name!r} has a negative size")
-        if type_ in _DATALESS:
+        if type_ in _DATALESS:  # (whatever the size says, as Go's handleRegularFile)
             self._left = self._padding = 0
+        elif size < 0:
+            raise IntegrityError(f"tar member {m.name!r} has a negative size")
         else:
             self._left, self._padding = size, -size % BLOCK
         self._current = m

@@ -144,7 +144,6 @@ def rechecksum(block: bytes) -> bytes:
         pytest.param(raw_header("a", size=5) + b"ab", id="truncated-data"),
         pytest.param(raw_header("a", size=0) + raw_header("b", size=0)[:300], id="truncated-header"),
         pytest.param(raw_header("a", size=0) + b"x" * 512 + END, id="bad-checksum-after-a-member"),
-        pytest.param(ext_member(tarfile.XHDTYPE, pax_record("path", "p")), id="extension-without-member"),
         pytest.param(ext_member(tarfile.GNUTYPE_LONGNAME, b"x" * 100)[:700], id="truncated-extension"),
         pytest.param(rechecksum(raw_header("a", size=0).replace(b"0000644", b"00006x4", 1)), id="bad-number"),
     ],
@@ -354,3 +353,47 @@ def test_a_base256_checksum_is_invalid() -> None:
     block[148:156] = b"\x80" + total.to_bytes(7, "big")
     with pytest.raises(IntegrityError):
         read_all(bytes(block) + END)
+
+
+@pytest.mark.parametrize(
+    "magic",
+    [b"\0" * 8, b"ustar 0\0", b"ustxr\x0000", b"GNUtar \0"],
+    ids=["none", "gnu-magic-without-gnu-version", "misspelt", "other"],
+)
+def test_v7_headers_leave_the_ustar_fields_unread(magic: bytes) -> None:
+    """Go's ``readHeader``: a header whose magic is neither USTAR's (``ustar\\0``) nor GNU's
+    (``ustar `` with version `` \\0``) is V7, and the fields after the link name (uname, gname,
+    devmajor, devminor, prefix) are not read: junk there is no error (it is in USTAR and GNU
+    headers)."""
+    header = with_field(raw_header("v7", size=1), 257, magic + b"junk" * 8)
+    header = with_field(header, DEVMAJOR, b"zz\x80zzzzz" + b"\xffyyyyyyy")
+    [member] = read_all(header + pad(b"x") + END)
+    assert (member[0], member[6]) == ("v7", b"x")
+    ustar = with_field(raw_header("u", size=1), DEVMAJOR, b"zz\x80zzzzz")
+    with pytest.raises(IntegrityError):
+        read_all(ustar + pad(b"x") + END)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [END, b"", bytes(512)],
+    ids=["end-of-archive", "end-of-stream", "one-zero-block"],
+)
+def test_extension_headers_before_the_end_are_a_clean_end(tail: bytes) -> None:
+    """Go's ``Reader.next``: extension headers (PAX, GNU long name/link) followed by the end of
+    the archive end it cleanly (``readHeader`` returns io.EOF, which ``Next`` passes on); the
+    members before them are read."""
+    exts = ext_member(tarfile.XHDTYPE, pax_record("path", "p"))
+    exts += ext_member(tarfile.GNUTYPE_LONGLINK, b"", "././@LongLink")
+    tar = raw_header("a", size=1) + pad(b"1") + exts + tail
+    assert [(m[0], m[6]) for m in read_all(tar)] == [("a", b"1")]
+
+
+def test_a_negative_pax_size_on_an_entry_without_data_is_read() -> None:
+    """Go's ``handleRegularFile`` refuses a negative size only for entries that carry data (a
+    symlink, link, directory, device or FIFO has none, whatever its size says)."""
+    pax = ext_member(tarfile.XHDTYPE, pax_record("size", "-1"))
+    tar = pax + raw_header("s", type_=tarfile.SYMTYPE, linkname="t") + raw_header("f", size=1) + pad(b"F")
+    assert [(m[0], m[1], m[6]) for m in read_all(tar + END)] == [("s", "t", b""), ("f", "", b"F")]
+    with pytest.raises(IntegrityError):
+        read_all(pax + raw_header("f", size=1) + pad(b"F") + END)
