@@ -412,7 +412,7 @@ class TarReader:
     def _next(self, block: bytes | None) -> tarfile.TarInfo | None:
         """The member whose first header block is ``block`` (extension headers, then its own),
         by the general parser."""
-        pax: dict[str, Any] | None = None
+        pax: dict[str, bytes] | None = None
         long_name: str | None = None
         long_link: str | None = None
         spent = 0
@@ -456,7 +456,7 @@ class TarReader:
                 data = self._extension(size, spent)
                 spent += size
                 if type_ in _PAX_TYPES:
-                    pax = _pax_fields(_parse_pax(data))
+                    pax = _parse_pax(data)  # (read for the member: a later PAX header replaces it)
                 elif type_ == tarfile.GNUTYPE_LONGNAME:
                     long_name = _text(data)
                 else:
@@ -479,7 +479,7 @@ class TarReader:
     def _member(
         self,
         fields: tuple[bytes, bytes, int, bytes, bytes, bytes, bytes, bytes],
-        pax: dict[str, Any] | None,
+        pax: dict[str, bytes] | None,
         long_name: str | None,
         long_link: str | None,
     ) -> tarfile.TarInfo:
@@ -499,13 +499,13 @@ class TarReader:
         self,
         m: Any,
         type_: bytes,
-        pax: dict[str, Any] | None,
+        pax: dict[str, bytes] | None,
         long_name: str | None,
         long_link: str | None,
     ) -> tarfile.TarInfo:
         """The member's extension records over its header's fields; where its data is."""
         if pax:
-            for attr, value in pax.items():
+            for attr, value in _pax_fields(pax).items():
                 setattr(m, attr, value)
         if long_name:  # (an empty one keeps the header's, as Go)
             m.name = long_name

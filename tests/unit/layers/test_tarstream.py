@@ -397,3 +397,13 @@ def test_a_negative_pax_size_on_an_entry_without_data_is_read() -> None:
     assert [(m[0], m[1], m[6]) for m in read_all(tar + END)] == [("s", "t", b""), ("f", "", b"F")]
     with pytest.raises(IntegrityError):
         read_all(pax + raw_header("f", size=1) + pad(b"F") + END)
+
+
+def test_only_the_last_pax_header_of_a_member_has_its_values_read() -> None:
+    """Go's ``Reader.next`` replaces the PAX records with each PAX header and reads their values
+    (``mergePAX``) once, for the member: an unreadable uid or mtime in a PAX header that a later
+    one replaces is no error."""
+    first = ext_member(tarfile.XHDTYPE, pax_record("uid", "root") + pax_record("mtime", "later"))
+    second = ext_member(tarfile.XHDTYPE, pax_record("path", "second"))
+    [m] = read_all(first + second + raw_header("h", size=1) + pad(b"H") + END)
+    assert (m[0], m[4], m[6]) == ("second", MTIME, b"H")
