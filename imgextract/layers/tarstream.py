@@ -34,8 +34,9 @@ Refused, before any of it is applied:
   negative sizes -> ``IntegrityError``.
 
 The stream ends at the end-of-archive marker (two zero blocks; one zero block then the end of
-the stream too; one zero block then data is refused, as Go does) or cleanly at a header
-boundary (extension headers without their member before the end included, as Go's ``Next``);
+the stream too; one zero block then data, or part of a block, is refused, as Go does) or cleanly
+at a header boundary or inside the padding after a member's data (extension headers without
+their member before the end included, as Go's ``Next``);
 what follows the marker is not read here (the pipeline drains it for the diff_id).
 Members are ``tarfile.TarInfo`` objects with ``name``, ``linkname``, ``type``, ``mode``,
 ``mtime`` and ``size`` set (ownership is never applied: uid/gid are not read); they are yielded
@@ -373,9 +374,13 @@ class TarReader:
                     return
             yield member
             if self._left or self._padding:  # what the consumer did not read, and the padding
-                if not self._skip(self._left + self._padding):
+                if self._left and not self._skip(self._left):
                     raise IntegrityError(f"tar member {member.name!r} is truncated")
+                ended = self._padding and not self._skip(self._padding)
                 self._left = self._padding = 0
+                if ended:  # the stream ends in the padding: the end of the archive, as in Go
+                    self._current = None
+                    return
             self._current = None
 
     def _block(self) -> bytes | None:
@@ -396,6 +401,8 @@ class TarReader:
             second = self._take(BLOCK)
             if second.strip(b"\0"):
                 raise IntegrityError("invalid tar stream: a zero block followed by more data")
+            if second and len(second) != BLOCK:  # (Go's io.ReadFull: the end, or a whole block)
+                raise IntegrityError("invalid tar stream: a zero block followed by part of a block")
             return None
         return block
 
@@ -405,8 +412,9 @@ class TarReader:
         if spent + size > self._max_header_bytes:
             raise LimitExceeded(f"tar extension headers larger than {self._max_header_bytes} bytes")
         data = self._take(size)
-        if len(data) != size or not self._skip(-size % BLOCK):
+        if len(data) != size:
             raise IntegrityError("truncated tar extension header")
+        self._skip(-size % BLOCK)  # (the stream may end in the padding: then the archive ends)
         return data
 
     def _next(self, block: bytes | None) -> tarfile.TarInfo | None:

@@ -286,7 +286,7 @@ def test_no_temporary_files_left_on_error(out: Path) -> None:
 
 def test_non_utf8_names(out: Path) -> None:
     tar = raw_header("placeholder") + END
-    tar = tar.replace(b"placeholder", b"caf\xe9\xff.txt\0")
+    tar = tar.replace(b"placeholder", b"caf\xe9\xff.txt\0\0")  # (the same length)
     hdr = bytearray(tar[:512])
     hdr[148:156] = b" " * 8
     hdr[148:156] = b"%06o\0 " % (sum(hdr) & 0o7777777)

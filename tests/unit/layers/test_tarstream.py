@@ -144,7 +144,7 @@ def rechecksum(block: bytes) -> bytes:
         pytest.param(raw_header("a", size=5) + b"ab", id="truncated-data"),
         pytest.param(raw_header("a", size=0) + raw_header("b", size=0)[:300], id="truncated-header"),
         pytest.param(raw_header("a", size=0) + b"x" * 512 + END, id="bad-checksum-after-a-member"),
-        pytest.param(ext_member(tarfile.GNUTYPE_LONGNAME, b"x" * 100)[:700], id="truncated-extension"),
+        pytest.param(ext_member(tarfile.GNUTYPE_LONGNAME, b"x" * 100)[:600], id="truncated-extension"),
         pytest.param(rechecksum(raw_header("a", size=0).replace(b"0000644", b"00006x4", 1)), id="bad-number"),
     ],
 )
@@ -407,3 +407,27 @@ def test_only_the_last_pax_header_of_a_member_has_its_values_read() -> None:
     second = ext_member(tarfile.XHDTYPE, pax_record("path", "second"))
     [m] = read_all(first + second + raw_header("h", size=1) + pad(b"H") + END)
     assert (m[0], m[4], m[6]) == ("second", MTIME, b"H")
+
+
+@pytest.mark.parametrize("cut", [0, 1, 200, 500])
+def test_a_stream_that_ends_in_the_padding_ends_cleanly(cut: int) -> None:
+    """Go's ``Reader.next`` skips the padding after a member's data with ``tryReadFull``, which
+    reports io.EOF when the stream ends before it: the end of the archive.  The member's data
+    must be whole (a short read of it is ``ErrUnexpectedEOF``)."""
+    member = raw_header("a", size=5) + pad(b"12345")
+    assert [(m[0], m[6]) for m in read_all(member[: 512 + 5 + cut])] == [("a", b"12345")]
+    ext = ext_member(tarfile.GNUTYPE_LONGNAME, b"long-name\0", "././@LongLink")
+    assert [m[0] for m in read_all(member + ext[: 512 + 10 + cut])] == ["a"]
+    for truncated in (member[: 512 + 4], member + ext[: 512 + 9]):
+        with pytest.raises(IntegrityError):
+            read_all(truncated)
+
+
+@pytest.mark.parametrize("rest", [1, 511])
+def test_a_zero_block_then_a_partial_block_is_refused(rest: int) -> None:
+    """Go's ``readHeader``: after a zero block, the next block is read with ``io.ReadFull``: the
+    end of the stream there is fine, part of a block is ``ErrUnexpectedEOF``."""
+    one = raw_header("a", size=1) + pad(b"1") + bytes(512)
+    assert [m[0] for m in read_all(one)] == ["a"]
+    with pytest.raises(IntegrityError):
+        read_all(one + bytes(rest))
