@@ -138,6 +138,19 @@ def _number(field: bytes, what: str, *, base256: bool = True) -> int:
     return int(text, 8)
 
 
+def _gnu_times_readable(area: bytes) -> bool:
+    """Whether a GNU header's atime and ctime (the first 24 bytes of USTAR's prefix field) parse
+    as numbers (each only if its first byte is not NUL), as Go's ``readHeader`` decides whether
+    it is a GNU header or one of the USTAR-in-GNU headers Go before 1.8 wrote."""
+    for field in (area[:12], area[12:24]):
+        if field[0]:
+            try:
+                _number(field, "GNU time")
+            except IntegrityError:
+                return False
+    return True
+
+
 def _checksum_ok(block: bytes, stored: int) -> bool:
     """The stored checksum matches the unsigned (or, as old tars wrote it, signed) byte sum, with
     the checksum field counted as blanks.  Adler-32's low half is 1 + the byte sum mod 65521: exact
@@ -335,6 +348,7 @@ class TarReader:
                 sum_d = sum_d or sum_e
                 if (
                     type_ not in _GENERAL_TYPES
+                    and not (prefix_b and magic == _GNU_MAGIC)  # (the general parser decides)
                     and sum_d
                     and (
                         # _checksum_ok's unsigned sum, inline (most headers); the signed one there
@@ -447,6 +461,9 @@ class TarReader:
                 raise IntegrityError("invalid tar header: bad checksum")
             if magic == _USTAR and block[508:] == _STAR_TRAILER:
                 prefix = prefix[:_STAR_PREFIX]  # star: the prefix's last 24 bytes are atime, ctime
+            elif magic == _GNU_MAGIC and prefix[0] and block[263:265] == _GNU_VERSION:
+                if not _gnu_times_readable(prefix):  # Go before 1.8 wrote a USTAR prefix there
+                    magic = _USTAR if _text(prefix).isascii() else magic  # (as Go reads it)
             size = _number(size_f, "size")
             # fields not used are still checked, as Go does: uid and gid in every header, the
             # device numbers in USTAR, PAX and GNU ones (a V7 header ends after the link name)

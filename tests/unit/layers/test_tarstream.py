@@ -431,3 +431,26 @@ def test_a_zero_block_then_a_partial_block_is_refused(rest: int) -> None:
     assert [m[0] for m in read_all(one)] == ["a"]
     with pytest.raises(IntegrityError):
         read_all(one + bytes(rest))
+
+
+def gnu_header(name: str, area: bytes, size: int = 1) -> bytes:
+    """A GNU-format header (magic ``ustar  \\0``) whose atime/ctime/prefix area (345..500) is ``area``."""
+    header = with_field(raw_header(name, size=size), 257, b"ustar  \0")
+    return with_field(header, 345, area.ljust(155, b"\0"))
+
+
+@pytest.mark.parametrize(
+    ("area", "name"),
+    [
+        pytest.param(b"legacy/dir", "legacy/dir/file", id="unreadable-times-are-a-prefix"),
+        pytest.param(b"00000000000\0" + b"13000000000\0", "file", id="readable-times"),
+        pytest.param(b"\0" * 12 + b"ctime-junk", "file", id="unreadable-ctime-but-no-prefix"),
+        pytest.param(b"caf\xc3\xa9/dir", "file", id="a-prefix-that-is-not-ascii"),
+    ],
+)
+def test_gnu_headers_of_go_before_1_8_have_their_prefix_read(area: bytes, name: str) -> None:
+    """Go's ``readHeader`` (golang.org/issues/12594, 21005): Go before 1.8 wrote GNU headers with
+    a USTAR prefix where GNU keeps atime and ctime.  When those do not parse as numbers, Go reads
+    the bytes as the prefix (if they are ASCII), so the name is what the old writer meant."""
+    [m] = read_all(gnu_header("file", area) + pad(b"x") + END)
+    assert (m[0], m[6]) == (name, b"x")
