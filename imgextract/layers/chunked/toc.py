@@ -262,9 +262,12 @@ def parse_toc(compressed: bytes, location: TocLocation) -> Toc:
         doc = jsontext.loads(raw)  # Go's rules: NaN refused, a lone surrogate escape is U+FFFD
     except ValueError as exc:
         raise IntegrityError(f"zstd:chunked TOC is not JSON: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("version") != 1 or not isinstance(doc.get("entries"), list):
+    entries = doc.get("entries") if isinstance(doc, dict) else None
+    if entries is None and isinstance(doc, dict):
+        entries = []  # an empty layer's: Go writes a nil slice as null (and reads it back so)
+    if not isinstance(doc, dict) or doc.get("version") != 1 or not isinstance(entries, list):
         raise IntegrityError("zstd:chunked TOC: expected version 1 with a list of entries")
-    return Toc(_entries(doc["entries"], data_end=location.offset), location)
+    return Toc(_entries(entries, data_end=location.offset), location)
 
 
 def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:

@@ -853,3 +853,23 @@ def test_zeros_chunks_are_fetched_partially(tmp_path: Path) -> None:
     assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
     assert (part / "bin/tool").read_bytes() == sparse
     assert source.read_bytes == tool.chunks[-1].end - tool.chunks[0].start < 10_000
+
+
+def test_an_empty_layer_has_a_toc_of_null_entries(tmp_path: Path) -> None:
+    """skopeo (containers/storage's compressor) writes an empty layer's TOC as
+    ``{"version":1,"entries":null}``: Go marshals a nil slice as ``null``, and its decoder reads
+    it back as no entries.  Such a layer (an image with an empty layer, as many have) is applied
+    partially, as nothing, not refused."""
+    lower, empty = skopeo_chunked(tmp_path / "img", [go_style(tar_bytes([f("a", "x")])), b"\0" * 1024])
+    loc = toc_location(empty.annotations)
+    assert loc is not None
+    raw = zstandard.ZstdDecompressor().stream_reader(empty.blob[loc.offset : loc.offset + loc.length])
+    assert b'"entries":null' in raw.read()
+    assert empty.toc().entries == []
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [lower.tar, empty.tar])
+    apply_partial(part, [lower, empty], ["a"])
+    assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
+    assert list(snapshot(part)) == ["a"]
