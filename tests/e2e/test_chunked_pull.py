@@ -620,3 +620,23 @@ def test_chunk_size_disagreeing_with_the_toc_is_exit_5(
     assert r.code == 5, r.stderr
     assert f"the TOC says {size}" in r.stderr or "larger than the TOC says" in r.stderr
     assert not out.exists()
+
+
+def test_an_image_with_an_empty_layer_and_zeros_chunks_is_pulled_partially(
+    cli: Callable[..., Run], registry: Any, tmp_path: Path
+) -> None:
+    """skopeo writes an empty layer's TOC with ``"entries":null`` and cuts runs of zeros into
+    ``zeros`` chunks: both are fetched partially, as containers/storage does."""
+    rng = random.Random(17)
+    sparse = _noise(rng, 3000) + bytes(40_000) + _noise(rng, 3000)
+    configs = [Dir("configs"), Dir("configs/p"), File("configs/p/catalog.json", _catalog_json(rng, "p", 500))]
+    configs += [File("configs/p/icon.bin", sparse), File("opt/other.bin", _noise(rng, 200_000))]
+    image = _build(
+        tmp_path / "img", registry, "chunked/empty-layer", [configs, []], {CONFIGS_LABEL: "/configs"}
+    )
+    out = tmp_path / "out"
+    r = _pull(cli, registry.host, image.ref, out)
+    assert r.code == 0, r.stderr
+    assert _files(out) == image.configs
+    layers = json.loads(r.stdout)["layers"]
+    assert [la["fetch"] for la in layers] == ["partial", "partial"]
