@@ -179,6 +179,13 @@ CORPUS: dict[str, tuple[list[list[E]], frozenset[str]]] = {
         ],
         frozenset({"dev", "fifo", "newdev"}),
     ),
+    "hardlinks-to-devices-and-fifos": (
+        [
+            [f("plain", "p"), E("dev", "chr"), E("fifo", "fifo"), hard("hd", "dev"), hard("hf", "fifo")],
+            [hard("plain", "hd"), hard("later", "hf"), E("blk", "blk"), f("blk", "a file now")],
+        ],
+        frozenset({"dev", "fifo", "hd", "hf", "plain", "later"}),
+    ),
     "hardlink-to-symlink-and-through-symlinked-parent": (
         [
             [d("data"), f("data/f", "F"), sym("s", "data/f"), sym("dl", "/data")],
