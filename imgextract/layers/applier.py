@@ -27,7 +27,8 @@ Rules (numbered; the tests cite them by number):
 12/13 Ownership is not applied; xattrs (``SCHILY.xattr.*``, incl. security.capability, SELinux,
    trusted.overlay.opaque) are ignored: not applied, not interpreted.
 14 PAX global headers are refused (tarstream.py).
-15 Devices, FIFOs (and unknown types) are not created; a device/FIFO entry still removes what
+15 Devices and FIFOs are not created (an entry of another type, a contiguous file "7" included,
+   is refused, as umoci, containerd and containers/storage refuse it); a device/FIFO entry still removes what
    was at its name in lower layers (it occupies the name in the image).  While layers are
    applied an empty file stands in for it (umoci's rootless stand-in for a device), so that a
    hard link to it works as there; ``finalize`` removes the stand-ins and the links to them.  setuid/setgid/sticky
@@ -71,9 +72,11 @@ from imgextract.layers.member import (
     AREGTYPE,
     BLKTYPE,
     CHRTYPE,
-    CONTTYPE,
+    DIRTYPE,
     FIFOTYPE,
+    LNKTYPE,
     REGTYPE,
+    SYMTYPE,
     ExactTime,
     Member,
 )
@@ -84,8 +87,9 @@ from imgextract.records import Record
 WHITEOUT_PREFIX = whiteout.PREFIX
 OPAQUE = whiteout.OPAQUE
 _MAX_MTIME = 253402300799  # 9999-12-31T23:59:59Z
-_REGULAR = (REGTYPE, AREGTYPE, CONTTYPE)
+_REGULAR = (REGTYPE, AREGTYPE)
 _SPECIAL = (CHRTYPE, BLKTYPE, FIFOTYPE)
+_KNOWN = frozenset({REGTYPE, AREGTYPE, LNKTYPE, SYMTYPE, DIRTYPE, CHRTYPE, BLKTYPE, FIFOTYPE})
 _ENVIRONMENTAL = {
     errno.ENOSPC,
     errno.EDQUOT,
@@ -177,7 +181,7 @@ class LayerStats(Record):
         self.hardlinks = 0
         self.whiteouts = 0
         self.skipped = 0  # not selected
-        self.ignored = 0  # devices, FIFOs, unknown types, other .wh..wh.* names
+        self.ignored = 0  # devices, FIFOs, other .wh..wh.* names
         self.bytes_written = 0
         self.top_level: set[str] = set()
         self.root_opaque = False  # an opaque marker for the root directory itself
@@ -367,9 +371,11 @@ class Applier:
             self._dirs[""] = (m.mode, _ns(m.mtime))
             return
         base = parts[-1]
-        if whiteout.is_whiteout(base):
+        if whiteout.is_whiteout(base):  # (whatever its type)
             self._whiteout(parts, stats)
             return
+        if m.type not in _KNOWN:  # as umoci ("unknown typeflag"), containerd, containers/storage
+            raise IntegrityError(f"tar entry {m.name!r} has an unknown type {m.type!r}")
         if m.issym() or m.islnk():
             stats.links.add((parts[0], _link_top(parts[:-1], m.linkname, hard=m.islnk())))
         stats.top_level.add(parts[0])
@@ -383,12 +389,9 @@ class Applier:
             elif self._prune:
                 self._clear_unwanted(parts)
             return
-        if m.type in _REGULAR or m.isdir() or m.issym() or m.islnk() or m.type in _SPECIAL:
-            with self._parent(parts) as parent:
-                stats.top_level.add(parent.child(base).split("/", 1)[0])
-                self._apply_typed(reader, m, parent, base, stats)
-        else:
-            stats.ignored += 1
+        with self._parent(parts) as parent:
+            stats.top_level.add(parent.child(base).split("/", 1)[0])
+            self._apply_typed(reader, m, parent, base, stats)
 
     def _file_entry(self, reader: MemberData, m: Member, stats: LayerStats) -> bool:
         """A plain regular file (most entries of most layers), applied as ``_entry`` would, with

@@ -9,7 +9,8 @@ reading of every header, ``fast=False``).  It understands what layers contain, f
 Go's ``archive/tar`` (what containers/image, containerd and umoci read layers with):
 
 * ustar / POSIX headers (``prefix`` + ``name``), GNU and V7 headers, base-256 numbers;
-* PAX extended headers (``x``, Solaris ``X``): ``path``, ``linkpath``, ``size``, ``mtime``
+* PAX extended headers (``x``; Solaris ``X`` is an entry of an unknown type, as in Go):
+  ``path``, ``linkpath``, ``size``, ``mtime``
   (other records are parsed and ignored).  A later PAX header replaces an
   earlier one for the same member; a record with an empty value keeps the header's field;
 * GNU long names and long link names (``L``, ``K``); they win over PAX ``path``/``linkpath``
@@ -68,7 +69,7 @@ _NEW_TYPE = tarfile.TarInfo.__new__
 _DATALESS = frozenset(
     {tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.DIRTYPE, tarfile.FIFOTYPE}
 )
-_PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
+_PAX_TYPES = (tarfile.XHDTYPE,)  # (Solaris' "X" is an entry of an unknown type to Go)
 _GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 _USTAR = b"ustar\0"
 _GNU_MAGIC, _GNU_VERSION = b"ustar ", b" \0"

@@ -18,9 +18,12 @@ from tests.unit.layers.layerkit import (
     E,
     apply_tars,
     d,
+    ext_member,
     f,
     hard,
     opq,
+    pad,
+    pax_record,
     raw_header,
     snapshot,
     sym,
@@ -498,3 +501,33 @@ def test_pax_times_go_refuses_are_refused(out: Path, key: str, value: str) -> No
     (umoci: "archive/tar: invalid tar header"), whichever of the three times it is."""
     with pytest.raises(IntegrityError):
         apply_tars(out, [[f("t", "t", pax={key: value})]])
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [b"7", b"V", b"D", b"Z", b"M"],
+    ids=["contiguous", "gnu-volume-label", "gnu-dumpdir", "vendor", "gnu-multivolume"],
+)
+@pytest.mark.parametrize("paths", [None, ["other"]])
+def test_entries_of_unknown_types_are_refused(out: Path, type_: bytes, paths: list[str] | None) -> None:
+    """umoci's ``UnpackEntry`` ("unknown typeflag"), containerd's and containers/storage's
+    ``createTarFile`` ("unhandled tar header type") refuse an entry whose type Go's archive/tar
+    hands over as it is: not one of file, link, symlink, device, directory or FIFO (a contiguous
+    file "7" included).  Whether or not the entry is selected: the layer is invalid."""
+    tar = raw_header("a", type_=type_, size=1) + pad(b"A") + END
+    with pytest.raises(IntegrityError, match="type"):
+        apply_tars(out, [tar], paths=paths)
+
+
+def test_a_solaris_extended_header_is_an_entry_of_unknown_type(out: Path) -> None:
+    """Go's archive/tar reads PAX records only from "x" headers; Solaris' "X" is an entry of an
+    unknown type there (umoci: "unknown typeflag"), not a PAX header renaming the next one."""
+    tar = ext_member(b"X", pax_record("path", "renamed")) + raw_header("a", size=1) + pad(b"A") + END
+    with pytest.raises(IntegrityError, match="type"):
+        apply_tars(out, [tar])
+
+
+def test_a_whiteout_of_any_type_is_a_whiteout(out: Path) -> None:
+    """umoci, containerd and containers/storage look at a whiteout's name before its type."""
+    apply_tars(out, [[f("a", "lower"), f("b", "kept")], raw_header(".wh.a", type_=b"Z") + END])
+    assert sorted(os.listdir(out)) == ["b"]
