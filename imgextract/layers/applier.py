@@ -27,14 +27,15 @@ Rules (numbered; the tests cite them by number):
 12/13 Ownership is not applied; xattrs (``SCHILY.xattr.*``, incl. security.capability, SELinux,
    trusted.overlay.opaque) are ignored: not applied, not interpreted.
 14 PAX global headers are refused (tarstream.py).
-15 Devices and FIFOs are not created (an entry of another type, a contiguous file "7" included,
-   is refused, as umoci, containerd and containers/storage refuse it); a device/FIFO entry still removes what
-   was at its name in lower layers (it occupies the name in the image).  While layers are
-   applied an empty file stands in for it (umoci's rootless stand-in for a device), so that a
-   hard link to it works as there; ``finalize`` removes the stand-ins and the links to them.  setuid/setgid/sticky
-   are dropped.  Works unprivileged: directories are made 0755 (their final mode, always owner-writable)
-   and never chmodded while layers are applied, so a mode-000 directory with later children is fine;
-   ``finalize()`` sets their times (and modes, when the umask took bits away).
+15 Devices and FIFOs are not created; an entry of another type (a contiguous file "7"
+   included) is refused, as umoci, containerd and containers/storage refuse it.  A device/FIFO
+   entry still removes what was at its name in lower layers (it occupies the name in the
+   image): while layers are applied an empty file stands in for it (umoci's rootless stand-in
+   for a device), so that a hard link to it works as there; ``finalize`` removes the stand-ins
+   and the links to them.  setuid/setgid/sticky are dropped.  Works unprivileged: directories
+   are made 0755 (their final mode, always owner-writable) and never chmodded while layers are
+   applied, so a mode-000 directory with later children is fine; ``finalize()`` sets their
+   times (and modes, when the umask took bits away).
 16 mtimes are applied (files and symlinks at once, directories in ``finalize``), clamped to
    [0, year 9999]; atimes are set equal to mtimes.
 
