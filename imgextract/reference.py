@@ -44,13 +44,14 @@ _NAME = rf"(?:{_DOMAIN_AND_PORT}/)?{_REMOTE_NAME}"
 
 # Name (domain, path), tag, digest in one pattern: a domain can only end at the name's first "/",
 # so this splits the name as distribution's anchored name pattern does (one compile saved at start-up).
+# Go's "$" ends the text; Python's "$" also matches before a final newline, hence "\Z" throughout.
 _REFERENCE_RE = re.compile(
-    rf"^((?:({_DOMAIN_AND_PORT})/)?({_REMOTE_NAME}))(?::({_TAG}))?(?:@({_DIGEST}))?$", re.ASCII
+    rf"^((?:({_DOMAIN_AND_PORT})/)?({_REMOTE_NAME}))(?::({_TAG}))?(?:@({_DIGEST}))?\Z", re.ASCII
 )
-_TAG_RE = re.compile(rf"^{_TAG}$", re.ASCII)
-_HEX64_RE = re.compile(r"^[a-f0-9]{64}$")
-_DIGEST_RE = re.compile(rf"^{_DIGEST}$", re.ASCII)
-_HEX_RE = re.compile(r"^[a-f0-9]+$")
+_TAG_RE = re.compile(rf"^{_TAG}\Z", re.ASCII)
+_HEX64_RE = re.compile(r"^[a-f0-9]{64}\Z")
+_DIGEST_RE = re.compile(rf"^{_DIGEST}\Z", re.ASCII)
+_HEX_RE = re.compile(r"^[a-f0-9]+\Z")
 
 
 def validate_digest(value: str, *, reference: str | None = None) -> str:

@@ -94,13 +94,29 @@ class MalformedEntry(ValueError):
     """An auth-file entry that cannot be decoded; the message never contains its values."""
 
 
-def decode_entry(entry: Any) -> Credentials | None:
+def _go_base64(text: str, *, padded: bool) -> bytes:
+    """Go's ``base64.StdEncoding`` (``padded``) or ``RawStdEncoding`` ``DecodeString``: CR and LF
+    anywhere are skipped, every other character must be of the alphabet (spaces included)."""
+    data = text.replace("\r", "").replace("\n", "")
+    if not padded:
+        if "=" in data or len(data) % 4 == 1:
+            raise binascii.Error("illegal base64 data")
+        data += "=" * (-len(data) % 4)
+    return base64.b64decode(data, validate=True)
+
+
+def decode_entry(entry: Any, *, kubelet: bool = False) -> Credentials | None:
     """Decode one ``auths`` entry of auth.json / config.json / .dockercfg / a pull secret.
 
     ``auth`` (base64 ``user:password``) takes precedence over ``username``/``password``;
     ``identitytoken`` and ``registrytoken`` are kept alongside.  Returns ``None`` for an
     entry that holds nothing (``{}`` is what docker writes next to a credential helper).
     Raises :class:`MalformedEntry` when the entry cannot be decoded.
+
+    ``auth`` is decoded as its reader does: containers/image ``decodeDockerAuth`` (padded base64,
+    NUL bytes trimmed around the password), or with ``kubelet`` (pull secrets) kubelet's
+    ``decodeDockerConfigFieldAuth`` (unpadded base64 unless the value ends in ``=``, the password
+    as decoded).
     """
     if not isinstance(entry, Mapping):
         raise MalformedEntry("entry is not an object")
@@ -119,13 +135,14 @@ def decode_entry(entry: Any) -> Credentials | None:
         # Register first: even an undecodable value may be a secret.
         register_secret(auth)
         try:
-            decoded = base64.b64decode(auth.strip(), validate=True).decode("utf-8")
+            padded = not kubelet or auth.strip().endswith("=")
+            decoded = _go_base64(auth, padded=padded).decode("utf-8")
         except (binascii.Error, ValueError, UnicodeDecodeError):
             raise MalformedEntry("field 'auth' is not base64 of 'user:password'") from None
         user, sep, pw = decoded.partition(":")
         if not sep:
             raise MalformedEntry("field 'auth' does not decode to 'user:password' (no ':')") from None
-        username, password = user, pw.strip("\x00")
+        username, password = user, (pw if kubelet else pw.strip("\x00"))
     creds = Credentials(
         username=username,
         password=password,

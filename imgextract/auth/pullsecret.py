@@ -112,7 +112,7 @@ def parse_pull_secret(text: str, origin: str) -> Keyring:
         for auths in _auth_maps(doc, origin):
             for key, value in auths.items():
                 try:
-                    creds = decode_entry(value)
+                    creds = decode_entry(value, kubelet=True)
                 except MalformedEntry as exc:
                     log.warning("skipping malformed credential entry %r in %s: %s", key, origin, exc)
                     continue

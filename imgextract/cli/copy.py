@@ -23,6 +23,7 @@ def copy(ref: str, to_repo: str, lock_output: Path | None, concurrency: int, **k
     """Copy an imgpkg bundle and every image it references into REPO, and write its locations image."""
     json_output = kw["json_output"]
     check_ref(ref)
+    check_ref(to_repo)
     with client_from(kw) as client:
         result = client.copy(ref, to_repo, lock_output=lock_output, concurrency=concurrency)
     data = result.to_json()

@@ -181,9 +181,20 @@ def client_from(kw: dict[str, Any]) -> Client:
 
 
 def check_ref(ref: str) -> None:
-    """skopeo-style transport prefixes are not references: say what to type instead."""
+    """skopeo-style transport prefixes and URL user information are not references: say what to
+    type instead, never repeating a password typed into REF."""
     from imgextract.errors import UsageError
 
-    for prefix in ("docker://", "oci://", "http://", "https://"):
-        if ref.lower().startswith(prefix):
-            raise UsageError(f"REF takes no {prefix} prefix: use {ref[len(prefix) :]}", reference=ref)
+    prefix = next(
+        (p for p in ("docker://", "oci://", "http://", "https://") if ref.lower().startswith(p)), ""
+    )
+    rest = ref[len(prefix) :]
+    authority, slash, path = rest.partition("/")
+    if slash and "@" in authority:  # a domain never holds "@"; a digest comes after the path
+        bare = f"{authority.rpartition('@')[2]}/{path}"
+        shown = f"{prefix}***@{bare}"
+        raise UsageError(
+            f"REF takes no user:password@: use {bare} with --creds or an auth file", reference=shown
+        )
+    if prefix:
+        raise UsageError(f"REF takes no {prefix} prefix: use {rest}", reference=ref)

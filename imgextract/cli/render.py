@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
 
-from imgextract.cli.options import cache_options, client_from, common_options, signature_options
+from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
 
 
 @click.command()
@@ -57,6 +58,9 @@ def render(
     """
     from imgextract.rendering import write_output
 
+    for ref in refs:
+        if not os.path.lexists(ref):  # a directory to render, else an image reference
+            check_ref(ref)
     kw.pop("json_output", None)
     with client_from(kw) as client:
         write_output(

@@ -14,6 +14,8 @@ them, and overrides aliases one by one.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -97,17 +99,31 @@ def resolve_paths(
 
 
 def drop_in_files(dirs: tuple[Path, ...]) -> list[Path]:
+    """The drop-ins of ``dirs``, as containers/image ``dropInConfigs`` walks them with Go's
+    ``filepath.WalkDir``: the root is ``Lstat``-ed (a symbolic link to a directory is not followed,
+    and a root that is no directory, e.g. ``/dev/null``, is itself a drop-in only when named
+    ``*.conf``); entries are not recursed into and their type is not followed, so a symbolic link
+    named ``*.conf`` is read through (to a directory: a read error)."""
     files: list[Path] = []
     for d in dirs:
         try:
-            entries = sorted(d.iterdir(), key=lambda p: p.name)
+            root = d.lstat()
         except FileNotFoundError:
             continue
-        except NotADirectoryError:
-            raise ConfigError(f'reading registries.conf.d: "{d}" is not a directory') from None
         except OSError as e:
             raise ConfigError(f'reading registries.conf.d "{d}": {e.strerror or e}') from None
-        files.extend(p for p in entries if p.name.endswith(".conf") and not p.is_dir())
+        if not stat.S_ISDIR(root.st_mode):
+            if d.name.endswith(".conf"):
+                files.append(d)
+            continue
+        try:
+            with os.scandir(d) as it:
+                entries = sorted(
+                    ((e.name, e.is_dir(follow_symlinks=False)) for e in it), key=lambda entry: entry[0]
+                )
+        except OSError as e:
+            raise ConfigError(f'reading registries.conf.d "{d}": {e.strerror or e}') from None
+        files.extend(d / name for name, is_dir in entries if name.endswith(".conf") and not is_dir)
     return files
 
 

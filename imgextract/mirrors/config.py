@@ -149,7 +149,7 @@ def combine(registries: list[Registry], policies: tuple[Policy, ...] | list[Poli
 def load_policies(settings: MirrorSettings) -> tuple[Policy, ...]:
     if not (settings.icsp_files or settings.idms_files or settings.itms_files):
         return ()
-    from imgextract.mirrors.policies import ICSP, IDMS, ITMS, load_policy_file
+    from imgextract.mirrors.policies import ICSP, IDMS, ITMS, check_mirror_source_policies, load_policy_file
 
     policies: list[Policy] = []
     for kind, files in (
@@ -159,6 +159,7 @@ def load_policies(settings: MirrorSettings) -> tuple[Policy, ...]:
     ):
         for path in files:
             policies.extend(load_policy_file(Path(path), kind))
+    check_mirror_source_policies(policies)
     return tuple(policies)
 
 

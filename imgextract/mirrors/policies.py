@@ -200,3 +200,30 @@ def load_policy_file(path: Path, kind: str) -> list[Policy]:
     except PolicyError as e:
         raise ConfigError(f"{SHORT_NAMES[kind]} file {path}: {e}") from None
     return policies
+
+
+def check_mirror_source_policies(policies: Sequence[Policy]) -> None:
+    """The Machine Config Operator's checks before it writes registries.conf
+    (``validateRegistriesConfScopes``): every entry for one exact ``source``, across ICSPs, IDMSs and
+    ITMSs, has the same ``mirrorSourcePolicy`` (an ICSP entry, or one without the field, counts as
+    AllowContactingSource), and a NeverContactSource entry does not list its source as a mirror.
+    The MCO renders nothing when either fails; raises ConfigError naming both entries."""
+    first: dict[str, MirrorEntry] = {}
+    for policy in policies:
+        for entry in policy.entries:
+            seen = first.setdefault(entry.source, entry)
+            if seen.never_contact_source != entry.never_contact_source:
+                raise ConfigError(
+                    f"conflicting mirrorSourcePolicy is set for the same source {entry.source!r} in "
+                    f"imagedigestmirrorsets, imagetagmirrorsets, or imagecontentsourcepolicies "
+                    f"({_policy_name(seen)} in {seen.origin}; {_policy_name(entry)} in {entry.origin})"
+                )
+            if entry.never_contact_source and entry.source in entry.mirrors:
+                raise ConfigError(
+                    f"cannot set mirrorSourcePolicy: NeverContactSource if the source {entry.source!r} "
+                    f"is one of the mirrors ({entry.origin})"
+                )
+
+
+def _policy_name(entry: MirrorEntry) -> str:
+    return NEVER_CONTACT_SOURCE if entry.never_contact_source else ALLOW_CONTACTING_SOURCE

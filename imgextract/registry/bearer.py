@@ -13,6 +13,7 @@ redirect); the refresh-token POST never does (a 307/308 would resend the token p
 from __future__ import annotations
 
 import ipaddress
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,15 +37,32 @@ MIN_EXPIRY = 60.0
 _TOKEN_BODY_LIMIT = 1024 * 1024
 
 
-def _non_public(host: str) -> bool:
-    """Loopback, private or link-local literal address, or ``localhost``."""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The literal address ``host`` stands for, as the resolver reads it: also the legacy IPv4
+    spellings ``inet_aton`` accepts (``127.1``, ``2130706433``, ``0x7f.1``, ``0177.0.0.1``)."""
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
+        if not host or not host[0].isdigit():  # inet_aton reads only numbers; a name is not one
+            return None
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _non_public(host: str) -> bool:
+    """Loopback, private, link-local or unspecified address (however spelled), or ``localhost``."""
+    name = host.lower().removesuffix(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    address = _address(name)
+    if address is None:
         return False
-    return address.is_loopback or address.is_private or address.is_link_local
+    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
 
 
 def check_realm(realm: str, registry_host: str, *, insecure: bool) -> None:
