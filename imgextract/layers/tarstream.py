@@ -178,12 +178,12 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     pos, end = 0, len(data)
     while pos < end:
-        sp = data.find(b" ", pos, min(end, pos + 21))
+        sp = data.find(b" ", pos, end)  # (the length is read as Go's ParseInt reads it)
         digits = data[pos:sp] if sp > pos else b""
-        if not digits or not digits.isdigit():
+        length = _parse_int64(digits)
+        if length is None:
             raise IntegrityError("malformed PAX record length")
-        length = int(digits)
-        if length <= len(digits) + 1 or pos + length > end or data[pos + length - 1] != 0x0A:
+        if length < 5 or length <= len(digits) + 1 or pos + length > end or data[pos + length - 1] != 0x0A:
             raise IntegrityError("malformed PAX record")
         record = data[sp + 1 : pos + length - 1]
         eq = record.find(b"=")
@@ -231,11 +231,24 @@ def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
     return out
 
 
+def _parse_int64(value: bytes) -> int | None:
+    """``value`` as Go's ``strconv.ParseInt(v, 10, 64)`` reads it (an optional sign, ASCII digits,
+    any number of leading zeros, within int64); None if it does not."""
+    if _GO_INT.fullmatch(value) is None:
+        return None
+    magnitude = value.lstrip(b"+-").lstrip(b"0")
+    if len(magnitude) > 19:  # (and int() of thousands of digits would raise)
+        return None
+    n = int(magnitude or b"0")
+    n = -n if value[:1] == b"-" else n
+    return n if _INT64_MIN <= n <= _INT64_MAX else None
+
+
 def _go_int(value: bytes, key: str) -> int:
-    """A PAX number as Go's ``strconv.ParseInt(v, 10, 64)`` reads it: an optional sign, ASCII
-    digits, within int64."""
-    if _GO_INT.fullmatch(value) is None or not _INT64_MIN <= (n := int(value)) <= _INT64_MAX:
-        raise IntegrityError(f"invalid PAX {key} {value.decode('utf-8', 'replace')!r}")
+    """A PAX number as Go reads it (``_parse_int64``); an ``IntegrityError`` if it does not."""
+    n = _parse_int64(value)
+    if n is None:
+        raise IntegrityError(f"invalid PAX {key} {value[:40].decode('utf-8', 'replace')!r}")
     return n
 
 

@@ -454,3 +454,29 @@ def test_gnu_headers_of_go_before_1_8_have_their_prefix_read(area: bytes, name: 
     the bytes as the prefix (if they are ASCII), so the name is what the old writer meant."""
     [m] = read_all(gnu_header("file", area) + pad(b"x") + END)
     assert (m[0], m[6]) == (name, b"x")
+
+
+@pytest.mark.parametrize("length", ["+{n}", "0000000000000000000000{n}"], ids=["plus", "many-leading-zeros"])
+def test_pax_record_lengths_as_go_reads_them(length: str) -> None:
+    """Go's ``parsePAXRecord`` reads a record's length with ``strconv.ParseInt(s, 10, 0)``: a
+    sign and any number of leading zeros are allowed (a negative or too small length is not)."""
+    body = " path=renamed\n"
+    n = len(body)
+    while len(length.format(n=n)) + len(body) != n:
+        n += 1
+    record = (length.format(n=n) + body).encode()
+    [m] = read_all(ext_member(tarfile.XHDTYPE, record) + raw_header("a") + END)
+    assert m[0] == "renamed"
+    for bad in (b"-14 path=renamed\n", b"4 a=\n"):
+        with pytest.raises(IntegrityError):
+            read_all(ext_member(tarfile.XHDTYPE, bad) + raw_header("a") + END)
+
+
+@pytest.mark.parametrize("key", ["size", "uid", "mtime"])
+def test_pax_numbers_of_thousands_of_digits_are_read_or_refused_not_crashed_on(key: str) -> None:
+    """Leading zeros do not count (Go's ParseInt); a number past int64 is refused; neither hits
+    Python's limit on int() of more than 4300 digits (a ValueError, not our error)."""
+    ok = ext_member(tarfile.XHDTYPE, pax_record(key, "0" * 5000 + "1")) + raw_header("a", size=1) + pad(b"A")
+    assert [m[0] for m in read_all(ok + END)] == ["a"]
+    with pytest.raises(IntegrityError):
+        read_all(ext_member(tarfile.XHDTYPE, pax_record(key, "1" * 5000)) + raw_header("a") + END)
