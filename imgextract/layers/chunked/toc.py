@@ -262,11 +262,16 @@ def parse_toc(compressed: bytes, location: TocLocation) -> Toc:
         doc = jsontext.loads(raw)  # Go's rules: NaN refused, a lone surrogate escape is U+FFFD
     except ValueError as exc:
         raise IntegrityError(f"zstd:chunked TOC is not JSON: {exc}") from None
-    entries = doc.get("entries") if isinstance(doc, dict) else None
-    if entries is None and isinstance(doc, dict):
+    if not isinstance(doc, dict):
+        raise IntegrityError("zstd:chunked TOC: expected an object with a list of entries")
+    entries = doc.get("entries")
+    if entries is None:
         entries = []  # an empty layer's: Go writes a nil slice as null (and reads it back so)
-    if not isinstance(doc, dict) or doc.get("version") != 1 or not isinstance(entries, list):
-        raise IntegrityError("zstd:chunked TOC: expected version 1 with a list of entries")
+    version = doc.get("version", 0)
+    if type(version) is not int or not isinstance(entries, list):
+        raise IntegrityError("zstd:chunked TOC: expected a version number with a list of entries")
+    if version != 1:  # authentic (the checksum matched), in a format not known here
+        raise TocUnsupported(f"zstd:chunked TOC version {version}")
     return Toc(_entries(entries, data_end=location.offset), location)
 
 

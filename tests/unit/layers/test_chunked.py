@@ -873,3 +873,30 @@ def test_an_empty_layer_has_a_toc_of_null_entries(tmp_path: Path) -> None:
     apply_partial(part, [lower, empty], ["a"])
     assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
     assert list(snapshot(part)) == ["a"]
+
+
+def test_a_toc_of_another_version_is_unsupported_not_an_integrity_error() -> None:
+    """A TOC whose checksum matches the manifest's annotation is authentic: another ``version``
+    is a TOC format this reader does not know (the whole layer is fetched, as docs/formats.md
+    says), not damage.  A TOC that is not an object with a list of entries is damage."""
+    from imgextract.layers.chunked.toc import TocUnsupported
+
+    others: list[Any] = [{"version": 2, "entries": [{"type": "dir", "name": "d"}]}, {"entries": []}]
+    for other in others:
+        raw = json.dumps(other).encode()
+        comp = zstandard.ZstdCompressor().compress(raw)
+        loc = TocLocation(10_000, len(comp), len(raw), "sha256:" + hashlib.sha256(comp).hexdigest())
+        with pytest.raises(TocUnsupported):
+            parse_toc(comp, loc)
+    damaged: list[Any] = [
+        [],
+        {"version": 1, "entries": {}},
+        {"version": "1", "entries": []},
+        {"version": True},
+    ]
+    for doc in damaged:
+        raw = json.dumps(doc).encode()
+        comp = zstandard.ZstdCompressor().compress(raw)
+        loc = TocLocation(10_000, len(comp), len(raw), "sha256:" + hashlib.sha256(comp).hexdigest())
+        with pytest.raises(IntegrityError):
+            parse_toc(comp, loc)
