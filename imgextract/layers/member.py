@@ -18,7 +18,7 @@ CHRTYPE = b"3"  # character device
 BLKTYPE = b"4"  # block device
 DIRTYPE = b"5"  # directory
 FIFOTYPE = b"6"  # FIFO
-CONTTYPE = b"7"  # contiguous file (a regular file)
+CONTTYPE = b"7"  # contiguous file (refused by the applier, as by umoci and containerd)
 
 
 class ExactTime(float):
