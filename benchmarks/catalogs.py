@@ -20,7 +20,7 @@ from run import Contender, MiB, report, run_round
 
 def _catalog_dir(work: Path, size_mb: int) -> Path:
     """A generated catalog of about ``size_mb`` MB, cached in the work directory."""
-    root = work.parent / "layouts" / f"catalog-fbc-{size_mb}mb-v1"
+    root = work.parent / "layouts" / f"catalog-fbc-{size_mb}mb-v2"  # v2: no stranded entries
     done = root / ".complete"
     if done.exists():
         return root / "configs"

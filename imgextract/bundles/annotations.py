@@ -147,6 +147,12 @@ def go_number(plain: str) -> int | float | None:
     return None
 
 
+def go_yaml_typed(plain: str) -> bool:
+    """True when go-yaml v2 (kubectl's YAML, through sigs.k8s.io/yaml) reads the plain scalar as no
+    string: a YAML 1.1 bool (``y``, ``off``), null, or a number (``1e3``, ``0o17``, ``.inf``)."""
+    return plain in _TRUE or plain in _FALSE or plain in _NULL or go_yaml_number(plain) is not None
+
+
 def go_string(plain: str) -> str | None:
     """The Go string a plain YAML scalar becomes in a ``string`` field (None: null, no value)."""
     if plain in _NULL:

@@ -166,7 +166,7 @@ class Catalog:
 
         Packages carry the (possibly replaced) default channel, channels only their kept entries,
         bundles are passed through whole, deprecations keep the entries naming what was kept; other
-        schemas are kept with their package, and always when they name none.
+        schemas are kept with their package, and always when they name none or nothing is filtered.
         """
         if self.root is None:
             raise ValueError("this catalog has no directory to stream from")
@@ -195,8 +195,11 @@ class Catalog:
             return obj.data if obj.name in m.bundles.get(obj.package, {}) else None
         if obj.schema == SCHEMA_DEPRECATIONS and obj.package in m.packages:
             return self._deprecations(obj)
-        # other schemas: kept with their package; catalog-wide ones (no package) always
-        return obj.data if not obj.package or obj.package in m.packages else None
+        # other schemas: kept with their package; catalog-wide ones (no package) always, and every one
+        # when nothing is filtered (opm keeps them in Others whatever package they name)
+        if self.selection.empty or not obj.package or obj.package in m.packages:
+            return obj.data
+        return None
 
     def _deprecations(self, obj: FbcObject) -> dict[str, Any]:
         """The entries naming a kept bundle or channel (or the package): as oc-mirror's filter

@@ -8,14 +8,20 @@ the rules of opm's ``declcfg`` loader (``WalkMetasReader``):
   themselves are never read as configs; files come in ``fs.WalkDir`` order; a symbolic link is read
   as the file it points to (one to a directory or to nothing is an error, as in opm);
 * apimachinery's ``YAMLOrJSONDecoder``: a stream whose first 4096 bytes start, after blanks, with ``{``
-  is concatenated JSON; anything else is YAML split into documents on ``---`` lines (the rest of the
-  line blank or a comment; anything else there is an error), each decoded with go-yaml v2's rules (``1e3`` a float, ``on`` a boolean,
-  timestamps strings); a document of only comments or blank lines is an object without a schema;
+  is read as concatenated JSON; anything else is YAML split into documents on ``---`` lines (the rest
+  of the line blank or a comment; anything else there is an error), each decoded with go-yaml v2's
+  rules (``1e3`` a float, ``on`` a boolean, timestamps strings); a document of only comments or blank
+  lines is an object without a schema. Since apimachinery 0.33 (opm's), a stream read as JSON whose
+  first or second object fails to decode is read on as YAML from the end of the last decoded object
+  (blanks up to the first line end skipped): a YAML flow mapping ``{schema: olm.package, ...}`` or
+  one JSON object followed by YAML documents is a catalog file; after two JSON objects it stays JSON,
+  and when the YAML reading fails too the JSON error is the one reported;
 * ``Meta.UnmarshalJSON``: ``schema``, ``package`` and ``name`` are found whatever their case, must be
   strings, and no two top-level keys may be equal once case-folded.
 
 Memory stays bounded by the largest single object: JSON is decoded from a growing window of the
-file (one object at a time), YAML is cut into documents line by line and decoded one by one.
+file (one object at a time; until the second object has decoded, the bytes read are kept too, for a
+turn to YAML), YAML is cut into documents line by line and decoded one by one.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from imgextract.errors import InvalidBundleError
 from imgextract.oci import jsontext
@@ -43,7 +49,7 @@ INDEX_IGNORE = ".indexignore"
 _CHUNK = 1 << 16
 _SNIFF = 4096  # how far GuessJSONStream looks for the "{"
 # Go's unicode.IsSpace (what hasJSONPrefix trims)
-_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 _MAX_OBJECT = 256 << 20  # one object larger than this is not a catalog object
 
 
@@ -136,11 +142,116 @@ def iter_stream(stream: IO[bytes], path: str) -> Iterator[FbcObject]:
         if not more:
             break
         head += more
-    if head.decode("utf-8", "replace").lstrip(_GO_SPACE).startswith("{"):
-        raw = _json_values(head, stream, path)
-    else:
-        raw = _yaml_documents(head, stream, path)
-    for index, value in enumerate(raw):
+    if head.decode("utf-8", "replace").lstrip(GO_SPACE).startswith("{"):
+        yield from _json_then_yaml(head, stream, path)
+        return
+    for index, value in enumerate(_yaml_documents(head, stream, path)):
+        yield _object(value, path, index)
+
+
+class _Readable(Protocol):
+    def read(self, n: int, /) -> bytes: ...
+
+
+class _Tape:
+    """A stream that keeps what was read from its start while ``on``: what the JSON reading may
+    have to give back to the YAML reading."""
+
+    def __init__(self, stream: IO[bytes], head: bytes) -> None:
+        self.stream = stream
+        self.kept = bytearray(head)
+        self.on = True
+
+    def read(self, n: int) -> bytes:
+        data = self.stream.read(n)
+        if self.on:
+            self.kept += data
+        return data
+
+    def stop(self) -> None:
+        self.on = False
+        self.kept = bytearray()
+
+
+class _JSONSyntaxError(Exception):
+    """A JSON syntax error in the object being read (the message, as the error reports it)."""
+
+
+def _json_then_yaml(head: bytes, stream: IO[bytes], path: str) -> Iterator[FbcObject]:
+    """``YAMLOrJSONDecoder.Decode`` over a stream that looks like JSON: JSON objects while they
+    decode; a failure at the first or second object hands the rest of the stream to YAML."""
+    tape = _Tape(stream, head)
+    values = _json_values(head, tape, path)
+    count = 0  # objects decoded
+    while True:
+        try:
+            value = next(values)
+            meta = _meta(value, path, count)
+        except StopIteration:
+            return
+        except _JSONSyntaxError as exc:
+            error = CatalogFormatError(f"{path}: object {count}: invalid JSON: {exc}")
+        except _MetaError as exc:
+            error = exc
+        else:
+            yield _object_of(value, meta, path, count)
+            count += 1
+            if count == 2:  # an unambiguous JSON stream: it never turns to YAML
+                tape.stop()
+            continue
+        if count > 1:
+            raise error
+        yield from _yaml_rest(tape, count, path, error)
+        return
+
+
+# a JSON string (escapes included) or a bracket: enough to find where a well-formed value ends
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[][{}]', re.S)
+
+
+def _json_object_end(data: bytes | bytearray) -> int:
+    """Where the first JSON object of ``data`` (well-formed, after JSON blanks) ends."""
+    depth = 0
+    for m in _JSON_TOKEN.finditer(data):
+        c = m.group()
+        if c in (b"{", b"["):
+            depth += 1
+        elif c in (b"}", b"]"):
+            depth -= 1
+            if depth == 0:
+                return m.end()
+    raise AssertionError("the object decoded, so it ends")  # pragma: no cover
+
+
+def _yaml_rest(tape: _Tape, first: int, path: str, error: CatalogFormatError) -> Iterator[FbcObject]:
+    """The stream from the end of JSON object ``first - 1`` read as YAML (``consumeWhitespace``: blanks
+    skipped up to and including the first line end; it looks 4 bytes ahead, and an invalid character
+    or the end of the stream within them leaves the JSON ``error``)."""
+    from imgextract.catalog.render.goyaml import yaml_start_after_json
+
+    data = tape.kept
+    pos = 0 if first == 0 else _json_object_end(data)
+    tape.on = False
+    eof = False
+    while (start := yaml_start_after_json(data, pos, eof)) == -1:
+        more = tape.stream.read(_CHUNK)
+        eof = not more
+        data += more
+    if start is None:
+        raise error
+    pos = start
+    rest = bytes(data[pos:])
+    tape.kept = bytearray()
+    docs = _yaml_documents(rest, tape.stream, path, first)
+    try:
+        value = next(docs)
+        meta = _meta(value, path, first)
+    except StopIteration:
+        return
+    except CatalogFormatError:  # the first YAML document failed too: the JSON error stands
+        raise error from None
+    yield _object_of(value, meta, path, first)
+    for index, value in enumerate(docs, first + 1):
         yield _object(value, path, index)
 
 
@@ -168,22 +279,60 @@ def meta_keys(obj: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _object(value: Any, path: str, index: int) -> FbcObject:
-    if value is None:  # a YAML document of comments or blank lines: opm's Meta stays empty
-        raise CatalogFormatError(f"{path}: object {index}: object '' is missing root schema field")
+class _MetaError(CatalogFormatError):
+    """``Meta.UnmarshalJSON`` refused the value: an error of its decoding (not of the loader's use)."""
+
+
+def _meta(value: Any, path: str, index: int) -> dict[str, str] | None:
+    """``Meta.UnmarshalJSON``: the meta keys of a mapping, None for ``null`` (an empty Meta)."""
+    if value is None:
+        return None
     if not isinstance(value, dict):
-        raise CatalogFormatError(f"{path}: object {index}: expected a mapping, found {type(value).__name__}")
+        raise _MetaError(f"{path}: object {index}: expected a mapping, found {type(value).__name__}")
     try:
-        meta = meta_keys(value)
+        return meta_keys(value)
     except ValueError as exc:
-        raise CatalogFormatError(f"{path}: object {index}: {exc}") from None
+        raise _MetaError(f"{path}: object {index}: {exc}") from None
+
+
+def _object_of(value: Any, meta: dict[str, str] | None, path: str, index: int) -> FbcObject:
+    if meta is None:  # a YAML document of comments or blank lines: opm's Meta stays empty
+        raise CatalogFormatError(f"{path}: object {index}: object '' is missing root schema field")
     if not meta["schema"]:
         raise CatalogFormatError(f"{path}: object {index}: missing root schema field")
     return FbcObject(path, index, meta["schema"], meta["package"], meta["name"], value)
 
 
-def _json_values(head: bytes, stream: IO[bytes], path: str) -> Iterator[Any]:
-    decoder = jsontext.decoder()
+def _object(value: Any, path: str, index: int) -> FbcObject:
+    return _object_of(value, _meta(value, path, index), path, index)
+
+
+def _go_float(text: str) -> float:
+    """A JSON number as Go decodes it into ``interface{}`` (float64): out of range is an error."""
+    value = float(text)
+    if value in (_INF, -_INF):
+        raise json.JSONDecodeError("number out of range", text, 0)
+    return value
+
+
+def _go_int(text: str) -> int:
+    """An integer is a float64 in Go's ``interface{}``: past float64's range it is an error (Python
+    keeps it; more than 4300 digits is jsontext's "number out of range" too)."""
+    value = int(text)
+    if len(text) > 300:
+        try:
+            float(value)
+        except OverflowError:
+            raise json.JSONDecodeError("number out of range", text, 0) from None
+    return value
+
+
+_INF = float("inf")
+
+
+def _json_values(head: bytes, stream: _Readable, path: str) -> Iterator[Any]:
+    # Meta.UnmarshalJSON decodes into map[string]interface{}: numbers are float64
+    decoder = json.JSONDecoder(parse_constant=jsontext.go_constant, parse_float=_go_float, parse_int=_go_int)
     pending = bytearray(head)  # undecoded bytes (a partial UTF-8 sequence may sit at the end)
     buf = ""
     pos = 0
@@ -209,12 +358,12 @@ def _json_values(head: bytes, stream: IO[bytes], path: str) -> Iterator[Any]:
                     continue
         except json.JSONDecodeError as exc:
             if eof:
-                raise CatalogFormatError(f"{path}: object {index}: invalid JSON: {exc.msg}") from None
+                raise _JSONSyntaxError(exc.msg) from None
             if len(buf) - pos > _MAX_OBJECT:
                 raise CatalogFormatError(f"{path}: object {index}: larger than {_MAX_OBJECT} bytes") from None
         if eof:
             if buf[pos:].strip():
-                raise CatalogFormatError(f"{path}: object {index}: truncated JSON")
+                raise _JSONSyntaxError("truncated JSON")
             return
         # Need more text: read at least as much as is pending, so a large object costs O(n) overall.
         want = max(_CHUNK, len(buf) - pos)
@@ -250,14 +399,14 @@ def _decode_utf8(data: bytearray, final: bool, path: str, index: int) -> tuple[s
 _SEPARATOR = re.compile(rb"^---([^\n]*)\n", re.M)
 
 
-def _yaml_chunks(head: bytes, stream: IO[bytes], path: str) -> Iterator[bytes]:
+def _yaml_chunks(head: bytes, stream: IO[bytes], path: str, first: int = 0) -> Iterator[bytes]:
     """The stream cut into documents on separator lines; a separator with nothing before it makes none.
     Only the document being read (and one chunk) is held."""
     pending = bytearray(head)
     start = 0  # where the current document begins in ``pending``
     scan = 0  # a line start: separators before it were handled
     eof = False
-    index = 0
+    index = first
     while True:
         chunk = stream.read(_CHUNK)
         if chunk:
@@ -291,10 +440,10 @@ def _yaml_chunks(head: bytes, stream: IO[bytes], path: str) -> Iterator[bytes]:
             start = 0
 
 
-def _yaml_documents(head: bytes, stream: IO[bytes], path: str) -> Iterator[Any]:
+def _yaml_documents(head: bytes, stream: IO[bytes], path: str, first: int = 0) -> Iterator[Any]:
     from imgextract.catalog.render.goyaml import DecodeError, load_yaml
 
-    for index, raw in enumerate(_yaml_chunks(head, stream, path)):
+    for index, raw in enumerate(_yaml_chunks(head, stream, path, first), first):
         try:  # bytes: libyaml checks the UTF-8 itself, without a decoded copy
             yield load_yaml(raw)
         except DecodeError as exc:

@@ -34,6 +34,34 @@ def _unreplaced(entries: Sequence[ChannelEntry]) -> list[ChannelEntry]:
     return [e for e in entries if e.name not in incoming]
 
 
+def chain_error(entries: Sequence[ChannelEntry]) -> str | None:
+    """opm's ``validateReplacesChain`` where it finds one head: no head at all, a ``replaces`` chain
+    from the head that comes back to an entry, or an entry neither on that chain nor skipped is an
+    error (its message); several heads are left to the caller, which reports them."""
+    tops = _unreplaced(entries)
+    if not tops:
+        return "no channel head found in graph"
+    if len(tops) > 1:
+        return None
+    by_name = {e.name: e for e in entries}
+    skipped = {s for e in entries for s in e.skips}
+    seen = [tops[0].name]
+    cur: ChannelEntry | None = tops[0]
+    while cur is not None:
+        nxt = cur.replaces or ""
+        if nxt in skipped:  # a replaces edge to a skipped entry is disregarded: the chain ends
+            break
+        if nxt in seen:
+            loop = seen[seen.index(nxt) :] + [nxt]
+            return f"detected cycle in replaces chain of upgrade graph: {' -> '.join(loop)}"
+        seen.append(nxt)
+        cur = by_name.get(nxt)
+    stranded = sorted({e.name for e in entries} - set(seen) - skipped)
+    if stranded:
+        return f"channel contains one or more stranded bundles: {', '.join(stranded)}"
+    return None
+
+
 def heads(entries: Sequence[ChannelEntry], versions: Mapping[str, Version | None]) -> tuple[str, ...]:
     """The head(s) of a channel. ``versions`` maps bundle names to their versions (None: unknown)."""
     candidates = _unreplaced(entries)

@@ -7,6 +7,7 @@ failing that, case-insensitively. Errors name the file and the object index of t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,85 @@ class _RawBundle:
     version: str
     related: tuple[RelatedImage, ...]
     origin: Origin
+    version_string: str = ""  # model.Bundle.VersionString: the version, then "-<release>" if any
+
+
+# apimachinery IsDNS1123Label (ConvertToModel's package names)
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_LABEL_MESSAGE = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+# semver pre-release identifiers (model.NewRelease's segments)
+_RELEASE_SEGMENT = re.compile(r"[0-9A-Za-z-]+")
+# The common shape of a valid reference (domain/path[:tag][@sha256:hex]), by distribution's grammar:
+# what matches needs no full parse.
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_PLAIN_REFERENCE = re.compile(
+    rf"(?P<name>{_DOMAIN_PART}(?:\.{_DOMAIN_PART})+(?::[0-9]+)?/{_PATH}(?:/{_PATH})*)"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+
+
+def _check_package_name(name: str, origin: Origin) -> None:
+    """``ConvertToModel``: a package name is a DNS-1123 label."""
+    errs = []
+    if len(name) > 63:
+        errs.append("must be no more than 63 characters")
+    if not _DNS_LABEL.fullmatch(name):
+        errs.append(_DNS_LABEL_MESSAGE)
+    if errs:
+        raise CatalogFormatError(f"{origin}: invalid package name {json.dumps(name)}: [{' '.join(errs)}]")
+
+
+def _check_pull_spec(spec: str, what: str, obj: FbcObject, package: str, name: str) -> None:
+    """``ConvertToModel``'s ``validateImagePullSpec``: a non-empty image parses as
+    ``reference.ParseNormalizedNamed`` parses it."""
+    if not spec:
+        return
+    m = _PLAIN_REFERENCE.fullmatch(spec)
+    if m is not None and len(m.group("name")) <= 255:
+        return
+    from imgextract.errors import InvalidReference
+    from imgextract.reference import parse_reference
+
+    try:
+        parse_reference(spec)
+    except InvalidReference as exc:
+        reason = str(exc).split(" (reference ")[0]
+        raise CatalogFormatError(
+            f"{obj.path}: object {obj.index}: package {json.dumps(package)} bundle {json.dumps(name)} {what}: "
+            f"invalid image pull spec {json.dumps(spec)}: {reason}"
+        ) from None
+
+
+def _release_errors(release: str) -> str | None:
+    """``model.NewRelease``: at most 20 characters, dot-separated semver pre-release identifiers."""
+    if len(release) > 20:
+        return f"invalid release {json.dumps(release)}: exceeds maximum length of 20 characters"
+    bad = [
+        f"segment {i}: {_prerelease_error(seg)}"
+        for i, seg in enumerate(release.split("."))
+        if _prerelease_error(seg)
+    ]
+    return f"invalid release {json.dumps(release)}: {'; '.join(bad)}" if bad else None
+
+
+def _prerelease_error(segment: str) -> str:
+    """blang/semver ``NewPRVersion``'s error for one identifier ("" when it is valid)."""
+    if not segment:
+        return "Prerelease is empty"
+    if segment.isascii() and segment.isdigit():
+        return (
+            f"Numeric PreRelease version must not contain leading zeroes {json.dumps(segment)}"
+            if (len(segment) > 1 and segment[0] == "0")
+            else ""
+        )
+    if not _RELEASE_SEGMENT.fullmatch(segment):
+        return f"Invalid character(s) found in prerelease {json.dumps(segment)}"
+    return ""
 
 
 def _str(obj: FbcObject, data: dict[str, Any], key: str, *, required: bool = False) -> str:
@@ -100,6 +180,7 @@ def _bundle(obj: FbcObject) -> _RawBundle:
     name = _str(obj, data, "name", required=True)
     image = _str(obj, data, "image")
     versions = []
+    releases: list[str] = []
     objects = 0  # olm.bundle.object properties: what lets a bundle have no image (model.Bundle.Validate)
     props = data.get("properties") or []
     if not isinstance(props, list):
@@ -118,6 +199,7 @@ def _bundle(obj: FbcObject) -> _RawBundle:
                     f"{obj.path}: object {obj.index}: bundle {name!r}: olm.package property has no version"
                 )
             versions.append(vf["version"])
+            releases.append(vf.get("release") or "")
             named = vf.get("packagename")
             if named != package:  # opm's ConvertToModel
                 raise CatalogFormatError(
@@ -133,11 +215,33 @@ def _bundle(obj: FbcObject) -> _RawBundle:
             f"{obj.path}: object {obj.index}: error parsing bundle {name!r} version {versions[0]!r}: "
             "not a semantic version (MAJOR.MINOR.PATCH)"
         )
+    _check_pull_spec(image, "image", obj, package, name)
+    version_string = versions[0]
+    release = releases[0] if isinstance(releases[0], str) else ""
+    if release:  # ConvertToModel's model.NewRelease, then model.Bundle.Validate
+        problem = _release_errors(release)
+        if problem is not None:
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: error parsing bundle {json.dumps(name)} release version "
+                f"{json.dumps(release)}: {problem}"
+            )
+        version_string = f"{versions[0]}-{release}"
+        if "+" in versions[0]:
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: invalid bundle {json.dumps(name)}: cannot use build metadata "
+                "in version with a release version"
+            )
+        normalized = f"{package}-v{version_string}"
+        if name != normalized:
+            raise CatalogFormatError(
+                f"{obj.path}: object {obj.index}: invalid bundle {json.dumps(name)}: name {json.dumps(name)} does "
+                f"not match normalized name {json.dumps(normalized)}"
+            )
     if not image and not objects:
         raise CatalogFormatError(
             f"{obj.path}: object {obj.index}: invalid bundle {name!r}: bundle image must be set"
         )
-    related = []
+    related: list[RelatedImage] = []
     raw_related = data.get("relatedimages") or []
     if not isinstance(raw_related, list):
         raise CatalogFormatError(
@@ -154,8 +258,152 @@ def _bundle(obj: FbcObject) -> _RawBundle:
             raise CatalogFormatError(
                 f"{obj.path}: object {obj.index}: bundle {name!r}: bad relatedImages item"
             )
+        _check_pull_spec(ri, f"relatedImages[{len(related)}].image", obj, package, name)
         related.append(RelatedImage(rn, ri))
-    return _RawBundle(package, name, image, versions[0], tuple(related), Origin(obj.path, obj.index))
+    return _RawBundle(
+        package, name, image, versions[0], tuple(related), Origin(obj.path, obj.index), version_string
+    )
+
+
+_PARSE = {
+    SCHEMA_PACKAGE: "package",
+    SCHEMA_CHANNEL: "channel",
+    SCHEMA_BUNDLE: "bundle",
+    SCHEMA_DEPRECATIONS: "deprecation",
+}
+
+
+# The common shape of a bundle or channel, field by field (str: a string or null; a tuple: a list of
+# objects of those fields; "*": anything): an object of this shape decodes into its declcfg struct
+# whatever Go's decoder does, so the generic (slower) type walk is needed only for the others.
+_PlainShape = dict[str, Any]
+_PLAIN_FIELDS: dict[str, _PlainShape] = {
+    SCHEMA_BUNDLE: {
+        "schema": str,
+        "name": str,
+        "package": str,
+        "image": str,
+        "properties": ({"type": str, "value": "*"},),
+        "relatedImages": ({"name": str, "image": str},),
+    },
+    SCHEMA_CHANNEL: {
+        "schema": str,
+        "name": str,
+        "package": str,
+        "entries": ({"name": str, "replaces": str, "skips": [str], "skipRange": str},),
+        "properties": ({"type": str, "value": "*"},),
+    },
+}
+
+
+def _plain(value: dict[str, Any], shape: _PlainShape | None) -> bool:
+    """True when ``value`` has ``shape``: known fields spelt exactly and of the simple types above."""
+    if shape is None:
+        return False
+    folded = _FOLDED.get(id(shape))
+    if folded is None:
+        folded = _FOLDED[id(shape)] = {k.lower() for k in shape}
+    for key, v in value.items():
+        want = shape.get(key)
+        if want is None:
+            if key.lower() in folded:  # another spelling of a field: Go's matching decides
+                return False
+            continue
+        if v is None or want == "*":
+            continue
+        if want is str:
+            if not isinstance(v, str):
+                return False
+        elif isinstance(want, tuple):
+            if not isinstance(v, list) or not all(isinstance(x, dict) and _plain(x, want[0]) for x in v):
+                return False
+        elif not isinstance(v, list) or not all(isinstance(x, str) for x in v):  # [str]
+            return False
+    return True
+
+
+_FOLDED: dict[int, set[str]] = {}
+
+
+def _check_go_types(obj: FbcObject) -> None:
+    """What opm checks of an object of a known schema before it builds its model: ``fbcBuilder.addMeta``
+    decodes it into its declcfg struct ("parse bundle: json: cannot unmarshal ..."; an icon's
+    ``base64data`` is a ``[]byte``), ``readBundleObjects`` decodes each ``olm.bundle.object``, and
+    ``ConvertToModel``'s ``property.Parse`` decodes every property of a bundle by its type."""
+    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render.fbc import go_base64_check
+
+    where = f"{obj.path}: object {obj.index}"
+    if not _plain(obj.data, _PLAIN_FIELDS.get(obj.schema)):
+        try:
+            gotypes.check(obj.data, gotypes.DECLCFG[obj.schema], sort_keys=True)
+        except gotypes.GoTypeError as exc:
+            raise CatalogFormatError(f"{where}: parse {_PARSE[obj.schema]}: {exc}") from None
+    data = go_fields(obj.data)
+    if obj.schema == SCHEMA_PACKAGE:
+        icon = data.get("icon")
+        raw = go_fields(icon).get("base64data") if isinstance(icon, dict) else None
+        if isinstance(raw, str):
+            try:
+                go_base64_check(raw.encode("utf-8", "surrogatepass"))
+            except ValueError as exc:
+                raise CatalogFormatError(f"{where}: parse package: {exc}") from None
+    elif obj.schema == SCHEMA_BUNDLE:
+        _check_properties(obj, data.get("properties") or [], where)
+
+
+_PLAIN_PROPERTY_VALUES: dict[str, _PlainShape] = {
+    "olm.package": {"packageName": str, "version": str, "release": str},
+    "olm.gvk": {"group": str, "kind": str, "version": str},
+    "olm.bundle.object": {"data": str},
+}
+
+
+def _check_properties(obj: FbcObject, props: list[Any], where: str) -> None:
+    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render.fbc import go_base64_check
+
+    parsed = []  # (index, type, value, whether a value is there at all)
+    for p in props:
+        if isinstance(p, dict) and len(p) == 2 and "type" in p and "value" in p:
+            ptype, value, present = p["type"] or "", p["value"], True
+        else:
+            pf = go_fields(p) if isinstance(p, dict) else {}
+            ptype, value = pf.get("type") or "", pf.get("value")
+            present = isinstance(p, dict) and any(k.lower() == "value" for k in p)
+        parsed.append((ptype, value, present))
+    bundle = json.dumps(obj.name)
+    objects = f"{where}: read bundle objects: package {json.dumps(obj.package)}, bundle {bundle}"
+    for i, (ptype, value, _present) in enumerate(parsed):  # readBundleObjects (while loading)
+        if ptype != "olm.bundle.object":
+            continue
+        try:
+            if (
+                not _plain(value, _PLAIN_PROPERTY_VALUES[ptype])
+                if isinstance(value, dict)
+                else value is not None
+            ):
+                gotypes.check(value, gotypes.PROPERTY_VALUES[ptype])
+            raw = go_fields(value).get("data") if isinstance(value, dict) else None
+            if raw is not None:  # (its content, YAML or JSON, is read only by render)
+                go_base64_check(raw.encode("utf-8", "surrogatepass"))
+        except ValueError as exc:  # GoTypeError too
+            raise CatalogFormatError(
+                f"{objects}: parse property at index {i} as bundle object: {exc}"
+            ) from None
+    for i, (ptype, value, present) in enumerate(parsed):  # property.Parse (ConvertToModel)
+        failed = (
+            f"{where}: parse properties for bundle {bundle}: parse property[{i}] of type {json.dumps(ptype)}"
+        )
+        if not present:  # a nil json.RawMessage: nothing to unmarshal
+            raise CatalogFormatError(f"{failed}: unexpected end of JSON input")
+        struct = gotypes.PROPERTY_VALUES.get(ptype)
+        if struct is None or (isinstance(value, dict) and _plain(value, _PLAIN_PROPERTY_VALUES.get(ptype))):
+            continue
+        try:
+            gotypes.check(value, struct)
+        except gotypes.GoTypeError as exc:
+            raise CatalogFormatError(f"{failed}: {exc}") from None
 
 
 def build(objects: Iterable[FbcObject]) -> Model:
@@ -166,11 +414,14 @@ def build(objects: Iterable[FbcObject]) -> Model:
     deprecations: list[tuple[str, list[tuple[str, str, str]], Origin]] = []
     for obj in objects:
         origin = Origin(obj.path, obj.index)
+        if obj.schema in _PARSE:
+            _check_go_types(obj)
         if obj.schema == SCHEMA_PACKAGE:
             fields = go_fields(obj.data)
             name = _str(obj, fields, "name", required=True)
             if name in pkgs:
                 raise CatalogFormatError(f"{origin}: duplicate package {name!r} (first at {pkgs[name][1]})")
+            _check_package_name(name, origin)
             default = _str(obj, fields, "defaultChannel") or None
             pkgs[name] = (default, origin)
         elif obj.schema == SCHEMA_CHANNEL:
@@ -203,7 +454,7 @@ def _check_unique_versions(pkg: str, per_b: dict[str, _RawBundle], origin: Origi
     """``model.Package.validateUniqueBundleVersions``: no two bundles of a package share a version."""
     by_version: dict[str, set[str]] = {}
     for name, b in per_b.items():
-        by_version.setdefault(b.version, set()).add(name)
+        by_version.setdefault(b.version_string or b.version, set()).add(name)
     dupes = [
         f"{{{v}: [{', '.join(sorted(names))}]}}" for v, names in sorted(by_version.items()) if len(names) > 1
     ]
@@ -336,6 +587,9 @@ def _link(
                         f"{corigin}: package {pkg!r}, channel {cname!r}: entry {e.name!r} has no olm.bundle"
                     )
                 member.setdefault(e.name, []).append(cname)
+            problem = graph.chain_error(entries)  # model.Channel.validateReplacesChain
+            if problem is not None:
+                raise CatalogFormatError(f"{corigin}: package {pkg!r}: invalid channel {cname!r}: {problem}")
             channels[cname] = Channel(pkg, cname, entries, graph.heads(entries, versions), corigin)
         bundles: dict[str, Bundle] = {}
         for bname in sorted(per_b):

@@ -183,6 +183,11 @@ def _chain(
         elif style == "skips" and i >= 2:
             e["replaces"] = names[i - 2]
             e["skips"] = [names[i - 1]]
+        elif style == "skips":
+            # the first replaced entry is skipped too: opm's validateReplacesChain stops at a replaces
+            # edge to a skipped entry, and an entry below it that nothing skips would be stranded
+            e["replaces"] = names[0]
+            e["skips"] = [names[0]]
         else:
             e["replaces"] = names[i - 1]
         entries.append(e)

@@ -228,9 +228,7 @@ def test_policy_refuses_a_catalog_image(
     assert r.code == 8, r.stderr
 
 
-def test_catalog_text_reaches_the_terminal_escaped(cli: Callable[..., Run], tmp_path: Path) -> None:
-    """Names and images are chosen by whoever wrote the catalog: no control sequence gets through."""
-    evil = "x\x1b]0;pwned\x07\u202e"
+def _evil_catalog(tmp_path: Path, evil: str, image: str) -> Path:
     objs = [
         {"schema": "olm.package", "name": "p", "defaultChannel": "stable"},
         {"schema": "olm.channel", "package": "p", "name": "stable", "entries": [{"name": "p.v1" + evil}]},
@@ -238,52 +236,50 @@ def test_catalog_text_reaches_the_terminal_escaped(cli: Callable[..., Run], tmp_
             "schema": "olm.bundle",
             "package": "p",
             "name": "p.v1" + evil,
-            "image": "r.example/p:v1" + evil,
+            "image": image,
             "properties": [{"type": "olm.package", "value": {"packageName": "p", "version": "1.0.0"}}],
         },
     ]
-    (tmp_path / "c").mkdir()
+    (tmp_path / "c").mkdir(exist_ok=True)
     (tmp_path / "c" / "catalog.json").write_text("".join(json.dumps(o) for o in objs))
-    for what in ("bundles", "images", "channels"):
-        r = cli("catalog", what, str(tmp_path / "c"))
+    return tmp_path / "c"
+
+
+def test_catalog_text_reaches_the_terminal_escaped(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """Names and images are chosen by whoever wrote the catalog: no control sequence gets through.
+    An image that is no reference makes the catalog invalid (opm's ``validateImagePullSpec``); the
+    error line shows it escaped."""
+    evil = "x\x1b]0;pwned\x07\u202e"
+    catalog = _evil_catalog(tmp_path, evil, "r.example/p:v1")
+    for what in ("bundles", "channels"):
+        r = cli("catalog", what, str(catalog))
         assert r.code == 0, r.stderr
         assert "\x1b" not in r.stdout and "\u202e" not in r.stdout and "\x07" not in r.stdout
         assert "\\x1b]0;pwned\\x07\\u202e" in r.stdout
+    _evil_catalog(tmp_path, evil, "r.example/p:v1" + evil)
+    for what in ("bundles", "images", "channels"):
+        r = cli("catalog", what, str(catalog))
+        assert r.code == 6 and r.stdout == ""
+        assert r.stderr.rstrip("\n").isprintable(), r.stderr
+        assert "invalid image pull spec" in r.stderr and "pwned" in r.stderr
 
 
 def test_pull_from_catalog_error_lines_are_escaped(cli: Callable[..., Run], tmp_path: Path) -> None:
-    """A catalog-chosen bundle image that is not a reference: every error line (the bundle's, the
-    summary, the last one) shows it escaped, and ``--json`` carries it escaped in the message."""
+    """A catalog-chosen bundle name on every error line (the bundle's, the summary, the last one) is
+    escaped, and ``--json`` carries it escaped in the message (a bundle whose registry refuses the
+    connection: loopback port 1)."""
     evil = "x\x1b]0;pwned\x07\u202e"
-    objs = [
-        {"schema": "olm.package", "name": "p", "defaultChannel": "stable"},
-        {"schema": "olm.channel", "package": "p", "name": "stable", "entries": [{"name": "p.v1" + evil}]},
-        {
-            "schema": "olm.bundle",
-            "package": "p",
-            "name": "p.v1" + evil,
-            "image": "r.example/p:v1" + evil,
-            "properties": [{"type": "olm.package", "value": {"packageName": "p", "version": "1.0.0"}}],
-        },
-    ]
-    (tmp_path / "c").mkdir()
-    (tmp_path / "c" / "catalog.json").write_text("".join(json.dumps(o) for o in objs))
-    r = cli("pull", "--from-catalog", str(tmp_path / "c"), "-o", str(tmp_path / "out"))
-    assert r.code == 2, r.stderr
+    catalog = _evil_catalog(tmp_path, evil, "127.0.0.1:1/p:v1")
+    r = cli("pull", "--from-catalog", str(catalog), "-o", str(tmp_path / "out"))
+    assert r.code == 7, r.stderr
     lines = r.stderr.strip().splitlines()
-    assert len(lines) == 3 and all(line.isprintable() for line in lines), lines
-    assert lines[0] == (
-        "bundle-extract: error: p/p.v1x\\x1b]0;pwned\\x07\\u202e: invalid reference format "
-        "(reference r.example/p:v1x\\x1b]0;pwned\\x07\\u202e)"
-    )
-    assert lines[-1] == (
-        "bundle-extract: error: invalid reference format (reference r.example/p:v1x\\x1b]0;pwned\\x07\\u202e)"
-    )
-    r = cli("pull", "--from-catalog", str(tmp_path / "c"), "-o", str(tmp_path / "out"), "--json")
-    assert r.code == 2, r.stderr
+    assert all(line.isprintable() for line in lines), lines
+    assert lines[0].startswith("bundle-extract: error: p/p.v1x\\x1b]0;pwned\\x07\\u202e: "), lines
+    r = cli("pull", "--from-catalog", str(catalog), "-o", str(tmp_path / "out"), "--json")
+    assert r.code == 7, r.stderr
     assert all(x.isprintable() for x in r.stderr.splitlines()), r.stderr
     [line] = [json.loads(x) for x in r.stdout.splitlines()]
-    assert line["error"]["message"].isprintable() and "\\x1b]0;pwned" in line["error"]["message"]
+    assert line["bundle"] == "p.v1" + evil and line["error"]["exitCode"] == 7
 
 
 def test_job_from_catalog_carries_the_signature_policy(cli: Callable[..., Run]) -> None:

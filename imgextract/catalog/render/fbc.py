@@ -172,7 +172,10 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
             out["properties"] = props
         return out
     if schema == "olm.bundle":
-        out = {"schema": schema, "name": _s(obj, "name", where), "package": _s(obj, "package", where)}
+        out = {"schema": schema}
+        for key in ("name", "package"):  # omitempty in declcfg.Bundle (image is not)
+            if _s(obj, key, where):
+                out[key] = _s(obj, key, where)
         out["image"] = _s(obj, "image", where)
         props = _props(obj, where)
         if props:
@@ -227,6 +230,15 @@ def run_order(n: dict[str, Any]) -> dict[str, Any]:
 
 _B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_VALUE = {c: i for i, c in enumerate(_B64)}
+
+
+def go_base64_check(data: bytes) -> None:
+    """Raise ValueError where :func:`go_base64_decode` would, without decoding well-formed input."""
+    compact = data.replace(b"\r", b"").replace(b"\n", b"") if b"\r" in data or b"\n" in data else data
+    body = compact.rstrip(b"=")
+    if len(compact) % 4 == 0 and len(compact) - len(body) <= 2 and not body.translate(None, _B64):
+        return
+    go_base64_decode(data)
 
 
 def go_base64_decode(data: bytes) -> bytes:

@@ -537,6 +537,15 @@ DECLCFG = {
 }
 
 # getRelatedImages: spec.relatedImages into []declcfg.RelatedImage
+# property.Parse (declcfg.ConvertToModel): the value of each known property type decodes into its struct
+PROPERTY_VALUES = {
+    "olm.package": _struct("property.Package", packageName=S, version=S, release=S),
+    "olm.package.required": _struct("property.PackageRequired", packageName=S, versionRange=S),
+    "olm.gvk": _struct("property.GVK", group=S, kind=S, version=S),
+    "olm.gvk.required": _struct("property.GVKRequired", group=S, kind=S, version=S),
+    "olm.bundle.object": _struct("property.BundleObject", data=Prim("bytes", "[]uint8")),
+    "olm.channel": _struct("property.Channel", channelName=S),
+}
 RELATED_IMAGES = List(Struct("declcfg.RelatedImage", {"name": S, "image": S}))
 
 # registry.ClusterServiceVersion.GetOperatorImages: its function-local csvSpec (untagged fields keep

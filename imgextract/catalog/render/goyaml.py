@@ -349,7 +349,8 @@ def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
     Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()
+        # go-yaml v2's Unmarshal composes the first document and never parses what follows it
+        node = loader.get_node() if loader.check_node() else None
         if node is None:
             return None, False
         walk = _Walk(loader)
@@ -410,25 +411,64 @@ def first_document(data: bytes) -> tuple[str, Any]:
     return kind, value
 
 
-def first_document_flagged(data: bytes) -> tuple[str, Any, bool]:
-    """``first_document`` plus the flag of :func:`load_yaml_flagged`."""
-    text = data.decode("utf-8", errors="replace")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    head = data[:30].decode("utf-8", errors="replace").lstrip()
-    if head.startswith("{"):
-        idx = len(text) - len(text.lstrip())
-        try:  # deep nesting is an error and a lone surrogate escape U+FFFD, as in encoding/json
-            value, _end = jsontext.raw_decode(_JSON, text, idx)
-        except json.JSONDecodeError as exc:
-            raise DecodeError(str(exc)) from exc
-        return "json", value, True
+def _go_space() -> str:
+    from imgextract.catalog.fbc import GO_SPACE  # Go's unicode.IsSpace
+
+    return GO_SPACE
+
+
+def yaml_start_after_json(data: bytes | bytearray, pos: int, final: bool) -> int | None:
+    """apimachinery's ``YAMLOrJSONDecoder.consumeWhitespace`` before it reads on as YAML: from
+    ``pos``, blanks are skipped up to and including the first line end; it reads 4 bytes ahead, so
+    fewer than 4 left there, or an invalid character, keeps the JSON error (None). The offset where
+    YAML starts, or -1 when ``data`` is not ``final`` and more is needed to tell."""
+    while True:
+        if len(data) - pos < 4:
+            return None if final else -1
+        window = bytes(data[pos : pos + 4])
+        char = window.decode("utf-8", "ignore")[:1]
+        size = len(char.encode("utf-8"))
+        if not char or char == "\ufffd" or window[:size] != char.encode("utf-8"):
+            return None  # utf8.RuneError
+        if char not in _go_space():
+            return pos
+        pos += size
+        if char == "\n":
+            return pos
+
+
+def _first_yaml(text: str) -> tuple[str, Any, bool]:
     # the first document only: a text without any "---" is one document (no need to split its lines)
     chunks = ([text] if text else []) if "---" not in text else _yaml_chunks(text)
     for chunk in chunks:
         value, numbers = load_yaml_flagged(chunk)
         return "yaml", value, numbers
     return "empty", None, False
+
+
+def first_document_flagged(data: bytes) -> tuple[str, Any, bool]:
+    """``first_document`` plus the flag of :func:`load_yaml_flagged`. As apimachinery 0.33's
+    ``YAMLOrJSONDecoder`` (opm's), a text that looks like JSON but is none is read again as YAML
+    (a flow mapping ``{kind: ConfigMap}``); when YAML fails too, the JSON error is raised."""
+    text = data.decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    head = data[:30].decode("utf-8", errors="replace").lstrip(_go_space())
+    if head.startswith("{"):
+        idx = len(text) - len(text.lstrip())
+        try:  # deep nesting is an error and a lone surrogate escape U+FFFD, as in encoding/json
+            value, _end = jsontext.raw_decode(_JSON, text, idx)
+        except (json.JSONDecodeError, DecodeError) as exc:
+            error = DecodeError(str(exc))
+            start = yaml_start_after_json(data, 0, True)
+            if start is None:
+                raise error from exc
+            try:
+                return _first_yaml(data[start:].decode("utf-8", errors="replace"))
+            except (DecodeError, RecursionError):
+                raise error from exc
+        return "json", value, True
+    return _first_yaml(text)
 
 
 def to_unstructured(value: Any) -> Any:

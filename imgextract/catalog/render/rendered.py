@@ -43,7 +43,11 @@ class RenderedBundle:
 
     def to_fbc(self) -> dict[str, Any]:
         """The object as opm's encoder sees it (field order of ``declcfg.Bundle``)."""
-        out: dict[str, Any] = {"schema": "olm.bundle", "name": self.name, "package": self.package}
+        out: dict[str, Any] = {"schema": "olm.bundle"}
+        if self.name:  # name and package are omitempty, image is not
+            out["name"] = self.name
+        if self.package:
+            out["package"] = self.package
         out["image"] = self.image
         if self.properties:
             out["properties"] = [p.to_fbc() for p in self.properties]

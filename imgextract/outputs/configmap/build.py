@@ -31,6 +31,7 @@ from imgextract.outputs.configmap.meta import (
     PART,
     RESOLVED_DIGEST,
     SOURCE_IMAGE,
+    check_namespace,
     check_object_name,
 )
 
@@ -173,7 +174,7 @@ def build_configmaps(
         raise UsageError(f"invalid compress mode {compress!r}: expected auto, always or never")
     check_object_name(name)
     if namespace:
-        check_object_name(namespace, "namespace")
+        check_namespace(namespace)
     manifests_dir = bundle_dir(annotations.get(MANIFESTS), MANIFESTS_DIR)
     metadata_dir = bundle_dir(annotations.get(METADATA), METADATA_DIR)
     paths = _ordered_paths(files, manifests_dir, metadata_dir)

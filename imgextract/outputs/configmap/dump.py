@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from imgextract.bundles.annotations import go_yaml_typed
+
 _Base: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
@@ -22,7 +24,10 @@ class _Dumper(_Base):
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
+    if "\n" in value:
+        style: str | None = "|"
+    else:  # kubectl reads YAML 1.1 as go-yaml v2 does: quote what it would read as no string (y, 1e3)
+        style = "'" if go_yaml_typed(value) else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

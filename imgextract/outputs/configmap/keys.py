@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 
 MAX_KEY_LENGTH = 253
-KEY_RE = re.compile(r"^[-._a-zA-Z0-9]+$")
+KEY_RE = re.compile(r"[-._a-zA-Z0-9]+")  # matched whole, as Go's "^...$" matches
 _UNALLOWED = re.compile(r"[^-A-Za-z0-9_.]")
 _MAX_SUFFIX = 16
 
@@ -26,8 +26,11 @@ def opm_key(basename: str) -> str:
 
 
 def is_valid_key(key: str) -> bool:
-    """A key Kubernetes accepts in ``data``/``binaryData``."""
-    return bool(KEY_RE.match(key)) and key not in (".", "..") and len(key) <= MAX_KEY_LENGTH
+    """A key Kubernetes accepts in ``data``/``binaryData`` (apimachinery ``IsConfigMapKey``: not
+    ``.``, ``..`` nor starting with ``..``, where the kubelet keeps a mounted volume's own links)."""
+    return (
+        bool(KEY_RE.fullmatch(key)) and not key.startswith("..") and key != "." and len(key) <= MAX_KEY_LENGTH
+    )
 
 
 def _derived(key: str, path: str, digits: int) -> str:
@@ -35,6 +38,10 @@ def _derived(key: str, path: str, digits: int) -> str:
     stem, dot, suffix = key.rpartition(".")
     if not dot or not stem or len(suffix) > _MAX_SUFFIX or key in (".", ".."):
         stem, suffix = key.strip("."), ""
+    if (
+        stem.startswith("..") or stem == "."
+    ):  # "<stem>.<tag>" would start with "..": IsConfigMapKey refuses it
+        stem = stem.lstrip(".")
     ext = f".{suffix}" if suffix else ""
     room = MAX_KEY_LENGTH - len(ext) - len(tag) - 1
     stem = stem[:room] or "file"

@@ -25,7 +25,9 @@ PART = "bundle-extract/part"
 MANIFESTS_DIR = "manifests"
 METADATA_DIR = "metadata"
 
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# apimachinery's IsDNS1123Label / IsDNS1123Subdomain (matched whole: Go's "$" is the end of the text)
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def default_name(pull_spec: str) -> str:
@@ -35,8 +37,24 @@ def default_name(pull_spec: str) -> str:
 
 def check_object_name(name: str, what: str = "ConfigMap name") -> str:
     """A DNS-1123 subdomain (what Kubernetes requires of ConfigMap names), else UsageError."""
-    if not name or len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
+    if not name or len(name) > 253 or not _DNS_SUBDOMAIN.fullmatch(name):
         raise UsageError(
             f"invalid {what} {name!r}: must be a lowercase DNS-1123 subdomain of at most 253 characters"
         )
     return name
+
+
+def check_label_name(name: str, what: str) -> str:
+    """A DNS-1123 label (what Kubernetes requires of a namespace, ``ValidateNamespaceName``), else
+    UsageError."""
+    if not name or len(name) > 63 or not _DNS_LABEL.fullmatch(name):
+        raise UsageError(
+            f"invalid {what} {name!r}: must be a lowercase DNS-1123 label (letters, digits and '-', "
+            "no dots) of at most 63 characters"
+        )
+    return name
+
+
+def check_namespace(namespace: str) -> str:
+    """A namespace name as the API server validates it: a DNS-1123 label."""
+    return check_label_name(namespace, "namespace")

@@ -18,12 +18,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from imgextract.errors import UsageError, option
-from imgextract.outputs.configmap.meta import check_object_name
-from imgextract.outputs.kube.job import SecretType, _short_hash, restricted_pod_spec
+from imgextract.outputs.configmap.meta import check_label_name, check_namespace, check_object_name
+from imgextract.outputs.kube.job import (
+    SecretType,
+    _short_hash,
+    check_job_integers,
+    literal_args,
+    restricted_pod_spec,
+)
 from imgextract.outputs.kube.policy import pod_verification
 from imgextract.reference import parse_reference
 
 OUTPUT = "/output"
+# batch validation: above this many completions, backoffLimitPerIndex needs maxFailedIndexes (and
+# parallelism <= 10,000); an Indexed Job's parallelism may never exceed it.
+MAX_SHARDS = 100_000
 
 
 def render_indexed_job(
@@ -55,15 +64,15 @@ def render_indexed_job(
     ``policy``/``registries_d`` (paths inside the pod) and ``policy_configmap``/
     ``registries_d_configmap`` (ConfigMaps mounted for them) make every pod verify the catalog image
     and each bundle before extracting it: see :mod:`imgextract.outputs.kube.policy`."""
-    check_object_name(namespace, "namespace")
+    check_namespace(namespace)
     check_object_name(output_claim, "output claim name")
     if not catalog_ref or catalog_ref.startswith("/"):
         raise UsageError(
             "--from-catalog needs a catalog image reference (pods cannot read a local directory)"
         )
     parse_reference(catalog_ref)
-    if shards < 1:
-        raise UsageError(f"{option('shards')} must be at least 1")
+    if not 1 <= shards <= MAX_SHARDS:
+        raise UsageError(f"{option('shards')} must be between 1 and {MAX_SHARDS}")
     parallel = shards if parallelism is None else parallelism
     if not 1 <= parallel <= shards:
         raise UsageError(f"{option('parallelism')} must be between 1 and {option('shards')} ({shards})")
@@ -71,9 +80,16 @@ def render_indexed_job(
         raise UsageError(f"{option('jobs')} must be at least 1")
     if active_deadline_seconds <= 0 or ttl_seconds_after_finished < 0 or backoff_limit_per_index < 0:
         raise UsageError("deadlines must be positive, ttl and backoff zero or more")
+    check_job_integers(
+        active_deadline_seconds=active_deadline_seconds,
+        ttl_seconds_after_finished=ttl_seconds_after_finished,
+        backoff_limit_per_index=backoff_limit_per_index,
+    )
     name = check_object_name(job_name or f"bundle-extract-catalog-{_short_hash(catalog_ref)}", "Job name")
     if len(name) > 52:  # pods are <job>-<index>-<suffix>; their hostname label stays within 63
         raise UsageError(f"Job name {name!r} is longer than 52 characters")
+    # ValidateJob: the last pod's hostname, <name>-<completions-1>, must be a DNS-1123 label
+    check_label_name(f"{name}-{shards - 1}", "Job name (with the pod index, the pods' hostname)")
 
     verification = pod_verification(
         policy=policy,
@@ -82,10 +98,11 @@ def render_indexed_job(
         registries_d_configmap=registries_d_configmap,
     )
 
+    # $(JOB_COMPLETION_INDEX) is expanded by the kubelet; every other value is passed literally
     args = [
         "pull",
         "--from-catalog",
-        catalog_ref,
+        *literal_args([catalog_ref]),
         "-o",
         f"{OUTPUT}/shard-$(JOB_COMPLETION_INDEX)",
         "--shard",
@@ -93,9 +110,7 @@ def render_indexed_job(
         "--jobs",
         str(jobs),
         "--json",
-        *filter_args,
-        *verification.args,
-        *extra_args,
+        *literal_args([*filter_args, *verification.args, *extra_args]),
     ]
     labels = {
         "app.kubernetes.io/name": "bundle-extract",

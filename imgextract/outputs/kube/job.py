@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from imgextract.errors import UsageError, remedy
-from imgextract.outputs.configmap.meta import check_object_name, default_name
+from imgextract.outputs.configmap.meta import check_namespace, check_object_name, default_name
 from imgextract.outputs.kube.policy import PodVerification, pod_verification
 from imgextract.reference import parse_reference
 
@@ -35,6 +35,26 @@ SecretType = Literal["dockerconfigjson", "dockercfg"]
 
 def _short_hash(text: str, n: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+
+
+_INT32_MAX = 2**31 - 1
+_INT64_MAX = 2**63 - 1
+
+
+def check_job_integers(**fields: int) -> None:
+    """batch/v1 ``JobSpec`` types: ``activeDeadlineSeconds`` is an int64, the other counts int32 (a
+    larger number fails the API server's decoding of the whole Job)."""
+    for what, value in fields.items():
+        limit = _INT64_MAX if what == "active_deadline_seconds" else _INT32_MAX
+        if value > limit:
+            raise UsageError(f"{what} must be at most {limit}")
+
+
+def literal_args(args: Sequence[str]) -> list[str]:
+    """``args`` as a container's ``args`` must spell them to reach the process unchanged: the kubelet
+    expands ``$(VAR)`` from the container's environment and reads ``$$`` as ``$``
+    (``expansion.Expand``), so every ``$`` is doubled."""
+    return [a.replace("$", "$$") for a in args]
 
 
 def _labels(ref: str) -> dict[str, str]:
@@ -102,7 +122,7 @@ def restricted_pod_spec(
     extra_volumes: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The pod that runs bundle-extract under the ``restricted`` Pod Security Standard, for the Job
-    and the Indexed Job alike: emptyDir scratch and /tmp (``scratch_size`` each), then
+    and the Indexed Job alike (``args`` as the container spells them: see :func:`literal_args`): emptyDir scratch and /tmp (``scratch_size`` each), then
     ``extra_mounts``/``extra_volumes``, the signature policy's ConfigMaps, and the pull secret
     (``dockerconfigjson`` as the auth file, ``dockercfg`` as ``$HOME/.dockercfg``)."""
     env: list[dict[str, Any]] = [
@@ -211,7 +231,7 @@ def render_job(
     ``registries_d_configmap`` (ConfigMaps mounted for them) make the pull verify signatures: see
     :mod:`imgextract.outputs.kube.policy`.
     """
-    check_object_name(namespace, "namespace")
+    check_namespace(namespace)
     parse_reference(ref)  # InvalidReference (exit 2) early
     cm_name = check_object_name(configmap_name or default_name(ref))
     name = check_object_name(job_name or f"bundle-extract-{_short_hash(ref)}", "Job name")
@@ -224,6 +244,11 @@ def render_job(
     ):
         if value < 0 or (what == "active_deadline_seconds" and value == 0):
             raise UsageError(f"{what} must be {'positive' if what.startswith('active') else 'zero or more'}")
+    check_job_integers(
+        active_deadline_seconds=active_deadline_seconds,
+        ttl_seconds_after_finished=ttl_seconds_after_finished,
+        backoff_limit=backoff_limit,
+    )
 
     verification = pod_verification(
         policy=policy,
@@ -244,22 +269,24 @@ def render_job(
         if registry_host_override is None:
             args_extra += ["--ca-file", SERVICE_CA_FILE]
 
-    args = [
-        "pull",
-        pull_ref,
-        "--format",
-        "configmap",
-        "-o",
-        "-",
-        "--configmap-name",
-        cm_name,
-        "--namespace",
-        namespace,
-        "--quiet",
-        *args_extra,
-        *verification.args,
-        *extra_args,
-    ]
+    args = literal_args(
+        [
+            "pull",
+            pull_ref,
+            "--format",
+            "configmap",
+            "-o",
+            "-",
+            "--configmap-name",
+            cm_name,
+            "--namespace",
+            namespace,
+            "--quiet",
+            *args_extra,
+            *verification.args,
+            *extra_args,
+        ]
+    )
     pod_spec = restricted_pod_spec(
         image=image,
         args=args,

@@ -153,3 +153,102 @@ def test_a_separator_line_with_content_is_an_error(line: str) -> None:
             CatalogFormatError, match="x.yaml: object 0: invalid YAML: invalid Yaml document separator"
         ):
             list(iter_stream(_Trickle(data, step), "x.yaml"))  # type: ignore[arg-type]
+
+
+def _objects(data: bytes) -> list[tuple[str, str, int]]:
+    return [(o.schema, o.name, o.index) for o in iter_stream(io.BytesIO(data), "x.yaml")]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # a YAML flow mapping starts with "{": not JSON, read again as YAML
+        b"{schema: olm.package, name: p, defaultChannel: s}\n---\n{schema: olm.channel, package: p, name: s}\n",
+        # one JSON object, then YAML documents (with or without a separator first)
+        b'{"schema": "olm.package", "name": "p"}\n---\nschema: olm.channel\npackage: p\nname: s\n',
+        b'{"schema": "olm.package", "name": "p"}\nschema: olm.channel\npackage: p\nname: s\n',
+        b'{"schema": "olm.package", "name": "p"}   schema: olm.channel\npackage: p\nname: s\n',
+        # a flow mapping JSON cannot read after the first object
+        b'{"schema": "olm.package", "name": "p"}\n{schema: olm.channel, package: p, name: s}\n',
+    ],
+)
+def test_json_turns_to_yaml_at_its_first_or_second_object(data: bytes) -> None:
+    """apimachinery 0.33 ``YAMLOrJSONDecoder.Decode`` (opm master's ``WalkMetasReader``): a stream
+    that looks like JSON is decoded as JSON while it can; when the first or second object fails,
+    the rest of the stream from the end of the last decoded object (``consumeWhitespace``: blanks up
+    to the first line end) is read as YAML documents."""
+    assert _objects(data) == [("olm.package", "p", 0), ("olm.channel", "s", 1)]
+
+
+def test_json_then_separator_only_is_one_object() -> None:
+    """``YAMLOrJSONDecoder``: the YAML reading of ``---`` alone ends the stream."""
+    assert _objects(b'{"schema": "acme.x", "name": "a"}\n---\n') == [("acme.x", "a", 0)]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        # two JSON objects make an unambiguous JSON stream: no turn to YAML
+        (b'{"schema":"a.b","name":"1"}{"schema":"a.b","name":"2"}\nschema: a.b\n', "object 2: invalid JSON"),
+        # the YAML reading fails too: the JSON error is reported
+        (b"{schema: [a, b}\n", "object 0: invalid JSON"),
+        (b'{"schema":"a.b"}\n- [x\n', "object 1: invalid JSON"),
+        # consumeWhitespace looks four bytes ahead: a stream ending within them keeps the JSON error
+        (b'{"schema":"a.b"}\n-', "object 1: invalid JSON"),
+    ],
+)
+def test_json_errors_that_stay(data: bytes, message: str) -> None:
+    """``YAMLOrJSONDecoder.Decode``: after two objects, or when YAML cannot read the rest either,
+    the JSON decoder's error is the one returned."""
+    with pytest.raises(CatalogFormatError, match=message):
+        _objects(data)
+
+
+def test_flow_mapping_catalog_loads_and_renders(tmp_path: Path) -> None:
+    """A catalog file written as YAML flow mappings loads in the catalog commands and in render,
+    as in opm master."""
+    _write(
+        tmp_path,
+        "p/catalog.yaml",
+        "{schema: olm.package, name: p, defaultChannel: stable}\n---\n"
+        "{schema: olm.channel, package: p, name: stable, entries: [{name: p.v1.0.0}]}\n---\n"
+        "{schema: olm.bundle, package: p, name: p.v1.0.0, image: 'quay.io/x/p:1',"
+        " properties: [{type: olm.package, value: {packageName: p, version: 1.0.0}}]}\n",
+    )
+    cat = Catalog.from_directory(tmp_path)
+    assert [b.name for b in cat.bundles()] == ["p.v1.0.0"]
+    assert [o["schema"] for _f, _i, o in iter_fbc_dir(tmp_path)] == [
+        "olm.package",
+        "olm.channel",
+        "olm.bundle",
+    ]
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "9" * 400])
+def test_json_number_past_float64_is_yaml_text(number: str) -> None:
+    """``Meta.UnmarshalJSON`` decodes into ``map[string]interface{}``: a number past float64's range
+    is a JSON decoding error, so ``YAMLOrJSONDecoder`` reads the object again as YAML, where
+    go-yaml v2 leaves that scalar a string (Python's decoder gave ``inf`` or a huge int)."""
+    (obj,) = iter_stream(io.BytesIO(b'{"schema": "acme.x", "n": ' + number.encode() + b"}"), "x.json")
+    assert obj.data["n"] == number
+
+
+def test_yaml_document_end_marker_ends_what_is_read() -> None:
+    """go-yaml v2 ``Unmarshal`` (through sigs.k8s.io/yaml) decodes the first document of what
+    ``YAMLReader`` hands it: after a ``...`` end marker the rest of that part is never parsed (the
+    next ``---`` line starts the next object)."""
+    data = b"schema: acme.x\nname: a\n...\nname: ignored\n---\nschema: acme.x\nname: b\n"
+    assert _objects(data) == [("acme.x", "a", 0), ("acme.x", "b", 1)]
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 4096])
+def test_json_to_yaml_turn_wherever_reads_end(step: int) -> None:
+    """The turn to YAML gives back exactly the bytes after the last decoded JSON object, however the
+    stream is cut into reads."""
+    data = (
+        b'{"schema": "olm.package", "name": "p", "description": "\\u00e9 \\"}\\" {"}'
+        b"\xe2\x80\x83 \n---\nschema: olm.channel\npackage: p\nname: s\n"
+    )
+    stream = _Trickle(data, step)
+    got = [(o.schema, o.name, o.index) for o in iter_stream(stream, "x")]  # type: ignore[arg-type]
+    assert got == [("olm.package", "p", 0), ("olm.channel", "s", 1)]

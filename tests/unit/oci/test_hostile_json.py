@@ -73,8 +73,23 @@ def test_auth_file(hostile: str) -> None:
 
 
 def test_catalog_json(hostile: str) -> None:
+    """After two objects a catalog stream read as JSON stays JSON (``YAMLOrJSONDecoder``)."""
+    text = '{"schema": "acme.a"}\n{"schema": "acme.b"}\n' + hostile
+    with pytest.raises(CatalogFormatError, match=r"^c\.json: object 2: invalid JSON"):
+        list(iter_stream(io.BytesIO(text.encode()), "c.json"))
+
+
+def test_catalog_json_first_object_read_again_as_yaml(hostile: str) -> None:
+    """apimachinery 0.33's ``YAMLOrJSONDecoder`` (opm's): a first object that fails as JSON is read
+    as YAML. A deep one fails there too (the JSON error is reported); a number past float64's range
+    (an error for Go's JSON decoder) is text to go-yaml v2, so opm keeps the object."""
+    stream = io.BytesIO(hostile.encode())
+    if hostile is HUGE_INT:
+        (obj,) = iter_stream(stream, "c.json")
+        assert obj.data["a"] == "1" * 5000
+        return
     with pytest.raises(CatalogFormatError, match=r"^c\.json: object 0: invalid JSON"):
-        list(iter_stream(io.BytesIO(hostile.encode()), "c.json"))
+        list(iter_stream(stream, "c.json"))
 
 
 def test_lone_surrogates_become_replacement_characters() -> None:
@@ -104,8 +119,12 @@ def test_nan_and_infinity_are_not_json(literal: str) -> None:
         load_object(text.encode(), "manifest")
     with pytest.raises(ConfigError, match="not valid JSON"):
         AuthFile.parse(text, "auth.json")
-    with pytest.raises(CatalogFormatError, match="invalid JSON: invalid character"):
-        list(iter_stream(io.BytesIO(text.encode()), "c.json"))
+    # a catalog stream turns to YAML at its first object (YAMLOrJSONDecoder), where go-yaml v2 reads
+    # the plain scalar as a string; after two objects it stays JSON
+    (obj,) = iter_stream(io.BytesIO(text.encode()), "c.json")
+    assert obj.data["x"] == literal
+    with pytest.raises(CatalogFormatError, match="object 2: invalid JSON: invalid character"):
+        list(iter_stream(io.BytesIO(b'{"schema":"a.b"}{"schema":"a.b"}' + text.encode()), "c.json"))
 
 
 def test_invalid_utf8_in_a_string_is_a_replacement_character() -> None:

@@ -44,9 +44,11 @@ def test_hostile_documents_are_errors_not_tracebacks(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr and run.code in (0, 6)
     fbc = tmp_path / "fbc"
     fbc.mkdir()
-    (fbc / "c.json").write_text('{"schema": "acme.thing", "v": NaN}')
+    # NaN is no JSON; after two JSON objects the stream stays JSON (YAMLOrJSONDecoder)
+    (fbc / "c.json").write_text('{"schema": "acme.a"}{"schema": "acme.b"}{"schema": "acme.thing", "v": NaN}')
     run = run_cli("render", str(fbc), home=tmp_path)
     assert run.code == 6 and "Traceback" not in run.stderr
+    assert "c.json: object 2: invalid JSON" in run.stderr
 
 
 def test_lone_surrogate_in_a_catalog_is_rendered_as_opm_does(tmp_path: Path) -> None:

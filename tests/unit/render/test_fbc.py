@@ -310,3 +310,24 @@ def test_bundle_directory_needs_real_manifests_and_metadata_directories(tmp_path
     with pytest.raises(RenderError, match="manifests: read manifests: is a directory"):
         render_refs([str(tmp_path / "b")])
     assert render_refs([str(real)])[0]["schema"] == "olm.bundle"
+
+
+def test_bundle_name_and_package_are_omitted_when_empty() -> None:
+    """``declcfg.Bundle`` (operator-registry as OLM vendors it today): ``name`` and ``package`` are
+    ``omitempty``, ``image`` is not: a bundle without them (a catalog template's entry, say) is
+    written without them."""
+    assert _json([{"schema": "olm.bundle", "image": "r/p:1"}]) == '{"schema":"olm.bundle","image":"r/p:1"}\n'
+    assert _json([{"schema": "olm.bundle", "package": "", "name": "b"}]) == (
+        '{"schema":"olm.bundle","name":"b","image":""}\n'
+    )
+
+
+def test_rendered_bundle_without_a_name_omits_it() -> None:
+    """The same struct for a bundle rendered from an image or a directory."""
+    from imgextract.catalog.render.rendered import RenderedBundle
+
+    assert RenderedBundle("", "p", "r/p:1", [], []).to_fbc() == {
+        "schema": "olm.bundle",
+        "package": "p",
+        "image": "r/p:1",
+    }

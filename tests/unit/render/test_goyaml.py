@@ -114,3 +114,19 @@ def test_alias_bomb_is_refused_as_go_yaml_refuses_it() -> None:
     # a few hundred ordinary aliases are fine
     many = "base: &b {k: v}\nitems:\n" + "".join("  - *b\n" for _ in range(300))
     assert len(load_yaml(many)["items"]) == 300
+
+
+def test_first_document_that_is_no_json_is_read_as_yaml() -> None:
+    """apimachinery 0.33 ``YAMLOrJSONDecoder.Decode`` (opm master reads bundle manifests with it): a
+    text that starts with ``{`` but is no JSON is read again as YAML (after ``consumeWhitespace``),
+    and when YAML fails too the JSON error is the one raised."""
+    assert first_document(b"{kind: ConfigMap, apiVersion: v1, metadata: {name: x}}\n") == (
+        "yaml",
+        {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"name": "x"}},
+    )
+    assert first_document(b'  {"kind": "X", "n": 1e400}\n---\nkind: Y\n') == (
+        "yaml",
+        {"kind": "X", "n": "1e400"},
+    )
+    with pytest.raises(DecodeError, match="Expecting"):
+        first_document(b"{kind: [X}\n")
