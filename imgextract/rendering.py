@@ -85,6 +85,13 @@ class _ClientSource:
             exc.reference = exc.reference or ref
             raise
 
+    def read_tree(self, image: Any, paths: tuple[str, ...]) -> Any:
+        """The selected files in memory when the image's layers are small and plain, else None."""
+        from imgextract.layers.applier import Limits
+        from imgextract.pull.extract import read_small_tree
+
+        return read_small_tree(image, paths, Limits())
+
     def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
         from imgextract.bundles.detect import Plan
         from imgextract.layers.applier import Limits

@@ -37,9 +37,9 @@ _NAN = {".nan", ".NaN", ".NAN"}
 _INF = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF"}
 _NEG_INF = {"-.inf", "-.Inf", "-.INF"}
 # patterns, compiled (and cached by re) the first time a number-like value needs them
-# go-yaml v2's yamlStyleFloat
-YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-_GO_FLOAT = r"^[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?$"
+# go-yaml v2's yamlStyleFloat ("\Z": Go's "$" ends the text, Python's also matches before a final "\n")
+YAML_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_GO_FLOAT = r"^[-+]?(\.[0-9]+|[0-9]+\.?[0-9]*)([eE][-+]?[0-9]+)?\Z"
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64_MAX = 2**64 - 1
 _FLOAT32_MAX = 3.4028234663852886e38

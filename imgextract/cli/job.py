@@ -137,7 +137,7 @@ def job(
     --policy and --registries-d go to the pod's pull as given: paths inside the pod (or 'default').
     The files themselves come from ConfigMaps with --policy-configmap/--registries-d-configmap.
     """
-    from imgextract.cli.options import check_ref
+    from imgextract.cli.options import check_image, check_ref, check_registry_host
     from imgextract.errors import UsageError
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.outputs.kube.job import render_job
@@ -145,6 +145,9 @@ def job(
     for typed in (ref, catalog_ref):
         if typed is not None:
             check_ref(typed)
+    check_image(image)
+    if registry_host is not None:
+        check_registry_host(registry_host)
     registries_dir = None if registries_d is None else str(registries_d)
     if catalog_ref is not None:
         if ref is not None:

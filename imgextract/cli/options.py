@@ -180,9 +180,10 @@ def client_from(kw: dict[str, Any]) -> Client:
     return Client(**{k: v for k, v in options.items() if v is not None})
 
 
-def check_ref(ref: str) -> None:
+def check_ref(ref: str, *, what: str = "REF", credentials: str = "with --creds or an auth file") -> None:
     """skopeo-style transport prefixes and URL user information are not references: say what to
-    type instead, never repeating a password typed into REF."""
+    type instead, never repeating a password typed into REF (``what`` names the argument,
+    ``credentials`` says where the user information goes instead)."""
     from imgextract.errors import UsageError
 
     prefix = next(
@@ -193,8 +194,40 @@ def check_ref(ref: str) -> None:
     if slash and "@" in authority:  # a domain never holds "@"; a digest comes after the path
         bare = f"{authority.rpartition('@')[2]}/{path}"
         shown = f"{prefix}***@{bare}"
-        raise UsageError(
-            f"REF takes no user:password@: use {bare} with --creds or an auth file", reference=shown
-        )
+        raise UsageError(f"{what} takes no user:password@: use {bare} {credentials}", reference=shown)
     if prefix:
-        raise UsageError(f"REF takes no {prefix} prefix: use {rest}", reference=ref)
+        raise UsageError(f"{what} takes no {prefix} prefix: use {rest}", reference=ref)
+
+
+def check_registry_host(host: str) -> None:
+    """``job --registry-host``: the host of the pod's pull reference, so a distribution/reference
+    ``domain[:port]``; user information is refused without being repeated."""
+    from imgextract.errors import InvalidReference, UsageError
+    from imgextract.reference import parse_raw
+
+    if "@" in host:
+        raise UsageError(
+            f"--registry-host takes no user:password@: use {host.rpartition('@')[2]} "
+            "with a pull secret (--pull-secret-name)"
+        )
+    try:
+        domain = parse_raw(f"{host}/x").domain
+    except InvalidReference:
+        domain = None
+    if domain != host:
+        raise UsageError("--registry-host: not a registry host[:port]", reference=host)
+
+
+def check_image(image: str) -> None:
+    """``job --image``: the pod's container image, which the kubelet parses as distribution/reference
+    ``ParseNormalizedNamed`` does (a short name is fine, the node normalises it).  Refused here,
+    before anything is printed, rather than as a pod stuck in ``InvalidImageName``; user
+    information is refused without being repeated (it would land in the manifest)."""
+    from imgextract.errors import InvalidReference, UsageError
+    from imgextract.reference import parse_reference
+
+    check_ref(image, what="--image", credentials="and give the node a pull secret for it")
+    try:
+        parse_reference(image)
+    except InvalidReference as e:
+        raise UsageError(f"--image: {e.message}", reference=image) from None

@@ -73,11 +73,9 @@ from imgextract.layers.member import (
     AREGTYPE,
     BLKTYPE,
     CHRTYPE,
-    DIRTYPE,
     FIFOTYPE,
-    LNKTYPE,
+    KNOWN_TYPES,
     REGTYPE,
-    SYMTYPE,
     ExactTime,
     Member,
 )
@@ -90,7 +88,6 @@ OPAQUE = whiteout.OPAQUE
 _MAX_MTIME = 253402300799  # 9999-12-31T23:59:59Z
 _REGULAR = (REGTYPE, AREGTYPE)
 _SPECIAL = (CHRTYPE, BLKTYPE, FIFOTYPE)
-_KNOWN = frozenset({REGTYPE, AREGTYPE, LNKTYPE, SYMTYPE, DIRTYPE, CHRTYPE, BLKTYPE, FIFOTYPE})
 _ENVIRONMENTAL = {
     errno.ENOSPC,
     errno.EDQUOT,
@@ -375,7 +372,7 @@ class Applier:
         if whiteout.is_whiteout(base):  # (whatever its type)
             self._whiteout(parts, stats)
             return
-        if m.type not in _KNOWN:  # as umoci ("unknown typeflag"), containerd, containers/storage
+        if m.type not in KNOWN_TYPES:  # as umoci ("unknown typeflag"), containerd, containers/storage
             raise IntegrityError(f"tar entry {m.name!r} has an unknown type {m.type!r}")
         if m.issym() or m.islnk():
             stats.links.add((parts[0], _link_top(parts[:-1], m.linkname, hard=m.islnk())))

@@ -19,6 +19,8 @@ BLKTYPE = b"4"  # block device
 DIRTYPE = b"5"  # directory
 FIFOTYPE = b"6"  # FIFO
 CONTTYPE = b"7"  # contiguous file (refused by the applier, as by umoci and containerd)
+# every type the applier applies; any other is refused (whiteouts count by name, whatever their type)
+KNOWN_TYPES = frozenset({REGTYPE, AREGTYPE, LNKTYPE, SYMTYPE, DIRTYPE, CHRTYPE, BLKTYPE, FIFOTYPE})
 
 
 class ExactTime(float):

@@ -1,11 +1,13 @@
 """Read OpenShift mirror policies: ImageContentSourcePolicy, ImageDigestMirrorSet, ImageTagMirrorSet.
 
 Files are YAML, one or several documents, each an object or a ``kind: List`` (what
-``oc get imagedigestmirrorset -o yaml`` prints).  Validation follows the CRDs in openshift/api:
-``source`` and ``mirrors`` patterns (``*.host`` wildcards only as an IDMS/ITMS source), mirrors
-are a set (no duplicates), ``mirrorSourcePolicy`` is NeverContactSource or AllowContactingSource.
-The ICSP CRD has no patterns; we apply the IDMS ones (without wildcards) so that a typo fails
-here with a clear message instead of producing references that cannot be pulled.
+``oc get imagedigestmirrorset -o yaml`` prints).  Validation follows the CRDs in openshift/api
+and the Machine Config Operator: ``source`` and ``mirrors`` patterns (a ``*.host`` wildcard only
+as a ``source``), ``mirrorSourcePolicy`` is NeverContactSource or AllowContactingSource, and IDMS/ITMS
+mirrors are a set (no duplicates).  The ICSP CRD has no patterns and its ``mirrors`` is a plain
+list; the MCO converts each ICSP entry to an IDMS entry and checks it with the IDMS patterns
+before it writes registries.conf (``validateRegistriesConfScopes``), so ICSP entries get the same
+patterns, wildcard sources included, and a repeated ICSP mirror is accepted (the merge keeps it once).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ NEVER_CONTACT_SOURCE = "NeverContactSource"
 ALLOW_CONTACTING_SOURCE = "AllowContactingSource"
 MIRROR_SOURCE_POLICIES = (NEVER_CONTACT_SOURCE, ALLOW_CONTACTING_SOURCE)
 
-# Patterns from the openshift/api CRDs (config.openshift.io/v1 ImageDigestMirrorSet / ImageTagMirrorSet).
+# Patterns from the openshift/api CRDs (config.openshift.io/v1 ImageDigestMirrorSet / ImageTagMirrorSet),
+# which the MCO also applies to ImageContentSourcePolicy entries.
 _LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 # The CRD's path component ``[a-z0-9]+(?:(?:(?:[._]|__|[-]*)[a-z0-9]+)+)?`` allows an EMPTY
 # separator, which makes it ambiguous; Go's RE2 does not care, Python's backtracking engine would
@@ -98,12 +101,10 @@ def _entry(kind: str, item: Any, index: int, policy_desc: str, *, validate: bool
             + ", ".join(MIRROR_SOURCE_POLICIES)
         )
     if validate:
-        source_re = MIRROR_RE if kind == ICSP else SOURCE_RE
-        if not source_re.fullmatch(source):
-            hint = (
-                " (wildcards are only allowed in IDMS/ITMS sources)" if "*" in source and kind == ICSP else ""
+        if not SOURCE_RE.fullmatch(source):
+            raise PolicyError(
+                f"{path}.source {source!r}: not a valid host[:port][/namespace...] or *.domain scope"
             )
-            raise PolicyError(f"{path}.source {source!r}: not a valid host[:port][/namespace...] scope{hint}")
         seen: set[str] = set()
         for i, mirror in enumerate(mirrors):
             if not MIRROR_RE.fullmatch(mirror):
@@ -111,7 +112,8 @@ def _entry(kind: str, item: Any, index: int, policy_desc: str, *, validate: bool
                     f"{path} (source={source}).mirrors[{i}] {mirror!r}: "
                     "not a valid host[:port][/namespace...] (no scheme, no wildcard, lower-case path)"
                 )
-            if mirror in seen:
+            # IDMS/ITMS mirrors are a set (x-kubernetes-list-type: set); an ICSP's are a plain list
+            if mirror in seen and kind != ICSP:
                 raise PolicyError(f"{path} (source={source}).mirrors[{i}] {mirror!r}: duplicate mirror")
             seen.add(mirror)
     return MirrorEntry(

@@ -1,13 +1,17 @@
 """Topological ordering used to merge mirror lists (runtime-utils ``topoGraph``).
 
-Kahn's algorithm in rounds: every vertex without remaining incoming edges is emitted in one
-round, in byte order.  When no vertex is free (a cycle), the smallest remaining vertex (byte
-order) is emitted alone and its outgoing edges are dropped.  The result therefore does not depend
-on the order in which edges were added; the conformance vectors pin this tie rule.
+Kahn's algorithm with a FIFO queue: the vertices free at the start (no incoming edge) are
+queued in byte order; emitting a vertex queues, at the END of the queue and in byte order among
+themselves, the vertices it frees.  So a vertex freed early comes before one freed later, whatever
+their names (lists (a, c) and (d, b) give a, d, c, b).  When the queue is empty but vertices
+remain (a cycle), the first unused vertex in byte order is emitted, whether or not it is on the
+cycle, and what it frees is queued the same way.  Duplicate edges count once; the result does not
+depend on the order in which edges were added.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 
 
@@ -19,18 +23,24 @@ def topo_sort(edges: Iterable[tuple[str, str]]) -> list[str]:
         outgoing.setdefault(dst, set())
         incoming.setdefault(dst, set()).add(src)
         incoming.setdefault(src, set())
+    ordered = sorted(outgoing)
+    queue = deque(v for v in ordered if not incoming[v])
+    used: set[str] = set()
     result: list[str] = []
-    remaining = set(outgoing)
-    while remaining:
-        free = sorted(v for v in remaining if not incoming[v])
-        if not free:
-            free = [min(remaining)]
-        for v in free:
-            result.append(v)
-            remaining.discard(v)
-            for w in outgoing[v]:
-                incoming[w].discard(v)
-            for u in incoming[v]:
-                outgoing[u].discard(v)
-            incoming[v] = set()
+    next_unused = 0  # loop breaking scans ``ordered`` once, front to back
+    while len(result) < len(ordered):
+        if queue:
+            v = queue.popleft()
+        else:
+            while ordered[next_unused] in used:
+                next_unused += 1
+            v = ordered[next_unused]
+        used.add(v)
+        result.append(v)
+        freed = []
+        for w in outgoing[v]:
+            incoming[w].discard(v)
+            if not incoming[w] and w not in used:
+                freed.append(w)
+        queue.extend(sorted(freed))
     return result

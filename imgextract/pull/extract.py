@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from imgextract.bundles import detect
-from imgextract.errors import ContentMismatch, IntegrityError, NotFoundError
+from imgextract.errors import ContentMismatch, ImgExtractError, IntegrityError, NotFoundError
 from imgextract.layers.applier import Applier, LayerStats, Limits
 from imgextract.layers.selection import PathSelection
 from imgextract.oci.digest import compute_digest
@@ -28,6 +28,7 @@ from imgextract.pull.resolve import ResolvedImage
 if TYPE_CHECKING:
     from imgextract import oci
     from imgextract.cache import ContentCache
+    from imgextract.layers.memtree import MemTree
     from imgextract.mirrors import Source
     from imgextract.pull.partial import LayerFetchResult, PartialLayers
     from imgextract.pull.prefetch import Prefetcher
@@ -404,6 +405,77 @@ def _apply_small_from(
     return LayerReport(
         desc.digest, desc.size, desc.media_type, not from_cache, fetched, "cache" if from_cache else "whole"
     )
+
+
+def read_small_tree(image: ResolvedImage, paths: Sequence[str], limits: Limits) -> MemTree | None:
+    """The selected files of an image made of small layers, read into memory (verified as
+    :func:`extract` verifies them: blob digest and size, diff_id, limits) when the layers leave no
+    doubt about them (:mod:`imgextract.layers.memtree`); None when they do not, or anything fails:
+    the caller then extracts to disk, whose rules, retries over mirrors and errors stay the
+    reference.  Layers come from the content cache or the first source, and are kept in the cache
+    as :func:`extract` keeps them; the cache's layer index (what a later pull may skip) is written
+    by :func:`extract` only."""
+    from imgextract.layers.memtree import MemTree, NotPlain
+
+    cache = image.cache
+    try:
+        pairs = layer_pairs(image)
+    except IntegrityError:
+        return None
+    for desc, _diff_id in pairs:
+        if (
+            not 0 <= desc.size <= SMALL_LAYER
+            or wants_partial(desc, paths, cache)
+            or (cache is not None and cache.has_partial(desc.digest))
+        ):
+            return None
+    tree = MemTree(PathSelection(list(paths)), limits)
+    budget = limits.max_uncompressed_bytes
+    repository = image.source.reference.repository
+    try:
+        for desc, diff_id in pairs:
+            if cache is None:
+                budget -= _read_small_into(image.client, repository, desc, diff_id, tree, None, budget)
+                continue
+            with cache.fetching(desc.digest):
+                budget -= _read_small_into(image.client, repository, desc, diff_id, tree, cache, budget)
+    except (NotPlain, ImgExtractError, OSError) as exc:
+        log.debug("%s: layers applied to disk instead of read in memory: %s", image.reference, exc)
+        return None
+    return tree
+
+
+def _read_small_into(
+    client: RegistryClient,
+    repository: str,
+    desc: Any,
+    diff_id: str,
+    tree: MemTree,
+    cache: ContentCache | None,
+    budget: int,
+) -> int:
+    """One small layer into ``tree`` (from the cache, or fetched and then kept there); the
+    uncompressed bytes it held."""
+    data = cache.read_small_blob(desc.digest, desc.size + 1) if cache is not None else None
+    from_cache = data is not None
+    if data is None:
+        with client.open_blob(repository, desc.digest, size=desc.size) as raw:
+            data = raw.read(desc.size + 1)
+    from imgextract.layers.decompress import open_decompressed
+    from imgextract.layers.verify import VerifyingReader
+
+    blob = VerifyingReader(io.BytesIO(data), desc.digest, desc.size)
+    decoded = open_decompressed(blob, desc.media_type, limit=budget)
+    uncompressed = VerifyingReader(decoded, diff_id, None)  # type: ignore[arg-type]
+    tree.add_layer(uncompressed)  # type: ignore[arg-type]
+    uncompressed.finish()
+    blob.finish()
+    if not from_cache and cache is not None:
+        try:
+            cache.put_small_blob(desc.digest, data)
+        except (OSError, IntegrityError) as exc:  # a full or read-only cache only costs a re-fetch
+            log.debug("content cache write skipped: %s", exc)
+    return int(decoded.total)
 
 
 def _index_layer(cache: ContentCache | None, digest: str, stats: LayerStats) -> None:

@@ -372,3 +372,54 @@ def test_a_mirror_serving_a_bad_config_hands_the_image_to_the_next_source(
     )
     assert run.stdout == encode(render_raw([ref], _client(host, None)), "json")
     assert any(r.fault == "corrupt" for r in mirror.requests)  # the mirror was asked, and failed
+
+
+def _rendered_dir(files: dict[str, bytes], root: Path, ref: str) -> str:
+    """The json text of the bundle directory holding ``files``, rendered as if its image were ``ref``."""
+    from imgextract.catalog.render.bundle import render_bundle
+    from imgextract.catalog.render.migrate import migrate_bundle
+
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+    return encode([migrate_bundle(render_bundle(root, image=ref), "none").to_fbc()], "json")
+
+
+@pytest.mark.parametrize("stack", ["plain layers", "a whiteout", "a symlink"])
+def test_layer_stacks_render_as_their_final_tree(
+    registry: Any, push_image: Callable[..., Any], tmp_path: Path, stack: str
+) -> None:
+    # small plain layers are read in memory (layers/memtree.py), anything else is applied to disk:
+    # either way the rendering is that of the tree the layers leave
+    from regfix.oci import Symlink, Whiteout
+
+    from imgextract.layers.applier import Limits
+    from imgextract.pull.extract import read_small_tree
+    from imgextract.reference import parse_reference
+
+    final = {str(p.relative_to(WIDGET)): p.read_bytes() for p in sorted(WIDGET.rglob("*")) if p.is_file()}
+    base = [File(k, v) for k, v in final.items() if k != "manifests/service.yaml"]
+    extra = File("manifests/zz-extra.yaml", b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gone}\n")
+    if stack == "plain layers":  # later layers add one file and replace another
+        csv = "manifests/widget-operator.clusterserviceversion.yaml"
+        first = [f for f in base if f.info.name != csv] + [File(csv, b"kind: Nothing\n")]
+        layers = [
+            first,
+            [File("manifests/service.yaml", final["manifests/service.yaml"])],
+            [File(csv, final[csv])],
+        ]
+    elif stack == "a whiteout":
+        layers = [[*base, extra, File("manifests/service.yaml", final["manifests/service.yaml"])]]
+        layers.append([Whiteout("manifests/zz-extra.yaml")])
+    else:
+        layers = [[*base, File("manifests/sub/service.yaml", final["manifests/service.yaml"])]]
+        layers.append([Symlink("manifests/service.yaml", "sub/service.yaml")])
+        final["manifests/sub/service.yaml"] = final["manifests/service.yaml"]
+    image = push_image(registry, ImageSpec(layers=layers, labels=LABELS), "render/stack", tag="v1")
+    ref = image.ref
+    with _client(registry.host, tmp_path / "cache") as client:
+        objs = client.render([ref], raw=True)
+        resolved = client.resolve(parse_reference(ref))
+        tree = read_small_tree(resolved, ("manifests", "metadata"), Limits())
+    assert (tree is not None) == (stack == "plain layers")
+    assert encode(objs, "json") == _rendered_dir(final, tmp_path / "dir", ref)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import functools
 import hashlib
 import json
 import logging
@@ -31,6 +32,7 @@ import os
 import stat
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +51,16 @@ from imgextract.catalog.render.rendered import BundleError, Property, RenderedBu
 from imgextract.keyedlocks import KeyedLocks
 from imgextract.oci import jsontext
 
-__all__ = ["BundleError", "Property", "RenderedBundle", "parse_bundle_dir", "render_bundle"]
+__all__ = [
+    "BundleError",
+    "Property",
+    "RenderedBundle",
+    "memory_listing",
+    "parse_bundle",
+    "parse_bundle_dir",
+    "render_bundle",
+    "render_listed",
+]
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +107,26 @@ def _read(root: Path, entry: os.DirEntry[str]) -> bytes | None:
                 return None
         if not stat.S_ISREG(st.st_mode):
             return None
-        return path.read_bytes()
+        return _read_all(entry.path, st.st_size)
     except OSError as exc:
         log.warning("unable to read file %s: %s", entry.name, exc)
         return None
+
+
+def _read_all(path: str, size: int) -> bytes:
+    """The file's bytes up to its end, in plain system calls (``read_bytes`` adds five more per
+    file, each a point where a worker thread hands the GIL over)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        first = os.read(fd, size + 1)
+        if not first:
+            return first
+        parts = [first]
+        while chunk := os.read(fd, max(size, 1 << 16)):
+            parts.append(chunk)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+    finally:
+        os.close(fd)
 
 
 def _entries(d: Path) -> list[os.DirEntry[str]]:
@@ -110,6 +137,49 @@ def _entries(d: Path) -> list[os.DirEntry[str]]:
         raise BundleError(f"open {d.name}: file does not exist") from exc
     except NotADirectoryError as exc:
         raise BundleError(f"readdirent {d.name}: not a directory") from exc
+
+
+class _Entry:
+    """One name of a bundle directory: whether it is a directory, and how to read it (None: opm
+    cannot read it as a file; the reason was logged)."""
+
+    __slots__ = ("is_dir", "name", "read")
+
+    def __init__(self, name: str, is_dir: bool, read: Callable[[], bytes | None]) -> None:
+        self.name = name
+        self.is_dir = is_dir
+        self.read = read
+
+
+Listing = Callable[[str], list[_Entry]]
+"""A bundle's ``manifests`` or ``metadata`` directory as ``os.ReadDir`` lists it (sorted by name);
+raises BundleError as opm's read fails."""
+
+
+def _disk_listing(root: Path) -> Listing:
+    def listing(name: str) -> list[_Entry]:
+        return [_Entry(e.name, e.is_dir(), functools.partial(_read, root, e)) for e in _entries(root / name)]
+
+    return listing
+
+
+def memory_listing(files: dict[str, bytes], dirs: set[str], root: str = "") -> Listing:
+    """The listing of a bundle held in memory (``files``: path -> bytes, ``dirs``: every directory
+    path; paths relative to the image, the bundle at ``root``), as the same tree on disk lists."""
+    prefix = f"{root}/" if root else ""
+
+    def listing(name: str) -> list[_Entry]:
+        d = prefix + name
+        if d not in dirs:
+            raise BundleError(f"open {name}: file does not exist")
+        inner = d + "/"
+        names = {p[len(inner) :].split("/", 1)[0] for p in files if p.startswith(inner)}
+        names.update(x[len(inner) :].split("/", 1)[0] for x in dirs if x.startswith(inner))
+        out = [_Entry(n, inner + n in dirs, functools.partial(files.get, inner + n)) for n in names]
+        out.sort(key=lambda e: e.name.encode("utf-8", "surrogateescape"))
+        return out
+
+    return listing
 
 
 def _decode_object(data: bytes) -> tuple[dict[str, Any], bool]:
@@ -402,17 +472,21 @@ def _crd_keys(obj: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 def parse_bundle_dir(root: Path) -> ParsedBundle:
     """``bundleParser.Parse`` on ``root`` (a directory with ``manifests/`` and ``metadata/``)."""
-    root = Path(root)
+    return parse_bundle(_disk_listing(Path(root)))
+
+
+def parse_bundle(listing: Listing) -> ParsedBundle:
+    """``bundleParser.Parse`` on a bundle's ``manifests`` and ``metadata`` as ``listing`` gives them."""
     objects: list[dict[str, Any]] = []
     numeric: list[bool] = []
     texts: list[str | None] = []
     crds: list[list[tuple[str, str, str, str]] | Exception | None] = []
     csv: dict[str, Any] | None = None
     csv_numbers = True
-    for entry in _entries(root / "manifests"):
-        if entry.name.startswith(".") or entry.is_dir():
+    for entry in listing("manifests"):
+        if entry.name.startswith(".") or entry.is_dir:
             continue
-        data = _read(root, entry)
+        data = entry.read()
         if data is None:
             log.warning("failed to decode: unable to read file %s", entry.name)
             continue
@@ -455,8 +529,8 @@ def parse_bundle_dir(root: Path) -> ParsedBundle:
     annotations: dict[str, str] | None = None
     deps: list[Property] | None = None
     props: list[Property] | None = None
-    for entry in _entries(root / "metadata"):
-        data = _read(root, entry) if not entry.is_dir() else None
+    for entry in listing("metadata"):
+        data = entry.read() if not entry.is_dir else None
         if data is None:
             continue
         try:
@@ -788,7 +862,12 @@ def _go_q(s: str) -> str:
 def render_bundle(root: Path, image: str = "", image_template: str | None = None) -> RenderedBundle:
     """``bundleToDeclcfg`` for a bundle directory: ``image`` is the reference as given ("" for a
     directory), or built from ``image_template`` (``{{.Package}} {{.Name}} {{.Version}}``)."""
-    b = parse_bundle_dir(root)
+    return render_listed(_disk_listing(Path(root)), image, image_template)
+
+
+def render_listed(listing: Listing, image: str = "", image_template: str | None = None) -> RenderedBundle:
+    """:func:`render_bundle` for a bundle given by its listing (see :func:`memory_listing`)."""
+    b = parse_bundle(listing)
     if image_template is not None:
         image = expand_template(image_template, b)
     try:

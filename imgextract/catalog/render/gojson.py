@@ -184,11 +184,10 @@ def marshal(
             text = ""
         if (
             text
-            and not _SURROGATE.get().search(text)
+            and (text.isascii() or not _SURROGATE.get().search(text))
             and not any(isinstance(value, t) for t in (RawJSON, float))
         ):
-            pattern = (_POST_HTML if escape_html else _POST).get()
-            return pattern.sub(lambda m: _ALL[m.group()], text)
+            return _post(text, escape_html)
     fast = _fast_marshal(value, escape_html, sort_keys)
     if fast is not None:
         return fast
@@ -251,6 +250,17 @@ def _fast_marshal(value: Any, escape_html: bool, sort_keys: bool) -> str | None:
     )
     if "GOFLOAT" in text:
         text = _FLOAT_RE.get().sub(lambda m: m.group(1), text)
+    return _post(text, escape_html)
+
+
+def _post(text: str, escape_html: bool) -> str:
+    """Go's escapes the C encoder (``ensure_ascii=False``) leaves out: U+2028, U+2029 and, with
+    HTML escaping, ``<`` ``>`` ``&`` (outside strings JSON has none of them).  ASCII text (most)
+    is checked for the three with ``str.find``, not scanned by a regular expression."""
+    if text.isascii():
+        if not escape_html or ("<" not in text and ">" not in text and "&" not in text):
+            return text
+        return text.replace("&", _HTML["&"]).replace("<", _HTML["<"]).replace(">", _HTML[">"])
     pattern = (_POST_HTML if escape_html else _POST).get()
     return pattern.sub(lambda m: _ALL[m.group()], text)
 

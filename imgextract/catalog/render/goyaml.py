@@ -68,6 +68,22 @@ _SEQUENCE_NODE = yaml.SequenceNode
 _MAPPING_NODE = yaml.MappingNode
 # the first characters go_resolve looks further at; any other plain scalar is a string as it stands
 _RESOLVE_FIRST = frozenset("yYnNtTfFoO~+-.0123456789")
+# go_resolve's "M" hint: a scalar starting with one of these is a word of the table or itself
+_WORD_FIRST = frozenset("yYnNtTfFoO~")
+_DECIMAL_FIRST = frozenset("123456789")
+
+
+def _quick_resolve(s: str) -> Any:
+    """``go_resolve(s)`` for a non-empty ``s`` whose first character is in ``_RESOLVE_FIRST``,
+    with the two common cases answered without the general parse: a word (``type``, ``name``,
+    ``true``) and a decimal integer without sign or leading zero that fits int64 (ParseInt's
+    value)."""
+    c = s[0]
+    if c in _WORD_FIRST:
+        return _RESOLVE_MAP.get(s, s)
+    if c in _DECIMAL_FIRST and len(s) <= 18 and s.isascii() and s.isdigit():
+        return int(s)
+    return go_resolve(s)
 
 
 def go_resolve(s: str) -> Any:
@@ -95,6 +111,10 @@ def go_resolve(s: str) -> Any:
 
 class _GoScalar(str):
     __slots__ = ()
+
+
+_CParser: Any = getattr(yaml, "cyaml", None) and getattr(yaml.cyaml, "CParser", None)  # None: no libyaml
+_EVENTS_MAX_DEPTH = 200  # deeper documents take the node tree's path (and its depth error)
 
 
 class _Loader(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
@@ -344,9 +364,115 @@ def load_yaml(text: str | bytes) -> Any:
     return load_yaml_flagged(text)[0]
 
 
+# libyaml's events, as the C parser hands them over (PyYAML's classes)
+_EV = yaml.events
+_NO_KEY: Any = object()  # in a mapping: no key is waiting for its value
+_INFINITIES = (math.inf, -math.inf)
+
+
+def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
+    """The common document (untagged plain and quoted scalars, block and flow collections, no
+    anchor, alias, tag, merge key or non-string key that fails) built straight from libyaml's
+    events, or None for anything else, which :func:`load_yaml_flagged` then reads through the
+    node tree (whose errors and rules are the reference: this path only ever agrees with it).
+
+    The node tree costs a Python node object and three resolver calls per scalar before the walk
+    even starts; here each event is looked at once, with the same go-yaml v2 resolution."""
+    if _CParser is None:
+        return None
+    try:
+        parser = _CParser(text)
+    except (yaml.YAMLError, ValueError, TypeError):
+        return None
+    try:
+        get = parser.get_event
+        get()  # the stream's start
+        if get().__class__ is not _EV.DocumentStartEvent:
+            return None  # no document: the node tree says what that is
+        scalar_event = _EV.ScalarEvent
+        mapping_start = _EV.MappingStartEvent
+        sequence_start = _EV.SequenceStartEvent
+        mapping_end = _EV.MappingEndEvent
+        sequence_end = _EV.SequenceEndEvent
+        numbers = False
+        stack: list[tuple[Any, Any]] = []
+        cur: Any = None  # the collection being filled (None: the document's root)
+        v: Any = None
+        key = _NO_KEY
+        while True:
+            e = get()
+            c = e.__class__
+            if c is scalar_event:
+                if e.tag is not None or e.anchor is not None:
+                    return None
+                s = e.value
+                if key is _NO_KEY and cur.__class__ is dict:  # a key
+                    if e.implicit[0]:
+                        if s == "<<":
+                            return None
+                        if not s or s[0] in _RESOLVE_FIRST:
+                            r = _quick_resolve(s) if s else None
+                            if r.__class__ is not str:
+                                if r is None:
+                                    return None
+                                s = _key(r)
+                    key = s
+                    continue
+                if e.implicit[0] and (not s or s[0] in _RESOLVE_FIRST):  # as _Walk.scalar
+                    v = _quick_resolve(s) if s else None
+                    vc = v.__class__
+                    if vc is float:
+                        if v != v or v in _INFINITIES:
+                            return None
+                        numbers = True
+                    elif vc is int and not INT64_MIN <= v <= INT64_MAX:
+                        numbers = True
+                        if v > UINT64_MAX:
+                            v = float(v)
+                else:
+                    v = s
+            elif c is mapping_start or c is sequence_start:
+                if (
+                    e.tag is not None
+                    or e.anchor is not None
+                    or len(stack) >= _EVENTS_MAX_DEPTH
+                    or (key is _NO_KEY and cur.__class__ is dict)  # a collection as a key
+                ):
+                    return None
+                stack.append((cur, key))
+                cur = {} if c is mapping_start else []
+                key = _NO_KEY
+                continue
+            elif c is mapping_end or c is sequence_end:
+                v = cur
+                cur, key = stack.pop()
+            else:  # an alias, or the document ends early
+                return None
+            if cur.__class__ is list:
+                cur.append(v)
+            elif cur is None:
+                break
+            else:
+                cur[key] = v
+                key = _NO_KEY
+        if get().__class__ is not _EV.DocumentEndEvent or get().__class__ is not _EV.StreamEndEvent:
+            return None  # a second document: the node tree's error
+        return v, numbers
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        return None  # the node tree raises its error for it
+    finally:
+        parser.dispose()
+
+
 def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
     """``load_yaml`` plus whether the value holds floats or integers beyond int64 (when it does not,
     Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
+    fast = _load_events(text)
+    return fast if fast is not None else _load_nodes(text)
+
+
+def _load_nodes(text: str | bytes) -> tuple[Any, bool]:
+    """:func:`load_yaml_flagged` through libyaml's node tree: every document, and the errors."""
     loader = _Loader(text)
     try:
         # go-yaml v2's Unmarshal composes the first document and never parses what follows it

@@ -29,18 +29,19 @@ __all__ = ["dump", "key_less"]
 BEST_WIDTH = 80
 BEST_INDENT = 2
 MAX_SIMPLE_KEY = 128  # bytes
-_BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+# "\Z" below: Go's regexp "$" ends the text, Python's also matches before a final newline
+_BASE60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?\Z")
 _BREAKS = "\r\n\x85\u2028\u2029"
 # characters that set no flag of the scalar analysis after the first one: printable ASCII but the
 # space and the flow indicators, ':' and '#'
 _INERT_TAIL = re.compile(r'[!"$-+\--9;->@-Z\\^-z|~]+')
-_TS_DATE = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
+_TS_DATE = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})\Z")
 _TS_T = re.compile(
     r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})[Tt]([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})"
-    r"(?:[.,][0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})$"
+    r"(?:[.,][0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )
 _TS_SPACE = re.compile(
-    r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2}) ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?$"
+    r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2}) ([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})(?:[.,][0-9]+)?\Z"
 )
 
 

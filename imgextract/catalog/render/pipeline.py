@@ -99,6 +99,10 @@ class ImageSource(Protocol):
         """The first step of ``resolve``: the image manifest's digest when it is known that early
         and may answer alone (else None), and the call that resolves the rest."""
 
+    def read_tree(self, image: Any, paths: tuple[str, ...]) -> Any:
+        """The files of ``paths`` in memory (``files``: path -> bytes, ``dirs``: directory paths),
+        when the image's layers make that possible without the applier; else None."""
+
     def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
         """Apply the image's layers into ``dest``, only ``paths``."""
 
@@ -145,21 +149,33 @@ def _cache_put(root: Path | None, digest: str, ref: str, b: RenderedBundle) -> N
     _keep(path, json.dumps(data, separators=(",", ":")).encode("utf-8"), "render cache")
 
 
-def _keep(path: Path, data: bytes, what: str) -> None:
-    """Write ``data`` to ``path`` atomically (a temporary file renamed over it); a failure is only
-    logged: the cache only ever saves work."""
-    tmp = None
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        import tempfile  # only to write: a warm run reads
+_KEEP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+
+def _keep(path: Path, data: bytes, what: str) -> None:
+    """Write ``data`` to ``path`` atomically (a ``.tmp-`` file beside it, which the cache's sweep
+    knows, renamed over it); a failure is only logged: the cache only ever saves work.  Plain
+    system calls (open, write, close, rename): the directory is made only when it is missing, and
+    no buffered file object is built (a worker hands the GIL over at every call)."""
+    tmp = f"{path.parent}/.tmp-{os.urandom(6).hex()}"
+    created = False
+    try:
+        try:
+            fd = os.open(tmp, _KEEP_FLAGS, 0o600)
+        except FileNotFoundError:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(tmp, _KEEP_FLAGS, 0o600)
+        created = True
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("%s not written: %s", what, exc)
-        if tmp is not None:
+        if created:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
 
@@ -326,6 +342,12 @@ def _render_one(
                 return [hit]
         digest = manifest_digest
         cached = _cache_get(source.cache_root, digest, ref)
+        tree = source.read_tree(image, ("manifests", "metadata")) if cached is None else None
+        if tree is not None:  # small plain layers: no staging directory
+            from imgextract.catalog.render.bundle import memory_listing, render_listed
+
+            cached = render_listed(memory_listing(tree.files, tree.dirs), image=ref)
+            _cache_put(source.cache_root, digest, ref, cached)
         if cached is None:
             import shutil
             import tempfile

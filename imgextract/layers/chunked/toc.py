@@ -57,6 +57,8 @@ _TYPES = {"reg", "dir", "symlink", "hardlink", "char", "block", "fifo", "chunk"}
 _CHUNK_TYPES = (None, "", "data", "zeros")
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")  # a strict subset of what parse_digest accepts
 _tuple = tuple.__new__  # a Chunk without the Python-level __new__ of a NamedTuple (thousands per TOC)
+# an RFC 3339 date-time in ASCII digits; "\Z" as Go's time.Parse refuses trailing text (Python's
+# "$" allows a final "\n")
 _TIME = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )

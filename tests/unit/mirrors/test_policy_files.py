@@ -134,8 +134,8 @@ def test_never_contact_source_parsed(tmp_path: Path) -> None:
         (
             ICSP,
             "apiVersion: operator.openshift.io/v1alpha1\nkind: ImageContentSourcePolicy\nmetadata: {name: w}\n"
-            "spec:\n  repositoryDigestMirrors:\n  - source: '*.redhat.io'\n    mirrors: [m.local]\n",
-            "wildcards are only allowed in IDMS/ITMS sources",
+            "spec:\n  repositoryDigestMirrors:\n  - source: '*.redhat.io/ns'\n    mirrors: [m.local]\n",
+            "source '*.redhat.io/ns': not a valid host[:port][/namespace...] or *.domain scope",
         ),
         (
             ICSP,

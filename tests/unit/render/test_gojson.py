@@ -108,3 +108,30 @@ def test_no_floats_path_agrees_when_there_are_none() -> None:
         out: list[str] = []
         gojson._emit(v, out, esc, True)
         assert gojson.marshal(v, escape_html=esc, sort_keys=True, no_floats=True) == "".join(out)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": "<b>&amp;</b>", "c": ["x>y", "1 & 2"]},
+        {"plain": "ascii only", "n": 1},
+        {"sep": "line\u2028para\u2029", "html": "<é>"},
+        {"mixed": "ü & <", "k<": ">"},
+        "just <text>",
+        ["\u2028"],
+    ],
+)
+@pytest.mark.parametrize("escape_html", [True, False])
+def test_ascii_output_takes_the_quick_escape_path_with_the_same_result(
+    value: object, escape_html: bool
+) -> None:
+    # marshal's post-processing of the C encoder's text: ASCII text by str.replace, the rest by the
+    # regular expression; both must give Go's escapes (json.Marshal: \u003c \u003e \u0026, U+2028/9)
+    import json
+
+    from imgextract.catalog.render.gojson import _ALL, _POST, _POST_HTML, marshal
+
+    plain = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    by_regex = (_POST_HTML if escape_html else _POST).get().sub(lambda m: _ALL[m.group()], plain)
+    for no_floats in (True, False):
+        assert marshal(value, escape_html=escape_html, sort_keys=False, no_floats=no_floats) == by_regex
