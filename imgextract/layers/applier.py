@@ -27,11 +27,15 @@ Rules (numbered; the tests cite them by number):
 12/13 Ownership is not applied; xattrs (``SCHILY.xattr.*``, incl. security.capability, SELinux,
    trusted.overlay.opaque) are ignored: not applied, not interpreted.
 14 PAX global headers are refused (tarstream.py).
-15 Devices, FIFOs (and unknown types) are not created; a device/FIFO entry still removes what
-   was at its name in lower layers (it occupies the name in the image).  setuid/setgid/sticky
-   are dropped.  Works unprivileged: directories are made 0755 (their final mode, always owner-writable)
-   and never chmodded while layers are applied, so a mode-000 directory with later children is fine;
-   ``finalize()`` sets their times (and modes, when the umask took bits away).
+15 Devices and FIFOs are not created; an entry of another type (a contiguous file "7"
+   included) is refused, as umoci, containerd and containers/storage refuse it.  A device/FIFO
+   entry still removes what was at its name in lower layers (it occupies the name in the
+   image): while layers are applied an empty file stands in for it (umoci's rootless stand-in
+   for a device), so that a hard link to it works as there; ``finalize`` removes the stand-ins
+   and the links to them.  setuid/setgid/sticky are dropped.  Works unprivileged: directories
+   are made 0755 (their final mode, always owner-writable) and never chmodded while layers are
+   applied, so a mode-000 directory with later children is fine; ``finalize()`` sets their
+   times (and modes, when the umask took bits away).
 16 mtimes are applied (files and symlinks at once, directories in ``finalize``), clamped to
    [0, year 9999]; atimes are set equal to mtimes.
 
@@ -69,9 +73,10 @@ from imgextract.layers.member import (
     AREGTYPE,
     BLKTYPE,
     CHRTYPE,
-    CONTTYPE,
     FIFOTYPE,
+    KNOWN_TYPES,
     REGTYPE,
+    ExactTime,
     Member,
 )
 from imgextract.layers.selection import PathSelection
@@ -81,7 +86,7 @@ from imgextract.records import Record
 WHITEOUT_PREFIX = whiteout.PREFIX
 OPAQUE = whiteout.OPAQUE
 _MAX_MTIME = 253402300799  # 9999-12-31T23:59:59Z
-_REGULAR = (REGTYPE, AREGTYPE, CONTTYPE)
+_REGULAR = (REGTYPE, AREGTYPE)
 _SPECIAL = (CHRTYPE, BLKTYPE, FIFOTYPE)
 _ENVIRONMENTAL = {
     errno.ENOSPC,
@@ -174,7 +179,7 @@ class LayerStats(Record):
         self.hardlinks = 0
         self.whiteouts = 0
         self.skipped = 0  # not selected
-        self.ignored = 0  # devices, FIFOs, unknown types, other .wh..wh.* names
+        self.ignored = 0  # devices, FIFOs, other .wh..wh.* names
         self.bytes_written = 0
         self.top_level: set[str] = set()
         self.root_opaque = False  # an opaque marker for the root directory itself
@@ -194,6 +199,8 @@ def dir_mode(mode: int) -> int:
 
 
 def _ns(mtime: float | int) -> int:
+    if type(mtime) is ExactTime:
+        return min(max(mtime.ns, 0), _MAX_MTIME * 1_000_000_000)
     try:
         seconds = float(mtime)
     except (TypeError, ValueError):
@@ -264,6 +271,8 @@ class Applier:
         self._umask = 0o777 if umask is None else umask  # bits os.open's mode may lose: fchmod then
         self._finalized = False
         self._prune = False  # unselected symlinks were applied
+        self._stand_ins: set[tuple[int, int]] = set()  # (dev, inode) of devices' and FIFOs' stand-ins
+        self._stand_in_names: list[str] = []  # where they and links to them were made
 
     # -- public -----------------------------------------------------------------------------
 
@@ -331,6 +340,8 @@ class Applier:
         self._finalized = True
         self._drop_parents()
         try:
+            if self._stand_in_names:
+                self._remove_stand_ins()
             if self._prune and not self.selection.everything:
                 self._refresh_aliases()
                 self._prune_unwanted(self.fs.root_fd, "")
@@ -358,9 +369,11 @@ class Applier:
             self._dirs[""] = (m.mode, _ns(m.mtime))
             return
         base = parts[-1]
-        if whiteout.is_whiteout(base):
+        if whiteout.is_whiteout(base):  # (whatever its type)
             self._whiteout(parts, stats)
             return
+        if m.type not in KNOWN_TYPES:  # as umoci ("unknown typeflag"), containerd, containers/storage
+            raise IntegrityError(f"tar entry {m.name!r} has an unknown type {m.type!r}")
         if m.issym() or m.islnk():
             stats.links.add((parts[0], _link_top(parts[:-1], m.linkname, hard=m.islnk())))
         stats.top_level.add(parts[0])
@@ -374,12 +387,9 @@ class Applier:
             elif self._prune:
                 self._clear_unwanted(parts)
             return
-        if m.type in _REGULAR or m.isdir() or m.issym() or m.islnk() or m.type in _SPECIAL:
-            with self._parent(parts) as parent:
-                stats.top_level.add(parent.child(base).split("/", 1)[0])
-                self._apply_typed(reader, m, parent, base, stats)
-        else:
-            stats.ignored += 1
+        with self._parent(parts) as parent:
+            stats.top_level.add(parent.child(base).split("/", 1)[0])
+            self._apply_typed(reader, m, parent, base, stats)
 
     def _file_entry(self, reader: MemberData, m: Member, stats: LayerStats) -> bool:
         """A plain regular file (most entries of most layers), applied as ``_entry`` would, with
@@ -465,9 +475,44 @@ class Applier:
             self._hardlink(m, parent, base)
             stats.hardlinks += 1
         else:  # device or FIFO: not created, but it hides what lower layers had at this name
-            self._remove(parent, base)
+            self._stand_in(parent, base)
             stats.ignored += 1
         self._mark_upper(path)
+
+    def _stand_in(self, parent: Parent, base: str) -> None:
+        """An empty file in place of a device or FIFO (as umoci's rootless unpack makes for a
+        device), so that hard links to it work as there; ``finalize`` removes it and every link
+        to it: the output has neither specials nor stand-ins."""
+        try:
+            fd = os.open(base, _NEW_FILE, 0o600, dir_fd=parent.fd)
+            tmp = None
+        except FileExistsError:  # whatever lower layers had here goes (never followed)
+            tmp, fd = self._new_temp(parent)
+        try:
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if tmp is not None:
+            try:
+                self._replace(parent, tmp, base)
+            except BaseException:
+                self._discard(parent, tmp)
+                raise
+        self._pristine = False  # (removed again by finalize)
+        self._stand_ins.add((st.st_dev, st.st_ino))
+        self._stand_in_names.append(parent.child(base))
+
+    def _remove_stand_ins(self) -> None:
+        """Remove the specials' stand-ins and the hard links to them, wherever they still are."""
+        for path in self._stand_in_names:
+            parts = path.split("/")
+            parent = self.fs.open_dir(parts[:-1], create=False)
+            if parent is None:
+                continue
+            with parent:
+                st = lstat_at(parent.fd, parts[-1])
+                if st is not None and stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) in self._stand_ins:
+                    os.unlink(parts[-1], dir_fd=parent.fd)
 
     def _write_file(self, reader: MemberData, m: Member, parent: Parent, base: str) -> None:
         mode = (m.mode & 0o755) | 0o644  # file_mode()
@@ -553,7 +598,9 @@ class Applier:
             except BaseException:
                 self._discard(parent, tmp)
                 raise
-            if stat.S_ISREG(tst.st_mode):  # (not a symlink's)
+            if (tst.st_dev, tst.st_ino) in self._stand_ins:  # a link to a device or FIFO
+                self._stand_in_names.append(parent.child(base))
+            elif stat.S_ISREG(tst.st_mode):  # (not a symlink's)
                 files, size = self._linked
                 self._linked = (files + 1, size + tst.st_size)
         finally:

@@ -18,7 +18,25 @@ CHRTYPE = b"3"  # character device
 BLKTYPE = b"4"  # block device
 DIRTYPE = b"5"  # directory
 FIFOTYPE = b"6"  # FIFO
-CONTTYPE = b"7"  # contiguous file (a regular file)
+CONTTYPE = b"7"  # contiguous file (refused by the applier, as by umoci and containerd)
+# every type the applier applies; any other is refused (whiteouts count by name, whatever their type)
+KNOWN_TYPES = frozenset({REGTYPE, AREGTYPE, LNKTYPE, SYMTYPE, DIRTYPE, CHRTYPE, BLKTYPE, FIFOTYPE})
+
+
+class ExactTime(float):
+    """A time in seconds that carries its exact nanoseconds (``ns``) beside the float's nearest
+    value: a PAX or TOC time with a fraction of a second, which a float cannot hold exactly (the
+    applier sets ``ns``; whoever reads the time as a number gets the float)."""
+
+    __slots__ = ("ns",)
+
+    ns: int
+
+    @classmethod
+    def from_ns(cls, ns: int) -> ExactTime:
+        t = cls(ns / 1_000_000_000)
+        t.ns = ns
+        return t
 
 
 class Member(Protocol):

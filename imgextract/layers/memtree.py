@@ -3,9 +3,9 @@
 The renderer needs only a bundle's ``manifests/`` and ``metadata/`` files, a few hundred KiB.  Writing
 them to a staging directory, reading them back and removing them costs more than parsing them.  When
 every entry of the layers that touches the selection is a plain regular file or directory (no link,
-whiteout or special file, no file where a directory is, nothing beyond a memory budget), what the
-applier would leave is plain: later layers win, directories merge.  This module builds that tree;
-anything else raises :class:`NotPlain`, and the caller applies the layers to disk instead (the
+whiteout or special file, no file where a directory is, nothing beyond a memory budget; no entry
+of a type the applier refuses, anywhere), what the applier would leave is plain: later layers win,
+directories merge.  This module builds that tree; anything else raises :class:`NotPlain`, and the caller applies the layers to disk instead (the
 applier's rules, and its errors, stay the reference).
 
 Names are cleaned as the applier cleans them (empty and ``.`` components dropped); a name with ``..``
@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from imgextract.errors import LimitExceeded
 from imgextract.layers.applier import Limits
-from imgextract.layers.member import AREGTYPE, CONTTYPE, REGTYPE
+from imgextract.layers.member import AREGTYPE, KNOWN_TYPES, REGTYPE
 from imgextract.layers.selection import PathSelection
 from imgextract.layers.tarstream import TarReader
 from imgextract.oci import whiteout
@@ -29,7 +29,7 @@ __all__ = ["MEMORY_BUDGET", "MemTree", "NotPlain"]
 MEMORY_BUDGET = 64 * 1024 * 1024  # selected file bytes held at most; beyond, the applier streams
 _NAME_MAX = 255  # bytes of one name (Linux); a longer one cannot be written, so it is not read here
 _PATH_MAX = 3072
-_REGULAR = (REGTYPE, AREGTYPE, CONTTYPE)
+_REGULAR = (REGTYPE, AREGTYPE)
 
 
 class NotPlain(Exception):
@@ -69,6 +69,8 @@ class MemTree:
                     continue
                 raise NotPlain(name)
             if ".." in parts or any(p.startswith(whiteout.PREFIX) for p in parts):
+                raise NotPlain(name)
+            if m.type not in KNOWN_TYPES:  # selected or not: the applier refuses the layer
                 raise NotPlain(name)
             path = "/".join(parts)
             if not selection.wants(path):

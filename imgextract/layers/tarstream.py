@@ -9,10 +9,12 @@ reading of every header, ``fast=False``).  It understands what layers contain, f
 Go's ``archive/tar`` (what containers/image, containerd and umoci read layers with):
 
 * ustar / POSIX headers (``prefix`` + ``name``), GNU and V7 headers, base-256 numbers;
-* PAX extended headers (``x``, Solaris ``X``): ``path``, ``linkpath``, ``size``, ``mtime``
+* PAX extended headers (``x``; Solaris ``X`` is an entry of an unknown type, as in Go):
+  ``path``, ``linkpath``, ``size``, ``mtime``
   (other records are parsed and ignored).  A later PAX header replaces an
-  earlier one for the same member;
-* GNU long names and long link names (``L``, ``K``); they win over PAX ``path``/``linkpath``;
+  earlier one for the same member; a record with an empty value keeps the header's field;
+* GNU long names and long link names (``L``, ``K``); they win over PAX ``path``/``linkpath``
+  (an empty one keeps the header's);
 * a V7 regular file whose name ends in ``/`` is a directory;
 * link, symlink, device, FIFO and directory headers carry no data; every other type (regular
   files and unknown types) is followed by ``size`` bytes, padded to 512.
@@ -24,15 +26,19 @@ Refused, before any of it is applied:
 * a PAX global header (``g``) -> ``IntegrityError`` (Python would rename/resize every later
   member; Go ignores it; either way the archive is not what it looks like);
 * malformed PAX records (strict, linear-time parser), a NUL in a PAX keyword or in a
-  ``path``/``linkpath``/``uname``/``gname`` value, a PAX ``size`` that is not a decimal number
-  -> ``IntegrityError``;
+  ``path``/``linkpath``/``uname``/``gname`` value, a PAX ``size``, ``uid`` or ``gid`` that Go's
+  ``strconv.ParseInt`` does not read (or a negative size), a PAX ``mtime``, ``atime`` or
+  ``ctime`` that Go's ``parsePAXTime`` does not read -> ``IntegrityError``.  A PAX time keeps its
+  nanoseconds exactly (``ExactTime``: a float cannot);
 * GNU sparse members (old ``S`` type or PAX ``GNU.sparse.*``) -> ``IntegrityError``;
 * an invalid (checksum, number fields) or truncated header anywhere, truncated member data,
   negative sizes -> ``IntegrityError``.
 
 The stream ends at the end-of-archive marker (two zero blocks; one zero block then the end of
-the stream too; one zero block then data is refused, as Go does) or cleanly at a header
-boundary; what follows the marker is not read here (the pipeline drains it for the diff_id).
+the stream too; one zero block then data, or part of a block, is refused, as Go does) or cleanly
+at a header boundary or inside the padding after a member's data (extension headers without
+their member before the end included, as Go's ``Next``);
+what follows the marker is not read here (the pipeline drains it for the diff_id).
 Members are ``tarfile.TarInfo`` objects with ``name``, ``linkname``, ``type``, ``mode``,
 ``mtime`` and ``size`` set (ownership is never applied: uid/gid are not read); they are yielded
 one at a time and forgotten.  The
@@ -49,7 +55,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from imgextract.errors import IntegrityError, LimitExceeded
-from imgextract.layers.member import Member
+from imgextract.layers.member import ExactTime, Member
 
 CHUNK = 1024 * 1024
 BLOCK = 512
@@ -63,13 +69,17 @@ _NEW_TYPE = tarfile.TarInfo.__new__
 _DATALESS = frozenset(
     {tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.DIRTYPE, tarfile.FIFOTYPE}
 )
-_PAX_TYPES = (tarfile.XHDTYPE, tarfile.SOLARIS_XHDTYPE)
+_PAX_TYPES = (tarfile.XHDTYPE,)  # (Solaris' "X" is an entry of an unknown type to Go)
 _GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 _USTAR = b"ustar\0"
+_GNU_MAGIC, _GNU_VERSION = b"ustar ", b" \0"
 # star's ustar headers (Go reads them): this trailer, and the prefix is 131 bytes (atime, ctime follow)
 _STAR_TRAILER = b"tar\0"
 _STAR_PREFIX = 131
 _OCTAL_DIGITS = b"01234567"
+_GO_INT = re.compile(rb"[+-]?[0-9]+")
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+_NAME_KEYWORDS = frozenset({"path", "linkpath", "uname", "gname"})  # values must not hold a NUL
 # Header types the fast path leaves to the general parser: extension headers and refused types.
 _GENERAL_TYPES = frozenset({*_PAX_TYPES, *_GNU_LONG, tarfile.XGLTYPE, tarfile.GNUTYPE_SPARSE})
 
@@ -104,13 +114,21 @@ _FAST_HEADER = re.compile(
 ).match
 
 
-def _number(field: bytes, what: str) -> int:
-    """A numeric header field: octal ASCII (up to the first NUL, blanks allowed), or base-256."""
+def _number(field: bytes, what: str, *, base256: bool = True) -> int:
+    """A numeric header field as Go's ``parseNumeric`` reads it: octal ASCII (up to the first
+    NUL, blanks allowed), or base-256 when the first byte has its 0x80 bit (0x40: negative, two's
+    complement; the first byte's other bits are part of the number), within int64.  The checksum
+    is octal only (``base256=False``: Go's ``parseOctal``)."""
     first = field[0] if field else 0
-    if first == 0x80:
-        return int.from_bytes(field[1:], "big")
-    if first == 0xFF:
-        return int.from_bytes(field[1:], "big") - (1 << (8 * (len(field) - 1)))
+    if first & 0x80 and base256:
+        bits = 8 * len(field) - 1
+        x = int.from_bytes(field, "big")
+        if first & 0x40:
+            x = ~x  # (the 0x80 bit goes below)
+        x &= (1 << bits) - 1
+        if x >> 63:
+            raise IntegrityError(f"invalid tar header: {what} field {field!r} overflows")
+        return ~x if first & 0x40 else x
     # as Go: NULs and spaces around the digits are padding; the digits end at a NUL; nothing but
     # octal digits (int() would also take a sign, "0o", "_" and other white space)
     text = field.strip(b" \0").split(b"\0", 1)[0]
@@ -119,6 +137,19 @@ def _number(field: bytes, what: str) -> int:
     if text.translate(None, _OCTAL_DIGITS):
         raise IntegrityError(f"invalid tar header: bad {what} field {field!r}")
     return int(text, 8)
+
+
+def _gnu_times_readable(area: bytes) -> bool:
+    """Whether a GNU header's atime and ctime (the first 24 bytes of USTAR's prefix field) parse
+    as numbers (each only if its first byte is not NUL), as Go's ``readHeader`` decides whether
+    it is a GNU header or one of the USTAR-in-GNU headers Go before 1.8 wrote."""
+    for field in (area[:12], area[12:24]):
+        if field[0]:
+            try:
+                _number(field, "GNU time")
+            except IntegrityError:
+                return False
+    return True
 
 
 def _checksum_ok(block: bytes, stored: int) -> bool:
@@ -147,12 +178,12 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     pos, end = 0, len(data)
     while pos < end:
-        sp = data.find(b" ", pos, min(end, pos + 21))
+        sp = data.find(b" ", pos, end)  # (the length is read as Go's ParseInt reads it)
         digits = data[pos:sp] if sp > pos else b""
-        if not digits or not digits.isdigit():
+        length = _parse_int64(digits)
+        if length is None:
             raise IntegrityError("malformed PAX record length")
-        length = int(digits)
-        if length <= len(digits) + 1 or pos + length > end or data[pos + length - 1] != 0x0A:
+        if length < 5 or length <= len(digits) + 1 or pos + length > end or data[pos + length - 1] != 0x0A:
             raise IntegrityError("malformed PAX record")
         record = data[sp + 1 : pos + length - 1]
         eq = record.find(b"=")
@@ -162,9 +193,13 @@ def _parse_pax(data: bytes) -> dict[str, bytes]:
             key = record[:eq].decode("utf-8")
         except UnicodeDecodeError:
             raise IntegrityError("PAX keyword is not UTF-8") from None
-        if "\0" in key:
+        value = record[eq + 1 :]
+        if key in _NAME_KEYWORDS:  # (Go's validPAXRecord, record by record)
+            if b"\0" in value:
+                raise IntegrityError(f"PAX {key} contains a NUL byte")
+        elif "\0" in key:
             raise IntegrityError("PAX keyword contains a NUL byte")
-        out[key] = record[eq + 1 :]
+        out[key] = value
         pos += length
     return out
 
@@ -173,28 +208,59 @@ def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
     """The records a member's metadata takes, decoded and checked."""
     if any(k.startswith("GNU.sparse.") for k in records):
         raise IntegrityError("GNU sparse members are not supported")
-    for key in ("uname", "gname"):  # not used, but a NUL in them makes the header invalid (Go)
-        if b"\0" in records.get(key, b""):
-            raise IntegrityError(f"PAX {key} contains a NUL byte")
     out: dict[str, Any] = {}
+    # a record with an empty value keeps the header's field (Go's mergePAX skips it)
     for key, attr in (("path", "name"), ("linkpath", "linkname")):
         value = records.get(key)
-        if value is not None:
-            if b"\0" in value:
-                raise IntegrityError(f"PAX {key} contains a NUL byte")
+        if value:
             out[attr] = value.decode("utf-8", "surrogateescape")
     size = records.get("size")
-    if size is not None:
-        if not size.isascii() or not size.isdigit():
-            raise IntegrityError(f"invalid PAX size {size.decode('utf-8', 'replace')!r}")
-        out["size"] = int(size)
+    if size:
+        out["size"] = _go_int(size, "size")  # (negative: refused below for entries with data)
+    for key in ("uid", "gid"):  # not used, but Go refuses the header when they do not parse
+        value = records.get(key)
+        if value:
+            _go_int(value, key)
+    for key in ("atime", "ctime"):  # the same for times not used
+        value = records.get(key)
+        if value:
+            _pax_time(value, key)
     mtime = records.get("mtime")
-    if mtime is not None:
-        try:
-            out["mtime"] = float(mtime.decode("ascii"))
-        except (UnicodeDecodeError, ValueError):
-            out["mtime"] = 0  # as tarfile: an unreadable time is the epoch
+    if mtime:
+        out["mtime"] = _pax_time(mtime, "mtime")
     return out
+
+
+def _parse_int64(value: bytes) -> int | None:
+    """``value`` as Go's ``strconv.ParseInt(v, 10, 64)`` reads it (an optional sign, ASCII digits,
+    any number of leading zeros, within int64); None if it does not."""
+    if _GO_INT.fullmatch(value) is None:
+        return None
+    magnitude = value.lstrip(b"+-").lstrip(b"0")
+    if len(magnitude) > 19:  # (and int() of thousands of digits would raise)
+        return None
+    n = int(magnitude or b"0")
+    n = -n if value[:1] == b"-" else n
+    return n if _INT64_MIN <= n <= _INT64_MAX else None
+
+
+def _go_int(value: bytes, key: str) -> int:
+    """A PAX number as Go reads it (``_parse_int64``); an ``IntegrityError`` if it does not."""
+    n = _parse_int64(value)
+    if n is None:
+        raise IntegrityError(f"invalid PAX {key} {value[:40].decode('utf-8', 'replace')!r}")
+    return n
+
+
+def _pax_time(value: bytes, key: str) -> ExactTime:
+    """A PAX time as Go's ``parsePAXTime`` reads it: whole seconds (``ParseInt``), then optionally
+    ``.`` and digits, of which the first nine are the nanoseconds (the rest are cut off)."""
+    seconds, _, fraction = value.partition(b".")
+    whole = _go_int(seconds, key)
+    if fraction.translate(None, b"0123456789"):
+        raise IntegrityError(f"invalid PAX {key} {value.decode('utf-8', 'replace')!r}")
+    nanos = int(fraction[:9].ljust(9, b"0")) if fraction else 0
+    return ExactTime.from_ns(whole * 1_000_000_000 + (-nanos if seconds.startswith(b"-") else nanos))
 
 
 class TarReader:
@@ -296,6 +362,7 @@ class TarReader:
                 sum_d = sum_d or sum_e
                 if (
                     type_ not in _GENERAL_TYPES
+                    and not (prefix_b and magic == _GNU_MAGIC)  # (the general parser decides)
                     and sum_d
                     and (
                         # _checksum_ok's unsigned sum, inline (most headers); the signed one there
@@ -335,9 +402,13 @@ class TarReader:
                     return
             yield member
             if self._left or self._padding:  # what the consumer did not read, and the padding
-                if not self._skip(self._left + self._padding):
+                if self._left and not self._skip(self._left):
                     raise IntegrityError(f"tar member {member.name!r} is truncated")
+                ended = self._padding and not self._skip(self._padding)
                 self._left = self._padding = 0
+                if ended:  # the stream ends in the padding: the end of the archive, as in Go
+                    self._current = None
+                    return
             self._current = None
 
     def _block(self) -> bytes | None:
@@ -358,6 +429,8 @@ class TarReader:
             second = self._take(BLOCK)
             if second.strip(b"\0"):
                 raise IntegrityError("invalid tar stream: a zero block followed by more data")
+            if second and len(second) != BLOCK:  # (Go's io.ReadFull: the end, or a whole block)
+                raise IntegrityError("invalid tar stream: a zero block followed by part of a block")
             return None
         return block
 
@@ -367,22 +440,21 @@ class TarReader:
         if spent + size > self._max_header_bytes:
             raise LimitExceeded(f"tar extension headers larger than {self._max_header_bytes} bytes")
         data = self._take(size)
-        if len(data) != size or not self._skip(-size % BLOCK):
+        if len(data) != size:
             raise IntegrityError("truncated tar extension header")
+        self._skip(-size % BLOCK)  # (the stream may end in the padding: then the archive ends)
         return data
 
     def _next(self, block: bytes | None) -> tarfile.TarInfo | None:
         """The member whose first header block is ``block`` (extension headers, then its own),
         by the general parser."""
-        pax: dict[str, Any] | None = None
+        pax: dict[str, bytes] | None = None
         long_name: str | None = None
         long_link: str | None = None
         spent = 0
         chain = 0
         while True:
-            if block is None:
-                if chain:
-                    raise IntegrityError("invalid tar stream: extension header without a member")
+            if block is None:  # (after extension headers too: Go's Next ends the archive there)
                 return None
             (
                 name_f,
@@ -399,16 +471,21 @@ class TarReader:
                 minor_f,
                 prefix,
             ) = _HEADER.unpack(block)
-            if not _checksum_ok(block, _number(sum_f, "checksum")):
+            if not _checksum_ok(block, _number(sum_f, "checksum", base256=False)):
                 raise IntegrityError("invalid tar header: bad checksum")
             if magic == _USTAR and block[508:] == _STAR_TRAILER:
                 prefix = prefix[:_STAR_PREFIX]  # star: the prefix's last 24 bytes are atime, ctime
+            elif magic == _GNU_MAGIC and prefix[0] and block[263:265] == _GNU_VERSION:
+                if not _gnu_times_readable(prefix):  # Go before 1.8 wrote a USTAR prefix there
+                    magic = _USTAR if _text(prefix).isascii() else magic  # (as Go reads it)
             size = _number(size_f, "size")
-            # fields not used are still checked, in every header (as Go and tarfile do)
+            # fields not used are still checked, as Go does: uid and gid in every header, the
+            # device numbers in USTAR, PAX and GNU ones (a V7 header ends after the link name)
             _number(uid_f, "uid")
             _number(gid_f, "gid")
-            _number(major_f, "devmajor")
-            _number(minor_f, "devminor")
+            if magic == _USTAR or (magic == _GNU_MAGIC and block[263:265] == _GNU_VERSION):
+                _number(major_f, "devmajor")
+                _number(minor_f, "devminor")
             if type_ in _PAX_TYPES or type_ in _GNU_LONG:
                 chain += 1
                 _number(mode_f, "mode")
@@ -418,7 +495,7 @@ class TarReader:
                 data = self._extension(size, spent)
                 spent += size
                 if type_ in _PAX_TYPES:
-                    pax = _pax_fields(_parse_pax(data))
+                    pax = _parse_pax(data)  # (read for the member: a later PAX header replaces it)
                 elif type_ == tarfile.GNUTYPE_LONGNAME:
                     long_name = _text(data)
                 else:
@@ -441,7 +518,7 @@ class TarReader:
     def _member(
         self,
         fields: tuple[bytes, bytes, int, bytes, bytes, bytes, bytes, bytes],
-        pax: dict[str, Any] | None,
+        pax: dict[str, bytes] | None,
         long_name: str | None,
         long_link: str | None,
     ) -> tarfile.TarInfo:
@@ -461,26 +538,26 @@ class TarReader:
         self,
         m: Any,
         type_: bytes,
-        pax: dict[str, Any] | None,
+        pax: dict[str, bytes] | None,
         long_name: str | None,
         long_link: str | None,
     ) -> tarfile.TarInfo:
         """The member's extension records over its header's fields; where its data is."""
         if pax:
-            for attr, value in pax.items():
+            for attr, value in _pax_fields(pax).items():
                 setattr(m, attr, value)
-        if long_name is not None:
+        if long_name:  # (an empty one keeps the header's, as Go)
             m.name = long_name
-        if long_link is not None:
+        if long_link:
             m.linkname = long_link
         if type_ == tarfile.AREGTYPE and m.name.endswith("/"):
             type_ = tarfile.DIRTYPE
         m.type = type_
         size = m.size
-        if size < 0:
-            raise IntegrityError(f"tar member {m.name!r} has a negative size")
-        if type_ in _DATALESS:
+        if type_ in _DATALESS:  # (whatever the size says, as Go's handleRegularFile)
             self._left = self._padding = 0
+        elif size < 0:
+            raise IntegrityError(f"tar member {m.name!r} has a negative size")
         else:
             self._left, self._padding = size, -size % BLOCK
         self._current = m

@@ -179,6 +179,13 @@ CORPUS: dict[str, tuple[list[list[E]], frozenset[str]]] = {
         ],
         frozenset({"dev", "fifo", "newdev"}),
     ),
+    "hardlinks-to-devices-and-fifos": (
+        [
+            [f("plain", "p"), E("dev", "chr"), E("fifo", "fifo"), hard("hd", "dev"), hard("hf", "fifo")],
+            [hard("plain", "hd"), hard("later", "hf"), E("blk", "blk"), f("blk", "a file now")],
+        ],
+        frozenset({"dev", "fifo", "hd", "hf", "plain", "later"}),
+    ),
     "hardlink-to-symlink-and-through-symlinked-parent": (
         [
             [d("data"), f("data/f", "F"), sym("s", "data/f"), sym("dl", "/data")],
@@ -218,3 +225,55 @@ def test_both_refuse(tmp_path: Path, layers: list[list[E]]) -> None:
         apply_tars(tmp_path / "ours", tars)
     with pytest.raises(subprocess.CalledProcessError):
         _umoci(tmp_path, tars)
+
+
+def _raw(records: bytes, name: str = "f", *, type_: bytes = b"x", header: bytes | None = None) -> bytes:
+    from tests.unit.layers.layerkit import END, ext_member, pad, raw_header
+
+    member = header if header is not None else raw_header(name, size=1)
+    return ext_member(type_, records) + member + pad(b"F") + END
+
+
+def _pax(**records: str) -> bytes:
+    from tests.unit.layers.layerkit import pax_record
+
+    return b"".join(pax_record(k, v) for k, v in records.items())
+
+
+RAW_CORPUS = {  # tar headers Go's archive/tar reads in ways Python's tarfile does not
+    "pax-empty-values-keep-the-header": _raw(_pax(path="", size="", mtime="", linkpath="")),
+    "pax-mtime-nanoseconds": _raw(_pax(mtime="1700000000.123456789")),
+    "pax-mtime-more-than-nine-digits": _raw(_pax(mtime="1700000000.9999999999")),
+    "pax-size-with-a-plus": _raw(_pax(size="+1")),
+    "gnu-empty-long-name": _raw(b"\0", type_=b"L"),
+}
+RAW_REFUSED = {
+    "pax-mtime-exponent": _raw(_pax(mtime="1.7e9")),
+    "pax-mtime-word": _raw(_pax(mtime="yesterday")),
+    "pax-uid-not-a-number": _raw(_pax(uid="root")),
+    "pax-atime-not-a-time": _raw(_pax(atime="1.2.3")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RAW_CORPUS))
+def test_raw_tar_headers_read_as_umoci_reads_them(tmp_path: Path, name: str) -> None:
+    """Names, contents and file times to the nanosecond, as umoci's Go archive/tar reads them."""
+    tar = RAW_CORPUS[name]
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    apply_tars(ours, [tar])
+    theirs = _umoci(tmp_path, [tar])
+    assert snapshot(ours) == normalize_umoci(snapshot(theirs))
+    assert snapshot(ours)  # not vacuous
+    for rel in snapshot(ours):
+        assert os.lstat(ours / rel).st_mtime_ns == os.lstat(theirs / rel).st_mtime_ns, rel
+
+
+@pytest.mark.parametrize("name", sorted(RAW_REFUSED))
+def test_raw_tar_headers_both_refuse(tmp_path: Path, name: str) -> None:
+    tar = RAW_REFUSED[name]
+    (tmp_path / "ours").mkdir()
+    with pytest.raises(IntegrityError):
+        apply_tars(tmp_path / "ours", [tar])
+    with pytest.raises(subprocess.CalledProcessError):
+        _umoci(tmp_path, [tar])

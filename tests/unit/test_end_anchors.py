@@ -12,6 +12,7 @@ import zstandard
 
 from imgextract.bundles.annotations import go_number
 from imgextract.catalog.render.goyamlout import is_go_timestamp
+from imgextract.errors import IntegrityError
 from imgextract.imgpkg.yamlio import load
 from imgextract.layers.chunked import parse_toc
 from imgextract.layers.chunked.toc import TocLocation
@@ -34,16 +35,17 @@ def _toc(entries: list[dict[str, object]]) -> tuple[bytes, TocLocation]:
     return comp, TocLocation(10_000, len(comp), len(raw), "sha256:" + hashlib.sha256(comp).hexdigest())
 
 
-def test_toc_modtime_with_final_newline_is_not_a_time() -> None:
+@pytest.mark.parametrize("modtime", ["2023-01-02T03:04:05Z\n", "yesterday"])
+def test_toc_modtime_with_final_newline_is_not_a_time(modtime: str) -> None:
     """containers/storage reads ``modtime`` into a ``time.Time`` (``time.Parse`` with RFC 3339),
-    which refuses trailing text; a modtime we cannot read is the zero time here, like any other."""
-    entries: list[dict[str, object]] = [
-        {"type": "dir", "name": "ok", "modtime": "2023-01-02T03:04:05Z"},
-        {"type": "dir", "name": "nl", "modtime": "2023-01-02T03:04:05Z\n"},
-        {"type": "dir", "name": "bad", "modtime": "yesterday"},
-    ]
-    mtimes = {e.name: e.mtime for e in parse_toc(*_toc(entries)).entries}
-    assert mtimes == {"ok": 1672628645.0, "nl": 0.0, "bad": 0.0}
+    which refuses trailing text: its TOC decoding fails, and so does ours (an integrity error)."""
+    ok = {
+        e.name: e.mtime
+        for e in parse_toc(*_toc([{"type": "dir", "name": "ok", "modtime": "2023-01-02T03:04:05Z"}])).entries
+    }
+    assert ok == {"ok": 1672628645.0}
+    with pytest.raises(IntegrityError):
+        parse_toc(*_toc([{"type": "dir", "name": "nl", "modtime": modtime}]))
 
 
 @pytest.mark.parametrize("text", ["2001-12-14", "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10"])

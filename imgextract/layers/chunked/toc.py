@@ -16,7 +16,7 @@ The TOC is JSON ``{"version": 1, "entries": [...]}``.  Validation here is strict
 and hard link target stays inside the root (no ``..``, no NUL), every content range lies in the
 data area before the TOC, a file's chunks are contiguous and add up to its size, and no two
 ranges overlap.  A violation is an ``IntegrityError``.  Features we do not implement (chunk
-types other than plain data) raise ``TocUnsupported``: the caller fetches the whole layer.
+types other than data and zeros) raise ``TocUnsupported``: the caller fetches the whole layer.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import zstandard
 
 from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded
 from imgextract.layers.applier import split_name
+from imgextract.layers.member import ExactTime
 from imgextract.layers.verify import parse_digest
 from imgextract.oci import jsontext
 
@@ -50,10 +51,17 @@ SKIPPABLE_MAGIC = 0x184D2A50
 MANIFEST_TYPE_CRFS = 1
 MAX_TOC_BYTES = 64 * 1024 * 1024  # compressed and uncompressed (containers/storage allows 50 MiB)
 _TYPES = {"reg", "dir", "symlink", "hardlink", "char", "block", "fifo", "chunk"}
+# data ("" in containers/storage) and zeros: a run of zeros is a chunk of its own, which its
+# reader fills in without a fetch; its frame is in the blob all the same (the blob decompresses
+# to the whole tar) and decompresses to the zeros its digest covers: read like data here
+_CHUNK_TYPES = (None, "", "data", "zeros")
 _SHA256 = re.compile(r"sha256:[0-9a-f]{64}")  # a strict subset of what parse_digest accepts
 _tuple = tuple.__new__  # a Chunk without the Python-level __new__ of a NamedTuple (thousands per TOC)
-# an RFC 3339 date-time; "\Z" as Go's time.Parse refuses trailing text (Python's "$" allows a final "\n")
-_TIME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)\Z")
+# an RFC 3339 date-time in ASCII digits; "\Z" as Go's time.Parse refuses trailing text (Python's
+# "$" allows a final "\n")
+_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
+)
 
 
 class TocUnsupported(Exception):
@@ -181,23 +189,37 @@ def check_footer(footer: bytes, location: TocLocation) -> None:
         raise IntegrityError("zstd:chunked footer and layer annotations disagree on the TOC position")
 
 
-def _mtime(value: object) -> float:
-    if not isinstance(value, str):
+def _mtime(value: object, name: object) -> float:
+    """A TOC ``modtime`` as Go's ``time.Time`` JSON decoding reads it (containers/storage's TOC
+    is Go JSON): RFC 3339, the first nine digits of a fraction are the nanoseconds, kept exactly
+    (``ExactTime``); ``null`` (or absent) is no time (0 here).  Anything else fails the decoding
+    of the whole TOC there: an integrity error here."""
+    if value is None:
         return 0.0
-    m = _TIME.match(value)
+    m = _TIME.match(value) if isinstance(value, str) else None
     if m is None:
-        return 0.0
+        raise IntegrityError(f"zstd:chunked TOC entry {name!r}: invalid modtime {value!r}")
     year, mon, day, hh, mm, ss = (int(m.group(i)) for i in range(1, 7))
-    try:
-        seconds = calendar.timegm((year, mon, day, hh, mm, ss, 0, 0, 0))
-    except (ValueError, OverflowError):
-        return 0.0
-    frac = float("0" + m.group(7)) if m.group(7) else 0.0
     tz = m.group(8)
+    tz_hh, tz_mm = (int(tz[1:3]), int(tz[4:6])) if tz != "Z" else (0, 0)
+    if (
+        not 1 <= mon <= 12
+        or not 1 <= day <= calendar.monthrange(year or 2000, mon)[1]  # (year 0 is a leap year)
+        or hh > 23
+        or mm > 59
+        or ss > 59
+        or tz_hh > 23
+        or tz_mm > 59
+    ):
+        raise IntegrityError(f"zstd:chunked TOC entry {name!r}: invalid modtime {value!r}")
+    if not year:  # (timegm cannot; long before the epoch, which the applier clamps to)
+        return ExactTime.from_ns(-1)
+    seconds = calendar.timegm((year, mon, day, hh, mm, ss, 0, 0, 0))
     if tz != "Z":
-        sign = 1 if tz[0] == "+" else -1
-        seconds -= sign * (int(tz[1:3]) * 3600 + int(tz[4:6]) * 60)
-    return seconds + frac
+        seconds -= (1 if tz[0] == "+" else -1) * (tz_hh * 3600 + tz_mm * 60)
+    fraction = m.group(7)
+    nanos = int(fraction[1:10].ljust(9, "0")) if fraction else 0
+    return ExactTime.from_ns(seconds * 1_000_000_000 + nanos)
 
 
 def _int(entry: Mapping[str, object], key: str, default: int | None = None) -> int:
@@ -242,9 +264,17 @@ def parse_toc(compressed: bytes, location: TocLocation) -> Toc:
         doc = jsontext.loads(raw)  # Go's rules: NaN refused, a lone surrogate escape is U+FFFD
     except ValueError as exc:
         raise IntegrityError(f"zstd:chunked TOC is not JSON: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("version") != 1 or not isinstance(doc.get("entries"), list):
-        raise IntegrityError("zstd:chunked TOC: expected version 1 with a list of entries")
-    return Toc(_entries(doc["entries"], data_end=location.offset), location)
+    if not isinstance(doc, dict):
+        raise IntegrityError("zstd:chunked TOC: expected an object with a list of entries")
+    entries = doc.get("entries")
+    if entries is None:
+        entries = []  # an empty layer's: Go writes a nil slice as null (and reads it back so)
+    version = doc.get("version", 0)
+    if type(version) is not int or not isinstance(entries, list):
+        raise IntegrityError("zstd:chunked TOC: expected a version number with a list of entries")
+    if version != 1:  # authentic (the checksum matched), in a format not known here
+        raise TocUnsupported(f"zstd:chunked TOC version {version}")
+    return Toc(_entries(entries, data_end=location.offset), location)
 
 
 def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
@@ -265,7 +295,7 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
         raw_name = item.get("name")
         kind = item.get("type")
         if kind == "chunk":
-            if item.get("chunkType") not in (None, "", "data"):
+            if item.get("chunkType") not in _CHUNK_TYPES:
                 raise TocUnsupported(f"zstd:chunked chunk type {item.get('chunkType')!r}")
             if last_file is None or raw_name != last_raw:
                 if not isinstance(raw_name, str):
@@ -300,15 +330,17 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
             raise IntegrityError("zstd:chunked TOC entry without a name")
         if kind not in _TYPES:
             raise IntegrityError(f"zstd:chunked TOC entry {raw_name!r} has unknown type {kind!r}")
-        if item.get("chunkType") not in (None, "", "data"):
+        if item.get("chunkType") not in _CHUNK_TYPES:
             raise TocUnsupported(f"zstd:chunked chunk type {item.get('chunkType')!r}")
         name = "/".join(split_name(raw_name, what="name"))
         _close_file(last_file)
         last_file = None
         modtime = item.get("modtime")
-        mtime = mtimes.get(modtime) if isinstance(modtime, str) else 0.0
+        mtime = mtimes.get(modtime) if isinstance(modtime, str) else None
         if mtime is None:
-            mtime = mtimes[modtime] = _mtime(modtime)
+            mtime = _mtime(modtime, raw_name)
+            if isinstance(modtime, str):
+                mtimes[modtime] = mtime
         entry = TocEntry(type=str(kind), name=name, mtime=mtime)
         entry.mode = _int(item, "mode", 0) & 0o7777
         if kind in ("symlink", "hardlink"):

@@ -765,3 +765,138 @@ def test_the_applier_writes_a_file_handed_as_many_buffers(tmp_path: Path) -> Non
     finally:
         applier.close()
     assert (tmp_path / "f").read_bytes() == b"".join(parts[:1000]) + b"tail" + b"".join(parts[1000:])
+
+
+def test_toc_modtimes_are_exact_to_the_nanosecond(tmp_path: Path) -> None:
+    """containers/storage reads a TOC's ``modtime`` with Go's ``time.Time`` JSON decoding (RFC 3339,
+    nanoseconds) and sets it with ``utimensat``; skopeo writes a PAX mtime's nanoseconds there.
+    Partial application gives every file, link and directory the time full application gives
+    it, to the nanosecond (a float of seconds is off by up to a few hundred)."""
+    frac = {"mtime": "1700000000.123456789"}
+    entries = [d("dir", pax={"mtime": "1600000000.000000001"}), f("dir/file", "x", pax=frac)]
+    entries += [sym("dir/link", "file"), f("dir/empty", pax={"mtime": "1650000000.999999999"})]
+    entries[2].pax = frac
+    (layer,) = skopeo_chunked(tmp_path / "img", [go_style(tar_bytes(entries))])
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [layer.tar])
+    apply_partial(part, [layer], ["dir"])
+    times = {
+        name: tuple(os.lstat(root / name).st_mtime_ns for root in (full, part))
+        for name in ("dir", "dir/file", "dir/link", "dir/empty")
+    }
+    assert times == {
+        "dir": (1_600_000_000_000_000_001,) * 2,
+        "dir/file": (1_700_000_000_123_456_789,) * 2,
+        "dir/link": (1_700_000_000_123_456_789,) * 2,
+        "dir/empty": (1_650_000_000_999_999_999,) * 2,
+    }
+
+
+@pytest.mark.parametrize(
+    ("modtime", "ns"),
+    [
+        ("2023-11-14T22:13:20Z", 1_700_000_000 * 10**9),
+        ("2023-11-15T00:13:20.5+02:00", 1_700_000_000_500_000_000),
+        ("2023-11-14T21:43:20.0000000019-00:30", 1_700_000_000_000_000_001),  # cut to ns
+        ("1969-12-31T23:59:59Z", 0),  # before 1970: clamped
+    ],
+)
+def test_toc_modtime_is_read_as_go_reads_rfc3339(tmp_path: Path, modtime: str, ns: int) -> None:
+    """A hand-made TOC's ``modtime`` in other forms Go's RFC 3339 reading takes: a zone offset,
+    a fraction of any length (the first nine digits are the nanoseconds)."""
+    comp, loc = handmade_toc([{"type": "reg", "name": "e", "modtime": modtime}])
+    applier = Applier(tmp_path, PathSelection(None))
+    apply_chunked(parse_toc(comp, loc), MemorySource(b""), applier, None)
+    applier.finalize()
+    assert os.lstat(tmp_path / "e").st_mtime_ns == ns
+
+
+@pytest.mark.parametrize(
+    "modtime",
+    [
+        "yesterday",
+        "2023-02-30T00:00:00Z",
+        "2023-11-14T24:00:00Z",
+        "2023-11-14T22:13:20",
+        1700000000,
+        "２０２３-11-14T22:13:20Z",
+    ],
+    ids=repr,
+)
+def test_toc_modtime_go_refuses_is_refused(modtime: object) -> None:
+    """A ``modtime`` Go's ``time.Time`` JSON decoding refuses makes containers/storage's TOC
+    decoding fail (the pull fails): an integrity error here, not the epoch."""
+    comp, loc = handmade_toc([{"type": "reg", "name": "e", "modtime": modtime}])
+    with pytest.raises(IntegrityError):
+        parse_toc(comp, loc)
+
+
+def test_zeros_chunks_are_fetched_partially(tmp_path: Path) -> None:
+    """containers/storage's compressor cuts a run of 1 KiB or more of zeros into a chunk of type
+    ``zeros`` (skopeo writes them for any such file); its reader (``storage_linux.go``) fills it in
+    without a fetch.  Its zstd frame is in the blob all the same (the blob decompresses to the
+    whole tar), so it is read as data here: a few bytes, checked against its chunk digest.  The
+    layer is applied partially (not fetched whole) and equals full application."""
+    sparse = RNG[:3000] + bytes(50_000) + RNG[3000:6000] + bytes(2048)
+    entries = [d("bin"), f("bin/tool", sparse, mode=0o755), f("other", RNG[:100_000])]
+    (layer,) = skopeo_chunked(tmp_path / "img", [go_style(tar_bytes(entries))])
+    toc = layer.toc()
+    (tool,) = [e for e in toc.entries if e.name == "bin/tool"]
+    assert len(tool.chunks) >= 3  # data, zeros, data (, zeros)
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [layer.tar], paths=["bin"])
+    (source,) = apply_partial(part, [layer], ["bin"])
+    assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
+    assert (part / "bin/tool").read_bytes() == sparse
+    assert source.read_bytes == tool.chunks[-1].end - tool.chunks[0].start < 10_000
+
+
+def test_an_empty_layer_has_a_toc_of_null_entries(tmp_path: Path) -> None:
+    """skopeo (containers/storage's compressor) writes an empty layer's TOC as
+    ``{"version":1,"entries":null}``: Go marshals a nil slice as ``null``, and its decoder reads
+    it back as no entries.  Such a layer (an image with an empty layer, as many have) is applied
+    partially, as nothing, not refused."""
+    lower, empty = skopeo_chunked(tmp_path / "img", [go_style(tar_bytes([f("a", "x")])), b"\0" * 1024])
+    loc = toc_location(empty.annotations)
+    assert loc is not None
+    raw = zstandard.ZstdDecompressor().stream_reader(empty.blob[loc.offset : loc.offset + loc.length])
+    assert b'"entries":null' in raw.read()
+    assert empty.toc().entries == []
+    full, part = tmp_path / "full", tmp_path / "part"
+    full.mkdir()
+    part.mkdir()
+    apply_tars(full, [lower.tar, empty.tar])
+    apply_partial(part, [lower, empty], ["a"])
+    assert snapshot(part, mtimes=True) == snapshot(full, mtimes=True)
+    assert list(snapshot(part)) == ["a"]
+
+
+def test_a_toc_of_another_version_is_unsupported_not_an_integrity_error() -> None:
+    """A TOC whose checksum matches the manifest's annotation is authentic: another ``version``
+    is a TOC format this reader does not know (the whole layer is fetched, as docs/formats.md
+    says), not damage.  A TOC that is not an object with a list of entries is damage."""
+    from imgextract.layers.chunked.toc import TocUnsupported
+
+    others: list[Any] = [{"version": 2, "entries": [{"type": "dir", "name": "d"}]}, {"entries": []}]
+    for other in others:
+        raw = json.dumps(other).encode()
+        comp = zstandard.ZstdCompressor().compress(raw)
+        loc = TocLocation(10_000, len(comp), len(raw), "sha256:" + hashlib.sha256(comp).hexdigest())
+        with pytest.raises(TocUnsupported):
+            parse_toc(comp, loc)
+    damaged: list[Any] = [
+        [],
+        {"version": 1, "entries": {}},
+        {"version": "1", "entries": []},
+        {"version": True},
+    ]
+    for doc in damaged:
+        raw = json.dumps(doc).encode()
+        comp = zstandard.ZstdCompressor().compress(raw)
+        loc = TocLocation(10_000, len(comp), len(raw), "sha256:" + hashlib.sha256(comp).hexdigest())
+        with pytest.raises(IntegrityError):
+            parse_toc(comp, loc)

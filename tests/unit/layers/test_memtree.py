@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from regfix.oci import Dir, Entry, File, Hardlink, Opaque, Symlink, Whiteout, build_tar
 
-from imgextract.errors import LimitExceeded
+from imgextract.errors import IntegrityError, LimitExceeded
 from imgextract.layers import memtree
 from imgextract.layers.applier import Applier, Limits
 from imgextract.layers.memtree import MemTree, NotPlain
@@ -69,6 +69,29 @@ NOT_PLAIN: dict[str, list[list[Entry]]] = {
     "a directory where a file was": [[File("manifests/a.yaml", "a")], [Dir("manifests/a.yaml")]],
     "a file at a selected path": [[File("manifests", "not a directory")]],
 }
+
+
+@pytest.mark.parametrize("typeflag", [b"7", b"X", b"Q"])
+@pytest.mark.parametrize("where", ["manifests/odd", "usr/odd"])
+def test_an_entry_type_the_applier_refuses_is_left_to_it_anywhere(
+    typeflag: bytes, where: str, tmp_path: Path
+) -> None:
+    """A contiguous file (``7``) or an unknown type makes the applier refuse the whole layer, as
+    umoci and containers/storage do, whether or not it is selected: the in-memory tree must not
+    accept a layer the disk path refuses."""
+    entries = [File("manifests/a.yaml", "a"), File(where, "x")]
+    raw = bytearray(_layer(entries))
+    header = 512 + 512  # the second entry's header follows the first's header and one data block
+    assert raw[header : header + len(where)] == where.encode()
+    raw[header + 156 : header + 157] = typeflag
+    checksum = sum(raw[header : header + 148]) + 8 * 32 + sum(raw[header + 156 : header + 512])
+    raw[header + 148 : header + 156] = b"%06o\0 " % checksum
+    tree = MemTree(PathSelection(PATHS), Limits())
+    with pytest.raises(NotPlain):
+        tree.add_layer(io.BytesIO(bytes(raw)))
+    applier = Applier(tmp_path, PathSelection(PATHS), Limits())
+    with pytest.raises(IntegrityError, match="unknown type"):
+        applier.apply(io.BytesIO(bytes(raw)))
 
 
 def _layer(entries: list[Entry]) -> bytes:

@@ -18,9 +18,12 @@ from tests.unit.layers.layerkit import (
     E,
     apply_tars,
     d,
+    ext_member,
     f,
     hard,
     opq,
+    pad,
+    pax_record,
     raw_header,
     snapshot,
     sym,
@@ -286,7 +289,7 @@ def test_no_temporary_files_left_on_error(out: Path) -> None:
 
 def test_non_utf8_names(out: Path) -> None:
     tar = raw_header("placeholder") + END
-    tar = tar.replace(b"placeholder", b"caf\xe9\xff.txt\0")
+    tar = tar.replace(b"placeholder", b"caf\xe9\xff.txt\0\0")  # (the same length)
     hdr = bytearray(tar[:512])
     hdr[148:156] = b" " * 8
     hdr[148:156] = b"%06o\0 " % (sum(hdr) & 0o7777777)
@@ -469,3 +472,62 @@ def test_new_directories_are_made_without_looking_first(out: Path, monkeypatch: 
     assert not [n for n in looked if n.startswith("dir")]
     apply_tars(out, [[d("dir3", mode=0o700)]], finalize=False)  # merge: looked at once
     assert [n for n in looked if n.startswith("dir")] == ["dir3"]
+
+
+@pytest.mark.parametrize(
+    ("value", "ns"),
+    [
+        ("1700000000.123456789", 1_700_000_000_123_456_789),
+        ("1700000000.1234567891999", 1_700_000_000_123_456_789),  # truncated to nanoseconds
+        ("1700000000.5", 1_700_000_000_500_000_000),
+        ("1700000000.", 1_700_000_000 * 10**9),
+        ("+1700000000", 1_700_000_000 * 10**9),
+        ("0001700000000.000000001", 1_700_000_000 * 10**9 + 1),
+        ("-0.5", 0),  # before 1970: clamped
+    ],
+)
+def test_rule16_pax_times_to_the_nanosecond_as_go_reads_them(out: Path, value: str, ns: int) -> None:
+    """Go's archive/tar ``parsePAXTime`` (what umoci and containerd read): seconds, then up to
+    nine digits of nanoseconds (more are cut off), exactly; not a float's nearest value."""
+    apply_tars(out, [[f("t", "t", pax={"mtime": value})]])
+    st = os.stat(out / "t")
+    assert (st.st_mtime_ns, st.st_atime_ns) == (ns, ns)
+
+
+@pytest.mark.parametrize("key", ["mtime", "atime", "ctime"])
+@pytest.mark.parametrize("value", ["abc", "1.5e9", ".5", "1.2.3", "1.-5", "1.+5", "nan", "0x10", " 1", "1 "])
+def test_pax_times_go_refuses_are_refused(out: Path, key: str, value: str) -> None:
+    """Go's ``mergePAX``: a PAX time ``parsePAXTime`` cannot read makes the header invalid
+    (umoci: "archive/tar: invalid tar header"), whichever of the three times it is."""
+    with pytest.raises(IntegrityError):
+        apply_tars(out, [[f("t", "t", pax={key: value})]])
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [b"7", b"V", b"D", b"Z", b"M"],
+    ids=["contiguous", "gnu-volume-label", "gnu-dumpdir", "vendor", "gnu-multivolume"],
+)
+@pytest.mark.parametrize("paths", [None, ["other"]])
+def test_entries_of_unknown_types_are_refused(out: Path, type_: bytes, paths: list[str] | None) -> None:
+    """umoci's ``UnpackEntry`` ("unknown typeflag"), containerd's and containers/storage's
+    ``createTarFile`` ("unhandled tar header type") refuse an entry whose type Go's archive/tar
+    hands over as it is: not one of file, link, symlink, device, directory or FIFO (a contiguous
+    file "7" included).  Whether or not the entry is selected: the layer is invalid."""
+    tar = raw_header("a", type_=type_, size=1) + pad(b"A") + END
+    with pytest.raises(IntegrityError, match="type"):
+        apply_tars(out, [tar], paths=paths)
+
+
+def test_a_solaris_extended_header_is_an_entry_of_unknown_type(out: Path) -> None:
+    """Go's archive/tar reads PAX records only from "x" headers; Solaris' "X" is an entry of an
+    unknown type there (umoci: "unknown typeflag"), not a PAX header renaming the next one."""
+    tar = ext_member(b"X", pax_record("path", "renamed")) + raw_header("a", size=1) + pad(b"A") + END
+    with pytest.raises(IntegrityError, match="type"):
+        apply_tars(out, [tar])
+
+
+def test_a_whiteout_of_any_type_is_a_whiteout(out: Path) -> None:
+    """umoci, containerd and containers/storage look at a whiteout's name before its type."""
+    apply_tars(out, [[f("a", "lower"), f("b", "kept")], raw_header(".wh.a", type_=b"Z") + END])
+    assert sorted(os.listdir(out)) == ["b"]
