@@ -74,11 +74,14 @@ def plan(
 ) -> Plan:
     """What to extract.  ``kind`` overrides detection (a bundle built without labels: OLM's unpacker
     needs none); directories then default to what the labels would have said (``manifests/``,
-    ``metadata/``, ``configs/``)."""
+    ``metadata/``, ``configs/``).  ``kind="imgpkg"`` still needs imgpkg's bundle label, as imgpkg does."""
     labels = dict(labels or {})
     if kind is not None and kind not in KINDS:
         raise UsageError(f"{option('kind', kind)}: expected one of {', '.join(KINDS)}")
     kind = cast(Kind, kind) if kind is not None else detect_kind(labels)
+    if kind == "imgpkg" and L.IMGPKG_BUNDLE not in labels:
+        # imgpkg decides from the config's labels alone, before any layer (a label's presence counts)
+        raise InvalidBundleError("Expected bundle image but found plain image")
     if all_paths and paths:
         raise UsageError(f"{option('all')} and {option('paths')} are mutually exclusive")
     manifests = metadata = None

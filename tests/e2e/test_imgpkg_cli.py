@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import requests
 import yaml
 from regfix import registry as regfix_registry
 
+from imgextract import oci
 from tests.e2e.cli import Run
 from tests.integration.test_imgpkg_copy import populate, world
 
@@ -80,6 +82,44 @@ def test_copy_of_a_plain_image_is_refused(cli: Callable[..., Run], tmp_path: Pat
         assert "Expected bundle image but found an image index" in r.stderr
         catalog = requests.get(f"http://{reg.host}/v2/_catalog", timeout=10).json()["repositories"]
         assert "dst" not in catalog
+
+
+def _settled_log(reg: regfix_registry.Registry, start: int) -> list[str]:
+    """The registry's access-log lines from line ``start`` on, once the log stops growing."""
+    lines: list[str] = []
+    for _ in range(20):
+        now = reg.logs().splitlines()[start:]
+        if now and len(now) == len(lines):
+            return now
+        lines = now
+        time.sleep(0.1)
+    return lines
+
+
+def test_pull_kind_imgpkg_of_a_plain_image_is_refused_before_any_layer(
+    cli: Callable[..., Run], tmp_path: Path
+) -> None:
+    """imgpkg refuses a plain image from its config labels alone; so does ``pull --kind imgpkg``:
+    exit 6, no layer blob requested, nothing at OUT."""
+    with regfix_registry.start_registry(tmp_path / "a") as reg:
+        src = populate(world(reg.host).client_for(reg.host), reg.host)
+        repo, _, digest = src.app.partition("/")[2].partition("@")
+        accept = ", ".join(oci.MANIFEST_ACCEPT)
+        got = requests.get(
+            f"http://{reg.host}/v2/{repo}/manifests/{digest}", headers={"Accept": accept}, timeout=10
+        )
+        manifest = got.json()
+        layers = [layer["digest"] for layer in manifest["layers"]]
+        assert layers
+        start = len(reg.logs().splitlines())
+        out = tmp_path / "out"
+        r = cli("pull", src.app, "--kind", "imgpkg", "-o", str(out), "--insecure-registry", reg.host)
+        assert r.code == 6, r.stderr
+        assert "Expected bundle image but found plain image" in r.stderr
+        assert not out.exists() and list(tmp_path.glob("out*")) == []
+        lines = [line for line in _settled_log(reg, start) if "GET /v2/" in line]
+        assert any(f"/blobs/{manifest['config']['digest']} " in line for line in lines), lines
+        assert not [line for line in lines if any(f"/blobs/{d}" in line for d in layers)]
 
 
 def test_pull_says_which_image_kept_images_yml_unrewritten(cli: Callable[..., Run], tmp_path: Path) -> None:

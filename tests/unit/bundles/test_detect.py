@@ -37,6 +37,16 @@ def test_is_bundle_tests_the_label_presence_only(value: str) -> None:
     assert detect.detect_kind({"dev.carvel.imgpkg.bundle.other": "true"}) == "image"
 
 
+@pytest.mark.parametrize("labels", [{}, V1, {"dev.carvel.imgpkg.bundle.other": "true"}])
+def test_kind_imgpkg_needs_the_bundle_label(labels: dict[str, str]) -> None:
+    """imgpkg refuses a plain image from its config labels (``Expected bundle image but found plain
+    image``), before any layer: ``kind="imgpkg"`` cannot make one a bundle."""
+    with pytest.raises(InvalidBundleError, match="^Expected bundle image but found plain image$") as info:
+        detect.plan(labels, kind="imgpkg", all_paths=True)
+    assert exit_code_for(info.value) == 6
+    assert detect.plan({L.IMGPKG_BUNDLE: ""}, kind="imgpkg").kind == "imgpkg"
+
+
 def test_plans() -> None:
     p = detect.plan(V1)
     assert p.paths == ("manifests", "metadata") and p.manifests_dir == "manifests/"
