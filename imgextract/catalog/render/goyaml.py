@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import struct
 from typing import Any
 
@@ -71,6 +72,22 @@ _RESOLVE_FIRST = frozenset("yYnNtTfFoO~+-.0123456789")
 # go_resolve's "M" hint: a scalar starting with one of these is a word of the table or itself
 _WORD_FIRST = frozenset("yYnNtTfFoO~")
 _DECIMAL_FIRST = frozenset("123456789")
+_LONG = "tag:yaml.org,2002:"
+_BINARY = _LONG + "binary"
+_TIMESTAMP = _LONG + "timestamp"
+_FLOAT = _LONG + "float"
+# resolve()'s resolvableTag: any other tag leaves a scalar's text as it is (go-yaml v2)
+_RESOLVABLE = frozenset(_LONG + t for t in ("str", "bool", "int", "float", "null", "timestamp"))
+_NONSPECIFIC = "tag:go-yaml:nonspecific"  # a scalar tagged ``!``: text as it is, ``<<`` still merges
+# the layouts go-yaml v2's parseTimestamp tries with time.Parse (date; T or t, time and zone;
+# space and time without zone), any number of fraction digits after the seconds
+_TIMESTAMP_RE = re.compile(
+    r"([0-9]{4})-([0-9][0-9]?)-([0-9][0-9]?)"
+    r"(?:[Tt]([0-9][0-9]?):([0-9][0-9]?):([0-9][0-9]?)(?:[.,][0-9]+)?(?:Z|[+-]([0-9]{2}):([0-9]{2}))"
+    r"| ([0-9][0-9]?):([0-9][0-9]?):([0-9][0-9]?)(?:[.,][0-9]+)?)?"
+)
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_BASE64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
 
 def _quick_resolve(s: str) -> Any:
@@ -107,6 +124,79 @@ def go_resolve(s: str) -> Any:
         return s
     number = go_number(s)  # (out of float64's range: ParseFloat fails, the scalar stays a string)
     return s if number is None else number
+
+
+def _go_timestamp(s: str) -> bool:
+    """go-yaml v2 ``parseTimestamp``: one of its layouts, every field in ``time.Parse``'s range."""
+    m = _TIMESTAMP_RE.fullmatch(s)
+    if m is None:
+        return False
+    g = m.groups()
+    year, month, day = int(g[0]), int(g[1]), int(g[2])
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    days = 29 if month == 2 and leap else _MONTH_DAYS[month] if 1 <= month <= 12 else 0
+    if not 1 <= day <= days:
+        return False
+    clock = g[3:6] if g[3] is not None else g[8:11]
+    if clock[0] is not None and (int(clock[0]) > 23 or int(clock[1]) > 59 or int(clock[2]) > 59):
+        return False
+    return g[6] is None or (int(g[6]) <= 24 and int(g[7]) <= 60)
+
+
+def _go_bytes_string(data: bytes) -> str:
+    """A Go string of arbitrary bytes as ``encoding/json`` writes it: each byte of an invalid
+    UTF-8 sequence becomes U+FFFD."""
+    out: list[str] = []
+    while True:
+        try:
+            out.append(data.decode("utf-8"))
+            return "".join(out)
+        except UnicodeDecodeError as exc:
+            out.append(data[: exc.start].decode("utf-8"))
+            out.append("\ufffd" * (exc.end - exc.start))
+            data = data[exc.end :]
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_LONG) :] if tag.startswith(_LONG) else tag
+
+
+def _kind_tag(v: Any) -> str:
+    if v is None:
+        return "!!null"
+    if v.__class__ is bool:
+        return "!!bool"
+    if v.__class__ is int:
+        return "!!int"
+    return "!!float" if v.__class__ is float else "!!str"
+
+
+def tagged_scalar(tag: str, s: str) -> Any:
+    """The value go-yaml v2's ``decoder.scalar`` gives a scalar with an explicit tag (``resolve(tag,
+    s)``): ``!!str`` any text; ``!!binary`` standard base64, decoded; a tag resolve() does not know
+    keeps the text; the others resolve the text as untagged and demand their kind (an int64 passes
+    as ``!!float``; ``!!timestamp`` keeps the text).  Raises DecodeError with go-yaml's message."""
+    if tag == _BINARY:
+        cleaned = s.replace("\r", "").replace("\n", "")
+        if not cleaned.isascii() or _BASE64_RE.fullmatch(cleaned) is None:
+            raise DecodeError(
+                "error converting YAML to JSON: yaml: !!binary value contains invalid base64 data"
+            )
+        import base64
+
+        return _go_bytes_string(base64.b64decode(cleaned))
+    if tag == _STR or tag not in _RESOLVABLE:
+        return s
+    if tag == _TIMESTAMP and _go_timestamp(s):
+        return s
+    v = go_resolve(s)
+    got = _kind_tag(v)
+    want = _short_tag(tag)
+    if got == want:
+        return v
+    if want == "!!float" and got == "!!int" and INT64_MIN <= v <= INT64_MAX:
+        return float(v)
+    raise DecodeError(f"error converting YAML to JSON: yaml: cannot decode {got} `{s}` as a {want}")
 
 
 class _GoScalar(str):
@@ -188,30 +278,11 @@ def _key(k: Any) -> str:
     raise DecodeError(f"Unsupported map key of type: {type(k).__name__}, key: {k!r}")
 
 
-def _jsonable(v: Any) -> Any:
-    """YAMLToJSON: string keys, then what json.Marshal accepts (NaN/Inf fail the document)."""
-    if isinstance(v, dict):
-        return {_key(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            raise DecodeError(f"json: unsupported value: {v!r}")
-        return v
-    if isinstance(v, int) and not isinstance(v, bool) and not INT64_MIN <= v <= UINT64_MAX:
-        return float(v)
-    if isinstance(v, (bytes, bytearray)):
-        import base64
-
-        return base64.b64encode(bytes(v)).decode()
-    return v
-
-
 # go-yaml v2's alias accounting (decode.go): every node decode counts, an alias counts twice (the
 # alias node and its target), and decodes under an alias count as aliasing.
 class _Walk:
     """Node tree -> JSON-able value in one pass, with go-yaml v2's resolution and alias accounting
-    (PyYAML's constructor only for the rare cases: explicit tags, merge keys).
+    (tagged scalars as go-yaml's ``resolve``; PyYAML's constructor only for collections as keys).
 
     The accounting follows go-yaml for collections (what an alias bomb is made of); an alias of a
     scalar counts as one plain decode, which only ever makes the ratio smaller."""
@@ -262,7 +333,10 @@ class _Walk:
             self.count_tree(n, under_alias, depth + 1)
 
     def scalar(self, s: str) -> Any:
-        v = go_resolve(s)
+        return self.checked(go_resolve(s))
+
+    def checked(self, v: Any) -> Any:
+        """A resolved scalar as ``json.Marshal`` takes it (NaN and infinities fail the document)."""
         if v.__class__ is float:
             if math.isnan(v) or math.isinf(v):
                 raise DecodeError(f"json: unsupported value: {v!r}")
@@ -286,9 +360,11 @@ class _Walk:
                 elif ktag == _PLAIN and key == "<<":
                     self.merge(v, out, under_alias, depth + 1)
                     continue
-            elif type(k) is _SCALAR_NODE and ktag == _MERGE:
-                self.merge(v, out, under_alias, depth + 1)
+            elif type(k) is _SCALAR_NODE and (ktag == _MERGE or ktag == _NONSPECIFIC) and k.value == "<<":
+                self.merge(v, out, under_alias, depth + 1)  # go-yaml v2 isMerge
                 continue
+            elif type(k) is _SCALAR_NODE:
+                key = _key(tagged_scalar(k.tag, k.value))
             else:
                 self.count_tree(k, under_alias, depth + 1)
                 key = _key(self.loader.construct_object(k, deep=True))
@@ -330,7 +406,9 @@ class _Walk:
                 return self.scalar(s) if not s or s[0] in _RESOLVE_FIRST else s
             if tag == _STR:
                 return node.value
-        elif t is _SEQUENCE_NODE and tag == _SEQ:
+            return self.checked(tagged_scalar(tag, node.value))
+        # go-yaml v2's parser keeps no tag of a sequence or mapping
+        if t is _SEQUENCE_NODE:
             under_alias = self._enter(node, under_alias, depth)
             items = node.value
             self._children(len(items), under_alias)
@@ -341,13 +419,8 @@ class _Walk:
                 else:
                     out_seq.append(self.value(n, under_alias, depth + 1))
             return out_seq
-        elif t is _MAPPING_NODE and tag == _MAP:
-            under_alias = self._enter(node, under_alias, depth)
-            return self.mapping(node.value, {}, under_alias, depth)
-        # the rare path (explicit tags): no claim about the numbers it holds
-        self.go_numbers = True
-        self.count_tree(node, under_alias, depth)
-        return _jsonable(self.loader.construct_object(node, deep=True))
+        under_alias = self._enter(node, under_alias, depth)
+        return self.mapping(node.value, {}, under_alias, depth)
 
 
 def _children(node: Any) -> list[Any]:
@@ -479,6 +552,9 @@ def _load_nodes(text: str | bytes) -> tuple[Any, bool]:
         node = loader.get_node() if loader.check_node() else None
         if node is None:
             return None, False
+        marks = _nonspecific_marks(text)
+        if marks:
+            _retag_nonspecific(node, marks)
         walk = _Walk(loader)
         return walk.value(node), walk.go_numbers
     except yaml.YAMLError as exc:
@@ -489,6 +565,47 @@ def _load_nodes(text: str | bytes) -> tuple[Any, bool]:
         raise DecodeError(f"error converting YAML to JSON: {exc}") from exc
     finally:
         loader.dispose()
+
+
+_NONSPECIFIC_HINT = re.compile(r"!(?=[\s,\]}]|\Z)")
+_NONSPECIFIC_HINT_BYTES = re.compile(rb"!(?=[\s,\]}]|\Z)")
+
+
+def _nonspecific_marks(text: str | bytes) -> set[tuple[int, int]]:
+    """Where the first document's scalars tagged ``!`` start.  PyYAML resolves such a scalar as an
+    untagged plain one; go-yaml v2 keeps its tag, which ``resolve`` does not know, so its text
+    stays as it is.  Only read when the text could hold such a tag (a ``!`` before a blank)."""
+    hint = _NONSPECIFIC_HINT if isinstance(text, str) else _NONSPECIFIC_HINT_BYTES
+    if hint.search(text) is None:  # type: ignore[arg-type]
+        return set()
+    parser: Any = _CParser(text) if _CParser is not None else yaml.SafeLoader(text)
+    marks: set[tuple[int, int]] = set()
+    try:
+        while True:
+            e = parser.get_event()
+            if e is None or isinstance(e, (_EV.DocumentEndEvent, _EV.StreamEndEvent)):
+                return marks
+            if isinstance(e, _EV.ScalarEvent) and e.tag == "!" and e.start_mark is not None:
+                marks.add((e.start_mark.line, e.start_mark.column))
+    except yaml.YAMLError:
+        return marks  # the node tree reports it
+    finally:
+        parser.dispose()
+
+
+def _retag_nonspecific(root: Any, marks: set[tuple[int, int]]) -> None:
+    seen: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) is _SCALAR_NODE:
+            if node.tag == _PLAIN and (node.start_mark.line, node.start_mark.column) in marks:
+                node.tag = _NONSPECIFIC
+        else:
+            pending.extend(_children(node))
 
 
 def _yaml_chunks(text: str) -> Any:
