@@ -15,10 +15,10 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from imgextract.errors import UsageError, remedy
+from imgextract.errors import InvalidReference, UsageError, option, remedy
 from imgextract.outputs.configmap.meta import check_namespace, check_object_name, default_name
 from imgextract.outputs.kube.policy import PodVerification, pod_verification
-from imgextract.reference import parse_reference
+from imgextract.reference import parse_raw, parse_reference
 
 INTERNAL_REGISTRY = "image-registry.openshift-image-registry.svc:5000"
 # OpenShift projects the service CA (which signs the integrated registry's certificate) here.
@@ -97,6 +97,34 @@ def render_imagestream(
     }
 
 
+# reference errors whose message repeats nothing of the value
+_VALUE_FREE = frozenset(
+    {"invalid_format", "name_empty", "name_contains_uppercase", "name_too_long", "hex64_name"}
+)
+
+
+def check_image(image: str) -> None:
+    """The pod's container image: a reference as the kubelet parses it (distribution/reference
+    ``ParseNormalizedNamed``; a short name is fine).  UsageError otherwise, which repeats nothing
+    of the value (it may carry ``user:password@``)."""
+    try:
+        parse_reference(image)
+    except InvalidReference as e:
+        detail = e.message if e.error_class in _VALUE_FREE else "invalid reference format"
+        raise UsageError(f"{option('image')}: {detail}") from None
+
+
+def check_registry_host(host: str) -> None:
+    """The host of the pod's pull reference: a distribution/reference ``domain[:port]``.
+    UsageError otherwise, which repeats nothing of the value."""
+    try:
+        domain = None if "@" in host else parse_raw(f"{host}/x").domain
+    except InvalidReference:
+        domain = None
+    if domain != host:
+        raise UsageError(f"{option('registry_host_override')}: not a registry host[:port]")
+
+
 def _security_context() -> dict[str, Any]:
     return {
         "allowPrivilegeEscalation": False,
@@ -124,7 +152,9 @@ def restricted_pod_spec(
     """The pod that runs bundle-extract under the ``restricted`` Pod Security Standard, for the Job
     and the Indexed Job alike (``args`` as the container spells them: see :func:`literal_args`): emptyDir scratch and /tmp (``scratch_size`` each), then
     ``extra_mounts``/``extra_volumes``, the signature policy's ConfigMaps, and the pull secret
-    (``dockerconfigjson`` as the auth file, ``dockercfg`` as ``$HOME/.dockercfg``)."""
+    (``dockerconfigjson`` as the auth file, ``dockercfg`` as ``$HOME/.dockercfg``).  ``image`` must
+    be an image reference (:func:`check_image`)."""
+    check_image(image)
     env: list[dict[str, Any]] = [
         {"name": "HOME", "value": SCRATCH},
         {"name": "XDG_CACHE_HOME", "value": f"{SCRATCH}/cache"},
@@ -233,6 +263,8 @@ def render_job(
     """
     check_namespace(namespace)
     parse_reference(ref)  # InvalidReference (exit 2) early
+    if registry_host_override is not None:
+        check_registry_host(registry_host_override)
     cm_name = check_object_name(configmap_name or default_name(ref))
     name = check_object_name(job_name or f"bundle-extract-{_short_hash(ref)}", "Job name")
     if len(name) > 63:

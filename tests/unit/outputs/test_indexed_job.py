@@ -161,3 +161,61 @@ def test_single_bundle_job_carries_the_policy_too() -> None:
     args = container_of(job)["args"]
     assert args[args.index("--policy") + 1] == "/etc/bundle-extract/policy/policy.json"
     assert _volumes(job)["signature-policy"]["configMap"]["name"] == "sigs"
+
+
+@pytest.mark.parametrize(
+    ("image", "detail"),
+    [
+        ("alice:s3cret-pw@quay.io/tools/bundle-extract:1", "invalid reference format"),
+        ("docker://quay.io/tools/bundle-extract:1", "invalid reference format"),
+        ("quay.io/tools/bundle-extract:1\nmalicious: true", "invalid reference format"),
+        ("quay.io/Tools/bundle-extract:1", "repository name must be lowercase"),
+        ("quay.io/tools/bundle-extract@sha256:s3cret-pw", "invalid reference format"),
+        ("", "invalid reference format"),
+    ],
+)
+def test_library_refuses_an_image_that_is_no_reference(image: str, detail: str) -> None:
+    """The library checks the pod's image itself (not only the command line), and its message
+    repeats nothing of the value (user information would otherwise reach a log)."""
+    calls = [
+        lambda: _job(image=image),
+        lambda: render_job("quay.io/x/bundle:1", namespace="ns", image=image),
+    ]
+    for call in calls:
+        with pytest.raises(UsageError) as info:
+            call()
+        err = info.value
+        assert str(err) == f"image: {detail}" and err.reference is None
+        assert "s3cret" not in str(err) and "alice" not in str(err) and "malicious" not in str(err)
+        assert err.__cause__ is None and err.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "alice:s3cret-pw@registry.example.com",
+        "https://registry.example.com",
+        "Registry.example.com:x",
+        "a/b",
+        "",
+    ],
+)
+def test_library_refuses_a_registry_host_that_is_no_host(host: str) -> None:
+    with pytest.raises(UsageError) as info:
+        render_job(
+            f"quay.io/x/bundle@sha256:{'c' * 64}",
+            namespace="ns",
+            image=IMAGE,
+            via_imagestream=True,
+            registry_host_override=host,
+        )
+    assert str(info.value) == "registry_host_override: not a registry host[:port]"
+    assert "s3cret" not in repr(info.value.__dict__)
+    for good in ("registry.example.com", "registry.example.com:5000", "[::1]:5000", "localhost"):
+        render_job(
+            f"quay.io/x/bundle@sha256:{'c' * 64}",
+            namespace="ns",
+            image=IMAGE,
+            via_imagestream=True,
+            registry_host_override=good,
+        )
