@@ -1,7 +1,8 @@
 """Explicit YAML tags whose value does not fit (``!!bool maybe``, ``!!timestamp xyz``, ``!!map`` on a
 sequence, ``!!float abc``): PyYAML's constructors raise KeyError, AttributeError, TypeError or
 ValueError for them. Every reader of YAML the product does not control turns that into its own
-"not valid YAML" error (go-yaml refuses these values too), never an internal error."""
+"not valid YAML" error, never an internal error (render's reader follows go-yaml v2, which refuses
+the scalars and drops the tags of sequences and mappings: tests/unit/render/test_goyaml_tags.py)."""
 
 from __future__ import annotations
 
