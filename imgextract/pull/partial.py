@@ -329,11 +329,17 @@ class PartialLayer:
         return fetcher
 
     def _plan_settled(self, toc: Toc) -> Fetcher | None:
-        """``_plan`` once the selection is known; None when the layer was closed meanwhile."""
+        """``_plan`` once the selection is known, through the gate (see ``_read_toc``); None when
+        the layer was closed meanwhile."""
         self._settled.wait()
         if self._closed:
             return None
-        return self._plan(toc)
+        return self.gate.run(self.position, lambda: self._plan(toc))
+
+    def _parse(self, raw: bytes, location: TocLocation) -> Toc | Fetcher:
+        """Parse the TOC, and plan it too if the selection is known by then."""
+        toc = parse_toc(raw, location)
+        return self._plan(toc) if self._settled.is_set() else toc
 
     def _read_toc(self) -> Fetcher | None:
         """Read, verify and plan the TOC; None when the registry sent the whole blob instead (or
@@ -353,13 +359,12 @@ class PartialLayer:
             check_footer(head[location.length :], location)
         raw = head[: location.length]
         # Planning (a stat per file in the cache) is gated with the parse: its system calls would
-        # each wait for the GIL while another layer's parse holds it.  Before the selection is
-        # known, only the parse is (the plan waits for ``settle``).
-        fetcher: Fetcher | None
-        if self._settled.is_set():
-            fetcher = self.gate.run(self.position, lambda: self._plan(parse_toc(raw, location)))
-        else:
-            fetcher = self._plan_settled(self.gate.run(self.position, lambda: parse_toc(raw, location)))
+        # each wait for the GIL while another layer's parse holds it (up to the interpreter's
+        # switch interval, 5 ms, each).  The selection usually arrives while the first TOC is
+        # parsed: then the plan follows at once; otherwise it takes the gate again when the
+        # selection is known, ahead of the lower layers' parses still waiting.
+        parsed = self.gate.run(self.position, lambda: self._parse(raw, location))
+        fetcher = parsed if isinstance(parsed, Fetcher) else self._plan_settled(parsed)
         if fetcher is None:
             return None
         if location.checksum is not None and self.cache is not None:

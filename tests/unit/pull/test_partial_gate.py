@@ -165,3 +165,91 @@ def test_a_layer_closed_before_the_selection_is_known_plans_nothing() -> None:
     layer.close()
     waiter.join(10)
     assert got == [None]
+
+
+def test_a_selection_that_arrives_during_the_parse_is_planned_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The selection usually arrives while the first TOC is parsed: the plan follows inside the
+    same turn of the gate (a lower layer's parse, holding the GIL, would otherwise slow the
+    plan's cache lookups); before the selection, the parse alone is done."""
+    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.pull import partial
+
+    layer = partial.PartialLayer(
+        types.SimpleNamespace(registry="127.0.0.1:9"),  # type: ignore[arg-type]
+        "repo",
+        _chunked_layers(1)[0][1],
+        None,
+        start=False,
+        paths_known=False,
+    )
+    fetcher = Fetcher([], None)  # type: ignore[arg-type]
+    toc = types.SimpleNamespace()
+    planned: list[object] = []
+
+    def plan(t: object) -> Fetcher:
+        planned.append(t)
+        return fetcher
+
+    monkeypatch.setattr(layer, "_plan", plan)
+    monkeypatch.setattr(partial, "parse_toc", lambda raw, location: toc)
+    assert layer._parse(b"", layer.location) is toc and planned == []  # not settled yet
+
+    def parse_while_settling(raw: bytes, location: object) -> object:
+        layer.settle(["configs"])
+        return toc
+
+    monkeypatch.setattr(partial, "parse_toc", parse_while_settling)
+    assert layer._parse(b"", layer.location) is fetcher and planned == [toc]
+
+
+def test_a_plan_after_the_parse_goes_ahead_of_lower_layers_waiting_to_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A layer whose selection comes after its parse plans through the gate, before the lower
+    layers' parses still waiting there."""
+    from imgextract.pull import partial
+
+    gate = ParseGate(grace=0)
+    layers = [
+        partial.PartialLayer(
+            types.SimpleNamespace(registry="127.0.0.1:9"),  # type: ignore[arg-type]
+            "repo",
+            desc,
+            None,
+            start=False,
+            paths_known=False,
+            gate=gate,
+            position=i,
+        )
+        for i, desc in _chunked_layers(3)
+    ]
+    order: list[str] = []
+    monkeypatch.setattr(layers[2], "_plan", lambda toc: order.append("plan 2"))
+    release = threading.Event()
+
+    def parse(position: int) -> None:
+        if position == 0:
+            release.wait()
+        order.append(f"parse {position}")
+
+    def until(condition: Any) -> None:
+        deadline = time.monotonic() + 10
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    low = threading.Thread(target=gate.run, args=(0, lambda: parse(0)), daemon=True)
+    low.start()
+    until(lambda: gate._busy)  # layer 0 is parsing
+    middle = threading.Thread(target=gate.run, args=(1, lambda: parse(1)), daemon=True)
+    middle.start()
+    until(lambda: 1 in gate._waiting)
+    top = threading.Thread(target=layers[2]._plan_settled, args=(types.SimpleNamespace(),), daemon=True)
+    top.start()
+    layers[2].settle(["configs"])
+    until(lambda: len(gate._waiting) == 2 or order)  # layers 1 and 2 wait for layer 0's parse
+    release.set()
+    for t in (low, middle, top):
+        t.join(timeout=10)
+    assert order == ["parse 0", "plan 2", "parse 1"]
