@@ -310,7 +310,7 @@ class Client:
     def inspect(
         self, ref: str, *, platform: str | None = None, prefer_compression: str = "auto"
     ) -> InspectResult:
-        """What a pull of ``ref`` would fetch: digest, source, platforms, labels, layers, kind
+        """What a pull of ``ref`` would fetch: digest, source, platforms, labels, annotations, layers, kind
         (and, for a dual-compression index, both variants and which one a pull takes)."""
         from imgextract import operations
 

@@ -120,6 +120,7 @@ def _image_result(
         bundle=bundle,
         layers=tuple(layers),
         labels=dict(image.config.labels),
+        annotations=dict(image.manifest.annotations),
         platforms=tuple(image.platforms),
         compression=image.variant.to_json() if image.variant is not None else None,
     )

@@ -32,7 +32,8 @@ class InspectResult:
 
     ``digest`` is the digest of what the reference points at (an index or a manifest); ``source``
     the endpoint (after mirror rewriting) that served it; ``kind`` one of ``registry+v1``,
-    ``plain+v0``, ``fbc``, ``imgpkg``, ``image``.
+    ``plain+v0``, ``fbc``, ``imgpkg``, ``image``; ``labels`` the image config's labels and
+    ``annotations`` the (platform's) image manifest's annotations.
     """
 
     reference: str
@@ -45,6 +46,7 @@ class InspectResult:
     bundle: BundleInfo | None
     layers: tuple[LayerReport, ...]
     labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)  # the image manifest's annotations
     platforms: tuple[str, ...] = ()
     compression: Mapping[str, Any] | None = None  # dual-compression index: variants and the choice
 
@@ -73,6 +75,7 @@ class InspectResult:
         out = self._image_json()
         out.update({"files": 0, "bytes": 0, "output": None})
         out["labels"] = dict(self.labels)
+        out["annotations"] = dict(self.annotations)
         out["platforms"] = list(self.platforms)
         return out
 

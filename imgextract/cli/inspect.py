@@ -22,7 +22,7 @@ from imgextract.cli.options import (
 @cache_options
 @common_options
 def inspect(ref: str, prefer_compression: str, **kw: Any) -> None:
-    """Show what would be pulled: digest, source, platforms, labels, layers, kind."""
+    """Show what would be pulled: digest, source, platforms, labels, annotations, layers, kind."""
     json_output = kw["json_output"]
     check_ref(ref)
     with client_from(kw) as client:
@@ -46,6 +46,10 @@ def inspect(ref: str, prefer_compression: str, **kw: Any) -> None:
     click.echo("Labels:")
     for k, v in sorted(result.labels.items()):
         click.echo(f"  {k}={v}")
+    if result.annotations:
+        click.echo("Annotations:")
+        for k, v in sorted(result.annotations.items()):
+            click.echo(f"  {k}={v}")
     if result.compression is not None:
         c = result.compression
         click.echo(f"Variants:   {c['chosen']} chosen ({c['reason']})")

@@ -1,0 +1,105 @@
+"""The command-line contract (docs/library.md, README): each rule pinned once, against a real registry.
+
+Rules already pinned elsewhere are not repeated here; this file holds the ones an audit of the
+contract found unpinned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from regfix.oci import File, ImageSpec
+from regfix.pytest_plugin import PushedImage
+
+from tests.e2e.cli import Run
+
+pytestmark = pytest.mark.registry
+
+IMAGE_KEYS = {"reference", "resolved", "source", "mediaType", "platform", "kind", "bundle", "layers"}
+RESULT_KEYS = IMAGE_KEYS | {"files", "bytes", "output"}
+
+
+def test_inspect_shows_manifest_annotations(
+    cli: Callable[..., Run], registry: object, push_image: Callable[..., PushedImage]
+) -> None:
+    """``inspect REF``: "resolved digest, source used, platforms, labels, annotations, layers, bundle
+    kind": the image manifest's annotations are part of what inspect reports, in JSON and as text."""
+    spec = ImageSpec(
+        layers=[[File("etc/motd", "hello\n")]],
+        labels={"team": "storage"},
+        manifest_annotations={
+            "org.opencontainers.image.source": "https://git.example.test/storage/widget",
+            "org.opencontainers.image.revision": "4f1c2a9",
+        },
+    )
+    img = push_image(registry, spec, "contract/annotated")
+    host = img.registry.host
+    r = cli("inspect", img.ref, "--insecure-registry", host, "--json")
+    assert r.code == 0, r.stderr
+    doc = r.json()
+    assert doc["annotations"] == dict(spec.manifest_annotations or {})
+    assert doc["labels"] == {"team": "storage"}
+    assert IMAGE_KEYS <= set(doc)
+    r = cli("inspect", img.ref, "--insecure-registry", host)
+    assert r.code == 0, r.stderr
+    assert "  org.opencontainers.image.revision=4f1c2a9" in r.stdout.splitlines()
+
+    plain = push_image(registry, ImageSpec(layers=[[File("a", "b")]]), "contract/plain")
+    r = cli("inspect", plain.ref, "--insecure-registry", host, "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["annotations"] == {}
+
+
+def test_pull_json_carries_every_contract_key(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
+    """``--json result (pull and inspect)``: every key of the contract's object, with its shape
+    (the object may grow; none of these may go)."""
+    host = pushed_bundle.registry.host
+    out = tmp_path / "out"
+    r = cli("pull", pushed_bundle.ref, "-o", str(out), "--insecure-registry", host, "--json")
+    assert r.code == 0, r.stderr
+    doc = r.json()
+    assert RESULT_KEYS <= set(doc)
+    assert doc["reference"] == pushed_bundle.ref  # as given
+    assert set(doc["resolved"]) == {"registry", "repository", "tag", "digest"}
+    assert doc["resolved"]["registry"] == host
+    assert doc["resolved"]["repository"] == pushed_bundle.repository
+    assert doc["resolved"]["tag"] == "v1.4.2"
+    assert doc["resolved"]["digest"] == pushed_bundle.digest
+    assert doc["platform"] == "linux/amd64" and doc["kind"] == "registry+v1"
+    assert {"package", "channels", "defaultChannel", "manifestsDir", "metadataDir"} <= set(doc["bundle"])
+    assert doc["bundle"]["manifestsDir"] == "manifests/" and doc["bundle"]["metadataDir"] == "metadata/"
+    assert isinstance(doc["bundle"]["channels"], list)
+    layer_keys = {"digest", "size", "mediaType", "fetched"}
+    assert doc["layers"] and all(layer_keys <= set(layer) for layer in doc["layers"])
+    assert all(layer["fetched"] is True for layer in doc["layers"])  # a cold cache fetched every layer
+    assert doc["files"] > 0 and doc["bytes"] == sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert doc["output"] == str(out)
+
+
+def test_tag_pull_asks_a_source_even_when_cached(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
+    """``Caching``: "Tags are always resolved against a source": with the tag's manifest and every
+    blob in the cache, a tag pull whose only source is blocked by registries.conf is refused
+    (exit 7, blocked) and leaves nothing at OUT."""
+    host = pushed_bundle.registry.host
+    r = cli("pull", pushed_bundle.ref, "-o", str(tmp_path / "a"), "--insecure-registry", host)
+    assert r.code == 0, r.stderr
+    conf = tmp_path / "registries.conf"
+    conf.write_text(f'[[registry]]\nlocation = "{host}"\nblocked = true\n')
+    r = cli(
+        "pull",
+        pushed_bundle.ref,
+        "-o",
+        str(tmp_path / "b"),
+        "--insecure-registry",
+        host,
+        "--registries-conf",
+        str(conf),
+    )
+    assert r.code == 7, r.stderr
+    assert "blocked" in r.stderr and not (tmp_path / "b").exists()
