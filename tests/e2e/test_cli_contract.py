@@ -103,3 +103,42 @@ def test_tag_pull_asks_a_source_even_when_cached(
     )
     assert r.code == 7, r.stderr
     assert "blocked" in r.stderr and not (tmp_path / "b").exists()
+
+
+def _closed_port() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_exit_4_only_when_every_source_says_not_found(
+    cli: Callable[..., Run], registry: object, push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
+    """``Exit codes``: 4 "every source tried answered 'not found'"; 7 "no source found it and at least
+    one failed at the network level or was blocked by policy". A mirror and a primary that both
+    answer 404: exit 4, one line naming both endpoints; the same with the mirror down: exit 7."""
+    img = push_image(registry, ImageSpec(layers=[[File("a", "b")]]), "contract/present")
+    host = img.registry.host
+    missing = f"{host}/contract/absent:v1"
+    (tmp_path / "d").mkdir()
+
+    def pull_with_mirror(mirror: str, name: str) -> Run:
+        conf = tmp_path / f"{name}.conf"
+        conf.write_text(
+            f'[[registry]]\nlocation = "{host}/contract"\ninsecure = true\n\n'
+            f'[[registry.mirror]]\nlocation = "{mirror}"\ninsecure = true\n'
+        )
+        args = ("--registries-conf", str(conf), "--registries-conf-dir", str(tmp_path / "d"), "--all")
+        return cli("pull", missing, "-o", str(tmp_path / name), *args)
+
+    r = pull_with_mirror(f"{host}/elsewhere", "both404")
+    assert r.code == 4, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert f"{host}/elsewhere/absent" in r.stderr and f"{host}/contract/absent" in r.stderr
+    dead = _closed_port()
+    r = pull_with_mirror(f"{dead}/contract", "mirrordown")
+    assert r.code == 7, r.stderr
+    assert dead in r.stderr and f"{host}/contract/absent" in r.stderr
+    assert not (tmp_path / "both404").exists() and not (tmp_path / "mirrordown").exists()
