@@ -27,6 +27,8 @@ from imgextract._version import VERSION as __version__
 from imgextract.errors import (
     AuthError,
     ConfigError,
+    ContentMismatch,
+    DecompressionLimit,
     ImgExtractError,
     IntegrityError,
     InvalidBundleError,
@@ -107,7 +109,9 @@ __all__ = [
     "Catalog",
     "Client",
     "ConfigError",
+    "ContentMismatch",
     "CopyResult",
+    "DecompressionLimit",
     "ImgExtractError",
     "InspectResult",
     "IntegrityError",
