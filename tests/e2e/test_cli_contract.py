@@ -142,3 +142,15 @@ def test_exit_4_only_when_every_source_says_not_found(
     assert r.code == 7, r.stderr
     assert dead in r.stderr and f"{host}/contract/absent" in r.stderr
     assert not (tmp_path / "both404").exists() and not (tmp_path / "mirrordown").exists()
+
+
+@pytest.mark.parametrize(
+    "destination", ["localhost:1/team/app:v2", f"localhost:1/team/app@sha256:{'a' * 64}"]
+)
+def test_copy_to_repo_takes_a_repository_only(cli: Callable[..., Run], destination: str) -> None:
+    """``copy REF --to-repo REPO``: a repository, "no tag or digest" (imgpkg's ``--to-repo`` is a
+    repository name too): one with either is a usage error (exit 2) before any network."""
+    r = cli("copy", "localhost:1/team/app:v1", "--to-repo", destination)
+    assert r.code == 2, r.stderr
+    assert "--to-repo" in r.stderr and "without tag or digest" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stdout == ""
