@@ -154,3 +154,57 @@ def test_copy_to_repo_takes_a_repository_only(cli: Callable[..., Run], destinati
     assert r.code == 2, r.stderr
     assert "--to-repo" in r.stderr and "without tag or digest" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and r.stdout == ""
+
+
+def _pull_with_tty_stderr(ref: str, out: Path, home: Path, *extra: str) -> tuple[int, str, bytes]:
+    """``bundle-extract pull`` with stdout a pipe and stderr a terminal (a pty), as a user's shell has it."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.e2e.cli import REPO
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "XDG_"))}
+    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), PYTHONPATH=str(REPO), TERM="xterm")
+    env.update(COLUMNS="120", LINES="40")
+    main, secondary = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imgextract", "pull", ref, "-o", str(out), *extra],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            env=env,
+        )
+        os.close(secondary)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        stdout = proc.stdout.read().decode() if proc.stdout else ""
+        code = proc.wait(timeout=120)
+    finally:
+        os.close(main)
+    return code, stdout, seen
+
+
+def test_progress_only_when_stderr_is_a_terminal(pushed_bundle: PushedImage, tmp_path: Path) -> None:
+    """``pull``: "Progress bars only when stderr is a TTY" (the pipe half: test_pull's
+    test_quiet_pipe_has_no_progress). On a terminal the bars are drawn on stderr and stdout keeps its
+    one summary line; ``-q`` draws nothing even there."""
+    home = tmp_path / "home"
+    home.mkdir()
+    insecure = ("--insecure-registry", pushed_bundle.registry.host)
+    code, stdout, tty = _pull_with_tty_stderr(pushed_bundle.ref, tmp_path / "a", home, *insecure)
+    assert code == 0, tty
+    assert b"total" in tty and b"\x1b[" in tty  # rich's overall task, drawn with terminal controls
+    assert "registry+v1" in stdout and len(stdout.strip().splitlines()) == 1
+    code, stdout, tty = _pull_with_tty_stderr(pushed_bundle.ref, tmp_path / "b", home, *insecure, "-q")
+    assert code == 0, tty
+    assert tty == b"" and stdout == ""
