@@ -100,3 +100,34 @@ def test_every_part_of_the_error_line_is_escaped() -> None:
     assert describe(exc).endswith(
         "(reference r.example/p:v1\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\t, endpoint h\\x1b]0;pwned\\x07\\x1b[2J\\u202e\\t)"
     )
+
+
+def test_an_unexpected_exception_is_exit_1_one_redacted_line(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Exit code 1: "unexpected internal error (a bug: report it)": one line on stderr, nothing on
+    stdout, no traceback unless debugging, and no ``user:password@`` from the exception's text."""
+    import logging
+
+    import click
+
+    from imgextract.cli.exits import run
+
+    caplog.set_level(logging.WARNING)  # not debugging, whatever an earlier test configured
+
+    @click.group()
+    def group() -> None:
+        pass
+
+    @group.command()
+    def boom() -> None:
+        raise RuntimeError("lost track of https://bob:s3cret-pass@registry.example.test/v2/")
+
+    with pytest.raises(SystemExit) as exc:
+        run(group, ["boom"])
+    assert exc.value.code == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
+    assert "internal error: RuntimeError" in err and "report it" in err
+    assert "s3cret-pass" not in err and "Traceback" not in err
