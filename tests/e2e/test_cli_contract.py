@@ -208,3 +208,42 @@ def test_progress_only_when_stderr_is_a_terminal(pushed_bundle: PushedImage, tmp
     code, stdout, tty = _pull_with_tty_stderr(pushed_bundle.ref, tmp_path / "b", home, *insecure, "-q")
     assert code == 0, tty
     assert tty == b"" and stdout == ""
+
+
+def test_digest_pull_from_cache_whatever_the_mirror_policy(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
+    """``Caching``: "a blob or manifest requested by digest may be served from [the cache] whatever
+    the mirror policy says, because its digest is verified". The digest was pulled from the registry
+    itself; an IDMS then sends it to a mirror that is down, with ``NeverContactSource``: the pull is
+    served from the cache (no layer fetched), identical to the first."""
+    host = pushed_bundle.registry.host
+    r = cli("pull", pushed_bundle.digest_ref, "-o", str(tmp_path / "a"), "--insecure-registry", host)
+    assert r.code == 0, r.stderr
+    dead = _closed_port()
+    idms = tmp_path / "idms.yaml"
+    idms.write_text(
+        "apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata:\n  name: down\nspec:\n"
+        f"  imageDigestMirrors:\n  - source: {host}/regfix\n    mirrors:\n    - {dead}/regfix\n"
+        "    mirrorSourcePolicy: NeverContactSource\n"
+    )
+    (tmp_path / "d").mkdir()
+    policy = ("--idms-file", str(idms), "--registries-conf-dir", str(tmp_path / "d"))
+    r = cli("mirrors", pushed_bundle.digest_ref, *policy, "--json")
+    assert r.code == 0, r.stderr
+    assert [s["blocked"] for s in r.json()["sources"]] == [False, True]  # the policy as stated
+    r = cli(
+        "pull",
+        pushed_bundle.digest_ref,
+        "-o",
+        str(tmp_path / "b"),
+        *policy,
+        "--insecure-registry",
+        dead,
+        "--json",
+    )
+    assert r.code == 0, r.stderr
+    assert not any(layer["fetched"] for layer in r.json()["layers"])
+    assert (tmp_path / "b" / "metadata" / "annotations.yaml").read_bytes() == (
+        tmp_path / "a" / "metadata" / "annotations.yaml"
+    ).read_bytes()
