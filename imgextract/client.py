@@ -358,7 +358,7 @@ class Client:
         """The ordered endpoints a pull of ``ref`` would try, and the rule behind each (no network)."""
         from imgextract import operations
 
-        return operations.explain_mirrors(self, ref)
+        return operations.explain_mirrors(self, ref, insecure_host=self.settings.transport.is_insecure)
 
     def open_catalog(self, ref: str | os.PathLike[str]) -> Catalog:
         """An operator catalog (a catalog image, or a file-based catalog directory) to query and

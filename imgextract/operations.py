@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -24,7 +24,7 @@ from imgextract.outputs.directory import StagingDir, atomic_write, check_output_
 from imgextract.progress import NoProgress, Progress
 from imgextract.pull.extract import LayerReport, extract, extract_counted
 from imgextract.pull.resolve import ResolvedImage
-from imgextract.reference import Reference, parse_reference
+from imgextract.reference import Reference, parse_reference, registry_api_host
 from imgextract.registry.client import RegistryClient
 from imgextract.results import CopyResult, InspectResult, MirrorsResult, PullResult
 
@@ -405,11 +405,27 @@ def _bundle_files(root: Path, dirs: list[str]) -> dict[str, bytes]:
     return files
 
 
-def explain_mirrors(session: Session, reference: str) -> MirrorsResult:
-    """The ordered endpoints a pull of ``reference`` would try, and why (no network)."""
+def explain_mirrors(
+    session: Session, reference: str, *, insecure_host: Callable[..., bool] | None = None
+) -> MirrorsResult:
+    """The ordered endpoints a pull of ``reference`` would try, and why (no network).
+
+    ``insecure_host`` (the transport's ``is_insecure``) marks an endpoint insecure as the pull's
+    transport does: its own registries.conf entry says so, or ``insecure_registries`` names its
+    registry (or the host serving that registry's API)."""
     config = session.mirrors
     ref = parse_reference(reference)
-    return MirrorsResult(reference=str(ref.pull_ref()), sources=tuple(config.pull_sources(ref)))
+    sources = config.pull_sources(ref)
+    if insecure_host is not None:
+        import dataclasses
+
+        sources = [
+            s
+            if s.insecure or not insecure_host(s.reference.registry, registry_api_host(s.reference.registry))
+            else dataclasses.replace(s, insecure=True)
+            for s in sources
+        ]
+    return MirrorsResult(reference=str(ref.pull_ref()), sources=tuple(sources))
 
 
 def copy(

@@ -114,7 +114,7 @@ def test_results_serialise_to_the_cli_json(
     assert pulled.to_json()["output"] == str(tmp_path / "lib")
     cli_inspect = _cli_json("inspect", img.ref, "--insecure-registry", host, *platform, home=home)
     assert inspected.to_json() == cli_inspect
-    assert explained.to_json() == _cli_json("mirrors", img.ref, home=home)
+    assert explained.to_json() == _cli_json("mirrors", img.ref, "--insecure-registry", host, home=home)
 
 
 def _platform(args: list[str]) -> str | None:
