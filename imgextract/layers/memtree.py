@@ -3,10 +3,12 @@
 The renderer needs only a bundle's ``manifests/`` and ``metadata/`` files, a few hundred KiB.  Writing
 them to a staging directory, reading them back and removing them costs more than parsing them.  When
 every entry of the layers that touches the selection is a plain regular file or directory (no link,
-whiteout or special file, no file where a directory is, nothing beyond a memory budget; no entry
-of a type the applier refuses, anywhere), what the applier would leave is plain: later layers win,
-directories merge.  This module builds that tree; anything else raises :class:`NotPlain`, and the caller applies the layers to disk instead (the
-applier's rules, and its errors, stay the reference).
+whiteout or special file, no file where a directory is, nothing beyond a memory budget; no symlink
+and no entry of a type the applier refuses, anywhere: the applier judges an entry by where it
+resolves too, so ``x -> manifests`` then ``x/a.yaml`` writes a selected file), what the applier
+would leave is plain: later layers win, directories merge.  This module builds that tree; anything
+else raises :class:`NotPlain`, and the caller applies the layers to disk instead (the applier's
+rules, and its errors, stay the reference).
 
 Names are cleaned as the applier cleans them (empty and ``.`` components dropped); a name with ``..``
 or a NUL byte, or an empty one, is also left to the applier, which refuses the layer.
@@ -19,7 +21,7 @@ from typing import BinaryIO
 
 from imgextract.errors import LimitExceeded
 from imgextract.layers.applier import Limits
-from imgextract.layers.member import AREGTYPE, KNOWN_TYPES, REGTYPE
+from imgextract.layers.member import AREGTYPE, KNOWN_TYPES, REGTYPE, SYMTYPE
 from imgextract.layers.selection import PathSelection
 from imgextract.layers.tarstream import TarReader
 from imgextract.oci import whiteout
@@ -71,6 +73,8 @@ class MemTree:
             if ".." in parts or any(p.startswith(whiteout.PREFIX) for p in parts):
                 raise NotPlain(name)
             if m.type not in KNOWN_TYPES:  # selected or not: the applier refuses the layer
+                raise NotPlain(name)
+            if m.type == SYMTYPE:  # selected or not: names written through it may land in the selection
                 raise NotPlain(name)
             path = "/".join(parts)
             if not selection.wants(path):

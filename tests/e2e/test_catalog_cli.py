@@ -328,3 +328,73 @@ def test_the_pods_command_line_verifies(
     r = cli(*args)
     assert r.code == 8, r.stderr
     assert not (tmp_path / "output" / "shard-0").exists()
+
+
+def _on_a_terminal(*args: str, home: Path) -> tuple[int, str]:
+    """``bundle-extract ARGS`` with stdout on a pseudo-terminal (120 columns): exit code, output."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.e2e.cli import REPO
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "XDG_"))}
+    env.update(HOME=str(home), PYTHONPATH=str(REPO), COLUMNS="120", LINES="50", TERM="xterm")
+    env.pop("NO_COLOR", None)
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imgextract", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        os.close(slave)
+        slave = -1
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        proc.wait(timeout=60)
+        assert proc.stderr is not None
+        proc.stderr.close()
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    return proc.returncode, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_plain_output_on_a_terminal_is_a_table(tmp_path: Path, fbc_dir: Path) -> None:
+    """The contract: the plain output is a table on a terminal (one item per line only when
+    stdout is not one)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    code, out = _on_a_terminal(
+        "catalog", "packages", str(fbc_dir), "--package", "pkg-0001-operator", home=home
+    )
+    assert code == 0, out
+    assert "\t" not in out
+    assert any(c in out for c in "─━┃│"), out  # box drawing: a rich table
+    assert "pkg-0001-operator" in out and GEN.packages["pkg-0001-operator"].default_channel in out
+
+
+def test_catalog_text_reaches_a_terminal_table_escaped(tmp_path: Path) -> None:
+    """The table path too: names chosen by the catalog's author carry no control sequence to the
+    terminal (the table's own styling is the only escape sequence written)."""
+    evil = "x\x1b]0;pwned\x07\u202e"
+    catalog = _evil_catalog(tmp_path, evil, "r.example/p:v1")
+    home = tmp_path / "home"
+    home.mkdir()
+    for what in ("bundles", "channels"):
+        code, out = _on_a_terminal("catalog", what, str(catalog), home=home)
+        assert code == 0, out
+        assert "\x1b]0;" not in out and "\x07" not in out and "\u202e" not in out, repr(out)
+        assert "\\x1b]0;pwned\\x07\\u202e" in out and any(c in out for c in "─━┃│"), out

@@ -688,3 +688,59 @@ def test_a_toc_of_another_version_gets_the_whole_layer(
     assert r.code == 0, r.stderr
     assert _files(out) == {"configs/catalog.json": b'{"schema": "olm.package"}\n'}
     assert [la["fetch"] for la in json.loads(r.stdout)["layers"]] == ["whole"]
+
+
+def test_the_newer_layout_is_read_through_its_annotations(
+    cli: Callable[..., Run], registry: Any, push_image: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Newer writers spell the annotations ``io.github.containers.zstd-chunked.*`` and put a
+    tar-split frame and a 64-byte footer (magic ``GNUlInUx``) after the TOC; footer formats
+    differ between versions, so the annotations alone locate the TOC.  A skopeo 1.9 layer
+    rewritten that way (its TOC bytes, checksum and position unchanged) is fetched partially."""
+    import hashlib
+    import struct
+
+    import zstandard
+
+    entries = [
+        Dir("configs"),
+        File("configs/catalog.json", b'{"schema": "olm.package"}\n'),
+        File("bin/tool", b"x"),
+    ]
+    tar = go_tar(entries)
+    gz = tmp_path / "gzip"
+    write_layout(gz, ImageSpec(layers=[Layer(tar=tar)]), "v1")
+    manifest = convert(gz, "v1", tmp_path / "zstd")
+    desc = manifest["layers"][0]
+    blob = blob_path(tmp_path / "zstd", desc["digest"]).read_bytes()
+    loc = toc_location(desc["annotations"])
+    assert loc is not None and loc.offset + loc.length + 48 == len(blob)
+    head = blob[: loc.offset + loc.length]
+    split_raw = b'{"type":2,"payload":"not read here"}\n'
+    split = zstandard.ZstdCompressor().compress(split_raw)
+    split_at = len(head) + 8
+    tail = struct.pack("<II", 0x184D2A50, len(split)) + split
+    footer = struct.pack("<II", 0x184D2A50, 56) + struct.pack(
+        "<6Q", loc.offset, loc.length, loc.uncompressed_length, split_at, len(split), 1
+    )
+    footer += b"GNUlInUx"
+    assert len(footer) == 64
+    new = "io.github.containers.zstd-chunked."
+    annotations = {
+        new + "manifest-checksum": desc["annotations"]["io.containers.zstd-chunked.manifest-checksum"],
+        new + "manifest-position": f"{loc.offset}:{loc.length}:{loc.uncompressed_length}:1",
+        new + "tarsplit-position": f"{split_at}:{len(split)}:{len(split_raw)}",
+    }
+    layer = Layer(
+        tar=head + tail + footer,
+        compression="none",
+        media_type=ZSTD,
+        diff_id="sha256:" + hashlib.sha256(tar).hexdigest(),
+        annotations=annotations,
+    )
+    img = push_image(registry, ImageSpec(layers=[layer], labels={CONFIGS_LABEL: "/configs"}), "chunked/newer")
+    out = tmp_path / "out"
+    r = _pull(cli, registry.host, img.ref.split("/", 1)[1], out)
+    assert r.code == 0, r.stderr
+    assert _files(out) == {"configs/catalog.json": b'{"schema": "olm.package"}\n'}
+    assert [la["fetch"] for la in json.loads(r.stdout)["layers"]] == ["partial"]

@@ -385,7 +385,7 @@ def _rendered_dir(files: dict[str, bytes], root: Path, ref: str) -> str:
     return encode([migrate_bundle(render_bundle(root, image=ref), "none").to_fbc()], "json")
 
 
-@pytest.mark.parametrize("stack", ["plain layers", "a whiteout", "a symlink"])
+@pytest.mark.parametrize("stack", ["plain layers", "a whiteout", "a symlink", "a symlink from outside"])
 def test_layer_stacks_render_as_their_final_tree(
     registry: Any, push_image: Callable[..., Any], tmp_path: Path, stack: str
 ) -> None:
@@ -411,6 +411,14 @@ def test_layer_stacks_render_as_their_final_tree(
     elif stack == "a whiteout":
         layers = [[*base, extra, File("manifests/service.yaml", final["manifests/service.yaml"])]]
         layers.append([Whiteout("manifests/zz-extra.yaml")])
+    elif stack == "a symlink from outside":  # an unselected name resolving into the selection
+        layers = [
+            base,
+            [
+                Symlink("opt/bundle", "/manifests"),
+                File("opt/bundle/service.yaml", final["manifests/service.yaml"]),
+            ],
+        ]
     else:
         layers = [[*base, File("manifests/sub/service.yaml", final["manifests/service.yaml"])]]
         layers.append([Symlink("manifests/service.yaml", "sub/service.yaml")])

@@ -10,7 +10,9 @@ footer.  The layer descriptor's annotations say where the TOC is and what its SH
 
 The checksum covers the compressed TOC bytes; the manifest (and so the annotation) is what we
 trust, so the TOC is only used once that checksum matches.  The footer (48 bytes, ending in the
-magic ``GnUlInUx``) repeats the position; when we read it, it must agree.
+magic ``GnUlInUx``) repeats the position; when it follows the TOC directly (skopeo 1.9's layout)
+it is read and must agree.  Newer writers put a tar-split frame and a 64-byte footer (magic
+``GNUlInUx``) after the TOC: footers differ between versions, the annotations decide.
 
 The TOC is JSON ``{"version": 1, "entries": [...]}``.  Validation here is strict: every name
 and hard link target stays inside the root (no ``..``, no NUL), every content range lies in the

@@ -37,11 +37,11 @@ PLAIN: dict[str, list[list[Entry]]] = {
     ],
     "a name twice in one layer": [[File("manifests/a.yaml", "first"), File("manifests/a.yaml", "second")]],
     "names spelled with ./ and //": [[File("./manifests//a.yaml", "a"), Dir("./metadata/"), Dir("./")]],
-    "links and odd entries outside the selection": [
+    "hard links outside the selection": [
         [
             File("manifests/a.yaml", "a"),
-            Symlink("usr/bin/tool", "/bin/true"),
             Hardlink("usr/lib/copy", "manifests/a.yaml"),
+            Hardlink("usr/lib/gone", "usr/lib/missing"),
             File("metadata/annotations.yaml", "b"),
         ]
     ],
@@ -60,6 +60,9 @@ NOT_PLAIN: dict[str, list[list[Entry]]] = {
     "an opaque directory": [
         [File("manifests/a.yaml", "a")],
         [Opaque("manifests"), File("manifests/b.yaml", "b")],
+    ],
+    "a symlink outside the selection": [
+        [File("manifests/a.yaml", "a"), Symlink("usr/bin/tool", "/bin/true")]
     ],
     "a whiteout outside the selection": [[File("manifests/a.yaml", "a"), Whiteout("usr/old")]],
     "a file where a directory was": [
@@ -137,6 +140,28 @@ def test_plain_layers_are_read_as_the_applier_leaves_them(name: str, tmp_path: P
 def test_what_only_the_applier_resolves_is_refused(name: str) -> None:
     with pytest.raises(NotPlain):
         _tree(NOT_PLAIN[name])
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [[Dir("manifests"), Symlink("x", "manifests"), File("x/extra.yaml", "E")]],
+        [[Dir("manifests"), Symlink("x", "/manifests")], [File("x/extra.yaml", "E")]],
+        [[Symlink("usr", "manifests"), File("usr/b.yaml", "B")]],
+    ],
+    ids=["relative, same layer", "absolute, later layer", "making the selected directory"],
+)
+def test_an_unselected_symlink_into_the_selection_is_left_to_the_applier(
+    layers: list[list[Entry]], tmp_path: Path
+) -> None:
+    """Selection rule (applier.py): an entry is judged on its name *and* on where it resolves, so
+    a symlink outside the selection that points into it makes the applier write the entries
+    named through it into the selection.  The in-memory tree, which judges by name alone, must
+    not hold a tree without them: any symlink leaves the layers to the applier."""
+    files, _dirs = _applied(layers, tmp_path)
+    assert any(name.endswith(".yaml") for name in files), files  # the applier wrote through the link
+    with pytest.raises(NotPlain):
+        _tree(layers)
 
 
 def test_a_name_with_dotdot_is_left_to_the_applier_which_refuses_it() -> None:
