@@ -85,11 +85,18 @@ def normalize_registry_host(value: str) -> str:
 def _paths(values: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], name: str) -> tuple[Path, ...]:
     if isinstance(values, (str, os.PathLike)):
         raise UsageError(f"{option(name)} takes a list of files, got a single value {str(values)!r}")
-    return tuple(Path(v) for v in values)
+    return tuple(_path(v, name) for v in values)
 
 
-def _path(value: str | os.PathLike[str] | None) -> Path | None:
-    return None if value is None else Path(value)
+def _path(value: str | os.PathLike[str] | None, name: str) -> Path:
+    # Path("") is ".": an empty option would read (or write a cache in) the current directory
+    if value is None or not os.fspath(value):
+        raise UsageError(f"{option(name)} must not be empty")
+    return Path(value)
+
+
+def _optional_path(value: str | os.PathLike[str] | None, name: str) -> Path | None:
+    return None if value is None else _path(value, name)
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ class TransportSettings:
             raise UsageError(f"{option('insecure_registries')} takes a list of HOST[:PORT], got {hosts!r}")
         object.__setattr__(self, "insecure_registries", frozenset(normalize_registry_host(h) for h in hosts))
         for name in ("ca_file", "cert_dir"):
-            object.__setattr__(self, name, _path(getattr(self, name)))
+            object.__setattr__(self, name, _optional_path(getattr(self, name), name))
         for name in ("timeout", "deadline", "min_speed"):
             if not getattr(self, name) > 0:
                 raise UsageError(f"{option(name)} must be positive, got {getattr(self, name)!r}")
@@ -156,8 +163,8 @@ class AuthSettings:
     pull_secret: Path | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "authfile", _path(self.authfile))
-        object.__setattr__(self, "pull_secret", _path(self.pull_secret))
+        object.__setattr__(self, "authfile", _optional_path(self.authfile, "authfile"))
+        object.__setattr__(self, "pull_secret", _optional_path(self.pull_secret, "pull_secret"))
 
 
 @dataclass(frozen=True)
@@ -182,7 +189,7 @@ class MirrorSettings:
         for name in ("icsp_files", "idms_files", "itms_files"):
             object.__setattr__(self, name, _paths(getattr(self, name), name))
         for name in ("registries_conf", "registries_conf_dir"):
-            object.__setattr__(self, name, _path(getattr(self, name)))
+            object.__setattr__(self, name, _optional_path(getattr(self, name), name))
 
 
 @dataclass(frozen=True)
@@ -193,7 +200,7 @@ class CacheSettings:
     use_cache: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cache_dir", _path(self.cache_dir))
+        object.__setattr__(self, "cache_dir", _optional_path(self.cache_dir, "cache_dir"))
 
     def root(self, env: Mapping[str, str]) -> Path:
         """The cache directory in use."""
@@ -216,7 +223,7 @@ class SignatureSettings:
                 object.__setattr__(self, "policy", os.fspath(self.policy))
             if not isinstance(self.policy, str) or not self.policy:
                 raise UsageError(f"{option('policy')} must be a policy.json path or 'default'")
-        object.__setattr__(self, "registries_d", _path(self.registries_d))
+        object.__setattr__(self, "registries_d", _optional_path(self.registries_d, "registries_d"))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from imgextract.cli.options import NonEmptyPath
+
 
 @click.group()
 def cache() -> None:
@@ -13,7 +15,7 @@ def cache() -> None:
 
 
 @cache.command("prune")
-@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory.")
+@click.option("--cache-dir", type=NonEmptyPath(path_type=Path), default=None, help="content cache directory.")
 @click.option("--max-age", default=None, help="remove entries unused for this long (e.g. 30d, 12h, 90m).")
 @click.option("--all", "everything", is_flag=True, help="remove everything (downloads in progress are kept).")
 def cache_prune(cache_dir: Path | None, max_age: str | None, everything: bool) -> None:

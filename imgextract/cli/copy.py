@@ -8,13 +8,15 @@ from typing import Any
 import click
 
 from imgextract.cli.display import emit_json
-from imgextract.cli.options import check_ref, client_from, common_options
+from imgextract.cli.options import NonEmptyPath, check_ref, client_from, common_options
 
 
 @click.command()
 @click.argument("ref")
 @click.option("--to-repo", required=True, metavar="REPO", help="destination repository (no tag or digest).")
-@click.option("--lock-output", type=click.Path(path_type=Path), default=None, help="write a BundleLock here.")
+@click.option(
+    "--lock-output", type=NonEmptyPath(path_type=Path), default=None, help="write a BundleLock here."
+)
 @click.option(
     "--concurrency", type=click.IntRange(min=1), default=5, show_default=True, help="parallel blob copies."
 )

@@ -22,6 +22,16 @@ if TYPE_CHECKING:
     from imgextract.client import Client
 
 
+class NonEmptyPath(click.Path):
+    """A path option that refuses an empty value (``Path("")`` is the current directory: an empty
+    ``--cache-dir`` would put the cache there, an empty ``--registries-conf-dir`` read it)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (str, bytes)) and not value:
+            self.fail("must not be empty", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Transport, auth, mirror, platform and output options of every command that reads a registry."""
     opts = [
@@ -35,44 +45,44 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--icsp-file",
             "icsp_files",
             multiple=True,
-            type=click.Path(path_type=Path),
+            type=NonEmptyPath(path_type=Path),
             help="ImageContentSourcePolicy YAML (repeatable).",
         ),
         click.option(
             "--idms-file",
             "idms_files",
             multiple=True,
-            type=click.Path(path_type=Path),
+            type=NonEmptyPath(path_type=Path),
             help="ImageDigestMirrorSet YAML (repeatable).",
         ),
         click.option(
             "--itms-file",
             "itms_files",
             multiple=True,
-            type=click.Path(path_type=Path),
+            type=NonEmptyPath(path_type=Path),
             help="ImageTagMirrorSet YAML (repeatable).",
         ),
         click.option(
             "--registries-conf",
-            type=click.Path(path_type=Path),
+            type=NonEmptyPath(path_type=Path),
             default=None,
             help="containers-registries.conf(5) file.",
         ),
         click.option(
             "--registries-conf-dir",
-            type=click.Path(path_type=Path),
+            type=NonEmptyPath(path_type=Path),
             default=None,
             help="registries.conf.d drop-in directory.",
         ),
         click.option(
             "--authfile",
-            type=click.Path(path_type=Path),
+            type=NonEmptyPath(path_type=Path),
             default=None,
             help="auth.json / config.json to read credentials from.",
         ),
         click.option(
             "--pull-secret",
-            type=click.Path(path_type=Path),
+            type=NonEmptyPath(path_type=Path),
             default=None,
             help="Kubernetes pull Secret (YAML/JSON) or config.json.",
         ),
@@ -86,13 +96,13 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--ca-file",
-            type=click.Path(path_type=Path, exists=True, dir_okay=False),
+            type=NonEmptyPath(path_type=Path, exists=True, dir_okay=False),
             default=None,
             help="extra CA bundle (PEM).",
         ),
         click.option(
             "--cert-dir",
-            type=click.Path(path_type=Path, file_okay=False),
+            type=NonEmptyPath(path_type=Path, file_okay=False),
             default=None,
             help="containers certs.d-style directory.",
         ),
@@ -142,7 +152,7 @@ def cache_options(f: Callable[..., Any]) -> Callable[..., Any]:
         help="do not use the content cache.",
     )(f)
     f = click.option(
-        "--cache-dir", type=click.Path(path_type=Path), default=None, help="content cache directory."
+        "--cache-dir", type=NonEmptyPath(path_type=Path), default=None, help="content cache directory."
     )(f)
     return f
 
@@ -154,7 +164,7 @@ def signature_options(f: Callable[..., Any]) -> Callable[..., Any]:
     client resolves is then judged before any of its layers is read (refused: exit 8)."""
     f = click.option(
         "--registries-d",
-        type=click.Path(path_type=Path, file_okay=False),
+        type=NonEmptyPath(path_type=Path, file_okay=False),
         default=None,
         metavar="DIR",
         help="containers-registries.d(5) directory: where signatures are (default: "

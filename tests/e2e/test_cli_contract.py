@@ -247,3 +247,22 @@ def test_digest_pull_from_cache_whatever_the_mirror_policy(
     assert (tmp_path / "b" / "metadata" / "annotations.yaml").read_bytes() == (
         tmp_path / "a" / "metadata" / "annotations.yaml"
     ).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("inspect", "localhost:1/team/app:v1", "--cache-dir", ""),
+        ("inspect", "localhost:1/team/app:v1", "--registries-conf-dir", ""),
+        ("mirrors", "localhost:1/team/app:v1", "--cert-dir", ""),
+        ("pull", "localhost:1/team/app:v1", "-o", "out", "--authfile", ""),
+        ("pull", "localhost:1/team/app:v1", "-o", "out", "--idms-file", ""),
+        ("cache", "prune", "--all", "--cache-dir", ""),
+    ],
+)
+def test_empty_path_option_is_a_usage_error(cli: Callable[..., Run], args: tuple[str, ...]) -> None:
+    """Exit 2, "usage error (bad flags ...)": an empty path is refused, never read as the current
+    directory (where a cache would be written, or pruned, and drop-ins or certificates read)."""
+    r = cli(*args)
+    assert r.code == 2, r.stderr
+    assert f"'{args[-2]}': must not be empty" in r.stderr and len(r.stderr.strip().splitlines()) == 1
