@@ -205,14 +205,17 @@ def parse_index(raw: bytes, media_type: str | None = None) -> Index:
 
 
 def select_platform(index: Index, platform: Platform) -> Descriptor:
-    """The first entry of ``index`` matching ``platform`` (containerd semantics; see :meth:`Platform.matches`).
+    """The first entry of ``index`` matching ``platform`` (containerd semantics; see :meth:`Platform.matches`),
+    else the first matching the most capable of its older compatible variants (arm/v7 runs arm/v6;
+    see :meth:`Platform.compatible`).
 
     Entries without a platform (attestations, artifacts) never match.  No match raises
     :class:`NotFoundError` listing the platforms the index offers.
     """
-    for descriptor in index.manifests:
-        if descriptor.platform is not None and platform.matches(descriptor.platform):
-            return descriptor
+    for candidate in platform.compatible():
+        for descriptor in index.manifests:
+            if descriptor.platform is not None and candidate.matches(descriptor.platform):
+                return descriptor
     available = _describe_platforms(index.platforms())
     raise NotFoundError(
         f"no manifest for platform {platform} in index (available: {available}){remedy('platform')}"

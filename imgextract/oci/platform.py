@@ -97,5 +97,16 @@ class Platform(FrozenRecord):
         a, b = self.normalized(), other.normalized()
         return (a.os, a.architecture, a.variant) == (b.os, b.architecture, b.variant)
 
+    def compatible(self) -> tuple[Platform, ...]:
+        """This platform, then those whose images it also runs, most capable first: an arm/vN
+        machine runs arm/vN-1 ... v5 images (containerd ``platforms.Only``; containers/image walks
+        the same list).  Other architectures: only themselves."""
+        p = self.normalized()
+        order = ("v8", "v7", "v6", "v5")
+        if p.architecture != "arm" or p.variant not in order:
+            return (self,)
+        older = order[order.index(p.variant) + 1 :]
+        return (self, *(Platform(p.os, "arm", v, p.os_version, p.os_features) for v in older))
+
     def __str__(self) -> str:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)

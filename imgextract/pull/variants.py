@@ -34,8 +34,13 @@ def is_zstd_variant(desc: oci.Descriptor) -> bool:
 def platform_variants(
     index: oci.Index, platform: oci.Platform
 ) -> tuple[oci.Descriptor, oci.Descriptor] | None:
-    """(gzip entry, zstd entry) when the index offers both for ``platform``; else None."""
-    matching = [d for d in index.manifests if d.platform is not None and platform.matches(d.platform)]
+    """(gzip entry, zstd entry) when the index offers both for ``platform`` (or, lacking it, for the
+    compatible variant :func:`~imgextract.oci.select_platform` would take); else None."""
+    matching: list[oci.Descriptor] = []
+    for candidate in platform.compatible():
+        matching = [d for d in index.manifests if d.platform is not None and candidate.matches(d.platform)]
+        if matching:
+            break
     zstd = next((d for d in matching if is_zstd_variant(d)), None)
     other = next((d for d in matching if not is_zstd_variant(d)), None)
     if zstd is None or other is None:

@@ -266,3 +266,36 @@ def test_empty_path_option_is_a_usage_error(cli: Callable[..., Run], args: tuple
     r = cli(*args)
     assert r.code == 2, r.stderr
     assert f"'{args[-2]}': must not be empty" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_platform_arm_v7_takes_an_older_arm_variant(
+    cli: Callable[..., Run], registry: object, push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
+    """``--platform os/arch[/variant]``: an index without ``linux/arm/v7`` but with ``linux/arm/v6``
+    serves an arm/v7 pull its v6 image, as containerd and containers/image choose; never v8 for v6."""
+    specs = [
+        ImageSpec(layers=[[File("etc/arch", "amd64\n")]], architecture="amd64"),
+        ImageSpec(layers=[[File("etc/arch", "armv6\n")]], architecture="arm", variant="v6"),
+        ImageSpec(layers=[[File("etc/arch", "armv8\n")]], architecture="arm", variant="v8"),
+    ]
+    img = push_image(registry, specs, "contract/arm")
+    host = img.registry.host
+    out = tmp_path / "out"
+    r = cli(
+        "pull",
+        img.ref,
+        "-o",
+        str(out),
+        "--all",
+        "--platform",
+        "linux/arm/v7",
+        "--insecure-registry",
+        host,
+        "--json",
+    )
+    assert r.code == 0, r.stderr
+    assert r.json()["platform"] == "linux/arm/v6"
+    assert (out / "etc" / "arch").read_text() == "armv6\n"
+    r = cli("inspect", img.ref, "--platform", "linux/arm/v5", "--insecure-registry", host)
+    assert r.code == 4, r.stderr
+    assert "linux/arm/v6" in r.stderr and "linux/arm/v8" in r.stderr

@@ -76,3 +76,34 @@ def test_select_absent_lists_available() -> None:
     assert "linux/ppc64le" in str(info.value)
     assert "linux/amd64, linux/s390x" in str(info.value)
     assert "unknown" not in str(info.value)
+
+
+ARM = {v: oci.Platform("linux", "arm", v) for v in ("v5", "v6", "v7", "v8")}
+
+
+@pytest.mark.parametrize(
+    ("want", "offered", "chosen"),
+    [
+        ("linux/arm/v7", ("v6", "v5"), "v6"),  # no v7: the most capable compatible variant
+        ("linux/arm", ("v5", "v6"), "v6"),  # linux/arm means v7, as in containerd
+        ("linux/arm/v8", ("v5", "v7"), "v7"),
+        ("linux/arm/v7", ("v6", "v7"), "v7"),  # an exact entry wins wherever it is
+        ("linux/arm/v6", ("v7", "v5"), "v5"),
+    ],
+)
+def test_arm_variants_fall_back_to_older_compatible_ones(
+    want: str, offered: tuple[str, ...], chosen: str
+) -> None:
+    """containerd ``platforms.Only`` (and containers/image ``WantedPlatforms``' compatibility list):
+    an arm/vN machine runs vN-1 ... v5 images, so an index lacking vN still serves it, the newest
+    compatible variant first."""
+    index = _index(*(ARM[v] for v in offered))
+    got = oci.select_platform(index, oci.Platform.parse(want))
+    assert got.platform == ARM[chosen]
+
+
+@pytest.mark.parametrize(("want", "offered"), [("linux/arm/v6", ("v7", "v8")), ("linux/arm/v5", ("v6",))])
+def test_arm_variants_never_fall_forward(want: str, offered: tuple[str, ...]) -> None:
+    """A newer variant needs instructions the wanted machine may lack: never chosen."""
+    with pytest.raises(NotFoundError):
+        oci.select_platform(_index(*(ARM[v] for v in offered)), oci.Platform.parse(want))
