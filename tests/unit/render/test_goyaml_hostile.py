@@ -60,3 +60,61 @@ def test_csv_annotation_properties_nested_too_deeply_are_ignored() -> None:
         _unmarshal_struct('{"group": ' + deep + "}", ("group", "version", "kind"), "property.GVK")
     props = _csv_annotation_properties('[{"type": "olm.x\\ud800", "value": 1}]')
     assert [p.type for p in props] == ["olm.x\ufffd"]
+
+
+def _child(code: str, timeout: float) -> str:
+    """Run ``code`` in a fresh interpreter with a time bound (a quadratic or runaway decode fails
+    the test by the bound instead of hanging the suite); its stdout."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_binary_of_invalid_utf8_decodes_in_linear_time() -> None:
+    """``!!binary`` bytes that are no UTF-8 become U+FFFD per byte: 3 MB of them (every other
+    byte invalid) took minutes when the decode restarted after each bad byte."""
+    out = _child(
+        "import base64\n"
+        "from imgextract.catalog.render.goyaml import first_document\n"
+        "n = 1_500_000\n"
+        "data = b'kind: !!binary ' + base64.b64encode(b'a\\xff' * n)\n"
+        "kind, value = first_document(data)\n"
+        "print(kind, value['kind'] == 'a\\ufffd' * n)\n",
+        timeout=30,
+    )
+    assert out.split() == ["yaml", "True"]
+
+
+def test_binary_validation_memory_is_bounded_by_the_input() -> None:
+    """Checking 32 MB of ``!!binary`` base64 costs a few times its size, not the ~30 bytes per
+    byte of a regex repeating a group of four (about 1 GB here)."""
+    out = _child(
+        "import resource\n"
+        "from imgextract.catalog.render.goyaml import first_document\n"
+        "data = b'kind: !!binary ' + b'QUFB' * 8_000_000\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "kind, value = first_document(data)\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(kind, len(value['kind']), (after - before) // 1024)\n",
+        timeout=60,
+    )
+    kind, size, grown_mib = out.split()
+    assert (kind, int(size)) == ("yaml", 24_000_000)
+    assert int(grown_mib) < 256, f"peak memory grew by {grown_mib} MiB for a 32 MB scalar"
+
+
+def test_binary_padding_rules() -> None:
+    """Standard base64, padded to a multiple of 4, as Go's ``base64.StdEncoding`` (line ends
+    dropped first, as go-yaml does)."""
+    assert first_document(b"a: !!binary aGk=") == ("yaml", {"a": "hi"})
+    assert first_document(b"a: !!binary aA==") == ("yaml", {"a": "h"})
+    assert first_document(b"a: !!binary ''") == ("yaml", {"a": ""})
+    assert first_document(b"a: !!binary |\n  aG\n  k=\n") == ("yaml", {"a": "hi"})
+    for bad in (b"aGk", b"aG==k=", b"====", b"aGk==", b"=aGk", b"aA=", b"a===", b"aGk*"):
+        with pytest.raises(DecodeError, match="invalid base64"):
+            first_document(b"a: !!binary " + bad)
