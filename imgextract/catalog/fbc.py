@@ -344,6 +344,8 @@ def _go_int(text: str) -> int:
 
 
 _INF = float("inf")
+_JSON_BLANK_CHARS = " \t\r\n"
+_JSON_BLANKS = re.compile(r"[ \t\r\n]*")
 
 
 def _json_values(head: bytes, stream: _Readable, path: str) -> Iterator[Any]:
@@ -357,8 +359,8 @@ def _json_values(head: bytes, stream: _Readable, path: str) -> Iterator[Any]:
     while True:
         # Keep the text window small: drop what is decoded, skip blanks.
         n = len(buf)
-        while pos < n and buf[pos] in " \t\r\n":
-            pos += 1
+        if pos < n and buf[pos] in _JSON_BLANK_CHARS:  # a run of blanks in one step, not a loop per byte
+            pos = _JSON_BLANKS.match(buf, pos).end()  # type: ignore[union-attr]
         if pos == n:
             buf, pos = "", 0
             if eof and not pending:
