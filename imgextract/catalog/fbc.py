@@ -437,6 +437,7 @@ def _yaml_chunks(head: bytes, stream: IO[bytes], path: str, first: int = 0) -> I
     pending = bytearray(head)
     start = 0  # where the current document begins in ``pending``
     scan = 0  # a line start: separators before it were handled
+    searched = 0  # where the search for the last line end starts
     eof = False
     index = first
     while True:
@@ -447,7 +448,8 @@ def _yaml_chunks(head: bytes, stream: IO[bytes], path: str, first: int = 0) -> I
             eof = True
             if pending and not pending.endswith(b"\n"):
                 pending += b"\n"  # the last line, as the line reader returns it
-        end = pending.rfind(b"\n") + 1  # complete lines only
+        end = pending.rfind(b"\n", searched) + 1 or scan  # complete lines only
+        searched = len(pending)  # no line end after ``scan`` before this: only new bytes are searched
         for m in _SEPARATOR.finditer(pending, scan, end):
             rest = m.group(1).strip()
             if rest and not rest.startswith(b"#"):  # the document being read fails
@@ -464,11 +466,12 @@ def _yaml_chunks(head: bytes, stream: IO[bytes], path: str, first: int = 0) -> I
             if end > start:
                 yield bytes(pending[start:end])
             return
-        if end - start > _MAX_OBJECT:
+        if len(pending) - start > _MAX_OBJECT:  # (a line without its end counts too)
             raise CatalogFormatError(f"{path}: object {index}: larger than {_MAX_OBJECT} bytes")
         if start:
             del pending[:start]
             scan -= start
+            searched -= start
             start = 0
 
 

@@ -102,3 +102,32 @@ def test_the_turn_to_yaml_wherever_reads_end(step: int, data: bytes, want: list[
             return out
 
     assert [o.schema for o in iter_stream(Trickle(), "x")] == want  # type: ignore[arg-type]
+
+
+def test_a_yaml_document_without_line_ends_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The object bound holds for a YAML document with no line end: its bytes were kept, and
+    searched again from the start for a line end at each read (quadratic), to the file's end."""
+    monkeypatch.setattr(fbc, "_MAX_OBJECT", 1 << 20)
+    stream = _Counted(b"schema: acme.x\nv: ", b"x", 16 << 20)
+    with pytest.raises(CatalogFormatError, match=r"^x\.yaml: object 0: larger than 1048576 bytes$"):
+        list(iter_stream(stream, "x.yaml"))  # type: ignore[arg-type]
+    assert stream.given <= 2 << 20
+
+
+@pytest.mark.parametrize("step", [1, 2, 7, 4096])
+def test_yaml_lines_cut_anywhere_after_the_fix(step: int) -> None:
+    """Line ends are searched in the new bytes only: documents still split wherever reads end."""
+    data = b"schema: acme.a\nv: " + b"y" * 300 + b"\n---\nschema: acme.b\n--- # c\nschema: acme.c"
+
+    class Trickle(io.RawIOBase):
+        pos = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int = -1) -> bytes:
+            out = data[self.pos : self.pos + min(step, size if size >= 0 else step)]
+            self.pos += len(out)
+            return out
+
+    assert [o.schema for o in iter_stream(Trickle(), "x.yaml")] == ["acme.a", "acme.b", "acme.c"]  # type: ignore[arg-type]
