@@ -118,3 +118,35 @@ def test_binary_padding_rules() -> None:
     for bad in (b"aGk", b"aG==k=", b"====", b"aGk==", b"=aGk", b"aA=", b"a===", b"aGk*"):
         with pytest.raises(DecodeError, match="invalid base64"):
             first_document(b"a: !!binary " + bad)
+
+
+def test_first_document_of_many_lines_is_cut_without_a_list_of_lines() -> None:
+    """Finding the first ``---`` line of a manifest made a list of every line of the file (some
+    60 bytes each): 15 MB of short lines grew the process by about 600 MiB."""
+    out = _child(
+        "import resource\n"
+        "from imgextract.catalog.render.goyaml import first_document\n"
+        "data = b'kind: x\\n' + b'#\\n' * 8_000_000 + b'---\\nb: 1\\n'\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(first_document(data) == ('yaml', {'kind': 'x'}))\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n",
+        timeout=60,
+    )
+    same, grown_mib = out.split()
+    assert same == "True"
+    assert int(grown_mib) < 128, f"peak memory grew by {grown_mib} MiB for 16 MB of lines"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (b"a: 1\n---\nb: 2\n", {"a": 1}),
+        (b"---\n--- # c\na: 1\n---", {"a": 1}),
+        (b"a: 1\r\n---\r\nb: 2\r\n", {"a": 1}),
+        (b"# only\n---\na: 2\n", None),  # a chunk of comments is the first document (null)
+        (b"a: 1\r---\rb: 2\n", {"a": 1}),  # a CR alone ends no line (Go's line reader)
+        (b"a: '---'\n", {"a": "---"}),
+    ],
+)
+def test_first_document_separator_lines(text: bytes, want: object) -> None:
+    assert first_document(text) == ("yaml", want)
