@@ -450,8 +450,8 @@ _INFINITIES = (math.inf, -math.inf)
 
 
 def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
-    """The common document (untagged plain and quoted scalars, block and flow collections, no
-    anchor, alias, tag, merge key or non-string key that fails) built straight from libyaml's
+    """The common document (plain and quoted scalars, tagged values too, block and flow collections,
+    no anchor, alias, tagged key, merge key or non-string key that fails) built straight from libyaml's
     events, or None for anything else, which :func:`load_yaml_flagged` then reads through the
     node tree (whose errors and rules are the reference: this path only ever agrees with it).
 
@@ -482,10 +482,13 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
             e = get()
             c = e.__class__
             if c is scalar_event:
-                if e.tag is not None or e.anchor is not None:
+                if e.anchor is not None:
                     return None
                 s = e.value
+                tag = e.tag
                 if key is _NO_KEY and cur.__class__ is dict:  # a key
+                    if tag is not None:
+                        return None
                     if e.implicit[0]:
                         if s == "<<":
                             return None
@@ -497,8 +500,13 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                                 s = _key(r)
                     key = s
                     continue
-                if e.implicit[0] and (not s or s[0] in _RESOLVE_FIRST):  # as _Walk.scalar
+                if tag is not None:  # as _Walk.value: "!" keeps the text, any other as go-yaml's resolve
+                    v = s if tag == "!" else tagged_scalar(tag, s)
+                elif e.implicit[0] and (not s or s[0] in _RESOLVE_FIRST):  # as _Walk.scalar
                     v = _quick_resolve(s) if s else None
+                else:
+                    v = s
+                if v is not s:
                     vc = v.__class__
                     if vc is float:
                         if v != v or v in _INFINITIES:
@@ -508,12 +516,9 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                         numbers = True
                         if v > UINT64_MAX:
                             v = float(v)
-                else:
-                    v = s
             elif c is mapping_start or c is sequence_start:
-                if (
-                    e.tag is not None
-                    or e.anchor is not None
+                if (  # (a collection's tag is dropped, as go-yaml v2's parser drops it)
+                    e.anchor is not None
                     or len(stack) >= _EVENTS_MAX_DEPTH
                     or (key is _NO_KEY and cur.__class__ is dict)  # a collection as a key
                 ):
