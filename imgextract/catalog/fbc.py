@@ -20,8 +20,11 @@ the rules of opm's ``declcfg`` loader (``WalkMetasReader``):
   strings, and no two top-level keys may be equal once case-folded.
 
 Memory stays bounded by the largest single object: JSON is decoded from a growing window of the
-file (one object at a time; until the second object has decoded, the bytes read are kept too, for a
-turn to YAML), YAML is cut into documents line by line and decoded one by one.
+file (one object at a time; until the second object has decoded, the bytes read since the end of
+the first are kept too, for a turn to YAML, and past twice the object bound that is an error),
+YAML is cut into documents line by line and decoded one by one.  A JSON syntax error is known as
+soon as the window holds a few bytes past it (as Go's scanner knows it): a YAML flow mapping at the
+top of a large file turns to YAML there, without reading the file first.
 """
 
 from __future__ import annotations
@@ -154,19 +157,29 @@ class _Readable(Protocol):
 
 
 class _Tape:
-    """A stream that keeps what was read from its start while ``on``: what the JSON reading may
-    have to give back to the YAML reading."""
+    """A stream that keeps what was read while ``on`` (from its start, then from the end of the
+    first object): what the JSON reading may have to give back to the YAML reading.  Keeping more
+    than twice the object bound (a window read ahead, or a run of blanks after the first object)
+    is an error of object ``index``."""
 
-    def __init__(self, stream: IO[bytes], head: bytes) -> None:
+    def __init__(self, stream: IO[bytes], head: bytes, path: str) -> None:
         self.stream = stream
         self.kept = bytearray(head)
         self.on = True
+        self.path = path
+        self.index = 0
 
     def read(self, n: int) -> bytes:
         data = self.stream.read(n)
         if self.on:
             self.kept += data
+            if len(self.kept) > 2 * _MAX_OBJECT:
+                raise CatalogFormatError(f"{self.path}: object {self.index}: larger than {_MAX_OBJECT} bytes")
         return data
+
+    def drop_first(self) -> None:
+        """Forget the first object's bytes (it decoded): a turn to YAML starts after it."""
+        del self.kept[: _json_object_end(self.kept)]
 
     def stop(self) -> None:
         self.on = False
@@ -180,7 +193,7 @@ class _JSONSyntaxError(Exception):
 def _json_then_yaml(head: bytes, stream: IO[bytes], path: str) -> Iterator[FbcObject]:
     """``YAMLOrJSONDecoder.Decode`` over a stream that looks like JSON: JSON objects while they
     decode; a failure at the first or second object hands the rest of the stream to YAML."""
-    tape = _Tape(stream, head)
+    tape = _Tape(stream, head, path)
     values = _json_values(head, tape, path)
     count = 0  # objects decoded
     while True:
@@ -196,7 +209,10 @@ def _json_then_yaml(head: bytes, stream: IO[bytes], path: str) -> Iterator[FbcOb
         else:
             yield _object_of(value, meta, path, count)
             count += 1
-            if count == 2:  # an unambiguous JSON stream: it never turns to YAML
+            tape.index = count
+            if count == 1:
+                tape.drop_first()
+            elif count == 2:  # an unambiguous JSON stream: it never turns to YAML
                 tape.stop()
             continue
         if count > 1:
@@ -224,13 +240,13 @@ def _json_object_end(data: bytes | bytearray) -> int:
 
 
 def _yaml_rest(tape: _Tape, first: int, path: str, error: CatalogFormatError) -> Iterator[FbcObject]:
-    """The stream from the end of JSON object ``first - 1`` read as YAML (``consumeWhitespace``: blanks
+    """The stream from the end of JSON object ``first - 1`` (where the tape starts) read as YAML (``consumeWhitespace``: blanks
     skipped up to and including the first line end; it looks 4 bytes ahead, and an invalid character
     or the end of the stream within them leaves the JSON ``error``)."""
     from imgextract.catalog.render.goyaml import yaml_start_after_json
 
     data = tape.kept
-    pos = 0 if first == 0 else _json_object_end(data)
+    pos = 0
     tape.on = False
     eof = False
     while (start := yaml_start_after_json(data, pos, eof)) == -1:
@@ -328,6 +344,8 @@ def _go_int(text: str) -> int:
 
 
 _INF = float("inf")
+_JSON_BLANK_CHARS = " \t\r\n"
+_JSON_BLANKS = re.compile(r"[ \t\r\n]*")
 
 
 def _json_values(head: bytes, stream: _Readable, path: str) -> Iterator[Any]:
@@ -341,8 +359,8 @@ def _json_values(head: bytes, stream: _Readable, path: str) -> Iterator[Any]:
     while True:
         # Keep the text window small: drop what is decoded, skip blanks.
         n = len(buf)
-        while pos < n and buf[pos] in " \t\r\n":
-            pos += 1
+        if pos < n and buf[pos] in _JSON_BLANK_CHARS:  # a run of blanks in one step, not a loop per byte
+            pos = _JSON_BLANKS.match(buf, pos).end()  # type: ignore[union-attr]
         if pos == n:
             buf, pos = "", 0
             if eof and not pending:
@@ -357,7 +375,7 @@ def _json_values(head: bytes, stream: _Readable, path: str) -> Iterator[Any]:
                     pos = end
                     continue
         except json.JSONDecodeError as exc:
-            if eof:
+            if eof or _settled(exc, buf):
                 raise _JSONSyntaxError(exc.msg) from None
             if len(buf) - pos > _MAX_OBJECT:
                 raise CatalogFormatError(f"{path}: object {index}: larger than {_MAX_OBJECT} bytes") from None
@@ -375,6 +393,20 @@ def _json_values(head: bytes, stream: _Readable, path: str) -> Iterator[Any]:
         del pending[: len(pending) - keep]
         buf = buf[pos:] + text
         pos = 0
+
+
+# how far past the place it fails the decoder may have looked (a literal such as ``-Infinity``,
+# a ``\\uXXXX`` escape): text appended beyond that cannot change the failure
+_LOOKAHEAD = 16
+
+
+def _settled(exc: json.JSONDecodeError, buf: str) -> bool:
+    """True when the decoder's failure in ``buf`` stands whatever text follows the window: it failed
+    well before the window's end, not in a string that runs to it, and not in converting a number
+    (whose digits may go on)."""
+    return (
+        exc.doc is buf and exc.pos + _LOOKAHEAD < len(buf) and not exc.msg.startswith("Unterminated string")
+    )
 
 
 def _decode_utf8(data: bytearray, final: bool, path: str, index: int) -> tuple[str, int]:
@@ -405,6 +437,7 @@ def _yaml_chunks(head: bytes, stream: IO[bytes], path: str, first: int = 0) -> I
     pending = bytearray(head)
     start = 0  # where the current document begins in ``pending``
     scan = 0  # a line start: separators before it were handled
+    searched = 0  # where the search for the last line end starts
     eof = False
     index = first
     while True:
@@ -415,7 +448,8 @@ def _yaml_chunks(head: bytes, stream: IO[bytes], path: str, first: int = 0) -> I
             eof = True
             if pending and not pending.endswith(b"\n"):
                 pending += b"\n"  # the last line, as the line reader returns it
-        end = pending.rfind(b"\n") + 1  # complete lines only
+        end = pending.rfind(b"\n", searched) + 1 or scan  # complete lines only
+        searched = len(pending)  # no line end after ``scan`` before this: only new bytes are searched
         for m in _SEPARATOR.finditer(pending, scan, end):
             rest = m.group(1).strip()
             if rest and not rest.startswith(b"#"):  # the document being read fails
@@ -432,11 +466,12 @@ def _yaml_chunks(head: bytes, stream: IO[bytes], path: str, first: int = 0) -> I
             if end > start:
                 yield bytes(pending[start:end])
             return
-        if end - start > _MAX_OBJECT:
+        if len(pending) - start > _MAX_OBJECT:  # (a line without its end counts too)
             raise CatalogFormatError(f"{path}: object {index}: larger than {_MAX_OBJECT} bytes")
         if start:
             del pending[:start]
             scan -= start
+            searched -= start
             start = 0
 
 

@@ -87,12 +87,13 @@ class MemTree:
                 ):  # a file on the way to a selected path, at one, or over a directory
                     raise NotPlain(name)
                 self._parents(parts)
-                data = b"".join(reader.read_data(m))
                 old = files.get(path)
-                self._held += len(data) - (len(old) if old is not None else 0)
+                # judged by the header's size before any byte is read: a small compressed layer may
+                # inflate to gigabytes, which the applier streams to disk
+                self._held += m.size - (len(old) if old is not None else 0)
                 if self._held > MEMORY_BUDGET:
                     raise NotPlain(name)
-                files[path] = data
+                files[path] = b"".join(reader.read_data(m))
             elif m.isdir():
                 if path in files:
                     raise NotPlain(name)

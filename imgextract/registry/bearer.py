@@ -13,6 +13,7 @@ redirect); the refresh-token POST never does (a 307/308 would resend the token p
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -35,6 +36,7 @@ from imgextract.registry.watchdog import deadline_message, open_within
 CLIENT_ID = "bundle-extract"
 MIN_EXPIRY = 60.0
 _TOKEN_BODY_LIMIT = 1024 * 1024
+_CONTROL = re.compile("[\x00-\x1f\x7f]")  # (urlsplit drops a tab or line end silently; Go refuses them)
 
 
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -47,7 +49,7 @@ def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
             return None
         try:
             return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
+        except (OSError, ValueError):  # (ValueError: a NUL in the text)
             return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
@@ -75,7 +77,12 @@ def check_realm(realm: str, registry_host: str, *, insecure: bool) -> None:
     try:
         parts = urlsplit(realm)
         realm_host = parts.hostname or ""
-        valid = parts.scheme in ("https", "http") and bool(realm_host) and parts.port != 0
+        valid = (
+            parts.scheme in ("https", "http")
+            and bool(realm_host)
+            and parts.port != 0
+            and _CONTROL.search(realm) is None  # Go's url.Parse: "invalid control character in URL"
+        )
     except ValueError:  # an unclosed IPv6 literal, a bad port: the registry's challenge is hostile
         valid = False
     if not valid:

@@ -16,6 +16,7 @@ document, as ``json.Marshal`` does in Go.
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -87,7 +88,10 @@ _TIMESTAMP_RE = re.compile(
     r"| ([0-9][0-9]?):([0-9][0-9]?):([0-9][0-9]?)(?:[.,][0-9]+)?)?"
 )
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-_BASE64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+# standard base64 with its padding (the length a multiple of 4, checked beside it): one repeat of a
+# character class, which the regex engine runs in constant memory (a repeated group of four keeps
+# state per repetition, some 30 bytes per input byte)
+_BASE64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 
 def _quick_resolve(s: str) -> Any:
@@ -143,18 +147,20 @@ def _go_timestamp(s: str) -> bool:
     return g[6] is None or (int(g[6]) <= 24 and int(g[7]) <= 60)
 
 
+def _go_replace(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return "\ufffd" * (exc.end - exc.start), exc.end
+
+
+_GO_REPLACE = "imgextract-go-replace"
+codecs.register_error(_GO_REPLACE, _go_replace)
+
+
 def _go_bytes_string(data: bytes) -> str:
     """A Go string of arbitrary bytes as ``encoding/json`` writes it: each byte of an invalid
-    UTF-8 sequence becomes U+FFFD."""
-    out: list[str] = []
-    while True:
-        try:
-            out.append(data.decode("utf-8"))
-            return "".join(out)
-        except UnicodeDecodeError as exc:
-            out.append(data[: exc.start].decode("utf-8"))
-            out.append("\ufffd" * (exc.end - exc.start))
-            data = data[exc.end :]
+    UTF-8 sequence becomes U+FFFD (in one pass: decoding again after each error was quadratic)."""
+    return data.decode("utf-8", _GO_REPLACE)
 
 
 def _short_tag(tag: str) -> str:
@@ -178,7 +184,7 @@ def tagged_scalar(tag: str, s: str) -> Any:
     as ``!!float``; ``!!timestamp`` keeps the text).  Raises DecodeError with go-yaml's message."""
     if tag == _BINARY:
         cleaned = s.replace("\r", "").replace("\n", "")
-        if not cleaned.isascii() or _BASE64_RE.fullmatch(cleaned) is None:
+        if len(cleaned) % 4 or not cleaned.isascii() or _BASE64_RE.fullmatch(cleaned) is None:
             raise DecodeError(
                 "error converting YAML to JSON: yaml: !!binary value contains invalid base64 data"
             )
@@ -444,8 +450,8 @@ _INFINITIES = (math.inf, -math.inf)
 
 
 def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
-    """The common document (untagged plain and quoted scalars, block and flow collections, no
-    anchor, alias, tag, merge key or non-string key that fails) built straight from libyaml's
+    """The common document (plain and quoted scalars, tagged values too, block and flow collections,
+    no anchor, alias, tagged key, merge key or non-string key that fails) built straight from libyaml's
     events, or None for anything else, which :func:`load_yaml_flagged` then reads through the
     node tree (whose errors and rules are the reference: this path only ever agrees with it).
 
@@ -476,10 +482,13 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
             e = get()
             c = e.__class__
             if c is scalar_event:
-                if e.tag is not None or e.anchor is not None:
+                if e.anchor is not None:
                     return None
                 s = e.value
+                tag = e.tag
                 if key is _NO_KEY and cur.__class__ is dict:  # a key
+                    if tag is not None:
+                        return None
                     if e.implicit[0]:
                         if s == "<<":
                             return None
@@ -491,8 +500,13 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                                 s = _key(r)
                     key = s
                     continue
-                if e.implicit[0] and (not s or s[0] in _RESOLVE_FIRST):  # as _Walk.scalar
+                if tag is not None:  # as _Walk.value: "!" keeps the text, any other as go-yaml's resolve
+                    v = s if tag == "!" else tagged_scalar(tag, s)
+                elif e.implicit[0] and (not s or s[0] in _RESOLVE_FIRST):  # as _Walk.scalar
                     v = _quick_resolve(s) if s else None
+                else:
+                    v = s
+                if v is not s:
                     vc = v.__class__
                     if vc is float:
                         if v != v or v in _INFINITIES:
@@ -502,12 +516,9 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                         numbers = True
                         if v > UINT64_MAX:
                             v = float(v)
-                else:
-                    v = s
             elif c is mapping_start or c is sequence_start:
-                if (
-                    e.tag is not None
-                    or e.anchor is not None
+                if (  # (a collection's tag is dropped, as go-yaml v2's parser drops it)
+                    e.anchor is not None
                     or len(stack) >= _EVENTS_MAX_DEPTH
                     or (key is _NO_KEY and cur.__class__ is dict)  # a collection as a key
                 ):
@@ -608,20 +619,23 @@ def _retag_nonspecific(root: Any, marks: set[tuple[int, int]]) -> None:
             pending.extend(_children(node))
 
 
+# a line starting with "---" (lines end at "\n" only, as Go's line reader reads them)
+_SEPARATOR_LINE = re.compile(r"^---([^\n]*)(?:\n|\Z)", re.M)
+
+
 def _yaml_chunks(text: str) -> Any:
-    """apimachinery's YAMLReader: documents split on ``---`` lines (rest blank or a comment)."""
-    buf: list[str] = []
-    for line in text.splitlines(keepends=True):
-        if line.startswith("---"):
-            rest = line[3:].strip()
-            if not rest or rest.startswith("#"):
-                if buf:
-                    yield "".join(buf)
-                    buf = []
-                continue
-        buf.append(line)
-    if buf:
-        yield "".join(buf)
+    """apimachinery's YAMLReader: documents split on ``---`` lines (rest blank or a comment).
+    The separators are found in the text itself: a list of its lines costs some 60 bytes a line."""
+    start = 0  # where the current document starts
+    for m in _SEPARATOR_LINE.finditer(text):
+        rest = m.group(1).strip()
+        if rest and not rest.startswith("#"):
+            continue  # no separator: a line of the document
+        if m.start() > start:
+            yield text[start : m.start()]
+        start = m.end()
+    if start < len(text):
+        yield text[start:]
 
 
 def _json_number_int(s: str) -> Any:

@@ -190,3 +190,43 @@ def test_the_entry_limit_holds() -> None:
         tree.add_layer(
             io.BytesIO(_layer([File("manifests/a", "a"), File("manifests/b", "b"), File("c", "c")]))
         )
+
+
+class _Zeros(io.RawIOBase):
+    """A layer of one regular file of ``size`` zero bytes, made as it is read (never held),
+    counting what was handed out."""
+
+    def __init__(self, name: str, size: int) -> None:
+        import tarfile
+
+        info = tarfile.TarInfo(name)
+        info.size = size
+        self._head = info.tobuf(format=tarfile.USTAR_FORMAT)
+        self._total = len(self._head) + size + (-size % 512) + 1024
+        self.given = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        n = min(1 << 20 if size < 0 else size, self._total - self.given)
+        at = self.given
+        head = self._head[at : at + n]
+        self.given += n
+        return head + bytes(n - len(head))
+
+
+def test_a_file_past_the_budget_is_refused_before_it_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header says how large a file is: one past the memory budget (a small compressed layer
+    may inflate to gigabytes of zeros) is left to the applier, which streams it, without reading
+    it into memory first."""
+    monkeypatch.setattr(memtree, "MEMORY_BUDGET", 1 << 20)
+    layer = _Zeros("manifests/big.yaml", 64 << 20)
+    tree = MemTree(PathSelection(PATHS), Limits())
+    with pytest.raises(NotPlain):
+        tree.add_layer(layer)  # type: ignore[arg-type]
+    assert layer.given <= 4 << 20, f"{layer.given} bytes read before the refusal"
+    small = _Zeros("manifests/fits.yaml", 1 << 20)
+    tree = MemTree(PathSelection(PATHS), Limits())
+    tree.add_layer(small)  # type: ignore[arg-type]
+    assert tree.files == {"manifests/fits.yaml": bytes(1 << 20)}

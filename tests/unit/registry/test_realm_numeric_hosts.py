@@ -49,3 +49,14 @@ def test_public_realms_still_accepted(host: str) -> None:
 def test_local_realm_for_a_local_registry_still_accepted() -> None:
     check_realm("https://127.1:9000/token", "127.0.0.1:5000", insecure=False)
     check_realm("https://localhost./token", "localhost:5000", insecure=False)
+
+
+@pytest.mark.parametrize(
+    "realm", ["https://1\x00/token", "https://127.0.0.1\x00.example/t", "https://a\x7f/t", "https://a\tb/t"]
+)
+def test_a_realm_with_a_control_character_is_refused(realm: str) -> None:
+    """Go's ``url.Parse`` refuses a URL holding a control character ("invalid control character in
+    URL"): such a realm is no URL, whatever the host checks would say (a NUL made the numeric
+    address check itself fail with a bare ValueError)."""
+    with pytest.raises(AuthError, match="not an http\\(s\\) URL"):
+        check_realm(realm, "registry.example", insecure=False)

@@ -1,7 +1,7 @@
 """The event path of the YAML reader agrees with the node-tree path, or stands aside.
 
 ``load_yaml_flagged`` first builds the common document straight from libyaml's events and hands
-anything unusual (anchors, aliases, tags, merge keys, keys that are not strings, documents past
+anything unusual (anchors, aliases, tagged keys, merge keys, keys that are not strings, documents past
 the first, values Go's encoder refuses, scanner errors) to the node-tree walk, whose go-yaml v2
 rules are tested in test_goyaml.py.  Here: where the event path answers, its value (types
 included) and number flag are the node tree's; where it must not answer, it does not.
@@ -54,13 +54,24 @@ COMMON = [
     "spec:\n  versions:\n  - name: v1\n    served: true\n    schema:\n      openAPIV3Schema:\n        type: object\n",
 ]
 
+# tagged values (not keys): go-yaml's resolve of the tag; a collection's tag is dropped
+COMMON += [
+    "a: !!str 1\nb: ! 1\nc: !custom {b: 1}\nd: !!int 0x10\ne: !!float 1\nf: !!binary aGk=\n",
+    "g: !!bool yes\nh: !!null ~\ni: !!timestamp 2001-01-01\nj: !foo bar\nk: !!str [x, !!int '1']\n",
+    "l: !!float 9223372036854775807\nm: !!int 18446744073709551615\nn: !<tag:yaml.org,2002:str> 5\n",
+    "%TAG !e! tag:example.com,2000:\n---\no: !e!x 1\np: !!binary |\n  aG\n  k=\n",
+    '- ! "2"\n- !!str\n- !!map {}\n',
+]
+
 # documents the event path must leave to the node tree
 LEFT_ALONE = [
     "a: &x {b: 1}\nc: *x\n",  # anchor and alias
     "a: &x 1\n",  # anchor alone
-    "a: !!str 1\n",  # explicit tag
-    "a: ! 1\n",  # non-specific tag
-    "a: !custom {b: 1}\n",
+    "!!str 1: tagged key\n",
+    "! <<: {x: 1}\n",
+    "a: !!int x\n",  # a tag the text does not fit: the node tree's error
+    "a: !!float .nan\n",
+    "a: !!binary aGk\n",
     "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\n",  # merge key
     "m:\n  <<: {x: 1}\n",
     "? [a, b]\n: complex key\n",
