@@ -642,6 +642,20 @@ def test_an_image_with_an_empty_layer_and_zeros_chunks_is_pulled_partially(
     assert [la["fetch"] for la in layers] == ["partial", "partial"]
 
 
+def _skopeo_layer(entries: list[Any], tmp_path: Path) -> tuple[bytes, dict[str, Any], bytes, Any]:
+    """``entries`` as a tar, converted by skopeo to one zstd:chunked layer with a 48-byte footer
+    (skopeo 1.9): the tar, the layer's descriptor, its blob and its TOC location."""
+    tar = go_tar(entries)
+    gz = tmp_path / "gzip"
+    write_layout(gz, ImageSpec(layers=[Layer(tar=tar)]), "v1")
+    manifest = convert(gz, "v1", tmp_path / "zstd")
+    desc = manifest["layers"][0]
+    blob = blob_path(tmp_path / "zstd", desc["digest"]).read_bytes()
+    loc = toc_location(desc["annotations"])
+    assert loc is not None and loc.offset + loc.length + 48 == len(blob)
+    return tar, desc, blob, loc
+
+
 def test_a_toc_of_another_version_gets_the_whole_layer(
     cli: Callable[..., Run], registry: Any, push_image: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -654,14 +668,7 @@ def test_a_toc_of_another_version_gets_the_whole_layer(
     import zstandard
 
     entries = [Dir("configs"), File("configs/catalog.json", b'{"schema": "olm.package"}\n')]
-    tar = go_tar(entries)
-    gz = tmp_path / "gzip"
-    write_layout(gz, ImageSpec(layers=[Layer(tar=tar)]), "v1")
-    manifest = convert(gz, "v1", tmp_path / "zstd")
-    desc = manifest["layers"][0]
-    blob = blob_path(tmp_path / "zstd", desc["digest"]).read_bytes()
-    loc = toc_location(desc["annotations"])
-    assert loc is not None and loc.offset + loc.length + 48 == len(blob)
+    tar, desc, blob, loc = _skopeo_layer(entries, tmp_path)
     doc = json.loads(
         zstandard.ZstdDecompressor().stream_reader(blob[loc.offset :]).read(loc.uncompressed_length)
     )
@@ -707,14 +714,7 @@ def test_the_newer_layout_is_read_through_its_annotations(
         File("configs/catalog.json", b'{"schema": "olm.package"}\n'),
         File("bin/tool", b"x"),
     ]
-    tar = go_tar(entries)
-    gz = tmp_path / "gzip"
-    write_layout(gz, ImageSpec(layers=[Layer(tar=tar)]), "v1")
-    manifest = convert(gz, "v1", tmp_path / "zstd")
-    desc = manifest["layers"][0]
-    blob = blob_path(tmp_path / "zstd", desc["digest"]).read_bytes()
-    loc = toc_location(desc["annotations"])
-    assert loc is not None and loc.offset + loc.length + 48 == len(blob)
+    tar, desc, blob, loc = _skopeo_layer(entries, tmp_path)
     head = blob[: loc.offset + loc.length]
     split_raw = b'{"type":2,"payload":"not read here"}\n'
     split = zstandard.ZstdCompressor().compress(split_raw)

@@ -11,6 +11,22 @@ from imgextract.catalog import fbc
 from imgextract.catalog.fbc import CatalogFormatError, iter_stream
 
 
+class _Trickle(io.RawIOBase):
+    """``data`` handed out ``step`` bytes per read at most: reads that end anywhere."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.pos = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        step = min(self.step, size if size >= 0 else self.step)
+        out = self.data[self.pos : self.pos + step]
+        self.pos += len(out)
+        return out
+
+
 class _Counted(io.RawIOBase):
     """``size`` bytes made of ``head`` then ``unit`` repeated, made as they are read (never held),
     counting what was handed out."""
@@ -90,18 +106,7 @@ def test_two_objects_near_the_bound_still_decode(monkeypatch: pytest.MonkeyPatch
     ],
 )
 def test_the_turn_to_yaml_wherever_reads_end(step: int, data: bytes, want: list[str]) -> None:
-    class Trickle(io.RawIOBase):
-        pos = 0
-
-        def readable(self) -> bool:
-            return True
-
-        def read(self, size: int = -1) -> bytes:
-            out = data[self.pos : self.pos + min(step, size if size >= 0 else step)]
-            self.pos += len(out)
-            return out
-
-    assert [o.schema for o in iter_stream(Trickle(), "x")] == want  # type: ignore[arg-type]
+    assert [o.schema for o in iter_stream(_Trickle(data, step), "x")] == want  # type: ignore[arg-type]
 
 
 def test_a_yaml_document_without_line_ends_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,15 +124,4 @@ def test_yaml_lines_cut_anywhere_after_the_fix(step: int) -> None:
     """Line ends are searched in the new bytes only: documents still split wherever reads end."""
     data = b"schema: acme.a\nv: " + b"y" * 300 + b"\n---\nschema: acme.b\n--- # c\nschema: acme.c"
 
-    class Trickle(io.RawIOBase):
-        pos = 0
-
-        def readable(self) -> bool:
-            return True
-
-        def read(self, size: int = -1) -> bytes:
-            out = data[self.pos : self.pos + min(step, size if size >= 0 else step)]
-            self.pos += len(out)
-            return out
-
-    assert [o.schema for o in iter_stream(Trickle(), "x.yaml")] == ["acme.a", "acme.b", "acme.c"]  # type: ignore[arg-type]
+    assert [o.schema for o in iter_stream(_Trickle(data, step), "x.yaml")] == ["acme.a", "acme.b", "acme.c"]  # type: ignore[arg-type]
