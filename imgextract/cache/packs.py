@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.store import open_regular
-from imgextract.cache.writer import private_temp
+from imgextract.cache.writer import private_temp, write_all
 from imgextract.errors import IntegrityError
 
 log = logging.getLogger(__name__)
@@ -213,9 +213,7 @@ def _write_all(fd: int, buffers: list[bytes | memoryview]) -> None:
     done = os.writev(fd, buffers)
     if done == want:
         return
-    rest = memoryview(b"".join(buffers))[done:]  # a short write (rare): finish byte-wise
-    while rest:
-        rest = rest[os.write(fd, rest) :]
+    write_all(fd, memoryview(b"".join(buffers))[done:])  # a short write (rare): finish it
 
 
 def _temp(layout: Layout) -> tuple[str, int]:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
-from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, private_temp
+from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, private_temp, write_all
 from imgextract.errors import IntegrityError
 from imgextract.keyedlocks import KeyedLocks
 from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_alive, quiet_since
@@ -347,9 +347,7 @@ class ContentCache:
         tmp, fd = private_temp(self._layout, final.name[:16])
         try:
             try:
-                view = memoryview(data)
-                while view:  # no buffered file object around a single write
-                    view = view[os.write(fd, view) :]
+                write_all(fd, data)
             finally:
                 os.close(fd)
             try:

@@ -231,6 +231,14 @@ class BlobWriter:
             self.abort(discard=isinstance(exc, IntegrityError))
 
 
+def write_all(fd: int, data: bytes | memoryview) -> None:
+    """Write every byte of ``data`` to ``fd`` with plain ``os.write`` calls (no buffered file
+    object around what is usually a single write), finishing a short write."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def private_temp(layout: Layout, hexd: str) -> tuple[Path, int]:
     tmp = layout.tmp()
     for attempt in range(100):
@@ -279,9 +287,7 @@ class SmallBlobWriter:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                write_all(fd, data)
             finally:
                 os.close(fd)
             os.replace(tmp, f"{directory}/{hexd}")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from imgextract.cache.writer import write_all
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
 from imgextract.catalog.render.writer import FORMATS, encode, opm_sorted, order_key
 
@@ -167,9 +168,7 @@ def _keep(path: Path, data: bytes, what: str) -> None:
             fd = os.open(tmp, _KEEP_FLAGS, 0o600)
         created = True
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
         finally:
             os.close(fd)
         os.replace(tmp, path)
