@@ -46,3 +46,47 @@ def run_cli(
         stdin=subprocess.DEVNULL,
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_on_terminal(*args: str, home: Path, terminal: str, env: dict[str, str]) -> tuple[int, str, bytes]:
+    """``bundle-extract ARGS`` with ``terminal`` ("stdout" or "stderr") on a pseudo-terminal and the
+    other stream a pipe, as a user's shell has it: exit code, the piped text, the terminal's bytes.
+    ``env`` adds to an isolated environment (HOME, TERM=xterm, no stray credentials)."""
+    import pty
+
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "XDG_"))
+    }
+    full_env.update(HOME=str(home), PYTHONPATH=str(REPO), TERM="xterm", **env)
+    full_env.pop("NO_COLOR", None)  # what a terminal shows, whatever the caller's environment says
+    main, secondary = pty.openpty()
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, terminal: secondary}
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "imgextract", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=streams["stdout"],
+            stderr=streams["stderr"],
+            env=full_env,
+        )
+        os.close(secondary)
+        secondary = -1
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        piped = proc.stderr if terminal == "stdout" else proc.stdout
+        assert piped is not None
+        text = piped.read().decode()
+        piped.close()
+        code = proc.wait(timeout=120)
+    finally:
+        os.close(main)
+        if secondary >= 0:
+            os.close(secondary)
+    return code, text, seen

@@ -332,44 +332,11 @@ def test_the_pods_command_line_verifies(
 
 def _on_a_terminal(*args: str, home: Path) -> tuple[int, str]:
     """``bundle-extract ARGS`` with stdout on a pseudo-terminal (120 columns): exit code, output."""
-    import os
-    import pty
-    import subprocess
-    import sys
+    from tests.e2e.cli import run_on_terminal
 
-    from tests.e2e.cli import REPO
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "XDG_"))}
-    env.update(HOME=str(home), PYTHONPATH=str(REPO), COLUMNS="120", LINES="50", TERM="xterm")
-    env.pop("NO_COLOR", None)
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "imgextract", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=slave,
-            stderr=subprocess.PIPE,
-            env=env,
-        )
-        os.close(slave)
-        slave = -1
-        chunks = []
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        proc.wait(timeout=60)
-        assert proc.stderr is not None
-        proc.stderr.close()
-    finally:
-        os.close(master)
-        if slave >= 0:
-            os.close(slave)
-    return proc.returncode, b"".join(chunks).decode("utf-8", "replace")
+    env = {"COLUMNS": "120", "LINES": "50"}
+    code, _stderr, seen = run_on_terminal(*args, home=home, terminal="stdout", env=env)
+    return code, seen.decode("utf-8", "replace")
 
 
 def test_plain_output_on_a_terminal_is_a_table(tmp_path: Path, fbc_dir: Path) -> None:

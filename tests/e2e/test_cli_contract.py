@@ -158,40 +158,10 @@ def test_copy_to_repo_takes_a_repository_only(cli: Callable[..., Run], destinati
 
 def _pull_with_tty_stderr(ref: str, out: Path, home: Path, *extra: str) -> tuple[int, str, bytes]:
     """``bundle-extract pull`` with stdout a pipe and stderr a terminal (a pty), as a user's shell has it."""
-    import os
-    import pty
-    import subprocess
-    import sys
+    from tests.e2e.cli import run_on_terminal
 
-    from tests.e2e.cli import REPO
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_AUTH_FILE", "DOCKER_", "XDG_"))}
-    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), PYTHONPATH=str(REPO), TERM="xterm")
-    env.update(COLUMNS="120", LINES="40")
-    main, secondary = pty.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "imgextract", "pull", ref, "-o", str(out), *extra],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=secondary,
-            env=env,
-        )
-        os.close(secondary)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        stdout = proc.stdout.read().decode() if proc.stdout else ""
-        code = proc.wait(timeout=120)
-    finally:
-        os.close(main)
-    return code, stdout, seen
+    env = {"XDG_CACHE_HOME": str(home / ".cache"), "COLUMNS": "120", "LINES": "40"}
+    return run_on_terminal("pull", ref, "-o", str(out), *extra, home=home, terminal="stderr", env=env)
 
 
 def test_progress_only_when_stderr_is_a_terminal(pushed_bundle: PushedImage, tmp_path: Path) -> None:
