@@ -223,6 +223,14 @@ def _link_top(dir_parts: list[str], target: str, *, hard: bool) -> str:
     return stack[0] if stack else ""
 
 
+def _entry_error(e: OSError, name: str) -> Exception:
+    """What an entry's failed system call is reported as: the local disk's errors as they are
+    (with the entry's path), anything else as the layer's fault."""
+    if e.errno in _ENVIRONMENTAL:
+        return OSError(e.errno, e.strerror, e.filename or name)
+    return IntegrityError(f"cannot apply layer entry {name!r}: {e.strerror or e}")
+
+
 def split_name(name: str, *, what: str) -> list[str]:
     """Clean a member name or link target into components (rule 2)."""
     if "\0" in name:
@@ -262,9 +270,10 @@ class Applier:
         # files, symlinks and hard links are renamed), so it stays where it was resolved until removed.
         self._parents: dict[tuple[str, ...], Parent] = {}
         self._covered_dirs: dict[tuple[str, ...], bool] = {}  # directory names below a selected path
-        # The directory of the last plain file, as its name spelled it ("a/b/"), its Parent and the
-        # _tree_gen it was valid in: the next files of a layer are mostly in the same directory.
-        self._last_dir: tuple[str, Parent, int] | None = None
+        # The directory of the last plain file, as its name spelled it ("a/b/"), its Parent, the
+        # _tree_gen it was valid in, the spelling as bytes and its path as a prefix for _upper
+        # ("a/b/", "" for the root): the next files of a layer are mostly in the same directory.
+        self._last_dir: tuple[str, Parent, int, bytes, str] | None = None
         self._tree_gen = 0
         self._parents_gen = 0
         umask = _process_umask()
@@ -298,6 +307,10 @@ class Applier:
         self._last_dir = None  # (its top-level names are in this layer's stats only after a file)
         fs = self.fs
         file_entry = self._file_entry
+        write = self._write
+        # a whole tar's reader hands over the next plain files of the last file's directory in one
+        # step each: what this loop and _file_entry's same-directory path would do with them
+        plain = getattr(reader, "next_plain", None)
         left = self.limits.max_entries - self.entries_total  # entries this layer may still have
         try:
             for member in members:
@@ -308,12 +321,29 @@ class Applier:
                 try:
                     if member.type not in _REGULAR or not file_entry(reader, member, stats):
                         self._entry(reader, member, stats)
+                        continue
                 except OSError as e:
-                    if e.errno in _ENVIRONMENTAL:  # the local disk, not the layer: name the entry's path
-                        raise OSError(e.errno, e.strerror, e.filename or member.name) from None
-                    raise IntegrityError(
-                        f"cannot apply layer entry {member.name!r}: {e.strerror or e}"
-                    ) from None
+                    raise _entry_error(e, member.name) from None
+                last = self._last_dir
+                if plain is None or last is None:
+                    continue
+                prefix, same, gen, prefix_b, upper = last
+                while gen == self._tree_gen and same.fd >= 0:
+                    got = plain(prefix_b)
+                    if got is None:
+                        break
+                    left -= 1
+                    if left < 0:
+                        raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
+                    fs.steps_left += STEPS_PER_ENTRY
+                    base, mode, mtime, size, data = got
+                    try:
+                        write(same, base, mode, mtime, data)
+                    except OSError as e:
+                        raise _entry_error(e, prefix + base) from None
+                    stats.files += 1
+                    stats.bytes_written += size
+                    self._upper.add(upper + base)
         finally:
             done = self.limits.max_entries - left - self.entries_total
             stats.entries = done
@@ -446,7 +476,14 @@ class Applier:
             self._mark_upper_anc(ppath)
         if covered and parts and name.endswith("/" + base) and len(name) > len(base) + 1:
             # (not for a directory only some of whose files are selected)
-            self._last_dir = (name[: len(name) - len(base)], parent, self._tree_gen)
+            spelled = name[: len(name) - len(base)]
+            self._last_dir = (
+                spelled,
+                parent,
+                self._tree_gen,
+                spelled.encode("utf-8", "surrogateescape"),
+                f"{ppath}/" if ppath else "",
+            )
         return True
 
     def _apply_typed(
@@ -515,7 +552,18 @@ class Applier:
                     os.unlink(parts[-1], dir_fd=parent.fd)
 
     def _write_file(self, reader: MemberData, m: Member, parent: Parent, base: str) -> None:
-        mode = (m.mode & 0o755) | 0o644  # file_mode()
+        self._write(parent, base, m.mode, m.mtime, reader.read_data(m))
+
+    def _write(
+        self,
+        parent: Parent,
+        base: str,
+        mode: int,
+        mtime: float | int,
+        data: Iterable[bytes | memoryview | list[bytes | memoryview]],
+    ) -> None:
+        """A regular file at ``base`` in ``parent``: its data, mode (as the header has it) and mtime."""
+        mode = (mode & 0o755) | 0o644  # file_mode()
         try:  # a free name: create it in place (one syscall instead of temp + lstat + rename)
             fd = os.open(base, _NEW_FILE, mode, dir_fd=parent.fd)
             tmp = None
@@ -523,7 +571,7 @@ class Applier:
             tmp, fd = self._new_temp(parent)
         try:
             try:
-                for chunk in reader.read_data(m):
+                for chunk in data:
                     if isinstance(chunk, list):
                         _write_buffers(fd, chunk)
                         continue
@@ -533,7 +581,6 @@ class Applier:
                         done = os.write(fd, chunk)
                 if tmp is not None or mode & self._umask:
                     os.fchmod(fd, mode)
-                mtime = m.mtime
                 if type(mtime) is int and 0 <= mtime <= _MAX_MTIME:  # (most): whole seconds, exact
                     os.utime(fd, (mtime, mtime))
                 else:

@@ -4,6 +4,7 @@ file count that the general entry path gives, whatever happens to that directory
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from imgextract.errors import ImgExtractError
 from imgextract.layers.applier import _PARENT_CACHE, Applier, LayerStats, MemberData
 from imgextract.layers.member import Member
+from imgextract.layers.tarstream import TarReader
 from tests.unit.layers.layerkit import E, apply_tars, d, f, hard, opq, snapshot, sym, wh
 
 VICTIM = "@victim@"  # replaced by the victim tree's absolute path
@@ -177,3 +179,70 @@ def test_random_layers_match_the_general_path(layers: list[list[E]], paths: list
         assert snapshot(victim) == before
     finally:
         shutil.rmtree(base)
+
+
+# -- the reader's runs of plain files (TarReader.next_plain) ----------------------------------
+
+
+def test_the_files_after_the_first_of_a_directory_come_in_one_step(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Else the comparisons above would not cover them: a whole tar's plain files after the first
+    of their directory are read and written by the applier's loop through ``next_plain``."""
+    taken: list[str] = []
+    original = TarReader.next_plain
+
+    def counting(self: TarReader, prefix: bytes) -> object:
+        got = original(self, prefix)
+        if got is not None:
+            taken.append(prefix.decode() + got[0])
+        return got
+
+    monkeypatch.setattr(TarReader, "next_plain", counting)
+    _, [stats] = apply_tars(out, [[d("d"), f("d/a", "1"), f("d/b", "22"), f("d/c", ""), f("e/x", "3")]])
+    assert taken == ["d/b", "d/c"]
+    assert (stats.files, stats.bytes_written, stats.entries) == (4, 4, 5)
+    assert (out / "d" / "b").read_text() == "22" and (out / "d" / "c").stat().st_size == 0
+
+
+_FSIZE_RUN = """
+import resource, sys
+from pathlib import Path
+from imgextract.layers.applier import Applier
+from imgextract.layers.tarstream import TarReader
+from tests.unit.layers.layerkit import apply_tars, d, f
+if sys.argv[2] == "general":
+    Applier._file_entry = lambda *a: False
+elif sys.argv[2] == "no-run":
+    TarReader.next_plain = lambda *a: None
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+root = Path(sys.argv[1])
+try:
+    apply_tars(root, [[d("d"), f("d/a", "1"), f("d/b", "2"), f("d/c", "x" * 9000), f("d/e", "4")]])
+except OSError as e:
+    print(type(e).__name__, e.errno, e.filename, sorted(p.name for p in (root / "d").iterdir()))
+"""
+
+
+def test_a_failed_write_in_a_run_is_reported_as_the_general_path_reports_it(tmp_path: Path) -> None:
+    """A file larger than RLIMIT_FSIZE allows (EFBIG: the local system, not the layer): the same
+    error, naming the same entry, the half-written file removed, whichever path wrote it."""
+    import signal
+    import subprocess
+    import sys
+
+    results = []
+    for how in ("run", "no-run", "general"):
+        root = tmp_path / how
+        root.mkdir()
+        proc = subprocess.run(
+            [sys.executable, "-c", _FSIZE_RUN, str(root), how],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[3],
+            preexec_fn=lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN),  # (EFBIG, not a signal)
+        )
+        results.append(proc.stdout)
+    assert results[0] == f"OSError {errno.EFBIG} d/c ['a', 'b']\n"
+    assert results == [results[0]] * 3

@@ -1,0 +1,196 @@
+"""``TarReader.next_plain`` (the next plain file of a directory, read in one step) against
+``members``: a reader that takes every member it can through ``next_plain`` reads every archive
+as ``members`` alone does, member for member, or refuses it with the same error; and it takes the
+common members that way (else the comparison would compare ``members`` with itself)."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from imgextract.errors import IntegrityError, LimitExceeded
+from imgextract.layers.tarstream import TarReader
+from tests.unit.layers.layerkit import END, ext_member, pad, pax_record, raw_header
+from tests.unit.layers.test_tarstream import Trickle, archive, rechecksum
+
+FUZZ = settings(
+    max_examples=int(os.environ.get("LAYERS_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+ALPHABET = b"01234567 \0\x80\xff89x/.-+_\twh"
+
+
+def outcome(data: bytes, *, plain: bool, step: int = 1 << 30) -> tuple[object, int]:
+    """Every member (name, type, mode, mtime, size, data) or the error, and how many members
+    ``next_plain`` gave.  With ``plain``, after each member whose data was read, the next ones
+    of its directory (as its name spells it) are taken through ``next_plain`` while it gives them."""
+    reader = TarReader(Trickle(data, step), max_header_bytes=1 << 16)  # type: ignore[arg-type]
+    out: list[tuple[object, ...]] = []
+    taken = 0
+    try:
+        for m in reader.members():
+            body = b"".join(bytes(c) for c in reader.read_data(m))
+            out.append((m.name, m.type, m.mode, m.mtime, m.size, body))
+            prefix = m.name[: m.name.rfind("/") + 1]
+            while plain and prefix:
+                got = reader.next_plain(prefix.encode("utf-8", "surrogateescape"))
+                if got is None:
+                    break
+                base, mode, mtime, size, pieces = got
+                out.append((prefix + base, tarfile.REGTYPE, mode, mtime, size, b"".join(pieces)))
+                taken += 1
+    except (IntegrityError, LimitExceeded) as e:
+        return (out, type(e).__name__, str(e)), taken
+    return out, taken
+
+
+def same_both_ways(data: bytes, step: int = 1 << 30) -> int:
+    """Asserts both readings agree; how many members ``next_plain`` took."""
+    with_plain, taken = outcome(data, plain=True, step=step)
+    assert with_plain == outcome(data, plain=False, step=step)[0]
+    return taken
+
+
+def run(names_sizes: list[tuple[str, int]]) -> bytes:
+    return b"".join(
+        raw_header(n, size=s) + pad(bytes([65 + i % 26]) * s) for i, (n, s) in enumerate(names_sizes)
+    )
+
+
+DIR = run([("d/a", 5), ("d/b", 0), ("d/c", 511), ("d/e", 512), ("d/f", 513), ("d/g", 3)])
+BASE = raw_header("d", type_=tarfile.DIRTYPE, mode=0o755) + DIR + END
+
+
+def test_a_directory_of_files_is_taken_by_next_plain() -> None:
+    assert same_both_ways(BASE) == 6  # (after the directory "d/", every file of it)
+
+
+@pytest.mark.parametrize("step", [1, 100, 512, 700, 1024, 4096])
+def test_buffer_boundaries_anywhere(step: int) -> None:
+    """Data or a header across the end of the reader's buffer: next_plain leaves it to members."""
+    same_both_ways(BASE, step=step)
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_generated_archives(fmt: int) -> None:
+    assert same_both_ways(archive(fmt)) > 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "d/.wh.x",
+        "d/.wh..wh..opq",
+        "d/.",
+        "d/..",
+        "d/",
+        "d/x/",
+        "d/x/y",
+        "d//x",
+        "d/./x",
+        "e/x",
+        "dd/x",
+        "d",
+        "d/\udcff",
+        "d/" + "n" * 98,
+    ],
+)
+def test_names_that_are_not_a_plain_file_of_the_directory(name: str) -> None:
+    ti = tarfile.TarInfo(name)
+    ti.size = 3
+    header = ti.tobuf(format=tarfile.USTAR_FORMAT, encoding="utf-8", errors="surrogateescape")
+    same_both_ways(run([("d/a", 1)]) + header + pad(b"xyz") + run([("d/z", 2)]) + END)
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [tarfile.AREGTYPE, tarfile.CONTTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE, b"S", b"g", b"Z"],
+)
+def test_other_types(type_: bytes) -> None:
+    block = bytearray(raw_header("d/x", size=3))
+    block[156] = type_[0]
+    same_both_ways(run([("d/a", 1)]) + rechecksum(bytes(block)) + pad(b"xyz") + run([("d/z", 2)]) + END)
+
+
+def test_extension_headers_before_a_file_of_the_directory() -> None:
+    """A PAX path, mtime or size and a GNU long name name or shape the member after them: the
+    extension header is no plain file, so members reads it and the member it belongs to."""
+    pax = ext_member(tarfile.XHDTYPE, pax_record("path", "elsewhere") + pax_record("mtime", "5.5"))
+    size = ext_member(tarfile.XHDTYPE, pax_record("size", "2"))
+    gnu = ext_member(tarfile.GNUTYPE_LONGNAME, b"gnu-name\0", "././@LongLink")
+    for ext in (pax, size, gnu):
+        same_both_ways(run([("d/a", 1)]) + ext + raw_header("d/b", size=3) + pad(b"xyz") + END)
+
+
+def test_a_ustar_prefix_is_left_to_members() -> None:
+    block = bytearray(raw_header("a", size=1))
+    block[345:346] = b"d"
+    same_both_ways(run([("d/a", 1)]) + rechecksum(bytes(block)) + pad(b"p") + END)
+
+
+def test_bad_checksum_and_truncation_are_refused_alike() -> None:
+    block = bytearray(raw_header("d/b", size=3))
+    block[0] ^= 1  # the stored checksum no longer matches
+    result, _ = outcome(run([("d/a", 1)]) + bytes(block) + pad(b"xyz") + END, plain=True)
+    assert isinstance(result, tuple) and result[1] == "IntegrityError"
+    same_both_ways(run([("d/a", 1)]) + bytes(block) + pad(b"xyz") + END)
+    same_both_ways(run([("d/a", 1), ("d/b", 1000)])[:-600])  # the stream ends inside d/b's data
+    same_both_ways(run([("d/a", 1), ("d/b", 10)])[:-300])  # inside d/b's header
+
+
+def _starts() -> list[int]:
+    """Where the file headers of BASE are."""
+    out, pos = [], 512
+    for _ in range(6):
+        out.append(pos)
+        size = int(BASE[pos + 124 : pos + 135], 8)
+        pos += 512 + size + (-size % 512)
+    return out
+
+
+STARTS = _starts()
+HEADER = STARTS[1]  # d/b's: the first one next_plain takes
+
+
+def test_the_headers_are_where_the_mutations_go() -> None:
+    assert [BASE[s : s + 3] for s in STARTS] == [b"d/a", b"d/b", b"d/c", b"d/e", b"d/f", b"d/g"]
+
+
+def test_every_single_byte_change_of_a_plain_header_reads_the_same_both_ways() -> None:
+    """Exhaustive over one byte of the header next_plain would take (every field but the text
+    fields' middles), to each byte of the alphabet, checksum made valid."""
+    positions = sorted(
+        set(range(100, 257)) | set(range(257, 265)) | {0, 1, 2, 3, 99, 329, 337, 345, 346, 499, 508, 511}
+    )
+    for pos in positions:
+        for value in ALPHABET:
+            block = bytearray(BASE[HEADER : HEADER + 512])
+            block[pos] = value
+            same_both_ways(BASE[:HEADER] + rechecksum(bytes(block)) + BASE[HEADER + 512 :])
+
+
+@FUZZ
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(0, 511), st.sampled_from(ALPHABET)),
+        min_size=1,
+        max_size=6,
+    ),
+    fix_checksum=st.booleans(),
+    which=st.integers(1, 5),
+)
+def test_mutated_plain_headers_read_the_same_both_ways(
+    edits: list[tuple[int, int]], fix_checksum: bool, which: int
+) -> None:
+    header = STARTS[which]
+    block = bytearray(BASE[header : header + 512])
+    for at, value in edits:
+        block[at] = value
+    new = rechecksum(bytes(block)) if fix_checksum else bytes(block)
+    same_both_ways(BASE[:header] + new + BASE[header + 512 :])
