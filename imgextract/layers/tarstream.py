@@ -290,6 +290,8 @@ class TarReader:
         self._max_header_bytes = max_header_bytes
         self._buf = b""
         self._view = memoryview(self._buf)  # of the buffer (renewed when the buffer is)
+        # next_plain: the mode and mtime digits it read last, and their values
+        self._last_fields: tuple[bytes | None, int, bytes | None, int] = (None, 0, None, 0)
         self._pos = 0
         self._eof = False
         self._current: tarfile.TarInfo | None = None
@@ -596,7 +598,7 @@ class TarReader:
             return None
         buf = self._buf
         pos = self._pos
-        if len(buf) - pos < BLOCK or not buf.startswith(prefix, pos):
+        if len(buf) - pos < BLOCK:
             return None
         block = buf[pos : pos + BLOCK]
         fast = _PLAIN_HEADER(block)
@@ -607,7 +609,9 @@ class TarReader:
         if not sum_d or not name_b.startswith(prefix):
             return None
         base = name_b[len(prefix) :]
-        if not base or b"/" in base or base == b"." or base == b".." or base.startswith(b".wh."):
+        if not base or b"/" in base:
+            return None
+        if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
             return None
         adler32 = zlib.adler32
         if (adler32(block[:148]) & 0xFFFF) + (adler32(block[156:356]) & 0xFFFF) + (
@@ -623,15 +627,21 @@ class TarReader:
             return None
         self._pos = after
         self._current = None
+        # the files of a layer mostly share their mode and mtime: the last ones read, kept
         mode_d = mode_d or mode_e
         mtime_d = mtime_d or mtime_e
+        last = self._last_fields
+        if mode_d != last[0]:
+            last = self._last_fields = (mode_d, int(mode_d, 8) if mode_d else 0, last[2], last[3])
+        if mtime_d != last[2]:
+            last = self._last_fields = (last[0], last[1], mtime_d, int(mtime_d, 8) if mtime_d else 0)
         view = self._view
         if view.obj is not buf:
             view = self._view = memoryview(buf)
         return (
             base.decode("utf-8", "surrogateescape"),
-            int(mode_d, 8) if mode_d else 0,
-            int(mtime_d, 8) if mtime_d else 0,
+            last[1],
+            last[3],
             size,
             (view[start:end],) if size else (),
         )

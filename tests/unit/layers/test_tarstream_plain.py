@@ -194,3 +194,22 @@ def test_mutated_plain_headers_read_the_same_both_ways(
         block[at] = value
     new = rechecksum(bytes(block)) if fix_checksum else bytes(block)
     same_both_ways(BASE[:header] + new + BASE[header + 512 :])
+
+
+def test_modes_and_mtimes_changing_from_file_to_file() -> None:
+    """next_plain keeps the last mode and mtime it read: every change (and a blank field, 0) is
+    read as members reads it."""
+    blocks = []
+    for i, (mode, mtime) in enumerate(
+        [(0o644, 1), (0o755, 1), (0o755, 2), (None, 2), (0o600, None), (0o600, 7)]
+    ):
+        block = bytearray(raw_header(f"d/f{i}", size=1, mode=mode or 0))
+        if mode is None:
+            block[100:108] = bytes(8)
+        block[136:148] = bytes(12) if mtime is None else b"%011o\0" % mtime
+        blocks.append(rechecksum(bytes(block)) + pad(b"x"))
+    data = b"".join(blocks) + END
+    assert same_both_ways(data) == 5
+    got, _ = outcome(data, plain=True)
+    assert isinstance(got, list)
+    assert [(m[2], m[3]) for m in got] == [(0o644, 1), (0o755, 1), (0o755, 2), (0, 2), (0o600, 0), (0o600, 7)]
