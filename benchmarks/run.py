@@ -47,6 +47,7 @@ BUILDERS = {
     "chunked": chunked.build,
     "request-cpu": BUILDERS["small"],
     "startup": BUILDERS["small"],
+    "writer-thread": BUILDERS["files"],  # an experiment (writerthread.py), run only when named
 }
 
 MiB = 1024 * 1024
@@ -542,6 +543,12 @@ def main(argv: list[str] | None = None) -> int:
                     import requestcpu
 
                     results.append(requestcpu.bench(push(built["request-cpu"][0], reg.host), reg.host, REPO))
+                elif name == "writer-thread":
+                    import writerthread
+
+                    im = built[name][0]
+                    blob = im.layout / "blobs" / "sha256" / im.layers[0].digest.split(":", 1)[1]
+                    results.append(writerthread.bench(blob, max(args.rounds, 3), run_dir / "writer-thread"))
                 elif name == "startup":
                     import startup
 
