@@ -12,6 +12,7 @@ was revoked since (``EXPKEYSIG``/``REVKEYSIG``) and containers/image refuses it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +52,11 @@ class Keyring:
             raise PolicyError(f"no GPG public keys in {source}")
         self.certs = certs
         self.fingerprints = [c.fingerprint.upper() for c in certs]
+        # Certificates Sequoia's standard policy refuses (RSA under 2048 bits, SHA-1 self-signatures):
+        # they verify nothing, and a refusal should say why (GnuPG, skopeo's default, accepts them).
+        self.unusable = {
+            fpr: why for fpr, c in zip(self.fingerprints, certs, strict=True) if (why := _policy_refusal(c))
+        }
 
     def _count_signatures(self, blob: bytes) -> int:
         tag = self._sequoia.packet.Tag
@@ -87,6 +93,14 @@ class Keyring:
             signer = asked[0] if asked else None
             if signer is not None and not any(f.endswith(signer) for f in self.fingerprints):
                 return GPGResult(None, signer, f"signature by key {signer} is not accepted")
+            refused = next((f for f in self.unusable if signer is not None and f.endswith(signer)), None)
+            if refused is not None:
+                return GPGResult(
+                    None,
+                    signer,
+                    f"invalid GPG signature: key {refused} cannot verify anything under Sequoia's standard "
+                    f"policy: {self.unusable[refused]}",
+                )
             return GPGResult(None, signer, f"invalid GPG signature: {_first_line(exc)}")
         valid = list(result.valid_sigs)
         if not valid or result.bytes is None:
@@ -104,6 +118,21 @@ class Keyring:
         if why is not None:
             return GPGResult(None, key_id, f"invalid GPG signature: {why}")
         return GPGResult(bytes(result.bytes), key_id, None)
+
+
+def _policy_refusal(cert: Any) -> str | None:
+    """Why Sequoia's standard policy refuses ``cert`` as a whole (the root cause), or None.
+
+    pysequoia checks the certificate against the policy when a property such as its expiration is
+    read; the last "Caused by" line of the error is the reason, e.g. ``RSA1024 is not considered
+    secure since ...`` or ``SHA1 is not considered secure since ...``."""
+    try:
+        cert.expiration  # noqa: B018 - read for the policy check it triggers
+    except Exception as exc:  # Sequoia raises plain exceptions
+        causes = str(exc).split("Stack backtrace:", 1)[0].partition("Caused by:")[2]
+        lines = [re.sub(r"^\d+: ", "", line.strip()) for line in causes.splitlines() if line.strip()]
+        return lines[-1] if lines else _first_line(exc)
+    return None
 
 
 def _subkey_not_valid_now(
