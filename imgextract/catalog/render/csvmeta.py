@@ -264,6 +264,8 @@ def check_operator_version(text: str) -> None:
                     raise CSVMetadataError(
                         f"Numeric PreRelease version must not contain leading zeroes {pr!r}"
                     )
+                if int(pr) >= 1 << 64:  # NewPRVersion: strconv.ParseUint(s, 10, 64)
+                    raise CSVMetadataError(f'strconv.ParseUint: parsing "{pr}": value out of range')
             elif not pr or not set(pr) <= _ALNUM:
                 raise CSVMetadataError(f"Invalid character(s) found in prerelease {pr!r}")
     if build_i != -1:
