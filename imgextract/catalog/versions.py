@@ -107,6 +107,9 @@ def parse_bound(text: str) -> Bound:
             f"invalid semantic version {text!r} (expected MAJOR[.MINOR[.PATCH]][-PRE][+BUILD])"
         )
     major, minor, patch, pre, build = m.groups()
+    if any(int(n) >= _UINT64 for n in (major, minor, patch) if n is not None):
+        # Masterminds NewVersion: strconv.ParseUint(s, 10, 64) for each of MAJOR, MINOR, PATCH
+        raise InvalidVersion(f"invalid semantic version {text!r} (a number is out of range)")
     parts = 1 + (minor is not None) + (patch is not None)
     core = f"{int(major)}.{int(minor or 0)}.{int(patch or 0)}"
     try:

@@ -91,3 +91,17 @@ def test_skiprange_past_uint64_is_ignored_as_olm_ignores_it() -> None:
     ]
     versions = {"a.v1": parse_version("1.0.0"), "a.v2": parse_version("2.0.0")}
     assert graph.heads(entries, versions) == ("a.v1", "a.v2")
+
+
+@pytest.mark.parametrize(
+    "bad", ["18446744073709551616", "1.18446744073709551616", "v1.0.18446744073709551616"]
+)
+def test_range_bounds_past_uint64_are_refused(bad: str) -> None:
+    """oc-mirror reads ``minVersion``/``maxVersion`` with Masterminds semver ``NewVersion``, which
+    parses MAJOR, MINOR and PATCH with ``strconv.ParseUint(s, 10, 64)``: a bound past
+    18446744073709551615 is an invalid version there (a usage error here)."""
+    from imgextract.catalog.versions import parse_bound
+
+    with pytest.raises(InvalidVersion):
+        parse_bound(bad)
+    assert parse_bound("18446744073709551615.0").parts == 2
