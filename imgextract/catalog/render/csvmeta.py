@@ -230,7 +230,7 @@ def _numeric(part: str, what: str) -> None:
     if len(part) > 1 and part[0] == "0":
         raise CSVMetadataError(f"{what.capitalize()} number must not contain leading zeroes {part!r}")
     if int(part) >= 1 << 64:
-        raise CSVMetadataError(f"{what} number out of range")
+        raise CSVMetadataError(f'strconv.ParseUint: parsing "{part}": value out of range')
 
 
 def check_operator_version(text: str) -> None:
