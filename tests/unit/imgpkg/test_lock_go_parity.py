@@ -1,0 +1,137 @@
+"""ImagesLock / BundleLock against imgpkg master's ``lockconfig`` package, rule by rule.
+
+imgpkg reads both files with ``yaml.UnmarshalStrict`` (sigs.k8s.io/yaml, Go's ``encoding/json``
+with unknown fields refused), then ``Validate``; ``NewImagesLockFromBytes`` and
+``NewBundleLockFromBytes`` wrap the two steps' errors in "Unmarshaling images lock: ..." and
+"Validating images lock: ...".  The data below is ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from imgextract.errors import InvalidBundleError
+from imgextract.imgpkg.lock import BundleLock, ImagesLock
+
+D = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+LOCK = "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\n"
+BLOCK = "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\n"
+
+
+def test_bundle_lock_with_other_tags_is_read() -> None:
+    """imgpkg ``lockconfig.BundleRef`` has ``OtherTags string `json:"otherTags,omitempty"```, which
+    ``imgpkg push --additional-tags a,b --lock-output`` fills with the tags joined by commas; such a
+    BundleLock is valid, and ``NewBundleLockFromBytes`` reads it."""
+    text = (
+        "---\napiVersion: imgpkg.carvel.dev/v1alpha1\nbundle:\n"
+        f"  image: registry.example/team/cfg@{D}\n  otherTags: stable,2.3\n  tag: 2.3.1\nkind: BundleLock\n"
+    )
+    lock = BundleLock.parse(text)
+    assert lock == BundleLock(f"registry.example/team/cfg@{D}", "2.3.1", "stable,2.3")
+    assert lock.to_yaml().decode() == text
+
+
+def test_bundle_lock_without_other_tags_writes_none() -> None:
+    """``omitempty``: ``BundleLock.AsBytes`` leaves ``otherTags`` out when it is empty."""
+    out = BundleLock(f"registry.example/team/cfg@{D}", "v1").to_yaml()
+    assert b"otherTags" not in out
+    assert BundleLock.parse(out).other_tags is None
+
+
+@pytest.mark.parametrize(
+    "parse, text, message",
+    [
+        (ImagesLock.parse, LOCK + "colour: blue\n", 'Unmarshaling images lock: unknown field "colour"'),
+        (
+            ImagesLock.parse,
+            LOCK + f"images:\n- image: q.example/a@{D}\n  digest: x\n",
+            'Unmarshaling images lock: unknown field "digest"',
+        ),
+        (BundleLock.parse, BLOCK + "colour: blue\n", 'Unmarshaling bundle lock: unknown field "colour"'),
+        (
+            BundleLock.parse,
+            BLOCK + f"bundle:\n  image: q.example/a@{D}\n  tags: x\n",
+            'Unmarshaling bundle lock: unknown field "tags"',
+        ),
+    ],
+)
+def test_unknown_fields_are_named_as_go_names_them(
+    parse: Callable[..., object], text: str, message: str
+) -> None:
+    """``yaml.UnmarshalStrict`` refuses an unknown key with encoding/json's
+    ``json: unknown field "NAME"`` (Go's %q quoting), wrapped by ``NewImagesLockFromBytes`` /
+    ``NewBundleLockFromBytes`` in "Unmarshaling images lock: " / "Unmarshaling bundle lock: "."""
+    with pytest.raises(InvalidBundleError) as err:
+        parse(text)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "parse, text, message",
+    [
+        (
+            ImagesLock.parse,
+            LOCK + "images:\n- image: q.example/a:v2\n",
+            "Validating images lock: Expected ref to be in digest form, got 'q.example/a:v2'",
+        ),
+        (
+            ImagesLock.parse,
+            "apiVersion: imgpkg.carvel.dev/v9\nkind: ImagesLock\n",
+            "Validating images lock: Validating apiVersion: Unknown version (known: imgpkg.carvel.dev/v1alpha1)",
+        ),
+        (
+            ImagesLock.parse,
+            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLock\n",
+            "Validating images lock: Validating kind: Unknown kind (known: ImagesLock)",
+        ),
+        (
+            BundleLock.parse,
+            BLOCK + "bundle:\n  image: q.example/a:v2\n",
+            "Validating bundle lock: Expected ref to be in digest form, got 'q.example/a:v2'",
+        ),
+        (
+            BundleLock.parse,
+            "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\nbundle: {}\n",
+            "Validating bundle lock: Validating kind: Unknown kind (known: BundleLock)",
+        ),
+    ],
+)
+def test_validation_errors_carry_imgpkg_wording(
+    parse: Callable[..., object], text: str, message: str
+) -> None:
+    """``ImagesLock.Validate`` / ``BundleLock.Validate`` messages, wrapped as
+    ``NewImagesLockFromBytes`` / ``NewBundleLockFromBytes`` wrap them."""
+    with pytest.raises(InvalidBundleError) as err:
+        parse(text)
+    assert message in str(err.value)
+
+
+def test_unknown_field_is_reported_before_validation() -> None:
+    """``NewImagesLockFromBytes`` unmarshals the whole document before ``Validate``: a lock with a wrong
+    apiVersion and an unknown key inside an entry fails on the unknown key, and one with a tag
+    reference first and an unknown key in a later entry fails on the unknown key too."""
+    wrong_version = f"apiVersion: v0\nkind: ImagesLock\nimages:\n- image: q.example/a@{D}\n  where: x\n"
+    tag_first = LOCK + f"images:\n- image: q.example/a:v2\n- image: q.example/b@{D}\n  where: x\n"
+    for text in (wrong_version, tag_first):
+        with pytest.raises(InvalidBundleError, match='unknown field "where"'):
+            ImagesLock.parse(text)
+
+
+@pytest.mark.parametrize(
+    "parse, text",
+    [
+        (BundleLock.parse, BLOCK),
+        (BundleLock.parse, BLOCK + "bundle:\n"),
+        (ImagesLock.parse, LOCK + "images:\n-\n"),
+    ],
+)
+def test_null_or_missing_objects_are_empty_and_fail_on_the_digest(
+    parse: Callable[..., object], text: str
+) -> None:
+    """Go leaves a struct absent or ``null`` in JSON at its zero value: ``bundle`` missing or null, or
+    a null entry of ``images``, is an image "" that ``Validate`` refuses with
+    "Expected ref to be in digest form, got ''"."""
+    with pytest.raises(InvalidBundleError, match="Expected ref to be in digest form, got ''"):
+        parse(text)
