@@ -97,10 +97,14 @@ class ImageLocations:
 
 
 def _parse_entry(item: Any, what: str) -> ImageLocation:
+    """One entry as Go's encoding/json fills ``ImageLocation``: ``null`` (the entry, or a field) is
+    the zero value, so a null ``isBundle`` is false."""
+    item = {} if item is None else item
     image = imgpkg_yaml.go_string(item.get("image")) if isinstance(item, dict) else None
     if not isinstance(image, str):
         raise InvalidBundleError(f"{what}: each entry of 'images' needs a string 'image'")
-    flag = item.get("isBundle", item.get("bundle", False))
+    flag = item.get("isBundle", item.get("bundle"))
+    flag = False if flag is None else flag
     if not isinstance(flag, bool):
         raise InvalidBundleError(f"{what}: 'isBundle' must be true or false")
     return ImageLocation(image, flag)

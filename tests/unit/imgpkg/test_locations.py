@@ -82,3 +82,20 @@ images:
 def test_invalid_documents(text: str, message: str) -> None:
     with pytest.raises(InvalidBundleError, match=message):
         ImageLocations.parse(text)
+
+
+def test_null_values_are_go_zero_values() -> None:
+    """imgpkg's ``NewLocationConfigFromBytes`` decodes into ``ImageLocation{Image string; IsBundle bool}``
+    with Go's encoding/json, where ``null`` leaves a field at its zero value: ``isBundle: null`` is
+    false and a null entry is an empty image that is not a bundle.  Neither is an error."""
+    text = (
+        "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages:\n"
+        f"- image: q.example/x@{D1}\n  isBundle: null\n- image: q.example/y@{D2}\n  isBundle: true\n-\n"
+    )
+    loc = ImageLocations.parse(text)
+    assert [(e.image, e.is_bundle) for e in loc.images] == [
+        (f"q.example/x@{D1}", False),
+        (f"q.example/y@{D2}", True),
+        ("", False),
+    ]
+    assert loc.is_bundle(D1) is False
