@@ -287,6 +287,37 @@ def test_scenario1_copy_writes_locations_image(src: Source, w: World, tmp_path: 
     assert result.blobs["mounted"] >= 4 and result.blobs["streamed"] == 0
 
 
+def test_untagged_source_is_copied_as_latest_and_digest_source_without_tag(
+    src: Source, w: World, tmp_path: Path
+) -> None:
+    """imgpkg ``copy`` re-applies and locks the bundle's ``PlainImage.Tag()``: a source written
+    without tag is read as ``latest`` (ggcr's default), so the destination gets ``latest`` and the
+    BundleLock says ``tag: latest``; a source given by digest, even ``repo:tag@digest``, gets no
+    tag.  We wrote no tag for the first and re-applied ``tag`` for the second."""
+    client = w.client_for(src.host)
+    digest = push(client, "src/untagged", bundle_image([src.app]), "latest")
+    lock_file = tmp_path / "untagged.yml"
+    result = copy_bundle(
+        f"{src.host}/src/untagged", f"{src.host}/untagged-dst", client_for=w.client_for, lock_output=lock_file
+    )
+    assert result.tag == "latest"
+    assert manifest_status(src.host, "untagged-dst", "latest") == 200
+    assert BundleLock.parse(lock_file.read_bytes()) == BundleLock(
+        f"{src.host}/untagged-dst@{digest}", "latest"
+    )
+
+    pinned = tmp_path / "pinned.yml"
+    result = copy_bundle(
+        f"{src.simple}@{src.simple_digest}",
+        f"{src.host}/pinned-dst",
+        client_for=w.client_for,
+        lock_output=pinned,
+    )
+    assert result.tag is None
+    assert manifest_status(src.host, "pinned-dst", "bundle") == 404
+    assert BundleLock.parse(pinned.read_bytes()) == BundleLock(f"{src.host}/pinned-dst@{src.simple_digest}")
+
+
 def test_scenario2_nested_bundles_one_locations_image_each(src: Source, w: World) -> None:
     result = copy_bundle(src.outer, f"{src.host}/nested-location", client_for=w.client_for)
     assert result.bundles == [src.outer_digest, src.simple_digest]
