@@ -318,6 +318,32 @@ def test_untagged_source_is_copied_as_latest_and_digest_source_without_tag(
     assert BundleLock.parse(pinned.read_bytes()) == BundleLock(f"{src.host}/pinned-dst@{src.simple_digest}")
 
 
+def test_partly_replicated_bundle_reads_each_image_where_it_is(src: Source, w: World) -> None:
+    """imgpkg ``RegistryFetcher.Bundle`` reads every image from the first of its locations that
+    exists (``FirstImageExists``: the bundle's repository, then the ImagesLock location), image by
+    image (bundle_images_lock_test's replication scenario).  A bundle whose repository holds only
+    some of its images copies when the others are only at their origin, even if the colocated ones
+    are gone from theirs; we read every image from its origin as soon as one was missing."""
+    client = w.client_for(src.host)
+    one = build_image({"one.txt": b"first image\n" * 20})
+    two = build_image({"two.txt": b"second image\n" * 20})
+    push(client, "orig/one", one, "v1")
+    push(client, "orig/two", two, "v1")
+    bundle = bundle_image([f"{src.host}/orig/one@{one.digest}", f"{src.host}/orig/two@{two.digest}"])
+    push(client, "partial/bundle", bundle, "v1")
+    push(client, "partial/bundle", two)  # only the second image was replicated next to the bundle
+    delete_manifest(src.host, "orig/two", "v1")
+    result = copy_bundle(
+        f"{src.host}/partial/bundle:v1", f"{src.host}/partial-final", client_for=w.client_for
+    )
+    assert result.images == {
+        one.digest: f"{src.host}/orig/one@{one.digest}",
+        two.digest: f"{src.host}/orig/two@{two.digest}",
+    }
+    for digest in (one.digest, two.digest, bundle.digest):
+        assert manifest_status(src.host, "partial-final", digest) == 200, digest
+
+
 def test_scenario2_nested_bundles_one_locations_image_each(src: Source, w: World) -> None:
     result = copy_bundle(src.outer, f"{src.host}/nested-location", client_for=w.client_for)
     assert result.bundles == [src.outer_digest, src.simple_digest]
