@@ -87,11 +87,13 @@ class ImageLocations:
         return None
 
     def to_yaml(self) -> bytes:
+        """imgpkg's ``ImageLocationsConfig.AsBytes``: entries sorted by image, whatever their order here."""
+        entries = sorted(self.images, key=lambda e: e.image)
         return imgpkg_yaml.dump(
             {
                 "apiVersion": API_VERSION,
                 "kind": KIND,
-                "images": [{"image": e.image, "isBundle": e.is_bundle} for e in self.images],
+                "images": [{"image": e.image, "isBundle": e.is_bundle} for e in entries],
             }
         )
 

@@ -99,3 +99,18 @@ def test_null_values_are_go_zero_values() -> None:
         ("", False),
     ]
     assert loc.is_bundle(D1) is False
+
+
+def test_written_entries_are_sorted_by_image_whatever_the_given_order() -> None:
+    """imgpkg ``ImageLocationsConfig.AsBytes`` sorts ``images`` by ``image`` before marshalling, so the
+    document (and the locations image digest) does not depend on the order it was built in."""
+    given = ImageLocations(
+        (
+            ImageLocation(f"q.example/zeta@{D1}", False),
+            ImageLocation(f"q.example/alpha@{D2}", True),
+            ImageLocation(f"q.example/mid@{D1}", False),
+        )
+    )
+    text = given.to_yaml().decode()
+    assert text.index("alpha@") < text.index("mid@") < text.index("zeta@")
+    assert ImageLocations.parse(text).images == tuple(sorted(given.images, key=lambda e: e.image))
