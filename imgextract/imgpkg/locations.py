@@ -67,6 +67,7 @@ class ImageLocations:
     @classmethod
     def parse(cls, data: bytes | str, *, what: str = LOCATIONS_FILE) -> ImageLocations:
         doc = imgpkg_yaml.load(data, what=what)
+        doc = {} if doc is None else doc  # Go: the struct keeps its zero value
         if not isinstance(doc, dict):
             raise InvalidBundleError(f"{what}: expected a mapping")
         if doc.get("apiVersion") != API_VERSION:

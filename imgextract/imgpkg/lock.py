@@ -119,6 +119,7 @@ class ImagesLock:
         """imgpkg's ``NewImagesLockFromBytes``: the whole document is decoded (unknown keys refused)
         before ``Validate`` checks apiVersion, kind and every image's digest form."""
         doc = imgpkg_yaml.load(data, what=what)
+        doc = {} if doc is None else doc  # Go: the struct keeps its zero value
         if not isinstance(doc, dict):
             raise InvalidBundleError(f"{what}: expected a mapping")
         _strict_keys(doc, {"apiVersion", "kind", "images"}, what, _IMAGES)
@@ -190,6 +191,7 @@ class BundleLock:
     def parse(cls, data: bytes | str, *, what: str = "bundle lock") -> BundleLock:
         """imgpkg's ``NewBundleLockFromBytes``: decoded strictly, then ``Validate``d."""
         doc = imgpkg_yaml.load(data, what=what)
+        doc = {} if doc is None else doc  # Go: the struct keeps its zero value
         if not isinstance(doc, dict):
             raise InvalidBundleError(f"{what}: expected a mapping")
         _strict_keys(doc, {"apiVersion", "kind", "bundle"}, what, _BUNDLE)

@@ -124,18 +124,20 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 
 def load(data: bytes | str, *, what: str) -> Any:
-    """Parse one YAML document (a leading ``---`` is fine); errors name ``what``."""
+    """The first YAML document (a leading ``---`` is fine); errors name ``what``.
+
+    As sigs.k8s.io/yaml's ``Unmarshal`` (go-yaml v2): only the first document is read, the rest of
+    the stream is never parsed; no document, or an empty one, is None (a Go struct left at its
+    zero value)."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise InvalidBundleError(f"{what}: larger than {MAX_DOCUMENT_BYTES} bytes")
     loader = _Loader(data)
     try:
-        docs = []
-        while loader.check_node():
-            node = loader.get_node()
-            check_expansion(node, MAX_DOCUMENT_BYTES)  # writing the lock back spells aliases out
-            doc = loader.construct_document(node)
-            if doc is not None:
-                docs.append(doc)
+        if not loader.check_node():
+            return None
+        node = loader.get_node()
+        check_expansion(node, MAX_DOCUMENT_BYTES)  # writing the lock back spells aliases out
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise InvalidBundleError(f"{what}: not valid YAML ({str(exc).splitlines()[0]})") from None
     except ExpansionError as exc:
@@ -148,9 +150,6 @@ def load(data: bytes | str, *, what: str) -> Any:
         raise InvalidBundleError(f"{what}: not valid YAML (nested too deeply)") from None
     finally:
         loader.dispose()
-    if len(docs) != 1:
-        raise InvalidBundleError(f"{what}: expected one YAML document, found {len(docs)}")
-    return docs[0]
 
 
 def go_string(value: Any) -> Any:

@@ -135,3 +135,20 @@ def test_null_or_missing_objects_are_empty_and_fail_on_the_digest(
     "Expected ref to be in digest form, got ''"."""
     with pytest.raises(InvalidBundleError, match="Expected ref to be in digest form, got ''"):
         parse(text)
+
+
+def test_only_the_first_yaml_document_is_read() -> None:
+    """sigs.k8s.io/yaml ``Unmarshal`` (go-yaml v2) decodes the first document of the file and never
+    looks at the others: a lock followed by another document, even one that is no lock, is the
+    first document's lock, as imgpkg's ``NewImagesLockFromBytes`` reads it."""
+    text = LOCK + f"images:\n- image: q.example/a@{D}\n---\nkind: Something\nother: [1, 2]\n"
+    assert [i.image for i in ImagesLock.parse(text).images] == [f"q.example/a@{D}"]
+    text = BLOCK + f"bundle:\n  image: q.example/a@{D}\n---\n---\napiVersion: v9\n"
+    assert BundleLock.parse(text).image == f"q.example/a@{D}"
+
+
+def test_an_empty_first_document_is_an_empty_lock() -> None:
+    """go-yaml v2 decodes an empty first document as nothing: every field keeps its zero value and
+    ``Validate`` refuses the empty apiVersion; the second document is not read."""
+    with pytest.raises(InvalidBundleError, match="Unknown version"):
+        ImagesLock.parse("---\n---\n" + LOCK)
