@@ -88,15 +88,11 @@ class ImageLocations:
         return None
 
     def to_yaml(self) -> bytes:
-        """imgpkg's ``ImageLocationsConfig.AsBytes``: entries sorted by image, whatever their order here."""
+        """imgpkg's ``ImageLocationsConfig.AsBytes``: entries sorted by image, whatever their order
+        here; no entries is ``images: null`` (a nil Go slice, the field has no omitempty)."""
         entries = sorted(self.images, key=lambda e: e.image)
-        return imgpkg_yaml.dump(
-            {
-                "apiVersion": API_VERSION,
-                "kind": KIND,
-                "images": [{"image": e.image, "isBundle": e.is_bundle} for e in entries],
-            }
-        )
+        images = [{"image": e.image, "isBundle": e.is_bundle} for e in entries] or None
+        return imgpkg_yaml.dump({"apiVersion": API_VERSION, "kind": KIND, "images": images})
 
 
 def _parse_entry(item: Any, what: str) -> ImageLocation:

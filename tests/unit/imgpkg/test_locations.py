@@ -114,3 +114,13 @@ def test_written_entries_are_sorted_by_image_whatever_the_given_order() -> None:
     text = given.to_yaml().decode()
     assert text.index("alpha@") < text.index("mid@") < text.index("zeta@")
     assert ImageLocations.parse(text).images == tuple(sorted(given.images, key=lambda e: e.image))
+
+
+def test_a_bundle_without_images_writes_images_null() -> None:
+    """imgpkg's ``ImageLocationsConfig`` has ``Images []ImageLocation `json:"images"``` (no omitempty);
+    ``NoteCopy`` appends to a nil slice, so a bundle listing no images marshals ``images: null``, and
+    such a bundle gets the same image-locations.yml as imgpkg writes."""
+    assert ImageLocations(()).to_yaml() == (
+        b"---\napiVersion: imgpkg.carvel.dev/v1alpha1\nimages: null\nkind: ImageLocations\n"
+    )
+    assert ImageLocations.parse(ImageLocations(()).to_yaml()).images == ()
