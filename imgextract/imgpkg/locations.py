@@ -70,6 +70,7 @@ class ImageLocations:
         doc = {} if doc is None else doc  # Go: the struct keeps its zero value
         if not isinstance(doc, dict):
             raise InvalidBundleError(f"{what}: expected a mapping")
+        doc, _unknown = imgpkg_yaml.go_fields(doc, ("apiVersion", "kind", "images"))  # lenient
         if doc.get("apiVersion") != API_VERSION:
             raise InvalidBundleError(f"{what}: Validating apiVersion: Unknown version (known: {API_VERSION})")
         if doc.get("kind") not in (KIND, PROPOSAL_KIND):
@@ -99,6 +100,8 @@ def _parse_entry(item: Any, what: str) -> ImageLocation:
     """One entry as Go's encoding/json fills ``ImageLocation``: ``null`` (the entry, or a field) is
     the zero value, so a null ``isBundle`` is false."""
     item = {} if item is None else item
+    if isinstance(item, dict):
+        item, _unknown = imgpkg_yaml.go_fields(item, ("image", "isBundle", "bundle"))
     image = imgpkg_yaml.go_string(item.get("image")) if isinstance(item, dict) else None
     if not isinstance(image, str):
         raise InvalidBundleError(f"{what}: each entry of 'images' needs a string 'image'")

@@ -77,11 +77,14 @@ def _go_quote(name: str) -> str:
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _strict_keys(data: Mapping[str, Any], allowed: set[str], what: str, lock: str) -> None:
-    """``yaml.UnmarshalStrict``: a key no field takes is an error (the JSON object's keys are sorted)."""
-    unknown = sorted(str(imgpkg_yaml.go_string(k)) for k in data if k not in allowed)
+def _strict_fields(data: Mapping[Any, Any], allowed: set[str], what: str, lock: str) -> dict[str, Any]:
+    """``yaml.UnmarshalStrict`` into a struct with the ``allowed`` fields (matched as encoding/json
+    matches them, :func:`imgpkg_yaml.go_fields`): a key no field takes is an error, the first in
+    the sorted order Go decodes the keys in."""
+    fields, unknown = imgpkg_yaml.go_fields(data, allowed)
     if unknown:
         raise InvalidBundleError(f"{what}: Unmarshaling {lock}: unknown field {_go_quote(unknown[0])}")
+    return fields
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ class ImagesLock:
         doc = {} if doc is None else doc  # Go: the struct keeps its zero value
         if not isinstance(doc, dict):
             raise InvalidBundleError(f"{what}: expected a mapping")
-        _strict_keys(doc, {"apiVersion", "kind", "images"}, what, _IMAGES)
+        doc = _strict_fields(doc, {"apiVersion", "kind", "images"}, what, _IMAGES)
         raw_images = doc.get("images")
         raw_images = [] if raw_images is None else raw_images
         if not isinstance(raw_images, list):
@@ -172,7 +175,7 @@ def _parse_image(item: Any, what: str) -> ImageRef:
     item = {} if item is None else item
     if not isinstance(item, dict):
         raise InvalidBundleError(f"{what}: each entry of 'images' must be a mapping")
-    _strict_keys(item, {"image", "annotations"}, what, _IMAGES)
+    item = _strict_fields(item, {"image", "annotations"}, what, _IMAGES)
     image = _string_field(item.get("image"), what, "image")
     annotations = _string_map(item.get("annotations"), what, "annotations")
     return ImageRef(image, annotations)
@@ -194,12 +197,12 @@ class BundleLock:
         doc = {} if doc is None else doc  # Go: the struct keeps its zero value
         if not isinstance(doc, dict):
             raise InvalidBundleError(f"{what}: expected a mapping")
-        _strict_keys(doc, {"apiVersion", "kind", "bundle"}, what, _BUNDLE)
+        doc = _strict_fields(doc, {"apiVersion", "kind", "bundle"}, what, _BUNDLE)
         bundle = doc.get("bundle")
         bundle = {} if bundle is None else bundle
         if not isinstance(bundle, dict):
             raise InvalidBundleError(f"{what}: 'bundle' must be a mapping")
-        _strict_keys(bundle, {"image", "tag", "otherTags"}, what, _BUNDLE)
+        bundle = _strict_fields(bundle, {"image", "tag", "otherTags"}, what, _BUNDLE)
         image = _string_field(bundle.get("image"), what, "bundle.image")
         tag = _string_field(bundle.get("tag"), what, "bundle.tag")
         other_tags = _string_field(bundle.get("otherTags"), what, "bundle.otherTags")

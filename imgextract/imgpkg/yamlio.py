@@ -11,6 +11,7 @@ v2 would read back as another type.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import yaml
@@ -168,6 +169,28 @@ def go_string(value: Any) -> Any:
 
         return go_float32_string(value)
     return value
+
+
+def go_fields(data: Mapping[Any, Any], names: Collection[str]) -> tuple[dict[str, Any], list[str]]:
+    """A YAML mapping as encoding/json fills a struct with fields ``names`` (through sigs.k8s.io/yaml):
+    the keys, as Go text, come in sorted order (the JSON object sigs.k8s.io/yaml builds is sorted);
+    each sets the field named exactly like it, else the one equal under Unicode case folding
+    (Go's ``EqualFold``: ``KIND`` is ``kind``, the Kelvin sign is k), so the last such key wins.
+    Returns the values by field name and the keys no field takes, sorted."""
+    by_fold = {name.casefold(): name for name in names}
+    fields: dict[str, Any] = {}
+    unknown: list[str] = []
+    texts = sorted(
+        ((str(go_string(key)), value) for key, value in data.items()),
+        key=lambda kv: kv[0].encode("utf-8", "surrogatepass"),
+    )
+    for key, value in texts:
+        name = key if key in names else by_fold.get(key.casefold())
+        if name is None:
+            unknown.append(key)
+        else:
+            fields[name] = value
+    return fields, unknown
 
 
 def dump(obj: Any) -> bytes:

@@ -152,3 +152,45 @@ def test_an_empty_first_document_is_an_empty_lock() -> None:
     ``Validate`` refuses the empty apiVersion; the second document is not read."""
     with pytest.raises(InvalidBundleError, match="Unknown version"):
         ImagesLock.parse("---\n---\n" + LOCK)
+
+
+def test_field_names_match_without_regard_to_case_as_encoding_json() -> None:
+    """sigs.k8s.io/yaml hands the document to encoding/json, which fills a struct field from the key
+    equal to its name, else from one equal under Unicode case folding (``KIND``, ``Images``; the
+    Kelvin sign folds to k); such a lock is valid in imgpkg, ``UnmarshalStrict`` or not."""
+    text = (
+        "APIVERSION: imgpkg.carvel.dev/v1alpha1\n\u212aind: ImagesLock\n"
+        f"Images:\n- Image: q.example/a@{D}\n  Annotations: {{team: blue}}\n"
+    )
+    (image,) = ImagesLock.parse(text).images
+    assert (image.image, dict(image.annotations)) == (f"q.example/a@{D}", {"team": "blue"})
+    bundle = "ApiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\nBUNDLE:\n"
+    lock = BundleLock.parse(bundle + f"  IMAGE: q.example/a@{D}\n  Tag: v1\n  OTHERTAGS: a,b\n")
+    assert lock == BundleLock(f"q.example/a@{D}", "v1", "a,b")
+
+
+def test_keys_equal_under_folding_are_applied_in_sorted_order_last_wins() -> None:
+    """sigs.k8s.io/yaml gives encoding/json an object with sorted keys, and each key sets its field in
+    turn: of ``image`` and ``Image`` the later in byte order, ``image``, is the value."""
+    other = "sha256:" + "f" * 64
+    text = LOCK + f"images:\n- image: q.example/a@{D}\n  Image: q.example/b@{other}\n"
+    assert [i.image for i in ImagesLock.parse(text).images] == [f"q.example/a@{D}"]
+
+
+def test_a_key_that_folds_to_no_field_is_unknown() -> None:
+    """Folding is Unicode simple folding (Go's ``EqualFold``), not a lookalike match: a dotted
+    capital I is not ``i``."""
+    with pytest.raises(InvalidBundleError, match='unknown field "\u0130mages"'):
+        ImagesLock.parse(LOCK + "\u0130mages: []\n")
+
+
+def test_locations_fields_match_without_regard_to_case() -> None:
+    """imgpkg reads image-locations.yml with sigs.k8s.io/yaml ``Unmarshal``: the same case-folded
+    field matching, unknown keys ignored."""
+    from imgextract.imgpkg.locations import ImageLocations
+
+    doc = ImageLocations.parse(
+        "ApiVersion: imgpkg.carvel.dev/v1alpha1\nKIND: ImageLocations\n"
+        f"Images:\n- IMAGE: q.example/a@{D}\n  IsBundle: true\n  note: x\n"
+    )
+    assert [(e.image, e.is_bundle) for e in doc.images] == [(f"q.example/a@{D}", True)]
