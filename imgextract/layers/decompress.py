@@ -58,6 +58,7 @@ NON_DISTRIBUTABLE = frozenset(
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+XZ_MEMORY_LIMIT = 256 * 1024 * 1024  # what an xz decoder may allocate: 4x what `xz -9` needs
 _STREAM_MAGIC = {BZIP2: b"BZh", XZ: b"\xfd7zXZ\x00"}
 _OTHER_MAGIC = {b"\x04\x22\x4d\x18": "lz4"}
 
@@ -367,7 +368,8 @@ class _Streams(DecompressedStream):
         else:
             import lzma
 
-            self._new = lambda: lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+            # a stream header may declare a dictionary of up to 4 GiB, allocated before any data
+            self._new = lambda: lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMORY_LIMIT)
             self._errors = (lzma.LZMAError, EOFError, ValueError)
         self._d: Any = self._new()
 

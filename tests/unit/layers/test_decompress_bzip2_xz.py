@@ -13,6 +13,8 @@ from __future__ import annotations
 import bz2
 import io
 import lzma
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -87,3 +89,22 @@ def test_a_layer_applies_and_its_diff_id_is_checked(kind: str, tmp_path: Path) -
 def test_lz4_stays_refused() -> None:
     with pytest.raises(IntegrityError, match="unsupported layer compression lz4"):
         read_all(b"\x04\x22\x4d\x18" + b"\0" * 100)
+
+
+def _with_dictionary(blob: bytes, size_code: int) -> bytes:
+    """``blob`` (one xz stream, one LZMA2 block) declaring another dictionary size (0..40)."""
+    header_size = (blob[12] + 1) * 4
+    header = bytearray(blob[12 : 12 + header_size])
+    assert header[1] == 0 and header[2:4] == b"\x21\x01"  # no size fields; LZMA2, one property byte
+    header[4] = size_code
+    header[-4:] = struct.pack("<I", zlib.crc32(bytes(header[:-4])))
+    return blob[:12] + bytes(header) + blob[12 + header_size :]
+
+
+def test_an_xz_dictionary_beyond_the_memory_bound_is_refused_before_it_is_allocated() -> None:
+    """A few hundred bytes may declare a 4 GiB dictionary, which liblzma allocates before decoding:
+    the decoder's memory is bounded (256 MiB, four times what ``xz -9`` needs)."""
+    blob = COMPRESS["xz"](b"hello world\n" * 100)
+    assert read_all(_with_dictionary(blob, 22)) == b"hello world\n" * 100  # 4 MiB, as written
+    with pytest.raises(IntegrityError, match="xz"):
+        read_all(_with_dictionary(blob, 40))
