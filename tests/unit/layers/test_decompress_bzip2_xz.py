@@ -76,14 +76,23 @@ def test_a_layer_applies_and_its_diff_id_is_checked(kind: str, tmp_path: Path) -
     for diff_id, ok in ((sha256(tar), True), (sha256(b"other"), False)):
         root = tmp_path / str(ok)
         root.mkdir()
-        applier = Applier(root, None, Limits())
-        args = {"digest": sha256(blob), "size": len(blob), "media_type": TAR_MT, "diff_id": diff_id}
+
+        def apply(root: Path = root, diff_id: str = diff_id) -> None:
+            apply_blob(
+                io.BytesIO(blob),
+                digest=sha256(blob),
+                size=len(blob),
+                media_type=TAR_MT,
+                diff_id=diff_id,
+                applier=Applier(root, None, Limits()),
+            )
+
         if ok:
-            apply_blob(io.BytesIO(blob), applier=applier, **args)
+            apply()
             assert (root / "etc" / "hello").read_bytes() == b"hello\n"
         else:
             with pytest.raises(IntegrityError):
-                apply_blob(io.BytesIO(blob), applier=applier, **args)
+                apply()
 
 
 def test_lz4_stays_refused() -> None:
