@@ -376,6 +376,19 @@ class _Streams(DecompressedStream):
     def _next_stream(self) -> bool:
         """After a stream: True when another one follows, False at a clean end."""
         rest: bytes = self._d.unused_data
+        if self._kind == XZ:  # stream padding: NUL bytes, a multiple of four of them
+            padding = 0
+            while True:
+                stripped = rest.lstrip(b"\0")
+                padding += len(rest) - len(stripped)
+                rest = stripped
+                if rest:
+                    break
+                rest = self._raw.read(CHUNK)
+                if not rest:
+                    break
+            if padding % 4:
+                raise IntegrityError("xz stream padding is not a multiple of four bytes")
         while len(rest) < len(self._magic):
             more = self._raw.read(CHUNK)
             if not more:

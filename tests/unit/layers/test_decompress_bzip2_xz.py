@@ -117,3 +117,17 @@ def test_an_xz_dictionary_beyond_the_memory_bound_is_refused_before_it_is_alloca
     assert read_all(_with_dictionary(blob, 22)) == b"hello world\n" * 100  # 4 MiB, as written
     with pytest.raises(IntegrityError, match="xz"):
         read_all(_with_dictionary(blob, 40))
+
+
+def test_xz_stream_padding_is_skipped_in_fours() -> None:
+    """The xz format allows stream padding, NUL bytes in multiples of four, between and after
+    streams; ``xz -d`` (which containers/storage's ``DecompressStream`` runs for xz) skips it."""
+    compress = COMPRESS["xz"]
+    one, two = compress(PAYLOAD[:1000]), compress(PAYLOAD[:77])
+    assert read_all(one + b"\0" * 4) == PAYLOAD[:1000]
+    assert read_all(one + b"\0" * 8 + two + b"\0" * 12) == PAYLOAD[:1000] + PAYLOAD[:77]
+    for bad in (one + b"\0" * 5, one + b"\0" * 2 + two, one + b"\0" * 4 + b"x"):
+        with pytest.raises(IntegrityError):
+            read_all(bad)
+    with pytest.raises(IntegrityError):
+        read_all(COMPRESS["bzip2"](b"abc") + b"\0" * 4)  # bzip2 has no such padding
