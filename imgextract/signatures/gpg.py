@@ -91,6 +91,18 @@ class Keyring:
             result = self._sequoia.verify(bytes=blob, store=store)
         except Exception as exc:
             signer = asked[0] if asked else None
+            trusted = signer is not None and any(f.endswith(signer) for f in self.fingerprints)
+            found = _trusted_subkey(self.certs, signer) if signer is not None and not trusted else None
+            if found is not None:
+                owner, problem = found
+                detail = (
+                    f"cannot verify anything under Sequoia's standard policy: {problem}"
+                    if problem
+                    else f"could not verify it: {_first_line(exc)}"
+                )
+                return GPGResult(
+                    None, signer, f"invalid GPG signature: signing subkey {signer} of key {owner} {detail}"
+                )
             if signer is not None and not any(f.endswith(signer) for f in self.fingerprints):
                 return GPGResult(None, signer, f"signature by key {signer} is not accepted")
             refused = next((f for f in self.unusable if signer is not None and f.endswith(signer)), None)
@@ -118,6 +130,45 @@ class Keyring:
         if why is not None:
             return GPGResult(None, key_id, f"invalid GPG signature: {why}")
         return GPGResult(bytes(result.bytes), key_id, None)
+
+
+_WEAK_HASHES = ("SHA1", "MD5", "RipeMD")
+_BITS_ALGORITHMS = {1: "RSA", 2: "RSA", 3: "RSA", 16: "ElGamal", 17: "DSA", 20: "ElGamal"}
+
+
+def _trusted_subkey(certs: list[Any], signer: str) -> tuple[str, str | None] | None:
+    """``(certificate, problem)`` when ``signer`` names a subkey of a trusted certificate, else None.
+
+    ``problem`` is what Sequoia's standard policy refuses about that subkey, read from its packets
+    (pysequoia reports no per-subkey validity): an RSA, DSA or ElGamal key under 2048 bits, or a
+    binding signature made with SHA-1 (or older); None when nothing such is found."""
+    import pysequoia
+
+    tag = pysequoia.packet.Tag
+    keys = (tag.PublicKey, tag.SecretKey, tag.PublicSubkey, tag.SecretSubkey)
+    for cert in certs:
+        found = False
+        problem: str | None = None
+        for packet in pysequoia.packet.PacketPile.from_bytes(bytes(cert)):
+            if packet.tag in (*keys, tag.UserID, tag.UserAttribute):
+                if found:
+                    break
+                subkey = packet.tag in keys[2:] and str(packet.fingerprint).upper().endswith(signer)
+                if subkey:
+                    found = True
+                    body = bytes(packet.body)
+                    algorithm = _BITS_ALGORITHMS.get(body[5]) if len(body) > 7 and body[0] == 4 else None
+                    bits = int.from_bytes(body[6:8], "big") if algorithm else 0
+                    if algorithm and bits < 2048:
+                        problem = f"{algorithm}{bits} subkey"
+                continue
+            if found and packet.tag == tag.Signature and problem is None:
+                digest = str(packet.hash_algorithm).rsplit(".", 1)[-1]
+                if digest in _WEAK_HASHES:
+                    problem = f"{digest} subkey binding signature"
+        if found:
+            return cert.fingerprint.upper(), problem
+    return None
 
 
 def _policy_refusal(cert: Any) -> str | None:
