@@ -96,14 +96,16 @@ _BASE64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 def _quick_resolve(s: str) -> Any:
     """``go_resolve(s)`` for a non-empty ``s`` whose first character is in ``_RESOLVE_FIRST``,
-    with the two common cases answered without the general parse: a word (``type``, ``name``,
-    ``true``) and a decimal integer without sign or leading zero that fits int64 (ParseInt's
-    value)."""
+    with the common cases answered without the general parse: a word (``type``, ``name``,
+    ``true``), a decimal integer without sign or leading zero that fits int64 (ParseInt's
+    value) and ``0``."""
     c = s[0]
     if c in _WORD_FIRST:
         return _RESOLVE_MAP.get(s, s)
     if c in _DECIMAL_FIRST and len(s) <= 18 and s.isascii() and s.isdigit():
         return int(s)
+    if s == "0":  # (ParseInt's 0; a longer text starting with 0 is octal, or no integer)
+        return 0
     return go_resolve(s)
 
 
