@@ -598,10 +598,10 @@ class TarReader:
             return None
         buf = self._buf
         pos = self._pos
-        if len(buf) - pos < BLOCK:
+        end = len(buf)
+        if end - pos < BLOCK:
             return None
-        block = buf[pos : pos + BLOCK]
-        fast = _PLAIN_HEADER(block)
+        fast = _PLAIN_HEADER(buf, pos)  # (anchored at pos; the pattern spans one block exactly)
         if fast is None:
             return None
         name_b, mode_d, mode_e, size_d, size_e, mtime_d, mtime_e, sum_d, sum_e = fast.groups()
@@ -614,16 +614,15 @@ class TarReader:
         if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
             return None
         adler32 = zlib.adler32
-        if (adler32(block[:148]) & 0xFFFF) + (adler32(block[156:356]) & 0xFFFF) + (
-            adler32(block[356:]) & 0xFFFF
-        ) + 253 != int(sum_d, 8) and not _checksum_ok(block, int(sum_d, 8)):
+        start = pos + BLOCK
+        if (adler32(buf[pos : pos + 148]) & 0xFFFF) + (adler32(buf[pos + 156 : pos + 356]) & 0xFFFF) + (
+            adler32(buf[pos + 356 : start]) & 0xFFFF
+        ) + 253 != int(sum_d, 8) and not _checksum_ok(buf[pos:start], int(sum_d, 8)):
             return None  # (members refuses it)
         size_d = size_d or size_e
         size = int(size_d, 8) if size_d else 0
-        start = pos + BLOCK
-        end = start + size
-        after = end + (-size % BLOCK)  # (and its padding)
-        if after > len(buf):
+        after = start + size + (-size % BLOCK)  # (and its padding)
+        if after > end:
             return None
         self._pos = after
         self._current = None
@@ -643,7 +642,7 @@ class TarReader:
             last[1],
             last[3],
             size,
-            (view[start:end],) if size else (),
+            (view[start : start + size],) if size else (),
         )
 
     def read_data(self, member: Member) -> Iterable[bytes | memoryview]:
