@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imgextract.errors import ImgExtractError
-from imgextract.layers.applier import _PARENT_CACHE, Applier, LayerStats, MemberData
+from imgextract.layers.applier import _PARENT_CACHE, Applier, LayerStats, Limits, MemberData
 from imgextract.layers.member import Member
 from imgextract.layers.tarstream import TarReader
 from tests.unit.layers.layerkit import E, apply_tars, d, f, hard, opq, snapshot, sym, wh
@@ -246,3 +246,22 @@ def test_a_failed_write_in_a_run_is_reported_as_the_general_path_reports_it(tmp_
         results.append(proc.stdout)
     assert results[0] == f"OSError {errno.EFBIG} d/c ['a', 'b']\n"
     assert results == [results[0]] * 3
+
+
+@pytest.mark.parametrize("cap", [2, 3, 4])
+def test_the_entry_cap_stops_a_run_where_it_stops_the_general_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
+    layer = [d("d"), f("d/a", "1"), f("d/b", "2"), f("d/c", "3"), f("d/e", "4")]
+    got = []
+    for how in ("run", "general"):
+        root = tmp_path / how
+        root.mkdir()
+        with monkeypatch.context() as m:
+            if how == "general":
+                m.setattr(Applier, "_file_entry", _general_only)
+            with pytest.raises(ImgExtractError) as e:
+                apply_tars(root, [layer], limits=Limits(max_entries=cap))
+        got.append((type(e.value).__name__, str(e.value), sorted(p.name for p in (root / "d").iterdir())))
+    assert got[0] == got[1]
+    assert got[0][2] == ["a", "b", "c"][: cap - 1]
