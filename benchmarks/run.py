@@ -618,7 +618,9 @@ def main(argv: list[str] | None = None) -> int:
 
                     im = built[name][0]
                     blob = im.layout / "blobs" / "sha256" / im.layers[0].digest.split(":", 1)[1]
-                    results.append(writerthread.bench(blob, max(args.rounds, 3), run_dir / "writer-thread"))
+                    results.append(
+                        writerthread.bench(blob, max(args.rounds, 3), run_dir / "writer-thread", keep=True)
+                    )
                 elif name == "startup":
                     import startup
 

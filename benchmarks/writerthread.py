@@ -157,11 +157,12 @@ def bench(
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"\n== writer thread experiment ({rounds} rounds, {out_dir}, load {os.getloadavg()[0]:.2f})")
     print(f"  {'variant':<40} {'wall':>7} {'user':>7} {'sys':>7}   (medians, s)")
-    result: dict[str, object] = {"workload": "writer-thread"}
+    variants: dict[str, object] = {}
+    result: dict[str, object] = {"workload": "writer-thread", "targets": [], "variants": variants}
     for label, runs in samples.items():
         wall, user, system = (statistics.median(x[i] for x in runs) for i in range(3))
         print(f"  {label:<40} {wall:7.3f} {user:7.3f} {system:7.3f}")
-        result[label] = {"wall": wall, "user": user, "sys": system, "runs": runs}
+        variants[label] = {"wall": wall, "user": user, "sys": system, "runs": runs}
     return result
 
 
