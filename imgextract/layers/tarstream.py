@@ -609,7 +609,7 @@ class TarReader:
         if not sum_d or not name_b.startswith(prefix):
             return None
         base = name_b[len(prefix) :]
-        if not base or b"/" in base:
+        if not base or 0x2F in base:  # "/" (as an int: ``bytes in bytes`` first fails as an index)
             return None
         if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
             return None
