@@ -15,6 +15,7 @@ a layer media type, but containers/storage's ``DecompressStream`` (and container
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from typing import Any, BinaryIO, Protocol
@@ -61,6 +62,9 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 XZ_MEMORY_LIMIT = 256 * 1024 * 1024  # what an xz decoder may allocate: 4x what `xz -9` needs
 _STREAM_MAGIC = {BZIP2: b"BZh", XZ: b"\xfd7zXZ\x00"}
 _OTHER_MAGIC = {b"\x04\x22\x4d\x18": "lz4"}
+_FIRST_PIECE = 32  # what a bzip2/xz decoder is handed first, at the start of each stream (an
+# empty xz stream is 32 bytes, a bzip2 one 14)
+_NOT_NUL = re.compile(rb"[^\0]")
 
 
 class Readable(Protocol):
@@ -353,7 +357,13 @@ class _Zstd(DecompressedStream):
 
 class _Streams(DecompressedStream):
     """Concatenated bzip2 or xz streams, with Python's ``bz2``/``lzma`` decoders (loaded only for
-    such a layer); anything after a stream that is not another stream is an error."""
+    such a layer); anything after a stream that is not another stream is an error.
+
+    The compressed bytes stay in one buffer read from ``raw``; a decoder is handed a piece of it
+    at a time, from ``_FIRST_PIECE`` bytes at the start of a stream, doubling up to ``CHUNK`` while
+    the stream goes on.  A decoder copies what it was handed past its stream's end (its
+    ``unused_data``): with small first pieces, a blob of thousands of tiny streams costs work in
+    proportion to its size, not each stream a copy of the rest of a 1 MiB read."""
 
     def __init__(self, raw: Readable, limit: int | None, kind: str) -> None:
         super().__init__(limit)
@@ -372,47 +382,56 @@ class _Streams(DecompressedStream):
             self._new = lambda: lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMORY_LIMIT)
             self._errors = (lzma.LZMAError, EOFError, ValueError)
         self._d: Any = self._new()
+        self._buf = b""  # compressed bytes read; those from _pos on were not handed to a decoder
+        self._pos = 0
+        self._piece = _FIRST_PIECE
 
-    def _next_stream(self) -> bool:
-        """After a stream: True when another one follows, False at a clean end."""
-        rest: bytes = self._d.unused_data
-        if self._kind == XZ:  # stream padding: NUL bytes, a multiple of four of them
-            padding = 0
-            while True:
-                stripped = rest.lstrip(b"\0")
-                padding += len(rest) - len(stripped)
-                rest = stripped
-                if rest:
-                    break
-                rest = self._raw.read(CHUNK)
-                if not rest:
-                    break
-            if padding % 4:
-                raise IntegrityError("xz stream padding is not a multiple of four bytes")
-        while len(rest) < len(self._magic):
+    def _fill(self, want: int) -> bool:
+        """At least ``want`` bytes not yet handed over, unless the blob ends first; False when
+        there are none at all."""
+        while len(self._buf) - self._pos < want:
             more = self._raw.read(CHUNK)
             if not more:
                 break
-            rest += more
-        if not rest:
+            self._buf = self._buf[self._pos :] + more if self._pos < len(self._buf) else more
+            self._pos = 0
+        return self._pos < len(self._buf)
+
+    def _next_stream(self) -> bool:
+        """After a stream: True when another one follows, False at a clean end."""
+        # the decoder was handed the last piece whole; what it did not use follows its stream
+        self._pos -= len(self._d.unused_data)
+        if self._kind == XZ:  # stream padding: NUL bytes, a multiple of four of them
+            padding = 0
+            while self._fill(1):
+                found = _NOT_NUL.search(self._buf, self._pos)
+                end = found.start() if found is not None else len(self._buf)
+                padding += end - self._pos
+                self._pos = end
+                if found is not None:
+                    break
+            if padding % 4:
+                raise IntegrityError("xz stream padding is not a multiple of four bytes")
+        if not self._fill(len(self._magic)):
             return False
-        if not rest.startswith(self._magic):
+        if not self._buf.startswith(self._magic, self._pos):
             raise IntegrityError(f"trailing data after the last {self._kind} stream")
         self._d = self._new()
-        self._feed = rest
+        self._piece = _FIRST_PIECE
         return True
-
-    _feed = b""
 
     def _produce(self, n: int) -> bytes:
         if self._d.eof and not self._next_stream():
             self._done = True
             return b""
-        data = b""
-        if self._d.needs_input:
-            data, self._feed = self._feed or self._raw.read(CHUNK), b""
-            if not data:
+        data: bytes | memoryview = b""
+        if self._d.needs_input:  # (the decoder holds none of what it was handed)
+            if not self._fill(1):
                 raise IntegrityError(f"truncated {self._kind} stream")
+            end = min(self._pos + self._piece, len(self._buf))
+            data = memoryview(self._buf)[self._pos : end]
+            self._pos = end
+            self._piece = min(2 * self._piece, CHUNK)
         try:
             out: bytes = self._d.decompress(data, n)
         except self._errors as e:
