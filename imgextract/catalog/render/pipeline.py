@@ -232,14 +232,20 @@ def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> Pat
     return root / "render" / f"{key}.out.{fmt}"
 
 
+_KEPT_MAX_BYTES = 1 << 30  # no rendering or output is this large (a catalog object is at most 256 MiB)
+
+
 def _read_kept(path: Path) -> bytes:
     """A kept file's bytes in one read (no buffered file object: workers hand the GIL over at
-    every system call); anything but a regular file (a FIFO would block) is ``OSError``."""
+    every system call); anything but a regular file (a FIFO would block), or one larger than
+    ``_KEPT_MAX_BYTES`` (read whole, it could exhaust memory), is ``OSError``."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(f"{path}: not a regular file")
+        if st.st_size > _KEPT_MAX_BYTES:
+            raise OSError(f"{path}: larger than any kept file")
         return os.read(fd, st.st_size + 1)
     finally:
         os.close(fd)

@@ -134,3 +134,19 @@ def test_a_kept_rendering_whose_head_our_writer_cannot_have_made_is_a_miss(
     head[field] = value
     path.write_bytes(json.dumps(head).encode() + data[end:])
     assert pipeline._cache_get(tmp_path, DIGEST, REF) is None
+
+
+def test_a_kept_file_of_an_impossible_size_is_a_miss_not_a_memory_error(tmp_path: Path) -> None:
+    """A kept rendering or output whose size no rendering has (a sparse file of a terabyte, as a
+    damaged filesystem may show one) is a miss: it is not read, so no read of its whole size is
+    attempted (a MemoryError, an internal error of the warm render)."""
+    paths = [
+        pipeline._output_path(tmp_path, DIGEST, REF, "none", "json"),
+        pipeline._cache_path(tmp_path, DIGEST, REF),
+    ]
+    paths[0].parent.mkdir(parents=True)
+    for path in paths:
+        with path.open("wb") as fh:
+            fh.truncate(1 << 40)
+    assert pipeline._output_get(paths[0]) is None
+    assert pipeline._cache_get(tmp_path, DIGEST, REF) is None
