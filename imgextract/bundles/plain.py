@@ -30,6 +30,7 @@ __all__ = ["count_objects"]
 _SNIFF = 64 * 1024
 _JSON_READ = 1024 * 1024
 _JSON_SPACE = re.compile(r"[ \t\r\n]*")
+_JSON_CUT = 16  # a decode error this close to the end of what was read may be a value cut short
 MAX_JSON_VALUE = 256 * 1024 * 1024  # characters of one value of a JSON manifest file (as a catalog object)
 _NO_KIND = "a document has no kind (rukpak decodes each one as a Kubernetes object: Object 'Kind' is missing)"
 _NOT_OBJECT = "a document is not a Kubernetes object (rukpak decodes each one as a mapping with a kind)"
@@ -111,7 +112,7 @@ def _count_json(data: BinaryIO, name: str) -> int:
         try:
             value, at = decoder.raw_decode(text, start)
         except (ValueError, RecursionError) as exc:
-            if eof:
+            if eof or not _may_go_on(exc, text):
                 raise InvalidBundleError(f"{name} is not valid JSON: {str(exc).split(':')[0]}") from None
             if len(text) - start > MAX_JSON_VALUE:
                 raise InvalidBundleError(_too_large(name)) from None
@@ -121,6 +122,15 @@ def _count_json(data: BinaryIO, name: str) -> int:
             raise InvalidBundleError(_too_large(name))
         if value is not None:
             count += _object_count(value, name)
+
+
+def _may_go_on(exc: BaseException, text: str) -> bool:
+    """Whether more text could mend the value: the decoder stopped where the text read so far
+    ends (a literal, number or escape cut short stops it a few characters before), or in a
+    string still open."""
+    if not isinstance(exc, json.JSONDecodeError):
+        return False
+    return exc.pos >= len(text) - _JSON_CUT or exc.msg.startswith("Unterminated string")
 
 
 def _too_large(name: str) -> str:

@@ -150,3 +150,19 @@ def test_a_json_value_past_the_bound_is_refused(tmp_path: Path, monkeypatch: pyt
             count_objects(fh, "big.json")
     with _configmaps(tmp_path / "three.json", 3, 3 << 20).open("rb") as fh:
         assert count_objects(fh, "big.json") == 3
+
+
+def test_invalid_json_early_in_a_large_file_is_named_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value that more text cannot mend (here ``x`` where a value belongs) fails where it is,
+    with the decoder's reason: more of the file is read only while the value may go on (a
+    string still open, or an error where the text read so far ends)."""
+    from imgextract.bundles import plain
+
+    monkeypatch.setattr(plain, "MAX_JSON_VALUE", 1 << 20)
+    path = tmp_path / "bad.json"
+    path.write_bytes(b'{"kind": x}\n' + _configmaps(tmp_path / "more.json", 4, 1 << 20).read_bytes())
+    with path.open("rb") as fh:
+        with pytest.raises(InvalidBundleError, match=r"^bad\.json is not valid JSON: Expecting value$"):
+            count_objects(fh, "bad.json")
