@@ -236,6 +236,7 @@ def pull(
     )
     try:
         plan = detect.plan(image.config.labels, paths=options.paths, all_paths=options.all, kind=options.kind)
+        image.select_early(plan.paths)  # zstd:chunked layers plan their chunks while the output is prepared
         if options.format == "dir":
             assert target is not None
             return _pull_to_dir(session, reference, Path(target), options, image, plan, progress)
