@@ -141,7 +141,11 @@ class Catalog:
         max_version: str | None = None,
         heads_only: bool = False,
     ) -> Catalog:
-        """A new Catalog with only the selection (see ``imgextract.catalog.filters``)."""
+        """A new Catalog with only the selection (see ``imgextract.catalog.filters``).
+
+        Raises ``NotFoundError`` for a package or channel name the catalog lacks, and for a named
+        package the version range leaves without a bundle; ``UsageError`` for bad bounds.
+        """
         return self.apply(
             CatalogFilter(
                 tuple(packages), tuple(channels), min_version or None, max_version or None, heads_only

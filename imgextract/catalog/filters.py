@@ -17,8 +17,14 @@
 
 A package keeps its default channel when that channel survives; otherwise the kept channel with the
 highest version among its remaining bundles (ties: the first name in sort order) becomes the
-default, and the package records the channel it replaced. Channels and packages left without
-bundles disappear.
+default, and the package records the channel it replaced. Channels left without bundles disappear.
+
+A package named in ``packages`` whose selected channels the version range leaves without a single
+bundle is an error (``NotFoundError``, naming every such package, the channels and the bounds, or
+the version when the bounds are equal), as oc-mirror's filter fails then (catalog-filter
+``mirrorFilter.FilterCatalog``: "... results in an empty channel" for the default channel;
+``specificBundle``: "specific version ... not found in bundles"). Packages nobody named that the
+range empties (oc-mirror has no range for them) disappear, as do those ``channels`` leaves out.
 """
 
 from __future__ import annotations
@@ -92,18 +98,34 @@ def apply(model: Model, f: CatalogFilter) -> Model:
                 + ("the selected packages" if f.packages else "the catalog")
             )
     out = Model()
-    for pkg in names:
-        _filter_package(model, pkg, f, out)
+    emptied = [pkg for pkg in names if _filter_package(model, pkg, f, out)]
+    if emptied and f.packages:
+        raise NotFoundError(_no_bundle_message(emptied, f))
     return out
 
 
-def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> None:
+def _no_bundle_message(packages: Sequence[str], f: CatalogFilter) -> str:
+    """One line naming the packages a range emptied, the channels selected and the bounds."""
+    where = f"package {', '.join(repr(p) for p in packages)}"
+    if f.channels:
+        where += f" in channel {', '.join(repr(c) for c in sorted(set(f.channels)))}"
+    if f.min_version is not None and f.min_version == f.max_version:
+        return f"no bundle of {where} has version {f.min_version}"
+    bounds = [option(k, v) for k, v in (("min_version", f.min_version), ("max_version", f.max_version)) if v]
+    return f"no bundle of {where} matches {' '.join(bounds)}"
+
+
+def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> bool:
+    """Add the package's selection to ``out``; True when the version range left nothing of the
+    channels the names selected (the caller decides whether that is an error)."""
     all_bundles = model.bundles[pkg]
     kept_channels: dict[str, Channel] = {}
     selected: dict[str, set[str]] = {}  # bundle -> kept channels listing it
+    named = 0  # channels selected by name, before the range
     for cname, ch in model.channels[pkg].items():
         if f.channels and cname not in f.channels:
             continue
+        named += 1
         if f.heads_only:
             keep = set(ch.heads)
         else:
@@ -125,7 +147,7 @@ def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> Non
         for name in keep:
             selected.setdefault(name, set()).add(cname)
     if not kept_channels:
-        return
+        return named > 0
     original = model.packages[pkg]
     default = original.default_channel
     replaced = None
@@ -135,6 +157,7 @@ def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> Non
     out.packages[pkg] = Package(pkg, default, tuple(sorted(kept_channels)), replaced, original.origin)
     out.channels[pkg] = dict(sorted(kept_channels.items()))
     out.bundles[pkg] = {name: _with_channels(all_bundles[name], selected[name]) for name in sorted(selected)}
+    return False
 
 
 def _heads(entries: Sequence[ChannelEntry], model: Model, pkg: str) -> tuple[str, ...]:

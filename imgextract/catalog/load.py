@@ -114,11 +114,11 @@ def _prerelease_error(segment: str) -> str:
     if not segment:
         return "Prerelease is empty"
     if segment.isascii() and segment.isdigit():
-        return (
-            f"Numeric PreRelease version must not contain leading zeroes {json.dumps(segment)}"
-            if (len(segment) > 1 and segment[0] == "0")
-            else ""
-        )
+        if len(segment) > 1 and segment[0] == "0":
+            return f"Numeric PreRelease version must not contain leading zeroes {json.dumps(segment)}"
+        if int(segment) >= 1 << 64:  # strconv.ParseUint(s, 10, 64)
+            return f"strconv.ParseUint: parsing {json.dumps(segment)}: value out of range"
+        return ""
     if not _RELEASE_SEGMENT.fullmatch(segment):
         return f"Invalid character(s) found in prerelease {json.dumps(segment)}"
     return ""

@@ -38,10 +38,29 @@ class InvalidVersion(UsageError):
     """A version or version range that does not parse."""
 
 
+_UINT64 = 1 << 64
+
+
+def _blang_numbers_fit(v: Version) -> bool:
+    """blang/semver reads MAJOR, MINOR, PATCH and each numeric pre-release identifier with
+    ``strconv.ParseUint(s, 10, 64)``: a number past the largest uint64 is no version there."""
+    if v.major >= _UINT64 or v.minor >= _UINT64 or v.patch >= _UINT64:
+        return False
+    return not any(p.isdigit() and int(p) >= _UINT64 for p in (v.prerelease or "").split(".") if p.isascii())
+
+
+def _strict(text: str) -> Version:
+    """blang/semver ``Parse``: raises ValueError."""
+    v = Version.parse(text)
+    if not _blang_numbers_fit(v):
+        raise ValueError(f"{text!r}: value out of range")
+    return v
+
+
 def parse_version(text: str) -> Version:
     """A strict semantic version; raises InvalidVersion."""
     try:
-        return Version.parse(text.strip())
+        return _strict(text.strip())
     except (ValueError, TypeError):
         raise InvalidVersion(f"invalid semantic version {text!r} (expected MAJOR.MINOR.PATCH)") from None
 
@@ -88,6 +107,9 @@ def parse_bound(text: str) -> Bound:
             f"invalid semantic version {text!r} (expected MAJOR[.MINOR[.PATCH]][-PRE][+BUILD])"
         )
     major, minor, patch, pre, build = m.groups()
+    if any(int(n) >= _UINT64 for n in (major, minor, patch) if n is not None):
+        # Masterminds NewVersion: strconv.ParseUint(s, 10, 64) for each of MAJOR, MINOR, PATCH
+        raise InvalidVersion(f"invalid semantic version {text!r} (a number is out of range)")
     parts = 1 + (minor is not None) + (patch is not None)
     core = f"{int(major)}.{int(minor or 0)}.{int(patch or 0)}"
     try:
@@ -101,7 +123,7 @@ def try_version(text: object) -> Version | None:
     if not isinstance(text, str):
         return None
     try:
-        return Version.parse(text)
+        return _strict(text)
     except (ValueError, TypeError):
         return None
 
@@ -143,7 +165,7 @@ class VersionRange:
                 if op not in _COMPARATORS:
                     raise InvalidVersion(f"invalid comparator {op!r} in version range {text!r}")
                 try:
-                    v = Version.parse(ver)
+                    v = _strict(ver)
                 except (ValueError, TypeError):
                     raise InvalidVersion(f"invalid version {ver!r} in version range {text!r}") from None
                 comps.append(_Comparator(op, v))

@@ -109,6 +109,11 @@ def test_replaced_default_channel_is_named(cli: Callable[..., Run], fbc_dir: Pat
         (("--heads-only", "--min-version", "1.0.0"), 2, "--heads-only"),
         (("--max-version", "1.2.3.4"), 2, "invalid semantic version"),
         (("--min-version", "2.0.0", "--max-version", "1.0.0"), 2, "above --max-version"),
+        (
+            ("--package", "pkg-0001-operator", "--min-version", "99.0.0"),
+            4,
+            "error: no bundle of package 'pkg-0001-operator' matches --min-version 99.0.0\n",
+        ),
     ],
 )
 def test_filter_errors(
@@ -116,6 +121,24 @@ def test_filter_errors(
 ) -> None:
     r = cli("catalog", "bundles", str(fbc_dir), *args)
     assert r.code == code and message in r.stderr and r.stdout == ""
+
+
+def test_a_named_package_without_a_bundle_in_range_fails_the_pull(
+    cli: Callable[..., Run], fbc_dir: Path, tmp_path: Path
+) -> None:
+    """oc-mirror fails the catalog when a named package's range keeps nothing (catalog-filter
+    mirrorFilter.FilterCatalog: "results in an empty channel" / specificBundle: "specific version
+    ... not found in bundles"): `pull --from-catalog` refuses before pulling anything."""
+    out = tmp_path / "out"
+    r = cli(
+        "pull", "--from-catalog", str(fbc_dir), "-o", str(out),
+        "--package", "pkg-0002-operator", "--min-version", "7.7.7", "--max-version", "7.7.7",
+    )  # fmt: skip
+    assert r.code == 4, (r.code, r.stderr)
+    assert r.stderr.strip().splitlines()[-1] == (
+        "bundle-extract: error: no bundle of package 'pkg-0002-operator' has version 7.7.7"
+    )
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_a_broken_catalog_file_is_located(cli: Callable[..., Run], tmp_path: Path) -> None:

@@ -230,7 +230,7 @@ def _numeric(part: str, what: str) -> None:
     if len(part) > 1 and part[0] == "0":
         raise CSVMetadataError(f"{what.capitalize()} number must not contain leading zeroes {part!r}")
     if int(part) >= 1 << 64:
-        raise CSVMetadataError(f"{what} number out of range")
+        raise CSVMetadataError(f'strconv.ParseUint: parsing "{part}": value out of range')
 
 
 def check_operator_version(text: str) -> None:
@@ -264,6 +264,8 @@ def check_operator_version(text: str) -> None:
                     raise CSVMetadataError(
                         f"Numeric PreRelease version must not contain leading zeroes {pr!r}"
                     )
+                if int(pr) >= 1 << 64:  # NewPRVersion: strconv.ParseUint(s, 10, 64)
+                    raise CSVMetadataError(f'strconv.ParseUint: parsing "{pr}": value out of range')
             elif not pr or not set(pr) <= _ALNUM:
                 raise CSVMetadataError(f"Invalid character(s) found in prerelease {pr!r}")
     if build_i != -1:

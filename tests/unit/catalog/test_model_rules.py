@@ -458,3 +458,42 @@ def test_release_rules(tmp_path: Path, bundles: list[tuple[str, str, str]], mess
     release; versions are unique by ``VersionString``."""
     with pytest.raises(CatalogFormatError, match=message):
         Catalog.from_directory(_released(tmp_path, bundles))
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        "18446744073709551616.0.0",
+        "2.18446744073709551616.0",
+        "2.0.18446744073709551616",
+        "2.0.0-18446744073709551616",
+        "2.0.0-rc.99999999999999999999",
+    ],
+)
+def test_bundle_version_numbers_must_fit_uint64(tmp_path: Path, version: str) -> None:
+    """``declcfg.ConvertToModel`` parses the olm.package version with blang/semver ``Parse``, which
+    reads MAJOR, MINOR, PATCH and every numeric pre-release identifier (``NewPRVersion``) with
+    ``strconv.ParseUint(s, 10, 64)``: a number past 18446744073709551615 fails the load."""
+    prop = {"packageName": "sprocket", "version": version}
+    with pytest.raises(CatalogFormatError, match="version"):
+        Catalog.from_directory(_write(tmp_path, _objs(pkg_prop=prop)))
+
+
+@pytest.mark.parametrize("version", ["18446744073709551615.0.0", "2.0.0-18446744073709551615"])
+def test_bundle_version_numbers_up_to_uint64_max_load(tmp_path: Path, version: str) -> None:
+    """blang/semver ``Parse``: 18446744073709551615 (the largest uint64) is still a number."""
+    prop = {"packageName": "sprocket", "version": version}
+    cat = Catalog.from_directory(_write(tmp_path, _objs(pkg_prop=prop)))
+    assert [b.version for b in cat.bundles()] == [version]
+
+
+def test_release_number_must_fit_uint64(tmp_path: Path) -> None:
+    """``model.NewRelease`` reads each identifier with blang/semver ``NewPRVersion``, which parses a
+    numeric one with ``strconv.ParseUint(s, 10, 64)``: 20 digits fit the length limit, but a value
+    past 18446744073709551615 is refused, with Go's error."""
+    big = "99999999999999999999"
+    with pytest.raises(CatalogFormatError, match=r"release version .*value out of range"):
+        Catalog.from_directory(_released(tmp_path / "big", [(f"sprocket-v1.0.0-{big}", "1.0.0", big)]))
+    top = "18446744073709551615"
+    cat = Catalog.from_directory(_released(tmp_path / "top", [(f"sprocket-v1.0.0-{top}", "1.0.0", top)]))
+    assert len(cat.bundles()) == 1

@@ -68,3 +68,40 @@ def test_skiprange_breaks_a_tie_opm_would_report() -> None:
 def test_ambiguous_channel_reports_every_head() -> None:
     entries = [ChannelEntry("a.v1"), ChannelEntry("b.v1")]
     assert graph.heads(entries, {}) == ("a.v1", "b.v1")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["18446744073709551616.0.0", "1.0.0-18446744073709551616", "<1.0.0-rc.99999999999999999999"],
+)
+def test_numbers_past_uint64_are_no_versions(bad: str) -> None:
+    """blang/semver ``Parse`` (and ``ParseRange``, which parses each comparator's version with it)
+    reads numbers with ``strconv.ParseUint(s, 10, 64)``: past 18446744073709551615 it is an error."""
+    with pytest.raises(InvalidVersion):
+        parse_range(bad) if bad.startswith("<") else parse_version(bad)
+    assert parse_version("18446744073709551615.0.0-18446744073709551615")
+
+
+def test_skiprange_past_uint64_is_ignored_as_olm_ignores_it() -> None:
+    """OLM drops a ``skipRange`` that blang/semver ``ParseRange`` refuses; a range whose version
+    overflows uint64 is such a range, so it breaks no tie between heads."""
+    entries = [
+        ChannelEntry("a.v1"),
+        ChannelEntry("a.v2", skip_range="<18446744073709551616.0.0"),
+    ]
+    versions = {"a.v1": parse_version("1.0.0"), "a.v2": parse_version("2.0.0")}
+    assert graph.heads(entries, versions) == ("a.v1", "a.v2")
+
+
+@pytest.mark.parametrize(
+    "bad", ["18446744073709551616", "1.18446744073709551616", "v1.0.18446744073709551616"]
+)
+def test_range_bounds_past_uint64_are_refused(bad: str) -> None:
+    """oc-mirror reads ``minVersion``/``maxVersion`` with Masterminds semver ``NewVersion``, which
+    parses MAJOR, MINOR and PATCH with ``strconv.ParseUint(s, 10, 64)``: a bound past
+    18446744073709551615 is an invalid version there (a usage error here)."""
+    from imgextract.catalog.versions import parse_bound
+
+    with pytest.raises(InvalidVersion):
+        parse_bound(bad)
+    assert parse_bound("18446744073709551615.0").parts == 2

@@ -245,3 +245,29 @@ def test_migration_needs_a_semver_csv_version(tmp_path: Path) -> None:
     csv.write_text(csv.read_text().replace("  version: v1.2\n", "  version: 1.2-rc1\n"))
     with pytest.raises(MigrationError, match="Short version"):
         migrate_bundle(render_bundle(root, image=IMAGE), "bundle-object-to-csv-metadata")
+
+
+@pytest.mark.parametrize(
+    ("version", "ok"),
+    [
+        ("1.2.0-18446744073709551615", True),
+        ("1.2.0-18446744073709551616", False),
+        ("1.2.0-rc.99999999999999999999", False),
+        ("18446744073709551616.2.0", False),
+    ],
+)
+def test_migration_refuses_a_prerelease_number_past_uint64(tmp_path: Path, version: str, ok: bool) -> None:
+    """``OperatorVersion.UnmarshalJSON`` (blang/semver ``ParseTolerant``, then ``NewPRVersion``): a
+    number (MAJOR, MINOR, PATCH or a numeric pre-release identifier) is read with
+    ``strconv.ParseUint(s, 10, 64)``, so one past 18446744073709551615 fails the CSV decode, hence
+    the migration, with Go's message."""
+    from imgextract.catalog.render.migrate import MigrationError
+
+    root = _bundle(tmp_path)
+    csv = root / "manifests" / "widget-operator.clusterserviceversion.yaml"
+    csv.write_text(csv.read_text().replace("  version: 1.2.0\n", f"  version: {version}\n"))
+    if ok:
+        assert migrate_bundle(render_bundle(root, image=IMAGE), "bundle-object-to-csv-metadata")
+        return
+    with pytest.raises(MigrationError, match="value out of range"):
+        migrate_bundle(render_bundle(root, image=IMAGE), "bundle-object-to-csv-metadata")
