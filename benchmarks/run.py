@@ -58,6 +58,8 @@ class Sample:
     rss_kib: int
     cpu: float = 0.0  # user + system seconds of the command and its children
     fetched: int | None = None
+    registry_cpu: float | None = None  # user + system seconds the registry process spent meanwhile
+    requests: int | None = None  # requests the registry answered meanwhile
 
 
 @dataclass
@@ -79,6 +81,13 @@ class Contender:
     def median_fetched(self) -> float | None:
         got = [s.fetched for s in self.samples if s.fetched is not None]
         return statistics.median(got) if got else None
+
+    def median_registry(self) -> tuple[float, float] | None:
+        """Median registry CPU seconds and requests per run, when they were measured."""
+        got = [(s.registry_cpu, s.requests) for s in self.samples if s.registry_cpu is not None]
+        if not got:
+            return None
+        return statistics.median(c for c, _ in got), statistics.median(n or 0 for _, n in got)
 
 
 # Peak RSS must be taken by a small parent: Linux carries a process's RSS high-water mark across
@@ -140,6 +149,36 @@ class RegistryLog:
             f.seek(self.mark)
             text = f.read().decode(errors="replace")
         return sum(int(m.group(1)) for m in self._WRITTEN.finditer(text))
+
+
+class RegistryWork:
+    """What the registry did while one command ran: its CPU (user + system seconds of the
+    docker-registry process, from ``/proc/PID/stat``) and the requests it answered (distribution's
+    ``response completed`` log lines).  On a machine whose cores the registry shares with the
+    contender, a contender's wall time includes the registry's work for it."""
+
+    _DONE = re.compile(rb'msg="response completed"')
+
+    def __init__(self, pid: int, log_path: Path) -> None:
+        self.pid = pid
+        self.log_path = log_path
+        self.ticks = 0
+        self.mark = 0
+
+    def _ticks(self) -> int:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+
+    def start(self) -> None:
+        self.ticks = self._ticks()
+        self.mark = self.log_path.stat().st_size
+
+    def stop(self, sample: Sample) -> None:
+        time.sleep(0.2)  # the registry logs after the response completes
+        sample.registry_cpu = (self._ticks() - self.ticks) / os.sysconf("SC_CLK_TCK")
+        with open(self.log_path, "rb") as f:
+            f.seek(self.mark)
+            sample.requests = len(self._DONE.findall(f.read()))
 
 
 def env_prefix(host: str, tmp: Path) -> list[str]:
@@ -217,7 +256,12 @@ def limit_pipeline(image: Image, host: str) -> Callable[[Path], list[str]]:
 
 
 def run_round(
-    contenders: list[Contender], round_no: int, work: Path, log: Path, reglog: RegistryLog | None = None
+    contenders: list[Contender],
+    round_no: int,
+    work: Path,
+    log: Path,
+    reglog: RegistryLog | None = None,
+    regwork: RegistryWork | None = None,
 ) -> None:
     order = contenders[round_no % len(contenders) :] + contenders[: round_no % len(contenders)]
     for c in order:
@@ -228,9 +272,13 @@ def run_round(
             os.sync()  # earlier contenders' dirty pages are not this one's cost
             if reglog is not None:
                 reglog.start()
+            if regwork is not None:
+                regwork.start()
             sample = measure(c.command(scratch), log)
             if reglog is not None:
                 sample.fetched = reglog.written()
+            if regwork is not None:
+                regwork.stop(sample)
             c.samples.append(sample)
         finally:
             _SCRATCH.append(scratch)  # removed at the end of the run, not before the next contender
@@ -404,7 +452,28 @@ def bench_catalog(
     )
 
 
-def bench_render(images: list[Image], host: str, rounds: int, work: Path, log: Path) -> dict[str, object]:
+def _registry_work(contenders: list[Contender], images: int, result: dict[str, object]) -> None:
+    """Print (and add to ``result``) what the registry did for each contender: its CPU and its
+    requests per image (medians), and each contender's CPU plus the registry's."""
+    rows = []
+    for c in contenders:
+        got = c.median_registry()
+        if got is None:
+            continue
+        cpu, requests = got
+        own = c.median_cpu()
+        rows.append({"name": c.name, "registry_cpu_s": round(cpu, 3), "requests": requests})
+        print(
+            f"  registry for {c.name:<36} CPU {cpu:5.2f} s, {requests / images:5.2f} requests/image;"
+            f" with the contender's CPU {own + cpu:5.2f} s"
+        )
+    if rows:
+        result["registry"] = rows
+
+
+def bench_render(
+    images: list[Image], host: str, rounds: int, work: Path, log: Path, regwork: RegistryWork | None = None
+) -> dict[str, object]:
     """N bundle images: one ``render`` call (cold, then warm cache) against the per-bundle shell loop
     catalog pipelines run today (skopeo copy + umoci unpack for each bundle)."""
     refs = [push(im, host) for im in images]
@@ -440,7 +509,7 @@ def bench_render(images: list[Image], host: str, rounds: int, work: Path, log: P
     warm = Contender(f"bundle-extract render x{len(refs)} (warm)", render, prepare=warm_up)
     su = Contender(f"skopeo copy + umoci unpack loop x{len(refs)}", loop)
     for r in range(rounds):
-        run_round([cold, warm, su], r, work, log)
+        run_round([cold, warm, su], r, work, log, regwork=regwork)
     # the warm command alone, again and again on one warm cache: its best run says what the code
     # costs when nothing else competes for the two CPUs (informational; the target is the median's)
     again = Contender(f"render x{len(refs)} warm, best of N", render)
@@ -460,6 +529,7 @@ def bench_render(images: list[Image], host: str, rounds: int, work: Path, log: P
             ("wall render warm / skopeo+umoci loop", warm.median_wall() / su.median_wall(), 0.05),
         ],
     )
+    _registry_work([cold, warm, su], len(refs), result)
     if again.samples:
         best = min(again.samples, key=lambda s: s.wall)
         walls = " ".join(f"{s.wall:.3f}" for s in again.samples)
@@ -557,7 +627,8 @@ def main(argv: list[str] | None = None) -> int:
                         bench_catalog_pull(reg.host, reg, args.rounds, run_dir, log, args.catalog_bundles)
                     )
                 elif name == "render":
-                    results.append(bench_render(built[name], reg.host, args.rounds, run_dir, log))
+                    regwork = RegistryWork(reg.process.pid, reg.log_path)
+                    results.append(bench_render(built[name], reg.host, args.rounds, run_dir, log, regwork))
                 elif name == "chunked":
                     results.append(
                         chunked.bench(

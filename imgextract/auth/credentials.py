@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from typing import Any, Final
 
 from imgextract.auth.redact import MASK, register_secret
 from imgextract.errors import UsageError, option
+from imgextract.oci.jsontext import go_base64
 from imgextract.records import FrozenRecord
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def _go_base64(text: str, *, padded: bool) -> bytes:
         if "=" in data or len(data) % 4 == 1:
             raise binascii.Error("illegal base64 data")
         data += "=" * (-len(data) % 4)
-    return base64.b64decode(data, validate=True)
+    return go_base64(data)
 
 
 def decode_entry(entry: Any, *, kubelet: bool = False) -> Credentials | None:

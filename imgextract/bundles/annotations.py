@@ -254,11 +254,16 @@ def parse_yaml(data: bytes, name: str = "annotations.yaml") -> dict[str, str]:
     """:func:`parse_annotations` through PyYAML, for every form of the document."""
     import yaml
 
+    # libyaml's composer: the pure-Python one costs milliseconds for a few lines, on every bundle.
+    # Only the first document is read (go-yaml v2's Unmarshal, as opm and OLM's cpb read the
+    # file); what follows it is never parsed.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(data)
     try:
-        # libyaml's composer: the pure-Python one costs milliseconds for a few lines, on every bundle
-        root = yaml.compose(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        root = loader.get_node() if loader.check_node() else None
     except yaml.YAMLError as exc:
         raise InvalidBundleError(f"{name} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    finally:
+        loader.dispose()
     if not isinstance(root, yaml.MappingNode):
         raise InvalidBundleError(f"{name} has no 'annotations' map")
     found: yaml.Node | None = None

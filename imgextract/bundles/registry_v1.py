@@ -125,27 +125,51 @@ def check(root: Path, plan: Plan, *, strict: bool = False) -> BundleInfo:
 
 
 def check_plain(root: Path, plan: Plan) -> BundleInfo:
-    """plain+v0: a flat manifests directory with at least one file.
+    """plain+v0: a flat manifests directory whose files hold at least one Kubernetes object.
 
-    rukpak reads the manifests directory flat and fails on a subdirectory, naming it.
+    rukpak's plain provisioner (``ValidateBundle``, ``getBundleObjects``) reads the manifests
+    directory flat and fails on a subdirectory, naming it; it reads every entry as a file of
+    objects (a symlink is followed inside the image; an entry it cannot read fails), each
+    document must be an object (:mod:`imgextract.bundles.plain`), and zero objects in all is an
+    invalid bundle.
     """
     assert plan.manifests_dir is not None
     with RootFS(root) as fs:
         escapes = fs.escapes(plan.manifests_dir.split("/"))
-    if escapes:
-        raise InvalidBundleError(
-            f"plain bundle manifests directory {plan.manifests_dir} is a symlink that leads outside the image"
-        )
-    manifests = root / plan.manifests_dir
-    entries = sorted(manifests.iterdir()) if manifests.is_dir() else []
-    for entry in entries:
-        if stat.S_ISDIR(entry.lstat().st_mode):
+        if escapes:
             raise InvalidBundleError(
-                f"{plan.manifests_dir}{entry.name}/ is a directory: a plain bundle's manifests directory "
-                "must be flat (rukpak refuses subdirectories)"
+                f"plain bundle manifests directory {plan.manifests_dir} is a symlink that leads outside the image"
             )
-    if not any(entry.is_file() for entry in entries):
-        raise InvalidBundleError(f"plain bundle manifests directory {plan.manifests_dir} is missing or empty")
+        manifests = root / plan.manifests_dir
+        entries = sorted(manifests.iterdir()) if manifests.is_dir() else []
+        for entry in entries:
+            if stat.S_ISDIR(entry.lstat().st_mode):
+                raise InvalidBundleError(
+                    f"{plan.manifests_dir}{entry.name}/ is a directory: a plain bundle's manifests directory "
+                    "must be flat (rukpak refuses subdirectories)"
+                )
+        if not entries:
+            raise InvalidBundleError(
+                f"plain bundle manifests directory {plan.manifests_dir} is missing or empty"
+            )
+        from imgextract.bundles.plain import count_objects  # YAML: loaded for a plain bundle only
+
+        objects = 0
+        for entry in entries:
+            rel = f"{plan.manifests_dir}{entry.name}"
+            target = root / fs.canonical(rel.rstrip("/").split("/")) if entry.is_symlink() else entry
+            if target.is_symlink() or not target.is_file():
+                raise InvalidBundleError(
+                    f"{rel} is not a file of the image (a dangling symlink, or one to a directory): "
+                    "rukpak cannot read it as manifests"
+                )
+            with target.open("rb") as fh:
+                objects += count_objects(fh, rel)
+    if objects == 0:
+        raise InvalidBundleError(
+            f"plain bundle manifests directory {plan.manifests_dir} holds no Kubernetes object "
+            "(rukpak: plain+v0 bundles are required to contain at least one object)"
+        )
     return BundleInfo(
         plan.labels.get(L.PACKAGE), _channels(plan.labels.get(L.CHANNELS)), None, plan.manifests_dir, None, {}
     )

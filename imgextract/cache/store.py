@@ -1,6 +1,6 @@
 """ContentCache: the cache directory's front door (blobs, manifests, layer index, prune).
 
-``prune`` also ages out what other parts keep under the cache root: ``render/`` (one JSON rendering
+``prune`` also ages out what other parts keep under the cache root: ``render/`` (one rendering
 per bundle, written by :mod:`imgextract.catalog.render`) and ``catalogs/`` (the extracted FBC of a
 catalog image, one directory per manifest digest, written by :mod:`imgextract.catalog.session`).
 """

@@ -27,10 +27,20 @@ from imgextract.imgpkg.image import build_image
 from imgextract.imgpkg.locations import LOCATIONS_FILE, ImageLocations, imgpkg_tag, locations_tag
 from imgextract.imgpkg.lock import BundleLock, ref_string
 from imgextract.imgpkg.relocate import read_locations
-from imgextract.reference import Reference, parse_reference
+from imgextract.reference import DEFAULT_TAG, Reference, parse_reference
 from imgextract.registry.client import ManifestResponse, RegistryClient
 
 log = logging.getLogger(__name__)
+
+
+def source_tag(ref: Reference) -> str | None:
+    """The tag copy re-applies in the destination and writes in the BundleLock: imgpkg's
+    ``PlainImage.Tag()`` of the source.  go-containerregistry's ``ParseReference`` reads a
+    reference with a digest as a digest (a tag next to it is dropped: no tag) and one without as a
+    tag, ``latest`` when none is written."""
+    if ref.digest is not None:
+        return None
+    return ref.tag or DEFAULT_TAG
 
 
 @dataclass
@@ -164,7 +174,8 @@ def copy_bundle(
     graph: BundleGraph = discover(src, client_for, sources_for)
     dst = client_for(dest.registry)
     repo = dest.repository
-    result = CopyResult(str(src), dest.name, graph.root.digest, src.tag)
+    tag = source_tag(src)
+    result = CopyResult(str(src), dest.name, graph.root.digest, tag)
 
     puts = [p for image in graph.images.values() for p in _manifest_tree(image)]
     with BlobCopier(dst, repo, concurrency=concurrency) as copier:
@@ -181,9 +192,9 @@ def copy_bundle(
         result.locations[digest] = write_locations_image(dst, repo, digest, doc)
         result.bundles.append(digest)
 
-    if src.tag:
-        _put_confirmed(dst, repo, src.tag, graph.root.response)
-    result.lock = BundleLock(result.bundle_ref, src.tag)
+    if tag:
+        _put_confirmed(dst, repo, tag, graph.root.response)
+    result.lock = BundleLock(result.bundle_ref, tag)
     if lock_output is not None:
         write_bundle_lock(lock_output, result.lock)
     log.info(

@@ -1,7 +1,9 @@
 """Discover what copying a bundle involves: the bundle, every image of its ImagesLock, nested bundles.
 
 Images are looked up as imgpkg does (locations image, then the bundle's repository, then the
-ImagesLock location; see :mod:`imgextract.imgpkg.relocate`).  Nested bundles are walked recursively, each
+ImagesLock location; see :mod:`imgextract.imgpkg.relocate`); when the bundle's repository does not
+hold them all, each image is still read from there when it is there, else from its ImagesLock
+location (imgpkg's ``FirstImageExists``, image by image).  Nested bundles are walked recursively, each
 against the repository it was found in.  Nothing is written here.
 """
 
@@ -115,6 +117,24 @@ def fetch_source(
     return image
 
 
+def _first_existing(
+    bundle: SourceImage, listed: str, digest: str, client_for: ClientFor, sources_for: SourcesFor | None
+) -> SourceImage:
+    """An image of a bundle whose repository does not hold them all: imgpkg's ``FirstImageExists``
+    over its locations, image by image: the bundle's repository first (404/401/403 there mean
+    absent), then where the ImagesLock lists it."""
+    from imgextract.errors import AuthError, NotFoundError
+
+    try:
+        return SourceImage(
+            bundle.client, bundle.repository, bundle.client.get_manifest(bundle.repository, digest), listed
+        )
+    except (NotFoundError, AuthError):
+        pass
+    client, repository, resp = open_manifest(parse_digest_ref(listed), digest, client_for, sources_for)
+    return SourceImage(client, repository, resp, listed)
+
+
 def discover(source: Reference, client_for: ClientFor, sources_for: SourcesFor | None = None) -> BundleGraph:
     """``sources_for``: the user's mirror configuration (None: every image from where it is named)."""
     root = fetch_source(source, client_for, sources_for)
@@ -133,7 +153,9 @@ def discover(source: Reference, client_for: ClientFor, sources_for: SourcesFor |
             image = graph.images.get(digest)
             if image is None:
                 ref = parse_digest_ref(located.image)
-                if ref.registry == bundle.client.registry and sources_for is None:
+                if not report.rewritten:
+                    image = _first_existing(bundle, original.image, digest, client_for, sources_for)
+                elif ref.registry == bundle.client.registry and sources_for is None:
                     image = SourceImage(
                         bundle.client,
                         ref.repository,

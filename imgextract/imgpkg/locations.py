@@ -67,8 +67,10 @@ class ImageLocations:
     @classmethod
     def parse(cls, data: bytes | str, *, what: str = LOCATIONS_FILE) -> ImageLocations:
         doc = imgpkg_yaml.load(data, what=what)
+        doc = {} if doc is None else doc  # Go: the struct keeps its zero value
         if not isinstance(doc, dict):
             raise InvalidBundleError(f"{what}: expected a mapping")
+        doc, _unknown = imgpkg_yaml.go_fields(doc, ("apiVersion", "kind", "images"))  # lenient
         if doc.get("apiVersion") != API_VERSION:
             raise InvalidBundleError(f"{what}: Validating apiVersion: Unknown version (known: {API_VERSION})")
         if doc.get("kind") not in (KIND, PROPOSAL_KIND):
@@ -87,20 +89,24 @@ class ImageLocations:
         return None
 
     def to_yaml(self) -> bytes:
-        return imgpkg_yaml.dump(
-            {
-                "apiVersion": API_VERSION,
-                "kind": KIND,
-                "images": [{"image": e.image, "isBundle": e.is_bundle} for e in self.images],
-            }
-        )
+        """imgpkg's ``ImageLocationsConfig.AsBytes``: entries sorted by image, whatever their order
+        here; no entries is ``images: null`` (a nil Go slice, the field has no omitempty)."""
+        entries = sorted(self.images, key=lambda e: e.image)
+        images = [{"image": e.image, "isBundle": e.is_bundle} for e in entries] or None
+        return imgpkg_yaml.dump({"apiVersion": API_VERSION, "kind": KIND, "images": images})
 
 
 def _parse_entry(item: Any, what: str) -> ImageLocation:
+    """One entry as Go's encoding/json fills ``ImageLocation``: ``null`` (the entry, or a field) is
+    the zero value, so a null ``isBundle`` is false."""
+    item = {} if item is None else item
+    if isinstance(item, dict):
+        item, _unknown = imgpkg_yaml.go_fields(item, ("image", "isBundle", "bundle"))
     image = imgpkg_yaml.go_string(item.get("image")) if isinstance(item, dict) else None
     if not isinstance(image, str):
         raise InvalidBundleError(f"{what}: each entry of 'images' needs a string 'image'")
-    flag = item.get("isBundle", item.get("bundle", False))
+    flag = item.get("isBundle", item.get("bundle"))
+    flag = False if flag is None else flag
     if not isinstance(flag, bool):
         raise InvalidBundleError(f"{what}: 'isBundle' must be true or false")
     return ImageLocation(image, flag)

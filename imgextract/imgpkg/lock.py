@@ -21,6 +21,8 @@ IMAGES_LOCK_KIND = "ImagesLock"
 BUNDLE_LOCK_KIND = "BundleLock"
 IMAGES_LOCK_PATH = ".imgpkg/images.yml"
 GGCR_DOCKER_HUB = "index.docker.io"
+_IMAGES = "images lock"  # how imgpkg names the files in its errors
+_BUNDLE = "bundle lock"
 
 
 def parse_digest_ref(image: str) -> Reference:
@@ -53,17 +55,36 @@ def relocated_ref(image: str, registry: str, repository: str) -> str:
     return ref_string(Reference(registry=registry, repository=repository, digest=digest))
 
 
-def _check_version(data: Mapping[str, Any], kind: str, what: str) -> None:
+def _check_version(data: Mapping[str, Any], kind: str, what: str, lock: str) -> None:
+    """imgpkg's ``Validate``: apiVersion, then kind."""
     if data.get("apiVersion") != API_VERSION:
-        raise InvalidBundleError(f"{what}: Validating apiVersion: Unknown version (known: {API_VERSION})")
+        raise InvalidBundleError(
+            f"{what}: Validating {lock}: Validating apiVersion: Unknown version (known: {API_VERSION})"
+        )
     if data.get("kind") != kind:
-        raise InvalidBundleError(f"{what}: Validating kind: Unknown kind (known: {kind})")
+        raise InvalidBundleError(f"{what}: Validating {lock}: Validating kind: Unknown kind (known: {kind})")
 
 
-def _strict_keys(data: Mapping[str, Any], allowed: set[str], what: str) -> None:
-    unknown = sorted(str(k) for k in data if k not in allowed)
+def _check_digest(image: str, what: str, lock: str) -> None:
+    try:
+        parse_digest_ref(image)
+    except InvalidBundleError as exc:
+        raise InvalidBundleError(f"{what}: Validating {lock}: {exc}") from None
+
+
+def _go_quote(name: str) -> str:
+    """Go's ``%q`` of a field name, as encoding/json spells it in "unknown field %q"."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _strict_fields(data: Mapping[Any, Any], allowed: set[str], what: str, lock: str) -> dict[str, Any]:
+    """``yaml.UnmarshalStrict`` into a struct with the ``allowed`` fields (matched as encoding/json
+    matches them, :func:`imgpkg_yaml.go_fields`): a key no field takes is an error, the first in
+    the sorted order Go decodes the keys in."""
+    fields, unknown = imgpkg_yaml.go_fields(data, allowed)
     if unknown:
-        raise InvalidBundleError(f"{what}: unknown field {unknown[0]!r}")
+        raise InvalidBundleError(f"{what}: Unmarshaling {lock}: unknown field {_go_quote(unknown[0])}")
+    return fields
 
 
 @dataclass(frozen=True)
@@ -98,16 +119,22 @@ class ImagesLock:
 
     @classmethod
     def parse(cls, data: bytes | str, *, what: str = IMAGES_LOCK_PATH) -> ImagesLock:
+        """imgpkg's ``NewImagesLockFromBytes``: the whole document is decoded (unknown keys refused)
+        before ``Validate`` checks apiVersion, kind and every image's digest form."""
         doc = imgpkg_yaml.load(data, what=what)
+        doc = {} if doc is None else doc  # Go: the struct keeps its zero value
         if not isinstance(doc, dict):
             raise InvalidBundleError(f"{what}: expected a mapping")
-        _strict_keys(doc, {"apiVersion", "kind", "images"}, what)
-        _check_version(doc, IMAGES_LOCK_KIND, what)
+        doc = _strict_fields(doc, {"apiVersion", "kind", "images"}, what, _IMAGES)
         raw_images = doc.get("images")
         raw_images = [] if raw_images is None else raw_images
         if not isinstance(raw_images, list):
             raise InvalidBundleError(f"{what}: 'images' must be a list")
-        return cls(tuple(_parse_image(item, what) for item in raw_images))
+        images = tuple(_parse_image(item, what) for item in raw_images)
+        _check_version(doc, IMAGES_LOCK_KIND, what, _IMAGES)
+        for image in images:
+            _check_digest(image.image, what, _IMAGES)
+        return cls(images)
 
     def with_images(self, images: Sequence[ImageRef]) -> ImagesLock:
         return ImagesLock(tuple(images))
@@ -144,38 +171,49 @@ def _string_field(value: Any, what: str, field_name: str) -> str:
 
 
 def _parse_image(item: Any, what: str) -> ImageRef:
+    """One entry, decoded as Go decodes it into ``ImageRef`` (null is the zero value)."""
+    item = {} if item is None else item
     if not isinstance(item, dict):
         raise InvalidBundleError(f"{what}: each entry of 'images' must be a mapping")
-    _strict_keys(item, {"image", "annotations"}, what)
+    item = _strict_fields(item, {"image", "annotations"}, what, _IMAGES)
     image = _string_field(item.get("image"), what, "image")
     annotations = _string_map(item.get("annotations"), what, "annotations")
-    parse_digest_ref(image)
     return ImageRef(image, annotations)
 
 
 @dataclass(frozen=True)
 class BundleLock:
+    """imgpkg's BundleLock; ``other_tags`` is ``otherTags``, the comma-joined tags that
+    ``imgpkg push --additional-tags`` adds."""
+
     image: str
     tag: str | None = None
+    other_tags: str | None = None
 
     @classmethod
     def parse(cls, data: bytes | str, *, what: str = "bundle lock") -> BundleLock:
+        """imgpkg's ``NewBundleLockFromBytes``: decoded strictly, then ``Validate``d."""
         doc = imgpkg_yaml.load(data, what=what)
+        doc = {} if doc is None else doc  # Go: the struct keeps its zero value
         if not isinstance(doc, dict):
             raise InvalidBundleError(f"{what}: expected a mapping")
-        _strict_keys(doc, {"apiVersion", "kind", "bundle"}, what)
-        _check_version(doc, BUNDLE_LOCK_KIND, what)
+        doc = _strict_fields(doc, {"apiVersion", "kind", "bundle"}, what, _BUNDLE)
         bundle = doc.get("bundle")
+        bundle = {} if bundle is None else bundle
         if not isinstance(bundle, dict):
             raise InvalidBundleError(f"{what}: 'bundle' must be a mapping")
-        _strict_keys(bundle, {"image", "tag"}, what)
+        bundle = _strict_fields(bundle, {"image", "tag", "otherTags"}, what, _BUNDLE)
         image = _string_field(bundle.get("image"), what, "bundle.image")
         tag = _string_field(bundle.get("tag"), what, "bundle.tag")
-        parse_digest_ref(image)
-        return cls(image, tag or None)
+        other_tags = _string_field(bundle.get("otherTags"), what, "bundle.otherTags")
+        _check_version(doc, BUNDLE_LOCK_KIND, what, _BUNDLE)
+        _check_digest(image, what, _BUNDLE)
+        return cls(image, tag or None, other_tags or None)
 
     def to_yaml(self) -> bytes:
         bundle: dict[str, str] = {"image": self.image}
         if self.tag:
             bundle["tag"] = self.tag
+        if self.other_tags:
+            bundle["otherTags"] = self.other_tags
         return imgpkg_yaml.dump({"apiVersion": API_VERSION, "kind": BUNDLE_LOCK_KIND, "bundle": bundle})

@@ -11,6 +11,7 @@ v2 would read back as another type.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import yaml
@@ -124,18 +125,20 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 
 def load(data: bytes | str, *, what: str) -> Any:
-    """Parse one YAML document (a leading ``---`` is fine); errors name ``what``."""
+    """The first YAML document (a leading ``---`` is fine); errors name ``what``.
+
+    As sigs.k8s.io/yaml's ``Unmarshal`` (go-yaml v2): only the first document is read, the rest of
+    the stream is never parsed; no document, or an empty one, is None (a Go struct left at its
+    zero value)."""
     if len(data) > MAX_DOCUMENT_BYTES:
         raise InvalidBundleError(f"{what}: larger than {MAX_DOCUMENT_BYTES} bytes")
     loader = _Loader(data)
     try:
-        docs = []
-        while loader.check_node():
-            node = loader.get_node()
-            check_expansion(node, MAX_DOCUMENT_BYTES)  # writing the lock back spells aliases out
-            doc = loader.construct_document(node)
-            if doc is not None:
-                docs.append(doc)
+        if not loader.check_node():
+            return None
+        node = loader.get_node()
+        check_expansion(node, MAX_DOCUMENT_BYTES)  # writing the lock back spells aliases out
+        return loader.construct_document(node)
     except yaml.YAMLError as exc:
         raise InvalidBundleError(f"{what}: not valid YAML ({str(exc).splitlines()[0]})") from None
     except ExpansionError as exc:
@@ -148,9 +151,6 @@ def load(data: bytes | str, *, what: str) -> Any:
         raise InvalidBundleError(f"{what}: not valid YAML (nested too deeply)") from None
     finally:
         loader.dispose()
-    if len(docs) != 1:
-        raise InvalidBundleError(f"{what}: expected one YAML document, found {len(docs)}")
-    return docs[0]
 
 
 def go_string(value: Any) -> Any:
@@ -169,6 +169,28 @@ def go_string(value: Any) -> Any:
 
         return go_float32_string(value)
     return value
+
+
+def go_fields(data: Mapping[Any, Any], names: Collection[str]) -> tuple[dict[str, Any], list[str]]:
+    """A YAML mapping as encoding/json fills a struct with fields ``names`` (through sigs.k8s.io/yaml):
+    the keys, as Go text, come in sorted order (the JSON object sigs.k8s.io/yaml builds is sorted);
+    each sets the field named exactly like it, else the one equal under Unicode case folding
+    (Go's ``EqualFold``: ``KIND`` is ``kind``, the Kelvin sign is k), so the last such key wins.
+    Returns the values by field name and the keys no field takes, sorted."""
+    by_fold = {name.casefold(): name for name in names}
+    fields: dict[str, Any] = {}
+    unknown: list[str] = []
+    texts = sorted(
+        ((str(go_string(key)), value) for key, value in data.items()),
+        key=lambda kv: kv[0].encode("utf-8", "surrogatepass"),
+    )
+    for key, value in texts:
+        name = key if key in names else by_fold.get(key.casefold())
+        if name is None:
+            unknown.append(key)
+        else:
+            fields[name] = value
+    return fields, unknown
 
 
 def dump(obj: Any) -> bytes:

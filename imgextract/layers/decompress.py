@@ -1,4 +1,5 @@
-"""Decompress a layer blob as a stream: gzip (every member), zstd (every frame), or identity.
+"""Decompress a layer blob as a stream: gzip (every member), zstd (every frame), bzip2 or xz (every
+stream), or identity.
 
 The media type says what the blob should be; the magic bytes say what it is.  When they
 disagree the magic wins (registries and old tools mislabel layers).  Non-distributable
@@ -6,8 +7,10 @@ disagree the magic wins (registries and old tools mislabel layers).  Non-distrib
 produces per read call and the total it produces (``limit``): a decompression bomb stops
 with ``LimitExceeded`` after at most ``limit`` bytes, without holding them in memory.
 
-Truncated input (an unfinished gzip member or zstd frame) and trailing bytes that are not
-another member/frame are ``IntegrityError``.
+Truncated input (an unfinished gzip member, zstd frame or bzip2/xz stream) and trailing bytes
+that are not another member/frame/stream are ``IntegrityError``.  bzip2 and xz are never named by
+a layer media type, but containers/storage's ``DecompressStream`` (and containers/image's
+``DetectCompression``) read them by their magic, so podman pulls such layers; lz4 neither reads.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ CHUNK = 1024 * 1024
 TAR = "tar"
 GZIP = "gzip"
 ZSTD = "zstd"
+BZIP2 = "bzip2"
+XZ = "xz"
 
 _MEDIA_TYPES: dict[str, str] = {
     "application/vnd.oci.image.layer.v1.tar": TAR,
@@ -53,7 +58,9 @@ NON_DISTRIBUTABLE = frozenset(
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_OTHER_MAGIC = {b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"\x04\x22\x4d\x18": "lz4"}
+XZ_MEMORY_LIMIT = 256 * 1024 * 1024  # what an xz decoder may allocate: 4x what `xz -9` needs
+_STREAM_MAGIC = {BZIP2: b"BZh", XZ: b"\xfd7zXZ\x00"}
+_OTHER_MAGIC = {b"\x04\x22\x4d\x18": "lz4"}
 
 
 class Readable(Protocol):
@@ -71,11 +78,15 @@ def declared_compression(media_type: str) -> str | None:
 
 
 def sniff(head: bytes) -> str:
-    """What the first bytes of a blob are: gzip, zstd (incl. a leading skippable frame) or tar."""
+    """What the first bytes of a blob are: gzip, zstd (incl. a leading skippable frame), bzip2,
+    xz or tar."""
     if head.startswith(_GZIP_MAGIC):
         return GZIP
     if head.startswith(_ZSTD_MAGIC) or _is_skippable_magic(head):
         return ZSTD
+    for kind, magic in _STREAM_MAGIC.items():
+        if head.startswith(magic):
+            return kind
     for magic, name in _OTHER_MAGIC.items():
         if head.startswith(magic):
             raise IntegrityError(f"unsupported layer compression {name}")
@@ -340,6 +351,75 @@ class _Zstd(DecompressedStream):
         return data
 
 
+class _Streams(DecompressedStream):
+    """Concatenated bzip2 or xz streams, with Python's ``bz2``/``lzma`` decoders (loaded only for
+    such a layer); anything after a stream that is not another stream is an error."""
+
+    def __init__(self, raw: Readable, limit: int | None, kind: str) -> None:
+        super().__init__(limit)
+        self._raw = raw
+        self._kind = kind
+        self._magic = _STREAM_MAGIC[kind]
+        if kind == BZIP2:
+            import bz2
+
+            self._new: Any = bz2.BZ2Decompressor
+            self._errors: tuple[type[BaseException], ...] = (OSError, EOFError, ValueError)
+        else:
+            import lzma
+
+            # a stream header may declare a dictionary of up to 4 GiB, allocated before any data
+            self._new = lambda: lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMORY_LIMIT)
+            self._errors = (lzma.LZMAError, EOFError, ValueError)
+        self._d: Any = self._new()
+
+    def _next_stream(self) -> bool:
+        """After a stream: True when another one follows, False at a clean end."""
+        rest: bytes = self._d.unused_data
+        if self._kind == XZ:  # stream padding: NUL bytes, a multiple of four of them
+            padding = 0
+            while True:
+                stripped = rest.lstrip(b"\0")
+                padding += len(rest) - len(stripped)
+                rest = stripped
+                if rest:
+                    break
+                rest = self._raw.read(CHUNK)
+                if not rest:
+                    break
+            if padding % 4:
+                raise IntegrityError("xz stream padding is not a multiple of four bytes")
+        while len(rest) < len(self._magic):
+            more = self._raw.read(CHUNK)
+            if not more:
+                break
+            rest += more
+        if not rest:
+            return False
+        if not rest.startswith(self._magic):
+            raise IntegrityError(f"trailing data after the last {self._kind} stream")
+        self._d = self._new()
+        self._feed = rest
+        return True
+
+    _feed = b""
+
+    def _produce(self, n: int) -> bytes:
+        if self._d.eof and not self._next_stream():
+            self._done = True
+            return b""
+        data = b""
+        if self._d.needs_input:
+            data, self._feed = self._feed or self._raw.read(CHUNK), b""
+            if not data:
+                raise IntegrityError(f"truncated {self._kind} stream")
+        try:
+            out: bytes = self._d.decompress(data, n)
+        except self._errors as e:
+            raise IntegrityError(f"corrupt {self._kind} stream: {e}") from None
+        return out
+
+
 def open_decompressed(
     raw: BinaryIO | Readable, media_type: str, *, limit: int | None = None
 ) -> DecompressedStream:
@@ -361,4 +441,6 @@ def open_decompressed(
         return _Gzip(source, limit)
     if kind == ZSTD:
         return _Zstd(source, limit)
+    if kind in _STREAM_MAGIC:
+        return _Streams(source, limit, kind)
     return _Identity(source, limit)

@@ -116,3 +116,22 @@ def raw_decode(dec: json.JSONDecoder, text: str, pos: int = 0) -> tuple[Any, int
             raise _invalid(text, "number out of range", pos) from None
         raise
     return (_go_strings(value) if _escapes(text, pos, end) else value), end
+
+
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def go_base64(text: str | bytes) -> bytes:
+    """Go's ``base64.StdEncoding`` decoding (``DecodeString``, and ``encoding/json`` for ``[]byte``).
+
+    CR and LF anywhere are skipped; the rest must be whole quantums of the standard alphabet with
+    at most two ``=`` at the very end; trailing bits are ignored.  Anything else raises ValueError,
+    ``<valid base64>=`` included (Python's ``b64decode`` drops that extra padding silently)."""
+    import binascii
+
+    data = text.encode("ascii") if isinstance(text, str) else text  # non-ASCII: a ValueError too
+    data = data.replace(b"\r", b"").replace(b"\n", b"")
+    body = data.rstrip(b"=")
+    if len(data) % 4 or len(data) - len(body) > 2 or body.translate(None, _BASE64_ALPHABET):
+        raise ValueError("illegal base64 data")
+    return binascii.a2b_base64(data)

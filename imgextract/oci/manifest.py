@@ -166,14 +166,38 @@ def _document_type(
     return oci_default
 
 
+# The fields that tell an image manifest, an index and a Docker schema1 manifest apart.
+_DISTINCTIVE_FIELDS = {
+    name.casefold(): name for name in ("config", "fsLayers", "history", "layers", "manifests")
+}
+
+
+def _check_unambiguous(data: Mapping[str, Any], allowed: tuple[str, ...], media_type: str, what: str) -> None:
+    """containers/image ``validateUnambiguousManifestFormat``: a document holding the fields of
+    another kind (an index's ``manifests``, a manifest's ``config``/``layers``, schema1's
+    ``fsLayers``/``history``) is refused, so the same bytes cannot mean two things to two tools.
+    Names match as Go's JSON decoder matches them (case-insensitively, the last key wins), and a
+    ``null`` value leaves the field unset."""
+    last: dict[str, Any] = {}
+    for key, value in data.items():
+        field = _DISTINCTIVE_FIELDS.get(key.casefold())
+        if field is not None:
+            last[field] = value
+    unexpected = sorted(f for f, value in last.items() if value is not None and f not in allowed)
+    if unexpected:
+        raise IntegrityError(
+            f"malformed {what}: rejecting ambiguous manifest, unexpected fields {unexpected} "
+            f"in supposedly {media_type}"
+        )
+
+
 def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     """Parse an image manifest (OCI or Docker v2); ``media_type`` is the HTTP Content-Type, if any."""
     what = "manifest"
     data = load_object(raw, what)
     check_schema(data, what)
     mt = _document_type(data, media_type, MANIFEST_TYPES, OCI_MANIFEST, what)
-    if "manifests" in data:
-        raise IntegrityError("malformed manifest: has 'manifests' (an index, not an image manifest)")
+    _check_unambiguous(data, ("config", "layers"), mt, what)
     config = Descriptor.from_json(data.get("config"), "manifest config descriptor")
     layers_raw = require(data, "layers", list, what)
     layers = tuple(Descriptor.from_json(item, "manifest layer descriptor") for item in layers_raw)
@@ -197,8 +221,7 @@ def parse_index(raw: bytes, media_type: str | None = None) -> Index:
     data = load_object(raw, what)
     check_schema(data, what)
     mt = _document_type(data, media_type, INDEX_TYPES, OCI_INDEX, what)
-    if "layers" in data or "config" in data:
-        raise IntegrityError("malformed index: has 'config'/'layers' (an image manifest, not an index)")
+    _check_unambiguous(data, ("manifests",), mt, what)
     items = require(data, "manifests", list, what)
     manifests = tuple(Descriptor.from_json(item, "index entry") for item in items)
     return Index(media_type=mt, manifests=manifests, annotations=string_map(data, "annotations", what))

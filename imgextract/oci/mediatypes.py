@@ -95,6 +95,13 @@ def sniff_media_type(raw: bytes, content_type: str | None = None) -> str:
     declared = data.get("mediaType")
     if isinstance(declared, str) and declared in MANIFEST_TYPES | INDEX_TYPES:
         return declared
+    # Without mediaType, the config's type decides first (containers/image GuessMIMEType)
+    config = data.get("config")
+    config_type = config.get("mediaType") if isinstance(config, dict) else None
+    if config_type == DOCKER_CONFIG:
+        return DOCKER_MANIFEST
+    if config_type == OCI_CONFIG:
+        return OCI_MANIFEST
     if "manifests" in data:
         return OCI_INDEX
     if "config" in data or "layers" in data:

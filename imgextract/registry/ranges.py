@@ -37,8 +37,20 @@ MAX_PARTS = 64  # ranges per request (keeps the Range header well under common 8
 _LINE_LIMIT = 8192
 BLOCK = 1024 * 1024  # socket reads of what has arrived, up to this
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
-_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+# one "; name=value" parameter of a media type, the value a token or a quoted string
+_PARAMETER = re.compile(r';\s*([^\s;=]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]*))')
 _BROKEN = (TransportError, ConnectionError, TimeoutError)
+
+
+def multipart_boundary(content_type: str) -> str | None:
+    """The ``boundary`` parameter of a ``multipart/byteranges`` Content-Type, matched by name as
+    containers/image's ``parseMediaType`` matches it (a quoted value may hold ``;``), or None."""
+    for match in _PARAMETER.finditer(content_type):
+        if match.group(1).lower() == "boundary":
+            quoted = match.group(2)
+            value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else match.group(3)
+            return value or None
+    return None
 
 
 def coalesce(ranges: Sequence[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
@@ -333,11 +345,11 @@ class BlobRanges:
             return _Response(self, wire, boundary=None, single=_Part(0, self.size))
         ctype = response.headers.get("Content-Type", "")
         if ctype.lower().startswith("multipart/byteranges"):
-            m = _BOUNDARY.search(ctype)
-            if m is None:
+            boundary = multipart_boundary(ctype)
+            if boundary is None:
                 response.close()
                 raise self.malformed("multipart answer without a boundary")
-            return _Response(self, wire, boundary=m.group(1).encode("latin-1"), single=None)
+            return _Response(self, wire, boundary=boundary.encode("latin-1"), single=None)
         part = self.parse_content_range(response.headers.get("Content-Range", ""))
         return _Response(self, wire, boundary=None, single=part)
 

@@ -71,7 +71,6 @@ def _sigstore_json(data: bytes, source: str) -> RawSignature:
     """``\0sigstore-json\n`` + ``sigstoreJSONRepresentation``, read as Go's ``encoding/json`` does:
     fields in any case (a later key wins), ``payload`` as a ``[]byte`` (base64, CR/LF skipped),
     ``annotations`` a map of strings; an absent field is empty."""
-    import base64
 
     from imgextract.auth.credentials import go_field
     from imgextract.oci import jsontext
@@ -90,7 +89,7 @@ def _sigstore_json(data: bytes, source: str) -> RawSignature:
             if not isinstance(v, str) and v is not None:
                 raise TypeError("annotation is not a string")
             annotations[k] = v or ""
-        payload = base64.b64decode(b64.replace("\r", "").replace("\n", ""), validate=True)
+        payload = jsontext.go_base64(b64)  # a []byte field
         return RawSignature("sigstore", source, payload, mime, annotations)
     except (ValueError, TypeError):
         return RawSignature("sigstore", source, data, error="malformed sigstore-json signature")

@@ -12,6 +12,7 @@ was revoked since (``EXPKEYSIG``/``REVKEYSIG``) and containers/image refuses it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +52,11 @@ class Keyring:
             raise PolicyError(f"no GPG public keys in {source}")
         self.certs = certs
         self.fingerprints = [c.fingerprint.upper() for c in certs]
+        # Certificates Sequoia's standard policy refuses (RSA under 2048 bits, SHA-1 self-signatures):
+        # they verify nothing, and a refusal should say why (GnuPG, skopeo's default, accepts them).
+        self.unusable = {
+            fpr: why for fpr, c in zip(self.fingerprints, certs, strict=True) if (why := _policy_refusal(c))
+        }
 
     def _count_signatures(self, blob: bytes) -> int:
         tag = self._sequoia.packet.Tag
@@ -85,8 +91,28 @@ class Keyring:
             result = self._sequoia.verify(bytes=blob, store=store)
         except Exception as exc:
             signer = asked[0] if asked else None
+            trusted = signer is not None and any(f.endswith(signer) for f in self.fingerprints)
+            found = _trusted_subkey(self.certs, signer) if signer is not None and not trusted else None
+            if found is not None:
+                owner, problem = found
+                detail = (
+                    f"cannot verify anything under Sequoia's standard policy: {problem}"
+                    if problem
+                    else f"could not verify it: {_first_line(exc)}"
+                )
+                return GPGResult(
+                    None, signer, f"invalid GPG signature: signing subkey {signer} of key {owner} {detail}"
+                )
             if signer is not None and not any(f.endswith(signer) for f in self.fingerprints):
                 return GPGResult(None, signer, f"signature by key {signer} is not accepted")
+            refused = next((f for f in self.unusable if signer is not None and f.endswith(signer)), None)
+            if refused is not None:
+                return GPGResult(
+                    None,
+                    signer,
+                    f"invalid GPG signature: key {refused} cannot verify anything under Sequoia's standard "
+                    f"policy: {self.unusable[refused]}",
+                )
             return GPGResult(None, signer, f"invalid GPG signature: {_first_line(exc)}")
         valid = list(result.valid_sigs)
         if not valid or result.bytes is None:
@@ -104,6 +130,60 @@ class Keyring:
         if why is not None:
             return GPGResult(None, key_id, f"invalid GPG signature: {why}")
         return GPGResult(bytes(result.bytes), key_id, None)
+
+
+_WEAK_HASHES = ("SHA1", "MD5", "RipeMD")
+_BITS_ALGORITHMS = {1: "RSA", 2: "RSA", 3: "RSA", 16: "ElGamal", 17: "DSA", 20: "ElGamal"}
+
+
+def _trusted_subkey(certs: list[Any], signer: str) -> tuple[str, str | None] | None:
+    """``(certificate, problem)`` when ``signer`` names a subkey of a trusted certificate, else None.
+
+    ``problem`` is what Sequoia's standard policy refuses about that subkey, read from its packets
+    (pysequoia reports no per-subkey validity): an RSA, DSA or ElGamal key under 2048 bits, or a
+    binding signature made with SHA-1 (or older); None when nothing such is found."""
+    import pysequoia
+
+    tag = pysequoia.packet.Tag
+    keys = (tag.PublicKey, tag.SecretKey, tag.PublicSubkey, tag.SecretSubkey)
+    for cert in certs:
+        found = False
+        problem: str | None = None
+        for packet in pysequoia.packet.PacketPile.from_bytes(bytes(cert)):
+            if packet.tag in (*keys, tag.UserID, tag.UserAttribute):
+                if found:
+                    break
+                subkey = packet.tag in keys[2:] and str(packet.fingerprint).upper().endswith(signer)
+                if subkey:
+                    found = True
+                    body = bytes(packet.body)
+                    algorithm = _BITS_ALGORITHMS.get(body[5]) if len(body) > 7 and body[0] == 4 else None
+                    bits = int.from_bytes(body[6:8], "big") if algorithm else 0
+                    if algorithm and bits < 2048:
+                        problem = f"{algorithm}{bits} subkey"
+                continue
+            if found and packet.tag == tag.Signature and problem is None:
+                digest = str(packet.hash_algorithm).rsplit(".", 1)[-1]
+                if digest in _WEAK_HASHES:
+                    problem = f"{digest} subkey binding signature"
+        if found:
+            return cert.fingerprint.upper(), problem
+    return None
+
+
+def _policy_refusal(cert: Any) -> str | None:
+    """Why Sequoia's standard policy refuses ``cert`` as a whole (the root cause), or None.
+
+    pysequoia checks the certificate against the policy when a property such as its expiration is
+    read; the last "Caused by" line of the error is the reason, e.g. ``RSA1024 is not considered
+    secure since ...`` or ``SHA1 is not considered secure since ...``."""
+    try:
+        cert.expiration  # noqa: B018 - read for the policy check it triggers
+    except Exception as exc:  # Sequoia raises plain exceptions
+        causes = str(exc).split("Stack backtrace:", 1)[0].partition("Caused by:")[2]
+        lines = [re.sub(r"^\d+: ", "", line.strip()) for line in causes.splitlines() if line.strip()]
+        return lines[-1] if lines else _first_line(exc)
+    return None
 
 
 def _subkey_not_valid_now(

@@ -11,8 +11,6 @@ Scope precedence for an image reference (the logical one the user asked for), mo
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import posixpath
 from collections.abc import Callable, Mapping
@@ -22,6 +20,7 @@ from typing import Any
 
 from imgextract.errors import InvalidReference, option
 from imgextract.oci import jsontext
+from imgextract.oci.jsontext import go_base64
 from imgextract.reference import Reference, validate_digest
 from imgextract.signatures.errors import PolicyError
 from imgextract.signatures.identity import (
@@ -246,10 +245,9 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
 
 def _bytes(value: Any, where: str) -> bytes:
     """A JSON []byte: standard base64 (line breaks tolerated, as Go's decoder does)."""
-    s = _string(value, where).replace("\r", "").replace("\n", "")
     try:
-        return base64.b64decode(s, validate=True)
-    except (binascii.Error, ValueError):
+        return go_base64(_string(value, where))
+    except ValueError:
         raise _Invalid(f"{where} is not valid base64") from None
 
 

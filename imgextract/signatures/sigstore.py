@@ -7,14 +7,13 @@ the payload itself.  Fulcio certificates, Rekor bundles and PKI roots are not su
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
+from imgextract.oci.jsontext import go_base64
 from imgextract.signatures.errors import PolicyError
 from imgextract.signatures.fetch import SIMPLESIGNING_MEDIA_TYPE
 
@@ -75,9 +74,9 @@ def _verify_one(key: PublicKey, signature: bytes, payload: bytes) -> None:
 
 def verify_blob(keys: list[PublicKey], payload: bytes, base64_signature: str) -> SigstoreResult:
     """Which trusted key (if any) made ``base64_signature`` over ``payload``."""
-    try:  # base64.StdEncoding.DecodeString: CR and LF are skipped, anything else must be base64
-        signature = base64.b64decode(base64_signature.replace("\r", "").replace("\n", ""), validate=True)
-    except (binascii.Error, ValueError):
+    try:  # base64.StdEncoding.DecodeString (VerifySigstorePayload)
+        signature = go_base64(base64_signature)
+    except ValueError:
         return SigstoreResult(None, "signature annotation is not valid base64")
     for key in keys:
         try:

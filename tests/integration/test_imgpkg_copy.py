@@ -287,6 +287,63 @@ def test_scenario1_copy_writes_locations_image(src: Source, w: World, tmp_path: 
     assert result.blobs["mounted"] >= 4 and result.blobs["streamed"] == 0
 
 
+def test_untagged_source_is_copied_as_latest_and_digest_source_without_tag(
+    src: Source, w: World, tmp_path: Path
+) -> None:
+    """imgpkg ``copy`` re-applies and locks the bundle's ``PlainImage.Tag()``: a source written
+    without tag is read as ``latest`` (ggcr's default), so the destination gets ``latest`` and the
+    BundleLock says ``tag: latest``; a source given by digest, even ``repo:tag@digest``, gets no
+    tag.  We wrote no tag for the first and re-applied ``tag`` for the second."""
+    client = w.client_for(src.host)
+    digest = push(client, "src/untagged", bundle_image([src.app]), "latest")
+    lock_file = tmp_path / "untagged.yml"
+    result = copy_bundle(
+        f"{src.host}/src/untagged", f"{src.host}/untagged-dst", client_for=w.client_for, lock_output=lock_file
+    )
+    assert result.tag == "latest"
+    assert manifest_status(src.host, "untagged-dst", "latest") == 200
+    assert BundleLock.parse(lock_file.read_bytes()) == BundleLock(
+        f"{src.host}/untagged-dst@{digest}", "latest"
+    )
+
+    pinned = tmp_path / "pinned.yml"
+    result = copy_bundle(
+        f"{src.simple}@{src.simple_digest}",
+        f"{src.host}/pinned-dst",
+        client_for=w.client_for,
+        lock_output=pinned,
+    )
+    assert result.tag is None
+    assert manifest_status(src.host, "pinned-dst", "bundle") == 404
+    assert BundleLock.parse(pinned.read_bytes()) == BundleLock(f"{src.host}/pinned-dst@{src.simple_digest}")
+
+
+def test_partly_replicated_bundle_reads_each_image_where_it_is(src: Source, w: World) -> None:
+    """imgpkg ``RegistryFetcher.Bundle`` reads every image from the first of its locations that
+    exists (``FirstImageExists``: the bundle's repository, then the ImagesLock location), image by
+    image (bundle_images_lock_test's replication scenario).  A bundle whose repository holds only
+    some of its images copies when the others are only at their origin, even if the colocated ones
+    are gone from theirs; we read every image from its origin as soon as one was missing."""
+    client = w.client_for(src.host)
+    one = build_image({"one.txt": b"first image\n" * 20})
+    two = build_image({"two.txt": b"second image\n" * 20})
+    push(client, "orig/one", one, "v1")
+    push(client, "orig/two", two, "v1")
+    bundle = bundle_image([f"{src.host}/orig/one@{one.digest}", f"{src.host}/orig/two@{two.digest}"])
+    push(client, "partial/bundle", bundle, "v1")
+    push(client, "partial/bundle", two)  # only the second image was replicated next to the bundle
+    delete_manifest(src.host, "orig/two", "v1")
+    result = copy_bundle(
+        f"{src.host}/partial/bundle:v1", f"{src.host}/partial-final", client_for=w.client_for
+    )
+    assert result.images == {
+        one.digest: f"{src.host}/orig/one@{one.digest}",
+        two.digest: f"{src.host}/orig/two@{two.digest}",
+    }
+    for digest in (one.digest, two.digest, bundle.digest):
+        assert manifest_status(src.host, "partial-final", digest) == 200, digest
+
+
 def test_scenario2_nested_bundles_one_locations_image_each(src: Source, w: World) -> None:
     result = copy_bundle(src.outer, f"{src.host}/nested-location", client_for=w.client_for)
     assert result.bundles == [src.outer_digest, src.simple_digest]

@@ -96,14 +96,16 @@ _BASE64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 
 def _quick_resolve(s: str) -> Any:
     """``go_resolve(s)`` for a non-empty ``s`` whose first character is in ``_RESOLVE_FIRST``,
-    with the two common cases answered without the general parse: a word (``type``, ``name``,
-    ``true``) and a decimal integer without sign or leading zero that fits int64 (ParseInt's
-    value)."""
+    with the common cases answered without the general parse: a word (``type``, ``name``,
+    ``true``), a decimal integer without sign or leading zero that fits int64 (ParseInt's
+    value) and ``0``."""
     c = s[0]
     if c in _WORD_FIRST:
         return _RESOLVE_MAP.get(s, s)
     if c in _DECIMAL_FIRST and len(s) <= 18 and s.isascii() and s.isdigit():
         return int(s)
+    if s == "0":  # (ParseInt's 0; a longer text starting with 0 is octal, or no integer)
+        return 0
     return go_resolve(s)
 
 
@@ -445,7 +447,6 @@ def load_yaml(text: str | bytes) -> Any:
 
 # libyaml's events, as the C parser hands them over (PyYAML's classes)
 _EV = yaml.events
-_NO_KEY: Any = object()  # in a mapping: no key is waiting for its value
 _INFINITIES = (math.inf, -math.inf)
 
 
@@ -473,11 +474,18 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
         sequence_start = _EV.SequenceStartEvent
         mapping_end = _EV.MappingEndEvent
         sequence_end = _EV.SequenceEndEvent
+        resolve_first = _RESOLVE_FIRST
+        word_first = _WORD_FIRST
+        word = _RESOLVE_MAP.get
         numbers = False
         stack: list[tuple[Any, Any]] = []
+        push = stack.append
+        pop = stack.pop
         cur: Any = None  # the collection being filled (None: the document's root)
+        in_map = False  # cur is a mapping
+        want_key = False  # in a mapping, no key is waiting for its value: the next node is a key
         v: Any = None
-        key = _NO_KEY
+        key: Any = None
         while True:
             e = get()
             c = e.__class__
@@ -485,25 +493,27 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                 if e.anchor is not None:
                     return None
                 s = e.value
-                tag = e.tag
-                if key is _NO_KEY and cur.__class__ is dict:  # a key
-                    if tag is not None:
+                if want_key:
+                    if e.tag is not None:
                         return None
                     if e.implicit[0]:
                         if s == "<<":
                             return None
-                        if not s or s[0] in _RESOLVE_FIRST:
-                            r = _quick_resolve(s) if s else None
+                        if not s or s[0] in resolve_first:
+                            # as _quick_resolve (its word case inline: most keys that get here)
+                            r = (word(s, s) if s[0] in word_first else _quick_resolve(s)) if s else None
                             if r.__class__ is not str:
                                 if r is None:
                                     return None
                                 s = _key(r)
                     key = s
+                    want_key = False
                     continue
+                tag = e.tag
                 if tag is not None:  # as _Walk.value: "!" keeps the text, any other as go-yaml's resolve
                     v = s if tag == "!" else tagged_scalar(tag, s)
-                elif e.implicit[0] and (not s or s[0] in _RESOLVE_FIRST):  # as _Walk.scalar
-                    v = _quick_resolve(s) if s else None
+                elif e.implicit[0] and (not s or s[0] in resolve_first):  # as _Walk.scalar
+                    v = (word(s, s) if s[0] in word_first else _quick_resolve(s)) if s else None
                 else:
                     v = s
                 if v is not s:
@@ -519,26 +529,32 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
             elif c is mapping_start or c is sequence_start:
                 if (  # (a collection's tag is dropped, as go-yaml v2's parser drops it)
                     e.anchor is not None
+                    or want_key  # a collection as a key
                     or len(stack) >= _EVENTS_MAX_DEPTH
-                    or (key is _NO_KEY and cur.__class__ is dict)  # a collection as a key
                 ):
                     return None
-                stack.append((cur, key))
-                cur = {} if c is mapping_start else []
-                key = _NO_KEY
+                push((cur, key))
+                if c is mapping_start:
+                    cur = {}
+                    in_map = want_key = True
+                else:
+                    cur = []
+                    in_map = False
                 continue
             elif c is mapping_end or c is sequence_end:
                 v = cur
-                cur, key = stack.pop()
+                cur, key = pop()
+                in_map = cur.__class__ is dict
+                want_key = False  # the parent takes the value: a mapping then waits for a key again
             else:  # an alias, or the document ends early
                 return None
-            if cur.__class__ is list:
-                cur.append(v)
+            if in_map:
+                cur[key] = v
+                want_key = True
             elif cur is None:
                 break
             else:
-                cur[key] = v
-                key = _NO_KEY
+                cur.append(v)
         if get().__class__ is not _EV.DocumentEndEvent or get().__class__ is not _EV.StreamEndEvent:
             return None  # a second document: the node tree's error
         return v, numbers

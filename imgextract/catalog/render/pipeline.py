@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 PACKAGE_LABEL = "operators.operatorframework.io.bundle.package.v1"
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 SQLITE_LABEL = "operators.operatorframework.io.index.database.v1"
-CACHE_FORMAT = "render-v3"  # v3: Go's relatedImages order, typed CSV decoding (v2: olm.properties)
+CACHE_FORMAT = "render-v4"  # v4: values kept verbatim; v3: Go's relatedImages order, typed CSV decoding
 OUTPUT_FORMAT = "render-output-v1"
 
 FBCReader = Callable[[Path], Iterable[tuple[str, int, dict[str, Any]]]]
@@ -117,19 +117,38 @@ def _cache_path(root: Path, digest: str, ref: str) -> Path:
 
 
 def _cache_get(root: Path | None, digest: str, ref: str) -> RenderedBundle | None:
+    """A kept rendering: a JSON head line (names, types, byte sizes), then the property values
+    and the CSV JSON verbatim (UTF-8), back to back; anything that does not read back whole is a
+    miss."""
     if root is None:
         return None
     from imgextract.catalog.render.rendered import Property, RenderedBundle
 
     try:
-        data = json.loads(_read_kept(_cache_path(root, digest, ref)).decode("utf-8"))
+        data = _read_kept(_cache_path(root, digest, ref))
+        end = data.index(b"\n")
+        head = json.loads(data[:end])
+        types, sizes = head["types"], head["sizes"]
+        fields = (head["name"], head["package"], head["image"])
+        body = memoryview(data)[end + 1 :]
+        if (
+            not all(isinstance(x, str) for x in (*fields, *types))
+            or not all(x.__class__ is int and x >= 0 for x in sizes)
+            or len(sizes) != len(types) + 1
+            or sum(sizes) != len(body)
+        ):
+            return None
+        texts = []
+        at = 0
+        for size in sizes:
+            texts.append(str(body[at : at + size], "utf-8", "surrogatepass"))
+            at += size
+        csv_json = texts.pop()
         return RenderedBundle(
-            data["name"],
-            data["package"],
-            data["image"],
-            [Property(t, v) for t, v in data["properties"]],
-            [(n, i) for n, i in data["relatedImages"]],
-            data["csvJSON"],
+            *fields,
+            [Property(t, v) for t, v in zip(types, texts, strict=True)],
+            [(n, i) for n, i in head["relatedImages"]],
+            csv_json,
         )
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
@@ -139,15 +158,20 @@ def _cache_put(root: Path | None, digest: str, ref: str, b: RenderedBundle) -> N
     if root is None:
         return
     path = _cache_path(root, digest, ref)
-    data = {
+    # the values (a bundle object's base64 is most of a bundle) go as they are: no JSON escaping
+    # of a hundred kilobytes on the way in, no unescaping on the way out
+    texts = [p.value.encode("utf-8", "surrogatepass") for p in b.properties]
+    texts.append(b.csv_json.encode("utf-8", "surrogatepass"))
+    head = {
         "name": b.name,
         "package": b.package,
         "image": b.image,
-        "properties": [[p.type, p.value] for p in b.properties],
         "relatedImages": [list(r) for r in b.related_images],
-        "csvJSON": b.csv_json,
+        "types": [p.type for p in b.properties],
+        "sizes": [len(t) for t in texts],
     }
-    _keep(path, json.dumps(data, separators=(",", ":")).encode("utf-8"), "render cache")
+    line = json.dumps(head, separators=(",", ":")).encode("utf-8")
+    _keep(path, b"".join((line, b"\n", *texts)), "render cache")
 
 
 _KEEP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -25,13 +25,16 @@ _CANDIDATE = re.compile(
 
 
 def is_metadata(content: bytes) -> bool:
-    """True when ``content`` is a bundle metadata document (annotations/dependencies/properties)."""
+    """True when ``content``'s first YAML document is bundle metadata (annotations/dependencies/properties)."""
     if not _CANDIDATE.search(content):
         return False
+    loader = _LOADER(content)  # the first document only, as opm's parser decodes the file
     try:
-        doc: Any = yaml.load(content, Loader=_LOADER)  # noqa: S506 - a safe loader
+        doc: Any = loader.get_data() if loader.check_data() else None
     except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError):  # PyYAML on a mistagged value
         return False
+    finally:
+        loader.dispose()
     return isinstance(doc, dict) and "kind" not in doc and any(k in doc for k in _METADATA_KEYS)
 
 

@@ -105,3 +105,14 @@ def test_pull_secret_refuses_bad_base64(auth: str, caplog: pytest.LogCaptureFixt
     with caplog.at_level(logging.WARNING):
         assert parse_pull_secret(_secret(auth), "secret.json").lookup("quay.io/x") == []
     assert "malformed" in caplog.text
+
+
+def test_auth_json_refuses_padding_where_a_quantum_starts(caplog: pytest.LogCaptureFixture) -> None:
+    """containers/image ``decodeDockerAuth``: ``StdEncoding.DecodeString`` of ``<valid base64>=``
+    fails (illegal data at the extra ``=``); Python's ``b64decode`` would drop it silently."""
+    auth = base64.b64encode(b"user:pass").decode()
+    assert len(auth) % 4 == 0 and not auth.endswith("=")
+    assert _auth_file(auth).lookup("quay.io/ns/app") is not None
+    with caplog.at_level(logging.WARNING):
+        assert _auth_file(auth + "=").lookup("quay.io/ns/app") is None
+    assert "malformed" in caplog.text or "skipping" in caplog.text

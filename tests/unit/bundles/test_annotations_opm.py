@@ -57,3 +57,19 @@ def test_case_insensitive_annotations_key_as_encoding_json() -> None:
 def test_not_a_string_map_is_invalid(doc: bytes) -> None:
     with pytest.raises(InvalidBundleError):
         parse_annotations(doc)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        b"---\nannotations:\n  operators.operatorframework.io.bundle.package.v1: widget\n---\n",
+        b"annotations:\n  operators.operatorframework.io.bundle.package.v1: widget\n---\nnotes: [kept, aside]\n",
+        b"annotations:\n  operators.operatorframework.io.bundle.package.v1: widget\n...\n---\n- a list\n",
+    ],
+)
+def test_only_the_first_document_is_read(doc: bytes) -> None:
+    """opm's ConfigMap writer (``Populate``: ghodss/yaml ``Unmarshal``), OLM's ``cpb`` (yaml.v2
+    ``Unmarshal``) and opm's bundle parser (``decodeFileFS``: one ``Decode`` of a YAML-or-JSON
+    decoder) all read the first document of annotations.yaml and ignore what follows, such as a
+    trailing ``---`` or a second document."""
+    assert parse_annotations(doc) == {"operators.operatorframework.io.bundle.package.v1": "widget"}

@@ -82,3 +82,45 @@ images:
 def test_invalid_documents(text: str, message: str) -> None:
     with pytest.raises(InvalidBundleError, match=message):
         ImageLocations.parse(text)
+
+
+def test_null_values_are_go_zero_values() -> None:
+    """imgpkg's ``NewLocationConfigFromBytes`` decodes into ``ImageLocation{Image string; IsBundle bool}``
+    with Go's encoding/json, where ``null`` leaves a field at its zero value: ``isBundle: null`` is
+    false and a null entry is an empty image that is not a bundle.  Neither is an error."""
+    text = (
+        "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\nimages:\n"
+        f"- image: q.example/x@{D1}\n  isBundle: null\n- image: q.example/y@{D2}\n  isBundle: true\n-\n"
+    )
+    loc = ImageLocations.parse(text)
+    assert [(e.image, e.is_bundle) for e in loc.images] == [
+        (f"q.example/x@{D1}", False),
+        (f"q.example/y@{D2}", True),
+        ("", False),
+    ]
+    assert loc.is_bundle(D1) is False
+
+
+def test_written_entries_are_sorted_by_image_whatever_the_given_order() -> None:
+    """imgpkg ``ImageLocationsConfig.AsBytes`` sorts ``images`` by ``image`` before marshalling, so the
+    document (and the locations image digest) does not depend on the order it was built in."""
+    given = ImageLocations(
+        (
+            ImageLocation(f"q.example/zeta@{D1}", False),
+            ImageLocation(f"q.example/alpha@{D2}", True),
+            ImageLocation(f"q.example/mid@{D1}", False),
+        )
+    )
+    text = given.to_yaml().decode()
+    assert text.index("alpha@") < text.index("mid@") < text.index("zeta@")
+    assert ImageLocations.parse(text).images == tuple(sorted(given.images, key=lambda e: e.image))
+
+
+def test_a_bundle_without_images_writes_images_null() -> None:
+    """imgpkg's ``ImageLocationsConfig`` has ``Images []ImageLocation `json:"images"``` (no omitempty);
+    ``NoteCopy`` appends to a nil slice, so a bundle listing no images marshals ``images: null``, and
+    such a bundle gets the same image-locations.yml as imgpkg writes."""
+    assert ImageLocations(()).to_yaml() == (
+        b"---\napiVersion: imgpkg.carvel.dev/v1alpha1\nimages: null\nkind: ImageLocations\n"
+    )
+    assert ImageLocations.parse(ImageLocations(()).to_yaml()).images == ()

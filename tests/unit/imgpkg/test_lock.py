@@ -46,8 +46,8 @@ def test_writer_is_imgpkg_style_and_round_trips() -> None:
 @pytest.mark.parametrize(
     "text, message",
     [
-        (HEAD + "images: []\nextra: 1\n", "unknown field 'extra'"),
-        (HEAD + f"images:\n- image: a.io/a@{D}\n  foo: bar\n", "unknown field 'foo'"),
+        (HEAD + "images: []\nextra: 1\n", 'unknown field "extra"'),
+        (HEAD + f"images:\n- image: a.io/a@{D}\n  foo: bar\n", 'unknown field "foo"'),
         ("apiVersion: imgpkg.carvel.dev/v1\nkind: ImagesLock\n", "Unknown version"),
         ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\n", "Unknown kind"),
         (HEAD + "images:\n- image: nginx:v1\n", "Expected ref to be in digest form, got 'nginx:v1'"),

@@ -104,9 +104,14 @@ def test_foreign_layers_refused_clearly(media_type: str) -> None:
         read_all(gzip.compress(b"x"), media_type)
 
 
-@pytest.mark.parametrize("magic", [b"BZh91AY", b"\xfd7zXZ\x00\x00"])
-def test_unsupported_compression_refused(magic: bytes) -> None:
-    with pytest.raises(IntegrityError, match="unsupported layer compression"):
+def test_unsupported_compression_refused() -> None:
+    with pytest.raises(IntegrityError, match="unsupported layer compression lz4"):
+        read_all(b"\x04\x22\x4d\x18" + b"\0" * 100)
+
+
+@pytest.mark.parametrize(("magic", "kind"), [(b"BZh91AY", "bzip2"), (b"\xfd7zXZ\x00\x00", "xz")])
+def test_a_corrupt_bzip2_or_xz_stream_is_refused(magic: bytes, kind: str) -> None:
+    with pytest.raises(IntegrityError, match=f"corrupt {kind} stream"):
         read_all(magic + b"\0" * 100)
 
 

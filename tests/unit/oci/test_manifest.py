@@ -182,3 +182,20 @@ def test_config_null_labels_and_missing_rootfs() -> None:
         oci.parse_config(json.dumps({"config": {}}).encode())
     with pytest.raises(IntegrityError, match="Labels"):
         oci.parse_config(json.dumps({"config": {"Labels": {"a": 1}}, "rootfs": {"diff_ids": []}}).encode())
+
+
+def test_sniff_a_docker_manifest_without_media_type_by_its_config() -> None:
+    """containers/image ``manifest.GuessMIMEType``: a schemaVersion 2 body without ``mediaType``
+    is a Docker v2s2 manifest when its config is a Docker image config, an OCI manifest when the
+    config is an OCI image config; only then do ``manifests`` and artifacts decide."""
+    docker = _manifest(
+        mediaType=None,
+        config={"mediaType": oci.DOCKER_CONFIG, "digest": D1, "size": 10},
+        layers=[{"mediaType": oci.DOCKER_LAYER, "digest": D2, "size": 20}],
+    )
+    for content_type in (None, "", "application/json", "text/plain; charset=utf-8"):
+        assert oci.sniff_media_type(docker, content_type) == oci.DOCKER_MANIFEST
+    assert oci.parse_manifest(docker, oci.sniff_media_type(docker, None)).media_type == oci.DOCKER_MANIFEST
+    both = json.loads(_manifest(mediaType=None))
+    both["manifests"] = [{"mediaType": oci.OCI_MANIFEST, "digest": D2, "size": 5}]
+    assert oci.sniff_media_type(json.dumps(both).encode(), None) == oci.OCI_MANIFEST

@@ -170,3 +170,13 @@ def test_not_a_configmap() -> None:
         read([{"apiVersion": "v1", "kind": "Secret"}])
     with pytest.raises(InvalidBundleError):
         read([])
+
+
+def test_metadata_document_followed_by_more_documents_is_metadata() -> None:
+    """opm's bundle parser recognises metadata files by their first document (``decodeFileFS`` decodes
+    one document, as go-yaml v2's ``Unmarshal`` does): a dependencies file ending in ``---`` or
+    followed by another document is still metadata, not a manifest."""
+    deps = DEPS + b"---\n"
+    props = b"properties:\n- {type: olm.maxOpenShiftVersion, value: '4.16'}\n---\nkind: Note\n"
+    files = read([opm_configmap({"deps.yaml": deps, "props.yaml": props, "csv.yaml": CSV}, gzip_b64=False)])
+    assert files == {"metadata/deps.yaml": deps, "metadata/props.yaml": props, "manifests/csv.yaml": CSV}

@@ -73,3 +73,30 @@ def test_kept_files_nested_past_the_json_parser_limit_are_a_miss(tmp_path: Path)
     pipeline._cache_path(tmp_path, DIGEST, REF).write_bytes(nested)
     assert pipeline._output_get(kept) is None
     assert pipeline._cache_get(tmp_path, DIGEST, REF) is None
+
+
+def test_a_kept_rendering_reads_back_as_it_was_written(tmp_path: Path) -> None:
+    from imgextract.catalog.render.rendered import Property, RenderedBundle
+
+    b = RenderedBundle(
+        "widget.v1",
+        "widget",
+        REF,
+        [
+            Property("olm.package", '{"packageName":"widget","version":"1.0.0"}'),
+            Property("olm.label", '{"label":"é \\u0026 😀"}'),
+            Property("olm.odd", '\ud800 lone surrogate, \n and a quote " kept'),
+            Property("olm.empty", ""),
+            Property("olm.bundle.object", '{"data":"' + "QUJD" * 30_000 + '"}'),
+        ],
+        [("", "quay.io/acme/widget@sha256:" + "0" * 64), ("op", "quay.io/acme/op:v1")],
+        '{"kind":"ClusterServiceVersion","spec":{"description":"ü"}}',
+    )
+    pipeline._cache_put(tmp_path, DIGEST, REF, b)
+    assert pipeline._cache_get(tmp_path, DIGEST, REF) == b
+    # anything that does not read back whole is a miss (rendered again), never a wrong rendering
+    path = pipeline._cache_path(tmp_path, DIGEST, REF)
+    data = path.read_bytes()
+    for broken in (data[:-1], data + b"x", data.replace(b"\n", b" ", 1), b"", data[: data.index(b"\n") + 1]):
+        path.write_bytes(broken)
+        assert pipeline._cache_get(tmp_path, DIGEST, REF) is None
