@@ -78,10 +78,6 @@ def main(argv: list[str] | None = None) -> None:
     memory.allow_process_tuning()  # the process is ours: big layers may tune malloc
     try:
         exits.run(cli, argv)
-    except SystemExit as done:
-        collector.skip_final_collection()
-        exits.end_at_once(done.code)  # (returns when the usual exit is needed)
-        raise
     finally:
         collector.skip_final_collection()
 
