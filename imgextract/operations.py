@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from imgextract import oci
 from imgextract.bundles import detect, registry_v1
@@ -24,6 +23,7 @@ from imgextract.outputs.directory import StagingDir, atomic_write, check_output_
 from imgextract.progress import NoProgress, Progress
 from imgextract.pull.extract import LayerReport, extract, extract_counted
 from imgextract.pull.resolve import ResolvedImage
+from imgextract.records import FrozenRecord
 from imgextract.reference import Reference, parse_reference, registry_api_host
 from imgextract.registry.client import RegistryClient
 from imgextract.results import CopyResult, InspectResult, MirrorsResult, PullResult
@@ -59,42 +59,81 @@ class Session(Protocol):
     def sources_for(self, ref: Reference) -> list[tuple[Reference, RegistryClient | None]]: ...
 
 
-@dataclass(frozen=True)
-class ConfigMapOptions:
-    """How a ``format="configmap"`` pull shapes its ConfigMaps (see docs/configmap.md)."""
+class ConfigMapOptions(FrozenRecord):
+    """How a ``format="configmap"`` pull shapes its ConfigMaps (see docs/configmap.md).
+    ``source_image`` is recorded as olm.sourceImage instead of the pulled reference."""
 
-    name: str | None = None
-    namespace: str | None = None
-    compress: Compress = "auto"
-    split: bool = False
-    olm_labels: bool = False
-    source_image: str | None = None  # recorded as olm.sourceImage instead of the pulled reference
+    __slots__ = ("name", "namespace", "compress", "split", "olm_labels", "source_image")
+
+    def __init__(
+        self,
+        name: str | None = None,
+        namespace: str | None = None,
+        compress: Compress = "auto",
+        split: bool = False,
+        olm_labels: bool = False,
+        source_image: str | None = None,
+    ) -> None:
+        self.name: Final = name
+        self.namespace: Final = namespace
+        self.compress: Final = compress
+        self.split: Final = split
+        self.olm_labels: Final = olm_labels
+        self.source_image: Final = source_image
 
 
-@dataclass(frozen=True)
-class PullOptions:
-    """What one pull extracts and where (the per-call options of :meth:`imgextract.Client.pull`)."""
+class PullOptions(FrozenRecord):
+    """What one pull extracts and where (the per-call options of :meth:`imgextract.Client.pull`).
 
-    paths: tuple[str, ...] = ()
-    all: bool = False
-    force: bool = False
-    format: OutputFormat = "dir"
-    configmap: ConfigMapOptions = field(default_factory=ConfigMapOptions)
-    recursive: bool = False  # imgpkg: also pull nested bundles
-    limits: Limits = field(default_factory=Limits)
-    prefer_compression: str = "auto"  # dual-compression indexes: "auto" | "gzip" | "zstd"
-    kind: str | None = None  # override detection: registry+v1, plain+v0, fbc, imgpkg, image
-    strict: bool = False  # every label/annotations.yaml disagreement is fatal (channels included)
+    ``recursive``: imgpkg, also pull nested bundles; ``prefer_compression``: dual-compression
+    indexes, "auto" | "gzip" | "zstd"; ``kind``: override detection (registry+v1, plain+v0, fbc,
+    imgpkg, image); ``strict``: every label/annotations.yaml disagreement is fatal (channels
+    included)."""
 
-    def __post_init__(self) -> None:
-        if isinstance(self.paths, str):
-            raise UsageError(f"{option('paths')} takes a list of paths, got a single string {self.paths!r}")
-        object.__setattr__(self, "paths", tuple(self.paths))
-        if self.format not in ("dir", "configmap"):
-            raise UsageError(f"{option('format')} must be 'dir' or 'configmap', got {self.format!r}")
-        if self.configmap.compress not in ("auto", "always", "never"):
-            raise UsageError(f"compress must be 'auto', 'always' or 'never', got {self.configmap.compress!r}")
-        _check_compression(self.prefer_compression)
+    __slots__ = (
+        "paths",
+        "all",
+        "force",
+        "format",
+        "configmap",
+        "recursive",
+        "limits",
+        "prefer_compression",
+        "kind",
+        "strict",
+    )
+
+    def __init__(
+        self,
+        paths: Sequence[str] = (),
+        all: bool = False,
+        force: bool = False,
+        format: OutputFormat = "dir",
+        configmap: ConfigMapOptions | None = None,
+        recursive: bool = False,
+        limits: Limits | None = None,
+        prefer_compression: str = "auto",
+        kind: str | None = None,
+        strict: bool = False,
+    ) -> None:
+        if isinstance(paths, str):
+            raise UsageError(f"{option('paths')} takes a list of paths, got a single string {paths!r}")
+        configmap = configmap if configmap is not None else ConfigMapOptions()
+        if format not in ("dir", "configmap"):
+            raise UsageError(f"{option('format')} must be 'dir' or 'configmap', got {format!r}")
+        if configmap.compress not in ("auto", "always", "never"):
+            raise UsageError(f"compress must be 'auto', 'always' or 'never', got {configmap.compress!r}")
+        _check_compression(prefer_compression)
+        self.paths: Final = tuple(paths)
+        self.all: Final = all
+        self.force: Final = force
+        self.format: Final = format
+        self.configmap: Final = configmap
+        self.recursive: Final = recursive
+        self.limits: Final = limits if limits is not None else Limits()
+        self.prefer_compression: Final = prefer_compression
+        self.kind: Final = kind
+        self.strict: Final = strict
 
 
 def _check_compression(value: str) -> None:
@@ -236,6 +275,7 @@ def pull(
     )
     try:
         plan = detect.plan(image.config.labels, paths=options.paths, all_paths=options.all, kind=options.kind)
+        image.select_early(plan.paths)  # zstd:chunked layers plan their chunks while the output is prepared
         if options.format == "dir":
             assert target is not None
             return _pull_to_dir(session, reference, Path(target), options, image, plan, progress)

@@ -15,7 +15,6 @@ import stat
 import threading
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -25,6 +24,7 @@ from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, p
 from imgextract.errors import IntegrityError
 from imgextract.keyedlocks import KeyedLocks
 from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_alive, quiet_since
+from imgextract.records import Record
 
 if TYPE_CHECKING:
     from imgextract.cache.layerindex import LayerIndexEntry
@@ -42,11 +42,15 @@ if TYPE_CHECKING:
     from imgextract.cache.packs import PackStore
 
 
-@dataclass
-class PruneReport:
-    files: int = 0
-    bytes: int = 0
-    busy: int = 0  # partial downloads left alone because another process holds their lock
+class PruneReport(Record):
+    """What ``prune`` removed."""
+
+    __slots__ = ("files", "bytes", "busy")
+
+    def __init__(self, files: int = 0, bytes: int = 0, busy: int = 0) -> None:
+        self.files = files
+        self.bytes = bytes
+        self.busy = busy  # partial downloads left alone because another process holds their lock
 
 
 class ContentCache:

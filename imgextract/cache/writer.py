@@ -281,6 +281,22 @@ class SmallBlobWriter:
         directory, hexd = self._dir(digest)
         return os.path.isfile(f"{directory}/{hexd}")
 
+    def listing(self, digest: str, limit: int) -> frozenset[str] | None:
+        """The names of the committed blobs beside where ``digest``'s would be (one directory
+        read), or None when there are more than ``limit`` entries: then ``exists`` is cheaper."""
+        directory, _ = self._dir(digest)
+        names = set()
+        try:
+            with os.scandir(directory) as entries:
+                for count, entry in enumerate(entries):
+                    if count >= limit:
+                        return None
+                    if entry.is_file():
+                        names.add(entry.name)
+        except FileNotFoundError:
+            pass
+        return frozenset(names)
+
     def put(self, digest: str, data: bytes) -> None:
         directory, hexd = self._dir(digest)
         tmp = f"{self._tmp}/{hexd[:16]}.{self._owner}.{self._prefix}{next(self._names):x}.tmp"

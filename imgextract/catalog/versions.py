@@ -41,12 +41,20 @@ class InvalidVersion(UsageError):
 _UINT64 = 1 << 64
 
 
+def _past_uint64(digits: str) -> bool:
+    """``strconv.ParseUint(digits, 10, 64)`` fails: the number is past the largest uint64.  Leading
+    zeros are read as Go reads them; a text of any length is judged without converting it (Python
+    refuses to convert more than 4300 digits to an int)."""
+    digits = digits.lstrip("0")
+    return len(digits) > 20 or (len(digits) == 20 and int(digits) >= _UINT64)
+
+
 def _blang_numbers_fit(v: Version) -> bool:
     """blang/semver reads MAJOR, MINOR, PATCH and each numeric pre-release identifier with
     ``strconv.ParseUint(s, 10, 64)``: a number past the largest uint64 is no version there."""
     if v.major >= _UINT64 or v.minor >= _UINT64 or v.patch >= _UINT64:
         return False
-    return not any(p.isdigit() and int(p) >= _UINT64 for p in (v.prerelease or "").split(".") if p.isascii())
+    return not any(p.isascii() and p.isdigit() and _past_uint64(p) for p in (v.prerelease or "").split("."))
 
 
 def _strict(text: str) -> Version:
@@ -107,11 +115,11 @@ def parse_bound(text: str) -> Bound:
             f"invalid semantic version {text!r} (expected MAJOR[.MINOR[.PATCH]][-PRE][+BUILD])"
         )
     major, minor, patch, pre, build = m.groups()
-    if any(int(n) >= _UINT64 for n in (major, minor, patch) if n is not None):
+    if any(_past_uint64(n) for n in (major, minor, patch) if n is not None):
         # Masterminds NewVersion: strconv.ParseUint(s, 10, 64) for each of MAJOR, MINOR, PATCH
         raise InvalidVersion(f"invalid semantic version {text!r} (a number is out of range)")
     parts = 1 + (minor is not None) + (patch is not None)
-    core = f"{int(major)}.{int(minor or 0)}.{int(patch or 0)}"
+    core = ".".join(str(int((n or "0").lstrip("0") or "0")) for n in (major, minor, patch))
     try:
         return Bound(text, Version.parse(core + (pre or "") + (build or "")), parts)
     except (ValueError, TypeError):

@@ -15,13 +15,21 @@ __all__ = ["cli", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the ``bundle-extract`` group (see :func:`imgextract.cli.main.main`)."""
+    """Entry point of the process (the console script, ``python -m imgextract``): run the
+    ``bundle-extract`` group (see :func:`imgextract.cli.main.main`); a command that succeeded
+    ends the process at once (:func:`imgextract.cli.exits.end_at_once`)."""
     from imgextract.cli import collector
 
     collector.pause()  # before click and the command's modules: their objects are long-lived
     from imgextract.cli.main import main as run
 
-    run(argv)
+    try:
+        run(argv)
+    except SystemExit as done:
+        from imgextract.cli.exits import end_at_once
+
+        end_at_once(done.code)  # (returns when the usual exit is needed)
+        raise
 
 
 def __getattr__(name: str) -> Any:

@@ -63,9 +63,8 @@ import errno
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Final, Protocol
 
 from imgextract.errors import IntegrityError, LimitExceeded
 from imgextract.layers.fsroot import DIR_MODE, STEPS_PER_ENTRY, Parent, RootFS, lstat_at
@@ -81,7 +80,7 @@ from imgextract.layers.member import (
 )
 from imgextract.layers.selection import PathSelection
 from imgextract.oci import whiteout
-from imgextract.records import Record
+from imgextract.records import FrozenRecord, Record
 
 WHITEOUT_PREFIX = whiteout.PREFIX
 OPAQUE = whiteout.OPAQUE
@@ -136,13 +135,20 @@ def _write_buffers(fd: int, buffers: list[bytes | memoryview]) -> None:
                 rest = rest[os.write(fd, rest) :]
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(FrozenRecord):
     """Caps for one extraction (all layers together)."""
 
-    max_uncompressed_bytes: int = 16 * 1024**3
-    max_entries: int = 1_000_000
-    max_header_bytes: int = 1024 * 1024
+    __slots__ = ("max_uncompressed_bytes", "max_entries", "max_header_bytes")
+
+    def __init__(
+        self,
+        max_uncompressed_bytes: int = 16 * 1024**3,
+        max_entries: int = 1_000_000,
+        max_header_bytes: int = 1024 * 1024,
+    ) -> None:
+        self.max_uncompressed_bytes: Final = max_uncompressed_bytes
+        self.max_entries: Final = max_entries
+        self.max_header_bytes: Final = max_header_bytes
 
 
 class LayerStats(Record):

@@ -15,6 +15,7 @@ a layer media type, but containers/storage's ``DecompressStream`` (and container
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from typing import Any, BinaryIO, Protocol
@@ -61,6 +62,9 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 XZ_MEMORY_LIMIT = 256 * 1024 * 1024  # what an xz decoder may allocate: 4x what `xz -9` needs
 _STREAM_MAGIC = {BZIP2: b"BZh", XZ: b"\xfd7zXZ\x00"}
 _OTHER_MAGIC = {b"\x04\x22\x4d\x18": "lz4"}
+_FIRST_PIECE = 32  # what a bzip2/xz decoder is handed first, at the start of each stream (an
+# empty xz stream is 32 bytes, a bzip2 one 14)
+_NOT_NUL = re.compile(rb"[^\0]")
 
 
 class Readable(Protocol):
@@ -170,60 +174,92 @@ class _Identity(DecompressedStream):
 
 
 class _Gzip(DecompressedStream):
-    """All gzip members, back to back; anything after a member that is not a member is an error."""
+    """All gzip members, back to back; anything after a member that is not a member is an error.
+
+    The compressed bytes stay in one buffer (:class:`_Buffered`); the inflater is handed a piece
+    at a time, small at a member's start (:class:`_Streams` says why: a blob of many tiny members
+    costs work in proportion to its size)."""
 
     def __init__(self, raw: Readable, limit: int | None) -> None:
         super().__init__(limit)
-        self._raw = raw
+        self._in = _Buffered(raw)
         self._d: Any = _inflate.decompressobj(31)
-        self._input = b""
-        self._member_bytes = 0
+        self._piece = _FIRST_PIECE
 
     def _start_member(self) -> bool:
         """After a member: True when another one follows, False at a clean end."""
-        while len(self._input) < 2:
-            more = self._raw.read(CHUNK)
-            if not more:
-                if self._input:
-                    raise IntegrityError("trailing data after the last gzip member")
-                return False
-            self._input += more
-        if not self._input.startswith(_GZIP_MAGIC):
+        if not self._in.fill(len(_GZIP_MAGIC)):
+            return False
+        if not self._in.startswith(_GZIP_MAGIC):
             raise IntegrityError("trailing data after the last gzip member")
         self._d = _inflate.decompressobj(31)
-        self._member_bytes = 0
+        self._piece = _FIRST_PIECE
         return True
 
     def _produce(self, n: int) -> bytes:
-        if self._d.eof:
-            self._input = self._d.unused_data + self._input
-            if not self._start_member():
-                self._done = True
-                return b""
-        if not self._input:
-            self._input = self._raw.read(CHUNK)
-            if not self._input:
-                raise IntegrityError("truncated gzip stream")
+        if self._d.eof and not self._start_member():
+            self._done = True
+            return b""
+        if not self._in.fill(1):
+            raise IntegrityError("truncated gzip stream")
+        data = self._in.take(self._piece)
+        self._piece = min(2 * self._piece, CHUNK)
         try:
-            out: bytes = self._d.decompress(self._input, n)
+            out: bytes = self._d.decompress(data, n)
         except _INFLATE_ERRORS as e:
             raise IntegrityError(f"corrupt gzip stream: {e}") from None
-        if self._d.eof:
-            # everything after the member's end is in unused_data (unconsumed_tail may repeat it)
-            self._d = _Finished(self._d.unused_data)
-            self._input = b""
-        else:
-            self._input = self._d.unconsumed_tail
+        # what the inflater did not use goes back: after the member's end all of it is in
+        # unused_data (unconsumed_tail may repeat it); before, the tail past the output limit
+        self._in.give_back(len(self._d.unused_data if self._d.eof else self._d.unconsumed_tail))
         return out
 
 
-class _Finished:
-    """Stands in for a finished zlib decompressobj: eof, with the bytes that followed the member."""
+class _Buffered:
+    """The compressed bytes of a blob, read ``CHUNK`` at a time, and how far a decoder got: pieces
+    are handed over as views of the buffer, and what a decoder did not use is given back by
+    length, so no byte is copied once per member or stream."""
 
-    eof = True
+    def __init__(self, raw: Readable) -> None:
+        self._raw = raw
+        self.buf = b""
+        self.pos = 0
 
-    def __init__(self, unused: bytes) -> None:
-        self.unused_data = unused
+    def fill(self, want: int) -> bool:
+        """At least ``want`` bytes not handed over, unless the blob ends first; False when there
+        are none at all."""
+        while len(self.buf) - self.pos < want:
+            more = self._raw.read(CHUNK)
+            if not more:
+                break
+            self.buf = self.buf[self.pos :] + more if self.pos < len(self.buf) else more
+            self.pos = 0
+        return self.pos < len(self.buf)
+
+    def startswith(self, magic: bytes) -> bool:
+        return self.buf.startswith(magic, self.pos)
+
+    def take(self, size: int) -> memoryview:
+        """Up to ``size`` of the bytes not handed over (call ``fill`` first)."""
+        end = min(self.pos + size, len(self.buf))
+        view = memoryview(self.buf)[self.pos : end]
+        self.pos = end
+        return view
+
+    def give_back(self, size: int) -> None:
+        """The last ``size`` bytes taken were not used."""
+        self.pos -= size
+
+    def skip_nul(self) -> int:
+        """Pass over NUL bytes; how many."""
+        skipped = 0
+        while self.fill(1):
+            found = _NOT_NUL.search(self.buf, self.pos)
+            end = found.start() if found is not None else len(self.buf)
+            skipped += end - self.pos
+            self.pos = end
+            if found is not None:
+                break
+        return skipped
 
 
 class _ZstdFrameChecker:
@@ -353,11 +389,17 @@ class _Zstd(DecompressedStream):
 
 class _Streams(DecompressedStream):
     """Concatenated bzip2 or xz streams, with Python's ``bz2``/``lzma`` decoders (loaded only for
-    such a layer); anything after a stream that is not another stream is an error."""
+    such a layer); anything after a stream that is not another stream is an error.
+
+    The compressed bytes stay in one buffer (:class:`_Buffered`); a decoder is handed a piece of
+    it at a time, from ``_FIRST_PIECE`` bytes at the start of a stream, doubling up to ``CHUNK``
+    while the stream goes on.  A decoder copies what it was handed past its stream's end (its
+    ``unused_data``): with small first pieces, a blob of thousands of tiny streams costs work in
+    proportion to its size, not each stream a copy of the rest of a 1 MiB read."""
 
     def __init__(self, raw: Readable, limit: int | None, kind: str) -> None:
         super().__init__(limit)
-        self._raw = raw
+        self._in = _Buffered(raw)
         self._kind = kind
         self._magic = _STREAM_MAGIC[kind]
         if kind == BZIP2:
@@ -372,47 +414,33 @@ class _Streams(DecompressedStream):
             self._new = lambda: lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMORY_LIMIT)
             self._errors = (lzma.LZMAError, EOFError, ValueError)
         self._d: Any = self._new()
+        self._piece = _FIRST_PIECE
 
     def _next_stream(self) -> bool:
         """After a stream: True when another one follows, False at a clean end."""
-        rest: bytes = self._d.unused_data
-        if self._kind == XZ:  # stream padding: NUL bytes, a multiple of four of them
-            padding = 0
-            while True:
-                stripped = rest.lstrip(b"\0")
-                padding += len(rest) - len(stripped)
-                rest = stripped
-                if rest:
-                    break
-                rest = self._raw.read(CHUNK)
-                if not rest:
-                    break
-            if padding % 4:
-                raise IntegrityError("xz stream padding is not a multiple of four bytes")
-        while len(rest) < len(self._magic):
-            more = self._raw.read(CHUNK)
-            if not more:
-                break
-            rest += more
-        if not rest:
+        # the decoder was handed the last piece whole; what it did not use follows its stream
+        self._in.give_back(len(self._d.unused_data))
+        # xz stream padding: NUL bytes, a multiple of four of them
+        if self._kind == XZ and self._in.skip_nul() % 4:
+            raise IntegrityError("xz stream padding is not a multiple of four bytes")
+        if not self._in.fill(len(self._magic)):
             return False
-        if not rest.startswith(self._magic):
+        if not self._in.startswith(self._magic):
             raise IntegrityError(f"trailing data after the last {self._kind} stream")
         self._d = self._new()
-        self._feed = rest
+        self._piece = _FIRST_PIECE
         return True
-
-    _feed = b""
 
     def _produce(self, n: int) -> bytes:
         if self._d.eof and not self._next_stream():
             self._done = True
             return b""
-        data = b""
-        if self._d.needs_input:
-            data, self._feed = self._feed or self._raw.read(CHUNK), b""
-            if not data:
+        data: bytes | memoryview = b""
+        if self._d.needs_input:  # (the decoder holds none of what it was handed)
+            if not self._in.fill(1):
                 raise IntegrityError(f"truncated {self._kind} stream")
+            data = self._in.take(self._piece)
+            self._piece = min(2 * self._piece, CHUNK)
         try:
             out: bytes = self._d.decompress(data, n)
         except self._errors as e:

@@ -77,7 +77,10 @@ def is_non_distributable(media_type: str) -> bool:
 def check_schema(data: Mapping[str, Any], what: str) -> None:
     """A schema 2 document (schema 1 is refused with its own message)."""
     version = data.get("schemaVersion")
-    if version == 1 or base_media_type(data.get("mediaType")) in SCHEMA1_TYPES:
+    declared = data.get("mediaType")
+    if declared is not None and not isinstance(declared, str):
+        raise IntegrityError(f"malformed {what}: 'mediaType' must be a string")
+    if version == 1 or base_media_type(declared) in SCHEMA1_TYPES:
         raise IntegrityError(SCHEMA1_MESSAGE)
     if version != 2 or isinstance(version, bool):
         raise IntegrityError(f"malformed {what}: schemaVersion must be 2, got {version!r}")

@@ -14,9 +14,10 @@ of another part of the same (or a related) image fetches only the chunks of file
 ``PartialLayers`` starts each such layer a few layers before its turn (``PartialLayer``: a worker
 thread reads and parses the TOC, then fetches and verifies the predicted files, bounded), so the
 TOCs of all layers are read at once and the selected files are fetched while lower layers apply.
-A pull may start them as soon as the manifest is known (``start_early``), before the config says
-what the selection is: the workers read and parse their TOCs meanwhile and plan once ``settle``
-gives them the selection (and stops the layers the plan does not fetch partially after all).
+A pull may start them as soon as the manifest is known (``start_early``), before it knows what
+the selection is: the workers read and parse their TOCs meanwhile and plan once ``select`` (as
+soon as the pull knows its selection) or ``settle`` (the pull's plan: it also stops the layers
+not fetched partially after all) gives them the selection.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 WINDOW = 4  # partial layers started ahead of their turn (each holds at most assemble.AHEAD bytes)
-EXPECT_GRACE = 0.005  # seconds a parse waits for a higher layer's TOC still on the way
+LISTING_LIMIT = 4096  # blobs whose names one directory read gets cheaper than a stat per file
+EXPECT_GRACE = 0.025  # seconds a parse waits for a higher layer's TOC still on the way
 
 
 class LayerFetchResult:
@@ -116,6 +118,7 @@ class CacheFiles:
         self.cache = cache
         self.packs = cache.packs()
         self._writer: SmallBlobWriter | None = None
+        self._listings: dict[str, frozenset[str] | None] = {}  # algorithm -> blob names (``has``)
 
     def _blobs(self) -> SmallBlobWriter:
         if self._writer is None:
@@ -123,8 +126,19 @@ class CacheFiles:
         return self._writer
 
     def has(self, digest: str) -> bool:
+        """Whether the cache holds ``digest`` (a hint for the plan: ``get`` verifies).  Single
+        blobs are looked up in one listing of their directory, read at the first lookup, when it
+        is small (``LISTING_LIMIT``): a plan asks about every file of a layer, and a ``stat`` each
+        would wait for the GIL each time another thread holds it.  A blob committed after the
+        listing is fetched again; one removed since is fetched when ``get`` misses it."""
         try:
-            return self.packs.has(digest) or self._blobs().exists(digest)
+            if self.packs.has(digest):
+                return True
+            algorithm, _, hexd = digest.partition(":")
+            if algorithm not in self._listings:
+                self._listings[algorithm] = self._blobs().listing(digest, LISTING_LIMIT)
+            names = self._listings[algorithm]
+            return hexd in names if names is not None else self._blobs().exists(digest)
         except (OSError, IntegrityError):
             return False
 
@@ -170,9 +184,10 @@ class ParseGate:
     TOC parsing is Python work: several at once only share the GIL, so each finishes as late as
     the last.  One at a time, upper layers first (where a catalog's configs and a bundle's
     manifests usually are), the layer most likely to need chunks starts fetching them soonest.
-    A layer announced with ``expect`` (its TOC is on the way) goes before lower ones whose TOCs
-    arrived first, if it arrives within ``grace`` seconds of them: a parse in progress would
-    delay it, the one that starts the fetch, by a whole parse.  A TOC that takes longer does
+    A layer announced with ``expect`` (its TOC is on the way, or parsed with its plan waiting
+    for the selection) goes before lower ones whose TOCs arrived first, if it comes within
+    ``grace`` seconds of them: a parse in progress would delay it, the one that starts the
+    fetch, by a whole parse.  A TOC that takes longer does
     not keep the lower ones waiting (they use the time); nor does one that leaves the gate
     (``leave``: parsed, failed, or needs no parse)."""
 
@@ -364,6 +379,8 @@ class PartialLayer:
         # parsed: then the plan follows at once; otherwise it takes the gate again when the
         # selection is known, ahead of the lower layers' parses still waiting.
         parsed = self.gate.run(self.position, lambda: self._parse(raw, location))
+        if not isinstance(parsed, Fetcher):  # its plan follows once the selection is known: the
+            self.gate.expect(self.position)  # lower layers' parses wait for it (within the grace)
         fetcher = parsed if isinstance(parsed, Fetcher) else self._plan_settled(parsed)
         if fetcher is None:
             return None
@@ -487,6 +504,18 @@ class PartialLayers:
             new.append(layer)
         for layer in reversed(new):
             layer.start()
+
+    def select(self, paths: Sequence[str] | None) -> None:
+        """The selection is known, before the pull's plan says which layers stay partial (layers
+        started by ``start_early``): the started layers plan for ``paths`` as soon as their TOCs
+        are parsed, so the first chunks are asked for while the pull still prepares its output.
+        ``settle`` follows with the same paths.  A selection of everything plans nothing here:
+        no layer stays partial then (``settle`` stops them all)."""
+        if self.paths_known or PathSelection(list(paths) if paths is not None else None).everything:
+            return
+        self.paths, self.paths_known = paths, True
+        for layer in self.started.values():
+            layer.settle(paths)
 
     def settle(self, layers: Sequence[tuple[int, oci.Descriptor]], paths: Sequence[str] | None) -> None:
         """The pull's plan is known (layers started by ``start_early``): ``layers``, a subset of

@@ -9,7 +9,7 @@ tried and why.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from imgextract import oci
@@ -110,6 +110,12 @@ class ResolvedImage(Record):
         """The layers started early (once: the caller settles or closes them)."""
         early, self.early = self.early, None
         return early
+
+    def select_early(self, paths: Sequence[str] | None) -> None:
+        """The pull's selection is known: the layers started early plan for it now, while the
+        pull prepares its output (``PartialLayers.select``); the extraction still settles them."""
+        if self.early is not None:
+            self.early.select(paths)
 
     def close_early(self) -> None:
         """Stop the layers started early, if nothing took them (the pull failed before)."""

@@ -229,8 +229,14 @@ def _numeric(part: str, what: str) -> None:
         raise CSVMetadataError(f"Invalid character(s) found in {what} number {part!r}")
     if len(part) > 1 and part[0] == "0":
         raise CSVMetadataError(f"{what.capitalize()} number must not contain leading zeroes {part!r}")
-    if int(part) >= 1 << 64:
+    if _past_uint64(part):
         raise CSVMetadataError(f'strconv.ParseUint: parsing "{part}": value out of range')
+
+
+def _past_uint64(digits: str) -> bool:
+    """Decimal ``digits`` without leading zeros past the largest uint64, judged by length first (an
+    int() of more than 4300 digits is refused by Python itself)."""
+    return len(digits) > 20 or (len(digits) == 20 and int(digits) >= 1 << 64)
 
 
 def check_operator_version(text: str) -> None:
@@ -264,7 +270,7 @@ def check_operator_version(text: str) -> None:
                     raise CSVMetadataError(
                         f"Numeric PreRelease version must not contain leading zeroes {pr!r}"
                     )
-                if int(pr) >= 1 << 64:  # NewPRVersion: strconv.ParseUint(s, 10, 64)
+                if _past_uint64(pr):  # NewPRVersion: strconv.ParseUint(s, 10, 64)
                     raise CSVMetadataError(f'strconv.ParseUint: parsing "{pr}": value out of range')
             elif not pr or not set(pr) <= _ALNUM:
                 raise CSVMetadataError(f"Invalid character(s) found in prerelease {pr!r}")

@@ -128,11 +128,15 @@ def _cache_get(root: Path | None, digest: str, ref: str) -> RenderedBundle | Non
         data = _read_kept(_cache_path(root, digest, ref))
         end = data.index(b"\n")
         head = json.loads(data[:end])
-        types, sizes = head["types"], head["sizes"]
+        types, sizes, related = head["types"], head["sizes"], head["relatedImages"]
         fields = (head["name"], head["package"], head["image"])
         body = memoryview(data)[end + 1 :]
-        if (
-            not all(isinstance(x, str) for x in (*fields, *types))
+        if (  # each field of the shape the writer gives it (a string's characters are no list)
+            not (types.__class__ is sizes.__class__ is related.__class__ is list)
+            or not all(isinstance(x, str) for x in (*fields, *types))
+            or not all(
+                r.__class__ is list and len(r) == 2 and all(isinstance(x, str) for x in r) for r in related
+            )
             or not all(x.__class__ is int and x >= 0 for x in sizes)
             or len(sizes) != len(types) + 1
             or sum(sizes) != len(body)
@@ -147,7 +151,7 @@ def _cache_get(root: Path | None, digest: str, ref: str) -> RenderedBundle | Non
         return RenderedBundle(
             *fields,
             [Property(t, v) for t, v in zip(types, texts, strict=True)],
-            [(n, i) for n, i in head["relatedImages"]],
+            [(n, i) for n, i in related],
             csv_json,
         )
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
@@ -228,14 +232,20 @@ def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> Pat
     return root / "render" / f"{key}.out.{fmt}"
 
 
+_KEPT_MAX_BYTES = 1 << 30  # no rendering or output is this large (a catalog object is at most 256 MiB)
+
+
 def _read_kept(path: Path) -> bytes:
     """A kept file's bytes in one read (no buffered file object: workers hand the GIL over at
-    every system call); anything but a regular file (a FIFO would block) is ``OSError``."""
+    every system call); anything but a regular file (a FIFO would block), or one larger than
+    ``_KEPT_MAX_BYTES`` (read whole, it could exhaust memory), is ``OSError``."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise OSError(f"{path}: not a regular file")
+        if st.st_size > _KEPT_MAX_BYTES:
+            raise OSError(f"{path}: larger than any kept file")
         return os.read(fd, st.st_size + 1)
     finally:
         os.close(fd)

@@ -355,6 +355,7 @@ class Fetcher:
         self._queued = 0  # bytes in the queue
         self._done = False  # the thread ended (all queued, failed, or cancelled)
         self._cancelled = False
+        self._changes = 0  # counts ``_changed`` (see ``_wait``)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -384,7 +385,7 @@ class Fetcher:
             if last:
                 self._queue.append((index, _END))
             self._queued += size
-            self._cond.notify_all()
+            self._changed()
             return True
 
     def _run(self) -> None:
@@ -413,11 +414,11 @@ class Fetcher:
         except BaseException as exc:  # handed to the applier's thread if it wants this file
             with self._cond:
                 self._queue.append((index, exc))
-                self._cond.notify_all()
+                self._changed()
         finally:
             with self._cond:
                 self._done = True
-                self._cond.notify_all()
+                self._changed()
 
     def take(self, entry: TocEntry) -> Iterator[Handed] | None:
         """The pieces of ``entry`` (verified once exhausted), or None if they will not come."""
@@ -435,7 +436,7 @@ class Fetcher:
                         elif isinstance(item, _Unchecked):
                             self._queued -= item.size
                             dropped.append((i, item))
-                        self._cond.notify_all()
+                        self._changed()
                     if self._queue:
                         if self._queue[0][0] > index:
                             return None
@@ -460,16 +461,28 @@ class Fetcher:
             self.on_verified(entry, item.parts)
         return item.parts
 
+    def _changed(self) -> None:
+        """Wake the other thread (``_cond`` held): the queue, or the state it waits on, changed."""
+        self._changes += 1
+        self._cond.notify_all()
+
     def _wait(self) -> None:
-        """Wait for the other thread (``_cond`` held), doing ``idle`` work meanwhile if there is any."""
+        """Wait for the other thread (``_cond`` held), doing ``idle`` work meanwhile if there is any.
+
+        ``_cond`` is released for the idle work: a change the other thread made meanwhile woke
+        nobody, so it is looked at before waiting (else the last one, the fetch's end, say, would
+        never be seen: each thread would wait for the other)."""
         idle = self.idle
         if idle is not None:
+            seen = self._changes
             self._cond.release()
             try:
                 if idle():
                     return  # the caller looks at the queue again
             finally:
                 self._cond.acquire()
+            if self._changes != seen:
+                return  # changed while this thread was busy: the caller looks again
         self._cond.wait()
 
     def _pieces(self, index: int) -> Iterator[Handed]:
@@ -484,7 +497,7 @@ class Fetcher:
                     self._queued -= len(item)
                 elif isinstance(item, _Unchecked):
                     self._queued -= item.size
-                self._cond.notify_all()
+                self._changed()
             assert i == index
             if item is _END:
                 return
@@ -502,7 +515,7 @@ class Fetcher:
             self._cancelled = True
             self._queue.clear()
             self._queued = 0
-            self._cond.notify_all()
+            self._changed()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
 

@@ -284,12 +284,15 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
 
     Most entries of a real TOC are ``chunk`` entries (skopeo cuts files at ~8-64 KiB), so their
     path is the short one: the name must repeat its file's name as written, the offsets are
-    plain ints."""
+    plain ints.  A file's chunk is built once its end is known (the next chunk's start, or the
+    file's ``endOffset`` for its last chunk)."""
     out: list[TocEntry] = []
     last_file: TocEntry | None = None  # the regular file chunk entries continue
     last_raw = ""  # its name as written
     file_end = 0  # its endOffset
     file_filled = 0  # uncompressed bytes its chunks so far cover
+    # its chunk whose end is not known yet: start, size, digest
+    pending_start, pending_size, pending_digest = 0, 0, None
     mtimes: dict[object, float] = {}  # modtime strings repeat: parse each once
     for item in items:
         if type(item) is not dict:
@@ -305,12 +308,10 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
                 name = "/".join(split_name(raw_name, what="name"))
                 if last_file is None or name != last_file.name:
                     raise IntegrityError(f"zstd:chunked TOC chunk {name!r} does not follow its file")
-            chunks = last_file.chunks
-            prev = chunks[-1]
             start = item.get("offset")
             if type(start) is not int:  # ints only (bool is not int here); the order check bounds it
                 start = _int(item, "offset")
-            if not prev[0] < start < file_end:
+            if not pending_start < start < file_end:
                 raise IntegrityError(
                     f"zstd:chunked TOC chunk of {last_file.name!r}: overlapping or out-of-order ranges"
                 )
@@ -324,8 +325,8 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
             digest = item.get("chunkDigest")
             if digest is not None and (type(digest) is not str or not _SHA256.fullmatch(digest)):
                 digest = _digest(item, "chunkDigest")
-            chunks[-1] = _tuple(Chunk, (prev[0], start, prev[2], prev[3]))
-            chunks.append(_tuple(Chunk, (start, file_end, size, digest)))
+            last_file.chunks.append(_tuple(Chunk, (pending_start, start, pending_size, pending_digest)))
+            pending_start, pending_size, pending_digest = start, size, digest
             file_filled += size
             continue
         if not isinstance(raw_name, str):
@@ -335,8 +336,9 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
         if item.get("chunkType") not in _CHUNK_TYPES:
             raise TocUnsupported(f"zstd:chunked chunk type {item.get('chunkType')!r}")
         name = "/".join(split_name(raw_name, what="name"))
-        _close_file(last_file)
-        last_file = None
+        if last_file is not None:
+            _close_file(last_file, file_end, file_filled, pending_start, pending_size, pending_digest)
+            last_file = None
         modtime = item.get("modtime")
         mtime = mtimes.get(modtime) if isinstance(modtime, str) else None
         if mtime is None:
@@ -362,20 +364,21 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
                 if not start < file_end <= data_end:
                     raise IntegrityError(f"zstd:chunked TOC file {name!r}: range outside the data area")
                 first = _int(item, "chunkSize", entry.size) or entry.size
-                entry.chunks.append(Chunk(start, file_end, first, _digest(item, "chunkDigest")))
+                pending_start, pending_size, pending_digest = start, first, _digest(item, "chunkDigest")
                 file_filled = first
                 last_file = entry
                 last_raw = raw_name
         out.append(entry)
-    _close_file(last_file)
+    if last_file is not None:
+        _close_file(last_file, file_end, file_filled, pending_start, pending_size, pending_digest)
     _check_overlaps(out)
     return out
 
 
-def _close_file(entry: TocEntry | None) -> None:
-    if entry is None:
-        return
-    if sum(c.size for c in entry.chunks) != entry.size:
+def _close_file(entry: TocEntry, end: int, filled: int, start: int, size: int, digest: str | None) -> None:
+    """The file's last chunk, ``[start, end)``, and the check that its chunks add up to its size."""
+    entry.chunks.append(_tuple(Chunk, (start, end, size, digest)))
+    if filled != entry.size:
         raise IntegrityError(f"zstd:chunked TOC file {entry.name!r}: chunk sizes do not add up to its size")
 
 

@@ -9,6 +9,7 @@ to contain at least one object".  The data below is ours.
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,57 @@ def test_a_symlink_is_read_inside_the_image_and_a_dangling_one_is_refused(tmp_pa
     (tmp_path / "manifests" / "gone.yaml").symlink_to("/objects/gone.yaml")
     with pytest.raises(InvalidBundleError, match="manifests/gone.yaml"):
         registry_v1.check_plain(tmp_path, detect.plan(PLAIN))
+
+
+def _configmaps(path: Path, count: int, size: int) -> Path:
+    """A JSON stream of ``count`` ConfigMaps of ``size`` bytes of data each."""
+    value = b'{"apiVersion":"v1","kind":"ConfigMap","data":{"k":"' + b"x" * size + b'"}}\n'
+    with path.open("wb") as fh:
+        for _ in range(count):
+            fh.write(value)
+    return path
+
+
+def test_a_json_manifest_file_is_read_a_piece_at_a_time(tmp_path: Path) -> None:
+    """A JSON manifest file may be as large as a layer lets it be (a few MiB of zstd decompress
+    to gigabytes of such objects): it is decoded value by value, holding one value and a read,
+    not the whole file and its text at once."""
+    path = _configmaps(tmp_path / "big.json", 48, 1 << 20)
+    with path.open("rb") as fh:
+        tracemalloc.start()
+        try:
+            assert count_objects(fh, "big.json") == 48
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 16 << 20, peak
+
+
+def test_a_json_value_past_the_bound_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One JSON value larger than ``MAX_JSON_VALUE`` is refused (a bundle error), not held."""
+    from imgextract.bundles import plain
+
+    monkeypatch.setattr(plain, "MAX_JSON_VALUE", 4 << 20)
+    with _configmaps(tmp_path / "one.json", 1, 6 << 20).open("rb") as fh:
+        with pytest.raises(
+            InvalidBundleError, match=r"^big\.json: a JSON value is larger than 4194304 characters$"
+        ):
+            count_objects(fh, "big.json")
+    with _configmaps(tmp_path / "three.json", 3, 3 << 20).open("rb") as fh:
+        assert count_objects(fh, "big.json") == 3
+
+
+def test_invalid_json_early_in_a_large_file_is_named_as_such(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value that more text cannot mend (here ``x`` where a value belongs) fails where it is,
+    with the decoder's reason: more of the file is read only while the value may go on (a
+    string still open, or an error where the text read so far ends)."""
+    from imgextract.bundles import plain
+
+    monkeypatch.setattr(plain, "MAX_JSON_VALUE", 1 << 20)
+    path = tmp_path / "bad.json"
+    path.write_bytes(b'{"kind": x}\n' + _configmaps(tmp_path / "more.json", 4, 1 << 20).read_bytes())
+    with path.open("rb") as fh:
+        with pytest.raises(InvalidBundleError, match=r"^bad\.json is not valid JSON: Expecting value$"):
+            count_objects(fh, "bad.json")

@@ -105,3 +105,18 @@ def test_range_bounds_past_uint64_are_refused(bad: str) -> None:
     with pytest.raises(InvalidVersion):
         parse_bound(bad)
     assert parse_bound("18446744073709551615.0").parts == 2
+
+
+@pytest.mark.parametrize("digits", [4301, 10000])
+def test_a_bound_of_thousands_of_digits_is_a_usage_error(digits: int) -> None:
+    """A ``--min-version``/``--max-version`` is user input: a number of any length is refused as a
+    version out of range (exit 2), never Python's own refusal to convert a text of more than 4300
+    digits to an int (which reached the CLI as an internal error, exit 1).  Leading zeros do not
+    count toward the range, as ``strconv.ParseUint`` reads them."""
+    from imgextract.catalog.versions import parse_bound
+
+    for bad in ("9" * digits, "1." + "9" * digits, "1.2." + "9" * digits):
+        with pytest.raises(InvalidVersion, match="out of range"):
+            parse_bound(bad)
+    bound = parse_bound("0" * digits + "1.2")
+    assert (str(bound.version), bound.parts) == ("1.2.0", 2)

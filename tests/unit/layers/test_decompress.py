@@ -256,3 +256,39 @@ def test_pipeline_checks_a_many_chunk_diff_id_from_a_verified_source(tmp_path, s
     stats = apply_blob(io.BytesIO(blob), applier=applier, source_verifies=True, **good)  # type: ignore[arg-type]
     applier.finalize()
     assert stats.uncompressed_size == len(tar) and stats.diff_id == good["diff_id"]
+
+
+def test_many_tiny_gzip_members_hand_each_byte_to_the_inflater_a_bounded_number_of_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A blob of thousands of empty 20-byte gzip members costs work in proportion to its size:
+    each member's inflater gets a small piece at the member's start, not the rest of a 1 MiB
+    read (which it copied back out as unused data for the next member, and so on: seconds of CPU
+    per MiB of a hostile layer)."""
+    from imgextract.layers import decompress
+
+    real = decompress._inflate
+    fed = [0]
+
+    class Counting:
+        def __init__(self, d: object) -> None:
+            self._d = d
+
+        def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+            fed[0] += len(data)
+            return self._d.decompress(data, max_length)  # type: ignore[attr-defined]
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._d, name)
+
+    class Inflate:
+        error = real.error
+
+        @staticmethod
+        def decompressobj(wbits: int) -> Counting:
+            return Counting(real.decompressobj(wbits))
+
+    monkeypatch.setattr(decompress, "_inflate", Inflate)
+    blob = gzip.compress(b"") * 4000 + gzip.compress(PAYLOAD)
+    assert read_all(blob) == PAYLOAD
+    assert len(blob) <= fed[0] <= 4 * len(blob)

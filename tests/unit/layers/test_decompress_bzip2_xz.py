@@ -131,3 +131,36 @@ def test_xz_stream_padding_is_skipped_in_fours() -> None:
             read_all(bad)
     with pytest.raises(IntegrityError):
         read_all(COMPRESS["bzip2"](b"abc") + b"\0" * 4)  # bzip2 has no such padding
+
+
+class _Counting:
+    """A real decoder that counts the compressed bytes handed to it."""
+
+    fed = 0
+
+    def __init__(self, decoder: object) -> None:
+        self._d = decoder
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        _Counting.fed += len(data)
+        return self._d.decompress(data, max_length)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._d, name)
+
+
+@pytest.mark.parametrize("kind", sorted(COMPRESS))
+def test_many_tiny_streams_hand_each_byte_to_a_decoder_a_bounded_number_of_times(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blob of thousands of empty streams (14 bytes each for bzip2, 32 for xz) costs work in
+    proportion to its size: each stream's decoder gets a bounded piece of what follows its start,
+    not the rest of a 1 MiB read (copied again by every stream's decoder as its unused data, so
+    that a 1 MiB blob of such streams took seconds of CPU and each further MiB as much)."""
+    real_bz2, real_lzma = bz2.BZ2Decompressor, lzma.LZMADecompressor
+    monkeypatch.setattr(bz2, "BZ2Decompressor", lambda *a, **k: _Counting(real_bz2(*a, **k)))
+    monkeypatch.setattr(lzma, "LZMADecompressor", lambda *a, **k: _Counting(real_lzma(*a, **k)))
+    streams = COMPRESS[kind](b"") * 4000 + COMPRESS[kind](b"end")
+    _Counting.fed = 0
+    assert read_all(streams) == b"end"
+    assert len(streams) <= _Counting.fed <= 4 * len(streams)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
@@ -199,3 +200,28 @@ def test_sniff_a_docker_manifest_without_media_type_by_its_config() -> None:
     both = json.loads(_manifest(mediaType=None))
     both["manifests"] = [{"mediaType": oci.OCI_MANIFEST, "digest": D2, "size": 5}]
     assert oci.sniff_media_type(json.dumps(both).encode(), None) == oci.OCI_MANIFEST
+
+
+@pytest.mark.parametrize("media_type", [5, True, {}, ["x"]])
+@pytest.mark.parametrize("content_type", [None, "application/json", oci.OCI_MANIFEST, oci.OCI_INDEX])
+def test_a_media_type_that_is_no_string_is_a_malformed_document(
+    media_type: object, content_type: str
+) -> None:
+    """A hostile registry may serve ``"mediaType": 5``: the document is malformed (exit 5), as Go's
+    decoder refuses a number for a string field; no reader stumbles over it (it reached the
+    schema1 check, which split it as a string: an internal error, exit 1)."""
+    from imgextract.cli.exits import exit_code_for
+    from imgextract.oci.mediatypes import sniff_media_type
+
+    raw = _manifest(mediaType=media_type)
+    index = json.dumps({"schemaVersion": 2, "mediaType": media_type, "manifests": []}).encode()
+    reads: list[Callable[[], object]] = [
+        lambda: oci.parse_manifest(raw, content_type),
+        lambda: oci.parse_index(index, content_type),
+    ]
+    if content_type not in (oci.OCI_MANIFEST, oci.OCI_INDEX):  # (else the body is not read)
+        reads.append(lambda: sniff_media_type(raw, content_type))
+    for read in reads:
+        with pytest.raises(IntegrityError, match="'mediaType' must be a string") as exc:
+            read()
+        assert exit_code_for(exc.value) == 5

@@ -253,3 +253,74 @@ def test_a_plan_after_the_parse_goes_ahead_of_lower_layers_waiting_to_parse(
     for t in (low, middle, top):
         t.join(timeout=10)
     assert order == ["parse 0", "plan 2", "parse 1"]
+
+
+def test_select_gives_started_layers_the_selection_before_the_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pull knows its selection (``select``) before its plan (``settle``): the layers started
+    early plan for it as soon as their TOCs are parsed.  A selection of everything plans nothing:
+    no layer stays partial then."""
+    from imgextract.pull import partial
+
+    monkeypatch.setattr(partial.PartialLayer, "start", lambda self: None)
+    nowhere = types.SimpleNamespace(registry="127.0.0.1:9")  # never contacted: no worker starts
+    group = partial.PartialLayers(nowhere, "repo", _chunked_layers(3), None, paths_known=False)  # type: ignore[arg-type]
+    group.advance(0)
+    group.select(None)
+    group.select(["/"])
+    assert not any(layer._settled.is_set() for layer in group.started.values())
+    group.select(["configs"])
+    for layer in group.started.values():
+        assert layer._settled.is_set() and layer.paths == ["configs"]
+    assert group.paths == ["configs"] and group.paths_known
+
+
+def test_a_parsed_layer_waiting_for_the_selection_plans_before_lower_layers_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A TOC parsed before the selection is known stays expected at the gate: a lower layer's
+    parse waits for its plan (within the grace) instead of delaying it by a whole parse."""
+    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.pull import partial
+
+    gate = ParseGate(grace=60)
+    top = partial.PartialLayer(
+        types.SimpleNamespace(registry="127.0.0.1:9"),  # type: ignore[arg-type]
+        "repo",
+        _chunked_layers(1)[0][1],
+        None,
+        start=False,
+        paths_known=False,
+        gate=gate,
+        position=2,
+    )
+    order: list[str] = []
+    fetcher = Fetcher([], None)  # type: ignore[arg-type]
+    monkeypatch.setattr(top.ranges, "read_head", lambda start, end: b"\0" * (end - start))
+
+    def parse(raw: bytes, location: object) -> object:
+        order.append("parse 2")
+        return object()
+
+    def plan(toc: object) -> Fetcher:
+        order.append("plan 2")
+        return fetcher
+
+    monkeypatch.setattr(partial, "parse_toc", parse)
+    monkeypatch.setattr(top, "_plan", plan)
+    got: list[object] = []
+    gate.expect(2)
+    worker = threading.Thread(target=lambda: got.append(top._read_toc()), daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while order != ["parse 2"] and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert order == ["parse 2"] and 2 in gate._expected  # parsed, waiting for the selection
+    low = threading.Thread(target=gate.run, args=(0, lambda: order.append("parse 0")), daemon=True)
+    low.start()
+    time.sleep(0.05)
+    assert order == ["parse 2"]  # the lower parse waits for the plan
+    top.settle(["configs"])
+    for t in (worker, low):
+        t.join(timeout=10)
+    assert order == ["parse 2", "plan 2", "parse 0"]
+    assert got == [fetcher]

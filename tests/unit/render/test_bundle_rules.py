@@ -271,3 +271,16 @@ def test_migration_refuses_a_prerelease_number_past_uint64(tmp_path: Path, versi
         return
     with pytest.raises(MigrationError, match="value out of range"):
         migrate_bundle(render_bundle(root, image=IMAGE), "bundle-object-to-csv-metadata")
+
+
+@pytest.mark.parametrize("version", ["1.2.0-" + "9" * 5000, "9" * 5000 + ".2.0", "1.2." + "9" * 5000])
+def test_migration_names_a_number_of_thousands_of_digits_as_go_does(tmp_path: Path, version: str) -> None:
+    """A CSV number too long for ``strconv.ParseUint`` fails with Go's message, whatever its
+    length: not with Python's refusal to convert more than 4300 digits to an int."""
+    from imgextract.catalog.render.migrate import MigrationError
+
+    root = _bundle(tmp_path)
+    csv = root / "manifests" / "widget-operator.clusterserviceversion.yaml"
+    csv.write_text(csv.read_text().replace("  version: 1.2.0\n", f"  version: {version}\n"))
+    with pytest.raises(MigrationError, match=r'strconv\.ParseUint: parsing "9{5000}": value out of range'):
+        migrate_bundle(render_bundle(root, image=IMAGE), "bundle-object-to-csv-metadata")

@@ -100,3 +100,53 @@ def test_a_kept_rendering_reads_back_as_it_was_written(tmp_path: Path) -> None:
     for broken in (data[:-1], data + b"x", data.replace(b"\n", b" ", 1), b"", data[: data.index(b"\n") + 1]):
         path.write_bytes(broken)
         assert pipeline._cache_get(tmp_path, DIGEST, REF) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("relatedImages", {"ab": 1}),  # a mapping's keys would unpack, two characters each
+        ("relatedImages", [[1, 2]]),
+        ("relatedImages", [["a", "b", "c"]]),
+        ("relatedImages", [["a", None]]),
+        ("relatedImages", "ab"),
+        ("types", "ab"),  # a string's characters would be the types
+        ("sizes", {"3": 0}),
+    ],
+)
+def test_a_kept_rendering_whose_head_our_writer_cannot_have_made_is_a_miss(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    """The head line of a kept rendering is checked shape by shape: a field of another shape (a
+    file crafted, or written by some other program) is a miss, never read as a rendering with
+    what its characters or keys happen to spell."""
+    import json
+
+    from imgextract.catalog.render.rendered import Property, RenderedBundle
+
+    b = RenderedBundle("w.v1", "w", REF, [Property("a", "1"), Property("b", "2")], [("x", "y")], "{}")
+    pipeline._cache_put(tmp_path, DIGEST, REF, b)
+    path = pipeline._cache_path(tmp_path, DIGEST, REF)
+    data = path.read_bytes()
+    end = data.index(b"\n")
+    head = json.loads(data[:end])
+    assert pipeline._cache_get(tmp_path, DIGEST, REF) == b
+    head[field] = value
+    path.write_bytes(json.dumps(head).encode() + data[end:])
+    assert pipeline._cache_get(tmp_path, DIGEST, REF) is None
+
+
+def test_a_kept_file_of_an_impossible_size_is_a_miss_not_a_memory_error(tmp_path: Path) -> None:
+    """A kept rendering or output whose size no rendering has (a sparse file of a terabyte, as a
+    damaged filesystem may show one) is a miss: it is not read, so no read of its whole size is
+    attempted (a MemoryError, an internal error of the warm render)."""
+    paths = [
+        pipeline._output_path(tmp_path, DIGEST, REF, "none", "json"),
+        pipeline._cache_path(tmp_path, DIGEST, REF),
+    ]
+    paths[0].parent.mkdir(parents=True)
+    for path in paths:
+        with path.open("wb") as fh:
+            fh.truncate(1 << 40)
+    assert pipeline._output_get(paths[0]) is None
+    assert pipeline._cache_get(tmp_path, DIGEST, REF) is None
