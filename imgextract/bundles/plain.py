@@ -244,24 +244,38 @@ def _value(it: Any, anchors: dict[str, str | None]) -> tuple[str, Any]:
 def _mapping_fields(it: Any, anchors: dict[str, str | None], wanted: tuple[str, ...]) -> dict[str, Any]:
     """The scalar values of ``wanted`` keys of the mapping whose start was just read (last one
     wins, as go-yaml's non-strict decoding keeps it); other values skipped."""
+    out: dict[str, Any] = {}
+    while (key := _key(it, anchors)) is not None:
+        value = _field_value(it, anchors)
+        if key[1] in wanted:
+            out[key[1]] = value
+    return out
+
+
+def _key(it: Any, anchors: dict[str, str | None]) -> tuple[Any, str | None] | None:
+    """The next key of the mapping being read (its event and its text, None for a key that is no
+    scalar, whose collection is skipped), or None at the mapping's end."""
     import yaml
 
-    out: dict[str, Any] = {}
-    while True:
-        key = next(it)
-        if isinstance(key, yaml.MappingEndEvent):
-            return out
-        key_text = _scalar_text(key) if isinstance(key, yaml.ScalarEvent) else None
-        if isinstance(key, yaml.ScalarEvent) and key.anchor:
-            anchors[key.anchor] = key_text
-        if isinstance(key, yaml.CollectionStartEvent):
-            _skip(it, key)
-        kind, value = _value(it, anchors)
-        if kind in ("mapping", "sequence"):
-            _skip(it, value)
-            value = [value]  # a collection: no string
-        if key_text in wanted:
-            out[key_text] = value
+    key = next(it)
+    if isinstance(key, yaml.MappingEndEvent):
+        return None
+    key_text = _scalar_text(key) if isinstance(key, yaml.ScalarEvent) else None
+    if isinstance(key, yaml.ScalarEvent) and key.anchor:
+        anchors[key.anchor] = key_text
+    if isinstance(key, yaml.CollectionStartEvent):
+        _skip(it, key)
+    return key, key_text
+
+
+def _field_value(it: Any, anchors: dict[str, str | None]) -> Any:
+    """The value after a key: a scalar's value, or a one-item list standing for a collection
+    (skipped: no string)."""
+    kind, value = _value(it, anchors)
+    if kind in ("mapping", "sequence"):
+        _skip(it, value)
+        return [value]
+    return value
 
 
 def _root_summary(it: Any, anchors: dict[str, str | None]) -> dict[str, Any]:
@@ -269,26 +283,17 @@ def _root_summary(it: Any, anchors: dict[str, str | None]) -> dict[str, Any]:
     import yaml
 
     out: dict[str, Any] = {}
-    while True:
-        key = next(it)
-        if isinstance(key, yaml.MappingEndEvent):
-            return out
-        key_text = _scalar_text(key) if isinstance(key, yaml.ScalarEvent) else None
-        if isinstance(key, yaml.ScalarEvent) and key.anchor:
-            anchors[key.anchor] = key_text
-        if isinstance(key, yaml.CollectionStartEvent):
-            _skip(it, key)
-        if isinstance(key, yaml.AliasEvent):
+    while (key := _key(it, anchors)) is not None:
+        event, key_text = key
+        if isinstance(event, yaml.AliasEvent):
             raise _Composite
         if key_text == "items":
             out["items"] = _items(it, anchors)
             continue
-        kind, value = _value(it, anchors)
-        if kind in ("mapping", "sequence"):
-            _skip(it, value)
-            value = [value]  # a collection: no string
+        value = _field_value(it, anchors)
         if key_text is not None:
             out[key_text] = value
+    return out
 
 
 def _items(it: Any, anchors: dict[str, str | None]) -> Any:

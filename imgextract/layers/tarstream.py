@@ -94,11 +94,9 @@ def _octal(width: int, capture: bool) -> bytes:
     return rb"(?:[0-7]{%d}[ \0]|[0-7]{%d}[ \0]{2}|[ \0]{%d})" % (width - 1, width - 2, width)
 
 
-# A header of the common shape in one regular-expression match (the general parser below takes
-# everything else, and decides on anything this does not match): the text fields up to their
-# first NUL, the digits of mode, size, mtime and checksum; uid, gid, devmajor and devminor checked
-# but not captured.  Every header it matches, the general parser reads the same way.
-_FAST_HEADER = re.compile(
+# The fields every header pattern below starts with: the name up to its first NUL, the digits of
+# mode, size, mtime and checksum; uid and gid checked but not captured.
+_LEADING_FIELDS = (
     rb"(?s)(?=([^\0]{0,100})).{100}"  # name
     + _octal(8, True)  # mode
     + _octal(8, False)  # uid
@@ -106,6 +104,13 @@ _FAST_HEADER = re.compile(
     + _octal(12, True)  # size
     + _octal(12, True)  # mtime
     + _octal(8, True)  # checksum
+)
+# A header of the common shape in one regular-expression match (the general parser below takes
+# everything else, and decides on anything this does not match): the text fields up to their
+# first NUL, the digits of mode, size, mtime and checksum; uid, gid, devmajor and devminor checked
+# but not captured.  Every header it matches, the general parser reads the same way.
+_FAST_HEADER = re.compile(
+    _LEADING_FIELDS
     + rb"(.)(?=([^\0]{0,100})).{100}"  # type, linkname
     + rb"(.{6}).{66}"  # magic; version, uname, gname (not read)
     + _octal(8, False)  # devmajor
@@ -116,13 +121,7 @@ _FAST_HEADER = re.compile(
 # empty ustar prefix (its first byte NUL), with the same groups for the fields it reads (name,
 # mode, size, mtime, checksum); link name, magic and the other fields are matched, not captured.
 _PLAIN_HEADER = re.compile(
-    rb"(?s)(?=([^\0]{0,100})).{100}"  # name
-    + _octal(8, True)  # mode
-    + _octal(8, False)  # uid
-    + _octal(8, False)  # gid
-    + _octal(12, True)  # size
-    + _octal(12, True)  # mtime
-    + _octal(8, True)  # checksum
+    _LEADING_FIELDS
     + rb"0.{172}"  # type "0"; linkname, magic, version, uname, gname (not read)
     + _octal(8, False)  # devmajor
     + _octal(8, False)  # devminor
