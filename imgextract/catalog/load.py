@@ -331,7 +331,7 @@ def _check_go_types(obj: FbcObject) -> None:
     ``base64data`` is a ``[]byte``), ``readBundleObjects`` decodes each ``olm.bundle.object``, and
     ``ConvertToModel``'s ``property.Parse`` decodes every property of a bundle by its type."""
     from imgextract.catalog.render import gotypes
-    from imgextract.catalog.render.fbc import go_base64_check
+    from imgextract.oci.jsontext import go_base64_check
 
     where = f"{obj.path}: object {obj.index}"
     if not _plain(obj.data, _PLAIN_FIELDS.get(obj.schema)):
@@ -361,7 +361,7 @@ _PLAIN_PROPERTY_VALUES: dict[str, _PlainShape] = {
 
 def _check_properties(obj: FbcObject, props: list[Any], where: str) -> None:
     from imgextract.catalog.render import gotypes
-    from imgextract.catalog.render.fbc import go_base64_check
+    from imgextract.oci.jsontext import go_base64_check
 
     parsed = []  # (index, type, value, whether a value is there at all)
     for p in props:

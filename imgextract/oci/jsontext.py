@@ -19,6 +19,7 @@ Go's U+FFFD.  Only a text holding such an escape is walked.
 
 from __future__ import annotations
 
+import binascii
 import json
 import re
 from typing import Any
@@ -118,7 +119,74 @@ def raw_decode(dec: json.JSONDecoder, text: str, pos: int = 0) -> tuple[Any, int
     return (_go_strings(value) if _escapes(text, pos, end) else value), end
 
 
-_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_VALUE = {c: i for i, c in enumerate(_B64)}
+
+
+def _well_formed(data: bytes) -> bytes | None:
+    """``data`` without CR and LF when it is whole quantums of the alphabet with at most two ``=``
+    at the end (the common case, decoded at C speed); else None (the slow path decides)."""
+    compact = data.replace(b"\r", b"").replace(b"\n", b"") if b"\r" in data or b"\n" in data else data
+    body = compact.rstrip(b"=")
+    if len(compact) % 4 == 0 and len(compact) - len(body) <= 2 and not body.translate(None, _B64):
+        return compact
+    return None
+
+
+def go_base64_check(data: bytes) -> None:
+    """Raise ValueError where :func:`go_base64_decode` would, without decoding well-formed input."""
+    if _well_formed(data) is None:
+        _go_base64_slow(data)
+
+
+def go_base64_decode(data: bytes) -> bytes:
+    """``base64.StdEncoding.Decode`` (how Go's JSON decoder fills a ``[]byte``): CR and LF skipped,
+    padding required, trailing bits ignored; an error names the offending input byte as Go does."""
+    compact = _well_formed(data)
+    return _go_base64_slow(data) if compact is None else binascii.a2b_base64(compact)
+
+
+def _go_base64_slow(data: bytes) -> bytes:
+    out = bytearray()
+    n = len(data)
+    si = 0
+    while True:
+        quantum: list[int] = []
+        end = False
+        while len(quantum) < 4:
+            if si == n:
+                if not quantum:
+                    return bytes(out)
+                raise ValueError(f"illegal base64 data at input byte {si - len(quantum)}")
+            c = data[si]
+            si += 1
+            if c in _B64_VALUE:
+                quantum.append(_B64_VALUE[c])
+                continue
+            if c in (0x0A, 0x0D):
+                continue
+            if c != 0x3D or len(quantum) < 2:  # not "=", or padding too early
+                raise ValueError(f"illegal base64 data at input byte {si - 1}")
+            if len(quantum) == 2:  # a second "=" must follow
+                while si < n and data[si] in (0x0A, 0x0D):
+                    si += 1
+                if si == n:
+                    raise ValueError(f"illegal base64 data at input byte {n}")
+                if data[si] != 0x3D:
+                    raise ValueError(f"illegal base64 data at input byte {si - 1}")
+                si += 1
+            while si < n and data[si] in (0x0A, 0x0D):
+                si += 1
+            if si < n:
+                raise ValueError(f"illegal base64 data at input byte {si}")
+            end = True
+            break
+        val = 0
+        for i in range(4):
+            val = (val << 6) | (quantum[i] if i < len(quantum) else 0)
+        out += val.to_bytes(3, "big")[: len(quantum) - 1 if len(quantum) < 4 else 3]
+        if end:
+            return bytes(out)
 
 
 def go_base64(text: str | bytes) -> bytes:
@@ -127,11 +195,5 @@ def go_base64(text: str | bytes) -> bytes:
     CR and LF anywhere are skipped; the rest must be whole quantums of the standard alphabet with
     at most two ``=`` at the very end; trailing bits are ignored.  Anything else raises ValueError,
     ``<valid base64>=`` included (Python's ``b64decode`` drops that extra padding silently)."""
-    import binascii
-
     data = text.encode("ascii") if isinstance(text, str) else text  # non-ASCII: a ValueError too
-    data = data.replace(b"\r", b"").replace(b"\n", b"")
-    body = data.rstrip(b"=")
-    if len(data) % 4 or len(data) - len(body) > 2 or body.translate(None, _BASE64_ALPHABET):
-        raise ValueError("illegal base64 data")
-    return binascii.a2b_base64(data)
+    return go_base64_decode(data)

@@ -13,7 +13,6 @@ multi-document; every file the catalog package's walk yields, ``.indexignore`` h
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 from imgextract.catalog.render import gojson
 from imgextract.catalog.render.gojson import RawJSON
+from imgextract.oci.jsontext import go_base64_decode
 
 __all__ = ["FBCError", "bundle_csv_json", "go_base64_decode", "iter_fbc_dir", "normalize", "run_order"]
 
@@ -226,72 +226,6 @@ def run_order(n: dict[str, Any]) -> dict[str, Any]:
 
         n["relatedImages"] = go_sort(n["relatedImages"], key=lambda r: r["image"].encode())
     return n
-
-
-_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_B64_VALUE = {c: i for i, c in enumerate(_B64)}
-
-
-def go_base64_check(data: bytes) -> None:
-    """Raise ValueError where :func:`go_base64_decode` would, without decoding well-formed input."""
-    compact = data.replace(b"\r", b"").replace(b"\n", b"") if b"\r" in data or b"\n" in data else data
-    body = compact.rstrip(b"=")
-    if len(compact) % 4 == 0 and len(compact) - len(body) <= 2 and not body.translate(None, _B64):
-        return
-    go_base64_decode(data)
-
-
-def go_base64_decode(data: bytes) -> bytes:
-    """``base64.StdEncoding.Decode`` (how Go's JSON decoder fills a ``[]byte``): CR and LF skipped,
-    padding required, trailing bits ignored; an error names the offending input byte as Go does."""
-    compact = data.replace(b"\r", b"").replace(b"\n", b"") if b"\r" in data or b"\n" in data else data
-    body = compact.rstrip(b"=")
-    if len(compact) % 4 == 0 and len(compact) - len(body) <= 2 and not body.translate(None, _B64):
-        return binascii.a2b_base64(compact)  # well formed (the common case): decoded at C speed
-    return _go_base64_slow(data)
-
-
-def _go_base64_slow(data: bytes) -> bytes:
-    out = bytearray()
-    n = len(data)
-    si = 0
-    while True:
-        quantum: list[int] = []
-        end = False
-        while len(quantum) < 4:
-            if si == n:
-                if not quantum:
-                    return bytes(out)
-                raise ValueError(f"illegal base64 data at input byte {si - len(quantum)}")
-            c = data[si]
-            si += 1
-            if c in _B64_VALUE:
-                quantum.append(_B64_VALUE[c])
-                continue
-            if c in (0x0A, 0x0D):
-                continue
-            if c != 0x3D or len(quantum) < 2:  # not "=", or padding too early
-                raise ValueError(f"illegal base64 data at input byte {si - 1}")
-            if len(quantum) == 2:  # a second "=" must follow
-                while si < n and data[si] in (0x0A, 0x0D):
-                    si += 1
-                if si == n:
-                    raise ValueError(f"illegal base64 data at input byte {n}")
-                if data[si] != 0x3D:
-                    raise ValueError(f"illegal base64 data at input byte {si - 1}")
-                si += 1
-            while si < n and data[si] in (0x0A, 0x0D):
-                si += 1
-            if si < n:
-                raise ValueError(f"illegal base64 data at input byte {si}")
-            end = True
-            break
-        val = 0
-        for i in range(4):
-            val = (val << 6) | (quantum[i] if i < len(quantum) else 0)
-        out += val.to_bytes(3, "big")[: len(quantum) - 1 if len(quantum) < 4 else 3]
-        if end:
-            return bytes(out)
 
 
 def _to_json(data: bytes) -> str:

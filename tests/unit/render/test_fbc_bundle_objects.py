@@ -134,7 +134,7 @@ def test_base64_fast_and_exact_paths_agree() -> None:
     line breaks and bad characters."""
     import itertools
 
-    from imgextract.catalog.render.fbc import _go_base64_slow, go_base64_decode
+    from imgextract.oci.jsontext import _go_base64_slow, go_base64_decode
 
     def outcome(fn: Any, data: bytes) -> tuple[str, object]:
         try:
