@@ -119,6 +119,21 @@ def _chunked_layers(count: int) -> list[tuple[int, Any]]:
     ]
 
 
+def _waiting_layer(desc: Any = None, **options: Any) -> Any:
+    """A chunked layer on a registry nobody answers at, not started, its selection not yet known."""
+    from imgextract.pull import partial
+
+    return partial.PartialLayer(
+        types.SimpleNamespace(registry="127.0.0.1:9"),  # type: ignore[arg-type]
+        "repo",
+        _chunked_layers(1)[0][1] if desc is None else desc,
+        None,
+        start=False,
+        paths_known=False,
+        **options,
+    )
+
+
 def test_settle_keeps_the_planned_layers_and_stops_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
     """Layers started before the selection was known: ``settle`` gives the kept ones the selection
     and stops the ones the plan does not fetch partially (skipped, or whole after all)."""
@@ -146,19 +161,9 @@ def test_settle_keeps_the_planned_layers_and_stops_the_others(monkeypatch: pytes
 def test_a_layer_closed_before_the_selection_is_known_plans_nothing() -> None:
     """A worker waiting for the selection (its TOC parsed) returns at once when the pull fails
     before the selection is known."""
-    from imgextract.pull import partial
-
-    nowhere = types.SimpleNamespace(registry="127.0.0.1:9")
-    layer = partial.PartialLayer(
-        nowhere,  # type: ignore[arg-type]
-        "repo",
-        _chunked_layers(1)[0][1],
-        None,
-        start=False,
-        paths_known=False,
-    )
+    layer = _waiting_layer()
     got: list[object] = []
-    waiter = threading.Thread(target=lambda: got.append(layer._plan_settled(types.SimpleNamespace())))  # type: ignore[arg-type]
+    waiter = threading.Thread(target=lambda: got.append(layer._plan_settled(types.SimpleNamespace())))
     waiter.start()
     waiter.join(0.05)
     assert waiter.is_alive() and not got  # waiting for the selection
@@ -176,14 +181,7 @@ def test_a_selection_that_arrives_during_the_parse_is_planned_at_once(
     from imgextract.layers.chunked.assemble import Fetcher
     from imgextract.pull import partial
 
-    layer = partial.PartialLayer(
-        types.SimpleNamespace(registry="127.0.0.1:9"),  # type: ignore[arg-type]
-        "repo",
-        _chunked_layers(1)[0][1],
-        None,
-        start=False,
-        paths_known=False,
-    )
+    layer = _waiting_layer()
     fetcher = Fetcher([], None)  # type: ignore[arg-type]
     toc = types.SimpleNamespace()
     planned: list[object] = []
@@ -209,22 +207,9 @@ def test_a_plan_after_the_parse_goes_ahead_of_lower_layers_waiting_to_parse(
 ) -> None:
     """A layer whose selection comes after its parse plans through the gate, before the lower
     layers' parses still waiting there."""
-    from imgextract.pull import partial
 
     gate = ParseGate(grace=0)
-    layers = [
-        partial.PartialLayer(
-            types.SimpleNamespace(registry="127.0.0.1:9"),  # type: ignore[arg-type]
-            "repo",
-            desc,
-            None,
-            start=False,
-            paths_known=False,
-            gate=gate,
-            position=i,
-        )
-        for i, desc in _chunked_layers(3)
-    ]
+    layers = [_waiting_layer(desc, gate=gate, position=i) for i, desc in _chunked_layers(3)]
     order: list[str] = []
     monkeypatch.setattr(layers[2], "_plan", lambda toc: order.append("plan 2"))
     release = threading.Event()
@@ -283,16 +268,7 @@ def test_a_parsed_layer_waiting_for_the_selection_plans_before_lower_layers_pars
     from imgextract.pull import partial
 
     gate = ParseGate(grace=60)
-    top = partial.PartialLayer(
-        types.SimpleNamespace(registry="127.0.0.1:9"),  # type: ignore[arg-type]
-        "repo",
-        _chunked_layers(1)[0][1],
-        None,
-        start=False,
-        paths_known=False,
-        gate=gate,
-        position=2,
-    )
+    top = _waiting_layer(gate=gate, position=2)
     order: list[str] = []
     fetcher = Fetcher([], None)  # type: ignore[arg-type]
     monkeypatch.setattr(top.ranges, "read_head", lambda start, end: b"\0" * (end - start))
