@@ -110,7 +110,7 @@ def test_arm_variants_never_fall_forward(want: str, offered: tuple[str, ...]) ->
 
 
 def _offer(*platforms: str) -> oci.Index:
-    return _index(*(oci.Platform(*p.split("/")) for p in platforms))
+    return _index(*(oci.Platform.parse(p) for p in platforms))
 
 
 @pytest.mark.parametrize(
