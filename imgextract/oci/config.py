@@ -7,7 +7,17 @@ from typing import Final
 
 from imgextract.errors import IntegrityError
 from imgextract.oci.digest import is_digest
-from imgextract.oci.fields import load_object, require, string_map
+from imgextract.oci.fields import (
+    go_bool,
+    go_fields,
+    go_list,
+    go_object,
+    go_set,
+    go_str,
+    go_str_list,
+    go_str_map,
+    load_object,
+)
 from imgextract.oci.platform import Platform
 from imgextract.records import FrozenRecord
 
@@ -35,28 +45,59 @@ class ImageConfig(FrozenRecord):
         return parse_config(raw)
 
 
+# Slice, map and pointer fields of ``v1.Image`` and its parts: ``null`` empties them.
+_IMAGE_NULLABLE = frozenset({"created", "os.features", "history"})
+_CONFIG_NULLABLE = frozenset(
+    {"exposedports", "env", "entrypoint", "cmd", "volumes", "labels"}
+)  # (ImageConfig)
+_HISTORY_NULLABLE = frozenset({"created"})
+
+
 def parse_config(raw: bytes) -> ImageConfig:
-    """Parse an image config blob (OCI or Docker): labels, rootfs diff_ids, os/arch/variant."""
+    """Parse an image config blob (OCI or Docker): labels, rootfs diff_ids, os/arch/variant.
+
+    Decoded as Go decodes it into ``v1.Image`` (what podman's pull and umoci's unpack read a
+    config into; containers/image reads a Docker config that way too), so a field of the wrong
+    type anywhere is refused even where the pull does not use it (see :mod:`imgextract.oci.fields`).
+    ``created`` must be a string; its RFC 3339 form is not checked.  ``rootfs.diff_ids`` is required.
+    """
     what = "image config"
     data = load_object(raw, what)
-    rootfs = data.get("rootfs")
-    if not isinstance(rootfs, dict):
+    fields = go_fields(data, _IMAGE_NULLABLE)
+    for name in ("created", "author"):
+        go_str(fields, name, what)
+    os_name, arch, variant = (go_str(fields, n, what) for n in ("os", "architecture", "variant"))
+    go_str(fields, "os.version", what)
+    go_str_list(fields, "os.features", what)
+    config = go_fields(go_object(fields, "config", what) or {}, _CONFIG_NULLABLE)
+    for name in ("User", "WorkingDir", "StopSignal"):
+        go_str(config, name, what)
+    for name in ("Env", "Entrypoint", "Cmd"):
+        go_str_list(config, name, what)
+    for name in ("ExposedPorts", "Volumes"):
+        go_set(config, name, what)
+    go_bool(config, "ArgsEscaped", what)
+    for item in go_list(fields, "history", what):
+        if item is not None and not isinstance(item, dict):
+            raise IntegrityError("malformed image config: 'history' must be a list of objects")
+        entry = go_fields(item or {}, _HISTORY_NULLABLE)
+        for name in ("created", "created_by", "author", "comment"):
+            go_str(entry, name, what)
+        go_bool(entry, "empty_layer", what)
+    rootfs_raw = go_object(fields, "rootfs", what)
+    if rootfs_raw is None:
         raise IntegrityError("malformed image config: missing 'rootfs'")
-    diff_ids = require(rootfs, "diff_ids", list, what)
+    rootfs = go_fields(rootfs_raw, {"diff_ids"})
+    go_str(rootfs, "type", what)
+    if "diff_ids" not in rootfs:
+        raise IntegrityError("malformed image config: missing 'diff_ids'")
+    diff_ids = go_list(rootfs, "diff_ids", what)
     if not all(is_digest(d) for d in diff_ids):
         raise IntegrityError("malformed image config: 'rootfs.diff_ids' must be a list of digests")
-    config = data.get("config") or {}
-    if not isinstance(config, dict):
-        raise IntegrityError("malformed image config: 'config' is not an object")
-    os_name = data.get("os") or ""
-    arch = data.get("architecture") or ""
-    variant = data.get("variant") or ""
-    if not all(isinstance(v, str) for v in (os_name, arch, variant)):
-        raise IntegrityError("malformed image config: os/architecture/variant must be strings")
     return ImageConfig(
         os=os_name,
         architecture=arch,
         variant=variant,
-        labels=string_map(config, "Labels", what),
+        labels=go_str_map(config, "Labels", what),
         diff_ids=tuple(diff_ids),
     )

@@ -14,7 +14,18 @@ from typing import Any, Final
 
 from imgextract.errors import IntegrityError, NotFoundError, remedy
 from imgextract.oci.digest import Digest
-from imgextract.oci.fields import load_object, require, string_map
+from imgextract.oci.fields import (
+    fold,
+    go_bytes,
+    go_fields,
+    go_int64,
+    go_list,
+    go_object,
+    go_str,
+    go_str_list,
+    go_str_map,
+    load_object,
+)
 from imgextract.oci.mediatypes import (
     INDEX_TYPES,
     MANIFEST_TYPES,
@@ -27,6 +38,11 @@ from imgextract.oci.mediatypes import (
 )
 from imgextract.oci.platform import Platform
 from imgextract.records import FrozenRecord
+
+# Fields that are slices, maps or pointers in the Go types: ``null`` empties them.
+_DESCRIPTOR_NULLABLE = frozenset({"urls", "annotations", "data", "platform"})
+_MANIFEST_NULLABLE = frozenset({"layers", "subject", "annotations"})
+_INDEX_NULLABLE = frozenset({"manifests", "subject", "annotations"})
 
 
 class Descriptor(FrozenRecord):
@@ -54,31 +70,35 @@ class Descriptor(FrozenRecord):
 
     @classmethod
     def from_json(cls, data: Any, what: str = "descriptor") -> Descriptor:
+        """Decoded as Go decodes ``v1.Descriptor`` (see :mod:`imgextract.oci.fields`);
+        ``mediaType``, ``digest`` and ``size`` are required, the size not negative."""
         if not isinstance(data, dict):
             raise IntegrityError(f"malformed {what}: not an object")
-        media_type = require(data, "mediaType", str, what)
-        raw_digest = require(data, "digest", str, what)
-        size = require(data, "size", int, what)
+        fields = go_fields(data, _DESCRIPTOR_NULLABLE)
+        for name in ("mediaType", "digest", "size"):
+            if fold(name) not in fields:
+                raise IntegrityError(f"malformed {what}: missing {name!r}")
+        media_type = go_str(fields, "mediaType", what)
+        raw_digest = go_str(fields, "digest", what)
+        size = go_int64(fields["size"], "size", what)
         try:
             digest = str(Digest.parse(raw_digest))
         except IntegrityError:
             raise IntegrityError(f"malformed {what}: bad digest {raw_digest[:80]!r}") from None
         if size < 0:
             raise IntegrityError(f"malformed {what}: bad size {size}")
-        urls = data.get("urls") or []
-        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-            raise IntegrityError(f"malformed {what}: 'urls' must be a list of strings")
-        platform = Platform.from_json(data["platform"]) if data.get("platform") is not None else None
-        artifact_type = data.get("artifactType") or ""
-        if not isinstance(artifact_type, str):
-            raise IntegrityError(f"malformed {what}: 'artifactType' must be a string")
+        urls = go_str_list(fields, "urls", what)
+        annotations = go_str_map(fields, "annotations", what)
+        go_bytes(fields, "data", what)
+        platform = fields.get("platform")
+        artifact_type = go_str(fields, "artifactType", what)
         return cls(
             media_type=media_type,
             digest=digest,
             size=size,
-            urls=tuple(urls),
-            annotations=string_map(data, "annotations", what),
-            platform=platform,
+            urls=urls,
+            annotations=annotations,
+            platform=Platform.from_json(platform) if platform is not None else None,
             artifact_type=artifact_type,
         )
 
@@ -145,7 +165,7 @@ def _document_type(
     data: Mapping[str, Any], content_type: str | None, allowed: frozenset[str], oci_default: str, what: str
 ) -> str:
     """The document's media type: ``mediaType`` in the body (optional for OCI), else the HTTP type."""
-    declared = data.get("mediaType")
+    declared = go_fields(data).get("mediatype")
     if declared is not None and not isinstance(declared, str):
         raise IntegrityError(f"malformed {what}: 'mediaType' must be a string")
     header = base_media_type(content_type)
@@ -198,21 +218,26 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     check_schema(data, what)
     mt = _document_type(data, media_type, MANIFEST_TYPES, OCI_MANIFEST, what)
     _check_unambiguous(data, ("config", "layers"), mt, what)
-    config = Descriptor.from_json(data.get("config"), "manifest config descriptor")
-    layers_raw = require(data, "layers", list, what)
-    layers = tuple(Descriptor.from_json(item, "manifest layer descriptor") for item in layers_raw)
-    subject = Descriptor.from_json(data["subject"], "manifest subject") if data.get("subject") else None
-    artifact_type = data.get("artifactType") or ""
-    if not isinstance(artifact_type, str):
-        raise IntegrityError("malformed manifest: 'artifactType' must be a string")
+    fields = go_fields(data, _MANIFEST_NULLABLE)
+    config = Descriptor.from_json(fields.get("config"), "manifest config descriptor")
+    if "layers" not in fields:
+        raise IntegrityError(f"malformed {what}: missing 'layers'")
+    layers = tuple(
+        Descriptor.from_json(item, "manifest layer descriptor") for item in go_list(fields, "layers", what)
+    )
     return Manifest(
         media_type=mt,
         config=config,
         layers=layers,
-        annotations=string_map(data, "annotations", what),
-        artifact_type=artifact_type,
-        subject=subject,
+        annotations=go_str_map(fields, "annotations", what),
+        artifact_type=go_str(fields, "artifactType", what),
+        subject=_subject(fields, what),
     )
+
+
+def _subject(fields: Mapping[str, Any], what: str) -> Descriptor | None:
+    subject = go_object(fields, "subject", what)
+    return Descriptor.from_json(subject, f"{what} subject") if subject is not None else None
 
 
 def parse_index(raw: bytes, media_type: str | None = None) -> Index:
@@ -222,9 +247,15 @@ def parse_index(raw: bytes, media_type: str | None = None) -> Index:
     check_schema(data, what)
     mt = _document_type(data, media_type, INDEX_TYPES, OCI_INDEX, what)
     _check_unambiguous(data, ("manifests",), mt, what)
-    items = require(data, "manifests", list, what)
-    manifests = tuple(Descriptor.from_json(item, "index entry") for item in items)
-    return Index(media_type=mt, manifests=manifests, annotations=string_map(data, "annotations", what))
+    fields = go_fields(data, _INDEX_NULLABLE)
+    if "manifests" not in fields:
+        raise IntegrityError(f"malformed {what}: missing 'manifests'")
+    manifests = tuple(
+        Descriptor.from_json(item, "index entry") for item in go_list(fields, "manifests", what)
+    )
+    go_str(fields, "artifactType", what)
+    _subject(fields, what)
+    return Index(media_type=mt, manifests=manifests, annotations=go_str_map(fields, "annotations", what))
 
 
 def select_platform(index: Index, platform: Platform) -> Descriptor:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from imgextract.errors import IntegrityError
-from imgextract.oci.fields import load_object
+from imgextract.oci.fields import go_fields, load_object
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -76,13 +76,14 @@ def is_non_distributable(media_type: str) -> bool:
 
 def check_schema(data: Mapping[str, Any], what: str) -> None:
     """A schema 2 document (schema 1 is refused with its own message)."""
-    version = data.get("schemaVersion")
-    declared = data.get("mediaType")
+    fields = go_fields(data)  # keys matched as Go matches them (see imgextract.oci.fields)
+    version = fields.get("schemaversion")
+    declared = fields.get("mediatype")
     if declared is not None and not isinstance(declared, str):
         raise IntegrityError(f"malformed {what}: 'mediaType' must be a string")
     if version == 1 or base_media_type(declared) in SCHEMA1_TYPES:
         raise IntegrityError(SCHEMA1_MESSAGE)
-    if version != 2 or isinstance(version, bool):
+    if version != 2 or type(version) is not int:  # Go's int refuses 2.0 and true
         raise IntegrityError(f"malformed {what}: schemaVersion must be 2, got {version!r}")
 
 
@@ -95,18 +96,19 @@ def sniff_media_type(raw: bytes, content_type: str | None = None) -> str:
         raise IntegrityError(SCHEMA1_MESSAGE)
     data = load_object(raw, "manifest")
     check_schema(data, "manifest")
-    declared = data.get("mediaType")
+    fields = go_fields(data)
+    declared = fields.get("mediatype")
     if isinstance(declared, str) and declared in MANIFEST_TYPES | INDEX_TYPES:
         return declared
     # Without mediaType, the config's type decides first (containers/image GuessMIMEType)
-    config = data.get("config")
-    config_type = config.get("mediaType") if isinstance(config, dict) else None
+    config = fields.get("config")
+    config_type = go_fields(config).get("mediatype") if isinstance(config, dict) else None
     if config_type == DOCKER_CONFIG:
         return DOCKER_MANIFEST
     if config_type == OCI_CONFIG:
         return OCI_MANIFEST
-    if "manifests" in data:
+    if "manifests" in fields:
         return OCI_INDEX
-    if "config" in data or "layers" in data:
+    if "config" in fields or "layers" in fields:
         return OCI_MANIFEST
     raise IntegrityError(f"unrecognised manifest type {header or declared!r}")

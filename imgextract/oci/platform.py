@@ -6,6 +6,7 @@ import re
 from typing import Any, Final
 
 from imgextract.errors import IntegrityError, UsageError
+from imgextract.oci.fields import go_fields, go_str, go_str_list
 from imgextract.records import FrozenRecord
 
 
@@ -35,6 +36,8 @@ def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
         return "arm", variant
     return arch, variant
 
+
+_NULLABLE = frozenset({"os.features"})
 
 _LEVEL = re.compile(r"v?([+-]?[0-9]+)")  # strconv.Atoi(strings.TrimPrefix(variant, "v"))
 
@@ -98,22 +101,21 @@ class Platform(FrozenRecord):
 
     @classmethod
     def from_json(cls, data: Any) -> Platform:
+        """A descriptor's ``platform`` object, decoded as Go decodes ``v1.Platform`` (see
+        :mod:`imgextract.oci.fields`); ``os`` and ``architecture`` are required here."""
         if not isinstance(data, dict):
             raise IntegrityError("malformed descriptor: platform is not an object")
-        os_name, arch = data.get("os"), data.get("architecture")
-        if not isinstance(os_name, str) or not isinstance(arch, str):
+        what = "descriptor platform"
+        fields = go_fields(data, _NULLABLE)
+        os_name, arch = go_str(fields, "os", what), go_str(fields, "architecture", what)
+        if "os" not in fields or "architecture" not in fields:
             raise IntegrityError("malformed descriptor: platform needs string os and architecture")
-        variant = data.get("variant") or ""
-        os_version = data.get("os.version") or ""
-        features = data.get("os.features") or []
-        if not isinstance(variant, str) or not isinstance(os_version, str) or not isinstance(features, list):
-            raise IntegrityError("malformed descriptor: platform variant/os.version/os.features mistyped")
         return cls(
             os=os_name,
             architecture=arch,
-            variant=variant,
-            os_version=os_version,
-            os_features=tuple(str(f) for f in features),
+            variant=go_str(fields, "variant", what),
+            os_version=go_str(fields, "os.version", what),
+            os_features=go_str_list(fields, "os.features", what),
         )
 
     def normalized(self) -> Platform:

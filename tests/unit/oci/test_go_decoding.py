@@ -1,0 +1,249 @@
+"""Manifests, indexes, descriptors and configs are read as containers/image reads them: Go's
+``encoding/json`` into the image-spec types (``specs-go/v1``).
+
+Go matches a JSON key to a struct field exactly or else case-insensitively, the later key wins, and
+a value of the wrong type anywhere in the document (a field the pull never uses included) makes the
+whole document undecodable.  Reading the same bytes any other way would let one manifest mean two
+things to two tools.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from imgextract import oci
+from imgextract.errors import IntegrityError
+
+D1 = "sha256:" + "a" * 64
+D2 = "sha256:" + "b" * 64
+
+
+def _layer(**over: Any) -> dict[str, Any]:
+    layer: dict[str, Any] = {"mediaType": oci.OCI_LAYER_GZIP, "digest": D2, "size": 20}
+    layer.update(over)
+    return layer
+
+
+def _manifest(layer: dict[str, Any] | None = None, **over: Any) -> bytes:
+    doc: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": oci.OCI_MANIFEST,
+        "config": {"mediaType": oci.OCI_CONFIG, "digest": D1, "size": 10},
+        "layers": [layer if layer is not None else _layer()],
+    }
+    doc.update(over)
+    return json.dumps(doc).encode()
+
+
+def _index(entry: dict[str, Any]) -> bytes:
+    return json.dumps({"schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": [entry]}).encode()
+
+
+def _config(**over: Any) -> bytes:
+    doc: dict[str, Any] = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Labels": {"a": "b"}},
+        "rootfs": {"type": "layers", "diff_ids": [D2]},
+    }
+    doc.update(over)
+    return json.dumps(doc).encode()
+
+
+def test_descriptor_fields_match_case_insensitively() -> None:
+    """encoding/json ``Unmarshal`` into ``v1.Descriptor``: ``MediaType``, ``DIGEST`` and ``Size``
+    fill the fields tagged ``mediaType``, ``digest`` and ``size``."""
+    layer = {"MediaType": oci.OCI_LAYER_GZIP, "DIGEST": D2, "Size": 20, "Annotations": {"k": "v"}}
+    man = oci.parse_manifest(_manifest(layer))
+    assert (man.layers[0].media_type, man.layers[0].digest, man.layers[0].size) == (
+        oci.OCI_LAYER_GZIP,
+        D2,
+        20,
+    )
+    assert man.layers[0].annotations == {"k": "v"}
+
+
+def test_the_later_of_two_spellings_wins_as_in_go() -> None:
+    """encoding/json: keys ``layers`` then ``Layers`` both fill ``v1.Manifest.Layers``; the last one
+    read is what containers/image pulls, so it is what we pull (not the exact-case one)."""
+    raw = (
+        b'{"schemaVersion": 2, "config": {"mediaType": "%s", "digest": "%s", "size": 1},'
+        b' "layers": [{"mediaType": "%s", "digest": "%s", "size": 1}],'
+        b' "Layers": [{"mediaType": "%s", "digest": "%s", "size": 2}]}'
+        % (
+            oci.OCI_CONFIG.encode(),
+            D1.encode(),
+            oci.OCI_LAYER_GZIP.encode(),
+            D1.encode(),
+            oci.OCI_LAYER_GZIP.encode(),
+            D2.encode(),
+        )
+    )
+    man = oci.parse_manifest(raw)
+    assert [(d.digest, d.size) for d in man.layers] == [(D2, 2)]
+
+
+def test_index_platform_fields_match_case_insensitively() -> None:
+    """``v1.Platform``: ``OS``, ``Architecture`` and ``Variant`` keys fill os/architecture/variant."""
+    entry = {
+        "mediaType": oci.OCI_MANIFEST,
+        "digest": D1,
+        "size": 1,
+        "Platform": {"OS": "linux", "Architecture": "arm", "Variant": "v6"},
+    }
+    index = oci.parse_index(_index(entry))
+    assert index.manifests[0].platform == oci.Platform("linux", "arm", "v6")
+
+
+def test_config_labels_key_matches_case_insensitively() -> None:
+    """``v1.ImageConfig.Labels`` (tag ``Labels``) is filled from ``labels`` too: podman and skopeo
+    inspect see those labels, so the bundle kind they name is detected here as well."""
+    raw = _config(Config={"labels": {"k": "v"}}, config=None, RootFS={"Diff_IDs": [D1]}, rootfs=None)
+    cfg = oci.parse_config(raw)
+    assert cfg.labels == {"k": "v"}
+    assert cfg.diff_ids == (D1,)
+
+
+@pytest.mark.parametrize("size", [2**63, 2**64, 10**30])
+def test_size_past_int64_is_malformed(size: int) -> None:
+    """``v1.Descriptor.Size`` is an int64: Go's decoder refuses a larger number."""
+    with pytest.raises(IntegrityError, match="size"):
+        oci.parse_manifest(_manifest(_layer(size=size)))
+
+
+def test_largest_int64_size_is_accepted() -> None:
+    assert oci.parse_manifest(_manifest(_layer(size=2**63 - 1))).layers[0].size == 2**63 - 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("urls", ""),
+        ("urls", 0),
+        ("urls", [1]),
+        ("urls", {}),
+        ("artifactType", 0),
+        ("artifactType", []),
+        ("data", 0),
+        ("data", ["x"]),
+        ("data", [256]),
+        ("data", [-1]),
+        ("data", [1.5]),
+        ("data", "x"),  # not base64: Go's []byte decoding refuses it
+        ("data", "YQ"),  # unpadded
+        ("annotations", []),
+        ("annotations", {"a": 1}),
+        ("platform", "linux/amd64"),
+        ("platform", {"os": "linux", "architecture": "amd64", "variant": 0}),
+        ("platform", {"os": "linux", "architecture": "amd64", "variant": False}),
+        ("platform", {"os": "linux", "architecture": "amd64", "os.version": []}),
+        ("platform", {"os": "linux", "architecture": "amd64", "os.features": [1]}),
+        ("platform", {"os": "linux", "architecture": "amd64", "os.features": ""}),
+        ("platform", {"os": "linux", "architecture": "amd64", "os.features": {}}),
+    ],
+)
+def test_mistyped_descriptor_fields_are_malformed(field: str, value: Any) -> None:
+    """encoding/json into ``v1.Descriptor`` fails on a value of the wrong type in any field, one
+    the pull never uses included, so containers/image refuses such a manifest or index."""
+    with pytest.raises(IntegrityError, match=field):
+        oci.parse_manifest(_manifest(_layer(**{field: value})))
+    entry = _layer(mediaType=oci.OCI_MANIFEST, platform={"os": "linux", "architecture": "amd64"})
+    entry[field] = value
+    with pytest.raises(IntegrityError, match=field):
+        oci.parse_index(_index(entry))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("data", "YWJj"),
+        ("data", "YWI=\n"),
+        ("data", None),
+        ("data", [0, 255, None]),  # Go decodes a []byte from a list of uint8 too
+        ("urls", None),
+        ("artifactType", None),
+        ("annotations", None),
+        ("platform", None),
+    ],
+)
+def test_well_typed_or_null_optional_fields_are_accepted(field: str, value: Any) -> None:
+    """The image spec's ``data`` is base64 (Go's ``[]byte``: StdEncoding, line breaks skipped);
+    ``null`` leaves any field at its zero value."""
+    man = oci.parse_manifest(_manifest(_layer(**{field: value})))
+    assert man.layers[0].digest == D2
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("artifactType", 1), ("subject", "x"), ("subject", []), ("annotations", [])],
+)
+def test_mistyped_manifest_fields_are_malformed(field: str, value: Any) -> None:
+    """``v1.Manifest``: ``artifactType`` a string, ``subject`` a descriptor object."""
+    with pytest.raises(IntegrityError, match=field):
+        oci.parse_manifest(_manifest(**{field: value}))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("artifactType", 1), ("subject", "x"), ("subject", {"mediaType": oci.OCI_MANIFEST})],
+)
+def test_mistyped_index_fields_are_malformed(field: str, value: Any) -> None:
+    """``v1.Index`` (image-spec 1.1): ``artifactType`` a string, ``subject`` a descriptor."""
+    entry = _layer(mediaType=oci.OCI_MANIFEST)
+    raw = json.dumps({"schemaVersion": 2, "manifests": [entry], field: value}).encode()
+    with pytest.raises(IntegrityError, match=field):
+        oci.parse_index(raw)
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"os": 0}, "os"),
+        ({"architecture": []}, "architecture"),
+        ({"variant": {}}, "variant"),
+        ({"os.version": 1}, "os.version"),
+        ({"os.features": "x"}, "os.features"),
+        ({"author": 1}, "author"),
+        ({"created": 0}, "created"),
+        ({"config": []}, "config"),
+        ({"config": {"User": 0}}, "User"),
+        ({"config": {"Env": "A=1"}}, "Env"),
+        ({"config": {"Entrypoint": [1]}}, "Entrypoint"),
+        ({"config": {"Cmd": {}}}, "Cmd"),
+        ({"config": {"WorkingDir": []}}, "WorkingDir"),
+        ({"config": {"StopSignal": 9}}, "StopSignal"),
+        ({"config": {"ArgsEscaped": "yes"}}, "ArgsEscaped"),
+        ({"config": {"ExposedPorts": {"80/tcp": 1}}}, "ExposedPorts"),
+        ({"config": {"Volumes": []}}, "Volumes"),
+        ({"rootfs": {"type": 0, "diff_ids": [D2]}}, "type"),
+        ({"history": "x"}, "history"),
+        ({"history": [{"created_by": 1}]}, "created_by"),
+        ({"history": [{"empty_layer": "true"}]}, "empty_layer"),
+    ],
+)
+def test_mistyped_config_fields_are_malformed(over: dict[str, Any], field: str) -> None:
+    """encoding/json into ``v1.Image`` (what podman's pull and umoci's unpack decode the config
+    into) refuses a wrongly typed field anywhere in the config."""
+    with pytest.raises(IntegrityError, match=field):
+        oci.parse_config(_config(**over))
+
+
+def test_well_typed_config_fields_are_accepted() -> None:
+    raw = _config(
+        created="2024-01-02T03:04:05Z",
+        author="me",
+        history=[{"created_by": "x", "empty_layer": True, "comment": None}],
+        config={
+            "Labels": {"a": "b"},
+            "User": "1000",
+            "Env": ["A=1"],
+            "Cmd": None,
+            "ExposedPorts": {"80/tcp": {}},
+            "Volumes": {"/data": {}},
+            "ArgsEscaped": True,
+        },
+    )
+    assert oci.parse_config(raw).labels == {"a": "b"}
