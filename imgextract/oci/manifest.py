@@ -27,6 +27,8 @@ from imgextract.oci.fields import (
     load_object,
 )
 from imgextract.oci.mediatypes import (
+    DOCKER_MANIFEST,
+    DOCKER_SCHEMA2_TYPES,
     INDEX_TYPES,
     MANIFEST_TYPES,
     OCI_INDEX,
@@ -225,6 +227,8 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     layers = tuple(
         Descriptor.from_json(item, "manifest layer descriptor") for item in go_list(fields, "layers", what)
     )
+    if mt == DOCKER_MANIFEST:
+        _check_docker_types(go_str(fields, "mediaType", what), layers)
     return Manifest(
         media_type=mt,
         config=config,
@@ -233,6 +237,14 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
         artifact_type=go_str(fields, "artifactType", what),
         subject=_subject(fields, what),
     )
+
+
+def _check_docker_types(declared: str, layers: Iterable[Descriptor]) -> None:
+    """containers/image ``Schema2FromManifest``: the body's ``mediaType`` and every layer's are
+    Docker types (``SupportedSchema2MediaType``); skopeo and podman refuse anything else."""
+    for media_type in (declared, *(layer.media_type for layer in layers)):
+        if media_type not in DOCKER_SCHEMA2_TYPES:
+            raise IntegrityError(f"malformed manifest: unsupported docker v2s2 media type: {media_type!r}")
 
 
 def _subject(fields: Mapping[str, Any], what: str) -> Descriptor | None:

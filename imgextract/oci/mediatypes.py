@@ -25,11 +25,27 @@ DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 DOCKER_LAYER_UNCOMPRESSED = "application/vnd.docker.image.rootfs.diff.tar"
 DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+DOCKER_FOREIGN_LAYER_UNCOMPRESSED = "application/vnd.docker.image.rootfs.foreign.diff.tar"
 DOCKER_PLUGIN_CONFIG = "application/vnd.docker.plugin.v1+json"
 DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
 DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+# containers/image ``SupportedSchema2MediaType``: the types a Docker v2s2 manifest and each of its
+# layers may carry (the list is that function's, schema 1 and list types included).
+DOCKER_SCHEMA2_TYPES = frozenset(
+    {
+        DOCKER_SCHEMA1,
+        DOCKER_SCHEMA1_SIGNED,
+        DOCKER_CONFIG,
+        DOCKER_FOREIGN_LAYER,
+        DOCKER_FOREIGN_LAYER_UNCOMPRESSED,
+        DOCKER_LAYER,
+        DOCKER_MANIFEST,
+        DOCKER_LAYER_UNCOMPRESSED,
+        DOCKER_MANIFEST_LIST,
+    }
+)
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 SCHEMA1_TYPES = frozenset({DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED})
 NON_DISTRIBUTABLE_LAYER_TYPES = frozenset(
@@ -38,6 +54,7 @@ NON_DISTRIBUTABLE_LAYER_TYPES = frozenset(
         OCI_LAYER_NONDISTRIBUTABLE_GZIP,
         OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
         DOCKER_FOREIGN_LAYER,
+        DOCKER_FOREIGN_LAYER_UNCOMPRESSED,
     }
 )
 

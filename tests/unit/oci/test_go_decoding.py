@@ -247,3 +247,50 @@ def test_well_typed_config_fields_are_accepted() -> None:
         },
     )
     assert oci.parse_config(raw).labels == {"a": "b"}
+
+
+def _docker_manifest(layer_type: str, media_type: str | None = oci.DOCKER_MANIFEST) -> bytes:
+    doc: dict[str, Any] = {
+        "schemaVersion": 2,
+        "config": {"mediaType": oci.DOCKER_CONFIG, "digest": D1, "size": 10},
+        "layers": [{"mediaType": layer_type, "digest": D2, "size": 20}],
+    }
+    if media_type is not None:
+        doc["mediaType"] = media_type
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(
+    "layer_type",
+    [
+        oci.DOCKER_LAYER,
+        oci.DOCKER_LAYER_UNCOMPRESSED,
+        oci.DOCKER_FOREIGN_LAYER,
+        "application/vnd.docker.image.rootfs.foreign.diff.tar",
+    ],
+)
+def test_docker_manifest_layers_of_docker_types_are_accepted(layer_type: str) -> None:
+    man = oci.parse_manifest(_docker_manifest(layer_type), oci.DOCKER_MANIFEST)
+    assert man.layers[0].media_type == layer_type
+
+
+@pytest.mark.parametrize("layer_type", [oci.OCI_LAYER_GZIP, oci.OCI_LAYER_ZSTD, "", "application/x-tar"])
+def test_docker_manifest_layers_of_other_types_are_refused(layer_type: str) -> None:
+    """containers/image ``Schema2FromManifest`` (``SupportedSchema2MediaType``): every layer of a
+    Docker v2s2 manifest has a Docker media type; skopeo and podman refuse the manifest otherwise."""
+    with pytest.raises(IntegrityError, match="unsupported docker v2s2 media type"):
+        oci.parse_manifest(_docker_manifest(layer_type), oci.DOCKER_MANIFEST)
+
+
+def test_docker_manifest_without_media_type_in_its_body_is_refused() -> None:
+    """``Schema2FromManifest`` checks the body's ``mediaType``: without one (the Content-Type
+    alone said v2s2) the manifest is refused, as distribution refuses to store it."""
+    with pytest.raises(IntegrityError, match="unsupported docker v2s2 media type"):
+        oci.parse_manifest(_docker_manifest(oci.DOCKER_LAYER, media_type=None), oci.DOCKER_MANIFEST)
+
+
+def test_oci_manifest_layers_of_any_type_are_accepted() -> None:
+    """containers/image no longer checks OCI layer media types when reading a manifest
+    (``SupportedOCI1MediaType`` is deprecated: rejecting unknown types only hurts)."""
+    raw = _manifest(_layer(mediaType="application/vnd.example.unknown"))
+    assert oci.parse_manifest(raw).layers[0].media_type == "application/vnd.example.unknown"
