@@ -18,6 +18,7 @@ from imgextract.oci.fields import (
     go_str_map,
     load_object,
 )
+from imgextract.oci.mediatypes import DOCKER_CONFIG, OCI_CONFIG
 from imgextract.oci.platform import Platform
 from imgextract.records import FrozenRecord
 
@@ -41,8 +42,8 @@ class ImageConfig(FrozenRecord):
         return Platform(os=self.os, architecture=self.architecture, variant=self.variant)
 
     @classmethod
-    def parse(cls, raw: bytes) -> ImageConfig:
-        return parse_config(raw)
+    def parse(cls, raw: bytes, media_type: str | None = None) -> ImageConfig:
+        return parse_config(raw, media_type=media_type)
 
 
 # Slice, map and pointer fields of ``v1.Image`` and its parts: ``null`` empties them.
@@ -53,14 +54,30 @@ _CONFIG_NULLABLE = frozenset(
 _HISTORY_NULLABLE = frozenset({"created"})
 
 
-def parse_config(raw: bytes) -> ImageConfig:
+def parse_config(raw: bytes, *, media_type: str | None = None) -> ImageConfig:
     """Parse an image config blob (OCI or Docker): labels, rootfs diff_ids, os/arch/variant.
 
     Decoded as Go decodes it into ``v1.Image`` (what podman's pull and umoci's unpack read a
     config into; containers/image reads a Docker config that way too), so a field of the wrong
     type anywhere is refused even where the pull does not use it (see :mod:`imgextract.oci.fields`).
     ``created`` must be a string; its RFC 3339 form is not checked.  ``rootfs.diff_ids`` is required.
+
+    ``media_type``: the config descriptor's type.  A blob that is no image config under a type
+    that is not an image config's is an OCI artifact: the error says so (containers/image's
+    ``NonImageArtifactError``) rather than naming the first field missing.
     """
+    try:
+        return _parse_config(raw)
+    except IntegrityError as exc:
+        if media_type is None or media_type in (OCI_CONFIG, DOCKER_CONFIG):
+            raise
+        raise IntegrityError(
+            f"not a container image: an artifact with config type {media_type[:200]!r} "
+            "(unsupported image-specific operation on an artifact)"
+        ) from exc
+
+
+def _parse_config(raw: bytes) -> ImageConfig:
     what = "image config"
     data = load_object(raw, what)
     fields = go_fields(data, _IMAGE_NULLABLE)

@@ -294,3 +294,40 @@ def test_oci_manifest_layers_of_any_type_are_accepted() -> None:
     (``SupportedOCI1MediaType`` is deprecated: rejecting unknown types only hurts)."""
     raw = _manifest(_layer(mediaType="application/vnd.example.unknown"))
     assert oci.parse_manifest(raw).layers[0].media_type == "application/vnd.example.unknown"
+
+
+EMPTY = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+
+@pytest.mark.parametrize(
+    "media_type", [oci.OCI_EMPTY, "application/vnd.cncf.helm.config.v1+json", "application/json"]
+)
+def test_an_artifact_config_is_named_as_such(media_type: str) -> None:
+    """image-spec "Guidelines for Artifact Usage": an artifact's config has its own media type (the
+    empty descriptor ``{}`` at its least).  containers/image's ``OCI1.OCIConfig`` refuses such a
+    config with ``NonImageArtifactError`` (podman: "unsupported image-specific operation on
+    artifact with type ..."); the error here names the type instead of a missing ``rootfs``."""
+    with pytest.raises(IntegrityError, match="artifact") as info:
+        oci.parse_config(b"{}", media_type=media_type)
+    assert media_type in str(info.value)
+    assert "rootfs" not in str(info.value)
+
+
+def test_an_image_config_type_keeps_the_field_error() -> None:
+    for media_type in (oci.OCI_CONFIG, oci.DOCKER_CONFIG, None):
+        with pytest.raises(IntegrityError, match="rootfs"):
+            oci.parse_config(b"{}", media_type=media_type)
+
+
+def test_an_artifact_config_that_is_an_image_config_is_read() -> None:
+    """Only what fails to read as an image config is called an artifact: a config blob that is
+    one reads as before whatever type its descriptor gives."""
+    assert oci.parse_config(_config(), media_type="application/vnd.example+json").labels == {"a": "b"}
+
+
+def test_the_empty_descriptor_is_a_valid_descriptor() -> None:
+    """image-spec "Guidance for an Empty Descriptor": ``{}``, size 2, its digest, ``data`` ``e30=``."""
+    desc = {"mediaType": oci.OCI_EMPTY, "digest": EMPTY, "size": 2, "data": "e30="}
+    man = oci.parse_manifest(_manifest(config=desc, artifactType="application/vnd.example+type"))
+    assert (man.config.media_type, man.config.digest, man.config.size) == (oci.OCI_EMPTY, EMPTY, 2)
+    assert man.artifact_type == "application/vnd.example+type"
