@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         parse_index,
         parse_manifest,
         select_platform,
+        usable,
     )
 
 # Imported on first use: a manifest's digest (and its media type) is all a kept result needs, so a
@@ -70,6 +71,7 @@ _LAZY = {
     "parse_index": "imgextract.oci.manifest",
     "parse_manifest": "imgextract.oci.manifest",
     "select_platform": "imgextract.oci.manifest",
+    "usable": "imgextract.oci.manifest",
 }
 
 
@@ -128,5 +130,6 @@ __all__ = [
     "parse_manifest",
     "select_platform",
     "sniff_media_type",
+    "usable",
     "whiteout",
 ]

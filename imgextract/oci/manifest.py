@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from imgextract.errors import IntegrityError, NotFoundError, remedy
-from imgextract.oci.digest import Digest
+from imgextract.oci.digest import Digest, is_unsupported_algorithm
 from imgextract.oci.fields import (
     fold,
     go_bytes,
@@ -71,9 +71,13 @@ class Descriptor(FrozenRecord):
         self.artifact_type: Final = artifact_type
 
     @classmethod
-    def from_json(cls, data: Any, what: str = "descriptor") -> Descriptor:
+    def from_json(cls, data: Any, what: str = "descriptor", *, used: bool = True) -> Descriptor:
         """Decoded as Go decodes ``v1.Descriptor`` (see :mod:`imgextract.oci.fields`);
-        ``mediaType``, ``digest`` and ``size`` are required, the size not negative."""
+        ``mediaType``, ``digest`` and ``size`` are required, the size not negative.
+
+        ``used=False`` (an index entry, a subject: read, not necessarily fetched): a digest of an
+        algorithm we do not support but within the spec's grammar is kept as written, for
+        :func:`select_platform` to refuse if that entry is the one chosen."""
         if not isinstance(data, dict):
             raise IntegrityError(f"malformed {what}: not an object")
         fields = go_fields(data, _DESCRIPTOR_NULLABLE)
@@ -86,7 +90,9 @@ class Descriptor(FrozenRecord):
         try:
             digest = str(Digest.parse(raw_digest))
         except IntegrityError:
-            raise IntegrityError(f"malformed {what}: bad digest {raw_digest[:80]!r}") from None
+            if used or not is_unsupported_algorithm(raw_digest):
+                raise IntegrityError(f"malformed {what}: bad digest {raw_digest[:80]!r}") from None
+            digest = raw_digest
         if size < 0:
             raise IntegrityError(f"malformed {what}: bad size {size}")
         urls = go_str_list(fields, "urls", what)
@@ -249,7 +255,7 @@ def _check_docker_types(declared: str, layers: Iterable[Descriptor]) -> None:
 
 def _subject(fields: Mapping[str, Any], what: str) -> Descriptor | None:
     subject = go_object(fields, "subject", what)
-    return Descriptor.from_json(subject, f"{what} subject") if subject is not None else None
+    return Descriptor.from_json(subject, f"{what} subject", used=False) if subject is not None else None
 
 
 def parse_index(raw: bytes, media_type: str | None = None) -> Index:
@@ -263,7 +269,7 @@ def parse_index(raw: bytes, media_type: str | None = None) -> Index:
     if "manifests" not in fields:
         raise IntegrityError(f"malformed {what}: missing 'manifests'")
     manifests = tuple(
-        Descriptor.from_json(item, "index entry") for item in go_list(fields, "manifests", what)
+        Descriptor.from_json(item, "index entry", used=False) for item in go_list(fields, "manifests", what)
     )
     go_str(fields, "artifactType", what)
     _subject(fields, what)
@@ -281,11 +287,19 @@ def select_platform(index: Index, platform: Platform) -> Descriptor:
     for candidate in platform.compatible():
         for descriptor in index.manifests:
             if descriptor.platform is not None and candidate.matches(descriptor.platform):
-                return descriptor
+                return usable(descriptor)
     available = _describe_platforms(index.platforms())
     raise NotFoundError(
         f"no manifest for platform {platform} in index (available: {available}){remedy('platform')}"
     )
+
+
+def usable(descriptor: Descriptor) -> Descriptor:
+    """``descriptor``, when its digest is one we can verify (go-digest ``Validate``: an entry of an
+    unsupported algorithm, kept by :func:`parse_index`, is an IntegrityError once chosen)."""
+    if is_unsupported_algorithm(descriptor.digest):
+        raise IntegrityError(f"unsupported digest algorithm in {descriptor.digest[:80]!r}")
+    return descriptor
 
 
 def _describe_platforms(platforms: Iterable[Platform]) -> str:

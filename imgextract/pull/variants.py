@@ -45,7 +45,7 @@ def platform_variants(
     other = next((d for d in matching if not is_zstd_variant(d)), None)
     if zstd is None or other is None:
         return None
-    return other, zstd
+    return oci.usable(other), oci.usable(zstd)
 
 
 class VariantChoice(NamedTuple):

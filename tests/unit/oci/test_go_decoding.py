@@ -331,3 +331,65 @@ def test_the_empty_descriptor_is_a_valid_descriptor() -> None:
     man = oci.parse_manifest(_manifest(config=desc, artifactType="application/vnd.example+type"))
     assert (man.config.media_type, man.config.digest, man.config.size) == (oci.OCI_EMPTY, EMPTY, 2)
     assert man.artifact_type == "application/vnd.example+type"
+
+
+FUTURE = [
+    "blake3:" + "c" * 64,
+    "sha256+b64:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564",
+    "multihash+base58:QmRZxt2b1FVZPNqd8hsiykDL3TdBDeTSPX9Kv46HmX4Gx8",
+]
+
+
+def _two_platforms(other_digest: str) -> bytes:
+    amd64 = _layer(mediaType=oci.OCI_MANIFEST, digest=D1, platform={"os": "linux", "architecture": "amd64"})
+    arm64 = _layer(
+        mediaType=oci.OCI_MANIFEST, digest=other_digest, platform={"os": "linux", "architecture": "arm64"}
+    )
+    return json.dumps({"schemaVersion": 2, "manifests": [arm64, amd64]}).encode()
+
+
+@pytest.mark.parametrize("digest", FUTURE)
+def test_an_index_entry_of_an_unknown_algorithm_does_not_spoil_the_index(digest: str) -> None:
+    """image-spec descriptor.md: "Implementations SHOULD allow digests with unrecognized algorithms
+    to pass validation if they comply with the above grammar" (go-digest ``DigestRegexp``), and
+    containers/image only validates the digest of the entry it pulls."""
+    index = oci.parse_index(_two_platforms(digest))
+    assert oci.select_platform(index, oci.Platform.parse("linux/amd64")).digest == D1
+
+
+@pytest.mark.parametrize("digest", FUTURE)
+def test_choosing_an_entry_of_an_unknown_algorithm_is_an_integrity_error(digest: str) -> None:
+    """go-digest ``Digest.Validate``: ``ErrDigestUnsupported`` before anything is fetched."""
+    index = oci.parse_index(_two_platforms(digest))
+    with pytest.raises(IntegrityError, match="unsupported digest algorithm"):
+        oci.select_platform(index, oci.Platform.parse("linux/arm64"))
+
+
+@pytest.mark.parametrize("digest", FUTURE)
+def test_a_layer_or_config_of_an_unknown_algorithm_is_refused(digest: str) -> None:
+    """A blob the pull must verify: an algorithm we cannot compute is refused with the manifest."""
+    with pytest.raises(IntegrityError, match="digest"):
+        oci.parse_manifest(_manifest(_layer(digest=digest)))
+    with pytest.raises(IntegrityError, match="digest"):
+        oci.parse_manifest(_manifest(config={"mediaType": oci.OCI_CONFIG, "digest": digest, "size": 1}))
+
+
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "sha256:../../etc/passwd",
+        "blake3:a/b",
+        "Blake3:" + "c" * 64,
+        "blake3..x:" + "c" * 64,
+        "blake3:",
+        ":abc",
+        "sha256:" + "A" * 64,  # a known algorithm's rules apply in full
+        "sha256:" + "a" * 63,
+        "blake3:abc def",
+    ],
+)
+def test_an_index_entry_outside_the_digest_grammar_is_refused(digest: str) -> None:
+    """descriptor.md's grammar (``algorithm ":" encoded``) bounds what an entry may hold; a known
+    algorithm's encoded part must follow that algorithm's rules."""
+    with pytest.raises(IntegrityError, match="digest"):
+        oci.parse_index(_two_platforms(digest))
