@@ -105,16 +105,15 @@ def _parse_config(raw: bytes) -> ImageConfig:
     if rootfs_raw is None:
         raise IntegrityError("malformed image config: missing 'rootfs'")
     rootfs = go_fields(rootfs_raw, {"diff_ids"})
-    go_str(rootfs, "type", what)
+    rootfs_type = go_str(rootfs, "type", what)
     if "diff_ids" not in rootfs:
         raise IntegrityError("malformed image config: missing 'diff_ids'")
     diff_ids = go_list(rootfs, "diff_ids", what)
     if not all(is_digest(d) for d in diff_ids):
         raise IntegrityError("malformed image config: 'rootfs.diff_ids' must be a list of digests")
+    labels = go_str_map(config, "Labels", what)
+    if rootfs_type != "layers":  # config.md: MUST be "layers", an error otherwise when unpacking
+        raise IntegrityError(f"malformed image config: unsupported rootfs.type {rootfs_type[:80]!r}")
     return ImageConfig(
-        os=os_name,
-        architecture=arch,
-        variant=variant,
-        labels=go_str_map(config, "Labels", what),
-        diff_ids=tuple(diff_ids),
+        os=os_name, architecture=arch, variant=variant, labels=labels, diff_ids=tuple(diff_ids)
     )

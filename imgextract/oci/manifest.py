@@ -281,17 +281,30 @@ def select_platform(index: Index, platform: Platform) -> Descriptor:
     else the first matching the most capable of its older compatible variants (arm/v7 runs arm/v6;
     see :meth:`Platform.compatible`).
 
-    Entries without a platform (attestations, artifacts) never match.  No match raises
+    Entries without a platform (attestations, artifacts) or of a media type we do not know never
+    match (see :func:`is_candidate`).  No match raises
     :class:`NotFoundError` listing the platforms the index offers.
     """
     for candidate in platform.compatible():
         for descriptor in index.manifests:
-            if descriptor.platform is not None and candidate.matches(descriptor.platform):
+            offered = descriptor.platform
+            if offered is not None and is_candidate(descriptor) and candidate.matches(offered):
                 return usable(descriptor)
     available = _describe_platforms(index.platforms())
     raise NotFoundError(
         f"no manifest for platform {platform} in index (available: {available}){remedy('platform')}"
     )
+
+
+# Index entry types a pull knows (schema 1 and a nested index only to refuse them by name).
+_KNOWN_ENTRY_TYPES = MANIFEST_TYPES | INDEX_TYPES | SCHEMA1_TYPES
+
+
+def is_candidate(descriptor: Descriptor) -> bool:
+    """An index entry platform selection may take: it has a platform, and a media type we know
+    (image-index.md: "An encountered mediaType that is unknown to the implementation MUST be
+    ignored")."""
+    return descriptor.platform is not None and descriptor.media_type in _KNOWN_ENTRY_TYPES
 
 
 def usable(descriptor: Descriptor) -> Descriptor:

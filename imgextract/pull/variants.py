@@ -38,7 +38,11 @@ def platform_variants(
     compatible variant :func:`~imgextract.oci.select_platform` would take); else None."""
     matching: list[oci.Descriptor] = []
     for candidate in platform.compatible():
-        matching = [d for d in index.manifests if d.platform is not None and candidate.matches(d.platform)]
+        matching = [
+            d
+            for d in index.manifests
+            if d.platform is not None and oci.is_candidate(d) and candidate.matches(d.platform)
+        ]
         if matching:
             break
     zstd = next((d for d in matching if is_zstd_variant(d)), None)

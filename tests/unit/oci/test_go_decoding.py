@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from imgextract import oci
-from imgextract.errors import IntegrityError
+from imgextract.errors import IntegrityError, NotFoundError
 
 D1 = "sha256:" + "a" * 64
 D2 = "sha256:" + "b" * 64
@@ -101,7 +101,9 @@ def test_index_platform_fields_match_case_insensitively() -> None:
 def test_config_labels_key_matches_case_insensitively() -> None:
     """``v1.ImageConfig.Labels`` (tag ``Labels``) is filled from ``labels`` too: podman and skopeo
     inspect see those labels, so the bundle kind they name is detected here as well."""
-    raw = _config(Config={"labels": {"k": "v"}}, config=None, RootFS={"Diff_IDs": [D1]}, rootfs=None)
+    raw = _config(
+        Config={"labels": {"k": "v"}}, config=None, RootFS={"Type": "layers", "Diff_IDs": [D1]}, rootfs=None
+    )
     cfg = oci.parse_config(raw)
     assert cfg.labels == {"k": "v"}
     assert cfg.diff_ids == (D1,)
@@ -393,3 +395,41 @@ def test_an_index_entry_outside_the_digest_grammar_is_refused(digest: str) -> No
     algorithm's encoded part must follow that algorithm's rules."""
     with pytest.raises(IntegrityError, match="digest"):
         oci.parse_index(_two_platforms(digest))
+
+
+@pytest.mark.parametrize("rootfs_type", ["", "layers+base", "Layers", None])
+def test_a_rootfs_type_other_than_layers_is_refused(rootfs_type: str | None) -> None:
+    """image-spec config.md ``rootfs.type``: "MUST be set to ``layers``. Implementations MUST
+    generate an error if they encounter a unknown value while verifying or unpacking an image"
+    (umoci's unpack: "unsupported config.RootFS.Type").  Absent is Go's "", as unknown."""
+    rootfs: dict[str, Any] = {"diff_ids": [D2]}
+    if rootfs_type is not None:
+        rootfs["type"] = rootfs_type
+    with pytest.raises(IntegrityError, match="rootfs.type"):
+        oci.parse_config(_config(rootfs=rootfs))
+
+
+def _entry(media_type: str, digest: str) -> dict[str, Any]:
+    return _layer(mediaType=media_type, digest=digest, platform={"os": "linux", "architecture": "amd64"})
+
+
+@pytest.mark.parametrize("media_type", ["application/vnd.example.future+json", "", oci.OCI_LAYER_GZIP])
+def test_an_index_entry_of_an_unknown_media_type_is_ignored(media_type: str) -> None:
+    """image-index.md ``manifests[].mediaType``: "An encountered mediaType that is unknown to the
+    implementation MUST be ignored" (containerd's ``images.Manifest`` walks only manifest and index
+    children): the next entry for the platform is taken, and none left is "not found"."""
+    raw = json.dumps(
+        {"schemaVersion": 2, "manifests": [_entry(media_type, D2), _entry(oci.OCI_MANIFEST, D1)]}
+    ).encode()
+    assert oci.select_platform(oci.parse_index(raw), oci.Platform.parse("linux/amd64")).digest == D1
+    alone = json.dumps({"schemaVersion": 2, "manifests": [_entry(media_type, D2)]}).encode()
+    with pytest.raises(NotFoundError):
+        oci.select_platform(oci.parse_index(alone), oci.Platform.parse("linux/amd64"))
+
+
+@pytest.mark.parametrize("media_type", [oci.DOCKER_MANIFEST, oci.DOCKER_SCHEMA1_SIGNED, oci.OCI_INDEX])
+def test_known_index_entry_types_stay_candidates(media_type: str) -> None:
+    """Types we know stay candidates, those we know only to refuse (schema 1, a nested index)
+    included, so the error names them rather than a missing platform."""
+    raw = json.dumps({"schemaVersion": 2, "manifests": [_entry(media_type, D2)]}).encode()
+    assert oci.select_platform(oci.parse_index(raw), oci.Platform.parse("linux/amd64")).digest == D2
