@@ -7,17 +7,7 @@ from typing import Final
 
 from imgextract.errors import IntegrityError
 from imgextract.oci.digest import is_digest
-from imgextract.oci.fields import (
-    go_bool,
-    go_fields,
-    go_list,
-    go_object,
-    go_set,
-    go_str,
-    go_str_list,
-    go_str_map,
-    load_object,
-)
+from imgextract.oci.fields import Struct, load_object, string_map
 from imgextract.oci.mediatypes import DOCKER_CONFIG, OCI_CONFIG
 from imgextract.oci.platform import Platform
 from imgextract.records import FrozenRecord
@@ -46,12 +36,42 @@ class ImageConfig(FrozenRecord):
         return parse_config(raw, media_type=media_type)
 
 
-# Slice, map and pointer fields of ``v1.Image`` and its parts: ``null`` empties them.
-_IMAGE_NULLABLE = frozenset({"created", "os.features", "history"})
-_CONFIG_NULLABLE = frozenset(
-    {"exposedports", "env", "entrypoint", "cmd", "volumes", "labels"}
-)  # (ImageConfig)
-_HISTORY_NULLABLE = frozenset({"created"})
+# The image-spec Go types (specs-go/v1 Image, ImageConfig, RootFS, History; see imgextract.oci.fields).
+_IMAGE = Struct(
+    "image config",
+    created="string",  # a *time.Time: its RFC 3339 form is not checked
+    author="string",
+    architecture="string",
+    variant="string",
+    os="string",
+    os__version="string",
+    os__features="strings",
+    config="struct",
+    rootfs="struct",
+    history="objects",
+)
+_IMAGE_CONFIG = Struct(
+    "image config",
+    User="string",
+    ExposedPorts="set",
+    Env="strings",
+    Entrypoint="strings",
+    Cmd="strings",
+    Volumes="set",
+    WorkingDir="string",
+    Labels="map",
+    StopSignal="string",
+    ArgsEscaped="bool",
+)
+_ROOTFS = Struct("image config", type="string", diff_ids="list")
+_HISTORY = Struct(
+    "image config",
+    created="string",
+    created_by="string",
+    author="string",
+    comment="string",
+    empty_layer="bool",
+)
 
 
 def parse_config(raw: bytes, *, media_type: str | None = None) -> ImageConfig:
@@ -79,41 +99,27 @@ def parse_config(raw: bytes, *, media_type: str | None = None) -> ImageConfig:
 
 def _parse_config(raw: bytes) -> ImageConfig:
     what = "image config"
-    data = load_object(raw, what)
-    fields = go_fields(data, _IMAGE_NULLABLE)
-    for name in ("created", "author"):
-        go_str(fields, name, what)
-    os_name, arch, variant = (go_str(fields, n, what) for n in ("os", "architecture", "variant"))
-    go_str(fields, "os.version", what)
-    go_str_list(fields, "os.features", what)
-    config = go_fields(go_object(fields, "config", what) or {}, _CONFIG_NULLABLE)
-    for name in ("User", "WorkingDir", "StopSignal"):
-        go_str(config, name, what)
-    for name in ("Env", "Entrypoint", "Cmd"):
-        go_str_list(config, name, what)
-    for name in ("ExposedPorts", "Volumes"):
-        go_set(config, name, what)
-    go_bool(config, "ArgsEscaped", what)
-    for item in go_list(fields, "history", what):
-        if item is not None and not isinstance(item, dict):
-            raise IntegrityError("malformed image config: 'history' must be a list of objects")
-        entry = go_fields(item or {}, _HISTORY_NULLABLE)
-        for name in ("created", "created_by", "author", "comment"):
-            go_str(entry, name, what)
-        go_bool(entry, "empty_layer", what)
-    rootfs_raw = go_object(fields, "rootfs", what)
-    if rootfs_raw is None:
+    fields = _IMAGE.decode(load_object(raw, what))
+    config = _IMAGE_CONFIG.decode(fields.get("config") or {})
+    for item in fields.get("history") or ():
+        if item is not None:
+            _HISTORY.decode(item)
+    if "rootfs" not in fields:
         raise IntegrityError("malformed image config: missing 'rootfs'")
-    rootfs = go_fields(rootfs_raw, {"diff_ids"})
-    rootfs_type = go_str(rootfs, "type", what)
+    rootfs = _ROOTFS.decode(fields["rootfs"])
     if "diff_ids" not in rootfs:
         raise IntegrityError("malformed image config: missing 'diff_ids'")
-    diff_ids = go_list(rootfs, "diff_ids", what)
+    diff_ids = rootfs["diff_ids"]
     if not all(is_digest(d) for d in diff_ids):
         raise IntegrityError("malformed image config: 'rootfs.diff_ids' must be a list of digests")
-    labels = go_str_map(config, "Labels", what)
+    labels = string_map(config.get("labels"))
+    rootfs_type = rootfs.get("type", "")
     if rootfs_type != "layers":  # config.md: MUST be "layers", an error otherwise when unpacking
         raise IntegrityError(f"malformed image config: unsupported rootfs.type {rootfs_type[:80]!r}")
     return ImageConfig(
-        os=os_name, architecture=arch, variant=variant, labels=labels, diff_ids=tuple(diff_ids)
+        os=fields.get("os", ""),
+        architecture=fields.get("architecture", ""),
+        variant=fields.get("variant", ""),
+        labels=labels,
+        diff_ids=tuple(diff_ids),
     )

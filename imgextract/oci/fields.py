@@ -4,35 +4,44 @@ reads them: Go's ``encoding/json`` decoding into the image-spec types.  Wrong is
 Go fills a struct field from the key that names it exactly or else case-insensitively (``Layers``
 fills ``layers``), and a later key overwrites an earlier one; ``null`` leaves a string, number or
 struct field as it was and empties a slice, map or pointer field; a ``null`` element of a list or
-map is the element type's zero value (``""``).  A value of the wrong type anywhere makes the whole
-document undecodable, in a field the pull never uses too.  :func:`go_fields` gives a document's
-fields by folded name; the ``go_*`` readers check one field's type as Go's decoder would.
+map is the element type's zero value (``""``).  A value of the wrong type under any key naming a
+field makes the whole document undecodable, for a field the pull never uses too, and even when a
+later key names the same field again.
+
+A :class:`Struct` lists a Go struct's fields (name, kind); :meth:`Struct.decode` checks every key
+of an object in one pass and returns the fields Go would fill, by folded name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 from imgextract.errors import IntegrityError
 from imgextract.oci import jsontext
 
 INT64_MAX = 2**63 - 1
 
+_FOLDED: dict[str, str] = {}  # field names and common keys repeat: fold each once
+
 
 def fold(key: str) -> str:
     """A key as Go's field matching compares it (ASCII case, plus the Kelvin sign and long s
     that Unicode folds onto ``k`` and ``s``)."""
-    return key.lower() if key.isascii() else key.replace("\u017f", "s").lower()
+    folded = _FOLDED.get(key)
+    if folded is None:
+        folded = key.lower() if key.isascii() else key.replace("\u017f", "s").lower()
+        if len(_FOLDED) < 4096 and len(key) <= 64:  # bounded: keys come from hostile documents
+            _FOLDED[key] = folded
+    return folded
 
 
-def go_fields(data: Mapping[str, Any], nullable: Collection[str] = ()) -> dict[str, Any]:
-    """The fields Go's decoder fills from ``data``, by folded name (``go_fields(d)["mediatype"]``):
-    the last key naming a field wins; ``null`` is skipped unless the field's folded name is in
-    ``nullable`` (slices, maps and pointers, which ``null`` empties)."""
+def go_fields(data: Mapping[str, Any], nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The fields Go's decoder fills from ``data``, by folded name, without type checks: the last
+    key naming a field wins; ``null`` is skipped unless the folded name is in ``nullable``."""
     out: dict[str, Any] = {}
     for key, value in data.items():
-        name = fold(key)
+        name = _FOLDED.get(key) or fold(key)
         if value is not None:
             out[name] = value
         elif name in nullable:
@@ -40,89 +49,116 @@ def go_fields(data: Mapping[str, Any], nullable: Collection[str] = ()) -> dict[s
     return out
 
 
-def _type_error(what: str, name: str, kind: str) -> IntegrityError:
-    return IntegrityError(f"malformed {what}: {name!r} must be {kind}")
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str)
 
 
-def go_str(fields: Mapping[str, Any], name: str, what: str) -> str:
-    """A ``string`` field ("" when absent)."""
-    value = fields.get(fold(name), "")
-    if not isinstance(value, str):
-        raise _type_error(what, name, "a string")
-    return value
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
 
 
-def go_bool(fields: Mapping[str, Any], name: str, what: str) -> bool:
-    value = fields.get(fold(name), False)
-    if not isinstance(value, bool):
-        raise _type_error(what, name, "true or false")
-    return value
+def _is_int64(v: Any) -> bool:
+    return type(v) is int and -INT64_MAX - 1 <= v <= INT64_MAX
 
 
-def go_int64(value: Any, name: str, what: str) -> int:
-    """An ``int64`` value: an integer literal within int64 (Go refuses ``1.0``, ``1e3``, 2**63)."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise IntegrityError(f"malformed {what}: {name!r} has the wrong type")
-    if not -INT64_MAX - 1 <= value <= INT64_MAX:
-        raise IntegrityError(f"malformed {what}: {name!r} {value} is out of int64 range")
-    return value
+def _is_object(v: Any) -> bool:
+    return isinstance(v, dict)
 
 
-def go_object(fields: Mapping[str, Any], name: str, what: str) -> dict[str, Any] | None:
-    """A struct (or pointer to one) field: an object, or None when absent."""
-    value = fields.get(fold(name))
-    if value is not None and not isinstance(value, dict):
-        raise _type_error(what, name, "an object")
-    return value
+def _is_list(v: Any) -> bool:
+    return isinstance(v, list)
 
 
-def go_list(fields: Mapping[str, Any], name: str, what: str) -> list[Any]:
-    """A slice field: a list ([] when absent)."""
-    value = fields.get(fold(name), [])
-    if not isinstance(value, list):
-        raise _type_error(what, name, "a list")
-    return value
+def _is_str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) or x is None for x in v)
 
 
-def go_str_list(fields: Mapping[str, Any], name: str, what: str) -> tuple[str, ...]:
-    """A ``[]string`` field (a ``null`` element is "")."""
-    items = go_list(fields, name, what)
-    if not all(isinstance(v, str) or v is None for v in items):
-        raise _type_error(what, name, "a list of strings")
-    return tuple(v if v is not None else "" for v in items)
+def _is_str_map(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(x, str) or x is None for x in v.values())
 
 
-def go_str_map(fields: Mapping[str, Any], name: str, what: str) -> dict[str, str]:
-    """A ``map[string]string`` field ({} when absent; a ``null`` value is "")."""
-    value = fields.get(fold(name), {})
-    if not isinstance(value, dict) or not all(isinstance(v, str) or v is None for v in value.values()):
-        raise _type_error(what, name, "an object mapping strings to strings")
-    return {k: v if v is not None else "" for k, v in value.items()}
+def _is_set(v: Any) -> bool:  # map[string]struct{}
+    return isinstance(v, dict) and all(isinstance(x, dict) or x is None for x in v.values())
 
 
-def go_set(fields: Mapping[str, Any], name: str, what: str) -> None:
-    """A ``map[string]struct{}`` field (``ExposedPorts``, ``Volumes``): objects or ``null``."""
-    value = fields.get(fold(name), {})
-    if not isinstance(value, dict) or not all(isinstance(v, dict) or v is None for v in value.values()):
-        raise _type_error(what, name, "an object of objects")
+def _is_object_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, dict) or x is None for x in v)
 
 
-def go_bytes(fields: Mapping[str, Any], name: str, what: str) -> None:
-    """A ``[]byte`` field: base64 text as Go's ``StdEncoding`` decodes it, or (Go decodes a slice
-    of ``uint8`` from one too) a list of integers 0-255; checked, not kept."""
-    value = fields.get(fold(name))
-    if value is None:
-        return
-    if isinstance(value, list):
-        if not all(v is None or (type(v) is int and 0 <= v <= 255) for v in value):
-            raise _type_error(what, name, "base64 text or a list of bytes")
-        return
-    if not isinstance(value, str):
-        raise _type_error(what, name, "base64 text")
+def _is_bytes(v: Any) -> bool:
+    """``[]byte``: base64 text as Go's ``StdEncoding`` decodes it, or (Go decodes a slice of uint8
+    from one too) a list of integers 0-255."""
+    if isinstance(v, list):
+        return all(x is None or (type(x) is int and 0 <= x <= 255) for x in v)
+    if not isinstance(v, str):
+        return False
     try:
-        jsontext.go_base64_check(value.encode("utf-8", "surrogatepass"))
-    except ValueError as exc:
-        raise IntegrityError(f"malformed {what}: {name!r} is not base64 ({exc})") from None
+        jsontext.go_base64_check(v.encode("utf-8", "surrogatepass"))
+    except ValueError:
+        return False
+    return True
+
+
+KINDS: dict[str, tuple[Callable[[Any], bool], str, bool]] = {
+    # kind: (check, what the message says it must be, whether null empties it)
+    "string": (_is_str, "a string", False),
+    "bool": (_is_bool, "true or false", False),
+    "int64": (_is_int64, "an integer within int64", False),
+    "struct": (_is_object, "an object", False),
+    "pointer": (_is_object, "an object", True),
+    "list": (_is_list, "a list", True),
+    "objects": (_is_object_list, "a list of objects", True),
+    "strings": (_is_str_list, "a list of strings", True),
+    "map": (_is_str_map, "an object mapping strings to strings", True),
+    "set": (_is_set, "an object of objects", True),
+    "bytes": (_is_bytes, "base64 text or a list of bytes", True),
+}
+
+
+class Struct:
+    """A Go struct's JSON fields: ``Struct(what, mediaType="string", size="int64", ...)``."""
+
+    __slots__ = ("what", "fields", "nullable")
+
+    def __init__(self, what: str, **fields: str) -> None:
+        self.what: Final = what
+        # folded name -> (field name, check, kind text)
+        self.fields: Final = {
+            fold(name.replace("__", ".")): (name.replace("__", "."), KINDS[kind][0], KINDS[kind][1])
+            for name, kind in fields.items()
+        }
+        self.nullable: Final = frozenset(
+            fold(name.replace("__", ".")) for name, kind in fields.items() if KINDS[kind][2]
+        )
+
+    def decode(self, data: Mapping[str, Any], what: str | None = None) -> dict[str, Any]:
+        """``data``'s fields by folded name (null elements of lists and maps are ""), after
+        checking every key that names a field, as Go's decoder does; IntegrityError otherwise."""
+        out: dict[str, Any] = {}
+        known = self.fields
+        for key, value in data.items():
+            name = _FOLDED.get(key) or fold(key)
+            field = known.get(name)
+            if field is None:
+                continue
+            if value is None:
+                if name in self.nullable:
+                    out.pop(name, None)
+                continue
+            if not field[1](value):
+                raise IntegrityError(f"malformed {what or self.what}: {field[0]!r} must be {field[2]}")
+            out[name] = value
+        return out
+
+
+def strings(value: list[Any] | None) -> tuple[str, ...]:
+    """A decoded ``[]string`` (null elements are "")."""
+    return tuple(v if v is not None else "" for v in value) if value else ()
+
+
+def string_map(value: dict[str, Any] | None) -> dict[str, str]:
+    """A decoded ``map[string]string`` (null values are "")."""
+    return {k: v if v is not None else "" for k, v in value.items()} if value else {}
 
 
 def load_object(raw: bytes, what: str) -> dict[str, Any]:

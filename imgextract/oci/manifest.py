@@ -14,18 +14,7 @@ from typing import Any, Final
 
 from imgextract.errors import IntegrityError, NotFoundError, remedy
 from imgextract.oci.digest import Digest, is_unsupported_algorithm
-from imgextract.oci.fields import (
-    fold,
-    go_bytes,
-    go_fields,
-    go_int64,
-    go_list,
-    go_object,
-    go_str,
-    go_str_list,
-    go_str_map,
-    load_object,
-)
+from imgextract.oci.fields import Struct, go_fields, load_object, string_map, strings
 from imgextract.oci.mediatypes import (
     DOCKER_MANIFEST,
     DOCKER_SCHEMA2_TYPES,
@@ -41,10 +30,37 @@ from imgextract.oci.mediatypes import (
 from imgextract.oci.platform import Platform
 from imgextract.records import FrozenRecord
 
-# Fields that are slices, maps or pointers in the Go types: ``null`` empties them.
-_DESCRIPTOR_NULLABLE = frozenset({"urls", "annotations", "data", "platform"})
-_MANIFEST_NULLABLE = frozenset({"layers", "subject", "annotations"})
-_INDEX_NULLABLE = frozenset({"manifests", "subject", "annotations"})
+# The image-spec Go types (specs-go/v1), as encoding/json decodes them (see imgextract.oci.fields).
+_DESCRIPTOR = Struct(
+    "descriptor",
+    mediaType="string",
+    digest="string",
+    size="int64",
+    urls="strings",
+    annotations="map",
+    data="bytes",
+    platform="pointer",
+    artifactType="string",
+)
+_MANIFEST = Struct(
+    "manifest",
+    schemaVersion="int64",
+    mediaType="string",
+    artifactType="string",
+    config="struct",
+    layers="list",
+    subject="pointer",
+    annotations="map",
+)
+_INDEX = Struct(
+    "index",
+    schemaVersion="int64",
+    mediaType="string",
+    artifactType="string",
+    manifests="list",
+    subject="pointer",
+    annotations="map",
+)
 
 
 class Descriptor(FrozenRecord):
@@ -80,13 +96,13 @@ class Descriptor(FrozenRecord):
         :func:`select_platform` to refuse if that entry is the one chosen."""
         if not isinstance(data, dict):
             raise IntegrityError(f"malformed {what}: not an object")
-        fields = go_fields(data, _DESCRIPTOR_NULLABLE)
+        fields = _DESCRIPTOR.decode(data, what)
         for name in ("mediaType", "digest", "size"):
-            if fold(name) not in fields:
+            if name.lower() not in fields:
                 raise IntegrityError(f"malformed {what}: missing {name!r}")
-        media_type = go_str(fields, "mediaType", what)
-        raw_digest = go_str(fields, "digest", what)
-        size = go_int64(fields["size"], "size", what)
+        media_type: str = fields["mediatype"]
+        raw_digest: str = fields["digest"]
+        size: int = fields["size"]
         try:
             digest = str(Digest.parse(raw_digest))
         except IntegrityError:
@@ -95,11 +111,10 @@ class Descriptor(FrozenRecord):
             digest = raw_digest
         if size < 0:
             raise IntegrityError(f"malformed {what}: bad size {size}")
-        urls = go_str_list(fields, "urls", what)
-        annotations = go_str_map(fields, "annotations", what)
-        go_bytes(fields, "data", what)
+        urls = strings(fields.get("urls"))
+        annotations = string_map(fields.get("annotations"))
         platform = fields.get("platform")
-        artifact_type = go_str(fields, "artifactType", what)
+        artifact_type = fields.get("artifacttype", "")
         return cls(
             media_type=media_type,
             digest=digest,
@@ -226,21 +241,19 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     check_schema(data, what)
     mt = _document_type(data, media_type, MANIFEST_TYPES, OCI_MANIFEST, what)
     _check_unambiguous(data, ("config", "layers"), mt, what)
-    fields = go_fields(data, _MANIFEST_NULLABLE)
+    fields = _MANIFEST.decode(data)
     config = Descriptor.from_json(fields.get("config"), "manifest config descriptor")
     if "layers" not in fields:
         raise IntegrityError(f"malformed {what}: missing 'layers'")
-    layers = tuple(
-        Descriptor.from_json(item, "manifest layer descriptor") for item in go_list(fields, "layers", what)
-    )
+    layers = tuple(Descriptor.from_json(item, "manifest layer descriptor") for item in fields["layers"])
     if mt == DOCKER_MANIFEST:
-        _check_docker_types(go_str(fields, "mediaType", what), layers)
+        _check_docker_types(fields.get("mediatype", ""), layers)
     return Manifest(
         media_type=mt,
         config=config,
         layers=layers,
-        annotations=go_str_map(fields, "annotations", what),
-        artifact_type=go_str(fields, "artifactType", what),
+        annotations=string_map(fields.get("annotations")),
+        artifact_type=fields.get("artifacttype", ""),
         subject=_subject(fields, what),
     )
 
@@ -254,7 +267,7 @@ def _check_docker_types(declared: str, layers: Iterable[Descriptor]) -> None:
 
 
 def _subject(fields: Mapping[str, Any], what: str) -> Descriptor | None:
-    subject = go_object(fields, "subject", what)
+    subject = fields.get("subject")
     return Descriptor.from_json(subject, f"{what} subject", used=False) if subject is not None else None
 
 
@@ -265,15 +278,12 @@ def parse_index(raw: bytes, media_type: str | None = None) -> Index:
     check_schema(data, what)
     mt = _document_type(data, media_type, INDEX_TYPES, OCI_INDEX, what)
     _check_unambiguous(data, ("manifests",), mt, what)
-    fields = go_fields(data, _INDEX_NULLABLE)
+    fields = _INDEX.decode(data)
     if "manifests" not in fields:
         raise IntegrityError(f"malformed {what}: missing 'manifests'")
-    manifests = tuple(
-        Descriptor.from_json(item, "index entry", used=False) for item in go_list(fields, "manifests", what)
-    )
-    go_str(fields, "artifactType", what)
+    manifests = tuple(Descriptor.from_json(item, "index entry", used=False) for item in fields["manifests"])
     _subject(fields, what)
-    return Index(media_type=mt, manifests=manifests, annotations=go_str_map(fields, "annotations", what))
+    return Index(media_type=mt, manifests=manifests, annotations=string_map(fields.get("annotations")))
 
 
 def select_platform(index: Index, platform: Platform) -> Descriptor:

@@ -6,7 +6,7 @@ import re
 from typing import Any, Final
 
 from imgextract.errors import IntegrityError, UsageError
-from imgextract.oci.fields import go_fields, go_str, go_str_list
+from imgextract.oci.fields import Struct, strings
 from imgextract.records import FrozenRecord
 
 
@@ -37,7 +37,14 @@ def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
     return arch, variant
 
 
-_NULLABLE = frozenset({"os.features"})
+_PLATFORM = Struct(
+    "descriptor platform",
+    architecture="string",
+    os="string",
+    os__version="string",
+    os__features="strings",
+    variant="string",
+)
 
 _LEVEL = re.compile(r"v?([+-]?[0-9]+)")  # strconv.Atoi(strings.TrimPrefix(variant, "v"))
 
@@ -105,17 +112,15 @@ class Platform(FrozenRecord):
         :mod:`imgextract.oci.fields`); ``os`` and ``architecture`` are required here."""
         if not isinstance(data, dict):
             raise IntegrityError("malformed descriptor: platform is not an object")
-        what = "descriptor platform"
-        fields = go_fields(data, _NULLABLE)
-        os_name, arch = go_str(fields, "os", what), go_str(fields, "architecture", what)
+        fields = _PLATFORM.decode(data)
         if "os" not in fields or "architecture" not in fields:
             raise IntegrityError("malformed descriptor: platform needs string os and architecture")
         return cls(
-            os=os_name,
-            architecture=arch,
-            variant=go_str(fields, "variant", what),
-            os_version=go_str(fields, "os.version", what),
-            os_features=go_str_list(fields, "os.features", what),
+            os=fields["os"],
+            architecture=fields["architecture"],
+            variant=fields.get("variant", ""),
+            os_version=fields.get("os.version", ""),
+            os_features=strings(fields.get("os.features")),
         )
 
     def normalized(self) -> Platform:

@@ -433,3 +433,15 @@ def test_known_index_entry_types_stay_candidates(media_type: str) -> None:
     included, so the error names them rather than a missing platform."""
     raw = json.dumps({"schemaVersion": 2, "manifests": [_entry(media_type, D2)]}).encode()
     assert oci.select_platform(oci.parse_index(raw), oci.Platform.parse("linux/amd64")).digest == D2
+
+
+def test_a_mistyped_key_is_an_error_even_when_a_later_key_names_the_field_again() -> None:
+    """encoding/json decodes every key in turn and reports the first type mismatch after the
+    object is read: ``{"Env": 5, "env": ["A=1"]}`` fails although the later key is well typed."""
+    with pytest.raises(IntegrityError, match="Env"):
+        oci.parse_config(_config(config={"Env": 5, "env": ["A=1"], "Labels": {}}))
+    layers = [_layer()]
+    raw = json.loads(_manifest())
+    raw["LAYERS"], raw["layers"] = "x", layers
+    with pytest.raises(IntegrityError, match="layers"):
+        oci.parse_manifest(json.dumps(raw).encode())
