@@ -46,6 +46,11 @@ _PLATFORM = Struct(
     variant="string",
 )
 
+# containerd platforms.Parse: the os component (without its "(version+features)" options, which
+# a pull here does not match on) and the architecture and variant components (specifierRe).
+_OS_SPECIFIER = re.compile(r"[A-Za-z0-9_-]+")
+_SPECIFIER = re.compile(r"[A-Za-z0-9_.-]+")
+
 _LEVEL = re.compile(r"v?([+-]?[0-9]+)")  # strconv.Atoi(strings.TrimPrefix(variant, "v"))
 
 
@@ -102,8 +107,12 @@ class Platform(FrozenRecord):
     def parse(cls, text: str) -> Platform:
         """``os/arch[/variant]`` as given to ``--platform``; raises :class:`UsageError` when malformed."""
         parts = text.strip().split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise UsageError(f"invalid platform {text!r}: expected os/arch[/variant]")
+        if (
+            len(parts) not in (2, 3)
+            or not _OS_SPECIFIER.fullmatch(parts[0])
+            or not all(_SPECIFIER.fullmatch(p) for p in parts[1:])
+        ):
+            raise UsageError(f"invalid platform {text[:200]!r}: expected os/arch[/variant]")
         return cls(os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else "")
 
     @classmethod

@@ -157,3 +157,31 @@ def test_no_newer_variant_and_no_other_architecture(want: str, offered: tuple[st
     ``WantedPlatforms``, a pull here never takes another architecture (amd64 -> 386, arm64 -> arm)."""
     with pytest.raises(NotFoundError):
         oci.select_platform(_offer(*offered), oci.Platform.parse(want))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "linux/&arm",
+        "*/arm64",
+        "linux/*",
+        "linux /arm",
+        "linux/arm64/v8 x",
+        "linux/amd64:10.0",
+        "windows(10.0)/amd64",
+    ],
+)
+def test_platform_components_outside_containerds_specifier_grammar_are_usage_errors(text: str) -> None:
+    """containerd ``platforms.Parse``: the os matches ``[A-Za-z0-9_-]+`` and the architecture and
+    variant ``[A-Za-z0-9_.-]+`` (``specifierRe``); wildcards are refused.  Such text can never name
+    an index entry, so it is a usage error (exit 2) rather than a platform not found (exit 4)."""
+    with pytest.raises(UsageError, match="invalid platform"):
+        oci.Platform.parse(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["linux/arm64/v8.2", "linux/amd64/v3", "Linux/AMD64", "linux/x86_64", "linux/x86-64", "linux/arm_x/v7"],
+)
+def test_platform_components_inside_the_grammar_parse(text: str) -> None:
+    assert str(oci.Platform.parse(text)) == text
