@@ -445,3 +445,14 @@ def test_a_mistyped_key_is_an_error_even_when_a_later_key_names_the_field_again(
     raw["LAYERS"], raw["layers"] = "x", layers
     with pytest.raises(IntegrityError, match="layers"):
         oci.parse_manifest(json.dumps(raw).encode())
+
+
+def test_media_type_sniffing_matches_keys_as_go_does() -> None:
+    """containers/image ``manifest.GuessMIMEType`` decodes ``mediaType``, ``config.mediaType`` and
+    ``manifests`` into Go structs, so ``MediaType``, ``Config`` and ``Manifests`` count too."""
+    assert oci.sniff_media_type(json.dumps({"schemaVersion": 2, "MediaType": oci.OCI_INDEX}).encode()) == (
+        oci.OCI_INDEX
+    )
+    docker = {"SchemaVersion": 2, "Config": {"MediaType": oci.DOCKER_CONFIG}}
+    assert oci.sniff_media_type(json.dumps(docker).encode()) == oci.DOCKER_MANIFEST
+    assert oci.sniff_media_type(json.dumps({"schemaVersion": 2, "Manifests": []}).encode()) == oci.OCI_INDEX
