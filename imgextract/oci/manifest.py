@@ -326,5 +326,5 @@ def usable(descriptor: Descriptor) -> Descriptor:
 
 
 def _describe_platforms(platforms: Iterable[Platform]) -> str:
-    names = sorted({str(p) for p in platforms if p.os != "unknown"})
+    names = sorted({str(p) for p in platforms if p.os and p.architecture and p.os != "unknown"})
     return ", ".join(names) if names else "none"

@@ -118,15 +118,14 @@ class Platform(FrozenRecord):
     @classmethod
     def from_json(cls, data: Any) -> Platform:
         """A descriptor's ``platform`` object, decoded as Go decodes ``v1.Platform`` (see
-        :mod:`imgextract.oci.fields`); ``os`` and ``architecture`` are required here."""
+        :mod:`imgextract.oci.fields`).  A missing ``os`` or ``architecture`` is "", as in Go:
+        containers/image's ``ChooseInstance`` then matches the entry to nothing, and so do we."""
         if not isinstance(data, dict):
             raise IntegrityError("malformed descriptor: platform is not an object")
         fields = _PLATFORM.decode(data)
-        if "os" not in fields or "architecture" not in fields:
-            raise IntegrityError("malformed descriptor: platform needs string os and architecture")
         return cls(
-            os=fields["os"],
-            architecture=fields["architecture"],
+            os=fields.get("os", ""),
+            architecture=fields.get("architecture", ""),
             variant=fields.get("variant", ""),
             os_version=fields.get("os.version", ""),
             os_features=strings(fields.get("os.features")),

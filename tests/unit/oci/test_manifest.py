@@ -6,7 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from imgextract import oci
-from imgextract.errors import IntegrityError
+from imgextract.errors import IntegrityError, NotFoundError
 
 D1 = "sha256:" + "a" * 64
 D2 = "sha256:" + "b" * 64
@@ -123,17 +123,25 @@ def test_index_requires_manifests() -> None:
         oci.parse_index(json.dumps({"schemaVersion": 2}).encode())
 
 
-def test_index_platform_needs_os_and_arch() -> None:
-    raw = json.dumps(
+@pytest.mark.parametrize("platform", [{"os": "linux"}, {"architecture": "amd64"}, {}, {"os": None}])
+def test_an_index_entry_with_an_incomplete_platform_never_matches(platform: dict[str, object]) -> None:
+    """containers/image decodes ``v1.Platform`` with Go's zero values for a missing ``os`` or
+    ``architecture`` and ``ChooseInstance`` compares them as they are: such an entry matches no
+    wanted platform, and the index stays usable for the others (it used to be refused whole)."""
+    entries = [
+        {"mediaType": oci.OCI_MANIFEST, "digest": D1, "size": 1, "platform": platform},
         {
-            "schemaVersion": 2,
-            "manifests": [
-                {"mediaType": oci.OCI_MANIFEST, "digest": D1, "size": 1, "platform": {"os": "linux"}}
-            ],
-        }
-    ).encode()
-    with pytest.raises(IntegrityError, match="platform"):
-        oci.parse_index(raw)
+            "mediaType": oci.OCI_MANIFEST,
+            "digest": D2,
+            "size": 1,
+            "platform": {"os": "linux", "architecture": "amd64"},
+        },
+    ]
+    index = oci.parse_index(json.dumps({"schemaVersion": 2, "manifests": entries}).encode())
+    assert oci.select_platform(index, oci.Platform.parse("linux/amd64")).digest == D2
+    alone = oci.parse_index(json.dumps({"schemaVersion": 2, "manifests": entries[:1]}).encode())
+    with pytest.raises(NotFoundError, match=r"available: none\)"):
+        oci.select_platform(alone, oci.Platform.parse("linux/amd64"))
 
 
 def test_sniff_generic_content_type() -> None:
