@@ -10,6 +10,11 @@ later key names the same field again.
 
 A :class:`Struct` lists a Go struct's fields (name, kind); :meth:`Struct.decode` checks every key
 of an object in one pass and returns the fields Go would fill, by folded name.
+
+A key repeated within one object (``{"layers": A, "Layers": B, "layers": C}``) is read as Go reads
+it, in document order: :func:`load_object` keeps each key at the position of its last occurrence
+(Python's dict keeps the first), so the last spelling is the last key here too, and remembers the
+values it replaced, which :meth:`Struct.decode` type-checks as Go does.
 """
 
 from __future__ import annotations
@@ -34,6 +39,30 @@ def fold(key: str) -> str:
         if len(_FOLDED) < 4096 and len(key) <= 64:  # bounded: keys come from hostile documents
             _FOLDED[key] = folded
     return folded
+
+
+class _Repeated(dict[str, Any]):
+    """A decoded JSON object in which a key occurred more than once: ordered by each key's last
+    occurrence, with the values earlier occurrences held (``replaced``)."""
+
+    __slots__ = ("replaced",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.replaced: list[tuple[str, Any]] = []
+
+
+def _go_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook``: a dict, in Go's order when a key repeats (see the module)."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    repeated = _Repeated()
+    for key, value in pairs:
+        if key in repeated:
+            repeated.replaced.append((key, repeated.pop(key)))
+        repeated[key] = value
+    return repeated
 
 
 def go_fields(data: Mapping[str, Any], nullable: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -136,6 +165,11 @@ class Struct:
         checking every key that names a field, as Go's decoder does; IntegrityError otherwise."""
         out: dict[str, Any] = {}
         known = self.fields
+        if type(data) is _Repeated:  # values a later occurrence replaced are checked all the same
+            for key, value in data.replaced:
+                field = known.get(_FOLDED.get(key) or fold(key))
+                if field is not None and value is not None and not field[1](value):
+                    raise IntegrityError(f"malformed {what or self.what}: {field[0]!r} must be {field[2]}")
         for key, value in data.items():
             name = _FOLDED.get(key) or fold(key)
             field = known.get(name)
@@ -163,7 +197,7 @@ def string_map(value: dict[str, Any] | None) -> dict[str, str]:
 
 def load_object(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        data = jsontext.loads(raw)
+        data = jsontext.loads(raw, object_pairs_hook=_go_object)
     except (ValueError, UnicodeDecodeError) as exc:
         raise IntegrityError(f"malformed {what}: not valid JSON ({exc.__class__.__name__})") from None
     if not isinstance(data, dict):

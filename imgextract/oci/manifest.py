@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from imgextract.errors import IntegrityError, NotFoundError, remedy
 from imgextract.oci.digest import Digest, is_unsupported_algorithm
-from imgextract.oci.fields import Struct, go_fields, load_object, string_map, strings
+from imgextract.oci.fields import Struct, fold, go_fields, load_object, string_map, strings
 from imgextract.oci.mediatypes import (
     DOCKER_MANIFEST,
     DOCKER_SCHEMA2_TYPES,
@@ -210,20 +210,19 @@ def _document_type(
 
 
 # The fields that tell an image manifest, an index and a Docker schema1 manifest apart.
-_DISTINCTIVE_FIELDS = {
-    name.casefold(): name for name in ("config", "fsLayers", "history", "layers", "manifests")
-}
+_DISTINCTIVE_FIELDS = {fold(name): name for name in ("config", "fsLayers", "history", "layers", "manifests")}
 
 
 def _check_unambiguous(data: Mapping[str, Any], allowed: tuple[str, ...], media_type: str, what: str) -> None:
     """containers/image ``validateUnambiguousManifestFormat``: a document holding the fields of
     another kind (an index's ``manifests``, a manifest's ``config``/``layers``, schema1's
     ``fsLayers``/``history``) is refused, so the same bytes cannot mean two things to two tools.
-    Names match as Go's JSON decoder matches them (case-insensitively, the last key wins), and a
-    ``null`` value leaves the field unset."""
+    Names match as Go's JSON decoder matches them (:func:`~imgextract.oci.fields.fold`, not
+    ``str.casefold``, which expands ligatures such as U+FB01: ``conﬁg`` names no field in Go), the
+    last key wins, and a ``null`` value leaves the field unset."""
     last: dict[str, Any] = {}
     for key, value in data.items():
-        field = _DISTINCTIVE_FIELDS.get(key.casefold())
+        field = _DISTINCTIVE_FIELDS.get(fold(key))
         if field is not None:
             last[field] = value
     unexpected = sorted(f for f, value in last.items() if value is not None and f not in allowed)

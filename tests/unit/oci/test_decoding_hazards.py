@@ -1,0 +1,156 @@
+"""Hostile manifests, indexes, configs and platforms against the Go-style decoders.
+
+Each test names the upstream behaviour it pins (encoding/json's ``decodeState.object``, containerd's
+``platformVector``, containers/image's ``validateUnambiguousManifestFormat``) or the hazard (a
+parser differential, unbounded work, an exception that is no IntegrityError).  The JSON is written
+out as text where a repeated key matters: ``json.dumps`` cannot produce one.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from imgextract import oci
+from imgextract.errors import IntegrityError
+
+D1 = "sha256:" + "a" * 64
+D2 = "sha256:" + "b" * 64
+D3 = "sha256:" + "c" * 64
+
+
+def _obj(*pairs: tuple[str, str]) -> str:
+    """A JSON object from (key, JSON text of the value) pairs, keys repeated as given."""
+    return "{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in pairs) + "}"
+
+
+def _entry(digest: str, arch: str = "amd64", variant: str | None = None) -> str:
+    platform = {"os": "linux", "architecture": arch}
+    if variant is not None:
+        platform["variant"] = variant
+    return json.dumps({"mediaType": oci.OCI_MANIFEST, "digest": digest, "size": 10, "platform": platform})
+
+
+def _config_desc() -> str:
+    return json.dumps({"mediaType": oci.OCI_CONFIG, "digest": D1, "size": 10})
+
+
+def _layer(digest: str) -> str:
+    return json.dumps({"mediaType": oci.OCI_LAYER_GZIP, "digest": digest, "size": 10})
+
+
+def _manifest(*layers: str, **extra: str) -> bytes:
+    pairs = [("schemaVersion", "2"), ("config", _config_desc()), ("layers", f"[{', '.join(layers)}]")]
+    return _obj(*pairs, *extra.items()).encode()
+
+
+def _str(value: str) -> str:
+    return json.dumps(value)
+
+
+# --- repeated keys: encoding/json decodeState.object reads every key in document order ---------
+
+
+def test_a_key_repeated_after_another_spelling_wins_as_in_go() -> None:
+    """encoding/json ``decodeState.object``: keys are applied in document order, so in
+    ``{"manifests": A, "Manifests": B, "manifests": C}`` the field ends as C.  Python's dict keeps
+    a repeated key at its first position (with its last value), which would make B the last
+    spelling: the same index would choose another image here than in skopeo."""
+    raw = _obj(
+        ("schemaVersion", "2"),
+        ("manifests", f"[{_entry(D1)}]"),
+        ("Manifests", f"[{_entry(D2)}]"),
+        ("manifests", f"[{_entry(D3)}]"),
+    ).encode()
+    chosen = oci.select_platform(oci.parse_index(raw), oci.Platform.parse("linux/amd64"))
+    assert chosen.digest == D3
+
+
+def test_a_repeated_manifest_field_ends_with_its_last_occurrence() -> None:
+    """The same for a manifest's ``layers`` and a descriptor's ``digest``: the last key in the
+    document decides, whatever spellings come between."""
+    raw = _obj(
+        ("schemaVersion", "2"),
+        ("config", _config_desc()),
+        ("layers", f"[{_layer(D1)}]"),
+        ("LAYERS", f"[{_layer(D2)}]"),
+        ("layers", f"[{_layer(D3)}]"),
+    ).encode()
+    assert [layer.digest for layer in oci.parse_manifest(raw).layers] == [D3]
+    layer = _obj(
+        ("mediaType", _str(oci.OCI_LAYER_GZIP)),
+        ("digest", _str(D1)),
+        ("Digest", _str(D2)),
+        ("digest", _str(D3)),
+        ("size", "1"),
+    )
+    raw = _manifest(layer)
+    assert oci.parse_manifest(raw).layers[0].digest == D3
+
+
+def test_a_repeated_config_label_map_ends_with_its_last_occurrence() -> None:
+    """``v1.ImageConfig.Labels`` from ``{"Labels": A, "labels": B, "Labels": C}`` is C."""
+    raw = (
+        b'{"rootfs": {"type": "layers", "diff_ids": []}, '
+        b'"config": {"Labels": {"k": "1"}, "labels": {"k": "2"}, "Labels": {"k": "3"}}}'
+    )
+    assert oci.parse_config(raw).labels == {"k": "3"}
+
+
+def test_a_mistyped_value_under_a_key_repeated_later_is_malformed() -> None:
+    """encoding/json records the type error of ``"size": "x"`` and reports it after the object,
+    even though ``"size": 1`` follows: skopeo refuses the document, so must we (Python's dict
+    drops the first value before anything can check it)."""
+    layer = _obj(
+        ("mediaType", _str(oci.OCI_LAYER_GZIP)),
+        ("digest", _str(D2)),
+        ("size", '"x"'),
+        ("size", "2"),
+        ("size", "1"),
+    )
+    raw = _manifest(layer)
+    with pytest.raises(IntegrityError, match="size"):
+        oci.parse_manifest(raw)
+    raw = b'{"rootfs": {"type": "layers", "diff_ids": []}, "config": {"Env": 5, "Env": ["A=1"]}}'
+    with pytest.raises(IntegrityError, match="Env"):
+        oci.parse_config(raw)
+
+
+def test_a_distinctive_field_nulled_by_its_last_occurrence_is_not_ambiguous() -> None:
+    """containers/image ``validateUnambiguousManifestFormat`` decodes into ``*any`` fields:
+    ``{"config": null, "Config": {...}, "config": null}`` leaves ``config`` nil, so an index with
+    it is not ambiguous."""
+    raw = _obj(
+        ("schemaVersion", "2"),
+        ("manifests", f"[{_entry(D1)}]"),
+        ("config", "null"),
+        ("Config", _config_desc()),
+        ("config", "null"),
+    ).encode()
+    assert oci.parse_index(raw).manifests[0].digest == D1
+
+
+# --- key folding: Go's foldName folds a rune only within its simple case-folding orbit ----------
+
+
+@pytest.mark.parametrize("key", ["conﬁg", "manifeﬆs"])
+def test_a_key_that_only_full_case_folding_maps_onto_a_field_names_nothing(key: str) -> None:
+    """encoding/json ``foldName`` folds each rune to the smallest of its simple folding orbit:
+    the ligatures U+FB01 (fi) and U+FB06 (st) stay themselves, so ``conﬁg`` is no ``config`` to
+    Go.  Python's ``str.casefold`` expands them, which would call these documents ambiguous."""
+    doc = _obj(("schemaVersion", "2"), ("manifests", f"[{_entry(D1)}]"), (key, f"[{_config_desc()}]"))
+    assert oci.parse_index(doc.encode()).manifests[0].digest == D1
+    manifest = _manifest(**{key: f"[{_entry(D1)}]"})
+    assert oci.parse_manifest(manifest).config.digest == D1
+
+
+def test_kelvin_sign_and_long_s_still_fold_onto_ascii() -> None:
+    """encoding/json: U+212A folds to ``K`` and U+017F to ``S`` (their simple folding orbits hold
+    the ASCII letter), so ``ſize`` fills ``size`` and ``Wor\u212aingDir`` is ``WorkingDir``."""
+    layer = _obj(("mediaType", _str(oci.OCI_LAYER_GZIP)), ("digest", _str(D2)), ("\u017fize", "7"))
+    raw = _manifest(layer)
+    assert oci.parse_manifest(raw).layers[0].size == 7
+    raw = b'{"rootfs": {"type": "layers", "diff_ids": []}, "config": {"Wor\\u212aingDir": 5}}'
+    with pytest.raises(IntegrityError, match="WorkingDir"):
+        oci.parse_config(raw)
