@@ -133,6 +133,13 @@ def _well_formed(data: bytes) -> bytes | None:
     return None
 
 
+def go_base64_valid(data: bytes) -> bool:
+    """Whether Go's ``base64.StdEncoding`` decodes ``data`` (what :func:`go_base64_decode` accepts),
+    decided at C speed: after CR and LF are dropped, exactly the whole quantums of the alphabet with
+    at most two ``=`` at the end decode (trailing bits are ignored)."""
+    return _well_formed(data) is not None
+
+
 def go_base64_check(data: bytes) -> None:
     """Raise ValueError where :func:`go_base64_decode` would, without decoding well-formed input."""
     if _well_formed(data) is None:

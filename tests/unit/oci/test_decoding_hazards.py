@@ -8,12 +8,14 @@ out as text where a repeated key matters: ``json.dumps`` cannot produce one.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
 
 from imgextract import oci
 from imgextract.errors import IntegrityError
+from imgextract.oci import jsontext
 
 D1 = "sha256:" + "a" * 64
 D2 = "sha256:" + "b" * 64
@@ -154,3 +156,29 @@ def test_kelvin_sign_and_long_s_still_fold_onto_ascii() -> None:
     raw = b'{"rootfs": {"type": "layers", "diff_ids": []}, "config": {"Wor\\u212aingDir": 5}}'
     with pytest.raises(IntegrityError, match="WorkingDir"):
         oci.parse_config(raw)
+
+
+# --- base64 ``data``: validity decided at C speed ------------------------------------------------
+
+
+def test_base64_validity_agrees_with_the_exact_decoder() -> None:
+    """Hazard: a descriptor's ``data`` of megabytes of near-base64 sent every byte through the
+    exact (pure Python) decoder just to learn it is invalid.  The quick validity check must accept
+    exactly what Go's ``StdEncoding`` (the exact decoder) accepts, for every short input."""
+    for n in range(9):
+        for chars in itertools.product(b"A=\n!", repeat=n):
+            data = bytes(chars)
+            try:
+                jsontext.go_base64_decode(data)
+                exact = True
+            except ValueError:
+                exact = False
+            assert jsontext.go_base64_valid(data) is exact, data
+
+
+def test_a_large_invalid_data_field_is_refused() -> None:
+    """``data`` of 1 MiB of base64 characters that is not whole quantums is malformed."""
+    layer = {"mediaType": oci.OCI_LAYER_GZIP, "digest": D2, "size": 10, "data": "A" * (1 << 20) + "A"}
+    raw = _manifest(json.dumps(layer))
+    with pytest.raises(IntegrityError, match="data"):
+        oci.parse_manifest(raw)
