@@ -59,6 +59,12 @@ def _level(variant: str) -> int | None:
     return int(match.group(1)) if match and len(match.group(1)) < 19 else None
 
 
+# amd64 and arm levels a fallback walks down from: containerd lists every lower level, a list no
+# machine holds for ``amd64/v999999999999``; a level past this one falls back as this plus one
+# would (amd64 levels end at v4, arm at v8).
+_MAX_LEVEL = 32
+
+
 def _older_variants(arch: str, variant: str) -> list[str]:
     """containerd ``platformVector`` within one architecture: the variants a machine of ``arch``/
     ``variant`` (normalised) also runs, most capable first.  Its steps to another architecture
@@ -67,14 +73,16 @@ def _older_variants(arch: str, variant: str) -> list[str]:
         level, lowest = _level(variant), (1 if arch == "amd64" else 5)
         if level is None or level <= lowest:
             return []
-        return [f"v{n}" if n > 1 else "" for n in range(level - 1, lowest - 1, -1)]
+        top = min(level - 1, _MAX_LEVEL)
+        return [f"v{n}" if n > 1 else "" for n in range(top, lowest - 1, -1)]
     if arch != "arm64":
         return []
     major_text, dot, minor_text = variant.partition(".")
     major = _level(major_text)
     if major is None or major < 8:
         return []
-    minor = int(minor_text) if dot and len(variant) == 4 and minor_text.isdigit() else 0
+    # (an ASCII digit: str.isdigit also holds for "²", which int() refuses)
+    minor = int(minor_text) if dot and len(variant) == 4 and "0" <= minor_text <= "9" else 0
     out = [f"v{major}.{m}" if m else f"v{major}" for m in range(minor - 1, -1, -1)]
     if major == 9:  # v9.0 forked from v8.5: v9.x runs v8.(x+5) ... v8
         major, minor = 8, minor + 5

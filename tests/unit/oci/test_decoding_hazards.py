@@ -182,3 +182,39 @@ def test_a_large_invalid_data_field_is_refused() -> None:
     raw = _manifest(json.dumps(layer))
     with pytest.raises(IntegrityError, match="data"):
         oci.parse_manifest(raw)
+
+
+# --- platform variants: containerd platformVector within bounds ------------------------------
+
+
+@pytest.mark.parametrize("spec", ["linux/amd64/v999999999999999999", "linux/arm/v99999999999"])
+def test_a_huge_variant_level_does_not_build_a_huge_fallback_list(spec: str) -> None:
+    """containerd ``platformVector`` lists every lower level; for ``amd64/v999999999999999999``
+    that is a list no machine can hold (MemoryError, or minutes of CPU for v9999999).  The fallback
+    stops at a bounded number of levels, still taking the most capable variant an index offers."""
+    platform = oci.Platform.parse(spec)
+    compatible = platform.compatible()
+    assert 1 < len(compatible) <= 64
+    arch = platform.architecture
+    lowest = "" if arch == "amd64" else "v5"
+    assert compatible[-1].variant == lowest
+
+
+def test_a_huge_variant_level_still_takes_the_best_offered_variant() -> None:
+    """``amd64/v1000000`` runs amd64/v3 images, preferred to v2 (containerd's order)."""
+    entries = f"[{_entry(D1, variant='v2')}, {_entry(D2, variant='v3')}]"
+    raw = _obj(("schemaVersion", "2"), ("manifests", entries)).encode()
+    chosen = oci.select_platform(oci.parse_index(raw), oci.Platform.parse("linux/amd64/v1000000"))
+    assert chosen.digest == D2
+
+
+@pytest.mark.parametrize("digit", ["\u00b2", "\u0663"])  # superscript two, Arabic-Indic three
+def test_a_non_ascii_digit_variant_is_no_internal_error(digit: str) -> None:
+    """Hazard: ``str.isdigit`` is true for superscripts and other scripts' digits, which ``int``
+    refuses (ValueError, an internal error) or reads as a level; containerd's ``strconv.Atoi``
+    knows ASCII digits only.  A library caller's ``Platform("linux", "arm64", "v8.²")`` is read
+    as any other unknown minor version (``v8.x``), no crash."""
+    for major in ("v8", "v9"):
+        odd = oci.Platform("linux", "arm64", f"{major}.{digit}").compatible()
+        plain = oci.Platform("linux", "arm64", f"{major}.x").compatible()
+        assert [p.variant for p in odd[1:]] == [p.variant for p in plain[1:]]
