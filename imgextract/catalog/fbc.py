@@ -290,7 +290,11 @@ def meta_keys(obj: dict[str, Any]) -> dict[str, str]:
         found = name if name in obj else next((k for k in obj if k.casefold() == name), None)
         value = "" if found is None else obj[found]
         if not isinstance(value, str):
-            raise ValueError(f'expected value for key "{found}" to be a string, got: {value!r}')
+            from imgextract.catalog.gofmt import go_t, go_v
+
+            raise ValueError(
+                f'expected value for key "{found}" to be a string, got {go_t(value)}: {go_v(value)}'
+            )
         out[name] = value
     return out
 
