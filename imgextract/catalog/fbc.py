@@ -308,7 +308,12 @@ def _meta(value: Any, path: str, index: int) -> dict[str, str] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _MetaError(f"{path}: object {index}: expected a mapping, found {type(value).__name__}")
+        from imgextract.catalog.render.gostruct import json_type
+
+        kind = json_type(value)
+        raise _MetaError(
+            f"{path}: object {index}: json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+        )
     try:
         return meta_keys(value)
     except ValueError as exc:

@@ -37,3 +37,24 @@ def test_non_string_meta_value_is_printed_as_go_prints_it(text: str, got: str) -
     with pytest.raises(CatalogFormatError) as info:
         list(iter_stream(io.BytesIO(text.encode()), "x.json"))
     assert str(info.value).endswith(got), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "kind"),
+    [
+        ("Dockerfile", b"# A file that is no catalog\nFROM scratch\nCOPY catalog.yaml /configs/\n", "string"),
+        ("list.yaml", b"- a\n- b\n", "array"),
+        ("count.yaml", b"42\n", "number"),
+        ("flag.yaml", b"true\n", "bool"),
+        ("x.json", b'{"schema":"a"} [1, 2]', "array"),
+    ],
+)
+def test_a_document_that_is_no_object_fails_as_go_decodes_it(name: str, data: bytes, kind: str) -> None:
+    """``Meta.UnmarshalJSON`` decodes each document into a ``map[string]interface{}``: anything but
+    an object (a README or Dockerfile left in the catalog directory reads as a YAML string) is
+    ``json.Unmarshal``'s type error."""
+    with pytest.raises(CatalogFormatError) as info:
+        list(iter_stream(io.BytesIO(data), name))
+    assert str(info.value).endswith(
+        f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+    ), str(info.value)
