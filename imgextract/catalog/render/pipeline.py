@@ -29,10 +29,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.cache.writer import write_all
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
+from imgextract.catalog.render.spill import Spill
 from imgextract.catalog.render.writer import FORMATS, encode, opm_sorted, order_key
 
 if TYPE_CHECKING:  # built on a miss only: a bundle's kept text answers without them
@@ -216,7 +217,7 @@ class Output:
     def __init__(self, head: dict[str, str], data: bytes | memoryview) -> None:
         self.head = head
         self.data = data
-        self.place: tuple[int, int] | None = None  # (offset, length) in a _Spill, data then empty
+        self.place: tuple[int, int] | None = None  # (offset, length) in a Spill, data then empty
 
     @classmethod
     def of(cls, obj: dict[str, Any], fmt: str) -> Output:
@@ -224,46 +225,14 @@ class Output:
         return cls(head, encode(obj, fmt).encode("utf-8", "surrogateescape"))
 
 
-class _Spill:
-    """The encoded objects of catalogs parked in an unnamed temporary file until opm's order is
-    known: memory keeps each object's place (and what the order needs), not its text."""
+def _park(spill: Spill, out: Output) -> Output:
+    out.place = spill.put(out.data)
+    out.data = b""
+    return out
 
-    def __init__(self) -> None:
-        import threading
 
-        self._file: IO[bytes] | None = None  # made for the first catalog object (bundles need none)
-        self._lock = threading.Lock()
-        self._end = 0
-
-    def park(self, out: Output) -> Output:
-        data = out.data
-        with self._lock:
-            if self._file is None:
-                import tempfile
-
-                self._file = tempfile.TemporaryFile(prefix="bundle-extract-render-")
-            self._file.seek(self._end)
-            self._file.write(data)
-            out.place = (self._end, len(data))
-            self._end += len(data)
-        out.data = b""
-        return out
-
-    def text(self, out: Output) -> bytes | memoryview:
-        if out.place is None:
-            return out.data
-        offset, length = out.place
-        with self._lock:
-            assert self._file is not None  # a place was given
-            self._file.seek(offset)
-            data = self._file.read(length)
-        if len(data) != length:
-            raise OSError(f"render: temporary file lost data at offset {offset}")
-        return data
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+def _text(spill: Spill, out: Output) -> bytes | memoryview:
+    return out.data if out.place is None else spill.get(out.place)
 
 
 def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> Path:
@@ -353,7 +322,7 @@ def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:
 
 
 def _fbc_objects(
-    root: Path, reader: FBCReader, level: str, fmt: str | None = None, spill: _Spill | None = None
+    root: Path, reader: FBCReader, level: str, fmt: str | None = None, spill: Spill | None = None
 ) -> list[dict[str, Any] | Output]:
     """The catalog's objects; with ``fmt`` each one encoded as it is read (and, with ``spill``,
     parked on disk), so a big catalog is never held whole."""
@@ -372,7 +341,7 @@ def _fbc_objects(
                 out.append(n)
             else:
                 o = Output.of(n, fmt)
-                out.append(o if spill is None else spill.park(o))
+                out.append(o if spill is None else _park(spill, o))
     except (FBCError, OSError) as exc:
         raise RenderError(str(exc), "fbc") from exc
     return out
@@ -384,7 +353,7 @@ def _render_one(
     opts: RenderOptions,
     reader: FBCReader,
     fmt: str | None = None,
-    spill: _Spill | None = None,
+    spill: Spill | None = None,
 ) -> Sequence[dict[str, Any] | Output]:
     """The reference's objects; with ``fmt``, a bundle image's object comes as its :class:`Output`
     (kept in the cache, re-used when the same digest is rendered again)."""
@@ -471,7 +440,7 @@ def _render_all(
     options: RenderOptions | None,
     fbc_reader: FBCReader | None,
     fmt: str | None,
-    spill: _Spill | None = None,
+    spill: Spill | None = None,
 ) -> list[dict[str, Any] | Output]:
     opts = options or RenderOptions()
     try:
@@ -564,7 +533,7 @@ def render_refs_chunks(
     before this returns; a catalog's objects then come back from a temporary file one by one."""
     if fmt not in FORMATS:
         raise RenderError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})", "usage")
-    spill = _Spill()
+    spill = Spill()
     try:
         items = _render_all(refs, source, options, fbc_reader, fmt, spill)
     except BaseException:
@@ -574,9 +543,9 @@ def render_refs_chunks(
     return _read_back(opm_sorted(outs, key=lambda o: order_key(o.head)), spill)
 
 
-def _read_back(outs: list[Output], spill: _Spill) -> Iterator[bytes | memoryview]:
+def _read_back(outs: list[Output], spill: Spill) -> Iterator[bytes | memoryview]:
     try:
         for o in outs:
-            yield spill.text(o)
+            yield _text(spill, o)
     finally:
         spill.close()

@@ -4,6 +4,7 @@ wait on disk for opm's order, so memory does not grow with the size of the catal
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import tracemalloc
 from pathlib import Path
@@ -78,3 +79,46 @@ def test_render_of_a_big_catalog_keeps_memory_below_its_size(tmp_path: Path, fmt
     assert sink.size == len(expected)
     assert sink.digest.hexdigest() == hashlib.sha256(expected).hexdigest()
     assert peak < len(expected) / 4, (peak, len(expected))
+
+
+class _TextSink:
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8", "surrogatepass")
+        self.digest.update(data)
+        self.size += len(data)
+        return len(text)
+
+
+def _objects(root: Path) -> Any:
+    """Each object decoded afresh from the file, as a streamed selection yields them."""
+    with (root / "catalog.json").open(encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_ordered_writer_keeps_memory_below_the_output_size(tmp_path: Path, fmt: str) -> None:
+    """``declcfg.WriteJSON``/``WriteYAML`` (what ``catalog render`` writes): opm's order over a stream
+    of objects, with the encoded objects waiting on disk rather than in memory."""
+    from imgextract.catalog.render import write_json, write_yaml
+
+    root = _catalog(tmp_path / "catalog")
+    writer = write_json if fmt == "json" else write_yaml
+    collected = io.StringIO()  # the whole text, built in memory (and the imports warmed)
+    writer(list(_objects(root)), collected)
+    whole = _TextSink()
+    whole.write(collected.getvalue())
+    del collected
+    sink = _TextSink()
+    tracemalloc.start()
+    try:
+        writer(_objects(root), sink)  # type: ignore[arg-type]
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (sink.size, sink.digest.hexdigest()) == (whole.size, whole.digest.hexdigest())
+    assert peak < whole.size / 4, (peak, whole.size)
