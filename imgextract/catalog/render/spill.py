@@ -4,13 +4,16 @@ opm sorts a whole catalog before it writes it. Holding every encoded object unti
 memory grow with the catalog; a :class:`Spill` keeps the texts on disk (in ``TMPDIR``, a file no
 other process can name, gone when closed or when the process ends) and memory only their places.
 The file is made when the first text arrives, so a render that parks nothing never imports
-``tempfile``.
+``tempfile``.  Its failures (TMPDIR full, unusable or vanished) are
+:class:`~imgextract.errors.LocalFilesystemError`, the disk's fault, never the catalog's.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import IO
+
+from imgextract.errors import LocalFilesystemError, local_filesystem_error
 
 __all__ = ["Spill"]
 
@@ -25,12 +28,15 @@ class Spill:
 
     def put(self, data: bytes | memoryview) -> tuple[int, int]:
         with self._lock:
-            if self._file is None:
-                import tempfile
+            try:
+                if self._file is None:
+                    import tempfile
 
-                self._file = tempfile.TemporaryFile(prefix="bundle-extract-render-")
-            self._file.seek(self._end)
-            self._file.write(data)
+                    self._file = tempfile.TemporaryFile(prefix="bundle-extract-render-")
+                self._file.seek(self._end)
+                self._file.write(data)
+            except OSError as exc:
+                raise local_filesystem_error(exc, doing="writing the render's temporary file") from exc
             place = (self._end, len(data))
             self._end += len(data)
         return place
@@ -40,10 +46,15 @@ class Spill:
         with self._lock:
             if self._file is None:
                 raise ValueError("nothing was parked")
-            self._file.seek(offset)
-            data = self._file.read(length)
+            try:
+                self._file.seek(offset)
+                data = self._file.read(length)
+            except OSError as exc:
+                raise local_filesystem_error(exc, doing="reading the render's temporary file") from exc
         if len(data) != length:
-            raise OSError(f"render: the temporary file lost data at offset {offset}")
+            raise LocalFilesystemError(
+                f"local filesystem error reading the render's temporary file: data lost at offset {offset}"
+            )
         return data
 
     def close(self) -> None:
