@@ -294,10 +294,11 @@ def select_platform(index: Index, platform: Platform) -> Descriptor:
     match (see :func:`is_candidate`).  No match raises
     :class:`NotFoundError` listing the platforms the index offers.
     """
+    offered = candidates(index)
     for candidate in platform.compatible():
-        for descriptor in index.manifests:
-            offered = descriptor.platform
-            if offered is not None and is_candidate(descriptor) and candidate.matches(offered):
+        wanted = candidate.key()
+        for descriptor, key in offered:
+            if key == wanted:
                 return usable(descriptor)
     available = _describe_platforms(index.platforms())
     raise NotFoundError(
@@ -314,6 +315,12 @@ def is_candidate(descriptor: Descriptor) -> bool:
     (image-index.md: "An encountered mediaType that is unknown to the implementation MUST be
     ignored")."""
     return descriptor.platform is not None and descriptor.media_type in _KNOWN_ENTRY_TYPES
+
+
+def candidates(index: Index) -> list[tuple[Descriptor, tuple[str, str, str]]]:
+    """The entries of ``index`` platform selection may take (:func:`is_candidate`), in order,
+    each with its platform's :meth:`~Platform.key`, normalised once."""
+    return [(d, d.platform.key()) for d in index.manifests if d.platform is not None and is_candidate(d)]
 
 
 def usable(descriptor: Descriptor) -> Descriptor:

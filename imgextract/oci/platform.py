@@ -149,10 +149,15 @@ class Platform(FrozenRecord):
             os_features=self.os_features,
         )
 
+    def key(self) -> tuple[str, str, str]:
+        """What :meth:`matches` compares: os, architecture and variant after normalisation (to
+        compare one platform with many, normalise each once)."""
+        arch, variant = _normalize_arch(self.architecture, self.variant)
+        return _normalize_os(self.os), arch, variant
+
     def matches(self, other: Platform) -> bool:
         """containerd's exact matcher: os, architecture and variant equal after normalisation."""
-        a, b = self.normalized(), other.normalized()
-        return (a.os, a.architecture, a.variant) == (b.os, b.architecture, b.variant)
+        return self.key() == other.key()
 
     def compatible(self) -> tuple[Platform, ...]:
         """This platform, then those whose images it also runs, most capable first (containerd

@@ -37,12 +37,10 @@ def platform_variants(
     """(gzip entry, zstd entry) when the index offers both for ``platform`` (or, lacking it, for the
     compatible variant :func:`~imgextract.oci.select_platform` would take); else None."""
     matching: list[oci.Descriptor] = []
+    offered = oci.candidates(index)
     for candidate in platform.compatible():
-        matching = [
-            d
-            for d in index.manifests
-            if d.platform is not None and oci.is_candidate(d) and candidate.matches(d.platform)
-        ]
+        wanted = candidate.key()
+        matching = [d for d, key in offered if key == wanted]
         if matching:
             break
     zstd = next((d for d in matching if is_zstd_variant(d)), None)
