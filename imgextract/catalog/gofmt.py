@@ -9,6 +9,7 @@ bool and marks anything else ``%!t(TYPE=VALUE)``, applied element by element ins
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -46,31 +47,68 @@ def _keys(v: dict[str, Any]) -> list[str]:
     return sorted(v, key=lambda k: k.encode("utf-8", "surrogatepass"))
 
 
-def go_v(v: Any) -> str:
-    """``fmt.Sprintf("%v", v)``."""
+class _Text(str):
+    """Literal text of the output (brackets, separators), told apart from a string value."""
+
+    __slots__ = ()
+
+
+def _format(v: Any, leaf: Callable[[Any], str], key: Callable[[str], str]) -> str:
+    """``v`` with Go's bracketing of slices (``[a b]``) and maps (``map[k:v]``, sorted keys), each
+    scalar by ``leaf`` and each key by ``key``.  Iterative: a value nested deeper than Python's
+    recursion limit prints as Go prints it, not a RecursionError."""
+    out: list[str] = []
+    stack: list[Any] = [v]
+    while stack:
+        item = stack.pop()
+        if type(item) is _Text:
+            out.append(item)
+        elif isinstance(item, list):
+            stack.append(_Text("]"))
+            for i in range(len(item) - 1, -1, -1):
+                stack.append(item[i])
+                if i:
+                    stack.append(_Text(" "))
+            out.append("[")
+        elif isinstance(item, dict):
+            keys = _keys(item)
+            stack.append(_Text("]"))
+            for i in range(len(keys) - 1, -1, -1):
+                stack.append(item[keys[i]])
+                stack.append(_Text(key(keys[i]) + ":"))
+                if i:
+                    stack.append(_Text(" "))
+            out.append("map[")
+        else:
+            out.append(leaf(item))
+    return "".join(out)
+
+
+def _v(v: Any) -> str:
     if v is None:
         return "<nil>"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         return _number(v)
-    if isinstance(v, list):
-        return "[" + " ".join(go_v(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "map[" + " ".join(f"{k}:{go_v(v[k])}" for k in _keys(v)) + "]"
     return str(v)
 
 
-def go_t(v: Any) -> str:
-    """``fmt.Sprintf("%t", v)``."""
+def _t(v: Any) -> str:
     if v is None:
         return "%!t(<nil>)"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         return f"%!t(float64={_number(v)})"
-    if isinstance(v, list):
-        return "[" + " ".join(go_t(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "map[" + " ".join(f"{go_t(k)}:{go_t(v[k])}" for k in _keys(v)) + "]"
     return f"%!t(string={v})"
+
+
+def go_v(v: Any) -> str:
+    """``fmt.Sprintf("%v", v)``."""
+    return _format(v, _v, str)
+
+
+def go_t(v: Any) -> str:
+    """``fmt.Sprintf("%t", v)``."""
+    return _format(v, _t, _t)
