@@ -266,8 +266,19 @@ def _check_docker_types(declared: str, layers: Iterable[Descriptor]) -> None:
 
 
 def _subject(fields: Mapping[str, Any], what: str) -> Descriptor | None:
+    """The ``subject`` descriptor, or None.  containers/image decodes it (a mistyped field is an
+    error) but a pull never validates it: one missing a required field or with a digest no
+    algorithm reads (``"subject": {}``) is None here, not a malformed document."""
     subject = fields.get("subject")
-    return Descriptor.from_json(subject, f"{what} subject", used=False) if subject is not None else None
+    if subject is None:
+        return None
+    try:
+        return Descriptor.from_json(subject, f"{what} subject", used=False)
+    except IntegrityError:
+        checked = _DESCRIPTOR.decode(subject, f"{what} subject")  # mistyped: malformed, as in Go
+        if checked.get("platform") is not None:
+            Platform.from_json(checked["platform"])
+        return None
 
 
 def parse_index(raw: bytes, media_type: str | None = None) -> Index:

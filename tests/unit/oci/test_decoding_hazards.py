@@ -248,3 +248,35 @@ def test_each_offered_platform_is_normalised_once(monkeypatch: pytest.MonkeyPatc
     calls = 0
     assert platform_variants(index, wanted) is None
     assert calls <= 201 + candidates + 1
+
+
+# --- subject: decoded, never required to be usable ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["{}", '{"mediaType": "application/vnd.oci.image.manifest.v1+json"}', '{"digest": "foo", "size": -1}'],
+)
+def test_an_incomplete_subject_does_not_spoil_the_document(subject: str) -> None:
+    """containers/image decodes ``subject`` into a ``*v1.Descriptor`` and never validates it for a
+    pull (``OCI1FromManifest``, ``OCI1IndexPublicFromManifest``): ``"subject": {}`` pulls, as it
+    did here before the Go-style decoding (which then asked the subject for every required field)."""
+    manifest = oci.parse_manifest(_manifest(_layer(D2), subject=subject))
+    assert manifest.subject is None and manifest.layers[0].digest == D2
+    index = _obj(("schemaVersion", "2"), ("manifests", f"[{_entry(D1)}]"), ("subject", subject))
+    assert oci.parse_index(index.encode()).manifests[0].digest == D1
+
+
+@pytest.mark.parametrize(
+    "subject", ['{"size": "x"}', '{"annotations": {"a": 1}}', '{"platform": {"os": 5}}', '"sha256:x"']
+)
+def test_a_mistyped_subject_is_still_malformed(subject: str) -> None:
+    """encoding/json fails on a mistyped field anywhere, inside ``subject`` too."""
+    with pytest.raises(IntegrityError, match="subject|platform"):
+        oci.parse_manifest(_manifest(_layer(D2), subject=subject))
+
+
+def test_a_complete_subject_is_kept() -> None:
+    subject = json.dumps({"mediaType": oci.OCI_MANIFEST, "digest": D3, "size": 5})
+    manifest = oci.parse_manifest(_manifest(_layer(D2), subject=subject))
+    assert manifest.subject is not None and manifest.subject.digest == D3

@@ -190,7 +190,7 @@ def test_mistyped_manifest_fields_are_malformed(field: str, value: Any) -> None:
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("artifactType", 1), ("subject", "x"), ("subject", {"mediaType": oci.OCI_MANIFEST})],
+    [("artifactType", 1), ("subject", "x"), ("subject", {"size": "x"})],
 )
 def test_mistyped_index_fields_are_malformed(field: str, value: Any) -> None:
     """``v1.Index`` (image-spec 1.1): ``artifactType`` a string, ``subject`` a descriptor."""
