@@ -92,7 +92,7 @@ def bundle_labels(image: SourceImage) -> dict[str, str] | None:
         return None
     manifest = oci.parse_manifest(image.response.raw, image.response.media_type)
     raw = image.client.read_blob(image.repository, manifest.config.digest, limit=MAX_CONFIG_BYTES)
-    return dict(oci.parse_config(raw).labels)
+    return oci.config_labels(raw)  # imgpkg's IsBundle: any config's labels, an artifact's too
 
 
 def read_bundle_lock(image: SourceImage) -> ImagesLock:

@@ -49,7 +49,7 @@ from imgextract.oci.platform import Platform
 
 if TYPE_CHECKING:
     from imgextract.oci import whiteout
-    from imgextract.oci.config import ImageConfig, parse_config
+    from imgextract.oci.config import ImageConfig, config_labels, parse_config
     from imgextract.oci.manifest import (
         Descriptor,
         Index,
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
 # warm render builds neither descriptor, manifest nor config classes.
 _LAZY = {
     "ImageConfig": "imgextract.oci.config",
+    "config_labels": "imgextract.oci.config",
     "parse_config": "imgextract.oci.config",
     "Descriptor": "imgextract.oci.manifest",
     "Index": "imgextract.oci.manifest",
@@ -125,6 +126,7 @@ __all__ = [
     "base_media_type",
     "candidates",
     "compute_digest",
+    "config_labels",
     "is_candidate",
     "is_digest",
     "is_index",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 from imgextract.errors import IntegrityError
 from imgextract.oci.digest import is_digest
@@ -97,13 +97,28 @@ def parse_config(raw: bytes, *, media_type: str | None = None) -> ImageConfig:
         ) from exc
 
 
-def _parse_config(raw: bytes) -> ImageConfig:
-    what = "image config"
-    fields = _IMAGE.decode(load_object(raw, what))
+def config_labels(raw: bytes) -> dict[str, str]:
+    """The labels of any config blob, decoded with the types :func:`parse_config` checks (a
+    mistyped field is an IntegrityError) but asking for no image: an artifact's config (a Helm
+    chart's, the empty ``{}``) or one without ``rootfs.type`` has labels too, or none.  What imgpkg's
+    ``Bundle.IsBundle`` reads of every image a bundle lists (go-containerregistry's ``ConfigFile``)."""
+    return string_map(_decode(raw)[1].get("labels"))
+
+
+def _decode(raw: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The image's fields and its ``config``'s, every key type-checked (history's too)."""
+    fields = _IMAGE.decode(load_object(raw, "image config"))
     config = _IMAGE_CONFIG.decode(fields.get("config") or {})
     for item in fields.get("history") or ():
         if item is not None:
             _HISTORY.decode(item)
+    if fields.get("rootfs") is not None:
+        _ROOTFS.decode(fields["rootfs"])
+    return fields, config
+
+
+def _parse_config(raw: bytes) -> ImageConfig:
+    fields, config = _decode(raw)
     if "rootfs" not in fields:
         raise IntegrityError("malformed image config: missing 'rootfs'")
     rootfs = _ROOTFS.decode(fields["rootfs"])

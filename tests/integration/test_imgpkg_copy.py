@@ -647,3 +647,43 @@ def test_copied_images_readable_by_independent_clients(src: Source, w: World) ->
         timeout=60,
     )
     assert [c["digest"] for c in json.loads(out.stdout)["manifests"]] == src.index_children
+
+
+def test_a_bundle_listing_an_oci_artifact_is_copied(w: World, reg_a: object) -> None:
+    """imgpkg ``Bundle.IsBundle`` reads every listed image's config labels with go-containerregistry's
+    ``ConfigFile``, which asks for no image: a Helm chart (an OCI artifact: its own config type, no
+    ``rootfs``) listed in a bundle is no bundle and is copied like any image, not a malformed config."""
+    host = reg_a.host  # type: ignore[attr-defined]
+    client = w.client_for(host)
+    config = json.dumps({"name": "chart", "version": "1.0.0", "apiVersion": "v2"}).encode()
+    chart = b"not really a chart tarball\n" * 10
+    blobs = {f"sha256:{hashlib.sha256(b).hexdigest()}": b for b in (config, chart)}
+    for digest, data in blobs.items():
+        client.upload_blob("art/chart", io.BytesIO(data), digest, len(data))
+    config_digest, chart_digest = blobs
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": oci.OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.cncf.helm.config.v1+json",
+                "digest": config_digest,
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                    "digest": chart_digest,
+                    "size": len(chart),
+                }
+            ],
+        }
+    ).encode()
+    chart_ref_digest = client.put_manifest("art/chart", "1.0.0", manifest, oci.OCI_MANIFEST)
+    chart_ref = f"{host}/art/chart@{chart_ref_digest}"
+    bundle = bundle_image([chart_ref])
+    push(client, "art/bundle", bundle, "bundle")
+    result = copy_bundle(f"{host}/art/bundle:bundle", f"{host}/art-copy", client_for=w.client_for)
+    assert result.digest == bundle.digest
+    assert manifest_status(host, "art-copy", chart_ref_digest) == 200
+    assert locations_yaml(host, "art-copy", bundle.digest) == expected_locations((chart_ref, False))

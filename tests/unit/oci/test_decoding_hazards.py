@@ -280,3 +280,40 @@ def test_a_complete_subject_is_kept() -> None:
     subject = json.dumps({"mediaType": oci.OCI_MANIFEST, "digest": D3, "size": 5})
     manifest = oci.parse_manifest(_manifest(_layer(D2), subject=subject))
     assert manifest.subject is not None and manifest.subject.digest == D3
+
+
+# --- labels of any config: imgpkg's IsBundle reads labels, never asks for an image --------------
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        b'{"name": "chart", "version": "1.0.0", "apiVersion": "v2"}',  # a Helm chart's config
+        b"{}",  # the OCI empty config
+        b'{"config": {"Labels": {"a": "b"}}, "rootfs": {"diff_ids": []}}',  # no rootfs.type
+        b'{"config": {"Labels": {"a": "b"}}, "rootfs": {"type": "layers+base", "diff_ids": []}}',
+    ],
+)
+def test_config_labels_do_not_need_an_image_config(config: bytes) -> None:
+    """imgpkg ``Bundle.IsBundle`` decodes any referenced image's config with go-containerregistry's
+    ``ConfigFile`` and looks for the bundle label: a Helm chart, an empty config or a config without
+    ``rootfs.type`` is no bundle, not an error (``imgpkg copy`` of a bundle listing one copies it)."""
+    labels = oci.config_labels(config)
+    assert labels == ({"a": "b"} if b"Labels" in config else {})
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        b'{"config": {"Labels": {"a": 1}}}',
+        b'{"config": {"Env": "x"}}',
+        b"[]",
+        b'{"history": [1]}',
+        b'{"rootfs": {"diff_ids": 5}}',
+    ],
+)
+def test_config_labels_of_a_mistyped_config_are_malformed(config: bytes) -> None:
+    """Go's decoder still fails on a mistyped field (``ConfigFile.Config.Labels`` is a
+    ``map[string]string``, ``Env`` a ``[]string``)."""
+    with pytest.raises(IntegrityError):
+        oci.config_labels(config)
