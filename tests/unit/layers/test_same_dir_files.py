@@ -60,6 +60,15 @@ def _cases() -> dict[str, list[list[E]]]:
             + [d(f"x{i}/y") for i in range(_PARENT_CACHE + 2)]
             + [f("d/b", "2"), f("d/c", "3")]
         ],
+        "whiteouts-after-a-run": [  # files written in a run survive this layer's whiteouts
+            [f("d/y", "lower"), f("d/old", "o"), f("e/k", "k")],
+            [d("d"), f("d/x", "1"), f("d/y", "2"), f("d/z", "3"), wh("d/y"), wh("d/old"), opq("d")]
+            + [f("e/a", "1"), f("e/b", "2"), opq("e"), wh("e/a"), f("e/c", "3"), wh("e/c")],
+        ],
+        "file-exists-in-a-run": [  # a name a lower layer has, in the middle of a run
+            [f("d/b", "lower"), sym("d/c", "b"), d("d/e")],
+            [f("d/a", "1"), f("d/b", "22"), f("d/c", "333"), f("d/e", "4"), f("d/f", "5")],
+        ],
         "evicted-then-replaced": [
             [d("d"), f("d/a", "1")]
             + [d(f"x{i}/y") for i in range(_PARENT_CACHE + 2)]
@@ -195,7 +204,7 @@ def test_the_files_after_the_first_of_a_directory_come_in_one_step(
     def counting(self: TarReader, prefix: bytes) -> object:
         got = original(self, prefix)
         if got is not None:
-            taken.append(prefix.decode() + got[0])
+            taken.append(prefix.decode() + got[0].decode())
         return got
 
     monkeypatch.setattr(TarReader, "next_plain", counting)
