@@ -72,6 +72,7 @@ from imgextract.layers.member import (
     AREGTYPE,
     BLKTYPE,
     CHRTYPE,
+    DIRTYPE,
     FIFOTYPE,
     KNOWN_TYPES,
     REGTYPE,
@@ -298,6 +299,10 @@ class Applier:
         # _tree_gen it was valid in, the spelling as bytes and its path as a prefix for _upper
         # ("a/b/", "" for the root): the next files of a layer are mostly in the same directory.
         self._last_dir: tuple[str, Parent, int, bytes, str] | None = None
+        # A directory entry just applied whose files may follow (apply_members takes them through
+        # the reader's runs): its spelling as a prefix ("a/b/"), its components, that as bytes,
+        # and the _tree_gen it was made in.
+        self._opened_dir: tuple[str, tuple[str, ...], bytes, int] | None = None
         self._tree_gen = 0
         self._parents_gen = 0
         umask = _process_umask()
@@ -330,6 +335,7 @@ class Applier:
         self._upper_runs = []
         self._upper_anc = set()
         self._last_dir = None  # (its top-level names are in this layer's stats only after a file)
+        self._opened_dir = None
         fs = self.fs
         file_entry = self._file_entry
         write = self._write
@@ -348,11 +354,34 @@ class Applier:
                     raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
                 fs.steps_left += STEPS_PER_ENTRY  # (fs.fund_entry(), inline)
                 try:
-                    if member.type not in _REGULAR or not file_entry(reader, member, stats):
+                    general = member.type not in _REGULAR or not file_entry(reader, member, stats)
+                    if general:
                         self._entry(reader, member, stats)
-                        continue
                 except OSError as e:
                     raise _entry_error(e, member.name) from None
+                got = None
+                if general:
+                    opened = self._opened_dir
+                    if opened is None:
+                        continue
+                    # a directory: its files may follow, the first one included
+                    self._opened_dir = None
+                    spelled, key, prefix_b, gen = opened
+                    if plain is None or gen != self._tree_gen:
+                        continue
+                    got = plain(prefix_b)
+                    if got is None:
+                        continue
+                    left -= 1  # (that file's entry)
+                    if left < 0:
+                        raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
+                    fs.steps_left += STEPS_PER_ENTRY
+                    try:
+                        same = self._cached_dir(key)  # (what _file_entry would open for it)
+                    except OSError as e:
+                        name = spelled + got[0].decode("utf-8", "surrogateescape")
+                        raise _entry_error(e, name) from None
+                    self._last_dir = (spelled, same, gen, prefix_b, f"{same.path}/" if same.path else "")
                 last = self._last_dir
                 if plain is None or last is None:
                     continue
@@ -371,13 +400,15 @@ class Applier:
                 written = 0
                 try:
                     while True:
-                        got = plain(prefix_b)
                         if got is None:
-                            break
-                        left -= 1
-                        if left < 0:
-                            raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
+                            got = plain(prefix_b)
+                            if got is None:
+                                break
+                            left -= 1
+                            if left < 0:
+                                raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
                         base, mode, mtime, data = got
+                        got = None
                         mode = (mode & 0o755) | 0o644  # file_mode()
                         try:
                             fd = os_open(base, _NEW_FILE, mode, dir_fd=dir_fd)
@@ -417,6 +448,8 @@ class Applier:
                     fs.steps_left += STEPS_PER_ENTRY * (funded - left)
                     stats.files += len(bases)
                     stats.bytes_written += written
+                    if bases and same.path not in self._upper_anc:  # (a run after its directory)
+                        self._mark_upper_anc(same.path)
         finally:
             done = self.limits.max_entries - left - self.entries_total
             stats.entries = done
@@ -493,6 +526,16 @@ class Applier:
         with self._parent(parts) as parent:
             stats.top_level.add(parent.child(base).split("/", 1)[0])
             self._apply_typed(reader, m, parent, base, stats)
+        if m.type == DIRTYPE and (
+            self.selection.paths is None or self.selection.covers_by_name("/".join(parts))
+        ):  # (as _file_entry's same-directory path needs it: every file below is selected)
+            spelled = m.name if m.name.endswith("/") else m.name + "/"
+            self._opened_dir = (
+                spelled,
+                tuple(parts),
+                spelled.encode("utf-8", "surrogateescape"),
+                self._tree_gen,
+            )
 
     def _file_entry(self, reader: MemberData, m: Member, stats: LayerStats) -> bool:
         """A plain regular file (most entries of most layers), applied as ``_entry`` would, with
