@@ -78,6 +78,7 @@ _STAR_TRAILER = b"tar\0"
 _STAR_PREFIX = 131
 _OCTAL_DIGITS = b"01234567"
 _FILL = (0, 0x20)  # what follows a numeric field's digits: NUL or space
+_PLAIN_MEMO = 4096  # size fields and checksums next_plain keeps, each
 _GO_INT = re.compile(rb"[+-]?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _NAME_KEYWORDS = frozenset({"path", "linkpath", "uname", "gname"})  # values must not hold a NUL
@@ -128,6 +129,18 @@ _PLAIN_HEADER = re.compile(
     + _octal(8, False)  # devminor
     + rb"\0"  # an empty prefix
 ).match
+
+
+def _plain_size(field: bytes) -> int | None:
+    """A size field in the form ``next_plain`` reads without the full match (11 octal digits,
+    then NUL or space), or None."""
+    digits = field[:11]
+    if not digits.isdigit() or field[11] not in _FILL:
+        return None
+    try:
+        return int(digits, 8)  # (ASCII digits: only an 8 or 9 fails)
+    except ValueError:
+        return None
 
 
 def _number(field: bytes, what: str, *, base256: bool = True) -> int:
@@ -294,6 +307,8 @@ class TarReader:
         # checksum, the mode, uid and gid, the mtime), the sum of its bytes past the first 148
         # (checksum field as blanks), its checksum's form, and its mode and mtime
         self._plain_known: tuple[bytes, bytes, bytes, int, bytes, int, int] | None = None
+        self._plain_sizes: dict[bytes, int] = {}  # size fields read (all 12 bytes) -> sizes
+        self._plain_sums: dict[int, bytes] = {}  # unsigned sums -> their checksum field, in that form
         self._pos = 0
         self._eof = False
         self._current: tarfile.TarInfo | None = None
@@ -625,15 +640,23 @@ class TarReader:
             return None
         if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
             return None
-        size_d = buf[pos + 124 : pos + 135]  # 11 octal digits, then NUL or space
-        if not size_d.isdigit() or buf[pos + 135] not in _FILL:
-            return self._plain_matched(prefix)
-        try:
-            size = int(size_d, 8)  # (ASCII digits: only an 8 or 9 fails)
-        except ValueError:
-            return self._plain_matched(prefix)
+        size_f = buf[pos + 124 : pos + 136]
+        size = self._plain_sizes.get(size_f)  # (a layer's files have a few thousand sizes)
+        if size is None:
+            size = _plain_size(size_f)
+            if size is None:
+                return self._plain_matched(prefix)
+            if len(self._plain_sizes) >= _PLAIN_MEMO:
+                self._plain_sizes.clear()
+            self._plain_sizes[size_f] = size
         total = (zlib.adler32(buf[pos : pos + 148]) & 0xFFFF) + known[3]  # the unsigned sum
-        if known[4] % total != buf[pos + 148 : pos + 156]:
+        sums = self._plain_sums  # (and a few hundred checksums)
+        field = sums.get(total)
+        if field is None:
+            if len(sums) >= _PLAIN_MEMO:
+                sums.clear()
+            field = sums[total] = known[4] % total
+        if field != buf[pos + 148 : pos + 156]:
             return self._plain_matched(prefix)  # (another form, the signed sum, or refused)
         after = start + size + (-size % BLOCK)  # (and its padding)
         if after > len(buf):
@@ -686,6 +709,7 @@ class TarReader:
         mode = int(mode_d, 8) if mode_d else 0
         mtime = int(mtime_d, 8) if mtime_d else 0
         if unsigned == stored:  # the next headers: compared with this one
+            self._plain_sums.clear()  # (they are in this header's form)
             # the checksum's form (its digits, then NULs/spaces) as a format for the unsigned sum
             fill = block[148 + len(sum_d) : 156]
             self._plain_known = (
