@@ -307,7 +307,7 @@ class TarReader:
         # checksum, the mode, uid and gid, the mtime), the sum of its bytes past the first 148
         # (checksum field as blanks), its checksum's form, and its mode and mtime
         self._plain_known: tuple[bytes, bytes, bytes, int, bytes, int, int] | None = None
-        self._plain_sizes: dict[bytes, int] = {}  # size fields read (all 12 bytes) -> sizes
+        self._plain_fields: dict[bytes, tuple[int, int]] = {}  # see _read_fields
         self._plain_sums: dict[int, bytes] = {}  # unsigned sums -> their checksum field, in that form
         self._pos = 0
         self._eof = False
@@ -624,33 +624,29 @@ class TarReader:
         if start > len(buf):
             return None
         known = self._plain_known
-        if (
-            known is None
-            or buf[pos + 156 : start] != known[0]
-            or buf[pos + 100 : pos + 124] != known[1]
-            or buf[pos + 136 : pos + 148] != known[2]
-            or not buf.startswith(prefix, pos)
-        ):
+        if known is None or buf[pos + 156 : start] != known[0]:
             return self._plain_matched(prefix)
         # the name: prefix + base, up to the first NUL
-        at = pos + len(prefix)
-        stop = buf.find(b"\0", at, pos + 100)
-        base = buf[at : pos + 100 if stop < 0 else stop]
+        name = buf[pos : pos + 100]
+        if not name.startswith(prefix):
+            return None
+        at = len(prefix)
+        stop = name.find(b"\0", at)
+        base = name[at:] if stop < 0 else name[at:stop]
         if not base or 0x2F in base:  # "/" (as an int: ``bytes in bytes`` first fails as an index)
             return None
         if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
             return None
-        size_f = buf[pos + 124 : pos + 136]
-        size = self._plain_sizes.get(size_f)  # (a layer's files have a few thousand sizes)
-        if size is None:
-            size = _plain_size(size_f)
-            if size is None:
+        # mode, uid, gid, size and mtime: as in the known header but for the size, read before
+        fields = buf[pos + 100 : pos + 148]
+        read = self._plain_fields.get(fields)
+        if read is None:
+            read = self._read_fields(fields)
+            if read is None:
                 return self._plain_matched(prefix)
-            if len(self._plain_sizes) >= _PLAIN_MEMO:
-                self._plain_sizes.clear()
-            self._plain_sizes[size_f] = size
-        total = (zlib.adler32(buf[pos : pos + 148]) & 0xFFFF) + known[3]  # the unsigned sum
-        sums = self._plain_sums  # (and a few hundred checksums)
+        size, partial_sum = read
+        total = (zlib.adler32(name) & 0xFFFF) + partial_sum  # the unsigned sum
+        sums = self._plain_sums  # (a layer's files have a few hundred)
         field = sums.get(total)
         if field is None:
             if len(sums) >= _PLAIN_MEMO:
@@ -667,6 +663,24 @@ class TarReader:
         if view.obj is not buf:
             view = self._view = memoryview(buf)
         return base, known[5], known[6], view[start : start + size]
+
+    def _read_fields(self, fields: bytes) -> tuple[int, int] | None:
+        """For ``next_plain``: a header's bytes 100-148 (mode, uid, gid, size, mtime) when they are
+        the known header's but for a size in the form ``_plain_size`` reads: its size, and the sum
+        of the header's bytes but its name (checksum field as blanks) + 1; kept for the next ones
+        (a layer's files have a few thousand sizes)."""
+        known = self._plain_known
+        assert known is not None
+        if fields[:24] != known[1] or fields[36:] != known[2]:
+            return None
+        size = _plain_size(fields[24:36])
+        if size is None:
+            return None
+        memo = self._plain_fields
+        if len(memo) >= _PLAIN_MEMO:
+            memo.clear()
+        read = memo[fields] = (size, sum(fields) + known[3])
+        return read
 
     def _plain_matched(self, prefix: bytes) -> tuple[bytes, int, int, memoryview] | None:
         """``next_plain`` by a full match of the header; what it takes becomes the header the next
@@ -710,6 +724,7 @@ class TarReader:
         mtime = int(mtime_d, 8) if mtime_d else 0
         if unsigned == stored:  # the next headers: compared with this one
             self._plain_sums.clear()  # (they are in this header's form)
+            self._plain_fields.clear()
             # the checksum's form (its digits, then NULs/spaces) as a format for the unsigned sum
             fill = block[148 + len(sum_d) : 156]
             self._plain_known = (

@@ -285,3 +285,18 @@ def test_size_forms_after_a_plain_header(size_field: bytes) -> None:
     block[124:136] = size_field
     tail = pad(b"abc") + run([("d/z", 2)]) + END
     same_both_ways(BASE[:TEMPLATED] + rechecksum(bytes(block)) + tail)
+
+
+def test_repeated_sizes_and_fields_read_the_same_both_ways() -> None:
+    """next_plain keeps what it read of sizes and checksums: headers that repeat them, between
+    headers that change the mode, the mtime or a size field's form, read as members reads them."""
+    blocks = []
+    for i in range(40):
+        size = (0, 3, 700, 3)[i % 4]
+        block = bytearray(raw_header(f"d/f{i % 7}{i}", size=size, mode=(0o644, 0o600)[i // 13 % 2]))
+        if i % 11 == 5:
+            block[136:148] = b"%011o " % (i * 1000)
+        if i % 9 == 4:
+            block[124:136] = b"%011o " % size
+        blocks.append(rechecksum(bytes(block)) + pad(b"y" * size))
+    assert same_both_ways(b"".join(blocks) + END) == 39
