@@ -143,12 +143,13 @@ def _write_rest(fd: int, data: memoryview, done: int) -> None:
         done = os.write(fd, data)
 
 
-def _utime_args(mtime: float | int) -> tuple[int, int] | int:
-    """What ``os.utime`` gets for a file's mtime (and atime): whole seconds as a tuple (most),
-    else nanoseconds (as ``_write`` sets them)."""
+def _utime_args(mtime: float | int) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """What ``os.utime`` gets for a file's mtime (and atime), as ``_write`` sets them: whole
+    seconds (most), else nanoseconds (``ns=``)."""
     if type(mtime) is int and 0 <= mtime <= _MAX_MTIME:
-        return (mtime, mtime)
-    return _ns(mtime)
+        return (mtime, mtime), None
+    ns = _ns(mtime)
+    return None, (ns, ns)
 
 
 class Limits(FrozenRecord):
@@ -344,8 +345,10 @@ class Applier:
         plain = getattr(reader, "next_plain", None)
         umask = self._umask
         os_open, os_write, os_utime, os_close = os.open, os.write, os.utime, os.close
+        new_file = _NEW_FILE
         times_of: int | float = -1
-        times: tuple[int, int] | int = (0, 0)
+        times: tuple[int, int] | None = None
+        times_ns: tuple[int, int] | None = None
         left = self.limits.max_entries - self.entries_total  # entries this layer may still have
         try:
             for member in members:
@@ -411,7 +414,7 @@ class Applier:
                         got = None
                         mode = (mode & 0o755) | 0o644  # file_mode()
                         try:
-                            fd = os_open(base, _NEW_FILE, mode, dir_fd=dir_fd)
+                            fd = os_open(base, new_file, mode, dir_fd=dir_fd)
                         except FileExistsError:  # occupied: written as every other file is
                             fs.steps_left += STEPS_PER_ENTRY * (funded - left)
                             funded = left
@@ -421,27 +424,29 @@ class Applier:
                             if gen != self._tree_gen or same.fd < 0:
                                 break
                             continue
+                        size = len(data)
                         try:
                             try:
-                                if data:
+                                if size:
                                     done = os_write(fd, data)
-                                    if done < len(data):
+                                    if done < size:
                                         _write_rest(fd, data, done)
                                 if mode & umask:
                                     os.fchmod(fd, mode)
                                 if mtime != times_of:  # (the files of a layer mostly share one)
-                                    times_of, times = mtime, _utime_args(mtime)
-                                if type(times) is tuple:
+                                    times_of = mtime
+                                    times, times_ns = _utime_args(mtime)
+                                if times_ns is None:
                                     os_utime(fd, times)
                                 else:
-                                    os_utime(fd, ns=(times, times))
+                                    os_utime(fd, ns=times_ns)
                             finally:
                                 os_close(fd)
                         except BaseException:
                             self._discard(same, base.decode("utf-8", "surrogateescape"))
                             raise
                         note(base)
-                        written += len(data)
+                        written += size
                 except OSError as e:
                     raise _entry_error(e, prefix + base.decode("utf-8", "surrogateescape")) from None
                 finally:
