@@ -222,6 +222,8 @@ def dir_mode(mode: int) -> int:
 
 
 def _ns(mtime: float | int) -> int:
+    if type(mtime) is int and 0 <= mtime <= _MAX_MTIME:  # (most: whole seconds from a header)
+        return mtime * 1_000_000_000
     if type(mtime) is ExactTime:
         return min(max(mtime.ns, 0), _MAX_MTIME * 1_000_000_000)
     try:

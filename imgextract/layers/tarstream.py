@@ -625,6 +625,8 @@ class TarReader:
             return None
         known = self._plain_known
         if known is None or buf[pos + 156 : start] != known[0]:
+            if buf[pos + 156] != 0x30:  # not type "0" (the directory after a run, mostly)
+                return None
             return self._plain_matched(prefix)
         # the name: prefix + base, up to the first NUL
         name = buf[pos : pos + 100]
