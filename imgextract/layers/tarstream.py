@@ -308,7 +308,8 @@ class TarReader:
         # (checksum field as blanks), its checksum's form, and its mode and mtime
         self._plain_known: tuple[bytes, bytes, bytes, int, bytes, int, int] | None = None
         self._plain_fields: dict[bytes, tuple[int, int]] = {}  # see _read_fields
-        self._plain_sums: dict[int, bytes] = {}  # unsigned sums -> their checksum field, in that form
+        # unsigned sums -> their checksum field in that form + the known header's bytes after it
+        self._plain_sums: dict[int, bytes] = {}
         self._pos = 0
         self._eof = False
         self._current: tarfile.TarInfo | None = None
@@ -624,10 +625,10 @@ class TarReader:
         if start > len(buf):
             return None
         known = self._plain_known
-        if known is None or buf[pos + 156 : start] != known[0]:
-            if buf[pos + 156] != 0x30:  # not type "0" (the directory after a run, mostly)
-                return None
+        if known is None:
             return self._plain_matched(prefix)
+        if buf[pos + 156] != 0x30:  # not type "0" (the directory after a run, mostly)
+            return None
         # the name: prefix + base, up to the first NUL
         name = buf[pos : pos + 100]
         if not name.startswith(prefix):
@@ -649,13 +650,13 @@ class TarReader:
         size, partial_sum = read
         total = (zlib.adler32(name) & 0xFFFF) + partial_sum  # the unsigned sum
         sums = self._plain_sums  # (a layer's files have a few hundred)
-        field = sums.get(total)
-        if field is None:
+        rest = sums.get(total)
+        if rest is None:
             if len(sums) >= _PLAIN_MEMO:
                 sums.clear()
-            field = sums[total] = known[4] % total
-        if field != buf[pos + 148 : pos + 156]:
-            return self._plain_matched(prefix)  # (another form, the signed sum, or refused)
+            rest = sums[total] = known[4] % total + known[0]
+        if rest != buf[pos + 148 : start]:  # the checksum, then the known header's type to prefix
+            return self._plain_matched(prefix)  # (another form, the signed sum, other fields)
         after = start + size + (-size % BLOCK)  # (and its padding)
         if after > len(buf):
             return None
