@@ -197,7 +197,7 @@ def _decode_object(data: bytes) -> tuple[dict[str, Any], bool]:
     api = value.get("apiVersion")
     if not isinstance(k, str) or not k or (isinstance(api, str) and api.count("/") > 1):
         raise DecodeError("Object 'Kind' is missing")
-    return (to_unstructured(value) if numbers else value), numbers
+    return (to_unstructured(value, kind == "yaml") if numbers else value), numbers
 
 
 # ---------------------------------------------------------------------------------------- memo

@@ -744,13 +744,16 @@ def first_document_flagged(data: bytes) -> tuple[str, Any, bool]:
     return _first_yaml(text)
 
 
-def to_unstructured(value: Any) -> Any:
+def to_unstructured(value: Any, from_yaml: bool = False) -> Any:
     """What ``unstructured.Unstructured`` holds after decoding: integers that do not fit int64 become
-    float64 (apimachinery's JSON number conversion)."""
+    float64 (apimachinery's JSON number conversion). ``from_yaml``: the value went through
+    ``YAMLToJSON`` first, whose text for a float64 -0 is ``-0``, an int64 0 to that conversion."""
     if isinstance(value, dict):
-        return {k: to_unstructured(v) for k, v in value.items()}
+        return {k: to_unstructured(v, from_yaml) for k, v in value.items()}
     if isinstance(value, list):
-        return [to_unstructured(v) for v in value]
+        return [to_unstructured(v, from_yaml) for v in value]
     if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
         return float(value)
+    if from_yaml and isinstance(value, float) and value == 0.0:
+        return 0
     return value
