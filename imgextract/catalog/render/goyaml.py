@@ -27,6 +27,7 @@ import yaml
 
 from imgextract.bundles.annotations import go_number
 from imgextract.catalog.render.gojson import float_e, float_f, shortest_digits
+from imgextract.catalog.render.goyamlescapes import QuotedEscapeError, go_quoted_escapes
 from imgextract.oci import jsontext
 from imgextract.yamlalias import allowed_alias_ratio
 
@@ -47,6 +48,14 @@ UINT64_MAX = (1 << 64) - 1
 
 class DecodeError(ValueError):
     """The file is not a decodable document (opm logs and skips it, or fails, depending on the file)."""
+
+
+def _valid_utf8(data: bytes | bytearray) -> bool:
+    try:
+        bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 _RESOLVE_MAP: dict[str, Any] = {}
@@ -567,6 +576,13 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
 def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
     """``load_yaml`` plus whether the value holds floats or integers beyond int64 (when it does not,
     Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
+    if isinstance(text, (bytes, bytearray)) and (b"\\'" in text or b"\\/" in text):
+        text = bytes(text).decode("utf-8", errors="replace") if _valid_utf8(text) else text
+    if isinstance(text, str):
+        try:
+            text = go_quoted_escapes(text)
+        except QuotedEscapeError as exc:
+            raise DecodeError(f"error converting YAML to JSON: {exc}") from exc
     fast = _load_events(text)
     return fast if fast is not None else _load_nodes(text)
 
