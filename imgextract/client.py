@@ -404,7 +404,7 @@ class Client:
         *,
         migrate_level: str = "none",
         image_ref_template: str | None = None,
-        jobs: int = 8,
+        jobs: int = 16,
         raw: bool = False,
     ) -> list[dict[str, Any]]:
         """Render bundle images, catalog images, bundle directories and FBC directories as

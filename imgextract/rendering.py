@@ -140,7 +140,7 @@ def render_raw(
     *,
     migrate_level: str = "none",
     image_ref_template: str | None = None,
-    jobs: int = 8,
+    jobs: int = 16,
 ) -> list[dict[str, Any]]:
     """The rendered objects in opm's shape (property values kept as the JSON text opm writes).
     ``session`` may be None when every reference is a directory."""
@@ -155,7 +155,7 @@ def render_output(
     *,
     migrate_level: str = "none",
     image_ref_template: str | None = None,
-    jobs: int = 8,
+    jobs: int = 16,
 ) -> bytes:
     """``encode(render_raw(...), fmt)`` as UTF-8 bytes (surrogates escaped), what the command writes:
     each reference's objects are encoded as they render, and a bundle image rendered before at the
@@ -174,7 +174,7 @@ def write_output(
     *,
     migrate_level: str = "none",
     image_ref_template: str | None = None,
-    jobs: int = 8,
+    jobs: int = 16,
 ) -> None:
     """Write what :func:`render_output` returns to ``out`` (once every reference rendered, as the
     command does), object by object: the whole text is never copied into one buffer."""
@@ -192,7 +192,7 @@ def render(
     *,
     migrate_level: str = "none",
     image_ref_template: str | None = None,
-    jobs: int = 8,
+    jobs: int = 16,
 ) -> list[dict[str, Any]]:
     """Render ``refs`` as ``opm render`` would: plain dicts (property values decoded), in opm's order."""
     objs = render_raw(

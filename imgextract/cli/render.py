@@ -36,7 +36,7 @@ from imgextract.cli.options import cache_options, check_ref, client_from, common
     help="image of a rendered bundle directory, from {{.Package}}, {{.Name}} and {{.Version}}.",
 )
 @click.option(
-    "-j", "--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="references at a time."
+    "-j", "--jobs", type=click.IntRange(1, 64), default=16, show_default=True, help="references at a time."
 )
 @signature_options
 @cache_options

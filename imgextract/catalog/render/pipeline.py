@@ -74,11 +74,11 @@ class RenderError(ValueError):
 @dataclass(frozen=True)
 class RenderOptions:
     """What ``render`` does besides reading: ``migrate_level`` (none | bundle-object-to-csv-metadata | all),
-    ``image_ref_template`` for bundle directories, ``jobs`` references at a time (default 8)."""
+    ``image_ref_template`` for bundle directories, ``jobs`` references at a time (default 16)."""
 
     migrate_level: str = "none"
     image_ref_template: str | None = None
-    jobs: int = 8
+    jobs: int = 16
 
 
 class ResolvedLike(Protocol):
