@@ -27,9 +27,9 @@ import yaml
 
 from imgextract.bundles.annotations import go_number
 from imgextract.catalog.render.gojson import float_e, float_f, shortest_digits
-from imgextract.catalog.render.goyamlescapes import QuotedEscapeError, go_quoted_escapes
 from imgextract.oci import jsontext
 from imgextract.yamlalias import allowed_alias_ratio
+from imgextract.yamlescapes import QuotedEscapeError, go_quoted_escapes
 
 __all__ = [
     "DecodeError",
