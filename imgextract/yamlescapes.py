@@ -50,5 +50,7 @@ def _refuse_slash(raw: str, line: int) -> None:
     i = raw.find("\\")
     while i != -1:
         if raw[i + 1 : i + 2] == "/":
-            raise QuotedEscapeError(f"yaml: line {line + 1}: found unknown escape character")
+            raise QuotedEscapeError(
+                f"yaml: line {line + 1 + raw.count(chr(10), 0, i)}: found unknown escape character"
+            )
         i = raw.find("\\", i + 2)
