@@ -52,3 +52,45 @@ def test_csv_with_backslash_quote_renders(tmp_path: Path) -> None:
     )
     with pytest.raises(BundleError, match="no bundle objects found"):
         render_bundle(root)
+
+
+def _counting_scans(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    import yaml
+
+    from imgextract import yamlescapes
+
+    scans: list[int] = []
+    real = yaml.scan
+
+    def scan(text: str, Loader: type) -> object:  # noqa: N803 (PyYAML's keyword)
+        scans.append(len(text))
+        return real(text, Loader=Loader)
+
+    monkeypatch.setattr(yamlescapes.yaml, "scan", scan)
+    return scans
+
+
+def test_every_quote_escape_of_one_scalar_is_rewritten_in_one_rescan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A description full of ``\\'`` costs one rescan, not one per escape."""
+    from imgextract.yamlescapes import go_quoted_escapes
+
+    scans = _counting_scans(monkeypatch)
+    text = 'a: "' + "don\\'t " * 50 + '"\nb: "x\\\\y"\n'
+    out = go_quoted_escapes(text)
+    assert load_yaml(out) == {"a": "don't " * 50, "b": "x\\y"}
+    assert len(scans) == 2  # the failing scan, then the clean one
+
+
+def test_rescanning_is_bounded_in_characters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile file of many scalars with ``\\'`` behind a large text: each rescan reads the whole
+    text, so the rewriting stops after a fixed number of characters (libyaml's error then stands)
+    instead of costing minutes of CPU."""
+    from imgextract import yamlescapes
+
+    scans = _counting_scans(monkeypatch)
+    monkeypatch.setattr(yamlescapes, "_MAX_RESCANNED", 8 << 20)
+    text = "pad: " + "x" * (1 << 20) + "\n" + "".join(f'k{i}: "a\\\'b"\n' for i in range(1000))
+    out = yamlescapes.go_quoted_escapes(text)
+    assert sum(scans) <= yamlescapes._MAX_RESCANNED + len(out) + 1
+    assert len(scans) <= 9
+    assert "\\'" in out  # given up: the rest is left for the reader's own error
