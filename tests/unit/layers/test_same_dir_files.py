@@ -208,7 +208,7 @@ def test_random_layers_match_the_general_path(layers: list[list[E]], paths: list
         tree, stats, applier = _run(base / "fast", concrete, paths)
         original, original_plain = Applier._file_entry, TarReader.next_plain
         Applier._file_entry = _general_only  # type: ignore[method-assign]
-        TarReader.next_plain = _no_run  # type: ignore[method-assign,assignment]
+        TarReader.next_plain = _no_run  # type: ignore[method-assign]
         try:
             tree_g, stats_g, _ = _run(base / "general", concrete, paths)
         finally:

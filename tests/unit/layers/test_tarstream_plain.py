@@ -42,9 +42,9 @@ def outcome(data: bytes, *, plain: bool, step: int = 1 << 30) -> tuple[object, i
                 got = reader.next_plain(prefix.encode("utf-8", "surrogateescape"))
                 if got is None:
                     break
-                base, mode, mtime, data = got
+                base, mode, mtime, view = got
                 name = prefix + base.decode("utf-8", "surrogateescape")
-                out.append((name, tarfile.REGTYPE, mode, mtime, len(data), bytes(data)))
+                out.append((name, tarfile.REGTYPE, mode, mtime, len(view), bytes(view)))
                 taken += 1
     except (IntegrityError, LimitExceeded) as e:
         return (out, type(e).__name__, str(e)), taken
