@@ -13,12 +13,23 @@ import yaml
 
 __all__ = ["QuotedEscapeError", "go_quoted_escapes"]
 
-_MAX_REWRITES = 1000  # each rewrite rescans the text: beyond this, libyaml's own error stands
-_MAX_RESCANNED = 64 << 20  # characters rescanned in all (~0.6 s): past this, libyaml's error stands
+# Scalars rewritten at most: each rewrite rescans the whole text, so a document costs at most this
+# many scans more than its read (1000 made a 20 KB document of 1000 such scalars cost a second, and
+# a catalog of such documents an hour); past it, libyaml's own error stands.
+_MAX_REWRITES = 16
+_MAX_RESCANNED = 64 << 20  # characters rescanned in all: past this, libyaml's error stands
+# Tokens scanned in all, every pass counted (a token costs about a microsecond; a budget in
+# characters alone bounds nothing for a text of tiny tokens): past this, the text is left as it is
+# and libyaml's reading stands (its error for a \', a slash for a \/).
+_MAX_TOKENS = 2_000_000
 
 
 class QuotedEscapeError(ValueError):
     """A ``\\/`` in a double-quoted scalar: go-yaml v2 refuses the document."""
+
+
+class _Budget(Exception):
+    """The token budget ran out."""
 
 
 def go_quoted_escapes(text: str) -> str:
@@ -26,9 +37,19 @@ def go_quoted_escapes(text: str) -> str:
     if "\\'" not in text and "\\/" not in text:
         return text
     rescanned = 0
+    tokens = 0
     for _ in range(_MAX_REWRITES):
         try:
-            tokens = list(yaml.scan(text, Loader=yaml.CSafeLoader))
+            # streamed, never kept: a list of every token and its marks is some 100 bytes a
+            # character of a text of short scalars
+            for tok in yaml.scan(text, Loader=yaml.CSafeLoader):
+                tokens += 1
+                if tokens > _MAX_TOKENS:
+                    raise _Budget
+                if isinstance(tok, yaml.ScalarToken) and tok.style == '"' and tok.start_mark is not None:
+                    _refuse_slash(text[tok.start_mark.index : tok.end_mark.index], tok.start_mark.line)
+        except _Budget:
+            return text
         except yaml.scanner.ScannerError as exc:
             mark = exc.problem_mark
             if (
@@ -43,9 +64,6 @@ def go_quoted_escapes(text: str) -> str:
             return text  # the reader raises this error itself
         except yaml.YAMLError:
             return text
-        for tok in tokens:
-            if isinstance(tok, yaml.ScalarToken) and tok.style == '"' and tok.start_mark is not None:
-                _refuse_slash(text[tok.start_mark.index : tok.end_mark.index], tok.start_mark.line)
         return text
     return text
 
