@@ -68,7 +68,9 @@ def cli() -> None:
     \b
     Exit codes: 0 ok, 1 internal error (a bug), 2 usage, 3 authentication,
     4 not found, 5 integrity, 6 invalid bundle, 7 registry unreachable,
-    8 signature verification failed (refused by the policy).
+    8 signature verification failed (refused by the policy),
+    9 local filesystem error (disk full, read-only, permission denied),
+    130/143 interrupted (SIGINT/SIGTERM).
     """
 
 

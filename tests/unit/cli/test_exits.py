@@ -131,3 +131,26 @@ def test_an_unexpected_exception_is_exit_1_one_redacted_line(
     assert len(err.strip().splitlines()) == 1, err
     assert "internal error: RuntimeError" in err and "report it" in err
     assert "s3cret-pass" not in err and "Traceback" not in err
+
+
+def _codes_in(text: str) -> set[int]:
+    import re
+
+    return {int(n) for n in re.findall(r"(?<![\w.-])(\d{1,3})(?=[ /])", text)}
+
+
+def test_top_level_help_lists_every_exit_code_the_cli_returns() -> None:
+    """``bundle-extract --help`` names every status ``run`` can end with, the local filesystem's 9
+    and the signals' 130/143 included, and the README's exit-code section names the same ones."""
+    from pathlib import Path
+
+    from imgextract.cli.main import cli
+
+    help_text = cli.help or ""
+    section = help_text[help_text.index("Exit codes:") :]
+    expected = {0, 1, 130, 143} | {code for _, code in EXIT_CODES}
+    assert _codes_in(section) == expected
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    start = readme.index("## Exit codes")
+    readme_section = readme[start : readme.index("\n## ", start + 1)]
+    assert _codes_in(readme_section.split("On failure")[0]) == expected
