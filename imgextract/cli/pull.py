@@ -152,6 +152,10 @@ def pull(
     selection = pop_filter(kw) if catalog_ref is not None else None
     popped = [kw.pop(k) for k in FILTER_KEYS] if selection is None else []
     filtering = any(popped)
+    if output == "-" and (fmt == "dir" or catalog_ref is not None):
+        raise UsageError(
+            "-o - writes to stdout, which only --format configmap does; for a directory named '-' use -o ./-"
+        )
     if catalog_ref is not None:
         from imgextract.cli.catalog import pull_from_catalog
 

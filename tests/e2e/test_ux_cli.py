@@ -377,6 +377,20 @@ def test_empty_output_is_a_usage_error(cli: Callable[..., Run], tmp_path: Path) 
     assert "--output" in _one_line(r)
 
 
+@pytest.mark.parametrize("extra", [(), ("--from-catalog", "127.0.0.1:1/ux/catalog:v1")])
+def test_stdout_as_output_needs_configmap_format(
+    cli: Callable[..., Run], tmp_path: Path, extra: tuple[str, ...]
+) -> None:
+    """``-o -`` means stdout (as for ``--format configmap``); a directory pull does not quietly create
+    a directory named ``-`` in the current directory."""
+    ref = () if extra else ("127.0.0.1:1/ux/x:v1",)
+    r = _run_in(tmp_path, tmp_path / "home", "pull", *ref, *extra, "-o", "-")
+    assert r.code == 2  # before any network (nothing listens at 127.0.0.1:1)
+    line = _one_line(r)
+    assert "-o -" in line and "--format configmap" in line and "./-" in line
+    assert not (tmp_path / "-").exists()
+
+
 def test_configmap_output_to_a_directory_or_missing_parent_is_a_usage_error(
     cli: Callable[..., Run], tmp_path: Path
 ) -> None:
