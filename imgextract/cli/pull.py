@@ -13,6 +13,7 @@ from imgextract.cli.options import (
     check_ref,
     client_from,
     common_options,
+    json_help,
     prefer_compression_option,
     signature_options,
 )
@@ -104,6 +105,7 @@ from imgextract.cli.signals import InterruptibleProgress
     help="fail on any disagreement between bundle labels and annotations.yaml (channels included; "
     "by default only what changes OLM's reading of the bundle fails).",
 )
+@json_help("print one JSON object on stdout (--from-catalog: one compact line per bundle).")
 @cache_options
 @common_options
 def pull(
