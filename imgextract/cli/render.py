@@ -67,10 +67,15 @@ def render(
     objects are written together once every REF rendered, in opm's order (by package, then name).
     With --policy, every image REF is judged before any of its layers is read (refused: exit 8).
     """
+    from imgextract.errors import UsageError
     from imgextract.rendering import write_output
 
     for ref in refs:
         if not os.path.lexists(ref):  # a directory to render, else an image reference
+            if ref.startswith(("/", "./", "../", "~")):
+                raise UsageError(
+                    f"{ref}: no such directory (REF is an image or a bundle or catalog directory)"
+                )
             check_ref(ref)
     refuse_json_with(fmt, kw)
     with client_from(kw) as client:

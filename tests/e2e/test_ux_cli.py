@@ -461,3 +461,13 @@ def test_catalog_filters_without_from_catalog_are_a_usage_error(
     assert r.code == 2
     assert "need --from-catalog" in _one_line(r)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("path", ["./no-such-dir", "../no-such-dir", "/no-such-dir/bundle"])
+def test_render_of_a_missing_directory_names_the_directory(cli: Callable[..., Run], path: str) -> None:
+    """A REF spelled as a path is a directory that is not there, as ``catalog`` says, not an
+    "invalid reference format"."""
+    r = cli("render", path)
+    assert r.code == 2
+    line = _one_line(r)
+    assert path in line and "no such directory" in line and "invalid reference" not in line
