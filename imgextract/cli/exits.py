@@ -63,7 +63,7 @@ CLI_REMEDIES: dict[str, str] = {
     "tls_trust": "; trust its CA with --ca-file or --cert-dir, or skip verification with --insecure-registry {arg}",
     "platform": "; choose one with --platform",
     "explain_mirrors": "; 'bundle-extract mirrors' explains the sources",
-    "paths_or_all": "pass --path P or --all",
+    "paths_or_all": "pass --path P or --all, or --kind KIND for a bundle built without labels",
     "resolve_digest": " (resolve it first, e.g. with `bundle-extract inspect`)",
     "configmap_target": " (-o FILE, or -o - for stdout)",
 }

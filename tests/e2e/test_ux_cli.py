@@ -471,3 +471,20 @@ def test_render_of_a_missing_directory_names_the_directory(cli: Callable[..., Ru
     assert r.code == 2
     line = _one_line(r)
     assert path in line and "no such directory" in line and "invalid reference" not in line
+
+
+def test_unlabelled_image_error_names_every_way_out(
+    cli: Callable[..., Run], registry: Any, push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
+    """An image whose labels name no kind: the hint names --kind too (the remedy for a bundle built
+    without labels, and the only one that applies to --format configmap), as troubleshooting.md says."""
+    from regfix import bundles
+
+    img = push_image(registry, bundles.generic_multilayer(), "ux/unlabelled", "v1")
+    for extra in ((), ("--format", "configmap")):
+        out = tmp_path / ("cm.yaml" if extra else "out")
+        r = cli("pull", img.ref, "-o", str(out), "--insecure-registry", registry.host, *extra)
+        assert r.code == 2
+        line = _one_line(r)
+        assert "--kind" in line and "--path P or --all" in line
+        assert not out.exists()
