@@ -488,3 +488,34 @@ def test_unlabelled_image_error_names_every_way_out(
         line = _one_line(r)
         assert "--kind" in line and "--path P or --all" in line
         assert not out.exists()
+
+
+def test_verbose_says_which_source_failed_before_the_one_that_served(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
+    """``-v`` shows what was tried (troubleshooting.md): a mirror that fails before the primary
+    serves the pull is named with its error; without ``-v`` the successful pull stays quiet."""
+    host = pushed_bundle.registry.host
+    repository = pushed_bundle.ref.rsplit(":", 1)[0]
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        f'[[registry]]\nprefix = "{repository}"\nlocation = "{repository}"\n'
+        '[[registry.mirror]]\nlocation = "127.0.0.1:1/mirror/bundle"\ninsecure = true\n'
+    )
+    args = (
+        "pull",
+        pushed_bundle.ref,
+        "--insecure-registry",
+        host,
+        "--registries-conf",
+        str(conf),
+        "--no-cache",
+    )
+    r = cli(*args, "-o", str(tmp_path / "a"), "-v")
+    assert r.code == 0, r.stderr
+    tried = [line for line in r.stderr.splitlines() if "127.0.0.1:1/mirror/bundle" in line]
+    assert len(tried) == 1 and tried[0].startswith("INFO: ") and "trying the next source" in tried[0], (
+        r.stderr
+    )
+    quiet = cli(*args, "-o", str(tmp_path / "b"))
+    assert quiet.code == 0 and "127.0.0.1:1" not in quiet.stderr
