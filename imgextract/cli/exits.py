@@ -70,6 +70,29 @@ CLI_REMEDIES: dict[str, str] = {
 """Remedies in command-line words (the library's are in ``imgextract.errors``)."""
 
 
+_INSECURE = "name the registry instead: --insecure-registry HOST[:PORT] (plain HTTP or unverified TLS for that host only)"
+FOREIGN_FLAGS: dict[str, str] = {
+    "--retry-times": "skopeo's count of retries; here --retry-time SECONDS bounds the time one request "
+    "spends retrying (default 120)",
+    "--tls-verify": _INSECURE,
+    "--src-tls-verify": _INSECURE,
+    "--dest-tls-verify": _INSECURE,
+    "--skip-tls-verify": _INSECURE,
+    "--skip-tls": _INSECURE,
+    "--use-http": _INSECURE,
+    "--src-creds": "use --creds USER[:PASS]",
+    "--dest-creds": "use --creds USER[:PASS] (copy sends it to the --to-repo registry too)",
+    "--src-authfile": "use --authfile PATH",
+    "--dest-authfile": "use --authfile PATH",
+    "--src-cert-dir": "use --cert-dir DIRECTORY",
+    "--override-arch": "use --platform OS/ARCH[/VARIANT]",
+    "--override-os": "use --platform OS/ARCH[/VARIANT]",
+    "--override-variant": "use --platform OS/ARCH[/VARIANT]",
+}
+"""skopeo/opm/oc-mirror flags a user of those tools types -> our equivalent (instead of click's
+look-alike suggestion, which for ``--retry-times`` would be ``--retry-time``: seconds, not a count)."""
+
+
 def flag(name: str) -> str:
     """The command-line flag of a library option."""
     return FLAGS.get(name, "--" + name.replace("_", "-"))
@@ -123,7 +146,13 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
             exc.show()
             sys.exit(2)
         see = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        click.echo(f"bundle-extract: error: {exc.format_message()}{see}".replace("\n", " "), err=True)
+        message = exc.format_message()
+        unknown = exc.option_name if isinstance(exc, click.NoSuchOption) else ""
+        hint = FOREIGN_FLAGS.get(unknown, "")
+        ours = hint.partition("--")[2].split(" ")[0]
+        if ours and exc.ctx is not None and any(f"--{ours}" in p.opts for p in exc.ctx.command.params):
+            message = f"no option {unknown}: {hint}"
+        click.echo(f"bundle-extract: error: {message}{see}".replace("\n", " "), err=True)
         sys.exit(2)
     except click.ClickException as exc:
         exc.show()

@@ -154,3 +154,32 @@ def test_top_level_help_lists_every_exit_code_the_cli_returns() -> None:
     start = readme.index("## Exit codes")
     readme_section = readme[start : readme.index("\n## ", start + 1)]
     assert _codes_in(readme_section.split("On failure")[0]) == expected
+
+
+@pytest.mark.parametrize(
+    ("flag", "ours"),
+    [
+        ("--retry-times=3", "--retry-time SECONDS"),
+        ("--tls-verify=false", "--insecure-registry HOST[:PORT]"),
+        ("--src-tls-verify=false", "--insecure-registry HOST[:PORT]"),
+        ("--skip-tls-verify", "--insecure-registry HOST[:PORT]"),
+        ("--use-http", "--insecure-registry HOST[:PORT]"),
+        ("--src-creds=a:b", "--creds USER[:PASS]"),
+        ("--src-authfile=x", "--authfile PATH"),
+        ("--override-arch=arm64", "--platform OS/ARCH[/VARIANT]"),
+    ],
+)
+def test_a_skopeo_or_opm_flag_gets_our_equivalent(
+    flag: str, ours: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """skopeo/opm/oc-mirror users type their flags: the error names ours (and what differs), not a
+    look-alike such as --retry-time for skopeo's --retry-times (seconds, not a count)."""
+    from imgextract.cli.exits import run
+    from imgextract.cli.main import cli
+
+    with pytest.raises(SystemExit) as ended:
+        run(cli, ["pull", "localhost:5000/x:v1", "-o", "out", flag])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("bundle-extract: error: ")
+    assert flag.split("=")[0] in err and ours in err and "Did you mean" not in err
