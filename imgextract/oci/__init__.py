@@ -14,6 +14,7 @@ from imgextract.oci.digest import ALGORITHMS, Digest, compute_digest, is_digest,
 from imgextract.oci.mediatypes import (
     DOCKER_CONFIG,
     DOCKER_FOREIGN_LAYER,
+    DOCKER_FOREIGN_LAYER_UNCOMPRESSED,
     DOCKER_LAYER,
     DOCKER_LAYER_UNCOMPRESSED,
     DOCKER_MANIFEST,
@@ -21,6 +22,7 @@ from imgextract.oci.mediatypes import (
     DOCKER_PLUGIN_CONFIG,
     DOCKER_SCHEMA1,
     DOCKER_SCHEMA1_SIGNED,
+    DOCKER_SCHEMA2_TYPES,
     INDEX_TYPES,
     MANIFEST_ACCEPT,
     MANIFEST_TYPES,
@@ -52,9 +54,11 @@ if TYPE_CHECKING:
         Descriptor,
         Index,
         Manifest,
+        is_candidate,
         parse_index,
         parse_manifest,
         select_platform,
+        usable,
     )
 
 # Imported on first use: a manifest's digest (and its media type) is all a kept result needs, so a
@@ -65,9 +69,11 @@ _LAZY = {
     "Descriptor": "imgextract.oci.manifest",
     "Index": "imgextract.oci.manifest",
     "Manifest": "imgextract.oci.manifest",
+    "is_candidate": "imgextract.oci.manifest",
     "parse_index": "imgextract.oci.manifest",
     "parse_manifest": "imgextract.oci.manifest",
     "select_platform": "imgextract.oci.manifest",
+    "usable": "imgextract.oci.manifest",
 }
 
 
@@ -83,6 +89,7 @@ __all__ = [
     "ALGORITHMS",
     "DOCKER_CONFIG",
     "DOCKER_FOREIGN_LAYER",
+    "DOCKER_FOREIGN_LAYER_UNCOMPRESSED",
     "DOCKER_LAYER",
     "DOCKER_LAYER_UNCOMPRESSED",
     "DOCKER_MANIFEST",
@@ -90,6 +97,7 @@ __all__ = [
     "DOCKER_PLUGIN_CONFIG",
     "DOCKER_SCHEMA1",
     "DOCKER_SCHEMA1_SIGNED",
+    "DOCKER_SCHEMA2_TYPES",
     "INDEX_TYPES",
     "MANIFEST_ACCEPT",
     "MANIFEST_TYPES",
@@ -114,6 +122,7 @@ __all__ = [
     "Platform",
     "base_media_type",
     "compute_digest",
+    "is_candidate",
     "is_digest",
     "is_index",
     "is_manifest",
@@ -124,5 +133,6 @@ __all__ = [
     "parse_manifest",
     "select_platform",
     "sniff_media_type",
+    "usable",
     "whiteout",
 ]

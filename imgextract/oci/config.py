@@ -7,7 +7,8 @@ from typing import Final
 
 from imgextract.errors import IntegrityError
 from imgextract.oci.digest import is_digest
-from imgextract.oci.fields import load_object, require, string_map
+from imgextract.oci.fields import Struct, load_object, string_map
+from imgextract.oci.mediatypes import DOCKER_CONFIG, OCI_CONFIG
 from imgextract.oci.platform import Platform
 from imgextract.records import FrozenRecord
 
@@ -31,32 +32,94 @@ class ImageConfig(FrozenRecord):
         return Platform(os=self.os, architecture=self.architecture, variant=self.variant)
 
     @classmethod
-    def parse(cls, raw: bytes) -> ImageConfig:
-        return parse_config(raw)
+    def parse(cls, raw: bytes, media_type: str | None = None) -> ImageConfig:
+        return parse_config(raw, media_type=media_type)
 
 
-def parse_config(raw: bytes) -> ImageConfig:
-    """Parse an image config blob (OCI or Docker): labels, rootfs diff_ids, os/arch/variant."""
+# The image-spec Go types (specs-go/v1 Image, ImageConfig, RootFS, History; see imgextract.oci.fields).
+_IMAGE = Struct(
+    "image config",
+    created="string",  # a *time.Time: its RFC 3339 form is not checked
+    author="string",
+    architecture="string",
+    variant="string",
+    os="string",
+    os__version="string",
+    os__features="strings",
+    config="struct",
+    rootfs="struct",
+    history="objects",
+)
+_IMAGE_CONFIG = Struct(
+    "image config",
+    User="string",
+    ExposedPorts="set",
+    Env="strings",
+    Entrypoint="strings",
+    Cmd="strings",
+    Volumes="set",
+    WorkingDir="string",
+    Labels="map",
+    StopSignal="string",
+    ArgsEscaped="bool",
+)
+_ROOTFS = Struct("image config", type="string", diff_ids="list")
+_HISTORY = Struct(
+    "image config",
+    created="string",
+    created_by="string",
+    author="string",
+    comment="string",
+    empty_layer="bool",
+)
+
+
+def parse_config(raw: bytes, *, media_type: str | None = None) -> ImageConfig:
+    """Parse an image config blob (OCI or Docker): labels, rootfs diff_ids, os/arch/variant.
+
+    Decoded as Go decodes it into ``v1.Image`` (what podman's pull and umoci's unpack read a
+    config into; containers/image reads a Docker config that way too), so a field of the wrong
+    type anywhere is refused even where the pull does not use it (see :mod:`imgextract.oci.fields`).
+    ``created`` must be a string; its RFC 3339 form is not checked.  ``rootfs.diff_ids`` is required.
+
+    ``media_type``: the config descriptor's type.  A blob that is no image config under a type
+    that is not an image config's is an OCI artifact: the error says so (containers/image's
+    ``NonImageArtifactError``) rather than naming the first field missing.
+    """
+    try:
+        return _parse_config(raw)
+    except IntegrityError as exc:
+        if media_type is None or media_type in (OCI_CONFIG, DOCKER_CONFIG):
+            raise
+        raise IntegrityError(
+            f"not a container image: an artifact with config type {media_type[:200]!r} "
+            "(unsupported image-specific operation on an artifact)"
+        ) from exc
+
+
+def _parse_config(raw: bytes) -> ImageConfig:
     what = "image config"
-    data = load_object(raw, what)
-    rootfs = data.get("rootfs")
-    if not isinstance(rootfs, dict):
+    fields = _IMAGE.decode(load_object(raw, what))
+    config = _IMAGE_CONFIG.decode(fields.get("config") or {})
+    for item in fields.get("history") or ():
+        if item is not None:
+            _HISTORY.decode(item)
+    if "rootfs" not in fields:
         raise IntegrityError("malformed image config: missing 'rootfs'")
-    diff_ids = require(rootfs, "diff_ids", list, what)
+    rootfs = _ROOTFS.decode(fields["rootfs"])
+    if "diff_ids" not in rootfs:
+        raise IntegrityError("malformed image config: missing 'diff_ids'")
+    diff_ids = rootfs["diff_ids"]
     if not all(is_digest(d) for d in diff_ids):
         raise IntegrityError("malformed image config: 'rootfs.diff_ids' must be a list of digests")
-    config = data.get("config") or {}
-    if not isinstance(config, dict):
-        raise IntegrityError("malformed image config: 'config' is not an object")
-    os_name = data.get("os") or ""
-    arch = data.get("architecture") or ""
-    variant = data.get("variant") or ""
-    if not all(isinstance(v, str) for v in (os_name, arch, variant)):
-        raise IntegrityError("malformed image config: os/architecture/variant must be strings")
+    labels = string_map(config.get("labels"))
+    rootfs_type = rootfs.get("type", "")
+    if rootfs_type != "layers":  # config.md: MUST be "layers", an error otherwise when unpacking
+        raise IntegrityError(f"malformed image config: unsupported rootfs.type {rootfs_type[:80]!r}")
     return ImageConfig(
-        os=os_name,
-        architecture=arch,
-        variant=variant,
-        labels=string_map(config, "Labels", what),
+        os=fields.get("os", ""),
+        architecture=fields.get("architecture", ""),
+        variant=fields.get("variant", ""),
+        labels=labels,
         diff_ids=tuple(diff_ids),
     )

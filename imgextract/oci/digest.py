@@ -4,7 +4,10 @@ The OCI image spec registers ``sha256`` and ``sha512``; ``sha384`` is accepted a
 containers/image accept it.  The encoded part is lowercase hex of exactly the algorithm's length.
 Anything else (another algorithm, upper-case hex, a wrong length, a path trick such as
 ``sha256:../x``) is refused with :class:`~imgextract.errors.IntegrityError` before it reaches a
-hasher, a URL or a file name.
+hasher, a URL or a file name.  One exception, as the image spec asks ("SHOULD allow digests with
+unrecognized algorithms to pass validation if they comply with the above grammar"): an index
+entry or a subject, which a pull reads but need not fetch, may carry another algorithm within the
+spec's grammar (:func:`is_unsupported_algorithm`); choosing such an entry is the IntegrityError.
 
 :class:`Digest` is the parsed form; documents and results keep the canonical text (``str``).
 """
@@ -22,6 +25,8 @@ ALGORITHMS: dict[str, int] = {"sha256": 64, "sha384": 96, "sha512": 128}
 """Supported algorithms and the length of their hex encoding."""
 
 _DIGEST = re.compile(r"(sha256|sha384|sha512):([a-f0-9]+)")
+# The image spec's digest grammar (descriptor.md; go-digest's DigestRegexp): any algorithm.
+_GRAMMAR = re.compile(r"([a-z0-9]+(?:[+._-][a-z0-9]+)*):[a-zA-Z0-9=_-]+")
 _HEX = re.compile(r"[a-f0-9]+")
 
 
@@ -72,6 +77,17 @@ def is_digest(value: object) -> bool:
         return False
     match = _DIGEST.fullmatch(value)
     return bool(match) and len(match.group(2)) == ALGORITHMS[match.group(1)]  # type: ignore[union-attr]
+
+
+def is_unsupported_algorithm(value: object) -> bool:
+    """True when ``value`` follows the spec's digest grammar with an algorithm we do not support
+    (``blake3:...``, ``sha256+b64:...``): valid, but not something we can verify.  Such a digest
+    passes where it is not used (spec: "SHOULD allow digests with unrecognized algorithms to pass
+    validation"); it is no :class:`Digest`, and never safe to hash, fetch or store by."""
+    if not isinstance(value, str):
+        return False
+    match = _GRAMMAR.fullmatch(value)
+    return match is not None and match.group(1) not in ALGORITHMS
 
 
 def new_hasher(algorithm: str) -> hashlib._Hash:

@@ -13,9 +13,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from imgextract.errors import IntegrityError, NotFoundError, remedy
-from imgextract.oci.digest import Digest
-from imgextract.oci.fields import load_object, require, string_map
+from imgextract.oci.digest import Digest, is_unsupported_algorithm
+from imgextract.oci.fields import Struct, go_fields, load_object, string_map, strings
 from imgextract.oci.mediatypes import (
+    DOCKER_MANIFEST,
+    DOCKER_SCHEMA2_TYPES,
     INDEX_TYPES,
     MANIFEST_TYPES,
     OCI_INDEX,
@@ -27,6 +29,38 @@ from imgextract.oci.mediatypes import (
 )
 from imgextract.oci.platform import Platform
 from imgextract.records import FrozenRecord
+
+# The image-spec Go types (specs-go/v1), as encoding/json decodes them (see imgextract.oci.fields).
+_DESCRIPTOR = Struct(
+    "descriptor",
+    mediaType="string",
+    digest="string",
+    size="int64",
+    urls="strings",
+    annotations="map",
+    data="bytes",
+    platform="pointer",
+    artifactType="string",
+)
+_MANIFEST = Struct(
+    "manifest",
+    schemaVersion="int64",
+    mediaType="string",
+    artifactType="string",
+    config="struct",
+    layers="list",
+    subject="pointer",
+    annotations="map",
+)
+_INDEX = Struct(
+    "index",
+    schemaVersion="int64",
+    mediaType="string",
+    artifactType="string",
+    manifests="list",
+    subject="pointer",
+    annotations="map",
+)
 
 
 class Descriptor(FrozenRecord):
@@ -53,32 +87,41 @@ class Descriptor(FrozenRecord):
         self.artifact_type: Final = artifact_type
 
     @classmethod
-    def from_json(cls, data: Any, what: str = "descriptor") -> Descriptor:
+    def from_json(cls, data: Any, what: str = "descriptor", *, used: bool = True) -> Descriptor:
+        """Decoded as Go decodes ``v1.Descriptor`` (see :mod:`imgextract.oci.fields`);
+        ``mediaType``, ``digest`` and ``size`` are required, the size not negative.
+
+        ``used=False`` (an index entry, a subject: read, not necessarily fetched): a digest of an
+        algorithm we do not support but within the spec's grammar is kept as written, for
+        :func:`select_platform` to refuse if that entry is the one chosen."""
         if not isinstance(data, dict):
             raise IntegrityError(f"malformed {what}: not an object")
-        media_type = require(data, "mediaType", str, what)
-        raw_digest = require(data, "digest", str, what)
-        size = require(data, "size", int, what)
+        fields = _DESCRIPTOR.decode(data, what)
+        for name in ("mediaType", "digest", "size"):
+            if name.lower() not in fields:
+                raise IntegrityError(f"malformed {what}: missing {name!r}")
+        media_type: str = fields["mediatype"]
+        raw_digest: str = fields["digest"]
+        size: int = fields["size"]
         try:
             digest = str(Digest.parse(raw_digest))
         except IntegrityError:
-            raise IntegrityError(f"malformed {what}: bad digest {raw_digest[:80]!r}") from None
+            if used or not is_unsupported_algorithm(raw_digest):
+                raise IntegrityError(f"malformed {what}: bad digest {raw_digest[:80]!r}") from None
+            digest = raw_digest
         if size < 0:
             raise IntegrityError(f"malformed {what}: bad size {size}")
-        urls = data.get("urls") or []
-        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-            raise IntegrityError(f"malformed {what}: 'urls' must be a list of strings")
-        platform = Platform.from_json(data["platform"]) if data.get("platform") is not None else None
-        artifact_type = data.get("artifactType") or ""
-        if not isinstance(artifact_type, str):
-            raise IntegrityError(f"malformed {what}: 'artifactType' must be a string")
+        urls = strings(fields.get("urls"))
+        annotations = string_map(fields.get("annotations"))
+        platform = fields.get("platform")
+        artifact_type = fields.get("artifacttype", "")
         return cls(
             media_type=media_type,
             digest=digest,
             size=size,
-            urls=tuple(urls),
-            annotations=string_map(data, "annotations", what),
-            platform=platform,
+            urls=urls,
+            annotations=annotations,
+            platform=Platform.from_json(platform) if platform is not None else None,
             artifact_type=artifact_type,
         )
 
@@ -145,7 +188,7 @@ def _document_type(
     data: Mapping[str, Any], content_type: str | None, allowed: frozenset[str], oci_default: str, what: str
 ) -> str:
     """The document's media type: ``mediaType`` in the body (optional for OCI), else the HTTP type."""
-    declared = data.get("mediaType")
+    declared = go_fields(data).get("mediatype")
     if declared is not None and not isinstance(declared, str):
         raise IntegrityError(f"malformed {what}: 'mediaType' must be a string")
     header = base_media_type(content_type)
@@ -198,21 +241,34 @@ def parse_manifest(raw: bytes, media_type: str | None = None) -> Manifest:
     check_schema(data, what)
     mt = _document_type(data, media_type, MANIFEST_TYPES, OCI_MANIFEST, what)
     _check_unambiguous(data, ("config", "layers"), mt, what)
-    config = Descriptor.from_json(data.get("config"), "manifest config descriptor")
-    layers_raw = require(data, "layers", list, what)
-    layers = tuple(Descriptor.from_json(item, "manifest layer descriptor") for item in layers_raw)
-    subject = Descriptor.from_json(data["subject"], "manifest subject") if data.get("subject") else None
-    artifact_type = data.get("artifactType") or ""
-    if not isinstance(artifact_type, str):
-        raise IntegrityError("malformed manifest: 'artifactType' must be a string")
+    fields = _MANIFEST.decode(data)
+    config = Descriptor.from_json(fields.get("config"), "manifest config descriptor")
+    if "layers" not in fields:
+        raise IntegrityError(f"malformed {what}: missing 'layers'")
+    layers = tuple(Descriptor.from_json(item, "manifest layer descriptor") for item in fields["layers"])
+    if mt == DOCKER_MANIFEST:
+        _check_docker_types(fields.get("mediatype", ""), layers)
     return Manifest(
         media_type=mt,
         config=config,
         layers=layers,
-        annotations=string_map(data, "annotations", what),
-        artifact_type=artifact_type,
-        subject=subject,
+        annotations=string_map(fields.get("annotations")),
+        artifact_type=fields.get("artifacttype", ""),
+        subject=_subject(fields, what),
     )
+
+
+def _check_docker_types(declared: str, layers: Iterable[Descriptor]) -> None:
+    """containers/image ``Schema2FromManifest``: the body's ``mediaType`` and every layer's are
+    Docker types (``SupportedSchema2MediaType``); skopeo and podman refuse anything else."""
+    for media_type in (declared, *(layer.media_type for layer in layers)):
+        if media_type not in DOCKER_SCHEMA2_TYPES:
+            raise IntegrityError(f"malformed manifest: unsupported docker v2s2 media type: {media_type!r}")
+
+
+def _subject(fields: Mapping[str, Any], what: str) -> Descriptor | None:
+    subject = fields.get("subject")
+    return Descriptor.from_json(subject, f"{what} subject", used=False) if subject is not None else None
 
 
 def parse_index(raw: bytes, media_type: str | None = None) -> Index:
@@ -222,9 +278,12 @@ def parse_index(raw: bytes, media_type: str | None = None) -> Index:
     check_schema(data, what)
     mt = _document_type(data, media_type, INDEX_TYPES, OCI_INDEX, what)
     _check_unambiguous(data, ("manifests",), mt, what)
-    items = require(data, "manifests", list, what)
-    manifests = tuple(Descriptor.from_json(item, "index entry") for item in items)
-    return Index(media_type=mt, manifests=manifests, annotations=string_map(data, "annotations", what))
+    fields = _INDEX.decode(data)
+    if "manifests" not in fields:
+        raise IntegrityError(f"malformed {what}: missing 'manifests'")
+    manifests = tuple(Descriptor.from_json(item, "index entry", used=False) for item in fields["manifests"])
+    _subject(fields, what)
+    return Index(media_type=mt, manifests=manifests, annotations=string_map(fields.get("annotations")))
 
 
 def select_platform(index: Index, platform: Platform) -> Descriptor:
@@ -232,19 +291,40 @@ def select_platform(index: Index, platform: Platform) -> Descriptor:
     else the first matching the most capable of its older compatible variants (arm/v7 runs arm/v6;
     see :meth:`Platform.compatible`).
 
-    Entries without a platform (attestations, artifacts) never match.  No match raises
+    Entries without a platform (attestations, artifacts) or of a media type we do not know never
+    match (see :func:`is_candidate`).  No match raises
     :class:`NotFoundError` listing the platforms the index offers.
     """
     for candidate in platform.compatible():
         for descriptor in index.manifests:
-            if descriptor.platform is not None and candidate.matches(descriptor.platform):
-                return descriptor
+            offered = descriptor.platform
+            if offered is not None and is_candidate(descriptor) and candidate.matches(offered):
+                return usable(descriptor)
     available = _describe_platforms(index.platforms())
     raise NotFoundError(
         f"no manifest for platform {platform} in index (available: {available}){remedy('platform')}"
     )
 
 
+# Index entry types a pull knows (schema 1 and a nested index only to refuse them by name).
+_KNOWN_ENTRY_TYPES = MANIFEST_TYPES | INDEX_TYPES | SCHEMA1_TYPES
+
+
+def is_candidate(descriptor: Descriptor) -> bool:
+    """An index entry platform selection may take: it has a platform, and a media type we know
+    (image-index.md: "An encountered mediaType that is unknown to the implementation MUST be
+    ignored")."""
+    return descriptor.platform is not None and descriptor.media_type in _KNOWN_ENTRY_TYPES
+
+
+def usable(descriptor: Descriptor) -> Descriptor:
+    """``descriptor``, when its digest is one we can verify (go-digest ``Validate``: an entry of an
+    unsupported algorithm, kept by :func:`parse_index`, is an IntegrityError once chosen)."""
+    if is_unsupported_algorithm(descriptor.digest):
+        raise IntegrityError(f"unsupported digest algorithm in {descriptor.digest[:80]!r}")
+    return descriptor
+
+
 def _describe_platforms(platforms: Iterable[Platform]) -> str:
-    names = sorted({str(p) for p in platforms if p.os != "unknown"})
+    names = sorted({str(p) for p in platforms if p.os and p.architecture and p.os != "unknown"})
     return ", ".join(names) if names else "none"

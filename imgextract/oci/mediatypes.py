@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from imgextract.errors import IntegrityError
-from imgextract.oci.fields import load_object
+from imgextract.oci.fields import go_fields, load_object
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -25,11 +25,27 @@ DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 DOCKER_LAYER_UNCOMPRESSED = "application/vnd.docker.image.rootfs.diff.tar"
 DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+DOCKER_FOREIGN_LAYER_UNCOMPRESSED = "application/vnd.docker.image.rootfs.foreign.diff.tar"
 DOCKER_PLUGIN_CONFIG = "application/vnd.docker.plugin.v1+json"
 DOCKER_SCHEMA1 = "application/vnd.docker.distribution.manifest.v1+json"
 DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+# containers/image ``SupportedSchema2MediaType``: the types a Docker v2s2 manifest and each of its
+# layers may carry (the list is that function's, schema 1 and list types included).
+DOCKER_SCHEMA2_TYPES = frozenset(
+    {
+        DOCKER_SCHEMA1,
+        DOCKER_SCHEMA1_SIGNED,
+        DOCKER_CONFIG,
+        DOCKER_FOREIGN_LAYER,
+        DOCKER_FOREIGN_LAYER_UNCOMPRESSED,
+        DOCKER_LAYER,
+        DOCKER_MANIFEST,
+        DOCKER_LAYER_UNCOMPRESSED,
+        DOCKER_MANIFEST_LIST,
+    }
+)
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 SCHEMA1_TYPES = frozenset({DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED})
 NON_DISTRIBUTABLE_LAYER_TYPES = frozenset(
@@ -38,6 +54,7 @@ NON_DISTRIBUTABLE_LAYER_TYPES = frozenset(
         OCI_LAYER_NONDISTRIBUTABLE_GZIP,
         OCI_LAYER_NONDISTRIBUTABLE_ZSTD,
         DOCKER_FOREIGN_LAYER,
+        DOCKER_FOREIGN_LAYER_UNCOMPRESSED,
     }
 )
 
@@ -76,13 +93,14 @@ def is_non_distributable(media_type: str) -> bool:
 
 def check_schema(data: Mapping[str, Any], what: str) -> None:
     """A schema 2 document (schema 1 is refused with its own message)."""
-    version = data.get("schemaVersion")
-    declared = data.get("mediaType")
+    fields = go_fields(data)  # keys matched as Go matches them (see imgextract.oci.fields)
+    version = fields.get("schemaversion")
+    declared = fields.get("mediatype")
     if declared is not None and not isinstance(declared, str):
         raise IntegrityError(f"malformed {what}: 'mediaType' must be a string")
     if version == 1 or base_media_type(declared) in SCHEMA1_TYPES:
         raise IntegrityError(SCHEMA1_MESSAGE)
-    if version != 2 or isinstance(version, bool):
+    if version != 2 or type(version) is not int:  # Go's int refuses 2.0 and true
         raise IntegrityError(f"malformed {what}: schemaVersion must be 2, got {version!r}")
 
 
@@ -95,18 +113,19 @@ def sniff_media_type(raw: bytes, content_type: str | None = None) -> str:
         raise IntegrityError(SCHEMA1_MESSAGE)
     data = load_object(raw, "manifest")
     check_schema(data, "manifest")
-    declared = data.get("mediaType")
+    fields = go_fields(data)
+    declared = fields.get("mediatype")
     if isinstance(declared, str) and declared in MANIFEST_TYPES | INDEX_TYPES:
         return declared
     # Without mediaType, the config's type decides first (containers/image GuessMIMEType)
-    config = data.get("config")
-    config_type = config.get("mediaType") if isinstance(config, dict) else None
+    config = fields.get("config")
+    config_type = go_fields(config).get("mediatype") if isinstance(config, dict) else None
     if config_type == DOCKER_CONFIG:
         return DOCKER_MANIFEST
     if config_type == OCI_CONFIG:
         return OCI_MANIFEST
-    if "manifests" in data:
+    if "manifests" in fields:
         return OCI_INDEX
-    if "config" in data or "layers" in data:
+    if "config" in fields or "layers" in fields:
         return OCI_MANIFEST
     raise IntegrityError(f"unrecognised manifest type {header or declared!r}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 from imgextract.errors import IntegrityError, UsageError
+from imgextract.oci.fields import Struct, strings
 from imgextract.records import FrozenRecord
 
 
@@ -20,8 +22,8 @@ def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
         return "386", ""
     if arch in ("x86_64", "x86-64", "amd64"):
         return "amd64", "" if variant == "v1" else variant
-    if arch in ("aarch64", "arm64"):
-        return "arm64", "v8" if variant in ("", "8", "v8", "v8.0") else variant
+    if arch in ("aarch64", "arm64"):  # (containerd keeps v8.0 apart from v8)
+        return "arm64", "v8" if variant in ("", "8", "v8") else variant
     if arch == "armhf":
         return "arm", "v7"
     if arch == "armel":
@@ -33,6 +35,53 @@ def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
             return "arm", "v" + variant
         return "arm", variant
     return arch, variant
+
+
+_PLATFORM = Struct(
+    "descriptor platform",
+    architecture="string",
+    os="string",
+    os__version="string",
+    os__features="strings",
+    variant="string",
+)
+
+# containerd platforms.Parse: the os component (without its "(version+features)" options, which
+# a pull here does not match on) and the architecture and variant components (specifierRe).
+_OS_SPECIFIER = re.compile(r"[A-Za-z0-9_-]+")
+_SPECIFIER = re.compile(r"[A-Za-z0-9_.-]+")
+
+_LEVEL = re.compile(r"v?([+-]?[0-9]+)")  # strconv.Atoi(strings.TrimPrefix(variant, "v"))
+
+
+def _level(variant: str) -> int | None:
+    match = _LEVEL.fullmatch(variant)
+    return int(match.group(1)) if match and len(match.group(1)) < 19 else None
+
+
+def _older_variants(arch: str, variant: str) -> list[str]:
+    """containerd ``platformVector`` within one architecture: the variants a machine of ``arch``/
+    ``variant`` (normalised) also runs, most capable first.  Its steps to another architecture
+    (amd64 to 386, arm64 to arm) are left out, as containers/image never takes them."""
+    if arch in ("amd64", "arm"):
+        level, lowest = _level(variant), (1 if arch == "amd64" else 5)
+        if level is None or level <= lowest:
+            return []
+        return [f"v{n}" if n > 1 else "" for n in range(level - 1, lowest - 1, -1)]
+    if arch != "arm64":
+        return []
+    major_text, dot, minor_text = variant.partition(".")
+    major = _level(major_text)
+    if major is None or major < 8:
+        return []
+    minor = int(minor_text) if dot and len(variant) == 4 and minor_text.isdigit() else 0
+    out = [f"v{major}.{m}" if m else f"v{major}" for m in range(minor - 1, -1, -1)]
+    if major == 9:  # v9.0 forked from v8.5: v9.x runs v8.(x+5) ... v8
+        major, minor = 8, minor + 5
+        out.append(f"v8.{minor}")
+    if major == 8:
+        out += [f"v8.{m}" if m else "v8" for m in range(minor - 1, -1, -1)]
+    return out
 
 
 class Platform(FrozenRecord):
@@ -58,28 +107,28 @@ class Platform(FrozenRecord):
     def parse(cls, text: str) -> Platform:
         """``os/arch[/variant]`` as given to ``--platform``; raises :class:`UsageError` when malformed."""
         parts = text.strip().split("/")
-        if len(parts) not in (2, 3) or not all(parts):
-            raise UsageError(f"invalid platform {text!r}: expected os/arch[/variant]")
+        if (
+            len(parts) not in (2, 3)
+            or not _OS_SPECIFIER.fullmatch(parts[0])
+            or not all(_SPECIFIER.fullmatch(p) for p in parts[1:])
+        ):
+            raise UsageError(f"invalid platform {text[:200]!r}: expected os/arch[/variant]")
         return cls(os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else "")
 
     @classmethod
     def from_json(cls, data: Any) -> Platform:
+        """A descriptor's ``platform`` object, decoded as Go decodes ``v1.Platform`` (see
+        :mod:`imgextract.oci.fields`).  A missing ``os`` or ``architecture`` is "", as in Go:
+        containers/image's ``ChooseInstance`` then matches the entry to nothing, and so do we."""
         if not isinstance(data, dict):
             raise IntegrityError("malformed descriptor: platform is not an object")
-        os_name, arch = data.get("os"), data.get("architecture")
-        if not isinstance(os_name, str) or not isinstance(arch, str):
-            raise IntegrityError("malformed descriptor: platform needs string os and architecture")
-        variant = data.get("variant") or ""
-        os_version = data.get("os.version") or ""
-        features = data.get("os.features") or []
-        if not isinstance(variant, str) or not isinstance(os_version, str) or not isinstance(features, list):
-            raise IntegrityError("malformed descriptor: platform variant/os.version/os.features mistyped")
+        fields = _PLATFORM.decode(data)
         return cls(
-            os=os_name,
-            architecture=arch,
-            variant=variant,
-            os_version=os_version,
-            os_features=tuple(str(f) for f in features),
+            os=fields.get("os", ""),
+            architecture=fields.get("architecture", ""),
+            variant=fields.get("variant", ""),
+            os_version=fields.get("os.version", ""),
+            os_features=strings(fields.get("os.features")),
         )
 
     def normalized(self) -> Platform:
@@ -98,15 +147,13 @@ class Platform(FrozenRecord):
         return (a.os, a.architecture, a.variant) == (b.os, b.architecture, b.variant)
 
     def compatible(self) -> tuple[Platform, ...]:
-        """This platform, then those whose images it also runs, most capable first: an arm/vN
-        machine runs arm/vN-1 ... v5 images (containerd ``platforms.Only``; containers/image walks
-        the same list).  Other architectures: only themselves."""
+        """This platform, then those whose images it also runs, most capable first (containerd
+        ``platforms.Only``): arm/vN runs arm/vN-1 ... v5, amd64/vN runs amd64/vN-1 ... v1 (the
+        baseline, spelled without a variant), arm64/v8.x runs v8.x-1 ... v8, arm64/v9.x runs
+        v9.x-1 ... v9 and then v8.x+5 ... v8.  Never another architecture."""
         p = self.normalized()
-        order = ("v8", "v7", "v6", "v5")
-        if p.architecture != "arm" or p.variant not in order:
-            return (self,)
-        older = order[order.index(p.variant) + 1 :]
-        return (self, *(Platform(p.os, "arm", v, p.os_version, p.os_features) for v in older))
+        older = _older_variants(p.architecture, p.variant)
+        return (self, *(Platform(p.os, p.architecture, v, p.os_version, p.os_features) for v in older))
 
     def __str__(self) -> str:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)

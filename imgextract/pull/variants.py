@@ -38,14 +38,18 @@ def platform_variants(
     compatible variant :func:`~imgextract.oci.select_platform` would take); else None."""
     matching: list[oci.Descriptor] = []
     for candidate in platform.compatible():
-        matching = [d for d in index.manifests if d.platform is not None and candidate.matches(d.platform)]
+        matching = [
+            d
+            for d in index.manifests
+            if d.platform is not None and oci.is_candidate(d) and candidate.matches(d.platform)
+        ]
         if matching:
             break
     zstd = next((d for d in matching if is_zstd_variant(d)), None)
     other = next((d for d in matching if not is_zstd_variant(d)), None)
     if zstd is None or other is None:
         return None
-    return other, zstd
+    return oci.usable(other), oci.usable(zstd)
 
 
 class VariantChoice(NamedTuple):

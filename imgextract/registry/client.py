@@ -88,6 +88,8 @@ class RegistryClient:
         self, repository: str, identifier: str, accept: tuple[str, ...] = oci.MANIFEST_ACCEPT
     ) -> ManifestResponse:
         reference = self._ref(repository, identifier)
+        if ":" in identifier and not is_digest(identifier):  # an index entry of another algorithm
+            raise IntegrityError(f"unsupported digest algorithm in {identifier[:80]!r}", reference=reference)
         response = self.http.request(
             "GET",
             f"/v2/{repository}/manifests/{identifier}",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from imgextract import oci
+from imgextract.errors import IntegrityError
 from imgextract.pull.variants import choose_variant, platform_variants
 
 AMD64 = oci.Platform("linux", "amd64")
@@ -66,3 +68,19 @@ def test_choose_variant(
     doc = choice.to_json()
     variants: Any = doc["variants"]
     assert [v["compression"] for v in variants] == ["gzip", "zstd:chunked" if chunked else "zstd"]
+
+
+def test_a_variant_of_an_unsupported_digest_algorithm_is_an_integrity_error() -> None:
+    """go-digest ``Digest.Validate`` (``ErrDigestUnsupported``): a chosen index entry whose digest
+    we cannot verify is refused before anything is fetched, as :func:`oci.select_platform` does."""
+    raw = json.dumps(
+        {
+            "schemaVersion": 2,
+            "manifests": [
+                _desc("1").to_json(),
+                {**_desc("2", zstd=True).to_json(), "digest": "blake3:" + "e" * 64},
+            ],
+        }
+    ).encode()
+    with pytest.raises(IntegrityError, match="unsupported digest algorithm"):
+        platform_variants(oci.parse_index(raw), AMD64)

@@ -107,3 +107,81 @@ def test_arm_variants_never_fall_forward(want: str, offered: tuple[str, ...]) ->
     """A newer variant needs instructions the wanted machine may lack: never chosen."""
     with pytest.raises(NotFoundError):
         oci.select_platform(_index(*(ARM[v] for v in offered)), oci.Platform.parse(want))
+
+
+def _offer(*platforms: str) -> oci.Index:
+    return _index(*(oci.Platform.parse(p) for p in platforms))
+
+
+@pytest.mark.parametrize(
+    ("want", "offered", "chosen"),
+    [
+        ("linux/amd64/v3", ("linux/amd64",), 0),  # v1, the baseline, is spelled without a variant
+        ("linux/amd64/v3", ("linux/amd64/v1",), 0),
+        ("linux/amd64/v4", ("linux/amd64", "linux/amd64/v2"), 1),  # the most capable older level
+        ("linux/x86_64/v2", ("linux/amd64",), 0),
+        ("linux/amd64/v3", ("linux/amd64/v3", "linux/amd64/v2"), 0),
+        ("linux/arm64/v8.2", ("linux/arm64/v8.1", "linux/arm64"), 0),
+        ("linux/arm64/v8.2", ("linux/arm64",), 0),
+        ("linux/arm64/v9", ("linux/arm64",), 0),
+        ("linux/arm64/v9.1", ("linux/arm64/v8.6", "linux/arm64/v9"), 1),  # v9.x runs v9.0 ... first
+        ("linux/arm64/v9.1", ("linux/arm64/v8.5", "linux/arm64/v8.7"), 0),  # ... then v8.(x+5) down
+        ("linux/arm/v9", ("linux/arm/v5", "linux/arm/v8"), 1),
+    ],
+)
+def test_older_variants_of_amd64_and_arm64_serve_newer_machines(
+    want: str, offered: tuple[str, ...], chosen: int
+) -> None:
+    """containerd ``platforms.Only`` (``platformVector``): amd64/vN also runs amd64/vN-1 ... v1
+    images, arm64/v8.x runs v8.x-1 ... v8, arm64/v9.x runs v9.x-1 ... v9 and then v8.x+5 ... v8,
+    arm/vN runs vN-1 ... v5.  containers/image ``WantedPlatforms`` agrees where it has a rule (it
+    always tries the variant-less entry after the wanted one)."""
+    index = _offer(*offered)
+    assert oci.select_platform(index, oci.Platform.parse(want)) is index.manifests[chosen]
+
+
+@pytest.mark.parametrize(
+    ("want", "offered"),
+    [
+        ("linux/amd64", ("linux/amd64/v2",)),  # never a newer level
+        ("linux/amd64/v2", ("linux/386",)),  # nor another architecture (containerd alone falls to 386)
+        ("linux/arm64", ("linux/arm/v7",)),  # (containerd alone falls back to 32-bit arm)
+        ("linux/arm64", ("linux/arm64/v8.1",)),
+        ("linux/arm64/v8.1", ("linux/arm64/v8.2",)),
+        ("linux/arm64", ("linux/arm64/v8.0",)),  # v8.0 is not normalised to v8 by containerd
+        ("linux/arm64/v9", ("linux/arm64/v8.6",)),  # v9.0 runs v8.5 at most
+    ],
+)
+def test_no_newer_variant_and_no_other_architecture(want: str, offered: tuple[str, ...]) -> None:
+    """containerd ``platforms.Only`` never walks up a variant chain; like containers/image's
+    ``WantedPlatforms``, a pull here never takes another architecture (amd64 -> 386, arm64 -> arm)."""
+    with pytest.raises(NotFoundError):
+        oci.select_platform(_offer(*offered), oci.Platform.parse(want))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "linux/&arm",
+        "*/arm64",
+        "linux/*",
+        "linux /arm",
+        "linux/arm64/v8 x",
+        "linux/amd64:10.0",
+        "windows(10.0)/amd64",
+    ],
+)
+def test_platform_components_outside_containerds_specifier_grammar_are_usage_errors(text: str) -> None:
+    """containerd ``platforms.Parse``: the os matches ``[A-Za-z0-9_-]+`` and the architecture and
+    variant ``[A-Za-z0-9_.-]+`` (``specifierRe``); wildcards are refused.  Such text can never name
+    an index entry, so it is a usage error (exit 2) rather than a platform not found (exit 4)."""
+    with pytest.raises(UsageError, match="invalid platform"):
+        oci.Platform.parse(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["linux/arm64/v8.2", "linux/amd64/v3", "Linux/AMD64", "linux/x86_64", "linux/x86-64", "linux/arm_x/v7"],
+)
+def test_platform_components_inside_the_grammar_parse(text: str) -> None:
+    assert str(oci.Platform.parse(text)) == text

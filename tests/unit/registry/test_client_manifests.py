@@ -156,3 +156,15 @@ def test_docker_hub_uses_api_host() -> None:
     client, adapter = fake_client(_serve(), registry="docker.io")
     client.get_manifest("library/busybox", "latest")
     assert adapter.requests[-1].url == "https://registry-1.docker.io/v2/library/busybox/manifests/latest"
+
+
+@pytest.mark.parametrize(
+    "digest", ["blake3:" + "c" * 64, "sha256+b64:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564"]
+)
+def test_a_digest_of_an_unsupported_algorithm_is_refused_before_asking(digest: str) -> None:
+    """go-digest ``Digest.Validate`` (``ErrDigestUnsupported``): an index entry of an algorithm we
+    cannot verify (the spec lets an index hold one) is refused without a request for it."""
+    client, adapter = fake_client(_serve())
+    with pytest.raises(IntegrityError, match="unsupported digest algorithm"):
+        client.get_manifest("ns/app", digest)
+    assert not [r for r in adapter.requests if r.url and "/manifests/" in r.url]
