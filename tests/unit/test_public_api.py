@@ -114,3 +114,12 @@ def test_every_one_shot_result_type_is_public(name: str) -> None:
     if name == "pull_catalog":
         assert "BundleOutcome" in imgextract.__all__
         assert vars(imgextract.BundleOutcome)["__dataclass_params__"].frozen
+
+
+def test_pull_refuses_a_single_string_as_paths(tmp_path: Path) -> None:
+    """``paths="/etc"`` is not ``paths=["/etc"]``: read as its characters it would include "/", the
+    whole image. Refused before any network (nothing listens at 127.0.0.1:1), nothing written."""
+    with imgextract.Client(insecure_registries=["127.0.0.1:1"], retries=0) as client:
+        with pytest.raises(imgextract.UsageError, match="paths takes a list of paths"):
+            client.pull("127.0.0.1:1/ux/x:v1", tmp_path / "out", paths="/etc")
+    assert not (tmp_path / "out").exists()
