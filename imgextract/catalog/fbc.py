@@ -290,7 +290,11 @@ def meta_keys(obj: dict[str, Any]) -> dict[str, str]:
         found = name if name in obj else next((k for k in obj if k.casefold() == name), None)
         value = "" if found is None else obj[found]
         if not isinstance(value, str):
-            raise ValueError(f'expected value for key "{found}" to be a string, got: {value!r}')
+            from imgextract.catalog.gofmt import go_t, go_v
+
+            raise ValueError(
+                f'expected value for key "{found}" to be a string, got {go_t(value)}: {go_v(value)}'
+            )
         out[name] = value
     return out
 
@@ -304,7 +308,12 @@ def _meta(value: Any, path: str, index: int) -> dict[str, str] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _MetaError(f"{path}: object {index}: expected a mapping, found {type(value).__name__}")
+        from imgextract.catalog.render.gostruct import json_type
+
+        kind = json_type(value)
+        raise _MetaError(
+            f"{path}: object {index}: json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+        )
     try:
         return meta_keys(value)
     except ValueError as exc:

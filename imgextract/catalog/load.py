@@ -22,8 +22,8 @@ from imgextract.catalog.fbc import (
     FbcObject,
 )
 from imgextract.catalog.model import Bundle, Channel, ChannelEntry, Origin, Package, RelatedImage
-from imgextract.catalog.render.gostruct import fields as go_fields
 from imgextract.catalog.versions import try_version
+from imgextract.oci.fields import go_fields
 
 
 @dataclass
@@ -125,7 +125,7 @@ def _prerelease_error(segment: str) -> str:
 
 
 def _str(obj: FbcObject, data: dict[str, Any], key: str, *, required: bool = False) -> str:
-    """``data`` is :func:`go_fields` of an object: its fields by lower-cased name."""
+    """``data`` is :func:`go_fields` of an object: its fields by folded (for ASCII: lower-cased) name."""
     value = data.get(key.lower())
     if value is None or value == "":
         if required:

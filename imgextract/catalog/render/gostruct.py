@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["TypeMismatch", "field", "fields", "raw_members", "string_field"]
+from imgextract.oci.fields import fold
+
+__all__ = ["TypeMismatch", "field", "raw_members", "string_field"]
 
 
 class TypeMismatch(ValueError):
@@ -18,29 +20,18 @@ class TypeMismatch(ValueError):
 
 def field(obj: dict[str, Any], name: str) -> Any:
     """The value Go's decoder would store in the field tagged ``name`` (None if absent or null)."""
+    low = fold(name)
     if name in obj:
-        low = name.lower()
         for k in obj:
-            if k != name and k.lower() == low:
+            if k != name and fold(k) == low:
                 break
         else:
             return obj[name]
     found = None
-    low = name.lower()
     for k, v in obj.items():
-        if k == name or k.lower() == low:
+        if k == name or fold(k) == low:
             found = v if v is not None else found
     return found
-
-
-def fields(obj: dict[str, Any]) -> dict[str, Any]:
-    """Every field Go's decoder would fill from ``obj``, keyed by lower-cased name: ``fields(obj).get(
-    name.lower())`` is ``field(obj, name)``, in one pass for an object read field by field."""
-    out: dict[str, Any] = {}
-    for k, v in obj.items():
-        if v is not None:
-            out[k.lower()] = v
-    return out
 
 
 def json_type(v: Any) -> str:

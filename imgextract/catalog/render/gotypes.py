@@ -536,6 +536,14 @@ DECLCFG = {
     ),
 }
 
+# property.CSVMetadata's descriptions: the fields its two upstream shapes (operator-framework/api's
+# v1alpha1 descriptions, or the compact copies of their plain fields) share
+_CRD_DESCRIPTION = _struct("v1alpha1.CRDDescription", name=S, version=S, kind=S, displayName=S, description=S)
+_API_SERVICE_DESCRIPTION = _struct(
+    "v1alpha1.APIServiceDescription", name=S, group=S, version=S, kind=S, displayName=S, description=S
+)
+_APP_LINK = _struct("v1alpha1.AppLink", name=S, url=S)
+
 # getRelatedImages: spec.relatedImages into []declcfg.RelatedImage
 # property.Parse (declcfg.ConvertToModel): the value of each known property type decodes into its struct
 PROPERTY_VALUES = {
@@ -545,6 +553,33 @@ PROPERTY_VALUES = {
     "olm.gvk.required": _struct("property.GVKRequired", group=S, kind=S, version=S),
     "olm.bundle.object": _struct("property.BundleObject", data=Prim("bytes", "[]uint8")),
     "olm.channel": _struct("property.Channel", channelName=S),
+    "olm.csv.metadata": _struct(
+        "property.CSVMetadata",
+        annotations=SMAP,
+        apiServiceDefinitions=_struct(
+            "v1alpha1.APIServiceDefinitions",
+            owned=List(_API_SERVICE_DESCRIPTION),
+            required=List(_API_SERVICE_DESCRIPTION),
+        ),
+        crdDescriptions=_struct(
+            "v1alpha1.CustomResourceDefinitions",
+            owned=List(_CRD_DESCRIPTION),
+            required=List(_CRD_DESCRIPTION),
+        ),
+        description=S,
+        displayName=S,
+        installModes=List(
+            _struct("v1alpha1.InstallMode", type=_named("v1alpha1.InstallModeType"), supported=B)
+        ),
+        keywords=STRS,
+        labels=SMAP,
+        links=List(_APP_LINK),
+        maintainers=List(_struct("v1alpha1.Maintainer", name=S, email=S)),
+        maturity=S,
+        minKubeVersion=S,
+        nativeAPIs=List(_struct("v1.GroupVersionKind", group=S, version=S, kind=S)),
+        provider=_APP_LINK,
+    ),
 }
 RELATED_IMAGES = List(Struct("declcfg.RelatedImage", {"name": S, "image": S}))
 

@@ -585,13 +585,29 @@ def _load_nodes(text: str | bytes) -> tuple[Any, bool]:
         walk = _Walk(loader)
         return walk.value(node), walk.go_numbers
     except yaml.YAMLError as exc:
-        raise DecodeError(f"error converting YAML to JSON: {exc}".replace("\n", " ")) from exc
+        raise DecodeError(f"error converting YAML to JSON: {_go_yaml_message(exc)}") from exc
     except (ValueError, TypeError, RecursionError, KeyError, AttributeError) as exc:  # KeyError: !!bool maybe
         if isinstance(exc, DecodeError):
             raise
         raise DecodeError(f"error converting YAML to JSON: {exc}") from exc
     finally:
         loader.dispose()
+
+
+def _go_yaml_message(exc: yaml.YAMLError) -> str:
+    """A libyaml syntax error as go-yaml v2's ``parser.fail`` words it: ``yaml: line N: PROBLEM``, N
+    the problem mark's 0-based line (one more for a scanner error), else the context mark's, no
+    ``line`` part when that is 0; libyaml's context text is dropped."""
+    problem = getattr(exc, "problem", None)
+    if not isinstance(exc, (yaml.scanner.ScannerError, yaml.parser.ParserError)) or not problem:
+        return str(exc).replace("\n", " ")
+    problem_mark, context_mark = exc.problem_mark, exc.context_mark
+    line = 0
+    if problem_mark is not None and problem_mark.line:
+        line = problem_mark.line + (1 if isinstance(exc, yaml.scanner.ScannerError) else 0)
+    elif context_mark is not None:
+        line = context_mark.line
+    return f"yaml: line {line}: {problem}" if line else f"yaml: {problem}"
 
 
 _NONSPECIFIC_HINT = re.compile(r"!(?=[\s,\]}]|\Z)")

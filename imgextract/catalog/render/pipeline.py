@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.cache.writer import write_all
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
+from imgextract.catalog.render.spill import Spill
 from imgextract.catalog.render.writer import FORMATS, encode, opm_sorted, order_key
 
 if TYPE_CHECKING:  # built on a miss only: a bundle's kept text answers without them
@@ -211,16 +212,27 @@ class Output:
     """One object's text in an output format (UTF-8, surrogates escaped as the command writes them),
     with what opm's order needs of the object (its ``schema``, ``name`` and ``package``)."""
 
-    __slots__ = ("data", "head")
+    __slots__ = ("data", "head", "place")
 
     def __init__(self, head: dict[str, str], data: bytes | memoryview) -> None:
         self.head = head
         self.data = data
+        self.place: tuple[int, int] | None = None  # (offset, length) in a Spill, data then empty
 
     @classmethod
     def of(cls, obj: dict[str, Any], fmt: str) -> Output:
         head = {k: obj[k] for k in ("schema", "name", "package") if isinstance(obj.get(k), str)}
         return cls(head, encode(obj, fmt).encode("utf-8", "surrogateescape"))
+
+
+def _park(spill: Spill, out: Output) -> Output:
+    out.place = spill.put(out.data)
+    out.data = b""
+    return out
+
+
+def _text(spill: Spill, out: Output) -> bytes | memoryview:
+    return out.data if out.place is None else spill.get(out.place)
 
 
 def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> Path:
@@ -309,10 +321,14 @@ def _fbc_reader(root: Path) -> Iterable[tuple[str, int, dict[str, Any]]]:
     return iter_fbc_dir(root)
 
 
-def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, Any]]:
+def _fbc_objects(
+    root: Path, reader: FBCReader, level: str, fmt: str | None = None, spill: Spill | None = None
+) -> list[dict[str, Any] | Output]:
+    """The catalog's objects; with ``fmt`` each one encoded as it is read (and, with ``spill``,
+    parked on disk), so a big catalog is never held whole."""
     from imgextract.catalog.render.fbc import FBCError, bundle_csv_json, normalize, run_order
 
-    out = []
+    out: list[dict[str, Any] | Output] = []
     try:
         for _file, _idx, obj in reader(root):
             n = normalize(obj)
@@ -321,14 +337,23 @@ def _fbc_objects(root: Path, reader: FBCReader, level: str) -> list[dict[str, An
                 n = run_order(n)  # Render.Run, for every reference: bundle objects last, relatedImages
                 if level != "none":
                     n = _fbc_bundle_migrate(n, level, csv_json)
-            out.append(n)
+            if fmt is None:
+                out.append(n)
+            else:
+                o = Output.of(n, fmt)
+                out.append(o if spill is None else _park(spill, o))
     except (FBCError, OSError) as exc:
         raise RenderError(str(exc), "fbc") from exc
     return out
 
 
 def _render_one(
-    ref: str, source: ImageSource | None, opts: RenderOptions, reader: FBCReader, fmt: str | None = None
+    ref: str,
+    source: ImageSource | None,
+    opts: RenderOptions,
+    reader: FBCReader,
+    fmt: str | None = None,
+    spill: Spill | None = None,
 ) -> Sequence[dict[str, Any] | Output]:
     """The reference's objects; with ``fmt``, a bundle image's object comes as its :class:`Output`
     (kept in the cache, re-used when the same digest is rendered again)."""
@@ -342,7 +367,7 @@ def _render_one(
 
             b = render_bundle(path, image="", image_template=opts.image_ref_template)
             return [migrate_bundle(b, level).to_fbc()]
-        return _fbc_objects(path, reader, level)
+        return _fbc_objects(path, reader, level, fmt, spill)
     if source is None:
         raise RenderError(f"{_q(ref)} is not a directory and no registry access was given", "usage")
     digest, resolve = source.locate(ref)
@@ -364,7 +389,7 @@ def _render_one(
 
         with tempfile.TemporaryDirectory(prefix="render-unpack-") as tmp:
             source.extract(image, (configs,), Path(tmp))
-            return _fbc_objects(Path(tmp) / configs, reader, level)
+            return _fbc_objects(Path(tmp) / configs, reader, level, fmt, spill)
     if PACKAGE_LABEL in labels:
         manifest_digest: str = image.manifest_digest
         if fmt is not None and source.cache_root is not None and digest != manifest_digest:
@@ -415,6 +440,7 @@ def _render_all(
     options: RenderOptions | None,
     fbc_reader: FBCReader | None,
     fmt: str | None,
+    spill: Spill | None = None,
 ) -> list[dict[str, Any] | Output]:
     opts = options or RenderOptions()
     try:
@@ -426,7 +452,7 @@ def _render_all(
 
     def rendered(ref: str) -> Sequence[dict[str, Any] | Output]:
         try:
-            return _render_one(ref, source, opts, reader, fmt)
+            return _render_one(ref, source, opts, reader, fmt, spill)
         except RenderError as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
         except MigrationError as exc:  # Render.Run: "migrate: ...", not prefixed with the reference
@@ -501,11 +527,25 @@ def render_refs_chunks(
     options: RenderOptions | None = None,
     *,
     fbc_reader: FBCReader | None = None,
-) -> list[bytes | memoryview]:
+) -> Iterator[bytes | memoryview]:
     """:func:`render_refs_output` in pieces (one per object, in order), for a writer that takes
-    them as they are: no copy of the whole output into one buffer."""
+    them as they are: no copy of the whole output into one buffer.  Every reference renders
+    before this returns; a catalog's objects then come back from a temporary file one by one."""
     if fmt not in FORMATS:
         raise RenderError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})", "usage")
-    items = _render_all(refs, source, options, fbc_reader, fmt)
+    spill = Spill()
+    try:
+        items = _render_all(refs, source, options, fbc_reader, fmt, spill)
+    except BaseException:
+        spill.close()
+        raise
     outs = [o for o in items if isinstance(o, Output)]  # with a format, the workers encoded every item
-    return [o.data for o in opm_sorted(outs, key=lambda o: order_key(o.head))]
+    return _read_back(opm_sorted(outs, key=lambda o: order_key(o.head)), spill)
+
+
+def _read_back(outs: list[Output], spill: Spill) -> Iterator[bytes | memoryview]:
+    try:
+        for o in outs:
+            yield _text(spill, o)
+    finally:
+        spill.close()

@@ -13,7 +13,7 @@ the other schemas (by schema, then name); ``ordered=False`` keeps the given orde
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, TypeVar
 
 from imgextract.catalog.render import gojson
@@ -116,10 +116,19 @@ def encode(obj: dict[str, Any], fmt: str) -> str:
 
 
 def write(objs: Iterable[dict[str, Any]], fp: IO[str], fmt: str, *, ordered: bool = True) -> None:
-    """Write every object of ``objs`` to ``fp`` in ``fmt``; ``ordered`` applies opm's order."""
-    items = opm_order(objs) if ordered else objs
-    for obj in items:
-        fp.write(encode(obj, fmt))
+    """Write every object of ``objs`` to ``fp`` in ``fmt``; ``ordered`` applies opm's order, each
+    object encoded as it comes and its text parked on disk until the order is known (memory holds
+    one object and the places of the others)."""
+    if not ordered:
+        for obj in objs:
+            fp.write(encode(obj, fmt))
+        return
+    from imgextract.catalog.render.spill import Spill
+
+    with Spill() as spill:
+        placed = [(order_key(o), spill.put(encode(o, fmt).encode("utf-8", "surrogatepass"))) for o in objs]
+        for _key, place in opm_sorted(placed, key=lambda p: p[0]):
+            fp.write(spill.get(place).decode("utf-8", "surrogatepass"))
 
 
 def write_fbc(objs: Iterable[dict[str, Any]], fmt: str, fp: IO[str], *, ordered: bool = False) -> int:
@@ -129,10 +138,14 @@ def write_fbc(objs: Iterable[dict[str, Any]], fmt: str, fp: IO[str], *, ordered:
     from imgextract.catalog.render.fbc import normalize
 
     n = 0
-    items = opm_order(normalize(o) for o in objs) if ordered else (normalize(o) for o in objs)
-    for obj in items:
-        fp.write(encode(obj, fmt))
-        n += 1
+
+    def normalized() -> Iterator[dict[str, Any]]:
+        nonlocal n
+        for o in objs:
+            n += 1
+            yield normalize(o)
+
+    write(normalized(), fp, fmt, ordered=ordered)
     return n
 
 

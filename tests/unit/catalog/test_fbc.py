@@ -52,7 +52,7 @@ def test_yaml_multi_document_keeps_timestamps_as_strings() -> None:
     [
         (b'{"schema":"olm.package","name":"a"}\n{"name":"b"}', "x: object 1: missing root schema field"),
         (b'{"schema":"olm.package","name":"a"} {"schema": "olm', "x: object 1: invalid JSON"),
-        (b'{"schema":"a"} [1, 2]', "x: object 1: expected a mapping"),
+        (b'{"schema":"a"} [1, 2]', "x: object 1: json: cannot unmarshal array into Go value of type map"),
         (b"schema: a\n---\nschema: [\n", "x: object 1: invalid YAML"),
         (b'{"schema":"a","name":3}', 'x: object 0: expected value for key "name" to be a string'),
     ],
