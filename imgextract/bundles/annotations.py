@@ -257,7 +257,17 @@ def parse_yaml(data: bytes, name: str = "annotations.yaml") -> dict[str, str]:
     # libyaml's composer: the pure-Python one costs milliseconds for a few lines, on every bundle.
     # Only the first document is read (go-yaml v2's Unmarshal, as opm and OLM's cpb read the
     # file); what follows it is never parsed.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(data)
+    source: bytes | str = data
+    if b"\\'" in data or b"\\/" in data:  # go-yaml v2's escapes: see imgextract.yamlescapes
+        from imgextract.yamlescapes import QuotedEscapeError, go_quoted_escapes
+
+        try:
+            source = go_quoted_escapes(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass
+        except QuotedEscapeError as exc:
+            raise InvalidBundleError(f"{name} is not valid YAML: {exc}") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(source)
     try:
         root = loader.get_node() if loader.check_node() else None
     except yaml.YAMLError as exc:

@@ -197,7 +197,7 @@ def _decode_object(data: bytes) -> tuple[dict[str, Any], bool]:
     api = value.get("apiVersion")
     if not isinstance(k, str) or not k or (isinstance(api, str) and api.count("/") > 1):
         raise DecodeError("Object 'Kind' is missing")
-    return (to_unstructured(value) if numbers else value), numbers
+    return (to_unstructured(value, kind == "yaml") if numbers else value), numbers
 
 
 # ---------------------------------------------------------------------------------------- memo
@@ -617,12 +617,16 @@ def _check_provided_apis(b: ParsedBundle) -> None:
 
 
 def csv_version(b: ParsedBundle) -> str:
-    """``GetVersion``: ``spec.version`` as a JSON string ("" when absent or null)."""
+    """``GetVersion``: ``spec.version`` as a JSON string ("" when absent or null); otherwise Go's
+    json.Unmarshal error, naming the JSON kind found (the callers say who asked)."""
     v = _csv_spec(b.csv).get("version")
     if v is None:
         return ""
     if not isinstance(v, str):
-        raise BundleError("get version: json: cannot unmarshal number into Go value of type string")
+        kind = "bool" if isinstance(v, bool) else "array" if isinstance(v, list) else "object"
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            kind = "number"
+        raise BundleError(f"json: cannot unmarshal {kind} into Go value of type string")
     return v
 
 
@@ -671,8 +675,12 @@ def _derived_properties(b: ParsedBundle) -> list[Property]:
     if isinstance(text, str):
         derived = _csv_annotation_properties(text)
     if b.package:
+        try:
+            version = csv_version(b)
+        except BundleError as exc:  # bundleParser.Parse's wrapping of derivedProperties' error
+            raise BundleError(f"failed to derive properties: {exc}") from exc
         value = gojson.marshal(
-            {"packageName": b.package, "version": csv_version(b)}, escape_html=True, sort_keys=False
+            {"packageName": b.package, "version": version}, escape_html=True, sort_keys=False
         )
         derived.insert(0, Property("olm.package", value))
     for g, v, k, _p in sorted(provided_apis(b)):
@@ -768,7 +776,10 @@ def objects_and_properties(b: ParsedBundle, image: str) -> tuple[list[str], list
             )
         else:
             others.append(p)
-    version = csv_version(b)
+    try:
+        version = csv_version(b)
+    except BundleError as exc:
+        raise BundleError(f"get version: {exc}") from exc
     for g, ver, k, _p in provided_apis(b):
         provided.add((g, k, ver))
     for g, ver, k, _p in required_apis(b):

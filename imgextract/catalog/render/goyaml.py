@@ -29,6 +29,7 @@ from imgextract.bundles.annotations import go_number
 from imgextract.catalog.render.gojson import float_e, float_f, shortest_digits
 from imgextract.oci import jsontext
 from imgextract.yamlalias import allowed_alias_ratio
+from imgextract.yamlescapes import QuotedEscapeError, go_quoted_escapes
 
 __all__ = [
     "DecodeError",
@@ -47,6 +48,14 @@ UINT64_MAX = (1 << 64) - 1
 
 class DecodeError(ValueError):
     """The file is not a decodable document (opm logs and skips it, or fails, depending on the file)."""
+
+
+def _valid_utf8(data: bytes | bytearray) -> bool:
+    try:
+        bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 _RESOLVE_MAP: dict[str, Any] = {}
@@ -567,6 +576,13 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
 def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
     """``load_yaml`` plus whether the value holds floats or integers beyond int64 (when it does not,
     Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
+    if isinstance(text, (bytes, bytearray)) and (b"\\'" in text or b"\\/" in text):
+        text = bytes(text).decode("utf-8", errors="replace") if _valid_utf8(text) else text
+    if isinstance(text, str):
+        try:
+            text = go_quoted_escapes(text)
+        except QuotedEscapeError as exc:
+            raise DecodeError(f"error converting YAML to JSON: {exc}") from exc
     fast = _load_events(text)
     return fast if fast is not None else _load_nodes(text)
 
@@ -760,13 +776,16 @@ def first_document_flagged(data: bytes) -> tuple[str, Any, bool]:
     return _first_yaml(text)
 
 
-def to_unstructured(value: Any) -> Any:
+def to_unstructured(value: Any, from_yaml: bool = False) -> Any:
     """What ``unstructured.Unstructured`` holds after decoding: integers that do not fit int64 become
-    float64 (apimachinery's JSON number conversion)."""
+    float64 (apimachinery's JSON number conversion). ``from_yaml``: the value went through
+    ``YAMLToJSON`` first, whose text for a float64 -0 is ``-0``, an int64 0 to that conversion."""
     if isinstance(value, dict):
-        return {k: to_unstructured(v) for k, v in value.items()}
+        return {k: to_unstructured(v, from_yaml) for k, v in value.items()}
     if isinstance(value, list):
-        return [to_unstructured(v) for v in value]
+        return [to_unstructured(v, from_yaml) for v in value]
     if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
         return float(value)
+    if from_yaml and isinstance(value, float) and value == 0.0:
+        return 0
     return value

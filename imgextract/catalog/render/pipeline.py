@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 PACKAGE_LABEL = "operators.operatorframework.io.bundle.package.v1"
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 SQLITE_LABEL = "operators.operatorframework.io.index.database.v1"
-CACHE_FORMAT = "render-v4"  # v4: values kept verbatim; v3: Go's relatedImages order, typed CSV decoding
+CACHE_FORMAT = "render-v5"  # v5: -0.0 and go-yaml escapes as opm; v4: values kept verbatim; v3: Go's relatedImages order, typed CSV decoding
 OUTPUT_FORMAT = "render-output-v1"
 
 FBCReader = Callable[[Path], Iterable[tuple[str, int, dict[str, Any]]]]
