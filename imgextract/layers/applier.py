@@ -72,6 +72,7 @@ from imgextract.layers.member import (
     AREGTYPE,
     BLKTYPE,
     CHRTYPE,
+    DIRTYPE,
     FIFOTYPE,
     KNOWN_TYPES,
     REGTYPE,
@@ -133,6 +134,22 @@ def _write_buffers(fd: int, buffers: list[bytes | memoryview]) -> None:
             rest = memoryview(b"".join(batch))[done:]
             while rest:
                 rest = rest[os.write(fd, rest) :]
+
+
+def _write_rest(fd: int, data: memoryview, done: int) -> None:
+    """The rest of ``data`` after a short write of ``done`` bytes."""
+    while done < len(data):
+        data = data[done:]
+        done = os.write(fd, data)
+
+
+def _utime_args(mtime: float | int) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """What ``os.utime`` gets for a file's mtime (and atime), as ``_write`` sets them: whole
+    seconds (most), else nanoseconds (``ns=``)."""
+    if type(mtime) is int and 0 <= mtime <= _MAX_MTIME:
+        return (mtime, mtime), None
+    ns = _ns(mtime)
+    return None, (ns, ns)
 
 
 class Limits(FrozenRecord):
@@ -205,6 +222,8 @@ def dir_mode(mode: int) -> int:
 
 
 def _ns(mtime: float | int) -> int:
+    if type(mtime) is int and 0 <= mtime <= _MAX_MTIME:  # (most: whole seconds from a header)
+        return mtime * 1_000_000_000
     if type(mtime) is ExactTime:
         return min(max(mtime.ns, 0), _MAX_MTIME * 1_000_000_000)
     try:
@@ -263,6 +282,9 @@ class Applier:
         self.layers: list[LayerStats] = []
         self._dirs: dict[str, tuple[int, int]] = {}  # canonical dir path -> (mode, mtime ns)
         self._upper: set[str] = set()  # paths written by the current layer
+        # and those of its runs of plain files, not yet in _upper: (directory path as a prefix,
+        # base names), added when a whiteout asks (_flush_upper)
+        self._upper_runs: list[tuple[str, list[bytes]]] = []
         self._upper_anc: set[str] = set()  # and their ancestors
         self._tmp_counter = 0
         # nothing was removed or replaced yet: the regular files in the root are those the layers'
@@ -280,6 +302,10 @@ class Applier:
         # _tree_gen it was valid in, the spelling as bytes and its path as a prefix for _upper
         # ("a/b/", "" for the root): the next files of a layer are mostly in the same directory.
         self._last_dir: tuple[str, Parent, int, bytes, str] | None = None
+        # A directory entry just applied whose files may follow (apply_members takes them through
+        # the reader's runs): its spelling as a prefix ("a/b/"), its components, that as bytes,
+        # and the _tree_gen it was made in.
+        self._opened_dir: tuple[str, tuple[str, ...], bytes, int] | None = None
         self._tree_gen = 0
         self._parents_gen = 0
         umask = _process_umask()
@@ -309,14 +335,22 @@ class Applier:
             raise RuntimeError("Applier.apply after finalize")
         stats = LayerStats()
         self._upper = set()
+        self._upper_runs = []
         self._upper_anc = set()
         self._last_dir = None  # (its top-level names are in this layer's stats only after a file)
+        self._opened_dir = None
         fs = self.fs
         file_entry = self._file_entry
         write = self._write
         # a whole tar's reader hands over the next plain files of the last file's directory in one
         # step each: what this loop and _file_entry's same-directory path would do with them
         plain = getattr(reader, "next_plain", None)
+        umask = self._umask
+        os_open, os_write, os_utime, os_close = os.open, os.write, os.utime, os.close
+        new_file = _NEW_FILE
+        times_of: int | float = -1
+        times: tuple[int, int] | None = None
+        times_ns: tuple[int, int] | None = None
         left = self.limits.max_entries - self.entries_total  # entries this layer may still have
         try:
             for member in members:
@@ -325,31 +359,104 @@ class Applier:
                     raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
                 fs.steps_left += STEPS_PER_ENTRY  # (fs.fund_entry(), inline)
                 try:
-                    if member.type not in _REGULAR or not file_entry(reader, member, stats):
+                    general = member.type not in _REGULAR or not file_entry(reader, member, stats)
+                    if general:
                         self._entry(reader, member, stats)
-                        continue
                 except OSError as e:
                     raise _entry_error(e, member.name) from None
-                last = self._last_dir
-                if plain is None or last is None:
-                    continue
-                prefix, same, gen, prefix_b, upper = last
-                while gen == self._tree_gen and same.fd >= 0:
+                got = None
+                if general:
+                    opened = self._opened_dir
+                    if opened is None:
+                        continue
+                    # a directory: its files may follow, the first one included
+                    self._opened_dir = None
+                    spelled, key, prefix_b, gen = opened
+                    if plain is None or gen != self._tree_gen:
+                        continue
                     got = plain(prefix_b)
                     if got is None:
-                        break
-                    left -= 1
+                        continue
+                    left -= 1  # (that file's entry)
                     if left < 0:
                         raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
                     fs.steps_left += STEPS_PER_ENTRY
-                    base, mode, mtime, size, data = got
                     try:
-                        write(same, base, mode, mtime, data)
+                        same = self._cached_dir(key)  # (what _file_entry would open for it)
                     except OSError as e:
-                        raise _entry_error(e, prefix + base) from None
-                    stats.files += 1
-                    stats.bytes_written += size
-                    self._upper.add(upper + base)
+                        name = spelled + got[0].decode("utf-8", "surrogateescape")
+                        raise _entry_error(e, name) from None
+                    self._last_dir = (spelled, same, gen, prefix_b, f"{same.path}/" if same.path else "")
+                last = self._last_dir
+                if plain is None or last is None:
+                    continue
+                # the next plain files of this file's directory, as the reader hands them over:
+                # what this loop and _file_entry's same-directory path would do with them, in
+                # fewer steps (names as bytes, upper paths noted for later, one utime argument
+                # for a run of files with one mtime)
+                prefix, same, gen, prefix_b, upper = last
+                if gen != self._tree_gen or same.fd < 0:
+                    continue
+                dir_fd = same.fd
+                bases: list[bytes] = []
+                self._upper_runs.append((upper, bases))
+                note = bases.append
+                funded = left
+                written = 0
+                try:
+                    while True:
+                        if got is None:
+                            got = plain(prefix_b)
+                            if got is None:
+                                break
+                            left -= 1
+                            if left < 0:
+                                raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
+                        base, mode, mtime, data = got
+                        got = None
+                        mode = (mode & 0o755) | 0o644  # file_mode()
+                        try:
+                            fd = os_open(base, new_file, mode, dir_fd=dir_fd)
+                        except FileExistsError:  # occupied: written as every other file is
+                            fs.steps_left += STEPS_PER_ENTRY * (funded - left)
+                            funded = left
+                            write(same, base.decode("utf-8", "surrogateescape"), mode, mtime, (data,))
+                            note(base)
+                            written += len(data)
+                            if gen != self._tree_gen or same.fd < 0:
+                                break
+                            continue
+                        size = len(data)
+                        try:
+                            try:
+                                if size:
+                                    done = os_write(fd, data)
+                                    if done < size:
+                                        _write_rest(fd, data, done)
+                                if mode & umask:
+                                    os.fchmod(fd, mode)
+                                if mtime != times_of:  # (the files of a layer mostly share one)
+                                    times_of = mtime
+                                    times, times_ns = _utime_args(mtime)
+                                if times_ns is None:
+                                    os_utime(fd, times)
+                                else:
+                                    os_utime(fd, ns=times_ns)
+                            finally:
+                                os_close(fd)
+                        except BaseException:
+                            self._discard(same, base.decode("utf-8", "surrogateescape"))
+                            raise
+                        note(base)
+                        written += size
+                except OSError as e:
+                    raise _entry_error(e, prefix + base.decode("utf-8", "surrogateescape")) from None
+                finally:
+                    fs.steps_left += STEPS_PER_ENTRY * (funded - left)
+                    stats.files += len(bases)
+                    stats.bytes_written += written
+                    if bases and same.path not in self._upper_anc:  # (a run after its directory)
+                        self._mark_upper_anc(same.path)
         finally:
             done = self.limits.max_entries - left - self.entries_total
             stats.entries = done
@@ -426,6 +533,16 @@ class Applier:
         with self._parent(parts) as parent:
             stats.top_level.add(parent.child(base).split("/", 1)[0])
             self._apply_typed(reader, m, parent, base, stats)
+        if m.type == DIRTYPE and (
+            self.selection.paths is None or self.selection.covers_by_name("/".join(parts))
+        ):  # (as _file_entry's same-directory path needs it: every file below is selected)
+            spelled = m.name if m.name.endswith("/") else m.name + "/"
+            self._opened_dir = (
+                spelled,
+                tuple(parts),
+                spelled.encode("utf-8", "surrogateescape"),
+                self._tree_gen,
+            )
 
     def _file_entry(self, reader: MemberData, m: Member, stats: LayerStats) -> bool:
         """A plain regular file (most entries of most layers), applied as ``_entry`` would, with
@@ -663,6 +780,8 @@ class Applier:
     # -- whiteouts --------------------------------------------------------------------------
 
     def _whiteout(self, parts: list[str], stats: LayerStats) -> None:
+        if self._upper_runs:
+            self._flush_upper()
         base = parts[-1]
         dir_parts = parts[:-1]
         if whiteout.is_opaque(base):
@@ -708,6 +827,14 @@ class Applier:
                     os.close(fd)
             else:
                 self._remove(parent, target)
+
+    def _flush_upper(self) -> None:
+        """The runs' paths into ``_upper`` (before it is read)."""
+        add = self._upper.add
+        for upper, bases in self._upper_runs:
+            for base in bases:
+                add(upper + base.decode("utf-8", "surrogateescape"))
+        self._upper_runs.clear()
 
     def _clear_lower(self, dir_fd: int, path: str) -> None:
         """Remove everything under ``dir_fd`` that the current layer did not write."""

@@ -77,6 +77,8 @@ _GNU_MAGIC, _GNU_VERSION = b"ustar ", b" \0"
 _STAR_TRAILER = b"tar\0"
 _STAR_PREFIX = 131
 _OCTAL_DIGITS = b"01234567"
+_FILL = (0, 0x20)  # what follows a numeric field's digits: NUL or space
+_PLAIN_MEMO = 4096  # size fields and checksums next_plain keeps, each
 _GO_INT = re.compile(rb"[+-]?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _NAME_KEYWORDS = frozenset({"path", "linkpath", "uname", "gname"})  # values must not hold a NUL
@@ -127,6 +129,18 @@ _PLAIN_HEADER = re.compile(
     + _octal(8, False)  # devminor
     + rb"\0"  # an empty prefix
 ).match
+
+
+def _plain_size(field: bytes) -> int | None:
+    """A size field in the form ``next_plain`` reads without the full match (11 octal digits,
+    then NUL or space), or None."""
+    digits = field[:11]
+    if not digits.isdigit() or field[11] not in _FILL:
+        return None
+    try:
+        return int(digits, 8)  # (ASCII digits: only an 8 or 9 fails)
+    except ValueError:
+        return None
 
 
 def _number(field: bytes, what: str, *, base256: bool = True) -> int:
@@ -289,8 +303,13 @@ class TarReader:
         self._max_header_bytes = max_header_bytes
         self._buf = b""
         self._view = memoryview(self._buf)  # of the buffer (renewed when the buffer is)
-        # next_plain: the mode and mtime digits it read last, and their values
-        self._last_fields: tuple[bytes | None, int, bytes | None, int] = (None, 0, None, 0)
+        # next_plain: the last header it matched in full (its fields after the size and
+        # checksum, the mode, uid and gid, the mtime), the sum of its bytes past the first 148
+        # (checksum field as blanks), its checksum's form, and its mode and mtime
+        self._plain_known: tuple[bytes, bytes, bytes, int, bytes, int, int] | None = None
+        self._plain_fields: dict[bytes, tuple[int, int]] = {}  # see _read_fields
+        # unsigned sums -> their checksum field in that form + the known header's bytes after it
+        self._plain_sums: dict[int, bytes] = {}
         self._pos = 0
         self._eof = False
         self._current: tarfile.TarInfo | None = None
@@ -581,25 +600,97 @@ class TarReader:
         self._current = m
         return m  # type: ignore[no-any-return]
 
-    def next_plain(self, prefix: bytes) -> tuple[str, int, int, int, tuple[memoryview, ...]] | None:
+    def next_plain(self, prefix: bytes) -> tuple[bytes, int, int, memoryview] | None:
         """The next member, consumed with its data, when it is what most members of a layer of
         many small files are: a regular file (type ``0``) whose header the fast path of
         ``members`` reads (the same checks; the same fields), named ``prefix`` + a base name
         without ``/`` in the name field alone (an empty ustar prefix), that is not ``.``, ``..``
-        or a whiteout, with its data and padding in the current buffer: (base name, mode, mtime,
-        size, its data as ``read_data`` gives it).  Anything else: None, nothing consumed, and
-        ``members`` reads it as usual.  Only between members whose data was read (else None).
+        or a whiteout, with its data and padding in the current buffer: (base name as bytes,
+        mode, mtime, its data as a view of the buffer, valid until the next member is asked for).
+        Anything else: None, nothing consumed, and ``members`` reads it as usual.  Only between
+        members whose data was read (else None).
 
         For the applier's runs of files in one directory: no member object, no generator step,
-        no second look at the name.  The tests hold it to ``members`` on the same archives."""
-        fast_header = self._fast
-        if self._left or self._padding or fast_header is None or not prefix:
+        no second look at the name.  The tests hold it to ``members`` on the same archives.
+
+        Most headers of such a layer differ from the last one this took only in name, size and
+        checksum: when every other byte is the same as there (the fields a full match checked),
+        only those three are read here (``_PLAIN_HEADER``'s forms for them, the checksum in the
+        form the last one had: anything else is matched in full)."""
+        if self._left or self._padding or self._fast is None or not prefix:
             return None
         buf = self._buf
         pos = self._pos
-        end = len(buf)
-        if end - pos < BLOCK:
+        start = pos + BLOCK
+        if start > len(buf):
             return None
+        known = self._plain_known
+        if known is None:
+            return self._plain_matched(prefix)
+        if buf[pos + 156] != 0x30:  # not type "0" (the directory after a run, mostly)
+            return None
+        # the name: prefix + base, up to the first NUL
+        name = buf[pos : pos + 100]
+        if not name.startswith(prefix):
+            return None
+        at = len(prefix)
+        stop = name.find(b"\0", at)
+        base = name[at:] if stop < 0 else name[at:stop]
+        if not base or 0x2F in base:  # "/" (as an int: ``bytes in bytes`` first fails as an index)
+            return None
+        if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
+            return None
+        # mode, uid, gid, size and mtime: as in the known header but for the size, read before
+        fields = buf[pos + 100 : pos + 148]
+        read = self._plain_fields.get(fields)
+        if read is None:
+            read = self._read_fields(fields)
+            if read is None:
+                return self._plain_matched(prefix)
+        size, partial_sum = read
+        total = (zlib.adler32(name) & 0xFFFF) + partial_sum  # the unsigned sum
+        sums = self._plain_sums  # (a layer's files have a few hundred)
+        rest = sums.get(total)
+        if rest is None:
+            if len(sums) >= _PLAIN_MEMO:
+                sums.clear()
+            rest = sums[total] = known[4] % total + known[0]
+        if rest != buf[pos + 148 : start]:  # the checksum, then the known header's type to prefix
+            return self._plain_matched(prefix)  # (another form, the signed sum, other fields)
+        after = start + size + (-size % BLOCK)  # (and its padding)
+        if after > len(buf):
+            return None
+        self._pos = after
+        self._current = None
+        view = self._view
+        if view.obj is not buf:
+            view = self._view = memoryview(buf)
+        return base, known[5], known[6], view[start : start + size]
+
+    def _read_fields(self, fields: bytes) -> tuple[int, int] | None:
+        """For ``next_plain``: a header's bytes 100-148 (mode, uid, gid, size, mtime) when they are
+        the known header's but for a size in the form ``_plain_size`` reads: its size, and the sum
+        of the header's bytes but its name (checksum field as blanks) + 1; kept for the next ones
+        (a layer's files have a few thousand sizes)."""
+        known = self._plain_known
+        assert known is not None
+        if fields[:24] != known[1] or fields[36:] != known[2]:
+            return None
+        size = _plain_size(fields[24:36])
+        if size is None:
+            return None
+        memo = self._plain_fields
+        if len(memo) >= _PLAIN_MEMO:
+            memo.clear()
+        read = memo[fields] = (size, sum(fields) + known[3])
+        return read
+
+    def _plain_matched(self, prefix: bytes) -> tuple[bytes, int, int, memoryview] | None:
+        """``next_plain`` by a full match of the header; what it takes becomes the header the next
+        ones are compared with."""
+        buf = self._buf
+        pos = self._pos
+        end = len(buf)
         fast = _PLAIN_HEADER(buf, pos)  # (anchored at pos; the pattern spans one block exactly)
         if fast is None:
             return None
@@ -608,15 +699,20 @@ class TarReader:
         if not sum_d or not name_b.startswith(prefix):
             return None
         base = name_b[len(prefix) :]
-        if not base or 0x2F in base:  # "/" (as an int: ``bytes in bytes`` first fails as an index)
+        if not base or 0x2F in base:  # "/"
             return None
         if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
             return None
-        adler32 = zlib.adler32
         start = pos + BLOCK
-        if (adler32(buf[pos : pos + 148]) & 0xFFFF) + (adler32(buf[pos + 156 : pos + 356]) & 0xFFFF) + (
-            adler32(buf[pos + 356 : start]) & 0xFFFF
-        ) + 253 != int(sum_d, 8) and not _checksum_ok(buf[pos:start], int(sum_d, 8)):
+        block = buf[pos:start]
+        stored = int(sum_d, 8)
+        unsigned = (
+            (zlib.adler32(block[:148]) & 0xFFFF)
+            + (zlib.adler32(block[156:356]) & 0xFFFF)
+            + (zlib.adler32(block[356:]) & 0xFFFF)
+            + 253
+        )
+        if unsigned != stored and not _checksum_ok(block, stored):
             return None  # (members refuses it)
         size_d = size_d or size_e
         size = int(size_d, 8) if size_d else 0
@@ -625,24 +721,28 @@ class TarReader:
             return None
         self._pos = after
         self._current = None
-        # the files of a layer mostly share their mode and mtime: the last ones read, kept
         mode_d = mode_d or mode_e
         mtime_d = mtime_d or mtime_e
-        last = self._last_fields
-        if mode_d != last[0]:
-            last = self._last_fields = (mode_d, int(mode_d, 8) if mode_d else 0, last[2], last[3])
-        if mtime_d != last[2]:
-            last = self._last_fields = (last[0], last[1], mtime_d, int(mtime_d, 8) if mtime_d else 0)
+        mode = int(mode_d, 8) if mode_d else 0
+        mtime = int(mtime_d, 8) if mtime_d else 0
+        if unsigned == stored:  # the next headers: compared with this one
+            self._plain_sums.clear()  # (they are in this header's form)
+            self._plain_fields.clear()
+            # the checksum's form (its digits, then NULs/spaces) as a format for the unsigned sum
+            fill = block[148 + len(sum_d) : 156]
+            self._plain_known = (
+                block[156:],
+                block[100:124],
+                block[136:148],
+                unsigned - (zlib.adler32(block[:148]) & 0xFFFF),
+                b"%%0%do%s" % (len(sum_d), fill),
+                mode,
+                mtime,
+            )
         view = self._view
         if view.obj is not buf:
             view = self._view = memoryview(buf)
-        return (
-            base.decode("utf-8", "surrogateescape"),
-            last[1],
-            last[3],
-            size,
-            (view[start : start + size],) if size else (),
-        )
+        return base, mode, mtime, view[start : start + size]
 
     def read_data(self, member: Member) -> Iterable[bytes | memoryview]:
         """The (rest of the) data of the current member, in pieces of at most 1 MiB (views of the

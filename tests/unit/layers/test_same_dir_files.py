@@ -60,6 +60,40 @@ def _cases() -> dict[str, list[list[E]]]:
             + [d(f"x{i}/y") for i in range(_PARENT_CACHE + 2)]
             + [f("d/b", "2"), f("d/c", "3")]
         ],
+        # a directory entry, then its files (taken after it, in the reader's runs)
+        "dir-over-lower-symlink-then-files": [
+            [sym("d", VICTIM)],
+            [f("x", "1"), d("d"), f("d/a", "1"), f("d/b", "2")],
+        ],
+        "dir-spellings-then-files": [
+            [
+                f("x", "1"),
+                d("./d//"),
+                f("d/a", "1"),
+                d("e/./"),
+                f("e/./b", "2"),
+                f("e/c", "3"),
+                d("/g"),
+                f("g/h", "4"),
+            ]
+        ],
+        "dir-then-whiteout-of-it": [
+            [f("d/old", "o")],
+            [f("x", "1"), d("d"), f("d/a", "1"), wh("d"), f("d/b", "2")],
+        ],
+        "nested-dirs-then-files": [
+            [f("x", "1"), d("d"), d("d/sub"), f("d/sub/a", "1"), f("d/b", "2"), f("d/sub/c", "3"), d("d/sub")]
+            + [f("d/sub/e", "5"), sym("d/sub", VICTIM), d("d/sub"), f("d/sub/z", "6")]
+        ],
+        "whiteouts-after-a-run": [  # files written in a run survive this layer's whiteouts
+            [f("d/y", "lower"), f("d/old", "o"), f("e/k", "k")],
+            [d("d"), f("d/x", "1"), f("d/y", "2"), f("d/z", "3"), wh("d/y"), wh("d/old"), opq("d")]
+            + [f("e/a", "1"), f("e/b", "2"), opq("e"), wh("e/a"), f("e/c", "3"), wh("e/c")],
+        ],
+        "file-exists-in-a-run": [  # a name a lower layer has, in the middle of a run
+            [f("d/b", "lower"), sym("d/c", "b"), d("d/e")],
+            [f("d/a", "1"), f("d/b", "22"), f("d/c", "333"), f("d/e", "4"), f("d/f", "5")],
+        ],
         "evicted-then-replaced": [
             [d("d"), f("d/a", "1")]
             + [d(f"x{i}/y") for i in range(_PARENT_CACHE + 2)]
@@ -70,6 +104,10 @@ def _cases() -> dict[str, list[list[E]]]:
 
 def _general_only(self: Applier, reader: MemberData, m: Member, stats: LayerStats) -> bool:
     return False  # every entry through Applier._entry
+
+
+def _no_run(self: TarReader, prefix: bytes) -> None:
+    return None  # no runs of plain files (after a file or a directory)
 
 
 def _layers(victim: Path, layers: list[list[E]]) -> list[list[E]]:
@@ -113,6 +151,7 @@ def test_same_directory_files_match_the_general_path(
     general = tmp_path_factory.mktemp("general")
     with monkeypatch.context() as m:
         m.setattr(Applier, "_file_entry", _general_only)
+        m.setattr(TarReader, "next_plain", _no_run)
         tree_g, stats_g, _ = _run(general, layers, paths)
     assert (tree, stats) == (tree_g, stats_g)
     if isinstance(applier, Applier) and applier.file_count() is not None:
@@ -167,12 +206,14 @@ def test_random_layers_match_the_general_path(layers: list[list[E]], paths: list
         (base / "fast").mkdir()
         (base / "general").mkdir()
         tree, stats, applier = _run(base / "fast", concrete, paths)
-        original = Applier._file_entry
+        original, original_plain = Applier._file_entry, TarReader.next_plain
         Applier._file_entry = _general_only  # type: ignore[method-assign]
+        TarReader.next_plain = _no_run  # type: ignore[method-assign]
         try:
             tree_g, stats_g, _ = _run(base / "general", concrete, paths)
         finally:
             Applier._file_entry = original  # type: ignore[method-assign]
+            TarReader.next_plain = original_plain  # type: ignore[method-assign]
         assert (tree, stats) == (tree_g, stats_g)
         if isinstance(applier, Applier) and applier.file_count() is not None:
             assert applier.file_count() == _walk(base / "fast")
@@ -184,25 +225,28 @@ def test_random_layers_match_the_general_path(layers: list[list[E]], paths: list
 # -- the reader's runs of plain files (TarReader.next_plain) ----------------------------------
 
 
-def test_the_files_after_the_first_of_a_directory_come_in_one_step(
+def test_the_files_after_a_file_or_a_directory_come_in_one_step(
     out: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Else the comparisons above would not cover them: a whole tar's plain files after the first
-    of their directory are read and written by the applier's loop through ``next_plain``."""
+    """Else the comparisons above would not cover them: a whole tar's plain files after a file of
+    their directory, or after the directory's own entry, are read and written by the applier's
+    loop through ``next_plain``."""
     taken: list[str] = []
     original = TarReader.next_plain
 
     def counting(self: TarReader, prefix: bytes) -> object:
         got = original(self, prefix)
         if got is not None:
-            taken.append(prefix.decode() + got[0])
+            taken.append(prefix.decode() + got[0].decode())
         return got
 
     monkeypatch.setattr(TarReader, "next_plain", counting)
-    _, [stats] = apply_tars(out, [[d("d"), f("d/a", "1"), f("d/b", "22"), f("d/c", ""), f("e/x", "3")]])
-    assert taken == ["d/b", "d/c"]
-    assert (stats.files, stats.bytes_written, stats.entries) == (4, 4, 5)
+    layer = [d("d"), f("d/a", "1"), f("d/b", "22"), f("d/c", ""), f("e/x", "3"), f("e/y", "4")]
+    _, [stats] = apply_tars(out, [layer], compress="none")  # (in one piece: gzip's first is short)
+    assert taken == ["d/a", "d/b", "d/c", "e/y"]
+    assert (stats.files, stats.bytes_written, stats.entries) == (5, 5, 6)
     assert (out / "d" / "b").read_text() == "22" and (out / "d" / "c").stat().st_size == 0
+    assert (out / "d" / "a").read_text() == "1" and (out / "e" / "y").read_text() == "4"
 
 
 _FSIZE_RUN = """
@@ -213,6 +257,7 @@ from imgextract.layers.tarstream import TarReader
 from tests.unit.layers.layerkit import apply_tars, d, f
 if sys.argv[2] == "general":
     Applier._file_entry = lambda *a: False
+    TarReader.next_plain = lambda *a: None
 elif sys.argv[2] == "no-run":
     TarReader.next_plain = lambda *a: None
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
@@ -260,6 +305,7 @@ def test_the_entry_cap_stops_a_run_where_it_stops_the_general_path(
         with monkeypatch.context() as m:
             if how == "general":
                 m.setattr(Applier, "_file_entry", _general_only)
+                m.setattr(TarReader, "next_plain", _no_run)
             with pytest.raises(ImgExtractError) as e:
                 apply_tars(root, [layer], limits=Limits(max_entries=cap))
         got.append((type(e.value).__name__, str(e.value), sorted(p.name for p in (root / "d").iterdir())))

@@ -42,8 +42,9 @@ def outcome(data: bytes, *, plain: bool, step: int = 1 << 30) -> tuple[object, i
                 got = reader.next_plain(prefix.encode("utf-8", "surrogateescape"))
                 if got is None:
                     break
-                base, mode, mtime, size, pieces = got
-                out.append((prefix + base, tarfile.REGTYPE, mode, mtime, size, b"".join(pieces)))
+                base, mode, mtime, view = got
+                name = prefix + base.decode("utf-8", "surrogateescape")
+                out.append((name, tarfile.REGTYPE, mode, mtime, len(view), bytes(view)))
                 taken += 1
     except (IntegrityError, LimitExceeded) as e:
         return (out, type(e).__name__, str(e)), taken
@@ -213,3 +214,89 @@ def test_modes_and_mtimes_changing_from_file_to_file() -> None:
     got, _ = outcome(data, plain=True)
     assert isinstance(got, list)
     assert [(m[2], m[3]) for m in got] == [(0o644, 1), (0o755, 1), (0o755, 2), (0, 2), (0o600, 0), (0o600, 7)]
+
+
+TEMPLATED = STARTS[2]  # d/c's: read by comparing it with d/b's header (next_plain's short path)
+# (HEADER, d/b's, is compared with d/a's: the single-byte changes above go through that path too)
+
+
+def test_headers_like_the_last_one_take_the_short_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a header matched in full, the next ones that differ from it only in name, size and
+    checksum are read without the full match (else the tests here would not reach that path)."""
+    full: list[int] = []
+    original = TarReader._plain_matched
+
+    def counting(self: TarReader, prefix: bytes) -> object:
+        full.append(self._pos)
+        return original(self, prefix)
+
+    monkeypatch.setattr(TarReader, "_plain_matched", counting)
+    assert same_both_ways(BASE) == 6
+    assert full[0] == STARTS[0] and not set(full) & set(STARTS[1:])
+
+
+def _with_checksum(block: bytes, field: bytes) -> bytes:
+    fixed = bytearray(block)
+    fixed[148:156] = field
+    return bytes(fixed)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [b"%06o\0 ", b"%06o \0", b"%06o  ", b"%06o\0\0", b"%07o\0", b"%07o ", b" %06o\0", b"%08o", b"%o\0"],
+)
+@pytest.mark.parametrize("delta", [0, 1, -1, 8])
+def test_checksum_forms_and_values_after_a_plain_header(form: bytes, delta: int) -> None:
+    block = BASE[TEMPLATED : TEMPLATED + 512]
+    total = sum(block[:148]) + 256 + sum(block[156:])
+    header = _with_checksum(block, (form % (total + delta))[:8].ljust(8, b"\0"))
+    same_both_ways(BASE[:TEMPLATED] + header + BASE[TEMPLATED + 512 :])
+
+
+def test_a_signed_checksum_after_a_plain_header() -> None:
+    """A name byte above 0x7f: the signed sum (as old tars wrote it) differs from the unsigned one,
+    and is accepted as members accepts it."""
+    block = bytearray(BASE[TEMPLATED : TEMPLATED + 512])
+    block[2] = 0xE9
+    signed = sum(b - 256 if b > 127 else b for b in block[:148]) + 256 + sum(block[156:])
+    for total in (signed, signed + 256):
+        header = _with_checksum(bytes(block), b"%06o\0 " % total)
+        same_both_ways(BASE[:TEMPLATED] + header + BASE[TEMPLATED + 512 :])
+
+
+@pytest.mark.parametrize(
+    "size_field",
+    [
+        b"00000000003\0",
+        b"00000000003 ",
+        b"0000000003\0\0",
+        b" 0000000003\0",
+        b"0000000000+3",
+        b"0o000000003\0",
+        b"000000000_3\0",
+        b"00000000008\0",
+        b"\0" * 12,
+        b"00000000003\x01",
+        b"\x80" + b"\0" * 10 + b"\3",
+    ],
+)
+def test_size_forms_after_a_plain_header(size_field: bytes) -> None:
+    block = bytearray(BASE[TEMPLATED : TEMPLATED + 512])
+    block[124:136] = size_field
+    tail = pad(b"abc") + run([("d/z", 2)]) + END
+    same_both_ways(BASE[:TEMPLATED] + rechecksum(bytes(block)) + tail)
+
+
+def test_repeated_sizes_and_fields_read_the_same_both_ways() -> None:
+    """next_plain keeps what it read of sizes and checksums: headers that repeat them, between
+    headers that change the mode, the mtime or a size field's form, read as members reads them."""
+    blocks = []
+    for i in range(40):
+        size = (0, 3, 700, 3)[i % 4]
+        block = bytearray(raw_header(f"d/f{i % 7}{i}", size=size, mode=(0o644, 0o600)[i // 13 % 2]))
+        if i % 11 == 5:
+            block[136:148] = b"%011o " % (i * 1000)
+        if i % 9 == 4:
+            block[124:136] = b"%011o " % size
+        blocks.append(rechecksum(bytes(block)) + pad(b"y" * size))
+    assert same_both_ways(b"".join(blocks) + END) == 39
