@@ -2,7 +2,8 @@
 
 The library's exceptions carry no exit codes and name options as the library spells them; here
 each class gets its exit status (:data:`EXIT_CODES`) and each marked option or remedy its
-command-line words (:func:`cli_words`).  128+N for signals (130 SIGINT, 143 SIGTERM).
+command-line words (:func:`cli_words`).  128+N for signals (130 SIGINT, 141 SIGPIPE: the reader of
+standard output went away, 143 SIGTERM).
 """
 
 from __future__ import annotations
@@ -125,6 +126,10 @@ def describe(exc: ImgExtractError) -> str:
     return printable(redact(exc.render(cli_words)))
 
 
+class OutputClosed(Exception):  # noqa: N818 - not an error: the reader of standard output went away
+    """A command's standard output broke (its reader went away): ``run`` ends with 141."""
+
+
 def run(group: click.Group, argv: list[str] | None) -> NoReturn:
     """Run the click group, map every exception to an exit code, one line on stderr."""
     previous = signals.install()
@@ -161,8 +166,8 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
         signals.cleanup_staging()
         click.echo("bundle-extract: interrupted", err=True)
         sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(1)
+    except (BrokenPipeError, OutputClosed):
+        _stdout_gone()
     except Exception as exc:  # noqa: BLE001 - the one place an unexpected bug becomes exit 1
         from imgextract.auth.redact import redact
 
@@ -186,7 +191,23 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
         sys.exit(1)
     finally:
         signals.restore(previous)
+    try:
+        sys.stdout.flush()  # (what is still buffered: `| head` may have gone)
+    except (BrokenPipeError, OutputClosed):
+        _stdout_gone()
     sys.exit(0)
+
+
+def _stdout_gone() -> NoReturn:
+    """Standard output's reader went away (``| head``): end quietly with 141, as a process that
+    SIGPIPE ends does (git, skopeo), with nothing left for the exit's own flush to fail on."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    sys.exit(128 + signal.SIGPIPE)
 
 
 def end_at_once(code: object) -> None:
