@@ -164,7 +164,7 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
         sys.exit(2)
     except KeyboardInterrupt:
         signals.cleanup_staging()
-        click.echo("bundle-extract: interrupted", err=True)
+        click.echo("bundle-extract: aborted", err=True)  # (the word SIGINT gets everywhere)
         sys.exit(130)
     except (BrokenPipeError, OutputClosed):
         _stdout_gone()
