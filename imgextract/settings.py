@@ -243,7 +243,7 @@ class Settings:
 
         if self.platform is None:
             object.__setattr__(self, "platform", host_platform())
-        if not str(self.platform).strip():
+        if isinstance(self.platform, str) and not self.platform.strip():
             raise UsageError(
                 f"{option('platform')} must not be empty: give os/arch[/variant], e.g. linux/amd64"
             )

@@ -114,6 +114,8 @@ class Platform(FrozenRecord):
     @classmethod
     def parse(cls, text: str) -> Platform:
         """``os/arch[/variant]`` as given to ``--platform``; raises :class:`UsageError` when malformed."""
+        if not isinstance(text, str):  # (a Platform too: the text is what settings keep)
+            raise UsageError(f"invalid platform {text!r:.200}: expected a string os/arch[/variant]")
         parts = text.strip().split("/")
         if (
             len(parts) not in (2, 3)

@@ -317,3 +317,18 @@ def test_config_labels_of_a_mistyped_config_are_malformed(config: bytes) -> None
     ``map[string]string``, ``Env`` a ``[]string``)."""
     with pytest.raises(IntegrityError):
         oci.config_labels(config)
+
+
+@pytest.mark.parametrize("value", [oci.Platform("linux", "amd64"), 5, None, ["linux/amd64"]])
+def test_a_platform_that_is_no_string_is_a_usage_error(value: object) -> None:
+    """Hazard: ``Client(platform=oci.Platform(...))`` (the library exports the type) or any other
+    non-string ended in AttributeError, an internal error; it is a usage error naming the form."""
+    from imgextract.errors import UsageError
+
+    with pytest.raises(UsageError, match="os/arch"):
+        oci.Platform.parse(value)  # type: ignore[arg-type]
+    if value is not None:  # (None: the host's platform)
+        import imgextract
+
+        with pytest.raises(UsageError, match="os/arch"):
+            imgextract.Client(platform=value)  # type: ignore[arg-type]
