@@ -78,3 +78,30 @@ def test_a_repeated_manifests_key_chooses_what_skopeo_chooses(
     theirs = json.loads(out.stdout)["Labels"]["test.name"]
     assert theirs == "third"
     assert ours.digest == pushed[theirs].digest
+
+
+def test_a_manifest_with_an_empty_subject_pulls_as_in_skopeo(
+    registry: Any, push_image: Callable[..., Any]
+) -> None:
+    """containers/image never validates ``subject`` for a pull: a manifest with ``"subject": {}``
+    is inspected by skopeo, and read here."""
+    repo = "oracle/subject"
+    pushed = push_image(registry, _image("subject"), repo, "plain")
+    with RegistryClient(registry.host, TransportSettings(timeout=20.0), None, insecure=True) as client:
+        doc = json.loads(client.get_manifest(repo, pushed.digest).raw)
+        doc["subject"] = {}
+        raw = json.dumps(doc).encode()
+        client.put_manifest(repo, "with-subject", raw, oci.OCI_MANIFEST)
+        got = client.get_manifest(repo, "with-subject")
+        manifest = oci.parse_manifest(got.raw, got.media_type)
+    assert manifest.subject is None and manifest.layers
+    skopeo = skopeo_binary()
+    assert skopeo is not None
+    out = subprocess.run(
+        [skopeo, "inspect", "--tls-verify=false", f"docker://{registry.host}/{repo}:with-subject"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert json.loads(out.stdout)["Labels"]["test.name"] == "subject"
