@@ -351,7 +351,7 @@ class Applier:
         # and the directories next to the one the general path made last (_sibling_base)
         next_dir = getattr(reader, "next_dir", None) if plain is not None else None
         umask = self._umask
-        os_open, os_write, os_utime, os_close = os.open, os.write, os.utime, os.close
+        os_open, os_write, os_utime, os_close, os_mkdir = os.open, os.write, os.utime, os.close, os.mkdir
         new_file = _NEW_FILE
         times_of: int | float = -1
         times: tuple[int, int] | None = None
@@ -479,9 +479,23 @@ class Applier:
                     rest = rest_b.decode("utf-8", "surrogateescape")
                     base = rest[:-1] if rest[-1] == "/" else rest
                     try:
-                        self._directory(s_parent, base, mode, mtime)
+                        try:  # (what _directory does, inline for a free name)
+                            os_mkdir(base, DIR_MODE, dir_fd=s_parent.fd)
+                            made = True
+                        except FileExistsError:
+                            made = False
+                            self._directory(s_parent, base, mode, mtime)
                     except OSError as e:
                         raise _entry_error(e, s_spelled + rest) from None
+                    if made:
+                        path = f"{s_parent.path}/{base}"  # (the parent's path is not the root's)
+                        if type(mtime) is int and 0 <= mtime <= _MAX_MTIME:
+                            self._dirs[path] = (mode, mtime * 1_000_000_000)
+                        else:
+                            self._dirs[path] = (mode, _ns(mtime))
+                        self._upper.add(path)
+                        if s_parent.path not in self._upper_anc:
+                            self._mark_upper_anc(s_parent.path)
                     stats.dirs += 1  # (its top-level names are its parent's: in the stats already)
                     spelled = s_spelled + base + "/"
                     key = (*s_key, base)
@@ -492,7 +506,20 @@ class Applier:
                         if left < 0:
                             raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
                         fs.steps_left += STEPS_PER_ENTRY
-                        self._start_run(spelled, key, prefix_b, self._tree_gen, got)
+                        if made:  # (the tree is as mkdir left it: what _cached_dir would do)
+                            try:
+                                same = fs.open_made(s_parent, base)
+                            except OSError as e:
+                                raise _entry_error(
+                                    e, spelled + got[0].decode("utf-8", "surrogateescape")
+                                ) from None
+                            parents = self._parents
+                            if len(parents) >= _PARENT_CACHE:
+                                parents.pop(next(iter(parents))).close()
+                            parents[key] = same
+                            self._last_dir = (spelled, same, self._tree_gen, prefix_b, same.path + "/")
+                        else:
+                            self._start_run(spelled, key, prefix_b, self._tree_gen, got)
         finally:
             done = self.limits.max_entries - left - self.entries_total
             stats.entries = done
