@@ -518,6 +518,7 @@ class Applier:
                                 parents.pop(next(iter(parents))).close()
                             parents[key] = same
                             self._last_dir = (spelled, same, self._tree_gen, prefix_b, same.path + "/")
+                            self._upper_anc.add(same.path)  # (what the run's end would add)
                         else:
                             self._start_run(spelled, key, prefix_b, self._tree_gen, got)
         finally:

@@ -299,7 +299,8 @@ class RootFS:
         (some may be set) when a path is not a directory reached that way: the caller walks."""
         stack: list[tuple[tuple[str, ...], int]] = [((), self.root_fd)]
         try:
-            for path, ns in sorted(dirs, key=lambda d: d[0].split("/")):
+            # (by path: the paths below a directory, "a/" + anything, come together in that order)
+            for path, ns in sorted(dirs):
                 *head, name = path.split("/")
                 top = tuple(head)
                 while stack[-1][0] != top[: len(stack[-1][0])]:
