@@ -52,7 +52,7 @@ import imgextract.pull as _pipeline  # noqa: E402, F401  isort: skip
 
 
 if TYPE_CHECKING:
-    from imgextract.catalog import Catalog
+    from imgextract.catalog import BundleOutcome, Catalog, CatalogPullResult
     from imgextract.client import Client, copy, explain_mirrors, inspect, pull_catalog, render, verify
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.reference import Reference, parse_reference
@@ -73,6 +73,8 @@ _LAZY = {
     "Reference": "imgextract.reference",
     "parse_reference": "imgextract.reference",
     "Catalog": "imgextract.catalog",
+    "CatalogPullResult": "imgextract.catalog",
+    "BundleOutcome": "imgextract.catalog",
     "pull_catalog": "imgextract.client",
     "Client": "imgextract.client",
     "inspect": "imgextract.client",
@@ -106,7 +108,9 @@ __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 __all__ = [
     "AuthError",
     "BundleInfo",
+    "BundleOutcome",
     "Catalog",
+    "CatalogPullResult",
     "Client",
     "ConfigError",
     "ContentMismatch",

@@ -286,7 +286,7 @@ class Client:
         from imgextract import operations
 
         options = operations.PullOptions(
-            paths=tuple(paths),
+            paths=paths,
             all=all,
             force=force,
             format=format,

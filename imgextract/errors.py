@@ -60,7 +60,7 @@ LIBRARY_REMEDIES: dict[str, str] = {
     "insecure_registries",
     "platform": "; choose one with platform=",
     "explain_mirrors": "; explain_mirrors() shows the sources",
-    "paths_or_all": "pass paths=[...] or all=True",
+    "paths_or_all": "pass paths=[...] or all=True, or kind=... for a bundle built without labels",
     "resolve_digest": " (resolve it first, e.g. with inspect())",
     "configmap_target": " (a file path, or output=None to get the objects back)",
 }

@@ -214,7 +214,7 @@ def _validate(root: Path, plan: detect.Plan, *, strict: bool = False) -> BundleI
     if plan.paths is not None:
         missing = [p for p in plan.paths if not os.path.lexists(root / p)]
         if missing and plan.kind not in ("registry+v1", "plain+v0"):
-            raise NotFoundError(f"path {missing[0]!r} not in image")
+            raise NotFoundError(f"path {'/' + missing[0]!r} not in image")
     if plan.kind == "registry+v1":
         return registry_v1.check(root, plan, strict=strict)
     if plan.kind == "plain+v0":

@@ -27,7 +27,7 @@ from imgextract.catalog.fbc import (
 from imgextract.catalog.filters import CatalogFilter
 from imgextract.catalog.model import Bundle, Channel, Package
 from imgextract.catalog.render.gostruct import field as go_field
-from imgextract.errors import NotFoundError, UsageError
+from imgextract.errors import NotFoundError, UsageError, option
 
 if TYPE_CHECKING:
     from imgextract.catalog.session import CatalogSession
@@ -146,6 +146,9 @@ class Catalog:
         Raises ``NotFoundError`` for a package or channel name the catalog lacks, and for a named
         package the version range leaves without a bundle; ``UsageError`` for bad bounds.
         """
+        for name, names in (("packages", packages), ("channels", channels)):
+            if isinstance(names, str):  # its characters would be names
+                raise UsageError(f"{option(name)} takes a list of names, got a single string {names!r}")
         return self.apply(
             CatalogFilter(
                 tuple(packages), tuple(channels), min_version or None, max_version or None, heads_only

@@ -35,6 +35,8 @@ def cache_prune(cache_dir: Path | None, max_age: str | None, everything: bool) -
         raise UsageError(str(exc)) from None
     root = cache_dir or default_cache_dir(os.environ)
     if not root.is_dir():
+        if root.exists():  # a file given for the directory: a mistake, not an empty cache
+            raise UsageError(f"--cache-dir {root}: not a directory")
         click.echo(f"{root}: no cache")
         return
     report = ContentCache(root).prune(max_age=seconds, everything=everything)

@@ -12,7 +12,15 @@ from typing import Any
 import click
 
 from imgextract.cli.filters import filter_argv, filter_options, pop_filter
-from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
+from imgextract.cli.options import (
+    cache_options,
+    check_ref,
+    client_from,
+    common_options,
+    json_help,
+    refuse_json_with,
+    signature_options,
+)
 from imgextract.errors import printable
 
 
@@ -74,6 +82,7 @@ def _catalog_command(name: str, doc: str) -> Callable[[Callable[..., Any]], clic
         @catalog.command(name, help=doc)
         @click.argument("ref")
         @filter_options
+        @json_help("print a JSON array on stdout.")
         @signature_options
         @cache_options
         @common_options
@@ -157,8 +166,15 @@ def _images(cat: Any, as_json: bool) -> None:
 @click.argument("ref")
 @filter_options
 @click.option(
-    "-o", "--output", "fmt", type=click.Choice(["json", "yaml", "ndjson"]), default="json", show_default=True
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["json", "yaml", "ndjson"]),
+    default="json",
+    show_default=True,
+    help="json and yaml as opm writes them; ndjson: one compact object per line.",
 )
+@json_help("the same as -o json (opm's JSON); refused with another -o.")
 @signature_options
 @cache_options
 @common_options
@@ -168,6 +184,7 @@ def catalog_render(ref: str, fmt: str, **kw: Any) -> None:
     from imgextract.catalog.render import normalize, write
     from imgextract.catalog.render.fbc import run_order
 
+    refuse_json_with(fmt, kw)
     quiet = kw["quiet"]
     selection = pop_filter(kw)
     with client_from(kw) as client:

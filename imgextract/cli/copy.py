@@ -32,7 +32,8 @@ def copy(ref: str, to_repo: str, lock_output: Path | None, concurrency: int, **k
     if json_output:
         emit_json(data)
     else:
+        blobs = ", ".join(f"{n} {outcome}" for outcome, n in sorted(data["blobs"].items())) or "none"
         click.echo(
             f"copied {ref} -> {result.bundle_ref} ({data['images']} images, "
-            f"{len(data['bundles'])} bundles, blobs {data['blobs']})"
+            f"{len(data['bundles'])} bundles; blobs: {blobs})"
         )

@@ -2,7 +2,8 @@
 
 The library's exceptions carry no exit codes and name options as the library spells them; here
 each class gets its exit status (:data:`EXIT_CODES`) and each marked option or remedy its
-command-line words (:func:`cli_words`).  128+N for signals (130 SIGINT, 143 SIGTERM).
+command-line words (:func:`cli_words`).  128+N for signals (130 SIGINT, 141 SIGPIPE: the reader of
+standard output went away, 143 SIGTERM).
 """
 
 from __future__ import annotations
@@ -63,11 +64,34 @@ CLI_REMEDIES: dict[str, str] = {
     "tls_trust": "; trust its CA with --ca-file or --cert-dir, or skip verification with --insecure-registry {arg}",
     "platform": "; choose one with --platform",
     "explain_mirrors": "; 'bundle-extract mirrors' explains the sources",
-    "paths_or_all": "pass --path P or --all",
+    "paths_or_all": "pass --path P or --all, or --kind KIND for a bundle built without labels",
     "resolve_digest": " (resolve it first, e.g. with `bundle-extract inspect`)",
     "configmap_target": " (-o FILE, or -o - for stdout)",
 }
 """Remedies in command-line words (the library's are in ``imgextract.errors``)."""
+
+
+_INSECURE = "name the registry instead: --insecure-registry HOST[:PORT] (plain HTTP or unverified TLS for that host only)"
+FOREIGN_FLAGS: dict[str, str] = {
+    "--retry-times": "skopeo's count of retries; here --retry-time SECONDS bounds the time one request "
+    "spends retrying (default 120)",
+    "--tls-verify": _INSECURE,
+    "--src-tls-verify": _INSECURE,
+    "--dest-tls-verify": _INSECURE,
+    "--skip-tls-verify": _INSECURE,
+    "--skip-tls": _INSECURE,
+    "--use-http": _INSECURE,
+    "--src-creds": "use --creds USER[:PASS]",
+    "--dest-creds": "use --creds USER[:PASS] (copy sends it to the --to-repo registry too)",
+    "--src-authfile": "use --authfile PATH",
+    "--dest-authfile": "use --authfile PATH",
+    "--src-cert-dir": "use --cert-dir DIRECTORY",
+    "--override-arch": "use --platform OS/ARCH[/VARIANT]",
+    "--override-os": "use --platform OS/ARCH[/VARIANT]",
+    "--override-variant": "use --platform OS/ARCH[/VARIANT]",
+}
+"""skopeo/opm/oc-mirror flags a user of those tools types -> our equivalent (instead of click's
+look-alike suggestion, which for ``--retry-times`` would be ``--retry-time``: seconds, not a count)."""
 
 
 def flag(name: str) -> str:
@@ -102,6 +126,10 @@ def describe(exc: ImgExtractError) -> str:
     return printable(redact(exc.render(cli_words)))
 
 
+class OutputClosed(Exception):  # noqa: N818 - not an error: the reader of standard output went away
+    """A command's standard output broke (its reader went away): ``run`` ends with 141."""
+
+
 def run(group: click.Group, argv: list[str] | None) -> NoReturn:
     """Run the click group, map every exception to an exit code, one line on stderr."""
     previous = signals.install()
@@ -123,17 +151,23 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
             exc.show()
             sys.exit(2)
         see = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        click.echo(f"bundle-extract: error: {exc.format_message()}{see}".replace("\n", " "), err=True)
+        message = exc.format_message()
+        unknown = exc.option_name if isinstance(exc, click.NoSuchOption) else ""
+        hint = FOREIGN_FLAGS.get(unknown, "")
+        ours = hint.partition("--")[2].split(" ")[0]
+        if ours and exc.ctx is not None and any(f"--{ours}" in p.opts for p in exc.ctx.command.params):
+            message = f"no option {unknown}: {hint}"
+        click.echo(f"bundle-extract: error: {message}{see}".replace("\n", " "), err=True)
         sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
     except KeyboardInterrupt:
         signals.cleanup_staging()
-        click.echo("bundle-extract: interrupted", err=True)
+        click.echo("bundle-extract: aborted", err=True)  # (the word SIGINT gets everywhere)
         sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(1)
+    except (BrokenPipeError, OutputClosed):
+        _stdout_gone()
     except Exception as exc:  # noqa: BLE001 - the one place an unexpected bug becomes exit 1
         from imgextract.auth.redact import redact
 
@@ -157,7 +191,23 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
         sys.exit(1)
     finally:
         signals.restore(previous)
+    try:
+        sys.stdout.flush()  # (what is still buffered: `| head` may have gone)
+    except (BrokenPipeError, OutputClosed):
+        _stdout_gone()
     sys.exit(0)
+
+
+def _stdout_gone() -> NoReturn:
+    """Standard output's reader went away (``| head``): end quietly with 141, as a process that
+    SIGPIPE ends does (git, skopeo), with nothing left for the exit's own flush to fail on."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    sys.exit(128 + signal.SIGPIPE)
 
 
 def end_at_once(code: object) -> None:

@@ -50,6 +50,13 @@ class LazyGroup(click.Group):
             self.add_command(getattr(sys.modules[module], attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        # click ends a command whose output pipe broke with a bare exit 1: hand it to exits.run
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise exits.OutputClosed from None
+
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
@@ -68,7 +75,9 @@ def cli() -> None:
     \b
     Exit codes: 0 ok, 1 internal error (a bug), 2 usage, 3 authentication,
     4 not found, 5 integrity, 6 invalid bundle, 7 registry unreachable,
-    8 signature verification failed (refused by the policy).
+    8 signature verification failed (refused by the policy),
+    9 local filesystem error (disk full, read-only, permission denied),
+    130/143 interrupted (SIGINT/SIGTERM), 141 standard output closed by its reader (SIGPIPE).
     """
 
 

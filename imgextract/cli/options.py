@@ -129,6 +129,27 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+def json_help(text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Word ``--json``'s help for one command (what it prints there); put it above ``common_options``."""
+
+    def set_help(f: Callable[..., Any]) -> Callable[..., Any]:
+        for param in getattr(f, "__click_params__", []):
+            if param.name == "json_output":
+                param.help = text
+        return f
+
+    return set_help
+
+
+def refuse_json_with(fmt: str, kw: dict[str, Any]) -> None:
+    """``render``-like commands print opm's JSON by default: ``--json`` is ``-o json`` there and
+    must not be silently dropped in favour of another ``-o``."""
+    from imgextract.errors import UsageError
+
+    if kw.pop("json_output", False) and fmt != "json":
+        raise UsageError(f"--json and -o {fmt} ask for different outputs: give one of them")
+
+
 def prefer_compression_option(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--prefer-compression``: which variant of a dual-compression index to take."""
     return click.option(

@@ -13,6 +13,7 @@ from imgextract.cli.options import (
     check_ref,
     client_from,
     common_options,
+    json_help,
     prefer_compression_option,
     signature_options,
 )
@@ -104,6 +105,7 @@ from imgextract.cli.signals import InterruptibleProgress
     help="fail on any disagreement between bundle labels and annotations.yaml (channels included; "
     "by default only what changes OLM's reading of the bundle fails).",
 )
+@json_help("print one JSON object on stdout (--from-catalog: one compact line per bundle).")
 @cache_options
 @common_options
 def pull(
@@ -152,6 +154,10 @@ def pull(
     selection = pop_filter(kw) if catalog_ref is not None else None
     popped = [kw.pop(k) for k in FILTER_KEYS] if selection is None else []
     filtering = any(popped)
+    if output == "-" and (fmt == "dir" or catalog_ref is not None):
+        raise UsageError(
+            "-o - writes to stdout, which only --format configmap does; for a directory named '-' use -o ./-"
+        )
     if catalog_ref is not None:
         from imgextract.cli.catalog import pull_from_catalog
 

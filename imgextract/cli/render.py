@@ -8,7 +8,17 @@ from typing import Any
 
 import click
 
-from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
+from imgextract.cli.options import (
+    cache_options,
+    check_ref,
+    client_from,
+    common_options,
+    json_help,
+    refuse_json_with,
+    signature_options,
+)
+
+RENDER_JSON_HELP = "the same as -o json (opm's JSON); refused with another -o."
 
 
 @click.command()
@@ -38,6 +48,7 @@ from imgextract.cli.options import cache_options, check_ref, client_from, common
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 64), default=16, show_default=True, help="references at a time."
 )
+@json_help(RENDER_JSON_HELP)
 @signature_options
 @cache_options
 @common_options
@@ -56,12 +67,17 @@ def render(
     objects are written together once every REF rendered, in opm's order (by package, then name).
     With --policy, every image REF is judged before any of its layers is read (refused: exit 8).
     """
+    from imgextract.errors import UsageError
     from imgextract.rendering import write_output
 
     for ref in refs:
         if not os.path.lexists(ref):  # a directory to render, else an image reference
+            if ref.startswith(("/", "./", "../", "~")):
+                raise UsageError(
+                    f"{ref}: no such directory (REF is an image or a bundle or catalog directory)"
+                )
             check_ref(ref)
-    kw.pop("json_output", None)
+    refuse_json_with(fmt, kw)
     with client_from(kw) as client:
         write_output(
             client,

@@ -21,6 +21,7 @@ from imgextract.errors import (
     NotFoundError,
     SourceError,
     UnreachableError,
+    printable,
     remedy,
 )
 from imgextract.mirrors import Source
@@ -300,9 +301,18 @@ def locate(
             top = _get_manifest(client, phys.repository, phys.identifier, cache)
         except SourceError as exc:  # this source failed: try the next one
             attempts.append(Attempt(phys.name, exc))
+            _log_failed(attempts[-1], more=index + 1 < len(sources))
         else:
             return Located(index, client, top, attempts)
     raise _combined_error(logical, attempts)
+
+
+def _log_failed(attempt: Attempt, *, more: bool) -> None:
+    """Say at -v which source failed and why, when another one is tried next (the last failure is
+    the error itself)."""
+    if more and log.isEnabledFor(logging.INFO):
+        why = attempt.error.render_message(lambda kind, arg: arg if kind == "option" else "")
+        log.info("%s", printable(f"{attempt.endpoint}: {why}; trying the next source"))
 
 
 def _blocked(source: Source) -> Attempt:
@@ -353,6 +363,7 @@ def resolve(
             )
         except SourceError as exc:  # this source failed: try the next one
             attempts.append(Attempt(source.reference.name, exc))
+            _log_failed(attempts[-1], more=index + 1 < len(sources))
         else:
             later = sources[index + 1 :]
             image.fallbacks = [

@@ -135,3 +135,14 @@ def test_pull_says_which_image_kept_images_yml_unrewritten(cli: Callable[..., Ru
         assert report["rewritten"] is False and report["missing"] == src.app
         images = yaml.safe_load((out / ".imgpkg" / "images.yml").read_text())["images"]
         assert [i["image"] for i in images] == [src.app]
+
+
+def test_copy_text_line_counts_blobs_in_words(cli: Callable[..., Run], tmp_path: Path) -> None:
+    """The human line of ``copy`` says what happened to the blobs in words, not as a Python dict."""
+    with regfix_registry.start_registry(tmp_path / "r") as reg:
+        src = populate(world(reg.host).client_for(reg.host), reg.host)
+        r = cli("copy", src.outer, "--to-repo", f"{reg.host}/team/dst", "--insecure-registry", reg.host)
+        assert r.code == 0, r.stderr
+        assert r.stdout.startswith(f"copied {src.outer} -> {reg.host}/team/dst@"), r.stdout
+        assert "{" not in r.stdout and "'" not in r.stdout
+        assert " mounted" in r.stdout and "2 bundles" in r.stdout

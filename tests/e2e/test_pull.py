@@ -139,6 +139,7 @@ def test_generic_image_needs_path_or_all(
         img.registry.host,
     )
     assert r.code == 4 and not (tmp_path / "out2").exists()
+    assert "path '/nonexistent' not in image" in r.stderr  # (as the user wrote it)
 
 
 def test_multi_arch_platform_selection(

@@ -377,6 +377,20 @@ def test_empty_output_is_a_usage_error(cli: Callable[..., Run], tmp_path: Path) 
     assert "--output" in _one_line(r)
 
 
+@pytest.mark.parametrize("extra", [(), ("--from-catalog", "127.0.0.1:1/ux/catalog:v1")])
+def test_stdout_as_output_needs_configmap_format(
+    cli: Callable[..., Run], tmp_path: Path, extra: tuple[str, ...]
+) -> None:
+    """``-o -`` means stdout (as for ``--format configmap``); a directory pull does not quietly create
+    a directory named ``-`` in the current directory."""
+    ref = () if extra else ("127.0.0.1:1/ux/x:v1",)
+    r = _run_in(tmp_path, tmp_path / "home", "pull", *ref, *extra, "-o", "-")
+    assert r.code == 2  # before any network (nothing listens at 127.0.0.1:1)
+    line = _one_line(r)
+    assert "-o -" in line and "--format configmap" in line and "./-" in line
+    assert not (tmp_path / "-").exists()
+
+
 def test_configmap_output_to_a_directory_or_missing_parent_is_a_usage_error(
     cli: Callable[..., Run], tmp_path: Path
 ) -> None:
@@ -447,3 +461,61 @@ def test_catalog_filters_without_from_catalog_are_a_usage_error(
     assert r.code == 2
     assert "need --from-catalog" in _one_line(r)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("path", ["./no-such-dir", "../no-such-dir", "/no-such-dir/bundle"])
+def test_render_of_a_missing_directory_names_the_directory(cli: Callable[..., Run], path: str) -> None:
+    """A REF spelled as a path is a directory that is not there, as ``catalog`` says, not an
+    "invalid reference format"."""
+    r = cli("render", path)
+    assert r.code == 2
+    line = _one_line(r)
+    assert path in line and "no such directory" in line and "invalid reference" not in line
+
+
+def test_unlabelled_image_error_names_every_way_out(
+    cli: Callable[..., Run], registry: Any, push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
+    """An image whose labels name no kind: the hint names --kind too (the remedy for a bundle built
+    without labels, and the only one that applies to --format configmap), as troubleshooting.md says."""
+    from regfix import bundles
+
+    img = push_image(registry, bundles.generic_multilayer(), "ux/unlabelled", "v1")
+    for extra in ((), ("--format", "configmap")):
+        out = tmp_path / ("cm.yaml" if extra else "out")
+        r = cli("pull", img.ref, "-o", str(out), "--insecure-registry", registry.host, *extra)
+        assert r.code == 2
+        line = _one_line(r)
+        assert "--kind" in line and "--path P or --all" in line
+        assert not out.exists()
+
+
+def test_verbose_says_which_source_failed_before_the_one_that_served(
+    cli: Callable[..., Run], pushed_bundle: PushedImage, tmp_path: Path
+) -> None:
+    """``-v`` shows what was tried (troubleshooting.md): a mirror that fails before the primary
+    serves the pull is named with its error; without ``-v`` the successful pull stays quiet."""
+    host = pushed_bundle.registry.host
+    repository = pushed_bundle.ref.rsplit(":", 1)[0]
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        f'[[registry]]\nprefix = "{repository}"\nlocation = "{repository}"\n'
+        '[[registry.mirror]]\nlocation = "127.0.0.1:1/mirror/bundle"\ninsecure = true\n'
+    )
+    args = (
+        "pull",
+        pushed_bundle.ref,
+        "--insecure-registry",
+        host,
+        "--registries-conf",
+        str(conf),
+        "--no-cache",
+    )
+    r = cli(*args, "-o", str(tmp_path / "a"), "-v")
+    assert r.code == 0, r.stderr
+    tried = [line for line in r.stderr.splitlines() if "127.0.0.1:1/mirror/bundle" in line]
+    assert len(tried) == 1 and tried[0].startswith("INFO: ") and "trying the next source" in tried[0], (
+        r.stderr
+    )
+    quiet = cli(*args, "-o", str(tmp_path / "b"))
+    assert quiet.code == 0 and "127.0.0.1:1" not in quiet.stderr

@@ -98,3 +98,28 @@ def test_the_library_never_prints_and_never_exits() -> None:
             if bad:
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{getattr(node, 'lineno', 0)} {bad}")
     assert offenders == []
+
+
+@pytest.mark.parametrize("name", ONE_SHOTS)
+def test_every_one_shot_result_type_is_public(name: str) -> None:
+    """What a one-shot function returns can be named from ``imgextract`` (annotations, isinstance):
+    its result class is in ``__all__``, a frozen dataclass, and so is every result class it holds."""
+    import inspect
+
+    returned = str(inspect.signature(getattr(imgextract, name)).return_annotation).strip("'\"")
+    if "[" in returned:  # list[dict[str, Any]] (render): plain data
+        return
+    assert returned in imgextract.__all__, returned
+    assert vars(getattr(imgextract, returned))["__dataclass_params__"].frozen
+    if name == "pull_catalog":
+        assert "BundleOutcome" in imgextract.__all__
+        assert vars(imgextract.BundleOutcome)["__dataclass_params__"].frozen
+
+
+def test_pull_refuses_a_single_string_as_paths(tmp_path: Path) -> None:
+    """``paths="/etc"`` is not ``paths=["/etc"]``: read as its characters it would include "/", the
+    whole image. Refused before any network (nothing listens at 127.0.0.1:1), nothing written."""
+    with imgextract.Client(insecure_registries=["127.0.0.1:1"], retries=0) as client:
+        with pytest.raises(imgextract.UsageError, match="paths takes a list of paths"):
+            client.pull("127.0.0.1:1/ux/x:v1", tmp_path / "out", paths="/etc")
+    assert not (tmp_path / "out").exists()

@@ -131,3 +131,55 @@ def test_an_unexpected_exception_is_exit_1_one_redacted_line(
     assert len(err.strip().splitlines()) == 1, err
     assert "internal error: RuntimeError" in err and "report it" in err
     assert "s3cret-pass" not in err and "Traceback" not in err
+
+
+def _codes_in(text: str) -> set[int]:
+    import re
+
+    return {int(n) for n in re.findall(r"(?<![\w.-])(\d{1,3})(?=[ /])", text)}
+
+
+def test_top_level_help_lists_every_exit_code_the_cli_returns() -> None:
+    """``bundle-extract --help`` names every status ``run`` can end with, the local filesystem's 9
+    and the signals' 130/143 included, and the README's exit-code section names the same ones."""
+    from pathlib import Path
+
+    from imgextract.cli.main import cli
+
+    help_text = cli.help or ""
+    section = help_text[help_text.index("Exit codes:") :]
+    expected = {0, 1, 130, 141, 143} | {code for _, code in EXIT_CODES}
+    assert _codes_in(section) == expected
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    start = readme.index("## Exit codes")
+    readme_section = readme[start : readme.index("\n## ", start + 1)]
+    assert _codes_in(readme_section.split("On failure")[0]) == expected
+
+
+@pytest.mark.parametrize(
+    ("flag", "ours"),
+    [
+        ("--retry-times=3", "--retry-time SECONDS"),
+        ("--tls-verify=false", "--insecure-registry HOST[:PORT]"),
+        ("--src-tls-verify=false", "--insecure-registry HOST[:PORT]"),
+        ("--skip-tls-verify", "--insecure-registry HOST[:PORT]"),
+        ("--use-http", "--insecure-registry HOST[:PORT]"),
+        ("--src-creds=a:b", "--creds USER[:PASS]"),
+        ("--src-authfile=x", "--authfile PATH"),
+        ("--override-arch=arm64", "--platform OS/ARCH[/VARIANT]"),
+    ],
+)
+def test_a_skopeo_or_opm_flag_gets_our_equivalent(
+    flag: str, ours: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """skopeo/opm/oc-mirror users type their flags: the error names ours (and what differs), not a
+    look-alike such as --retry-time for skopeo's --retry-times (seconds, not a count)."""
+    from imgextract.cli.exits import run
+    from imgextract.cli.main import cli
+
+    with pytest.raises(SystemExit) as ended:
+        run(cli, ["pull", "localhost:5000/x:v1", "-o", "out", flag])
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("bundle-extract: error: ")
+    assert flag.split("=")[0] in err and ours in err and "Did you mean" not in err
