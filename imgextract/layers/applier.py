@@ -465,7 +465,7 @@ class Applier:
                     # the run ended: the next entry may be a directory next to the last one
                     # (one the general path made: _sibling_base) with files of its own
                     sib = self._siblings
-                    if sib is None or sib[2] != self._tree_gen or sib[1].fd < 0:
+                    if sib is None or sib[2] != self._tree_gen:
                         break
                     s_spelled, s_parent, _, s_key, s_prefix = sib
                     got_dir = next_dir(s_prefix)  # (not None: plain is not)
@@ -479,6 +479,9 @@ class Applier:
                     rest = rest_b.decode("utf-8", "surrogateescape")
                     base = rest[:-1] if rest[-1] == "/" else rest
                     try:
+                        if s_parent.fd < 0:  # evicted from the cache: opened again, as _entry would
+                            s_parent = self._cached_dir(s_key)
+                            self._siblings = (s_spelled, s_parent, self._tree_gen, s_key, s_prefix)
                         try:  # (what _directory does, inline for a free name)
                             os_mkdir(base, DIR_MODE, dir_fd=s_parent.fd)
                             made = True

@@ -133,6 +133,10 @@ def _cases() -> dict[str, list[list[E]]]:
             + [d(f"x{i}/y") for i in range(_PARENT_CACHE + 2)]
             + [f("p/a/y", "2"), d("p/b"), f("p/b/x", "3")]
         ],
+        "more-siblings-than-the-fd-cache": [
+            [d("p"), d("p/d00"), f("p/d00/x", "0")]
+            + [e for i in range(1, _PARENT_CACHE + 6) for e in (d(f"p/d{i:02d}"), f(f"p/d{i:02d}/x", str(i)))]
+        ],
         "sibling-dirs-of-a-top-level-dir": [
             [d("a"), f("a/x", "1"), d("b"), f("b/x", "2"), d("c/"), f("c/x", "3")]
         ],
