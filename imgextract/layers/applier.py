@@ -306,6 +306,8 @@ class Applier:
         # the reader's runs): its spelling as a prefix ("a/b/"), its components, that as bytes,
         # and the _tree_gen it was made in.
         self._opened_dir: tuple[str, tuple[str, ...], bytes, int] | None = None
+        # The parent of the last directory entry the general path made (see _sibling_base).
+        self._siblings: tuple[str, Parent, int, tuple[str, ...], bytes] | None = None
         self._tree_gen = 0
         self._parents_gen = 0
         umask = _process_umask()
@@ -339,14 +341,17 @@ class Applier:
         self._upper_anc = set()
         self._last_dir = None  # (its top-level names are in this layer's stats only after a file)
         self._opened_dir = None
+        self._siblings = None
         fs = self.fs
         file_entry = self._file_entry
         write = self._write
         # a whole tar's reader hands over the next plain files of the last file's directory in one
         # step each: what this loop and _file_entry's same-directory path would do with them
         plain = getattr(reader, "next_plain", None)
+        # and the directories next to the one the general path made last (_sibling_base)
+        next_dir = getattr(reader, "next_dir", None) if plain is not None else None
         umask = self._umask
-        os_open, os_write, os_utime, os_close = os.open, os.write, os.utime, os.close
+        os_open, os_write, os_utime, os_close, os_mkdir = os.open, os.write, os.utime, os.close, os.mkdir
         new_file = _NEW_FILE
         times_of: int | float = -1
         times: tuple[int, int] | None = None
@@ -369,100 +374,202 @@ class Applier:
                     opened = self._opened_dir
                     if opened is None:
                         continue
-                    # a directory: its files may follow, the first one included
+                    # a directory: its files may follow, the first one included, and its siblings
                     self._opened_dir = None
                     spelled, key, prefix_b, gen = opened
                     if plain is None or gen != self._tree_gen:
                         continue
+                    self._siblings = self._sibling_base(spelled, key) if next_dir is not None else None
                     got = plain(prefix_b)
-                    if got is None:
-                        continue
-                    left -= 1  # (that file's entry)
+                    if got is not None:
+                        left -= 1  # (that file's entry)
+                        if left < 0:
+                            raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
+                        fs.steps_left += STEPS_PER_ENTRY
+                        self._start_run(spelled, key, prefix_b, gen, got)
+                while True:
+                    last = self._last_dir
+                    if (
+                        plain is not None
+                        and last is not None
+                        and last[2] == self._tree_gen
+                        and last[1].fd >= 0
+                    ):
+                        # the next plain files of this file's directory, as the reader hands them
+                        # over: what this loop and _file_entry's same-directory path would do with
+                        # them, in fewer steps (names as bytes, upper paths noted for later, one
+                        # utime argument for a run of files with one mtime)
+                        prefix, same, gen, prefix_b, upper = last
+                        dir_fd = same.fd
+                        bases: list[bytes] = []
+                        self._upper_runs.append((upper, bases))
+                        note = bases.append
+                        funded = left
+                        written = 0
+                        try:
+                            while True:
+                                if got is None:
+                                    got = plain(prefix_b)
+                                    if got is None:
+                                        break
+                                    left -= 1
+                                    if left < 0:
+                                        raise LimitExceeded(
+                                            f"more than {self.limits.max_entries} tar entries"
+                                        )
+                                base, mode, mtime, data = got
+                                got = None
+                                mode = (mode & 0o755) | 0o644  # file_mode()
+                                try:
+                                    fd = os_open(base, new_file, mode, dir_fd=dir_fd)
+                                except FileExistsError:  # occupied: written as every other file is
+                                    fs.steps_left += STEPS_PER_ENTRY * (funded - left)
+                                    funded = left
+                                    write(same, base.decode("utf-8", "surrogateescape"), mode, mtime, (data,))
+                                    note(base)
+                                    written += len(data)
+                                    if gen != self._tree_gen or same.fd < 0:
+                                        break
+                                    continue
+                                size = len(data)
+                                try:
+                                    try:
+                                        if size:
+                                            done = os_write(fd, data)
+                                            if done < size:
+                                                _write_rest(fd, data, done)
+                                        if mode & umask:
+                                            os.fchmod(fd, mode)
+                                        if mtime != times_of:  # (the files of a layer mostly share one)
+                                            times_of = mtime
+                                            times, times_ns = _utime_args(mtime)
+                                        if times_ns is None:
+                                            os_utime(fd, times)
+                                        else:
+                                            os_utime(fd, ns=times_ns)
+                                    finally:
+                                        os_close(fd)
+                                except BaseException:
+                                    self._discard(same, base.decode("utf-8", "surrogateescape"))
+                                    raise
+                                note(base)
+                                written += size
+                        except OSError as e:
+                            raise _entry_error(e, prefix + base.decode("utf-8", "surrogateescape")) from None
+                        finally:
+                            fs.steps_left += STEPS_PER_ENTRY * (funded - left)
+                            stats.files += len(bases)
+                            stats.bytes_written += written
+                            if bases and same.path not in self._upper_anc:  # (a run after its directory)
+                                self._mark_upper_anc(same.path)
+                    # the run ended: the next entry may be a directory next to the last one
+                    # (one the general path made: _sibling_base) with files of its own
+                    sib = self._siblings
+                    if sib is None or sib[2] != self._tree_gen:
+                        break
+                    s_spelled, s_parent, _, s_key, s_prefix = sib
+                    got_dir = next_dir(s_prefix)  # (not None: plain is not)
+                    if got_dir is None:
+                        break
+                    left -= 1
                     if left < 0:
                         raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
                     fs.steps_left += STEPS_PER_ENTRY
+                    rest_b, mode, mtime = got_dir
+                    rest = rest_b.decode("utf-8", "surrogateescape")
+                    base = rest[:-1] if rest[-1] == "/" else rest
                     try:
-                        same = self._cached_dir(key)  # (what _file_entry would open for it)
+                        if s_parent.fd < 0:  # evicted from the cache: opened again, as _entry would
+                            s_parent = self._cached_dir(s_key)
+                            self._siblings = (s_spelled, s_parent, self._tree_gen, s_key, s_prefix)
+                        try:  # (what _directory does, inline for a free name)
+                            os_mkdir(base, DIR_MODE, dir_fd=s_parent.fd)
+                            made = True
+                        except FileExistsError:
+                            made = False
+                            self._directory(s_parent, base, mode, mtime)
                     except OSError as e:
-                        name = spelled + got[0].decode("utf-8", "surrogateescape")
-                        raise _entry_error(e, name) from None
-                    self._last_dir = (spelled, same, gen, prefix_b, f"{same.path}/" if same.path else "")
-                last = self._last_dir
-                if plain is None or last is None:
-                    continue
-                # the next plain files of this file's directory, as the reader hands them over:
-                # what this loop and _file_entry's same-directory path would do with them, in
-                # fewer steps (names as bytes, upper paths noted for later, one utime argument
-                # for a run of files with one mtime)
-                prefix, same, gen, prefix_b, upper = last
-                if gen != self._tree_gen or same.fd < 0:
-                    continue
-                dir_fd = same.fd
-                bases: list[bytes] = []
-                self._upper_runs.append((upper, bases))
-                note = bases.append
-                funded = left
-                written = 0
-                try:
-                    while True:
-                        if got is None:
-                            got = plain(prefix_b)
-                            if got is None:
-                                break
-                            left -= 1
-                            if left < 0:
-                                raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
-                        base, mode, mtime, data = got
-                        got = None
-                        mode = (mode & 0o755) | 0o644  # file_mode()
-                        try:
-                            fd = os_open(base, new_file, mode, dir_fd=dir_fd)
-                        except FileExistsError:  # occupied: written as every other file is
-                            fs.steps_left += STEPS_PER_ENTRY * (funded - left)
-                            funded = left
-                            write(same, base.decode("utf-8", "surrogateescape"), mode, mtime, (data,))
-                            note(base)
-                            written += len(data)
-                            if gen != self._tree_gen or same.fd < 0:
-                                break
-                            continue
-                        size = len(data)
-                        try:
+                        raise _entry_error(e, s_spelled + rest) from None
+                    if made:
+                        path = f"{s_parent.path}/{base}"  # (the parent's path is not the root's)
+                        if type(mtime) is int and 0 <= mtime <= _MAX_MTIME:
+                            self._dirs[path] = (mode, mtime * 1_000_000_000)
+                        else:
+                            self._dirs[path] = (mode, _ns(mtime))
+                        self._upper.add(path)
+                        if s_parent.path not in self._upper_anc:
+                            self._mark_upper_anc(s_parent.path)
+                    stats.dirs += 1  # (its top-level names are its parent's: in the stats already)
+                    spelled = s_spelled + base + "/"
+                    key = (*s_key, base)
+                    prefix_b = s_prefix + rest_b if rest_b[-1] == 0x2F else s_prefix + rest_b + b"/"
+                    got = plain(prefix_b)
+                    if got is not None:
+                        left -= 1  # (that file's entry)
+                        if left < 0:
+                            raise LimitExceeded(f"more than {self.limits.max_entries} tar entries")
+                        fs.steps_left += STEPS_PER_ENTRY
+                        if made:  # (the tree is as mkdir left it: what _cached_dir would do)
                             try:
-                                if size:
-                                    done = os_write(fd, data)
-                                    if done < size:
-                                        _write_rest(fd, data, done)
-                                if mode & umask:
-                                    os.fchmod(fd, mode)
-                                if mtime != times_of:  # (the files of a layer mostly share one)
-                                    times_of = mtime
-                                    times, times_ns = _utime_args(mtime)
-                                if times_ns is None:
-                                    os_utime(fd, times)
-                                else:
-                                    os_utime(fd, ns=times_ns)
-                            finally:
-                                os_close(fd)
-                        except BaseException:
-                            self._discard(same, base.decode("utf-8", "surrogateescape"))
-                            raise
-                        note(base)
-                        written += size
-                except OSError as e:
-                    raise _entry_error(e, prefix + base.decode("utf-8", "surrogateescape")) from None
-                finally:
-                    fs.steps_left += STEPS_PER_ENTRY * (funded - left)
-                    stats.files += len(bases)
-                    stats.bytes_written += written
-                    if bases and same.path not in self._upper_anc:  # (a run after its directory)
-                        self._mark_upper_anc(same.path)
+                                same = fs.open_made(s_parent, base)
+                            except OSError as e:
+                                raise _entry_error(
+                                    e, spelled + got[0].decode("utf-8", "surrogateescape")
+                                ) from None
+                            parents = self._parents
+                            if len(parents) >= _PARENT_CACHE:
+                                parents.pop(next(iter(parents))).close()
+                            parents[key] = same
+                            self._last_dir = (spelled, same, self._tree_gen, prefix_b, same.path + "/")
+                            self._upper_anc.add(same.path)  # (what the run's end would add)
+                        else:
+                            self._start_run(spelled, key, prefix_b, self._tree_gen, got)
         finally:
             done = self.limits.max_entries - left - self.entries_total
             stats.entries = done
             self.entries_total += done
         self.layers.append(stats)
         return stats
+
+    def _start_run(
+        self,
+        spelled: str,
+        key: tuple[str, ...],
+        prefix_b: bytes,
+        gen: int,
+        got: tuple[bytes, int, int, memoryview],
+    ) -> None:
+        """The first plain file after a directory entry (``got``) starts a run in that directory."""
+        try:
+            same = self._cached_dir(key)  # (what _file_entry would open for it)
+        except OSError as e:
+            name = spelled + got[0].decode("utf-8", "surrogateescape")
+            raise _entry_error(e, name) from None
+        self._last_dir = (spelled, same, gen, prefix_b, f"{same.path}/" if same.path else "")
+
+    def _sibling_base(
+        self, spelled: str, key: tuple[str, ...]
+    ) -> tuple[str, Parent, int, tuple[str, ...], bytes] | None:
+        """For the directory entry the general path just made (spelled ``spelled``, ending in
+        ``/``; ``key`` its components): the parent, whose other child directories the loop takes
+        through ``next_dir`` while it stays valid (the _tree_gen, its fd open) as ``_entry`` would
+        take them: a cached parent with a path below the root (the children's top-level names
+        are its own), every name below it selected.  (Its spelling, Parent, _tree_gen, key, the
+        spelling as bytes.)"""
+        if len(key) < 2 or self._parents_gen != self._tree_gen:
+            return None
+        above = key[:-1]
+        parent = self._parents.get(above)
+        if parent is None or not parent.path:
+            return None
+        if self.selection.paths is not None and not self.selection.covers_by_name("/".join(above)):
+            return None
+        name = spelled.rstrip("/")
+        cut = len(name) - len(key[-1])
+        if name[cut:] != key[-1] or name[cut - 1 : cut] != "/":
+            return None
+        up = name[:cut]
+        return up, parent, self._tree_gen, above, up.encode("utf-8", "surrogateescape")
 
     def file_count(self) -> tuple[int, int] | None:
         """(regular files, their total size) in the root as the layers left it, counted as they
@@ -612,19 +719,12 @@ class Applier:
     def _apply_typed(
         self, reader: MemberData, m: Member, parent: Parent, base: str, stats: LayerStats
     ) -> None:
-        path = parent.child(base)
         if m.isdir():
-            try:  # a free name (most directories of a layer): one system call
-                os.mkdir(base, DIR_MODE, dir_fd=parent.fd)
-            except FileExistsError:  # merge into a directory; replace anything else (never followed)
-                st = lstat_at(parent.fd, base)
-                if st is None or not stat.S_ISDIR(st.st_mode):
-                    if st is not None:
-                        self._remove(parent, base)
-                    os.mkdir(base, DIR_MODE, dir_fd=parent.fd)
-            self._dirs[path] = (m.mode, _ns(m.mtime))
+            self._directory(parent, base, m.mode, m.mtime)
             stats.dirs += 1
-        elif m.type in _REGULAR:
+            return
+        path = parent.child(base)
+        if m.type in _REGULAR:
             self._write_file(reader, m, parent, base)
             stats.files += 1
             stats.bytes_written += m.size
@@ -637,6 +737,20 @@ class Applier:
         else:  # device or FIFO: not created, but it hides what lower layers had at this name
             self._stand_in(parent, base)
             stats.ignored += 1
+        self._mark_upper(path)
+
+    def _directory(self, parent: Parent, base: str, mode: int, mtime: float | int) -> None:
+        """A directory entry at ``base`` in ``parent`` (its mode and mtime are set by finalize)."""
+        try:  # a free name (most directories of a layer): one system call
+            os.mkdir(base, DIR_MODE, dir_fd=parent.fd)
+        except FileExistsError:  # merge into a directory; replace anything else (never followed)
+            st = lstat_at(parent.fd, base)
+            if st is None or not stat.S_ISDIR(st.st_mode):
+                if st is not None:
+                    self._remove(parent, base)
+                os.mkdir(base, DIR_MODE, dir_fd=parent.fd)
+        path = parent.child(base)
+        self._dirs[path] = (mode, _ns(mtime))
         self._mark_upper(path)
 
     def _stand_in(self, parent: Parent, base: str) -> None:

@@ -40,10 +40,13 @@ def join(parts: Sequence[str]) -> str:
 class Parent:
     """An open directory inside the root and its canonical path (components below the root)."""
 
-    def __init__(self, fd: int, parts: list[str], owned: bool) -> None:
+    __slots__ = ("fd", "parts", "path", "_owned")
+
+    def __init__(self, fd: int, parts: list[str], owned: bool, path: str | None = None) -> None:
+        """``path``: ``join(parts)``, when the caller has it."""
         self.fd = fd
         self.parts = parts
-        self.path = join(parts)
+        self.path = join(parts) if path is None else path
         self._owned = owned
 
     def child(self, name: str) -> str:
@@ -217,6 +220,17 @@ class RootFS:
             return self.open_dir([*parent.parts, name], create=create)
         return Parent(fd, [*parent.parts, name], owned=True)
 
+    def open_made(self, parent: Parent, name: str) -> Parent:
+        """``open_child(parent, name, create=True)`` for a directory the caller has just made at
+        ``name`` in ``parent`` (``mkdir``: a plain directory, nothing changed since) and a
+        ``name`` that is one component (not empty, ``.`` or ``..``): its fd, one step from the
+        parent's, at the same cost to the resolution budget."""
+        if len(parent.parts) >= MAX_DEPTH:
+            return self.open_dir([*parent.parts, name], create=True)  # type: ignore[return-value]
+        self._spend()
+        fd = os.open(name, _DIR_PATH, dir_fd=parent.fd)
+        return Parent(fd, [*parent.parts, name], True, f"{parent.path}/{name}" if parent.path else name)
+
     def canonical(
         self, parts: Sequence[str], *, follow_final: bool = True, trace: list[str] | None = None
     ) -> str:
@@ -285,7 +299,8 @@ class RootFS:
         (some may be set) when a path is not a directory reached that way: the caller walks."""
         stack: list[tuple[tuple[str, ...], int]] = [((), self.root_fd)]
         try:
-            for path, ns in sorted(dirs, key=lambda d: d[0].split("/")):
+            # (by path: the paths below a directory, "a/" + anything, come together in that order)
+            for path, ns in sorted(dirs):
                 *head, name = path.split("/")
                 top = tuple(head)
                 while stack[-1][0] != top[: len(stack[-1][0])]:
@@ -295,7 +310,11 @@ class RootFS:
                         return False
                     fd = os.open(c, _DIR_PATH, dir_fd=stack[-1][1])
                     stack.append(((*stack[-1][0], c), fd))
-                os.utime(name, ns=(ns, ns), dir_fd=stack[-1][1], follow_symlinks=False)
+                seconds, fraction = divmod(ns, 1_000_000_000)
+                if fraction:
+                    os.utime(name, ns=(ns, ns), dir_fd=stack[-1][1], follow_symlinks=False)
+                else:  # (most: whole seconds, exact; cheaper to pass than nanoseconds)
+                    os.utime(name, (seconds, seconds), dir_fd=stack[-1][1], follow_symlinks=False)
             return True
         except (FileNotFoundError, NotADirectoryError):
             return False

@@ -131,6 +131,18 @@ _PLAIN_HEADER = re.compile(
 ).match
 
 
+# The headers ``TarReader.next_dir`` takes: those ``_FAST_HEADER`` matches with type "5" and an
+# empty ustar prefix, with the same groups for the fields it reads (name, mode, mtime, checksum;
+# the size is checked, not used: a directory has no data).
+_DIR_HEADER = re.compile(
+    _LEADING_FIELDS
+    + rb"5.{172}"  # type "5"; linkname, magic, version, uname, gname (not read)
+    + _octal(8, False)  # devmajor
+    + _octal(8, False)  # devminor
+    + rb"\0"  # an empty prefix
+).match
+
+
 def _plain_size(field: bytes) -> int | None:
     """A size field in the form ``next_plain`` reads without the full match (11 octal digits,
     then NUL or space), or None."""
@@ -141,6 +153,17 @@ def _plain_size(field: bytes) -> int | None:
         return int(digits, 8)  # (ASCII digits: only an 8 or 9 fails)
     except ValueError:
         return None
+
+
+def _dir_base(rest: bytes) -> bytes | None:
+    """For ``next_dir``: ``rest`` when a directory named prefix + ``rest`` is a child of the
+    prefix's (one component, an optional trailing ``/``; not ``.``, ``..`` or a whiteout), or None."""
+    base = rest[:-1] if rest[-1:] == b"/" else rest
+    if not base or 0x2F in base:  # "/"
+        return None
+    if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
+        return None
+    return rest
 
 
 def _number(field: bytes, what: str, *, base256: bool = True) -> int:
@@ -310,6 +333,10 @@ class TarReader:
         self._plain_fields: dict[bytes, tuple[int, int]] = {}  # see _read_fields
         # unsigned sums -> their checksum field in that form + the known header's bytes after it
         self._plain_sums: dict[int, bytes] = {}
+        # next_dir: the last directory header it matched in full (bytes 100-148, those after the
+        # checksum), the sum of its bytes but the name (checksum field as blanks) - 1, its
+        # checksum's form, and its mode and mtime
+        self._dir_known: tuple[bytes, bytes, int, bytes, int, int] | None = None
         self._pos = 0
         self._eof = False
         self._current: tarfile.TarInfo | None = None
@@ -743,6 +770,87 @@ class TarReader:
         if view.obj is not buf:
             view = self._view = memoryview(buf)
         return base, mode, mtime, view[start : start + size]
+
+    def next_dir(self, prefix: bytes) -> tuple[bytes, int, int] | None:
+        """The next member, consumed, when it is a directory (type ``5``) whose header the fast
+        path of ``members`` reads (the same checks; the same fields), named ``prefix`` + a base
+        name + an optional ``/`` in the name field alone (an empty ustar prefix), the base name
+        without ``/``, not ``.``, ``..`` or a whiteout: (the name after ``prefix`` as bytes,
+        mode, mtime).  Anything else: None, nothing consumed, and ``members`` reads it as usual.
+        Only between members whose data was read (else None).
+
+        For the applier's directories next to the ones it just wrote (a layer lists a directory's
+        subdirectories one after the other, each followed by its files): no member object, no
+        generator step.  A header that differs from the last one this matched in full only in
+        its name and checksum is read from those two (the checksum in the form the last one had);
+        any other is matched in full.  The tests hold it to ``members`` on the same archives."""
+        if self._left or self._padding or self._fast is None or not prefix:
+            return None
+        buf = self._buf
+        pos = self._pos
+        start = pos + BLOCK
+        if start > len(buf) or buf[pos + 156] != 0x35:  # type "5"
+            return None
+        name = buf[pos : pos + 100]
+        if not name.startswith(prefix):
+            return None
+        known = self._dir_known
+        if known is None or buf[pos + 100 : pos + 148] != known[0]:
+            return self._dir_matched(prefix)
+        total = (zlib.adler32(name) & 0xFFFF) + known[2]  # the unsigned sum
+        if known[3] % total + known[1] != buf[pos + 148 : start]:
+            return self._dir_matched(prefix)
+        stop = name.find(b"\0", len(prefix))
+        rest = _dir_base(name[len(prefix) :] if stop < 0 else name[len(prefix) : stop])
+        if rest is None:
+            return None
+        self._pos = start
+        self._current = None
+        return rest, known[4], known[5]
+
+    def _dir_matched(self, prefix: bytes) -> tuple[bytes, int, int] | None:
+        """``next_dir`` by a full match of the header; what it takes becomes the header the next
+        ones are compared with."""
+        buf = self._buf
+        pos = self._pos
+        fast = _DIR_HEADER(buf, pos)  # (anchored at pos; the pattern spans one block exactly)
+        if fast is None:
+            return None
+        name_b, mode_d, mode_e, _, _, mtime_d, mtime_e, sum_d, sum_e = fast.groups()
+        sum_d = sum_d or sum_e
+        if not sum_d or not name_b.startswith(prefix):
+            return None
+        rest = _dir_base(name_b[len(prefix) :])
+        if rest is None:
+            return None
+        start = pos + BLOCK
+        block = buf[pos:start]
+        stored = int(sum_d, 8)
+        unsigned = (
+            (zlib.adler32(block[:148]) & 0xFFFF)
+            + (zlib.adler32(block[156:356]) & 0xFFFF)
+            + (zlib.adler32(block[356:]) & 0xFFFF)
+            + 253
+        )
+        if unsigned != stored and not _checksum_ok(block, stored):
+            return None  # (members refuses it)
+        self._pos = start
+        self._current = None
+        mode_d = mode_d or mode_e
+        mtime_d = mtime_d or mtime_e
+        mode = int(mode_d, 8) if mode_d else 0
+        mtime = int(mtime_d, 8) if mtime_d else 0
+        if unsigned == stored:  # the next directory headers: compared with this one
+            fill = block[148 + len(sum_d) : 156]
+            self._dir_known = (
+                block[100:148],
+                block[156:],
+                unsigned - (zlib.adler32(block[:100]) & 0xFFFF),
+                b"%%0%do%s" % (len(sum_d), fill),
+                mode,
+                mtime,
+            )
+        return rest, mode, mtime
 
     def read_data(self, member: Member) -> Iterable[bytes | memoryview]:
         """The (rest of the) data of the current member, in pieces of at most 1 MiB (views of the

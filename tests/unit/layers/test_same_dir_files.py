@@ -94,12 +94,62 @@ def _cases() -> dict[str, list[list[E]]]:
             [f("d/b", "lower"), sym("d/c", "b"), d("d/e")],
             [f("d/a", "1"), f("d/b", "22"), f("d/c", "333"), f("d/e", "4"), f("d/f", "5")],
         ],
+        # directories next to the last one (taken after a run, through the reader's next_dir)
+        "sibling-dirs-with-files": [
+            [
+                d("p"),
+                d("p/a"),
+                f("p/a/x", "1"),
+                d("p/b"),
+                f("p/b/x", "2"),
+                f("p/b/y", "3"),
+                d("p/c"),
+                d("p/e"),
+                f("p/e/x", "4"),
+                d("p/a", 0o500),
+                f("p/a/z", "5"),
+            ]
+        ],
+        "sibling-dir-over-lower-entries": [
+            [f("p/b", "file"), sym("p/c", VICTIM), d("p/e"), f("p/e/old", "o"), sym("p/g", "e")],
+            [d("p/a"), f("p/a/x", "1"), d("p/b"), f("p/b/x", "2"), d("p/c"), f("p/c/x", "3")]
+            + [d("p/e", 0o700), f("p/e/x", "4"), d("p/g"), f("p/g/x", "5")],
+        ],
+        "sibling-dir-spellings": [
+            [d("./p//a/"), f("p/a/x", "1"), d("./p//b"), f("./p//b/x", "2"), d("./p//c/"), d("p/e/")]
+            + [f("p/e/x", "3"), d("./p//.wh.a/"), d("./p//f/./"), f("p/f/y", "4")]
+        ],
+        "sibling-dir-after-whiteout-or-symlink": [
+            [f("p/old/x", "o")],
+            [d("p/a"), f("p/a/x", "1"), wh("p/old"), d("p/b"), f("p/b/x", "2"), sym("p/s", VICTIM)]
+            + [d("p/c"), f("p/c/x", "3"), opq("p"), d("p/e"), f("p/e/x", "4")],
+        ],
+        "sibling-dir-under-a-symlinked-parent": [
+            [d("real"), sym("p", "real")],
+            [d("p/a"), f("p/a/x", "1"), d("p/b"), f("p/b/x", "2"), d("p/c")],
+        ],
+        "sibling-dirs-evicted-parent": [
+            [d("p/a"), f("p/a/x", "1")]
+            + [d(f"x{i}/y") for i in range(_PARENT_CACHE + 2)]
+            + [f("p/a/y", "2"), d("p/b"), f("p/b/x", "3")]
+        ],
+        "more-siblings-than-the-fd-cache": [
+            [d("p"), d("p/d00"), f("p/d00/x", "0")]
+            + [e for i in range(1, _PARENT_CACHE + 6) for e in (d(f"p/d{i:02d}"), f(f"p/d{i:02d}/x", str(i)))]
+        ],
+        "sibling-dirs-of-a-top-level-dir": [
+            [d("a"), f("a/x", "1"), d("b"), f("b/x", "2"), d("c/"), f("c/x", "3")]
+        ],
         "evicted-then-replaced": [
             [d("d"), f("d/a", "1")]
             + [d(f"x{i}/y") for i in range(_PARENT_CACHE + 2)]
             + [sym("d", VICTIM), f("d/b", "2")]
         ],
     }
+
+
+def _no_dir(self: TarReader, prefix: bytes) -> None:
+    return None  # no directories next to the last one in one step
 
 
 def _general_only(self: Applier, reader: MemberData, m: Member, stats: LayerStats) -> bool:
@@ -121,7 +171,7 @@ def _run(root: Path, layers: list[list[E]], paths: list[str] | None) -> tuple[ob
         return type(e).__name__, str(e), None
     return (
         snapshot(root, mtimes=True),
-        [(s.files, s.bytes_written, sorted(s.top_level)) for s in stats],
+        [(s.files, s.bytes_written, sorted(s.top_level), s.dirs, s.entries, s.skipped) for s in stats],
         applier,
     )
 
@@ -136,7 +186,11 @@ def _walk(root: Path) -> tuple[int, int]:
     return files, size
 
 
-@pytest.mark.parametrize("paths", [None, ["d"], ["d/a", "d/b", "d/sub"]], ids=["all", "dir", "some-files"])
+@pytest.mark.parametrize(
+    "paths",
+    [None, ["d"], ["d/a", "d/b", "d/sub"], ["p"], ["p/b", "p/e/x"]],
+    ids=["all", "dir", "some-files", "p", "p-some"],
+)
 @pytest.mark.parametrize("case", sorted(_cases()))
 def test_same_directory_files_match_the_general_path(
     out: Path,
@@ -152,6 +206,7 @@ def test_same_directory_files_match_the_general_path(
     with monkeypatch.context() as m:
         m.setattr(Applier, "_file_entry", _general_only)
         m.setattr(TarReader, "next_plain", _no_run)
+        m.setattr(TarReader, "next_dir", _no_dir)
         tree_g, stats_g, _ = _run(general, layers, paths)
     assert (tree, stats) == (tree_g, stats_g)
     if isinstance(applier, Applier) and applier.file_count() is not None:
@@ -206,14 +261,16 @@ def test_random_layers_match_the_general_path(layers: list[list[E]], paths: list
         (base / "fast").mkdir()
         (base / "general").mkdir()
         tree, stats, applier = _run(base / "fast", concrete, paths)
-        original, original_plain = Applier._file_entry, TarReader.next_plain
+        original, original_plain, original_dir = Applier._file_entry, TarReader.next_plain, TarReader.next_dir
         Applier._file_entry = _general_only  # type: ignore[method-assign]
         TarReader.next_plain = _no_run  # type: ignore[method-assign]
+        TarReader.next_dir = _no_dir  # type: ignore[method-assign]
         try:
             tree_g, stats_g, _ = _run(base / "general", concrete, paths)
         finally:
             Applier._file_entry = original  # type: ignore[method-assign]
             TarReader.next_plain = original_plain  # type: ignore[method-assign]
+            TarReader.next_dir = original_dir  # type: ignore[method-assign]
         assert (tree, stats) == (tree_g, stats_g)
         if isinstance(applier, Applier) and applier.file_count() is not None:
             assert applier.file_count() == _walk(base / "fast")
@@ -249,6 +306,39 @@ def test_the_files_after_a_file_or_a_directory_come_in_one_step(
     assert (out / "d" / "a").read_text() == "1" and (out / "e" / "y").read_text() == "4"
 
 
+def test_the_directories_next_to_the_last_one_come_in_one_step(
+    out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Else the comparisons above would not cover them: after a run, a directory next to the one
+    the general path made last is read and made by the applier's loop through ``next_dir``,
+    and its files through ``next_plain``."""
+    taken: list[str] = []
+    original = TarReader.next_dir
+
+    def counting(self: TarReader, prefix: bytes) -> object:
+        got = original(self, prefix)
+        if got is not None:
+            taken.append(prefix.decode() + got[0].decode())
+        return got
+
+    monkeypatch.setattr(TarReader, "next_dir", counting)
+    layer = [
+        d("p"),
+        d("p/a"),
+        f("p/a/x", "1"),
+        d("p/b"),
+        f("p/b/x", "22"),
+        d("p/c"),
+        d("p/e"),
+        f("p/e/y", ""),
+    ]
+    _, [stats] = apply_tars(out, [layer], compress="none")
+    assert taken == ["p/b/", "p/c/", "p/e/"]
+    assert (stats.files, stats.dirs, stats.entries) == (3, 5, 8)
+    assert (out / "p" / "b" / "x").read_text() == "22" and (out / "p" / "c").is_dir()
+    assert (out / "p" / "e" / "y").stat().st_size == 0
+
+
 _FSIZE_RUN = """
 import resource, sys
 from pathlib import Path
@@ -258,6 +348,7 @@ from tests.unit.layers.layerkit import apply_tars, d, f
 if sys.argv[2] == "general":
     Applier._file_entry = lambda *a: False
     TarReader.next_plain = lambda *a: None
+    TarReader.next_dir = lambda *a: None
 elif sys.argv[2] == "no-run":
     TarReader.next_plain = lambda *a: None
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
@@ -306,8 +397,29 @@ def test_the_entry_cap_stops_a_run_where_it_stops_the_general_path(
             if how == "general":
                 m.setattr(Applier, "_file_entry", _general_only)
                 m.setattr(TarReader, "next_plain", _no_run)
+                m.setattr(TarReader, "next_dir", _no_dir)
             with pytest.raises(ImgExtractError) as e:
                 apply_tars(root, [layer], limits=Limits(max_entries=cap))
         got.append((type(e.value).__name__, str(e.value), sorted(p.name for p in (root / "d").iterdir())))
     assert got[0] == got[1]
     assert got[0][2] == ["a", "b", "c"][: cap - 1]
+
+
+@pytest.mark.parametrize("cap", [3, 4, 5, 6])
+def test_the_entry_cap_stops_at_a_sibling_directory_where_it_stops_the_general_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap: int
+) -> None:
+    layer = [d("p"), d("p/a"), f("p/a/x", "1"), d("p/b"), d("p/c"), f("p/c/x", "2"), d("p/e")]
+    got = []
+    for how in ("run", "general"):
+        root = tmp_path / how
+        root.mkdir()
+        with monkeypatch.context() as m:
+            if how == "general":
+                m.setattr(Applier, "_file_entry", _general_only)
+                m.setattr(TarReader, "next_plain", _no_run)
+                m.setattr(TarReader, "next_dir", _no_dir)
+            with pytest.raises(ImgExtractError) as e:
+                apply_tars(root, [layer], limits=Limits(max_entries=cap))
+        got.append((type(e.value).__name__, str(e.value), snapshot(root)))
+    assert got[0] == got[1]
