@@ -199,7 +199,7 @@ def test_a_docker_manifest_with_a_foreign_layer_decodes() -> None:
     assert oci.parse_manifest(_dump(doc), oci.DOCKER_MANIFEST).layers[0].urls
 
 
-CONFIGS = {
+CONFIGS: dict[str, dict[str, Any]] = {
     "docker classic builder": {
         "architecture": "amd64",
         "config": {
