@@ -17,6 +17,8 @@ or a NUL byte, or an empty one, is also left to the applier, which refuses the l
 from __future__ import annotations
 
 import os
+import threading
+import weakref
 from typing import BinaryIO
 
 from imgextract.errors import LimitExceeded
@@ -26,12 +28,32 @@ from imgextract.layers.selection import PathSelection
 from imgextract.layers.tarstream import TarReader
 from imgextract.oci import whiteout
 
-__all__ = ["MEMORY_BUDGET", "MemTree", "NotPlain"]
+__all__ = ["MEMORY_BUDGET", "PROCESS_BUDGET", "MemTree", "NotPlain"]
 
-MEMORY_BUDGET = 64 * 1024 * 1024  # selected file bytes held at most; beyond, the applier streams
+MEMORY_BUDGET = 64 * 1024 * 1024  # selected file bytes one tree holds at most; beyond, the applier streams
 _NAME_MAX = 255  # bytes of one name (Linux); a longer one cannot be written, so it is not read here
 _PATH_MAX = 3072
 _REGULAR = (REGTYPE, AREGTYPE)
+# selected file bytes all live trees of the process hold together (a render reads up to ``jobs`` at
+# once): past it, a tree that needs more is left to the applier too, so memory does not grow with
+# the concurrency
+PROCESS_BUDGET = 512 * 1024 * 1024
+_pool_lock = threading.Lock()
+_pool_held = [0]  # bytes reserved by live trees
+
+
+def _reserve(size: int) -> bool:
+    with _pool_lock:
+        if _pool_held[0] + size > PROCESS_BUDGET:
+            return False
+        _pool_held[0] += size
+        return True
+
+
+def _release(cell: list[int]) -> None:
+    with _pool_lock:
+        _pool_held[0] -= cell[0]
+        cell[0] = 0
 
 
 class NotPlain(Exception):
@@ -42,7 +64,7 @@ class MemTree:
     """The selected regular files (``files``: cleaned path -> bytes) and directories (``dirs``, with
     every ancestor of a file or directory, ``""`` the root) of the layers added, in order."""
 
-    __slots__ = ("_entries", "_held", "_limits", "_selection", "dirs", "files")
+    __slots__ = ("__weakref__", "_entries", "_held", "_limits", "_reserved", "_selection", "dirs", "files")
 
     def __init__(self, selection: PathSelection, limits: Limits | None = None) -> None:
         self._selection = selection
@@ -51,6 +73,8 @@ class MemTree:
         self._held = 0
         self.files: dict[str, bytes] = {}
         self.dirs: set[str] = {""}
+        self._reserved = [0]  # of the process budget; given back when the tree is dropped
+        weakref.finalize(self, _release, self._reserved)
 
     def add_layer(self, tar_stream: BinaryIO) -> None:
         """Add one uncompressed layer tar (read up to its end-of-archive marker)."""
@@ -93,6 +117,10 @@ class MemTree:
                 self._held += m.size - (len(old) if old is not None else 0)
                 if self._held > MEMORY_BUDGET:
                     raise NotPlain(name)
+                if self._held > self._reserved[0]:
+                    if not _reserve(self._held - self._reserved[0]):
+                        raise NotPlain(name)
+                    self._reserved[0] = self._held
                 files[path] = b"".join(reader.read_data(m))
             elif m.isdir():
                 if path in files:

@@ -184,6 +184,25 @@ def test_more_than_the_memory_budget_is_left_to_the_applier(monkeypatch: pytest.
         _tree([[File("manifests/a.yaml", "0123456789"), File("manifests/b.yaml", "x")]])
 
 
+def test_live_trees_share_one_process_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A render reads up to ``jobs`` trees at once: together they hold at most PROCESS_BUDGET
+    (past it a tree goes to the applier), and a dropped tree gives its share back."""
+    import gc
+
+    monkeypatch.setattr(memtree, "PROCESS_BUDGET", 15)
+    first = _tree([[File("manifests/a.yaml", "0123456789")]])
+    with pytest.raises(NotPlain):
+        _tree([[File("manifests/a.yaml", "0123456789")]])
+    second = _tree([[File("manifests/a.yaml", "01234")]])  # what is left fits
+    del first
+    gc.collect()
+    third = _tree([[File("manifests/a.yaml", "0123456789")]])
+    assert second.files and third.files
+    del second, third
+    gc.collect()
+    assert memtree._pool_held[0] == 0
+
+
 def test_the_entry_limit_holds() -> None:
     tree = MemTree(PathSelection(PATHS), Limits(max_entries=2))
     with pytest.raises(LimitExceeded):
