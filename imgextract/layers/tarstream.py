@@ -204,18 +204,22 @@ def _gnu_times_readable(area: bytes) -> bool:
     return True
 
 
-def _checksum_ok(block: bytes, stored: int) -> bool:
-    """The stored checksum matches the unsigned (or, as old tars wrote it, signed) byte sum, with
-    the checksum field counted as blanks.  Adler-32's low half is 1 + the byte sum mod 65521: exact
-    for ranges of up to 256 bytes."""
-    total = (
+def _unsigned_sum(block: bytes) -> int:
+    """A header block's unsigned byte sum with the checksum field counted as blanks.  Adler-32's low
+    half is 1 + the byte sum mod 65521: exact for ranges of up to 256 bytes (hence three ranges,
+    whose three 1s and eight blanks make the 253)."""
+    return (
         (zlib.adler32(block[:148]) & 0xFFFF)
         + (zlib.adler32(block[156:356]) & 0xFFFF)
         + (zlib.adler32(block[356:512]) & 0xFFFF)
-        - 3
-        + 8 * 32
+        + 253
     )
-    if total == stored:
+
+
+def _checksum_ok(block: bytes, stored: int) -> bool:
+    """The stored checksum matches the unsigned (or, as old tars wrote it, signed) byte sum, with
+    the checksum field counted as blanks."""
+    if _unsigned_sum(block) == stored:
         return True
     signed: int = sum(struct.unpack_from("148b8x356b", block)) + 8 * 32
     return signed == stored
@@ -429,7 +433,7 @@ class TarReader:
                     and not (prefix_b and magic == _GNU_MAGIC)  # (the general parser decides)
                     and sum_d
                     and (
-                        # _checksum_ok's unsigned sum, inline (most headers); the signed one there
+                        # _unsigned_sum, inline (most headers); the signed sum in _checksum_ok
                         (adler32(block[:148]) & 0xFFFF)
                         + (adler32(block[156:356]) & 0xFFFF)
                         + (adler32(block[356:]) & 0xFFFF)
@@ -733,12 +737,7 @@ class TarReader:
         start = pos + BLOCK
         block = buf[pos:start]
         stored = int(sum_d, 8)
-        unsigned = (
-            (zlib.adler32(block[:148]) & 0xFFFF)
-            + (zlib.adler32(block[156:356]) & 0xFFFF)
-            + (zlib.adler32(block[356:]) & 0xFFFF)
-            + 253
-        )
+        unsigned = _unsigned_sum(block)
         if unsigned != stored and not _checksum_ok(block, stored):
             return None  # (members refuses it)
         size_d = size_d or size_e
@@ -826,12 +825,7 @@ class TarReader:
         start = pos + BLOCK
         block = buf[pos:start]
         stored = int(sum_d, 8)
-        unsigned = (
-            (zlib.adler32(block[:148]) & 0xFFFF)
-            + (zlib.adler32(block[156:356]) & 0xFFFF)
-            + (zlib.adler32(block[356:]) & 0xFFFF)
-            + 253
-        )
+        unsigned = _unsigned_sum(block)
         if unsigned != stored and not _checksum_ok(block, stored):
             return None  # (members refuses it)
         self._pos = start
