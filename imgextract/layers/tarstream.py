@@ -119,28 +119,19 @@ _FAST_HEADER = re.compile(
     + _octal(8, False)  # devminor
     + rb"([^\0]{0,155})"  # prefix
 ).match
+# After the leading fields, a header of type %s with an empty ustar prefix (its first byte NUL):
+# linkname, magic, version, uname and gname matched, not read; device numbers as the fast path.
+_UNPREFIXED_REST = rb"%s.{172}" + _octal(8, False) + _octal(8, False) + rb"\0"
 # The headers ``TarReader.next_plain`` takes: those ``_FAST_HEADER`` matches with type "0" and an
 # empty ustar prefix (its first byte NUL), with the same groups for the fields it reads (name,
 # mode, size, mtime, checksum); link name, magic and the other fields are matched, not captured.
-_PLAIN_HEADER = re.compile(
-    _LEADING_FIELDS
-    + rb"0.{172}"  # type "0"; linkname, magic, version, uname, gname (not read)
-    + _octal(8, False)  # devmajor
-    + _octal(8, False)  # devminor
-    + rb"\0"  # an empty prefix
-).match
+_PLAIN_HEADER = re.compile(_LEADING_FIELDS + _UNPREFIXED_REST % b"0").match
 
 
 # The headers ``TarReader.next_dir`` takes: those ``_FAST_HEADER`` matches with type "5" and an
 # empty ustar prefix, with the same groups for the fields it reads (name, mode, mtime, checksum;
 # the size is checked, not used: a directory has no data).
-_DIR_HEADER = re.compile(
-    _LEADING_FIELDS
-    + rb"5.{172}"  # type "5"; linkname, magic, version, uname, gname (not read)
-    + _octal(8, False)  # devmajor
-    + _octal(8, False)  # devminor
-    + rb"\0"  # an empty prefix
-).match
+_DIR_HEADER = re.compile(_LEADING_FIELDS + _UNPREFIXED_REST % b"5").match
 
 
 def _plain_size(field: bytes) -> int | None:
