@@ -51,7 +51,7 @@ import re
 import struct
 import tarfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from imgextract.errors import IntegrityError, LimitExceeded
@@ -710,49 +710,33 @@ class TarReader:
     def _plain_matched(self, prefix: bytes) -> tuple[bytes, int, int, memoryview] | None:
         """``next_plain`` by a full match of the header; what it takes becomes the header the next
         ones are compared with."""
-        buf = self._buf
-        pos = self._pos
-        end = len(buf)
-        fast = _PLAIN_HEADER(buf, pos)  # (anchored at pos; the pattern spans one block exactly)
-        if fast is None:
+        got = self._full_match(_PLAIN_HEADER, prefix)
+        if got is None:
             return None
-        name_b, mode_d, mode_e, size_d, size_e, mtime_d, mtime_e, sum_d, sum_e = fast.groups()
-        sum_d = sum_d or sum_e
-        if not sum_d or not name_b.startswith(prefix):
-            return None
-        base = name_b[len(prefix) :]
+        groups, block, summed, mode, mtime = got
+        base = groups[0][len(prefix) :]
         if not base or 0x2F in base:  # "/"
             return None
         if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
             return None
-        start = pos + BLOCK
-        block = buf[pos:start]
-        stored = int(sum_d, 8)
-        unsigned = _unsigned_sum(block)
-        if unsigned != stored and not _checksum_ok(block, stored):
-            return None  # (members refuses it)
-        size_d = size_d or size_e
+        size_d = groups[3] or groups[4]
         size = int(size_d, 8) if size_d else 0
+        buf = self._buf
+        start = self._pos + BLOCK
         after = start + size + (-size % BLOCK)  # (and its padding)
-        if after > end:
+        if after > len(buf):
             return None
         self._pos = after
         self._current = None
-        mode_d = mode_d or mode_e
-        mtime_d = mtime_d or mtime_e
-        mode = int(mode_d, 8) if mode_d else 0
-        mtime = int(mtime_d, 8) if mtime_d else 0
-        if unsigned == stored:  # the next headers: compared with this one
+        if summed is not None:  # the next headers: compared with this one
             self._plain_sums.clear()  # (they are in this header's form)
             self._plain_fields.clear()
-            # the checksum's form (its digits, then NULs/spaces) as a format for the unsigned sum
-            fill = block[148 + len(sum_d) : 156]
             self._plain_known = (
                 block[156:],
                 block[100:124],
                 block[136:148],
-                unsigned - (zlib.adler32(block[:148]) & 0xFFFF),
-                b"%%0%do%s" % (len(sum_d), fill),
+                summed[0] - (zlib.adler32(block[:148]) & 0xFFFF),
+                summed[1],
                 mode,
                 mtime,
             )
@@ -801,41 +785,64 @@ class TarReader:
     def _dir_matched(self, prefix: bytes) -> tuple[bytes, int, int] | None:
         """``next_dir`` by a full match of the header; what it takes becomes the header the next
         ones are compared with."""
-        buf = self._buf
-        pos = self._pos
-        fast = _DIR_HEADER(buf, pos)  # (anchored at pos; the pattern spans one block exactly)
-        if fast is None:
+        got = self._full_match(_DIR_HEADER, prefix)
+        if got is None:
             return None
-        name_b, mode_d, mode_e, _, _, mtime_d, mtime_e, sum_d, sum_e = fast.groups()
-        sum_d = sum_d or sum_e
-        if not sum_d or not name_b.startswith(prefix):
-            return None
-        rest = _dir_base(name_b[len(prefix) :])
+        groups, block, summed, mode, mtime = got
+        rest = _dir_base(groups[0][len(prefix) :])
         if rest is None:
             return None
-        start = pos + BLOCK
-        block = buf[pos:start]
-        stored = int(sum_d, 8)
-        unsigned = _unsigned_sum(block)
-        if unsigned != stored and not _checksum_ok(block, stored):
-            return None  # (members refuses it)
-        self._pos = start
+        self._pos += BLOCK
         self._current = None
-        mode_d = mode_d or mode_e
-        mtime_d = mtime_d or mtime_e
-        mode = int(mode_d, 8) if mode_d else 0
-        mtime = int(mtime_d, 8) if mtime_d else 0
-        if unsigned == stored:  # the next directory headers: compared with this one
-            fill = block[148 + len(sum_d) : 156]
+        if summed is not None:  # the next directory headers: compared with this one
             self._dir_known = (
                 block[100:148],
                 block[156:],
-                unsigned - (zlib.adler32(block[:100]) & 0xFFFF),
-                b"%%0%do%s" % (len(sum_d), fill),
+                summed[0] - (zlib.adler32(block[:100]) & 0xFFFF),
+                summed[1],
                 mode,
                 mtime,
             )
         return rest, mode, mtime
+
+    def _full_match(
+        self, pattern: Callable[[bytes, int], re.Match[bytes] | None], prefix: bytes
+    ) -> tuple[tuple[bytes, ...], bytes, tuple[int, bytes] | None, int, int] | None:
+        """For ``_plain_matched`` and ``_dir_matched``: the header block at the current position
+        when ``pattern`` (``_PLAIN_HEADER`` or ``_DIR_HEADER``, anchored; it spans one block
+        exactly) matches it, its name starts with ``prefix`` and ``members`` accepts its
+        checksum: (the pattern's groups, the block, when the checksum holds the unsigned sum: that
+        sum and the checksum's form as a format for it (its digits, then NULs/spaces), else None;
+        mode, mtime).  Else None; nothing consumed either way."""
+        buf = self._buf
+        pos = self._pos
+        fast = pattern(buf, pos)
+        if fast is None:
+            return None
+        groups = fast.groups()
+        name_b, mode_d, mode_e, _, _, mtime_d, mtime_e, sum_d, sum_e = groups
+        sum_d = sum_d or sum_e
+        if not sum_d or not name_b.startswith(prefix):
+            return None
+        block = buf[pos : pos + BLOCK]
+        stored = int(sum_d, 8)
+        unsigned = _unsigned_sum(block)
+        if unsigned != stored and not _checksum_ok(block, stored):
+            return None  # (members refuses it)
+        summed = (
+            (unsigned, b"%%0%do%s" % (len(sum_d), block[148 + len(sum_d) : 156]))
+            if unsigned == stored
+            else None
+        )
+        mode_d = mode_d or mode_e
+        mtime_d = mtime_d or mtime_e
+        return (
+            groups,
+            block,
+            summed,
+            int(mode_d, 8) if mode_d else 0,
+            int(mtime_d, 8) if mtime_d else 0,
+        )
 
     def read_data(self, member: Member) -> Iterable[bytes | memoryview]:
         """The (rest of the) data of the current member, in pieces of at most 1 MiB (views of the
