@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from imgextract.cli.options import NonEmptyPath
+from imgextract.cli.parsing import Group
 
 
-@click.group()
+@click.group(cls=Group)
 def cache() -> None:
     """Manage the content cache (blobs and manifests by digest, renderings, extracted catalogs)."""
 

@@ -21,6 +21,7 @@ from imgextract.cli.options import (
     refuse_json_with,
     signature_options,
 )
+from imgextract.cli.parsing import Group
 from imgextract.errors import printable
 
 
@@ -99,7 +100,7 @@ def _catalog_command(name: str, doc: str) -> Callable[[Callable[..., Any]], clic
     return wrap
 
 
-@click.group()
+@click.group(cls=Group)
 def catalog() -> None:
     """Query an operator catalog (a catalog image or a file-based catalog directory) without opm.
 

@@ -14,9 +14,10 @@ from imgextract.cli.options import (
     common_options,
     prefer_compression_option,
 )
+from imgextract.cli.parsing import Command
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("ref")
 @prefer_compression_option
 @cache_options

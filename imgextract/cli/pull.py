@@ -17,10 +17,11 @@ from imgextract.cli.options import (
     prefer_compression_option,
     signature_options,
 )
+from imgextract.cli.parsing import Command
 from imgextract.cli.signals import InterruptibleProgress
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("ref", required=False)
 @click.option(
     "-o",

@@ -1,0 +1,67 @@
+"""The commands' parser: click's, word for word, without the fuzzy search click wastes on short options."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from imgextract.cli.parsing import Command
+from imgextract.cli.pull import pull
+
+ARGVS = [
+    ["REF", "-o", "out", "-q", "--path", "/configs"],
+    ["REF", "-qo", "out"],
+    ["REF", "-oout", "-vv"],
+    ["REF", "-o=out"],
+    ["REF", "--output=out", "-r"],
+    ["REF", "-o"],
+    ["REF", "-x"],
+    ["REF", "-qx", "-o", "out"],
+    ["REF", "-o", "out", "-Q"],
+    ["REF", "--outptu", "out"],
+    ["REF", "--insecure-registr", "h", "-o", "out"],
+    ["REF", "-output", "out"],
+    ["REF", "-o", "out", "--", "-q"],
+]
+
+
+def _plain_copy(command: click.Command) -> click.Command:
+    def show(**kw: object) -> None:
+        click.echo(repr(sorted((k, v) for k, v in kw.items() if v not in (None, (), False))))
+
+    return click.Command(command.name, params=command.params, callback=show)
+
+
+@pytest.mark.parametrize("argv", ARGVS, ids=" ".join)
+def test_parses_and_fails_as_click_does(argv: list[str]) -> None:
+    """Values, errors and suggestions are click's own (the same parameters, click's Command vs ours)."""
+    plain = _plain_copy(pull)
+    ours = Command(plain.name, params=plain.params, callback=plain.callback)
+    runner = CliRunner()
+    want = runner.invoke(plain, argv, prog_name="pull")
+    got = runner.invoke(ours, argv, prog_name="pull")
+    assert (got.exit_code, got.output) == (want.exit_code, want.output)
+    assert want.output
+
+
+def test_a_mistyped_long_option_still_gets_suggestions() -> None:
+    got = CliRunner().invoke(pull, ["REF", "--outptu", "out"], prog_name="pull")
+    assert got.exit_code == 2
+    assert "Did you mean '--output'?" in got.output
+
+
+def test_short_options_need_no_fuzzy_search() -> None:
+    """``-o OUT -q`` are matched as short options without click's suggestion search (difflib)."""
+    code = (
+        "import sys, click\n"
+        "from imgextract.cli.pull import pull\n"
+        "ctx = pull.make_context('pull', ['REF', '-o', 'out', '-q', '-v'])\n"
+        "assert ctx.params['output'] == 'out' and ctx.params['quiet'], ctx.params\n"
+        "print('difflib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
