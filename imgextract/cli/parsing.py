@@ -23,8 +23,9 @@ _OptionParser: Any = getattr(click.parser, "_OptionParser", None) or click.parse
 class _Parser(_OptionParser):  # type: ignore[misc]
     def _match_long_opt(self, opt: str, explicit_value: str | None, state: Any) -> None:
         if opt not in self._long_opt and opt[:2] not in self._opt_prefixes:
-            # click catches this and matches the token as short options (no suggestions needed)
-            raise click.NoSuchOption(opt, ctx=self.ctx)
+            # click catches this and matches the token as short options: no suggestions, and the
+            # message (never shown) is click's own words without a translation lookup
+            raise click.NoSuchOption(opt, message=f"No such option {opt!r}.", ctx=self.ctx)
         super()._match_long_opt(opt, explicit_value, state)
 
 

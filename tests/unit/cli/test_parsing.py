@@ -65,3 +65,21 @@ def test_short_options_need_no_fuzzy_search() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert out.stdout.strip() == "False"
+
+
+def test_short_options_need_no_translation_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Matching ``-o OUT -q`` looks nothing up in the translation catalogue (click does, ~0.1 ms
+    each, for the error it builds and drops when a short option is first tried as a long one)."""
+    import gettext
+
+    looked_up: list[str] = []
+    real = gettext.dgettext
+
+    def dgettext(domain: str, message: str) -> str:
+        looked_up.append(message)
+        return real(domain, message)
+
+    monkeypatch.setattr(gettext, "dgettext", dgettext)
+    ctx = pull.make_context("pull", ["REF", "-o", "out", "-q", "-v"])
+    assert ctx.params["output"] == "out"
+    assert looked_up == []
