@@ -26,7 +26,7 @@ from pathlib import Path
 FOREIGN_MAX_AGE = 24 * 3600.0
 """Seconds without a change after which an entry of another host (or of unknown owner) is debris."""
 
-_TOKEN = r"([0-9a-f]{12})\.(\d+)\.(\d+)"  # (compiled on first use)
+_TOKEN = re.compile(r"([0-9a-f]{12})\.(\d+)\.(\d+)")
 TOKEN_PATTERN = r"[0-9a-f]{12}\.\d+\.\d+|\d+\.\d+"
 """A regular expression matching an owner token, current or of the older ``<pid>.<start>`` form."""
 
@@ -82,7 +82,7 @@ def owner_token(pid: int | None = None) -> str:
 
 def owner_is_local(token: str) -> bool:
     """The token names a process of this host (boot, PID namespace and hostname)."""
-    match = re.fullmatch(_TOKEN, token)
+    match = _TOKEN.fullmatch(token)
     return match is not None and match.group(1) == host_mark()
 
 
@@ -95,7 +95,7 @@ def owner_alive(token: str) -> bool:
     own = _OWN_TOKEN
     if own is not None and token == own[1] and own[0] == os.getpid():
         return True  # this process: a catalog pull's sweeps meet its own staging directories often
-    match = re.fullmatch(_TOKEN, token)
+    match = _TOKEN.fullmatch(token)
     if match is None or match.group(1) != host_mark():
         return True
     pid, start = int(match.group(2)), int(match.group(3))

@@ -48,10 +48,10 @@ _NAME = rf"(?:{_DOMAIN_AND_PORT}/)?{_REMOTE_NAME}"
 _REFERENCE_RE = re.compile(
     rf"^((?:({_DOMAIN_AND_PORT})/)?({_REMOTE_NAME}))(?::({_TAG}))?(?:@({_DIGEST}))?\Z", re.ASCII
 )
-_TAG_RE = rf"^{_TAG}\Z"  # (compiled on first use, as _DIGEST_RE and _HEX_RE)
+_TAG_RE = re.compile(rf"^{_TAG}\Z", re.ASCII)
 _HEX64_RE = re.compile(r"^[a-f0-9]{64}\Z")
-_DIGEST_RE = rf"^{_DIGEST}\Z"
-_HEX_RE = r"^[a-f0-9]+\Z"
+_DIGEST_RE = re.compile(rf"^{_DIGEST}\Z", re.ASCII)
+_HEX_RE = re.compile(r"^[a-f0-9]+\Z")
 
 
 def validate_digest(value: str, *, reference: str | None = None) -> str:
@@ -63,7 +63,7 @@ def validate_digest(value: str, *, reference: str | None = None) -> str:
         )
     length = DIGEST_ALGORITHMS.get(algorithm)
     if length is None:
-        if not re.match(_DIGEST_RE, value, re.ASCII):
+        if not _DIGEST_RE.match(value):
             raise InvalidReference(
                 f"invalid digest format {value!r}", error_class="digest_invalid_format", reference=reference
             )
@@ -78,7 +78,7 @@ def validate_digest(value: str, *, reference: str | None = None) -> str:
             error_class="digest_invalid_length",
             reference=reference,
         )
-    if not re.match(_HEX_RE, encoded):
+    if not _HEX_RE.match(encoded):
         raise InvalidReference(
             f"invalid digest format {value!r}", error_class="digest_invalid_format", reference=reference
         )
@@ -184,7 +184,7 @@ class Reference:
         return replace(self, digest=validate_digest(digest, reference=str(self)))
 
     def with_tag(self, tag: str) -> Reference:
-        if not re.match(_TAG_RE, tag, re.ASCII):
+        if not _TAG_RE.match(tag):
             raise InvalidReference(
                 f"invalid tag {tag!r}", error_class="tag_invalid_format", reference=str(self)
             )

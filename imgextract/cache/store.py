@@ -35,7 +35,7 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_LAYER_INDEX_BYTES = 64 * 1024 * 1024
 RENDER_DIR = "render"
 CATALOGS_DIR = "catalogs"
-_CATALOG_STAGING = r"\.staging-(?:(" + TOKEN_PATTERN + r")-)?[0-9a-f]{12}"  # (compiled on first use)
+_CATALOG_STAGING = re.compile(r"\.staging-(?:(" + TOKEN_PATTERN + r")-)?[0-9a-f]{12}")
 DEFAULT_WAIT = WaitSettings()
 
 if TYPE_CHECKING:
@@ -283,7 +283,7 @@ class ContentCache:
             if name.startswith(".trash-"):  # a prune interrupted while removing it
                 self._remove_tree(path, report)
                 continue
-            staging = re.fullmatch(_CATALOG_STAGING, name)
+            staging = _CATALOG_STAGING.fullmatch(name)
             if staging is not None:
                 owner = staging.group(1)
                 if left_behind(path, owner, staging_cutoff) if owner else quiet_since(path, staging_cutoff):
@@ -472,12 +472,12 @@ def _files(top: Path) -> list[Path]:
     return out
 
 
-_TEMP = r"[^.]*\.(" + TOKEN_PATTERN + r")\.[0-9a-f]+\.tmp"  # (compiled on first use)
+_TEMP = re.compile(r"[^.]*\.(" + TOKEN_PATTERN + r")\.[0-9a-f]+\.tmp")
 
 
 def _dead_owner(name: str) -> bool:
     """A private temp file ``<hex16>.<owner>.<random>.tmp`` whose process (on this host) is gone."""
-    match = re.fullmatch(_TEMP, name)
+    match = _TEMP.fullmatch(name)
     return match is not None and not owner_alive(match.group(1))
 
 

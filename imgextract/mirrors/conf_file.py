@@ -24,7 +24,9 @@ from imgextract.mirrors.shortnames import SHORT_NAME_MODES, Alias, AliasError, p
 from imgextract.records import Record
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_ANCHORED_DOMAIN_RE = rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?\Z"
+_ANCHORED_DOMAIN_RE = re.compile(
+    rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?\Z", re.ASCII
+)
 
 _V2_KEYS = ("registry", "unqualified-search-registries", "credential-helpers", "aliases")
 # The fields of the Go structs each table decodes into (tomlConfig, Registry, Endpoint, V1TOMLConfig).
@@ -274,7 +276,7 @@ def validate_search_registries(entries: list[str]) -> list[str]:
     result = []
     for entry in entries:
         registry = parse_location(entry)
-        if not re.match(_ANCHORED_DOMAIN_RE, registry, re.ASCII):
+        if not _ANCHORED_DOMAIN_RE.match(registry):
             raise InvalidRegistries(f"Invalid unqualified-search-registries entry {_q(registry)}")
         result.append(registry)
     return result

@@ -26,7 +26,7 @@ ALGORITHMS: dict[str, int] = {"sha256": 64, "sha384": 96, "sha512": 128}
 
 _DIGEST = re.compile(r"(sha256|sha384|sha512):([a-f0-9]+)")
 # The image spec's digest grammar (descriptor.md; go-digest's DigestRegexp): any algorithm.
-_GRAMMAR = r"([a-z0-9]+(?:[+._-][a-z0-9]+)*):[a-zA-Z0-9=_-]+"  # (compiled on first use)
+_GRAMMAR = re.compile(r"([a-z0-9]+(?:[+._-][a-z0-9]+)*):[a-zA-Z0-9=_-]+")
 _HEX = re.compile(r"[a-f0-9]+")
 
 
@@ -86,7 +86,7 @@ def is_unsupported_algorithm(value: object) -> bool:
     validation"); it is no :class:`Digest`, and never safe to hash, fetch or store by."""
     if not isinstance(value, str):
         return False
-    match = re.fullmatch(_GRAMMAR, value)
+    match = _GRAMMAR.fullmatch(value)
     return match is not None and match.group(1) not in ALGORITHMS
 
 

@@ -51,11 +51,11 @@ _PLATFORM = Struct(
 _OS_SPECIFIER = re.compile(r"[A-Za-z0-9_-]+")
 _SPECIFIER = re.compile(r"[A-Za-z0-9_.-]+")
 
-_LEVEL = r"v?([+-]?[0-9]+)"  # strconv.Atoi(strings.TrimPrefix(variant, "v"))
+_LEVEL = re.compile(r"v?([+-]?[0-9]+)")  # strconv.Atoi(strings.TrimPrefix(variant, "v"))
 
 
 def _level(variant: str) -> int | None:
-    match = re.fullmatch(_LEVEL, variant)
+    match = _LEVEL.fullmatch(variant)
     return int(match.group(1)) if match and len(match.group(1)) < 19 else None
 
 

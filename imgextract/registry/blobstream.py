@@ -21,7 +21,7 @@ from imgextract.registry.watchdog import deadline_message, transfers_aborted, wa
 
 log = logging.getLogger("imgextract.registry")
 
-_CONTENT_RANGE = r"^bytes (\d+)-(\d+|\*)?/?(\d+|\*)?"  # (compiled on first use)
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+|\*)?/?(\d+|\*)?", re.IGNORECASE)
 _SKIP_CHUNK = 1024 * 1024
 
 _BROKEN = (TransportError, ConnectionError, TimeoutError)
@@ -30,7 +30,7 @@ _BROKEN = (TransportError, ConnectionError, TimeoutError)
 def range_start(content_range: str | None) -> int | None:
     if not content_range:
         return None
-    match = re.match(_CONTENT_RANGE, content_range.strip(), re.IGNORECASE)
+    match = _CONTENT_RANGE.match(content_range.strip())
     return int(match.group(1)) if match else None
 
 

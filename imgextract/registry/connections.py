@@ -56,7 +56,7 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 Timeout = float | tuple[float, float]
-_TUNNEL_REFUSED = r"Tunnel connection failed: (\d{3}) ?([^\r\n]{0,80})"  # (compiled on first use)
+_TUNNEL_REFUSED = re.compile(r"Tunnel connection failed: (\d{3}) ?([^\r\n]{0,80})")
 
 
 def _attach(connection: _Plain, *, connecting: bool) -> None:
@@ -432,7 +432,7 @@ class Connections:
             raise cls(f"Failed to resolve {where} ({exc})") from None
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            refused = re.match(_TUNNEL_REFUSED, str(exc)) if proxy is not None else None
+            refused = _TUNNEL_REFUSED.match(str(exc)) if proxy is not None else None
             if refused:  # http.client's words for a CONNECT answered with an error status
                 raise ProxyRefused(
                     f"{where} refused the tunnel: {refused[1]} {refused[2]}".rstrip(), int(refused[1])

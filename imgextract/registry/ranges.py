@@ -38,14 +38,14 @@ _LINE_LIMIT = 8192
 BLOCK = 1024 * 1024  # socket reads of what has arrived, up to this
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 # one "; name=value" parameter of a media type, the value a token or a quoted string
-_PARAMETER = r';\s*([^\s;=]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]*))'  # (compiled on first use)
+_PARAMETER = re.compile(r';\s*([^\s;=]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]*))')
 _BROKEN = (TransportError, ConnectionError, TimeoutError)
 
 
 def multipart_boundary(content_type: str) -> str | None:
     """The ``boundary`` parameter of a ``multipart/byteranges`` Content-Type, matched by name as
     containers/image's ``parseMediaType`` matches it (a quoted value may hold ``;``), or None."""
-    for match in re.finditer(_PARAMETER, content_type):
+    for match in _PARAMETER.finditer(content_type):
         if match.group(1).lower() == "boundary":
             quoted = match.group(2)
             value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else match.group(3)
