@@ -51,7 +51,7 @@ def test_parses_and_fails_as_click_does(argv: list[str]) -> None:
 def test_a_mistyped_long_option_still_gets_suggestions() -> None:
     got = CliRunner().invoke(pull, ["REF", "--outptu", "out"], prog_name="pull")
     assert got.exit_code == 2
-    assert "Did you mean '--output'?" in got.output
+    assert "Did you mean" in got.output and "--output" in got.output  # (click's wording varies by version)
 
 
 def test_short_options_need_no_fuzzy_search() -> None:
@@ -68,8 +68,9 @@ def test_short_options_need_no_fuzzy_search() -> None:
 
 
 def test_short_options_need_no_translation_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Matching ``-o OUT -q`` looks nothing up in the translation catalogue (click does, ~0.1 ms
-    each, for the error it builds and drops when a short option is first tried as a long one)."""
+    """Matching ``-o OUT -q`` builds no error to look up in the translation catalogue (click does,
+    ~0.1 ms each, for the error it builds and drops when a short option is first tried as a long
+    one; click 8.1 still looks up its help option's text while making the parser)."""
     import gettext
 
     looked_up: list[str] = []
@@ -82,4 +83,4 @@ def test_short_options_need_no_translation_lookup(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(gettext, "dgettext", dgettext)
     ctx = pull.make_context("pull", ["REF", "-o", "out", "-q", "-v"])
     assert ctx.params["output"] == "out"
-    assert looked_up == []
+    assert not [m for m in looked_up if "No such option" in m]
