@@ -576,7 +576,7 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
 def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
     """``load_yaml`` plus whether the value holds floats or integers beyond int64 (when it does not,
     Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
-    if isinstance(text, (bytes, bytearray)) and (b"\\'" in text or b"\\/" in text):
+    if isinstance(text, (bytes, bytearray)) and b"\\" in text and (b"\\'" in text or b"\\/" in text):
         text = bytes(text).decode("utf-8", errors="replace") if _valid_utf8(text) else text
     if isinstance(text, str):
         try:
