@@ -245,12 +245,14 @@ class _HasRaw(Exception):
     pass
 
 
-def _floats_marked(v: Any) -> Any:
+def _floats_marked(v: Any, floats: list[None]) -> Any:
+    """``v`` with each float replaced by its Go text's marker (one entry in ``floats`` per marker)."""
     if isinstance(v, dict):
-        return {k: _floats_marked(x) for k, x in v.items()}
+        return {k: _floats_marked(x, floats) for k, x in v.items()}
     if isinstance(v, list):
-        return [_floats_marked(x) for x in v]
+        return [_floats_marked(x, floats) for x in v]
     if isinstance(v, float):
+        floats.append(None)
         return _GoFloat(json_float(v))
     if isinstance(v, (RawJSON, bytes, bytearray, tuple)) or (
         isinstance(v, str) and _SURROGATE.get().search(v)
@@ -260,6 +262,7 @@ def _floats_marked(v: Any) -> Any:
 
 
 _FLOAT_MARK = "\x00GOFLOAT\x00"
+_FLOAT_MARK_JSON = '"\\u0000GOFLOAT\\u0000'  # how the encoder writes the start of a marker
 _FLOAT_RE = _Lazy(r'"\\u0000GOFLOAT\\u0000([^"]*)"')
 _POST_HTML = _Lazy("[<>&\u2028\u2029]")
 _POST = _Lazy("[\u2028\u2029]")
@@ -273,9 +276,11 @@ def _default(o: Any) -> Any:
 
 def _fast_marshal(value: Any, escape_html: bool, sort_keys: bool) -> str | None:
     """The C encoder with Go's differences patched in (floats, HTML, U+2028/9); None when the value
-    holds something only the slow path handles (RawJSON, bytes, lone surrogates)."""
+    holds something only the slow path handles (RawJSON, bytes, lone surrogates, a string or key
+    that holds a float's marker itself: it would be taken for one)."""
+    floats: list[None] = []
     try:
-        marked = _floats_marked(value)
+        marked = _floats_marked(value, floats)
     except _HasRaw:
         return None
     text = json.dumps(
@@ -287,6 +292,8 @@ def _fast_marshal(value: Any, escape_html: bool, sort_keys: bool) -> str | None:
         allow_nan=False,
     )
     if "GOFLOAT" in text:
+        if text.count(_FLOAT_MARK_JSON) != len(floats):
+            return None  # the value's own text holds a marker: only the slow path writes it exactly
         text = _FLOAT_RE.get().sub(lambda m: m.group(1), text)
     return _post(text, escape_html)
 
