@@ -7,10 +7,9 @@ from pathlib import Path
 import click
 
 from imgextract.cli.options import NonEmptyPath
-from imgextract.cli.parsing import Group
 
 
-@click.group(cls=Group)
+@click.group()
 def cache() -> None:
     """Manage the content cache (blobs and manifests by digest, renderings, extracted catalogs)."""
 

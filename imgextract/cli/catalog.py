@@ -21,7 +21,6 @@ from imgextract.cli.options import (
     refuse_json_with,
     signature_options,
 )
-from imgextract.cli.parsing import Group
 from imgextract.errors import printable
 
 
@@ -100,7 +99,7 @@ def _catalog_command(name: str, doc: str) -> Callable[[Callable[..., Any]], clic
     return wrap
 
 
-@click.group(cls=Group)
+@click.group()
 def catalog() -> None:
     """Query an operator catalog (a catalog image or a file-based catalog directory) without opm.
 

@@ -9,10 +9,9 @@ import click
 
 from imgextract.cli.display import emit_json
 from imgextract.cli.options import NonEmptyPath, check_ref, client_from, common_options
-from imgextract.cli.parsing import Command
 
 
-@click.command(cls=Command)
+@click.command()
 @click.argument("ref")
 @click.option("--to-repo", required=True, metavar="REPO", help="destination repository (no tag or digest).")
 @click.option(

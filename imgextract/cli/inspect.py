@@ -14,10 +14,9 @@ from imgextract.cli.options import (
     common_options,
     prefer_compression_option,
 )
-from imgextract.cli.parsing import Command
 
 
-@click.command(cls=Command)
+@click.command()
 @click.argument("ref")
 @prefer_compression_option
 @cache_options

@@ -10,10 +10,9 @@ import click
 
 from imgextract.cli.filters import filter_options
 from imgextract.cli.options import signature_options
-from imgextract.cli.parsing import Command
 
 
-@click.command(cls=Command)
+@click.command()
 @click.argument("ref", required=False)
 @click.option("--namespace", required=True, help="namespace of the Job (and the ConfigMap it prints).")
 @click.option(

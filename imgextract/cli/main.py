@@ -13,7 +13,6 @@ from typing import Any
 import click
 
 from imgextract.cli import collector, exits
-from imgextract.cli.parsing import Group
 from imgextract.layers import memory
 
 COMMANDS = {
@@ -30,7 +29,7 @@ COMMANDS = {
 """Command name -> ``module:attribute`` of its click command (one module per command)."""
 
 
-class LazyGroup(Group):
+class LazyGroup(click.Group):
     """A group that imports a command's module only when that command is needed.
 
     ``bundle-extract pull`` loads ``imgextract.cli.pull`` and nothing of render, catalog, job or

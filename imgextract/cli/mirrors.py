@@ -8,10 +8,9 @@ import click
 
 from imgextract.cli.display import emit_json
 from imgextract.cli.options import check_ref, client_from, common_options
-from imgextract.cli.parsing import Command
 
 
-@click.command(cls=Command)
+@click.command()
 @click.argument("ref")
 @common_options
 def mirrors(ref: str, **kw: Any) -> None:

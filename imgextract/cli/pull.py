@@ -17,11 +17,10 @@ from imgextract.cli.options import (
     prefer_compression_option,
     signature_options,
 )
-from imgextract.cli.parsing import Command
 from imgextract.cli.signals import InterruptibleProgress
 
 
-@click.command(cls=Command)
+@click.command()
 @click.argument("ref", required=False)
 @click.option(
     "-o",

@@ -17,12 +17,11 @@ from imgextract.cli.options import (
     refuse_json_with,
     signature_options,
 )
-from imgextract.cli.parsing import Command
 
 RENDER_JSON_HELP = "the same as -o json (opm's JSON); refused with another -o."
 
 
-@click.command(cls=Command)
+@click.command()
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
 @click.option(
     "-o",

@@ -8,10 +8,9 @@ import click
 
 from imgextract.cli.display import emit_json
 from imgextract.cli.options import cache_options, check_ref, client_from, common_options, signature_options
-from imgextract.cli.parsing import Command
 
 
-@click.command(cls=Command)
+@click.command()
 @click.argument("ref")
 @signature_options
 @cache_options

@@ -71,8 +71,6 @@ NEVER_FOR_A_PULL = (
     "encodings.idna",
     "stringprep",
     "unicodedata",
-    # click's suggestions for a mistyped long option: -o OUT and -q are short options
-    "difflib",
     # worker processes are not ours to start
     "multiprocessing",
     "concurrent.futures.process",
