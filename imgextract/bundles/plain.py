@@ -24,6 +24,7 @@ import re
 from typing import Any, BinaryIO
 
 from imgextract.errors import InvalidBundleError
+from imgextract.oci import jsontext
 
 __all__ = ["count_objects"]
 
@@ -127,7 +128,11 @@ def _count_json(data: BinaryIO, name: str) -> int:
 def _may_go_on(exc: BaseException, text: str) -> bool:
     """Whether more text could mend the value: the decoder stopped where the text read so far
     ends (a literal, number or escape cut short stops it a few characters before), or in a
-    string still open."""
+    string still open; a number's conversion failed only when the window cuts it (see
+    :func:`jsontext.number_cut`)."""
+    cut = jsontext.number_cut(exc, text)
+    if cut is not None:
+        return cut
     if not isinstance(exc, json.JSONDecodeError):
         return False
     return exc.pos >= len(text) - _JSON_CUT or exc.msg.startswith("Unterminated string")

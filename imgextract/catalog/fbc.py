@@ -412,7 +412,10 @@ _LOOKAHEAD = 16
 def _settled(exc: json.JSONDecodeError, buf: str) -> bool:
     """True when the decoder's failure in ``buf`` stands whatever text follows the window: it failed
     well before the window's end, not in a string that runs to it, and not in converting a number
-    (whose digits may go on)."""
+    (whose digits may go on: only one the window cuts, see :func:`jsontext.number_cut`)."""
+    cut = jsontext.number_cut(exc, buf)
+    if cut is not None:
+        return not cut
     return (
         exc.doc is buf and exc.pos + _LOOKAHEAD < len(buf) and not exc.msg.startswith("Unterminated string")
     )

@@ -22,9 +22,11 @@ from __future__ import annotations
 import binascii
 import json
 import re
+import sys
 from typing import Any
 
 _INT_LIMIT = "Exceeds the limit"  # the start of int()'s message when the digit limit is hit
+_OUT_OF_RANGE = "number out of range"
 
 
 # Compiled at their first use (re's cache keeps them): most texts hold no escape, and compiling
@@ -88,6 +90,40 @@ def _invalid(doc: str | bytes | bytearray, message: str, pos: int = 0) -> json.J
     return json.JSONDecodeError(message, text, min(pos, len(text)))
 
 
+# what may follow a number's digits where a read cut it: a fraction's point, an exponent and its sign
+_NUMBER_GOES_ON = ".eE+-"
+
+
+def number_cut(exc: BaseException, text: str) -> bool | None:
+    """For a reader decoding a window of a stream (``text``): None when the decoder's failure
+    ``exc`` is no number's conversion; else whether the number that failed ends where the window
+    does (but for a point, or an exponent's start), so more text may make it another number.
+
+    A hook's error (``parse_int``, ``parse_float``, ``parse_constant``) holds the number's text as
+    its document; the digit limit (Python's: more than 4300 digits) is recognised by its digits at
+    the window's end.  ``1`` + 5000 zeros + ``e-4900`` is 1e100, but the window that ends in its
+    digits gives the decoder an integer past both limits."""
+    if isinstance(exc, json.JSONDecodeError):
+        if exc.doc is not text:  # a hook's error: its document is the number's text
+            number = exc.doc
+        elif exc.msg == _OUT_OF_RANGE:  # (raw_decode's form of the digit limit)
+            number = None
+        else:
+            return None
+    elif type(exc) is ValueError and str(exc).startswith(_INT_LIMIT):
+        number = None
+    else:
+        return None
+    end = len(text.rstrip(_NUMBER_GOES_ON))
+    if len(text) - end > 2:
+        return False
+    if number is not None:
+        return bool(number) and text.endswith(number, 0, end)
+    limit = sys.get_int_max_str_digits()
+    tail = text[max(0, end - limit - 1) : end]
+    return limit > 0 and len(tail) > limit and tail.isascii() and tail.isdigit()
+
+
 def loads(data: str | bytes | bytearray, **kwargs: Any) -> Any:
     """``json.loads(data, **kwargs)`` by Go's rules (see the module): deep nesting, huge integers,
     NaN and Infinity are JSONDecodeError, invalid UTF-8 and lone surrogates U+FFFD."""
@@ -100,7 +136,7 @@ def loads(data: str | bytes | bytearray, **kwargs: Any) -> Any:
         raise _invalid(data, "exceeded max depth") from None
     except ValueError as exc:
         if type(exc) is ValueError and str(exc).startswith(_INT_LIMIT):
-            raise _invalid(data, "number out of range") from None
+            raise _invalid(data, _OUT_OF_RANGE) from None
         raise
     return _go_strings(value) if _escapes(data) else value
 
@@ -114,7 +150,7 @@ def raw_decode(dec: json.JSONDecoder, text: str, pos: int = 0) -> tuple[Any, int
         raise _invalid(text, "exceeded max depth", pos) from None
     except ValueError as exc:
         if type(exc) is ValueError and str(exc).startswith(_INT_LIMIT):
-            raise _invalid(text, "number out of range", pos) from None
+            raise _invalid(text, _OUT_OF_RANGE, pos) from None
         raise
     return (_go_strings(value) if _escapes(text, pos, end) else value), end
 
