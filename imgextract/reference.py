@@ -250,3 +250,21 @@ def is_canonical(s: str) -> bool:
         return str(parse_reference(s)) == s
     except InvalidReference:
         return False
+
+
+# what follows a digest's "@" to the end of a reference: a known algorithm and ":" (the digest may
+# be malformed: its own error says so), or any algorithm and 32 or more hex digits
+_DIGEST_TAIL_RE = re.compile(rf"(?:(?:{'|'.join(ALGORITHMS)}):[^/@]*|{_DIGEST})\Z", re.ASCII)
+
+
+def userinfo_end(s: str) -> int:
+    """Where user information typed into ``s`` (a reference without its transport prefix) ends:
+    the index of the last ``@`` that does not start a digest running to the end, or -1.  A
+    reference holds no other ``@``, and a password may hold ``/`` and ``@`` (``bob:p/w@host/x``):
+    everything before that ``@`` is to be hidden in messages."""
+    at = s.rfind("@")
+    while at >= 0:
+        if not _DIGEST_TAIL_RE.match(s, at + 1):
+            return at
+        at = s.rfind("@", 0, at)
+    return -1

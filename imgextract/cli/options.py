@@ -221,14 +221,15 @@ def check_ref(ref: str, *, what: str = "REF", credentials: str = "with --creds o
     type instead, never repeating a password typed into REF (``what`` names the argument,
     ``credentials`` says where the user information goes instead)."""
     from imgextract.errors import UsageError
+    from imgextract.reference import userinfo_end
 
     prefix = next(
         (p for p in ("docker://", "oci://", "http://", "https://") if ref.lower().startswith(p)), ""
     )
     rest = ref[len(prefix) :]
-    authority, slash, path = rest.partition("/")
-    if slash and "@" in authority:  # a domain never holds "@"; a digest comes after the path
-        bare = f"{authority.rpartition('@')[2]}/{path}"
+    at = userinfo_end(rest)  # (a password may hold "/" and "@": it ends at the last "@" of no digest)
+    if at >= 0:
+        bare = rest[at + 1 :]
         shown = f"{prefix}***@{bare}"
         raise UsageError(f"{what} takes no user:password@: use {bare} {credentials}", reference=shown)
     if prefix:
