@@ -122,7 +122,7 @@ def iter_values(
                     pos = end
                     continue
         # More text is needed: read at least as much as is held, so a large value costs O(n) overall.
-        chunk = stream.read(max(read_size, n - pos))
+        chunk = stream.read(max(read_size, len(text) - pos))
         eof = not chunk
         if head:  # the bytes read before: decoded with the first read
             chunk, head = head + chunk, b""

@@ -83,6 +83,17 @@ def mutated(data: bytes, start: int, edits: list[tuple[int, int]], fix_checksum:
     return replaced(data, start, rechecksum(bytes(block)) if fix_checksum else bytes(block))
 
 
+def with_mode_and_mtime(block: bytes, mode: int | None, mtime: int | None) -> bytes:
+    """``block`` with this mode and mtime (None: a blank field, read as 0), checksum made valid."""
+    fixed = bytearray(block)
+    if mode is None:
+        fixed[100:108] = bytes(8)
+    else:
+        fixed[100:108] = b"%07o\0" % mode
+    fixed[136:148] = bytes(12) if mtime is None else b"%011o\0" % mtime
+    return rechecksum(bytes(fixed))
+
+
 def with_checksum(block: bytes, form: bytes, delta: int) -> bytes:
     """``block`` whose checksum field is its sum plus ``delta`` written in ``form``."""
     total = sum(block[:148]) + 256 + sum(block[156:])

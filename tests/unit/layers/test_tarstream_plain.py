@@ -181,11 +181,7 @@ def test_modes_and_mtimes_changing_from_file_to_file() -> None:
     for i, (mode, mtime) in enumerate(
         [(0o644, 1), (0o755, 1), (0o755, 2), (None, 2), (0o600, None), (0o600, 7)]
     ):
-        block = bytearray(raw_header(f"d/f{i}", size=1, mode=mode or 0))
-        if mode is None:
-            block[100:108] = bytes(8)
-        block[136:148] = bytes(12) if mtime is None else b"%011o\0" % mtime
-        blocks.append(rechecksum(bytes(block)) + pad(b"x"))
+        blocks.append(onestep.with_mode_and_mtime(raw_header(f"d/f{i}", size=1), mode, mtime) + pad(b"x"))
     data = b"".join(blocks) + END
     assert same_both_ways(data) == 5
     got, _ = outcome(data, fast=True)
