@@ -24,7 +24,7 @@ from imgextract.signatures.payload import (
     manifest_matches,
     parse_payload,
 )
-from imgextract.signatures.policy import (
+from imgextract.signatures.requirements import (
     InsecureAcceptAnything,
     Policy,
     Reject,
