@@ -4,6 +4,9 @@ chosen offsets, with small read sizes and bounds so that every read boundary, an
 and a value past the bound are reached by short inputs.
 
 An outcome is a short string: what the reader returned, or the error's type and message.
+:func:`regression_cases` and :func:`regression_splits` are the subset the regression test reads
+(a few seconds); the same generators, larger (``random_cases(1000)``, ``valid_cases(500)``, every
+split offset), served to compare the readers' old and new code outcome for outcome.
 """
 
 from __future__ import annotations
