@@ -124,10 +124,28 @@ def iter_values(
                     index += 1
                     pos = end
                     continue
-        # More text is needed: read at least as much as is held, so a large value costs O(n) overall.
-        chunk = stream.read(max(read_size, len(text) - pos))
+        # More text is needed: read at least as much as is held, so a large value costs O(n) overall
+        # (a stream that returns less, a pipe's or a socket's, is read again until it has given that).
+        want = max(read_size, len(text) - pos)
+        chunk = stream.read(want)
         eof = not chunk
+        if not eof and len(chunk) < want:
+            chunk = _read_on(stream, chunk, want)
         if head:  # the bytes read before: decoded with the first read
             chunk, head = head + chunk, b""
         text = text[pos:] + utf8.decode(chunk, final=eof)
         pos = 0
+
+
+def _read_on(stream: Readable, chunk: bytes, want: int) -> bytes:
+    """``chunk`` and what ``stream`` gives after it, up to ``want`` bytes in all or its end (which
+    the next read then finds, as after any read)."""
+    parts = [chunk]
+    got = len(chunk)
+    while got < want:
+        more = stream.read(want - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
