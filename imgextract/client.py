@@ -429,6 +429,14 @@ class Client:
             self._closed = True
             self._pool.close()
 
+    def __repr__(self) -> str:
+        # what a log line needs; never credentials (see Settings' repr)
+        insecure = sorted(self.settings.transport.insecure_registries)
+        return (
+            f"<Client {'closed' if self._closed else 'open'} platform={self.settings.platform!r} "
+            f"insecure_registries={insecure!r} registries={self._pool.registries()!r}>"
+        )
+
     def __enter__(self) -> Client:
         return self
 

@@ -16,7 +16,8 @@
 flags in snake_case (``insecure_registries=[...]``, ``creds=``, ``icsp_files=[...]``,
 ``cache_dir=``, ...): :class:`imgextract.Client` takes them, and the CLI's option groups
 (``imgextract.cli.options``) are declared beside these fields and fill them.  Bad input raises
-:class:`~imgextract.errors.UsageError` here, the same for the library and the CLI.
+:class:`~imgextract.errors.UsageError` here, the same for the library and the CLI.  Settings are
+frozen; their reprs show ``creds`` as ``<redacted>`` and leave the environment out (it holds tokens).
 """
 
 from __future__ import annotations
@@ -158,13 +159,18 @@ class TransportSettings:
 class AuthSettings:
     """Where credentials come from, besides the standard auth-file search (see docs/auth.md)."""
 
-    creds: str | None = None
+    creds: str | None = field(default=None, repr=False)
     authfile: Path | None = None
     pull_secret: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "authfile", _optional_path(self.authfile, "authfile"))
         object.__setattr__(self, "pull_secret", _optional_path(self.pull_secret, "pull_secret"))
+
+    def __repr__(self) -> str:
+        # never the credentials themselves: a settings repr ends up in logs and tracebacks
+        creds = None if self.creds is None else "<redacted>"
+        return f"AuthSettings(creds={creds}, authfile={self.authfile!r}, pull_secret={self.pull_secret!r})"
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,7 @@ class MirrorSettings:
     itms_files: tuple[Path, ...] = ()
     registries_conf: Path | None = None
     registries_conf_dir: Path | None = None
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)  # holds tokens
     system_registries_conf: Path = SYSTEM_REGISTRIES_CONF
     system_registries_conf_dir: Path = SYSTEM_REGISTRIES_CONF_DIR
 
@@ -236,7 +242,7 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     signatures: SignatureSettings = field(default_factory=SignatureSettings)
     platform: str = field(default_factory=host_platform)
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)  # holds tokens
 
     def __post_init__(self) -> None:
         from imgextract.oci.platform import Platform

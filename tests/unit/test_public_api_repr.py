@@ -1,0 +1,41 @@
+"""What a library user's logs and tracebacks may show: no credential, no environment.
+
+A pipeline logs its configuration (``log.debug("%r", client.settings)``) and tracebacks print
+locals; ``creds`` and the environment the settings were read from (which holds tokens such as
+``$DOCKER_AUTH_CONFIG``) must not appear in any repr.
+"""
+
+from __future__ import annotations
+
+import imgextract
+from imgextract.settings import AuthSettings, MirrorSettings, Settings
+
+SECRET = "s3cr3t-Passw0rd"
+ENV = {"HOME": "/nonexistent", "DOCKER_AUTH_CONFIG": f'{{"auths":{{"x":{{"auth":"{SECRET}"}}}}}}'}
+
+
+def test_settings_repr_hides_credentials_and_the_environment() -> None:
+    settings = Settings.from_options(creds=f"user:{SECRET}", env=ENV, insecure_registries=["localhost:5000"])
+    for text in (repr(settings), str(settings), repr(settings.auth), repr(settings.mirrors)):
+        assert SECRET not in text
+        assert "DOCKER_AUTH_CONFIG" not in text
+    assert "creds=<redacted>" in repr(settings.auth)
+    assert "localhost:5000" in repr(settings)  # the rest stays visible
+    assert repr(AuthSettings()) == "AuthSettings(creds=None, authfile=None, pull_secret=None)"
+    assert "env=" not in repr(MirrorSettings(env=ENV))
+
+
+def test_settings_still_compare_by_every_field() -> None:
+    a = Settings.from_options(creds=f"user:{SECRET}", env=ENV, platform="linux/amd64")
+    assert a == Settings.from_options(creds=f"user:{SECRET}", env=ENV, platform="linux/amd64")
+    assert a != Settings.from_options(creds="user:other", env=ENV, platform="linux/amd64")
+    assert a.auth.creds == f"user:{SECRET}"
+
+
+def test_client_repr_names_its_state_without_credentials() -> None:
+    client = imgextract.Client(creds=f"user:{SECRET}", env=ENV, insecure_registries=["localhost:5000"])
+    text = repr(client)
+    assert SECRET not in text and "DOCKER_AUTH_CONFIG" not in text
+    assert text.startswith("<Client ") and "open" in text
+    client.close()
+    assert "closed" in repr(client)
