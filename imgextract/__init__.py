@@ -15,11 +15,14 @@ The library is the product; the ``bundle-extract`` command is one of its users::
 A :class:`Client` holds one connection pool per registry, one content cache and one credential
 store; the module-level functions run one call on a fresh client.  Results are frozen dataclasses
 whose ``to_json()`` is the command line's ``--json`` object.  Every failure is an
-:class:`ImgExtractError` (the tree is drawn in :mod:`imgextract.errors`).  The library never prints.
+:class:`ImgExtractError` (the tree is drawn in :mod:`imgextract.errors`).  The library never prints:
+warnings are records of the ``imgextract`` loggers (a ``NullHandler`` keeps them off stderr until
+the application configures logging).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -103,6 +106,12 @@ def pull(ref: str, output: str | os.PathLike[str] | None, **options: Any) -> Pul
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
+
+# The library reports through the ``imgextract`` loggers and never writes to stderr itself: without
+# this handler an application that configured no logging would get every WARNING printed by
+# Python's last-resort handler.  Records still propagate to whatever handlers the application (or
+# the ``bundle-extract`` command) installs.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 __all__ = [

@@ -33,6 +33,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the type only (ignored by the import contracts): errors stays the bottom layer
+    from imgextract.signatures.verdict import Verdict
 
 _MARK = "\x1e"
 _MARK_RE = re.compile("\x1e([a-z_]+)\x1f([^\x1e]*)\x1e")
@@ -195,7 +199,21 @@ class InvalidBundleError(ImgExtractError):
 
 
 class SignatureRefused(ImgExtractError):
-    """The signature policy refused the image (no accepted signature, or a rejecting requirement)."""
+    """The signature policy refused the image (no accepted signature, or a rejecting requirement).
+
+    ``verdict`` is the :class:`~imgextract.Verdict` that refused it (the scope, the requirement,
+    each signature's check), as :meth:`imgextract.Client.verify` would have returned it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        verdict: Verdict | None = None,
+        reference: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        super().__init__(message, reference=reference, endpoint=endpoint)
+        self.verdict = verdict
 
 
 class LocalFilesystemError(ImgExtractError):

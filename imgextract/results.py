@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from imgextract.bundles.registry_v1 import BundleInfo
 from imgextract.mirrors import Source
 from imgextract.pull.extract import LayerReport
+from imgextract.records import value_hash
 from imgextract.reference import Reference
 
 if TYPE_CHECKING:
@@ -49,6 +50,9 @@ class InspectResult:
     annotations: Mapping[str, str] = field(default_factory=dict)  # the image manifest's annotations
     platforms: tuple[str, ...] = ()
     compression: Mapping[str, Any] | None = None  # dual-compression index: variants and the choice
+
+    def __hash__(self) -> int:  # by value: the generated one refuses the mapping fields
+        return value_hash(self)
 
     def _image_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -96,6 +100,9 @@ class PullResult(InspectResult):
     imgpkg: Mapping[str, Any] | None = None
     configmaps: tuple[dict[str, Any], ...] = ()
 
+    def __hash__(self) -> int:  # by value: the generated one refuses the mapping fields
+        return value_hash(self)
+
     def to_json(self) -> dict[str, Any]:
         """The ``bundle-extract pull --json`` object."""
         out = self._image_json()
@@ -137,6 +144,9 @@ class CopyResult:
     locations: Mapping[str, str]
     blobs: Mapping[str, int]
     lock: BundleLock | None = None
+
+    def __hash__(self) -> int:  # by value: the generated one refuses the mapping fields
+        return value_hash(self)
 
     @classmethod
     def from_report(cls, report: _CopyReport) -> CopyResult:
