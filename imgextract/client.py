@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from imgextract.catalog import BundleOutcome, Catalog, CatalogPullResult
     from imgextract.mirrors import MirrorConfig
     from imgextract.progress import Progress
+    from imgextract.rendering import Refs
     from imgextract.results import CopyResult, InspectResult, MirrorsResult, PullResult
     from imgextract.signatures import Policy, Verdict, Verifier
 
@@ -400,7 +401,7 @@ class Client:
 
     def render(
         self,
-        refs: Sequence[str] | str,
+        refs: Refs,
         *,
         migrate_level: str = "none",
         image_ref_template: str | None = None,
@@ -498,7 +499,7 @@ def verify(ref: str, **options: Any) -> Verdict:
         return client.verify(ref, policy=policy, **call)
 
 
-def render(refs: Sequence[str] | str, **options: Any) -> list[dict[str, Any]]:
+def render(refs: Refs, **options: Any) -> list[dict[str, Any]]:
     """One :meth:`Client.render` on a fresh :class:`Client` (client options may be mixed in)."""
     client_options, call = _split(options)
     with Client(**client_options) as client:

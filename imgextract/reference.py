@@ -244,6 +244,12 @@ def parse_any_reference(s: str) -> Reference | str:
         return parse_reference(s)
 
 
+def names_a_path(s: str) -> bool:
+    """``s`` is written as a local path (``/``, ``./``, ``../``, ``~``): never an image reference, so a
+    missing one is reported as a missing directory, not as a malformed reference."""
+    return s.startswith(("/", "./", "../", "~"))
+
+
 def is_canonical(s: str) -> bool:
     """True when ``s`` is already fully qualified (normalisation would not change it)."""
     try:

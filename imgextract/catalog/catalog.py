@@ -28,6 +28,7 @@ from imgextract.catalog.filters import CatalogFilter
 from imgextract.catalog.model import Bundle, Channel, Package
 from imgextract.catalog.render.gostruct import field as go_field
 from imgextract.errors import NotFoundError, UsageError, option
+from imgextract.reference import names_a_path
 
 if TYPE_CHECKING:
     from imgextract.catalog.session import CatalogSession
@@ -66,6 +67,10 @@ class Catalog:
         or through a new client built from ``options`` (the Client's keyword options)."""
         if isinstance(ref, os.PathLike) or os.path.isdir(ref):
             return cls.from_directory(ref)
+        if names_a_path(ref) or os.path.exists(ref):
+            raise UsageError(
+                f"{ref}: not a directory (a catalog is an image reference or a file-based catalog directory)"
+            )
         from imgextract.catalog.session import fetch_configs
 
         if client is not None:
