@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Unpack
 
 from imgextract._version import VERSION as __version__
 from imgextract.errors import (
@@ -55,6 +55,7 @@ import imgextract.pull as _pipeline  # noqa: E402, F401  isort: skip
 
 
 if TYPE_CHECKING:
+    from imgextract.call_options import PullOptions
     from imgextract.catalog import BundleOutcome, Catalog, CatalogPullResult
     from imgextract.client import Client, copy, explain_mirrors, inspect, pull_catalog, render, verify
     from imgextract.outputs.configmap import dump_yaml
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
         PullResult,
         Source,
     )
-    from imgextract.settings import Settings
+    from imgextract.settings import ClientOptions, Settings
     from imgextract.signatures import Verdict
 
 # Imported on first use, so that ``import imgextract`` (and the CLI's start-up) stays cheap.
@@ -95,10 +96,11 @@ _LAZY = {
     "PullResult": "imgextract.results",
     "Source": "imgextract.results",
     "Settings": "imgextract.settings",
+    "ClientOptions": "imgextract.settings",
 }
 
 
-def pull(ref: str, output: str | os.PathLike[str] | None, **options: Any) -> PullResult:
+def pull(ref: str, output: str | os.PathLike[str] | None, **options: Unpack[PullOptions]) -> PullResult:
     """One pull on a fresh :class:`Client` (see :meth:`Client.pull`; client options may be mixed in)."""
     from imgextract.client import pull as one_shot_pull
 
@@ -121,6 +123,7 @@ __all__ = [
     "Catalog",
     "CatalogPullResult",
     "Client",
+    "ClientOptions",
     "ConfigError",
     "ContentMismatch",
     "CopyResult",

@@ -28,7 +28,7 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from imgextract import oci
 from imgextract.errors import InvalidReference, UsageError, option
@@ -36,7 +36,7 @@ from imgextract.pull.resolve import Located, ResolvedImage, locate, resolve
 from imgextract.reference import Reference
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.pool import ClientPool
-from imgextract.settings import OPTION_NAMES, Settings
+from imgextract.settings import OPTION_NAMES, ClientOptions, Settings
 
 # ``operations`` (extraction, outputs, results) is imported by the calls that need it: ``render`` and
 # the catalog queries start without it.
@@ -44,6 +44,13 @@ if TYPE_CHECKING:
     from imgextract import operations
     from imgextract.auth import CredentialStore
     from imgextract.cache import ContentCache
+    from imgextract.call_options import (
+        CatalogPullOptions,
+        CopyOptions,
+        InspectOptions,
+        PullOptions,
+        RenderOptions,
+    )
     from imgextract.catalog import BundleOutcome, Catalog, CatalogPullResult
     from imgextract.mirrors import MirrorConfig
     from imgextract.progress import Progress
@@ -66,7 +73,7 @@ class Client:
     first use and raise :class:`~imgextract.errors.ConfigError`.
     """
 
-    def __init__(self, *, settings: Settings | None = None, **options: Any) -> None:
+    def __init__(self, *, settings: Settings | None = None, **options: Unpack[ClientOptions]) -> None:
         if settings is not None and options:
             raise UsageError("pass either settings or keyword options, not both")
         self.settings = settings if settings is not None else Settings.from_options(**options)
@@ -470,21 +477,21 @@ def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return client, call
 
 
-def pull(ref: str, output: str | os.PathLike[str] | None, **options: Any) -> PullResult:
+def pull(ref: str, output: str | os.PathLike[str] | None, **options: Unpack[PullOptions]) -> PullResult:
     """One pull on a fresh :class:`Client`: client options and :meth:`Client.pull` options together."""
     client_options, call = _split(options)
     with Client(**client_options) as client:
         return client.pull(ref, output, **call)
 
 
-def inspect(ref: str, **options: Any) -> InspectResult:
+def inspect(ref: str, **options: Unpack[InspectOptions]) -> InspectResult:
     """One :meth:`Client.inspect` on a fresh :class:`Client`."""
     client_options, call = _split(options)
     with Client(**client_options) as client:
         return client.inspect(ref, **call)
 
 
-def copy(ref: str, to_repo: str, **options: Any) -> CopyResult:
+def copy(ref: str, to_repo: str, **options: Unpack[CopyOptions]) -> CopyResult:
     """One :meth:`Client.copy` on a fresh :class:`Client`."""
     client_options, call = _split(options)
     with Client(**client_options) as client:
@@ -499,14 +506,14 @@ def verify(ref: str, **options: Any) -> Verdict:
         return client.verify(ref, policy=policy, **call)
 
 
-def render(refs: Refs, **options: Any) -> list[dict[str, Any]]:
+def render(refs: Refs, **options: Unpack[RenderOptions]) -> list[dict[str, Any]]:
     """One :meth:`Client.render` on a fresh :class:`Client` (client options may be mixed in)."""
     client_options, call = _split(options)
     with Client(**client_options) as client:
         return client.render(refs, **call)
 
 
-def explain_mirrors(ref: str, **options: Any) -> MirrorsResult:
+def explain_mirrors(ref: str, **options: Unpack[ClientOptions]) -> MirrorsResult:
     """One :meth:`Client.explain_mirrors` on a fresh :class:`Client` (mirror options only matter)."""
     client_options, call = _split(options)
     with Client(**client_options) as client:
@@ -514,7 +521,7 @@ def explain_mirrors(ref: str, **options: Any) -> MirrorsResult:
 
 
 def pull_catalog(
-    catalog: str | os.PathLike[str], output: str | os.PathLike[str], **options: Any
+    catalog: str | os.PathLike[str], output: str | os.PathLike[str], **options: Unpack[CatalogPullOptions]
 ) -> CatalogPullResult:
     """One :meth:`Client.pull_catalog` on a fresh :class:`Client` (client options may be mixed in)."""
     client_options, call = _split(options)

@@ -28,7 +28,7 @@ import platform as _platform
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from imgextract._version import VERSION
 from imgextract.errors import UsageError, option
@@ -256,12 +256,13 @@ class Settings:
         Platform.parse(self.platform)  # UsageError when malformed
 
     @classmethod
-    def from_options(cls, **options: Any) -> Settings:
+    def from_options(cls, **options: Unpack[ClientOptions]) -> Settings:
         """Build from flat options named as the CLI flags in snake_case; unknown names are a UsageError."""
         unknown = sorted(set(options) - OPTION_NAMES)
         if unknown:
             raise UsageError(f"unknown option(s): {', '.join(unknown)}")
-        env = dict(options["env"]) if options.get("env") is not None else dict(os.environ)
+        given_env, given_platform = options.get("env"), options.get("platform")
+        env = dict(given_env) if given_env is not None else dict(os.environ)
 
         def pick(group: type[Any]) -> dict[str, Any]:
             names = {f.name for f in dataclasses.fields(group)} - {"env"}
@@ -273,7 +274,7 @@ class Settings:
             mirrors=MirrorSettings(env=env, **pick(MirrorSettings)),
             cache=CacheSettings(**pick(CacheSettings)),
             signatures=SignatureSettings(**pick(SignatureSettings)),
-            platform=options["platform"] if options.get("platform") is not None else host_platform(),
+            platform=given_platform if given_platform is not None else host_platform(),
             env=env,
         )
 
@@ -281,6 +282,44 @@ class Settings:
     def cache_root(self) -> Path:
         """The content cache directory (whether or not the cache is used)."""
         return self.cache.root(self.env)
+
+
+_PathArg = str | os.PathLike[str]
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword options of :class:`~imgextract.Client` (and of the one-shot functions), typed:
+    annotate a dict of options with it and ``Client(**options)`` is checked by mypy (names and
+    types); at run time :meth:`Settings.from_options` checks them again.  ``None`` means unset."""
+
+    insecure_registries: Iterable[str] | None
+    ca_file: _PathArg | None
+    cert_dir: _PathArg | None
+    timeout: float | None
+    retries: int | None
+    deadline: float | None
+    min_speed: float | None
+    retry_time: float | None
+    user_agent: str | None
+    retry_base_delay: float | None
+    retry_max_delay: float | None
+    chunk_size: int | None
+    creds: str | None
+    authfile: _PathArg | None
+    pull_secret: _PathArg | None
+    icsp_files: Iterable[_PathArg] | None
+    idms_files: Iterable[_PathArg] | None
+    itms_files: Iterable[_PathArg] | None
+    registries_conf: _PathArg | None
+    registries_conf_dir: _PathArg | None
+    system_registries_conf: _PathArg | None
+    system_registries_conf_dir: _PathArg | None
+    cache_dir: _PathArg | None
+    use_cache: bool | None
+    policy: _PathArg | None
+    registries_d: _PathArg | None
+    platform: str | None
+    env: Mapping[str, str] | None
 
 
 def _names(*groups: type[Any]) -> frozenset[str]:

@@ -1,0 +1,59 @@
+"""The options of ``Client`` and of the one-shot functions are typed (``ClientOptions`` and one
+TypedDict per one-shot function), so that mypy checks a pipeline's option names and types as it
+checks a method call; these tests keep every TypedDict equal to what the code accepts at run time."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+
+import imgextract
+from imgextract import call_options
+from imgextract.settings import OPTION_NAMES, Settings
+
+ONE_SHOTS: dict[str, Any] = {
+    "pull": call_options.PullOptions,
+    "inspect": call_options.InspectOptions,
+    "copy": call_options.CopyOptions,
+    "render": call_options.RenderOptions,
+    "pull_catalog": call_options.CatalogPullOptions,
+    "explain_mirrors": imgextract.ClientOptions,
+}
+
+
+def test_client_options_name_exactly_the_options_settings_accept() -> None:
+    assert set(imgextract.ClientOptions.__annotations__) == OPTION_NAMES
+    assert imgextract.ClientOptions.__required_keys__ == frozenset()
+
+
+def _keywords(method: Any) -> set[str]:
+    return {
+        p.name
+        for p in inspect.signature(method).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+@pytest.mark.parametrize("name", sorted(ONE_SHOTS))
+def test_each_one_shot_typed_dict_is_the_client_options_plus_the_methods_keywords(name: str) -> None:
+    typed = ONE_SHOTS[name]
+    keys = set(typed.__annotations__) | {
+        k for base in typed.__mro__ for k in getattr(base, "__annotations__", {})
+    }
+    assert set(typed.__optional_keys__) == keys and not typed.__required_keys__
+    assert keys == OPTION_NAMES | _keywords(getattr(imgextract.Client, name))
+
+
+def test_a_typed_options_dict_builds_a_client() -> None:
+    """What a pipeline writes: one annotated dict of options for every client it makes."""
+    options: imgextract.ClientOptions = {
+        "insecure_registries": ["localhost:5000"],
+        "retries": 0,
+        "use_cache": False,
+        "env": {"HOME": "/nonexistent"},
+    }
+    with imgextract.Client(**options) as client:
+        assert client.settings == Settings.from_options(**options)
+        assert client.settings.transport.insecure_registries == frozenset({"localhost:5000"})
