@@ -146,10 +146,12 @@ class Reference:
 
     @property
     def name(self) -> str:
+        """``registry/repository``, without tag or digest."""
         return f"{self.registry}/{self.repository}"
 
     @property
     def is_digest(self) -> bool:
+        """True when the reference pins a digest."""
         return self.digest is not None
 
     @property
@@ -178,12 +180,15 @@ class Reference:
         return _familiarize(self.registry, self.repository) + str(self)[len(self.name) :]
 
     def familiar_name(self) -> str:
+        """The short form docker prints (``busybox`` for ``docker.io/library/busybox``)."""
         return _familiarize(self.registry, self.repository)
 
     def with_digest(self, digest: str) -> Reference:
+        """This reference pinned to ``digest`` (validated; the tag is kept)."""
         return replace(self, digest=validate_digest(digest, reference=str(self)))
 
     def with_tag(self, tag: str) -> Reference:
+        """This reference with tag ``tag`` (an InvalidReference when malformed)."""
         if not _TAG_RE.match(tag):
             raise InvalidReference(
                 f"invalid tag {tag!r}", error_class="tag_invalid_format", reference=str(self)
@@ -191,10 +196,12 @@ class Reference:
         return replace(self, tag=tag)
 
     def with_registry_repository(self, registry: str, repository: str) -> Reference:
+        """This reference at another registry and repository (a mirror's), tag and digest kept."""
         return replace(self, registry=registry, repository=repository)
 
     @property
     def api_host(self) -> str:
+        """The host the registry API is reached at (``registry-1.docker.io`` for ``docker.io``)."""
         return registry_api_host(self.registry)
 
 

@@ -44,6 +44,7 @@ class BundleInfo:
         return value_hash(self)
 
     def to_json(self) -> dict[str, object]:
+        """The ``bundle`` object of ``--json``: package, channels, default channel, directories."""
         return {
             "package": self.package,
             "channels": list(self.channels),

@@ -89,15 +89,18 @@ class Catalog:
     # ------------------------------------------------------------------ queries
 
     def packages(self) -> list[Package]:
+        """Every package, sorted by name."""
         return [self._model.packages[p] for p in sorted(self._model.packages)]
 
     def package(self, name: str) -> Package:
+        """The package ``name`` (a NotFoundError when the catalog has none of that name)."""
         try:
             return self._model.packages[name]
         except KeyError:
             raise NotFoundError(f"package {name!r} not in the catalog") from None
 
     def channels(self, package: str | None = None) -> list[Channel]:
+        """The channels of ``package`` (of every package when None), sorted by package and name."""
         names = [package] if package is not None else sorted(self._model.channels)
         if package is not None:
             self.package(package)
@@ -116,6 +119,7 @@ class Catalog:
         return out
 
     def bundle(self, package: str, name: str) -> Bundle:
+        """The bundle ``name`` of ``package`` (a NotFoundError when absent)."""
         try:
             return self._model.bundles[package][name]
         except KeyError:
@@ -161,6 +165,7 @@ class Catalog:
         )
 
     def apply(self, selection: CatalogFilter) -> Catalog:
+        """This catalog narrowed by a prebuilt filter (see :meth:`filter`), once: filters do not compose."""
         if not self.selection.empty:
             raise ValueError("filter the unfiltered catalog: filters do not compose")
         return Catalog(

@@ -51,6 +51,7 @@ class BundleOutcome:
 
     @property
     def ok(self) -> bool:
+        """True unless the bundle failed (pulled, or skipped as complete)."""
         return self.error is None
 
     def to_json(self) -> dict[str, Any]:
@@ -83,18 +84,22 @@ class CatalogPullResult:
 
     @property
     def pulled(self) -> int:
+        """How many bundles were pulled by this run."""
         return sum(1 for o in self.outcomes if o.ok and not o.skipped)
 
     @property
     def skipped(self) -> int:
+        """How many bundles were already complete and skipped."""
         return sum(1 for o in self.outcomes if o.skipped)
 
     @property
     def failed(self) -> int:
+        """How many bundles failed (their outcomes carry the error)."""
         return sum(1 for o in self.outcomes if not o.ok)
 
     @property
     def first_failure(self) -> BundleOutcome | None:
+        """The first failing bundle's outcome, in the order the bundles were given; None when none failed."""
         return next((o for o in self.outcomes if not o.ok), None)
 
     def raise_for_failures(self) -> None:
@@ -104,6 +109,7 @@ class CatalogPullResult:
             raise first.error
 
     def to_json(self) -> dict[str, Any]:
+        """``{pulled, skipped, failed, bundles}``, each bundle as :meth:`BundleOutcome.to_json`."""
         return {
             "pulled": self.pulled,
             "skipped": self.skipped,

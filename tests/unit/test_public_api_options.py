@@ -57,3 +57,34 @@ def test_a_typed_options_dict_builds_a_client() -> None:
     with imgextract.Client(**options) as client:
         assert client.settings == Settings.from_options(**options)
         assert client.settings.transport.insecure_registries == frozenset({"localhost:5000"})
+
+
+def _undocumented(cls: type) -> list[str]:
+    missing = []
+    for name, value in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(value, property):
+            doc = value.__doc__
+        elif isinstance(value, (classmethod, staticmethod)) or inspect.isfunction(value):
+            doc = inspect.getdoc(getattr(cls, name))
+        else:
+            continue
+        if not doc:
+            missing.append(f"{cls.__name__}.{name}")
+    return missing
+
+
+def test_help_documents_every_public_name_and_member() -> None:
+    """``help(imgextract.X)`` says something for every name of ``__all__`` and every public method
+    and property of its classes (a pipeline author reads them in an editor)."""
+    missing = []
+    for name in imgextract.__all__:
+        obj = getattr(imgextract, name)
+        if isinstance(obj, str):
+            continue
+        if not inspect.getdoc(obj):
+            missing.append(name)
+        if inspect.isclass(obj):
+            missing += _undocumented(obj)
+    assert missing == []
