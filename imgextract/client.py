@@ -397,6 +397,10 @@ class Client:
         others (see :meth:`CatalogPullResult.raise_for_failures`)."""
         from imgextract.catalog import Catalog, pull_bundles
 
+        if shard is not None:
+            from imgextract.catalog.filters import check_shard
+
+            check_shard(*shard)  # before the catalog is fetched
         cat = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog, client=self)
         if packages or channels or min_version or max_version or heads_only:
             cat = cat.filter(packages, channels, min_version, max_version, heads_only)

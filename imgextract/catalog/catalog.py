@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from imgextract.catalog.session import CatalogSession
 
 
+class FiltersDoNotCompose(UsageError, ValueError):
+    """A filtered catalog was filtered again (a ValueError too, as it was first raised)."""
+
+
 class Catalog:
     """A loaded catalog (possibly filtered). Build it with ``open`` or ``from_directory``."""
 
@@ -167,7 +171,7 @@ class Catalog:
     def apply(self, selection: CatalogFilter) -> Catalog:
         """This catalog narrowed by a prebuilt filter (see :meth:`filter`), once: filters do not compose."""
         if not self.selection.empty:
-            raise ValueError("filter the unfiltered catalog: filters do not compose")
+            raise FiltersDoNotCompose("filter the unfiltered catalog: filters do not compose")
         return Catalog(
             filters.apply(self._model, selection), root=self.root, source=self.source, selection=selection
         )

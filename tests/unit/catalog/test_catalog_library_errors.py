@@ -1,0 +1,50 @@
+"""Misuse of the catalog API is an ``imgextract.UsageError`` like every other bad argument: a
+pipeline catches one base class.  Filtering twice stays a ValueError too (what it raised before);
+an impossible shard is refused instead of selecting nothing (or dividing by zero)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import imgextract
+
+CATALOG = (
+    "---\nschema: olm.package\nname: etcd\ndefaultChannel: stable\n"
+    "---\nschema: olm.channel\npackage: etcd\nname: stable\nentries:\n- name: etcd.v1.0.0\n"
+    "---\nschema: olm.bundle\npackage: etcd\nname: etcd.v1.0.0\nimage: example.test/etcd@sha256:"
+    + "0" * 64
+    + "\nproperties:\n- type: olm.package\n  value: {packageName: etcd, version: 1.0.0}\n"
+)
+
+
+@pytest.fixture
+def catalog_dir(tmp_path: Path) -> Path:
+    (tmp_path / "catalog" / "etcd").mkdir(parents=True)
+    (tmp_path / "catalog" / "etcd" / "catalog.yaml").write_text(CATALOG)
+    return tmp_path / "catalog"
+
+
+def test_filtering_a_filtered_catalog_is_a_usage_error(catalog_dir: Path) -> None:
+    filtered = imgextract.Catalog.open(catalog_dir).filter(packages=["etcd"])
+    with pytest.raises(imgextract.UsageError, match="filters do not compose") as caught:
+        filtered.filter(heads_only=True)
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("shard", [(1, 1), (2, 2), (-1, 3), (0, 0), (0, -2)])
+def test_an_impossible_shard_is_a_usage_error(
+    catalog_dir: Path, tmp_path: Path, shard: tuple[int, int]
+) -> None:
+    cat = imgextract.Catalog.open(catalog_dir)
+    with pytest.raises(imgextract.UsageError, match="shard"):
+        cat.shard(*shard)
+    with pytest.raises(imgextract.UsageError, match="shard"):
+        imgextract.pull_catalog(catalog_dir, tmp_path / "out", shard=shard, env={"HOME": str(tmp_path)})
+    assert not (tmp_path / "out").exists()
+
+
+def test_every_shard_of_a_valid_count_is_accepted(catalog_dir: Path) -> None:
+    cat = imgextract.Catalog.open(catalog_dir)
+    assert [b.name for i in range(3) for b in cat.shard(i, 3)] == ["etcd.v1.0.0"]
