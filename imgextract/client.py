@@ -174,13 +174,16 @@ class Client:
         _ = self.mirrors, self.credentials, self.cache, self.verifier
 
     def scope_credentials(self, *refs: Reference) -> None:
-        """``creds`` goes to these references' registries and their configured mirrors only, never
-        to a registry named by image content (an imgpkg images.yml)."""
+        """``creds`` goes to these references' registries and their configured mirrors (and to
+        those of every reference named in an earlier call of this client), never to a registry
+        named only by image content (an imgpkg images.yml, a catalog's bundle images).  The scope
+        only grows: concurrent calls for other registries never take credentials from a running
+        one."""
         registries = set()
         for ref in refs:
             registries.add(ref.registry)
             registries.update(s.reference.registry for s in self.mirrors.pull_sources(ref.pull_ref()))
-        self.credentials.scope_flag_credentials(registries)
+        self.credentials.allow_flag_credentials(registries)
 
     def scope_catalog_credentials(self, catalog: Catalog) -> None:
         """Before pulling a catalog's bundles: their registries come from the catalog's content, so

@@ -18,11 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from regfix import bundles
 from regfix.oci import File, ImageSpec, Layer
 from regfix.pytest_plugin import PushedImage
 from regfix.registry import Registry
 
 import imgextract
+from imgextract.progress import NoProgress
 
 pytestmark = pytest.mark.registry
 
@@ -119,3 +121,45 @@ def test_a_closed_client_leaves_no_thread(pushed_bundle: PushedImage, tmp_path: 
     while (left := set(threading.enumerate()) - before) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert left == set()
+
+
+class _OtherCallMidPull(NoProgress):
+    """A progress callback that makes another call on the same client once, while the pull's
+    layers are being fetched: what a second thread sharing the client does at any moment."""
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        self.call: Callable[[], object] | None = call
+
+    def layer_started(self, digest: str, size: int | None) -> None:
+        if self.call is not None:
+            call, self.call = self.call, None
+            call()
+
+
+def test_a_call_for_another_registry_does_not_take_creds_from_a_running_pull(
+    htpasswd_registry: Registry,
+    registry: Registry,
+    push_image: Callable[..., PushedImage],
+    pushed_bundle: PushedImage,
+    tmp_path: Path,
+) -> None:
+    """``creds`` goes only to the registries of the references the user named; on a shared client
+    another call (another thread's) named another registry while a private pull was running, and
+    the pull's next blob request went out without credentials: 401, AuthError."""
+    user, password = next(iter(htpasswd_registry.users.items()))
+    private = push_image(
+        htpasswd_registry, bundles.registry_v1_bundle(), "hygiene/private", creds=(user, password)
+    )
+    with imgextract.Client(
+        insecure_registries=[htpasswd_registry.host, registry.host],
+        creds=f"{user}:{password}",
+        use_cache=False,
+        env={"HOME": str(tmp_path)},
+    ) as client:
+        other = _OtherCallMidPull(lambda: client.inspect(pushed_bundle.ref))
+        result = client.pull(private.ref, tmp_path / "private", progress=other)
+        assert other.call is None  # the other call was made, mid-pull
+        assert result.digest == private.digest and result.files > 0
+        # and the other way round: the public pull goes on while a private inspect runs
+        other = _OtherCallMidPull(lambda: client.inspect(private.ref))
+        assert client.pull(pushed_bundle.ref, tmp_path / "public", progress=other).files > 0
