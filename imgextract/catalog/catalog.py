@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from imgextract.catalog import filters, load
 from imgextract.catalog.fbc import (
@@ -32,6 +32,7 @@ from imgextract.reference import names_a_path
 
 if TYPE_CHECKING:
     from imgextract.catalog.session import CatalogSession
+    from imgextract.settings import ClientOptions
 
 
 class FiltersDoNotCompose(UsageError, ValueError):
@@ -64,7 +65,11 @@ class Catalog:
 
     @classmethod
     def open(
-        cls, ref: str | os.PathLike[str], *, client: CatalogSession | None = None, **options: Any
+        cls,
+        ref: str | os.PathLike[str],
+        *,
+        client: CatalogSession | None = None,
+        **options: Unpack[ClientOptions],
     ) -> Catalog:
         """An FBC directory, or a catalog image reference: its configs directory is fetched once into
         the content cache (keyed by manifest digest) through ``client`` (an :class:`imgextract.Client`),

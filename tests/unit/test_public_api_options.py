@@ -88,3 +88,10 @@ def test_help_documents_every_public_name_and_member() -> None:
         if inspect.isclass(obj):
             missing += _undocumented(obj)
     assert missing == []
+
+
+def test_catalog_open_takes_the_client_options_typed() -> None:
+    """``Catalog.open(ref, **options)`` builds a client from them: the same TypedDict."""
+    options = inspect.signature(imgextract.Catalog.open).parameters["options"]
+    assert options.kind is inspect.Parameter.VAR_KEYWORD
+    assert str(options.annotation) == "Unpack[ClientOptions]"
