@@ -42,6 +42,7 @@ from imgextract.errors import (
     RegistryError,
     SignatureRefused,
     SourceError,
+    UnknownOption,
     UnreachableError,
     UsageError,
 )
@@ -145,6 +146,7 @@ __all__ = [
     "SignatureRefused",
     "Source",
     "SourceError",
+    "UnknownOption",
     "UnreachableError",
     "UsageError",
     "Verdict",

@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
 
 from imgextract import oci
-from imgextract.errors import InvalidReference, UsageError, option
+from imgextract.errors import InvalidReference, UsageError, option, unknown_option
 from imgextract.pull.resolve import Located, ResolvedImage, locate, resolve
 from imgextract.reference import Reference
 from imgextract.registry.client import RegistryClient
@@ -477,37 +477,43 @@ def _named_catalog_image(catalog: Catalog) -> list[Reference]:
 # --- one-shot functions -----------------------------------------------------------------------------
 
 
-def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Client options (settings) apart from per-call options."""
-    client = {k: v for k, v in options.items() if k in OPTION_NAMES and k != "platform"}
+def _split(options: Mapping[str, Any], method: Callable[..., Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Client options (settings) apart from ``method``'s options; any other name is refused first."""
+    code = method.__code__
+    takes = set(code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount])
+    unknown = sorted(set(options) - OPTION_NAMES - takes)
+    if unknown:
+        raise unknown_option(unknown, OPTION_NAMES | takes)
+    # a per-call option when the method takes it (platform), else the client's default
+    client = {k: v for k, v in options.items() if k in OPTION_NAMES and k not in takes}
     call = {k: v for k, v in options.items() if k not in client}
     return client, call
 
 
 def pull(ref: str, output: str | os.PathLike[str] | None, **options: Unpack[PullOptions]) -> PullResult:
     """One pull on a fresh :class:`Client`: client options and :meth:`Client.pull` options together."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.pull)
     with Client(**client_options) as client:
         return client.pull(ref, output, **call)
 
 
 def inspect(ref: str, **options: Unpack[InspectOptions]) -> InspectResult:
     """One :meth:`Client.inspect` on a fresh :class:`Client`."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.inspect)
     with Client(**client_options) as client:
         return client.inspect(ref, **call)
 
 
 def copy(ref: str, to_repo: str, **options: Unpack[CopyOptions]) -> CopyResult:
     """One :meth:`Client.copy` on a fresh :class:`Client`."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.copy)
     with Client(**client_options) as client:
         return client.copy(ref, to_repo, **call)
 
 
 def verify(ref: str, **options: Any) -> Verdict:
     """One :meth:`Client.verify` on a fresh :class:`Client` (``policy=`` and ``registries_d=`` among the options)."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.verify)
     policy = client_options.pop("policy", None)
     with Client(**client_options) as client:
         return client.verify(ref, policy=policy, **call)
@@ -515,14 +521,14 @@ def verify(ref: str, **options: Any) -> Verdict:
 
 def render(refs: Refs, **options: Unpack[RenderOptions]) -> list[dict[str, Any]]:
     """One :meth:`Client.render` on a fresh :class:`Client` (client options may be mixed in)."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.render)
     with Client(**client_options) as client:
         return client.render(refs, **call)
 
 
 def explain_mirrors(ref: str, **options: Unpack[ClientOptions]) -> MirrorsResult:
     """One :meth:`Client.explain_mirrors` on a fresh :class:`Client` (mirror options only matter)."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.explain_mirrors)
     with Client(**client_options) as client:
         return client.explain_mirrors(ref, **call)
 
@@ -531,6 +537,6 @@ def pull_catalog(
     catalog: str | os.PathLike[str], output: str | os.PathLike[str], **options: Unpack[CatalogPullOptions]
 ) -> CatalogPullResult:
     """One :meth:`Client.pull_catalog` on a fresh :class:`Client` (client options may be mixed in)."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.pull_catalog)
     with Client(**client_options) as client:
         return client.pull_catalog(catalog, output, **call)

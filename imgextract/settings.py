@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from imgextract._version import VERSION
-from imgextract.errors import UsageError, option
+from imgextract.errors import UsageError, option, unknown_option
 
 DEFAULT_USER_AGENT = f"bundle-extract/{VERSION}"
 """``bundle-extract/<version>`` (imgextract/_version.py, which pyproject.toml reads)."""
@@ -260,7 +260,7 @@ class Settings:
         """Build from flat options named as the CLI flags in snake_case; unknown names are a UsageError."""
         unknown = sorted(set(options) - OPTION_NAMES)
         if unknown:
-            raise UsageError(f"unknown option(s): {', '.join(unknown)}")
+            raise unknown_option(unknown, OPTION_NAMES)
         given_env, given_platform = options.get("env"), options.get("platform")
         env = dict(given_env) if given_env is not None else dict(os.environ)
 

@@ -5,6 +5,7 @@ checks a method call; these tests keep every TypedDict equal to what the code ac
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,3 +96,46 @@ def test_catalog_open_takes_the_client_options_typed() -> None:
     options = inspect.signature(imgextract.Catalog.open).parameters["options"]
     assert options.kind is inspect.Parameter.VAR_KEYWORD
     assert str(options.annotation) == "Unpack[ClientOptions]"
+
+
+@pytest.mark.parametrize(
+    ("call", "wrong", "meant"),
+    [
+        (lambda **kw: imgextract.Client(**kw), "insecure_registry", "insecure_registries"),
+        (
+            lambda **kw: imgextract.inspect("localhost:5000/x:1", **kw),
+            "insecure_registry",
+            "insecure_registries",
+        ),
+        (lambda **kw: imgextract.pull("localhost:5000/x:1", "out", **kw), "path", "paths"),
+        (lambda **kw: imgextract.render("localhost:5000/x:1", **kw), "migrate", "migrate_level"),
+        (lambda **kw: imgextract.pull_catalog("localhost:5000/c:1", "out", **kw), "package", "packages"),
+        (lambda **kw: imgextract.verify("localhost:5000/x:1", **kw), "registry_d", "registries_d"),
+    ],
+)
+def test_a_misspelt_option_is_one_error_everywhere_with_a_suggestion(
+    call: Any, wrong: str, meant: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Client(insecure_registry=...)`` was a UsageError and ``imgextract.inspect(ref,
+    insecure_registry=...)`` a TypeError naming ``Client.inspect()``: both are now the same error,
+    a UsageError (the library's tree) and a TypeError (Python's word for it), naming the option
+    meant, raised before anything is read or fetched."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(imgextract.UsageError) as caught:
+        call(**{wrong: ["x"], "env": {"HOME": str(tmp_path)}})
+    assert isinstance(caught.value, TypeError)
+    assert str(caught.value) == f"unknown option {wrong} (did you mean {meant}?)"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_platform_is_taken_by_every_one_shot_function(tmp_path: Path) -> None:
+    """``platform`` is a client option (the default) and a per-call one (pull, inspect, verify):
+    the one-shot functions whose method has no ``platform`` passed it to the method anyway, and
+    ``explain_mirrors(ref, platform=...)`` raised TypeError."""
+    env = {"HOME": str(tmp_path)}
+    found = imgextract.explain_mirrors("localhost:5000/x:1", platform="linux/arm64", env=env)
+    assert [str(s.reference) for s in found.sources] == ["localhost:5000/x:1"]
+    catalog = tmp_path / "catalog"
+    (catalog / "etcd").mkdir(parents=True)
+    (catalog / "etcd" / "catalog.yaml").write_text("schema: olm.package\nname: etcd\n")
+    assert imgextract.render(catalog, platform="linux/arm64", env=env)[0]["name"] == "etcd"
