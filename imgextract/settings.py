@@ -90,6 +90,8 @@ def _paths(values: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], na
 
 
 def _path(value: str | os.PathLike[str] | None, name: str) -> Path:
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise UsageError(f"{option(name)} must be a path (str or os.PathLike), got {value!r}")
     # Path("") is ".": an empty option would read (or write a cache in) the current directory
     if value is None or not os.fspath(value):
         raise UsageError(f"{option(name)} must not be empty")
@@ -98,6 +100,27 @@ def _path(value: str | os.PathLike[str] | None, name: str) -> Path:
 
 def _optional_path(value: str | os.PathLike[str] | None, name: str) -> Path | None:
     return None if value is None else _path(value, name)
+
+
+def _number(value: object, name: str, *, positive: bool) -> None:
+    """A real number (not a bool, not a numeric string), > 0 or >= 0; NaN is neither."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{option(name)} must be a number, got {value!r}")
+    if not (value > 0 if positive else value >= 0):
+        raise UsageError(
+            f"{option(name)} must be {'positive' if positive else 'non-negative'}, got {value!r}"
+        )
+
+
+def _environment(value: object) -> dict[str, str]:
+    """``env=``: a mapping of names to strings (as ``os.environ``)."""
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise UsageError(
+            f"{option('env')} must be a mapping of str to str (as os.environ), got {type(value).__name__}"
+        )
+    return dict(value)
 
 
 @dataclass(frozen=True)
@@ -131,22 +154,22 @@ class TransportSettings:
 
     def __post_init__(self) -> None:
         hosts = self.insecure_registries
-        if isinstance(hosts, str):
+        if isinstance(hosts, str) or not all(isinstance(h, str) for h in hosts):
             raise UsageError(f"{option('insecure_registries')} takes a list of HOST[:PORT], got {hosts!r}")
         object.__setattr__(self, "insecure_registries", frozenset(normalize_registry_host(h) for h in hosts))
         for name in ("ca_file", "cert_dir"):
             object.__setattr__(self, name, _optional_path(getattr(self, name), name))
         for name in ("timeout", "deadline", "min_speed"):
-            if not getattr(self, name) > 0:
-                raise UsageError(f"{option(name)} must be positive, got {getattr(self, name)!r}")
-        if not self.retry_time >= 0:
-            raise UsageError(f"{option('retry_time')} must not be negative, got {self.retry_time!r}")
+            _number(getattr(self, name), name, positive=True)
+        _number(self.retry_time, "retry_time", positive=False)
+        _number(self.retry_base_delay, "retry_base_delay", positive=False)
+        _number(self.retry_max_delay, "retry_max_delay", positive=False)
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise UsageError(f"{option('retries')} must be a non-negative integer, got {self.retries!r}")
-        if not (0 <= self.retry_base_delay and 0 <= self.retry_max_delay):
-            raise UsageError("retry delays must not be negative")
         if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise UsageError(f"{option('chunk_size')} must be a positive integer, got {self.chunk_size!r}")
+        if not isinstance(self.user_agent, str):
+            raise UsageError(f"{option('user_agent')} must be a string, got {self.user_agent!r}")
         if not self.user_agent or "\n" in self.user_agent or "\r" in self.user_agent:
             raise UsageError(f"{option('user_agent')} must be one non-empty line")
 
@@ -164,6 +187,8 @@ class AuthSettings:
     pull_secret: Path | None = None
 
     def __post_init__(self) -> None:
+        if self.creds is not None and not isinstance(self.creds, str):
+            raise UsageError(f"{option('creds')} must be a string USER[:PASS]")  # never the value
         object.__setattr__(self, "authfile", _optional_path(self.authfile, "authfile"))
         object.__setattr__(self, "pull_secret", _optional_path(self.pull_secret, "pull_secret"))
 
@@ -206,6 +231,8 @@ class CacheSettings:
     use_cache: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.use_cache, bool):
+            raise UsageError(f"{option('use_cache')} must be True or False, got {self.use_cache!r}")
         object.__setattr__(self, "cache_dir", _optional_path(self.cache_dir, "cache_dir"))
 
     def root(self, env: Mapping[str, str]) -> Path:
@@ -262,7 +289,7 @@ class Settings:
         if unknown:
             raise unknown_option(unknown, OPTION_NAMES)
         given_env, given_platform = options.get("env"), options.get("platform")
-        env = dict(given_env) if given_env is not None else dict(os.environ)
+        env = _environment(given_env) if given_env is not None else dict(os.environ)
 
         def pick(group: type[Any]) -> dict[str, Any]:
             names = {f.name for f in dataclasses.fields(group)} - {"env"}
