@@ -399,11 +399,13 @@ class Client:
         keeps shard ``i`` of ``n``. Complete bundles are skipped; a failing bundle does not stop the
         others (see :meth:`CatalogPullResult.raise_for_failures`)."""
         from imgextract.catalog import Catalog, pull_bundles
+        from imgextract.catalog.pull import check_pacing
 
+        check_pacing(jobs, max_per_registry)  # before the catalog is fetched
         if shard is not None:
             from imgextract.catalog.filters import check_shard
 
-            check_shard(*shard)  # before the catalog is fetched
+            check_shard(*shard)
         cat = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog, client=self)
         if packages or channels or min_version or max_version or heads_only:
             cat = cat.filter(packages, channels, min_version, max_version, heads_only)
@@ -513,10 +515,9 @@ def copy(ref: str, to_repo: str, **options: Unpack[CopyOptions]) -> CopyResult:
 
 def verify(ref: str, **options: Any) -> Verdict:
     """One :meth:`Client.verify` on a fresh :class:`Client` (``policy=`` and ``registries_d=`` among the options)."""
-    client_options, call = _split(options, Client.verify)
-    policy = client_options.pop("policy", None)
+    client_options, call = _split(options, Client.verify)  # policy: the call's (Client.verify takes it)
     with Client(**client_options) as client:
-        return client.verify(ref, policy=policy, **call)
+        return client.verify(ref, **call)
 
 
 def render(refs: Refs, **options: Unpack[RenderOptions]) -> list[dict[str, Any]]:

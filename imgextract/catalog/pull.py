@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.model import Bundle
-from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError, local_filesystem_error
+from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError, local_filesystem_error, option
 from imgextract.outputs.directory import atomic_write
 
 if TYPE_CHECKING:
@@ -116,6 +116,15 @@ class CatalogPullResult:
             "failed": self.failed,
             "bundles": [o.to_json() for o in self.outcomes],
         }
+
+
+def check_pacing(jobs: int, per_registry: int | None) -> None:
+    """``jobs`` and ``max_per_registry`` are whole numbers from 1."""
+    for name, value in (("jobs", jobs), ("max_per_registry", per_registry)):
+        if value is None and name == "max_per_registry":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"{option(name)} must be at least 1, got {value!r}")
 
 
 def bundle_dir(output: Path, bundle: Bundle) -> Path:
@@ -211,10 +220,7 @@ def pull_bundles(
 ) -> CatalogPullResult:
     """Pull ``bundles`` under ``output`` (created if missing) over ``client`` (an
     :class:`imgextract.Client`), or with ``puller``. Callbacks run in worker threads."""
-    if jobs < 1:
-        raise UsageError("jobs must be at least 1")
-    if per_registry is not None and per_registry < 1:
-        raise UsageError("per_registry must be at least 1")
+    check_pacing(jobs, per_registry)
     if puller is None:
         if client is None:
             raise UsageError("pull_bundles needs client= (an imgextract.Client) or puller=")

@@ -139,3 +139,46 @@ def test_platform_is_taken_by_every_one_shot_function(tmp_path: Path) -> None:
     (catalog / "etcd").mkdir(parents=True)
     (catalog / "etcd" / "catalog.yaml").write_text("schema: olm.package\nname: etcd\n")
     assert imgextract.render(catalog, platform="linux/arm64", env=env)[0]["name"] == "etcd"
+
+
+def test_verify_one_shot_takes_its_policy(tmp_path: Path) -> None:
+    """``imgextract.verify(ref, policy=...)``: the policy reaches the call (it was passed twice,
+    TypeError); an unreadable one is refused before any network."""
+    with pytest.raises(imgextract.ConfigError, match="nonexistent"):
+        imgextract.verify("127.0.0.1:1/x/y:v1", policy=str(tmp_path / "nonexistent.json"), retries=0)
+
+
+UNREACHABLE = "127.0.0.1:1/x/y:v1"  # nothing listens: a request would fail as UnreachableError
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda out, **kw: imgextract.pull(UNREACHABLE, out, kind="helm", **kw),
+            "kind='helm': expected one of",
+        ),
+        (
+            lambda out, **kw: imgextract.pull(UNREACHABLE, out, all=True, paths=["/m"], **kw),
+            "all and paths are mutually exclusive",
+        ),
+        (
+            lambda out, **kw: imgextract.pull_catalog(UNREACHABLE, out, jobs=0, **kw),
+            "jobs must be at least 1",
+        ),
+        (
+            lambda out, **kw: imgextract.pull_catalog(UNREACHABLE, out, max_per_registry=0, **kw),
+            "max_per_registry must be at least 1",
+        ),
+    ],
+)
+def test_arguments_wrong_for_any_image_are_refused_before_any_request(
+    call: Any, message: str, tmp_path: Path
+) -> None:
+    """A pipeline learns of a bad argument at once, not after a registry round trip (here: the
+    registry is unreachable, so a late check would have reported the network instead); the
+    catalog option is named as the library names it (``max_per_registry``, not ``per_registry``)."""
+    with pytest.raises(imgextract.UsageError) as caught:
+        call(tmp_path / "out", retries=0, env={"HOME": str(tmp_path)})
+    assert str(caught.value).startswith(message)
+    assert not (tmp_path / "out").exists()
