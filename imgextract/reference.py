@@ -218,8 +218,33 @@ def registry_api_host(registry: str) -> str:
     return DOCKER_HUB_API if registry == DOCKER_HUB else registry
 
 
+_SCHEMES = ("docker://", "oci://", "http://", "https://")
+_DIGEST_START_RE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:")
+
+
+def without_userinfo(s: str) -> str:
+    """``s`` with user information (``user:password@``, as in a URL) replaced by ``***@``, for
+    error messages: a reference is never allowed to carry it, and a password typed into one must
+    not come back.  A digest's ``@`` (``name@sha256:...``) is left alone."""
+    prefix = next((p for p in _SCHEMES if s.lower().startswith(p)), "")
+    rest = s[len(prefix) :]
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority or (not slash and _DIGEST_START_RE.match(authority.rpartition("@")[2])):
+        return s
+    return f"{prefix}***@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def parse_reference(s: str) -> Reference:
     """Parse and normalise like ``docker pull`` (distribution ``ParseNormalizedNamed``)."""
+    try:
+        return _parse_reference(s)
+    except InvalidReference as exc:
+        if exc.reference is not None and "@" in exc.reference:
+            exc.reference = without_userinfo(exc.reference)
+        raise
+
+
+def _parse_reference(s: str) -> Reference:
     if _HEX64_RE.match(s):
         raise InvalidReference(
             "cannot use a 64-character hexadecimal string as a repository name",

@@ -7,6 +7,10 @@ locals; ``creds`` and the environment the settings were read from (which holds t
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 import imgextract
 from imgextract.settings import AuthSettings, MirrorSettings, Settings
 
@@ -39,3 +43,30 @@ def test_client_repr_names_its_state_without_credentials() -> None:
     assert text.startswith("<Client ") and "open" in text
     client.close()
     assert "closed" in repr(client)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        f"https://bob:{SECRET}@quay.io/ns/app:v1",
+        f"docker://bob:{SECRET}@quay.io/ns/app",
+        f"bob:{SECRET}@quay.io/ns/app",
+        f"Bob:{SECRET}@quay.io/NS/app",
+        f"bob:{SECRET}@quay.io",
+    ],
+)
+def test_a_password_typed_into_a_reference_never_comes_back_in_an_error(ref: str, tmp_path: Path) -> None:
+    """The command line refuses such a reference with its own words; the library raised
+    InvalidReference whose ``reference`` (and so ``str``) repeated the password."""
+    calls = [
+        lambda: imgextract.parse_reference(ref),
+        lambda: imgextract.inspect(ref, env={"HOME": str(tmp_path)}),
+        lambda: imgextract.copy("localhost:1/src:v1", ref, env={"HOME": str(tmp_path)}),
+    ]
+    for call in calls:
+        with pytest.raises(imgextract.InvalidReference) as caught:
+            call()
+        exc = caught.value
+        for text in (str(exc), repr(exc), repr(exc.__dict__), repr(exc.args)):
+            assert SECRET not in text
+        assert exc.reference is not None and "***@quay.io" in exc.reference
