@@ -49,11 +49,13 @@ class Catalog:
         root: Path | None = None,
         source: str | None = None,
         selection: CatalogFilter | None = None,
+        keep: object = None,
     ) -> None:
         self._model = model
         self.root = root
         self.source = source
         self.selection = selection or CatalogFilter()
+        self._scratch = keep  # what keeps ``root`` on disk (a temporary extraction), shared by filters
 
     # ------------------------------------------------------------------ construction
 
@@ -85,14 +87,15 @@ class Catalog:
         if client is not None:
             if options:
                 raise UsageError("pass either client or client options, not both")
-            root = fetch_configs(client, str(ref))
+            root, keep = fetch_configs(client, str(ref))
         else:
             from imgextract.client import Client
 
             with Client(**options) as own:
-                root = fetch_configs(own, str(ref))
+                root, keep = fetch_configs(own, str(ref))
         cat = cls.from_directory(root)
         cat.source = str(ref)
+        cat._scratch = keep
         return cat
 
     # ------------------------------------------------------------------ queries
@@ -178,7 +181,11 @@ class Catalog:
         if not self.selection.empty:
             raise FiltersDoNotCompose("filter the unfiltered catalog: filters do not compose")
         return Catalog(
-            filters.apply(self._model, selection), root=self.root, source=self.source, selection=selection
+            filters.apply(self._model, selection),
+            root=self.root,
+            source=self.source,
+            selection=selection,
+            keep=self._scratch,
         )
 
     def shard(self, index: int, count: int) -> list[Bundle]:

@@ -9,6 +9,7 @@ equal, so a pipeline can keep them in sets and dict keys; a closed client leaves
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -163,3 +164,26 @@ def test_a_call_for_another_registry_does_not_take_creds_from_a_running_pull(
         # and the other way round: the public pull goes on while a private inspect runs
         other = _OtherCallMidPull(lambda: client.inspect(private.ref))
         assert client.pull(pushed_bundle.ref, tmp_path / "public", progress=other).files > 0
+
+
+def test_a_catalog_read_without_cache_is_removed_with_its_last_catalog(
+    pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
+    """``use_cache=False``: a catalog image's configs go to a temporary directory. It was kept
+    until the process exited (an ``atexit`` entry per open), so a long-running pipeline grew one
+    directory per catalog it ever read; it now goes when the last Catalog reading it (filtered
+    ones included) is garbage-collected."""
+    img = pushed_fixtures["fbc"]
+    with imgextract.Client(
+        insecure_registries=[img.registry.host], use_cache=False, env={"HOME": str(tmp_path)}
+    ) as client:
+        catalog = client.open_catalog(img.ref)
+    assert catalog.root is not None and catalog.root.is_dir()
+    root = catalog.root
+    filtered = catalog.filter(packages=["widget-operator"])
+    del catalog
+    gc.collect()
+    assert root.is_dir() and [o["schema"] for o in filtered.objects()]  # still read from disk
+    del filtered
+    gc.collect()
+    assert not root.exists() and not root.parent.exists()
