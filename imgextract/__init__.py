@@ -102,7 +102,8 @@ _LAZY = {
 
 
 def pull(ref: str, output: str | os.PathLike[str] | None, **options: Unpack[PullOptions]) -> PullResult:
-    """One pull on a fresh :class:`Client` (see :meth:`Client.pull`; client options may be mixed in)."""
+    """One pull on a fresh :class:`Client` (see :meth:`Client.pull`; client options may be mixed in:
+    every name is in :class:`imgextract.call_options.PullOptions`)."""
     from imgextract.client import pull as one_shot_pull
 
     return one_shot_pull(ref, output, **options)
