@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
+import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -187,3 +191,43 @@ def test_a_catalog_read_without_cache_is_removed_with_its_last_catalog(
     del filtered
     gc.collect()
     assert not root.exists() and not root.parent.exists()
+
+
+def _process_state() -> tuple[object, ...]:
+    umask = os.umask(0o022)
+    os.umask(umask)
+    root = logging.getLogger()
+    return (
+        {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE, signal.SIGHUP)},
+        os.getcwd(),
+        dict(os.environ),
+        umask,
+        list(root.handlers),
+        root.level,
+        [type(h).__name__ for h in logging.getLogger("imgextract").handlers],
+        logging.getLogger("imgextract").level,
+        sys.getrecursionlimit(),
+        socket.getdefaulttimeout(),
+    )
+
+
+def test_calls_leave_the_process_as_they_found_it(
+    pushed_bundle: PushedImage, pushed_fixtures: dict[str, PushedImage], tmp_path: Path
+) -> None:
+    """No signal handler, working directory, environment variable, umask, logging configuration,
+    recursion limit or socket default changes across pulls, renders, catalog pulls and verifies."""
+    before = _process_state()
+    assert before[6] == ["NullHandler"]
+    host = pushed_bundle.registry.host
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
+    with imgextract.Client(
+        insecure_registries=[host], cache_dir=tmp_path / "cache", env={"HOME": str(tmp_path)}
+    ) as c:
+        c.pull(pushed_bundle.ref, tmp_path / "out")
+        c.pull(pushed_bundle.ref, None, format="configmap")
+        c.render(pushed_bundle.ref, migrate_level="all")
+        catalog = c.open_catalog(pushed_fixtures["fbc"].ref)
+        assert catalog.packages()
+        assert c.verify(pushed_bundle.ref, policy=str(policy)).accepted
+    assert _process_state() == before
