@@ -153,7 +153,8 @@ class TransportSettings:
     chunk_size: int = 8 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        hosts = self.insecure_registries
+        given = self.insecure_registries
+        hosts = given if isinstance(given, str) else tuple(given)  # any iterable, read once
         if isinstance(hosts, str) or not all(isinstance(h, str) for h in hosts):
             raise UsageError(f"{option('insecure_registries')} takes a list of HOST[:PORT], got {hosts!r}")
         object.__setattr__(self, "insecure_registries", frozenset(normalize_registry_host(h) for h in hosts))

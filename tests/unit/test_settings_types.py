@@ -55,3 +55,10 @@ def test_the_right_types_still_pass() -> None:
         env={"HOME": "/nonexistent"},
     ) as client:
         assert client.settings.transport.timeout == 5 and client.settings.cache.use_cache is False
+
+
+def test_list_options_take_any_iterable_once() -> None:
+    """A generator is read once: checking its items must not leave nothing to keep."""
+    hosts = (h for h in ["localhost:5000", "http://127.0.0.1:5001/"])
+    with imgextract.Client(insecure_registries=hosts, env={"HOME": "/nonexistent"}) as client:
+        assert client.settings.transport.insecure_registries == {"localhost:5000", "127.0.0.1:5001"}
