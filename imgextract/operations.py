@@ -124,8 +124,8 @@ class PullOptions(FrozenRecord):
         if configmap.compress not in ("auto", "always", "never"):
             raise UsageError(f"compress must be 'auto', 'always' or 'never', got {configmap.compress!r}")
         _check_compression(prefer_compression)
-        detect.check_request(paths=paths, all_paths=all, kind=kind)  # before any request
         self.paths: Final = tuple(paths)
+        detect.check_request(paths=self.paths, all_paths=all, kind=kind)  # before any request
         self.all: Final = all
         self.force: Final = force
         self.format: Final = format

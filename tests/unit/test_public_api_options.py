@@ -182,3 +182,9 @@ def test_arguments_wrong_for_any_image_are_refused_before_any_request(
         call(tmp_path / "out", retries=0, env={"HOME": str(tmp_path)})
     assert str(caught.value).startswith(message)
     assert not (tmp_path / "out").exists()
+
+
+def test_all_with_an_empty_iterable_of_paths_is_not_a_conflict(tmp_path: Path) -> None:
+    """``paths`` is read once into a tuple before the checks: an empty generator is no paths."""
+    with pytest.raises(imgextract.UnreachableError):  # past the argument checks, at the network
+        imgextract.pull(UNREACHABLE, tmp_path / "out", all=True, paths=iter(()), retries=0)  # type: ignore[arg-type]  # run-time robustness
