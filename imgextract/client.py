@@ -535,9 +535,12 @@ def explain_mirrors(ref: str, **options: Unpack[ClientOptions]) -> MirrorsResult
 
 
 def pull_catalog(
-    catalog: str | os.PathLike[str], output: str | os.PathLike[str], **options: Unpack[CatalogPullOptions]
+    catalog: str | os.PathLike[str] | Catalog,
+    output: str | os.PathLike[str],
+    **options: Unpack[CatalogPullOptions],
 ) -> CatalogPullResult:
-    """One :meth:`Client.pull_catalog` on a fresh :class:`Client` (client options may be mixed in)."""
+    """One :meth:`Client.pull_catalog` on a fresh :class:`Client` (client options may be mixed in);
+    ``catalog`` may be a :class:`~imgextract.catalog.Catalog` opened (and filtered) before."""
     client_options, call = _split(options, Client.pull_catalog)
     with Client(**client_options) as client:
         return client.pull_catalog(catalog, output, **call)

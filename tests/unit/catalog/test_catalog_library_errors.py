@@ -48,3 +48,15 @@ def test_an_impossible_shard_is_a_usage_error(
 def test_every_shard_of_a_valid_count_is_accepted(catalog_dir: Path) -> None:
     cat = imgextract.Catalog.open(catalog_dir)
     assert [b.name for i in range(3) for b in cat.shard(i, 3)] == ["etcd.v1.0.0"]
+
+
+def test_the_one_shot_catalog_pull_takes_an_opened_catalog(tmp_path: Path) -> None:
+    """``imgextract.pull_catalog(catalog, out)`` with a Catalog opened and filtered before, as
+    ``Client.pull_catalog`` takes it (the bundle image here is unreachable: its outcome says so)."""
+    root = tmp_path / "catalog" / "etcd"
+    root.mkdir(parents=True)
+    (root / "catalog.yaml").write_text(CATALOG.replace("example.test/etcd", "127.0.0.1:1/etcd"))
+    selected = imgextract.Catalog.open(tmp_path / "catalog").filter(packages=["etcd"])
+    result = imgextract.pull_catalog(selected, tmp_path / "out", retries=0, env={"HOME": str(tmp_path)})
+    assert [o.bundle.name for o in result.outcomes] == ["etcd.v1.0.0"]
+    assert result.failed == 1 and isinstance(result.outcomes[0].error, imgextract.UnreachableError)
