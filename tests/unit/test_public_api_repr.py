@@ -70,3 +70,12 @@ def test_a_password_typed_into_a_reference_never_comes_back_in_an_error(ref: str
         for text in (str(exc), repr(exc), repr(exc.__dict__), repr(exc.args)):
             assert SECRET not in text
         assert exc.reference is not None and "***@quay.io" in exc.reference
+
+
+def test_copy_result_hashes_by_value() -> None:
+    """A frozen result with mapping fields hashes by value (its generated hash refused the dicts)."""
+
+    def make() -> imgextract.CopyResult:
+        return imgextract.CopyResult("s", "d", "d@sha256:x", "sha256:x", None, {"a": "b"}, (), {}, {"new": 1})
+
+    assert make() == make() and hash(make()) == hash(make()) and len({make(), make()}) == 1
