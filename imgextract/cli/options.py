@@ -148,6 +148,21 @@ def json_help(text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return set_help
 
 
+def render_output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``-o json|yaml|ndjson`` of the commands that print what ``opm render`` prints, and their
+    ``--json`` (``-o json``: see :func:`refuse_json_with`); put it above ``common_options``."""
+    f = json_help("the same as -o json (opm's JSON); refused with another -o.")(f)
+    return click.option(
+        "-o",
+        "--output",
+        "fmt",
+        type=click.Choice(["json", "yaml", "ndjson"]),
+        default="json",
+        show_default=True,
+        help="json and yaml as opm writes them; ndjson: one compact object per line.",
+    )(f)
+
+
 def refuse_json_with(fmt: str, kw: dict[str, Any]) -> None:
     """``render``-like commands print opm's JSON by default: ``--json`` is ``-o json`` there and
     must not be silently dropped in favour of another ``-o``."""

@@ -49,14 +49,6 @@ class CopyResult:
 
     def to_json(self) -> dict[str, Any]:
         """The ``bundle-extract copy --json`` object."""
-        return {
-            "source": self.source,
-            "destination": self.destination,
-            "bundle": self.bundle_ref,
-            "digest": self.digest,
-            "tag": self.tag,
-            "images": len(self.images),
-            "bundles": list(self.bundles),
-            "locations": dict(self.locations),
-            "blobs": dict(self.blobs),
-        }
+        from imgextract.imgpkg.copy import copy_json
+
+        return copy_json(self)
