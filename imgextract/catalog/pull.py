@@ -271,6 +271,11 @@ def pull_bundles(
     try:
         futures = [pool.submit(one, b) for b in bundles]
         outcomes = tuple(f.result() for f in futures)
+    except Exception:
+        # an error of the caller's own (an on_done callback): start no further bundle and wait for
+        # those in flight, so that nothing runs on after the call has returned
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     except BaseException:
         # Ctrl-C / SIGTERM: start no further bundle; those in flight finish into their staging
         # directories (removed by the next run) or complete atomically.

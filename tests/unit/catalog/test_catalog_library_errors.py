@@ -4,6 +4,7 @@ an impossible shard is refused instead of selecting nothing (or dividing by zero
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,37 @@ def test_the_one_shot_catalog_pull_takes_an_opened_catalog(tmp_path: Path) -> No
     result = imgextract.pull_catalog(selected, tmp_path / "out", retries=0, env={"HOME": str(tmp_path)})
     assert [o.bundle.name for o in result.outcomes] == ["etcd.v1.0.0"]
     assert result.failed == 1 and isinstance(result.outcomes[0].error, imgextract.UnreachableError)
+
+
+def test_a_failing_callback_leaves_no_bundle_pull_running(tmp_path: Path) -> None:
+    """An exception from ``on_done`` (a bug in the pipeline's callback) propagates, and by then
+    no bundle pull runs on in the background: bundles not started are cancelled, those in flight
+    are waited for (only Ctrl-C leaves them to finish on their own, so that the process exits)."""
+    root = tmp_path / "catalog" / "etcd"
+    root.mkdir(parents=True)
+    entries = "".join(f"- name: etcd.v1.0.{i}\n" for i in range(6))
+    docs = "---\nschema: olm.package\nname: etcd\ndefaultChannel: stable\n"
+    docs += f"---\nschema: olm.channel\npackage: etcd\nname: stable\nentries:\n{entries}"
+    for i in range(6):
+        docs += (
+            f"---\nschema: olm.bundle\npackage: etcd\nname: etcd.v1.0.{i}\nimage: 127.0.0.1:1/etcd@sha256:"
+            + f"{i:064d}\nproperties:\n- type: olm.package\n  value: {{packageName: etcd, version: 1.0.{i}}}\n"
+        )
+    (root / "catalog.yaml").write_text(docs)
+    seen: list[str] = []
+
+    def callback(outcome: imgextract.BundleOutcome) -> None:
+        seen.append(outcome.bundle.name)
+        raise RuntimeError("bug in the callback")
+
+    with pytest.raises(RuntimeError, match="bug in the callback"):
+        imgextract.pull_catalog(
+            tmp_path / "catalog",
+            tmp_path / "out",
+            jobs=2,
+            on_done=callback,
+            retries=0,
+            env={"HOME": str(tmp_path)},
+        )
+    assert [t.name for t in threading.enumerate() if t.name.startswith("catalog-pull")] == []
+    assert seen  # the callback ran (and failed) at least once
