@@ -219,19 +219,17 @@ def registry_api_host(registry: str) -> str:
 
 
 _SCHEMES = ("docker://", "oci://", "http://", "https://")
-_DIGEST_START_RE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:")
 
 
 def without_userinfo(s: str) -> str:
     """``s`` with user information (``user:password@``, as in a URL) replaced by ``***@``, for
     error messages: a reference is never allowed to carry it, and a password typed into one must
-    not come back.  A digest's ``@`` (``name@sha256:...``) is left alone."""
+    not come back, whatever it holds (see :func:`userinfo_end`).  A digest's ``@``
+    (``name@sha256:...``) is left alone."""
     prefix = next((p for p in _SCHEMES if s.lower().startswith(p)), "")
     rest = s[len(prefix) :]
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority or (not slash and _DIGEST_START_RE.match(authority.rpartition("@")[2])):
-        return s
-    return f"{prefix}***@{authority.rpartition('@')[2]}{slash}{path}"
+    at = userinfo_end(rest)
+    return s if at < 0 else f"{prefix}***@{rest[at + 1 :]}"
 
 
 def parse_reference(s: str) -> Reference:
