@@ -358,6 +358,8 @@ class Applier:
         new_file = _NEW_FILE
         times_of: int | float = -1
         times: tuple[int, int] | None = None
+        mode_of = -1  # the last mode a run read, its file_mode() and whether the umask takes bits
+        file_mode_of, chmod = 0, False
         times_ns: tuple[int, int] | None = None
         left = self.limits.max_entries - self.entries_total  # entries this layer may still have
         try:
@@ -424,7 +426,11 @@ class Applier:
                                             f"more than {self.limits.max_entries} tar entries"
                                         )
                                 base, mode, mtime, data = item
-                                mode = (mode & 0o755) | 0o644  # file_mode()
+                                if mode is not mode_of:  # (a run's files mostly share one object)
+                                    mode_of = mode
+                                    file_mode_of = (mode & 0o755) | 0o644  # file_mode()
+                                    chmod = (file_mode_of & umask) != 0
+                                mode = file_mode_of
                                 try:
                                     fd = os_open(base, new_file, mode, dir_fd=dir_fd)
                                 except FileExistsError:  # occupied: written as every other file is
@@ -443,7 +449,7 @@ class Applier:
                                             done = os_write(fd, data)
                                             if done < size:
                                                 _write_rest(fd, data, done)
-                                        if mode & umask:
+                                        if chmod:
                                             os.fchmod(fd, mode)
                                         if mtime != times_of:  # (the files of a layer mostly share one)
                                             times_of = mtime

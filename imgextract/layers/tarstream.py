@@ -325,7 +325,7 @@ class TarReader:
         # checksum, the mode, uid and gid, the mtime), the sum of its bytes past the first 148
         # (checksum field as blanks), its checksum's form, and its mode and mtime
         self._plain_known: tuple[bytes, bytes, bytes, int, bytes, int, int] | None = None
-        self._plain_fields: dict[bytes, tuple[int, int]] = {}  # see _read_fields
+        self._plain_fields: dict[bytes, tuple[int, int, int]] = {}  # see _read_fields
         # unsigned sums -> their checksum field in that form + the known header's bytes after it
         self._plain_sums: dict[int, bytes] = {}
         # next_dir: the last directory header it matched in full (bytes 100-148, those after the
@@ -686,7 +686,7 @@ class TarReader:
                 if read is None:
                     read = self._read_fields(fields)
                 if read is not None:
-                    size, partial_sum = read
+                    size, span, partial_sum = read
                     total = (adler32(name) & 0xFFFF) + partial_sum  # the unsigned sum
                     rest = sums.get(total)
                     if rest is None:
@@ -696,7 +696,7 @@ class TarReader:
                     # the checksum, then the known header's type to prefix (else another form,
                     # the signed sum, other fields: matched in full below)
                     if rest == buf[pos + 148 : start]:
-                        after = start + size + (-size % BLOCK)  # (and its padding)
+                        after = pos + span
                         if after > end:
                             return
                         self._pos = pos = after
@@ -712,11 +712,12 @@ class TarReader:
             pos = self._pos
             yield got
 
-    def _read_fields(self, fields: bytes) -> tuple[int, int] | None:
+    def _read_fields(self, fields: bytes) -> tuple[int, int, int] | None:
         """For ``plain_run``: a header's bytes 100-148 (mode, uid, gid, size, mtime) when they are
-        the known header's but for a size in the form ``_plain_size`` reads: its size, and the sum
-        of the header's bytes but its name (checksum field as blanks) + 1; kept for the next ones
-        (a layer's files have a few thousand sizes)."""
+        the known header's but for a size in the form ``_plain_size`` reads: its size, the bytes
+        from the header's start to the next one's (header, data, padding), and the sum of the
+        header's bytes but its name (checksum field as blanks) + 1; kept for the next ones (a
+        layer's files have a few thousand sizes)."""
         known = self._plain_known
         assert known is not None
         if fields[:24] != known[1] or fields[36:] != known[2]:
@@ -727,7 +728,7 @@ class TarReader:
         memo = self._plain_fields
         if len(memo) >= _PLAIN_MEMO:
             memo.clear()
-        read = memo[fields] = (size, sum(fields) + known[3])
+        read = memo[fields] = (size, BLOCK + size + (-size % BLOCK), sum(fields) + known[3])
         return read
 
     def _plain_matched(self, prefix: bytes) -> tuple[bytes, int, int, memoryview] | None:

@@ -423,3 +423,50 @@ def test_the_entry_cap_stops_at_a_sibling_directory_where_it_stops_the_general_p
                 apply_tars(root, [layer], limits=Limits(max_entries=cap))
         got.append((type(e.value).__name__, str(e.value), snapshot(root)))
     assert got[0] == got[1]
+
+
+def test_file_modes_of_a_run_under_a_umask_match_the_general_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A umask that takes bits from the files' modes (each file is fchmodded then): every file of
+    a run gets its entry's mode as the general path gives it, whether the mode repeats from file
+    to file or changes (the run keeps the last one it worked out)."""
+    modes = [0o644, 0o644, 0o755, 0o755, 0o600, 0o4755, 0o644, 0o640]
+    layer = [d("d"), *[f(f"d/{i}", "x", mode=m) for i, m in enumerate(modes)]]
+    taken: list[bytes] = []
+    original = TarReader.plain_run
+
+    def counting(self: TarReader, prefix: bytes) -> Iterator[tuple[bytes, int, int, memoryview]]:
+        for got in original(self, prefix):
+            taken.append(got[0])
+            yield got
+
+    got = []
+    old = os.umask(0o077)
+    try:
+        for how in ("run", "general"):
+            root = tmp_path / how
+            root.mkdir()
+            with monkeypatch.context() as m:
+                if how == "general":
+                    m.setattr(Applier, "_file_entry", _general_only)
+                    m.setattr(TarReader, "plain_run", _no_run)
+                    m.setattr(TarReader, "next_dir", _no_dir)
+                else:
+                    m.setattr(TarReader, "plain_run", counting)
+                apply_tars(root, [layer], compress="none")
+            got.append(snapshot(root, mtimes=True))
+    finally:
+        os.umask(old)
+    assert got[0] == got[1]
+    assert len(taken) == len(modes)
+    assert [stat.S_IMODE((tmp_path / "run" / "d" / str(i)).stat().st_mode) for i in range(len(modes))] == [
+        0o644,
+        0o644,
+        0o755,
+        0o755,
+        0o644,
+        0o755,
+        0o644,
+        0o644,
+    ]
