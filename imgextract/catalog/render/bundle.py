@@ -679,18 +679,17 @@ def _derived_properties(b: ParsedBundle) -> list[Property]:
             version = csv_version(b)
         except BundleError as exc:  # bundleParser.Parse's wrapping of derivedProperties' error
             raise BundleError(f"failed to derive properties: {exc}") from exc
-        value = gojson.marshal(
-            {"packageName": b.package, "version": version}, escape_html=True, sort_keys=False
-        )
-        derived.insert(0, Property("olm.package", value))
+        derived.insert(0, Property("olm.package", _strings({"packageName": b.package, "version": version})))
     for g, v, k, _p in sorted(provided_apis(b)):
-        derived.append(
-            Property(
-                "olm.gvk",
-                gojson.marshal({"group": g, "kind": k, "version": v}, escape_html=True, sort_keys=False),
-            )
-        )
+        derived.append(Property("olm.gvk", _strings({"group": g, "kind": k, "version": v})))
     return _property_set(derived)
+
+
+def _strings(value: dict[str, Any], escape_html: bool = True) -> str:
+    """A struct of string fields (``property.Package``, ``property.GVK``) as Go's encoder writes it;
+    strings hold no float, so the encoder needs no pass looking for one."""
+    plain = all(v.__class__ is str for v in value.values())
+    return gojson.marshal(value, escape_html=escape_html, sort_keys=False, no_floats=plain)
 
 
 def _property_set(props: list[Property]) -> list[Property]:
@@ -709,7 +708,7 @@ def _property_set(props: list[Property]) -> list[Property]:
 
 def _build(value: dict[str, Any]) -> str:
     """``property.MustBuild``: an encoder without HTML escaping, compacted."""
-    return gojson.marshal(value, escape_html=False, sort_keys=False)
+    return _strings(value, escape_html=False)
 
 
 def _unmarshal_struct(raw: str, fields: tuple[str, ...], go_type: str) -> dict[str, str]:

@@ -487,6 +487,9 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
         word_first = _WORD_FIRST
         word = _RESOLVE_MAP.get
         numbers = False
+        # an anchor is written with "&", a tag with "!": a text without either has neither, and
+        # its events are not asked for them (two attribute reads of most scalars)
+        marked = ("&" in text or "!" in text) if isinstance(text, str) else (b"&" in text or b"!" in text)
         stack: list[tuple[Any, Any]] = []
         push = stack.append
         pop = stack.pop
@@ -499,11 +502,11 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
             e = get()
             c = e.__class__
             if c is scalar_event:
-                if e.anchor is not None:
+                if marked and e.anchor is not None:
                     return None
                 s = e.value
                 if want_key:
-                    if e.tag is not None:
+                    if marked and e.tag is not None:
                         return None
                     if e.implicit[0]:
                         if s == "<<":
@@ -518,7 +521,7 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                     key = s
                     want_key = False
                     continue
-                tag = e.tag
+                tag = e.tag if marked else None
                 if tag is not None:  # as _Walk.value: "!" keeps the text, any other as go-yaml's resolve
                     v = s if tag == "!" else tagged_scalar(tag, s)
                 elif e.implicit[0] and (not s or s[0] in resolve_first):  # as _Walk.scalar
@@ -537,7 +540,7 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                             v = float(v)
             elif c is mapping_start or c is sequence_start:
                 if (  # (a collection's tag is dropped, as go-yaml v2's parser drops it)
-                    e.anchor is not None
+                    (marked and e.anchor is not None)
                     or want_key  # a collection as a key
                     or len(stack) >= _EVENTS_MAX_DEPTH
                 ):
@@ -576,7 +579,7 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
 def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
     """``load_yaml`` plus whether the value holds floats or integers beyond int64 (when it does not,
     Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
-    if isinstance(text, (bytes, bytearray)) and (b"\\'" in text or b"\\/" in text):
+    if isinstance(text, (bytes, bytearray)) and b"\\" in text and (b"\\'" in text or b"\\/" in text):
         text = bytes(text).decode("utf-8", errors="replace") if _valid_utf8(text) else text
     if isinstance(text, str):
         try:

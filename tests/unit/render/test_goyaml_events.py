@@ -52,6 +52,8 @@ COMMON = [
     "z: [0, 00, 01, 08, 0x1, 1_0, 1.0, 1e1, 1a, 1-2, 12:30, '\u0661\u0662', \u0661\u0662, \u00b2]\n",
     "1: a\n10: b\n123456789012345678901: c\nno: d\n~x: e\n",
     "spec:\n  versions:\n  - name: v1\n    served: true\n    schema:\n      openAPIV3Schema:\n        type: object\n",
+    # "&" and "!" in text only (no anchor, no tag): the loop reads anchors and tags, finds none
+    "a: 'x & y'\nb: \"hi!\"\nc: a&b\nd: wow!\n",
 ]
 
 # tagged values (not keys): go-yaml's resolve of the tag; a collection's tag is dropped
@@ -67,6 +69,8 @@ COMMON += [
 LEFT_ALONE = [
     "a: &x {b: 1}\nc: *x\n",  # anchor and alias
     "a: &x 1\n",  # anchor alone
+    "a: *x\n",  # an alias in a text without "&" or "!" (the loop skips anchor and tag reads there)
+    "a: [b, *x]\nc: d\n",
     "!!str 1: tagged key\n",
     "! <<: {x: 1}\n",
     "a: !!int x\n",  # a tag the text does not fit: the node tree's error
