@@ -15,8 +15,9 @@ bundle-extract runs as ``python -m imgextract`` from this checkout (the benchmar
 Each contender runs as its own process; wall time is measured around it and peak RSS is the
 ``ru_maxrss`` that wait4 reports for it, taken by GNU time (or a minimal launcher) so that this
 Python process's own RSS does not leak into the figure (for a pipeline: its largest process).
-Contenders alternate within each round (the starting one rotates), ``sync`` runs before each
-(untimed), and the medians are compared with the targets as ratios.  Not part of the test suite: ``make bench``.
+Contenders alternate within each round (the starting one rotates); before each, untimed, ``sync``
+and a wait until the machine's CPUs are idle (``settle``); the medians are compared with the
+targets as ratios.  Not part of the test suite: ``make bench``.
 """
 
 from __future__ import annotations
@@ -111,6 +112,36 @@ def _wrapped(argv: list[str], rss_file: str) -> list[str]:
     if gnu_time:
         return [gnu_time, "-f", "%M %U %S", "-o", rss_file, *argv]
     return [sys.executable, "-I", "-S", "-c", _LAUNCHER, rss_file, *argv]
+
+
+def _busy_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat's first line)."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def settle(log: Path, *, window: float = 0.25, quiet: float = 0.1, limit: float = 10.0) -> None:
+    """Before a measured run: ``sync`` (earlier contenders' dirty pages are not this one's cost),
+    then wait until the machine is idle (under ``quiet`` of its CPUs busy over one ``window``) or
+    ``limit`` seconds have passed.  A contender's aftermath (the registry finishing its log, the
+    kernel writing back or freeing what the previous process left) then never lands in the next
+    one's time.  The same for every contender; a wait that hit the limit is logged."""
+    os.sync()
+    start = time.monotonic()
+    if not os.path.exists("/proc/stat"):
+        return
+    while True:
+        busy0, total0 = _busy_jiffies()
+        time.sleep(window)
+        busy1, total1 = _busy_jiffies()
+        if total1 > total0 and (busy1 - busy0) / (total1 - total0) < quiet:
+            return
+        if time.monotonic() - start > limit:
+            with open(log, "a") as out:
+                out.write(f"settle: machine still busy after {limit:.0f} s; measuring anyway\n")
+            return
 
 
 def measure(argv: list[str], log: Path) -> Sample:
@@ -270,7 +301,7 @@ def run_round(
         try:
             if c.prepare is not None:
                 c.prepare(scratch)
-            os.sync()  # earlier contenders' dirty pages are not this one's cost
+            settle(log)
             if reglog is not None:
                 reglog.start()
             if regwork is not None:
@@ -520,7 +551,7 @@ def bench_render(
         _SCRATCH.append(scratch)
         warm_up(scratch)
         for _ in range(repeat):
-            os.sync()
+            settle(log)
             again.samples.append(measure(render(scratch), log))
     result = report(
         f"render {len(refs)} bundle images in one call",

@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from imgextract import oci
 from imgextract.bundles import detect, registry_v1
@@ -26,7 +26,11 @@ from imgextract.pull.resolve import ResolvedImage
 from imgextract.records import FrozenRecord
 from imgextract.reference import Reference, parse_reference, registry_api_host
 from imgextract.registry.client import RegistryClient
-from imgextract.results import CopyResult, InspectResult, MirrorsResult, PullResult
+from imgextract.results import InspectResult, PullResult
+
+if TYPE_CHECKING:  # (imported where they are made: a pull needs neither)
+    from imgextract.results.copy import CopyResult
+    from imgextract.results.mirrors import MirrorsResult
 
 log = logging.getLogger(__name__)
 
@@ -465,6 +469,8 @@ def explain_mirrors(
             else dataclasses.replace(s, insecure=True)
             for s in sources
         ]
+    from imgextract.results.mirrors import MirrorsResult
+
     return MirrorsResult(reference=str(ref.pull_ref()), sources=tuple(sources))
 
 
@@ -497,6 +503,8 @@ def copy(
         lock_output=lock_path,
         sources_for=session.sources_for,
     )
+    from imgextract.results.copy import CopyResult
+
     return CopyResult.from_report(report)
 
 

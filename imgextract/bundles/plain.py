@@ -17,20 +17,17 @@ reaches ``items`` or an item through an alias is composed whole instead.
 
 from __future__ import annotations
 
-import codecs
 import io
 import json
-import re
 from typing import Any, BinaryIO
 
 from imgextract.errors import InvalidBundleError
+from imgextract.oci import jsonstream
 
 __all__ = ["count_objects"]
 
 _SNIFF = 64 * 1024
 _JSON_READ = 1024 * 1024
-_JSON_SPACE = re.compile(r"[ \t\r\n]*")
-_JSON_CUT = 16  # a decode error this close to the end of what was read may be a value cut short
 MAX_JSON_VALUE = 256 * 1024 * 1024  # characters of one value of a JSON manifest file (as a catalog object)
 _NO_KIND = "a document has no kind (rukpak decodes each one as a Kubernetes object: Object 'Kind' is missing)"
 _NOT_OBJECT = "a document is not a Kubernetes object (rukpak decodes each one as a mapping with a kind)"
@@ -87,54 +84,24 @@ def _object_count(obj: Any, name: str) -> int:
 
 
 def _count_json(data: BinaryIO, name: str) -> int:
-    """Objects in a stream of JSON values, decoded one at a time: what is held is the value being
-    decoded and a read (a value still incomplete doubles what is read before the next attempt, so
-    a large one costs no more than twice its decoding); one past ``MAX_JSON_VALUE`` is refused."""
-    decoder = json.JSONDecoder()
-    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    text, at, eof, count = "", 0, False, 0
-
-    def more(size: int) -> None:
-        nonlocal text, at, eof
-        chunk = data.read(size)
-        eof = not chunk
-        text = text[at:] + utf8.decode(chunk, final=eof)
-        at = 0
-
-    while True:
-        at = _JSON_SPACE.match(text, at).end()  # type: ignore[union-attr]
-        if at == len(text):
-            if eof:
-                return count
-            more(_JSON_READ)
-            continue
-        start = at
-        try:
-            value, at = decoder.raw_decode(text, start)
-        except (ValueError, RecursionError) as exc:
-            if eof or not _may_go_on(exc, text):
-                raise InvalidBundleError(f"{name} is not valid JSON: {str(exc).split(':')[0]}") from None
-            if len(text) - start > MAX_JSON_VALUE:
-                raise InvalidBundleError(_too_large(name)) from None
-            more(max(_JSON_READ, len(text) - start))  # (the value may go on past what was read)
-            continue
-        if at - start > MAX_JSON_VALUE:
-            raise InvalidBundleError(_too_large(name))
-        if value is not None:
-            count += _object_count(value, name)
-
-
-def _may_go_on(exc: BaseException, text: str) -> bool:
-    """Whether more text could mend the value: the decoder stopped where the text read so far
-    ends (a literal, number or escape cut short stops it a few characters before), or in a
-    string still open."""
-    if not isinstance(exc, json.JSONDecodeError):
-        return False
-    return exc.pos >= len(text) - _JSON_CUT or exc.msg.startswith("Unterminated string")
-
-
-def _too_large(name: str) -> str:
-    return f"{name}: a JSON value is larger than {MAX_JSON_VALUE} characters"
+    """Objects in a stream of JSON values, decoded one at a time by Python's rules (see
+    :mod:`imgextract.oci.jsonstream`); one value past ``MAX_JSON_VALUE`` characters is refused."""
+    count = 0
+    try:
+        for value in jsonstream.iter_values(
+            data,
+            json.JSONDecoder().raw_decode,
+            read_size=_JSON_READ,
+            max_value=MAX_JSON_VALUE,
+            bound_decoded=True,
+        ):
+            if value is not None:
+                count += _object_count(value, name)
+    except jsonstream.InvalidJSON as exc:
+        raise InvalidBundleError(f"{name} is not valid JSON: {str(exc.cause).split(':')[0]}") from None
+    except jsonstream.ValueTooLarge:
+        raise InvalidBundleError(f"{name}: a JSON value is larger than {MAX_JSON_VALUE} characters") from None
+    return count
 
 
 def _count_yaml(data: BinaryIO, name: str) -> int:

@@ -34,11 +34,12 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any
 
 from imgextract.errors import InvalidBundleError
-from imgextract.oci import jsontext
+from imgextract.oci import jsonstream, jsontext
 
 if TYPE_CHECKING:
     from imgextract.catalog.indexignore import IgnoreMatcher  # only for a catalog with an ignore file
@@ -152,10 +153,6 @@ def iter_stream(stream: IO[bytes], path: str) -> Iterator[FbcObject]:
         yield _object(value, path, index)
 
 
-class _Readable(Protocol):
-    def read(self, n: int, /) -> bytes: ...
-
-
 class _Tape:
     """A stream that keeps what was read while ``on`` (from its start, then from the end of the
     first object): what the JSON reading may have to give back to the YAML reading.  Keeping more
@@ -186,15 +183,20 @@ class _Tape:
         self.kept = bytearray()
 
 
-class _JSONSyntaxError(Exception):
-    """A JSON syntax error in the object being read (the message, as the error reports it)."""
-
-
 def _json_then_yaml(head: bytes, stream: IO[bytes], path: str) -> Iterator[FbcObject]:
     """``YAMLOrJSONDecoder.Decode`` over a stream that looks like JSON: JSON objects while they
     decode; a failure at the first or second object hands the rest of the stream to YAML."""
     tape = _Tape(stream, head, path)
-    values = _json_values(head, tape, path)
+    # Meta.UnmarshalJSON decodes into map[string]interface{}: numbers are float64
+    decoder = json.JSONDecoder(parse_constant=jsontext.go_constant, parse_float=_go_float, parse_int=_go_int)
+    values = jsonstream.iter_values(
+        tape,
+        partial(jsontext.raw_decode, decoder),
+        read_size=_CHUNK,
+        max_value=_MAX_OBJECT,
+        head=head,
+        scalars_wait=True,  # a number at the end of the window may go on in the next read
+    )
     count = 0  # objects decoded
     while True:
         try:
@@ -202,8 +204,10 @@ def _json_then_yaml(head: bytes, stream: IO[bytes], path: str) -> Iterator[FbcOb
             meta = _meta(value, path, count)
         except StopIteration:
             return
-        except _JSONSyntaxError as exc:
-            error = CatalogFormatError(f"{path}: object {count}: invalid JSON: {exc}")
+        except jsonstream.InvalidJSON as exc:
+            error = CatalogFormatError(f"{path}: object {count}: invalid JSON: {_json_message(exc.cause)}")
+        except jsonstream.ValueTooLarge:
+            raise CatalogFormatError(f"{path}: object {count}: larger than {_MAX_OBJECT} bytes") from None
         except _MetaError as exc:
             error = exc
         else:
@@ -353,87 +357,11 @@ def _go_int(text: str) -> int:
 
 
 _INF = float("inf")
-_JSON_BLANK_CHARS = " \t\r\n"
-_JSON_BLANKS = re.compile(r"[ \t\r\n]*")
 
 
-def _json_values(head: bytes, stream: _Readable, path: str) -> Iterator[Any]:
-    # Meta.UnmarshalJSON decodes into map[string]interface{}: numbers are float64
-    decoder = json.JSONDecoder(parse_constant=jsontext.go_constant, parse_float=_go_float, parse_int=_go_int)
-    pending = bytearray(head)  # undecoded bytes (a partial UTF-8 sequence may sit at the end)
-    buf = ""
-    pos = 0
-    eof = False
-    index = 0
-    while True:
-        # Keep the text window small: drop what is decoded, skip blanks.
-        n = len(buf)
-        if pos < n and buf[pos] in _JSON_BLANK_CHARS:  # a run of blanks in one step, not a loop per byte
-            pos = _JSON_BLANKS.match(buf, pos).end()  # type: ignore[union-attr]
-        if pos == n:
-            buf, pos = "", 0
-            if eof and not pending:
-                return
-        try:
-            if buf:
-                value, end = jsontext.raw_decode(decoder, buf, pos)
-                # A number or literal at the end of the window may continue in the next chunk.
-                if end < len(buf) or eof or isinstance(value, dict | list | str):
-                    yield value
-                    index += 1
-                    pos = end
-                    continue
-        except json.JSONDecodeError as exc:
-            if eof or _settled(exc, buf):
-                raise _JSONSyntaxError(exc.msg) from None
-            if len(buf) - pos > _MAX_OBJECT:
-                raise CatalogFormatError(f"{path}: object {index}: larger than {_MAX_OBJECT} bytes") from None
-        if eof:
-            if buf[pos:].strip():
-                raise _JSONSyntaxError("truncated JSON")
-            return
-        # Need more text: read at least as much as is pending, so a large object costs O(n) overall.
-        want = max(_CHUNK, len(buf) - pos)
-        chunk = stream.read(want)
-        if not chunk:
-            eof = True
-        pending += chunk
-        text, keep = _decode_utf8(pending, eof, path, index)
-        del pending[: len(pending) - keep]
-        buf = buf[pos:] + text
-        pos = 0
-
-
-# how far past the place it fails the decoder may have looked (a literal such as ``-Infinity``,
-# a ``\\uXXXX`` escape): text appended beyond that cannot change the failure
-_LOOKAHEAD = 16
-
-
-def _settled(exc: json.JSONDecodeError, buf: str) -> bool:
-    """True when the decoder's failure in ``buf`` stands whatever text follows the window: it failed
-    well before the window's end, not in a string that runs to it, and not in converting a number
-    (whose digits may go on)."""
-    return (
-        exc.doc is buf and exc.pos + _LOOKAHEAD < len(buf) and not exc.msg.startswith("Unterminated string")
-    )
-
-
-def _decode_utf8(data: bytearray, final: bool, path: str, index: int) -> tuple[str, int]:
-    """Decode ``data`` except a trailing incomplete UTF-8 sequence; return (text, bytes kept)."""
-    cut = len(data)
-    if not final:
-        # at most 3 continuation bytes can belong to an unfinished character
-        for back in range(1, min(4, len(data)) + 1):
-            b = data[-back]
-            if b & 0xC0 == 0x80:
-                continue
-            if b >= 0xC0:
-                need = 2 if b < 0xE0 else 3 if b < 0xF0 else 4
-                if need > back:
-                    cut = len(data) - back
-            break
-    # Go's JSON decoder reads invalid UTF-8 in a string as U+FFFD (and anywhere else it is a syntax error)
-    return bytes(data[:cut]).decode("utf-8", "replace"), len(data) - cut
+def _json_message(exc: BaseException) -> str:
+    """The decoder's message (jsontext's decoding raises only JSONDecodeError)."""
+    return exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
 
 
 # apimachinery's YAMLReader: "---" at the start of a line, the rest of it blank or a comment

@@ -19,6 +19,7 @@ from imgextract.cli.options import (
     common_options,
     json_help,
     refuse_json_with,
+    render_output_options,
     signature_options,
 )
 from imgextract.errors import printable
@@ -165,16 +166,7 @@ def _images(cat: Any, as_json: bool) -> None:
 @catalog.command("render")
 @click.argument("ref")
 @filter_options
-@click.option(
-    "-o",
-    "--output",
-    "fmt",
-    type=click.Choice(["json", "yaml", "ndjson"]),
-    default="json",
-    show_default=True,
-    help="json and yaml as opm writes them; ndjson: one compact object per line.",
-)
-@json_help("the same as -o json (opm's JSON); refused with another -o.")
+@render_output_options
 @signature_options
 @cache_options
 @common_options

@@ -32,6 +32,13 @@ class NonEmptyPath(click.Path):
         return super().convert(value, param, ctx)
 
 
+# One instance per kind of path, shared by the options (a type holds no per-option state): click
+# looks its name up in the translation catalogue for every instance it creates (~0.1 ms each).
+_PATH = NonEmptyPath(path_type=Path)
+_DIRECTORY = NonEmptyPath(path_type=Path, file_okay=False)
+_EXISTING_FILE = NonEmptyPath(path_type=Path, exists=True, dir_okay=False)
+
+
 def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Transport, auth, mirror, platform and output options of every command that reads a registry."""
     opts = [
@@ -45,44 +52,44 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--icsp-file",
             "icsp_files",
             multiple=True,
-            type=NonEmptyPath(path_type=Path),
+            type=_PATH,
             help="ImageContentSourcePolicy YAML (repeatable).",
         ),
         click.option(
             "--idms-file",
             "idms_files",
             multiple=True,
-            type=NonEmptyPath(path_type=Path),
+            type=_PATH,
             help="ImageDigestMirrorSet YAML (repeatable).",
         ),
         click.option(
             "--itms-file",
             "itms_files",
             multiple=True,
-            type=NonEmptyPath(path_type=Path),
+            type=_PATH,
             help="ImageTagMirrorSet YAML (repeatable).",
         ),
         click.option(
             "--registries-conf",
-            type=NonEmptyPath(path_type=Path),
+            type=_PATH,
             default=None,
             help="containers-registries.conf(5) file.",
         ),
         click.option(
             "--registries-conf-dir",
-            type=NonEmptyPath(path_type=Path),
+            type=_PATH,
             default=None,
             help="registries.conf.d drop-in directory.",
         ),
         click.option(
             "--authfile",
-            type=NonEmptyPath(path_type=Path),
+            type=_PATH,
             default=None,
             help="auth.json / config.json to read credentials from.",
         ),
         click.option(
             "--pull-secret",
-            type=NonEmptyPath(path_type=Path),
+            type=_PATH,
             default=None,
             help="Kubernetes pull Secret (YAML/JSON) or config.json.",
         ),
@@ -96,13 +103,13 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--ca-file",
-            type=NonEmptyPath(path_type=Path, exists=True, dir_okay=False),
+            type=_EXISTING_FILE,
             default=None,
             help="extra CA bundle (PEM).",
         ),
         click.option(
             "--cert-dir",
-            type=NonEmptyPath(path_type=Path, file_okay=False),
+            type=_DIRECTORY,
             default=None,
             help="containers certs.d-style directory.",
         ),
@@ -141,6 +148,21 @@ def json_help(text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return set_help
 
 
+def render_output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``-o json|yaml|ndjson`` of the commands that print what ``opm render`` prints, and their
+    ``--json`` (``-o json``: see :func:`refuse_json_with`); put it above ``common_options``."""
+    f = json_help("the same as -o json (opm's JSON); refused with another -o.")(f)
+    return click.option(
+        "-o",
+        "--output",
+        "fmt",
+        type=click.Choice(["json", "yaml", "ndjson"]),
+        default="json",
+        show_default=True,
+        help="json and yaml as opm writes them; ndjson: one compact object per line.",
+    )(f)
+
+
 def refuse_json_with(fmt: str, kw: dict[str, Any]) -> None:
     """``render``-like commands print opm's JSON by default: ``--json`` is ``-o json`` there and
     must not be silently dropped in favour of another ``-o``."""
@@ -172,9 +194,7 @@ def cache_options(f: Callable[..., Any]) -> Callable[..., Any]:
         default=True,
         help="do not use the content cache.",
     )(f)
-    f = click.option(
-        "--cache-dir", type=NonEmptyPath(path_type=Path), default=None, help="content cache directory."
-    )(f)
+    f = click.option("--cache-dir", type=_PATH, default=None, help="content cache directory.")(f)
     return f
 
 
@@ -185,7 +205,7 @@ def signature_options(f: Callable[..., Any]) -> Callable[..., Any]:
     client resolves is then judged before any of its layers is read (refused: exit 8)."""
     f = click.option(
         "--registries-d",
-        type=NonEmptyPath(path_type=Path, file_okay=False),
+        type=_DIRECTORY,
         default=None,
         metavar="DIR",
         help="containers-registries.d(5) directory: where signatures are (default: "

@@ -13,25 +13,15 @@ from imgextract.cli.options import (
     check_ref,
     client_from,
     common_options,
-    json_help,
     refuse_json_with,
+    render_output_options,
     signature_options,
 )
-
-RENDER_JSON_HELP = "the same as -o json (opm's JSON); refused with another -o."
 
 
 @click.command()
 @click.argument("refs", nargs=-1, required=True, metavar="REF...")
-@click.option(
-    "-o",
-    "--output",
-    "fmt",
-    type=click.Choice(["json", "yaml", "ndjson"]),
-    default="json",
-    show_default=True,
-    help="json and yaml as opm writes them; ndjson: one compact object per line.",
-)
+@render_output_options
 @click.option(
     "--migrate-level",
     type=click.Choice(["none", "bundle-object-to-csv-metadata", "all"]),
@@ -48,7 +38,6 @@ RENDER_JSON_HELP = "the same as -o json (opm's JSON); refused with another -o."
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 64), default=16, show_default=True, help="references at a time."
 )
-@json_help(RENDER_JSON_HELP)
 @signature_options
 @cache_options
 @common_options

@@ -15,9 +15,10 @@ import io
 import logging
 import os
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from imgextract import oci
 from imgextract.errors import ImgExtractError, IntegrityError, UsageError, option
@@ -60,17 +61,46 @@ class CopyResult:
         return ref_string(parse_reference(f"{self.destination}@{self.digest}"))
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "destination": self.destination,
-            "bundle": self.bundle_ref,
-            "digest": self.digest,
-            "tag": self.tag,
-            "images": len(self.images),
-            "bundles": self.bundles,
-            "locations": self.locations,
-            "blobs": dict(self.blobs),
-        }
+        return copy_json(self)
+
+
+class _CopyFields(Protocol):
+    """What a copy's JSON is made of (read-only: the library's result is frozen)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def destination(self) -> str: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def tag(self) -> str | None: ...
+    @property
+    def bundle_ref(self) -> str: ...
+    @property
+    def images(self) -> Mapping[str, str]: ...
+    @property
+    def bundles(self) -> Sequence[str]: ...
+    @property
+    def locations(self) -> Mapping[str, str]: ...
+    @property
+    def blobs(self) -> Mapping[str, int]: ...
+
+
+def copy_json(result: _CopyFields) -> dict[str, Any]:
+    """The ``bundle-extract copy --json`` object of a copy (the running report here, or the
+    library's frozen :class:`imgextract.CopyResult`)."""
+    return {
+        "source": result.source,
+        "destination": result.destination,
+        "bundle": result.bundle_ref,
+        "digest": result.digest,
+        "tag": result.tag,
+        "images": len(result.images),
+        "bundles": list(result.bundles),
+        "locations": dict(result.locations),
+        "blobs": dict(result.blobs),
+    }
 
 
 def parse_destination(repo: str) -> Reference:

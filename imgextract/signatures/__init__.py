@@ -10,8 +10,9 @@ from __future__ import annotations
 from imgextract.signatures.errors import PolicyError, SignatureRefused
 from imgextract.signatures.evaluate import Subject, evaluate
 from imgextract.signatures.fetch import LookasideReader, RawSignature
-from imgextract.signatures.policy import Policy, load_policy, parse_policy
+from imgextract.signatures.policy import load_policy, parse_policy
 from imgextract.signatures.registries_d import RegistriesD, load_registries_d
+from imgextract.signatures.requirements import Policy
 from imgextract.signatures.verdict import SignatureCheck, Verdict
 from imgextract.signatures.verify import Verifier, refusal, require_accepted
 

@@ -24,7 +24,7 @@ from imgextract.signatures.payload import (
     manifest_matches,
     parse_payload,
 )
-from imgextract.signatures.policy import (
+from imgextract.signatures.requirements import (
     InsecureAcceptAnything,
     Policy,
     Reject,
@@ -156,6 +156,28 @@ def _unreadable(sigs: _Lazy) -> tuple[bool, str | None, list[SignatureCheck]] | 
     return None
 
 
+def _first_accepted(
+    sigs: _Lazy, kind: str, check: Callable[[RawSignature], SignatureCheck | None]
+) -> tuple[bool, str | None, list[SignatureCheck]]:
+    """The image's signatures judged one by one by ``check`` (None: a signature of another kind)
+    until one is accepted; refused when any is unreadable, or none is accepted (``kind`` names the
+    signature the requirement wants in the reason)."""
+    unreadable = _unreadable(sigs)
+    if unreadable is not None:
+        return unreadable
+    checks: list[SignatureCheck] = []
+    others = 0
+    for raw in sigs():
+        result = check(raw)
+        if result is None:
+            others += 1
+            continue
+        checks.append(result)
+        if result.valid:
+            return True, None, checks
+    return False, _summary(checks, others, kind), checks
+
+
 def _signed_by(
     req: SignedBy, subject: Subject, sigs: _Lazy, cache: dict[object, Any]
 ) -> tuple[bool, str | None, list[SignatureCheck]]:
@@ -164,30 +186,21 @@ def _signed_by(
     keyring = cache.get(req)
     if keyring is None:
         keyring = cache[req] = Keyring(req.keys.load(), source=req.keys.describe())
-    unreadable = _unreadable(sigs)
-    if unreadable is not None:
-        return unreadable
-    checks: list[SignatureCheck] = []
-    others = 0
-    for raw in sigs():
+
+    def check(raw: RawSignature) -> SignatureCheck | None:
         if raw.format != "gpg":
-            others += 1
-            continue
+            return None
         if raw.error:
-            checks.append(SignatureCheck("gpg", raw.source, False, reason=raw.error))
-            continue
+            return SignatureCheck("gpg", raw.source, False, reason=raw.error)
         result = keyring.verify(raw.blob)
         if result.payload is None:
-            checks.append(SignatureCheck("gpg", raw.source, False, result.key_id, reason=result.reason))
-            continue
+            return SignatureCheck("gpg", raw.source, False, result.key_id, reason=result.reason)
         claimed, digest, reason = _judge_payload(
             result.payload, GPG_PAYLOAD_TYPE, subject, req.signed_identity
         )
-        check = SignatureCheck("gpg", raw.source, reason is None, result.key_id, claimed, digest, reason)
-        checks.append(check)
-        if check.valid:
-            return True, None, checks
-    return False, _summary(checks, others, "GPG"), checks
+        return SignatureCheck("gpg", raw.source, reason is None, result.key_id, claimed, digest, reason)
+
+    return _first_accepted(sigs, "GPG", check)
 
 
 def _sigstore_signed(
@@ -208,35 +221,23 @@ def _sigstore_signed(
     keys = cache.get(req)
     if keys is None:
         keys = cache[req] = load_public_keys(req.keys.load(), source=req.keys.describe())
-    unreadable = _unreadable(sigs)
-    if unreadable is not None:
-        return unreadable
-    checks: list[SignatureCheck] = []
-    others = 0
-    for raw in sigs():
+
+    def check(raw: RawSignature) -> SignatureCheck | None:
         if raw.format != "sigstore" or raw.media_type != SIMPLESIGNING_MEDIA_TYPE:
-            others += 1
-            continue
+            return None
         if raw.error:
-            checks.append(SignatureCheck("sigstore", raw.source, False, reason=raw.error))
-            continue
+            return SignatureCheck("sigstore", raw.source, False, reason=raw.error)
         b64 = raw.annotations.get(SIGNATURE_ANNOTATION)
         if b64 is None:
-            checks.append(
-                SignatureCheck(
-                    "sigstore", raw.source, False, reason=f"missing {SIGNATURE_ANNOTATION} annotation"
-                )
+            return SignatureCheck(
+                "sigstore", raw.source, False, reason=f"missing {SIGNATURE_ANNOTATION} annotation"
             )
-            continue
         result = verify_blob(keys, raw.blob, b64)
         if not result.valid:
-            checks.append(SignatureCheck("sigstore", raw.source, False, reason=result.reason))
-            continue
+            return SignatureCheck("sigstore", raw.source, False, reason=result.reason)
         claimed, digest, reason = _judge_payload(
             raw.blob, SIGSTORE_PAYLOAD_TYPE, subject, req.signed_identity
         )
-        check = SignatureCheck("sigstore", raw.source, reason is None, result.key_id, claimed, digest, reason)
-        checks.append(check)
-        if check.valid:
-            return True, None, checks
-    return False, _summary(checks, others, "sigstore"), checks
+        return SignatureCheck("sigstore", raw.source, reason is None, result.key_id, claimed, digest, reason)
+
+    return _first_accepted(sigs, "sigstore", check)

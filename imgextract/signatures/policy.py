@@ -1,12 +1,9 @@
-"""containers-policy.json(5): strict parsing and scope lookup for the ``docker`` transport.
+"""containers-policy.json(5): strict parsing for the ``docker`` transport, into the requirements
+and scopes of :mod:`.requirements` (which also decides which scope applies to an image).
 
 Parsing is as strict as containers/image's: an unknown or duplicated field, a value of the wrong
 JSON type, an unknown requirement or identity type, or a missing mandatory field makes the whole
 file invalid (:class:`PolicyError`, exit 2).  A typo can therefore never weaken the policy.
-
-Scope precedence for an image reference (the logical one the user asked for), most specific first:
-``host/repo:tag`` (or ``@digest``), ``host/repo``, each parent namespace, ``host[:port]``, the
-``*.domain`` wildcards of the host (port dropped), the transport's ``""`` scope, then ``default``.
 """
 
 from __future__ import annotations
@@ -14,14 +11,13 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from imgextract.errors import InvalidReference, option
 from imgextract.oci import jsontext
 from imgextract.oci.jsontext import go_base64
-from imgextract.reference import Reference, validate_digest
+from imgextract.reference import validate_digest
 from imgextract.signatures.errors import PolicyError
 from imgextract.signatures.identity import (
     ExactReference,
@@ -34,126 +30,43 @@ from imgextract.signatures.identity import (
     parse_claim,
     valid_remap_prefix,
 )
+from imgextract.signatures.requirements import (
+    MAX_KEY_BYTES,
+    InsecureAcceptAnything,
+    KeySource,
+    Policy,
+    Reject,
+    Requirement,
+    Scope,
+    SignedBaseLayer,
+    SignedBy,
+    SigstoreSigned,
+    scope_candidates,
+)
 
-MAX_POLICY_BYTES = 4 * 1024 * 1024
+# the model's names stay importable from here, where they were defined first
+__all__ = [
+    "GPG_KEY_TYPES",
+    "MAX_POLICY_BYTES",
+    "SYSTEM_POLICY",
+    "InsecureAcceptAnything",
+    "KeySource",
+    "Policy",
+    "Reject",
+    "Requirement",
+    "Scope",
+    "SignedBaseLayer",
+    "SignedBy",
+    "SigstoreSigned",
+    "default_policy_path",
+    "load_policy",
+    "parse_policy",
+    "scope_candidates",
+]
+
+MAX_POLICY_BYTES = MAX_KEY_BYTES  # one bound for a policy file and a key file
 SYSTEM_POLICY = Path("/etc/containers/policy.json")
 GPG_KEY_TYPES = ("GPGKeys", "signedByGPGKeys", "X509Certificates", "signedByX509CAs")
-
-
-@dataclass(frozen=True)
-class InsecureAcceptAnything:
-    def describe(self) -> str:
-        return "insecureAcceptAnything"
-
-
-@dataclass(frozen=True)
-class Reject:
-    def describe(self) -> str:
-        return "reject"
-
-
-@dataclass(frozen=True)
-class KeySource:
-    """Where trusted keys come from: files (keyPath/keyPaths) or inline data (keyData/keyDatas)."""
-
-    field: str
-    paths: tuple[str, ...] = ()
-    data: tuple[bytes, ...] = ()
-
-    def describe(self) -> str:
-        if self.paths:
-            return f"{self.field} {', '.join(self.paths)}"
-        return f"{self.field} ({len(self.data)} inline)"
-
-    def load(self) -> list[bytes]:
-        """The key material: each file read whole; an unreadable file is a configuration error."""
-        if not self.paths:
-            return list(self.data)
-        out = []
-        for p in self.paths:
-            try:
-                with open(p, "rb") as f:
-                    out.append(f.read(MAX_POLICY_BYTES + 1))
-            except OSError as exc:
-                raise PolicyError(f"cannot read key file {p}: {exc.strerror or exc}") from None
-            if len(out[-1]) > MAX_POLICY_BYTES:
-                raise PolicyError(f"key file {p} is larger than {MAX_POLICY_BYTES} bytes")
-        return out
-
-
-@dataclass(frozen=True)
-class SignedBy:
-    key_type: str
-    keys: KeySource
-    signed_identity: IdentityMatch
-
-    def describe(self) -> str:
-        return f"signedBy ({self.key_type}, {self.keys.describe()}, {self.signed_identity.describe()})"
-
-
-@dataclass(frozen=True)
-class SigstoreSigned:
-    keys: KeySource | None
-    signed_identity: IdentityMatch
-    unsupported: str | None = None  # fulcio / rekor / pki: parsed and validated, not implemented
-
-    def describe(self) -> str:
-        keys = self.keys.describe() if self.keys else (self.unsupported or "?")
-        return f"sigstoreSigned ({keys}, {self.signed_identity.describe()})"
-
-
-@dataclass(frozen=True)
-class SignedBaseLayer:
-    """Valid in policy.json, implemented by nobody (containers/image refuses it at evaluation)."""
-
-    base_layer_identity: IdentityMatch
-
-    def describe(self) -> str:
-        return "signedBaseLayer"
-
-
-Requirement = InsecureAcceptAnything | Reject | SignedBy | SigstoreSigned | SignedBaseLayer
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The scope that applies to an image, and its requirements (all must hold)."""
-
-    label: str
-    requirements: tuple[Requirement, ...]
-
-
-@dataclass(frozen=True)
-class Policy:
-    default: tuple[Requirement, ...]
-    docker: Mapping[str, tuple[Requirement, ...]] = field(default_factory=dict)
-    source: str = "<policy>"
-
-    def scope_for(self, ref: Reference) -> Scope:
-        """The most specific scope matching ``ref`` (a logical reference with a tag or a digest)."""
-        for candidate in scope_candidates(ref):
-            if candidate in self.docker:
-                return Scope(f'docker scope "{candidate}"', self.docker[candidate])
-        if "" in self.docker:
-            return Scope('docker scope ""', self.docker[""])
-        return Scope("default", self.default)
-
-
-def scope_candidates(ref: Reference) -> list[str]:
-    """Policy identity then namespaces, as containers/image's docker transport lists them."""
-    identity = ref.name + (f"@{ref.digest}" if ref.digest else f":{ref.tag or 'latest'}")
-    out = [identity]
-    name = ref.name
-    while True:
-        out.append(name)
-        if "/" not in name:
-            break
-        name = name.rsplit("/", 1)[0]
-    host = name.split(":", 1)[0]
-    while "." in host:
-        host = host.split(".", 1)[1]
-        out.append("*." + host)
-    return out
 
 
 # --------------------------------------------------------------------------------- loading

@@ -30,7 +30,7 @@ import yaml
 
 from imgextract.reference import Reference
 from imgextract.signatures.errors import PolicyError
-from imgextract.signatures.policy import scope_candidates
+from imgextract.signatures.requirements import scope_candidates
 from imgextract.yamlalias import allowed_alias_ratio
 
 SYSTEM_DIR = Path("/etc/containers/registries.d")

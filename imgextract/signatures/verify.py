@@ -15,8 +15,8 @@ from imgextract.signatures.fetch import (
     read_lookaside,
     read_sigstore_attachments,
 )
-from imgextract.signatures.policy import Policy
 from imgextract.signatures.registries_d import RegistriesD
+from imgextract.signatures.requirements import Policy
 from imgextract.signatures.verdict import Verdict
 
 

@@ -32,6 +32,9 @@ NEVER_FOR_A_PULL = (
     "imgextract.outputs.configmap",
     "imgextract.outputs.kube",
     "imgextract.imgpkg",
+    # the results of other operations (a frozen dataclass costs ~1 ms to create)
+    "imgextract.results.copy",
+    "imgextract.results.mirrors",
     "semver",
     "imgextract.catalog.indexignore",
     # signatures: only with --policy

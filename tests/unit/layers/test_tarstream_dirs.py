@@ -1,6 +1,6 @@
 """``TarReader.next_dir`` (the next directory next to the last one, read in one step) against
 ``members``: a reader that takes every directory it can through ``next_dir`` (and the files after
-it through ``next_plain``, as the applier's loop does) reads every archive as ``members`` alone
+it through ``plain_run``, as the applier's loop does) reads every archive as ``members`` alone
 does, member for member, or refuses it with the same error; and it takes the common directories
 that way (else the comparison would compare ``members`` with itself)."""
 
@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from imgextract.errors import IntegrityError, LimitExceeded
 from imgextract.layers.tarstream import TarReader
-from tests.unit.layers.layerkit import END, ext_member, pad, pax_record, raw_header
+from tests.unit.layers import onestep
+from tests.unit.layers.layerkit import END, ext_member, pax_record, raw_header
+from tests.unit.layers.onestep import ALPHABET, CHECKSUM_DELTAS, CHECKSUM_FORMS, FUZZ, HEADER_POSITIONS, files
 from tests.unit.layers.test_tarstream import Trickle, archive, rechecksum
-from tests.unit.layers.test_tarstream_plain import ALPHABET, FUZZ
 
 
 def _parent(name: str) -> str:
@@ -63,9 +64,7 @@ def outcome(data: bytes, *, fast: bool, step: int = 1 << 30) -> tuple[object, in
 
 def same_both_ways(data: bytes, step: int = 1 << 30) -> int:
     """Asserts both readings agree; how many directories ``next_dir`` took."""
-    with_dirs, taken = outcome(data, fast=True, step=step)
-    assert with_dirs == outcome(data, fast=False, step=step)[0]
-    return taken
+    return onestep.same_both_ways(outcome, data, step)
 
 
 def directory(name: str, *, mode: int = 0o755) -> bytes:
@@ -73,12 +72,6 @@ def directory(name: str, *, mode: int = 0o755) -> bytes:
     block = bytearray(raw_header("x/", type_=tarfile.DIRTYPE, mode=mode))
     block[:100] = name.encode("utf-8", "surrogateescape").ljust(100, b"\0")
     return rechecksum(bytes(block))
-
-
-def files(names_sizes: list[tuple[str, int]]) -> bytes:
-    return b"".join(
-        raw_header(n, size=s) + pad(bytes([65 + i % 26]) * s) for i, (n, s) in enumerate(names_sizes)
-    )
 
 
 BASE = (
@@ -116,14 +109,7 @@ def test_the_siblings_of_a_directory_are_taken_by_next_dir() -> None:
 
 
 def test_headers_like_the_last_one_take_the_short_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    full: list[int] = []
-    original = TarReader._dir_matched
-
-    def counting(self: TarReader, prefix: bytes) -> object:
-        full.append(self._pos)
-        return original(self, prefix)
-
-    monkeypatch.setattr(TarReader, "_dir_matched", counting)
+    full = onestep.full_matches(monkeypatch, "_dir_matched")
     assert same_both_ways(BASE) == 4
     assert full == [FIRST]
 
@@ -207,15 +193,9 @@ def test_every_single_byte_change_of_a_directory_header_reads_the_same_both_ways
     """Exhaustive over one byte of the header next_dir takes by its short path (every field but
     the text fields' middles), to each byte of the alphabet, checksum made valid; and of the
     one it matches in full."""
-    positions = sorted(
-        set(range(100, 257)) | set(range(257, 265)) | {0, 1, 2, 3, 4, 99, 329, 337, 345, 346, 499, 508, 511}
-    )
     for start in (FIRST, TEMPLATED):
-        for pos in positions:
-            for value in ALPHABET:
-                block = bytearray(BASE[start : start + 512])
-                block[pos] = value
-                same_both_ways(BASE[:start] + rechecksum(bytes(block)) + BASE[start + 512 :])
+        for data in onestep.single_byte_changes(BASE, start, HEADER_POSITIONS | {4}):
+            same_both_ways(data)
 
 
 @FUZZ
@@ -227,34 +207,19 @@ def test_every_single_byte_change_of_a_directory_header_reads_the_same_both_ways
 def test_mutated_directory_headers_read_the_same_both_ways(
     edits: list[tuple[int, int]], fix_checksum: bool, which: str
 ) -> None:
-    start = STARTS[which]
-    block = bytearray(BASE[start : start + 512])
-    for at, value in edits:
-        block[at] = value
-    new = rechecksum(bytes(block)) if fix_checksum else bytes(block)
-    same_both_ways(BASE[:start] + new + BASE[start + 512 :])
+    same_both_ways(onestep.mutated(BASE, STARTS[which], edits, fix_checksum))
 
 
-@pytest.mark.parametrize(
-    "form",
-    [b"%06o\0 ", b"%06o \0", b"%06o  ", b"%06o\0\0", b"%07o\0", b"%07o ", b" %06o\0", b"%08o", b"%o\0"],
-)
-@pytest.mark.parametrize("delta", [0, 1, -1, 8])
+@pytest.mark.parametrize("form", CHECKSUM_FORMS)
+@pytest.mark.parametrize("delta", CHECKSUM_DELTAS)
 def test_checksum_forms_and_values_after_a_directory_header(form: bytes, delta: int) -> None:
-    block = BASE[TEMPLATED : TEMPLATED + 512]
-    total = sum(block[:148]) + 256 + sum(block[156:])
-    fixed = bytearray(block)
-    fixed[148:156] = (form % (total + delta))[:8].ljust(8, b"\0")
-    same_both_ways(BASE[:TEMPLATED] + bytes(fixed) + BASE[TEMPLATED + 512 :])
+    header = onestep.with_checksum(BASE[TEMPLATED : TEMPLATED + 512], form, delta)
+    same_both_ways(onestep.replaced(BASE, TEMPLATED, header))
 
 
 def test_a_signed_checksum_after_a_directory_header() -> None:
-    block = bytearray(BASE[TEMPLATED : TEMPLATED + 512])
-    block[2] = 0xE9
-    signed = sum(b - 256 if b > 127 else b for b in block[:148]) + 256 + sum(block[156:])
-    for total in (signed, signed + 256):
-        block[148:156] = b"%06o\0 " % total
-        same_both_ways(BASE[:TEMPLATED] + bytes(block) + BASE[TEMPLATED + 512 :])
+    for header in onestep.signed_checksums(BASE[TEMPLATED : TEMPLATED + 512]):
+        same_both_ways(onestep.replaced(BASE, TEMPLATED, header))
 
 
 def test_modes_mtimes_and_sizes_changing_from_directory_to_directory() -> None:
@@ -264,12 +229,9 @@ def test_modes_mtimes_and_sizes_changing_from_directory_to_directory() -> None:
     for i, (mode, mtime, size) in enumerate(
         [(0o755, 1, 0), (0o700, 1, 0), (0o700, 2, 0), (None, 2, 0), (0o750, None, 0), (0o750, 7, 3)]
     ):
-        block = bytearray(directory(f"p/d{i}/", mode=mode or 0))
-        if mode is None:
-            block[100:108] = bytes(8)
-        block[136:148] = bytes(12) if mtime is None else b"%011o\0" % mtime
+        block = bytearray(directory(f"p/d{i}/"))
         block[124:136] = b"%011o\0" % size
-        blocks.append(rechecksum(bytes(block)))
+        blocks.append(onestep.with_mode_and_mtime(bytes(block), mode, mtime))
     data = b"".join(blocks) + END
     assert same_both_ways(data) == 5
     got, _ = outcome(data, fast=True)

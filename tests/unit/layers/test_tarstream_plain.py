@@ -7,31 +7,24 @@ taken whole (its later files through the run's own loop) or, with ``first``, one
 
 from __future__ import annotations
 
-import os
 import tarfile
 from functools import partial
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from imgextract.errors import IntegrityError, LimitExceeded
 from imgextract.layers.tarstream import TarReader
+from tests.unit.layers import onestep
 from tests.unit.layers.layerkit import END, ext_member, pad, pax_record, raw_header
+from tests.unit.layers.onestep import ALPHABET, CHECKSUM_DELTAS, CHECKSUM_FORMS, FUZZ, HEADER_POSITIONS
 from tests.unit.layers.test_tarstream import Trickle, archive, rechecksum
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("LAYERS_FUZZ_EXAMPLES", "150")),
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-ALPHABET = b"01234567 \0\x80\xff89x/.-+_\twh"
 
-
-def outcome(data: bytes, *, plain: bool, step: int = 1 << 30, first: bool = False) -> tuple[object, int]:
+def outcome(data: bytes, *, fast: bool, step: int = 1 << 30, first: bool = False) -> tuple[object, int]:
     """Every member (name, type, mode, mtime, size, data) or the error, and how many members
-    ``plain_run`` gave.  With ``plain``, after each member whose data was read, the next ones
+    ``plain_run`` gave.  With ``fast``, after each member whose data was read, the next ones
     of its directory (as its name spells it) are taken through ``plain_run`` while it gives them
     (with ``first``: through ``next_plain``, a new run for each)."""
     reader = TarReader(Trickle(data, step), max_header_bytes=1 << 16)  # type: ignore[arg-type]
@@ -42,7 +35,7 @@ def outcome(data: bytes, *, plain: bool, step: int = 1 << 30, first: bool = Fals
             body = b"".join(bytes(c) for c in reader.read_data(m))
             out.append((m.name, m.type, m.mode, m.mtime, m.size, body))
             prefix = m.name[: m.name.rfind("/") + 1]
-            if not plain or not prefix:
+            if not fast or not prefix:
                 continue
             spelled = prefix.encode("utf-8", "surrogateescape")
             run = iter(partial(reader.next_plain, spelled), None) if first else reader.plain_run(spelled)
@@ -58,18 +51,13 @@ def outcome(data: bytes, *, plain: bool, step: int = 1 << 30, first: bool = Fals
 def same_both_ways(data: bytes, step: int = 1 << 30) -> int:
     """Asserts the three readings agree (runs, one file per run, ``members`` alone); how many
     members ``plain_run`` took."""
-    with_plain, taken = outcome(data, plain=True, step=step)
-    general = outcome(data, plain=False, step=step)[0]
-    assert with_plain == general
-    one_by_one, taken_first = outcome(data, plain=True, step=step, first=True)
-    assert one_by_one == general and taken_first == taken
+    taken = onestep.same_both_ways(outcome, data, step)
+    one_by_one, taken_first = outcome(data, fast=True, step=step, first=True)
+    assert one_by_one == outcome(data, fast=False, step=step)[0] and taken_first == taken
     return taken
 
 
-def run(names_sizes: list[tuple[str, int]]) -> bytes:
-    return b"".join(
-        raw_header(n, size=s) + pad(bytes([65 + i % 26]) * s) for i, (n, s) in enumerate(names_sizes)
-    )
+run = onestep.files
 
 
 DIR = run([("d/a", 5), ("d/b", 0), ("d/c", 511), ("d/e", 512), ("d/f", 513), ("d/g", 3)])
@@ -146,7 +134,7 @@ def test_a_ustar_prefix_is_left_to_members() -> None:
 def test_bad_checksum_and_truncation_are_refused_alike() -> None:
     block = bytearray(raw_header("d/b", size=3))
     block[0] ^= 1  # the stored checksum no longer matches
-    result, _ = outcome(run([("d/a", 1)]) + bytes(block) + pad(b"xyz") + END, plain=True)
+    result, _ = outcome(run([("d/a", 1)]) + bytes(block) + pad(b"xyz") + END, fast=True)
     assert isinstance(result, tuple) and result[1] == "IntegrityError"
     same_both_ways(run([("d/a", 1)]) + bytes(block) + pad(b"xyz") + END)
     same_both_ways(run([("d/a", 1), ("d/b", 1000)])[:-600])  # the stream ends inside d/b's data
@@ -174,14 +162,8 @@ def test_the_headers_are_where_the_mutations_go() -> None:
 def test_every_single_byte_change_of_a_plain_header_reads_the_same_both_ways() -> None:
     """Exhaustive over one byte of the header next_plain would take (every field but the text
     fields' middles), to each byte of the alphabet, checksum made valid."""
-    positions = sorted(
-        set(range(100, 257)) | set(range(257, 265)) | {0, 1, 2, 3, 99, 329, 337, 345, 346, 499, 508, 511}
-    )
-    for pos in positions:
-        for value in ALPHABET:
-            block = bytearray(BASE[HEADER : HEADER + 512])
-            block[pos] = value
-            same_both_ways(BASE[:HEADER] + rechecksum(bytes(block)) + BASE[HEADER + 512 :])
+    for data in onestep.single_byte_changes(BASE, HEADER, HEADER_POSITIONS):
+        same_both_ways(data)
 
 
 @FUZZ
@@ -197,12 +179,7 @@ def test_every_single_byte_change_of_a_plain_header_reads_the_same_both_ways() -
 def test_mutated_plain_headers_read_the_same_both_ways(
     edits: list[tuple[int, int]], fix_checksum: bool, which: int
 ) -> None:
-    header = STARTS[which]
-    block = bytearray(BASE[header : header + 512])
-    for at, value in edits:
-        block[at] = value
-    new = rechecksum(bytes(block)) if fix_checksum else bytes(block)
-    same_both_ways(BASE[:header] + new + BASE[header + 512 :])
+    same_both_ways(onestep.mutated(BASE, STARTS[which], edits, fix_checksum))
 
 
 def test_modes_and_mtimes_changing_from_file_to_file() -> None:
@@ -212,14 +189,10 @@ def test_modes_and_mtimes_changing_from_file_to_file() -> None:
     for i, (mode, mtime) in enumerate(
         [(0o644, 1), (0o755, 1), (0o755, 2), (None, 2), (0o600, None), (0o600, 7)]
     ):
-        block = bytearray(raw_header(f"d/f{i}", size=1, mode=mode or 0))
-        if mode is None:
-            block[100:108] = bytes(8)
-        block[136:148] = bytes(12) if mtime is None else b"%011o\0" % mtime
-        blocks.append(rechecksum(bytes(block)) + pad(b"x"))
+        blocks.append(onestep.with_mode_and_mtime(raw_header(f"d/f{i}", size=1), mode, mtime) + pad(b"x"))
     data = b"".join(blocks) + END
     assert same_both_ways(data) == 5
-    got, _ = outcome(data, plain=True)
+    got, _ = outcome(data, fast=True)
     assert isinstance(got, list)
     assert [(m[2], m[3]) for m in got] == [(0o644, 1), (0o755, 1), (0o755, 2), (0, 2), (0o600, 0), (0o600, 7)]
 
@@ -231,45 +204,23 @@ TEMPLATED = STARTS[2]  # d/c's: read by comparing it with d/b's header (next_pla
 def test_headers_like_the_last_one_take_the_short_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """After a header matched in full, the next ones that differ from it only in name, size and
     checksum are read without the full match (else the tests here would not reach that path)."""
-    full: list[int] = []
-    original = TarReader._plain_matched
-
-    def counting(self: TarReader, prefix: bytes) -> object:
-        full.append(self._pos)
-        return original(self, prefix)
-
-    monkeypatch.setattr(TarReader, "_plain_matched", counting)
+    full = onestep.full_matches(monkeypatch, "_plain_matched")
     assert same_both_ways(BASE) == 6
     assert full[0] == STARTS[0] and not set(full) & set(STARTS[1:])
 
 
-def _with_checksum(block: bytes, field: bytes) -> bytes:
-    fixed = bytearray(block)
-    fixed[148:156] = field
-    return bytes(fixed)
-
-
-@pytest.mark.parametrize(
-    "form",
-    [b"%06o\0 ", b"%06o \0", b"%06o  ", b"%06o\0\0", b"%07o\0", b"%07o ", b" %06o\0", b"%08o", b"%o\0"],
-)
-@pytest.mark.parametrize("delta", [0, 1, -1, 8])
+@pytest.mark.parametrize("form", CHECKSUM_FORMS)
+@pytest.mark.parametrize("delta", CHECKSUM_DELTAS)
 def test_checksum_forms_and_values_after_a_plain_header(form: bytes, delta: int) -> None:
-    block = BASE[TEMPLATED : TEMPLATED + 512]
-    total = sum(block[:148]) + 256 + sum(block[156:])
-    header = _with_checksum(block, (form % (total + delta))[:8].ljust(8, b"\0"))
-    same_both_ways(BASE[:TEMPLATED] + header + BASE[TEMPLATED + 512 :])
+    header = onestep.with_checksum(BASE[TEMPLATED : TEMPLATED + 512], form, delta)
+    same_both_ways(onestep.replaced(BASE, TEMPLATED, header))
 
 
 def test_a_signed_checksum_after_a_plain_header() -> None:
     """A name byte above 0x7f: the signed sum (as old tars wrote it) differs from the unsigned one,
     and is accepted as members accepts it."""
-    block = bytearray(BASE[TEMPLATED : TEMPLATED + 512])
-    block[2] = 0xE9
-    signed = sum(b - 256 if b > 127 else b for b in block[:148]) + 256 + sum(block[156:])
-    for total in (signed, signed + 256):
-        header = _with_checksum(bytes(block), b"%06o\0 " % total)
-        same_both_ways(BASE[:TEMPLATED] + header + BASE[TEMPLATED + 512 :])
+    for header in onestep.signed_checksums(BASE[TEMPLATED : TEMPLATED + 512]):
+        same_both_ways(onestep.replaced(BASE, TEMPLATED, header))
 
 
 @pytest.mark.parametrize(
