@@ -15,13 +15,16 @@ The library is the product; the ``bundle-extract`` command is one of its users::
 A :class:`Client` holds one connection pool per registry, one content cache and one credential
 store; the module-level functions run one call on a fresh client.  Results are frozen dataclasses
 whose ``to_json()`` is the command line's ``--json`` object.  Every failure is an
-:class:`ImgExtractError` (the tree is drawn in :mod:`imgextract.errors`).  The library never prints.
+:class:`ImgExtractError` (the tree is drawn in :mod:`imgextract.errors`).  The library never prints:
+warnings are records of the ``imgextract`` loggers (a ``NullHandler`` keeps them off stderr until
+the application configures logging).
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Unpack
 
 from imgextract._version import VERSION as __version__
 from imgextract.errors import (
@@ -39,6 +42,7 @@ from imgextract.errors import (
     RegistryError,
     SignatureRefused,
     SourceError,
+    UnknownOption,
     UnreachableError,
     UsageError,
 )
@@ -52,6 +56,7 @@ import imgextract.pull as _pipeline  # noqa: E402, F401  isort: skip
 
 
 if TYPE_CHECKING:
+    from imgextract.call_options import PullOptions
     from imgextract.catalog import BundleOutcome, Catalog, CatalogPullResult
     from imgextract.client import Client, copy, explain_mirrors, inspect, pull_catalog, render, verify
     from imgextract.outputs.configmap import dump_yaml
@@ -65,7 +70,7 @@ if TYPE_CHECKING:
         PullResult,
         Source,
     )
-    from imgextract.settings import Settings
+    from imgextract.settings import ClientOptions, Settings
     from imgextract.signatures import Verdict
 
 # Imported on first use, so that ``import imgextract`` (and the CLI's start-up) stays cheap.
@@ -92,17 +97,25 @@ _LAZY = {
     "PullResult": "imgextract.results",
     "Source": "imgextract.results",
     "Settings": "imgextract.settings",
+    "ClientOptions": "imgextract.settings",
 }
 
 
-def pull(ref: str, output: str | os.PathLike[str] | None, **options: Any) -> PullResult:
-    """One pull on a fresh :class:`Client` (see :meth:`Client.pull`; client options may be mixed in)."""
+def pull(ref: str, output: str | os.PathLike[str] | None, **options: Unpack[PullOptions]) -> PullResult:
+    """One pull on a fresh :class:`Client` (see :meth:`Client.pull`; client options may be mixed in:
+    every name is in :class:`imgextract.call_options.PullOptions`)."""
     from imgextract.client import pull as one_shot_pull
 
     return one_shot_pull(ref, output, **options)
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
+
+# The library reports through the ``imgextract`` loggers and never writes to stderr itself: without
+# this handler an application that configured no logging would get every WARNING printed by
+# Python's last-resort handler.  Records still propagate to whatever handlers the application (or
+# the ``bundle-extract`` command) installs.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 
 __all__ = [
@@ -112,6 +125,7 @@ __all__ = [
     "Catalog",
     "CatalogPullResult",
     "Client",
+    "ClientOptions",
     "ConfigError",
     "ContentMismatch",
     "CopyResult",
@@ -133,6 +147,7 @@ __all__ = [
     "SignatureRefused",
     "Source",
     "SourceError",
+    "UnknownOption",
     "UnreachableError",
     "UsageError",
     "Verdict",

@@ -28,15 +28,15 @@ import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from imgextract import oci
-from imgextract.errors import InvalidReference, UsageError, option
+from imgextract.errors import InvalidReference, UsageError, option, unknown_option
 from imgextract.pull.resolve import Located, ResolvedImage, locate, resolve
 from imgextract.reference import Reference
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.pool import ClientPool
-from imgextract.settings import OPTION_NAMES, Settings
+from imgextract.settings import OPTION_NAMES, ClientOptions, Settings
 
 # ``operations`` (extraction, outputs, results) is imported by the calls that need it: ``render`` and
 # the catalog queries start without it.
@@ -44,9 +44,17 @@ if TYPE_CHECKING:
     from imgextract import operations
     from imgextract.auth import CredentialStore
     from imgextract.cache import ContentCache
+    from imgextract.call_options import (
+        CatalogPullOptions,
+        CopyOptions,
+        InspectOptions,
+        PullOptions,
+        RenderOptions,
+    )
     from imgextract.catalog import BundleOutcome, Catalog, CatalogPullResult
     from imgextract.mirrors import MirrorConfig
     from imgextract.progress import Progress
+    from imgextract.rendering import Refs
     from imgextract.results import CopyResult, InspectResult, MirrorsResult, PullResult
     from imgextract.signatures import Policy, Verdict, Verifier
 
@@ -65,7 +73,7 @@ class Client:
     first use and raise :class:`~imgextract.errors.ConfigError`.
     """
 
-    def __init__(self, *, settings: Settings | None = None, **options: Any) -> None:
+    def __init__(self, *, settings: Settings | None = None, **options: Unpack[ClientOptions]) -> None:
         if settings is not None and options:
             raise UsageError("pass either settings or keyword options, not both")
         self.settings = settings if settings is not None else Settings.from_options(**options)
@@ -166,13 +174,16 @@ class Client:
         _ = self.mirrors, self.credentials, self.cache, self.verifier
 
     def scope_credentials(self, *refs: Reference) -> None:
-        """``creds`` goes to these references' registries and their configured mirrors only, never
-        to a registry named by image content (an imgpkg images.yml)."""
+        """``creds`` goes to these references' registries and their configured mirrors (and to
+        those of every reference named in an earlier call of this client), never to a registry
+        named only by image content (an imgpkg images.yml, a catalog's bundle images).  The scope
+        only grows: concurrent calls for other registries never take credentials from a running
+        one."""
         registries = set()
         for ref in refs:
             registries.add(ref.registry)
             registries.update(s.reference.registry for s in self.mirrors.pull_sources(ref.pull_ref()))
-        self.credentials.scope_flag_credentials(registries)
+        self.credentials.allow_flag_credentials(registries)
 
     def scope_catalog_credentials(self, catalog: Catalog) -> None:
         """Before pulling a catalog's bundles: their registries come from the catalog's content, so
@@ -388,7 +399,13 @@ class Client:
         keeps shard ``i`` of ``n``. Complete bundles are skipped; a failing bundle does not stop the
         others (see :meth:`CatalogPullResult.raise_for_failures`)."""
         from imgextract.catalog import Catalog, pull_bundles
+        from imgextract.catalog.pull import check_pacing
 
+        check_pacing(jobs, max_per_registry)  # before the catalog is fetched
+        if shard is not None:
+            from imgextract.catalog.filters import check_shard
+
+            check_shard(*shard)
         cat = catalog if isinstance(catalog, Catalog) else Catalog.open(catalog, client=self)
         if packages or channels or min_version or max_version or heads_only:
             cat = cat.filter(packages, channels, min_version, max_version, heads_only)
@@ -400,7 +417,7 @@ class Client:
 
     def render(
         self,
-        refs: Sequence[str] | str,
+        refs: Refs,
         *,
         migrate_level: str = "none",
         image_ref_template: str | None = None,
@@ -429,6 +446,14 @@ class Client:
             self._closed = True
             self._pool.close()
 
+    def __repr__(self) -> str:
+        # what a log line needs; never credentials (see Settings' repr)
+        insecure = sorted(self.settings.transport.insecure_registries)
+        return (
+            f"<Client {'closed' if self._closed else 'open'} platform={self.settings.platform!r} "
+            f"insecure_registries={insecure!r} registries={self._pool.registries()!r}>"
+        )
+
     def __enter__(self) -> Client:
         return self
 
@@ -454,60 +479,68 @@ def _named_catalog_image(catalog: Catalog) -> list[Reference]:
 # --- one-shot functions -----------------------------------------------------------------------------
 
 
-def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Client options (settings) apart from per-call options."""
-    client = {k: v for k, v in options.items() if k in OPTION_NAMES and k != "platform"}
+def _split(options: Mapping[str, Any], method: Callable[..., Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Client options (settings) apart from ``method``'s options; any other name is refused first."""
+    code = method.__code__
+    takes = set(code.co_varnames[code.co_argcount : code.co_argcount + code.co_kwonlyargcount])
+    unknown = sorted(set(options) - OPTION_NAMES - takes)
+    if unknown:
+        raise unknown_option(unknown, OPTION_NAMES | takes)
+    # a per-call option when the method takes it (platform), else the client's default
+    client = {k: v for k, v in options.items() if k in OPTION_NAMES and k not in takes}
     call = {k: v for k, v in options.items() if k not in client}
     return client, call
 
 
-def pull(ref: str, output: str | os.PathLike[str] | None, **options: Any) -> PullResult:
+def pull(ref: str, output: str | os.PathLike[str] | None, **options: Unpack[PullOptions]) -> PullResult:
     """One pull on a fresh :class:`Client`: client options and :meth:`Client.pull` options together."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.pull)
     with Client(**client_options) as client:
         return client.pull(ref, output, **call)
 
 
-def inspect(ref: str, **options: Any) -> InspectResult:
+def inspect(ref: str, **options: Unpack[InspectOptions]) -> InspectResult:
     """One :meth:`Client.inspect` on a fresh :class:`Client`."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.inspect)
     with Client(**client_options) as client:
         return client.inspect(ref, **call)
 
 
-def copy(ref: str, to_repo: str, **options: Any) -> CopyResult:
+def copy(ref: str, to_repo: str, **options: Unpack[CopyOptions]) -> CopyResult:
     """One :meth:`Client.copy` on a fresh :class:`Client`."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.copy)
     with Client(**client_options) as client:
         return client.copy(ref, to_repo, **call)
 
 
 def verify(ref: str, **options: Any) -> Verdict:
     """One :meth:`Client.verify` on a fresh :class:`Client` (``policy=`` and ``registries_d=`` among the options)."""
-    client_options, call = _split(options)
-    policy = client_options.pop("policy", None)
+    client_options, call = _split(options, Client.verify)  # policy: the call's (Client.verify takes it)
     with Client(**client_options) as client:
-        return client.verify(ref, policy=policy, **call)
+        return client.verify(ref, **call)
 
 
-def render(refs: Sequence[str] | str, **options: Any) -> list[dict[str, Any]]:
+def render(refs: Refs, **options: Unpack[RenderOptions]) -> list[dict[str, Any]]:
     """One :meth:`Client.render` on a fresh :class:`Client` (client options may be mixed in)."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.render)
     with Client(**client_options) as client:
         return client.render(refs, **call)
 
 
-def explain_mirrors(ref: str, **options: Any) -> MirrorsResult:
+def explain_mirrors(ref: str, **options: Unpack[ClientOptions]) -> MirrorsResult:
     """One :meth:`Client.explain_mirrors` on a fresh :class:`Client` (mirror options only matter)."""
-    client_options, call = _split(options)
+    client_options, call = _split(options, Client.explain_mirrors)
     with Client(**client_options) as client:
         return client.explain_mirrors(ref, **call)
 
 
 def pull_catalog(
-    catalog: str | os.PathLike[str], output: str | os.PathLike[str], **options: Any
+    catalog: str | os.PathLike[str] | Catalog,
+    output: str | os.PathLike[str],
+    **options: Unpack[CatalogPullOptions],
 ) -> CatalogPullResult:
-    """One :meth:`Client.pull_catalog` on a fresh :class:`Client` (client options may be mixed in)."""
-    client_options, call = _split(options)
+    """One :meth:`Client.pull_catalog` on a fresh :class:`Client` (client options may be mixed in);
+    ``catalog`` may be a :class:`~imgextract.catalog.Catalog` opened (and filtered) before."""
+    client_options, call = _split(options, Client.pull_catalog)
     with Client(**client_options) as client:
         return client.pull_catalog(catalog, output, **call)

@@ -5,6 +5,7 @@
     ImgExtractError                  an expected failure, one line, never a credential
      ├── UsageError                  bad arguments: malformed reference, conflicting options, output in the way
      │    ├── InvalidReference       a malformed image reference (``error_class`` names the conformance class)
+     │    ├── UnknownOption          a misspelt keyword option (also a TypeError)
      │    └── ConfigError            a configuration file (registries.conf, ICSP/IDMS/ITMS, auth) is unusable
      ├── SourceError                 this source could not serve the content: a pull tries the next source
      │    ├── AuthError              authentication or authorisation failed
@@ -33,6 +34,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the type only (ignored by the import contracts): errors stays the bottom layer
+    from imgextract.signatures.verdict import Verdict
 
 _MARK = "\x1e"
 _MARK_RE = re.compile("\x1e([a-z_]+)\x1f([^\x1e]*)\x1e")
@@ -147,6 +152,22 @@ class InvalidReference(UsageError):
 ReferenceError_ = InvalidReference  # the former name (it avoided shadowing the builtin ReferenceError)
 
 
+class UnknownOption(UsageError, TypeError):
+    """A keyword option no call takes (a TypeError too, as Python calls it): the message names the
+    option meant when one is close."""
+
+
+def unknown_option(names: list[str], known: set[str] | frozenset[str]) -> UnknownOption:
+    """The error for misspelt keyword options, each with the closest known name when there is one."""
+    from difflib import get_close_matches
+
+    parts = []
+    for name in names:
+        close = get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        parts.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return UnknownOption(f"unknown option{'s' if len(names) > 1 else ''} {', '.join(parts)}")
+
+
 class ConfigError(UsageError):
     """A configuration file (registries.conf, ICSP/IDMS/ITMS, auth file) is invalid or unreadable."""
 
@@ -195,7 +216,21 @@ class InvalidBundleError(ImgExtractError):
 
 
 class SignatureRefused(ImgExtractError):
-    """The signature policy refused the image (no accepted signature, or a rejecting requirement)."""
+    """The signature policy refused the image (no accepted signature, or a rejecting requirement).
+
+    ``verdict`` is the :class:`~imgextract.Verdict` that refused it (the scope, the requirement,
+    each signature's check), as :meth:`imgextract.Client.verify` would have returned it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        verdict: Verdict | None = None,
+        reference: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        super().__init__(message, reference=reference, endpoint=endpoint)
+        self.verdict = verdict
 
 
 class LocalFilesystemError(ImgExtractError):
@@ -246,6 +281,7 @@ __all__ = [
     "RegistryError",
     "SignatureRefused",
     "SourceError",
+    "UnknownOption",
     "UnreachableError",
     "UsageError",
     "local_filesystem_error",

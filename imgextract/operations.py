@@ -129,6 +129,7 @@ class PullOptions(FrozenRecord):
             raise UsageError(f"compress must be 'auto', 'always' or 'never', got {configmap.compress!r}")
         _check_compression(prefer_compression)
         self.paths: Final = tuple(paths)
+        detect.check_request(paths=self.paths, all_paths=all, kind=kind)  # before any request
         self.all: Final = all
         self.force: Final = force
         self.format: Final = format

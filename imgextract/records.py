@@ -15,6 +15,7 @@ Fields named in ``_uncompared`` take no part in equality or hashing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 
@@ -52,3 +53,27 @@ class FrozenRecord(Record):
 
     def __hash__(self) -> int:
         return hash(self._key())
+
+
+def value_hash(instance: Any) -> int:
+    """A hash of a frozen dataclass by the values of its fields, where fields hold mappings, lists or
+    dicts (labels, annotations, ConfigMap objects), which ``hash`` refuses: the generated
+    ``__hash__`` of such a result raised TypeError.  Consistent with the generated ``__eq__``:
+    equal fields give equal hashes (a mapping hashes as the set of its items, a list as a tuple)."""
+    import dataclasses
+
+    return hash(
+        tuple(_hashable(getattr(instance, f.name)) for f in dataclasses.fields(instance) if f.compare)
+    )
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (str, bytes, int, float, type(None))):
+        return value
+    if isinstance(value, Mapping):
+        return frozenset((k, _hashable(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(_hashable(v) for v in value)
+    return value

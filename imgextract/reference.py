@@ -146,10 +146,12 @@ class Reference:
 
     @property
     def name(self) -> str:
+        """``registry/repository``, without tag or digest."""
         return f"{self.registry}/{self.repository}"
 
     @property
     def is_digest(self) -> bool:
+        """True when the reference pins a digest."""
         return self.digest is not None
 
     @property
@@ -178,12 +180,15 @@ class Reference:
         return _familiarize(self.registry, self.repository) + str(self)[len(self.name) :]
 
     def familiar_name(self) -> str:
+        """The short form docker prints (``busybox`` for ``docker.io/library/busybox``)."""
         return _familiarize(self.registry, self.repository)
 
     def with_digest(self, digest: str) -> Reference:
+        """This reference pinned to ``digest`` (validated; the tag is kept)."""
         return replace(self, digest=validate_digest(digest, reference=str(self)))
 
     def with_tag(self, tag: str) -> Reference:
+        """This reference with tag ``tag`` (an InvalidReference when malformed)."""
         if not _TAG_RE.match(tag):
             raise InvalidReference(
                 f"invalid tag {tag!r}", error_class="tag_invalid_format", reference=str(self)
@@ -191,10 +196,12 @@ class Reference:
         return replace(self, tag=tag)
 
     def with_registry_repository(self, registry: str, repository: str) -> Reference:
+        """This reference at another registry and repository (a mirror's), tag and digest kept."""
         return replace(self, registry=registry, repository=repository)
 
     @property
     def api_host(self) -> str:
+        """The host the registry API is reached at (``registry-1.docker.io`` for ``docker.io``)."""
         return registry_api_host(self.registry)
 
 
@@ -211,8 +218,33 @@ def registry_api_host(registry: str) -> str:
     return DOCKER_HUB_API if registry == DOCKER_HUB else registry
 
 
+_SCHEMES = ("docker://", "oci://", "http://", "https://")
+_DIGEST_START_RE = re.compile(r"[a-z0-9]+(?:[.+_-][a-z0-9]+)*:")
+
+
+def without_userinfo(s: str) -> str:
+    """``s`` with user information (``user:password@``, as in a URL) replaced by ``***@``, for
+    error messages: a reference is never allowed to carry it, and a password typed into one must
+    not come back.  A digest's ``@`` (``name@sha256:...``) is left alone."""
+    prefix = next((p for p in _SCHEMES if s.lower().startswith(p)), "")
+    rest = s[len(prefix) :]
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority or (not slash and _DIGEST_START_RE.match(authority.rpartition("@")[2])):
+        return s
+    return f"{prefix}***@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def parse_reference(s: str) -> Reference:
     """Parse and normalise like ``docker pull`` (distribution ``ParseNormalizedNamed``)."""
+    try:
+        return _parse_reference(s)
+    except InvalidReference as exc:
+        if exc.reference is not None and "@" in exc.reference:
+            exc.reference = without_userinfo(exc.reference)
+        raise
+
+
+def _parse_reference(s: str) -> Reference:
     if _HEX64_RE.match(s):
         raise InvalidReference(
             "cannot use a 64-character hexadecimal string as a repository name",
@@ -242,6 +274,12 @@ def parse_any_reference(s: str) -> Reference | str:
         return validate_digest(s)
     except InvalidReference:
         return parse_reference(s)
+
+
+def names_a_path(s: str) -> bool:
+    """``s`` is written as a local path (``/``, ``./``, ``../``, ``~``): never an image reference, so a
+    missing one is reported as a missing directory, not as a malformed reference."""
+    return s.startswith(("/", "./", "../", "~"))
 
 
 def is_canonical(s: str) -> bool:

@@ -25,7 +25,7 @@ from imgextract.catalog.render.pipeline import (
 from imgextract.catalog.render.writer import FORMATS, opm_order, to_python, write
 from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
 from imgextract.pull.resolve import Located, ResolvedImage
-from imgextract.reference import Reference
+from imgextract.reference import Reference, names_a_path
 
 __all__ = ["FORMATS", "encode", "render", "render_output", "render_raw", "write_output"]
 
@@ -120,14 +120,23 @@ def _library_error(exc: RenderError) -> ImgExtractError:
 
 _T = TypeVar("_T")
 
+Refs = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+"""What render takes: one reference or directory, or several (image references as text, directories
+as text or paths)."""
+
 
 def _run(
     session: Session | None,
-    refs: Sequence[str] | str,
+    refs: Refs,
     call: Callable[[list[str], _ClientSource | None], _T],
 ) -> _T:
     """``call(refs, source)`` with the image source the references need; its errors as the library's."""
-    names = [refs] if isinstance(refs, str) else list(refs)
+    names = [os.fspath(refs)] if isinstance(refs, (str, os.PathLike)) else [os.fspath(r) for r in refs]
+    for name in names:
+        if names_a_path(name) and not os.path.lexists(name):
+            raise UsageError(
+                f"{name}: no such directory (render takes image references and bundle or catalog directories)"
+            )
     try:
         return call(names, _source(session, names))
     except RenderError as exc:
@@ -136,7 +145,7 @@ def _run(
 
 def render_raw(
     session: Session | None,
-    refs: Sequence[str] | str,
+    refs: Refs,
     *,
     migrate_level: str = "none",
     image_ref_template: str | None = None,
@@ -150,7 +159,7 @@ def render_raw(
 
 def render_output(
     session: Session | None,
-    refs: Sequence[str] | str,
+    refs: Refs,
     fmt: str = "json",
     *,
     migrate_level: str = "none",
@@ -168,7 +177,7 @@ def render_output(
 
 def write_output(
     session: Session | None,
-    refs: Sequence[str] | str,
+    refs: Refs,
     out: BinaryIO,
     fmt: str = "json",
     *,
@@ -188,7 +197,7 @@ def write_output(
 
 def render(
     session: Session | None,
-    refs: Sequence[str] | str,
+    refs: Refs,
     *,
     migrate_level: str = "none",
     image_ref_template: str | None = None,

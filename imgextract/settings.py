@@ -16,7 +16,8 @@
 flags in snake_case (``insecure_registries=[...]``, ``creds=``, ``icsp_files=[...]``,
 ``cache_dir=``, ...): :class:`imgextract.Client` takes them, and the CLI's option groups
 (``imgextract.cli.options``) are declared beside these fields and fill them.  Bad input raises
-:class:`~imgextract.errors.UsageError` here, the same for the library and the CLI.
+:class:`~imgextract.errors.UsageError` here, the same for the library and the CLI.  Settings are
+frozen; their reprs show ``creds`` as ``<redacted>`` and leave the environment out (it holds tokens).
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ import platform as _platform
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from imgextract._version import VERSION
-from imgextract.errors import UsageError, option
+from imgextract.errors import UsageError, option, unknown_option
 
 DEFAULT_USER_AGENT = f"bundle-extract/{VERSION}"
 """``bundle-extract/<version>`` (imgextract/_version.py, which pyproject.toml reads)."""
@@ -89,6 +90,8 @@ def _paths(values: Iterable[str | os.PathLike[str]] | str | os.PathLike[str], na
 
 
 def _path(value: str | os.PathLike[str] | None, name: str) -> Path:
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise UsageError(f"{option(name)} must be a path (str or os.PathLike), got {value!r}")
     # Path("") is ".": an empty option would read (or write a cache in) the current directory
     if value is None or not os.fspath(value):
         raise UsageError(f"{option(name)} must not be empty")
@@ -97,6 +100,27 @@ def _path(value: str | os.PathLike[str] | None, name: str) -> Path:
 
 def _optional_path(value: str | os.PathLike[str] | None, name: str) -> Path | None:
     return None if value is None else _path(value, name)
+
+
+def _number(value: object, name: str, *, positive: bool) -> None:
+    """A real number (not a bool, not a numeric string), > 0 or >= 0; NaN is neither."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{option(name)} must be a number, got {value!r}")
+    if not (value > 0 if positive else value >= 0):
+        raise UsageError(
+            f"{option(name)} must be {'positive' if positive else 'non-negative'}, got {value!r}"
+        )
+
+
+def _environment(value: object) -> dict[str, str]:
+    """``env=``: a mapping of names to strings (as ``os.environ``)."""
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise UsageError(
+            f"{option('env')} must be a mapping of str to str (as os.environ), got {type(value).__name__}"
+        )
+    return dict(value)
 
 
 @dataclass(frozen=True)
@@ -129,23 +153,24 @@ class TransportSettings:
     chunk_size: int = 8 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        hosts = self.insecure_registries
-        if isinstance(hosts, str):
+        given = self.insecure_registries
+        hosts = given if isinstance(given, str) else tuple(given)  # any iterable, read once
+        if isinstance(hosts, str) or not all(isinstance(h, str) for h in hosts):
             raise UsageError(f"{option('insecure_registries')} takes a list of HOST[:PORT], got {hosts!r}")
         object.__setattr__(self, "insecure_registries", frozenset(normalize_registry_host(h) for h in hosts))
         for name in ("ca_file", "cert_dir"):
             object.__setattr__(self, name, _optional_path(getattr(self, name), name))
         for name in ("timeout", "deadline", "min_speed"):
-            if not getattr(self, name) > 0:
-                raise UsageError(f"{option(name)} must be positive, got {getattr(self, name)!r}")
-        if not self.retry_time >= 0:
-            raise UsageError(f"{option('retry_time')} must not be negative, got {self.retry_time!r}")
+            _number(getattr(self, name), name, positive=True)
+        _number(self.retry_time, "retry_time", positive=False)
+        _number(self.retry_base_delay, "retry_base_delay", positive=False)
+        _number(self.retry_max_delay, "retry_max_delay", positive=False)
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise UsageError(f"{option('retries')} must be a non-negative integer, got {self.retries!r}")
-        if not (0 <= self.retry_base_delay and 0 <= self.retry_max_delay):
-            raise UsageError("retry delays must not be negative")
         if not isinstance(self.chunk_size, int) or self.chunk_size < 1:
             raise UsageError(f"{option('chunk_size')} must be a positive integer, got {self.chunk_size!r}")
+        if not isinstance(self.user_agent, str):
+            raise UsageError(f"{option('user_agent')} must be a string, got {self.user_agent!r}")
         if not self.user_agent or "\n" in self.user_agent or "\r" in self.user_agent:
             raise UsageError(f"{option('user_agent')} must be one non-empty line")
 
@@ -158,13 +183,20 @@ class TransportSettings:
 class AuthSettings:
     """Where credentials come from, besides the standard auth-file search (see docs/auth.md)."""
 
-    creds: str | None = None
+    creds: str | None = field(default=None, repr=False)
     authfile: Path | None = None
     pull_secret: Path | None = None
 
     def __post_init__(self) -> None:
+        if self.creds is not None and not isinstance(self.creds, str):
+            raise UsageError(f"{option('creds')} must be a string USER[:PASS]")  # never the value
         object.__setattr__(self, "authfile", _optional_path(self.authfile, "authfile"))
         object.__setattr__(self, "pull_secret", _optional_path(self.pull_secret, "pull_secret"))
+
+    def __repr__(self) -> str:
+        # never the credentials themselves: a settings repr ends up in logs and tracebacks
+        creds = None if self.creds is None else "<redacted>"
+        return f"AuthSettings(creds={creds}, authfile={self.authfile!r}, pull_secret={self.pull_secret!r})"
 
 
 @dataclass(frozen=True)
@@ -181,7 +213,7 @@ class MirrorSettings:
     itms_files: tuple[Path, ...] = ()
     registries_conf: Path | None = None
     registries_conf_dir: Path | None = None
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)  # holds tokens
     system_registries_conf: Path = SYSTEM_REGISTRIES_CONF
     system_registries_conf_dir: Path = SYSTEM_REGISTRIES_CONF_DIR
 
@@ -200,6 +232,8 @@ class CacheSettings:
     use_cache: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.use_cache, bool):
+            raise UsageError(f"{option('use_cache')} must be True or False, got {self.use_cache!r}")
         object.__setattr__(self, "cache_dir", _optional_path(self.cache_dir, "cache_dir"))
 
     def root(self, env: Mapping[str, str]) -> Path:
@@ -236,7 +270,7 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     signatures: SignatureSettings = field(default_factory=SignatureSettings)
     platform: str = field(default_factory=host_platform)
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)  # holds tokens
 
     def __post_init__(self) -> None:
         from imgextract.oci.platform import Platform
@@ -250,12 +284,13 @@ class Settings:
         Platform.parse(self.platform)  # UsageError when malformed
 
     @classmethod
-    def from_options(cls, **options: Any) -> Settings:
+    def from_options(cls, **options: Unpack[ClientOptions]) -> Settings:
         """Build from flat options named as the CLI flags in snake_case; unknown names are a UsageError."""
         unknown = sorted(set(options) - OPTION_NAMES)
         if unknown:
-            raise UsageError(f"unknown option(s): {', '.join(unknown)}")
-        env = dict(options["env"]) if options.get("env") is not None else dict(os.environ)
+            raise unknown_option(unknown, OPTION_NAMES)
+        given_env, given_platform = options.get("env"), options.get("platform")
+        env = _environment(given_env) if given_env is not None else dict(os.environ)
 
         def pick(group: type[Any]) -> dict[str, Any]:
             names = {f.name for f in dataclasses.fields(group)} - {"env"}
@@ -267,7 +302,7 @@ class Settings:
             mirrors=MirrorSettings(env=env, **pick(MirrorSettings)),
             cache=CacheSettings(**pick(CacheSettings)),
             signatures=SignatureSettings(**pick(SignatureSettings)),
-            platform=options["platform"] if options.get("platform") is not None else host_platform(),
+            platform=given_platform if given_platform is not None else host_platform(),
             env=env,
         )
 
@@ -275,6 +310,44 @@ class Settings:
     def cache_root(self) -> Path:
         """The content cache directory (whether or not the cache is used)."""
         return self.cache.root(self.env)
+
+
+_PathArg = str | os.PathLike[str]
+
+
+class ClientOptions(TypedDict, total=False):
+    """The keyword options of :class:`~imgextract.Client` (and of the one-shot functions), typed:
+    annotate a dict of options with it and ``Client(**options)`` is checked by mypy (names and
+    types); at run time :meth:`Settings.from_options` checks them again.  ``None`` means unset."""
+
+    insecure_registries: Iterable[str] | None
+    ca_file: _PathArg | None
+    cert_dir: _PathArg | None
+    timeout: float | None
+    retries: int | None
+    deadline: float | None
+    min_speed: float | None
+    retry_time: float | None
+    user_agent: str | None
+    retry_base_delay: float | None
+    retry_max_delay: float | None
+    chunk_size: int | None
+    creds: str | None
+    authfile: _PathArg | None
+    pull_secret: _PathArg | None
+    icsp_files: Iterable[_PathArg] | None
+    idms_files: Iterable[_PathArg] | None
+    itms_files: Iterable[_PathArg] | None
+    registries_conf: _PathArg | None
+    registries_conf_dir: _PathArg | None
+    system_registries_conf: _PathArg | None
+    system_registries_conf_dir: _PathArg | None
+    cache_dir: _PathArg | None
+    use_cache: bool | None
+    policy: _PathArg | None
+    registries_d: _PathArg | None
+    platform: str | None
+    env: Mapping[str, str] | None
 
 
 def _names(*groups: type[Any]) -> frozenset[str]:

@@ -90,6 +90,18 @@ class CredentialStore:
             self._flag_scope = frozenset(_canonical(r) for r in registries)
             self._cache.clear()
 
+    def allow_flag_credentials(self, registries: Iterable[str]) -> None:
+        """Add these registries to where ``--creds`` may go, never taking one away: a long-lived
+        client's scope is every registry the user named in any of its calls, so a call naming
+        another registry (another thread's) cannot strip the credentials from a running one.
+        The first call scopes an unscoped store (as :meth:`scope_flag_credentials` does)."""
+        added = frozenset(_canonical(r) for r in registries)
+        with self._lock:
+            current = self._flag_scope
+            if current is None or not added <= current:
+                self._flag_scope = added if current is None else current | added
+                self._cache.clear()
+
     def flag_credentials_allowed(self, registry: str) -> bool:
         scope = self._flag_scope
         return scope is None or _canonical(registry) in scope

@@ -65,6 +65,15 @@ def detect_kind(labels: Mapping[str, str]) -> Kind:
 KINDS = ("registry+v1", "plain+v0", "fbc", "imgpkg", "image")
 
 
+def check_request(*, paths: Sequence[str] = (), all_paths: bool = False, kind: str | None = None) -> None:
+    """What :func:`plan` refuses whatever the image: an unknown ``kind``, ``all`` with ``paths``
+    (checked again by ``plan``; a pull checks it first, before any request)."""
+    if kind is not None and kind not in KINDS:
+        raise UsageError(f"{option('kind', kind)}: expected one of {', '.join(KINDS)}")
+    if all_paths and paths:
+        raise UsageError(f"{option('all')} and {option('paths')} are mutually exclusive")
+
+
 def plan(
     labels: Mapping[str, str] | None,
     *,
@@ -76,14 +85,11 @@ def plan(
     needs none); directories then default to what the labels would have said (``manifests/``,
     ``metadata/``, ``configs/``).  ``kind="imgpkg"`` still needs imgpkg's bundle label, as imgpkg does."""
     labels = dict(labels or {})
-    if kind is not None and kind not in KINDS:
-        raise UsageError(f"{option('kind', kind)}: expected one of {', '.join(KINDS)}")
+    check_request(paths=paths, all_paths=all_paths, kind=kind)
     kind = cast(Kind, kind) if kind is not None else detect_kind(labels)
     if kind == "imgpkg" and L.IMGPKG_BUNDLE not in labels:
         # imgpkg decides from the config's labels alone, before any layer (a label's presence counts)
         raise InvalidBundleError("Expected bundle image but found plain image")
-    if all_paths and paths:
-        raise UsageError(f"{option('all')} and {option('paths')} are mutually exclusive")
     manifests = metadata = None
     if kind == "registry+v1":
         manifests = clean_dir(labels.get(L.MANIFESTS, "manifests/"), what="manifests")

@@ -20,6 +20,7 @@ from imgextract.bundles import labels as L
 from imgextract.bundles.detect import Plan, clean_dir
 from imgextract.errors import InvalidBundleError, option
 from imgextract.layers.fsroot import RootFS
+from imgextract.records import value_hash
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,11 @@ class BundleInfo:
     metadata_dir: str | None
     annotations: Mapping[str, str]
 
+    def __hash__(self) -> int:  # by value: the generated one refuses the mapping fields
+        return value_hash(self)
+
     def to_json(self) -> dict[str, object]:
+        """The ``bundle`` object of ``--json``: package, channels, default channel, directories."""
         return {
             "package": self.package,
             "channels": list(self.channels),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from imgextract.catalog import filters, load
 from imgextract.catalog.fbc import (
@@ -28,9 +28,15 @@ from imgextract.catalog.filters import CatalogFilter
 from imgextract.catalog.model import Bundle, Channel, Package
 from imgextract.catalog.render.gostruct import field as go_field
 from imgextract.errors import NotFoundError, UsageError, option
+from imgextract.reference import names_a_path
 
 if TYPE_CHECKING:
     from imgextract.catalog.session import CatalogSession
+    from imgextract.settings import ClientOptions
+
+
+class FiltersDoNotCompose(UsageError, ValueError):
+    """A filtered catalog was filtered again (a ValueError too, as it was first raised)."""
 
 
 class Catalog:
@@ -43,11 +49,13 @@ class Catalog:
         root: Path | None = None,
         source: str | None = None,
         selection: CatalogFilter | None = None,
+        keep: object = None,
     ) -> None:
         self._model = model
         self.root = root
         self.source = source
         self.selection = selection or CatalogFilter()
+        self._scratch = keep  # what keeps ``root`` on disk (a temporary extraction), shared by filters
 
     # ------------------------------------------------------------------ construction
 
@@ -59,40 +67,52 @@ class Catalog:
 
     @classmethod
     def open(
-        cls, ref: str | os.PathLike[str], *, client: CatalogSession | None = None, **options: Any
+        cls,
+        ref: str | os.PathLike[str],
+        *,
+        client: CatalogSession | None = None,
+        **options: Unpack[ClientOptions],
     ) -> Catalog:
         """An FBC directory, or a catalog image reference: its configs directory is fetched once into
         the content cache (keyed by manifest digest) through ``client`` (an :class:`imgextract.Client`),
         or through a new client built from ``options`` (the Client's keyword options)."""
         if isinstance(ref, os.PathLike) or os.path.isdir(ref):
             return cls.from_directory(ref)
+        if names_a_path(ref) or os.path.exists(ref):
+            raise UsageError(
+                f"{ref}: not a directory (a catalog is an image reference or a file-based catalog directory)"
+            )
         from imgextract.catalog.session import fetch_configs
 
         if client is not None:
             if options:
                 raise UsageError("pass either client or client options, not both")
-            root = fetch_configs(client, str(ref))
+            root, keep = fetch_configs(client, str(ref))
         else:
             from imgextract.client import Client
 
             with Client(**options) as own:
-                root = fetch_configs(own, str(ref))
+                root, keep = fetch_configs(own, str(ref))
         cat = cls.from_directory(root)
         cat.source = str(ref)
+        cat._scratch = keep
         return cat
 
     # ------------------------------------------------------------------ queries
 
     def packages(self) -> list[Package]:
+        """Every package, sorted by name."""
         return [self._model.packages[p] for p in sorted(self._model.packages)]
 
     def package(self, name: str) -> Package:
+        """The package ``name`` (a NotFoundError when the catalog has none of that name)."""
         try:
             return self._model.packages[name]
         except KeyError:
             raise NotFoundError(f"package {name!r} not in the catalog") from None
 
     def channels(self, package: str | None = None) -> list[Channel]:
+        """The channels of ``package`` (of every package when None), sorted by package and name."""
         names = [package] if package is not None else sorted(self._model.channels)
         if package is not None:
             self.package(package)
@@ -111,6 +131,7 @@ class Catalog:
         return out
 
     def bundle(self, package: str, name: str) -> Bundle:
+        """The bundle ``name`` of ``package`` (a NotFoundError when absent)."""
         try:
             return self._model.bundles[package][name]
         except KeyError:
@@ -156,10 +177,15 @@ class Catalog:
         )
 
     def apply(self, selection: CatalogFilter) -> Catalog:
+        """This catalog narrowed by a prebuilt filter (see :meth:`filter`), once: filters do not compose."""
         if not self.selection.empty:
-            raise ValueError("filter the unfiltered catalog: filters do not compose")
+            raise FiltersDoNotCompose("filter the unfiltered catalog: filters do not compose")
         return Catalog(
-            filters.apply(self._model, selection), root=self.root, source=self.source, selection=selection
+            filters.apply(self._model, selection),
+            root=self.root,
+            source=self.source,
+            selection=selection,
+            keep=self._scratch,
         )
 
     def shard(self, index: int, count: int) -> list[Bundle]:

@@ -206,5 +206,14 @@ def shard_of(bundle: Bundle, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count
 
 
+def check_shard(index: int, count: int) -> None:
+    """Refuse a shard no bundle can be in (``0 <= index < count``): it would select nothing."""
+    valid = all(isinstance(n, int) and not isinstance(n, bool) for n in (index, count))
+    if not valid or count < 1 or not 0 <= index < count:
+        raise UsageError(f"{option('shard')} ({index!r}, {count!r}): need 0 <= index < count")
+
+
 def in_shard(bundles: Iterable[Bundle], index: int, count: int) -> list[Bundle]:
+    """The bundles of shard ``index`` of ``count`` (see :func:`shard_of`)."""
+    check_shard(index, count)
     return [b for b in bundles if shard_of(b, count) == index]

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.model import Bundle
-from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError, local_filesystem_error
+from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError, local_filesystem_error, option
 from imgextract.outputs.directory import atomic_write
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class BundleOutcome:
 
     @property
     def ok(self) -> bool:
+        """True unless the bundle failed (pulled, or skipped as complete)."""
         return self.error is None
 
     def to_json(self) -> dict[str, Any]:
@@ -83,18 +84,22 @@ class CatalogPullResult:
 
     @property
     def pulled(self) -> int:
+        """How many bundles were pulled by this run."""
         return sum(1 for o in self.outcomes if o.ok and not o.skipped)
 
     @property
     def skipped(self) -> int:
+        """How many bundles were already complete and skipped."""
         return sum(1 for o in self.outcomes if o.skipped)
 
     @property
     def failed(self) -> int:
+        """How many bundles failed (their outcomes carry the error)."""
         return sum(1 for o in self.outcomes if not o.ok)
 
     @property
     def first_failure(self) -> BundleOutcome | None:
+        """The first failing bundle's outcome, in the order the bundles were given; None when none failed."""
         return next((o for o in self.outcomes if not o.ok), None)
 
     def raise_for_failures(self) -> None:
@@ -104,12 +109,22 @@ class CatalogPullResult:
             raise first.error
 
     def to_json(self) -> dict[str, Any]:
+        """``{pulled, skipped, failed, bundles}``, each bundle as :meth:`BundleOutcome.to_json`."""
         return {
             "pulled": self.pulled,
             "skipped": self.skipped,
             "failed": self.failed,
             "bundles": [o.to_json() for o in self.outcomes],
         }
+
+
+def check_pacing(jobs: int, per_registry: int | None) -> None:
+    """``jobs`` and ``max_per_registry`` are whole numbers from 1."""
+    for name, value in (("jobs", jobs), ("max_per_registry", per_registry)):
+        if value is None and name == "max_per_registry":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"{option(name)} must be at least 1, got {value!r}")
 
 
 def bundle_dir(output: Path, bundle: Bundle) -> Path:
@@ -205,10 +220,7 @@ def pull_bundles(
 ) -> CatalogPullResult:
     """Pull ``bundles`` under ``output`` (created if missing) over ``client`` (an
     :class:`imgextract.Client`), or with ``puller``. Callbacks run in worker threads."""
-    if jobs < 1:
-        raise UsageError("jobs must be at least 1")
-    if per_registry is not None and per_registry < 1:
-        raise UsageError("per_registry must be at least 1")
+    check_pacing(jobs, per_registry)
     if puller is None:
         if client is None:
             raise UsageError("pull_bundles needs client= (an imgextract.Client) or puller=")
@@ -259,6 +271,11 @@ def pull_bundles(
     try:
         futures = [pool.submit(one, b) for b in bundles]
         outcomes = tuple(f.result() for f in futures)
+    except Exception:
+        # an error of the caller's own (an on_done callback): start no further bundle and wait for
+        # those in flight, so that nothing runs on after the call has returned
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     except BaseException:
         # Ctrl-C / SIGTERM: start no further bundle; those in flight finish into their staging
         # directories (removed by the next run) or complete atomically.

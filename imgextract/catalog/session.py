@@ -15,10 +15,10 @@ cache disabled the configs go to a temporary directory removed at exit.
 
 from __future__ import annotations
 
-import atexit
 import os
 import secrets
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Protocol
 
@@ -45,8 +45,20 @@ class CatalogSession(Session, Protocol):
     def settings(self) -> Settings: ...
 
 
-def fetch_configs(session: CatalogSession, ref: str) -> Path:
-    """The local directory holding the catalog image's FBC."""
+class ScratchRoot:
+    """A catalog image extracted without a cache, in a temporary directory removed when this
+    object is garbage-collected (every Catalog reading it holds it) or at exit, whichever is first:
+    a long-running process does not keep one directory per catalog it ever read."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._finalizer = weakref.finalize(self, force_rmtree, base)
+
+
+def fetch_configs(session: CatalogSession, ref: str) -> tuple[Path, ScratchRoot | None]:
+    """The local directory holding the catalog image's FBC, and (without a cache) the
+    :class:`ScratchRoot` whose lifetime is the directory's."""
+    scratch: ScratchRoot | None = None
     session.prepare()
     image = session.resolve(parse_reference(ref))
     labels = image.config.labels
@@ -67,11 +79,11 @@ def fetch_configs(session: CatalogSession, ref: str) -> Path:
                     os.utime(final)  # recency for ``cache prune --max-age``
                 except OSError:  # a read-only cache is still usable
                     pass
-                return final / configs
+                return final / configs, None
             base.mkdir(parents=True, exist_ok=True)
         else:
             base = Path(tempfile.mkdtemp(prefix="bundle-extract-catalog-"))
-            atexit.register(force_rmtree, base)
+            scratch = ScratchRoot(base)
             final = base / "root"
         staging = base / f".staging-{owner_token()}-{secrets.token_hex(6)}"
         staging.mkdir(mode=0o700)
@@ -95,7 +107,7 @@ def fetch_configs(session: CatalogSession, ref: str) -> Path:
         if staging.exists():
             force_rmtree(staging)
         raise
-    return final / configs
+    return final / configs, scratch
 
 
 def pull_bundle(session: Session, bundle: Bundle, dest: Path, replace: bool) -> PullResult:

@@ -55,6 +55,7 @@ class LayerReport:
     fetch: str = ""
 
     def to_json(self) -> dict[str, Any]:
+        """The layer as ``--json`` shows it: digest, size, media type, whether and how it was fetched."""
         out: dict[str, Any] = {
             "digest": self.digest,
             "size": self.size,

@@ -31,6 +31,11 @@ class ClientPool:
                 client = self._clients[key] = self._factory(registry, insecure)
             return client
 
+    def registries(self) -> list[str]:
+        """The registry endpoints with a client now, sorted (for reprs and logs)."""
+        with self._lock:
+            return sorted({registry for registry, _insecure in self._clients})
+
     def close(self) -> None:
         """Close every client's connections."""
         with self._lock:

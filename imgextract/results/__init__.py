@@ -15,6 +15,7 @@ from imgextract.bundles.registry_v1 import BundleInfo
 from imgextract.lazy import lazy_exports
 from imgextract.mirrors import Source
 from imgextract.pull.extract import LayerReport
+from imgextract.records import value_hash
 from imgextract.reference import Reference
 
 if TYPE_CHECKING:
@@ -55,6 +56,9 @@ class InspectResult:
     annotations: Mapping[str, str] = field(default_factory=dict)  # the image manifest's annotations
     platforms: tuple[str, ...] = ()
     compression: Mapping[str, Any] | None = None  # dual-compression index: variants and the choice
+
+    def __hash__(self) -> int:  # by value: the generated one refuses the mapping fields
+        return value_hash(self)
 
     def _image_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -101,6 +105,9 @@ class PullResult(InspectResult):
     output: str | None = None
     imgpkg: Mapping[str, Any] | None = None
     configmaps: tuple[dict[str, Any], ...] = ()
+
+    def __hash__(self) -> int:  # by value: the generated one refuses the mapping fields
+        return value_hash(self)
 
     def to_json(self) -> dict[str, Any]:
         """The ``bundle-extract pull --json`` object."""

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from imgextract.records import value_hash
+
 if TYPE_CHECKING:
     from imgextract.imgpkg.copy import CopyResult as _CopyReport
     from imgextract.imgpkg.lock import BundleLock
@@ -25,6 +27,9 @@ class CopyResult:
     locations: Mapping[str, str]
     blobs: Mapping[str, int]
     lock: BundleLock | None = None
+
+    def __hash__(self) -> int:  # by value: the generated one refuses the mapping fields
+        return value_hash(self)
 
     @classmethod
     def from_report(cls, report: _CopyReport) -> CopyResult:

@@ -20,6 +20,7 @@ class SignatureCheck:
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """The signature check as ``verify --json`` lists it."""
         return {
             "type": self.type,
             "keyId": self.key_id,
@@ -46,6 +47,7 @@ class Verdict:
 
     @property
     def verdict(self) -> Literal["accepted", "rejected"]:
+        """``accepted`` or ``rejected``, as ``verify --json`` says it."""
         return "accepted" if self.accepted else "rejected"
 
     def message(self) -> str:
@@ -55,6 +57,7 @@ class Verdict:
         return f"{self.reference}: refused by {self.scope}, requirement {self.requirement}: {self.reason}"
 
     def to_json(self) -> dict[str, Any]:
+        """The ``bundle-extract verify --json`` object."""
         return {
             "reference": self.reference,
             "digest": self.digest,

@@ -59,9 +59,7 @@ class Verifier:
 
 def refusal(verdict: Verdict) -> SignatureRefused:
     """The error for a refused image: one line, and the verdict itself as ``.verdict``."""
-    exc = SignatureRefused(verdict.message())
-    exc.verdict = verdict  # type: ignore[attr-defined]
-    return exc
+    return SignatureRefused(verdict.message(), verdict=verdict)
 
 
 def require_accepted(verdict: Verdict) -> Verdict:

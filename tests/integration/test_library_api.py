@@ -65,7 +65,7 @@ def test_one_shot_functions_each_use_a_fresh_client(
 ) -> None:
     img = pushed_fixtures["registry-v1"]
     agent = "library-api-test/one-shot"
-    options = {
+    options: imgextract.ClientOptions = {
         "insecure_registries": [img.registry.host],
         "user_agent": agent,
         "cache_dir": tmp_path / "cache",
@@ -180,7 +180,7 @@ def test_bad_settings_fail_the_same_for_library_and_cli(tmp_path: Path) -> None:
     with pytest.raises(imgextract.UsageError, match="invalid platform"):
         imgextract.Client(platform="linux")
     with pytest.raises(imgextract.UsageError, match="unknown option"):
-        imgextract.Client(insecure_registry=["x"])
+        imgextract.Client(insecure_registry=["x"])  # type: ignore[call-arg]  # mypy sees it too
     run = run_cli("mirrors", "busybox", "--insecure-registry", "localhost:5000/ns", home=tmp_path)
     assert run.code == 2
     assert "--insecure-registry 'localhost:5000/ns': expected HOST[:PORT]" in run.stderr

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,13 +28,15 @@ LIST_OPTIONS = ("icsp_files", "idms_files", "itms_files")
 @pytest.mark.parametrize("name", PATH_OPTIONS)
 def test_empty_path_option_is_a_usage_error(name: str) -> None:
     with pytest.raises(UsageError, match=f"{name} must not be empty"):
-        imgextract.Settings.from_options(**{name: ""})
+        options: dict[str, Any] = {name: ""}  # names chosen at run time: not checkable by mypy
+        imgextract.Settings.from_options(**options)
 
 
 @pytest.mark.parametrize("name", LIST_OPTIONS)
 def test_empty_file_in_a_list_option_is_a_usage_error(name: str, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=f"{name} must not be empty"):
-        imgextract.Settings.from_options(**{name: [tmp_path / "x.yaml", ""]})
+        options: dict[str, Any] = {name: [tmp_path / "x.yaml", ""]}
+        imgextract.Settings.from_options(**options)
 
 
 def test_a_path_naming_the_current_directory_is_still_a_path(tmp_path: Path) -> None:

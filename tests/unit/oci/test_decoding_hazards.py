@@ -331,4 +331,4 @@ def test_a_platform_that_is_no_string_is_a_usage_error(value: object) -> None:
         import imgextract
 
         with pytest.raises(UsageError, match="os/arch"):
-            imgextract.Client(platform=value)
+            imgextract.Client(platform=value)  # type: ignore[arg-type]
