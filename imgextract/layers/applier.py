@@ -62,7 +62,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol
 
@@ -99,6 +100,7 @@ _ENVIRONMENTAL = {
     errno.ENOMEM,
 }
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_NO_RUN: Iterator[tuple[bytes, int, int, memoryview]] = iter(())  # (before a run is taken)
 _PARENT_CACHE = 64  # open directory fds kept for the next entries (most layers list a dir's files together)
 
 
@@ -345,9 +347,10 @@ class Applier:
         fs = self.fs
         file_entry = self._file_entry
         write = self._write
-        # a whole tar's reader hands over the next plain files of the last file's directory in one
-        # step each: what this loop and _file_entry's same-directory path would do with them
-        plain = getattr(reader, "next_plain", None)
+        # a whole tar's reader hands over the next plain files of the last file's directory as a
+        # run (a generator: one step each): what this loop and _file_entry's same-directory path
+        # would do with them
+        plain = getattr(reader, "plain_run", None)
         # and the directories next to the one the general path made last (_sibling_base)
         next_dir = getattr(reader, "next_dir", None) if plain is not None else None
         umask = self._umask
@@ -355,6 +358,8 @@ class Applier:
         new_file = _NEW_FILE
         times_of: int | float = -1
         times: tuple[int, int] | None = None
+        mode_of = -1  # the last mode a run read, its file_mode() and whether the umask takes bits
+        file_mode_of, chmod = 0, False
         times_ns: tuple[int, int] | None = None
         left = self.limits.max_entries - self.entries_total  # entries this layer may still have
         try:
@@ -370,6 +375,7 @@ class Applier:
                 except OSError as e:
                     raise _entry_error(e, member.name) from None
                 got = None
+                run: Iterator[tuple[bytes, int, int, memoryview]] = _NO_RUN
                 if general:
                     opened = self._opened_dir
                     if opened is None:
@@ -380,7 +386,8 @@ class Applier:
                     if plain is None or gen != self._tree_gen:
                         continue
                     self._siblings = self._sibling_base(spelled, key) if next_dir is not None else None
-                    got = plain(prefix_b)
+                    run = plain(prefix_b)
+                    got = next(run, None)
                     if got is not None:
                         left -= 1  # (that file's entry)
                         if left < 0:
@@ -406,20 +413,24 @@ class Applier:
                         note = bases.append
                         funded = left
                         written = 0
+                        # the first file may be here already (counted where it was taken)
+                        first, got = got, None
+                        if first is None:
+                            run = plain(prefix_b)
                         try:
-                            while True:
-                                if got is None:
-                                    got = plain(prefix_b)
-                                    if got is None:
-                                        break
+                            for item in run if first is None else chain((first,), run):
+                                if item is not first:
                                     left -= 1
                                     if left < 0:
                                         raise LimitExceeded(
                                             f"more than {self.limits.max_entries} tar entries"
                                         )
-                                base, mode, mtime, data = got
-                                got = None
-                                mode = (mode & 0o755) | 0o644  # file_mode()
+                                base, mode, mtime, data = item
+                                if mode is not mode_of:  # (a run's files mostly share one object)
+                                    mode_of = mode
+                                    file_mode_of = (mode & 0o755) | 0o644  # file_mode()
+                                    chmod = (file_mode_of & umask) != 0
+                                mode = file_mode_of
                                 try:
                                     fd = os_open(base, new_file, mode, dir_fd=dir_fd)
                                 except FileExistsError:  # occupied: written as every other file is
@@ -438,7 +449,7 @@ class Applier:
                                             done = os_write(fd, data)
                                             if done < size:
                                                 _write_rest(fd, data, done)
-                                        if mode & umask:
+                                        if chmod:
                                             os.fchmod(fd, mode)
                                         if mtime != times_of:  # (the files of a layer mostly share one)
                                             times_of = mtime
@@ -503,7 +514,8 @@ class Applier:
                     spelled = s_spelled + base + "/"
                     key = (*s_key, base)
                     prefix_b = s_prefix + rest_b if rest_b[-1] == 0x2F else s_prefix + rest_b + b"/"
-                    got = plain(prefix_b)
+                    run = plain(prefix_b)
+                    got = next(run, None)
                     if got is not None:
                         left -= 1  # (that file's entry)
                         if left < 0:

@@ -78,7 +78,7 @@ _STAR_TRAILER = b"tar\0"
 _STAR_PREFIX = 131
 _OCTAL_DIGITS = b"01234567"
 _FILL = (0, 0x20)  # what follows a numeric field's digits: NUL or space
-_PLAIN_MEMO = 4096  # size fields and checksums next_plain keeps, each
+_PLAIN_MEMO = 4096  # size fields and checksums plain_run keeps, each
 _GO_INT = re.compile(rb"[+-]?[0-9]+")
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 _NAME_KEYWORDS = frozenset({"path", "linkpath", "uname", "gname"})  # values must not hold a NUL
@@ -122,7 +122,7 @@ _FAST_HEADER = re.compile(
 # After the leading fields, a header of type %s with an empty ustar prefix (its first byte NUL):
 # linkname, magic, version, uname and gname matched, not read; device numbers as the fast path.
 _UNPREFIXED_REST = rb"%s.{172}" + _octal(8, False) + _octal(8, False) + rb"\0"
-# The headers ``TarReader.next_plain`` takes: those ``_FAST_HEADER`` matches with type "0" and an
+# The headers ``TarReader.plain_run`` takes: those ``_FAST_HEADER`` matches with type "0" and an
 # empty ustar prefix (its first byte NUL), with the same groups for the fields it reads (name,
 # mode, size, mtime, checksum); link name, magic and the other fields are matched, not captured.
 _PLAIN_HEADER = re.compile(_LEADING_FIELDS + _UNPREFIXED_REST % b"0").match
@@ -135,7 +135,7 @@ _DIR_HEADER = re.compile(_LEADING_FIELDS + _UNPREFIXED_REST % b"5").match
 
 
 def _plain_size(field: bytes) -> int | None:
-    """A size field in the form ``next_plain`` reads without the full match (11 octal digits,
+    """A size field in the form ``plain_run`` reads without the full match (11 octal digits,
     then NUL or space), or None."""
     digits = field[:11]
     if not digits.isdigit() or field[11] not in _FILL:
@@ -321,11 +321,11 @@ class TarReader:
         self._max_header_bytes = max_header_bytes
         self._buf = b""
         self._view = memoryview(self._buf)  # of the buffer (renewed when the buffer is)
-        # next_plain: the last header it matched in full (its fields after the size and
+        # plain_run: the last header it matched in full (its fields after the size and
         # checksum, the mode, uid and gid, the mtime), the sum of its bytes past the first 148
         # (checksum field as blanks), its checksum's form, and its mode and mtime
         self._plain_known: tuple[bytes, bytes, bytes, int, bytes, int, int] | None = None
-        self._plain_fields: dict[bytes, tuple[int, int]] = {}  # see _read_fields
+        self._plain_fields: dict[bytes, tuple[int, int, int]] = {}  # see _read_fields
         # unsigned sums -> their checksum field in that form + the known header's bytes after it
         self._plain_sums: dict[int, bytes] = {}
         # next_dir: the last directory header it matched in full (bytes 100-148, those after the
@@ -623,77 +623,101 @@ class TarReader:
         return m  # type: ignore[no-any-return]
 
     def next_plain(self, prefix: bytes) -> tuple[bytes, int, int, memoryview] | None:
-        """The next member, consumed with its data, when it is what most members of a layer of
-        many small files are: a regular file (type ``0``) whose header the fast path of
-        ``members`` reads (the same checks; the same fields), named ``prefix`` + a base name
+        """The first member ``plain_run(prefix)`` gives, or None (nothing consumed)."""
+        return next(self.plain_run(prefix), None)
+
+    def plain_run(self, prefix: bytes) -> Iterator[tuple[bytes, int, int, memoryview]]:
+        """The next members, each consumed with its data, for as long as they are what most members
+        of a layer of many small files are: a regular file (type ``0``) whose header the fast path
+        of ``members`` reads (the same checks; the same fields), named ``prefix`` + a base name
         without ``/`` in the name field alone (an empty ustar prefix), that is not ``.``, ``..``
         or a whiteout, with its data and padding in the current buffer: (base name as bytes,
         mode, mtime, its data as a view of the buffer, valid until the next member is asked for).
-        Anything else: None, nothing consumed, and ``members`` reads it as usual.  Only between
-        members whose data was read (else None).
+        The run ends before anything else, nothing of it consumed, and ``members`` reads it as
+        usual.  Only between members whose data was read (else an empty run).  While a run is
+        suspended the caller asks nothing else of the reader; a run left for ``members`` is not
+        resumed (if it is, it ends: it checks that the reader is where it left it).
 
-        For the applier's runs of files in one directory: no member object, no generator step,
-        no second look at the name.  The tests hold it to ``members`` on the same archives.
+        For the applier's runs of files in one directory: no member object, no generator step of
+        ``members``, no call per file, no second look at the name.  The tests hold it to
+        ``members`` on the same archives.
 
-        Most headers of such a layer differ from the last one this took only in name, size and
-        checksum: when every other byte is the same as there (the fields a full match checked),
-        only those three are read here (``_PLAIN_HEADER``'s forms for them, the checksum in the
-        form the last one had: anything else is matched in full)."""
+        Most headers of such a layer differ from the last one matched in full only in name, size
+        and checksum: when every other byte is the same as there (the fields a full match
+        checked), only those three are read here (``_PLAIN_HEADER``'s forms for them, the checksum
+        in the form the last one had: anything else is matched in full)."""
         if self._left or self._padding or self._fast is None or not prefix:
-            return None
+            return
         buf = self._buf
-        pos = self._pos
-        start = pos + BLOCK
-        if start > len(buf):
-            return None
-        known = self._plain_known
-        if known is None:
-            return self._plain_matched(prefix)
-        if buf[pos + 156] != 0x30:  # not type "0" (the directory after a run, mostly)
-            return None
-        # the name: prefix + base, up to the first NUL
-        name = buf[pos : pos + 100]
-        if not name.startswith(prefix):
-            return None
-        at = len(prefix)
-        stop = name.find(b"\0", at)
-        base = name[at:] if stop < 0 else name[at:stop]
-        if not base or 0x2F in base:  # "/" (as an int: ``bytes in bytes`` first fails as an index)
-            return None
-        if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
-            return None
-        # mode, uid, gid, size and mtime: as in the known header but for the size, read before
-        fields = buf[pos + 100 : pos + 148]
-        read = self._plain_fields.get(fields)
-        if read is None:
-            read = self._read_fields(fields)
-            if read is None:
-                return self._plain_matched(prefix)
-        size, partial_sum = read
-        total = (zlib.adler32(name) & 0xFFFF) + partial_sum  # the unsigned sum
-        sums = self._plain_sums  # (a layer's files have a few hundred)
-        rest = sums.get(total)
-        if rest is None:
-            if len(sums) >= _PLAIN_MEMO:
-                sums.clear()
-            rest = sums[total] = known[4] % total + known[0]
-        if rest != buf[pos + 148 : start]:  # the checksum, then the known header's type to prefix
-            return self._plain_matched(prefix)  # (another form, the signed sum, other fields)
-        after = start + size + (-size % BLOCK)  # (and its padding)
-        if after > len(buf):
-            return None
-        self._pos = after
-        self._current = None
+        end = len(buf)
         view = self._view
         if view.obj is not buf:
             view = self._view = memoryview(buf)
-        return base, known[5], known[6], view[start : start + size]
+        sums = self._plain_sums  # (a layer's files have a few hundred; cleared, never replaced)
+        memo = self._plain_fields
+        known = self._plain_known
+        if known is not None:
+            mode, mtime = known[5], known[6]
+        at = len(prefix)
+        pos = self._pos
+        adler32 = zlib.adler32
+        while True:
+            if self._pos != pos or self._buf is not buf:  # (the caller read on meanwhile)
+                return
+            start = pos + BLOCK
+            if start > end:
+                return
+            if known is not None:
+                if buf[pos + 156] != 0x30:  # not type "0" (the directory after a run, mostly)
+                    return
+                # the name: prefix + base, up to the first NUL
+                name = buf[pos : pos + 100]
+                if not name.startswith(prefix):
+                    return
+                stop = name.find(b"\0", at)
+                base = name[at:] if stop < 0 else name[at:stop]
+                if not base or 0x2F in base:  # "/" (as an int: ``bytes in bytes`` fails as an index)
+                    return
+                if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
+                    return
+                # mode, uid, gid, size and mtime: as in the known header but for the size
+                fields = buf[pos + 100 : pos + 148]
+                read = memo.get(fields)
+                if read is None:
+                    read = self._read_fields(fields)
+                if read is not None:
+                    size, span, partial_sum = read
+                    total = (adler32(name) & 0xFFFF) + partial_sum  # the unsigned sum
+                    rest = sums.get(total)
+                    if rest is None:
+                        if len(sums) >= _PLAIN_MEMO:
+                            sums.clear()
+                        rest = sums[total] = known[4] % total + known[0]
+                    # the checksum, then the known header's type to prefix (else another form,
+                    # the signed sum, other fields: matched in full below)
+                    if rest == buf[pos + 148 : start]:
+                        after = pos + span
+                        if after > end:
+                            return
+                        self._pos = pos = after
+                        self._current = None
+                        yield base, mode, mtime, view[start : start + size]
+                        continue
+            got = self._plain_matched(prefix)
+            if got is None:
+                return
+            known = self._plain_known
+            if known is not None:
+                mode, mtime = known[5], known[6]
+            pos = self._pos
+            yield got
 
-    def _read_fields(self, fields: bytes) -> tuple[int, int] | None:
-        """For ``next_plain``: a header's bytes 100-148 (mode, uid, gid, size, mtime) when they are
-        the known header's but for a size in the form ``_plain_size`` reads: its size, and the sum
-        of the header's bytes but its name (checksum field as blanks) + 1; kept for the next ones
-        (a layer's files have a few thousand sizes)."""
+    def _read_fields(self, fields: bytes) -> tuple[int, int, int] | None:
+        """For ``plain_run``: a header's bytes 100-148 (mode, uid, gid, size, mtime) when they are
+        the known header's but for a size in the form ``_plain_size`` reads: its size, the bytes
+        from the header's start to the next one's (header, data, padding), and the sum of the
+        header's bytes but its name (checksum field as blanks) + 1; kept for the next ones (a
+        layer's files have a few thousand sizes)."""
         known = self._plain_known
         assert known is not None
         if fields[:24] != known[1] or fields[36:] != known[2]:
@@ -704,12 +728,12 @@ class TarReader:
         memo = self._plain_fields
         if len(memo) >= _PLAIN_MEMO:
             memo.clear()
-        read = memo[fields] = (size, sum(fields) + known[3])
+        read = memo[fields] = (size, BLOCK + size + (-size % BLOCK), sum(fields) + known[3])
         return read
 
     def _plain_matched(self, prefix: bytes) -> tuple[bytes, int, int, memoryview] | None:
-        """``next_plain`` by a full match of the header; what it takes becomes the header the next
-        ones are compared with."""
+        """``plain_run``'s next member by a full match of the header; what it takes becomes the
+        header the next ones are compared with."""
         got = self._full_match(_PLAIN_HEADER, prefix)
         if got is None:
             return None

@@ -9,6 +9,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -156,8 +157,8 @@ def _general_only(self: Applier, reader: MemberData, m: Member, stats: LayerStat
     return False  # every entry through Applier._entry
 
 
-def _no_run(self: TarReader, prefix: bytes) -> None:
-    return None  # no runs of plain files (after a file or a directory)
+def _no_run(self: TarReader, prefix: bytes) -> Iterator[tuple[bytes, int, int, memoryview]]:
+    return iter(())  # no runs of plain files (after a file or a directory)
 
 
 def _layers(victim: Path, layers: list[list[E]]) -> list[list[E]]:
@@ -205,7 +206,7 @@ def test_same_directory_files_match_the_general_path(
     general = tmp_path_factory.mktemp("general")
     with monkeypatch.context() as m:
         m.setattr(Applier, "_file_entry", _general_only)
-        m.setattr(TarReader, "next_plain", _no_run)
+        m.setattr(TarReader, "plain_run", _no_run)
         m.setattr(TarReader, "next_dir", _no_dir)
         tree_g, stats_g, _ = _run(general, layers, paths)
     assert (tree, stats) == (tree_g, stats_g)
@@ -261,15 +262,15 @@ def test_random_layers_match_the_general_path(layers: list[list[E]], paths: list
         (base / "fast").mkdir()
         (base / "general").mkdir()
         tree, stats, applier = _run(base / "fast", concrete, paths)
-        original, original_plain, original_dir = Applier._file_entry, TarReader.next_plain, TarReader.next_dir
+        original, original_plain, original_dir = Applier._file_entry, TarReader.plain_run, TarReader.next_dir
         Applier._file_entry = _general_only  # type: ignore[method-assign]
-        TarReader.next_plain = _no_run  # type: ignore[method-assign]
+        TarReader.plain_run = _no_run  # type: ignore[method-assign]
         TarReader.next_dir = _no_dir  # type: ignore[method-assign]
         try:
             tree_g, stats_g, _ = _run(base / "general", concrete, paths)
         finally:
             Applier._file_entry = original  # type: ignore[method-assign]
-            TarReader.next_plain = original_plain  # type: ignore[method-assign]
+            TarReader.plain_run = original_plain  # type: ignore[method-assign]
             TarReader.next_dir = original_dir  # type: ignore[method-assign]
         assert (tree, stats) == (tree_g, stats_g)
         if isinstance(applier, Applier) and applier.file_count() is not None:
@@ -279,7 +280,7 @@ def test_random_layers_match_the_general_path(layers: list[list[E]], paths: list
         shutil.rmtree(base)
 
 
-# -- the reader's runs of plain files (TarReader.next_plain) ----------------------------------
+# -- the reader's runs of plain files (TarReader.plain_run) -----------------------------------
 
 
 def test_the_files_after_a_file_or_a_directory_come_in_one_step(
@@ -287,17 +288,16 @@ def test_the_files_after_a_file_or_a_directory_come_in_one_step(
 ) -> None:
     """Else the comparisons above would not cover them: a whole tar's plain files after a file of
     their directory, or after the directory's own entry, are read and written by the applier's
-    loop through ``next_plain``."""
+    loop through ``plain_run``."""
     taken: list[str] = []
-    original = TarReader.next_plain
+    original = TarReader.plain_run
 
-    def counting(self: TarReader, prefix: bytes) -> object:
-        got = original(self, prefix)
-        if got is not None:
+    def counting(self: TarReader, prefix: bytes) -> Iterator[tuple[bytes, int, int, memoryview]]:
+        for got in original(self, prefix):
             taken.append(prefix.decode() + got[0].decode())
-        return got
+            yield got
 
-    monkeypatch.setattr(TarReader, "next_plain", counting)
+    monkeypatch.setattr(TarReader, "plain_run", counting)
     layer = [d("d"), f("d/a", "1"), f("d/b", "22"), f("d/c", ""), f("e/x", "3"), f("e/y", "4")]
     _, [stats] = apply_tars(out, [layer], compress="none")  # (in one piece: gzip's first is short)
     assert taken == ["d/a", "d/b", "d/c", "e/y"]
@@ -311,7 +311,7 @@ def test_the_directories_next_to_the_last_one_come_in_one_step(
 ) -> None:
     """Else the comparisons above would not cover them: after a run, a directory next to the one
     the general path made last is read and made by the applier's loop through ``next_dir``,
-    and its files through ``next_plain``."""
+    and its files through ``plain_run``."""
     taken: list[str] = []
     original = TarReader.next_dir
 
@@ -347,10 +347,10 @@ from imgextract.layers.tarstream import TarReader
 from tests.unit.layers.layerkit import apply_tars, d, f
 if sys.argv[2] == "general":
     Applier._file_entry = lambda *a: False
-    TarReader.next_plain = lambda *a: None
+    TarReader.plain_run = lambda *a: iter(())
     TarReader.next_dir = lambda *a: None
 elif sys.argv[2] == "no-run":
-    TarReader.next_plain = lambda *a: None
+    TarReader.plain_run = lambda *a: iter(())
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 root = Path(sys.argv[1])
 try:
@@ -396,7 +396,7 @@ def test_the_entry_cap_stops_a_run_where_it_stops_the_general_path(
         with monkeypatch.context() as m:
             if how == "general":
                 m.setattr(Applier, "_file_entry", _general_only)
-                m.setattr(TarReader, "next_plain", _no_run)
+                m.setattr(TarReader, "plain_run", _no_run)
                 m.setattr(TarReader, "next_dir", _no_dir)
             with pytest.raises(ImgExtractError) as e:
                 apply_tars(root, [layer], limits=Limits(max_entries=cap))
@@ -417,9 +417,56 @@ def test_the_entry_cap_stops_at_a_sibling_directory_where_it_stops_the_general_p
         with monkeypatch.context() as m:
             if how == "general":
                 m.setattr(Applier, "_file_entry", _general_only)
-                m.setattr(TarReader, "next_plain", _no_run)
+                m.setattr(TarReader, "plain_run", _no_run)
                 m.setattr(TarReader, "next_dir", _no_dir)
             with pytest.raises(ImgExtractError) as e:
                 apply_tars(root, [layer], limits=Limits(max_entries=cap))
         got.append((type(e.value).__name__, str(e.value), snapshot(root)))
     assert got[0] == got[1]
+
+
+def test_file_modes_of_a_run_under_a_umask_match_the_general_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A umask that takes bits from the files' modes (each file is fchmodded then): every file of
+    a run gets its entry's mode as the general path gives it, whether the mode repeats from file
+    to file or changes (the run keeps the last one it worked out)."""
+    modes = [0o644, 0o644, 0o755, 0o755, 0o600, 0o4755, 0o644, 0o640]
+    layer = [d("d"), *[f(f"d/{i}", "x", mode=m) for i, m in enumerate(modes)]]
+    taken: list[bytes] = []
+    original = TarReader.plain_run
+
+    def counting(self: TarReader, prefix: bytes) -> Iterator[tuple[bytes, int, int, memoryview]]:
+        for got in original(self, prefix):
+            taken.append(got[0])
+            yield got
+
+    got = []
+    old = os.umask(0o077)
+    try:
+        for how in ("run", "general"):
+            root = tmp_path / how
+            root.mkdir()
+            with monkeypatch.context() as m:
+                if how == "general":
+                    m.setattr(Applier, "_file_entry", _general_only)
+                    m.setattr(TarReader, "plain_run", _no_run)
+                    m.setattr(TarReader, "next_dir", _no_dir)
+                else:
+                    m.setattr(TarReader, "plain_run", counting)
+                apply_tars(root, [layer], compress="none")
+            got.append(snapshot(root, mtimes=True))
+    finally:
+        os.umask(old)
+    assert got[0] == got[1]
+    assert len(taken) == len(modes)
+    assert [stat.S_IMODE((tmp_path / "run" / "d" / str(i)).stat().st_mode) for i in range(len(modes))] == [
+        0o644,
+        0o644,
+        0o755,
+        0o755,
+        0o644,
+        0o755,
+        0o644,
+        0o644,
+    ]

@@ -1,6 +1,6 @@
 """``TarReader.next_dir`` (the next directory next to the last one, read in one step) against
 ``members``: a reader that takes every directory it can through ``next_dir`` (and the files after
-it through ``next_plain``, as the applier's loop does) reads every archive as ``members`` alone
+it through ``plain_run``, as the applier's loop does) reads every archive as ``members`` alone
 does, member for member, or refuses it with the same error; and it takes the common directories
 that way (else the comparison would compare ``members`` with itself)."""
 
@@ -29,7 +29,7 @@ def _parent(name: str) -> str:
 def outcome(data: bytes, *, fast: bool, step: int = 1 << 30) -> tuple[object, int]:
     """Every member (name, type, mode, mtime, size but a directory's, data) or the error, and how
     many members ``next_dir`` gave.  With ``fast``, after a directory member, the plain files
-    of that directory (``next_plain``), then its siblings (``next_dir`` with the parent's
+    of that directory (``plain_run``), then its siblings (``next_dir`` with the parent's
     spelling), each followed by its own plain files, while the reader gives them."""
     reader = TarReader(Trickle(data, step), max_header_bytes=1 << 16)  # type: ignore[arg-type]
     out: list[tuple[object, ...]] = []
@@ -44,11 +44,7 @@ def outcome(data: bytes, *, fast: bool, step: int = 1 << 30) -> tuple[object, in
             sibling = _parent(m.name)
             current = m.name if m.name.endswith("/") else m.name + "/"
             while True:
-                while True:
-                    got = reader.next_plain(current.encode("utf-8", "surrogateescape"))
-                    if got is None:
-                        break
-                    base, mode, mtime, view = got
+                for base, mode, mtime, view in reader.plain_run(current.encode("utf-8", "surrogateescape")):
                     name = current + base.decode("utf-8", "surrogateescape")
                     out.append((name, tarfile.REGTYPE, mode, mtime, len(view), bytes(view)))
                 if not sibling:

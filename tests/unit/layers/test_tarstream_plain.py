@@ -1,11 +1,14 @@
-"""``TarReader.next_plain`` (the next plain file of a directory, read in one step) against
-``members``: a reader that takes every member it can through ``next_plain`` reads every archive
+"""``TarReader.plain_run`` (the next plain files of a directory, read one step each) against
+``members``: a reader that takes every member it can through ``plain_run`` reads every archive
 as ``members`` alone does, member for member, or refuses it with the same error; and it takes the
-common members that way (else the comparison would compare ``members`` with itself)."""
+common members that way (else the comparison would compare ``members`` with itself).  A run is
+taken whole (its later files through the run's own loop) or, with ``first``, one file at a time
+(``next_plain``: each run's first file only)."""
 
 from __future__ import annotations
 
 import tarfile
+from functools import partial
 
 import pytest
 from hypothesis import given
@@ -19,10 +22,11 @@ from tests.unit.layers.onestep import ALPHABET, CHECKSUM_DELTAS, CHECKSUM_FORMS,
 from tests.unit.layers.test_tarstream import Trickle, archive, rechecksum
 
 
-def outcome(data: bytes, *, fast: bool, step: int = 1 << 30) -> tuple[object, int]:
+def outcome(data: bytes, *, fast: bool, step: int = 1 << 30, first: bool = False) -> tuple[object, int]:
     """Every member (name, type, mode, mtime, size, data) or the error, and how many members
-    ``next_plain`` gave.  With ``fast``, after each member whose data was read, the next ones
-    of its directory (as its name spells it) are taken through ``next_plain`` while it gives them."""
+    ``plain_run`` gave.  With ``fast``, after each member whose data was read, the next ones
+    of its directory (as its name spells it) are taken through ``plain_run`` while it gives them
+    (with ``first``: through ``next_plain``, a new run for each)."""
     reader = TarReader(Trickle(data, step), max_header_bytes=1 << 16)  # type: ignore[arg-type]
     out: list[tuple[object, ...]] = []
     taken = 0
@@ -31,11 +35,11 @@ def outcome(data: bytes, *, fast: bool, step: int = 1 << 30) -> tuple[object, in
             body = b"".join(bytes(c) for c in reader.read_data(m))
             out.append((m.name, m.type, m.mode, m.mtime, m.size, body))
             prefix = m.name[: m.name.rfind("/") + 1]
-            while fast and prefix:
-                got = reader.next_plain(prefix.encode("utf-8", "surrogateescape"))
-                if got is None:
-                    break
-                base, mode, mtime, view = got
+            if not fast or not prefix:
+                continue
+            spelled = prefix.encode("utf-8", "surrogateescape")
+            run = iter(partial(reader.next_plain, spelled), None) if first else reader.plain_run(spelled)
+            for base, mode, mtime, view in run:
                 name = prefix + base.decode("utf-8", "surrogateescape")
                 out.append((name, tarfile.REGTYPE, mode, mtime, len(view), bytes(view)))
                 taken += 1
@@ -45,8 +49,12 @@ def outcome(data: bytes, *, fast: bool, step: int = 1 << 30) -> tuple[object, in
 
 
 def same_both_ways(data: bytes, step: int = 1 << 30) -> int:
-    """Asserts both readings agree; how many members ``next_plain`` took."""
-    return onestep.same_both_ways(outcome, data, step)
+    """Asserts the three readings agree (runs, one file per run, ``members`` alone); how many
+    members ``plain_run`` took."""
+    taken = onestep.same_both_ways(outcome, data, step)
+    one_by_one, taken_first = outcome(data, fast=True, step=step, first=True)
+    assert one_by_one == outcome(data, fast=False, step=step)[0] and taken_first == taken
+    return taken
 
 
 run = onestep.files
@@ -251,3 +259,17 @@ def test_repeated_sizes_and_fields_read_the_same_both_ways() -> None:
             block[124:136] = b"%011o " % size
         blocks.append(rechecksum(bytes(block)) + pad(b"y" * size))
     assert same_both_ways(b"".join(blocks) + END) == 39
+
+
+def test_a_run_resumed_after_the_reader_moved_on_ends() -> None:
+    """A run keeps its place and buffer between files: resumed after ``members`` read on (what the
+    applier never does), it ends instead of reading from where it was."""
+    reader = TarReader(Trickle(BASE, 1 << 30), max_header_bytes=1 << 16)  # type: ignore[arg-type]
+    members = reader.members()
+    assert next(members).name == "d/"
+    run = reader.plain_run(b"d/")
+    assert next(run)[0] == b"a"
+    assert next(members).name == "d/b"  # (the reader moves on without the run)
+    assert list(run) == []
+    rest = reader.plain_run(b"d/")  # a new run goes on from where the reader is
+    assert [got[0] for got in rest] == [b"c", b"e", b"f", b"g"]
