@@ -161,6 +161,13 @@ def _no_run(self: TarReader, prefix: bytes) -> Iterator[tuple[bytes, int, int, m
     return iter(())  # no runs of plain files (after a file or a directory)
 
 
+def _general_path(m: pytest.MonkeyPatch) -> None:
+    """Every entry through ``Applier._entry``: no same-directory step, no run, no sibling step."""
+    m.setattr(Applier, "_file_entry", _general_only)
+    m.setattr(TarReader, "plain_run", _no_run)
+    m.setattr(TarReader, "next_dir", _no_dir)
+
+
 def _layers(victim: Path, layers: list[list[E]]) -> list[list[E]]:
     return [[replace(e, target=str(victim)) if e.target == VICTIM else e for e in layer] for layer in layers]
 
@@ -205,9 +212,7 @@ def test_same_directory_files_match_the_general_path(
     tree, stats, applier = _run(out, layers, paths)
     general = tmp_path_factory.mktemp("general")
     with monkeypatch.context() as m:
-        m.setattr(Applier, "_file_entry", _general_only)
-        m.setattr(TarReader, "plain_run", _no_run)
-        m.setattr(TarReader, "next_dir", _no_dir)
+        _general_path(m)
         tree_g, stats_g, _ = _run(general, layers, paths)
     assert (tree, stats) == (tree_g, stats_g)
     if isinstance(applier, Applier) and applier.file_count() is not None:
@@ -395,9 +400,7 @@ def test_the_entry_cap_stops_a_run_where_it_stops_the_general_path(
         root.mkdir()
         with monkeypatch.context() as m:
             if how == "general":
-                m.setattr(Applier, "_file_entry", _general_only)
-                m.setattr(TarReader, "plain_run", _no_run)
-                m.setattr(TarReader, "next_dir", _no_dir)
+                _general_path(m)
             with pytest.raises(ImgExtractError) as e:
                 apply_tars(root, [layer], limits=Limits(max_entries=cap))
         got.append((type(e.value).__name__, str(e.value), sorted(p.name for p in (root / "d").iterdir())))
@@ -416,9 +419,7 @@ def test_the_entry_cap_stops_at_a_sibling_directory_where_it_stops_the_general_p
         root.mkdir()
         with monkeypatch.context() as m:
             if how == "general":
-                m.setattr(Applier, "_file_entry", _general_only)
-                m.setattr(TarReader, "plain_run", _no_run)
-                m.setattr(TarReader, "next_dir", _no_dir)
+                _general_path(m)
             with pytest.raises(ImgExtractError) as e:
                 apply_tars(root, [layer], limits=Limits(max_entries=cap))
         got.append((type(e.value).__name__, str(e.value), snapshot(root)))
@@ -449,9 +450,7 @@ def test_file_modes_of_a_run_under_a_umask_match_the_general_path(
             root.mkdir()
             with monkeypatch.context() as m:
                 if how == "general":
-                    m.setattr(Applier, "_file_entry", _general_only)
-                    m.setattr(TarReader, "plain_run", _no_run)
-                    m.setattr(TarReader, "next_dir", _no_dir)
+                    _general_path(m)
                 else:
                     m.setattr(TarReader, "plain_run", counting)
                 apply_tars(root, [layer], compress="none")
