@@ -70,12 +70,17 @@ def default_cache_dir(env: Mapping[str, str]) -> Path:
 
 
 def normalize_registry_host(value: str) -> str:
-    """An insecure-registry entry as HOST[:PORT]; a scheme or trailing slash is tolerated, a path is not."""
+    """An insecure-registry entry as HOST[:PORT]; a scheme or trailing slash is tolerated, a path or
+    user information is not."""
     host = value.strip()
     for scheme in ("http://", "https://"):
         if host.lower().startswith(scheme):
             host = host[len(scheme) :]
     host = host.rstrip("/")
+    if "@" in host:  # user information (its password may hold "/"): refused, never repeated
+        raise UsageError(
+            f"{option('insecure_registries')} takes no user:password@: use {host.rpartition('@')[2]}"
+        )
     if not host or "/" in host:
         raise UsageError(
             f"{option('insecure_registries')} {value!r}: expected HOST[:PORT], e.g. localhost:5000"

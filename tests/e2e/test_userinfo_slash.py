@@ -44,3 +44,13 @@ def test_a_digest_is_no_user_information(tmp_path: Path) -> None:
     run = run_cli("inspect", f"docker://127.0.0.1:5999/ns/app@{DIGEST}", home=tmp_path)
     assert run.code == 2, run.stderr
     assert "takes no docker:// prefix: use 127.0.0.1:5999/ns/app@" + DIGEST in run.stderr
+
+
+@pytest.mark.parametrize("host", [f"bob:{SECRET}@127.0.0.1:5000", f"http://bob:{SECRET}@127.0.0.1:5000/"])
+def test_insecure_registry_with_user_information_is_refused_without_it(tmp_path: Path, host: str) -> None:
+    # (before: one with a "/" was refused repeating it; one without was taken, matching nothing)
+    run = run_cli("mirrors", "--insecure-registry", host, "127.0.0.1:5000/ns/app:1", home=tmp_path)
+    assert run.code == 2, run.stderr
+    assert SECRET not in run.stderr
+    assert "takes no user:password@: use 127.0.0.1:5000" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
