@@ -30,7 +30,7 @@ def _attempts(data: bytes, most: int, read_size: int) -> tuple[list[Any], int]:
     def decode(text: str, pos: int) -> tuple[Any, int]:
         nonlocal calls
         calls += 1
-        return decoder.raw_decode(text, pos)  # type: ignore[no-any-return]
+        return decoder.raw_decode(text, pos)
 
     got = list(jsonstream.iter_values(ShortReads(data, most), decode, read_size=read_size, max_value=1 << 30))
     return got, calls
