@@ -221,12 +221,18 @@ def registry_api_host(registry: str) -> str:
 _SCHEMES = ("docker://", "oci://", "http://", "https://")
 
 
+def transport_prefix(s: str) -> str:
+    """The transport or URL scheme ``s`` starts with (``docker://``, ``oci://``, ``http://``,
+    ``https://``, in any case), or ``""``: never part of a reference."""
+    return next((p for p in _SCHEMES if s.lower().startswith(p)), "")
+
+
 def without_userinfo(s: str) -> str:
     """``s`` with user information (``user:password@``, as in a URL) replaced by ``***@``, for
     error messages: a reference is never allowed to carry it, and a password typed into one must
     not come back, whatever it holds (see :func:`userinfo_end`).  A digest's ``@``
     (``name@sha256:...``) is left alone."""
-    prefix = next((p for p in _SCHEMES if s.lower().startswith(p)), "")
+    prefix = transport_prefix(s)
     rest = s[len(prefix) :]
     at = userinfo_end(rest)
     return s if at < 0 else f"{prefix}***@{rest[at + 1 :]}"

@@ -236,17 +236,16 @@ def check_ref(ref: str, *, what: str = "REF", credentials: str = "with --creds o
     type instead, never repeating a password typed into REF (``what`` names the argument,
     ``credentials`` says where the user information goes instead)."""
     from imgextract.errors import UsageError
-    from imgextract.reference import userinfo_end
+    from imgextract.reference import transport_prefix, userinfo_end, without_userinfo
 
-    prefix = next(
-        (p for p in ("docker://", "oci://", "http://", "https://") if ref.lower().startswith(p)), ""
-    )
+    prefix = transport_prefix(ref)
     rest = ref[len(prefix) :]
     at = userinfo_end(rest)  # (a password may hold "/" and "@": it ends at the last "@" of no digest)
     if at >= 0:
         bare = rest[at + 1 :]
-        shown = f"{prefix}***@{bare}"
-        raise UsageError(f"{what} takes no user:password@: use {bare} {credentials}", reference=shown)
+        raise UsageError(
+            f"{what} takes no user:password@: use {bare} {credentials}", reference=without_userinfo(ref)
+        )
     if prefix:
         raise UsageError(f"{what} takes no {prefix} prefix: use {rest}", reference=ref)
 
