@@ -19,8 +19,10 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import os
 import re
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -576,6 +578,46 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
         parser.dispose()
 
 
+# The loop above in C (_goyamlc.c, an optional extension over the system libyaml): the same documents
+# answered with the same values, every go-yaml rule still here (the two callbacks below); anything it
+# leaves (tags too) goes to the Python loop. Off without PyYAML's libyaml parser (then the reference
+# is PyYAML's Python parser) or with IMGEXTRACT_NO_CEXT set (the tests run both paths).
+_C_LOAD: Callable[[str | bytes, str, Callable[[str], Any], Callable[[str], str | None], int], Any] | None
+try:  # (by name: import-linter cannot see a compiled module and takes it for the root package)
+    _C_LOAD = __import__(__name__.rpartition(".")[0] + "._goyamlc", fromlist=["load"]).load
+except ImportError:  # not built: no C compiler or no libyaml headers where it was installed
+    _C_LOAD = None
+if _CParser is None or os.environ.get("IMGEXTRACT_NO_CEXT"):
+    _C_LOAD = None
+_C_FIRST = "".join(sorted(_RESOLVE_FIRST))
+
+
+def _c_value(s: str) -> Any:
+    """A plain scalar's value for the C loop (``s`` empty or its first character in _RESOLVE_FIRST),
+    the expression of :func:`_load_events`; the C loop then checks numbers as that loop does."""
+    return (_RESOLVE_MAP.get(s, s) if s[0] in _WORD_FIRST else _quick_resolve(s)) if s else None
+
+
+def _c_key(s: str) -> str | None:
+    """A plain key's text for the C loop, as :func:`_load_events` converts it; None for a null key
+    (the document goes to the node tree)."""
+    r = (_RESOLVE_MAP.get(s, s) if s[0] in _WORD_FIRST else _quick_resolve(s)) if s else None
+    if r.__class__ is str:
+        return s
+    return None if r is None else _key(r)
+
+
+def _c_events(text: str | bytes) -> tuple[Any, bool] | None:
+    """:func:`_load_events` through the C loop (None when it is off, or where it stands aside)."""
+    if _C_LOAD is None:
+        return None
+    try:
+        fast: tuple[Any, bool] | None = _C_LOAD(text, _C_FIRST, _c_value, _c_key, _EVENTS_MAX_DEPTH)
+        return fast
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        return None  # as the Python loop: its callbacks' errors are the node tree's to report
+
+
 def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
     """``load_yaml`` plus whether the value holds floats or integers beyond int64 (when it does not,
     Go's encoding of it is Python's, and apimachinery leaves it as it is)."""
@@ -586,7 +628,9 @@ def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
             text = go_quoted_escapes(text)
         except QuotedEscapeError as exc:
             raise DecodeError(f"error converting YAML to JSON: {exc}") from exc
-    fast = _load_events(text)
+    fast = _c_events(text) if _C_LOAD is not None else None
+    if fast is None:
+        fast = _load_events(text)
     return fast if fast is not None else _load_nodes(text)
 
 
