@@ -27,9 +27,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from regfix.bundles import fbc_catalog, plain_v0_bundle, registry_v1_bundle
 
 from imgextract.catalog.render import goyaml
-from regfix.bundles import fbc_catalog, plain_v0_bundle, registry_v1_bundle
 
 from .test_goyaml_events import COMMON, LEFT_ALONE
 
@@ -320,7 +320,9 @@ _VALUES = st.recursive(
     style=st.sampled_from([None, "'", '"', "|", ">"]),
     unicode=st.booleans(),
 )
-def test_c_loop_agrees_on_generated_documents(value: Any, flow: bool | None, style: str | None, unicode: bool) -> None:
+def test_c_loop_agrees_on_generated_documents(
+    value: Any, flow: bool | None, style: str | None, unicode: bool
+) -> None:
     text = yaml.dump(value, default_flow_style=flow, default_style=style, allow_unicode=unicode)
     for form in _forms(text):
         agree(form)
@@ -383,13 +385,13 @@ def test_c_loop_leaks_nothing_where_it_stands_aside(text: str | bytes) -> None:
 def test_c_loop_refuses_bad_arguments() -> None:
     load = EXT.load
     with pytest.raises(TypeError):
-        load("a: 1")  # type: ignore[call-arg]
+        load("a: 1")
     with pytest.raises(ValueError):
         load("a: 1", "é", goyaml._c_value, goyaml._c_key, 200)
     with pytest.raises(ValueError):
         load("a: 1", goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 10**6)
     assert load(bytearray(b"a: 1"), goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200) is None
-    assert goyaml._load_events(bytearray(b"a: 1")) is None  # (PyYAML's CParser takes no bytearray)
+    assert goyaml._load_events(bytearray(b"a: 1")) is None  # type: ignore[arg-type]  # (nor PyYAML's CParser)
 
 
 def test_c_loop_numbers_as_the_python_loop_sets_them() -> None:
