@@ -9,8 +9,7 @@ APT_PACKAGES := docker-registry skopeo umoci gnupg gcc libyaml-dev
 # igzip (the C limit pipeline of make bench)
 BENCH_APT_PACKAGES := isal
 APT_BINARIES := docker-registry skopeo umoci gpg gpg-agent gcc
-# libyaml's headers: the optional C extension of the YAML reader (goyaml's event loop) builds on them
-APT_HEADERS := /usr/include/yaml.h
+# the YAML reader's optional C extension (goyaml's event loop) builds on libyaml's headers (libyaml-dev)
 CEXT_SRC := imgextract/catalog/render/_goyamlc.c
 
 .PHONY: venv system-deps bench-deps demo test lint unit nonroot clean bench
@@ -35,7 +34,7 @@ venv: $(BIN)/bundle-extract
 
 system-deps:
 	@missing=""; for b in $(APT_BINARIES); do command -v $$b >/dev/null || missing="$$missing $$b"; done; \
-	for h in $(APT_HEADERS); do [ -e $$h ] || missing="$$missing $$h"; done; \
+	[ -e /usr/include/yaml.h ] || missing="$$missing libyaml-dev"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
