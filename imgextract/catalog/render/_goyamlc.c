@@ -70,8 +70,8 @@ next_event(state_t *st, yaml_event_t *event)
 }
 
 /* The numbers flag for a resolved value, as the Python loop sets it.  Returns the value to store (a
- * new reference: an int past uint64 becomes a float), NULL with an exception, or Py_None borrowed
- * (not a new reference) to hand the document on (NaN, infinity).  Steals ``v``. */
+ * new reference: an int past uint64 becomes a float), or NULL: with an exception set, or with
+ * *hand_on set (NaN, an infinity: hand the document on).  Steals ``v``. */
 static PyObject *
 checked_number(PyObject *v, int *numbers, int *hand_on)
 {
