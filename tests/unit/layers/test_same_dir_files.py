@@ -18,8 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imgextract.errors import ImgExtractError
-from imgextract.layers.applier import _PARENT_CACHE, Applier, LayerStats, Limits, MemberData
-from imgextract.layers.member import Member
+from imgextract.layers.applier import Applier, Limits
+from imgextract.layers.entries import ApplierEntries
+from imgextract.layers.layerstats import LayerStats
+from imgextract.layers.member import Member, MemberData
+from imgextract.layers.paths import _PARENT_CACHE
 from imgextract.layers.tarruns import PlainRuns
 from imgextract.layers.tarstream import TarReader
 from tests.unit.layers.layerkit import E, apply_tars, d, f, hard, opq, snapshot, sym, wh
@@ -154,7 +157,7 @@ def _no_dir(self: PlainRuns, prefix: bytes) -> None:
     return None  # no directories next to the last one in one step
 
 
-def _general_only(self: Applier, reader: MemberData, m: Member, stats: LayerStats) -> bool:
+def _general_only(self: ApplierEntries, reader: MemberData, m: Member, stats: LayerStats) -> bool:
     return False  # every entry through Applier._entry
 
 
