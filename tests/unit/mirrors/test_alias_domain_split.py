@@ -42,7 +42,11 @@ def test_a_domain_in_a_short_name_is_refused(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "normalised"),
-    [("localhost/x", "localhost/x"), ("host:5000/ns/x", "host:5000/ns/x"), ("docker.io/x", "docker.io/library/x")],
+    [
+        ("localhost/x", "localhost/x"),
+        ("host:5000/ns/x", "host:5000/ns/x"),
+        ("docker.io/x", "docker.io/library/x"),
+    ],
 )
 def test_alias_values_with_a_domain(tmp_path: Path, value: str, normalised: str) -> None:
     assert _load(tmp_path, f'"x" = "{value}"\n') == {"x": normalised}
