@@ -279,7 +279,13 @@ def _reject(value: dict[str, Any], where: str) -> Requirement:
     return Reject()
 
 
-def _keys(value: dict[str, Any], where: str, fields: tuple[str, ...]) -> KeySource | None:
+def _keys(
+    value: dict[str, Any], where: str, fields: tuple[str, ...], *, empty_paths: bool
+) -> KeySource | None:
+    """The one key source of ``fields`` present in ``value``, or None.  ``keyPaths`` may be an
+    empty list only with ``empty_paths`` (signedBy's ``newPRSignedBy`` takes any list,
+    ``PRSigstoreSignedWithKeyPaths`` refuses an empty one); its entries are not checked here, as
+    upstream reads them only when the scope is evaluated (``loadBytesFromConfigSources``)."""
     present = [f for f in fields if f in value]
     if len(present) > 1:
         raise _Invalid(
@@ -295,8 +301,8 @@ def _keys(value: dict[str, Any], where: str, fields: tuple[str, ...]) -> KeySour
         return KeySource(f, paths=(path,))
     if f == "keyPaths":
         paths = _strings(value[f], f"{where}.keyPaths")
-        if not paths or not all(paths):
-            raise _Invalid(f"{where}: keyPaths must list at least one non-empty path")
+        if not paths and not empty_paths:
+            raise _Invalid(f"{where}: keyPaths contains no entries")
         return KeySource(f, paths=paths)
     if f == "keyData":
         return KeySource(f, data=(_bytes(value[f], f"{where}.keyData"),))
@@ -313,7 +319,7 @@ def _signed_by(value: dict[str, Any], where: str) -> Requirement:
     key_type = _string(value["keyType"], f"{where}.keyType")
     if key_type not in GPG_KEY_TYPES:
         raise _Invalid(f"{where}: unrecognized keyType value {key_type!r}")
-    keys = _keys(value, where, ("keyPath", "keyPaths", "keyData"))
+    keys = _keys(value, where, ("keyPath", "keyPaths", "keyData"), empty_paths=True)
     if keys is None:
         raise _Invalid(
             f"{where}: exactly one of keyPath, keyPaths and keyData must be specified, none present"
@@ -412,7 +418,7 @@ def _sigstore_signed(value: dict[str, Any], where: str) -> Requirement:
         _pki(value["pki"], f"{where}.pki")
         roots.append("pki")
     rekor = _rekor(value, where)
-    keys = _keys(value, where, key_fields)
+    keys = _keys(value, where, key_fields, empty_paths=False)
     if (keys is not None) + len(roots) != 1:
         raise _Invalid(
             f"{where}: exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio and pki must be specified"
