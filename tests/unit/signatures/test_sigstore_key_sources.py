@@ -61,6 +61,9 @@ def test_empty_and_null_fields_are_no_key_source(fields: dict[str, Any], source:
         ({"keyPath": "/k", "keyData": ""}, "exactly one"),
         ({"keyPath": "/k", "keyPaths": ["/k2"]}, "exactly one"),
         ({"keyPath": 5}, "must be a string"),
+        # PRSigstoreSignedWithRekorPublicKeyPaths / ...Datas refuse a null list too
+        ({"keyPath": "/k", "rekorPublicKeyPaths": None}, "rekorPublicKeyPaths contains no entries"),
+        ({"keyPath": "/k", "rekorPublicKeyDatas": None}, "rekorPublicKeyDatas contains no entries"),
     ],
 )
 def test_invalid_key_sources(fields: dict[str, Any], message: str) -> None:
