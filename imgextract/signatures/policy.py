@@ -391,9 +391,11 @@ def _rekor(value: dict[str, Any], where: str) -> list[str]:
         _opt_bytes(value, "rekorPublicKeyData", where)
         out.append("rekorPublicKeyData")
     for key in ("rekorPublicKeyPaths", "rekorPublicKeyDatas"):
-        items = value.get(key)
-        if items is None:
+        if key not in value:
             continue
+        items = value[key]
+        if items is None:  # the option gets a nil list and refuses it as empty
+            raise _Invalid(f"{where}: {key} contains no entries")
         if key.endswith("Paths"):
             _strings(items, f"{where}.{key}")
         elif not isinstance(items, list):
@@ -407,6 +409,24 @@ def _rekor(value: dict[str, Any], where: str) -> list[str]:
     return out
 
 
+def _sigstore_key_sources(value: dict[str, Any], where: str) -> dict[str, Any]:
+    """The key fields of a ``sigstoreSigned`` that count as sources: containers/image hands every
+    present field to its option, then ``newPRSigstoreSigned`` counts ``keyPath`` only when not
+    empty and ``keyData`` only when not null; a ``keyPaths``/``keyDatas`` option refuses an empty
+    or null list, so those always count."""
+    counted: dict[str, Any] = {}
+    if _opt_string(value, "keyPath", where):
+        counted["keyPath"] = value["keyPath"]
+    if value.get("keyData") is not None:
+        counted["keyData"] = value["keyData"]
+    for key in ("keyPaths", "keyDatas"):
+        if key in value:
+            if value[key] is None or value[key] == []:
+                raise _Invalid(f"{where}: {key} contains no entries")
+            counted[key] = value[key]
+    return counted
+
+
 def _sigstore_signed(value: dict[str, Any], where: str) -> Requirement:
     key_fields = ("keyPath", "keyPaths", "keyData", "keyDatas")
     _object(value, where, ("type", *key_fields, *_SIGSTORE_UNSUPPORTED, "signedIdentity"))
@@ -418,7 +438,7 @@ def _sigstore_signed(value: dict[str, Any], where: str) -> Requirement:
         _pki(value["pki"], f"{where}.pki")
         roots.append("pki")
     rekor = _rekor(value, where)
-    keys = _keys(value, where, key_fields, empty_paths=False)
+    keys = _keys(_sigstore_key_sources(value, where), where, key_fields, empty_paths=False)
     if (keys is not None) + len(roots) != 1:
         raise _Invalid(
             f"{where}: exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio and pki must be specified"
