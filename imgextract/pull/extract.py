@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from imgextract.bundles import detect
 from imgextract.errors import ContentMismatch, ImgExtractError, IntegrityError, NotFoundError
-from imgextract.layers.applier import Applier, LayerStats, Limits
+from imgextract.layers.applier import Applier, Limits
+from imgextract.layers.layerstats import LayerStats
 from imgextract.layers.selection import PathSelection
 from imgextract.oci.digest import compute_digest
 from imgextract.outputs.directory import force_rmtree
