@@ -471,10 +471,10 @@ def _read_small_into(
     uncompressed = VerifyingReader(decoded, diff_id, None)  # type: ignore[arg-type]
     tree.add_layer(uncompressed)  # type: ignore[arg-type]
     uncompressed.finish()
-    blob.finish()
+    blob.finish()  # the blob's digest and size checked: kept without hashing it again
     if not from_cache and cache is not None:
         try:
-            cache.put_small_blob(desc.digest, data)
+            cache.put_small_blob(desc.digest, data, verified=True)
         except (OSError, IntegrityError) as exc:  # a full or read-only cache only costs a re-fetch
             log.debug("content cache write skipped: %s", exc)
     return int(decoded.total)
