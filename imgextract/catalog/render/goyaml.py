@@ -763,10 +763,13 @@ def first_document(data: bytes) -> tuple[str, Any]:
     return kind, value
 
 
-def _go_space() -> str:
-    from imgextract.catalog.fbc import GO_SPACE  # Go's unicode.IsSpace
+# Go's unicode.IsSpace (as imgextract.catalog.fbc.GO_SPACE, which this module does not import: a
+# bundle's rendering needs nothing else of the catalog reader)
+_GO_SPACE = " \t\n\v\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 
-    return GO_SPACE
+
+def _go_space() -> str:
+    return _GO_SPACE
 
 
 def yaml_start_after_json(data: bytes | bytearray, pos: int, final: bool) -> int | None:
