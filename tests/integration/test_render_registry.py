@@ -237,6 +237,13 @@ WARM_RENDER_NEVER_LOADS = (
     # output), no layer extraction or output machinery
     "yaml",
     "imgextract.catalog.render.bundle",
+    "imgextract.catalog.render.bundlefiles",
+    "imgextract.catalog.render.bundlemeta",
+    "imgextract.catalog.render.bundleparse",
+    "imgextract.catalog.render.bundleprops",
+    "imgextract.catalog.render.manifestmemo",
+    "imgextract.catalog.render.parsedbundle",
+    "imgextract.catalog.render.relatedimages",
     "imgextract.catalog.render.goyaml",
     "imgextract.catalog.render.goyamlout",
     "imgextract.operations",

@@ -402,7 +402,8 @@ def _render_one(
         cached = _cache_get(source.cache_root, digest, ref)
         tree = source.read_tree(image, ("manifests", "metadata")) if cached is None else None
         if tree is not None:  # small plain layers: no staging directory
-            from imgextract.catalog.render.bundle import memory_listing, render_listed
+            from imgextract.catalog.render.bundle import render_listed
+            from imgextract.catalog.render.bundlefiles import memory_listing
 
             cached = render_listed(memory_listing(tree.files, tree.dirs), image=ref)
             _cache_put(source.cache_root, digest, ref, cached)
