@@ -44,10 +44,10 @@ def _check_csv_meta(csv: dict[str, Any]) -> None:
             continue
         if not isinstance(m, dict) or any(v is not None and not isinstance(v, str) for v in m.values()):
             raise BundleError(f"error decoding CSV metadata: .metadata.{k} must map strings to strings")
-    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render import gotypes, kubetypes
 
     try:  # the rest of metav1.ObjectMeta is typed too (generation, timestamps, owner references, ...)
-        gotypes.check(meta, gotypes.OBJECT_META, sort_keys=True)
+        gotypes.check(meta, kubetypes.OBJECT_META, sort_keys=True)
     except gotypes.GoTypeError as exc:
         raise BundleError(f"error decoding CSV metadata: {exc}") from exc
 

@@ -108,10 +108,10 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
         raise FBCError(f"object {_blob(obj)[:200]!r} is missing root schema field")
     where = f"{schema} {obj.get('name', '')!s}".strip()
     if schema in _PARSE:
-        from imgextract.catalog.render import gotypes
+        from imgextract.catalog.render import gotypes, olmtypes
 
         try:  # fbcBuilder.addMeta: json.Unmarshal of the re-encoded blob (keys sorted) into the struct
-            gotypes.check(obj, gotypes.DECLCFG[schema], sort_keys=True)
+            gotypes.check(obj, olmtypes.DECLCFG[schema], sort_keys=True)
         except gotypes.GoTypeError as exc:
             raise FBCError(f"parse {_PARSE[schema]}: {exc}") from exc
     if schema == "olm.package":

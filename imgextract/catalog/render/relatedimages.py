@@ -16,14 +16,14 @@ __all__ = ["operator_images", "related_images"]
 def related_images(b: ParsedBundle, image: str) -> list[tuple[str, str]]:
     """``getRelatedImages``: CSV relatedImages, the bundle image, operator images (each once).
     Errors are Go's ``json.Unmarshal`` errors, unprefixed (the caller names the bundle)."""
-    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render import gotypes, olmtypes
 
     spec = _csv_spec(b.csv)
     out: list[tuple[str, str]] = []
     ri = spec.get("relatedImages")  # map lookup: exact key
     if ri is not None:
         try:
-            gotypes.check(ri, gotypes.RELATED_IMAGES, sort_keys=True)
+            gotypes.check(ri, olmtypes.RELATED_IMAGES, sort_keys=True)
         except gotypes.GoTypeError as exc:
             raise BundleError(str(exc)) from exc
         for item in ri:
@@ -46,10 +46,10 @@ def operator_images(spec: dict[str, Any]) -> set[str]:
     """``GetOperatorImages``: container and init container images of the deployment install strategy.
     The spec is first decoded as Go decodes it into its typed struct (``apps/v1.DeploymentSpec`` for
     each deployment), so a value of the wrong type anywhere in a deployment fails as in opm."""
-    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render import gotypes, olmtypes
 
     try:
-        gotypes.check(spec, gotypes.CSV_SPEC_FOR_IMAGES, sort_keys=True)
+        gotypes.check(spec, olmtypes.CSV_SPEC_FOR_IMAGES, sort_keys=True)
     except gotypes.GoTypeError as exc:
         raise BundleError(str(exc)) from exc
     install = gofield(spec, "install")

@@ -284,10 +284,10 @@ def test_known_schemas_fail_with_gos_unmarshal_error(obj: dict[str, Any], messag
     from imgextract.catalog.render.fbc import FBCError
 
     if obj.get("name") == 1:  # Meta.UnmarshalJSON wants a string name first: check the walker alone
-        from imgextract.catalog.render import gotypes
+        from imgextract.catalog.render import gotypes, olmtypes
 
         with pytest.raises(gotypes.GoTypeError) as gexc:
-            gotypes.check(obj, gotypes.DECLCFG["olm.bundle"], sort_keys=True)
+            gotypes.check(obj, olmtypes.DECLCFG["olm.bundle"], sort_keys=True)
         assert "parse bundle: " + str(gexc.value) == message
         return
     with pytest.raises(FBCError) as exc:
