@@ -1,4 +1,4 @@
-/* The event loop of goyaml._load_events in C (optional: goyaml.py reads documents without it).
+/* The event loop of goyamlevents._load_events in C (optional: goyaml.py reads documents without it).
  *
  * load(text, resolve_first, resolve_value, resolve_key, max_depth) parses ``text`` (str: its UTF-8,
  * or bytes, as PyYAML's CParser takes them) with libyaml's event API and builds the dicts, lists
@@ -371,7 +371,7 @@ static PyMethodDef methods[] = {
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     "_goyamlc",
-    "goyaml's event loop over libyaml in C (see goyaml._load_events).",
+    "goyaml's event loop over libyaml in C (see goyamlevents._load_events).",
     -1,
     methods,
     NULL,

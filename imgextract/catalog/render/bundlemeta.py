@@ -24,7 +24,7 @@ def _coerce_str(v: Any) -> Any:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
-        from imgextract.catalog.render.goyaml import _float32_g
+        from imgextract.catalog.render.goresolve import _float32_g
 
         return _float32_g(v)
     return v

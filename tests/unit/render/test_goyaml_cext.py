@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from regfix.bundles import fbc_catalog, plain_v0_bundle, registry_v1_bundle
 
-from imgextract.catalog.render import goyaml
+from imgextract.catalog.render import goyaml, goyamlevents
 
 from .test_goyaml_events import COMMON, LEFT_ALONE
 
@@ -98,7 +98,7 @@ def _full(text: str | bytes, c_on: bool) -> Any:
 def agree(text: str | bytes) -> bool:
     """The C loop answers as the Python loop, or stands aside where that one does (or for a tag);
     the reader gives the same with the C loop on and off.  True when the C loop answered."""
-    py = _outcome(lambda: goyaml._load_events(text))
+    py = _outcome(lambda: goyamlevents._load_events(text))
     c = _outcome(lambda: goyaml._c_events(text))
     if py[0] == "error" or c[0] == "error":
         assert c == py, text
@@ -362,7 +362,7 @@ def test_c_loop_leaks_nothing_where_it_stands_aside(text: str | bytes) -> None:
     """Each way out of the C loop releases what it built: Python memory stays flat over 3000 calls
     (a lost string or dict a call would be some 150 kB)."""
     load = EXT.load
-    args = (goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, goyaml._EVENTS_MAX_DEPTH)
+    args = (goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, goyamlevents._EVENTS_MAX_DEPTH)
 
     def calls(n: int) -> None:
         for _ in range(n):
@@ -391,7 +391,7 @@ def test_c_loop_refuses_bad_arguments() -> None:
     with pytest.raises(ValueError):
         load("a: 1", goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 10**6)
     assert load(bytearray(b"a: 1"), goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200) is None
-    assert goyaml._load_events(bytearray(b"a: 1")) is None  # type: ignore[arg-type]  # (nor PyYAML's CParser)
+    assert goyamlevents._load_events(bytearray(b"a: 1")) is None  # type: ignore[arg-type]  # (nor PyYAML's CParser)
 
 
 def test_c_loop_numbers_as_the_python_loop_sets_them() -> None:
@@ -399,7 +399,7 @@ def test_c_loop_numbers_as_the_python_loop_sets_them() -> None:
     keeps integers within ParseInt/ParseUint's range): past uint64 a float, below int64 an int, both
     flagged; a float too large for float() hands the document on (OverflowError)."""
     load = EXT.load
-    first, key, depth = goyaml._C_FIRST, goyaml._c_key, goyaml._EVENTS_MAX_DEPTH
+    first, key, depth = goyaml._C_FIRST, goyaml._c_key, goyamlevents._EVENTS_MAX_DEPTH
 
     def run(value: Any) -> Any:
         return load("a: 1\n", first, lambda s: value, key, depth)
