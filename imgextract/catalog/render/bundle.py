@@ -47,7 +47,7 @@ from imgextract.catalog.render.goyaml import (
     first_document_flagged,
     to_unstructured,
 )
-from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
+from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle, TemplateError
 from imgextract.keyedlocks import KeyedLocks
 from imgextract.oci import jsontext
 
@@ -908,10 +908,13 @@ def expand_template(template: str, b: ParsedBundle) -> str:
             break
     values = {"Package": b.package, "Name": b.name, "Version": version}
 
-    def value(key: str) -> str:
-        if key not in values:
-            raise BundleError(
-                f"template: can't evaluate field {key} in type action.imageReferenceTemplateData"
+    def value(key: str, pos: int) -> str:
+        if key not in values:  # text/template state.errorf at the field node (parse.Tree.ErrorContext)
+            line = template.count("\n", 0, pos) + 1
+            col = pos - (template.rfind("\n", 0, pos) + 1)
+            raise TemplateError(
+                f'template: image-ref-template:{line}:{col}: executing "image-ref-template" at <.{key}>: '
+                f"can't evaluate field {key} in type action.imageReferenceTemplateData"
             )
         return values[key]
 
@@ -925,7 +928,7 @@ def expand_template(template: str, b: ParsedBundle) -> str:
             text = text.lstrip(" \t\r\n")
         if m.group(1):
             text = text.rstrip(" \t\r\n")
-        parts += [text, value(m.group(2))]
+        parts += [text, value(m.group(2), m.start(2) - 1)]
         trim_next = bool(m.group(3))
         pos = m.end()
     tail = template[pos:]

@@ -364,8 +364,14 @@ def _render_one(
             raise RenderError(f"ref {_q(ref)} is not a directory", "usage")
         if _is_bundle_dir(path):
             from imgextract.catalog.render.bundle import render_bundle  # YAML: only to read a bundle
+            from imgextract.catalog.render.rendered import TemplateError
 
-            b = render_bundle(path, image="", image_template=opts.image_ref_template)
+            try:
+                b = render_bundle(path, image="", image_template=opts.image_ref_template)
+            except TemplateError as exc:  # renderBundleDirectory's wrapping
+                raise RenderError(
+                    f"failed templating image reference from bundle for {_q(ref)}: {exc}", "bundle"
+                ) from exc
             return [migrate_bundle(b, level).to_fbc()]
         return _fbc_objects(path, reader, level, fmt, spill)
     if source is None:
