@@ -40,3 +40,19 @@ def test_unknown_field_is_gos_execution_error(tmp_path: Path, template: str, whe
         f'template: image-ref-template:{where}: executing "image-ref-template" at <.{field}>: '
         f"can't evaluate field {field} in type {TYPE}"
     )
+
+
+@pytest.mark.parametrize("template", ["x/{{.Package", "x/{{ .Package }}:{{- .Version ", "{{.Name"])
+def test_unclosed_action_is_refused_before_rendering(tmp_path: Path, template: str) -> None:
+    """cmd/opm/render: ``template.New("image-ref-template").Parse`` fails before anything is rendered
+    (``log.Fatalf("invalid image reference template: %v")``), whatever the references are; the lexer's
+    "unclosed action" is reported as ``template: NAME:LINE: unclosed action``."""
+    catalog = tmp_path / "fbc"  # not a bundle: opm refuses the template all the same
+    catalog.mkdir()
+    (catalog / "c.json").write_text('{"schema":"olm.package","name":"p"}\n')
+    with pytest.raises(RenderError) as exc:
+        render_refs([str(catalog)], options=RenderOptions(image_ref_template=template))
+    assert (
+        str(exc.value) == "invalid image reference template: template: image-ref-template:1: unclosed action"
+    )
+    assert exc.value.kind == "usage"
