@@ -904,7 +904,10 @@ def expand_template(template: str, b: ParsedBundle) -> str:
     version = ""
     for p in b.properties:  # templateBundleImageRef takes the first olm.package property
         if p.type == "olm.package":
-            version = _unmarshal_struct(p.value, _PACKAGE, "property.Package")["version"]
+            try:
+                version = _unmarshal_struct(p.value, _PACKAGE, "property.Package")["version"]
+            except BundleError as exc:  # templateBundleImageRef returns it as the templating error
+                raise TemplateError(str(exc)) from exc
             break
     values = {"Package": b.package, "Name": b.name, "Version": version}
 

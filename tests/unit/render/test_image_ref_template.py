@@ -56,3 +56,20 @@ def test_unclosed_action_is_refused_before_rendering(tmp_path: Path, template: s
         str(exc.value) == "invalid image reference template: template: image-ref-template:1: unclosed action"
     )
     assert exc.value.kind == "usage"
+
+
+def test_bad_package_property_fails_the_template(tmp_path: Path) -> None:
+    """templateBundleImageRef unmarshals the first ``olm.package`` property into ``property.Package``
+    before executing the template; its error is the templating error, wrapped like an execution one
+    (without a template the same property fails later, in ObjectsAndPropertiesFromBundle)."""
+    bundle = tmp_path / "b"
+    shutil.copytree(WIDGET, bundle)
+    (bundle / "metadata" / "properties.yaml").write_text(
+        "properties:\n- type: olm.package\n  value: {packageName: 1, version: 1.0.0}\n"
+    )
+    with pytest.raises(RenderError) as exc:
+        render_refs([str(bundle)], options=RenderOptions(image_ref_template="x/{{.Package}}"))
+    assert str(exc.value) == (
+        f'render reference "{bundle}": failed templating image reference from bundle for "{bundle}": '
+        "json: cannot unmarshal number into Go struct field Package.packageName of type string"
+    )
