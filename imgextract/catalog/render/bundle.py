@@ -36,7 +36,7 @@ from imgextract.catalog.render.bundleparse import parse_bundle
 from imgextract.catalog.render.bundleprops import _PACKAGE, _go_q, _unmarshal_struct, objects_and_properties
 from imgextract.catalog.render.parsedbundle import ParsedBundle
 from imgextract.catalog.render.relatedimages import related_images
-from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle
+from imgextract.catalog.render.rendered import BundleError, Property, RenderedBundle, TemplateError
 
 __all__ = [
     "BundleError",
@@ -83,14 +83,20 @@ def expand_template(template: str, b: ParsedBundle) -> str:
     version = ""
     for p in b.properties:  # templateBundleImageRef takes the first olm.package property
         if p.type == "olm.package":
-            version = _unmarshal_struct(p.value, _PACKAGE, "property.Package")["version"]
+            try:
+                version = _unmarshal_struct(p.value, _PACKAGE, "property.Package")["version"]
+            except BundleError as exc:  # templateBundleImageRef returns it as the templating error
+                raise TemplateError(str(exc)) from exc
             break
     values = {"Package": b.package, "Name": b.name, "Version": version}
 
-    def value(key: str) -> str:
-        if key not in values:
-            raise BundleError(
-                f"template: can't evaluate field {key} in type action.imageReferenceTemplateData"
+    def value(key: str, pos: int) -> str:
+        if key not in values:  # text/template state.errorf at the field node (parse.Tree.ErrorContext)
+            line = template.count("\n", 0, pos) + 1
+            col = pos - (template.rfind("\n", 0, pos) + 1)
+            raise TemplateError(
+                f'template: image-ref-template:{line}:{col}: executing "image-ref-template" at <.{key}>: '
+                f"can't evaluate field {key} in type action.imageReferenceTemplateData"
             )
         return values[key]
 
@@ -104,7 +110,7 @@ def expand_template(template: str, b: ParsedBundle) -> str:
             text = text.lstrip(" \t\r\n")
         if m.group(1):
             text = text.rstrip(" \t\r\n")
-        parts += [text, value(m.group(2))]
+        parts += [text, value(m.group(2), m.start(2) - 1)]
         trim_next = bool(m.group(3))
         pos = m.end()
     tail = template[pos:]

@@ -56,10 +56,10 @@ def _entries(d: Path) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(d) as it:
             return sorted(it, key=lambda e: e.name.encode("utf-8", "surrogateescape"))
-    except FileNotFoundError as exc:
-        raise BundleError(f"open {d.name}: file does not exist") from exc
+    except FileNotFoundError as exc:  # os.DirFS's error, its path made "." by fs.Sub
+        raise BundleError("open .: no such file or directory") from exc
     except NotADirectoryError as exc:
-        raise BundleError(f"readdirent {d.name}: not a directory") from exc
+        raise BundleError("readdirent .: not a directory") from exc
 
 
 class _Entry:
@@ -94,7 +94,9 @@ def memory_listing(files: dict[str, bytes], dirs: set[str], root: str = "") -> L
     def listing(name: str) -> list[_Entry]:
         d = prefix + name
         if d not in dirs:
-            raise BundleError(f"open {name}: file does not exist")
+            raise BundleError(
+                "readdirent .: not a directory" if d in files else "open .: no such file or directory"
+            )
         inner = d + "/"
         names = {p[len(inner) :].split("/", 1)[0] for p in files if p.startswith(inner)}
         names.update(x[len(inner) :].split("/", 1)[0] for x in dirs if x.startswith(inner))

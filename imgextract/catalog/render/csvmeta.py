@@ -311,8 +311,13 @@ def csv_metadata_from_csv(csv_json: str) -> str:
 
 def csv_metadata_from_property(value: str) -> str:
     """An existing ``olm.csv.metadata`` value re-encoded through the struct (opm minifies it so)."""
+    from imgextract.catalog.render import gotypes
+
     try:
-        m = _obj(json.loads(value), "CSVMetadata")
+        decoded = json.loads(value)
+        # json.Unmarshal into property.CSVMetadata: its errors, keys in the order declcfg wrote them
+        gotypes.check(decoded, gotypes.PROPERTY_VALUES["olm.csv.metadata"], sort_keys=True)
+        m = _obj(decoded, "CSVMetadata")
         return _build(
             _str_map(gofield(m, "annotations"), "annotations"),
             _str_map(gofield(m, "labels"), "labels"),

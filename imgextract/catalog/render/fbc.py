@@ -132,8 +132,8 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
                 )
             try:  # a []byte: Go's base64 decoder (line breaks skipped); absent, it stays nil (null)
                 raw = None if data is None else go_base64_decode(data.encode("utf-8", "surrogatepass"))
-            except ValueError as exc:
-                raise FBCError(f"{where}: {exc}") from exc
+            except ValueError as exc:  # the CorruptInputError is the unmarshal error: "parse package: ..."
+                raise FBCError(f"parse package: {exc}") from exc
             out["icon"] = {
                 "base64data": None if raw is None else base64.b64encode(raw).decode(),
                 "mediatype": _s(icon, "mediatype", where),
