@@ -311,12 +311,12 @@ def csv_metadata_from_csv(csv_json: str) -> str:
 
 def csv_metadata_from_property(value: str) -> str:
     """An existing ``olm.csv.metadata`` value re-encoded through the struct (opm minifies it so)."""
-    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render import gotypes, olmtypes
 
     try:
         decoded = json.loads(value)
         # json.Unmarshal into property.CSVMetadata: its errors, keys in the order declcfg wrote them
-        gotypes.check(decoded, gotypes.PROPERTY_VALUES["olm.csv.metadata"], sort_keys=True)
+        gotypes.check(decoded, olmtypes.PROPERTY_VALUES["olm.csv.metadata"], sort_keys=True)
         m = _obj(decoded, "CSVMetadata")
         return _build(
             _str_map(gofield(m, "annotations"), "annotations"),
