@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgextract.catalog.render.gostruct import expect, string_field
+from imgextract.catalog.render.gostruct import expect, json_type, string_field
 from imgextract.catalog.render.gostruct import field as gofield
 from imgextract.catalog.render.rendered import BundleError, Property
 
@@ -79,23 +79,42 @@ def _crd_keys(obj: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             f'error decoding {version} CRD: no kind "{CRD_KIND}" is registered for version "{api}"'
         )
     where = f"error decoding {version} CRD"
-    spec = expect(obj.get("spec"), dict, where) or {}
-    group = spec.get("group") or ""
-    names = expect(spec.get("names"), dict, where) or {}
-    kind = names.get("kind") or ""
-    plural = names.get("plural") or ""
-    for v in (group, kind, plural):
-        if not isinstance(v, str):
-            raise BundleError(f"{where}: field is not a string")
+
+    def mismatch(v: Any, struct: str, path: str, go_type: str) -> BundleError:
+        # what the apiserver's decoder (sigs.k8s.io/json, encoding/json's errors) says, as opm wraps it
+        return BundleError(
+            f"{where}: json: cannot unmarshal {json_type(v)} into Go struct field {struct}.{path} "
+            f"of type {go_type}"
+        )
+
+    def typed(v: Any, kind: type, struct: str, path: str, go_type: str) -> Any:
+        if v is not None and not isinstance(v, kind):
+            raise mismatch(v, struct, path, go_type)
+        return v
+
+    spec = typed(obj.get("spec"), dict, CRD_KIND, "spec", f"{version}.CustomResourceDefinitionSpec") or {}
+    in_spec = "CustomResourceDefinitionSpec"
+    group = typed(spec.get("group"), str, in_spec, "spec.group", "string") or ""
+    names = (
+        typed(spec.get("names"), dict, in_spec, "spec.names", f"{version}.CustomResourceDefinitionNames")
+        or {}
+    )
+    kind = typed(names.get("kind"), str, "CustomResourceDefinitionNames", "spec.names.kind", "string") or ""
+    plural = (
+        typed(names.get("plural"), str, "CustomResourceDefinitionNames", "spec.names.plural", "string") or ""
+    )
     out = []
-    for ver in expect(spec.get("versions"), list, where) or []:
-        if not isinstance(ver, dict) or not isinstance(ver.get("name", ""), str):
-            raise BundleError(f"{where}: spec.versions entries must be objects with a string name")
-        out.append((group, ver.get("name") or "", kind, plural))
+    versions = typed(
+        spec.get("versions"), list, in_spec, "spec.versions", f"[]{version}.CustomResourceDefinitionVersion"
+    )
+    for ver in versions or []:
+        typed(ver, dict, in_spec, "spec.versions", f"{version}.CustomResourceDefinitionVersion")
+        name = typed(
+            (ver or {}).get("name"), str, "CustomResourceDefinitionVersion", "spec.versions.name", "string"
+        )
+        out.append((group, name or "", kind, plural))
     if version == "v1beta1":
-        single = spec.get("version")
-        if single is not None and not isinstance(single, str):
-            raise BundleError(f"{where}: spec.version is not a string")
+        single = typed(spec.get("version"), str, in_spec, "spec.version", "string")
         if single:
             out.append((group, single, kind, plural))
     return out
