@@ -122,6 +122,7 @@ def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> boo
     kept_channels: dict[str, Channel] = {}
     selected: dict[str, set[str]] = {}  # bundle -> kept channels listing it
     named = 0  # channels selected by name, before the range
+    versions: dict[str, Version | None] | None = None
     for cname, ch in model.channels[pkg].items():
         if f.channels and cname not in f.channels:
             continue
@@ -129,14 +130,16 @@ def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> boo
         if f.heads_only:
             keep = set(ch.heads)
         else:
-            versions = {e.name: all_bundles[e.name].semver for e in ch.entries}
+            if versions is None:  # every bundle of the package, as oc-mirror's filter sees skips
+                versions = {name: b.semver for name, b in all_bundles.items()}
             # min == max names one bundle: oc-mirror keeps exactly it (isSpecificVersion)
             exact = f.min_version is not None and f.min_version == f.max_version
             chained = None if exact else graph.range_selection(ch.entries, versions, f.in_range)
+            listed = {e.name for e in ch.entries}
             keep = (
-                chained
+                chained & listed
                 if chained is not None
-                else {e.name for e in ch.entries if f.in_range(versions[e.name])}
+                else {name for name in listed if f.in_range(versions[name])}
             )
         if not keep:
             continue

@@ -102,7 +102,7 @@ def range_selection(
     versions: Mapping[str, Version | None],
     in_range: Callable[[Version | None], bool],
 ) -> set[str] | None:
-    """The entries a version range keeps, walking the replaces chain as oc-mirror v2 does.
+    """The names a version range keeps, walking the replaces chain as oc-mirror v2 does.
 
     From the one head (the entry nothing replaces or skips) down the ``replaces`` chain, each chain
     entry counts the in-range bundles at or below it (itself, the entries it skips, its chain), each
@@ -111,6 +111,13 @@ def range_selection(
     kept whatever their version (the channel stays connected), with the in-range entries they skip.
     None when the channel has no single such head or its chain loops: the caller then keeps the
     in-range entries as they are.
+
+    ``versions`` holds every bundle of the package, not only the channel's: as in oc-mirror's
+    filter (catalog-filter channel.go ``newChannel``/``filterByVersionRange``, which look versions up
+    in the package's ``BundleVersionsByPkgAndName``), a ``replaces`` or ``skips`` naming a bundle of
+    the package that is no entry of this channel still counts, and a replaced one ends the chain
+    (it has no ``replaces`` here). The result may therefore name bundles that are not entries of
+    the channel; the caller keeps those only where a channel lists them.
     """
     by_name = {e.name: e for e in entries}
     tops = _unreplaced(entries)
@@ -124,10 +131,18 @@ def range_selection(
             return None
         chain.append(cur)
         on_chain.add(cur.name)
-        cur = by_name.get(cur.replaces) if cur.replaces else None
+        nxt = cur.replaces
+        if not nxt:
+            cur = None
+        elif nxt in by_name:
+            cur = by_name[nxt]
+        elif nxt in versions:  # a bundle of the package outside this channel: a bare chain node
+            cur = ChannelEntry(nxt)
+        else:
+            cur = None
 
     def counted(name: str) -> bool:
-        return name in by_name and in_range(versions.get(name))
+        return name in versions and in_range(versions[name])
 
     seen: set[str] = set()
     counts: dict[str, int] = {}

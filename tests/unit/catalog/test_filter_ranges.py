@@ -18,10 +18,16 @@ from pathlib import Path
 from imgextract.catalog.catalog import Catalog
 
 
-def _catalog(tmp_path: Path, entries: list[dict[str, object]], versions: dict[str, str]) -> Catalog:
+def _catalog(
+    tmp_path: Path,
+    entries: list[dict[str, object]],
+    versions: dict[str, str],
+    extra: tuple[dict[str, object], ...] = (),
+) -> Catalog:
     objs: list[dict[str, object]] = [
         {"schema": "olm.package", "name": "p", "defaultChannel": "stable"},
         {"schema": "olm.channel", "package": "p", "name": "stable", "entries": entries},
+        *extra,
     ]
     for name, v in versions.items():
         objs.append(
@@ -158,3 +164,32 @@ def test_deprecation_entries_of_filtered_out_bundles_and_channels_are_dropped(tm
     sel = cat.filter(channels=["stable"], min_version="2.0.0")
     (kept,) = [d for d in sel.objects() if d["schema"] == "olm.deprecations"]
     assert [e["message"] for e in kept["entries"]] == ["p is old", "b is bad"]
+
+
+def test_a_skip_naming_a_bundle_of_another_channel_counts_toward_the_new_head(tmp_path: Path) -> None:
+    """catalog-filter's ``filterByVersionRange`` gives each skipped entry the version of the
+    package's bundle of that name (``BundleVersionsByPkgAndName``, mirror-filter.go, stored commit
+    1da093e979ff411b0c77fadf68997467c0a53b0c; channel.go ``countUniqueTailBundlesInRange``, stored
+    commit 3e14d603d9b6cbdd4788c87810a25996ada41d81), whether or not that bundle is an entry of the
+    channel: stable's 2.0.0 skips beta's 1.5.0, the only bundle in the range, so oc-mirror keeps
+    2.0.0 in stable (out of the range, the entry that reaches 1.5.0) and cuts 1.0.0 below it."""
+    entries: list[dict[str, object]] = [
+        {"name": "p.a"},
+        {"name": "p.h", "replaces": "p.a", "skips": ["p.x"]},
+    ]
+    beta: dict[str, object] = {
+        "schema": "olm.channel",
+        "package": "p",
+        "name": "beta",
+        "entries": [{"name": "p.x"}],
+    }
+    cat = _catalog(tmp_path, entries, {"p.a": "1.0.0", "p.h": "2.0.0", "p.x": "1.5.0"}, (beta,))
+    sel = cat.filter(min_version="1.5.0", max_version="1.6.0")
+    assert {c.name: [e.name for e in c.entries] for c in sel.channels("p")} == {
+        "beta": ["p.x"],
+        "stable": ["p.h"],
+    }
+    assert {b.name: b.channels for b in sel.bundles()} == {"p.h": ("stable",), "p.x": ("beta",)}
+    # stable alone: the chain entry is kept as oc-mirror keeps it; 1.5.0 itself only where listed
+    only = cat.filter(channels=["stable"], min_version="1.5.0", max_version="1.6.0")
+    assert [(b.name, b.channels) for b in only.bundles()] == [("p.h", ("stable",))]
