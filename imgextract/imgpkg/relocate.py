@@ -70,6 +70,21 @@ def _absent_reason(exc: Exception) -> str:
     return "access denied (401/403), counted as absent" if isinstance(exc, AuthError) else "not found (404)"
 
 
+def _check_locations_shape(manifest: oci.Manifest, where: str) -> None:
+    """imgpkg's ``locationsSingleLayerReader.Read`` (pkg/imgpkg/bundle/locations_configs.go): one
+    layer, of the Docker gzip layer type; anything else fails the pull there, so it does here."""
+    prefix = f"Reading fetched location image {where}"
+    if len(manifest.layers) != 1:
+        raise InvalidBundleError(
+            f"{prefix}: Expected locations OCI Image to only have a single layer, got {len(manifest.layers)}"
+        )
+    media_type = manifest.layers[0].media_type
+    if media_type != oci.DOCKER_LAYER:
+        raise InvalidBundleError(
+            f"{prefix}: Expected layer to have docker layer media type, was {media_type}"
+        )
+
+
 def read_locations(client: RegistryClient, repository: str, bundle_digest: str) -> ImageLocations | None:
     """The bundle's locations document, or None when the locations image is absent (404/401/403)."""
     tag = locations_tag(bundle_digest)
@@ -83,6 +98,7 @@ def read_locations(client: RegistryClient, repository: str, bundle_digest: str) 
             f"locations image {client.registry}/{repository}:{tag} is not an image manifest"
         )
     manifest = oci.parse_manifest(resp.raw, resp.media_type)
+    _check_locations_shape(manifest, f"{client.registry}/{repository}:{tag}")
     files = read_image_files(client, repository, manifest, LOCATIONS_FILES)
     for name in LOCATIONS_FILES:
         if name in files:
