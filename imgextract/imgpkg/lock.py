@@ -9,12 +9,13 @@ and annotations, in imgpkg's style (see :mod:`imgextract.imgpkg.yamlio`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from imgextract.errors import ImgExtractError, InvalidBundleError
+from imgextract.errors import InvalidBundleError
+from imgextract.imgpkg import ggcrname
 from imgextract.imgpkg import yamlio as imgpkg_yaml
-from imgextract.reference import DOCKER_HUB, Reference, parse_reference
+from imgextract.reference import DOCKER_HUB, Reference
 
 API_VERSION = "imgpkg.carvel.dev/v1alpha1"
 IMAGES_LOCK_KIND = "ImagesLock"
@@ -26,16 +27,15 @@ _BUNDLE = "bundle lock"
 
 
 def parse_digest_ref(image: str) -> Reference:
-    """A digest reference (tag dropped, docker-normalised); raises InvalidBundleError like imgpkg.
-
-    go-containerregistry's ``name.NewDigest`` takes sha256 digests only: a sha512 one is refused."""
+    """A digest reference (tag dropped), read and named as imgpkg reads it: go-containerregistry's
+    ``name.NewDigest`` (:mod:`imgextract.imgpkg.ggcrname`); raises InvalidBundleError like imgpkg."""
     try:
-        ref = parse_reference(image)
-    except ImgExtractError:
-        ref = None
-    if ref is None or ref.digest is None or not ref.digest.startswith("sha256:"):
-        raise InvalidBundleError(f"Expected ref to be in digest form, got '{image}'")
-    return replace(ref, tag=None)
+        registry, repository, digest = ggcrname.parse_digest(image)
+    except ggcrname.BadName:
+        raise InvalidBundleError(f"Expected ref to be in digest form, got '{image}'") from None
+    if registry == ggcrname.DEFAULT_REGISTRY:
+        registry = DOCKER_HUB
+    return Reference(registry=registry, repository=repository, digest=digest)
 
 
 def ref_string(ref: Reference) -> str:

@@ -33,6 +33,6 @@ def test_imgpkg_annotation_with_a_huge_number_is_its_text() -> None:
     text = "1" * 5000
     lock = ImagesLock.parse(
         "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImagesLock\nimages:\n"
-        f"- image: reg.test/a@sha256:{'a' * 64}\n  annotations:\n    x: {text}\n"
+        f"- image: reg.test/aa@sha256:{'a' * 64}\n  annotations:\n    x: {text}\n"
     )
     assert lock.images[0].annotations == {"x": text}

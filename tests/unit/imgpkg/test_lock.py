@@ -15,15 +15,15 @@ def test_parse_keeps_order_and_annotations_verbatim() -> None:
     text = (
         HEAD
         + f"""images:
-- image: z.io/b@{D}
+- image: z.io/bb@{D}
   annotations:
     kbld.carvel.dev/id: docker.io/dkalinin/k8s-simple-app
     date: 2021-01-01
-- image: a.io/a@{D}
+- image: a.io/aa@{D}
 """
     )
     lock = ImagesLock.parse(text)
-    assert [i.image for i in lock.images] == [f"z.io/b@{D}", f"a.io/a@{D}"]
+    assert [i.image for i in lock.images] == [f"z.io/bb@{D}", f"a.io/aa@{D}"]
     assert lock.images[0].annotations == {
         "kbld.carvel.dev/id": "docker.io/dkalinin/k8s-simple-app",
         "date": "2021-01-01",
@@ -31,13 +31,13 @@ def test_parse_keeps_order_and_annotations_verbatim() -> None:
 
 
 def test_writer_is_imgpkg_style_and_round_trips() -> None:
-    lock = ImagesLock((ImageRef(f"z.io/b@{D}", {"k": "v"}), ImageRef(f"a.io/a@{D}")))
+    lock = ImagesLock((ImageRef(f"z.io/bb@{D}", {"k": "v"}), ImageRef(f"a.io/aa@{D}")))
     out = lock.to_yaml()
     assert (
         out
         == (
             f"---\napiVersion: imgpkg.carvel.dev/v1alpha1\nimages:\n- annotations:\n    k: v\n"
-            f"  image: z.io/b@{D}\n- image: a.io/a@{D}\nkind: ImagesLock\n"
+            f"  image: z.io/bb@{D}\n- image: a.io/aa@{D}\nkind: ImagesLock\n"
         ).encode()
     )
     assert ImagesLock.parse(out) == lock
@@ -47,16 +47,16 @@ def test_writer_is_imgpkg_style_and_round_trips() -> None:
     "text, message",
     [
         (HEAD + "images: []\nextra: 1\n", 'unknown field "extra"'),
-        (HEAD + f"images:\n- image: a.io/a@{D}\n  foo: bar\n", 'unknown field "foo"'),
+        (HEAD + f"images:\n- image: a.io/aa@{D}\n  foo: bar\n", 'unknown field "foo"'),
         ("apiVersion: imgpkg.carvel.dev/v1\nkind: ImagesLock\n", "Unknown version"),
         ("apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\n", "Unknown kind"),
         (HEAD + "images:\n- image: nginx:v1\n", "Expected ref to be in digest form, got 'nginx:v1'"),
         (HEAD + "images:\n- image: 'NOT A REF'\n", "Expected ref to be in digest form"),
-        (HEAD + f"images:\n- image: a.io/a@{D}\n  annotations: {{k: [1]}}\n", "annotations"),
-        (HEAD + f"images:\n- image: a.io/a@{D}\n  annotations: {{k: {{n: 1}}}}\n", "annotations"),
+        (HEAD + f"images:\n- image: a.io/aa@{D}\n  annotations: {{k: [1]}}\n", "annotations"),
+        (HEAD + f"images:\n- image: a.io/aa@{D}\n  annotations: {{k: {{n: 1}}}}\n", "annotations"),
         (HEAD + "images:\n- image: 12\n", "Expected ref to be in digest form, got '12'"),
         # go-containerregistry name.NewDigest: "unsupported digest algorithm" for anything but sha256
-        (HEAD + f"images:\n- image: a.io/a@sha512:{'a' * 128}\n", "Expected ref to be in digest form"),
+        (HEAD + f"images:\n- image: a.io/aa@sha512:{'a' * 128}\n", "Expected ref to be in digest form"),
         (HEAD + "images: {}\n", "'images' must be a list"),
         (HEAD + "kind: ImagesLock\n", "duplicate key 'kind'"),
         ("- a\n- b\n", "expected a mapping"),
@@ -100,7 +100,7 @@ def test_scalar_annotations_are_read_as_go_strings() -> None:
 def test_bundle_lock_tag_written_as_a_number_is_its_text() -> None:
     """BundleLock's ``bundle.tag`` is a Go string: ``tag: 2`` is the tag "2"."""
     text = (
-        f"apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\nbundle:\n  image: q.io/b@{D}\n  tag: 2\n"
+        f"apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\nbundle:\n  image: q.io/bb@{D}\n  tag: 2\n"
     )
     assert BundleLock.parse(text).tag == "2"
 
@@ -152,7 +152,7 @@ def test_strings_go_yaml_would_retype_are_quoted_when_written(text: str) -> None
     ``1e6``, ``0o17``, ``1_000`` as numbers (PyYAML does not): such strings are written quoted, so
     an annotation key or value reads back as the same string; double-quoted, as go-yaml v2's
     ``stringv`` writes them."""
-    lock = ImagesLock((ImageRef(f"q.io/a@{D}", {text: text}),))
+    lock = ImagesLock((ImageRef(f"q.io/aa@{D}", {text: text}),))
     out = lock.to_yaml().decode()
     assert f'    "{text}": "{text}"\n' in out
     assert ImagesLock.parse(out).images[0].annotations == {text: text}
@@ -164,7 +164,7 @@ def test_plain_y_and_n_are_booleans_in_a_locations_file() -> None:
 
     doc = ImageLocations.parse(
         "apiVersion: imgpkg.carvel.dev/v1alpha1\nkind: ImageLocations\n"
-        f"images:\n- image: q.io/a@{D}\n  isBundle: y\n- image: q.io/b@{D}\n  isBundle: n\n"
+        f"images:\n- image: q.io/aa@{D}\n  isBundle: y\n- image: q.io/bb@{D}\n  isBundle: n\n"
     )
     assert [e.is_bundle for e in doc.images] == [True, False]
 
@@ -172,7 +172,7 @@ def test_plain_y_and_n_are_booleans_in_a_locations_file() -> None:
 def test_writer_quotes_and_blocks_as_go_yaml_v2() -> None:
     """go-yaml v2 ``encoder.stringv``: a base-60 float lookalike is double-quoted, a multi-line string
     is a literal block, and a string that only YAML syntax forbids plain is single-quoted."""
-    lock = ImagesLock((ImageRef(f"q.io/a@{D}", {"t": "1:20", "m": "two\nlines", "s": ": x", "p": "1.2.3"}),))
+    lock = ImagesLock((ImageRef(f"q.io/aa@{D}", {"t": "1:20", "m": "two\nlines", "s": ": x", "p": "1.2.3"}),))
     out = lock.to_yaml().decode()
     assert '    t: "1:20"\n' in out
     assert "    m: |-\n      two\n      lines\n" in out
@@ -184,3 +184,44 @@ def test_writer_quotes_and_blocks_as_go_yaml_v2() -> None:
         "s": ": x",
         "p": "1.2.3",
     }
+
+
+# go-containerregistry pkg/name (digest.go NewDigest/splitDigest, tag.go NewTag, repository.go
+# NewRepository/checkRepository, registry.go NewRegistry/checkRegistry; stored commits 00f21513,
+# 0432ad35, 2f91ae9d): the rules imgpkg's ImagesLock.Validate applies, which are not Docker's.
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        # a first component is a registry only when it holds '.' or ':' ("localhost" does not)
+        (f"localhost/foo@{D}", f"index.docker.io/localhost/foo@{D}"),
+        # a repository is 2-255 of [a-z0-9_-./], with no further structure
+        (f"foo/a..b@{D}", f"index.docker.io/foo/a..b@{D}"),
+        (f"q.io/-a-@{D}", f"q.io/-a-@{D}"),
+        # a registry is whatever url.Parse takes as the authority
+        (f"foo_bar.io/xy@{D}", f"foo_bar.io/xy@{D}"),
+        (f"q.io/a/b:V1_x.y-z@{D}", f"q.io/a/b@{D}"),
+    ],
+)
+def test_normalize_with_go_containerregistrys_rules(given: str, expected: str) -> None:
+    assert normalize_ref(given) == expected
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        f"a@{D}",  # a repository of one character
+        f"q.io/a@{D}",
+        f"q.io/A/b@{D}",  # upper case
+        f"q io/a/b@{D}",  # a blank in the registry
+        f"q.io:x/ab@{D}",  # a port that is not a number
+        f"q.io%41/ab@{D}",
+        f"ubuntu:a+b@{D}",  # a tag character ggcr does not take
+        f"ubuntu:@{D}",  # an empty tag (digest_test.go badDigestNames)
+        f"q.io/ab@{D}@{D}",
+        f"q.io/ab@{D.upper()}",
+        f"q.io/ab@sha512:{'a' * 128}",
+    ],
+)
+def test_refused_as_go_containerregistry_refuses(given: str) -> None:
+    with pytest.raises(InvalidBundleError, match="Expected ref to be in digest form"):
+        normalize_ref(given)

@@ -46,13 +46,13 @@ def test_bundle_lock_without_other_tags_writes_none() -> None:
         (ImagesLock.parse, LOCK + "colour: blue\n", 'Unmarshaling images lock: unknown field "colour"'),
         (
             ImagesLock.parse,
-            LOCK + f"images:\n- image: q.example/a@{D}\n  digest: x\n",
+            LOCK + f"images:\n- image: q.example/aa@{D}\n  digest: x\n",
             'Unmarshaling images lock: unknown field "digest"',
         ),
         (BundleLock.parse, BLOCK + "colour: blue\n", 'Unmarshaling bundle lock: unknown field "colour"'),
         (
             BundleLock.parse,
-            BLOCK + f"bundle:\n  image: q.example/a@{D}\n  tags: x\n",
+            BLOCK + f"bundle:\n  image: q.example/aa@{D}\n  tags: x\n",
             'Unmarshaling bundle lock: unknown field "tags"',
         ),
     ],
@@ -112,8 +112,8 @@ def test_unknown_field_is_reported_before_validation() -> None:
     """``NewImagesLockFromBytes`` unmarshals the whole document before ``Validate``: a lock with a wrong
     apiVersion and an unknown key inside an entry fails on the unknown key, and one with a tag
     reference first and an unknown key in a later entry fails on the unknown key too."""
-    wrong_version = f"apiVersion: v0\nkind: ImagesLock\nimages:\n- image: q.example/a@{D}\n  where: x\n"
-    tag_first = LOCK + f"images:\n- image: q.example/a:v2\n- image: q.example/b@{D}\n  where: x\n"
+    wrong_version = f"apiVersion: v0\nkind: ImagesLock\nimages:\n- image: q.example/aa@{D}\n  where: x\n"
+    tag_first = LOCK + f"images:\n- image: q.example/a:v2\n- image: q.example/bb@{D}\n  where: x\n"
     for text in (wrong_version, tag_first):
         with pytest.raises(InvalidBundleError, match='unknown field "where"'):
             ImagesLock.parse(text)
@@ -141,10 +141,10 @@ def test_only_the_first_yaml_document_is_read() -> None:
     """sigs.k8s.io/yaml ``Unmarshal`` (go-yaml v2) decodes the first document of the file and never
     looks at the others: a lock followed by another document, even one that is no lock, is the
     first document's lock, as imgpkg's ``NewImagesLockFromBytes`` reads it."""
-    text = LOCK + f"images:\n- image: q.example/a@{D}\n---\nkind: Something\nother: [1, 2]\n"
-    assert [i.image for i in ImagesLock.parse(text).images] == [f"q.example/a@{D}"]
-    text = BLOCK + f"bundle:\n  image: q.example/a@{D}\n---\n---\napiVersion: v9\n"
-    assert BundleLock.parse(text).image == f"q.example/a@{D}"
+    text = LOCK + f"images:\n- image: q.example/aa@{D}\n---\nkind: Something\nother: [1, 2]\n"
+    assert [i.image for i in ImagesLock.parse(text).images] == [f"q.example/aa@{D}"]
+    text = BLOCK + f"bundle:\n  image: q.example/aa@{D}\n---\n---\napiVersion: v9\n"
+    assert BundleLock.parse(text).image == f"q.example/aa@{D}"
 
 
 def test_an_empty_first_document_is_an_empty_lock() -> None:
@@ -160,21 +160,21 @@ def test_field_names_match_without_regard_to_case_as_encoding_json() -> None:
     Kelvin sign folds to k); such a lock is valid in imgpkg, ``UnmarshalStrict`` or not."""
     text = (
         "APIVERSION: imgpkg.carvel.dev/v1alpha1\n\u212aind: ImagesLock\n"
-        f"Images:\n- Image: q.example/a@{D}\n  Annotations: {{team: blue}}\n"
+        f"Images:\n- Image: q.example/aa@{D}\n  Annotations: {{team: blue}}\n"
     )
     (image,) = ImagesLock.parse(text).images
-    assert (image.image, dict(image.annotations)) == (f"q.example/a@{D}", {"team": "blue"})
+    assert (image.image, dict(image.annotations)) == (f"q.example/aa@{D}", {"team": "blue"})
     bundle = "ApiVersion: imgpkg.carvel.dev/v1alpha1\nkind: BundleLock\nBUNDLE:\n"
-    lock = BundleLock.parse(bundle + f"  IMAGE: q.example/a@{D}\n  Tag: v1\n  OTHERTAGS: a,b\n")
-    assert lock == BundleLock(f"q.example/a@{D}", "v1", "a,b")
+    lock = BundleLock.parse(bundle + f"  IMAGE: q.example/aa@{D}\n  Tag: v1\n  OTHERTAGS: a,b\n")
+    assert lock == BundleLock(f"q.example/aa@{D}", "v1", "a,b")
 
 
 def test_keys_equal_under_folding_are_applied_in_sorted_order_last_wins() -> None:
     """sigs.k8s.io/yaml gives encoding/json an object with sorted keys, and each key sets its field in
     turn: of ``image`` and ``Image`` the later in byte order, ``image``, is the value."""
     other = "sha256:" + "f" * 64
-    text = LOCK + f"images:\n- image: q.example/a@{D}\n  Image: q.example/b@{other}\n"
-    assert [i.image for i in ImagesLock.parse(text).images] == [f"q.example/a@{D}"]
+    text = LOCK + f"images:\n- image: q.example/aa@{D}\n  Image: q.example/bb@{other}\n"
+    assert [i.image for i in ImagesLock.parse(text).images] == [f"q.example/aa@{D}"]
 
 
 def test_a_key_that_folds_to_no_field_is_unknown() -> None:
@@ -191,6 +191,6 @@ def test_locations_fields_match_without_regard_to_case() -> None:
 
     doc = ImageLocations.parse(
         "ApiVersion: imgpkg.carvel.dev/v1alpha1\nKIND: ImageLocations\n"
-        f"Images:\n- IMAGE: q.example/a@{D}\n  IsBundle: true\n  note: x\n"
+        f"Images:\n- IMAGE: q.example/aa@{D}\n  IsBundle: true\n  note: x\n"
     )
-    assert [(e.image, e.is_bundle) for e in doc.images] == [(f"q.example/a@{D}", True)]
+    assert [(e.image, e.is_bundle) for e in doc.images] == [(f"q.example/aa@{D}", True)]

@@ -52,7 +52,7 @@ def _string_bomb(copies: int, size: int) -> str:
     """One annotation of ``size`` bytes, aliased ``copies`` times: a small file that expands to
     ``copies * size`` bytes, which writing the lock back (pull, copy) would spell out in full."""
     return (
-        HEAD + f"images:\n- image: reg.test/a@sha256:{'a' * 64}\n  annotations:\n"
+        HEAD + f"images:\n- image: reg.test/aa@sha256:{'a' * 64}\n  annotations:\n"
         f"    big: &b {'x' * size}\n" + "".join(f"    k{i}: *b\n" for i in range(copies))
     )
 
