@@ -91,3 +91,35 @@ def _scan_layer(stream: BinaryIO, wanted: set[str], found: dict[str, bytes], lim
         ):
             del found[path]
     found.update(layer)
+
+
+def read_first_by_basename(
+    client: RegistryClient,
+    repository: str,
+    desc: oci.Descriptor,
+    basenames: Collection[str],
+    *,
+    limit: int = MAX_FILE_BYTES,
+) -> tuple[str, bytes] | None:
+    """The first entry of one layer whose base name is in ``basenames``: (its path, its content).
+
+    As imgpkg's ``locationsSingleLayerReader.Read`` finds ``image-locations.yml``: the first tar
+    header with that base name wherever it lies; an entry that is no regular file reads as empty
+    (Go's ``io.ReadAll`` of it).  The layer is read to its end, so its digest is verified."""
+    found: tuple[str, bytes] | None = None
+    with client.open_blob(repository, desc.digest, size=desc.size) as raw:
+        reader = VerifyingReader(raw, desc.digest, desc.size)
+        stream = open_decompressed(cast(BinaryIO, reader), desc.media_type, limit=MAX_LAYER_UNCOMPRESSED)
+        tar = TarReader(cast(BinaryIO, stream), max_header_bytes=MAX_HEADER_BYTES)
+        for member in tar.members():
+            name = clean_member_name(member.name)
+            if found is not None or posixpath.basename(name) not in basenames:
+                continue
+            if not member.isfile():
+                found = (name, b"")
+                continue
+            if member.size > limit:
+                raise LimitExceeded(f"{name} is {member.size} bytes, more than {limit}")
+            found = (name, b"".join(tar.read_data(member)))
+        reader.finish()
+    return found

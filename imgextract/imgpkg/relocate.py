@@ -17,7 +17,7 @@ from typing import Literal
 
 from imgextract import oci
 from imgextract.errors import AuthError, InvalidBundleError, NotFoundError
-from imgextract.imgpkg.files import read_image_files
+from imgextract.imgpkg.files import read_first_by_basename
 from imgextract.imgpkg.locations import LOCATIONS_FILES, ImageLocations, locations_tag
 from imgextract.imgpkg.lock import ImageRef, ImagesLock, ref_string, relocated_ref
 from imgextract.reference import Reference
@@ -99,10 +99,11 @@ def read_locations(client: RegistryClient, repository: str, bundle_digest: str) 
         )
     manifest = oci.parse_manifest(resp.raw, resp.media_type)
     _check_locations_shape(manifest, f"{client.registry}/{repository}:{tag}")
-    files = read_image_files(client, repository, manifest, LOCATIONS_FILES)
-    for name in LOCATIONS_FILES:
-        if name in files:
-            return ImageLocations.parse(files[name], what=f"{client.registry}/{repository}:{tag} {name}")
+    # imgpkg takes the first entry with the file's base name, wherever it lies in the layer
+    found = read_first_by_basename(client, repository, manifest.layers[0], LOCATIONS_FILES)
+    if found is not None:
+        name, data = found
+        return ImageLocations.parse(data, what=f"{client.registry}/{repository}:{tag} {name}")
     raise InvalidBundleError(
         f"locations image {client.registry}/{repository}:{tag} has no {LOCATIONS_FILES[0]}"
     )

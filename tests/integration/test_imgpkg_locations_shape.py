@@ -108,3 +108,15 @@ def test_imgpkgs_own_shape_is_read(reg: object, tmp_path: Path) -> None:
     push(w.client_for(host), REPO, _locations(app_ref), locations_tag(digest))
     _lock, report = pull_lock(w, f"{host}/{REPO}:good", tmp_path)
     assert report.via == "locations-image"  # type: ignore[attr-defined]
+
+
+def test_the_file_is_found_by_its_base_name_as_imgpkg_finds_it(reg: object, tmp_path: Path) -> None:
+    """``locationsSingleLayerReader.Read`` takes the first tar entry whose base name is
+    ``image-locations.yml``, wherever it lies in the layer."""
+    host = reg.host  # type: ignore[attr-defined]
+    w = world(host)
+    digest, app_ref = _bundle(w, host, "nested-file")
+    doc = ImageLocations((ImageLocation(app_ref, False),)).to_yaml()
+    push(w.client_for(host), REPO, build_image({"sub/image-locations.yml": doc}), locations_tag(digest))
+    _lock, report = pull_lock(w, f"{host}/{REPO}:nested-file", tmp_path)
+    assert report.via == "locations-image"  # type: ignore[attr-defined]
