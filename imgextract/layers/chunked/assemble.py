@@ -9,16 +9,20 @@ its chunk digest, the whole file matches the file digest.  A mismatch raises ``C
 
 Work is split over two threads so that what releases the GIL overlaps: a ``Fetcher`` (started
 before the layer is applied, possibly while earlier layers are) reads the compressed bytes of
-the predicted files from the ``RangeSource`` in blob order, decompresses and verifies them, and
-queues them, at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the
-files and writes them.  A small file of several chunks (most files of a catalog) is queued as
-its decompressed chunks, each checked against its chunk digest; the applier's thread checks the
-file digest before it writes any of it (hashing releases the GIL: the two threads share the
-hashing, and the chunks are never joined into one buffer).  A file the prediction missed is fetched by the applier's thread from a
-second source when it gets there.  Files found in the ``FileStore`` (the content cache) are not
-fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it in batches (``CacheWriter``: a few MiB
-by whichever thread would otherwise wait for the other, ``Fetcher.idle``; the rest by the fetch
-thread once it has fetched them all, or once the layer is applied).
+the predicted files from the ``RangeSource`` in blob order, decompresses them, and queues them,
+at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the files and writes
+them.  Small files (most files of a catalog) are decompressed a run at a time, every chunk of
+the run in one call (``Decoder.batch``), and queued as their chunks; the applier's thread checks
+each chunk digest and the file digest before it writes any of the file (the chunks are never
+joined into one buffer).  So the fetch thread releases the GIL for long stretches (a socket
+read, a run's decompression) and seldom needs it, while the applier's thread, whose hashing and
+writes release it once per call, rarely waits for it: a hash of a few KiB per chunk on the
+fetch thread cost each time a wait for the applier's thread to let go of the GIL.  A file the
+prediction missed is fetched by the applier's thread from a second source when it gets there.
+Files found in the ``FileStore`` (the content cache) are not fetched; fetched files up to
+``MAX_CACHED_FILE`` are added to it in batches (``CacheWriter``: a few MiB by whichever thread
+would otherwise wait for the other, ``Fetcher.idle``; the rest by the fetch thread once it has
+fetched them all, or once the layer is applied).
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ AHEAD = 8 * MiB  # decompressed bytes the fetcher may queue ahead of the applier
 MAX_CACHED_FILE = 4 * MiB  # larger files are not kept in the FileStore (nor read back into memory)
 BATCH = 4 * MiB  # verified files written as a pack by a thread that waits for the other, at least
 HOLD = 32 * MiB  # verified files a pull holds for the FileStore until their layer is applied
+FIRST_BATCH = 256 * 1024  # compressed bytes of the small files decompressed first, together
+BATCH_READ = MiB  # compressed bytes of the small files decompressed together after the first
+BATCH_OUT = 4 * MiB  # and their decompressed bytes (a batch of one file may have WHOLE_FILE)
 _TAR_TYPES = {
     "reg": REGTYPE,
     "dir": DIRTYPE,
@@ -114,13 +121,53 @@ class _ReadAlready:
         return data  # type: ignore[return-value]  # (a memoryview: read as bytes are)
 
 
-def check_file(entry: TocEntry, parts: Sequence[Piece]) -> None:
-    """``parts`` must hash to the file digest (``ContentMismatch`` if not)."""
-    assert entry.digest is not None
-    h = _hasher(entry.digest)()
+def check_file(entry: TocEntry, parts: Sequence[Piece], *, chunks: bool = False) -> None:
+    """``parts`` must hash to the file digest, and with ``chunks`` (``parts`` are the file's
+    chunks, one each, as decompressed) each part to its chunk digest too (``ContentMismatch``
+    if not).  A one-chunk file whose chunk digest uses the file digest's algorithm is hashed
+    once and compared with both."""
+    digest = entry.digest
+    assert digest is not None
+    if chunks:
+        if len(parts) == 1:
+            chunk_digest = entry.chunks[0].digest
+            if chunk_digest is None or chunk_digest.split(":", 1)[0] == digest.split(":", 1)[0]:
+                actual = f"{digest.split(':', 1)[0]}:{_hasher(digest)(parts[0]).hexdigest()}"
+                if chunk_digest is not None and actual != chunk_digest:
+                    raise ContentMismatch(
+                        f"zstd:chunked file {entry.name!r}: chunk digest mismatch (got {actual})"
+                    )
+                if actual != digest:
+                    raise ContentMismatch(f"zstd:chunked file {entry.name!r}: digest mismatch (got {actual})")
+                return
+        _check_chunks(entry, parts)
+    h = _hasher(digest)()
     for part in parts:
         h.update(part)
-    _compare(entry, entry.digest, h, "digest")
+    _compare(entry, digest, h, "digest")
+
+
+def _check_chunks(entry: TocEntry, parts: Sequence[Piece]) -> None:
+    sha256 = hashlib.sha256
+    for c, part in zip(entry.chunks, parts, strict=True):
+        digest = c.digest
+        if digest is None:
+            continue
+        # sha256 (what producers write) without the general lookup; anything else, or a
+        # mismatch, through _compare (which raises on a mismatch)
+        if not digest.startswith("sha256:") or sha256(part).hexdigest() != digest[7:]:
+            _compare(entry, digest, _hasher(digest)(part), "chunk digest")
+
+
+def batchable(entry: TocEntry) -> bool:
+    """Whether ``Decoder.batch`` takes the file: small, its chunks read in one piece and each
+    decompressed in one call."""
+    chunks = entry.chunks
+    return (
+        entry.size <= WHOLE_FILE
+        and chunks[-1].end - chunks[0].start <= ONE_READ
+        and all(0 < c.size <= ONE_SHOT for c in chunks)
+    )
 
 
 def _read_exact(reader: Readable, n: int) -> bytes:
@@ -163,20 +210,43 @@ class Decoder:
     def __init__(self) -> None:
         self._dctx = zstandard.ZstdDecompressor()
 
-    def small(self, entry: TocEntry, source: RangeSource) -> tuple[list[Piece], bool]:
-        """The data of a file of at most ``WHOLE_FILE`` bytes, and whether its file digest is still
-        to be checked (``check_file``): a file of several chunks decompressed in one call comes
-        back as its chunks, each checked against its chunk digest, its file digest not (the
-        caller checks it, on another thread); any other file wholly verified (``pieces``)."""
-        chunks = entry.chunks
-        start, end = chunks[0].start, chunks[-1].end
-        if 1 < len(chunks) and end - start <= ONE_READ and all(0 < c.size <= ONE_SHOT for c in chunks):
+    def batch(self, entries: Sequence[TocEntry], source: RangeSource) -> Iterator[_Unchecked | bytes]:
+        """The data of ``entries`` (each ``batchable``, in blob order), one per entry: their
+        compressed bytes are read, then every chunk of them decompressed in one call (one
+        release of the GIL, not one per chunk or per file), each to exactly its size.  Each
+        file comes as ``_Unchecked`` (its chunks, no digest checked yet: the applier's thread
+        checks them, see ``check_file``), or, when anything is unusual (several frames in a
+        chunk, a size that does not match) as bytes verified chunk by chunk (``pieces``: the
+        careful path decides, a mismatch raised when the caller gets to that file)."""
+        views = []
+        frames: list[bytes | bytearray | memoryview] = []
+        for entry in entries:
+            chunks = entry.chunks
+            start, end = chunks[0].start, chunks[-1].end
             view = memoryview(_read_exact(source.open_range(start, end), end - start))
-            segments = self._segments(entry, view)
-            if segments is not None:
-                return segments, True
-            return list(self.pieces(entry, _ReadAlready(view))), False  # (the careful path decides)
-        return list(self.pieces(entry, source)), False
+            views.append(view)
+            frames.extend(view[c.start - start : c.end - start] for c in chunks)
+        out = None
+        try:
+            out = self._dctx.multi_decompress_to_buffer(
+                frames,
+                decompressed_sizes=struct.pack(
+                    f"={len(frames)}Q", *(c.size for entry in entries for c in entry.chunks)
+                ),
+            )
+        except (zstandard.ZstdError, NotImplementedError):  # the cffi backend lacks this call
+            pass
+        k = 0
+        for entry, view in zip(entries, views, strict=True):
+            chunks = entry.chunks
+            if out is not None:
+                # views of ``out``: no copy
+                parts: list[Piece] = [memoryview(out[k + i]) for i in range(len(chunks))]  # type: ignore[arg-type]
+                k += len(chunks)
+                if all(len(p) == c.size for p, c in zip(parts, chunks, strict=True)):
+                    yield _Unchecked(parts, entry.size)
+                    continue
+            yield b"".join(self.pieces(entry, _ReadAlready(view)))
 
     def pieces(self, entry: TocEntry, source: RangeSource) -> Iterator[Piece]:
         """The file's data, verified chunk by chunk; the file digest is checked after the last
@@ -191,12 +261,6 @@ class Decoder:
         reader = source.open_range(start, end)
         if end - start <= ONE_READ and all(0 < c.size <= ONE_SHOT for c in chunks):
             view = memoryview(_read_exact(reader, end - start))
-            segments = self._segments(entry, view) if 1 < len(chunks) and entry.size <= WHOLE_FILE else None
-            if segments is not None:  # chunk digests checked; the file digest below
-                for segment in segments:
-                    file_hash.update(segment)
-                    yield segment
-                chunks = []
             for c in chunks:
                 data = self._one_shot(entry, c, view[c.start - start : c.end - start])
                 file_hash.update(data)
@@ -218,34 +282,6 @@ class Decoder:
             raise ContentMismatch(f"zstd:chunked file {entry.name!r}: chunk digest mismatch (got {actual})")
         if actual != entry.digest:
             raise ContentMismatch(f"zstd:chunked file {entry.name!r}: digest mismatch (got {actual})")
-
-    def _segments(self, entry: TocEntry, view: memoryview) -> list[Piece] | None:
-        """A small file's chunks decompressed in one call (one release of the GIL, not one per
-        chunk), each checked against its digest; None when anything is unusual (several frames
-        in a chunk, a size that does not match): the chunk-by-chunk path then decides."""
-        chunks = entry.chunks
-        start = chunks[0].start
-        try:
-            out = self._dctx.multi_decompress_to_buffer(
-                [view[c.start - start : c.end - start] for c in chunks],
-                decompressed_sizes=struct.pack(f"={len(chunks)}Q", *(c.size for c in chunks)),
-            )
-        except (zstandard.ZstdError, NotImplementedError):  # the cffi backend lacks this call
-            return None
-        # views of ``out``: no copy
-        segments: list[Piece] = [memoryview(out[i]) for i in range(len(chunks))]  # type: ignore[arg-type]
-        sha256 = hashlib.sha256
-        for c, segment in zip(chunks, segments, strict=True):
-            if len(segment) != c.size:
-                return None
-            digest = c.digest
-            if digest is None:
-                continue
-            # sha256 (what producers write) without the general lookup; anything else, or a
-            # mismatch, through _compare (which raises on a mismatch)
-            if not digest.startswith("sha256:") or sha256(segment).hexdigest() != digest[7:]:
-                _compare(entry, digest, _hasher(digest)(segment), "chunk digest")
-        return segments
 
     def _one_shot(self, entry: TocEntry, chunk: Chunk, data: memoryview) -> bytes:
         """A chunk that is one frame, in one call; anything unusual takes the streaming path."""
@@ -316,8 +352,9 @@ _END = object()  # a file's last piece was queued and the file verified
 
 
 class _Unchecked:
-    """A small file's chunks, each verified against its chunk digest, queued before its file
-    digest is checked: the applier's thread checks it (``Fetcher._checked``) before using any."""
+    """A small file's chunks as decompressed (each exactly its size), queued before its chunk
+    digests and file digest are checked: the applier's thread checks them (``Fetcher._checked``)
+    before using any."""
 
     __slots__ = ("parts", "size")
 
@@ -390,27 +427,50 @@ class Fetcher:
 
     def _run(self) -> None:
         decoder = Decoder()
+        files = self.files
         index = -1
         try:
-            for index, entry in enumerate(self.files):
-                if entry.size <= WHOLE_FILE:
-                    parts, unchecked = decoder.small(entry, self.source)
-                    if unchecked:
-                        if not self._put(index, _Unchecked(parts, entry.size), entry.size, last=True):
+            i = 0
+            budget = FIRST_BATCH
+            while i < len(files):
+                entry = files[i]
+                if not batchable(entry):
+                    index = i
+                    i += 1
+                    if entry.size <= WHOLE_FILE:
+                        data = b"".join(decoder.pieces(entry, self.source))
+                        if not self._put(index, data, len(data), last=True):
                             return
+                        if self.on_verified is not None:
+                            self.on_verified(entry, data)
                         continue
-                    first = parts[0] if parts else b""
-                    data = first if len(parts) == 1 and isinstance(first, bytes) else b"".join(parts)
-                    if not self._put(index, data, len(data), last=True):
-                        return
-                    if self.on_verified is not None:
-                        self.on_verified(entry, data)
-                else:
                     for piece in decoder.pieces(entry, self.source):
                         if not self._put(index, piece, len(piece)):
                             return
                     if not self._put(index, _END, 0):
                         return
+                    continue
+                # a run of small files, decompressed together (``Decoder.batch``: bounded
+                # memory, one release of the GIL for the run); the first run is short, so that
+                # the applier's thread starts writing soon
+                j, compressed, decompressed = i, 0, 0
+                while j < len(files) and batchable(files[j]):
+                    chunks = files[j].chunks
+                    compressed += chunks[-1].end - chunks[0].start
+                    decompressed += files[j].size
+                    if j > i and (compressed > budget or decompressed > BATCH_OUT):
+                        break
+                    j += 1
+                budget = BATCH_READ
+                index = i  # (a failure is the file's the batch was at)
+                for item in decoder.batch(files[i:j], self.source):
+                    size = item.size if isinstance(item, _Unchecked) else len(item)
+                    if not self._put(index, item, size, last=True):
+                        return
+                    if self.on_verified is not None and isinstance(item, bytes):
+                        self.on_verified(files[index], item)
+                    index += 1
+                i = j
         except BaseException as exc:  # handed to the applier's thread if it wants this file
             with self._cond:
                 self._queue.append((index, exc))
@@ -456,7 +516,7 @@ class Fetcher:
         """The parts of a file queued before its file digest was checked, now checked (and given
         to ``on_verified``); ``ContentMismatch`` if they do not hash to it."""
         entry = self.files[index]
-        check_file(entry, item.parts)
+        check_file(entry, item.parts, chunks=True)
         if self.on_verified is not None:
             self.on_verified(entry, item.parts)
         return item.parts

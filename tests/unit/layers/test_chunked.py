@@ -663,21 +663,29 @@ def test_a_wrong_chunk_digest_of_a_small_file_is_refused(tmp_path: Path, wrong: 
         applier.close()
 
 
-def _two_chunk_files(names: Sequence[str], *, bad_file_digest: str = "") -> tuple[bytes, Toc]:
-    """Files of two chunks each (decompressed in one call, queued before their file digest is
-    checked); ``bad_file_digest`` names one whose chunks are right but whose file digest is not."""
+def _two_chunk_files(
+    names: Sequence[str], *, bad_file_digest: str = "", bad_chunk_digest: str = "", bad_frames: str = ""
+) -> tuple[bytes, Toc]:
+    """Files of two chunks each (decompressed in one call, queued before their digests are
+    checked); ``bad_file_digest`` names one whose chunks are right but whose file digest is not,
+    ``bad_chunk_digest`` one whose file digest is right but whose second chunk digest is not,
+    ``bad_frames`` one whose frames cut its bytes one byte off the TOC's chunk sizes (all its
+    digests right)."""
     blob = b""
     entries: list[dict[str, object]] = []
     for name in names:
         parts = [f"{name} first ".encode() * 50, f"{name} second ".encode() * 50]
-        frames = [zstandard.ZstdCompressor().compress(p) for p in parts]
-        whole = b"".join(parts) + (b"!" if name == bad_file_digest else b"")
+        cut = len(parts[0]) + (1 if name == bad_frames else 0)
+        whole = b"".join(parts)
+        frames = [zstandard.ZstdCompressor().compress(p) for p in (whole[:cut], whole[cut:])]
+        second = DIGEST if name == bad_chunk_digest else "sha256:" + hashlib.sha256(parts[1]).hexdigest()
         entries += [
             {
                 "type": "reg",
                 "name": name,
                 "size": sum(map(len, parts)),
-                "digest": "sha256:" + hashlib.sha256(whole).hexdigest(),
+                "digest": "sha256:"
+                + hashlib.sha256(whole + (b"!" if name == bad_file_digest else b"")).hexdigest(),
                 "offset": len(blob),
                 "endOffset": len(blob) + len(frames[0]) + len(frames[1]),
                 "chunkSize": len(parts[0]),
@@ -689,12 +697,126 @@ def _two_chunk_files(names: Sequence[str], *, bad_file_digest: str = "") -> tupl
                 "offset": len(blob) + len(frames[0]),
                 "chunkOffset": len(parts[0]),
                 "chunkSize": len(parts[1]),
-                "chunkDigest": "sha256:" + hashlib.sha256(parts[1]).hexdigest(),
+                "chunkDigest": second,
             },
         ]
         blob += b"".join(frames)
     comp, loc = handmade_toc(entries, data_end=len(blob))
     return blob, parse_toc(comp, loc)
+
+
+def _content(name: str) -> bytes:
+    return f"{name} first ".encode() * 50 + f"{name} second ".encode() * 50
+
+
+class _CountingDecompressor:
+    """zstandard.ZstdDecompressor, counting the chunks of each ``multi_decompress_to_buffer``."""
+
+    calls: list[int] = []
+
+    def __init__(self) -> None:
+        self.inner = _REAL_DECOMPRESSOR()
+
+    def multi_decompress_to_buffer(self, frames: list[Any], **kwargs: Any) -> Any:
+        self.calls.append(len(frames))
+        return self.inner.multi_decompress_to_buffer(frames, **kwargs)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+_REAL_DECOMPRESSOR = zstandard.ZstdDecompressor
+
+
+@pytest.mark.parametrize(
+    ("limits", "calls"),
+    [
+        ({}, [10]),  # five small files: one run, every chunk in one call
+        ({"FIRST_BATCH": 1, "BATCH_READ": 1}, [2] * 5),  # a run per file
+        ({"BATCH_OUT": 1}, [2] * 5),  # decompressed bytes bound a run too
+        ({"FIRST_BATCH": 1}, [2, 8]),  # the first run short, the next longer
+    ],
+)
+def test_small_files_are_decompressed_a_run_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: dict[str, int], calls: list[int]
+) -> None:
+    """Runs of small files are decompressed in one call each, within the run's bounds (compressed
+    and decompressed bytes); the output is the same however the runs are cut."""
+    from imgextract.layers.chunked import assemble
+
+    for name, value in limits.items():
+        monkeypatch.setattr(assemble, name, value)
+    monkeypatch.setattr(zstandard, "ZstdDecompressor", _CountingDecompressor)
+    monkeypatch.setattr(_CountingDecompressor, "calls", [])
+    names = ["a", "b", "c", "d", "e"]
+    blob, toc = _two_chunk_files(names)
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        apply_chunked(toc, MemorySource(blob), applier, None)
+        applier.finalize()
+    finally:
+        applier.close()
+    assert _CountingDecompressor.calls == calls
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {n: _content(n) for n in names}
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"), [("bad_chunk_digest", "chunk digest"), ("bad_frames", "TOC says")]
+)
+def test_a_bad_file_in_a_run_fails_at_that_file_and_is_not_kept(
+    tmp_path: Path, bad: str, message: str
+) -> None:
+    """In a run decompressed together, a file whose second chunk digest is wrong (its file digest
+    right), or whose frames do not cut its bytes where the TOC's chunk sizes do, is refused when
+    the applier's thread takes it, before any byte of it is handed over; the files before it
+    are handed over and kept, it is not.  Applying the layer fails; what was written before
+    stays for the caller to discard."""
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    blob, toc = _two_chunk_files(["a", "b", "c"], **{bad: "b"})
+    kept: list[str] = []
+    fetcher = Fetcher(toc.entries, MemorySource(blob))
+    fetcher.on_verified = lambda entry, data: kept.append(entry.name)
+    fetcher.start()
+    try:
+        first = fetcher.take(toc.entries[0])
+        assert first is not None and _joined(first) == _content("a")
+        second = fetcher.take(toc.entries[1])
+        assert second is not None
+        with pytest.raises(IntegrityError, match=f"'b': .*{message}"):
+            next(iter(second))
+    finally:
+        fetcher.close()
+    assert kept == ["a"]
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        with pytest.raises(IntegrityError, match=f"'b': .*{message}"):
+            apply_chunked(toc, MemorySource(blob), applier, None)
+    finally:
+        applier.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+def test_a_read_failing_in_a_run_fails_the_layer(tmp_path: Path) -> None:
+    """A run's compressed bytes are read before they are decompressed: a read failing for its
+    second file fails the layer at the run's first file, and nothing of the run is written."""
+    from imgextract.errors import UnreachableError
+
+    blob, toc = _two_chunk_files(["a", "b", "c"])
+
+    class Failing(MemorySource):
+        def open_range(self, start: int, end: int) -> io.BytesIO:
+            if start == toc.entries[1].chunks[0].start:
+                raise UnreachableError("blob ranges: connection lost (test)")
+            return super().open_range(start, end)
+
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        with pytest.raises(UnreachableError, match="connection lost"):
+            apply_chunked(toc, Failing(blob), applier, None)
+    finally:
+        applier.close()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_file_digest_checked_by_the_applier_thread_refuses_before_any_byte(tmp_path: Path) -> None:
