@@ -14,15 +14,17 @@ at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the f
 them.  Small files (most files of a catalog) are decompressed a run at a time, every chunk of
 the run in one call (``Decoder.batch``), and queued as their chunks; the applier's thread checks
 each chunk digest and the file digest before it writes any of the file (the chunks are never
-joined into one buffer).  So the fetch thread releases the GIL for long stretches (a socket
-read, a run's decompression) and seldom needs it, while the applier's thread, whose hashing and
-writes release it once per call, rarely waits for it: a hash of a few KiB per chunk on the
-fetch thread cost each time a wait for the applier's thread to let go of the GIL.  A file the
-prediction missed is fetched by the applier's thread from a second source when it gets there.
-Files found in the ``FileStore`` (the content cache) are not fetched; fetched files up to
-``MAX_CACHED_FILE`` are added to it in batches (``CacheWriter``: a few MiB by whichever thread
-would otherwise wait for the other, ``Fetcher.idle``; the rest by the fetch thread once it has
-fetched them all, or once the layer is applied).
+joined into one buffer), unless the fetch thread is ``CHECK_AHEAD`` bytes ahead of it: then the
+fetch thread checks them (it has time to spare, the applier's thread has none).  So the fetch
+thread releases the GIL for long stretches (a socket read, a run's decompression) and needs it
+little, while the applier's thread, whose hashing and writes release it once per call, rarely
+waits for it: a hash of a few KiB per chunk on the fetch thread cost each time a wait for the
+applier's thread to let go of the GIL.  A file the prediction missed is fetched by the
+applier's thread from a second source when it gets there.  Files found in the ``FileStore``
+(the content cache) are not fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it in
+batches (``CacheWriter``: a few MiB by whichever thread would otherwise wait for the other,
+``Fetcher.idle``; the rest by the fetch thread once it has fetched them all, or once the layer
+is applied).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ HOLD = 32 * MiB  # verified files a pull holds for the FileStore until their lay
 FIRST_BATCH = 256 * 1024  # compressed bytes of the small files decompressed first, together
 BATCH_READ = MiB  # compressed bytes of the small files decompressed together after the first
 BATCH_OUT = 4 * MiB  # and their decompressed bytes (a batch of one file may have WHOLE_FILE)
+CHECK_AHEAD = 2 * MiB  # queued bytes from which the fetch thread checks small files' digests itself
 _TAR_TYPES = {
     "reg": REGTYPE,
     "dir": DIRTYPE,
@@ -354,13 +357,14 @@ _END = object()  # a file's last piece was queued and the file verified
 class _Unchecked:
     """A small file's chunks as decompressed (each exactly its size), queued before its chunk
     digests and file digest are checked: the applier's thread checks them (``Fetcher._checked``)
-    before using any."""
+    before using any, unless the fetch thread did (``checked``: it was far enough ahead)."""
 
-    __slots__ = ("parts", "size")
+    __slots__ = ("parts", "size", "checked")
 
     def __init__(self, parts: list[Piece], size: int) -> None:
         self.parts = parts
         self.size = size
+        self.checked = False
 
 
 class Fetcher:
@@ -464,11 +468,17 @@ class Fetcher:
                 budget = BATCH_READ
                 index = i  # (a failure is the file's the batch was at)
                 for item in decoder.batch(files[i:j], self.source):
+                    verified: FileData | None = item if isinstance(item, bytes) else None
+                    if isinstance(item, _Unchecked) and self._queued >= CHECK_AHEAD:
+                        # the applier's thread is behind: its checks of this file are done here
+                        check_file(files[index], item.parts, chunks=True)
+                        item.checked = True
+                        verified = item.parts
                     size = item.size if isinstance(item, _Unchecked) else len(item)
                     if not self._put(index, item, size, last=True):
                         return
-                    if self.on_verified is not None and isinstance(item, bytes):
-                        self.on_verified(files[index], item)
+                    if self.on_verified is not None and verified is not None:
+                        self.on_verified(files[index], verified)
                     index += 1
                 i = j
         except BaseException as exc:  # handed to the applier's thread if it wants this file
@@ -515,6 +525,8 @@ class Fetcher:
     def _checked(self, index: int, item: _Unchecked) -> list[Piece]:
         """The parts of a file queued before its file digest was checked, now checked (and given
         to ``on_verified``); ``ContentMismatch`` if they do not hash to it."""
+        if item.checked:
+            return item.parts
         entry = self.files[index]
         check_file(entry, item.parts, chunks=True)
         if self.on_verified is not None:

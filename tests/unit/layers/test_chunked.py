@@ -760,19 +760,24 @@ def test_small_files_are_decompressed_a_run_at_a_time(
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {n: _content(n) for n in names}
 
 
+@pytest.mark.parametrize("checker", ["applier", "fetcher"])
 @pytest.mark.parametrize(
     ("bad", "message"), [("bad_chunk_digest", "chunk digest"), ("bad_frames", "TOC says")]
 )
 def test_a_bad_file_in_a_run_fails_at_that_file_and_is_not_kept(
-    tmp_path: Path, bad: str, message: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: str, message: str, checker: str
 ) -> None:
     """In a run decompressed together, a file whose second chunk digest is wrong (its file digest
     right), or whose frames do not cut its bytes where the TOC's chunk sizes do, is refused when
     the applier's thread takes it, before any byte of it is handed over; the files before it
     are handed over and kept, it is not.  Applying the layer fails; what was written before
-    stays for the caller to discard."""
+    stays for the caller to discard.  The same whichever thread checks the digests (the fetch
+    thread does when the applier's is behind: ``CHECK_AHEAD`` 0 here)."""
+    from imgextract.layers.chunked import assemble
     from imgextract.layers.chunked.assemble import Fetcher
 
+    if checker == "fetcher":
+        monkeypatch.setattr(assemble, "CHECK_AHEAD", 0)
     blob, toc = _two_chunk_files(["a", "b", "c"], **{bad: "b"})
     kept: list[str] = []
     fetcher = Fetcher(toc.entries, MemorySource(blob))
@@ -795,6 +800,55 @@ def test_a_bad_file_in_a_run_fails_at_that_file_and_is_not_kept(
     finally:
         applier.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+@pytest.mark.parametrize(("check_ahead", "thread"), [(0, "imgextract-chunked"), (1 << 40, "MainThread")])
+def test_the_fetch_thread_checks_the_files_when_the_applier_is_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, check_ahead: int, thread: str
+) -> None:
+    """The digests of a small file are checked once, by the applier's thread, or by the fetch
+    thread when the applier's thread is ``CHECK_AHEAD`` bytes behind (0 here: always); checked
+    files are kept either way, and the output is the same."""
+    import threading
+
+    from imgextract.layers.chunked import assemble
+
+    monkeypatch.setattr(assemble, "CHECK_AHEAD", check_ahead)
+    checks: list[tuple[str, str]] = []
+    real = assemble.check_file
+
+    def check_file(entry: Any, parts: Any, *, chunks: bool = False) -> None:
+        checks.append((entry.name, threading.current_thread().name))
+        real(entry, parts, chunks=chunks)
+
+    monkeypatch.setattr(assemble, "check_file", check_file)
+    names = ["a", "b", "c"]
+    blob, toc = _two_chunk_files(names)
+    kept: dict[str, bytes] = {}
+
+    class Store:
+        def has(self, digest: str) -> bool:
+            return False
+
+        def get(self, digest: str, size: int) -> bytes | None:
+            return None
+
+        def put(self, digest: str, data: bytes) -> None:
+            raise AssertionError("kept in batches")
+
+        def put_many(self, files: Sequence[tuple[str, Any]]) -> None:
+            for digest, data in files:
+                kept[digest] = data if isinstance(data, bytes) else b"".join(data)
+
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        apply_chunked(toc, MemorySource(blob), applier, None, files=Store())
+        applier.finalize()
+    finally:
+        applier.close()
+    assert checks == [(name, thread) for name in names]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {n: _content(n) for n in names}
+    assert sorted(kept.values()) == [_content(n) for n in names]
 
 
 def test_a_read_failing_in_a_run_fails_the_layer(tmp_path: Path) -> None:
