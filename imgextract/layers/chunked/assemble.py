@@ -22,9 +22,9 @@ waits for it: a hash of a few KiB per chunk on the fetch thread cost each time a
 applier's thread to let go of the GIL.  A file the prediction missed is fetched by the
 applier's thread from a second source when it gets there.  Files found in the ``FileStore``
 (the content cache) are not fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it in
-batches (``CacheWriter``: a few MiB by whichever thread would otherwise wait for the other,
-``Fetcher.idle``; the rest by the fetch thread once it has fetched them all, or once the layer
-is applied).
+batches (``CacheWriter``: a few MiB by whichever thread would otherwise wait for the other, or
+by the fetch thread after a run while it is ``CHECK_AHEAD`` ahead, ``Fetcher.idle``; the rest by
+the fetch thread once it has fetched them all, or once the layer is applied).
 """
 
 from __future__ import annotations
@@ -481,6 +481,8 @@ class Fetcher:
                         self.on_verified(files[index], verified)
                     index += 1
                 i = j
+                if self.idle is not None and self._queued >= CHECK_AHEAD:
+                    self.idle()  # ahead of the applier: its cache writes now, not all at the end
         except BaseException as exc:  # handed to the applier's thread if it wants this file
             with self._cond:
                 self._queue.append((index, exc))

@@ -851,6 +851,40 @@ def test_the_fetch_thread_checks_the_files_when_the_applier_is_behind(
     assert sorted(kept.values()) == [_content(n) for n in names]
 
 
+@pytest.mark.parametrize(("check_ahead", "fetcher_idle"), [(0, True), (1 << 40, False)])
+def test_the_fetch_thread_does_idle_work_after_a_run_when_ahead(
+    monkeypatch: pytest.MonkeyPatch, check_ahead: int, fetcher_idle: bool
+) -> None:
+    """A fetch thread ``CHECK_AHEAD`` bytes ahead of the applier runs ``idle`` (the cache writes
+    of the files verified so far) after each run, though it never waits for room: otherwise
+    they would all be written at the end, after the applier's last file."""
+    import threading
+
+    from imgextract.layers.chunked import assemble
+    from imgextract.layers.chunked.assemble import Fetcher
+
+    monkeypatch.setattr(assemble, "CHECK_AHEAD", check_ahead)
+    blob, toc = _two_chunk_files(["a", "b", "c"])
+    threads: list[str] = []
+
+    def idle() -> bool:
+        threads.append(threading.current_thread().name)
+        return False
+
+    fetcher = Fetcher(toc.entries, MemorySource(blob))
+    fetcher.idle = idle
+    fetcher.start()
+    try:
+        assert fetcher._thread is not None
+        fetcher._thread.join(5)  # everything queued (the queue has room for it all)
+        for entry in toc.entries:
+            pieces = fetcher.take(entry)
+            assert pieces is not None and _joined(pieces) == _content(entry.name)
+    finally:
+        fetcher.close()
+    assert ("imgextract-chunked" in threads) == fetcher_idle
+
+
 def test_a_read_failing_in_a_run_fails_the_layer(tmp_path: Path) -> None:
     """A run's compressed bytes are read before they are decompressed: a read failing for its
     second file fails the layer at the run's first file, and nothing of the run is written."""
