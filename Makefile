@@ -5,10 +5,12 @@ SHELL := /bin/bash
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := docker-registry skopeo umoci gnupg
+APT_PACKAGES := docker-registry skopeo umoci gnupg gcc libyaml-dev
 # igzip (the C limit pipeline of make bench)
 BENCH_APT_PACKAGES := isal
-APT_BINARIES := docker-registry skopeo umoci gpg gpg-agent
+APT_BINARIES := docker-registry skopeo umoci gpg gpg-agent gcc
+# the YAML reader's optional C extension (goyaml's event loop) builds on libyaml's headers (libyaml-dev)
+CEXT_SRC := imgextract/catalog/render/_goyamlc.c
 
 .PHONY: venv system-deps bench-deps demo test lint unit nonroot clean bench
 
@@ -18,12 +20,12 @@ $(BIN)/python:
 
 # The demo needs the package, its runtime dependencies and the `demo` extra (requests, which the
 # registry fixture that pushes the sample bundle uses); the tests need the test extras.
-$(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-runtime: pyproject.toml $(CEXT_SRC) | $(BIN)/python
 	$(BIN)/pip install -q -e '.[demo]'
 	$(BIN)/python -m compileall -q imgextract  # editable install: byte-compile now (start-up ~0.3 s faster)
 	touch $@
 
-$(BIN)/bundle-extract: pyproject.toml | $(BIN)/python
+$(BIN)/bundle-extract: pyproject.toml $(CEXT_SRC) | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/python -m compileall -q imgextract
 	touch $(VENV)/.installed-runtime $@
@@ -32,6 +34,7 @@ venv: $(BIN)/bundle-extract
 
 system-deps:
 	@missing=""; for b in $(APT_BINARIES); do command -v $$b >/dev/null || missing="$$missing $$b"; done; \
+	[ -e /usr/include/yaml.h ] || missing="$$missing libyaml-dev"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -47,6 +50,12 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/mypy tests
 	$(BIN)/lint-imports --no-cache
+	@# the C extension compiles without a warning (pip builds it with -Wall -Wextra, and leaves it
+	@# out, quietly, where it cannot build: IMGEXTRACT_REQUIRE_CEXT in .ci/run makes that a failure)
+	@if [ -e /usr/include/yaml.h ] || [ -n "$${IMGEXTRACT_REQUIRE_CEXT:-}" ]; then \
+	  $${CC:-cc} -O2 -Wall -Wextra -Werror -fPIC -c -o /dev/null \
+	    -I"$$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["include"])')" $(CEXT_SRC); \
+	else echo "lint: no libyaml headers (Debian libyaml-dev): C extension not checked"; fi
 
 test: system-deps venv lint
 	CI=$${CI:-} $(BIN)/python -m pytest -q -p no:cacheprovider

@@ -174,21 +174,19 @@ class Client:
         _ = self.mirrors, self.credentials, self.cache, self.verifier
 
     def scope_credentials(self, *refs: Reference) -> None:
-        """``creds`` goes to these references' registries and their configured mirrors (and to
-        those of every reference named in an earlier call of this client), never to a registry
-        named only by image content (an imgpkg images.yml, a catalog's bundle images).  The scope
-        only grows: concurrent calls for other registries never take credentials from a running
-        one."""
-        registries = set()
-        for ref in refs:
-            registries.add(ref.registry)
-            registries.update(s.reference.registry for s in self.mirrors.pull_sources(ref.pull_ref()))
-        self.credentials.allow_flag_credentials(registries)
+        """``creds`` goes to these references' registries (and to those of every reference named
+        in an earlier call of this client): a configured mirror gets them only when it is on the
+        same registry, as containers/image does (``docker_image_src.go``: the credentials meant for
+        the primary are not sent to mirrors on another domain), and a registry named only by image
+        content (an imgpkg images.yml, a catalog's bundle images) never does.  Other hosts get what
+        the auth files hold for them.  The scope only grows: concurrent calls for other registries
+        never take credentials from a running one."""
+        self.credentials.allow_flag_credentials(ref.registry for ref in refs)
 
     def scope_catalog_credentials(self, catalog: Catalog) -> None:
         """Before pulling a catalog's bundles: their registries come from the catalog's content, so
-        ``creds`` goes only to the catalog image's registry and its mirrors (nowhere for a catalog
-        directory); other registries get what the auth files hold for them."""
+        ``creds`` goes only to the catalog image's registry (nowhere for a catalog directory);
+        other registries get what the auth files hold for them."""
         self.scope_credentials(*_named_catalog_image(catalog))
 
     def sources_for(self, ref: Reference) -> list[tuple[Reference, RegistryClient | None]]:

@@ -2,8 +2,8 @@
 
 1. ``--creds USER[:PASS]``: only for the registries the store is scoped to
    (:meth:`CredentialStore.scope_flag_credentials`: the registry of the reference the user
-   named and the mirrors the user configured for it), never for a host taken from image
-   content such as an imgpkg ``images.yml``.
+   named, and a configured mirror only on that same registry, as containers/image does), never
+   for a host taken from image content such as an imgpkg ``images.yml``.
 2. ``--pull-secret FILE`` (Kubernetes matching rules).
 3. Auth files, podman/skopeo order.  ``--authfile`` (else ``$REGISTRY_AUTH_FILE``) is the
    only file read when given, as in podman.  Otherwise:

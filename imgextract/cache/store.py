@@ -142,12 +142,14 @@ class ContentCache:
             )  # a partial left by an earlier attempt is a prefix
             return writer.commit()
 
-    def put_small_blob(self, digest: str, data: bytes) -> None:
+    def put_small_blob(self, digest: str, data: bytes, *, verified: bool = False) -> None:
         """Store a small blob held in memory (a file of a partially fetched layer): checked, then
         written to a private temp file and renamed into place.  No lock and no resumable partial:
-        the name is the content's digest, so concurrent writers rename identical bytes."""
+        the name is the content's digest, so concurrent writers rename identical bytes.
+        ``verified``: the caller has just checked these very bytes against ``digest`` (a config
+        or layer read whole): they are not hashed a second time."""
         algorithm = split_digest(digest)[0]
-        if f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}" != digest:
+        if not verified and f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}" != digest:
             raise IntegrityError(f"refusing to cache bytes that do not match {digest}")
         final = self._layout.blob(digest)
         if not final.exists():
@@ -190,8 +192,10 @@ class ContentCache:
             return None
         return raw, media_type.decode("utf-8", "replace")
 
-    def put_manifest(self, digest: str, raw: bytes, media_type: str) -> None:
-        if _digest_of(raw, digest) != digest:
+    def put_manifest(self, digest: str, raw: bytes, media_type: str, *, verified: bool = False) -> None:
+        """Keep a manifest or index by digest; ``verified``: ``digest`` was just computed over (or
+        checked against) these very bytes, so they are not hashed a second time."""
+        if not verified and _digest_of(raw, digest) != digest:
             raise IntegrityError(f"manifest digest mismatch: expected {digest}")
         if len(raw) > MAX_MANIFEST_BYTES or "\n" in media_type:
             return

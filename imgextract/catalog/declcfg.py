@@ -85,13 +85,13 @@ def check_types(obj: FbcObject) -> None:
     decodes it into its declcfg struct ("parse bundle: json: cannot unmarshal ..."; an icon's
     ``base64data`` is a ``[]byte``), ``readBundleObjects`` decodes each ``olm.bundle.object``, and
     ``ConvertToModel``'s ``property.Parse`` decodes every property of a bundle by its type."""
-    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render import gotypes, olmtypes
     from imgextract.oci.jsontext import go_base64_check
 
     where = f"{obj.path}: object {obj.index}"
     if not _plain(obj.data, _PLAIN_FIELDS.get(obj.schema)):
         try:
-            gotypes.check(obj.data, gotypes.DECLCFG[obj.schema], sort_keys=True)
+            gotypes.check(obj.data, olmtypes.DECLCFG[obj.schema], sort_keys=True)
         except gotypes.GoTypeError as exc:
             raise CatalogFormatError(f"{where}: parse {STRUCTS[obj.schema]}: {exc}") from None
     data = go_fields(obj.data)
@@ -115,7 +115,7 @@ _PLAIN_PROPERTY_VALUES: dict[str, _PlainShape] = {
 
 
 def _check_properties(obj: FbcObject, props: list[Any], where: str) -> None:
-    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render import gotypes, olmtypes
     from imgextract.oci.jsontext import go_base64_check
 
     parsed = []  # (index, type, value, whether a value is there at all)
@@ -138,7 +138,7 @@ def _check_properties(obj: FbcObject, props: list[Any], where: str) -> None:
                 if isinstance(value, dict)
                 else value is not None
             ):
-                gotypes.check(value, gotypes.PROPERTY_VALUES[ptype])
+                gotypes.check(value, olmtypes.PROPERTY_VALUES[ptype])
             raw = go_fields(value).get("data") if isinstance(value, dict) else None
             if raw is not None:  # (its content, YAML or JSON, is read only by render)
                 go_base64_check(raw.encode("utf-8", "surrogatepass"))
@@ -152,7 +152,7 @@ def _check_properties(obj: FbcObject, props: list[Any], where: str) -> None:
         )
         if not present:  # a nil json.RawMessage: nothing to unmarshal
             raise CatalogFormatError(f"{failed}: unexpected end of JSON input")
-        struct = gotypes.PROPERTY_VALUES.get(ptype)
+        struct = olmtypes.PROPERTY_VALUES.get(ptype)
         if struct is None or (isinstance(value, dict) and _plain(value, _PLAIN_PROPERTY_VALUES.get(ptype))):
             continue
         try:

@@ -8,6 +8,7 @@ The flags are the bytes of POSIX ustar's typeflag field, equal to ``tarfile``'s 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 REGTYPE = b"0"  # regular file
@@ -65,3 +66,10 @@ class Member(Protocol):
     def issym(self) -> bool: ...
 
     def islnk(self) -> bool: ...
+
+
+class MemberData(Protocol):
+    """Where a member's file data comes from (``TarReader``, or a zstd:chunked assembler).  A
+    piece may be a list of buffers (a file's chunks): written with one ``writev``."""
+
+    def read_data(self, member: Member) -> Iterable[bytes | memoryview | list[bytes | memoryview]]: ...

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
-from imgextract.layers.applier import Applier, LayerStats
+from imgextract.layers.applier import Applier
 from imgextract.layers.decompress import declared_compression, open_decompressed
+from imgextract.layers.layerstats import LayerStats
 from imgextract.layers.memory import reuse_freed_memory
 from imgextract.layers.overlap import InflateThread
 from imgextract.layers.verify import SharedDigest, VerifyingReader, parse_digest

@@ -43,274 +43,49 @@ Members are ``tarfile.TarInfo`` objects with ``name``, ``linkname``, ``type``, `
 ``mtime`` and ``size`` set (ownership is never applied: uid/gid are not read); they are yielded
 one at a time and forgotten.  The
 caller reads a regular file's data from ``TarReader.read_data`` before asking for the next one.
+
+The header block's format (layout, numbers, checksum, the fast path's shapes) is in
+``tarheader.py``, PAX records in ``tarpax.py``, and the runs of plain files and sibling
+directories the applier takes without member objects in ``tarruns.py`` (``TarReader``'s base).
 """
 
 from __future__ import annotations
 
-import re
-import struct
 import tarfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO
 
 from imgextract.errors import IntegrityError, LimitExceeded
-from imgextract.layers.member import ExactTime, Member
+from imgextract.layers.member import Member
+from imgextract.layers.tarheader import (
+    _DATALESS,
+    _FAST_HEADER,
+    _GENERAL_TYPES,
+    _GNU_LONG,
+    _GNU_MAGIC,
+    _GNU_VERSION,
+    _HEADER,
+    _PAX_TYPES,
+    _STAR_PREFIX,
+    _STAR_TRAILER,
+    _USTAR,
+    _ZERO,
+    BLOCK,
+    _checksum_ok,
+    _gnu_times_readable,
+    _number,
+    _text,
+)
+from imgextract.layers.tarpax import _parse_pax, _pax_fields
+from imgextract.layers.tarruns import PlainRuns
 
 CHUNK = 1024 * 1024
-BLOCK = 512
 MAX_EXTENSION_CHAIN = 16
-
-# name, mode, uid, gid, size, mtime, chksum, type, linkname, magic, (uname, gname), devmajor,
-# devminor, prefix
-_HEADER = struct.Struct("100s8s8s8s12s12s8sc100s6s2x32x32x8s8s155s12x")
-_ZERO = bytes(BLOCK)
 _NEW_TYPE = tarfile.TarInfo.__new__
-_DATALESS = frozenset(
-    {tarfile.LNKTYPE, tarfile.SYMTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.DIRTYPE, tarfile.FIFOTYPE}
-)
-_PAX_TYPES = (tarfile.XHDTYPE,)  # (Solaris' "X" is an entry of an unknown type to Go)
-_GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
-_USTAR = b"ustar\0"
-_GNU_MAGIC, _GNU_VERSION = b"ustar ", b" \0"
-# star's ustar headers (Go reads them): this trailer, and the prefix is 131 bytes (atime, ctime follow)
-_STAR_TRAILER = b"tar\0"
-_STAR_PREFIX = 131
-_OCTAL_DIGITS = b"01234567"
-_FILL = (0, 0x20)  # what follows a numeric field's digits: NUL or space
-_PLAIN_MEMO = 4096  # size fields and checksums plain_run keeps, each
-_GO_INT = re.compile(rb"[+-]?[0-9]+")
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
-_NAME_KEYWORDS = frozenset({"path", "linkpath", "uname", "gname"})  # values must not hold a NUL
-# Header types the fast path leaves to the general parser: extension headers and refused types.
-_GENERAL_TYPES = frozenset({*_PAX_TYPES, *_GNU_LONG, tarfile.XGLTYPE, tarfile.GNUTYPE_SPARSE})
 
 
-def _octal(width: int, capture: bool) -> bytes:
-    """A numeric field as the common writers (Go, GNU tar, libarchive, Python) write it: octal
-    digits filling all but one or two bytes, then NULs/spaces; or only NULs/spaces.  Captured:
-    its digits, in one of two groups (by how many there are; neither for none): one pass over
-    the field, where a look-ahead for the digits and then the forms scanned them twice."""
-    if capture:
-        return rb"(?:([0-7]{%d})[ \0]|([0-7]{%d})[ \0]{2}|[ \0]{%d})" % (width - 1, width - 2, width)
-    return rb"(?:[0-7]{%d}[ \0]|[0-7]{%d}[ \0]{2}|[ \0]{%d})" % (width - 1, width - 2, width)
-
-
-# The fields every header pattern below starts with: the name up to its first NUL, the digits of
-# mode, size, mtime and checksum; uid and gid checked but not captured.
-_LEADING_FIELDS = (
-    rb"(?s)(?=([^\0]{0,100})).{100}"  # name
-    + _octal(8, True)  # mode
-    + _octal(8, False)  # uid
-    + _octal(8, False)  # gid
-    + _octal(12, True)  # size
-    + _octal(12, True)  # mtime
-    + _octal(8, True)  # checksum
-)
-# A header of the common shape in one regular-expression match (the general parser below takes
-# everything else, and decides on anything this does not match): the text fields up to their
-# first NUL, the digits of mode, size, mtime and checksum; uid, gid, devmajor and devminor checked
-# but not captured.  Every header it matches, the general parser reads the same way.
-_FAST_HEADER = re.compile(
-    _LEADING_FIELDS
-    + rb"(.)(?=([^\0]{0,100})).{100}"  # type, linkname
-    + rb"(.{6}).{66}"  # magic; version, uname, gname (not read)
-    + _octal(8, False)  # devmajor
-    + _octal(8, False)  # devminor
-    + rb"([^\0]{0,155})"  # prefix
-).match
-# After the leading fields, a header of type %s with an empty ustar prefix (its first byte NUL):
-# linkname, magic, version, uname and gname matched, not read; device numbers as the fast path.
-_UNPREFIXED_REST = rb"%s.{172}" + _octal(8, False) + _octal(8, False) + rb"\0"
-# The headers ``TarReader.plain_run`` takes: those ``_FAST_HEADER`` matches with type "0" and an
-# empty ustar prefix (its first byte NUL), with the same groups for the fields it reads (name,
-# mode, size, mtime, checksum); link name, magic and the other fields are matched, not captured.
-_PLAIN_HEADER = re.compile(_LEADING_FIELDS + _UNPREFIXED_REST % b"0").match
-
-
-# The headers ``TarReader.next_dir`` takes: those ``_FAST_HEADER`` matches with type "5" and an
-# empty ustar prefix, with the same groups for the fields it reads (name, mode, mtime, checksum;
-# the size is checked, not used: a directory has no data).
-_DIR_HEADER = re.compile(_LEADING_FIELDS + _UNPREFIXED_REST % b"5").match
-
-
-def _plain_size(field: bytes) -> int | None:
-    """A size field in the form ``plain_run`` reads without the full match (11 octal digits,
-    then NUL or space), or None."""
-    digits = field[:11]
-    if not digits.isdigit() or field[11] not in _FILL:
-        return None
-    try:
-        return int(digits, 8)  # (ASCII digits: only an 8 or 9 fails)
-    except ValueError:
-        return None
-
-
-def _dir_base(rest: bytes) -> bytes | None:
-    """For ``next_dir``: ``rest`` when a directory named prefix + ``rest`` is a child of the
-    prefix's (one component, an optional trailing ``/``; not ``.``, ``..`` or a whiteout), or None."""
-    base = rest[:-1] if rest[-1:] == b"/" else rest
-    if not base or 0x2F in base:  # "/"
-        return None
-    if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
-        return None
-    return rest
-
-
-def _number(field: bytes, what: str, *, base256: bool = True) -> int:
-    """A numeric header field as Go's ``parseNumeric`` reads it: octal ASCII (up to the first
-    NUL, blanks allowed), or base-256 when the first byte has its 0x80 bit (0x40: negative, two's
-    complement; the first byte's other bits are part of the number), within int64.  The checksum
-    is octal only (``base256=False``: Go's ``parseOctal``)."""
-    first = field[0] if field else 0
-    if first & 0x80 and base256:
-        bits = 8 * len(field) - 1
-        x = int.from_bytes(field, "big")
-        if first & 0x40:
-            x = ~x  # (the 0x80 bit goes below)
-        x &= (1 << bits) - 1
-        if x >> 63:
-            raise IntegrityError(f"invalid tar header: {what} field {field!r} overflows")
-        return ~x if first & 0x40 else x
-    # as Go: NULs and spaces around the digits are padding; the digits end at a NUL; nothing but
-    # octal digits (int() would also take a sign, "0o", "_" and other white space)
-    text = field.strip(b" \0").split(b"\0", 1)[0]
-    if not text:
-        return 0
-    if text.translate(None, _OCTAL_DIGITS):
-        raise IntegrityError(f"invalid tar header: bad {what} field {field!r}")
-    return int(text, 8)
-
-
-def _gnu_times_readable(area: bytes) -> bool:
-    """Whether a GNU header's atime and ctime (the first 24 bytes of USTAR's prefix field) parse
-    as numbers (each only if its first byte is not NUL), as Go's ``readHeader`` decides whether
-    it is a GNU header or one of the USTAR-in-GNU headers Go before 1.8 wrote."""
-    for field in (area[:12], area[12:24]):
-        if field[0]:
-            try:
-                _number(field, "GNU time")
-            except IntegrityError:
-                return False
-    return True
-
-
-def _unsigned_sum(block: bytes) -> int:
-    """A header block's unsigned byte sum with the checksum field counted as blanks.  Adler-32's low
-    half is 1 + the byte sum mod 65521: exact for ranges of up to 256 bytes (hence three ranges,
-    whose three 1s and eight blanks make the 253)."""
-    return (
-        (zlib.adler32(block[:148]) & 0xFFFF)
-        + (zlib.adler32(block[156:356]) & 0xFFFF)
-        + (zlib.adler32(block[356:512]) & 0xFFFF)
-        + 253
-    )
-
-
-def _checksum_ok(block: bytes, stored: int) -> bool:
-    """The stored checksum matches the unsigned (or, as old tars wrote it, signed) byte sum, with
-    the checksum field counted as blanks."""
-    if _unsigned_sum(block) == stored:
-        return True
-    signed: int = sum(struct.unpack_from("148b8x356b", block)) + 8 * 32
-    return signed == stored
-
-
-def _text(field: bytes) -> str:
-    return field.split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
-
-
-def _parse_pax(data: bytes) -> dict[str, bytes]:
-    """``"%d %s=%s\\n"`` records, strictly and in linear time."""
-    out: dict[str, bytes] = {}
-    pos, end = 0, len(data)
-    while pos < end:
-        sp = data.find(b" ", pos, end)  # (the length is read as Go's ParseInt reads it)
-        digits = data[pos:sp] if sp > pos else b""
-        length = _parse_int64(digits)
-        if length is None:
-            raise IntegrityError("malformed PAX record length")
-        if length < 5 or length <= len(digits) + 1 or pos + length > end or data[pos + length - 1] != 0x0A:
-            raise IntegrityError("malformed PAX record")
-        record = data[sp + 1 : pos + length - 1]
-        eq = record.find(b"=")
-        if eq <= 0:
-            raise IntegrityError("malformed PAX record keyword")
-        try:
-            key = record[:eq].decode("utf-8")
-        except UnicodeDecodeError:
-            raise IntegrityError("PAX keyword is not UTF-8") from None
-        value = record[eq + 1 :]
-        if key in _NAME_KEYWORDS:  # (Go's validPAXRecord, record by record)
-            if b"\0" in value:
-                raise IntegrityError(f"PAX {key} contains a NUL byte")
-        elif "\0" in key:
-            raise IntegrityError("PAX keyword contains a NUL byte")
-        out[key] = value
-        pos += length
-    return out
-
-
-def _pax_fields(records: dict[str, bytes]) -> dict[str, Any]:
-    """The records a member's metadata takes, decoded and checked."""
-    if any(k.startswith("GNU.sparse.") for k in records):
-        raise IntegrityError("GNU sparse members are not supported")
-    out: dict[str, Any] = {}
-    # a record with an empty value keeps the header's field (Go's mergePAX skips it)
-    for key, attr in (("path", "name"), ("linkpath", "linkname")):
-        value = records.get(key)
-        if value:
-            out[attr] = value.decode("utf-8", "surrogateescape")
-    size = records.get("size")
-    if size:
-        out["size"] = _go_int(size, "size")  # (negative: refused below for entries with data)
-    for key in ("uid", "gid"):  # not used, but Go refuses the header when they do not parse
-        value = records.get(key)
-        if value:
-            _go_int(value, key)
-    for key in ("atime", "ctime"):  # the same for times not used
-        value = records.get(key)
-        if value:
-            _pax_time(value, key)
-    mtime = records.get("mtime")
-    if mtime:
-        out["mtime"] = _pax_time(mtime, "mtime")
-    return out
-
-
-def _parse_int64(value: bytes) -> int | None:
-    """``value`` as Go's ``strconv.ParseInt(v, 10, 64)`` reads it (an optional sign, ASCII digits,
-    any number of leading zeros, within int64); None if it does not."""
-    if _GO_INT.fullmatch(value) is None:
-        return None
-    magnitude = value.lstrip(b"+-").lstrip(b"0")
-    if len(magnitude) > 19:  # (and int() of thousands of digits would raise)
-        return None
-    n = int(magnitude or b"0")
-    n = -n if value[:1] == b"-" else n
-    return n if _INT64_MIN <= n <= _INT64_MAX else None
-
-
-def _go_int(value: bytes, key: str) -> int:
-    """A PAX number as Go reads it (``_parse_int64``); an ``IntegrityError`` if it does not."""
-    n = _parse_int64(value)
-    if n is None:
-        raise IntegrityError(f"invalid PAX {key} {value[:40].decode('utf-8', 'replace')!r}")
-    return n
-
-
-def _pax_time(value: bytes, key: str) -> ExactTime:
-    """A PAX time as Go's ``parsePAXTime`` reads it: whole seconds (``ParseInt``), then optionally
-    ``.`` and digits, of which the first nine are the nanoseconds (the rest are cut off)."""
-    seconds, _, fraction = value.partition(b".")
-    whole = _go_int(seconds, key)
-    if fraction.translate(None, b"0123456789"):
-        raise IntegrityError(f"invalid PAX {key} {value.decode('utf-8', 'replace')!r}")
-    nanos = int(fraction[:9].ljust(9, b"0")) if fraction else 0
-    return ExactTime.from_ns(whole * 1_000_000_000 + (-nanos if seconds.startswith(b"-") else nanos))
-
-
-class TarReader:
+class TarReader(PlainRuns):
     """Iterate the members of an uncompressed tar stream; read each regular file's data once."""
 
     def __init__(self, stream: BinaryIO, *, max_header_bytes: int, fast: bool = True) -> None:
@@ -621,252 +396,6 @@ class TarReader:
             self._left, self._padding = size, -size % BLOCK
         self._current = m
         return m  # type: ignore[no-any-return]
-
-    def next_plain(self, prefix: bytes) -> tuple[bytes, int, int, memoryview] | None:
-        """The first member ``plain_run(prefix)`` gives, or None (nothing consumed)."""
-        return next(self.plain_run(prefix), None)
-
-    def plain_run(self, prefix: bytes) -> Iterator[tuple[bytes, int, int, memoryview]]:
-        """The next members, each consumed with its data, for as long as they are what most members
-        of a layer of many small files are: a regular file (type ``0``) whose header the fast path
-        of ``members`` reads (the same checks; the same fields), named ``prefix`` + a base name
-        without ``/`` in the name field alone (an empty ustar prefix), that is not ``.``, ``..``
-        or a whiteout, with its data and padding in the current buffer: (base name as bytes,
-        mode, mtime, its data as a view of the buffer, valid until the next member is asked for).
-        The run ends before anything else, nothing of it consumed, and ``members`` reads it as
-        usual.  Only between members whose data was read (else an empty run).  While a run is
-        suspended the caller asks nothing else of the reader; a run left for ``members`` is not
-        resumed (if it is, it ends: it checks that the reader is where it left it).
-
-        For the applier's runs of files in one directory: no member object, no generator step of
-        ``members``, no call per file, no second look at the name.  The tests hold it to
-        ``members`` on the same archives.
-
-        Most headers of such a layer differ from the last one matched in full only in name, size
-        and checksum: when every other byte is the same as there (the fields a full match
-        checked), only those three are read here (``_PLAIN_HEADER``'s forms for them, the checksum
-        in the form the last one had: anything else is matched in full)."""
-        if self._left or self._padding or self._fast is None or not prefix:
-            return
-        buf = self._buf
-        end = len(buf)
-        view = self._view
-        if view.obj is not buf:
-            view = self._view = memoryview(buf)
-        sums = self._plain_sums  # (a layer's files have a few hundred; cleared, never replaced)
-        memo = self._plain_fields
-        known = self._plain_known
-        if known is not None:
-            mode, mtime = known[5], known[6]
-        at = len(prefix)
-        pos = self._pos
-        adler32 = zlib.adler32
-        while True:
-            if self._pos != pos or self._buf is not buf:  # (the caller read on meanwhile)
-                return
-            start = pos + BLOCK
-            if start > end:
-                return
-            if known is not None:
-                if buf[pos + 156] != 0x30:  # not type "0" (the directory after a run, mostly)
-                    return
-                # the name: prefix + base, up to the first NUL
-                name = buf[pos : pos + 100]
-                if not name.startswith(prefix):
-                    return
-                stop = name.find(b"\0", at)
-                base = name[at:] if stop < 0 else name[at:stop]
-                if not base or 0x2F in base:  # "/" (as an int: ``bytes in bytes`` fails as an index)
-                    return
-                if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
-                    return
-                # mode, uid, gid, size and mtime: as in the known header but for the size
-                fields = buf[pos + 100 : pos + 148]
-                read = memo.get(fields)
-                if read is None:
-                    read = self._read_fields(fields)
-                if read is not None:
-                    size, span, partial_sum = read
-                    total = (adler32(name) & 0xFFFF) + partial_sum  # the unsigned sum
-                    rest = sums.get(total)
-                    if rest is None:
-                        if len(sums) >= _PLAIN_MEMO:
-                            sums.clear()
-                        rest = sums[total] = known[4] % total + known[0]
-                    # the checksum, then the known header's type to prefix (else another form,
-                    # the signed sum, other fields: matched in full below)
-                    if rest == buf[pos + 148 : start]:
-                        after = pos + span
-                        if after > end:
-                            return
-                        self._pos = pos = after
-                        self._current = None
-                        yield base, mode, mtime, view[start : start + size]
-                        continue
-            got = self._plain_matched(prefix)
-            if got is None:
-                return
-            known = self._plain_known
-            if known is not None:
-                mode, mtime = known[5], known[6]
-            pos = self._pos
-            yield got
-
-    def _read_fields(self, fields: bytes) -> tuple[int, int, int] | None:
-        """For ``plain_run``: a header's bytes 100-148 (mode, uid, gid, size, mtime) when they are
-        the known header's but for a size in the form ``_plain_size`` reads: its size, the bytes
-        from the header's start to the next one's (header, data, padding), and the sum of the
-        header's bytes but its name (checksum field as blanks) + 1; kept for the next ones (a
-        layer's files have a few thousand sizes)."""
-        known = self._plain_known
-        assert known is not None
-        if fields[:24] != known[1] or fields[36:] != known[2]:
-            return None
-        size = _plain_size(fields[24:36])
-        if size is None:
-            return None
-        memo = self._plain_fields
-        if len(memo) >= _PLAIN_MEMO:
-            memo.clear()
-        read = memo[fields] = (size, BLOCK + size + (-size % BLOCK), sum(fields) + known[3])
-        return read
-
-    def _plain_matched(self, prefix: bytes) -> tuple[bytes, int, int, memoryview] | None:
-        """``plain_run``'s next member by a full match of the header; what it takes becomes the
-        header the next ones are compared with."""
-        got = self._full_match(_PLAIN_HEADER, prefix)
-        if got is None:
-            return None
-        groups, block, summed, mode, mtime = got
-        base = groups[0][len(prefix) :]
-        if not base or 0x2F in base:  # "/"
-            return None
-        if base[0] == 0x2E and (base == b"." or base == b".." or base.startswith(b".wh.")):
-            return None
-        size_d = groups[3] or groups[4]
-        size = int(size_d, 8) if size_d else 0
-        buf = self._buf
-        start = self._pos + BLOCK
-        after = start + size + (-size % BLOCK)  # (and its padding)
-        if after > len(buf):
-            return None
-        self._pos = after
-        self._current = None
-        if summed is not None:  # the next headers: compared with this one
-            self._plain_sums.clear()  # (they are in this header's form)
-            self._plain_fields.clear()
-            self._plain_known = (
-                block[156:],
-                block[100:124],
-                block[136:148],
-                summed[0] - (zlib.adler32(block[:148]) & 0xFFFF),
-                summed[1],
-                mode,
-                mtime,
-            )
-        view = self._view
-        if view.obj is not buf:
-            view = self._view = memoryview(buf)
-        return base, mode, mtime, view[start : start + size]
-
-    def next_dir(self, prefix: bytes) -> tuple[bytes, int, int] | None:
-        """The next member, consumed, when it is a directory (type ``5``) whose header the fast
-        path of ``members`` reads (the same checks; the same fields), named ``prefix`` + a base
-        name + an optional ``/`` in the name field alone (an empty ustar prefix), the base name
-        without ``/``, not ``.``, ``..`` or a whiteout: (the name after ``prefix`` as bytes,
-        mode, mtime).  Anything else: None, nothing consumed, and ``members`` reads it as usual.
-        Only between members whose data was read (else None).
-
-        For the applier's directories next to the ones it just wrote (a layer lists a directory's
-        subdirectories one after the other, each followed by its files): no member object, no
-        generator step.  A header that differs from the last one this matched in full only in
-        its name and checksum is read from those two (the checksum in the form the last one had);
-        any other is matched in full.  The tests hold it to ``members`` on the same archives."""
-        if self._left or self._padding or self._fast is None or not prefix:
-            return None
-        buf = self._buf
-        pos = self._pos
-        start = pos + BLOCK
-        if start > len(buf) or buf[pos + 156] != 0x35:  # type "5"
-            return None
-        name = buf[pos : pos + 100]
-        if not name.startswith(prefix):
-            return None
-        known = self._dir_known
-        if known is None or buf[pos + 100 : pos + 148] != known[0]:
-            return self._dir_matched(prefix)
-        total = (zlib.adler32(name) & 0xFFFF) + known[2]  # the unsigned sum
-        if known[3] % total + known[1] != buf[pos + 148 : start]:
-            return self._dir_matched(prefix)
-        stop = name.find(b"\0", len(prefix))
-        rest = _dir_base(name[len(prefix) :] if stop < 0 else name[len(prefix) : stop])
-        if rest is None:
-            return None
-        self._pos = start
-        self._current = None
-        return rest, known[4], known[5]
-
-    def _dir_matched(self, prefix: bytes) -> tuple[bytes, int, int] | None:
-        """``next_dir`` by a full match of the header; what it takes becomes the header the next
-        ones are compared with."""
-        got = self._full_match(_DIR_HEADER, prefix)
-        if got is None:
-            return None
-        groups, block, summed, mode, mtime = got
-        rest = _dir_base(groups[0][len(prefix) :])
-        if rest is None:
-            return None
-        self._pos += BLOCK
-        self._current = None
-        if summed is not None:  # the next directory headers: compared with this one
-            self._dir_known = (
-                block[100:148],
-                block[156:],
-                summed[0] - (zlib.adler32(block[:100]) & 0xFFFF),
-                summed[1],
-                mode,
-                mtime,
-            )
-        return rest, mode, mtime
-
-    def _full_match(
-        self, pattern: Callable[[bytes, int], re.Match[bytes] | None], prefix: bytes
-    ) -> tuple[tuple[bytes, ...], bytes, tuple[int, bytes] | None, int, int] | None:
-        """For ``_plain_matched`` and ``_dir_matched``: the header block at the current position
-        when ``pattern`` (``_PLAIN_HEADER`` or ``_DIR_HEADER``, anchored; it spans one block
-        exactly) matches it, its name starts with ``prefix`` and ``members`` accepts its
-        checksum: (the pattern's groups, the block, when the checksum holds the unsigned sum: that
-        sum and the checksum's form as a format for it (its digits, then NULs/spaces), else None;
-        mode, mtime).  Else None; nothing consumed either way."""
-        buf = self._buf
-        pos = self._pos
-        fast = pattern(buf, pos)
-        if fast is None:
-            return None
-        groups = fast.groups()
-        name_b, mode_d, mode_e, _, _, mtime_d, mtime_e, sum_d, sum_e = groups
-        sum_d = sum_d or sum_e
-        if not sum_d or not name_b.startswith(prefix):
-            return None
-        block = buf[pos : pos + BLOCK]
-        stored = int(sum_d, 8)
-        unsigned = _unsigned_sum(block)
-        if unsigned != stored and not _checksum_ok(block, stored):
-            return None  # (members refuses it)
-        summed = (
-            (unsigned, b"%%0%do%s" % (len(sum_d), block[148 + len(sum_d) : 156]))
-            if unsigned == stored
-            else None
-        )
-        mode_d = mode_d or mode_e
-        mtime_d = mtime_d or mtime_e
-        return (
-            groups,
-            block,
-            summed,
-            int(mode_d, 8) if mode_d else 0,
-            int(mtime_d, 8) if mtime_d else 0,
-        )
 
     def read_data(self, member: Member) -> Iterable[bytes | memoryview]:
         """The (rest of the) data of the current member, in pieces of at most 1 MiB (views of the

@@ -32,8 +32,12 @@ class Alias(FrozenRecord):
         self.origin: Final = origin
 
 
-def _is_host(component: str) -> bool:
-    return any(c in component for c in ".:") or component == "localhost"
+def _is_host(domain: str) -> bool:
+    """``reference.Domain`` names a registry: it has a ``.`` or ``:``, or is ``localhost``.
+
+    The domain is what the name grammar captured (``RawReference.domain``), not the first path
+    component: in ``a.b_c/x`` the first component is no domain (``_``), so the domain is empty."""
+    return any(c in domain for c in ".:") or domain == "localhost"
 
 
 def validate_short_name(name: str) -> None:
@@ -46,8 +50,7 @@ def validate_short_name(name: str) -> None:
         raise AliasError(f"invalid short name {name!r}: must not contain digest")
     if raw.tag is not None:
         raise AliasError(f"invalid short name {name!r}: must not contain tag")
-    first, sep, _ = raw.name.partition("/")
-    if sep and _is_host(first):
+    if _is_host(raw.domain):
         raise AliasError(f"invalid short name {name!r}: must not contain registry")
 
 
@@ -61,8 +64,7 @@ def parse_short_name_value(value: str) -> str:
         raise AliasError(f"invalid alias {value!r}: must not contain digest")
     if raw.tag is not None:
         raise AliasError(f"invalid alias {value!r}: must not contain tag")
-    first, sep, _ = raw.name.partition("/")
-    if not sep or not _is_host(first):
+    if not _is_host(raw.domain):
         raise AliasError(f"invalid alias {value!r}: must contain registry and repository")
     try:
         return parse_reference(value).name

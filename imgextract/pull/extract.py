@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from imgextract.bundles import detect
 from imgextract.errors import ContentMismatch, ImgExtractError, IntegrityError, NotFoundError
-from imgextract.layers.applier import Applier, LayerStats, Limits
+from imgextract.layers.applier import Applier, Limits
+from imgextract.layers.layerstats import LayerStats
 from imgextract.layers.selection import PathSelection
 from imgextract.oci.digest import compute_digest
 from imgextract.outputs.directory import force_rmtree
@@ -470,10 +471,10 @@ def _read_small_into(
     uncompressed = VerifyingReader(decoded, diff_id, None)  # type: ignore[arg-type]
     tree.add_layer(uncompressed)  # type: ignore[arg-type]
     uncompressed.finish()
-    blob.finish()
+    blob.finish()  # the blob's digest and size checked: kept without hashing it again
     if not from_cache and cache is not None:
         try:
-            cache.put_small_blob(desc.digest, data)
+            cache.put_small_blob(desc.digest, data, verified=True)
         except (OSError, IntegrityError) as exc:  # a full or read-only cache only costs a re-fetch
             log.debug("content cache write skipped: %s", exc)
     return int(decoded.total)

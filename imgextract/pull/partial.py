@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from imgextract import oci
 from imgextract.errors import IntegrityError
-from imgextract.layers.applier import Applier, LayerStats
+from imgextract.layers.applier import Applier
 from imgextract.layers.chunked import TocUnsupported, apply_chunked, is_chunked, parse_toc, toc_location
 from imgextract.layers.chunked.assemble import (
     MAX_CACHED_FILE,
@@ -41,6 +41,7 @@ from imgextract.layers.chunked.assemble import (
     make_fetcher,
 )
 from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocEntry, TocLocation, check_footer
+from imgextract.layers.layerstats import LayerStats
 from imgextract.layers.selection import PathSelection
 from imgextract.registry.client import RegistryClient
 from imgextract.registry.ranges import BlobRanges, RangeIgnored

@@ -156,7 +156,7 @@ def _read_config(
     if len(data) != desc.size:
         raise IntegrityError(f"image config is {len(data)} bytes, the manifest says {desc.size}")
     if cached is None and cache is not None:  # verified above, held in memory: no lock, no partial
-        _best_effort(lambda: cache.put_small_blob(desc.digest, data))
+        _best_effort(lambda: cache.put_small_blob(desc.digest, data, verified=True))
     return data
 
 
@@ -178,7 +178,8 @@ def _get_manifest(
             return ManifestResponse(hit[0], hit[1], identifier)
     resp = client.get_manifest(repository, identifier)
     if cache is not None:
-        _best_effort(lambda: cache.put_manifest(resp.digest, resp.raw, resp.media_type))
+        # (get_manifest computed resp.digest over resp.raw, or checked it against the digest asked)
+        _best_effort(lambda: cache.put_manifest(resp.digest, resp.raw, resp.media_type, verified=True))
     return resp
 
 

@@ -279,7 +279,13 @@ def _reject(value: dict[str, Any], where: str) -> Requirement:
     return Reject()
 
 
-def _keys(value: dict[str, Any], where: str, fields: tuple[str, ...]) -> KeySource | None:
+def _keys(
+    value: dict[str, Any], where: str, fields: tuple[str, ...], *, empty_paths: bool
+) -> KeySource | None:
+    """The one key source of ``fields`` present in ``value``, or None.  ``keyPaths`` may be an
+    empty list only with ``empty_paths`` (signedBy's ``newPRSignedBy`` takes any list,
+    ``PRSigstoreSignedWithKeyPaths`` refuses an empty one); its entries are not checked here, as
+    upstream reads them only when the scope is evaluated (``loadBytesFromConfigSources``)."""
     present = [f for f in fields if f in value]
     if len(present) > 1:
         raise _Invalid(
@@ -295,8 +301,8 @@ def _keys(value: dict[str, Any], where: str, fields: tuple[str, ...]) -> KeySour
         return KeySource(f, paths=(path,))
     if f == "keyPaths":
         paths = _strings(value[f], f"{where}.keyPaths")
-        if not paths or not all(paths):
-            raise _Invalid(f"{where}: keyPaths must list at least one non-empty path")
+        if not paths and not empty_paths:
+            raise _Invalid(f"{where}: keyPaths contains no entries")
         return KeySource(f, paths=paths)
     if f == "keyData":
         return KeySource(f, data=(_bytes(value[f], f"{where}.keyData"),))
@@ -313,7 +319,7 @@ def _signed_by(value: dict[str, Any], where: str) -> Requirement:
     key_type = _string(value["keyType"], f"{where}.keyType")
     if key_type not in GPG_KEY_TYPES:
         raise _Invalid(f"{where}: unrecognized keyType value {key_type!r}")
-    keys = _keys(value, where, ("keyPath", "keyPaths", "keyData"))
+    keys = _keys(value, where, ("keyPath", "keyPaths", "keyData"), empty_paths=True)
     if keys is None:
         raise _Invalid(
             f"{where}: exactly one of keyPath, keyPaths and keyData must be specified, none present"
@@ -385,9 +391,11 @@ def _rekor(value: dict[str, Any], where: str) -> list[str]:
         _opt_bytes(value, "rekorPublicKeyData", where)
         out.append("rekorPublicKeyData")
     for key in ("rekorPublicKeyPaths", "rekorPublicKeyDatas"):
-        items = value.get(key)
-        if items is None:
+        if key not in value:
             continue
+        items = value[key]
+        if items is None:  # the option gets a nil list and refuses it as empty
+            raise _Invalid(f"{where}: {key} contains no entries")
         if key.endswith("Paths"):
             _strings(items, f"{where}.{key}")
         elif not isinstance(items, list):
@@ -401,6 +409,24 @@ def _rekor(value: dict[str, Any], where: str) -> list[str]:
     return out
 
 
+def _sigstore_key_sources(value: dict[str, Any], where: str) -> dict[str, Any]:
+    """The key fields of a ``sigstoreSigned`` that count as sources: containers/image hands every
+    present field to its option, then ``newPRSigstoreSigned`` counts ``keyPath`` only when not
+    empty and ``keyData`` only when not null; a ``keyPaths``/``keyDatas`` option refuses an empty
+    or null list, so those always count."""
+    counted: dict[str, Any] = {}
+    if _opt_string(value, "keyPath", where):
+        counted["keyPath"] = value["keyPath"]
+    if value.get("keyData") is not None:
+        counted["keyData"] = value["keyData"]
+    for key in ("keyPaths", "keyDatas"):
+        if key in value:
+            if value[key] is None or value[key] == []:
+                raise _Invalid(f"{where}: {key} contains no entries")
+            counted[key] = value[key]
+    return counted
+
+
 def _sigstore_signed(value: dict[str, Any], where: str) -> Requirement:
     key_fields = ("keyPath", "keyPaths", "keyData", "keyDatas")
     _object(value, where, ("type", *key_fields, *_SIGSTORE_UNSUPPORTED, "signedIdentity"))
@@ -412,7 +438,7 @@ def _sigstore_signed(value: dict[str, Any], where: str) -> Requirement:
         _pki(value["pki"], f"{where}.pki")
         roots.append("pki")
     rekor = _rekor(value, where)
-    keys = _keys(value, where, key_fields)
+    keys = _keys(_sigstore_key_sources(value, where), where, key_fields, empty_paths=False)
     if (keys is not None) + len(roots) != 1:
         raise _Invalid(
             f"{where}: exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio and pki must be specified"

@@ -38,14 +38,18 @@ class KeySource:
     paths: tuple[str, ...] = ()
     data: tuple[bytes, ...] = ()
 
+    @property
+    def from_files(self) -> bool:
+        return self.field in ("keyPath", "keyPaths")
+
     def describe(self) -> str:
-        if self.paths:
-            return f"{self.field} {', '.join(self.paths)}"
+        if self.from_files:
+            return f"{self.field} {', '.join(self.paths) or '(none)'}"
         return f"{self.field} ({len(self.data)} inline)"
 
     def load(self) -> list[bytes]:
         """The key material: each file read whole; an unreadable file is a configuration error."""
-        if not self.paths:
+        if not self.from_files:
             return list(self.data)
         out = []
         for p in self.paths:

@@ -189,3 +189,72 @@ def test_creds_never_go_to_a_registry_named_by_a_catalog(
     assert [(q.method, q.path) for q in other.requests if "Authorization" in q.headers] == []
     assert r.code != 0, r.stdout  # it wants credentials we were not told to give it
     assert PW not in r.stdout + r.stderr
+
+
+def test_creds_do_not_go_to_a_mirror_on_another_registry(
+    registry_factory: Callable[..., Any],
+    push_image: Callable[..., PushedImage],
+    fault_proxy: Callable[..., Any],
+    tmp_path: Path,
+) -> None:
+    """containers/image (``docker_image_src.go``, ``newImageSourceAttempt``) drops the credentials
+    meant for the primary when it tries a mirror on another domain: the mirror is asked without
+    them, refuses, and the primary serves the pull with them."""
+    primary = registry_factory(htpasswd={"alice": PW})
+    push_image(primary, SMALL, "team/bundle", creds=("alice", PW))
+    mirror_registry = registry_factory(htpasswd={"alice": PW})
+    push_image(mirror_registry, SMALL, "mirror/bundle", creds=("alice", PW))
+    mirror = fault_proxy(mirror_registry)
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        f'[[registry]]\nlocation = "{primary.host}/team"\ninsecure = true\n\n'
+        f'[[registry.mirror]]\nlocation = "{mirror.host}/mirror"\ninsecure = true\n'
+    )
+    (tmp_path / "conf.d").mkdir()
+    r = _pull(
+        tmp_path,
+        f"{primary.host}/team/bundle:v1",
+        primary.host,
+        "--creds",
+        f"alice:{PW}",
+        "--registries-conf",
+        str(conf),
+        "--registries-conf-dir",
+        str(tmp_path / "conf.d"),
+        "--no-cache",
+        "-v",
+    )
+    assert r.code == 0, r.stderr
+    assert (tmp_path / "out" / "manifests").is_dir()
+    assert mirror.requests, "the mirror was never asked"
+    assert [(q.method, q.path) for q in mirror.requests if "Authorization" in q.headers] == []
+    assert PW not in r.stdout + r.stderr
+
+
+def test_creds_go_to_a_mirror_on_the_same_registry(
+    registry_factory: Callable[..., Any], push_image: Callable[..., PushedImage], tmp_path: Path
+) -> None:
+    """A mirror on the primary's own registry is the host the user named: it gets ``--creds``
+    (the primary's repository does not exist, so only the mirror can serve the pull)."""
+    reg = registry_factory(htpasswd={"alice": PW})
+    push_image(reg, SMALL, "mirror/bundle", creds=("alice", PW))
+    conf = tmp_path / "registries.conf"
+    conf.write_text(
+        f'[[registry]]\nlocation = "{reg.host}/team"\ninsecure = true\n\n'
+        f'[[registry.mirror]]\nlocation = "{reg.host}/mirror"\ninsecure = true\n'
+    )
+    (tmp_path / "conf.d").mkdir()
+    r = _pull(
+        tmp_path,
+        f"{reg.host}/team/bundle:v1",
+        reg.host,
+        "--creds",
+        f"alice:{PW}",
+        "--registries-conf",
+        str(conf),
+        "--registries-conf-dir",
+        str(tmp_path / "conf.d"),
+        "--no-cache",
+    )
+    assert r.code == 0, r.stderr
+    assert (tmp_path / "out" / "manifests").is_dir()

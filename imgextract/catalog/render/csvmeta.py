@@ -282,12 +282,12 @@ def check_operator_version(text: str) -> None:
 
 def csv_metadata_from_csv(csv_json: str) -> str:
     """The ``olm.csv.metadata`` value built from a CSV's JSON (``MustBuildCSVMetadata``)."""
-    from imgextract.catalog.render import gotypes
+    from imgextract.catalog.render import gotypes, olmtypes
 
     try:
         csv = json.loads(csv_json)
         # json.Unmarshal into v1alpha1.ClusterServiceVersion: metadata and the deployments are typed
-        gotypes.check(csv, gotypes.CLUSTER_SERVICE_VERSION)
+        gotypes.check(csv, olmtypes.CLUSTER_SERVICE_VERSION)
         csv = _obj(csv, "ClusterServiceVersion")
         meta = _obj(gofield(csv, "metadata"), "metadata")
         spec = _obj(gofield(csv, "spec"), "spec")
@@ -311,8 +311,13 @@ def csv_metadata_from_csv(csv_json: str) -> str:
 
 def csv_metadata_from_property(value: str) -> str:
     """An existing ``olm.csv.metadata`` value re-encoded through the struct (opm minifies it so)."""
+    from imgextract.catalog.render import gotypes, olmtypes
+
     try:
-        m = _obj(json.loads(value), "CSVMetadata")
+        decoded = json.loads(value)
+        # json.Unmarshal into property.CSVMetadata: its errors, keys in the order declcfg wrote them
+        gotypes.check(decoded, olmtypes.PROPERTY_VALUES["olm.csv.metadata"], sort_keys=True)
+        m = _obj(decoded, "CSVMetadata")
         return _build(
             _str_map(gofield(m, "annotations"), "annotations"),
             _str_map(gofield(m, "labels"), "labels"),

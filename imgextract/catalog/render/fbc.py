@@ -108,10 +108,10 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
         raise FBCError(f"object {_blob(obj)[:200]!r} is missing root schema field")
     where = f"{schema} {obj.get('name', '')!s}".strip()
     if schema in _PARSE:
-        from imgextract.catalog.render import gotypes
+        from imgextract.catalog.render import gotypes, olmtypes
 
         try:  # fbcBuilder.addMeta: json.Unmarshal of the re-encoded blob (keys sorted) into the struct
-            gotypes.check(obj, gotypes.DECLCFG[schema], sort_keys=True)
+            gotypes.check(obj, olmtypes.DECLCFG[schema], sort_keys=True)
         except gotypes.GoTypeError as exc:
             raise FBCError(f"parse {_PARSE[schema]}: {exc}") from exc
     if schema == "olm.package":
@@ -132,8 +132,8 @@ def normalize(obj: dict[str, Any]) -> dict[str, Any]:
                 )
             try:  # a []byte: Go's base64 decoder (line breaks skipped); absent, it stays nil (null)
                 raw = None if data is None else go_base64_decode(data.encode("utf-8", "surrogatepass"))
-            except ValueError as exc:
-                raise FBCError(f"{where}: {exc}") from exc
+            except ValueError as exc:  # the CorruptInputError is the unmarshal error: "parse package: ..."
+                raise FBCError(f"parse package: {exc}") from exc
             out["icon"] = {
                 "base64data": None if raw is None else base64.b64encode(raw).decode(),
                 "mediatype": _s(icon, "mediatype", where),

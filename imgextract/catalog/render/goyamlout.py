@@ -22,7 +22,7 @@ from functools import cmp_to_key
 from typing import Any
 
 from imgextract.catalog.render.gojson import float_g
-from imgextract.catalog.render.goyaml import go_resolve
+from imgextract.catalog.render.goresolve import go_resolve
 
 __all__ = ["dump", "key_less"]
 

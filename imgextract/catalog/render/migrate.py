@@ -48,7 +48,10 @@ def migrate_bundle(b: RenderedBundle, level: str | None) -> RenderedBundle:
     found = False
     for i, p in enumerate(b.properties):
         if p.type == "olm.csv.metadata":
-            b.properties[i] = Property(p.type, csv_metadata_from_property(p.value))
+            try:
+                b.properties[i] = Property(p.type, csv_metadata_from_property(p.value))
+            except ValueError as exc:  # the migration's error: Render.Run's "migrate: %v"
+                raise MigrationError(f"migrate: {exc}") from exc
             found = True
     if found or not b.image or not b.csv_json:
         return b

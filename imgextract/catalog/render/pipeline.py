@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -364,8 +365,14 @@ def _render_one(
             raise RenderError(f"ref {_q(ref)} is not a directory", "usage")
         if _is_bundle_dir(path):
             from imgextract.catalog.render.bundle import render_bundle  # YAML: only to read a bundle
+            from imgextract.catalog.render.rendered import TemplateError
 
-            b = render_bundle(path, image="", image_template=opts.image_ref_template)
+            try:
+                b = render_bundle(path, image="", image_template=opts.image_ref_template)
+            except TemplateError as exc:  # renderBundleDirectory's wrapping
+                raise RenderError(
+                    f"failed templating image reference from bundle for {_q(ref)}: {exc}", "bundle"
+                ) from exc
             return [migrate_bundle(b, level).to_fbc()]
         return _fbc_objects(path, reader, level, fmt, spill)
     if source is None:
@@ -402,7 +409,8 @@ def _render_one(
         cached = _cache_get(source.cache_root, digest, ref)
         tree = source.read_tree(image, ("manifests", "metadata")) if cached is None else None
         if tree is not None:  # small plain layers: no staging directory
-            from imgextract.catalog.render.bundle import memory_listing, render_listed
+            from imgextract.catalog.render.bundle import render_listed
+            from imgextract.catalog.render.bundlefiles import memory_listing
 
             cached = render_listed(memory_listing(tree.files, tree.dirs), image=ref)
             _cache_put(source.cache_root, digest, ref, cached)
@@ -434,6 +442,31 @@ def _render_one(
     raise RenderError(f"render {_q(ref)}: image type could not be determined: image has no labels", "image")
 
 
+_TEMPLATE_ACTION = re.compile(r"\{\{(- )?\s*\.(\w+)\s*?( -)?\}\}")
+
+
+def _check_image_template(template: str | None) -> None:
+    """cmd/opm/render parses ``--image-ref-template`` (``template.New("image-ref-template")``) before
+    rendering anything and fails with "invalid image reference template: %v"; of text/template's parse
+    errors the one told here is an action left open at the end ("unclosed action"), after supported
+    actions only; other templates are left to :func:`~.bundle.expand_template`."""
+    if template is None:
+        return
+    pos = 0
+    while (start := template.find("{{", pos)) >= 0:
+        m = _TEMPLATE_ACTION.match(template, start)
+        if m is None:
+            rest = template[start + 2 :]
+            if "}}" not in rest and "\n" not in rest and re.fullmatch(r"(- )?[ \t\r]*(\.\w+)?[ \t\r]*", rest):
+                line = template.count("\n", 0, start) + 1
+                raise RenderError(
+                    f"invalid image reference template: template: image-ref-template:{line}: unclosed action",
+                    "usage",
+                )
+            return
+        pos = m.end()
+
+
 def _render_all(
     refs: Iterable[str],
     source: ImageSource | None,
@@ -447,6 +480,7 @@ def _render_all(
         check_level(opts.migrate_level)
     except MigrationError as exc:
         raise RenderError(str(exc), "usage") from exc
+    _check_image_template(opts.image_ref_template)
     refs = list(refs)
     reader = fbc_reader or _fbc_reader
 

@@ -11,11 +11,16 @@ from typing import Any
 
 from imgextract.catalog.render.gojson import RawJSON
 
-__all__ = ["BundleError", "Property", "RenderedBundle"]
+__all__ = ["BundleError", "Property", "RenderedBundle", "TemplateError"]
 
 
 class BundleError(ValueError):
     """The bundle cannot be rendered (the same cases where opm fails)."""
+
+
+class TemplateError(BundleError):
+    """``--image-ref-template`` could not be executed for a bundle (opm wraps it as "failed templating
+    image reference from bundle for REF: ...")."""
 
 
 @dataclass(frozen=True)

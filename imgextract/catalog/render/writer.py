@@ -95,7 +95,7 @@ def compact(obj: dict[str, Any]) -> str:
 
 
 def _yaml_value(text: str) -> Any:
-    from imgextract.catalog.render.goyaml import go_resolve  # YAML only for -o yaml
+    from imgextract.catalog.render.goresolve import go_resolve  # YAML only for -o yaml
 
     # JSONToYAML parses the JSON with go-yaml: numbers are resolved as YAML plain scalars
     return json.loads(text, parse_int=go_resolve, parse_float=go_resolve)

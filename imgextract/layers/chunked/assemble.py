@@ -39,9 +39,10 @@ from typing import Protocol
 import zstandard
 
 from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded
-from imgextract.layers.applier import Applier, LayerStats
+from imgextract.layers.applier import Applier
 from imgextract.layers.chunked.plan import wanted_files
 from imgextract.layers.chunked.toc import Chunk, Toc, TocEntry
+from imgextract.layers.layerstats import LayerStats
 from imgextract.layers.member import BLKTYPE, CHRTYPE, DIRTYPE, FIFOTYPE, LNKTYPE, REGTYPE, SYMTYPE, Member
 
 MiB = 1024 * 1024

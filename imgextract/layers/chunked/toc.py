@@ -33,8 +33,8 @@ from typing import NamedTuple
 import zstandard
 
 from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded
-from imgextract.layers.applier import split_name
 from imgextract.layers.member import ExactTime
+from imgextract.layers.paths import split_name
 from imgextract.layers.verify import parse_digest
 from imgextract.oci import jsontext
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import zstandard
 
-from imgextract.layers.applier import Applier, LayerStats, Limits
+from imgextract.layers.applier import Applier, Limits
+from imgextract.layers.layerstats import LayerStats
 from imgextract.layers.pipeline import apply_blob
 from imgextract.layers.selection import PathSelection
 

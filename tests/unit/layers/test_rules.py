@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from imgextract.errors import IntegrityError, LimitExceeded
-from imgextract.layers.applier import Applier, Limits, dir_mode, file_mode
+from imgextract.layers.applier import Applier, Limits
+from imgextract.layers.files import dir_mode, file_mode
 from tests.unit.layers.layerkit import (
     END,
     MTIME,
@@ -458,7 +459,7 @@ def test_rule3_directory_over_a_symlink_to_a_directory_replaces_the_symlink(out:
 def test_new_directories_are_made_without_looking_first(out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A directory entry whose name is free costs one mkdir, not an lstat and a mkdir; an occupied
     name is looked at (merge or replace)."""
-    from imgextract.layers import applier as applier_module
+    from imgextract.layers import files as files_module
     from imgextract.layers.fsroot import lstat_at as real
 
     looked: list[str] = []
@@ -467,7 +468,7 @@ def test_new_directories_are_made_without_looking_first(out: Path, monkeypatch: 
         looked.append(name)
         return real(dir_fd, name)
 
-    monkeypatch.setattr(applier_module, "lstat_at", counting)
+    monkeypatch.setattr(files_module, "lstat_at", counting)
     apply_tars(out, [[d(f"dir{i}") for i in range(20)]])
     assert not [n for n in looked if n.startswith("dir")]
     apply_tars(out, [[d("dir3", mode=0o700)]], finalize=False)  # merge: looked at once

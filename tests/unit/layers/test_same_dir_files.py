@@ -18,8 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imgextract.errors import ImgExtractError
-from imgextract.layers.applier import _PARENT_CACHE, Applier, LayerStats, Limits, MemberData
-from imgextract.layers.member import Member
+from imgextract.layers.applier import Applier, Limits
+from imgextract.layers.entries import ApplierEntries
+from imgextract.layers.layerstats import LayerStats
+from imgextract.layers.member import Member, MemberData
+from imgextract.layers.paths import _PARENT_CACHE
+from imgextract.layers.tarruns import PlainRuns
 from imgextract.layers.tarstream import TarReader
 from tests.unit.layers.layerkit import E, apply_tars, d, f, hard, opq, snapshot, sym, wh
 
@@ -149,15 +153,15 @@ def _cases() -> dict[str, list[list[E]]]:
     }
 
 
-def _no_dir(self: TarReader, prefix: bytes) -> None:
+def _no_dir(self: PlainRuns, prefix: bytes) -> None:
     return None  # no directories next to the last one in one step
 
 
-def _general_only(self: Applier, reader: MemberData, m: Member, stats: LayerStats) -> bool:
+def _general_only(self: ApplierEntries, reader: MemberData, m: Member, stats: LayerStats) -> bool:
     return False  # every entry through Applier._entry
 
 
-def _no_run(self: TarReader, prefix: bytes) -> Iterator[tuple[bytes, int, int, memoryview]]:
+def _no_run(self: PlainRuns, prefix: bytes) -> Iterator[tuple[bytes, int, int, memoryview]]:
     return iter(())  # no runs of plain files (after a file or a directory)
 
 
@@ -348,6 +352,7 @@ _FSIZE_RUN = """
 import resource, sys
 from pathlib import Path
 from imgextract.layers.applier import Applier
+from imgextract.layers.tarruns import PlainRuns
 from imgextract.layers.tarstream import TarReader
 from tests.unit.layers.layerkit import apply_tars, d, f
 if sys.argv[2] == "general":

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imgextract.errors import IntegrityError, LimitExceeded
-from imgextract.layers import tarstream
+from imgextract.layers import tarheader
 from imgextract.layers.tarstream import TarReader
 from tests.unit.layers.layerkit import END, ext_member, pad, pax_record, raw_header
 from tests.unit.layers.test_tarstream import archive, by_tarfile, read_all, rechecksum
@@ -91,7 +91,7 @@ def test_the_common_writers_headers_take_the_fast_path() -> None:
         buf = ti.tobuf(format=fmt, encoding="utf-8", errors="surrogateescape")
         blocks.append(buf[-512:])  # the member's own header (after any extension headers)
     for block in blocks:
-        assert tarstream._FAST_HEADER(block) is not None, block[:120]
+        assert tarheader._FAST_HEADER(block) is not None, block[:120]
 
 
 @pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])

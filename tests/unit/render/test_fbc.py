@@ -284,10 +284,10 @@ def test_known_schemas_fail_with_gos_unmarshal_error(obj: dict[str, Any], messag
     from imgextract.catalog.render.fbc import FBCError
 
     if obj.get("name") == 1:  # Meta.UnmarshalJSON wants a string name first: check the walker alone
-        from imgextract.catalog.render import gotypes
+        from imgextract.catalog.render import gotypes, olmtypes
 
         with pytest.raises(gotypes.GoTypeError) as gexc:
-            gotypes.check(obj, gotypes.DECLCFG["olm.bundle"], sort_keys=True)
+            gotypes.check(obj, olmtypes.DECLCFG["olm.bundle"], sort_keys=True)
         assert "parse bundle: " + str(gexc.value) == message
         return
     with pytest.raises(FBCError) as exc:
@@ -331,3 +331,19 @@ def test_rendered_bundle_without_a_name_omits_it() -> None:
         "package": "p",
         "image": "r/p:1",
     }
+
+
+@pytest.mark.parametrize(
+    ("data", "byte"),
+    [("PHN2Zz4", 4), ("PH N2Zz4=", 2), ("PHN2Zz4==", 8), ("!!!!", 0)],
+)
+def test_package_icon_bad_base64_is_a_parse_package_error(data: str, byte: int) -> None:
+    """declcfg fbcBuilder.addMeta: ``json.Unmarshal(in.Blob, &p)`` fills ``Icon.Data []byte`` with
+    ``base64.StdEncoding.Decode``, whose CorruptInputError is the unmarshal error, wrapped as
+    "parse package: %v" like every other error of the object (the catalog commands say the same)."""
+    from imgextract.catalog.render.fbc import FBCError
+
+    obj = {"schema": "olm.package", "name": "p", "icon": {"base64data": data, "mediatype": "image/png"}}
+    with pytest.raises(FBCError) as exc:
+        normalize(obj)
+    assert str(exc.value) == f"parse package: illegal base64 data at input byte {byte}"

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgextract.catalog.render import gojson
-from imgextract.catalog.render.goyaml import _GoScalar
+from imgextract.catalog.render.goresolve import _GoScalar
 
 
 def _both(value: Any, *, escape_html: bool, sort_keys: bool) -> tuple[str, str]:

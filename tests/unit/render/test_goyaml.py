@@ -10,7 +10,8 @@ import math
 
 import pytest
 
-from imgextract.catalog.render.goyaml import DecodeError, first_document, go_resolve, load_yaml
+from imgextract.catalog.render.goresolve import go_resolve
+from imgextract.catalog.render.goyaml import DecodeError, first_document, load_yaml
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from imgextract.catalog.render.goyaml import DecodeError, _load_events, _load_nodes, load_yaml_flagged
+from imgextract.catalog.render.goyaml import DecodeError, load_yaml_flagged
+from imgextract.catalog.render.goyamlevents import _load_events
+from imgextract.catalog.render.goyamlnodes import _load_nodes
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 

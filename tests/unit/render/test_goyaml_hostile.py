@@ -51,7 +51,7 @@ def test_lone_surrogate_escape_is_a_replacement_character() -> None:
 def test_csv_annotation_properties_nested_too_deeply_are_ignored() -> None:
     """The CSV's ``olm.properties`` annotation is JSON from the image: too deep is a decode
     failure (logged, no properties), never a RecursionError ending the render."""
-    from imgextract.catalog.render.bundle import _csv_annotation_properties, _unmarshal_struct
+    from imgextract.catalog.render.bundleprops import _csv_annotation_properties, _unmarshal_struct
     from imgextract.catalog.render.rendered import BundleError
 
     deep = "[" * 100_000 + "]" * 100_000

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from imgextract.catalog.render import bundle as bundle_mod
+from imgextract.catalog.render import manifestmemo as memo_mod
 from imgextract.catalog.render.bundle import BundleError, render_bundle
 from imgextract.rendering import encode, render_raw
 
@@ -76,9 +76,9 @@ def _bundle(root: Path, name: str, *, crd: str = BIG_CRD, csv: bool = True) -> P
 
 @pytest.fixture
 def fresh_memo() -> Any:
-    bundle_mod._MEMO.clear()
-    yield bundle_mod._MEMO
-    bundle_mod._MEMO.clear()
+    memo_mod._MEMO.clear()
+    yield memo_mod._MEMO
+    memo_mod._MEMO.clear()
 
 
 def _outputs(dirs: list[Path]) -> dict[tuple[str, str], str]:
@@ -96,20 +96,20 @@ def test_shared_files_decode_once_and_render_the_same_bytes(
     tmp_path: Path, fresh_memo: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dirs = [_bundle(tmp_path, f"b{i}") for i in range(3)]
-    assert len(BIG_CRD) > bundle_mod._MEMO_MIN_BYTES and len(BIG_SERVICE) > bundle_mod._MEMO_MIN_BYTES
+    assert len(BIG_CRD) > memo_mod._MEMO_MIN_BYTES and len(BIG_SERVICE) > memo_mod._MEMO_MIN_BYTES
     with monkeypatch.context() as m:  # the reference: no memo at all
-        m.setattr(bundle_mod, "_MEMO_MIN_BYTES", 1 << 40)
+        m.setattr(memo_mod, "_MEMO_MIN_BYTES", 1 << 40)
         expected = _outputs(dirs)
     decoded: list[int] = []
-    real = bundle_mod._decode_object
+    real = memo_mod._decode_object
 
     def counting(data: bytes) -> Any:
         decoded.append(len(data))
         return real(data)
 
-    monkeypatch.setattr(bundle_mod, "_decode_object", counting)
+    monkeypatch.setattr(memo_mod, "_decode_object", counting)
     assert _outputs(dirs) == expected
-    big = [n for n in decoded if n >= bundle_mod._MEMO_MIN_BYTES]
+    big = [n for n in decoded if n >= memo_mod._MEMO_MIN_BYTES]
     assert sorted(big) == sorted([len(BIG_CRD.encode()), len(BIG_SERVICE.encode())])  # once each
     # and per bundle, the render is the same as a cold one
     for d in dirs:
@@ -140,7 +140,7 @@ def test_threads_rendering_bundles_that_share_a_file_decode_it_once(
     dirs = [_bundle(tmp_path, f"t{i}") for i in range(2)]
     expected = [render_bundle(d, image="r/x:1") for d in dirs]
     fresh_memo.clear()
-    real = bundle_mod._decode_object
+    real = memo_mod._decode_object
     decoded: list[int] = []
     arrived = threading.Event()
 
@@ -150,7 +150,7 @@ def test_threads_rendering_bundles_that_share_a_file_decode_it_once(
             arrived.wait(timeout=1.0)  # the other thread asks for the same file meanwhile
         return real(data)
 
-    monkeypatch.setattr(bundle_mod, "_decode_object", slow)
+    monkeypatch.setattr(memo_mod, "_decode_object", slow)
     results: list[Any] = [None, None]
 
     def run(i: int) -> None:

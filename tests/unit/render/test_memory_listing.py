@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from imgextract.catalog.render.bundle import BundleError, memory_listing, render_bundle, render_listed
+from imgextract.catalog.render.bundle import BundleError, render_bundle, render_listed
+from imgextract.catalog.render.bundlefiles import memory_listing
 
 WIDGET = Path(__file__).resolve().parents[2] / "data" / "render" / "widget-operator"
 IMAGE = "registry.example.com/widgets/bundle:v1.2.0"

@@ -172,7 +172,6 @@ def test_requirement_kinds_and_identities() -> None:
         ('{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": 5}]}', "must be a string"),
         ('{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": null}]}', "must be a string"),
         ('{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPaths": "/k"}]}', "list of strings"),
-        ('{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPaths": []}]}', "at least one"),
         ('{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyData": "!!"}]}', "not valid base64"),
         (
             '{"default": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k", "keypath": "/k"}]}',

@@ -1,0 +1,10 @@
+from collections.abc import Callable
+from typing import Any
+
+def load(
+    text: str | bytes,
+    resolve_first: str,
+    resolve_value: Callable[[str], Any],
+    resolve_key: Callable[[str], str | None],
+    max_depth: int,
+) -> tuple[Any, bool] | None: ...

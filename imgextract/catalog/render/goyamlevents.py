@@ -1,0 +1,154 @@
+"""The common YAML document read straight from libyaml's events (PyYAML's C parser): no node tree,
+go-yaml v2's resolution per scalar; anything uncommon (anchors, aliases, merge keys, tagged keys,
+errors) is left to :mod:`.goyamlnodes`, whose rules this path only ever agrees with."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import yaml
+
+from imgextract.catalog.render.goresolve import (
+    _RESOLVE_FIRST,
+    _RESOLVE_MAP,
+    _WORD_FIRST,
+    INT64_MAX,
+    INT64_MIN,
+    UINT64_MAX,
+    _key,
+    _quick_resolve,
+    tagged_scalar,
+)
+
+__all__: list[str] = []
+
+
+_CParser: Any = getattr(yaml, "cyaml", None) and getattr(yaml.cyaml, "CParser", None)  # None: no libyaml
+_EVENTS_MAX_DEPTH = 200  # deeper documents take the node tree's path (and its depth error)
+
+
+# libyaml's events, as the C parser hands them over (PyYAML's classes)
+_EV = yaml.events
+_INFINITIES = (math.inf, -math.inf)
+
+
+def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
+    """The common document (plain and quoted scalars, tagged values too, block and flow collections,
+    no anchor, alias, tagged key, merge key or non-string key that fails) built straight from libyaml's
+    events, or None for anything else, which :func:`load_yaml_flagged` then reads through the
+    node tree (whose errors and rules are the reference: this path only ever agrees with it).
+
+    The node tree costs a Python node object and three resolver calls per scalar before the walk
+    even starts; here each event is looked at once, with the same go-yaml v2 resolution."""
+    if _CParser is None:
+        return None
+    try:
+        parser = _CParser(text)
+    except (yaml.YAMLError, ValueError, TypeError):
+        return None
+    try:
+        get = parser.get_event
+        get()  # the stream's start
+        if get().__class__ is not _EV.DocumentStartEvent:
+            return None  # no document: the node tree says what that is
+        scalar_event = _EV.ScalarEvent
+        mapping_start = _EV.MappingStartEvent
+        sequence_start = _EV.SequenceStartEvent
+        mapping_end = _EV.MappingEndEvent
+        sequence_end = _EV.SequenceEndEvent
+        resolve_first = _RESOLVE_FIRST
+        word_first = _WORD_FIRST
+        word = _RESOLVE_MAP.get
+        numbers = False
+        # an anchor is written with "&", a tag with "!": a text without either has neither, and
+        # its events are not asked for them (two attribute reads of most scalars)
+        marked = ("&" in text or "!" in text) if isinstance(text, str) else (b"&" in text or b"!" in text)
+        stack: list[tuple[Any, Any]] = []
+        push = stack.append
+        pop = stack.pop
+        cur: Any = None  # the collection being filled (None: the document's root)
+        in_map = False  # cur is a mapping
+        want_key = False  # in a mapping, no key is waiting for its value: the next node is a key
+        v: Any = None
+        key: Any = None
+        while True:
+            e = get()
+            c = e.__class__
+            if c is scalar_event:
+                if marked and e.anchor is not None:
+                    return None
+                s = e.value
+                if want_key:
+                    if marked and e.tag is not None:
+                        return None
+                    if e.implicit[0]:
+                        if s == "<<":
+                            return None
+                        if not s or s[0] in resolve_first:
+                            # as _quick_resolve (its word case inline: most keys that get here)
+                            r = (word(s, s) if s[0] in word_first else _quick_resolve(s)) if s else None
+                            if r.__class__ is not str:
+                                if r is None:
+                                    return None
+                                s = _key(r)
+                    key = s
+                    want_key = False
+                    continue
+                tag = e.tag if marked else None
+                if tag is not None:  # as _Walk.value: "!" keeps the text, any other as go-yaml's resolve
+                    v = s if tag == "!" else tagged_scalar(tag, s)
+                elif e.implicit[0] and (not s or s[0] in resolve_first):  # as _Walk.scalar
+                    v = (word(s, s) if s[0] in word_first else _quick_resolve(s)) if s else None
+                else:
+                    v = s
+                if v is not s:
+                    vc = v.__class__
+                    if vc is float:
+                        if v != v or v in _INFINITIES:
+                            return None
+                        numbers = True
+                    elif vc is int and not INT64_MIN <= v <= INT64_MAX:
+                        numbers = True
+                        if v > UINT64_MAX:
+                            v = float(v)
+            elif c is mapping_start or c is sequence_start:
+                if (  # (a collection's tag is dropped, as go-yaml v2's parser drops it)
+                    (marked and e.anchor is not None)
+                    or want_key  # a collection as a key
+                    or len(stack) >= _EVENTS_MAX_DEPTH
+                ):
+                    return None
+                push((cur, key))
+                if c is mapping_start:
+                    cur = {}
+                    in_map = want_key = True
+                else:
+                    cur = []
+                    in_map = False
+                continue
+            elif c is mapping_end or c is sequence_end:
+                v = cur
+                cur, key = pop()
+                in_map = cur.__class__ is dict
+                want_key = False  # the parent takes the value: a mapping then waits for a key again
+            else:  # an alias, or the document ends early
+                return None
+            if in_map:
+                cur[key] = v
+                want_key = True
+            elif cur is None:
+                break
+            else:
+                cur.append(v)
+        if get().__class__ is not _EV.DocumentEndEvent or get().__class__ is not _EV.StreamEndEvent:
+            return None  # a second document: the node tree's error
+        return v, numbers
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        return None  # the node tree raises its error for it
+    finally:
+        parser.dispose()
+
+
+# The loop above in C (_goyamlc.c, an optional extension over the system libyaml): the same documents
+# answered with the same values, every go-yaml rule still here (the two callbacks below); anything it
