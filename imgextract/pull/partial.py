@@ -36,10 +36,10 @@ from imgextract.layers.chunked.assemble import (
     MAX_CACHED_FILE,
     CacheWriter,
     Fetcher,
-    FileData,
     HoldBudget,
     make_fetcher,
 )
+from imgextract.layers.chunked.interfaces import FileData
 from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocEntry, TocLocation, check_footer
 from imgextract.layers.layerstats import LayerStats
 from imgextract.layers.selection import PathSelection

@@ -9,7 +9,8 @@ Byte ranges come from a ``RangeSource`` (the registry implements it); nothing he
 
 from __future__ import annotations
 
-from imgextract.layers.chunked.assemble import RangeSource, apply_chunked
+from imgextract.layers.chunked.assemble import apply_chunked
+from imgextract.layers.chunked.interfaces import RangeSource
 from imgextract.layers.chunked.plan import plan_ranges
 from imgextract.layers.chunked.toc import (
     Toc,

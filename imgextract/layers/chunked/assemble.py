@@ -34,12 +34,20 @@ import struct
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
 
 import zstandard
 
 from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded
 from imgextract.layers.applier import Applier
+from imgextract.layers.chunked.interfaces import (
+    FileData,
+    FileStore,
+    Handed,
+    Piece,
+    RangeSource,
+    Readable,
+    data_size,
+)
 from imgextract.layers.chunked.plan import wanted_files
 from imgextract.layers.chunked.toc import Chunk, Toc, TocEntry
 from imgextract.layers.layerstats import LayerStats
@@ -67,45 +75,6 @@ _TAR_TYPES = {
     "block": BLKTYPE,
     "fifo": FIFOTYPE,
 }
-
-
-Piece = bytes | memoryview  # a piece of a file's data
-FileData = bytes | Sequence[Piece]  # a verified file's data: in one piece, or as its chunks
-Handed = Piece | list[Piece]  # what the applier is handed: a piece, or a file's chunks (one writev)
-
-
-def data_size(data: FileData | memoryview) -> int:
-    return len(data) if isinstance(data, (bytes, memoryview)) else sum(len(p) for p in data)
-
-
-class Readable(Protocol):
-    def read(self, n: int = -1, /) -> bytes: ...
-
-
-class RangeSource(Protocol):
-    """Compressed bytes of one blob by offset (the registry implements it; so do tests).
-
-    One source is used by one thread at a time."""
-
-    def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
-        """The ``[start, end)`` ranges that will be read, in that order (fetched ahead, coalesced)."""
-
-    def open_range(self, start: int, end: int) -> Readable:
-        """A reader of exactly the bytes ``[start, end)``; any range, planned or not."""
-        ...
-
-
-class FileStore(Protocol):
-    """Verified file contents by digest (the content cache implements it)."""
-
-    def has(self, digest: str) -> bool: ...
-
-    def get(self, digest: str, size: int) -> bytes | None: ...
-
-    def put(self, digest: str, data: bytes) -> None: ...
-
-    def put_many(self, files: Sequence[tuple[str, FileData]]) -> None:
-        """Keep several files (one pack in the content cache)."""
 
 
 class _ReadAlready:
