@@ -813,10 +813,10 @@ def test_the_fetch_thread_checks_the_files_when_the_applier_is_behind(
     import threading
 
     from imgextract.layers.chunked import assemble
+    from imgextract.layers.chunked.checks import check_file as real
 
     monkeypatch.setattr(assemble, "CHECK_AHEAD", check_ahead)
     checks: list[tuple[str, str]] = []
-    real = assemble.check_file
 
     def check_file(entry: Any, parts: Any, *, chunks: bool = False) -> None:
         checks.append((entry.name, threading.current_thread().name))
