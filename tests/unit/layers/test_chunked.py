@@ -395,10 +395,16 @@ def test_streamed_and_piecewise_paths_equal_full_application(
 ) -> None:
     """Large files take other paths (chunks streamed, files queued piece by piece, a small budget
     ahead); made small here so that the test image's files take them."""
-    from imgextract.layers.chunked import assemble
+    from imgextract.layers.chunked import assemble, decoder
 
-    for name, value in [("ONE_READ", 4096), ("ONE_SHOT", 4096), ("WHOLE_FILE", 4096), ("AHEAD", 8192)]:
-        monkeypatch.setattr(assemble, name, value)
+    for module, name, value in [
+        (decoder, "ONE_READ", 4096),
+        (decoder, "ONE_SHOT", 4096),
+        (decoder, "WHOLE_FILE", 4096),
+        (assemble, "WHOLE_FILE", 4096),
+        (assemble, "AHEAD", 8192),
+    ]:
+        monkeypatch.setattr(module, name, value)
     full, part = tmp_path / "full", tmp_path / "part"
     full.mkdir()
     part.mkdir()
