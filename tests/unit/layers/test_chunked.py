@@ -395,14 +395,15 @@ def test_streamed_and_piecewise_paths_equal_full_application(
 ) -> None:
     """Large files take other paths (chunks streamed, files queued piece by piece, a small budget
     ahead); made small here so that the test image's files take them."""
-    from imgextract.layers.chunked import assemble, decoder
+    from imgextract.layers.chunked import decoder
+    from imgextract.layers.chunked import fetcher as fetcher_module
 
     for module, name, value in [
         (decoder, "ONE_READ", 4096),
         (decoder, "ONE_SHOT", 4096),
         (decoder, "WHOLE_FILE", 4096),
-        (assemble, "WHOLE_FILE", 4096),
-        (assemble, "AHEAD", 8192),
+        (fetcher_module, "WHOLE_FILE", 4096),
+        (fetcher_module, "AHEAD", 8192),
     ]:
         monkeypatch.setattr(module, name, value)
     full, part = tmp_path / "full", tmp_path / "part"
@@ -414,7 +415,7 @@ def test_streamed_and_piecewise_paths_equal_full_application(
 
 
 def test_fetcher_drops_files_not_taken_and_keeps_to_its_budget(image: list[Chunked]) -> None:
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     toc = image[1].toc()
     files = [e for e in toc.entries if e.chunks]
@@ -557,7 +558,7 @@ def test_applier_thread_does_idle_work_while_it_waits_for_a_file(image: list[Chu
     verified files), then waits normally once there is no idle work left."""
     import threading
 
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     toc = image[1].toc()
     files = [e for e in toc.entries if e.chunks]
@@ -595,7 +596,7 @@ def test_fetcher_does_idle_work_while_the_applier_is_behind(image: list[Chunked]
     """A fetcher whose queue is full (the applier is slow) runs ``idle`` too, then waits."""
     import threading
 
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     toc = image[1].toc()
     files = [e for e in toc.entries if e.chunks]
@@ -749,10 +750,10 @@ def test_small_files_are_decompressed_a_run_at_a_time(
 ) -> None:
     """Runs of small files are decompressed in one call each, within the run's bounds (compressed
     and decompressed bytes); the output is the same however the runs are cut."""
-    from imgextract.layers.chunked import assemble
+    from imgextract.layers.chunked import fetcher as fetcher_module
 
     for name, value in limits.items():
-        monkeypatch.setattr(assemble, name, value)
+        monkeypatch.setattr(fetcher_module, name, value)
     monkeypatch.setattr(zstandard, "ZstdDecompressor", _CountingDecompressor)
     monkeypatch.setattr(_CountingDecompressor, "calls", [])
     names = ["a", "b", "c", "d", "e"]
@@ -780,11 +781,11 @@ def test_a_bad_file_in_a_run_fails_at_that_file_and_is_not_kept(
     are handed over and kept, it is not.  Applying the layer fails; what was written before
     stays for the caller to discard.  The same whichever thread checks the digests (the fetch
     thread does when the applier's is behind: ``CHECK_AHEAD`` 0 here)."""
-    from imgextract.layers.chunked import assemble
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked import fetcher as fetcher_module
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     if checker == "fetcher":
-        monkeypatch.setattr(assemble, "CHECK_AHEAD", 0)
+        monkeypatch.setattr(fetcher_module, "CHECK_AHEAD", 0)
     blob, toc = _two_chunk_files(["a", "b", "c"], **{bad: "b"})
     kept: list[str] = []
     fetcher = Fetcher(toc.entries, MemorySource(blob))
@@ -818,17 +819,17 @@ def test_the_fetch_thread_checks_the_files_when_the_applier_is_behind(
     files are kept either way, and the output is the same."""
     import threading
 
-    from imgextract.layers.chunked import assemble
+    from imgextract.layers.chunked import fetcher as fetcher_module
     from imgextract.layers.chunked.checks import check_file as real
 
-    monkeypatch.setattr(assemble, "CHECK_AHEAD", check_ahead)
+    monkeypatch.setattr(fetcher_module, "CHECK_AHEAD", check_ahead)
     checks: list[tuple[str, str]] = []
 
     def check_file(entry: Any, parts: Any, *, chunks: bool = False) -> None:
         checks.append((entry.name, threading.current_thread().name))
         real(entry, parts, chunks=chunks)
 
-    monkeypatch.setattr(assemble, "check_file", check_file)
+    monkeypatch.setattr(fetcher_module, "check_file", check_file)
     names = ["a", "b", "c"]
     blob, toc = _two_chunk_files(names)
     kept: dict[str, bytes] = {}
@@ -867,10 +868,10 @@ def test_the_fetch_thread_does_idle_work_after_a_run_when_ahead(
     they would all be written at the end, after the applier's last file."""
     import threading
 
-    from imgextract.layers.chunked import assemble
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked import fetcher as fetcher_module
+    from imgextract.layers.chunked.fetcher import Fetcher
 
-    monkeypatch.setattr(assemble, "CHECK_AHEAD", check_ahead)
+    monkeypatch.setattr(fetcher_module, "CHECK_AHEAD", check_ahead)
     blob, toc = _two_chunk_files(["a", "b", "c"])
     threads: list[str] = []
 
@@ -917,7 +918,7 @@ def test_a_read_failing_in_a_run_fails_the_layer(tmp_path: Path) -> None:
 def test_a_file_digest_checked_by_the_applier_thread_refuses_before_any_byte(tmp_path: Path) -> None:
     """Right chunk digests, wrong file digest: the applier's thread checks the file digest of a
     file queued as its chunks before it writes any of it; the file is not kept either."""
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     blob, toc = _two_chunk_files(["a", "b"], bad_file_digest="b")
     kept: list[str] = []
@@ -945,7 +946,7 @@ def test_a_file_digest_checked_by_the_applier_thread_refuses_before_any_byte(tmp
 
 def test_files_not_taken_are_checked_before_they_are_kept() -> None:
     """Files the applier skips are still checked (file digest) before ``on_verified`` keeps them."""
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     blob, toc = _two_chunk_files(["a", "b", "c"], bad_file_digest="a")
     kept: list[tuple[str, bytes]] = []
