@@ -32,12 +32,8 @@ from imgextract import oci
 from imgextract.errors import IntegrityError
 from imgextract.layers.applier import Applier
 from imgextract.layers.chunked import TocUnsupported, apply_chunked, is_chunked, parse_toc, toc_location
-from imgextract.layers.chunked.assemble import (
-    MAX_CACHED_FILE,
-    CacheWriter,
-    HoldBudget,
-    make_fetcher,
-)
+from imgextract.layers.chunked.assemble import MAX_CACHED_FILE, make_fetcher
+from imgextract.layers.chunked.cachewriter import CacheWriter, HoldBudget
 from imgextract.layers.chunked.fetcher import Fetcher
 from imgextract.layers.chunked.interfaces import FileData
 from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocEntry, TocLocation, check_footer

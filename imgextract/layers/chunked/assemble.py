@@ -29,11 +29,11 @@ the fetch thread once it has fetched them all, or once the layer is applied).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator, Sequence
 
 from imgextract.errors import LimitExceeded
 from imgextract.layers.applier import Applier
+from imgextract.layers.chunked.cachewriter import CacheWriter
 from imgextract.layers.chunked.checks import _digest_of
 from imgextract.layers.chunked.decoder import Decoder
 from imgextract.layers.chunked.fetcher import Fetcher
@@ -52,8 +52,6 @@ from imgextract.layers.member import BLKTYPE, CHRTYPE, DIRTYPE, FIFOTYPE, LNKTYP
 
 MiB = 1024 * 1024
 MAX_CACHED_FILE = 4 * MiB  # larger files are not kept in the FileStore (nor read back into memory)
-BATCH = 4 * MiB  # verified files written as a pack by a thread that waits for the other, at least
-HOLD = 32 * MiB  # verified files a pull holds for the FileStore until their layer is applied
 _TAR_TYPES = {
     "reg": REGTYPE,
     "dir": DIRTYPE,
@@ -63,75 +61,6 @@ _TAR_TYPES = {
     "block": BLKTYPE,
     "fifo": FIFOTYPE,
 }
-
-
-class HoldBudget:
-    """Bytes that the ``CacheWriter``s of one pull may hold together (shared by its layers)."""
-
-    def __init__(self, limit: int = HOLD) -> None:
-        self.limit = limit
-        self.used = 0
-        self.lock = threading.Lock()
-
-
-class CacheWriter:
-    """Adds verified files to a ``FileStore`` in batches (one per layer, as a rule).
-
-    Hundreds of small cache files cost several times the system time of the same bytes written
-    once, so verified files are held, within ``budget``, and written together: ``BATCH`` bytes
-    or more by a thread that would otherwise wait (``flush_some``), the rest by ``flush`` (the
-    fetch thread's, once it has fetched the layer's files; ``close`` after the layer).  A file
-    that would exceed the budget is written at once with those held (bounded memory)."""
-
-    def __init__(self, files: FileStore, *, budget: HoldBudget | None = None) -> None:
-        self.files = files
-        self.budget = budget if budget is not None else HoldBudget()
-        self._held: list[tuple[str, FileData]] = []
-        self._held_bytes = 0
-
-    def put(self, digest: str, data: FileData) -> None:
-        budget = self.budget
-        size = data_size(data)
-        with budget.lock:
-            if budget.used + size <= budget.limit:
-                budget.used += size
-                self._held.append((digest, data))
-                self._held_bytes += size
-                return
-            batch = self._take()
-        batch.append((digest, data))
-        self.files.put_many(batch)
-
-    def _take(self) -> list[tuple[str, FileData]]:
-        """What is held, no longer held (``budget.lock`` held)."""
-        batch, self._held = self._held, []
-        self.budget.used -= self._held_bytes
-        self._held_bytes = 0
-        return batch
-
-    def flush_some(self) -> bool:
-        """Write what is held if it is worth a pack of its own (at least ``BATCH`` bytes); whether
-        anything was written."""
-        with self.budget.lock:
-            if self._held_bytes < BATCH:
-                return False
-            batch = self._take()
-        self.files.put_many(batch)
-        return True
-
-    def flush(self) -> None:
-        """Write what is held (any thread; a concurrent ``flush`` finds nothing left)."""
-        with self.budget.lock:
-            batch = self._take()
-        if batch:
-            self.files.put_many(batch)
-
-    def close(self, *, write: bool = True) -> None:
-        """Write what is still held (or, after a failure, drop it)."""
-        if write:
-            self.flush()
-        with self.budget.lock:
-            self._take()
 
 
 def plan_files(toc: Toc, paths: Sequence[str] | None, files: FileStore | None) -> list[TocEntry]:

@@ -475,7 +475,7 @@ def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path
 def test_cache_writer_holds_files_and_writes_them_together() -> None:
     """Verified files are held and written as one batch (flush, close); a file past the bound is
     written at once with those held (bounded memory); after a failure the held ones are dropped."""
-    from imgextract.layers.chunked.assemble import BATCH, CacheWriter, HoldBudget
+    from imgextract.layers.chunked.cachewriter import BATCH, CacheWriter, HoldBudget
     from imgextract.layers.chunked.interfaces import FileData
 
     class Store:
