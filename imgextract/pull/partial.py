@@ -32,14 +32,10 @@ from imgextract import oci
 from imgextract.errors import IntegrityError
 from imgextract.layers.applier import Applier
 from imgextract.layers.chunked import TocUnsupported, apply_chunked, is_chunked, parse_toc, toc_location
-from imgextract.layers.chunked.assemble import (
-    MAX_CACHED_FILE,
-    CacheWriter,
-    Fetcher,
-    FileData,
-    HoldBudget,
-    make_fetcher,
-)
+from imgextract.layers.chunked.assemble import MAX_CACHED_FILE, make_fetcher
+from imgextract.layers.chunked.cachewriter import CacheWriter, HoldBudget
+from imgextract.layers.chunked.fetcher import Fetcher
+from imgextract.layers.chunked.interfaces import FileData
 from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocEntry, TocLocation, check_footer
 from imgextract.layers.layerstats import LayerStats
 from imgextract.layers.selection import PathSelection
@@ -52,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-WINDOW = 4  # partial layers started ahead of their turn (each holds at most assemble.AHEAD bytes)
+WINDOW = 4  # partial layers started ahead of their turn (each holds at most fetcher.AHEAD bytes)
 LISTING_LIMIT = 4096  # blobs whose names one directory read gets cheaper than a stat per file
 EXPECT_GRACE = 0.025  # seconds a parse waits for a higher layer's TOC still on the way
 

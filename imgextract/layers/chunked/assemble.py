@@ -9,45 +9,49 @@ its chunk digest, the whole file matches the file digest.  A mismatch raises ``C
 
 Work is split over two threads so that what releases the GIL overlaps: a ``Fetcher`` (started
 before the layer is applied, possibly while earlier layers are) reads the compressed bytes of
-the predicted files from the ``RangeSource`` in blob order, decompresses and verifies them, and
-queues them, at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the
-files and writes them.  A small file of several chunks (most files of a catalog) is queued as
-its decompressed chunks, each checked against its chunk digest; the applier's thread checks the
-file digest before it writes any of it (hashing releases the GIL: the two threads share the
-hashing, and the chunks are never joined into one buffer).  A file the prediction missed is fetched by the applier's thread from a
-second source when it gets there.  Files found in the ``FileStore`` (the content cache) are not
-fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it in batches (``CacheWriter``: a few MiB
-by whichever thread would otherwise wait for the other, ``Fetcher.idle``; the rest by the fetch
-thread once it has fetched them all, or once the layer is applied).
+the predicted files from the ``RangeSource`` in blob order, decompresses them, and queues them,
+at most ``AHEAD`` bytes ahead of the applier; the applier's thread creates the files and writes
+them.  Small files (most files of a catalog) are decompressed a run at a time, every chunk of
+the run in one call (``Decoder.batch``), and queued as their chunks; the applier's thread checks
+each chunk digest and the file digest before it writes any of the file (the chunks are never
+joined into one buffer), unless the fetch thread is ``CHECK_AHEAD`` bytes ahead of it: then the
+fetch thread checks them (it has time to spare, the applier's thread has none).  So the fetch
+thread releases the GIL for long stretches (a socket read, a run's decompression) and needs it
+little, while the applier's thread, whose hashing and writes release it once per call, rarely
+waits for it: a hash of a few KiB per chunk on the fetch thread cost each time a wait for the
+applier's thread to let go of the GIL.  A file the prediction missed is fetched by the
+applier's thread from a second source when it gets there.  Files found in the ``FileStore``
+(the content cache) are not fetched; fetched files up to ``MAX_CACHED_FILE`` are added to it in
+batches (``CacheWriter``: a few MiB by whichever thread would otherwise wait for the other, or
+by the fetch thread after a run while it is ``CHECK_AHEAD`` ahead, ``Fetcher.idle``; the rest by
+the fetch thread once it has fetched them all, or once the layer is applied).
 """
 
 from __future__ import annotations
 
-import hashlib
-import struct
-import threading
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
 
-import zstandard
-
-from imgextract.errors import ContentMismatch, IntegrityError, LimitExceeded
+from imgextract.errors import LimitExceeded
 from imgextract.layers.applier import Applier
+from imgextract.layers.chunked.cachewriter import CacheWriter
+from imgextract.layers.chunked.checks import _digest_of
+from imgextract.layers.chunked.decoder import Decoder
+from imgextract.layers.chunked.fetcher import Fetcher
+from imgextract.layers.chunked.interfaces import (
+    FileData,
+    FileStore,
+    Handed,
+    Piece,
+    RangeSource,
+    data_size,
+)
 from imgextract.layers.chunked.plan import wanted_files
-from imgextract.layers.chunked.toc import Chunk, Toc, TocEntry
+from imgextract.layers.chunked.toc import Toc, TocEntry
 from imgextract.layers.layerstats import LayerStats
 from imgextract.layers.member import BLKTYPE, CHRTYPE, DIRTYPE, FIFOTYPE, LNKTYPE, REGTYPE, SYMTYPE, Member
 
 MiB = 1024 * 1024
-READ = MiB  # piece size when a chunk is streamed
-ONE_READ = 8 * MiB  # a file whose compressed bytes fit is read in one piece
-ONE_SHOT = 8 * MiB  # a chunk decompressing to at most this is decompressed in one call
-WHOLE_FILE = 4 * MiB  # a file up to this is queued once verified; larger ones piece by piece
-AHEAD = 8 * MiB  # decompressed bytes the fetcher may queue ahead of the applier
 MAX_CACHED_FILE = 4 * MiB  # larger files are not kept in the FileStore (nor read back into memory)
-BATCH = 4 * MiB  # verified files written as a pack by a thread that waits for the other, at least
-HOLD = 32 * MiB  # verified files a pull holds for the FileStore until their layer is applied
 _TAR_TYPES = {
     "reg": REGTYPE,
     "dir": DIRTYPE,
@@ -57,537 +61,6 @@ _TAR_TYPES = {
     "block": BLKTYPE,
     "fifo": FIFOTYPE,
 }
-
-
-Piece = bytes | memoryview  # a piece of a file's data
-FileData = bytes | Sequence[Piece]  # a verified file's data: in one piece, or as its chunks
-Handed = Piece | list[Piece]  # what the applier is handed: a piece, or a file's chunks (one writev)
-
-
-def data_size(data: FileData | memoryview) -> int:
-    return len(data) if isinstance(data, (bytes, memoryview)) else sum(len(p) for p in data)
-
-
-class Readable(Protocol):
-    def read(self, n: int = -1, /) -> bytes: ...
-
-
-class RangeSource(Protocol):
-    """Compressed bytes of one blob by offset (the registry implements it; so do tests).
-
-    One source is used by one thread at a time."""
-
-    def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
-        """The ``[start, end)`` ranges that will be read, in that order (fetched ahead, coalesced)."""
-
-    def open_range(self, start: int, end: int) -> Readable:
-        """A reader of exactly the bytes ``[start, end)``; any range, planned or not."""
-        ...
-
-
-class FileStore(Protocol):
-    """Verified file contents by digest (the content cache implements it)."""
-
-    def has(self, digest: str) -> bool: ...
-
-    def get(self, digest: str, size: int) -> bytes | None: ...
-
-    def put(self, digest: str, data: bytes) -> None: ...
-
-    def put_many(self, files: Sequence[tuple[str, FileData]]) -> None:
-        """Keep several files (one pack in the content cache)."""
-
-
-class _ReadAlready:
-    """The one range a file's compressed bytes were already read from (``Decoder.small``)."""
-
-    def __init__(self, data: memoryview) -> None:
-        self._data: memoryview | bytes = data
-
-    def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
-        pass
-
-    def open_range(self, start: int, end: int) -> _ReadAlready:
-        return self
-
-    def read(self, n: int = -1, /) -> bytes:
-        data, self._data = self._data, b""
-        return data  # type: ignore[return-value]  # (a memoryview: read as bytes are)
-
-
-def check_file(entry: TocEntry, parts: Sequence[Piece]) -> None:
-    """``parts`` must hash to the file digest (``ContentMismatch`` if not)."""
-    assert entry.digest is not None
-    h = _hasher(entry.digest)()
-    for part in parts:
-        h.update(part)
-    _compare(entry, entry.digest, h, "digest")
-
-
-def _read_exact(reader: Readable, n: int) -> bytes:
-    data = reader.read(n)
-    if len(data) == n:
-        return data
-    parts = [data]
-    got = len(data)
-    while got < n:
-        more = reader.read(n - got)
-        if not more:
-            raise ContentMismatch(f"zstd:chunked: range ended after {got} of {n} bytes")
-        parts.append(more)
-        got += len(more)
-    return b"".join(parts)
-
-
-class _Limited:
-    """The next ``left`` bytes of a reader (a streamed chunk's compressed bytes)."""
-
-    def __init__(self, reader: Readable, left: int) -> None:
-        self.reader, self.left = reader, left
-
-    def read(self, n: int = -1, /) -> bytes:
-        if self.left <= 0:
-            return b""
-        n = self.left if n is None or n < 0 else min(n, self.left)
-        data = self.reader.read(n)
-        self.left -= len(data)
-        return data
-
-
-class Decoder:
-    """Decompresses and verifies files; one per thread (it owns a ZstdDecompressor).
-
-    Every way a chunk can disagree with the TOC (bytes that do not decompress, more or fewer
-    bytes than its size, another digest) is a ``ContentMismatch``: these bytes are not the ones
-    the checksummed TOC describes, whichever way they differ."""
-
-    def __init__(self) -> None:
-        self._dctx = zstandard.ZstdDecompressor()
-
-    def small(self, entry: TocEntry, source: RangeSource) -> tuple[list[Piece], bool]:
-        """The data of a file of at most ``WHOLE_FILE`` bytes, and whether its file digest is still
-        to be checked (``check_file``): a file of several chunks decompressed in one call comes
-        back as its chunks, each checked against its chunk digest, its file digest not (the
-        caller checks it, on another thread); any other file wholly verified (``pieces``)."""
-        chunks = entry.chunks
-        start, end = chunks[0].start, chunks[-1].end
-        if 1 < len(chunks) and end - start <= ONE_READ and all(0 < c.size <= ONE_SHOT for c in chunks):
-            view = memoryview(_read_exact(source.open_range(start, end), end - start))
-            segments = self._segments(entry, view)
-            if segments is not None:
-                return segments, True
-            return list(self.pieces(entry, _ReadAlready(view))), False  # (the careful path decides)
-        return list(self.pieces(entry, source)), False
-
-    def pieces(self, entry: TocEntry, source: RangeSource) -> Iterator[Piece]:
-        """The file's data, verified chunk by chunk; the file digest is checked after the last
-        piece (the consumer must treat the data as unverified until the iterator is exhausted)."""
-        chunks = entry.chunks
-        assert entry.digest is not None and chunks
-        start, end = chunks[0].start, chunks[-1].end
-        algo = entry.digest.split(":", 1)[0]
-        file_hash = _hasher(entry.digest)()
-        # One chunk: its digest and the file's cover the same bytes; hash once, compare with both.
-        one = len(chunks) == 1 and (chunks[0].digest is None or chunks[0].digest.startswith(algo + ":"))
-        reader = source.open_range(start, end)
-        if end - start <= ONE_READ and all(0 < c.size <= ONE_SHOT for c in chunks):
-            view = memoryview(_read_exact(reader, end - start))
-            segments = self._segments(entry, view) if 1 < len(chunks) and entry.size <= WHOLE_FILE else None
-            if segments is not None:  # chunk digests checked; the file digest below
-                for segment in segments:
-                    file_hash.update(segment)
-                    yield segment
-                chunks = []
-            for c in chunks:
-                data = self._one_shot(entry, c, view[c.start - start : c.end - start])
-                file_hash.update(data)
-                if not one:
-                    _check_chunk(entry, c, data)
-                yield data
-        else:
-            for c in chunks:
-                h = _hasher(c.digest)() if c.digest and not one else None
-                for data in self._stream(entry, c, _Limited(reader, c.end - c.start)):
-                    file_hash.update(data)
-                    if h is not None:
-                        h.update(data)
-                    yield data
-                if h is not None and c.digest is not None:
-                    _compare(entry, c.digest, h, "chunk digest")
-        actual = f"{algo}:{file_hash.hexdigest()}"
-        if one and chunks[0].digest is not None and chunks[0].digest != actual:
-            raise ContentMismatch(f"zstd:chunked file {entry.name!r}: chunk digest mismatch (got {actual})")
-        if actual != entry.digest:
-            raise ContentMismatch(f"zstd:chunked file {entry.name!r}: digest mismatch (got {actual})")
-
-    def _segments(self, entry: TocEntry, view: memoryview) -> list[Piece] | None:
-        """A small file's chunks decompressed in one call (one release of the GIL, not one per
-        chunk), each checked against its digest; None when anything is unusual (several frames
-        in a chunk, a size that does not match): the chunk-by-chunk path then decides."""
-        chunks = entry.chunks
-        start = chunks[0].start
-        try:
-            out = self._dctx.multi_decompress_to_buffer(
-                [view[c.start - start : c.end - start] for c in chunks],
-                decompressed_sizes=struct.pack(f"={len(chunks)}Q", *(c.size for c in chunks)),
-            )
-        except (zstandard.ZstdError, NotImplementedError):  # the cffi backend lacks this call
-            return None
-        # views of ``out``: no copy
-        segments: list[Piece] = [memoryview(out[i]) for i in range(len(chunks))]  # type: ignore[arg-type]
-        sha256 = hashlib.sha256
-        for c, segment in zip(chunks, segments, strict=True):
-            if len(segment) != c.size:
-                return None
-            digest = c.digest
-            if digest is None:
-                continue
-            # sha256 (what producers write) without the general lookup; anything else, or a
-            # mismatch, through _compare (which raises on a mismatch)
-            if not digest.startswith("sha256:") or sha256(segment).hexdigest() != digest[7:]:
-                _compare(entry, digest, _hasher(digest)(segment), "chunk digest")
-        return segments
-
-    def _one_shot(self, entry: TocEntry, chunk: Chunk, data: memoryview) -> bytes:
-        """A chunk that is one frame, in one call; anything unusual takes the streaming path."""
-        try:
-            declared = zstandard.frame_content_size(data)
-        except zstandard.ZstdError:
-            declared = -1
-        if declared > chunk.size:
-            raise ContentMismatch(f"zstd:chunked file {entry.name!r}: a chunk is larger than the TOC says")
-        try:  # bounded: a frame without a declared size may not grow past max_output_size
-            out = self._dctx.decompress(data, max_output_size=chunk.size, allow_extra_data=False)
-        except zstandard.ZstdError:  # several frames, a lie, or damage: the careful path decides
-            return b"".join(self._stream(entry, chunk, data))
-        if len(out) != chunk.size:
-            raise ContentMismatch(
-                f"zstd:chunked file {entry.name!r}: chunk is {len(out)} bytes, the TOC says {chunk.size}"
-            )
-        return out
-
-    def _stream(self, entry: TocEntry, chunk: Chunk, raw: object) -> Iterator[bytes]:
-        got = 0
-        try:
-            reader = self._dctx.stream_reader(raw, read_across_frames=True, closefd=False)  # type: ignore[arg-type]
-            while True:
-                data = reader.read(min(READ, chunk.size - got + 1))
-                if not data:
-                    break
-                got += len(data)
-                if got > chunk.size:
-                    raise ContentMismatch(
-                        f"zstd:chunked file {entry.name!r}: a chunk is larger than the TOC says"
-                    )
-                yield data
-        except zstandard.ZstdError as exc:
-            raise ContentMismatch(
-                f"zstd:chunked file {entry.name!r}: chunk does not decompress ({exc})"
-            ) from None
-        if got != chunk.size:
-            raise ContentMismatch(
-                f"zstd:chunked file {entry.name!r}: chunk is {got} bytes, the TOC says {chunk.size}"
-            )
-
-
-_HASHERS: dict[str, Callable[..., hashlib._Hash]] = {
-    "sha256": hashlib.sha256,  # direct constructors: hashlib.new looks the name up every time
-    "sha384": hashlib.sha384,
-    "sha512": hashlib.sha512,
-}
-
-
-def _hasher(digest: str) -> Callable[..., hashlib._Hash]:
-    algo = digest.split(":", 1)[0]
-    return _HASHERS.get(algo) or (lambda *data: hashlib.new(algo, *data))
-
-
-def _compare(entry: TocEntry, expected: str, h: hashlib._Hash, what: str) -> None:
-    actual = f"{expected.split(':', 1)[0]}:{h.hexdigest()}"
-    if actual != expected:
-        raise ContentMismatch(f"zstd:chunked file {entry.name!r}: {what} mismatch (got {actual})")
-
-
-def _check_chunk(entry: TocEntry, chunk: Chunk, data: bytes) -> None:
-    if chunk.digest is not None:
-        _compare(entry, chunk.digest, _hasher(chunk.digest)(data), "chunk digest")
-
-
-_END = object()  # a file's last piece was queued and the file verified
-
-
-class _Unchecked:
-    """A small file's chunks, each verified against its chunk digest, queued before its file
-    digest is checked: the applier's thread checks it (``Fetcher._checked``) before using any."""
-
-    __slots__ = ("parts", "size")
-
-    def __init__(self, parts: list[Piece], size: int) -> None:
-        self.parts = parts
-        self.size = size
-
-
-class Fetcher:
-    """Fetches, decompresses and verifies ``files`` (in this order) on its own thread.
-
-    ``take(entry)`` hands a file's pieces to the applier's thread; files queued before it that
-    were not taken are dropped.  At most ``ahead`` bytes wait in the queue (a file larger than
-    ``WHOLE_FILE`` is queued piece by piece, so the bound holds for any file)."""
-
-    def __init__(
-        self,
-        files: Sequence[TocEntry],
-        source: RangeSource,
-        *,
-        ahead: int = AHEAD,
-        on_verified: Callable[[TocEntry, FileData], None] | None = None,
-    ) -> None:
-        self.files = list(files)
-        self.source = source
-        self.ahead = ahead
-        self.on_verified = on_verified
-        # Work for whichever thread waits for the other (``idle()`` -> whether it did some): the
-        # applier's for the next file, this one for room in the queue.  The cache writes of the
-        # files verified so far, which would otherwise wait for the end of the layer.
-        self.idle: Callable[[], bool] | None = None
-        self._order = {id(e): i for i, e in enumerate(self.files)}
-        self._cond = threading.Condition()
-        self._queue: deque[tuple[int, object]] = deque()  # (file index, bytes | _END | exception)
-        self._queued = 0  # bytes in the queue
-        self._done = False  # the thread ended (all queued, failed, or cancelled)
-        self._cancelled = False
-        self._changes = 0  # counts ``_changed`` (see ``_wait``)
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self.files:
-            self.source.prepare([(e.chunks[0].start, e.chunks[-1].end) for e in self.files])
-        self._thread = threading.Thread(target=self._run, name="imgextract-chunked", daemon=True)
-        self._thread.start()
-
-    def run_here(self) -> None:
-        """Run the fetch loop on the calling thread (it already is a worker)."""
-        if self.files:
-            self.source.prepare([(e.chunks[0].start, e.chunks[-1].end) for e in self.files])
-        self._run()
-
-    def planned(self, entry: TocEntry) -> bool:
-        return id(entry) in self._order
-
-    def _put(self, index: int, item: object, size: int, *, last: bool = False) -> bool:
-        """Queue ``item`` (``size`` bytes) of file ``index``, and with ``last`` its end too (one
-        wake-up of a waiting applier per small file, not two)."""
-        with self._cond:
-            while self._queued and self._queued + size > self.ahead and not self._cancelled:
-                self._wait()  # the applier is behind
-            if self._cancelled:
-                return False
-            self._queue.append((index, item))
-            if last:
-                self._queue.append((index, _END))
-            self._queued += size
-            self._changed()
-            return True
-
-    def _run(self) -> None:
-        decoder = Decoder()
-        index = -1
-        try:
-            for index, entry in enumerate(self.files):
-                if entry.size <= WHOLE_FILE:
-                    parts, unchecked = decoder.small(entry, self.source)
-                    if unchecked:
-                        if not self._put(index, _Unchecked(parts, entry.size), entry.size, last=True):
-                            return
-                        continue
-                    first = parts[0] if parts else b""
-                    data = first if len(parts) == 1 and isinstance(first, bytes) else b"".join(parts)
-                    if not self._put(index, data, len(data), last=True):
-                        return
-                    if self.on_verified is not None:
-                        self.on_verified(entry, data)
-                else:
-                    for piece in decoder.pieces(entry, self.source):
-                        if not self._put(index, piece, len(piece)):
-                            return
-                    if not self._put(index, _END, 0):
-                        return
-        except BaseException as exc:  # handed to the applier's thread if it wants this file
-            with self._cond:
-                self._queue.append((index, exc))
-                self._changed()
-        finally:
-            with self._cond:
-                self._done = True
-                self._changed()
-
-    def take(self, entry: TocEntry) -> Iterator[Handed] | None:
-        """The pieces of ``entry`` (verified once exhausted), or None if they will not come."""
-        index = self._order.get(id(entry))
-        if index is None:
-            return None
-        dropped: list[tuple[int, _Unchecked]] = []
-        try:
-            with self._cond:
-                while True:
-                    while self._queue and self._queue[0][0] < index:  # files the applier did not want
-                        i, item = self._queue.popleft()
-                        if isinstance(item, bytes):
-                            self._queued -= len(item)
-                        elif isinstance(item, _Unchecked):
-                            self._queued -= item.size
-                            dropped.append((i, item))
-                        self._changed()
-                    if self._queue:
-                        if self._queue[0][0] > index:
-                            return None
-                        break
-                    if self._done:
-                        return None
-                    self._wait()
-        finally:
-            for i, item in dropped:  # not applied, but kept (``on_verified``) once verified
-                try:
-                    self._checked(i, item)
-                except ContentMismatch:
-                    pass  # not kept; the applier never asked for it
-        return self._pieces(index)
-
-    def _checked(self, index: int, item: _Unchecked) -> list[Piece]:
-        """The parts of a file queued before its file digest was checked, now checked (and given
-        to ``on_verified``); ``ContentMismatch`` if they do not hash to it."""
-        entry = self.files[index]
-        check_file(entry, item.parts)
-        if self.on_verified is not None:
-            self.on_verified(entry, item.parts)
-        return item.parts
-
-    def _changed(self) -> None:
-        """Wake the other thread (``_cond`` held): the queue, or the state it waits on, changed."""
-        self._changes += 1
-        self._cond.notify_all()
-
-    def _wait(self) -> None:
-        """Wait for the other thread (``_cond`` held), doing ``idle`` work meanwhile if there is any.
-
-        ``_cond`` is released for the idle work: a change the other thread made meanwhile woke
-        nobody, so it is looked at before waiting (else the last one, the fetch's end, say, would
-        never be seen: each thread would wait for the other)."""
-        idle = self.idle
-        if idle is not None:
-            seen = self._changes
-            self._cond.release()
-            try:
-                if idle():
-                    return  # the caller looks at the queue again
-            finally:
-                self._cond.acquire()
-            if self._changes != seen:
-                return  # changed while this thread was busy: the caller looks again
-        self._cond.wait()
-
-    def _pieces(self, index: int) -> Iterator[Handed]:
-        while True:
-            with self._cond:
-                while not self._queue:
-                    if self._done:
-                        raise IntegrityError("zstd:chunked: the fetcher stopped in the middle of a file")
-                    self._wait()
-                i, item = self._queue.popleft()
-                if isinstance(item, bytes):
-                    self._queued -= len(item)
-                elif isinstance(item, _Unchecked):
-                    self._queued -= item.size
-                self._changed()
-            assert i == index
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            if isinstance(item, _Unchecked):  # checked before any of it is handed over
-                yield self._checked(index, item)  # (a list: the applier writes it with one writev)
-                continue
-            assert isinstance(item, bytes)
-            yield item
-
-    def close(self) -> None:
-        """Stop the thread (it finishes the read it is in) and wait for it."""
-        with self._cond:
-            self._cancelled = True
-            self._queue.clear()
-            self._queued = 0
-            self._changed()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
-
-
-class HoldBudget:
-    """Bytes that the ``CacheWriter``s of one pull may hold together (shared by its layers)."""
-
-    def __init__(self, limit: int = HOLD) -> None:
-        self.limit = limit
-        self.used = 0
-        self.lock = threading.Lock()
-
-
-class CacheWriter:
-    """Adds verified files to a ``FileStore`` in batches (one per layer, as a rule).
-
-    Hundreds of small cache files cost several times the system time of the same bytes written
-    once, so verified files are held, within ``budget``, and written together: ``BATCH`` bytes
-    or more by a thread that would otherwise wait (``flush_some``), the rest by ``flush`` (the
-    fetch thread's, once it has fetched the layer's files; ``close`` after the layer).  A file
-    that would exceed the budget is written at once with those held (bounded memory)."""
-
-    def __init__(self, files: FileStore, *, budget: HoldBudget | None = None) -> None:
-        self.files = files
-        self.budget = budget if budget is not None else HoldBudget()
-        self._held: list[tuple[str, FileData]] = []
-        self._held_bytes = 0
-
-    def put(self, digest: str, data: FileData) -> None:
-        budget = self.budget
-        size = data_size(data)
-        with budget.lock:
-            if budget.used + size <= budget.limit:
-                budget.used += size
-                self._held.append((digest, data))
-                self._held_bytes += size
-                return
-            batch = self._take()
-        batch.append((digest, data))
-        self.files.put_many(batch)
-
-    def _take(self) -> list[tuple[str, FileData]]:
-        """What is held, no longer held (``budget.lock`` held)."""
-        batch, self._held = self._held, []
-        self.budget.used -= self._held_bytes
-        self._held_bytes = 0
-        return batch
-
-    def flush_some(self) -> bool:
-        """Write what is held if it is worth a pack of its own (at least ``BATCH`` bytes); whether
-        anything was written."""
-        with self.budget.lock:
-            if self._held_bytes < BATCH:
-                return False
-            batch = self._take()
-        self.files.put_many(batch)
-        return True
-
-    def flush(self) -> None:
-        """Write what is held (any thread; a concurrent ``flush`` finds nothing left)."""
-        with self.budget.lock:
-            batch = self._take()
-        if batch:
-            self.files.put_many(batch)
-
-    def close(self, *, write: bool = True) -> None:
-        """Write what is still held (or, after a failure, drop it)."""
-        if write:
-            self.flush()
-        with self.budget.lock:
-            self._take()
 
 
 def plan_files(toc: Toc, paths: Sequence[str] | None, files: FileStore | None) -> list[TocEntry]:
@@ -711,11 +184,6 @@ class _Assembler:
         self.total += n
         if self.total > self.limit:
             raise LimitExceeded(f"layer content exceeds the {self.limit}-byte uncompressed limit")
-
-
-def _digest_of(data: bytes, like: str) -> str:
-    algo = like.split(":", 1)[0]
-    return f"{algo}:{hashlib.new(algo, data).hexdigest()}"
 
 
 def apply_chunked(

@@ -395,10 +395,17 @@ def test_streamed_and_piecewise_paths_equal_full_application(
 ) -> None:
     """Large files take other paths (chunks streamed, files queued piece by piece, a small budget
     ahead); made small here so that the test image's files take them."""
-    from imgextract.layers.chunked import assemble
+    from imgextract.layers.chunked import decoder
+    from imgextract.layers.chunked import fetcher as fetcher_module
 
-    for name, value in [("ONE_READ", 4096), ("ONE_SHOT", 4096), ("WHOLE_FILE", 4096), ("AHEAD", 8192)]:
-        monkeypatch.setattr(assemble, name, value)
+    for module, name, value in [
+        (decoder, "ONE_READ", 4096),
+        (decoder, "ONE_SHOT", 4096),
+        (decoder, "WHOLE_FILE", 4096),
+        (fetcher_module, "WHOLE_FILE", 4096),
+        (fetcher_module, "AHEAD", 8192),
+    ]:
+        monkeypatch.setattr(module, name, value)
     full, part = tmp_path / "full", tmp_path / "part"
     full.mkdir()
     part.mkdir()
@@ -408,7 +415,7 @@ def test_streamed_and_piecewise_paths_equal_full_application(
 
 
 def test_fetcher_drops_files_not_taken_and_keeps_to_its_budget(image: list[Chunked]) -> None:
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     toc = image[1].toc()
     files = [e for e in toc.entries if e.chunks]
@@ -468,7 +475,8 @@ def test_one_chunk_file_is_hashed_once_and_checked_against_both_digests(tmp_path
 def test_cache_writer_holds_files_and_writes_them_together() -> None:
     """Verified files are held and written as one batch (flush, close); a file past the bound is
     written at once with those held (bounded memory); after a failure the held ones are dropped."""
-    from imgextract.layers.chunked.assemble import BATCH, CacheWriter, FileData, HoldBudget
+    from imgextract.layers.chunked.cachewriter import BATCH, CacheWriter, HoldBudget
+    from imgextract.layers.chunked.interfaces import FileData
 
     class Store:
         def __init__(self) -> None:
@@ -550,7 +558,7 @@ def test_applier_thread_does_idle_work_while_it_waits_for_a_file(image: list[Chu
     verified files), then waits normally once there is no idle work left."""
     import threading
 
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     toc = image[1].toc()
     files = [e for e in toc.entries if e.chunks]
@@ -588,7 +596,7 @@ def test_fetcher_does_idle_work_while_the_applier_is_behind(image: list[Chunked]
     """A fetcher whose queue is full (the applier is slow) runs ``idle`` too, then waits."""
     import threading
 
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     toc = image[1].toc()
     files = [e for e in toc.entries if e.chunks]
@@ -663,21 +671,29 @@ def test_a_wrong_chunk_digest_of_a_small_file_is_refused(tmp_path: Path, wrong: 
         applier.close()
 
 
-def _two_chunk_files(names: Sequence[str], *, bad_file_digest: str = "") -> tuple[bytes, Toc]:
-    """Files of two chunks each (decompressed in one call, queued before their file digest is
-    checked); ``bad_file_digest`` names one whose chunks are right but whose file digest is not."""
+def _two_chunk_files(
+    names: Sequence[str], *, bad_file_digest: str = "", bad_chunk_digest: str = "", bad_frames: str = ""
+) -> tuple[bytes, Toc]:
+    """Files of two chunks each (decompressed in one call, queued before their digests are
+    checked); ``bad_file_digest`` names one whose chunks are right but whose file digest is not,
+    ``bad_chunk_digest`` one whose file digest is right but whose second chunk digest is not,
+    ``bad_frames`` one whose frames cut its bytes one byte off the TOC's chunk sizes (all its
+    digests right)."""
     blob = b""
     entries: list[dict[str, object]] = []
     for name in names:
         parts = [f"{name} first ".encode() * 50, f"{name} second ".encode() * 50]
-        frames = [zstandard.ZstdCompressor().compress(p) for p in parts]
-        whole = b"".join(parts) + (b"!" if name == bad_file_digest else b"")
+        cut = len(parts[0]) + (1 if name == bad_frames else 0)
+        whole = b"".join(parts)
+        frames = [zstandard.ZstdCompressor().compress(p) for p in (whole[:cut], whole[cut:])]
+        second = DIGEST if name == bad_chunk_digest else "sha256:" + hashlib.sha256(parts[1]).hexdigest()
         entries += [
             {
                 "type": "reg",
                 "name": name,
                 "size": sum(map(len, parts)),
-                "digest": "sha256:" + hashlib.sha256(whole).hexdigest(),
+                "digest": "sha256:"
+                + hashlib.sha256(whole + (b"!" if name == bad_file_digest else b"")).hexdigest(),
                 "offset": len(blob),
                 "endOffset": len(blob) + len(frames[0]) + len(frames[1]),
                 "chunkSize": len(parts[0]),
@@ -689,7 +705,7 @@ def _two_chunk_files(names: Sequence[str], *, bad_file_digest: str = "") -> tupl
                 "offset": len(blob) + len(frames[0]),
                 "chunkOffset": len(parts[0]),
                 "chunkSize": len(parts[1]),
-                "chunkDigest": "sha256:" + hashlib.sha256(parts[1]).hexdigest(),
+                "chunkDigest": second,
             },
         ]
         blob += b"".join(frames)
@@ -697,10 +713,212 @@ def _two_chunk_files(names: Sequence[str], *, bad_file_digest: str = "") -> tupl
     return blob, parse_toc(comp, loc)
 
 
+def _content(name: str) -> bytes:
+    return f"{name} first ".encode() * 50 + f"{name} second ".encode() * 50
+
+
+class _CountingDecompressor:
+    """zstandard.ZstdDecompressor, counting the chunks of each ``multi_decompress_to_buffer``."""
+
+    calls: list[int] = []
+
+    def __init__(self) -> None:
+        self.inner = _REAL_DECOMPRESSOR()
+
+    def multi_decompress_to_buffer(self, frames: list[Any], **kwargs: Any) -> Any:
+        self.calls.append(len(frames))
+        return self.inner.multi_decompress_to_buffer(frames, **kwargs)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+_REAL_DECOMPRESSOR = zstandard.ZstdDecompressor
+
+
+@pytest.mark.parametrize(
+    ("limits", "calls"),
+    [
+        ({}, [10]),  # five small files: one run, every chunk in one call
+        ({"FIRST_BATCH": 1, "BATCH_READ": 1}, [2] * 5),  # a run per file
+        ({"BATCH_OUT": 1}, [2] * 5),  # decompressed bytes bound a run too
+        ({"FIRST_BATCH": 1}, [2, 8]),  # the first run short, the next longer
+    ],
+)
+def test_small_files_are_decompressed_a_run_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: dict[str, int], calls: list[int]
+) -> None:
+    """Runs of small files are decompressed in one call each, within the run's bounds (compressed
+    and decompressed bytes); the output is the same however the runs are cut."""
+    from imgextract.layers.chunked import fetcher as fetcher_module
+
+    for name, value in limits.items():
+        monkeypatch.setattr(fetcher_module, name, value)
+    monkeypatch.setattr(zstandard, "ZstdDecompressor", _CountingDecompressor)
+    monkeypatch.setattr(_CountingDecompressor, "calls", [])
+    names = ["a", "b", "c", "d", "e"]
+    blob, toc = _two_chunk_files(names)
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        apply_chunked(toc, MemorySource(blob), applier, None)
+        applier.finalize()
+    finally:
+        applier.close()
+    assert _CountingDecompressor.calls == calls
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {n: _content(n) for n in names}
+
+
+@pytest.mark.parametrize("checker", ["applier", "fetcher"])
+@pytest.mark.parametrize(
+    ("bad", "message"), [("bad_chunk_digest", "chunk digest"), ("bad_frames", "TOC says")]
+)
+def test_a_bad_file_in_a_run_fails_at_that_file_and_is_not_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: str, message: str, checker: str
+) -> None:
+    """In a run decompressed together, a file whose second chunk digest is wrong (its file digest
+    right), or whose frames do not cut its bytes where the TOC's chunk sizes do, is refused when
+    the applier's thread takes it, before any byte of it is handed over; the files before it
+    are handed over and kept, it is not.  Applying the layer fails; what was written before
+    stays for the caller to discard.  The same whichever thread checks the digests (the fetch
+    thread does when the applier's is behind: ``CHECK_AHEAD`` 0 here)."""
+    from imgextract.layers.chunked import fetcher as fetcher_module
+    from imgextract.layers.chunked.fetcher import Fetcher
+
+    if checker == "fetcher":
+        monkeypatch.setattr(fetcher_module, "CHECK_AHEAD", 0)
+    blob, toc = _two_chunk_files(["a", "b", "c"], **{bad: "b"})
+    kept: list[str] = []
+    fetcher = Fetcher(toc.entries, MemorySource(blob))
+    fetcher.on_verified = lambda entry, data: kept.append(entry.name)
+    fetcher.start()
+    try:
+        first = fetcher.take(toc.entries[0])
+        assert first is not None and _joined(first) == _content("a")
+        second = fetcher.take(toc.entries[1])
+        assert second is not None
+        with pytest.raises(IntegrityError, match=f"'b': .*{message}"):
+            next(iter(second))
+    finally:
+        fetcher.close()
+    assert kept == ["a"]
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        with pytest.raises(IntegrityError, match=f"'b': .*{message}"):
+            apply_chunked(toc, MemorySource(blob), applier, None)
+    finally:
+        applier.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+
+
+@pytest.mark.parametrize(("check_ahead", "thread"), [(0, "imgextract-chunked"), (1 << 40, "MainThread")])
+def test_the_fetch_thread_checks_the_files_when_the_applier_is_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, check_ahead: int, thread: str
+) -> None:
+    """The digests of a small file are checked once, by the applier's thread, or by the fetch
+    thread when the applier's thread is ``CHECK_AHEAD`` bytes behind (0 here: always); checked
+    files are kept either way, and the output is the same."""
+    import threading
+
+    from imgextract.layers.chunked import fetcher as fetcher_module
+    from imgextract.layers.chunked.checks import check_file as real
+
+    monkeypatch.setattr(fetcher_module, "CHECK_AHEAD", check_ahead)
+    checks: list[tuple[str, str]] = []
+
+    def check_file(entry: Any, parts: Any, *, chunks: bool = False) -> None:
+        checks.append((entry.name, threading.current_thread().name))
+        real(entry, parts, chunks=chunks)
+
+    monkeypatch.setattr(fetcher_module, "check_file", check_file)
+    names = ["a", "b", "c"]
+    blob, toc = _two_chunk_files(names)
+    kept: dict[str, bytes] = {}
+
+    class Store:
+        def has(self, digest: str) -> bool:
+            return False
+
+        def get(self, digest: str, size: int) -> bytes | None:
+            return None
+
+        def put(self, digest: str, data: bytes) -> None:
+            raise AssertionError("kept in batches")
+
+        def put_many(self, files: Sequence[tuple[str, Any]]) -> None:
+            for digest, data in files:
+                kept[digest] = data if isinstance(data, bytes) else b"".join(data)
+
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        apply_chunked(toc, MemorySource(blob), applier, None, files=Store())
+        applier.finalize()
+    finally:
+        applier.close()
+    assert checks == [(name, thread) for name in names]
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {n: _content(n) for n in names}
+    assert sorted(kept.values()) == [_content(n) for n in names]
+
+
+@pytest.mark.parametrize(("check_ahead", "fetcher_idle"), [(0, True), (1 << 40, False)])
+def test_the_fetch_thread_does_idle_work_after_a_run_when_ahead(
+    monkeypatch: pytest.MonkeyPatch, check_ahead: int, fetcher_idle: bool
+) -> None:
+    """A fetch thread ``CHECK_AHEAD`` bytes ahead of the applier runs ``idle`` (the cache writes
+    of the files verified so far) after each run, though it never waits for room: otherwise
+    they would all be written at the end, after the applier's last file."""
+    import threading
+
+    from imgextract.layers.chunked import fetcher as fetcher_module
+    from imgextract.layers.chunked.fetcher import Fetcher
+
+    monkeypatch.setattr(fetcher_module, "CHECK_AHEAD", check_ahead)
+    blob, toc = _two_chunk_files(["a", "b", "c"])
+    threads: list[str] = []
+
+    def idle() -> bool:
+        threads.append(threading.current_thread().name)
+        return False
+
+    fetcher = Fetcher(toc.entries, MemorySource(blob))
+    fetcher.idle = idle
+    fetcher.start()
+    try:
+        assert fetcher._thread is not None
+        fetcher._thread.join(5)  # everything queued (the queue has room for it all)
+        for entry in toc.entries:
+            pieces = fetcher.take(entry)
+            assert pieces is not None and _joined(pieces) == _content(entry.name)
+    finally:
+        fetcher.close()
+    assert ("imgextract-chunked" in threads) == fetcher_idle
+
+
+def test_a_read_failing_in_a_run_fails_the_layer(tmp_path: Path) -> None:
+    """A run's compressed bytes are read before they are decompressed: a read failing for its
+    second file fails the layer at the run's first file, and nothing of the run is written."""
+    from imgextract.errors import UnreachableError
+
+    blob, toc = _two_chunk_files(["a", "b", "c"])
+
+    class Failing(MemorySource):
+        def open_range(self, start: int, end: int) -> io.BytesIO:
+            if start == toc.entries[1].chunks[0].start:
+                raise UnreachableError("blob ranges: connection lost (test)")
+            return super().open_range(start, end)
+
+    applier = Applier(tmp_path, PathSelection(None))
+    try:
+        with pytest.raises(UnreachableError, match="connection lost"):
+            apply_chunked(toc, Failing(blob), applier, None)
+    finally:
+        applier.close()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_file_digest_checked_by_the_applier_thread_refuses_before_any_byte(tmp_path: Path) -> None:
     """Right chunk digests, wrong file digest: the applier's thread checks the file digest of a
     file queued as its chunks before it writes any of it; the file is not kept either."""
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     blob, toc = _two_chunk_files(["a", "b"], bad_file_digest="b")
     kept: list[str] = []
@@ -728,7 +946,7 @@ def test_a_file_digest_checked_by_the_applier_thread_refuses_before_any_byte(tmp
 
 def test_files_not_taken_are_checked_before_they_are_kept() -> None:
     """Files the applier skips are still checked (file digest) before ``on_verified`` keeps them."""
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
 
     blob, toc = _two_chunk_files(["a", "b", "c"], bad_file_digest="a")
     kept: list[tuple[str, bytes]] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from imgextract.layers.chunked.assemble import Fetcher
+from imgextract.layers.chunked.fetcher import Fetcher
 from imgextract.layers.chunked.toc import Chunk, TocEntry
 
 

@@ -178,7 +178,7 @@ def test_a_selection_that_arrives_during_the_parse_is_planned_at_once(
     """The selection usually arrives while the first TOC is parsed: the plan follows inside the
     same turn of the gate (a lower layer's parse, holding the GIL, would otherwise slow the
     plan's cache lookups); before the selection, the parse alone is done."""
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
     from imgextract.pull import partial
 
     layer = _waiting_layer()
@@ -264,7 +264,7 @@ def test_a_parsed_layer_waiting_for_the_selection_plans_before_lower_layers_pars
 ) -> None:
     """A TOC parsed before the selection is known stays expected at the gate: a lower layer's
     parse waits for its plan (within the grace) instead of delaying it by a whole parse."""
-    from imgextract.layers.chunked.assemble import Fetcher
+    from imgextract.layers.chunked.fetcher import Fetcher
     from imgextract.pull import partial
 
     gate = ParseGate(grace=60)
