@@ -71,7 +71,7 @@ class CatalogPullOptions(ClientOptions, total=False):
     channels: Sequence[str]
     min_version: str | None
     max_version: str | None
-    heads_only: bool
+    heads_only: bool | None
     shard: tuple[int, int] | None
     jobs: int
     max_per_registry: int | None

@@ -371,7 +371,7 @@ class Client:
 
     def open_catalog(self, ref: str | os.PathLike[str]) -> Catalog:
         """An operator catalog (a catalog image, or a file-based catalog directory) to query and
-        filter: ``client.open_catalog(ref).filter(packages=["etcd"], heads_only=True).bundles()``."""
+        filter: ``client.open_catalog(ref).filter(packages=["etcd"]).bundles()`` (its channels' heads)."""
         from imgextract.catalog import Catalog
 
         return Catalog.open(ref, client=self)
@@ -385,7 +385,7 @@ class Client:
         channels: Sequence[str] = (),
         min_version: str | None = None,
         max_version: str | None = None,
-        heads_only: bool = False,
+        heads_only: bool | None = None,
         shard: tuple[int, int] | None = None,
         jobs: int = 4,
         max_per_registry: int | None = None,
@@ -394,7 +394,9 @@ class Client:
         """Pull every bundle the filters select from ``catalog`` (image, directory, or an opened
         :class:`~imgextract.catalog.Catalog`) into ``output/<package>/<bundle name>/``, ``jobs`` at a
         time over this client's connection pools, as ``pull --from-catalog`` does; ``shard=(i, n)``
-        keeps shard ``i`` of ``n``. Complete bundles are skipped; a failing bundle does not stop the
+        keeps shard ``i`` of ``n``. Named ``packages`` without a version range select the heads of
+        their channels unless ``heads_only=False`` (every bundle; see :meth:`Catalog.filter
+        <imgextract.catalog.Catalog.filter>`). Complete bundles are skipped; a failing bundle does not stop the
         others (see :meth:`CatalogPullResult.raise_for_failures`)."""
         from imgextract.catalog import Catalog, pull_bundles
         from imgextract.catalog.pull import check_pacing

@@ -3,7 +3,7 @@ and pulling every selected bundle.
 
     from imgextract.catalog import Catalog
     cat = Catalog.open("quay.example/ns/catalog:v1")        # or an FBC directory
-    sel = cat.filter(packages=["etcd"], heads_only=True)
+    sel = cat.filter(packages=["etcd"])  # the heads of its channels
     [b.image for b in sel.bundles()], sel.related_images()
 """
 

@@ -2,7 +2,7 @@
 
     cat = Catalog.open("registry.example/ns/catalog:v4.17")   # or a directory
     for pkg in cat.packages(): ...
-    sel = cat.filter(packages=["foo"], heads_only=True)
+    sel = cat.filter(packages=["foo"])  # the heads of its channels (heads_only=False: all)
     sel.bundles(), sel.related_images()
 
 Every result is a frozen object; nothing prints.
@@ -160,9 +160,14 @@ class Catalog:
         channels: Iterable[str] = (),
         min_version: str | None = None,
         max_version: str | None = None,
-        heads_only: bool = False,
+        heads_only: bool | None = None,
     ) -> Catalog:
         """A new Catalog with only the selection (see ``imgextract.catalog.filters``).
+
+        ``heads_only=None`` (the default) selects, as oc-mirror does, the head of each kept channel
+        of the named ``packages`` when no version range is given, and every bundle when no package
+        is named or a range is given; ``True`` forces the heads, ``False`` every bundle (oc-mirror's
+        ``full: true``).
 
         Raises ``NotFoundError`` for a package or channel name the catalog lacks, and for a named
         package the version range leaves without a bundle; ``UsageError`` for bad bounds.

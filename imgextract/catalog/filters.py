@@ -11,9 +11,11 @@
   channel without a single replaces/skips head keeps its in-range entries; a pre-release version
   is in the range only when each bound given is a pre-release too (Masterminds semver, which
   oc-mirror checks ranges with);
-- ``heads_only``: only the head of each kept channel (oc-mirror's default when ``full`` is off);
-  a version range and ``heads_only`` together are refused, as their meanings contradict;
-- nothing else given: every bundle of every kept channel (oc-mirror's ``full: true``).
+- ``heads_only``: ``None`` (the default) follows the contract and oc-mirror v2: when ``packages``
+  are named and no version range is given, only the head of each kept channel; with no package
+  named, or with a range, every bundle (of the range) of every kept channel. ``True``: only the
+  heads, also without ``packages``; ``False``: every bundle of the kept channels (oc-mirror's
+  ``full: true``). ``True`` with a version range is refused, as their meanings contradict.
 
 A package keeps its default channel when that channel survives; otherwise the kept channel with the
 highest version among its remaining bundles (ties: the first name in sort order) becomes the
@@ -48,7 +50,7 @@ class CatalogFilter:
     channels: tuple[str, ...] = ()
     min_version: str | None = None
     max_version: str | None = None
-    heads_only: bool = False
+    heads_only: bool | None = None
 
     def __post_init__(self) -> None:
         lo = parse_bound(self.min_version) if self.min_version else None
@@ -63,8 +65,20 @@ class CatalogFilter:
             )
 
     @property
+    def heads(self) -> bool:
+        """The resolved choice: True when only each kept channel's head is selected."""
+        if self.heads_only is not None:
+            return self.heads_only
+        return bool(self.packages) and self.min_version is None and self.max_version is None
+
+    def resolved(self) -> CatalogFilter:
+        """This filter with ``heads_only`` made explicit (what a pod of an Indexed Job is given)."""
+        return CatalogFilter(self.packages, self.channels, self.min_version, self.max_version, self.heads)
+
+    @property
     def empty(self) -> bool:
-        return self == CatalogFilter()
+        """True when the filter keeps every bundle of the catalog."""
+        return not (self.packages or self.channels or self.min_version or self.max_version or self.heads)
 
     def in_range(self, version: Version | None) -> bool:
         if self.min_version is None and self.max_version is None:
@@ -122,12 +136,13 @@ def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> boo
     kept_channels: dict[str, Channel] = {}
     selected: dict[str, set[str]] = {}  # bundle -> kept channels listing it
     named = 0  # channels selected by name, before the range
+    heads = f.heads
     versions: dict[str, Version | None] | None = None
     for cname, ch in model.channels[pkg].items():
         if f.channels and cname not in f.channels:
             continue
         named += 1
-        if f.heads_only:
+        if heads:
             keep = set(ch.heads)
         else:
             if versions is None:  # every bundle of the package, as oc-mirror's filter sees skips
@@ -145,7 +160,7 @@ def _filter_package(model: Model, pkg: str, f: CatalogFilter, out: Model) -> boo
             continue
         entries = tuple(e for e in ch.entries if e.name in keep)
         kept_channels[cname] = Channel(
-            pkg, cname, entries, ch.heads if f.heads_only else _heads(entries, model, pkg), ch.origin
+            pkg, cname, entries, ch.heads if heads else _heads(entries, model, pkg), ch.origin
         )
         for name in keep:
             selected.setdefault(name, set()).add(cname)

@@ -105,10 +105,12 @@ def catalog() -> None:
     """Query an operator catalog (a catalog image or a file-based catalog directory) without opm.
 
     \b
-    Filters (as oc-mirror selects bundles): no --package means every package; --channel keeps
-    channels of that name; --min-version/--max-version keep bundles in that inclusive semver range;
-    --heads-only keeps each channel's head. A package whose default channel is filtered out gets the
-    kept channel with the highest version as its default, and a note says so.
+    Filters (as oc-mirror selects bundles): no --package means every package, every bundle;
+    --package P keeps the head of each of P's channels (--all-bundles: every bundle);
+    --channel keeps channels of that name; --min-version/--max-version keep the bundles of that
+    inclusive semver range; --heads-only keeps each channel's head (also without --package).
+    A package whose default channel is filtered out gets the kept channel with the highest
+    version as its default, and a note says so.
     """
 
 
@@ -300,18 +302,11 @@ def job_from_catalog(
     catalog_ref: str, *, shards: int, output_claim: str, filters: dict[str, Any], **kw: Any
 ) -> str:
     """The Indexed Job as YAML."""
-    from imgextract.catalog.filters import CatalogFilter
     from imgextract.outputs.configmap import dump_yaml
     from imgextract.outputs.kube.indexed_job import render_indexed_job
 
-    CatalogFilter(
-        tuple(filters["packages"]),
-        tuple(filters["channels"]),
-        filters["min_version"] or None,
-        filters["max_version"] or None,
-        filters["heads_only"],
-    )  # refuse bad filters here rather than in every pod
+    selection = pop_filter(dict(filters))  # refuse bad filters here rather than in every pod
     job = render_indexed_job(
-        catalog_ref, shards=shards, output_claim=output_claim, filter_args=filter_argv(filters), **kw
+        catalog_ref, shards=shards, output_claim=output_claim, filter_args=filter_argv(selection), **kw
     )
     return str(dump_yaml([job]))

@@ -60,7 +60,8 @@ def render_indexed_job(
     registries_d_configmap: str | None = None,
 ) -> dict[str, Any]:
     """The Indexed Job (one object). ``filter_args`` are catalog filter flags passed through as given
-    (``--package P``, ``--channel C``, ``--min-version V``, ``--max-version V``, ``--heads-only``).
+    (``--package P``, ``--channel C``, ``--min-version V``, ``--max-version V``, and ``--heads-only``
+    or ``--all-bundles``: the caller resolves the choice so that every pod selects the same set).
     ``policy``/``registries_d`` (paths inside the pod) and ``policy_configmap``/
     ``registries_d_configmap`` (ConfigMaps mounted for them) make every pod verify the catalog image
     and each bundle before extracting it: see :mod:`imgextract.outputs.kube.policy`."""
