@@ -41,6 +41,7 @@ def test_images_of_a_catalog_image_equal_every_related_image(
         registry.host,
         "--package",
         "pkg-0003-operator",
+        "--all-bundles",
         "--json",
     )
     assert r.code == 0, r.stderr
@@ -79,7 +80,17 @@ def test_replaced_default_channel_is_named(cli: Callable[..., Run], fbc_dir: Pat
     victim = next(
         p for p in GEN.packages.values() if p.default_channel != "stable" and "stable" in p.channels
     )
-    r = cli("catalog", "packages", str(fbc_dir), "--package", victim.name, "--channel", "stable", "--json")
+    r = cli(
+        "catalog",
+        "packages",
+        str(fbc_dir),
+        "--package",
+        victim.name,
+        "--channel",
+        "stable",
+        "--all-bundles",
+        "--json",
+    )
     assert r.code == 0, r.stderr
     assert r.json() == [
         {
@@ -90,7 +101,16 @@ def test_replaced_default_channel_is_named(cli: Callable[..., Run], fbc_dir: Pat
         }
     ]
     r = cli(
-        "catalog", "render", str(fbc_dir), "--package", victim.name, "--channel", "stable", "-o", "ndjson"
+        "catalog",
+        "render",
+        str(fbc_dir),
+        "--package",
+        victim.name,
+        "--channel",
+        "stable",
+        "--all-bundles",
+        "-o",
+        "ndjson",
     )
     assert r.code == 0, r.stderr
     objs = [json.loads(line) for line in r.stdout.splitlines()]

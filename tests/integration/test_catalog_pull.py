@@ -255,7 +255,15 @@ def test_policy_refuses_every_bundle_before_any_layer(world: World, tmp_path: Pa
     )
     out = tmp_path / "out"
     proc = world.run(
-        out, tmp_path / "cache", "", 4, "--policy", str(policy), "--package", "pkg-0001-operator"
+        out,
+        tmp_path / "cache",
+        "",
+        4,
+        "--policy",
+        str(policy),
+        "--package",
+        "pkg-0001-operator",
+        "--all-bundles",
     )
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 8, stderr
