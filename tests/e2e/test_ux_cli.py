@@ -451,7 +451,14 @@ def test_platform_mismatch_on_single_platform_image_warns(
 
 
 @pytest.mark.parametrize(
-    "flags", [["--package", "etcd"], ["--channel", "stable"], ["--min-version", "1.0.0"], ["--heads-only"]]
+    "flags",
+    [
+        ["--package", "etcd"],
+        ["--channel", "stable"],
+        ["--min-version", "1.0.0"],
+        ["--heads-only"],
+        ["--all-bundles"],
+    ],
 )
 def test_catalog_filters_without_from_catalog_are_a_usage_error(
     cli: Callable[..., Run], tmp_path: Path, flags: list[str]

@@ -214,6 +214,25 @@ def test_three_shards_are_disjoint_and_cover_the_selection(world: World, tmp_pat
     assert parts[0] | parts[1] | parts[2] == everything
 
 
+def test_shards_of_a_named_package_split_its_heads(world: World, tmp_path: Path) -> None:
+    """--package alone selects the heads of its channels (catalogs-render.md); two shard processes
+    given the same flags split exactly that set, and the library's default selects it too."""
+    names = ["pkg-0001-operator", "pkg-0002-operator"]
+    heads = {(p, ch.head) for p in names for ch in world.gen.packages[p].channels.values()}
+    assert heads != {(p, b) for p in names for b in world.gen.packages[p].bundles}
+    flags = [a for p in names for a in ("--package", p)]
+    procs = [world.run(tmp_path / f"out{i}", tmp_path / f"cache{i}", f"{i}/2", 2, *flags) for i in range(2)]
+    parts: list[set[tuple[str, str]]] = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+        parts.append({(line["package"], line["bundle"]) for line in map(json.loads, stdout.splitlines())})
+    assert not parts[0] & parts[1] and parts[0] | parts[1] == heads
+    with world.client(tmp_path / "cache") as client:
+        result = client.pull_catalog(world.catalog_dir, tmp_path / "lib", packages=names)
+    assert {(o.bundle.package, o.bundle.name) for o in result.outcomes} == heads and result.failed == 0
+
+
 def test_pull_catalog_from_a_catalog_image_with_filters(world: World, tmp_path: Path) -> None:
     from regfix.oci import write_layout
     from regfix.push import push
