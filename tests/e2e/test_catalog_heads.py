@@ -41,7 +41,7 @@ def channel_heads(pkg: GenPackage, channel: str) -> set[str]:
     """Heads from the written olm.channel document: entries no other entry replaces or skips; of several,
     those no other candidate's skipRange covers."""
     [doc] = [d for d in GEN.documents(pkg) if d["schema"] == "olm.channel" and d["name"] == channel]
-    entries: list[dict[str, object]] = doc["entries"]  # type: ignore[assignment]
+    entries: list[dict[str, object]] = doc["entries"]
     pointed = {e["replaces"] for e in entries if "replaces" in e}
     for e in entries:
         pointed |= set(e.get("skips", []))  # type: ignore[call-overload]
