@@ -141,7 +141,8 @@ def pull(
     With --policy, an image the policy does not accept is refused (exit 8) before any layer is fetched.
     On failure nothing is left at OUT.
 
-    With --from-catalog CATALOG (and no REF): every bundle the catalog filters select is pulled into
+    With --from-catalog CATALOG (and no REF): every bundle the catalog filters select (--package P:
+    the heads of P's channels, --all-bundles: all of P's bundles) is pulled into
     OUT/<package>/<bundle name>/, --jobs at a time over one connection pool per registry; finished
     bundles are skipped on a rerun; with --json one line per bundle. The exit code is the first
     failing bundle's, 0 when all succeeded.
