@@ -26,6 +26,9 @@ __all__: list[str] = []
 
 _CParser: Any = getattr(yaml, "cyaml", None) and getattr(yaml.cyaml, "CParser", None)  # None: no libyaml
 _EVENTS_MAX_DEPTH = 200  # deeper documents take the node tree's path (and its depth error)
+# (_goyamlc.c, the C twin of this loop, uses the same limit. It must stay below 1000: PyYAML's
+# bundled libyaml refuses deeper nesting, the system libyaml the extension links does not, so a
+# higher limit would let the two readers answer differently.)
 
 
 # libyaml's events, as the C parser hands them over (PyYAML's classes)
@@ -148,7 +151,3 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
         return None  # the node tree raises its error for it
     finally:
         parser.dispose()
-
-
-# The loop above in C (_goyamlc.c, an optional extension over the system libyaml): the same documents
-# answered with the same values, every go-yaml rule still here (the two callbacks below); anything it
