@@ -191,6 +191,30 @@ def test_creds_never_go_to_a_registry_named_by_a_catalog(
     assert PW not in r.stdout + r.stderr
 
 
+def _pull_through_mirror(home: Path, primary: str, mirror: str) -> Run:
+    """``pull --creds`` of ``PRIMARY/team/bundle:v1`` with a registries.conf whose only mirror for
+    ``PRIMARY/team`` is ``MIRROR/mirror``."""
+    conf = home / "registries.conf"
+    conf.write_text(
+        f'[[registry]]\nlocation = "{primary}/team"\ninsecure = true\n\n'
+        f'[[registry.mirror]]\nlocation = "{mirror}/mirror"\ninsecure = true\n'
+    )
+    (home / "conf.d").mkdir()
+    return _pull(
+        home,
+        f"{primary}/team/bundle:v1",
+        primary,
+        "--creds",
+        f"alice:{PW}",
+        "--registries-conf",
+        str(conf),
+        "--registries-conf-dir",
+        str(home / "conf.d"),
+        "--no-cache",
+        "-v",
+    )
+
+
 def test_creds_do_not_go_to_a_mirror_on_another_registry(
     registry_factory: Callable[..., Any],
     push_image: Callable[..., PushedImage],
@@ -205,25 +229,7 @@ def test_creds_do_not_go_to_a_mirror_on_another_registry(
     mirror_registry = registry_factory(htpasswd={"alice": PW})
     push_image(mirror_registry, SMALL, "mirror/bundle", creds=("alice", PW))
     mirror = fault_proxy(mirror_registry)
-    conf = tmp_path / "registries.conf"
-    conf.write_text(
-        f'[[registry]]\nlocation = "{primary.host}/team"\ninsecure = true\n\n'
-        f'[[registry.mirror]]\nlocation = "{mirror.host}/mirror"\ninsecure = true\n'
-    )
-    (tmp_path / "conf.d").mkdir()
-    r = _pull(
-        tmp_path,
-        f"{primary.host}/team/bundle:v1",
-        primary.host,
-        "--creds",
-        f"alice:{PW}",
-        "--registries-conf",
-        str(conf),
-        "--registries-conf-dir",
-        str(tmp_path / "conf.d"),
-        "--no-cache",
-        "-v",
-    )
+    r = _pull_through_mirror(tmp_path, primary.host, mirror.host)
     assert r.code == 0, r.stderr
     assert (tmp_path / "out" / "manifests").is_dir()
     assert mirror.requests, "the mirror was never asked"
@@ -238,23 +244,6 @@ def test_creds_go_to_a_mirror_on_the_same_registry(
     (the primary's repository does not exist, so only the mirror can serve the pull)."""
     reg = registry_factory(htpasswd={"alice": PW})
     push_image(reg, SMALL, "mirror/bundle", creds=("alice", PW))
-    conf = tmp_path / "registries.conf"
-    conf.write_text(
-        f'[[registry]]\nlocation = "{reg.host}/team"\ninsecure = true\n\n'
-        f'[[registry.mirror]]\nlocation = "{reg.host}/mirror"\ninsecure = true\n'
-    )
-    (tmp_path / "conf.d").mkdir()
-    r = _pull(
-        tmp_path,
-        f"{reg.host}/team/bundle:v1",
-        reg.host,
-        "--creds",
-        f"alice:{PW}",
-        "--registries-conf",
-        str(conf),
-        "--registries-conf-dir",
-        str(tmp_path / "conf.d"),
-        "--no-cache",
-    )
+    r = _pull_through_mirror(tmp_path, reg.host, reg.host)
     assert r.code == 0, r.stderr
     assert (tmp_path / "out" / "manifests").is_dir()
