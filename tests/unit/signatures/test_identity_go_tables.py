@@ -307,7 +307,7 @@ def test_an_upper_case_first_component_is_a_registry() -> None:
     """Deliberate difference from the table of TestPRMRemapIdentityMatchesDockerReference, which
     expects ``example.com -> UPPERCASE`` to match nothing: containers/image's reference fork reads
     ``UPPERCASE/foo`` as a Docker Hub path and refuses it (upper case), while this project parses
-    references as distribution/reference v0.6 does (/work/shared/spec/mirrors-auth.md, References:
+    references as distribution/reference v0.6 does (docs/architecture.md, host detection:
     an upper-case first component is a registry), so ``UPPERCASE/foo:latest`` is a valid name here."""
     remap = RemapIdentity("example.com", "UPPERCASE")
     assert remap.matches(parse_reference("example.com/foo:latest"), "UPPERCASE/foo:latest")
