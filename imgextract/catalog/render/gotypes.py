@@ -7,7 +7,8 @@ and the ``bundle-object-to-csv-metadata`` migration reads the whole CSV into ope
 ``value: 8080``, a bad resource quantity) fails opm's render.  :func:`check` walks a decoded value
 against a type description the way ``encoding/json`` does:
 
-* object keys find their field exactly or case-insensitively; unknown keys and ``null`` values are
+* object keys find their field exactly or case-insensitively (exactly only, for a ``Struct`` made
+  ``exact``: what the API machinery's deserializer reads); unknown keys and ``null`` values are
   skipped; keys are visited in document order (``sort_keys`` for JSON written from a Go map);
 * a value of the wrong kind is an ``UnmarshalTypeError`` (``json: cannot unmarshal string into Go
   struct field DeploymentSpec.spec.replicas of type int32``: the innermost struct's name, the JSON
@@ -66,12 +67,17 @@ class Custom:
 class Struct:
     name: str  # Go type name with package ("v1.Container")
     fields: dict[str, Any] = field(default_factory=dict)
+    # keys match field names exactly, as the API machinery's deserializer (sigs.k8s.io/json) reads
+    # them; encoding/json also takes a key that differs in case only
+    exact: bool = False
     _folded: dict[str, str] | None = None
 
     def find(self, key: str) -> tuple[str, Any] | None:
         t = self.fields.get(key)
         if t is not None:
             return key, t
+        if self.exact:
+            return None
         if self._folded is None:
             self._folded = {k.lower(): k for k in self.fields}
         name = self._folded.get(key.lower())

@@ -4,6 +4,8 @@ the fields that carry a non-string type or nest further."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from imgextract.catalog.render.gotypes import (
     ANY,
     I32,
@@ -22,7 +24,7 @@ from imgextract.catalog.render.gotypes import (
     _struct,
 )
 
-__all__ = ["DEPLOYMENT_SPEC", "OBJECT_META"]
+__all__ = ["CUSTOM_RESOURCE_DEFINITION", "DEPLOYMENT_SPEC", "OBJECT_META"]
 
 
 RESOURCES = Map(Q, "v1.ResourceList")
@@ -394,3 +396,25 @@ DEPLOYMENT_SPEC = _struct(
     paused=B,
     progressDeadlineSeconds=I32,
 )
+
+
+def _crd(version: str) -> Struct:
+    """``apiextensions/<version>.CustomResourceDefinition``, the fields ``Bundle.cache`` reads the
+    provided APIs from, as the API machinery's deserializer decodes them (field names exactly)."""
+
+    def exact(go_name: str, /, **fields: Any) -> Struct:
+        return Struct(go_name, fields, exact=True)
+
+    spec = {
+        "group": S,
+        "names": exact(f"{version}.CustomResourceDefinitionNames", kind=S, plural=S),
+        "versions": List(exact(f"{version}.CustomResourceDefinitionVersion", name=S)),
+    }
+    if version == "v1beta1":
+        spec["version"] = S
+    return exact(
+        f"{version}.CustomResourceDefinition", spec=exact(f"{version}.CustomResourceDefinitionSpec", **spec)
+    )
+
+
+CUSTOM_RESOURCE_DEFINITION = {version: _crd(version) for version in ("v1", "v1beta1")}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from imgextract.catalog.render.gostruct import expect, json_type, string_field
+from imgextract.catalog.render.gostruct import expect, string_field
 from imgextract.catalog.render.gostruct import field as gofield
 from imgextract.catalog.render.rendered import BundleError, Property
 
@@ -78,45 +78,20 @@ def _crd_keys(obj: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         raise BundleError(
             f'error decoding {version} CRD: no kind "{CRD_KIND}" is registered for version "{api}"'
         )
-    where = f"error decoding {version} CRD"
+    from imgextract.catalog.render import gotypes, kubetypes
 
-    def mismatch(v: Any, struct: str, path: str, go_type: str) -> BundleError:
-        # what the apiserver's decoder (sigs.k8s.io/json, encoding/json's errors) says, as opm wraps it
-        return BundleError(
-            f"{where}: json: cannot unmarshal {json_type(v)} into Go struct field {struct}.{path} "
-            f"of type {go_type}"
-        )
-
-    def typed(v: Any, kind: type, struct: str, path: str, go_type: str) -> Any:
-        if v is not None and not isinstance(v, kind):
-            raise mismatch(v, struct, path, go_type)
-        return v
-
-    spec = typed(obj.get("spec"), dict, CRD_KIND, "spec", f"{version}.CustomResourceDefinitionSpec") or {}
-    in_spec = "CustomResourceDefinitionSpec"
-    group = typed(spec.get("group"), str, in_spec, "spec.group", "string") or ""
-    names = (
-        typed(spec.get("names"), dict, in_spec, "spec.names", f"{version}.CustomResourceDefinitionNames")
-        or {}
-    )
-    kind = typed(names.get("kind"), str, "CustomResourceDefinitionNames", "spec.names.kind", "string") or ""
-    plural = (
-        typed(names.get("plural"), str, "CustomResourceDefinitionNames", "spec.names.plural", "string") or ""
-    )
-    out = []
-    versions = typed(
-        spec.get("versions"), list, in_spec, "spec.versions", f"[]{version}.CustomResourceDefinitionVersion"
-    )
-    for ver in versions or []:
-        typed(ver, dict, in_spec, "spec.versions", f"{version}.CustomResourceDefinitionVersion")
-        name = typed(
-            (ver or {}).get("name"), str, "CustomResourceDefinitionVersion", "spec.versions.name", "string"
-        )
-        out.append((group, name or "", kind, plural))
-    if version == "v1beta1":
-        single = typed(spec.get("version"), str, in_spec, "spec.version", "string")
-        if single:
-            out.append((group, single, kind, plural))
+    try:  # (the JSON the deserializer reads is MarshalJSON of a map: keys in byte order)
+        gotypes.check(obj, kubetypes.CUSTOM_RESOURCE_DEFINITION[version], sort_keys=True)
+    except gotypes.GoTypeError as exc:
+        raise BundleError(f"error decoding {version} CRD: {exc}") from exc
+    spec = obj.get("spec") or {}
+    group = spec.get("group") or ""
+    names = spec.get("names") or {}
+    kind = names.get("kind") or ""
+    plural = names.get("plural") or ""
+    out = [(group, (ver or {}).get("name") or "", kind, plural) for ver in spec.get("versions") or []]
+    if version == "v1beta1" and spec.get("version"):
+        out.append((group, spec["version"], kind, plural))
     return out
 
 
