@@ -66,13 +66,25 @@ def _start_time(pid: int) -> int | None:
 _OWN_TOKEN: tuple[int, str] | None = None
 
 
+def _forget_own_token() -> None:
+    global _OWN_TOKEN
+    _OWN_TOKEN = None
+
+
+# a forked child is another process: it works its token out again (so asking for this process's
+# token needs no ``getpid``, a system call that hands the interpreter lock over in a busy worker)
+os.register_at_fork(after_in_child=_forget_own_token)
+
+
 def owner_token(pid: int | None = None) -> str:
     """``<host>.<pid>.<start>`` for this process (or ``pid``, on this host)."""
     global _OWN_TOKEN
+    known = _OWN_TOKEN
+    if pid is None and known is not None:  # our start time never changes
+        return known[1]
     own = os.getpid()
     if pid is None or pid == own:
-        known = _OWN_TOKEN
-        if known is not None and known[0] == own:  # our start time never changes (a fork re-reads it)
+        if known is not None and known[0] == own:
             return known[1]
         token = f"{host_mark()}.{own}.{_start_time(own) or 0}"
         _OWN_TOKEN = (own, token)

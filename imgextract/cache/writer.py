@@ -239,10 +239,35 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
+class _Names:
+    """Temporary names unique in this process: a random prefix, drawn once per process (again in a
+    forked child), then a counter, so a name costs no system call (``getrandom``)."""
+
+    def __init__(self) -> None:
+        self.renew()
+
+    def renew(self) -> None:
+        self.prefix = os.urandom(6).hex()
+        self.count = itertools.count()
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self.count):x}"
+
+
+_NAMES = _Names()
+os.register_at_fork(after_in_child=_NAMES.renew)
+
+
+def unique_suffix() -> str:
+    """Lowercase hex no other call of this process (nor, but by a 48-bit chance, of another) gets:
+    the random part of a temporary file's name."""
+    return _NAMES.next()
+
+
 def private_temp(layout: Layout, hexd: str) -> tuple[Path, int]:
     tmp = layout.tmp()
     for attempt in range(100):
-        path = tmp / f"{hexd[:16]}.{owner_token()}.{os.urandom(6).hex()}.tmp"
+        path = tmp / f"{hexd[:16]}.{owner_token()}.{unique_suffix()}.tmp"
         try:
             return path, os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
         except FileExistsError:
@@ -266,8 +291,6 @@ class SmallBlobWriter:
         self._tmp = str(layout.tmp())
         self._owner = owner_token()
         self._dirs: dict[str, str] = {}
-        self._prefix = os.urandom(6).hex()  # temp names: one random prefix, then a counter
-        self._names = itertools.count()
 
     def _dir(self, digest: str) -> tuple[str, str]:
         algorithm, hexd = split_digest(digest)
@@ -299,7 +322,7 @@ class SmallBlobWriter:
 
     def put(self, digest: str, data: bytes) -> None:
         directory, hexd = self._dir(digest)
-        tmp = f"{self._tmp}/{hexd[:16]}.{self._owner}.{self._prefix}{next(self._names):x}.tmp"
+        tmp = f"{self._tmp}/{hexd[:16]}.{self._owner}.{unique_suffix()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
         try:
             try:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from imgextract.cache.writer import write_all
+from imgextract.cache.writer import unique_suffix, write_all
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
 from imgextract.catalog.render.spill import Spill
 from imgextract.catalog.render.writer import FORMATS, encode, opm_sorted, order_key
@@ -188,7 +188,7 @@ def _keep(path: Path, data: bytes, what: str) -> None:
     knows, renamed over it); a failure is only logged: the cache only ever saves work.  Plain
     system calls (open, write, close, rename): the directory is made only when it is missing, and
     no buffered file object is built (a worker hands the GIL over at every call)."""
-    tmp = f"{path.parent}/.tmp-{os.urandom(6).hex()}"
+    tmp = f"{path.parent}/.tmp-{unique_suffix()}"
     created = False
     try:
         try:
