@@ -147,13 +147,13 @@ class ContentCache:
         written to a private temp file and renamed into place.  No lock and no resumable partial:
         the name is the content's digest, so concurrent writers rename identical bytes.
         ``verified``: the caller has just checked these very bytes against ``digest`` (a config
-        or layer read whole): they are not hashed a second time."""
+        or layer read whole): they are not hashed a second time.  Callers store what they just
+        failed to find in the cache, so whether it is there is not asked again: a copy another
+        writer committed meanwhile is replaced by the same bytes."""
         algorithm = split_digest(digest)[0]
         if not verified and f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}" != digest:
             raise IntegrityError(f"refusing to cache bytes that do not match {digest}")
-        final = self._layout.blob(digest)
-        if not final.exists():
-            self._atomic_write(final, data)
+        self._atomic_write(self._layout.blob(digest), data)
 
     def small_blob_writer(self) -> SmallBlobWriter:
         """A writer of many small blobs the caller has verified (files of a partially fetched
