@@ -285,7 +285,7 @@ class RegistryClient:
         """A small blob (a config) read whole and verified; more than ``limit`` bytes -> LimitExceeded."""
         reference = self._ref(repository, digest)
         with self.open_blob(repository, digest) as stream:
-            data = stream.read(limit + 1)
+            data = _read_upto(stream, limit + 1)
         if len(data) > limit:
             raise LimitExceeded(f"blob larger than {limit} bytes", reference=reference)
         actual = compute_digest(data, algorithm=digest.split(":", 1)[0])
@@ -321,6 +321,25 @@ class RegistryClient:
         return upload.mount_blob(
             self.http, repository, digest, from_repository, reference=self._ref(repository, digest)
         )
+
+
+_READ_PIECE = 64 * 1024
+
+
+def _read_upto(stream: BinaryIO, count: int) -> bytes:
+    """At most ``count`` bytes, in pieces: ``read(count)`` would first allocate all of ``count``
+    (8 MiB for a config of a kilobyte: a fresh mapping of the process's memory, and two more
+    system calls to shrink and free it)."""
+    chunks = []
+    size = 0
+    while size < count:
+        want = min(count - size, _READ_PIECE)
+        chunk = stream.read(want)
+        chunks.append(chunk)
+        size += len(chunk)
+        if len(chunk) < want:  # the end
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _read_capped(response: Response, limit: int, *, what: str, reference: str, endpoint: str) -> bytes:
