@@ -49,6 +49,10 @@ log = logging.getLogger("imgextract.registry.wire")  # -vvv: every connection an
 
 # Idle connections kept per origin: concurrent pulls (render, --from-catalog) each prefetch several layers.
 POOL_MAXSIZE = 32
+# A connection idle for less than this is reused for a request that can be sent again without
+# first asking the socket whether the server closed it: servers close idle connections after
+# seconds to minutes, and a close that lands anyway costs one resend on a checked connection.
+TRUSTED_IDLE = 1.0
 BLOCKSIZE = 256 * 1024  # request bodies are read and sent in blocks of this size
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -135,25 +139,30 @@ class _Pool:
     def __init__(self, make: Callable[[], _Plain], maxsize: int) -> None:
         self.make = make
         self.maxsize = maxsize
-        self._idle: list[_Plain] = []
+        self._idle: list[tuple[_Plain, float]] = []  # and when each was given back
         self._lock = threading.Lock()
         self._closed = False
 
-    def take(self) -> tuple[_Plain, bool]:
-        """A connection, and whether it was used before."""
+    def take(self, *, checked: bool = True) -> tuple[_Plain, bool]:
+        """A connection, and whether it was used before.  ``checked=False``: the caller sends
+        the request again on a new connection if this one turns out closed (see
+        :meth:`Connections.send`), so one given back less than ``TRUSTED_IDLE`` seconds ago is not
+        asked whether the server closed it (a system call per request, each of which hands the
+        interpreter lock over while other threads parse)."""
         while True:
             with self._lock:
-                conn = self._idle.pop() if self._idle else None
-            if conn is None:
+                item = self._idle.pop() if self._idle else None
+            if item is None:
                 return self.make(), False
-            if not _dropped(conn):
+            conn, since = item
+            if (not checked and time.monotonic() - since < TRUSTED_IDLE) or not _dropped(conn):
                 return conn, True
             conn.close()
 
     def give(self, conn: _Plain) -> None:
         with self._lock:
             if not self._closed and len(self._idle) < self.maxsize:
-                self._idle.append(conn)
+                self._idle.append((conn, time.monotonic()))
                 return
         conn.close()
 
@@ -161,7 +170,7 @@ class _Pool:
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
-        for conn in idle:
+        for conn, _ in idle:
             conn.close()
 
 
@@ -336,7 +345,7 @@ class Connections:
         replayable = body is None or isinstance(body, bytes | bytearray)
         retry_stale = replayable and request.method in _IDEMPOTENT
         while True:
-            conn, reused = pool.take()
+            conn, reused = pool.take(checked=not retry_stale)
             try:
                 return self._exchange(
                     conn, pool, request, target, host_header, proxy, proxy_auth, connect_timeout, read_timeout

@@ -134,17 +134,21 @@ def test_one_kept_alive_connection_carries_every_request() -> None:
         assert len(pool._idle) == 1
 
 
-@pytest.mark.parametrize("race", [False, True])
+@pytest.mark.parametrize("case", ["checked", "trusted", "race"])
 def test_a_connection_the_server_closed_while_idle_is_replaced_once(
-    race: bool, monkeypatch: pytest.MonkeyPatch
+    case: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The server answers one request per connection, then closes it without saying so (no
-    ``Connection: close``).  The pool sees that before reusing the connection; when the close
-    lands just after that check (``race``), the request fails before any answer byte and is sent
-    again on a new connection, transparently."""
+    ``Connection: close``).  A connection idle for ``TRUSTED_IDLE`` or longer is checked before it
+    is reused (``checked``: the pool sees the close); one given back more recently (``trusted``,
+    the requests here follow each other at once), or one closed just after the check (``race``),
+    fails before any answer byte and the request is sent again on a new connection,
+    transparently."""
     from imgextract.registry import connections as wire
 
-    if race:
+    if case == "checked":
+        monkeypatch.setattr(wire, "TRUSTED_IDLE", 0.0)
+    if case == "race":
         monkeypatch.setattr(wire, "_dropped", lambda conn: False)
     connections: list[int] = []
 
@@ -158,6 +162,36 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_once(
             assert client.get_manifest("idle/closed", "v1").raw == MANIFEST
     assert sum(1 for h in seen if b"/manifests/" in h) == 3
     assert len(connections) == len(seen)
+
+
+@pytest.mark.parametrize("trusted_idle", [60.0, 0.0])
+def test_only_a_request_that_can_be_resent_skips_the_idle_check(
+    trusted_idle: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A GET on a connection given back less than ``TRUSTED_IDLE`` seconds ago goes without
+    asking the socket (a system call per request); a POST, which is not sent twice, and any
+    request on a connection idle for longer, asks first."""
+    from imgextract.registry import connections as wire
+    from imgextract.registry.transport import new_session
+
+    monkeypatch.setattr(wire, "TRUSTED_IDLE", trusted_idle)
+    checks: list[str] = []
+    real = wire._dropped
+
+    def counted(conn: Any) -> bool:
+        checks.append(method)
+        return real(conn)
+
+    monkeypatch.setattr(wire, "_dropped", counted)
+    with http_server(lambda conn, head: answer(conn, b"{}")) as (host, seen):
+        session = new_session((host,), TransportSettings(), insecure=True)
+        for method in ("GET", "GET", "POST", "GET"):
+            with session.request(method, f"http://{host}/v2/", body=b"" if method == "POST" else None) as r:
+                assert r.content == b"{}"
+        session.close()
+    assert len(seen) == 4
+    # the first GET opens the connection; each later request reuses it
+    assert checks == (["POST"] if trusted_idle else ["GET", "POST", "GET"])
 
 
 def test_a_post_on_a_closed_idle_connection_is_not_resent_blindly(monkeypatch: pytest.MonkeyPatch) -> None:
