@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.store import open_regular
-from imgextract.cache.writer import private_temp, write_all
+from imgextract.cache.writer import private_temp, write_parts
 from imgextract.errors import IntegrityError
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 MAGIC = b"IXPACK01"
 _TRAILER = 8 + len(MAGIC)
 MAX_INDEX = 16 * 1024 * 1024  # a larger index is not ours: ignored
-_IOV = 512  # buffers per writev (below IOV_MAX)
 
 
 class _Entry:
@@ -157,8 +156,7 @@ class PackStore:
         tmp, fd = _temp(self._layout)
         try:
             try:
-                for i in range(0, len(buffers), _IOV):
-                    _write_all(fd, buffers[i : i + _IOV])
+                write_parts(fd, buffers)
             finally:
                 os.close(fd)
             os.replace(tmp, final)
@@ -206,14 +204,6 @@ def read_index(path: str) -> list[tuple[str, int, int]]:
         split_digest(item[0])
         index.append((item[0], item[1], item[2]))
     return index
-
-
-def _write_all(fd: int, buffers: list[bytes | memoryview]) -> None:
-    want = sum(len(b) for b in buffers)
-    done = os.writev(fd, buffers)
-    if done == want:
-        return
-    write_all(fd, memoryview(b"".join(buffers))[done:])  # a short write (rare): finish it
 
 
 def _temp(layout: Layout) -> tuple[str, int]:

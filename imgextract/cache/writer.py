@@ -21,6 +21,7 @@ import itertools
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -262,6 +263,19 @@ def unique_suffix() -> str:
     """Lowercase hex no other call of this process (nor, but by a 48-bit chance, of another) gets:
     the random part of a temporary file's name."""
     return _NAMES.next()
+
+
+_IOV = 512  # buffers per writev (below IOV_MAX)
+
+
+def write_parts(fd: int, parts: Sequence[bytes | memoryview]) -> None:
+    """Write ``parts`` one after another to ``fd`` with ``writev`` (one call for up to 512 of
+    them), never copying them into one buffer first; a short write is finished."""
+    for i in range(0, len(parts), _IOV):
+        batch = parts[i : i + _IOV]
+        done = os.writev(fd, batch)
+        if done != sum(len(b) for b in batch):  # a short write (rare): finish it
+            write_all(fd, memoryview(b"".join(batch))[done:])
 
 
 def private_temp(layout: Layout, hexd: str) -> tuple[Path, int]:

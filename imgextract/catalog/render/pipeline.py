@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from imgextract.cache.writer import unique_suffix, write_all
+from imgextract.cache.writer import unique_suffix, write_parts
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
 from imgextract.catalog.render.spill import Spill
 from imgextract.catalog.render.writer import FORMATS, encode, opm_sorted, order_key
@@ -177,17 +177,18 @@ def _cache_put(root: Path | None, digest: str, ref: str, b: RenderedBundle) -> N
         "sizes": [len(t) for t in texts],
     }
     line = json.dumps(head, separators=(",", ":")).encode("utf-8")
-    _keep(path, b"".join((line, b"\n", *texts)), "render cache")
+    _keep(path, [line, b"\n", *texts], "render cache")
 
 
 _KEEP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _keep(path: Path, data: bytes, what: str) -> None:
-    """Write ``data`` to ``path`` atomically (a ``.tmp-`` file beside it, which the cache's sweep
-    knows, renamed over it); a failure is only logged: the cache only ever saves work.  Plain
-    system calls (open, write, close, rename): the directory is made only when it is missing, and
-    no buffered file object is built (a worker hands the GIL over at every call)."""
+def _keep(path: Path, parts: Sequence[bytes | memoryview], what: str) -> None:
+    """Write ``parts``, one after another, to ``path`` atomically (a ``.tmp-`` file beside it,
+    which the cache's sweep knows, renamed over it); a failure is only logged: the cache only ever
+    saves work.  Plain system calls (open, writev, close, rename): the directory is made only when
+    it is missing, no buffered file object is built (a worker hands the GIL over at every call)
+    and the parts (a hundred kilobytes) are not copied into one buffer first."""
     tmp = f"{path.parent}/.tmp-{unique_suffix()}"
     created = False
     try:
@@ -198,7 +199,7 @@ def _keep(path: Path, data: bytes, what: str) -> None:
             fd = os.open(tmp, _KEEP_FLAGS, 0o600)
         created = True
         try:
-            write_all(fd, data)
+            write_parts(fd, parts)
         finally:
             os.close(fd)
         os.replace(tmp, path)
@@ -281,7 +282,7 @@ def _output_get(path: Path) -> Output | None:
 
 def _output_put(path: Path, out: Output) -> None:
     head = json.dumps({**out.head, "size": len(out.data)}, separators=(",", ":")).encode()
-    _keep(path, head + b"\n" + out.data, "render output")
+    _keep(path, [head, b"\n", out.data], "render output")
 
 
 # ---------------------------------------------------------------------------------------- migrations
