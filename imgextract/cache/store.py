@@ -63,6 +63,7 @@ class ContentCache:
         self._layout = Layout(self.root)
         self.wait = wait
         self._fetching = KeyedLocks()
+        self._touched: set[str] = set()  # blobs whose recency this process has updated
         self._packs: PackStore | None = None
         self._packs_lock = threading.Lock()
         os.makedirs(self.root, mode=0o700, exist_ok=True)  # OSError: the caller pulls without a cache
@@ -103,10 +104,12 @@ class ContentCache:
             fd = open_regular(self._layout.blob(digest))
         except FileNotFoundError:
             return None
-        try:
-            os.utime(fd)  # recency for ``prune --max-age``
-        except OSError:  # read-only cache: still usable
-            pass
+        if digest not in self._touched:  # once a process: a layer many images share is read often
+            try:
+                os.utime(fd)  # recency for ``prune --max-age``
+            except OSError:  # read-only cache: still usable
+                pass
+            self._touched.add(digest)
         return fd
 
     def open_blob(self, digest: str) -> BinaryIO | None:
