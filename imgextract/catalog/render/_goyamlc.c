@@ -10,7 +10,11 @@
  *
  * No go-yaml rule lives here: a plain scalar whose first character is in ``resolve_first`` (or that
  * is empty) goes to the Python callbacks ``resolve_value(s)`` (its value) and ``resolve_key(s)``
- * (the key's text, or None: hand the document on).  The numbers flag is set for a float and for an
+ * (the key's text, or None: hand the document on).  With the optional ``verbatim_first`` (a
+ * subset of ``resolve_first``) and ``words`` (a dict), a plain scalar whose first character is in
+ * ``verbatim_first`` and whose text is no key of ``words`` is its own text, as key or value,
+ * without a callback: the callbacks answer ``words.get(s, s)`` for those (a CRD's ``type``,
+ * ``name``, ``format`` and ``object``: most of the callbacks otherwise).  The numbers flag is set for a float and for an
  * int outside int64; an int past uint64 becomes a float, as the Python loop does.  An exception from
  * a callback propagates (the caller treats ValueError, TypeError, OverflowError as "hand on").
  *
@@ -117,7 +121,8 @@ checked_number(PyObject *v, int *numbers, int *hand_on)
 /* The body of load(): 1 done (*result, *numbers set), 0 hand on, -1 exception. */
 static int
 run(state_t *st, const unsigned char *input, size_t size, const char first[128], PyObject *resolve_value,
-    PyObject *resolve_key, Py_ssize_t max_depth, PyObject **result, int *numbers)
+    PyObject *resolve_key, Py_ssize_t max_depth, const char verbatim[128], PyObject *words, PyObject **result,
+    int *numbers)
 {
     yaml_event_t event;
     int got;
@@ -160,6 +165,8 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
             int resolve = event.data.scalar.plain_implicit &&
                           (length == 0 || (text[0] < 128 && first[text[0]]));
             int merge = event.data.scalar.plain_implicit && length == 2 && text[0] == '<' && text[1] == '<';
+            /* a word's first character, in verbatim_first (read now: the event owns the text) */
+            int word = resolve && words != NULL && length > 0 && verbatim[text[0]];
             if (event.data.scalar.anchor != NULL || event.data.scalar.tag != NULL) {
                 yaml_event_delete(&event);
                 return 0;
@@ -168,6 +175,14 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
             yaml_event_delete(&event);
             if (v == NULL) {
                 return -1;
+            }
+            if (word) { /* its own text, unless it is one of the words */
+                int known = PyDict_Contains(words, v);
+                if (known < 0) {
+                    Py_DECREF(v);
+                    return -1;
+                }
+                resolve = known;
             }
             if (st->cur != NULL && st->key == NULL && PyDict_CheckExact(st->cur)) { /* a key */
                 if (merge) {
@@ -280,8 +295,9 @@ static PyObject *
 load(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "load(text, resolve_first, resolve_value, resolve_key, max_depth)");
+    if (nargs != 5 && nargs != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "load(text, resolve_first, resolve_value, resolve_key, max_depth[, verbatim_first, words])");
         return NULL;
     }
     PyObject *text = args[0], *resolve_first = args[1];
@@ -306,6 +322,24 @@ load(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
         first[c] = 1;
+    }
+    char verbatim[128] = {0};
+    PyObject *words = NULL;
+    if (nargs == 7) {
+        if (!PyUnicode_Check(args[5]) || !PyDict_CheckExact(args[6])) {
+            PyErr_SetString(PyExc_TypeError, "verbatim_first must be a str, words a dict");
+            return NULL;
+        }
+        Py_ssize_t nverbatim = PyUnicode_GET_LENGTH(args[5]);
+        for (Py_ssize_t i = 0; i < nverbatim; i++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(args[5], i);
+            if (c >= 128 || !first[c]) {
+                PyErr_SetString(PyExc_ValueError, "verbatim_first must be ASCII, within resolve_first");
+                return NULL;
+            }
+            verbatim[c] = 1;
+        }
+        words = args[6];
     }
 
     /* PyYAML's CParser takes an exact str (as its UTF-8) or exact bytes; anything else is its
@@ -337,8 +371,10 @@ load(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *result = NULL;
     int numbers = 0;
     Py_INCREF(text); /* the parser reads its buffer until state_clear */
-    int outcome = run(st, (const unsigned char *)input, (size_t)size, first, args[2], args[3], max_depth, &result,
-                      &numbers);
+    Py_XINCREF(words); /* (a callback could drop the caller's last reference) */
+    int outcome = run(st, (const unsigned char *)input, (size_t)size, first, args[2], args[3], max_depth, verbatim,
+                      words, &result, &numbers);
+    Py_XDECREF(words);
     state_clear(st);
     PyMem_Free(st);
     Py_DECREF(text);
@@ -364,7 +400,8 @@ load(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef methods[] = {
     {"load", (PyCFunction)(void (*)(void))load, METH_FASTCALL,
-     "load(text, resolve_first, resolve_value, resolve_key, max_depth) -> (value, numbers) or None"},
+     "load(text, resolve_first, resolve_value, resolve_key, max_depth[, verbatim_first, words]) -> (value, numbers) "
+     "or None"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -383,5 +420,11 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__goyamlc(void)
 {
-    return PyModule_Create(&module_def);
+    PyObject *m = PyModule_Create(&module_def);
+    /* 2: load takes verbatim_first and words (a module built from an older source does not) */
+    if (m != NULL && PyModule_AddIntConstant(m, "API", 2) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

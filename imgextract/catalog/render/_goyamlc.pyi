@@ -7,4 +7,8 @@ def load(
     resolve_value: Callable[[str], Any],
     resolve_key: Callable[[str], str | None],
     max_depth: int,
+    verbatim_first: str = ...,
+    words: dict[str, Any] = ...,
 ) -> tuple[Any, bool] | None: ...
+
+API: int

@@ -74,17 +74,25 @@ def load_yaml(text: str | bytes) -> Any:
 # callbacks below); anything it leaves (tags too) goes to the Python loop. Off without PyYAML's
 # libyaml parser (then the reference is PyYAML's Python parser) or with IMGEXTRACT_NO_CEXT set (the
 # tests run both paths).
-_C_LOAD: Callable[[str | bytes, str, Callable[[str], Any], Callable[[str], str | None], int], Any] | None
+_C_LOAD: Callable[..., Any] | None
 try:  # (by name: import-linter cannot see a compiled module and takes it for the root package)
-    _C_LOAD = __import__(__name__.rpartition(".")[0] + "._goyamlc", fromlist=["load"]).load
+    _C_MODULE = __import__(__name__.rpartition(".")[0] + "._goyamlc", fromlist=["load"])
+    _C_LOAD = _C_MODULE.load
+    # an extension built from this source hands the callbacks only the words that may resolve
+    _C_WORDS = getattr(_C_MODULE, "API", 1) >= 2
 except ImportError:  # not built: no C compiler or no libyaml headers where it was installed
     _C_LOAD = None
+    _C_WORDS = False
 if _CParser is None or os.environ.get("IMGEXTRACT_NO_CEXT"):
     _C_LOAD = None
 _C_FIRST = "".join(sorted(_RESOLVE_FIRST))
 # Bound by assignment, not by import: CPython 3.11 compiles ``name.get(...)`` on an imported name as
 # an attribute load, a bound method made per call, and the callbacks run once per plain scalar.
 _RESOLVE_MAP = goresolve._RESOLVE_MAP
+# A plain scalar starting with one of these is ``_RESOLVE_MAP.get(s, s)`` (go_resolve's "M" hint,
+# the first branch of both callbacks below): the C loop keeps one that is no key of the map as
+# its text, without calling back.
+_C_VERBATIM = "".join(sorted(_WORD_FIRST))
 
 
 def _c_value(s: str) -> Any:
@@ -107,7 +115,11 @@ def _c_events(text: str | bytes) -> tuple[Any, bool] | None:
     if _C_LOAD is None:
         return None
     try:
-        fast: tuple[Any, bool] | None = _C_LOAD(text, _C_FIRST, _c_value, _c_key, _EVENTS_MAX_DEPTH)
+        fast: tuple[Any, bool] | None
+        if _C_WORDS:
+            fast = _C_LOAD(text, _C_FIRST, _c_value, _c_key, _EVENTS_MAX_DEPTH, _C_VERBATIM, _RESOLVE_MAP)
+        else:
+            fast = _C_LOAD(text, _C_FIRST, _c_value, _c_key, _EVENTS_MAX_DEPTH)
         return fast
     except (yaml.YAMLError, ValueError, TypeError, OverflowError):
         return None  # as the Python loop: its callbacks' errors are the node tree's to report

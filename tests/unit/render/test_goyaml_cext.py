@@ -15,6 +15,7 @@ tests cannot quietly pass on the Python loop alone (and test_goyaml_cext_built.p
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import random
 import tracemalloc
@@ -391,7 +392,69 @@ def test_c_loop_refuses_bad_arguments() -> None:
     with pytest.raises(ValueError):
         load("a: 1", goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 10**6)
     assert load(bytearray(b"a: 1"), goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200) is None
+    with pytest.raises(TypeError):  # the words come with their first characters, and as a dict
+        load("a: 1", goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200, goyaml._C_VERBATIM)
+    with pytest.raises(TypeError):
+        load("a: 1", goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200, "y", frozenset(["y"]))
+    with pytest.raises(ValueError):  # a verbatim character the callbacks would not see anyway
+        load("a: 1", goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200, "a", {})
     assert goyamlevents._load_events(bytearray(b"a: 1")) is None  # type: ignore[arg-type]  # (nor PyYAML's CParser)
+
+
+def test_c_loop_keeps_a_word_the_map_does_not_hold_without_a_callback() -> None:
+    """With ``verbatim_first`` and ``words`` (what goyaml passes to an extension of API 2), a plain
+    scalar starting with a word character calls back only when it is a key of the map; the rest
+    call back as before, and the document reads the same either way."""
+    assert EXT.API >= 2 and goyaml._C_WORDS
+    calls: list[str] = []
+
+    def value(s: str) -> Any:
+        calls.append(s)
+        return goyaml._c_value(s)
+
+    def key(s: str) -> str | None:
+        calls.append(s)
+        return goyaml._c_key(s)
+
+    text = "type: object\nname: yes\non: off\nformat: ~\nn: 1\nTrue: ''\nx: [o, Off, ~x, '']\n"
+    words = EXT.load(text, goyaml._C_FIRST, value, key, 200, goyaml._C_VERBATIM, goyaml._RESOLVE_MAP)
+    assert calls == ["yes", "on", "off", "~", "n", "1", "True", "Off"]
+    calls.clear()
+    plain = EXT.load(text, goyaml._C_FIRST, value, key, 200)
+    assert calls == [
+        "type",
+        "object",
+        "name",
+        "yes",
+        "on",
+        "off",
+        "format",
+        "~",
+        "n",
+        "1",
+        "True",
+        "o",
+        "Off",
+        "~x",
+    ]
+    slow = goyamlevents._load_events(text)
+    assert words is not None and plain is not None and slow is not None
+    assert _typed(words[0]) == _typed(plain[0]) == _typed(slow[0])
+    assert words[1] is plain[1] is False
+
+
+def test_c_loop_answers_the_same_with_and_without_the_words() -> None:
+    args = (goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200)
+    words = (goyaml._C_VERBATIM, goyaml._RESOLVE_MAP)
+    for text in CORPUS.values():
+        for form in _forms(text):
+            with_words = _outcome(functools.partial(EXT.load, form, *args, *words))
+            without = _outcome(functools.partial(EXT.load, form, *args))
+            if with_words[0] == "ok" and with_words[1] is not None:
+                assert without[0] == "ok" and without[1] is not None
+                assert (_typed(with_words[1][0]), with_words[1][1]) == (_typed(without[1][0]), without[1][1])
+            else:
+                assert with_words == without
 
 
 def test_c_loop_numbers_as_the_python_loop_sets_them() -> None:
