@@ -4,6 +4,7 @@ import pytest
 
 from imgextract import oci
 from imgextract.errors import NotFoundError, UsageError
+from imgextract.oci.platform import host_architecture
 
 
 def _index(*platforms: oci.Platform | None) -> oci.Index:
@@ -21,10 +22,80 @@ def test_parse() -> None:
     assert oci.Platform.parse("linux/amd64") == oci.Platform("linux", "amd64")
 
 
-@pytest.mark.parametrize("text", ["linux", "linux/", "/amd64", "a/b/c/d", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "linux/",
+        "/amd64",
+        "a/b/c/d",
+        "",
+        "/linux/arm",
+        "linux/arm/",
+        "linux /arm",
+        "linux/&arm",
+        "linux/arm/foo/bar",
+    ],
+)
 def test_parse_invalid(text: str) -> None:
+    """containerd ``TestParseSelectorInvalid`` (empty, leading or trailing slash, spaces, an
+    invalid character, too many components), and this project's own malformed cases."""
     with pytest.raises(UsageError):
         oci.Platform.parse(text)
+
+
+HOST = host_architecture()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("arm", "linux/arm"),
+        ("armel", "linux/arm/v6"),
+        ("armhf", "linux/arm"),
+        ("Aarch64", "linux/arm64"),
+        ("x86_64", "linux/amd64"),
+        ("i386", "linux/386"),
+        ("s390x", "linux/s390x"),
+        ("linux", f"linux/{HOST}"),
+        ("macOS", f"darwin/{HOST}"),
+        ("windows", f"windows/{HOST}"),
+    ],
+)
+def test_one_part_specifiers_name_an_os_or_an_architecture(text: str, expected: str) -> None:
+    """containerd ``TestParseSelector``: a specifier of one part is an operating system Go knows
+    (the host's architecture is implied) or else an architecture Go knows, normalised (the host's
+    operating system, linux here, is implied).  ``platforms.Format`` of the result is ``expected``
+    (Go's spelling: arm/v7 and arm64/v8 without the variant)."""
+    got = oci.Platform.parse(text)
+    assert str(got) == expected
+    assert got.matches(oci.Platform.parse(expected))
+
+
+@pytest.mark.parametrize("text", ["foo", "linuxx", "amd65"])
+def test_one_part_naming_no_known_os_or_architecture_is_refused(text: str) -> None:
+    """containerd ``platforms.Parse``: "unknown operating system or architecture"."""
+    with pytest.raises(UsageError, match="unknown operating system or architecture"):
+        oci.Platform.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "matching"),
+    [
+        ("linux/arm64", ["linux/aarch64", "linux/aarch64/v8", "linux/arm64/v8"]),
+        ("linux/arm64/v8", ["linux/aarch64", "linux/aarch64/v8", "linux/arm64"]),
+        ("linux/arm", ["linux/arm/v7", "linux/armhf", "linux/arm/7"]),
+        ("linux/arm/v6", ["linux/armel"]),
+        ("linux/arm/v7", ["linux/arm", "linux/armhf"]),
+        ("Linux/x86_64", ["linux/amd64"]),
+    ],
+)
+def test_containerd_selector_matches(text: str, matching: list[str]) -> None:
+    """containerd ``TestParseSelector``'s ``matches`` column: the platforms each specifier's
+    matcher (``NewMatcher``, normalised on both sides) accepts."""
+    wanted = oci.Platform.parse(text)
+    for other in matching:
+        os_name, arch, *variant = other.split("/")
+        assert wanted.matches(oci.Platform(os_name, arch, variant[0] if variant else "")), other
 
 
 @pytest.mark.parametrize(
