@@ -225,10 +225,18 @@ class Platform(FrozenRecord):
         """This platform, then those whose images it also runs, most capable first (containerd
         ``platforms.Only``): arm/vN runs arm/vN-1 ... v5, amd64/vN runs amd64/vN-1 ... v1 (the
         baseline, spelled without a variant), arm64/v8.x runs v8.x-1 ... v8, arm64/v9.x runs
-        v9.x-1 ... v9 and then v8.x+5 ... v8.  Never another architecture."""
+        v9.x-1 ... v9 and then v8.x+5 ... v8.  Never another architecture.
+
+        Last, as containers/image's ``WantedPlatforms`` always has it, the architecture without a
+        variant (``riscv64/rva23`` also takes a plain ``riscv64`` image) -- except for arm, whose
+        bare name containerd reads as arm/v7, which an arm/v5 or v6 machine does not run."""
         p = self.normalized()
-        older = _older_variants(p.architecture, p.variant)
-        return (self, *(Platform(p.os, p.architecture, v, p.os_version, p.os_features) for v in older))
+        variants = _older_variants(p.architecture, p.variant)
+        if p.variant and p.architecture != "arm":
+            bare = "v8" if p.architecture == "arm64" else ""  # (_normalize_arch of no variant)
+            if bare != p.variant and bare not in variants:
+                variants.append(bare)
+        return (self, *(Platform(p.os, p.architecture, v, p.os_version, p.os_features) for v in variants))
 
     def __str__(self) -> str:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
