@@ -234,7 +234,7 @@ def fetch_image(
         early = start_early(client, phys.repository, manifest.layers, cache)
     try:
         config_raw = _read_config(client, phys.repository, manifest.config, cache)
-        config = oci.ImageConfig.parse(config_raw, manifest.config.media_type)
+        config = oci.ImageConfig.parse(config_raw, manifest.config.media_type, manifest.artifact_type)
     except BaseException:
         if early is not None:
             early.close()

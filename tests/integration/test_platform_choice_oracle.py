@@ -1,11 +1,13 @@
 """Choosing from an index as containers/image chooses, skopeo (``inspect --override-*``) the oracle:
 an OCI index entry without a platform is taken when no platform matches (``OCI1Index.chooseInstance``:
 a candidate of the lowest preference), and a wanted variant also takes the entry of the bare
-architecture (``WantedPlatforms`` always ends with the empty variant).
+architecture (``WantedPlatforms`` always ends with the empty variant); what is not found, or is
+an artifact and no image, is said in containers/image's words.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 from collections.abc import Callable
@@ -16,7 +18,7 @@ import pytest
 
 import imgextract
 from imgextract import oci
-from imgextract.errors import NotFoundError
+from imgextract.errors import IntegrityError, NotFoundError
 from imgextract.registry import RegistryClient, TransportSettings
 
 pytest.importorskip("regfix.pytest_plugin")
@@ -110,3 +112,42 @@ def test_no_match_is_said_in_containers_image_words(
     message = str(info.value)
     assert 'no image found in image index for architecture "s390x", variant "", OS "linux"' in message
     assert "(available: linux/amd64)" in message
+
+
+def _push_artifact(registry: Any, repo: str, config_type: str, artifact_type: str | None) -> None:
+    """An OCI artifact (a Helm chart's shape: its own config type, a non-tar layer) tagged ``index``."""
+    config, layer = b'{"name": "chart", "version": "1.0.0"}', b"not a tar"
+    blobs = [(config, config_type), (layer, "application/vnd.cncf.helm.chart.content.v1.tar+gzip")]
+    descriptors = []
+    with RegistryClient(registry.host, TransportSettings(timeout=20.0), None, insecure=True) as client:
+        for data, media_type in blobs:
+            digest = oci.compute_digest(data)
+            client.upload_blob(repo, io.BytesIO(data), digest, len(data))
+            descriptors.append({"mediaType": media_type, "digest": digest, "size": len(data)})
+        manifest: dict[str, Any] = {
+            "schemaVersion": 2,
+            "mediaType": oci.OCI_MANIFEST,
+            "config": descriptors[0],
+            "layers": descriptors[1:],
+        }
+        if artifact_type is not None:
+            manifest["artifactType"] = artifact_type
+        client.put_manifest(repo, "index", json.dumps(manifest).encode(), oci.OCI_MANIFEST)
+
+
+def test_an_artifact_is_named_in_containers_image_words(registry: Any, tmp_path: Path) -> None:
+    """containers/image ``NewNonImageArtifactError``: "unsupported image-specific operation on
+    artifact with type %q", the config's type (skopeo inspect says it), or the manifest's
+    ``artifactType`` when it has one (containers/image >= 5.29; skopeo 1.9 predates it)."""
+    helm = "application/vnd.cncf.helm.config.v1+json"
+    _push_artifact(registry, "oracle/artifact", helm, None)
+    theirs = _skopeo(registry, "oracle/artifact", "amd64")
+    words = f'unsupported image-specific operation on artifact with type "{helm}"'
+    assert theirs.returncode != 0 and words in theirs.stderr.replace('\\"', '"'), theirs.stderr  # (logrus)
+    with pytest.raises(IntegrityError) as info:
+        _ours(registry, "oracle/artifact", "linux/amd64", tmp_path)
+    assert words in str(info.value)
+    _push_artifact(registry, "oracle/sbom", oci.OCI_EMPTY, "application/spdx+json")
+    with pytest.raises(IntegrityError) as info:
+        _ours(registry, "oracle/sbom", "linux/amd64", tmp_path)
+    assert 'operation on artifact with type "application/spdx+json"' in str(info.value)
