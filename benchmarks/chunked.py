@@ -37,6 +37,7 @@ from workloads import (
     _Hashing,
     _tree,
     _write_layout,
+    add_files,
     push,
 )
 
@@ -52,19 +53,7 @@ def _go_layer(blobs: Path, files: Iterator[FileSpec]) -> LayerInfo:
     blobs.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile(dir=blobs) as tar_file:
         tf = tarfile.open(fileobj=tar_file, mode="w", format=tarfile.PAX_FORMAT)
-        dirs: set[str] = set()
-        for path, size, content in files:
-            parts = path.split("/")[:-1]
-            for i in range(1, len(parts) + 1):
-                d = "/".join(parts[:i])
-                if d not in dirs:
-                    dirs.add(d)
-                    info = tarfile.TarInfo(d)
-                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
-                    tf.addfile(info)
-            info = tarfile.TarInfo(path)
-            info.size, info.mode, info.mtime = size, 0o644, 1_700_000_000
-            tf.addfile(info, io.BytesIO(content(size)))
+        add_files(tf, files)
         end = tf.offset
         tf.fileobj = io.BytesIO()  # close() pads to a record: let it pad elsewhere
         tf.close()

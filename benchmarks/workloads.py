@@ -107,23 +107,28 @@ def _write_layer(blobs: Path, files: Iterator[FileSpec], *, level: int = 6) -> L
         with gzip.GzipFile(fileobj=outer, mode="wb", compresslevel=level, mtime=0) as gz:
             inner = _Hashing(gz)  # type: ignore[arg-type]
             with tarfile.open(fileobj=inner, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]
-                dirs: set[str] = set()
-                for path, size, content in files:
-                    parts = path.split("/")[:-1]
-                    for i in range(1, len(parts) + 1):
-                        d = "/".join(parts[:i])
-                        if d not in dirs:
-                            dirs.add(d)
-                            info = tarfile.TarInfo(d)
-                            info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
-                            tar.addfile(info)
-                    info = tarfile.TarInfo(path)
-                    info.size, info.mode, info.mtime = size, 0o644, 1_700_000_000
-                    data = content(size)
-                    tar.addfile(info, _BytesReader(data))
+                add_files(tar, files)
     digest = "sha256:" + outer.sha.hexdigest()
     os.replace(tmp_name, blobs / outer.sha.hexdigest())
     return LayerInfo(digest, outer.size, "sha256:" + inner.sha.hexdigest())
+
+
+def add_files(tar: tarfile.TarFile, files: Iterator[FileSpec]) -> None:
+    """Append ``files`` to ``tar``, each parent directory first (once, mode 0755), every entry
+    with the same fixed mtime, so that a rebuild writes the same bytes."""
+    dirs: set[str] = set()
+    for path, size, content in files:
+        parts = path.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                info = tarfile.TarInfo(d)
+                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
+                tar.addfile(info)
+        info = tarfile.TarInfo(path)
+        info.size, info.mode, info.mtime = size, 0o644, 1_700_000_000
+        tar.addfile(info, _BytesReader(content(size)))  # type: ignore[arg-type]
 
 
 class _BytesReader:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import platform as _platform
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,29 +37,12 @@ DEFAULT_USER_AGENT = f"bundle-extract/{VERSION}"
 SYSTEM_REGISTRIES_CONF = Path("/etc/containers/registries.conf")
 SYSTEM_REGISTRIES_CONF_DIR = Path("/etc/containers/registries.conf.d")
 
-_ARCH_ALIASES = {
-    "x86_64": "amd64",
-    "amd64": "amd64",
-    "i386": "386",
-    "i486": "386",
-    "i586": "386",
-    "i686": "386",
-    "aarch64": "arm64",
-    "arm64": "arm64",
-    "armv6l": "arm",
-    "armv7l": "arm",
-    "armv8l": "arm",  # 32-bit userland on a 64-bit ARM kernel
-    "loongarch64": "loong64",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-}
-
 
 def host_platform() -> str:
     """``linux/<host arch>`` in OCI spelling (Go's ``GOARCH``, as indexes name it): the default platform."""
-    machine = _platform.machine().lower()
-    return f"linux/{_ARCH_ALIASES.get(machine, machine)}"
+    from imgextract.oci.platform import host_architecture
+
+    return f"linux/{host_architecture()}"
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:

@@ -9,8 +9,6 @@ either pair is returned as it is, untouched and unscanned.
 
 from __future__ import annotations
 
-import yaml
-
 __all__ = ["QuotedEscapeError", "go_quoted_escapes"]
 
 # Scalars rewritten at most: each rewrite rescans the whole text, so a document costs at most this
@@ -36,6 +34,8 @@ def go_quoted_escapes(text: str) -> str:
     """``text`` with go-yaml v2's double-quoted escapes (see the module); raises QuotedEscapeError."""
     if "\\" not in text or ("\\'" not in text and "\\/" not in text):
         return text  # (one backslash looked for first: a pair is several times slower to look for)
+    import yaml  # (only here: a text without either pair needs no PyYAML)
+
     rescanned = 0
     tokens = 0
     for _ in range(_MAX_REWRITES):

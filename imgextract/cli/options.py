@@ -46,7 +46,7 @@ def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--platform",
             default=None,
             metavar="OS/ARCH[/VARIANT]",
-            help="os/arch[/variant] to select from an index (default: linux/<host arch>).",
+            help="os/arch[/variant], os or arch to select from an index (default: linux/<host arch>).",
         ),
         click.option(
             "--icsp-file",

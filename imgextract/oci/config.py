@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -32,8 +33,8 @@ class ImageConfig(FrozenRecord):
         return Platform(os=self.os, architecture=self.architecture, variant=self.variant)
 
     @classmethod
-    def parse(cls, raw: bytes, media_type: str | None = None) -> ImageConfig:
-        return parse_config(raw, media_type=media_type)
+    def parse(cls, raw: bytes, media_type: str | None = None, artifact_type: str = "") -> ImageConfig:
+        return parse_config(raw, media_type=media_type, artifact_type=artifact_type)
 
 
 # The image-spec Go types (specs-go/v1 Image, ImageConfig, RootFS, History; see imgextract.oci.fields).
@@ -74,7 +75,7 @@ _HISTORY = Struct(
 )
 
 
-def parse_config(raw: bytes, *, media_type: str | None = None) -> ImageConfig:
+def parse_config(raw: bytes, *, media_type: str | None = None, artifact_type: str = "") -> ImageConfig:
     """Parse an image config blob (OCI or Docker): labels, rootfs diff_ids, os/arch/variant.
 
     Decoded as Go decodes it into ``v1.Image`` (what podman's pull and umoci's unpack read a
@@ -82,18 +83,21 @@ def parse_config(raw: bytes, *, media_type: str | None = None) -> ImageConfig:
     type anywhere is refused even where the pull does not use it (see :mod:`imgextract.oci.fields`).
     ``created`` must be a string; its RFC 3339 form is not checked.  ``rootfs.diff_ids`` is required.
 
-    ``media_type``: the config descriptor's type.  A blob that is no image config under a type
-    that is not an image config's is an OCI artifact: the error says so (containers/image's
-    ``NonImageArtifactError``) rather than naming the first field missing.
+    ``media_type``: the config descriptor's type; ``artifact_type``: the manifest's
+    ``artifactType``.  A blob that is no image config under a type that is not an image config's
+    is an OCI artifact: the error says so as containers/image's ``NonImageArtifactError`` does
+    ("unsupported image-specific operation on artifact with type ...", naming the manifest's
+    ``artifactType`` when it has one, else the config's type) rather than naming the first field
+    missing.
     """
     try:
         return _parse_config(raw)
     except IntegrityError as exc:
         if media_type is None or media_type in (OCI_CONFIG, DOCKER_CONFIG):
             raise
+        kind = json.dumps((artifact_type or media_type)[:200])
         raise IntegrityError(
-            f"not a container image: an artifact with config type {media_type[:200]!r} "
-            "(unsupported image-specific operation on an artifact)"
+            f"not a container image: unsupported image-specific operation on artifact with type {kind}"
         ) from exc
 
 

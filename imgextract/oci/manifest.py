@@ -9,6 +9,7 @@ a :class:`~imgextract.oci.digest.Digest` here, at the edge.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -297,23 +298,20 @@ def parse_index(raw: bytes, media_type: str | None = None) -> Index:
 
 
 def select_platform(index: Index, platform: Platform) -> Descriptor:
-    """The first entry of ``index`` matching ``platform`` (containerd semantics; see :meth:`Platform.matches`),
-    else the first matching the most capable of its older compatible variants (arm/v7 runs arm/v6;
-    see :meth:`Platform.compatible`).
+    """The entry of ``index`` a pull for ``platform`` takes: the first of :func:`matching`.
 
-    Entries without a platform (attestations, artifacts) or of a media type we do not know never
-    match (see :func:`is_candidate`).  No match raises
-    :class:`NotFoundError` listing the platforms the index offers.
+    No match raises :class:`NotFoundError` in containers/image's words (``ChooseInstance``: "no
+    image found in image index for architecture ..., variant ..., OS ...", "manifest list" for a
+    Docker list), listing the platforms the index offers.
     """
-    offered = candidates(index)
-    for candidate in platform.compatible():
-        wanted = candidate.key()
-        for descriptor, key in offered:
-            if key == wanted:
-                return usable(descriptor)
+    found = matching(index, platform)
+    if found:
+        return usable(found[0])
     available = _describe_platforms(index.platforms())
+    kind = "image index" if index.media_type == OCI_INDEX else "manifest list"
     raise NotFoundError(
-        f"no manifest for platform {platform} in index (available: {available}){remedy('platform')}"
+        f"no image found in {kind} for architecture {_quoted(platform.architecture)}, variant "
+        f"{_quoted(platform.variant)}, OS {_quoted(platform.os)} (available: {available}){remedy('platform')}"
     )
 
 
@@ -322,16 +320,36 @@ _KNOWN_ENTRY_TYPES = MANIFEST_TYPES | INDEX_TYPES | SCHEMA1_TYPES
 
 
 def is_candidate(descriptor: Descriptor) -> bool:
-    """An index entry platform selection may take: it has a platform, and a media type we know
+    """An index entry platform matching may take: it has a platform, and a media type we know
     (image-index.md: "An encountered mediaType that is unknown to the implementation MUST be
     ignored")."""
     return descriptor.platform is not None and descriptor.media_type in _KNOWN_ENTRY_TYPES
 
 
 def candidates(index: Index) -> list[tuple[Descriptor, tuple[str, str, str]]]:
-    """The entries of ``index`` platform selection may take (:func:`is_candidate`), in order,
+    """The entries of ``index`` platform matching may take (:func:`is_candidate`), in order,
     each with its platform's :meth:`~Platform.key`, normalised once."""
     return [(d, d.platform.key()) for d in index.manifests if d.platform is not None and is_candidate(d)]
+
+
+def matching(index: Index, platform: Platform) -> list[Descriptor]:
+    """The entries a pull for ``platform`` may take, in index order: those of the first of
+    :meth:`Platform.compatible` any entry matches (containerd semantics, see
+    :meth:`Platform.matches`; arm/v7 runs arm/v6, ...).  When none matches, an OCI index's image
+    manifests without a platform, as containers/image's ``OCI1Index.chooseInstance`` (and
+    containerd's ``images.Manifest``) take them, after every platform match; a Docker list's
+    entries always carry a platform (an empty one matches nothing).  Entries with a platform that
+    does not match (attestations: ``unknown/unknown``) or of a media type we do not know never
+    match."""
+    offered = candidates(index)
+    for candidate in platform.compatible():
+        wanted = candidate.key()
+        found = [d for d, key in offered if key == wanted]
+        if found:
+            return found
+    if index.media_type != OCI_INDEX:
+        return []
+    return [d for d in index.manifests if d.platform is None and d.media_type in MANIFEST_TYPES]
 
 
 def usable(descriptor: Descriptor) -> Descriptor:
@@ -340,6 +358,11 @@ def usable(descriptor: Descriptor) -> Descriptor:
     if is_unsupported_algorithm(descriptor.digest):
         raise IntegrityError(f"unsupported digest algorithm in {descriptor.digest[:80]!r}")
     return descriptor
+
+
+def _quoted(text: str) -> str:
+    """Go's ``%q`` of a platform field (JSON's quoting, which agrees for what a platform holds)."""
+    return json.dumps(text[:200])
 
 
 def _describe_platforms(platforms: Iterable[Platform]) -> str:

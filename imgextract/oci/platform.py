@@ -37,6 +37,46 @@ def _normalize_arch(arch: str, variant: str) -> tuple[str, str]:
     return arch, variant
 
 
+# ``uname -m`` -> Go's GOARCH, the spelling image indexes use.
+_ARCH_ALIASES = {
+    "x86_64": "amd64",
+    "amd64": "amd64",
+    "i386": "386",
+    "i486": "386",
+    "i586": "386",
+    "i686": "386",
+    "aarch64": "arm64",
+    "arm64": "arm64",
+    "armv6l": "arm",
+    "armv7l": "arm",
+    "armv8l": "arm",  # 32-bit userland on a 64-bit ARM kernel
+    "loongarch64": "loong64",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+}
+
+
+def host_architecture() -> str:
+    """The host's architecture as Go's ``GOARCH`` spells it (``runtime.GOARCH``)."""
+    import platform  # (the standard library's: imports are absolute)
+
+    machine = platform.machine().lower()
+    return _ARCH_ALIASES.get(machine, machine)
+
+
+# containerd platforms ``isKnownOS`` / ``isKnownArch`` (Go's syslist): what a one-part specifier
+# (``linux``, ``arm64``) may name.
+_KNOWN_OS = frozenset(
+    "aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd plan9 "
+    "solaris windows zos".split()
+)
+_KNOWN_ARCH = frozenset(
+    "386 amd64 amd64p32 arm armbe arm64 arm64be ppc64 ppc64le loong64 mips mipsle mips64 mips64le "
+    "mips64p32 mips64p32le ppc riscv riscv64 s390 s390x sparc sparc64 wasm".split()
+)
+
+
 _PLATFORM = Struct(
     "descriptor platform",
     architecture="string",
@@ -113,17 +153,37 @@ class Platform(FrozenRecord):
 
     @classmethod
     def parse(cls, text: str) -> Platform:
-        """``os/arch[/variant]`` as given to ``--platform``; raises :class:`UsageError` when malformed."""
+        """``os/arch[/variant]``, ``os`` or ``arch`` as given to ``--platform`` (containerd
+        ``platforms.Parse``); raises :class:`UsageError` when malformed.
+
+        One part is an operating system Go knows (``linux``: the host's architecture) or else an
+        architecture Go knows, normalised (``arm64``, ``aarch64``, ``armel``: on ``linux``, the only
+        operating system a pull here defaults to)."""
         if not isinstance(text, str):  # (a Platform too: the text is what settings keep)
             raise UsageError(f"invalid platform {text!r:.200}: expected a string os/arch[/variant]")
         parts = text.strip().split("/")
         if (
-            len(parts) not in (2, 3)
+            len(parts) not in (1, 2, 3)
             or not _OS_SPECIFIER.fullmatch(parts[0])
             or not all(_SPECIFIER.fullmatch(p) for p in parts[1:])
         ):
             raise UsageError(f"invalid platform {text[:200]!r}: expected os/arch[/variant]")
+        if len(parts) == 1:
+            return cls._parse_one(parts[0], text)
         return cls(os=parts[0], architecture=parts[1], variant=parts[2] if len(parts) == 3 else "")
+
+    @classmethod
+    def _parse_one(cls, part: str, text: str) -> Platform:
+        os_name = _normalize_os(part)
+        if os_name in _KNOWN_OS:
+            return cls(os=os_name, architecture=host_architecture())
+        arch, variant = _normalize_arch(part, "")
+        if arch in _KNOWN_ARCH:  # (containerd spells arm/v7 and arm64/v8 without the variant)
+            return cls(os="linux", architecture=arch, variant="" if variant in ("v7", "v8") else variant)
+        raise UsageError(
+            f"invalid platform {text[:200]!r}: unknown operating system or architecture "
+            "(expected os/arch[/variant], e.g. linux/amd64)"
+        )
 
     @classmethod
     def from_json(cls, data: Any) -> Platform:
@@ -165,10 +225,18 @@ class Platform(FrozenRecord):
         """This platform, then those whose images it also runs, most capable first (containerd
         ``platforms.Only``): arm/vN runs arm/vN-1 ... v5, amd64/vN runs amd64/vN-1 ... v1 (the
         baseline, spelled without a variant), arm64/v8.x runs v8.x-1 ... v8, arm64/v9.x runs
-        v9.x-1 ... v9 and then v8.x+5 ... v8.  Never another architecture."""
+        v9.x-1 ... v9 and then v8.x+5 ... v8.  Never another architecture.
+
+        Last, as containers/image's ``WantedPlatforms`` always has it, the architecture without a
+        variant (``riscv64/rva23`` also takes a plain ``riscv64`` image) -- except for arm, whose
+        bare name containerd reads as arm/v7, which an arm/v5 or v6 machine does not run."""
         p = self.normalized()
-        older = _older_variants(p.architecture, p.variant)
-        return (self, *(Platform(p.os, p.architecture, v, p.os_version, p.os_features) for v in older))
+        variants = _older_variants(p.architecture, p.variant)
+        if p.variant and p.architecture != "arm":
+            bare = "v8" if p.architecture == "arm64" else ""  # (_normalize_arch of no variant)
+            if bare != p.variant and bare not in variants:
+                variants.append(bare)
+        return (self, *(Platform(p.os, p.architecture, v, p.os_version, p.os_features) for v in variants))
 
     def __str__(self) -> str:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)

@@ -222,7 +222,8 @@ def fetch_image(
             desc, resp = (pair[1], zs) if variant.chosen == "zstd" else (pair[0], gz)
         else:
             resp = _get_manifest(client, phys.repository, desc.digest, cache)
-        chosen = str(desc.platform) if desc.platform else str(platform)
+        # (an entry without a platform: the config says what it is, and a mismatch is warned of)
+        chosen = str(desc.platform) if desc.platform else None
     else:
         resp = top
     manifest = oci.parse_manifest(resp.raw, resp.media_type)
@@ -233,7 +234,7 @@ def fetch_image(
         early = start_early(client, phys.repository, manifest.layers, cache)
     try:
         config_raw = _read_config(client, phys.repository, manifest.config, cache)
-        config = oci.ImageConfig.parse(config_raw, manifest.config.media_type)
+        config = oci.ImageConfig.parse(config_raw, manifest.config.media_type, manifest.artifact_type)
     except BaseException:
         if early is not None:
             early.close()

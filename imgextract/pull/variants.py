@@ -34,15 +34,10 @@ def is_zstd_variant(desc: oci.Descriptor) -> bool:
 def platform_variants(
     index: oci.Index, platform: oci.Platform
 ) -> tuple[oci.Descriptor, oci.Descriptor] | None:
-    """(gzip entry, zstd entry) when the index offers both for ``platform`` (or, lacking it, for the
-    compatible variant :func:`~imgextract.oci.select_platform` would take); else None."""
-    matching: list[oci.Descriptor] = []
-    offered = oci.candidates(index)
-    for candidate in platform.compatible():
-        wanted = candidate.key()
-        matching = [d for d, key in offered if key == wanted]
-        if matching:
-            break
+    """(gzip entry, zstd entry) when the index offers both among the entries
+    :func:`~imgextract.oci.select_platform` chooses from (:func:`~imgextract.oci.matching`);
+    else None."""
+    matching = oci.matching(index, platform)
     zstd = next((d for d in matching if is_zstd_variant(d)), None)
     other = next((d for d in matching if not is_zstd_variant(d)), None)
     if zstd is None or other is None:

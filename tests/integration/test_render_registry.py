@@ -4,6 +4,7 @@ the content cache, the CLI and the library giving the same objects."""
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -441,3 +442,25 @@ def test_layer_stacks_render_as_their_final_tree(
         tree = read_small_tree(resolved, ("manifests", "metadata"), Limits())
     assert (tree is not None) == (stack == "plain layers")
     assert encode(objs, "json") == _rendered_dir(final, tmp_path / "dir", ref)
+
+
+def test_a_cold_render_of_plain_documents_loads_no_pyyaml(
+    registry: Any, push_image: Callable[..., Any], tmp_path: Path
+) -> None:
+    # PyYAML's import costs some 8 ms of a render's start-up: with the YAML reader's C extension, a
+    # bundle whose documents hold no anchor, alias or tag is read without it (without the extension
+    # the Python loop reads them through PyYAML's parser).  The widget bundle without its file of
+    # comments only, which holds no document: the C loop leaves that to the node tree.
+    from imgextract.catalog.render import goyaml
+
+    spec = _bundle_spec()
+    plain = [f for f in spec.layers[0] if not f.info.name.endswith("aa-commented.yaml")]
+    assert len(plain) == len(spec.layers[0]) - 1
+    image = push_image(registry, ImageSpec(layers=[plain], labels=LABELS), "render/plain", tag="v1")
+    run = _cli_render(
+        [image.ref], registry.host, tmp_path / "cache", "-o", "json", env={"PYTHONPROFILEIMPORTTIME": "1"}
+    )
+    assert json.loads(run.stdout)["schema"] == "olm.bundle"
+    loaded = _imported(run.stderr)
+    assert "imgextract.catalog.render.goyaml" in loaded  # the bundle was read: the import log is read
+    assert ("yaml" in loaded) is (goyaml._C_LOAD is None)

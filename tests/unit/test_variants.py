@@ -84,3 +84,23 @@ def test_a_variant_of_an_unsupported_digest_algorithm_is_an_integrity_error() ->
     ).encode()
     with pytest.raises(IntegrityError, match="unsupported digest algorithm"):
         platform_variants(oci.parse_index(raw), AMD64)
+
+
+def test_platform_less_entries_pair_up_when_no_platform_matches() -> None:
+    """containers/image ``TestOCI1IndexChooseInstanceByCompression`` (zstd-selection2.json,
+    "matchesImageWithNoPlatform"): with no platform matching, the entries without a platform are
+    the candidates, and their gzip (c767) and zstd (f2f5) variants are both offered; a platform
+    that matches pairs its own entries only."""
+    entries = (
+        _desc("a"),
+        _desc("b", zstd=True),
+        _desc("7", platform=None),
+        _desc("f", zstd=True, platform=None),
+        _desc("4", platform=None),
+    )
+    index = oci.Index(oci.OCI_INDEX, entries)
+    assert platform_variants(index, oci.Platform("linux", "matchesImageWithNoPlatform")) == (
+        entries[2],
+        entries[3],
+    )
+    assert platform_variants(index, AMD64) == (entries[0], entries[1])

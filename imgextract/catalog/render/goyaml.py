@@ -28,8 +28,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import yaml
-
 from imgextract.catalog.render import goresolve
 from imgextract.catalog.render.goresolve import (
     _RESOLVE_FIRST,
@@ -40,8 +38,7 @@ from imgextract.catalog.render.goresolve import (
     _key,
     _quick_resolve,
 )
-from imgextract.catalog.render.goyamlevents import _EVENTS_MAX_DEPTH, _CParser, _load_events
-from imgextract.catalog.render.goyamlnodes import _load_nodes
+from imgextract.catalog.render.goyamlevents import _EVENTS_MAX_DEPTH, _load_events, has_c_parser
 from imgextract.oci import jsontext
 from imgextract.yamlescapes import QuotedEscapeError, go_quoted_escapes
 
@@ -73,7 +70,9 @@ def load_yaml(text: str | bytes) -> Any:
 # libyaml): the same documents answered with the same values, every go-yaml rule still here (the two
 # callbacks below); anything it leaves (tags too) goes to the Python loop. Off without PyYAML's
 # libyaml parser (then the reference is PyYAML's Python parser) or with IMGEXTRACT_NO_CEXT set (the
-# tests run both paths).
+# tests run both paths).  PyYAML itself is imported only when a document needs the Python loop or the
+# node tree (the C loop's own errors are ValueError, TypeError, OverflowError: it raises none of
+# PyYAML's).
 _C_LOAD: Callable[..., Any] | None
 try:  # (by name: import-linter cannot see a compiled module and takes it for the root package)
     _C_MODULE = __import__(__name__.rpartition(".")[0] + "._goyamlc", fromlist=["load"])
@@ -83,7 +82,7 @@ try:  # (by name: import-linter cannot see a compiled module and takes it for th
 except ImportError:  # not built: no C compiler or no libyaml headers where it was installed
     _C_LOAD = None
     _C_WORDS = False
-if _CParser is None or os.environ.get("IMGEXTRACT_NO_CEXT"):
+if os.environ.get("IMGEXTRACT_NO_CEXT") or not has_c_parser():
     _C_LOAD = None
 _C_FIRST = "".join(sorted(_RESOLVE_FIRST))
 # Bound by assignment, not by import: CPython 3.11 compiles ``name.get(...)`` on an imported name as
@@ -121,7 +120,7 @@ def _c_events(text: str | bytes) -> tuple[Any, bool] | None:
         else:
             fast = _C_LOAD(text, _C_FIRST, _c_value, _c_key, _EVENTS_MAX_DEPTH)
         return fast
-    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+    except (ValueError, TypeError, OverflowError):
         return None  # as the Python loop: its callbacks' errors are the node tree's to report
 
 
@@ -138,7 +137,11 @@ def load_yaml_flagged(text: str | bytes) -> tuple[Any, bool]:
     fast = _c_events(text) if _C_LOAD is not None else None
     if fast is None:
         fast = _load_events(text)
-    return fast if fast is not None else _load_nodes(text)
+    if fast is not None:
+        return fast
+    from imgextract.catalog.render.goyamlnodes import _load_nodes  # (PyYAML's node tree)
+
+    return _load_nodes(text)
 
 
 # a line starting with "---" (lines end at "\n" only, as Go's line reader reads them)

@@ -4,10 +4,12 @@ errors) is left to :mod:`.goyamlnodes`, whose rules this path only ever agrees w
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
+from importlib.machinery import PathFinder
+from importlib.util import find_spec
 from typing import Any
-
-import yaml
 
 from imgextract.catalog.render.goresolve import (
     _RESOLVE_FIRST,
@@ -24,16 +26,34 @@ from imgextract.catalog.render.goresolve import (
 __all__: list[str] = []
 
 
-_CParser: Any = getattr(yaml, "cyaml", None) and getattr(yaml.cyaml, "CParser", None)  # None: no libyaml
 _EVENTS_MAX_DEPTH = 200  # deeper documents take the node tree's path (and its depth error)
 # (_goyamlc.c, the C twin of this loop, uses the same limit. It must stay below 1000: PyYAML's
 # bundled libyaml refuses deeper nesting, the system libyaml the extension links does not, so a
 # higher limit would let the two readers answer differently.)
 
 
-# libyaml's events, as the C parser hands them over (PyYAML's classes)
-_EV = yaml.events
 _INFINITIES = (math.inf, -math.inf)
+
+
+@functools.cache
+def c_parser() -> Any:
+    """PyYAML's libyaml parser (``yaml.cyaml.CParser``), None when PyYAML has no libyaml."""
+    import yaml
+
+    return getattr(yaml, "cyaml", None) and getattr(yaml.cyaml, "CParser", None)
+
+
+def has_c_parser() -> bool:
+    """Whether :func:`c_parser` is there, found as the import system finds ``yaml._yaml`` (PyYAML's
+    libyaml binding) without importing PyYAML until something has: a document that the C extension
+    reads needs none of it, and its import costs some 8 ms (its reader compiles a large regular
+    expression).  (A ``yaml._yaml`` that is there but fails to load, a broken installation, counts
+    as there.)"""
+    if "yaml" in sys.modules:
+        return c_parser() is not None
+    spec = find_spec("yaml")
+    locations = None if spec is None else spec.submodule_search_locations
+    return bool(locations) and PathFinder.find_spec("yaml._yaml", list(locations or ())) is not None
 
 
 def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
@@ -44,22 +64,26 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
 
     The node tree costs a Python node object and three resolver calls per scalar before the walk
     even starts; here each event is looked at once, with the same go-yaml v2 resolution."""
-    if _CParser is None:
+    parser_class = c_parser()
+    if parser_class is None:
         return None
+    import yaml  # (loaded by c_parser)
+
+    ev = yaml.events  # libyaml's events, as the C parser hands them over (PyYAML's classes)
     try:
-        parser = _CParser(text)
+        parser = parser_class(text)
     except (yaml.YAMLError, ValueError, TypeError):
         return None
     try:
         get = parser.get_event
         get()  # the stream's start
-        if get().__class__ is not _EV.DocumentStartEvent:
+        if get().__class__ is not ev.DocumentStartEvent:
             return None  # no document: the node tree says what that is
-        scalar_event = _EV.ScalarEvent
-        mapping_start = _EV.MappingStartEvent
-        sequence_start = _EV.SequenceStartEvent
-        mapping_end = _EV.MappingEndEvent
-        sequence_end = _EV.SequenceEndEvent
+        scalar_event = ev.ScalarEvent
+        mapping_start = ev.MappingStartEvent
+        sequence_start = ev.SequenceStartEvent
+        mapping_end = ev.MappingEndEvent
+        sequence_end = ev.SequenceEndEvent
         resolve_first = _RESOLVE_FIRST
         word_first = _WORD_FIRST
         word = _RESOLVE_MAP.get
@@ -144,7 +168,7 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                 break
             else:
                 cur.append(v)
-        if get().__class__ is not _EV.DocumentEndEvent or get().__class__ is not _EV.StreamEndEvent:
+        if get().__class__ is not ev.DocumentEndEvent or get().__class__ is not ev.StreamEndEvent:
             return None  # a second document: the node tree's error
         return v, numbers
     except (yaml.YAMLError, ValueError, TypeError, OverflowError):

@@ -21,7 +21,7 @@ from imgextract.catalog.render.goresolve import (
     go_resolve,
     tagged_scalar,
 )
-from imgextract.catalog.render.goyamlevents import _EV, _CParser
+from imgextract.catalog.render.goyamlevents import c_parser
 from imgextract.yamlalias import allowed_alias_ratio
 
 __all__: list[str] = []
@@ -277,14 +277,15 @@ def _nonspecific_marks(text: str | bytes) -> set[tuple[int, int]]:
     hint = _NONSPECIFIC_HINT if isinstance(text, str) else _NONSPECIFIC_HINT_BYTES
     if hint.search(text) is None:  # type: ignore[arg-type]
         return set()
-    parser: Any = _CParser(text) if _CParser is not None else yaml.SafeLoader(text)
+    parser_class = c_parser()
+    parser: Any = parser_class(text) if parser_class is not None else yaml.SafeLoader(text)
     marks: set[tuple[int, int]] = set()
     try:
         while True:
             e = parser.get_event()
-            if e is None or isinstance(e, (_EV.DocumentEndEvent, _EV.StreamEndEvent)):
+            if e is None or isinstance(e, (yaml.events.DocumentEndEvent, yaml.events.StreamEndEvent)):
                 return marks
-            if isinstance(e, _EV.ScalarEvent) and e.tag == "!" and e.start_mark is not None:
+            if isinstance(e, yaml.events.ScalarEvent) and e.tag == "!" and e.start_mark is not None:
                 marks.add((e.start_mark.line, e.start_mark.column))
     except yaml.YAMLError:
         return marks  # the node tree reports it

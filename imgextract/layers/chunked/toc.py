@@ -62,8 +62,12 @@ _tuple = tuple.__new__  # a Chunk without the Python-level __new__ of a NamedTup
 # an RFC 3339 date-time in ASCII digits; "\Z" as Go's time.Parse refuses trailing text (Python's
 # "$" allows a final "\n")
 _TIME = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})([.,][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )
+_ABSENT = object()
+_OTHER_TIMES = ("accesstime", "changetime")  # parsed (and refused) as modtime is, never used
+_IGNORED_XATTRS = frozenset({"security.selinux"})  # storage_linux.go xattrsToIgnore: never decoded
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
 
 
 class TocUnsupported(Exception):
@@ -191,16 +195,16 @@ def check_footer(footer: bytes, location: TocLocation) -> None:
         raise IntegrityError("zstd:chunked footer and layer annotations disagree on the TOC position")
 
 
-def _mtime(value: object, name: object) -> float:
-    """A TOC ``modtime`` as Go's ``time.Time`` JSON decoding reads it (containers/storage's TOC
-    is Go JSON): RFC 3339, the first nine digits of a fraction are the nanoseconds, kept exactly
-    (``ExactTime``); ``null`` (or absent) is no time (0 here).  Anything else fails the decoding
-    of the whole TOC there: an integrity error here."""
-    if value is None:
-        return 0.0
+def _mtime(value: object, name: object, key: str = "modtime") -> float:
+    """A TOC time (``modtime``; ``accesstime``, ``changetime``) as containers/storage's
+    ``unmarshalToc`` reads it: a JSON string through Go's ``time.Parse(time.RFC3339, s)`` --
+    RFC 3339, or Go's general layout parser, which also takes a comma before the fraction; the
+    first nine digits of a fraction are the nanoseconds, kept exactly (``ExactTime``).  Anything
+    else, ``null`` too (the empty string to ``time.Parse``), fails the decoding of the whole TOC
+    there: an integrity error here.  (An absent time is no time: the caller's 0.)"""
     m = _TIME.match(value) if isinstance(value, str) else None
     if m is None:
-        raise IntegrityError(f"zstd:chunked TOC entry {name!r}: invalid modtime {value!r}")
+        raise IntegrityError(f"zstd:chunked TOC entry {name!r}: invalid {key} {value!r}")
     year, mon, day, hh, mm, ss = (int(m.group(i)) for i in range(1, 7))
     tz = m.group(8)
     tz_hh, tz_mm = (int(tz[1:3]), int(tz[4:6])) if tz != "Z" else (0, 0)
@@ -213,7 +217,7 @@ def _mtime(value: object, name: object) -> float:
         or tz_hh > 23
         or tz_mm > 59
     ):
-        raise IntegrityError(f"zstd:chunked TOC entry {name!r}: invalid modtime {value!r}")
+        raise IntegrityError(f"zstd:chunked TOC entry {name!r}: invalid {key} {value!r}")
     if not year:  # (timegm cannot; long before the epoch, which the applier clamps to)
         return ExactTime.from_ns(-1)
     seconds = calendar.timegm((year, mon, day, hh, mm, ss, 0, 0, 0))
@@ -222,6 +226,20 @@ def _mtime(value: object, name: object) -> float:
     fraction = m.group(7)
     nanos = int(fraction[1:10].ljust(9, "0")) if fraction else 0
     return ExactTime.from_ns(seconds * 1_000_000_000 + nanos)
+
+
+def _check_xattrs(xattrs: object, name: object) -> None:
+    """``xattrs``: an object of strings (``map[string]string``), each value standard base64, which
+    containers/storage decodes (``base64.StdEncoding``, line breaks ignored) for every entry it
+    creates, failing the pull on a value it cannot decode (``setFileAttrs``: "decode xattr"),
+    but ``security.selinux``, which it skips.  They are not applied here (see docs/formats.md)."""
+    if type(xattrs) is not dict:
+        raise IntegrityError(f"zstd:chunked TOC entry {name!r}: xattrs is not an object")
+    for key, value in xattrs.items():
+        if type(value) is not str:
+            raise IntegrityError(f"zstd:chunked TOC entry {name!r}: xattr {key[:100]!r} is not a string")
+        if key not in _IGNORED_XATTRS and not _BASE64.match(value.replace("\r", "").replace("\n", "")):
+            raise IntegrityError(f"zstd:chunked TOC entry {name!r}: xattr {key[:100]!r} is not base64")
 
 
 def _int(entry: Mapping[str, object], key: str, default: int | None = None) -> int:
@@ -339,12 +357,19 @@ def _entries(items: list[object], *, data_end: int) -> list[TocEntry]:
         if last_file is not None:
             _close_file(last_file, file_end, file_filled, pending_start, pending_size, pending_digest)
             last_file = None
-        modtime = item.get("modtime")
-        mtime = mtimes.get(modtime) if isinstance(modtime, str) else None
+        modtime = item.get("modtime", _ABSENT)
+        mtime = mtimes.get(modtime) if type(modtime) is str else None
         if mtime is None:
-            mtime = _mtime(modtime, raw_name)
-            if isinstance(modtime, str):
+            mtime = 0.0 if modtime is _ABSENT else _mtime(modtime, raw_name)
+            if type(modtime) is str:
                 mtimes[modtime] = mtime
+        for key in _OTHER_TIMES:
+            other = item.get(key, _ABSENT)
+            if other is not _ABSENT and (type(other) is not str or other not in mtimes):
+                mtimes[other] = _mtime(other, raw_name, key)  # (only a string gets here unrefused)
+        xattrs = item.get("xattrs")
+        if xattrs is not None:
+            _check_xattrs(xattrs, raw_name)
         entry = TocEntry(type=str(kind), name=name, mtime=mtime)
         entry.mode = _int(item, "mode", 0) & 0o7777
         if kind in ("symlink", "hardlink"):

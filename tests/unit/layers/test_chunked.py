@@ -1022,7 +1022,7 @@ def test_toc_modtimes_are_exact_to_the_nanosecond(tmp_path: Path) -> None:
     ],
 )
 def test_toc_modtime_is_read_as_go_reads_rfc3339(tmp_path: Path, modtime: str, ns: int) -> None:
-    """A hand-made TOC's ``modtime`` in other forms Go's RFC 3339 reading takes: a zone offset,
+    """A hand-made TOC's ``modtime`` in other forms Go's ``time.Parse`` (RFC 3339) takes: a zone offset,
     a fraction of any length (the first nine digits are the nanoseconds)."""
     comp, loc = handmade_toc([{"type": "reg", "name": "e", "modtime": modtime}])
     applier = Applier(tmp_path, PathSelection(None))
@@ -1044,8 +1044,8 @@ def test_toc_modtime_is_read_as_go_reads_rfc3339(tmp_path: Path, modtime: str, n
     ids=repr,
 )
 def test_toc_modtime_go_refuses_is_refused(modtime: object) -> None:
-    """A ``modtime`` Go's ``time.Time`` JSON decoding refuses makes containers/storage's TOC
-    decoding fail (the pull fails): an integrity error here, not the epoch."""
+    """A ``modtime`` Go's ``time.Parse(time.RFC3339, s)`` refuses makes containers/storage's TOC
+    decoding (``unmarshalToc``) fail (the pull fails): an integrity error here, not the epoch."""
     comp, loc = handmade_toc([{"type": "reg", "name": "e", "modtime": modtime}])
     with pytest.raises(IntegrityError):
         parse_toc(comp, loc)

@@ -456,3 +456,20 @@ def test_media_type_sniffing_matches_keys_as_go_does() -> None:
     docker = {"SchemaVersion": 2, "Config": {"MediaType": oci.DOCKER_CONFIG}}
     assert oci.sniff_media_type(json.dumps(docker).encode()) == oci.DOCKER_MANIFEST
     assert oci.sniff_media_type(json.dumps({"schemaVersion": 2, "Manifests": []}).encode()) == oci.OCI_INDEX
+
+
+def test_an_artifact_is_named_by_its_artifact_type_first() -> None:
+    """containers/image ``NewNonImageArtifactError``: the manifest's ``artifactType`` when set (it
+    is "typically more relevant": the config may be the empty descriptor), else the config's type,
+    in ``NonImageArtifactError``'s words."""
+    with pytest.raises(IntegrityError) as info:
+        oci.parse_config(
+            b"{}", media_type=oci.OCI_EMPTY, artifact_type="application/vnd.dev.sigstore.bundle.v0.3+json"
+        )
+    assert (
+        'unsupported image-specific operation on artifact with type "application/vnd.dev.sigstore.bundle.v0.3+json"'
+        in str(info.value)
+    )
+    with pytest.raises(IntegrityError) as info:
+        oci.parse_config(b"{}", media_type=oci.OCI_EMPTY)
+    assert f'unsupported image-specific operation on artifact with type "{oci.OCI_EMPTY}"' in str(info.value)

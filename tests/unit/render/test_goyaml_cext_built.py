@@ -8,7 +8,10 @@ Python loop everywhere; test_goyaml_cext.py still compares the two).
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 from imgextract.catalog.render import goyaml
 
@@ -24,3 +27,32 @@ def test_the_extension_is_built_where_ci_requires_it_and_used_when_built() -> No
         assert goyaml._C_LOAD is ext.load
     else:
         assert goyaml._C_LOAD is None
+
+
+_READ_IN_A_FRESH_PROCESS = """
+import json, sys
+from imgextract.catalog.render import goyaml
+value = goyaml.load_yaml(sys.argv[1])
+print(json.dumps([goyaml._C_LOAD is not None, "yaml" in sys.modules, value]))
+"""
+
+
+def _read_fresh(text: str) -> tuple[bool, bool, object]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    run = subprocess.run(
+        [sys.executable, "-c", _READ_IN_A_FRESH_PROCESS, text], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    c_on, loaded, value = json.loads(run.stdout)
+    return c_on, loaded, value
+
+
+def test_a_document_the_c_loop_reads_needs_no_pyyaml() -> None:
+    # importing PyYAML costs some 8 ms of every render's start-up: only a document the C loop stands
+    # aside from (an anchor, an alias, an error) or the Python loop (no extension) loads it
+    c_on, loaded, value = _read_fresh("a: [1, b]\n")
+    assert value == {"a": [1, "b"]}
+    assert loaded is not c_on
+    c_on, loaded, value = _read_fresh("a: &x [1, b]\nc: *x\n")
+    assert value == {"a": [1, "b"], "c": [1, "b"]}
+    assert loaded is True
