@@ -29,10 +29,32 @@
 
 #define STACK_LIMIT 1024 /* the largest max_depth accepted */
 
+/* An anchor's node: a scalar's text and whether it goes to resolve_value (resolved again at each
+ * alias, as the node tree resolves each alias of it), or a complete collection with its size. */
+typedef struct {
+    PyObject *value;       /* the scalar's text, or the collection (never changed once complete) */
+    int scalar;            /* 1: a scalar */
+    int resolve;           /* a scalar: its value comes from resolve_value */
+    Py_ssize_t nodes;      /* a collection: the nodes below it, aliases expanded, keys included */
+    Py_ssize_t colls;      /* a collection: the collections among them */
+    Py_ssize_t height;     /* a collection: its levels of collections (1: no collection inside) */
+} anchor_t;
+
 typedef struct {
     PyObject *container; /* the parent collection (NULL: the document's root) */
     PyObject *key;       /* the parent mapping's key waiting for this collection, or NULL */
+    PyObject *anchor;    /* the parent's anchor name (bytes), or NULL */
+    Py_ssize_t nodes0;   /* the parent's st->nodes, st->colls when it started */
+    Py_ssize_t colls0;
+    Py_ssize_t height;   /* the parent's deepest child so far */
 } frame_t;
+
+/* go-yaml's alias accounting as the node tree counts it (goyamlnodes._Walk) can only refuse a
+ * document whose aliased decodes pass 100 and make up more than 0.10-0.99 of its decodes: the loop
+ * stands aside (the node tree decides, and reports) once its upper bound of the aliased decodes
+ * passes ALIAS_FREE and either their share could pass 0.9 or the decodes DECODES_MAX. */
+#define ALIAS_FREE 100
+#define DECODES_MAX 300000
 
 typedef struct {
     yaml_parser_t parser;
@@ -41,6 +63,17 @@ typedef struct {
     Py_ssize_t depth;
     PyObject *cur; /* the collection being filled (NULL: none yet) */
     PyObject *key; /* in a mapping: the key waiting for its value (NULL: the next node is a key) */
+    PyObject *cur_anchor;   /* the current collection's anchor name (bytes), or NULL */
+    Py_ssize_t cur_nodes0;  /* st->nodes and st->colls when the current collection started */
+    Py_ssize_t cur_colls0;
+    Py_ssize_t cur_height;  /* the current collection's deepest child so far (0: none a collection) */
+    Py_ssize_t nodes;       /* nodes built so far (aliases expanded, keys included) */
+    Py_ssize_t colls;       /* collections among them */
+    Py_ssize_t decodes;     /* the node tree's decodes so far (a lower bound) */
+    Py_ssize_t aliased;     /* its aliased decodes (an upper bound) */
+    PyObject *names;        /* anchor name (bytes) -> index in anchors, or None while its node is open */
+    anchor_t *anchors;
+    Py_ssize_t nanchors, capanchors;
 } state_t;
 
 static void
@@ -50,13 +83,148 @@ state_clear(state_t *st)
         st->depth--;
         Py_XDECREF(st->stack[st->depth].container);
         Py_XDECREF(st->stack[st->depth].key);
+        Py_XDECREF(st->stack[st->depth].anchor);
     }
     Py_CLEAR(st->cur);
     Py_CLEAR(st->key);
+    Py_CLEAR(st->cur_anchor);
+    Py_CLEAR(st->names);
+    for (Py_ssize_t i = 0; i < st->nanchors; i++) {
+        Py_DECREF(st->anchors[i].value);
+    }
+    PyMem_Free(st->anchors);
+    st->anchors = NULL;
+    st->nanchors = st->capanchors = 0;
     if (st->parser_ready) {
         yaml_parser_delete(&st->parser);
         st->parser_ready = 0;
     }
+}
+
+/* An anchor's name as a key of st->names (a new reference), or NULL with an exception set. */
+static PyObject *
+anchor_name(const yaml_char_t *anchor)
+{
+    return PyBytes_FromString((const char *)anchor);
+}
+
+/* Mark ``name`` as defined, its node still open: 1, or 0 when it was defined before (the node
+ * tree's composer refuses a redefined anchor: hand on), -1 with an exception. */
+static int
+anchor_open(state_t *st, PyObject *name)
+{
+    if (st->names == NULL && (st->names = PyDict_New()) == NULL) {
+        return -1;
+    }
+    int known = PyDict_Contains(st->names, name);
+    if (known != 0) {
+        return known < 0 ? -1 : 0;
+    }
+    return PyDict_SetItem(st->names, name, Py_None) < 0 ? -1 : 1;
+}
+
+/* Store a complete node under ``name`` (opened by anchor_open): 0, or -1 with an exception.  Takes a
+ * new reference to ``a->value``. */
+static int
+anchor_store(state_t *st, PyObject *name, const anchor_t *a)
+{
+    if (st->nanchors == st->capanchors) {
+        Py_ssize_t cap = st->capanchors ? 2 * st->capanchors : 8;
+        anchor_t *grown = PyMem_Realloc(st->anchors, (size_t)cap * sizeof(anchor_t));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        st->anchors = grown;
+        st->capanchors = cap;
+    }
+    PyObject *index = PyLong_FromSsize_t(st->nanchors);
+    if (index == NULL) {
+        return -1;
+    }
+    int failed = PyDict_SetItem(st->names, name, index);
+    Py_DECREF(index);
+    if (failed) {
+        return -1;
+    }
+    st->anchors[st->nanchors] = *a;
+    Py_INCREF(a->value);
+    st->nanchors++;
+    return 0;
+}
+
+/* The anchor an alias names: its entry, or NULL: *hand_on set (undefined, or its node still open:
+ * an alias inside its own anchor's node), or an exception. */
+static const anchor_t *
+anchor_find(state_t *st, const yaml_char_t *anchor, int *hand_on)
+{
+    if (st->names == NULL) {
+        *hand_on = 1;
+        return NULL;
+    }
+    PyObject *name = anchor_name(anchor);
+    if (name == NULL) {
+        return NULL;
+    }
+    PyObject *index = PyDict_GetItemWithError(st->names, name); /* borrowed */
+    Py_DECREF(name);
+    if (index == NULL || index == Py_None) {
+        if (!PyErr_Occurred()) {
+            *hand_on = 1;
+        }
+        return NULL;
+    }
+    Py_ssize_t i = PyLong_AsSsize_t(index);
+    if (i < 0 || i >= st->nanchors) {
+        if (!PyErr_Occurred()) {
+            *hand_on = 1;
+        }
+        return NULL;
+    }
+    return &st->anchors[i];
+}
+
+/* An independent copy of a complete collection built by this loop (dicts, lists and immutable
+ * scalars): what the node tree builds again for each alias.  At most max_depth levels deep. */
+static PyObject *
+copy_value(PyObject *v)
+{
+    if (PyDict_CheckExact(v)) {
+        PyObject *out = PyDict_New();
+        PyObject *k, *x;
+        Py_ssize_t pos = 0;
+        if (out == NULL) {
+            return NULL;
+        }
+        while (PyDict_Next(v, &pos, &k, &x)) {
+            PyObject *c = copy_value(x);
+            if (c == NULL || PyDict_SetItem(out, k, c) < 0) {
+                Py_XDECREF(c);
+                Py_DECREF(out);
+                return NULL;
+            }
+            Py_DECREF(c);
+        }
+        return out;
+    }
+    if (PyList_CheckExact(v)) {
+        Py_ssize_t n = PyList_GET_SIZE(v);
+        PyObject *out = PyList_New(n);
+        if (out == NULL) {
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *c = copy_value(PyList_GET_ITEM(v, i));
+            if (c == NULL) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            PyList_SET_ITEM(out, i, c);
+        }
+        return out;
+    }
+    Py_INCREF(v);
+    return v;
 }
 
 /* 1: an event; 0: libyaml failed (hand on, or MemoryError set: -1) */
@@ -167,23 +335,42 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
             int merge = event.data.scalar.plain_implicit && length == 2 && text[0] == '<' && text[1] == '<';
             /* a word's first character, in verbatim_first (read now: the event owns the text) */
             int word = resolve && words != NULL && length > 0 && verbatim[text[0]];
-            if (event.data.scalar.anchor != NULL || event.data.scalar.tag != NULL) {
+            PyObject *name = NULL;
+            if (event.data.scalar.tag != NULL) {
                 yaml_event_delete(&event);
                 return 0;
+            }
+            if (event.data.scalar.anchor != NULL && (name = anchor_name(event.data.scalar.anchor)) == NULL) {
+                yaml_event_delete(&event);
+                return -1;
             }
             v = PyUnicode_DecodeUTF8((const char *)text, (Py_ssize_t)length, "strict");
             yaml_event_delete(&event);
             if (v == NULL) {
+                Py_XDECREF(name);
                 return -1;
             }
             if (word) { /* its own text, unless it is one of the words */
                 int known = PyDict_Contains(words, v);
                 if (known < 0) {
                     Py_DECREF(v);
+                    Py_XDECREF(name);
                     return -1;
                 }
                 resolve = known;
             }
+            if (name != NULL) { /* its text, resolved again as a value at each alias */
+                anchor_t a = {v, 1, resolve, 0, 0, 0};
+                int opened = anchor_open(st, name);
+                if (opened <= 0 || anchor_store(st, name, &a) < 0) {
+                    Py_DECREF(v);
+                    Py_DECREF(name);
+                    return opened == 0 ? 0 : -1;
+                }
+                Py_DECREF(name);
+            }
+            st->nodes++;
+            st->decodes++;
             if (st->cur != NULL && st->key == NULL && PyDict_CheckExact(st->cur)) { /* a key */
                 if (merge) {
                     Py_DECREF(v);
@@ -218,24 +405,49 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
             }
         }
         else if (type == YAML_MAPPING_START_EVENT || type == YAML_SEQUENCE_START_EVENT) {
-            int marked = type == YAML_MAPPING_START_EVENT
-                             ? (event.data.mapping_start.anchor != NULL || event.data.mapping_start.tag != NULL)
-                             : (event.data.sequence_start.anchor != NULL ||
-                                event.data.sequence_start.tag != NULL);
+            int tagged = type == YAML_MAPPING_START_EVENT ? event.data.mapping_start.tag != NULL
+                                                          : event.data.sequence_start.tag != NULL;
+            const yaml_char_t *anchor = type == YAML_MAPPING_START_EVENT ? event.data.mapping_start.anchor
+                                                                         : event.data.sequence_start.anchor;
+            PyObject *name = NULL;
+            if (!tagged && anchor != NULL && (name = anchor_name(anchor)) == NULL) {
+                yaml_event_delete(&event);
+                return -1;
+            }
             yaml_event_delete(&event);
-            if (marked || (st->cur != NULL && st->key == NULL && PyDict_CheckExact(st->cur)) ||
+            if (tagged || (st->cur != NULL && st->key == NULL && PyDict_CheckExact(st->cur)) ||
                 st->depth >= max_depth) {
-                return 0; /* an anchor or a tag, a collection as a key, too deep */
+                Py_XDECREF(name);
+                return 0; /* a tag, a collection as a key, too deep */
+            }
+            if (name != NULL) {
+                int opened = anchor_open(st, name);
+                if (opened <= 0) {
+                    Py_DECREF(name);
+                    return opened; /* 0: a redefined anchor */
+                }
             }
             PyObject *fresh = type == YAML_MAPPING_START_EVENT ? PyDict_New() : PyList_New(0);
             if (fresh == NULL) {
+                Py_XDECREF(name);
                 return -1;
             }
+            st->nodes++;
+            st->colls++;
+            st->decodes++;
             st->stack[st->depth].container = st->cur;
             st->stack[st->depth].key = st->key;
+            st->stack[st->depth].anchor = st->cur_anchor;
+            st->stack[st->depth].nodes0 = st->cur_nodes0;
+            st->stack[st->depth].colls0 = st->cur_colls0;
+            st->stack[st->depth].height = st->cur_height;
             st->depth++;
             st->cur = fresh;
             st->key = NULL;
+            st->cur_anchor = name;
+            st->cur_nodes0 = st->nodes;
+            st->cur_colls0 = st->colls;
+            st->cur_height = 0;
             continue;
         }
         else if (type == YAML_MAPPING_END_EVENT || type == YAML_SEQUENCE_END_EVENT) {
@@ -244,13 +456,75 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
                 return 0; /* (libyaml never sends these: a key without its value, an end without a start) */
             }
             v = st->cur;
+            Py_ssize_t height = st->cur_height + 1;
+            if (st->cur_anchor != NULL) { /* complete: what its aliases copy */
+                anchor_t a = {v, 0, 0, st->nodes - st->cur_nodes0, st->colls - st->cur_colls0, height};
+                if (anchor_store(st, st->cur_anchor, &a) < 0) {
+                    return -1;
+                }
+                Py_CLEAR(st->cur_anchor);
+            }
             st->depth--;
             st->cur = st->stack[st->depth].container;
             st->key = st->stack[st->depth].key;
+            st->cur_anchor = st->stack[st->depth].anchor;
+            st->cur_nodes0 = st->stack[st->depth].nodes0;
+            st->cur_colls0 = st->stack[st->depth].colls0;
+            st->cur_height = st->stack[st->depth].height > height ? st->stack[st->depth].height : height;
             st->stack[st->depth].container = NULL;
             st->stack[st->depth].key = NULL;
+            st->stack[st->depth].anchor = NULL;
         }
-        else { /* an alias, or the document ends early */
+        else if (type == YAML_ALIAS_EVENT) {
+            int hand_on = 0;
+            const anchor_t *found = anchor_find(st, event.data.alias.anchor, &hand_on);
+            yaml_event_delete(&event);
+            if (found == NULL) {
+                return hand_on ? 0 : -1; /* undefined, or inside its own anchor's node */
+            }
+            if (st->cur != NULL && st->key == NULL && PyDict_CheckExact(st->cur)) {
+                return 0; /* an alias as a key */
+            }
+            anchor_t a = *found;
+            if (a.scalar) {
+                Py_INCREF(a.value);
+                v = a.value;
+                if (a.resolve) {
+                    PyObject *r = PyObject_CallOneArg(resolve_value, a.value);
+                    Py_DECREF(v);
+                    if (r == NULL) {
+                        return -1;
+                    }
+                    v = checked_number(r, numbers, &hand_on);
+                    if (v == NULL) {
+                        return hand_on ? 0 : -1;
+                    }
+                }
+                st->nodes++;
+                st->decodes++;
+            }
+            else {
+                /* the node tree counts the alias's target and every collection below it twice,
+                 * every other node below it once, all as aliased decodes */
+                Py_ssize_t cost = 1 + a.nodes + a.colls;
+                Py_ssize_t aliased = st->aliased + cost, decodes = st->decodes + 1 + cost;
+                if ((aliased > ALIAS_FREE && (aliased * 10 > decodes * 9 || decodes > DECODES_MAX)) ||
+                    st->depth + a.height > max_depth) {
+                    return 0; /* maybe excessive aliasing (the node tree's to say), or too deep */
+                }
+                if ((v = copy_value(a.value)) == NULL) {
+                    return -1;
+                }
+                st->aliased = aliased;
+                st->decodes = decodes;
+                st->nodes += 1 + a.nodes;
+                st->colls += 1 + a.colls;
+                if (a.height > st->cur_height) {
+                    st->cur_height = a.height;
+                }
+            }
+        }
+        else { /* the document ends early */
             yaml_event_delete(&event);
             return 0;
         }
@@ -276,6 +550,9 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
         }
     }
 
+    if (st->aliased > ALIAS_FREE && st->decodes > DECODES_MAX) {
+        return 0; /* go-yaml's allowed share of aliased decodes falls past 400,000 decodes */
+    }
     /* the document's end, then the stream's: anything else is a second document */
     for (int i = 0; i < 2; i++) {
         int want = i == 0 ? YAML_DOCUMENT_END_EVENT : YAML_STREAM_END_EVENT;
@@ -368,6 +645,13 @@ load(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     st->depth = 0;
     st->cur = NULL;
     st->key = NULL;
+    st->cur_anchor = NULL;
+    st->cur_nodes0 = st->cur_colls0 = st->cur_height = 0;
+    st->nodes = st->colls = st->aliased = 0;
+    st->decodes = 1; /* the document's node (go-yaml counts it; the root is counted as it starts) */
+    st->names = NULL;
+    st->anchors = NULL;
+    st->nanchors = st->capanchors = 0;
     PyObject *result = NULL;
     int numbers = 0;
     Py_INCREF(text); /* the parser reads its buffer until state_clear */
