@@ -1,6 +1,6 @@
 """The common YAML document read straight from libyaml's events (PyYAML's C parser): no node tree,
-go-yaml v2's resolution per scalar; anything uncommon (anchors, aliases, merge keys, tagged keys,
-errors) is left to :mod:`.goyamlnodes`, whose rules this path only ever agrees with."""
+go-yaml v2's resolution per scalar, anchors and aliases within go-yaml's alias limits; anything
+uncommon (merge keys, tagged keys, aliases as keys, alias bombs, errors) is left to :mod:`.goyamlnodes`, whose rules this path only ever agrees with."""
 
 from __future__ import annotations
 
@@ -34,6 +34,25 @@ _EVENTS_MAX_DEPTH = 200  # deeper documents take the node tree's path (and its d
 
 _INFINITIES = (math.inf, -math.inf)
 
+# go-yaml's alias accounting as the node tree counts it (goyamlnodes._Walk: an alias's target and
+# every collection below it count twice, every other node below it once, all as aliased decodes) can
+# only refuse a document whose aliased decodes pass 100 and make up more than 0.10-0.99 of its
+# decodes.  The loop (and _goyamlc.c alike) stands aside, for the node tree to decide and report,
+# once its upper bound of the aliased decodes passes _ALIAS_FREE and either their share could pass
+# 0.9 or the decodes _DECODES_MAX (past 400,000 go-yaml's allowed share falls).  It is checked
+# before each copy, so an alias bomb never expands here: what is copied stays below nine times the
+# document's own nodes.
+_ALIAS_FREE = 100
+_DECODES_MAX = 300_000
+
+
+def _copy(v: Any) -> Any:
+    """An independent copy of a collection the loop built (what the node tree builds again for each
+    alias): nothing a caller changes in one shows in another."""
+    if v.__class__ is dict:
+        return {k: _copy(x) if x.__class__ is dict or x.__class__ is list else x for k, x in v.items()}
+    return [_copy(x) if x.__class__ is dict or x.__class__ is list else x for x in v]
+
 
 @functools.cache
 def c_parser() -> Any:
@@ -58,8 +77,8 @@ def has_c_parser() -> bool:
 
 def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
     """The common document (plain and quoted scalars, tagged values too, block and flow collections,
-    no anchor, alias, tagged key, merge key or non-string key that fails) built straight from libyaml's
-    events, or None for anything else, which :func:`load_yaml_flagged` then reads through the
+    anchors and aliases, no tagged key, merge key, alias as a key or non-string key that fails)
+    built straight from libyaml's events, or None for anything else, which :func:`load_yaml_flagged` then reads through the
     node tree (whose errors and rules are the reference: this path only ever agrees with it).
 
     The node tree costs a Python node object and three resolver calls per scalar before the walk
@@ -87,11 +106,24 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
         resolve_first = _RESOLVE_FIRST
         word_first = _WORD_FIRST
         word = _RESOLVE_MAP.get
+        alias_event = ev.AliasEvent
         numbers = False
+        # name -> (text, plain) of a scalar (resolved again at each alias, as the node tree does),
+        # (value, cost, height, collections below) of a complete collection (cost: the aliased
+        # decodes of one alias of it; height: its levels of collections), None while its node is open
+        anchors: dict[str, Any] = {}
+        # counted from the events, as _goyamlc.c counts them (a duplicate key's lost value counts
+        # too, as the node tree walks it): the node tree's decodes (from the document's node; the
+        # root counts as it starts), an upper bound of its aliased ones, the collections built
+        # (aliases expanded), and the share of the decodes that are no built node (decodes - 1 -
+        # extra: the nodes built, keys included)
+        decodes = 1
+        aliased = colls = extra = 0
+        height = 0  # the current collection's deepest child so far (0: none a collection)
         # an anchor is written with "&", a tag with "!": a text without either has neither, and
         # its events are not asked for them (two attribute reads of most scalars)
         marked = ("&" in text or "!" in text) if isinstance(text, str) else (b"&" in text or b"!" in text)
-        stack: list[tuple[Any, Any]] = []
+        stack: list[tuple[Any, ...]] = []
         push = stack.append
         pop = stack.pop
         cur: Any = None  # the collection being filled (None: the document's root)
@@ -103,9 +135,12 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
             e = get()
             c = e.__class__
             if c is scalar_event:
-                if marked and e.anchor is not None:
-                    return None
                 s = e.value
+                decodes += 1
+                if marked and e.anchor is not None:
+                    if e.tag is not None or e.anchor in anchors:
+                        return None  # (a tagged one: left to the node tree; a redefined one: its error)
+                    anchors[e.anchor] = (s, e.implicit[0])
                 if want_key:
                     if marked and e.tag is not None:
                         return None
@@ -140,13 +175,17 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                         if v > UINT64_MAX:
                             v = float(v)
             elif c is mapping_start or c is sequence_start:
-                if (  # (a collection's tag is dropped, as go-yaml v2's parser drops it)
-                    (marked and e.anchor is not None)
-                    or want_key  # a collection as a key
-                    or len(stack) >= _EVENTS_MAX_DEPTH
-                ):
+                if want_key or len(stack) >= _EVENTS_MAX_DEPTH:  # a collection as a key, too deep
                     return None
-                push((cur, key))
+                anchor = e.anchor if marked else None  # (a collection's tag is dropped, as go-yaml v2's)
+                if anchor is not None:
+                    if anchor in anchors:
+                        return None  # redefined: the node tree's error
+                    anchors[anchor] = None
+                decodes += 1
+                colls += 1
+                push((cur, key, anchor, decodes - extra, colls, height))
+                height = 0
                 if c is mapping_start:
                     cur = {}
                     in_map = want_key = True
@@ -156,10 +195,50 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                 continue
             elif c is mapping_end or c is sequence_end:
                 v = cur
-                cur, key = pop()
+                h = height + 1
+                cur, key, anchor, nodes0, colls0, height = pop()
+                if anchor is not None:  # complete: what its aliases copy
+                    below = colls - colls0
+                    anchors[anchor] = (v, 1 + decodes - extra - nodes0 + below, h, below)
+                if h > height:
+                    height = h
                 in_map = cur.__class__ is dict
                 want_key = False  # the parent takes the value: a mapping then waits for a key again
-            else:  # an alias, or the document ends early
+            elif c is alias_event:
+                a = anchors.get(e.anchor)
+                if a is None or want_key:
+                    return None  # undefined, inside its own anchor's node, or a key
+                decodes += 1
+                if len(a) == 2:  # a scalar: as the scalar branch's value
+                    s, plain = a
+                    if plain and (not s or s[0] in resolve_first):
+                        v = (word(s, s) if s[0] in word_first else _quick_resolve(s)) if s else None
+                        if v is not s:
+                            vc = v.__class__
+                            if vc is float:
+                                if v != v or v in _INFINITIES:
+                                    return None
+                                numbers = True
+                            elif vc is int and not INT64_MIN <= v <= INT64_MAX:
+                                numbers = True
+                                if v > UINT64_MAX:
+                                    v = float(v)
+                    else:
+                        v = s
+                else:  # a collection: its node counts twice, every collection below it too
+                    value, cost, h, below = a
+                    aliased += cost
+                    decodes += cost
+                    if (
+                        aliased > _ALIAS_FREE and (aliased * 10 > decodes * 9 or decodes > _DECODES_MAX)
+                    ) or len(stack) + h > _EVENTS_MAX_DEPTH:
+                        return None  # maybe excessive aliasing (the node tree's to say), or too deep
+                    v = _copy(value)
+                    colls += 1 + below
+                    extra += 1 + below
+                    if h > height:
+                        height = h
+            else:  # the document ends early
                 return None
             if in_map:
                 cur[key] = v
@@ -168,6 +247,8 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                 break
             else:
                 cur.append(v)
+        if aliased > _ALIAS_FREE and decodes > _DECODES_MAX:
+            return None  # go-yaml's allowed share of aliased decodes falls past 400,000 decodes
         if get().__class__ is not ev.DocumentEndEvent or get().__class__ is not ev.StreamEndEvent:
             return None  # a second document: the node tree's error
         return v, numbers
