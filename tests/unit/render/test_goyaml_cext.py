@@ -3,7 +3,8 @@
 ``load_yaml_flagged`` tries the C loop first when it was built; where it answers, its value (types,
 key order) and number flag must be the Python loop's, and where the Python loop stands aside (hands
 the document to the node tree) the C loop must too.  It may stand aside more often only for tags
-(it leaves every tagged document to the Python loop).  And the whole reader gives the same values
+(it leaves every tagged document to the Python loop).  (Documents with anchors and aliases:
+test_goyaml_cext_aliases.py holds both loops to the node tree.)  And the whole reader gives the same values
 and the same errors with the C loop on and off.  Checked on every YAML file of the test data, the
 fixture bundles, hand-picked and hostile documents, generated documents, and mutated and truncated
 copies of them all.
@@ -346,7 +347,11 @@ def test_c_loop_agrees_on_generated_fragments(parts: list[str]) -> None:
     "text",
     [
         "a: [1, 2\n",  # libyaml's error
-        "a: &x 1\nb: *x\n",  # an anchor
+        "a: &x 1\n*x : 2\n",  # an alias as a key
+        "a: &x [1]\nb: &x [2]\n",  # a redefined anchor
+        "a: &x {b: [1, c], d: *x}\n",  # an alias inside its own anchor's node
+        "a: &x {b: [1, c]}\nd: *y\n",  # an undefined alias
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [" + "*a, " * 10 + "]\nc: [" + "*b, " * 10 + "]\n",
         "a: 1\n---\nb: 2\n",  # a second document
         "[" * 250 + "]" * 250,  # too deep, with 200 collections open at once
         "? [a]\n: b\n",  # a collection as a key

@@ -49,10 +49,13 @@ def _read_fresh(text: str) -> tuple[bool, bool, object]:
 
 def test_a_document_the_c_loop_reads_needs_no_pyyaml() -> None:
     # importing PyYAML costs some 8 ms of every render's start-up: only a document the C loop stands
-    # aside from (an anchor, an alias, an error) or the Python loop (no extension) loads it
+    # aside from (a merge key, an error) or the Python loop (no extension) loads it
     c_on, loaded, value = _read_fresh("a: [1, b]\n")
     assert value == {"a": [1, "b"]}
     assert loaded is not c_on
-    c_on, loaded, value = _read_fresh("a: &x [1, b]\nc: *x\n")
+    c_on, loaded, value = _read_fresh("a: &x [1, b]\nc: *x\n")  # (anchors and aliases too)
     assert value == {"a": [1, "b"], "c": [1, "b"]}
+    assert loaded is not c_on
+    c_on, loaded, value = _read_fresh("a: &x {b: 1}\nc:\n  <<: *x\n")
+    assert value == {"a": {"b": 1}, "c": {"b": 1}}
     assert loaded is True

@@ -67,10 +67,26 @@ COMMON += [
     '- ! "2"\n- !!str\n- !!map {}\n',
 ]
 
+# anchors and aliases within go-yaml's rules: each alias is its anchor's value again
+COMMON += [
+    "a: &x {b: 1}\nc: *x\n",
+    "a: &x 1\n",  # an anchor alone
+    "a: &x 1\nb: *x\nc: &f 1.5\nd: *f\ne: &y yes\nf: *y\ng: &n ~\nh: *n\ni: &q 'yes'\nj: *q\n",
+    "&k 0x10: a\nb: *k\n&w on: c\nd: [*w, *k]\n",  # an anchored key, its alias a value
+    "a: &s [1, &m {b: [2, 3]}, c]\nd: *s\ne: *m\nf: {g: *s, h: [*m, *m]}\n",
+    "&root {a: &big 18446744073709551616, b: *big}\n",
+]
+
 # documents the event path must leave to the node tree
 LEFT_ALONE = [
-    "a: &x {b: 1}\nc: *x\n",  # anchor and alias
-    "a: &x 1\n",  # anchor alone
+    "a: &x 1\n*x : 2\n",  # an alias as a key
+    "a: &x [1]\nb: &x [2]\nc: *x\n",  # a redefined anchor: the node tree's error
+    "a: &x [1, *x]\n",  # an alias inside its own anchor's node
+    "a: &x {b: *x}\n",
+    "a: &x .nan\nb: *x\n",
+    "a: !!str &x 1\nb: *x\n",  # an anchored tagged scalar
+    "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n",  # an alias bomb
     "a: *x\n",  # an alias in a text without "&" or "!" (the loop skips anchor and tag reads there)
     "a: [b, *x]\nc: d\n",
     "!!str 1: tagged key\n",
