@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from regfix.bundles import registry_v1_bundle
 
-from imgextract.catalog.render import goyaml, goyamlevents
+from imgextract.catalog.render import goyaml, goyamlevents, goyamlnodes
 from imgextract.catalog.render.goyamlnodes import _load_nodes
 
 from .test_goyaml_cext import EXT, _c_loop_on, _outcome, _typed, agree
@@ -63,6 +63,9 @@ ANSWERED = [
     "a: &w type\nb: *w\nc: &o on\nd: *o\ne: &O Off\nf: *O\ng: &N NULL\nh: *N\n",  # words
     "&k 0x10: a\nb: *k\n&w on: c\nd: [*w, *k]\n&z '1': e\nf: *z\n",  # anchored keys, aliases as values
     "&m <<x: a\nb: *m\n",
+    "&k 1.5: a\nb: *k\n",  # a key's alias that is a number: the numbers flag comes from the alias alone
+    "&k 9223372036854775808: a\nb: [*k]\n",
+    "&k 18446744073709551616: a\nb: *k\n",
     "a: &s [1, &m {b: [2, 3]}, c]\nd: *s\ne: *m\nf: {g: *s, h: [*m, *m]}\n",
     "a: &s\n- 1\n- x: &i [y, 2.5]\n  z: *i\nb: *s\nc:\n- *s\n- *i\n",
     "&root {a: &big 18446744073709551616, b: *big, c: &l [], d: *l, e: &d {}, f: *d}\n",
@@ -88,6 +91,8 @@ LEFT = [
     "a: *nowhere\n",  # an undefined alias
     "a: [*b]\nb: &b 1\n",  # an alias before its anchor
     "a: &x .nan\nb: *x\n",
+    "&k .nan: a\nb: *k\n",  # a key's alias that is NaN
+    "&k -.inf: a\nb: [*k]\n",
     "a: &x 1\nb: *x\n---\nc: 1\n",  # a second document
     "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\n",  # merge keys
     "base: &b {x: 1}\nm:\n  <<: [*b, {z: 3}]\n",
@@ -205,6 +210,52 @@ def test_an_expansion_past_the_loops_depth_is_left_to_the_node_tree() -> None:
         chain.append(f"a{i}: &a{i} " + "[" * 40 + f"*a{i - 1}" + "]" * 40)
     assert check("\n".join(chain) + "\n") == (False, False)
     assert check("\n".join(chain[:4]) + "\n") == (True, True)
+
+
+def _tree_counts(text: str) -> tuple[int, int]:
+    """The node tree's alias accounting after its whole walk: (aliased decodes, decodes)."""
+    loader = goyamlnodes._Loader(text)
+    try:
+        walk = goyamlnodes._Walk(loader)
+        assert loader.check_node()
+        walk.value(loader.get_node())
+        return walk.aliases, walk.decodes
+    finally:
+        loader.dispose()
+
+
+@pytest.mark.parametrize(
+    "anchor",
+    [
+        "[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]",
+        "{a: 1, b: [2, 3], c: {d: e}, f: [g, h, i]}",
+        "[[1, [2]], {k: [x, y]}, {}, []]",
+        "{k: [1, 2], k: 3, j: [[4]]}",  # a duplicate key's lost value counts too
+        "[" + ", ".join(["[x, {y: z}]"] * 12) + "]",
+    ],
+)
+def test_the_loops_alias_bound_is_the_node_trees_own_count(anchor: str) -> None:
+    """With every alias at the end, the loops' count of aliased decodes and decodes is the node
+    tree's, exactly: they stand aside precisely where that count passes 100 aliased decodes at a
+    share past 0.9 (the node tree's own error comes only past 0.99)."""
+    decided = set()
+    for aliases in range(1, 400, 7):
+        text = f"a: &a {anchor}\nb: {{p: &p [q, [r]], s: *p}}\nc: [" + "*a, " * aliases + "]\n"
+        counted, decodes = _tree_counts(text)
+        aside = counted > 100 and counted * 10 > decodes * 9
+        assert check(text) == (not aside, not aside), (text, counted, decodes)
+        decided.add(aside)
+    assert decided == {True, False}
+
+
+def test_past_300000_decodes_the_loops_leave_a_document_with_aliases_to_the_node_tree() -> None:
+    """(go-yaml's allowed share falls past 400,000 decodes: such documents are the node tree's.)"""
+    shared = "a: &a [" + ", ".join(["x"] * 150) + "]\nb: *a\n"
+    big = "c:\n" + "- x\n" * 300_000
+    for load in (goyaml._c_events, goyamlevents._load_events):
+        assert load(shared + big) is None
+        assert load(shared + big[: -4 * 400]) is not None  # (300,000 - 91 decodes)
+        assert load("a: &a [x]\nb: *a\n" + big) is not None  # (few aliased decodes)
 
 
 _SCALAR = st.one_of(
