@@ -3,10 +3,21 @@
  * load(text, resolve_first, resolve_value, resolve_key, max_depth) parses ``text`` (str: its UTF-8,
  * or bytes, as PyYAML's CParser takes them) with libyaml's event API and builds the dicts, lists
  * and strings of the first document straight from the events.  It answers (value, numbers) or None
- * where goyaml's Python loop would hand the document on: an anchor, an alias, any tag or %TAG
- * directive (the Python loop then reads tagged values itself), a collection or the plain ``<<`` as a
- * key, ``max_depth`` open collections, no document or a second one, NaN or an infinity, a key that
+ * where goyaml's Python loop would hand the document on: any tag or %TAG directive (the Python loop
+ * then reads tagged values itself), a collection, an alias or the plain ``<<`` as a key,
+ * ``max_depth`` open collections, no document or a second one, NaN or an infinity, a key that
  * resolves to null, and any libyaml error.
+ *
+ * Anchors and aliases are read as the node tree (goyamlnodes) reads them: an alias of a collection is
+ * an independent copy of its anchor's complete value, an alias of a scalar its text resolved again
+ * as a value (resolve_value: ``&k 1: a`` then ``*k`` is the int 1).  It hands on an alias to an
+ * undefined anchor or to one whose node is still open (recursion), a redefined anchor (the node
+ * tree's composer refuses it), an expansion that would pass ``max_depth``, and, checked before each
+ * copy, any document whose aliased decodes could come near go-yaml's excessive-aliasing share: an
+ * upper bound of the node tree's own count (an alias's target and every collection below it twice,
+ * every other node below it once) past ALIAS_FREE with a share past 0.9 of the decodes, or past
+ * DECODES_MAX decodes.  So an alias bomb is never expanded here (the copies stay below nine times
+ * the document's own nodes) and the node tree reports it.
  *
  * No go-yaml rule lives here: a plain scalar whose first character is in ``resolve_first`` (or that
  * is empty) goes to the Python callbacks ``resolve_value(s)`` (its value) and ``resolve_key(s)``
