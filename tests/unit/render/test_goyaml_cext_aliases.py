@@ -276,14 +276,13 @@ _LEAF = st.recursive(
 
 @st.composite
 def _shared_documents(draw: st.DrawFn) -> Any:
-    """A value whose collections appear more than once (yaml.dump writes them as &idNNN/*idNNN)."""
-    pool = draw(
-        st.lists(
-            st.lists(_LEAF, max_size=3) | st.dictionaries(st.text("xyz", max_size=2), _LEAF),
-            min_size=1,
-            max_size=4,
-        )
-    )
+    """A value whose collections appear more than once, some inside others (yaml.dump writes them
+    as &idNNN/*idNNN): at least the first of them twice."""
+    pool: list[Any] = []
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        part = (st.sampled_from(pool) | _LEAF) if pool else _LEAF
+        keys = st.text("xyz", max_size=2)
+        pool.append(draw(st.lists(part, max_size=3) | st.dictionaries(keys, part, max_size=3)))
     picks = st.sampled_from(pool)
     doc = draw(
         st.recursive(
@@ -294,7 +293,7 @@ def _shared_documents(draw: st.DrawFn) -> Any:
             max_leaves=12,
         )
     )
-    return doc
+    return {"first": pool[0], "doc": doc, "again": [pool[0], pool[-1]]}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
