@@ -280,10 +280,36 @@ def parse_toc(compressed: bytes, location: TocLocation) -> Toc:
         raise IntegrityError(
             f"zstd:chunked TOC is {len(raw)} bytes uncompressed, expected {location.uncompressed_length}"
         )
+    fast = _fast_json(raw)
+    if fast is not None:
+        try:
+            return _toc_of(fast, location)
+        except (IntegrityError, TocUnsupported, TypeError, ValueError):
+            pass  # read again by Go's rules below: the same TOC, or the same error
     try:
         doc = jsontext.loads(raw)  # Go's rules: NaN refused, a lone surrogate escape is U+FFFD
     except ValueError as exc:
         raise IntegrityError(f"zstd:chunked TOC is not JSON: {exc}") from None
+    return _toc_of(doc, location)
+
+
+def _fast_json(raw: bytes) -> object | None:
+    """The TOC's JSON decoded by ``orjson`` (about half the time of ``json``), or None where its
+    reading may differ from Go's (``jsontext``): invalid UTF-8, a lone surrogate escape, NaN,
+    nesting deeper than 1024 and anything else it refuses.  It reads an integer past 64 bits as
+    a float, where Go's rules keep the integer; every TOC number the validation uses must be
+    an int, so such a TOC fails ``_toc_of`` and ``parse_toc`` reads it again by Go's rules: a
+    TOC is accepted from this reading only when the other would give the same entries."""
+    try:
+        import orjson  # (only for TOCs: a pull without zstd:chunked layers never loads it)
+
+        return orjson.loads(raw)  # type: ignore[no-any-return]
+    except (ImportError, ValueError):  # (orjson.JSONDecodeError is a ValueError)
+        return None
+
+
+def _toc_of(doc: object, location: TocLocation) -> Toc:
+    """The validated TOC of a decoded TOC document."""
     if not isinstance(doc, dict):
         raise IntegrityError("zstd:chunked TOC: expected an object with a list of entries")
     entries = doc.get("entries")
