@@ -233,6 +233,20 @@ class _WireBody:
             raise self._fail(exc) from None
         return self._short(data, n if n is not None and n >= 0 else 1)
 
+    def readinto(self, buffer: memoryview) -> int:
+        """Up to ``len(buffer)`` bytes straight into ``buffer`` (several socket reads if need be);
+        0 at the end."""
+        if self.closed:
+            return 0
+        try:
+            n = self._resp.readinto(buffer)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise self._fail(exc) from None
+        if not n and len(buffer) and self._resp.length:  # the body ended before its Content-Length
+            self.broken = True
+            raise BodyBroken(f"IncompleteRead(body ended {self._resp.length} bytes short)")
+        return n
+
     @property
     def complete(self) -> bool:
         resp = self._resp

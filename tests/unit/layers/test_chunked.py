@@ -1118,3 +1118,38 @@ def test_a_toc_of_another_version_is_unsupported_not_an_integrity_error() -> Non
         loc = TocLocation(10_000, len(comp), len(raw), "sha256:" + hashlib.sha256(comp).hexdigest())
         with pytest.raises(IntegrityError):
             parse_toc(comp, loc)
+
+
+class _SpanSource(MemorySource):
+    """A source that reads spans (as the registry's does): what was asked, span by span."""
+
+    def __init__(self, blob: bytes) -> None:
+        super().__init__(blob)
+        self.spans: list[tuple[int, int]] = []
+
+    def read_span(self, start: int, end: int, into: memoryview) -> None:
+        self.spans.append((start, end))
+        into[:] = self.open_range(start, end).read()
+
+
+@pytest.mark.parametrize("gap", [4096, 0])
+def test_nearby_files_are_read_as_one_span(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gap: int) -> None:
+    """A run of small files is read in spans of files at most ``SPAN_GAP`` apart (the bytes
+    between them are read through, not asked for again), each file out of its span exactly."""
+    from imgextract.layers.chunked import decoder as decoder_module
+
+    monkeypatch.setattr(decoder_module, "SPAN_GAP", gap)
+    blob, toc = _two_chunk_files(["a", "b", "c", "d", "e"])
+    where = {e.name: (e.chunks[0].start, e.chunks[-1].end) for e in toc.entries if e.chunks}
+    source = _SpanSource(blob)
+    applier = Applier(tmp_path, PathSelection(["a", "b", "e"]))
+    try:
+        apply_chunked(toc, source, applier, ["a", "b", "e"])
+        applier.finalize()
+    finally:
+        applier.close()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {n: _content(n) for n in "abe"}
+    if gap:  # c and d lie between b and e: read through
+        assert source.spans == [(where["a"][0], where["e"][1])]
+    else:
+        assert source.spans == [(where["a"][0], where["b"][1]), where["e"]]
