@@ -105,20 +105,22 @@ class _Wire:
         return data[:n] if len(data) > n else data
 
     def readinto(self, view: memoryview) -> int:
-        """Up to ``len(view)`` bytes into ``view``: what is buffered, else (a large read) straight
-        from the socket, without a block in between; 0 at the end."""
+        """Up to ``len(view)`` bytes into ``view``: what is buffered, else (a large read, but for
+        its last ``DIRECT`` bytes) straight from the socket, without a block in between; 0 at
+        the end."""
         if self._off < len(self._buf):
             data = self._buf[self._off : self._off + len(view)]
             view[: len(data)] = data
             self._off += len(data)
             return len(data)
         into = getattr(self.response.raw, "readinto", None)
-        if into is None or len(view) < DIRECT:
+        if into is None or len(view) <= DIRECT:
             data = self.read(len(view))
             view[: len(data)] = data
             return len(data)
-        try:
-            n = int(into(view))
+        try:  # the bulk; the last DIRECT bytes through a block of what has arrived, as before
+            # (so what follows them, a multipart answer's closing delimiter, is read and counted)
+            n = int(into(view[: len(view) - DIRECT]))
         except _BROKEN as exc:
             raise self.owner.lost(exc) from None
         self.owner.bytes_fetched += n

@@ -156,8 +156,9 @@ def test_small_read_blocks_split_part_headers_and_ranges(
     assert br.requests == 2
 
 
+@pytest.mark.parametrize("gap", [64 * 1024, 0])  # one span asked for, or a multipart answer
 def test_spans_are_read_straight_into_a_buffer(
-    pushed: tuple[Any, str], fault_proxy: Callable[..., Any]
+    pushed: tuple[Any, str], fault_proxy: Callable[..., Any], gap: int
 ) -> None:
     """``read_span`` (the fetch thread's way to read nearby files at once) fills the caller's
     buffer from the socket, skips what lies between spans, and resumes a broken connection."""
@@ -167,7 +168,7 @@ def test_spans_are_read_straight_into_a_buffer(
         proxy = fault_proxy(img.registry)
         proxy.plan.drop_blob_after, proxy.plan.drop_times = drop, 1
         with _client(proxy.host) as client:
-            br = BlobRanges(client, "ranges/blob", digest, len(DATA))
+            br = BlobRanges(client, "ranges/blob", digest, len(DATA), gap=gap)
             br.prepare(spans)
             buffer = bytearray(b"\xee" * 400_000)
             view = memoryview(buffer)
