@@ -82,6 +82,10 @@ class _Wire:
         self.response = response
         self._buf = b""
         self._off = 0  # next unread byte of _buf
+        # bytes at the end of a large ``readinto`` read through a block of what has arrived, for
+        # an answer with more after the ranges read (multipart: the next part's header, the
+        # closing delimiter; a whole blob: the rest): read and counted as every read did before
+        self.tail = 0
 
     def _raw(self, n: int, *, block: bool) -> bytes:
         try:
@@ -106,21 +110,20 @@ class _Wire:
 
     def readinto(self, view: memoryview) -> int:
         """Up to ``len(view)`` bytes into ``view``: what is buffered, else (a large read, but for
-        its last ``DIRECT`` bytes) straight from the socket, without a block in between; 0 at
-        the end."""
+        its last ``tail`` bytes) straight from the socket, without a block in between; 0 at the
+        end."""
         if self._off < len(self._buf):
             data = self._buf[self._off : self._off + len(view)]
             view[: len(data)] = data
             self._off += len(data)
             return len(data)
         into = getattr(self.response.raw, "readinto", None)
-        if into is None or len(view) <= DIRECT:
+        if into is None or len(view) < DIRECT or len(view) <= self.tail:
             data = self.read(len(view))
             view[: len(data)] = data
             return len(data)
-        try:  # the bulk; the last DIRECT bytes through a block of what has arrived, as before
-            # (so what follows them, a multipart answer's closing delimiter, is read and counted)
-            n = int(into(view[: len(view) - DIRECT]))
+        try:
+            n = int(into(view[: len(view) - self.tail]))
         except _BROKEN as exc:
             raise self.owner.lost(exc) from None
         self.owner.bytes_fetched += n
@@ -392,6 +395,7 @@ class BlobRanges:
                     reference=self.reference,
                     endpoint=self.endpoint,
                 )
+            wire.tail = DIRECT  # (the rest of the blob follows: read on as block reads did)
             return _Response(self, wire, boundary=None, single=_Part(0, self.size))
         ctype = response.headers.get("Content-Type", "")
         if ctype.lower().startswith("multipart/byteranges"):
@@ -399,6 +403,7 @@ class BlobRanges:
             if boundary is None:
                 response.close()
                 raise self.malformed("multipart answer without a boundary")
+            wire.tail = DIRECT  # (see _Wire.tail: the body is read to its end, as block reads did)
             return _Response(self, wire, boundary=boundary.encode("latin-1"), single=None)
         part = self.parse_content_range(response.headers.get("Content-Range", ""))
         return _Response(self, wire, boundary=None, single=part)
