@@ -229,13 +229,16 @@ def _mtime(value: object, name: object, key: str = "modtime") -> float:
 
 
 def _check_xattrs(xattrs: object, name: object) -> None:
-    """``xattrs``: an object of strings (``map[string]string``), each value standard base64, which
+    """``xattrs``: an object of strings (``map[string]string``; a null value is "", as jsoniter's
+    ``ReadString`` reads it), each value standard base64, which
     containers/storage decodes (``base64.StdEncoding``, line breaks ignored) for every entry it
     creates, failing the pull on a value it cannot decode (``setFileAttrs``: "decode xattr"),
     but ``security.selinux``, which it skips.  They are not applied here (see docs/formats.md)."""
     if type(xattrs) is not dict:
         raise IntegrityError(f"zstd:chunked TOC entry {name!r}: xattrs is not an object")
     for key, value in xattrs.items():
+        if value is None:  # (jsoniter's ReadString reads null as "", which decodes to nothing)
+            continue
         if type(value) is not str:
             raise IntegrityError(f"zstd:chunked TOC entry {name!r}: xattr {key[:100]!r} is not a string")
         if key not in _IGNORED_XATTRS and not _BASE64.match(value.replace("\r", "").replace("\n", "")):
