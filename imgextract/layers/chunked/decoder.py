@@ -21,6 +21,7 @@ ONE_READ = 8 * MiB  # a file whose compressed bytes fit is read in one piece
 ONE_SHOT = 8 * MiB  # a chunk decompressing to at most this is decompressed in one call
 WHOLE_FILE = 4 * MiB  # a file up to this is queued once verified; larger ones piece by piece
 SPAN_GAP = 4096  # files this close (a tar header's frame between them) are read in one span
+SPAN_GAPS = MiB  # bytes between files a batch reads through, at most (the buffer holds them)
 
 
 class _ReadAlready:
@@ -106,10 +107,12 @@ class Decoder:
             return views
         spans: list[list[int]] = []  # [start, end, where in the buffer] of each run of nearby files
         at: list[tuple[int, int]] = []  # each entry's place: (its span, its offset in the span)
-        total = 0
+        total = gaps = 0
         for entry in entries:
             start, end = entry.chunks[0].start, entry.chunks[-1].end
-            if spans and 0 <= start - spans[-1][1] <= SPAN_GAP:
+            gap = start - spans[-1][1] if spans else -1
+            if 0 <= gap <= SPAN_GAP and gaps + gap <= SPAN_GAPS:  # (a hostile TOC: files 4 KiB apart)
+                gaps += gap
                 total += end - spans[-1][1]
                 spans[-1][1] = end
             else:

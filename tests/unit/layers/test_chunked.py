@@ -26,7 +26,15 @@ from imgextract.layers.applier import Applier
 from imgextract.layers.chunked import apply_chunked, parse_toc, toc_location
 from imgextract.layers.chunked.assemble import plan_files
 from imgextract.layers.chunked.plan import plan_ranges
-from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocLocation, check_footer, parse_footer
+from imgextract.layers.chunked.toc import (
+    FOOTER_SIZE,
+    Chunk,
+    Toc,
+    TocEntry,
+    TocLocation,
+    check_footer,
+    parse_footer,
+)
 from imgextract.layers.member import Member
 from imgextract.layers.selection import PathSelection
 from imgextract.registry.ranges import coalesce
@@ -1153,3 +1161,53 @@ def test_nearby_files_are_read_as_one_span(tmp_path: Path, monkeypatch: pytest.M
         assert source.spans == [(where["a"][0], where["e"][1])]
     else:
         assert source.spans == [(where["a"][0], where["b"][1]), where["e"]]
+
+
+class _SpanCounter:
+    """A source that reads spans out of a blob it makes up: frames of one byte where the TOC says."""
+
+    def __init__(self, frames: dict[int, bytes]) -> None:
+        self.frames = frames
+        self.spans: list[tuple[int, int]] = []
+
+    def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
+        pass
+
+    def open_range(self, start: int, end: int) -> Any:
+        raise AssertionError("a span source is read by spans")
+
+    def read_span(self, start: int, end: int, into: memoryview) -> None:
+        self.spans.append((start, end))
+        for at, frame in self.frames.items():
+            if start <= at and at + len(frame) <= end:
+                into[at - start : at - start + len(frame)] = frame
+
+
+def test_a_hostile_toc_of_files_4_kib_apart_does_not_grow_the_span_buffer() -> None:
+    """Thousands of one-byte files, each ``SPAN_GAP`` after the last (a TOC can say so; the blob's
+    size is the manifest's word): the bytes between them are read through only up to
+    ``SPAN_GAPS`` per batch, so the buffer stays about the files' own compressed bytes, not
+    4 KiB a file (12 MiB here, 1.7 GiB for a 64 MiB TOC's worth of such files)."""
+    from imgextract.layers.chunked import decoder as decoder_module
+
+    frame = zstandard.ZstdCompressor().compress(b"x")
+    step = len(frame) + decoder_module.SPAN_GAP
+    entries = []
+    frames = {}
+    for i in range(3000):
+        at = i * step
+        frames[at] = frame
+        chunk = Chunk(at, at + len(frame), 1, None)
+        entries.append(
+            TocEntry(
+                "reg", f"f{i}", size=1, digest="sha256:" + hashlib.sha256(b"x").hexdigest(), chunks=[chunk]
+            )
+        )
+    source = _SpanCounter(frames)
+    decoder = decoder_module.Decoder()
+    got = list(decoder.batch(entries, source))  # type: ignore[arg-type]
+    assert len(got) == len(entries)
+    assert all(b"".join(bytes(p) for p in item.parts) == b"x" for item in got)  # type: ignore[union-attr]
+    read = sum(end - start for start, end in source.spans)
+    assert read <= len(frame) * len(entries) + decoder_module.SPAN_GAPS
+    assert len(decoder._span) <= 2 * decoder_module.MiB
