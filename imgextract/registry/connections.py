@@ -144,20 +144,22 @@ class _Pool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def take(self, *, checked: bool = True) -> tuple[_Plain, bool]:
-        """A connection, and whether it was used before.  ``checked=False``: the caller sends
-        the request again on a new connection if this one turns out closed (see
-        :meth:`Connections.send`), so one given back less than ``TRUSTED_IDLE`` seconds ago is not
-        asked whether the server closed it (a system call per request, each of which hands the
-        interpreter lock over while other threads parse)."""
+    def take(self, *, checked: bool = True) -> tuple[_Plain, bool, bool]:
+        """A connection, whether it was used before, and whether it was taken unchecked.
+        ``checked=False``: the caller sends the request again on a new connection if this one
+        turns out closed (see :meth:`Connections.send`), so one given back less than
+        ``TRUSTED_IDLE`` seconds ago is not asked whether the server closed it (a system call per
+        request, each of which hands the interpreter lock over while other threads parse)."""
         while True:
             with self._lock:
                 item = self._idle.pop() if self._idle else None
             if item is None:
-                return self.make(), False
+                return self.make(), False, False
             conn, since = item
-            if (not checked and time.monotonic() - since < TRUSTED_IDLE) or not _dropped(conn):
-                return conn, True
+            if not checked and time.monotonic() - since < TRUSTED_IDLE:
+                return conn, True, True
+            if not _dropped(conn):
+                return conn, True, False
             conn.close()
 
     def give(self, conn: _Plain) -> None:
@@ -360,11 +362,17 @@ class Connections:
         replayable = body is None or isinstance(body, bytes | bytearray)
         retry_stale = replayable and request.method in _IDEMPOTENT
         while True:
-            conn, reused = pool.take(checked=not retry_stale)
+            conn, reused, unchecked = pool.take(checked=not retry_stale)
             try:
                 return self._exchange(
                     conn, pool, request, target, host_header, proxy, proxy_auth, connect_timeout, read_timeout
                 )
+            except MalformedAnswer:
+                # bytes the server sent after its last answer (a body to a HEAD), which the idle
+                # check would have seen: sent again, once, on a checked connection
+                if not unchecked:
+                    raise
+                retry_stale = False
             except _STALE:
                 watch = header_watch()
                 cut = watch is not None and (watch.expired or watch.aborted)
