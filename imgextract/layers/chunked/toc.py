@@ -62,7 +62,7 @@ _tuple = tuple.__new__  # a Chunk without the Python-level __new__ of a NamedTup
 # an RFC 3339 date-time in ASCII digits; "\Z" as Go's time.Parse refuses trailing text (Python's
 # "$" allows a final "\n")
 _TIME = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})([.,][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{1,2}):([0-9]{2}):([0-9]{2})([.,][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})\Z"
 )
 _ABSENT = object()
 _OTHER_TIMES = ("accesstime", "changetime")  # parsed (and refused) as modtime is, never used
@@ -198,7 +198,8 @@ def check_footer(footer: bytes, location: TocLocation) -> None:
 def _mtime(value: object, name: object, key: str = "modtime") -> float:
     """A TOC time (``modtime``; ``accesstime``, ``changetime``) as containers/storage's
     ``unmarshalToc`` reads it: a JSON string through Go's ``time.Parse(time.RFC3339, s)`` --
-    RFC 3339, or Go's general layout parser, which also takes a comma before the fraction; the
+    RFC 3339, or Go's general layout parser, which also takes a comma before the fraction, an
+    hour of one digit and a zone offset of up to 24 hours and 60 minutes (golang/go#54580); the
     first nine digits of a fraction are the nanoseconds, kept exactly (``ExactTime``).  Anything
     else, ``null`` too (the empty string to ``time.Parse``), fails the decoding of the whole TOC
     there: an integrity error here.  (An absent time is no time: the caller's 0.)"""
@@ -214,8 +215,8 @@ def _mtime(value: object, name: object, key: str = "modtime") -> float:
         or hh > 23
         or mm > 59
         or ss > 59
-        or tz_hh > 23
-        or tz_mm > 59
+        or tz_hh > 24  # (Go's general parser: "some people do write offsets of 24 hours or 60 minutes")
+        or tz_mm > 60
     ):
         raise IntegrityError(f"zstd:chunked TOC entry {name!r}: invalid {key} {value!r}")
     if not year:  # (timegm cannot; long before the epoch, which the applier clamps to)

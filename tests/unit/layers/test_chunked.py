@@ -1027,6 +1027,11 @@ def test_toc_modtimes_are_exact_to_the_nanosecond(tmp_path: Path) -> None:
         ("2023-11-15T00:13:20.5+02:00", 1_700_000_000_500_000_000),
         ("2023-11-14T21:43:20.0000000019-00:30", 1_700_000_000_000_000_001),  # cut to ns
         ("1969-12-31T23:59:59Z", 0),  # before 1970: clamped
+        # Go's general parser (the strict RFC 3339 one refuses these): golang/go#54580
+        ("2023-11-14T2:13:20Z", 1_699_928_000 * 10**9),  # an hour of one digit
+        ("2023-11-15T22:13:20+24:00", 1_700_000_000 * 10**9),  # an offset of 24 hours
+        ("2023-11-14T23:13:20+00:60", 1_700_000_000 * 10**9),  # or 60 minutes
+        ("2023-11-14T22:13:20,5Z", 1_700_000_000_500_000_000),  # a comma before the fraction
     ],
 )
 def test_toc_modtime_is_read_as_go_reads_rfc3339(tmp_path: Path, modtime: str, ns: int) -> None:
@@ -1046,6 +1051,10 @@ def test_toc_modtime_is_read_as_go_reads_rfc3339(tmp_path: Path, modtime: str, n
         "2023-02-30T00:00:00Z",
         "2023-11-14T24:00:00Z",
         "2023-11-14T22:13:20",
+        "2023-11-14T122:13:20Z",
+        "2023-11-14T22:13:20+25:00",
+        "2023-11-14T22:13:20+00:61",
+        "2023-11-14T22:13:20+0000",
         1700000000,
         "２０２３-11-14T22:13:20Z",
     ],
