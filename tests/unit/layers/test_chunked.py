@@ -1214,7 +1214,7 @@ def test_a_hostile_toc_of_files_4_kib_apart_does_not_grow_the_span_buffer() -> N
         )
     source = _SpanCounter(frames)
     decoder = decoder_module.Decoder()
-    got = list(decoder.batch(entries, source))  # type: ignore[arg-type]
+    got = list(decoder.batch(entries, source))
     assert len(got) == len(entries)
     assert all(b"".join(bytes(p) for p in item.parts) == b"x" for item in got)  # type: ignore[union-attr]
     read = sum(end - start for start, end in source.spans)

@@ -457,7 +457,7 @@ def test_c_loop_answers_the_same_with_and_without_the_words() -> None:
                 assert with_words == without
 
 
-_WORDY = [
+_WORDY: list[str | bytes] = [
     "y: Y\nn: N\nyes: no\non: off\nTrue: False\n~: ~\nNULL: Null\n",
     "- yes\n- yesx\n- y\u00e9s\n- o\u0000\n- ~\n- ~~\n- Off\n- OFF\n- oFF\n- nULL\n",
     "{y: [n, no, No, NO, nO], t: [true, True, TRUE, tRUE], f: f, o: [on, On, ON, oN]}\n",
@@ -474,7 +474,8 @@ def test_c_loop_words_answer_as_the_python_loop_on_word_heavy_documents() -> Non
     args = (goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200)
     words = (goyaml._C_VERBATIM, goyaml._RESOLVE_MAP)
     for text in _WORDY:
-        for form in _forms(text) if isinstance(text, str) else (text,):
+        forms: list[str | bytes] = list(_forms(text)) if isinstance(text, str) else [text]
+        for form in forms:
             with_words = _outcome(functools.partial(EXT.load, form, *args, *words))
             without = _outcome(functools.partial(EXT.load, form, *args))
             slow = _outcome(lambda: goyamlevents._load_events(form))  # noqa: B023
