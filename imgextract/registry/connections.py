@@ -144,20 +144,22 @@ class _Pool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def take(self, *, checked: bool = True) -> tuple[_Plain, bool]:
-        """A connection, and whether it was used before.  ``checked=False``: the caller sends
-        the request again on a new connection if this one turns out closed (see
-        :meth:`Connections.send`), so one given back less than ``TRUSTED_IDLE`` seconds ago is not
-        asked whether the server closed it (a system call per request, each of which hands the
-        interpreter lock over while other threads parse)."""
+    def take(self, *, checked: bool = True) -> tuple[_Plain, bool, bool]:
+        """A connection, whether it was used before, and whether it was taken unchecked.
+        ``checked=False``: the caller sends the request again on a new connection if this one
+        turns out closed (see :meth:`Connections.send`), so one given back less than
+        ``TRUSTED_IDLE`` seconds ago is not asked whether the server closed it (a system call per
+        request, each of which hands the interpreter lock over while other threads parse)."""
         while True:
             with self._lock:
                 item = self._idle.pop() if self._idle else None
             if item is None:
-                return self.make(), False
+                return self.make(), False, False
             conn, since = item
-            if (not checked and time.monotonic() - since < TRUSTED_IDLE) or not _dropped(conn):
-                return conn, True
+            if not checked and time.monotonic() - since < TRUSTED_IDLE:
+                return conn, True, True
+            if not _dropped(conn):
+                return conn, True, False
             conn.close()
 
     def give(self, conn: _Plain) -> None:
@@ -232,6 +234,20 @@ class _WireBody:
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise self._fail(exc) from None
         return self._short(data, n if n is not None and n >= 0 else 1)
+
+    def readinto(self, buffer: memoryview) -> int:
+        """Up to ``len(buffer)`` bytes straight into ``buffer`` (several socket reads if need be);
+        0 at the end."""
+        if self.closed:
+            return 0
+        try:
+            n = self._resp.readinto(buffer)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise self._fail(exc) from None
+        if not n and len(buffer) and self._resp.length:  # the body ended before its Content-Length
+            self.broken = True
+            raise BodyBroken(f"IncompleteRead(body ended {self._resp.length} bytes short)")
+        return n
 
     @property
     def complete(self) -> bool:
@@ -346,11 +362,17 @@ class Connections:
         replayable = body is None or isinstance(body, bytes | bytearray)
         retry_stale = replayable and request.method in _IDEMPOTENT
         while True:
-            conn, reused = pool.take(checked=not retry_stale)
+            conn, reused, unchecked = pool.take(checked=not retry_stale)
             try:
                 return self._exchange(
                     conn, pool, request, target, host_header, proxy, proxy_auth, connect_timeout, read_timeout
                 )
+            except MalformedAnswer:
+                # bytes the server sent after its last answer (a body to a HEAD), which the idle
+                # check would have seen: sent again, once, on a checked connection
+                if not unchecked:
+                    raise
+                retry_stale = False
             except _STALE:
                 watch = header_watch()
                 cut = watch is not None and (watch.expired or watch.aborted)

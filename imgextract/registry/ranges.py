@@ -36,6 +36,7 @@ DEFAULT_GAP = 64 * 1024
 MAX_PARTS = 64  # ranges per request (keeps the Range header well under common 8 KiB limits)
 _LINE_LIMIT = 8192
 BLOCK = 1024 * 1024  # socket reads of what has arrived, up to this
+DIRECT = 64 * 1024  # a ``readinto`` this large goes straight to the socket (no block between)
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 # one "; name=value" parameter of a media type, the value a token or a quoted string
 _PARAMETER = re.compile(r';\s*([^\s;=]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]*))')
@@ -81,6 +82,10 @@ class _Wire:
         self.response = response
         self._buf = b""
         self._off = 0  # next unread byte of _buf
+        # bytes at the end of a large ``readinto`` read through a block of what has arrived, for
+        # an answer with more after the ranges read (multipart: the next part's header, the
+        # closing delimiter; a whole blob: the rest): read and counted as every read did before
+        self.tail = 0
 
     def _raw(self, n: int, *, block: bool) -> bytes:
         try:
@@ -103,6 +108,27 @@ class _Wire:
         self._buf, self._off = data, min(n, len(data))
         return data[:n] if len(data) > n else data
 
+    def readinto(self, view: memoryview) -> int:
+        """Up to ``len(view)`` bytes into ``view``: what is buffered, else (a large read, but for
+        its last ``tail`` bytes) straight from the socket, without a block in between; 0 at the
+        end."""
+        if self._off < len(self._buf):
+            data = self._buf[self._off : self._off + len(view)]
+            view[: len(data)] = data
+            self._off += len(data)
+            return len(data)
+        into = getattr(self.response.raw, "readinto", None)
+        if into is None or len(view) < DIRECT or len(view) <= self.tail:
+            data = self.read(len(view))
+            view[: len(data)] = data
+            return len(data)
+        try:
+            n = int(into(view[: len(view) - self.tail]))
+        except _BROKEN as exc:
+            raise self.owner.lost(exc) from None
+        self.owner.bytes_fetched += n
+        return n
+
     def read_exact(self, n: int) -> bytes:
         parts = []
         while n:
@@ -114,6 +140,15 @@ class _Wire:
         return b"".join(parts)
 
     def skip(self, n: int) -> None:
+        if self._off >= len(self._buf) and n < DIRECT:
+            # a few bytes between two files (their tar headers' frames): read just those, not a
+            # block of what has arrived, which a large ``readinto`` would then copy out again
+            while n:
+                data = self._raw(n, block=False)
+                if not data:
+                    raise self.owner.lost(None)
+                n -= len(data)
+            return
         while n:
             data = self.read(min(n, 1024 * 1024))
             if not data:
@@ -239,6 +274,24 @@ class _RangeReader:
         self.part.pos += len(data)
         return data
 
+    def readinto(self, view: memoryview) -> int:
+        """Up to ``len(view)`` bytes of the range into ``view`` (0 at its end); a broken
+        connection is resumed as in ``read``."""
+        if self.left <= 0:
+            return 0
+        if len(view) > self.left:
+            view = view[: self.left]
+        try:
+            n = self.wire.readinto(view)
+        except UnreachableError:
+            n = 0
+        if not n:  # the connection broke: ask again for the rest of this range
+            self.wire, self.part = self.wire.owner.resume(self.part.pos, self.end)
+            return self.readinto(view)
+        self.left -= n
+        self.part.pos += n
+        return n
+
 
 class _WholeBody(io.RawIOBase):
     def __init__(self, wire: _Wire) -> None:
@@ -342,6 +395,7 @@ class BlobRanges:
                     reference=self.reference,
                     endpoint=self.endpoint,
                 )
+            wire.tail = DIRECT  # (the rest of the blob follows: read on as block reads did)
             return _Response(self, wire, boundary=None, single=_Part(0, self.size))
         ctype = response.headers.get("Content-Type", "")
         if ctype.lower().startswith("multipart/byteranges"):
@@ -349,6 +403,7 @@ class BlobRanges:
             if boundary is None:
                 response.close()
                 raise self.malformed("multipart answer without a boundary")
+            wire.tail = DIRECT  # (see _Wire.tail: the body is read to its end, as block reads did)
             return _Response(self, wire, boundary=boundary.encode("latin-1"), single=None)
         part = self.parse_content_range(response.headers.get("Content-Range", ""))
         return _Response(self, wire, boundary=None, single=part)
@@ -389,6 +444,15 @@ class BlobRanges:
         data = _RangeReader(answer.wire, part, end).read()
         self._drop_current()
         return data
+
+    def read_span(self, start: int, end: int, into: memoryview) -> None:
+        """Exactly the bytes ``[start, end)`` into ``into`` (``end - start`` long), read from the
+        socket straight into it.  For several nearby files at once: the bytes between them are
+        on the wire anyway (a planned span holds them), so asking for them costs nothing."""
+        reader = self.open_range(start, end)
+        got, want = 0, end - start
+        while got < want:
+            got += reader.readinto(into[got:want])  # (resumes a broken connection, or raises)
 
     def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
         spans = coalesce(ranges, self.gap)

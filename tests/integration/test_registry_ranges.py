@@ -154,3 +154,32 @@ def test_small_read_blocks_split_part_headers_and_ranges(
         assert br.read_head(399_000, 400_000) == DATA[399_000:]
         br.close()
     assert br.requests == 2
+
+
+@pytest.mark.parametrize("gap", [64 * 1024, 0])  # one span asked for, or a multipart answer
+def test_spans_are_read_straight_into_a_buffer(
+    pushed: tuple[Any, str], fault_proxy: Callable[..., Any], gap: int
+) -> None:
+    """``read_span`` (the fetch thread's way to read nearby files at once) fills the caller's
+    buffer from the socket, skips what lies between spans, and resumes a broken connection."""
+    img, digest = pushed
+    spans = [(1000, 150_000), (150_100, 150_200), (200_000, 399_000)]
+    for drop in (None, 90_000):
+        proxy = fault_proxy(img.registry)
+        proxy.plan.drop_blob_after, proxy.plan.drop_times = drop, 1
+        with _client(proxy.host) as client:
+            br = BlobRanges(client, "ranges/blob", digest, len(DATA), gap=gap)
+            br.prepare(spans)
+            buffer = bytearray(b"\xee" * 400_000)
+            view = memoryview(buffer)
+            for start, end in spans:
+                br.read_span(start, end, view[start:end])
+            br.close()
+        for start, end in spans:
+            assert buffer[start:end] == DATA[start:end]
+        assert buffer[150_000:150_100] == b"\xee" * 100  # between two spans: not written
+        if drop is None:
+            assert br.requests == 1
+            assert proxy.blob_bytes_sent == br.bytes_fetched  # every byte counted once
+        else:
+            assert br.requests > 1  # the rest asked for again

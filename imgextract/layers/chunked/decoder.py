@@ -20,6 +20,8 @@ READ = MiB  # piece size when a chunk is streamed
 ONE_READ = 8 * MiB  # a file whose compressed bytes fit is read in one piece
 ONE_SHOT = 8 * MiB  # a chunk decompressing to at most this is decompressed in one call
 WHOLE_FILE = 4 * MiB  # a file up to this is queued once verified; larger ones piece by piece
+SPAN_GAP = 4096  # files this close (a tar header's frame between them) are read in one span
+SPAN_GAPS = MiB  # bytes between files a batch reads through, at most (the buffer holds them)
 
 
 class _ReadAlready:
@@ -89,6 +91,43 @@ class Decoder:
 
     def __init__(self) -> None:
         self._dctx = zstandard.ZstdDecompressor()
+        self._span = bytearray()  # ``batch``'s compressed bytes, when the source reads spans
+
+    def _read(self, entries: Sequence[TocEntry], source: RangeSource) -> list[memoryview]:
+        """The compressed bytes of each of ``entries``.  A source that reads spans
+        (``read_span``: the registry's) reads runs of nearby files in one piece into a buffer
+        this decoder keeps (one socket read loop, no fresh pages); any other source, file by
+        file."""
+        read_span = getattr(source, "read_span", None)
+        if read_span is None:
+            views = []
+            for entry in entries:
+                start, end = entry.chunks[0].start, entry.chunks[-1].end
+                views.append(memoryview(_read_exact(source.open_range(start, end), end - start)))
+            return views
+        spans: list[list[int]] = []  # [start, end, where in the buffer] of each run of nearby files
+        at: list[tuple[int, int]] = []  # each entry's place: (its span, its offset in the span)
+        total = gaps = 0
+        for entry in entries:
+            start, end = entry.chunks[0].start, entry.chunks[-1].end
+            gap = start - spans[-1][1] if spans else -1
+            if 0 <= gap <= SPAN_GAP and gaps + gap <= SPAN_GAPS:  # (a hostile TOC: files 4 KiB apart)
+                gaps += gap
+                total += end - spans[-1][1]
+                spans[-1][1] = end
+            else:
+                spans.append([start, end, total])
+                total += end - start
+            at.append((len(spans) - 1, start - spans[-1][0]))
+        if len(self._span) < total:
+            self._span = bytearray(max(total, 2 * READ))  # (a new one: the old may still be viewed)
+        buffer = memoryview(self._span)
+        for start, end, where in spans:
+            read_span(start, end, buffer[where : where + end - start])
+        return [
+            buffer[spans[i][2] + offset : spans[i][2] + offset + e.chunks[-1].end - e.chunks[0].start]
+            for e, (i, offset) in zip(entries, at, strict=True)
+        ]
 
     def batch(self, entries: Sequence[TocEntry], source: RangeSource) -> Iterator[_Unchecked | bytes]:
         """The data of ``entries`` (each ``batchable``, in blob order), one per entry: their
@@ -98,14 +137,11 @@ class Decoder:
         checks them, see ``check_file``), or, when anything is unusual (several frames in a
         chunk, a size that does not match) as bytes verified chunk by chunk (``pieces``: the
         careful path decides, a mismatch raised when the caller gets to that file)."""
-        views = []
+        views = self._read(entries, source)
         frames: list[bytes | bytearray | memoryview] = []
-        for entry in entries:
-            chunks = entry.chunks
-            start, end = chunks[0].start, chunks[-1].end
-            view = memoryview(_read_exact(source.open_range(start, end), end - start))
-            views.append(view)
-            frames.extend(view[c.start - start : c.end - start] for c in chunks)
+        for entry, view in zip(entries, views, strict=True):
+            start = entry.chunks[0].start
+            frames.extend(view[c.start - start : c.end - start] for c in entry.chunks)
         out = None
         try:
             out = self._dctx.multi_decompress_to_buffer(

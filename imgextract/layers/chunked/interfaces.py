@@ -24,7 +24,10 @@ class Readable(Protocol):
 class RangeSource(Protocol):
     """Compressed bytes of one blob by offset (the registry implements it; so do tests).
 
-    One source is used by one thread at a time."""
+    One source is used by one thread at a time.  A source may also read spans,
+    ``read_span(start, end, into)``: exactly ``[start, end)`` into the memoryview ``into``
+    (the registry's does); the decoder then reads runs of nearby files in one piece, the few
+    bytes between them included (on the wire anyway), else file by file."""
 
     def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
         """The ``[start, end)`` ranges that will be read, in that order (fetched ahead, coalesced)."""

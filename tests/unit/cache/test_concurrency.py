@@ -103,3 +103,30 @@ def test_second_process_waits_for_the_download_instead_of_copying(tmp_path: Path
     assert results["waited"][0] == SIZE  # it wrote nothing: the other process's blob was used
     assert Path(results["waited"][1]).read_bytes() == data
     assert not (root / "tmp").exists() or list((root / "tmp").iterdir()) == []
+
+
+def test_a_forked_child_names_its_temporary_files_apart_from_its_parent() -> None:
+    """Temporary names are a per-process random prefix and a counter, the owner token is worked
+    out once a process: a child forked after both were set up gets its own prefix and its own
+    token (``os.register_at_fork``), so a parent and a child writing the same cache never pick the
+    same name, nor does the child take the parent's files for its own debris."""
+    import os
+
+    from imgextract.cache.writer import unique_suffix
+    from imgextract.procowner import owner_token
+
+    parent_suffix, parent_token = unique_suffix(), owner_token()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave at once (no pytest teardown)
+        try:
+            os.write(write, f"{unique_suffix()} {owner_token()} {os.getpid()}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        child_suffix, child_token, child_pid = pipe.read().split()
+    os.waitpid(pid, 0)
+    assert child_token != parent_token and child_token.split(".")[-2] == child_pid
+    assert child_suffix[:12] != parent_suffix[:12]  # another random prefix
+    assert unique_suffix()[:12] == parent_suffix[:12]  # (the parent's own is kept)

@@ -26,7 +26,15 @@ from imgextract.layers.applier import Applier
 from imgextract.layers.chunked import apply_chunked, parse_toc, toc_location
 from imgextract.layers.chunked.assemble import plan_files
 from imgextract.layers.chunked.plan import plan_ranges
-from imgextract.layers.chunked.toc import FOOTER_SIZE, Toc, TocLocation, check_footer, parse_footer
+from imgextract.layers.chunked.toc import (
+    FOOTER_SIZE,
+    Chunk,
+    Toc,
+    TocEntry,
+    TocLocation,
+    check_footer,
+    parse_footer,
+)
 from imgextract.layers.member import Member
 from imgextract.layers.selection import PathSelection
 from imgextract.registry.ranges import coalesce
@@ -1019,6 +1027,11 @@ def test_toc_modtimes_are_exact_to_the_nanosecond(tmp_path: Path) -> None:
         ("2023-11-15T00:13:20.5+02:00", 1_700_000_000_500_000_000),
         ("2023-11-14T21:43:20.0000000019-00:30", 1_700_000_000_000_000_001),  # cut to ns
         ("1969-12-31T23:59:59Z", 0),  # before 1970: clamped
+        # Go's general parser (the strict RFC 3339 one refuses these): golang/go#54580
+        ("2023-11-14T2:13:20Z", 1_699_928_000 * 10**9),  # an hour of one digit
+        ("2023-11-15T22:13:20+24:00", 1_700_000_000 * 10**9),  # an offset of 24 hours
+        ("2023-11-14T23:13:20+00:60", 1_700_000_000 * 10**9),  # or 60 minutes
+        ("2023-11-14T22:13:20,5Z", 1_700_000_000_500_000_000),  # a comma before the fraction
     ],
 )
 def test_toc_modtime_is_read_as_go_reads_rfc3339(tmp_path: Path, modtime: str, ns: int) -> None:
@@ -1038,6 +1051,10 @@ def test_toc_modtime_is_read_as_go_reads_rfc3339(tmp_path: Path, modtime: str, n
         "2023-02-30T00:00:00Z",
         "2023-11-14T24:00:00Z",
         "2023-11-14T22:13:20",
+        "2023-11-14T122:13:20Z",
+        "2023-11-14T22:13:20+25:00",
+        "2023-11-14T22:13:20+00:61",
+        "2023-11-14T22:13:20+0000",
         1700000000,
         "２０２３-11-14T22:13:20Z",
     ],
@@ -1118,3 +1135,88 @@ def test_a_toc_of_another_version_is_unsupported_not_an_integrity_error() -> Non
         loc = TocLocation(10_000, len(comp), len(raw), "sha256:" + hashlib.sha256(comp).hexdigest())
         with pytest.raises(IntegrityError):
             parse_toc(comp, loc)
+
+
+class _SpanSource(MemorySource):
+    """A source that reads spans (as the registry's does): what was asked, span by span."""
+
+    def __init__(self, blob: bytes) -> None:
+        super().__init__(blob)
+        self.spans: list[tuple[int, int]] = []
+
+    def read_span(self, start: int, end: int, into: memoryview) -> None:
+        self.spans.append((start, end))
+        into[:] = self.open_range(start, end).read()
+
+
+@pytest.mark.parametrize("gap", [4096, 0])
+def test_nearby_files_are_read_as_one_span(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gap: int) -> None:
+    """A run of small files is read in spans of files at most ``SPAN_GAP`` apart (the bytes
+    between them are read through, not asked for again), each file out of its span exactly."""
+    from imgextract.layers.chunked import decoder as decoder_module
+
+    monkeypatch.setattr(decoder_module, "SPAN_GAP", gap)
+    blob, toc = _two_chunk_files(["a", "b", "c", "d", "e"])
+    where = {e.name: (e.chunks[0].start, e.chunks[-1].end) for e in toc.entries if e.chunks}
+    source = _SpanSource(blob)
+    applier = Applier(tmp_path, PathSelection(["a", "b", "e"]))
+    try:
+        apply_chunked(toc, source, applier, ["a", "b", "e"])
+        applier.finalize()
+    finally:
+        applier.close()
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {n: _content(n) for n in "abe"}
+    if gap:  # c and d lie between b and e: read through
+        assert source.spans == [(where["a"][0], where["e"][1])]
+    else:
+        assert source.spans == [(where["a"][0], where["b"][1]), where["e"]]
+
+
+class _SpanCounter:
+    """A source that reads spans out of a blob it makes up: frames of one byte where the TOC says."""
+
+    def __init__(self, frames: dict[int, bytes]) -> None:
+        self.frames = frames
+        self.spans: list[tuple[int, int]] = []
+
+    def prepare(self, ranges: Sequence[tuple[int, int]]) -> None:
+        pass
+
+    def open_range(self, start: int, end: int) -> Any:
+        raise AssertionError("a span source is read by spans")
+
+    def read_span(self, start: int, end: int, into: memoryview) -> None:
+        self.spans.append((start, end))
+        for at, frame in self.frames.items():
+            if start <= at and at + len(frame) <= end:
+                into[at - start : at - start + len(frame)] = frame
+
+
+def test_a_hostile_toc_of_files_4_kib_apart_does_not_grow_the_span_buffer() -> None:
+    """Thousands of one-byte files, each ``SPAN_GAP`` after the last (a TOC can say so; the blob's
+    size is the manifest's word): the bytes between them are read through only up to
+    ``SPAN_GAPS`` per batch, so the buffer stays about the files' own compressed bytes, not
+    4 KiB a file (12 MiB here, 1.7 GiB for a 64 MiB TOC's worth of such files)."""
+    from imgextract.layers.chunked import decoder as decoder_module
+
+    frame = zstandard.ZstdCompressor().compress(b"x")
+    step = len(frame) + decoder_module.SPAN_GAP
+    entries = []
+    frames = {}
+    for i in range(3000):
+        at = i * step
+        frames[at] = frame
+        chunk = Chunk(at, at + len(frame), 1, None)
+        entries.append(
+            TocEntry(
+                "reg", f"f{i}", size=1, digest="sha256:" + hashlib.sha256(b"x").hexdigest(), chunks=[chunk]
+            )
+        )
+    source = _SpanCounter(frames)
+    decoder = decoder_module.Decoder()
+    got = list(decoder.batch(entries, source))
+    assert len(got) == len(entries)
+    assert all(b"".join(bytes(p) for p in item.parts) == b"x" for item in got)  # type: ignore[union-attr]
+    read = sum(end - start for start, end in source.spans)
+    assert read <= len(frame) * len(entries) + decoder_module.SPAN_GAPS
+    assert len(decoder._span) <= 2 * decoder_module.MiB

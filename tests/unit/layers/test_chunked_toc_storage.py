@@ -147,6 +147,7 @@ def test_absent_times_are_no_times() -> None:
         {"user.a": "", "security.capability": "AQAAAgAgAAAAAAAAAAAAAAAAAAA="},
         {"user.a": "YWJj\nZGVm"},  # (StdEncoding.DecodeString drops line breaks)
         {"security.selinux": "not base64!"},  # (xattrsToIgnore: never decoded)
+        {"user.a": None, "security.selinux": None},  # (jsoniter's ReadString: null is "")
         None,
     ],
     ids=repr,

@@ -194,6 +194,41 @@ def test_only_a_request_that_can_be_resent_skips_the_idle_check(
     assert checks == (["POST"] if trusted_idle else ["GET", "POST", "GET"])
 
 
+@pytest.mark.parametrize("trusted", [True, False])
+def test_bytes_a_server_sent_after_an_answer_do_not_spoil_the_next_request(
+    trusted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that sends a body after its answer to a HEAD (against RFC 9110, but servers do:
+    the head and the body written separately): the bytes arrive once the answer was taken as
+    complete and the connection given back.  The idle check drops such a connection; a GET that
+    skips the check (given back less than ``TRUSTED_IDLE`` ago) reads them as its status line,
+    and is sent again on a checked connection rather than failing."""
+    from imgextract.registry import connections as wire
+    from imgextract.registry.transport import new_session
+
+    if not trusted:
+        monkeypatch.setattr(wire, "TRUSTED_IDLE", 0.0)
+
+    def head_with_a_body(conn: socket.socket, head: bytes) -> None:
+        if head.startswith(b"HEAD "):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n")
+            time.sleep(0.02)
+            conn.sendall(b"not this\n")
+        else:
+            answer(conn, b"{}")
+
+    with http_server(head_with_a_body) as (host, seen):
+        session = new_session((host,), TransportSettings(), insecure=True)
+        with session.request("HEAD", f"http://{host}/v2/") as first:
+            assert first.status_code == 200
+        time.sleep(0.1)  # (the body has arrived; still within TRUSTED_IDLE)
+        with session.request("GET", f"http://{host}/v2/") as second:
+            assert second.status_code == 200 and second.content == b"{}"
+        session.close()
+    # trusted: the GET on the spoilt connection, then again on a new one; else only on a new one
+    assert [h.split(b" ", 1)[0] for h in seen] == [b"HEAD", b"GET", b"GET"][: 3 if trusted else 2]
+
+
 def test_a_post_on_a_closed_idle_connection_is_not_resent_blindly(monkeypatch: pytest.MonkeyPatch) -> None:
     """A POST is not idempotent: when the server closes the connection as it is sent (the idle
     check passed just before), it fails rather than being sent twice."""

@@ -462,6 +462,112 @@ def test_c_loop_answers_the_same_with_and_without_the_words() -> None:
                 assert with_words == without
 
 
+_WORDY: list[str | bytes] = [
+    "y: Y\nn: N\nyes: no\non: off\nTrue: False\n~: ~\nNULL: Null\n",
+    "- yes\n- yesx\n- y\u00e9s\n- o\u0000\n- ~\n- ~~\n- Off\n- OFF\n- oFF\n- nULL\n",
+    "{y: [n, no, No, NO, nO], t: [true, True, TRUE, tRUE], f: f, o: [on, On, ON, oN]}\n",
+    "n: 1\nn: 2\n",  # a repeated key
+    "? yes\n: no\n? off\n: {on: ~}\n",
+    "type: object\nname: \"yes\"\nformat: 'no'\nobject: ~\n",
+    b"y\xff: 1\n",  # invalid UTF-8 after a word character
+    b"yes: \xed\xa0\x80\n",  # an encoded surrogate
+    b"\xef\xbb\xbfyes: no\n",
+]
+
+
+def test_c_loop_words_answer_as_the_python_loop_on_word_heavy_documents() -> None:
+    args = (goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200)
+    words = (goyaml._C_VERBATIM, goyaml._RESOLVE_MAP)
+    for text in _WORDY:
+        forms: list[str | bytes] = list(_forms(text)) if isinstance(text, str) else [text]
+        for form in forms:
+            with_words = _outcome(functools.partial(EXT.load, form, *args, *words))
+            without = _outcome(functools.partial(EXT.load, form, *args))
+            slow = _outcome(lambda: goyamlevents._load_events(form))  # noqa: B023
+            assert _typed_outcome(with_words) == _typed_outcome(without), form
+            if with_words[0] == "ok" and with_words[1] is not None:
+                assert _typed_outcome(with_words) == _typed_outcome(slow), form
+            assert _full(form, True) == _full(form, False), form
+
+
+def _typed_outcome(outcome: Any) -> Any:
+    if outcome[0] == "ok" and outcome[1] is not None:
+        return ("ok", _typed(outcome[1][0]), outcome[1][1])
+    return outcome
+
+
+def test_c_loop_words_mutated_by_a_callback() -> None:
+    """A callback that changes ``words`` while the C loop reads: each scalar is looked up in the
+    dict as it is then (no crash, no stale entry, the references kept); one that drops the last
+    other reference to the dict leaves the loop a valid dict to finish with."""
+    words: dict[Any, Any] = dict(goyaml._RESOLVE_MAP)
+    seen: list[str] = []
+
+    def value(s: str) -> Any:
+        seen.append(s)
+        words.clear()  # every later word is its own text, no callback
+        for i in range(1000):  # and the table is rebuilt under the loop (a resize)
+            words[f"n{i}"] = i
+        return goyaml._c_value(s)
+
+    got = EXT.load("a: yes\nb: no\nc: n5\nd: n\n", goyaml._C_FIRST, value, goyaml._c_key, 200, "yn", words)
+    # "no" and "n" are no keys once the first callback has run; "n5" is one by then: called back
+    assert got == ({"a": True, "b": "no", "c": "n5", "d": "n"}, False)
+    assert seen == ["yes", "n5"]
+
+    holder: dict[str, Any] = {"words": dict(goyaml._RESOLVE_MAP)}
+
+    def dropping(s: str) -> Any:
+        holder.pop("words", None)  # the caller's only other reference
+        return goyaml._c_value(s)
+
+    got = EXT.load(
+        "- yes\n- no\n- yes\n", goyaml._C_FIRST, dropping, goyaml._c_key, 200, "yn", holder["words"]
+    )
+    assert got == ([True, False, True], False)
+
+
+def test_c_loop_words_with_keys_that_are_no_str() -> None:
+    """Keys that are not str (a lookup compares with them on a hash collision): an int, and one
+    whose ``__eq__`` raises or empties the dict; its exception propagates, no crash."""
+
+    class Hostile:
+        def __init__(self, text: str, action: str, words: dict[Any, Any]) -> None:
+            self.text, self.action, self.words = text, action, words
+
+        def __hash__(self) -> int:
+            return hash(self.text)
+
+        def __eq__(self, other: object) -> bool:
+            if self.action == "raise":
+                raise RuntimeError("hostile __eq__")
+            self.words.clear()
+            return other == self.text
+
+    args = (goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200, "yn")
+    assert EXT.load("a: yes\n", *args, {1: 1, 2.5: 2}) == ({"a": "yes"}, False)
+    raising: dict[Any, Any] = {}
+    raising[Hostile("yes", "raise", raising)] = True
+    with pytest.raises(RuntimeError, match="hostile"):
+        EXT.load("a: yes\n", *args, raising)
+    clearing: dict[Any, Any] = {}
+    clearing[Hostile("yes", "clear", clearing)] = True
+    got = EXT.load("a: yes\nb: no\n", *args, clearing)
+    assert got is not None and got[0]["b"] == "no"
+
+
+def test_c_loop_verbatim_first_refuses_what_is_no_ascii() -> None:
+    args = (goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200)
+    for bad in ("\ud800", "y\u00ff", "\U0001f600", "\x00"):
+        with pytest.raises(ValueError):
+            EXT.load("a: 1", *args, bad, {})
+    with pytest.raises(TypeError):
+        EXT.load("a: 1", *args, b"y", {})
+    with pytest.raises(TypeError):  # a dict subclass is no dict here
+        EXT.load("a: 1", *args, "y", type("D", (dict,), {})())
+    assert EXT.load("a: yes", *args, "", goyaml._RESOLVE_MAP) == ({"a": True}, False)
+
+
 def test_c_loop_numbers_as_the_python_loop_sets_them() -> None:
     """The number handling of the loop, for values the resolvers do not give today (go_number
     keeps integers within ParseInt/ParseUint's range): past uint64 a float, below int64 an int, both
