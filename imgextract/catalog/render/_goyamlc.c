@@ -297,6 +297,19 @@ checked_number(PyObject *v, int *numbers, int *hand_on)
     return v;
 }
 
+/* resolve_value(v), then checked_number: the value to store (a new reference), or NULL with an
+ * exception set or *hand_on set.  Steals ``v``. */
+static PyObject *
+resolved(PyObject *resolve_value, PyObject *v, int *numbers, int *hand_on)
+{
+    PyObject *r = PyObject_CallOneArg(resolve_value, v);
+    Py_DECREF(v);
+    if (r == NULL) {
+        return NULL;
+    }
+    return checked_number(r, numbers, hand_on);
+}
+
 /* The body of load(): 1 done (*result, *numbers set), 0 hand on, -1 exception. */
 static int
 run(state_t *st, const unsigned char *input, size_t size, const char first[128], PyObject *resolve_value,
@@ -404,12 +417,7 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
             }
             if (resolve) {
                 int hand_on = 0;
-                PyObject *r = PyObject_CallOneArg(resolve_value, v);
-                Py_DECREF(v);
-                if (r == NULL) {
-                    return -1;
-                }
-                v = checked_number(r, numbers, &hand_on);
+                v = resolved(resolve_value, v, numbers, &hand_on);
                 if (v == NULL) {
                     return hand_on ? 0 : -1;
                 }
@@ -501,12 +509,7 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
                 Py_INCREF(a.value);
                 v = a.value;
                 if (a.resolve) {
-                    PyObject *r = PyObject_CallOneArg(resolve_value, a.value);
-                    Py_DECREF(v);
-                    if (r == NULL) {
-                        return -1;
-                    }
-                    v = checked_number(r, numbers, &hand_on);
+                    v = resolved(resolve_value, v, numbers, &hand_on);
                     if (v == NULL) {
                         return hand_on ? 0 : -1;
                     }
