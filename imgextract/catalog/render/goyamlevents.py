@@ -75,6 +75,17 @@ def has_c_parser() -> bool:
     return bool(locations) and PathFinder.find_spec("yaml._yaml", list(locations or ())) is not None
 
 
+def _checked_number(v: float | int) -> tuple[float | int, bool] | None:
+    """A resolved number as both loops keep it (the C loop's ``checked_number``): the value to
+    store (an int past uint64 becomes a float) and whether it sets the numbers flag (a float, an int
+    outside int64); None for NaN or an infinity (the node tree's to answer)."""
+    if v.__class__ is float:
+        return None if v != v or v in _INFINITIES else (v, True)
+    if INT64_MIN <= v <= INT64_MAX:
+        return v, False
+    return (float(v) if v > UINT64_MAX else v), True
+
+
 def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
     """The common document (plain and quoted scalars, tagged values too, block and flow collections,
     anchors and aliases, no tagged key, merge key, alias as a key or non-string key that fails)
@@ -164,16 +175,12 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                     v = (word(s, s) if s[0] in word_first else _quick_resolve(s)) if s else None
                 else:
                     v = s
-                if v is not s:
-                    vc = v.__class__
-                    if vc is float:
-                        if v != v or v in _INFINITIES:
-                            return None
-                        numbers = True
-                    elif vc is int and not INT64_MIN <= v <= INT64_MAX:
-                        numbers = True
-                        if v > UINT64_MAX:
-                            v = float(v)
+                if v is not s and (v.__class__ is float or v.__class__ is int):
+                    checked = _checked_number(v)
+                    if checked is None:
+                        return None
+                    v, flagged = checked
+                    numbers = numbers or flagged
             elif c is mapping_start or c is sequence_start:
                 if want_key or len(stack) >= _EVENTS_MAX_DEPTH:  # a collection as a key, too deep
                     return None
@@ -213,16 +220,12 @@ def _load_events(text: str | bytes) -> tuple[Any, bool] | None:
                     s, plain = a
                     if plain and (not s or s[0] in resolve_first):
                         v = (word(s, s) if s[0] in word_first else _quick_resolve(s)) if s else None
-                        if v is not s:
-                            vc = v.__class__
-                            if vc is float:
-                                if v != v or v in _INFINITIES:
-                                    return None
-                                numbers = True
-                            elif vc is int and not INT64_MIN <= v <= INT64_MAX:
-                                numbers = True
-                                if v > UINT64_MAX:
-                                    v = float(v)
+                        if v is not s and (v.__class__ is float or v.__class__ is int):
+                            checked = _checked_number(v)
+                            if checked is None:
+                                return None
+                            v, flagged = checked
+                            numbers = numbers or flagged
                     else:
                         v = s
                 else:  # a collection: its node counts twice, every collection below it too
