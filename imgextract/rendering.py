@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
 from imgextract import oci
+from imgextract.catalog.render import FORMATS
 from imgextract.catalog.render.pipeline import (
     RenderError,
     RenderOptions,
@@ -22,7 +23,6 @@ from imgextract.catalog.render.pipeline import (
     render_refs_chunks,
     render_refs_output,
 )
-from imgextract.catalog.render.writer import FORMATS, opm_order, to_python, write
 from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
 from imgextract.pull.resolve import Located, ResolvedImage
 from imgextract.reference import Reference, names_a_path
@@ -204,6 +204,8 @@ def render(
     jobs: int = 16,
 ) -> list[dict[str, Any]]:
     """Render ``refs`` as ``opm render`` would: plain dicts (property values decoded), in opm's order."""
+    from imgextract.catalog.render.writer import opm_order, to_python
+
     objs = render_raw(
         session, refs, migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs
     )
@@ -215,6 +217,8 @@ def encode(objs: Sequence[dict[str, Any]], fmt: str = "json") -> str:
     ``ndjson``: one compact object per line."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
+    from imgextract.catalog.render.writer import write
+
     buf = io.StringIO()
     write(objs, buf, fmt)
     return buf.getvalue()

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.cache.writer import unique_suffix, write_parts
+from imgextract.catalog.render import FORMATS
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
 from imgextract.catalog.render.spill import Spill
-from imgextract.catalog.render.writer import FORMATS, encode, opm_sorted, order_key
 
 if TYPE_CHECKING:  # built on a miss only: a bundle's kept text answers without them
     from imgextract.catalog.render.rendered import RenderedBundle
@@ -223,6 +223,8 @@ class Output:
 
     @classmethod
     def of(cls, obj: dict[str, Any], fmt: str) -> Output:
+        from imgextract.catalog.render.writer import encode
+
         head = {k: obj[k] for k in ("schema", "name", "package") if isinstance(obj.get(k), str)}
         return cls(head, encode(obj, fmt).encode("utf-8", "surrogateescape"))
 
@@ -574,6 +576,8 @@ def render_refs_chunks(
     except BaseException:
         spill.close()
         raise
+    from imgextract.catalog.render.writer import opm_sorted, order_key
+
     outs = [o for o in items if isinstance(o, Output)]  # with a format, the workers encoded every item
     return _read_back(opm_sorted(outs, key=lambda o: order_key(o.head)), spill)
 
