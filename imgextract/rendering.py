@@ -92,6 +92,13 @@ class _ClientSource:
 
         return read_small_tree(image, paths, Limits())
 
+    def load_ahead(self) -> None:
+        """Import what :meth:`resolve` and :meth:`read_tree` take after the manifest request: the
+        manifest and config types, the layer reader with its decompression and checks."""
+        from imgextract.layers import decompress, memtree, verify  # noqa: F401
+        from imgextract.oci import config, manifest  # noqa: F401
+        from imgextract.pull import extract  # noqa: F401
+
     def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
         from imgextract.bundles.detect import Plan
         from imgextract.layers.applier import Limits

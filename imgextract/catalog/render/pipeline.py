@@ -26,8 +26,9 @@ import logging
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -108,6 +109,9 @@ class ImageSource(Protocol):
 
     def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
         """Apply the image's layers into ``dest``, only ``paths``."""
+
+    # A source may also have ``load_ahead()``: import what resolving and reading an image take
+    # (called by the thread waiting for the references, see :class:`_ReadCue`).
 
 
 # ---------------------------------------------------------------------------------------- cache
@@ -223,7 +227,7 @@ class Output:
 
     @classmethod
     def of(cls, obj: dict[str, Any], fmt: str) -> Output:
-        from imgextract.catalog.render.writer import encode
+        from imgextract.catalog.render.writer import encode  # (loaded ahead: see _load_ahead)
 
         head = {k: obj[k] for k in ("schema", "name", "package") if isinstance(obj.get(k), str)}
         return cls(head, encode(obj, fmt).encode("utf-8", "surrogateescape"))
@@ -358,9 +362,11 @@ def _render_one(
     reader: FBCReader,
     fmt: str | None = None,
     spill: Spill | None = None,
+    reading: Callable[[], None] | None = None,
 ) -> Sequence[dict[str, Any] | Output]:
     """The reference's objects; with ``fmt``, a bundle image's object comes as its :class:`Output`
-    (kept in the cache, re-used when the same digest is rendered again)."""
+    (kept in the cache, re-used when the same digest is rendered again).  ``reading`` is called
+    when the image itself is to be read (no kept text answered)."""
     level = opts.migrate_level
     path = Path(ref)
     if os.path.exists(ref):
@@ -389,6 +395,8 @@ def _render_one(
         hit = _output_get(kept)
         if hit is not None:
             return [hit]
+    if reading is not None:
+        reading()
     image = resolve()
     labels = dict(image.config.labels or {})
     if SQLITE_LABEL in labels and CONFIGS_LABEL not in labels:  # the configs label decides first
@@ -445,6 +453,56 @@ def _render_one(
     raise RenderError(f"render {_q(ref)}: image type could not be determined: image has no labels", "image")
 
 
+class _ReadCue:
+    """Wakes the thread that waits for the references when the first of them is to read its
+    image (no kept text answered it), or when there is nothing left to wait for (every reference
+    done, or one failed).
+
+    That thread, idle otherwise, then imports what reading an image and rendering a bundle take
+    (~60 modules, see :func:`_load_ahead`) while the workers wait for the registry's answers.
+    Left to the workers, each module was loaded by the first worker to need it, after a response,
+    while the workers needing it next waited on its import lock and had no request out.  A run
+    that kept texts answer whole (a warm run) imports none of it."""
+
+    def __init__(self) -> None:
+        self.needed = False
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._left = 0
+
+    def reading(self) -> None:
+        if not self.needed:
+            self.needed = True
+            self._event.set()
+
+    def wait(self, futures: Sequence[Future[Any]]) -> bool:
+        """Until the cue: True when an image is to be read and references are still at work."""
+        self._left = len(futures)
+        for f in futures:
+            f.add_done_callback(self._done)
+        self._event.wait()
+        return self.needed and not all(f.done() for f in futures)
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._left -= 1
+            last = self._left == 0
+        if last or future.cancelled() or future.exception() is not None:
+            self._event.set()
+
+
+def _load_ahead(source: ImageSource) -> None:
+    """Import the modules of an image's reading (the source's, when it names them), then those of
+    a bundle's rendering and output, in the order the workers need them."""
+    load = getattr(source, "load_ahead", None)
+    if load is not None:
+        load()
+    from imgextract.catalog.render import bundle, olmtypes, rendered, writer  # noqa: F401
+
+    with contextlib.suppress(ImportError):  # gojson's encoder when installed
+        import orjson  # noqa: F401
+
+
 _TEMPLATE_ACTION = re.compile(r"\{\{(- )?\s*\.(\w+)\s*?( -)?\}\}")
 
 
@@ -487,9 +545,12 @@ def _render_all(
     refs = list(refs)
     reader = fbc_reader or _fbc_reader
 
+    jobs = max(1, min(opts.jobs, len(refs) or 1))
+    cue = _ReadCue() if jobs > 1 and source is not None else None
+
     def rendered(ref: str) -> Sequence[dict[str, Any] | Output]:
         try:
-            return _render_one(ref, source, opts, reader, fmt, spill)
+            return _render_one(ref, source, opts, reader, fmt, spill, None if cue is None else cue.reading)
         except RenderError as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
         except MigrationError as exc:  # Render.Run: "migrate: ...", not prefixed with the reference
@@ -512,20 +573,21 @@ def _render_all(
         # encoded here, in the worker, while other references wait for the network
         return [o if isinstance(o, Output) else Output.of(o, fmt) for o in items]
 
-    jobs = max(1, min(opts.jobs, len(refs) or 1))
     if jobs == 1:
         results = [one(r) for r in refs]
     else:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="render") as pool:
             futures = [pool.submit(one, r) for r in refs]
             results = []
-            for f in futures:
-                try:
+            try:
+                if cue is not None and source is not None and cue.wait(futures):
+                    _load_ahead(source)
+                for f in futures:
                     results.append(f.result())
-                except BaseException:
-                    for g in futures:
-                        g.cancel()
-                    raise
+            except BaseException:
+                for g in futures:
+                    g.cancel()
+                raise
     return [obj for objs in results for obj in objs]
 
 
