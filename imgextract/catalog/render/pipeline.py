@@ -28,7 +28,7 @@ import re
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -111,7 +111,7 @@ class ImageSource(Protocol):
         """Apply the image's layers into ``dest``, only ``paths``."""
 
     # A source may also have ``load_ahead()``: import what resolving and reading an image take
-    # (called by the thread waiting for the references, see :class:`_ReadCue`).
+    # (called on a thread of its own, see :class:`_LoadAhead`).
 
 
 # ---------------------------------------------------------------------------------------- cache
@@ -453,42 +453,38 @@ def _render_one(
     raise RenderError(f"render {_q(ref)}: image type could not be determined: image has no labels", "image")
 
 
-class _ReadCue:
-    """Wakes the thread that waits for the references when the first of them is to read its
-    image (no kept text answered it), or when there is nothing left to wait for (every reference
-    done, or one failed).
+class _LoadAhead:
+    """Imports what reading an image and rendering a bundle take (~60 modules, ~110 M
+    instructions: see :func:`_load_ahead`) on a thread of its own, started by the first reference
+    that is to read its image (no kept text answered it), while the workers wait for the
+    registry's answers.  Left to the workers, each module was loaded by the first worker to need
+    it, after a response, while the workers needing it next waited on its import lock with no
+    request out.  A run that kept texts answer whole (a warm run) imports none of it.  Not the main
+    thread: an interrupt lands there, and one landing inside the import machinery could leave a
+    module's import lock held for the workers."""
 
-    That thread, idle otherwise, then imports what reading an image and rendering a bundle take
-    (~60 modules, see :func:`_load_ahead`) while the workers wait for the registry's answers.
-    Left to the workers, each module was loaded by the first worker to need it, after a response,
-    while the workers needing it next waited on its import lock and had no request out.  A run
-    that kept texts answer whole (a warm run) imports none of it."""
-
-    def __init__(self) -> None:
-        self.needed = False
-        self._event = threading.Event()
+    def __init__(self, source: ImageSource) -> None:
+        self._source = source
         self._lock = threading.Lock()
-        self._left = 0
+        self._started = False
 
     def reading(self) -> None:
-        if not self.needed:
-            self.needed = True
-            self._event.set()
-
-    def wait(self, futures: Sequence[Future[Any]]) -> bool:
-        """Until the cue: True when an image is to be read and references are still at work."""
-        self._left = len(futures)
-        for f in futures:
-            f.add_done_callback(self._done)
-        self._event.wait()
-        return self.needed and not all(f.done() for f in futures)
-
-    def _done(self, future: Future[Any]) -> None:
+        if self._started:
+            return
         with self._lock:
-            self._left -= 1
-            last = self._left == 0
-        if last or future.cancelled() or future.exception() is not None:
-            self._event.set()
+            if self._started:
+                return
+            self._started = True
+        try:
+            threading.Thread(target=self._run, name="render-load-ahead", daemon=True).start()
+        except RuntimeError as exc:  # no thread to be had: the workers load what they need
+            log.debug("loading the image reader ahead: %s", exc)
+
+    def _run(self) -> None:
+        try:
+            _load_ahead(self._source)
+        except Exception as exc:  # only a head start: a worker importing the module meets it again
+            log.debug("loading the image reader ahead failed: %s", exc)
 
 
 def _load_ahead(source: ImageSource) -> None:
@@ -548,11 +544,13 @@ def _render_all(
     reader = fbc_reader or _fbc_reader
 
     jobs = max(1, min(opts.jobs, len(refs) or 1))
-    cue = _ReadCue() if jobs > 1 and source is not None else None
+    ahead = _LoadAhead(source) if jobs > 1 and source is not None else None
 
     def rendered(ref: str) -> Sequence[dict[str, Any] | Output]:
         try:
-            return _render_one(ref, source, opts, reader, fmt, spill, None if cue is None else cue.reading)
+            return _render_one(
+                ref, source, opts, reader, fmt, spill, None if ahead is None else ahead.reading
+            )
         except RenderError as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
         except MigrationError as exc:  # Render.Run: "migrate: ...", not prefixed with the reference
@@ -581,15 +579,13 @@ def _render_all(
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="render") as pool:
             futures = [pool.submit(one, r) for r in refs]
             results = []
-            try:
-                if cue is not None and source is not None and cue.wait(futures):
-                    _load_ahead(source)
-                for f in futures:
+            for f in futures:
+                try:
                     results.append(f.result())
-            except BaseException:
-                for g in futures:
-                    g.cancel()
-                raise
+                except BaseException:
+                    for g in futures:
+                        g.cancel()
+                    raise
     return [obj for objs in results for obj in objs]
 
 
