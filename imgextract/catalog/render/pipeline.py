@@ -455,32 +455,44 @@ def _render_one(
 
 class _LoadAhead:
     """Imports what reading an image and rendering a bundle take (~60 modules, ~110 M
-    instructions: see :func:`_load_ahead`) on a thread of its own, started by the first reference
-    that is to read its image (no kept text answered it), while the workers wait for the
-    registry's answers.  Left to the workers, each module was loaded by the first worker to need
-    it, after a response, while the workers needing it next waited on its import lock with no
-    request out.  A run that kept texts answer whole (a warm run) imports none of it.  Not the main
-    thread: an interrupt lands there, and one landing inside the import machinery could leave a
-    module's import lock held for the workers."""
+    instructions: see :func:`_load_ahead`) on a thread of its own as soon as the first reference
+    is to read its image (no kept text answered it), while the workers wait for the registry's
+    answers.  Left to the workers, each module was loaded by the first worker to need it, after a
+    response, while the workers needing it next waited on its import lock with no request out.
+    A run that kept texts answer whole (a warm run) imports none of it.
+
+    The thread is started with the pool and waits for its cue: a worker only sets an event (and
+    goes on to send its next request) where starting a thread would make it wait for the new
+    one.  Not the main thread: an interrupt lands there, and one landing inside the import
+    machinery could leave a module's import lock held for the workers."""
 
     def __init__(self, source: ImageSource) -> None:
         self._source = source
-        self._lock = threading.Lock()
-        self._started = False
+        self._cue = threading.Event()
+        self._needed = False
+        self._finished = False
 
-    def reading(self) -> None:
-        if self._started:
-            return
-        with self._lock:
-            if self._started:
-                return
-            self._started = True
+    def start(self) -> None:
         try:
             threading.Thread(target=self._run, name="render-load-ahead", daemon=True).start()
         except RuntimeError as exc:  # no thread to be had: the workers load what they need
             log.debug("loading the image reader ahead: %s", exc)
 
+    def reading(self) -> None:
+        """A reference is to read its image (called by the workers)."""
+        if not self._needed:
+            self._needed = True
+            self._cue.set()
+
+    def finish(self) -> None:
+        """Every reference is done (or one failed): nothing more to load for."""
+        self._finished = True
+        self._cue.set()
+
     def _run(self) -> None:
+        self._cue.wait()
+        if not self._needed or self._finished:
+            return
         try:
             _load_ahead(self._source)
         except Exception as exc:  # only a head start: a worker importing the module meets it again
@@ -578,14 +590,20 @@ def _render_all(
     else:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="render") as pool:
             futures = [pool.submit(one, r) for r in refs]
+            if ahead is not None:
+                ahead.start()  # (after the submissions: the references are under way first)
             results = []
-            for f in futures:
-                try:
-                    results.append(f.result())
-                except BaseException:
-                    for g in futures:
-                        g.cancel()
-                    raise
+            try:
+                for f in futures:
+                    try:
+                        results.append(f.result())
+                    except BaseException:
+                        for g in futures:
+                            g.cancel()
+                        raise
+            finally:
+                if ahead is not None:
+                    ahead.finish()
     return [obj for objs in results for obj in objs]
 
 

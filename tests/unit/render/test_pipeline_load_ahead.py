@@ -1,6 +1,7 @@
-"""The render pool's head start on the image reader (``pipeline._LoadAhead``): the first reference
-that is to read its image starts one thread that imports the reader's modules; the main thread,
-where interrupts land, never imports them, and a failure there is only a lost head start."""
+"""The render pool's head start on the image reader (``pipeline._LoadAhead``): one thread, started
+with the pool, imports the reader's modules once the first reference is to read its image; the
+main thread, where interrupts land, never imports them; a run that reads no image loads nothing
+and the thread ends with the pool; a failure there is only a lost head start."""
 
 from __future__ import annotations
 
@@ -47,15 +48,16 @@ class Source:
         raise AssertionError("not called")
 
 
-def _join_loader() -> None:
-    for thread in threading.enumerate():
-        if thread.name == "render-load-ahead":
-            thread.join(WAIT)
+def _loader() -> threading.Thread:
+    [thread] = [t for t in threading.enumerate() if t.name == "render-load-ahead"]
+    return thread
 
 
-def test_the_first_image_read_starts_one_loader_thread() -> None:
+def test_the_first_image_read_starts_the_load_on_its_own_thread_once() -> None:
     source = Source()
     ahead = _LoadAhead(source)
+    ahead.start()
+    loader = _loader()
     start = threading.Barrier(8)
 
     def reference() -> None:
@@ -67,22 +69,45 @@ def test_the_first_image_read_starts_one_loader_thread() -> None:
             f.result()
     assert source.done.wait(WAIT)
     ahead.reading()  # later images change nothing
-    _join_loader()
+    ahead.finish()
+    loader.join(WAIT)
+    assert not loader.is_alive()
     assert source.threads == ["render-load-ahead"]  # once, and never on the main thread
 
 
-def test_no_image_read_loads_nothing() -> None:
+def test_an_image_read_before_the_thread_starts_is_not_lost() -> None:
     source = Source()
-    _LoadAhead(source)
-    assert not source.done.wait(0.2)
+    ahead = _LoadAhead(source)
+    ahead.reading()
+    ahead.start()
+    assert source.done.wait(WAIT)
+    ahead.finish()
+    assert source.threads == ["render-load-ahead"]
+
+
+@pytest.mark.parametrize("read_after_the_end", [False, True])
+def test_a_run_that_reads_no_image_loads_nothing(read_after_the_end: bool) -> None:
+    source = Source()
+    ahead = _LoadAhead(source)
+    ahead.start()
+    loader = _loader()
+    ahead.finish()  # every reference answered by its kept text
+    loader.join(WAIT)
+    assert not loader.is_alive()  # the thread ends with the pool
+    if read_after_the_end:
+        ahead.reading()
     assert source.threads == []
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_failing_load_is_only_a_lost_head_start(capfd: pytest.CaptureFixture[str]) -> None:
     source = Source(ImportError("no module named isal"))
-    _LoadAhead(source).reading()
+    ahead = _LoadAhead(source)
+    ahead.start()
+    loader = _loader()
+    ahead.reading()
     assert source.done.wait(WAIT)
-    _join_loader()
+    ahead.finish()
+    loader.join(WAIT)
     assert source.threads == ["render-load-ahead"]
     assert capfd.readouterr().err == ""  # the library never prints: the workers meet the error again
