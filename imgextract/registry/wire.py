@@ -253,8 +253,10 @@ class BodyReader:
             return ReadTimedOut(f"read timed out ({exc})")
         return BodyBroken(f"connection broken: {exc.__class__.__name__}: {exc}")
 
-    def _short(self, got: int) -> BodyBroken:
-        return BodyBroken(f"IncompleteRead({got} bytes read, {self._left} more expected)")
+    def _short(self) -> BodyBroken:
+        return BodyBroken(
+            f"IncompleteRead(the connection closed with {self._left} bytes of the body to come)"
+        )
 
     def read(self, n: int = -1, /) -> bytes:
         if self.closed or self.done or n == 0:
@@ -273,8 +275,9 @@ class BodyReader:
             want = left if n < 0 or n > left else n
             data = self._fp.read(want)
             self._left = left - len(data)
-            if len(data) < want:
-                raise self._short(len(data))
+            # cut short: what came of ``n`` bytes is returned (the next read fails), a whole body not
+            if not data or (n < 0 and self._left):
+                raise self._short()
             self.done = not self._left
             return data
         except (OSError, ValueError, TransportError) as exc:
@@ -298,7 +301,7 @@ class BodyReader:
                 return data
             data = self._fp.read1(left if n < 0 or n > left else n)
             if not data:
-                raise self._short(0)
+                raise self._short()
             self._left = left = left - len(data)
             self.done = not left and not self._chunked
             return data
@@ -323,8 +326,8 @@ class BodyReader:
                 view = view[:left]
             n = self._fp.readinto(view)
             self._left = left - n
-            if n < len(view):
-                raise self._short(n)
+            if not n and len(view):
+                raise self._short()
             self.done = not self._left
             return n
         except (OSError, ValueError, TransportError) as exc:
@@ -376,7 +379,10 @@ class BodyReader:
             data = self._fp.read(want)
             self._left = left - len(data)
             if len(data) < want:
-                raise self._short(len(data))
+                if n > 0 and (parts or data):  # what arrived is returned; the next read fails
+                    parts.append(data)
+                    break
+                raise self._short()
             parts.append(data)
             if n > 0:
                 n -= want
@@ -393,5 +399,7 @@ class BodyReader:
             self._left = left - n
             pos += n
             if n < want:
-                raise self._short(n)
+                if pos:  # what arrived is returned; the next read fails
+                    break
+                raise self._short()
         return pos
