@@ -447,3 +447,37 @@ def test_an_answer_with_a_chunked_body_comes_through_the_transport() -> None:
                 assert reply.content == b"{}"
         session.close()
     assert len(seen) == 3
+
+
+@pytest.mark.parametrize(
+    "answer_bytes,words",
+    [
+        (b"HTTP/1.1 200 Connection established\r\n\r\nEXTRA", "bytes after its answer to CONNECT"),
+        (b"HTTP/1.1 200 Connection established\r\nBad Line\r\n\r\n", "not a header line"),
+        (b"", "closed the connection without answering"),
+    ],
+)
+def test_a_connect_tunnel_the_proxy_garbles_fails_as_a_proxy_error(
+    monkeypatch: pytest.MonkeyPatch, answer_bytes: bytes, words: str
+) -> None:
+    """The TLS handshake would start on bytes the proxy sent after its ``200`` (or on a broken
+    answer): the tunnel is refused as a proxy failure instead."""
+    from imgextract.registry.exceptions import ProxyFailed
+    from tests.unit.registry.loopback import clear_proxy_env, proxy_loopback
+
+    clear_proxy_env(monkeypatch)
+    proxy_loopback(monkeypatch)
+    connects: list[bytes] = []
+
+    def garble(conn: socket.socket, head: bytes) -> bool:
+        connects.append(head)
+        conn.sendall(answer_bytes)
+        return False
+
+    with http_server(garble) as (proxy, _):
+        monkeypatch.setenv("HTTPS_PROXY", f"http://{proxy}")
+        session = new_session(("127.0.0.1:1",), TransportSettings(), insecure=True)
+        with pytest.raises(ProxyFailed, match=words):
+            session.request("GET", "https://127.0.0.1:1/v2/")
+        session.close()
+    assert connects[0].startswith(b"CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n")
