@@ -370,7 +370,7 @@ class BodyReader:
         raise BodyBroken(f"chunked body: more than {MAX_FIELDS} trailer lines")
 
     def _read_chunked(self, n: int) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while n:
             left = self._left or self._next_chunk()
             if not left:
