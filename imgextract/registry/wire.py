@@ -39,9 +39,12 @@ MAX_INTERIM = 5  # 1xx answers before the final one (Go's transport)
 BUFFER = 64 * 1024
 _JOIN_BELOW = 64 * 1024  # a bytes body up to this size goes out in the head's send
 
-_STATUS = re.compile(r"HTTP/1\.([01]) +([1-9][0-9][0-9])(?:[ \t]+([^\r\n\x00]*?))?[ \t]*\r?\n")
-_FIELD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\r\n\x00]*?)[ \t]*\r?\n")
-_FOLDED = re.compile(r"[ \t]+([^\r\n\x00]*?)[ \t]*\r?\n")
+# a field value: runs of visible characters (and obs-text) separated by SP/HTAB, without the
+# whitespace around it; CR, LF and NUL are refused (RFC 9110 5.5)
+_VALUE = r"((?:[^ \t\r\n\x00]+(?:[ \t]+[^ \t\r\n\x00]+)*)?)[ \t]*\r?\n"
+_STATUS = re.compile(r"HTTP/1\.([01]) +([1-9][0-9][0-9])(?:[ \t]+|(?=[ \t]*\r?\n))" + _VALUE)
+_FIELD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*" + _VALUE)
+_FOLDED = re.compile(r"[ \t]+" + _VALUE)
 _CHUNK_SIZE = re.compile(rb"0*([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n\x00]*)?\r?\n")
 _LENGTH = re.compile(r"[0-9]{1,18}")
 
@@ -136,37 +139,36 @@ def _blocks(body: Any, blocksize: int) -> Iterator[Any]:
 # --- the answer's head ---------------------------------------------------------------------------
 
 
-def _header_line(fp: io.BufferedReader) -> str:
-    line = fp.readline(MAX_LINE + 1)
-    if len(line) > MAX_LINE:
-        raise MalformedAnswer(f"header line longer than {MAX_LINE} bytes")
-    if line[-1:] != b"\n":
-        raise MalformedAnswer("connection closed inside the header block")
-    return line.decode("latin-1")
-
-
 def _fields(fp: io.BufferedReader) -> list[tuple[str, str]]:
     """Header lines up to the blank line, as (name, value) pairs in the order sent."""
     pairs: list[tuple[str, str]] = []
-    count = 0
-    while True:
-        line = _header_line(fp)
-        if line == "\r\n" or line == "\n":
+    readline, field = fp.readline, _FIELD.fullmatch
+    for _ in range(MAX_FIELDS + 1):
+        raw = readline(MAX_LINE)  # (a longer line comes back cut, without its LF)
+        if raw == b"\r\n" or raw == b"\n":
             return pairs
-        count += 1
-        if count > MAX_FIELDS:
-            raise MalformedAnswer(f"got more than {MAX_FIELDS} headers")
-        match = _FIELD.fullmatch(line)
+        line = raw.decode("latin-1")
+        match = field(line)
         if match is not None:
-            pairs.append((match[1], match[2]))
-            continue
-        folded = _FOLDED.fullmatch(line)
-        if folded is None:
-            raise MalformedAnswer(f"not a header line: {line[:40]!r}")
-        if pairs:  # obs-fold: one space for the line break (RFC 9112 5.2)
-            name, value = pairs[-1]
-            pairs[-1] = (name, f"{value} {folded[1]}" if value else folded[1])
-        # (whitespace before the first field: skipped, as RFC 9112 2.2 allows)
+            pairs.append(match.groups())  # type: ignore[arg-type]
+        else:
+            _other_line(line, pairs)
+    raise MalformedAnswer(f"got more than {MAX_FIELDS} headers")
+
+
+def _other_line(line: str, pairs: list[tuple[str, str]]) -> None:
+    """A folded line (joined to the field above with one space, RFC 9112 5.2; skipped before the
+    first field, as RFC 9112 2.2 allows), or what is wrong with the line."""
+    if line[-1:] != "\n":
+        if len(line) >= MAX_LINE:
+            raise MalformedAnswer(f"header line longer than {MAX_LINE} bytes")
+        raise MalformedAnswer("connection closed inside the header block")
+    folded = _FOLDED.fullmatch(line)
+    if folded is None:
+        raise MalformedAnswer(f"not a header line: {line[:40]!r}")
+    if pairs:
+        name, value = pairs[-1]
+        pairs[-1] = (name, f"{value} {folded[1]}" if value else folded[1])
 
 
 def read_head(fp: io.BufferedReader) -> tuple[int, int, str, Headers]:
@@ -174,20 +176,20 @@ def read_head(fp: io.BufferedReader) -> tuple[int, int, str, Headers]:
     interim answers (but 101) are read and dropped.  :class:`NoAnswer` when the connection
     closes before the first byte."""
     for _ in range(MAX_INTERIM + 1):
-        raw = fp.readline(MAX_LINE + 1)
+        raw = fp.readline(MAX_LINE)
         if not raw:
             raise NoAnswer("the server closed the connection without answering")
-        if len(raw) > MAX_LINE:
-            raise MalformedAnswer(f"status line longer than {MAX_LINE} bytes")
         line = raw.decode("latin-1")
         match = _STATUS.fullmatch(line)
         if match is None:
+            if len(raw) >= MAX_LINE and line[-1:] != "\n":
+                raise MalformedAnswer(f"status line longer than {MAX_LINE} bytes")
             what = "connection closed inside the status line" if line[-1:] != "\n" else "bad status line"
             raise MalformedAnswer(f"{what}: {line[:40]!r}")
         minor, status = int(match[1]), int(match[2])
         pairs = _fields(fp)
         if status >= 200 or status == 101:
-            return minor, status, match[3] or "", Headers(pairs)
+            return minor, status, match[3], Headers(pairs)
     raise MalformedAnswer(f"more than {MAX_INTERIM} interim (1xx) answers")
 
 

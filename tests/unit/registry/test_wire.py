@@ -38,14 +38,17 @@ class Exchange:
     def __init__(self, data: bytes, *, close: bool = False) -> None:
         self.client, self.server = socket.socketpair()
         self.client.settimeout(2.0)
-        writer = threading.Thread(target=self._send, args=(data, close), daemon=True)
-        writer.start()
+        self.writer = threading.Thread(target=self._send, args=(data, close), daemon=True)
+        self.writer.start()
         self.raw, self.fp = reader(self.client)
 
     def _send(self, data: bytes, close: bool) -> None:
-        self.server.sendall(data)
-        if close:
-            self.server.shutdown(socket.SHUT_WR)
+        try:
+            self.server.sendall(data)
+            if close:
+                self.server.shutdown(socket.SHUT_WR)
+        except OSError:  # the client gave up reading (a refused head): nothing more to say
+            pass
 
     def answer(self, method: str = "GET") -> tuple[int, Headers, BodyReader]:
         minor, status, _reason, headers = read_head(self.fp)
@@ -56,7 +59,8 @@ class Exchange:
         return unread(self.raw, self.fp)
 
     def close(self) -> None:
-        self.client.close()
+        self.client.close()  # (wakes a writer blocked on a head the client refused)
+        self.writer.join(5)
         self.server.close()
 
 
