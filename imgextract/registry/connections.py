@@ -88,6 +88,8 @@ def _wire_name(host: str) -> str | bytes:
 
 
 class _TunnelRefused(Exception):
+    """The proxy answered ``CONNECT`` with another status than 200 (raised as ``ProxyRefused``)."""
+
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(status, reason)
         self.status = status
