@@ -39,6 +39,8 @@
 #include <yaml.h>
 
 #define STACK_LIMIT 1024 /* the largest max_depth accepted */
+#define TEXT_CACHE 256    /* short ASCII scalar texts kept per load (a power of two) */
+#define TEXT_CACHE_MAX 32 /* bytes: a longer text is decoded each time */
 
 /* An anchor's node: a scalar's text and whether it goes to resolve_value (resolved again at each
  * alias, as the node tree resolves each alias of it), or a complete collection with its size. */
@@ -85,6 +87,7 @@ typedef struct {
     PyObject *names;        /* anchor name (bytes) -> index in anchors, or None while its node is open */
     anchor_t *anchors;
     Py_ssize_t nanchors, capanchors;
+    PyObject *texts[TEXT_CACHE]; /* see scalar_text: the last short ASCII text decoded per slot, or NULL */
 } state_t;
 
 static void
@@ -106,6 +109,9 @@ state_clear(state_t *st)
     PyMem_Free(st->anchors);
     st->anchors = NULL;
     st->nanchors = st->capanchors = 0;
+    for (int i = 0; i < TEXT_CACHE; i++) {
+        Py_CLEAR(st->texts[i]);
+    }
     if (st->parser_ready) {
         yaml_parser_delete(&st->parser);
         st->parser_ready = 0;
@@ -235,6 +241,36 @@ copy_value(PyObject *v)
         return out;
     }
     Py_INCREF(v);
+    return v;
+}
+
+/* A scalar's text as a str (a new reference, or NULL with an exception set).  A document repeats
+ * its keys (a CRD's schema: ``type``, ``description`` ...) and many short values: a short ASCII text
+ * decoded before comes back as the same str object, not a new decode, and its hash, computed once
+ * when it first became a dict key, is not computed again.  A slot holds the last text of its hash;
+ * strings are immutable, so sharing one is invisible to the caller. */
+static PyObject *
+scalar_text(state_t *st, const unsigned char *text, size_t length)
+{
+    if (length == 0 || length > TEXT_CACHE_MAX) {
+        return PyUnicode_DecodeUTF8((const char *)text, (Py_ssize_t)length, "strict");
+    }
+    unsigned int h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < length; i++) {
+        h = (h ^ text[i]) * 16777619u;
+    }
+    PyObject **slot = &st->texts[(h ^ (h >> 16)) & (TEXT_CACHE - 1)];
+    PyObject *known = *slot; /* ASCII only: its characters are its UTF-8 bytes */
+    if (known != NULL && (size_t)PyUnicode_GET_LENGTH(known) == length &&
+        memcmp(PyUnicode_1BYTE_DATA(known), text, length) == 0) {
+        Py_INCREF(known);
+        return known;
+    }
+    PyObject *v = PyUnicode_DecodeUTF8((const char *)text, (Py_ssize_t)length, "strict");
+    if (v != NULL && PyUnicode_IS_ASCII(v)) {
+        Py_INCREF(v);
+        Py_XSETREF(*slot, v);
+    }
     return v;
 }
 
@@ -368,7 +404,7 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
                 yaml_event_delete(&event);
                 return -1;
             }
-            v = PyUnicode_DecodeUTF8((const char *)text, (Py_ssize_t)length, "strict");
+            v = scalar_text(st, text, length);
             yaml_event_delete(&event);
             if (v == NULL) {
                 Py_XDECREF(name);
@@ -666,6 +702,7 @@ load(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     st->names = NULL;
     st->anchors = NULL;
     st->nanchors = st->capanchors = 0;
+    memset(st->texts, 0, sizeof(st->texts));
     PyObject *result = NULL;
     int numbers = 0;
     Py_INCREF(text); /* the parser reads its buffer until state_clear */
