@@ -25,7 +25,9 @@
  * subset of ``resolve_first``) and ``words`` (a dict), a plain scalar whose first character is in
  * ``verbatim_first`` and whose text is no key of ``words`` is its own text, as key or value,
  * without a callback: the callbacks answer ``words.get(s, s)`` for those (a CRD's ``type``,
- * ``name``, ``format`` and ``object``: most of the callbacks otherwise).  The numbers flag is set for a float and for an
+ * ``name``, ``format`` and ``object``: most of the callbacks otherwise).  ``resolve_value`` is asked once
+ * per load for a short text, its answer kept for the text's later occurrences (it is go-yaml's value of
+ * the text).  The numbers flag is set for a float and for an
  * int outside int64; an int past uint64 becomes a float, as the Python loop does.  An exception from
  * a callback propagates (the caller treats ValueError, TypeError, OverflowError as "hand on").
  *
@@ -88,6 +90,7 @@ typedef struct {
     anchor_t *anchors;
     Py_ssize_t nanchors, capanchors;
     PyObject *texts[TEXT_CACHE]; /* see scalar_text: the last short ASCII text decoded per slot, or NULL */
+    PyObject *resolved;          /* see resolved: short text -> resolve_value's answer, or NULL */
 } state_t;
 
 static void
@@ -112,6 +115,7 @@ state_clear(state_t *st)
     for (int i = 0; i < TEXT_CACHE; i++) {
         Py_CLEAR(st->texts[i]);
     }
+    Py_CLEAR(st->resolved);
     if (st->parser_ready) {
         yaml_parser_delete(&st->parser);
         st->parser_ready = 0;
@@ -334,11 +338,30 @@ checked_number(PyObject *v, int *numbers, int *hand_on)
 }
 
 /* resolve_value(v), then checked_number: the value to store (a new reference), or NULL with an
- * exception set or *hand_on set.  Steals ``v``. */
+ * exception set or *hand_on set.  Steals ``v``.  A short text is resolved once per load: its answer
+ * (go-yaml's value of the text: an immutable scalar, the same for the same text) is kept in
+ * st->resolved, so a CRD's many ``minimum: 0`` call back once, not once each. */
 static PyObject *
-resolved(PyObject *resolve_value, PyObject *v, int *numbers, int *hand_on)
+resolved(state_t *st, PyObject *resolve_value, PyObject *v, int *numbers, int *hand_on)
 {
-    PyObject *r = PyObject_CallOneArg(resolve_value, v);
+    int memo = PyUnicode_GET_LENGTH(v) <= TEXT_CACHE_MAX;
+    PyObject *r = NULL;
+    if (memo && st->resolved != NULL) {
+        r = PyDict_GetItemWithError(st->resolved, v); /* borrowed */
+        if (r == NULL && PyErr_Occurred()) {
+            Py_DECREF(v);
+            return NULL;
+        }
+        Py_XINCREF(r);
+    }
+    if (r == NULL) {
+        r = PyObject_CallOneArg(resolve_value, v);
+        if (r != NULL && memo &&
+            ((st->resolved == NULL && (st->resolved = PyDict_New()) == NULL) ||
+             PyDict_SetItem(st->resolved, v, r) < 0)) {
+            Py_CLEAR(r);
+        }
+    }
     Py_DECREF(v);
     if (r == NULL) {
         return NULL;
@@ -453,7 +476,7 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
             }
             if (resolve) {
                 int hand_on = 0;
-                v = resolved(resolve_value, v, numbers, &hand_on);
+                v = resolved(st, resolve_value, v, numbers, &hand_on);
                 if (v == NULL) {
                     return hand_on ? 0 : -1;
                 }
@@ -545,7 +568,7 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
                 Py_INCREF(a.value);
                 v = a.value;
                 if (a.resolve) {
-                    v = resolved(resolve_value, v, numbers, &hand_on);
+                    v = resolved(st, resolve_value, v, numbers, &hand_on);
                     if (v == NULL) {
                         return hand_on ? 0 : -1;
                     }
@@ -703,6 +726,7 @@ load(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     st->anchors = NULL;
     st->nanchors = st->capanchors = 0;
     memset(st->texts, 0, sizeof(st->texts));
+    st->resolved = NULL;
     PyObject *result = NULL;
     int numbers = 0;
     Py_INCREF(text); /* the parser reads its buffer until state_clear */

@@ -502,6 +502,34 @@ _WORDY: list[str | bytes] = [
 ]
 
 
+def test_c_loop_resolves_a_short_text_once_per_load() -> None:
+    """``resolve_value`` is asked once per load for a short text (a CRD's ``minimum: 0`` hundreds of
+    times): its answer serves the text's later occurrences, aliases of it too, with the numbers flag
+    set each time as before; a long text is asked each time; each load asks afresh."""
+    calls: list[str] = []
+
+    def value(s: str) -> Any:
+        calls.append(s)
+        return goyaml._c_value(s)
+
+    big = "1" * 25  # past uint64: a float, and the numbers flag
+    long = "1" + "0" * 32  # longer than the texts kept: asked each time
+    text = (
+        f"a: 0\nb: [0, 65535, 0, 65535, yes, yes]\nc: &n 7\nd: *n\ne: {big}\nf: {big}\ng: {long}\nh: {long}\n"
+    )
+    args = (goyaml._C_FIRST, value, goyaml._c_key, 200, goyaml._C_VERBATIM, goyaml._RESOLVE_MAP)
+    for _ in range(2):
+        calls.clear()
+        got = EXT.load(text, *args)
+        assert calls == ["0", "65535", "yes", "7", big, long, long]
+        assert got == (
+            {"a": 0, "b": [0, 65535, 0, 65535, True, True], "c": 7, "d": 7, "e": float(big), "f": float(big)}
+            | {"g": float(long), "h": float(long)},
+            True,
+        )
+        assert agree(text)
+
+
 def test_c_loop_words_answer_as_the_python_loop_on_word_heavy_documents() -> None:
     args = (goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200)
     words = (goyaml._C_VERBATIM, goyaml._RESOLVE_MAP)
