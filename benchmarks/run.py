@@ -540,8 +540,14 @@ def bench_render(
     cold = Contender(f"bundle-extract render x{len(refs)} (cold)", render)
     warm = Contender(f"bundle-extract render x{len(refs)} (warm)", render, prepare=warm_up)
     su = Contender(f"skopeo copy + umoci unpack loop x{len(refs)}", loop)
+    # the registry alone answering the cold render's request set from idle plain clients
+    # (replay.py): the floor under the cold render's wall time on these cores (information)
+    alone = Contender(
+        "registry alone, cold render's requests",
+        lambda scratch: [sys.executable, str(Path(__file__).resolve().parent / "replay.py"), host, *refs],
+    )
     for r in range(rounds):
-        run_round([cold, warm, su], r, work, log, regwork=regwork)
+        run_round([cold, warm, su, alone], r, work, log, regwork=regwork)
     # the warm command alone, again and again on one warm cache: its best run says what the code
     # costs when nothing else competes for the two CPUs (informational; the target is the median's)
     again = Contender(f"render x{len(refs)} warm, best of N", render)
@@ -555,13 +561,17 @@ def bench_render(
             again.samples.append(measure(render(scratch), log))
     result = report(
         f"render {len(refs)} bundle images in one call",
-        [cold, warm, su],
+        [cold, warm, su, alone],
         [
             ("wall render cold / skopeo+umoci loop", cold.median_wall() / su.median_wall(), 0.2),
             ("wall render warm / skopeo+umoci loop", warm.median_wall() / su.median_wall(), 0.05),
+            ("(info) registry alone / skopeo+umoci loop", alone.median_wall() / su.median_wall(), 0.2),
         ],
     )
-    _registry_work([cold, warm, su], len(refs), result)
+    print(
+        f"  render cold / registry alone (the floor on these cores): {cold.median_wall() / alone.median_wall():.2f}"
+    )
+    _registry_work([cold, warm, su, alone], len(refs), result)
     if again.samples:
         best = min(again.samples, key=lambda s: s.wall)
         walls = " ".join(f"{s.wall:.3f}" for s in again.samples)
