@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from imgextract.cache.layout import Layout, split_digest
 from imgextract.cache.locks import FileLock
-from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, private_temp, write_all
+from imgextract.cache.writer import BlobWriter, SmallBlobWriter, WaitSettings, private_temp_name, write_all
 from imgextract.errors import IntegrityError
 from imgextract.keyedlocks import KeyedLocks
 from imgextract.procowner import FOREIGN_MAX_AGE, TOKEN_PATTERN, left_behind, owner_alive, quiet_since
@@ -101,7 +101,7 @@ class ContentCache:
         """A read-only fd of the committed blob (an open file survives a concurrent prune), or
         None.  Its bytes were verified when committed; readers verify them again."""
         try:
-            fd = open_regular(self._layout.blob(digest))
+            fd = open_regular(self._layout.blob_name(digest))
         except FileNotFoundError:
             return None
         if digest not in self._touched:  # once a process: a layer many images share is read often
@@ -134,7 +134,7 @@ class ContentCache:
     def has_partial(self, digest: str) -> bool:
         """An interrupted download of ``digest`` is waiting to be resumed."""
         try:
-            return self._layout.partial(digest).stat().st_size > 0
+            return os.stat(self._layout.partial_name(digest)).st_size > 0
         except (OSError, IntegrityError):
             return False
 
@@ -156,7 +156,7 @@ class ContentCache:
         algorithm = split_digest(digest)[0]
         if not verified and f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}" != digest:
             raise IntegrityError(f"refusing to cache bytes that do not match {digest}")
-        self._atomic_write(self._layout.blob(digest), data)
+        self._atomic_write(self._layout.blob_name(digest), data)
 
     def small_blob_writer(self) -> SmallBlobWriter:
         """A writer of many small blobs the caller has verified (files of a partially fetched
@@ -183,7 +183,7 @@ class ContentCache:
     # manifests -----------------------------------------------------------------------------------
     def get_manifest(self, digest: str) -> tuple[bytes, str] | None:
         """(raw, media type) of a manifest or index stored by digest, re-verified on read."""
-        path = self._layout.manifest(digest)
+        path = self._layout.manifest_name(digest)
         try:
             data = read_small(path, MAX_MANIFEST_BYTES + 1024)
             os.utime(path)
@@ -202,7 +202,7 @@ class ContentCache:
             raise IntegrityError(f"manifest digest mismatch: expected {digest}")
         if len(raw) > MAX_MANIFEST_BYTES or "\n" in media_type:
             return
-        path = self._layout.manifest(digest)
+        path = self._layout.manifest_name(digest)
         data = media_type.encode() + b"\n" + raw
         try:  # a tag re-checked on every run: the same bytes are there already, only their age changes
             if read_small(path, len(data) + 1) == data:
@@ -354,8 +354,8 @@ class ContentCache:
             lock.release(unlink=not partial.exists())
 
     # helpers -------------------------------------------------------------------------------------
-    def _atomic_write(self, final: Path, data: bytes) -> None:
-        tmp, fd = private_temp(self._layout, final.name[:16])
+    def _atomic_write(self, final: str | Path, data: bytes) -> None:
+        tmp, fd = private_temp_name(self._layout, os.path.basename(final)[:16])
         try:
             try:
                 write_all(fd, data)
@@ -367,16 +367,16 @@ class ContentCache:
                 FileNotFoundError
             ):  # its directory was removed under us (known directories are not re-checked)
                 self._layout.forget()
-                os.makedirs(final.parent, mode=0o700, exist_ok=True)
+                os.makedirs(os.path.dirname(final), mode=0o700, exist_ok=True)
                 os.replace(tmp, final)
         except BaseException:
             self._unlink(tmp)
             raise
 
     @staticmethod
-    def _unlink(path: Path, report: PruneReport | None = None) -> None:
+    def _unlink(path: str | Path, report: PruneReport | None = None) -> None:
         try:
-            size = path.lstat().st_size
+            size = os.lstat(path).st_size
             os.unlink(path)
         except FileNotFoundError:
             return

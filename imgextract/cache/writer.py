@@ -279,9 +279,15 @@ def write_parts(fd: int, parts: Sequence[bytes | memoryview]) -> None:
 
 
 def private_temp(layout: Layout, hexd: str) -> tuple[Path, int]:
-    tmp = layout.tmp()
+    name, fd = private_temp_name(layout, hexd)
+    return Path(name), fd
+
+
+def private_temp_name(layout: Layout, hexd: str) -> tuple[str, int]:
+    """``private_temp`` with the path as text."""
+    tmp = layout.tmp_name()
     for attempt in range(100):
-        path = tmp / f"{hexd[:16]}.{owner_token()}.{unique_suffix()}.tmp"
+        path = f"{tmp}/{hexd[:16]}.{owner_token()}.{unique_suffix()}.tmp"
         try:
             return path, os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
         except FileExistsError:
@@ -290,7 +296,7 @@ def private_temp(layout: Layout, hexd: str) -> tuple[Path, int]:
             if attempt:
                 raise
             layout.forget()  # the cache's directories were removed under us: create them again
-            tmp = layout.tmp()
+            tmp = layout.tmp_name()
     raise OSError(f"could not create a temp file in {tmp}")
 
 

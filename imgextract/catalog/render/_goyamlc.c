@@ -25,7 +25,9 @@
  * subset of ``resolve_first``) and ``words`` (a dict), a plain scalar whose first character is in
  * ``verbatim_first`` and whose text is no key of ``words`` is its own text, as key or value,
  * without a callback: the callbacks answer ``words.get(s, s)`` for those (a CRD's ``type``,
- * ``name``, ``format`` and ``object``: most of the callbacks otherwise).  The numbers flag is set for a float and for an
+ * ``name``, ``format`` and ``object``: most of the callbacks otherwise).  ``resolve_value`` is asked once
+ * per load for a short text, its answer kept for the text's later occurrences (it is go-yaml's value of
+ * the text).  The numbers flag is set for a float and for an
  * int outside int64; an int past uint64 becomes a float, as the Python loop does.  An exception from
  * a callback propagates (the caller treats ValueError, TypeError, OverflowError as "hand on").
  *
@@ -39,6 +41,8 @@
 #include <yaml.h>
 
 #define STACK_LIMIT 1024 /* the largest max_depth accepted */
+#define TEXT_CACHE 256    /* short ASCII scalar texts kept per load (a power of two) */
+#define TEXT_CACHE_MAX 32 /* bytes: a longer text is decoded each time */
 
 /* An anchor's node: a scalar's text and whether it goes to resolve_value (resolved again at each
  * alias, as the node tree resolves each alias of it), or a complete collection with its size. */
@@ -85,6 +89,8 @@ typedef struct {
     PyObject *names;        /* anchor name (bytes) -> index in anchors, or None while its node is open */
     anchor_t *anchors;
     Py_ssize_t nanchors, capanchors;
+    PyObject *texts[TEXT_CACHE]; /* see scalar_text: the last short ASCII text decoded per slot, or NULL */
+    PyObject *resolved;          /* see resolved: short text -> resolve_value's answer, or NULL */
 } state_t;
 
 static void
@@ -106,6 +112,10 @@ state_clear(state_t *st)
     PyMem_Free(st->anchors);
     st->anchors = NULL;
     st->nanchors = st->capanchors = 0;
+    for (int i = 0; i < TEXT_CACHE; i++) {
+        Py_CLEAR(st->texts[i]);
+    }
+    Py_CLEAR(st->resolved);
     if (st->parser_ready) {
         yaml_parser_delete(&st->parser);
         st->parser_ready = 0;
@@ -238,6 +248,36 @@ copy_value(PyObject *v)
     return v;
 }
 
+/* A scalar's text as a str (a new reference, or NULL with an exception set).  A document repeats
+ * its keys (a CRD's schema: ``type``, ``description`` ...) and many short values: a short ASCII text
+ * decoded before comes back as the same str object, not a new decode, and its hash, computed once
+ * when it first became a dict key, is not computed again.  A slot holds the last text of its hash;
+ * strings are immutable, so sharing one is invisible to the caller. */
+static PyObject *
+scalar_text(state_t *st, const unsigned char *text, size_t length)
+{
+    if (length == 0 || length > TEXT_CACHE_MAX) {
+        return PyUnicode_DecodeUTF8((const char *)text, (Py_ssize_t)length, "strict");
+    }
+    unsigned int h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < length; i++) {
+        h = (h ^ text[i]) * 16777619u;
+    }
+    PyObject **slot = &st->texts[(h ^ (h >> 16)) & (TEXT_CACHE - 1)];
+    PyObject *known = *slot; /* ASCII only: its characters are its UTF-8 bytes */
+    if (known != NULL && (size_t)PyUnicode_GET_LENGTH(known) == length &&
+        memcmp(PyUnicode_1BYTE_DATA(known), text, length) == 0) {
+        Py_INCREF(known);
+        return known;
+    }
+    PyObject *v = PyUnicode_DecodeUTF8((const char *)text, (Py_ssize_t)length, "strict");
+    if (v != NULL && PyUnicode_IS_ASCII(v)) {
+        Py_INCREF(v);
+        Py_XSETREF(*slot, v);
+    }
+    return v;
+}
+
 /* 1: an event; 0: libyaml failed (hand on, or MemoryError set: -1) */
 static int
 next_event(state_t *st, yaml_event_t *event)
@@ -298,11 +338,30 @@ checked_number(PyObject *v, int *numbers, int *hand_on)
 }
 
 /* resolve_value(v), then checked_number: the value to store (a new reference), or NULL with an
- * exception set or *hand_on set.  Steals ``v``. */
+ * exception set or *hand_on set.  Steals ``v``.  A short text is resolved once per load: its answer
+ * (go-yaml's value of the text: an immutable scalar, the same for the same text) is kept in
+ * st->resolved, so a CRD's many ``minimum: 0`` call back once, not once each. */
 static PyObject *
-resolved(PyObject *resolve_value, PyObject *v, int *numbers, int *hand_on)
+resolved(state_t *st, PyObject *resolve_value, PyObject *v, int *numbers, int *hand_on)
 {
-    PyObject *r = PyObject_CallOneArg(resolve_value, v);
+    int memo = PyUnicode_GET_LENGTH(v) <= TEXT_CACHE_MAX;
+    PyObject *r = NULL;
+    if (memo && st->resolved != NULL) {
+        r = PyDict_GetItemWithError(st->resolved, v); /* borrowed */
+        if (r == NULL && PyErr_Occurred()) {
+            Py_DECREF(v);
+            return NULL;
+        }
+        Py_XINCREF(r);
+    }
+    if (r == NULL) {
+        r = PyObject_CallOneArg(resolve_value, v);
+        if (r != NULL && memo &&
+            ((st->resolved == NULL && (st->resolved = PyDict_New()) == NULL) ||
+             PyDict_SetItem(st->resolved, v, r) < 0)) {
+            Py_CLEAR(r);
+        }
+    }
     Py_DECREF(v);
     if (r == NULL) {
         return NULL;
@@ -368,7 +427,7 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
                 yaml_event_delete(&event);
                 return -1;
             }
-            v = PyUnicode_DecodeUTF8((const char *)text, (Py_ssize_t)length, "strict");
+            v = scalar_text(st, text, length);
             yaml_event_delete(&event);
             if (v == NULL) {
                 Py_XDECREF(name);
@@ -417,7 +476,7 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
             }
             if (resolve) {
                 int hand_on = 0;
-                v = resolved(resolve_value, v, numbers, &hand_on);
+                v = resolved(st, resolve_value, v, numbers, &hand_on);
                 if (v == NULL) {
                     return hand_on ? 0 : -1;
                 }
@@ -509,7 +568,7 @@ run(state_t *st, const unsigned char *input, size_t size, const char first[128],
                 Py_INCREF(a.value);
                 v = a.value;
                 if (a.resolve) {
-                    v = resolved(resolve_value, v, numbers, &hand_on);
+                    v = resolved(st, resolve_value, v, numbers, &hand_on);
                     if (v == NULL) {
                         return hand_on ? 0 : -1;
                     }
@@ -666,6 +725,8 @@ load(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     st->names = NULL;
     st->anchors = NULL;
     st->nanchors = st->capanchors = 0;
+    memset(st->texts, 0, sizeof(st->texts));
+    st->resolved = NULL;
     PyObject *result = NULL;
     int numbers = 0;
     Py_INCREF(text); /* the parser reads its buffer until state_clear */

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from json.encoder import encode_basestring as _encode_ascii
 from typing import Any
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "indent",
     "json_float",
     "marshal",
+    "marshal_indent",
     "quote",
     "shortest_digits",
 ]
@@ -90,7 +92,10 @@ _SURROGATE = _Lazy("[\ud800-\udfff]")
 
 def quote(s: str, *, escape_html: bool) -> str:
     """A Go JSON string literal.  Lone surrogates (undecodable input) become U+FFFD as in Go."""
-    if _SURROGATE.get().search(s):
+    if s.isascii():  # (most strings) the standard library's C encoder escapes ASCII as Go does
+        if not escape_html or ("<" not in s and ">" not in s and "&" not in s):
+            return _encode_ascii(s)
+    elif _SURROGATE.get().search(s):
         s = _SURROGATE.get().sub("\ufffd", s)
     pattern = (_NEEDS_HTML if escape_html else _NEEDS).get()
     return '"' + pattern.sub(_sub, s) + '"'
@@ -310,9 +315,12 @@ def _post(text: str, escape_html: bool) -> str:
     return pattern.sub(lambda m: _ALL[m.group()], text)
 
 
-def _emit(v: Any, out: list[str], esc: bool, sort_keys: bool) -> None:
+def _emit(v: Any, out: list[str], esc: bool, sort_keys: bool, nl: str | None = None, step: str = "") -> None:
+    """``v``'s JSON onto ``out``: compact, or with ``nl`` (the newline and indentation of the line
+    ``v`` starts on) as :func:`indent` would lay the compact text out, one ``step`` deeper a level."""
     if isinstance(v, RawJSON):
-        out.append(compact(v))
+        raw = compact(v)
+        out.append(raw if nl is None else indent(raw, nl[1:], step))
     elif isinstance(v, str):
         out.append(quote(v, escape_html=esc))
     elif v is None:
@@ -326,28 +334,48 @@ def _emit(v: Any, out: list[str], esc: bool, sort_keys: bool) -> None:
     elif isinstance(v, float):
         out.append(json_float(v))
     elif isinstance(v, dict):
-        out.append("{")
         keys = sorted(v) if sort_keys else list(v)
+        if not keys:
+            out.append("{}")
+            return
+        inner = None if nl is None else nl + step
+        colon = ":" if inner is None else ": "
+        out.append("{" if inner is None else "{" + inner)
         for i, k in enumerate(keys):
             if i:
-                out.append(",")
+                out.append("," if inner is None else "," + inner)
             out.append(quote(k, escape_html=esc))
-            out.append(":")
-            _emit(v[k], out, esc, sort_keys)
-        out.append("}")
+            out.append(colon)
+            _emit(v[k], out, esc, sort_keys, inner, step)
+        out.append("}" if nl is None else nl + "}")
     elif isinstance(v, (list, tuple)):
-        out.append("[")
+        if not v:
+            out.append("[]")
+            return
+        inner = None if nl is None else nl + step
+        out.append("[" if inner is None else "[" + inner)
         for i, item in enumerate(v):
             if i:
-                out.append(",")
-            _emit(item, out, esc, sort_keys)
-        out.append("]")
+                out.append("," if inner is None else "," + inner)
+            _emit(item, out, esc, sort_keys, inner, step)
+        out.append("]" if nl is None else nl + "]")
     elif isinstance(v, (bytes, bytearray)):
         import base64
 
         out.append('"' + base64.b64encode(bytes(v)).decode() + '"')
     else:
         raise GoJSONError(f"json: unsupported type: {type(v).__name__}")
+
+
+def marshal_indent(value: Any, *, escape_html: bool, sort_keys: bool, step: str = "    ") -> str:
+    """``indent(marshal(value, ...), "", step)`` (Go's ``Encoder`` with ``SetIndent("", step)``),
+    a value holding RawJSON laid out as it is written: no second pass over the whole text."""
+    fast = _fast_marshal(value, escape_html, sort_keys)
+    if fast is not None:
+        return indent(fast, "", step)
+    out: list[str] = []
+    _emit(value, out, escape_html, sort_keys, "\n", step)
+    return "".join(out)
 
 
 _TOKEN = _Lazy(r'"(?:[^"\\]|\\.)*"|[ \t\r\n]+|[^" \t\r\n]+', re.S)

@@ -3,7 +3,6 @@ that decodes and encodes each shared file (a CRD most often) once per process.""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -41,7 +40,9 @@ def _decode_object(data: bytes) -> tuple[dict[str, Any], bool]:
 # A manifest file is decoded (YAML, go-yaml's rules) and re-encoded (Go JSON) for its olm.bundle.object:
 # most of a bundle's rendering time, for files (CRDs above all) that many bundles share byte for byte,
 # one version of an operator after another.  What a file contributes when it is not the CSV depends on
-# its bytes alone, so it is kept here by their SHA-256: decoded and encoded once per process.
+# its bytes alone, so it is kept here by those bytes (the file's own ``bytes`` object as the key: a
+# lookup hashes it with the interpreter's string hash and compares it whole, no SHA-256 of every file
+# a bundle holds; the budget counts the bytes kept as keys): decoded and encoded once per process.
 _MEMO_MIN_BYTES = 4096
 _MEMO_MAX_BYTES = 64 * 1024 * 1024
 
@@ -71,7 +72,7 @@ class _Memo:
             return item
 
     def put(self, key: bytes, item: _Known) -> None:
-        size = len(item.text)
+        size = len(key) + len(item.text)
         if size > self._budget:
             return
         with self._lock:
@@ -80,8 +81,8 @@ class _Memo:
             self._items[key] = item
             self._used += size
             while self._used > self._budget:
-                _k, old = self._items.popitem(last=False)
-                self._used -= len(old.text)
+                old_key, old = self._items.popitem(last=False)
+                self._used -= len(old_key) + len(old.text)
 
     def clear(self) -> None:
         with self._lock:
@@ -121,7 +122,7 @@ def _known_or_decoded(data: bytes) -> _Known | tuple[dict[str, Any], bool]:
     the first and then takes its entry."""
     if len(data) < _MEMO_MIN_BYTES:
         return _decode_object(data)
-    key = hashlib.sha256(data).digest()
+    key = bytes(data)  # (the file's bytes themselves when they are bytes: no copy)
     with _DECODING.hold(key):
         known = _MEMO.get(key)
         if known is not None:

@@ -117,9 +117,13 @@ class ImageSource(Protocol):
 # ---------------------------------------------------------------------------------------- cache
 
 
-def _cache_path(root: Path, digest: str, ref: str) -> Path:
+# The kept files' paths are plain strings (the system calls take them as they are): building a
+# ``Path`` costs more than the file's key, and a cold render names four of them per image.
+
+
+def _cache_path(root: Path, digest: str, ref: str) -> str:
     key = hashlib.sha256(f"{CACHE_FORMAT}\0{digest}\0{ref}".encode()).hexdigest()
-    return root / "render" / f"{key}.json"
+    return f"{root}/render/{key}.json"
 
 
 def _cache_get(root: Path | None, digest: str, ref: str) -> RenderedBundle | None:
@@ -187,19 +191,20 @@ def _cache_put(root: Path | None, digest: str, ref: str, b: RenderedBundle) -> N
 _KEEP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _keep(path: Path, parts: Sequence[bytes | memoryview], what: str) -> None:
+def _keep(path: str, parts: Sequence[bytes | memoryview], what: str) -> None:
     """Write ``parts``, one after another, to ``path`` atomically (a ``.tmp-`` file beside it,
     which the cache's sweep knows, renamed over it); a failure is only logged: the cache only ever
     saves work.  Plain system calls (open, writev, close, rename): the directory is made only when
     it is missing, no buffered file object is built (a worker hands the GIL over at every call)
     and the parts (a hundred kilobytes) are not copied into one buffer first."""
-    tmp = f"{path.parent}/.tmp-{unique_suffix()}"
+    parent = os.path.dirname(path)
+    tmp = f"{parent}/.tmp-{unique_suffix()}"
     created = False
     try:
         try:
             fd = os.open(tmp, _KEEP_FLAGS, 0o600)
         except FileNotFoundError:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.makedirs(parent, mode=0o700, exist_ok=True)
             fd = os.open(tmp, _KEEP_FLAGS, 0o600)
         created = True
         try:
@@ -243,19 +248,19 @@ def _text(spill: Spill, out: Output) -> bytes | memoryview:
     return out.data if out.place is None else spill.get(out.place)
 
 
-def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> Path:
+def _output_path(root: Path, digest: str, ref: str, level: str, fmt: str) -> str:
     from imgextract._version import VERSION  # the writer's rules may change with the version
 
     # the text is made from the rendering: a new rendering format makes new texts too
     fields = (OUTPUT_FORMAT, CACHE_FORMAT, VERSION, digest, ref, level, fmt)
     key = hashlib.sha256("\0".join(fields).encode()).hexdigest()
-    return root / "render" / f"{key}.out.{fmt}"
+    return f"{root}/render/{key}.out.{fmt}"
 
 
 _KEPT_MAX_BYTES = 1 << 30  # no rendering or output is this large (a catalog object is at most 256 MiB)
 
 
-def _read_kept(path: Path) -> bytes:
+def _read_kept(path: str) -> bytes:
     """A kept file's bytes in one read (no buffered file object: workers hand the GIL over at
     every system call); anything but a regular file (a FIFO would block), or one larger than
     ``_KEPT_MAX_BYTES`` (read whole, it could exhaust memory), is ``OSError``."""
@@ -271,7 +276,7 @@ def _read_kept(path: Path) -> bytes:
         os.close(fd)
 
 
-def _output_get(path: Path) -> Output | None:
+def _output_get(path: str) -> Output | None:
     """A kept output: a JSON head line (the object's order fields and the text's size), the text."""
     try:
         data = _read_kept(path)
@@ -286,7 +291,7 @@ def _output_get(path: Path) -> Output | None:
     return Output(head, text)
 
 
-def _output_put(path: Path, out: Output) -> None:
+def _output_put(path: str, out: Output) -> None:
     head = json.dumps({**out.head, "size": len(out.data)}, separators=(",", ":")).encode()
     _keep(path, [head, b"\n", out.data], "render output")
 

@@ -102,9 +102,12 @@ def _yaml_value(text: str) -> Any:
 
 def encode(obj: dict[str, Any], fmt: str) -> str:
     """One object in ``fmt`` (json | yaml | ndjson), with its trailing newline."""
+    if fmt == "json":  # indent(compact(obj)), written indented at once
+        raw = obj.get("__raw__")
+        if isinstance(raw, gojson.RawJSON):
+            return gojson.indent(gojson.compact(raw)) + "\n"
+        return gojson.marshal_indent(obj, escape_html=False, sort_keys=False) + "\n"
     text = compact(obj)
-    if fmt == "json":
-        return gojson.indent(text) + "\n"
     if fmt == "ndjson":
         return text + "\n"
     if fmt == "yaml":

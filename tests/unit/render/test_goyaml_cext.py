@@ -283,6 +283,33 @@ def test_c_loop_answers_the_common_documents() -> None:
     assert all(agree(t) for t in untagged)
 
 
+def test_c_loop_agrees_where_short_texts_repeat() -> None:
+    """The C loop hands back a short ASCII text it decoded before as the same str (a slot per hash,
+    the last text of that hash kept): keys and values repeated across mappings, more distinct texts
+    than slots, texts of one length differing in a byte, non-ASCII texts of the same byte length,
+    the longest text kept and the first one too long, words, quoted and empty texts."""
+    edge = ["a" * 32, "a" * 31 + "b", "a" * 33, "\u00e9t\u00e9", "\u00e9tf", "etfe", "on", "No", ""]
+    texts = [f"k{i}" for i in range(700)] + [f"k{i}x" for i in range(0, 700, 7)] + edge
+    rnd = random.Random(12)
+    lines = []
+    for m in range(60):
+        lines.append(f"m{m}:")
+        for key in rnd.sample(texts, 25):
+            value = rnd.choice([*texts, "~", "0", "1.5"])
+            quoted = rnd.random() < 0.2
+            plain_key = key or "''"
+            lines.append(f"  '{key}': '{value}'" if quoted else f"  {plain_key}: {value}")
+        lines.append(f"  list: [{', '.join(rnd.choice(texts[:50]) for _ in range(8))}]")
+    text = "\n".join(lines) + "\n"
+    for form in _forms(text):
+        assert agree(form)
+    got = goyaml._c_events("a: {type: x, description: x}\nb: {type: y, description: y}\n")
+    assert got is not None
+    a, b = (list(got[0][m]) for m in ("a", "b"))
+    assert a == b == ["type", "description"]
+    assert a[0] is b[0] and a[1] is b[1]  # one str per text: decoded, and its hash computed, once
+
+
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_c_loop_agrees_on_mutated_and_truncated_documents(name: str) -> None:
     for i, text in enumerate(_mutants(CORPUS[name], zlib.crc32(name.encode()), 40)):
@@ -473,6 +500,34 @@ _WORDY: list[str | bytes] = [
     b"yes: \xed\xa0\x80\n",  # an encoded surrogate
     b"\xef\xbb\xbfyes: no\n",
 ]
+
+
+def test_c_loop_resolves_a_short_text_once_per_load() -> None:
+    """``resolve_value`` is asked once per load for a short text (a CRD's ``minimum: 0`` hundreds of
+    times): its answer serves the text's later occurrences, aliases of it too, with the numbers flag
+    set each time as before; a long text is asked each time; each load asks afresh."""
+    calls: list[str] = []
+
+    def value(s: str) -> Any:
+        calls.append(s)
+        return goyaml._c_value(s)
+
+    big = "1" * 25  # past uint64: a float, and the numbers flag
+    long = "1" + "0" * 32  # longer than the texts kept: asked each time
+    text = (
+        f"a: 0\nb: [0, 65535, 0, 65535, yes, yes]\nc: &n 7\nd: *n\ne: {big}\nf: {big}\ng: {long}\nh: {long}\n"
+    )
+    args = (goyaml._C_FIRST, value, goyaml._c_key, 200, goyaml._C_VERBATIM, goyaml._RESOLVE_MAP)
+    for _ in range(2):
+        calls.clear()
+        got = EXT.load(text, *args)
+        assert calls == ["0", "65535", "yes", "7", big, long, long]
+        assert got == (
+            {"a": 0, "b": [0, 65535, 0, 65535, True, True], "c": 7, "d": 7, "e": float(big), "f": float(big)}
+            | {"g": float(long), "h": float(long)},
+            True,
+        )
+        assert agree(text)
 
 
 def test_c_loop_words_answer_as_the_python_loop_on_word_heavy_documents() -> None:

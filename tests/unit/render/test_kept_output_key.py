@@ -29,7 +29,7 @@ def test_the_key_changes_with_everything_that_shapes_the_text(
     monkeypatch.setattr(pipeline, "OUTPUT_FORMAT", pipeline.OUTPUT_FORMAT + "-next")
     others.add(pipeline._output_path(tmp_path, DIGEST, REF, "none", "json"))
     assert len(others) == 6 and base not in others
-    assert base.parent == tmp_path / "render" and base.name.endswith(".out.json")
+    assert Path(base).parent == tmp_path / "render" and base.endswith(".out.json")
 
 
 def test_a_fifo_at_a_kept_output_or_rendering_is_a_miss_not_a_hang(tmp_path: Path) -> None:
@@ -39,8 +39,8 @@ def test_a_fifo_at_a_kept_output_or_rendering_is_a_miss_not_a_hang(tmp_path: Pat
     import threading
 
     paths = [
-        pipeline._output_path(tmp_path, DIGEST, REF, "none", "json"),
-        pipeline._cache_path(tmp_path, DIGEST, REF),
+        Path(pipeline._output_path(tmp_path, DIGEST, REF, "none", "json")),
+        Path(pipeline._cache_path(tmp_path, DIGEST, REF)),
     ]
     paths[0].parent.mkdir(parents=True)
     for path in paths:
@@ -48,7 +48,7 @@ def test_a_fifo_at_a_kept_output_or_rendering_is_a_miss_not_a_hang(tmp_path: Pat
     got: list[object] = []
     thread = threading.Thread(
         target=lambda: got.extend(
-            [pipeline._output_get(paths[0]), pipeline._cache_get(tmp_path, DIGEST, REF)]
+            [pipeline._output_get(str(paths[0])), pipeline._cache_get(tmp_path, DIGEST, REF)]
         ),
         daemon=True,
     )
@@ -67,11 +67,11 @@ def test_a_fifo_at_a_kept_output_or_rendering_is_a_miss_not_a_hang(tmp_path: Pat
 
 def test_kept_files_nested_past_the_json_parser_limit_are_a_miss(tmp_path: Path) -> None:
     nested = b"[" * 200_000 + b"]" * 200_000
-    kept = pipeline._output_path(tmp_path, DIGEST, REF, "none", "json")
+    kept = Path(pipeline._output_path(tmp_path, DIGEST, REF, "none", "json"))
     kept.parent.mkdir(parents=True)
     kept.write_bytes(nested + b"\n{}")
-    pipeline._cache_path(tmp_path, DIGEST, REF).write_bytes(nested)
-    assert pipeline._output_get(kept) is None
+    Path(pipeline._cache_path(tmp_path, DIGEST, REF)).write_bytes(nested)
+    assert pipeline._output_get(str(kept)) is None
     assert pipeline._cache_get(tmp_path, DIGEST, REF) is None
 
 
@@ -95,7 +95,7 @@ def test_a_kept_rendering_reads_back_as_it_was_written(tmp_path: Path) -> None:
     pipeline._cache_put(tmp_path, DIGEST, REF, b)
     assert pipeline._cache_get(tmp_path, DIGEST, REF) == b
     # anything that does not read back whole is a miss (rendered again), never a wrong rendering
-    path = pipeline._cache_path(tmp_path, DIGEST, REF)
+    path = Path(pipeline._cache_path(tmp_path, DIGEST, REF))
     data = path.read_bytes()
     for broken in (data[:-1], data + b"x", data.replace(b"\n", b" ", 1), b"", data[: data.index(b"\n") + 1]):
         path.write_bytes(broken)
@@ -126,7 +126,7 @@ def test_a_kept_rendering_whose_head_our_writer_cannot_have_made_is_a_miss(
 
     b = RenderedBundle("w.v1", "w", REF, [Property("a", "1"), Property("b", "2")], [("x", "y")], "{}")
     pipeline._cache_put(tmp_path, DIGEST, REF, b)
-    path = pipeline._cache_path(tmp_path, DIGEST, REF)
+    path = Path(pipeline._cache_path(tmp_path, DIGEST, REF))
     data = path.read_bytes()
     end = data.index(b"\n")
     head = json.loads(data[:end])
@@ -141,12 +141,12 @@ def test_a_kept_file_of_an_impossible_size_is_a_miss_not_a_memory_error(tmp_path
     damaged filesystem may show one) is a miss: it is not read, so no read of its whole size is
     attempted (a MemoryError, an internal error of the warm render)."""
     paths = [
-        pipeline._output_path(tmp_path, DIGEST, REF, "none", "json"),
-        pipeline._cache_path(tmp_path, DIGEST, REF),
+        Path(pipeline._output_path(tmp_path, DIGEST, REF, "none", "json")),
+        Path(pipeline._cache_path(tmp_path, DIGEST, REF)),
     ]
     paths[0].parent.mkdir(parents=True)
     for path in paths:
         with path.open("wb") as fh:
             fh.truncate(1 << 40)
-    assert pipeline._output_get(paths[0]) is None
+    assert pipeline._output_get(str(paths[0])) is None
     assert pipeline._cache_get(tmp_path, DIGEST, REF) is None
