@@ -17,8 +17,16 @@ from datetime import UTC, datetime
 from typing import Final
 
 from imgextract.records import FrozenRecord
-from imgextract.registry.exceptions import ConnectFailed, ProxyRefused, TimedOut, TLSFailed, label_of
+from imgextract.registry.exceptions import (
+    ConnectFailed,
+    ProxyRefused,
+    TimedOut,
+    TLSFailed,
+    TransportError,
+    label_of,
+)
 from imgextract.registry.response import Response
+from imgextract.registry.watchdog import pause_unless_aborted, transfers_aborted
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_RETRY_TIME = 120.0
@@ -99,10 +107,14 @@ class RetryPolicy(FrozenRecord):
         return status in RETRYABLE_STATUSES
 
     def wait(self, seconds: float, why: str) -> None:
-        """Sleep, announcing waits long enough for a user to wonder what is happening."""
+        """Sleep, announcing waits long enough for a user to wonder what is happening; a real
+        sleep ends early when every transfer is aborted (the process is told to stop)."""
         if seconds >= self.notice_after:
             log.warning("%s; retrying in %.0f s", why, seconds)
-        self.sleep(seconds)
+        if self.sleep is time.sleep:
+            pause_unless_aborted(seconds)
+        else:
+            self.sleep(seconds)
 
 
 RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (ConnectFailed, TimedOut)
@@ -120,7 +132,8 @@ def send_with_retry(
 
     The last response (possibly still 429/5xx) is returned for the caller to map to an error;
     the last connection error is re-raised.  A non-``replayable`` request (a streamed body) is
-    sent exactly once.
+    sent exactly once.  Once every transfer is aborted (:func:`~.watchdog.abort_all_transfers`:
+    the process is told to stop) nothing is retried: the failure or answer at hand is the result.
     """
     tries = max(1, policy.tries) if replayable else 1
     connect_failures = 0
@@ -144,12 +157,14 @@ def send_with_retry(
             ):  # a TLS failure or refused proxy credentials will not heal
                 raise
             wait = min(policy.connect_base_delay * (2 ** (connect_failures - 1)), policy.max_delay)
-            if spent() + wait > policy.budget:
+            if spent() + wait > policy.budget or transfers_aborted():
                 raise
             policy.wait(wait, f"{what}: {label_of(exc)}")
             waited += wait
+            if transfers_aborted():  # (told to stop while waiting)
+                raise
             continue
-        if last or not policy.should_retry_status(response.status_code):
+        if last or not policy.should_retry_status(response.status_code) or transfers_aborted():
             return response
         hinted = parse_retry_after(response.headers.get("Retry-After"))
         wait = policy.delay(attempt, response.headers.get("Retry-After"))
@@ -159,4 +174,6 @@ def send_with_retry(
         reason = "rate limited (429)" if response.status_code == 429 else f"answered {response.status_code}"
         policy.wait(wait, f"{what}: {reason}")
         waited += wait
+        if transfers_aborted():  # told to stop while waiting: the request is not sent again
+            raise TransportError("transfer aborted")
     raise AssertionError("unreachable")  # pragma: no cover

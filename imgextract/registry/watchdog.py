@@ -107,6 +107,7 @@ class Watchdog:
         self._watches: list[Watch] = []
         self._thread: threading.Thread | None = None
         self._aborted = False
+        self._stop = threading.Event()  # set with _aborted: a retry's wait ends at once
 
     def watch(self, response: Response | None, seconds: float) -> Watch:
         """Shut ``response``'s connection down if it is still being read ``seconds`` from now; with
@@ -127,6 +128,7 @@ class Watchdog:
         """Shut down every watched connection now, and every one opened from now on."""
         with self._lock:
             self._aborted = True
+            self._stop.set()
             watches, self._watches = self._watches, []
         for item in watches:
             if not item._done:
@@ -142,6 +144,11 @@ class Watchdog:
         """Accept new transfers again after :meth:`abort_all` (for tests and long-lived clients)."""
         with self._lock:
             self._aborted = False
+            self._stop.clear()
+
+    def pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less: :meth:`abort_all` ends the wait at once."""
+        self._stop.wait(seconds)
 
     def _run(self) -> None:
         while True:
@@ -201,8 +208,15 @@ def abort_all_transfers() -> None:
 
 
 def transfers_aborted() -> bool:
-    """:func:`abort_all_transfers` was called: a broken transfer must not be resumed."""
+    """:func:`abort_all_transfers` was called: a broken transfer must not be resumed, nor a
+    failed request retried."""
     return WATCHDOG.aborted
+
+
+def pause_unless_aborted(seconds: float) -> None:
+    """A retry's wait: ``seconds``, ended at once by :func:`abort_all_transfers` (Ctrl-C must not
+    wait out a backoff of a worker thread)."""
+    WATCHDOG.pause(seconds)
 
 
 _HEADER_WATCH = threading.local()
