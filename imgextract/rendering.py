@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
@@ -46,6 +46,14 @@ class Session(Protocol):
     def resolve(
         self, ref: Reference, platform: oci.Platform | None = None, *, located: Located | None = None
     ) -> ResolvedImage: ...
+
+
+class Writable(Protocol):
+    """Where :func:`write_output` writes (a binary file, ``sys.stdout.buffer``)."""
+
+    def writelines(self, lines: Iterable[bytes | memoryview], /) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 class _ClientSource:
@@ -185,7 +193,7 @@ def render_output(
 def write_output(
     session: Session | None,
     refs: Refs,
-    out: BinaryIO,
+    out: Writable | BinaryIO,
     fmt: str = "json",
     *,
     migrate_level: str = "none",

@@ -18,18 +18,23 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the process (the console script, ``python -m imgextract``): run the
     ``bundle-extract`` group (see :func:`imgextract.cli.main.main`); a command that succeeded
     ends the process at once (:func:`imgextract.cli.exits.end_at_once`)."""
-    from imgextract.cli import collector
+    from imgextract.cli import collector, signals
 
+    signals.install()  # first: a Ctrl-C while the command line loads ends it as at any later moment
     collector.pause()  # before click and the command's modules: their objects are long-lived
-    from imgextract.cli.main import main as run
-
     try:
+        from imgextract.cli.main import main as run
+
         run(argv)
     except SystemExit as done:
         from imgextract.cli.exits import end_at_once
 
         end_at_once(done.code)  # (returns when the usual exit is needed)
         raise
+    except BaseException:
+        if not signals.signalled:  # (exits.run maps every other exception)
+            raise
+        signals.exit_interrupted()  # received while the command line's modules loaded
 
 
 def __getattr__(name: str) -> Any:

@@ -135,6 +135,7 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
     previous = signals.install()
     try:
         group.main(args=argv, prog_name="bundle-extract", standalone_mode=False)
+        signals.reraise()  # an interrupt swallowed on the way (a finalizer) is still an interrupt
     except signals.Terminated:
         signals.cleanup_staging()
         click.echo("bundle-extract: terminated", err=True)
@@ -172,10 +173,7 @@ def run(group: click.Group, argv: list[str] | None) -> NoReturn:
         from imgextract.auth.redact import redact
 
         if signals.signalled:  # an interrupt turned into another exception (e.g. during a class definition)
-            signals.cleanup_staging()
-            first = signals.signalled[0]
-            click.echo("bundle-extract: " + ("aborted" if first == signal.SIGINT else "terminated"), err=True)
-            sys.exit(128 + first)
+            signals.exit_interrupted()
 
         click.echo(
             f"bundle-extract: internal error: {type(exc).__name__}: {redact(str(exc))} "

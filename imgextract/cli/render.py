@@ -56,6 +56,7 @@ def render(
     objects are written together once every REF rendered, in opm's order (by package, then name).
     With --policy, every image REF is judged before any of its layers is read (refused: exit 8).
     """
+    from imgextract.cli.signals import InterruptibleOutput
     from imgextract.errors import UsageError
     from imgextract.rendering import write_output
 
@@ -71,7 +72,7 @@ def render(
         write_output(
             client,
             list(refs),
-            sys.stdout.buffer,
+            InterruptibleOutput(sys.stdout.buffer),
             fmt,
             migrate_level=migrate_level,
             image_ref_template=image_ref_template,

@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 GRACE = 1.5
 _armed: list[threading.Timer] = []
@@ -70,11 +70,28 @@ def reraise() -> None:
 
 
 def install() -> dict[int, Any]:
-    """Route SIGINT/SIGTERM through :func:`reraise` (main thread only); returns the previous handlers."""
-    signalled.clear()
+    """Route SIGINT/SIGTERM through :func:`reraise` (main thread only); returns the previous handlers.
+
+    Installed already (the entry point does it before the command line's modules load): nothing
+    changes, and a signal received since is kept for the next checkpoint."""
     if threading.current_thread() is not threading.main_thread():
         return {}
+    if signal.getsignal(signal.SIGINT) is _on_signal:
+        return {}
+    signalled.clear()
     return {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def exit_interrupted() -> NoReturn:
+    """End the process for the signal received (before the command ran, or one its unwinding
+    turned into another exception): staging removed, one line, 128+N."""
+    first = signalled[0] if signalled else signal.SIGINT
+    cleanup_staging()
+    try:
+        os.write(2, b"bundle-extract: " + (b"aborted" if first == signal.SIGINT else b"terminated") + b"\n")
+    except OSError:
+        pass
+    sys.exit(128 + first)
 
 
 def restore(previous: dict[int, Any]) -> None:
@@ -87,6 +104,22 @@ def restore(previous: dict[int, Any]) -> None:
     for sig, handler in previous.items():
         if handler is not None:
             signal.signal(sig, handler)
+
+
+class InterruptibleOutput:
+    """Standard output for a command that writes once its work is done (``render``): writing is
+    an interrupt checkpoint, so an interrupt swallowed on the way (see :func:`reraise`) never
+    ends in a complete output and exit 0, nor in part of one."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def writelines(self, chunks: Any) -> None:
+        reraise()
+        self.inner.writelines(chunks)
+
+    def flush(self) -> None:
+        self.inner.flush()
 
 
 class InterruptibleProgress:

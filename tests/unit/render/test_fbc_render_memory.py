@@ -72,7 +72,7 @@ def test_render_of_a_big_catalog_keeps_memory_below_its_size(tmp_path: Path, fmt
     sink = _Sink()
     tracemalloc.start()
     try:
-        write_output(None, [str(root)], sink, fmt)  # type: ignore[arg-type]
+        write_output(None, [str(root)], sink, fmt)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
