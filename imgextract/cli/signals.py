@@ -82,10 +82,19 @@ def install() -> dict[int, Any]:
     return {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
+def _forget_unhandled_interrupt() -> None:
+    """CPython marks a KeyboardInterrupt that leaves an ``exec()`` of a string (dataclasses build
+    their methods so, while a module loads) as unhandled, and at exit kills the process with
+    SIGINT instead of exiting with our status; an ``exec()`` of a string that completes clears
+    the mark."""
+    exec("None", {})
+
+
 def exit_interrupted() -> NoReturn:
     """End the process for the signal received (before the command ran, or one its unwinding
     turned into another exception): staging removed, one line, 128+N."""
     first = signalled[0] if signalled else signal.SIGINT
+    _forget_unhandled_interrupt()
     cleanup_staging()
     try:
         os.write(2, b"bundle-extract: " + (b"aborted" if first == signal.SIGINT else b"terminated") + b"\n")
@@ -96,6 +105,8 @@ def exit_interrupted() -> NoReturn:
 
 def restore(previous: dict[int, Any]) -> None:
     """Put back the handlers :func:`install` replaced."""
+    if signalled:  # the command ends for it: with its status (see _forget_unhandled_interrupt)
+        _forget_unhandled_interrupt()
     while _armed:
         _armed.pop().cancel()
     directory = sys.modules.get("imgextract.outputs.directory")

@@ -130,16 +130,28 @@ def test_a_signal_while_workers_wait_to_retry_ends_the_command_at_once(
         assert not (tmp_path / "out").exists()
 
 
-def test_a_signal_while_the_command_line_loads_is_exit_130_without_a_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "send",
+    [
+        "os.kill(os.getpid(), signal.SIGINT)",
+        # landing in an exec() of a string (dataclasses make their methods so while a module
+        # loads), CPython marked the interrupt unhandled and ended the process by SIGINT (-2)
+        "exec('import os, signal; os.kill(os.getpid(), signal.SIGINT)', {})",
+    ],
+)
+def test_a_signal_while_the_command_line_loads_is_exit_130_without_a_traceback(
+    tmp_path: Path, send: str
+) -> None:
     """SIGINT lands while click is being imported (sent by an import hook of the process itself,
-    so the moment is exact): the entry point's handler is already in place."""
+    so the moment is exact): the entry point's handler is already in place.  Run with ``-m`` as
+    ``python -m imgextract`` is: only then does CPython act on an interrupt it marked unhandled."""
     hook = (
         "import os, signal, sys\n"
         "class Hook:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name == 'click':\n"
         "            sys.meta_path.remove(self)\n"
-        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        f"            {send}\n"
         "        return None\n"
         "sys.meta_path.insert(0, Hook())\n"
         "sys.argv[0] = 'bundle-extract'\n"
@@ -148,9 +160,13 @@ def test_a_signal_while_the_command_line_loads_is_exit_130_without_a_traceback(t
     )
     home = tmp_path / "home"
     (home / "tmp").mkdir(parents=True)
+    (tmp_path / "entry").mkdir()
+    (tmp_path / "entry" / "hooked_entry.py").write_text(hook)
+    env = _env(home)
+    env["PYTHONPATH"] = f"{tmp_path / 'entry'}{os.pathsep}{env['PYTHONPATH']}"
     proc = subprocess.run(
-        [sys.executable, "-c", hook, "render", "example.invalid/x:1"],
-        env=_env(home),
+        [sys.executable, "-m", "hooked_entry", "render", "example.invalid/x:1"],
+        env=env,
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
