@@ -1,37 +1,36 @@
-"""Kept-alive connections on the standard library's ``http.client``, pooled per origin.
+"""Kept-alive connections, pooled per origin, carrying the HTTP/1.1 exchange of :mod:`.wire`.
 
 One :class:`Connections` per registry transport: a pool per origin (scheme, host, port and the
 proxy that carries it), at most ``POOL_MAXSIZE`` idle connections each, shared by threads.  A
-connection goes back to its pool only when its answer was read to the end (see
-:mod:`~imgextract.registry.response`).  A request sent on a reused connection that fails before any
-byte of the answer arrives (the server closed the idle connection meanwhile) is sent once more on a
-new connection when that is safe (an idempotent method, a body we still hold), as urllib3 and Go's
-transport do.
+connection goes back to its pool only when its answer was read to the end and nothing arrived
+after it (see :mod:`~imgextract.registry.response`).  A request sent on a reused connection that
+fails before any byte of the answer arrives (the server closed the idle connection meanwhile) is
+sent once more on a new connection when that is safe (an idempotent method, a body we still
+hold), as urllib3 and Go's transport do.
 
 Proxies: a plain-HTTP request goes to the proxy with the absolute URL as its target; HTTPS goes
 through a ``CONNECT`` tunnel.  Connections attach themselves to the request's header watch
 (:func:`~imgextract.registry.watchdog.header_watch`) before they connect and send, so the watchdog
 can cut a server that drips its answer.  Failures are raised as the transport's exceptions
-(:mod:`~imgextract.registry.exceptions`).
+(:mod:`~imgextract.registry.exceptions`).  ``ssl`` is loaded by the first TLS context only (the
+standard library's ``http.client`` is not used: it loads ``email`` and ``ssl`` at start-up, and
+parses every answer's head through ``email``).
 """
 
 from __future__ import annotations
 
 import base64
-import http.client
 import logging
-import re
 import select
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from imgextract.registry import wire
 from imgextract.registry.exceptions import (
-    BodyBroken,
     ConnectFailed,
     ConnectTimedOut,
     MalformedAnswer,
@@ -39,11 +38,13 @@ from imgextract.registry.exceptions import (
     ProxyRefused,
     ReadTimedOut,
     TLSFailed,
-    TransportError,
 )
 from imgextract.registry.proxies import proxy_for
-from imgextract.registry.response import Headers, Request, Response
+from imgextract.registry.response import Request, Response
 from imgextract.registry.watchdog import header_watch
+
+if TYPE_CHECKING:
+    import ssl
 
 log = logging.getLogger("imgextract.registry.wire")  # -vvv: every connection and request
 
@@ -58,13 +59,12 @@ BLOCKSIZE = 256 * 1024  # request bodies are read and sent in blocks of this siz
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
 # the server closed a kept-alive connection before answering: nothing was processed
-_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_STALE = (wire.NoAnswer, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 
 Timeout = float | tuple[float, float]
-_TUNNEL_REFUSED = re.compile(r"Tunnel connection failed: (\d{3}) ?([^\r\n]{0,80})")
 
 
-def _attach(connection: _Plain, *, connecting: bool) -> None:
+def _attach(connection: _Connection, *, connecting: bool) -> None:
     item = header_watch()
     if item is None:
         return
@@ -87,64 +87,110 @@ def _wire_name(host: str) -> str | bytes:
     return host.encode("ascii") if host.isascii() else host
 
 
-def _create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-    host, port = address
-    return socket.create_connection((_wire_name(host), port), *args, **kwargs)  # type: ignore[arg-type]
+class _TunnelRefused(Exception):
+    """The proxy answered ``CONNECT`` with another status than 200 (raised as ``ProxyRefused``)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(status, reason)
+        self.status = status
+        self.reason = reason
 
 
-class _Plain(http.client.HTTPConnection):
-    """A connection that attaches itself to the header watch and reads with its own timeout."""
+class _Connection:
+    """One connection: TCP to ``host:port`` (the proxy's, when there is one), for https through
+    the proxy a ``CONNECT`` tunnel to ``tunnel``, then TLS when there is a ``context``.  It
+    attaches itself to the header watch before it connects, and reads with ``read_timeout``."""
 
-    read_timeout: float | None = None
+    __slots__ = (
+        "context",
+        "fp",
+        "host",
+        "port",
+        "raw",
+        "read_timeout",
+        "sock",
+        "timeout",
+        "tunnel",
+        "tunnel_auth",
+    )
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        context: ssl.SSLContext | None = None,
+        tunnel: tuple[str, int] | None = None,
+        tunnel_auth: str | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.context = context
+        self.tunnel = tunnel
+        self.tunnel_auth = tunnel_auth
+        self.timeout: float | None = None  # connect (and TLS handshake)
+        self.read_timeout: float | None = None
+        self.sock: Any = None
+        self.raw: wire.SocketReader | None = None
+        self.fp: Any = None
 
     def connect(self) -> None:
         _attach(self, connecting=True)
-        self._create_connection = _create_connection
-        http.client.HTTPConnection.connect(self)  # TCP (and through a proxy, its CONNECT tunnel)
-        self._secure()
-        if self.sock is not None:
-            self.sock.settimeout(self.read_timeout)
+        sock = self.sock = socket.create_connection((_wire_name(self.host), self.port), self.timeout)  # type: ignore[arg-type]
+        try:
+            sock.setsockopt(
+                socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
+            )  # the head and body go in separate sends
+        except OSError:  # pragma: no cover - a socket family without TCP options
+            pass
+        if self.tunnel is not None:
+            self._open_tunnel(sock, *self.tunnel)
+        if self.context is not None:
+            import ssl  # (loaded already: the context exists)
 
-    def _secure(self) -> None:
-        """Plain HTTP: nothing to do once connected."""
-
-    def _tunnel(self) -> None:
-        # Python before 3.12 writes "CONNECT ::1:443": an IPv6 target needs its brackets there
-        # (and only there: the TLS layer checks the certificate against the bare address)
-        host = self._tunnel_host  # type: ignore[has-type]
-        if host and ":" in host and not hasattr(http.client.HTTPConnection, "_wrap_ipv6"):
-            self._tunnel_host = f"[{host}]"
+            name = self.tunnel[0] if self.tunnel is not None else self.host
             try:
-                super()._tunnel()  # type: ignore[misc]
-            finally:
-                self._tunnel_host = host
-        else:
-            super()._tunnel()  # type: ignore[misc]
+                self.sock = sock = self.context.wrap_socket(sock, server_hostname=_wire_name(name))
+            except ssl.SSLError as exc:
+                raise TLSFailed(str(exc)) from None
+        sock.settimeout(self.read_timeout)
+        self.raw, self.fp = wire.reader(sock)
 
+    def _open_tunnel(self, sock: socket.socket, host: str, port: int) -> None:
+        # "CONNECT ::1:443" is no authority (RFC 9110 9.3.6): an IPv6 target goes in brackets
+        # (there only: the TLS layer checks the certificate against the bare address)
+        authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        fields = [("Host", authority)]
+        if self.tunnel_auth is not None:
+            fields.append(("Proxy-Authorization", self.tunnel_auth))
+        sock.sendall(wire.request_head("CONNECT", authority, fields))
+        raw, fp = wire.reader(sock)
+        _minor, status, reason, _headers = wire.read_head(fp)
+        if status != 200:
+            raise _TunnelRefused(status, reason)
+        if wire.unread(raw, fp):  # the TLS handshake starts on the raw socket
+            raise ConnectionError("the proxy sent bytes after its answer to CONNECT")
 
-class _TLS(_Plain, http.client.HTTPSConnection):
-    """The same over TLS: connected, then the handshake (what ``HTTPSConnection.connect`` does,
-    with the name it checks the certificate against as :func:`_wire_name` gives it), then the
-    read timeout."""
+    def drained(self) -> bool:
+        """Nothing received beyond the answers read (else the connection is not reused)."""
+        return self.raw is not None and not wire.unread(self.raw, self.fp)
 
-    _context: ssl.SSLContext
-
-    def _secure(self) -> None:
-        name = self._tunnel_host or self.host
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=_wire_name(name))
+    def close(self) -> None:
+        sock, self.sock, self.fp, self.raw = self.sock, None, None, None
+        if sock is not None:
+            sock.close()
 
 
 class _Pool:
     """Idle connections to one origin (last in, first out), at most ``maxsize`` of them."""
 
-    def __init__(self, make: Callable[[], _Plain], maxsize: int) -> None:
+    def __init__(self, make: Callable[[], _Connection], maxsize: int) -> None:
         self.make = make
         self.maxsize = maxsize
-        self._idle: list[tuple[_Plain, float]] = []  # and when each was given back
+        self._idle: list[tuple[_Connection, float]] = []  # and when each was given back
         self._lock = threading.Lock()
         self._closed = False
 
-    def take(self, *, checked: bool = True) -> tuple[_Plain, bool, bool]:
+    def take(self, *, checked: bool = True) -> tuple[_Connection, bool, bool]:
         """A connection, whether it was used before, and whether it was taken unchecked.
         ``checked=False``: the caller sends the request again on a new connection if this one
         turns out closed (see :meth:`Connections.send`), so one given back less than
@@ -162,7 +208,7 @@ class _Pool:
                 return conn, True, False
             conn.close()
 
-    def give(self, conn: _Plain) -> None:
+    def give(self, conn: _Connection) -> None:
         with self._lock:
             if not self._closed and len(self._idle) < self.maxsize:
                 self._idle.append((conn, time.monotonic()))
@@ -177,7 +223,7 @@ class _Pool:
             conn.close()
 
 
-def _dropped(conn: _Plain) -> bool:
+def _dropped(conn: _Connection) -> bool:
     """Closed by the server while idle (readable with nothing asked: EOF or garbage)."""
     sock = conn.sock
     if sock is None:
@@ -189,82 +235,23 @@ def _dropped(conn: _Plain) -> bool:
     return bool(readable)
 
 
-class _WireBody:
-    """The body of an ``http.client`` answer: undecoded reads, failures as transport exceptions,
-    and on close the connection back to its pool (read to the end) or shut (anything else)."""
+class _WireBody(wire.BodyReader):
+    """The undecoded body of an answer (failures as transport exceptions); on close the
+    connection goes back to its pool (read to the end, nothing after it) or is shut."""
 
-    __slots__ = ("_conn", "_pool", "_resp", "broken", "closed", "sock")
+    __slots__ = ("_conn", "_pool", "sock")
 
-    def __init__(self, resp: http.client.HTTPResponse, conn: _Plain, pool: _Pool, sock: Any) -> None:
-        self._resp = resp
+    def __init__(self, conn: _Connection, pool: _Pool, length: int, chunked: bool, keep_alive: bool) -> None:
+        super().__init__(conn.fp, length, chunked, keep_alive)
         self._conn = conn
         self._pool = pool
-        self.sock = sock  # for the watchdog (the connection lets go of it when the server closes)
-        self.closed = False
-        self.broken = False
-
-    def _fail(self, exc: BaseException) -> TransportError:
-        self.broken = True
-        if isinstance(exc, TimeoutError):
-            return ReadTimedOut(f"read timed out ({exc})")
-        if isinstance(exc, http.client.IncompleteRead):
-            return BodyBroken(f"IncompleteRead({exc.partial and len(exc.partial)} bytes read)")
-        return BodyBroken(f"connection broken: {exc.__class__.__name__}: {exc}")
-
-    def _short(self, data: bytes, n: int) -> bytes:
-        if not data and n and self._resp.length:  # the body ended before its Content-Length
-            self.broken = True
-            raise BodyBroken(f"IncompleteRead(body ended {self._resp.length} bytes short)")
-        return data
-
-    def read(self, n: int = -1, /) -> bytes:
-        if self.closed:
-            return b""
-        try:
-            data = self._resp.read(None if n is None or n < 0 else n)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise self._fail(exc) from None
-        return self._short(data, n if n is not None and n >= 0 else 1)
-
-    def read1(self, n: int = -1, /) -> bytes:
-        if self.closed:
-            return b""
-        try:
-            data = self._resp.read1(n if n is not None else -1)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise self._fail(exc) from None
-        return self._short(data, n if n is not None and n >= 0 else 1)
-
-    def readinto(self, buffer: memoryview) -> int:
-        """Up to ``len(buffer)`` bytes straight into ``buffer`` (several socket reads if need be);
-        0 at the end."""
-        if self.closed:
-            return 0
-        try:
-            n = self._resp.readinto(buffer)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise self._fail(exc) from None
-        if not n and len(buffer) and self._resp.length:  # the body ended before its Content-Length
-            self.broken = True
-            raise BodyBroken(f"IncompleteRead(body ended {self._resp.length} bytes short)")
-        return n
-
-    @property
-    def complete(self) -> bool:
-        resp = self._resp
-        if self.broken or resp.will_close:
-            return False
-        if resp.chunked:
-            return resp.fp is None
-        return resp.length == 0
+        self.sock = conn.sock  # for the watchdog
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
-        reuse = self.complete
-        self._resp.close()
-        if reuse:
+        if self.complete and self._conn.drained():
             self._pool.give(self._conn)
         else:
             self._conn.close()
@@ -317,22 +304,18 @@ class Connections:
 
     def _factory(
         self, scheme: str, host: str, port: int, proxy: str | None, auth: str | None
-    ) -> Callable[[], _Plain]:
+    ) -> Callable[[], _Connection]:
         if proxy is not None:
             parts = urlsplit(proxy)
             via_host, via_port = parts.hostname or "", parts.port or 80
         else:
             via_host, via_port = host, port
 
-        def make() -> _Plain:
-            conn: _Plain
-            if scheme == "https":
-                conn = _TLS(via_host, via_port, context=self._tls_context(), blocksize=BLOCKSIZE)
-                if proxy is not None:
-                    conn.set_tunnel(host, port, headers={"Proxy-Authorization": auth} if auth else None)
-            else:
-                conn = _Plain(via_host, via_port, blocksize=BLOCKSIZE)
-            return conn
+        def make() -> _Connection:
+            if scheme == "http":
+                return _Connection(via_host, via_port)
+            tunnel = (host, port) if proxy is not None else None
+            return _Connection(via_host, via_port, self._tls_context(), tunnel, auth)
 
         return make
 
@@ -384,7 +367,7 @@ class Connections:
 
     def _exchange(
         self,
-        conn: _Plain,
+        conn: _Connection,
         pool: _Pool,
         request: Request,
         target: str,
@@ -408,27 +391,24 @@ class Connections:
         sock = conn.sock
         try:
             _attach(conn, connecting=False)  # (again, after connecting: the deadline may have passed)
-            conn.putrequest(request.method, target, skip_host=True, skip_accept_encoding=True)
-            conn.putheader("Host", host_header)
+            fields = [("Host", host_header)]
             if proxy_auth is not None:
-                conn.putheader("Proxy-Authorization", proxy_auth)
-            for name, value in request.headers.fields():
-                conn.putheader(name, value)
-            conn.endheaders(request.body, encode_chunked="transfer-encoding" in request.headers)
-            resp = conn.getresponse()
+                fields.append(("Proxy-Authorization", proxy_auth))
+            fields.extend(request.headers.fields())
+            head = wire.request_head(request.method, target, fields)
+            chunked = "transfer-encoding" in request.headers
+            wire.send_request(sock, head, request.body, chunked=chunked, blocksize=BLOCKSIZE)
+            minor, status, reason, headers = wire.read_head(conn.fp)
+            length, chunked, keep_alive = wire.framing(minor, status, request.method, headers)
         except _STALE:
             conn.close()
             raise
         except TimeoutError:
             conn.close()
             raise ReadTimedOut(f"read timed out (read timeout={read_timeout})") from None
-        except (http.client.LineTooLong, http.client.BadStatusLine) as exc:
-            conn.close()  # (RemoteDisconnected, a BadStatusLine, was handled as stale above)
-            raise MalformedAnswer(f"{exc.__class__.__name__}: {str(exc)[:80]}") from None
-        except http.client.HTTPException as exc:
+        except MalformedAnswer:
             conn.close()
-            cls = MalformedAnswer if "headers" in str(exc) else ConnectFailed  # "got more than 100 headers"
-            raise cls(f"{exc.__class__.__name__}: {str(exc)[:80]}") from None
+            raise
         except OSError as exc:
             conn.close()
             raise ConnectFailed(f"{exc.__class__.__name__}: {exc}") from None
@@ -441,19 +421,23 @@ class Connections:
                 request.method,
                 endpoint(request),
                 target if target[0] == "/" else "",
-                resp.status,
+                status,
             )
-        headers = Headers((name, value.strip()) for name, value in resp.msg.raw_items())
-        return Response(request, resp.status, resp.reason, headers, _WireBody(resp, conn, pool, sock))
+        return Response(request, status, reason, headers, _WireBody(conn, pool, length, chunked, keep_alive))
 
     @staticmethod
-    def _connect(conn: _Plain, request: Request, proxy: str | None) -> None:
+    def _connect(conn: _Connection, request: Request, proxy: str | None) -> None:
         where = f"proxy {_netloc(proxy)}" if proxy else endpoint(request)
         try:
             conn.connect()
-        except ssl.SSLError as exc:
+        except TLSFailed:
             conn.close()
-            raise TLSFailed(str(exc)) from None
+            raise
+        except _TunnelRefused as exc:
+            conn.close()
+            raise ProxyRefused(
+                f"{where} refused the tunnel: {exc.status} {exc.reason[:80]}".rstrip(), exc.status
+            ) from None
         except TimeoutError:
             conn.close()
             cls: type[ConnectFailed] = ProxyFailed if proxy is not None else ConnectTimedOut
@@ -462,13 +446,8 @@ class Connections:
             conn.close()
             cls = ProxyFailed if proxy is not None else ConnectFailed
             raise cls(f"Failed to resolve {where} ({exc})") from None
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, MalformedAnswer) as exc:  # (a malformed answer: the proxy's, to CONNECT)
             conn.close()
-            refused = _TUNNEL_REFUSED.match(str(exc)) if proxy is not None else None
-            if refused:  # http.client's words for a CONNECT answered with an error status
-                raise ProxyRefused(
-                    f"{where} refused the tunnel: {refused[1]} {refused[2]}".rstrip(), int(refused[1])
-                ) from None
             cls = ProxyFailed if proxy is not None else ConnectFailed
             raise cls(f"cannot connect to {where}: {exc}") from None
         except BaseException:

@@ -21,7 +21,8 @@ class ConnectFailed(TransportError):
 
 
 class MalformedAnswer(ConnectFailed):
-    """The status line or header block broke HTTP or http.client's limits (100 fields, 64 KiB a line)."""
+    """The status line, header block or body framing broke HTTP/1.1 or the head's limits (100 fields,
+    64 KiB a line)."""
 
     label = "InvalidResponse"
 

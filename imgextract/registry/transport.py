@@ -1,4 +1,4 @@
-"""Transport settings and the per-registry :class:`Transport`, on the standard library's ``http.client``.
+"""Transport settings and the per-registry :class:`Transport`, on our own HTTP/1.1 (:mod:`.wire`).
 
 One transport per registry host: connection pools (:mod:`~imgextract.registry.connections`), TLS
 trust (the system's and certifi's CAs, ``--ca-file``, ``certs.d``, a client certificate; see

@@ -62,10 +62,13 @@ NEVER_FOR_A_PULL = (
     "zstandard",
     # temporary names come from os.urandom; tempfile (and random) only when a layer is spooled
     "secrets",
-    # the product's HTTP is http.client; a plain-HTTP registry needs no trust store (the https
-    # probe of an insecure registry does not verify)
+    # the product speaks HTTP/1.1 itself (registry.wire): no http.client, whose answers went
+    # through the email package; a plain-HTTP registry needs no trust store (the https probe of
+    # an insecure registry does not verify)
     "requests",
     "urllib3",
+    "http.client",
+    "email",
     "certifi",
     # an ASCII host name needs no IDNA codec (nor the Unicode tables it loads)
     "encodings.idna",
@@ -111,7 +114,11 @@ def pull_logging_imports(cli: Callable[..., Run], image: PushedImage, out: Path,
     )
     assert r.code == 0, r.stderr[-2000:]
     loaded = imported_modules(r.stderr)
-    assert {"imgextract.cli.pull", "http.client", "imgextract.layers.applier"} <= loaded  # the log is read
+    assert {
+        "imgextract.cli.pull",
+        "imgextract.registry.wire",
+        "imgextract.layers.applier",
+    } <= loaded  # the log is read
     return loaded
 
 
