@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
 from imgextract import oci
+from imgextract.catalog.render import FORMATS
 from imgextract.catalog.render.pipeline import (
     RenderError,
     RenderOptions,
@@ -22,7 +23,6 @@ from imgextract.catalog.render.pipeline import (
     render_refs_chunks,
     render_refs_output,
 )
-from imgextract.catalog.render.writer import FORMATS, opm_order, to_python, write
 from imgextract.errors import ImgExtractError, InvalidBundleError, LocalFilesystemError, UsageError
 from imgextract.pull.resolve import Located, ResolvedImage
 from imgextract.reference import Reference, names_a_path
@@ -91,6 +91,13 @@ class _ClientSource:
         from imgextract.pull.extract import read_small_tree
 
         return read_small_tree(image, paths, Limits())
+
+    def load_ahead(self) -> None:
+        """Import what :meth:`resolve` and :meth:`read_tree` take after the manifest request: the
+        manifest and config types, the layer reader with its decompression and checks."""
+        from imgextract.layers import decompress, memtree, verify  # noqa: F401
+        from imgextract.oci import config, manifest  # noqa: F401
+        from imgextract.pull import extract  # noqa: F401
 
     def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
         from imgextract.bundles.detect import Plan
@@ -204,6 +211,8 @@ def render(
     jobs: int = 16,
 ) -> list[dict[str, Any]]:
     """Render ``refs`` as ``opm render`` would: plain dicts (property values decoded), in opm's order."""
+    from imgextract.catalog.render.writer import opm_order, to_python
+
     objs = render_raw(
         session, refs, migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs
     )
@@ -215,6 +224,8 @@ def encode(objs: Sequence[dict[str, Any]], fmt: str = "json") -> str:
     ``ndjson``: one compact object per line."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
+    from imgextract.catalog.render.writer import write
+
     buf = io.StringIO()
     write(objs, buf, fmt)
     return buf.getvalue()

@@ -464,3 +464,64 @@ def test_a_cold_render_of_plain_documents_loads_no_pyyaml(
     loaded = _imported(run.stderr)
     assert "imgextract.catalog.render.goyaml" in loaded  # the bundle was read: the import log is read
     assert ("yaml" in loaded) is (goyaml._C_LOAD is None)
+
+
+BEFORE_THE_FIRST_REQUEST_NEVER = (
+    # the output encoders: a format is checked without them
+    "imgextract.catalog.render.writer",
+    "imgextract.catalog.render.gojson",
+    # what reading an image and rendering a bundle take: loaded while the first requests are out
+    # (the manifest and config types too, which ``imgextract.oci`` loads through import_module,
+    # out of the import log's sight)
+    "imgextract.catalog.render.rendered",
+    "imgextract.catalog.render.bundle",
+    "imgextract.catalog.render.goyaml",
+    "imgextract.catalog.render.olmtypes",
+    "imgextract.pull.extract",
+    "imgextract.layers.applier",
+    "imgextract.layers.tarheader",
+    "tarfile",
+    "isal",
+    "orjson",
+)
+
+
+def test_a_cold_render_asks_the_registry_before_loading_the_reader_and_encoders(
+    widget_image: Any, tmp_path: Path
+) -> None:
+    # every millisecond before the first request is a millisecond of the command's time: the
+    # registry has nothing to do until then
+    host = widget_image.registry.host
+    refs = [widget_image.ref, widget_image.digest_ref]  # two references: the worker pool
+    run = run_cli(
+        "render",
+        *refs,
+        "-o",
+        "json",
+        "--insecure-registry",
+        host,
+        "-vvv",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert run.code == 0, run.stderr[-2000:]
+    assert [o["image"] for o in _objects(run.stdout)] == sorted(refs)
+    # the import log and the wire log (-vvv: each connection and request, naming the registry)
+    # share stderr, in the order things happened
+    lines = run.stderr.splitlines()
+    first = next(i for i, line in enumerate(lines) if host in line and not line.startswith("import time:"))
+    before, after = _imported("\n".join(lines[:first])), _imported("\n".join(lines[first:]))
+    assert {"imgextract.client", "imgextract.catalog.render.pipeline"} <= before  # the log is read
+    assert set(BEFORE_THE_FIRST_REQUEST_NEVER) <= after  # each one was needed, and loaded
+    assert before & set(BEFORE_THE_FIRST_REQUEST_NEVER) == set()
+
+
+def _objects(text: str) -> list[dict[str, Any]]:
+    decoder, objs, at = json.JSONDecoder(), [], 0
+    while at < len(text):
+        obj, at = decoder.raw_decode(text, at)
+        objs.append(obj)
+        while at < len(text) and text[at].isspace():
+            at += 1
+    return objs

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
         write_yaml,
     )
 
+FORMATS = ("json", "yaml", "ndjson")
+"""The output formats (:mod:`.writer` writes them), named here: checking a format before the first
+request loads no encoder."""
+
 # Resolved on first use: a warm ``render`` (every bundle from the cache, written as JSON) never
 # loads the bundle reader nor the YAML codecs.
 _LAZY = {

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,9 +34,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.cache.writer import unique_suffix, write_parts
+from imgextract.catalog.render import FORMATS
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
 from imgextract.catalog.render.spill import Spill
-from imgextract.catalog.render.writer import FORMATS, encode, opm_sorted, order_key
 
 if TYPE_CHECKING:  # built on a miss only: a bundle's kept text answers without them
     from imgextract.catalog.render.rendered import RenderedBundle
@@ -108,6 +109,9 @@ class ImageSource(Protocol):
 
     def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
         """Apply the image's layers into ``dest``, only ``paths``."""
+
+    # A source may also have ``load_ahead()``: import what resolving and reading an image take
+    # (called on a thread of its own, see :class:`_LoadAhead`).
 
 
 # ---------------------------------------------------------------------------------------- cache
@@ -228,6 +232,8 @@ class Output:
 
     @classmethod
     def of(cls, obj: dict[str, Any], fmt: str) -> Output:
+        from imgextract.catalog.render.writer import encode  # (loaded ahead: see _load_ahead)
+
         head = {k: obj[k] for k in ("schema", "name", "package") if isinstance(obj.get(k), str)}
         return cls(head, encode(obj, fmt).encode("utf-8", "surrogateescape"))
 
@@ -361,9 +367,11 @@ def _render_one(
     reader: FBCReader,
     fmt: str | None = None,
     spill: Spill | None = None,
+    reading: Callable[[], None] | None = None,
 ) -> Sequence[dict[str, Any] | Output]:
     """The reference's objects; with ``fmt``, a bundle image's object comes as its :class:`Output`
-    (kept in the cache, re-used when the same digest is rendered again)."""
+    (kept in the cache, re-used when the same digest is rendered again).  ``reading`` is called
+    when the image itself is to be read (no kept text answered)."""
     level = opts.migrate_level
     path = Path(ref)
     if os.path.exists(ref):
@@ -392,6 +400,8 @@ def _render_one(
         hit = _output_get(kept)
         if hit is not None:
             return [hit]
+    if reading is not None:
+        reading()
     image = resolve()
     labels = dict(image.config.labels or {})
     if SQLITE_LABEL in labels and CONFIGS_LABEL not in labels:  # the configs label decides first
@@ -448,7 +458,66 @@ def _render_one(
     raise RenderError(f"render {_q(ref)}: image type could not be determined: image has no labels", "image")
 
 
-_TEMPLATE_ACTION = re.compile(r"\{\{(- )?\s*\.(\w+)\s*?( -)?\}\}")
+class _LoadAhead:
+    """Imports what reading an image and rendering a bundle take (~60 modules, ~110 M
+    instructions: see :func:`_load_ahead`) on a thread of its own as soon as the first reference
+    is to read its image (no kept text answered it), while the workers wait for the registry's
+    answers.  Left to the workers, each module was loaded by the first worker to need it, after a
+    response, while the workers needing it next waited on its import lock with no request out.
+    A run that kept texts answer whole (a warm run) imports none of it.
+
+    The thread is started with the pool and waits for its cue: a worker only sets an event (and
+    goes on to send its next request) where starting a thread would make it wait for the new
+    one.  Not the main thread: an interrupt lands there, and one landing inside the import
+    machinery could leave a module's import lock held for the workers."""
+
+    def __init__(self, source: ImageSource) -> None:
+        self._source = source
+        self._cue = threading.Event()
+        self._needed = False
+        self._finished = False
+
+    def start(self) -> None:
+        try:
+            threading.Thread(target=self._run, name="render-load-ahead", daemon=True).start()
+        except RuntimeError as exc:  # no thread to be had: the workers load what they need
+            log.debug("loading the image reader ahead: %s", exc)
+
+    def reading(self) -> None:
+        """A reference is to read its image (called by the workers)."""
+        if not self._needed:
+            self._needed = True
+            self._cue.set()
+
+    def finish(self) -> None:
+        """Every reference is done (or one failed): nothing more to load for."""
+        self._finished = True
+        self._cue.set()
+
+    def _run(self) -> None:
+        self._cue.wait()
+        if not self._needed or self._finished:
+            return
+        try:
+            _load_ahead(self._source)
+        except Exception as exc:  # only a head start: a worker importing the module meets it again
+            log.debug("loading the image reader ahead failed: %s", exc)
+
+
+def _load_ahead(source: ImageSource) -> None:
+    """Import the modules of an image's reading (the source's, when it names them), then those of
+    a bundle's rendering and output, in the order the workers need them."""
+    load = getattr(source, "load_ahead", None)
+    if load is not None:
+        load()
+    from imgextract.catalog.render import bundle, olmtypes, rendered, writer  # noqa: F401
+
+    with contextlib.suppress(ImportError):  # gojson's encoder when installed
+        import orjson  # noqa: F401
+
+
+# compiled when a template is given (``re`` keeps it): ~0.8 M instructions of every render's start-up
+_TEMPLATE_ACTION = r"\{\{(- )?\s*\.(\w+)\s*?( -)?\}\}"
 
 
 def _check_image_template(template: str | None) -> None:
@@ -458,9 +527,10 @@ def _check_image_template(template: str | None) -> None:
     actions only; other templates are left to :func:`~.bundle.expand_template`."""
     if template is None:
         return
+    action = re.compile(_TEMPLATE_ACTION)
     pos = 0
     while (start := template.find("{{", pos)) >= 0:
-        m = _TEMPLATE_ACTION.match(template, start)
+        m = action.match(template, start)
         if m is None:
             rest = template[start + 2 :]
             if "}}" not in rest and "\n" not in rest and re.fullmatch(r"(- )?[ \t\r]*(\.\w+)?[ \t\r]*", rest):
@@ -490,9 +560,14 @@ def _render_all(
     refs = list(refs)
     reader = fbc_reader or _fbc_reader
 
+    jobs = max(1, min(opts.jobs, len(refs) or 1))
+    ahead = _LoadAhead(source) if jobs > 1 and source is not None else None
+
     def rendered(ref: str) -> Sequence[dict[str, Any] | Output]:
         try:
-            return _render_one(ref, source, opts, reader, fmt, spill)
+            return _render_one(
+                ref, source, opts, reader, fmt, spill, None if ahead is None else ahead.reading
+            )
         except RenderError as exc:
             raise RenderError(f"render reference {_q(ref)}: {exc}", exc.kind) from exc
         except MigrationError as exc:  # Render.Run: "migrate: ...", not prefixed with the reference
@@ -515,20 +590,25 @@ def _render_all(
         # encoded here, in the worker, while other references wait for the network
         return [o if isinstance(o, Output) else Output.of(o, fmt) for o in items]
 
-    jobs = max(1, min(opts.jobs, len(refs) or 1))
     if jobs == 1:
         results = [one(r) for r in refs]
     else:
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="render") as pool:
             futures = [pool.submit(one, r) for r in refs]
+            if ahead is not None:
+                ahead.start()  # (after the submissions: the references are under way first)
             results = []
-            for f in futures:
-                try:
-                    results.append(f.result())
-                except BaseException:
-                    for g in futures:
-                        g.cancel()
-                    raise
+            try:
+                for f in futures:
+                    try:
+                        results.append(f.result())
+                    except BaseException:
+                        for g in futures:
+                            g.cancel()
+                        raise
+            finally:
+                if ahead is not None:
+                    ahead.finish()
     return [obj for objs in results for obj in objs]
 
 
@@ -579,6 +659,8 @@ def render_refs_chunks(
     except BaseException:
         spill.close()
         raise
+    from imgextract.catalog.render.writer import opm_sorted, order_key
+
     outs = [o for o in items if isinstance(o, Output)]  # with a format, the workers encoded every item
     return _read_back(opm_sorted(outs, key=lambda o: order_key(o.head)), spill)
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, TypeVar
 
-from imgextract.catalog.render import gojson
+from imgextract.catalog.render import FORMATS, gojson
 
 __all__ = [
     "FORMATS",
@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-FORMATS = ("json", "yaml", "ndjson")
 _ORDER = {"olm.package": 0, "olm.channel": 1, "olm.bundle": 2, "olm.deprecations": 3}
 
 
