@@ -40,11 +40,14 @@ BUFFER = 64 * 1024
 _JOIN_BELOW = 64 * 1024  # a bytes body up to this size goes out in the head's send
 
 # a field value: runs of visible characters (and obs-text) separated by SP/HTAB, without the
-# whitespace around it; CR, LF and NUL are refused (RFC 9110 5.5)
-_VALUE = r"((?:[^ \t\r\n\x00]+(?:[ \t]+[^ \t\r\n\x00]+)*)?)[ \t]*\r?\n"
-_STATUS = re.compile(r"HTTP/1\.([01]) +([1-9][0-9][0-9])(?:[ \t]+|(?=[ \t]*\r?\n))" + _VALUE)
-_FIELD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*" + _VALUE)
-_FOLDED = re.compile(r"[ \t]+" + _VALUE)
+# whitespace around it; CR, LF and NUL are refused (RFC 9110 5.5).  Every quantifier is possessive
+# (a run of blanks or of visible characters is never given back: nothing after it could match what
+# it gives back), so a line that fails, 64 KiB of blanks before a NUL, fails in linear time; with
+# backtracking, the blanks before an empty value and those after it were split every way first.
+_VALUE = r"((?:[^ \t\r\n\x00]++(?:[ \t]++[^ \t\r\n\x00]++)*+)?+)[ \t]*+\r?\n"
+_STATUS = re.compile(r"HTTP/1\.([01]) ++([1-9][0-9][0-9])(?:[ \t]++|(?=[ \t]*+\r?\n))" + _VALUE)
+_FIELD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]++):[ \t]*+" + _VALUE)
+_FOLDED = re.compile(r"[ \t]++" + _VALUE)
 _CHUNK_SIZE = re.compile(rb"0*([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n\x00]*)?\r?\n")
 _LENGTH = re.compile(r"[0-9]{1,18}")
 

@@ -6,6 +6,7 @@ fetched once: the content cache serves the others)."""
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -59,3 +60,46 @@ def test_cold_render_makes_one_request_per_manifest_config_and_layer(
     once = [p for p in paths if p.rsplit("/", 1)[1] in shared]
     assert len(once) == 1 and paths.pop(once[0]) == 1, once
     assert paths == expected  # nothing else, and nothing twice
+
+
+# any client's line of the access log (replay.py's http.client sends no User-Agent)
+_ANY = re.compile(r'^\S+ - - \[[^]]*\] "(\w+) (\S+) HTTP/1\.1" (\d+) ')
+
+
+def _asked(log: str, start: int) -> Counter[tuple[str, str, int]]:
+    """Requests from line ``start`` on; a blob by its digest alone (a layer several images share
+    comes from whichever repository asked first)."""
+    out: Counter[tuple[str, str, int]] = Counter()
+    for m in map(_ANY.match, log.splitlines()[start:]):
+        if m:
+            path = m[2]
+            out[(m[1], "blob " + path.rsplit("/", 1)[1] if "/blobs/" in path else path, int(m[3]))] += 1
+    return out
+
+
+def test_the_benchmarks_replay_asks_what_a_cold_render_asks(
+    registry_factory: Callable[..., Any], push_image: Callable[..., Any], tmp_path: Path
+) -> None:
+    """benchmarks/replay.py (the registry alone answering a cold render's requests: the floor the
+    render benchmark quotes) sends the cold render's request set, the ``/v2/`` ping included."""
+    from benchmarks.replay import replay
+
+    reg = registry_factory()
+    for i in range(3):
+        bundle = registry_v1_bundle(package=f"rep-op-{i}", large_crd_bytes=2_000, crd_salt=f"rep-op-{i}")
+        push_image(reg, bundle, f"rep/bundle{i}", tag=f"v{i}")
+    refs = [f"{reg.host}/rep/bundle{i}:v{i}" for i in range(3)]
+    start = len(reg.logs().splitlines())
+    run = run_cli(
+        "render", *refs, "-o", "json", "--insecure-registry", reg.host, "--cache-dir", str(tmp_path / "c"),
+        home=tmp_path,
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    rendered = _asked(reg.logs(), start)
+    start = len(reg.logs().splitlines())
+    answered = replay(reg.host, refs, 2)
+    assert answered == sum(rendered.values())
+    deadline = time.monotonic() + 10  # the registry logs a request once it has sent the answer
+    while sum((replayed := _asked(reg.logs(), start)).values()) < answered and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert replayed == rendered, (replayed, rendered)

@@ -27,8 +27,8 @@
  * without a callback: the callbacks answer ``words.get(s, s)`` for those (a CRD's ``type``,
  * ``name``, ``format`` and ``object``: most of the callbacks otherwise).  ``resolve_value`` is asked once
  * per load for a short text, its answer kept for the text's later occurrences (it is go-yaml's value of
- * the text).  The numbers flag is set for a float and for an
- * int outside int64; an int past uint64 becomes a float, as the Python loop does.  An exception from
+ * the text; a load keeps the first RESOLVED_MAX texts' answers).  The numbers flag is set for a float and
+ * for an int outside int64; an int past uint64 becomes a float, as the Python loop does.  An exception from
  * a callback propagates (the caller treats ValueError, TypeError, OverflowError as "hand on").
  *
  * No recursion (an explicit stack of at most max_depth frames); every path deletes the event and
@@ -43,6 +43,7 @@
 #define STACK_LIMIT 1024 /* the largest max_depth accepted */
 #define TEXT_CACHE 256    /* short ASCII scalar texts kept per load (a power of two) */
 #define TEXT_CACHE_MAX 32 /* bytes: a longer text is decoded each time */
+#define RESOLVED_MAX 1024 /* short texts whose resolved value a load keeps (the first ones met) */
 
 /* An anchor's node: a scalar's text and whether it goes to resolve_value (resolved again at each
  * alias, as the node tree resolves each alias of it), or a complete collection with its size. */
@@ -340,7 +341,8 @@ checked_number(PyObject *v, int *numbers, int *hand_on)
 /* resolve_value(v), then checked_number: the value to store (a new reference), or NULL with an
  * exception set or *hand_on set.  Steals ``v``.  A short text is resolved once per load: its answer
  * (go-yaml's value of the text: an immutable scalar, the same for the same text) is kept in
- * st->resolved, so a CRD's many ``minimum: 0`` call back once, not once each. */
+ * st->resolved (the first RESOLVED_MAX texts met: a document of distinct numbers keeps no entry per
+ * number), so a CRD's many ``minimum: 0`` call back once, not once each. */
 static PyObject *
 resolved(state_t *st, PyObject *resolve_value, PyObject *v, int *numbers, int *hand_on)
 {
@@ -356,7 +358,8 @@ resolved(state_t *st, PyObject *resolve_value, PyObject *v, int *numbers, int *h
     }
     if (r == NULL) {
         r = PyObject_CallOneArg(resolve_value, v);
-        if (r != NULL && memo &&
+        /* bounded: a document of distinct numbers would keep an entry per number, for nothing */
+        if (r != NULL && memo && (st->resolved == NULL || PyDict_GET_SIZE(st->resolved) < RESOLVED_MAX) &&
             ((st->resolved == NULL && (st->resolved = PyDict_New()) == NULL) ||
              PyDict_SetItem(st->resolved, v, r) < 0)) {
             Py_CLEAR(r);

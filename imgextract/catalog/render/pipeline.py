@@ -476,12 +476,16 @@ class _LoadAhead:
         self._cue = threading.Event()
         self._needed = False
         self._finished = False
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        thread = threading.Thread(target=self._run, name="render-load-ahead", daemon=True)
         try:
-            threading.Thread(target=self._run, name="render-load-ahead", daemon=True).start()
+            thread.start()
         except RuntimeError as exc:  # no thread to be had: the workers load what they need
             log.debug("loading the image reader ahead: %s", exc)
+            return
+        self._thread = thread
 
     def reading(self) -> None:
         """A reference is to read its image (called by the workers)."""
@@ -490,9 +494,13 @@ class _LoadAhead:
             self._cue.set()
 
     def finish(self) -> None:
-        """Every reference is done (or one failed): nothing more to load for."""
+        """Every reference is done (or one failed): nothing more to load for.  A load under way is
+        waited for: the caller goes on to write and exit, and an import left half done on this
+        thread is a module the exit path would find half initialized."""
         self._finished = True
         self._cue.set()
+        if self._thread is not None:
+            self._thread.join()
 
     def _run(self) -> None:
         self._cue.wait()

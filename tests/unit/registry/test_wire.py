@@ -369,6 +369,38 @@ def test_other_status_lines_are_malformed(exchange: Any, line: bytes) -> None:
         x.answer()
 
 
+def test_a_long_run_of_whitespace_in_a_refused_head_line_is_refused_in_linear_time() -> None:
+    """A status, header or folded line of 64 KiB of blanks before a NUL is malformed, and found so
+    at once: the line patterns backtracked over every split of the blanks between the whitespace
+    before a value and the whitespace after it (some 20 s of CPU a line, with the interpreter lock
+    held, so the header deadline could not cut it; a hundred such lines in one answer).  Run in a
+    fresh interpreter with a time bound, so that a quadratic pattern fails the test, not the suite."""
+    import subprocess
+    import sys
+
+    code = (
+        "import io\n"
+        "from imgextract.registry.exceptions import MalformedAnswer\n"
+        "from imgextract.registry.wire import read_head\n"
+        "blanks = b' \\t' * 32_000\n"
+        "heads = [\n"
+        "    b'HTTP/1.1 200' + blanks + b'\\x00\\r\\n\\r\\n',\n"
+        "    b'HTTP/1.1 200 OK\\r\\nX-A:' + blanks + b'\\x00\\r\\n\\r\\n',\n"
+        "    b'HTTP/1.1 200 OK\\r\\nX-A: a\\r\\n' + blanks + b'\\x00\\r\\n\\r\\n',\n"
+        "]\n"
+        "for head in heads:\n"
+        "    try:\n"
+        "        read_head(io.BufferedReader(io.BytesIO(head)))\n"
+        "    except MalformedAnswer as exc:\n"
+        "        print(str(exc)[:18])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=20, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["bad status line: '", "not a header line:", "not a header line:"]
+
+
 @pytest.mark.parametrize(
     "data,error",
     [

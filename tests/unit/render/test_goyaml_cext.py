@@ -530,6 +530,25 @@ def test_c_loop_resolves_a_short_text_once_per_load() -> None:
         assert agree(text)
 
 
+def test_c_loop_keeps_few_resolved_texts_of_a_document_of_distinct_numbers() -> None:
+    """The per-load memo of resolved texts is bounded: a document of many distinct short numbers
+    (nothing repeats, so nothing to save) does not keep a second entry per number beside the value
+    (its peak was ~3.3 times the value it builds, the texts and a dict entry each kept to the end);
+    the values are still the Python loop's, and each text past the bound is simply asked again."""
+    n = 20_000
+    text = "a:\n" + "".join(f"- {i}\n- {i}.5\n" for i in range(n)) + "b: [0, 0, 1, 1]\n"
+    args = (goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200, goyaml._C_VERBATIM, goyaml._RESOLVE_MAP)
+    tracemalloc.start()
+    try:
+        got = EXT.load(text, *args)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert got is not None and len(got[0]["a"]) == 2 * n and got[1] is True
+    assert peak < kept * 1.3, (peak, kept)
+    assert agree(text)
+
+
 def test_c_loop_words_answer_as_the_python_loop_on_word_heavy_documents() -> None:
     args = (goyaml._C_FIRST, goyaml._c_value, goyaml._c_key, 200)
     words = (goyaml._C_VERBATIM, goyaml._RESOLVE_MAP)

@@ -111,3 +111,33 @@ def test_a_failing_load_is_only_a_lost_head_start(capfd: pytest.CaptureFixture[s
     loader.join(WAIT)
     assert source.threads == ["render-load-ahead"]
     assert capfd.readouterr().err == ""  # the library never prints: the workers meet the error again
+
+
+def test_the_pool_ends_only_once_a_load_under_way_is_done() -> None:
+    """``finish`` (the end of the render's pool) waits for a load already under way: the main thread
+    went on to write and exit while the thread was inside an import, and the command's exit path
+    then met the half-imported module (``partially initialized module
+    'imgextract.outputs.directory' has no attribute 'COMMIT_CHECKPOINTS'``: exit 1 after the output,
+    in a render whose references were all answered by kept renderings)."""
+    started, release = threading.Event(), threading.Event()
+
+    class Slow(Source):
+        def load_ahead(self) -> None:
+            started.set()
+            release.wait(WAIT)
+            super().load_ahead()
+
+    source = Slow()
+    ahead = _LoadAhead(source)
+    ahead.start()
+    loader = _loader()
+    ahead.reading()
+    assert started.wait(WAIT)
+    ending = threading.Thread(target=ahead.finish)
+    ending.start()
+    ending.join(0.5)
+    assert ending.is_alive()  # still waiting for the load
+    release.set()
+    ending.join(WAIT)
+    assert not ending.is_alive() and not loader.is_alive()
+    assert source.threads == ["render-load-ahead"]
