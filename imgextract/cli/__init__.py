@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     ends the process at once (:func:`imgextract.cli.exits.end_at_once`)."""
     from imgextract.cli import collector, signals
 
-    signals.install()  # first: a Ctrl-C while the command line loads ends it as at any later moment
+    previous = signals.install()  # first: a Ctrl-C while the command line loads ends it as later
     collector.pause()  # before click and the command's modules: their objects are long-lived
     try:
         from imgextract.cli.main import main as run
@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> None:
         if not signals.signalled:  # (exits.run maps every other exception)
             raise
         signals.exit_interrupted()  # received while the command line's modules loaded
+    finally:
+        signals.restore(previous)  # (an in-process caller gets its handlers back)
 
 
 def __getattr__(name: str) -> Any:
