@@ -115,6 +115,22 @@ def test_a_body_cut_short_gives_what_arrived_then_fails(exchange: Any, framing: 
     assert not body.complete
 
 
+def _drain(body: Any, how: str, size: int) -> bytes:
+    """The whole body, read ``size`` bytes at a time by ``read``, ``read1`` or ``readinto``."""
+    got = b""
+    while True:
+        if how == "read":
+            data = body.read(size)
+        elif how == "read1":
+            data = body.read1(size)
+        else:
+            buf = bytearray(size)
+            data = bytes(buf[: body.readinto(buf)])
+        if not data:
+            return got
+        got += data
+
+
 @pytest.mark.parametrize("how", ["read", "read1", "readinto"])
 def test_chunked_with_extensions_and_trailers(exchange: Any, how: str) -> None:
     x = exchange(
@@ -124,19 +140,7 @@ def test_chunked_with_extensions_and_trailers(exchange: Any, how: str) -> None:
         b"000\r\nDigest: x\r\nOther: y\r\n\r\n"
     )
     _, _, body = x.answer()
-    got = b""
-    while True:
-        if how == "read":
-            data = body.read(4)
-        elif how == "read1":
-            data = body.read1(100)
-        else:
-            buf = bytearray(3)
-            data = bytes(buf[: body.readinto(buf)])
-        if not data:
-            break
-        got += data
-    assert got == b"hello, world"
+    assert _drain(body, how, 4) == b"hello, world"
     assert body.complete and x.leftover() == 0  # the trailers were read too
 
 
@@ -212,19 +216,7 @@ def test_transfer_encoding_in_http_1_0_is_malformed(exchange: Any) -> None:
 def test_http_1_0_without_length_runs_until_the_server_closes(exchange: Any, how: str) -> None:
     x = exchange(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it, until close", close=True)
     _, _, body = x.answer()
-    got = b""
-    while True:
-        if how == "read":
-            data = body.read(5)
-        elif how == "read1":
-            data = body.read1(5)
-        else:
-            buf = bytearray(5)
-            data = bytes(buf[: body.readinto(buf)])
-        if not data:
-            break
-        got += data
-    assert got == b"all of it, until close"
+    assert _drain(body, how, 5) == b"all of it, until close"
     assert body.done and not body.complete  # read to the end, but the connection is gone
 
 
