@@ -66,16 +66,13 @@ class Layout:
         self._names.clear()
 
     def blob(self, digest: str) -> Path:
-        alg, hexd = split_digest(digest)
-        return self._dir("blobs", alg) / hexd
+        return Path(self.blob_name(digest))
 
     def partial(self, digest: str) -> Path:
-        alg, hexd = split_digest(digest)
-        return self._dir("blobs", alg) / f"{hexd}.partial"
+        return Path(self.partial_name(digest))
 
     def manifest(self, digest: str) -> Path:
-        alg, hexd = split_digest(digest)
-        return self._dir("manifests", alg) / hexd
+        return Path(self.manifest_name(digest))
 
     def index(self, digest: str) -> Path:
         alg, hexd = split_digest(digest)
@@ -85,18 +82,22 @@ class Layout:
         alg, hexd = split_digest(digest)
         return self._dir("locks", alg) / f"{hexd}.lock"
 
+    def blob_dir_name(self, algorithm: str) -> str:
+        """The directory of ``algorithm``'s blobs, as text (made when missing)."""
+        return self._dir_name("blobs", algorithm)
+
     def blob_name(self, digest: str) -> str:
-        """``blob`` as text."""
+        """A committed blob's file, as text (:meth:`blob` is its ``Path``)."""
         alg, hexd = split_digest(digest)
-        return f"{self._dir_name('blobs', alg)}/{hexd}"
+        return f"{self.blob_dir_name(alg)}/{hexd}"
 
     def partial_name(self, digest: str) -> str:
-        """``partial`` as text."""
+        """An interrupted download's file, as text (:meth:`partial` is its ``Path``)."""
         alg, hexd = split_digest(digest)
-        return f"{self._dir_name('blobs', alg)}/{hexd}.partial"
+        return f"{self.blob_dir_name(alg)}/{hexd}.partial"
 
     def manifest_name(self, digest: str) -> str:
-        """``manifest`` as text."""
+        """A kept manifest's file, as text (:meth:`manifest` is its ``Path``)."""
         alg, hexd = split_digest(digest)
         return f"{self._dir_name('manifests', alg)}/{hexd}"
 

@@ -308,16 +308,12 @@ class SmallBlobWriter:
 
     def __init__(self, layout: Layout) -> None:
         self._layout = layout
-        self._tmp = str(layout.tmp())
+        self._tmp = layout.tmp_name()
         self._owner = owner_token()
-        self._dirs: dict[str, str] = {}
 
     def _dir(self, digest: str) -> tuple[str, str]:
         algorithm, hexd = split_digest(digest)
-        directory = self._dirs.get(algorithm)
-        if directory is None:
-            directory = self._dirs[algorithm] = str(self._layout.blob(digest).parent)
-        return directory, hexd
+        return self._layout.blob_dir_name(algorithm), hexd
 
     def exists(self, digest: str) -> bool:
         """Whether ``digest`` is committed (one ``stat``; recency is updated when it is read)."""
