@@ -84,13 +84,16 @@ def opm_order(objs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return opm_sorted(objs, order_key)
 
 
-def compact(obj: dict[str, Any]) -> str:
-    """The object as Go's encoder writes it (no HTML escaping), before indentation.  An object
-    normalised from another schema carries its re-encoded blob under ``__raw__``."""
+def _encoded(obj: dict[str, Any]) -> Any:
+    """What Go's encoder writes for the object: an object normalised from another schema carries
+    its re-encoded blob under ``__raw__`` (a RawJSON, written as it is, compacted)."""
     raw = obj.get("__raw__")
-    if isinstance(raw, gojson.RawJSON):
-        return gojson.compact(raw)
-    return gojson.marshal(obj, escape_html=False, sort_keys=False)
+    return raw if isinstance(raw, gojson.RawJSON) else obj
+
+
+def compact(obj: dict[str, Any]) -> str:
+    """The object as Go's encoder writes it (no HTML escaping), before indentation."""
+    return gojson.marshal(_encoded(obj), escape_html=False, sort_keys=False)
 
 
 def _yaml_value(text: str) -> Any:
@@ -103,10 +106,7 @@ def _yaml_value(text: str) -> Any:
 def encode(obj: dict[str, Any], fmt: str) -> str:
     """One object in ``fmt`` (json | yaml | ndjson), with its trailing newline."""
     if fmt == "json":  # indent(compact(obj)), written indented at once
-        raw = obj.get("__raw__")
-        if isinstance(raw, gojson.RawJSON):
-            return gojson.indent(gojson.compact(raw)) + "\n"
-        return gojson.marshal_indent(obj, escape_html=False, sort_keys=False) + "\n"
+        return gojson.marshal_indent(_encoded(obj), escape_html=False, sort_keys=False) + "\n"
     text = compact(obj)
     if fmt == "ndjson":
         return text + "\n"
