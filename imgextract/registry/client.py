@@ -20,7 +20,7 @@ from imgextract.registry.requester import Requester
 from imgextract.registry.response import Response
 from imgextract.registry.scopes import pull_scope, push_scope
 from imgextract.registry.transport import TransportSettings
-from imgextract.registry.watchdog import deadline_message
+from imgextract.registry.watchdog import deadline_message, pause_unless_aborted
 
 MANIFEST_LIMIT = 4 * 1024 * 1024
 BLOB_BUFFER = 1024 * 1024
@@ -51,7 +51,7 @@ class RegistryClient:
         credentials: CredentialLookup | None,
         *,
         insecure: bool = False,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause_unless_aborted,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry

@@ -30,7 +30,7 @@ from imgextract.registry.redirects import (
 from imgextract.registry.response import Response
 from imgextract.registry.retry import RetryPolicy, send_with_retry
 from imgextract.registry.transport import TransportSettings, new_session
-from imgextract.registry.watchdog import open_within, watch_response
+from imgextract.registry.watchdog import open_within, pause_unless_aborted, watch_response
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Requester:
         credentials: CredentialLookup | None,
         *,
         insecure: bool = False,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause_unless_aborted,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry

@@ -79,7 +79,7 @@ class RetryPolicy(FrozenRecord):
         tries: int = 5,
         base_delay: float = 2.0,
         max_delay: float = 60.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = pause_unless_aborted,
         connect_tries: int = 3,
         connect_base_delay: float = 0.5,
         budget: float = DEFAULT_RETRY_TIME,
@@ -107,14 +107,12 @@ class RetryPolicy(FrozenRecord):
         return status in RETRYABLE_STATUSES
 
     def wait(self, seconds: float, why: str) -> None:
-        """Sleep, announcing waits long enough for a user to wonder what is happening; a real
-        sleep ends early when every transfer is aborted (the process is told to stop)."""
+        """Sleep, announcing waits long enough for a user to wonder what is happening; the default
+        sleep (:func:`~.watchdog.pause_unless_aborted`) ends early when every transfer is aborted
+        (the process is told to stop)."""
         if seconds >= self.notice_after:
             log.warning("%s; retrying in %.0f s", why, seconds)
-        if self.sleep is time.sleep:
-            pause_unless_aborted(seconds)
-        else:
-            self.sleep(seconds)
+        self.sleep(seconds)
 
 
 RETRYABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (ConnectFailed, TimedOut)
