@@ -62,6 +62,7 @@ class RenderOptions(ClientOptions, total=False):
     image_ref_template: str | None
     jobs: int
     raw: bool
+    pin_cpu: bool
 
 
 class CatalogPullOptions(ClientOptions, total=False):

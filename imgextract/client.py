@@ -423,17 +423,26 @@ class Client:
         image_ref_template: str | None = None,
         jobs: int = 16,
         raw: bool = False,
+        pin_cpu: bool = True,
     ) -> list[dict[str, Any]]:
         """Render bundle images, catalog images, bundle directories and FBC directories as
         ``opm render`` does: the objects in opm's order, as plain dicts (``raw=True``: property values
         kept as opm's JSON text, for :func:`imgextract.rendering.encode`).  ``migrate_level``:
         ``none``, ``bundle-object-to-csv-metadata`` or ``all``; ``image_ref_template``: the ``image`` of a
         bundle directory (``{{.Package}}``, ``{{.Name}}``, ``{{.Version}}``); ``jobs``: references
-        at a time.  A bundle image already rendered at the same digest comes from the cache."""
+        at a time, on one CPU unless ``pin_cpu=False`` (:mod:`imgextract.cpupin`).  A bundle image
+        already rendered at the same digest comes from the cache."""
         from imgextract import rendering
 
         fn = rendering.render_raw if raw else rendering.render
-        return fn(self, refs, migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
+        return fn(
+            self,
+            refs,
+            migrate_level=migrate_level,
+            image_ref_template=image_ref_template,
+            jobs=jobs,
+            pin_cpu=pin_cpu,
+        )
 
     def _platform_of(self, platform: str | None) -> oci.Platform | None:
         return None if platform is None else oci.Platform.parse(platform)

@@ -165,10 +165,13 @@ def render_raw(
     migrate_level: str = "none",
     image_ref_template: str | None = None,
     jobs: int = 16,
+    pin_cpu: bool = True,
 ) -> list[dict[str, Any]]:
     """The rendered objects in opm's shape (property values kept as the JSON text opm writes).
     ``session`` may be None when every reference is a directory."""
-    options = RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
+    options = RenderOptions(
+        migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs, pin_cpu=pin_cpu
+    )
     return _run(session, refs, lambda names, source: render_refs(names, source, options))
 
 
@@ -180,13 +183,16 @@ def render_output(
     migrate_level: str = "none",
     image_ref_template: str | None = None,
     jobs: int = 16,
+    pin_cpu: bool = True,
 ) -> bytes:
     """``encode(render_raw(...), fmt)`` as UTF-8 bytes (surrogates escaped), what the command writes:
     each reference's objects are encoded as they render, and a bundle image rendered before at the
     same digest, level and format comes from the content cache as text."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
-    options = RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
+    options = RenderOptions(
+        migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs, pin_cpu=pin_cpu
+    )
     return _run(session, refs, lambda names, source: render_refs_output(names, fmt, source, options))
 
 
@@ -199,12 +205,15 @@ def write_output(
     migrate_level: str = "none",
     image_ref_template: str | None = None,
     jobs: int = 16,
+    pin_cpu: bool = True,
 ) -> None:
     """Write what :func:`render_output` returns to ``out`` (once every reference rendered, as the
     command does), object by object: the whole text is never copied into one buffer."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown output format {fmt!r} (one of {', '.join(FORMATS)})")
-    options = RenderOptions(migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs)
+    options = RenderOptions(
+        migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs, pin_cpu=pin_cpu
+    )
     chunks = _run(session, refs, lambda names, source: render_refs_chunks(names, fmt, source, options))
     out.writelines(chunks)
     out.flush()
@@ -217,12 +226,18 @@ def render(
     migrate_level: str = "none",
     image_ref_template: str | None = None,
     jobs: int = 16,
+    pin_cpu: bool = True,
 ) -> list[dict[str, Any]]:
     """Render ``refs`` as ``opm render`` would: plain dicts (property values decoded), in opm's order."""
     from imgextract.catalog.render.writer import opm_order, to_python
 
     objs = render_raw(
-        session, refs, migrate_level=migrate_level, image_ref_template=image_ref_template, jobs=jobs
+        session,
+        refs,
+        migrate_level=migrate_level,
+        image_ref_template=image_ref_template,
+        jobs=jobs,
+        pin_cpu=pin_cpu,
     )
     return [to_python(o) for o in opm_order(objs)]
 

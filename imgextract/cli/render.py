@@ -38,6 +38,12 @@ from imgextract.cli.options import (
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 64), default=16, show_default=True, help="references at a time."
 )
+@click.option(
+    "--pin-cpu/--no-pin-cpu",
+    default=True,
+    show_default=True,
+    help="keep the workers on one CPU (they take turns holding Python's lock; handing it between CPUs costs more).",
+)
 @signature_options
 @cache_options
 @common_options
@@ -47,6 +53,7 @@ def render(
     migrate_level: str,
     image_ref_template: str | None,
     jobs: int,
+    pin_cpu: bool,
     **kw: Any,
 ) -> None:
     """Render bundle images, catalog images, bundle directories and FBC directories as opm does.
@@ -77,4 +84,5 @@ def render(
             migrate_level=migrate_level,
             image_ref_template=image_ref_template,
             jobs=jobs,
+            pin_cpu=pin_cpu,
         )

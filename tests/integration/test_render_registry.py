@@ -525,3 +525,22 @@ def _objects(text: str) -> list[dict[str, Any]]:
         while at < len(text) and text[at].isspace():
             at += 1
     return objs
+
+
+@pytest.mark.parametrize("flag", [None, "--no-pin-cpu"])
+def test_the_command_keeps_its_workers_on_one_cpu_unless_told(
+    widget_image: Any, tmp_path: Path, flag: str | None
+) -> None:
+    # imgextract.cpupin: the hand-overs of the GIL between the workers stay on one CPU (the
+    # affinity itself: tests/unit/render/test_pipeline_cpupin.py)
+    import os
+
+    refs = [widget_image.ref, widget_image.digest_ref]  # two references: the worker pool
+    host = widget_image.registry.host
+    args = ["render", *refs, "--insecure-registry", host, "-vv", "--no-cache", *([flag] if flag else [])]
+    run = run_cli(*args)
+    assert run.code == 0, run.stderr[-2000:]
+    assert [o["image"] for o in _objects(run.stdout)] == sorted(refs)
+    kept = [line for line in run.stderr.splitlines() if "render workers kept on CPU" in line]
+    several = len(os.sched_getaffinity(0)) > 1
+    assert len(kept) == (1 if flag is None and several else 0), run.stderr[-2000:]

@@ -20,6 +20,7 @@ labels that made it a bundle image.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -37,6 +38,7 @@ from imgextract.cache.writer import unique_suffix, write_parts
 from imgextract.catalog.render import FORMATS
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
 from imgextract.catalog.render.spill import Spill
+from imgextract.cpupin import current_cpu, pin_thread
 
 if TYPE_CHECKING:  # built on a miss only: a bundle's kept text answers without them
     from imgextract.catalog.render.rendered import RenderedBundle
@@ -77,11 +79,13 @@ class RenderError(ValueError):
 @dataclass(frozen=True)
 class RenderOptions:
     """What ``render`` does besides reading: ``migrate_level`` (none | bundle-object-to-csv-metadata | all),
-    ``image_ref_template`` for bundle directories, ``jobs`` references at a time (default 16)."""
+    ``image_ref_template`` for bundle directories, ``jobs`` references at a time (default 16),
+    ``pin_cpu``: the workers share one CPU (see :mod:`imgextract.cpupin`)."""
 
     migrate_level: str = "none"
     image_ref_template: str | None = None
     jobs: int = 16
+    pin_cpu: bool = True
 
 
 class ResolvedLike(Protocol):
@@ -471,8 +475,9 @@ class _LoadAhead:
     one.  Not the main thread: an interrupt lands there, and one landing inside the import
     machinery could leave a module's import lock held for the workers."""
 
-    def __init__(self, source: ImageSource) -> None:
+    def __init__(self, source: ImageSource, cpu: int | None = None) -> None:
         self._source = source
+        self._cpu = cpu  # the workers' CPU, when they are kept on one
         self._cue = threading.Event()
         self._needed = False
         self._finished = False
@@ -506,6 +511,8 @@ class _LoadAhead:
         self._cue.wait()
         if not self._needed or self._finished:
             return
+        if self._cpu is not None:  # it takes turns with the workers for the GIL
+            pin_thread(self._cpu)
         try:
             _load_ahead(self._source)
         except Exception as exc:  # only a head start: a worker importing the module meets it again
@@ -569,7 +576,10 @@ def _render_all(
     reader = fbc_reader or _fbc_reader
 
     jobs = max(1, min(opts.jobs, len(refs) or 1))
-    ahead = _LoadAhead(source) if jobs > 1 and source is not None else None
+    cpu = current_cpu() if jobs > 1 and opts.pin_cpu else None
+    if cpu is not None:
+        log.debug("render workers kept on CPU %d", cpu)
+    ahead = _LoadAhead(source, cpu) if jobs > 1 and source is not None else None
 
     def rendered(ref: str) -> Sequence[dict[str, Any] | Output]:
         try:
@@ -601,7 +611,11 @@ def _render_all(
     if jobs == 1:
         results = [one(r) for r in refs]
     else:
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="render") as pool:
+        with ThreadPoolExecutor(
+            max_workers=jobs,
+            thread_name_prefix="render",
+            initializer=None if cpu is None else functools.partial(pin_thread, cpu),
+        ) as pool:
             futures = [pool.submit(one, r) for r in refs]
             if ahead is not None:
                 ahead.start()  # (after the submissions: the references are under way first)

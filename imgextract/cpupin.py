@@ -1,0 +1,61 @@
+"""One CPU for a pool of threads that take turns holding Python's GIL.
+
+A pool of workers that each send a request, wait for it, then parse what came back (``render``'s)
+runs one worker at a time: the GIL is handed over at every socket and file call, some 10,000 times
+in a 100-image render.  When the next holder waits on another CPU, each hand-over is a cross-CPU
+wake-up (an inter-processor interrupt: on a virtual machine, an exit to the hypervisor) and the
+lock's memory moves between caches; on one CPU it is a plain context switch.  What a second CPU
+could give such a pool is only the work done without the GIL (system calls, hashing and inflating
+small blobs): on the benchmark's 2-CPU virtual machine, keeping a cold 100-image render's workers
+on one CPU cut its own CPU time 15-20 % and its wall time 13-17 %, and the registry on the same
+machine spent 12-14 % less (benchmarks/README.md, "One CPU for the render workers").
+
+Linux only (``sched_setaffinity``); a process allowed a single CPU already has what this gives.
+The CPU is the one the calling thread runs on when the pool starts (where the scheduler just put
+it: several processes started together do not all land on one CPU), and only the pool's threads
+are kept there: the caller's own thread, and threads other parts of the process start, are not.
+The cost: a kept thread cannot move when another process takes that CPU, so callers offer a way
+out (``render --no-pin-cpu``, ``pin_cpu=False``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+__all__ = ["current_cpu", "pin_thread", "processor"]
+
+
+def current_cpu() -> int | None:
+    """The CPU the calling thread runs on, when pool threads may be kept on it: Linux, and the
+    process may run on several CPUs; else None."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        allowed = os.sched_getaffinity(0)
+        if len(allowed) < 2:
+            return None
+        fd = os.open("/proc/thread-self/stat", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            cpu = processor(os.read(fd, 4096))
+        finally:
+            os.close(fd)
+    except (OSError, ValueError, IndexError):
+        return None
+    return cpu if cpu in allowed else None
+
+
+def processor(stat: bytes) -> int:
+    """The CPU a ``/proc/<pid>/stat`` line says the thread last ran on (proc(5): field 39,
+    ``processor``).  The fields are counted after the command name's closing parenthesis: the
+    name (field 2) may hold anything, spaces and parentheses too."""
+    return int(stat.rsplit(b")", 1)[1].split()[36])
+
+
+def pin_thread(cpu: int) -> None:
+    """Keep the calling thread on ``cpu`` from now on (the threads it starts inherit it); a
+    refusal (the CPU was taken from the process meanwhile) leaves it free."""
+    try:
+        os.sched_setaffinity(threading.get_native_id(), {cpu})
+    except (OSError, ValueError, OverflowError):
+        pass

@@ -1,0 +1,163 @@
+"""The render pool's workers share one CPU (``imgextract.cpupin``): the CPU the calling thread runs on
+when the pool starts, for the pool's threads and the load-ahead thread only; ``pin_cpu=False``
+(``--no-pin-cpu``) and a one-reference render leave every thread free."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imgextract.catalog.render import pipeline
+from imgextract.catalog.render.pipeline import RenderError, RenderOptions, _LoadAhead, render_refs
+from imgextract.cpupin import current_cpu, pin_thread, processor
+
+WAIT = 30
+ALLOWED = os.sched_getaffinity(0)
+
+
+def _affinity() -> set[int]:
+    return os.sched_getaffinity(threading.get_native_id())
+
+
+def test_processor_is_field_39_counted_after_the_command_name() -> None:
+    fields = " ".join(str(n) for n in range(3, 53))  # field n holds n
+    assert processor(f"77 (a) b) (c) {fields}\n".encode()) == 39
+    with pytest.raises(IndexError):
+        processor(b"77 (short) R 1 2 3")
+
+
+def test_current_cpu_is_an_allowed_cpu_only_where_there_is_a_choice() -> None:
+    cpu = current_cpu()
+    if len(ALLOWED) > 1:
+        assert cpu in ALLOWED
+    else:
+        assert cpu is None
+
+
+def test_one_allowed_cpu_means_nothing_to_pin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
+    assert current_cpu() is None
+
+
+def test_no_proc_file_system_means_nothing_to_pin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+
+    def no_proc(*args: Any, **kwargs: Any) -> int:
+        raise FileNotFoundError("/proc/thread-self/stat")
+
+    monkeypatch.setattr(os, "open", no_proc)
+    assert current_cpu() is None
+
+
+def _in_thread(call: Any) -> Any:
+    out: list[Any] = []
+    t = threading.Thread(target=lambda: out.append(call()))
+    t.start()
+    t.join(WAIT)
+    return out[0]
+
+
+def test_pin_thread_keeps_only_the_calling_thread() -> None:
+    cpu = max(ALLOWED)
+    before = _affinity()
+
+    def pinned() -> tuple[set[int], set[int]]:
+        pin_thread(cpu)
+        return _affinity(), _in_thread(_affinity)  # (and the threads it starts inherit it)
+
+    mine, child = _in_thread(pinned)
+    assert mine == child == {cpu}
+    assert _affinity() == before  # the caller's thread is untouched
+
+
+def test_a_cpu_refused_leaves_the_thread_free() -> None:
+    def refused() -> set[int]:
+        pin_thread(1 << 20)  # no such CPU: EINVAL, not an exception
+        return _affinity()
+
+    assert _in_thread(refused) == _affinity()
+
+
+class Recorder:
+    """An image source whose every image has no labels (opm refuses it) after recording the
+    affinity of the thread that asked for it."""
+
+    cache_root: Path | None = None
+
+    def __init__(self, gate: int) -> None:
+        self.seen: list[set[int]] = []
+        self.lock = threading.Lock()
+        self.together = threading.Barrier(gate)
+
+    def locate(self, ref: str) -> tuple[str | None, Any]:
+        with self.lock:
+            self.seen.append(_affinity())
+        self.together.wait(WAIT)  # every worker holds a reference at once
+        return None, lambda: self
+
+    manifest_digest = "sha256:" + "0" * 64
+
+    class config:  # noqa: N801 - the resolved image's shape
+        labels: dict[str, str] = {}
+
+    def resolve(self, ref: str) -> Any:
+        return self
+
+    def read_tree(self, image: Any, paths: tuple[str, ...]) -> Any:
+        return None
+
+    def extract(self, image: Any, paths: tuple[str, ...], dest: Path) -> None:
+        raise AssertionError("not called")
+
+
+def _render(jobs: int, pin: bool) -> Recorder:
+    source = Recorder(jobs)
+    with pytest.raises(RenderError, match="image has no labels"):
+        render_refs(
+            [f"registry.test/r{i}:v1" for i in range(jobs)], source, RenderOptions(jobs=jobs, pin_cpu=pin)
+        )
+    return source
+
+
+def test_the_workers_share_the_cpu_the_pool_started_on() -> None:
+    before = _affinity()
+    source = _render(4, True)
+    assert len(source.seen) == 4
+    if len(ALLOWED) > 1:
+        assert all(len(s) == 1 for s in source.seen) and len({min(s) for s in source.seen}) == 1
+        assert source.seen[0] <= ALLOWED
+    else:
+        assert all(s == ALLOWED for s in source.seen)
+    assert _affinity() == before  # the caller's thread stays free
+
+
+def test_no_pin_cpu_leaves_the_workers_free() -> None:
+    source = _render(4, False)
+    assert source.seen == [ALLOWED] * 4
+
+
+def test_one_reference_renders_on_the_callers_thread_unpinned() -> None:
+    source = _render(1, True)
+    assert source.seen == [ALLOWED]
+
+
+def test_the_load_ahead_thread_joins_the_workers_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    cpu = max(ALLOWED)
+    seen: list[set[int]] = []
+    loaded = threading.Event()
+
+    def load(source: Any) -> None:
+        seen.append(_affinity())
+        loaded.set()
+
+    monkeypatch.setattr(pipeline, "_load_ahead", load)
+    ahead = _LoadAhead(Recorder(1), cpu)
+    ahead.start()
+    ahead.reading()
+    assert loaded.wait(WAIT)
+    ahead.finish()
+    assert seen == [{cpu}]
