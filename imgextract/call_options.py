@@ -77,6 +77,7 @@ class CatalogPullOptions(ClientOptions, total=False):
     jobs: int
     max_per_registry: int | None
     on_done: Callable[[BundleOutcome], None] | None
+    pin_cpu: bool
 
 
 __all__ = ["CatalogPullOptions", "CopyOptions", "InspectOptions", "PullOptions", "RenderOptions"]

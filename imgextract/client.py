@@ -390,6 +390,7 @@ class Client:
         jobs: int = 4,
         max_per_registry: int | None = None,
         on_done: Callable[[BundleOutcome], None] | None = None,
+        pin_cpu: bool = True,
     ) -> CatalogPullResult:
         """Pull every bundle the filters select from ``catalog`` (image, directory, or an opened
         :class:`~imgextract.catalog.Catalog`) into ``output/<package>/<bundle name>/``, ``jobs`` at a
@@ -397,7 +398,8 @@ class Client:
         keeps shard ``i`` of ``n``. Named ``packages`` without a version range select the heads of
         their channels unless ``heads_only=False`` (every bundle; see :meth:`Catalog.filter
         <imgextract.catalog.Catalog.filter>`). Complete bundles are skipped; a failing bundle does not stop the
-        others (see :meth:`CatalogPullResult.raise_for_failures`)."""
+        others (see :meth:`CatalogPullResult.raise_for_failures`). The workers share one CPU unless
+        ``pin_cpu=False`` (:mod:`imgextract.cpupin`)."""
         from imgextract.catalog import Catalog, pull_bundles
         from imgextract.catalog.pull import check_pacing
 
@@ -412,7 +414,13 @@ class Client:
         bundles = cat.shard(*shard) if shard is not None else cat.bundles()
         self.scope_catalog_credentials(cat)
         return pull_bundles(
-            bundles, output, client=self, jobs=jobs, per_registry=max_per_registry, on_done=on_done
+            bundles,
+            output,
+            client=self,
+            jobs=jobs,
+            per_registry=max_per_registry,
+            pin_cpu=pin_cpu,
+            on_done=on_done,
         )
 
     def render(

@@ -1,7 +1,7 @@
 """One CPU for a pool of threads that take turns holding Python's GIL.
 
-A pool of workers that each send a request, wait for it, then parse what came back (``render``'s)
-runs one worker at a time: the GIL is handed over at every socket and file call, some 10,000 times
+A pool of workers that each send a request, wait for it, then parse what came back (``render``'s,
+``pull --from-catalog``'s) runs one worker at a time: the GIL is handed over at every socket and file call, some 10,000 times
 in a 100-image render.  When the next holder waits on another CPU, each hand-over is a cross-CPU
 wake-up (an inter-processor interrupt: on a virtual machine, an exit to the hypervisor) and the
 lock's memory moves between caches; on one CPU it is a plain context switch.  What a second CPU
@@ -15,7 +15,7 @@ The CPU is the one the calling thread runs on when the pool starts (where the sc
 it: several processes started together do not all land on one CPU), and only the pool's threads
 are kept there: the caller's own thread, and threads other parts of the process start, are not.
 The cost: a kept thread cannot move when another process takes that CPU, so callers offer a way
-out (``render --no-pin-cpu``, ``pin_cpu=False``).
+out (``--no-pin-cpu``, ``pin_cpu=False``).
 """
 
 from __future__ import annotations

@@ -19,7 +19,9 @@ A failing bundle is reported in its outcome and the others go on;
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -29,12 +31,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.model import Bundle
+from imgextract.cpupin import current_cpu, pin_thread
 from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError, local_filesystem_error, option
 from imgextract.outputs.directory import atomic_write
 
 if TYPE_CHECKING:
     from imgextract.operations import Session
     from imgextract.results import PullResult
+
+log = logging.getLogger(__name__)
 
 MARKER_SUFFIX = ".done"
 
@@ -215,11 +220,14 @@ def pull_bundles(
     puller: BundlePuller | None = None,
     jobs: int = 4,
     per_registry: int | None = None,
+    pin_cpu: bool = True,
     on_start: Callable[[Bundle], None] | None = None,
     on_done: Callable[[BundleOutcome], None] | None = None,
 ) -> CatalogPullResult:
     """Pull ``bundles`` under ``output`` (created if missing) over ``client`` (an
-    :class:`imgextract.Client`), or with ``puller``. Callbacks run in worker threads."""
+    :class:`imgextract.Client`), or with ``puller``; with ``jobs`` > 1 the workers (and the threads
+    they start) are kept on one CPU unless ``pin_cpu=False`` (:mod:`imgextract.cpupin`).
+    Callbacks run in worker threads."""
     check_pacing(jobs, per_registry)
     if puller is None:
         if client is None:
@@ -267,7 +275,14 @@ def pull_bundles(
             on_done(outcome)
         return outcome
 
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="catalog-pull")
+    cpu = current_cpu() if pin_cpu and jobs > 1 else None
+    if cpu is not None:
+        log.debug("catalog pull workers kept on CPU %d", cpu)
+    pool = ThreadPoolExecutor(
+        max_workers=jobs,
+        thread_name_prefix="catalog-pull",
+        initializer=None if cpu is None else functools.partial(pin_thread, cpu),
+    )
     try:
         futures = [pool.submit(one, b) for b in bundles]
         outcomes = tuple(f.result() for f in futures)

@@ -237,6 +237,7 @@ def pull_from_catalog(
     jobs: int,
     shard: str | None,
     per_registry: int | None,
+    pin_cpu: bool = True,
     client: Any,
     json_output: bool,
     quiet: bool,
@@ -280,7 +281,13 @@ def pull_from_catalog(
 
     try:
         result = pull_bundles(
-            bundles, output, client=client, jobs=jobs, per_registry=per_registry, on_done=on_done
+            bundles,
+            output,
+            client=client,
+            jobs=jobs,
+            per_registry=per_registry,
+            pin_cpu=pin_cpu,
+            on_done=on_done,
         )
     finally:
         if bar is not None:

@@ -184,6 +184,18 @@ def prefer_compression_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+def pin_cpu_option(applies: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--pin-cpu/--no-pin-cpu``: a worker pool kept on one CPU (:mod:`imgextract.cpupin`);
+    ``applies`` names the pool ("the workers", "--from-catalog: the bundle workers")."""
+    return click.option(
+        "--pin-cpu/--no-pin-cpu",
+        default=True,
+        show_default=True,
+        help=f"{applies} on one CPU (they take turns holding Python's lock; handing it between "
+        "CPUs costs more than a second CPU gives).",
+    )
+
+
 def cache_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """``--cache-dir`` and ``--no-cache`` (settings ``cache_dir`` and ``use_cache``)."""
     f = click.option(

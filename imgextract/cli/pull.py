@@ -14,6 +14,7 @@ from imgextract.cli.options import (
     client_from,
     common_options,
     json_help,
+    pin_cpu_option,
     prefer_compression_option,
     signature_options,
 )
@@ -84,6 +85,7 @@ from imgextract.cli.signals import InterruptibleProgress
     default=None,
     help="--from-catalog: bundles at a time from one registry (default: --jobs).",
 )
+@pin_cpu_option("--from-catalog: keep the bundle workers")
 @click.option(
     "--shard",
     default=None,
@@ -125,6 +127,7 @@ def pull(
     catalog_ref: str | None,
     jobs: int,
     max_per_registry: int | None,
+    pin_cpu: bool,
     shard: str | None,
     prefer_compression: str,
     kind: str | None,
@@ -183,6 +186,7 @@ def pull(
                 jobs=jobs,
                 shard=shard,
                 per_registry=max_per_registry,
+                pin_cpu=pin_cpu,
                 client=client,
                 json_output=json_output,
                 quiet=quiet,

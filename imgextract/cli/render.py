@@ -13,6 +13,7 @@ from imgextract.cli.options import (
     check_ref,
     client_from,
     common_options,
+    pin_cpu_option,
     refuse_json_with,
     render_output_options,
     signature_options,
@@ -38,12 +39,7 @@ from imgextract.cli.options import (
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 64), default=16, show_default=True, help="references at a time."
 )
-@click.option(
-    "--pin-cpu/--no-pin-cpu",
-    default=True,
-    show_default=True,
-    help="keep the workers on one CPU (they take turns holding Python's lock; handing it between CPUs costs more).",
-)
+@pin_cpu_option("keep the workers")
 @signature_options
 @cache_options
 @common_options

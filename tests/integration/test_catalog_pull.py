@@ -289,3 +289,18 @@ def test_policy_refuses_every_bundle_before_any_layer(world: World, tmp_path: Pa
     lines = [json.loads(line) for line in stdout.splitlines()]
     assert len(lines) == 5 and all(line["error"]["exitCode"] == 8 for line in lines)
     assert not [p for p in out.rglob("*") if p.is_file()], "a refused bundle leaves nothing"
+
+
+@pytest.mark.parametrize("flag", [None, "--no-pin-cpu"])
+def test_the_bundle_workers_are_kept_on_one_cpu_unless_told(
+    world: World, tmp_path: Path, flag: str | None
+) -> None:
+    # imgextract.cpupin (the affinity itself: tests/unit/catalog/test_pull_cpupin.py)
+    extra = ["--package", "pkg-0001-operator", "-vv", *([flag] if flag else [])]
+    proc = world.run(tmp_path / "out", tmp_path / "cache", "", 2, *extra)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert stdout.strip()  # bundles were pulled
+    kept = [line for line in stderr.splitlines() if "catalog pull workers kept on CPU" in line]
+    several = len(os.sched_getaffinity(0)) > 1
+    assert len(kept) == (1 if flag is None and several else 0), stderr[-2000:]

@@ -1,0 +1,65 @@
+"""``pull_bundles`` keeps its workers on one CPU (:mod:`imgextract.cpupin`), and with them the
+threads they start (a pull's prefetch and inflate threads); ``pin_cpu=False`` and ``jobs=1`` leave
+every thread free, the caller's thread is never touched."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from imgextract.catalog import pull_bundles
+from imgextract.catalog.model import Bundle
+from imgextract.errors import ImgExtractError
+
+WAIT = 30
+ALLOWED = os.sched_getaffinity(0)
+
+
+def _affinity() -> set[int]:
+    return os.sched_getaffinity(threading.get_native_id())
+
+
+def _pull(tmp_path: Path, jobs: int, **kw: bool) -> list[tuple[set[int], set[int]]]:
+    """Each bundle's (worker affinity, affinity of a thread the worker starts); every bundle then
+    fails (no result to write a marker for)."""
+    seen: list[tuple[set[int], set[int]]] = []
+    lock = threading.Lock()
+    together = threading.Barrier(jobs)
+
+    def puller(bundle: Bundle, dest: Path, replace: bool) -> object:
+        child: list[set[int]] = []
+        t = threading.Thread(target=lambda: child.append(_affinity()))
+        t.start()
+        t.join(WAIT)
+        with lock:
+            seen.append((_affinity(), child[0]))
+        together.wait(WAIT)  # every worker holds a bundle at once
+        raise ImgExtractError("recorded")
+
+    bundles = [
+        Bundle("op", f"op.v{i}", f"registry.test/op/b:v{i}", f"{i}.0.0", ("stable",), ()) for i in range(jobs)
+    ]
+    result = pull_bundles(bundles, tmp_path / "out", puller=puller, jobs=jobs, **kw)  # type: ignore[arg-type]
+    assert result.failed == jobs
+    return seen
+
+
+def test_the_workers_and_their_threads_share_one_cpu(tmp_path: Path) -> None:
+    before = _affinity()
+    seen = _pull(tmp_path, 3)
+    assert len(seen) == 3
+    cpus = {frozenset(s) for pair in seen for s in pair}
+    if len(ALLOWED) > 1:
+        assert len(cpus) == 1 and len(next(iter(cpus))) == 1 and next(iter(cpus)) <= ALLOWED
+    else:
+        assert cpus == {frozenset(ALLOWED)}
+    assert _affinity() == before
+
+
+def test_no_pin_cpu_leaves_them_free(tmp_path: Path) -> None:
+    assert _pull(tmp_path, 3, pin_cpu=False) == [(ALLOWED, ALLOWED)] * 3
+
+
+def test_one_job_is_not_pinned(tmp_path: Path) -> None:
+    assert _pull(tmp_path, 1) == [(ALLOWED, ALLOWED)]
