@@ -21,15 +21,17 @@ out (``--no-pin-cpu``, ``pin_cpu=False``).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 __all__ = ["current_cpu", "pin_thread", "processor"]
 
 
 def current_cpu() -> int | None:
-    """The CPU the calling thread runs on, when pool threads may be kept on it: Linux, and the
-    process may run on several CPUs; else None."""
-    if not hasattr(os, "sched_setaffinity"):
+    """The CPU the calling thread runs on, when pool threads may be kept on it: Linux, the
+    process may run on several CPUs, and there is a GIL to take turns on (a free-threaded
+    interpreter runs the threads at once); else None."""
+    if not hasattr(os, "sched_setaffinity") or not getattr(sys, "_is_gil_enabled", lambda: True)():
         return None
     try:
         allowed = os.sched_getaffinity(0)

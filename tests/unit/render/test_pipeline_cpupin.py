@@ -43,6 +43,14 @@ def test_one_allowed_cpu_means_nothing_to_pin(monkeypatch: pytest.MonkeyPatch) -
     assert current_cpu() is None
 
 
+def test_a_free_threaded_interpreter_is_not_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python 3.13t: no GIL to take turns on, the workers run at once on as many CPUs as they get
+    import sys
+
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
+    assert current_cpu() is None
+
+
 def test_no_proc_file_system_means_nothing_to_pin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
 
