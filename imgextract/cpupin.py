@@ -13,7 +13,9 @@ machine spent 12-14 % less (benchmarks/README.md, "One CPU for the render worker
 Linux only (``sched_setaffinity``); a process allowed a single CPU already has what this gives.
 The CPU is the one the calling thread runs on when the pool starts (where the scheduler just put
 it: several processes started together do not all land on one CPU), and only the pool's threads
-are kept there: the caller's own thread, and threads other parts of the process start, are not.
+are kept there: the caller's own thread, and threads other parts of the process start, are not;
+the caller's code a kept thread runs (a callback) runs on the caller's CPUs (:func:`call_free`),
+for a thread or a process it starts may outlive the pool.
 The cost: a kept thread cannot move when another process takes that CPU, so callers offer a way
 out (``--no-pin-cpu``, ``pin_cpu=False``).
 """
@@ -23,8 +25,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable, Set
+from typing import TypeVar
 
-__all__ = ["current_cpu", "pin_thread", "processor"]
+__all__ = ["call_free", "current_cpu", "pin_thread", "processor"]
+
+T = TypeVar("T")
 
 
 def current_cpu() -> int | None:
@@ -61,3 +67,23 @@ def pin_thread(cpu: int) -> None:
         os.sched_setaffinity(threading.get_native_id(), {cpu})
     except (OSError, ValueError, OverflowError):
         pass
+
+
+def call_free(cpus: Set[int] | None, call: Callable[..., T], *args: object) -> T:
+    """``call(*args)`` on ``cpus`` (the pool's caller's, None: on the thread's own), then back on the
+    thread's: the threads and processes ``call`` starts inherit ``cpus``, not the pool's CPU."""
+    if cpus is None:
+        return call(*args)
+    tid = threading.get_native_id()
+    try:
+        kept = os.sched_getaffinity(tid)
+        os.sched_setaffinity(tid, cpus)
+    except (OSError, ValueError, OverflowError):
+        return call(*args)
+    try:
+        return call(*args)
+    finally:
+        try:
+            os.sched_setaffinity(tid, kept)
+        except (OSError, ValueError, OverflowError):
+            pass

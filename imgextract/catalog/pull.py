@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from imgextract.catalog.model import Bundle
-from imgextract.cpupin import current_cpu, pin_thread
+from imgextract.cpupin import call_free, current_cpu, pin_thread
 from imgextract.errors import ImgExtractError, InvalidBundleError, UsageError, local_filesystem_error, option
 from imgextract.outputs.directory import atomic_write
 
@@ -227,7 +227,7 @@ def pull_bundles(
     """Pull ``bundles`` under ``output`` (created if missing) over ``client`` (an
     :class:`imgextract.Client`), or with ``puller``; with ``jobs`` > 1 the workers (and the threads
     they start) are kept on one CPU unless ``pin_cpu=False`` (:mod:`imgextract.cpupin`).
-    Callbacks run in worker threads."""
+    Callbacks run in worker threads, on the caller's CPUs (what they start is not kept)."""
     check_pacing(jobs, per_registry)
     if puller is None:
         if client is None:
@@ -250,6 +250,8 @@ def pull_bundles(
         raise local_filesystem_error(exc, doing="creating") from None
     gates = _Gates(per_registry or jobs)
     pull_with = puller
+    cpu = current_cpu() if pin_cpu and jobs > 1 else None
+    callers_cpus = os.sched_getaffinity(0) if cpu is not None else None  # the callbacks run there
 
     def one(bundle: Bundle) -> BundleOutcome:
         dest = out / bundle.package / bundle.name
@@ -259,7 +261,7 @@ def pull_bundles(
                 outcome = BundleOutcome(bundle, dest, skipped=True)
             else:
                 if on_start is not None:
-                    on_start(bundle)
+                    call_free(callers_cpus, on_start, bundle)
                 outcome = BundleOutcome(bundle, dest, result=_pull_one(pull_with, gates, bundle, dest))
         except ImgExtractError as exc:
             exc.reference = exc.reference or bundle.image
@@ -272,10 +274,9 @@ def pull_bundles(
             err = ImgExtractError(f"internal error: {type(exc).__name__}: {exc}", reference=bundle.image)
             outcome = BundleOutcome(bundle, dest, error=err)
         if on_done is not None:
-            on_done(outcome)
+            call_free(callers_cpus, on_done, outcome)
         return outcome
 
-    cpu = current_cpu() if pin_cpu and jobs > 1 else None
     if cpu is not None:
         log.debug("catalog pull workers kept on CPU %d", cpu)
     pool = ThreadPoolExecutor(

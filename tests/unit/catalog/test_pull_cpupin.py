@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from imgextract.catalog import pull_bundles
 from imgextract.catalog.model import Bundle
+from imgextract.catalog.pull import BundleOutcome
 from imgextract.errors import ImgExtractError
 
 WAIT = 30
@@ -20,7 +23,7 @@ def _affinity() -> set[int]:
     return os.sched_getaffinity(threading.get_native_id())
 
 
-def _pull(tmp_path: Path, jobs: int, **kw: bool) -> list[tuple[set[int], set[int]]]:
+def _pull(tmp_path: Path, jobs: int, **kw: Any) -> list[tuple[set[int], set[int]]]:
     """Each bundle's (worker affinity, affinity of a thread the worker starts); every bundle then
     fails (no result to write a marker for)."""
     seen: list[tuple[set[int], set[int]]] = []
@@ -63,3 +66,28 @@ def test_no_pin_cpu_leaves_them_free(tmp_path: Path) -> None:
 
 def test_one_job_is_not_pinned(tmp_path: Path) -> None:
     assert _pull(tmp_path, 1) == [(ALLOWED, ALLOWED)]
+
+
+def test_callbacks_run_on_the_callers_cpus(tmp_path: Path) -> None:
+    # on_start / on_done are the caller's code: a thread (or process) they start outlives the call,
+    # e.g. the first task given to the caller's own executor starts its thread, kept for good
+    mine = ThreadPoolExecutor(max_workers=1)
+    seen: list[set[int]] = []
+    lock = threading.Lock()
+
+    def on_start(bundle: Bundle) -> None:
+        with lock:
+            seen.append(_affinity())
+
+    def on_done(outcome: BundleOutcome) -> None:
+        with lock:
+            seen.append(_affinity())
+        mine.submit(lambda: None)
+
+    try:
+        pulled = _pull(tmp_path, 3, on_start=on_start, on_done=on_done)
+        assert all(len(worker) == 1 for worker, _ in pulled) or len(ALLOWED) == 1  # (kept meanwhile)
+        assert seen == [ALLOWED] * 6
+        assert mine.submit(_affinity).result(WAIT) == ALLOWED  # its thread, started by on_done
+    finally:
+        mine.shutdown()
