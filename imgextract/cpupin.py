@@ -15,7 +15,8 @@ The CPU is the one the calling thread runs on when the pool starts (where the sc
 it: several processes started together do not all land on one CPU), and only the pool's threads
 are kept there: the caller's own thread, and threads other parts of the process start, are not;
 the caller's code a kept thread runs (a callback) runs on the caller's CPUs (:func:`call_free`),
-for a thread or a process it starts may outlive the pool.
+for a thread or a process it starts may outlive the pool; and a thread of the whole process's that
+a kept thread happens to start (the deadline watchdog's) lets go of the CPU (:func:`free_thread`).
 The cost: a kept thread cannot move when another process takes that CPU, so callers offer a way
 out (``--no-pin-cpu``, ``pin_cpu=False``).
 """
@@ -25,12 +26,15 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable, Set
-from typing import TypeVar
+from typing import TYPE_CHECKING
 
-__all__ = ["call_free", "current_cpu", "pin_thread", "processor"]
+if TYPE_CHECKING:
+    from collections.abc import Callable, Set
+    from typing import TypeVar
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
+__all__ = ["call_free", "current_cpu", "free_thread", "pin_thread", "processor"]
 
 
 def current_cpu() -> int | None:
@@ -65,6 +69,20 @@ def pin_thread(cpu: int) -> None:
     refusal (the CPU was taken from the process meanwhile) leaves it free."""
     try:
         os.sched_setaffinity(threading.get_native_id(), {cpu})
+    except (OSError, ValueError, OverflowError):
+        pass
+
+
+def free_thread(tid: int | None) -> None:
+    """Let thread ``tid`` run on the CPUs of the process's main thread: for a thread of the whole
+    process's (the deadline watchdog) that a kept worker may be the one to start, and that may
+    outlive the pool."""
+    if tid is None or not hasattr(os, "sched_setaffinity"):
+        return
+    try:
+        cpus = os.sched_getaffinity(os.getpid())
+        if os.sched_getaffinity(tid) != cpus:
+            os.sched_setaffinity(tid, cpus)
     except (OSError, ValueError, OverflowError):
         pass
 

@@ -22,6 +22,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+from imgextract.cpupin import free_thread
 from imgextract.registry.exceptions import ReadTimedOut, TransportError
 from imgextract.registry.response import Response
 
@@ -122,6 +123,7 @@ class Watchdog:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="imgextract-deadlines", daemon=True)
                 self._thread.start()
+                free_thread(self._thread.native_id)  # started by a worker kept on one CPU, maybe
         return item
 
     def abort_all(self) -> None:
