@@ -4,12 +4,16 @@ every thread free, the caller's thread is never touched."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+import imgextract
 from imgextract.catalog import pull_bundles
 from imgextract.catalog.model import Bundle
 from imgextract.catalog.pull import BundleOutcome
@@ -91,3 +95,31 @@ def test_callbacks_run_on_the_callers_cpus(tmp_path: Path) -> None:
         assert mine.submit(_affinity).result(WAIT) == ALLOWED  # its thread, started by on_done
     finally:
         mine.shutdown()
+
+
+CATALOG = (
+    "---\nschema: olm.package\nname: etcd\ndefaultChannel: stable\n"
+    "---\nschema: olm.channel\npackage: etcd\nname: stable\nentries:\n- name: etcd.v1.0.0\n"
+    "---\nschema: olm.bundle\npackage: etcd\nname: etcd.v1.0.0\nimage: 127.0.0.1:1/etcd@sha256:"
+    + "0" * 64
+    + "\nproperties:\n- type: olm.package\n  value: {packageName: etcd, version: 1.0.0}\n"
+)
+
+
+@pytest.mark.parametrize("one_shot", [False, True])
+@pytest.mark.parametrize("pin", [True, False])
+def test_the_library_passes_pin_cpu_down(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, one_shot: bool, pin: bool
+) -> None:
+    (tmp_path / "catalog" / "etcd").mkdir(parents=True)
+    (tmp_path / "catalog" / "etcd" / "catalog.yaml").write_text(CATALOG)  # an unreachable bundle
+    catalog, out, env = tmp_path / "catalog", tmp_path / "out", {"HOME": str(tmp_path)}
+    with caplog.at_level(logging.DEBUG, logger="imgextract.catalog.pull"):
+        if one_shot:
+            result = imgextract.pull_catalog(catalog, out, jobs=2, pin_cpu=pin, retries=0, env=env)
+        else:
+            with imgextract.Client(retries=0, env=env) as client:
+                result = client.pull_catalog(catalog, out, jobs=2, pin_cpu=pin)
+    assert result.failed == 1
+    kept = [r for r in caplog.records if r.getMessage().startswith("catalog pull workers kept on CPU")]
+    assert len(kept) == (1 if pin and len(ALLOWED) > 1 else 0)

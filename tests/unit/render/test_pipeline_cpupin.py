@@ -4,6 +4,8 @@ when the pool starts, for the pool's threads and the load-ahead thread only; ``p
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import threading
 from pathlib import Path
@@ -11,6 +13,8 @@ from typing import Any
 
 import pytest
 
+import imgextract
+from imgextract import rendering
 from imgextract.catalog.render import pipeline
 from imgextract.catalog.render.pipeline import RenderError, RenderOptions, _LoadAhead, render_refs
 from imgextract.cpupin import current_cpu, pin_thread, processor
@@ -169,3 +173,78 @@ def test_the_load_ahead_thread_joins_the_workers_cpu(monkeypatch: pytest.MonkeyP
     assert loaded.wait(WAIT)
     ahead.finish()
     assert seen == [{cpu}]
+
+
+def test_a_cpu_the_thread_may_not_use_is_not_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    # /proc says where the thread last ran; the process's CPUs changed meanwhile (a cpuset written)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {1000, 1001})
+    assert current_cpu() is None
+
+
+class Blocking(Recorder):
+    """A Recorder whose images are resolved only once the load-ahead thread ran (else the render
+    fails, and the thread finishes unused, before it is given its cue)."""
+
+    def __init__(self, gate: int, loaded: threading.Event) -> None:
+        super().__init__(gate)
+        self.loaded = loaded
+
+    def locate(self, ref: str) -> tuple[str | None, Any]:
+        super().locate(ref)
+
+        def resolve() -> Any:
+            self.loaded.wait(WAIT)
+            return self
+
+        return None, resolve
+
+
+@pytest.mark.parametrize("pin", [True, False])
+def test_a_render_gives_its_load_ahead_thread_the_workers_cpu(
+    monkeypatch: pytest.MonkeyPatch, pin: bool
+) -> None:
+    seen: list[set[int]] = []
+    loaded = threading.Event()
+
+    def load(source: Any) -> None:
+        seen.append(_affinity())
+        loaded.set()
+
+    monkeypatch.setattr(pipeline, "_load_ahead", load)
+    source = Blocking(2, loaded)
+    with pytest.raises(RenderError, match="image has no labels"):
+        render_refs(
+            ["registry.test/r0:v1", "registry.test/r1:v1"], source, RenderOptions(jobs=2, pin_cpu=pin)
+        )
+    assert loaded.is_set()
+    if pin and len(ALLOWED) > 1:
+        assert len(source.seen) == 2 and source.seen[0] == source.seen[1] == seen[0] and len(seen[0]) == 1
+    else:
+        assert seen == [ALLOWED]
+
+
+WIDGET = Path(__file__).resolve().parents[2] / "data" / "render" / "widget-operator"  # a bundle directory
+
+
+def _client_render(**kw: Any) -> Any:
+    with imgextract.Client(use_cache=False) as client:
+        return client.render([WIDGET, WIDGET], **kw)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda **kw: _client_render(**kw),
+        lambda **kw: _client_render(raw=True, **kw),
+        lambda **kw: imgextract.render([WIDGET, WIDGET], use_cache=False, **kw),
+        lambda **kw: rendering.render_output(None, [WIDGET, WIDGET], "json", **kw),
+        lambda **kw: rendering.write_output(None, [WIDGET, WIDGET], io.BytesIO(), "yaml", **kw),
+    ],
+    ids=["Client.render", "Client.render-raw", "imgextract.render", "render_output", "write_output"],
+)
+@pytest.mark.parametrize("pin", [True, False])
+def test_the_library_passes_pin_cpu_down(caplog: pytest.LogCaptureFixture, call: Any, pin: bool) -> None:
+    with caplog.at_level(logging.DEBUG, logger=pipeline.__name__):
+        call(jobs=2, pin_cpu=pin)
+    kept = [r for r in caplog.records if r.getMessage().startswith("render workers kept on CPU")]
+    assert len(kept) == (1 if pin and len(ALLOWED) > 1 else 0)
