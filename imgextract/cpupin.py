@@ -15,8 +15,9 @@ The CPU is the one the calling thread runs on when the pool starts (where the sc
 it: several processes started together do not all land on one CPU), and only the pool's threads
 are kept there: the caller's own thread, and threads other parts of the process start, are not;
 the caller's code a kept thread runs (a callback) runs on the caller's CPUs (:func:`call_free`),
-for a thread or a process it starts may outlive the pool; and a thread of the whole process's that
-a kept thread happens to start (the deadline watchdog's) lets go of the CPU (:func:`free_thread`).
+for a thread or a process it starts may outlive the pool; a thread of the whole process's that a
+kept thread happens to start (the deadline watchdog's) lets go of the CPU (:func:`free_thread`), and
+so does a credential helper (a process of its own, :func:`process_cpus`).
 The cost: a kept thread cannot move when another process takes that CPU, so callers offer a way
 out (``--no-pin-cpu``, ``pin_cpu=False``).
 """
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
     T = TypeVar("T")
 
-__all__ = ["call_free", "current_cpu", "free_thread", "pin_thread", "processor"]
+__all__ = ["call_free", "current_cpu", "free_thread", "pin_thread", "process_cpus", "processor"]
 
 
 def current_cpu() -> int | None:
@@ -73,14 +74,24 @@ def pin_thread(cpu: int) -> None:
         pass
 
 
+def process_cpus() -> set[int] | None:
+    """The CPUs of the process's main thread (those of a thread or process started outside any
+    kept pool); None where affinity is not to be had."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    try:
+        return os.sched_getaffinity(os.getpid())
+    except OSError:
+        return None
+
+
 def free_thread(tid: int | None) -> None:
-    """Let thread ``tid`` run on the CPUs of the process's main thread: for a thread of the whole
-    process's (the deadline watchdog) that a kept worker may be the one to start, and that may
-    outlive the pool."""
-    if tid is None or not hasattr(os, "sched_setaffinity"):
+    """Let thread ``tid`` run on :func:`process_cpus`: for a thread of the whole process's (the
+    deadline watchdog) that a kept worker may be the one to start, and that may outlive the pool."""
+    cpus = process_cpus()
+    if tid is None or cpus is None:
         return
     try:
-        cpus = os.sched_getaffinity(os.getpid())
         if os.sched_getaffinity(tid) != cpus:
             os.sched_setaffinity(tid, cpus)
     except (OSError, ValueError, OverflowError):
@@ -88,13 +99,16 @@ def free_thread(tid: int | None) -> None:
 
 
 def call_free(cpus: Set[int] | None, call: Callable[..., T], *args: object) -> T:
-    """``call(*args)`` on ``cpus`` (the pool's caller's, None: on the thread's own), then back on the
-    thread's: the threads and processes ``call`` starts inherit ``cpus``, not the pool's CPU."""
+    """``call(*args)`` on ``cpus`` (the pool's caller's, :func:`process_cpus`; None: on the
+    thread's own), then back on the thread's: the threads and processes ``call`` starts inherit
+    ``cpus``, not the pool's CPU."""
     if cpus is None:
         return call(*args)
     tid = threading.get_native_id()
     try:
         kept = os.sched_getaffinity(tid)
+        if kept == cpus:
+            return call(*args)
         os.sched_setaffinity(tid, cpus)
     except (OSError, ValueError, OverflowError):
         return call(*args)

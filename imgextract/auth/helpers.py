@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Mapping
 
 from imgextract.auth.credentials import Credentials, go_field
+from imgextract.cpupin import call_free, process_cpus
 from imgextract.errors import AuthError, ConfigError
 from imgextract.oci import jsontext
 
@@ -47,8 +48,9 @@ def run_helper(
     if exe is None:
         log.warning("credential helper %s not found on PATH; ignoring it for %s", program, server_url)
         return None
-    try:
-        proc = subprocess.run(
+
+    def ask() -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(
             [exe, "get"],
             input=server_url.encode("utf-8"),
             capture_output=True,
@@ -56,6 +58,9 @@ def run_helper(
             env=dict(env),
             check=False,
         )
+
+    try:  # asked by a worker kept on one CPU, maybe: the helper runs on the process's CPUs
+        proc = call_free(process_cpus(), ask)
     except subprocess.TimeoutExpired:
         raise AuthError(
             f"credential helper {program} timed out after {timeout:g}s", endpoint=server_url
