@@ -225,8 +225,8 @@ def pull_bundles(
     on_done: Callable[[BundleOutcome], None] | None = None,
 ) -> CatalogPullResult:
     """Pull ``bundles`` under ``output`` (created if missing) over ``client`` (an
-    :class:`imgextract.Client`), or with ``puller``; with ``jobs`` > 1 the workers (and the threads
-    they start) are kept on one CPU unless ``pin_cpu=False`` (:mod:`imgextract.cpupin`).
+    :class:`imgextract.Client`), or with ``puller``; with ``jobs`` > 1 and several bundles the workers
+    (and the threads they start) are kept on one CPU unless ``pin_cpu=False`` (:mod:`imgextract.cpupin`).
     Callbacks run in worker threads, on the caller's CPUs (what they start is not kept)."""
     check_pacing(jobs, per_registry)
     if puller is None:
@@ -250,7 +250,8 @@ def pull_bundles(
         raise local_filesystem_error(exc, doing="creating") from None
     gates = _Gates(per_registry or jobs)
     pull_with = puller
-    cpu = current_cpu() if pin_cpu and jobs > 1 else None
+    # kept when bundles are pulled together (one alone is a single pull, which is not kept)
+    cpu = current_cpu() if pin_cpu and min(jobs, len(bundles)) > 1 else None
     callers_cpus = os.sched_getaffinity(0) if cpu is not None else None  # the callbacks run there
 
     def one(bundle: Bundle) -> BundleOutcome:

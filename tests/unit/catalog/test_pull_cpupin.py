@@ -100,9 +100,11 @@ def test_callbacks_run_on_the_callers_cpus(tmp_path: Path) -> None:
 CATALOG = (
     "---\nschema: olm.package\nname: etcd\ndefaultChannel: stable\n"
     "---\nschema: olm.channel\npackage: etcd\nname: stable\nentries:\n- name: etcd.v1.0.0\n"
-    "---\nschema: olm.bundle\npackage: etcd\nname: etcd.v1.0.0\nimage: 127.0.0.1:1/etcd@sha256:"
-    + "0" * 64
-    + "\nproperties:\n- type: olm.package\n  value: {packageName: etcd, version: 1.0.0}\n"
+    "- name: etcd.v1.1.0\n  replaces: etcd.v1.0.0\n"
+) + "".join(
+    f"---\nschema: olm.bundle\npackage: etcd\nname: etcd.v{v}\nimage: 127.0.0.1:1/etcd@sha256:{d * 64}\n"
+    f"properties:\n- type: olm.package\n  value: {{packageName: etcd, version: {v}}}\n"
+    for v, d in (("1.0.0", "0"), ("1.1.0", "1"))
 )
 
 
@@ -112,7 +114,7 @@ def test_the_library_passes_pin_cpu_down(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, one_shot: bool, pin: bool
 ) -> None:
     (tmp_path / "catalog" / "etcd").mkdir(parents=True)
-    (tmp_path / "catalog" / "etcd" / "catalog.yaml").write_text(CATALOG)  # an unreachable bundle
+    (tmp_path / "catalog" / "etcd" / "catalog.yaml").write_text(CATALOG)  # two unreachable bundles
     catalog, out, env = tmp_path / "catalog", tmp_path / "out", {"HOME": str(tmp_path)}
     with caplog.at_level(logging.DEBUG, logger="imgextract.catalog.pull"):
         if one_shot:
@@ -120,6 +122,21 @@ def test_the_library_passes_pin_cpu_down(
         else:
             with imgextract.Client(retries=0, env=env) as client:
                 result = client.pull_catalog(catalog, out, jobs=2, pin_cpu=pin)
-    assert result.failed == 1
+    assert result.failed == 2
     kept = [r for r in caplog.records if r.getMessage().startswith("catalog pull workers kept on CPU")]
     assert len(kept) == (1 if pin and len(ALLOWED) > 1 else 0)
+
+
+def test_one_bundle_is_not_pinned_whatever_jobs(tmp_path: Path) -> None:
+    # one bundle in flight at most: a single pull, which uses both CPUs for its fetch and inflate
+    # threads (single-image pulls are not kept on one CPU either)
+    seen: list[set[int]] = []
+
+    def puller(bundle: Bundle, dest: Path, replace: bool) -> object:
+        seen.append(_affinity())
+        raise ImgExtractError("recorded")
+
+    bundle = Bundle("op", "op.v1", "registry.test/op/b:v1", "1.0.0", ("stable",), ())
+    result = pull_bundles([bundle], tmp_path / "out", puller=puller, jobs=4)  # type: ignore[arg-type]
+    assert result.failed == 1
+    assert seen == [ALLOWED]
