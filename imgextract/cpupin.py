@@ -8,7 +8,7 @@ lock's memory moves between caches; on one CPU it is a plain context switch.  Wh
 could give such a pool is only the work done without the GIL (system calls, hashing and inflating
 small blobs): on the benchmark's 2-CPU virtual machine, keeping a cold 100-image render's workers
 on one CPU cut its own CPU time 15-20 % and its wall time 13-17 %, and the registry on the same
-machine spent 12-14 % less (benchmarks/README.md, "One CPU for the render workers").
+machine spent 12-14 % less (benchmarks/README.md, "One CPU for the worker pools").
 
 Linux only (``sched_setaffinity``); a process allowed a single CPU already has what this gives.
 The CPU is the one the calling thread runs on when the pool starts (where the scheduler just put
