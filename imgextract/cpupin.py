@@ -102,15 +102,18 @@ def call_free(cpus: Set[int] | None, call: Callable[..., T], *args: object) -> T
     """``call(*args)`` on ``cpus`` (the pool's caller's, :func:`process_cpus`; None: on the
     thread's own), then back on the thread's: the threads and processes ``call`` starts inherit
     ``cpus``, not the pool's CPU."""
-    if cpus is None:
-        return call(*args)
-    tid = threading.get_native_id()
-    try:
-        kept = os.sched_getaffinity(tid)
-        if kept == cpus:
-            return call(*args)
-        os.sched_setaffinity(tid, cpus)
-    except (OSError, ValueError, OverflowError):
+    kept: set[int] | None = None
+    if cpus is not None:
+        tid = threading.get_native_id()
+        try:
+            kept = os.sched_getaffinity(tid)
+            if kept != cpus:
+                os.sched_setaffinity(tid, cpus)
+            else:
+                kept = None
+        except (OSError, ValueError, OverflowError):
+            kept = None  # (the call's own errors are not caught here)
+    if kept is None:
         return call(*args)
     try:
         return call(*args)

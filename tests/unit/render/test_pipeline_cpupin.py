@@ -17,7 +17,7 @@ import imgextract
 from imgextract import rendering
 from imgextract.catalog.render import pipeline
 from imgextract.catalog.render.pipeline import RenderError, RenderOptions, _LoadAhead, render_refs
-from imgextract.cpupin import current_cpu, pin_thread, processor
+from imgextract.cpupin import call_free, current_cpu, pin_thread, processor
 
 WAIT = 30
 ALLOWED = os.sched_getaffinity(0)
@@ -248,3 +248,25 @@ def test_the_library_passes_pin_cpu_down(caplog: pytest.LogCaptureFixture, call:
         call(jobs=2, pin_cpu=pin)
     kept = [r for r in caplog.records if r.getMessage().startswith("render workers kept on CPU")]
     assert len(kept) == (1 if pin and len(ALLOWED) > 1 else 0)
+
+
+@pytest.mark.parametrize("kept", [False, True])
+def test_call_free_calls_once_and_goes_back(kept: bool) -> None:
+    # an OSError of the call's own (a helper that cannot be run) is not a refused affinity
+    calls: list[set[int]] = []
+
+    def fails() -> None:
+        calls.append(_affinity())
+        raise PermissionError("not executable")
+
+    def run() -> set[int]:
+        if kept:
+            pin_thread(max(ALLOWED))
+        mine = _affinity()
+        with pytest.raises(PermissionError):
+            call_free(ALLOWED, fails)
+        assert _affinity() == mine
+        return mine
+
+    _in_thread(run)
+    assert calls == [ALLOWED]
