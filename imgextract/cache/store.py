@@ -186,9 +186,12 @@ class ContentCache:
         path = self._layout.manifest_name(digest)
         try:
             data = read_small(path, MAX_MANIFEST_BYTES + 1024)
-            os.utime(path)
         except FileNotFoundError:
             return None
+        try:
+            os.utime(path)  # recency for ``prune --max-age``
+        except OSError:  # read-only cache: still usable
+            pass
         media_type, sep, raw = data.partition(b"\n")
         if not sep or _digest_of(raw, digest) != digest:
             self._unlink(path)

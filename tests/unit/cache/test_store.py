@@ -303,6 +303,9 @@ def test_read_only_cache_still_serves_and_index_writes_are_best_effort(
 
     cache = ContentCache(tmp_path)
     cache.put_blob(DIGEST, BLOB)
+    manifest = b'{"schemaVersion":2}'
+    manifest_digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    cache.put_manifest(manifest_digest, manifest, "application/vnd.oci.image.manifest.v1+json")
 
     def read_only(*_a: object, **_k: object) -> None:
         raise OSError(30, "Read-only file system")
@@ -312,6 +315,8 @@ def test_read_only_cache_still_serves_and_index_writes_are_best_effort(
     cache.put_layer_index("sha256:" + "cd" * 32, LayerIndexEntry(frozenset({"usr"})))
     assert cache.get_layer_index("sha256:" + "cd" * 32) is None
     assert cache.get_blob_path(DIGEST) is not None
+    # a pull by digest reads its manifest from a cache it cannot touch (its age stays as it was)
+    assert cache.get_manifest(manifest_digest) == (manifest, "application/vnd.oci.image.manifest.v1+json")
     assert not list((tmp_path / "tmp").iterdir())  # the failed write left no temp file
 
 
