@@ -18,7 +18,8 @@ are kept there: the caller's own thread, and threads other parts of the process 
 the caller's code a kept thread runs (a callback) runs on the caller's CPUs (:func:`call_free`),
 for a thread or a process it starts may outlive the pool; a thread of the whole process's that a
 kept thread happens to start (the deadline watchdog's) lets go of the CPU (:func:`free_thread`), and
-so does a credential helper (a process of its own, :func:`process_cpus`).
+so does a credential helper (a process of its own, :func:`process_cpus`), and a render worker
+while it applies layers to disk (the pull machinery's inflate and download threads use every CPU).
 The cost: a kept thread cannot move when another process takes that CPU, so callers offer a way
 out (``--no-pin-cpu``, ``pin_cpu=False``).
 """

@@ -38,7 +38,7 @@ from imgextract.cache.writer import unique_suffix, write_parts
 from imgextract.catalog.render import FORMATS
 from imgextract.catalog.render.migrate import MigrationError, check_level, migrate_bundle
 from imgextract.catalog.render.spill import Spill
-from imgextract.cpupin import current_cpu, pin_thread
+from imgextract.cpupin import call_free, current_cpu, pin_thread, process_cpus
 
 if TYPE_CHECKING:  # built on a miss only: a bundle's kept text answers without them
     from imgextract.catalog.render.rendered import RenderedBundle
@@ -415,7 +415,8 @@ def _render_one(
         import tempfile
 
         with tempfile.TemporaryDirectory(prefix="render-unpack-") as tmp:
-            source.extract(image, (configs,), Path(tmp))
+            # layers applied to disk: their inflate and download threads use every CPU
+            call_free(process_cpus(), source.extract, image, (configs,), Path(tmp))
             return _fbc_objects(Path(tmp) / configs, reader, level, fmt, spill)
     if PACKAGE_LABEL in labels:
         manifest_digest: str = image.manifest_digest
@@ -440,7 +441,7 @@ def _render_one(
 
             tmp = tempfile.mkdtemp(prefix="render-unpack-")
             try:
-                source.extract(image, ("manifests", "metadata"), Path(tmp))
+                call_free(process_cpus(), source.extract, image, ("manifests", "metadata"), Path(tmp))
                 from imgextract.catalog.render.bundle import render_bundle
 
                 cached = render_bundle(Path(tmp), image=ref)
