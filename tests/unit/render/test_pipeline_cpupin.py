@@ -157,8 +157,8 @@ def test_one_reference_renders_on_the_callers_thread_unpinned() -> None:
     assert source.seen == [ALLOWED]
 
 
-def test_the_load_ahead_thread_joins_the_workers_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    cpu = max(ALLOWED)
+def _record_load_ahead(monkeypatch: pytest.MonkeyPatch) -> tuple[list[set[int]], threading.Event]:
+    """The load-ahead thread's affinity when it loads (it loads nothing), and the event it sets."""
     seen: list[set[int]] = []
     loaded = threading.Event()
 
@@ -167,6 +167,12 @@ def test_the_load_ahead_thread_joins_the_workers_cpu(monkeypatch: pytest.MonkeyP
         loaded.set()
 
     monkeypatch.setattr(pipeline, "_load_ahead", load)
+    return seen, loaded
+
+
+def test_the_load_ahead_thread_joins_the_workers_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    cpu = max(ALLOWED)
+    seen, loaded = _record_load_ahead(monkeypatch)
     ahead = _LoadAhead(Recorder(1), cpu)
     ahead.start()
     ahead.reading()
@@ -203,14 +209,7 @@ class Blocking(Recorder):
 def test_a_render_gives_its_load_ahead_thread_the_workers_cpu(
     monkeypatch: pytest.MonkeyPatch, pin: bool
 ) -> None:
-    seen: list[set[int]] = []
-    loaded = threading.Event()
-
-    def load(source: Any) -> None:
-        seen.append(_affinity())
-        loaded.set()
-
-    monkeypatch.setattr(pipeline, "_load_ahead", load)
+    seen, loaded = _record_load_ahead(monkeypatch)
     source = Blocking(2, loaded)
     with pytest.raises(RenderError, match="image has no labels"):
         render_refs(
